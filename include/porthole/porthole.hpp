@@ -1,0 +1,3 @@
+#pragma once
+// porthole/porthole.hpp: everything porthole offers, in one include.
+#include <porthole/http.hpp>

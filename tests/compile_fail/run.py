@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Compile a file that must not compile; pass only if compilation fails with the expected message.
+
+  run.py CASE.cpp --include DIR -- COMPILER [ARGS...]
+
+The case's first line reads `// expect: TEXT`; TEXT must appear in the compiler's output, so a case
+that fails for an unrelated reason (a typo, a missing header) does not count as a pass.
+"""
+import subprocess
+import sys
+
+
+def main(argv):
+    sep = argv.index("--")
+    case, rest, compiler = argv[0], argv[1:sep], argv[sep + 1:]
+    include = rest[rest.index("--include") + 1]
+    first = open(case, encoding="utf-8").readline()
+    if not first.startswith("// expect:"):
+        print("case lacks a '// expect:' first line", file=sys.stderr)
+        return 1
+    expected = first[len("// expect:"):].strip()
+    cmd = compiler + ["-std=c++20", "-fsyntax-only", "-I", include, case]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    if proc.returncode == 0:
+        print("compiled, but must not: " + " ".join(cmd), file=sys.stderr)
+        return 1
+    if expected not in out:
+        print("failed without the expected message %r:\n%s" % (expected, out[-4000:]), file=sys.stderr)
+        return 1
+    print("fails to compile as expected: " + expected)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,83 @@
+#include <porthole/http.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace porthole;
+
+TEST_CASE("methods are case-sensitive tokens mapped to their enum") {
+    CHECK(method_from_string("GET") == method::get);
+    CHECK(method_from_string("DELETE") == method::delete_);
+    CHECK(method_from_string("OPTIONS") == method::options);
+    CHECK(method_from_string("get") == method::other);
+    CHECK(method_from_string("BREW") == method::other);
+    CHECK(to_string(method::patch) == "PATCH");
+}
+
+TEST_CASE("method sets combine and test membership") {
+    constexpr auto s = GET | PUT;
+    static_assert(s.contains(method::get) && s.contains(method::put) && !s.contains(method::post));
+    CHECK((s & PUT) == PUT);
+    CHECK(!s.intersects(POST | DELETE));
+    std::vector<method> seen;
+    s.for_each([&](method m) { seen.push_back(m); });
+    CHECK(seen == std::vector<method>{method::get, method::put});
+}
+
+TEST_CASE("every status the issue lists has its RFC 9110 reason phrase") {
+    CHECK(reason_phrase(status::ok) == "OK");
+    CHECK(reason_phrase(status::content_too_large) == "Content Too Large");
+    CHECK(reason_phrase(status::request_header_fields_too_large) == "Request Header Fields Too Large");
+    CHECK(reason_phrase(status::http_version_not_supported) == "HTTP Version Not Supported");
+    CHECK(reason_phrase(static_cast<status>(299)) == "Success");
+    for (unsigned c : {100u, 200u, 201u, 202u, 204u, 206u, 301u, 302u, 303u, 304u, 307u, 308u, 400u,
+                       401u, 403u, 404u, 405u, 408u, 409u, 411u, 412u, 413u, 414u, 415u, 416u, 417u,
+                       422u, 429u, 431u, 500u, 501u, 503u, 505u}) {
+        auto p = reason_phrase(static_cast<status>(c));
+        CAPTURE(c);
+        CHECK(p != "Informational");
+        CHECK(p != "Success");
+        CHECK(p != "Redirection");
+        CHECK(p != "Client Error");
+        CHECK(p != "Server Error");
+    }
+}
+
+TEST_CASE("1xx, 204 and 304 carry no body") {
+    CHECK(!status_allows_body(status::continue_));
+    CHECK(!status_allows_body(status::no_content));
+    CHECK(!status_allows_body(status::not_modified));
+    CHECK(status_allows_body(status::ok));
+    CHECK(status_allows_body(status::not_found));
+}
+
+TEST_CASE("header names compare case-insensitively") {
+    CHECK(iequals("Content-Length", "content-length"));
+    CHECK(!iequals("Content-Length", "content-lengt"));
+    header_field fields[] = {{"Host", "a"}, {"X-A", "1"}, {"x-a", "2"}};
+    auto f = find_header(fields, "X-A");
+    REQUIRE(f != nullptr);
+    CHECK(f->value == "1");
+    CHECK(find_header(fields, "Cookie") == nullptr);
+}
+
+TEST_CASE("comma-separated lists are split with OWS trimmed and empty items skipped") {
+    std::vector<std::string> items;
+    for_each_list_item(" a ,\tb,,c , ", [&](std::string_view t) { items.emplace_back(t); });
+    CHECK(items == std::vector<std::string>{"a", "b", "c"});
+    CHECK(list_contains("keep-alive, Upgrade", "upgrade"));
+    CHECK(!list_contains("keep-alive, Upgrade2", "upgrade"));
+}
+
+TEST_CASE("character classes follow RFC 9110") {
+    CHECK(detail::is_token("X-Custom_Header.1~"));
+    CHECK(!detail::is_token("Bad(Name"));
+    CHECK(!detail::is_token(""));
+    CHECK(detail::is_field_char('\t'));
+    CHECK(detail::is_field_char('\x80'));
+    CHECK(!detail::is_field_char('\x7f'));
+    CHECK(!detail::is_field_char('\0'));
+    CHECK(!detail::is_field_char('\r'));
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Quick start, step two: run every test. Builds with g++, with clang++, and with
+# ASan+UBSan, runs the suite in each, and checks the generated single header.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh --deps-only
+
+passed=0
+failed=0
+step() {  # step NAME COMMAND...: run, count, keep going
+  local name=$1; shift
+  echo "=== $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+
+single_header() {
+  local cxx=$1 tmp
+  tmp=$(mktemp -d)
+  cat >"$tmp/x.cpp" <<'CPP'
+#include <porthole/porthole.hpp>
+int main() { return porthole::to_int(porthole::status::ok) == 200 ? 0 : 1; }
+CPP
+  "$cxx" -std=c++20 -Wall -Wextra -Werror -I single_include "$tmp/x.cpp" -o "$tmp/x" -pthread && "$tmp/x"
+  local rc=$?
+  rm -rf "$tmp"
+  return $rc
+}
+
+suite() {  # suite DIR CXX [meson options...]
+  local dir=$1 cxx=$2; shift 2
+  if [ ! -d "$dir" ]; then
+    CXX=$cxx meson setup "$dir" -Dbenchmarks=true "$@" >/dev/null || return 1
+  fi
+  ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+  meson test -C "$dir" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}
+}
+
+step "single header is fresh" python3 tools/amalgamate.py --check
+step "single header alone, g++" single_header g++
+step "single header alone, clang++" single_header clang++
+step "g++ suite" suite build-ci/gcc g++
+step "clang++ suite" suite build-ci/clang clang++
+step "asan+ubsan suite" suite build-ci/asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
