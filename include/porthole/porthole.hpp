@@ -1,3 +1,7 @@
 #pragma once
 // porthole/porthole.hpp: everything porthole offers, in one include.
 #include <porthole/http.hpp>
+#include <porthole/http_date.hpp>
+#include <porthole/url.hpp>
+#include <porthole/cookie.hpp>
+#include <porthole/multipart.hpp>
