@@ -1112,3 +1112,1128 @@ private:
 };
 
 }  // namespace porthole
+// #include <porthole/http_date.hpp>
+// porthole/http_date.hpp: HTTP dates (RFC 9110 5.6.7), as Date, Last-Modified, Expires and
+// If-Modified-Since carry them. Formatting writes IMF-fixdate; parsing also accepts the two
+// obsolete forms recipients must understand. Both are plain calendar arithmetic on UTC:
+// no locale, no time zone, no gmtime and its shared static state.
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// Length of an IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+inline constexpr std::size_t http_date_size = 29;
+
+namespace detail {
+inline constexpr char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+inline constexpr std::string_view long_day_names[7] = {
+    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+inline constexpr char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// Seconds from the epoch to 0000-01-01T00:00:00Z and to 9999-12-31T23:59:59Z: the
+// instants an IMF-fixdate's four-digit year can show.
+inline constexpr std::int64_t http_date_min = -62167219200;
+inline constexpr std::int64_t http_date_max = 253402300799;
+
+struct civil_date {
+    std::int64_t year;
+    unsigned month;  // 1..12
+    unsigned day;    // 1..31
+};
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    auto yoe = static_cast<unsigned>(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+constexpr civil_date civil_from_days(std::int64_t z) noexcept {
+    z += 719468;
+    std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    auto doe = static_cast<unsigned>(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return {y + (m <= 2), m, d};
+}
+
+constexpr bool is_leap_year(std::int64_t y) noexcept {
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+constexpr unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
+    constexpr unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap_year(y) ? 29 : days[m - 1];
+}
+
+constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+// A small cursor for the fixed-layout date grammars.
+struct date_reader {
+    std::string_view s;
+    std::size_t i = 0;
+
+    constexpr bool literal(std::string_view lit) noexcept {
+        if (s.substr(i, lit.size()) != lit) return false;
+        i += lit.size();
+        return true;
+    }
+    constexpr bool digits(std::size_t n, unsigned& v) noexcept {
+        if (s.size() - i < n) return false;
+        v = 0;
+        for (std::size_t k = 0; k < n; ++k) {
+            char c = s[i + k];
+            if (c < '0' || c > '9') return false;
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        i += n;
+        return true;
+    }
+    constexpr bool month(unsigned& m) noexcept {
+        for (unsigned k = 0; k < 12; ++k)
+            if (literal(month_names[k])) {
+                m = k + 1;
+                return true;
+            }
+        return false;
+    }
+    // hour ":" minute ":" second; a leap second (60) is accepted and counts as the next one.
+    constexpr bool time_of_day(unsigned& h, unsigned& mi, unsigned& sec) noexcept {
+        return digits(2, h) && literal(":") && digits(2, mi) && literal(":") && digits(2, sec) &&
+               h <= 23 && mi <= 59 && sec <= 60;
+    }
+    constexpr bool at_end() const noexcept { return i == s.size(); }
+};
+}  // namespace detail
+
+// Writes `t` (seconds since the epoch, UTC) into `out` as an IMF-fixdate, e.g.
+// "Sun, 06 Nov 1994 08:49:37 GMT", and returns a view of it. Instants outside years
+// 0000..9999 are clamped to them.
+constexpr std::string_view format_http_date(std::time_t t, std::span<char, http_date_size> out) noexcept {
+    auto secs = static_cast<std::int64_t>(t);
+    if (secs < detail::http_date_min) secs = detail::http_date_min;
+    if (secs > detail::http_date_max) secs = detail::http_date_max;
+    std::int64_t days = detail::floor_div(secs, 86400);
+    auto in_day = static_cast<unsigned>(secs - days * 86400);
+    auto date = detail::civil_from_days(days);
+    auto weekday = static_cast<unsigned>(days - detail::floor_div(days + 4, 7) * 7 + 4) % 7;
+    auto year = static_cast<unsigned>(date.year);
+
+    char* p = out.data();
+    auto put3 = [&](char const* s) {
+        *p++ = s[0];
+        *p++ = s[1];
+        *p++ = s[2];
+    };
+    auto put2 = [&](unsigned v) {
+        *p++ = static_cast<char>('0' + v / 10);
+        *p++ = static_cast<char>('0' + v % 10);
+    };
+    put3(detail::day_names[weekday]);
+    *p++ = ',';
+    *p++ = ' ';
+    put2(date.day);
+    *p++ = ' ';
+    put3(detail::month_names[date.month - 1]);
+    *p++ = ' ';
+    put2(year / 100);
+    put2(year % 100);
+    *p++ = ' ';
+    put2(in_day / 3600);
+    *p++ = ':';
+    put2(in_day / 60 % 60);
+    *p++ = ':';
+    put2(in_day % 60);
+    put3(" GM");
+    *p++ = 'T';
+    return {out.data(), http_date_size};
+}
+
+inline std::string format_http_date(std::time_t t) {
+    char buf[http_date_size];
+    return std::string(format_http_date(t, buf));
+}
+
+// Parses an HTTP date in any of the three forms of RFC 9110 5.6.7:
+//   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT"
+//   RFC 850      "Sunday, 06-Nov-94 08:49:37 GMT"
+//   asctime      "Sun Nov  6 08:49:37 1994"
+// Names are case-sensitive as the grammar says; the day name must be a valid one but is
+// not checked against the date. Surrounding spaces or tabs are ignored. An RFC 850
+// two-digit year is read as the year with those last digits among the 100 from 49 years
+// before `now` to 50 years after it, so never more than 50 years in the future.
+// Returns nullopt for anything else, including impossible dates such as Feb 30.
+constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::time_t now) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+
+    detail::date_reader r{s};
+    unsigned day = 0, month = 0, year = 0, h = 0, mi = 0, sec = 0;
+    std::int64_t full_year = 0;
+    bool long_name = false;  // tried first: "Sunday" starts with "Sun"
+    for (auto name : detail::long_day_names)
+        if (r.literal(name)) {
+            long_name = true;
+            break;
+        }
+    bool short_name = false;
+    if (!long_name)
+        for (auto name : detail::day_names)
+            if (r.literal(name)) {
+                short_name = true;
+                break;
+            }
+    if (long_name) {  // RFC 850
+        if (!(r.literal(", ") && r.digits(2, day) && r.literal("-") && r.month(month) &&
+              r.literal("-") && r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
+              r.literal(" GMT") && r.at_end()))
+            return std::nullopt;
+        std::int64_t now_days = detail::floor_div(static_cast<std::int64_t>(now), 86400);
+        std::int64_t base = detail::civil_from_days(now_days).year - 49;
+        std::int64_t offset = (static_cast<std::int64_t>(year) - base) % 100;
+        full_year = base + (offset < 0 ? offset + 100 : offset);
+    } else if (short_name && r.literal(", ")) {  // IMF-fixdate
+        if (!(r.digits(2, day) && r.literal(" ") && r.month(month) && r.literal(" ") &&
+              r.digits(4, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
+              r.literal(" GMT") && r.at_end()))
+            return std::nullopt;
+        full_year = year;
+    } else if (short_name && r.literal(" ")) {  // asctime: the day is "06" or " 6"
+        if (!(r.month(month) && r.literal(" "))) return std::nullopt;
+        if (!(r.literal(" ") ? r.digits(1, day) : r.digits(2, day))) return std::nullopt;
+        if (!(r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" ") && r.digits(4, year) &&
+              r.at_end()))
+            return std::nullopt;
+        full_year = year;
+    } else {
+        return std::nullopt;
+    }
+
+    if (day < 1 || day > detail::days_in_month(full_year, month)) return std::nullopt;
+    std::int64_t t = detail::days_from_civil(full_year, month, day) * 86400 + h * 3600 + mi * 60 + sec;
+    if (t < static_cast<std::int64_t>(std::numeric_limits<std::time_t>::min()) ||
+        t > static_cast<std::int64_t>(std::numeric_limits<std::time_t>::max()))
+        return std::nullopt;
+    return static_cast<std::time_t>(t);
+}
+
+// parse_http_date against the current time, which only the RFC 850 form needs.
+inline std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
+    return parse_http_date(s, std::time(nullptr));
+}
+
+}  // namespace porthole
+// #include <porthole/url.hpp>
+// porthole/url.hpp: percent-decoding and encoding (RFC 3986), request paths split into
+// segments, query strings and application/x-www-form-urlencoded bodies.
+//
+// Everything here works on string_views into the caller's input: iteration allocates
+// nothing, and decoding appends to a std::string the caller owns. Malformed input never
+// throws; it makes a function return false (leaving `out` as it was) or is skipped.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace porthole::url {
+
+namespace detail {
+// Value of a hex digit, or -1.
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// The byte encoded by in[i+1], in[i+2] (in[i] being '%'), or -1 when they are not two hex digits.
+constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
+    if (in.size() - i < 3) return -1;
+    int hi = hex_value(in[i + 1]);
+    int lo = hex_value(in[i + 2]);
+    return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
+}
+
+constexpr bool is_unreserved(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+inline void append_escaped(unsigned char c, std::string& out) {
+    constexpr char digits[] = "0123456789ABCDEF";
+    char buf[3] = {'%', digits[c >> 4], digits[c & 15]};
+    out.append(buf, 3);
+}
+
+// Restores `out` to its size on entry unless commit() was called: a failed decode leaves
+// the caller's string as it was.
+class append_guard {
+public:
+    explicit append_guard(std::string& out) noexcept : out_(out), size_(out.size()) {}
+    append_guard(append_guard const&) = delete;
+    append_guard& operator=(append_guard const&) = delete;
+    ~append_guard() {
+        if (!committed_) out_.resize(size_);
+    }
+    bool commit() noexcept { return committed_ = true; }
+
+private:
+    std::string& out_;
+    std::size_t size_;
+    bool committed_ = false;
+};
+
+// True when decoding `raw` (form-style when plus_as_space) gives exactly `plain`;
+// false when it differs or is malformed. Allocates nothing.
+constexpr bool decoded_equals(std::string_view raw, std::string_view plain,
+                              bool plus_as_space) noexcept {
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
+        if (j == plain.size()) return false;
+        char c = raw[i];
+        if (c == '%') {
+            int b = escaped_byte(raw, i);
+            if (b < 0) return false;
+            c = static_cast<char>(b);
+            i += 2;
+        } else if (c == '+' && plus_as_space) {
+            c = ' ';
+        }
+        if (c != plain[j]) return false;
+    }
+    return j == plain.size();
+}
+}  // namespace detail
+
+// Appends the percent-decoded `in` to `out`. Hex digits are case-insensitive; with
+// plus_as_space, '+' decodes to ' ' (HTML forms). Returns false on a malformed escape
+// ("%", "%4", "%zz"), leaving `out` unchanged. Decoded bytes are not checked: a %00 or
+// invalid UTF-8 comes through as is.
+inline bool decode_component(std::string_view in, std::string& out, bool plus_as_space = false) {
+    detail::append_guard guard(out);
+    out.reserve(out.size() + in.size());
+    std::size_t run = 0;  // start of the bytes not yet copied
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (c == '%') {
+            int b = detail::escaped_byte(in, i);
+            if (b < 0) return false;
+            out.append(in.data() + run, i - run);
+            out.push_back(static_cast<char>(b));
+            i += 2;
+            run = i + 1;
+        } else if (c == '+' && plus_as_space) {
+            out.append(in.data() + run, i - run);
+            out.push_back(' ');
+            run = i + 1;
+        }
+    }
+    out.append(in.data() + run, in.size() - run);
+    return guard.commit();
+}
+
+// decode_component for application/x-www-form-urlencoded names and values: '+' is a space.
+inline bool decode_form(std::string_view raw, std::string& out) {
+    return decode_component(raw, out, true);
+}
+
+// Appends the request path `raw_path` (no query) decoded once, in a form that can be split
+// on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
+// in upper case), so an encoded slash never becomes a separator and "%252F" stays distinct
+// from "%2F". '+' is not special in paths. Returns false, leaving `out` unchanged, on a
+// malformed escape or on a NUL byte, raw or encoded as %00.
+// Dot segments are left in place; see is_dot_segment.
+inline bool decode_path(std::string_view raw_path, std::string& out) {
+    detail::append_guard guard(out);
+    out.reserve(out.size() + raw_path.size());
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < raw_path.size(); ++i) {
+        char c = raw_path[i];
+        if (c == '\0') return false;
+        if (c != '%') continue;
+        int b = detail::escaped_byte(raw_path, i);
+        if (b <= 0) return false;  // malformed, or %00
+        out.append(raw_path.data() + run, i - run);
+        if (b == '/')
+            out.append("%2F");
+        else if (b == '%')
+            out.append("%25");
+        else
+            out.push_back(static_cast<char>(b));
+        i += 2;
+        run = i + 1;
+    }
+    out.append(raw_path.data() + run, raw_path.size() - run);
+    return guard.commit();
+}
+
+// Appends a segment of a decode_path result with its kept escapes turned back into bytes:
+// %2F into '/', %25 into '%'. Returns false, leaving `out` unchanged, on any other '%'
+// sequence, which decode_path never leaves behind (so the path was not decoded first).
+inline bool decode_segment(std::string_view seg, std::string& out) {
+    detail::append_guard guard(out);
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+        if (seg[i] != '%') continue;
+        int b = detail::escaped_byte(seg, i);
+        if (b != '/' && b != '%') return false;
+        out.append(seg.data() + run, i - run);
+        out.push_back(static_cast<char>(b));
+        i += 2;
+        run = i + 1;
+    }
+    out.append(seg.data() + run, seg.size() - run);
+    return guard.commit();
+}
+
+// "." or "..": segments that would move a file-system lookup. Apply it to segments of a
+// decode_path result, where "%2e%2E" has already become "..".
+constexpr bool is_dot_segment(std::string_view seg) noexcept {
+    return seg == "." || seg == "..";
+}
+
+// The segments of a path, split on '/'. One leading '/' is dropped and every other '/'
+// separates two segments, so:
+//   ""      -> (none)           "/"     -> ""
+//   "/a"    -> "a"              "/a/"   -> "a", ""      (a trailing slash: a final empty segment)
+//   "/a//b" -> "a", "", "b"     "a/b"   -> "a", "b"
+// Segments are views into the path; iterate a decode_path result and pass each to
+// decode_segment to get its bytes.
+class segments {
+public:
+    constexpr explicit segments(std::string_view path) noexcept : path_(path) {
+        if (!path_.empty() && path_.front() == '/') {
+            path_.remove_prefix(1);
+            rooted_ = true;
+        }
+    }
+
+    class iterator {
+    public:
+        // Dereferencing yields a view by value: a C++20 forward iterator, a C++17 input one.
+        using iterator_concept = std::forward_iterator_tag;
+        using iterator_category = std::input_iterator_tag;
+        using value_type = std::string_view;
+        using difference_type = std::ptrdiff_t;
+        using pointer = std::string_view const*;
+        using reference = std::string_view;
+
+        constexpr iterator() noexcept = default;
+        constexpr std::string_view operator*() const noexcept { return current_; }
+        constexpr pointer operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            if (next_ > path_.size()) {
+                next_ = npos;  // end
+            } else {
+                load();
+            }
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++*this;
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.next_ == b.next_;
+        }
+
+    private:
+        friend class segments;
+        static constexpr std::size_t npos = std::string_view::npos;
+        constexpr iterator(std::string_view path, bool at_end) noexcept
+            : path_(path), next_(at_end ? npos : 0) {
+            if (!at_end) load();
+        }
+        // Takes the segment starting at next_ and moves next_ past its '/', or to
+        // path_.size() + 1 when it was the last one.
+        constexpr void load() noexcept {
+            auto slash = path_.find('/', next_);
+            auto stop = slash == npos ? path_.size() : slash;
+            current_ = path_.substr(next_, stop - next_);
+            next_ = stop + 1;
+        }
+        std::string_view path_;
+        std::string_view current_;
+        std::size_t next_ = npos;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(path_, path_.empty() && !rooted_); }
+    constexpr iterator end() const noexcept { return iterator(path_, true); }
+
+private:
+    std::string_view path_;
+    bool rooted_ = false;
+};
+
+// True when some segment of `path` is "." or "..".
+constexpr bool has_dot_segment(std::string_view path) noexcept {
+    for (auto seg : segments(path))
+        if (is_dot_segment(seg)) return true;
+    return false;
+}
+
+// ---------------------------------------------------------------- query strings and forms
+
+// A name=value pair of a query string or urlencoded form, both still encoded.
+struct param {
+    std::string_view name;
+    std::string_view value;
+};
+
+// The pairs of a query string (without its '?') or of an application/x-www-form-urlencoded
+// body, in order, lazily: "a=1&b=&c&&d=4" gives a="1", b="", c="", d="4". Pairs are
+// separated by '&'; empty pairs are skipped; a pair without '=' has an empty value; the
+// first '=' splits, so "k=a=b" gives k="a=b". Names and values are raw (decode them with
+// decode_form); duplicates all appear.
+class query_params {
+public:
+    constexpr explicit query_params(std::string_view query) noexcept : query_(query) {}
+
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = param;
+        using difference_type = std::ptrdiff_t;
+        using pointer = param const*;
+        using reference = param const&;
+
+        constexpr iterator() noexcept = default;
+        constexpr param const& operator*() const noexcept { return current_; }
+        constexpr param const* operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            advance();
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            advance();
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
+        }
+
+    private:
+        friend class query_params;
+        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
+            advance();
+        }
+        constexpr void advance() noexcept {
+            while (!rest_.empty()) {
+                auto amp = rest_.find('&');
+                auto pair = rest_.substr(0, amp);
+                rest_.remove_prefix(amp == std::string_view::npos ? rest_.size() : amp + 1);
+                if (pair.empty()) continue;
+                auto eq = pair.find('=');
+                if (eq == std::string_view::npos)
+                    current_ = {pair, pair.substr(pair.size())};
+                else
+                    current_ = {pair.substr(0, eq), pair.substr(eq + 1)};
+                return;
+            }
+            done_ = true;
+            current_ = {};
+        }
+        std::string_view rest_;  // what follows the current pair
+        param current_;
+        bool done_ = true;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(query_); }
+    constexpr iterator end() const noexcept { return iterator(); }
+
+private:
+    std::string_view query_;
+};
+
+// The decoded value (form-style: '+' is a space) of the first pair whose decoded name is
+// `name`, or nullopt. Pairs whose name or value is malformed are skipped.
+inline std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+    for (auto const& p : query_params(query)) {
+        if (!detail::decoded_equals(p.name, name, true)) continue;
+        std::string value;
+        if (decode_form(p.value, value)) return value;
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- encoding
+
+// Appends `in` percent-encoded: the RFC 3986 unreserved characters (ALPHA, DIGIT, "-._~")
+// are kept, every other byte becomes %XX (upper-case hex). The result is safe in a path
+// segment, a query name or value, a header and an HTML attribute.
+inline void encode_component(std::string_view in, std::string& out) {
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (detail::is_unreserved(c))
+            out.push_back(c);
+        else
+            detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
+// encode_component that keeps '/', for a whole path: encode_path("/files/a b") is
+// "/files/a%20b".
+inline void encode_path(std::string_view in, std::string& out) {
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (c == '/' || detail::is_unreserved(c))
+            out.push_back(c);
+        else
+            detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
+}  // namespace porthole::url
+// #include <porthole/cookie.hpp>
+// porthole/cookie.hpp: reading the Cookie request header and building Set-Cookie
+// response headers (RFC 6265).
+//
+// Reading is lenient and allocation-free: pairs are string_views into the header, and a
+// malformed pair is skipped, never fatal. Building is strict: whatever could break the
+// header (a CR, LF, ';' or other byte the grammar forbids) is refused with
+// std::invalid_argument when it is set, so it can never reach the wire.
+
+// #include <porthole/http.hpp>
+// #include <porthole/http_date.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// ---------------------------------------------------------------- Cookie request header
+
+struct cookie_pair {
+    std::string_view name;
+    std::string_view value;
+};
+
+// The name=value pairs of a Cookie header, in order, lazily. Pairs are separated by ';'
+// (RFC 6265 4.2.1); OWS around names and values is trimmed; a value wrapped in double
+// quotes is unwrapped. Skipped: empty pairs, pairs without '=', and pairs whose name is not
+// a token. So "a=1; ; b; c=3" gives a="1" and c="3". Values are otherwise not checked:
+// treat them as untrusted input.
+class cookies_view {
+public:
+    constexpr explicit cookies_view(std::string_view header) noexcept : header_(header) {}
+
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = cookie_pair;
+        using difference_type = std::ptrdiff_t;
+        using pointer = cookie_pair const*;
+        using reference = cookie_pair const&;
+
+        constexpr iterator() noexcept = default;
+        constexpr cookie_pair const& operator*() const noexcept { return current_; }
+        constexpr cookie_pair const* operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            advance();
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            advance();
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
+        }
+
+    private:
+        friend class cookies_view;
+        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
+            advance();
+        }
+        constexpr void advance() noexcept {
+            while (!rest_.empty()) {
+                auto semi = rest_.find(';');
+                auto pair = rest_.substr(0, semi);
+                rest_.remove_prefix(semi == std::string_view::npos ? rest_.size() : semi + 1);
+                auto eq = pair.find('=');
+                if (eq == std::string_view::npos) continue;
+                auto name = detail::trim_ows(pair.substr(0, eq));
+                if (!detail::is_token(name)) continue;
+                auto value = detail::trim_ows(pair.substr(eq + 1));
+                if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                    value = value.substr(1, value.size() - 2);
+                current_ = {name, value};
+                return;
+            }
+            done_ = true;
+            current_ = {};
+        }
+        std::string_view rest_;  // what follows the current pair
+        cookie_pair current_;
+        bool done_ = true;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(header_); }
+    constexpr iterator end() const noexcept { return iterator(); }
+
+private:
+    std::string_view header_;
+};
+
+// The value of the first cookie named `name` (names are case-sensitive), or nullopt.
+constexpr std::optional<std::string_view> find_cookie(std::string_view cookie_header,
+                                                      std::string_view name) noexcept {
+    for (auto const& c : cookies_view(cookie_header))
+        if (c.name == name) return c.value;
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- Set-Cookie builder
+
+enum class same_site : std::uint8_t { strict, lax, none };
+
+namespace detail {
+// cookie-octet (RFC 6265 4.1.1): US-ASCII except CTLs, whitespace, DQUOTE, ',', ';' and '\'.
+constexpr bool is_cookie_octet(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return u == 0x21 || (u >= 0x23 && u <= 0x2b) || (u >= 0x2d && u <= 0x3a) ||
+           (u >= 0x3c && u <= 0x5b) || (u >= 0x5d && u <= 0x7e);
+}
+
+// cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )
+constexpr bool is_cookie_value(std::string_view v) noexcept {
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    for (char c : v)
+        if (!is_cookie_octet(c)) return false;
+    return true;
+}
+
+// av-octet (RFC 6265 4.1.1): US-ASCII except CTLs and ';'.
+constexpr bool is_cookie_attribute_value(std::string_view v) noexcept {
+    for (char c : v) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u > 0x7e || c == ';') return false;
+    }
+    return true;
+}
+}  // namespace detail
+
+// A Set-Cookie header value, built attribute by attribute:
+//
+//   auto v = set_cookie("sid", "abc").path("/").max_age(std::chrono::hours{1})
+//                .secure().http_only().same_site(same_site::lax).to_string();
+//   // "sid=abc; Path=/; Max-Age=3600; Secure; HttpOnly; SameSite=Lax"
+//
+// The name must be a token and the value cookie-octets, optionally in double quotes
+// (percent-encode anything else, e.g. with url::encode_component); Path and Domain must be
+// printable US-ASCII without ';'. Anything else throws std::invalid_argument.
+// SameSite=None is only honoured by browsers on Secure cookies, so it adds Secure.
+// A negative Max-Age is written as 0 (delete the cookie now).
+class set_cookie {
+public:
+    set_cookie(std::string_view name, std::string_view value) : name_(name), value_(value) {
+        if (!detail::is_token(name)) throw std::invalid_argument("set_cookie: name is not a token");
+        if (!detail::is_cookie_value(value))
+            throw std::invalid_argument("set_cookie: value has a byte outside cookie-octet");
+    }
+
+    set_cookie& path(std::string_view p) {
+        check_attribute(p, "set_cookie: Path has a control character or ';'");
+        path_ = std::string(p);  // via a temporary: GCC 12 misreports -Wrestrict on assign
+        has_path_ = true;
+        return *this;
+    }
+    set_cookie& domain(std::string_view d) {
+        check_attribute(d, "set_cookie: Domain has a control character or ';'");
+        domain_ = std::string(d);
+        has_domain_ = true;
+        return *this;
+    }
+    set_cookie& max_age(std::chrono::seconds age) noexcept {
+        max_age_ = age.count() < 0 ? 0 : static_cast<std::int64_t>(age.count());
+        return *this;
+    }
+    set_cookie& expires(std::chrono::system_clock::time_point when) noexcept {
+        auto secs = std::chrono::floor<std::chrono::seconds>(when.time_since_epoch()).count();
+        expires_ = static_cast<std::time_t>(secs);
+        return *this;
+    }
+    set_cookie& secure(bool on = true) noexcept {
+        secure_ = on;
+        return *this;
+    }
+    set_cookie& http_only(bool on = true) noexcept {
+        http_only_ = on;
+        return *this;
+    }
+    set_cookie& same_site(porthole::same_site s) noexcept {
+        same_site_ = s;
+        return *this;
+    }
+
+    // The header value, attributes in a fixed order: Path, Domain, Max-Age, Expires,
+    // Secure, HttpOnly, SameSite.
+    std::string to_string() const {
+        std::string out;
+        out.reserve(name_.size() + value_.size() + path_.size() + domain_.size() + 96);
+        out.append(name_).append("=").append(value_);
+        if (has_path_) out.append("; Path=").append(path_);
+        if (has_domain_) out.append("; Domain=").append(domain_);
+        if (max_age_) out.append("; Max-Age=").append(std::to_string(*max_age_));
+        if (expires_) {
+            char date[http_date_size];
+            out.append("; Expires=").append(format_http_date(*expires_, date));
+        }
+        if (secure_ || same_site_ == porthole::same_site::none) out.append("; Secure");
+        if (http_only_) out.append("; HttpOnly");
+        if (same_site_) {
+            switch (*same_site_) {
+            case porthole::same_site::strict: out.append("; SameSite=Strict"); break;
+            case porthole::same_site::lax: out.append("; SameSite=Lax"); break;
+            case porthole::same_site::none: out.append("; SameSite=None"); break;
+            }
+        }
+        return out;
+    }
+
+private:
+    static void check_attribute(std::string_view v, char const* what) {
+        if (!detail::is_cookie_attribute_value(v)) throw std::invalid_argument(what);
+    }
+
+    std::string name_;
+    std::string value_;
+    std::string path_;
+    std::string domain_;
+    std::optional<std::int64_t> max_age_;
+    std::optional<std::time_t> expires_;
+    std::optional<porthole::same_site> same_site_;
+    bool has_path_ = false;
+    bool has_domain_ = false;
+    bool secure_ = false;
+    bool http_only_ = false;
+};
+
+}  // namespace porthole
+// #include <porthole/multipart.hpp>
+// porthole/multipart.hpp: multipart/form-data request bodies (RFC 7578 over RFC 2046).
+//
+// parse() splits a complete body into parts whose fields are string_views into the body:
+// nothing is copied, and the only allocation is the caller's vector of parts. Work is
+// linear in the body size (times the boundary length, at most 70). Malformed bodies make
+// parse() return false; nothing throws.
+
+// #include <porthole/http.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole::multipart {
+
+namespace detail {
+using porthole::detail::is_field_char;
+using porthole::detail::is_tchar;
+using porthole::detail::trim_ows;
+
+constexpr std::size_t max_boundary_size = 70;
+
+// bchars (RFC 2046 5.1.1); a boundary may hold spaces but not end with one.
+constexpr bool is_bchar(char c) noexcept {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    for (char x : std::string_view{"'()+_,-./:=? "})
+        if (c == x) return true;
+    return false;
+}
+
+// qdtext and the character after a backslash in a quoted-pair (RFC 9110 5.6.4).
+constexpr bool is_qdtext(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || c == ' ' || u == 0x21 || (u >= 0x23 && u <= 0x5b) ||
+           (u >= 0x5d && u <= 0x7e) || u >= 0x80;
+}
+constexpr bool is_quoted_pair_char(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+constexpr std::size_t skip_ows(std::string_view s, std::size_t i) noexcept {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    return i;
+}
+constexpr std::size_t skip_token(std::string_view s, std::size_t i) noexcept {
+    while (i < s.size() && is_tchar(s[i])) ++i;
+    return i;
+}
+
+// Parses `s`, the parameters that follow a media type or disposition type:
+// *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ) (RFC 9110 5.6.6). Calls
+// f(name, value, quoted) for each, value being the raw contents of a quoted-string.
+// Returns false when the syntax is broken or f returns false.
+template <class F>
+constexpr bool parse_parameters(std::string_view s, F&& f) {
+    std::size_t i = 0;
+    for (;;) {
+        i = skip_ows(s, i);
+        if (i == s.size()) return true;
+        if (s[i] != ';') return false;
+        i = skip_ows(s, i + 1);
+        if (i == s.size()) return true;
+        if (s[i] == ';') continue;  // an empty parameter
+        std::size_t name_end = skip_token(s, i);
+        if (name_end == i || name_end == s.size() || s[name_end] != '=') return false;
+        auto name = s.substr(i, name_end - i);
+        i = name_end + 1;
+        std::string_view value;
+        bool quoted = i < s.size() && s[i] == '"';
+        if (quoted) {
+            std::size_t j = i + 1;
+            for (;; ++j) {
+                if (j >= s.size()) return false;  // unterminated
+                if (s[j] == '"') break;
+                if (s[j] == '\\') {
+                    if (j + 1 >= s.size() || !is_quoted_pair_char(s[j + 1])) return false;
+                    ++j;
+                } else if (!is_qdtext(s[j])) {
+                    return false;
+                }
+            }
+            value = s.substr(i + 1, j - i - 1);
+            i = j + 1;
+        } else {
+            std::size_t end = skip_token(s, i);
+            if (end == i) return false;
+            value = s.substr(i, end - i);
+            i = end;
+        }
+        if (!f(name, value, quoted)) return false;
+    }
+}
+
+// Calls f(line) for each CRLF-separated line of a part's header block.
+template <class F>
+constexpr void for_each_line(std::string_view block, F&& f) {
+    while (!block.empty()) {
+        auto crlf = block.find("\r\n");
+        f(block.substr(0, crlf));
+        if (crlf == std::string_view::npos) break;
+        block.remove_prefix(crlf + 2);
+    }
+}
+}  // namespace detail
+
+// One part of a multipart/form-data body; every view points into the body.
+struct part {
+    // The Content-Disposition name and filename parameters, as the raw contents of their
+    // quoted-strings. Browsers percent-encode '"', CR and LF in them and send '\' as is, so
+    // these are normally the names themselves; unquote() applies RFC 9110 quoted-pair
+    // escapes for senders that use them.
+    std::string_view name;
+    std::string_view filename;
+    bool has_filename = false;       // a file field, even when filename is empty
+    std::string_view content_type;   // trimmed; empty when absent (text/plain, RFC 7578 4.4)
+    std::string_view headers;        // the header lines, CRLF-separated, validated by parse()
+    std::string_view data;           // the content, which may hold any bytes, CRLF included
+
+    // The value of the first header named `field` (case-insensitive), trimmed.
+    constexpr std::optional<std::string_view> header(std::string_view field) const noexcept {
+        std::optional<std::string_view> found;
+        detail::for_each_line(headers, [&](std::string_view line) {
+            auto colon = line.find(':');
+            if (!found && colon != std::string_view::npos && iequals(line.substr(0, colon), field))
+                found = detail::trim_ows(line.substr(colon + 1));
+        });
+        return found;
+    }
+};
+
+// Appends `raw`, the contents of a quoted-string, to `out` with its quoted-pair escapes
+// undone: "a\"b" becomes a"b.
+inline void unquote(std::string_view raw, std::string& out) {
+    out.reserve(out.size() + raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '\\' && i + 1 < raw.size()) ++i;
+        out.push_back(raw[i]);
+    }
+}
+
+// The boundary parameter of a multipart/* Content-Type, e.g. "xyz" from
+// `multipart/form-data; boundary="xyz"`. Parameter names are case-insensitive and the value
+// may be quoted. Returns nullopt unless the type is multipart, the parameters parse, there
+// is exactly one boundary, and it is 1 to 70 RFC 2046 bchars not ending in a space. A quoted
+// boundary with backslash escapes is refused too (no bchar needs one).
+constexpr std::optional<std::string_view> boundary_from_content_type(std::string_view content_type) noexcept {
+    auto ct = detail::trim_ows(content_type);
+    std::size_t slash = detail::skip_token(ct, 0);
+    if (!iequals(ct.substr(0, slash), "multipart") || slash == ct.size() || ct[slash] != '/')
+        return std::nullopt;
+    std::size_t subtype_end = detail::skip_token(ct, slash + 1);
+    if (subtype_end == slash + 1) return std::nullopt;
+
+    std::optional<std::string_view> boundary;
+    bool ok = detail::parse_parameters(ct.substr(subtype_end), [&](std::string_view name, std::string_view value, bool) {
+        if (!iequals(name, "boundary")) return true;
+        if (boundary) return false;  // two boundaries: ambiguous
+        boundary = value;
+        return true;
+    });
+    if (!ok || !boundary) return std::nullopt;
+    auto b = *boundary;
+    if (b.empty() || b.size() > detail::max_boundary_size || b.back() == ' ') return std::nullopt;
+    for (char c : b)
+        if (!detail::is_bchar(c)) return std::nullopt;
+    return b;
+}
+
+namespace detail {
+struct delimiter {
+    std::size_t begin;  // where the delimiter starts: the CRLF before "--boundary"
+    std::size_t after;  // just past its line's CRLF (unused for the close delimiter)
+    bool close;         // "--boundary--"
+};
+
+// The first delimiter line in `body` whose CRLF starts at or after `from`: CRLF "--" boundary
+// followed by "--", or by optional spaces and tabs and CRLF. With at_start, "--" boundary at
+// offset 0 counts as well (a body without preamble). Lines that merely start with the
+// boundary are content.
+constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary,
+                                                  std::size_t from, bool at_start) noexcept {
+    for (std::size_t k = body.find(boundary, from + 2); k != std::string_view::npos;
+         k = body.find(boundary, k + 1)) {
+        std::size_t begin;
+        if (k >= from + 4 && body.substr(k - 4, 4) == "\r\n--")
+            begin = k - 4;
+        else if (at_start && k == 2 && body.substr(0, 2) == "--")
+            begin = 0;
+        else
+            continue;
+        std::size_t i = k + boundary.size();
+        if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
+        i = skip_ows(body, i);  // transport-padding
+        if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
+    }
+    return std::nullopt;
+}
+
+// Fills `p` from the text between two delimiters: header lines, a blank line, the data.
+constexpr bool parse_part(std::string_view raw, part& p) noexcept {
+    if (raw.substr(0, 2) == "\r\n") {
+        p.headers = {};
+        p.data = raw.substr(2);
+    } else {
+        auto blank = raw.find("\r\n\r\n");
+        if (blank == std::string_view::npos) return false;
+        p.headers = raw.substr(0, blank);
+        p.data = raw.substr(blank + 4);
+    }
+
+    bool ok = true;
+    std::optional<std::string_view> disposition, content_type;
+    for_each_line(p.headers, [&](std::string_view line) {
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos || !porthole::detail::is_token(line.substr(0, colon))) {
+            ok = false;
+            return;
+        }
+        auto name = line.substr(0, colon);
+        for (char c : line.substr(colon + 1))
+            if (!is_field_char(c)) ok = false;
+        auto value = trim_ows(line.substr(colon + 1));
+        auto* slot = iequals(name, "Content-Disposition") ? &disposition
+                     : iequals(name, "Content-Type")      ? &content_type
+                                                          : nullptr;
+        if (!slot) return;
+        if (*slot) ok = false;  // repeated
+        *slot = value;
+    });
+    if (!ok || !disposition) return false;
+
+    // form-data; name="field"[; filename="file"] (RFC 7578 4.2)
+    auto d = *disposition;
+    std::size_t type_end = skip_token(d, 0);
+    if (!iequals(d.substr(0, type_end), "form-data")) return false;
+    bool has_name = false;
+    p.has_filename = false;
+    ok = parse_parameters(d.substr(type_end), [&](std::string_view name, std::string_view value, bool) {
+        if (iequals(name, "name")) {
+            if (has_name) return false;
+            has_name = true;
+            p.name = value;
+        } else if (iequals(name, "filename")) {
+            if (p.has_filename) return false;
+            p.has_filename = true;
+            p.filename = value;
+        }
+        return true;  // others, filename* included (RFC 7578 4.2 forbids it), are ignored
+    });
+    if (!ok || !has_name) return false;
+    if (!p.has_filename) p.filename = {};
+    p.content_type = content_type.value_or(std::string_view{});
+    return true;
+}
+}  // namespace detail
+
+// Splits `body` into its parts, replacing the contents of `out`. The preamble before the
+// first delimiter and the epilogue after the close delimiter are ignored; a body with no
+// parts ("--b--") is valid. Returns false, with `out` empty, when the body is malformed:
+// no delimiter or no close delimiter, a part without a blank line after its headers, a
+// malformed or repeated header, a part without `Content-Disposition: form-data` and a name,
+// or more than max_parts parts.
+inline bool parse(std::string_view body, std::string_view boundary, std::vector<part>& out,
+                  std::size_t max_parts = 100) {
+    out.clear();
+    if (boundary.empty() || boundary.size() > detail::max_boundary_size) return false;
+    auto d = detail::find_delimiter(body, boundary, 0, true);
+    while (d && !d->close) {
+        auto next = detail::find_delimiter(body, boundary, d->after, false);
+        part p;
+        if (!next || out.size() == max_parts ||
+            !detail::parse_part(body.substr(d->after, next->begin - d->after), p))
+            break;
+        out.push_back(p);
+        d = next;
+    }
+    if (d && d->close) return true;
+    out.clear();
+    return false;
+}
+
+// The first part named `name`, or nullptr.
+constexpr part const* find_part(std::span<part const> parts, std::string_view name) noexcept {
+    for (auto const& p : parts)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+}  // namespace porthole::multipart
