@@ -6,3 +6,8 @@
 #include <porthole/url.hpp>
 #include <porthole/cookie.hpp>
 #include <porthole/multipart.hpp>
+#include <porthole/request.hpp>
+#include <porthole/response.hpp>
+#include <porthole/app.hpp>
+#include <porthole/connection.hpp>
+#include <porthole/testing.hpp>

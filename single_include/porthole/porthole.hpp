@@ -316,6 +316,7 @@ constexpr bool list_contains(std::string_view value, std::string_view token) noe
 
 // #include <porthole/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -774,6 +775,14 @@ public:
     std::size_t consumed() const noexcept { return consumed_; }
     parse_error error() const noexcept { return error_; }
     parser_limits const& limits() const noexcept { return limits_; }
+
+    // Moves the fields parsed so far to other storage, which is used from now on.
+    void move_storage(std::span<header_field> storage) noexcept {
+        auto n = std::min(header_count_, storage.size());
+        std::copy_n(storage_.data(), n, storage.data());
+        storage_ = storage;
+        if (!head_.headers.empty()) head_.headers = std::span<header_field const>(storage.data(), n);
+    }
 
     void reset() noexcept {
         auto storage = storage_;
@@ -2237,3 +2246,1251 @@ constexpr part const* find_part(std::span<part const> parts, std::string_view na
 }
 
 }  // namespace porthole::multipart
+// #include <porthole/request.hpp>
+// porthole/request.hpp: what an application sees. A request is a small value of views into the
+// connection's buffer, valid for the duration of the handler call.
+
+// #include <porthole/cookie.hpp>
+// #include <porthole/http.hpp>
+// #include <porthole/url.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// A named value taken from the path by a router ("{id}" in "/users/{id}"), already decoded.
+struct path_param {
+    std::string_view name;
+    std::string_view value;
+};
+
+class request {
+public:
+    request() = default;
+
+    // ---- the request line
+    porthole::method method() const noexcept { return method_; }
+    std::string_view method_name() const noexcept { return method_name_; }
+    std::string_view target() const noexcept { return target_; }
+    porthole::version version() const noexcept { return version_; }
+
+    // The path, percent-decoded once, except that %2F and %25 stay encoded so that splitting on
+    // '/' is safe: an encoded slash never becomes a separator (see url::decode_path). Under a
+    // mount point, the part below it.
+    std::string_view path() const noexcept { return path_; }
+    // The path as it came on the wire, still encoded.
+    std::string_view raw_path() const noexcept { return raw_path_; }
+    // The query string without '?', still encoded.
+    std::string_view query_string() const noexcept { return query_; }
+    // The decoded value of the first query parameter `name` ('+' is a space), or nullopt.
+    std::optional<std::string> query(std::string_view name) const { return url::query_value(query_, name); }
+    url::query_params query_params() const noexcept { return url::query_params(query_); }
+
+    // ---- header fields (names compare case-insensitively)
+    std::span<header_field const> headers() const noexcept { return headers_; }
+    std::string_view header(std::string_view name) const noexcept {
+        auto f = find_header(headers_, name);
+        return f ? f->value : std::string_view{};
+    }
+    bool has_header(std::string_view name) const noexcept { return find_header(headers_, name) != nullptr; }
+    std::optional<std::string_view> cookie(std::string_view name) const noexcept {
+        for (auto const& f : headers_)
+            if (iequals(f.name, "Cookie"))
+                if (auto v = find_cookie(f.value, name)) return v;
+        return std::nullopt;
+    }
+
+    // ---- body, already de-chunked
+    std::string_view body() const noexcept { return body_; }
+    // The decoded value of form field `name` of an application/x-www-form-urlencoded body.
+    std::optional<std::string> form(std::string_view name) const { return url::query_value(body_, name); }
+
+    // ---- connection
+    bool keep_alive() const noexcept { return keep_alive_; }
+    // "address:port" of the client when a server provides it, else empty.
+    std::string_view peer() const noexcept { return peer_; }
+
+    // ---- path parameters, filled by a router
+    std::span<path_param const> params() const noexcept { return params_; }
+    std::string_view param(std::string_view name) const noexcept {
+        for (auto const& p : params_)
+            if (p.name == name) return p.value;
+        return {};
+    }
+
+    // Copies that differ in one part, for routers and mount points.
+    request with_params(std::span<path_param const> params) const noexcept {
+        request r = *this;
+        r.params_ = params;
+        return r;
+    }
+    request with_path(std::string_view path) const noexcept {
+        request r = *this;
+        r.path_ = path;
+        return r;
+    }
+
+    // ---- building (for connections and tests)
+    struct parts {
+        porthole::method method = porthole::method::get;
+        std::string_view method_name = "GET";
+        std::string_view target = "/";
+        porthole::version version = http_1_1;
+        std::string_view path = "/";
+        std::string_view raw_path = "/";
+        std::string_view query;
+        std::span<header_field const> headers;
+        std::string_view body;
+        bool keep_alive = true;
+        std::string_view peer;
+    };
+    explicit request(parts const& p) noexcept
+        : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
+          path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
+          keep_alive_(p.keep_alive), peer_(p.peer) {}
+
+private:
+    porthole::method method_ = porthole::method::get;
+    std::string_view method_name_ = "GET";
+    std::string_view target_ = "/";
+    porthole::version version_ = http_1_1;
+    std::string_view path_ = "/";
+    std::string_view raw_path_ = "/";
+    std::string_view query_;
+    std::span<header_field const> headers_;
+    std::string_view body_;
+    bool keep_alive_ = true;
+    std::string_view peer_;
+    std::span<path_param const> params_;
+};
+
+namespace detail {
+// Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
+// asterisk-form yields "*"; authority-form yields an empty path.
+constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
+    query = {};
+    if (target.empty() || target == "*") {
+        path = target;
+        return;
+    }
+    if (target[0] != '/') {
+        auto scheme_end = target.find("://");
+        if (scheme_end == std::string_view::npos) {  // authority-form
+            path = {};
+            return;
+        }
+        auto rest = target.substr(scheme_end + 3);
+        auto slash = rest.find_first_of("/?");
+        target = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    }
+    auto q = target.find('?');
+    path = target.substr(0, q);
+    if (q != std::string_view::npos) query = target.substr(q + 1);
+    if (path.empty()) path = "/";
+}
+}  // namespace detail
+
+}  // namespace porthole
+// #include <porthole/response.hpp>
+// porthole/response.hpp: what an application returns: a status, header fields, and a body that
+// is a string, a view of static data, a file, or a producer that streams chunks.
+
+// #include <porthole/http.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace porthole {
+
+// An open file descriptor, closed when the owner goes.
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    ~unique_fd() { reset(); }
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+    int release() noexcept { return std::exchange(fd_, -1); }
+
+private:
+    int fd_ = -1;
+};
+
+// A byte range of an open file, sent without reading it whole (sendfile in the built-in server).
+struct file_body {
+    std::shared_ptr<unique_fd> fd;  // shared: a response may be copied before it is sent
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+// A body produced piece by piece: each call returns the next chunk; an empty optional ends it.
+// Chunks go out with chunked transfer coding (HTTP/1.1) or until close (HTTP/1.0), one at a
+// time, so a long stream is never buffered whole.
+using body_producer = std::function<std::optional<std::string>()>;
+struct stream_body {
+    body_producer next;
+};
+
+namespace detail {
+// Field names must be tokens; values must not contain CR, LF, NUL or other controls but HTAB,
+// so nothing an application sets can split a response.
+constexpr bool valid_field_value(std::string_view v) noexcept {
+    for (char c : v)
+        if (!is_field_char(c)) return false;
+    return true;
+}
+}  // namespace detail
+
+class response {
+public:
+    struct field {
+        std::string name;
+        std::string value;
+    };
+    using body_type = std::variant<std::monostate, std::string, std::string_view, file_body, stream_body>;
+
+    response() noexcept = default;
+    response(porthole::status s) noexcept : status_(s) {}  // NOLINT: a status is a response
+
+    // ---- constructors a user expects
+    static response text(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "text/plain; charset=utf-8", std::move(body));
+    }
+    static response html(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "text/html; charset=utf-8", std::move(body));
+    }
+    static response json(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "application/json", std::move(body));
+    }
+    // A view of data that outlives the response (a literal, a static table): never copied.
+    static response static_text(std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
+                                porthole::status s = status::ok) {
+        response r(s);
+        r.content_type_ = content_type;
+        r.body_ = body;
+        return r;
+    }
+    static response redirect(std::string_view location, porthole::status s = status::found) {
+        response r(s);
+        r.set_header("Location", location);
+        return r;
+    }
+    // The whole file at `path`, or nullopt when it cannot be opened as a regular file.
+    static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return std::nullopt;
+        auto owner = std::make_shared<unique_fd>(fd);
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+        response r;
+        r.set_content_type(content_type);
+        r.body_ = file_body{std::move(owner), 0, static_cast<std::uint64_t>(st.st_size)};
+        return r;
+    }
+    static response stream(body_producer next, std::string_view content_type = "application/octet-stream",
+                           porthole::status s = status::ok) {
+        response r(s);
+        r.set_content_type(content_type);
+        r.body_ = stream_body{std::move(next)};
+        return r;
+    }
+
+    // ---- status
+    porthole::status status() const noexcept { return status_; }
+    response& set_status(porthole::status s) noexcept {
+        status_ = s;
+        return *this;
+    }
+
+    // ---- header fields. Invalid names or values are not stored: the response is marked
+    // invalid, and a connection answers 500 instead of sending it.
+    response& set_header(std::string_view name, std::string_view value) {
+        for (auto& f : fields_)
+            if (iequals(f.name, name)) {
+                if (!check(name, value)) return *this;
+                f.value.assign(value);
+                return *this;
+            }
+        return add_header(name, value);
+    }
+    response& add_header(std::string_view name, std::string_view value) {
+        if (!check(name, value)) return *this;
+        if (iequals(name, "Content-Type")) return set_content_type(value);
+        fields_.push_back({std::string(name), std::string(value)});
+        return *this;
+    }
+    response& set_content_type(std::string_view value) {
+        if (!check("Content-Type", value)) return *this;
+        owned_content_type_.assign(value);
+        content_type_owned_ = true;
+        return *this;
+    }
+    std::string_view content_type() const noexcept {
+        return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
+    }
+    std::vector<field> const& headers() const noexcept { return fields_; }
+    std::string_view header(std::string_view name) const noexcept {
+        if (iequals(name, "Content-Type")) return content_type();
+        for (auto const& f : fields_)
+            if (iequals(f.name, name)) return f.value;
+        return {};
+    }
+    bool valid() const noexcept { return invalid_field_.empty(); }
+    std::string_view invalid_field() const noexcept { return invalid_field_; }
+
+    // ---- body
+    body_type const& body() const noexcept { return body_; }
+    body_type& body() noexcept { return body_; }
+    response& set_body(std::string body) {
+        body_ = std::move(body);
+        return *this;
+    }
+    // Size of the body when known up front (strings, views, files).
+    std::optional<std::uint64_t> body_size() const noexcept {
+        if (auto s = std::get_if<std::string>(&body_)) return s->size();
+        if (auto v = std::get_if<std::string_view>(&body_)) return v->size();
+        if (auto f = std::get_if<file_body>(&body_)) return f->length;
+        if (std::holds_alternative<std::monostate>(body_)) return 0;
+        return std::nullopt;
+    }
+    // The body as bytes in memory (strings and views); empty for files and streams.
+    std::string_view body_view() const noexcept {
+        if (auto s = std::get_if<std::string>(&body_)) return *s;
+        if (auto v = std::get_if<std::string_view>(&body_)) return *v;
+        return {};
+    }
+
+private:
+    static response with_body(porthole::status s, std::string_view type, std::string body) {
+        response r(s);
+        r.content_type_ = type;  // a literal: no allocation
+        r.body_ = std::move(body);
+        return r;
+    }
+    bool check(std::string_view name, std::string_view value) {
+        if (detail::is_token(name) && detail::valid_field_value(value)) return true;
+        if (invalid_field_.empty()) invalid_field_.assign(detail::is_token(name) ? name : "(invalid name)");
+        return false;
+    }
+
+    porthole::status status_ = status::ok;
+    bool content_type_owned_ = false;
+    std::string_view content_type_;
+    std::string owned_content_type_;
+    std::vector<field> fields_;
+    body_type body_;
+    std::string invalid_field_;
+};
+
+}  // namespace porthole
+// #include <porthole/app.hpp>
+// porthole/app.hpp: the application interface. Any callable that takes `request const&` and
+// returns a response, or something convertible to one, is an application: a lambda, a router,
+// a static file handler, a mount of one under a prefix.
+
+// #include <porthole/request.hpp>
+// #include <porthole/response.hpp>
+
+#include <concepts>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+namespace detail {
+template <class T>
+struct converts_to_response
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> ||
+                         std::convertible_to<T, std::string_view>> {};
+template <class T>
+struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
+}  // namespace detail
+
+// What a handler may return:
+//   response                     as it is
+//   std::string                  200 text/plain, the string as body
+//   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
+//   std::string_view             200 text/plain, copied (a view may not outlive the handler)
+//   status                       an empty response with that status
+//   std::optional<T>             nullopt -> 404, else T converted
+template <class T>
+concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
+
+template <response_convertible T>
+response to_response(T&& value) {
+    using V = std::remove_cvref_t<T>;
+    if constexpr (std::same_as<V, response>) {
+        return std::forward<T>(value);
+    } else if constexpr (std::same_as<V, status>) {
+        return response(value);
+    } else if constexpr (std::same_as<V, std::string>) {
+        return response::text(std::forward<T>(value));
+    } else if constexpr (std::is_convertible_v<T, const char*>) {
+        return response::static_text(std::string_view(static_cast<const char*>(value)));
+    } else if constexpr (std::convertible_to<T, std::string_view>) {
+        return response::text(std::string(std::string_view(value)));
+    } else {
+        if (!value) return response(status::not_found);
+        return to_response(*std::forward<T>(value));
+    }
+}
+
+// An application: callable with a request, returning something convertible to a response.
+template <class F>
+concept application = std::invocable<F&, request const&> &&
+                      response_convertible<std::invoke_result_t<F&, request const&>>;
+
+namespace detail {
+// Stated where an application is taken, so that a callable that does not fit is explained in
+// one line rather than by a wall of template errors.
+template <class F>
+constexpr bool check_application() {
+    static_assert(std::invocable<F&, request const&>,
+                  "porthole: an application must be callable as f(porthole::request const&)");
+    if constexpr (std::invocable<F&, request const&>)
+        static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
+                      "porthole: an application must return porthole::response, a string, a status, "
+                      "or std::optional of one of those");
+    return application<F>;
+}
+}  // namespace detail
+
+// Calls an application and converts what it returns.
+template <class F>
+response call_application(F& app, request const& req) {
+    static_assert(detail::check_application<F>());
+    return to_response(app(req));
+}
+
+}  // namespace porthole
+// #include <porthole/connection.hpp>
+// porthole/connection.hpp: one HTTP/1.1 connection as a state machine, bytes in, bytes out.
+//
+// It parses what it is fed, runs the application for each complete request, and queues the
+// responses in order. It knows nothing about sockets, threads or clocks: a driver (the built-in
+// server, your own event loop, porthole::testing) reads, feeds, writes what pending_output()
+// gives, reports it with consumed(), and closes when should_close() says so. Timeouts are the
+// driver's; phase() tells which one applies.
+
+// #include <porthole/app.hpp>
+// #include <porthole/http_date.hpp>
+// #include <porthole/parser.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+enum class connection_phase : std::uint8_t {
+    idle,             // waiting for the first byte of the next request (keep-alive)
+    reading_headers,  // part of a request head has arrived
+    reading_body,     // the head is complete, body bytes are outstanding
+    writing,          // output is pending
+    closed,           // nothing left to write and the connection should close: close it now
+};
+
+// One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
+// sends with sendfile or reads. The connection owns the descriptor.
+struct output_chunk {
+    std::string_view memory;
+    int file_fd = -1;
+    std::uint64_t file_offset = 0;
+    std::uint64_t file_length = 0;
+    std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
+};
+
+// What an access log line needs; views are valid during the callback only.
+struct access_entry {
+    std::string_view peer, method, target;
+    porthole::version version;
+    porthole::status status;
+    std::uint64_t body_bytes;
+};
+
+// The Date header value, formatted at most once per second. The driver owns the clock and calls
+// update(); a connection without one sends no Date.
+class date_source {
+public:
+    void update(std::time_t now) noexcept {
+        if (now == last_) return;
+        last_ = now;
+        len_ = format_http_date(now, std::span<char, http_date_size>(buf_)).size();
+    }
+    std::string_view value() const noexcept { return {buf_.data(), len_}; }
+
+private:
+    std::time_t last_ = -1;
+    std::array<char, http_date_size> buf_{};
+    std::size_t len_ = 0;
+};
+
+struct connection_config {
+    parser_limits limits{};
+    bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
+    std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
+    std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
+    std::function<void(access_entry const&)> access_log;
+    std::function<void(std::string_view)> error_log;  // default: a line on stderr
+};
+
+namespace detail {
+inline void default_error_log(std::string_view message) {
+    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+// Header field storage shared by the connections of a thread: a request whose head arrives in
+// one piece, the usual case, needs no storage of its own.
+inline std::vector<header_field>& thread_header_storage(std::size_t n) {
+    thread_local std::vector<header_field> storage;
+    if (storage.size() < n) storage.resize(n);
+    return storage;
+}
+}  // namespace detail
+
+template <class App>
+class connection {
+    static_assert(detail::check_application<App>());
+
+public:
+    explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
+        : app_(app), config_(config), date_(date),
+          parser_(shared_storage(), config_.limits) {}
+    connection(connection const&) = delete;
+    connection& operator=(connection const&) = delete;
+
+    // ---- input
+
+    // Space to read into, then commit(n). Empty when the connection wants no input now.
+    std::span<char> read_buffer() {
+        if (!wants_read()) return {};
+        if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
+        in_size_before_commit_ = in_.size();
+        in_.resize(in_.capacity());
+        return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
+    }
+    void commit(std::size_t n) {
+        in_.resize(in_size_before_commit_ + n);
+        process_buffered();
+    }
+    // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
+    // bodies are decoded into it); only an unfinished request's bytes are kept.
+    void feed(std::span<char> bytes) {
+        if (closing_) return;
+        if (!in_.empty() || paused_) {
+            in_.append(bytes.data(), bytes.size());
+            process_buffered();
+            return;
+        }
+        auto used = process(bytes.data(), bytes.size());
+        keep_rest(bytes.data() + used, bytes.size() - used);
+    }
+    void feed(std::string_view bytes) {
+        if (closing_) return;
+        in_.append(bytes);
+        process_buffered();
+    }
+    // The peer will send nothing more. Responses already queued still go out.
+    void read_eof() noexcept {
+        closing_ = true;
+        in_.clear();
+    }
+
+    // ---- output
+
+    // What to write next, in order. Valid until the next call that feeds or consumes.
+    std::span<output_chunk const> pending_output() {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
+            auto& s = segments_[i];
+            if (s.kind == segment::stream) {
+                materialize_stream(s);
+                if (s.bytes.empty()) {  // a close-delimited stream that has ended
+                    if (i != head_) break;
+                    finish_front();
+                    if (head_ == segments_.size()) reset_output();
+                    return pending_output();
+                }
+            }
+            output_chunk c;
+            std::uint64_t skip = i == head_ ? front_done_ : 0;
+            switch (s.kind) {
+            case segment::buffered:
+                c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
+                break;
+            case segment::view:
+            case segment::stream:
+                c.memory = s.bytes.substr(static_cast<std::size_t>(skip));
+                break;
+            case segment::file:
+                c.file_fd = s.fd;
+                c.file_offset = s.file_offset + skip;
+                c.file_length = s.file_length - skip;
+                break;
+            }
+            chunks_[n++] = c;
+            if (s.kind == segment::stream) break;  // the next piece is made once this one is gone
+        }
+        return {chunks_.data(), n};
+    }
+
+    // n bytes of pending_output() were written (file chunks count their length).
+    void consumed(std::size_t n) {
+        while (n > 0 && head_ < segments_.size()) {
+            auto& s = segments_[head_];
+            std::uint64_t left = s.size() - front_done_;
+            if (n < left) {
+                front_done_ += n;
+                return;
+            }
+            n -= static_cast<std::size_t>(left);
+            finish_front();
+        }
+        if (head_ == segments_.size()) reset_output();
+        if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
+    }
+
+    // ---- state
+
+    bool wants_read() const noexcept { return !closing_ && !paused_; }
+    bool should_close() const noexcept { return closing_; }
+    bool has_output() const noexcept { return head_ < segments_.size(); }
+    connection_phase phase() const noexcept {
+        if (has_output()) return connection_phase::writing;
+        if (closing_) return connection_phase::closed;
+        if (parser_.head_complete()) return connection_phase::reading_body;
+        if (!in_.empty()) return connection_phase::reading_headers;
+        return connection_phase::idle;
+    }
+    // A driver's read timeout fired: 408 if a request was under way, then close.
+    void timeout() {
+        if (closing_) return;
+        auto p = phase();
+        if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
+            queue_error(status::request_timeout);
+        closing_ = true;
+        in_.clear();
+    }
+
+    void set_peer(std::string_view address) { peer_.assign(address); }
+    std::size_t requests_served() const noexcept { return served_; }
+
+    // Memory held between requests; a driver may call it for idle connections.
+    void shrink() {
+        if (in_.empty()) std::string().swap(in_);
+        if (!has_output()) std::string().swap(out_);
+    }
+
+private:
+    static constexpr std::size_t min_read = 4096;
+
+    struct segment {
+        enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
+        bool last_of_held = false;  // finishing it releases the oldest held response
+        std::size_t begin = 0, end = 0;  // buffered: range of out_
+        std::string_view bytes;          // view; stream: the current framed piece
+        int fd = -1;
+        std::uint64_t file_offset = 0, file_length = 0;
+        body_producer* producer = nullptr;  // stream
+        bool stream_ended = false;
+        bool chunked = false;
+        std::uint64_t size() const noexcept {
+            switch (kind) {
+            case buffered: return end - begin;
+            case file: return file_length;
+            default: return bytes.size();
+            }
+        }
+    };
+
+    std::span<header_field> shared_storage() {
+        auto& s = detail::thread_header_storage(config_.limits.max_header_count);
+        return {s.data(), config_.limits.max_header_count};
+    }
+
+    // ---- request processing
+
+    void process_buffered() {
+        auto used = process(in_.data(), in_.size());
+        in_.erase(0, used);
+        if (in_.empty() && in_.capacity() > 64 * 1024) std::string().swap(in_);
+    }
+
+    void keep_rest(const char* p, std::size_t n) {
+        if (n != 0) in_.assign(p, n);
+    }
+
+    // Parses and answers every complete request in [data, data+size); returns the bytes used.
+    std::size_t process(char* data, std::size_t size) {
+        std::size_t off = 0;
+        paused_ = false;
+        while (!closing_ && off < size) {
+            if (buffered_output() > config_.max_output_buffered) {
+                paused_ = true;
+                break;
+            }
+            auto st = parser_.parse(data + off, size - off);
+            if (st == parse_status::incomplete) {
+                on_incomplete();
+                break;
+            }
+            if (st == parse_status::error) {
+                queue_error(error_status(parser_.error()));
+                closing_ = true;
+                break;
+            }
+            answer();
+            off += parser_.consumed();
+            parser_.reset();
+            continue_sent_ = false;
+        }
+        if (closing_) return size;
+        // An unfinished message must not keep its fields in the thread's shared storage, which
+        // the next connection on this thread reuses.
+        if (off < size && own_storage_.empty()) {
+            own_storage_.resize(config_.limits.max_header_count);
+            parser_.move_storage(own_storage_);
+        }
+        return off;
+    }
+
+    void on_incomplete() {
+        if (!parser_.head_complete()) return;
+        auto const& h = parser_.head();
+        if (h.expect_unsupported) {
+            queue_error(status::expectation_failed);
+            closing_ = true;
+        } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
+            append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+            continue_sent_ = true;
+        }
+    }
+
+    void answer() {
+        auto const& h = parser_.head();
+        std::string_view raw_path, query;
+        detail::split_target(h.target, raw_path, query);
+        path_.clear();
+        bool path_ok = h.form == target_form::asterisk || h.form == target_form::authority ||
+                       url::decode_path(raw_path, path_);
+        if (!path_ok) {
+            queue_error(status::bad_request);
+            closing_ = true;
+            return;
+        }
+        std::string_view path = h.form == target_form::origin || h.form == target_form::absolute
+                                    ? std::string_view(path_) : raw_path;
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
+                                   h.headers, parser_.body(), h.keep_alive, peer_});
+        ++served_;
+        if (h.method == method::other || h.method == method::connect) {
+            finish(req, error_response(status::not_implemented));
+            return;
+        }
+        if (h.expect_unsupported) {
+            queue_error(status::expectation_failed);
+            closing_ = true;
+            return;
+        }
+        response res;
+        bool failed = false;
+        try {
+            res = call_application(app_, req);
+        } catch (std::exception const& e) {
+            log_error(std::string("application threw: ") + e.what());
+            failed = true;
+        } catch (...) {
+            log_error("application threw a non-standard exception");
+            failed = true;
+        }
+        if (!failed && !res.valid()) {
+            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
+            failed = true;
+        }
+        if (failed) res = error_response(status::internal_server_error);
+        finish(req, std::move(res));
+    }
+
+    static response error_response(status s) {
+        // A fixed text: error pages never echo request data.
+        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    }
+
+    void finish(request const& req, response&& res) {
+        bool keep = req.keep_alive() && !iequals(res.header("Connection"), "close");
+        if (!keep) closing_ = true;
+        auto bytes = queue_response(res, req.method() == method::head, req.version(), keep);
+        if (config_.access_log)
+            config_.access_log(access_entry{req.peer(), req.method_name(), req.target(), req.version(),
+                                            res.status(), bytes});
+    }
+
+    void queue_error(status s) {
+        auto res = error_response(s);
+        queue_response(res, false, http_1_1, false);
+        if (config_.access_log)
+            config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+    }
+
+    // ---- serialization
+
+    std::uint64_t queue_response(response& res, bool head_only, version v, bool keep) {
+        auto st = res.status();
+        bool body_allowed = status_allows_body(st);
+        auto size = res.body_size();
+        bool streamed = body_allowed && !size.has_value();
+        bool chunked = streamed && v.minor >= 1;
+        if (streamed && !chunked) {  // HTTP/1.0 stream: delimited by closing
+            keep = false;
+            closing_ = true;
+        }
+        append_status_line(st);
+        if (date_ && !date_->value().empty() && res.header("Date").empty()) {
+            append_buffered("Date: ");
+            append_buffered(date_->value());
+            append_buffered("\r\n");
+        }
+        if (config_.server_header) append_buffered("Server: porthole\r\n");
+        if (auto ct = res.content_type(); !ct.empty()) {
+            append_buffered("Content-Type: ");
+            append_buffered(ct);
+            append_buffered("\r\n");
+        }
+        for (auto const& f : res.headers()) {
+            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
+                iequals(f.name, "Connection"))
+                continue;  // framing is the connection's
+            append_buffered(f.name);
+            append_buffered(": ");
+            append_buffered(f.value);
+            append_buffered("\r\n");
+        }
+        if (body_allowed) {
+            if (chunked) {
+                append_buffered("Transfer-Encoding: chunked\r\n");
+            } else if (size) {
+                append_buffered("Content-Length: ");
+                append_number(*size);
+                append_buffered("\r\n");
+            }
+        }
+        if (!keep) append_buffered("Connection: close\r\n");
+        else if (v.minor == 0) append_buffered("Connection: keep-alive\r\n");
+        append_buffered("\r\n");
+        if (!body_allowed || head_only) return 0;
+
+        auto& body = res.body();
+        if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
+            if (view.size() <= config_.inline_body_limit || std::holds_alternative<std::string_view>(body)) {
+                if (view.size() <= config_.inline_body_limit) {
+                    append_buffered(view);
+                } else {  // static data: referenced, not copied
+                    push_view(view, false);
+                }
+                return view.size();
+            }
+            held_.push_back(std::move(res));
+            push_view(held_.back().body_view(), true);
+            return view.size();
+        }
+        if (auto f = std::get_if<file_body>(&body)) {
+            segment s;
+            s.kind = segment::file;
+            s.fd = f->fd ? f->fd->get() : -1;
+            s.file_offset = f->offset;
+            s.file_length = f->length;
+            s.last_of_held = true;
+            held_.push_back(std::move(res));
+            if (s.file_length == 0) {
+                held_.pop_back();
+                return 0;
+            }
+            segments_.push_back(s);
+            return f->length;
+        }
+        if (std::holds_alternative<stream_body>(body)) {
+            held_.push_back(std::move(res));
+            segment s;
+            s.kind = segment::stream;
+            s.producer = &std::get<stream_body>(held_.back().body()).next;
+            s.chunked = chunked;
+            s.last_of_held = true;
+            segments_.push_back(s);
+        }
+        return 0;
+    }
+
+    void append_status_line(status st) {
+        char line[16] = "HTTP/1.1 000 ";
+        auto code = to_int(st);
+        line[9] = static_cast<char>('0' + code / 100 % 10);
+        line[10] = static_cast<char>('0' + code / 10 % 10);
+        line[11] = static_cast<char>('0' + code % 10);
+        append_buffered(std::string_view(line, 13));
+        append_buffered(reason_phrase(st));
+        append_buffered("\r\n");
+    }
+
+    void append_number(std::uint64_t v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        append_buffered(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+    }
+
+    // Appends to out_, extending the last buffered segment when it is the tail of the queue.
+    void append_buffered(std::string_view bytes) {
+        if (bytes.empty()) return;
+        std::size_t begin = out_.size();
+        out_.append(bytes);
+        if (!segments_.empty() && segments_.back().kind == segment::buffered && segments_.back().end == begin &&
+            segments_.size() > head_) {
+            segments_.back().end = out_.size();
+            return;
+        }
+        segment s;
+        s.kind = segment::buffered;
+        s.begin = begin;
+        s.end = out_.size();
+        segments_.push_back(s);
+    }
+
+    void push_view(std::string_view bytes, bool held) {
+        if (bytes.empty()) {
+            if (held) held_.pop_back();
+            return;
+        }
+        segment s;
+        s.kind = segment::view;
+        s.bytes = bytes;
+        s.last_of_held = held;
+        segments_.push_back(s);
+    }
+
+    // Makes the stream segment's next framed piece current.
+    void materialize_stream(segment& s) {
+        if (!s.bytes.empty() || s.stream_ended) return;
+        std::optional<std::string> piece;
+        try {
+            piece = (*s.producer)();
+        } catch (std::exception const& e) {
+            log_error(std::string("body producer threw: ") + e.what());
+            piece.reset();
+            closing_ = true;  // the body is cut short: the client must see the connection end
+        }
+        stream_buf_.clear();
+        if (piece && !piece->empty()) {
+            if (s.chunked) {
+                char hex[20];
+                auto r = std::to_chars(hex, hex + sizeof hex, piece->size(), 16);
+                stream_buf_.append(hex, r.ptr);
+                stream_buf_.append("\r\n");
+                stream_buf_.append(*piece);
+                stream_buf_.append("\r\n");
+            } else {
+                stream_buf_ = std::move(*piece);
+            }
+        } else if (piece) {
+            return materialize_stream(s);  // an empty piece is not the end
+        } else {
+            s.stream_ended = true;
+            if (s.chunked && !closing_) stream_buf_ = "0\r\n\r\n";
+        }
+        s.bytes = stream_buf_;
+    }
+
+    void finish_front() {
+        auto& s = segments_[head_];
+        front_done_ = 0;
+        if (s.kind == segment::stream && !s.stream_ended) {
+            s.bytes = {};  // made again from the producer
+            return;
+        }
+        if (s.last_of_held && !held_.empty()) held_.pop_front();
+        ++head_;
+    }
+
+    void reset_output() {
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        out_.clear();
+        if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+    }
+
+    std::size_t buffered_output() const noexcept {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size(); ++i)
+            if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
+        return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
+    }
+
+    void log_error(std::string_view message) {
+        if (config_.error_log) config_.error_log(message);
+        else detail::default_error_log(message);
+    }
+
+    App& app_;
+    connection_config config_;
+    date_source const* date_;
+    request_parser parser_;
+    std::vector<header_field> own_storage_;
+    std::string in_;
+    std::size_t in_size_before_commit_ = 0;
+    std::string path_;
+    std::string peer_;
+    std::string out_;
+    std::string stream_buf_;
+    std::vector<segment> segments_;
+    std::size_t head_ = 0;
+    std::uint64_t front_done_ = 0;
+    std::deque<response> held_;
+    std::array<output_chunk, 16> chunks_{};
+    std::size_t served_ = 0;
+    bool closing_ = false;
+    bool paused_ = false;
+    bool continue_sent_ = false;
+};
+
+}  // namespace porthole
+// #include <porthole/testing.hpp>
+// porthole/testing.hpp: drive an application through a real connection without sockets. Send raw
+// bytes (split as you like) or a simple request, get the parsed responses back.
+
+// #include <porthole/connection.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+namespace porthole::testing {
+
+struct parsed_response {
+    unsigned status = 0;
+    std::string reason;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    bool complete = false;  // the whole body arrived
+
+    std::string_view header(std::string_view name) const noexcept {
+        for (auto const& [k, v] : headers)
+            if (iequals(k, name)) return v;
+        return {};
+    }
+    bool has_header(std::string_view name) const noexcept {
+        for (auto const& [k, v] : headers)
+            if (iequals(k, name)) return true;
+        return false;
+    }
+    std::size_t count_header(std::string_view name) const noexcept {
+        std::size_t n = 0;
+        for (auto const& [k, v] : headers) n += iequals(k, name);
+        return n;
+    }
+};
+
+// Splits a byte stream from a server into responses. `head_requests` says, for each final
+// response in order, whether it answers a HEAD (whose Content-Length announces no body).
+inline std::vector<parsed_response> parse_responses(std::string_view raw, std::vector<bool> const& head_requests = {}) {
+    std::vector<parsed_response> out;
+    std::size_t finals = 0;
+    while (!raw.empty()) {
+        auto end = raw.find("\r\n\r\n");
+        if (raw.substr(0, 5) != "HTTP/" || end == std::string_view::npos) break;
+        parsed_response r;
+        auto head = raw.substr(0, end);
+        auto line_end = head.find("\r\n");
+        auto status_line = head.substr(0, line_end);
+        r.status = static_cast<unsigned>(std::atoi(std::string(status_line.substr(9, 3)).c_str()));
+        r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : std::string_view{});
+        auto rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
+        while (!rest.empty()) {
+            auto e = rest.find("\r\n");
+            auto line = rest.substr(0, e);
+            auto colon = line.find(':');
+            if (colon != std::string_view::npos)
+                r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(detail::trim_ows(line.substr(colon + 1))));
+            if (e == std::string_view::npos) break;
+            rest.remove_prefix(e + 2);
+        }
+        raw.remove_prefix(end + 4);
+        bool interim = r.status >= 100 && r.status < 200;
+        bool head_only = !interim && finals < head_requests.size() && head_requests[finals];
+        if (!interim) ++finals;
+        if (interim || head_only || r.status == 204 || r.status == 304) {
+            r.complete = true;
+        } else if (list_contains(r.header("Transfer-Encoding"), "chunked")) {
+            for (;;) {
+                auto le = raw.find("\r\n");
+                if (le == std::string_view::npos) break;
+                auto size = std::strtoull(std::string(raw.substr(0, le)).c_str(), nullptr, 16);
+                raw.remove_prefix(le + 2);
+                if (size == 0) {
+                    auto te = raw.find("\r\n");  // no trailers are sent by porthole
+                    raw.remove_prefix(te == std::string_view::npos ? raw.size() : te + 2);
+                    r.complete = true;
+                    break;
+                }
+                if (raw.size() < size + 2) break;
+                r.body.append(raw.substr(0, size));
+                raw.remove_prefix(size + 2);
+            }
+        } else if (r.has_header("Content-Length")) {
+            auto n = std::strtoull(std::string(r.header("Content-Length")).c_str(), nullptr, 10);
+            r.complete = raw.size() >= n;
+            r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
+            raw.remove_prefix(r.body.size());
+        } else {
+            r.body = std::string(raw);
+            raw = {};
+            r.complete = true;
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+// The date_source tests share, refreshed from the clock on use.
+inline date_source const* test_date() {
+    static date_source d;
+    d.update(std::time(nullptr));
+    return &d;
+}
+
+// A connection with an in-memory peer: what it writes collects in output().
+template <class App>
+class client {
+public:
+    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {}
+
+    // Feeds bytes and collects everything the connection writes in response.
+    client& send(std::string_view bytes) {
+        conn_.feed(bytes);
+        drain();
+        return *this;
+    }
+    // Feeds the bytes cut at the given offsets, one piece at a time.
+    client& send_split(std::string_view bytes, std::vector<std::size_t> const& cuts) {
+        std::size_t from = 0;
+        for (auto to : cuts) {
+            send(bytes.substr(from, to - from));
+            from = to;
+        }
+        return send(bytes.substr(from));
+    }
+    client& close_input() {
+        conn_.read_eof();
+        drain();
+        return *this;
+    }
+
+    std::string const& output() const noexcept { return out_; }
+    std::vector<parsed_response> responses(std::vector<bool> const& head_requests = {}) const {
+        return parse_responses(out_, head_requests);
+    }
+    bool closed() const noexcept { return conn_.should_close() && !conn_.has_output(); }
+    connection<App>& conn() noexcept { return conn_; }
+
+private:
+    void drain() {
+        for (;;) {
+            auto chunks = conn_.pending_output();
+            if (chunks.empty()) return;
+            std::size_t n = 0;
+            for (auto const& c : chunks) {
+                if (c.file_fd < 0) {
+                    out_.append(c.memory);
+                } else {
+                    std::string buf(static_cast<std::size_t>(c.file_length), '\0');
+                    auto got = ::pread(c.file_fd, buf.data(), buf.size(), static_cast<off_t>(c.file_offset));
+                    buf.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
+                    out_.append(buf);
+                }
+                n += static_cast<std::size_t>(c.size());
+            }
+            conn_.consumed(n);
+        }
+    }
+
+    connection<App> conn_;
+    std::string out_;
+};
+
+// A request described in a few words, serialized as a client would send it.
+struct simple_request {
+    porthole::method method = porthole::method::get;
+    std::string target = "/";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    std::string serialize() const {
+        std::string s(to_string(method));
+        s += ' ';
+        s += target;
+        s += " HTTP/1.1\r\nHost: test\r\n";
+        for (auto const& [k, v] : headers) s += k + ": " + v + "\r\n";
+        if (!body.empty() || method == porthole::method::post || method == porthole::method::put)
+            s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        s += "\r\n";
+        s += body;
+        return s;
+    }
+};
+
+// One request through a fresh connection; the single response it got.
+template <class App>
+parsed_response send(App& app, simple_request const& req, connection_config const& config = {}) {
+    client<App> c(app, config);
+    c.send(req.serialize());
+    auto rs = c.responses({req.method == porthole::method::head});
+    while (!rs.empty() && rs.front().status < 200) rs.erase(rs.begin());
+    return rs.empty() ? parsed_response{} : rs.front();
+}
+template <class App>
+parsed_response get(App& app, std::string target) {
+    return send(app, simple_request{method::get, std::move(target), {}, {}});
+}
+
+}  // namespace porthole::testing
