@@ -137,6 +137,14 @@ TEST_CASE("parse ignores the preamble and the epilogue") {
     CHECK(parts.size() == 3);
 }
 
+TEST_CASE("a preamble may itself start like a delimiter") {
+    std::string_view body = "--bx\r\n--b\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--b--";
+    std::vector<mp::part> parts;
+    REQUIRE(mp::parse(body, "b", parts));
+    REQUIRE(parts.size() == 1);
+    CHECK(parts[0].data == "1");
+}
+
 TEST_CASE("parse accepts transport padding after a delimiter") {
     std::string_view body =
         "--b \t\r\n"
@@ -311,4 +319,10 @@ TEST_CASE("parse stays linear on bodies full of near-delimiters") {
     REQUIRE(mp::parse(body, "b", parts));
     CHECK(parts.size() == 1);
     CHECK(parts[0].data.size() == 200000 * 6);
+
+    std::string crs = "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n";
+    crs.append(1 << 20, '\r');
+    crs += "\r\n--b--";
+    REQUIRE(mp::parse(crs, "b", parts));
+    CHECK(parts[0].data.size() == 1 << 20);
 }

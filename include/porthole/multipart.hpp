@@ -2,8 +2,7 @@
 //
 // parse() splits a complete body into parts whose fields are string_views into the body:
 // nothing is copied, and the only allocation is the caller's vector of parts. Work is
-// linear in the body size (times the boundary length, at most 70). Malformed bodies make
-// parse() return false; nothing throws.
+// linear in the body size. Malformed bodies make parse() return false; nothing throws.
 #pragma once
 
 #include <porthole/http.hpp>
@@ -178,25 +177,29 @@ struct delimiter {
     bool close;         // "--boundary--"
 };
 
+// The delimiter whose "--" boundary ends at `i` when what follows makes it one: "--" (the
+// close delimiter), or optional spaces and tabs (transport-padding) and CRLF.
+constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin,
+                                                std::size_t i) noexcept {
+    if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
+    i = skip_ows(body, i);
+    if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
+    return std::nullopt;
+}
+
 // The first delimiter line in `body` whose CRLF starts at or after `from`: CRLF "--" boundary
-// followed by "--", or by optional spaces and tabs and CRLF. With at_start, "--" boundary at
-// offset 0 counts as well (a body without preamble). Lines that merely start with the
-// boundary are content.
+// then "--", or optional padding and CRLF. With at_start, "--" boundary at offset 0 counts as
+// well (a body without preamble). Lines that merely start with the boundary are content.
+// Candidates are found by their CR with memchr; a comparison from one CR cannot run past the
+// next (no bchar is a CR), so the scan is linear whatever the boundary.
 constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary,
                                                   std::size_t from, bool at_start) noexcept {
-    for (std::size_t k = body.find(boundary, from + 2); k != std::string_view::npos;
-         k = body.find(boundary, k + 1)) {
-        std::size_t begin;
-        if (k >= from + 4 && body.substr(k - 4, 4) == "\r\n--")
-            begin = k - 4;
-        else if (at_start && k == 2 && body.substr(0, 2) == "--")
-            begin = 0;
-        else
-            continue;
-        std::size_t i = k + boundary.size();
-        if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
-        i = skip_ows(body, i);  // transport-padding
-        if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
+    if (at_start && body.substr(0, 2) == "--" && body.substr(2, boundary.size()) == boundary)
+        if (auto d = delimiter_at(body, 0, 2 + boundary.size())) return d;
+    for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos;
+         cr = body.find('\r', cr + 1)) {
+        if (body.substr(cr + 1, 3) == "\n--" && body.substr(cr + 4, boundary.size()) == boundary)
+            if (auto d = delimiter_at(body, cr, cr + 4 + boundary.size())) return d;
     }
     return std::nullopt;
 }
