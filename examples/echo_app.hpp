@@ -1,0 +1,56 @@
+// The echo application: what it received, sent back. Later tests use it as a probe.
+//   GET /, HEAD /     200 "OK"
+//   OPTIONS /         200 with Allow
+//   POST /            200, the request body
+//   POST /echo        200, the received header fields, one "Name: Value" per line
+//   GET /cookie       200, the received cookies, one "name=value" per line
+//   GET /count        200, how many requests the application has received
+// Every response carries X-Body-Length, the decoded body length it received.
+#pragma once
+
+#include <porthole/cookie.hpp>
+#include <porthole/request.hpp>
+#include <porthole/response.hpp>
+
+#include <atomic>
+#include <string>
+
+struct echo_app {
+    std::atomic<unsigned long>* received;  // shared by the server's threads
+
+    porthole::response operator()(porthole::request const& req) const {
+        auto n = received->fetch_add(1, std::memory_order_relaxed) + 1;
+        auto res = answer(req, n);
+        res.set_header("X-Body-Length", std::to_string(req.body().size()));
+        return res;
+    }
+
+    static porthole::response answer(porthole::request const& req, unsigned long n) {
+        using porthole::method;
+        auto path = req.path();
+        auto m = req.method();
+        if (path == "/") {
+            if (m == method::get || m == method::head) return porthole::response::text("OK");
+            if (m == method::options) return porthole::response(porthole::status::ok).set_header("Allow", "GET, HEAD, OPTIONS, POST");
+            if (m == method::post) return porthole::response::text(std::string(req.body()));
+        } else if (path == "/echo" && m == method::post) {
+            std::string out;
+            for (auto const& f : req.headers()) {
+                out.append(f.name).append(": ").append(f.value).push_back('\n');
+            }
+            return porthole::response::text(std::move(out));
+        } else if (path == "/cookie" && (m == method::get || m == method::head)) {
+            std::string out;
+            for (auto const& f : req.headers())
+                if (porthole::iequals(f.name, "Cookie"))
+                    for (auto const& c : porthole::cookies_view(f.value))
+                        out.append(c.name).append("=").append(c.value).push_back('\n');
+            return porthole::response::text(std::move(out));
+        } else if (path == "/count" && m == method::get) {
+            return porthole::response::text(std::to_string(n - 1));
+        } else {
+            return porthole::response(porthole::status::not_found);
+        }
+        return porthole::response(porthole::status::method_not_allowed).set_header("Allow", "GET, HEAD, OPTIONS, POST");
+    }
+};
