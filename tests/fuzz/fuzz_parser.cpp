@@ -1,0 +1,126 @@
+// request_parser over arbitrary bytes, given whole: pipelined messages are parsed one after the
+// other until an error or an incomplete message. Every view the parser hands out must lie in the
+// buffer, every count must fit it, and an error must map to a 4xx or 5xx status. Each input is
+// parsed under the default limits and under small ones, with and without bare LF.
+#include "fuzz_support.hpp"
+#include "limits.hpp"
+
+#include <porthole/parser.hpp>
+
+#include <array>
+
+namespace fuzz_parser {
+
+using namespace porthole;
+using fuzz_support::within;
+
+inline bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!detail::is_tchar(c)) return false;
+    return true;
+}
+
+inline void check_message(request_parser const& p, char const* data, std::size_t size, parser_limits const& limits) {
+    auto const& h = p.head();
+    FUZZ_CHECK(p.error() == parse_error::none);
+    FUZZ_CHECK(p.head_complete());
+    FUZZ_CHECK(p.consumed() > 0);
+    FUZZ_CHECK(p.consumed() <= size);
+    FUZZ_CHECK(p.head_size() <= p.consumed());
+
+    FUZZ_CHECK(within(h.method_name, data, p.head_size()));
+    FUZZ_CHECK(within(h.target, data, p.head_size()));
+    FUZZ_CHECK(within(h.host, data, p.head_size()));
+    FUZZ_CHECK(is_token(h.method_name));
+    FUZZ_CHECK(method_from_string(h.method_name) == h.method);
+    FUZZ_CHECK(!h.target.empty());
+    for (char c : h.target) FUZZ_CHECK(detail::is_target_char(c));
+    FUZZ_CHECK(h.version.major == 1 && h.version.minor <= 1);
+    // The request line, with the empty lines before it, ends within the limit: target, " HTTP/1.x"
+    // and at least an LF.
+    FUZZ_CHECK(static_cast<std::size_t>(h.target.data() + h.target.size() - data) + 10 <= limits.max_request_line);
+
+    FUZZ_CHECK(h.headers.size() <= limits.max_header_count);
+    std::size_t host_fields = 0;
+    for (auto const& f : h.headers) {
+        FUZZ_CHECK(within(f.name, data, p.head_size()));
+        FUZZ_CHECK(within(f.value, data, p.head_size()));
+        FUZZ_CHECK(is_token(f.name));
+        FUZZ_CHECK(f.name.size() + f.value.size() + 1 <= limits.max_header_line);
+        for (char c : f.value) FUZZ_CHECK(detail::is_field_char(c));
+        if (!f.value.empty()) {
+            FUZZ_CHECK(f.value.front() != ' ' && f.value.front() != '\t');
+            FUZZ_CHECK(f.value.back() != ' ' && f.value.back() != '\t');
+        }
+        if (iequals(f.name, "Host")) {
+            ++host_fields;
+            FUZZ_CHECK(f.value == h.host);
+        }
+    }
+    FUZZ_CHECK(host_fields <= 1);
+    if (h.version.minor == 1) FUZZ_CHECK(host_fields == 1);
+    FUZZ_CHECK(h.find("Host") == nullptr || h.header("Host") == h.host);
+
+    auto body = p.body();
+    FUZZ_CHECK(body.size() <= limits.max_body);
+    if (!body.empty()) {
+        FUZZ_CHECK(within(body, data, p.consumed()));
+        FUZZ_CHECK(body.data() >= data + p.head_size());
+    }
+    switch (h.framing) {
+    case body_framing::none:
+        FUZZ_CHECK(body.empty());
+        FUZZ_CHECK(p.consumed() == p.head_size());
+        break;
+    case body_framing::content_length:
+        FUZZ_CHECK(body.size() == h.content_length);
+        FUZZ_CHECK(p.consumed() == p.head_size() + body.size());
+        FUZZ_CHECK(h.find("Transfer-Encoding") == nullptr);
+        break;
+    case body_framing::chunked:
+        FUZZ_CHECK(p.consumed() >= p.head_size() + body.size() + 5);  // at least "0\r\n\r\n"
+        FUZZ_CHECK(h.version.minor == 1);
+        FUZZ_CHECK(h.find("Content-Length") == nullptr);
+        break;
+    }
+    if (h.connection_close) FUZZ_CHECK(!h.keep_alive);
+    FUZZ_CHECK(!(h.expect_continue && h.expect_unsupported) || h.find("Expect") != nullptr);
+}
+
+inline void parse_all(std::string_view input, parser_limits const& limits) {
+    fuzz_support::exact_buffer buf(input);
+    std::array<header_field, 128> storage{};
+    request_parser parser(storage, limits);
+    char* data = buf.data();
+    std::size_t left = buf.size();
+    while (left > 0) {
+        auto st = parser.parse(data, left);
+        if (st == parse_status::incomplete) return;
+        if (st == parse_status::error) {
+            FUZZ_CHECK(parser.error() != parse_error::none);
+            auto code = to_int(error_status(parser.error()));
+            FUZZ_CHECK(code >= 400 && code <= 599);
+            FUZZ_CHECK(to_string(parser.error()) != "unknown");
+            FUZZ_CHECK(parser.parse(data, left) == parse_status::error);  // a failed parser stays failed
+            return;
+        }
+        check_message(parser, data, left, limits);
+        auto consumed = parser.consumed();
+        FUZZ_CHECK(parser.parse(data, left) == parse_status::complete);  // and a finished one finished
+        FUZZ_CHECK(parser.consumed() == consumed);
+        data += consumed;
+        left -= consumed;
+        parser.reset();
+        FUZZ_CHECK(!parser.head_complete());
+    }
+}
+
+inline void one_input(std::uint8_t const* data, std::size_t size) {
+    std::string_view input(reinterpret_cast<char const*>(data), size);
+    for (std::uint8_t bits = 0; bits < 4; ++bits) parse_all(input, fuzz_support::limits_from(bits));
+}
+
+}  // namespace fuzz_parser
+
+PORTHOLE_FUZZ_ENTRY(fuzz_parser)
