@@ -193,7 +193,12 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
               r.literal("-") && r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
               r.literal(" GMT") && r.at_end()))
             return std::nullopt;
-        std::int64_t now_days = detail::floor_div(static_cast<std::int64_t>(now), 86400);
+        // A `now` beyond the years a date can show is taken at their edge, so the arithmetic
+        // below cannot overflow.
+        auto now_secs = static_cast<std::int64_t>(now);
+        if (now_secs < detail::http_date_min) now_secs = detail::http_date_min;
+        if (now_secs > detail::http_date_max) now_secs = detail::http_date_max;
+        std::int64_t now_days = detail::floor_div(now_secs, 86400);
         std::int64_t base = detail::civil_from_days(now_days).year - 49;
         std::int64_t offset = (static_cast<std::int64_t>(year) - base) % 100;
         full_year = base + (offset < 0 ? offset + 100 : offset);

@@ -867,6 +867,7 @@ private:
         const char* cap = end;
         if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
             cap = data + limits_.max_request_line;
+        if (p > cap) return fail(parse_error::request_line_too_long);  // empty lines alone passed it
         auto st = scan_request_line(p, cap);
         if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
         if (st == parse_status::incomplete) scanned_ = static_cast<std::size_t>(end - data);
@@ -1316,7 +1317,12 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
               r.literal("-") && r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
               r.literal(" GMT") && r.at_end()))
             return std::nullopt;
-        std::int64_t now_days = detail::floor_div(static_cast<std::int64_t>(now), 86400);
+        // A `now` beyond the years a date can show is taken at their edge, so the arithmetic
+        // below cannot overflow.
+        auto now_secs = static_cast<std::int64_t>(now);
+        if (now_secs < detail::http_date_min) now_secs = detail::http_date_min;
+        if (now_secs > detail::http_date_max) now_secs = detail::http_date_max;
+        std::int64_t now_days = detail::floor_div(now_secs, 86400);
         std::int64_t base = detail::civil_from_days(now_days).year - 49;
         std::int64_t offset = (static_cast<std::int64_t>(year) - base) % 100;
         full_year = base + (offset < 0 ? offset + 100 : offset);
@@ -3208,11 +3214,13 @@ private:
     void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended) return;
         std::optional<std::string> piece;
+        bool cut_short = false;
         try {
             piece = (*s.producer)();
         } catch (std::exception const& e) {
             log_error(std::string("body producer threw: ") + e.what());
             piece.reset();
+            cut_short = true;
             closing_ = true;  // the body is cut short: the client must see the connection end
         }
         stream_buf_.clear();
@@ -3231,7 +3239,9 @@ private:
             return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            if (s.chunked && !closing_) stream_buf_ = "0\r\n\r\n";
+            // Only a body cut short goes without its last chunk; a connection closing for
+            // another reason (Connection: close, a later bad request) still ends it properly.
+            if (s.chunked && !cut_short) stream_buf_ = "0\r\n\r\n";
         }
         s.bytes = stream_buf_;
     }

@@ -1,0 +1,287 @@
+// A porthole::connection with a small application (it echoes the path and the body length, with a
+// few paths that exercise other kinds of response), fed arbitrary bytes in fuzzer-chosen pieces
+// through each of its input functions, with its output drained by fuzzer-chosen partial amounts.
+// Two connections on the same thread take the same steps side by side: they share the thread's
+// header storage, and must not disturb each other.
+//
+// Checked: what pending_output() shows only advances by what consumed() reported; the output is
+// a sequence of well-framed HTTP/1.1 responses, one final response per access-log entry, no more
+// than one per request served plus one error; nothing follows a "Connection: close" response;
+// should_close() never goes back to false; both connections write the same bytes.
+//
+// Input layout: a control byte, a step-count byte, that many (piece, drain) byte pairs, then
+// the bytes to feed.
+//   control bits 0-1: parser limits (fuzz_support::limits_from)
+//           bit 2:    small max_output_buffered (the connection pauses reading)
+//           bit 3:    small inline_body_limit (bodies are referenced, not copied)
+//           bit 4:    end with timeout() instead of read_eof()
+//           bit 5:    Server header on
+//   piece: how many bytes to feed in this step (0: none); the steps repeat until all are fed
+//   drain: bits 0-1 choose the input function (string_view, in-place span, read_buffer/commit);
+//          bits 2-7 how much pending output to consume (0: none, 63: all, else a share)
+#include "fuzz_support.hpp"
+#include "limits.hpp"
+
+#include <porthole/connection.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fuzz_connection {
+
+using namespace porthole;
+
+struct echo_app {
+    response operator()(request const& r) const {
+        auto path = r.path();
+        // Touch the request's parsing helpers; they must cope with whatever came in.
+        auto q = r.query("v");
+        auto f = r.form("f");
+        auto c = r.cookie("sid");
+        std::size_t params = 0;
+        for (auto const& p : r.query_params()) params += p.name.size() + p.value.size() > 0;
+
+        if (path.starts_with("/big")) return response::text(std::string(20000, 'b'));
+        if (path.starts_with("/static")) return response::static_text("a static body, referenced and never copied");
+        if (path.starts_with("/empty")) return status::no_content;
+        if (path.starts_with("/missing")) return to_response(std::optional<std::string>{});
+        if (path.starts_with("/close")) return response::text("bye").set_header("Connection", "close");
+        if (path.starts_with("/header")) return response::text("h").set_header("X-Echo", q.value_or(""));
+        if (path.starts_with("/throw")) throw std::runtime_error("thrown by the application");
+        if (path.starts_with("/stream")) {
+            auto left = std::make_shared<int>(3);
+            return response::stream([left]() -> std::optional<std::string> {
+                if (*left == 0) return std::nullopt;
+                --*left;
+                return std::string(static_cast<std::size_t>(*left) * 5, 's');  // one empty piece too
+            });
+        }
+        return to_response("path=" + std::string(path) + " body=" + std::to_string(r.body().size()) +
+               " q=" + std::to_string(q ? q->size() : 0) + " f=" + std::to_string(f ? f->size() : 0) +
+               " c=" + std::to_string(c ? c->size() : 0) + " p=" + std::to_string(params));
+    }
+};
+
+struct logged {
+    std::string method;
+    unsigned status;
+};
+
+struct side {
+    explicit side(connection_config config) {
+        config.access_log = [this](access_entry const& e) {
+            log.push_back({std::string(e.method), static_cast<unsigned>(to_int(e.status))});
+        };
+        config.error_log = [](std::string_view) {};
+        conn = std::make_unique<connection<echo_app>>(app, config);
+    }
+    echo_app app;
+    std::vector<logged> log;
+    std::string written;
+    bool closed_seen = false;
+    std::unique_ptr<connection<echo_app>> conn;
+};
+
+inline std::string visible(connection<echo_app>& c) {
+    std::string s;
+    for (auto const& chunk : c.pending_output()) {
+        FUZZ_CHECK(chunk.file_fd < 0);
+        FUZZ_CHECK(chunk.size() > 0);  // an empty chunk would make a driver spin
+        s.append(chunk.memory);
+    }
+    return s;
+}
+
+inline void check_state(side& s) {
+    if (s.closed_seen) FUZZ_CHECK(s.conn->should_close());
+    s.closed_seen = s.conn->should_close();
+    if (s.conn->should_close()) FUZZ_CHECK(!s.conn->wants_read());
+    FUZZ_CHECK(s.conn->has_output() == !s.conn->pending_output().empty());
+}
+
+// Consumes `share` (1-62 of 63, or all) of what is visible now, keeping it as written.
+inline void drain(side& s, unsigned share) {
+    if (share == 0) return;
+    for (;;) {
+        auto before = visible(*s.conn);
+        if (before.empty()) return;
+        std::size_t n = share >= 63 ? before.size() : std::max<std::size_t>(1, before.size() * share / 63);
+        s.written.append(before, 0, n);
+        s.conn->consumed(n);
+        auto after = visible(*s.conn);
+        auto expected = std::string_view(before).substr(n);
+        auto common = std::min(expected.size(), after.size());
+        FUZZ_CHECK(std::string_view(after).substr(0, common) == expected.substr(0, common));
+        check_state(s);
+        if (share < 63) return;
+    }
+}
+
+inline void feed(side& s, std::string_view piece, unsigned mode) {
+    auto& c = *s.conn;
+    if (mode == 1 || mode == 3) {
+        fuzz_support::exact_buffer buf(piece);  // freed right after: nothing may point into it
+        c.feed(std::span<char>(buf.data(), buf.size()));
+    } else if (mode == 2 && c.wants_read()) {
+        while (!piece.empty()) {
+            auto room = c.read_buffer();
+            FUZZ_CHECK(!room.empty());
+            auto n = std::min(room.size(), piece.size());
+            std::memcpy(room.data(), piece.data(), n);
+            c.commit(n);
+            piece.remove_prefix(n);
+            if (!c.wants_read()) break;
+        }
+        if (!piece.empty()) c.feed(piece);  // a driver would wait; this one hands the rest over anyway
+    } else {
+        c.feed(piece);
+    }
+    check_state(s);
+}
+
+// Splits what a side wrote into responses and checks them against its access log.
+inline void check_transcript(side const& s, std::size_t served) {
+    if (std::getenv("FUZZ_DUMP")) std::fprintf(stderr, "[%s]\n", s.written.c_str());
+    std::string_view out = s.written;
+    if (!out.empty()) FUZZ_CHECK(out.starts_with("HTTP/1.1 "));
+    std::size_t finals = 0;
+    bool after_close = false;
+    while (!out.empty()) {
+        FUZZ_CHECK(!after_close);
+        FUZZ_CHECK(out.starts_with("HTTP/1.1 ") && out.size() >= 13);
+        unsigned code = 0;
+        for (std::size_t i = 9; i < 12; ++i) {
+            FUZZ_CHECK(out[i] >= '0' && out[i] <= '9');
+            code = code * 10 + static_cast<unsigned>(out[i] - '0');
+        }
+        auto head_end = out.find("\r\n\r\n");
+        FUZZ_CHECK(head_end != std::string_view::npos);
+        auto head = out.substr(0, head_end + 2);
+        out.remove_prefix(head_end + 4);
+        if (code == 100) continue;
+        FUZZ_CHECK(code >= 200 && code <= 599);
+        FUZZ_CHECK(finals < s.log.size());
+        auto const& entry = s.log[finals++];
+        FUZZ_CHECK(entry.status == code);
+
+        std::optional<std::uint64_t> length;
+        bool chunked = false;
+        auto lines = head.substr(head.find("\r\n") + 2);
+        while (!lines.empty()) {
+            auto eol = lines.find("\r\n");
+            auto line = lines.substr(0, eol);
+            lines.remove_prefix(eol + 2);
+            auto colon = line.find(':');
+            FUZZ_CHECK(colon != std::string_view::npos && colon > 0);
+            auto name = line.substr(0, colon), value = detail::trim_ows(line.substr(colon + 1));
+            FUZZ_CHECK(detail::is_token(name));
+            for (char ch : value) FUZZ_CHECK(detail::is_field_char(ch));
+            if (iequals(name, "Content-Length")) {
+                FUZZ_CHECK(!length);
+                std::uint64_t v = 0;
+                FUZZ_CHECK(detail::parse_decimal(value, v));
+                length = v;
+            } else if (iequals(name, "Transfer-Encoding")) {
+                FUZZ_CHECK(value == "chunked");
+                chunked = true;
+            } else if (iequals(name, "Connection") && iequals(value, "close")) {
+                after_close = true;
+            }
+        }
+        FUZZ_CHECK(!(chunked && length));
+        bool bodiless = entry.method == "HEAD" || code == 204 || code == 304;
+        if (bodiless) {
+            if (code == 204 || code == 304) FUZZ_CHECK(!length && !chunked);
+        } else if (chunked) {
+            for (;;) {
+                auto eol = out.find("\r\n");
+                FUZZ_CHECK(eol != std::string_view::npos && eol > 0);
+                std::uint64_t size = 0;
+                for (char ch : out.substr(0, eol)) {
+                    FUZZ_CHECK(detail::hex_value(ch) >= 0);
+                    size = size * 16 + static_cast<unsigned>(detail::hex_value(ch));
+                }
+                out.remove_prefix(eol + 2);
+                if (size == 0) {
+                    FUZZ_CHECK(out.starts_with("\r\n"));
+                    out.remove_prefix(2);
+                    break;
+                }
+                FUZZ_CHECK(out.size() >= size + 2 && out.substr(size, 2) == "\r\n");
+                out.remove_prefix(size + 2);
+            }
+        } else if (length) {
+            FUZZ_CHECK(out.size() >= *length);
+            out.remove_prefix(static_cast<std::size_t>(*length));
+        } else {
+            FUZZ_CHECK(after_close);  // delimited by the close
+            out = {};
+        }
+    }
+    FUZZ_CHECK(finals == s.log.size());
+    std::size_t errors = 0;
+    for (std::size_t i = 0; i < s.log.size(); ++i)
+        if (s.log[i].method == "-") {
+            ++errors;
+            FUZZ_CHECK(i + 1 == s.log.size());  // an error response is the last one
+        }
+    FUZZ_CHECK(s.log.size() <= served + 1);
+    FUZZ_CHECK(s.log.size() - errors <= served);
+    if (after_close) FUZZ_CHECK(s.conn->should_close());
+}
+
+inline void one_input(std::uint8_t const* data, std::size_t size) {
+    fuzz_support::input in(data, size);
+    auto control = in.byte();
+    std::vector<std::pair<std::uint8_t, std::uint8_t>> steps(in.byte() & 15);
+    for (auto& st : steps) {
+        st.first = in.byte();
+        st.second = in.byte();
+    }
+    auto bytes = in.rest();
+
+    connection_config config;
+    config.limits = fuzz_support::limits_from(control & 3);
+    if (control & 4) config.max_output_buffered = 64;
+    if (control & 8) config.inline_body_limit = 8;
+    config.server_header = (control & 32) != 0;
+
+    side a(config), b(config);
+    bool any_piece = false;
+    for (auto const& st : steps) any_piece |= st.first != 0;
+    std::size_t fed = 0, step = 0;
+    while (fed < bytes.size()) {
+        std::size_t n = bytes.size() - fed;
+        unsigned mode = 0, share = 63;
+        if (!steps.empty()) {
+            auto [piece, drain_byte] = steps[step++ % steps.size()];
+            if (any_piece) n = std::min<std::size_t>(n, piece);
+            mode = drain_byte & 3;
+            share = drain_byte >> 2;
+        }
+        auto piece = bytes.substr(fed, n);
+        fed += n;
+        for (auto* s : {&a, &b}) {
+            if (!s->conn->wants_read()) drain(*s, 63);  // a driver writes before it reads again
+            feed(*s, piece, mode);
+            drain(*s, share);
+        }
+    }
+    for (auto* s : {&a, &b}) {
+        drain(*s, 63);
+        if (control & 16) s->conn->timeout();
+        else s->conn->read_eof();
+        check_state(*s);
+        drain(*s, 63);
+        FUZZ_CHECK(!s->conn->has_output());
+        FUZZ_CHECK(s->conn->phase() == connection_phase::closed);
+        check_transcript(*s, s->conn->requests_served());
+    }
+    FUZZ_CHECK(a.written == b.written);
+}
+
+}  // namespace fuzz_connection
+
+PORTHOLE_FUZZ_ENTRY(fuzz_connection)
