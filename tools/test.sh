@@ -40,6 +40,7 @@ step "single header alone, g++" single_header g++
 step "single header alone, clang++" single_header clang++
 step "g++ suite" suite build-ci/gcc g++
 step "clang++ suite" suite build-ci/clang clang++
+step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "asan+ubsan suite" suite build-ci/asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 echo
