@@ -532,3 +532,16 @@ TEST_CASE("hostile corpus through the connection: status and close as the index 
         if (st >= 400 && st != 501) CHECK(c.closed());
     }
 }
+
+#include <porthole/template.hpp>
+
+TEST_CASE("a rendered template converts to a text/html response") {
+    auto app = [](request const&) {
+        static constexpr auto page = make_template<"<p>@@who@@</p>">();
+        return page.render(arg<"who">("<you>"));
+    };
+    auto r = testing::get(app, "/");
+    CHECK(r.status == 200);
+    CHECK(r.header("Content-Type") == "text/html; charset=utf-8");
+    CHECK(r.body == "<p>&lt;you&gt;</p>");
+}
