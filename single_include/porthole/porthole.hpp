@@ -867,6 +867,7 @@ private:
         const char* cap = end;
         if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
             cap = data + limits_.max_request_line;
+        if (p > cap) return fail(parse_error::request_line_too_long);  // empty lines alone passed it
         auto st = scan_request_line(p, cap);
         if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
         if (st == parse_status::incomplete) scanned_ = static_cast<std::size_t>(end - data);
@@ -3213,11 +3214,12 @@ private:
     void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended) return;
         std::optional<std::string> piece;
+        bool failed = false;
         try {
             piece = (*s.producer)();
         } catch (std::exception const& e) {
             log_error(std::string("body producer threw: ") + e.what());
-            piece.reset();
+            failed = true;
             closing_ = true;  // the body is cut short: the client must see the connection end
         }
         stream_buf_.clear();
@@ -3236,7 +3238,7 @@ private:
             return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            if (s.chunked && !closing_) stream_buf_ = "0\r\n\r\n";
+            if (s.chunked && !failed) stream_buf_ = "0\r\n\r\n";  // no terminator: truncation shows
         }
         s.bytes = stream_buf_;
     }
