@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -304,6 +305,14 @@ constexpr bool etag_list_matches(std::string_view header, std::string_view etag,
     return found;
 }
 
+// The same over every field line named `name` (a list may be split across lines).
+inline bool etag_fields_match(std::span<header_field const> fields, std::string_view name, std::string_view etag,
+                              bool strong) {
+    for (auto const& f : fields)
+        if (iequals(f.name, name) && etag_list_matches(f.value, etag, strong)) return true;
+    return false;
+}
+
 // A non-negative decimal number, saturating at UINT64_MAX; nullopt if not all digits.
 constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) noexcept {
     if (s.empty()) return std::nullopt;
@@ -544,14 +553,14 @@ private:
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
         if (req.has_header("If-Match")) {
-            if (!detail::etag_list_matches(req.header("If-Match"), etag, true)) return error(status::precondition_failed);
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return error(status::precondition_failed);
         } else if (req.has_header("If-Unmodified-Since")) {
             if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
                 return error(status::precondition_failed);
         }
         bool not_modified = false;
         if (req.has_header("If-None-Match")) {
-            not_modified = detail::etag_list_matches(req.header("If-None-Match"), etag, false);
+            not_modified = detail::etag_fields_match(req.headers(), "If-None-Match", etag, false);
         } else if (req.has_header("If-Modified-Since")) {  // only GET and HEAD get here
             auto since = parse_http_date(req.header("If-Modified-Since"));
             not_modified = since && mtime <= *since;
