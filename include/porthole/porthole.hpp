@@ -12,3 +12,4 @@
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>
+#include <porthole/static_files.hpp>
