@@ -5,6 +5,8 @@
 //   POST /echo        200, the received header fields, one "Name: Value" per line
 //   GET /cookie       200, the received cookies, one "name=value" per line
 //   GET /count        200, how many requests the application has received
+//   GET /header?value=V     200 with header X-Echo: V (decoded): a probe for response splitting
+//   GET /set-cookie?name=N&value=V   200 with Set-Cookie N=V; Path=/; HttpOnly
 // Every response carries X-Body-Length, the decoded body length it received.
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <porthole/response.hpp>
 
 #include <atomic>
+#include <stdexcept>
 #include <string>
 
 struct echo_app {
@@ -46,6 +49,19 @@ struct echo_app {
                     for (auto const& c : porthole::cookies_view(f.value))
                         out.append(c.name).append("=").append(c.value).push_back('\n');
             return porthole::response::text(std::move(out));
+        } else if (path == "/header" && m == method::get) {
+            auto res = porthole::response::text("header set\n");
+            res.set_header("X-Echo", req.query("value").value_or(""));  // CR/LF here: refused, 500
+            return res;
+        } else if (path == "/set-cookie" && m == method::get) {
+            auto res = porthole::response::text("cookie set\n");
+            try {
+                res.add_header("Set-Cookie", porthole::set_cookie(req.query("name").value_or("n"), req.query("value").value_or(""))
+                                                 .path("/").http_only().to_string());
+            } catch (std::invalid_argument const&) {
+                return porthole::response::text("invalid cookie\n", porthole::status::bad_request);
+            }
+            return res;
         } else if (path == "/count" && m == method::get) {
             return porthole::response::text(std::to_string(n - 1));
         } else {

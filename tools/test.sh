@@ -38,8 +38,9 @@ suite() {  # suite DIR CXX [meson options...]
 step "single header is fresh" python3 tools/amalgamate.py --check
 step "single header alone, g++" single_header g++
 step "single header alone, clang++" single_header clang++
-step "g++ suite" suite build-ci/gcc g++
-step "clang++ suite" suite build-ci/clang clang++
+step "g++ suite" suite build-ci/gcc g++ -Dwerror=true
+step "clang++ suite" suite build-ci/clang clang++ -Dwerror=true
+step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "asan+ubsan suite" suite build-ci/asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 echo

@@ -514,13 +514,12 @@ private:
     void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended) return;
         std::optional<std::string> piece;
-        bool cut_short = false;
+        bool failed = false;
         try {
             piece = (*s.producer)();
         } catch (std::exception const& e) {
             log_error(std::string("body producer threw: ") + e.what());
-            piece.reset();
-            cut_short = true;
+            failed = true;
             closing_ = true;  // the body is cut short: the client must see the connection end
         }
         stream_buf_.clear();
@@ -539,9 +538,7 @@ private:
             return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            // Only a body cut short goes without its last chunk; a connection closing for
-            // another reason (Connection: close, a later bad request) still ends it properly.
-            if (s.chunked && !cut_short) stream_buf_ = "0\r\n\r\n";
+            if (s.chunked && !failed) stream_buf_ = "0\r\n\r\n";  // no terminator: truncation shows
         }
         s.bytes = stream_buf_;
     }

@@ -11,3 +11,5 @@
 #include <porthole/app.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
+#include <porthole/template.hpp>
+#include <porthole/static_files.hpp>

@@ -2632,10 +2632,12 @@ private:
 
 namespace porthole {
 
+class html;  // a rendered template (template.hpp); declared here so that it converts
+
 namespace detail {
 template <class T>
 struct converts_to_response
-    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> ||
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, html> ||
                          std::convertible_to<T, std::string_view>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
@@ -2647,6 +2649,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
 //   std::string_view             200 text/plain, copied (a view may not outlive the handler)
 //   status                       an empty response with that status
+//   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
 template <class T>
 concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
@@ -2658,6 +2661,8 @@ response to_response(T&& value) {
         return std::forward<T>(value);
     } else if constexpr (std::same_as<V, status>) {
         return response(value);
+    } else if constexpr (std::same_as<V, html>) {
+        return response::html(std::string(value.view()));
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {
@@ -3214,13 +3219,12 @@ private:
     void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended) return;
         std::optional<std::string> piece;
-        bool cut_short = false;
+        bool failed = false;
         try {
             piece = (*s.producer)();
         } catch (std::exception const& e) {
             log_error(std::string("body producer threw: ") + e.what());
-            piece.reset();
-            cut_short = true;
+            failed = true;
             closing_ = true;  // the body is cut short: the client must see the connection end
         }
         stream_buf_.clear();
@@ -3239,9 +3243,7 @@ private:
             return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            // Only a body cut short goes without its last chunk; a connection closing for
-            // another reason (Connection: close, a later bad request) still ends it properly.
-            if (s.chunked && !cut_short) stream_buf_ = "0\r\n\r\n";
+            if (s.chunked && !failed) stream_buf_ = "0\r\n\r\n";  // no terminator: truncation shows
         }
         s.bytes = stream_buf_;
     }
@@ -3507,3 +3509,1517 @@ parsed_response get(App& app, std::string target) {
 }
 
 }  // namespace porthole::testing
+// #include <porthole/template.hpp>
+// porthole/template.hpp: `@@name@@` HTML templates, parsed once and rendered in one pass.
+//
+//   constexpr auto page = porthole::make_template<"<h1>@@title@@</h1>@@!nav@@">();
+//   porthole::html out = page.render(porthole::arg<"title">(title), porthole::arg<"nav">(nav));
+//
+// Markers are `@@name@@` with name [A-Za-z_][A-Za-z0-9_.]*; `@@!name@@` inserts its value raw.
+// Any `@@` that does not form a marker is plain text. Values are HTML-escaped (& < > " ')
+// unless they are `html` / `html_view` (rendered templates, trusted markup) or the marker is raw.
+//
+// Literal templates (make_template, "..."_tpl) are parsed at compile time; rendering one with
+// a value for a marker it lacks, without a value for a marker it has, or with two values for one
+// marker does not compile.
+// Run-time templates (page_template, load_template, template_cache) are parsed once; a missing
+// value or an unreadable file throws porthole::template_error.
+
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#if defined(PORTHOLE_WITH_FMT)
+#include <fmt/format.h>
+#endif
+
+namespace porthole {
+
+// ---------------------------------------------------------------- escaping
+
+namespace detail {
+// What HTML escaping writes for c, or nothing when c stays as it is.
+constexpr std::string_view html_entity(char c) noexcept {
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return {};
+    }
+}
+
+// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
+// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
+inline const char* find_html_special(const char* p, const char* end) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        constexpr std::uint64_t ones = 0x0101010101010101;
+        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
+        for (; end - p >= 8; p += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
+                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
+                                       zero_bytes(word ^ (ones * '"'));
+            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
+            if (hits != 0) return p + std::countr_zero(hits) / 8;
+        }
+    }
+    while (p != end && html_entity(*p).empty()) ++p;
+    return p;
+}
+
+// Exact size of text once escaped, so the output can be sized before writing.
+inline std::size_t html_escaped_size(std::string_view text) noexcept {
+    std::size_t size = text.size();
+    const char* const end = text.data() + text.size();
+    for (const char* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
+        size += html_entity(*p).size() - 1;
+    }
+    return size;
+}
+}  // namespace detail
+
+// Appends text to out with & < > " ' replaced by their entities; safe in element content and
+// in quoted attribute values.
+inline void html_escape(std::string_view text, std::string& out) {
+    const char* run = text.data();
+    const char* const end = run + text.size();
+    for (;;) {
+        const char* special = detail::find_html_special(run, end);
+        out.append(run, static_cast<std::size_t>(special - run));
+        if (special == end) return;
+        out.append(detail::html_entity(*special));
+        run = special + 1;
+    }
+}
+
+inline std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(detail::html_escaped_size(text));
+    html_escape(text, out);
+    return out;
+}
+
+// ---------------------------------------------------------------- trusted markup
+
+// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
+// templates raw, so a rendered template used as a value is never escaped twice.
+class html {
+public:
+    html() = default;
+    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
+    std::string_view view() const noexcept { return text_; }
+    const std::string& str() const& noexcept { return text_; }
+    std::string str() && noexcept { return std::move(text_); }
+    friend bool operator==(const html&, const html&) = default;
+
+private:
+    std::string text_;
+};
+
+// A non-owning view of trusted markup; inserted raw like html.
+class html_view {
+public:
+    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
+    html_view(const html& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
+    constexpr std::string_view view() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
+
+// Thrown by run-time templates: a marker without a value, or a template file that cannot be read.
+class template_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class template_value;
+
+// ---------------------------------------------------------------- writing values
+
+namespace detail {
+template <class T>
+inline constexpr bool is_html = std::is_same_v<T, html> || std::is_same_v<T, html_view>;
+
+// Numbers, as opposed to bool and the character types.
+template <class T>
+inline constexpr bool is_number =
+    std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
+    !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
+    !std::is_same_v<T, char32_t>;
+
+template <class T>
+concept string_like = std::is_convertible_v<const T&, std::string_view> && !is_html<T>;
+
+#if defined(PORTHOLE_WITH_FMT)
+template <class T>
+concept fmt_formattable = fmt::is_formattable<T>::value;
+#else
+template <class T>
+concept fmt_formattable = false;
+#endif
+
+template <class T>
+concept writable = is_html<T> || std::is_same_v<T, template_value> || std::is_same_v<T, bool> ||
+                   std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
+
+template <class>
+inline constexpr bool dependent_false = false;
+
+// Room for a number as text: any arithmetic type.
+struct short_text {
+    char data[46];
+    std::uint8_t size;
+    std::string_view view() const noexcept { return {data, size}; }
+};
+
+// std::to_chars: locale-free, and for floating point the shortest form that reads back as the
+// same value.
+template <class T>
+short_text format_number(T value) noexcept {
+    short_text text{};
+    const char* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
+    text.size = static_cast<std::uint8_t>(end - text.data);
+    return text;
+}
+
+template <class T>
+concept has_text = std::is_same_v<T, bool> || std::is_same_v<T, char> || string_like<T>;
+
+template <class T>
+std::string_view text_of(const T& value) noexcept {
+    if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
+    else if constexpr (std::is_same_v<T, char>) return {&value, 1};
+    else return std::string_view(value);
+}
+
+// Literal pieces have sizes known at compile time, for which compilers inline the copy as a
+// string instruction (rep movs) that is several times slower than the library's memcpy on
+// some processors. Hiding the size from the optimizer keeps the memcpy call.
+inline void append_literal(std::string& out, const char* text, std::size_t size) {
+#if defined(__GNUC__)
+    asm("" : "+r"(size));
+#endif
+    out.append(text, size);
+}
+
+template <bool Raw>
+void append_text(std::string& out, std::string_view text) {
+    if constexpr (Raw) out.append(text);
+    else html_escape(text, out);
+}
+
+template <bool Raw, class T>
+void write_value(std::string& out, const T& value);
+
+template <bool Raw, class T>
+std::size_t value_size(const T& value) noexcept;
+}  // namespace detail
+
+// One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
+// char, or (with fmt) anything fmt can format (viewed too). What it views must outlive the render.
+class template_value {
+public:
+    template_value() noexcept = default;  // empty text
+    template <class T>
+        requires(detail::writable<T> && !std::is_same_v<T, template_value>)
+    template_value(const T& value) noexcept {  // NOLINT: implicit on purpose
+        if constexpr (detail::is_html<T>) {
+            kind_ = kind::markup;
+            payload_.text = {value.view().data(), value.view().size()};
+        } else if constexpr (std::is_same_v<T, char>) {
+            kind_ = kind::inline_text;  // kept inside, so a value from a temporary stays valid
+            payload_.inline_text = {{value}, 1};
+        } else if constexpr (detail::is_number<T>) {
+            kind_ = kind::inline_text;
+            payload_.inline_text = detail::format_number(value);
+        } else if constexpr (detail::has_text<T>) {
+            const std::string_view text = detail::text_of(value);
+            payload_.text = {text.data(), text.size()};
+        } else {  // formatted by fmt when written
+            kind_ = kind::other;
+            payload_.other = {&value, &write_other<T>, &size_other<T>};
+        }
+    }
+
+private:
+    enum class kind : std::uint8_t { text, markup, inline_text, other };
+    struct text_view {
+        const char* data;
+        std::size_t size;
+    };
+    struct other_value {
+        const void* object;
+        void (*write)(std::string&, const void*, bool raw);
+        std::size_t (*size)(const void*, bool raw);
+    };
+    union payload {
+        text_view text;
+        detail::short_text inline_text;
+        other_value other;
+    };
+
+    template <class T>
+    static void write_other(std::string& out, const void* object, bool raw) {
+        const T& value = *static_cast<const T*>(object);
+        raw ? detail::write_value<true>(out, value) : detail::write_value<false>(out, value);
+    }
+    template <class T>
+    static std::size_t size_other(const void* object, bool raw) {
+        const T& value = *static_cast<const T*>(object);
+        return raw ? detail::value_size<true>(value) : detail::value_size<false>(value);
+    }
+
+    std::string_view view() const noexcept {
+        return kind_ == kind::inline_text ? payload_.inline_text.view()
+                                     : std::string_view(payload_.text.data, payload_.text.size);
+    }
+    template <bool Raw>
+    void write(std::string& out) const {
+        if (kind_ == kind::other) payload_.other.write(out, payload_.other.object, Raw);
+        else if (kind_ == kind::markup) out.append(view());
+        else detail::append_text<Raw>(out, view());
+    }
+    template <bool Raw>
+    std::size_t size() const noexcept {
+        if (kind_ == kind::other) return payload_.other.size(payload_.other.object, Raw);
+        return Raw || kind_ == kind::markup ? view().size() : detail::html_escaped_size(view());
+    }
+    template <bool Raw, class T>
+    friend void detail::write_value(std::string& out, const T& value);
+    template <bool Raw, class T>
+    friend std::size_t detail::value_size(const T& value) noexcept;
+
+    kind kind_ = kind::text;
+    payload payload_{};
+};
+
+namespace detail {
+template <bool Raw, class T>
+void write_value(std::string& out, const T& value) {
+    if constexpr (is_html<T>) {
+        out.append(value.view());
+    } else if constexpr (std::is_same_v<T, template_value>) {
+        value.template write<Raw>(out);
+    } else if constexpr (is_number<T>) {
+        out.append(format_number(value).view());
+    } else if constexpr (has_text<T>) {
+        append_text<Raw>(out, text_of(value));
+    } else if constexpr (fmt_formattable<T>) {
+#if defined(PORTHOLE_WITH_FMT)
+        if constexpr (Raw) {
+            fmt::format_to(std::back_inserter(out), "{}", value);
+        } else {
+            fmt::memory_buffer formatted;  // inline storage: no allocation for short output
+            fmt::format_to(std::back_inserter(formatted), "{}", value);
+            html_escape(std::string_view(formatted.data(), formatted.size()), out);
+        }
+#endif
+    } else {
+        static_assert(dependent_false<T>,
+                      "porthole: this type cannot be a template value; pass a string, a number, "
+                      "a bool, porthole::html, or give it a fmt::formatter and build with fmt");
+    }
+}
+
+// How much room a value takes in the output: exact for text, an upper bound for numbers.
+template <bool Raw, class T>
+std::size_t value_size(const T& value) noexcept {
+    if constexpr (is_html<T>) {
+        return value.view().size();
+    } else if constexpr (std::is_same_v<T, template_value>) {
+        return value.template size<Raw>();
+    } else if constexpr (std::is_integral_v<T> && !has_text<T>) {
+        return std::numeric_limits<T>::digits10 + 2;  // digits and sign
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return std::numeric_limits<T>::max_digits10 + 8;  // sign, point, exponent
+    } else if constexpr (has_text<T>) {
+        return Raw ? text_of(value).size() : html_escaped_size(text_of(value));
+    } else {
+        return 0;  // formatted by fmt: unknown until written
+    }
+}
+
+// ---------------------------------------------------------------- parsing
+
+enum class piece_kind : std::uint8_t { literal, escaped_marker, raw_marker };
+
+// A literal run of the template, or a marker; for a marker, begin/size locate its name.
+struct piece {
+    piece_kind kind;
+    std::size_t begin;
+    std::size_t size;
+};
+
+constexpr bool is_marker_name_start(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+constexpr bool is_marker_name_char(char c) noexcept {
+    return is_marker_name_start(c) || (c >= '0' && c <= '9') || c == '.';
+}
+
+// Names are short: comparing in line beats a call to memcmp.
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i] != b[i]) return false;
+    }
+    return true;
+}
+
+// Calls emit(piece) for each piece of text, left to right. An `@@` that does not start a
+// marker is text, and the scan resumes one character later (so `@@@name@@` is "@" + marker).
+template <class Emit>
+constexpr void parse_template(std::string_view text, Emit&& emit) {
+    std::size_t literal_begin = 0;
+    std::size_t at = text.find("@@");
+    while (at != std::string_view::npos) {
+        std::size_t name = at + 2;
+        const bool raw = name < text.size() && text[name] == '!';
+        if (raw) ++name;
+        std::size_t end = name;
+        if (end < text.size() && is_marker_name_start(text[end])) {
+            while (++end < text.size() && is_marker_name_char(text[end])) {}
+        }
+        if (end == name || text.substr(end, 2) != "@@") {
+            at = text.find("@@", at + 1);
+            continue;
+        }
+        if (at > literal_begin) emit(piece{piece_kind::literal, literal_begin, at - literal_begin});
+        emit(piece{raw ? piece_kind::raw_marker : piece_kind::escaped_marker, name, end - name});
+        literal_begin = end + 2;
+        at = text.find("@@", literal_begin);
+    }
+    if (literal_begin < text.size()) {
+        emit(piece{piece_kind::literal, literal_begin, text.size() - literal_begin});
+    }
+}
+
+// ---------------------------------------------------------------- compile-time templates
+
+// Template text or a value name as a template argument.
+template <std::size_t N>
+struct fixed_text {
+    char data[N]{};
+    constexpr fixed_text() noexcept = default;
+    constexpr fixed_text(const char (&text)[N]) noexcept {  // NOLINT: implicit on purpose
+        for (std::size_t i = 0; i < N; ++i) data[i] = text[i];
+    }
+    constexpr std::string_view view() const noexcept { return {data, N - 1}; }
+};
+
+template <fixed_text Text>
+struct parsed_template {
+    static constexpr std::string_view text = Text.view();
+    static constexpr std::size_t piece_count = [] {
+        std::size_t count = 0;
+        parse_template(text, [&](piece) { ++count; });
+        return count;
+    }();
+    static constexpr std::array<piece, piece_count> pieces = [] {
+        std::array<piece, piece_count> result{};
+        std::size_t i = 0;
+        parse_template(text, [&](piece p) { result[i++] = p; });
+        return result;
+    }();
+    static constexpr std::size_t literal_size = [] {
+        std::size_t size = 0;
+        for (piece p : pieces) size += p.kind == piece_kind::literal ? p.size : 0;
+        return size;
+    }();
+    static constexpr std::size_t marker_count = [] {
+        std::size_t count = 0;
+        for (piece p : pieces) count += p.kind != piece_kind::literal;
+        return count;
+    }();
+    static constexpr std::string_view name_of(piece p) noexcept {
+        return text.substr(p.begin, p.size);
+    }
+    static constexpr bool has_marker(std::string_view name) noexcept {
+        for (piece p : pieces) {
+            if (p.kind != piece_kind::literal && name_of(p) == name) return true;
+        }
+        return false;
+    }
+};
+
+// A value for a literal template: holds a reference to an lvalue, or the value of an rvalue.
+template <fixed_text Name, class T>
+struct named_arg {
+    static constexpr std::string_view name = Name.view();
+    T value;
+};
+
+template <class>
+inline constexpr bool is_named_arg = false;
+template <fixed_text Name, class T>
+inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
+
+template <class T>
+using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
+                                       const std::remove_reference_t<T>&, std::remove_cvref_t<T>>;
+
+template <fixed_text Name>
+struct arg_name {
+    template <class T>
+    constexpr named_arg<Name, arg_storage<T&&>> operator=(T&& value) const {  // NOLINT
+        return {std::forward<T>(value)};
+    }
+};
+
+// "@@name@@" for diagnostics: compilers print it in the instantiation that fails.
+template <std::size_t Size>
+constexpr fixed_text<Size + 5> marker_label(std::string_view name) noexcept {
+    fixed_text<Size + 5> label;
+    label.data[0] = label.data[1] = '@';
+    for (std::size_t i = 0; i < Size; ++i) label.data[2 + i] = name[i];
+    label.data[Size + 2] = label.data[Size + 3] = '@';
+    return label;
+}
+
+template <fixed_text Marker>
+struct template_has_no_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "template has no marker for this value (named in template_has_no_marker<...>)");
+};
+template <fixed_text Marker>
+struct no_value_given_for_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "no value given for a marker (named in no_value_given_for_marker<...>)");
+};
+template <fixed_text Marker>
+struct value_given_twice_for_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "two values given for one marker (named in value_given_twice_for_marker<...>)");
+};
+
+inline constexpr std::string_view empty_value;
+
+template <class... Args>
+constexpr std::size_t index_of_value(std::string_view name) noexcept {
+    constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
+    std::size_t i = 0;
+    while (i < names.size() && names[i] != name) ++i;
+    return i;
+}
+template <fixed_text Text, class... Args>
+constexpr bool values_match_markers() {
+    using parsed = parsed_template<Text>;
+    constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (!parsed::has_marker(names[i])) return false;
+        for (std::size_t j = i + 1; j < names.size(); ++j) {
+            if (names[j] == names[i]) return false;
+        }
+    }
+    for (piece p : parsed::pieces) {
+        bool given = p.kind == piece_kind::literal;
+        for (std::string_view name : names) given = given || name == parsed::name_of(p);
+        if (!given) return false;
+    }
+    return true;
+}
+
+// Instantiates a diagnostic for each mismatch, so that every one is reported at once.
+template <fixed_text Text, std::size_t J, class... Args>
+constexpr void diagnose_value() {
+    constexpr std::string_view name = std::tuple_element_t<J, std::tuple<Args...>>::name;
+    if constexpr (!parsed_template<Text>::has_marker(name)) {
+        (void)sizeof(template_has_no_marker<marker_label<name.size()>(name)>);
+    } else if constexpr (index_of_value<Args...>(name) == J &&
+                         ((Args::name == name) + ... + 0) > 1) {  // reported at the first
+        (void)sizeof(value_given_twice_for_marker<marker_label<name.size()>(name)>);
+    }
+}
+
+template <fixed_text Text, std::size_t I, class... Args>
+constexpr void diagnose_marker() {
+    using parsed = parsed_template<Text>;
+    constexpr piece p = parsed::pieces[I];
+    if constexpr (p.kind != piece_kind::literal) {
+        constexpr std::string_view name = parsed::name_of(p);
+        if constexpr (!((Args::name == name) || ...)) {
+            (void)sizeof(no_value_given_for_marker<marker_label<p.size>(name)>);
+        }
+    }
+}
+
+template <fixed_text Text, class... Args>
+constexpr void diagnose_mismatch() {
+    []<std::size_t... J>(std::index_sequence<J...>) {
+        (diagnose_value<Text, J, Args...>(), ...);
+    }(std::index_sequence_for<Args...>{});
+    []<std::size_t... I>(std::index_sequence<I...>) {
+        (diagnose_marker<Text, I, Args...>(), ...);
+    }(std::make_index_sequence<parsed_template<Text>::piece_count>{});
+}
+
+// ---------------------------------------------------------------- run-time helpers
+
+template <class F>
+concept value_lookup = std::is_invocable_r_v<std::optional<template_value>, F&, std::string_view>;
+
+inline template_error file_error(const std::filesystem::path& file, const std::string& reason) {
+    return template_error("cannot read template file \"" + file.string() + "\": " + reason);
+}
+
+inline std::string read_template_file(const std::filesystem::path& file) {
+    auto fail = [&file](int error) {
+        return file_error(file, std::generic_category().message(error));
+    };
+    struct closer {
+        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+    if (!stream) throw fail(errno);
+    std::string text;
+    char buffer[16384];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
+    if (std::ferror(stream.get())) throw fail(errno);
+    return text;
+}
+}  // namespace detail
+
+// A template whose text is known at compile time; parsed at compile time, checked against the
+// names of the values at compile time, rendered by unrolled appends.
+template <detail::fixed_text Text>
+class literal_template {
+    using parsed = detail::parsed_template<Text>;
+
+public:
+    static constexpr std::size_t piece_count = parsed::piece_count;
+    static constexpr std::size_t marker_count = parsed::marker_count;
+    static constexpr std::string_view text() noexcept { return parsed::text; }
+    static constexpr bool has_marker(std::string_view name) noexcept {
+        return parsed::has_marker(name);
+    }
+
+    // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
+    template <class... Args>
+    html render(const Args&... values) const {
+        std::string out;
+        render_to(out, values...);
+        return html(std::move(out));
+    }
+
+    // Appends the rendering to out; with out's capacity kept from a previous render (clear()),
+    // it allocates nothing.
+    template <class... Args>
+    void render_to(std::string& out, const Args&... values) const {
+        static_assert((detail::is_named_arg<Args> && ...),
+                      "literal templates take values as porthole::arg<\"name\">(value)");
+        if constexpr (!(detail::is_named_arg<Args> && ...)) {
+            return;
+        } else if constexpr (!detail::values_match_markers<Text, Args...>()) {
+            detail::diagnose_mismatch<Text, Args...>();
+        } else {
+            write_pieces(out, std::make_index_sequence<piece_count>{}, values...);
+        }
+    }
+
+private:
+    static constexpr bool is_raw(std::size_t i) {
+        return parsed::pieces[i].kind == detail::piece_kind::raw_marker;
+    }
+
+    // The value for marker piece I; literal pieces count as an empty string.
+    template <std::size_t I, class... Args>
+    static const auto& value_of(const Args&... values) noexcept {
+        constexpr detail::piece p = parsed::pieces[I];
+        if constexpr (p.kind == detail::piece_kind::literal) {
+            return detail::empty_value;
+        } else {
+            constexpr std::size_t j = detail::index_of_value<Args...>(parsed::name_of(p));
+            return std::get<j>(std::tie(values...)).value;
+        }
+    }
+
+    template <std::size_t... I, class... Args>
+    static void write_pieces(std::string& out, std::index_sequence<I...>, const Args&... values) {
+        out.reserve(out.size() + parsed::literal_size +
+                    (detail::value_size<is_raw(I)>(value_of<I>(values...)) + ... + 0));
+        auto write = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+            constexpr detail::piece p = parsed::pieces[J];
+            if constexpr (p.kind == detail::piece_kind::literal) {
+                detail::append_literal(out, parsed::text.data() + p.begin, p.size);
+            } else {
+                detail::write_value<is_raw(J)>(out, value_of<J>(values...));
+            }
+        };
+        (write(std::integral_constant<std::size_t, I>{}), ...);
+    }
+};
+
+template <detail::fixed_text Text>
+constexpr literal_template<Text> make_template() noexcept {
+    return {};
+}
+
+// The value for marker @@Name@@ of a literal template. An lvalue is referred to, not copied.
+template <detail::fixed_text Name, class T>
+constexpr detail::named_arg<Name, detail::arg_storage<T&&>> arg(T&& value) {
+    return {std::forward<T>(value)};
+}
+
+namespace literals {
+// "<p>@@name@@</p>"_tpl is make_template<"<p>@@name@@</p>">().
+template <detail::fixed_text Text>
+constexpr literal_template<Text> operator""_tpl() noexcept {
+    return {};
+}
+// "name"_v = value is arg<"name">(value).
+template <detail::fixed_text Name>
+constexpr detail::arg_name<Name> operator""_v() noexcept {
+    return {};
+}
+}  // namespace literals
+
+// ---------------------------------------------------------------- run-time templates
+
+// A value for a run-time template: {"name", value}.
+struct named_value {
+    std::string_view name;
+    template_value value;
+};
+
+// A template parsed once from text known at run time. Rendering looks values up by name; a
+// marker without a value throws template_error, leaving the output as it was. Values with no
+// marker are ignored, so one set of values can serve several templates.
+class page_template {
+public:
+    page_template() = default;
+    explicit page_template(std::string text) : text_(std::move(text)) {
+        detail::parse_template(text_, [this](detail::piece p) {
+            pieces_.push_back(p);
+            if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
+        });
+    }
+
+    std::string_view text() const noexcept { return text_; }
+    std::size_t piece_count() const noexcept { return pieces_.size(); }
+    bool has_marker(std::string_view name) const noexcept {
+        for (const auto& p : pieces_) {
+            if (p.kind != detail::piece_kind::literal && name_of(p) == name) return true;
+        }
+        return false;
+    }
+
+    // tpl.render({{"title", title}, {"count", 3}})
+    html render(std::span<const named_value> values) const {
+        std::string out;
+        render_to(out, values);
+        return html(std::move(out));
+    }
+    html render(std::initializer_list<named_value> values) const {
+        return render(std::span<const named_value>(values.begin(), values.size()));
+    }
+    void render_to(std::string& out, std::initializer_list<named_value> values) const {
+        render_to(out, std::span<const named_value>(values.begin(), values.size()));
+    }
+    void render_to(std::string& out, std::span<const named_value> values) const {
+        // Values usually come in the order of their markers: each search starts after the
+        // previous match, so in-order values are found at the first compare.
+        std::size_t next = 0;
+        auto find = [values, &next](std::string_view name) -> const template_value* {
+            for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
+                if (i == values.size()) i = 0;
+                if (detail::same_name(values[i].name, name)) {
+                    next = i + 1;
+                    return &values[i].value;
+                }
+            }
+            return nullptr;
+        };
+        std::size_t size = literal_size_;
+        for (const auto& p : pieces_) {
+            if (p.kind == detail::piece_kind::literal) continue;
+            const template_value* v = find(name_of(p));
+            if (v) size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
+        }
+        out.reserve(out.size() + size);
+        write(out, find);
+    }
+
+    // lookup(std::string_view name) -> std::optional<template_value>, called once per marker in
+    // order; std::nullopt means "no value". What a returned value views must outlive the call.
+    template <detail::value_lookup Lookup>
+    html render(Lookup&& lookup) const {
+        std::string out;
+        render_to(out, lookup);
+        return html(std::move(out));
+    }
+    template <detail::value_lookup Lookup>
+    void render_to(std::string& out, Lookup&& lookup) const {
+        out.reserve(out.size() + literal_size_);
+        write(out, [&lookup](std::string_view name) -> std::optional<template_value> {
+            return lookup(name);
+        });
+    }
+
+private:
+    std::string_view name_of(const detail::piece& p) const noexcept {
+        return {text_.data() + p.begin, p.size};
+    }
+    static bool is_raw(const detail::piece& p) noexcept {
+        return p.kind == detail::piece_kind::raw_marker;
+    }
+
+    template <class Find>
+    void write(std::string& out, Find&& find) const {
+        const std::size_t start = out.size();
+        for (const auto& p : pieces_) {
+            const std::string_view piece_text = name_of(p);
+            if (p.kind == detail::piece_kind::literal) {
+                out.append(piece_text);
+                continue;
+            }
+            const auto value = find(piece_text);
+            if (!value) {
+                out.resize(start);
+                throw template_error("no value given for marker @@" + std::string(piece_text) +
+                                     "@@");
+            }
+            if (is_raw(p)) detail::write_value<true>(out, *value);
+            else detail::write_value<false>(out, *value);
+        }
+    }
+
+    std::string text_;
+    std::vector<detail::piece> pieces_;
+    std::size_t literal_size_ = 0;
+};
+
+// Reads and parses a template file once. Throws template_error when it cannot be read.
+inline page_template load_template(const std::filesystem::path& file) {
+    return page_template(detail::read_template_file(file));
+}
+
+struct template_cache_options {
+    // Check the file's modification time and size on every get() and reload it when they
+    // change: for development, where templates are edited while the server runs.
+    bool reload_on_change = false;
+};
+
+// Template files loaded once and shared. get() is thread-safe; a template returned stays valid
+// while it is used, even if a reload replaces it in the cache.
+class template_cache {
+public:
+    template_cache() = default;
+    explicit template_cache(template_cache_options options) noexcept : options_(options) {}
+
+    // Throws template_error when the file cannot be read (also on a reload).
+    std::shared_ptr<const page_template> get(const std::filesystem::path& file) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(file.native());
+        if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
+        entry fresh{};
+        if (options_.reload_on_change) {
+            std::error_code error;
+            fresh.modified = std::filesystem::last_write_time(file, error);
+            if (!error) fresh.size = std::filesystem::file_size(file, error);
+            if (error) throw detail::file_error(file, error.message());
+            if (it != entries_.end() && it->second.modified == fresh.modified &&
+                it->second.size == fresh.size) {
+                return it->second.page;
+            }
+        }
+        fresh.page = std::make_shared<const page_template>(load_template(file));
+        entries_.insert_or_assign(file.native(), fresh);
+        return fresh.page;
+    }
+
+    void clear() {
+        std::lock_guard lock(mutex_);
+        entries_.clear();
+    }
+
+private:
+    struct entry {
+        std::shared_ptr<const page_template> page;
+        std::filesystem::file_time_type modified;
+        std::uintmax_t size;
+    };
+    template_cache_options options_;
+    std::mutex mutex_;
+    std::unordered_map<std::filesystem::path::string_type, entry> entries_;
+};
+
+}  // namespace porthole
+// #include <porthole/static_files.hpp>
+// porthole/static_files.hpp: an application that serves the files of a directory, confined to
+// it: no request, encoded or not, opens a file outside the root. Files go out as file bodies
+// (sendfile in the built-in server), with MIME types, strong ETags, Last-Modified, conditional
+// requests (RFC 9110 13) and single byte ranges (RFC 9110 14).
+
+// #include <porthole/app.hpp>
+// #include <porthole/http_date.hpp>
+// #include <porthole/url.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__linux__) && __has_include(<linux/openat2.h>) && __has_include(<sys/syscall.h>)
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#if defined(SYS_openat2)
+#define PORTHOLE_HAVE_OPENAT2 1
+#endif
+#endif
+
+namespace porthole {
+
+// ---------------------------------------------------------------- MIME types
+
+namespace detail {
+struct mime_entry {
+    std::string_view extension;  // lower case, without the dot
+    std::string_view type;
+};
+
+// Text types carry charset=utf-8: a browser must not guess the encoding.
+inline constexpr mime_entry mime_table[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"},
+    {"map", "application/json; charset=utf-8"},
+    {"webmanifest", "application/manifest+json; charset=utf-8"},
+    {"jsonld", "application/ld+json; charset=utf-8"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"tsv", "text/tab-separated-values; charset=utf-8"},
+    {"ics", "text/calendar; charset=utf-8"},
+    {"xml", "application/xml; charset=utf-8"},
+    {"xhtml", "application/xhtml+xml; charset=utf-8"},
+    {"rss", "application/rss+xml; charset=utf-8"},
+    {"atom", "application/atom+xml; charset=utf-8"},
+    {"svg", "image/svg+xml; charset=utf-8"},
+    {"yaml", "application/yaml; charset=utf-8"},
+    {"yml", "application/yaml; charset=utf-8"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"avif", "image/avif"},
+    {"ico", "image/vnd.microsoft.icon"},
+    {"bmp", "image/bmp"},
+    {"tif", "image/tiff"},
+    {"tiff", "image/tiff"},
+    {"wasm", "application/wasm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
+    {"otf", "font/otf"},
+    {"pdf", "application/pdf"},
+    {"mp3", "audio/mpeg"},
+    {"m4a", "audio/mp4"},
+    {"ogg", "audio/ogg"},
+    {"oga", "audio/ogg"},
+    {"opus", "audio/ogg"},
+    {"wav", "audio/wav"},
+    {"flac", "audio/flac"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"ogv", "video/ogg"},
+    {"mov", "video/quicktime"},
+    {"zip", "application/zip"},
+    {"gz", "application/gzip"},
+    {"tgz", "application/gzip"},
+    {"tar", "application/x-tar"},
+    {"bz2", "application/x-bzip2"},
+    {"xz", "application/x-xz"},
+    {"zst", "application/zstd"},
+    {"7z", "application/x-7z-compressed"},
+};
+
+// The extension of the last segment of `path` ("a/b.tar.gz" -> "gz"), or empty.
+constexpr std::string_view file_extension(std::string_view path) noexcept {
+    auto slash = path.find_last_of('/');
+    if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    auto dot = path.find_last_of('.');
+    if (dot == std::string_view::npos || dot == 0) return {};  // none, or a bare dotfile name
+    return path.substr(dot + 1);
+}
+
+// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML, SVG.
+constexpr bool is_text_media_type(std::string_view type) noexcept {
+    auto has = [&](std::string_view part) {
+        if (part.size() > type.size()) return false;
+        for (std::size_t i = 0; i + part.size() <= type.size(); ++i)
+            if (iequals(type.substr(i, part.size()), part)) return true;
+        return false;
+    };
+    return (type.size() >= 5 && iequals(type.substr(0, 5), "text/")) || has("javascript") || has("json") ||
+           has("xml") || has("svg");
+}
+}  // namespace detail
+
+// The Content-Type for a file, by its extension (case-insensitive): "index.HTML" gives
+// "text/html; charset=utf-8"; an unknown or missing extension gives "application/octet-stream".
+constexpr std::string_view mime_type(std::string_view path) noexcept {
+    auto ext = detail::file_extension(path);
+    for (auto const& e : detail::mime_table)
+        if (iequals(e.extension, ext)) return e.type;
+    return "application/octet-stream";
+}
+
+// ---------------------------------------------------------------- options
+
+struct static_options {
+    // Served for a directory requested with a trailing slash; empty: none.
+    std::string index = "index.html";
+    // A directory without an index gets an HTML listing instead of 404.
+    bool list_directories = false;
+    // Names starting with '.' (".git", ".env") are served instead of 404.
+    bool allow_dotfiles = false;
+    // Symbolic links are followed when they stay inside the root (relative targets only);
+    // off: every symbolic link answers 404.
+    bool follow_symlinks = false;
+    // Sent as Cache-Control on 200, 206 and 304 when not empty, e.g. "public, max-age=3600".
+    std::string cache_control;
+    // Extra or overriding extension -> type pairs, looked up before the built-in table:
+    // {{"webp", "image/webp"}, {"log", "text/plain"}}. A text type without parameters gets
+    // "; charset=utf-8" added.
+    std::vector<std::pair<std::string, std::string>> mime_types;
+};
+
+// ---------------------------------------------------------------- confinement
+
+namespace detail {
+// Set when the kernel refused openat2 once: every later lookup walks segment by segment.
+inline std::atomic<bool> openat2_unavailable{false};
+
+inline constexpr int max_symlink_hops = 40;
+
+// Opens `names` (single path segments, already checked) below the directory `root`, never
+// leaving it: each segment is opened with openat relative to the directory before it and
+// O_NOFOLLOW, ".." only comes from symbolic link targets and is resolved by going back up
+// our own stack of directories, never past the root. The last segment is opened O_RDONLY
+// (O_NONBLOCK: a FIFO must not block the caller); no names opens the root itself.
+// Returns the descriptor, or -1 with errno-like `error` set.
+inline int open_beneath_by_walk(int root, std::vector<std::string> const& names, bool follow_symlinks, int& error) {
+    std::deque<std::string> pending(names.begin(), names.end());
+    std::vector<unique_fd> stack;  // directories entered below the root
+    auto current = [&] { return stack.empty() ? root : stack.back().get(); };
+    unique_fd last;  // the final component when it has just been opened
+    int hops = 0;
+#ifdef O_PATH
+    constexpr int dir_flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#else
+    constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#endif
+    constexpr int file_flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    while (!pending.empty()) {
+        std::string name = std::move(pending.front());
+        pending.pop_front();
+        last.reset();
+        if (name.empty() || name == ".") continue;
+        if (name == "..") {
+            if (stack.empty()) {
+                error = EXDEV;  // above the root
+                return -1;
+            }
+            stack.pop_back();
+            continue;
+        }
+        bool is_last = pending.empty();
+        int fd = ::openat(current(), name.c_str(), is_last ? file_flags : dir_flags);
+        if (fd >= 0) {
+            if (is_last)
+                last.reset(fd);
+            else
+                stack.emplace_back(fd);
+            continue;
+        }
+        int e = errno;
+        if (!follow_symlinks || (e != ELOOP && e != ENOTDIR)) {
+            error = e;
+            return -1;
+        }
+        char target[4096];
+        auto n = ::readlinkat(current(), name.c_str(), target, sizeof target);
+        if (n < 0 || static_cast<std::size_t>(n) == sizeof target) {
+            error = e;  // not a link after all: the first error stands
+            return -1;
+        }
+        std::string_view t(target, static_cast<std::size_t>(n));
+        if (t.empty() || t.front() == '/' || ++hops > max_symlink_hops) {
+            error = t.empty() || t.front() == '/' ? EXDEV : ELOOP;
+            return -1;
+        }
+        std::vector<std::string> parts;
+        for (auto part : url::segments(t)) parts.emplace_back(part);
+        // A trailing "" or "." left at the end means "this directory": opened below.
+        pending.insert(pending.begin(), parts.begin(), parts.end());
+    }
+    if (last) return last.release();
+    int fd = ::openat(current(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) error = errno;
+    return fd;
+}
+
+#ifdef PORTHOLE_HAVE_OPENAT2
+// The same in one system call, checked by the kernel. Returns -2 when openat2 cannot be used.
+inline int open_beneath_by_openat2(int root, std::vector<std::string> const& names, bool follow_symlinks, int& error) {
+    if (openat2_unavailable.load(std::memory_order_relaxed)) return -2;
+    std::string path;
+    for (auto const& n : names) {
+        if (!path.empty()) path += '/';
+        path += n;
+    }
+    if (path.empty()) path = ".";
+    open_how how{};
+    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (follow_symlinks ? 0 : O_NOFOLLOW);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (follow_symlinks ? 0 : RESOLVE_NO_SYMLINKS);
+    auto fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    int e = errno;
+    if (e == ENOSYS || e == EPERM) {  // an old kernel, or a sandbox that filters the call
+        openat2_unavailable.store(true, std::memory_order_relaxed);
+        return -2;
+    }
+    if (e == EAGAIN) return -2;  // a concurrent rename: the walk decides
+    error = e;
+    return -1;
+}
+#endif
+
+inline int open_beneath(int root, std::vector<std::string> const& names, bool follow_symlinks, int& error) {
+#ifdef PORTHOLE_HAVE_OPENAT2
+    int fd = open_beneath_by_openat2(root, names, follow_symlinks, error);
+    if (fd != -2) return fd;
+#endif
+    return open_beneath_by_walk(root, names, follow_symlinks, error);
+}
+
+// ---------------------------------------------------------------- validators
+
+// The entity-tags of an If-Match / If-None-Match value, one at a time. `f(opaque, weak)`
+// returns true to stop. Returns false when the value is malformed.
+template <class F>
+constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
+    std::size_t i = 0;
+    for (;;) {
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) ++i;
+        if (i == v.size()) return true;
+        bool weak = false;
+        if (v.substr(i, 2) == "W/") {
+            weak = true;
+            i += 2;
+        }
+        if (i == v.size() || v[i] != '"') return false;
+        auto close = v.find('"', i + 1);
+        if (close == std::string_view::npos) return false;
+        if (f(v.substr(i, close - i + 1), weak)) return true;
+        i = close + 1;
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
+        if (i < v.size() && v[i] != ',') return false;
+    }
+}
+
+// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong).
+constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
+    header = trim_ows(header);
+    if (header == "*") return true;
+    bool found = false;
+    for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
+        found = tag == etag && !(strong && weak);
+        return found;
+    });
+    return found;
+}
+
+// The same over every field line named `name` (a list may be split across lines).
+inline bool etag_fields_match(std::span<header_field const> fields, std::string_view name, std::string_view etag,
+                              bool strong) {
+    for (auto const& f : fields)
+        if (iequals(f.name, name) && etag_list_matches(f.value, etag, strong)) return true;
+    return false;
+}
+
+// A non-negative decimal number, saturating at UINT64_MAX; nullopt if not all digits.
+constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) noexcept {
+    if (s.empty()) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        auto d = static_cast<std::uint64_t>(c - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    return v;
+}
+
+struct byte_range {
+    enum kind_t { none, satisfiable, unsatisfiable } kind = none;
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+};
+
+// A Range header value against a representation of `size` bytes. `none`: no range applies
+// (another unit, bad syntax, or several ranges, answered whole).
+constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size) noexcept {
+    value = trim_ows(value);
+    if (value.size() < 6 || !iequals(value.substr(0, 6), "bytes=")) return {};
+    value.remove_prefix(6);
+    std::string_view spec;
+    int count = 0;
+    for_each_list_item(value, [&](std::string_view item) {
+        spec = item;
+        ++count;
+    });
+    if (count != 1) return {};
+    auto dash = spec.find('-');
+    if (dash == std::string_view::npos) return {};
+    auto first_text = trim_ows(spec.substr(0, dash));
+    auto last_text = trim_ows(spec.substr(dash + 1));
+    if (first_text.empty()) {  // suffix: the last N bytes
+        auto n = parse_range_number(last_text);
+        if (!n) return {};
+        if (*n == 0 || size == 0) return {byte_range::unsatisfiable};
+        auto len = std::min(*n, size);
+        return {byte_range::satisfiable, size - len, size - 1};
+    }
+    auto first = parse_range_number(first_text);
+    if (!first) return {};
+    std::uint64_t last = UINT64_MAX;
+    if (!last_text.empty()) {
+        auto l = parse_range_number(last_text);
+        if (!l || *l < *first) return {};
+        last = *l;
+    }
+    if (*first >= size) return {byte_range::unsatisfiable};
+    return {byte_range::satisfiable, *first, std::min(last, size - 1)};
+}
+
+inline void append_hex(std::string& out, std::uint64_t v) {
+    char buf[16];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
+    out.append(buf, r.ptr);
+}
+
+// Text of an HTML listing, with `s` escaped for element content and quoted attributes.
+inline void append_html_escaped(std::string& out, std::string_view s) {
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------- the handler
+
+// Serves the files below `root`. An application: mount it under a prefix and it serves the
+// path it is given (request::path()). Copies share the open root directory.
+//
+//   porthole::static_files files("www");
+//   porthole::static_files assets{"assets", {.cache_control = "public, max-age=86400"}};
+//
+// The root is opened once, here; throws std::system_error when it is not a directory.
+class static_files {
+public:
+    explicit static_files(std::string const& root, static_options options = {}) : state_(std::make_shared<state>()) {
+        int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "porthole::static_files: " + root);
+        state_->root.reset(fd);
+        state_->options = std::move(options);
+        auto& index = state_->options.index;
+        if (index.find('/') != std::string::npos || index == "." || index == "..") index.clear();
+        for (auto& [ext, type] : state_->options.mime_types) {
+            if (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
+            if (type.find(';') == std::string::npos && detail::is_text_media_type(type)) type += "; charset=utf-8";
+        }
+    }
+
+    response operator()(request const& req) const {
+        auto m = req.method();
+        if (m == method::options) {
+            response r(status::no_content);
+            r.set_header("Allow", "GET, HEAD");
+            return r;
+        }
+        if (m != method::get && m != method::head) {
+            auto r = error(status::method_not_allowed);
+            r.set_header("Allow", "GET, HEAD");
+            return r;
+        }
+
+        // Split the path into names, refusing any that could move a lookup or hide one.
+        std::vector<std::string> names;
+        bool trailing_slash = false;
+        auto path = req.path();
+        url::segments segments(path);
+        for (auto it = segments.begin(), end = segments.end(); it != end;) {
+            auto seg = *it;
+            bool last = ++it == end;
+            if (seg.empty()) {
+                if (last) {
+                    trailing_slash = true;
+                    break;
+                }
+                return error(status::bad_request);  // "//"
+            }
+            std::string name;
+            if (seg.find("%2F") != std::string_view::npos || seg.find("%2f") != std::string_view::npos ||
+                !url::decode_segment(seg, name))
+                return error(status::bad_request);
+            if (name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || url::is_dot_segment(name))
+                return error(status::bad_request);
+            if (name.front() == '.' && !state_->options.allow_dotfiles) return error(status::not_found);
+            names.push_back(std::move(name));
+        }
+
+        auto opened = open(names);
+        if (!opened.fd) return error(opened.failure);
+        if (S_ISDIR(opened.st.st_mode)) {
+            if (!trailing_slash) return redirect_to_directory(req);
+            if (!state_->options.index.empty()) {
+                names.push_back(state_->options.index);
+                auto index = open(names);
+                names.pop_back();
+                if (index.fd && S_ISREG(index.st.st_mode))
+                    return serve(req, std::move(index), state_->options.index);
+            }
+            if (state_->options.list_directories) return listing(req, opened.fd->get());
+            return error(status::not_found);
+        }
+        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return error(status::not_found);
+        return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
+    }
+
+    // The Content-Type this handler sends for `path`: the options' types, then mime_type().
+    std::string_view content_type_for(std::string_view path) const noexcept {
+        auto ext = detail::file_extension(path);
+        for (auto const& [e, type] : state_->options.mime_types)
+            if (iequals(e, ext)) return type;
+        return mime_type(path);
+    }
+
+    // The strong validator sent for a file with this status: inode, size and modification
+    // time to the nanosecond, so a file rewritten within a second still changes it.
+    static std::string etag_for(struct stat const& st) {
+        std::string tag = "\"";
+        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_ino));
+        tag += '-';
+        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_size));
+        tag += '-';
+        auto ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+        detail::append_hex(tag, ns);
+        tag += '"';
+        return tag;
+    }
+
+    static_options const& options() const noexcept { return state_->options; }
+
+private:
+    struct state {
+        unique_fd root;
+        static_options options;
+    };
+    struct opened_file {
+        std::shared_ptr<unique_fd> fd;
+        struct stat st {};
+        status failure = status::not_found;
+    };
+
+    static response error(status s) {
+        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    }
+
+    opened_file open(std::vector<std::string> const& names) const {
+        opened_file f;
+        int err = 0;
+        int fd = detail::open_beneath(state_->root.get(), names, state_->options.follow_symlinks, err);
+        if (fd < 0) {
+            f.failure = (err == EACCES || err == EPERM) ? status::forbidden : status::not_found;
+            return f;
+        }
+        f.fd = std::make_shared<unique_fd>(fd);
+        if (::fstat(fd, &f.st) != 0) f.fd.reset();
+        return f;
+    }
+
+    // 301 to the same path with a slash, built from the path as it came (so a mount prefix
+    // stays) with any run of leading slashes or backslashes reduced to one '/': the Location
+    // is always a path on this host, never "//elsewhere".
+    static response redirect_to_directory(request const& req) {
+        auto raw = req.raw_path();
+        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
+        std::string location = "/";
+        location += raw;
+        if (location.back() != '/') location += '/';
+        if (!req.query_string().empty()) {
+            location += '?';
+            location += req.query_string();
+        }
+        auto r = error(status::moved_permanently);
+        r.set_header("Location", location);
+        return r;
+    }
+
+    void add_cache_headers(response& r, std::string const& etag, std::string_view last_modified) const {
+        r.set_header("ETag", etag);
+        r.set_header("Last-Modified", last_modified);
+        if (!state_->options.cache_control.empty()) r.set_header("Cache-Control", state_->options.cache_control);
+    }
+
+    response serve(request const& req, opened_file file, std::string_view name) const {
+        auto const& st = file.st;
+        auto size = static_cast<std::uint64_t>(st.st_size);
+        auto etag = etag_for(st);
+        std::time_t mtime = st.st_mtim.tv_sec;
+        char date_buf[http_date_size];
+        auto last_modified = format_http_date(mtime, date_buf);
+        // RFC 9110 13.2.2, in its order.
+        if (req.has_header("If-Match")) {
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return error(status::precondition_failed);
+        } else if (req.has_header("If-Unmodified-Since")) {
+            if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
+                return error(status::precondition_failed);
+        }
+        bool not_modified = false;
+        if (req.has_header("If-None-Match")) {
+            not_modified = detail::etag_fields_match(req.headers(), "If-None-Match", etag, false);
+        } else if (req.has_header("If-Modified-Since")) {  // only GET and HEAD get here
+            auto since = parse_http_date(req.header("If-Modified-Since"));
+            not_modified = since && mtime <= *since;
+        }
+        if (not_modified) {
+            response r(status::not_modified);
+            add_cache_headers(r, etag, last_modified);
+            return r;
+        }
+
+        response r(status::ok);
+        r.set_content_type(content_type_for(name));
+        r.set_header("X-Content-Type-Options", "nosniff");
+        r.set_header("Accept-Ranges", "bytes");
+        add_cache_headers(r, etag, last_modified);
+        std::uint64_t offset = 0, length = size;
+        // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
+        if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
+            auto range = detail::parse_byte_range(req.header("Range"), size);
+            if (range.kind == detail::byte_range::unsatisfiable) {
+                auto e = error(status::range_not_satisfiable);
+                e.set_header("Content-Range", "bytes */" + std::to_string(size));
+                e.set_header("Accept-Ranges", "bytes");
+                return e;
+            }
+            if (range.kind == detail::byte_range::satisfiable) {
+                offset = range.first;
+                length = range.last - range.first + 1;
+                r.set_status(status::partial_content);
+                r.set_header("Content-Range", "bytes " + std::to_string(range.first) + '-' + std::to_string(range.last) +
+                                                  '/' + std::to_string(size));
+            }
+        }
+        r.body() = file_body{std::move(file.fd), offset, length};
+        return r;
+    }
+
+    // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.
+    static bool if_range_holds(request const& req, std::string_view etag, std::time_t mtime) {
+        if (!req.has_header("If-Range")) return true;
+        auto v = detail::trim_ows(req.header("If-Range"));
+        if (!v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/")) return v == etag;
+        auto date = parse_http_date(v);
+        return date && *date == mtime;
+    }
+
+    response listing(request const& req, int dir_fd) const {
+        int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return error(status::not_found);
+        DIR* dir = ::fdopendir(fd);
+        if (!dir) {
+            ::close(fd);
+            return error(status::not_found);
+        }
+        std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
+        while (auto* e = ::readdir(dir)) {
+            std::string_view name = e->d_name;
+            if (name == "." || name == "..") continue;
+            if (name.front() == '.' && !state_->options.allow_dotfiles) continue;
+            struct stat st {};
+            bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+            entries.emplace_back(std::string(name), is_dir);
+        }
+        ::closedir(dir);
+        std::sort(entries.begin(), entries.end());
+        std::string title;
+        detail::append_html_escaped(title, req.path());
+        std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
+                           "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
+        for (auto const& [name, is_dir] : entries) {
+            html += "<li><a href=\"./";
+            std::string href;
+            url::encode_component(name, href);
+            detail::append_html_escaped(html, href);
+            if (is_dir) html += '/';
+            html += "\">";
+            detail::append_html_escaped(html, name);
+            if (is_dir) html += '/';
+            html += "</a></li>\n";
+        }
+        html += "</ul></body></html>\n";
+        auto r = response::html(std::move(html));
+        r.set_header("X-Content-Type-Options", "nosniff");
+        return r;
+    }
+
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace porthole
