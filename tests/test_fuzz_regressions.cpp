@@ -7,6 +7,7 @@
 #include "fuzz/fuzz_cookie_form_multipart.cpp"
 #include "fuzz/fuzz_parser.cpp"
 #include "fuzz/fuzz_parser_split.cpp"
+#include "fuzz/fuzz_template.cpp"
 #include "fuzz/fuzz_url.cpp"
 
 #include <doctest/doctest.h>
@@ -66,6 +67,9 @@ TEST_CASE("fuzz regressions: saved url inputs keep the url round trips") {
 }
 TEST_CASE("fuzz regressions: saved cookie, multipart and date inputs keep their invariants") {
     replay("fuzz_cookie_form_multipart", fuzz_cookie_form_multipart::one_input);
+}
+TEST_CASE("fuzz regressions: saved template inputs render consistently") {
+    replay("fuzz_template", fuzz_template::one_input);
 }
 
 // The rules behind the saved inputs above, stated so that they fail without a sanitizer too.
