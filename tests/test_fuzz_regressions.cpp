@@ -120,3 +120,18 @@ TEST_CASE("fuzz regressions: an RFC 850 date read against an extreme now does no
     CHECK(*early == porthole::detail::days_from_civil(-6, 11, 6) * 86400 + seconds);
     CHECK(porthole::format_http_date(*late) == "Sun, 06 Nov 9994 08:49:37 GMT");
 }
+
+TEST_CASE("fuzz regressions: an unsupported expectation gets 417 whether or not the body came with the head") {
+    auto app = [](porthole::request const&) { return "ok"; };
+    std::string head = "BREW /pot HTTP/1.1\r\nHost: a\r\nExpect: tea\r\nContent-Length: 3\r\n\r\n";
+    std::string input = head + "abcGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    porthole::testing::client<decltype(app)> whole(app), split(app);
+    whole.send(input);
+    split.send_split(input, {head.size()});
+    for (auto* c : {&whole, &split}) {
+        auto rs = c->responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == 417);
+        CHECK(c->closed());
+    }
+}

@@ -327,13 +327,16 @@ private:
         request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
                                    h.headers, parser_.body(), h.keep_alive, peer_});
         ++served_;
-        if (h.method == method::other || h.method == method::connect) {
-            finish(req, error_response(status::not_implemented));
-            return;
-        }
+        // Before the method: a head that arrives without its body is refused 417 as soon as it
+        // is complete (on_incomplete), whatever the method, and the answer must not depend on
+        // whether the body came in the same read.
         if (h.expect_unsupported) {
             queue_error(status::expectation_failed);
             closing_ = true;
+            return;
+        }
+        if (h.method == method::other || h.method == method::connect) {
+            finish(req, error_response(status::not_implemented));
             return;
         }
         response res;
