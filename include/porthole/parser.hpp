@@ -1,0 +1,807 @@
+// porthole/parser.hpp: a strict, incremental, zero-copy HTTP/1.1 request parser (RFC 9112).
+//
+// The parser never allocates and never copies header bytes: the method, target, header names and
+// values are string_views into the caller's buffer, and header fields go into storage the caller
+// provides. Bytes may arrive split anywhere; the caller passes everything received for the current
+// message (from its first byte) on each call, possibly at a new address, and the result does not
+// depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
+#pragma once
+
+#include <porthole/http.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// Limits a server applies while bytes arrive, so that an oversized message is refused before
+// it is buffered whole.
+struct parser_limits {
+    std::size_t max_request_line = 8 * 1024;   // 414 beyond
+    std::size_t max_header_bytes = 16 * 1024;  // 431 beyond (all field lines, request line excluded)
+    std::size_t max_header_line = 8 * 1024;    // 431 beyond (one field line)
+    std::size_t max_header_count = 100;        // 431 beyond
+    std::uint64_t max_body = 1024 * 1024;      // 413 beyond (decoded size for chunked bodies)
+    std::size_t max_chunk_extension = 1024;    // 400 beyond (per chunk)
+    std::size_t max_trailer_bytes = 8 * 1024;  // 431 beyond
+    bool allow_bare_lf = false;                // RFC 9112 2.2 MAY: off, a bare LF is a 400
+};
+
+enum class parse_status : std::uint8_t { incomplete, complete, error };
+
+// One error per rule; error_status() gives the status to answer. Every parse error closes the
+// connection: once a message is malformed, where the next one starts is in doubt.
+enum class parse_error : std::uint8_t {
+    none,
+    // request line
+    invalid_method,
+    invalid_target,
+    target_form_mismatch,  // '*' without OPTIONS, CONNECT without authority-form, ...
+    invalid_version,
+    unsupported_version,
+    request_line_too_long,
+    // line framing
+    bare_cr,
+    bare_lf,
+    // field lines
+    whitespace_before_first_header,
+    obs_fold,
+    empty_header_name,
+    invalid_header_name,
+    whitespace_before_colon,
+    missing_colon,
+    invalid_header_value,
+    too_many_headers,
+    headers_too_large,
+    missing_host,
+    multiple_host,
+    invalid_host,
+    // body framing (RFC 9112 6)
+    invalid_content_length,
+    conflicting_content_length,
+    content_length_with_transfer_encoding,
+    transfer_encoding_in_http10,
+    chunked_not_final,
+    invalid_transfer_encoding,
+    unsupported_transfer_coding,
+    body_too_large,
+    // chunked coding (RFC 9112 7.1)
+    invalid_chunk_size,
+    chunk_size_overflow,
+    invalid_chunk_extension,
+    chunk_extension_too_long,
+    missing_chunk_data_crlf,
+    invalid_trailer,
+    trailers_too_large,
+};
+
+constexpr status error_status(parse_error e) noexcept {
+    switch (e) {
+    case parse_error::none: return status::ok;
+    case parse_error::unsupported_version: return status::http_version_not_supported;
+    case parse_error::request_line_too_long: return status::uri_too_long;
+    case parse_error::too_many_headers:
+    case parse_error::headers_too_large:
+    case parse_error::trailers_too_large: return status::request_header_fields_too_large;
+    case parse_error::unsupported_transfer_coding: return status::not_implemented;
+    case parse_error::body_too_large: return status::content_too_large;
+    default: return status::bad_request;
+    }
+}
+
+constexpr std::string_view to_string(parse_error e) noexcept {
+    constexpr std::string_view names[] = {
+        "none", "invalid method", "invalid request target", "request target form does not fit the method",
+        "invalid HTTP version", "unsupported HTTP version", "request line too long", "bare CR",
+        "bare LF", "whitespace before the first header field", "obsolete line folding",
+        "empty header field name", "invalid header field name", "whitespace before colon",
+        "header field line without colon", "invalid header field value", "too many header fields",
+        "header section too large", "missing Host", "more than one Host", "invalid Host",
+        "invalid Content-Length", "conflicting Content-Length values",
+        "Content-Length together with Transfer-Encoding", "Transfer-Encoding in an HTTP/1.0 request",
+        "chunked is not the final transfer coding", "invalid Transfer-Encoding",
+        "unsupported transfer coding", "body too large", "invalid chunk size", "chunk size overflow",
+        "invalid chunk extension", "chunk extension too long", "chunk data not followed by CRLF",
+        "invalid trailer field", "trailer section too large"};
+    auto i = static_cast<std::size_t>(e);
+    return i < std::size(names) ? names[i] : std::string_view{"unknown"};
+}
+
+enum class target_form : std::uint8_t { origin, absolute, authority, asterisk };
+enum class body_framing : std::uint8_t { none, content_length, chunked };
+
+// The parsed request head. Views point into the caller's buffer.
+struct request_head {
+    std::string_view method_name;
+    porthole::method method = porthole::method::other;
+    std::string_view target;
+    target_form form = target_form::origin;
+    porthole::version version{};
+    std::span<header_field const> headers;
+    std::string_view host;  // the Host field value (empty if absent)
+    body_framing framing = body_framing::none;
+    std::uint64_t content_length = 0;  // with body_framing::content_length
+    bool keep_alive = false;           // persistent per version and Connection
+    bool connection_close = false;     // Connection: close
+    bool upgrade = false;              // Connection: upgrade
+    bool expect_continue = false;      // Expect: 100-continue
+    bool expect_unsupported = false;   // another expectation (answer 417)
+
+    header_field const* find(std::string_view name) const noexcept { return find_header(headers, name); }
+    std::string_view header(std::string_view name) const noexcept {
+        auto f = find(name);
+        return f ? f->value : std::string_view{};
+    }
+};
+
+namespace detail {
+
+enum class line_result : std::uint8_t { need_more, field, section_end, error };
+
+// Any byte < 0x20 or == 0x7f among 8: such bytes need a closer look (HTAB is fine, the rest end
+// the value or are errors). Bytes >= 0x80 (obs-text) pass.
+inline bool has_ctl_or_del(std::uint64_t x) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    std::uint64_t below_space = (x - ones * 0x20) & ~x & highs;
+    std::uint64_t y = x ^ (ones * 0x7f);
+    std::uint64_t del = (y - ones) & ~y & highs;
+    return (below_space | del) != 0;
+}
+
+// Scans one field line (or the empty line ending the section) starting at p, reading no further
+// than end. On field: out is filled and next is the start of the following line. Used for header
+// and trailer sections alike.
+inline line_result scan_field_line(const char* p, const char* end, bool first, bool allow_bare_lf,
+                                   header_field& out, const char*& next, parse_error& err) noexcept {
+    if (p == end) return line_result::need_more;
+    if (*p == '\r') {
+        if (p + 1 == end) return line_result::need_more;
+        if (p[1] != '\n') return err = parse_error::bare_cr, line_result::error;
+        next = p + 2;
+        return line_result::section_end;
+    }
+    if (*p == '\n') {
+        if (!allow_bare_lf) return err = parse_error::bare_lf, line_result::error;
+        next = p + 1;
+        return line_result::section_end;
+    }
+    if (*p == ' ' || *p == '\t') {
+        err = first ? parse_error::whitespace_before_first_header : parse_error::obs_fold;
+        return line_result::error;
+    }
+    const char* name = p;
+    while (p != end && is_tchar(*p)) ++p;
+    if (p == end) return line_result::need_more;
+    if (*p != ':') {
+        if (*p == ' ' || *p == '\t') err = parse_error::whitespace_before_colon;
+        else if (*p == '\r' || *p == '\n') err = parse_error::missing_colon;
+        else err = parse_error::invalid_header_name;
+        return line_result::error;
+    }
+    if (p == name) return err = parse_error::empty_header_name, line_result::error;
+    out.name = std::string_view(name, static_cast<std::size_t>(p - name));
+    ++p;
+    while (p != end && (*p == ' ' || *p == '\t')) ++p;
+    const char* value = p;
+    for (;;) {
+        while (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if (has_ctl_or_del(word)) break;
+            p += 8;
+        }
+        if (p == end) return line_result::need_more;
+        if (!is_field_char(*p)) break;
+        ++p;
+    }
+    const char* value_end = p;
+    if (*p == '\r') {
+        if (p + 1 == end) return line_result::need_more;
+        if (p[1] != '\n') return err = parse_error::bare_cr, line_result::error;
+        next = p + 2;
+    } else if (*p == '\n') {
+        if (!allow_bare_lf) return err = parse_error::bare_lf, line_result::error;
+        next = p + 1;
+    } else {
+        return err = parse_error::invalid_header_value, line_result::error;
+    }
+    while (value_end != value && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
+    out.value = std::string_view(value, static_cast<std::size_t>(value_end - value));
+    return line_result::field;
+}
+
+// request-target characters: VCHAR except '#' (a fragment is never sent). RFC 3986 is stricter,
+// but browsers send '{', '|', '^' and '`' unencoded in queries; control bytes, space and
+// non-ASCII are refused.
+constexpr bool is_target_char(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7f && c != '#';
+}
+
+// uri-host [":" port] per RFC 9110 7.2 / RFC 3986 3.2.2 (reg-name, IPv4, IP-literal).
+constexpr bool is_valid_host(std::string_view h) noexcept {
+    std::size_t i = 0;
+    if (!h.empty() && h[0] == '[') {
+        auto close = h.find(']');
+        if (close == std::string_view::npos) return false;
+        for (std::size_t k = 1; k < close; ++k) {
+            char c = h[k];
+            if (!(is_hex(c) || c == ':' || c == '.' || c == 'v' || c == 'V')) return false;
+        }
+        i = close + 1;
+    } else {
+        for (; i < h.size() && h[i] != ':'; ++i) {
+            char c = h[i];
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      std::string_view{"-._~%!$&'()*+,;="}.find(c) != std::string_view::npos;
+            if (!ok) return false;
+        }
+    }
+    if (i == h.size()) return true;
+    if (h[i] != ':') return false;
+    for (++i; i < h.size(); ++i)
+        if (h[i] < '0' || h[i] > '9') return false;
+    return true;
+}
+
+// 1*DIGIT without overflow; false for anything else.
+constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty()) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        auto d = static_cast<std::uint64_t>(c - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace detail
+
+// Decodes the chunked transfer coding (RFC 9112 7.1) incrementally. Input bytes that it reports
+// as consumed are done with; the caller presents the unconsumed rest again, followed by new
+// bytes, on the next call. Output may be written over the input (out <= in): data moves down.
+class chunked_decoder {
+public:
+    explicit chunked_decoder(parser_limits const& limits = {}) noexcept : limits_(limits) {}
+
+    struct result {
+        std::size_t consumed = 0;
+        std::size_t produced = 0;
+        parse_status status = parse_status::incomplete;
+    };
+
+    result decode(const char* in, std::size_t size, char* out) noexcept {
+        result r;
+        const char* p = in;
+        const char* end = in + size;
+        while (p != end || phase_ == phase::done) {
+            switch (phase_) {
+            case phase::size_line: {
+                const char* next = nullptr;
+                auto st = parse_size_line(p, end, next);
+                if (st != parse_status::complete) return finish(r, in, p, st);
+                p = next;
+                if (chunk_left_ == 0) {
+                    phase_ = phase::trailers;
+                    trailer_bytes_ = 0;
+                } else {
+                    phase_ = phase::data;
+                }
+                break;
+            }
+            case phase::data: {
+                auto avail = static_cast<std::uint64_t>(end - p);
+                auto n = static_cast<std::size_t>(avail < chunk_left_ ? avail : chunk_left_);
+                if (out + r.produced != p) std::memmove(out + r.produced, p, n);
+                r.produced += n;
+                p += n;
+                chunk_left_ -= n;
+                if (chunk_left_ == 0) phase_ = phase::data_crlf;
+                break;
+            }
+            case phase::data_crlf:
+                if (*p == '\r') {
+                    if (end - p < 2) return finish(r, in, p, parse_status::incomplete);
+                    if (p[1] != '\n') return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                    p += 2;
+                } else if (*p == '\n' && limits_.allow_bare_lf) {
+                    p += 1;
+                } else {
+                    return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                }
+                phase_ = phase::size_line;
+                break;
+            case phase::trailers: {
+                header_field f;
+                const char* next = nullptr;
+                parse_error err = parse_error::none;
+                auto cap = end;
+                auto room = limits_.max_trailer_bytes - trailer_bytes_;
+                if (static_cast<std::size_t>(end - p) > room) cap = p + room;
+                auto lr = detail::scan_field_line(p, cap, false, limits_.allow_bare_lf, f, next, err);
+                if (lr == detail::line_result::need_more) {
+                    if (cap != end) return fail(r, in, p, parse_error::trailers_too_large);
+                    return finish(r, in, p, parse_status::incomplete);
+                }
+                if (lr == detail::line_result::error)
+                    return fail(r, in, p, err == parse_error::bare_cr || err == parse_error::bare_lf
+                                              ? err : parse_error::invalid_trailer);
+                trailer_bytes_ += static_cast<std::size_t>(next - p);
+                p = next;
+                if (lr == detail::line_result::section_end) phase_ = phase::done;
+                break;
+            }
+            case phase::done: return finish(r, in, p, parse_status::complete);
+            }
+        }
+        return finish(r, in, p, parse_status::incomplete);
+    }
+
+    parse_error error() const noexcept { return error_; }
+    std::uint64_t body_size() const noexcept { return body_size_; }
+    bool done() const noexcept { return phase_ == phase::done; }
+    void reset() noexcept { *this = chunked_decoder{limits_}; }
+
+private:
+    enum class phase : std::uint8_t { size_line, data, data_crlf, trailers, done };
+
+    result finish(result r, const char* in, const char* p, parse_status st) noexcept {
+        r.consumed = static_cast<std::size_t>(p - in);
+        r.status = st;
+        return r;
+    }
+    result fail(result r, const char* in, const char* p, parse_error e) noexcept {
+        error_ = e;
+        return finish(r, in, p, parse_status::error);
+    }
+
+    // chunk-size [ chunk-ext ] CRLF, consumed only whole: a short line is re-read next time.
+    parse_status parse_size_line(const char* p, const char* end, const char*& next) noexcept {
+        // A size line longer than digits, BWS and the extension limit allow is refused, judged
+        // on the bytes up to that length so that the verdict does not depend on the split.
+        std::size_t max_line = 64 + limits_.max_chunk_extension;
+        if (static_cast<std::size_t>(end - p) > max_line) {
+            auto st = scan_size_line(p, p + max_line, next);
+            return st == parse_status::incomplete ? set(parse_error::chunk_extension_too_long) : st;
+        }
+        return scan_size_line(p, end, next);
+    }
+    parse_status scan_size_line(const char* p, const char* end, const char*& next) noexcept {
+        std::uint64_t size = 0;
+        const char* digits = p;
+        for (; p != end; ++p) {
+            int v = detail::hex_value(*p);
+            if (v < 0) break;
+            if (size > (UINT64_MAX >> 4)) return set(parse_error::chunk_size_overflow);
+            size = (size << 4) | static_cast<std::uint64_t>(v);
+        }
+        if (p == end) return parse_status::incomplete;
+        if (p == digits) return set(parse_error::invalid_chunk_size);
+        const char* after_digits = p;
+        while (p != end && (*p == ' ' || *p == '\t')) ++p;  // BWS, allowed only before ';'
+        if (p == end) return parse_status::incomplete;
+        if (*p == ';') {
+            const char* ext = p;
+            for (; p != end; ++p) {
+                if (static_cast<std::size_t>(p - ext) > limits_.max_chunk_extension)
+                    return set(parse_error::chunk_extension_too_long);
+                if (*p == '\r' || *p == '\n') break;
+                if (!detail::is_field_char(*p)) return set(parse_error::invalid_chunk_extension);
+            }
+            if (p == end) return parse_status::incomplete;
+        } else if (p != after_digits || (*p != '\r' && *p != '\n')) {
+            return set(parse_error::invalid_chunk_size);
+        }
+        if (*p == '\r') {
+            if (p + 1 == end) return parse_status::incomplete;
+            if (p[1] != '\n') return set(parse_error::bare_cr);
+            next = p + 2;
+        } else {
+            if (!limits_.allow_bare_lf) return set(parse_error::bare_lf);
+            next = p + 1;
+        }
+        if (size > limits_.max_body - body_size_) return set(parse_error::body_too_large);
+        body_size_ += size;
+        chunk_left_ = size;
+        return parse_status::complete;
+    }
+    parse_status set(parse_error e) noexcept {
+        error_ = e;
+        return parse_status::error;
+    }
+
+    parser_limits limits_;
+    phase phase_ = phase::size_line;
+    parse_error error_ = parse_error::none;
+    std::uint64_t chunk_left_ = 0;
+    std::uint64_t body_size_ = 0;
+    std::size_t trailer_bytes_ = 0;
+};
+
+// Parses one request: head, then body (Content-Length or chunked, decoded in place).
+//   parse(data, size) with all bytes received for this message so far (from its first byte);
+//   complete -> head(), body(), consumed() (bytes of data this message took); error -> error().
+//   reset() before the next message; the caller drops the consumed bytes itself.
+class request_parser {
+public:
+    explicit request_parser(std::span<header_field> header_storage, parser_limits const& limits = {}) noexcept
+        : storage_(header_storage), limits_(limits), chunked_(limits) {}
+
+    parse_status parse(char* data, std::size_t size) noexcept {
+        if (state_ == state::failed) return parse_status::error;
+        if (state_ == state::done) return parse_status::complete;
+        if (base_ != nullptr && data != base_) rebase(data);
+        base_ = data;
+        if (state_ != state::body) {
+            auto st = parse_head(data, size);
+            if (st != parse_status::complete) return st;
+            state_ = state::body;
+            if (head_.framing == body_framing::chunked) {
+                raw_pos_ = head_size_;
+                decoded_end_ = head_size_;
+            }
+        }
+        return parse_body(data, size);
+    }
+    parse_status parse(std::string& s) noexcept { return parse(s.data(), s.size()); }
+
+    bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
+    request_head const& head() const noexcept { return head_; }
+    std::size_t head_size() const noexcept { return head_size_; }
+    std::string_view body() const noexcept { return body_; }
+    std::size_t consumed() const noexcept { return consumed_; }
+    parse_error error() const noexcept { return error_; }
+    parser_limits const& limits() const noexcept { return limits_; }
+
+    void reset() noexcept {
+        auto storage = storage_;
+        auto limits = limits_;
+        *this = request_parser{storage, limits};
+    }
+
+private:
+    enum class state : std::uint8_t { request_line, headers, body, done, failed };
+
+    parse_status fail(parse_error e) noexcept {
+        error_ = e;
+        state_ = state::failed;
+        return parse_status::error;
+    }
+
+    // ---- head
+
+    parse_status parse_head(char* data, std::size_t size) noexcept {
+        const char* end = data + size;
+        // Without a new LF, nothing can complete: skip the re-scan unless a limit is crossed.
+        if (scanned_ > line_start_) {
+            bool over = state_ == state::request_line
+                            ? size > limits_.max_request_line
+                            : size - headers_start_ > limits_.max_header_bytes ||
+                                  size - line_start_ > limits_.max_header_line;
+            if (!over && std::memchr(data + scanned_, '\n', size - scanned_) == nullptr) {
+                scanned_ = size;
+                return parse_status::incomplete;
+            }
+        }
+        if (state_ == state::request_line) {
+            auto st = parse_request_line(data, end);
+            if (st != parse_status::complete) return st;
+            state_ = state::headers;
+        }
+        const char* header_cap_base = data + headers_start_;
+        const char* p = data + line_start_;
+        for (;;) {
+            const char* cap = end;
+            if (static_cast<std::size_t>(end - header_cap_base) > limits_.max_header_bytes)
+                cap = header_cap_base + limits_.max_header_bytes;
+            if (static_cast<std::size_t>(cap - p) > limits_.max_header_line) cap = p + limits_.max_header_line;
+            header_field f;
+            const char* next = nullptr;
+            parse_error err = parse_error::none;
+            auto lr = detail::scan_field_line(p, cap, header_count_ == 0, limits_.allow_bare_lf, f, next, err);
+            if (lr == detail::line_result::field) {
+                if (header_count_ == storage_.size() || header_count_ == limits_.max_header_count)
+                    return fail(parse_error::too_many_headers);
+                storage_[header_count_++] = f;
+                if (auto e = on_field(f); e != parse_error::none) return fail(e);
+                p = next;
+                line_start_ = static_cast<std::size_t>(p - data);
+                continue;
+            }
+            if (lr == detail::line_result::section_end) {
+                head_size_ = static_cast<std::size_t>(next - data);
+                return finish_head();
+            }
+            if (lr == detail::line_result::error) return fail(err);
+            if (cap != end) return fail(parse_error::headers_too_large);
+            scanned_ = size;
+            return parse_status::incomplete;
+        }
+    }
+
+    parse_status parse_request_line(char* data, const char* end) noexcept {
+        const char* p = data + line_start_;
+        // RFC 9112 2.2: ignore empty lines before the request line (they count toward its limit).
+        while (p != end && (*p == '\r' || *p == '\n')) {
+            if (*p == '\r') {
+                if (p + 1 == end) return parse_status::incomplete;
+                if (p[1] != '\n') return fail(parse_error::bare_cr);
+                p += 2;
+            } else {
+                if (!limits_.allow_bare_lf) return fail(parse_error::bare_lf);
+                ++p;
+            }
+        }
+        line_start_ = static_cast<std::size_t>(p - data);
+        const char* cap = end;
+        if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
+            cap = data + limits_.max_request_line;
+        auto st = scan_request_line(p, cap);
+        if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
+        if (st == parse_status::incomplete) scanned_ = static_cast<std::size_t>(end - data);
+        return st;
+    }
+
+    parse_status scan_request_line(const char* p, const char* end) noexcept {
+        const char* line = p;
+        while (p != end && detail::is_tchar(*p)) ++p;
+        if (p == end) return parse_status::incomplete;
+        if (*p != ' ' || p == line) return fail(parse_error::invalid_method);
+        head_.method_name = std::string_view(line, static_cast<std::size_t>(p - line));
+        head_.method = method_from_string(head_.method_name);
+        const char* target = ++p;
+        while (p != end && detail::is_target_char(*p)) ++p;
+        if (p == end) return parse_status::incomplete;
+        if (*p != ' ' || p == target) return fail(parse_error::invalid_target);
+        head_.target = std::string_view(target, static_cast<std::size_t>(p - target));
+        if (auto e = classify_target(); e != parse_error::none) return fail(e);
+        ++p;
+        // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, then CRLF; checked as far as bytes go.
+        for (std::ptrdiff_t k = 0; k < 8 && k < end - p; ++k) {
+            char c = p[k];
+            bool ok = k < 5 ? c == "HTTP/"[k] : k == 6 ? c == '.' : (c >= '0' && c <= '9');
+            if (!ok) return fail(parse_error::invalid_version);
+        }
+        if (end - p < 9) return parse_status::incomplete;
+        const char* eol = p + 8;
+        if (*eol == '\r') {
+            if (end - eol < 2) return parse_status::incomplete;
+            if (eol[1] != '\n') return fail(parse_error::bare_cr);
+            eol += 2;
+        } else if (*eol == '\n') {
+            if (!limits_.allow_bare_lf) return fail(parse_error::bare_lf);
+            eol += 1;
+        } else {
+            return fail(parse_error::invalid_version);
+        }
+        // A higher 1.x minor version is processed as 1.1 (RFC 9110 2.5); other majors get 505.
+        if (p[5] != '1') return fail(parse_error::unsupported_version);
+        head_.version = version{1, static_cast<std::uint8_t>(p[7] == '0' ? 0 : 1)};
+        line_start_ = headers_start_ = static_cast<std::size_t>(eol - base_);
+        return parse_status::complete;
+    }
+
+    parse_error classify_target() noexcept {
+        auto t = head_.target;
+        bool connect = head_.method == method::connect;
+        if (t[0] == '/') {
+            head_.form = target_form::origin;
+        } else if (t == "*") {
+            head_.form = target_form::asterisk;
+            if (head_.method != method::options) return parse_error::target_form_mismatch;
+        } else if (connect) {
+            head_.form = target_form::authority;
+            if (t.find_first_of("/?@") != std::string_view::npos || !detail::is_valid_host(t) ||
+                t.find(':') == std::string_view::npos)
+                return parse_error::invalid_target;
+        } else {
+            // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]
+            std::size_t i = 0;
+            auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+            if (!alpha(t[0])) return parse_error::invalid_target;
+            while (i < t.size() && (alpha(t[i]) || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' ||
+                                    t[i] == '-' || t[i] == '.'))
+                ++i;
+            if (t.substr(i, 3) != "://") return parse_error::invalid_target;
+            head_.form = target_form::absolute;
+        }
+        if (connect && head_.form != target_form::authority) return parse_error::target_form_mismatch;
+        return parse_error::none;
+    }
+
+    // Field semantics that decide framing and connection handling, checked as each line arrives.
+    parse_error on_field(header_field const& f) noexcept {
+        auto n = f.name;
+        switch (n.size()) {
+        case 4:
+            if (iequals(n, "Host")) {
+                if (host_count_++ != 0) return parse_error::multiple_host;
+                if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
+                head_.host = f.value;
+            }
+            break;
+        case 6:
+            if (iequals(n, "Expect")) {
+                if (iequals(f.value, "100-continue")) head_.expect_continue = true;
+                else head_.expect_unsupported = true;
+            }
+            break;
+        case 10:
+            if (iequals(n, "Connection")) {
+                for_each_list_item(f.value, [&](std::string_view t) {
+                    if (iequals(t, "close")) head_.connection_close = true;
+                    else if (iequals(t, "keep-alive")) keep_alive_token_ = true;
+                    else if (iequals(t, "upgrade")) head_.upgrade = true;
+                });
+            }
+            break;
+        case 14:
+            if (iequals(n, "Content-Length")) return on_content_length(f.value);
+            break;
+        case 17:
+            if (iequals(n, "Transfer-Encoding")) return on_transfer_encoding(f.value);
+            break;
+        default: break;
+        }
+        return parse_error::none;
+    }
+
+    parse_error on_content_length(std::string_view value) noexcept {
+        // 1*DIGIT; a list of identical values collapses to one (RFC 9110 8.6).
+        bool any = false, ok = true, conflict = false;
+        for_each_list_item(value, [&](std::string_view item) {
+            std::uint64_t v = 0;
+            if (!detail::parse_decimal(item, v)) return ok = false;
+            if ((any || cl_seen_) && v != head_.content_length) conflict = true;
+            head_.content_length = v;
+            any = true;
+            return true;
+        });
+        if (!ok || !any) return parse_error::invalid_content_length;
+        if (conflict) return parse_error::conflicting_content_length;
+        cl_seen_ = true;
+        return parse_error::none;
+    }
+
+    parse_error on_transfer_encoding(std::string_view value) noexcept {
+        bool any = false;
+        parse_error e = parse_error::none;
+        for_each_list_item(value, [&](std::string_view coding) {
+            any = true;
+            if (te_chunked_last_) {  // something follows chunked
+                e = parse_error::chunked_not_final;
+                return false;
+            }
+            if (iequals(coding, "chunked")) {
+                te_chunked_last_ = true;
+            } else if (!detail::is_token(coding)) {
+                e = parse_error::invalid_transfer_encoding;
+                return false;
+            } else {
+                te_unknown_ = true;
+            }
+            return true;
+        });
+        if (e != parse_error::none) return e;
+        if (!any) return parse_error::invalid_transfer_encoding;
+        te_seen_ = true;
+        return parse_error::none;
+    }
+
+    parse_status finish_head() noexcept {
+        head_.headers = std::span<header_field const>(storage_.data(), header_count_);
+        if (head_.version.minor == 1 && host_count_ == 0) return fail(parse_error::missing_host);
+        if (te_seen_) {
+            if (head_.version.minor == 0) return fail(parse_error::transfer_encoding_in_http10);
+            if (cl_seen_) return fail(parse_error::content_length_with_transfer_encoding);
+            if (!te_chunked_last_) return fail(parse_error::chunked_not_final);
+            if (te_unknown_) return fail(parse_error::unsupported_transfer_coding);
+            head_.framing = body_framing::chunked;
+        } else if (cl_seen_) {
+            head_.framing = body_framing::content_length;
+            if (head_.content_length > limits_.max_body) return fail(parse_error::body_too_large);
+        }
+        head_.keep_alive = !head_.connection_close && (head_.version.minor >= 1 || keep_alive_token_);
+        return parse_status::complete;
+    }
+
+    // ---- body
+
+    parse_status parse_body(char* data, std::size_t size) noexcept {
+        switch (head_.framing) {
+        case body_framing::none:
+            return complete(head_size_, 0, head_size_);
+        case body_framing::content_length:
+            if (size - head_size_ < head_.content_length) return parse_status::incomplete;
+            return complete(head_size_, static_cast<std::size_t>(head_.content_length),
+                            head_size_ + static_cast<std::size_t>(head_.content_length));
+        case body_framing::chunked: {
+            auto r = chunked_.decode(data + raw_pos_, size - raw_pos_, data + decoded_end_);
+            raw_pos_ += r.consumed;
+            decoded_end_ += r.produced;
+            if (r.status == parse_status::error) return fail(chunked_.error());
+            if (r.status == parse_status::incomplete) return parse_status::incomplete;
+            return complete(head_size_, decoded_end_ - head_size_, raw_pos_);
+        }
+        }
+        return parse_status::incomplete;
+    }
+
+    parse_status complete(std::size_t body_at, std::size_t body_len, std::size_t consumed) noexcept {
+        body_ = std::string_view(base_ + body_at, body_len);
+        consumed_ = consumed;
+        state_ = state::done;
+        return parse_status::complete;
+    }
+
+    // The caller's buffer moved: move every view with it.
+    void rebase(char* data) noexcept {
+        auto move = [&](std::string_view& v) {
+            if (v.data() == nullptr) return;
+            auto off = reinterpret_cast<std::uintptr_t>(v.data()) - reinterpret_cast<std::uintptr_t>(base_);
+            v = std::string_view(data + off, v.size());
+        };
+        move(head_.method_name);
+        move(head_.target);
+        move(head_.host);
+        for (std::size_t i = 0; i < header_count_; ++i) {
+            move(storage_[i].name);
+            move(storage_[i].value);
+        }
+        base_ = data;
+    }
+
+    std::span<header_field> storage_;
+    parser_limits limits_;
+    chunked_decoder chunked_;
+    request_head head_{};
+    std::string_view body_{};
+    char* base_ = nullptr;
+    std::size_t line_start_ = 0;     // start of the first line not yet parsed
+    std::size_t scanned_ = 0;        // bytes already searched for a line end
+    std::size_t headers_start_ = 0;  // start of the field lines
+    std::size_t head_size_ = 0;
+    std::size_t raw_pos_ = 0;        // chunked: next raw byte
+    std::size_t decoded_end_ = 0;    // chunked: end of the decoded body so far
+    std::size_t consumed_ = 0;
+    std::size_t header_count_ = 0;
+    unsigned host_count_ = 0;
+    state state_ = state::request_line;
+    parse_error error_ = parse_error::none;
+    bool keep_alive_token_ = false;
+    bool cl_seen_ = false;
+    bool te_seen_ = false;
+    bool te_chunked_last_ = false;
+    bool te_unknown_ = false;
+};
+
+// A parser with its own header storage, for when a fixed capacity is fine.
+template <std::size_t MaxHeaders = 100>
+class basic_request_parser : public request_parser {
+public:
+    explicit basic_request_parser(parser_limits const& limits = {}) noexcept
+        : request_parser(std::span<header_field>(fields_storage()), limits) {}
+    basic_request_parser(basic_request_parser const&) = delete;
+    basic_request_parser& operator=(basic_request_parser const&) = delete;
+
+private:
+    std::array<header_field, MaxHeaders>& fields_storage() noexcept { return fields_; }
+    std::array<header_field, MaxHeaders> fields_{};
+};
+
+}  // namespace porthole

@@ -1,0 +1,473 @@
+#include "parse_driver.hpp"
+
+#include <porthole/parser.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace porthole;
+using test_support::run;
+using E = parse_error;
+
+namespace {
+
+E error_of(std::string const& raw, parser_limits const& limits = {}) { return run(raw, limits).error; }
+
+std::string req(std::string const& head_lines, std::string const& body = {}) {
+    return head_lines + "\r\n" + body;
+}
+
+test_support::parsed_request only_request(std::string const& raw, parser_limits const& limits = {}) {
+    auto o = run(raw, limits);
+    REQUIRE(o.error == E::none);
+    REQUIRE(o.requests.size() == 1);
+    return o.requests[0];
+}
+
+}  // namespace
+
+TEST_CASE("a simple GET parses into views of the buffer") {
+    std::string raw = "GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nAccept:  */* \r\n\r\n";
+    basic_request_parser<16> p;
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    auto const& h = p.head();
+    CHECK(h.method == method::get);
+    CHECK(h.target == "/index.html?x=1");
+    CHECK(h.version == http_1_1);
+    CHECK(h.host == "example.com");
+    CHECK(h.header("accept") == "*/*");
+    CHECK(h.keep_alive);
+    CHECK(p.body().empty());
+    CHECK(p.consumed() == raw.size());
+    // zero-copy: the views point into the caller's buffer
+    CHECK(h.target.data() == raw.data() + 4);
+    CHECK(h.headers[0].value.data() >= raw.data());
+    CHECK(h.headers[0].value.data() < raw.data() + raw.size());
+}
+
+TEST_CASE("parse_error names and statuses are defined for every error") {
+    CHECK(error_status(E::request_line_too_long) == status::uri_too_long);
+    CHECK(error_status(E::too_many_headers) == status::request_header_fields_too_large);
+    CHECK(error_status(E::headers_too_large) == status::request_header_fields_too_large);
+    CHECK(error_status(E::body_too_large) == status::content_too_large);
+    CHECK(error_status(E::unsupported_version) == status::http_version_not_supported);
+    CHECK(error_status(E::unsupported_transfer_coding) == status::not_implemented);
+    CHECK(error_status(E::bare_cr) == status::bad_request);
+    CHECK(to_string(E::trailers_too_large) == "trailer section too large");
+    CHECK(to_string(E::invalid_method) == "invalid method");
+}
+
+// ---------------------------------------------------------------- request line
+
+TEST_CASE("rule: the method is a case-sensitive token") {
+    CHECK(only_request(req("PATCH / HTTP/1.1\r\nHost: a\r\n")).method == "PATCH");
+    auto r = only_request(req("get / HTTP/1.1\r\nHost: a\r\n"));
+    CHECK(r.method == "get");  // a valid token, but not GET
+    basic_request_parser<8> p;
+    std::string raw = req("get / HTTP/1.1\r\nHost: a\r\n");
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    CHECK(p.head().method == method::other);
+    CHECK(error_of(req("GE(T / HTTP/1.1\r\nHost: a\r\n")) == E::invalid_method);
+    CHECK(error_of(req(" GET / HTTP/1.1\r\nHost: a\r\n")) == E::invalid_method);
+    CHECK(error_of(req("GET\t/ HTTP/1.1\r\nHost: a\r\n")) == E::invalid_method);
+}
+
+TEST_CASE("rule: origin-form targets start with a slash and carry no fragment or controls") {
+    CHECK(only_request(req("GET /a/b?c=d&e HTTP/1.1\r\nHost: a\r\n")).target == "/a/b?c=d&e");
+    CHECK(error_of(req("GET /a#frag HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_of(req("GET /a\x01 HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_of(req("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_of(req("GET  / HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_of(req("GET a/b HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_of(req("GET /a b HTTP/1.1\r\nHost: a\r\n")) == E::invalid_version);
+}
+
+TEST_CASE("rule: absolute-form is accepted for any method") {
+    basic_request_parser<8> p;
+    std::string raw = req("GET http://example.com/x?y HTTP/1.1\r\nHost: other\r\n");
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    CHECK(p.head().form == target_form::absolute);
+    CHECK(p.head().target == "http://example.com/x?y");
+    CHECK(error_of(req("GET 1http://x/ HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_of(req("GET http:/x HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+}
+
+TEST_CASE("rule: authority-form only with CONNECT") {
+    basic_request_parser<8> p;
+    std::string raw = req("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n");
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    CHECK(p.head().form == target_form::authority);
+    CHECK(error_of(req("CONNECT /x HTTP/1.1\r\nHost: a\r\n")) == E::target_form_mismatch);
+    CHECK(error_of(req("CONNECT example.com HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_of(req("GET example.com:443 HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+}
+
+TEST_CASE("rule: asterisk-form only with OPTIONS") {
+    basic_request_parser<8> p;
+    std::string raw = req("OPTIONS * HTTP/1.1\r\nHost: a\r\n");
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    CHECK(p.head().form == target_form::asterisk);
+    CHECK(error_of(req("GET * HTTP/1.1\r\nHost: a\r\n")) == E::target_form_mismatch);
+}
+
+TEST_CASE("rule: HTTP/1.0 and HTTP/1.1 are accepted, other well-formed majors get 505") {
+    CHECK(only_request(req("GET / HTTP/1.0\r\n")).minor == 0);
+    CHECK(only_request(req("GET / HTTP/1.1\r\nHost: a\r\n")).minor == 1);
+    // RFC 9110 2.5: a higher minor version is processed as the highest supported one
+    CHECK(only_request(req("GET / HTTP/1.2\r\nHost: a\r\n")).minor == 1);
+    CHECK(error_of(req("GET / HTTP/2.0\r\nHost: a\r\n")) == E::unsupported_version);
+    CHECK(error_of(req("GET / HTTP/0.9\r\nHost: a\r\n")) == E::unsupported_version);
+    CHECK(error_status(E::unsupported_version) == status::http_version_not_supported);
+}
+
+TEST_CASE("rule: malformed versions are 400") {
+    CHECK(error_of(req("GET / HTTP/3\r\nHost: a\r\n")) == E::invalid_version);
+    CHECK(error_of(req("GET / http/1.1\r\nHost: a\r\n")) == E::invalid_version);
+    CHECK(error_of(req("GET / HTTP/1.1 \r\nHost: a\r\n")) == E::invalid_version);
+    CHECK(error_of(req("GET / HTTP/1.10\r\nHost: a\r\n")) == E::invalid_version);
+    CHECK(error_of(req("GET / HTTP/1.x\r\nHost: a\r\n")) == E::invalid_version);
+    CHECK(error_of(req("GET /\r\nHost: a\r\n")) == E::invalid_target);
+    CHECK(error_status(E::invalid_version) == status::bad_request);
+}
+
+TEST_CASE("rule: empty lines before the request line are ignored") {
+    CHECK(only_request("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n").target == "/");
+}
+
+// ---------------------------------------------------------------- line endings
+
+TEST_CASE("rule: a bare CR anywhere is 400") {
+    CHECK(error_of("GET / HTTP/1.1\rHost: a\r\n\r\n") == E::bare_cr);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n") == E::bare_cr);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: y\r \r\n\r\n") == E::bare_cr);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n\rX") == E::bare_cr);
+    CHECK(error_of("\rGET / HTTP/1.1\r\nHost: a\r\n\r\n") == E::bare_cr);
+}
+
+TEST_CASE("rule: a bare LF as line end is rejected by default") {
+    CHECK(error_of("GET / HTTP/1.1\nHost: a\r\n\r\n") == E::bare_lf);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\n\r\n") == E::bare_lf);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n\n") == E::bare_lf);
+    parser_limits lenient;
+    lenient.allow_bare_lf = true;
+    auto r = only_request("GET / HTTP/1.1\nHost: a\nX: 1\n\n", lenient);
+    CHECK(r.headers.size() == 2);
+}
+
+// ---------------------------------------------------------------- field lines
+
+TEST_CASE("rule: header names are tokens") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nBad(Name: x\r\n")) == E::invalid_header_name);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nN\xc3\xa4me: x\r\n")) == E::invalid_header_name);
+}
+
+TEST_CASE("rule: whitespace between name and colon is 400") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX-A : x\r\n")) == E::whitespace_before_colon);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost\t: a\r\n")) == E::whitespace_before_colon);
+}
+
+TEST_CASE("rule: an empty header name is 400") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\n: x\r\n")) == E::empty_header_name);
+}
+
+TEST_CASE("rule: a field line without a colon is 400") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n")) == E::missing_colon);
+}
+
+TEST_CASE("rule: whitespace before the first header line is 400") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\n Host: a\r\n")) == E::whitespace_before_first_header);
+    CHECK(error_of(req("GET / HTTP/1.1\r\n\tHost: a\r\n")) == E::whitespace_before_first_header);
+}
+
+TEST_CASE("rule: obs-fold is 400") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: one\r\n two\r\n")) == E::obs_fold);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: one\r\n\ttwo\r\n")) == E::obs_fold);
+}
+
+TEST_CASE("rule: NUL and control characters other than HTAB in values are 400") {
+    CHECK(error_of(req(std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n", 33))) == E::invalid_header_value);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01" "b\r\n")) == E::invalid_header_value);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f" "b\r\n")) == E::invalid_header_value);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef\x0b" "0123456789\r\n")) ==
+          E::invalid_header_value);
+    auto r = only_request(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\tb\xff" "c 0123456789abcdefgh\r\n"));
+    CHECK(r.headers[1].second == "a\tb\xff" "c 0123456789abcdefgh");
+}
+
+TEST_CASE("rule: OWS around field values is not part of the value") {
+    auto r = only_request(req("GET / HTTP/1.1\r\nHost: a\r\nX: \t v a l \t \r\nY:\r\n"));
+    CHECK(r.headers[1].second == "v a l");
+    CHECK(r.headers[2].second == "");
+}
+
+TEST_CASE("rule: HTTP/1.1 needs exactly one Host") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nAccept: */*\r\n")) == E::missing_host);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n")) == E::multiple_host);
+    CHECK(error_of(req("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n")) == E::multiple_host);
+    CHECK(only_request(req("GET / HTTP/1.0\r\n")).minor == 0);  // optional in 1.0
+    CHECK(only_request(req("GET / HTTP/1.1\r\nHost:\r\n")).target == "/");  // empty is allowed
+}
+
+TEST_CASE("rule: an invalid Host value is 400") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: exa mple.com\r\n")) == E::invalid_host);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: example.com/path\r\n")) == E::invalid_host);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: user@example.com\r\n")) == E::invalid_host);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: example.com:8x\r\n")) == E::invalid_host);
+    CHECK(only_request(req("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n")).target == "/");
+    CHECK(only_request(req("GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n")).target == "/");
+}
+
+// ---------------------------------------------------------------- body framing
+
+TEST_CASE("rule: no Content-Length and no Transfer-Encoding means an empty body") {
+    auto o = run(req("POST / HTTP/1.1\r\nHost: a\r\n") + "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    REQUIRE(o.requests.size() == 2);
+    CHECK(o.requests[0].body.empty());
+    CHECK(o.requests[1].method == "GET");
+}
+
+TEST_CASE("rule: Content-Length frames the body") {
+    auto o = run(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n", "helloGET"));
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].body == "hello");
+    CHECK(o.leftover == 3);
+}
+
+TEST_CASE("rule: Content-Length is 1*DIGIT only") {
+    for (auto v : {"-5", "+5", "5a", "1 0", "0x10", "", "5.0"}) {
+        CAPTURE(v);
+        CHECK(error_of(req(std::string("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ") + v + "\r\n")) ==
+              E::invalid_content_length);
+    }
+}
+
+TEST_CASE("rule: Content-Length overflow is detected") {
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551621\r\n")) ==
+          E::invalid_content_length);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n")) ==
+          E::invalid_content_length);
+}
+
+TEST_CASE("rule: repeated identical Content-Length values collapse, differing ones are 400") {
+    auto o = run(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n", "abc"));
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].body == "abc");
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n")) == E::conflicting_content_length);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n")) ==
+          E::conflicting_content_length);
+}
+
+TEST_CASE("rule: Transfer-Encoding with Content-Length is 400") {
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n",
+                       "0\r\n\r\nG")) == E::content_length_with_transfer_encoding);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 6\r\n")) ==
+          E::content_length_with_transfer_encoding);
+}
+
+TEST_CASE("rule: Transfer-Encoding in an HTTP/1.0 request is 400") {
+    CHECK(error_of(req("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")) ==
+          E::transfer_encoding_in_http10);
+}
+
+TEST_CASE("rule: Transfer-Encoding whose final coding is not chunked is 400") {
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n")) ==
+          E::chunked_not_final);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n")) == E::chunked_not_final);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n")) ==
+          E::chunked_not_final);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \"chunked\"\r\n")) ==
+          E::invalid_transfer_encoding);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n")) == E::invalid_transfer_encoding);
+}
+
+TEST_CASE("rule: an unknown transfer coding is 501") {
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n")) ==
+          E::unsupported_transfer_coding);
+    CHECK(error_status(E::unsupported_transfer_coding) == status::not_implemented);
+}
+
+TEST_CASE("rule: chunked bodies are decoded, with case-insensitive coding names and OWS") {
+    auto o = run(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tChunked \r\n",
+                     "5\r\nhello\r\n1;a=b;c=\"d e\"\r\n \r\nA\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\nGET"));
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].body == "hello 0123456789");
+    CHECK(o.requests[0].framing == body_framing::chunked);
+    CHECK(o.leftover == 3);
+}
+
+TEST_CASE("rule: chunk sizes are hex and overflow-safe") {
+    auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    CHECK(error_of(pre + "10000000000000005\r\nhello\r\n0\r\n\r\n") == E::chunk_size_overflow);
+    CHECK(error_of(pre + "0x5\r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_size);
+    CHECK(error_of(pre + "\r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_size);
+    CHECK(error_of(pre + "-5\r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_size);
+    CHECK(run(pre + "00005\r\nhello\r\n0\r\n\r\n").requests.at(0).body == "hello");
+}
+
+TEST_CASE("rule: nothing but CRLF or ;ext after the chunk size") {
+    auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    CHECK(error_of(pre + "5 \r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_size);
+    CHECK(error_of(pre + "5z\r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_size);
+    CHECK(run(pre + "5 ;x\r\nhello\r\n0\r\n\r\n").requests.at(0).body == "hello");  // BWS before ';'
+}
+
+TEST_CASE("rule: bare LF and bare CR in chunk framing are rejected") {
+    auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    CHECK(error_of(pre + "5\nhello\r\n0\r\n\r\n") == E::bare_lf);
+    CHECK(error_of(pre + "5;a\rb\r\nhello\r\n0\r\n\r\n") == E::bare_cr);
+    CHECK(error_of(pre + "5;a\x01" "b\r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_extension);
+    CHECK(error_of(pre + "5\r\nhello\n0\r\n\r\n") == E::missing_chunk_data_crlf);
+    CHECK(error_of(pre + "5\r\nhello\r\n0\r\n\n") == E::bare_lf);
+}
+
+TEST_CASE("rule: chunk extensions are bounded") {
+    auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    parser_limits limits;
+    limits.max_chunk_extension = 32;
+    CHECK(error_of(pre + "5;" + std::string(40, 'x') + "\r\nhello\r\n0\r\n\r\n", limits) ==
+          E::chunk_extension_too_long);
+    CHECK(run(pre + "5;" + std::string(20, 'x') + "\r\nhello\r\n0\r\n\r\n", limits).requests.size() == 1);
+    // an endless size line is refused, not buffered
+    CHECK(error_of(pre + std::string(5000, '0'), limits) == E::chunk_extension_too_long);
+}
+
+TEST_CASE("rule: the CRLF after each chunk's data is checked") {
+    auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    CHECK(error_of(pre + "3\r\nhello\r\n0\r\n\r\n") == E::missing_chunk_data_crlf);
+}
+
+TEST_CASE("rule: trailers are parsed and bounded") {
+    auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    CHECK(run(pre + "0\r\nA: 1\r\nB: 2\r\n\r\n").requests.size() == 1);
+    CHECK(error_of(pre + "0\r\nnot a trailer\r\n\r\n") == E::invalid_trailer);
+    CHECK(error_of(pre + "0\r\nA: \x01\r\n\r\n") == E::invalid_trailer);
+    parser_limits limits;
+    limits.max_trailer_bytes = 64;
+    CHECK(error_of(pre + "0\r\nA: " + std::string(100, 'x') + "\r\n\r\n", limits) == E::trailers_too_large);
+    CHECK(error_status(E::trailers_too_large) == status::request_header_fields_too_large);
+}
+
+// ---------------------------------------------------------------- limits
+
+TEST_CASE("rule: a request line over the limit is 414, refused before it is all buffered") {
+    parser_limits limits;
+    limits.max_request_line = 64;
+    std::string raw = "GET /" + std::string(100, 'a');  // no line end yet
+    CHECK(error_of(raw, limits) == E::request_line_too_long);
+    CHECK(error_status(E::request_line_too_long) == status::uri_too_long);
+    CHECK(only_request(req("GET /" + std::string(30, 'a') + " HTTP/1.1\r\nHost: a\r\n"), limits).target.size() == 31);
+}
+
+TEST_CASE("rule: a header section over the byte limit is 431, refused before it is all buffered") {
+    parser_limits limits;
+    limits.max_header_bytes = 100;
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(200, 'v'), limits) == E::headers_too_large);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(200, 'N'), limits) == E::headers_too_large);
+}
+
+TEST_CASE("rule: one field line over the line limit is 431") {
+    parser_limits limits;
+    limits.max_header_line = 50;
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(60, 'N') + ": v\r\n\r\n", limits) ==
+          E::headers_too_large);
+    CHECK(only_request("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(40, 'N') + ": v\r\n\r\n", limits)
+              .headers.size() == 2);
+}
+
+TEST_CASE("rule: more header fields than the limit is 431") {
+    parser_limits limits;
+    limits.max_header_count = 5;
+    std::string raw = "GET / HTTP/1.1\r\nHost: a\r\n";
+    for (int i = 0; i < 4; ++i) raw += "X: 1\r\n";
+    CHECK(only_request(raw + "\r\n", limits).headers.size() == 5);
+    CHECK(error_of(raw + "X: 1\r\n\r\n", limits) == E::too_many_headers);
+}
+
+TEST_CASE("rule: the caller's header capacity is a limit too") {
+    std::array<header_field, 2> storage{};
+    request_parser p(storage);
+    std::string raw = req("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n");
+    CHECK(p.parse(raw) == parse_status::error);
+    CHECK(p.error() == E::too_many_headers);
+}
+
+TEST_CASE("rule: a body over the limit is 413, known from Content-Length before it arrives") {
+    parser_limits limits;
+    limits.max_body = 10;
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n"), limits) == E::body_too_large);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10737418240\r\n")) == E::body_too_large);
+    auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    CHECK(error_of(pre + "6\r\nhello \r\n6\r\n", limits) == E::body_too_large);
+    CHECK(error_of(pre + "80000000\r\n") == E::body_too_large);  // 2 GiB: refused at once
+}
+
+// ---------------------------------------------------------------- helpers
+
+TEST_CASE("helper: Connection tokens decide keep-alive per version") {
+    CHECK(only_request(req("GET / HTTP/1.1\r\nHost: a\r\n")).keep_alive);
+    CHECK(!only_request(req("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n")).keep_alive);
+    CHECK(!only_request(req("GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, CLOSE\r\n")).keep_alive);
+    CHECK(!only_request(req("GET / HTTP/1.0\r\n")).keep_alive);
+    CHECK(only_request(req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n")).keep_alive);
+    basic_request_parser<8> p;
+    std::string raw = req("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n");
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    CHECK(p.head().upgrade);
+}
+
+TEST_CASE("helper: Expect 100-continue is reported once the head is complete") {
+    std::string raw = req("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-Continue\r\n");
+    basic_request_parser<8> p;
+    CHECK(p.parse(raw) == parse_status::incomplete);
+    CHECK(p.head_complete());
+    CHECK(p.head().expect_continue);
+    raw += "abc";
+    CHECK(p.parse(raw) == parse_status::complete);
+    CHECK(p.body() == "abc");
+    std::string other = req("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: fancy\r\n");
+    basic_request_parser<8> q;
+    CHECK(q.parse(other) == parse_status::incomplete);
+    CHECK(q.head().expect_unsupported);
+}
+
+TEST_CASE("helper: header lookup is case-insensitive") {
+    std::string raw = req("GET / HTTP/1.1\r\nhOsT: a\r\nX-Thing: 1\r\n");
+    basic_request_parser<8> p;
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    CHECK(p.head().header("x-thing") == "1");
+    CHECK(p.head().header("HOST") == "a");
+    CHECK(p.head().find("missing") == nullptr);
+}
+
+// ---------------------------------------------------------------- incremental parsing
+
+TEST_CASE("incremental: every split of a pipelined sequence gives the same requests") {
+    std::string raw = req("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n",
+                          "5;x=y\r\nhello\r\n3\r\n!!!\r\n0\r\nT: 1\r\n\r\n") +
+                      req("PUT /b HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n", "data") +
+                      req("GET /c HTTP/1.0\r\n");
+    auto whole = run(raw);
+    REQUIRE(whole.requests.size() == 3);
+    CHECK(whole.requests[0].body == "hello!!!");
+    for (std::size_t cut = 1; cut < raw.size(); ++cut) {
+        CAPTURE(cut);
+        CHECK(run(raw, std::vector<std::size_t>{cut}) == whole);
+    }
+    std::vector<std::size_t> every;
+    for (std::size_t i = 1; i < raw.size(); ++i) every.push_back(i);
+    CHECK(run(raw, every) == whole);  // one byte at a time
+}
+
+TEST_CASE("incremental: a trickled over-long line gets the same error as the whole one") {
+    parser_limits limits;
+    limits.max_header_bytes = 64;
+    std::string raw = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(100, 'v') + "\r\n\r\n";
+    std::vector<std::size_t> every;
+    for (std::size_t i = 1; i < raw.size(); ++i) every.push_back(i);
+    CHECK(run(raw, limits).error == E::headers_too_large);
+    CHECK(run(raw, every, limits).error == E::headers_too_large);
+    std::string bad = "GET / HTTP/1.1\r\nHost: a\r\nX: v\x01" + std::string(100, 'v') + "\r\n\r\n";
+    CHECK(run(bad, limits).error == E::invalid_header_value);
+    CHECK(run(bad, every, limits).error == E::invalid_header_value);
+}
