@@ -71,6 +71,8 @@ class event_loop {
     using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
     using output_chunk_type = typename std::remove_cvref_t<
         decltype(std::declval<connection_type&>().pending_output())>::value_type;
+    static constexpr bool feeds_spans = requires(connection_type& c, std::span<char> b) { c.feed(b); };
+    static constexpr bool shrinks = requires(connection_type& c) { c.shrink(); };
 
     // Which timeout applies; each kind has one duration, so appending at the tail keeps each
     // list sorted by deadline and expiry only ever looks at the heads.
@@ -304,7 +306,12 @@ private:
             for (int budget = reads_per_wakeup;;) {
                 if (!flush(s, progressed)) return;
                 if (!s.readable) break;
-                std::span<char> buf = s.conn.read_buffer();
+                // A connection that takes its input as a span is read into the loop's buffer
+                // and works on it in place, keeping only an unfinished request: idle
+                // connections then hold no input buffer at all.
+                std::span<char> buf;
+                if constexpr (feeds_spans) buf = s.conn.wants_read() ? std::span<char>(input_) : std::span<char>();
+                else buf = s.conn.read_buffer();
                 if (buf.empty()) break;  // backpressure or closing: resume when output drains
                 if (budget-- == 0) {
                     defer(s);
@@ -315,7 +322,8 @@ private:
                     progressed = true;
                     // A short read drained the socket; new data brings a new edge.
                     if (static_cast<std::size_t>(n) < buf.size()) s.readable = false;
-                    s.conn.commit(static_cast<std::size_t>(n));
+                    if constexpr (feeds_spans) s.conn.feed(buf.first(static_cast<std::size_t>(n)));
+                    else s.conn.commit(static_cast<std::size_t>(n));
                 } else if (n == 0) {
                     s.readable = false;
                     s.eof = true;
@@ -409,6 +417,11 @@ private:
         if (k != s.timer) {
             unlink(s);
             link(s, k);
+            // Going idle after anything else (not between back-to-back requests): give back
+            // the buffers an idle connection does not need.
+            if constexpr (shrinks) {
+                if (k == t_idle) s.conn.shrink();
+            }
         } else if (progressed && k != t_header &&
                    s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
             // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
@@ -529,17 +542,32 @@ private:
     void begin_drain() {
         draining_ = true;
         drain_deadline_ = now_ + std::max<std::int64_t>(0, shared_.settings.drain_timeout.count());
+        // Connections the kernel already accepted are clients in flight too: take them, then
+        // close the listener.
+        for (int i = 0; i < 64 && listening_; ++i) {
+            std::size_t before = live_;
+            accept_batch();
+            if (live_ == before) break;
+        }
         stop_listening();
-        // Idle keep-alive connections go now; the others when their response is out.
-        while (lists_[t_idle].head) close(*lists_[t_idle].head);
-        for (slot* s = lists_[t_header].head; s;) {
-            slot* next = s->next;
-            if (s->conn.phase() == connection_phase_type::idle) close(*s);
-            s = next;
+        // Idle keep-alive connections go now, unless a request is already waiting in the
+        // socket (the loop may have been busy in a handler): read it, answer it, then close.
+        std::vector<slot*> idle;
+        for (int k : {t_idle, t_header}) {
+            for (slot* s = lists_[k].head; s; s = s->next) {
+                if (s->conn.phase() == connection_phase_type::idle) idle.push_back(s);
+            }
+        }
+        for (slot* s : idle) {
+            if (s->closed) continue;
+            if (!s->eof) s->readable = true;
+            drive(*s);
+            if (!s->closed && s->conn.phase() == connection_phase_type::idle) close(*s);
         }
     }
 
     static constexpr std::size_t scratch_size = 64 * 1024;
+    static constexpr std::size_t input_size = 64 * 1024;
 
     Shared& shared_;
     Poller poller_;
@@ -555,6 +583,7 @@ private:
     typename Poller::handle wake_handle_{};
     unique_fd reserve_;
     std::unique_ptr<char[]> scratch_;
+    std::vector<char> input_ = std::vector<char>(feeds_spans ? input_size : 0);
     std::int64_t now_ = 0;
     std::int64_t drain_deadline_ = 0;
     std::int64_t paused_until_ = 0;
