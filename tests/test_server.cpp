@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,6 +83,19 @@ TEST_CASE("port 0 picks a free port, port() tells it, and the server answers the
     r = c.read_reply();
     REQUIRE(r);
     CHECK(r->status == 404);
+}
+
+TEST_CASE("a port in use is refused, not shared, with either listener layout") {
+    porthole::server first(test_app, test_options(2));
+    first.start();
+    for (bool per_loop : {true, false}) {
+        auto o = test_options(2);
+        o.port = first.port();
+        o.listener_per_thread = per_loop;
+        porthole::server second(test_app, o);
+        CHECK_THROWS_AS(second.start(), std::system_error);
+        CHECK(second.port() == 0);
+    }
 }
 
 TEST_CASE("a keep-alive connection serves many requests in turn") {

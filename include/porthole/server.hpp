@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -78,6 +79,14 @@ inline std::optional<std::string_view> command_line_value(int argc, char const* 
         if (a[name.size()] == '=') return a.substr(name.size() + 1);
     }
     return std::nullopt;
+}
+
+// Whether a bare `--name` flag is on a command line.
+inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
+    for (int i = 1; i < argc; ++i) {
+        if (argv[i] == name) return true;
+    }
+    return false;
 }
 
 namespace detail {
@@ -321,22 +330,29 @@ private:
 }  // namespace detail
 
 // The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
-// options::from_command_line sets), then stop gracefully and return. Without
-// handle_signals it serves until the process ends. Throws std::system_error when the address
-// cannot be bound.
+// options::from_command_line sets), then stop gracefully and return 0. Without
+// handle_signals it serves until the process ends. When the server cannot start (the port is
+// taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
+// gives the right exit status.
 template <class App>
-void serve(App&& app, options opts = {}) {
+int serve(App&& app, options opts = {}) {
     bool signals = opts.handle_signals;
-    server<App&> s(app, std::move(opts));
-    if (!signals) {
+    try {
+        server<App&> s(app, std::move(opts));
+        if (!signals) {
+            s.start();
+            s.wait();
+            return 0;
+        }
+        detail::stop_signals stop;  // before start(): a signal arriving early is not lost
         s.start();
-        s.wait();
-        return;
+        stop.wait();
+        s.stop();
+        return 0;
+    } catch (std::exception const& e) {
+        std::fprintf(stderr, "porthole: %s\n", e.what());
+        return 1;
     }
-    detail::stop_signals stop;  // before start(): a signal arriving early is not lost
-    s.start();
-    stop.wait();
-    s.stop();
 }
 
 }  // namespace porthole

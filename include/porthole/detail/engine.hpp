@@ -162,12 +162,13 @@ private:
         per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
 #endif
         std::vector<unique_fd> listeners;
-        listeners.push_back(open_listener(s.address, s.port, per_loop, s.backlog));
-        std::uint16_t bound = local_port(listeners.front().get());
+        std::uint16_t bound = 0;
         if (per_loop) {
-            for (unsigned i = 1; i < loops; ++i) listeners.push_back(open_listener(s.address, bound, true, s.backlog));
+            bound = claim_port(s.address, s.port);
+            for (unsigned i = 0; i < loops; ++i) listeners.push_back(open_listener(s.address, bound, true, s.backlog));
         } else {
-            shared_listener_ = std::move(listeners.front());
+            shared_listener_ = open_listener(s.address, s.port, false, s.backlog);
+            bound = local_port(shared_listener_.get());
         }
         try {
             for (unsigned i = 0; i < loops; ++i) {

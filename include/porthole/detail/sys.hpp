@@ -126,7 +126,7 @@ inline constexpr int send_flags = 0;
 
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
-// over them. Throws std::system_error.
+// over them. A negative backlog only binds (see claim_port). Throws std::system_error.
 inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
                                int backlog) {
     addrinfo hints{};
@@ -164,7 +164,7 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
             failed = "bind";
             continue;
         }
-        if (::listen(fd.get(), backlog) != 0) {
+        if (backlog >= 0 && ::listen(fd.get(), backlog) != 0) {
             last_errno = errno;
             failed = "listen";
             continue;
@@ -176,6 +176,15 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
     errno = last_errno;
     throw std::system_error(last_errno, std::generic_category(),
                             std::string(failed) + " " + address + ":" + service);
+}
+
+// SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
+// port already in use would silently share it. Binding once without it first fails as it
+// should, and picks the port when asked for port 0.
+inline std::uint16_t local_port(int fd) noexcept;
+inline std::uint16_t claim_port(std::string const& address, std::uint16_t port) {
+    unique_fd probe = open_listener(address, port, false, -1);
+    return local_port(probe.get());
 }
 
 inline std::uint16_t local_port(int fd) noexcept {
