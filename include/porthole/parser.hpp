@@ -9,6 +9,7 @@
 
 #include <porthole/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -467,6 +468,14 @@ public:
     std::size_t consumed() const noexcept { return consumed_; }
     parse_error error() const noexcept { return error_; }
     parser_limits const& limits() const noexcept { return limits_; }
+
+    // Moves the fields parsed so far to other storage, which is used from now on.
+    void move_storage(std::span<header_field> storage) noexcept {
+        auto n = std::min(header_count_, storage.size());
+        std::copy_n(storage_.data(), n, storage.data());
+        storage_ = storage;
+        if (!head_.headers.empty()) head_.headers = std::span<header_field const>(storage.data(), n);
+    }
 
     void reset() noexcept {
         auto storage = storage_;

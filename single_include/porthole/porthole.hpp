@@ -316,6 +316,7 @@ constexpr bool list_contains(std::string_view value, std::string_view token) noe
 
 // #include <porthole/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -775,6 +776,14 @@ public:
     parse_error error() const noexcept { return error_; }
     parser_limits const& limits() const noexcept { return limits_; }
 
+    // Moves the fields parsed so far to other storage, which is used from now on.
+    void move_storage(std::span<header_field> storage) noexcept {
+        auto n = std::min(header_count_, storage.size());
+        std::copy_n(storage_.data(), n, storage.data());
+        storage_ = storage;
+        if (!head_.headers.empty()) head_.headers = std::span<header_field const>(storage.data(), n);
+    }
+
     void reset() noexcept {
         auto storage = storage_;
         auto limits = limits_;
@@ -1112,3 +1121,2379 @@ private:
 };
 
 }  // namespace porthole
+// #include <porthole/http_date.hpp>
+// porthole/http_date.hpp: HTTP dates (RFC 9110 5.6.7), as Date, Last-Modified, Expires and
+// If-Modified-Since carry them. Formatting writes IMF-fixdate; parsing also accepts the two
+// obsolete forms recipients must understand. Both are plain calendar arithmetic on UTC:
+// no locale, no time zone, no gmtime and its shared static state.
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// Length of an IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+inline constexpr std::size_t http_date_size = 29;
+
+namespace detail {
+inline constexpr char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+inline constexpr std::string_view long_day_names[7] = {
+    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+inline constexpr char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// Seconds from the epoch to 0000-01-01T00:00:00Z and to 9999-12-31T23:59:59Z: the
+// instants an IMF-fixdate's four-digit year can show.
+inline constexpr std::int64_t http_date_min = -62167219200;
+inline constexpr std::int64_t http_date_max = 253402300799;
+
+struct civil_date {
+    std::int64_t year;
+    unsigned month;  // 1..12
+    unsigned day;    // 1..31
+};
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    auto yoe = static_cast<unsigned>(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+constexpr civil_date civil_from_days(std::int64_t z) noexcept {
+    z += 719468;
+    std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    auto doe = static_cast<unsigned>(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return {y + (m <= 2), m, d};
+}
+
+constexpr bool is_leap_year(std::int64_t y) noexcept {
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+constexpr unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
+    constexpr unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap_year(y) ? 29 : days[m - 1];
+}
+
+constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+// A small cursor for the fixed-layout date grammars.
+struct date_reader {
+    std::string_view s;
+    std::size_t i = 0;
+
+    constexpr bool literal(std::string_view lit) noexcept {
+        if (s.substr(i, lit.size()) != lit) return false;
+        i += lit.size();
+        return true;
+    }
+    constexpr bool digits(std::size_t n, unsigned& v) noexcept {
+        if (s.size() - i < n) return false;
+        v = 0;
+        for (std::size_t k = 0; k < n; ++k) {
+            char c = s[i + k];
+            if (c < '0' || c > '9') return false;
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        i += n;
+        return true;
+    }
+    constexpr bool month(unsigned& m) noexcept {
+        for (unsigned k = 0; k < 12; ++k)
+            if (literal(month_names[k])) {
+                m = k + 1;
+                return true;
+            }
+        return false;
+    }
+    // hour ":" minute ":" second; a leap second (60) is accepted and counts as the next one.
+    constexpr bool time_of_day(unsigned& h, unsigned& mi, unsigned& sec) noexcept {
+        return digits(2, h) && literal(":") && digits(2, mi) && literal(":") && digits(2, sec) &&
+               h <= 23 && mi <= 59 && sec <= 60;
+    }
+    constexpr bool at_end() const noexcept { return i == s.size(); }
+};
+}  // namespace detail
+
+// Writes `t` (seconds since the epoch, UTC) into `out` as an IMF-fixdate, e.g.
+// "Sun, 06 Nov 1994 08:49:37 GMT", and returns a view of it. Instants outside years
+// 0000..9999 are clamped to them.
+constexpr std::string_view format_http_date(std::time_t t, std::span<char, http_date_size> out) noexcept {
+    auto secs = static_cast<std::int64_t>(t);
+    if (secs < detail::http_date_min) secs = detail::http_date_min;
+    if (secs > detail::http_date_max) secs = detail::http_date_max;
+    std::int64_t days = detail::floor_div(secs, 86400);
+    auto in_day = static_cast<unsigned>(secs - days * 86400);
+    auto date = detail::civil_from_days(days);
+    auto weekday = static_cast<unsigned>(days - detail::floor_div(days + 4, 7) * 7 + 4) % 7;
+    auto year = static_cast<unsigned>(date.year);
+
+    char* p = out.data();
+    auto put3 = [&](char const* s) {
+        *p++ = s[0];
+        *p++ = s[1];
+        *p++ = s[2];
+    };
+    auto put2 = [&](unsigned v) {
+        *p++ = static_cast<char>('0' + v / 10);
+        *p++ = static_cast<char>('0' + v % 10);
+    };
+    put3(detail::day_names[weekday]);
+    *p++ = ',';
+    *p++ = ' ';
+    put2(date.day);
+    *p++ = ' ';
+    put3(detail::month_names[date.month - 1]);
+    *p++ = ' ';
+    put2(year / 100);
+    put2(year % 100);
+    *p++ = ' ';
+    put2(in_day / 3600);
+    *p++ = ':';
+    put2(in_day / 60 % 60);
+    *p++ = ':';
+    put2(in_day % 60);
+    put3(" GM");
+    *p++ = 'T';
+    return {out.data(), http_date_size};
+}
+
+inline std::string format_http_date(std::time_t t) {
+    char buf[http_date_size];
+    return std::string(format_http_date(t, buf));
+}
+
+// Parses an HTTP date in any of the three forms of RFC 9110 5.6.7:
+//   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT"
+//   RFC 850      "Sunday, 06-Nov-94 08:49:37 GMT"
+//   asctime      "Sun Nov  6 08:49:37 1994"
+// Names are case-sensitive as the grammar says; the day name must be a valid one but is
+// not checked against the date. Surrounding spaces or tabs are ignored. An RFC 850
+// two-digit year is read as the year with those last digits among the 100 from 49 years
+// before `now` to 50 years after it, so never more than 50 years in the future.
+// Returns nullopt for anything else, including impossible dates such as Feb 30.
+constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::time_t now) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+
+    detail::date_reader r{s};
+    unsigned day = 0, month = 0, year = 0, h = 0, mi = 0, sec = 0;
+    std::int64_t full_year = 0;
+    bool long_name = false;  // tried first: "Sunday" starts with "Sun"
+    for (auto name : detail::long_day_names)
+        if (r.literal(name)) {
+            long_name = true;
+            break;
+        }
+    bool short_name = false;
+    if (!long_name)
+        for (auto name : detail::day_names)
+            if (r.literal(name)) {
+                short_name = true;
+                break;
+            }
+    if (long_name) {  // RFC 850
+        if (!(r.literal(", ") && r.digits(2, day) && r.literal("-") && r.month(month) &&
+              r.literal("-") && r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
+              r.literal(" GMT") && r.at_end()))
+            return std::nullopt;
+        std::int64_t now_days = detail::floor_div(static_cast<std::int64_t>(now), 86400);
+        std::int64_t base = detail::civil_from_days(now_days).year - 49;
+        std::int64_t offset = (static_cast<std::int64_t>(year) - base) % 100;
+        full_year = base + (offset < 0 ? offset + 100 : offset);
+    } else if (short_name && r.literal(", ")) {  // IMF-fixdate
+        if (!(r.digits(2, day) && r.literal(" ") && r.month(month) && r.literal(" ") &&
+              r.digits(4, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
+              r.literal(" GMT") && r.at_end()))
+            return std::nullopt;
+        full_year = year;
+    } else if (short_name && r.literal(" ")) {  // asctime: the day is "06" or " 6"
+        if (!(r.month(month) && r.literal(" "))) return std::nullopt;
+        if (!(r.literal(" ") ? r.digits(1, day) : r.digits(2, day))) return std::nullopt;
+        if (!(r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" ") && r.digits(4, year) &&
+              r.at_end()))
+            return std::nullopt;
+        full_year = year;
+    } else {
+        return std::nullopt;
+    }
+
+    if (day < 1 || day > detail::days_in_month(full_year, month)) return std::nullopt;
+    std::int64_t t = detail::days_from_civil(full_year, month, day) * 86400 + h * 3600 + mi * 60 + sec;
+    if (t < static_cast<std::int64_t>(std::numeric_limits<std::time_t>::min()) ||
+        t > static_cast<std::int64_t>(std::numeric_limits<std::time_t>::max()))
+        return std::nullopt;
+    return static_cast<std::time_t>(t);
+}
+
+// parse_http_date against the current time, which only the RFC 850 form needs.
+inline std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
+    return parse_http_date(s, std::time(nullptr));
+}
+
+}  // namespace porthole
+// #include <porthole/url.hpp>
+// porthole/url.hpp: percent-decoding and encoding (RFC 3986), request paths split into
+// segments, query strings and application/x-www-form-urlencoded bodies.
+//
+// Everything here works on string_views into the caller's input: iteration allocates
+// nothing, and decoding appends to a std::string the caller owns. Malformed input never
+// throws; it makes a function return false (leaving `out` as it was) or is skipped.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace porthole::url {
+
+namespace detail {
+// Value of a hex digit, or -1.
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// The byte encoded by in[i+1], in[i+2] (in[i] being '%'), or -1 when they are not two hex digits.
+constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
+    if (in.size() - i < 3) return -1;
+    int hi = hex_value(in[i + 1]);
+    int lo = hex_value(in[i + 2]);
+    return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
+}
+
+constexpr bool is_unreserved(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+inline void append_escaped(unsigned char c, std::string& out) {
+    constexpr char digits[] = "0123456789ABCDEF";
+    char buf[3] = {'%', digits[c >> 4], digits[c & 15]};
+    out.append(buf, 3);
+}
+
+// Restores `out` to its size on entry unless commit() was called: a failed decode leaves
+// the caller's string as it was.
+class append_guard {
+public:
+    explicit append_guard(std::string& out) noexcept : out_(out), size_(out.size()) {}
+    append_guard(append_guard const&) = delete;
+    append_guard& operator=(append_guard const&) = delete;
+    ~append_guard() {
+        if (!committed_) out_.resize(size_);
+    }
+    bool commit() noexcept { return committed_ = true; }
+
+private:
+    std::string& out_;
+    std::size_t size_;
+    bool committed_ = false;
+};
+
+// True when decoding `raw` (form-style when plus_as_space) gives exactly `plain`;
+// false when it differs or is malformed. Allocates nothing.
+constexpr bool decoded_equals(std::string_view raw, std::string_view plain,
+                              bool plus_as_space) noexcept {
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
+        if (j == plain.size()) return false;
+        char c = raw[i];
+        if (c == '%') {
+            int b = escaped_byte(raw, i);
+            if (b < 0) return false;
+            c = static_cast<char>(b);
+            i += 2;
+        } else if (c == '+' && plus_as_space) {
+            c = ' ';
+        }
+        if (c != plain[j]) return false;
+    }
+    return j == plain.size();
+}
+}  // namespace detail
+
+// Appends the percent-decoded `in` to `out`. Hex digits are case-insensitive; with
+// plus_as_space, '+' decodes to ' ' (HTML forms). Returns false on a malformed escape
+// ("%", "%4", "%zz"), leaving `out` unchanged. Decoded bytes are not checked: a %00 or
+// invalid UTF-8 comes through as is.
+inline bool decode_component(std::string_view in, std::string& out, bool plus_as_space = false) {
+    detail::append_guard guard(out);
+    out.reserve(out.size() + in.size());
+    std::size_t run = 0;  // start of the bytes not yet copied
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (c == '%') {
+            int b = detail::escaped_byte(in, i);
+            if (b < 0) return false;
+            out.append(in.data() + run, i - run);
+            out.push_back(static_cast<char>(b));
+            i += 2;
+            run = i + 1;
+        } else if (c == '+' && plus_as_space) {
+            out.append(in.data() + run, i - run);
+            out.push_back(' ');
+            run = i + 1;
+        }
+    }
+    out.append(in.data() + run, in.size() - run);
+    return guard.commit();
+}
+
+// decode_component for application/x-www-form-urlencoded names and values: '+' is a space.
+inline bool decode_form(std::string_view raw, std::string& out) {
+    return decode_component(raw, out, true);
+}
+
+// Appends the request path `raw_path` (no query) decoded once, in a form that can be split
+// on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
+// in upper case), so an encoded slash never becomes a separator and "%252F" stays distinct
+// from "%2F". '+' is not special in paths. Returns false, leaving `out` unchanged, on a
+// malformed escape or on a NUL byte, raw or encoded as %00.
+// Dot segments are left in place; see is_dot_segment.
+inline bool decode_path(std::string_view raw_path, std::string& out) {
+    detail::append_guard guard(out);
+    out.reserve(out.size() + raw_path.size());
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < raw_path.size(); ++i) {
+        char c = raw_path[i];
+        if (c == '\0') return false;
+        if (c != '%') continue;
+        int b = detail::escaped_byte(raw_path, i);
+        if (b <= 0) return false;  // malformed, or %00
+        out.append(raw_path.data() + run, i - run);
+        if (b == '/')
+            out.append("%2F");
+        else if (b == '%')
+            out.append("%25");
+        else
+            out.push_back(static_cast<char>(b));
+        i += 2;
+        run = i + 1;
+    }
+    out.append(raw_path.data() + run, raw_path.size() - run);
+    return guard.commit();
+}
+
+// Appends a segment of a decode_path result with its kept escapes turned back into bytes:
+// %2F into '/', %25 into '%'. Returns false, leaving `out` unchanged, on any other '%'
+// sequence, which decode_path never leaves behind (so the path was not decoded first).
+inline bool decode_segment(std::string_view seg, std::string& out) {
+    detail::append_guard guard(out);
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+        if (seg[i] != '%') continue;
+        int b = detail::escaped_byte(seg, i);
+        if (b != '/' && b != '%') return false;
+        out.append(seg.data() + run, i - run);
+        out.push_back(static_cast<char>(b));
+        i += 2;
+        run = i + 1;
+    }
+    out.append(seg.data() + run, seg.size() - run);
+    return guard.commit();
+}
+
+// "." or "..": segments that would move a file-system lookup. Apply it to segments of a
+// decode_path result, where "%2e%2E" has already become "..".
+constexpr bool is_dot_segment(std::string_view seg) noexcept {
+    return seg == "." || seg == "..";
+}
+
+// The segments of a path, split on '/'. One leading '/' is dropped and every other '/'
+// separates two segments, so:
+//   ""      -> (none)           "/"     -> ""
+//   "/a"    -> "a"              "/a/"   -> "a", ""      (a trailing slash: a final empty segment)
+//   "/a//b" -> "a", "", "b"     "a/b"   -> "a", "b"
+// Segments are views into the path; iterate a decode_path result and pass each to
+// decode_segment to get its bytes.
+class segments {
+public:
+    constexpr explicit segments(std::string_view path) noexcept : path_(path) {
+        if (!path_.empty() && path_.front() == '/') {
+            path_.remove_prefix(1);
+            rooted_ = true;
+        }
+    }
+
+    class iterator {
+    public:
+        // Dereferencing yields a view by value: a C++20 forward iterator, a C++17 input one.
+        using iterator_concept = std::forward_iterator_tag;
+        using iterator_category = std::input_iterator_tag;
+        using value_type = std::string_view;
+        using difference_type = std::ptrdiff_t;
+        using pointer = std::string_view const*;
+        using reference = std::string_view;
+
+        constexpr iterator() noexcept = default;
+        constexpr std::string_view operator*() const noexcept { return current_; }
+        constexpr pointer operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            if (next_ > path_.size()) {
+                next_ = npos;  // end
+            } else {
+                load();
+            }
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++*this;
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.next_ == b.next_;
+        }
+
+    private:
+        friend class segments;
+        static constexpr std::size_t npos = std::string_view::npos;
+        constexpr iterator(std::string_view path, bool at_end) noexcept
+            : path_(path), next_(at_end ? npos : 0) {
+            if (!at_end) load();
+        }
+        // Takes the segment starting at next_ and moves next_ past its '/', or to
+        // path_.size() + 1 when it was the last one.
+        constexpr void load() noexcept {
+            auto slash = path_.find('/', next_);
+            auto stop = slash == npos ? path_.size() : slash;
+            current_ = path_.substr(next_, stop - next_);
+            next_ = stop + 1;
+        }
+        std::string_view path_;
+        std::string_view current_;
+        std::size_t next_ = npos;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(path_, path_.empty() && !rooted_); }
+    constexpr iterator end() const noexcept { return iterator(path_, true); }
+
+private:
+    std::string_view path_;
+    bool rooted_ = false;
+};
+
+// True when some segment of `path` is "." or "..".
+constexpr bool has_dot_segment(std::string_view path) noexcept {
+    for (auto seg : segments(path))
+        if (is_dot_segment(seg)) return true;
+    return false;
+}
+
+// ---------------------------------------------------------------- query strings and forms
+
+// A name=value pair of a query string or urlencoded form, both still encoded.
+struct param {
+    std::string_view name;
+    std::string_view value;
+};
+
+// The pairs of a query string (without its '?') or of an application/x-www-form-urlencoded
+// body, in order, lazily: "a=1&b=&c&&d=4" gives a="1", b="", c="", d="4". Pairs are
+// separated by '&'; empty pairs are skipped; a pair without '=' has an empty value; the
+// first '=' splits, so "k=a=b" gives k="a=b". Names and values are raw (decode them with
+// decode_form); duplicates all appear.
+class query_params {
+public:
+    constexpr explicit query_params(std::string_view query) noexcept : query_(query) {}
+
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = param;
+        using difference_type = std::ptrdiff_t;
+        using pointer = param const*;
+        using reference = param const&;
+
+        constexpr iterator() noexcept = default;
+        constexpr param const& operator*() const noexcept { return current_; }
+        constexpr param const* operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            advance();
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            advance();
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
+        }
+
+    private:
+        friend class query_params;
+        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
+            advance();
+        }
+        constexpr void advance() noexcept {
+            while (!rest_.empty()) {
+                auto amp = rest_.find('&');
+                auto pair = rest_.substr(0, amp);
+                rest_.remove_prefix(amp == std::string_view::npos ? rest_.size() : amp + 1);
+                if (pair.empty()) continue;
+                auto eq = pair.find('=');
+                if (eq == std::string_view::npos)
+                    current_ = {pair, pair.substr(pair.size())};
+                else
+                    current_ = {pair.substr(0, eq), pair.substr(eq + 1)};
+                return;
+            }
+            done_ = true;
+            current_ = {};
+        }
+        std::string_view rest_;  // what follows the current pair
+        param current_;
+        bool done_ = true;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(query_); }
+    constexpr iterator end() const noexcept { return iterator(); }
+
+private:
+    std::string_view query_;
+};
+
+// The decoded value (form-style: '+' is a space) of the first pair whose decoded name is
+// `name`, or nullopt. Pairs whose name or value is malformed are skipped.
+inline std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+    for (auto const& p : query_params(query)) {
+        if (!detail::decoded_equals(p.name, name, true)) continue;
+        std::string value;
+        if (decode_form(p.value, value)) return value;
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- encoding
+
+// Appends `in` percent-encoded: the RFC 3986 unreserved characters (ALPHA, DIGIT, "-._~")
+// are kept, every other byte becomes %XX (upper-case hex). The result is safe in a path
+// segment, a query name or value, a header and an HTML attribute.
+inline void encode_component(std::string_view in, std::string& out) {
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (detail::is_unreserved(c))
+            out.push_back(c);
+        else
+            detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
+// encode_component that keeps '/', for a whole path: encode_path("/files/a b") is
+// "/files/a%20b".
+inline void encode_path(std::string_view in, std::string& out) {
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (c == '/' || detail::is_unreserved(c))
+            out.push_back(c);
+        else
+            detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
+}  // namespace porthole::url
+// #include <porthole/cookie.hpp>
+// porthole/cookie.hpp: reading the Cookie request header and building Set-Cookie
+// response headers (RFC 6265).
+//
+// Reading is lenient and allocation-free: pairs are string_views into the header, and a
+// malformed pair is skipped, never fatal. Building is strict: whatever could break the
+// header (a CR, LF, ';' or other byte the grammar forbids) is refused with
+// std::invalid_argument when it is set, so it can never reach the wire.
+
+// #include <porthole/http.hpp>
+// #include <porthole/http_date.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// ---------------------------------------------------------------- Cookie request header
+
+struct cookie_pair {
+    std::string_view name;
+    std::string_view value;
+};
+
+// The name=value pairs of a Cookie header, in order, lazily. Pairs are separated by ';'
+// (RFC 6265 4.2.1); OWS around names and values is trimmed; a value wrapped in double
+// quotes is unwrapped. Skipped: empty pairs, pairs without '=', and pairs whose name is not
+// a token. So "a=1; ; b; c=3" gives a="1" and c="3". Values are otherwise not checked:
+// treat them as untrusted input.
+class cookies_view {
+public:
+    constexpr explicit cookies_view(std::string_view header) noexcept : header_(header) {}
+
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = cookie_pair;
+        using difference_type = std::ptrdiff_t;
+        using pointer = cookie_pair const*;
+        using reference = cookie_pair const&;
+
+        constexpr iterator() noexcept = default;
+        constexpr cookie_pair const& operator*() const noexcept { return current_; }
+        constexpr cookie_pair const* operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            advance();
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            advance();
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
+        }
+
+    private:
+        friend class cookies_view;
+        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
+            advance();
+        }
+        constexpr void advance() noexcept {
+            while (!rest_.empty()) {
+                auto semi = rest_.find(';');
+                auto pair = rest_.substr(0, semi);
+                rest_.remove_prefix(semi == std::string_view::npos ? rest_.size() : semi + 1);
+                auto eq = pair.find('=');
+                if (eq == std::string_view::npos) continue;
+                auto name = detail::trim_ows(pair.substr(0, eq));
+                if (!detail::is_token(name)) continue;
+                auto value = detail::trim_ows(pair.substr(eq + 1));
+                if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                    value = value.substr(1, value.size() - 2);
+                current_ = {name, value};
+                return;
+            }
+            done_ = true;
+            current_ = {};
+        }
+        std::string_view rest_;  // what follows the current pair
+        cookie_pair current_;
+        bool done_ = true;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(header_); }
+    constexpr iterator end() const noexcept { return iterator(); }
+
+private:
+    std::string_view header_;
+};
+
+// The value of the first cookie named `name` (names are case-sensitive), or nullopt.
+constexpr std::optional<std::string_view> find_cookie(std::string_view cookie_header,
+                                                      std::string_view name) noexcept {
+    for (auto const& c : cookies_view(cookie_header))
+        if (c.name == name) return c.value;
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- Set-Cookie builder
+
+enum class same_site : std::uint8_t { strict, lax, none };
+
+namespace detail {
+// cookie-octet (RFC 6265 4.1.1): US-ASCII except CTLs, whitespace, DQUOTE, ',', ';' and '\'.
+constexpr bool is_cookie_octet(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return u == 0x21 || (u >= 0x23 && u <= 0x2b) || (u >= 0x2d && u <= 0x3a) ||
+           (u >= 0x3c && u <= 0x5b) || (u >= 0x5d && u <= 0x7e);
+}
+
+// cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )
+constexpr bool is_cookie_value(std::string_view v) noexcept {
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    for (char c : v)
+        if (!is_cookie_octet(c)) return false;
+    return true;
+}
+
+// av-octet (RFC 6265 4.1.1): US-ASCII except CTLs and ';'.
+constexpr bool is_cookie_attribute_value(std::string_view v) noexcept {
+    for (char c : v) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u > 0x7e || c == ';') return false;
+    }
+    return true;
+}
+}  // namespace detail
+
+// A Set-Cookie header value, built attribute by attribute:
+//
+//   auto v = set_cookie("sid", "abc").path("/").max_age(std::chrono::hours{1})
+//                .secure().http_only().same_site(same_site::lax).to_string();
+//   // "sid=abc; Path=/; Max-Age=3600; Secure; HttpOnly; SameSite=Lax"
+//
+// The name must be a token and the value cookie-octets, optionally in double quotes
+// (percent-encode anything else, e.g. with url::encode_component); Path and Domain must be
+// printable US-ASCII without ';'. Anything else throws std::invalid_argument.
+// SameSite=None is only honoured by browsers on Secure cookies, so it adds Secure.
+// A negative Max-Age is written as 0 (delete the cookie now).
+class set_cookie {
+public:
+    set_cookie(std::string_view name, std::string_view value) : name_(name), value_(value) {
+        if (!detail::is_token(name)) throw std::invalid_argument("set_cookie: name is not a token");
+        if (!detail::is_cookie_value(value))
+            throw std::invalid_argument("set_cookie: value has a byte outside cookie-octet");
+    }
+
+    set_cookie& path(std::string_view p) {
+        check_attribute(p, "set_cookie: Path has a control character or ';'");
+        path_ = std::string(p);  // via a temporary: GCC 12 misreports -Wrestrict on assign
+        has_path_ = true;
+        return *this;
+    }
+    set_cookie& domain(std::string_view d) {
+        check_attribute(d, "set_cookie: Domain has a control character or ';'");
+        domain_ = std::string(d);
+        has_domain_ = true;
+        return *this;
+    }
+    set_cookie& max_age(std::chrono::seconds age) noexcept {
+        max_age_ = age.count() < 0 ? 0 : static_cast<std::int64_t>(age.count());
+        return *this;
+    }
+    set_cookie& expires(std::chrono::system_clock::time_point when) noexcept {
+        auto secs = std::chrono::floor<std::chrono::seconds>(when.time_since_epoch()).count();
+        expires_ = static_cast<std::time_t>(secs);
+        return *this;
+    }
+    set_cookie& secure(bool on = true) noexcept {
+        secure_ = on;
+        return *this;
+    }
+    set_cookie& http_only(bool on = true) noexcept {
+        http_only_ = on;
+        return *this;
+    }
+    set_cookie& same_site(porthole::same_site s) noexcept {
+        same_site_ = s;
+        return *this;
+    }
+
+    // The header value, attributes in a fixed order: Path, Domain, Max-Age, Expires,
+    // Secure, HttpOnly, SameSite.
+    std::string to_string() const {
+        std::string out;
+        out.reserve(name_.size() + value_.size() + path_.size() + domain_.size() + 96);
+        out.append(name_).append("=").append(value_);
+        if (has_path_) out.append("; Path=").append(path_);
+        if (has_domain_) out.append("; Domain=").append(domain_);
+        if (max_age_) out.append("; Max-Age=").append(std::to_string(*max_age_));
+        if (expires_) {
+            char date[http_date_size];
+            out.append("; Expires=").append(format_http_date(*expires_, date));
+        }
+        if (secure_ || same_site_ == porthole::same_site::none) out.append("; Secure");
+        if (http_only_) out.append("; HttpOnly");
+        if (same_site_) {
+            switch (*same_site_) {
+            case porthole::same_site::strict: out.append("; SameSite=Strict"); break;
+            case porthole::same_site::lax: out.append("; SameSite=Lax"); break;
+            case porthole::same_site::none: out.append("; SameSite=None"); break;
+            }
+        }
+        return out;
+    }
+
+private:
+    static void check_attribute(std::string_view v, char const* what) {
+        if (!detail::is_cookie_attribute_value(v)) throw std::invalid_argument(what);
+    }
+
+    std::string name_;
+    std::string value_;
+    std::string path_;
+    std::string domain_;
+    std::optional<std::int64_t> max_age_;
+    std::optional<std::time_t> expires_;
+    std::optional<porthole::same_site> same_site_;
+    bool has_path_ = false;
+    bool has_domain_ = false;
+    bool secure_ = false;
+    bool http_only_ = false;
+};
+
+}  // namespace porthole
+// #include <porthole/multipart.hpp>
+// porthole/multipart.hpp: multipart/form-data request bodies (RFC 7578 over RFC 2046).
+//
+// parse() splits a complete body into parts whose fields are string_views into the body:
+// nothing is copied, and the only allocation is the caller's vector of parts. Work is
+// linear in the body size. Malformed bodies make parse() return false; nothing throws.
+
+// #include <porthole/http.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole::multipart {
+
+namespace detail {
+using porthole::detail::is_field_char;
+using porthole::detail::is_tchar;
+using porthole::detail::trim_ows;
+
+constexpr std::size_t max_boundary_size = 70;
+
+// bchars (RFC 2046 5.1.1); a boundary may hold spaces but not end with one.
+constexpr bool is_bchar(char c) noexcept {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    for (char x : std::string_view{"'()+_,-./:=? "})
+        if (c == x) return true;
+    return false;
+}
+
+// qdtext and the character after a backslash in a quoted-pair (RFC 9110 5.6.4).
+constexpr bool is_qdtext(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || c == ' ' || u == 0x21 || (u >= 0x23 && u <= 0x5b) ||
+           (u >= 0x5d && u <= 0x7e) || u >= 0x80;
+}
+constexpr bool is_quoted_pair_char(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+constexpr std::size_t skip_ows(std::string_view s, std::size_t i) noexcept {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    return i;
+}
+constexpr std::size_t skip_token(std::string_view s, std::size_t i) noexcept {
+    while (i < s.size() && is_tchar(s[i])) ++i;
+    return i;
+}
+
+// Parses `s`, the parameters that follow a media type or disposition type:
+// *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ) (RFC 9110 5.6.6). Calls
+// f(name, value, quoted) for each, value being the raw contents of a quoted-string.
+// Returns false when the syntax is broken or f returns false.
+template <class F>
+constexpr bool parse_parameters(std::string_view s, F&& f) {
+    std::size_t i = 0;
+    for (;;) {
+        i = skip_ows(s, i);
+        if (i == s.size()) return true;
+        if (s[i] != ';') return false;
+        i = skip_ows(s, i + 1);
+        if (i == s.size()) return true;
+        if (s[i] == ';') continue;  // an empty parameter
+        std::size_t name_end = skip_token(s, i);
+        if (name_end == i || name_end == s.size() || s[name_end] != '=') return false;
+        auto name = s.substr(i, name_end - i);
+        i = name_end + 1;
+        std::string_view value;
+        bool quoted = i < s.size() && s[i] == '"';
+        if (quoted) {
+            std::size_t j = i + 1;
+            for (;; ++j) {
+                if (j >= s.size()) return false;  // unterminated
+                if (s[j] == '"') break;
+                if (s[j] == '\\') {
+                    if (j + 1 >= s.size() || !is_quoted_pair_char(s[j + 1])) return false;
+                    ++j;
+                } else if (!is_qdtext(s[j])) {
+                    return false;
+                }
+            }
+            value = s.substr(i + 1, j - i - 1);
+            i = j + 1;
+        } else {
+            std::size_t end = skip_token(s, i);
+            if (end == i) return false;
+            value = s.substr(i, end - i);
+            i = end;
+        }
+        if (!f(name, value, quoted)) return false;
+    }
+}
+
+// Calls f(line) for each CRLF-separated line of a part's header block.
+template <class F>
+constexpr void for_each_line(std::string_view block, F&& f) {
+    while (!block.empty()) {
+        auto crlf = block.find("\r\n");
+        f(block.substr(0, crlf));
+        if (crlf == std::string_view::npos) break;
+        block.remove_prefix(crlf + 2);
+    }
+}
+}  // namespace detail
+
+// One part of a multipart/form-data body; every view points into the body.
+struct part {
+    // The Content-Disposition name and filename parameters, as the raw contents of their
+    // quoted-strings. Browsers percent-encode '"', CR and LF in them and send '\' as is, so
+    // these are normally the names themselves; unquote() applies RFC 9110 quoted-pair
+    // escapes for senders that use them.
+    std::string_view name;
+    std::string_view filename;
+    bool has_filename = false;       // a file field, even when filename is empty
+    std::string_view content_type;   // trimmed; empty when absent (text/plain, RFC 7578 4.4)
+    std::string_view headers;        // the header lines, CRLF-separated, validated by parse()
+    std::string_view data;           // the content, which may hold any bytes, CRLF included
+
+    // The value of the first header named `field` (case-insensitive), trimmed.
+    constexpr std::optional<std::string_view> header(std::string_view field) const noexcept {
+        std::optional<std::string_view> found;
+        detail::for_each_line(headers, [&](std::string_view line) {
+            auto colon = line.find(':');
+            if (!found && colon != std::string_view::npos && iequals(line.substr(0, colon), field))
+                found = detail::trim_ows(line.substr(colon + 1));
+        });
+        return found;
+    }
+};
+
+// Appends `raw`, the contents of a quoted-string, to `out` with its quoted-pair escapes
+// undone: "a\"b" becomes a"b.
+inline void unquote(std::string_view raw, std::string& out) {
+    out.reserve(out.size() + raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '\\' && i + 1 < raw.size()) ++i;
+        out.push_back(raw[i]);
+    }
+}
+
+// The boundary parameter of a multipart/* Content-Type, e.g. "xyz" from
+// `multipart/form-data; boundary="xyz"`. Parameter names are case-insensitive and the value
+// may be quoted. Returns nullopt unless the type is multipart, the parameters parse, there
+// is exactly one boundary, and it is 1 to 70 RFC 2046 bchars not ending in a space. A quoted
+// boundary with backslash escapes is refused too (no bchar needs one).
+constexpr std::optional<std::string_view> boundary_from_content_type(std::string_view content_type) noexcept {
+    auto ct = detail::trim_ows(content_type);
+    std::size_t slash = detail::skip_token(ct, 0);
+    if (!iequals(ct.substr(0, slash), "multipart") || slash == ct.size() || ct[slash] != '/')
+        return std::nullopt;
+    std::size_t subtype_end = detail::skip_token(ct, slash + 1);
+    if (subtype_end == slash + 1) return std::nullopt;
+
+    std::optional<std::string_view> boundary;
+    bool ok = detail::parse_parameters(ct.substr(subtype_end), [&](std::string_view name, std::string_view value, bool) {
+        if (!iequals(name, "boundary")) return true;
+        if (boundary) return false;  // two boundaries: ambiguous
+        boundary = value;
+        return true;
+    });
+    if (!ok || !boundary) return std::nullopt;
+    auto b = *boundary;
+    if (b.empty() || b.size() > detail::max_boundary_size || b.back() == ' ') return std::nullopt;
+    for (char c : b)
+        if (!detail::is_bchar(c)) return std::nullopt;
+    return b;
+}
+
+namespace detail {
+struct delimiter {
+    std::size_t begin;  // where the delimiter starts: the CRLF before "--boundary"
+    std::size_t after;  // just past its line's CRLF (unused for the close delimiter)
+    bool close;         // "--boundary--"
+};
+
+// The delimiter whose "--" boundary ends at `i` when what follows makes it one: "--" (the
+// close delimiter), or optional spaces and tabs (transport-padding) and CRLF.
+constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin,
+                                                std::size_t i) noexcept {
+    if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
+    i = skip_ows(body, i);
+    if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
+    return std::nullopt;
+}
+
+// The first delimiter line in `body` whose CRLF starts at or after `from`: CRLF "--" boundary
+// then "--", or optional padding and CRLF. With at_start, "--" boundary at offset 0 counts as
+// well (a body without preamble). Lines that merely start with the boundary are content.
+// Candidates are found by their CR with memchr; a comparison from one CR cannot run past the
+// next (no bchar is a CR), so the scan is linear whatever the boundary.
+constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary,
+                                                  std::size_t from, bool at_start) noexcept {
+    if (at_start && body.substr(0, 2) == "--" && body.substr(2, boundary.size()) == boundary)
+        if (auto d = delimiter_at(body, 0, 2 + boundary.size())) return d;
+    for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos;
+         cr = body.find('\r', cr + 1)) {
+        if (body.substr(cr + 1, 3) == "\n--" && body.substr(cr + 4, boundary.size()) == boundary)
+            if (auto d = delimiter_at(body, cr, cr + 4 + boundary.size())) return d;
+    }
+    return std::nullopt;
+}
+
+// Fills `p` from the text between two delimiters: header lines, a blank line, the data.
+constexpr bool parse_part(std::string_view raw, part& p) noexcept {
+    if (raw.substr(0, 2) == "\r\n") {
+        p.headers = {};
+        p.data = raw.substr(2);
+    } else {
+        auto blank = raw.find("\r\n\r\n");
+        if (blank == std::string_view::npos) return false;
+        p.headers = raw.substr(0, blank);
+        p.data = raw.substr(blank + 4);
+    }
+
+    bool ok = true;
+    std::optional<std::string_view> disposition, content_type;
+    for_each_line(p.headers, [&](std::string_view line) {
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos || !porthole::detail::is_token(line.substr(0, colon))) {
+            ok = false;
+            return;
+        }
+        auto name = line.substr(0, colon);
+        for (char c : line.substr(colon + 1))
+            if (!is_field_char(c)) ok = false;
+        auto value = trim_ows(line.substr(colon + 1));
+        auto* slot = iequals(name, "Content-Disposition") ? &disposition
+                     : iequals(name, "Content-Type")      ? &content_type
+                                                          : nullptr;
+        if (!slot) return;
+        if (*slot) ok = false;  // repeated
+        *slot = value;
+    });
+    if (!ok || !disposition) return false;
+
+    // form-data; name="field"[; filename="file"] (RFC 7578 4.2)
+    auto d = *disposition;
+    std::size_t type_end = skip_token(d, 0);
+    if (!iequals(d.substr(0, type_end), "form-data")) return false;
+    bool has_name = false;
+    p.has_filename = false;
+    ok = parse_parameters(d.substr(type_end), [&](std::string_view name, std::string_view value, bool) {
+        if (iequals(name, "name")) {
+            if (has_name) return false;
+            has_name = true;
+            p.name = value;
+        } else if (iequals(name, "filename")) {
+            if (p.has_filename) return false;
+            p.has_filename = true;
+            p.filename = value;
+        }
+        return true;  // others, filename* included (RFC 7578 4.2 forbids it), are ignored
+    });
+    if (!ok || !has_name) return false;
+    if (!p.has_filename) p.filename = {};
+    p.content_type = content_type.value_or(std::string_view{});
+    return true;
+}
+}  // namespace detail
+
+// Splits `body` into its parts, replacing the contents of `out`. The preamble before the
+// first delimiter and the epilogue after the close delimiter are ignored; a body with no
+// parts ("--b--") is valid. Returns false, with `out` empty, when the body is malformed:
+// no delimiter or no close delimiter, a part without a blank line after its headers, a
+// malformed or repeated header, a part without `Content-Disposition: form-data` and a name,
+// or more than max_parts parts.
+inline bool parse(std::string_view body, std::string_view boundary, std::vector<part>& out,
+                  std::size_t max_parts = 100) {
+    out.clear();
+    if (boundary.empty() || boundary.size() > detail::max_boundary_size) return false;
+    auto d = detail::find_delimiter(body, boundary, 0, true);
+    while (d && !d->close) {
+        auto next = detail::find_delimiter(body, boundary, d->after, false);
+        part p;
+        if (!next || out.size() == max_parts ||
+            !detail::parse_part(body.substr(d->after, next->begin - d->after), p))
+            break;
+        out.push_back(p);
+        d = next;
+    }
+    if (d && d->close) return true;
+    out.clear();
+    return false;
+}
+
+// The first part named `name`, or nullptr.
+constexpr part const* find_part(std::span<part const> parts, std::string_view name) noexcept {
+    for (auto const& p : parts)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+}  // namespace porthole::multipart
+// #include <porthole/request.hpp>
+// porthole/request.hpp: what an application sees. A request is a small value of views into the
+// connection's buffer, valid for the duration of the handler call.
+
+// #include <porthole/cookie.hpp>
+// #include <porthole/http.hpp>
+// #include <porthole/url.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// A named value taken from the path by a router ("{id}" in "/users/{id}"), already decoded.
+struct path_param {
+    std::string_view name;
+    std::string_view value;
+};
+
+class request {
+public:
+    request() = default;
+
+    // ---- the request line
+    porthole::method method() const noexcept { return method_; }
+    std::string_view method_name() const noexcept { return method_name_; }
+    std::string_view target() const noexcept { return target_; }
+    porthole::version version() const noexcept { return version_; }
+
+    // The path, percent-decoded once, except that %2F and %25 stay encoded so that splitting on
+    // '/' is safe: an encoded slash never becomes a separator (see url::decode_path). Under a
+    // mount point, the part below it.
+    std::string_view path() const noexcept { return path_; }
+    // The path as it came on the wire, still encoded.
+    std::string_view raw_path() const noexcept { return raw_path_; }
+    // The query string without '?', still encoded.
+    std::string_view query_string() const noexcept { return query_; }
+    // The decoded value of the first query parameter `name` ('+' is a space), or nullopt.
+    std::optional<std::string> query(std::string_view name) const { return url::query_value(query_, name); }
+    url::query_params query_params() const noexcept { return url::query_params(query_); }
+
+    // ---- header fields (names compare case-insensitively)
+    std::span<header_field const> headers() const noexcept { return headers_; }
+    std::string_view header(std::string_view name) const noexcept {
+        auto f = find_header(headers_, name);
+        return f ? f->value : std::string_view{};
+    }
+    bool has_header(std::string_view name) const noexcept { return find_header(headers_, name) != nullptr; }
+    std::optional<std::string_view> cookie(std::string_view name) const noexcept {
+        for (auto const& f : headers_)
+            if (iequals(f.name, "Cookie"))
+                if (auto v = find_cookie(f.value, name)) return v;
+        return std::nullopt;
+    }
+
+    // ---- body, already de-chunked
+    std::string_view body() const noexcept { return body_; }
+    // The decoded value of form field `name` of an application/x-www-form-urlencoded body.
+    std::optional<std::string> form(std::string_view name) const { return url::query_value(body_, name); }
+
+    // ---- connection
+    bool keep_alive() const noexcept { return keep_alive_; }
+    // "address:port" of the client when a server provides it, else empty.
+    std::string_view peer() const noexcept { return peer_; }
+
+    // ---- path parameters, filled by a router
+    std::span<path_param const> params() const noexcept { return params_; }
+    std::string_view param(std::string_view name) const noexcept {
+        for (auto const& p : params_)
+            if (p.name == name) return p.value;
+        return {};
+    }
+
+    // Copies that differ in one part, for routers and mount points.
+    request with_params(std::span<path_param const> params) const noexcept {
+        request r = *this;
+        r.params_ = params;
+        return r;
+    }
+    request with_path(std::string_view path) const noexcept {
+        request r = *this;
+        r.path_ = path;
+        return r;
+    }
+
+    // ---- building (for connections and tests)
+    struct parts {
+        porthole::method method = porthole::method::get;
+        std::string_view method_name = "GET";
+        std::string_view target = "/";
+        porthole::version version = http_1_1;
+        std::string_view path = "/";
+        std::string_view raw_path = "/";
+        std::string_view query;
+        std::span<header_field const> headers;
+        std::string_view body;
+        bool keep_alive = true;
+        std::string_view peer;
+    };
+    explicit request(parts const& p) noexcept
+        : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
+          path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
+          keep_alive_(p.keep_alive), peer_(p.peer) {}
+
+private:
+    porthole::method method_ = porthole::method::get;
+    std::string_view method_name_ = "GET";
+    std::string_view target_ = "/";
+    porthole::version version_ = http_1_1;
+    std::string_view path_ = "/";
+    std::string_view raw_path_ = "/";
+    std::string_view query_;
+    std::span<header_field const> headers_;
+    std::string_view body_;
+    bool keep_alive_ = true;
+    std::string_view peer_;
+    std::span<path_param const> params_;
+};
+
+namespace detail {
+// Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
+// asterisk-form yields "*"; authority-form yields an empty path.
+constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
+    query = {};
+    if (target.empty() || target == "*") {
+        path = target;
+        return;
+    }
+    if (target[0] != '/') {
+        auto scheme_end = target.find("://");
+        if (scheme_end == std::string_view::npos) {  // authority-form
+            path = {};
+            return;
+        }
+        auto rest = target.substr(scheme_end + 3);
+        auto slash = rest.find_first_of("/?");
+        target = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    }
+    auto q = target.find('?');
+    path = target.substr(0, q);
+    if (q != std::string_view::npos) query = target.substr(q + 1);
+    if (path.empty()) path = "/";
+}
+}  // namespace detail
+
+}  // namespace porthole
+// #include <porthole/response.hpp>
+// porthole/response.hpp: what an application returns: a status, header fields, and a body that
+// is a string, a view of static data, a file, or a producer that streams chunks.
+
+// #include <porthole/http.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace porthole {
+
+// An open file descriptor, closed when the owner goes.
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    ~unique_fd() { reset(); }
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+    int release() noexcept { return std::exchange(fd_, -1); }
+
+private:
+    int fd_ = -1;
+};
+
+// A byte range of an open file, sent without reading it whole (sendfile in the built-in server).
+struct file_body {
+    std::shared_ptr<unique_fd> fd;  // shared: a response may be copied before it is sent
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+// A body produced piece by piece: each call returns the next chunk; an empty optional ends it.
+// Chunks go out with chunked transfer coding (HTTP/1.1) or until close (HTTP/1.0), one at a
+// time, so a long stream is never buffered whole.
+using body_producer = std::function<std::optional<std::string>()>;
+struct stream_body {
+    body_producer next;
+};
+
+namespace detail {
+// Field names must be tokens; values must not contain CR, LF, NUL or other controls but HTAB,
+// so nothing an application sets can split a response.
+constexpr bool valid_field_value(std::string_view v) noexcept {
+    for (char c : v)
+        if (!is_field_char(c)) return false;
+    return true;
+}
+}  // namespace detail
+
+class response {
+public:
+    struct field {
+        std::string name;
+        std::string value;
+    };
+    using body_type = std::variant<std::monostate, std::string, std::string_view, file_body, stream_body>;
+
+    response() noexcept = default;
+    response(porthole::status s) noexcept : status_(s) {}  // NOLINT: a status is a response
+
+    // ---- constructors a user expects
+    static response text(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "text/plain; charset=utf-8", std::move(body));
+    }
+    static response html(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "text/html; charset=utf-8", std::move(body));
+    }
+    static response json(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "application/json", std::move(body));
+    }
+    // A view of data that outlives the response (a literal, a static table): never copied.
+    static response static_text(std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
+                                porthole::status s = status::ok) {
+        response r(s);
+        r.content_type_ = content_type;
+        r.body_ = body;
+        return r;
+    }
+    static response redirect(std::string_view location, porthole::status s = status::found) {
+        response r(s);
+        r.set_header("Location", location);
+        return r;
+    }
+    // The whole file at `path`, or nullopt when it cannot be opened as a regular file.
+    static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return std::nullopt;
+        auto owner = std::make_shared<unique_fd>(fd);
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+        response r;
+        r.set_content_type(content_type);
+        r.body_ = file_body{std::move(owner), 0, static_cast<std::uint64_t>(st.st_size)};
+        return r;
+    }
+    static response stream(body_producer next, std::string_view content_type = "application/octet-stream",
+                           porthole::status s = status::ok) {
+        response r(s);
+        r.set_content_type(content_type);
+        r.body_ = stream_body{std::move(next)};
+        return r;
+    }
+
+    // ---- status
+    porthole::status status() const noexcept { return status_; }
+    response& set_status(porthole::status s) noexcept {
+        status_ = s;
+        return *this;
+    }
+
+    // ---- header fields. Invalid names or values are not stored: the response is marked
+    // invalid, and a connection answers 500 instead of sending it.
+    response& set_header(std::string_view name, std::string_view value) {
+        for (auto& f : fields_)
+            if (iequals(f.name, name)) {
+                if (!check(name, value)) return *this;
+                f.value.assign(value);
+                return *this;
+            }
+        return add_header(name, value);
+    }
+    response& add_header(std::string_view name, std::string_view value) {
+        if (!check(name, value)) return *this;
+        if (iequals(name, "Content-Type")) return set_content_type(value);
+        fields_.push_back({std::string(name), std::string(value)});
+        return *this;
+    }
+    response& set_content_type(std::string_view value) {
+        if (!check("Content-Type", value)) return *this;
+        owned_content_type_.assign(value);
+        content_type_owned_ = true;
+        return *this;
+    }
+    std::string_view content_type() const noexcept {
+        return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
+    }
+    std::vector<field> const& headers() const noexcept { return fields_; }
+    std::string_view header(std::string_view name) const noexcept {
+        if (iequals(name, "Content-Type")) return content_type();
+        for (auto const& f : fields_)
+            if (iequals(f.name, name)) return f.value;
+        return {};
+    }
+    bool valid() const noexcept { return invalid_field_.empty(); }
+    std::string_view invalid_field() const noexcept { return invalid_field_; }
+
+    // ---- body
+    body_type const& body() const noexcept { return body_; }
+    body_type& body() noexcept { return body_; }
+    response& set_body(std::string body) {
+        body_ = std::move(body);
+        return *this;
+    }
+    // Size of the body when known up front (strings, views, files).
+    std::optional<std::uint64_t> body_size() const noexcept {
+        if (auto s = std::get_if<std::string>(&body_)) return s->size();
+        if (auto v = std::get_if<std::string_view>(&body_)) return v->size();
+        if (auto f = std::get_if<file_body>(&body_)) return f->length;
+        if (std::holds_alternative<std::monostate>(body_)) return 0;
+        return std::nullopt;
+    }
+    // The body as bytes in memory (strings and views); empty for files and streams.
+    std::string_view body_view() const noexcept {
+        if (auto s = std::get_if<std::string>(&body_)) return *s;
+        if (auto v = std::get_if<std::string_view>(&body_)) return *v;
+        return {};
+    }
+
+private:
+    static response with_body(porthole::status s, std::string_view type, std::string body) {
+        response r(s);
+        r.content_type_ = type;  // a literal: no allocation
+        r.body_ = std::move(body);
+        return r;
+    }
+    bool check(std::string_view name, std::string_view value) {
+        if (detail::is_token(name) && detail::valid_field_value(value)) return true;
+        if (invalid_field_.empty()) invalid_field_.assign(detail::is_token(name) ? name : "(invalid name)");
+        return false;
+    }
+
+    porthole::status status_ = status::ok;
+    bool content_type_owned_ = false;
+    std::string_view content_type_;
+    std::string owned_content_type_;
+    std::vector<field> fields_;
+    body_type body_;
+    std::string invalid_field_;
+};
+
+}  // namespace porthole
+// #include <porthole/app.hpp>
+// porthole/app.hpp: the application interface. Any callable that takes `request const&` and
+// returns a response, or something convertible to one, is an application: a lambda, a router,
+// a static file handler, a mount of one under a prefix.
+
+// #include <porthole/request.hpp>
+// #include <porthole/response.hpp>
+
+#include <concepts>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+namespace detail {
+template <class T>
+struct converts_to_response
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> ||
+                         std::convertible_to<T, std::string_view>> {};
+template <class T>
+struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
+}  // namespace detail
+
+// What a handler may return:
+//   response                     as it is
+//   std::string                  200 text/plain, the string as body
+//   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
+//   std::string_view             200 text/plain, copied (a view may not outlive the handler)
+//   status                       an empty response with that status
+//   std::optional<T>             nullopt -> 404, else T converted
+template <class T>
+concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
+
+template <response_convertible T>
+response to_response(T&& value) {
+    using V = std::remove_cvref_t<T>;
+    if constexpr (std::same_as<V, response>) {
+        return std::forward<T>(value);
+    } else if constexpr (std::same_as<V, status>) {
+        return response(value);
+    } else if constexpr (std::same_as<V, std::string>) {
+        return response::text(std::forward<T>(value));
+    } else if constexpr (std::is_convertible_v<T, const char*>) {
+        return response::static_text(std::string_view(static_cast<const char*>(value)));
+    } else if constexpr (std::convertible_to<T, std::string_view>) {
+        return response::text(std::string(std::string_view(value)));
+    } else {
+        if (!value) return response(status::not_found);
+        return to_response(*std::forward<T>(value));
+    }
+}
+
+// An application: callable with a request, returning something convertible to a response.
+template <class F>
+concept application = std::invocable<F&, request const&> &&
+                      response_convertible<std::invoke_result_t<F&, request const&>>;
+
+namespace detail {
+// Stated where an application is taken, so that a callable that does not fit is explained in
+// one line rather than by a wall of template errors.
+template <class F>
+constexpr bool check_application() {
+    static_assert(std::invocable<F&, request const&>,
+                  "porthole: an application must be callable as f(porthole::request const&)");
+    if constexpr (std::invocable<F&, request const&>)
+        static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
+                      "porthole: an application must return porthole::response, a string, a status, "
+                      "or std::optional of one of those");
+    return application<F>;
+}
+}  // namespace detail
+
+// Calls an application and converts what it returns.
+template <class F>
+response call_application(F& app, request const& req) {
+    static_assert(detail::check_application<F>());
+    return to_response(app(req));
+}
+
+}  // namespace porthole
+// #include <porthole/connection.hpp>
+// porthole/connection.hpp: one HTTP/1.1 connection as a state machine, bytes in, bytes out.
+//
+// It parses what it is fed, runs the application for each complete request, and queues the
+// responses in order. It knows nothing about sockets, threads or clocks: a driver (the built-in
+// server, your own event loop, porthole::testing) reads, feeds, writes what pending_output()
+// gives, reports it with consumed(), and closes when should_close() says so. Timeouts are the
+// driver's; phase() tells which one applies.
+
+// #include <porthole/app.hpp>
+// #include <porthole/http_date.hpp>
+// #include <porthole/parser.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+enum class connection_phase : std::uint8_t {
+    idle,             // waiting for the first byte of the next request (keep-alive)
+    reading_headers,  // part of a request head has arrived
+    reading_body,     // the head is complete, body bytes are outstanding
+    writing,          // output is pending
+    closed,           // nothing left to write and the connection should close: close it now
+};
+
+// One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
+// sends with sendfile or reads. The connection owns the descriptor.
+struct output_chunk {
+    std::string_view memory;
+    int file_fd = -1;
+    std::uint64_t file_offset = 0;
+    std::uint64_t file_length = 0;
+    std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
+};
+
+// What an access log line needs; views are valid during the callback only.
+struct access_entry {
+    std::string_view peer, method, target;
+    porthole::version version;
+    porthole::status status;
+    std::uint64_t body_bytes;
+};
+
+// The Date header value, formatted at most once per second. The driver owns the clock and calls
+// update(); a connection without one sends no Date.
+class date_source {
+public:
+    void update(std::time_t now) noexcept {
+        if (now == last_) return;
+        last_ = now;
+        len_ = format_http_date(now, std::span<char, http_date_size>(buf_)).size();
+    }
+    std::string_view value() const noexcept { return {buf_.data(), len_}; }
+
+private:
+    std::time_t last_ = -1;
+    std::array<char, http_date_size> buf_{};
+    std::size_t len_ = 0;
+};
+
+struct connection_config {
+    parser_limits limits{};
+    bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
+    std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
+    std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
+    std::function<void(access_entry const&)> access_log;
+    std::function<void(std::string_view)> error_log;  // default: a line on stderr
+};
+
+namespace detail {
+inline void default_error_log(std::string_view message) {
+    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+// Header field storage shared by the connections of a thread: a request whose head arrives in
+// one piece, the usual case, needs no storage of its own.
+inline std::vector<header_field>& thread_header_storage(std::size_t n) {
+    thread_local std::vector<header_field> storage;
+    if (storage.size() < n) storage.resize(n);
+    return storage;
+}
+}  // namespace detail
+
+template <class App>
+class connection {
+    static_assert(detail::check_application<App>());
+
+public:
+    explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
+        : app_(app), config_(config), date_(date),
+          parser_(shared_storage(), config_.limits) {}
+    connection(connection const&) = delete;
+    connection& operator=(connection const&) = delete;
+
+    // ---- input
+
+    // Space to read into, then commit(n). Empty when the connection wants no input now.
+    std::span<char> read_buffer() {
+        if (!wants_read()) return {};
+        if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
+        in_size_before_commit_ = in_.size();
+        in_.resize(in_.capacity());
+        return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
+    }
+    void commit(std::size_t n) {
+        in_.resize(in_size_before_commit_ + n);
+        process_buffered();
+    }
+    // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
+    // bodies are decoded into it); only an unfinished request's bytes are kept.
+    void feed(std::span<char> bytes) {
+        if (closing_) return;
+        if (!in_.empty() || paused_) {
+            in_.append(bytes.data(), bytes.size());
+            process_buffered();
+            return;
+        }
+        auto used = process(bytes.data(), bytes.size());
+        keep_rest(bytes.data() + used, bytes.size() - used);
+    }
+    void feed(std::string_view bytes) {
+        if (closing_) return;
+        in_.append(bytes);
+        process_buffered();
+    }
+    // The peer will send nothing more. Responses already queued still go out.
+    void read_eof() noexcept {
+        closing_ = true;
+        in_.clear();
+    }
+
+    // ---- output
+
+    // What to write next, in order. Valid until the next call that feeds or consumes.
+    std::span<output_chunk const> pending_output() {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
+            auto& s = segments_[i];
+            if (s.kind == segment::stream) {
+                materialize_stream(s);
+                if (s.bytes.empty()) {  // a close-delimited stream that has ended
+                    if (i != head_) break;
+                    finish_front();
+                    if (head_ == segments_.size()) reset_output();
+                    return pending_output();
+                }
+            }
+            output_chunk c;
+            std::uint64_t skip = i == head_ ? front_done_ : 0;
+            switch (s.kind) {
+            case segment::buffered:
+                c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
+                break;
+            case segment::view:
+            case segment::stream:
+                c.memory = s.bytes.substr(static_cast<std::size_t>(skip));
+                break;
+            case segment::file:
+                c.file_fd = s.fd;
+                c.file_offset = s.file_offset + skip;
+                c.file_length = s.file_length - skip;
+                break;
+            }
+            chunks_[n++] = c;
+            if (s.kind == segment::stream) break;  // the next piece is made once this one is gone
+        }
+        return {chunks_.data(), n};
+    }
+
+    // n bytes of pending_output() were written (file chunks count their length).
+    void consumed(std::size_t n) {
+        while (n > 0 && head_ < segments_.size()) {
+            auto& s = segments_[head_];
+            std::uint64_t left = s.size() - front_done_;
+            if (n < left) {
+                front_done_ += n;
+                return;
+            }
+            n -= static_cast<std::size_t>(left);
+            finish_front();
+        }
+        if (head_ == segments_.size()) reset_output();
+        if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
+    }
+
+    // ---- state
+
+    bool wants_read() const noexcept { return !closing_ && !paused_; }
+    bool should_close() const noexcept { return closing_; }
+    bool has_output() const noexcept { return head_ < segments_.size(); }
+    connection_phase phase() const noexcept {
+        if (has_output()) return connection_phase::writing;
+        if (closing_) return connection_phase::closed;
+        if (parser_.head_complete()) return connection_phase::reading_body;
+        if (!in_.empty()) return connection_phase::reading_headers;
+        return connection_phase::idle;
+    }
+    // A driver's read timeout fired: 408 if a request was under way, then close.
+    void timeout() {
+        if (closing_) return;
+        auto p = phase();
+        if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
+            queue_error(status::request_timeout);
+        closing_ = true;
+        in_.clear();
+    }
+
+    void set_peer(std::string_view address) { peer_.assign(address); }
+    std::size_t requests_served() const noexcept { return served_; }
+
+    // Memory held between requests; a driver may call it for idle connections.
+    void shrink() {
+        if (in_.empty()) std::string().swap(in_);
+        if (!has_output()) std::string().swap(out_);
+    }
+
+private:
+    static constexpr std::size_t min_read = 4096;
+
+    struct segment {
+        enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
+        bool last_of_held = false;  // finishing it releases the oldest held response
+        std::size_t begin = 0, end = 0;  // buffered: range of out_
+        std::string_view bytes;          // view; stream: the current framed piece
+        int fd = -1;
+        std::uint64_t file_offset = 0, file_length = 0;
+        body_producer* producer = nullptr;  // stream
+        bool stream_ended = false;
+        bool chunked = false;
+        std::uint64_t size() const noexcept {
+            switch (kind) {
+            case buffered: return end - begin;
+            case file: return file_length;
+            default: return bytes.size();
+            }
+        }
+    };
+
+    std::span<header_field> shared_storage() {
+        auto& s = detail::thread_header_storage(config_.limits.max_header_count);
+        return {s.data(), config_.limits.max_header_count};
+    }
+
+    // ---- request processing
+
+    void process_buffered() {
+        auto used = process(in_.data(), in_.size());
+        in_.erase(0, used);
+        if (in_.empty() && in_.capacity() > 64 * 1024) std::string().swap(in_);
+    }
+
+    void keep_rest(const char* p, std::size_t n) {
+        if (n != 0) in_.assign(p, n);
+    }
+
+    // Parses and answers every complete request in [data, data+size); returns the bytes used.
+    std::size_t process(char* data, std::size_t size) {
+        std::size_t off = 0;
+        paused_ = false;
+        while (!closing_ && off < size) {
+            if (buffered_output() > config_.max_output_buffered) {
+                paused_ = true;
+                break;
+            }
+            auto st = parser_.parse(data + off, size - off);
+            if (st == parse_status::incomplete) {
+                on_incomplete();
+                break;
+            }
+            if (st == parse_status::error) {
+                queue_error(error_status(parser_.error()));
+                closing_ = true;
+                break;
+            }
+            answer();
+            off += parser_.consumed();
+            parser_.reset();
+            continue_sent_ = false;
+        }
+        if (closing_) return size;
+        // An unfinished message must not keep its fields in the thread's shared storage, which
+        // the next connection on this thread reuses.
+        if (off < size && own_storage_.empty()) {
+            own_storage_.resize(config_.limits.max_header_count);
+            parser_.move_storage(own_storage_);
+        }
+        return off;
+    }
+
+    void on_incomplete() {
+        if (!parser_.head_complete()) return;
+        auto const& h = parser_.head();
+        if (h.expect_unsupported) {
+            queue_error(status::expectation_failed);
+            closing_ = true;
+        } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
+            append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+            continue_sent_ = true;
+        }
+    }
+
+    void answer() {
+        auto const& h = parser_.head();
+        std::string_view raw_path, query;
+        detail::split_target(h.target, raw_path, query);
+        path_.clear();
+        bool path_ok = h.form == target_form::asterisk || h.form == target_form::authority ||
+                       url::decode_path(raw_path, path_);
+        if (!path_ok) {
+            queue_error(status::bad_request);
+            closing_ = true;
+            return;
+        }
+        std::string_view path = h.form == target_form::origin || h.form == target_form::absolute
+                                    ? std::string_view(path_) : raw_path;
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
+                                   h.headers, parser_.body(), h.keep_alive, peer_});
+        ++served_;
+        if (h.method == method::other || h.method == method::connect) {
+            finish(req, error_response(status::not_implemented));
+            return;
+        }
+        if (h.expect_unsupported) {
+            queue_error(status::expectation_failed);
+            closing_ = true;
+            return;
+        }
+        response res;
+        bool failed = false;
+        try {
+            res = call_application(app_, req);
+        } catch (std::exception const& e) {
+            log_error(std::string("application threw: ") + e.what());
+            failed = true;
+        } catch (...) {
+            log_error("application threw a non-standard exception");
+            failed = true;
+        }
+        if (!failed && !res.valid()) {
+            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
+            failed = true;
+        }
+        if (failed) res = error_response(status::internal_server_error);
+        finish(req, std::move(res));
+    }
+
+    static response error_response(status s) {
+        // A fixed text: error pages never echo request data.
+        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    }
+
+    void finish(request const& req, response&& res) {
+        bool keep = req.keep_alive() && !iequals(res.header("Connection"), "close");
+        if (!keep) closing_ = true;
+        auto bytes = queue_response(res, req.method() == method::head, req.version(), keep);
+        if (config_.access_log)
+            config_.access_log(access_entry{req.peer(), req.method_name(), req.target(), req.version(),
+                                            res.status(), bytes});
+    }
+
+    void queue_error(status s) {
+        auto res = error_response(s);
+        queue_response(res, false, http_1_1, false);
+        if (config_.access_log)
+            config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+    }
+
+    // ---- serialization
+
+    std::uint64_t queue_response(response& res, bool head_only, version v, bool keep) {
+        auto st = res.status();
+        bool body_allowed = status_allows_body(st);
+        auto size = res.body_size();
+        bool streamed = body_allowed && !size.has_value();
+        bool chunked = streamed && v.minor >= 1;
+        if (streamed && !chunked) {  // HTTP/1.0 stream: delimited by closing
+            keep = false;
+            closing_ = true;
+        }
+        append_status_line(st);
+        if (date_ && !date_->value().empty() && res.header("Date").empty()) {
+            append_buffered("Date: ");
+            append_buffered(date_->value());
+            append_buffered("\r\n");
+        }
+        if (config_.server_header) append_buffered("Server: porthole\r\n");
+        if (auto ct = res.content_type(); !ct.empty()) {
+            append_buffered("Content-Type: ");
+            append_buffered(ct);
+            append_buffered("\r\n");
+        }
+        for (auto const& f : res.headers()) {
+            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
+                iequals(f.name, "Connection"))
+                continue;  // framing is the connection's
+            append_buffered(f.name);
+            append_buffered(": ");
+            append_buffered(f.value);
+            append_buffered("\r\n");
+        }
+        if (body_allowed) {
+            if (chunked) {
+                append_buffered("Transfer-Encoding: chunked\r\n");
+            } else if (size) {
+                append_buffered("Content-Length: ");
+                append_number(*size);
+                append_buffered("\r\n");
+            }
+        }
+        if (!keep) append_buffered("Connection: close\r\n");
+        else if (v.minor == 0) append_buffered("Connection: keep-alive\r\n");
+        append_buffered("\r\n");
+        if (!body_allowed || head_only) return 0;
+
+        auto& body = res.body();
+        if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
+            if (view.size() <= config_.inline_body_limit || std::holds_alternative<std::string_view>(body)) {
+                if (view.size() <= config_.inline_body_limit) {
+                    append_buffered(view);
+                } else {  // static data: referenced, not copied
+                    push_view(view, false);
+                }
+                return view.size();
+            }
+            held_.push_back(std::move(res));
+            push_view(held_.back().body_view(), true);
+            return view.size();
+        }
+        if (auto f = std::get_if<file_body>(&body)) {
+            segment s;
+            s.kind = segment::file;
+            s.fd = f->fd ? f->fd->get() : -1;
+            s.file_offset = f->offset;
+            s.file_length = f->length;
+            s.last_of_held = true;
+            held_.push_back(std::move(res));
+            if (s.file_length == 0) {
+                held_.pop_back();
+                return 0;
+            }
+            segments_.push_back(s);
+            return f->length;
+        }
+        if (std::holds_alternative<stream_body>(body)) {
+            held_.push_back(std::move(res));
+            segment s;
+            s.kind = segment::stream;
+            s.producer = &std::get<stream_body>(held_.back().body()).next;
+            s.chunked = chunked;
+            s.last_of_held = true;
+            segments_.push_back(s);
+        }
+        return 0;
+    }
+
+    void append_status_line(status st) {
+        char line[16] = "HTTP/1.1 000 ";
+        auto code = to_int(st);
+        line[9] = static_cast<char>('0' + code / 100 % 10);
+        line[10] = static_cast<char>('0' + code / 10 % 10);
+        line[11] = static_cast<char>('0' + code % 10);
+        append_buffered(std::string_view(line, 13));
+        append_buffered(reason_phrase(st));
+        append_buffered("\r\n");
+    }
+
+    void append_number(std::uint64_t v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        append_buffered(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+    }
+
+    // Appends to out_, extending the last buffered segment when it is the tail of the queue.
+    void append_buffered(std::string_view bytes) {
+        if (bytes.empty()) return;
+        std::size_t begin = out_.size();
+        out_.append(bytes);
+        if (!segments_.empty() && segments_.back().kind == segment::buffered && segments_.back().end == begin &&
+            segments_.size() > head_) {
+            segments_.back().end = out_.size();
+            return;
+        }
+        segment s;
+        s.kind = segment::buffered;
+        s.begin = begin;
+        s.end = out_.size();
+        segments_.push_back(s);
+    }
+
+    void push_view(std::string_view bytes, bool held) {
+        if (bytes.empty()) {
+            if (held) held_.pop_back();
+            return;
+        }
+        segment s;
+        s.kind = segment::view;
+        s.bytes = bytes;
+        s.last_of_held = held;
+        segments_.push_back(s);
+    }
+
+    // Makes the stream segment's next framed piece current.
+    void materialize_stream(segment& s) {
+        if (!s.bytes.empty() || s.stream_ended) return;
+        std::optional<std::string> piece;
+        try {
+            piece = (*s.producer)();
+        } catch (std::exception const& e) {
+            log_error(std::string("body producer threw: ") + e.what());
+            piece.reset();
+            closing_ = true;  // the body is cut short: the client must see the connection end
+        }
+        stream_buf_.clear();
+        if (piece && !piece->empty()) {
+            if (s.chunked) {
+                char hex[20];
+                auto r = std::to_chars(hex, hex + sizeof hex, piece->size(), 16);
+                stream_buf_.append(hex, r.ptr);
+                stream_buf_.append("\r\n");
+                stream_buf_.append(*piece);
+                stream_buf_.append("\r\n");
+            } else {
+                stream_buf_ = std::move(*piece);
+            }
+        } else if (piece) {
+            return materialize_stream(s);  // an empty piece is not the end
+        } else {
+            s.stream_ended = true;
+            if (s.chunked && !closing_) stream_buf_ = "0\r\n\r\n";
+        }
+        s.bytes = stream_buf_;
+    }
+
+    void finish_front() {
+        auto& s = segments_[head_];
+        front_done_ = 0;
+        if (s.kind == segment::stream && !s.stream_ended) {
+            s.bytes = {};  // made again from the producer
+            return;
+        }
+        if (s.last_of_held && !held_.empty()) held_.pop_front();
+        ++head_;
+    }
+
+    void reset_output() {
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        out_.clear();
+        if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+    }
+
+    std::size_t buffered_output() const noexcept {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size(); ++i)
+            if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
+        return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
+    }
+
+    void log_error(std::string_view message) {
+        if (config_.error_log) config_.error_log(message);
+        else detail::default_error_log(message);
+    }
+
+    App& app_;
+    connection_config config_;
+    date_source const* date_;
+    request_parser parser_;
+    std::vector<header_field> own_storage_;
+    std::string in_;
+    std::size_t in_size_before_commit_ = 0;
+    std::string path_;
+    std::string peer_;
+    std::string out_;
+    std::string stream_buf_;
+    std::vector<segment> segments_;
+    std::size_t head_ = 0;
+    std::uint64_t front_done_ = 0;
+    std::deque<response> held_;
+    std::array<output_chunk, 16> chunks_{};
+    std::size_t served_ = 0;
+    bool closing_ = false;
+    bool paused_ = false;
+    bool continue_sent_ = false;
+};
+
+}  // namespace porthole
+// #include <porthole/testing.hpp>
+// porthole/testing.hpp: drive an application through a real connection without sockets. Send raw
+// bytes (split as you like) or a simple request, get the parsed responses back.
+
+// #include <porthole/connection.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+namespace porthole::testing {
+
+struct parsed_response {
+    unsigned status = 0;
+    std::string reason;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    bool complete = false;  // the whole body arrived
+
+    std::string_view header(std::string_view name) const noexcept {
+        for (auto const& [k, v] : headers)
+            if (iequals(k, name)) return v;
+        return {};
+    }
+    bool has_header(std::string_view name) const noexcept {
+        for (auto const& [k, v] : headers)
+            if (iequals(k, name)) return true;
+        return false;
+    }
+    std::size_t count_header(std::string_view name) const noexcept {
+        std::size_t n = 0;
+        for (auto const& [k, v] : headers) n += iequals(k, name);
+        return n;
+    }
+};
+
+// Splits a byte stream from a server into responses. `head_requests` says, for each final
+// response in order, whether it answers a HEAD (whose Content-Length announces no body).
+inline std::vector<parsed_response> parse_responses(std::string_view raw, std::vector<bool> const& head_requests = {}) {
+    std::vector<parsed_response> out;
+    std::size_t finals = 0;
+    while (!raw.empty()) {
+        auto end = raw.find("\r\n\r\n");
+        if (raw.substr(0, 5) != "HTTP/" || end == std::string_view::npos) break;
+        parsed_response r;
+        auto head = raw.substr(0, end);
+        auto line_end = head.find("\r\n");
+        auto status_line = head.substr(0, line_end);
+        r.status = static_cast<unsigned>(std::atoi(std::string(status_line.substr(9, 3)).c_str()));
+        r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : std::string_view{});
+        auto rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
+        while (!rest.empty()) {
+            auto e = rest.find("\r\n");
+            auto line = rest.substr(0, e);
+            auto colon = line.find(':');
+            if (colon != std::string_view::npos)
+                r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(detail::trim_ows(line.substr(colon + 1))));
+            if (e == std::string_view::npos) break;
+            rest.remove_prefix(e + 2);
+        }
+        raw.remove_prefix(end + 4);
+        bool interim = r.status >= 100 && r.status < 200;
+        bool head_only = !interim && finals < head_requests.size() && head_requests[finals];
+        if (!interim) ++finals;
+        if (interim || head_only || r.status == 204 || r.status == 304) {
+            r.complete = true;
+        } else if (list_contains(r.header("Transfer-Encoding"), "chunked")) {
+            for (;;) {
+                auto le = raw.find("\r\n");
+                if (le == std::string_view::npos) break;
+                auto size = std::strtoull(std::string(raw.substr(0, le)).c_str(), nullptr, 16);
+                raw.remove_prefix(le + 2);
+                if (size == 0) {
+                    auto te = raw.find("\r\n");  // no trailers are sent by porthole
+                    raw.remove_prefix(te == std::string_view::npos ? raw.size() : te + 2);
+                    r.complete = true;
+                    break;
+                }
+                if (raw.size() < size + 2) break;
+                r.body.append(raw.substr(0, size));
+                raw.remove_prefix(size + 2);
+            }
+        } else if (r.has_header("Content-Length")) {
+            auto n = std::strtoull(std::string(r.header("Content-Length")).c_str(), nullptr, 10);
+            r.complete = raw.size() >= n;
+            r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
+            raw.remove_prefix(r.body.size());
+        } else {
+            r.body = std::string(raw);
+            raw = {};
+            r.complete = true;
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+// The date_source tests share, refreshed from the clock on use.
+inline date_source const* test_date() {
+    static date_source d;
+    d.update(std::time(nullptr));
+    return &d;
+}
+
+// A connection with an in-memory peer: what it writes collects in output().
+template <class App>
+class client {
+public:
+    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {}
+
+    // Feeds bytes and collects everything the connection writes in response.
+    client& send(std::string_view bytes) {
+        conn_.feed(bytes);
+        drain();
+        return *this;
+    }
+    // Feeds the bytes cut at the given offsets, one piece at a time.
+    client& send_split(std::string_view bytes, std::vector<std::size_t> const& cuts) {
+        std::size_t from = 0;
+        for (auto to : cuts) {
+            send(bytes.substr(from, to - from));
+            from = to;
+        }
+        return send(bytes.substr(from));
+    }
+    client& close_input() {
+        conn_.read_eof();
+        drain();
+        return *this;
+    }
+
+    std::string const& output() const noexcept { return out_; }
+    std::vector<parsed_response> responses(std::vector<bool> const& head_requests = {}) const {
+        return parse_responses(out_, head_requests);
+    }
+    bool closed() const noexcept { return conn_.should_close() && !conn_.has_output(); }
+    connection<App>& conn() noexcept { return conn_; }
+
+private:
+    void drain() {
+        for (;;) {
+            auto chunks = conn_.pending_output();
+            if (chunks.empty()) return;
+            std::size_t n = 0;
+            for (auto const& c : chunks) {
+                if (c.file_fd < 0) {
+                    out_.append(c.memory);
+                } else {
+                    std::string buf(static_cast<std::size_t>(c.file_length), '\0');
+                    auto got = ::pread(c.file_fd, buf.data(), buf.size(), static_cast<off_t>(c.file_offset));
+                    buf.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
+                    out_.append(buf);
+                }
+                n += static_cast<std::size_t>(c.size());
+            }
+            conn_.consumed(n);
+        }
+    }
+
+    connection<App> conn_;
+    std::string out_;
+};
+
+// A request described in a few words, serialized as a client would send it.
+struct simple_request {
+    porthole::method method = porthole::method::get;
+    std::string target = "/";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    std::string serialize() const {
+        std::string s(to_string(method));
+        s += ' ';
+        s += target;
+        s += " HTTP/1.1\r\nHost: test\r\n";
+        for (auto const& [k, v] : headers) s += k + ": " + v + "\r\n";
+        if (!body.empty() || method == porthole::method::post || method == porthole::method::put)
+            s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        s += "\r\n";
+        s += body;
+        return s;
+    }
+};
+
+// One request through a fresh connection; the single response it got.
+template <class App>
+parsed_response send(App& app, simple_request const& req, connection_config const& config = {}) {
+    client<App> c(app, config);
+    c.send(req.serialize());
+    auto rs = c.responses({req.method == porthole::method::head});
+    while (!rs.empty() && rs.front().status < 200) rs.erase(rs.begin());
+    return rs.empty() ? parsed_response{} : rs.front();
+}
+template <class App>
+parsed_response get(App& app, std::string target) {
+    return send(app, simple_request{method::get, std::move(target), {}, {}});
+}
+
+}  // namespace porthole::testing

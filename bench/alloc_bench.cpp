@@ -1,0 +1,64 @@
+// Allocations per keep-alive request, counted with a replaced global operator new, for a handler
+// that returns a static string. After warm-up the figure must be zero.
+//
+//   alloc_bench [--requests N] [--check]   (--check: exit 1 unless zero after warm-up)
+#include <porthole/connection.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+namespace {
+std::atomic<std::size_t> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+int main(int argc, char** argv) {
+    long requests = 100000;
+    bool check = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--requests" && i + 1 < argc) requests = std::atol(argv[++i]);
+        else if (a == "--check") check = true;
+    }
+    auto app = [](porthole::request const&) { return "Hello, World!"; };
+    porthole::date_source date;
+    date.update(1700000000);
+    porthole::connection conn(app, {}, &date);
+    // What wrk sends, read in one piece by the driver's buffer and fed in place.
+    std::string wire = "GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n";
+    std::string buffer;
+    std::size_t bytes_out = 0;
+    auto one = [&] {
+        buffer = wire;  // same size every time: no allocation after the first
+        conn.feed(std::span<char>(buffer.data(), buffer.size()));
+        for (auto chunks = conn.pending_output(); !chunks.empty(); chunks = conn.pending_output()) {
+            std::size_t n = 0;
+            for (auto const& c : chunks) n += c.memory.size();
+            bytes_out += n;
+            conn.consumed(n);
+        }
+    };
+    for (int i = 0; i < 100; ++i) one();  // warm-up: buffers reach their working size
+    auto before = g_allocations.load();
+    for (long i = 0; i < requests; ++i) one();
+    auto after = g_allocations.load();
+    double per_request = static_cast<double>(after - before) / static_cast<double>(requests);
+    std::printf("allocations per keep-alive request (static string handler, after warm-up): %.4f "
+                "(%zu over %ld requests, %zu bytes written)\n",
+                per_request, after - before, requests, bytes_out);
+    if (conn.requests_served() != static_cast<std::size_t>(requests + 100)) {
+        std::printf("error: %zu requests served\n", conn.requests_served());
+        return 1;
+    }
+    return check && after != before ? 1 : 0;
+}

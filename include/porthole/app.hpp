@@ -1,0 +1,83 @@
+// porthole/app.hpp: the application interface. Any callable that takes `request const&` and
+// returns a response, or something convertible to one, is an application: a lambda, a router,
+// a static file handler, a mount of one under a prefix.
+#pragma once
+
+#include <porthole/request.hpp>
+#include <porthole/response.hpp>
+
+#include <concepts>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+namespace detail {
+template <class T>
+struct converts_to_response
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> ||
+                         std::convertible_to<T, std::string_view>> {};
+template <class T>
+struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
+}  // namespace detail
+
+// What a handler may return:
+//   response                     as it is
+//   std::string                  200 text/plain, the string as body
+//   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
+//   std::string_view             200 text/plain, copied (a view may not outlive the handler)
+//   status                       an empty response with that status
+//   std::optional<T>             nullopt -> 404, else T converted
+template <class T>
+concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
+
+template <response_convertible T>
+response to_response(T&& value) {
+    using V = std::remove_cvref_t<T>;
+    if constexpr (std::same_as<V, response>) {
+        return std::forward<T>(value);
+    } else if constexpr (std::same_as<V, status>) {
+        return response(value);
+    } else if constexpr (std::same_as<V, std::string>) {
+        return response::text(std::forward<T>(value));
+    } else if constexpr (std::is_convertible_v<T, const char*>) {
+        return response::static_text(std::string_view(static_cast<const char*>(value)));
+    } else if constexpr (std::convertible_to<T, std::string_view>) {
+        return response::text(std::string(std::string_view(value)));
+    } else {
+        if (!value) return response(status::not_found);
+        return to_response(*std::forward<T>(value));
+    }
+}
+
+// An application: callable with a request, returning something convertible to a response.
+template <class F>
+concept application = std::invocable<F&, request const&> &&
+                      response_convertible<std::invoke_result_t<F&, request const&>>;
+
+namespace detail {
+// Stated where an application is taken, so that a callable that does not fit is explained in
+// one line rather than by a wall of template errors.
+template <class F>
+constexpr bool check_application() {
+    static_assert(std::invocable<F&, request const&>,
+                  "porthole: an application must be callable as f(porthole::request const&)");
+    if constexpr (std::invocable<F&, request const&>)
+        static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
+                      "porthole: an application must return porthole::response, a string, a status, "
+                      "or std::optional of one of those");
+    return application<F>;
+}
+}  // namespace detail
+
+// Calls an application and converts what it returns.
+template <class F>
+response call_application(F& app, request const& req) {
+    static_assert(detail::check_application<F>());
+    return to_response(app(req));
+}
+
+}  // namespace porthole

@@ -1,0 +1,598 @@
+// porthole/connection.hpp: one HTTP/1.1 connection as a state machine, bytes in, bytes out.
+//
+// It parses what it is fed, runs the application for each complete request, and queues the
+// responses in order. It knows nothing about sockets, threads or clocks: a driver (the built-in
+// server, your own event loop, porthole::testing) reads, feeds, writes what pending_output()
+// gives, reports it with consumed(), and closes when should_close() says so. Timeouts are the
+// driver's; phase() tells which one applies.
+#pragma once
+
+#include <porthole/app.hpp>
+#include <porthole/http_date.hpp>
+#include <porthole/parser.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+enum class connection_phase : std::uint8_t {
+    idle,             // waiting for the first byte of the next request (keep-alive)
+    reading_headers,  // part of a request head has arrived
+    reading_body,     // the head is complete, body bytes are outstanding
+    writing,          // output is pending
+    closed,           // nothing left to write and the connection should close: close it now
+};
+
+// One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
+// sends with sendfile or reads. The connection owns the descriptor.
+struct output_chunk {
+    std::string_view memory;
+    int file_fd = -1;
+    std::uint64_t file_offset = 0;
+    std::uint64_t file_length = 0;
+    std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
+};
+
+// What an access log line needs; views are valid during the callback only.
+struct access_entry {
+    std::string_view peer, method, target;
+    porthole::version version;
+    porthole::status status;
+    std::uint64_t body_bytes;
+};
+
+// The Date header value, formatted at most once per second. The driver owns the clock and calls
+// update(); a connection without one sends no Date.
+class date_source {
+public:
+    void update(std::time_t now) noexcept {
+        if (now == last_) return;
+        last_ = now;
+        len_ = format_http_date(now, std::span<char, http_date_size>(buf_)).size();
+    }
+    std::string_view value() const noexcept { return {buf_.data(), len_}; }
+
+private:
+    std::time_t last_ = -1;
+    std::array<char, http_date_size> buf_{};
+    std::size_t len_ = 0;
+};
+
+struct connection_config {
+    parser_limits limits{};
+    bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
+    std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
+    std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
+    std::function<void(access_entry const&)> access_log;
+    std::function<void(std::string_view)> error_log;  // default: a line on stderr
+};
+
+namespace detail {
+inline void default_error_log(std::string_view message) {
+    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+// Header field storage shared by the connections of a thread: a request whose head arrives in
+// one piece, the usual case, needs no storage of its own.
+inline std::vector<header_field>& thread_header_storage(std::size_t n) {
+    thread_local std::vector<header_field> storage;
+    if (storage.size() < n) storage.resize(n);
+    return storage;
+}
+}  // namespace detail
+
+template <class App>
+class connection {
+    static_assert(detail::check_application<App>());
+
+public:
+    explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
+        : app_(app), config_(config), date_(date),
+          parser_(shared_storage(), config_.limits) {}
+    connection(connection const&) = delete;
+    connection& operator=(connection const&) = delete;
+
+    // ---- input
+
+    // Space to read into, then commit(n). Empty when the connection wants no input now.
+    std::span<char> read_buffer() {
+        if (!wants_read()) return {};
+        if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
+        in_size_before_commit_ = in_.size();
+        in_.resize(in_.capacity());
+        return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
+    }
+    void commit(std::size_t n) {
+        in_.resize(in_size_before_commit_ + n);
+        process_buffered();
+    }
+    // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
+    // bodies are decoded into it); only an unfinished request's bytes are kept.
+    void feed(std::span<char> bytes) {
+        if (closing_) return;
+        if (!in_.empty() || paused_) {
+            in_.append(bytes.data(), bytes.size());
+            process_buffered();
+            return;
+        }
+        auto used = process(bytes.data(), bytes.size());
+        keep_rest(bytes.data() + used, bytes.size() - used);
+    }
+    void feed(std::string_view bytes) {
+        if (closing_) return;
+        in_.append(bytes);
+        process_buffered();
+    }
+    // The peer will send nothing more. Responses already queued still go out.
+    void read_eof() noexcept {
+        closing_ = true;
+        in_.clear();
+    }
+
+    // ---- output
+
+    // What to write next, in order. Valid until the next call that feeds or consumes.
+    std::span<output_chunk const> pending_output() {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
+            auto& s = segments_[i];
+            if (s.kind == segment::stream) {
+                materialize_stream(s);
+                if (s.bytes.empty()) {  // a close-delimited stream that has ended
+                    if (i != head_) break;
+                    finish_front();
+                    if (head_ == segments_.size()) reset_output();
+                    return pending_output();
+                }
+            }
+            output_chunk c;
+            std::uint64_t skip = i == head_ ? front_done_ : 0;
+            switch (s.kind) {
+            case segment::buffered:
+                c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
+                break;
+            case segment::view:
+            case segment::stream:
+                c.memory = s.bytes.substr(static_cast<std::size_t>(skip));
+                break;
+            case segment::file:
+                c.file_fd = s.fd;
+                c.file_offset = s.file_offset + skip;
+                c.file_length = s.file_length - skip;
+                break;
+            }
+            chunks_[n++] = c;
+            if (s.kind == segment::stream) break;  // the next piece is made once this one is gone
+        }
+        return {chunks_.data(), n};
+    }
+
+    // n bytes of pending_output() were written (file chunks count their length).
+    void consumed(std::size_t n) {
+        while (n > 0 && head_ < segments_.size()) {
+            auto& s = segments_[head_];
+            std::uint64_t left = s.size() - front_done_;
+            if (n < left) {
+                front_done_ += n;
+                return;
+            }
+            n -= static_cast<std::size_t>(left);
+            finish_front();
+        }
+        if (head_ == segments_.size()) reset_output();
+        if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
+    }
+
+    // ---- state
+
+    bool wants_read() const noexcept { return !closing_ && !paused_; }
+    bool should_close() const noexcept { return closing_; }
+    bool has_output() const noexcept { return head_ < segments_.size(); }
+    connection_phase phase() const noexcept {
+        if (has_output()) return connection_phase::writing;
+        if (closing_) return connection_phase::closed;
+        if (parser_.head_complete()) return connection_phase::reading_body;
+        if (!in_.empty()) return connection_phase::reading_headers;
+        return connection_phase::idle;
+    }
+    // A driver's read timeout fired: 408 if a request was under way, then close.
+    void timeout() {
+        if (closing_) return;
+        auto p = phase();
+        if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
+            queue_error(status::request_timeout);
+        closing_ = true;
+        in_.clear();
+    }
+
+    void set_peer(std::string_view address) { peer_.assign(address); }
+    std::size_t requests_served() const noexcept { return served_; }
+
+    // Memory held between requests; a driver may call it for idle connections.
+    void shrink() {
+        if (in_.empty()) std::string().swap(in_);
+        if (!has_output()) std::string().swap(out_);
+    }
+
+private:
+    static constexpr std::size_t min_read = 4096;
+
+    struct segment {
+        enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
+        bool last_of_held = false;  // finishing it releases the oldest held response
+        std::size_t begin = 0, end = 0;  // buffered: range of out_
+        std::string_view bytes;          // view; stream: the current framed piece
+        int fd = -1;
+        std::uint64_t file_offset = 0, file_length = 0;
+        body_producer* producer = nullptr;  // stream
+        bool stream_ended = false;
+        bool chunked = false;
+        std::uint64_t size() const noexcept {
+            switch (kind) {
+            case buffered: return end - begin;
+            case file: return file_length;
+            default: return bytes.size();
+            }
+        }
+    };
+
+    std::span<header_field> shared_storage() {
+        auto& s = detail::thread_header_storage(config_.limits.max_header_count);
+        return {s.data(), config_.limits.max_header_count};
+    }
+
+    // ---- request processing
+
+    void process_buffered() {
+        auto used = process(in_.data(), in_.size());
+        in_.erase(0, used);
+        if (in_.empty() && in_.capacity() > 64 * 1024) std::string().swap(in_);
+    }
+
+    void keep_rest(const char* p, std::size_t n) {
+        if (n != 0) in_.assign(p, n);
+    }
+
+    // Parses and answers every complete request in [data, data+size); returns the bytes used.
+    std::size_t process(char* data, std::size_t size) {
+        std::size_t off = 0;
+        paused_ = false;
+        while (!closing_ && off < size) {
+            if (buffered_output() > config_.max_output_buffered) {
+                paused_ = true;
+                break;
+            }
+            auto st = parser_.parse(data + off, size - off);
+            if (st == parse_status::incomplete) {
+                on_incomplete();
+                break;
+            }
+            if (st == parse_status::error) {
+                queue_error(error_status(parser_.error()));
+                closing_ = true;
+                break;
+            }
+            answer();
+            off += parser_.consumed();
+            parser_.reset();
+            continue_sent_ = false;
+        }
+        if (closing_) return size;
+        // An unfinished message must not keep its fields in the thread's shared storage, which
+        // the next connection on this thread reuses.
+        if (off < size && own_storage_.empty()) {
+            own_storage_.resize(config_.limits.max_header_count);
+            parser_.move_storage(own_storage_);
+        }
+        return off;
+    }
+
+    void on_incomplete() {
+        if (!parser_.head_complete()) return;
+        auto const& h = parser_.head();
+        if (h.expect_unsupported) {
+            queue_error(status::expectation_failed);
+            closing_ = true;
+        } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
+            append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+            continue_sent_ = true;
+        }
+    }
+
+    void answer() {
+        auto const& h = parser_.head();
+        std::string_view raw_path, query;
+        detail::split_target(h.target, raw_path, query);
+        path_.clear();
+        bool path_ok = h.form == target_form::asterisk || h.form == target_form::authority ||
+                       url::decode_path(raw_path, path_);
+        if (!path_ok) {
+            queue_error(status::bad_request);
+            closing_ = true;
+            return;
+        }
+        std::string_view path = h.form == target_form::origin || h.form == target_form::absolute
+                                    ? std::string_view(path_) : raw_path;
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
+                                   h.headers, parser_.body(), h.keep_alive, peer_});
+        ++served_;
+        if (h.method == method::other || h.method == method::connect) {
+            finish(req, error_response(status::not_implemented));
+            return;
+        }
+        if (h.expect_unsupported) {
+            queue_error(status::expectation_failed);
+            closing_ = true;
+            return;
+        }
+        response res;
+        bool failed = false;
+        try {
+            res = call_application(app_, req);
+        } catch (std::exception const& e) {
+            log_error(std::string("application threw: ") + e.what());
+            failed = true;
+        } catch (...) {
+            log_error("application threw a non-standard exception");
+            failed = true;
+        }
+        if (!failed && !res.valid()) {
+            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
+            failed = true;
+        }
+        if (failed) res = error_response(status::internal_server_error);
+        finish(req, std::move(res));
+    }
+
+    static response error_response(status s) {
+        // A fixed text: error pages never echo request data.
+        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    }
+
+    void finish(request const& req, response&& res) {
+        bool keep = req.keep_alive() && !iequals(res.header("Connection"), "close");
+        if (!keep) closing_ = true;
+        auto bytes = queue_response(res, req.method() == method::head, req.version(), keep);
+        if (config_.access_log)
+            config_.access_log(access_entry{req.peer(), req.method_name(), req.target(), req.version(),
+                                            res.status(), bytes});
+    }
+
+    void queue_error(status s) {
+        auto res = error_response(s);
+        queue_response(res, false, http_1_1, false);
+        if (config_.access_log)
+            config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+    }
+
+    // ---- serialization
+
+    std::uint64_t queue_response(response& res, bool head_only, version v, bool keep) {
+        auto st = res.status();
+        bool body_allowed = status_allows_body(st);
+        auto size = res.body_size();
+        bool streamed = body_allowed && !size.has_value();
+        bool chunked = streamed && v.minor >= 1;
+        if (streamed && !chunked) {  // HTTP/1.0 stream: delimited by closing
+            keep = false;
+            closing_ = true;
+        }
+        append_status_line(st);
+        if (date_ && !date_->value().empty() && res.header("Date").empty()) {
+            append_buffered("Date: ");
+            append_buffered(date_->value());
+            append_buffered("\r\n");
+        }
+        if (config_.server_header) append_buffered("Server: porthole\r\n");
+        if (auto ct = res.content_type(); !ct.empty()) {
+            append_buffered("Content-Type: ");
+            append_buffered(ct);
+            append_buffered("\r\n");
+        }
+        for (auto const& f : res.headers()) {
+            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
+                iequals(f.name, "Connection"))
+                continue;  // framing is the connection's
+            append_buffered(f.name);
+            append_buffered(": ");
+            append_buffered(f.value);
+            append_buffered("\r\n");
+        }
+        if (body_allowed) {
+            if (chunked) {
+                append_buffered("Transfer-Encoding: chunked\r\n");
+            } else if (size) {
+                append_buffered("Content-Length: ");
+                append_number(*size);
+                append_buffered("\r\n");
+            }
+        }
+        if (!keep) append_buffered("Connection: close\r\n");
+        else if (v.minor == 0) append_buffered("Connection: keep-alive\r\n");
+        append_buffered("\r\n");
+        if (!body_allowed || head_only) return 0;
+
+        auto& body = res.body();
+        if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
+            if (view.size() <= config_.inline_body_limit || std::holds_alternative<std::string_view>(body)) {
+                if (view.size() <= config_.inline_body_limit) {
+                    append_buffered(view);
+                } else {  // static data: referenced, not copied
+                    push_view(view, false);
+                }
+                return view.size();
+            }
+            held_.push_back(std::move(res));
+            push_view(held_.back().body_view(), true);
+            return view.size();
+        }
+        if (auto f = std::get_if<file_body>(&body)) {
+            segment s;
+            s.kind = segment::file;
+            s.fd = f->fd ? f->fd->get() : -1;
+            s.file_offset = f->offset;
+            s.file_length = f->length;
+            s.last_of_held = true;
+            held_.push_back(std::move(res));
+            if (s.file_length == 0) {
+                held_.pop_back();
+                return 0;
+            }
+            segments_.push_back(s);
+            return f->length;
+        }
+        if (std::holds_alternative<stream_body>(body)) {
+            held_.push_back(std::move(res));
+            segment s;
+            s.kind = segment::stream;
+            s.producer = &std::get<stream_body>(held_.back().body()).next;
+            s.chunked = chunked;
+            s.last_of_held = true;
+            segments_.push_back(s);
+        }
+        return 0;
+    }
+
+    void append_status_line(status st) {
+        char line[16] = "HTTP/1.1 000 ";
+        auto code = to_int(st);
+        line[9] = static_cast<char>('0' + code / 100 % 10);
+        line[10] = static_cast<char>('0' + code / 10 % 10);
+        line[11] = static_cast<char>('0' + code % 10);
+        append_buffered(std::string_view(line, 13));
+        append_buffered(reason_phrase(st));
+        append_buffered("\r\n");
+    }
+
+    void append_number(std::uint64_t v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        append_buffered(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+    }
+
+    // Appends to out_, extending the last buffered segment when it is the tail of the queue.
+    void append_buffered(std::string_view bytes) {
+        if (bytes.empty()) return;
+        std::size_t begin = out_.size();
+        out_.append(bytes);
+        if (!segments_.empty() && segments_.back().kind == segment::buffered && segments_.back().end == begin &&
+            segments_.size() > head_) {
+            segments_.back().end = out_.size();
+            return;
+        }
+        segment s;
+        s.kind = segment::buffered;
+        s.begin = begin;
+        s.end = out_.size();
+        segments_.push_back(s);
+    }
+
+    void push_view(std::string_view bytes, bool held) {
+        if (bytes.empty()) {
+            if (held) held_.pop_back();
+            return;
+        }
+        segment s;
+        s.kind = segment::view;
+        s.bytes = bytes;
+        s.last_of_held = held;
+        segments_.push_back(s);
+    }
+
+    // Makes the stream segment's next framed piece current.
+    void materialize_stream(segment& s) {
+        if (!s.bytes.empty() || s.stream_ended) return;
+        std::optional<std::string> piece;
+        try {
+            piece = (*s.producer)();
+        } catch (std::exception const& e) {
+            log_error(std::string("body producer threw: ") + e.what());
+            piece.reset();
+            closing_ = true;  // the body is cut short: the client must see the connection end
+        }
+        stream_buf_.clear();
+        if (piece && !piece->empty()) {
+            if (s.chunked) {
+                char hex[20];
+                auto r = std::to_chars(hex, hex + sizeof hex, piece->size(), 16);
+                stream_buf_.append(hex, r.ptr);
+                stream_buf_.append("\r\n");
+                stream_buf_.append(*piece);
+                stream_buf_.append("\r\n");
+            } else {
+                stream_buf_ = std::move(*piece);
+            }
+        } else if (piece) {
+            return materialize_stream(s);  // an empty piece is not the end
+        } else {
+            s.stream_ended = true;
+            if (s.chunked && !closing_) stream_buf_ = "0\r\n\r\n";
+        }
+        s.bytes = stream_buf_;
+    }
+
+    void finish_front() {
+        auto& s = segments_[head_];
+        front_done_ = 0;
+        if (s.kind == segment::stream && !s.stream_ended) {
+            s.bytes = {};  // made again from the producer
+            return;
+        }
+        if (s.last_of_held && !held_.empty()) held_.pop_front();
+        ++head_;
+    }
+
+    void reset_output() {
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        out_.clear();
+        if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+    }
+
+    std::size_t buffered_output() const noexcept {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size(); ++i)
+            if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
+        return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
+    }
+
+    void log_error(std::string_view message) {
+        if (config_.error_log) config_.error_log(message);
+        else detail::default_error_log(message);
+    }
+
+    App& app_;
+    connection_config config_;
+    date_source const* date_;
+    request_parser parser_;
+    std::vector<header_field> own_storage_;
+    std::string in_;
+    std::size_t in_size_before_commit_ = 0;
+    std::string path_;
+    std::string peer_;
+    std::string out_;
+    std::string stream_buf_;
+    std::vector<segment> segments_;
+    std::size_t head_ = 0;
+    std::uint64_t front_done_ = 0;
+    std::deque<response> held_;
+    std::array<output_chunk, 16> chunks_{};
+    std::size_t served_ = 0;
+    bool closing_ = false;
+    bool paused_ = false;
+    bool continue_sent_ = false;
+};
+
+}  // namespace porthole

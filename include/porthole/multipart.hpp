@@ -1,0 +1,297 @@
+// porthole/multipart.hpp: multipart/form-data request bodies (RFC 7578 over RFC 2046).
+//
+// parse() splits a complete body into parts whose fields are string_views into the body:
+// nothing is copied, and the only allocation is the caller's vector of parts. Work is
+// linear in the body size. Malformed bodies make parse() return false; nothing throws.
+#pragma once
+
+#include <porthole/http.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole::multipart {
+
+namespace detail {
+using porthole::detail::is_field_char;
+using porthole::detail::is_tchar;
+using porthole::detail::trim_ows;
+
+constexpr std::size_t max_boundary_size = 70;
+
+// bchars (RFC 2046 5.1.1); a boundary may hold spaces but not end with one.
+constexpr bool is_bchar(char c) noexcept {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    for (char x : std::string_view{"'()+_,-./:=? "})
+        if (c == x) return true;
+    return false;
+}
+
+// qdtext and the character after a backslash in a quoted-pair (RFC 9110 5.6.4).
+constexpr bool is_qdtext(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || c == ' ' || u == 0x21 || (u >= 0x23 && u <= 0x5b) ||
+           (u >= 0x5d && u <= 0x7e) || u >= 0x80;
+}
+constexpr bool is_quoted_pair_char(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+constexpr std::size_t skip_ows(std::string_view s, std::size_t i) noexcept {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    return i;
+}
+constexpr std::size_t skip_token(std::string_view s, std::size_t i) noexcept {
+    while (i < s.size() && is_tchar(s[i])) ++i;
+    return i;
+}
+
+// Parses `s`, the parameters that follow a media type or disposition type:
+// *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ) (RFC 9110 5.6.6). Calls
+// f(name, value, quoted) for each, value being the raw contents of a quoted-string.
+// Returns false when the syntax is broken or f returns false.
+template <class F>
+constexpr bool parse_parameters(std::string_view s, F&& f) {
+    std::size_t i = 0;
+    for (;;) {
+        i = skip_ows(s, i);
+        if (i == s.size()) return true;
+        if (s[i] != ';') return false;
+        i = skip_ows(s, i + 1);
+        if (i == s.size()) return true;
+        if (s[i] == ';') continue;  // an empty parameter
+        std::size_t name_end = skip_token(s, i);
+        if (name_end == i || name_end == s.size() || s[name_end] != '=') return false;
+        auto name = s.substr(i, name_end - i);
+        i = name_end + 1;
+        std::string_view value;
+        bool quoted = i < s.size() && s[i] == '"';
+        if (quoted) {
+            std::size_t j = i + 1;
+            for (;; ++j) {
+                if (j >= s.size()) return false;  // unterminated
+                if (s[j] == '"') break;
+                if (s[j] == '\\') {
+                    if (j + 1 >= s.size() || !is_quoted_pair_char(s[j + 1])) return false;
+                    ++j;
+                } else if (!is_qdtext(s[j])) {
+                    return false;
+                }
+            }
+            value = s.substr(i + 1, j - i - 1);
+            i = j + 1;
+        } else {
+            std::size_t end = skip_token(s, i);
+            if (end == i) return false;
+            value = s.substr(i, end - i);
+            i = end;
+        }
+        if (!f(name, value, quoted)) return false;
+    }
+}
+
+// Calls f(line) for each CRLF-separated line of a part's header block.
+template <class F>
+constexpr void for_each_line(std::string_view block, F&& f) {
+    while (!block.empty()) {
+        auto crlf = block.find("\r\n");
+        f(block.substr(0, crlf));
+        if (crlf == std::string_view::npos) break;
+        block.remove_prefix(crlf + 2);
+    }
+}
+}  // namespace detail
+
+// One part of a multipart/form-data body; every view points into the body.
+struct part {
+    // The Content-Disposition name and filename parameters, as the raw contents of their
+    // quoted-strings. Browsers percent-encode '"', CR and LF in them and send '\' as is, so
+    // these are normally the names themselves; unquote() applies RFC 9110 quoted-pair
+    // escapes for senders that use them.
+    std::string_view name;
+    std::string_view filename;
+    bool has_filename = false;       // a file field, even when filename is empty
+    std::string_view content_type;   // trimmed; empty when absent (text/plain, RFC 7578 4.4)
+    std::string_view headers;        // the header lines, CRLF-separated, validated by parse()
+    std::string_view data;           // the content, which may hold any bytes, CRLF included
+
+    // The value of the first header named `field` (case-insensitive), trimmed.
+    constexpr std::optional<std::string_view> header(std::string_view field) const noexcept {
+        std::optional<std::string_view> found;
+        detail::for_each_line(headers, [&](std::string_view line) {
+            auto colon = line.find(':');
+            if (!found && colon != std::string_view::npos && iequals(line.substr(0, colon), field))
+                found = detail::trim_ows(line.substr(colon + 1));
+        });
+        return found;
+    }
+};
+
+// Appends `raw`, the contents of a quoted-string, to `out` with its quoted-pair escapes
+// undone: "a\"b" becomes a"b.
+inline void unquote(std::string_view raw, std::string& out) {
+    out.reserve(out.size() + raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '\\' && i + 1 < raw.size()) ++i;
+        out.push_back(raw[i]);
+    }
+}
+
+// The boundary parameter of a multipart/* Content-Type, e.g. "xyz" from
+// `multipart/form-data; boundary="xyz"`. Parameter names are case-insensitive and the value
+// may be quoted. Returns nullopt unless the type is multipart, the parameters parse, there
+// is exactly one boundary, and it is 1 to 70 RFC 2046 bchars not ending in a space. A quoted
+// boundary with backslash escapes is refused too (no bchar needs one).
+constexpr std::optional<std::string_view> boundary_from_content_type(std::string_view content_type) noexcept {
+    auto ct = detail::trim_ows(content_type);
+    std::size_t slash = detail::skip_token(ct, 0);
+    if (!iequals(ct.substr(0, slash), "multipart") || slash == ct.size() || ct[slash] != '/')
+        return std::nullopt;
+    std::size_t subtype_end = detail::skip_token(ct, slash + 1);
+    if (subtype_end == slash + 1) return std::nullopt;
+
+    std::optional<std::string_view> boundary;
+    bool ok = detail::parse_parameters(ct.substr(subtype_end), [&](std::string_view name, std::string_view value, bool) {
+        if (!iequals(name, "boundary")) return true;
+        if (boundary) return false;  // two boundaries: ambiguous
+        boundary = value;
+        return true;
+    });
+    if (!ok || !boundary) return std::nullopt;
+    auto b = *boundary;
+    if (b.empty() || b.size() > detail::max_boundary_size || b.back() == ' ') return std::nullopt;
+    for (char c : b)
+        if (!detail::is_bchar(c)) return std::nullopt;
+    return b;
+}
+
+namespace detail {
+struct delimiter {
+    std::size_t begin;  // where the delimiter starts: the CRLF before "--boundary"
+    std::size_t after;  // just past its line's CRLF (unused for the close delimiter)
+    bool close;         // "--boundary--"
+};
+
+// The delimiter whose "--" boundary ends at `i` when what follows makes it one: "--" (the
+// close delimiter), or optional spaces and tabs (transport-padding) and CRLF.
+constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin,
+                                                std::size_t i) noexcept {
+    if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
+    i = skip_ows(body, i);
+    if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
+    return std::nullopt;
+}
+
+// The first delimiter line in `body` whose CRLF starts at or after `from`: CRLF "--" boundary
+// then "--", or optional padding and CRLF. With at_start, "--" boundary at offset 0 counts as
+// well (a body without preamble). Lines that merely start with the boundary are content.
+// Candidates are found by their CR with memchr; a comparison from one CR cannot run past the
+// next (no bchar is a CR), so the scan is linear whatever the boundary.
+constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary,
+                                                  std::size_t from, bool at_start) noexcept {
+    if (at_start && body.substr(0, 2) == "--" && body.substr(2, boundary.size()) == boundary)
+        if (auto d = delimiter_at(body, 0, 2 + boundary.size())) return d;
+    for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos;
+         cr = body.find('\r', cr + 1)) {
+        if (body.substr(cr + 1, 3) == "\n--" && body.substr(cr + 4, boundary.size()) == boundary)
+            if (auto d = delimiter_at(body, cr, cr + 4 + boundary.size())) return d;
+    }
+    return std::nullopt;
+}
+
+// Fills `p` from the text between two delimiters: header lines, a blank line, the data.
+constexpr bool parse_part(std::string_view raw, part& p) noexcept {
+    if (raw.substr(0, 2) == "\r\n") {
+        p.headers = {};
+        p.data = raw.substr(2);
+    } else {
+        auto blank = raw.find("\r\n\r\n");
+        if (blank == std::string_view::npos) return false;
+        p.headers = raw.substr(0, blank);
+        p.data = raw.substr(blank + 4);
+    }
+
+    bool ok = true;
+    std::optional<std::string_view> disposition, content_type;
+    for_each_line(p.headers, [&](std::string_view line) {
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos || !porthole::detail::is_token(line.substr(0, colon))) {
+            ok = false;
+            return;
+        }
+        auto name = line.substr(0, colon);
+        for (char c : line.substr(colon + 1))
+            if (!is_field_char(c)) ok = false;
+        auto value = trim_ows(line.substr(colon + 1));
+        auto* slot = iequals(name, "Content-Disposition") ? &disposition
+                     : iequals(name, "Content-Type")      ? &content_type
+                                                          : nullptr;
+        if (!slot) return;
+        if (*slot) ok = false;  // repeated
+        *slot = value;
+    });
+    if (!ok || !disposition) return false;
+
+    // form-data; name="field"[; filename="file"] (RFC 7578 4.2)
+    auto d = *disposition;
+    std::size_t type_end = skip_token(d, 0);
+    if (!iequals(d.substr(0, type_end), "form-data")) return false;
+    bool has_name = false;
+    p.has_filename = false;
+    ok = parse_parameters(d.substr(type_end), [&](std::string_view name, std::string_view value, bool) {
+        if (iequals(name, "name")) {
+            if (has_name) return false;
+            has_name = true;
+            p.name = value;
+        } else if (iequals(name, "filename")) {
+            if (p.has_filename) return false;
+            p.has_filename = true;
+            p.filename = value;
+        }
+        return true;  // others, filename* included (RFC 7578 4.2 forbids it), are ignored
+    });
+    if (!ok || !has_name) return false;
+    if (!p.has_filename) p.filename = {};
+    p.content_type = content_type.value_or(std::string_view{});
+    return true;
+}
+}  // namespace detail
+
+// Splits `body` into its parts, replacing the contents of `out`. The preamble before the
+// first delimiter and the epilogue after the close delimiter are ignored; a body with no
+// parts ("--b--") is valid. Returns false, with `out` empty, when the body is malformed:
+// no delimiter or no close delimiter, a part without a blank line after its headers, a
+// malformed or repeated header, a part without `Content-Disposition: form-data` and a name,
+// or more than max_parts parts.
+inline bool parse(std::string_view body, std::string_view boundary, std::vector<part>& out,
+                  std::size_t max_parts = 100) {
+    out.clear();
+    if (boundary.empty() || boundary.size() > detail::max_boundary_size) return false;
+    auto d = detail::find_delimiter(body, boundary, 0, true);
+    while (d && !d->close) {
+        auto next = detail::find_delimiter(body, boundary, d->after, false);
+        part p;
+        if (!next || out.size() == max_parts ||
+            !detail::parse_part(body.substr(d->after, next->begin - d->after), p))
+            break;
+        out.push_back(p);
+        d = next;
+    }
+    if (d && d->close) return true;
+    out.clear();
+    return false;
+}
+
+// The first part named `name`, or nullptr.
+constexpr part const* find_part(std::span<part const> parts, std::string_view name) noexcept {
+    for (auto const& p : parts)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+}  // namespace porthole::multipart

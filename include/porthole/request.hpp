@@ -1,0 +1,148 @@
+// porthole/request.hpp: what an application sees. A request is a small value of views into the
+// connection's buffer, valid for the duration of the handler call.
+#pragma once
+
+#include <porthole/cookie.hpp>
+#include <porthole/http.hpp>
+#include <porthole/url.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// A named value taken from the path by a router ("{id}" in "/users/{id}"), already decoded.
+struct path_param {
+    std::string_view name;
+    std::string_view value;
+};
+
+class request {
+public:
+    request() = default;
+
+    // ---- the request line
+    porthole::method method() const noexcept { return method_; }
+    std::string_view method_name() const noexcept { return method_name_; }
+    std::string_view target() const noexcept { return target_; }
+    porthole::version version() const noexcept { return version_; }
+
+    // The path, percent-decoded once, except that %2F and %25 stay encoded so that splitting on
+    // '/' is safe: an encoded slash never becomes a separator (see url::decode_path). Under a
+    // mount point, the part below it.
+    std::string_view path() const noexcept { return path_; }
+    // The path as it came on the wire, still encoded.
+    std::string_view raw_path() const noexcept { return raw_path_; }
+    // The query string without '?', still encoded.
+    std::string_view query_string() const noexcept { return query_; }
+    // The decoded value of the first query parameter `name` ('+' is a space), or nullopt.
+    std::optional<std::string> query(std::string_view name) const { return url::query_value(query_, name); }
+    url::query_params query_params() const noexcept { return url::query_params(query_); }
+
+    // ---- header fields (names compare case-insensitively)
+    std::span<header_field const> headers() const noexcept { return headers_; }
+    std::string_view header(std::string_view name) const noexcept {
+        auto f = find_header(headers_, name);
+        return f ? f->value : std::string_view{};
+    }
+    bool has_header(std::string_view name) const noexcept { return find_header(headers_, name) != nullptr; }
+    std::optional<std::string_view> cookie(std::string_view name) const noexcept {
+        for (auto const& f : headers_)
+            if (iequals(f.name, "Cookie"))
+                if (auto v = find_cookie(f.value, name)) return v;
+        return std::nullopt;
+    }
+
+    // ---- body, already de-chunked
+    std::string_view body() const noexcept { return body_; }
+    // The decoded value of form field `name` of an application/x-www-form-urlencoded body.
+    std::optional<std::string> form(std::string_view name) const { return url::query_value(body_, name); }
+
+    // ---- connection
+    bool keep_alive() const noexcept { return keep_alive_; }
+    // "address:port" of the client when a server provides it, else empty.
+    std::string_view peer() const noexcept { return peer_; }
+
+    // ---- path parameters, filled by a router
+    std::span<path_param const> params() const noexcept { return params_; }
+    std::string_view param(std::string_view name) const noexcept {
+        for (auto const& p : params_)
+            if (p.name == name) return p.value;
+        return {};
+    }
+
+    // Copies that differ in one part, for routers and mount points.
+    request with_params(std::span<path_param const> params) const noexcept {
+        request r = *this;
+        r.params_ = params;
+        return r;
+    }
+    request with_path(std::string_view path) const noexcept {
+        request r = *this;
+        r.path_ = path;
+        return r;
+    }
+
+    // ---- building (for connections and tests)
+    struct parts {
+        porthole::method method = porthole::method::get;
+        std::string_view method_name = "GET";
+        std::string_view target = "/";
+        porthole::version version = http_1_1;
+        std::string_view path = "/";
+        std::string_view raw_path = "/";
+        std::string_view query;
+        std::span<header_field const> headers;
+        std::string_view body;
+        bool keep_alive = true;
+        std::string_view peer;
+    };
+    explicit request(parts const& p) noexcept
+        : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
+          path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
+          keep_alive_(p.keep_alive), peer_(p.peer) {}
+
+private:
+    porthole::method method_ = porthole::method::get;
+    std::string_view method_name_ = "GET";
+    std::string_view target_ = "/";
+    porthole::version version_ = http_1_1;
+    std::string_view path_ = "/";
+    std::string_view raw_path_ = "/";
+    std::string_view query_;
+    std::span<header_field const> headers_;
+    std::string_view body_;
+    bool keep_alive_ = true;
+    std::string_view peer_;
+    std::span<path_param const> params_;
+};
+
+namespace detail {
+// Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
+// asterisk-form yields "*"; authority-form yields an empty path.
+constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
+    query = {};
+    if (target.empty() || target == "*") {
+        path = target;
+        return;
+    }
+    if (target[0] != '/') {
+        auto scheme_end = target.find("://");
+        if (scheme_end == std::string_view::npos) {  // authority-form
+            path = {};
+            return;
+        }
+        auto rest = target.substr(scheme_end + 3);
+        auto slash = rest.find_first_of("/?");
+        target = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    }
+    auto q = target.find('?');
+    path = target.substr(0, q);
+    if (q != std::string_view::npos) query = target.substr(q + 1);
+    if (path.empty()) path = "/";
+}
+}  // namespace detail
+
+}  // namespace porthole

@@ -1,0 +1,212 @@
+// porthole/response.hpp: what an application returns: a status, header fields, and a body that
+// is a string, a view of static data, a file, or a producer that streams chunks.
+#pragma once
+
+#include <porthole/http.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace porthole {
+
+// An open file descriptor, closed when the owner goes.
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    ~unique_fd() { reset(); }
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+    int release() noexcept { return std::exchange(fd_, -1); }
+
+private:
+    int fd_ = -1;
+};
+
+// A byte range of an open file, sent without reading it whole (sendfile in the built-in server).
+struct file_body {
+    std::shared_ptr<unique_fd> fd;  // shared: a response may be copied before it is sent
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+// A body produced piece by piece: each call returns the next chunk; an empty optional ends it.
+// Chunks go out with chunked transfer coding (HTTP/1.1) or until close (HTTP/1.0), one at a
+// time, so a long stream is never buffered whole.
+using body_producer = std::function<std::optional<std::string>()>;
+struct stream_body {
+    body_producer next;
+};
+
+namespace detail {
+// Field names must be tokens; values must not contain CR, LF, NUL or other controls but HTAB,
+// so nothing an application sets can split a response.
+constexpr bool valid_field_value(std::string_view v) noexcept {
+    for (char c : v)
+        if (!is_field_char(c)) return false;
+    return true;
+}
+}  // namespace detail
+
+class response {
+public:
+    struct field {
+        std::string name;
+        std::string value;
+    };
+    using body_type = std::variant<std::monostate, std::string, std::string_view, file_body, stream_body>;
+
+    response() noexcept = default;
+    response(porthole::status s) noexcept : status_(s) {}  // NOLINT: a status is a response
+
+    // ---- constructors a user expects
+    static response text(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "text/plain; charset=utf-8", std::move(body));
+    }
+    static response html(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "text/html; charset=utf-8", std::move(body));
+    }
+    static response json(std::string body, porthole::status s = status::ok) {
+        return with_body(s, "application/json", std::move(body));
+    }
+    // A view of data that outlives the response (a literal, a static table): never copied.
+    static response static_text(std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
+                                porthole::status s = status::ok) {
+        response r(s);
+        r.content_type_ = content_type;
+        r.body_ = body;
+        return r;
+    }
+    static response redirect(std::string_view location, porthole::status s = status::found) {
+        response r(s);
+        r.set_header("Location", location);
+        return r;
+    }
+    // The whole file at `path`, or nullopt when it cannot be opened as a regular file.
+    static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return std::nullopt;
+        auto owner = std::make_shared<unique_fd>(fd);
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+        response r;
+        r.set_content_type(content_type);
+        r.body_ = file_body{std::move(owner), 0, static_cast<std::uint64_t>(st.st_size)};
+        return r;
+    }
+    static response stream(body_producer next, std::string_view content_type = "application/octet-stream",
+                           porthole::status s = status::ok) {
+        response r(s);
+        r.set_content_type(content_type);
+        r.body_ = stream_body{std::move(next)};
+        return r;
+    }
+
+    // ---- status
+    porthole::status status() const noexcept { return status_; }
+    response& set_status(porthole::status s) noexcept {
+        status_ = s;
+        return *this;
+    }
+
+    // ---- header fields. Invalid names or values are not stored: the response is marked
+    // invalid, and a connection answers 500 instead of sending it.
+    response& set_header(std::string_view name, std::string_view value) {
+        for (auto& f : fields_)
+            if (iequals(f.name, name)) {
+                if (!check(name, value)) return *this;
+                f.value.assign(value);
+                return *this;
+            }
+        return add_header(name, value);
+    }
+    response& add_header(std::string_view name, std::string_view value) {
+        if (!check(name, value)) return *this;
+        if (iequals(name, "Content-Type")) return set_content_type(value);
+        fields_.push_back({std::string(name), std::string(value)});
+        return *this;
+    }
+    response& set_content_type(std::string_view value) {
+        if (!check("Content-Type", value)) return *this;
+        owned_content_type_.assign(value);
+        content_type_owned_ = true;
+        return *this;
+    }
+    std::string_view content_type() const noexcept {
+        return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
+    }
+    std::vector<field> const& headers() const noexcept { return fields_; }
+    std::string_view header(std::string_view name) const noexcept {
+        if (iequals(name, "Content-Type")) return content_type();
+        for (auto const& f : fields_)
+            if (iequals(f.name, name)) return f.value;
+        return {};
+    }
+    bool valid() const noexcept { return invalid_field_.empty(); }
+    std::string_view invalid_field() const noexcept { return invalid_field_; }
+
+    // ---- body
+    body_type const& body() const noexcept { return body_; }
+    body_type& body() noexcept { return body_; }
+    response& set_body(std::string body) {
+        body_ = std::move(body);
+        return *this;
+    }
+    // Size of the body when known up front (strings, views, files).
+    std::optional<std::uint64_t> body_size() const noexcept {
+        if (auto s = std::get_if<std::string>(&body_)) return s->size();
+        if (auto v = std::get_if<std::string_view>(&body_)) return v->size();
+        if (auto f = std::get_if<file_body>(&body_)) return f->length;
+        if (std::holds_alternative<std::monostate>(body_)) return 0;
+        return std::nullopt;
+    }
+    // The body as bytes in memory (strings and views); empty for files and streams.
+    std::string_view body_view() const noexcept {
+        if (auto s = std::get_if<std::string>(&body_)) return *s;
+        if (auto v = std::get_if<std::string_view>(&body_)) return *v;
+        return {};
+    }
+
+private:
+    static response with_body(porthole::status s, std::string_view type, std::string body) {
+        response r(s);
+        r.content_type_ = type;  // a literal: no allocation
+        r.body_ = std::move(body);
+        return r;
+    }
+    bool check(std::string_view name, std::string_view value) {
+        if (detail::is_token(name) && detail::valid_field_value(value)) return true;
+        if (invalid_field_.empty()) invalid_field_.assign(detail::is_token(name) ? name : "(invalid name)");
+        return false;
+    }
+
+    porthole::status status_ = status::ok;
+    bool content_type_owned_ = false;
+    std::string_view content_type_;
+    std::string owned_content_type_;
+    std::vector<field> fields_;
+    body_type body_;
+    std::string invalid_field_;
+};
+
+}  // namespace porthole

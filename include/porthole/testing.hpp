@@ -1,0 +1,207 @@
+// porthole/testing.hpp: drive an application through a real connection without sockets. Send raw
+// bytes (split as you like) or a simple request, get the parsed responses back.
+#pragma once
+
+#include <porthole/connection.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+namespace porthole::testing {
+
+struct parsed_response {
+    unsigned status = 0;
+    std::string reason;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    bool complete = false;  // the whole body arrived
+
+    std::string_view header(std::string_view name) const noexcept {
+        for (auto const& [k, v] : headers)
+            if (iequals(k, name)) return v;
+        return {};
+    }
+    bool has_header(std::string_view name) const noexcept {
+        for (auto const& [k, v] : headers)
+            if (iequals(k, name)) return true;
+        return false;
+    }
+    std::size_t count_header(std::string_view name) const noexcept {
+        std::size_t n = 0;
+        for (auto const& [k, v] : headers) n += iequals(k, name);
+        return n;
+    }
+};
+
+// Splits a byte stream from a server into responses. `head_requests` says, for each final
+// response in order, whether it answers a HEAD (whose Content-Length announces no body).
+inline std::vector<parsed_response> parse_responses(std::string_view raw, std::vector<bool> const& head_requests = {}) {
+    std::vector<parsed_response> out;
+    std::size_t finals = 0;
+    while (!raw.empty()) {
+        auto end = raw.find("\r\n\r\n");
+        if (raw.substr(0, 5) != "HTTP/" || end == std::string_view::npos) break;
+        parsed_response r;
+        auto head = raw.substr(0, end);
+        auto line_end = head.find("\r\n");
+        auto status_line = head.substr(0, line_end);
+        r.status = static_cast<unsigned>(std::atoi(std::string(status_line.substr(9, 3)).c_str()));
+        r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : std::string_view{});
+        auto rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
+        while (!rest.empty()) {
+            auto e = rest.find("\r\n");
+            auto line = rest.substr(0, e);
+            auto colon = line.find(':');
+            if (colon != std::string_view::npos)
+                r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(detail::trim_ows(line.substr(colon + 1))));
+            if (e == std::string_view::npos) break;
+            rest.remove_prefix(e + 2);
+        }
+        raw.remove_prefix(end + 4);
+        bool interim = r.status >= 100 && r.status < 200;
+        bool head_only = !interim && finals < head_requests.size() && head_requests[finals];
+        if (!interim) ++finals;
+        if (interim || head_only || r.status == 204 || r.status == 304) {
+            r.complete = true;
+        } else if (list_contains(r.header("Transfer-Encoding"), "chunked")) {
+            for (;;) {
+                auto le = raw.find("\r\n");
+                if (le == std::string_view::npos) break;
+                auto size = std::strtoull(std::string(raw.substr(0, le)).c_str(), nullptr, 16);
+                raw.remove_prefix(le + 2);
+                if (size == 0) {
+                    auto te = raw.find("\r\n");  // no trailers are sent by porthole
+                    raw.remove_prefix(te == std::string_view::npos ? raw.size() : te + 2);
+                    r.complete = true;
+                    break;
+                }
+                if (raw.size() < size + 2) break;
+                r.body.append(raw.substr(0, size));
+                raw.remove_prefix(size + 2);
+            }
+        } else if (r.has_header("Content-Length")) {
+            auto n = std::strtoull(std::string(r.header("Content-Length")).c_str(), nullptr, 10);
+            r.complete = raw.size() >= n;
+            r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
+            raw.remove_prefix(r.body.size());
+        } else {
+            r.body = std::string(raw);
+            raw = {};
+            r.complete = true;
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+// The date_source tests share, refreshed from the clock on use.
+inline date_source const* test_date() {
+    static date_source d;
+    d.update(std::time(nullptr));
+    return &d;
+}
+
+// A connection with an in-memory peer: what it writes collects in output().
+template <class App>
+class client {
+public:
+    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {}
+
+    // Feeds bytes and collects everything the connection writes in response.
+    client& send(std::string_view bytes) {
+        conn_.feed(bytes);
+        drain();
+        return *this;
+    }
+    // Feeds the bytes cut at the given offsets, one piece at a time.
+    client& send_split(std::string_view bytes, std::vector<std::size_t> const& cuts) {
+        std::size_t from = 0;
+        for (auto to : cuts) {
+            send(bytes.substr(from, to - from));
+            from = to;
+        }
+        return send(bytes.substr(from));
+    }
+    client& close_input() {
+        conn_.read_eof();
+        drain();
+        return *this;
+    }
+
+    std::string const& output() const noexcept { return out_; }
+    std::vector<parsed_response> responses(std::vector<bool> const& head_requests = {}) const {
+        return parse_responses(out_, head_requests);
+    }
+    bool closed() const noexcept { return conn_.should_close() && !conn_.has_output(); }
+    connection<App>& conn() noexcept { return conn_; }
+
+private:
+    void drain() {
+        for (;;) {
+            auto chunks = conn_.pending_output();
+            if (chunks.empty()) return;
+            std::size_t n = 0;
+            for (auto const& c : chunks) {
+                if (c.file_fd < 0) {
+                    out_.append(c.memory);
+                } else {
+                    std::string buf(static_cast<std::size_t>(c.file_length), '\0');
+                    auto got = ::pread(c.file_fd, buf.data(), buf.size(), static_cast<off_t>(c.file_offset));
+                    buf.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
+                    out_.append(buf);
+                }
+                n += static_cast<std::size_t>(c.size());
+            }
+            conn_.consumed(n);
+        }
+    }
+
+    connection<App> conn_;
+    std::string out_;
+};
+
+// A request described in a few words, serialized as a client would send it.
+struct simple_request {
+    porthole::method method = porthole::method::get;
+    std::string target = "/";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    std::string serialize() const {
+        std::string s(to_string(method));
+        s += ' ';
+        s += target;
+        s += " HTTP/1.1\r\nHost: test\r\n";
+        for (auto const& [k, v] : headers) s += k + ": " + v + "\r\n";
+        if (!body.empty() || method == porthole::method::post || method == porthole::method::put)
+            s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        s += "\r\n";
+        s += body;
+        return s;
+    }
+};
+
+// One request through a fresh connection; the single response it got.
+template <class App>
+parsed_response send(App& app, simple_request const& req, connection_config const& config = {}) {
+    client<App> c(app, config);
+    c.send(req.serialize());
+    auto rs = c.responses({req.method == porthole::method::head});
+    while (!rs.empty() && rs.front().status < 200) rs.erase(rs.begin());
+    return rs.empty() ? parsed_response{} : rs.front();
+}
+template <class App>
+parsed_response get(App& app, std::string target) {
+    return send(app, simple_request{method::get, std::move(target), {}, {}});
+}
+
+}  // namespace porthole::testing

@@ -1,0 +1,367 @@
+// porthole/url.hpp: percent-decoding and encoding (RFC 3986), request paths split into
+// segments, query strings and application/x-www-form-urlencoded bodies.
+//
+// Everything here works on string_views into the caller's input: iteration allocates
+// nothing, and decoding appends to a std::string the caller owns. Malformed input never
+// throws; it makes a function return false (leaving `out` as it was) or is skipped.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace porthole::url {
+
+namespace detail {
+// Value of a hex digit, or -1.
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// The byte encoded by in[i+1], in[i+2] (in[i] being '%'), or -1 when they are not two hex digits.
+constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
+    if (in.size() - i < 3) return -1;
+    int hi = hex_value(in[i + 1]);
+    int lo = hex_value(in[i + 2]);
+    return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
+}
+
+constexpr bool is_unreserved(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+inline void append_escaped(unsigned char c, std::string& out) {
+    constexpr char digits[] = "0123456789ABCDEF";
+    char buf[3] = {'%', digits[c >> 4], digits[c & 15]};
+    out.append(buf, 3);
+}
+
+// Restores `out` to its size on entry unless commit() was called: a failed decode leaves
+// the caller's string as it was.
+class append_guard {
+public:
+    explicit append_guard(std::string& out) noexcept : out_(out), size_(out.size()) {}
+    append_guard(append_guard const&) = delete;
+    append_guard& operator=(append_guard const&) = delete;
+    ~append_guard() {
+        if (!committed_) out_.resize(size_);
+    }
+    bool commit() noexcept { return committed_ = true; }
+
+private:
+    std::string& out_;
+    std::size_t size_;
+    bool committed_ = false;
+};
+
+// True when decoding `raw` (form-style when plus_as_space) gives exactly `plain`;
+// false when it differs or is malformed. Allocates nothing.
+constexpr bool decoded_equals(std::string_view raw, std::string_view plain,
+                              bool plus_as_space) noexcept {
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
+        if (j == plain.size()) return false;
+        char c = raw[i];
+        if (c == '%') {
+            int b = escaped_byte(raw, i);
+            if (b < 0) return false;
+            c = static_cast<char>(b);
+            i += 2;
+        } else if (c == '+' && plus_as_space) {
+            c = ' ';
+        }
+        if (c != plain[j]) return false;
+    }
+    return j == plain.size();
+}
+}  // namespace detail
+
+// Appends the percent-decoded `in` to `out`. Hex digits are case-insensitive; with
+// plus_as_space, '+' decodes to ' ' (HTML forms). Returns false on a malformed escape
+// ("%", "%4", "%zz"), leaving `out` unchanged. Decoded bytes are not checked: a %00 or
+// invalid UTF-8 comes through as is.
+inline bool decode_component(std::string_view in, std::string& out, bool plus_as_space = false) {
+    detail::append_guard guard(out);
+    out.reserve(out.size() + in.size());
+    std::size_t run = 0;  // start of the bytes not yet copied
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (c == '%') {
+            int b = detail::escaped_byte(in, i);
+            if (b < 0) return false;
+            out.append(in.data() + run, i - run);
+            out.push_back(static_cast<char>(b));
+            i += 2;
+            run = i + 1;
+        } else if (c == '+' && plus_as_space) {
+            out.append(in.data() + run, i - run);
+            out.push_back(' ');
+            run = i + 1;
+        }
+    }
+    out.append(in.data() + run, in.size() - run);
+    return guard.commit();
+}
+
+// decode_component for application/x-www-form-urlencoded names and values: '+' is a space.
+inline bool decode_form(std::string_view raw, std::string& out) {
+    return decode_component(raw, out, true);
+}
+
+// Appends the request path `raw_path` (no query) decoded once, in a form that can be split
+// on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
+// in upper case), so an encoded slash never becomes a separator and "%252F" stays distinct
+// from "%2F". '+' is not special in paths. Returns false, leaving `out` unchanged, on a
+// malformed escape or on a NUL byte, raw or encoded as %00.
+// Dot segments are left in place; see is_dot_segment.
+inline bool decode_path(std::string_view raw_path, std::string& out) {
+    detail::append_guard guard(out);
+    out.reserve(out.size() + raw_path.size());
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < raw_path.size(); ++i) {
+        char c = raw_path[i];
+        if (c == '\0') return false;
+        if (c != '%') continue;
+        int b = detail::escaped_byte(raw_path, i);
+        if (b <= 0) return false;  // malformed, or %00
+        out.append(raw_path.data() + run, i - run);
+        if (b == '/')
+            out.append("%2F");
+        else if (b == '%')
+            out.append("%25");
+        else
+            out.push_back(static_cast<char>(b));
+        i += 2;
+        run = i + 1;
+    }
+    out.append(raw_path.data() + run, raw_path.size() - run);
+    return guard.commit();
+}
+
+// Appends a segment of a decode_path result with its kept escapes turned back into bytes:
+// %2F into '/', %25 into '%'. Returns false, leaving `out` unchanged, on any other '%'
+// sequence, which decode_path never leaves behind (so the path was not decoded first).
+inline bool decode_segment(std::string_view seg, std::string& out) {
+    detail::append_guard guard(out);
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+        if (seg[i] != '%') continue;
+        int b = detail::escaped_byte(seg, i);
+        if (b != '/' && b != '%') return false;
+        out.append(seg.data() + run, i - run);
+        out.push_back(static_cast<char>(b));
+        i += 2;
+        run = i + 1;
+    }
+    out.append(seg.data() + run, seg.size() - run);
+    return guard.commit();
+}
+
+// "." or "..": segments that would move a file-system lookup. Apply it to segments of a
+// decode_path result, where "%2e%2E" has already become "..".
+constexpr bool is_dot_segment(std::string_view seg) noexcept {
+    return seg == "." || seg == "..";
+}
+
+// The segments of a path, split on '/'. One leading '/' is dropped and every other '/'
+// separates two segments, so:
+//   ""      -> (none)           "/"     -> ""
+//   "/a"    -> "a"              "/a/"   -> "a", ""      (a trailing slash: a final empty segment)
+//   "/a//b" -> "a", "", "b"     "a/b"   -> "a", "b"
+// Segments are views into the path; iterate a decode_path result and pass each to
+// decode_segment to get its bytes.
+class segments {
+public:
+    constexpr explicit segments(std::string_view path) noexcept : path_(path) {
+        if (!path_.empty() && path_.front() == '/') {
+            path_.remove_prefix(1);
+            rooted_ = true;
+        }
+    }
+
+    class iterator {
+    public:
+        // Dereferencing yields a view by value: a C++20 forward iterator, a C++17 input one.
+        using iterator_concept = std::forward_iterator_tag;
+        using iterator_category = std::input_iterator_tag;
+        using value_type = std::string_view;
+        using difference_type = std::ptrdiff_t;
+        using pointer = std::string_view const*;
+        using reference = std::string_view;
+
+        constexpr iterator() noexcept = default;
+        constexpr std::string_view operator*() const noexcept { return current_; }
+        constexpr pointer operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            if (next_ > path_.size()) {
+                next_ = npos;  // end
+            } else {
+                load();
+            }
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++*this;
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.next_ == b.next_;
+        }
+
+    private:
+        friend class segments;
+        static constexpr std::size_t npos = std::string_view::npos;
+        constexpr iterator(std::string_view path, bool at_end) noexcept
+            : path_(path), next_(at_end ? npos : 0) {
+            if (!at_end) load();
+        }
+        // Takes the segment starting at next_ and moves next_ past its '/', or to
+        // path_.size() + 1 when it was the last one.
+        constexpr void load() noexcept {
+            auto slash = path_.find('/', next_);
+            auto stop = slash == npos ? path_.size() : slash;
+            current_ = path_.substr(next_, stop - next_);
+            next_ = stop + 1;
+        }
+        std::string_view path_;
+        std::string_view current_;
+        std::size_t next_ = npos;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(path_, path_.empty() && !rooted_); }
+    constexpr iterator end() const noexcept { return iterator(path_, true); }
+
+private:
+    std::string_view path_;
+    bool rooted_ = false;
+};
+
+// True when some segment of `path` is "." or "..".
+constexpr bool has_dot_segment(std::string_view path) noexcept {
+    for (auto seg : segments(path))
+        if (is_dot_segment(seg)) return true;
+    return false;
+}
+
+// ---------------------------------------------------------------- query strings and forms
+
+// A name=value pair of a query string or urlencoded form, both still encoded.
+struct param {
+    std::string_view name;
+    std::string_view value;
+};
+
+// The pairs of a query string (without its '?') or of an application/x-www-form-urlencoded
+// body, in order, lazily: "a=1&b=&c&&d=4" gives a="1", b="", c="", d="4". Pairs are
+// separated by '&'; empty pairs are skipped; a pair without '=' has an empty value; the
+// first '=' splits, so "k=a=b" gives k="a=b". Names and values are raw (decode them with
+// decode_form); duplicates all appear.
+class query_params {
+public:
+    constexpr explicit query_params(std::string_view query) noexcept : query_(query) {}
+
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = param;
+        using difference_type = std::ptrdiff_t;
+        using pointer = param const*;
+        using reference = param const&;
+
+        constexpr iterator() noexcept = default;
+        constexpr param const& operator*() const noexcept { return current_; }
+        constexpr param const* operator->() const noexcept { return &current_; }
+        constexpr iterator& operator++() noexcept {
+            advance();
+            return *this;
+        }
+        constexpr iterator operator++(int) noexcept {
+            iterator old = *this;
+            advance();
+            return old;
+        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
+        }
+
+    private:
+        friend class query_params;
+        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
+            advance();
+        }
+        constexpr void advance() noexcept {
+            while (!rest_.empty()) {
+                auto amp = rest_.find('&');
+                auto pair = rest_.substr(0, amp);
+                rest_.remove_prefix(amp == std::string_view::npos ? rest_.size() : amp + 1);
+                if (pair.empty()) continue;
+                auto eq = pair.find('=');
+                if (eq == std::string_view::npos)
+                    current_ = {pair, pair.substr(pair.size())};
+                else
+                    current_ = {pair.substr(0, eq), pair.substr(eq + 1)};
+                return;
+            }
+            done_ = true;
+            current_ = {};
+        }
+        std::string_view rest_;  // what follows the current pair
+        param current_;
+        bool done_ = true;
+    };
+
+    constexpr iterator begin() const noexcept { return iterator(query_); }
+    constexpr iterator end() const noexcept { return iterator(); }
+
+private:
+    std::string_view query_;
+};
+
+// The decoded value (form-style: '+' is a space) of the first pair whose decoded name is
+// `name`, or nullopt. Pairs whose name or value is malformed are skipped.
+inline std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+    for (auto const& p : query_params(query)) {
+        if (!detail::decoded_equals(p.name, name, true)) continue;
+        std::string value;
+        if (decode_form(p.value, value)) return value;
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- encoding
+
+// Appends `in` percent-encoded: the RFC 3986 unreserved characters (ALPHA, DIGIT, "-._~")
+// are kept, every other byte becomes %XX (upper-case hex). The result is safe in a path
+// segment, a query name or value, a header and an HTML attribute.
+inline void encode_component(std::string_view in, std::string& out) {
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (detail::is_unreserved(c))
+            out.push_back(c);
+        else
+            detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
+// encode_component that keeps '/', for a whole path: encode_path("/files/a b") is
+// "/files/a%20b".
+inline void encode_path(std::string_view in, std::string& out) {
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (c == '/' || detail::is_unreserved(c))
+            out.push_back(c);
+        else
+            detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
+}  // namespace porthole::url

@@ -1,0 +1,534 @@
+#include "parse_driver.hpp"
+
+#include <porthole/connection.hpp>
+#include <porthole/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace porthole;
+using porthole::testing::client;
+using porthole::testing::parsed_response;
+
+namespace {
+
+// Answers with the path it saw, and records what it was called with.
+struct recorder {
+    std::vector<std::string> paths;
+    std::vector<std::string> bodies;
+    response operator()(request const& req) {
+        paths.emplace_back(req.path());
+        bodies.emplace_back(req.body());
+        return response::text("path=" + std::string(req.path()));
+    }
+};
+
+std::string get(std::string const& target, std::string const& extra = {}) {
+    return "GET " + target + " HTTP/1.1\r\nHost: t\r\n" + extra + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("a request gets its response with Date and Content-Length") {
+    recorder app;
+    client c(app);
+    c.send(get("/hello"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 200);
+    CHECK(rs[0].reason == "OK");
+    CHECK(rs[0].body == "path=/hello");
+    CHECK(rs[0].header("Content-Length") == "11");
+    CHECK(rs[0].header("Content-Type") == "text/plain; charset=utf-8");
+    CHECK(rs[0].header("Date").size() == 29);
+    CHECK(!rs[0].has_header("Server"));
+    CHECK(!c.closed());
+}
+
+TEST_CASE("the Server header is off by default and on when asked") {
+    recorder app;
+    connection_config cfg;
+    cfg.server_header = true;
+    client c(app, cfg);
+    c.send(get("/"));
+    CHECK(c.responses().at(0).header("Server") == "porthole");
+}
+
+TEST_CASE("keep-alive: HTTP/1.1 persists unless Connection: close") {
+    recorder app;
+    client a(app);
+    a.send(get("/1")).send(get("/2"));
+    CHECK(a.responses().size() == 2);
+    CHECK(!a.closed());
+    client b(app);
+    b.send(get("/1", "Connection: close\r\n")).send(get("/2"));
+    auto rs = b.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].header("Connection") == "close");
+    CHECK(b.closed());
+}
+
+TEST_CASE("keep-alive: HTTP/1.0 closes unless keep-alive is asked for") {
+    recorder app;
+    client a(app);
+    a.send("GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n");
+    CHECK(a.responses().size() == 1);
+    CHECK(a.closed());
+    client b(app);
+    b.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK(b.responses().at(0).header("Connection") == "keep-alive");
+    CHECK(!b.closed());
+}
+
+TEST_CASE("pipelining: 100 requests in one feed get 100 responses in order") {
+    recorder app;
+    client c(app);
+    std::string all;
+    for (int i = 0; i < 100; ++i) all += get("/r" + std::to_string(i));
+    c.send(all);
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 100);
+    for (int i = 0; i < 100; ++i) CHECK(rs[static_cast<std::size_t>(i)].body == "path=/r" + std::to_string(i));
+}
+
+TEST_CASE("splitting the input at every byte offset gives identical output") {
+    auto input = std::string("POST /a HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n") +
+                 get("/b") + "PUT /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyz" + get("/d", "Connection: close\r\n");
+    recorder whole_app;
+    client whole(whole_app);
+    whole.send(input);
+    REQUIRE(whole.responses().size() == 4);
+    CHECK(whole_app.bodies == std::vector<std::string>{"body", "", "xyz", ""});
+    auto strip_date = [](std::string s) {
+        for (auto p = s.find("Date: "); p != std::string::npos; p = s.find("Date: ", p + 1)) s.replace(p + 6, 29, 29, 'D');
+        return s;
+    };
+    for (std::size_t cut = 1; cut < input.size(); ++cut) {
+        recorder app;
+        client c(app);
+        c.send_split(input, {cut});
+        if (strip_date(c.output()) != strip_date(whole.output())) {
+            CAPTURE(cut);
+            CHECK(strip_date(c.output()) == strip_date(whole.output()));
+            break;
+        }
+        CHECK(app.bodies == whole_app.bodies);
+    }
+    std::vector<std::size_t> every;
+    for (std::size_t i = 1; i < input.size(); ++i) every.push_back(i);
+    recorder app;
+    client bytewise(app);
+    bytewise.send_split(input, every);
+    CHECK(strip_date(bytewise.output()) == strip_date(whole.output()));
+}
+
+TEST_CASE("HEAD gets the GET headers, Content-Length included, and no body") {
+    auto app = [](request const&) { return response::text("twelve bytes"); };
+    client c(app);
+    c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n" + get("/"));
+    auto rs = c.responses({true, false});
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].header("Content-Length") == "12");
+    CHECK(rs[0].body.empty());
+    CHECK(rs[1].body == "twelve bytes");
+    CHECK(c.output().find("twelve bytes") == c.output().rfind("twelve bytes"));  // once only
+}
+
+TEST_CASE("204 and 304 carry no body and no Content-Length") {
+    for (auto s : {status::no_content, status::not_modified}) {
+        auto app = [s](request const&) { return response::text("ignored", s); };
+        client c(app);
+        c.send(get("/") + get("/"));
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].status == to_int(s));
+        CHECK(!rs[0].has_header("Content-Length"));
+        CHECK(c.output().find("ignored") == std::string::npos);
+    }
+}
+
+TEST_CASE("Expect: 100-continue gets 100 Continue before the body is read") {
+    recorder app;
+    client c(app);
+    c.send("PUT /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    CHECK(c.output() == "HTTP/1.1 100 Continue\r\n\r\n");
+    CHECK(c.conn().phase() == connection_phase::reading_body);
+    c.send("hello");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].status == 100);
+    CHECK(rs[1].status == 200);
+    CHECK(app.bodies.back() == "hello");
+}
+
+TEST_CASE("Expect: 100-continue with the body already there gets no interim response") {
+    recorder app;
+    client c(app);
+    c.send("PUT /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 200);
+}
+
+TEST_CASE("other expectations get 417") {
+    recorder app;
+    client c(app);
+    c.send("PUT /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: magic\r\n\r\n");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 417);
+    CHECK(app.paths.empty());
+}
+
+TEST_CASE("a parse error answers its status with Connection: close, after earlier pipelined responses") {
+    recorder app;
+    client c(app);
+    c.send(get("/ok") + "GET / HTTP/1.1\r\nHost: t\r\nBad Name: x\r\n\r\n" + get("/never"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].status == 200);
+    CHECK(rs[1].status == 400);
+    CHECK(rs[1].header("Connection") == "close");
+    CHECK(c.closed());
+    CHECK(app.paths == std::vector<std::string>{"/ok"});
+}
+
+TEST_CASE("limits answer 413, 414 and 431") {
+    recorder app;
+    connection_config cfg;
+    cfg.limits.max_body = 4;
+    cfg.limits.max_request_line = 32;
+    cfg.limits.max_header_bytes = 64;
+    auto first_status = [&](std::string const& raw) {
+        client c(app, cfg);
+        c.send(raw);
+        auto rs = c.responses();
+        return rs.empty() ? 0u : rs[0].status;
+    };
+    CHECK(first_status("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n") == 413);
+    CHECK(first_status("GET /" + std::string(40, 'a')) == 414);
+    CHECK(first_status("GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(80, 'v')) == 431);
+}
+
+TEST_CASE("a body the application did not read is consumed, never taken for a request") {
+    auto app = [](request const& req) { return std::string(req.path()); };  // ignores the body
+    client c(app);
+    c.send("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 28\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n\r\n" + get("/b"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "/a");
+    CHECK(rs[1].body == "/b");
+}
+
+TEST_CASE("an exception in the application becomes a 500 without its message, and the connection goes on") {
+    std::vector<std::string> logged;
+    connection_config cfg;
+    cfg.error_log = [&](std::string_view m) { logged.emplace_back(m); };
+    auto app = [](request const& req) -> response {
+        if (req.path() == "/throw") throw std::runtime_error("secret detail");
+        return response::text("fine");
+    };
+    client c(app, cfg);
+    c.send(get("/throw") + get("/next"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].status == 500);
+    CHECK(c.output().find("secret detail") == std::string::npos);
+    CHECK(rs[1].body == "fine");
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].find("secret detail") != std::string::npos);
+}
+
+TEST_CASE("CR, LF or NUL in a response header never reach the wire: 500 and a log line") {
+    std::vector<std::string> logged;
+    connection_config cfg;
+    cfg.error_log = [&](std::string_view m) { logged.emplace_back(m); };
+    auto app = [](request const& req) {
+        response r = response::text("x");
+        if (req.path() == "/value") r.set_header("X-Evil", "a\r\nSet-Cookie: pwned=1");
+        if (req.path() == "/name") r.set_header("X-Evil\r\nInjected", "1");
+        if (req.path() == "/nul") r.set_header("X-Evil", std::string_view("a\0b", 3));
+        if (req.path() == "/type") r.set_content_type("text/html\r\nX: y");
+        return r;
+    };
+    for (auto path : {"/value", "/name", "/nul", "/type"}) {
+        CAPTURE(path);
+        client c(app, cfg);
+        c.send(get(path));
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == 500);
+        CHECK(c.output().find("pwned") == std::string::npos);
+        CHECK(c.output().find("Injected") == std::string::npos);
+        CHECK(c.output().find("X: y") == std::string::npos);
+    }
+    CHECK(logged.size() == 4);
+}
+
+TEST_CASE("error pages never echo request data") {
+    recorder app;
+    client c(app);
+    c.send("GET /<script>alert(1)</script> HTTP/1.1\r\nHost: t\r\nX-Bad\x01: <b>\r\n\r\n");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 400);
+    CHECK(rs[0].body == "Bad Request");
+    CHECK(c.output().find("script") == std::string::npos);
+}
+
+TEST_CASE("unknown methods and CONNECT get 501, and the connection goes on") {
+    recorder app;
+    client c(app);
+    c.send("BREW /pot HTTP/1.1\r\nHost: t\r\n\r\nCONNECT a.b:443 HTTP/1.1\r\nHost: a.b:443\r\n\r\n" + get("/x"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 3);
+    CHECK(rs[0].status == 501);
+    CHECK(rs[1].status == 501);
+    CHECK(rs[2].status == 200);
+    CHECK(app.paths == std::vector<std::string>{"/x"});
+}
+
+TEST_CASE("the path is decoded once, segment-safe; a malformed escape is 400") {
+    struct seen_t {
+        std::string path, raw, query;
+    } seen;
+    auto app = [&](request const& req) {
+        seen = {std::string(req.path()), std::string(req.raw_path()), std::string(req.query_string())};
+        return "ok";
+    };
+    client c(app);
+    c.send(get("/a%20b/c%2Fd/%252F?x=%41&y"));
+    CHECK(seen.path == "/a b/c%2Fd/%252F");
+    CHECK(seen.raw == "/a%20b/c%2Fd/%252F");
+    CHECK(seen.query == "x=%41&y");
+    client bad(app);
+    bad.send(get("/a%zz"));
+    CHECK(bad.responses().at(0).status == 400);
+    client absolute(app);
+    absolute.send("GET http://example.com/abs?q=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+    CHECK(seen.path == "/abs");
+    CHECK(seen.query == "q=1");
+}
+
+TEST_CASE("the request exposes headers, query, body and cookies") {
+    std::string got;
+    auto app = [&](request const& req) {
+        got = std::string(req.header("x-custom")) + "|" + req.query("q").value_or("-") + "|" +
+              std::string(req.cookie("sid").value_or("-")) + "|" + std::string(req.body()) + "|" +
+              std::to_string(req.version().minor) + "|" + (req.keep_alive() ? "ka" : "close");
+        return "ok";
+    };
+    client c(app);
+    c.send("POST /p?q=a+b%21 HTTP/1.1\r\nHost: t\r\nX-Custom: v\r\nCookie: a=1; sid=xyz\r\nContent-Length: 4\r\n\r\nbody");
+    CHECK(got == "v|a b!|xyz|body|1|ka");
+}
+
+TEST_CASE("return values convert: string, literal, status, optional") {
+    auto s = [](request const&) { return std::string("str"); };
+    auto lit = [](request const&) { return "literal"; };
+    auto st = [](request const&) { return status::accepted; };
+    auto opt = [](request const& req) -> std::optional<std::string> {
+        if (req.path() == "/none") return std::nullopt;
+        return "some";
+    };
+    CHECK(testing::get(s, "/").body == "str");
+    CHECK(testing::get(lit, "/").body == "literal");
+    CHECK(testing::get(lit, "/").header("Content-Type") == "text/plain; charset=utf-8");
+    auto r = testing::get(st, "/");
+    CHECK(r.status == 202);
+    CHECK(r.body.empty());
+    CHECK(testing::get(opt, "/none").status == 404);
+    CHECK(testing::get(opt, "/x").body == "some");
+    static_assert(application<decltype(s)>);
+    static_assert(!application<int>);
+    static_assert(!application<decltype([](int) { return "x"; })>);
+    static_assert(!application<decltype([](request const&) { return 42; })>);
+}
+
+TEST_CASE("response constructors set status and content type") {
+    CHECK(response::html("<p>").content_type() == "text/html; charset=utf-8");
+    CHECK(response::json("{}").content_type() == "application/json");
+    auto r = response::redirect("/there", status::see_other);
+    CHECK(r.status() == status::see_other);
+    CHECK(r.header("Location") == "/there");
+    CHECK(response(status::not_found).status() == status::not_found);
+    auto t = response::text("x").set_header("X-A", "1").set_header("x-a", "2");
+    CHECK(t.header("X-A") == "2");
+    CHECK(t.headers().size() == 1);
+}
+
+TEST_CASE("a streamed body goes out chunked on HTTP/1.1 and close-delimited on HTTP/1.0") {
+    auto app = [](request const&) {
+        int n = 0;
+        return response::stream([n]() mutable -> std::optional<std::string> {
+            if (n == 3) return std::nullopt;
+            return "piece" + std::to_string(n++) + ";";
+        }, "text/plain");
+    };
+    client c(app);
+    c.send(get("/"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].header("Transfer-Encoding") == "chunked");
+    CHECK(!rs[0].has_header("Content-Length"));
+    CHECK(rs[0].body == "piece0;piece1;piece2;");
+    CHECK(rs[0].complete);
+    CHECK(!c.closed());
+    client old(app);
+    old.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK(old.responses().at(0).body == "piece0;piece1;piece2;");
+    CHECK(old.closed());
+}
+
+TEST_CASE("a file body is handed to the driver as a file range, not read into memory") {
+    char name[] = "/tmp/porthole_conn_XXXXXX";
+    int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    std::string content(100000, 'f');
+    REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    ::close(fd);
+    std::string path = name;
+    auto app = [&](request const&) { return *response::file(path, "text/plain"); };
+    client c(app);
+    c.send(get("/f"));
+    auto chunks_seen = c.responses();
+    REQUIRE(chunks_seen.size() == 1);
+    CHECK(chunks_seen[0].body == content);
+    CHECK(chunks_seen[0].header("Content-Length") == "100000");
+    // the connection presents the file as a file chunk
+    recorder unused;
+    (void)unused;
+    connection conn(app, {}, nullptr);
+    conn.feed(std::string_view(get("/f")));
+    auto out = conn.pending_output();
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].file_fd < 0);
+    CHECK(out[1].file_fd >= 0);
+    CHECK(out[1].file_length == 100000);
+    ::unlink(name);
+    CHECK(!response::file("/nonexistent/file").has_value());
+}
+
+TEST_CASE("large string bodies are referenced, not copied, and go out whole") {
+    std::string big(100000, 'b');
+    auto app = [&](request const&) { return response::text(big); };
+    connection conn(app, {}, nullptr);
+    conn.feed(std::string_view(get("/")));
+    auto out = conn.pending_output();
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].memory.size() == 100000);
+    CHECK(out[1].memory.data() != big.data());  // the response's own string, moved, not copied again
+    std::size_t total = out[0].size() + out[1].size();
+    conn.consumed(total - 10);  // a partial write
+    auto rest = conn.pending_output();
+    REQUIRE(rest.size() == 1);
+    CHECK(rest[0].memory.size() == 10);
+    conn.consumed(10);
+    CHECK(conn.pending_output().empty());
+    CHECK(conn.phase() == connection_phase::idle);
+}
+
+TEST_CASE("backpressure: a connection with too much output waiting stops taking requests") {
+    recorder app;
+    connection_config cfg;
+    cfg.max_output_buffered = 1000;
+    connection conn(app, cfg, nullptr);
+    std::string all;
+    for (int i = 0; i < 100; ++i) all += get("/r" + std::to_string(i));
+    conn.feed(std::string_view(all));
+    CHECK(!conn.wants_read());
+    CHECK(app.paths.size() < 100);
+    std::size_t answered = 0;
+    std::string out;
+    while (true) {
+        auto chunks = conn.pending_output();
+        if (chunks.empty()) break;
+        std::size_t n = 0;
+        for (auto const& ch : chunks) out.append(ch.memory), n += ch.memory.size();
+        conn.consumed(n);
+    }
+    answered = testing::parse_responses(out).size();
+    CHECK(answered == 100);
+    CHECK(app.paths.size() == 100);
+    CHECK(conn.wants_read());
+}
+
+TEST_CASE("phase tells the driver which timeout applies; a read timeout answers 408") {
+    recorder app;
+    connection conn(app, {}, nullptr);
+    CHECK(conn.phase() == connection_phase::idle);
+    conn.feed(std::string_view("GET / HT"));
+    CHECK(conn.phase() == connection_phase::reading_headers);
+    conn.feed(std::string_view("TP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\na"));
+    CHECK(conn.phase() == connection_phase::reading_body);
+    conn.timeout();
+    CHECK(conn.phase() == connection_phase::writing);
+    auto out = conn.pending_output();
+    REQUIRE(!out.empty());
+    CHECK(out[0].memory.substr(0, 12) == "HTTP/1.1 408");
+    conn.consumed(out[0].memory.size());
+    CHECK(conn.phase() == connection_phase::closed);
+    CHECK(conn.should_close());
+}
+
+TEST_CASE("the peer's end of input lets queued responses finish, then closes") {
+    recorder app;
+    client c(app);
+    c.send(get("/a") + "GET /partial HTTP/1.1\r\n");
+    c.close_input();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(c.closed());
+}
+
+TEST_CASE("an access log entry is written per response") {
+    std::vector<std::string> lines;
+    connection_config cfg;
+    cfg.access_log = [&](access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)) +
+                        " " + std::to_string(e.body_bytes));
+    };
+    recorder app;
+    client c(app, cfg);
+    c.send(get("/x") + "BAD\r\n\r\n");
+    CHECK(lines == std::vector<std::string>{"GET /x 200 7", "- - 400 11"});
+}
+
+TEST_CASE("hostile corpus through the connection: status and close as the index says") {
+    auto app = [](request const& req) { return response::text(std::string(req.body())); };
+    auto rows = test_support::read_index(test_support::shared_dir() + "/corpus/hostile/index.tsv");
+    for (auto const& row : rows) {
+        auto expected = test_support::cell(row, "expected");
+        if (expected == "no-escape") continue;
+        auto file = test_support::cell(row, "file");
+        CAPTURE(file);
+        CAPTURE(expected);
+        client c(app);
+        c.send(test_support::read_file(test_support::shared_dir() + "/corpus/hostile/" + file));
+        auto rs = c.responses();
+        std::vector<parsed_response> finals;
+        for (auto& r : rs)
+            if (r.status >= 200) finals.push_back(r);
+        if (finals.empty()) {
+            CHECK(expected.find("100") != std::string::npos);
+            CHECK(!rs.empty());
+            CHECK(rs[0].status == 100);
+            continue;
+        }
+        bool ok = false;
+        unsigned st = finals[0].status;
+        bool last = finals.size() == 1;
+        for (auto const& t : test_support::split_on(expected, '|')) {
+            if (t == "ok") ok |= st < 400 || st == 404 || st == 405;
+            else if (t == "ok-close") ok |= st < 400 && last && c.closed();
+            else if (t == "400") ok |= st == 400 && last && c.closed();
+            else ok |= std::to_string(st) == t;
+        }
+        CHECK(ok);
+        if (st >= 400 && st != 501) CHECK(c.closed());
+    }
+}
