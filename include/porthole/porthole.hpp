@@ -13,3 +13,4 @@
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>
 #include <porthole/static_files.hpp>
+#include <porthole/server.hpp>
