@@ -11,3 +11,4 @@
 #include <porthole/app.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
+#include <porthole/router.hpp>
