@@ -12,3 +12,4 @@
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
 #include <porthole/router.hpp>
+#include <porthole/form.hpp>
