@@ -249,9 +249,6 @@ struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A.
 template <class F>
 struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
 
-template <class A, class B>
-inline constexpr bool same_list = std::is_same_v<A, B>;
-
 enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
 
 template <class H, class Params>
@@ -350,7 +347,7 @@ template <route_pattern Pattern, route_methods Methods, class Handler>
 auto route(Handler&& handler) {
     using H = std::decay_t<Handler>;
     constexpr bool ok = detail::pattern_check<Pattern>::ok && detail::methods_check<Methods>::ok;
-    if constexpr (ok) static_assert(detail::handler_check<Pattern, H>::ok);
+    if constexpr (ok) (void)detail::handler_check<Pattern, H>::ok;  // its static_asserts explain
     return route_entry<Pattern, Methods, H>{std::forward<Handler>(handler)};
 }
 
@@ -693,7 +690,7 @@ class router {
     using split = detail::split_path<depth>;
 
 public:
-    explicit router(Routes... routes) : routes_(std::move(routes)...) { static_assert(check_conflicts()); }
+    explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
 
     // Opt in: a path that matches no route, but would with a trailing '/' added or removed, is
     // answered 308 Permanent Redirect to that form.
@@ -728,23 +725,21 @@ public:
     }
 
 private:
-    static consteval bool check_conflicts() {
-        if constexpr (trie_.conflict_first >= 0) {
-            constexpr auto a = static_cast<std::size_t>(trie_.conflict_first);
-            constexpr auto b = static_cast<std::size_t>(trie_.conflict_second);
-            using A = std::tuple_element_t<a, std::tuple<Routes...>>;
-            using B = std::tuple_element_t<b, std::tuple<Routes...>>;
-            return conflict_report<A, B>::ok;
-        }
-        return true;
-    }
+    // Instantiated only for a conflicting pair, so that the error names both patterns.
     template <class A, class B>
     struct conflict_report {
-        static constexpr bool ok = false;
         static_assert(sizeof(A) == 0 && sizeof(B) == 0,
                       "porthole router: two routes match the same paths with overlapping methods (patterns that "
                       "differ only in parameter names are the same route)");
     };
+    static constexpr void check_conflicts() noexcept {
+        if constexpr (trie_.conflict_first >= 0) {
+            using all = std::tuple<Routes...>;
+            using A = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_first), all>;
+            using B = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_second), all>;
+            (void)sizeof(conflict_report<A, B>);
+        }
+    }
 
     static bool find(split const& s, detail::match_query& q) noexcept {
         detail::matcher<decltype(trie_), split, decltype(methods_)> mt{trie_, s, methods_, q};
