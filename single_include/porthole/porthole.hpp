@@ -3507,10 +3507,10 @@ parsed_response get(App& app, std::string target) {
 // #include <porthole/url.hpp>
 
 #include <array>
-#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -3887,7 +3887,10 @@ struct literal_edge {
 };
 
 constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
-    return a.size() != b.size() ? a.size() < b.size() : a < b;
+    if (a.size() != b.size()) return a.size() < b.size();
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+    return false;
 }
 
 struct route_shape {
@@ -4013,11 +4016,11 @@ struct split_path {
     explicit split_path(std::string_view p) noexcept : path(p) {
         if (p.empty() || p[0] != '/') return;
         rooted = true;
+        // A plain loop: segments are short, and a library call per segment costs more.
         std::size_t begin = 1;
-        for (;;) {
-            auto slash = p.find('/', begin);
-            auto end = slash == std::string_view::npos ? p.size() : slash;
-            auto seg = p.substr(begin, end - begin);
+        for (std::size_t i = 1;; ++i) {
+            if (i < p.size() && p[i] != '/') continue;
+            auto seg = p.substr(begin, i - begin);
             if (seg.size() <= 2 && url::is_dot_segment(seg)) dot_segment = true;
             if (count < Depth) {
                 segments[count++] = seg;
@@ -4025,8 +4028,8 @@ struct split_path {
                 more = true;
                 tail = begin;
             }
-            if (slash == std::string_view::npos) break;
-            begin = slash + 1;
+            if (i >= p.size()) break;
+            begin = i + 1;
         }
     }
     // Where segment i starts in the path.
@@ -4035,19 +4038,63 @@ struct split_path {
     }
 };
 
-template <class T>
-bool parse_number(std::string_view s, T& out) noexcept {
-    if (s.empty() || s[0] == '+') return false;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc{} && end == s.data() + s.size();
+// Decimal digits only, range-checked; no sign, no spaces.
+constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty() || s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        auto d = static_cast<unsigned>(c) - unsigned{'0'};
+        if (d > 9 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
 }
-inline bool is_int64(std::string_view s) noexcept {
-    std::int64_t v;
+// An optional '-', then as above.
+constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    std::uint64_t u = 0;
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!parse_number(s, u) || u > limit + negative) return false;
+    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
+    return true;
+}
+constexpr bool is_int64(std::string_view s) noexcept {
+    std::int64_t v = 0;
     return parse_number(s, v);
 }
-inline bool is_uint64(std::string_view s) noexcept {
-    std::uint64_t v;
+constexpr bool is_uint64(std::string_view s) noexcept {
+    std::uint64_t v = 0;
     return parse_number(s, v);
+}
+
+// Equality of short strings by overlapping word loads: a literal is matched once per request
+// segment, and a byte loop or a memcmp call costs more than the bytes.
+inline bool same_text(std::string_view a, std::string_view b) noexcept {
+    auto n = a.size();
+    if (n != b.size()) return false;
+    auto const* p = a.data();
+    auto const* q = b.data();
+    auto load8 = [](char const* x) {
+        std::uint64_t v;
+        std::memcpy(&v, x, 8);
+        return v;
+    };
+    auto load4 = [](char const* x) {
+        std::uint32_t v;
+        std::memcpy(&v, x, 4);
+        return v;
+    };
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (load8(p + i) != load8(q + i)) return false;
+        return load8(p + n - 8) == load8(q + n - 8);
+    }
+    if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] != q[i]) return false;
+    return true;
 }
 
 struct match_query {
@@ -4074,36 +4121,50 @@ struct matcher {
         q.allowed = static_cast<std::uint16_t>(q.allowed | n.methods);
         return false;
     }
-    bool child(std::int16_t c, std::size_t i) const noexcept {
-        return c != no_node && visit(static_cast<std::size_t>(c), i);
-    }
-    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}.
-    bool visit(std::size_t node, std::size_t i) const noexcept {
-        auto const& n = t.nodes[node];
-        if (i == path.count) {
-            if (!path.more) return at_end(n);
-            return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
-        }
-        auto seg = path.segments[i];
-        auto lo = n.literals_begin, hi = n.literals_end;
-        while (lo < hi) {
-            auto mid = static_cast<std::uint16_t>((lo + hi) / 2);
-            auto const& e = t.edges[mid];
-            if (e.text == seg) {
-                if (visit(e.child, i + 1)) return true;
-                break;
-            }
-            if (literal_less(e.text, seg))
-                lo = static_cast<std::uint16_t>(mid + 1);
+    // The child reached by literal `seg`, or -1. A short run is scanned, a long one bisected.
+    int find_literal(trie_node const& n, std::string_view seg) const noexcept {
+        std::size_t lo = n.literals_begin, hi = n.literals_end;
+        while (hi - lo > 8) {
+            auto mid = lo + (hi - lo) / 2;
+            if (literal_less(t.edges[mid].text, seg))
+                lo = mid + 1;
             else
-                hi = mid;
+                hi = mid + 1;  // the match, if any, stays in [lo, hi)
         }
-        if (!seg.empty()) {
-            if (n.integer != no_node && is_int64(seg) && child(n.integer, i + 1)) return true;
-            if (n.unsigned_integer != no_node && is_uint64(seg) && child(n.unsigned_integer, i + 1)) return true;
-            if (child(n.string, i + 1)) return true;
+        for (; lo < hi; ++lo)
+            if (same_text(t.edges[lo].text, seg)) return t.edges[lo].child;
+        return -1;
+    }
+    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}. Each candidate
+    // child is tried once the next one is known, so the last is taken by looping rather than
+    // recursing: a path through nodes without alternatives costs no calls.
+    bool visit(std::size_t node, std::size_t i) const noexcept {
+        for (;;) {
+            auto const& n = t.nodes[node];
+            if (i == path.count) {
+                if (!path.more) return at_end(n);
+                return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            auto seg = path.segments[i];
+            int next = find_literal(n, seg);
+            auto candidate = [&](std::int16_t c) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                next = c;
+                return false;
+            };
+            if (!seg.empty()) {
+                if (n.integer != no_node && is_int64(seg) && candidate(n.integer)) return true;
+                if (n.unsigned_integer != no_node && is_uint64(seg) && candidate(n.unsigned_integer)) return true;
+                if (n.string != no_node && candidate(n.string)) return true;
+            }
+            if (n.rest != no_node) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                return at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            if (next < 0) return false;
+            node = static_cast<std::size_t>(next);
+            ++i;
         }
-        return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
     }
 };
 
