@@ -237,7 +237,7 @@ TEST_CASE("OPTIONS is answered with Allow, unless the application routes OPTIONS
     auto app = router{
         route<"/x", GET | POST>([] { return "x"; }),
         put<"/y">([] { return "y"; }),
-        options<"/cors/{any...}">([](std::string_view) {
+        route<"/cors/{any...}", OPTIONS>([](std::string_view) {
             response r(status::no_content);
             r.set_header("Access-Control-Allow-Origin", "*");
             return r;

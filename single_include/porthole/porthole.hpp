@@ -3511,6 +3511,7 @@ parsed_response get(App& app, std::string target) {
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -3856,7 +3857,6 @@ template <route_pattern P, class H> auto post(H&& h) { return route<P, POST>(std
 template <route_pattern P, class H> auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
 template <route_pattern P, class H> auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
 template <route_pattern P, class H> auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto options(H&& h) { return route<P, OPTIONS>(std::forward<H>(h)); }
 
 // Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
 // "/static") with `app`, which sees the path from the '/' after the prefix on.
@@ -4191,23 +4191,15 @@ inline response plain_status(status s) {
     return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
 }
 
-// Where decoded parameter values live while a handler runs: a stack buffer, and a string
-// reserved once (so views into it stay valid) for values that do not fit.
+// Where decoded parameter values live while a handler runs: a stack buffer, then one heap
+// block as large as the path (decoding never lengthens a segment) for values beyond it.
 class decode_arena {
 public:
-    explicit decode_arena(std::size_t capacity_needed) noexcept : needed_(capacity_needed) {}
+    explicit decode_arena(std::size_t path_size) noexcept : path_size_(path_size) {}
     // The segment with its kept escapes (%2F, %25) turned back into bytes.
     std::string_view decode(std::string_view seg) {
         if (seg.find('%') == std::string_view::npos) return seg;
-        char* out;
-        if (used_ + seg.size() <= buffer_.size()) {
-            out = buffer_.data() + used_;
-        } else {
-            if (overflow_.capacity() < needed_) overflow_.reserve(needed_);
-            auto at = overflow_.size();
-            overflow_.resize(at + seg.size());
-            out = overflow_.data() + at;
-        }
+        char* out = take(seg.size());
         std::size_t n = 0;
         for (std::size_t i = 0; i < seg.size(); ++i) {
             int byte = seg[i] == '%' ? url::detail::escaped_byte(seg, i) : -1;
@@ -4218,16 +4210,20 @@ public:
                 out[n++] = seg[i];
             }
         }
-        if (out >= buffer_.data() && out < buffer_.data() + buffer_.size()) used_ += n;
-        else overflow_.resize(overflow_.size() - seg.size() + n);
         return {out, n};
     }
 
 private:
+    char* take(std::size_t n) {
+        if (used_ + n <= buffer_.size()) return buffer_.data() + std::exchange(used_, used_ + n);
+        if (!heap_) heap_ = std::make_unique<char[]>(path_size_);
+        return heap_.get() + std::exchange(heap_used_, heap_used_ + n);
+    }
     std::array<char, 256> buffer_;
     std::size_t used_ = 0;
-    std::size_t needed_;
-    std::string overflow_;
+    std::size_t path_size_;
+    std::unique_ptr<char[]> heap_;
+    std::size_t heap_used_ = 0;
 };
 
 }  // namespace detail
