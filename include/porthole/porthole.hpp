@@ -14,3 +14,5 @@
 #include <porthole/template.hpp>
 #include <porthole/static_files.hpp>
 #include <porthole/server.hpp>
+#include <porthole/router.hpp>
+#include <porthole/form.hpp>
