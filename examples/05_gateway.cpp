@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
     auto way = porthole::command_line_value(argc, argv, "--way").value_or("server");
     if (way == "server") return porthole::serve(app, opts);
     if (way == "direct") {
-        auto res = porthole::to_response(app(porthole::request(porthole::request::parts{.path = "/direct"})));
+        porthole::request::parts direct;
+        direct.target = direct.raw_path = direct.path = "/direct";
+        auto res = porthole::to_response(app(porthole::request(direct)));
         std::printf("%u %s", porthole::to_int(res.status()), std::string(res.body_view()).c_str());
         return 0;
     }

@@ -13,3 +13,6 @@
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>
 #include <porthole/static_files.hpp>
+#include <porthole/server.hpp>
+#include <porthole/router.hpp>
+#include <porthole/form.hpp>

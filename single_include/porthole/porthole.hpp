@@ -5026,3 +5026,2667 @@ private:
 };
 
 }  // namespace porthole
+// #include <porthole/server.hpp>
+// porthole/server.hpp: serve an application over TCP. serve() for whole programs; a server
+// object to start, stop, wait or step from the caller's own loop; the options, the shared
+// command line of the examples, and a Common Log Format access log.
+
+// #include <porthole/connection.hpp>
+// #include <porthole/detail/engine.hpp>
+// porthole/detail/engine.hpp: a set of event loops behind one listening address, run either
+// on background threads (start/stop/wait) or one step at a time on the caller's thread (poll).
+
+// #include <porthole/detail/event_loop.hpp>
+// porthole/detail/event_loop.hpp: one thread's event loop. It accepts connections, moves bytes
+// between sockets and sans-I/O connections, and applies timeouts; it never parses HTTP.
+//
+// The loop is generic over its connection type (anything with porthole::connection's driver
+// interface) so that it depends on no HTTP header, and over its readiness back end.
+
+// #include <porthole/detail/poller.hpp>
+// porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
+// edge-triggered connections (registered once, never modified); elsewhere, or with
+// PORTHOLE_USE_POLL defined, level-triggered poll(2) with interest updated as needed.
+
+// #include <porthole/detail/sys.hpp>
+// porthole/detail/sys.hpp: the POSIX pieces the server engine is built from: owned
+// descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
+
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#endif
+
+namespace porthole::detail {
+
+[[noreturn]] inline void throw_errno(char const* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+// A descriptor closed on destruction.
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    unique_fd(unique_fd const&) = delete;
+    unique_fd& operator=(unique_fd const&) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+// ---------------------------------------------------------------- clocks
+
+// Milliseconds on a monotonic clock; the coarse clock on Linux costs a few nanoseconds and its
+// few-millisecond resolution is plenty for timeouts measured in seconds.
+inline std::int64_t monotonic_ms() noexcept {
+    timespec ts{};
+#if defined(CLOCK_MONOTONIC_COARSE)
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+inline std::time_t wall_seconds() noexcept {
+    timespec ts{};
+#if defined(CLOCK_REALTIME_COARSE)
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+    return ts.tv_sec;
+}
+
+// ---------------------------------------------------------------- sockets
+
+inline void set_nonblocking_cloexec(int fd) noexcept {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int fdfl = ::fcntl(fd, F_GETFD);
+    if (fdfl >= 0) ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
+}
+
+inline void set_socket_flag(int fd, int level, int name) noexcept {
+    int one = 1;
+    ::setsockopt(fd, level, name, &one, sizeof one);
+}
+
+// A socket must never raise SIGPIPE: output goes through send(MSG_NOSIGNAL) where it exists and
+// the socket is marked SO_NOSIGPIPE where that exists instead.
+inline void prepare_connection_socket(int fd) noexcept {
+    set_socket_flag(fd, IPPROTO_TCP, TCP_NODELAY);
+#if defined(SO_NOSIGPIPE)
+    set_socket_flag(fd, SOL_SOCKET, SO_NOSIGPIPE);
+#endif
+}
+
+// True when accepted sockets inherit TCP_NODELAY from the listener, sparing a system call
+// per connection (Linux copies the option into the accepted socket).
+#if defined(__linux__)
+inline constexpr bool accepted_sockets_inherit_nodelay = true;
+#else
+inline constexpr bool accepted_sockets_inherit_nodelay = false;
+#endif
+
+#if defined(MSG_NOSIGNAL)
+inline constexpr int send_flags = MSG_NOSIGNAL;
+#else
+inline constexpr int send_flags = 0;
+#endif
+
+// Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
+// reuse_port, several such sockets can share one port and the kernel spreads connections
+// over them. A negative backlog only binds (see claim_port). Throws std::system_error.
+inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
+                               int backlog) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    char service[8];
+    std::snprintf(service, sizeof service, "%u", static_cast<unsigned>(port));
+    int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service, &hints, &found);
+    if (rc != 0) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "cannot resolve listening address '" + address +
+                                    "': " + ::gai_strerror(rc));
+    }
+    int last_errno = EADDRNOTAVAIL;
+    char const* failed = "bind";
+    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+        unique_fd fd(::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
+        if (!fd) {
+            last_errno = errno;
+            failed = "socket";
+            continue;
+        }
+        set_nonblocking_cloexec(fd.get());
+        set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR);
+#if defined(SO_REUSEPORT)
+        if (reuse_port) set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEPORT);
+#else
+        (void)reuse_port;
+#endif
+        set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
+        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+            last_errno = errno;
+            failed = "bind";
+            continue;
+        }
+        if (backlog >= 0 && ::listen(fd.get(), backlog) != 0) {
+            last_errno = errno;
+            failed = "listen";
+            continue;
+        }
+        ::freeaddrinfo(found);
+        return fd;
+    }
+    ::freeaddrinfo(found);
+    errno = last_errno;
+    throw std::system_error(last_errno, std::generic_category(),
+                            std::string(failed) + " " + address + ":" + service);
+}
+
+// SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
+// port already in use would silently share it. Binding once without it first fails as it
+// should, and picks the port when asked for port 0.
+inline std::uint16_t local_port(int fd) noexcept;
+inline std::uint16_t claim_port(std::string const& address, std::uint16_t port) {
+    unique_fd probe = open_listener(address, port, false, -1);
+    return local_port(probe.get());
+}
+
+inline std::uint16_t local_port(int fd) noexcept {
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
+    if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in const&>(sa).sin_port);
+    if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 const&>(sa).sin6_port);
+    return 0;
+}
+
+// Accepts one connection as a non-blocking, close-on-exec descriptor; -1 with errno set when
+// there is none or on error.
+inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
+    len = sizeof peer;
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int fd = ::accept(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len);
+    if (fd >= 0) set_nonblocking_cloexec(fd);
+    return fd;
+#endif
+}
+
+// "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
+inline std::size_t format_peer(sockaddr_storage const& sa, char (&out)[64]) noexcept {
+    char host[INET6_ADDRSTRLEN] = {};
+    unsigned port = 0;
+    bool v6 = false;
+    if (sa.ss_family == AF_INET) {
+        auto const& in = reinterpret_cast<sockaddr_in const&>(sa);
+        ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+        port = ntohs(in.sin_port);
+    } else if (sa.ss_family == AF_INET6) {
+        auto const& in6 = reinterpret_cast<sockaddr_in6 const&>(sa);
+        ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+        port = ntohs(in6.sin6_port);
+        v6 = true;
+    } else {
+        out[0] = '\0';
+        return 0;
+    }
+    int n = std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", host, port);
+    return n < 0 ? 0 : static_cast<std::size_t>(n) < sizeof out ? static_cast<std::size_t>(n) : sizeof out - 1;
+}
+
+// Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
+// input that already arrived is read and dropped first so that the close sends FIN, not RST.
+inline void reply_and_close(int fd, std::string_view reply) noexcept {
+    (void)::send(fd, reply.data(), reply.size(), send_flags | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
+    char scratch[4096];
+    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    }
+    ::close(fd);
+}
+
+// Before closing a connection whose peer may still have unread requests in our receive
+// buffer, drop them: closing with unread input makes the kernel send RST, which can make the
+// peer discard the last response before reading it.
+inline void drain_and_close(int fd) noexcept {
+    char scratch[4096];
+    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    }
+    ::close(fd);
+}
+
+// Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
+inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count,
+                            char* scratch, std::size_t scratch_size) noexcept {
+    constexpr std::uint64_t max_step = std::uint64_t{1} << 20;
+    if (count > max_step) count = max_step;
+#if defined(__linux__)
+    (void)scratch;
+    (void)scratch_size;
+    off_t off = static_cast<off_t>(offset);
+    return static_cast<long>(::sendfile(sock, file, &off, static_cast<std::size_t>(count)));
+#else
+    // Portable path: pread into the loop's scratch buffer and send what fits; the bytes the
+    // socket did not take are read again next time, so nothing is buffered per connection.
+    if (count > scratch_size) count = scratch_size;
+    ssize_t got = ::pread(file, scratch, static_cast<std::size_t>(count), static_cast<off_t>(offset));
+    if (got <= 0) {
+        if (got == 0) errno = EIO;  // the file shrank under us
+        return -1;
+    }
+    return static_cast<long>(::send(sock, scratch, static_cast<std::size_t>(got), send_flags));
+#endif
+}
+
+// ---------------------------------------------------------------- wake-ups
+
+// Something another thread can poke to interrupt a loop's wait: an eventfd on Linux, a pipe
+// elsewhere. Only the read side is watched.
+class wake_channel {
+public:
+    wake_channel() {
+#if defined(__linux__)
+        read_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!read_) throw_errno("eventfd");
+#else
+        int p[2];
+        if (::pipe(p) != 0) throw_errno("pipe");
+        read_.reset(p[0]);
+        write_.reset(p[1]);
+        set_nonblocking_cloexec(p[0]);
+        set_nonblocking_cloexec(p[1]);
+#endif
+    }
+    int fd() const noexcept { return read_.get(); }
+    void notify() const noexcept {
+#if defined(__linux__)
+        std::uint64_t one = 1;
+        (void)!::write(read_.get(), &one, sizeof one);
+#else
+        char c = 1;
+        (void)!::write(write_.get(), &c, 1);
+#endif
+    }
+    void clear() const noexcept {
+        char buf[64];
+        while (::read(read_.get(), buf, sizeof buf) > 0) {
+        }
+    }
+
+private:
+    unique_fd read_;
+#if !defined(__linux__)
+    unique_fd write_;
+#endif
+};
+
+// ---------------------------------------------------------------- signals
+
+// Writing to a socket whose peer is gone must give EPIPE, never kill the process; sendfile
+// has no MSG_NOSIGNAL, so SIGPIPE is ignored when nobody chose a disposition for it.
+inline void ignore_sigpipe_if_default() noexcept {
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        ::sigaction(SIGPIPE, &ign, nullptr);
+    }
+}
+
+// Loop threads take no asynchronous signals, so SIGINT/SIGTERM reach the thread that waits
+// for them; the faults that can only be synchronous stay deliverable.
+inline void block_async_signals_in_this_thread() noexcept {
+    sigset_t set;
+    sigfillset(&set);
+    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace porthole::detail
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <poll.h>
+
+#if defined(__linux__)
+#include <sys/epoll.h>
+#endif
+
+namespace porthole::detail {
+
+// What became ready, as the loop sees it.
+enum : unsigned { ready_read = 1, ready_write = 2 };
+
+#if defined(__linux__)
+
+class epoll_poller {
+public:
+    // Connections are registered for both directions once; the loop remembers readiness
+    // itself, so set_interest() has nothing to do.
+    static constexpr bool edge_triggered = true;
+    struct handle {};
+
+    epoll_poller() : ep_(::epoll_create1(EPOLL_CLOEXEC)) {
+        if (!ep_) throw_errno("epoll_create1");
+    }
+
+    // The epoll descriptor is itself pollable: it reads ready when any watched socket is.
+    int native_handle() const noexcept { return ep_.get(); }
+
+    // Level-triggered read interest: listeners and wake-up channels. `exclusive` wakes only
+    // one of the loops sharing a listener per connection.
+    void add_watch(int fd, void* tag, handle&, bool exclusive = false) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+#if defined(EPOLLEXCLUSIVE)
+        if (exclusive) ev.events |= EPOLLEXCLUSIVE;
+#else
+        (void)exclusive;
+#endif
+        ev.data.ptr = tag;
+        if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno("epoll_ctl");
+    }
+
+    bool add_connection(int fd, void* tag, handle&) noexcept {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = tag;
+        return ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+    }
+
+    void set_interest(int, handle&, bool, bool) noexcept {}
+
+    // Closing a descriptor removes it from epoll; this is for ones that stay open.
+    void remove(int fd, handle&) noexcept {
+        epoll_event ev{};
+        ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, &ev);
+    }
+
+    // on_wake() runs once when the wait returns, before any on_ready(tag, ready_bits).
+    template <class W, class F>
+    void wait(int timeout_ms, W&& on_wake, F&& on_ready) {
+        int n = ::epoll_wait(ep_.get(), events_, max_events, timeout_ms);
+        on_wake();
+        for (int i = 0; i < n; ++i) {
+            std::uint32_t e = events_[i].events;
+            unsigned r = 0;
+            if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ready_read;
+            if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) r |= ready_write;
+            on_ready(events_[i].data.ptr, r);
+        }
+    }
+
+private:
+    static constexpr int max_events = 256;
+    unique_fd ep_;
+    epoll_event events_[max_events];
+};
+
+#endif  // __linux__
+
+class poll_poller {
+public:
+    static constexpr bool edge_triggered = false;
+    // Where the descriptor sits in the pollfd array (moves when another one is removed).
+    struct handle {
+        std::uint32_t index = ~std::uint32_t{0};
+    };
+
+    // poll(2) has no descriptor to expose: a caller's own loop calls poll() on a short timer.
+    int native_handle() const noexcept { return -1; }
+
+    void add_watch(int fd, void* tag, handle& h, bool = false) { insert(fd, POLLIN, tag, h); }
+
+    bool add_connection(int fd, void* tag, handle& h) noexcept {
+        try {
+            insert(fd, 0, tag, h);  // the loop tries the socket first, then says what it waits for
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+
+    void set_interest(int, handle& h, bool in, bool out) noexcept {
+        fds_[h.index].events = static_cast<short>((in ? POLLIN : 0) | (out ? POLLOUT : 0));
+    }
+
+    void remove(int, handle& h) noexcept {
+        std::uint32_t i = h.index;
+        std::uint32_t last = static_cast<std::uint32_t>(fds_.size() - 1);
+        if (i != last) {
+            fds_[i] = fds_[last];
+            tags_[i] = tags_[last];
+            handles_[i] = handles_[last];
+            handles_[i]->index = i;
+        }
+        fds_.pop_back();
+        tags_.pop_back();
+        handles_.pop_back();
+        h.index = ~std::uint32_t{0};
+    }
+
+    // Readiness is copied out before any callback runs, because callbacks add and remove
+    // descriptors (which moves entries of the pollfd array).
+    template <class W, class F>
+    void wait(int timeout_ms, W&& on_wake, F&& on_ready) {
+        int n = ::poll(fds_.data(), static_cast<nfds_t>(fds_.size()), timeout_ms);
+        on_wake();
+        ready_.clear();
+        for (std::size_t i = 0; n > 0 && i < fds_.size(); ++i) {
+            short re = fds_[i].revents;
+            if (!re) continue;
+            --n;
+            unsigned r = 0;
+            if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ready_read;
+            if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ready_write;
+            ready_.emplace_back(tags_[i], r);
+        }
+        for (auto const& [tag, r] : ready_) on_ready(tag, r);
+    }
+
+private:
+    void insert(int fd, short events, void* tag, handle& h) {
+        fds_.push_back(pollfd{fd, events, 0});
+        try {
+            tags_.push_back(tag);
+            handles_.push_back(&h);
+        } catch (...) {
+            fds_.resize(handles_.size());
+            tags_.resize(handles_.size());
+            throw;
+        }
+        h.index = static_cast<std::uint32_t>(fds_.size() - 1);
+    }
+
+    std::vector<pollfd> fds_;
+    std::vector<void*> tags_;
+    std::vector<handle*> handles_;
+    std::vector<std::pair<void*, unsigned>> ready_;
+};
+
+#if defined(__linux__) && !defined(PORTHOLE_USE_POLL)
+using default_poller = epoll_poller;
+#else
+using default_poller = poll_poller;
+#endif
+
+}  // namespace porthole::detail
+// #include <porthole/detail/sys.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace porthole::detail {
+
+// Everything the engine needs from the public options, with no HTTP types in it.
+struct engine_settings {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0;
+    unsigned threads = 1;
+    std::size_t max_connections = 10000;
+    std::chrono::milliseconds header_timeout{10000};
+    std::chrono::milliseconds body_timeout{30000};
+    std::chrono::milliseconds idle_timeout{60000};
+    std::chrono::milliseconds write_timeout{30000};
+    std::chrono::milliseconds drain_timeout{5000};
+    bool listener_per_thread = true;
+    int backlog = 4096;
+};
+
+// State shared by every loop of one server. Connections are constructed as
+// Conn(app, config, &date) on the loop that accepted them.
+template <class Conn, class Date, class App, class Config>
+struct engine_shared {
+    using connection_type = Conn;
+    using date_type = Date;
+
+    engine_shared(App& a, Config const& c, engine_settings const& s) : app(a), config(c), settings(s) {}
+
+    App& app;
+    Config const& config;
+    engine_settings const& settings;
+    std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
+    std::atomic<bool> stop_requested{false};
+};
+
+// The reply to a connection beyond max_connections, written directly and best effort.
+inline constexpr std::string_view busy_reply =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 20\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "Service Unavailable\n";
+
+template <class Shared, class Poller>
+class event_loop {
+    using connection_type = typename Shared::connection_type;
+    using date_type = typename Shared::date_type;
+    using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
+    using output_chunk_type = typename std::remove_cvref_t<
+        decltype(std::declval<connection_type&>().pending_output())>::value_type;
+    static constexpr bool feeds_spans = requires(connection_type& c, std::span<char> b) { c.feed(b); };
+    static constexpr bool shrinks = requires(connection_type& c) { c.shrink(); };
+
+    // Which timeout applies; each kind has one duration, so appending at the tail keeps each
+    // list sorted by deadline and expiry only ever looks at the heads.
+    enum timer_kind : std::uint8_t { t_idle, t_header, t_body, t_write, t_count, t_none = 0xff };
+
+    struct slot {
+        template <class... A>
+        explicit slot(int f, A&&... a) : conn(std::forward<A>(a)...), fd(f) {}
+        connection_type conn;
+        slot* prev = nullptr;  // in the timer list, then in the graveyard
+        slot* next = nullptr;
+        std::int64_t deadline = 0;
+        int fd;
+        [[no_unique_address]] typename Poller::handle handle{};
+        std::uint8_t timer = t_none;
+        bool readable = true;  // input may be waiting (edge-triggered: until a read comes up short)
+        bool writable = true;  // the last write did not hit EAGAIN
+        bool eof = false;      // the peer half-closed; never read again
+        bool deferred = false; // in again_: read budget spent, continue next iteration
+        bool closed = false;
+    };
+
+    struct timer_list {
+        slot* head = nullptr;
+        slot* tail = nullptr;
+        std::int64_t duration = 0;
+        std::int64_t refresh = 0;  // progress moves a deadline only after this much time
+    };
+
+    static constexpr int accepts_per_wakeup = 64;
+    static constexpr int reads_per_wakeup = 16;
+    static constexpr int max_iov = 64;
+    static constexpr std::int64_t accept_pause_ms = 100;
+
+public:
+    // listen_fd: this loop's listener; owns_listener: close it when done (one listener per
+    // loop), otherwise it is shared with other loops and owned by the engine.
+    event_loop(Shared& shared, int listen_fd, bool owns_listener)
+        : shared_(shared), listen_fd_(listen_fd), owns_listener_(owns_listener) {
+        auto const& s = shared_.settings;
+        set_timer(t_idle, s.idle_timeout);
+        set_timer(t_header, s.header_timeout);
+        set_timer(t_body, s.body_timeout);
+        set_timer(t_write, s.write_timeout);
+        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+#if !defined(__linux__)
+        scratch_.reset(new char[scratch_size]);
+#endif
+        tick();
+        poller_.add_watch(wake_.fd(), &wake_tag_, wake_handle_);
+        if (listen_fd_ >= 0) {
+            poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
+            listening_ = true;
+        }
+    }
+
+    event_loop(event_loop const&) = delete;
+    event_loop& operator=(event_loop const&) = delete;
+
+    ~event_loop() {
+        close_all();
+        free_graveyard();
+        stop_listening();
+    }
+
+    int native_handle() const noexcept { return poller_.native_handle(); }
+    std::size_t connection_count() const noexcept { return live_; }
+    bool finished() const noexcept { return finished_; }
+
+    // Thread-safe: interrupts the loop's wait so it notices a stop request.
+    void wake() const noexcept { wake_.notify(); }
+
+    // One step: wait up to timeout_ms (-1: until something happens or a timer is due), handle
+    // what is ready, expire timers. Returns false once a requested stop has drained.
+    bool run_once(int timeout_ms) {
+        if (finished_) return false;
+        poller_.wait(
+            again_.empty() ? wait_ms(timeout_ms) : 0, [this] { tick(); },
+            [this](void* tag, unsigned ready) { on_ready(tag, ready); });
+        run_deferred();
+        expire_timers();
+        if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
+        if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
+        if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
+            close_all();
+            free_graveyard();
+            finished_ = true;
+            return false;
+        }
+        free_graveyard();
+        return true;
+    }
+
+private:
+    void set_timer(timer_kind k, std::chrono::milliseconds d) {
+        lists_[k].duration = std::max<std::int64_t>(1, d.count());
+        lists_[k].refresh = std::min<std::int64_t>(1000, lists_[k].duration / 8);
+    }
+
+    void tick() noexcept {
+        now_ = monotonic_ms();
+        std::time_t wall = wall_seconds();
+        if (wall != date_second_) {
+            date_second_ = wall;
+            date_.update(wall);
+        }
+    }
+
+    int wait_ms(int timeout_ms) const noexcept {
+        std::int64_t next = -1;
+        auto consider = [&](std::int64_t d) {
+            if (next < 0 || d < next) next = d;
+        };
+        for (auto const& l : lists_) {
+            if (l.head) consider(l.head->deadline);
+        }
+        if (draining_) consider(drain_deadline_);
+        if (!listening_ && paused_until_ != 0) consider(paused_until_);
+        if (next < 0) return timeout_ms;
+        std::int64_t until = std::max<std::int64_t>(0, next - now_ + 1);
+        if (timeout_ms >= 0 && until > timeout_ms) return timeout_ms;
+        return static_cast<int>(std::min<std::int64_t>(until, 60000));
+    }
+
+    void on_ready(void* tag, unsigned ready) {
+        if (tag == &listen_tag_) {
+            if (listening_) accept_batch();
+            return;
+        }
+        if (tag == &wake_tag_) {
+            wake_.clear();
+            return;
+        }
+        slot& s = *static_cast<slot*>(tag);
+        if (s.closed) return;  // closed earlier in this batch
+        if ((ready & ready_read) && !s.eof) s.readable = true;
+        if (ready & ready_write) s.writable = true;
+        drive(s);
+    }
+
+    // ------------------------------------------------------------ accepting
+
+    void accept_batch() {
+        for (int i = 0; i < accepts_per_wakeup; ++i) {
+            sockaddr_storage peer{};
+            socklen_t len = 0;
+            int fd = accept_connection(listen_fd_, peer, len);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                if (errno == EMFILE || errno == ENFILE) {
+                    if (shed_one()) continue;
+                    pause_listening();
+                }
+                return;  // EAGAIN: the backlog is empty
+            }
+            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
+                shared_.settings.max_connections) {
+                shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+                reply_and_close(fd, busy_reply);
+                continue;
+            }
+            if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
+            open_connection(fd, peer);
+        }
+    }
+
+    // Out of descriptors: give up the reserve one to accept the next connection and refuse it,
+    // so the level-triggered listener does not wake us again for the same connection forever.
+    bool shed_one() noexcept {
+        if (!reserve_) return false;
+        reserve_.reset();
+        sockaddr_storage peer{};
+        socklen_t len = 0;
+        int fd = accept_connection(listen_fd_, peer, len);
+        if (fd >= 0) reply_and_close(fd, busy_reply);
+        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        return fd >= 0 && reserve_;
+    }
+
+    void pause_listening() noexcept {
+        if (!listening_) return;
+        poller_.remove(listen_fd_, listen_handle_);
+        listening_ = false;
+        paused_until_ = now_ + accept_pause_ms;
+    }
+
+    void resume_listening() {
+        paused_until_ = 0;
+        if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
+        listening_ = true;
+    }
+
+    void stop_listening() noexcept {
+        if (listening_) poller_.remove(listen_fd_, listen_handle_);
+        listening_ = false;
+        paused_until_ = 0;
+        if (owns_listener_ && listen_fd_ >= 0) ::close(listen_fd_);
+        listen_fd_ = -1;
+    }
+
+    void open_connection(int fd, sockaddr_storage const& peer) {
+        slot* s = nullptr;
+        try {
+            s = new slot(fd, shared_.app, shared_.config, &date_);
+            char name[64];
+            std::size_t n = format_peer(peer, name);
+            s->conn.set_peer(std::string_view(name, n));
+        } catch (...) {
+            delete s;
+            ::close(fd);
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            return;
+        }
+        if (!poller_.add_connection(fd, s, s->handle)) {
+            delete s;
+            ::close(fd);
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            return;
+        }
+        ++live_;
+        link(*s, t_header);  // until its first request, a connection is on the header clock
+        drive(*s);           // the request has often arrived with the connection
+    }
+
+    // ------------------------------------------------------------ moving bytes
+
+    void drive(slot& s) noexcept {
+        bool progressed = false;
+        try {
+            for (int budget = reads_per_wakeup;;) {
+                if (!flush(s, progressed)) return;
+                if (!s.readable) break;
+                // A connection that takes its input as a span is read into the loop's buffer
+                // and works on it in place, keeping only an unfinished request: idle
+                // connections then hold no input buffer at all.
+                std::span<char> buf;
+                if constexpr (feeds_spans) buf = s.conn.wants_read() ? std::span<char>(input_) : std::span<char>();
+                else buf = s.conn.read_buffer();
+                if (buf.empty()) break;  // backpressure or closing: resume when output drains
+                if (budget-- == 0) {
+                    defer(s);
+                    break;
+                }
+                ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
+                if (n > 0) {
+                    progressed = true;
+                    // A short read drained the socket; new data brings a new edge.
+                    if (static_cast<std::size_t>(n) < buf.size()) s.readable = false;
+                    if constexpr (feeds_spans) s.conn.feed(buf.first(static_cast<std::size_t>(n)));
+                    else s.conn.commit(static_cast<std::size_t>(n));
+                } else if (n == 0) {
+                    s.readable = false;
+                    s.eof = true;
+                    s.conn.read_eof();
+                } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    s.readable = false;
+                } else if (errno != EINTR) {
+                    close(s);
+                    return;
+                }
+            }
+            settle(s, progressed);
+        } catch (...) {
+            // The connection answers a throwing handler with 500 itself; anything that still
+            // escapes costs this connection only, never the loop.
+            close(s);
+        }
+    }
+
+    // Writes pending output until it is gone or the socket is full; false if s was closed.
+    bool flush(slot& s, bool& progressed) {
+        while (s.writable) {
+            std::span<output_chunk_type const> out = s.conn.pending_output();
+            if (out.empty()) return true;
+            long n;
+            std::size_t attempted;
+            if (out[0].file_fd >= 0) {
+                attempted = static_cast<std::size_t>(std::min<std::uint64_t>(out[0].file_length, 1u << 20));
+                n = send_file_range(s.fd, out[0].file_fd, out[0].file_offset, attempted,
+                                    scratch_.get(), scratch_size);
+            } else {
+                iovec iov[max_iov];
+                int count = 0;
+                attempted = 0;
+                for (auto const& c : out) {
+                    if (c.file_fd >= 0 || count == max_iov) break;
+                    if (c.memory.empty()) continue;
+                    iov[count].iov_base = const_cast<char*>(c.memory.data());
+                    iov[count].iov_len = c.memory.size();
+                    attempted += c.memory.size();
+                    ++count;
+                }
+                if (count == 0) {
+                    // Only empty chunks up front: let the connection drop them.
+                    s.conn.consumed(0);
+                    if (s.conn.pending_output().size() == out.size()) {
+                        close(s);
+                        return false;
+                    }
+                    continue;
+                }
+                msghdr msg{};
+                msg.msg_iov = iov;
+                msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+                n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+            }
+            if (n > 0) {
+                progressed = true;
+                s.conn.consumed(static_cast<std::size_t>(n));
+            } else if (n == 0 && attempted > 0) {
+                close(s);  // a file ended early: the response cannot be completed
+                return false;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s.writable = false;
+            } else if (errno != EINTR) {
+                close(s);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static timer_kind kind_for(slot const& s, connection_phase_type ph) noexcept {
+        switch (ph) {
+        case connection_phase_type::reading_headers: return t_header;
+        case connection_phase_type::reading_body: return t_body;
+        case connection_phase_type::writing: return t_write;
+        default: return s.conn.requests_served() == 0 ? t_header : t_idle;
+        }
+    }
+
+    // After bytes moved: close, or file the connection under the timeout its phase calls for.
+    void settle(slot& s, bool progressed) {
+        auto ph = s.conn.phase();
+        if (ph == connection_phase_type::closed ||
+            (draining_ && ph == connection_phase_type::idle)) {
+            close(s);
+            return;
+        }
+        timer_kind k = kind_for(s, ph);
+        if (k != s.timer) {
+            unlink(s);
+            link(s, k);
+            // Going idle after anything else (not between back-to-back requests): give back
+            // the buffers an idle connection does not need.
+            if constexpr (shrinks) {
+                if (k == t_idle) s.conn.shrink();
+            }
+        } else if (progressed && k != t_header &&
+                   s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
+            // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
+            // the header clock runs from the first byte of a request to the end of its head.
+            unlink(s);
+            link(s, k);
+        }
+        if constexpr (!Poller::edge_triggered) {
+            bool want_in = !s.readable && !s.eof && s.conn.wants_read();
+            poller_.set_interest(s.fd, s.handle, want_in, !s.writable);
+        }
+    }
+
+    void defer(slot& s) {
+        if (s.deferred) return;
+        again_.push_back(&s);
+        s.deferred = true;
+    }
+
+    void run_deferred() {
+        if (again_.empty()) return;
+        again_now_.swap(again_);
+        for (slot* s : again_now_) s->deferred = false;
+        for (slot* s : again_now_) {
+            if (!s->closed) drive(*s);
+        }
+        again_now_.clear();
+    }
+
+    // ------------------------------------------------------------ timers
+
+    void link(slot& s, timer_kind k) noexcept {
+        timer_list& l = lists_[k];
+        s.timer = k;
+        s.deadline = now_ + l.duration;
+        s.next = nullptr;
+        s.prev = l.tail;
+        if (l.tail) l.tail->next = &s;
+        else l.head = &s;
+        l.tail = &s;
+    }
+
+    void unlink(slot& s) noexcept {
+        if (s.timer == t_none) return;
+        timer_list& l = lists_[s.timer];
+        if (s.prev) s.prev->next = s.next;
+        else l.head = s.next;
+        if (s.next) s.next->prev = s.prev;
+        else l.tail = s.prev;
+        s.prev = s.next = nullptr;
+        s.timer = t_none;
+    }
+
+    void expire_timers() {
+        for (int k = 0; k < t_count; ++k) {
+            timer_list& l = lists_[k];
+            while (l.head && l.head->deadline <= now_) {
+                slot& s = *l.head;
+                if (k == t_header || k == t_body) timed_out_reading(s);
+                else close(s);
+            }
+        }
+    }
+
+    // The connection answers 408 when it still can; the answer gets the write clock.
+    void timed_out_reading(slot& s) noexcept {
+        unlink(s);
+        try {
+            s.conn.timeout();
+            bool progressed = false;
+            if (!flush(s, progressed)) return;
+            if (s.conn.phase() != connection_phase_type::writing) {
+                close(s);
+                return;
+            }
+            link(s, t_write);
+            if constexpr (!Poller::edge_triggered) poller_.set_interest(s.fd, s.handle, false, !s.writable);
+        } catch (...) {
+            close(s);
+        }
+    }
+
+    // ------------------------------------------------------------ closing
+
+    void close(slot& s) noexcept {
+        if (s.closed) return;
+        s.closed = true;
+        unlink(s);
+        if (s.deferred) {
+            std::erase(again_, &s);
+            s.deferred = false;
+        }
+        if constexpr (!Poller::edge_triggered) poller_.remove(s.fd, s.handle);
+        // Unread requests at close() would make the kernel reset the connection.
+        if (s.readable && !s.eof) drain_and_close(s.fd);
+        else ::close(s.fd);
+        s.fd = -1;
+        --live_;
+        shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        s.next = graveyard_;  // freed after this iteration: later events may still name it
+        graveyard_ = &s;
+    }
+
+    void free_graveyard() noexcept {
+        while (graveyard_) {
+            slot* s = graveyard_;
+            graveyard_ = s->next;
+            delete s;
+        }
+    }
+
+    void close_all() noexcept {
+        for (auto& l : lists_) {
+            while (l.head) close(*l.head);
+        }
+    }
+
+    void begin_drain() {
+        draining_ = true;
+        drain_deadline_ = now_ + std::max<std::int64_t>(0, shared_.settings.drain_timeout.count());
+        // Connections the kernel already accepted are clients in flight too: take them, then
+        // close the listener.
+        for (int i = 0; i < 64 && listening_; ++i) {
+            std::size_t before = live_;
+            accept_batch();
+            if (live_ == before) break;
+        }
+        stop_listening();
+        // Idle keep-alive connections go now, unless a request is already waiting in the
+        // socket (the loop may have been busy in a handler): read it, answer it, then close.
+        std::vector<slot*> idle;
+        for (int k : {t_idle, t_header}) {
+            for (slot* s = lists_[k].head; s; s = s->next) {
+                if (s->conn.phase() == connection_phase_type::idle) idle.push_back(s);
+            }
+        }
+        for (slot* s : idle) {
+            if (s->closed) continue;
+            if (!s->eof) s->readable = true;
+            drive(*s);
+            if (!s->closed && s->conn.phase() == connection_phase_type::idle) close(*s);
+        }
+    }
+
+    static constexpr std::size_t scratch_size = 64 * 1024;
+    static constexpr std::size_t input_size = 64 * 1024;
+
+    Shared& shared_;
+    Poller poller_;
+    wake_channel wake_;
+    int listen_fd_;
+    bool owns_listener_;
+    bool listening_ = false;
+    bool draining_ = false;
+    bool finished_ = false;
+    char listen_tag_ = 0;
+    char wake_tag_ = 0;
+    typename Poller::handle listen_handle_{};
+    typename Poller::handle wake_handle_{};
+    unique_fd reserve_;
+    std::unique_ptr<char[]> scratch_;
+    std::vector<char> input_ = std::vector<char>(feeds_spans ? input_size : 0);
+    std::int64_t now_ = 0;
+    std::int64_t drain_deadline_ = 0;
+    std::int64_t paused_until_ = 0;
+    std::time_t date_second_ = 0;
+    date_type date_{};
+    timer_list lists_[t_count];
+    std::size_t live_ = 0;
+    slot* graveyard_ = nullptr;
+    std::vector<slot*> again_;
+    std::vector<slot*> again_now_;
+};
+
+}  // namespace porthole::detail
+// #include <porthole/detail/poller.hpp>
+// #include <porthole/detail/sys.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace porthole::detail {
+
+template <class Shared, class Poller>
+class engine {
+    using loop_type = event_loop<Shared, Poller>;
+    enum class mode : std::uint8_t { closed, polling, threaded };
+
+public:
+    explicit engine(Shared& shared) : shared_(shared) {}
+    engine(engine const&) = delete;
+    engine& operator=(engine const&) = delete;
+    ~engine() {
+        request_stop();
+        if (mode_ == mode::threaded) join();
+        std::lock_guard lock(control_);
+        finalize_locked();
+    }
+
+    // Opens the listeners and runs one loop per thread in the background. Throws
+    // std::system_error when the address cannot be bound, std::logic_error when running.
+    void start() {
+        std::lock_guard lock(control_);
+        if (mode_ != mode::closed) throw std::logic_error("porthole: server already started");
+        open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
+        mode_ = mode::threaded;
+        // Threads start with every asynchronous signal blocked; signals belong to the program.
+        sigset_t all, old;
+        sigfillset(&all);
+        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, s);
+        ::pthread_sigmask(SIG_BLOCK, &all, &old);
+        try {
+            for (auto& l : loops_) {
+                loop_type* loop = l.get();
+                threads_.emplace_back([this, loop] {
+                    current() = this;
+                    while (loop->run_once(-1)) {
+                    }
+                    current() = nullptr;
+                });
+            }
+        } catch (...) {
+            ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+            shared_.stop_requested.store(true, std::memory_order_release);
+            for (auto& l : loops_) l->wake();
+            for (auto& t : threads_) t.join();
+            threads_.clear();
+            finalize_locked();
+            throw;
+        }
+        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
+
+    // Thread-safe and signal-free: every loop stops accepting, closes idle connections,
+    // finishes the requests in flight, and ends (at the latest after the drain timeout).
+    void request_stop() noexcept {
+        std::lock_guard lock(control_);
+        shared_.stop_requested.store(true, std::memory_order_release);
+        for (auto& l : loops_) l->wake();
+    }
+
+    // Stops and waits for the loops to end, unless called from a loop's own thread (a handler),
+    // where it only asks: the loop cannot wait for itself.
+    void stop() {
+        request_stop();
+        if (current() == this) return;
+        if (mode_ == mode::threaded) {
+            join();
+        } else if (mode_ == mode::polling && !in_poll_ && poll_thread_ == std::this_thread::get_id()) {
+            while (poll(-1)) {
+            }
+        }
+    }
+
+    // Blocks until the server has stopped (after stop() or request_stop() from elsewhere).
+    void wait() {
+        if (current() == this) throw std::logic_error("porthole: wait() called from a handler");
+        if (mode_ == mode::threaded) {
+            join();
+        } else if (mode_ == mode::polling) {
+            if (poll_thread_ == std::this_thread::get_id()) {
+                while (poll(-1)) {
+                }
+            } else {
+                finished_.wait(false);
+            }
+        }
+    }
+
+    // One step on the caller's thread: a single loop serves every connection. Returns false
+    // once a requested stop has drained (the next call listens again).
+    bool poll(int timeout_ms) {
+        if (mode_ == mode::threaded) throw std::logic_error("porthole: poll() on a started server");
+        if (in_poll_) return true;  // from a handler: the step under way continues
+        ensure_polling();
+        poll_thread_ = std::this_thread::get_id();
+        in_poll_ = true;
+        bool more;
+        try {
+            more = loops_.front()->run_once(timeout_ms);
+        } catch (...) {
+            in_poll_ = false;
+            throw;
+        }
+        in_poll_ = false;
+        if (!more) {
+            std::lock_guard lock(control_);
+            finalize_locked();
+        }
+        return more;
+    }
+
+    // The descriptor a caller's loop can wait on before calling poll() (epoll: the epoll
+    // descriptor, readable when there is work). -1 once started on threads, or with poll(2).
+    int native_handle() {
+        if (mode_ == mode::threaded) return -1;
+        ensure_polling();
+        return loops_.front()->native_handle();
+    }
+
+    std::uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
+    bool running() const noexcept { return mode_ != mode::closed; }
+    std::size_t loop_count() const noexcept { return loops_.size(); }
+
+private:
+    static engine const*& current() noexcept {
+        thread_local engine const* running = nullptr;
+        return running;
+    }
+
+    void ensure_polling() {
+        if (mode_ == mode::polling) return;
+        std::lock_guard lock(control_);
+        if (mode_ == mode::closed) {
+            open(1);
+            mode_ = mode::polling;
+        }
+    }
+
+    void open(unsigned loops) {
+        ignore_sigpipe_if_default();
+        shared_.stop_requested.store(false, std::memory_order_relaxed);
+        finished_.store(false);
+        auto const& s = shared_.settings;
+        bool per_loop = s.listener_per_thread && loops > 1;
+#if !defined(SO_REUSEPORT) || !defined(__linux__)
+        per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
+#endif
+        std::vector<unique_fd> listeners;
+        std::uint16_t bound = 0;
+        if (per_loop) {
+            bound = claim_port(s.address, s.port);
+            for (unsigned i = 0; i < loops; ++i) listeners.push_back(open_listener(s.address, bound, true, s.backlog));
+        } else {
+            shared_listener_ = open_listener(s.address, s.port, false, s.backlog);
+            bound = local_port(shared_listener_.get());
+        }
+        try {
+            for (unsigned i = 0; i < loops; ++i) {
+                int fd = per_loop ? listeners[i].get() : shared_listener_.get();
+                loops_.push_back(std::make_unique<loop_type>(shared_, fd, per_loop));
+                if (per_loop) (void)listeners[i].release();
+            }
+        } catch (...) {
+            loops_.clear();
+            shared_listener_.reset();
+            throw;
+        }
+        port_.store(bound, std::memory_order_release);
+    }
+
+    // Joining happens without control_ held: a handler may be calling request_stop().
+    void join() {
+        std::lock_guard lock(join_);
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard c(control_);
+            threads.swap(threads_);
+        }
+        for (auto& t : threads) t.join();
+        std::lock_guard c(control_);
+        if (mode_ == mode::threaded) finalize_locked();
+    }
+
+    void finalize_locked() noexcept {
+        loops_.clear();
+        shared_listener_.reset();
+        port_.store(0, std::memory_order_release);
+        mode_ = mode::closed;
+        finished_.store(true);
+        finished_.notify_all();
+    }
+
+    Shared& shared_;
+    std::vector<std::unique_ptr<loop_type>> loops_;
+    std::vector<std::thread> threads_;
+    unique_fd shared_listener_;
+    std::atomic<std::uint16_t> port_{0};
+    std::atomic<bool> finished_{true};
+    std::mutex control_;
+    std::mutex join_;
+    std::atomic<mode> mode_{mode::closed};
+    bool in_poll_ = false;
+    std::thread::id poll_thread_{};
+};
+
+}  // namespace porthole::detail
+// #include <porthole/detail/poller.hpp>
+// #include <porthole/detail/sys.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include <poll.h>
+#include <unistd.h>
+
+namespace porthole {
+
+using access_log_function = std::function<void(access_entry const&)>;
+using error_log_function = std::function<void(std::string_view)>;
+
+struct options {
+    std::string address = "127.0.0.1";  // "0.0.0.0" or "::" to listen on every interface
+    std::uint16_t port = 8080;          // 0 picks a free port; server::port() tells which
+    unsigned threads = 0;               // event loops; 0: one per hardware thread
+
+    std::size_t max_connections = 10000;  // beyond: 503 and close
+    std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
+    std::chrono::milliseconds body_timeout{30000};       // without body bytes arriving
+    std::chrono::milliseconds keep_alive_timeout{60000}; // idle between requests
+    std::chrono::milliseconds write_timeout{30000};      // without output leaving
+    std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
+
+    parser_limits limits{};
+    std::size_t max_output_buffered = 256 * 1024;  // per connection; reading pauses beyond it
+    bool server_header = false;                    // "Server: porthole"
+
+    access_log_function access_log;  // off when empty; see common_log()
+    error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
+
+    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting
+    bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
+
+    // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
+    bool listener_per_thread = true;
+
+    // The command line every example shares:  --port N  --threads N  --address A  --help.
+    // Other arguments are left alone (read them with command_line_value()). Sets announce
+    // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
+    static options from_command_line(int argc, char const* const* argv);
+};
+
+// The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
+inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
+                                                          std::string_view name) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
+        if (a.size() == name.size()) {
+            if (i + 1 < argc) return std::string_view(argv[i + 1]);
+            return std::nullopt;
+        }
+        if (a[name.size()] == '=') return a.substr(name.size() + 1);
+    }
+    return std::nullopt;
+}
+
+// Whether a bare `--name` flag is on a command line.
+inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
+    for (int i = 1; i < argc; ++i) {
+        if (argv[i] == name) return true;
+    }
+    return false;
+}
+
+namespace detail {
+
+[[noreturn]] inline void command_line_usage(char const* program, int status, char const* problem) {
+    std::FILE* out = status == 0 ? stdout : stderr;
+    if (problem) std::fprintf(out, "%s: %s\n", program, problem);
+    std::fprintf(out,
+                 "usage: %s [--port N] [--threads N] [--address A]\n"
+                 "  --port N      TCP port, 0 picks a free one (default 8080)\n"
+                 "  --threads N   event loop threads (default: one per hardware thread)\n"
+                 "  --address A   address to listen on (default 127.0.0.1)\n",
+                 program);
+    std::exit(status);
+}
+
+inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
+    if (s.empty() || s.size() > 10) return false;
+    unsigned long v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (v > max) return false;
+    out = v;
+    return true;
+}
+
+}  // namespace detail
+
+inline options options::from_command_line(int argc, char const* const* argv) {
+    options o;
+    o.announce = true;
+    o.handle_signals = true;
+    char const* program = argc > 0 ? argv[0] : "server";
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") detail::command_line_usage(program, 0, nullptr);
+    }
+    unsigned long v = 0;
+    if (auto p = command_line_value(argc, argv, "--port")) {
+        if (!detail::parse_unsigned(*p, 65535, v)) detail::command_line_usage(program, 2, "--port needs a number from 0 to 65535");
+        o.port = static_cast<std::uint16_t>(v);
+    }
+    if (auto t = command_line_value(argc, argv, "--threads")) {
+        if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
+        o.threads = static_cast<unsigned>(v);
+    }
+    if (auto addr = command_line_value(argc, argv, "--address")) {
+        if (addr->empty()) detail::command_line_usage(program, 2, "--address needs a value");
+        o.address = std::string(*addr);
+    }
+    return o;
+}
+
+// An access log writing Common Log Format lines to `out`, e.g.
+//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
+// Each line is one fwrite, so lines from several threads do not interleave.
+inline access_log_function common_log(std::FILE* out) {
+    return [out](access_entry const& e) {
+        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        ::gmtime_r(&now, &tm);
+        std::string_view host = e.peer;
+        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        char line[2048];
+        int n = std::snprintf(line, sizeof line,
+                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
+                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
+                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              static_cast<int>(e.method.size()), e.method.data(),
+                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
+                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
+                              static_cast<unsigned long long>(e.body_bytes));
+        if (n <= 0) return;
+        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
+        if (line[len - 1] != '\n') line[len - 1] = '\n';
+        std::fwrite(line, 1, len, out);
+    };
+}
+
+// Serves `app` (any porthole application; called concurrently from every loop thread, so it
+// must be safe to call from several threads at once).
+//
+//   start()   opens the listeners and runs options.threads event loops in the background
+//   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
+//             at most options.drain_timeout; waits for the loops unless called from a handler
+//   wait()    blocks until stopped
+//   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
+//             everything); false once a stop has drained. native_handle() is the descriptor to
+//             wait on between steps (readable when there is work); call poll() at least once a
+//             second even when it is not readable, for timeouts.
+//
+// A handler runs on its loop's thread: while it blocks, that loop's other connections wait.
+template <class App, class Poller = detail::default_poller>
+class server {
+    using app_type = std::remove_reference_t<App>;
+    using shared_type = detail::engine_shared<connection<app_type>, date_source, app_type, connection_config>;
+
+public:
+    explicit server(App app, options opts = {})
+        : app_(std::forward<App>(app)),
+          opts_(std::move(opts)),
+          config_(make_config(opts_)),
+          settings_(make_settings(opts_)),
+          shared_(app_, config_, settings_),
+          engine_(shared_) {}
+
+    server(server const&) = delete;
+    server& operator=(server const&) = delete;
+    ~server() = default;  // stops (gracefully) and waits
+
+    void start() {
+        engine_.start();
+        announce();
+    }
+    void stop() { engine_.stop(); }
+    void wait() { engine_.wait(); }
+
+    bool poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+        if (!engine_.running()) {
+            (void)engine_.native_handle();
+            announce();
+        }
+        auto ms = timeout.count() < 0 ? -1 : static_cast<int>(std::min<long long>(timeout.count(), 1 << 30));
+        return engine_.poll(ms);
+    }
+
+    int native_handle() { return engine_.native_handle(); }
+    std::uint16_t port() const noexcept { return engine_.port(); }
+    options const& settings() const noexcept { return opts_; }
+
+private:
+    static connection_config make_config(options const& o) {
+        connection_config c{};
+        c.limits = o.limits;
+        c.server_header = o.server_header;
+        c.max_output_buffered = o.max_output_buffered;
+        c.access_log = o.access_log;
+        c.error_log = o.error_log;
+        return c;
+    }
+
+    static detail::engine_settings make_settings(options const& o) {
+        detail::engine_settings s;
+        s.address = o.address;
+        s.port = o.port;
+        s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+        s.max_connections = o.max_connections;
+        s.header_timeout = o.header_timeout;
+        s.body_timeout = o.body_timeout;
+        s.idle_timeout = o.keep_alive_timeout;
+        s.write_timeout = o.write_timeout;
+        s.drain_timeout = o.drain_timeout;
+        s.listener_per_thread = o.listener_per_thread;
+        return s;
+    }
+
+    void announce() {
+        if (!opts_.announce) return;
+        bool v6 = opts_.address.find(':') != std::string::npos;
+        std::printf(v6 ? "listening on http://[%s]:%u/\n" : "listening on http://%s:%u/\n",
+                    opts_.address.c_str(), static_cast<unsigned>(port()));
+        std::fflush(stdout);
+    }
+
+    App app_;
+    options opts_;
+    connection_config config_;
+    detail::engine_settings settings_;
+    shared_type shared_;
+    detail::engine<shared_type, Poller> engine_;
+};
+
+template <class A>
+server(A&&) -> server<A>;
+template <class A>
+server(A&&, options) -> server<A>;
+
+namespace detail {
+
+// SIGINT/SIGTERM become a byte on a pipe (the only async-signal-safe way to say "stop"), and
+// the previous handlers come back afterwards.
+inline std::atomic<int> stop_signal_pipe{-1};
+
+extern "C" inline void porthole_on_stop_signal(int) {
+    int saved = errno;
+    char c = 1;
+    int fd = stop_signal_pipe.load();
+    if (fd >= 0) (void)!::write(fd, &c, 1);
+    errno = saved;
+}
+
+class stop_signals {
+public:
+    stop_signals() {
+        int p[2];
+        if (::pipe(p) != 0) throw_errno("pipe");
+        read_.reset(p[0]);
+        write_.reset(p[1]);
+        set_nonblocking_cloexec(p[0]);
+        set_nonblocking_cloexec(p[1]);
+        stop_signal_pipe.store(p[1]);
+        struct sigaction sa {};
+        sa.sa_handler = porthole_on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGINT, &sa, &old_int_);
+        ::sigaction(SIGTERM, &sa, &old_term_);
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGINT);
+        sigaddset(&s, SIGTERM);
+        ::pthread_sigmask(SIG_UNBLOCK, &s, &old_mask_);
+    }
+    stop_signals(stop_signals const&) = delete;
+    stop_signals& operator=(stop_signals const&) = delete;
+    ~stop_signals() {
+        ::sigaction(SIGINT, &old_int_, nullptr);
+        ::sigaction(SIGTERM, &old_term_, nullptr);
+        ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+        stop_signal_pipe.store(-1);
+    }
+    void wait() const {
+        pollfd p{read_.get(), POLLIN, 0};
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+    }
+
+private:
+    unique_fd read_;
+    unique_fd write_;
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+    sigset_t old_mask_{};
+};
+
+}  // namespace detail
+
+// The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
+// options::from_command_line sets), then stop gracefully and return 0. Without
+// handle_signals it serves until the process ends. When the server cannot start (the port is
+// taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
+// gives the right exit status.
+template <class App>
+int serve(App&& app, options opts = {}) {
+    bool signals = opts.handle_signals;
+    try {
+        server<App&> s(app, std::move(opts));
+        if (!signals) {
+            s.start();
+            s.wait();
+            return 0;
+        }
+        detail::stop_signals stop;  // before start(): a signal arriving early is not lost
+        s.start();
+        stop.wait();
+        s.stop();
+        return 0;
+    } catch (std::exception const& e) {
+        std::fprintf(stderr, "porthole: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace porthole
+// #include <porthole/router.hpp>
+// porthole/router.hpp: a route table checked at compile time. Patterns with typed parameters
+// ("/users/{id:int}"), handlers that take those parameters as arguments, dispatch without
+// allocation through a trie built by the compiler, 404 / 405 with Allow / HEAD / OPTIONS, and
+// mount points for other applications.
+
+// #include <porthole/app.hpp>
+// #include <porthole/url.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+// A route pattern given as a template argument: get<"/users/{id:int}">(handler).
+template <std::size_t N>
+struct route_pattern {
+    char text[N]{};
+    constexpr route_pattern(char const (&s)[N]) noexcept {  // NOLINT: implicit from a literal on purpose
+        for (std::size_t i = 0; i < N; ++i) text[i] = s[i];
+    }
+    constexpr std::string_view view() const noexcept { return {text, N - 1}; }
+};
+
+// The methods of a route as a template argument: route<"/x", GET | PUT>(handler).
+struct route_methods {
+    std::uint16_t bits = 0;
+    constexpr route_methods(method_set s) noexcept : bits(s.bits()) {}  // NOLINT: implicit on purpose
+    constexpr route_methods(method m) noexcept : bits(method_set(m).bits()) {}  // NOLINT
+};
+
+namespace detail {
+
+// ---------------------------------------------------------------- patterns
+
+enum class segment_kind : std::uint8_t { literal, integer, unsigned_integer, string, rest };
+
+struct segment_spec {
+    segment_kind kind = segment_kind::literal;
+    std::string_view text;  // the literal, or the parameter's name
+};
+
+enum class pattern_problem : std::uint8_t {
+    none, not_rooted, unbalanced_brace, partial_segment, bad_name, bad_type, rest_not_last,
+    dot_segment, bad_literal, duplicate_name,
+};
+
+constexpr bool is_name_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Segments as url::segments splits a path: "/" is one empty segment, "/a/" is "a" and "".
+constexpr std::size_t pattern_segment_count(std::string_view p) noexcept {
+    std::size_t n = 0;
+    for (char c : p) n += c == '/';
+    return n;
+}
+
+constexpr std::string_view pattern_segment(std::string_view p, std::size_t index) noexcept {
+    std::size_t begin = 1;
+    for (std::size_t i = 0; i < index; ++i) begin = p.find('/', begin) + 1;
+    auto end = p.find('/', begin);
+    return p.substr(begin, end == std::string_view::npos ? p.size() - begin : end - begin);
+}
+
+// A parameter segment "{name}", "{name:int}", "{name:uint}", "{name...}", or a literal.
+constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) noexcept {
+    auto open = s.find('{');
+    auto close = s.find('}');
+    if (open == std::string_view::npos && close == std::string_view::npos) {
+        if (s == "." || s == "..") return pattern_problem::dot_segment;
+        for (char c : s)
+            if (c == '%' || c == '?' || c == '#' || c == '\0') return pattern_problem::bad_literal;
+        out = {segment_kind::literal, s};
+        return pattern_problem::none;
+    }
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open ||
+        s.find('{', open + 1) != std::string_view::npos || s.find('}', close + 1) != std::string_view::npos)
+        return pattern_problem::unbalanced_brace;
+    if (open != 0 || close != s.size() - 1) return pattern_problem::partial_segment;
+    auto inner = s.substr(1, s.size() - 2);
+    segment_kind kind = segment_kind::string;
+    std::string_view name = inner;
+    if (inner.size() >= 3 && inner.substr(inner.size() - 3) == "...") {
+        kind = segment_kind::rest;
+        name = inner.substr(0, inner.size() - 3);
+    } else if (auto colon = inner.find(':'); colon != std::string_view::npos) {
+        name = inner.substr(0, colon);
+        auto type = inner.substr(colon + 1);
+        if (type == "int")
+            kind = segment_kind::integer;
+        else if (type == "uint")
+            kind = segment_kind::unsigned_integer;
+        else
+            return pattern_problem::bad_type;
+    }
+    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return pattern_problem::bad_name;
+    for (char c : name)
+        if (!is_name_char(c)) return pattern_problem::bad_name;
+    out = {kind, name};
+    return pattern_problem::none;
+}
+
+constexpr pattern_problem check_pattern(std::string_view p) noexcept {
+    if (p.empty() || p[0] != '/') return pattern_problem::not_rooted;
+    auto n = pattern_segment_count(p);
+    for (std::size_t i = 0; i < n; ++i) {
+        segment_spec s;
+        if (auto problem = parse_segment(pattern_segment(p, i), s); problem != pattern_problem::none)
+            return problem;
+        if (s.kind == segment_kind::rest && i + 1 != n) return pattern_problem::rest_not_last;
+        if (s.kind == segment_kind::literal) continue;
+        for (std::size_t j = 0; j < i; ++j) {
+            segment_spec t;
+            parse_segment(pattern_segment(p, j), t);
+            if (t.kind != segment_kind::literal && t.text == s.text) return pattern_problem::duplicate_name;
+        }
+    }
+    return pattern_problem::none;
+}
+
+// A mount prefix: "/" or literal segments without a trailing '/'.
+constexpr bool valid_mount_prefix(std::string_view p) noexcept {
+    if (p == "/") return true;
+    if (check_pattern(p) != pattern_problem::none || p.back() == '/') return false;
+    for (std::size_t i = 0, n = pattern_segment_count(p); i < n; ++i) {
+        segment_spec s;
+        parse_segment(pattern_segment(p, i), s);
+        if (s.kind != segment_kind::literal || s.text.empty()) return false;
+    }
+    return true;
+}
+
+template <route_pattern P>
+struct pattern_info {
+    static constexpr std::string_view text = P.view();
+    static constexpr pattern_problem problem = check_pattern(text);
+    static constexpr std::size_t size = problem == pattern_problem::none ? pattern_segment_count(text) : 0;
+    static constexpr std::array<segment_spec, size> segments = [] {
+        std::array<segment_spec, size> a{};
+        for (std::size_t i = 0; i < size; ++i) parse_segment(pattern_segment(text, i), a[i]);
+        return a;
+    }();
+    static constexpr std::size_t param_count = [] {
+        std::size_t n = 0;
+        for (auto const& s : segments) n += s.kind != segment_kind::literal;
+        return n;
+    }();
+    static constexpr std::array<std::size_t, param_count> param_positions = [] {
+        std::array<std::size_t, param_count> a{};
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < size; ++i)
+            if (segments[i].kind != segment_kind::literal) a[k++] = i;
+        return a;
+    }();
+};
+
+// The shape of a mount: its literal prefix, then the rest of the path.
+template <route_pattern P>
+struct mount_info {
+    static constexpr std::string_view text = P.view();
+    static constexpr bool valid = valid_mount_prefix(text);
+    static constexpr std::size_t prefix_size = valid && text != "/" ? pattern_segment_count(text) : 0;
+    static constexpr std::size_t size = prefix_size + 1;
+    static constexpr std::array<segment_spec, size> segments = [] {
+        std::array<segment_spec, size> a{};
+        for (std::size_t i = 0; i < prefix_size; ++i) parse_segment(pattern_segment(text, i), a[i]);
+        a[prefix_size] = {segment_kind::rest, {}};
+        return a;
+    }();
+};
+
+// One readable message per kind of mistake; the pattern shows in the instantiation context.
+template <route_pattern P>
+struct pattern_check {
+    static constexpr pattern_problem problem = pattern_info<P>::problem;
+    static_assert(problem != pattern_problem::not_rooted, "porthole route pattern: a pattern must start with '/'");
+    static_assert(problem != pattern_problem::unbalanced_brace,
+                  "porthole route pattern: '{' without a matching '}' (or the reverse)");
+    static_assert(problem != pattern_problem::partial_segment,
+                  "porthole route pattern: a parameter must be a whole segment, as in /users/{id}");
+    static_assert(problem != pattern_problem::bad_name,
+                  "porthole route pattern: a parameter name must be letters, digits and '_', not starting with a digit");
+    static_assert(problem != pattern_problem::bad_type,
+                  "porthole route pattern: unknown parameter type; use {name}, {name:int}, {name:uint} or {name...}");
+    static_assert(problem != pattern_problem::rest_not_last,
+                  "porthole route pattern: a {name...} parameter must be the last segment");
+    static_assert(problem != pattern_problem::dot_segment,
+                  "porthole route pattern: '.' and '..' segments never match a request, so they cannot be routed");
+    static_assert(problem != pattern_problem::bad_literal,
+                  "porthole route pattern: a literal segment may not contain '%', '?', '#' or NUL");
+    static_assert(problem != pattern_problem::duplicate_name,
+                  "porthole route pattern: a parameter name is used twice");
+    static constexpr bool ok = problem == pattern_problem::none;
+};
+
+// ---------------------------------------------------------------- handlers
+
+template <segment_kind K>
+struct param_type {
+    using type = std::string_view;
+};
+template <>
+struct param_type<segment_kind::integer> {
+    using type = std::int64_t;
+};
+template <>
+struct param_type<segment_kind::unsigned_integer> {
+    using type = std::uint64_t;
+};
+
+template <class... T>
+struct type_list {};
+
+template <class Info, std::size_t... I>
+type_list<typename param_type<Info::segments[Info::param_positions[I]].kind>::type...> param_types_of(
+    std::index_sequence<I...>);
+template <class Info>
+using param_types = decltype(param_types_of<Info>(std::make_index_sequence<Info::param_count>{}));
+
+// The declared parameters of a callable with one non-template call operator, or of a function.
+template <class F, class = void>
+struct signature_of {
+    static constexpr bool known = false;
+};
+template <class R, class... A>
+struct signature_of<R (*)(A...), void> {
+    static constexpr bool known = true;
+    using args = type_list<std::remove_cvref_t<A>...>;
+};
+template <class R, class... A>
+struct signature_of<R (*)(A...) noexcept, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...), void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) const, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) noexcept, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A...)> {};
+template <class F>
+struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
+
+enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
+
+template <class H, class Params>
+struct handler_traits;
+template <class H, class... P>
+struct handler_traits<H, type_list<P...>> {
+    using sig = signature_of<H>;
+    // A handler with a known signature must name the parameter types exactly (an int for an
+    // {id:int} would truncate); a generic one must at least be callable with them.
+    static constexpr bool exact(auto list) noexcept {
+        if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
+        else return true;
+    }
+    static constexpr handler_form form = [] {
+        if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
+        if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
+            return handler_form::request_and_params;
+        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
+            return handler_form::request_only;
+        return handler_form::none;
+    }();
+    template <handler_form F>
+    struct result {
+        using type = void;
+    };
+    template <handler_form F>
+        requires(F == handler_form::params)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, P...>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_and_params)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&, P...>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_only)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&>;
+    };
+    using result_type = typename result<form>::type;
+};
+
+template <route_pattern P, class H>
+struct handler_check {
+    using traits = handler_traits<H, param_types<pattern_info<P>>>;
+    static_assert(traits::form != handler_form::none,
+                  "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
+                  "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
+                  "preceded by porthole::request const& (or porthole::request const& alone)");
+    static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
+                  "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
+                  "of one of those");
+    static constexpr bool ok = traits::form != handler_form::none && response_convertible<typename traits::result_type>;
+};
+
+inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;
+
+template <route_methods M>
+struct methods_check {
+    static_assert(M.bits != 0, "porthole route: a route needs at least one method");
+    static_assert((M.bits & ~known_methods) == 0, "porthole route: unknown method");
+    static_assert((M.bits & method_set(method::connect).bits()) == 0,
+                  "porthole route: CONNECT cannot be routed (the connection answers it with 501)");
+    static constexpr bool ok = M.bits != 0 && (M.bits & ~known_methods) == 0;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- route declarations
+
+template <route_pattern Pattern, route_methods Methods, class Handler>
+struct route_entry {
+    using info = detail::pattern_info<Pattern>;
+    static constexpr bool is_mount = false;
+    static constexpr std::string_view pattern = Pattern.view();
+    static constexpr std::uint16_t methods = Methods.bits;
+    static constexpr auto const& segments = info::segments;
+    static constexpr detail::handler_form form = detail::handler_traits<Handler, detail::param_types<info>>::form;
+    Handler handler;
+};
+
+template <route_pattern Prefix, class App>
+struct mount_entry {
+    using info = detail::mount_info<Prefix>;
+    static constexpr bool is_mount = true;
+    static constexpr std::string_view pattern = Prefix.view();
+    static constexpr std::uint16_t methods = detail::known_methods;
+    static constexpr auto const& segments = info::segments;
+    App app;
+};
+
+// route<"/items/{name}", GET | PUT>(handler). The handler takes the pattern's parameters in
+// order, optionally after `request const&`, or the request alone (then req.param("name")).
+template <route_pattern Pattern, route_methods Methods, class Handler>
+auto route(Handler&& handler) {
+    using H = std::decay_t<Handler>;
+    constexpr bool ok = detail::pattern_check<Pattern>::ok && detail::methods_check<Methods>::ok;
+    if constexpr (ok) (void)detail::handler_check<Pattern, H>::ok;  // its static_asserts explain
+    return route_entry<Pattern, Methods, H>{std::forward<Handler>(handler)};
+}
+
+template <route_pattern P, class H> auto get(H&& h) { return route<P, GET>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto head(H&& h) { return route<P, HEAD>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto post(H&& h) { return route<P, POST>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
+
+// Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
+// "/static") with `app`, which sees the path from the '/' after the prefix on.
+template <route_pattern Prefix, class App>
+auto mount(App&& app) {
+    static_assert(detail::mount_info<Prefix>::valid,
+                  "porthole mount: a prefix is \"/\" or literal segments without a trailing '/', like \"/static\"");
+    static_assert(detail::check_application<std::decay_t<App>>());
+    return mount_entry<Prefix, std::decay_t<App>>{std::forward<App>(app)};
+}
+
+namespace detail {
+
+// ---------------------------------------------------------------- the trie
+
+inline constexpr std::int16_t no_node = -1;
+
+struct trie_node {
+    std::uint16_t literals_begin = 0, literals_end = 0;  // into trie::edges, sorted by (size, text)
+    std::int16_t integer = no_node, unsigned_integer = no_node, string = no_node, rest = no_node;
+    std::uint16_t routes_begin = 0, routes_end = 0;  // into trie::routes: routes ending here
+    std::uint16_t methods = 0;                        // their union
+};
+
+struct literal_edge {
+    std::string_view text;
+    std::uint16_t child = 0;
+};
+
+constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return a.size() < b.size();
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+    return false;
+}
+
+struct route_shape {
+    segment_spec const* segments;
+    std::size_t size;
+    std::uint16_t methods;
+};
+
+template <std::size_t Routes, std::size_t Nodes>
+struct trie {
+    std::array<trie_node, Nodes> nodes{};
+    std::array<literal_edge, Nodes> edges{};
+    std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
+    std::size_t node_count = 1;
+    std::size_t depth = 0;            // most segments before a rest
+    std::uint16_t all_methods = 0;
+    int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
+};
+
+template <std::size_t Routes, std::size_t Nodes>
+constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& shapes) {
+    trie<Routes, Nodes> t;
+    // First a linked trie, children in insertion order ...
+    std::array<segment_spec, Nodes> edge_of{};
+    std::array<std::int16_t, Nodes> first_child{}, next_sibling{};
+    std::array<std::uint16_t, Routes + 1> end_node{};
+    for (auto& x : first_child) x = no_node;
+    for (auto& x : next_sibling) x = no_node;
+    for (std::size_t r = 0; r < Routes; ++r) {
+        std::size_t cur = 0;
+        std::size_t plain = 0;
+        for (std::size_t i = 0; i < shapes[r].size; ++i) {
+            auto const& seg = shapes[r].segments[i];
+            if (seg.kind != segment_kind::rest) ++plain;
+            std::int16_t found = no_node;
+            for (auto c = first_child[cur]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
+                auto const& e = edge_of[static_cast<std::size_t>(c)];
+                if (e.kind == seg.kind && (seg.kind != segment_kind::literal || e.text == seg.text)) {
+                    found = c;
+                    break;
+                }
+            }
+            if (found == no_node) {
+                found = static_cast<std::int16_t>(t.node_count++);
+                auto f = static_cast<std::size_t>(found);
+                edge_of[f] = seg;
+                next_sibling[f] = first_child[cur];
+                first_child[cur] = found;
+            }
+            cur = static_cast<std::size_t>(found);
+        }
+        if (plain > t.depth) t.depth = plain;
+        end_node[r] = static_cast<std::uint16_t>(cur);
+        t.all_methods = static_cast<std::uint16_t>(t.all_methods | shapes[r].methods);
+    }
+    // ... then each node's literal children as a sorted run of edges, parameters by kind.
+    std::size_t edge_count = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        node.literals_begin = static_cast<std::uint16_t>(edge_count);
+        for (auto c = first_child[n]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
+            auto const& e = edge_of[static_cast<std::size_t>(c)];
+            switch (e.kind) {
+            case segment_kind::literal: {
+                std::size_t k = edge_count++;  // insertion sort: runs are short
+                while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
+                    t.edges[k] = t.edges[k - 1];
+                    --k;
+                }
+                t.edges[k] = {e.text, static_cast<std::uint16_t>(c)};
+                break;
+            }
+            case segment_kind::integer: node.integer = c; break;
+            case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
+            case segment_kind::string: node.string = c; break;
+            case segment_kind::rest: node.rest = c; break;
+            }
+        }
+        node.literals_end = static_cast<std::uint16_t>(edge_count);
+    }
+    // Routes grouped by the node they end at, in declaration order within a node.
+    std::size_t k = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        node.routes_begin = static_cast<std::uint16_t>(k);
+        for (std::size_t r = 0; r < Routes; ++r) {
+            if (end_node[r] != n) continue;
+            for (std::size_t q = node.routes_begin; q < k; ++q)
+                if ((shapes[t.routes[q]].methods & shapes[r].methods) && t.conflict_first < 0) {
+                    t.conflict_first = t.routes[q];
+                    t.conflict_second = static_cast<int>(r);
+                }
+            t.routes[k++] = static_cast<std::uint16_t>(r);
+            node.methods = static_cast<std::uint16_t>(node.methods | shapes[r].methods);
+        }
+        node.routes_end = static_cast<std::uint16_t>(k);
+    }
+    return t;
+}
+
+template <route_pattern A, route_pattern B, bool Conflict>
+struct route_conflict_check {
+    static_assert(!Conflict,
+                  "porthole router: two routes match the same paths with overlapping methods (patterns that differ "
+                  "only in parameter names are the same route)");
+    static constexpr bool ok = !Conflict;
+};
+
+// ---------------------------------------------------------------- matching
+
+// A path split into segments, views into it. Only the first Depth are kept: no route looks
+// further, except a rest parameter, which takes everything from an offset on.
+template <std::size_t Depth>
+struct split_path {
+    std::string_view path;
+    std::array<std::string_view, Depth> segments{};
+    std::size_t count = 0;
+    bool more = false;       // segments beyond Depth exist
+    std::size_t tail = 0;    // where segment `Depth` starts, when more
+    bool rooted = false;     // the path starts with '/'
+    bool dot_segment = false;
+
+    explicit split_path(std::string_view p) noexcept : path(p) {
+        if (p.empty() || p[0] != '/') return;
+        rooted = true;
+        // A plain loop: segments are short, and a library call per segment costs more.
+        std::size_t begin = 1;
+        for (std::size_t i = 1;; ++i) {
+            if (i < p.size() && p[i] != '/') continue;
+            auto seg = p.substr(begin, i - begin);
+            if (seg.size() <= 2 && url::is_dot_segment(seg)) dot_segment = true;
+            if (count < Depth) {
+                segments[count++] = seg;
+            } else if (!more) {
+                more = true;
+                tail = begin;
+            }
+            if (i >= p.size()) break;
+            begin = i + 1;
+        }
+    }
+    // Where segment i starts in the path.
+    std::size_t offset(std::size_t i) const noexcept {
+        return i < count ? static_cast<std::size_t>(segments[i].data() - path.data()) : tail;
+    }
+};
+
+// Decimal digits only, range-checked; no sign, no spaces.
+constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty() || s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        auto d = static_cast<unsigned>(c) - unsigned{'0'};
+        if (d > 9 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+// An optional '-', then as above.
+constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    std::uint64_t u = 0;
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!parse_number(s, u) || u > limit + negative) return false;
+    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
+    return true;
+}
+constexpr bool is_int64(std::string_view s) noexcept {
+    std::int64_t v = 0;
+    return parse_number(s, v);
+}
+constexpr bool is_uint64(std::string_view s) noexcept {
+    std::uint64_t v = 0;
+    return parse_number(s, v);
+}
+
+// Equality of short strings by overlapping word loads: a literal is matched once per request
+// segment, and a byte loop or a memcmp call costs more than the bytes.
+inline bool same_text(std::string_view a, std::string_view b) noexcept {
+    auto n = a.size();
+    if (n != b.size()) return false;
+    auto const* p = a.data();
+    auto const* q = b.data();
+    auto load8 = [](char const* x) {
+        std::uint64_t v;
+        std::memcpy(&v, x, 8);
+        return v;
+    };
+    auto load4 = [](char const* x) {
+        std::uint32_t v;
+        std::memcpy(&v, x, 4);
+        return v;
+    };
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (load8(p + i) != load8(q + i)) return false;
+        return load8(p + n - 8) == load8(q + n - 8);
+    }
+    if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
+struct match_query {
+    std::uint16_t wanted = 0;     // the request's method bit
+    std::uint16_t fallback = 0;   // GET's bit for a HEAD request, else 0
+    std::uint16_t allowed = 0;    // methods of the routes whose paths matched
+    int route = -1;               // the winner
+};
+
+template <class Trie, class Split, class Methods>
+struct matcher {
+    Trie const& t;
+    Split const& path;
+    Methods const& methods;  // per route
+    match_query& q;
+
+    bool at_end(trie_node const& n) const noexcept {
+        if (n.routes_begin == n.routes_end) return false;
+        for (auto k = n.routes_begin; k < n.routes_end; ++k)
+            if (methods[t.routes[k]] & q.wanted) return q.route = t.routes[k], true;
+        if (q.fallback)
+            for (auto k = n.routes_begin; k < n.routes_end; ++k)
+                if (methods[t.routes[k]] & q.fallback) return q.route = t.routes[k], true;
+        q.allowed = static_cast<std::uint16_t>(q.allowed | n.methods);
+        return false;
+    }
+    // The child reached by literal `seg`, or -1. A short run is scanned, a long one bisected.
+    int find_literal(trie_node const& n, std::string_view seg) const noexcept {
+        std::size_t lo = n.literals_begin, hi = n.literals_end;
+        while (hi - lo > 8) {
+            auto mid = lo + (hi - lo) / 2;
+            if (literal_less(t.edges[mid].text, seg))
+                lo = mid + 1;
+            else
+                hi = mid + 1;  // the match, if any, stays in [lo, hi)
+        }
+        for (; lo < hi; ++lo)
+            if (same_text(t.edges[lo].text, seg)) return t.edges[lo].child;
+        return -1;
+    }
+    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}. Each candidate
+    // child is tried once the next one is known, so the last is taken by looping rather than
+    // recursing: a path through nodes without alternatives costs no calls.
+    bool visit(std::size_t node, std::size_t i) const noexcept {
+        for (;;) {
+            auto const& n = t.nodes[node];
+            if (i == path.count) {
+                if (!path.more) return at_end(n);
+                return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            auto seg = path.segments[i];
+            int next = find_literal(n, seg);
+            auto candidate = [&](std::int16_t c) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                next = c;
+                return false;
+            };
+            if (!seg.empty()) {
+                if (n.integer != no_node && is_int64(seg) && candidate(n.integer)) return true;
+                if (n.unsigned_integer != no_node && is_uint64(seg) && candidate(n.unsigned_integer)) return true;
+                if (n.string != no_node && candidate(n.string)) return true;
+            }
+            if (n.rest != no_node) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                return at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            if (next < 0) return false;
+            node = static_cast<std::size_t>(next);
+            ++i;
+        }
+    }
+};
+
+inline std::uint16_t method_bit(method m) noexcept { return method_set(m).bits(); }
+
+// "GET, HEAD, POST, OPTIONS": HEAD comes with GET, OPTIONS always.
+inline std::string_view format_allow(std::uint16_t bits, std::array<char, 64>& buf) noexcept {
+    if (bits & method_bit(method::get)) bits = static_cast<std::uint16_t>(bits | method_bit(method::head));
+    bits = static_cast<std::uint16_t>(bits | method_bit(method::options));
+    std::size_t n = 0;
+    method_set::from_bits(bits).for_each([&](method m) {
+        auto name = to_string(m);
+        if (n) {
+            buf[n++] = ',';
+            buf[n++] = ' ';
+        }
+        std::memcpy(buf.data() + n, name.data(), name.size());
+        n += name.size();
+    });
+    return {buf.data(), n};
+}
+
+inline response plain_status(status s) {
+    return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+}
+
+// Where decoded parameter values live while a handler runs: a stack buffer, then one heap
+// block as large as the path (decoding never lengthens a segment) for values beyond it.
+class decode_arena {
+public:
+    explicit decode_arena(std::size_t path_size) noexcept : path_size_(path_size) {}
+    // The segment with its kept escapes (%2F, %25) turned back into bytes.
+    std::string_view decode(std::string_view seg) {
+        if (seg.find('%') == std::string_view::npos) return seg;
+        char* out = take(seg.size());
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < seg.size(); ++i) {
+            int byte = seg[i] == '%' ? url::detail::escaped_byte(seg, i) : -1;
+            if (byte >= 0) {
+                out[n++] = static_cast<char>(byte);
+                i += 2;
+            } else {
+                out[n++] = seg[i];
+            }
+        }
+        return {out, n};
+    }
+
+private:
+    char* take(std::size_t n) {
+        if (used_ + n <= buffer_.size()) return buffer_.data() + std::exchange(used_, used_ + n);
+        if (!heap_) heap_ = std::make_unique<char[]>(path_size_);
+        return heap_.get() + std::exchange(heap_used_, heap_used_ + n);
+    }
+    std::array<char, 256> buffer_;
+    std::size_t used_ = 0;
+    std::size_t path_size_;
+    std::unique_ptr<char[]> heap_;
+    std::size_t heap_used_ = 0;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- the router
+
+// An application made of routes and mounts, matched by a trie built at compile time.
+// Precedence, segment by segment from the left: a literal, then {name:int}, {name:uint},
+// {name}, {name...} (and mounts). A path with a "." or ".." segment matches nothing.
+template <class... Routes>
+class router {
+    static constexpr std::size_t route_count = sizeof...(Routes);
+    static constexpr std::size_t node_capacity = (std::size_t{1} + ... + Routes::segments.size());
+    static constexpr auto trie_ = detail::build_trie<route_count, node_capacity>(
+        std::array<detail::route_shape, route_count>{
+            detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
+    static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
+    static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
+    static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
+    using split = detail::split_path<depth>;
+
+public:
+    explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
+
+    // Opt in: a path that matches no route, but would with a trailing '/' added or removed, is
+    // answered 308 Permanent Redirect to that form.
+    router& redirect_trailing_slash(bool on = true) & noexcept {
+        redirect_slash_ = on;
+        return *this;
+    }
+    router&& redirect_trailing_slash(bool on = true) && noexcept {
+        redirect_slash_ = on;
+        return std::move(*this);
+    }
+
+    response operator()(request const& req) {
+        auto path = req.path();
+        auto m = req.method();
+        if (path == "*" && m == method::options) return options_response(trie_.all_methods);
+        split s(path);
+        if (!s.rooted || s.dot_segment) return detail::plain_status(status::not_found);
+        detail::match_query q;
+        q.wanted = detail::method_bit(m);
+        if (m == method::head) q.fallback = detail::method_bit(method::get);
+        if (find(s, q)) return invoke(static_cast<std::size_t>(q.route), req, s);
+        if (q.allowed) {
+            if (m == method::options) return options_response(q.allowed);
+            auto res = detail::plain_status(status::method_not_allowed);
+            std::array<char, 64> buf;
+            res.set_header("Allow", detail::format_allow(q.allowed, buf));
+            return res;
+        }
+        if (redirect_slash_) return redirect_or_404(req, s);
+        return detail::plain_status(status::not_found);
+    }
+
+private:
+    // Instantiated only for a conflicting pair, so that the error names both patterns.
+    template <class A, class B>
+    struct conflict_report {
+        static_assert(sizeof(A) == 0 && sizeof(B) == 0,
+                      "porthole router: two routes match the same paths with overlapping methods (patterns that "
+                      "differ only in parameter names are the same route)");
+    };
+    static constexpr void check_conflicts() noexcept {
+        if constexpr (trie_.conflict_first >= 0) {
+            using all = std::tuple<Routes...>;
+            using A = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_first), all>;
+            using B = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_second), all>;
+            (void)sizeof(conflict_report<A, B>);
+        }
+    }
+
+    static bool find(split const& s, detail::match_query& q) noexcept {
+        detail::matcher<decltype(trie_), split, decltype(methods_)> mt{trie_, s, methods_, q};
+        return mt.visit(0, 0);
+    }
+
+    static response options_response(std::uint16_t allowed) {
+        response res(status::no_content);
+        std::array<char, 64> buf;
+        res.set_header("Allow", detail::format_allow(allowed, buf));
+        return res;
+    }
+
+    response redirect_or_404(request const& req, split const& s) const {
+        // The other form: without the final empty segment, or with one more.
+        split alt = s;
+        bool trailing = s.count >= 2 && !s.more && s.segments[s.count - 1].empty();
+        if (trailing) {
+            --alt.count;
+        } else if (!s.more && s.count < depth) {
+            alt.segments[alt.count++] = std::string_view(s.path.data() + s.path.size(), 0);
+        } else {
+            return detail::plain_status(status::not_found);
+        }
+        detail::match_query q;
+        q.wanted = detail::known_methods;
+        if (!find(alt, q)) return detail::plain_status(status::not_found);
+        auto raw = req.raw_path();
+        std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
+        if (!trailing) location += '/';
+        // Never a Location a browser would read as another host ("//host", "/\host").
+        if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
+            return detail::plain_status(status::not_found);
+        if (!req.query_string().empty()) {
+            location += '?';
+            location += req.query_string();
+        }
+        return response::redirect(location, status::permanent_redirect);
+    }
+
+    response invoke(std::size_t index, request const& req, split const& s) {
+        return invoke_table[index](*this, req, s);
+    }
+
+    template <std::size_t I>
+    static response invoke_route(router& self, request const& req, split const& s) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        auto& entry = std::get<I>(self.routes_);
+        if constexpr (E::is_mount) {
+            // The sub-application sees the path from the '/' before the rest on.
+            constexpr std::size_t rest_at = E::segments.size() - 1;
+            auto from = s.offset(rest_at) - 1;
+            return call_application(entry.app, req.with_path(s.path.substr(from)));
+        } else {
+            using info = typename E::info;
+            detail::decode_arena arena(s.path.size());
+            std::array<path_param, info::param_count + 1> params{};
+            fill_params<info>(params, arena, s, std::make_index_sequence<info::param_count>{});
+            auto with = req.with_params(std::span<path_param const>(params.data(), info::param_count));
+            return call_handler<info>(entry.handler, with, params,
+                                      std::make_index_sequence<info::param_count>{});
+        }
+    }
+
+    template <class Info, std::size_t... J>
+    static void fill_params(std::array<path_param, Info::param_count + 1>& params, detail::decode_arena& arena,
+                            split const& s, std::index_sequence<J...>) {
+        ((params[J] = path_param{Info::segments[Info::param_positions[J]].text,
+                                 param_text<Info::segments[Info::param_positions[J]].kind>(
+                                     arena, s, Info::param_positions[J])}),
+         ...);
+    }
+
+    template <detail::segment_kind K>
+    static std::string_view param_text(detail::decode_arena& arena, split const& s, std::size_t position) {
+        if constexpr (K == detail::segment_kind::rest) return s.path.substr(s.offset(position));
+        else if constexpr (K == detail::segment_kind::string) return arena.decode(s.segments[position]);
+        else return s.segments[position];
+    }
+
+    template <detail::segment_kind K>
+    static auto param_value(std::string_view text) noexcept {
+        if constexpr (K == detail::segment_kind::integer) {
+            std::int64_t v = 0;
+            detail::parse_number(text, v);
+            return v;
+        } else if constexpr (K == detail::segment_kind::unsigned_integer) {
+            std::uint64_t v = 0;
+            detail::parse_number(text, v);
+            return v;
+        } else {
+            return text;
+        }
+    }
+
+    template <class Info, class H, std::size_t... J>
+    static response call_handler(H& h, request const& req,
+                                 std::array<path_param, Info::param_count + 1> const& params,
+                                 std::index_sequence<J...>) {
+        (void)params;
+        constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
+        if constexpr (f == detail::handler_form::params)
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+        else if constexpr (f == detail::handler_form::request_and_params)
+            return to_response(
+                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+        else
+            return to_response(h(req));
+    }
+
+    using invoker = response (*)(router&, request const&, split const&);
+    template <std::size_t... I>
+    static constexpr std::array<invoker, route_count + 1> make_invokers(std::index_sequence<I...>) {
+        return {&invoke_route<I>..., nullptr};
+    }
+    static constexpr std::array<invoker, route_count + 1> invoke_table =
+        make_invokers(std::make_index_sequence<route_count>{});
+
+    std::tuple<Routes...> routes_;
+    bool redirect_slash_ = false;
+};
+
+template <class... Routes>
+router(Routes...) -> router<Routes...>;
+
+}  // namespace porthole
+// #include <porthole/form.hpp>
+// porthole/form.hpp: the fields of a submitted form, urlencoded or multipart, read from a
+// request according to its Content-Type.
+
+// #include <porthole/multipart.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/url.hpp>
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+namespace detail {
+// The media type of a Content-Type value, without parameters or surrounding spaces.
+constexpr std::string_view media_type(std::string_view content_type) noexcept {
+    return trim_ows(content_type.substr(0, content_type.find(';')));
+}
+}  // namespace detail
+
+// True when the body is application/x-www-form-urlencoded.
+inline bool is_urlencoded_form(request const& req) noexcept {
+    return iequals(detail::media_type(req.header("Content-Type")), "application/x-www-form-urlencoded");
+}
+
+// The name=value pairs of an application/x-www-form-urlencoded body, raw (decode them with
+// url::decode_form); none when the body is of another type.
+inline url::query_params form_fields(request const& req) noexcept {
+    return url::query_params(is_urlencoded_form(req) ? req.body() : std::string_view{});
+}
+
+// The parts of a multipart/form-data body, the boundary taken from Content-Type, replacing
+// the contents of `out` (views into the body). False, with `out` empty, when the request is
+// not multipart/form-data or the body is malformed.
+inline bool multipart_parts(request const& req, std::vector<multipart::part>& out, std::size_t max_parts = 100) {
+    out.clear();
+    auto type = req.header("Content-Type");
+    if (!iequals(detail::media_type(type), "multipart/form-data")) return false;
+    auto boundary = multipart::boundary_from_content_type(type);
+    return boundary && multipart::parse(req.body(), *boundary, out, max_parts);
+}
+
+}  // namespace porthole

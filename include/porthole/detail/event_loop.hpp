@@ -1,0 +1,599 @@
+// porthole/detail/event_loop.hpp: one thread's event loop. It accepts connections, moves bytes
+// between sockets and sans-I/O connections, and applies timeouts; it never parses HTTP.
+//
+// The loop is generic over its connection type (anything with porthole::connection's driver
+// interface) so that it depends on no HTTP header, and over its readiness back end.
+#pragma once
+
+#include <porthole/detail/poller.hpp>
+#include <porthole/detail/sys.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace porthole::detail {
+
+// Everything the engine needs from the public options, with no HTTP types in it.
+struct engine_settings {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0;
+    unsigned threads = 1;
+    std::size_t max_connections = 10000;
+    std::chrono::milliseconds header_timeout{10000};
+    std::chrono::milliseconds body_timeout{30000};
+    std::chrono::milliseconds idle_timeout{60000};
+    std::chrono::milliseconds write_timeout{30000};
+    std::chrono::milliseconds drain_timeout{5000};
+    bool listener_per_thread = true;
+    int backlog = 4096;
+};
+
+// State shared by every loop of one server. Connections are constructed as
+// Conn(app, config, &date) on the loop that accepted them.
+template <class Conn, class Date, class App, class Config>
+struct engine_shared {
+    using connection_type = Conn;
+    using date_type = Date;
+
+    engine_shared(App& a, Config const& c, engine_settings const& s) : app(a), config(c), settings(s) {}
+
+    App& app;
+    Config const& config;
+    engine_settings const& settings;
+    std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
+    std::atomic<bool> stop_requested{false};
+};
+
+// The reply to a connection beyond max_connections, written directly and best effort.
+inline constexpr std::string_view busy_reply =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 20\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "Service Unavailable\n";
+
+template <class Shared, class Poller>
+class event_loop {
+    using connection_type = typename Shared::connection_type;
+    using date_type = typename Shared::date_type;
+    using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
+    using output_chunk_type = typename std::remove_cvref_t<
+        decltype(std::declval<connection_type&>().pending_output())>::value_type;
+    static constexpr bool feeds_spans = requires(connection_type& c, std::span<char> b) { c.feed(b); };
+    static constexpr bool shrinks = requires(connection_type& c) { c.shrink(); };
+
+    // Which timeout applies; each kind has one duration, so appending at the tail keeps each
+    // list sorted by deadline and expiry only ever looks at the heads.
+    enum timer_kind : std::uint8_t { t_idle, t_header, t_body, t_write, t_count, t_none = 0xff };
+
+    struct slot {
+        template <class... A>
+        explicit slot(int f, A&&... a) : conn(std::forward<A>(a)...), fd(f) {}
+        connection_type conn;
+        slot* prev = nullptr;  // in the timer list, then in the graveyard
+        slot* next = nullptr;
+        std::int64_t deadline = 0;
+        int fd;
+        [[no_unique_address]] typename Poller::handle handle{};
+        std::uint8_t timer = t_none;
+        bool readable = true;  // input may be waiting (edge-triggered: until a read comes up short)
+        bool writable = true;  // the last write did not hit EAGAIN
+        bool eof = false;      // the peer half-closed; never read again
+        bool deferred = false; // in again_: read budget spent, continue next iteration
+        bool closed = false;
+    };
+
+    struct timer_list {
+        slot* head = nullptr;
+        slot* tail = nullptr;
+        std::int64_t duration = 0;
+        std::int64_t refresh = 0;  // progress moves a deadline only after this much time
+    };
+
+    static constexpr int accepts_per_wakeup = 64;
+    static constexpr int reads_per_wakeup = 16;
+    static constexpr int max_iov = 64;
+    static constexpr std::int64_t accept_pause_ms = 100;
+
+public:
+    // listen_fd: this loop's listener; owns_listener: close it when done (one listener per
+    // loop), otherwise it is shared with other loops and owned by the engine.
+    event_loop(Shared& shared, int listen_fd, bool owns_listener)
+        : shared_(shared), listen_fd_(listen_fd), owns_listener_(owns_listener) {
+        auto const& s = shared_.settings;
+        set_timer(t_idle, s.idle_timeout);
+        set_timer(t_header, s.header_timeout);
+        set_timer(t_body, s.body_timeout);
+        set_timer(t_write, s.write_timeout);
+        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+#if !defined(__linux__)
+        scratch_.reset(new char[scratch_size]);
+#endif
+        tick();
+        poller_.add_watch(wake_.fd(), &wake_tag_, wake_handle_);
+        if (listen_fd_ >= 0) {
+            poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
+            listening_ = true;
+        }
+    }
+
+    event_loop(event_loop const&) = delete;
+    event_loop& operator=(event_loop const&) = delete;
+
+    ~event_loop() {
+        close_all();
+        free_graveyard();
+        stop_listening();
+    }
+
+    int native_handle() const noexcept { return poller_.native_handle(); }
+    std::size_t connection_count() const noexcept { return live_; }
+    bool finished() const noexcept { return finished_; }
+
+    // Thread-safe: interrupts the loop's wait so it notices a stop request.
+    void wake() const noexcept { wake_.notify(); }
+
+    // One step: wait up to timeout_ms (-1: until something happens or a timer is due), handle
+    // what is ready, expire timers. Returns false once a requested stop has drained.
+    bool run_once(int timeout_ms) {
+        if (finished_) return false;
+        poller_.wait(
+            again_.empty() ? wait_ms(timeout_ms) : 0, [this] { tick(); },
+            [this](void* tag, unsigned ready) { on_ready(tag, ready); });
+        run_deferred();
+        expire_timers();
+        if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
+        if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
+        if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
+            close_all();
+            free_graveyard();
+            finished_ = true;
+            return false;
+        }
+        free_graveyard();
+        return true;
+    }
+
+private:
+    void set_timer(timer_kind k, std::chrono::milliseconds d) {
+        lists_[k].duration = std::max<std::int64_t>(1, d.count());
+        lists_[k].refresh = std::min<std::int64_t>(1000, lists_[k].duration / 8);
+    }
+
+    void tick() noexcept {
+        now_ = monotonic_ms();
+        std::time_t wall = wall_seconds();
+        if (wall != date_second_) {
+            date_second_ = wall;
+            date_.update(wall);
+        }
+    }
+
+    int wait_ms(int timeout_ms) const noexcept {
+        std::int64_t next = -1;
+        auto consider = [&](std::int64_t d) {
+            if (next < 0 || d < next) next = d;
+        };
+        for (auto const& l : lists_) {
+            if (l.head) consider(l.head->deadline);
+        }
+        if (draining_) consider(drain_deadline_);
+        if (!listening_ && paused_until_ != 0) consider(paused_until_);
+        if (next < 0) return timeout_ms;
+        std::int64_t until = std::max<std::int64_t>(0, next - now_ + 1);
+        if (timeout_ms >= 0 && until > timeout_ms) return timeout_ms;
+        return static_cast<int>(std::min<std::int64_t>(until, 60000));
+    }
+
+    void on_ready(void* tag, unsigned ready) {
+        if (tag == &listen_tag_) {
+            if (listening_) accept_batch();
+            return;
+        }
+        if (tag == &wake_tag_) {
+            wake_.clear();
+            return;
+        }
+        slot& s = *static_cast<slot*>(tag);
+        if (s.closed) return;  // closed earlier in this batch
+        if ((ready & ready_read) && !s.eof) s.readable = true;
+        if (ready & ready_write) s.writable = true;
+        drive(s);
+    }
+
+    // ------------------------------------------------------------ accepting
+
+    void accept_batch() {
+        for (int i = 0; i < accepts_per_wakeup; ++i) {
+            sockaddr_storage peer{};
+            socklen_t len = 0;
+            int fd = accept_connection(listen_fd_, peer, len);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                if (errno == EMFILE || errno == ENFILE) {
+                    if (shed_one()) continue;
+                    pause_listening();
+                }
+                return;  // EAGAIN: the backlog is empty
+            }
+            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
+                shared_.settings.max_connections) {
+                shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+                reply_and_close(fd, busy_reply);
+                continue;
+            }
+            if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
+            open_connection(fd, peer);
+        }
+    }
+
+    // Out of descriptors: give up the reserve one to accept the next connection and refuse it,
+    // so the level-triggered listener does not wake us again for the same connection forever.
+    bool shed_one() noexcept {
+        if (!reserve_) return false;
+        reserve_.reset();
+        sockaddr_storage peer{};
+        socklen_t len = 0;
+        int fd = accept_connection(listen_fd_, peer, len);
+        if (fd >= 0) reply_and_close(fd, busy_reply);
+        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        return fd >= 0 && reserve_;
+    }
+
+    void pause_listening() noexcept {
+        if (!listening_) return;
+        poller_.remove(listen_fd_, listen_handle_);
+        listening_ = false;
+        paused_until_ = now_ + accept_pause_ms;
+    }
+
+    void resume_listening() {
+        paused_until_ = 0;
+        if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
+        listening_ = true;
+    }
+
+    void stop_listening() noexcept {
+        if (listening_) poller_.remove(listen_fd_, listen_handle_);
+        listening_ = false;
+        paused_until_ = 0;
+        if (owns_listener_ && listen_fd_ >= 0) ::close(listen_fd_);
+        listen_fd_ = -1;
+    }
+
+    void open_connection(int fd, sockaddr_storage const& peer) {
+        slot* s = nullptr;
+        try {
+            s = new slot(fd, shared_.app, shared_.config, &date_);
+            char name[64];
+            std::size_t n = format_peer(peer, name);
+            s->conn.set_peer(std::string_view(name, n));
+        } catch (...) {
+            delete s;
+            ::close(fd);
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            return;
+        }
+        if (!poller_.add_connection(fd, s, s->handle)) {
+            delete s;
+            ::close(fd);
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            return;
+        }
+        ++live_;
+        link(*s, t_header);  // until its first request, a connection is on the header clock
+        drive(*s);           // the request has often arrived with the connection
+    }
+
+    // ------------------------------------------------------------ moving bytes
+
+    void drive(slot& s) noexcept {
+        bool progressed = false;
+        try {
+            for (int budget = reads_per_wakeup;;) {
+                if (!flush(s, progressed)) return;
+                if (!s.readable) break;
+                // A connection that takes its input as a span is read into the loop's buffer
+                // and works on it in place, keeping only an unfinished request: idle
+                // connections then hold no input buffer at all.
+                std::span<char> buf;
+                if constexpr (feeds_spans) buf = s.conn.wants_read() ? std::span<char>(input_) : std::span<char>();
+                else buf = s.conn.read_buffer();
+                if (buf.empty()) break;  // backpressure or closing: resume when output drains
+                if (budget-- == 0) {
+                    defer(s);
+                    break;
+                }
+                ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
+                if (n > 0) {
+                    progressed = true;
+                    // A short read drained the socket; new data brings a new edge.
+                    if (static_cast<std::size_t>(n) < buf.size()) s.readable = false;
+                    if constexpr (feeds_spans) s.conn.feed(buf.first(static_cast<std::size_t>(n)));
+                    else s.conn.commit(static_cast<std::size_t>(n));
+                } else if (n == 0) {
+                    s.readable = false;
+                    s.eof = true;
+                    s.conn.read_eof();
+                } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    s.readable = false;
+                } else if (errno != EINTR) {
+                    close(s);
+                    return;
+                }
+            }
+            settle(s, progressed);
+        } catch (...) {
+            // The connection answers a throwing handler with 500 itself; anything that still
+            // escapes costs this connection only, never the loop.
+            close(s);
+        }
+    }
+
+    // Writes pending output until it is gone or the socket is full; false if s was closed.
+    bool flush(slot& s, bool& progressed) {
+        while (s.writable) {
+            std::span<output_chunk_type const> out = s.conn.pending_output();
+            if (out.empty()) return true;
+            long n;
+            std::size_t attempted;
+            if (out[0].file_fd >= 0) {
+                attempted = static_cast<std::size_t>(std::min<std::uint64_t>(out[0].file_length, 1u << 20));
+                n = send_file_range(s.fd, out[0].file_fd, out[0].file_offset, attempted,
+                                    scratch_.get(), scratch_size);
+            } else {
+                iovec iov[max_iov];
+                int count = 0;
+                attempted = 0;
+                for (auto const& c : out) {
+                    if (c.file_fd >= 0 || count == max_iov) break;
+                    if (c.memory.empty()) continue;
+                    iov[count].iov_base = const_cast<char*>(c.memory.data());
+                    iov[count].iov_len = c.memory.size();
+                    attempted += c.memory.size();
+                    ++count;
+                }
+                if (count == 0) {
+                    // Only empty chunks up front: let the connection drop them.
+                    s.conn.consumed(0);
+                    if (s.conn.pending_output().size() == out.size()) {
+                        close(s);
+                        return false;
+                    }
+                    continue;
+                }
+                msghdr msg{};
+                msg.msg_iov = iov;
+                msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+                n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+            }
+            if (n > 0) {
+                progressed = true;
+                s.conn.consumed(static_cast<std::size_t>(n));
+            } else if (n == 0 && attempted > 0) {
+                close(s);  // a file ended early: the response cannot be completed
+                return false;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s.writable = false;
+            } else if (errno != EINTR) {
+                close(s);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static timer_kind kind_for(slot const& s, connection_phase_type ph) noexcept {
+        switch (ph) {
+        case connection_phase_type::reading_headers: return t_header;
+        case connection_phase_type::reading_body: return t_body;
+        case connection_phase_type::writing: return t_write;
+        default: return s.conn.requests_served() == 0 ? t_header : t_idle;
+        }
+    }
+
+    // After bytes moved: close, or file the connection under the timeout its phase calls for.
+    void settle(slot& s, bool progressed) {
+        auto ph = s.conn.phase();
+        if (ph == connection_phase_type::closed ||
+            (draining_ && ph == connection_phase_type::idle)) {
+            close(s);
+            return;
+        }
+        timer_kind k = kind_for(s, ph);
+        if (k != s.timer) {
+            unlink(s);
+            link(s, k);
+            // Going idle after anything else (not between back-to-back requests): give back
+            // the buffers an idle connection does not need.
+            if constexpr (shrinks) {
+                if (k == t_idle) s.conn.shrink();
+            }
+        } else if (progressed && k != t_header &&
+                   s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
+            // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
+            // the header clock runs from the first byte of a request to the end of its head.
+            unlink(s);
+            link(s, k);
+        }
+        if constexpr (!Poller::edge_triggered) {
+            bool want_in = !s.readable && !s.eof && s.conn.wants_read();
+            poller_.set_interest(s.fd, s.handle, want_in, !s.writable);
+        }
+    }
+
+    void defer(slot& s) {
+        if (s.deferred) return;
+        again_.push_back(&s);
+        s.deferred = true;
+    }
+
+    void run_deferred() {
+        if (again_.empty()) return;
+        again_now_.swap(again_);
+        for (slot* s : again_now_) s->deferred = false;
+        for (slot* s : again_now_) {
+            if (!s->closed) drive(*s);
+        }
+        again_now_.clear();
+    }
+
+    // ------------------------------------------------------------ timers
+
+    void link(slot& s, timer_kind k) noexcept {
+        timer_list& l = lists_[k];
+        s.timer = k;
+        s.deadline = now_ + l.duration;
+        s.next = nullptr;
+        s.prev = l.tail;
+        if (l.tail) l.tail->next = &s;
+        else l.head = &s;
+        l.tail = &s;
+    }
+
+    void unlink(slot& s) noexcept {
+        if (s.timer == t_none) return;
+        timer_list& l = lists_[s.timer];
+        if (s.prev) s.prev->next = s.next;
+        else l.head = s.next;
+        if (s.next) s.next->prev = s.prev;
+        else l.tail = s.prev;
+        s.prev = s.next = nullptr;
+        s.timer = t_none;
+    }
+
+    void expire_timers() {
+        for (int k = 0; k < t_count; ++k) {
+            timer_list& l = lists_[k];
+            while (l.head && l.head->deadline <= now_) {
+                slot& s = *l.head;
+                if (k == t_header || k == t_body) timed_out_reading(s);
+                else close(s);
+            }
+        }
+    }
+
+    // The connection answers 408 when it still can; the answer gets the write clock.
+    void timed_out_reading(slot& s) noexcept {
+        unlink(s);
+        try {
+            s.conn.timeout();
+            bool progressed = false;
+            if (!flush(s, progressed)) return;
+            if (s.conn.phase() != connection_phase_type::writing) {
+                close(s);
+                return;
+            }
+            link(s, t_write);
+            if constexpr (!Poller::edge_triggered) poller_.set_interest(s.fd, s.handle, false, !s.writable);
+        } catch (...) {
+            close(s);
+        }
+    }
+
+    // ------------------------------------------------------------ closing
+
+    void close(slot& s) noexcept {
+        if (s.closed) return;
+        s.closed = true;
+        unlink(s);
+        if (s.deferred) {
+            std::erase(again_, &s);
+            s.deferred = false;
+        }
+        if constexpr (!Poller::edge_triggered) poller_.remove(s.fd, s.handle);
+        // Unread requests at close() would make the kernel reset the connection.
+        if (s.readable && !s.eof) drain_and_close(s.fd);
+        else ::close(s.fd);
+        s.fd = -1;
+        --live_;
+        shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        s.next = graveyard_;  // freed after this iteration: later events may still name it
+        graveyard_ = &s;
+    }
+
+    void free_graveyard() noexcept {
+        while (graveyard_) {
+            slot* s = graveyard_;
+            graveyard_ = s->next;
+            delete s;
+        }
+    }
+
+    void close_all() noexcept {
+        for (auto& l : lists_) {
+            while (l.head) close(*l.head);
+        }
+    }
+
+    void begin_drain() {
+        draining_ = true;
+        drain_deadline_ = now_ + std::max<std::int64_t>(0, shared_.settings.drain_timeout.count());
+        // Connections the kernel already accepted are clients in flight too: take them, then
+        // close the listener.
+        for (int i = 0; i < 64 && listening_; ++i) {
+            std::size_t before = live_;
+            accept_batch();
+            if (live_ == before) break;
+        }
+        stop_listening();
+        // Idle keep-alive connections go now, unless a request is already waiting in the
+        // socket (the loop may have been busy in a handler): read it, answer it, then close.
+        std::vector<slot*> idle;
+        for (int k : {t_idle, t_header}) {
+            for (slot* s = lists_[k].head; s; s = s->next) {
+                if (s->conn.phase() == connection_phase_type::idle) idle.push_back(s);
+            }
+        }
+        for (slot* s : idle) {
+            if (s->closed) continue;
+            if (!s->eof) s->readable = true;
+            drive(*s);
+            if (!s->closed && s->conn.phase() == connection_phase_type::idle) close(*s);
+        }
+    }
+
+    static constexpr std::size_t scratch_size = 64 * 1024;
+    static constexpr std::size_t input_size = 64 * 1024;
+
+    Shared& shared_;
+    Poller poller_;
+    wake_channel wake_;
+    int listen_fd_;
+    bool owns_listener_;
+    bool listening_ = false;
+    bool draining_ = false;
+    bool finished_ = false;
+    char listen_tag_ = 0;
+    char wake_tag_ = 0;
+    typename Poller::handle listen_handle_{};
+    typename Poller::handle wake_handle_{};
+    unique_fd reserve_;
+    std::unique_ptr<char[]> scratch_;
+    std::vector<char> input_ = std::vector<char>(feeds_spans ? input_size : 0);
+    std::int64_t now_ = 0;
+    std::int64_t drain_deadline_ = 0;
+    std::int64_t paused_until_ = 0;
+    std::time_t date_second_ = 0;
+    date_type date_{};
+    timer_list lists_[t_count];
+    std::size_t live_ = 0;
+    slot* graveyard_ = nullptr;
+    std::vector<slot*> again_;
+    std::vector<slot*> again_now_;
+};
+
+}  // namespace porthole::detail

@@ -1,0 +1,344 @@
+// porthole/detail/sys.hpp: the POSIX pieces the server engine is built from: owned
+// descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
+#pragma once
+
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#endif
+
+namespace porthole::detail {
+
+[[noreturn]] inline void throw_errno(char const* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+// A descriptor closed on destruction.
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    unique_fd(unique_fd const&) = delete;
+    unique_fd& operator=(unique_fd const&) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+// ---------------------------------------------------------------- clocks
+
+// Milliseconds on a monotonic clock; the coarse clock on Linux costs a few nanoseconds and its
+// few-millisecond resolution is plenty for timeouts measured in seconds.
+inline std::int64_t monotonic_ms() noexcept {
+    timespec ts{};
+#if defined(CLOCK_MONOTONIC_COARSE)
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+inline std::time_t wall_seconds() noexcept {
+    timespec ts{};
+#if defined(CLOCK_REALTIME_COARSE)
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+    return ts.tv_sec;
+}
+
+// ---------------------------------------------------------------- sockets
+
+inline void set_nonblocking_cloexec(int fd) noexcept {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int fdfl = ::fcntl(fd, F_GETFD);
+    if (fdfl >= 0) ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
+}
+
+inline void set_socket_flag(int fd, int level, int name) noexcept {
+    int one = 1;
+    ::setsockopt(fd, level, name, &one, sizeof one);
+}
+
+// A socket must never raise SIGPIPE: output goes through send(MSG_NOSIGNAL) where it exists and
+// the socket is marked SO_NOSIGPIPE where that exists instead.
+inline void prepare_connection_socket(int fd) noexcept {
+    set_socket_flag(fd, IPPROTO_TCP, TCP_NODELAY);
+#if defined(SO_NOSIGPIPE)
+    set_socket_flag(fd, SOL_SOCKET, SO_NOSIGPIPE);
+#endif
+}
+
+// True when accepted sockets inherit TCP_NODELAY from the listener, sparing a system call
+// per connection (Linux copies the option into the accepted socket).
+#if defined(__linux__)
+inline constexpr bool accepted_sockets_inherit_nodelay = true;
+#else
+inline constexpr bool accepted_sockets_inherit_nodelay = false;
+#endif
+
+#if defined(MSG_NOSIGNAL)
+inline constexpr int send_flags = MSG_NOSIGNAL;
+#else
+inline constexpr int send_flags = 0;
+#endif
+
+// Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
+// reuse_port, several such sockets can share one port and the kernel spreads connections
+// over them. A negative backlog only binds (see claim_port). Throws std::system_error.
+inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
+                               int backlog) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    char service[8];
+    std::snprintf(service, sizeof service, "%u", static_cast<unsigned>(port));
+    int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service, &hints, &found);
+    if (rc != 0) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "cannot resolve listening address '" + address +
+                                    "': " + ::gai_strerror(rc));
+    }
+    int last_errno = EADDRNOTAVAIL;
+    char const* failed = "bind";
+    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+        unique_fd fd(::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
+        if (!fd) {
+            last_errno = errno;
+            failed = "socket";
+            continue;
+        }
+        set_nonblocking_cloexec(fd.get());
+        set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR);
+#if defined(SO_REUSEPORT)
+        if (reuse_port) set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEPORT);
+#else
+        (void)reuse_port;
+#endif
+        set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
+        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+            last_errno = errno;
+            failed = "bind";
+            continue;
+        }
+        if (backlog >= 0 && ::listen(fd.get(), backlog) != 0) {
+            last_errno = errno;
+            failed = "listen";
+            continue;
+        }
+        ::freeaddrinfo(found);
+        return fd;
+    }
+    ::freeaddrinfo(found);
+    errno = last_errno;
+    throw std::system_error(last_errno, std::generic_category(),
+                            std::string(failed) + " " + address + ":" + service);
+}
+
+// SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
+// port already in use would silently share it. Binding once without it first fails as it
+// should, and picks the port when asked for port 0.
+inline std::uint16_t local_port(int fd) noexcept;
+inline std::uint16_t claim_port(std::string const& address, std::uint16_t port) {
+    unique_fd probe = open_listener(address, port, false, -1);
+    return local_port(probe.get());
+}
+
+inline std::uint16_t local_port(int fd) noexcept {
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
+    if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in const&>(sa).sin_port);
+    if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 const&>(sa).sin6_port);
+    return 0;
+}
+
+// Accepts one connection as a non-blocking, close-on-exec descriptor; -1 with errno set when
+// there is none or on error.
+inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
+    len = sizeof peer;
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int fd = ::accept(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len);
+    if (fd >= 0) set_nonblocking_cloexec(fd);
+    return fd;
+#endif
+}
+
+// "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
+inline std::size_t format_peer(sockaddr_storage const& sa, char (&out)[64]) noexcept {
+    char host[INET6_ADDRSTRLEN] = {};
+    unsigned port = 0;
+    bool v6 = false;
+    if (sa.ss_family == AF_INET) {
+        auto const& in = reinterpret_cast<sockaddr_in const&>(sa);
+        ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+        port = ntohs(in.sin_port);
+    } else if (sa.ss_family == AF_INET6) {
+        auto const& in6 = reinterpret_cast<sockaddr_in6 const&>(sa);
+        ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+        port = ntohs(in6.sin6_port);
+        v6 = true;
+    } else {
+        out[0] = '\0';
+        return 0;
+    }
+    int n = std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", host, port);
+    return n < 0 ? 0 : static_cast<std::size_t>(n) < sizeof out ? static_cast<std::size_t>(n) : sizeof out - 1;
+}
+
+// Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
+// input that already arrived is read and dropped first so that the close sends FIN, not RST.
+inline void reply_and_close(int fd, std::string_view reply) noexcept {
+    (void)::send(fd, reply.data(), reply.size(), send_flags | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
+    char scratch[4096];
+    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    }
+    ::close(fd);
+}
+
+// Before closing a connection whose peer may still have unread requests in our receive
+// buffer, drop them: closing with unread input makes the kernel send RST, which can make the
+// peer discard the last response before reading it.
+inline void drain_and_close(int fd) noexcept {
+    char scratch[4096];
+    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    }
+    ::close(fd);
+}
+
+// Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
+inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count,
+                            char* scratch, std::size_t scratch_size) noexcept {
+    constexpr std::uint64_t max_step = std::uint64_t{1} << 20;
+    if (count > max_step) count = max_step;
+#if defined(__linux__)
+    (void)scratch;
+    (void)scratch_size;
+    off_t off = static_cast<off_t>(offset);
+    return static_cast<long>(::sendfile(sock, file, &off, static_cast<std::size_t>(count)));
+#else
+    // Portable path: pread into the loop's scratch buffer and send what fits; the bytes the
+    // socket did not take are read again next time, so nothing is buffered per connection.
+    if (count > scratch_size) count = scratch_size;
+    ssize_t got = ::pread(file, scratch, static_cast<std::size_t>(count), static_cast<off_t>(offset));
+    if (got <= 0) {
+        if (got == 0) errno = EIO;  // the file shrank under us
+        return -1;
+    }
+    return static_cast<long>(::send(sock, scratch, static_cast<std::size_t>(got), send_flags));
+#endif
+}
+
+// ---------------------------------------------------------------- wake-ups
+
+// Something another thread can poke to interrupt a loop's wait: an eventfd on Linux, a pipe
+// elsewhere. Only the read side is watched.
+class wake_channel {
+public:
+    wake_channel() {
+#if defined(__linux__)
+        read_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!read_) throw_errno("eventfd");
+#else
+        int p[2];
+        if (::pipe(p) != 0) throw_errno("pipe");
+        read_.reset(p[0]);
+        write_.reset(p[1]);
+        set_nonblocking_cloexec(p[0]);
+        set_nonblocking_cloexec(p[1]);
+#endif
+    }
+    int fd() const noexcept { return read_.get(); }
+    void notify() const noexcept {
+#if defined(__linux__)
+        std::uint64_t one = 1;
+        (void)!::write(read_.get(), &one, sizeof one);
+#else
+        char c = 1;
+        (void)!::write(write_.get(), &c, 1);
+#endif
+    }
+    void clear() const noexcept {
+        char buf[64];
+        while (::read(read_.get(), buf, sizeof buf) > 0) {
+        }
+    }
+
+private:
+    unique_fd read_;
+#if !defined(__linux__)
+    unique_fd write_;
+#endif
+};
+
+// ---------------------------------------------------------------- signals
+
+// Writing to a socket whose peer is gone must give EPIPE, never kill the process; sendfile
+// has no MSG_NOSIGNAL, so SIGPIPE is ignored when nobody chose a disposition for it.
+inline void ignore_sigpipe_if_default() noexcept {
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        ::sigaction(SIGPIPE, &ign, nullptr);
+    }
+}
+
+// Loop threads take no asynchronous signals, so SIGINT/SIGTERM reach the thread that waits
+// for them; the faults that can only be synchronous stay deliverable.
+inline void block_async_signals_in_this_thread() noexcept {
+    sigset_t set;
+    sigfillset(&set);
+    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace porthole::detail

@@ -1,0 +1,358 @@
+// porthole/server.hpp: serve an application over TCP. serve() for whole programs; a server
+// object to start, stop, wait or step from the caller's own loop; the options, the shared
+// command line of the examples, and a Common Log Format access log.
+#pragma once
+
+#include <porthole/connection.hpp>
+#include <porthole/detail/engine.hpp>
+#include <porthole/detail/poller.hpp>
+#include <porthole/detail/sys.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include <poll.h>
+#include <unistd.h>
+
+namespace porthole {
+
+using access_log_function = std::function<void(access_entry const&)>;
+using error_log_function = std::function<void(std::string_view)>;
+
+struct options {
+    std::string address = "127.0.0.1";  // "0.0.0.0" or "::" to listen on every interface
+    std::uint16_t port = 8080;          // 0 picks a free port; server::port() tells which
+    unsigned threads = 0;               // event loops; 0: one per hardware thread
+
+    std::size_t max_connections = 10000;  // beyond: 503 and close
+    std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
+    std::chrono::milliseconds body_timeout{30000};       // without body bytes arriving
+    std::chrono::milliseconds keep_alive_timeout{60000}; // idle between requests
+    std::chrono::milliseconds write_timeout{30000};      // without output leaving
+    std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
+
+    parser_limits limits{};
+    std::size_t max_output_buffered = 256 * 1024;  // per connection; reading pauses beyond it
+    bool server_header = false;                    // "Server: porthole"
+
+    access_log_function access_log;  // off when empty; see common_log()
+    error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
+
+    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting
+    bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
+
+    // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
+    bool listener_per_thread = true;
+
+    // The command line every example shares:  --port N  --threads N  --address A  --help.
+    // Other arguments are left alone (read them with command_line_value()). Sets announce
+    // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
+    static options from_command_line(int argc, char const* const* argv);
+};
+
+// The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
+inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
+                                                          std::string_view name) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
+        if (a.size() == name.size()) {
+            if (i + 1 < argc) return std::string_view(argv[i + 1]);
+            return std::nullopt;
+        }
+        if (a[name.size()] == '=') return a.substr(name.size() + 1);
+    }
+    return std::nullopt;
+}
+
+// Whether a bare `--name` flag is on a command line.
+inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
+    for (int i = 1; i < argc; ++i) {
+        if (argv[i] == name) return true;
+    }
+    return false;
+}
+
+namespace detail {
+
+[[noreturn]] inline void command_line_usage(char const* program, int status, char const* problem) {
+    std::FILE* out = status == 0 ? stdout : stderr;
+    if (problem) std::fprintf(out, "%s: %s\n", program, problem);
+    std::fprintf(out,
+                 "usage: %s [--port N] [--threads N] [--address A]\n"
+                 "  --port N      TCP port, 0 picks a free one (default 8080)\n"
+                 "  --threads N   event loop threads (default: one per hardware thread)\n"
+                 "  --address A   address to listen on (default 127.0.0.1)\n",
+                 program);
+    std::exit(status);
+}
+
+inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
+    if (s.empty() || s.size() > 10) return false;
+    unsigned long v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (v > max) return false;
+    out = v;
+    return true;
+}
+
+}  // namespace detail
+
+inline options options::from_command_line(int argc, char const* const* argv) {
+    options o;
+    o.announce = true;
+    o.handle_signals = true;
+    char const* program = argc > 0 ? argv[0] : "server";
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") detail::command_line_usage(program, 0, nullptr);
+    }
+    unsigned long v = 0;
+    if (auto p = command_line_value(argc, argv, "--port")) {
+        if (!detail::parse_unsigned(*p, 65535, v)) detail::command_line_usage(program, 2, "--port needs a number from 0 to 65535");
+        o.port = static_cast<std::uint16_t>(v);
+    }
+    if (auto t = command_line_value(argc, argv, "--threads")) {
+        if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
+        o.threads = static_cast<unsigned>(v);
+    }
+    if (auto addr = command_line_value(argc, argv, "--address")) {
+        if (addr->empty()) detail::command_line_usage(program, 2, "--address needs a value");
+        o.address = std::string(*addr);
+    }
+    return o;
+}
+
+// An access log writing Common Log Format lines to `out`, e.g.
+//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
+// Each line is one fwrite, so lines from several threads do not interleave.
+inline access_log_function common_log(std::FILE* out) {
+    return [out](access_entry const& e) {
+        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        ::gmtime_r(&now, &tm);
+        std::string_view host = e.peer;
+        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        char line[2048];
+        int n = std::snprintf(line, sizeof line,
+                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
+                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
+                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              static_cast<int>(e.method.size()), e.method.data(),
+                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
+                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
+                              static_cast<unsigned long long>(e.body_bytes));
+        if (n <= 0) return;
+        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
+        if (line[len - 1] != '\n') line[len - 1] = '\n';
+        std::fwrite(line, 1, len, out);
+    };
+}
+
+// Serves `app` (any porthole application; called concurrently from every loop thread, so it
+// must be safe to call from several threads at once).
+//
+//   start()   opens the listeners and runs options.threads event loops in the background
+//   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
+//             at most options.drain_timeout; waits for the loops unless called from a handler
+//   wait()    blocks until stopped
+//   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
+//             everything); false once a stop has drained. native_handle() is the descriptor to
+//             wait on between steps (readable when there is work); call poll() at least once a
+//             second even when it is not readable, for timeouts.
+//
+// A handler runs on its loop's thread: while it blocks, that loop's other connections wait.
+template <class App, class Poller = detail::default_poller>
+class server {
+    using app_type = std::remove_reference_t<App>;
+    using shared_type = detail::engine_shared<connection<app_type>, date_source, app_type, connection_config>;
+
+public:
+    explicit server(App app, options opts = {})
+        : app_(std::forward<App>(app)),
+          opts_(std::move(opts)),
+          config_(make_config(opts_)),
+          settings_(make_settings(opts_)),
+          shared_(app_, config_, settings_),
+          engine_(shared_) {}
+
+    server(server const&) = delete;
+    server& operator=(server const&) = delete;
+    ~server() = default;  // stops (gracefully) and waits
+
+    void start() {
+        engine_.start();
+        announce();
+    }
+    void stop() { engine_.stop(); }
+    void wait() { engine_.wait(); }
+
+    bool poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+        if (!engine_.running()) {
+            (void)engine_.native_handle();
+            announce();
+        }
+        auto ms = timeout.count() < 0 ? -1 : static_cast<int>(std::min<long long>(timeout.count(), 1 << 30));
+        return engine_.poll(ms);
+    }
+
+    int native_handle() { return engine_.native_handle(); }
+    std::uint16_t port() const noexcept { return engine_.port(); }
+    options const& settings() const noexcept { return opts_; }
+
+private:
+    static connection_config make_config(options const& o) {
+        connection_config c{};
+        c.limits = o.limits;
+        c.server_header = o.server_header;
+        c.max_output_buffered = o.max_output_buffered;
+        c.access_log = o.access_log;
+        c.error_log = o.error_log;
+        return c;
+    }
+
+    static detail::engine_settings make_settings(options const& o) {
+        detail::engine_settings s;
+        s.address = o.address;
+        s.port = o.port;
+        s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+        s.max_connections = o.max_connections;
+        s.header_timeout = o.header_timeout;
+        s.body_timeout = o.body_timeout;
+        s.idle_timeout = o.keep_alive_timeout;
+        s.write_timeout = o.write_timeout;
+        s.drain_timeout = o.drain_timeout;
+        s.listener_per_thread = o.listener_per_thread;
+        return s;
+    }
+
+    void announce() {
+        if (!opts_.announce) return;
+        bool v6 = opts_.address.find(':') != std::string::npos;
+        std::printf(v6 ? "listening on http://[%s]:%u/\n" : "listening on http://%s:%u/\n",
+                    opts_.address.c_str(), static_cast<unsigned>(port()));
+        std::fflush(stdout);
+    }
+
+    App app_;
+    options opts_;
+    connection_config config_;
+    detail::engine_settings settings_;
+    shared_type shared_;
+    detail::engine<shared_type, Poller> engine_;
+};
+
+template <class A>
+server(A&&) -> server<A>;
+template <class A>
+server(A&&, options) -> server<A>;
+
+namespace detail {
+
+// SIGINT/SIGTERM become a byte on a pipe (the only async-signal-safe way to say "stop"), and
+// the previous handlers come back afterwards.
+inline std::atomic<int> stop_signal_pipe{-1};
+
+extern "C" inline void porthole_on_stop_signal(int) {
+    int saved = errno;
+    char c = 1;
+    int fd = stop_signal_pipe.load();
+    if (fd >= 0) (void)!::write(fd, &c, 1);
+    errno = saved;
+}
+
+class stop_signals {
+public:
+    stop_signals() {
+        int p[2];
+        if (::pipe(p) != 0) throw_errno("pipe");
+        read_.reset(p[0]);
+        write_.reset(p[1]);
+        set_nonblocking_cloexec(p[0]);
+        set_nonblocking_cloexec(p[1]);
+        stop_signal_pipe.store(p[1]);
+        struct sigaction sa {};
+        sa.sa_handler = porthole_on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGINT, &sa, &old_int_);
+        ::sigaction(SIGTERM, &sa, &old_term_);
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGINT);
+        sigaddset(&s, SIGTERM);
+        ::pthread_sigmask(SIG_UNBLOCK, &s, &old_mask_);
+    }
+    stop_signals(stop_signals const&) = delete;
+    stop_signals& operator=(stop_signals const&) = delete;
+    ~stop_signals() {
+        ::sigaction(SIGINT, &old_int_, nullptr);
+        ::sigaction(SIGTERM, &old_term_, nullptr);
+        ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+        stop_signal_pipe.store(-1);
+    }
+    void wait() const {
+        pollfd p{read_.get(), POLLIN, 0};
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+    }
+
+private:
+    unique_fd read_;
+    unique_fd write_;
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+    sigset_t old_mask_{};
+};
+
+}  // namespace detail
+
+// The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
+// options::from_command_line sets), then stop gracefully and return 0. Without
+// handle_signals it serves until the process ends. When the server cannot start (the port is
+// taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
+// gives the right exit status.
+template <class App>
+int serve(App&& app, options opts = {}) {
+    bool signals = opts.handle_signals;
+    try {
+        server<App&> s(app, std::move(opts));
+        if (!signals) {
+            s.start();
+            s.wait();
+            return 0;
+        }
+        detail::stop_signals stop;  // before start(): a signal arriving early is not lost
+        s.start();
+        stop.wait();
+        s.stop();
+        return 0;
+    } catch (std::exception const& e) {
+        std::fprintf(stderr, "porthole: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace porthole

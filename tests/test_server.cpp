@@ -1,0 +1,452 @@
+// The server over real loopback sockets. Built twice: with the default back end (epoll on
+// Linux) and with PORTHOLE_USE_POLL (the portable poll(2) back end).
+#include <porthole/server.hpp>
+
+#include "server/client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using porthole::request;
+using porthole::response;
+using porthole::status;
+using test_client::connection;
+
+namespace {
+
+porthole::options test_options(unsigned threads = 2) {
+    porthole::options o;
+    o.port = 0;
+    o.threads = threads;
+    return o;
+}
+
+std::string thread_name() {
+    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+}
+
+// Paths the tests use; every handler is safe to call from several threads.
+response test_app(request const& r) {
+    auto p = r.path();
+    if (p == "/") return response::text("Hello, World!");
+    if (p.starts_with("/echo/")) return response::text(std::string(p.substr(6)));
+    if (p == "/slow") {
+        std::this_thread::sleep_for(300ms);
+        return response::text("slow");
+    }
+    if (p == "/big") return response::text(std::string(8u << 20, 'b'));
+    if (p == "/throw") throw std::runtime_error("handler failed on purpose");
+    if (p == "/thread") return response::text(thread_name());
+    return response(status::not_found);
+}
+
+bool wait_until(auto&& condition, std::chrono::milliseconds limit = 10s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("port 0 picks a free port, port() tells it, and the server answers there") {
+    porthole::server s(test_app, test_options());
+    CHECK(s.port() == 0);
+    s.start();
+    REQUIRE(s.port() != 0);
+    connection c(s.port());
+    REQUIRE(c.ok());
+    REQUIRE(c.get("/"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "Hello, World!");
+    CHECK(r->header("Date").size() == 29);
+    REQUIRE(c.get("/missing"));
+    r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->status == 404);
+}
+
+TEST_CASE("a port in use is refused, not shared, with either listener layout") {
+    porthole::server first(test_app, test_options(2));
+    first.start();
+    for (bool per_loop : {true, false}) {
+        auto o = test_options(2);
+        o.port = first.port();
+        o.listener_per_thread = per_loop;
+        porthole::server second(test_app, o);
+        CHECK_THROWS_AS(second.start(), std::system_error);
+        CHECK(second.port() == 0);
+    }
+}
+
+TEST_CASE("a keep-alive connection serves many requests in turn") {
+    porthole::server s(test_app, test_options());
+    s.start();
+    connection c(s.port());
+    for (int i = 0; i < 200; ++i) {
+        REQUIRE(c.get("/echo/" + std::to_string(i)));
+        auto r = c.read_reply();
+        REQUIRE(r);
+        CHECK(r->body == std::to_string(i));
+    }
+}
+
+TEST_CASE("pipelined requests are all answered, in order") {
+    porthole::server s(test_app, test_options());
+    s.start();
+    connection c(s.port());
+    std::string batch;
+    for (int i = 0; i < 300; ++i) batch += "GET /echo/" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+    REQUIRE(c.send(batch));
+    for (int i = 0; i < 300; ++i) {
+        auto r = c.read_reply();
+        REQUIRE(r);
+        CHECK(r->body == std::to_string(i));
+    }
+}
+
+TEST_CASE("200 concurrent keep-alive clients are all served") {
+    porthole::server s(test_app, test_options());
+    s.start();
+    constexpr int clients = 200, rounds = 5;
+    std::vector<connection> conns;
+    for (int i = 0; i < clients; ++i) conns.emplace_back(s.port());
+    int good = 0;
+    for (int round = 0; round < rounds; ++round) {
+        for (int i = 0; i < clients; ++i) conns[i].get("/echo/" + std::to_string(i * 10 + round));
+        for (int i = 0; i < clients; ++i) {
+            auto r = conns[i].read_reply();
+            good += r && r->status == 200 && r->body == std::to_string(i * 10 + round);
+        }
+    }
+    CHECK(good == clients * rounds);
+}
+
+TEST_CASE("a client that does not read does not hold up the others") {
+    porthole::server s(test_app, test_options(1));  // one loop: the slow client shares it
+    s.start();
+    connection slow(s.port());
+    std::string many;
+    for (int i = 0; i < 8; ++i) many += "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";  // 64 MiB of answers
+    REQUIRE(slow.send(many));
+    std::this_thread::sleep_for(100ms);
+    connection fast(s.port());
+    for (int i = 0; i < 50; ++i) {
+        REQUIRE(fast.get("/"));
+        auto r = fast.read_reply();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+    }
+    // The slow client gets every byte once it reads.
+    for (int i = 0; i < 8; ++i) {
+        auto r = slow.read_reply();
+        REQUIRE(r);
+        CHECK(r->body.size() == (8u << 20));
+    }
+}
+
+TEST_CASE("connections beyond max_connections get 503 and the others go on") {
+    auto o = test_options(1);
+    o.max_connections = 3;
+    porthole::server s(test_app, o);
+    s.start();
+    std::vector<connection> held;
+    for (int i = 0; i < 3; ++i) {
+        held.emplace_back(s.port());
+        REQUIRE(held.back().get("/"));
+        REQUIRE(held.back().read_reply());  // accepted and answered: counted
+    }
+    connection extra(s.port());
+    REQUIRE(extra.ok());
+    extra.get("/");
+    auto r = extra.read_reply();
+    REQUIRE(r);
+    CHECK(r->status == 503);
+    CHECK(r->header("Connection") == "close");
+    CHECK(extra.closed_by_peer());
+    // The held ones still work, and a freed slot is taken by the next client.
+    REQUIRE(held[0].get("/"));
+    REQUIRE(held[0].read_reply());
+    held.back().close();
+    CHECK(wait_until([&] {
+        connection again(s.port());
+        again.get("/");
+        auto a = again.read_reply();
+        return a && a->status == 200;
+    }));
+}
+
+TEST_CASE("a client that trickles its request head is closed at the header timeout") {
+    auto o = test_options(1);
+    o.header_timeout = 300ms;
+    porthole::server s(test_app, o);
+    s.start();
+    connection slow(s.port());
+    REQUIRE(slow.send("GET / HTTP/1.1\r\n"));
+    bool closed = false;
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 100 && !closed; ++i) {  // one header line every 50 ms: never done
+        std::this_thread::sleep_for(50ms);
+        closed = !slow.send("X-Slow: " + std::to_string(i) + "\r\n");
+        pollfd p{slow.fd(), POLLIN, 0};
+        closed = closed || ::poll(&p, 1, 0) == 1;
+    }
+    CHECK(closed);
+    CHECK(std::chrono::steady_clock::now() - start < 4s);  // far below the 5 s the client would go on
+    auto r = slow.read_reply();
+    if (r) CHECK(r->status == 408);
+    CHECK(slow.closed_by_peer());
+    connection fine(s.port());  // and it held no thread: the one loop still serves
+    REQUIRE(fine.get("/"));
+    REQUIRE(fine.read_reply());
+}
+
+TEST_CASE("an idle keep-alive connection is closed at the keep-alive timeout") {
+    auto o = test_options(1);
+    o.keep_alive_timeout = 200ms;
+    porthole::server s(test_app, o);
+    s.start();
+    connection c(s.port());
+    REQUIRE(c.get("/"));
+    REQUIRE(c.read_reply());
+    CHECK(c.closed_by_peer());
+}
+
+TEST_CASE("a handler that throws gives 500 and the server keeps serving") {
+    auto o = test_options(1);
+    o.error_log = [](std::string_view) {};
+    porthole::server s(test_app, o);
+    s.start();
+    for (int i = 0; i < 3; ++i) {
+        connection c(s.port());
+        REQUIRE(c.get("/throw"));
+        auto r = c.read_reply();
+        REQUIRE(r);
+        CHECK(r->status == 500);
+    }
+    connection c(s.port());
+    REQUIRE(c.get("/"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+}
+
+TEST_CASE("stop() finishes the requests in flight, closes idle connections and stops accepting") {
+    porthole::server s(test_app, test_options(2));
+    s.start();
+    auto port = s.port();
+    connection idle(port);
+    REQUIRE(idle.get("/"));
+    REQUIRE(idle.read_reply());
+    constexpr int n = 10;
+    std::vector<connection> busy;
+    for (int i = 0; i < n; ++i) {
+        busy.emplace_back(port);
+        REQUIRE(busy.back().get("/slow"));
+    }
+    std::this_thread::sleep_for(100ms);  // the handlers are running (or queued on their loop)
+    s.stop();
+    int whole = 0;
+    for (auto& c : busy) {
+        auto r = c.read_reply();
+        whole += r && r->status == 200 && r->body == "slow";
+    }
+    CHECK(whole == n);
+    CHECK(idle.closed_by_peer());
+    connection late(port);
+    CHECK((!late.ok() || (late.get("/"), !late.read_reply())));
+}
+
+TEST_CASE("stop() gives up on unfinished requests after the drain timeout") {
+    auto o = test_options(1);
+    o.drain_timeout = 200ms;
+    porthole::server s(test_app, o);
+    s.start();
+    connection stuck(s.port());
+    REQUIRE(stuck.send("GET / HTTP/1.1\r\nHost: t\r\n"));  // never finishes its head
+    std::this_thread::sleep_for(50ms);
+    auto t0 = std::chrono::steady_clock::now();
+    s.stop();
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+    CHECK(stuck.closed_by_peer());
+}
+
+TEST_CASE("start and stop 100 times leak no descriptors and no threads") {
+    auto fds = test_client::open_descriptors();
+    auto threads = test_client::thread_count();
+    for (int i = 0; i < 100; ++i) {
+        porthole::server s(test_app, test_options(2));
+        s.start();
+        if (i % 10 == 0) {
+            connection c(s.port());
+            c.get("/");
+            CHECK(c.read_reply());
+        }
+        s.stop();
+    }
+    CHECK(test_client::open_descriptors() == fds);
+    CHECK(test_client::thread_count() == threads);
+}
+
+TEST_CASE("one server object starts again after it stopped") {
+    porthole::server s(test_app, test_options(1));
+    for (int i = 0; i < 3; ++i) {
+        s.start();
+        connection c(s.port());
+        REQUIRE(c.get("/"));
+        CHECK(c.read_reply());
+        s.stop();
+        CHECK(s.port() == 0);
+    }
+}
+
+TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") {
+    porthole::server s(test_app, test_options(4));
+    int fd = s.native_handle();
+    auto port = s.port();
+    REQUIRE(port != 0);
+    std::atomic<bool> done{false};
+    std::vector<std::string> bodies;
+    std::thread client([&] {
+        connection c(port);
+        for (int i = 0; i < 20; ++i) {
+            c.get("/thread");
+            auto r = c.read_reply();
+            bodies.push_back(r ? r->body : "none");
+        }
+        done = true;
+    });
+    while (!done) {
+        if (fd >= 0) {  // epoll: the descriptor is readable when there is work
+            pollfd p{fd, POLLIN, 0};
+            ::poll(&p, 1, 100);
+        }
+        s.poll(fd >= 0 ? 0ms : 20ms);
+    }
+    client.join();
+    REQUIRE(bodies.size() == 20);
+    for (auto const& b : bodies) CHECK(b == thread_name());
+    s.stop();  // from the polling thread: drains here
+    CHECK(s.port() == 0);
+}
+
+TEST_CASE("stop() from a handler stops a started server; wait() returns") {
+    std::function<void()> quit;
+    auto app = [&](request const& r) {
+        if (r.path() == "/quit") quit();
+        return response::text("bye");
+    };
+    porthole::server s(app, test_options(2));
+    quit = [&] { s.stop(); };
+    s.start();
+    connection c(s.port());
+    REQUIRE(c.get("/quit"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->body == "bye");
+    s.wait();
+    CHECK(s.port() == 0);
+}
+
+TEST_CASE("files go out whole (sendfile on Linux) and a vanished reader costs nothing") {
+    char path[] = "/tmp/porthole-test-XXXXXX";
+    int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    std::string content;
+    for (int i = 0; i < 300000; ++i) content += static_cast<char>('a' + i % 26);
+    REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    ::close(fd);
+    std::string file = path;
+    porthole::server s([&](request const&) { return *response::file(file, "text/plain"); }, test_options(1));
+    s.start();
+    {
+        connection gone(s.port());
+        gone.get("/");
+        // closes without reading: the server must see EPIPE/ECONNRESET, not die of SIGPIPE
+    }
+    connection c(s.port());
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(c.get("/"));
+        auto r = c.read_reply();
+        REQUIRE(r);
+        CHECK(r->body == content);
+    }
+    ::unlink(path);
+}
+
+TEST_CASE("the Common Log Format writer logs one line per request") {
+    std::FILE* log = std::tmpfile();
+    REQUIRE(log);
+    auto o = test_options(1);
+    o.access_log = porthole::common_log(log);
+    {
+        porthole::server s(test_app, o);
+        s.start();
+        connection c(s.port());
+        c.get("/echo/x?y=1");
+        CHECK(c.read_reply());
+        c.get("/missing");
+        CHECK(c.read_reply());
+        s.stop();
+    }
+    std::fflush(log);
+    std::rewind(log);
+    char line[512];
+    std::vector<std::string> lines;
+    while (std::fgets(line, sizeof line, log)) lines.emplace_back(line);
+    std::fclose(log);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].starts_with("127.0.0.1 - - ["));
+    CHECK(lines[0].find("] \"GET /echo/x?y=1 HTTP/1.1\" 200 1\n") != std::string::npos);
+    CHECK(lines[1].find("\"GET /missing HTTP/1.1\" 404 ") != std::string::npos);
+}
+
+TEST_CASE("one listener per loop and one shared listener both serve every client") {
+    for (bool per_loop : {true, false}) {
+        auto o = test_options(2);
+        o.listener_per_thread = per_loop;
+        porthole::server s(test_app, o);
+        s.start();
+        int good = 0;
+        for (int i = 0; i < 40; ++i) {
+            connection c(s.port());
+            c.get("/");
+            auto r = c.read_reply();
+            good += r && r->status == 200;
+        }
+        CHECK(good == 40);
+    }
+}
+
+TEST_CASE("the command line gives port, threads and address, and leaves other flags alone") {
+    char const* argv[] = {"prog", "--port", "0", "--threads=3", "--root", "/srv", "--address", "::1"};
+    auto o = porthole::options::from_command_line(8, argv);
+    CHECK(o.port == 0);
+    CHECK(o.threads == 3);
+    CHECK(o.address == "::1");
+    CHECK(o.announce);
+    CHECK(o.handle_signals);
+    CHECK(porthole::command_line_value(8, argv, "--root") == "/srv");
+    CHECK(!porthole::command_line_value(8, argv, "--missing"));
+    char const* none[] = {"prog"};
+    CHECK(porthole::options::from_command_line(1, none).port == 8080);
+}
