@@ -7,6 +7,7 @@
 #include "fuzz/fuzz_cookie_form_multipart.cpp"
 #include "fuzz/fuzz_parser.cpp"
 #include "fuzz/fuzz_parser_split.cpp"
+#include "fuzz/fuzz_router.cpp"
 #include "fuzz/fuzz_template.cpp"
 #include "fuzz/fuzz_url.cpp"
 
@@ -70,6 +71,9 @@ TEST_CASE("fuzz regressions: saved cookie, multipart and date inputs keep their 
 }
 TEST_CASE("fuzz regressions: saved template inputs render consistently") {
     replay("fuzz_template", fuzz_template::one_input);
+}
+TEST_CASE("fuzz regressions: saved router inputs dispatch as the reference does") {
+    replay("fuzz_router", fuzz_router::one_input);
 }
 
 // The rules behind the saved inputs above, stated so that they fail without a sanitizer too.
