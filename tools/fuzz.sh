@@ -171,7 +171,7 @@ for t in "${targets[@]}"; do
     [ -d "$d" ] && [ -n "$(ls -A "$d" 2>/dev/null)" ] && inputs+=("$d")
   done
   max_len=65536
-  # The url helpers have no size limits to reach, and long inputs only slow them down.
+  # The url helpers and the router have no size limits to reach: long inputs only slow them.
   [ "$t" = fuzz_url ] && max_len=8192
   [ "$t" = fuzz_router ] && max_len=4096
   common=(-dict=tests/fuzz/http.dict -max_len=$max_len -rss_limit_mb=2048 -timeout=10
