@@ -86,7 +86,8 @@ inline void check_message(request_parser const& p, char const* data, std::size_t
         break;
     }
     if (h.connection_close) FUZZ_CHECK(!h.keep_alive);
-    FUZZ_CHECK(!(h.expect_continue && h.expect_unsupported) || h.find("Expect") != nullptr);
+    if (h.expect_continue || h.expect_unsupported) FUZZ_CHECK(h.find("Expect") != nullptr);
+    if (h.upgrade || h.connection_close) FUZZ_CHECK(h.find("Connection") != nullptr);
 }
 
 inline void parse_all(std::string_view input, parser_limits const& limits) {
