@@ -66,6 +66,18 @@ class Echo(ExampleTest):
         self.assertIn(b"Expect: 100-continue", out.stderr)
         self.assertIn(b"HTTP/1.1 100 Continue", out.stderr)
 
+    def test_expect_100_continue_over_the_body_limit_is_413_without_100(self):
+        # The default limit is 1 MiB: refused on the head alone, before curl sends any body.
+        with tempfile.NamedTemporaryFile() as f:
+            f.truncate(20 * 1024 * 1024)
+            out = curl("-v", "--expect100-timeout", "30", "-H", "Expect: 100-continue",
+                       "--data-binary", "@" + f.name, "-o", "/dev/null", "-w", "%{http_code} %{size_upload}",
+                       self.base + "/")
+        code, uploaded = out.stdout.decode().split()
+        self.assertEqual(code, "413")
+        self.assertNotIn(b"100 Continue", out.stderr)
+        self.assertLess(int(uploaded), 1024 * 1024)
+
     def test_cookie_jar_round_trip(self):
         with tempfile.TemporaryDirectory() as d:
             jar = os.path.join(d, "jar")
