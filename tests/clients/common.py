@@ -65,3 +65,21 @@ class ExampleTest(unittest.TestCase):
 
     def tearDown(self):
         self.assertEqual(stop(self.proc), 0)
+
+
+def connections_to(port):
+    """The peer addresses of every TCP connection to 127.0.0.1:port, in any state but LISTEN.
+    A closed connection stays listed in TIME-WAIT for a minute, so one call after a test's
+    requests counts every connection they made."""
+    out = subprocess.run([need("ss"), "-tanH"], capture_output=True, text=True, timeout=10, check=True).stdout
+    peers = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 5 or fields[0] == "LISTEN":
+            continue
+        local, peer = fields[3], fields[4]
+        if local == "127.0.0.1:%d" % port:
+            peers.add(peer)
+        elif peer == "127.0.0.1:%d" % port:
+            peers.add(local)
+    return peers

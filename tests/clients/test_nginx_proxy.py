@@ -22,7 +22,7 @@ import tempfile
 import time
 import unittest
 
-from common import need, start, stop
+from common import connections_to, need, start, stop
 
 CONF = """
 daemon off;
@@ -59,22 +59,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def connections_to(port):
-    """The peer ports of every TCP connection to 127.0.0.1:port, in any state but LISTEN."""
-    out = subprocess.run([need("ss"), "-tanH"], capture_output=True, text=True, timeout=10, check=True).stdout
-    peers = set()
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 5 or fields[0] == "LISTEN":
-            continue
-        local, peer = fields[3], fields[4]
-        if local == "127.0.0.1:%d" % port:
-            peers.add(peer)
-        elif peer == "127.0.0.1:%d" % port:
-            peers.add(local)
-    return peers
 
 
 class NginxProxy(unittest.TestCase):

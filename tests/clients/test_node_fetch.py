@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import unittest
 
-from common import start, stop
+from common import connections_to, start, stop
 
 NODE = shutil.which("node")
 
@@ -25,12 +25,15 @@ class NodeFetch(unittest.TestCase):
                 out = subprocess.run([NODE, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fetch_check.mjs"),
                                       "http://127.0.0.1:%d" % echo_port, "http://127.0.0.1:%d" % rest_port],
                                      capture_output=True, text=True, timeout=60)
+                connections = connections_to(echo_port)
             finally:
                 self.assertEqual(stop(rest), 0)
         finally:
             self.assertEqual(stop(echo), 0)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertRegex(out.stdout, r"^ok \d+ checks\n$")
+        # Over 300 sequential requests to echo, on kept-alive connections: a handful at most.
+        self.assertLessEqual(len(connections), 4, connections)
 
 
 if __name__ == "__main__":
