@@ -1,0 +1,85 @@
+"""Shared by the real-client tests: start an example on a free loopback port, stop it, run a
+client program, and find a client program that must be installed (tools/setup.sh installs them)."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import unittest
+
+BUILD = os.environ.get("PORTHOLE_BUILD_DIR", "build")
+SHARED = os.environ.get("PORTHOLE_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/\n")
+
+
+def example(name):
+    return os.path.join(BUILD, "examples", name)
+
+
+def start(name, *args, stderr=None):
+    """Starts build/examples/NAME --port 0 --threads 2 ARGS; returns (process, port) once it
+    announced itself."""
+    proc = subprocess.Popen([example(name), "--port", "0", "--threads", "2"] + list(args),
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    line = proc.stdout.readline()
+    m = LISTENING.fullmatch(line)
+    if not m:
+        proc.kill()
+        proc.wait()
+        raise AssertionError("%s announced %r" % (name, line))
+    return proc, int(m.group(1))
+
+
+def stop(proc, sig=signal.SIGTERM):
+    """Stops a started example; returns its exit status (it is killed after 10 s)."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return "killed after %s" % sig
+    finally:
+        for f in (proc.stdout, proc.stderr):
+            if f:
+                f.close()
+
+
+def need(program):
+    """The path of `program`, or a test failure naming the package that provides it."""
+    path = shutil.which(program)
+    if not path:
+        raise AssertionError("%s is missing: run tools/setup.sh --deps-only" % program)
+    return path
+
+
+class ExampleTest(unittest.TestCase):
+    """Runs one example, started fresh for each test: set `example` and `args`."""
+    example = None
+    args = ()
+
+    def setUp(self):
+        self.proc, self.port = start(self.example, *self.args)
+        self.base = "http://127.0.0.1:%d" % self.port
+
+    def tearDown(self):
+        self.assertEqual(stop(self.proc), 0)
+
+
+def connections_to(port):
+    """The peer addresses of every TCP connection to 127.0.0.1:port, in any state but LISTEN.
+    A closed connection stays listed in TIME-WAIT for a minute, so one call after a test's
+    requests counts every connection they made."""
+    out = subprocess.run([need("ss"), "-tanH"], capture_output=True, text=True, timeout=10, check=True).stdout
+    peers = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 5 or fields[0] == "LISTEN":
+            continue
+        local, peer = fields[3], fields[4]
+        if local == "127.0.0.1:%d" % port:
+            peers.add(peer)
+        elif peer == "127.0.0.1:%d" % port:
+            peers.add(local)
+    return peers
