@@ -57,6 +57,8 @@ step "g++ suite" suite build-ci/gcc g++ all -Dwerror=true
 step "clang++ suite" suite build-ci/clang clang++ unit -Dwerror=true
 step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "tsan: server and threading tests" tsan_suite
+step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-60} s per target" \
+  env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" tools/fuzz.sh build-ci/fuzz
 step "asan+ubsan suite" suite build-ci/asan clang++ unit -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 echo
