@@ -532,3 +532,52 @@ TEST_CASE("hostile corpus through the connection: status and close as the index 
         if (st >= 400 && st != 501) CHECK(c.closed());
     }
 }
+
+#include <porthole/template.hpp>
+
+TEST_CASE("a rendered template converts to a text/html response") {
+    auto app = [](request const&) {
+        static constexpr auto page = make_template<"<p>@@who@@</p>">();
+        return page.render(arg<"who">("<you>"));
+    };
+    auto r = testing::get(app, "/");
+    CHECK(r.status == 200);
+    CHECK(r.header("Content-Type") == "text/html; charset=utf-8");
+    CHECK(r.body == "<p>&lt;you&gt;</p>");
+}
+
+TEST_CASE("a streamed body ends with its last chunk even when the connection then closes") {
+    auto app = [](request const&) {
+        bool sent = false;
+        return response::stream([sent]() mutable -> std::optional<std::string> {
+            if (sent) return std::nullopt;
+            sent = true;
+            return "only";
+        });
+    };
+    client c(app);
+    c.send(get("/", "Connection: close\r\n"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "only");
+    CHECK(rs[0].complete);
+    CHECK(c.output().substr(c.output().size() - 5) == "0\r\n\r\n");
+    CHECK(c.closed());
+}
+
+TEST_CASE("a producer that throws cuts the body short and closes, without the final chunk") {
+    auto app = [](request const&) {
+        int n = 0;
+        return response::stream([n]() mutable -> std::optional<std::string> {
+            if (n++ == 1) throw std::runtime_error("disk gone");
+            return "first";
+        });
+    };
+    connection_config cfg;
+    cfg.error_log = [](std::string_view) {};
+    client c(app, cfg);
+    c.send(get("/"));
+    CHECK(c.closed());
+    CHECK(c.output().find("0\r\n\r\n") == std::string::npos);
+    CHECK(!c.responses().at(0).complete);
+}

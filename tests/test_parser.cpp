@@ -471,3 +471,11 @@ TEST_CASE("incremental: a trickled over-long line gets the same error as the who
     CHECK(run(bad, limits).error == E::invalid_header_value);
     CHECK(run(bad, every, limits).error == E::invalid_header_value);
 }
+
+TEST_CASE("rule: empty lines before the request line count toward its limit") {
+    parser_limits limits;
+    limits.max_request_line = 16;
+    std::string many;
+    for (int i = 0; i < 20; ++i) many += "\r\n";
+    CHECK(error_of(many + "GET / HTTP/1.1\r\nHost: a\r\n\r\n", limits) == E::request_line_too_long);
+}

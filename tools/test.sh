@@ -35,11 +35,24 @@ suite() {  # suite DIR CXX [meson options...]
   meson test -C "$dir" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}
 }
 
+tsan_suite() {  # the server and threading tests under ThreadSanitizer
+  local dir=build-ci/tsan
+  if [ ! -d "$dir" ]; then
+    CXX=clang++ meson setup "$dir" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debugoptimized \
+      -Dexamples=false >/dev/null || return 1
+  fi
+  ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection >/dev/null || return 1
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection
+}
+
 step "single header is fresh" python3 tools/amalgamate.py --check
 step "single header alone, g++" single_header g++
 step "single header alone, clang++" single_header clang++
-step "g++ suite" suite build-ci/gcc g++
-step "clang++ suite" suite build-ci/clang clang++
+step "g++ suite" suite build-ci/gcc g++ -Dwerror=true
+step "clang++ suite" suite build-ci/clang clang++ -Dwerror=true
+step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
+step "tsan: server and threading tests" tsan_suite
 step "asan+ubsan suite" suite build-ci/asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 echo

@@ -15,10 +15,12 @@
 
 namespace porthole {
 
+class html;  // a rendered template (template.hpp); declared here so that it converts
+
 namespace detail {
 template <class T>
 struct converts_to_response
-    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> ||
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, html> ||
                          std::convertible_to<T, std::string_view>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
@@ -30,6 +32,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
 //   std::string_view             200 text/plain, copied (a view may not outlive the handler)
 //   status                       an empty response with that status
+//   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
 template <class T>
 concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
@@ -41,6 +44,8 @@ response to_response(T&& value) {
         return std::forward<T>(value);
     } else if constexpr (std::same_as<V, status>) {
         return response(value);
+    } else if constexpr (std::same_as<V, html>) {
+        return response::html(std::string(value.view()));
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {

@@ -514,11 +514,12 @@ private:
     void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended) return;
         std::optional<std::string> piece;
+        bool failed = false;
         try {
             piece = (*s.producer)();
         } catch (std::exception const& e) {
             log_error(std::string("body producer threw: ") + e.what());
-            piece.reset();
+            failed = true;
             closing_ = true;  // the body is cut short: the client must see the connection end
         }
         stream_buf_.clear();
@@ -537,7 +538,7 @@ private:
             return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            if (s.chunked && !closing_) stream_buf_ = "0\r\n\r\n";
+            if (s.chunked && !failed) stream_buf_ = "0\r\n\r\n";  // no terminator: truncation shows
         }
         s.bytes = stream_buf_;
     }

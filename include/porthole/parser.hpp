@@ -560,6 +560,7 @@ private:
         const char* cap = end;
         if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
             cap = data + limits_.max_request_line;
+        if (p > cap) return fail(parse_error::request_line_too_long);  // empty lines alone passed it
         auto st = scan_request_line(p, cap);
         if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
         if (st == parse_status::incomplete) scanned_ = static_cast<std::size_t>(end - data);

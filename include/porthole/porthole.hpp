@@ -11,4 +11,8 @@
 #include <porthole/app.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
+#include <porthole/template.hpp>
+#include <porthole/static_files.hpp>
 #include <porthole/server.hpp>
+#include <porthole/router.hpp>
+#include <porthole/form.hpp>

@@ -867,6 +867,7 @@ private:
         const char* cap = end;
         if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
             cap = data + limits_.max_request_line;
+        if (p > cap) return fail(parse_error::request_line_too_long);  // empty lines alone passed it
         auto st = scan_request_line(p, cap);
         if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
         if (st == parse_status::incomplete) scanned_ = static_cast<std::size_t>(end - data);
@@ -2626,10 +2627,12 @@ private:
 
 namespace porthole {
 
+class html;  // a rendered template (template.hpp); declared here so that it converts
+
 namespace detail {
 template <class T>
 struct converts_to_response
-    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> ||
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, html> ||
                          std::convertible_to<T, std::string_view>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
@@ -2641,6 +2644,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
 //   std::string_view             200 text/plain, copied (a view may not outlive the handler)
 //   status                       an empty response with that status
+//   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
 template <class T>
 concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
@@ -2652,6 +2656,8 @@ response to_response(T&& value) {
         return std::forward<T>(value);
     } else if constexpr (std::same_as<V, status>) {
         return response(value);
+    } else if constexpr (std::same_as<V, html>) {
+        return response::html(std::string(value.view()));
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {
@@ -3208,11 +3214,12 @@ private:
     void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended) return;
         std::optional<std::string> piece;
+        bool failed = false;
         try {
             piece = (*s.producer)();
         } catch (std::exception const& e) {
             log_error(std::string("body producer threw: ") + e.what());
-            piece.reset();
+            failed = true;
             closing_ = true;  // the body is cut short: the client must see the connection end
         }
         stream_buf_.clear();
@@ -3231,7 +3238,7 @@ private:
             return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            if (s.chunked && !closing_) stream_buf_ = "0\r\n\r\n";
+            if (s.chunked && !failed) stream_buf_ = "0\r\n\r\n";  // no terminator: truncation shows
         }
         s.bytes = stream_buf_;
     }
@@ -3497,6 +3504,1520 @@ parsed_response get(App& app, std::string target) {
 }
 
 }  // namespace porthole::testing
+// #include <porthole/template.hpp>
+// porthole/template.hpp: `@@name@@` HTML templates, parsed once and rendered in one pass.
+//
+//   constexpr auto page = porthole::make_template<"<h1>@@title@@</h1>@@!nav@@">();
+//   porthole::html out = page.render(porthole::arg<"title">(title), porthole::arg<"nav">(nav));
+//
+// Markers are `@@name@@` with name [A-Za-z_][A-Za-z0-9_.]*; `@@!name@@` inserts its value raw.
+// Any `@@` that does not form a marker is plain text. Values are HTML-escaped (& < > " ')
+// unless they are `html` / `html_view` (rendered templates, trusted markup) or the marker is raw.
+//
+// Literal templates (make_template, "..."_tpl) are parsed at compile time; rendering one with
+// a value for a marker it lacks, without a value for a marker it has, or with two values for one
+// marker does not compile.
+// Run-time templates (page_template, load_template, template_cache) are parsed once; a missing
+// value or an unreadable file throws porthole::template_error.
+
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#if defined(PORTHOLE_WITH_FMT)
+#include <fmt/format.h>
+#endif
+
+namespace porthole {
+
+// ---------------------------------------------------------------- escaping
+
+namespace detail {
+// What HTML escaping writes for c, or nothing when c stays as it is.
+constexpr std::string_view html_entity(char c) noexcept {
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return {};
+    }
+}
+
+// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
+// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
+inline const char* find_html_special(const char* p, const char* end) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        constexpr std::uint64_t ones = 0x0101010101010101;
+        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
+        for (; end - p >= 8; p += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
+                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
+                                       zero_bytes(word ^ (ones * '"'));
+            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
+            if (hits != 0) return p + std::countr_zero(hits) / 8;
+        }
+    }
+    while (p != end && html_entity(*p).empty()) ++p;
+    return p;
+}
+
+// Exact size of text once escaped, so the output can be sized before writing.
+inline std::size_t html_escaped_size(std::string_view text) noexcept {
+    std::size_t size = text.size();
+    const char* const end = text.data() + text.size();
+    for (const char* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
+        size += html_entity(*p).size() - 1;
+    }
+    return size;
+}
+}  // namespace detail
+
+// Appends text to out with & < > " ' replaced by their entities; safe in element content and
+// in quoted attribute values.
+inline void html_escape(std::string_view text, std::string& out) {
+    const char* run = text.data();
+    const char* const end = run + text.size();
+    for (;;) {
+        const char* special = detail::find_html_special(run, end);
+        out.append(run, static_cast<std::size_t>(special - run));
+        if (special == end) return;
+        out.append(detail::html_entity(*special));
+        run = special + 1;
+    }
+}
+
+inline std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(detail::html_escaped_size(text));
+    html_escape(text, out);
+    return out;
+}
+
+// ---------------------------------------------------------------- trusted markup
+
+// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
+// templates raw, so a rendered template used as a value is never escaped twice.
+class html {
+public:
+    html() = default;
+    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
+    std::string_view view() const noexcept { return text_; }
+    const std::string& str() const& noexcept { return text_; }
+    std::string str() && noexcept { return std::move(text_); }
+    friend bool operator==(const html&, const html&) = default;
+
+private:
+    std::string text_;
+};
+
+// A non-owning view of trusted markup; inserted raw like html.
+class html_view {
+public:
+    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
+    html_view(const html& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
+    constexpr std::string_view view() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
+
+// Thrown by run-time templates: a marker without a value, or a template file that cannot be read.
+class template_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class template_value;
+
+// ---------------------------------------------------------------- writing values
+
+namespace detail {
+template <class T>
+inline constexpr bool is_html = std::is_same_v<T, html> || std::is_same_v<T, html_view>;
+
+// Numbers, as opposed to bool and the character types.
+template <class T>
+inline constexpr bool is_number =
+    std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
+    !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
+    !std::is_same_v<T, char32_t>;
+
+template <class T>
+concept string_like = std::is_convertible_v<const T&, std::string_view> && !is_html<T>;
+
+#if defined(PORTHOLE_WITH_FMT)
+template <class T>
+concept fmt_formattable = fmt::is_formattable<T>::value;
+#else
+template <class T>
+concept fmt_formattable = false;
+#endif
+
+template <class T>
+concept writable = is_html<T> || std::is_same_v<T, template_value> || std::is_same_v<T, bool> ||
+                   std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
+
+template <class>
+inline constexpr bool dependent_false = false;
+
+// Room for a number as text: any arithmetic type.
+struct short_text {
+    char data[46];
+    std::uint8_t size;
+    std::string_view view() const noexcept { return {data, size}; }
+};
+
+// std::to_chars: locale-free, and for floating point the shortest form that reads back as the
+// same value.
+template <class T>
+short_text format_number(T value) noexcept {
+    short_text text{};
+    const char* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
+    text.size = static_cast<std::uint8_t>(end - text.data);
+    return text;
+}
+
+template <class T>
+concept has_text = std::is_same_v<T, bool> || std::is_same_v<T, char> || string_like<T>;
+
+template <class T>
+std::string_view text_of(const T& value) noexcept {
+    if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
+    else if constexpr (std::is_same_v<T, char>) return {&value, 1};
+    else return std::string_view(value);
+}
+
+// Literal pieces have sizes known at compile time, for which compilers inline the copy as a
+// string instruction (rep movs) that is several times slower than the library's memcpy on
+// some processors. Hiding the size from the optimizer keeps the memcpy call.
+inline void append_literal(std::string& out, const char* text, std::size_t size) {
+#if defined(__GNUC__)
+    asm("" : "+r"(size));
+#endif
+    out.append(text, size);
+}
+
+template <bool Raw>
+void append_text(std::string& out, std::string_view text) {
+    if constexpr (Raw) out.append(text);
+    else html_escape(text, out);
+}
+
+template <bool Raw, class T>
+void write_value(std::string& out, const T& value);
+
+template <bool Raw, class T>
+std::size_t value_size(const T& value) noexcept;
+}  // namespace detail
+
+// One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
+// char, or (with fmt) anything fmt can format (viewed too). What it views must outlive the render.
+class template_value {
+public:
+    template_value() noexcept = default;  // empty text
+    template <class T>
+        requires(detail::writable<T> && !std::is_same_v<T, template_value>)
+    template_value(const T& value) noexcept {  // NOLINT: implicit on purpose
+        if constexpr (detail::is_html<T>) {
+            kind_ = kind::markup;
+            payload_.text = {value.view().data(), value.view().size()};
+        } else if constexpr (std::is_same_v<T, char>) {
+            kind_ = kind::inline_text;  // kept inside, so a value from a temporary stays valid
+            payload_.inline_text = {{value}, 1};
+        } else if constexpr (detail::is_number<T>) {
+            kind_ = kind::inline_text;
+            payload_.inline_text = detail::format_number(value);
+        } else if constexpr (detail::has_text<T>) {
+            const std::string_view text = detail::text_of(value);
+            payload_.text = {text.data(), text.size()};
+        } else {  // formatted by fmt when written
+            kind_ = kind::other;
+            payload_.other = {&value, &write_other<T>, &size_other<T>};
+        }
+    }
+
+private:
+    enum class kind : std::uint8_t { text, markup, inline_text, other };
+    struct text_view {
+        const char* data;
+        std::size_t size;
+    };
+    struct other_value {
+        const void* object;
+        void (*write)(std::string&, const void*, bool raw);
+        std::size_t (*size)(const void*, bool raw);
+    };
+    union payload {
+        text_view text;
+        detail::short_text inline_text;
+        other_value other;
+    };
+
+    template <class T>
+    static void write_other(std::string& out, const void* object, bool raw) {
+        const T& value = *static_cast<const T*>(object);
+        raw ? detail::write_value<true>(out, value) : detail::write_value<false>(out, value);
+    }
+    template <class T>
+    static std::size_t size_other(const void* object, bool raw) {
+        const T& value = *static_cast<const T*>(object);
+        return raw ? detail::value_size<true>(value) : detail::value_size<false>(value);
+    }
+
+    std::string_view view() const noexcept {
+        return kind_ == kind::inline_text ? payload_.inline_text.view()
+                                     : std::string_view(payload_.text.data, payload_.text.size);
+    }
+    template <bool Raw>
+    void write(std::string& out) const {
+        if (kind_ == kind::other) payload_.other.write(out, payload_.other.object, Raw);
+        else if (kind_ == kind::markup) out.append(view());
+        else detail::append_text<Raw>(out, view());
+    }
+    template <bool Raw>
+    std::size_t size() const noexcept {
+        if (kind_ == kind::other) return payload_.other.size(payload_.other.object, Raw);
+        return Raw || kind_ == kind::markup ? view().size() : detail::html_escaped_size(view());
+    }
+    template <bool Raw, class T>
+    friend void detail::write_value(std::string& out, const T& value);
+    template <bool Raw, class T>
+    friend std::size_t detail::value_size(const T& value) noexcept;
+
+    kind kind_ = kind::text;
+    payload payload_{};
+};
+
+namespace detail {
+template <bool Raw, class T>
+void write_value(std::string& out, const T& value) {
+    if constexpr (is_html<T>) {
+        out.append(value.view());
+    } else if constexpr (std::is_same_v<T, template_value>) {
+        value.template write<Raw>(out);
+    } else if constexpr (is_number<T>) {
+        out.append(format_number(value).view());
+    } else if constexpr (has_text<T>) {
+        append_text<Raw>(out, text_of(value));
+    } else if constexpr (fmt_formattable<T>) {
+#if defined(PORTHOLE_WITH_FMT)
+        if constexpr (Raw) {
+            fmt::format_to(std::back_inserter(out), "{}", value);
+        } else {
+            fmt::memory_buffer formatted;  // inline storage: no allocation for short output
+            fmt::format_to(std::back_inserter(formatted), "{}", value);
+            html_escape(std::string_view(formatted.data(), formatted.size()), out);
+        }
+#endif
+    } else {
+        static_assert(dependent_false<T>,
+                      "porthole: this type cannot be a template value; pass a string, a number, "
+                      "a bool, porthole::html, or give it a fmt::formatter and build with fmt");
+    }
+}
+
+// How much room a value takes in the output: exact for text, an upper bound for numbers.
+template <bool Raw, class T>
+std::size_t value_size(const T& value) noexcept {
+    if constexpr (is_html<T>) {
+        return value.view().size();
+    } else if constexpr (std::is_same_v<T, template_value>) {
+        return value.template size<Raw>();
+    } else if constexpr (std::is_integral_v<T> && !has_text<T>) {
+        return std::numeric_limits<T>::digits10 + 2;  // digits and sign
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return std::numeric_limits<T>::max_digits10 + 8;  // sign, point, exponent
+    } else if constexpr (has_text<T>) {
+        return Raw ? text_of(value).size() : html_escaped_size(text_of(value));
+    } else {
+        return 0;  // formatted by fmt: unknown until written
+    }
+}
+
+// ---------------------------------------------------------------- parsing
+
+enum class piece_kind : std::uint8_t { literal, escaped_marker, raw_marker };
+
+// A literal run of the template, or a marker; for a marker, begin/size locate its name.
+struct piece {
+    piece_kind kind;
+    std::size_t begin;
+    std::size_t size;
+};
+
+constexpr bool is_marker_name_start(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+constexpr bool is_marker_name_char(char c) noexcept {
+    return is_marker_name_start(c) || (c >= '0' && c <= '9') || c == '.';
+}
+
+// Names are short: comparing in line beats a call to memcmp.
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i] != b[i]) return false;
+    }
+    return true;
+}
+
+// Calls emit(piece) for each piece of text, left to right. An `@@` that does not start a
+// marker is text, and the scan resumes one character later (so `@@@name@@` is "@" + marker).
+template <class Emit>
+constexpr void parse_template(std::string_view text, Emit&& emit) {
+    std::size_t literal_begin = 0;
+    std::size_t at = text.find("@@");
+    while (at != std::string_view::npos) {
+        std::size_t name = at + 2;
+        const bool raw = name < text.size() && text[name] == '!';
+        if (raw) ++name;
+        std::size_t end = name;
+        if (end < text.size() && is_marker_name_start(text[end])) {
+            while (++end < text.size() && is_marker_name_char(text[end])) {}
+        }
+        if (end == name || text.substr(end, 2) != "@@") {
+            at = text.find("@@", at + 1);
+            continue;
+        }
+        if (at > literal_begin) emit(piece{piece_kind::literal, literal_begin, at - literal_begin});
+        emit(piece{raw ? piece_kind::raw_marker : piece_kind::escaped_marker, name, end - name});
+        literal_begin = end + 2;
+        at = text.find("@@", literal_begin);
+    }
+    if (literal_begin < text.size()) {
+        emit(piece{piece_kind::literal, literal_begin, text.size() - literal_begin});
+    }
+}
+
+// ---------------------------------------------------------------- compile-time templates
+
+// Template text or a value name as a template argument.
+template <std::size_t N>
+struct fixed_text {
+    char data[N]{};
+    constexpr fixed_text() noexcept = default;
+    constexpr fixed_text(const char (&text)[N]) noexcept {  // NOLINT: implicit on purpose
+        for (std::size_t i = 0; i < N; ++i) data[i] = text[i];
+    }
+    constexpr std::string_view view() const noexcept { return {data, N - 1}; }
+};
+
+template <fixed_text Text>
+struct parsed_template {
+    static constexpr std::string_view text = Text.view();
+    static constexpr std::size_t piece_count = [] {
+        std::size_t count = 0;
+        parse_template(text, [&](piece) { ++count; });
+        return count;
+    }();
+    static constexpr std::array<piece, piece_count> pieces = [] {
+        std::array<piece, piece_count> result{};
+        std::size_t i = 0;
+        parse_template(text, [&](piece p) { result[i++] = p; });
+        return result;
+    }();
+    static constexpr std::size_t literal_size = [] {
+        std::size_t size = 0;
+        for (piece p : pieces) size += p.kind == piece_kind::literal ? p.size : 0;
+        return size;
+    }();
+    static constexpr std::size_t marker_count = [] {
+        std::size_t count = 0;
+        for (piece p : pieces) count += p.kind != piece_kind::literal;
+        return count;
+    }();
+    static constexpr std::string_view name_of(piece p) noexcept {
+        return text.substr(p.begin, p.size);
+    }
+    static constexpr bool has_marker(std::string_view name) noexcept {
+        for (piece p : pieces) {
+            if (p.kind != piece_kind::literal && name_of(p) == name) return true;
+        }
+        return false;
+    }
+};
+
+// A value for a literal template: holds a reference to an lvalue, or the value of an rvalue.
+template <fixed_text Name, class T>
+struct named_arg {
+    static constexpr std::string_view name = Name.view();
+    T value;
+};
+
+template <class>
+inline constexpr bool is_named_arg = false;
+template <fixed_text Name, class T>
+inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
+
+template <class T>
+using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
+                                       const std::remove_reference_t<T>&, std::remove_cvref_t<T>>;
+
+template <fixed_text Name>
+struct arg_name {
+    template <class T>
+    constexpr named_arg<Name, arg_storage<T&&>> operator=(T&& value) const {  // NOLINT
+        return {std::forward<T>(value)};
+    }
+};
+
+// "@@name@@" for diagnostics: compilers print it in the instantiation that fails.
+template <std::size_t Size>
+constexpr fixed_text<Size + 5> marker_label(std::string_view name) noexcept {
+    fixed_text<Size + 5> label;
+    label.data[0] = label.data[1] = '@';
+    for (std::size_t i = 0; i < Size; ++i) label.data[2 + i] = name[i];
+    label.data[Size + 2] = label.data[Size + 3] = '@';
+    return label;
+}
+
+template <fixed_text Marker>
+struct template_has_no_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "template has no marker for this value (named in template_has_no_marker<...>)");
+};
+template <fixed_text Marker>
+struct no_value_given_for_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "no value given for a marker (named in no_value_given_for_marker<...>)");
+};
+template <fixed_text Marker>
+struct value_given_twice_for_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "two values given for one marker (named in value_given_twice_for_marker<...>)");
+};
+
+inline constexpr std::string_view empty_value;
+
+template <class... Args>
+constexpr std::size_t index_of_value(std::string_view name) noexcept {
+    constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
+    std::size_t i = 0;
+    while (i < names.size() && names[i] != name) ++i;
+    return i;
+}
+template <fixed_text Text, class... Args>
+constexpr bool values_match_markers() {
+    using parsed = parsed_template<Text>;
+    constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (!parsed::has_marker(names[i])) return false;
+        for (std::size_t j = i + 1; j < names.size(); ++j) {
+            if (names[j] == names[i]) return false;
+        }
+    }
+    for (piece p : parsed::pieces) {
+        bool given = p.kind == piece_kind::literal;
+        for (std::string_view name : names) given = given || name == parsed::name_of(p);
+        if (!given) return false;
+    }
+    return true;
+}
+
+// Instantiates a diagnostic for each mismatch, so that every one is reported at once.
+template <fixed_text Text, std::size_t J, class... Args>
+constexpr void diagnose_value() {
+    constexpr std::string_view name = std::tuple_element_t<J, std::tuple<Args...>>::name;
+    if constexpr (!parsed_template<Text>::has_marker(name)) {
+        (void)sizeof(template_has_no_marker<marker_label<name.size()>(name)>);
+    } else if constexpr (index_of_value<Args...>(name) == J &&
+                         ((Args::name == name) + ... + 0) > 1) {  // reported at the first
+        (void)sizeof(value_given_twice_for_marker<marker_label<name.size()>(name)>);
+    }
+}
+
+template <fixed_text Text, std::size_t I, class... Args>
+constexpr void diagnose_marker() {
+    using parsed = parsed_template<Text>;
+    constexpr piece p = parsed::pieces[I];
+    if constexpr (p.kind != piece_kind::literal) {
+        constexpr std::string_view name = parsed::name_of(p);
+        if constexpr (!((Args::name == name) || ...)) {
+            (void)sizeof(no_value_given_for_marker<marker_label<p.size>(name)>);
+        }
+    }
+}
+
+template <fixed_text Text, class... Args>
+constexpr void diagnose_mismatch() {
+    []<std::size_t... J>(std::index_sequence<J...>) {
+        (diagnose_value<Text, J, Args...>(), ...);
+    }(std::index_sequence_for<Args...>{});
+    []<std::size_t... I>(std::index_sequence<I...>) {
+        (diagnose_marker<Text, I, Args...>(), ...);
+    }(std::make_index_sequence<parsed_template<Text>::piece_count>{});
+}
+
+// ---------------------------------------------------------------- run-time helpers
+
+template <class F>
+concept value_lookup = std::is_invocable_r_v<std::optional<template_value>, F&, std::string_view>;
+
+inline template_error file_error(const std::filesystem::path& file, const std::string& reason) {
+    return template_error("cannot read template file \"" + file.string() + "\": " + reason);
+}
+
+inline std::string read_template_file(const std::filesystem::path& file) {
+    auto fail = [&file](int error) {
+        return file_error(file, std::generic_category().message(error));
+    };
+    struct closer {
+        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+    if (!stream) throw fail(errno);
+    std::string text;
+    char buffer[16384];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
+    if (std::ferror(stream.get())) throw fail(errno);
+    return text;
+}
+}  // namespace detail
+
+// A template whose text is known at compile time; parsed at compile time, checked against the
+// names of the values at compile time, rendered by unrolled appends.
+template <detail::fixed_text Text>
+class literal_template {
+    using parsed = detail::parsed_template<Text>;
+
+public:
+    static constexpr std::size_t piece_count = parsed::piece_count;
+    static constexpr std::size_t marker_count = parsed::marker_count;
+    static constexpr std::string_view text() noexcept { return parsed::text; }
+    static constexpr bool has_marker(std::string_view name) noexcept {
+        return parsed::has_marker(name);
+    }
+
+    // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
+    template <class... Args>
+    html render(const Args&... values) const {
+        std::string out;
+        render_to(out, values...);
+        return html(std::move(out));
+    }
+
+    // Appends the rendering to out; with out's capacity kept from a previous render (clear()),
+    // it allocates nothing.
+    template <class... Args>
+    void render_to(std::string& out, const Args&... values) const {
+        static_assert((detail::is_named_arg<Args> && ...),
+                      "literal templates take values as porthole::arg<\"name\">(value)");
+        if constexpr (!(detail::is_named_arg<Args> && ...)) {
+            return;
+        } else if constexpr (!detail::values_match_markers<Text, Args...>()) {
+            detail::diagnose_mismatch<Text, Args...>();
+        } else {
+            write_pieces(out, std::make_index_sequence<piece_count>{}, values...);
+        }
+    }
+
+private:
+    static constexpr bool is_raw(std::size_t i) {
+        return parsed::pieces[i].kind == detail::piece_kind::raw_marker;
+    }
+
+    // The value for marker piece I; literal pieces count as an empty string.
+    template <std::size_t I, class... Args>
+    static const auto& value_of(const Args&... values) noexcept {
+        constexpr detail::piece p = parsed::pieces[I];
+        if constexpr (p.kind == detail::piece_kind::literal) {
+            return detail::empty_value;
+        } else {
+            constexpr std::size_t j = detail::index_of_value<Args...>(parsed::name_of(p));
+            return std::get<j>(std::tie(values...)).value;
+        }
+    }
+
+    template <std::size_t... I, class... Args>
+    static void write_pieces(std::string& out, std::index_sequence<I...>, const Args&... values) {
+        out.reserve(out.size() + parsed::literal_size +
+                    (detail::value_size<is_raw(I)>(value_of<I>(values...)) + ... + 0));
+        auto write = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+            constexpr detail::piece p = parsed::pieces[J];
+            if constexpr (p.kind == detail::piece_kind::literal) {
+                detail::append_literal(out, parsed::text.data() + p.begin, p.size);
+            } else {
+                detail::write_value<is_raw(J)>(out, value_of<J>(values...));
+            }
+        };
+        (write(std::integral_constant<std::size_t, I>{}), ...);
+    }
+};
+
+template <detail::fixed_text Text>
+constexpr literal_template<Text> make_template() noexcept {
+    return {};
+}
+
+// The value for marker @@Name@@ of a literal template. An lvalue is referred to, not copied.
+template <detail::fixed_text Name, class T>
+constexpr detail::named_arg<Name, detail::arg_storage<T&&>> arg(T&& value) {
+    return {std::forward<T>(value)};
+}
+
+namespace literals {
+// "<p>@@name@@</p>"_tpl is make_template<"<p>@@name@@</p>">().
+template <detail::fixed_text Text>
+constexpr literal_template<Text> operator""_tpl() noexcept {
+    return {};
+}
+// "name"_v = value is arg<"name">(value).
+template <detail::fixed_text Name>
+constexpr detail::arg_name<Name> operator""_v() noexcept {
+    return {};
+}
+}  // namespace literals
+
+// ---------------------------------------------------------------- run-time templates
+
+// A value for a run-time template: {"name", value}.
+struct named_value {
+    std::string_view name;
+    template_value value;
+};
+
+// A template parsed once from text known at run time. Rendering looks values up by name; a
+// marker without a value throws template_error, leaving the output as it was. Values with no
+// marker are ignored, so one set of values can serve several templates.
+class page_template {
+public:
+    page_template() = default;
+    explicit page_template(std::string text) : text_(std::move(text)) {
+        detail::parse_template(text_, [this](detail::piece p) {
+            pieces_.push_back(p);
+            if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
+        });
+    }
+
+    std::string_view text() const noexcept { return text_; }
+    std::size_t piece_count() const noexcept { return pieces_.size(); }
+    bool has_marker(std::string_view name) const noexcept {
+        for (const auto& p : pieces_) {
+            if (p.kind != detail::piece_kind::literal && name_of(p) == name) return true;
+        }
+        return false;
+    }
+
+    // tpl.render({{"title", title}, {"count", 3}})
+    html render(std::span<const named_value> values) const {
+        std::string out;
+        render_to(out, values);
+        return html(std::move(out));
+    }
+    html render(std::initializer_list<named_value> values) const {
+        return render(std::span<const named_value>(values.begin(), values.size()));
+    }
+    void render_to(std::string& out, std::initializer_list<named_value> values) const {
+        render_to(out, std::span<const named_value>(values.begin(), values.size()));
+    }
+    void render_to(std::string& out, std::span<const named_value> values) const {
+        // Values usually come in the order of their markers: each search starts after the
+        // previous match, so in-order values are found at the first compare.
+        std::size_t next = 0;
+        auto find = [values, &next](std::string_view name) -> const template_value* {
+            for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
+                if (i == values.size()) i = 0;
+                if (detail::same_name(values[i].name, name)) {
+                    next = i + 1;
+                    return &values[i].value;
+                }
+            }
+            return nullptr;
+        };
+        std::size_t size = literal_size_;
+        for (const auto& p : pieces_) {
+            if (p.kind == detail::piece_kind::literal) continue;
+            const template_value* v = find(name_of(p));
+            if (v) size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
+        }
+        out.reserve(out.size() + size);
+        write(out, find);
+    }
+
+    // lookup(std::string_view name) -> std::optional<template_value>, called once per marker in
+    // order; std::nullopt means "no value". What a returned value views must outlive the call.
+    template <detail::value_lookup Lookup>
+    html render(Lookup&& lookup) const {
+        std::string out;
+        render_to(out, lookup);
+        return html(std::move(out));
+    }
+    template <detail::value_lookup Lookup>
+    void render_to(std::string& out, Lookup&& lookup) const {
+        out.reserve(out.size() + literal_size_);
+        write(out, [&lookup](std::string_view name) -> std::optional<template_value> {
+            return lookup(name);
+        });
+    }
+
+private:
+    std::string_view name_of(const detail::piece& p) const noexcept {
+        return {text_.data() + p.begin, p.size};
+    }
+    static bool is_raw(const detail::piece& p) noexcept {
+        return p.kind == detail::piece_kind::raw_marker;
+    }
+
+    template <class Find>
+    void write(std::string& out, Find&& find) const {
+        const std::size_t start = out.size();
+        for (const auto& p : pieces_) {
+            const std::string_view piece_text = name_of(p);
+            if (p.kind == detail::piece_kind::literal) {
+                out.append(piece_text);
+                continue;
+            }
+            const auto value = find(piece_text);
+            if (!value) {
+                out.resize(start);
+                throw template_error("no value given for marker @@" + std::string(piece_text) +
+                                     "@@");
+            }
+            if (is_raw(p)) detail::write_value<true>(out, *value);
+            else detail::write_value<false>(out, *value);
+        }
+    }
+
+    std::string text_;
+    std::vector<detail::piece> pieces_;
+    std::size_t literal_size_ = 0;
+};
+
+// Reads and parses a template file once. Throws template_error when it cannot be read.
+inline page_template load_template(const std::filesystem::path& file) {
+    return page_template(detail::read_template_file(file));
+}
+
+struct template_cache_options {
+    // Check the file's modification time and size on every get() and reload it when they
+    // change: for development, where templates are edited while the server runs.
+    bool reload_on_change = false;
+};
+
+// Template files loaded once and shared. get() is thread-safe; a template returned stays valid
+// while it is used, even if a reload replaces it in the cache.
+class template_cache {
+public:
+    template_cache() = default;
+    explicit template_cache(template_cache_options options) noexcept : options_(options) {}
+
+    // Throws template_error when the file cannot be read (also on a reload).
+    std::shared_ptr<const page_template> get(const std::filesystem::path& file) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(file.native());
+        if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
+        entry fresh{};
+        if (options_.reload_on_change) {
+            std::error_code error;
+            fresh.modified = std::filesystem::last_write_time(file, error);
+            if (!error) fresh.size = std::filesystem::file_size(file, error);
+            if (error) throw detail::file_error(file, error.message());
+            if (it != entries_.end() && it->second.modified == fresh.modified &&
+                it->second.size == fresh.size) {
+                return it->second.page;
+            }
+        }
+        fresh.page = std::make_shared<const page_template>(load_template(file));
+        entries_.insert_or_assign(file.native(), fresh);
+        return fresh.page;
+    }
+
+    void clear() {
+        std::lock_guard lock(mutex_);
+        entries_.clear();
+    }
+
+private:
+    struct entry {
+        std::shared_ptr<const page_template> page;
+        std::filesystem::file_time_type modified;
+        std::uintmax_t size;
+    };
+    template_cache_options options_;
+    std::mutex mutex_;
+    std::unordered_map<std::filesystem::path::string_type, entry> entries_;
+};
+
+}  // namespace porthole
+// #include <porthole/static_files.hpp>
+// porthole/static_files.hpp: an application that serves the files of a directory, confined to
+// it: no request, encoded or not, opens a file outside the root. Files go out as file bodies
+// (sendfile in the built-in server), with MIME types, strong ETags, Last-Modified, conditional
+// requests (RFC 9110 13) and single byte ranges (RFC 9110 14).
+
+// #include <porthole/app.hpp>
+// #include <porthole/http_date.hpp>
+// #include <porthole/url.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__linux__) && __has_include(<linux/openat2.h>) && __has_include(<sys/syscall.h>)
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#if defined(SYS_openat2)
+#define PORTHOLE_HAVE_OPENAT2 1
+#endif
+#endif
+
+namespace porthole {
+
+// ---------------------------------------------------------------- MIME types
+
+namespace detail {
+struct mime_entry {
+    std::string_view extension;  // lower case, without the dot
+    std::string_view type;
+};
+
+// Text types carry charset=utf-8: a browser must not guess the encoding.
+inline constexpr mime_entry mime_table[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"},
+    {"map", "application/json; charset=utf-8"},
+    {"webmanifest", "application/manifest+json; charset=utf-8"},
+    {"jsonld", "application/ld+json; charset=utf-8"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"tsv", "text/tab-separated-values; charset=utf-8"},
+    {"ics", "text/calendar; charset=utf-8"},
+    {"xml", "application/xml; charset=utf-8"},
+    {"xhtml", "application/xhtml+xml; charset=utf-8"},
+    {"rss", "application/rss+xml; charset=utf-8"},
+    {"atom", "application/atom+xml; charset=utf-8"},
+    {"svg", "image/svg+xml; charset=utf-8"},
+    {"yaml", "application/yaml; charset=utf-8"},
+    {"yml", "application/yaml; charset=utf-8"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"avif", "image/avif"},
+    {"ico", "image/vnd.microsoft.icon"},
+    {"bmp", "image/bmp"},
+    {"tif", "image/tiff"},
+    {"tiff", "image/tiff"},
+    {"wasm", "application/wasm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
+    {"otf", "font/otf"},
+    {"pdf", "application/pdf"},
+    {"mp3", "audio/mpeg"},
+    {"m4a", "audio/mp4"},
+    {"ogg", "audio/ogg"},
+    {"oga", "audio/ogg"},
+    {"opus", "audio/ogg"},
+    {"wav", "audio/wav"},
+    {"flac", "audio/flac"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"ogv", "video/ogg"},
+    {"mov", "video/quicktime"},
+    {"zip", "application/zip"},
+    {"gz", "application/gzip"},
+    {"tgz", "application/gzip"},
+    {"tar", "application/x-tar"},
+    {"bz2", "application/x-bzip2"},
+    {"xz", "application/x-xz"},
+    {"zst", "application/zstd"},
+    {"7z", "application/x-7z-compressed"},
+};
+
+// The extension of the last segment of `path` ("a/b.tar.gz" -> "gz"), or empty.
+constexpr std::string_view file_extension(std::string_view path) noexcept {
+    auto slash = path.find_last_of('/');
+    if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    auto dot = path.find_last_of('.');
+    if (dot == std::string_view::npos || dot == 0) return {};  // none, or a bare dotfile name
+    return path.substr(dot + 1);
+}
+
+// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML, SVG.
+constexpr bool is_text_media_type(std::string_view type) noexcept {
+    auto has = [&](std::string_view part) {
+        if (part.size() > type.size()) return false;
+        for (std::size_t i = 0; i + part.size() <= type.size(); ++i)
+            if (iequals(type.substr(i, part.size()), part)) return true;
+        return false;
+    };
+    return (type.size() >= 5 && iequals(type.substr(0, 5), "text/")) || has("javascript") || has("json") ||
+           has("xml") || has("svg");
+}
+}  // namespace detail
+
+// The Content-Type for a file, by its extension (case-insensitive): "index.HTML" gives
+// "text/html; charset=utf-8"; an unknown or missing extension gives "application/octet-stream".
+constexpr std::string_view mime_type(std::string_view path) noexcept {
+    auto ext = detail::file_extension(path);
+    for (auto const& e : detail::mime_table)
+        if (iequals(e.extension, ext)) return e.type;
+    return "application/octet-stream";
+}
+
+// ---------------------------------------------------------------- options
+
+struct static_options {
+    // Served for a directory requested with a trailing slash; empty: none.
+    std::string index = "index.html";
+    // A directory without an index gets an HTML listing instead of 404.
+    bool list_directories = false;
+    // Names starting with '.' (".git", ".env") are served instead of 404.
+    bool allow_dotfiles = false;
+    // Symbolic links are followed when they stay inside the root (relative targets only);
+    // off: every symbolic link answers 404.
+    bool follow_symlinks = false;
+    // Sent as Cache-Control on 200, 206 and 304 when not empty, e.g. "public, max-age=3600".
+    std::string cache_control;
+    // Extra or overriding extension -> type pairs, looked up before the built-in table:
+    // {{"webp", "image/webp"}, {"log", "text/plain"}}. A text type without parameters gets
+    // "; charset=utf-8" added.
+    std::vector<std::pair<std::string, std::string>> mime_types;
+};
+
+// ---------------------------------------------------------------- confinement
+
+namespace detail {
+// Set when the kernel refused openat2 once: every later lookup walks segment by segment.
+inline std::atomic<bool> openat2_unavailable{false};
+
+inline constexpr int max_symlink_hops = 40;
+
+// Opens `names` (single path segments, already checked) below the directory `root`, never
+// leaving it: each segment is opened with openat relative to the directory before it and
+// O_NOFOLLOW, ".." only comes from symbolic link targets and is resolved by going back up
+// our own stack of directories, never past the root. The last segment is opened O_RDONLY
+// (O_NONBLOCK: a FIFO must not block the caller); no names opens the root itself.
+// Returns the descriptor, or -1 with errno-like `error` set.
+inline int open_beneath_by_walk(int root, std::vector<std::string> const& names, bool follow_symlinks, int& error) {
+    std::deque<std::string> pending(names.begin(), names.end());
+    std::vector<unique_fd> stack;  // directories entered below the root
+    auto current = [&] { return stack.empty() ? root : stack.back().get(); };
+    unique_fd last;  // the final component when it has just been opened
+    int hops = 0;
+#ifdef O_PATH
+    constexpr int dir_flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#else
+    constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#endif
+    constexpr int file_flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    while (!pending.empty()) {
+        std::string name = std::move(pending.front());
+        pending.pop_front();
+        last.reset();
+        if (name.empty() || name == ".") continue;
+        if (name == "..") {
+            if (stack.empty()) {
+                error = EXDEV;  // above the root
+                return -1;
+            }
+            stack.pop_back();
+            continue;
+        }
+        bool is_last = pending.empty();
+        int fd = ::openat(current(), name.c_str(), is_last ? file_flags : dir_flags);
+        if (fd >= 0) {
+            if (is_last)
+                last.reset(fd);
+            else
+                stack.emplace_back(fd);
+            continue;
+        }
+        int e = errno;
+        if (!follow_symlinks || (e != ELOOP && e != ENOTDIR)) {
+            error = e;
+            return -1;
+        }
+        char target[4096];
+        auto n = ::readlinkat(current(), name.c_str(), target, sizeof target);
+        if (n < 0 || static_cast<std::size_t>(n) == sizeof target) {
+            error = e;  // not a link after all: the first error stands
+            return -1;
+        }
+        std::string_view t(target, static_cast<std::size_t>(n));
+        if (t.empty() || t.front() == '/' || ++hops > max_symlink_hops) {
+            error = t.empty() || t.front() == '/' ? EXDEV : ELOOP;
+            return -1;
+        }
+        std::vector<std::string> parts;
+        for (auto part : url::segments(t)) parts.emplace_back(part);
+        // A trailing "" or "." left at the end means "this directory": opened below.
+        pending.insert(pending.begin(), parts.begin(), parts.end());
+    }
+    if (last) return last.release();
+    int fd = ::openat(current(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) error = errno;
+    return fd;
+}
+
+#ifdef PORTHOLE_HAVE_OPENAT2
+// The same in one system call, checked by the kernel. Returns -2 when openat2 cannot be used.
+inline int open_beneath_by_openat2(int root, std::vector<std::string> const& names, bool follow_symlinks, int& error) {
+    if (openat2_unavailable.load(std::memory_order_relaxed)) return -2;
+    std::string path;
+    for (auto const& n : names) {
+        if (!path.empty()) path += '/';
+        path += n;
+    }
+    if (path.empty()) path = ".";
+    open_how how{};
+    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (follow_symlinks ? 0 : O_NOFOLLOW);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (follow_symlinks ? 0 : RESOLVE_NO_SYMLINKS);
+    auto fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    int e = errno;
+    if (e == ENOSYS || e == EPERM) {  // an old kernel, or a sandbox that filters the call
+        openat2_unavailable.store(true, std::memory_order_relaxed);
+        return -2;
+    }
+    if (e == EAGAIN) return -2;  // a concurrent rename: the walk decides
+    error = e;
+    return -1;
+}
+#endif
+
+inline int open_beneath(int root, std::vector<std::string> const& names, bool follow_symlinks, int& error) {
+#ifdef PORTHOLE_HAVE_OPENAT2
+    int fd = open_beneath_by_openat2(root, names, follow_symlinks, error);
+    if (fd != -2) return fd;
+#endif
+    return open_beneath_by_walk(root, names, follow_symlinks, error);
+}
+
+// ---------------------------------------------------------------- validators
+
+// The entity-tags of an If-Match / If-None-Match value, one at a time. `f(opaque, weak)`
+// returns true to stop. Returns false when the value is malformed.
+template <class F>
+constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
+    std::size_t i = 0;
+    for (;;) {
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) ++i;
+        if (i == v.size()) return true;
+        bool weak = false;
+        if (v.substr(i, 2) == "W/") {
+            weak = true;
+            i += 2;
+        }
+        if (i == v.size() || v[i] != '"') return false;
+        auto close = v.find('"', i + 1);
+        if (close == std::string_view::npos) return false;
+        if (f(v.substr(i, close - i + 1), weak)) return true;
+        i = close + 1;
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
+        if (i < v.size() && v[i] != ',') return false;
+    }
+}
+
+// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong).
+constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
+    header = trim_ows(header);
+    if (header == "*") return true;
+    bool found = false;
+    for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
+        found = tag == etag && !(strong && weak);
+        return found;
+    });
+    return found;
+}
+
+// The same over every field line named `name` (a list may be split across lines).
+inline bool etag_fields_match(std::span<header_field const> fields, std::string_view name, std::string_view etag,
+                              bool strong) {
+    for (auto const& f : fields)
+        if (iequals(f.name, name) && etag_list_matches(f.value, etag, strong)) return true;
+    return false;
+}
+
+// A non-negative decimal number, saturating at UINT64_MAX; nullopt if not all digits.
+constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) noexcept {
+    if (s.empty()) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        auto d = static_cast<std::uint64_t>(c - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    return v;
+}
+
+struct byte_range {
+    enum kind_t { none, satisfiable, unsatisfiable } kind = none;
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+};
+
+// A Range header value against a representation of `size` bytes. `none`: no range applies
+// (another unit, bad syntax, or several ranges, answered whole).
+constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size) noexcept {
+    value = trim_ows(value);
+    if (value.size() < 6 || !iequals(value.substr(0, 6), "bytes=")) return {};
+    value.remove_prefix(6);
+    std::string_view spec;
+    int count = 0;
+    for_each_list_item(value, [&](std::string_view item) {
+        spec = item;
+        ++count;
+    });
+    if (count != 1) return {};
+    auto dash = spec.find('-');
+    if (dash == std::string_view::npos) return {};
+    auto first_text = trim_ows(spec.substr(0, dash));
+    auto last_text = trim_ows(spec.substr(dash + 1));
+    if (first_text.empty()) {  // suffix: the last N bytes
+        auto n = parse_range_number(last_text);
+        if (!n) return {};
+        if (*n == 0 || size == 0) return {byte_range::unsatisfiable};
+        auto len = std::min(*n, size);
+        return {byte_range::satisfiable, size - len, size - 1};
+    }
+    auto first = parse_range_number(first_text);
+    if (!first) return {};
+    std::uint64_t last = UINT64_MAX;
+    if (!last_text.empty()) {
+        auto l = parse_range_number(last_text);
+        if (!l || *l < *first) return {};
+        last = *l;
+    }
+    if (*first >= size) return {byte_range::unsatisfiable};
+    return {byte_range::satisfiable, *first, std::min(last, size - 1)};
+}
+
+inline void append_hex(std::string& out, std::uint64_t v) {
+    char buf[16];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
+    out.append(buf, r.ptr);
+}
+
+// Text of an HTML listing, with `s` escaped for element content and quoted attributes.
+inline void append_html_escaped(std::string& out, std::string_view s) {
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------- the handler
+
+// Serves the files below `root`. An application: mount it under a prefix and it serves the
+// path it is given (request::path()). Copies share the open root directory.
+//
+//   porthole::static_files files("www");
+//   porthole::static_files assets{"assets", {.cache_control = "public, max-age=86400"}};
+//
+// The root is opened once, here; throws std::system_error when it is not a directory.
+class static_files {
+public:
+    explicit static_files(std::string const& root, static_options options = {}) : state_(std::make_shared<state>()) {
+        int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "porthole::static_files: " + root);
+        state_->root.reset(fd);
+        state_->options = std::move(options);
+        auto& index = state_->options.index;
+        if (index.find('/') != std::string::npos || index == "." || index == "..") index.clear();
+        for (auto& [ext, type] : state_->options.mime_types) {
+            if (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
+            if (type.find(';') == std::string::npos && detail::is_text_media_type(type)) type += "; charset=utf-8";
+        }
+    }
+
+    response operator()(request const& req) const {
+        auto m = req.method();
+        if (m == method::options) {
+            response r(status::no_content);
+            r.set_header("Allow", "GET, HEAD");
+            return r;
+        }
+        if (m != method::get && m != method::head) {
+            auto r = error(status::method_not_allowed);
+            r.set_header("Allow", "GET, HEAD");
+            return r;
+        }
+
+        // Split the path into names, refusing any that could move a lookup or hide one.
+        std::vector<std::string> names;
+        bool trailing_slash = false;
+        auto path = req.path();
+        url::segments segments(path);
+        for (auto it = segments.begin(), end = segments.end(); it != end;) {
+            auto seg = *it;
+            bool last = ++it == end;
+            if (seg.empty()) {
+                if (last) {
+                    trailing_slash = true;
+                    break;
+                }
+                return error(status::bad_request);  // "//"
+            }
+            std::string name;
+            if (seg.find("%2F") != std::string_view::npos || seg.find("%2f") != std::string_view::npos ||
+                !url::decode_segment(seg, name))
+                return error(status::bad_request);
+            if (name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || url::is_dot_segment(name))
+                return error(status::bad_request);
+            if (name.front() == '.' && !state_->options.allow_dotfiles) return error(status::not_found);
+            names.push_back(std::move(name));
+        }
+
+        auto opened = open(names);
+        if (!opened.fd) return error(opened.failure);
+        if (S_ISDIR(opened.st.st_mode)) {
+            if (!trailing_slash) return redirect_to_directory(req);
+            if (!state_->options.index.empty()) {
+                names.push_back(state_->options.index);
+                auto index = open(names);
+                names.pop_back();
+                if (index.fd && S_ISREG(index.st.st_mode))
+                    return serve(req, std::move(index), state_->options.index);
+            }
+            if (state_->options.list_directories) return listing(req, opened.fd->get());
+            return error(status::not_found);
+        }
+        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return error(status::not_found);
+        return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
+    }
+
+    // The Content-Type this handler sends for `path`: the options' types, then mime_type().
+    std::string_view content_type_for(std::string_view path) const noexcept {
+        auto ext = detail::file_extension(path);
+        for (auto const& [e, type] : state_->options.mime_types)
+            if (iequals(e, ext)) return type;
+        return mime_type(path);
+    }
+
+    // The strong validator sent for a file with this status: inode, size and modification
+    // time to the nanosecond, so a file rewritten within a second still changes it.
+    static std::string etag_for(struct stat const& st) {
+        std::string tag = "\"";
+        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_ino));
+        tag += '-';
+        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_size));
+        tag += '-';
+        auto ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+        detail::append_hex(tag, ns);
+        tag += '"';
+        return tag;
+    }
+
+    static_options const& options() const noexcept { return state_->options; }
+
+private:
+    struct state {
+        unique_fd root;
+        static_options options;
+    };
+    struct opened_file {
+        std::shared_ptr<unique_fd> fd;
+        struct stat st {};
+        status failure = status::not_found;
+    };
+
+    static response error(status s) {
+        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    }
+
+    opened_file open(std::vector<std::string> const& names) const {
+        opened_file f;
+        int err = 0;
+        int fd = detail::open_beneath(state_->root.get(), names, state_->options.follow_symlinks, err);
+        if (fd < 0) {
+            f.failure = (err == EACCES || err == EPERM) ? status::forbidden : status::not_found;
+            return f;
+        }
+        f.fd = std::make_shared<unique_fd>(fd);
+        if (::fstat(fd, &f.st) != 0) f.fd.reset();
+        return f;
+    }
+
+    // 301 to the same path with a slash, built from the path as it came (so a mount prefix
+    // stays) with any run of leading slashes or backslashes reduced to one '/': the Location
+    // is always a path on this host, never "//elsewhere".
+    static response redirect_to_directory(request const& req) {
+        auto raw = req.raw_path();
+        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
+        std::string location = "/";
+        location += raw;
+        if (location.back() != '/') location += '/';
+        if (!req.query_string().empty()) {
+            location += '?';
+            location += req.query_string();
+        }
+        auto r = error(status::moved_permanently);
+        r.set_header("Location", location);
+        return r;
+    }
+
+    void add_cache_headers(response& r, std::string const& etag, std::string_view last_modified) const {
+        r.set_header("ETag", etag);
+        r.set_header("Last-Modified", last_modified);
+        if (!state_->options.cache_control.empty()) r.set_header("Cache-Control", state_->options.cache_control);
+    }
+
+    response serve(request const& req, opened_file file, std::string_view name) const {
+        auto const& st = file.st;
+        auto size = static_cast<std::uint64_t>(st.st_size);
+        auto etag = etag_for(st);
+        std::time_t mtime = st.st_mtim.tv_sec;
+        char date_buf[http_date_size];
+        auto last_modified = format_http_date(mtime, date_buf);
+        // RFC 9110 13.2.2, in its order.
+        if (req.has_header("If-Match")) {
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return error(status::precondition_failed);
+        } else if (req.has_header("If-Unmodified-Since")) {
+            if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
+                return error(status::precondition_failed);
+        }
+        bool not_modified = false;
+        if (req.has_header("If-None-Match")) {
+            not_modified = detail::etag_fields_match(req.headers(), "If-None-Match", etag, false);
+        } else if (req.has_header("If-Modified-Since")) {  // only GET and HEAD get here
+            auto since = parse_http_date(req.header("If-Modified-Since"));
+            not_modified = since && mtime <= *since;
+        }
+        if (not_modified) {
+            response r(status::not_modified);
+            add_cache_headers(r, etag, last_modified);
+            return r;
+        }
+
+        response r(status::ok);
+        r.set_content_type(content_type_for(name));
+        r.set_header("X-Content-Type-Options", "nosniff");
+        r.set_header("Accept-Ranges", "bytes");
+        add_cache_headers(r, etag, last_modified);
+        std::uint64_t offset = 0, length = size;
+        // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
+        if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
+            auto range = detail::parse_byte_range(req.header("Range"), size);
+            if (range.kind == detail::byte_range::unsatisfiable) {
+                auto e = error(status::range_not_satisfiable);
+                e.set_header("Content-Range", "bytes */" + std::to_string(size));
+                e.set_header("Accept-Ranges", "bytes");
+                return e;
+            }
+            if (range.kind == detail::byte_range::satisfiable) {
+                offset = range.first;
+                length = range.last - range.first + 1;
+                r.set_status(status::partial_content);
+                r.set_header("Content-Range", "bytes " + std::to_string(range.first) + '-' + std::to_string(range.last) +
+                                                  '/' + std::to_string(size));
+            }
+        }
+        r.body() = file_body{std::move(file.fd), offset, length};
+        return r;
+    }
+
+    // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.
+    static bool if_range_holds(request const& req, std::string_view etag, std::time_t mtime) {
+        if (!req.has_header("If-Range")) return true;
+        auto v = detail::trim_ows(req.header("If-Range"));
+        if (!v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/")) return v == etag;
+        auto date = parse_http_date(v);
+        return date && *date == mtime;
+    }
+
+    response listing(request const& req, int dir_fd) const {
+        int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return error(status::not_found);
+        DIR* dir = ::fdopendir(fd);
+        if (!dir) {
+            ::close(fd);
+            return error(status::not_found);
+        }
+        std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
+        while (auto* e = ::readdir(dir)) {
+            std::string_view name = e->d_name;
+            if (name == "." || name == "..") continue;
+            if (name.front() == '.' && !state_->options.allow_dotfiles) continue;
+            struct stat st {};
+            bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+            entries.emplace_back(std::string(name), is_dir);
+        }
+        ::closedir(dir);
+        std::sort(entries.begin(), entries.end());
+        std::string title;
+        detail::append_html_escaped(title, req.path());
+        std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
+                           "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
+        for (auto const& [name, is_dir] : entries) {
+            html += "<li><a href=\"./";
+            std::string href;
+            url::encode_component(name, href);
+            detail::append_html_escaped(html, href);
+            if (is_dir) html += '/';
+            html += "\">";
+            detail::append_html_escaped(html, name);
+            if (is_dir) html += '/';
+            html += "</a></li>\n";
+        }
+        html += "</ul></body></html>\n";
+        auto r = response::html(std::move(html));
+        r.set_header("X-Content-Type-Options", "nosniff");
+        return r;
+    }
+
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace porthole
 // #include <porthole/server.hpp>
 // porthole/server.hpp: serve an application over TCP. serve() for whole programs; a server
 // object to start, stop, wait or step from the caller's own loop; the options, the shared
@@ -5189,6 +6710,975 @@ int serve(App&& app, options opts = {}) {
         std::fprintf(stderr, "porthole: %s\n", e.what());
         return 1;
     }
+}
+
+}  // namespace porthole
+// #include <porthole/router.hpp>
+// porthole/router.hpp: a route table checked at compile time. Patterns with typed parameters
+// ("/users/{id:int}"), handlers that take those parameters as arguments, dispatch without
+// allocation through a trie built by the compiler, 404 / 405 with Allow / HEAD / OPTIONS, and
+// mount points for other applications.
+
+// #include <porthole/app.hpp>
+// #include <porthole/url.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+// A route pattern given as a template argument: get<"/users/{id:int}">(handler).
+template <std::size_t N>
+struct route_pattern {
+    char text[N]{};
+    constexpr route_pattern(char const (&s)[N]) noexcept {  // NOLINT: implicit from a literal on purpose
+        for (std::size_t i = 0; i < N; ++i) text[i] = s[i];
+    }
+    constexpr std::string_view view() const noexcept { return {text, N - 1}; }
+};
+
+// The methods of a route as a template argument: route<"/x", GET | PUT>(handler).
+struct route_methods {
+    std::uint16_t bits = 0;
+    constexpr route_methods(method_set s) noexcept : bits(s.bits()) {}  // NOLINT: implicit on purpose
+    constexpr route_methods(method m) noexcept : bits(method_set(m).bits()) {}  // NOLINT
+};
+
+namespace detail {
+
+// ---------------------------------------------------------------- patterns
+
+enum class segment_kind : std::uint8_t { literal, integer, unsigned_integer, string, rest };
+
+struct segment_spec {
+    segment_kind kind = segment_kind::literal;
+    std::string_view text;  // the literal, or the parameter's name
+};
+
+enum class pattern_problem : std::uint8_t {
+    none, not_rooted, unbalanced_brace, partial_segment, bad_name, bad_type, rest_not_last,
+    dot_segment, bad_literal, duplicate_name,
+};
+
+constexpr bool is_name_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Segments as url::segments splits a path: "/" is one empty segment, "/a/" is "a" and "".
+constexpr std::size_t pattern_segment_count(std::string_view p) noexcept {
+    std::size_t n = 0;
+    for (char c : p) n += c == '/';
+    return n;
+}
+
+constexpr std::string_view pattern_segment(std::string_view p, std::size_t index) noexcept {
+    std::size_t begin = 1;
+    for (std::size_t i = 0; i < index; ++i) begin = p.find('/', begin) + 1;
+    auto end = p.find('/', begin);
+    return p.substr(begin, end == std::string_view::npos ? p.size() - begin : end - begin);
+}
+
+// A parameter segment "{name}", "{name:int}", "{name:uint}", "{name...}", or a literal.
+constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) noexcept {
+    auto open = s.find('{');
+    auto close = s.find('}');
+    if (open == std::string_view::npos && close == std::string_view::npos) {
+        if (s == "." || s == "..") return pattern_problem::dot_segment;
+        for (char c : s)
+            if (c == '%' || c == '?' || c == '#' || c == '\0') return pattern_problem::bad_literal;
+        out = {segment_kind::literal, s};
+        return pattern_problem::none;
+    }
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open ||
+        s.find('{', open + 1) != std::string_view::npos || s.find('}', close + 1) != std::string_view::npos)
+        return pattern_problem::unbalanced_brace;
+    if (open != 0 || close != s.size() - 1) return pattern_problem::partial_segment;
+    auto inner = s.substr(1, s.size() - 2);
+    segment_kind kind = segment_kind::string;
+    std::string_view name = inner;
+    if (inner.size() >= 3 && inner.substr(inner.size() - 3) == "...") {
+        kind = segment_kind::rest;
+        name = inner.substr(0, inner.size() - 3);
+    } else if (auto colon = inner.find(':'); colon != std::string_view::npos) {
+        name = inner.substr(0, colon);
+        auto type = inner.substr(colon + 1);
+        if (type == "int")
+            kind = segment_kind::integer;
+        else if (type == "uint")
+            kind = segment_kind::unsigned_integer;
+        else
+            return pattern_problem::bad_type;
+    }
+    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return pattern_problem::bad_name;
+    for (char c : name)
+        if (!is_name_char(c)) return pattern_problem::bad_name;
+    out = {kind, name};
+    return pattern_problem::none;
+}
+
+constexpr pattern_problem check_pattern(std::string_view p) noexcept {
+    if (p.empty() || p[0] != '/') return pattern_problem::not_rooted;
+    auto n = pattern_segment_count(p);
+    for (std::size_t i = 0; i < n; ++i) {
+        segment_spec s;
+        if (auto problem = parse_segment(pattern_segment(p, i), s); problem != pattern_problem::none)
+            return problem;
+        if (s.kind == segment_kind::rest && i + 1 != n) return pattern_problem::rest_not_last;
+        if (s.kind == segment_kind::literal) continue;
+        for (std::size_t j = 0; j < i; ++j) {
+            segment_spec t;
+            parse_segment(pattern_segment(p, j), t);
+            if (t.kind != segment_kind::literal && t.text == s.text) return pattern_problem::duplicate_name;
+        }
+    }
+    return pattern_problem::none;
+}
+
+// A mount prefix: "/" or literal segments without a trailing '/'.
+constexpr bool valid_mount_prefix(std::string_view p) noexcept {
+    if (p == "/") return true;
+    if (check_pattern(p) != pattern_problem::none || p.back() == '/') return false;
+    for (std::size_t i = 0, n = pattern_segment_count(p); i < n; ++i) {
+        segment_spec s;
+        parse_segment(pattern_segment(p, i), s);
+        if (s.kind != segment_kind::literal || s.text.empty()) return false;
+    }
+    return true;
+}
+
+template <route_pattern P>
+struct pattern_info {
+    static constexpr std::string_view text = P.view();
+    static constexpr pattern_problem problem = check_pattern(text);
+    static constexpr std::size_t size = problem == pattern_problem::none ? pattern_segment_count(text) : 0;
+    static constexpr std::array<segment_spec, size> segments = [] {
+        std::array<segment_spec, size> a{};
+        for (std::size_t i = 0; i < size; ++i) parse_segment(pattern_segment(text, i), a[i]);
+        return a;
+    }();
+    static constexpr std::size_t param_count = [] {
+        std::size_t n = 0;
+        for (auto const& s : segments) n += s.kind != segment_kind::literal;
+        return n;
+    }();
+    static constexpr std::array<std::size_t, param_count> param_positions = [] {
+        std::array<std::size_t, param_count> a{};
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < size; ++i)
+            if (segments[i].kind != segment_kind::literal) a[k++] = i;
+        return a;
+    }();
+};
+
+// The shape of a mount: its literal prefix, then the rest of the path.
+template <route_pattern P>
+struct mount_info {
+    static constexpr std::string_view text = P.view();
+    static constexpr bool valid = valid_mount_prefix(text);
+    static constexpr std::size_t prefix_size = valid && text != "/" ? pattern_segment_count(text) : 0;
+    static constexpr std::size_t size = prefix_size + 1;
+    static constexpr std::array<segment_spec, size> segments = [] {
+        std::array<segment_spec, size> a{};
+        for (std::size_t i = 0; i < prefix_size; ++i) parse_segment(pattern_segment(text, i), a[i]);
+        a[prefix_size] = {segment_kind::rest, {}};
+        return a;
+    }();
+};
+
+// One readable message per kind of mistake; the pattern shows in the instantiation context.
+template <route_pattern P>
+struct pattern_check {
+    static constexpr pattern_problem problem = pattern_info<P>::problem;
+    static_assert(problem != pattern_problem::not_rooted, "porthole route pattern: a pattern must start with '/'");
+    static_assert(problem != pattern_problem::unbalanced_brace,
+                  "porthole route pattern: '{' without a matching '}' (or the reverse)");
+    static_assert(problem != pattern_problem::partial_segment,
+                  "porthole route pattern: a parameter must be a whole segment, as in /users/{id}");
+    static_assert(problem != pattern_problem::bad_name,
+                  "porthole route pattern: a parameter name must be letters, digits and '_', not starting with a digit");
+    static_assert(problem != pattern_problem::bad_type,
+                  "porthole route pattern: unknown parameter type; use {name}, {name:int}, {name:uint} or {name...}");
+    static_assert(problem != pattern_problem::rest_not_last,
+                  "porthole route pattern: a {name...} parameter must be the last segment");
+    static_assert(problem != pattern_problem::dot_segment,
+                  "porthole route pattern: '.' and '..' segments never match a request, so they cannot be routed");
+    static_assert(problem != pattern_problem::bad_literal,
+                  "porthole route pattern: a literal segment may not contain '%', '?', '#' or NUL");
+    static_assert(problem != pattern_problem::duplicate_name,
+                  "porthole route pattern: a parameter name is used twice");
+    static constexpr bool ok = problem == pattern_problem::none;
+};
+
+// ---------------------------------------------------------------- handlers
+
+template <segment_kind K>
+struct param_type {
+    using type = std::string_view;
+};
+template <>
+struct param_type<segment_kind::integer> {
+    using type = std::int64_t;
+};
+template <>
+struct param_type<segment_kind::unsigned_integer> {
+    using type = std::uint64_t;
+};
+
+template <class... T>
+struct type_list {};
+
+template <class Info, std::size_t... I>
+type_list<typename param_type<Info::segments[Info::param_positions[I]].kind>::type...> param_types_of(
+    std::index_sequence<I...>);
+template <class Info>
+using param_types = decltype(param_types_of<Info>(std::make_index_sequence<Info::param_count>{}));
+
+// The declared parameters of a callable with one non-template call operator, or of a function.
+template <class F, class = void>
+struct signature_of {
+    static constexpr bool known = false;
+};
+template <class R, class... A>
+struct signature_of<R (*)(A...), void> {
+    static constexpr bool known = true;
+    using args = type_list<std::remove_cvref_t<A>...>;
+};
+template <class R, class... A>
+struct signature_of<R (*)(A...) noexcept, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...), void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) const, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) noexcept, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A...)> {};
+template <class F>
+struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
+
+enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
+
+template <class H, class Params>
+struct handler_traits;
+template <class H, class... P>
+struct handler_traits<H, type_list<P...>> {
+    using sig = signature_of<H>;
+    // A handler with a known signature must name the parameter types exactly (an int for an
+    // {id:int} would truncate); a generic one must at least be callable with them.
+    static constexpr bool exact(auto list) noexcept {
+        if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
+        else return true;
+    }
+    static constexpr handler_form form = [] {
+        if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
+        if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
+            return handler_form::request_and_params;
+        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
+            return handler_form::request_only;
+        return handler_form::none;
+    }();
+    template <handler_form F>
+    struct result {
+        using type = void;
+    };
+    template <handler_form F>
+        requires(F == handler_form::params)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, P...>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_and_params)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&, P...>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_only)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&>;
+    };
+    using result_type = typename result<form>::type;
+};
+
+template <route_pattern P, class H>
+struct handler_check {
+    using traits = handler_traits<H, param_types<pattern_info<P>>>;
+    static_assert(traits::form != handler_form::none,
+                  "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
+                  "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
+                  "preceded by porthole::request const& (or porthole::request const& alone)");
+    static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
+                  "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
+                  "of one of those");
+    static constexpr bool ok = traits::form != handler_form::none && response_convertible<typename traits::result_type>;
+};
+
+inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;
+
+template <route_methods M>
+struct methods_check {
+    static_assert(M.bits != 0, "porthole route: a route needs at least one method");
+    static_assert((M.bits & ~known_methods) == 0, "porthole route: unknown method");
+    static_assert((M.bits & method_set(method::connect).bits()) == 0,
+                  "porthole route: CONNECT cannot be routed (the connection answers it with 501)");
+    static constexpr bool ok = M.bits != 0 && (M.bits & ~known_methods) == 0;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- route declarations
+
+template <route_pattern Pattern, route_methods Methods, class Handler>
+struct route_entry {
+    using info = detail::pattern_info<Pattern>;
+    static constexpr bool is_mount = false;
+    static constexpr std::string_view pattern = Pattern.view();
+    static constexpr std::uint16_t methods = Methods.bits;
+    static constexpr auto const& segments = info::segments;
+    static constexpr detail::handler_form form = detail::handler_traits<Handler, detail::param_types<info>>::form;
+    Handler handler;
+};
+
+template <route_pattern Prefix, class App>
+struct mount_entry {
+    using info = detail::mount_info<Prefix>;
+    static constexpr bool is_mount = true;
+    static constexpr std::string_view pattern = Prefix.view();
+    static constexpr std::uint16_t methods = detail::known_methods;
+    static constexpr auto const& segments = info::segments;
+    App app;
+};
+
+// route<"/items/{name}", GET | PUT>(handler). The handler takes the pattern's parameters in
+// order, optionally after `request const&`, or the request alone (then req.param("name")).
+template <route_pattern Pattern, route_methods Methods, class Handler>
+auto route(Handler&& handler) {
+    using H = std::decay_t<Handler>;
+    constexpr bool ok = detail::pattern_check<Pattern>::ok && detail::methods_check<Methods>::ok;
+    if constexpr (ok) (void)detail::handler_check<Pattern, H>::ok;  // its static_asserts explain
+    return route_entry<Pattern, Methods, H>{std::forward<Handler>(handler)};
+}
+
+template <route_pattern P, class H> auto get(H&& h) { return route<P, GET>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto head(H&& h) { return route<P, HEAD>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto post(H&& h) { return route<P, POST>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
+
+// Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
+// "/static") with `app`, which sees the path from the '/' after the prefix on.
+template <route_pattern Prefix, class App>
+auto mount(App&& app) {
+    static_assert(detail::mount_info<Prefix>::valid,
+                  "porthole mount: a prefix is \"/\" or literal segments without a trailing '/', like \"/static\"");
+    static_assert(detail::check_application<std::decay_t<App>>());
+    return mount_entry<Prefix, std::decay_t<App>>{std::forward<App>(app)};
+}
+
+namespace detail {
+
+// ---------------------------------------------------------------- the trie
+
+inline constexpr std::int16_t no_node = -1;
+
+struct trie_node {
+    std::uint16_t literals_begin = 0, literals_end = 0;  // into trie::edges, sorted by (size, text)
+    std::int16_t integer = no_node, unsigned_integer = no_node, string = no_node, rest = no_node;
+    std::uint16_t routes_begin = 0, routes_end = 0;  // into trie::routes: routes ending here
+    std::uint16_t methods = 0;                        // their union
+};
+
+struct literal_edge {
+    std::string_view text;
+    std::uint16_t child = 0;
+};
+
+constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return a.size() < b.size();
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+    return false;
+}
+
+struct route_shape {
+    segment_spec const* segments;
+    std::size_t size;
+    std::uint16_t methods;
+};
+
+template <std::size_t Routes, std::size_t Nodes>
+struct trie {
+    std::array<trie_node, Nodes> nodes{};
+    std::array<literal_edge, Nodes> edges{};
+    std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
+    std::size_t node_count = 1;
+    std::size_t depth = 0;            // most segments before a rest
+    std::uint16_t all_methods = 0;
+    int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
+};
+
+template <std::size_t Routes, std::size_t Nodes>
+constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& shapes) {
+    trie<Routes, Nodes> t;
+    // First a linked trie, children in insertion order ...
+    std::array<segment_spec, Nodes> edge_of{};
+    std::array<std::int16_t, Nodes> first_child{}, next_sibling{};
+    std::array<std::uint16_t, Routes + 1> end_node{};
+    for (auto& x : first_child) x = no_node;
+    for (auto& x : next_sibling) x = no_node;
+    for (std::size_t r = 0; r < Routes; ++r) {
+        std::size_t cur = 0;
+        std::size_t plain = 0;
+        for (std::size_t i = 0; i < shapes[r].size; ++i) {
+            auto const& seg = shapes[r].segments[i];
+            if (seg.kind != segment_kind::rest) ++plain;
+            std::int16_t found = no_node;
+            for (auto c = first_child[cur]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
+                auto const& e = edge_of[static_cast<std::size_t>(c)];
+                if (e.kind == seg.kind && (seg.kind != segment_kind::literal || e.text == seg.text)) {
+                    found = c;
+                    break;
+                }
+            }
+            if (found == no_node) {
+                found = static_cast<std::int16_t>(t.node_count++);
+                auto f = static_cast<std::size_t>(found);
+                edge_of[f] = seg;
+                next_sibling[f] = first_child[cur];
+                first_child[cur] = found;
+            }
+            cur = static_cast<std::size_t>(found);
+        }
+        if (plain > t.depth) t.depth = plain;
+        end_node[r] = static_cast<std::uint16_t>(cur);
+        t.all_methods = static_cast<std::uint16_t>(t.all_methods | shapes[r].methods);
+    }
+    // ... then each node's literal children as a sorted run of edges, parameters by kind.
+    std::size_t edge_count = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        node.literals_begin = static_cast<std::uint16_t>(edge_count);
+        for (auto c = first_child[n]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
+            auto const& e = edge_of[static_cast<std::size_t>(c)];
+            switch (e.kind) {
+            case segment_kind::literal: {
+                std::size_t k = edge_count++;  // insertion sort: runs are short
+                while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
+                    t.edges[k] = t.edges[k - 1];
+                    --k;
+                }
+                t.edges[k] = {e.text, static_cast<std::uint16_t>(c)};
+                break;
+            }
+            case segment_kind::integer: node.integer = c; break;
+            case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
+            case segment_kind::string: node.string = c; break;
+            case segment_kind::rest: node.rest = c; break;
+            }
+        }
+        node.literals_end = static_cast<std::uint16_t>(edge_count);
+    }
+    // Routes grouped by the node they end at, in declaration order within a node.
+    std::size_t k = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        node.routes_begin = static_cast<std::uint16_t>(k);
+        for (std::size_t r = 0; r < Routes; ++r) {
+            if (end_node[r] != n) continue;
+            for (std::size_t q = node.routes_begin; q < k; ++q)
+                if ((shapes[t.routes[q]].methods & shapes[r].methods) && t.conflict_first < 0) {
+                    t.conflict_first = t.routes[q];
+                    t.conflict_second = static_cast<int>(r);
+                }
+            t.routes[k++] = static_cast<std::uint16_t>(r);
+            node.methods = static_cast<std::uint16_t>(node.methods | shapes[r].methods);
+        }
+        node.routes_end = static_cast<std::uint16_t>(k);
+    }
+    return t;
+}
+
+template <route_pattern A, route_pattern B, bool Conflict>
+struct route_conflict_check {
+    static_assert(!Conflict,
+                  "porthole router: two routes match the same paths with overlapping methods (patterns that differ "
+                  "only in parameter names are the same route)");
+    static constexpr bool ok = !Conflict;
+};
+
+// ---------------------------------------------------------------- matching
+
+// A path split into segments, views into it. Only the first Depth are kept: no route looks
+// further, except a rest parameter, which takes everything from an offset on.
+template <std::size_t Depth>
+struct split_path {
+    std::string_view path;
+    std::array<std::string_view, Depth> segments{};
+    std::size_t count = 0;
+    bool more = false;       // segments beyond Depth exist
+    std::size_t tail = 0;    // where segment `Depth` starts, when more
+    bool rooted = false;     // the path starts with '/'
+    bool dot_segment = false;
+
+    explicit split_path(std::string_view p) noexcept : path(p) {
+        if (p.empty() || p[0] != '/') return;
+        rooted = true;
+        // A plain loop: segments are short, and a library call per segment costs more.
+        std::size_t begin = 1;
+        for (std::size_t i = 1;; ++i) {
+            if (i < p.size() && p[i] != '/') continue;
+            auto seg = p.substr(begin, i - begin);
+            if (seg.size() <= 2 && url::is_dot_segment(seg)) dot_segment = true;
+            if (count < Depth) {
+                segments[count++] = seg;
+            } else if (!more) {
+                more = true;
+                tail = begin;
+            }
+            if (i >= p.size()) break;
+            begin = i + 1;
+        }
+    }
+    // Where segment i starts in the path.
+    std::size_t offset(std::size_t i) const noexcept {
+        return i < count ? static_cast<std::size_t>(segments[i].data() - path.data()) : tail;
+    }
+};
+
+// Decimal digits only, range-checked; no sign, no spaces.
+constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty() || s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        auto d = static_cast<unsigned>(c) - unsigned{'0'};
+        if (d > 9 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+// An optional '-', then as above.
+constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    std::uint64_t u = 0;
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!parse_number(s, u) || u > limit + negative) return false;
+    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
+    return true;
+}
+constexpr bool is_int64(std::string_view s) noexcept {
+    std::int64_t v = 0;
+    return parse_number(s, v);
+}
+constexpr bool is_uint64(std::string_view s) noexcept {
+    std::uint64_t v = 0;
+    return parse_number(s, v);
+}
+
+// Equality of short strings by overlapping word loads: a literal is matched once per request
+// segment, and a byte loop or a memcmp call costs more than the bytes.
+inline bool same_text(std::string_view a, std::string_view b) noexcept {
+    auto n = a.size();
+    if (n != b.size()) return false;
+    auto const* p = a.data();
+    auto const* q = b.data();
+    auto load8 = [](char const* x) {
+        std::uint64_t v;
+        std::memcpy(&v, x, 8);
+        return v;
+    };
+    auto load4 = [](char const* x) {
+        std::uint32_t v;
+        std::memcpy(&v, x, 4);
+        return v;
+    };
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (load8(p + i) != load8(q + i)) return false;
+        return load8(p + n - 8) == load8(q + n - 8);
+    }
+    if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
+struct match_query {
+    std::uint16_t wanted = 0;     // the request's method bit
+    std::uint16_t fallback = 0;   // GET's bit for a HEAD request, else 0
+    std::uint16_t allowed = 0;    // methods of the routes whose paths matched
+    int route = -1;               // the winner
+};
+
+template <class Trie, class Split, class Methods>
+struct matcher {
+    Trie const& t;
+    Split const& path;
+    Methods const& methods;  // per route
+    match_query& q;
+
+    bool at_end(trie_node const& n) const noexcept {
+        if (n.routes_begin == n.routes_end) return false;
+        for (auto k = n.routes_begin; k < n.routes_end; ++k)
+            if (methods[t.routes[k]] & q.wanted) return q.route = t.routes[k], true;
+        if (q.fallback)
+            for (auto k = n.routes_begin; k < n.routes_end; ++k)
+                if (methods[t.routes[k]] & q.fallback) return q.route = t.routes[k], true;
+        q.allowed = static_cast<std::uint16_t>(q.allowed | n.methods);
+        return false;
+    }
+    // The child reached by literal `seg`, or -1. A short run is scanned, a long one bisected.
+    int find_literal(trie_node const& n, std::string_view seg) const noexcept {
+        std::size_t lo = n.literals_begin, hi = n.literals_end;
+        while (hi - lo > 8) {
+            auto mid = lo + (hi - lo) / 2;
+            if (literal_less(t.edges[mid].text, seg))
+                lo = mid + 1;
+            else
+                hi = mid + 1;  // the match, if any, stays in [lo, hi)
+        }
+        for (; lo < hi; ++lo)
+            if (same_text(t.edges[lo].text, seg)) return t.edges[lo].child;
+        return -1;
+    }
+    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}. Each candidate
+    // child is tried once the next one is known, so the last is taken by looping rather than
+    // recursing: a path through nodes without alternatives costs no calls.
+    bool visit(std::size_t node, std::size_t i) const noexcept {
+        for (;;) {
+            auto const& n = t.nodes[node];
+            if (i == path.count) {
+                if (!path.more) return at_end(n);
+                return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            auto seg = path.segments[i];
+            int next = find_literal(n, seg);
+            auto candidate = [&](std::int16_t c) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                next = c;
+                return false;
+            };
+            if (!seg.empty()) {
+                if (n.integer != no_node && is_int64(seg) && candidate(n.integer)) return true;
+                if (n.unsigned_integer != no_node && is_uint64(seg) && candidate(n.unsigned_integer)) return true;
+                if (n.string != no_node && candidate(n.string)) return true;
+            }
+            if (n.rest != no_node) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                return at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            if (next < 0) return false;
+            node = static_cast<std::size_t>(next);
+            ++i;
+        }
+    }
+};
+
+inline std::uint16_t method_bit(method m) noexcept { return method_set(m).bits(); }
+
+// "GET, HEAD, POST, OPTIONS": HEAD comes with GET, OPTIONS always.
+inline std::string_view format_allow(std::uint16_t bits, std::array<char, 64>& buf) noexcept {
+    if (bits & method_bit(method::get)) bits = static_cast<std::uint16_t>(bits | method_bit(method::head));
+    bits = static_cast<std::uint16_t>(bits | method_bit(method::options));
+    std::size_t n = 0;
+    method_set::from_bits(bits).for_each([&](method m) {
+        auto name = to_string(m);
+        if (n) {
+            buf[n++] = ',';
+            buf[n++] = ' ';
+        }
+        std::memcpy(buf.data() + n, name.data(), name.size());
+        n += name.size();
+    });
+    return {buf.data(), n};
+}
+
+inline response plain_status(status s) {
+    return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+}
+
+// Where decoded parameter values live while a handler runs: a stack buffer, then one heap
+// block as large as the path (decoding never lengthens a segment) for values beyond it.
+class decode_arena {
+public:
+    explicit decode_arena(std::size_t path_size) noexcept : path_size_(path_size) {}
+    // The segment with its kept escapes (%2F, %25) turned back into bytes.
+    std::string_view decode(std::string_view seg) {
+        if (seg.find('%') == std::string_view::npos) return seg;
+        char* out = take(seg.size());
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < seg.size(); ++i) {
+            int byte = seg[i] == '%' ? url::detail::escaped_byte(seg, i) : -1;
+            if (byte >= 0) {
+                out[n++] = static_cast<char>(byte);
+                i += 2;
+            } else {
+                out[n++] = seg[i];
+            }
+        }
+        return {out, n};
+    }
+
+private:
+    char* take(std::size_t n) {
+        if (used_ + n <= buffer_.size()) return buffer_.data() + std::exchange(used_, used_ + n);
+        if (!heap_) heap_ = std::make_unique<char[]>(path_size_);
+        return heap_.get() + std::exchange(heap_used_, heap_used_ + n);
+    }
+    std::array<char, 256> buffer_;
+    std::size_t used_ = 0;
+    std::size_t path_size_;
+    std::unique_ptr<char[]> heap_;
+    std::size_t heap_used_ = 0;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- the router
+
+// An application made of routes and mounts, matched by a trie built at compile time.
+// Precedence, segment by segment from the left: a literal, then {name:int}, {name:uint},
+// {name}, {name...} (and mounts). A path with a "." or ".." segment matches nothing.
+template <class... Routes>
+class router {
+    static constexpr std::size_t route_count = sizeof...(Routes);
+    static constexpr std::size_t node_capacity = (std::size_t{1} + ... + Routes::segments.size());
+    static constexpr auto trie_ = detail::build_trie<route_count, node_capacity>(
+        std::array<detail::route_shape, route_count>{
+            detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
+    static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
+    static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
+    static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
+    using split = detail::split_path<depth>;
+
+public:
+    explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
+
+    // Opt in: a path that matches no route, but would with a trailing '/' added or removed, is
+    // answered 308 Permanent Redirect to that form.
+    router& redirect_trailing_slash(bool on = true) & noexcept {
+        redirect_slash_ = on;
+        return *this;
+    }
+    router&& redirect_trailing_slash(bool on = true) && noexcept {
+        redirect_slash_ = on;
+        return std::move(*this);
+    }
+
+    response operator()(request const& req) {
+        auto path = req.path();
+        auto m = req.method();
+        if (path == "*" && m == method::options) return options_response(trie_.all_methods);
+        split s(path);
+        if (!s.rooted || s.dot_segment) return detail::plain_status(status::not_found);
+        detail::match_query q;
+        q.wanted = detail::method_bit(m);
+        if (m == method::head) q.fallback = detail::method_bit(method::get);
+        if (find(s, q)) return invoke(static_cast<std::size_t>(q.route), req, s);
+        if (q.allowed) {
+            if (m == method::options) return options_response(q.allowed);
+            auto res = detail::plain_status(status::method_not_allowed);
+            std::array<char, 64> buf;
+            res.set_header("Allow", detail::format_allow(q.allowed, buf));
+            return res;
+        }
+        if (redirect_slash_) return redirect_or_404(req, s);
+        return detail::plain_status(status::not_found);
+    }
+
+private:
+    // Instantiated only for a conflicting pair, so that the error names both patterns.
+    template <class A, class B>
+    struct conflict_report {
+        static_assert(sizeof(A) == 0 && sizeof(B) == 0,
+                      "porthole router: two routes match the same paths with overlapping methods (patterns that "
+                      "differ only in parameter names are the same route)");
+    };
+    static constexpr void check_conflicts() noexcept {
+        if constexpr (trie_.conflict_first >= 0) {
+            using all = std::tuple<Routes...>;
+            using A = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_first), all>;
+            using B = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_second), all>;
+            (void)sizeof(conflict_report<A, B>);
+        }
+    }
+
+    static bool find(split const& s, detail::match_query& q) noexcept {
+        detail::matcher<decltype(trie_), split, decltype(methods_)> mt{trie_, s, methods_, q};
+        return mt.visit(0, 0);
+    }
+
+    static response options_response(std::uint16_t allowed) {
+        response res(status::no_content);
+        std::array<char, 64> buf;
+        res.set_header("Allow", detail::format_allow(allowed, buf));
+        return res;
+    }
+
+    response redirect_or_404(request const& req, split const& s) const {
+        // The other form: without the final empty segment, or with one more.
+        split alt = s;
+        bool trailing = s.count >= 2 && !s.more && s.segments[s.count - 1].empty();
+        if (trailing) {
+            --alt.count;
+        } else if (!s.more && s.count < depth) {
+            alt.segments[alt.count++] = std::string_view(s.path.data() + s.path.size(), 0);
+        } else {
+            return detail::plain_status(status::not_found);
+        }
+        detail::match_query q;
+        q.wanted = detail::known_methods;
+        if (!find(alt, q)) return detail::plain_status(status::not_found);
+        auto raw = req.raw_path();
+        std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
+        if (!trailing) location += '/';
+        // Never a Location a browser would read as another host ("//host", "/\host").
+        if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
+            return detail::plain_status(status::not_found);
+        if (!req.query_string().empty()) {
+            location += '?';
+            location += req.query_string();
+        }
+        return response::redirect(location, status::permanent_redirect);
+    }
+
+    response invoke(std::size_t index, request const& req, split const& s) {
+        return invoke_table[index](*this, req, s);
+    }
+
+    template <std::size_t I>
+    static response invoke_route(router& self, request const& req, split const& s) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        auto& entry = std::get<I>(self.routes_);
+        if constexpr (E::is_mount) {
+            // The sub-application sees the path from the '/' before the rest on.
+            constexpr std::size_t rest_at = E::segments.size() - 1;
+            auto from = s.offset(rest_at) - 1;
+            return call_application(entry.app, req.with_path(s.path.substr(from)));
+        } else {
+            using info = typename E::info;
+            detail::decode_arena arena(s.path.size());
+            std::array<path_param, info::param_count + 1> params{};
+            fill_params<info>(params, arena, s, std::make_index_sequence<info::param_count>{});
+            auto with = req.with_params(std::span<path_param const>(params.data(), info::param_count));
+            return call_handler<info>(entry.handler, with, params,
+                                      std::make_index_sequence<info::param_count>{});
+        }
+    }
+
+    template <class Info, std::size_t... J>
+    static void fill_params(std::array<path_param, Info::param_count + 1>& params, detail::decode_arena& arena,
+                            split const& s, std::index_sequence<J...>) {
+        ((params[J] = path_param{Info::segments[Info::param_positions[J]].text,
+                                 param_text<Info::segments[Info::param_positions[J]].kind>(
+                                     arena, s, Info::param_positions[J])}),
+         ...);
+    }
+
+    template <detail::segment_kind K>
+    static std::string_view param_text(detail::decode_arena& arena, split const& s, std::size_t position) {
+        if constexpr (K == detail::segment_kind::rest) return s.path.substr(s.offset(position));
+        else if constexpr (K == detail::segment_kind::string) return arena.decode(s.segments[position]);
+        else return s.segments[position];
+    }
+
+    template <detail::segment_kind K>
+    static auto param_value(std::string_view text) noexcept {
+        if constexpr (K == detail::segment_kind::integer) {
+            std::int64_t v = 0;
+            detail::parse_number(text, v);
+            return v;
+        } else if constexpr (K == detail::segment_kind::unsigned_integer) {
+            std::uint64_t v = 0;
+            detail::parse_number(text, v);
+            return v;
+        } else {
+            return text;
+        }
+    }
+
+    template <class Info, class H, std::size_t... J>
+    static response call_handler(H& h, request const& req,
+                                 std::array<path_param, Info::param_count + 1> const& params,
+                                 std::index_sequence<J...>) {
+        (void)params;
+        constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
+        if constexpr (f == detail::handler_form::params)
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+        else if constexpr (f == detail::handler_form::request_and_params)
+            return to_response(
+                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+        else
+            return to_response(h(req));
+    }
+
+    using invoker = response (*)(router&, request const&, split const&);
+    template <std::size_t... I>
+    static constexpr std::array<invoker, route_count + 1> make_invokers(std::index_sequence<I...>) {
+        return {&invoke_route<I>..., nullptr};
+    }
+    static constexpr std::array<invoker, route_count + 1> invoke_table =
+        make_invokers(std::make_index_sequence<route_count>{});
+
+    std::tuple<Routes...> routes_;
+    bool redirect_slash_ = false;
+};
+
+template <class... Routes>
+router(Routes...) -> router<Routes...>;
+
+}  // namespace porthole
+// #include <porthole/form.hpp>
+// porthole/form.hpp: the fields of a submitted form, urlencoded or multipart, read from a
+// request according to its Content-Type.
+
+// #include <porthole/multipart.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/url.hpp>
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+namespace detail {
+// The media type of a Content-Type value, without parameters or surrounding spaces.
+constexpr std::string_view media_type(std::string_view content_type) noexcept {
+    return trim_ows(content_type.substr(0, content_type.find(';')));
+}
+}  // namespace detail
+
+// True when the body is application/x-www-form-urlencoded.
+inline bool is_urlencoded_form(request const& req) noexcept {
+    return iequals(detail::media_type(req.header("Content-Type")), "application/x-www-form-urlencoded");
+}
+
+// The name=value pairs of an application/x-www-form-urlencoded body, raw (decode them with
+// url::decode_form); none when the body is of another type.
+inline url::query_params form_fields(request const& req) noexcept {
+    return url::query_params(is_urlencoded_form(req) ? req.body() : std::string_view{});
+}
+
+// The parts of a multipart/form-data body, the boundary taken from Content-Type, replacing
+// the contents of `out` (views into the body). False, with `out` empty, when the request is
+// not multipart/form-data or the body is malformed.
+inline bool multipart_parts(request const& req, std::vector<multipart::part>& out, std::size_t max_parts = 100) {
+    out.clear();
+    auto type = req.header("Content-Type");
+    if (!iequals(detail::media_type(type), "multipart/form-data")) return false;
+    auto boundary = multipart::boundary_from_content_type(type);
+    return boundary && multipart::parse(req.body(), *boundary, out, max_parts);
 }
 
 }  // namespace porthole

@@ -1,0 +1,44 @@
+// porthole/form.hpp: the fields of a submitted form, urlencoded or multipart, read from a
+// request according to its Content-Type.
+#pragma once
+
+#include <porthole/multipart.hpp>
+#include <porthole/request.hpp>
+#include <porthole/url.hpp>
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+namespace detail {
+// The media type of a Content-Type value, without parameters or surrounding spaces.
+constexpr std::string_view media_type(std::string_view content_type) noexcept {
+    return trim_ows(content_type.substr(0, content_type.find(';')));
+}
+}  // namespace detail
+
+// True when the body is application/x-www-form-urlencoded.
+inline bool is_urlencoded_form(request const& req) noexcept {
+    return iequals(detail::media_type(req.header("Content-Type")), "application/x-www-form-urlencoded");
+}
+
+// The name=value pairs of an application/x-www-form-urlencoded body, raw (decode them with
+// url::decode_form); none when the body is of another type.
+inline url::query_params form_fields(request const& req) noexcept {
+    return url::query_params(is_urlencoded_form(req) ? req.body() : std::string_view{});
+}
+
+// The parts of a multipart/form-data body, the boundary taken from Content-Type, replacing
+// the contents of `out` (views into the body). False, with `out` empty, when the request is
+// not multipart/form-data or the body is malformed.
+inline bool multipart_parts(request const& req, std::vector<multipart::part>& out, std::size_t max_parts = 100) {
+    out.clear();
+    auto type = req.header("Content-Type");
+    if (!iequals(detail::media_type(type), "multipart/form-data")) return false;
+    auto boundary = multipart::boundary_from_content_type(type);
+    return boundary && multipart::parse(req.body(), *boundary, out, max_parts);
+}
+
+}  // namespace porthole

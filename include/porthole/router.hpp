@@ -1,0 +1,925 @@
+// porthole/router.hpp: a route table checked at compile time. Patterns with typed parameters
+// ("/users/{id:int}"), handlers that take those parameters as arguments, dispatch without
+// allocation through a trie built by the compiler, 404 / 405 with Allow / HEAD / OPTIONS, and
+// mount points for other applications.
+#pragma once
+
+#include <porthole/app.hpp>
+#include <porthole/url.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+// A route pattern given as a template argument: get<"/users/{id:int}">(handler).
+template <std::size_t N>
+struct route_pattern {
+    char text[N]{};
+    constexpr route_pattern(char const (&s)[N]) noexcept {  // NOLINT: implicit from a literal on purpose
+        for (std::size_t i = 0; i < N; ++i) text[i] = s[i];
+    }
+    constexpr std::string_view view() const noexcept { return {text, N - 1}; }
+};
+
+// The methods of a route as a template argument: route<"/x", GET | PUT>(handler).
+struct route_methods {
+    std::uint16_t bits = 0;
+    constexpr route_methods(method_set s) noexcept : bits(s.bits()) {}  // NOLINT: implicit on purpose
+    constexpr route_methods(method m) noexcept : bits(method_set(m).bits()) {}  // NOLINT
+};
+
+namespace detail {
+
+// ---------------------------------------------------------------- patterns
+
+enum class segment_kind : std::uint8_t { literal, integer, unsigned_integer, string, rest };
+
+struct segment_spec {
+    segment_kind kind = segment_kind::literal;
+    std::string_view text;  // the literal, or the parameter's name
+};
+
+enum class pattern_problem : std::uint8_t {
+    none, not_rooted, unbalanced_brace, partial_segment, bad_name, bad_type, rest_not_last,
+    dot_segment, bad_literal, duplicate_name,
+};
+
+constexpr bool is_name_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Segments as url::segments splits a path: "/" is one empty segment, "/a/" is "a" and "".
+constexpr std::size_t pattern_segment_count(std::string_view p) noexcept {
+    std::size_t n = 0;
+    for (char c : p) n += c == '/';
+    return n;
+}
+
+constexpr std::string_view pattern_segment(std::string_view p, std::size_t index) noexcept {
+    std::size_t begin = 1;
+    for (std::size_t i = 0; i < index; ++i) begin = p.find('/', begin) + 1;
+    auto end = p.find('/', begin);
+    return p.substr(begin, end == std::string_view::npos ? p.size() - begin : end - begin);
+}
+
+// A parameter segment "{name}", "{name:int}", "{name:uint}", "{name...}", or a literal.
+constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) noexcept {
+    auto open = s.find('{');
+    auto close = s.find('}');
+    if (open == std::string_view::npos && close == std::string_view::npos) {
+        if (s == "." || s == "..") return pattern_problem::dot_segment;
+        for (char c : s)
+            if (c == '%' || c == '?' || c == '#' || c == '\0') return pattern_problem::bad_literal;
+        out = {segment_kind::literal, s};
+        return pattern_problem::none;
+    }
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open ||
+        s.find('{', open + 1) != std::string_view::npos || s.find('}', close + 1) != std::string_view::npos)
+        return pattern_problem::unbalanced_brace;
+    if (open != 0 || close != s.size() - 1) return pattern_problem::partial_segment;
+    auto inner = s.substr(1, s.size() - 2);
+    segment_kind kind = segment_kind::string;
+    std::string_view name = inner;
+    if (inner.size() >= 3 && inner.substr(inner.size() - 3) == "...") {
+        kind = segment_kind::rest;
+        name = inner.substr(0, inner.size() - 3);
+    } else if (auto colon = inner.find(':'); colon != std::string_view::npos) {
+        name = inner.substr(0, colon);
+        auto type = inner.substr(colon + 1);
+        if (type == "int")
+            kind = segment_kind::integer;
+        else if (type == "uint")
+            kind = segment_kind::unsigned_integer;
+        else
+            return pattern_problem::bad_type;
+    }
+    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return pattern_problem::bad_name;
+    for (char c : name)
+        if (!is_name_char(c)) return pattern_problem::bad_name;
+    out = {kind, name};
+    return pattern_problem::none;
+}
+
+constexpr pattern_problem check_pattern(std::string_view p) noexcept {
+    if (p.empty() || p[0] != '/') return pattern_problem::not_rooted;
+    auto n = pattern_segment_count(p);
+    for (std::size_t i = 0; i < n; ++i) {
+        segment_spec s;
+        if (auto problem = parse_segment(pattern_segment(p, i), s); problem != pattern_problem::none)
+            return problem;
+        if (s.kind == segment_kind::rest && i + 1 != n) return pattern_problem::rest_not_last;
+        if (s.kind == segment_kind::literal) continue;
+        for (std::size_t j = 0; j < i; ++j) {
+            segment_spec t;
+            parse_segment(pattern_segment(p, j), t);
+            if (t.kind != segment_kind::literal && t.text == s.text) return pattern_problem::duplicate_name;
+        }
+    }
+    return pattern_problem::none;
+}
+
+// A mount prefix: "/" or literal segments without a trailing '/'.
+constexpr bool valid_mount_prefix(std::string_view p) noexcept {
+    if (p == "/") return true;
+    if (check_pattern(p) != pattern_problem::none || p.back() == '/') return false;
+    for (std::size_t i = 0, n = pattern_segment_count(p); i < n; ++i) {
+        segment_spec s;
+        parse_segment(pattern_segment(p, i), s);
+        if (s.kind != segment_kind::literal || s.text.empty()) return false;
+    }
+    return true;
+}
+
+template <route_pattern P>
+struct pattern_info {
+    static constexpr std::string_view text = P.view();
+    static constexpr pattern_problem problem = check_pattern(text);
+    static constexpr std::size_t size = problem == pattern_problem::none ? pattern_segment_count(text) : 0;
+    static constexpr std::array<segment_spec, size> segments = [] {
+        std::array<segment_spec, size> a{};
+        for (std::size_t i = 0; i < size; ++i) parse_segment(pattern_segment(text, i), a[i]);
+        return a;
+    }();
+    static constexpr std::size_t param_count = [] {
+        std::size_t n = 0;
+        for (auto const& s : segments) n += s.kind != segment_kind::literal;
+        return n;
+    }();
+    static constexpr std::array<std::size_t, param_count> param_positions = [] {
+        std::array<std::size_t, param_count> a{};
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < size; ++i)
+            if (segments[i].kind != segment_kind::literal) a[k++] = i;
+        return a;
+    }();
+};
+
+// The shape of a mount: its literal prefix, then the rest of the path.
+template <route_pattern P>
+struct mount_info {
+    static constexpr std::string_view text = P.view();
+    static constexpr bool valid = valid_mount_prefix(text);
+    static constexpr std::size_t prefix_size = valid && text != "/" ? pattern_segment_count(text) : 0;
+    static constexpr std::size_t size = prefix_size + 1;
+    static constexpr std::array<segment_spec, size> segments = [] {
+        std::array<segment_spec, size> a{};
+        for (std::size_t i = 0; i < prefix_size; ++i) parse_segment(pattern_segment(text, i), a[i]);
+        a[prefix_size] = {segment_kind::rest, {}};
+        return a;
+    }();
+};
+
+// One readable message per kind of mistake; the pattern shows in the instantiation context.
+template <route_pattern P>
+struct pattern_check {
+    static constexpr pattern_problem problem = pattern_info<P>::problem;
+    static_assert(problem != pattern_problem::not_rooted, "porthole route pattern: a pattern must start with '/'");
+    static_assert(problem != pattern_problem::unbalanced_brace,
+                  "porthole route pattern: '{' without a matching '}' (or the reverse)");
+    static_assert(problem != pattern_problem::partial_segment,
+                  "porthole route pattern: a parameter must be a whole segment, as in /users/{id}");
+    static_assert(problem != pattern_problem::bad_name,
+                  "porthole route pattern: a parameter name must be letters, digits and '_', not starting with a digit");
+    static_assert(problem != pattern_problem::bad_type,
+                  "porthole route pattern: unknown parameter type; use {name}, {name:int}, {name:uint} or {name...}");
+    static_assert(problem != pattern_problem::rest_not_last,
+                  "porthole route pattern: a {name...} parameter must be the last segment");
+    static_assert(problem != pattern_problem::dot_segment,
+                  "porthole route pattern: '.' and '..' segments never match a request, so they cannot be routed");
+    static_assert(problem != pattern_problem::bad_literal,
+                  "porthole route pattern: a literal segment may not contain '%', '?', '#' or NUL");
+    static_assert(problem != pattern_problem::duplicate_name,
+                  "porthole route pattern: a parameter name is used twice");
+    static constexpr bool ok = problem == pattern_problem::none;
+};
+
+// ---------------------------------------------------------------- handlers
+
+template <segment_kind K>
+struct param_type {
+    using type = std::string_view;
+};
+template <>
+struct param_type<segment_kind::integer> {
+    using type = std::int64_t;
+};
+template <>
+struct param_type<segment_kind::unsigned_integer> {
+    using type = std::uint64_t;
+};
+
+template <class... T>
+struct type_list {};
+
+template <class Info, std::size_t... I>
+type_list<typename param_type<Info::segments[Info::param_positions[I]].kind>::type...> param_types_of(
+    std::index_sequence<I...>);
+template <class Info>
+using param_types = decltype(param_types_of<Info>(std::make_index_sequence<Info::param_count>{}));
+
+// The declared parameters of a callable with one non-template call operator, or of a function.
+template <class F, class = void>
+struct signature_of {
+    static constexpr bool known = false;
+};
+template <class R, class... A>
+struct signature_of<R (*)(A...), void> {
+    static constexpr bool known = true;
+    using args = type_list<std::remove_cvref_t<A>...>;
+};
+template <class R, class... A>
+struct signature_of<R (*)(A...) noexcept, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...), void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) const, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) noexcept, void> : signature_of<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A...)> {};
+template <class F>
+struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
+
+enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
+
+template <class H, class Params>
+struct handler_traits;
+template <class H, class... P>
+struct handler_traits<H, type_list<P...>> {
+    using sig = signature_of<H>;
+    // A handler with a known signature must name the parameter types exactly (an int for an
+    // {id:int} would truncate); a generic one must at least be callable with them.
+    static constexpr bool exact(auto list) noexcept {
+        if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
+        else return true;
+    }
+    static constexpr handler_form form = [] {
+        if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
+        if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
+            return handler_form::request_and_params;
+        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
+            return handler_form::request_only;
+        return handler_form::none;
+    }();
+    template <handler_form F>
+    struct result {
+        using type = void;
+    };
+    template <handler_form F>
+        requires(F == handler_form::params)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, P...>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_and_params)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&, P...>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_only)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&>;
+    };
+    using result_type = typename result<form>::type;
+};
+
+template <route_pattern P, class H>
+struct handler_check {
+    using traits = handler_traits<H, param_types<pattern_info<P>>>;
+    static_assert(traits::form != handler_form::none,
+                  "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
+                  "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
+                  "preceded by porthole::request const& (or porthole::request const& alone)");
+    static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
+                  "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
+                  "of one of those");
+    static constexpr bool ok = traits::form != handler_form::none && response_convertible<typename traits::result_type>;
+};
+
+inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;
+
+template <route_methods M>
+struct methods_check {
+    static_assert(M.bits != 0, "porthole route: a route needs at least one method");
+    static_assert((M.bits & ~known_methods) == 0, "porthole route: unknown method");
+    static_assert((M.bits & method_set(method::connect).bits()) == 0,
+                  "porthole route: CONNECT cannot be routed (the connection answers it with 501)");
+    static constexpr bool ok = M.bits != 0 && (M.bits & ~known_methods) == 0;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- route declarations
+
+template <route_pattern Pattern, route_methods Methods, class Handler>
+struct route_entry {
+    using info = detail::pattern_info<Pattern>;
+    static constexpr bool is_mount = false;
+    static constexpr std::string_view pattern = Pattern.view();
+    static constexpr std::uint16_t methods = Methods.bits;
+    static constexpr auto const& segments = info::segments;
+    static constexpr detail::handler_form form = detail::handler_traits<Handler, detail::param_types<info>>::form;
+    Handler handler;
+};
+
+template <route_pattern Prefix, class App>
+struct mount_entry {
+    using info = detail::mount_info<Prefix>;
+    static constexpr bool is_mount = true;
+    static constexpr std::string_view pattern = Prefix.view();
+    static constexpr std::uint16_t methods = detail::known_methods;
+    static constexpr auto const& segments = info::segments;
+    App app;
+};
+
+// route<"/items/{name}", GET | PUT>(handler). The handler takes the pattern's parameters in
+// order, optionally after `request const&`, or the request alone (then req.param("name")).
+template <route_pattern Pattern, route_methods Methods, class Handler>
+auto route(Handler&& handler) {
+    using H = std::decay_t<Handler>;
+    constexpr bool ok = detail::pattern_check<Pattern>::ok && detail::methods_check<Methods>::ok;
+    if constexpr (ok) (void)detail::handler_check<Pattern, H>::ok;  // its static_asserts explain
+    return route_entry<Pattern, Methods, H>{std::forward<Handler>(handler)};
+}
+
+template <route_pattern P, class H> auto get(H&& h) { return route<P, GET>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto head(H&& h) { return route<P, HEAD>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto post(H&& h) { return route<P, POST>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
+template <route_pattern P, class H> auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
+
+// Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
+// "/static") with `app`, which sees the path from the '/' after the prefix on.
+template <route_pattern Prefix, class App>
+auto mount(App&& app) {
+    static_assert(detail::mount_info<Prefix>::valid,
+                  "porthole mount: a prefix is \"/\" or literal segments without a trailing '/', like \"/static\"");
+    static_assert(detail::check_application<std::decay_t<App>>());
+    return mount_entry<Prefix, std::decay_t<App>>{std::forward<App>(app)};
+}
+
+namespace detail {
+
+// ---------------------------------------------------------------- the trie
+
+inline constexpr std::int16_t no_node = -1;
+
+struct trie_node {
+    std::uint16_t literals_begin = 0, literals_end = 0;  // into trie::edges, sorted by (size, text)
+    std::int16_t integer = no_node, unsigned_integer = no_node, string = no_node, rest = no_node;
+    std::uint16_t routes_begin = 0, routes_end = 0;  // into trie::routes: routes ending here
+    std::uint16_t methods = 0;                        // their union
+};
+
+struct literal_edge {
+    std::string_view text;
+    std::uint16_t child = 0;
+};
+
+constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return a.size() < b.size();
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+    return false;
+}
+
+struct route_shape {
+    segment_spec const* segments;
+    std::size_t size;
+    std::uint16_t methods;
+};
+
+template <std::size_t Routes, std::size_t Nodes>
+struct trie {
+    std::array<trie_node, Nodes> nodes{};
+    std::array<literal_edge, Nodes> edges{};
+    std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
+    std::size_t node_count = 1;
+    std::size_t depth = 0;            // most segments before a rest
+    std::uint16_t all_methods = 0;
+    int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
+};
+
+template <std::size_t Routes, std::size_t Nodes>
+constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& shapes) {
+    trie<Routes, Nodes> t;
+    // First a linked trie, children in insertion order ...
+    std::array<segment_spec, Nodes> edge_of{};
+    std::array<std::int16_t, Nodes> first_child{}, next_sibling{};
+    std::array<std::uint16_t, Routes + 1> end_node{};
+    for (auto& x : first_child) x = no_node;
+    for (auto& x : next_sibling) x = no_node;
+    for (std::size_t r = 0; r < Routes; ++r) {
+        std::size_t cur = 0;
+        std::size_t plain = 0;
+        for (std::size_t i = 0; i < shapes[r].size; ++i) {
+            auto const& seg = shapes[r].segments[i];
+            if (seg.kind != segment_kind::rest) ++plain;
+            std::int16_t found = no_node;
+            for (auto c = first_child[cur]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
+                auto const& e = edge_of[static_cast<std::size_t>(c)];
+                if (e.kind == seg.kind && (seg.kind != segment_kind::literal || e.text == seg.text)) {
+                    found = c;
+                    break;
+                }
+            }
+            if (found == no_node) {
+                found = static_cast<std::int16_t>(t.node_count++);
+                auto f = static_cast<std::size_t>(found);
+                edge_of[f] = seg;
+                next_sibling[f] = first_child[cur];
+                first_child[cur] = found;
+            }
+            cur = static_cast<std::size_t>(found);
+        }
+        if (plain > t.depth) t.depth = plain;
+        end_node[r] = static_cast<std::uint16_t>(cur);
+        t.all_methods = static_cast<std::uint16_t>(t.all_methods | shapes[r].methods);
+    }
+    // ... then each node's literal children as a sorted run of edges, parameters by kind.
+    std::size_t edge_count = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        node.literals_begin = static_cast<std::uint16_t>(edge_count);
+        for (auto c = first_child[n]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
+            auto const& e = edge_of[static_cast<std::size_t>(c)];
+            switch (e.kind) {
+            case segment_kind::literal: {
+                std::size_t k = edge_count++;  // insertion sort: runs are short
+                while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
+                    t.edges[k] = t.edges[k - 1];
+                    --k;
+                }
+                t.edges[k] = {e.text, static_cast<std::uint16_t>(c)};
+                break;
+            }
+            case segment_kind::integer: node.integer = c; break;
+            case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
+            case segment_kind::string: node.string = c; break;
+            case segment_kind::rest: node.rest = c; break;
+            }
+        }
+        node.literals_end = static_cast<std::uint16_t>(edge_count);
+    }
+    // Routes grouped by the node they end at, in declaration order within a node.
+    std::size_t k = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        node.routes_begin = static_cast<std::uint16_t>(k);
+        for (std::size_t r = 0; r < Routes; ++r) {
+            if (end_node[r] != n) continue;
+            for (std::size_t q = node.routes_begin; q < k; ++q)
+                if ((shapes[t.routes[q]].methods & shapes[r].methods) && t.conflict_first < 0) {
+                    t.conflict_first = t.routes[q];
+                    t.conflict_second = static_cast<int>(r);
+                }
+            t.routes[k++] = static_cast<std::uint16_t>(r);
+            node.methods = static_cast<std::uint16_t>(node.methods | shapes[r].methods);
+        }
+        node.routes_end = static_cast<std::uint16_t>(k);
+    }
+    return t;
+}
+
+template <route_pattern A, route_pattern B, bool Conflict>
+struct route_conflict_check {
+    static_assert(!Conflict,
+                  "porthole router: two routes match the same paths with overlapping methods (patterns that differ "
+                  "only in parameter names are the same route)");
+    static constexpr bool ok = !Conflict;
+};
+
+// ---------------------------------------------------------------- matching
+
+// A path split into segments, views into it. Only the first Depth are kept: no route looks
+// further, except a rest parameter, which takes everything from an offset on.
+template <std::size_t Depth>
+struct split_path {
+    std::string_view path;
+    std::array<std::string_view, Depth> segments{};
+    std::size_t count = 0;
+    bool more = false;       // segments beyond Depth exist
+    std::size_t tail = 0;    // where segment `Depth` starts, when more
+    bool rooted = false;     // the path starts with '/'
+    bool dot_segment = false;
+
+    explicit split_path(std::string_view p) noexcept : path(p) {
+        if (p.empty() || p[0] != '/') return;
+        rooted = true;
+        // A plain loop: segments are short, and a library call per segment costs more.
+        std::size_t begin = 1;
+        for (std::size_t i = 1;; ++i) {
+            if (i < p.size() && p[i] != '/') continue;
+            auto seg = p.substr(begin, i - begin);
+            if (seg.size() <= 2 && url::is_dot_segment(seg)) dot_segment = true;
+            if (count < Depth) {
+                segments[count++] = seg;
+            } else if (!more) {
+                more = true;
+                tail = begin;
+            }
+            if (i >= p.size()) break;
+            begin = i + 1;
+        }
+    }
+    // Where segment i starts in the path.
+    std::size_t offset(std::size_t i) const noexcept {
+        return i < count ? static_cast<std::size_t>(segments[i].data() - path.data()) : tail;
+    }
+};
+
+// Decimal digits only, range-checked; no sign, no spaces.
+constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty() || s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        auto d = static_cast<unsigned>(c) - unsigned{'0'};
+        if (d > 9 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+// An optional '-', then as above.
+constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    std::uint64_t u = 0;
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!parse_number(s, u) || u > limit + negative) return false;
+    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
+    return true;
+}
+constexpr bool is_int64(std::string_view s) noexcept {
+    std::int64_t v = 0;
+    return parse_number(s, v);
+}
+constexpr bool is_uint64(std::string_view s) noexcept {
+    std::uint64_t v = 0;
+    return parse_number(s, v);
+}
+
+// Equality of short strings by overlapping word loads: a literal is matched once per request
+// segment, and a byte loop or a memcmp call costs more than the bytes.
+inline bool same_text(std::string_view a, std::string_view b) noexcept {
+    auto n = a.size();
+    if (n != b.size()) return false;
+    auto const* p = a.data();
+    auto const* q = b.data();
+    auto load8 = [](char const* x) {
+        std::uint64_t v;
+        std::memcpy(&v, x, 8);
+        return v;
+    };
+    auto load4 = [](char const* x) {
+        std::uint32_t v;
+        std::memcpy(&v, x, 4);
+        return v;
+    };
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (load8(p + i) != load8(q + i)) return false;
+        return load8(p + n - 8) == load8(q + n - 8);
+    }
+    if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
+struct match_query {
+    std::uint16_t wanted = 0;     // the request's method bit
+    std::uint16_t fallback = 0;   // GET's bit for a HEAD request, else 0
+    std::uint16_t allowed = 0;    // methods of the routes whose paths matched
+    int route = -1;               // the winner
+};
+
+template <class Trie, class Split, class Methods>
+struct matcher {
+    Trie const& t;
+    Split const& path;
+    Methods const& methods;  // per route
+    match_query& q;
+
+    bool at_end(trie_node const& n) const noexcept {
+        if (n.routes_begin == n.routes_end) return false;
+        for (auto k = n.routes_begin; k < n.routes_end; ++k)
+            if (methods[t.routes[k]] & q.wanted) return q.route = t.routes[k], true;
+        if (q.fallback)
+            for (auto k = n.routes_begin; k < n.routes_end; ++k)
+                if (methods[t.routes[k]] & q.fallback) return q.route = t.routes[k], true;
+        q.allowed = static_cast<std::uint16_t>(q.allowed | n.methods);
+        return false;
+    }
+    // The child reached by literal `seg`, or -1. A short run is scanned, a long one bisected.
+    int find_literal(trie_node const& n, std::string_view seg) const noexcept {
+        std::size_t lo = n.literals_begin, hi = n.literals_end;
+        while (hi - lo > 8) {
+            auto mid = lo + (hi - lo) / 2;
+            if (literal_less(t.edges[mid].text, seg))
+                lo = mid + 1;
+            else
+                hi = mid + 1;  // the match, if any, stays in [lo, hi)
+        }
+        for (; lo < hi; ++lo)
+            if (same_text(t.edges[lo].text, seg)) return t.edges[lo].child;
+        return -1;
+    }
+    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}. Each candidate
+    // child is tried once the next one is known, so the last is taken by looping rather than
+    // recursing: a path through nodes without alternatives costs no calls.
+    bool visit(std::size_t node, std::size_t i) const noexcept {
+        for (;;) {
+            auto const& n = t.nodes[node];
+            if (i == path.count) {
+                if (!path.more) return at_end(n);
+                return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            auto seg = path.segments[i];
+            int next = find_literal(n, seg);
+            auto candidate = [&](std::int16_t c) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                next = c;
+                return false;
+            };
+            if (!seg.empty()) {
+                if (n.integer != no_node && is_int64(seg) && candidate(n.integer)) return true;
+                if (n.unsigned_integer != no_node && is_uint64(seg) && candidate(n.unsigned_integer)) return true;
+                if (n.string != no_node && candidate(n.string)) return true;
+            }
+            if (n.rest != no_node) {
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                return at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
+            }
+            if (next < 0) return false;
+            node = static_cast<std::size_t>(next);
+            ++i;
+        }
+    }
+};
+
+inline std::uint16_t method_bit(method m) noexcept { return method_set(m).bits(); }
+
+// "GET, HEAD, POST, OPTIONS": HEAD comes with GET, OPTIONS always.
+inline std::string_view format_allow(std::uint16_t bits, std::array<char, 64>& buf) noexcept {
+    if (bits & method_bit(method::get)) bits = static_cast<std::uint16_t>(bits | method_bit(method::head));
+    bits = static_cast<std::uint16_t>(bits | method_bit(method::options));
+    std::size_t n = 0;
+    method_set::from_bits(bits).for_each([&](method m) {
+        auto name = to_string(m);
+        if (n) {
+            buf[n++] = ',';
+            buf[n++] = ' ';
+        }
+        std::memcpy(buf.data() + n, name.data(), name.size());
+        n += name.size();
+    });
+    return {buf.data(), n};
+}
+
+inline response plain_status(status s) {
+    return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+}
+
+// Where decoded parameter values live while a handler runs: a stack buffer, then one heap
+// block as large as the path (decoding never lengthens a segment) for values beyond it.
+class decode_arena {
+public:
+    explicit decode_arena(std::size_t path_size) noexcept : path_size_(path_size) {}
+    // The segment with its kept escapes (%2F, %25) turned back into bytes.
+    std::string_view decode(std::string_view seg) {
+        if (seg.find('%') == std::string_view::npos) return seg;
+        char* out = take(seg.size());
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < seg.size(); ++i) {
+            int byte = seg[i] == '%' ? url::detail::escaped_byte(seg, i) : -1;
+            if (byte >= 0) {
+                out[n++] = static_cast<char>(byte);
+                i += 2;
+            } else {
+                out[n++] = seg[i];
+            }
+        }
+        return {out, n};
+    }
+
+private:
+    char* take(std::size_t n) {
+        if (used_ + n <= buffer_.size()) return buffer_.data() + std::exchange(used_, used_ + n);
+        if (!heap_) heap_ = std::make_unique<char[]>(path_size_);
+        return heap_.get() + std::exchange(heap_used_, heap_used_ + n);
+    }
+    std::array<char, 256> buffer_;
+    std::size_t used_ = 0;
+    std::size_t path_size_;
+    std::unique_ptr<char[]> heap_;
+    std::size_t heap_used_ = 0;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- the router
+
+// An application made of routes and mounts, matched by a trie built at compile time.
+// Precedence, segment by segment from the left: a literal, then {name:int}, {name:uint},
+// {name}, {name...} (and mounts). A path with a "." or ".." segment matches nothing.
+template <class... Routes>
+class router {
+    static constexpr std::size_t route_count = sizeof...(Routes);
+    static constexpr std::size_t node_capacity = (std::size_t{1} + ... + Routes::segments.size());
+    static constexpr auto trie_ = detail::build_trie<route_count, node_capacity>(
+        std::array<detail::route_shape, route_count>{
+            detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
+    static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
+    static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
+    static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
+    using split = detail::split_path<depth>;
+
+public:
+    explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
+
+    // Opt in: a path that matches no route, but would with a trailing '/' added or removed, is
+    // answered 308 Permanent Redirect to that form.
+    router& redirect_trailing_slash(bool on = true) & noexcept {
+        redirect_slash_ = on;
+        return *this;
+    }
+    router&& redirect_trailing_slash(bool on = true) && noexcept {
+        redirect_slash_ = on;
+        return std::move(*this);
+    }
+
+    response operator()(request const& req) {
+        auto path = req.path();
+        auto m = req.method();
+        if (path == "*" && m == method::options) return options_response(trie_.all_methods);
+        split s(path);
+        if (!s.rooted || s.dot_segment) return detail::plain_status(status::not_found);
+        detail::match_query q;
+        q.wanted = detail::method_bit(m);
+        if (m == method::head) q.fallback = detail::method_bit(method::get);
+        if (find(s, q)) return invoke(static_cast<std::size_t>(q.route), req, s);
+        if (q.allowed) {
+            if (m == method::options) return options_response(q.allowed);
+            auto res = detail::plain_status(status::method_not_allowed);
+            std::array<char, 64> buf;
+            res.set_header("Allow", detail::format_allow(q.allowed, buf));
+            return res;
+        }
+        if (redirect_slash_) return redirect_or_404(req, s);
+        return detail::plain_status(status::not_found);
+    }
+
+private:
+    // Instantiated only for a conflicting pair, so that the error names both patterns.
+    template <class A, class B>
+    struct conflict_report {
+        static_assert(sizeof(A) == 0 && sizeof(B) == 0,
+                      "porthole router: two routes match the same paths with overlapping methods (patterns that "
+                      "differ only in parameter names are the same route)");
+    };
+    static constexpr void check_conflicts() noexcept {
+        if constexpr (trie_.conflict_first >= 0) {
+            using all = std::tuple<Routes...>;
+            using A = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_first), all>;
+            using B = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_second), all>;
+            (void)sizeof(conflict_report<A, B>);
+        }
+    }
+
+    static bool find(split const& s, detail::match_query& q) noexcept {
+        detail::matcher<decltype(trie_), split, decltype(methods_)> mt{trie_, s, methods_, q};
+        return mt.visit(0, 0);
+    }
+
+    static response options_response(std::uint16_t allowed) {
+        response res(status::no_content);
+        std::array<char, 64> buf;
+        res.set_header("Allow", detail::format_allow(allowed, buf));
+        return res;
+    }
+
+    response redirect_or_404(request const& req, split const& s) const {
+        // The other form: without the final empty segment, or with one more.
+        split alt = s;
+        bool trailing = s.count >= 2 && !s.more && s.segments[s.count - 1].empty();
+        if (trailing) {
+            --alt.count;
+        } else if (!s.more && s.count < depth) {
+            alt.segments[alt.count++] = std::string_view(s.path.data() + s.path.size(), 0);
+        } else {
+            return detail::plain_status(status::not_found);
+        }
+        detail::match_query q;
+        q.wanted = detail::known_methods;
+        if (!find(alt, q)) return detail::plain_status(status::not_found);
+        auto raw = req.raw_path();
+        std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
+        if (!trailing) location += '/';
+        // Never a Location a browser would read as another host ("//host", "/\host").
+        if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
+            return detail::plain_status(status::not_found);
+        if (!req.query_string().empty()) {
+            location += '?';
+            location += req.query_string();
+        }
+        return response::redirect(location, status::permanent_redirect);
+    }
+
+    response invoke(std::size_t index, request const& req, split const& s) {
+        return invoke_table[index](*this, req, s);
+    }
+
+    template <std::size_t I>
+    static response invoke_route(router& self, request const& req, split const& s) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        auto& entry = std::get<I>(self.routes_);
+        if constexpr (E::is_mount) {
+            // The sub-application sees the path from the '/' before the rest on.
+            constexpr std::size_t rest_at = E::segments.size() - 1;
+            auto from = s.offset(rest_at) - 1;
+            return call_application(entry.app, req.with_path(s.path.substr(from)));
+        } else {
+            using info = typename E::info;
+            detail::decode_arena arena(s.path.size());
+            std::array<path_param, info::param_count + 1> params{};
+            fill_params<info>(params, arena, s, std::make_index_sequence<info::param_count>{});
+            auto with = req.with_params(std::span<path_param const>(params.data(), info::param_count));
+            return call_handler<info>(entry.handler, with, params,
+                                      std::make_index_sequence<info::param_count>{});
+        }
+    }
+
+    template <class Info, std::size_t... J>
+    static void fill_params(std::array<path_param, Info::param_count + 1>& params, detail::decode_arena& arena,
+                            split const& s, std::index_sequence<J...>) {
+        ((params[J] = path_param{Info::segments[Info::param_positions[J]].text,
+                                 param_text<Info::segments[Info::param_positions[J]].kind>(
+                                     arena, s, Info::param_positions[J])}),
+         ...);
+    }
+
+    template <detail::segment_kind K>
+    static std::string_view param_text(detail::decode_arena& arena, split const& s, std::size_t position) {
+        if constexpr (K == detail::segment_kind::rest) return s.path.substr(s.offset(position));
+        else if constexpr (K == detail::segment_kind::string) return arena.decode(s.segments[position]);
+        else return s.segments[position];
+    }
+
+    template <detail::segment_kind K>
+    static auto param_value(std::string_view text) noexcept {
+        if constexpr (K == detail::segment_kind::integer) {
+            std::int64_t v = 0;
+            detail::parse_number(text, v);
+            return v;
+        } else if constexpr (K == detail::segment_kind::unsigned_integer) {
+            std::uint64_t v = 0;
+            detail::parse_number(text, v);
+            return v;
+        } else {
+            return text;
+        }
+    }
+
+    template <class Info, class H, std::size_t... J>
+    static response call_handler(H& h, request const& req,
+                                 std::array<path_param, Info::param_count + 1> const& params,
+                                 std::index_sequence<J...>) {
+        (void)params;
+        constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
+        if constexpr (f == detail::handler_form::params)
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+        else if constexpr (f == detail::handler_form::request_and_params)
+            return to_response(
+                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+        else
+            return to_response(h(req));
+    }
+
+    using invoker = response (*)(router&, request const&, split const&);
+    template <std::size_t... I>
+    static constexpr std::array<invoker, route_count + 1> make_invokers(std::index_sequence<I...>) {
+        return {&invoke_route<I>..., nullptr};
+    }
+    static constexpr std::array<invoker, route_count + 1> invoke_table =
+        make_invokers(std::make_index_sequence<route_count>{});
+
+    std::tuple<Routes...> routes_;
+    bool redirect_slash_ = false;
+};
+
+template <class... Routes>
+router(Routes...) -> router<Routes...>;
+
+}  // namespace porthole

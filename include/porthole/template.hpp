@@ -1,0 +1,861 @@
+// porthole/template.hpp: `@@name@@` HTML templates, parsed once and rendered in one pass.
+//
+//   constexpr auto page = porthole::make_template<"<h1>@@title@@</h1>@@!nav@@">();
+//   porthole::html out = page.render(porthole::arg<"title">(title), porthole::arg<"nav">(nav));
+//
+// Markers are `@@name@@` with name [A-Za-z_][A-Za-z0-9_.]*; `@@!name@@` inserts its value raw.
+// Any `@@` that does not form a marker is plain text. Values are HTML-escaped (& < > " ')
+// unless they are `html` / `html_view` (rendered templates, trusted markup) or the marker is raw.
+//
+// Literal templates (make_template, "..."_tpl) are parsed at compile time; rendering one with
+// a value for a marker it lacks, without a value for a marker it has, or with two values for one
+// marker does not compile.
+// Run-time templates (page_template, load_template, template_cache) are parsed once; a missing
+// value or an unreadable file throws porthole::template_error.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#if defined(PORTHOLE_WITH_FMT)
+#include <fmt/format.h>
+#endif
+
+namespace porthole {
+
+// ---------------------------------------------------------------- escaping
+
+namespace detail {
+// What HTML escaping writes for c, or nothing when c stays as it is.
+constexpr std::string_view html_entity(char c) noexcept {
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return {};
+    }
+}
+
+// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
+// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
+inline const char* find_html_special(const char* p, const char* end) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        constexpr std::uint64_t ones = 0x0101010101010101;
+        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
+        for (; end - p >= 8; p += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
+                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
+                                       zero_bytes(word ^ (ones * '"'));
+            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
+            if (hits != 0) return p + std::countr_zero(hits) / 8;
+        }
+    }
+    while (p != end && html_entity(*p).empty()) ++p;
+    return p;
+}
+
+// Exact size of text once escaped, so the output can be sized before writing.
+inline std::size_t html_escaped_size(std::string_view text) noexcept {
+    std::size_t size = text.size();
+    const char* const end = text.data() + text.size();
+    for (const char* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
+        size += html_entity(*p).size() - 1;
+    }
+    return size;
+}
+}  // namespace detail
+
+// Appends text to out with & < > " ' replaced by their entities; safe in element content and
+// in quoted attribute values.
+inline void html_escape(std::string_view text, std::string& out) {
+    const char* run = text.data();
+    const char* const end = run + text.size();
+    for (;;) {
+        const char* special = detail::find_html_special(run, end);
+        out.append(run, static_cast<std::size_t>(special - run));
+        if (special == end) return;
+        out.append(detail::html_entity(*special));
+        run = special + 1;
+    }
+}
+
+inline std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(detail::html_escaped_size(text));
+    html_escape(text, out);
+    return out;
+}
+
+// ---------------------------------------------------------------- trusted markup
+
+// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
+// templates raw, so a rendered template used as a value is never escaped twice.
+class html {
+public:
+    html() = default;
+    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
+    std::string_view view() const noexcept { return text_; }
+    const std::string& str() const& noexcept { return text_; }
+    std::string str() && noexcept { return std::move(text_); }
+    friend bool operator==(const html&, const html&) = default;
+
+private:
+    std::string text_;
+};
+
+// A non-owning view of trusted markup; inserted raw like html.
+class html_view {
+public:
+    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
+    html_view(const html& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
+    constexpr std::string_view view() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
+
+// Thrown by run-time templates: a marker without a value, or a template file that cannot be read.
+class template_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class template_value;
+
+// ---------------------------------------------------------------- writing values
+
+namespace detail {
+template <class T>
+inline constexpr bool is_html = std::is_same_v<T, html> || std::is_same_v<T, html_view>;
+
+// Numbers, as opposed to bool and the character types.
+template <class T>
+inline constexpr bool is_number =
+    std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
+    !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
+    !std::is_same_v<T, char32_t>;
+
+template <class T>
+concept string_like = std::is_convertible_v<const T&, std::string_view> && !is_html<T>;
+
+#if defined(PORTHOLE_WITH_FMT)
+template <class T>
+concept fmt_formattable = fmt::is_formattable<T>::value;
+#else
+template <class T>
+concept fmt_formattable = false;
+#endif
+
+template <class T>
+concept writable = is_html<T> || std::is_same_v<T, template_value> || std::is_same_v<T, bool> ||
+                   std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
+
+template <class>
+inline constexpr bool dependent_false = false;
+
+// Room for a number as text: any arithmetic type.
+struct short_text {
+    char data[46];
+    std::uint8_t size;
+    std::string_view view() const noexcept { return {data, size}; }
+};
+
+// std::to_chars: locale-free, and for floating point the shortest form that reads back as the
+// same value.
+template <class T>
+short_text format_number(T value) noexcept {
+    short_text text{};
+    const char* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
+    text.size = static_cast<std::uint8_t>(end - text.data);
+    return text;
+}
+
+template <class T>
+concept has_text = std::is_same_v<T, bool> || std::is_same_v<T, char> || string_like<T>;
+
+template <class T>
+std::string_view text_of(const T& value) noexcept {
+    if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
+    else if constexpr (std::is_same_v<T, char>) return {&value, 1};
+    else return std::string_view(value);
+}
+
+// Literal pieces have sizes known at compile time, for which compilers inline the copy as a
+// string instruction (rep movs) that is several times slower than the library's memcpy on
+// some processors. Hiding the size from the optimizer keeps the memcpy call.
+inline void append_literal(std::string& out, const char* text, std::size_t size) {
+#if defined(__GNUC__)
+    asm("" : "+r"(size));
+#endif
+    out.append(text, size);
+}
+
+template <bool Raw>
+void append_text(std::string& out, std::string_view text) {
+    if constexpr (Raw) out.append(text);
+    else html_escape(text, out);
+}
+
+template <bool Raw, class T>
+void write_value(std::string& out, const T& value);
+
+template <bool Raw, class T>
+std::size_t value_size(const T& value) noexcept;
+}  // namespace detail
+
+// One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
+// char, or (with fmt) anything fmt can format (viewed too). What it views must outlive the render.
+class template_value {
+public:
+    template_value() noexcept = default;  // empty text
+    template <class T>
+        requires(detail::writable<T> && !std::is_same_v<T, template_value>)
+    template_value(const T& value) noexcept {  // NOLINT: implicit on purpose
+        if constexpr (detail::is_html<T>) {
+            kind_ = kind::markup;
+            payload_.text = {value.view().data(), value.view().size()};
+        } else if constexpr (std::is_same_v<T, char>) {
+            kind_ = kind::inline_text;  // kept inside, so a value from a temporary stays valid
+            payload_.inline_text = {{value}, 1};
+        } else if constexpr (detail::is_number<T>) {
+            kind_ = kind::inline_text;
+            payload_.inline_text = detail::format_number(value);
+        } else if constexpr (detail::has_text<T>) {
+            const std::string_view text = detail::text_of(value);
+            payload_.text = {text.data(), text.size()};
+        } else {  // formatted by fmt when written
+            kind_ = kind::other;
+            payload_.other = {&value, &write_other<T>, &size_other<T>};
+        }
+    }
+
+private:
+    enum class kind : std::uint8_t { text, markup, inline_text, other };
+    struct text_view {
+        const char* data;
+        std::size_t size;
+    };
+    struct other_value {
+        const void* object;
+        void (*write)(std::string&, const void*, bool raw);
+        std::size_t (*size)(const void*, bool raw);
+    };
+    union payload {
+        text_view text;
+        detail::short_text inline_text;
+        other_value other;
+    };
+
+    template <class T>
+    static void write_other(std::string& out, const void* object, bool raw) {
+        const T& value = *static_cast<const T*>(object);
+        raw ? detail::write_value<true>(out, value) : detail::write_value<false>(out, value);
+    }
+    template <class T>
+    static std::size_t size_other(const void* object, bool raw) {
+        const T& value = *static_cast<const T*>(object);
+        return raw ? detail::value_size<true>(value) : detail::value_size<false>(value);
+    }
+
+    std::string_view view() const noexcept {
+        return kind_ == kind::inline_text ? payload_.inline_text.view()
+                                     : std::string_view(payload_.text.data, payload_.text.size);
+    }
+    template <bool Raw>
+    void write(std::string& out) const {
+        if (kind_ == kind::other) payload_.other.write(out, payload_.other.object, Raw);
+        else if (kind_ == kind::markup) out.append(view());
+        else detail::append_text<Raw>(out, view());
+    }
+    template <bool Raw>
+    std::size_t size() const noexcept {
+        if (kind_ == kind::other) return payload_.other.size(payload_.other.object, Raw);
+        return Raw || kind_ == kind::markup ? view().size() : detail::html_escaped_size(view());
+    }
+    template <bool Raw, class T>
+    friend void detail::write_value(std::string& out, const T& value);
+    template <bool Raw, class T>
+    friend std::size_t detail::value_size(const T& value) noexcept;
+
+    kind kind_ = kind::text;
+    payload payload_{};
+};
+
+namespace detail {
+template <bool Raw, class T>
+void write_value(std::string& out, const T& value) {
+    if constexpr (is_html<T>) {
+        out.append(value.view());
+    } else if constexpr (std::is_same_v<T, template_value>) {
+        value.template write<Raw>(out);
+    } else if constexpr (is_number<T>) {
+        out.append(format_number(value).view());
+    } else if constexpr (has_text<T>) {
+        append_text<Raw>(out, text_of(value));
+    } else if constexpr (fmt_formattable<T>) {
+#if defined(PORTHOLE_WITH_FMT)
+        if constexpr (Raw) {
+            fmt::format_to(std::back_inserter(out), "{}", value);
+        } else {
+            fmt::memory_buffer formatted;  // inline storage: no allocation for short output
+            fmt::format_to(std::back_inserter(formatted), "{}", value);
+            html_escape(std::string_view(formatted.data(), formatted.size()), out);
+        }
+#endif
+    } else {
+        static_assert(dependent_false<T>,
+                      "porthole: this type cannot be a template value; pass a string, a number, "
+                      "a bool, porthole::html, or give it a fmt::formatter and build with fmt");
+    }
+}
+
+// How much room a value takes in the output: exact for text, an upper bound for numbers.
+template <bool Raw, class T>
+std::size_t value_size(const T& value) noexcept {
+    if constexpr (is_html<T>) {
+        return value.view().size();
+    } else if constexpr (std::is_same_v<T, template_value>) {
+        return value.template size<Raw>();
+    } else if constexpr (std::is_integral_v<T> && !has_text<T>) {
+        return std::numeric_limits<T>::digits10 + 2;  // digits and sign
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return std::numeric_limits<T>::max_digits10 + 8;  // sign, point, exponent
+    } else if constexpr (has_text<T>) {
+        return Raw ? text_of(value).size() : html_escaped_size(text_of(value));
+    } else {
+        return 0;  // formatted by fmt: unknown until written
+    }
+}
+
+// ---------------------------------------------------------------- parsing
+
+enum class piece_kind : std::uint8_t { literal, escaped_marker, raw_marker };
+
+// A literal run of the template, or a marker; for a marker, begin/size locate its name.
+struct piece {
+    piece_kind kind;
+    std::size_t begin;
+    std::size_t size;
+};
+
+constexpr bool is_marker_name_start(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+constexpr bool is_marker_name_char(char c) noexcept {
+    return is_marker_name_start(c) || (c >= '0' && c <= '9') || c == '.';
+}
+
+// Names are short: comparing in line beats a call to memcmp.
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i] != b[i]) return false;
+    }
+    return true;
+}
+
+// Calls emit(piece) for each piece of text, left to right. An `@@` that does not start a
+// marker is text, and the scan resumes one character later (so `@@@name@@` is "@" + marker).
+template <class Emit>
+constexpr void parse_template(std::string_view text, Emit&& emit) {
+    std::size_t literal_begin = 0;
+    std::size_t at = text.find("@@");
+    while (at != std::string_view::npos) {
+        std::size_t name = at + 2;
+        const bool raw = name < text.size() && text[name] == '!';
+        if (raw) ++name;
+        std::size_t end = name;
+        if (end < text.size() && is_marker_name_start(text[end])) {
+            while (++end < text.size() && is_marker_name_char(text[end])) {}
+        }
+        if (end == name || text.substr(end, 2) != "@@") {
+            at = text.find("@@", at + 1);
+            continue;
+        }
+        if (at > literal_begin) emit(piece{piece_kind::literal, literal_begin, at - literal_begin});
+        emit(piece{raw ? piece_kind::raw_marker : piece_kind::escaped_marker, name, end - name});
+        literal_begin = end + 2;
+        at = text.find("@@", literal_begin);
+    }
+    if (literal_begin < text.size()) {
+        emit(piece{piece_kind::literal, literal_begin, text.size() - literal_begin});
+    }
+}
+
+// ---------------------------------------------------------------- compile-time templates
+
+// Template text or a value name as a template argument.
+template <std::size_t N>
+struct fixed_text {
+    char data[N]{};
+    constexpr fixed_text() noexcept = default;
+    constexpr fixed_text(const char (&text)[N]) noexcept {  // NOLINT: implicit on purpose
+        for (std::size_t i = 0; i < N; ++i) data[i] = text[i];
+    }
+    constexpr std::string_view view() const noexcept { return {data, N - 1}; }
+};
+
+template <fixed_text Text>
+struct parsed_template {
+    static constexpr std::string_view text = Text.view();
+    static constexpr std::size_t piece_count = [] {
+        std::size_t count = 0;
+        parse_template(text, [&](piece) { ++count; });
+        return count;
+    }();
+    static constexpr std::array<piece, piece_count> pieces = [] {
+        std::array<piece, piece_count> result{};
+        std::size_t i = 0;
+        parse_template(text, [&](piece p) { result[i++] = p; });
+        return result;
+    }();
+    static constexpr std::size_t literal_size = [] {
+        std::size_t size = 0;
+        for (piece p : pieces) size += p.kind == piece_kind::literal ? p.size : 0;
+        return size;
+    }();
+    static constexpr std::size_t marker_count = [] {
+        std::size_t count = 0;
+        for (piece p : pieces) count += p.kind != piece_kind::literal;
+        return count;
+    }();
+    static constexpr std::string_view name_of(piece p) noexcept {
+        return text.substr(p.begin, p.size);
+    }
+    static constexpr bool has_marker(std::string_view name) noexcept {
+        for (piece p : pieces) {
+            if (p.kind != piece_kind::literal && name_of(p) == name) return true;
+        }
+        return false;
+    }
+};
+
+// A value for a literal template: holds a reference to an lvalue, or the value of an rvalue.
+template <fixed_text Name, class T>
+struct named_arg {
+    static constexpr std::string_view name = Name.view();
+    T value;
+};
+
+template <class>
+inline constexpr bool is_named_arg = false;
+template <fixed_text Name, class T>
+inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
+
+template <class T>
+using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
+                                       const std::remove_reference_t<T>&, std::remove_cvref_t<T>>;
+
+template <fixed_text Name>
+struct arg_name {
+    template <class T>
+    constexpr named_arg<Name, arg_storage<T&&>> operator=(T&& value) const {  // NOLINT
+        return {std::forward<T>(value)};
+    }
+};
+
+// "@@name@@" for diagnostics: compilers print it in the instantiation that fails.
+template <std::size_t Size>
+constexpr fixed_text<Size + 5> marker_label(std::string_view name) noexcept {
+    fixed_text<Size + 5> label;
+    label.data[0] = label.data[1] = '@';
+    for (std::size_t i = 0; i < Size; ++i) label.data[2 + i] = name[i];
+    label.data[Size + 2] = label.data[Size + 3] = '@';
+    return label;
+}
+
+template <fixed_text Marker>
+struct template_has_no_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "template has no marker for this value (named in template_has_no_marker<...>)");
+};
+template <fixed_text Marker>
+struct no_value_given_for_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "no value given for a marker (named in no_value_given_for_marker<...>)");
+};
+template <fixed_text Marker>
+struct value_given_twice_for_marker {
+    static_assert(dependent_false<decltype(Marker)>,
+                  "two values given for one marker (named in value_given_twice_for_marker<...>)");
+};
+
+inline constexpr std::string_view empty_value;
+
+template <class... Args>
+constexpr std::size_t index_of_value(std::string_view name) noexcept {
+    constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
+    std::size_t i = 0;
+    while (i < names.size() && names[i] != name) ++i;
+    return i;
+}
+template <fixed_text Text, class... Args>
+constexpr bool values_match_markers() {
+    using parsed = parsed_template<Text>;
+    constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (!parsed::has_marker(names[i])) return false;
+        for (std::size_t j = i + 1; j < names.size(); ++j) {
+            if (names[j] == names[i]) return false;
+        }
+    }
+    for (piece p : parsed::pieces) {
+        bool given = p.kind == piece_kind::literal;
+        for (std::string_view name : names) given = given || name == parsed::name_of(p);
+        if (!given) return false;
+    }
+    return true;
+}
+
+// Instantiates a diagnostic for each mismatch, so that every one is reported at once.
+template <fixed_text Text, std::size_t J, class... Args>
+constexpr void diagnose_value() {
+    constexpr std::string_view name = std::tuple_element_t<J, std::tuple<Args...>>::name;
+    if constexpr (!parsed_template<Text>::has_marker(name)) {
+        (void)sizeof(template_has_no_marker<marker_label<name.size()>(name)>);
+    } else if constexpr (index_of_value<Args...>(name) == J &&
+                         ((Args::name == name) + ... + 0) > 1) {  // reported at the first
+        (void)sizeof(value_given_twice_for_marker<marker_label<name.size()>(name)>);
+    }
+}
+
+template <fixed_text Text, std::size_t I, class... Args>
+constexpr void diagnose_marker() {
+    using parsed = parsed_template<Text>;
+    constexpr piece p = parsed::pieces[I];
+    if constexpr (p.kind != piece_kind::literal) {
+        constexpr std::string_view name = parsed::name_of(p);
+        if constexpr (!((Args::name == name) || ...)) {
+            (void)sizeof(no_value_given_for_marker<marker_label<p.size>(name)>);
+        }
+    }
+}
+
+template <fixed_text Text, class... Args>
+constexpr void diagnose_mismatch() {
+    []<std::size_t... J>(std::index_sequence<J...>) {
+        (diagnose_value<Text, J, Args...>(), ...);
+    }(std::index_sequence_for<Args...>{});
+    []<std::size_t... I>(std::index_sequence<I...>) {
+        (diagnose_marker<Text, I, Args...>(), ...);
+    }(std::make_index_sequence<parsed_template<Text>::piece_count>{});
+}
+
+// ---------------------------------------------------------------- run-time helpers
+
+template <class F>
+concept value_lookup = std::is_invocable_r_v<std::optional<template_value>, F&, std::string_view>;
+
+inline template_error file_error(const std::filesystem::path& file, const std::string& reason) {
+    return template_error("cannot read template file \"" + file.string() + "\": " + reason);
+}
+
+inline std::string read_template_file(const std::filesystem::path& file) {
+    auto fail = [&file](int error) {
+        return file_error(file, std::generic_category().message(error));
+    };
+    struct closer {
+        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+    if (!stream) throw fail(errno);
+    std::string text;
+    char buffer[16384];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
+    if (std::ferror(stream.get())) throw fail(errno);
+    return text;
+}
+}  // namespace detail
+
+// A template whose text is known at compile time; parsed at compile time, checked against the
+// names of the values at compile time, rendered by unrolled appends.
+template <detail::fixed_text Text>
+class literal_template {
+    using parsed = detail::parsed_template<Text>;
+
+public:
+    static constexpr std::size_t piece_count = parsed::piece_count;
+    static constexpr std::size_t marker_count = parsed::marker_count;
+    static constexpr std::string_view text() noexcept { return parsed::text; }
+    static constexpr bool has_marker(std::string_view name) noexcept {
+        return parsed::has_marker(name);
+    }
+
+    // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
+    template <class... Args>
+    html render(const Args&... values) const {
+        std::string out;
+        render_to(out, values...);
+        return html(std::move(out));
+    }
+
+    // Appends the rendering to out; with out's capacity kept from a previous render (clear()),
+    // it allocates nothing.
+    template <class... Args>
+    void render_to(std::string& out, const Args&... values) const {
+        static_assert((detail::is_named_arg<Args> && ...),
+                      "literal templates take values as porthole::arg<\"name\">(value)");
+        if constexpr (!(detail::is_named_arg<Args> && ...)) {
+            return;
+        } else if constexpr (!detail::values_match_markers<Text, Args...>()) {
+            detail::diagnose_mismatch<Text, Args...>();
+        } else {
+            write_pieces(out, std::make_index_sequence<piece_count>{}, values...);
+        }
+    }
+
+private:
+    static constexpr bool is_raw(std::size_t i) {
+        return parsed::pieces[i].kind == detail::piece_kind::raw_marker;
+    }
+
+    // The value for marker piece I; literal pieces count as an empty string.
+    template <std::size_t I, class... Args>
+    static const auto& value_of(const Args&... values) noexcept {
+        constexpr detail::piece p = parsed::pieces[I];
+        if constexpr (p.kind == detail::piece_kind::literal) {
+            return detail::empty_value;
+        } else {
+            constexpr std::size_t j = detail::index_of_value<Args...>(parsed::name_of(p));
+            return std::get<j>(std::tie(values...)).value;
+        }
+    }
+
+    template <std::size_t... I, class... Args>
+    static void write_pieces(std::string& out, std::index_sequence<I...>, const Args&... values) {
+        out.reserve(out.size() + parsed::literal_size +
+                    (detail::value_size<is_raw(I)>(value_of<I>(values...)) + ... + 0));
+        auto write = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+            constexpr detail::piece p = parsed::pieces[J];
+            if constexpr (p.kind == detail::piece_kind::literal) {
+                detail::append_literal(out, parsed::text.data() + p.begin, p.size);
+            } else {
+                detail::write_value<is_raw(J)>(out, value_of<J>(values...));
+            }
+        };
+        (write(std::integral_constant<std::size_t, I>{}), ...);
+    }
+};
+
+template <detail::fixed_text Text>
+constexpr literal_template<Text> make_template() noexcept {
+    return {};
+}
+
+// The value for marker @@Name@@ of a literal template. An lvalue is referred to, not copied.
+template <detail::fixed_text Name, class T>
+constexpr detail::named_arg<Name, detail::arg_storage<T&&>> arg(T&& value) {
+    return {std::forward<T>(value)};
+}
+
+namespace literals {
+// "<p>@@name@@</p>"_tpl is make_template<"<p>@@name@@</p>">().
+template <detail::fixed_text Text>
+constexpr literal_template<Text> operator""_tpl() noexcept {
+    return {};
+}
+// "name"_v = value is arg<"name">(value).
+template <detail::fixed_text Name>
+constexpr detail::arg_name<Name> operator""_v() noexcept {
+    return {};
+}
+}  // namespace literals
+
+// ---------------------------------------------------------------- run-time templates
+
+// A value for a run-time template: {"name", value}.
+struct named_value {
+    std::string_view name;
+    template_value value;
+};
+
+// A template parsed once from text known at run time. Rendering looks values up by name; a
+// marker without a value throws template_error, leaving the output as it was. Values with no
+// marker are ignored, so one set of values can serve several templates.
+class page_template {
+public:
+    page_template() = default;
+    explicit page_template(std::string text) : text_(std::move(text)) {
+        detail::parse_template(text_, [this](detail::piece p) {
+            pieces_.push_back(p);
+            if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
+        });
+    }
+
+    std::string_view text() const noexcept { return text_; }
+    std::size_t piece_count() const noexcept { return pieces_.size(); }
+    bool has_marker(std::string_view name) const noexcept {
+        for (const auto& p : pieces_) {
+            if (p.kind != detail::piece_kind::literal && name_of(p) == name) return true;
+        }
+        return false;
+    }
+
+    // tpl.render({{"title", title}, {"count", 3}})
+    html render(std::span<const named_value> values) const {
+        std::string out;
+        render_to(out, values);
+        return html(std::move(out));
+    }
+    html render(std::initializer_list<named_value> values) const {
+        return render(std::span<const named_value>(values.begin(), values.size()));
+    }
+    void render_to(std::string& out, std::initializer_list<named_value> values) const {
+        render_to(out, std::span<const named_value>(values.begin(), values.size()));
+    }
+    void render_to(std::string& out, std::span<const named_value> values) const {
+        // Values usually come in the order of their markers: each search starts after the
+        // previous match, so in-order values are found at the first compare.
+        std::size_t next = 0;
+        auto find = [values, &next](std::string_view name) -> const template_value* {
+            for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
+                if (i == values.size()) i = 0;
+                if (detail::same_name(values[i].name, name)) {
+                    next = i + 1;
+                    return &values[i].value;
+                }
+            }
+            return nullptr;
+        };
+        std::size_t size = literal_size_;
+        for (const auto& p : pieces_) {
+            if (p.kind == detail::piece_kind::literal) continue;
+            const template_value* v = find(name_of(p));
+            if (v) size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
+        }
+        out.reserve(out.size() + size);
+        write(out, find);
+    }
+
+    // lookup(std::string_view name) -> std::optional<template_value>, called once per marker in
+    // order; std::nullopt means "no value". What a returned value views must outlive the call.
+    template <detail::value_lookup Lookup>
+    html render(Lookup&& lookup) const {
+        std::string out;
+        render_to(out, lookup);
+        return html(std::move(out));
+    }
+    template <detail::value_lookup Lookup>
+    void render_to(std::string& out, Lookup&& lookup) const {
+        out.reserve(out.size() + literal_size_);
+        write(out, [&lookup](std::string_view name) -> std::optional<template_value> {
+            return lookup(name);
+        });
+    }
+
+private:
+    std::string_view name_of(const detail::piece& p) const noexcept {
+        return {text_.data() + p.begin, p.size};
+    }
+    static bool is_raw(const detail::piece& p) noexcept {
+        return p.kind == detail::piece_kind::raw_marker;
+    }
+
+    template <class Find>
+    void write(std::string& out, Find&& find) const {
+        const std::size_t start = out.size();
+        for (const auto& p : pieces_) {
+            const std::string_view piece_text = name_of(p);
+            if (p.kind == detail::piece_kind::literal) {
+                out.append(piece_text);
+                continue;
+            }
+            const auto value = find(piece_text);
+            if (!value) {
+                out.resize(start);
+                throw template_error("no value given for marker @@" + std::string(piece_text) +
+                                     "@@");
+            }
+            if (is_raw(p)) detail::write_value<true>(out, *value);
+            else detail::write_value<false>(out, *value);
+        }
+    }
+
+    std::string text_;
+    std::vector<detail::piece> pieces_;
+    std::size_t literal_size_ = 0;
+};
+
+// Reads and parses a template file once. Throws template_error when it cannot be read.
+inline page_template load_template(const std::filesystem::path& file) {
+    return page_template(detail::read_template_file(file));
+}
+
+struct template_cache_options {
+    // Check the file's modification time and size on every get() and reload it when they
+    // change: for development, where templates are edited while the server runs.
+    bool reload_on_change = false;
+};
+
+// Template files loaded once and shared. get() is thread-safe; a template returned stays valid
+// while it is used, even if a reload replaces it in the cache.
+class template_cache {
+public:
+    template_cache() = default;
+    explicit template_cache(template_cache_options options) noexcept : options_(options) {}
+
+    // Throws template_error when the file cannot be read (also on a reload).
+    std::shared_ptr<const page_template> get(const std::filesystem::path& file) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(file.native());
+        if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
+        entry fresh{};
+        if (options_.reload_on_change) {
+            std::error_code error;
+            fresh.modified = std::filesystem::last_write_time(file, error);
+            if (!error) fresh.size = std::filesystem::file_size(file, error);
+            if (error) throw detail::file_error(file, error.message());
+            if (it != entries_.end() && it->second.modified == fresh.modified &&
+                it->second.size == fresh.size) {
+                return it->second.page;
+            }
+        }
+        fresh.page = std::make_shared<const page_template>(load_template(file));
+        entries_.insert_or_assign(file.native(), fresh);
+        return fresh.page;
+    }
+
+    void clear() {
+        std::lock_guard lock(mutex_);
+        entries_.clear();
+    }
+
+private:
+    struct entry {
+        std::shared_ptr<const page_template> page;
+        std::filesystem::file_time_type modified;
+        std::uintmax_t size;
+    };
+    template_cache_options options_;
+    std::mutex mutex_;
+    std::unordered_map<std::filesystem::path::string_type, entry> entries_;
+};
+
+}  // namespace porthole

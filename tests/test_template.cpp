@@ -1,0 +1,349 @@
+#include <porthole/template.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <deque>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+using namespace porthole;
+using namespace porthole::literals;
+
+namespace {
+
+// Renders a run-time template where every marker's value is its own name in brackets.
+std::string render_names(std::string_view text) {
+    page_template tpl{std::string(text)};
+    std::deque<std::string> kept;  // stable addresses: values are views
+    return tpl.render([&kept](std::string_view name) -> std::optional<template_value> {
+                  std::string& bracketed = kept.emplace_back();
+                  bracketed += '[';
+                  bracketed += name;
+                  bracketed += ']';
+                  return template_value(bracketed);
+              })
+        .str();
+}
+
+std::filesystem::path scratch_dir() {
+    auto dir = std::filesystem::path(PORTHOLE_BUILD_DIR) / "test_template_files";
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+void write_file(const std::filesystem::path& file, std::string_view text) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+}
+
+struct money {
+    long cents;
+};
+
+}  // namespace
+
+#if defined(PORTHOLE_WITH_FMT)
+template <>
+struct fmt::formatter<money> : fmt::formatter<std::string_view> {
+    auto format(const money& m, format_context& ctx) const {
+        return fmt::format_to(ctx.out(), "<{}.{:02}>", m.cents / 100, m.cents % 100);
+    }
+};
+#endif
+
+TEST_CASE("a marker is @@name@@ with name [A-Za-z_][A-Za-z0-9_.]*") {
+    CHECK(render_names("@@a@@") == "[a]");
+    CHECK(render_names("@@_x9@@") == "[_x9]");
+    CHECK(render_names("@@Z_@@") == "[Z_]");
+    CHECK(render_names("@@user.name@@") == "[user.name]");
+    CHECK(render_names("@@a..b.@@") == "[a..b.]");
+}
+
+TEST_CASE("an @@ that does not form a marker stays as text") {
+    CHECK(render_names("@@") == "@@");
+    CHECK(render_names("@@@@") == "@@@@");
+    CHECK(render_names("@@@@@") == "@@@@@");
+    CHECK(render_names("@@1a@@") == "@@1a@@");
+    CHECK(render_names("@@.a@@") == "@@.a@@");
+    CHECK(render_names("@@a b@@") == "@@a b@@");
+    CHECK(render_names("@@a-b@@") == "@@a-b@@");
+    CHECK(render_names("x @@name") == "x @@name");
+    CHECK(render_names("x @@name@") == "x @@name@");
+    CHECK(render_names("@@!@@") == "@@!@@");
+    CHECK(render_names("@@!1@@") == "@@!1@@");
+    CHECK(render_names("@@ !a@@") == "@@ !a@@");
+    CHECK(render_names("mail@@example.com") == "mail@@example.com");
+}
+
+TEST_CASE("markers are found left to right, next to each other and next to stray @") {
+    CHECK(render_names("@@a@@@@b@@") == "[a][b]");
+    CHECK(render_names("@@a@@ mid @@b@@") == "[a] mid [b]");
+    CHECK(render_names("@@@a@@") == "@[a]");
+    CHECK(render_names("@@a@@@") == "[a]@");
+    CHECK(render_names("@@a@@b@@") == "[a]b@@");
+    CHECK(render_names("@@1@@a@@") == "@@1[a]");
+}
+
+TEST_CASE("literal templates are parsed at compile time into literal and marker pieces") {
+    constexpr auto page = make_template<"<p>@@name@@</p>">();
+    static_assert(page.piece_count == 3);
+    static_assert(page.marker_count == 1);
+    static_assert(page.has_marker("name") && !page.has_marker("nam"));
+
+    static_assert(make_template<"">().piece_count == 0);
+    static_assert(make_template<"@@">().piece_count == 1);
+    static_assert(make_template<"@@@@">().marker_count == 0);
+    static_assert(make_template<"@@1a@@ @@a b@@ @@name">().marker_count == 0);
+    static_assert(make_template<"@@a@@@@b@@">().piece_count == 2);
+    static_assert(make_template<"@@a@@ @@!b@@ @@a@@">().piece_count == 5);
+    static_assert("@@user.name@@"_tpl.has_marker("user.name"));
+    CHECK(page.text() == "<p>@@name@@</p>");
+}
+
+TEST_CASE("compile-time and run-time parsing agree") {
+    constexpr std::string_view text = "@@@a@@x@@1@@@@b.c@@@@!d@@@";
+    constexpr auto page = make_template<"@@@a@@x@@1@@@@b.c@@@@!d@@@">();
+    static_assert(page.text() == text);
+    page_template tpl{std::string(text)};
+    CHECK(tpl.piece_count() == page.piece_count);
+    CHECK(page.render(arg<"a">(1), arg<"b.c">(2), arg<"d">(3)) ==
+          tpl.render({{"a", 1}, {"b.c", 2}, {"d", 3}}));
+    CHECK(tpl.render({{"a", 1}, {"b.c", 2}, {"d", 3}}).view() == "@1x@@1@@23@");
+}
+
+TEST_CASE("html_escape replaces each of & < > \" ' and appends to the output") {
+    CHECK(html_escape("&") == "&amp;");
+    CHECK(html_escape("<") == "&lt;");
+    CHECK(html_escape(">") == "&gt;");
+    CHECK(html_escape("\"") == "&quot;");
+    CHECK(html_escape("'") == "&#39;");
+    CHECK(html_escape("plain text, no change") == "plain text, no change");
+    CHECK(html_escape("") == "");
+    CHECK(html_escape("<a href=\"x\">Tom & Jerry's</a>") ==
+          "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+    std::string out = "kept:";
+    html_escape("a<b", out);
+    CHECK(out == "kept:a&lt;b");
+}
+
+TEST_CASE("html_escape escapes exactly the five characters, at any position in long text") {
+    auto reference = [](std::string_view text) {
+        std::string out;
+        for (char c : text) {
+            switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+            }
+        }
+        return out;
+    };
+    // Every byte value, in every position of texts long enough for the word-at-a-time scan,
+    // after plain text and after a special character.
+    for (std::size_t length : {1u, 7u, 8u, 9u, 17u, 33u}) {
+        for (std::size_t at = 0; at < length; ++at) {
+            for (int byte = 0; byte < 256; ++byte) {
+                std::string text(length, 'a');
+                text[at] = static_cast<char>(byte);
+                if (at + 1 < length) text[at + 1] = '<';
+                const std::string expected = reference(text);
+                if (html_escape(text) != expected) FAIL_CHECK("byte " << byte << " at " << at);
+                if (detail::html_escaped_size(text) != expected.size()) FAIL_CHECK("size");
+            }
+        }
+    }
+}
+
+TEST_CASE("values are escaped by default and inserted raw with @@!name@@") {
+    const std::string evil = "<script>alert('x & \"y\"')</script>";
+    const std::string escaped = "&lt;script&gt;alert(&#39;x &amp; &quot;y&quot;&#39;)&lt;/script&gt;";
+    constexpr auto page = make_template<"[@@v@@][@@!v@@]">();
+    CHECK(page.render(arg<"v">(evil)).str() == "[" + escaped + "][" + evil + "]");
+    page_template tpl{"[@@v@@][@@!v@@]"};
+    CHECK(tpl.render({{"v", evil}}).str() == "[" + escaped + "][" + evil + "]");
+    CHECK(page.render(arg<"v">('<')).view() == "[&lt;][<]");
+    CHECK(tpl.render({{"v", '&'}}).view() == "[&amp;][&]");
+}
+
+TEST_CASE("a rendered template used as a value is not escaped twice") {
+    constexpr auto item = make_template<"<li>@@name@@</li>">();
+    constexpr auto list = make_template<"<ul>@@items@@</ul>">();
+    const html inner = item.render(arg<"name">("Tom & Jerry"));
+    CHECK(inner.view() == "<li>Tom &amp; Jerry</li>");
+    CHECK(list.render(arg<"items">(inner)).view() == "<ul><li>Tom &amp; Jerry</li></ul>");
+
+    page_template outer{"<ul>@@items@@</ul>"};
+    CHECK(outer.render({{"items", inner}}).view() == "<ul><li>Tom &amp; Jerry</li></ul>");
+    const html nested = outer.render({{"items", inner}});
+    CHECK(list.render(arg<"items">(nested)).view() ==
+          "<ul><ul><li>Tom &amp; Jerry</li></ul></ul>");
+}
+
+TEST_CASE("trusted markup wrapped in html or html_view is inserted raw") {
+    constexpr auto page = make_template<"<nav>@@nav@@</nav>">();
+    CHECK(page.render(arg<"nav">(html("<a href=\"/\">home</a>"))).view() ==
+          "<nav><a href=\"/\">home</a></nav>");
+    CHECK(page.render(arg<"nav">(html_view("<b>&amp;</b>"))).view() == "<nav><b>&amp;</b></nav>");
+    page_template tpl{"<nav>@@nav@@</nav>"};
+    CHECK(tpl.render({{"nav", html_view("<b>x</b>")}}).view() == "<nav><b>x</b></nav>");
+}
+
+TEST_CASE("numbers are formatted without locale, booleans as true/false") {
+    constexpr auto page = make_template<"@@a@@|@@b@@|@@c@@|@@d@@|@@e@@|@@f@@|@@g@@|@@h@@">();
+    CHECK(page.render(arg<"a">(0), arg<"b">(-42), arg<"c">(std::numeric_limits<std::int64_t>::min()),
+                      arg<"d">(std::numeric_limits<std::uint64_t>::max()), arg<"e">(std::uint8_t{7}),
+                      arg<"f">(true), arg<"g">(false), arg<"h">(short{-3}))
+              .view() == "0|-42|-9223372036854775808|18446744073709551615|7|true|false|-3");
+
+    constexpr auto floats = make_template<"@@a@@ @@b@@ @@c@@ @@d@@ @@e@@ @@f@@">();
+    CHECK(floats.render(arg<"a">(0.1), arg<"b">(0.1f), arg<"c">(1e21), arg<"d">(-0.0),
+                        arg<"e">(1234.5), arg<"f">(2.5L))
+              .view() == "0.1 0.1 1e+21 -0 1234.5 2.5");
+
+    page_template tpl{"@@i@@ @@u@@ @@f@@ @@d@@ @@l@@ @@b@@ @@c@@"};
+    CHECK(tpl.render({{"i", -7}, {"u", 7u}, {"f", 0.1f}, {"d", 1.5e-7}, {"l", 2.5L}, {"b", true},
+                      {"c", 'x'}})
+              .view() == "-7 7 0.1 1.5e-07 2.5 true x");
+}
+
+TEST_CASE("string-like values are written directly") {
+    const std::string s = "string";
+    const std::string_view sv = "view";
+    const char* cp = "pointer";
+    constexpr auto page = make_template<"@@a@@ @@b@@ @@c@@ @@d@@ @@e@@">();
+    CHECK(page.render(arg<"a">(s), arg<"b">(sv), arg<"c">(cp), arg<"d">("array"),
+                      arg<"e">(std::string("temporary")))
+              .view() == "string view pointer array temporary");
+    page_template tpl{"@@a@@ @@b@@ @@c@@ @@d@@ @@e@@"};
+    CHECK(tpl.render({{"a", s}, {"b", sv}, {"c", cp}, {"d", "array"}, {"e", std::string("temp")}})
+              .view() == "string view pointer array temp");
+}
+
+TEST_CASE("literal templates take values by compile-time name, in any order, once per name") {
+    constexpr auto page = make_template<"@@b@@-@@a@@-@@b@@">();
+    CHECK(page.render(arg<"a">(1), arg<"b">(2)).view() == "2-1-2");
+    CHECK(page.render("b"_v = "x", "a"_v = "y").view() == "x-y-x");
+    CHECK("<i>@@t@@</i>"_tpl.render("t"_v = 5).view() == "<i>5</i>");
+    CHECK(make_template<"no markers">().render().view() == "no markers");
+}
+
+TEST_CASE("render_to appends and reuses the output's capacity") {
+    constexpr auto page = make_template<"<b>@@v@@</b>">();
+    std::string out = "start:";
+    page.render_to(out, arg<"v">(1));
+    CHECK(out == "start:<b>1</b>");
+    out.clear();
+    page.render_to(out, arg<"v">("&"));
+    CHECK(out == "<b>&amp;</b>");
+
+    page_template tpl{"<b>@@v@@</b>"};
+    tpl.render_to(out, {{"v", 2}});
+    CHECK(out == "<b>&amp;</b><b>2</b>");
+}
+
+TEST_CASE("run-time templates ignore values that have no marker") {
+    page_template tpl{"Hello @@name@@"};
+    CHECK(tpl.render({{"unused", 1}, {"name", "Ann"}}).view() == "Hello Ann");
+    CHECK(tpl.has_marker("name"));
+    CHECK(!tpl.has_marker("unused"));
+}
+
+TEST_CASE("a run-time marker without a value throws template_error and leaves the output as it was") {
+    page_template tpl{"<p>@@a@@ @@user.name@@</p>"};
+    CHECK_THROWS_WITH_AS(tpl.render({{"a", 1}}), "no value given for marker @@user.name@@",
+                         template_error);
+    std::string out = "before";
+    CHECK_THROWS_AS(tpl.render_to(out, {{"a", 1}}), template_error);
+    CHECK(out == "before");
+    auto lookup = [](std::string_view name) -> std::optional<template_value> {
+        if (name == "a") return template_value(1);
+        return std::nullopt;
+    };
+    CHECK_THROWS_WITH_AS(tpl.render(lookup), "no value given for marker @@user.name@@", template_error);
+}
+
+TEST_CASE("a lookup callback is asked once per marker, in order") {
+    page_template tpl{"@@b@@ @@a@@ @@!b@@"};
+    std::vector<std::string> asked;
+    auto out = tpl.render([&](std::string_view name) -> std::optional<template_value> {
+        asked.emplace_back(name);
+        return template_value(name == "a" ? "<a>" : "<b>");
+    });
+    CHECK(out.view() == "&lt;b&gt; &lt;a&gt; <b>");
+    CHECK(asked == std::vector<std::string>{"b", "a", "b"});
+}
+
+TEST_CASE("run-time templates take values from a span, e.g. a vector built at run time") {
+    page_template tpl{"@@x@@+@@y@@"};
+    std::vector<named_value> values{{"x", 1}, {"y", 2}};
+    CHECK(tpl.render(values).view() == "1+2");
+}
+
+TEST_CASE("load_template parses a file; a missing file throws template_error naming it") {
+    const auto file = scratch_dir() / "load.html";
+    write_file(file, "<h1>@@title@@</h1>\n");
+    auto tpl = load_template(file);
+    CHECK(tpl.render({{"title", "A & B"}}).view() == "<h1>A &amp; B</h1>\n");
+
+    const auto missing = scratch_dir() / "no-such-template.html";
+    CHECK_THROWS_AS(load_template(missing), template_error);
+    try {
+        (void)load_template(missing);
+    } catch (const template_error& e) {
+        CHECK(std::string_view(e.what()).find("no-such-template.html") != std::string_view::npos);
+        CHECK(std::string_view(e.what()).find("No such file") != std::string_view::npos);
+    }
+    CHECK_THROWS_AS(load_template(scratch_dir()), template_error);  // a directory
+}
+
+TEST_CASE("template_cache loads a file once and shares it") {
+    const auto file = scratch_dir() / "shared.html";
+    write_file(file, "one @@v@@");
+    template_cache cache;
+    auto first = cache.get(file);
+    write_file(file, "two @@v@@");
+    std::filesystem::last_write_time(file, std::filesystem::last_write_time(file) + std::chrono::seconds(5));
+    auto second = cache.get(file);
+    CHECK(first == second);  // no reload without reload_on_change
+    CHECK(second->render({{"v", 1}}).view() == "one 1");
+    cache.clear();
+    CHECK(cache.get(file)->render({{"v", 1}}).view() == "two 1");
+    CHECK_THROWS_AS(cache.get(scratch_dir() / "no-such-template.html"), template_error);
+}
+
+TEST_CASE("template_cache with reload_on_change reloads a file whose mtime changed") {
+    const auto file = scratch_dir() / "reload.html";
+    write_file(file, "old @@v@@");
+    const auto old_time = std::filesystem::last_write_time(file);
+    template_cache cache{{.reload_on_change = true}};
+    auto before = cache.get(file);
+    CHECK(before->render({{"v", 1}}).view() == "old 1");
+    CHECK(cache.get(file) == before);  // unchanged file: same template
+
+    write_file(file, "new @@v@@");  // same size: only the mtime tells
+    std::filesystem::last_write_time(file, old_time + std::chrono::seconds(10));
+    auto after = cache.get(file);
+    CHECK(after != before);
+    CHECK(after->render({{"v", 2}}).view() == "new 2");
+    CHECK(before->render({{"v", 1}}).view() == "old 1");  // still usable by whoever holds it
+
+    std::filesystem::remove(file);
+    CHECK_THROWS_AS(cache.get(file), template_error);
+}
+
+#if defined(PORTHOLE_WITH_FMT)
+TEST_CASE("with fmt, any type with a fmt::formatter is a value, escaped unless raw") {
+    constexpr auto page = make_template<"@@m@@ @@!m@@">();
+    CHECK(page.render(arg<"m">(money{1234})).view() == "&lt;12.34&gt; <12.34>");
+    page_template tpl{"@@m@@ @@!m@@"};
+    const money m{5};
+    CHECK(tpl.render({{"m", m}}).view() == "&lt;0.05&gt; <0.05>");
+}
+#endif
