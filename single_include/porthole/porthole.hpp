@@ -571,6 +571,17 @@ constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
     return true;
 }
 
+// Case-insensitive match of a token against a lower-case literal of letters, digits and '-'.
+// OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
+// characters that would fold onto them; the first byte is checked first as a cheap reject.
+template <std::size_t N>
+constexpr bool token_is(std::string_view token, const char (&lower)[N]) noexcept {
+    if (token.size() != N - 1 || (token[0] | 0x20) != lower[0]) return false;
+    for (std::size_t i = 1; i < N - 1; ++i)
+        if ((token[i] | 0x20) != lower[i]) return false;
+    return true;
+}
+
 inline int hex_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -663,7 +674,12 @@ public:
     parse_error error() const noexcept { return error_; }
     std::uint64_t body_size() const noexcept { return body_size_; }
     bool done() const noexcept { return phase_ == phase::done; }
-    void reset() noexcept { *this = chunked_decoder{limits_}; }
+    void reset() noexcept {
+        phase_ = phase::size_line;
+        error_ = parse_error::none;
+        chunk_left_ = body_size_ = 0;
+        trailer_bytes_ = 0;
+    }
 
 private:
     enum class phase : std::uint8_t { size_line, data, data_crlf, trailers, done };
@@ -784,10 +800,18 @@ public:
         if (!head_.headers.empty()) head_.headers = std::span<header_field const>(storage.data(), n);
     }
 
+    // Ready for the next message; storage and limits stay.
     void reset() noexcept {
-        auto storage = storage_;
-        auto limits = limits_;
-        *this = request_parser{storage, limits};
+        if (head_.framing == body_framing::chunked) chunked_.reset();
+        head_ = request_head{};
+        body_ = {};
+        base_ = nullptr;
+        line_start_ = scanned_ = headers_start_ = head_size_ = raw_pos_ = decoded_end_ = consumed_ = 0;
+        header_count_ = 0;
+        host_count_ = 0;
+        state_ = state::request_line;
+        error_ = parse_error::none;
+        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
     }
 
 private:
@@ -946,32 +970,32 @@ private:
         auto n = f.name;
         switch (n.size()) {
         case 4:
-            if (iequals(n, "Host")) {
+            if (detail::token_is(n, "host")) {
                 if (host_count_++ != 0) return parse_error::multiple_host;
                 if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
                 head_.host = f.value;
             }
             break;
         case 6:
-            if (iequals(n, "Expect")) {
+            if (detail::token_is(n, "expect")) {
                 if (iequals(f.value, "100-continue")) head_.expect_continue = true;
                 else head_.expect_unsupported = true;
             }
             break;
         case 10:
-            if (iequals(n, "Connection")) {
+            if (detail::token_is(n, "connection")) {
                 for_each_list_item(f.value, [&](std::string_view t) {
-                    if (iequals(t, "close")) head_.connection_close = true;
-                    else if (iequals(t, "keep-alive")) keep_alive_token_ = true;
-                    else if (iequals(t, "upgrade")) head_.upgrade = true;
+                    if (detail::token_is(t, "close")) head_.connection_close = true;
+                    else if (detail::token_is(t, "keep-alive")) keep_alive_token_ = true;
+                    else if (detail::token_is(t, "upgrade")) head_.upgrade = true;
                 });
             }
             break;
         case 14:
-            if (iequals(n, "Content-Length")) return on_content_length(f.value);
+            if (detail::token_is(n, "content-length")) return on_content_length(f.value);
             break;
         case 17:
-            if (iequals(n, "Transfer-Encoding")) return on_transfer_encoding(f.value);
+            if (detail::token_is(n, "transfer-encoding")) return on_transfer_encoding(f.value);
             break;
         default: break;
         }
