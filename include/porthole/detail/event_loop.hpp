@@ -393,10 +393,14 @@ private:
                     }
                     continue;
                 }
-                msghdr msg{};
-                msg.msg_iov = iov;
-                msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-                n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+                if (count == 1) {  // the usual keep-alive answer: send() skips the iovec import
+                    n = static_cast<long>(::send(s.fd, iov[0].iov_base, iov[0].iov_len, send_flags));
+                } else {
+                    msghdr msg{};
+                    msg.msg_iov = iov;
+                    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+                    n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+                }
             }
             if (n > 0) {
                 progressed = true;
