@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <string>
@@ -391,6 +393,30 @@ TEST_CASE("files go out whole (sendfile on Linux) and a vanished reader costs no
         CHECK(r->body == content);
     }
     ::unlink(path);
+}
+
+TEST_CASE("a streamed body goes out chunk by chunk, produced only as the reader takes it") {
+    constexpr int pieces = 4000;  // 4000 x 16 KiB = 64 MiB; socket buffers hold a few MiB
+    std::atomic<int> produced{0};
+    auto app = [&](request const&) {
+        auto n = std::make_shared<int>(0);
+        return response::stream([n, &produced]() -> std::optional<std::string> {
+            if (*n == pieces) return std::nullopt;
+            ++*n;
+            ++produced;
+            return std::string(16384, static_cast<char>('a' + *n % 26));
+        });
+    };
+    porthole::server s(app, test_options(1));
+    s.start();
+    connection c(s.port());
+    REQUIRE(c.get("/"));
+    std::this_thread::sleep_for(200ms);  // the client does not read yet
+    CHECK(produced.load() < pieces / 4);  // so the producer is held back, not run to the end
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->body.size() == std::size_t{pieces} * 16384);
+    CHECK(produced.load() == pieces);
 }
 
 TEST_CASE("the Common Log Format writer logs one line per request") {

@@ -6,6 +6,7 @@
 import http.client
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -18,10 +19,16 @@ import unittest
 BUILD = os.environ.get("PORTHOLE_BUILD_DIR", "build")
 
 
-def start(name, *args):
+def start(name, *args, max_fds=None):
     """Starts build/NAME --port 0 ARGS; returns (process, port) once it announced itself."""
     path = os.path.join(BUILD, name)
-    proc = subprocess.Popen([path, "--port", "0"] + list(args), stdout=subprocess.PIPE, text=True)
+
+    def limit():
+        if max_fds:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    proc = subprocess.Popen([path, "--port", "0"] + list(args), stdout=subprocess.PIPE, text=True,
+                            preexec_fn=limit)
     line = proc.stdout.readline()
     m = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)/\n", line)
     if not m:
@@ -170,6 +177,46 @@ class GracefulStop(unittest.TestCase):
         self.assertEqual(len(outcomes), 12)
         self.assertTrue(all(o in ("whole", "refused") for o in outcomes), outcomes)
         self.assertGreater(outcomes.count("whole"), 0)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class OutOfDescriptors(unittest.TestCase):
+    def test_without_descriptors_extra_clients_are_refused_and_the_listener_does_not_spin(self):
+        proc, port = start("tests/slow_server", "--threads", "1", max_fds=32)
+        clients = []
+        try:
+            for _ in range(60):  # about twice what the server can hold
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                clients.append(s)
+            answers = []
+            for s in clients:
+                s.settimeout(5)
+                try:
+                    answers.append(s.recv(4096).split(b"\r\n", 1)[0])
+                except (socket.timeout, ConnectionError):
+                    answers.append(b"nothing")
+            self.assertIn(b"HTTP/1.1 200 OK", answers)
+            self.assertIn(b"HTTP/1.1 503 Service Unavailable", answers)
+            self.assertNotIn(b"nothing", answers)  # every client heard back
+            before = cpu_seconds(proc.pid)
+            time.sleep(1.0)  # connections held, server out of descriptors
+            self.assertLess(cpu_seconds(proc.pid) - before, 0.5)
+        finally:
+            for s in clients:
+                s.close()
+        time.sleep(0.2)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/")
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+        self.assertEqual(stop(proc), 0)
+        proc.stdout.close()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,28 +72,34 @@ class event_loop {
     using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
     using output_chunk_type = typename std::remove_cvref_t<
         decltype(std::declval<connection_type&>().pending_output())>::value_type;
-    static constexpr bool feeds_spans = requires(connection_type& c, std::span<char> b) { c.feed(b); };
-    static constexpr bool shrinks = requires(connection_type& c) { c.shrink(); };
+    static_assert(requires(connection_type& c, std::span<char> b) { c.feed(b); },
+                  "the loop reads into its own buffer and hands connections spans");
 
     // Which timeout applies; each kind has one duration, so appending at the tail keeps each
-    // list sorted by deadline and expiry only ever looks at the heads.
-    enum timer_kind : std::uint8_t { t_idle, t_header, t_body, t_write, t_count, t_none = 0xff };
+    // list sorted by deadline and expiry only ever looks at the heads. Idle connections are in
+    // two lists: awake ones (their connection object kept, because requests came back to back)
+    // and asleep ones (the object given back); awake ones fall asleep after a short while.
+    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_count, t_none = 0xff };
 
+    // A socket's state in the loop. Its HTTP connection exists only while a request is under
+    // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
+    // the connection is made again from the loop's read buffer when the next request comes.
     struct slot {
-        template <class... A>
-        explicit slot(int f, A&&... a) : conn(std::forward<A>(a)...), fd(f) {}
-        connection_type conn;
+        slot(int f, peer_address const& p) noexcept : fd(f), peer(p) {}
+        connection_type* conn = nullptr;
         slot* prev = nullptr;  // in the timer list, then in the graveyard
         slot* next = nullptr;
         std::int64_t deadline = 0;
         int fd;
         [[no_unique_address]] typename Poller::handle handle{};
+        peer_address peer;
         std::uint8_t timer = t_none;
         bool readable = true;  // input may be waiting (edge-triggered: until a read comes up short)
         bool writable = true;  // the last write did not hit EAGAIN
         bool eof = false;      // the peer half-closed; never read again
         bool deferred = false; // in again_: read budget spent, continue next iteration
         bool closed = false;
+        bool served = false;   // answered a request: idle now means keep-alive
     };
 
     struct timer_list {
@@ -114,6 +121,7 @@ public:
         : shared_(shared), listen_fd_(listen_fd), owns_listener_(owns_listener) {
         auto const& s = shared_.settings;
         set_timer(t_idle, s.idle_timeout);
+        set_timer(t_asleep, s.idle_timeout);
         set_timer(t_header, s.header_timeout);
         set_timer(t_body, s.body_timeout);
         set_timer(t_write, s.write_timeout);
@@ -154,6 +162,7 @@ public:
             [this](void* tag, unsigned ready) { on_ready(tag, ready); });
         run_deferred();
         expire_timers();
+        put_idle_to_sleep();
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
@@ -189,6 +198,7 @@ private:
         for (auto const& l : lists_) {
             if (l.head) consider(l.head->deadline);
         }
+        if (slot* s = lists_[t_idle].head) consider(sleep_time(*s));
         if (draining_) consider(drain_deadline_);
         if (!listening_ && paused_until_ != 0) consider(paused_until_);
         if (next < 0) return timeout_ms;
@@ -275,19 +285,8 @@ private:
     }
 
     void open_connection(int fd, sockaddr_storage const& peer) {
-        slot* s = nullptr;
-        try {
-            s = new slot(fd, shared_.app, shared_.config, &date_);
-            char name[64];
-            std::size_t n = format_peer(peer, name);
-            s->conn.set_peer(std::string_view(name, n));
-        } catch (...) {
-            delete s;
-            ::close(fd);
-            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
-            return;
-        }
-        if (!poller_.add_connection(fd, s, s->handle)) {
+        slot* s = new (std::nothrow) slot(fd, peer_address::from(peer));
+        if (!s || !poller_.add_connection(fd, s, s->handle)) {
             delete s;
             ::close(fd);
             shared_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -298,36 +297,54 @@ private:
         drive(*s);           // the request has often arrived with the connection
     }
 
+    connection_type& awaken(slot& s) {
+        if (!s.conn) {
+            s.conn = new connection_type(shared_.app, shared_.config, &date_);
+            char name[64];
+            std::size_t n = s.peer.format(name);
+            s.conn->set_peer(std::string_view(name, n));
+        }
+        return *s.conn;
+    }
+
+    void hibernate(slot& s) noexcept {
+        delete s.conn;
+        s.conn = nullptr;
+    }
+
+    connection_phase_type phase(slot const& s) const noexcept {
+        return s.conn ? s.conn->phase() : connection_phase_type::idle;
+    }
+
     // ------------------------------------------------------------ moving bytes
 
     void drive(slot& s) noexcept {
         bool progressed = false;
         try {
             for (int budget = reads_per_wakeup;;) {
-                if (!flush(s, progressed)) return;
+                if (s.conn && !flush(s, progressed)) return;
                 if (!s.readable) break;
-                // A connection that takes its input as a span is read into the loop's buffer
-                // and works on it in place, keeping only an unfinished request: idle
-                // connections then hold no input buffer at all.
-                std::span<char> buf;
-                if constexpr (feeds_spans) buf = s.conn.wants_read() ? std::span<char>(input_) : std::span<char>();
-                else buf = s.conn.read_buffer();
-                if (buf.empty()) break;  // backpressure or closing: resume when output drains
+                if (s.conn && !s.conn->wants_read()) break;  // backpressure or closing: wait for output
                 if (budget-- == 0) {
                     defer(s);
                     break;
                 }
-                ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
+                // Read into the loop's buffer; the connection works on it in place and keeps
+                // only an unfinished request.
+                ssize_t n = ::recv(s.fd, input_.data(), input_.size(), 0);
                 if (n > 0) {
                     progressed = true;
                     // A short read drained the socket; new data brings a new edge.
-                    if (static_cast<std::size_t>(n) < buf.size()) s.readable = false;
-                    if constexpr (feeds_spans) s.conn.feed(buf.first(static_cast<std::size_t>(n)));
-                    else s.conn.commit(static_cast<std::size_t>(n));
+                    if (static_cast<std::size_t>(n) < input_.size()) s.readable = false;
+                    awaken(s).feed(std::span<char>(input_.data(), static_cast<std::size_t>(n)));
                 } else if (n == 0) {
                     s.readable = false;
                     s.eof = true;
-                    s.conn.read_eof();
+                    if (!s.conn) {
+                        close(s);
+                        return;
+                    }
+                    s.conn->read_eof();
                 } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
                     s.readable = false;
                 } else if (errno != EINTR) {
@@ -346,7 +363,8 @@ private:
     // Writes pending output until it is gone or the socket is full; false if s was closed.
     bool flush(slot& s, bool& progressed) {
         while (s.writable) {
-            std::span<output_chunk_type const> out = s.conn.pending_output();
+            connection_type& c = *s.conn;
+            std::span<output_chunk_type const> out = c.pending_output();
             if (out.empty()) return true;
             long n;
             std::size_t attempted;
@@ -368,21 +386,25 @@ private:
                 }
                 if (count == 0) {
                     // Only empty chunks up front: let the connection drop them.
-                    s.conn.consumed(0);
-                    if (s.conn.pending_output().size() == out.size()) {
+                    c.consumed(0);
+                    if (c.pending_output().size() == out.size()) {
                         close(s);
                         return false;
                     }
                     continue;
                 }
-                msghdr msg{};
-                msg.msg_iov = iov;
-                msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-                n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+                if (count == 1) {  // the usual keep-alive answer: send() skips the iovec import
+                    n = static_cast<long>(::send(s.fd, iov[0].iov_base, iov[0].iov_len, send_flags));
+                } else {
+                    msghdr msg{};
+                    msg.msg_iov = iov;
+                    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+                    n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+                }
             }
             if (n > 0) {
                 progressed = true;
-                s.conn.consumed(static_cast<std::size_t>(n));
+                c.consumed(static_cast<std::size_t>(n));
             } else if (n == 0 && attempted > 0) {
                 close(s);  // a file ended early: the response cannot be completed
                 return false;
@@ -401,27 +423,25 @@ private:
         case connection_phase_type::reading_headers: return t_header;
         case connection_phase_type::reading_body: return t_body;
         case connection_phase_type::writing: return t_write;
-        default: return s.conn.requests_served() == 0 ? t_header : t_idle;
+        default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
 
     // After bytes moved: close, or file the connection under the timeout its phase calls for.
     void settle(slot& s, bool progressed) {
-        auto ph = s.conn.phase();
-        if (ph == connection_phase_type::closed ||
-            (draining_ && ph == connection_phase_type::idle)) {
+        auto ph = phase(s);
+        if (s.conn && s.conn->requests_served() != 0) s.served = true;
+        if (ph == connection_phase_type::closed || (draining_ && ph == connection_phase_type::idle)) {
             close(s);
             return;
         }
+        // Going idle after anything but back-to-back requests: the connection object goes.
+        if (ph == connection_phase_type::idle && (!s.served || (s.timer != t_idle && s.timer != t_asleep)))
+            hibernate(s);
         timer_kind k = kind_for(s, ph);
         if (k != s.timer) {
             unlink(s);
             link(s, k);
-            // Going idle after anything else (not between back-to-back requests): give back
-            // the buffers an idle connection does not need.
-            if constexpr (shrinks) {
-                if (k == t_idle) s.conn.shrink();
-            }
         } else if (progressed && k != t_header &&
                    s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
             // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
@@ -430,7 +450,7 @@ private:
             link(s, k);
         }
         if constexpr (!Poller::edge_triggered) {
-            bool want_in = !s.readable && !s.eof && s.conn.wants_read();
+            bool want_in = !s.readable && !s.eof && (!s.conn || s.conn->wants_read());
             poller_.set_interest(s.fd, s.handle, want_in, !s.writable);
         }
     }
@@ -486,14 +506,37 @@ private:
         }
     }
 
+    // Awake idle connections that saw no request for a while give their object back. Moving
+    // keeps the deadline, so the asleep list is sorted to within the sleep delay.
+    std::int64_t sleep_time(slot const& s) const noexcept {
+        timer_list const& l = lists_[t_idle];
+        return s.deadline - l.duration + 2 * l.refresh;
+    }
+
+    void put_idle_to_sleep() noexcept {
+        timer_list& l = lists_[t_idle];
+        while (l.head && sleep_time(*l.head) <= now_) {
+            slot& s = *l.head;
+            std::int64_t deadline = s.deadline;
+            unlink(s);
+            hibernate(s);
+            link(s, t_asleep);
+            s.deadline = deadline;
+        }
+    }
+
     // The connection answers 408 when it still can; the answer gets the write clock.
     void timed_out_reading(slot& s) noexcept {
         unlink(s);
         try {
-            s.conn.timeout();
+            if (!s.conn) {  // nothing arrived at all: nobody to answer
+                close(s);
+                return;
+            }
+            s.conn->timeout();
             bool progressed = false;
             if (!flush(s, progressed)) return;
-            if (s.conn.phase() != connection_phase_type::writing) {
+            if (s.conn->phase() != connection_phase_type::writing) {
                 close(s);
                 return;
             }
@@ -529,6 +572,7 @@ private:
         while (graveyard_) {
             slot* s = graveyard_;
             graveyard_ = s->next;
+            hibernate(*s);
             delete s;
         }
     }
@@ -553,16 +597,16 @@ private:
         // Idle keep-alive connections go now, unless a request is already waiting in the
         // socket (the loop may have been busy in a handler): read it, answer it, then close.
         std::vector<slot*> idle;
-        for (int k : {t_idle, t_header}) {
+        for (int k : {t_idle, t_asleep, t_header}) {
             for (slot* s = lists_[k].head; s; s = s->next) {
-                if (s->conn.phase() == connection_phase_type::idle) idle.push_back(s);
+                if (phase(*s) == connection_phase_type::idle) idle.push_back(s);
             }
         }
         for (slot* s : idle) {
             if (s->closed) continue;
             if (!s->eof) s->readable = true;
             drive(*s);
-            if (!s->closed && s->conn.phase() == connection_phase_type::idle) close(*s);
+            if (!s->closed && phase(*s) == connection_phase_type::idle) close(*s);
         }
     }
 
@@ -583,7 +627,7 @@ private:
     typename Poller::handle wake_handle_{};
     unique_fd reserve_;
     std::unique_ptr<char[]> scratch_;
-    std::vector<char> input_ = std::vector<char>(feeds_spans ? input_size : 0);
+    std::vector<char> input_ = std::vector<char>(input_size);
     std::int64_t now_ = 0;
     std::int64_t drain_deadline_ = 0;
     std::int64_t paused_until_ = 0;

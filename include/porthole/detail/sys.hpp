@@ -210,27 +210,42 @@ inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& l
 #endif
 }
 
-// "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
-inline std::size_t format_peer(sockaddr_storage const& sa, char (&out)[64]) noexcept {
-    char host[INET6_ADDRSTRLEN] = {};
-    unsigned port = 0;
-    bool v6 = false;
-    if (sa.ss_family == AF_INET) {
-        auto const& in = reinterpret_cast<sockaddr_in const&>(sa);
-        ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
-        port = ntohs(in.sin_port);
-    } else if (sa.ss_family == AF_INET6) {
-        auto const& in6 = reinterpret_cast<sockaddr_in6 const&>(sa);
-        ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
-        port = ntohs(in6.sin6_port);
-        v6 = true;
-    } else {
-        out[0] = '\0';
-        return 0;
+// A peer's address in 28 bytes (sockaddr_storage takes 128), kept for every connection.
+struct peer_address {
+    union {
+        sockaddr sa;
+        sockaddr_in v4;
+        sockaddr_in6 v6;
+    } addr{};
+
+    static peer_address from(sockaddr_storage const& ss) noexcept {
+        peer_address p;
+        if (ss.ss_family == AF_INET) std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
+        else if (ss.ss_family == AF_INET6) std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+        return p;
     }
-    int n = std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", host, port);
-    return n < 0 ? 0 : static_cast<std::size_t>(n) < sizeof out ? static_cast<std::size_t>(n) : sizeof out - 1;
-}
+
+    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
+    std::size_t format(char (&out)[64]) const noexcept {
+        char host[INET6_ADDRSTRLEN] = {};
+        unsigned port = 0;
+        bool v6 = false;
+        if (addr.sa.sa_family == AF_INET) {
+            ::inet_ntop(AF_INET, &addr.v4.sin_addr, host, sizeof host);
+            port = ntohs(addr.v4.sin_port);
+        } else if (addr.sa.sa_family == AF_INET6) {
+            ::inet_ntop(AF_INET6, &addr.v6.sin6_addr, host, sizeof host);
+            port = ntohs(addr.v6.sin6_port);
+            v6 = true;
+        } else {
+            out[0] = '\0';
+            return 0;
+        }
+        int n = std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", host, port);
+        if (n < 0) return 0;
+        return static_cast<std::size_t>(n) < sizeof out ? static_cast<std::size_t>(n) : sizeof out - 1;
+    }
+};
 
 // Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
 // input that already arrived is read and dropped first so that the close sends FIN, not RST.
