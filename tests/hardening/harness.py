@@ -100,6 +100,18 @@ class Server:
     def fd_count(self):
         return len(os.listdir("/proc/%d/fd" % self.pid))
 
+    def quiet_fds(self, timeout=3.0):
+        """The descriptor count once it has stopped changing (closes the server has yet to
+        notice, from clients just gone, have happened)."""
+        deadline = time.monotonic() + timeout
+        last, same = self.fd_count(), 0
+        while same < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            n = self.fd_count()
+            same = same + 1 if n == last else 0
+            last = n
+        return last
+
     def settle_fds(self, target, timeout=5.0):
         """Waits until the server holds `target` descriptors (or timeout); returns the count."""
         deadline = time.monotonic() + timeout
