@@ -35,6 +35,13 @@ def raise_nofile_limit():
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def sanitized(name="echo"):
+    """Whether build/examples/NAME was built with AddressSanitizer, whose quarantine makes
+    resident memory meaningless as a leak measure (descriptors still count)."""
+    with open(os.path.join(BUILD, "examples", name), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 class Server:
     """build/examples/NAME --port 0 ARGS, started and announced; stop() sends SIGTERM."""
 
@@ -71,10 +78,15 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         finally:
             if self.proc.poll() is None:
                 self.kill()
+        log = self.error_log()
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if marker in log:
+                raise AssertionError("the server's error log has a sanitizer report:\n" + log[-4000:])
+        return code
 
     def kill(self):
         self.proc.kill()
@@ -87,6 +99,8 @@ class Server:
                 f.close()
 
     def error_log(self):
+        if self.stderr.closed:
+            return ""
         self.stderr.seek(0)
         return self.stderr.read().decode("utf-8", "replace")
 
