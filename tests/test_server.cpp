@@ -476,3 +476,23 @@ TEST_CASE("the command line gives port, threads and address, and leaves other fl
     char const* none[] = {"prog"};
     CHECK(porthole::options::from_command_line(1, none).port == 8080);
 }
+
+TEST_CASE("the command line sets the connection limit and every timeout, and keeps the defaults otherwise") {
+    using namespace std::chrono_literals;
+    char const* argv[] = {"prog", "--max-connections", "50", "--header-timeout-ms=2500",
+                          "--body-timeout-ms", "3000", "--keep-alive-timeout-ms", "700",
+                          "--write-timeout-ms", "4000", "--drain-timeout-ms", "0"};
+    auto o = porthole::options::from_command_line(12, argv);
+    CHECK(o.max_connections == 50);
+    CHECK(o.header_timeout == 2500ms);
+    CHECK(o.body_timeout == 3000ms);
+    CHECK(o.keep_alive_timeout == 700ms);
+    CHECK(o.write_timeout == 4000ms);
+    CHECK(o.drain_timeout == 0ms);
+    char const* none[] = {"prog"};
+    auto d = porthole::options::from_command_line(1, none);
+    porthole::options defaults;
+    CHECK(d.max_connections == defaults.max_connections);
+    CHECK(d.header_timeout == defaults.header_timeout);
+    CHECK(d.drain_timeout == defaults.drain_timeout);
+}

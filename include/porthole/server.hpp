@@ -60,7 +60,9 @@ struct options {
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
-    // The command line every example shares:  --port N  --threads N  --address A  --help.
+    // The command line every example shares:  --port N  --threads N  --address A  --help,
+    // and the limits  --max-connections N  --header-timeout-ms N  --body-timeout-ms N
+    // --keep-alive-timeout-ms N  --write-timeout-ms N  --drain-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
     static options from_command_line(int argc, char const* const* argv);
@@ -95,10 +97,17 @@ namespace detail {
     std::FILE* out = status == 0 ? stdout : stderr;
     if (problem) std::fprintf(out, "%s: %s\n", program, problem);
     std::fprintf(out,
-                 "usage: %s [--port N] [--threads N] [--address A]\n"
+                 "usage: %s [--port N] [--threads N] [--address A] [limits]\n"
                  "  --port N      TCP port, 0 picks a free one (default 8080)\n"
                  "  --threads N   event loop threads (default: one per hardware thread)\n"
-                 "  --address A   address to listen on (default 127.0.0.1)\n",
+                 "  --address A   address to listen on (default 127.0.0.1)\n"
+                 "limits:\n"
+                 "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
+                 "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
+                 "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
+                 "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
+                 "  --write-timeout-ms N       without output leaving (default 30000)\n"
+                 "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n",
                  program);
     std::exit(status);
 }
@@ -138,6 +147,31 @@ inline options options::from_command_line(int argc, char const* const* argv) {
     if (auto addr = command_line_value(argc, argv, "--address")) {
         if (addr->empty()) detail::command_line_usage(program, 2, "--address needs a value");
         o.address = std::string(*addr);
+    }
+    if (auto m = command_line_value(argc, argv, "--max-connections")) {
+        if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
+            detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
+        o.max_connections = v;
+    }
+    struct timeout_flag {
+        char const* name;
+        std::chrono::milliseconds options::*field;
+    };
+    static constexpr timeout_flag timeouts[] = {
+        {"--header-timeout-ms", &options::header_timeout},
+        {"--body-timeout-ms", &options::body_timeout},
+        {"--keep-alive-timeout-ms", &options::keep_alive_timeout},
+        {"--write-timeout-ms", &options::write_timeout},
+        {"--drain-timeout-ms", &options::drain_timeout},
+    };
+    for (auto const& t : timeouts) {
+        if (auto ms = command_line_value(argc, argv, t.name)) {
+            if (!detail::parse_unsigned(*ms, 86400000, v)) {
+                std::string problem = std::string(t.name) + " needs milliseconds from 0 to 86400000";
+                detail::command_line_usage(program, 2, problem.c_str());
+            }
+            o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
+        }
     }
     return o;
 }
