@@ -5095,6 +5095,7 @@ private:
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -5407,6 +5408,17 @@ private:
 #endif
 };
 
+// ---------------------------------------------------------------- descriptors
+
+// Every connection is a descriptor, and the usual soft limit (1024) is far below what a server
+// holds; the hard limit is the administrator's word. Raise the soft one to it, never lower it.
+inline void raise_descriptor_limit() noexcept {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 // ---------------------------------------------------------------- signals
 
 // Writing to a socket whose peer is gone must give EPIPE, never kill the process; sendfile
@@ -5445,7 +5457,9 @@ inline void block_async_signals_in_this_thread() noexcept {
 namespace porthole::detail {
 
 // What became ready, as the loop sees it.
-enum : unsigned { ready_read = 1, ready_write = 2 };
+// ready_hangup: the peer has closed its side (or the socket failed), so a read that comes up
+// short is not the end of what there is to read: the end of input is still to be seen.
+enum : unsigned { ready_read = 1, ready_write = 2, ready_hangup = 4 };
 
 #if defined(__linux__)
 
@@ -5502,6 +5516,7 @@ public:
             unsigned r = 0;
             if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ready_read;
             if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) r |= ready_write;
+            if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ready_hangup;
             on_ready(events_[i].data.ptr, r);
         }
     }
@@ -5569,6 +5584,7 @@ public:
             unsigned r = 0;
             if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ready_read;
             if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ready_write;
+            if (re & (POLLHUP | POLLERR | POLLNVAL)) r |= ready_hangup;
             ready_.emplace_back(tags_[i], r);
         }
         for (auto const& [tag, r] : ready_) on_ready(tag, r);
@@ -5692,6 +5708,7 @@ class event_loop {
         bool readable = true;  // input may be waiting (edge-triggered: until a read comes up short)
         bool writable = true;  // the last write did not hit EAGAIN
         bool eof = false;      // the peer half-closed; never read again
+        bool hangup = false;   // the poller saw the peer close: read on until recv() says so
         bool deferred = false; // in again_: read budget spent, continue next iteration
         bool closed = false;
         bool served = false;   // answered a request: idle now means keep-alive
@@ -5814,6 +5831,7 @@ private:
         slot& s = *static_cast<slot*>(tag);
         if (s.closed) return;  // closed earlier in this batch
         if ((ready & ready_read) && !s.eof) s.readable = true;
+        if (ready & ready_hangup) s.hangup = true;
         if (ready & ready_write) s.writable = true;
         drive(s);
     }
@@ -5929,8 +5947,9 @@ private:
                 ssize_t n = ::recv(s.fd, input_.data(), input_.size(), 0);
                 if (n > 0) {
                     progressed = true;
-                    // A short read drained the socket; new data brings a new edge.
-                    if (static_cast<std::size_t>(n) < input_.size()) s.readable = false;
+                    // A short read drained the socket; new data brings a new edge. Not so when the
+                    // peer's FIN came with these bytes: no edge follows it, so read on to see it.
+                    if (static_cast<std::size_t>(n) < input_.size() && !s.hangup) s.readable = false;
                     awaken(s).feed(std::span<char>(input_.data(), static_cast<std::size_t>(n)));
                 } else if (n == 0) {
                     s.readable = false;
@@ -6387,6 +6406,7 @@ private:
 
     void open(unsigned loops) {
         ignore_sigpipe_if_default();
+        raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
         auto const& s = shared_.settings;

@@ -194,10 +194,8 @@ class DescriptorLimit(unittest.TestCase):
                 time.sleep(0.1)
             self.assertEqual(server.stop(), 0)
 
-    # The server keeps the soft RLIMIT_NOFILE it was started with. Under the common default of
-    # 1024 it cannot hold a thousand connections even when the hard limit allows it; a server
-    # should raise its soft limit to the hard one when it starts.
-    @unittest.expectedFailure
+    # Under the common soft RLIMIT_NOFILE of 1024 a server could not hold a thousand connections
+    # even when the hard limit allows it, so it raises its soft limit to the hard one at start.
     def test_the_server_raises_its_descriptor_soft_limit_to_the_hard_limit(self):
         with harness.Server("echo", "--threads", "2", nofile=self.LOW) as server:
             self.assertEqual(harness.get(server.port).status, 200)

@@ -220,18 +220,15 @@ class EndOfInput(unittest.TestCase):
     def test_a_fin_on_its_own_after_a_partial_head_closes_the_connection_at_once(self):
         self.assertEqual(self.held_after(_partial_head_then_fin), 0)
 
-    @unittest.expectedFailure
     def test_a_fin_with_the_last_bytes_of_a_partial_head_closes_the_connection_at_once(self):
         self.assertEqual(self.held_after(
             lambda p: last_bytes_with_fin(p, b"GET / HTTP/1.1\r\n", b"Host: localhost\r\n")), 0)
 
-    @unittest.expectedFailure
     def test_a_fin_with_the_last_bytes_of_a_partial_body_closes_the_connection_at_once(self):
         self.assertEqual(self.held_after(
             lambda p: last_bytes_with_fin(p, b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n",
                                           b"x" * 10)), 0)
 
-    @unittest.expectedFailure
     def test_a_fin_with_a_whole_request_gets_the_answer_then_a_close(self):
         port = self.server.port
         base = self.server.quiet_fds()

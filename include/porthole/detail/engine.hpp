@@ -154,6 +154,7 @@ private:
 
     void open(unsigned loops) {
         ignore_sigpipe_if_default();
+        raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
         auto const& s = shared_.settings;

@@ -97,6 +97,7 @@ class event_loop {
         bool readable = true;  // input may be waiting (edge-triggered: until a read comes up short)
         bool writable = true;  // the last write did not hit EAGAIN
         bool eof = false;      // the peer half-closed; never read again
+        bool hangup = false;   // the poller saw the peer close: read on until recv() says so
         bool deferred = false; // in again_: read budget spent, continue next iteration
         bool closed = false;
         bool served = false;   // answered a request: idle now means keep-alive
@@ -219,6 +220,7 @@ private:
         slot& s = *static_cast<slot*>(tag);
         if (s.closed) return;  // closed earlier in this batch
         if ((ready & ready_read) && !s.eof) s.readable = true;
+        if (ready & ready_hangup) s.hangup = true;
         if (ready & ready_write) s.writable = true;
         drive(s);
     }
@@ -334,8 +336,9 @@ private:
                 ssize_t n = ::recv(s.fd, input_.data(), input_.size(), 0);
                 if (n > 0) {
                     progressed = true;
-                    // A short read drained the socket; new data brings a new edge.
-                    if (static_cast<std::size_t>(n) < input_.size()) s.readable = false;
+                    // A short read drained the socket; new data brings a new edge. Not so when the
+                    // peer's FIN came with these bytes: no edge follows it, so read on to see it.
+                    if (static_cast<std::size_t>(n) < input_.size() && !s.hangup) s.readable = false;
                     awaken(s).feed(std::span<char>(input_.data(), static_cast<std::size_t>(n)));
                 } else if (n == 0) {
                     s.readable = false;

@@ -18,7 +18,9 @@
 namespace porthole::detail {
 
 // What became ready, as the loop sees it.
-enum : unsigned { ready_read = 1, ready_write = 2 };
+// ready_hangup: the peer has closed its side (or the socket failed), so a read that comes up
+// short is not the end of what there is to read: the end of input is still to be seen.
+enum : unsigned { ready_read = 1, ready_write = 2, ready_hangup = 4 };
 
 #if defined(__linux__)
 
@@ -75,6 +77,7 @@ public:
             unsigned r = 0;
             if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ready_read;
             if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) r |= ready_write;
+            if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ready_hangup;
             on_ready(events_[i].data.ptr, r);
         }
     }
@@ -142,6 +145,7 @@ public:
             unsigned r = 0;
             if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ready_read;
             if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ready_write;
+            if (re & (POLLHUP | POLLERR | POLLNVAL)) r |= ready_hangup;
             ready_.emplace_back(tags_[i], r);
         }
         for (auto const& [tag, r] : ready_) on_ready(tag, r);

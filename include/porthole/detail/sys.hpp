@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -332,6 +333,17 @@ private:
     unique_fd write_;
 #endif
 };
+
+// ---------------------------------------------------------------- descriptors
+
+// Every connection is a descriptor, and the usual soft limit (1024) is far below what a server
+// holds; the hard limit is the administrator's word. Raise the soft one to it, never lower it.
+inline void raise_descriptor_limit() noexcept {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+}
 
 // ---------------------------------------------------------------- signals
 
