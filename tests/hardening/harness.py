@@ -45,12 +45,13 @@ def sanitized(name="echo"):
 class Server:
     """build/examples/NAME --port 0 ARGS, started and announced; stop() sends SIGTERM."""
 
-    def __init__(self, name="echo", *args, nofile=None):
+    def __init__(self, name="echo", *args, nofile=None, nofile_hard=False):
+        """nofile: the server's soft descriptor limit; with nofile_hard, its hard limit too."""
         path = os.path.join(BUILD, "examples", name)
         preexec = None
         if nofile is not None:
             def preexec():
-                hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+                hard = nofile if nofile_hard else resource.getrlimit(resource.RLIMIT_NOFILE)[1]
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
         # The error log goes to a file: a pipe nobody reads would block the server once full.
         self.stderr = tempfile.TemporaryFile()

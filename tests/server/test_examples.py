@@ -24,8 +24,8 @@ def start(name, *args, max_fds=None):
     path = os.path.join(BUILD, name)
 
     def limit():
-        if max_fds:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        if max_fds:  # hard limit too: the server raises its soft limit to the hard one
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
 
     proc = subprocess.Popen([path, "--port", "0"] + list(args), stdout=subprocess.PIPE, text=True,
                             preexec_fn=limit)
