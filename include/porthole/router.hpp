@@ -8,6 +8,7 @@
 #include <porthole/url.hpp>
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -380,10 +381,13 @@ struct trie_node {
     std::int16_t integer = no_node, unsigned_integer = no_node, string = no_node, rest = no_node;
     std::uint16_t routes_begin = 0, routes_end = 0;  // into trie::routes: routes ending here
     std::uint16_t methods = 0;                        // their union
+    std::uint16_t table_begin = 0;                    // into trie::slots, when table_bits > 0
+    std::uint8_t table_bits = 0;                      // log2 of the table's size
 };
 
 struct literal_edge {
     std::string_view text;
+    std::uint64_t key = 0;  // literal_key(text)
     std::uint16_t child = 0;
 };
 
@@ -393,6 +397,40 @@ constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
         if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
     return false;
 }
+
+// A hash of a literal from its length and first and last eight bytes, for the nodes that have
+// many literal children: one probe instead of a search whose branches the CPU cannot predict.
+constexpr std::uint64_t load_bytes(char const* p, std::size_t n) noexcept {  // n <= 8, little-endian
+    if (!std::is_constant_evaluated() && std::endian::native == std::endian::little && (n == 8 || n == 4)) {
+        if (n == 8) {
+            std::uint64_t v;
+            std::memcpy(&v, p, 8);
+            return v;
+        }
+        std::uint32_t v;
+        std::memcpy(&v, p, 4);
+        return v;
+    }
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    return v;
+}
+constexpr std::uint64_t literal_key(std::string_view s) noexcept {
+    auto n = s.size();
+    auto const* p = s.data();
+    std::uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        a = load_bytes(p, 8);
+        b = load_bytes(p + n - 8, 8);
+    } else if (n >= 4) {
+        a = load_bytes(p, 4);
+        b = load_bytes(p + n - 4, 4);
+    } else {
+        a = load_bytes(p, n);
+    }
+    return a * 0x9e3779b97f4a7c15u ^ (b + n) * 0xc2b2ae3d27d4eb4fu;
+}
+inline constexpr std::size_t hashed_literals = 5;  // children from which a node gets a table
 
 struct route_shape {
     segment_spec const* segments;
@@ -404,6 +442,7 @@ template <std::size_t Routes, std::size_t Nodes>
 struct trie {
     std::array<trie_node, Nodes> nodes{};
     std::array<literal_edge, Nodes> edges{};
+    std::array<std::uint16_t, 4 * Nodes> slots{};    // per-node open-addressing tables: edge + 1, or 0
     std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
     std::size_t node_count = 1;
     std::size_t depth = 0;            // most segments before a rest
@@ -461,7 +500,7 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
                     t.edges[k] = t.edges[k - 1];
                     --k;
                 }
-                t.edges[k] = {e.text, static_cast<std::uint16_t>(c)};
+                t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
                 break;
             }
             case segment_kind::integer: node.integer = c; break;
@@ -471,6 +510,24 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
             }
         }
         node.literals_end = static_cast<std::uint16_t>(edge_count);
+    }
+    // Tables at most half full for the nodes with many literal children.
+    std::size_t slot_count = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        std::size_t literals = node.literals_end - node.literals_begin;
+        if (literals < hashed_literals) continue;
+        std::uint8_t bits = 1;
+        while ((std::size_t{1} << bits) < 2 * literals) ++bits;
+        node.table_bits = bits;
+        node.table_begin = static_cast<std::uint16_t>(slot_count);
+        std::size_t mask = (std::size_t{1} << bits) - 1;
+        for (std::size_t e = node.literals_begin; e < node.literals_end; ++e) {
+            auto slot = static_cast<std::size_t>(t.edges[e].key >> (64 - bits));
+            while (t.slots[slot_count + slot] != 0) slot = (slot + 1) & mask;
+            t.slots[slot_count + slot] = static_cast<std::uint16_t>(e + 1);
+        }
+        slot_count += mask + 1;
     }
     // Routes grouped by the node they end at, in declaration order within a node.
     std::size_t k = 0;
@@ -506,8 +563,14 @@ struct route_conflict_check {
 // further, except a rest parameter, which takes everything from an offset on.
 template <std::size_t Depth>
 struct split_path {
+    // A segment; left uninitialized until split, as most of the array is never used.
+    struct segment {
+        char const* data;
+        std::size_t size;
+        operator std::string_view() const noexcept { return {data, size}; }  // NOLINT: a view by design
+    };
     std::string_view path;
-    std::array<std::string_view, Depth> segments{};
+    std::array<segment, Depth> segments;
     std::size_t count = 0;
     bool more = false;       // segments beyond Depth exist
     std::size_t tail = 0;    // where segment `Depth` starts, when more
@@ -517,25 +580,56 @@ struct split_path {
     explicit split_path(std::string_view p) noexcept : path(p) {
         if (p.empty() || p[0] != '/') return;
         rooted = true;
-        // A plain loop: segments are short, and a library call per segment costs more.
-        std::size_t begin = 1;
-        for (std::size_t i = 1;; ++i) {
-            if (i < p.size() && p[i] != '/') continue;
-            auto seg = p.substr(begin, i - begin);
-            if (seg.size() <= 2 && url::is_dot_segment(seg)) dot_segment = true;
-            if (count < Depth) {
-                segments[count++] = seg;
-            } else if (!more) {
-                more = true;
-                tail = begin;
+        // Locals, not members, while splitting: stores into `segments` could alias members.
+        std::size_t begin = 1;  // of the current segment
+        std::size_t n = 0, rest_at = 0;
+        bool dots = false;
+        segment* out = segments.data();
+        auto boundary = [&](std::size_t end) {
+            auto size = end - begin;
+            dots |= size - 1 < 2 && p[begin] == '.' && (size == 1 || p[begin + 1] == '.');
+            if (n < Depth)
+                out[n] = {p.data() + begin, size};
+            else if (n == Depth)
+                rest_at = begin;
+            ++n;
+            begin = end + 1;
+        };
+        // One pass over the path a word at a time, the last word overlapping the one before:
+        // segments are short, so a memchr call per segment would cost more than the bytes.
+        std::size_t i = 1;
+        if constexpr (std::endian::native == std::endian::little) {
+            auto slashes = [&](std::size_t at) {  // bit 7 of byte k set when p[at + k] == '/'
+                constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
+                std::uint64_t v;
+                std::memcpy(&v, p.data() + at, 8);
+                v ^= 0x2f2f2f2f2f2f2f2fu;                    // a '/' byte becomes zero
+                return ~(((v & low7) + low7) | v | low7);  // exact: no borrow between bytes
+            };
+            auto each = [&](std::size_t at, std::uint64_t hits) {
+                for (; hits; hits &= hits - 1) boundary(at + static_cast<std::size_t>(std::countr_zero(hits) / 8));
+            };
+            if (p.size() >= 8) {
+                for (; i + 8 <= p.size(); i += 8) each(i, slashes(i));
+                if (i < p.size()) {
+                    auto base = p.size() - 8;
+                    each(base, slashes(base) & (~std::uint64_t{0} << (8 * (i - base))));
+                    i = p.size();
+                }
             }
-            if (i >= p.size()) break;
-            begin = i + 1;
         }
+        for (; i < p.size(); ++i)
+            if (p[i] == '/') boundary(i);
+        boundary(p.size());
+        count = n < Depth ? n : Depth;
+        more = n > Depth;
+        tail = rest_at;
+        dot_segment = dots;
     }
+
     // Where segment i starts in the path.
     std::size_t offset(std::size_t i) const noexcept {
-        return i < count ? static_cast<std::size_t>(segments[i].data() - path.data()) : tail;
+        return i < count ? static_cast<std::size_t>(segments[i].data - path.data()) : tail;
     }
 };
 
@@ -543,12 +637,15 @@ struct split_path {
 constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
     if (s.empty() || s.size() > 20) return false;
     std::uint64_t v = 0;
-    for (char c : s) {
-        auto d = static_cast<unsigned>(c) - unsigned{'0'};
-        if (d > 9 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
+        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
+        if (d > 9) return false;
         v = v * 10 + d;
     }
-    out = v;
+    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
+    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
+    out = v * 10 + d;
     return true;
 }
 // An optional '-', then as above.
@@ -593,9 +690,7 @@ inline bool same_text(std::string_view a, std::string_view b) noexcept {
         return load8(p + n - 8) == load8(q + n - 8);
     }
     if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
-    for (std::size_t i = 0; i < n; ++i)
-        if (p[i] != q[i]) return false;
-    return true;
+    return n == 0 || (p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1]);  // n <= 3
 }
 
 struct match_query {
@@ -622,19 +717,22 @@ struct matcher {
         q.allowed = static_cast<std::uint16_t>(q.allowed | n.methods);
         return false;
     }
-    // The child reached by literal `seg`, or -1. A short run is scanned, a long one bisected.
+    // The child reached by literal `seg`, or -1: a short run of children is scanned, a long
+    // one has a table.
     int find_literal(trie_node const& n, std::string_view seg) const noexcept {
-        std::size_t lo = n.literals_begin, hi = n.literals_end;
-        while (hi - lo > 8) {
-            auto mid = lo + (hi - lo) / 2;
-            if (literal_less(t.edges[mid].text, seg))
-                lo = mid + 1;
-            else
-                hi = mid + 1;  // the match, if any, stays in [lo, hi)
+        if (n.table_bits == 0) {
+            for (std::size_t e = n.literals_begin; e < n.literals_end; ++e)
+                if (same_text(t.edges[e].text, seg)) return t.edges[e].child;
+            return -1;
         }
-        for (; lo < hi; ++lo)
-            if (same_text(t.edges[lo].text, seg)) return t.edges[lo].child;
-        return -1;
+        auto key = literal_key(seg);
+        std::size_t mask = (std::size_t{1} << n.table_bits) - 1;
+        for (auto slot = static_cast<std::size_t>(key >> (64 - n.table_bits));; slot = (slot + 1) & mask) {
+            auto e = t.slots[n.table_begin + slot];
+            if (e == 0) return -1;
+            auto const& edge = t.edges[e - 1u];
+            if (edge.key == key && same_text(edge.text, seg)) return edge.child;
+        }
     }
     // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}. Each candidate
     // child is tried once the next one is known, so the last is taken by looping rather than
@@ -646,7 +744,7 @@ struct matcher {
                 if (!path.more) return at_end(n);
                 return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
             }
-            auto seg = path.segments[i];
+            std::string_view seg = path.segments[i];
             int next = find_literal(n, seg);
             auto candidate = [&](std::int16_t c) {
                 if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
@@ -699,7 +797,9 @@ public:
     explicit decode_arena(std::size_t path_size) noexcept : path_size_(path_size) {}
     // The segment with its kept escapes (%2F, %25) turned back into bytes.
     std::string_view decode(std::string_view seg) {
-        if (seg.find('%') == std::string_view::npos) return seg;
+        std::size_t first = 0;  // a loop, not memchr: segments are short
+        while (first < seg.size() && seg[first] != '%') ++first;
+        if (first == seg.size()) return seg;
         char* out = take(seg.size());
         std::size_t n = 0;
         for (std::size_t i = 0; i < seg.size(); ++i) {
@@ -813,11 +913,11 @@ private:
     response redirect_or_404(request const& req, split const& s) const {
         // The other form: without the final empty segment, or with one more.
         split alt = s;
-        bool trailing = s.count >= 2 && !s.more && s.segments[s.count - 1].empty();
+        bool trailing = s.count >= 2 && !s.more && s.segments[s.count - 1].size == 0;
         if (trailing) {
             --alt.count;
         } else if (!s.more && s.count < depth) {
-            alt.segments[alt.count++] = std::string_view(s.path.data() + s.path.size(), 0);
+            alt.segments[alt.count++] = {s.path.data() + s.path.size(), 0};
         } else {
             return detail::plain_status(status::not_found);
         }
