@@ -559,45 +559,24 @@ struct route_conflict_check {
 
 // ---------------------------------------------------------------- matching
 
-// A path split into segments, views into it. Only the first Depth are kept: no route looks
-// further, except a rest parameter, which takes everything from an offset on.
+// A request path on its way through the trie. Segment i is the same whichever branch reads
+// it, so the segments met are kept for the winning route to take its parameters from.
 template <std::size_t Depth>
-struct split_path {
-    // A segment; left uninitialized until split, as most of the array is never used.
-    struct segment {
+struct path_walk {
+    struct segment {  // left uninitialized until met: most of the array is never used
         char const* data;
         std::size_t size;
         operator std::string_view() const noexcept { return {data, size}; }  // NOLINT: a view by design
     };
     std::string_view path;
     std::array<segment, Depth> segments;
-    std::size_t count = 0;
-    bool more = false;       // segments beyond Depth exist
-    std::size_t tail = 0;    // where segment `Depth` starts, when more
-    bool rooted = false;     // the path starts with '/'
-    bool dot_segment = false;
+    std::size_t rest_at = 0;  // where a matched {rest...} starts
 
-    explicit split_path(std::string_view p) noexcept : path(p) {
-        if (p.empty() || p[0] != '/') return;
-        rooted = true;
-        // Locals, not members, while splitting: stores into `segments` could alias members.
-        std::size_t begin = 1;  // of the current segment
-        std::size_t n = 0, rest_at = 0;
-        bool dots = false;
-        segment* out = segments.data();
-        auto boundary = [&](std::size_t end) {
-            auto size = end - begin;
-            dots |= size - 1 < 2 && p[begin] == '.' && (size == 1 || p[begin + 1] == '.');
-            if (n < Depth)
-                out[n] = {p.data() + begin, size};
-            else if (n == Depth)
-                rest_at = begin;
-            ++n;
-            begin = end + 1;
-        };
-        // One pass over the path a word at a time, the last word overlapping the one before:
-        // segments are short, so a memchr call per segment would cost more than the bytes.
-        std::size_t i = 1;
+    explicit path_walk(std::string_view p) noexcept : path(p) {}
+
+    // The position of the first '/' at or after `i`, or p.size(). A word at a time, the last
+    // word overlapping the one before: segments are short, and a memchr call costs more.
+    static std::size_t next_slash(std::string_view p, std::size_t i) noexcept {
         if constexpr (std::endian::native == std::endian::little) {
             auto slashes = [&](std::size_t at) {  // bit 7 of byte k set when p[at + k] == '/'
                 constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
@@ -606,32 +585,23 @@ struct split_path {
                 v ^= 0x2f2f2f2f2f2f2f2fu;                    // a '/' byte becomes zero
                 return ~(((v & low7) + low7) | v | low7);  // exact: no borrow between bytes
             };
-            auto each = [&](std::size_t at, std::uint64_t hits) {
-                for (; hits; hits &= hits - 1) boundary(at + static_cast<std::size_t>(std::countr_zero(hits) / 8));
-            };
             if (p.size() >= 8) {
-                for (; i + 8 <= p.size(); i += 8) each(i, slashes(i));
-                if (i < p.size()) {
-                    auto base = p.size() - 8;
-                    each(base, slashes(base) & (~std::uint64_t{0} << (8 * (i - base))));
-                    i = p.size();
-                }
+                for (; i + 8 <= p.size(); i += 8)
+                    if (auto hit = slashes(i)) return i + static_cast<std::size_t>(std::countr_zero(hit) / 8);
+                if (i == p.size()) return i;
+                auto base = p.size() - 8;
+                auto hit = slashes(base) & (~std::uint64_t{0} << (8 * (i - base)));
+                return hit ? base + static_cast<std::size_t>(std::countr_zero(hit) / 8) : p.size();
             }
         }
-        for (; i < p.size(); ++i)
-            if (p[i] == '/') boundary(i);
-        boundary(p.size());
-        count = n < Depth ? n : Depth;
-        more = n > Depth;
-        tail = rest_at;
-        dot_segment = dots;
-    }
-
-    // Where segment i starts in the path.
-    std::size_t offset(std::size_t i) const noexcept {
-        return i < count ? static_cast<std::size_t>(segments[i].data - path.data()) : tail;
+        while (i < p.size() && p[i] != '/') ++i;
+        return i;
     }
 };
+
+constexpr bool is_dot(std::string_view seg) noexcept {
+    return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
+}
 
 // Decimal digits only, range-checked; no sign, no spaces.
 constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
@@ -700,10 +670,10 @@ struct match_query {
     int route = -1;               // the winner
 };
 
-template <class Trie, class Split, class Methods>
+template <class Trie, class Walk, class Methods>
 struct matcher {
     Trie const& t;
-    Split const& path;
+    Walk& walk;
     Methods const& methods;  // per route
     match_query& q;
 
@@ -734,35 +704,40 @@ struct matcher {
             if (edge.key == key && same_text(edge.text, seg)) return edge.child;
         }
     }
-    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}. Each candidate
-    // child is tried once the next one is known, so the last is taken by looping rather than
-    // recursing: a path through nodes without alternatives costs no calls.
-    bool visit(std::size_t node, std::size_t i) const noexcept {
+    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}; `pos` is where
+    // segment i starts, past the end once the path is consumed. Each candidate child is tried
+    // once the next one is known, so the last is taken by looping rather than recursing: a
+    // path through nodes without alternatives costs no calls. Dot segments match no
+    // parameter (and no literal can be one), so a path with one matches nothing.
+    bool visit(std::size_t node, std::size_t i, std::size_t pos) const noexcept {
+        auto const path = walk.path;
         for (;;) {
             auto const& n = t.nodes[node];
-            if (i == path.count) {
-                if (!path.more) return at_end(n);
-                return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
-            }
-            std::string_view seg = path.segments[i];
+            if (pos > path.size()) return at_end(n);
+            auto end = Walk::next_slash(path, pos);
+            std::string_view seg(path.data() + pos, end - pos);
+            if (i < walk.segments.size()) walk.segments[i] = {seg.data(), seg.size()};
             int next = find_literal(n, seg);
             auto candidate = [&](std::int16_t c) {
-                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1, end + 1)) return true;
                 next = c;
                 return false;
             };
             if (!seg.empty()) {
                 if (n.integer != no_node && is_int64(seg) && candidate(n.integer)) return true;
                 if (n.unsigned_integer != no_node && is_uint64(seg) && candidate(n.unsigned_integer)) return true;
-                if (n.string != no_node && candidate(n.string)) return true;
+                if (n.string != no_node && !is_dot(seg) && candidate(n.string)) return true;
             }
             if (n.rest != no_node) {
-                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1, end + 1)) return true;
+                if (url::has_dot_segment(path.substr(pos))) return false;
+                walk.rest_at = pos;
                 return at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
             }
             if (next < 0) return false;
             node = static_cast<std::size_t>(next);
             ++i;
+            pos = end + 1;
         }
     }
 };
@@ -844,7 +819,7 @@ class router {
     static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
     static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
     static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
-    using split = detail::split_path<depth>;
+    using walk = detail::path_walk<depth>;
 
 public:
     explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
@@ -864,12 +839,12 @@ public:
         auto path = req.path();
         auto m = req.method();
         if (path == "*" && m == method::options) return options_response(trie_.all_methods);
-        split s(path);
-        if (!s.rooted || s.dot_segment) return detail::plain_status(status::not_found);
+        if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
+        walk w(path);
         detail::match_query q;
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        if (find(s, q)) return invoke(static_cast<std::size_t>(q.route), req, s);
+        if (find(w, q)) return invoke(static_cast<std::size_t>(q.route), req, w);
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
             auto res = detail::plain_status(status::method_not_allowed);
@@ -877,7 +852,7 @@ public:
             res.set_header("Allow", detail::format_allow(q.allowed, buf));
             return res;
         }
-        if (redirect_slash_) return redirect_or_404(req, s);
+        if (redirect_slash_) return redirect_or_404(req);
         return detail::plain_status(status::not_found);
     }
 
@@ -898,9 +873,9 @@ private:
         }
     }
 
-    static bool find(split const& s, detail::match_query& q) noexcept {
-        detail::matcher<decltype(trie_), split, decltype(methods_)> mt{trie_, s, methods_, q};
-        return mt.visit(0, 0);
+    static bool find(walk& w, detail::match_query& q) noexcept {
+        detail::matcher<decltype(trie_), walk, decltype(methods_)> mt{trie_, w, methods_, q};
+        return mt.visit(0, 0, 1);
     }
 
     static response options_response(std::uint16_t allowed) {
@@ -910,17 +885,13 @@ private:
         return res;
     }
 
-    response redirect_or_404(request const& req, split const& s) const {
-        // The other form: without the final empty segment, or with one more.
-        split alt = s;
-        bool trailing = s.count >= 2 && !s.more && s.segments[s.count - 1].size == 0;
-        if (trailing) {
-            --alt.count;
-        } else if (!s.more && s.count < depth) {
-            alt.segments[alt.count++] = {s.path.data() + s.path.size(), 0};
-        } else {
-            return detail::plain_status(status::not_found);
-        }
+    response redirect_or_404(request const& req) const {
+        // The other form: without the final '/', or with one more.
+        auto path = req.path();
+        bool trailing = path.size() >= 2 && path.back() == '/';
+        std::string longer;
+        if (!trailing) longer.append(path).push_back('/');
+        walk alt(trailing ? path.substr(0, path.size() - 1) : std::string_view(longer));
         detail::match_query q;
         q.wanted = detail::known_methods;
         if (!find(alt, q)) return detail::plain_status(status::not_found);
@@ -937,19 +908,17 @@ private:
         return response::redirect(location, status::permanent_redirect);
     }
 
-    response invoke(std::size_t index, request const& req, split const& s) {
-        return invoke_table[index](*this, req, s);
+    response invoke(std::size_t index, request const& req, walk const& w) {
+        return invoke_table[index](*this, req, w);
     }
 
     template <std::size_t I>
-    static response invoke_route(router& self, request const& req, split const& s) {
+    static response invoke_route(router& self, request const& req, walk const& s) {
         using E = std::tuple_element_t<I, std::tuple<Routes...>>;
         auto& entry = std::get<I>(self.routes_);
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
-            constexpr std::size_t rest_at = E::segments.size() - 1;
-            auto from = s.offset(rest_at) - 1;
-            return call_application(entry.app, req.with_path(s.path.substr(from)));
+            return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -963,7 +932,7 @@ private:
 
     template <class Info, std::size_t... J>
     static void fill_params(std::array<path_param, Info::param_count + 1>& params, detail::decode_arena& arena,
-                            split const& s, std::index_sequence<J...>) {
+                            walk const& s, std::index_sequence<J...>) {
         ((params[J] = path_param{Info::segments[Info::param_positions[J]].text,
                                  param_text<Info::segments[Info::param_positions[J]].kind>(
                                      arena, s, Info::param_positions[J])}),
@@ -971,8 +940,8 @@ private:
     }
 
     template <detail::segment_kind K>
-    static std::string_view param_text(detail::decode_arena& arena, split const& s, std::size_t position) {
-        if constexpr (K == detail::segment_kind::rest) return s.path.substr(s.offset(position));
+    static std::string_view param_text(detail::decode_arena& arena, walk const& s, std::size_t position) {
+        if constexpr (K == detail::segment_kind::rest) return s.path.substr(s.rest_at);
         else if constexpr (K == detail::segment_kind::string) return arena.decode(s.segments[position]);
         else return s.segments[position];
     }
@@ -1007,7 +976,7 @@ private:
             return to_response(h(req));
     }
 
-    using invoker = response (*)(router&, request const&, split const&);
+    using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>
     static constexpr std::array<invoker, route_count + 1> make_invokers(std::index_sequence<I...>) {
         return {&invoke_route<I>..., nullptr};
