@@ -11,5 +11,6 @@
 #include <porthole/app.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
+#include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
 #include <porthole/form.hpp>

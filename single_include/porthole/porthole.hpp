@@ -3497,25 +3497,17 @@ parsed_response get(App& app, std::string target) {
 }
 
 }  // namespace porthole::testing
-// #include <porthole/router.hpp>
-// porthole/router.hpp: a route table checked at compile time. Patterns with typed parameters
-// ("/users/{id:int}"), handlers that take those parameters as arguments, dispatch without
-// allocation through a trie built by the compiler, 404 / 405 with Allow / HEAD / OPTIONS, and
-// mount points for other applications.
+// #include <porthole/route_pattern.hpp>
+// porthole/route_pattern.hpp: route patterns as template arguments ("/users/{id:int}"),
+// parsed and checked at compile time, and what a handler for one must take and return. The
+// router (router.hpp) builds its trie from these.
 
 // #include <porthole/app.hpp>
-// #include <porthole/url.hpp>
 
 #include <array>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <limits>
-#include <memory>
-#include <string>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -3558,6 +3550,14 @@ constexpr bool is_name_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+// string_view::find without its library call: GCC cannot evaluate that call at compile time
+// under -fsanitize=undefined, and these run at compile time only.
+constexpr std::size_t index_of(std::string_view s, char c, std::size_t from = 0) noexcept {
+    for (std::size_t i = from; i < s.size(); ++i)
+        if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
 // Segments as url::segments splits a path: "/" is one empty segment, "/a/" is "a" and "".
 constexpr std::size_t pattern_segment_count(std::string_view p) noexcept {
     std::size_t n = 0;
@@ -3567,15 +3567,15 @@ constexpr std::size_t pattern_segment_count(std::string_view p) noexcept {
 
 constexpr std::string_view pattern_segment(std::string_view p, std::size_t index) noexcept {
     std::size_t begin = 1;
-    for (std::size_t i = 0; i < index; ++i) begin = p.find('/', begin) + 1;
-    auto end = p.find('/', begin);
+    for (std::size_t i = 0; i < index; ++i) begin = index_of(p, '/', begin) + 1;
+    auto end = index_of(p, '/', begin);
     return p.substr(begin, end == std::string_view::npos ? p.size() - begin : end - begin);
 }
 
 // A parameter segment "{name}", "{name:int}", "{name:uint}", "{name...}", or a literal.
 constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) noexcept {
-    auto open = s.find('{');
-    auto close = s.find('}');
+    auto open = index_of(s, '{');
+    auto close = index_of(s, '}');
     if (open == std::string_view::npos && close == std::string_view::npos) {
         if (s == "." || s == "..") return pattern_problem::dot_segment;
         for (char c : s)
@@ -3584,7 +3584,7 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
         return pattern_problem::none;
     }
     if (open == std::string_view::npos || close == std::string_view::npos || close < open ||
-        s.find('{', open + 1) != std::string_view::npos || s.find('}', close + 1) != std::string_view::npos)
+        index_of(s, '{', open + 1) != std::string_view::npos || index_of(s, '}', close + 1) != std::string_view::npos)
         return pattern_problem::unbalanced_brace;
     if (open != 0 || close != s.size() - 1) return pattern_problem::partial_segment;
     auto inner = s.substr(1, s.size() - 2);
@@ -3593,7 +3593,7 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
     if (inner.size() >= 3 && inner.substr(inner.size() - 3) == "...") {
         kind = segment_kind::rest;
         name = inner.substr(0, inner.size() - 3);
-    } else if (auto colon = inner.find(':'); colon != std::string_view::npos) {
+    } else if (auto colon = index_of(inner, ':'); colon != std::string_view::npos) {
         name = inner.substr(0, colon);
         auto type = inner.substr(colon + 1);
         if (type == "int")
@@ -3819,6 +3819,32 @@ struct methods_check {
 
 }  // namespace detail
 
+}  // namespace porthole
+// #include <porthole/router.hpp>
+// porthole/router.hpp: a route table checked at compile time. Patterns with typed parameters
+// ("/users/{id:int}"), handlers that take those parameters as arguments, dispatch without
+// allocation through a trie built by the compiler, 404 / 405 with Allow / HEAD / OPTIONS, and
+// mount points for other applications.
+
+// #include <porthole/app.hpp>
+// #include <porthole/route_pattern.hpp>
+// #include <porthole/url.hpp>
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
 // ---------------------------------------------------------------- route declarations
 
 template <route_pattern Pattern, route_methods Methods, class Handler>
@@ -3828,7 +3854,6 @@ struct route_entry {
     static constexpr std::string_view pattern = Pattern.view();
     static constexpr std::uint16_t methods = Methods.bits;
     static constexpr auto const& segments = info::segments;
-    static constexpr detail::handler_form form = detail::handler_traits<Handler, detail::param_types<info>>::form;
     Handler handler;
 };
 
