@@ -273,6 +273,9 @@ struct path_walk {
     std::string_view path;
     std::array<segment, Depth> segments;
     std::size_t rest_at = 0;  // where a matched {rest...} starts
+    // Segment i's value as a number, when an {:int} or {:uint} took it (the same bits whichever
+    // took it last: a value both can hold is the same number).
+    std::array<std::uint64_t, Depth> numbers;
 
     explicit path_walk(std::string_view p) noexcept : path(p) {}
 
@@ -329,14 +332,6 @@ constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
     if (!parse_number(s, u) || u > limit + negative) return false;
     out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
     return true;
-}
-constexpr bool is_int64(std::string_view s) noexcept {
-    std::int64_t v = 0;
-    return parse_number(s, v);
-}
-constexpr bool is_uint64(std::string_view s) noexcept {
-    std::uint64_t v = 0;
-    return parse_number(s, v);
 }
 
 // Equality of short strings by overlapping word loads: a literal is matched once per request
@@ -406,6 +401,14 @@ struct matcher {
             if (edge.key == key && same_text(edge.text, seg)) return edge.child;
         }
     }
+    // Parses segment i as a T, keeping the value for the handler.
+    template <class T>
+    bool number(std::string_view seg, std::size_t i) const noexcept {
+        T v = 0;
+        if (!parse_number(seg, v)) return false;
+        if (i < walk.numbers.size()) walk.numbers[i] = static_cast<std::uint64_t>(v);
+        return true;
+    }
     // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}; `pos` is where
     // segment i starts, past the end once the path is consumed. Each candidate child is tried
     // once the next one is known, so the last is taken by looping rather than recursing: a
@@ -426,8 +429,9 @@ struct matcher {
                 return false;
             };
             if (!seg.empty()) {
-                if (n.integer != no_node && is_int64(seg) && candidate(n.integer)) return true;
-                if (n.unsigned_integer != no_node && is_uint64(seg) && candidate(n.unsigned_integer)) return true;
+                if (n.integer != no_node && number<std::int64_t>(seg, i) && candidate(n.integer)) return true;
+                if (n.unsigned_integer != no_node && number<std::uint64_t>(seg, i) && candidate(n.unsigned_integer))
+                    return true;
                 if (n.string != no_node && !is_dot(seg) && candidate(n.string)) return true;
             }
             if (n.rest != no_node) {
@@ -627,7 +631,7 @@ private:
             std::array<path_param, info::param_count + 1> params{};
             fill_params<info>(params, arena, s, std::make_index_sequence<info::param_count>{});
             auto with = req.with_params(std::span<path_param const>(params.data(), info::param_count));
-            return call_handler<info>(entry.handler, with, params,
+            return call_handler<info>(entry.handler, with, s, params,
                                       std::make_index_sequence<info::param_count>{});
         }
     }
@@ -649,31 +653,28 @@ private:
     }
 
     template <detail::segment_kind K>
-    static auto param_value(std::string_view text) noexcept {
-        if constexpr (K == detail::segment_kind::integer) {
-            std::int64_t v = 0;
-            detail::parse_number(text, v);
-            return v;
-        } else if constexpr (K == detail::segment_kind::unsigned_integer) {
-            std::uint64_t v = 0;
-            detail::parse_number(text, v);
-            return v;
-        } else {
+    static auto param_value(walk const& s, std::size_t position, std::string_view text) noexcept {
+        if constexpr (K == detail::segment_kind::integer)
+            return static_cast<std::int64_t>(s.numbers[position]);
+        else if constexpr (K == detail::segment_kind::unsigned_integer)
+            return s.numbers[position];
+        else
             return text;
-        }
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_handler(H& h, request const& req,
+    static response call_handler(H& h, request const& req, walk const& s,
                                  std::array<path_param, Info::param_count + 1> const& params,
                                  std::index_sequence<J...>) {
+        (void)s;
         (void)params;
         constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
         if constexpr (f == detail::handler_form::params)
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J], params[J].value)...));
         else if constexpr (f == detail::handler_form::request_and_params)
-            return to_response(
-                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+            return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
+                                          s, Info::param_positions[J], params[J].value)...));
         else
             return to_response(h(req));
     }
