@@ -462,3 +462,27 @@ TEST_CASE("form_fields reads urlencoded bodies only; multipart_parts takes the b
           400);
     CHECK(send(app, method::post, "/upload", body).status == 400);
 }
+
+TEST_CASE("a node with many literal children finds each one, and nothing else") {
+    auto app = router{
+        get<"/a">([] { return "a"; }),
+        get<"/bc">([] { return "bc"; }),
+        get<"/def">([] { return "def"; }),
+        get<"/ghij">([] { return "ghij"; }),
+        get<"/klmno">([] { return "klmno"; }),
+        get<"/pqrstuv">([] { return "pqrstuv"; }),
+        get<"/wxyzabcd">([] { return "wxyzabcd"; }),
+        get<"/efghijklm">([] { return "efghijklm"; }),
+        get<"/notifications">([] { return "notifications"; }),
+        get<"/environments-and-more">([] { return "environments-and-more"; }),
+        get<"/caf\xC3\xA9">([] { return "cafe"; }),
+        get<"/{other}">([](std::string_view o) { return "other " + echo(o); }),
+    };
+    for (std::string name : {"a", "bc", "def", "ghij", "klmno", "pqrstuv", "wxyzabcd", "efghijklm", "notifications",
+                             "environments-and-more"})
+        CHECK(testing::get(app, "/" + name).body == name);
+    CHECK(testing::get(app, "/caf%C3%A9").body == "cafe");
+    for (std::string near : {"b", "bd", "deff", "ghiJ", "klmnop", "pqrstuw", "wxyzabce", "efghijkl", "notification",
+                             "environments-and-mord", "xnvironments-and-more"})
+        CHECK(testing::get(app, "/" + near).body == "other " + near);
+}

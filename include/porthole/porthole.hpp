@@ -14,5 +14,6 @@
 #include <porthole/template.hpp>
 #include <porthole/static_files.hpp>
 #include <porthole/server.hpp>
+#include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
 #include <porthole/form.hpp>

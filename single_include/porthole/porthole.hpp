@@ -6858,24 +6858,17 @@ int serve(App&& app, options opts = {}) {
 }
 
 }  // namespace porthole
-// #include <porthole/router.hpp>
-// porthole/router.hpp: a route table checked at compile time. Patterns with typed parameters
-// ("/users/{id:int}"), handlers that take those parameters as arguments, dispatch without
-// allocation through a trie built by the compiler, 404 / 405 with Allow / HEAD / OPTIONS, and
-// mount points for other applications.
+// #include <porthole/route_pattern.hpp>
+// porthole/route_pattern.hpp: route patterns as template arguments ("/users/{id:int}"),
+// parsed and checked at compile time, and what a handler for one must take and return. The
+// router (router.hpp) builds its trie from these.
 
 // #include <porthole/app.hpp>
-// #include <porthole/url.hpp>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <limits>
-#include <memory>
-#include <string>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -6918,6 +6911,14 @@ constexpr bool is_name_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+// string_view::find without its library call: GCC cannot evaluate that call at compile time
+// under -fsanitize=undefined, and these run at compile time only.
+constexpr std::size_t index_of(std::string_view s, char c, std::size_t from = 0) noexcept {
+    for (std::size_t i = from; i < s.size(); ++i)
+        if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
 // Segments as url::segments splits a path: "/" is one empty segment, "/a/" is "a" and "".
 constexpr std::size_t pattern_segment_count(std::string_view p) noexcept {
     std::size_t n = 0;
@@ -6927,15 +6928,15 @@ constexpr std::size_t pattern_segment_count(std::string_view p) noexcept {
 
 constexpr std::string_view pattern_segment(std::string_view p, std::size_t index) noexcept {
     std::size_t begin = 1;
-    for (std::size_t i = 0; i < index; ++i) begin = p.find('/', begin) + 1;
-    auto end = p.find('/', begin);
+    for (std::size_t i = 0; i < index; ++i) begin = index_of(p, '/', begin) + 1;
+    auto end = index_of(p, '/', begin);
     return p.substr(begin, end == std::string_view::npos ? p.size() - begin : end - begin);
 }
 
 // A parameter segment "{name}", "{name:int}", "{name:uint}", "{name...}", or a literal.
 constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) noexcept {
-    auto open = s.find('{');
-    auto close = s.find('}');
+    auto open = index_of(s, '{');
+    auto close = index_of(s, '}');
     if (open == std::string_view::npos && close == std::string_view::npos) {
         if (s == "." || s == "..") return pattern_problem::dot_segment;
         for (char c : s)
@@ -6944,7 +6945,7 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
         return pattern_problem::none;
     }
     if (open == std::string_view::npos || close == std::string_view::npos || close < open ||
-        s.find('{', open + 1) != std::string_view::npos || s.find('}', close + 1) != std::string_view::npos)
+        index_of(s, '{', open + 1) != std::string_view::npos || index_of(s, '}', close + 1) != std::string_view::npos)
         return pattern_problem::unbalanced_brace;
     if (open != 0 || close != s.size() - 1) return pattern_problem::partial_segment;
     auto inner = s.substr(1, s.size() - 2);
@@ -6953,7 +6954,7 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
     if (inner.size() >= 3 && inner.substr(inner.size() - 3) == "...") {
         kind = segment_kind::rest;
         name = inner.substr(0, inner.size() - 3);
-    } else if (auto colon = inner.find(':'); colon != std::string_view::npos) {
+    } else if (auto colon = index_of(inner, ':'); colon != std::string_view::npos) {
         name = inner.substr(0, colon);
         auto type = inner.substr(colon + 1);
         if (type == "int")
@@ -7179,6 +7180,32 @@ struct methods_check {
 
 }  // namespace detail
 
+}  // namespace porthole
+// #include <porthole/router.hpp>
+// porthole/router.hpp: a route table checked at compile time. Patterns with typed parameters
+// ("/users/{id:int}"), handlers that take those parameters as arguments, dispatch without
+// allocation through a trie built by the compiler, 404 / 405 with Allow / HEAD / OPTIONS, and
+// mount points for other applications.
+
+// #include <porthole/app.hpp>
+// #include <porthole/route_pattern.hpp>
+// #include <porthole/url.hpp>
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
 // ---------------------------------------------------------------- route declarations
 
 template <route_pattern Pattern, route_methods Methods, class Handler>
@@ -7188,7 +7215,6 @@ struct route_entry {
     static constexpr std::string_view pattern = Pattern.view();
     static constexpr std::uint16_t methods = Methods.bits;
     static constexpr auto const& segments = info::segments;
-    static constexpr detail::handler_form form = detail::handler_traits<Handler, detail::param_types<info>>::form;
     Handler handler;
 };
 
@@ -7240,10 +7266,13 @@ struct trie_node {
     std::int16_t integer = no_node, unsigned_integer = no_node, string = no_node, rest = no_node;
     std::uint16_t routes_begin = 0, routes_end = 0;  // into trie::routes: routes ending here
     std::uint16_t methods = 0;                        // their union
+    std::uint16_t table_begin = 0;                    // into trie::slots, when table_bits > 0
+    std::uint8_t table_bits = 0;                      // log2 of the table's size
 };
 
 struct literal_edge {
     std::string_view text;
+    std::uint64_t key = 0;  // literal_key(text)
     std::uint16_t child = 0;
 };
 
@@ -7253,6 +7282,40 @@ constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
         if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
     return false;
 }
+
+// A hash of a literal from its length and first and last eight bytes, for the nodes that have
+// many literal children: one probe instead of a search whose branches the CPU cannot predict.
+constexpr std::uint64_t load_bytes(char const* p, std::size_t n) noexcept {  // n <= 8, little-endian
+    if (!std::is_constant_evaluated() && std::endian::native == std::endian::little && (n == 8 || n == 4)) {
+        if (n == 8) {
+            std::uint64_t v;
+            std::memcpy(&v, p, 8);
+            return v;
+        }
+        std::uint32_t v;
+        std::memcpy(&v, p, 4);
+        return v;
+    }
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    return v;
+}
+constexpr std::uint64_t literal_key(std::string_view s) noexcept {
+    auto n = s.size();
+    auto const* p = s.data();
+    std::uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        a = load_bytes(p, 8);
+        b = load_bytes(p + n - 8, 8);
+    } else if (n >= 4) {
+        a = load_bytes(p, 4);
+        b = load_bytes(p + n - 4, 4);
+    } else {
+        a = load_bytes(p, n);
+    }
+    return a * 0x9e3779b97f4a7c15u ^ (b + n) * 0xc2b2ae3d27d4eb4fu;
+}
+inline constexpr std::size_t hashed_literals = 5;  // children from which a node gets a table
 
 struct route_shape {
     segment_spec const* segments;
@@ -7264,6 +7327,7 @@ template <std::size_t Routes, std::size_t Nodes>
 struct trie {
     std::array<trie_node, Nodes> nodes{};
     std::array<literal_edge, Nodes> edges{};
+    std::array<std::uint16_t, 4 * Nodes> slots{};    // per-node open-addressing tables: edge + 1, or 0
     std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
     std::size_t node_count = 1;
     std::size_t depth = 0;            // most segments before a rest
@@ -7321,7 +7385,7 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
                     t.edges[k] = t.edges[k - 1];
                     --k;
                 }
-                t.edges[k] = {e.text, static_cast<std::uint16_t>(c)};
+                t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
                 break;
             }
             case segment_kind::integer: node.integer = c; break;
@@ -7331,6 +7395,24 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
             }
         }
         node.literals_end = static_cast<std::uint16_t>(edge_count);
+    }
+    // Tables at most half full for the nodes with many literal children.
+    std::size_t slot_count = 0;
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        std::size_t literals = node.literals_end - node.literals_begin;
+        if (literals < hashed_literals) continue;
+        std::uint8_t bits = 1;
+        while ((std::size_t{1} << bits) < 2 * literals) ++bits;
+        node.table_bits = bits;
+        node.table_begin = static_cast<std::uint16_t>(slot_count);
+        std::size_t mask = (std::size_t{1} << bits) - 1;
+        for (std::size_t e = node.literals_begin; e < node.literals_end; ++e) {
+            auto slot = static_cast<std::size_t>(t.edges[e].key >> (64 - bits));
+            while (t.slots[slot_count + slot] != 0) slot = (slot + 1) & mask;
+            t.slots[slot_count + slot] = static_cast<std::uint16_t>(e + 1);
+        }
+        slot_count += mask + 1;
     }
     // Routes grouped by the node they end at, in declaration order within a node.
     std::size_t k = 0;
@@ -7362,53 +7444,66 @@ struct route_conflict_check {
 
 // ---------------------------------------------------------------- matching
 
-// A path split into segments, views into it. Only the first Depth are kept: no route looks
-// further, except a rest parameter, which takes everything from an offset on.
+// A request path on its way through the trie. Segment i is the same whichever branch reads
+// it, so the segments met are kept for the winning route to take its parameters from.
 template <std::size_t Depth>
-struct split_path {
+struct path_walk {
+    struct segment {  // left uninitialized until met: most of the array is never used
+        char const* data;
+        std::size_t size;
+        operator std::string_view() const noexcept { return {data, size}; }  // NOLINT: a view by design
+    };
     std::string_view path;
-    std::array<std::string_view, Depth> segments{};
-    std::size_t count = 0;
-    bool more = false;       // segments beyond Depth exist
-    std::size_t tail = 0;    // where segment `Depth` starts, when more
-    bool rooted = false;     // the path starts with '/'
-    bool dot_segment = false;
+    std::array<segment, Depth> segments;
+    std::size_t rest_at = 0;  // where a matched {rest...} starts
+    // Segment i's value as a number, when an {:int} or {:uint} took it (the same bits whichever
+    // took it last: a value both can hold is the same number).
+    std::array<std::uint64_t, Depth> numbers;
 
-    explicit split_path(std::string_view p) noexcept : path(p) {
-        if (p.empty() || p[0] != '/') return;
-        rooted = true;
-        // A plain loop: segments are short, and a library call per segment costs more.
-        std::size_t begin = 1;
-        for (std::size_t i = 1;; ++i) {
-            if (i < p.size() && p[i] != '/') continue;
-            auto seg = p.substr(begin, i - begin);
-            if (seg.size() <= 2 && url::is_dot_segment(seg)) dot_segment = true;
-            if (count < Depth) {
-                segments[count++] = seg;
-            } else if (!more) {
-                more = true;
-                tail = begin;
+    explicit path_walk(std::string_view p) noexcept : path(p) {}
+
+    // The position of the first '/' at or after `i`, or p.size(). A word at a time, the last
+    // word overlapping the one before: segments are short, and a memchr call costs more.
+    static std::size_t next_slash(std::string_view p, std::size_t i) noexcept {
+        if constexpr (std::endian::native == std::endian::little) {
+            auto slashes = [&](std::size_t at) {  // bit 7 of byte k set when p[at + k] == '/'
+                constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
+                std::uint64_t v;
+                std::memcpy(&v, p.data() + at, 8);
+                v ^= 0x2f2f2f2f2f2f2f2fu;                    // a '/' byte becomes zero
+                return ~(((v & low7) + low7) | v | low7);  // exact: no borrow between bytes
+            };
+            if (p.size() >= 8) {
+                for (; i + 8 <= p.size(); i += 8)
+                    if (auto hit = slashes(i)) return i + static_cast<std::size_t>(std::countr_zero(hit) / 8);
+                if (i == p.size()) return i;
+                auto base = p.size() - 8;
+                auto hit = slashes(base) & (~std::uint64_t{0} << (8 * (i - base)));
+                return hit ? base + static_cast<std::size_t>(std::countr_zero(hit) / 8) : p.size();
             }
-            if (i >= p.size()) break;
-            begin = i + 1;
         }
-    }
-    // Where segment i starts in the path.
-    std::size_t offset(std::size_t i) const noexcept {
-        return i < count ? static_cast<std::size_t>(segments[i].data() - path.data()) : tail;
+        while (i < p.size() && p[i] != '/') ++i;
+        return i;
     }
 };
+
+constexpr bool is_dot(std::string_view seg) noexcept {
+    return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
+}
 
 // Decimal digits only, range-checked; no sign, no spaces.
 constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
     if (s.empty() || s.size() > 20) return false;
     std::uint64_t v = 0;
-    for (char c : s) {
-        auto d = static_cast<unsigned>(c) - unsigned{'0'};
-        if (d > 9 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
+        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
+        if (d > 9) return false;
         v = v * 10 + d;
     }
-    out = v;
+    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
+    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
+    out = v * 10 + d;
     return true;
 }
 // An optional '-', then as above.
@@ -7420,14 +7515,6 @@ constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
     if (!parse_number(s, u) || u > limit + negative) return false;
     out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
     return true;
-}
-constexpr bool is_int64(std::string_view s) noexcept {
-    std::int64_t v = 0;
-    return parse_number(s, v);
-}
-constexpr bool is_uint64(std::string_view s) noexcept {
-    std::uint64_t v = 0;
-    return parse_number(s, v);
 }
 
 // Equality of short strings by overlapping word loads: a literal is matched once per request
@@ -7453,9 +7540,7 @@ inline bool same_text(std::string_view a, std::string_view b) noexcept {
         return load8(p + n - 8) == load8(q + n - 8);
     }
     if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
-    for (std::size_t i = 0; i < n; ++i)
-        if (p[i] != q[i]) return false;
-    return true;
+    return n == 0 || (p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1]);  // n <= 3
 }
 
 struct match_query {
@@ -7465,10 +7550,10 @@ struct match_query {
     int route = -1;               // the winner
 };
 
-template <class Trie, class Split, class Methods>
+template <class Trie, class Walk, class Methods>
 struct matcher {
     Trie const& t;
-    Split const& path;
+    Walk& walk;
     Methods const& methods;  // per route
     match_query& q;
 
@@ -7482,49 +7567,66 @@ struct matcher {
         q.allowed = static_cast<std::uint16_t>(q.allowed | n.methods);
         return false;
     }
-    // The child reached by literal `seg`, or -1. A short run is scanned, a long one bisected.
+    // The child reached by literal `seg`, or -1: a short run of children is scanned, a long
+    // one has a table.
     int find_literal(trie_node const& n, std::string_view seg) const noexcept {
-        std::size_t lo = n.literals_begin, hi = n.literals_end;
-        while (hi - lo > 8) {
-            auto mid = lo + (hi - lo) / 2;
-            if (literal_less(t.edges[mid].text, seg))
-                lo = mid + 1;
-            else
-                hi = mid + 1;  // the match, if any, stays in [lo, hi)
+        if (n.table_bits == 0) {
+            for (std::size_t e = n.literals_begin; e < n.literals_end; ++e)
+                if (same_text(t.edges[e].text, seg)) return t.edges[e].child;
+            return -1;
         }
-        for (; lo < hi; ++lo)
-            if (same_text(t.edges[lo].text, seg)) return t.edges[lo].child;
-        return -1;
+        auto key = literal_key(seg);
+        std::size_t mask = (std::size_t{1} << n.table_bits) - 1;
+        for (auto slot = static_cast<std::size_t>(key >> (64 - n.table_bits));; slot = (slot + 1) & mask) {
+            auto e = t.slots[n.table_begin + slot];
+            if (e == 0) return -1;
+            auto const& edge = t.edges[e - 1u];
+            if (edge.key == key && same_text(edge.text, seg)) return edge.child;
+        }
     }
-    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}. Each candidate
-    // child is tried once the next one is known, so the last is taken by looping rather than
-    // recursing: a path through nodes without alternatives costs no calls.
-    bool visit(std::size_t node, std::size_t i) const noexcept {
+    // Parses segment i as a T, keeping the value for the handler.
+    template <class T>
+    bool number(std::string_view seg, std::size_t i) const noexcept {
+        T v = 0;
+        if (!parse_number(seg, v)) return false;
+        if (i < walk.numbers.size()) walk.numbers[i] = static_cast<std::uint64_t>(v);
+        return true;
+    }
+    // Most specific first: a literal, then {:int}, {:uint}, {name}, {rest...}; `pos` is where
+    // segment i starts, past the end once the path is consumed. Each candidate child is tried
+    // once the next one is known, so the last is taken by looping rather than recursing: a
+    // path through nodes without alternatives costs no calls. Dot segments match no
+    // parameter (and no literal can be one), so a path with one matches nothing.
+    bool visit(std::size_t node, std::size_t i, std::size_t pos) const noexcept {
+        auto const path = walk.path;
         for (;;) {
             auto const& n = t.nodes[node];
-            if (i == path.count) {
-                if (!path.more) return at_end(n);
-                return n.rest != no_node && at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
-            }
-            auto seg = path.segments[i];
+            if (pos > path.size()) return at_end(n);
+            auto end = Walk::next_slash(path, pos);
+            std::string_view seg(path.data() + pos, end - pos);
+            if (i < walk.segments.size()) walk.segments[i] = {seg.data(), seg.size()};
             int next = find_literal(n, seg);
             auto candidate = [&](std::int16_t c) {
-                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1, end + 1)) return true;
                 next = c;
                 return false;
             };
             if (!seg.empty()) {
-                if (n.integer != no_node && is_int64(seg) && candidate(n.integer)) return true;
-                if (n.unsigned_integer != no_node && is_uint64(seg) && candidate(n.unsigned_integer)) return true;
-                if (n.string != no_node && candidate(n.string)) return true;
+                if (n.integer != no_node && number<std::int64_t>(seg, i) && candidate(n.integer)) return true;
+                if (n.unsigned_integer != no_node && number<std::uint64_t>(seg, i) && candidate(n.unsigned_integer))
+                    return true;
+                if (n.string != no_node && !is_dot(seg) && candidate(n.string)) return true;
             }
             if (n.rest != no_node) {
-                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1)) return true;
+                if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1, end + 1)) return true;
+                if (url::has_dot_segment(path.substr(pos))) return false;
+                walk.rest_at = pos;
                 return at_end(t.nodes[static_cast<std::size_t>(n.rest)]);
             }
             if (next < 0) return false;
             node = static_cast<std::size_t>(next);
             ++i;
+            pos = end + 1;
         }
     }
 };
@@ -7559,7 +7661,9 @@ public:
     explicit decode_arena(std::size_t path_size) noexcept : path_size_(path_size) {}
     // The segment with its kept escapes (%2F, %25) turned back into bytes.
     std::string_view decode(std::string_view seg) {
-        if (seg.find('%') == std::string_view::npos) return seg;
+        std::size_t first = 0;  // a loop, not memchr: segments are short
+        while (first < seg.size() && seg[first] != '%') ++first;
+        if (first == seg.size()) return seg;
         char* out = take(seg.size());
         std::size_t n = 0;
         for (std::size_t i = 0; i < seg.size(); ++i) {
@@ -7604,7 +7708,7 @@ class router {
     static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
     static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
     static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
-    using split = detail::split_path<depth>;
+    using walk = detail::path_walk<depth>;
 
 public:
     explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
@@ -7624,12 +7728,12 @@ public:
         auto path = req.path();
         auto m = req.method();
         if (path == "*" && m == method::options) return options_response(trie_.all_methods);
-        split s(path);
-        if (!s.rooted || s.dot_segment) return detail::plain_status(status::not_found);
+        if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
+        walk w(path);
         detail::match_query q;
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        if (find(s, q)) return invoke(static_cast<std::size_t>(q.route), req, s);
+        if (find(w, q)) return invoke(static_cast<std::size_t>(q.route), req, w);
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
             auto res = detail::plain_status(status::method_not_allowed);
@@ -7637,7 +7741,7 @@ public:
             res.set_header("Allow", detail::format_allow(q.allowed, buf));
             return res;
         }
-        if (redirect_slash_) return redirect_or_404(req, s);
+        if (redirect_slash_) return redirect_or_404(req);
         return detail::plain_status(status::not_found);
     }
 
@@ -7658,9 +7762,9 @@ private:
         }
     }
 
-    static bool find(split const& s, detail::match_query& q) noexcept {
-        detail::matcher<decltype(trie_), split, decltype(methods_)> mt{trie_, s, methods_, q};
-        return mt.visit(0, 0);
+    static bool find(walk& w, detail::match_query& q) noexcept {
+        detail::matcher<decltype(trie_), walk, decltype(methods_)> mt{trie_, w, methods_, q};
+        return mt.visit(0, 0, 1);
     }
 
     static response options_response(std::uint16_t allowed) {
@@ -7670,17 +7774,13 @@ private:
         return res;
     }
 
-    response redirect_or_404(request const& req, split const& s) const {
-        // The other form: without the final empty segment, or with one more.
-        split alt = s;
-        bool trailing = s.count >= 2 && !s.more && s.segments[s.count - 1].empty();
-        if (trailing) {
-            --alt.count;
-        } else if (!s.more && s.count < depth) {
-            alt.segments[alt.count++] = std::string_view(s.path.data() + s.path.size(), 0);
-        } else {
-            return detail::plain_status(status::not_found);
-        }
+    response redirect_or_404(request const& req) const {
+        // The other form: without the final '/', or with one more.
+        auto path = req.path();
+        bool trailing = path.size() >= 2 && path.back() == '/';
+        std::string longer;
+        if (!trailing) longer.append(path).push_back('/');
+        walk alt(trailing ? path.substr(0, path.size() - 1) : std::string_view(longer));
         detail::match_query q;
         q.wanted = detail::known_methods;
         if (!find(alt, q)) return detail::plain_status(status::not_found);
@@ -7697,33 +7797,31 @@ private:
         return response::redirect(location, status::permanent_redirect);
     }
 
-    response invoke(std::size_t index, request const& req, split const& s) {
-        return invoke_table[index](*this, req, s);
+    response invoke(std::size_t index, request const& req, walk const& w) {
+        return invoke_table[index](*this, req, w);
     }
 
     template <std::size_t I>
-    static response invoke_route(router& self, request const& req, split const& s) {
+    static response invoke_route(router& self, request const& req, walk const& s) {
         using E = std::tuple_element_t<I, std::tuple<Routes...>>;
         auto& entry = std::get<I>(self.routes_);
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
-            constexpr std::size_t rest_at = E::segments.size() - 1;
-            auto from = s.offset(rest_at) - 1;
-            return call_application(entry.app, req.with_path(s.path.substr(from)));
+            return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
             std::array<path_param, info::param_count + 1> params{};
             fill_params<info>(params, arena, s, std::make_index_sequence<info::param_count>{});
             auto with = req.with_params(std::span<path_param const>(params.data(), info::param_count));
-            return call_handler<info>(entry.handler, with, params,
+            return call_handler<info>(entry.handler, with, s, params,
                                       std::make_index_sequence<info::param_count>{});
         }
     }
 
     template <class Info, std::size_t... J>
     static void fill_params(std::array<path_param, Info::param_count + 1>& params, detail::decode_arena& arena,
-                            split const& s, std::index_sequence<J...>) {
+                            walk const& s, std::index_sequence<J...>) {
         ((params[J] = path_param{Info::segments[Info::param_positions[J]].text,
                                  param_text<Info::segments[Info::param_positions[J]].kind>(
                                      arena, s, Info::param_positions[J])}),
@@ -7731,43 +7829,40 @@ private:
     }
 
     template <detail::segment_kind K>
-    static std::string_view param_text(detail::decode_arena& arena, split const& s, std::size_t position) {
-        if constexpr (K == detail::segment_kind::rest) return s.path.substr(s.offset(position));
+    static std::string_view param_text(detail::decode_arena& arena, walk const& s, std::size_t position) {
+        if constexpr (K == detail::segment_kind::rest) return s.path.substr(s.rest_at);
         else if constexpr (K == detail::segment_kind::string) return arena.decode(s.segments[position]);
         else return s.segments[position];
     }
 
     template <detail::segment_kind K>
-    static auto param_value(std::string_view text) noexcept {
-        if constexpr (K == detail::segment_kind::integer) {
-            std::int64_t v = 0;
-            detail::parse_number(text, v);
-            return v;
-        } else if constexpr (K == detail::segment_kind::unsigned_integer) {
-            std::uint64_t v = 0;
-            detail::parse_number(text, v);
-            return v;
-        } else {
+    static auto param_value(walk const& s, std::size_t position, std::string_view text) noexcept {
+        if constexpr (K == detail::segment_kind::integer)
+            return static_cast<std::int64_t>(s.numbers[position]);
+        else if constexpr (K == detail::segment_kind::unsigned_integer)
+            return s.numbers[position];
+        else
             return text;
-        }
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_handler(H& h, request const& req,
+    static response call_handler(H& h, request const& req, walk const& s,
                                  std::array<path_param, Info::param_count + 1> const& params,
                                  std::index_sequence<J...>) {
+        (void)s;
         (void)params;
         constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
         if constexpr (f == detail::handler_form::params)
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J], params[J].value)...));
         else if constexpr (f == detail::handler_form::request_and_params)
-            return to_response(
-                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(params[J].value)...));
+            return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
+                                          s, Info::param_positions[J], params[J].value)...));
         else
             return to_response(h(req));
     }
 
-    using invoker = response (*)(router&, request const&, split const&);
+    using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>
     static constexpr std::array<invoker, route_count + 1> make_invokers(std::index_sequence<I...>) {
         return {&invoke_route<I>..., nullptr};
