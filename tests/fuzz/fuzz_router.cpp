@@ -137,11 +137,28 @@ inline auto make_router() {
 
 inline int rank(kind k) { return static_cast<int>(k); }
 
+// The reference's own number rules, written apart from the router's: decimal digits, an
+// optional '-' for signed, within the 64-bit range.
+inline bool reference_number(std::string_view s, bool is_signed) {
+    bool negative = is_signed && !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    if (s.empty()) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        auto d = static_cast<std::uint64_t>(c - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    constexpr std::uint64_t int_max = static_cast<std::uint64_t>(INT64_MAX);
+    return !is_signed || v <= int_max + (negative ? 1 : 0);
+}
+
 inline bool segment_matches(kind k, std::string_view text, std::string_view seg) {
     switch (k) {
     case kind::literal: return seg == text;
-    case kind::integer: return !seg.empty() && detail::is_int64(seg);
-    case kind::unsigned_integer: return !seg.empty() && detail::is_uint64(seg);
+    case kind::integer: return reference_number(seg, true);
+    case kind::unsigned_integer: return reference_number(seg, false);
     case kind::string: return !seg.empty();
     case kind::rest: return true;
     }
