@@ -334,6 +334,16 @@ constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
     return true;
 }
 
+// Whether a segment is what {:int} / {:uint} match.
+constexpr bool is_int64(std::string_view s) noexcept {
+    std::int64_t v = 0;
+    return parse_number(s, v);
+}
+constexpr bool is_uint64(std::string_view s) noexcept {
+    std::uint64_t v = 0;
+    return parse_number(s, v);
+}
+
 // Equality of short strings by overlapping word loads: a literal is matched once per request
 // segment, and a byte loop or a memcmp call costs more than the bytes.
 inline bool same_text(std::string_view a, std::string_view b) noexcept {
