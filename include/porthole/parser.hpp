@@ -623,9 +623,9 @@ private:
         } else {
             return fail(parse_error::invalid_version);
         }
-        // A higher 1.x minor version is processed as 1.1 (RFC 9110 2.5); other majors get 505.
-        if (p[5] != '1') return fail(parse_error::unsupported_version);
-        head_.version = version{1, static_cast<std::uint8_t>(p[7] == '0' ? 0 : 1)};
+        // HTTP/1.0 and HTTP/1.1 only; any other well-formed version (2.0, 0.9, 1.2) gets 505.
+        if (p[5] != '1' || p[7] > '1') return fail(parse_error::unsupported_version);
+        head_.version = version{1, static_cast<std::uint8_t>(p[7] - '0')};
         line_start_ = headers_start_ = static_cast<std::size_t>(eol - base_);
         return parse_status::complete;
     }
