@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""examples/file_server over real sockets: the traversal cases of the shared hostile corpus never
+return a byte from outside the root, and a 1 GiB download keeps the server's memory flat (the file
+goes out with sendfile, never read into memory)."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+SHARED = os.environ.get("PORTHOLE_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
+CORPUS = os.path.join(SHARED, "corpus")
+
+
+class Traversal(unittest.TestCase):
+    def test_the_corpus_traversal_cases_never_escape_the_root(self):
+        root = os.path.join(CORPUS, "testroot", "www")
+        with harness.Server("file_server", "--root", root) as server:
+            # send.py checks every no-escape row against the markers of the files outside the root.
+            out = subprocess.run([sys.executable, os.path.join(CORPUS, "send.py"), "127.0.0.1:%d" % server.port,
+                                  os.path.join(CORPUS, "hostile", "index.tsv"), "--only", "trav"],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertIn("9 PASS, 0 FAIL", out.stdout)
+            # The same root serves what is inside it.
+            r = harness.get(server.port, "/hello.txt")
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.body, open(os.path.join(root, "hello.txt"), "rb").read())
+            for target in ["/../secret.txt", "/%2e%2e/secret.txt", "/static/..%2f..%2fsecret.txt",
+                           "/..%5csecret.txt", "//etc/passwd", "/%00/../secret.txt"]:
+                r = harness.get(server.port, target)
+                self.assertIn(r.status, (400, 404), target)
+                self.assertNotIn(b"ESCAPE-MARKER", r.body, target)
+            self.assertEqual(server.stop(), 0)
+
+
+class BigDownload(unittest.TestCase):
+    SIZE = 1 << 30
+
+    def test_a_1_gib_download_keeps_the_server_memory_flat(self):
+        if harness.sanitized("file_server"):
+            self.skipTest("memory figures mean nothing under ASan")
+        with tempfile.TemporaryDirectory() as root:
+            path = os.path.join(root, "big.bin")
+            with open(path, "wb") as f:
+                f.truncate(self.SIZE)  # sparse: costs no disk
+            with harness.Server("file_server", "--root", root) as server:
+                harness.get(server.port, "/")  # warm up: the loop's buffers exist
+                baseline = server.rss_kib()
+                peak = [baseline]
+                done = threading.Event()
+
+                def sample():
+                    while not done.is_set():
+                        peak[0] = max(peak[0], server.rss_kib())
+                        time.sleep(0.02)
+
+                sampler = threading.Thread(target=sample)
+                sampler.start()
+                received = 0
+                try:
+                    s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    head = b""
+                    while b"\r\n\r\n" not in head:
+                        head += s.recv(65536)
+                    end = head.index(b"\r\n\r\n") + 4
+                    self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head[:200])
+                    self.assertIn(b"Content-Length: %d\r\n" % self.SIZE, head)
+                    received = len(head) - end
+                    while True:
+                        chunk = s.recv(1 << 20)
+                        if not chunk:
+                            break
+                        received += len(chunk)
+                    s.close()
+                finally:
+                    done.set()
+                    sampler.join()
+                self.assertEqual(received, self.SIZE)
+                growth = peak[0] - baseline
+                self.assertLess(growth, 8 * 1024, "RSS grew by %d KiB during a 1 GiB download" % growth)
+                print("1 GiB download: RSS %d KiB before, peak %d KiB" % (baseline, peak[0]))
+                self.assertEqual(server.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
