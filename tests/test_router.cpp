@@ -117,6 +117,7 @@ TEST_CASE("{name:int} matches a range-checked signed 64-bit integer") {
     CHECK(testing::get(app, "/n/0x10").status == 404);
     CHECK(testing::get(app, "/n/1.5").status == 404);
     CHECK(testing::get(app, "/n/%201").status == 404);
+    CHECK(testing::get(app, "/n/-0009223372036854775808").body == "-9223372036854775808");
 }
 
 TEST_CASE("{name:uint} matches a range-checked unsigned 64-bit integer without sign") {
@@ -126,6 +127,11 @@ TEST_CASE("{name:uint} matches a range-checked unsigned 64-bit integer without s
     CHECK(testing::get(app, "/u/-1").status == 404);
     CHECK(testing::get(app, "/u/+1").status == 404);
     CHECK(testing::get(app, "/u/abc").status == 404);
+    // leading zeros do not count toward the range, however many there are
+    CHECK(testing::get(app, "/u/007").body == "7");
+    CHECK(testing::get(app, "/u/0018446744073709551615").body == "18446744073709551615");
+    CHECK(testing::get(app, "/u/0018446744073709551616").status == 404);
+    CHECK(testing::get(app, "/u/000").body == "0");
 }
 
 TEST_CASE("{name...} takes the rest of the path, its separators and escapes as in request::path()") {

@@ -92,6 +92,8 @@ needs_build() {
 # ---- seeds made at run time from the shared corpus, in each target's input layout
 make_shared_seeds() {
   local out=$1
+  # FUZZ_KEEP_SEEDS: an earlier run made them; runs side by side must not remake them.
+  [ -n "${FUZZ_KEEP_SEEDS:-}" ] && [ -d "$out" ] && return 0
   rm -rf "$out"
   mkdir -p "$out"
   [ -d "$shared/corpus" ] || { echo "fuzz: no shared corpus at $shared/corpus; committed seeds only"; return 0; }

@@ -50,6 +50,21 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
     meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection
 }
 
+fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)
+  FUZZ_SECONDS=0 tools/fuzz.sh build-ci/fuzz || return 1
+  local s=${FUZZ_SECONDS:-60} dir=build-ci/fuzz a b
+  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection \
+    >"$dir/run-a.log" 2>&1 &
+  a=$!
+  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_url fuzz_cookie_form_multipart fuzz_template fuzz_router \
+    >"$dir/run-b.log" 2>&1 &
+  b=$!
+  wait $a; local ra=$?
+  wait $b; local rb=$?
+  grep -h -A20 "fuzz summary" "$dir/run-a.log" "$dir/run-b.log"
+  [ $ra -eq 0 ] && [ $rb -eq 0 ] || { tail -n 40 "$dir/run-a.log" "$dir/run-b.log"; return 1; }
+}
+
 step "single header is fresh" python3 tools/amalgamate.py --check
 step "single header alone, g++" single_header g++
 step "single header alone, clang++" single_header clang++
@@ -57,8 +72,7 @@ step "g++ suite" suite build-ci/gcc g++ all -Dwerror=true
 step "clang++ suite" suite build-ci/clang clang++ unit -Dwerror=true
 step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "tsan: server and threading tests" tsan_suite
-step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-60} s per target" \
-  env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" tools/fuzz.sh build-ci/fuzz
+step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-60} s per target" fuzz_all
 step "asan+ubsan suite" suite build-ci/asan clang++ unit -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 echo

@@ -7493,7 +7493,9 @@ constexpr bool is_dot(std::string_view seg) noexcept {
 
 // Decimal digits only, range-checked; no sign, no spaces.
 constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty() || s.size() > 20) return false;
+    if (s.empty()) return false;
+    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);  // "007" is 7, however many zeros
+    if (s.size() > 20) return false;
     std::uint64_t v = 0;
     for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
         auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
