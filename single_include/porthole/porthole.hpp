@@ -876,8 +876,12 @@ private:
 
     parse_status parse_request_line(char* data, const char* end) noexcept {
         const char* p = data + line_start_;
-        // RFC 9112 2.2: ignore empty lines before the request line (they count toward its limit).
-        while (p != end && (*p == '\r' || *p == '\n')) {
+        const char* cap = end;
+        if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
+            cap = data + limits_.max_request_line;
+        // RFC 9112 2.2: ignore empty lines before the request line. They count toward its limit,
+        // and are read no further than it, so the verdict does not depend on the split.
+        while (p < cap && (*p == '\r' || *p == '\n')) {
             if (*p == '\r') {
                 if (p + 1 == end) return parse_status::incomplete;
                 if (p[1] != '\n') return fail(parse_error::bare_cr);
@@ -888,9 +892,6 @@ private:
             }
         }
         line_start_ = static_cast<std::size_t>(p - data);
-        const char* cap = end;
-        if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
-            cap = data + limits_.max_request_line;
         if (p > cap) return fail(parse_error::request_line_too_long);  // empty lines alone passed it
         auto st = scan_request_line(p, cap);
         if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
