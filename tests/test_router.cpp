@@ -492,3 +492,52 @@ TEST_CASE("a node with many literal children finds each one, and nothing else") 
                              "environments-and-mord", "xnvironments-and-more"})
         CHECK(testing::get(app, "/" + near).body == "other " + near);
 }
+
+TEST_CASE("a run of literal segments with no alternative is matched as a whole, and only as a whole") {
+    auto app = router{
+        get<"/api/v1/status">([] { return "status"; }),
+        get<"/api/v1/users/{id:int}">([](std::int64_t id) { return "user " + std::to_string(id); }),
+        get<"/api/v1/users/{id:int}/settings/notifications/email">(
+            [](std::int64_t id) { return "email " + std::to_string(id); }),
+        get<"/deep/a//b/">([] { return "empty segment and slash"; }),
+        get<"/stop/here">([] { return "here"; }),
+        get<"/stop/here/and/further">([] { return "further"; }),
+    };
+    CHECK(testing::get(app, "/api/v1/status").body == "status");
+    CHECK(testing::get(app, "/api/v1/users/7").body == "user 7");
+    CHECK(testing::get(app, "/api/v1/users/7/settings/notifications/email").body == "email 7");
+    // Whole segments only: a prefix, an extension or a missing piece of the run matches nothing.
+    for (std::string miss : {"/api", "/api/", "/api/v", "/api/v1", "/api/v1/", "/api/v1x/status", "/api/v2/status",
+                             "/api/v1/statuses", "/api/v1/statu", "/apiv1/status", "/api//v1/status",
+                             "/api/v1/users/7/settings/notifications", "/api/v1/users/7/settings/notifications/e",
+                             "/api/v1/users/7/settings/notifications/email/", "/api/v1/users/x/settings"})
+        CHECK_MESSAGE(testing::get(app, miss).status == 404, miss);
+    CHECK(testing::get(app, "/deep/a//b/").body == "empty segment and slash");
+    for (std::string miss : {"/deep/a/b/", "/deep/a//b", "/deep/a///b/", "/deep/a//b//"})
+        CHECK_MESSAGE(testing::get(app, miss).status == 404, miss);
+    // A route ending inside a run splits it.
+    CHECK(testing::get(app, "/stop/here").body == "here");
+    CHECK(testing::get(app, "/stop/here/and/further").body == "further");
+    CHECK(testing::get(app, "/stop/here/and").status == 404);
+    // Dot segments never stand in for a literal.
+    CHECK(testing::get(app, "/api/./v1/status").status == 404);
+    CHECK(testing::get(app, "/api/v1/../v1/status").status == 404);
+}
+
+TEST_CASE("route_for names the pattern that would answer, without answering") {
+    using app_type = decltype(router{
+        get<"/">([] { return "index"; }),
+        route<"/items/{id:int}", GET | PUT>([](std::int64_t) { return status::ok; }),
+        get<"/files/{path...}">([](std::string_view) { return status::ok; }),
+        mount<"/static">([](request const&) { return status::ok; }),
+    });
+    CHECK(app_type::route_for(method::get, "/") == "/");
+    CHECK(app_type::route_for(method::put, "/items/-3") == "/items/{id:int}");
+    CHECK(app_type::route_for(method::head, "/items/3") == "/items/{id:int}");  // HEAD goes to GET
+    CHECK(app_type::route_for(method::delete_, "/items/3").empty());           // would be 405
+    CHECK(app_type::route_for(method::get, "/items/x").empty());              // would be 404
+    CHECK(app_type::route_for(method::get, "/files/a/b.txt") == "/files/{path...}");
+    CHECK(app_type::route_for(method::post, "/static/app.js") == "/static");
+    CHECK(app_type::route_for(method::get, "").empty());
+    CHECK(app_type::route_for(method::get, "items/3").empty());
+}

@@ -7269,12 +7269,14 @@ struct trie_node {
     std::uint16_t methods = 0;                        // their union
     std::uint16_t table_begin = 0;                    // into trie::slots, when table_bits > 0
     std::uint8_t table_bits = 0;                      // log2 of the table's size
+    bool only_literal = false;  // one literal child, no parameter: its edge is compared in place
 };
 
 struct literal_edge {
-    std::string_view text;
+    std::string_view text;  // one segment, or a run of them ("api/v1") below an only_literal node
     std::uint64_t key = 0;  // literal_key(text)
     std::uint16_t child = 0;
+    std::uint16_t segments = 1;
 };
 
 constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
@@ -7343,6 +7345,7 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
     std::array<segment_spec, Nodes> edge_of{};
     std::array<std::int16_t, Nodes> first_child{}, next_sibling{};
     std::array<std::uint16_t, Routes + 1> end_node{};
+    std::array<std::uint16_t, Nodes> creator_route{}, creator_segment{};  // who made each node
     for (auto& x : first_child) x = no_node;
     for (auto& x : next_sibling) x = no_node;
     for (std::size_t r = 0; r < Routes; ++r) {
@@ -7363,6 +7366,8 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
                 found = static_cast<std::int16_t>(t.node_count++);
                 auto f = static_cast<std::size_t>(found);
                 edge_of[f] = seg;
+                creator_route[f] = static_cast<std::uint16_t>(r);
+                creator_segment[f] = static_cast<std::uint16_t>(i);
                 next_sibling[f] = first_child[cur];
                 first_child[cur] = found;
             }
@@ -7431,6 +7436,34 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
             node.methods = static_cast<std::uint16_t>(node.methods | shapes[r].methods);
         }
         node.routes_end = static_cast<std::uint16_t>(k);
+    }
+    // A node with one literal child and no parameter compares that edge in place; when the
+    // child and those below it are the same (no route ends there, one literal child), the edge
+    // runs on through them: "/api/v1/..." is one comparison. The nodes of such a run were all
+    // made by one route (the first to pass a node makes its only child), so the run's text is
+    // one piece of that route's pattern.
+    auto only_literal = [&](trie_node const& n) {
+        return n.literals_end - n.literals_begin == 1 && n.table_bits == 0 && n.integer == no_node &&
+               n.unsigned_integer == no_node && n.string == no_node && n.rest == no_node;
+    };
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        auto& node = t.nodes[n];
+        if (!only_literal(node)) continue;
+        node.only_literal = true;
+        auto& edge = t.edges[node.literals_begin];
+        auto const& shape = shapes[creator_route[edge.child]];
+        std::size_t first = creator_segment[edge.child], last = first;
+        std::size_t end = edge.child;
+        while (t.nodes[end].routes_begin == t.nodes[end].routes_end && only_literal(t.nodes[end])) {
+            end = t.edges[t.nodes[end].literals_begin].child;
+            ++last;
+        }
+        auto const* begin = shape.segments[first].text.data();
+        auto const& tail = shape.segments[last].text;
+        edge.text = std::string_view(begin, static_cast<std::size_t>(tail.data() + tail.size() - begin));
+        edge.key = literal_key(edge.text);
+        edge.child = static_cast<std::uint16_t>(end);
+        edge.segments = static_cast<std::uint16_t>(last - first + 1);
     }
     return t;
 }
@@ -7615,6 +7648,16 @@ struct matcher {
         for (;;) {
             auto const& n = t.nodes[node];
             if (pos > path.size()) return at_end(n);
+            if (n.only_literal) {  // no choice to make here: compare the edge's text where it stands
+                auto const& e = t.edges[n.literals_begin];
+                auto size = e.text.size();
+                if (path.size() - pos < size || !same_text({path.data() + pos, size}, e.text)) return false;
+                if (pos + size != path.size() && path[pos + size] != '/') return false;
+                node = e.child;
+                i += e.segments;
+                pos += size + 1;
+                continue;
+            }
             auto end = Walk::next_slash(path, pos);
             std::string_view seg(path.data() + pos, end - pos);
             if (i < walk.segments.size()) walk.segments[i] = {seg.data(), seg.size()};
@@ -7737,6 +7780,17 @@ public:
         return std::move(*this);
     }
 
+    // The pattern of the route that would answer `m` on `path` ("/users/{id:int}", or a mount's
+    // prefix), or an empty view when none would (404 or 405): for logs and metrics by route.
+    static std::string_view route_for(method m, std::string_view path) noexcept {
+        if (path.empty() || path[0] != '/') return {};
+        walk w(path);
+        detail::match_query q;
+        q.wanted = detail::method_bit(m);
+        if (m == method::head) q.fallback = detail::method_bit(method::get);
+        return find(w, q) ? patterns_[static_cast<std::size_t>(q.route)] : std::string_view{};
+    }
+
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
@@ -7821,6 +7875,13 @@ private:
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
+        } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
+                             detail::handler_form::params) {
+            // The handler takes the parameters alone: no copy of the request to carry them.
+            (void)req;
+            using info = typename E::info;
+            detail::decode_arena arena(s.path.size());
+            return call_with_params<info>(entry.handler, arena, s, std::make_index_sequence<info::param_count>{});
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -7856,6 +7917,15 @@ private:
             return s.numbers[position];
         else
             return text;
+    }
+
+    template <class Info, class H, std::size_t... J>
+    static response call_with_params(H& h, detail::decode_arena& arena, walk const& s, std::index_sequence<J...>) {
+        (void)arena;
+        (void)s;
+        return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+            s, Info::param_positions[J],
+            param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
     template <class Info, class H, std::size_t... J>

@@ -78,6 +78,10 @@ inline std::vector<route_spec> const& specs() {
         spec("/h", bits({method::get})),
         spec("/static", all, true),
         spec("/static/special", bits({method::get})),
+        spec("/api/v1/items/{id:int}/tags/all", bits({method::get})),
+        spec("/api/v1", bits({method::get})),
+        spec("/api/v1/items/{id:int}/tags/all/{t}", bits({method::put})),
+        spec("/e//f/", bits({method::get})),
     };
     return s;
 }
@@ -132,6 +136,12 @@ inline auto make_router() {
             return record(15, r);
         }),
         get<"/static/special">([](request const& r) { return record(16, r); }),
+        // Runs of literal segments, matched as one: split by a route that ends inside, and
+        // with an empty segment.
+        get<"/api/v1/items/{id:int}/tags/all">([](request const& r) { return record(17, r); }),
+        get<"/api/v1">([](request const& r) { return record(18, r); }),
+        put<"/api/v1/items/{id:int}/tags/all/{t}">([](request const& r) { return record(19, r); }),
+        get<"/e//f/">([](request const& r) { return record(20, r); }),
     };
 }
 
