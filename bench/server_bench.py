@@ -14,7 +14,7 @@ median req/s, p99 latency, and the server's CPU time per request (utime+stime fr
 to nginx. wrk -t1 uses a whole core, so on small machines the fast servers share wrk's limit
 in req/s at -c64/-c256; CPU per request is the figure that separates them there.
 
-  bench/server_bench.py [--build build] [--duration 3] [--rounds 3] [--only porthole,nginx]
+  bench/server_bench.py [--build build] [--duration 3] [--rounds 3] [--only porthole,nginx] [--modes=-c1,close]
   bench/server_bench.py --idle 10000     hold 10,000 idle keep-alive connections instead: check
                                          every one is answered, print RSS per held connection
 """
@@ -182,12 +182,13 @@ def bench(args):
     if not os.path.exists(lua):
         sys.exit("no %s: pass --shared DIR (the folder holding bench/wrk.lua)" % lua)
     servers = make_servers(args)
+    modes = [m for m in MODES if not args.modes or any(w in m[0] for w in args.modes.split(","))]
     try:
         for s in servers:
             s.start()
         results = {}  # (mode, server) -> list of runs
         for rnd in range(args.rounds):
-            for mode in MODES:
+            for mode in modes:
                 order = servers[rnd % len(servers):] + servers[:rnd % len(servers)]
                 for s in order:
                     r = run_wrk(s, mode, args.duration, lua)
@@ -201,7 +202,7 @@ def bench(args):
           % (args.duration, args.rounds))
     print("porthole runs %d event loop thread(s); load average at the end: %s"
           % (args.porthole_threads, " ".join("%.2f" % x for x in os.getloadavg())))
-    for mode in MODES:
+    for mode in modes:
         print("\n## %s" % mode[0])
         print("%-9s %12s %10s %9s %8s %11s %9s" % ("server", "req/s", "p99 µs", "CPU µs", "errors", "vs ceiling", "vs nginx"))
         med = {}
@@ -322,6 +323,7 @@ def main():
     p.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", default="", help="comma-separated subset: porthole,ceiling,nginx,httplib")
+    p.add_argument("--modes", default="", help="comma-separated words picking modes, e.g. -c1,close")
     p.add_argument("--porthole-threads", type=int, default=1)
     p.add_argument("--idle", type=int, default=0, help="hold this many idle connections instead")
     p.add_argument("--idle-timeout", type=float, default=60.0)

@@ -581,3 +581,62 @@ TEST_CASE("a producer that throws cuts the body short and closes, without the fi
     CHECK(c.output().find("0\r\n\r\n") == std::string::npos);
     CHECK(!c.responses().at(0).complete);
 }
+
+TEST_CASE("recycle() makes a used connection as good as new, whatever state it was left in") {
+    auto app = [](request const& req) {
+        if (req.path() == "/big") return response::text(std::string(100000, 'b'));  // held, not copied
+        return response::text("peer=" + std::string(req.peer()) + " path=" + std::string(req.path()));
+    };
+    connection<decltype(app)> conn(app);
+    auto drain = [&conn] {
+        std::string out;
+        for (auto chunks = conn.pending_output(); !chunks.empty(); chunks = conn.pending_output()) {
+            std::size_t n = 0;
+            for (auto const& c : chunks) {
+                out.append(c.memory);
+                n += c.memory.size();
+            }
+            conn.consumed(n);
+        }
+        return out;
+    };
+    // A fresh connection's answer, the one a recycled connection must give too.
+    conn.set_peer("10.0.0.1:1000");
+    conn.feed(std::string_view(get("/x")));
+    std::string fresh = drain();
+    REQUIRE(fresh.find("peer=10.0.0.1:1000 path=/x") != std::string::npos);
+
+    SUBCASE("after output was left unwritten, a request half read and a held body") {
+        conn.feed(std::string_view(get("/big") + "GET /half HTTP/1.1\r\nHo"));
+        CHECK(conn.has_output());
+        CHECK(conn.phase() == connection_phase::writing);
+    }
+    SUBCASE("after a parse error closed it") {
+        conn.feed(std::string_view("GET / HTTP/9.9\r\n\r\n"));
+        CHECK(conn.should_close());
+    }
+    SUBCASE("after the peer's end of input") {
+        conn.read_eof();
+        CHECK(!conn.wants_read());
+    }
+    conn.recycle();
+    CHECK(!conn.has_output());
+    CHECK(conn.phase() == connection_phase::idle);
+    CHECK(conn.wants_read());
+    CHECK(!conn.should_close());
+    CHECK(conn.requests_served() == 0);
+    conn.set_peer("10.0.0.1:1000");
+    conn.feed(std::string_view(get("/x")));
+    std::string again = drain();
+    // Identical but for the Date, which may have moved on a second.
+    auto without_date = [](std::string s) {
+        auto d = s.find("Date: ");
+        return d == std::string::npos ? s : s.erase(d, s.find("\r\n", d) + 2 - d);
+    };
+    CHECK(without_date(again) == without_date(fresh));
+    CHECK(conn.requests_served() == 1);
+    // And the peer is not carried over.
+    conn.recycle();
+    conn.feed(std::string_view(get("/y")));
+    CHECK(drain().find("peer= path=/y") != std::string::npos);
+}

@@ -496,3 +496,58 @@ TEST_CASE("the command line sets the connection limit and every timeout, and kee
     CHECK(d.header_timeout == defaults.header_timeout);
     CHECK(d.drain_timeout == defaults.drain_timeout);
 }
+
+TEST_CASE("request::peer() is the client's address and port, IPv4 and IPv6") {
+    auto peer_app = [](request const& r) { return response::text(std::string(r.peer())); };
+    auto local_name = [](int fd) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
+        char host[INET6_ADDRSTRLEN] = {};
+        if (ss.ss_family == AF_INET6) {
+            auto const& a = reinterpret_cast<sockaddr_in6 const&>(ss);
+            ::inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+            return "[" + std::string(host) + "]:" + std::to_string(ntohs(a.sin6_port));
+        }
+        auto const& a = reinterpret_cast<sockaddr_in const&>(ss);
+        ::inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(ntohs(a.sin_port));
+    };
+    {
+        porthole::server s(peer_app, test_options(1));
+        s.start();
+        connection c(s.port());
+        REQUIRE(c.ok());
+        c.get("/");
+        auto r = c.read_reply();
+        REQUIRE(r);
+        CHECK(r->body == local_name(c.fd()));
+        CHECK(r->body.starts_with("127.0.0.1:"));
+    }
+    auto o = test_options(1);
+    o.address = "::1";
+    std::optional<porthole::server<decltype(peer_app)>> s;
+    try {
+        s.emplace(peer_app, o);
+        s->start();
+    } catch (std::system_error const&) {
+        MESSAGE("no IPv6 loopback here: the IPv6 half is skipped");
+        return;
+    }
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(s->port());
+    sa.sin6_addr = in6addr_loopback;
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    std::string req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    auto expected = local_name(fd);
+    ::close(fd);
+    CHECK(expected == "[::1]:" + expected.substr(6));
+    CHECK(got.ends_with("\r\n\r\n" + expected));
+}

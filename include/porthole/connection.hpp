@@ -17,7 +17,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <deque>
+#include <list>
+#include <optional>
 #include <exception>
 #include <functional>
 #include <span>
@@ -225,8 +226,29 @@ public:
         if (!has_output()) std::string().swap(out_);
     }
 
+    // Back to the state of a new connection, for a driver that reuses connection objects:
+    // nothing of the last peer stays (input, output, held responses and their files, counts),
+    // and buffers up to a few KiB keep their memory so the next peer allocates nothing.
+    void recycle() {
+        parser_ = request_parser(shared_storage(), config_.limits);
+        std::vector<header_field>().swap(own_storage_);
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        held_.clear();
+        for (auto* buffer : {&in_, &out_, &path_, &peer_, &stream_buf_}) {
+            buffer->clear();
+            if (buffer->capacity() > recycled_buffer_limit) std::string().swap(*buffer);
+        }
+        if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
+        in_size_before_commit_ = 0;
+        served_ = 0;
+        closing_ = paused_ = continue_sent_ = false;
+    }
+
 private:
     static constexpr std::size_t min_read = 4096;
+    static constexpr std::size_t recycled_buffer_limit = 4096;
 
     struct segment {
         enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
@@ -391,39 +413,7 @@ private:
             keep = false;
             closing_ = true;
         }
-        append_status_line(st);
-        if (date_ && !date_->value().empty() && res.header("Date").empty()) {
-            append_buffered("Date: ");
-            append_buffered(date_->value());
-            append_buffered("\r\n");
-        }
-        if (config_.server_header) append_buffered("Server: porthole\r\n");
-        if (auto ct = res.content_type(); !ct.empty()) {
-            append_buffered("Content-Type: ");
-            append_buffered(ct);
-            append_buffered("\r\n");
-        }
-        for (auto const& f : res.headers()) {
-            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
-                iequals(f.name, "Connection"))
-                continue;  // framing is the connection's
-            append_buffered(f.name);
-            append_buffered(": ");
-            append_buffered(f.value);
-            append_buffered("\r\n");
-        }
-        if (body_allowed) {
-            if (chunked) {
-                append_buffered("Transfer-Encoding: chunked\r\n");
-            } else if (size) {
-                append_buffered("Content-Length: ");
-                append_number(*size);
-                append_buffered("\r\n");
-            }
-        }
-        if (!keep) append_buffered("Connection: close\r\n");
-        else if (v.minor == 0) append_buffered("Connection: keep-alive\r\n");
-        append_buffered("\r\n");
+        write_head(res, st, body_allowed, chunked, size, v, keep);
         if (!body_allowed || head_only) return 0;
 
         auto& body = res.body();
@@ -467,21 +457,65 @@ private:
         return 0;
     }
 
-    void append_status_line(status st) {
+    // The status line and header fields, written in one pass into room made once: this runs
+    // for every response, and a dozen appends that each check capacity cost more than the bytes.
+    void write_head(response const& res, status st, bool body_allowed, bool chunked,
+                    std::optional<std::uint64_t> size, version v, bool keep) {
+        auto reason = reason_phrase(st);
+        bool date = date_ && !date_->value().empty() && res.header("Date").empty();
+        auto ct = res.content_type();
+        std::size_t need = 17 + reason.size() + (date ? 8 + date_->value().size() : 0) + 18 + 16 + ct.size() +
+                           64 /* framing */ + 26 /* Connection */ + 2;
+        for (auto const& f : res.headers()) need += f.name.size() + f.value.size() + 4;
+        std::size_t begin = out_.size();
+        out_.resize(begin + need);
+        char* p = out_.data() + begin;
+        auto put = [&p](std::string_view b) {
+            std::memcpy(p, b.data(), b.size());
+            p += b.size();
+        };
         char line[16] = "HTTP/1.1 000 ";
         auto code = to_int(st);
         line[9] = static_cast<char>('0' + code / 100 % 10);
         line[10] = static_cast<char>('0' + code / 10 % 10);
         line[11] = static_cast<char>('0' + code % 10);
-        append_buffered(std::string_view(line, 13));
-        append_buffered(reason_phrase(st));
-        append_buffered("\r\n");
-    }
-
-    void append_number(std::uint64_t v) {
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        append_buffered(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+        put(std::string_view(line, 13));
+        put(reason);
+        put("\r\n");
+        if (date) {
+            put("Date: ");
+            put(date_->value());
+            put("\r\n");
+        }
+        if (config_.server_header) put("Server: porthole\r\n");
+        if (!ct.empty()) {
+            put("Content-Type: ");
+            put(ct);
+            put("\r\n");
+        }
+        for (auto const& f : res.headers()) {
+            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
+                iequals(f.name, "Connection"))
+                continue;  // framing is the connection's
+            put(f.name);
+            put(": ");
+            put(f.value);
+            put("\r\n");
+        }
+        if (body_allowed) {
+            if (chunked) {
+                put("Transfer-Encoding: chunked\r\n");
+            } else if (size) {
+                put("Content-Length: ");
+                p = std::to_chars(p, p + 20, *size).ptr;
+                put("\r\n");
+            }
+        }
+        if (!keep) put("Connection: close\r\n");
+        else if (v.minor == 0) put("Connection: keep-alive\r\n");
+        put("\r\n");
+        out_.resize(static_cast<std::size_t>(p - out_.data()));
+        note_buffered(begin);
     }
 
     // Appends to out_, extending the last buffered segment when it is the tail of the queue.
@@ -489,6 +523,11 @@ private:
         if (bytes.empty()) return;
         std::size_t begin = out_.size();
         out_.append(bytes);
+        note_buffered(begin);
+    }
+
+    // out_ grew from `begin`: extend the tail segment over the new bytes, or start one.
+    void note_buffered(std::size_t begin) {
         if (!segments_.empty() && segments_.back().kind == segment::buffered && segments_.back().end == begin &&
             segments_.size() > head_) {
             segments_.back().end = out_.size();
@@ -591,7 +630,7 @@ private:
     std::vector<segment> segments_;
     std::size_t head_ = 0;
     std::uint64_t front_done_ = 0;
-    std::deque<response> held_;
+    std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
     bool closing_ = false;

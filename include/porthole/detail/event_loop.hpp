@@ -111,6 +111,7 @@ class event_loop {
     };
 
     static constexpr int accepts_per_wakeup = 64;
+    static constexpr std::size_t spare_limit = 64;
     static constexpr int reads_per_wakeup = 16;
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
@@ -145,6 +146,7 @@ public:
         close_all();
         free_graveyard();
         stop_listening();
+        for (connection_type* c : spare_) delete c;
     }
 
     int native_handle() const noexcept { return poller_.native_handle(); }
@@ -227,8 +229,13 @@ private:
 
     // ------------------------------------------------------------ accepting
 
+    // Accepts up to accept_batch_ connections. Learning when the backlog runs dry costs a
+    // failing accept(), so the batch follows the load: it shrinks to what the backlog held
+    // when a call comes up empty, and doubles after full batches in a row (a burst). Under a
+    // steady trickle, most wakeups take their one connection and make no failing call.
     void accept_batch() {
-        for (int i = 0; i < accepts_per_wakeup; ++i) {
+        int accepted = 0;
+        for (int i = 0; i < accept_batch_; ++i) {
             sockaddr_storage peer{};
             socklen_t len = 0;
             int fd = accept_connection(listen_fd_, peer, len);
@@ -237,9 +244,13 @@ private:
                 if (errno == EMFILE || errno == ENFILE) {
                     if (shed_one()) continue;
                     pause_listening();
+                } else {  // EAGAIN: the backlog is empty
+                    accept_batch_ = std::max(1, accepted);
+                    full_batches_ = 0;
                 }
-                return;  // EAGAIN: the backlog is empty
+                return;
             }
+            ++accepted;
             if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
                 shared_.settings.max_connections) {
                 shared_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -248,6 +259,10 @@ private:
             }
             if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
             open_connection(fd, peer);
+        }
+        if (++full_batches_ >= 4) {
+            accept_batch_ = std::min(accepts_per_wakeup, 2 * accept_batch_);
+            full_batches_ = 0;
         }
     }
 
@@ -296,12 +311,25 @@ private:
         }
         ++live_;
         link(*s, t_header);  // until its first request, a connection is on the header clock
-        drive(*s);           // the request has often arrived with the connection
+        if constexpr (Poller::edge_triggered) {
+            // Wait to be told of the request rather than read for it now: under load it comes
+            // after the accept, and a read that finds nothing is a system call per connection.
+            // Registering reports the socket's state as it is, so a request already there is
+            // seen at the next wait.
+            s->readable = false;
+        } else {
+            drive(*s);  // tries the socket, then tells the poller what to wait for
+        }
     }
 
     connection_type& awaken(slot& s) {
         if (!s.conn) {
-            s.conn = new connection_type(shared_.app, shared_.config, &date_);
+            if (spare_.empty()) {
+                s.conn = new connection_type(shared_.app, shared_.config, &date_);
+            } else {
+                s.conn = spare_.back();
+                spare_.pop_back();
+            }
             char name[64];
             std::size_t n = s.peer.format(name);
             s.conn->set_peer(std::string_view(name, n));
@@ -309,7 +337,19 @@ private:
         return *s.conn;
     }
 
+    // The connection object goes back to the spares, up to a few: a busy loop then builds
+    // none per connection, and an idle one holds no more than those.
     void hibernate(slot& s) noexcept {
+        if (!s.conn) return;
+        if (spare_.size() < spare_limit) {
+            try {
+                s.conn->recycle();
+                spare_.push_back(s.conn);  // never grows: reserved up front
+                s.conn = nullptr;
+                return;
+            } catch (...) {
+            }
+        }
         delete s.conn;
         s.conn = nullptr;
     }
@@ -591,6 +631,7 @@ private:
         drain_deadline_ = now_ + std::max<std::int64_t>(0, shared_.settings.drain_timeout.count());
         // Connections the kernel already accepted are clients in flight too: take them, then
         // close the listener.
+        accept_batch_ = accepts_per_wakeup;
         for (int i = 0; i < 64 && listening_; ++i) {
             std::size_t before = live_;
             accept_batch();
@@ -641,6 +682,13 @@ private:
     slot* graveyard_ = nullptr;
     std::vector<slot*> again_;
     std::vector<slot*> again_now_;
+    int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
+    int full_batches_ = 0;   // wakeups in a row that took a whole batch
+    std::vector<connection_type*> spare_ = [] {
+        std::vector<connection_type*> v;
+        v.reserve(spare_limit);
+        return v;
+    }();
 };
 
 }  // namespace porthole::detail

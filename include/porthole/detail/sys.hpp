@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
@@ -227,24 +228,36 @@ struct peer_address {
     }
 
     // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
+    // "1.2.3.4:5678" or "[::1]:5678", NUL-terminated; its length. Done by hand for IPv4, once
+    // per connection: inet_ntop and snprintf go through printf's machinery.
     std::size_t format(char (&out)[64]) const noexcept {
-        char host[INET6_ADDRSTRLEN] = {};
+        char* p = out;
+        char* const end = out + sizeof out - 1;
         unsigned port = 0;
-        bool v6 = false;
         if (addr.sa.sa_family == AF_INET) {
-            ::inet_ntop(AF_INET, &addr.v4.sin_addr, host, sizeof host);
+            auto const* b = reinterpret_cast<unsigned char const*>(&addr.v4.sin_addr);
+            for (int i = 0; i < 4; ++i) {
+                if (i) *p++ = '.';
+                p = std::to_chars(p, end, static_cast<unsigned>(b[i])).ptr;
+            }
             port = ntohs(addr.v4.sin_port);
         } else if (addr.sa.sa_family == AF_INET6) {
-            ::inet_ntop(AF_INET6, &addr.v6.sin6_addr, host, sizeof host);
+            *p++ = '[';
+            if (!::inet_ntop(AF_INET6, &addr.v6.sin6_addr, p, INET6_ADDRSTRLEN)) {
+                out[0] = '\0';
+                return 0;
+            }
+            p += std::strlen(p);
+            *p++ = ']';
             port = ntohs(addr.v6.sin6_port);
-            v6 = true;
         } else {
             out[0] = '\0';
             return 0;
         }
-        int n = std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", host, port);
-        if (n < 0) return 0;
-        return static_cast<std::size_t>(n) < sizeof out ? static_cast<std::size_t>(n) : sizeof out - 1;
+        *p++ = ':';
+        p = std::to_chars(p, end, port).ptr;
+        *p = '\0';
+        return static_cast<std::size_t>(p - out);
     }
 };
 
