@@ -2747,7 +2747,8 @@ response call_application(F& app, request const& req) {
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <deque>
+#include <list>
+#include <optional>
 #include <exception>
 #include <functional>
 #include <span>
@@ -2955,8 +2956,29 @@ public:
         if (!has_output()) std::string().swap(out_);
     }
 
+    // Back to the state of a new connection, for a driver that reuses connection objects:
+    // nothing of the last peer stays (input, output, held responses and their files, counts),
+    // and buffers up to a few KiB keep their memory so the next peer allocates nothing.
+    void recycle() {
+        parser_ = request_parser(shared_storage(), config_.limits);
+        std::vector<header_field>().swap(own_storage_);
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        held_.clear();
+        for (auto* buffer : {&in_, &out_, &path_, &peer_, &stream_buf_}) {
+            buffer->clear();
+            if (buffer->capacity() > recycled_buffer_limit) std::string().swap(*buffer);
+        }
+        if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
+        in_size_before_commit_ = 0;
+        served_ = 0;
+        closing_ = paused_ = continue_sent_ = false;
+    }
+
 private:
     static constexpr std::size_t min_read = 4096;
+    static constexpr std::size_t recycled_buffer_limit = 4096;
 
     struct segment {
         enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
@@ -3121,39 +3143,7 @@ private:
             keep = false;
             closing_ = true;
         }
-        append_status_line(st);
-        if (date_ && !date_->value().empty() && res.header("Date").empty()) {
-            append_buffered("Date: ");
-            append_buffered(date_->value());
-            append_buffered("\r\n");
-        }
-        if (config_.server_header) append_buffered("Server: porthole\r\n");
-        if (auto ct = res.content_type(); !ct.empty()) {
-            append_buffered("Content-Type: ");
-            append_buffered(ct);
-            append_buffered("\r\n");
-        }
-        for (auto const& f : res.headers()) {
-            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
-                iequals(f.name, "Connection"))
-                continue;  // framing is the connection's
-            append_buffered(f.name);
-            append_buffered(": ");
-            append_buffered(f.value);
-            append_buffered("\r\n");
-        }
-        if (body_allowed) {
-            if (chunked) {
-                append_buffered("Transfer-Encoding: chunked\r\n");
-            } else if (size) {
-                append_buffered("Content-Length: ");
-                append_number(*size);
-                append_buffered("\r\n");
-            }
-        }
-        if (!keep) append_buffered("Connection: close\r\n");
-        else if (v.minor == 0) append_buffered("Connection: keep-alive\r\n");
-        append_buffered("\r\n");
+        write_head(res, st, body_allowed, chunked, size, v, keep);
         if (!body_allowed || head_only) return 0;
 
         auto& body = res.body();
@@ -3197,21 +3187,65 @@ private:
         return 0;
     }
 
-    void append_status_line(status st) {
+    // The status line and header fields, written in one pass into room made once: this runs
+    // for every response, and a dozen appends that each check capacity cost more than the bytes.
+    void write_head(response const& res, status st, bool body_allowed, bool chunked,
+                    std::optional<std::uint64_t> size, version v, bool keep) {
+        auto reason = reason_phrase(st);
+        bool date = date_ && !date_->value().empty() && res.header("Date").empty();
+        auto ct = res.content_type();
+        std::size_t need = 17 + reason.size() + (date ? 8 + date_->value().size() : 0) + 18 + 16 + ct.size() +
+                           64 /* framing */ + 26 /* Connection */ + 2;
+        for (auto const& f : res.headers()) need += f.name.size() + f.value.size() + 4;
+        std::size_t begin = out_.size();
+        out_.resize(begin + need);
+        char* p = out_.data() + begin;
+        auto put = [&p](std::string_view b) {
+            std::memcpy(p, b.data(), b.size());
+            p += b.size();
+        };
         char line[16] = "HTTP/1.1 000 ";
         auto code = to_int(st);
         line[9] = static_cast<char>('0' + code / 100 % 10);
         line[10] = static_cast<char>('0' + code / 10 % 10);
         line[11] = static_cast<char>('0' + code % 10);
-        append_buffered(std::string_view(line, 13));
-        append_buffered(reason_phrase(st));
-        append_buffered("\r\n");
-    }
-
-    void append_number(std::uint64_t v) {
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        append_buffered(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+        put(std::string_view(line, 13));
+        put(reason);
+        put("\r\n");
+        if (date) {
+            put("Date: ");
+            put(date_->value());
+            put("\r\n");
+        }
+        if (config_.server_header) put("Server: porthole\r\n");
+        if (!ct.empty()) {
+            put("Content-Type: ");
+            put(ct);
+            put("\r\n");
+        }
+        for (auto const& f : res.headers()) {
+            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
+                iequals(f.name, "Connection"))
+                continue;  // framing is the connection's
+            put(f.name);
+            put(": ");
+            put(f.value);
+            put("\r\n");
+        }
+        if (body_allowed) {
+            if (chunked) {
+                put("Transfer-Encoding: chunked\r\n");
+            } else if (size) {
+                put("Content-Length: ");
+                p = std::to_chars(p, p + 20, *size).ptr;
+                put("\r\n");
+            }
+        }
+        if (!keep) put("Connection: close\r\n");
+        else if (v.minor == 0) put("Connection: keep-alive\r\n");
+        put("\r\n");
+        out_.resize(static_cast<std::size_t>(p - out_.data()));
+        note_buffered(begin);
     }
 
     // Appends to out_, extending the last buffered segment when it is the tail of the queue.
@@ -3219,6 +3253,11 @@ private:
         if (bytes.empty()) return;
         std::size_t begin = out_.size();
         out_.append(bytes);
+        note_buffered(begin);
+    }
+
+    // out_ grew from `begin`: extend the tail segment over the new bytes, or start one.
+    void note_buffered(std::size_t begin) {
         if (!segments_.empty() && segments_.back().kind == segment::buffered && segments_.back().end == begin &&
             segments_.size() > head_) {
             segments_.back().end = out_.size();
@@ -3321,7 +3360,7 @@ private:
     std::vector<segment> segments_;
     std::size_t head_ = 0;
     std::uint64_t front_done_ = 0;
-    std::deque<response> held_;
+    std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
     bool closing_ = false;
@@ -5078,6 +5117,7 @@ private:
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
@@ -5302,24 +5342,36 @@ struct peer_address {
     }
 
     // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
+    // "1.2.3.4:5678" or "[::1]:5678", NUL-terminated; its length. Done by hand for IPv4, once
+    // per connection: inet_ntop and snprintf go through printf's machinery.
     std::size_t format(char (&out)[64]) const noexcept {
-        char host[INET6_ADDRSTRLEN] = {};
+        char* p = out;
+        char* const end = out + sizeof out - 1;
         unsigned port = 0;
-        bool v6 = false;
         if (addr.sa.sa_family == AF_INET) {
-            ::inet_ntop(AF_INET, &addr.v4.sin_addr, host, sizeof host);
+            auto const* b = reinterpret_cast<unsigned char const*>(&addr.v4.sin_addr);
+            for (int i = 0; i < 4; ++i) {
+                if (i) *p++ = '.';
+                p = std::to_chars(p, end, static_cast<unsigned>(b[i])).ptr;
+            }
             port = ntohs(addr.v4.sin_port);
         } else if (addr.sa.sa_family == AF_INET6) {
-            ::inet_ntop(AF_INET6, &addr.v6.sin6_addr, host, sizeof host);
+            *p++ = '[';
+            if (!::inet_ntop(AF_INET6, &addr.v6.sin6_addr, p, INET6_ADDRSTRLEN)) {
+                out[0] = '\0';
+                return 0;
+            }
+            p += std::strlen(p);
+            *p++ = ']';
             port = ntohs(addr.v6.sin6_port);
-            v6 = true;
         } else {
             out[0] = '\0';
             return 0;
         }
-        int n = std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", host, port);
-        if (n < 0) return 0;
-        return static_cast<std::size_t>(n) < sizeof out ? static_cast<std::size_t>(n) : sizeof out - 1;
+        *p++ = ':';
+        p = std::to_chars(p, end, port).ptr;
+        *p = '\0';
+        return static_cast<std::size_t>(p - out);
     }
 };
 
@@ -5494,9 +5546,17 @@ public:
 
     bool add_connection(int fd, void* tag, handle&) noexcept {
         epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = tag;
         return ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+    }
+
+    // A write came up short: from now on, also say when the socket takes output again.
+    void want_output(int fd, void* tag, handle&) noexcept {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = tag;
+        ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev);
     }
 
     void set_interest(int, handle&, bool, bool) noexcept {}
@@ -5713,6 +5773,7 @@ class event_loop {
         bool deferred = false; // in again_: read budget spent, continue next iteration
         bool closed = false;
         bool served = false;   // answered a request: idle now means keep-alive
+        bool output_watched = false;  // edge-triggered: the poller reports output room too
     };
 
     struct timer_list {
@@ -5723,6 +5784,7 @@ class event_loop {
     };
 
     static constexpr int accepts_per_wakeup = 64;
+    static constexpr std::size_t spare_limit = 64;
     static constexpr int reads_per_wakeup = 16;
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
@@ -5757,6 +5819,7 @@ public:
         close_all();
         free_graveyard();
         stop_listening();
+        for (connection_type* c : spare_) delete c;
     }
 
     int native_handle() const noexcept { return poller_.native_handle(); }
@@ -5839,8 +5902,13 @@ private:
 
     // ------------------------------------------------------------ accepting
 
+    // Accepts up to accept_batch_ connections. Learning when the backlog runs dry costs a
+    // failing accept(), so the batch follows the load: it shrinks to what the backlog held
+    // when a call comes up empty, and doubles after full batches in a row (a burst). Under a
+    // steady trickle, most wakeups take their one connection and make no failing call.
     void accept_batch() {
-        for (int i = 0; i < accepts_per_wakeup; ++i) {
+        int accepted = 0;
+        for (int i = 0; i < accept_batch_; ++i) {
             sockaddr_storage peer{};
             socklen_t len = 0;
             int fd = accept_connection(listen_fd_, peer, len);
@@ -5849,9 +5917,13 @@ private:
                 if (errno == EMFILE || errno == ENFILE) {
                     if (shed_one()) continue;
                     pause_listening();
+                } else {  // EAGAIN: the backlog is empty
+                    accept_batch_ = std::max(1, accepted);
+                    full_batches_ = 0;
                 }
-                return;  // EAGAIN: the backlog is empty
+                return;
             }
+            ++accepted;
             if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
                 shared_.settings.max_connections) {
                 shared_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -5860,6 +5932,10 @@ private:
             }
             if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
             open_connection(fd, peer);
+        }
+        if (++full_batches_ >= 4) {
+            accept_batch_ = std::min(accepts_per_wakeup, 2 * accept_batch_);
+            full_batches_ = 0;
         }
     }
 
@@ -5908,12 +5984,25 @@ private:
         }
         ++live_;
         link(*s, t_header);  // until its first request, a connection is on the header clock
-        drive(*s);           // the request has often arrived with the connection
+        if constexpr (Poller::edge_triggered) {
+            // Wait to be told of the request rather than read for it now: under load it comes
+            // after the accept, and a read that finds nothing is a system call per connection.
+            // Registering reports the socket's state as it is, so a request already there is
+            // seen at the next wait.
+            s->readable = false;
+        } else {
+            drive(*s);  // tries the socket, then tells the poller what to wait for
+        }
     }
 
     connection_type& awaken(slot& s) {
         if (!s.conn) {
-            s.conn = new connection_type(shared_.app, shared_.config, &date_);
+            if (spare_.empty()) {
+                s.conn = new connection_type(shared_.app, shared_.config, &date_);
+            } else {
+                s.conn = spare_.back();
+                spare_.pop_back();
+            }
             char name[64];
             std::size_t n = s.peer.format(name);
             s.conn->set_peer(std::string_view(name, n));
@@ -5921,7 +6010,19 @@ private:
         return *s.conn;
     }
 
+    // The connection object goes back to the spares, up to a few: a busy loop then builds
+    // none per connection, and an idle one holds no more than those.
     void hibernate(slot& s) noexcept {
+        if (!s.conn) return;
+        if (spare_.size() < spare_limit) {
+            try {
+                s.conn->recycle();
+                spare_.push_back(s.conn);  // never grows: reserved up front
+                s.conn = nullptr;
+                return;
+            } catch (...) {
+            }
+        }
         delete s.conn;
         s.conn = nullptr;
     }
@@ -6025,6 +6126,12 @@ private:
                 return false;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 s.writable = false;
+                if constexpr (Poller::edge_triggered) {
+                    if (!s.output_watched) {
+                        poller_.want_output(s.fd, &s, s.handle);
+                        s.output_watched = true;
+                    }
+                }
             } else if (errno != EINTR) {
                 close(s);
                 return false;
@@ -6203,6 +6310,7 @@ private:
         drain_deadline_ = now_ + std::max<std::int64_t>(0, shared_.settings.drain_timeout.count());
         // Connections the kernel already accepted are clients in flight too: take them, then
         // close the listener.
+        accept_batch_ = accepts_per_wakeup;
         for (int i = 0; i < 64 && listening_; ++i) {
             std::size_t before = live_;
             accept_batch();
@@ -6253,6 +6361,13 @@ private:
     slot* graveyard_ = nullptr;
     std::vector<slot*> again_;
     std::vector<slot*> again_now_;
+    int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
+    int full_batches_ = 0;   // wakeups in a row that took a whole batch
+    std::vector<connection_type*> spare_ = [] {
+        std::vector<connection_type*> v;
+        v.reserve(spare_limit);
+        return v;
+    }();
 };
 
 }  // namespace porthole::detail

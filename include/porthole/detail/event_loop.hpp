@@ -101,6 +101,7 @@ class event_loop {
         bool deferred = false; // in again_: read budget spent, continue next iteration
         bool closed = false;
         bool served = false;   // answered a request: idle now means keep-alive
+        bool output_watched = false;  // edge-triggered: the poller reports output room too
     };
 
     struct timer_list {
@@ -453,6 +454,12 @@ private:
                 return false;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 s.writable = false;
+                if constexpr (Poller::edge_triggered) {
+                    if (!s.output_watched) {
+                        poller_.want_output(s.fd, &s, s.handle);
+                        s.output_watched = true;
+                    }
+                }
             } else if (errno != EINTR) {
                 close(s);
                 return false;

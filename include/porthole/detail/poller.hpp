@@ -54,9 +54,17 @@ public:
 
     bool add_connection(int fd, void* tag, handle&) noexcept {
         epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = tag;
         return ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+    }
+
+    // A write came up short: from now on, also say when the socket takes output again.
+    void want_output(int fd, void* tag, handle&) noexcept {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = tag;
+        ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev);
     }
 
     void set_interest(int, handle&, bool, bool) noexcept {}
