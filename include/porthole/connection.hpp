@@ -336,16 +336,19 @@ private:
         auto const& h = parser_.head();
         std::string_view raw_path, query;
         detail::split_target(h.target, raw_path, query);
-        path_.clear();
-        bool path_ok = h.form == target_form::asterisk || h.form == target_form::authority ||
-                       url::decode_path(raw_path, path_);
-        if (!path_ok) {
-            queue_error(status::bad_request);
-            closing_ = true;
-            return;
+        // The decoded path is the raw one unless it holds an escape (the parser lets no NUL
+        // or other control byte into a target): most requests need no copy.
+        std::string_view path = raw_path;
+        bool has_path = h.form == target_form::origin || h.form == target_form::absolute;
+        if (has_path && raw_path.find('%') != std::string_view::npos) {
+            path_.clear();
+            if (!url::decode_path(raw_path, path_)) {
+                queue_error(status::bad_request);
+                closing_ = true;
+                return;
+            }
+            path = path_;
         }
-        std::string_view path = h.form == target_form::origin || h.form == target_form::absolute
-                                    ? std::string_view(path_) : raw_path;
         request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
                                    h.headers, parser_.body(), h.keep_alive, peer_});
         ++served_;

@@ -597,7 +597,8 @@ public:
     }
 
     // The pattern of the route that would answer `m` on `path` ("/users/{id:int}", or a mount's
-    // prefix), or an empty view when none would (404 or 405): for logs and metrics by route.
+    // prefix), or an empty view when none would: 404, 405, and what the router answers itself
+    // (OPTIONS with Allow, a trailing-slash redirect). For logs and metrics by route.
     static std::string_view route_for(method m, std::string_view path) noexcept {
         if (path.empty() || path[0] != '/') return {};
         walk w(path);

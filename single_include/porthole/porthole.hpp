@@ -3066,16 +3066,19 @@ private:
         auto const& h = parser_.head();
         std::string_view raw_path, query;
         detail::split_target(h.target, raw_path, query);
-        path_.clear();
-        bool path_ok = h.form == target_form::asterisk || h.form == target_form::authority ||
-                       url::decode_path(raw_path, path_);
-        if (!path_ok) {
-            queue_error(status::bad_request);
-            closing_ = true;
-            return;
+        // The decoded path is the raw one unless it holds an escape (the parser lets no NUL
+        // or other control byte into a target): most requests need no copy.
+        std::string_view path = raw_path;
+        bool has_path = h.form == target_form::origin || h.form == target_form::absolute;
+        if (has_path && raw_path.find('%') != std::string_view::npos) {
+            path_.clear();
+            if (!url::decode_path(raw_path, path_)) {
+                queue_error(status::bad_request);
+                closing_ = true;
+                return;
+            }
+            path = path_;
         }
-        std::string_view path = h.form == target_form::origin || h.form == target_form::absolute
-                                    ? std::string_view(path_) : raw_path;
         request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
                                    h.headers, parser_.body(), h.keep_alive, peer_});
         ++served_;
@@ -5109,7 +5112,8 @@ private:
 
 // #include <porthole/detail/poller.hpp>
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
-// edge-triggered connections (registered once, never modified); elsewhere, or with
+// edge-triggered connections (input from the start, output added once after a short write);
+// elsewhere, or with
 // PORTHOLE_USE_POLL defined, level-triggered poll(2) with interest updated as needed.
 
 // #include <porthole/detail/sys.hpp>
@@ -5341,9 +5345,9 @@ struct peer_address {
         return p;
     }
 
-    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
-    // "1.2.3.4:5678" or "[::1]:5678", NUL-terminated; its length. Done by hand for IPv4, once
-    // per connection: inet_ntop and snprintf go through printf's machinery.
+    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out, NUL-terminated; returns the length
+    // written. By hand for IPv4, once per connection: inet_ntop and snprintf go through
+    // printf's machinery.
     std::size_t format(char (&out)[64]) const noexcept {
         char* p = out;
         char* const end = out + sizeof out - 1;
@@ -5518,8 +5522,8 @@ enum : unsigned { ready_read = 1, ready_write = 2, ready_hangup = 4 };
 
 class epoll_poller {
 public:
-    // Connections are registered for both directions once; the loop remembers readiness
-    // itself, so set_interest() has nothing to do.
+    // Connections are registered for input, and for output once a write comes up short
+    // (want_output); the loop remembers readiness itself, so set_interest() has nothing to do.
     static constexpr bool edge_triggered = true;
     struct handle {};
 
@@ -5552,11 +5556,12 @@ public:
     }
 
     // A write came up short: from now on, also say when the socket takes output again.
-    void want_output(int fd, void* tag, handle&) noexcept {
+    // False if that cannot be arranged (the connection could then never finish writing).
+    bool want_output(int fd, void* tag, handle&) noexcept {
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = tag;
-        ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev);
+        return ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
     }
 
     void set_interest(int, handle&, bool, bool) noexcept {}
@@ -5816,6 +5821,7 @@ public:
     event_loop& operator=(event_loop const&) = delete;
 
     ~event_loop() {
+        keep_spares_ = false;  // what closes now is freed, not made ready for reuse
         close_all();
         free_graveyard();
         stop_listening();
@@ -6014,7 +6020,7 @@ private:
     // none per connection, and an idle one holds no more than those.
     void hibernate(slot& s) noexcept {
         if (!s.conn) return;
-        if (spare_.size() < spare_limit) {
+        if (keep_spares_ && spare_.size() < spare_limit) {
             try {
                 s.conn->recycle();
                 spare_.push_back(s.conn);  // never grows: reserved up front
@@ -6128,7 +6134,10 @@ private:
                 s.writable = false;
                 if constexpr (Poller::edge_triggered) {
                     if (!s.output_watched) {
-                        poller_.want_output(s.fd, &s, s.handle);
+                        if (!poller_.want_output(s.fd, &s, s.handle)) {
+                            close(s);
+                            return false;
+                        }
                         s.output_watched = true;
                     }
                 }
@@ -6280,8 +6289,10 @@ private:
             s.deferred = false;
         }
         if constexpr (!Poller::edge_triggered) poller_.remove(s.fd, s.handle);
-        // Unread requests at close() would make the kernel reset the connection.
-        if (s.readable && !s.eof) drain_and_close(s.fd);
+        // Unread requests at close() would make the kernel reset the connection. A connection
+        // never read yet may hold one its first event has not reported.
+        bool never_read = !s.served && !s.conn;
+        if ((s.readable || never_read) && !s.eof) drain_and_close(s.fd);
         else ::close(s.fd);
         s.fd = -1;
         --live_;
@@ -6361,6 +6372,7 @@ private:
     slot* graveyard_ = nullptr;
     std::vector<slot*> again_;
     std::vector<slot*> again_now_;
+    bool keep_spares_ = true;
     int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
     int full_batches_ = 0;   // wakeups in a row that took a whole batch
     std::vector<connection_type*> spare_ = [] {
@@ -7896,7 +7908,8 @@ public:
     }
 
     // The pattern of the route that would answer `m` on `path` ("/users/{id:int}", or a mount's
-    // prefix), or an empty view when none would (404 or 405): for logs and metrics by route.
+    // prefix), or an empty view when none would: 404, 405, and what the router answers itself
+    // (OPTIONS with Allow, a trailing-slash redirect). For logs and metrics by route.
     static std::string_view route_for(method m, std::string_view path) noexcept {
         if (path.empty() || path[0] != '/') return {};
         walk w(path);

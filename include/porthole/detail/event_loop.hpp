@@ -144,6 +144,7 @@ public:
     event_loop& operator=(event_loop const&) = delete;
 
     ~event_loop() {
+        keep_spares_ = false;  // what closes now is freed, not made ready for reuse
         close_all();
         free_graveyard();
         stop_listening();
@@ -342,7 +343,7 @@ private:
     // none per connection, and an idle one holds no more than those.
     void hibernate(slot& s) noexcept {
         if (!s.conn) return;
-        if (spare_.size() < spare_limit) {
+        if (keep_spares_ && spare_.size() < spare_limit) {
             try {
                 s.conn->recycle();
                 spare_.push_back(s.conn);  // never grows: reserved up front
@@ -456,7 +457,10 @@ private:
                 s.writable = false;
                 if constexpr (Poller::edge_triggered) {
                     if (!s.output_watched) {
-                        poller_.want_output(s.fd, &s, s.handle);
+                        if (!poller_.want_output(s.fd, &s, s.handle)) {
+                            close(s);
+                            return false;
+                        }
                         s.output_watched = true;
                     }
                 }
@@ -608,8 +612,10 @@ private:
             s.deferred = false;
         }
         if constexpr (!Poller::edge_triggered) poller_.remove(s.fd, s.handle);
-        // Unread requests at close() would make the kernel reset the connection.
-        if (s.readable && !s.eof) drain_and_close(s.fd);
+        // Unread requests at close() would make the kernel reset the connection. A connection
+        // never read yet may hold one its first event has not reported.
+        bool never_read = !s.served && !s.conn;
+        if ((s.readable || never_read) && !s.eof) drain_and_close(s.fd);
         else ::close(s.fd);
         s.fd = -1;
         --live_;
@@ -689,6 +695,7 @@ private:
     slot* graveyard_ = nullptr;
     std::vector<slot*> again_;
     std::vector<slot*> again_now_;
+    bool keep_spares_ = true;
     int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
     int full_batches_ = 0;   // wakeups in a row that took a whole batch
     std::vector<connection_type*> spare_ = [] {

@@ -1,5 +1,6 @@
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
-// edge-triggered connections (registered once, never modified); elsewhere, or with
+// edge-triggered connections (input from the start, output added once after a short write);
+// elsewhere, or with
 // PORTHOLE_USE_POLL defined, level-triggered poll(2) with interest updated as needed.
 #pragma once
 
@@ -26,8 +27,8 @@ enum : unsigned { ready_read = 1, ready_write = 2, ready_hangup = 4 };
 
 class epoll_poller {
 public:
-    // Connections are registered for both directions once; the loop remembers readiness
-    // itself, so set_interest() has nothing to do.
+    // Connections are registered for input, and for output once a write comes up short
+    // (want_output); the loop remembers readiness itself, so set_interest() has nothing to do.
     static constexpr bool edge_triggered = true;
     struct handle {};
 
@@ -60,11 +61,12 @@ public:
     }
 
     // A write came up short: from now on, also say when the socket takes output again.
-    void want_output(int fd, void* tag, handle&) noexcept {
+    // False if that cannot be arranged (the connection could then never finish writing).
+    bool want_output(int fd, void* tag, handle&) noexcept {
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = tag;
-        ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev);
+        return ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
     }
 
     void set_interest(int, handle&, bool, bool) noexcept {}

@@ -227,9 +227,9 @@ struct peer_address {
         return p;
     }
 
-    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out; returns the length written.
-    // "1.2.3.4:5678" or "[::1]:5678", NUL-terminated; its length. Done by hand for IPv4, once
-    // per connection: inet_ntop and snprintf go through printf's machinery.
+    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out, NUL-terminated; returns the length
+    // written. By hand for IPv4, once per connection: inet_ntop and snprintf go through
+    // printf's machinery.
     std::size_t format(char (&out)[64]) const noexcept {
         char* p = out;
         char* const end = out + sizeof out - 1;
