@@ -82,7 +82,10 @@ constexpr bool check_application() {
 template <class F>
 response call_application(F& app, request const& req) {
     static_assert(detail::check_application<F>());
-    return to_response(app(req));
+    if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>)
+        return app(req);  // built in place, not moved
+    else
+        return to_response(app(req));
 }
 
 }  // namespace porthole

@@ -364,23 +364,24 @@ private:
             finish(req, error_response(status::not_implemented));
             return;
         }
-        response res;
-        bool failed = false;
+        response res = call_guarded(req);
+        if (!res.valid()) {
+            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
+            res = error_response(status::internal_server_error);
+        }
+        finish(req, std::move(res));
+    }
+
+    // The application's response, built in place, or a 500 if it threw.
+    response call_guarded(request const& req) {
         try {
-            res = call_application(app_, req);
+            return call_application(app_, req);
         } catch (std::exception const& e) {
             log_error(std::string("application threw: ") + e.what());
-            failed = true;
         } catch (...) {
             log_error("application threw a non-standard exception");
-            failed = true;
         }
-        if (!failed && !res.valid()) {
-            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
-            failed = true;
-        }
-        if (failed) res = error_response(status::internal_server_error);
-        finish(req, std::move(res));
+        return error_response(status::internal_server_error);
     }
 
     static response error_response(status s) {

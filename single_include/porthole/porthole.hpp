@@ -531,6 +531,16 @@ constexpr bool is_target_char(char c) noexcept {
     return u > 0x20 && u < 0x7f && c != '#';
 }
 
+// reg-name characters (RFC 3986 3.2.2): unreserved, pct-encoded's '%', sub-delims. A table,
+// because every request's Host goes through it.
+inline constexpr auto reg_name_chars = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c)
+        t[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    for (char c : std::string_view{"-._~%!$&'()*+,;="}) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
 // uri-host [":" port] per RFC 9110 7.2 / RFC 3986 3.2.2 (reg-name, IPv4, IP-literal).
 constexpr bool is_valid_host(std::string_view h) noexcept {
     std::size_t i = 0;
@@ -543,12 +553,8 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
         }
         i = close + 1;
     } else {
-        for (; i < h.size() && h[i] != ':'; ++i) {
-            char c = h[i];
-            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      std::string_view{"-._~%!$&'()*+,;="}.find(c) != std::string_view::npos;
-            if (!ok) return false;
-        }
+        for (; i < h.size() && h[i] != ':'; ++i)
+            if (!reg_name_chars[static_cast<unsigned char>(h[i])]) return false;
     }
     if (i == h.size()) return true;
     if (h[i] != ':') return false;
@@ -2724,7 +2730,10 @@ constexpr bool check_application() {
 template <class F>
 response call_application(F& app, request const& req) {
     static_assert(detail::check_application<F>());
-    return to_response(app(req));
+    if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>)
+        return app(req);  // built in place, not moved
+    else
+        return to_response(app(req));
 }
 
 }  // namespace porthole
@@ -3094,23 +3103,24 @@ private:
             finish(req, error_response(status::not_implemented));
             return;
         }
-        response res;
-        bool failed = false;
+        response res = call_guarded(req);
+        if (!res.valid()) {
+            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
+            res = error_response(status::internal_server_error);
+        }
+        finish(req, std::move(res));
+    }
+
+    // The application's response, built in place, or a 500 if it threw.
+    response call_guarded(request const& req) {
         try {
-            res = call_application(app_, req);
+            return call_application(app_, req);
         } catch (std::exception const& e) {
             log_error(std::string("application threw: ") + e.what());
-            failed = true;
         } catch (...) {
             log_error("application threw a non-standard exception");
-            failed = true;
         }
-        if (!failed && !res.valid()) {
-            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
-            failed = true;
-        }
-        if (failed) res = error_response(status::internal_server_error);
-        finish(req, std::move(res));
+        return error_response(status::internal_server_error);
     }
 
     static response error_response(status s) {
