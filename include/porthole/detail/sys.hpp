@@ -2,6 +2,8 @@
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
 #pragma once
 
+#include <porthole/response.hpp>
+
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -39,31 +41,7 @@ namespace porthole::detail {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-// A descriptor closed on destruction.
-class unique_fd {
-public:
-    unique_fd() noexcept = default;
-    explicit unique_fd(int fd) noexcept : fd_(fd) {}
-    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    unique_fd& operator=(unique_fd&& o) noexcept {
-        if (this != &o) reset(std::exchange(o.fd_, -1));
-        return *this;
-    }
-    unique_fd(unique_fd const&) = delete;
-    unique_fd& operator=(unique_fd const&) = delete;
-    ~unique_fd() { reset(); }
-
-    int get() const noexcept { return fd_; }
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
+using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
 
 // ---------------------------------------------------------------- clocks
 
