@@ -498,6 +498,19 @@ TEST_CASE("an access log entry is written per response") {
     CHECK(lines == std::vector<std::string>{"GET /x 200 7", "- - 400 11"});
 }
 
+TEST_CASE("a method named \"-\" is a request like any other, told apart from an error by its target") {
+    std::vector<std::string> lines;
+    connection_config cfg;
+    cfg.access_log = [&](access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)));
+    };
+    recorder app;
+    client c(app, cfg);
+    c.send("- / HTTP/1.1\r\nHost: t\r\n\r\n" + get("/after"));
+    CHECK(lines == std::vector<std::string>{"- / 501", "GET /after 200"});
+    CHECK(!c.closed());
+}
+
 TEST_CASE("hostile corpus through the connection: status and close as the index says") {
     auto app = [](request const& req) { return response::text(std::string(req.body())); };
     auto rows = test_support::read_index(test_support::shared_dir() + "/corpus/hostile/index.tsv");

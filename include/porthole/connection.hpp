@@ -46,7 +46,9 @@ struct output_chunk {
     std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
 };
 
-// What an access log line needs; views are valid during the callback only.
+// What an access log line needs; views are valid during the callback only. An answer to input
+// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
+// target is never "-", though its method may be.
 struct access_entry {
     std::string_view peer, method, target;
     porthole::version version;
