@@ -9,12 +9,12 @@
 
 #include <porthole/http.hpp>
 #include <porthole/http_date.hpp>
+#include <porthole/url.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
-#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -29,6 +29,25 @@ struct cookie_pair {
     std::string_view value;
 };
 
+namespace detail {
+constexpr bool next_cookie_pair(std::string_view& rest, cookie_pair& out) noexcept {
+    while (!rest.empty()) {
+        auto semi = rest.find(';');
+        auto pair = rest.substr(0, semi);
+        rest.remove_prefix(semi == std::string_view::npos ? rest.size() : semi + 1);
+        auto eq = pair.find('=');
+        if (eq == std::string_view::npos) continue;
+        auto name = trim_ows(pair.substr(0, eq));
+        if (!is_token(name)) continue;
+        auto value = trim_ows(pair.substr(eq + 1));
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+        out = {name, value};
+        return true;
+    }
+    return false;
+}
+}  // namespace detail
+
 // The name=value pairs of a Cookie header, in order, lazily. Pairs are separated by ';'
 // (RFC 6265 4.2.1); OWS around names and values is trimmed; a value wrapped in double
 // quotes is unwrapped. Skipped: empty pairs, pairs without '=', and pairs whose name is not
@@ -36,60 +55,9 @@ struct cookie_pair {
 // treat them as untrusted input.
 class cookies_view {
 public:
+    using iterator = url::detail::split_iterator<cookie_pair, &detail::next_cookie_pair>;
+
     constexpr explicit cookies_view(std::string_view header) noexcept : header_(header) {}
-
-    class iterator {
-    public:
-        using iterator_category = std::forward_iterator_tag;
-        using value_type = cookie_pair;
-        using difference_type = std::ptrdiff_t;
-        using pointer = cookie_pair const*;
-        using reference = cookie_pair const&;
-
-        constexpr iterator() noexcept = default;
-        constexpr cookie_pair const& operator*() const noexcept { return current_; }
-        constexpr cookie_pair const* operator->() const noexcept { return &current_; }
-        constexpr iterator& operator++() noexcept {
-            advance();
-            return *this;
-        }
-        constexpr iterator operator++(int) noexcept {
-            iterator old = *this;
-            advance();
-            return old;
-        }
-        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
-            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
-        }
-
-    private:
-        friend class cookies_view;
-        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
-            advance();
-        }
-        constexpr void advance() noexcept {
-            while (!rest_.empty()) {
-                auto semi = rest_.find(';');
-                auto pair = rest_.substr(0, semi);
-                rest_.remove_prefix(semi == std::string_view::npos ? rest_.size() : semi + 1);
-                auto eq = pair.find('=');
-                if (eq == std::string_view::npos) continue;
-                auto name = detail::trim_ows(pair.substr(0, eq));
-                if (!detail::is_token(name)) continue;
-                auto value = detail::trim_ows(pair.substr(eq + 1));
-                if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-                    value = value.substr(1, value.size() - 2);
-                current_ = {name, value};
-                return;
-            }
-            done_ = true;
-            current_ = {};
-        }
-        std::string_view rest_;  // what follows the current pair
-        cookie_pair current_;
-        bool done_ = true;
-    };
-
     constexpr iterator begin() const noexcept { return iterator(header_); }
     constexpr iterator end() const noexcept { return iterator(); }
 

@@ -321,13 +321,8 @@ extern "C" inline void porthole_on_stop_signal(int) {
 class stop_signals {
 public:
     stop_signals() {
-        int p[2];
-        if (::pipe(p) != 0) throw_errno("pipe");
-        read_.reset(p[0]);
-        write_.reset(p[1]);
-        set_nonblocking_cloexec(p[0]);
-        set_nonblocking_cloexec(p[1]);
-        stop_signal_pipe.store(p[1]);
+        open_pipe(read_, write_);
+        stop_signal_pipe.store(write_.get());
         struct sigaction sa {};
         sa.sa_handler = porthole_on_stop_signal;
         sigemptyset(&sa.sa_mask);

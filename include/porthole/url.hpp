@@ -260,6 +260,65 @@ struct param {
     std::string_view value;
 };
 
+namespace detail {
+
+// A forward iterator over the items that `Next(rest, item)` takes one at a time off the front
+// of a string (false once none is left): the lazy views of query pairs and of cookie pairs.
+template <class Item, bool (*Next)(std::string_view&, Item&) noexcept>
+class split_iterator {
+public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Item;
+    using difference_type = std::ptrdiff_t;
+    using pointer = Item const*;
+    using reference = Item const&;
+
+    constexpr split_iterator() noexcept = default;
+    constexpr explicit split_iterator(std::string_view text) noexcept : rest_(text), done_(false) { advance(); }
+    constexpr Item const& operator*() const noexcept { return current_; }
+    constexpr Item const* operator->() const noexcept { return &current_; }
+    constexpr split_iterator& operator++() noexcept {
+        advance();
+        return *this;
+    }
+    constexpr split_iterator operator++(int) noexcept {
+        split_iterator old = *this;
+        advance();
+        return old;
+    }
+    friend constexpr bool operator==(split_iterator const& a, split_iterator const& b) noexcept {
+        return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
+    }
+
+private:
+    constexpr void advance() noexcept {
+        if (Next(rest_, current_)) return;
+        done_ = true;
+        current_ = {};
+    }
+    std::string_view rest_;  // what follows the current item
+    Item current_{};
+    bool done_ = true;
+};
+
+constexpr bool next_query_param(std::string_view& rest, param& out) noexcept {
+    while (!rest.empty()) {
+        auto amp = rest.find('&');
+        auto pair = rest.substr(0, amp);
+        rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        if (eq == std::string_view::npos)
+            out = {pair, pair.substr(pair.size())};
+        else
+            out = {pair.substr(0, eq), pair.substr(eq + 1)};
+        return true;
+    }
+    return false;
+}
+
+}  // namespace detail
+
 // The pairs of a query string (without its '?') or of an application/x-www-form-urlencoded
 // body, in order, lazily: "a=1&b=&c&&d=4" gives a="1", b="", c="", d="4". Pairs are
 // separated by '&'; empty pairs are skipped; a pair without '=' has an empty value; the
@@ -267,58 +326,9 @@ struct param {
 // decode_form); duplicates all appear.
 class query_params {
 public:
+    using iterator = detail::split_iterator<param, &detail::next_query_param>;
+
     constexpr explicit query_params(std::string_view query) noexcept : query_(query) {}
-
-    class iterator {
-    public:
-        using iterator_category = std::forward_iterator_tag;
-        using value_type = param;
-        using difference_type = std::ptrdiff_t;
-        using pointer = param const*;
-        using reference = param const&;
-
-        constexpr iterator() noexcept = default;
-        constexpr param const& operator*() const noexcept { return current_; }
-        constexpr param const* operator->() const noexcept { return &current_; }
-        constexpr iterator& operator++() noexcept {
-            advance();
-            return *this;
-        }
-        constexpr iterator operator++(int) noexcept {
-            iterator old = *this;
-            advance();
-            return old;
-        }
-        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
-            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
-        }
-
-    private:
-        friend class query_params;
-        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
-            advance();
-        }
-        constexpr void advance() noexcept {
-            while (!rest_.empty()) {
-                auto amp = rest_.find('&');
-                auto pair = rest_.substr(0, amp);
-                rest_.remove_prefix(amp == std::string_view::npos ? rest_.size() : amp + 1);
-                if (pair.empty()) continue;
-                auto eq = pair.find('=');
-                if (eq == std::string_view::npos)
-                    current_ = {pair, pair.substr(pair.size())};
-                else
-                    current_ = {pair.substr(0, eq), pair.substr(eq + 1)};
-                return;
-            }
-            done_ = true;
-            current_ = {};
-        }
-        std::string_view rest_;  // what follows the current pair
-        param current_;
-        bool done_ = true;
-    };
-
     constexpr iterator begin() const noexcept { return iterator(query_); }
     constexpr iterator end() const noexcept { return iterator(); }
 

@@ -1650,6 +1650,65 @@ struct param {
     std::string_view value;
 };
 
+namespace detail {
+
+// A forward iterator over the items that `Next(rest, item)` takes one at a time off the front
+// of a string (false once none is left): the lazy views of query pairs and of cookie pairs.
+template <class Item, bool (*Next)(std::string_view&, Item&) noexcept>
+class split_iterator {
+public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Item;
+    using difference_type = std::ptrdiff_t;
+    using pointer = Item const*;
+    using reference = Item const&;
+
+    constexpr split_iterator() noexcept = default;
+    constexpr explicit split_iterator(std::string_view text) noexcept : rest_(text), done_(false) { advance(); }
+    constexpr Item const& operator*() const noexcept { return current_; }
+    constexpr Item const* operator->() const noexcept { return &current_; }
+    constexpr split_iterator& operator++() noexcept {
+        advance();
+        return *this;
+    }
+    constexpr split_iterator operator++(int) noexcept {
+        split_iterator old = *this;
+        advance();
+        return old;
+    }
+    friend constexpr bool operator==(split_iterator const& a, split_iterator const& b) noexcept {
+        return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
+    }
+
+private:
+    constexpr void advance() noexcept {
+        if (Next(rest_, current_)) return;
+        done_ = true;
+        current_ = {};
+    }
+    std::string_view rest_;  // what follows the current item
+    Item current_{};
+    bool done_ = true;
+};
+
+constexpr bool next_query_param(std::string_view& rest, param& out) noexcept {
+    while (!rest.empty()) {
+        auto amp = rest.find('&');
+        auto pair = rest.substr(0, amp);
+        rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        if (eq == std::string_view::npos)
+            out = {pair, pair.substr(pair.size())};
+        else
+            out = {pair.substr(0, eq), pair.substr(eq + 1)};
+        return true;
+    }
+    return false;
+}
+
+}  // namespace detail
+
 // The pairs of a query string (without its '?') or of an application/x-www-form-urlencoded
 // body, in order, lazily: "a=1&b=&c&&d=4" gives a="1", b="", c="", d="4". Pairs are
 // separated by '&'; empty pairs are skipped; a pair without '=' has an empty value; the
@@ -1657,58 +1716,9 @@ struct param {
 // decode_form); duplicates all appear.
 class query_params {
 public:
+    using iterator = detail::split_iterator<param, &detail::next_query_param>;
+
     constexpr explicit query_params(std::string_view query) noexcept : query_(query) {}
-
-    class iterator {
-    public:
-        using iterator_category = std::forward_iterator_tag;
-        using value_type = param;
-        using difference_type = std::ptrdiff_t;
-        using pointer = param const*;
-        using reference = param const&;
-
-        constexpr iterator() noexcept = default;
-        constexpr param const& operator*() const noexcept { return current_; }
-        constexpr param const* operator->() const noexcept { return &current_; }
-        constexpr iterator& operator++() noexcept {
-            advance();
-            return *this;
-        }
-        constexpr iterator operator++(int) noexcept {
-            iterator old = *this;
-            advance();
-            return old;
-        }
-        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
-            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
-        }
-
-    private:
-        friend class query_params;
-        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
-            advance();
-        }
-        constexpr void advance() noexcept {
-            while (!rest_.empty()) {
-                auto amp = rest_.find('&');
-                auto pair = rest_.substr(0, amp);
-                rest_.remove_prefix(amp == std::string_view::npos ? rest_.size() : amp + 1);
-                if (pair.empty()) continue;
-                auto eq = pair.find('=');
-                if (eq == std::string_view::npos)
-                    current_ = {pair, pair.substr(pair.size())};
-                else
-                    current_ = {pair.substr(0, eq), pair.substr(eq + 1)};
-                return;
-            }
-            done_ = true;
-            current_ = {};
-        }
-        std::string_view rest_;  // what follows the current pair
-        param current_;
-        bool done_ = true;
-    };
-
     constexpr iterator begin() const noexcept { return iterator(query_); }
     constexpr iterator end() const noexcept { return iterator(); }
 
@@ -1766,12 +1776,12 @@ inline void encode_path(std::string_view in, std::string& out) {
 
 // #include <porthole/http.hpp>
 // #include <porthole/http_date.hpp>
+// #include <porthole/url.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
-#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -1786,6 +1796,25 @@ struct cookie_pair {
     std::string_view value;
 };
 
+namespace detail {
+constexpr bool next_cookie_pair(std::string_view& rest, cookie_pair& out) noexcept {
+    while (!rest.empty()) {
+        auto semi = rest.find(';');
+        auto pair = rest.substr(0, semi);
+        rest.remove_prefix(semi == std::string_view::npos ? rest.size() : semi + 1);
+        auto eq = pair.find('=');
+        if (eq == std::string_view::npos) continue;
+        auto name = trim_ows(pair.substr(0, eq));
+        if (!is_token(name)) continue;
+        auto value = trim_ows(pair.substr(eq + 1));
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+        out = {name, value};
+        return true;
+    }
+    return false;
+}
+}  // namespace detail
+
 // The name=value pairs of a Cookie header, in order, lazily. Pairs are separated by ';'
 // (RFC 6265 4.2.1); OWS around names and values is trimmed; a value wrapped in double
 // quotes is unwrapped. Skipped: empty pairs, pairs without '=', and pairs whose name is not
@@ -1793,60 +1822,9 @@ struct cookie_pair {
 // treat them as untrusted input.
 class cookies_view {
 public:
+    using iterator = url::detail::split_iterator<cookie_pair, &detail::next_cookie_pair>;
+
     constexpr explicit cookies_view(std::string_view header) noexcept : header_(header) {}
-
-    class iterator {
-    public:
-        using iterator_category = std::forward_iterator_tag;
-        using value_type = cookie_pair;
-        using difference_type = std::ptrdiff_t;
-        using pointer = cookie_pair const*;
-        using reference = cookie_pair const&;
-
-        constexpr iterator() noexcept = default;
-        constexpr cookie_pair const& operator*() const noexcept { return current_; }
-        constexpr cookie_pair const* operator->() const noexcept { return &current_; }
-        constexpr iterator& operator++() noexcept {
-            advance();
-            return *this;
-        }
-        constexpr iterator operator++(int) noexcept {
-            iterator old = *this;
-            advance();
-            return old;
-        }
-        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
-            return a.done_ == b.done_ && (a.done_ || a.rest_.data() == b.rest_.data());
-        }
-
-    private:
-        friend class cookies_view;
-        constexpr explicit iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
-            advance();
-        }
-        constexpr void advance() noexcept {
-            while (!rest_.empty()) {
-                auto semi = rest_.find(';');
-                auto pair = rest_.substr(0, semi);
-                rest_.remove_prefix(semi == std::string_view::npos ? rest_.size() : semi + 1);
-                auto eq = pair.find('=');
-                if (eq == std::string_view::npos) continue;
-                auto name = detail::trim_ows(pair.substr(0, eq));
-                if (!detail::is_token(name)) continue;
-                auto value = detail::trim_ows(pair.substr(eq + 1));
-                if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-                    value = value.substr(1, value.size() - 2);
-                current_ = {name, value};
-                return;
-            }
-            done_ = true;
-            current_ = {};
-        }
-        std::string_view rest_;  // what follows the current pair
-        cookie_pair current_;
-        bool done_ = true;
-    };
-
     constexpr iterator begin() const noexcept { return iterator(header_); }
     constexpr iterator end() const noexcept { return iterator(); }
 
@@ -5206,6 +5184,16 @@ inline void set_nonblocking_cloexec(int fd) noexcept {
     if (fdfl >= 0) ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
 }
 
+// A non-blocking, close-on-exec pipe: wake-ups where there is no eventfd, and signals.
+inline void open_pipe(unique_fd& read_end, unique_fd& write_end) {
+    int p[2];
+    if (::pipe(p) != 0) throw_errno("pipe");
+    read_end.reset(p[0]);
+    write_end.reset(p[1]);
+    set_nonblocking_cloexec(p[0]);
+    set_nonblocking_cloexec(p[1]);
+}
+
 inline void set_socket_flag(int fd, int level, int name) noexcept {
     int one = 1;
     ::setsockopt(fd, level, name, &one, sizeof one);
@@ -5424,12 +5412,7 @@ public:
         read_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         if (!read_) throw_errno("eventfd");
 #else
-        int p[2];
-        if (::pipe(p) != 0) throw_errno("pipe");
-        read_.reset(p[0]);
-        write_.reset(p[1]);
-        set_nonblocking_cloexec(p[0]);
-        set_nonblocking_cloexec(p[1]);
+        open_pipe(read_, write_);
 #endif
     }
     int fd() const noexcept { return read_.get(); }
@@ -6907,13 +6890,8 @@ extern "C" inline void porthole_on_stop_signal(int) {
 class stop_signals {
 public:
     stop_signals() {
-        int p[2];
-        if (::pipe(p) != 0) throw_errno("pipe");
-        read_.reset(p[0]);
-        write_.reset(p[1]);
-        set_nonblocking_cloexec(p[0]);
-        set_nonblocking_cloexec(p[1]);
-        stop_signal_pipe.store(p[1]);
+        open_pipe(read_, write_);
+        stop_signal_pipe.store(write_.get());
         struct sigaction sa {};
         sa.sa_handler = porthole_on_stop_signal;
         sigemptyset(&sa.sa_mask);

@@ -76,6 +76,16 @@ inline void set_nonblocking_cloexec(int fd) noexcept {
     if (fdfl >= 0) ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
 }
 
+// A non-blocking, close-on-exec pipe: wake-ups where there is no eventfd, and signals.
+inline void open_pipe(unique_fd& read_end, unique_fd& write_end) {
+    int p[2];
+    if (::pipe(p) != 0) throw_errno("pipe");
+    read_end.reset(p[0]);
+    write_end.reset(p[1]);
+    set_nonblocking_cloexec(p[0]);
+    set_nonblocking_cloexec(p[1]);
+}
+
 inline void set_socket_flag(int fd, int level, int name) noexcept {
     int one = 1;
     ::setsockopt(fd, level, name, &one, sizeof one);
@@ -294,12 +304,7 @@ public:
         read_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         if (!read_) throw_errno("eventfd");
 #else
-        int p[2];
-        if (::pipe(p) != 0) throw_errno("pipe");
-        read_.reset(p[0]);
-        write_.reset(p[1]);
-        set_nonblocking_cloexec(p[0]);
-        set_nonblocking_cloexec(p[1]);
+        open_pipe(read_, write_);
 #endif
     }
     int fd() const noexcept { return read_.get(); }
