@@ -8101,3 +8101,1807 @@ inline bool multipart_parts(request const& req, std::vector<multipart::part>& ou
 }
 
 }  // namespace porthole
+// #include <porthole/base64.hpp>
+// porthole/base64.hpp: the base64 encoding of RFC 4648 section 4 (the standard alphabet, with
+// padding), as the WebSocket handshake (RFC 6455 4.2) and HTTP Basic authentication (RFC 7617)
+// use it.
+//
+// Decoding is strict, as a server parsing untrusted header fields should be: the length must be a
+// multiple of four, '=' may only end the text, no whitespace or other characters, and the bits that
+// padding leaves over must be zero (RFC 4648 3.5), so every byte string has exactly one encoding.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace porthole::base64 {
+
+namespace detail {
+inline constexpr std::string_view alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline constexpr std::uint8_t invalid = 0xff;
+constexpr std::array<std::uint8_t, 256> make_values() {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = invalid;
+    for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
+    return t;
+}
+inline constexpr std::array<std::uint8_t, 256> values = make_values();
+}  // namespace detail
+
+// Characters needed to encode n bytes: 4 for every 3, the last group padded.
+constexpr std::size_t encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+
+// Appends the encoding of `bytes` to `out`.
+inline void encode_to(std::string_view bytes, std::string& out) {
+    std::size_t at = out.size();
+    out.resize(at + encoded_size(bytes.size()));
+    char* p = out.data() + at;
+    auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+        *p++ = detail::alphabet[v >> 18];
+        *p++ = detail::alphabet[v >> 12 & 63];
+        *p++ = detail::alphabet[v >> 6 & 63];
+        *p++ = detail::alphabet[v & 63];
+    }
+    if (auto left = bytes.size() - i; left != 0) {
+        std::uint32_t v = byte(i) << 16 | (left == 2 ? byte(i + 1) << 8 : 0);
+        *p++ = detail::alphabet[v >> 18];
+        *p++ = detail::alphabet[v >> 12 & 63];
+        *p++ = left == 2 ? detail::alphabet[v >> 6 & 63] : '=';
+        *p++ = '=';
+    }
+}
+
+inline std::string encode(std::string_view bytes) {
+    std::string out;
+    encode_to(bytes, out);
+    return out;
+}
+
+// Appends the bytes `text` encodes to `out` and returns true; returns false for anything but a
+// canonical padded encoding, leaving `out` as it was.
+inline bool decode(std::string_view text, std::string& out) {
+    if (text.size() % 4 != 0) return false;
+    std::size_t pad = 0;
+    if (!text.empty() && text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
+    std::size_t at = out.size();
+    out.resize(at + text.size() / 4 * 3 - pad);
+    char* p = out.data() + at;
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        bool last = i + 4 == text.size();
+        std::uint32_t v = 0;
+        for (std::size_t j = 0; j < 4; ++j) {
+            std::uint8_t d = detail::values[static_cast<unsigned char>(text[i + j])];
+            if (d == detail::invalid) {
+                if (!(last && j >= 4 - pad)) {  // only the padding may be outside the alphabet
+                    out.resize(at);
+                    return false;
+                }
+                d = 0;
+            }
+            v = v << 6 | d;
+        }
+        // The bits the padding leaves over must be zero (RFC 4648 3.5).
+        if (last && ((pad == 1 && (v & 0xff) != 0) || (pad == 2 && (v & 0xffff) != 0))) {
+            out.resize(at);
+            return false;
+        }
+        *p++ = static_cast<char>(v >> 16);
+        if (!last || pad < 2) *p++ = static_cast<char>(v >> 8 & 0xff);
+        if (!last || pad < 1) *p++ = static_cast<char>(v & 0xff);
+    }
+    return true;
+}
+
+// The bytes `text` encodes, or nullopt when it is not a canonical padded encoding.
+inline std::optional<std::string> decode(std::string_view text) {
+    std::string bytes;
+    if (!decode(text, bytes)) return std::nullopt;
+    return bytes;
+}
+
+}  // namespace porthole::base64
+// #include <porthole/websocket_frame.hpp>
+// porthole/websocket_frame.hpp: the WebSocket wire format (RFC 6455 section 5): opcodes, close
+// codes (7.4), frame headers read and written, masking, and frames encoded once for many
+// recipients. Nothing here holds a connection's state; ws::connection (websocket_connection.hpp)
+// applies the protocol's rules on top.
+
+// #include <porthole/detail/utf8.hpp>
+// porthole/detail/utf8.hpp: UTF-8 validation (RFC 3629 section 4) that can be fed a text in
+// pieces, cut anywhere, and fails on the first byte that cannot continue a valid text: overlong
+// forms, surrogates (U+D800..U+DFFF), code points above U+10FFFF, stray continuation bytes, and
+// C0, C1, F5..FF. WebSocket text messages and close reasons are checked with it (RFC 6455 8.1).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace porthole::detail {
+
+namespace utf8 {
+// Byte classes: what a byte may be, as far as the next state is concerned.
+enum byte_class_t : std::uint8_t {
+    ascii, cont_80_8f, cont_90_9f, cont_a0_bf, bad, lead2, lead3_e0, lead3, lead3_ed, lead4_f0, lead4, lead4_f4
+};
+inline constexpr std::size_t class_count = 12;
+// States: how much of a character is missing, and which second bytes are allowed.
+enum state_t : std::uint8_t { accept, need1, need2, need3, after_e0, after_ed, after_f0, after_f4, reject };
+inline constexpr std::size_t state_count = 9;
+
+constexpr std::array<std::uint8_t, 256> make_classes() {
+    std::array<std::uint8_t, 256> t{};
+    for (int b = 0; b < 256; ++b) {
+        byte_class_t c = bad;  // C0, C1 (overlong two-byte forms) and F5..FF among them
+        if (b < 0x80) c = ascii;
+        else if (b < 0x90) c = cont_80_8f;
+        else if (b < 0xa0) c = cont_90_9f;
+        else if (b < 0xc0) c = cont_a0_bf;
+        else if (b < 0xc2) c = bad;
+        else if (b < 0xe0) c = lead2;
+        else if (b == 0xe0) c = lead3_e0;
+        else if (b == 0xed) c = lead3_ed;
+        else if (b < 0xf0) c = lead3;
+        else if (b == 0xf0) c = lead4_f0;
+        else if (b < 0xf4) c = lead4;
+        else if (b == 0xf4) c = lead4_f4;
+        t[static_cast<std::size_t>(b)] = c;
+    }
+    return t;
+}
+constexpr std::array<std::uint8_t, state_count * class_count> make_transitions() {
+    std::array<std::uint8_t, state_count * class_count> t{};
+    for (auto& v : t) v = reject;
+    auto set = [&t](state_t from, byte_class_t cls, state_t to) { t[from * class_count + cls] = to; };
+    set(accept, ascii, accept);
+    set(accept, lead2, need1);
+    set(accept, lead3_e0, after_e0);  // E0 A0..BF: below would be overlong
+    set(accept, lead3, need2);
+    set(accept, lead3_ed, after_ed);  // ED 80..9F: above would be a surrogate
+    set(accept, lead4_f0, after_f0);  // F0 90..BF: below would be overlong
+    set(accept, lead4, need3);
+    set(accept, lead4_f4, after_f4);  // F4 80..8F: above would pass U+10FFFF
+    for (byte_class_t c : {cont_80_8f, cont_90_9f, cont_a0_bf}) {
+        set(need1, c, accept);
+        set(need2, c, need1);
+        set(need3, c, need2);
+    }
+    set(after_e0, cont_a0_bf, need1);
+    set(after_ed, cont_80_8f, need1);
+    set(after_ed, cont_90_9f, need1);
+    set(after_f0, cont_90_9f, need2);
+    set(after_f0, cont_a0_bf, need2);
+    set(after_f4, cont_80_8f, need2);
+    return t;
+}
+inline constexpr std::array<std::uint8_t, 256> byte_classes = make_classes();
+inline constexpr std::array<std::uint8_t, state_count * class_count> transitions = make_transitions();
+}  // namespace utf8
+
+class utf8_validator {
+public:
+    // Checks the next bytes. Returns false at the first invalid byte, and from then on.
+    bool feed(std::string_view bytes) noexcept {
+        auto const* p = reinterpret_cast<unsigned char const*>(bytes.data());
+        auto const* end = p + bytes.size();
+        std::uint8_t s = state_;
+        while (p != end) {
+            if (s == utf8::accept) {  // between characters: skip ASCII eight bytes at a time
+                while (end - p >= 8) {
+                    std::uint64_t word;
+                    std::memcpy(&word, p, 8);
+                    if (word & 0x8080808080808080ull) break;
+                    p += 8;
+                }
+                while (p != end && *p < 0x80) ++p;
+                if (p == end) break;
+            }
+            s = utf8::transitions[s * utf8::class_count + utf8::byte_classes[*p++]];
+            if (s == utf8::reject) break;
+        }
+        state_ = s;
+        return s != utf8::reject;
+    }
+    // True when no character is left unfinished: the text so far is valid and complete.
+    bool complete() const noexcept { return state_ == utf8::accept; }
+    bool failed() const noexcept { return state_ == utf8::reject; }
+    void reset() noexcept { state_ = utf8::accept; }
+
+private:
+    std::uint8_t state_ = utf8::accept;
+};
+
+// True when `text` is valid, complete UTF-8.
+inline bool valid_utf8(std::string_view text) noexcept {
+    utf8_validator v;
+    return v.feed(text) && v.complete();
+}
+
+}  // namespace porthole::detail
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace porthole::ws {
+
+// ---------------------------------------------------------------- opcodes (RFC 6455 5.2, 11.8)
+
+enum class opcode : std::uint8_t {
+    continuation = 0x0,
+    text = 0x1,
+    binary = 0x2,
+    close = 0x8,
+    ping = 0x9,
+    pong = 0xa,
+};
+
+// Control frames have the high bit of the opcode set (5.5).
+constexpr bool is_control(opcode op) noexcept { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
+// The opcodes RFC 6455 defines; the others are reserved and fail the connection (5.2).
+constexpr bool is_known_opcode(std::uint8_t op) noexcept { return op <= 0x2 || (op >= 0x8 && op <= 0xa); }
+
+// ---------------------------------------------------------------- close codes (7.4, 11.7)
+
+enum class close_code : std::uint16_t {
+    normal_closure = 1000,
+    going_away = 1001,           // the server stops, or a browser leaves the page
+    protocol_error = 1002,
+    unsupported_data = 1003,     // a data type the endpoint cannot take
+    no_status_received = 1005,   // never sent: the peer's Close frame had no code
+    abnormal_closure = 1006,     // never sent: the connection ended without a Close frame
+    invalid_payload_data = 1007, // e.g. a text message that is not UTF-8
+    policy_violation = 1008,
+    message_too_big = 1009,
+    mandatory_extension = 1010,
+    internal_error = 1011,
+    service_restart = 1012,      // 1012-1014: IANA registry, after the RFC
+    try_again_later = 1013,
+    bad_gateway = 1014,
+    tls_handshake = 1015,        // never sent
+};
+
+constexpr std::uint16_t to_int(close_code c) noexcept { return static_cast<std::uint16_t>(c); }
+
+// May `code` appear in a Close frame (7.4)? The codes of the registry that an endpoint sends
+// (1000-1003, 1007-1014), and 3000-4999 for libraries and applications. 1005, 1006 and 1015 are
+// only reported locally; everything else below 3000 is reserved.
+constexpr bool valid_close_code(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+// Control frame payloads are at most 125 bytes (5.5); a close reason at most 123 after its code.
+inline constexpr std::size_t max_control_payload = 125;
+inline constexpr std::size_t max_close_reason = max_control_payload - 2;
+// The longest frame header: 2 bytes, 8 of extended length, 4 of masking key (5.2).
+inline constexpr std::size_t max_frame_header = 14;
+
+// ---------------------------------------------------------------- frame headers (5.2)
+
+using masking_key = std::array<std::uint8_t, 4>;
+
+struct frame_flags {
+    bool fin = true;     // the last frame of its message
+    bool rsv1 = false;   // permessage-deflate: the message is compressed (RFC 7692 6)
+    bool masked = false; // client-to-server frames are masked (5.3)
+    masking_key key{};
+};
+
+// The bytes of one frame header, kept inline.
+struct frame_header {
+    std::array<char, max_frame_header> bytes{};
+    std::uint8_t size = 0;
+    std::string_view view() const noexcept { return {bytes.data(), size}; }
+};
+
+// Header size for a payload of `length` bytes: lengths up to 125 fit the second byte, up to
+// 65535 take 2 more bytes, longer ones 8 (5.2: always the shortest form).
+constexpr std::size_t frame_header_size(std::uint64_t length, bool masked = false) noexcept {
+    return 2 + (length < 126 ? 0 : length < 65536 ? 2 : 8) + (masked ? 4 : 0);
+}
+
+constexpr frame_header make_frame_header(opcode op, std::uint64_t length, frame_flags const& f = {}) noexcept {
+    frame_header h;
+    auto* b = h.bytes.data();
+    b[0] = static_cast<char>((f.fin ? 0x80 : 0) | (f.rsv1 ? 0x40 : 0) | static_cast<std::uint8_t>(op));
+    char mask_bit = f.masked ? char(0x80) : char(0);
+    std::size_t n = 2;
+    if (length < 126) {
+        b[1] = static_cast<char>(mask_bit | static_cast<char>(length));
+    } else if (length < 65536) {
+        b[1] = static_cast<char>(mask_bit | 126);
+        b[2] = static_cast<char>(length >> 8);
+        b[3] = static_cast<char>(length & 0xff);
+        n = 4;
+    } else {
+        b[1] = static_cast<char>(mask_bit | 127);
+        for (int i = 0; i < 8; ++i) b[2 + i] = static_cast<char>(length >> (56 - 8 * i));
+        n = 10;
+    }
+    if (f.masked)
+        for (std::size_t i = 0; i < 4; ++i) b[n++] = static_cast<char>(f.key[i]);
+    h.size = static_cast<std::uint8_t>(n);
+    return h;
+}
+
+namespace detail {
+// XORs n bytes from `from` into `to` with the masking key, starting `offset` bytes into the key's
+// cycle (5.3); `to` may equal `from`. Eight bytes at a time: this is on every received byte.
+inline void apply_mask(char* to, char const* from, std::size_t n, masking_key const& key, std::size_t offset) noexcept {
+    std::array<std::uint8_t, 8> pattern;
+    for (std::size_t i = 0; i < 8; ++i) pattern[i] = key[(offset + i) & 3];
+    std::uint64_t wide;
+    std::memcpy(&wide, pattern.data(), 8);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, from + i, 8);
+        v ^= wide;
+        std::memcpy(to + i, &v, 8);
+    }
+    for (; i < n; ++i) to[i] = static_cast<char>(from[i] ^ static_cast<char>(pattern[i & 7]));
+}
+}  // namespace detail
+
+// Appends one whole frame (header, then the payload, masked when the flags say so) to `out`.
+inline void encode_frame_to(std::string& out, opcode op, std::string_view payload, frame_flags const& f = {}) {
+    auto h = make_frame_header(op, payload.size(), f);
+    std::size_t at = out.size();
+    out.resize(at + h.size + payload.size());
+    std::memcpy(out.data() + at, h.bytes.data(), h.size);
+    if (f.masked) detail::apply_mask(out.data() + at + h.size, payload.data(), payload.size(), f.key, 0);
+    else if (!payload.empty()) std::memcpy(out.data() + at + h.size, payload.data(), payload.size());
+}
+inline std::string encode_frame(opcode op, std::string_view payload, frame_flags const& f = {}) {
+    std::string out;
+    encode_frame_to(out, op, payload, f);
+    return out;
+}
+
+// A Close frame's payload: the code in network order, then the reason (5.5.1).
+inline std::string close_payload(close_code code, std::string_view reason = {}) {
+    std::string p;
+    p += static_cast<char>(to_int(code) >> 8);
+    p += static_cast<char>(to_int(code) & 0xff);
+    p += reason;
+    return p;
+}
+
+// ---------------------------------------------------------------- frames shared by many recipients
+
+// One complete, unmasked server frame, encoded once and sent to any number of connections: a
+// broadcast to ten thousand clients holds its bytes once, and each connection's queue holds a
+// reference. Immutable, so any thread may hold and send it.
+class shared_frame {
+public:
+    shared_frame() = default;
+
+    // A text message; throws std::invalid_argument when `utf8` is not valid UTF-8 (every
+    // recipient would have to fail the connection, RFC 6455 8.1).
+    static shared_frame text(std::string_view utf8) {
+        if (!porthole::detail::valid_utf8(utf8)) throw std::invalid_argument("ws::shared_frame::text: not valid UTF-8");
+        return shared_frame(opcode::text, utf8);
+    }
+    static shared_frame binary(std::string_view bytes) { return shared_frame(opcode::binary, bytes); }
+
+    std::string_view bytes() const noexcept { return frame_ ? std::string_view(*frame_) : std::string_view{}; }
+    explicit operator bool() const noexcept { return frame_ != nullptr; }
+    // How many holders share the bytes now (queues that still have to send it, and this one).
+    long use_count() const noexcept { return frame_.use_count(); }
+
+private:
+    shared_frame(opcode op, std::string_view payload)
+        : frame_(std::make_shared<std::string const>(encode_frame(op, payload))) {}
+
+    std::shared_ptr<std::string const> frame_;
+};
+
+}  // namespace porthole::ws
+// #include <porthole/websocket_deflate.hpp>
+// porthole/websocket_deflate.hpp: the server side of permessage-deflate (RFC 7692), the
+// WebSocket compression extension: reading a client's offers, choosing the parameters, and
+// compressing and decompressing messages with zlib.
+//
+// It exists only when zlib was found at build time (meson defines PORTHOLE_WITH_ZLIB); without
+// it every offer is declined and nothing of zlib is compiled. With it, it is still off until
+// deflate_options::enabled is set, because it costs memory on every connection that uses it:
+//   compressor    (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) bytes
+//   decompressor  (1 << client_max_window_bits) + about 7 KiB
+// 256 KiB + 39 KiB with the defaults (15, 8, 15), 6 KiB + 8.5 KiB with (9, 1, 9). Each is
+// allocated on first use: the compressor when a message is first compressed, the decompressor
+// when the first compressed message arrives.
+
+// #include <porthole/http.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#ifdef PORTHOLE_WITH_ZLIB
+#include <zlib.h>
+#endif
+
+namespace porthole::ws {
+
+// The server's settings.
+struct deflate_options {
+    bool enabled = false;              // off by default: see the memory cost above
+    int server_max_window_bits = 15;   // 9..15: the window our compressor uses (an offer may ask for less)
+    int client_max_window_bits = 15;   // 9..15: asked of clients whose offer lets the server choose
+    int mem_level = 8;                 // 1..9: zlib's memLevel for the compressor
+    int compression_level = 6;         // 0..9: zlib's level
+    std::size_t min_size = 128;        // shorter messages go out uncompressed (RFC 7692 6.1 allows it)
+    bool server_no_context_takeover = false;  // reset the compressor after every message
+};
+
+// What one connection agreed on (RFC 7692 7.1).
+struct deflate_params {
+    bool server_no_context_takeover = false;
+    bool client_no_context_takeover = false;
+    int server_max_window_bits = 15;
+    int client_max_window_bits = 15;
+};
+
+// True when this build can compress (zlib was found).
+constexpr bool deflate_available() noexcept {
+#ifdef PORTHOLE_WITH_ZLIB
+    return true;
+#else
+    return false;
+#endif
+}
+
+namespace detail {
+
+struct extension_param {
+    std::string_view name;
+    std::string value;  // unquoted
+    bool has_value = false;
+};
+
+// Reads a Sec-WebSocket-Extensions value (RFC 6455 9.1): comma-separated elements
+// `name *( ";" param [ "=" (token / quoted-string) ] )`, one extension and its parameters at a time.
+class extension_list_reader {
+public:
+    explicit extension_list_reader(std::string_view text) noexcept : s_(text) {}
+
+    // The next extension's name, or nullopt at the end or on a syntax error (then failed()).
+    std::optional<std::string_view> next_extension() {
+        skip_ows();
+        while (at(',')) {
+            ++i_;
+            skip_ows();
+        }
+        if (i_ >= s_.size()) return std::nullopt;
+        auto name = token();
+        if (name.empty()) return fail();
+        skip_ows();
+        return name;
+    }
+    // The next parameter of the current extension, or nullopt at its end or on an error.
+    std::optional<extension_param> next_param() {
+        skip_ows();
+        if (!at(';')) {
+            if (i_ < s_.size() && !at(',')) return fail();
+            return std::nullopt;
+        }
+        ++i_;
+        skip_ows();
+        extension_param p;
+        p.name = token();
+        if (p.name.empty()) return fail();
+        skip_ows();
+        if (at('=')) {
+            ++i_;
+            skip_ows();
+            p.has_value = true;
+            if (at('"')) {
+                ++i_;
+                for (;;) {
+                    if (i_ >= s_.size()) return fail();
+                    char c = s_[i_++];
+                    if (c == '"') break;
+                    if (c == '\\') {
+                        if (i_ >= s_.size()) return fail();
+                        c = s_[i_++];
+                    }
+                    p.value += c;
+                }
+                if (!porthole::detail::is_token(p.value)) return fail();  // RFC 6455 9.1
+            } else {
+                p.value = std::string(token());
+                if (p.value.empty()) return fail();
+            }
+        }
+        return p;
+    }
+    bool failed() const noexcept { return failed_; }
+
+private:
+    bool at(char c) const noexcept { return i_ < s_.size() && s_[i_] == c; }
+    void skip_ows() noexcept {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
+    }
+    std::string_view token() noexcept {
+        std::size_t b = i_;
+        while (i_ < s_.size() && porthole::detail::is_tchar(s_[i_])) ++i_;
+        return s_.substr(b, i_ - b);
+    }
+    std::nullopt_t fail() noexcept {
+        failed_ = true;
+        i_ = s_.size();
+        return std::nullopt;
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+    bool failed_ = false;
+};
+
+// A window-bits value: "8" to "15", no sign, no leading zero (RFC 7692 7.1.2).
+inline int window_bits_value(std::string_view v) noexcept {
+    if (v.size() == 1 && v[0] >= '8' && v[0] <= '9') return v[0] - '0';
+    if (v.size() == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
+    return 0;
+}
+
+}  // namespace detail
+
+// The parameters to use for the first permessage-deflate offer in `value` (one
+// Sec-WebSocket-Extensions field value) that the server can accept, or nullopt (RFC 7692 5.1,
+// 7.1: an offer with an unknown, repeated or invalid parameter is declined; so is one that
+// limits the server's window to 8 bits, which zlib cannot produce).
+inline std::optional<deflate_params> choose_deflate(std::string_view value, deflate_options const& o) {
+    if (!o.enabled || !deflate_available()) return std::nullopt;
+    detail::extension_list_reader r(value);
+    while (auto name = r.next_extension()) {
+        bool ours = iequals(*name, "permessage-deflate");
+        bool ok = ours;
+        bool seen[4] = {};
+        int server_bits = 0;  // 0: not limited by the offer
+        bool client_bits_allowed = false;
+        int client_bits = 0;
+        deflate_params p;
+        while (auto param = r.next_param()) {
+            if (!ours) continue;
+            int which = iequals(param->name, "server_no_context_takeover")   ? 0
+                        : iequals(param->name, "client_no_context_takeover") ? 1
+                        : iequals(param->name, "server_max_window_bits")     ? 2
+                        : iequals(param->name, "client_max_window_bits")     ? 3
+                                                                             : -1;
+            if (which < 0 || seen[which]) {
+                ok = false;
+                continue;
+            }
+            seen[which] = true;
+            if (which <= 1) {
+                if (param->has_value) ok = false;
+                (which == 0 ? p.server_no_context_takeover : p.client_no_context_takeover) = true;
+            } else if (which == 2) {
+                server_bits = param->has_value ? detail::window_bits_value(param->value) : 0;
+                if (server_bits == 0 || server_bits == 8) ok = false;
+            } else {
+                client_bits_allowed = true;
+                if (param->has_value) {
+                    client_bits = detail::window_bits_value(param->value);
+                    if (client_bits == 0) ok = false;
+                }
+            }
+        }
+        if (r.failed()) return std::nullopt;
+        if (!ok) continue;
+        p.server_no_context_takeover = p.server_no_context_takeover || o.server_no_context_takeover;
+        p.server_max_window_bits = o.server_max_window_bits;
+        if (server_bits != 0 && server_bits < p.server_max_window_bits) p.server_max_window_bits = server_bits;
+        p.client_max_window_bits = 15;
+        if (client_bits_allowed) {
+            p.client_max_window_bits = o.client_max_window_bits;
+            if (client_bits != 0 && client_bits < p.client_max_window_bits) p.client_max_window_bits = client_bits;
+            if (p.client_max_window_bits < 9) p.client_max_window_bits = 9;  // zlib inflates 8-bit windows with 9
+        }
+        return p;
+    }
+    return std::nullopt;
+}
+
+// The Sec-WebSocket-Extensions value of the 101 response that accepts `p`. The window sizes are
+// stated whenever they are below 15, so the client knows them (client_max_window_bits only when
+// the offer allowed it, which is the only case where it can be below 15).
+inline std::string deflate_response(deflate_params const& p) {
+    std::string s = "permessage-deflate";
+    if (p.server_no_context_takeover) s += "; server_no_context_takeover";
+    if (p.client_no_context_takeover) s += "; client_no_context_takeover";
+    if (p.server_max_window_bits < 15) s += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
+    if (p.client_max_window_bits < 15) s += "; client_max_window_bits=" + std::to_string(p.client_max_window_bits);
+    return s;
+}
+
+namespace detail {
+
+// One connection's compressor and decompressor. Without zlib it is never made (no offer is
+// accepted), and its functions are not reached.
+class deflate_codec {
+public:
+    enum class result : std::uint8_t { ok, too_big, corrupt };
+
+    // `server`: this end is the server, so it inflates with the client's window and deflates
+    // with the server's (RFC 7692 7.1.1, 7.1.2); a client the other way round.
+    deflate_codec(deflate_params const& p, deflate_options const& o, bool server = true) noexcept : options_(o) {
+        inflate_bits_ = server ? p.client_max_window_bits : p.server_max_window_bits;
+        deflate_bits_ = server ? p.server_max_window_bits : p.client_max_window_bits;
+        inflate_reset_ = server ? p.client_no_context_takeover : p.server_no_context_takeover;
+        deflate_reset_ = server ? p.server_no_context_takeover : p.client_no_context_takeover;
+        if (inflate_bits_ < 9) inflate_bits_ = 9;  // zlib reads 8-bit windows with a 9-bit one
+    }
+    deflate_codec(deflate_codec const&) = delete;
+    deflate_codec& operator=(deflate_codec const&) = delete;
+    ~deflate_codec() {
+#ifdef PORTHOLE_WITH_ZLIB
+        if (inflater_ready_) inflateEnd(&inflater_);
+        if (deflater_ready_) deflateEnd(&deflater_);
+#endif
+    }
+
+    // Decompresses the next piece of a compressed message, appending to `out`, which must not
+    // grow past `limit` bytes (too_big). `last` adds the empty block the sender left off
+    // (RFC 7692 7.2.2) and ends the message.
+    result inflate(std::string_view in, bool last, std::string& out, std::size_t limit) {
+#ifdef PORTHOLE_WITH_ZLIB
+        if (!inflater_ready_) {
+            if (inflateInit2(&inflater_, -inflate_bits_) != Z_OK) return result::corrupt;
+            inflater_ready_ = true;
+        }
+        if (auto r = run_inflate(in, out, limit); r != result::ok) return r;
+        if (!last) return result::ok;
+        static constexpr char tail[4] = {0, 0, char(0xff), char(0xff)};
+        auto r = run_inflate({tail, 4}, out, limit);
+        if (inflate_reset_) inflateReset(&inflater_);
+        return r;
+#else
+        (void)in, (void)last, (void)out, (void)limit;
+        return result::corrupt;
+#endif
+    }
+
+    // Appends the compressed form of a whole message to `out`, without the trailing empty block.
+    bool deflate(std::string_view in, std::string& out) {
+#ifdef PORTHOLE_WITH_ZLIB
+        if (!deflater_ready_) {
+            if (deflateInit2(&deflater_, options_.compression_level, Z_DEFLATED, -deflate_bits_,
+                             options_.mem_level, Z_DEFAULT_STRATEGY) != Z_OK)
+                return false;
+            deflater_ready_ = true;
+        }
+        std::size_t at = out.size();
+        deflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        deflater_.avail_in = static_cast<uInt>(in.size());
+        for (;;) {
+            std::size_t room = deflateBound(&deflater_, deflater_.avail_in) + 16;
+            std::size_t used = out.size();
+            out.resize(used + room);
+            deflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            deflater_.avail_out = static_cast<uInt>(room);
+            int rc = ::deflate(&deflater_, Z_SYNC_FLUSH);
+            out.resize(out.size() - deflater_.avail_out);
+            if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                out.resize(at);
+                return false;
+            }
+            if (deflater_.avail_in == 0 && deflater_.avail_out != 0) break;
+        }
+        // A sync flush ends with 00 00 FF FF, which the receiver adds back (RFC 7692 7.2.1).
+        if (out.size() - at >= 4 && out.compare(out.size() - 4, 4, std::string_view("\0\0\xff\xff", 4)) == 0)
+            out.resize(out.size() - 4);
+        if (deflate_reset_) deflateReset(&deflater_);
+        return true;
+#else
+        (void)in, (void)out;
+        return false;
+#endif
+    }
+
+    deflate_options const& options() const noexcept { return options_; }
+
+private:
+#ifdef PORTHOLE_WITH_ZLIB
+    result run_inflate(std::string_view in, std::string& out, std::size_t limit) {
+        inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        inflater_.avail_in = static_cast<uInt>(in.size());
+        for (;;) {
+            // One byte of room past the limit tells a message that would pass it.
+            std::size_t room = std::min<std::size_t>(limit + 1 - std::min(limit + 1, out.size()), 16 * 1024);
+            if (room == 0) return result::too_big;
+            std::size_t used = out.size();
+            out.resize(used + room);
+            inflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            inflater_.avail_out = static_cast<uInt>(room);
+            int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
+            out.resize(out.size() - inflater_.avail_out);
+            if (out.size() > limit) return result::too_big;
+            if (rc == Z_STREAM_END || rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_MEM_ERROR) {
+                // A final block (BFINAL) ends the stream, which a message may not do unless it is
+                // the last before a reset; treat anything but more input as corrupt.
+                if (rc != Z_STREAM_END) return result::corrupt;
+                inflateReset(&inflater_);
+                if (inflater_.avail_in != 0) continue;
+                return result::ok;
+            }
+            if (inflater_.avail_in == 0 && inflater_.avail_out != 0) return result::ok;
+            if (rc == Z_BUF_ERROR && inflater_.avail_in == 0) return result::ok;
+        }
+    }
+
+    z_stream inflater_{};
+    z_stream deflater_{};
+    bool inflater_ready_ = false;
+    bool deflater_ready_ = false;
+#endif
+    deflate_options options_;
+    int inflate_bits_ = 15;
+    int deflate_bits_ = 15;
+    bool inflate_reset_ = false;
+    bool deflate_reset_ = false;
+};
+
+}  // namespace detail
+}  // namespace porthole::ws
+// #include <porthole/websocket_handshake.hpp>
+// porthole/websocket_handshake.hpp: the server's side of the WebSocket opening handshake
+// (RFC 6455 4.2): checking the client's upgrade request, the Origin policy, choosing a
+// subprotocol and extensions, and the 101 response with its Sec-WebSocket-Accept.
+//
+// accept_handshake() takes a request and gives a response: a 101 to send before the connection
+// speaks WebSocket, or the error to send instead (400, 403, 405, 426), as plain HTTP.
+
+// #include <porthole/base64.hpp>
+// #include <porthole/detail/sha1.hpp>
+// porthole/detail/sha1.hpp: SHA-1 (FIPS 180-4, RFC 3174), for one purpose only: the
+// Sec-WebSocket-Accept value of the WebSocket opening handshake (RFC 6455 4.2.2), where it is
+// a fixed transformation and not a security measure. Never use it to protect anything.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace porthole::detail {
+
+class sha1 {
+public:
+    using digest = std::array<std::uint8_t, 20>;
+
+    sha1& update(std::string_view bytes) noexcept {
+        auto const* p = reinterpret_cast<unsigned char const*>(bytes.data());
+        std::size_t n = bytes.size();
+        length_ += n;
+        while (n > 0) {
+            std::size_t take = std::min(n, block_.size() - used_);
+            std::memcpy(block_.data() + used_, p, take);
+            used_ += take;
+            p += take;
+            n -= take;
+            if (used_ == block_.size()) {
+                compress();
+                used_ = 0;
+            }
+        }
+        return *this;
+    }
+
+    // The digest of everything given to update(); the object is spent afterwards.
+    digest finish() noexcept {
+        std::uint64_t bits = length_ * 8;
+        block_[used_++] = 0x80;
+        if (used_ > 56) {
+            std::memset(block_.data() + used_, 0, block_.size() - used_);
+            compress();
+            used_ = 0;
+        }
+        std::memset(block_.data() + used_, 0, 56 - used_);
+        for (int i = 0; i < 8; ++i) block_[56 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+        compress();
+        digest out{};
+        for (std::size_t i = 0; i < 5; ++i)
+            for (std::size_t j = 0; j < 4; ++j) out[4 * i + j] = static_cast<std::uint8_t>(h_[i] >> (24 - 8 * j));
+        return out;
+    }
+
+    static digest of(std::string_view bytes) noexcept { return sha1().update(bytes).finish(); }
+
+private:
+    static constexpr std::uint32_t rotl(std::uint32_t x, int n) noexcept { return x << n | x >> (32 - n); }
+
+    void compress() noexcept {
+        std::uint32_t w[80];
+        for (std::size_t i = 0; i < 16; ++i)
+            w[i] = std::uint32_t{block_[4 * i]} << 24 | std::uint32_t{block_[4 * i + 1]} << 16 |
+                   std::uint32_t{block_[4 * i + 2]} << 8 | std::uint32_t{block_[4 * i + 3]};
+        for (std::size_t i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
+        for (std::size_t i = 0; i < 80; ++i) {
+            std::uint32_t f, k;
+            if (i < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5a827999;
+            } else if (i < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ed9eba1;
+            } else if (i < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8f1bbcdc;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xca62c1d6;
+            }
+            std::uint32_t t = rotl(a, 5) + f + e + k + w[i];
+            e = d;
+            d = c;
+            c = rotl(b, 30);
+            b = a;
+            a = t;
+        }
+        h_[0] += a;
+        h_[1] += b;
+        h_[2] += c;
+        h_[3] += d;
+        h_[4] += e;
+    }
+
+    std::array<std::uint32_t, 5> h_{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+    std::array<std::uint8_t, 64> block_{};
+    std::size_t used_ = 0;
+    std::uint64_t length_ = 0;
+};
+
+}  // namespace porthole::detail
+// #include <porthole/request.hpp>
+// #include <porthole/response.hpp>
+// #include <porthole/websocket_deflate.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole::ws {
+
+// The value of Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64 of the SHA-1 of the key
+// followed by the protocol's GUID (RFC 6455 4.2.2, step 5.4).
+inline std::string accept_key(std::string_view key) {
+    auto digest = porthole::detail::sha1().update(key).update("258EAFA5-E914-47DA-95CA-C5AB0DC85B11").finish();
+    return base64::encode({reinterpret_cast<char const*>(digest.data()), digest.size()});
+}
+
+// ---------------------------------------------------------------- the Origin policy
+
+// Which web pages may open a WebSocket to this server. A browser sends the page's origin in the
+// Origin header of every WebSocket request and lets any page connect anywhere (RFC 6455 10.2):
+// without a check, any site the user visits could drive a status page on loopback. Requests
+// without Origin come from programs, not from pages, and are always let through.
+class origin_policy {
+public:
+    // The default: only pages served by this same host and port (Origin matches Host).
+    static origin_policy same_origin() { return origin_policy(kind::same_origin, {}, {}); }
+    // Any page may connect: for public APIs meant to be used from other sites.
+    static origin_policy any() { return origin_policy(kind::any, {}, {}); }
+    // Pages of these origins ("https://example.com", "http://localhost:8080"; compared without
+    // regard to case), and of the same origin.
+    static origin_policy allow(std::vector<std::string> origins) {
+        return origin_policy(kind::listed, std::move(origins), {});
+    }
+    // The application decides, from the Origin value and the request.
+    static origin_policy check(std::function<bool(std::string_view origin, request const&)> f) {
+        return origin_policy(kind::custom, {}, std::move(f));
+    }
+
+    bool allows(request const& req) const {
+        auto origin_field = find_header(req.headers(), "Origin");
+        if (!origin_field) return true;
+        auto origin = origin_field->value;
+        switch (kind_) {
+        case kind::any: return true;
+        case kind::custom: return check_(origin, req);
+        case kind::listed:
+            for (auto const& o : listed_)
+                if (iequals(o, origin)) return true;
+            [[fallthrough]];
+        case kind::same_origin: break;
+        }
+        return is_same_origin(origin, req.header("Host"));
+    }
+
+    // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the
+    // authority in `host` (a Host header value). A Host without a port matches the origin's
+    // default port, whichever scheme the connection used.
+    static bool is_same_origin(std::string_view origin, std::string_view host) noexcept {
+        std::string_view default_port;
+        auto sep = origin.find("://");
+        if (sep == std::string_view::npos) return false;  // "null" and other opaque origins
+        auto scheme = origin.substr(0, sep);
+        if (iequals(scheme, "http")) default_port = "80";
+        else if (iequals(scheme, "https")) default_port = "443";
+        else return false;
+        std::string_view o_host, o_port, h_host, h_port;
+        if (!split_authority(origin.substr(sep + 3), o_host, o_port) || !split_authority(host, h_host, h_port))
+            return false;
+        if (o_port.empty()) o_port = default_port;
+        if (h_port.empty()) h_port = o_port;
+        return !o_host.empty() && iequals(o_host, h_host) && o_port == h_port;
+    }
+
+private:
+    enum class kind : std::uint8_t { same_origin, any, listed, custom };
+    origin_policy(kind k, std::vector<std::string> listed, std::function<bool(std::string_view, request const&)> f)
+        : kind_(k), listed_(std::move(listed)), check_(std::move(f)) {}
+
+    // "host", "host:port", "[v6]" or "[v6]:port"; nothing else (no path, no user info).
+    static bool split_authority(std::string_view a, std::string_view& host, std::string_view& port) noexcept {
+        std::size_t host_end;
+        if (!a.empty() && a[0] == '[') {
+            host_end = a.find(']');
+            if (host_end == std::string_view::npos) return false;
+            ++host_end;
+        } else {
+            host_end = a.find(':');
+            if (host_end == std::string_view::npos) host_end = a.size();
+        }
+        host = a.substr(0, host_end);
+        if (host_end == a.size()) {
+            port = {};
+        } else {
+            if (a[host_end] != ':') return false;
+            port = a.substr(host_end + 1);
+            if (port.empty()) return false;
+            for (char c : port)
+                if (c < '0' || c > '9') return false;
+        }
+        for (char c : host)
+            if (c == '/' || c == '@' || c == '?' || c == '#' || c == ' ') return false;
+        return true;
+    }
+
+    kind kind_;
+    std::vector<std::string> listed_;
+    std::function<bool(std::string_view, request const&)> check_;
+};
+
+// ---------------------------------------------------------------- the handshake
+
+struct handshake_options {
+    // Subprotocols the server speaks. The first one in the client's Sec-WebSocket-Protocol list
+    // (its order of preference) that is also here is chosen; none chosen when nothing matches,
+    // and the client decides whether to go on without one (RFC 6455 4.2.2, step 5.4).
+    std::vector<std::string> subprotocols;
+    origin_policy origin = origin_policy::same_origin();
+    deflate_options deflate;  // permessage-deflate: off unless enabled (and built with zlib)
+};
+
+// The verdict on one upgrade request.
+struct handshake {
+    porthole::response response;          // the 101 to send, or the error response
+    std::string subprotocol;               // the one chosen, or empty
+    std::optional<deflate_params> deflate; // permessage-deflate as agreed, or none
+
+    bool accepted() const noexcept { return response.status() == status::switching_protocols; }
+};
+
+// True when the request asks to switch to WebSocket: `Upgrade` lists "websocket", in HTTP/1.1
+// (RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored).
+inline bool is_upgrade_request(request const& req) noexcept {
+    if (req.version() == http_1_0) return false;
+    bool found = false;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, "Upgrade") && list_contains(f.value, "websocket")) found = true;
+    return found;
+}
+
+namespace detail {
+inline handshake refuse(status s) {
+    handshake h;
+    h.response = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    if (s == status::upgrade_required) {  // RFC 9110 15.5.22, RFC 6455 4.2.2
+        h.response.set_header("Upgrade", "websocket");
+        h.response.set_header("Connection", "Upgrade");
+        h.response.set_header("Sec-WebSocket-Version", "13");
+    } else if (s == status::method_not_allowed) {
+        h.response.set_header("Allow", "GET");
+    }
+    return h;
+}
+
+// The one field named `name`; nullptr when absent, and `twice` set when repeated.
+inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
+    header_field const* found = nullptr;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, name)) {
+            if (found) twice = true;
+            found = &f;
+        }
+    return found;
+}
+}  // namespace detail
+
+// Checks an upgrade request against RFC 6455 4.2.1 and answers it (4.2.2):
+//   426 + Upgrade + Sec-WebSocket-Version: 13  not an upgrade to WebSocket in HTTP/1.1, or
+//                                              Sec-WebSocket-Version missing or other than 13
+//   405 + Allow: GET                           a method other than GET
+//   400                                        Connection without "upgrade", Sec-WebSocket-Key
+//                                              missing, repeated or not 16 bytes in base64, a
+//                                              request body, an invalid subprotocol list
+//   403                                        the Origin policy refuses the page
+//   101                                        otherwise, with Sec-WebSocket-Accept, the chosen
+//                                              subprotocol and permessage-deflate if agreed
+inline handshake accept_handshake(request const& req, handshake_options const& options = {}) {
+    using detail::refuse;
+    if (!is_upgrade_request(req)) return refuse(status::upgrade_required);
+    if (req.method() != method::get) return refuse(status::method_not_allowed);
+
+    bool connection_upgrade = false;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, "Connection") && list_contains(f.value, "upgrade")) connection_upgrade = true;
+    if (!connection_upgrade) return refuse(status::bad_request);
+
+    bool twice = false;
+    auto version = detail::only_field(req, "Sec-WebSocket-Version", twice);
+    if (!version || twice || version->value != "13") return refuse(status::upgrade_required);
+
+    auto key = detail::only_field(req, "Sec-WebSocket-Key", twice);
+    std::string nonce;
+    if (!key || twice || key->value.size() != 24 || !base64::decode(key->value, nonce) || nonce.size() != 16)
+        return refuse(status::bad_request);
+
+    // The bytes after the head belong to WebSocket: a body would blur where they begin.
+    if (!req.body().empty() || req.has_header("Transfer-Encoding")) return refuse(status::bad_request);
+
+    if (!options.origin.allows(req)) return refuse(status::forbidden);
+
+    handshake h;
+    bool protocols_ok = true;
+    for (auto const& f : req.headers()) {
+        if (!iequals(f.name, "Sec-WebSocket-Protocol")) continue;
+        bool empty = true;
+        for_each_list_item(f.value, [&](std::string_view item) {
+            empty = false;
+            if (!porthole::detail::is_token(item)) protocols_ok = false;
+            if (!h.subprotocol.empty()) return;
+            for (auto const& mine : options.subprotocols)
+                if (mine == item) h.subprotocol = mine;
+        });
+        if (empty) protocols_ok = false;
+    }
+    if (!protocols_ok) return refuse(status::bad_request);
+
+    for (auto const& f : req.headers()) {
+        if (h.deflate) break;
+        if (iequals(f.name, "Sec-WebSocket-Extensions")) h.deflate = choose_deflate(f.value, options.deflate);
+    }
+
+    h.response = response(status::switching_protocols);
+    h.response.set_header("Upgrade", "websocket");
+    h.response.set_header("Connection", "Upgrade");
+    h.response.set_header("Sec-WebSocket-Accept", accept_key(key->value));
+    if (!h.subprotocol.empty()) h.response.set_header("Sec-WebSocket-Protocol", h.subprotocol);
+    if (h.deflate) h.response.set_header("Sec-WebSocket-Extensions", deflate_response(*h.deflate));
+    return h;
+}
+
+}  // namespace porthole::ws
+// #include <porthole/websocket_connection.hpp>
+// porthole/websocket_connection.hpp: one WebSocket connection after its opening handshake, as a
+// state machine: bytes in, events and bytes out (RFC 6455 sections 5 to 8). It knows no sockets,
+// threads or clocks; a driver feeds what it reads, takes events with next(), writes what
+// pending_output() gives, and tells it about timeouts.
+//
+//   ws::connection ws;                          // after the 101 went out
+//   ws.feed(bytes);                             // or read_buffer() + commit(n)
+//   while (auto e = ws.next())                  // messages, pings, pongs, and one close
+//       if (e->type == ws::event_type::text) ws.send_text(e->data);
+//   write(ws.pending_output()); ws.consumed(n); // until has_output() is false
+//   if (ws.phase() == ws::phase::closed && !ws.has_output()) close the socket
+//
+// Every MUST of RFC 6455 for a server is enforced on input, each failure closing with its code:
+// unmasked client frames, reserved bits without an extension that defines them, unknown opcodes,
+// fragmented or oversized control frames, continuation frames outside a message and data frames
+// inside one, non-minimal or over-2^63 lengths, invalid close codes (1002); text that is not UTF-8,
+// checked as bytes arrive and failing on the first bad one, across fragments (1007); messages
+// over the size limit, decided from frame headers before the payload arrives (1009).
+//
+// What a peer can make the connection hold is bounded: a frame header (14 bytes), one control
+// frame payload (125 bytes), one message (max_message_size, counted on the wire and after
+// decompression), and one unsent pong (a newer ping replaces it, 5.5.3).
+
+// #include <porthole/websocket_deflate.hpp>
+// #include <porthole/websocket_frame.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole::ws {
+
+// Which end this is. Servers read masked frames and send unmasked ones; clients the reverse
+// (5.1). The client role is for tests and tools: its masking keys come from a seeded
+// pseudo-random generator, not from a source fit to protect browsers' proxies (10.3).
+enum class role : std::uint8_t { server, client };
+
+struct config {
+    ws::role role = ws::role::server;
+    // The largest message taken, in payload bytes both on the wire and after decompression;
+    // a frame header announcing more closes the connection with 1009 before its payload arrives.
+    std::size_t max_message_size = 1024 * 1024;
+    // Bytes waiting to be written beyond which the application's next send closes the connection
+    // with 1013 (try again later) instead of queueing: the client reads too slowly, and the
+    // server sheds it rather than hold ever more for it. Reading pauses at half of it.
+    std::size_t max_queued_output = 1024 * 1024;
+};
+
+enum class event_type : std::uint8_t { text, binary, ping, pong, close };
+
+// What next() reports. `data` is the message, the ping or pong's application data, or the close
+// reason; it stays valid until the next call to next(), feed(), read_buffer() or commit().
+struct event {
+    event_type type = event_type::text;
+    std::string_view data;
+    // close only, reported once per connection: the peer's code (1005 when its Close frame had
+    // none); the code this end sent when it failed the connection; 1006 when the connection ended
+    // without a Close frame from the peer (end of input, timeout, unanswered heartbeat).
+    close_code code = close_code::normal_closure;
+    bool was_clean = false;  // close: Close frames went both ways (the closing handshake, 7.1.4)
+};
+
+enum class phase : std::uint8_t {
+    open,     // messages flow both ways
+    closing,  // this end sent Close and waits for the peer's: the driver's close timeout applies
+    closed,   // nothing more is read; close the TCP connection once has_output() is false (7.1.1)
+};
+
+enum class send_result : std::uint8_t {
+    queued,
+    not_open,  // the connection is closing or closed: nothing was queued
+    invalid,   // text not UTF-8, control data over 125 bytes, a close code that may not be sent
+    overflow,  // the queue was over max_queued_output: the connection now closes with 1013
+};
+
+class connection {
+public:
+    explicit connection(ws::config const& c = {}, std::optional<deflate_params> deflate = std::nullopt,
+                        deflate_options const& options = {})
+        : config_(c) {
+        if (deflate && deflate_available()) codec_ = std::make_unique<detail::deflate_codec>(*deflate, options, c.role == role::server);
+        if (c.role == role::client) mask_state_ = std::random_device{}() | 1ull;
+    }
+    connection(connection const&) = delete;
+    connection& operator=(connection const&) = delete;
+
+    // ---- input
+
+    // Hands in bytes, worked on in place (unmasked where they lie): they must stay untouched
+    // until next() has returned nullopt, after which nothing refers to them.
+    void feed(std::span<char> bytes) {
+        if (bytes.empty() || phase_ == phase::closed) return;
+        if (window_left() != 0) {  // input not yet taken: keep it all together
+            feed(std::string_view(bytes.data(), bytes.size()));
+            return;
+        }
+        window_ = bytes.data();
+        window_end_ = bytes.data() + bytes.size();
+    }
+    // Hands in bytes that are copied first.
+    void feed(std::string_view bytes) {
+        if (bytes.empty() || phase_ == phase::closed) return;
+        std::size_t keep = keep_input(bytes.size());
+        std::memcpy(in_.data() + keep, bytes.data(), bytes.size());
+        window_end_ += bytes.size();
+    }
+    // Space to read into, then commit(n) with the bytes read; empty while the connection wants
+    // no input.
+    std::span<char> read_buffer() {
+        if (!wants_read()) return {};
+        std::size_t keep = keep_input(min_read);
+        return {in_.data() + keep, in_.size() - keep};
+    }
+    void commit(std::size_t n) noexcept {
+        if (phase_ != phase::closed) window_end_ += n;
+    }
+    // The peer will send nothing more: unless its Close came, the connection ends abnormally.
+    void read_eof() { abandon(); }
+
+    // The next event, or nullopt when the input so far is used up.
+    std::optional<event> next() {
+        if (release_message_) {
+            release_message_ = false;
+            message_.clear();
+            if (message_.capacity() > 64 * 1024) std::string().swap(message_);
+        }
+        while (!pending_close_ && phase_ != phase::closed && window_ != window_end_) {
+            auto e = step();
+            // After this end's Close, messages are no longer delivered (the peer's Close is).
+            if (e && (phase_ == phase::open || is_control_event(e->type))) return e;
+        }
+        if (pending_close_) {
+            pending_close_ = false;
+            event e;
+            e.type = event_type::close;
+            e.code = close_event_code_;
+            e.data = std::string_view(close_reason_.data(), close_reason_size_);
+            e.was_clean = close_clean_;
+            return e;
+        }
+        window_ = window_end_ = nullptr;
+        return std::nullopt;
+    }
+
+    // ---- sending (RFC 6455 5.4, 5.5, 6.1). Nothing is queued unless the result is `queued`.
+
+    send_result send_text(std::string_view utf8) {
+        if (!porthole::detail::valid_utf8(utf8)) return phase_ == phase::open ? send_result::invalid : send_result::not_open;
+        return send_data(opcode::text, utf8);
+    }
+    send_result send_binary(std::string_view bytes) { return send_data(opcode::binary, bytes); }
+    // A frame encoded once for many connections (never compressed: 7692 lets any message go
+    // uncompressed, and a compressed one would depend on each connection's compressor).
+    send_result send(shared_frame const& frame) {
+        if (auto r = may_send(); r != send_result::queued) return r;
+        if (!frame) return send_result::invalid;
+        if (config_.role == role::client) return send_data_frame_bytes(frame.bytes());  // clients must mask
+        segment s;
+        s.shared = frame;
+        push(std::move(s), frame.bytes().size());
+        return send_result::queued;
+    }
+    send_result ping(std::string_view data = {}) {
+        if (phase_ != phase::open) return send_result::not_open;
+        if (data.size() > max_control_payload) return send_result::invalid;
+        queue_frame(opcode::ping, data);
+        return send_result::queued;
+    }
+    // Starts the closing handshake (7.1.2): the code and a reason of at most 123 bytes of UTF-8
+    // go out, nothing after them, and the peer's Close is awaited (phase closing).
+    send_result close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+        if (phase_ != phase::open) return send_result::not_open;
+        if (!valid_close_code(to_int(code)) || reason.size() > max_close_reason || !porthole::detail::valid_utf8(reason))
+            return send_result::invalid;
+        queue_close(code, reason);
+        phase_ = phase::closing;
+        return send_result::queued;
+    }
+    // For the driver's keep-alive timer: sends a ping, after checking that the previous one
+    // was answered. Returns false when it was not: the peer is gone, and the connection is
+    // abandoned (closed, nothing left to write, 1006 reported).
+    bool heartbeat() {
+        if (phase_ != phase::open) return phase_ != phase::closed;
+        if (awaiting_pong_) {
+            abandon();
+            return false;
+        }
+        awaiting_pong_ = true;
+        queue_frame(opcode::ping, {});
+        return true;
+    }
+    // The server is stopping (7.4.1: 1001, going away): starts the closing handshake.
+    void going_away() { close(close_code::going_away); }
+    // The driver's timeout fired (usually the close timeout of the closing phase): the
+    // connection is abandoned, 1006 reported unless a close was already.
+    void timeout() { abandon(); }
+
+    // ---- output
+
+    // What to write next, in order; valid until the next call that sends, feeds or consumes.
+    std::span<std::string_view const> pending_output() noexcept {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
+            auto bytes = segment_bytes(segments_[i]);
+            chunks_[n++] = i == head_ ? bytes.substr(front_done_) : bytes;
+        }
+        return {chunks_.data(), n};
+    }
+    // n bytes of pending_output() were written.
+    void consumed(std::size_t n) noexcept {
+        queued_ -= std::min(n, queued_);
+        while (n > 0 && head_ < segments_.size()) {
+            std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;
+            if (n < left) {
+                front_done_ += n;
+                return;
+            }
+            n -= left;
+            segments_[head_].shared = {};
+            front_done_ = 0;
+            ++head_;
+        }
+        if (head_ == segments_.size()) reset_output();
+    }
+    bool has_output() const noexcept { return head_ < segments_.size(); }
+    std::size_t queued_bytes() const noexcept { return queued_; }
+
+    // ---- state
+
+    ws::phase phase() const noexcept { return phase_; }
+    // False while the peer's Close is in, or while too much output waits (the driver stops reading).
+    bool wants_read() const noexcept { return phase_ != phase::closed && queued_ <= config_.max_queued_output / 2; }
+    bool compressing() const noexcept { return codec_ != nullptr; }
+
+    // Releases buffers that hold nothing now; a driver may call it for idle connections.
+    void shrink() {
+        if (window_left() == 0) {
+            window_ = window_end_ = nullptr;
+            std::string().swap(in_);
+        }
+        if (!has_output()) std::string().swap(out_);
+        if (message_.empty() || release_message_) {
+            release_message_ = false;
+            std::string().swap(message_);
+        }
+        if (!has_output()) std::vector<segment>().swap(segments_);
+    }
+
+private:
+    struct segment {
+        std::size_t begin = 0, end = 0;  // a frame in out_, when `shared` is empty
+        shared_frame shared;
+    };
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    static constexpr std::size_t min_read = 4096;
+    static constexpr bool is_control_event(event_type t) noexcept { return t == event_type::ping || t == event_type::pong; }
+
+    std::string_view segment_bytes(segment const& s) const noexcept {
+        return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
+    }
+    std::size_t window_left() const noexcept { return static_cast<std::size_t>(window_end_ - window_); }
+    // Moves the input not yet taken to the front of in_, with room for `more` bytes after it;
+    // the window then covers what was kept. Returns its size.
+    std::size_t keep_input(std::size_t more) {
+        std::size_t keep = window_left();
+        bool inside = keep != 0 && !std::less<char const*>()(window_, in_.data()) &&
+                      std::less<char const*>()(window_, in_.data() + in_.size());
+        if (keep != 0 && !inside) {  // the caller's bytes, not all taken yet
+            std::string rest(window_, keep);
+            if (in_.size() < keep + more) in_.resize(keep + more);
+            std::memcpy(in_.data(), rest.data(), keep);
+        } else {
+            if (keep != 0) std::memmove(in_.data(), window_, keep);
+            if (in_.size() < keep + more) in_.resize(std::max(keep + more, std::min<std::size_t>(2 * in_.size(), 64 * 1024)));
+        }
+        window_ = in_.data();
+        window_end_ = in_.data() + keep;
+        return keep;
+    }
+
+    // ---- reading frames
+
+    // Works on the input until an event is ready (returned) or the input is used up.
+    std::optional<event> step() {
+        if (!in_payload_) {
+            if (!read_header()) return std::nullopt;
+            if (phase_ == phase::closed) return std::nullopt;  // failed: the close is pending
+            if (frame_left_ == 0) return end_of_frame();
+        }
+        std::size_t avail = window_left();
+        if (is_control(frame_op_)) {
+            std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
+            unmask(control_.data() + control_size_, window_, take);
+            control_size_ += take;
+            return took(take);
+        }
+        // A whole message in one frame, all here: unmasked in place and handed over as it lies.
+        if (frame_fin_ && frame_op_ != opcode::continuation && !message_compressed_ && frame_done_ == 0 &&
+            frame_left_ <= avail) {
+            std::size_t n = static_cast<std::size_t>(frame_left_);
+            unmask(window_, window_, n);
+            std::string_view data(window_, n);
+            if (message_op_ == opcode::text && !porthole::detail::valid_utf8(data))
+                return fail(close_code::invalid_payload_data, "invalid UTF-8");
+            window_ += n;
+            frame_left_ = 0;
+            in_payload_ = false;
+            in_message_ = false;
+            return event{message_op_ == opcode::text ? event_type::text : event_type::binary, data};
+        }
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
+        std::size_t before = message_.size();
+        if (message_compressed_) {
+            unmask(window_, window_, take);
+            if (auto r = codec_->inflate({window_, take}, false, message_, config_.max_message_size);
+                r != detail::deflate_codec::result::ok)
+                return inflate_failed(r);
+        } else {
+            message_.resize(before + take);
+            unmask(message_.data() + before, window_, take);
+        }
+        if (message_op_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
+            return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        return took(take);
+    }
+
+    // `take` payload bytes of the current frame are used.
+    std::optional<event> took(std::size_t take) {
+        window_ += take;
+        frame_left_ -= take;
+        frame_done_ += take;
+        if (frame_left_ != 0) return std::nullopt;
+        return end_of_frame();
+    }
+
+    // Reads header bytes; true once the header is complete (and passed its checks).
+    bool read_header() {
+        while (header_size_ < header_need_) {
+            if (window_ == window_end_) return false;
+            std::size_t take = std::min<std::size_t>(header_need_ - header_size_, window_left());
+            if (header_size_ < 2) take = std::min<std::size_t>(take, 2 - header_size_);
+            std::memcpy(header_.data() + header_size_, window_, take);
+            window_ += take;
+            std::size_t had = header_size_;
+            header_size_ += take;
+            if (had == 0 && !check_first_byte()) return true;
+            if (had < 2 && header_size_ >= 2) {
+                if (!check_second_byte()) return true;
+            }
+        }
+        return start_frame();
+    }
+
+    bool check_first_byte() {
+        auto b = static_cast<std::uint8_t>(header_[0]);
+        frame_fin_ = (b & 0x80) != 0;
+        bool rsv1 = (b & 0x40) != 0;
+        std::uint8_t op = b & 0x0f;
+        if (b & 0x30) return failed_header(close_code::protocol_error, "reserved bits set");
+        if (!is_known_opcode(op)) return failed_header(close_code::protocol_error, "unknown opcode");
+        frame_op_ = static_cast<opcode>(op);
+        if (is_control(frame_op_)) {
+            if (!frame_fin_) return failed_header(close_code::protocol_error, "fragmented control frame");
+            if (rsv1) return failed_header(close_code::protocol_error, "reserved bits set");
+        } else if (frame_op_ == opcode::continuation) {
+            if (!in_message_) return failed_header(close_code::protocol_error, "continuation outside a message");
+            if (rsv1) return failed_header(close_code::protocol_error, "reserved bits set");
+        } else {
+            if (in_message_) return failed_header(close_code::protocol_error, "new message inside a message");
+            if (rsv1 && !codec_) return failed_header(close_code::protocol_error, "reserved bits set");
+            frame_rsv1_ = rsv1;
+        }
+        return true;
+    }
+
+    bool check_second_byte() {
+        auto b = static_cast<std::uint8_t>(header_[1]);
+        bool masked = (b & 0x80) != 0;
+        if (masked != (config_.role == role::server))
+            return failed_header(close_code::protocol_error, masked ? "masked server frame" : "unmasked client frame");
+        std::uint8_t len = b & 0x7f;
+        if (is_control(frame_op_) && len > max_control_payload)
+            return failed_header(close_code::protocol_error, "control frame too long");
+        header_need_ = static_cast<std::uint8_t>(2 + (len == 126 ? 2 : len == 127 ? 8 : 0) + (masked ? 4 : 0));
+        return true;
+    }
+
+    bool start_frame() {
+        auto const* h = reinterpret_cast<unsigned char const*>(header_.data());
+        std::uint64_t len = h[1] & 0x7f;
+        std::size_t at = 2;
+        if (len == 126) {
+            len = std::uint64_t{h[2]} << 8 | h[3];
+            at = 4;
+            if (len < 126) return failed_header(close_code::protocol_error, "length not minimal");
+        } else if (len == 127) {
+            len = 0;
+            for (std::size_t i = 0; i < 8; ++i) len = len << 8 | h[2 + i];
+            at = 10;
+            if (len >> 63) return failed_header(close_code::protocol_error, "length over 2^63");
+            if (len < 65536) return failed_header(close_code::protocol_error, "length not minimal");
+        }
+        if (config_.role == role::server) std::memcpy(key_.data(), h + at, 4);
+        header_size_ = 0;
+        header_need_ = 2;
+        if (!is_control(frame_op_)) {
+            if (frame_op_ != opcode::continuation) {  // a new message
+                in_message_ = true;
+                message_op_ = frame_op_;
+                message_compressed_ = frame_rsv1_;
+                message_wire_size_ = 0;
+                utf8_.reset();
+            }
+            if (len > config_.max_message_size - message_wire_size_)
+                return failed_header(close_code::message_too_big, "message too big");
+            message_wire_size_ += len;
+        } else {
+            control_size_ = 0;
+        }
+        frame_left_ = len;
+        frame_done_ = 0;
+        in_payload_ = true;
+        return true;
+    }
+
+    // A header failed a check: the connection fails; read_header() reports it complete.
+    bool failed_header(close_code code, std::string_view why) {
+        (void)fail(code, why);
+        return false;
+    }
+
+    void unmask(char* to, char const* from, std::size_t n) noexcept {
+        if (config_.role == role::server) {
+            detail::apply_mask(to, from, n, key_, static_cast<std::size_t>(frame_done_ & 3));
+        } else if (to != from && n != 0) {
+            std::memcpy(to, from, n);
+        }
+    }
+
+    std::optional<event> end_of_frame() {
+        in_payload_ = false;
+        if (is_control(frame_op_)) return control_frame();
+        if (!frame_fin_) return std::nullopt;
+        std::size_t before = message_.size();
+        if (message_compressed_) {
+            if (auto r = codec_->inflate({}, true, message_, config_.max_message_size);
+                r != detail::deflate_codec::result::ok)
+                return inflate_failed(r);
+        }
+        if (message_op_ == opcode::text &&
+            (!utf8_.feed(std::string_view(message_).substr(before)) || !utf8_.complete()))
+            return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        in_message_ = false;
+        release_message_ = true;
+        return event{message_op_ == opcode::text ? event_type::text : event_type::binary, message_};
+    }
+
+    std::optional<event> inflate_failed(detail::deflate_codec::result r) {
+        if (r == detail::deflate_codec::result::too_big) return fail(close_code::message_too_big, "message too big");
+        return fail(close_code::invalid_payload_data, "invalid compressed data");
+    }
+
+    std::optional<event> control_frame() {
+        std::string_view data(control_.data(), control_size_);
+        switch (frame_op_) {
+        case opcode::ping:
+            if (phase_ == phase::open) queue_pong(data);
+            return event{event_type::ping, data};
+        case opcode::pong:
+            awaiting_pong_ = false;
+            return event{event_type::pong, data};
+        default: break;
+        }
+        // Close (5.5.1, 7.1.5, 7.4): no payload, or a code and UTF-8 reason.
+        close_code code = close_code::no_status_received;
+        std::string_view reason;
+        if (data.size() == 1) return fail(close_code::protocol_error, "close frame of one byte");
+        if (data.size() >= 2) {
+            auto c = static_cast<std::uint16_t>(static_cast<std::uint8_t>(data[0]) << 8 | static_cast<std::uint8_t>(data[1]));
+            if (!valid_close_code(c)) return fail(close_code::protocol_error, "invalid close code");
+            code = static_cast<close_code>(c);
+            reason = data.substr(2);
+            if (!porthole::detail::valid_utf8(reason)) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        }
+        if (phase_ == phase::open) {  // echo the code (5.5.1), then close
+            if (data.size() >= 2) queue_close(code, {});
+            else queue_frame(opcode::close, {});
+        }
+        phase_ = phase::closed;
+        report_close(code, reason, true);
+        return std::nullopt;  // next() returns the close event
+    }
+
+    // ---- failing and ending (7.1.7, 7.1.1)
+
+    // Fails the connection: a Close with `code` goes out unless one already did, and nothing more
+    // is read. The close event reports `code`.
+    std::optional<event> fail(close_code code, std::string_view why) {
+        if (phase_ == phase::open) queue_close(code, why);
+        phase_ = phase::closed;
+        report_close(code, why, false);
+        return std::nullopt;
+    }
+
+    // The connection ends without a closing handshake: nothing more is read or written.
+    void abandon() {
+        if (phase_ != phase::closed) {
+            phase_ = phase::closed;
+            report_close(close_code::abnormal_closure, {}, false);
+        }
+        window_ = window_end_ = nullptr;
+        segments_.clear();
+        reset_output();
+    }
+
+    void report_close(close_code code, std::string_view reason, bool clean) {
+        if (close_reported_) return;
+        close_reported_ = true;
+        pending_close_ = true;
+        close_event_code_ = code;
+        close_reason_size_ = std::min(reason.size(), close_reason_.size());
+        std::memcpy(close_reason_.data(), reason.data(), close_reason_size_);
+        close_clean_ = clean;
+        window_ = window_end_ = nullptr;  // nothing after a close is read
+    }
+
+    // ---- writing frames
+
+    send_result may_send() {
+        if (phase_ != phase::open) return send_result::not_open;
+        if (queued_ > config_.max_queued_output) {
+            overflow();
+            return send_result::overflow;
+        }
+        return send_result::queued;
+    }
+
+    send_result send_data(opcode op, std::string_view payload) {
+        if (auto r = may_send(); r != send_result::queued) return r;
+        if (codec_ && payload.size() >= codec_->options().min_size) {
+            thread_local std::string compressed;
+            compressed.clear();
+            if (codec_->deflate(payload, compressed)) {
+                frame_flags f;
+                f.rsv1 = true;
+                queue_frame(op, compressed, f);
+                if (compressed.capacity() > 256 * 1024) std::string().swap(compressed);
+                return send_result::queued;
+            }
+        }
+        queue_frame(op, payload);
+        return send_result::queued;
+    }
+
+    // A client sends a shared frame's message again, masked.
+    send_result send_data_frame_bytes(std::string_view frame) {
+        auto b1 = static_cast<std::uint8_t>(frame[1]) & 0x7f;
+        std::size_t header = 2 + (b1 == 126 ? 2 : b1 == 127 ? 8 : 0);
+        auto op = static_cast<opcode>(static_cast<std::uint8_t>(frame[0]) & 0x0f);
+        queue_frame(op, frame.substr(header));
+        return send_result::queued;
+    }
+
+    void queue_close(close_code code, std::string_view reason) {
+        char payload[max_control_payload];
+        payload[0] = static_cast<char>(to_int(code) >> 8);
+        payload[1] = static_cast<char>(to_int(code) & 0xff);
+        std::size_t n = std::min(reason.size(), max_close_reason);
+        std::memcpy(payload + 2, reason.data(), n);
+        queue_frame(opcode::close, std::string_view(payload, n + 2));
+    }
+
+    // A pong answers the newest ping only: an unsent pong still at the end of the queue is
+    // replaced (5.5.3), so a ping flood holds one pong.
+    void queue_pong(std::string_view data) {
+        if (pong_at_ != npos && !segments_.empty() && segments_.size() - 1 >= head_ &&
+            !segments_.back().shared && segments_.back().begin == pong_at_ &&
+            !(segments_.size() - 1 == head_ && front_done_ != 0)) {
+            queued_ -= segments_.back().end - segments_.back().begin;
+            segments_.pop_back();
+            out_.resize(pong_at_);
+        }
+        std::size_t at = out_.size();
+        queue_frame(opcode::pong, data);
+        pong_at_ = at;
+    }
+
+    void queue_frame(opcode op, std::string_view payload, frame_flags f = {}) {
+        if (config_.role == role::client) {
+            f.masked = true;
+            for (auto& k : f.key) k = next_mask_byte();
+        }
+        std::size_t at = out_.size();
+        encode_frame_to(out_, op, payload, f);
+        segment s;
+        s.begin = at;
+        s.end = out_.size();
+        push(std::move(s), s.end - s.begin);
+    }
+
+    void push(segment&& s, std::size_t size) {
+        pong_at_ = npos;
+        segments_.push_back(std::move(s));
+        queued_ += size;
+    }
+
+    // The client reads too slowly (see config::max_queued_output): what has not started to go
+    // out is dropped, and a Close with 1013 takes its place; nothing more is read.
+    void overflow() {
+        std::size_t keep = head_ + (front_done_ != 0 ? 1 : 0);
+        for (std::size_t i = keep; i < segments_.size(); ++i) queued_ -= segment_bytes(segments_[i]).size();
+        segments_.resize(keep);
+        if (segments_.empty() || head_ == segments_.size()) reset_output();
+        else if (!segments_.back().shared) out_.resize(segments_.back().end);
+        (void)fail(close_code::try_again_later, "client too slow");
+    }
+
+    void reset_output() noexcept {
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        pong_at_ = npos;
+        queued_ = 0;
+        out_.clear();
+        if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+    }
+
+    std::uint8_t next_mask_byte() noexcept {  // xorshift64: enough for tests, see ws::role
+        mask_state_ ^= mask_state_ << 13;
+        mask_state_ ^= mask_state_ >> 7;
+        mask_state_ ^= mask_state_ << 17;
+        return static_cast<std::uint8_t>(mask_state_ >> 24);
+    }
+
+    ws::config config_;
+    std::unique_ptr<detail::deflate_codec> codec_;
+    ws::phase phase_ = ws::phase::open;
+
+    // input: the bytes not yet taken, in the caller's buffer or in in_
+    char* window_ = nullptr;
+    char* window_end_ = nullptr;
+    std::string in_;  // storage only: its size is room, the window says what is input
+
+    // the frame being read
+    std::array<char, max_frame_header> header_{};
+    std::uint8_t header_size_ = 0;
+    std::uint8_t header_need_ = 2;
+    bool in_payload_ = false;
+    bool frame_fin_ = false;
+    bool frame_rsv1_ = false;
+    opcode frame_op_ = opcode::continuation;
+    masking_key key_{};
+    std::uint64_t frame_left_ = 0;
+    std::uint64_t frame_done_ = 0;
+    std::array<char, max_control_payload> control_{};
+    std::size_t control_size_ = 0;
+
+    // the message being read
+    bool in_message_ = false;
+    bool message_compressed_ = false;
+    bool release_message_ = false;
+    opcode message_op_ = opcode::text;
+    std::uint64_t message_wire_size_ = 0;
+    std::string message_;
+    porthole::detail::utf8_validator utf8_;
+
+    // closing
+    bool close_reported_ = false;
+    bool pending_close_ = false;
+    bool close_clean_ = false;
+    bool awaiting_pong_ = false;
+    close_code close_event_code_ = close_code::normal_closure;
+    std::array<char, max_close_reason> close_reason_{};
+    std::size_t close_reason_size_ = 0;
+
+    // output
+    std::string out_;
+    std::vector<segment> segments_;
+    std::size_t head_ = 0;
+    std::size_t front_done_ = 0;
+    std::size_t queued_ = 0;
+    std::size_t pong_at_ = npos;
+    std::array<std::string_view, 16> chunks_{};
+    std::uint64_t mask_state_ = 0;
+};
+
+}  // namespace porthole::ws
