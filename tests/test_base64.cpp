@@ -11,7 +11,8 @@ TEST_CASE("base64: the test vectors of RFC 4648 section 10") {
         {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
         {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
     };
-    for (auto [plain, encoded] : vectors) {
+    for (auto const& vector : vectors) {
+        std::string_view plain = vector.first, encoded = vector.second;
         CAPTURE(plain);
         CHECK(base64::encode(plain) == encoded);
         CHECK(base64::encoded_size(std::string_view(plain).size()) == std::string_view(encoded).size());

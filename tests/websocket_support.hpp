@@ -34,7 +34,7 @@ inline std::string continuation(std::string_view s, bool fin = true) {
 }
 inline std::string ping(std::string_view s = {}) { return client_frame(ws::opcode::ping, s); }
 inline std::string pong(std::string_view s = {}) { return client_frame(ws::opcode::pong, s); }
-inline std::string close(std::uint16_t code, std::string_view reason = {}) {
+inline std::string close_frame(std::uint16_t code, std::string_view reason = {}) {
     std::string p;
     p += static_cast<char>(code >> 8);
     p += static_cast<char>(code & 0xff);
@@ -58,6 +58,14 @@ struct recorded_event {
     bool clean = false;
     friend bool operator==(recorded_event const&, recorded_event const&) = default;
 };
+
+inline std::string describe(recorded_event const& e) {
+    static constexpr char const* names[] = {"text", "binary", "ping", "pong", "close"};
+    std::string s = names[static_cast<int>(e.type)];
+    s += " \"" + e.data.substr(0, 60) + (e.data.size() > 60 ? "...\"" : "\"");
+    if (e.type == ws::event_type::close) s += " code " + std::to_string(e.code) + (e.clean ? " clean" : " unclean");
+    return s;
+}
 
 struct outcome {
     std::vector<recorded_event> events;
@@ -84,7 +92,8 @@ struct outcome {
 
 inline void drain_events(ws::connection& c, outcome& o) {
     while (auto e = c.next())
-        o.events.push_back({e->type, std::string(e->data), ws::to_int(e->code), e->was_clean});
+        if (e->type == ws::event_type::close) o.events.push_back({e->type, std::string(e->data), ws::to_int(e->code), e->was_clean});
+        else o.events.push_back({e->type, std::string(e->data)});
 }
 inline void drain_output(ws::connection& c, outcome& o) {
     for (;;) {
@@ -101,9 +110,11 @@ inline void drain_output(ws::connection& c, outcome& o) {
 
 enum class feeding : std::uint8_t { span_in_place, copied, read_buffer };
 
-// Feeds `bytes` cut at `cuts` (ascending offsets), draining events and output after each piece.
+// Feeds `bytes` cut at `cuts` (ascending offsets), taking the events after each piece, and the
+// output after each piece or (`output_each_piece` false) only at the end: pongs for pings that
+// arrive together are coalesced, so when output is taken changes what is written.
 inline outcome run(ws::connection& c, std::string_view bytes, std::vector<std::size_t> const& cuts = {},
-                   feeding how = feeding::span_in_place) {
+                   feeding how = feeding::span_in_place, bool output_each_piece = true) {
     outcome o;
     std::size_t from = 0;
     auto piece = [&](std::size_t to) {
@@ -122,23 +133,24 @@ inline outcome run(ws::connection& c, std::string_view bytes, std::vector<std::s
                 c.commit(n);
                 done += n;
                 drain_events(c, o);
-                drain_output(c, o);
+                if (output_each_piece) drain_output(c, o);
             }
             break;
         }
         }
         drain_events(c, o);
-        drain_output(c, o);
+        if (output_each_piece) drain_output(c, o);
     };
     for (auto cut : cuts) piece(cut);
     piece(bytes.size());
+    drain_output(c, o);
     o.phase = c.phase();
     return o;
 }
 inline outcome run(std::string_view bytes, std::vector<std::size_t> const& cuts = {}, ws::config const& config = {},
-                   feeding how = feeding::span_in_place) {
+                   feeding how = feeding::span_in_place, bool output_each_piece = true) {
     ws::connection c(config);
-    return run(c, bytes, cuts, how);
+    return run(c, bytes, cuts, how, output_each_piece);
 }
 
 // The frames a server wrote, as a client reads them (messages, pings, pongs, and the close).

@@ -9553,20 +9553,21 @@ private:
         return end_of_frame();
     }
 
-    // Reads header bytes; true once the header is complete (and passed its checks).
+    // Reads header bytes; true once the header is complete (or failed a check, which closes).
+    // Each part is judged as soon as it is here: the first byte, the second, the length.
     bool read_header() {
         while (header_size_ < header_need_) {
             if (window_ == window_end_) return false;
-            std::size_t take = std::min<std::size_t>(header_need_ - header_size_, window_left());
-            if (header_size_ < 2) take = std::min<std::size_t>(take, 2 - header_size_);
+            std::size_t stop = header_size_ < 2 ? header_size_ + 1 : header_size_ < length_end_ ? length_end_ : header_need_;
+            std::size_t take = std::min<std::size_t>(stop - header_size_, window_left());
             std::memcpy(header_.data() + header_size_, window_, take);
             window_ += take;
-            std::size_t had = header_size_;
-            header_size_ += take;
-            if (had == 0 && !check_first_byte()) return true;
-            if (had < 2 && header_size_ >= 2) {
-                if (!check_second_byte()) return true;
-            }
+            header_size_ = static_cast<std::uint8_t>(header_size_ + take);
+            bool ok = true;
+            if (header_size_ == 1) ok = check_first_byte();
+            else if (header_size_ == 2 && take != 0 && stop == 2) ok = check_second_byte();
+            if (ok && header_size_ == length_end_ && stop == length_end_) ok = check_length();
+            if (!ok) return true;
         }
         return start_frame();
     }
@@ -9601,28 +9602,38 @@ private:
         std::uint8_t len = b & 0x7f;
         if (is_control(frame_op_) && len > max_control_payload)
             return failed_header(close_code::protocol_error, "control frame too long");
-        header_need_ = static_cast<std::uint8_t>(2 + (len == 126 ? 2 : len == 127 ? 8 : 0) + (masked ? 4 : 0));
+        length_end_ = static_cast<std::uint8_t>(2 + (len == 126 ? 2 : len == 127 ? 8 : 0));
+        header_need_ = static_cast<std::uint8_t>(length_end_ + (masked ? 4 : 0));
         return true;
     }
 
-    bool start_frame() {
+    // The payload length (5.2): the shortest form, under 2^63, and within the message limit.
+    bool check_length() {
         auto const* h = reinterpret_cast<unsigned char const*>(header_.data());
         std::uint64_t len = h[1] & 0x7f;
-        std::size_t at = 2;
         if (len == 126) {
             len = std::uint64_t{h[2]} << 8 | h[3];
-            at = 4;
             if (len < 126) return failed_header(close_code::protocol_error, "length not minimal");
         } else if (len == 127) {
             len = 0;
             for (std::size_t i = 0; i < 8; ++i) len = len << 8 | h[2 + i];
-            at = 10;
             if (len >> 63) return failed_header(close_code::protocol_error, "length over 2^63");
             if (len < 65536) return failed_header(close_code::protocol_error, "length not minimal");
         }
-        if (config_.role == role::server) std::memcpy(key_.data(), h + at, 4);
+        if (!is_control(frame_op_)) {
+            std::uint64_t so_far = frame_op_ == opcode::continuation ? message_wire_size_ : 0;
+            if (len > config_.max_message_size - so_far)
+                return failed_header(close_code::message_too_big, "message too big");
+        }
+        frame_length_ = len;
+        return true;
+    }
+
+    bool start_frame() {
+        if (config_.role == role::server) std::memcpy(key_.data(), header_.data() + length_end_, 4);
         header_size_ = 0;
         header_need_ = 2;
+        length_end_ = 2;
         if (!is_control(frame_op_)) {
             if (frame_op_ != opcode::continuation) {  // a new message
                 in_message_ = true;
@@ -9631,13 +9642,11 @@ private:
                 message_wire_size_ = 0;
                 utf8_.reset();
             }
-            if (len > config_.max_message_size - message_wire_size_)
-                return failed_header(close_code::message_too_big, "message too big");
-            message_wire_size_ += len;
+            message_wire_size_ += frame_length_;
         } else {
             control_size_ = 0;
         }
-        frame_left_ = len;
+        frame_left_ = frame_length_;
         frame_done_ = 0;
         in_payload_ = true;
         return true;
@@ -9865,6 +9874,8 @@ private:
     std::array<char, max_frame_header> header_{};
     std::uint8_t header_size_ = 0;
     std::uint8_t header_need_ = 2;
+    std::uint8_t length_end_ = 2;  // where the extended length ends (known from the second byte)
+    std::uint64_t frame_length_ = 0;
     bool in_payload_ = false;
     bool frame_fin_ = false;
     bool frame_rsv1_ = false;
