@@ -18,20 +18,24 @@ struct StringMaker<recorded_event> {
 
 namespace {
 
-// Every way to cut `bytes` once, and byte by byte, by every way of feeding, gives the whole run's
-// outcome (the output taken at the end, as pongs to pings read together are coalesced).
+// Every way to cut `bytes` once, and byte by byte, by every way of feeding, with and without an
+// application that echoes each message, gives the whole run's outcome (the output taken at the
+// end, as pongs to pings read together are coalesced).
 void check_every_split(std::string_view bytes, ws::config const& config = {}) {
-    auto whole = run(bytes, {}, config, feeding::span_in_place, false);
-    for (auto how : {feeding::span_in_place, feeding::copied, feeding::read_buffer}) {
-        CAPTURE(static_cast<int>(how));
-        for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
-            CAPTURE(cut);
-            auto split = run(bytes, {cut}, config, how, false);
-            REQUIRE(split == whole);
+    for (bool echo : {false, true}) {
+        CAPTURE(echo);
+        auto whole = run(bytes, {}, config, {feeding::span_in_place, false, echo});
+        for (auto how : {feeding::span_in_place, feeding::copied, feeding::read_buffer}) {
+            CAPTURE(static_cast<int>(how));
+            for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+                CAPTURE(cut);
+                auto split = run(bytes, {cut}, config, {how, false, echo});
+                REQUIRE(split == whole);
+            }
+            std::vector<std::size_t> every;
+            for (std::size_t i = 1; i < bytes.size(); ++i) every.push_back(i);
+            CHECK(run(bytes, every, config, {how, false, echo}) == whole);
         }
-        std::vector<std::size_t> every;
-        for (std::size_t i = 1; i < bytes.size(); ++i) every.push_back(i);
-        CHECK(run(bytes, every, config, how, false) == whole);
     }
 }
 
@@ -228,7 +232,7 @@ TEST_CASE("ping is answered with a pong carrying the same data; a flood holds on
 
     ws::connection c;
     std::string flood;
-    for (int i = 0; i < 1000; ++i) flood += ping("n" + std::to_string(i));
+    for (int i = 0; i < 1000; ++i) flood += ping(std::to_string(i).insert(0, 1, 'n'));
     c.feed(std::string_view(flood));
     std::size_t pings = 0;
     while (auto e = c.next()) pings += e->type == event_type::ping;
@@ -250,7 +254,9 @@ TEST_CASE("a pong already being written is not replaced") {
     while (c.next()) {}
     outcome o;
     drain_output(c, o);
-    auto written = read_server_output("\x8a\x05" "f" + o.output);
+    std::string from_start = "\x8a\x05" "f";  // what went out before
+    from_start += o.output;
+    auto written = read_server_output(from_start);
     REQUIRE(written.size() == 2);
     CHECK(written[0].data == "first");
     CHECK(written[1].data == "second");
@@ -335,6 +341,19 @@ TEST_CASE("the close timeout, and input ending without a Close, report 1006") {
     CHECK(d.phase() == ws::phase::closed);
 }
 
+TEST_CASE("the answer to the peer's Close still goes out when its input ends") {
+    ws::connection c;
+    c.feed(std::string_view(close_frame(1000)));
+    auto e = c.next();
+    REQUIRE(e);
+    CHECK(e->was_clean);
+    c.read_eof();
+    CHECK_FALSE(c.next());
+    outcome o;
+    drain_output(c, o);
+    CHECK(read_server_output(o.output).at(0).code == 1000);
+}
+
 TEST_CASE("heartbeat: a ping per call, and an unanswered one ends the connection") {
     ws::connection c;
     CHECK(c.heartbeat());
@@ -417,9 +436,9 @@ TEST_CASE("a slow client: past the queue limit, a send closes the connection wit
 
 TEST_CASE("feeding in place, copied, or through read_buffer, and memory given back when idle") {
     auto bytes = text("one") + binary(std::string(5000, 'b')) + ping("p") + text("two");
-    auto a = run(bytes, {7, 100, 4000}, {}, feeding::span_in_place);
-    CHECK(a == run(bytes, {7, 100, 4000}, {}, feeding::copied));
-    CHECK(a == run(bytes, {7, 100, 4000}, {}, feeding::read_buffer));
+    auto a = run(bytes, {7, 100, 4000}, {}, {feeding::span_in_place});
+    CHECK(a == run(bytes, {7, 100, 4000}, {}, {feeding::copied}));
+    CHECK(a == run(bytes, {7, 100, 4000}, {}, {feeding::read_buffer}));
     CHECK(a.messages().size() == 3);
 
     // Bytes fed in place are left alone once next() has said nullopt: a second feed before that

@@ -90,10 +90,14 @@ struct outcome {
     }
 };
 
-inline void drain_events(ws::connection& c, outcome& o) {
-    while (auto e = c.next())
+// `echo`: each message is sent back as it arrives, the way examples/echo answers.
+inline void drain_events(ws::connection& c, outcome& o, bool echo = false) {
+    while (auto e = c.next()) {
+        if (echo && e->type == ws::event_type::text) c.send_text(e->data);
+        if (echo && e->type == ws::event_type::binary) c.send_binary(e->data);
         if (e->type == ws::event_type::close) o.events.push_back({e->type, std::string(e->data), ws::to_int(e->code), e->was_clean});
         else o.events.push_back({e->type, std::string(e->data)});
+    }
 }
 inline void drain_output(ws::connection& c, outcome& o) {
     for (;;) {
@@ -110,36 +114,45 @@ inline void drain_output(ws::connection& c, outcome& o) {
 
 enum class feeding : std::uint8_t { span_in_place, copied, read_buffer };
 
-// Feeds `bytes` cut at `cuts` (ascending offsets), taking the events after each piece, and the
-// output after each piece or (`output_each_piece` false) only at the end: pongs for pings that
-// arrive together are coalesced, so when output is taken changes what is written.
+struct run_options {
+    feeding how = feeding::span_in_place;
+    // The output is taken after each piece, or only at the end: pongs for pings that arrive
+    // together are coalesced, so when output is taken changes what is written.
+    bool output_each_piece = true;
+    bool echo = false;  // see drain_events
+};
+
+// Feeds `bytes` cut at `cuts` (ascending offsets), taking the events after each piece.
 inline outcome run(ws::connection& c, std::string_view bytes, std::vector<std::size_t> const& cuts = {},
-                   feeding how = feeding::span_in_place, bool output_each_piece = true) {
+                   run_options const& options = {}) {
     outcome o;
     std::size_t from = 0;
     auto piece = [&](std::size_t to) {
         std::string part(bytes.substr(from, to - from));  // its own allocation: a moved buffer is caught
         from = to;
-        switch (how) {
+        switch (options.how) {
         case feeding::span_in_place: c.feed(std::span<char>(part.data(), part.size())); break;
         case feeding::copied: c.feed(std::string_view(part)); break;
         case feeding::read_buffer: {
             std::size_t done = 0;
             while (done < part.size()) {
                 auto room = c.read_buffer();
-                if (room.empty()) break;
+                if (room.empty()) {  // paused, or closed: what is left goes in as a copy
+                    c.feed(std::string_view(part).substr(done));
+                    break;
+                }
                 std::size_t n = std::min(room.size(), part.size() - done);
                 std::memcpy(room.data(), part.data() + done, n);
                 c.commit(n);
                 done += n;
-                drain_events(c, o);
-                if (output_each_piece) drain_output(c, o);
+                drain_events(c, o, options.echo);
+                if (options.output_each_piece) drain_output(c, o);
             }
             break;
         }
         }
-        drain_events(c, o);
-        if (output_each_piece) drain_output(c, o);
+        drain_events(c, o, options.echo);
+        if (options.output_each_piece) drain_output(c, o);
     };
     for (auto cut : cuts) piece(cut);
     piece(bytes.size());
@@ -148,17 +161,20 @@ inline outcome run(ws::connection& c, std::string_view bytes, std::vector<std::s
     return o;
 }
 inline outcome run(std::string_view bytes, std::vector<std::size_t> const& cuts = {}, ws::config const& config = {},
-                   feeding how = feeding::span_in_place, bool output_each_piece = true) {
+                   run_options const& options = {}) {
     ws::connection c(config);
-    return run(c, bytes, cuts, how, output_each_piece);
+    return run(c, bytes, cuts, options);
 }
 
 // The frames a server wrote, as a client reads them (messages, pings, pongs, and the close).
-inline std::vector<recorded_event> read_server_output(std::string_view output) {
+inline std::vector<recorded_event> read_server_output(std::string_view output,
+                                                      std::optional<ws::deflate_params> deflate = std::nullopt) {
     ws::config cc;
     cc.role = ws::role::client;
     cc.max_message_size = std::size_t(1) << 40;
-    ws::connection client(cc);
+    ws::deflate_options on;
+    on.enabled = true;
+    ws::connection client(cc, deflate, on);
     outcome o;
     std::string copy(output);
     client.feed(std::span<char>(copy.data(), copy.size()));

@@ -39,6 +39,7 @@ targets=(
   fuzz_cookie_form_multipart
   fuzz_template
   fuzz_router
+  fuzz_websocket
 )
 # Targets for headers that are not always there yet: each joins the list above once both its
 # source and the header it needs exist (NAME:HEADER). None at the moment.
@@ -79,7 +80,7 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
        -I include -Wall -Wextra)
 
 # A target is rebuilt when any header, fuzz source or test driver is newer than it.
-sources=(include/porthole/*.hpp tests/fuzz/*.hpp tests/fuzz/*.cpp tests/parse_driver.hpp)
+sources=(include/porthole/*.hpp include/porthole/detail/*.hpp tests/fuzz/*.hpp tests/fuzz/*.cpp tests/*.hpp)
 needs_build() {
   local bin=$1 f
   [ -x "$bin" ] || return 0

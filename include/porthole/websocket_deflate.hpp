@@ -7,7 +7,7 @@
 // deflate_options::enabled is set, because it costs memory on every connection that uses it:
 //   compressor    (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) bytes
 //   decompressor  (1 << client_max_window_bits) + about 7 KiB
-// 256 KiB + 39 KiB with the defaults (15, 8, 15), 6 KiB + 8.5 KiB with (9, 1, 9). Each is
+// 256 KiB + 39 KiB with the defaults (15, 8, 15), 3 KiB + 7.5 KiB with (9, 1, 9). Each is
 // allocated on first use: the compressor when a message is first compressed, the decompressor
 // when the first compressed message arrives.
 #pragma once

@@ -8521,7 +8521,7 @@ private:
 // deflate_options::enabled is set, because it costs memory on every connection that uses it:
 //   compressor    (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) bytes
 //   decompressor  (1 << client_max_window_bits) + about 7 KiB
-// 256 KiB + 39 KiB with the defaults (15, 8, 15), 6 KiB + 8.5 KiB with (9, 1, 9). Each is
+// 256 KiB + 39 KiB with the defaults (15, 8, 15), 3 KiB + 7.5 KiB with (9, 1, 9). Each is
 // allocated on first use: the compressor when a message is first compressed, the decompressor
 // when the first compressed message arrives.
 
@@ -9334,7 +9334,8 @@ public:
     void commit(std::size_t n) noexcept {
         if (phase_ != phase::closed) window_end_ += n;
     }
-    // The peer will send nothing more: unless its Close came, the connection ends abnormally.
+    // The peer will send nothing more: unless its Close came, the connection ends abnormally
+    // (1006) and what was queued is dropped; after its Close, the answer still goes out.
     void read_eof() { abandon(); }
 
     // The next event, or nullopt when the input so far is used up.
@@ -9411,7 +9412,7 @@ public:
     }
     // The server is stopping (7.4.1: 1001, going away): starts the closing handshake.
     void going_away() { close(close_code::going_away); }
-    // The driver's timeout fired (usually the close timeout of the closing phase): the
+    // The driver's timeout fired (the close timeout of the closing phase, or an idle one): the
     // connection is abandoned, 1006 reported unless a close was already.
     void timeout() { abandon(); }
 
@@ -9530,17 +9531,19 @@ private:
         }
         std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
         std::size_t before = message_.size();
+        auto inflated = detail::deflate_codec::result::ok;
         if (message_compressed_) {
             unmask(window_, window_, take);
-            if (auto r = codec_->inflate({window_, take}, false, message_, config_.max_message_size);
-                r != detail::deflate_codec::result::ok)
-                return inflate_failed(r);
+            inflated = codec_->inflate({window_, take}, false, message_, config_.max_message_size);
         } else {
             message_.resize(before + take);
             unmask(message_.data() + before, window_, take);
         }
+        // What came out is judged before an error that followed it, so that the verdict does not
+        // depend on how the input was cut.
         if (message_op_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
             return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        if (inflated != detail::deflate_codec::result::ok) return inflate_failed(inflated);
         return took(take);
     }
 
@@ -9671,14 +9674,12 @@ private:
         if (is_control(frame_op_)) return control_frame();
         if (!frame_fin_) return std::nullopt;
         std::size_t before = message_.size();
-        if (message_compressed_) {
-            if (auto r = codec_->inflate({}, true, message_, config_.max_message_size);
-                r != detail::deflate_codec::result::ok)
-                return inflate_failed(r);
-        }
-        if (message_op_ == opcode::text &&
-            (!utf8_.feed(std::string_view(message_).substr(before)) || !utf8_.complete()))
+        auto inflated = detail::deflate_codec::result::ok;
+        if (message_compressed_) inflated = codec_->inflate({}, true, message_, config_.max_message_size);
+        if (message_op_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
             return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        if (inflated != detail::deflate_codec::result::ok) return inflate_failed(inflated);
+        if (message_op_ == opcode::text && !utf8_.complete()) return fail(close_code::invalid_payload_data, "invalid UTF-8");
         in_message_ = false;
         release_message_ = true;
         return event{message_op_ == opcode::text ? event_type::text : event_type::binary, message_};
@@ -9731,13 +9732,14 @@ private:
         return std::nullopt;
     }
 
-    // The connection ends without a closing handshake: nothing more is read or written.
+    // The connection ends without a closing handshake: nothing more is read or written. Once
+    // closed already (the peer's Close came, the answer may still be going out), it only stops
+    // reading.
     void abandon() {
-        if (phase_ != phase::closed) {
-            phase_ = phase::closed;
-            report_close(close_code::abnormal_closure, {}, false);
-        }
         window_ = window_end_ = nullptr;
+        if (phase_ == phase::closed) return;
+        phase_ = phase::closed;
+        report_close(close_code::abnormal_closure, {}, false);
         segments_.clear();
         reset_output();
     }
@@ -9748,7 +9750,7 @@ private:
         pending_close_ = true;
         close_event_code_ = code;
         close_reason_size_ = std::min(reason.size(), close_reason_.size());
-        std::memcpy(close_reason_.data(), reason.data(), close_reason_size_);
+        if (close_reason_size_ != 0) std::memcpy(close_reason_.data(), reason.data(), close_reason_size_);
         close_clean_ = clean;
         window_ = window_end_ = nullptr;  // nothing after a close is read
     }
@@ -9795,7 +9797,7 @@ private:
         payload[0] = static_cast<char>(to_int(code) >> 8);
         payload[1] = static_cast<char>(to_int(code) & 0xff);
         std::size_t n = std::min(reason.size(), max_close_reason);
-        std::memcpy(payload + 2, reason.data(), n);
+        if (n != 0) std::memcpy(payload + 2, reason.data(), n);
         queue_frame(opcode::close, std::string_view(payload, n + 2));
     }
 
