@@ -79,7 +79,13 @@ public:
         auto const* end = p + bytes.size();
         std::uint8_t s = state_;
         while (p != end) {
-            if (s == utf8::accept) {  // between characters: skip ASCII eight bytes at a time
+            if (s == utf8::accept) {  // between characters: skip ASCII 32 bytes, then 8, at a time
+                while (end - p >= 32) {
+                    std::uint64_t w[4];
+                    std::memcpy(w, p, 32);
+                    if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) break;
+                    p += 32;
+                }
                 while (end - p >= 8) {
                     std::uint64_t word;
                     std::memcpy(&word, p, 8);
