@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build g++ clang pkg-config python3 doctest-dev libfmt-dev
           curl cmake libcpp-httplib-dev libhttp-parser-dev wrk valgrind
-          libclang-rt-14-dev python3-requests apache2-utils nginx-light chromium iproute2)
+          libclang-rt-14-dev python3-requests apache2-utils nginx-light chromium iproute2
+          zlib1g-dev python3-websockets)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,6 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node clients (npm `ws`) as package-lock.json pins them, into the gitignored node_modules/.
+if command -v npm >/dev/null 2>&1 && [ -f package-lock.json ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --silent --no-audit --no-fund >/dev/null && touch node_modules
+  fi
 fi
 
 [ "${1:-}" = "--deps-only" ] && exit 0
