@@ -53,7 +53,7 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
 fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)
   FUZZ_SECONDS=0 tools/fuzz.sh build-ci/fuzz || return 1
   local s=${FUZZ_SECONDS:-60} dir=build-ci/fuzz a b
-  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection \
+  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection fuzz_tls \
     >"$dir/run-a.log" 2>&1 &
   a=$!
   FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_url fuzz_cookie_form_multipart fuzz_template fuzz_router \
