@@ -506,11 +506,11 @@ inline BIO_METHOD const* bio_method() {
 inline constexpr std::string_view plain_http_reply =
     "HTTP/1.1 400 Bad Request\r\n"
     "Content-Type: text/plain\r\n"
-    "Content-Length: 52\r\n"
+    "Content-Length: 50\r\n"
     "Connection: close\r\n"
     "\r\n"
-    "This port speaks HTTPS: use https:// to reach it.\r\n\r\n";
-static_assert(plain_http_reply.size() - plain_http_reply.find("\r\n\r\n") - 4 == 52);
+    "This port speaks HTTPS: use https:// to reach it.\n";
+static_assert(plain_http_reply.size() - plain_http_reply.find("\r\n\r\n") - 4 == 50);
 
 }  // namespace detail
 
