@@ -182,10 +182,13 @@ TEST_CASE("SNI picks the certificate that names the host; others get the default
         char const* name;
         char const* cn;
     };
-    for (auto [name, cn] : {expect{"other.test", "other.test"}, expect{"a.wild.test", "other.test"},
-                            expect{"localhost", "localhost"}, expect{"unknown.test", "localhost"},
-                            expect{nullptr, "localhost"}}) {
-        CAPTURE(name ? name : "(none)");
+    for (expect e : {expect{"other.test", "other.test"}, expect{"a.wild.test", "other.test"},
+                     expect{"localhost", "localhost"}, expect{"unknown.test", "localhost"},
+                     expect{nullptr, "localhost"}}) {
+        char const* name = e.name;
+        std::string cn = e.cn;
+        std::string shown = name ? name : "(none)";
+        CAPTURE(shown);
         client_ctx client;
         tls_client c(app, server, client.ctx, {}, name);
         REQUIRE(c.handshake());
