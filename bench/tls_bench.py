@@ -11,6 +11,9 @@ All servers start once; rounds interleave them; medians of the rounds, ratios fr
   --idle N     RSS per idle TLS connection: N connections, one request each, then held.
   --plain-baseline BUILD   also the plaintext keep-alive figures of BUILD's plaintext_porthole
                (a build of main, say) against this build's, to show the plain path unchanged.
+  --plain-instructions BUILD   instructions per plaintext keep-alive request (valgrind's
+               callgrind, ab -k -c1; 6000 requests less 1000), this build's plaintext_porthole
+               against BUILD's: exact, where timings on a shared machine are not.
 
   bench/tls_bench.py [--build build] [--duration 3] [--rounds 5] [--idle 2000] [--plain-baseline DIR]
 """
@@ -20,6 +23,7 @@ import pathlib
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -206,6 +210,28 @@ def idle(args):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def callgrind_instructions(exe, requests):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cg.out")
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, str(exe), "--port", "0",
+                                 "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        port = re.search(r":(\d+)/", proc.stdout.readline()).group(1)
+        subprocess.run(["ab", "-q", "-k", "-n", str(requests), "-c", "1", "http://127.0.0.1:%s/" % port],
+                       capture_output=True, timeout=300)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        with open(out) as f:
+            return int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
+
+
+def plain_instructions(args):
+    print("instructions per plaintext keep-alive request (callgrind, user space; 6000 requests less 1000)")
+    for name, build in (("this", pathlib.Path(args.build)), ("baseline", pathlib.Path(args.plain_instructions))):
+        exe = build / "bench" / "plaintext_porthole"
+        per = (callgrind_instructions(exe, 6000) - callgrind_instructions(exe, 1000)) / 5000
+        print("%-9s %8.0f  %s" % (name, per, exe))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=str(ROOT / "build"))
@@ -213,8 +239,11 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--idle", type=int, default=0)
     p.add_argument("--plain-baseline", default="")
+    p.add_argument("--plain-instructions", default="")
     args = p.parse_args()
-    if args.idle:
+    if args.plain_instructions:
+        plain_instructions(args)
+    elif args.idle:
         idle(args)
     else:
         bench(args)
