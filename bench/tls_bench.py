@@ -31,42 +31,25 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from server_bench import NGINX_CONF as NGINX_PLAIN_CONF  # noqa: E402
 from server_bench import Server, cpu_seconds, free_port, rss_bytes  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CIPHERS = ("DEFAULT:!aNULL:!eNULL:!kRSA:!PSK:!SRP:!DSS:!CAMELLIA:!ARIA:!SHA1:!SHA256:!SHA384:!3DES:!RC4:!DES:"
-           "!EXP:!MD5")  # porthole::tls::default_cipher_list
+# porthole::tls::default_cipher_list, read from its header: nginx gets the same list.
+CIPHERS = re.search(r'default_cipher_list\[\] =\s*"([^"]+)"',
+                    (ROOT / "include/porthole/detail/tls_context.hpp").read_text()).group(1)
 
-NGINX_CONF = """\
-worker_processes 1;
-master_process off;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log crit;
-worker_rlimit_nofile 65536;
-events {{ worker_connections 65536; use epoll; }}
-http {{
-    access_log off;
-    default_type text/plain;
-    keepalive_requests 100000000;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port} ssl;
+# server_bench.py's nginx, listening with TLS.
+NGINX_CONF = NGINX_PLAIN_CONF.replace("error.log error;", "error.log crit;").replace("listen 127.0.0.1:{port};", """\
+listen 127.0.0.1:{port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers {ciphers};
         ssl_prefer_server_ciphers on;
         ssl_session_tickets on;
-        ssl_session_cache off;
-        location / {{ return 200 "Hello, World!"; }}
-    }}
-}}
-"""
+        ssl_session_cache off;""")
+assert "ssl_certificate {cert}" in NGINX_CONF
 
 
 def make_cert(folder, kind):
