@@ -20,6 +20,7 @@
 #include <ctime>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -323,54 +324,65 @@ server(A&&, options) -> server<A>;
 
 namespace detail {
 
-// SIGINT/SIGTERM become a byte on a pipe (the only async-signal-safe way to say "stop"), and
-// the previous handlers come back afterwards.
-inline std::atomic<int> stop_signal_pipe{-1};
+// Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
+// previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
+// reloads its certificate on SIGHUP. A signal has one pipe at a time.
+inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
 
-extern "C" inline void porthole_on_stop_signal(int) {
+extern "C" inline void porthole_on_signal(int sig) {
     int saved = errno;
     char c = 1;
-    int fd = stop_signal_pipe.load();
+    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
     if (fd >= 0) (void)!::write(fd, &c, 1);
     errno = saved;
 }
 
-class stop_signals {
+class signal_pipe {
 public:
-    stop_signals() {
+    explicit signal_pipe(std::initializer_list<int> signals) {
         open_pipe(read_, write_);
-        stop_signal_pipe.store(write_.get());
+        sigset_t set;
+        sigemptyset(&set);
         struct sigaction sa {};
-        sa.sa_handler = porthole_on_stop_signal;
+        sa.sa_handler = porthole_on_signal;
         sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGINT, &sa, &old_int_);
-        ::sigaction(SIGTERM, &sa, &old_term_);
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, SIGINT);
-        sigaddset(&s, SIGTERM);
-        ::pthread_sigmask(SIG_UNBLOCK, &s, &old_mask_);
+        for (int sig : signals) {
+            if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
+            signal_pipe_ends[sig].store(write_.get() + 1);
+            ::sigaction(sig, &sa, &old_[count_]);
+            signals_[count_++] = sig;
+            sigaddset(&set, sig);
+        }
+        ::pthread_sigmask(SIG_UNBLOCK, &set, &old_mask_);
     }
-    stop_signals(stop_signals const&) = delete;
-    stop_signals& operator=(stop_signals const&) = delete;
-    ~stop_signals() {
-        ::sigaction(SIGINT, &old_int_, nullptr);
-        ::sigaction(SIGTERM, &old_term_, nullptr);
+    signal_pipe(signal_pipe const&) = delete;
+    signal_pipe& operator=(signal_pipe const&) = delete;
+    ~signal_pipe() {
+        for (int i = 0; i < count_; ++i) {
+            ::sigaction(signals_[i], &old_[i], nullptr);
+            signal_pipe_ends[signals_[i]].store(0);
+        }
         ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-        stop_signal_pipe.store(-1);
     }
-    int fd() const noexcept { return read_.get(); }  // readable once a stop was asked for
+    int fd() const noexcept { return read_.get(); }  // readable once a signal came
     void wait() const {
         pollfd p{read_.get(), POLLIN, 0};
         while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
     }
+    void clear() const noexcept {
+        char buf[64];
+        while (::read(read_.get(), buf, sizeof buf) > 0) {
+        }
+    }
 
 private:
+    static constexpr int max_signals = 4;
     unique_fd read_;
     unique_fd write_;
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
+    int signals_[max_signals]{};
+    int count_ = 0;
+    struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
 
@@ -404,7 +416,7 @@ int serve(App&& app, options opts = {}) {
             s.wait();
             return 0;
         }
-        detail::stop_signals stop;  // before start(): a signal arriving early is not lost
+        detail::signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
         s.start();
         stop.wait();
         s.stop();

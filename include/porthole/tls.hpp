@@ -229,54 +229,6 @@ struct tls_transport {
     }
 };
 
-// serve() with options.tls_cert_file (found through https_tag): SIGHUP reloads the certificate
-// and key, SIGINT and SIGTERM stop.
-inline std::atomic<int> reload_signal_pipe{-1};
-
-extern "C" inline void porthole_on_reload_signal(int) {
-    int saved = errno;
-    char c = 1;
-    int fd = reload_signal_pipe.load();
-    if (fd >= 0) (void)!::write(fd, &c, 1);
-    errno = saved;
-}
-
-class reload_signal {
-public:
-    reload_signal() {
-        open_pipe(read_, write_);
-        reload_signal_pipe.store(write_.get());
-        struct sigaction sa {};
-        sa.sa_handler = porthole_on_reload_signal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESTART;
-        ::sigaction(SIGHUP, &sa, &old_);
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, SIGHUP);
-        ::pthread_sigmask(SIG_UNBLOCK, &s, &old_mask_);
-    }
-    reload_signal(reload_signal const&) = delete;
-    reload_signal& operator=(reload_signal const&) = delete;
-    ~reload_signal() {
-        ::sigaction(SIGHUP, &old_, nullptr);
-        ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-        reload_signal_pipe.store(-1);
-    }
-    int fd() const noexcept { return read_.get(); }
-    void clear() const noexcept {
-        char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {
-        }
-    }
-
-private:
-    unique_fd read_;
-    unique_fd write_;
-    struct sigaction old_ {};
-    sigset_t old_mask_{};
-};
-
 }  // namespace detail
 
 // porthole::server over TLS: https_server<App> s(app, options, std::make_shared<tls::context>(config)).
@@ -288,6 +240,8 @@ server(A&&, options, std::shared_ptr<tls::context>) -> server<A, detail::default
 
 namespace detail {
 
+// serve() with options.tls_cert_file (found through https_tag): SIGHUP reloads the certificate
+// and key, SIGINT and SIGTERM stop.
 template <class App>
 int serve_https(https_tag<App>, App& app, options&& opts) {
     bool signals = opts.handle_signals;
@@ -306,8 +260,8 @@ int serve_https(https_tag<App>, App& app, options&& opts) {
             s.wait();
             return 0;
         }
-        stop_signals stop;  // before start(): a signal arriving early is not lost
-        reload_signal reload;
+        signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
+        signal_pipe reload({SIGHUP});
         s.start();
         for (;;) {
             pollfd p[2] = {{stop.fd(), POLLIN, 0}, {reload.fd(), POLLIN, 0}};
