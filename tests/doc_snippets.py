@@ -3,7 +3,8 @@
 
   doc_snippets.py DOCS_DIR INCLUDE_DIR -- COMPILER [ARGS...]
 
-Blocks without main or without an #include are fragments and are skipped. A snippet passes when
+Blocks without main or without an #include are fragments and are skipped; one that includes
+porthole/tls.hpp links OpenSSL. A snippet passes when
 it compiles with -std=c++20 -Wall -Wextra -Werror and its program exits 0; one that contains
 `// compile-only` (a server, say) is only compiled.
 """
@@ -31,6 +32,8 @@ def main(argv):
                 src.write_text(block, encoding="utf-8")
                 cmd = compiler + ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-I", include, str(src),
                                   "-o", str(exe), "-pthread"]
+                if "porthole/tls.hpp" in block:
+                    cmd += ["-lssl", "-lcrypto"]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 name = "%s snippet %d" % (md.name, i + 1)
                 if proc.returncode != 0:
