@@ -695,10 +695,9 @@ private:
         } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
                              detail::handler_form::params) {
             // The handler takes the parameters alone: no copy of the request to carry them.
-            (void)req;
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
-            return call_with_params<info>(entry.handler, arena, s, std::make_index_sequence<info::param_count>{});
+            return call_with_params<info>(entry.handler, req, arena, s, std::make_index_sequence<info::param_count>{});
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -737,12 +736,19 @@ private:
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_with_params(H& h, detail::decode_arena& arena, walk const& s, std::index_sequence<J...>) {
+    static response call_with_params(H& h, request const& req, detail::decode_arena& arena, walk const& s,
+                                     std::index_sequence<J...>) {
         (void)arena;
         (void)s;
-        return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-            s, Info::param_positions[J],
-            param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
+        (void)req;
+        if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
+            return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...);
+        else
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
     template <class Info, class H, std::size_t... J>

@@ -1,0 +1,2 @@
+#include <porthole/porthole.hpp>
+#include <doctest/doctest.h>
