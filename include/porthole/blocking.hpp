@@ -109,8 +109,7 @@ public:
             else return to_response(std::invoke(*handler_, std::forward<Args>(args)...));
         }
         auto copy = PassRequest ? std::make_unique<detail::request_copy>(req) : nullptr;
-        auto job = std::function<void()>(
-            [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
+        auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
              args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
              answer = answer_later(req)]() mutable {
                 try {
@@ -125,7 +124,9 @@ public:
                 } catch (...) {
                     answer.fail("blocking handler threw a non-standard exception");
                 }
-            });
+            };
+        // std::function wants a copyable target, and a responder is not: the task is shared.
+        std::function<void()> job = [shared = std::make_shared<decltype(task)>(std::move(task))] { (*shared)(); };
         if (!ex->workers->try_submit(job)) {
             // Answered at once after all: the job's responder is retired before it goes, so
             // that going unanswered is not taken for a fault.

@@ -693,7 +693,8 @@ private:
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
-                             detail::handler_form::params) {
+                                 detail::handler_form::params &&
+                             !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -758,7 +759,18 @@ private:
         (void)s;
         (void)params;
         constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
-        if constexpr (f == detail::handler_form::params)
+        if constexpr (detail::handler_traits<H, detail::param_types<Info>>::later) {
+            // It answers through a responder (responder.hpp), taken last.
+            if constexpr (f == detail::handler_form::params)
+                h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
+                  answer_later(req));
+            else if constexpr (f == detail::handler_form::request_and_params)
+                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
+                  answer_later(req));
+            else
+                h(req, answer_later(req));
+            return later;
+        } else if constexpr (f == detail::handler_form::params)
             return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
                 s, Info::param_positions[J], params[J].value)...));
         else if constexpr (f == detail::handler_form::request_and_params)

@@ -31,7 +31,8 @@ public:
     // as many jobs already wait as the queue holds, or the pool has shut down.
     bool try_submit(std::function<void()>& job) {
         std::unique_lock lock(mutex_);
-        if (stopping_ || queue_.size() >= queue_limit_ + idle_) return false;
+        // Jobs an idle thread, or one still to start, takes at once do not count as waiting.
+        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) return false;
         queue_.push_back(std::move(job));
         if (idle_ > 0) {
             lock.unlock();
