@@ -338,20 +338,7 @@ private:
         }
     };
 
-    // What finish() needs of a request, kept past the handler call for a later answer.
-    struct answered_request {
-        std::string_view method_name, target;
-        porthole::version version;
-        bool keep_alive = true;
-        bool head_only = false;
-        static answered_request of(request const& r) noexcept {
-            return {r.method_name(), r.target(), r.version(), r.keep_alive(), r.method() == method::head};
-        }
-    };
-    struct awaited_request {
-        answered_request req;
-        std::string method_name, target;  // kept only for the access log
-    };
+    using answered_request = detail::request_summary;
 
     std::span<header_field> shared_storage() {
         auto& s = detail::thread_header_storage(config_.limits.max_header_count);
@@ -648,43 +635,17 @@ private:
         segments_.push_back(s);
     }
 
-    // Makes the stream segment's next framed piece current. A loop, not a recursion: a producer
-    // may return any number of empty pieces. A producer that throws cuts the body short, with
-    // no chunked terminator, and the connection closes: the client sees the truncation.
+    // Makes the stream segment's next framed piece current. A producer that throws cuts the
+    // body short, with no chunked terminator, and the connection closes: the truncation shows.
     void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended || s.paused) return;
-        std::string piece;
-        bool failed = false;
-        for (;;) {
-            bool end = false, wait = false;
-            try {
-                if (s.live) {
-                    auto step = s.live->producer();
-                    end = step.kind == stream_step::kind_t::end;
-                    wait = step.kind == stream_step::kind_t::nothing_yet;
-                    piece = std::move(step.bytes);
-                } else if (auto p = (*s.producer)()) {
-                    piece = std::move(*p);
-                } else {
-                    end = true;
-                }
-            } catch (std::exception const& e) {
-                log_error(std::string("body producer threw: ") + e.what());
-                failed = end = true;
-            } catch (...) {
-                log_error("body producer threw a non-standard exception");
-                failed = end = true;
-            }
-            if (wait) {
-                if (s.live->stopping.load(std::memory_order_acquire)) {
-                    end = true;  // the server stops: what was queued has gone, the body ends
-                } else if (!s.live->take_resume()) {
-                    s.paused = true;
-                    return;
-                }
-            }
-            if (end || !piece.empty()) break;
+        auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
+        if (next.kind == detail::pulled::paused) {
+            s.paused = true;
+            return;
         }
+        bool failed = next.kind == detail::pulled::failed;
+        std::string& piece = next.bytes;
         stream_buf_.clear();
         if (!piece.empty()) {
             if (s.chunked) {
@@ -740,19 +701,10 @@ private:
     bool await_answer(request const& req, response& res) {
         auto state = std::move(ex_.started);
         if (!res.answered_later()) {
-            std::lock_guard lock(state->mutex);
-            state->state = detail::answer_state::phase::closed;
+            state->close();
             return false;
         }
-        awaited_.req = answered_request::of(req);
-        if (config_.access_log) {
-            awaited_.method_name.assign(req.method_name());
-            awaited_.target.assign(req.target());
-            awaited_.req.method_name = awaited_.method_name;
-            awaited_.req.target = awaited_.target;
-        } else {
-            awaited_.req.method_name = awaited_.req.target = "-";
-        }
+        state->keep(req, static_cast<bool>(config_.access_log));
         pending_ = std::move(state);
         waiting_ = true;
         take_answer();  // it may have come already, even from this thread
@@ -761,48 +713,19 @@ private:
 
     // Sends the awaited answer if it has come; true if it had.
     bool take_answer() {
-        response res;
-        std::string problem;
-        {
-            std::lock_guard lock(pending_->mutex);
-            auto ph = pending_->state;
-            if (ph == detail::answer_state::phase::waiting) return false;
-            if (ph == detail::answer_state::phase::answered) res = std::move(pending_->answer);
-            else problem = std::move(pending_->problem);
-            pending_->state = detail::answer_state::phase::closed;
-        }
+        auto res = pending_->take([this](std::string_view why) { log_error(why); },
+                                  [] { return error_response(status::internal_server_error); });
+        if (!res) return false;
         auto state = std::move(pending_);
         waiting_ = false;
-        if (!problem.empty()) {
-            log_error(problem);
-            res = error_response(status::internal_server_error);
-        }
-        for (auto& step : state->steps) {
-            try {
-                step(res);
-            } catch (std::exception const& e) {
-                log_error(std::string("an answer step threw: ") + e.what());
-                res = error_response(status::internal_server_error);
-            } catch (...) {
-                log_error("an answer step threw a non-standard exception");
-                res = error_response(status::internal_server_error);
-            }
-        }
-        if (res.answered_later() || !res.valid()) {
-            log_error("a later answer was not a response that can be sent");
-            res = error_response(status::internal_server_error);
-        }
-        finish(awaited_.req, std::move(res));
+        finish(state->summary, std::move(*res));
         return true;
     }
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept {
         if (!pending_) return;
-        {
-            std::lock_guard lock(pending_->mutex);
-            pending_->state = detail::answer_state::phase::closed;
-        }
+        pending_->close();
         pending_.reset();
         waiting_ = false;
     }
@@ -880,7 +803,6 @@ private:
     std::size_t served_ = 0;
     detail::exchange ex_;
     std::shared_ptr<detail::answer_state> pending_;
-    awaited_request awaited_;
     bool closing_ = false;
     bool paused_ = false;
     bool continue_sent_ = false;

@@ -29,9 +29,11 @@
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -42,6 +44,18 @@ namespace porthole {
 class worker_pool;
 
 namespace detail {
+
+// What a connection needs of a request to send its answer: views, or copies kept in an
+// answer_state for an answer that comes later.
+struct request_summary {
+    std::string_view method_name, target;
+    porthole::version version = http_1_1;
+    bool keep_alive = true;
+    bool head_only = false;
+    static request_summary of(request const& r) noexcept {
+        return {r.method_name(), r.target(), r.version(), r.keep_alive(), r.method() == method::head};
+    }
+};
 
 // One deferred answer, shared by the responder (any thread) and the connection (its thread).
 struct answer_state {
@@ -56,8 +70,65 @@ struct answer_state {
     response answer;               // guarded by mutex
     std::string problem;           // guarded by mutex
     std::shared_ptr<connection_link> link;
-    // The connection's thread only: what middleware asked to do to the answer, in order.
+    // The connection's thread only: what middleware asked to do to the answer, in order, and
+    // the request it answers (names copied only when an access log wants them).
     std::vector<std::function<void(response&)>> steps;
+    request_summary summary;
+    std::string method_name, target;
+
+    void keep(request const& req, bool names) {
+        summary = request_summary::of(req);
+        if (names) {
+            method_name.assign(req.method_name());
+            target.assign(req.target());
+            summary.method_name = method_name;
+            summary.target = target;
+        } else {
+            summary.method_name = summary.target = "-";
+        }
+    }
+
+    // The connection's thread: nothing more is heard from the responder.
+    void close() noexcept {
+        std::lock_guard lock(mutex);
+        state = phase::closed;
+    }
+
+    // The connection's thread: the answer once it has come, with every step run on it; a
+    // responder that went unanswered, a throwing step or an unsendable answer give `failed()`
+    // (a 500), and `log` says why.
+    template <class Log, class Failed>
+    std::optional<response> take(Log&& log, Failed&& failed) {
+        response res;
+        std::string why;
+        {
+            std::lock_guard lock(mutex);
+            if (state == phase::waiting) return std::nullopt;
+            if (state == phase::answered) res = std::move(answer);
+            else why = std::move(problem);
+            state = phase::closed;
+        }
+        if (!why.empty()) {
+            log(why);
+            res = failed();
+        }
+        for (auto& step : steps) {
+            try {
+                step(res);
+            } catch (std::exception const& e) {
+                log(std::string("an answer step threw: ") + e.what());
+                res = failed();
+            } catch (...) {
+                log("an answer step threw a non-standard exception");
+                res = failed();
+            }
+        }
+        if (res.answered_later() || !res.valid()) {
+            log("a later answer was not a response that can be sent");
+            res = failed();
+        }
+        return res;
+    }
 
     // Any thread: moves from waiting to `to`; false if it was no longer waiting.
     bool settle(phase to, response* res, std::string why = {}) {

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -91,6 +92,60 @@ struct push_buffer {
     std::size_t limit = 0;
     bool closing = false;
 };
+
+// The next piece of a stream body, for a connection: the producer is asked again after an
+// empty piece (in a loop: a producer may return any number of them), a live one that has
+// nothing yet pauses unless it was resumed meanwhile (or ends, when the server stops), and
+// anything thrown ends the body as failed.
+struct pulled {
+    enum kind_t : std::uint8_t { data, paused, end, failed } kind = end;
+    std::string bytes;
+};
+template <class Log>
+pulled pull_piece(body_producer* producer, stream_channel* live, Log&& log) {
+    pulled out;
+    for (;;) {
+        bool end = false, wait = false;
+        try {
+            if (live) {
+                auto step = live->producer();
+                end = step.kind == stream_step::kind_t::end;
+                wait = step.kind == stream_step::kind_t::nothing_yet;
+                out.bytes = std::move(step.bytes);
+            } else if (auto p = (*producer)()) {
+                out.bytes = std::move(*p);
+            } else {
+                end = true;
+            }
+        } catch (std::exception const& e) {
+            log(std::string("body producer threw: ") + e.what());
+            out.bytes.clear();
+            out.kind = pulled::failed;
+            return out;
+        } catch (...) {
+            log("body producer threw a non-standard exception");
+            out.bytes.clear();
+            out.kind = pulled::failed;
+            return out;
+        }
+        if (wait) {
+            if (live->stopping.load(std::memory_order_acquire)) end = true;  // what was queued has gone
+            else if (!live->take_resume()) {
+                out.kind = pulled::paused;
+                return out;
+            }
+        }
+        if (end) {
+            out.bytes.clear();
+            out.kind = pulled::end;
+            return out;
+        }
+        if (!out.bytes.empty()) {
+            out.kind = pulled::data;
+            return out;
+        }
+    }
+}
 
 }  // namespace detail
 
