@@ -4503,11 +4503,12 @@ private:
             return;
         }
         response res = call_guarded(req);
-        if (ex_.started) [[unlikely]] {
-            if (await_answer(req, res)) return;
-        } else if (res.answered_later()) [[unlikely]] {
-            log_error("the application returned porthole::later without calling answer_later()");
-            res = error_response(status::internal_server_error);
+        if (ex_.started || res.answered_later()) [[unlikely]] {
+            // Only a flag goes out of line, not the response, so that the common path still
+            // knows what the response holds (and destroys it for nothing).
+            auto outcome = await_answer(req, res.answered_later());
+            if (outcome == awaiting::yes) return;
+            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
         }
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
@@ -4703,7 +4704,7 @@ private:
 
     // Makes the stream segment's next framed piece current. A producer that throws cuts the
     // body short, with no chunked terminator, and the connection closes: the truncation shows.
-    void materialize_stream(segment& s) {
+    [[gnu::noinline]] void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended || s.paused) return;
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
@@ -4763,18 +4764,24 @@ private:
 
     // The handler took a responder: hold the request's place until its answer comes. False
     // when the handler answered at once after all (it returned a response, or threw): the
-    // responder is then refused.
-    bool await_answer(request const& req, response& res) {
+    // responder is then refused. Out of line, as everything here that answering at once never
+    // reaches: the common path stays as compact as it was.
+    enum class awaiting : std::uint8_t { yes, no, unanswerable };
+    [[gnu::noinline]] awaiting await_answer(request const& req, bool returned_later) {
+        if (!ex_.started) {
+            log_error("the application returned porthole::later without calling answer_later()");
+            return awaiting::unanswerable;
+        }
         auto state = std::move(ex_.started);
-        if (!res.answered_later()) {
+        if (!returned_later) {
             state->close();
-            return false;
+            return awaiting::no;
         }
         state->keep(req, static_cast<bool>(config_.access_log));
         pending_ = std::move(state);
         waiting_ = true;
         take_answer();  // it may have come already, even from this thread
-        return true;
+        return awaiting::yes;
     }
 
     // Sends the awaited answer if it has come; true if it had.
@@ -4796,7 +4803,7 @@ private:
         waiting_ = false;
     }
 
-    void start_live_stream(segment& s, detail::stream_channel& live) {
+    [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
         s.live = &live;
         if (draining_) live.stopping.store(true, std::memory_order_release);
         if (ex_.box) {
