@@ -3954,7 +3954,8 @@ class request_copy {
 public:
     explicit request_copy(request const& r) {
         std::size_t total = r.method_name().size() + r.target().size() + r.path().size() + r.raw_path().size() +
-                            r.query_string().size() + r.body().size() + r.peer().size();
+                            r.query_string().size() + r.body().size() + r.peer().size() +
+                            r.client_subject().size();
         for (auto const& f : r.headers()) total += f.name.size() + f.value.size();
         for (auto const& p : r.params()) total += p.name.size() + p.value.size();
         text_.reserve(total);  // never moves again: the views below stay valid
@@ -3964,7 +3965,7 @@ public:
         for (auto const& p : r.params()) params_.push_back({keep(p.name), keep(p.value)});
         request::parts parts{r.method(), keep(r.method_name()), keep(r.target()), r.version(), keep(r.path()),
                              keep(r.raw_path()), keep(r.query_string()), headers_, keep(r.body()),
-                             r.keep_alive(), keep(r.peer()), nullptr};
+                             r.keep_alive(), keep(r.peer()), r.secure(), keep(r.client_subject()), nullptr};
         req_ = request(parts).with_params(params_);
     }
     request_copy(request_copy const&) = delete;
