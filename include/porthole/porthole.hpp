@@ -8,7 +8,12 @@
 #include <porthole/multipart.hpp>
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
+#include <porthole/mailbox.hpp>
+#include <porthole/responder.hpp>
+#include <porthole/stream.hpp>
 #include <porthole/app.hpp>
+#include <porthole/worker_pool.hpp>
+#include <porthole/blocking.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>

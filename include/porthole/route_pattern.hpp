@@ -264,34 +264,47 @@ struct handler_traits<H, type_list<P...>> {
         if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
         else return true;
     }
-    static constexpr handler_form form = [] {
-        if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
-        if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
+    // The handler's form with `X...` (nothing, or a responder) after its parameters.
+    template <class... X>
+    static constexpr handler_form form_with() noexcept {
+        if (std::is_invocable_v<H&, P..., X...> && exact(type_list<P..., X...>{})) return handler_form::params;
+        if (std::is_invocable_v<H&, request const&, P..., X...> && exact(type_list<request, P..., X...>{}))
             return handler_form::request_and_params;
-        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
+        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&, X...> && exact(type_list<request, X...>{}))
             return handler_form::request_only;
         return handler_form::none;
+    }
+    // A handler that answers later takes a porthole::responder last and returns nothing.
+    // Tried only when no other form fits: a generic handler must not be instantiated with it.
+    static constexpr bool later = [] {
+        if constexpr (form_with<>() != handler_form::none) return false;
+        else return form_with<responder>() != handler_form::none;
     }();
-    template <handler_form F>
+    static constexpr handler_form form = [] {
+        if constexpr (later) return form_with<responder>();
+        else return form_with<>();
+    }();
+    template <handler_form F, class... X>
     struct result {
         using type = void;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::params)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, P...>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, P..., X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_and_params)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&, P...>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, P..., X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_only)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, X...>;
     };
-    using result_type = typename result<form>::type;
+    using result_type = typename std::conditional_t<later, result<form, responder>, result<form>>::type;
+    static constexpr bool result_ok = later ? std::is_void_v<result_type> : response_convertible<result_type>;
 };
 
 template <route_pattern P, class H>
@@ -300,11 +313,12 @@ struct handler_check {
     static_assert(traits::form != handler_form::none,
                   "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
                   "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
-                  "preceded by porthole::request const& (or porthole::request const& alone)");
-    static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
+                  "preceded by porthole::request const& (or porthole::request const& alone), optionally followed by "
+                  "porthole::responder");
+    static_assert(traits::form == handler_form::none || traits::result_ok,
                   "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
-                  "of one of those");
-    static constexpr bool ok = traits::form != handler_form::none && response_convertible<typename traits::result_type>;
+                  "of one of those (or, taking a porthole::responder last, nothing)");
+    static constexpr bool ok = traits::form != handler_form::none && traits::result_ok;
 };
 
 inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;

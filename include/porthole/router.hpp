@@ -693,12 +693,12 @@ private:
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
-                             detail::handler_form::params) {
+                                 detail::handler_form::params &&
+                             !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
-            (void)req;
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
-            return call_with_params<info>(entry.handler, arena, s, std::make_index_sequence<info::param_count>{});
+            return call_with_params<info>(entry.handler, req, arena, s, std::make_index_sequence<info::param_count>{});
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -737,12 +737,19 @@ private:
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_with_params(H& h, detail::decode_arena& arena, walk const& s, std::index_sequence<J...>) {
+    static response call_with_params(H& h, request const& req, detail::decode_arena& arena, walk const& s,
+                                     std::index_sequence<J...>) {
         (void)arena;
         (void)s;
-        return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-            s, Info::param_positions[J],
-            param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
+        (void)req;
+        if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
+            return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...);
+        else
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
     template <class Info, class H, std::size_t... J>
@@ -752,7 +759,18 @@ private:
         (void)s;
         (void)params;
         constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
-        if constexpr (f == detail::handler_form::params)
+        if constexpr (detail::handler_traits<H, detail::param_types<Info>>::later) {
+            // It answers through a responder (responder.hpp), taken last.
+            if constexpr (f == detail::handler_form::params)
+                h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
+                  answer_later(req));
+            else if constexpr (f == detail::handler_form::request_and_params)
+                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
+                  answer_later(req));
+            else
+                h(req, answer_later(req));
+            return later;
+        } else if constexpr (f == detail::handler_form::params)
             return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
                 s, Info::param_positions[J], params[J].value)...));
         else if constexpr (f == detail::handler_form::request_and_params)
