@@ -2847,6 +2847,59 @@ inline bool connection_link::notify() {
 // #include <porthole/mailbox.hpp>
 // #include <porthole/request.hpp>
 // #include <porthole/response.hpp>
+// #include <porthole/upgrade.hpp>
+// porthole/upgrade.hpp: a protocol that takes a connection over after 101 Switching Protocols
+// (RFC 9110 7.8). A handler that accepts an upgrade leaves one in the request's exchange and
+// returns the 101; the connection writes the 101, then hands every byte in and out to it. The
+// connection's driver does not change: it goes on calling the connection, which forwards.
+//
+// WebSocket (websocket.hpp) is the one protocol built on it. A program that upgrades nothing
+// pays a pointer that stays null.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace porthole {
+
+namespace detail {
+
+class upgraded_protocol {
+public:
+    enum class state : std::uint8_t {
+        open,     // bytes flow both ways; the protocol's keep-alive timer applies (timeout() on it)
+        closing,  // this end asked to close and waits for the peer: the close timer applies
+        closed,   // close the transport once has_output() is false
+    };
+
+    virtual ~upgraded_protocol() = default;
+
+    // The 101 is queued (not yet written); `draining`: the server already stops. A protocol
+    // that other threads reach takes the connection's link (exchange::ensure_link) while the
+    // handler runs.
+    virtual void start(bool draining) = 0;
+
+    // The same contracts as the connection's own (connection.hpp).
+    virtual std::span<char> read_buffer() = 0;
+    virtual void commit(std::size_t n) = 0;
+    virtual void feed(std::span<char> bytes) = 0;
+    virtual void read_eof() noexcept = 0;
+    virtual std::span<std::string_view const> pending_output() = 0;
+    virtual void consumed(std::size_t n) = 0;
+    virtual bool has_output() const noexcept = 0;
+    virtual bool wants_read() const noexcept = 0;
+    virtual state phase() const noexcept = 0;
+    virtual void timeout() = 0;
+    virtual void drain() noexcept = 0;  // the server stops
+    virtual void shrink() = 0;
+    virtual void on_notify() = 0;  // another thread left word through the link
+    // The connection goes away (closed by the driver, the server gone): the last word.
+    virtual void end() noexcept = 0;
+};
+
+}  // namespace detail
+}  // namespace porthole
 
 #include <exception>
 #include <functional>
@@ -2974,6 +3027,7 @@ struct exchange {
     void (*on_notify)(void*) = nullptr;
     std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
     std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
     connection_link& ensure_link() {
         if (!link) {
@@ -4120,6 +4174,8 @@ enum class connection_phase : std::uint8_t {
     closed,           // nothing left to write and the connection should close: close it now
     awaiting_answer,  // the application answers later: the response timeout applies
     awaiting_stream,  // a live stream has nothing to send yet: no timeout applies
+    upgraded,         // another protocol took over after a 101 (WebSocket): its keep-alive timer
+    upgraded_closing, // that protocol waits for the peer's close: the close timeout applies
 };
 
 // One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
@@ -4211,6 +4267,7 @@ public:
     // live streams end once what is queued for them has gone out.
     void drain() noexcept {
         draining_ = true;
+        if (up_) up_->drain();
         for (std::size_t i = head_; i < segments_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream && s.live) {
@@ -4224,6 +4281,10 @@ public:
 
     // Space to read into, then commit(n). Empty when the connection wants no input now.
     std::span<char> read_buffer() {
+        if (up_) [[unlikely]] {
+            in_size_before_commit_ = npos;
+            return up_->read_buffer();
+        }
         if (!wants_read()) return {};
         if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
         in_size_before_commit_ = in_.size();
@@ -4231,12 +4292,14 @@ public:
         return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
     }
     void commit(std::size_t n) {
+        if (up_ && in_size_before_commit_ == npos) [[unlikely]] return up_->commit(n);
         in_.resize(in_size_before_commit_ + n);
         process_buffered();
     }
     // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
+        if (up_) [[unlikely]] return up_->feed(bytes);
         if (closing_) return;
         if (!in_.empty() || paused_ || waiting_) {
             in_.append(bytes.data(), bytes.size());
@@ -4247,6 +4310,7 @@ public:
         keep_rest(bytes.data() + used, bytes.size() - used);
     }
     void feed(std::string_view bytes) {
+        if (up_) [[unlikely]] return feed_upgraded(bytes);
         if (closing_) return;
         in_.append(bytes);
         process_buffered();
@@ -4254,6 +4318,7 @@ public:
     // The peer will send nothing more. Responses already queued still go out, but the client
     // is taken to have left: an answer still to come is not awaited and a live stream ends.
     void read_eof() noexcept {
+        if (up_) [[unlikely]] return up_->read_eof();
         closing_ = true;
         in_.clear();
         abandon_answer();
@@ -4267,6 +4332,7 @@ public:
 
     // What to write next, in order. Valid until the next call that feeds or consumes.
     std::span<output_chunk const> pending_output() {
+        if (up_ && head_ == segments_.size()) [[unlikely]] return upgraded_output();
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
             auto& s = segments_[i];
@@ -4304,6 +4370,7 @@ public:
 
     // n bytes of pending_output() were written (file chunks count their length).
     void consumed(std::size_t n) {
+        if (up_ && head_ == segments_.size()) [[unlikely]] return up_->consumed(n);
         while (n > 0 && head_ < segments_.size()) {
             auto& s = segments_[head_];
             std::uint64_t left = s.size() - front_done_;
@@ -4323,11 +4390,15 @@ public:
     // While an answer is awaited, input is read (so that a client leaving is seen) and kept,
     // unparsed, up to a bound.
     bool wants_read() const noexcept {
+        if (up_) [[unlikely]] return up_->wants_read();
         return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
     }
-    bool should_close() const noexcept { return closing_; }
-    bool has_output() const noexcept { return head_ < segments_.size(); }
+    bool should_close() const noexcept {
+        return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
+    }
+    bool has_output() const noexcept { return head_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
+        if (up_) [[unlikely]] return upgraded_phase();
         if (has_output()) {
             auto const& s = segments_[head_];
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
@@ -4343,6 +4414,7 @@ public:
     // did not come in time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
+        if (up_) [[unlikely]] return up_->timeout();
         if (waiting_) {
             abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
@@ -4371,6 +4443,7 @@ public:
 
     // Memory held between requests; a driver may call it for idle connections.
     void shrink() {
+        if (up_) up_->shrink();
         if (in_.empty()) std::string().swap(in_);
         if (!has_output()) std::string().swap(out_);
     }
@@ -4399,6 +4472,7 @@ public:
 
 private:
     static constexpr std::size_t min_read = 4096;
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t recycled_buffer_limit = 4096;
     static constexpr std::size_t waiting_input_limit = 64 * 1024;
 
@@ -4447,7 +4521,7 @@ private:
         if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
         paused_ = false;
-        while (!closing_ && !waiting_ && off < size) {
+        while (!closing_ && !waiting_ && !up_ && off < size) {
             if (buffered_output() > config_.max_output_buffered) {
                 paused_ = true;
                 break;
@@ -4468,6 +4542,10 @@ private:
             continue_sent_ = false;
         }
         if (closing_) return size;
+        if (up_) [[unlikely]] {  // what follows the upgrade request is the new protocol's
+            up_->feed(std::span<char>(data + off, size - off));
+            return size;
+        }
         // An unfinished message must not keep its fields in the thread's shared storage, which
         // the next connection on this thread reuses.
         if (off < size && own_storage_.empty()) {
@@ -4522,6 +4600,7 @@ private:
             return;
         }
         response res = call_guarded(req);
+        if (ex_.upgrade) [[unlikely]] return switch_protocols(req, std::move(res));
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -4850,6 +4929,11 @@ private:
 
     // The connection ends or is reused: every handle that reaches it learns so.
     void let_go() noexcept {
+        if (up_) {
+            up_->end();
+            up_.reset();
+        }
+        ex_.upgrade.reset();
         abandon_answer();
         ex_.started.reset();
         let_go_of_streams();
@@ -4862,12 +4946,56 @@ private:
     // From the driver's mailbox: an answer came, or a live stream was resumed.
     static void on_notify(void* self) {
         auto& c = *static_cast<connection*>(self);
+        if (c.up_) return c.up_->on_notify();
         if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
         for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
             if (s.kind != segment::stream) continue;
             if (s.paused && s.live->take_resume()) s.paused = false;
             break;  // only the first stream can be waiting
+        }
+    }
+
+    // ---- after a 101 (upgrade.hpp)
+
+    // The handler accepted an upgrade: the 101 goes out, then the new protocol has the bytes.
+    [[gnu::noinline]] void switch_protocols(request const& req, response&& res) {
+        auto up = std::move(ex_.upgrade);
+        ex_.started.reset();
+        if (res.status() != status::switching_protocols || req.version() != http_1_1) {
+            log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
+            return finish(answered_request::of(req), error_response(status::internal_server_error));
+        }
+        queue_response(res, false, http_1_1, true);
+        // write_head leaves Connection to the connection; a 101 names the upgrade there.
+        out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
+        segments_.back().end = out_.size();
+        if (config_.access_log) {
+            auto r = answered_request::of(req);
+            config_.access_log(access_entry{peer_, r.method_name, r.target, r.version, res.status(), 0});
+        }
+        up_ = std::move(up);
+        up_->start(draining_);
+    }
+
+    void feed_upgraded(std::string_view bytes) {
+        std::string copy(bytes);  // the protocol works on its input in place
+        up_->feed(std::span<char>(copy.data(), copy.size()));
+    }
+
+    [[gnu::noinline]] std::span<output_chunk const> upgraded_output() {
+        auto out = up_->pending_output();
+        std::size_t n = std::min(out.size(), chunks_.size());
+        for (std::size_t i = 0; i < n; ++i) chunks_[i] = output_chunk{out[i]};
+        return {chunks_.data(), n};
+    }
+
+    connection_phase upgraded_phase() const noexcept {
+        if (head_ < segments_.size() || up_->has_output()) return connection_phase::writing;
+        switch (up_->phase()) {
+        case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
+        case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
+        default: return connection_phase::closed;
         }
     }
 
@@ -4895,6 +5023,7 @@ private:
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
     detail::exchange ex_;
+    std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
     bool paused_ = false;
@@ -6896,6 +7025,8 @@ struct engine_settings {
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds drain_timeout{5000};
     std::chrono::milliseconds response_timeout{60000};
+    std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
+    std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
     int backlog = 4096;
 };
@@ -6955,7 +7086,11 @@ class event_loop {
     // and asleep ones (the object given back); awake ones fall asleep after a short while.
     // A connection awaiting its application's answer is on the response clock; one whose live
     // stream has nothing to send is on a list that never expires (it is only for finding it).
-    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_count,
+    // An upgraded connection (WebSocket) is on its protocol's keep-alive clock, whose expiry
+    // asks it to ping (or to give up on a peer that did not answer the last ping), then on its
+    // close clock while it waits for the peer's close.
+    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_upgraded,
+                                     t_upgraded_close, t_count,
                                      t_none = 0xff };
 
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
@@ -7012,6 +7147,9 @@ public:
         set_timer(t_write, s.write_timeout);
         set_timer(t_answer, s.response_timeout);
         set_timer(t_stream, std::chrono::hours(24 * 365));
+        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0 ? s.upgraded_ping_interval
+                                                                   : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
+        set_timer(t_upgraded_close, s.upgraded_close_timeout);
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -7394,6 +7532,8 @@ private:
         case connection_phase_type::writing: return t_write;
         case connection_phase_type::awaiting_answer: return t_answer;
         case connection_phase_type::awaiting_stream: return t_stream;
+        case connection_phase_type::upgraded: return t_upgraded;
+        case connection_phase_type::upgraded_closing: return t_upgraded_close;
         default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
@@ -7472,6 +7612,7 @@ private:
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
                 if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
+                else if (k == t_upgraded || k == t_upgraded_close) timed_out_upgraded(s);
                 else close(s);
             }
         }
@@ -7517,6 +7658,20 @@ private:
         } catch (...) {
             close(s);
         }
+    }
+
+    // The upgraded protocol's clock ran out: it pings, or gives up (then closes); the loop
+    // writes what it queued and files the connection again.
+    void timed_out_upgraded(slot& s) noexcept {
+        unlink(s);
+        try {
+            s.conn->timeout();
+        } catch (...) {
+            close(s);
+            return;
+        }
+        drive(s);
+        if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
     }
 
     // ------------------------------------------------------------ closing
@@ -7895,6 +8050,11 @@ struct options {
     std::chrono::milliseconds write_timeout{30000};      // without output leaving
     std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
     std::chrono::milliseconds response_timeout{60000};   // an answer that comes later: 503 and close beyond
+    // WebSocket (websocket.hpp): a ping after this long without input, and the connection
+    // closed (1006) when the next comes due without a pong; 0: no pings. And how long a Close
+    // this end sent waits for the peer's (RFC 6455 7.1.1) before the TCP connection closes.
+    std::chrono::milliseconds websocket_ping_interval{30000};
+    std::chrono::milliseconds websocket_close_timeout{5000};
 
     // The pool that blocking handlers run on (blocking.hpp); threads start as jobs need them.
     std::size_t worker_threads = 16;
@@ -7923,7 +8083,8 @@ struct options {
     // The command line every example shares:  --port N  --threads N  --address A  --help,
     // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits  --max-connections N
     // --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N  --write-timeout-ms N
-    // --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N  --worker-queue N.
+    // --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N  --worker-queue N
+    // --websocket-ping-ms N  --websocket-close-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
     static options from_command_line(int argc, char const* const* argv);
@@ -7971,6 +8132,8 @@ namespace detail {
                  "  --write-timeout-ms N       without output leaving (default 30000)\n"
                  "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
                  "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+                 "  --websocket-ping-ms N      WebSocket ping after this long without input; 0: none (default 30000)\n"
+                 "  --websocket-close-timeout-ms N  wait for the peer's WebSocket Close (default 5000)\n"
                  "  --worker-threads N         threads for blocking handlers (default 16)\n"
                  "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n",
                  program);
@@ -8044,6 +8207,8 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         {"--write-timeout-ms", &options::write_timeout},
         {"--drain-timeout-ms", &options::drain_timeout},
         {"--response-timeout-ms", &options::response_timeout},
+        {"--websocket-ping-ms", &options::websocket_ping_interval},
+        {"--websocket-close-timeout-ms", &options::websocket_close_timeout},
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
@@ -8168,6 +8333,8 @@ private:
         s.write_timeout = o.write_timeout;
         s.drain_timeout = o.drain_timeout;
         s.response_timeout = o.response_timeout;
+        s.upgraded_ping_interval = o.websocket_ping_interval;
+        s.upgraded_close_timeout = o.websocket_close_timeout;
         s.listener_per_thread = o.listener_per_thread;
         return s;
     }
@@ -11309,6 +11476,468 @@ private:
 };
 
 }  // namespace porthole::ws
+// #include <porthole/websocket.hpp>
+// porthole/websocket.hpp: WebSocket (RFC 6455) as a route. The route answers the opening
+// handshake with 101, then the connection speaks WebSocket through ws::connection; the
+// application hears open, text, binary and close, and sends through the session it is given or,
+// from any thread, through a ws::handle.
+//
+//   porthole::router app{
+//       porthole::websocket<"/echo/{room}">({
+//           .on_open = [](ws::session& s, request const&) { s.send_text(s.param("room")); },
+//           .on_text = [](ws::session& s, std::string_view m) { s.send_text(m); },
+//       }),
+//   };
+//
+// Threads. Callbacks run on the connection's thread (its event loop); the session is that
+// thread's alone. A ws::handle may be kept and used from any thread: it appends to the
+// connection's outbox under a short lock and wakes the loop through the connection's link
+// (mailbox.hpp); it never waits for the network. Each outbox holds at most
+// config::max_queued_output bytes, as does the connection's own queue behind it.
+//
+// A slow reader. When a send finds the queue full, nothing more is queued, what waits unsent is
+// dropped and the connection closes with 1013 (try again later): the server is healthy, this
+// client reads too slowly to keep up, and may come back. 1008 (policy violation) would tell the
+// client it did something forbidden, which it did not.
+
+// #include <porthole/mailbox.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/responder.hpp>
+// #include <porthole/router.hpp>
+// #include <porthole/upgrade.hpp>
+// #include <porthole/websocket_connection.hpp>
+// #include <porthole/websocket_handshake.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace porthole::ws {
+
+class session;
+
+namespace detail {
+
+// What other threads hand one connection, in order. Guarded by `mutex`, but `link`, set once.
+struct outbox {
+    struct item {
+        enum kind_t : std::uint8_t { text, binary, shared, ping, close } kind = text;
+        std::string data;
+        shared_frame frame;
+        close_code code = close_code::normal_closure;
+    };
+    std::mutex mutex;
+    std::vector<item> items;
+    std::size_t bytes = 0;
+    std::size_t limit = 0;
+    bool open = true;         // false once the connection is closing or gone
+    bool overflowed = false;  // a send found it full: the connection closes with 1013
+    std::shared_ptr<connection_link> link;
+
+    // Any thread: queues `it` and wakes the connection's thread. A full outbox takes nothing
+    // more, and the connection closes with 1013 when its thread sees it.
+    bool put(item&& it, std::size_t size) {
+        bool queued = false;
+        {
+            std::lock_guard lock(mutex);
+            if (!open) return false;
+            if (bytes + size > limit) {
+                overflowed = true;
+                open = false;
+                items.clear();
+                bytes = 0;
+            } else {
+                items.push_back(std::move(it));
+                bytes += size;
+                queued = true;
+            }
+        }
+        return link && link->notify() && queued;
+    }
+    void shut() {
+        std::lock_guard lock(mutex);
+        open = false;
+        items.clear();
+        bytes = 0;
+    }
+};
+
+}  // namespace detail
+
+// A connection's address for any thread. Copyable; cheap to keep per connection. Every call
+// returns at once: true when the frame was queued, false when it was not (the connection is
+// closing or gone, the argument is invalid, or the queue was full, which closes the
+// connection with 1013). Frames sent through one handle go out in the order sent.
+class handle {
+public:
+    handle() noexcept = default;
+
+    bool send_text(std::string_view utf8) {
+        if (!box_ || !porthole::detail::valid_utf8(utf8)) return false;
+        return put({detail::outbox::item::text, std::string(utf8), {}, {}}, utf8.size());
+    }
+    bool send_binary(std::string_view bytes) {
+        if (!box_) return false;
+        return put({detail::outbox::item::binary, std::string(bytes), {}, {}}, bytes.size());
+    }
+    // A frame encoded once for many connections (see group): no copy per connection.
+    bool send(shared_frame const& frame) {
+        if (!box_ || !frame) return false;
+        return put({detail::outbox::item::shared, {}, frame, {}}, frame.bytes().size());
+    }
+    bool ping(std::string_view data = {}) {
+        if (!box_ || data.size() > max_control_payload) return false;
+        return put({detail::outbox::item::ping, std::string(data), {}, {}}, data.size());
+    }
+    // Starts the closing handshake (RFC 6455 7.1.2) after what was queued before it.
+    bool close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+        if (!box_ || !valid_close_code(to_int(code)) || reason.size() > max_close_reason ||
+            !porthole::detail::valid_utf8(reason))
+            return false;
+        return put({detail::outbox::item::close, std::string(reason), {}, code}, reason.size());
+    }
+    // Whether the connection is still open for sending. Advisory: it can change right after.
+    bool connected() const {
+        if (!box_) return false;
+        std::lock_guard lock(box_->mutex);
+        return box_->open && (!box_->link || box_->link->connected());
+    }
+    explicit operator bool() const noexcept { return static_cast<bool>(box_); }
+    friend bool operator==(handle const& a, handle const& b) noexcept { return a.box_ == b.box_; }
+    // Distinct for every connection while its handle lives: a key for maps.
+    std::uintptr_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(box_.get()); }
+
+private:
+    friend class session;
+    explicit handle(std::shared_ptr<detail::outbox> b) noexcept : box_(std::move(b)) {}
+    bool put(detail::outbox::item&& it, std::size_t size) { return box_->put(std::move(it), size); }
+    std::shared_ptr<detail::outbox> box_;
+};
+
+// A set of connections to broadcast to (a chat room, a dashboard's viewers). Thread-safe.
+// broadcast() encodes the message once and queues the same bytes on every member; members whose
+// connection has gone are dropped on the way.
+class group {
+public:
+    void add(handle h) {
+        std::lock_guard lock(mutex_);
+        members_.emplace(h.id(), std::move(h));
+    }
+    void remove(handle const& h) {
+        std::lock_guard lock(mutex_);
+        members_.erase(h.id());
+    }
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return members_.size();
+    }
+    // Returns how many members it was queued for.
+    std::size_t broadcast(shared_frame const& frame) {
+        std::size_t n = 0;
+        std::lock_guard lock(mutex_);
+        for (auto it = members_.begin(); it != members_.end();) {
+            if (it->second.send(frame)) {
+                ++n;
+                ++it;
+            } else if (!it->second.connected()) {
+                it = members_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return n;
+    }
+    std::size_t broadcast_text(std::string_view utf8) { return broadcast(shared_frame::text(utf8)); }
+    std::size_t broadcast_binary(std::string_view bytes) { return broadcast(shared_frame::binary(bytes)); }
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uintptr_t, handle> members_;
+};
+
+// The connection as its callbacks see it, on its own thread. Sends queue at once (see
+// ws::connection for the results); the driver writes them.
+class session {
+public:
+    send_result send_text(std::string_view utf8) { return after(conn_.send_text(utf8)); }
+    send_result send_binary(std::string_view bytes) { return after(conn_.send_binary(bytes)); }
+    send_result send(shared_frame const& frame) { return after(conn_.send(frame)); }
+    send_result ping(std::string_view data = {}) { return after(conn_.ping(data)); }
+    send_result close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+        return after(conn_.close(code, reason));
+    }
+
+    // The path parameter `name` of the route ("/chat/{room}": param("room")), as decoded for the
+    // upgrade request; empty when the route has no such parameter.
+    std::string_view param(std::string_view name) const noexcept {
+        for (auto const& [k, v] : params_)
+            if (k == name) return v;
+        return {};
+    }
+    std::string_view subprotocol() const noexcept { return subprotocol_; }
+    std::string_view peer() const noexcept { return peer_; }
+    // This connection's address for other threads.
+    ws::handle handle() const { return ws::handle(box_); }
+    std::size_t queued_bytes() const noexcept { return conn_.queued_bytes(); }
+    ws::phase phase() const noexcept { return conn_.phase(); }
+
+    // What the application keeps with the connection (a user name, a subscription), if anything.
+    std::shared_ptr<void> user_data;
+
+private:
+    template <class>
+    friend class upgrade;
+    session(ws::config const& c, std::optional<deflate_params> d, deflate_options const& o) : conn_(c, d, o) {}
+
+    send_result after(send_result r) {
+        if (conn_.phase() != ws::phase::open && box_ && !box_shut_) {
+            box_shut_ = true;
+            box_->shut();
+        }
+        return r;
+    }
+
+    ws::connection conn_;
+    std::shared_ptr<detail::outbox> box_;
+    bool box_shut_ = false;
+    std::vector<std::pair<std::string, std::string>> params_;
+    std::string subprotocol_;
+    std::string peer_;
+};
+
+// The callbacks of a WebSocket route, in RFC 6455's terms (4.2.2, 6.2, 7.1.4). Each runs on the
+// connection's thread; one that throws closes the connection with 1011 (internal error).
+struct handlers {
+    // The connection is established (the 101 is queued): the upgrade request, with its path
+    // parameters, is at hand during this call only.
+    std::function<void(session&, request const&)> on_open;
+    // A message has been received (text: valid UTF-8). The view ends with the call.
+    std::function<void(session&, std::string_view)> on_text;
+    std::function<void(session&, std::string_view)> on_binary;
+    // The connection is closed, once per connection: the peer's code (1005 if it gave none) and
+    // reason, the code this end failed with, or 1006 when it ended without a Close frame.
+    std::function<void(session&, close_code, std::string_view reason)> on_close;
+};
+
+struct options {
+    handshake_options handshake;  // subprotocols, the Origin policy (same origin), permessage-deflate
+    ws::config limits;            // message size, outgoing queue (role stays server)
+};
+
+namespace detail {
+
+struct route_state {
+    ws::handlers handlers;
+    ws::options options;
+};
+
+inline void report_error(std::string_view what) {
+    std::fprintf(stderr, "porthole: WebSocket %.*s\n", static_cast<int>(what.size()), what.data());
+}
+
+}  // namespace detail
+
+// The protocol after a WebSocket 101: bytes to events to callbacks, the outbox to frames.
+template <class State = detail::route_state>
+class upgrade final : public porthole::detail::upgraded_protocol {
+public:
+    // During the handler call: `link` reaches the connection from other threads (null when
+    // its driver gives no mailbox).
+    upgrade(std::shared_ptr<State const> route, request const& req, handshake&& h, std::shared_ptr<connection_link> link)
+        : route_(std::move(route)), session_(limits(route_->options), h.deflate, route_->options.handshake.deflate) {
+        for (auto const& p : req.params()) session_.params_.emplace_back(std::string(p.name), std::string(p.value));
+        session_.subprotocol_ = std::move(h.subprotocol);
+        session_.peer_.assign(req.peer());
+        auto box = std::make_shared<detail::outbox>();
+        box->limit = route_->options.limits.max_queued_output;
+        box->link = std::move(link);
+        session_.box_ = std::move(box);
+    }
+
+    // Still during the handler call, while the request (and its path parameters) lives: what
+    // on_open sends follows the 101, which the connection writes first.
+    void open(request const& req) {
+        if (auto const& f = route_->handlers.on_open) guarded([&] { f(session_, req); });
+    }
+
+    void start(bool draining) override {
+        if (draining) drain();
+    }
+
+    std::span<char> read_buffer() override { return conn().read_buffer(); }
+    void commit(std::size_t n) override {
+        conn().commit(n);
+        pump();
+    }
+    void feed(std::span<char> bytes) override {
+        conn().feed(bytes);
+        pump();
+    }
+    void read_eof() noexcept override {
+        conn().read_eof();
+        quietly([&] { pump(); });
+    }
+    std::span<std::string_view const> pending_output() override { return conn().pending_output(); }
+    void consumed(std::size_t n) override { conn().consumed(n); }
+    bool has_output() const noexcept override { return session_.conn_.has_output(); }
+    bool wants_read() const noexcept override { return session_.conn_.wants_read(); }
+    state phase() const noexcept override {
+        switch (session_.conn_.phase()) {
+        case ws::phase::open: return state::open;
+        case ws::phase::closing: return state::closing;
+        default: return state::closed;
+        }
+    }
+    // The keep-alive clock (a ping; the peer given up when the last one is unanswered) or the
+    // close clock (the peer never answered this end's Close).
+    void timeout() override {
+        if (conn().phase() == ws::phase::open) (void)conn().heartbeat();
+        else conn().timeout();
+        pump();
+    }
+    void drain() noexcept override {
+        quietly([&] {
+            conn().going_away();
+            session_.after(send_result::queued);
+            pump();
+        });
+    }
+    void shrink() override { conn().shrink(); }
+    void on_notify() override {
+        auto& box = *session_.box_;
+        std::vector<detail::outbox::item> items;
+        bool overflowed;
+        {
+            std::lock_guard lock(box.mutex);
+            items.swap(box.items);
+            box.bytes = 0;
+            overflowed = box.overflowed;
+        }
+        if (overflowed) {
+            session_.close(close_code::try_again_later, "client too slow");
+        } else {
+            for (auto& it : items) {
+                send_result r = send_result::queued;
+                switch (it.kind) {
+                case detail::outbox::item::text: r = session_.send_text(it.data); break;
+                case detail::outbox::item::binary: r = session_.send_binary(it.data); break;
+                case detail::outbox::item::shared: r = session_.send(it.frame); break;
+                case detail::outbox::item::ping: r = session_.ping(it.data); break;
+                case detail::outbox::item::close: r = session_.close(it.code, it.data); break;
+                }
+                if (r == send_result::not_open || r == send_result::overflow) break;
+            }
+        }
+        pump();
+    }
+    void end() noexcept override {
+        if (session_.box_) session_.box_->shut();
+        if (!close_heard_) {
+            close_heard_ = true;
+            if (auto const& f = route_->handlers.on_close)
+                quietly([&] { f(session_, close_code::abnormal_closure, {}); });
+        }
+    }
+
+private:
+    static ws::config limits(ws::options const& o) {
+        auto c = o.limits;
+        c.role = role::server;
+        return c;
+    }
+    ws::connection& conn() noexcept { return session_.conn_; }
+
+    // Every event the input holds, to its callback.
+    void pump() {
+        auto const& h = route_->handlers;
+        while (auto e = conn().next()) {
+            switch (e->type) {
+            case event_type::text:
+                if (h.on_text) guarded([&] { h.on_text(session_, e->data); });
+                break;
+            case event_type::binary:
+                if (h.on_binary) guarded([&] { h.on_binary(session_, e->data); });
+                break;
+            case event_type::close:
+                close_heard_ = true;
+                session_.after(send_result::queued);
+                if (h.on_close) {
+                    auto code = e->code;
+                    std::string reason(e->data);
+                    quietly([&] { h.on_close(session_, code, reason); });
+                }
+                break;
+            default: break;  // pings are answered by ws::connection; pongs end a heartbeat
+            }
+        }
+        session_.after(send_result::queued);
+    }
+
+    template <class F>
+    void guarded(F&& f) {
+        try {
+            f();
+        } catch (std::exception const& e) {
+            detail::report_error(std::string("callback threw: ") + e.what());
+            session_.close(close_code::internal_error);
+        } catch (...) {
+            detail::report_error("callback threw a non-standard exception");
+            session_.close(close_code::internal_error);
+        }
+    }
+    template <class F>
+    static void quietly(F&& f) noexcept {
+        try {
+            f();
+        } catch (...) {
+            detail::report_error("a close callback threw");
+        }
+    }
+
+    std::shared_ptr<State const> route_;
+    session session_;
+    bool close_heard_ = false;
+};
+
+// Answers one request on a WebSocket route: the opening handshake (websocket_handshake.hpp), and
+// on success the 101 with the upgrade left for the connection.
+inline response accept(std::shared_ptr<detail::route_state const> const& route, request const& req) {
+    auto* ex = porthole::detail::exchange_of(req);
+    if (!ex) return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8", status::internal_server_error);
+    auto h = accept_handshake(req, route->options.handshake);
+    if (!h.accepted()) return std::move(h.response);
+    auto res = std::move(h.response);
+    std::shared_ptr<connection_link> link;
+    if (ex->box) link = (ex->ensure_link(), ex->link);
+    auto up = std::make_unique<upgrade<>>(route, req, std::move(h), std::move(link));
+    up->open(req);
+    ex->upgrade = std::move(up);
+    return res;
+}
+
+}  // namespace porthole::ws
+
+namespace porthole {
+
+// A WebSocket route: GET requests to `Pattern` that ask to upgrade get 101 and a WebSocket
+// connection with these handlers; others get the handshake's error (426 for a request that does
+// not ask to upgrade, 400, 403 for another origin: websocket_handshake.hpp). Path parameters
+// reach the callbacks through request::param in on_open and session::param afterwards.
+template <route_pattern Pattern>
+auto websocket(ws::handlers handlers, ws::options options = {}) {
+    auto state = std::make_shared<ws::detail::route_state const>(ws::detail::route_state{std::move(handlers), std::move(options)});
+    return route<Pattern, GET>([state = std::move(state)](request const& req) { return ws::accept(state, req); });
+}
+
+}  // namespace porthole
 // HTTPS when the program is built with OpenSSL 3 (porthole-tls defines PORTHOLE_WITH_TLS);
 // never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
 #if defined(PORTHOLE_WITH_TLS)
