@@ -445,3 +445,47 @@ TEST_CASE("over sockets: clients that vanish mid-frame leak no descriptor") {
     CHECK(test_client::open_descriptors() == before);
     s.stop();
 }
+
+TEST_CASE("over sockets, stepped from the caller's own poll() loop: the upgrade, echo, a handle, a stop's 1001") {
+    echo_fixture f;
+    auto app = make_app(f);
+    porthole::server s(app, loopback());
+    int fd = s.native_handle();
+    std::atomic<bool> done{false};
+    std::vector<recorded_event> got;
+    std::thread client([&] {
+        test_client::connection c(s.port());
+        c.send(upgrade_request());
+        auto r = c.read_reply();
+        if (!r || r->status != 101) {
+            done = true;
+            return;
+        }
+        std::string carry;
+        c.send(ws_support::text("stepped"));
+        read_frames(c, carry, 1);
+        {
+            std::lock_guard lock(f.handles_mutex);
+            f.handles.at(0).send_binary("handed over");
+        }
+        read_frames(c, carry, 2);
+        s.stop();
+        got = read_frames(c, carry, 3);
+        c.send(ws_support::close_frame(1001));
+        done = true;
+    });
+    bool running = true;  // until the stop has drained: poll() after that would start again
+    while (running && !done) {
+        if (fd >= 0) {  // epoll: the descriptor is readable when there is work
+            pollfd p{fd, POLLIN, 0};
+            ::poll(&p, 1, 100);
+        }
+        running = s.poll(fd >= 0 ? 0ms : 20ms);
+    }
+    client.join();
+    while (running) running = s.poll(10ms);
+    REQUIRE(got.size() == 3);
+    CHECK(got[0] == recorded_event{ws::event_type::text, "stepped"});
+    CHECK(got[1] == recorded_event{ws::event_type::binary, "handed over"});
+    CHECK(got[2].code == 1001);
+}
