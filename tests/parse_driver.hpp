@@ -34,7 +34,8 @@ struct outcome {
 };
 
 // Feeds `input` cut at the given offsets (ascending). Each piece is appended to a buffer that is
-// then moved to a new allocation, so the parser has to follow its views.
+// then moved to a new allocation, so the parser has to follow its views; decoded chunk framing
+// is dropped from it after each piece.
 inline outcome run(std::string_view input, std::vector<std::size_t> const& cuts,
                    porthole::parser_limits const& limits = {}) {
     std::array<porthole::header_field, 1000> storage{};
@@ -55,7 +56,10 @@ inline outcome run(std::string_view input, std::vector<std::size_t> const& cuts,
                 out.error = parser.error();
                 return out;
             }
-            if (st == porthole::parse_status::incomplete) break;
+            if (st == porthole::parse_status::incomplete) {
+                buf.resize(parser.discard_framing(buf.data(), buf.size()));  // as a connection does
+                break;
+            }
             auto const& h = parser.head();
             parsed_request r;
             r.method = std::string(h.method_name);
