@@ -653,3 +653,60 @@ TEST_CASE("recycle() makes a used connection as good as new, whatever state it w
     conn.feed(std::string_view(get("/y")));
     CHECK(drain().find("peer= path=/y") != std::string::npos);
 }
+
+// ---------------------------------------------------------------- no state shared between connections
+
+TEST_CASE("two connections with different limits on one thread keep their header fields apart") {
+    // Each connection parses into storage of its own: one sized by another connection's limits
+    // would move (or be overwritten) under the first one's views.
+    std::vector<std::string> seen;
+    auto app = [&](request const& req) {
+        std::string all;
+        for (auto const& f : req.headers()) all += std::string(f.name) + "=" + std::string(f.value) + ";";
+        seen.push_back(all);
+        return "ok";
+    };
+    connection_config small, large;
+    small.limits.max_header_count = 4;
+    large.limits.max_header_count = 1000;
+    client a(app, small);
+    client b(app, large);  // made after a: anything shared would be resized under a
+    a.send(get("/a", "X-A: 1\r\n"));
+    std::string many = "GET /b HTTP/1.1\r\nHost: b\r\n";
+    for (int i = 0; i < 500; ++i) many += "X-B: " + std::to_string(i) + "\r\n";
+    b.send(many + "\r\n");
+    a.send("GET /a2 HTTP/1.1\r\nHost: a\r\nX-A: 2\r\n");  // a head half received
+    client c(app, small);
+    c.send(get("/c"));
+    b.send(many + "\r\n");
+    a.send("X-A2: 3\r\n\r\n");
+    REQUIRE(seen.size() == 5);
+    CHECK(seen[0] == "Host=t;X-A=1;");
+    CHECK(seen[1].size() > 500 * 6);
+    CHECK(seen[2] == "Host=t;");
+    CHECK(seen[3] == seen[1]);
+    CHECK(seen[4] == "Host=a;X-A=2;X-A2=3;");
+    CHECK(a.responses().size() == 2);
+    CHECK(b.responses().size() == 2);
+}
+
+TEST_CASE("a handler that drives another connection leaves its own request intact") {
+    // Re-entrancy: the inner connection runs while the outer request's views are live.
+    auto inner_app = [](request const& req) { return std::string(req.header("x-inner")); };
+    connection_config large;
+    large.limits.max_header_count = 2000;
+    large.limits.max_header_bytes = 64 * 1024;
+    auto outer_app = [&](request const& req) {
+        std::string before(req.header("x-outer"));
+        client inner(inner_app, large);
+        std::string raw = "GET / HTTP/1.1\r\nHost: i\r\n";
+        for (int i = 0; i < 1500; ++i) raw += "X-Inner: v" + std::to_string(i) + "\r\n";
+        inner.send(raw + "\r\n");
+        auto inner_body = inner.responses().at(0).body;
+        return before + "|" + std::string(req.header("x-outer")) + "|" + std::string(req.header("host")) + "|" +
+               inner_body;
+    };
+    client c(outer_app);
+    c.send(get("/", "X-Outer: kept\r\n"));
+    CHECK(c.responses().at(0).body == "kept|kept|t|v0");
+}

@@ -351,6 +351,76 @@ TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") 
     CHECK(s.port() == 0);
 }
 
+TEST_CASE("two servers with different limits stepped from one poll() loop keep their requests apart") {
+    // Both run their loops on this thread: nothing one connection holds may be sized by the
+    // other server's limits.
+    auto headers_app = [](request const& r) {
+        std::string all;
+        for (auto const& f : r.headers()) all += std::string(f.name) + "=" + std::string(f.value) + ";";
+        return response::text(all);
+    };
+    auto small_options = test_options(1), large_options = test_options(1);
+    small_options.limits.max_header_count = 4;
+    large_options.limits.max_header_count = 2000;
+    large_options.limits.max_header_bytes = 64 * 1024;
+    porthole::server small(headers_app, small_options);
+    porthole::server large(headers_app, large_options);
+    int fds[2] = {small.native_handle(), large.native_handle()};
+    auto small_port = small.port(), large_port = large.port();
+    std::string many;
+    for (int i = 0; i < 1000; ++i) many += "X-L: " + std::to_string(i) + "\r\n";
+    std::atomic<bool> done{false};
+    std::vector<std::string> small_bodies, large_bodies;
+    std::thread clients([&] {
+        connection a(small_port), b(large_port);
+        auto a_get = [&](int i) {
+            a.get("/", "X-S: " + std::to_string(i) + "\r\n");
+            auto ra = a.read_reply();
+            small_bodies.push_back(ra ? ra->body : "none");
+        };
+        for (int i = 0; i < 10; ++i) {
+            // a's requests come back to back (its connection object stays), then around b's,
+            // once in two pieces
+            a_get(i);
+            a_get(i);
+            b.get("/", many);
+            auto rb = b.read_reply();
+            large_bodies.push_back(rb ? rb->body : "none");
+            a_get(i);
+            a.send("GET / HTTP/1.1\r\nHost: s\r\nX-S: " + std::to_string(i) + "\r\n");
+            std::this_thread::sleep_for(2ms);
+            b.get("/", many);
+            rb = b.read_reply();
+            large_bodies.push_back(rb ? rb->body : "none");
+            a.send("X-T: t\r\n\r\n");
+            auto ra = a.read_reply();
+            small_bodies.push_back(ra ? ra->body : "none");
+        }
+        done = true;
+    });
+    while (!done) {
+        if (fds[0] >= 0 && fds[1] >= 0) {
+            pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+            ::poll(p, 2, 20);
+        }
+        small.poll(fds[0] >= 0 ? 0ms : 5ms);
+        large.poll(fds[1] >= 0 ? 0ms : 5ms);
+    }
+    clients.join();
+    REQUIRE(small_bodies.size() == 40);
+    REQUIRE(large_bodies.size() == 20);
+    for (int i = 0; i < 10; ++i) {
+        for (int k = 0; k < 3; ++k) CHECK(small_bodies[4 * i + k] == "Host=test;X-S=" + std::to_string(i) + ";");
+        CHECK(small_bodies[4 * i + 3] == "Host=s;X-S=" + std::to_string(i) + ";X-T=t;");
+    }
+    for (auto const& body : large_bodies) {
+        CHECK(body.size() > 1000 * 6);
+        CHECK(body.find("X-L=999;") != std::string::npos);
+    }
+    small.stop();
+    large.stop();
+}
+
 TEST_CASE("stop() from a handler stops a started server; wait() returns") {
     std::function<void()> quit;
     auto app = [&](request const& r) {

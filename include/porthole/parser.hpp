@@ -568,14 +568,6 @@ public:
         return size;
     }
 
-    // Moves the fields parsed so far to other storage, which is used from now on.
-    void move_storage(std::span<header_field> storage) noexcept {
-        auto n = std::min(header_count_, storage.size());
-        std::copy_n(storage_.data(), n, storage.data());
-        storage_ = storage;
-        if (!head_.headers.empty()) head_.headers = std::span<header_field const>(storage.data(), n);
-    }
-
     // Ready for the next message; storage and limits stay.
     void reset() noexcept {
         if (head_.framing == body_framing::chunked) chunked_.reset();

@@ -903,14 +903,6 @@ public:
         return size;
     }
 
-    // Moves the fields parsed so far to other storage, which is used from now on.
-    void move_storage(std::span<header_field> storage) noexcept {
-        auto n = std::min(header_count_, storage.size());
-        std::copy_n(storage_.data(), n, storage.data());
-        storage_ = storage;
-        if (!head_.headers.empty()) head_.headers = std::span<header_field const>(storage.data(), n);
-    }
-
     // Ready for the next message; storage and limits stay.
     void reset() noexcept {
         if (head_.framing == body_framing::chunked) chunked_.reset();
@@ -2919,13 +2911,6 @@ namespace detail {
 inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
 }
-// Header field storage shared by the connections of a thread: a request whose head arrives in
-// one piece, the usual case, needs no storage of its own.
-inline std::vector<header_field>& thread_header_storage(std::size_t n) {
-    thread_local std::vector<header_field> storage;
-    if (storage.size() < n) storage.resize(n);
-    return storage;
-}
 }  // namespace detail
 
 template <class App>
@@ -2935,7 +2920,7 @@ class connection {
 public:
     explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
         : app_(app), config_(config), date_(date),
-          parser_(shared_storage(), config_.limits) {}
+          fields_(config_.limits.max_header_count), parser_(fields_, config_.limits) {}
     connection(connection const&) = delete;
     connection& operator=(connection const&) = delete;
 
@@ -3065,8 +3050,7 @@ public:
     // nothing of the last peer stays (input, output, held responses and their files, counts),
     // and buffers up to a few KiB keep their memory so the next peer allocates nothing.
     void recycle() {
-        parser_ = request_parser(shared_storage(), config_.limits);
-        std::vector<header_field>().swap(own_storage_);
+        parser_ = request_parser(fields_, config_.limits);
         segments_.clear();
         head_ = 0;
         front_done_ = 0;
@@ -3103,11 +3087,6 @@ private:
             }
         }
     };
-
-    std::span<header_field> shared_storage() {
-        auto& s = detail::thread_header_storage(config_.limits.max_header_count);
-        return {s.data(), config_.limits.max_header_count};
-    }
 
     // ---- request processing
 
@@ -3146,12 +3125,6 @@ private:
             continue_sent_ = false;
         }
         if (closing_) return size;
-        // An unfinished message must not keep its fields in the thread's shared storage, which
-        // the next connection on this thread reuses.
-        if (off < size && own_storage_.empty()) {
-            own_storage_.resize(config_.limits.max_header_count);
-            parser_.move_storage(own_storage_);
-        }
         return off;
     }
 
@@ -3458,8 +3431,10 @@ private:
     App& app_;
     connection_config config_;
     date_source const* date_;
+    // The parser's field storage, this connection's own: storage shared with other connections
+    // would be sized by one connection's limits and move under another's views.
+    std::vector<header_field> fields_;
     request_parser parser_;
-    std::vector<header_field> own_storage_;
     std::string in_;
     std::size_t in_size_before_commit_ = 0;
     std::string path_;
