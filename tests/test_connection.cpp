@@ -710,3 +710,81 @@ TEST_CASE("a handler that drives another connection leaves its own request intac
     c.send(get("/", "X-Outer: kept\r\n"));
     CHECK(c.responses().at(0).body == "kept|kept|t|v0");
 }
+
+// ---------------------------------------------------------------- request forms
+
+TEST_CASE("OPTIONS * is answered 200 with Allow and no body, before any application runs") {
+    int calls = 0;
+    auto app = [&](request const&) {
+        ++calls;
+        return response(status::not_found);
+    };
+    std::vector<std::string> lines;
+    connection_config cfg;
+    cfg.access_log = [&](access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)));
+    };
+    client c(app, cfg);
+    c.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\nOPTIONS * HTTP/1.0\r\n\r\n");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    for (auto const& r : rs) {
+        CHECK(r.status == 200);
+        CHECK(r.header("Allow") == "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+        CHECK(r.header("Content-Length") == "0");
+        CHECK(r.body.empty());
+    }
+    CHECK(calls == 0);
+    CHECK(lines == std::vector<std::string>{"OPTIONS * 200", "OPTIONS * 200"});
+    CHECK(c.closed());  // the HTTP/1.0 one closes
+    // '*' with any other method never gets this far: 400 and close.
+    client other(app);
+    other.send("GET * HTTP/1.1\r\nHost: t\r\n\r\n" + get("/after"));
+    CHECK(other.responses().at(0).status == 400);
+    CHECK(other.responses().size() == 1);
+    CHECK(other.closed());
+    CHECK(calls == 0);
+}
+
+TEST_CASE("a path with a backslash or an encoded control byte is 400 before the application runs") {
+    int calls = 0;
+    auto app = [&](request const&) {
+        ++calls;
+        return "ok";
+    };
+    for (auto target : {"/a\\b", "/\\\\evil.example", "/a%0d%0aSet-Cookie:%20x=1", "/a%00", "/a%0A", "/%7f", "/x%09y"}) {
+        CAPTURE(target);
+        client c(app);
+        c.send(get(target) + get("/after"));
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == 400);
+        CHECK(c.closed());
+    }
+    CHECK(calls == 0);
+    client fine(app);
+    fine.send(get("/a?q=\\&r=%0d%0a") + get("/a%5Cb"));  // in the query, and encoded: data
+    CHECK(fine.responses().size() == 2);
+    CHECK(calls == 2);
+}
+
+TEST_CASE("empty Host and Content-Length with leading zeros are 400 and close") {
+    int calls = 0;
+    auto app = [&](request const&) {
+        ++calls;
+        return "ok";
+    };
+    for (auto raw : {"GET / HTTP/1.1\r\nHost:\r\n\r\n", "GET / HTTP/1.1\r\nHost: \r\n\r\n",
+                     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\nhello",
+                     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\n\r\n"}) {
+        CAPTURE(raw);
+        client c(app);
+        c.send(std::string(raw) + get("/after"));
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == 400);
+        CHECK(rs[0].header("Connection") == "close");
+        CHECK(c.closed());
+    }
+    CHECK(calls == 0);
+}

@@ -347,6 +347,10 @@ private:
             finish(req, error_response(status::not_implemented));
             return;
         }
+        if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            finish(req, server_options_response());
+            return;
+        }
         response res = call_guarded(req);
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
@@ -365,6 +369,14 @@ private:
             log_error("application threw a non-standard exception");
         }
         return error_response(status::internal_server_error);
+    }
+
+    // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
+    // is refused; TRACE is passed on but not advertised), and Content-Length: 0.
+    static response server_options_response() {
+        response res(status::ok);
+        res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+        return res;
     }
 
     static response error_response(status s) {

@@ -3172,6 +3172,10 @@ private:
             finish(req, error_response(status::not_implemented));
             return;
         }
+        if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            finish(req, server_options_response());
+            return;
+        }
         response res = call_guarded(req);
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
@@ -3190,6 +3194,14 @@ private:
             log_error("application threw a non-standard exception");
         }
         return error_response(status::internal_server_error);
+    }
+
+    // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
+    // is refused; TRACE is passed on but not advertised), and Content-Length: 0.
+    static response server_options_response() {
+        response res(status::ok);
+        res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+        return res;
     }
 
     static response error_response(status s) {
@@ -7520,7 +7532,6 @@ struct trie {
     std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
     std::size_t node_count = 1;
     std::size_t depth = 0;            // most segments before a rest
-    std::uint16_t all_methods = 0;
     int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
 };
 
@@ -7561,7 +7572,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
         }
         if (plain > t.depth) t.depth = plain;
         end_node[r] = static_cast<std::uint16_t>(cur);
-        t.all_methods = static_cast<std::uint16_t>(t.all_methods | shapes[r].methods);
     }
     // ... then each node's literal children as a sorted run of edges, parameters by kind.
     std::size_t edge_count = 0;
@@ -7981,7 +7991,6 @@ public:
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
-        if (path == "*" && m == method::options) return options_response(trie_.all_methods);
         if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
         walk w(path);
         detail::match_query q;
