@@ -788,3 +788,63 @@ TEST_CASE("empty Host and Content-Length with leading zeros are 400 and close") 
     }
     CHECK(calls == 0);
 }
+
+// ---------------------------------------------------------------- memory held per connection
+
+#include "memory_bound.hpp"
+
+namespace {
+
+// Feeds `wire` in pieces of `piece` bytes the way the built-in server does (only while the
+// connection wants input), writing all output; returns the most memory_held() ever was.
+template <class App>
+std::size_t peak_memory(connection<App>& conn, std::string const& wire, std::size_t piece, std::string* written = nullptr) {
+    std::size_t peak = 0;
+    std::string buf;
+    for (std::size_t at = 0; at < wire.size() && !conn.should_close();) {
+        if (conn.wants_read()) {
+            buf.assign(wire, at, piece);
+            at += buf.size();
+            conn.feed(std::span<char>(buf.data(), buf.size()));
+        }
+        peak = std::max(peak, conn.memory_held());
+        for (auto out = conn.pending_output(); !out.empty(); out = conn.pending_output()) {
+            std::size_t n = 0;
+            for (auto const& c : out) {
+                n += static_cast<std::size_t>(c.size());
+                if (written) written->append(c.memory);
+            }
+            conn.consumed(n);
+        }
+    }
+    return peak;
+}
+
+}  // namespace
+
+TEST_CASE("a chunked body's framing is dropped as it is decoded: memory follows the data, not the wire") {
+    // 1-byte chunks, each with a 27-byte extension (within the framing allowance): 300 KB of
+    // body in 10 MB of framing.
+    std::size_t body_size = 0;
+    auto app = [&](request const& req) {
+        body_size = req.body().size();
+        return "ok";
+    };
+    connection_config cfg;
+    connection<decltype(app)> conn(app, cfg);
+    std::string wire = "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 300000; ++i) wire += "1;" + std::string(27, 'x') + "\r\nA\r\n";
+    wire += "0\r\n\r\n";
+    auto peak = peak_memory(conn, wire, 64 * 1024);
+    CHECK(body_size == 300000);
+    CHECK(peak <= test_support::connection_memory_bound(cfg, 64 * 1024, 0));
+    CHECK(peak < 2 * (300000 + 64 * 1024) + 64 * 1024);  // the data and a read, not 10 MB
+    // The issue's own shape (1-byte chunks with 1000-byte extensions) is refused early.
+    connection<decltype(app)> refused(app, cfg);
+    std::string heavy = "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 2000; ++i) heavy += "1;" + std::string(1000, 'x') + "\r\nA\r\n";
+    std::string answer;
+    CHECK(peak_memory(refused, heavy, 64 * 1024, &answer) < 256 * 1024);
+    CHECK(refused.should_close());
+    CHECK(answer.substr(0, 12) == "HTTP/1.1 400");
+}

@@ -122,8 +122,9 @@ public:
             process_buffered();
             return;
         }
-        auto used = process(bytes.data(), bytes.size());
-        keep_rest(bytes.data() + used, bytes.size() - used);
+        std::size_t size = bytes.size();
+        auto used = process(bytes.data(), size);
+        keep_rest(bytes.data() + used, size - used);
     }
     void feed(std::string_view bytes) {
         if (closing_) return;
@@ -212,6 +213,17 @@ public:
         in_.clear();
     }
 
+    // Bytes of memory the connection holds for its peer now: buffers and field storage, and
+    // the bodies of responses it holds until they are written (which the application made).
+    // docs/security.md bounds it by the limits.
+    std::size_t memory_held() const noexcept {
+        std::size_t n = in_.capacity() + out_.capacity() + path_.capacity() + peer_.capacity() +
+                        stream_buf_.capacity() + fields_.capacity() * sizeof(header_field) +
+                        segments_.capacity() * sizeof(segment);
+        for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
+        return n;
+    }
+
     void set_peer(std::string_view address) { peer_.assign(address); }
     std::size_t requests_served() const noexcept { return served_; }
 
@@ -266,7 +278,9 @@ private:
     // ---- request processing
 
     void process_buffered() {
-        auto used = process(in_.data(), in_.size());
+        std::size_t size = in_.size();
+        auto used = process(in_.data(), size);
+        in_.resize(size);
         in_.erase(0, used);
         if (in_.empty() && in_.capacity() > 64 * 1024) std::string().swap(in_);
     }
@@ -276,7 +290,8 @@ private:
     }
 
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
-    std::size_t process(char* data, std::size_t size) {
+    // An unfinished chunked body's decoded framing is dropped, which shrinks `size`.
+    std::size_t process(char* data, std::size_t& size) {
         std::size_t off = 0;
         paused_ = false;
         while (!closing_ && off < size) {
@@ -286,6 +301,7 @@ private:
             }
             auto st = parser_.parse(data + off, size - off);
             if (st == parse_status::incomplete) {
+                size = off + parser_.discard_framing(data + off, size - off);
                 on_incomplete();
                 break;
             }
