@@ -848,3 +848,53 @@ TEST_CASE("a chunked body's framing is dropped as it is decoded: memory follows 
     CHECK(refused.should_close());
     CHECK(answer.substr(0, 12) == "HTTP/1.1 400");
 }
+
+TEST_CASE("pipelined requests for large generated bodies do not pile up: string bodies count whole") {
+    auto app = [](request const&) { return response::text(std::string(1 << 20, 'b')); };
+    connection_config cfg;
+    connection<decltype(app)> conn(app, cfg);
+    std::string wire;
+    for (int i = 0; i < 50; ++i) wire += get("/big");
+    conn.feed(std::string_view(wire));  // nothing is written: the peer does not read
+    CHECK(!conn.wants_read());
+    CHECK(conn.requests_served() <= 2);
+    CHECK(conn.memory_held() <= test_support::connection_memory_bound(cfg, wire.size(), 1 << 20));
+    CHECK(conn.memory_held() < 3u << 20);  // not 50 MiB
+    // Written out, every request is answered in turn.
+    std::size_t bodies = 0;
+    for (auto out = conn.pending_output(); !out.empty(); out = conn.pending_output()) {
+        std::size_t n = 0;
+        for (auto const& c : out) {
+            n += static_cast<std::size_t>(c.size());
+            if (c.size() == 1 << 20) ++bodies;
+        }
+        conn.consumed(n);
+    }
+    CHECK(conn.requests_served() == 50);
+    CHECK(bodies == 50);
+}
+
+TEST_CASE("a peer that reads steadily but never lets the output empty keeps memory bounded") {
+    auto app = [](request const&) { return response::text(std::string(1000, 'x')); };
+    connection_config cfg;
+    connection<decltype(app)> conn(app, cfg);
+    std::string burst;
+    for (int i = 0; i < 100; ++i) burst += get("/");
+    std::size_t peak = 0;
+    for (int round = 0; round < 3000; ++round) {
+        if (conn.wants_read()) conn.feed(std::string_view(burst));
+        for (;;) {  // write all but the last 100 bytes
+            auto out = conn.pending_output();
+            if (out.size() > 1) {
+                conn.consumed(static_cast<std::size_t>(out[0].size()));
+                continue;
+            }
+            if (out.empty() || out[0].size() <= 100) break;
+            conn.consumed(static_cast<std::size_t>(out[0].size()) - 100);
+        }
+        peak = std::max(peak, conn.memory_held());
+    }
+    CHECK(conn.requests_served() == 300000);  // about 330 MB went out
+    CHECK(peak <= test_support::connection_memory_bound(cfg, burst.size(), 0));
+    CHECK(peak < 1u << 20);
+}

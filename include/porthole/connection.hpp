@@ -182,12 +182,13 @@ public:
             std::uint64_t left = s.size() - front_done_;
             if (n < left) {
                 front_done_ += n;
-                return;
+                break;
             }
             n -= static_cast<std::size_t>(left);
             finish_front();
         }
         if (head_ == segments_.size()) reset_output();
+        else compact_output();
         if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
     }
 
@@ -611,6 +612,35 @@ private:
         ++head_;
     }
 
+    // A peer that reads steadily while it keeps sending may never let the queue empty: drop
+    // what was written from the front of out_ and of segments_, so that they hold what is
+    // pending rather than everything sent since the queue was last empty.
+    void compact_output() {
+        if (head_ >= 16 && head_ * 2 >= segments_.size()) {
+            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+        }
+        std::size_t live = out_.size();  // the first byte still to write
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (segments_[i].kind == segment::buffered) {
+                live = segments_[i].begin + (i == head_ ? static_cast<std::size_t>(front_done_) : 0);
+                break;
+            }
+        }
+        if (live < 4096 || live * 2 < out_.size()) return;
+        out_.erase(0, live);
+        auto& front = segments_[head_];
+        if (front.kind == segment::buffered) {
+            front.begin += static_cast<std::size_t>(front_done_);
+            front_done_ = 0;
+        }
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (segments_[i].kind != segment::buffered) continue;
+            segments_[i].begin -= live;
+            segments_[i].end -= live;
+        }
+    }
+
     void reset_output() {
         segments_.clear();
         head_ = 0;
@@ -619,11 +649,17 @@ private:
         if (out_.capacity() > 64 * 1024) std::string().swap(out_);
     }
 
+    // Output waiting to be written, as backpressure counts it: buffered bytes not yet written,
+    // and held responses (their files and streams a little, string bodies whole: a peer that
+    // pipelines requests for large generated bodies must not make the connection hold many).
     std::size_t buffered_output() const noexcept {
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
-        return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
+        if (head_ < segments_.size() && segments_[head_].kind == segment::buffered)
+            n -= static_cast<std::size_t>(front_done_);
+        for (auto const& r : held_) n += 4096 + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
+        return n + (segments_.size() - head_) * sizeof(segment);  // many small responses cost their records
     }
 
     void log_error(std::string_view message) {
