@@ -1,6 +1,7 @@
 #include "parse_driver.hpp"
 
 #include <porthole/connection.hpp>
+#include <porthole/cookie.hpp>
 #include <porthole/testing.hpp>
 
 #include <doctest/doctest.h>
@@ -253,9 +254,10 @@ TEST_CASE("CR, LF or NUL in a response header never reach the wire: 500 and a lo
         if (req.path() == "/name") r.set_header("X-Evil\r\nInjected", "1");
         if (req.path() == "/nul") r.set_header("X-Evil", std::string_view("a\0b", 3));
         if (req.path() == "/type") r.set_content_type("text/html\r\nX: y");
+        if (req.path() == "/cookie") r.add_header("Set-Cookie", set_cookie("sid", "a\r\npwned=1").to_string());
         return r;
     };
-    for (auto path : {"/value", "/name", "/nul", "/type"}) {
+    for (auto path : {"/value", "/name", "/nul", "/type", "/cookie"}) {
         CAPTURE(path);
         client c(app, cfg);
         c.send(get(path));
@@ -266,7 +268,7 @@ TEST_CASE("CR, LF or NUL in a response header never reach the wire: 500 and a lo
         CHECK(c.output().find("Injected") == std::string::npos);
         CHECK(c.output().find("X: y") == std::string::npos);
     }
-    CHECK(logged.size() == 4);
+    CHECK(logged.size() == 5);
 }
 
 TEST_CASE("error pages never echo request data") {
