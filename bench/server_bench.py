@@ -7,7 +7,7 @@ Serves `GET /` -> "Hello, World!" with four servers, all started once and measur
   nginx     /usr/sbin/nginx, 1 worker, `return 200 "Hello, World!";`, temporary config
   httplib   build/bench/plaintext_httplib: Debian's cpp-httplib 0.11 with TCP_NODELAY
 
-and drives them with `wrk -t1` and /work/shared/bench/wrk.lua in five modes: keep-alive -c1,
+and drives them with `wrk -t1` and bench/wrk.lua in five modes: keep-alive -c1,
 -c64, -c256, pipelined 16 deep (-c64), and `Connection: close` (-c32). For each it prints the
 median req/s, p99 latency, and the server's CPU time per request (utime+stime from
 /proc/PID/stat before and after, over the requests wrk counted), with ratios to the ceiling and
@@ -34,9 +34,7 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# The shared folder sits beside the source tree (../shared), or beside a worktree's parent.
-DEFAULT_SHARED = next((d for d in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
-                       if (d / "bench" / "wrk.lua").exists()), ROOT.parent / "shared")
+WRK_LUA = ROOT / "bench" / "wrk.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 MODES = [
@@ -178,9 +176,7 @@ def fmt_ratio(a, b):
 
 
 def bench(args):
-    lua = str(pathlib.Path(args.shared) / "bench" / "wrk.lua")
-    if not os.path.exists(lua):
-        sys.exit("no %s: pass --shared DIR (the folder holding bench/wrk.lua)" % lua)
+    lua = str(WRK_LUA)
     servers = make_servers(args)
     modes = [m for m in MODES if not args.modes or any(w in m[0] for w in args.modes.split(","))]
     try:
@@ -319,7 +315,6 @@ def idle(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=str(ROOT / "build"), help="meson build directory (with -Dbenchmarks=true)")
-    p.add_argument("--shared", default=os.environ.get("PORTHOLE_SHARED_DIR", str(DEFAULT_SHARED)))
     p.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", default="", help="comma-separated subset: porthole,ceiling,nginx,httplib")

@@ -5,6 +5,7 @@
 #include <porthole/parser.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -143,6 +144,19 @@ inline std::vector<std::string> split_on(std::string const& s, char sep) {
     return out;
 }
 
-inline std::string shared_dir() { return PORTHOLE_SHARED_DIR; }
+// The folders of one kind of corpus ("realistic", "hostile"): the repository's, then the one
+// PORTHOLE_EXTRA_CORPUS names, when it is set and has that kind (tests/corpus/README.md).
+struct corpus_folder {
+    std::string path;
+    bool extra = false;
+};
+inline std::vector<corpus_folder> corpus_folders(std::string const& kind) {
+    std::vector<corpus_folder> out{{std::string(PORTHOLE_SOURCE_DIR) + "/tests/corpus/" + kind, false}};
+    if (char const* extra = std::getenv("PORTHOLE_EXTRA_CORPUS")) {
+        std::string path = std::string(extra) + "/" + kind;
+        if (std::ifstream(path + "/index.tsv")) out.push_back({path, true});
+    }
+    return out;
+}
 
 }  // namespace test_support
