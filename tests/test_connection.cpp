@@ -843,7 +843,7 @@ TEST_CASE("a chunked body's framing is dropped as it is decoded: memory follows 
     wire += "0\r\n\r\n";
     auto peak = peak_memory(conn, wire, 64 * 1024);
     CHECK(body_size == 300000);
-    CHECK(peak <= test_support::connection_memory_bound(cfg, 64 * 1024, 0));
+    CHECK(peak <= test_support::connection_memory_bound(cfg));
     CHECK(peak < 2 * (300000 + 64 * 1024) + 64 * 1024);  // the data and a read, not 10 MB
     // The issue's own shape (1-byte chunks with 1000-byte extensions) is refused early.
     connection<decltype(app)> refused(app, cfg);
@@ -864,7 +864,7 @@ TEST_CASE("pipelined requests for large generated bodies do not pile up: string 
     conn.feed(std::string_view(wire));  // nothing is written: the peer does not read
     CHECK(!conn.wants_read());
     CHECK(conn.requests_served() <= 2);
-    CHECK(conn.memory_held() <= test_support::connection_memory_bound(cfg, wire.size(), 1 << 20));
+    CHECK(conn.memory_held() <= test_support::connection_memory_bound(cfg, {wire.size(), 1 << 20}));
     CHECK(conn.memory_held() < 3u << 20);  // not 50 MiB
     // Written out, every request is answered in turn.
     std::size_t bodies = 0;
@@ -901,6 +901,6 @@ TEST_CASE("a peer that reads steadily but never lets the output empty keeps memo
         peak = std::max(peak, conn.memory_held());
     }
     CHECK(conn.requests_served() == 300000);  // about 330 MB went out
-    CHECK(peak <= test_support::connection_memory_bound(cfg, burst.size(), 0));
+    CHECK(peak <= test_support::connection_memory_bound(cfg, {burst.size()}));
     CHECK(peak < 1u << 20);
 }
