@@ -682,10 +682,11 @@ private:
         const char* target = ++p;
         std::uint8_t kind = detail::tc_invalid;
         while (p != end && (kind = detail::target_chars[static_cast<unsigned char>(*p)]) == detail::tc_plain) ++p;
-        if (p != end && kind == detail::tc_backslash) return fail(parse_error::backslash_in_path);
-        if (p != end && kind == detail::tc_question)
+        if (p != end && kind != detail::tc_invalid) {  // '?' or '\\'
+            if (kind == detail::tc_backslash) return fail(parse_error::backslash_in_path);
             while (++p != end && detail::is_target_char(*p)) {
             }
+        }
         if (p == end) return parse_status::incomplete;
         if (*p != ' ' || p == target) return fail(parse_error::invalid_target);
         head_.target = std::string_view(target, static_cast<std::size_t>(p - target));
