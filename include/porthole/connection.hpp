@@ -296,7 +296,7 @@ private:
         std::size_t off = 0;
         paused_ = false;
         while (!closing_ && off < size) {
-            if (buffered_output() > config_.max_output_buffered) {
+            if (output_over_limit()) {
                 paused_ = true;
                 break;
             }
@@ -647,6 +647,14 @@ private:
         front_done_ = 0;
         out_.clear();
         if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+    }
+
+    bool output_over_limit() const noexcept {
+        // out_ holds at least what is pending: with the records and nothing held under the
+        // limit, as after most requests, the precise count is not needed.
+        if (held_.empty() && out_.size() + (segments_.size() - head_) * sizeof(segment) <= config_.max_output_buffered)
+            return false;
+        return buffered_output() > config_.max_output_buffered;
     }
 
     // Output waiting to be written, as backpressure counts it: buffered bytes not yet written,
