@@ -15,6 +15,8 @@ to nginx. wrk -t1 uses a whole core, so on small machines the fast servers share
 in req/s at -c64/-c256; CPU per request is the figure that separates them there.
 
   bench/server_bench.py [--build build] [--duration 3] [--rounds 3] [--only porthole,nginx] [--modes=-c1,close]
+  bench/server_bench.py --only porthole --also main=../main/build     A/B: another build's porthole,
+                                         measured in the same interleaved rounds
   bench/server_bench.py --idle 10000     hold 10,000 idle keep-alive connections instead: check
                                          every one is answered, print RSS per held connection
 """
@@ -137,6 +139,10 @@ def make_servers(args):
     if wanted("porthole"):
         exe = build / "bench" / "plaintext_porthole"
         servers.append(Server("porthole", [str(exe), "--port", "0", "--threads", str(args.porthole_threads)]))
+    for also in args.also:
+        name, _, other = also.partition("=")
+        exe = pathlib.Path(other) / "bench" / "plaintext_porthole"
+        servers.append(Server(name, [str(exe), "--port", "0", "--threads", str(args.porthole_threads)]))
     if wanted("ceiling"):
         servers.append(Server("ceiling", [str(build / "bench" / "epoll_ceiling"), "--port", "0"]))
     if wanted("nginx"):
@@ -217,6 +223,12 @@ def bench(args):
             print("%-9s %12.0f %10.0f %9.2f %8.0f %11s %9s" % (
                 s.name, m["rps"], m["p99_us"], m["cpu_us"], m["errors"],
                 fmt_ratio(m["rps"], ceil), fmt_ratio(m["rps"], ngx)))
+        for also in args.also:
+            name = also.partition("=")[0]
+            if name in med and "porthole" in med:
+                print("porthole / %s: req/s %s, CPU per request %s" % (
+                    name, fmt_ratio(med["porthole"]["rps"], med[name]["rps"]),
+                    fmt_ratio(med["porthole"]["cpu_us"], med[name]["cpu_us"])))
         if "ceiling" in med and "porthole" in med:
             print("porthole CPU per request: %s the ceiling's, %s nginx's" % (
                 fmt_ratio(med["porthole"]["cpu_us"], med["ceiling"]["cpu_us"]),
@@ -320,6 +332,8 @@ def main():
     p.add_argument("--only", default="", help="comma-separated subset: porthole,ceiling,nginx,httplib")
     p.add_argument("--modes", default="", help="comma-separated words picking modes, e.g. -c1,close")
     p.add_argument("--porthole-threads", type=int, default=1)
+    p.add_argument("--also", action="append", default=[], metavar="NAME=BUILD",
+                   help="another build's plaintext_porthole, run as server NAME (repeatable)")
     p.add_argument("--idle", type=int, default=0, help="hold this many idle connections instead")
     p.add_argument("--idle-timeout", type=float, default=60.0)
     args = p.parse_args()
