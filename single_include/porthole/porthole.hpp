@@ -252,6 +252,34 @@ constexpr bool is_token(std::string_view s) noexcept {
         if (!is_tchar(c)) return false;
     return true;
 }
+// qdtext, and what may follow a backslash in a quoted-pair (RFC 9110 5.6.4).
+constexpr bool is_qdtext(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || c == ' ' || u == 0x21 || (u >= 0x23 && u <= 0x5b) || (u >= 0x5d && u <= 0x7e) || u >= 0x80;
+}
+constexpr bool is_quoted_pair_char(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE (RFC 9110 5.6.4), opening at s[i].
+struct quoted_string_scan {
+    enum outcome_t : std::uint8_t { ok, unterminated, invalid } outcome;
+    std::size_t end;  // ok: just past the closing quote; otherwise where the scan stopped
+};
+constexpr quoted_string_scan scan_quoted_string(std::string_view s, std::size_t i) noexcept {
+    for (std::size_t j = i + 1;; ++j) {
+        if (j >= s.size()) return {quoted_string_scan::unterminated, j};
+        if (s[j] == '"') return {quoted_string_scan::ok, j + 1};
+        if (s[j] == '\\') {
+            if (++j >= s.size()) return {quoted_string_scan::unterminated, j};
+            if (!is_quoted_pair_char(s[j])) return {quoted_string_scan::invalid, j};
+        } else if (!is_qdtext(s[j])) {
+            return {quoted_string_scan::invalid, j};
+        }
+    }
+}
+
 constexpr std::string_view trim_ows(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -335,7 +363,10 @@ struct parser_limits {
     std::size_t max_header_line = 8 * 1024;    // 431 beyond (one field line)
     std::size_t max_header_count = 100;        // 431 beyond
     std::uint64_t max_body = 1024 * 1024;      // 413 beyond (decoded size for chunked bodies)
-    std::size_t max_chunk_extension = 1024;    // 400 beyond (per chunk)
+    std::size_t max_chunk_extension = 1024;    // 400 beyond (per chunk, from the first ';')
+    // Chunk framing (size lines, extensions, CRLFs) beyond 32 bytes plus the chunk's own size,
+    // summed over one body: framing out of proportion to the data it carries. 400 beyond.
+    std::size_t max_chunk_overhead = 16 * 1024;
     std::size_t max_trailer_bytes = 8 * 1024;  // 431 beyond
     bool allow_bare_lf = false;                // RFC 9112 2.2 MAY: off, a bare LF is a 400
 };
@@ -348,15 +379,18 @@ enum class parse_error : std::uint8_t {
     none,
     // request line
     invalid_method,
+    method_too_long,       // the request line limit ran out inside the method
+    too_many_empty_lines,  // empty lines before the request line filled its limit
     invalid_target,
+    backslash_in_path,     // not a URI character (RFC 3986 2); some servers read it as '/'
     target_form_mismatch,  // '*' without OPTIONS, CONNECT without authority-form, ...
     invalid_version,
     unsupported_version,
-    request_line_too_long,
+    request_line_too_long,  // the request line limit ran out inside the target
     // line framing
     bare_cr,
     bare_lf,
-    // field lines
+    // field lines (of the header section and of the trailer section)
     whitespace_before_first_header,
     obs_fold,
     empty_header_name,
@@ -369,8 +403,10 @@ enum class parse_error : std::uint8_t {
     missing_host,
     multiple_host,
     invalid_host,
+    empty_host,  // on a target without an authority of its own (origin-form, '*')
     // body framing (RFC 9112 6)
     invalid_content_length,
+    content_length_leading_zero,  // "005": read differently by some parsers
     conflicting_content_length,
     content_length_with_transfer_encoding,
     transfer_encoding_in_http10,
@@ -381,10 +417,14 @@ enum class parse_error : std::uint8_t {
     // chunked coding (RFC 9112 7.1)
     invalid_chunk_size,
     chunk_size_overflow,
-    invalid_chunk_extension,
+    invalid_chunk_extension,        // something other than ";" where an extension may start
+    invalid_chunk_extension_name,   // ";" not followed by a token
+    invalid_chunk_extension_value,  // "=" not followed by a token or a quoted-string
+    unterminated_quoted_string,     // the line ends inside a quoted-string
+    invalid_quoted_string,          // a byte that neither qdtext nor a quoted-pair allows
     chunk_extension_too_long,
+    chunk_overhead_too_large,       // framing out of proportion to the data (max_chunk_overhead)
     missing_chunk_data_crlf,
-    invalid_trailer,
     trailers_too_large,
 };
 
@@ -404,18 +444,22 @@ constexpr status error_status(parse_error e) noexcept {
 
 constexpr std::string_view to_string(parse_error e) noexcept {
     constexpr std::string_view names[] = {
-        "none", "invalid method", "invalid request target", "request target form does not fit the method",
-        "invalid HTTP version", "unsupported HTTP version", "request line too long", "bare CR",
-        "bare LF", "whitespace before the first header field", "obsolete line folding",
-        "empty header field name", "invalid header field name", "whitespace before colon",
-        "header field line without colon", "invalid header field value", "too many header fields",
-        "header section too large", "missing Host", "more than one Host", "invalid Host",
-        "invalid Content-Length", "conflicting Content-Length values",
+        "none", "invalid method", "method too long", "too many empty lines before the request line",
+        "invalid request target", "backslash in the request path",
+        "request target form does not fit the method", "invalid HTTP version", "unsupported HTTP version",
+        "request line too long", "bare CR", "bare LF", "whitespace before the first header field",
+        "obsolete line folding", "empty field name", "invalid field name", "whitespace before colon",
+        "field line without colon", "invalid field value", "too many header fields",
+        "header section too large", "missing Host", "more than one Host", "invalid Host", "empty Host",
+        "invalid Content-Length", "Content-Length with a leading zero", "conflicting Content-Length values",
         "Content-Length together with Transfer-Encoding", "Transfer-Encoding in an HTTP/1.0 request",
         "chunked is not the final transfer coding", "invalid Transfer-Encoding",
         "unsupported transfer coding", "body too large", "invalid chunk size", "chunk size overflow",
-        "invalid chunk extension", "chunk extension too long", "chunk data not followed by CRLF",
-        "invalid trailer field", "trailer section too large"};
+        "invalid chunk extension", "invalid chunk extension name", "invalid chunk extension value",
+        "unterminated quoted-string", "invalid byte in a quoted-string", "chunk extension too long",
+        "chunk framing out of proportion to its data", "chunk data not followed by CRLF",
+        "trailer section too large"};
+    static_assert(std::size(names) == static_cast<std::size_t>(parse_error::trailers_too_large) + 1);
     auto i = static_cast<std::size_t>(e);
     return i < std::size(names) ? names[i] : std::string_view{"unknown"};
 }
@@ -525,11 +569,18 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
 
 // request-target characters: VCHAR except '#' (a fragment is never sent). RFC 3986 is stricter,
 // but browsers send '{', '|', '^' and '`' unencoded in queries; control bytes, space and
-// non-ASCII are refused.
-constexpr bool is_target_char(char c) noexcept {
-    auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f && c != '#';
-}
+// non-ASCII are refused. A table, because every byte of every target goes through it: '?'
+// and '\\' are marked, since a backslash is refused before the query and allowed in it.
+enum : std::uint8_t { tc_invalid, tc_plain, tc_question, tc_backslash };
+inline constexpr auto target_chars = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0x21; c < 0x7f; ++c) t[static_cast<std::size_t>(c)] = tc_plain;
+    t['#'] = tc_invalid;
+    t['?'] = tc_question;
+    t['\\'] = tc_backslash;
+    return t;
+}();
+constexpr bool is_target_char(char c) noexcept { return target_chars[static_cast<unsigned char>(c)] != tc_invalid; }
 
 // reg-name characters (RFC 3986 3.2.2): unreserved, pct-encoded's '%', sub-delims. A table,
 // because every request's Host goes through it.
@@ -546,7 +597,7 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
     std::size_t i = 0;
     if (!h.empty() && h[0] == '[') {
         auto close = h.find(']');
-        if (close == std::string_view::npos) return false;
+        if (close == std::string_view::npos || close == 1) return false;
         for (std::size_t k = 1; k < close; ++k) {
             char c = h[k];
             if (!(is_hex(c) || c == ':' || c == '.' || c == 'v' || c == 'V')) return false;
@@ -562,6 +613,9 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
         if (h[i] < '0' || h[i] > '9') return false;
     return true;
 }
+
+// Whether the host of uri-host [":" port] is empty ("", ":80").
+constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
 
 // 1*DIGIT without overflow; false for anything else.
 constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
@@ -663,9 +717,7 @@ public:
                     if (cap != end) return fail(r, in, p, parse_error::trailers_too_large);
                     return finish(r, in, p, parse_status::incomplete);
                 }
-                if (lr == detail::line_result::error)
-                    return fail(r, in, p, err == parse_error::bare_cr || err == parse_error::bare_lf
-                                              ? err : parse_error::invalid_trailer);
+                if (lr == detail::line_result::error) return fail(r, in, p, err);
                 trailer_bytes_ += static_cast<std::size_t>(next - p);
                 p = next;
                 if (lr == detail::line_result::section_end) phase_ = phase::done;
@@ -683,7 +735,7 @@ public:
     void reset() noexcept {
         phase_ = phase::size_line;
         error_ = parse_error::none;
-        chunk_left_ = body_size_ = 0;
+        chunk_left_ = body_size_ = overhead_ = 0;
         trailer_bytes_ = 0;
     }
 
@@ -701,51 +753,84 @@ private:
     }
 
     // chunk-size [ chunk-ext ] CRLF, consumed only whole: a short line is re-read next time.
+    // The line is judged once its end has arrived, or once it is longer than any valid one
+    // can be (64 bytes of size and BWS, the extension limit, CRLF), so the verdict never
+    // depends on how the bytes were split.
     parse_status parse_size_line(const char* p, const char* end, const char*& next) noexcept {
-        // A size line longer than digits, BWS and the extension limit allow is refused, judged
-        // on the bytes up to that length so that the verdict does not depend on the split.
-        std::size_t max_line = 64 + limits_.max_chunk_extension;
-        if (static_cast<std::size_t>(end - p) > max_line) {
-            auto st = scan_size_line(p, p + max_line, next);
-            return st == parse_status::incomplete ? set(parse_error::chunk_extension_too_long) : st;
+        std::size_t max_line = max_size_part + limits_.max_chunk_extension + 2;
+        std::size_t avail = static_cast<std::size_t>(end - p);
+        auto lf = static_cast<const char*>(std::memchr(p, '\n', std::min(avail, max_line)));
+        if (lf == nullptr) {
+            if (avail < max_line) return parse_status::incomplete;
+            auto semi = static_cast<const char*>(std::memchr(p, ';', max_size_part + 1));
+            return set(semi ? parse_error::chunk_extension_too_long : parse_error::invalid_chunk_size);
         }
-        return scan_size_line(p, end, next);
+        const char* eol = lf;
+        if (lf != p && lf[-1] == '\r') --eol;
+        else if (!limits_.allow_bare_lf) return set(parse_error::bare_lf);
+        if (std::memchr(p, '\r', static_cast<std::size_t>(eol - p)) != nullptr) return set(parse_error::bare_cr);
+        next = lf + 1;
+        return check_size_line(std::string_view(p, static_cast<std::size_t>(eol - p)),
+                                static_cast<std::size_t>(next - p));
     }
-    parse_status scan_size_line(const char* p, const char* end, const char*& next) noexcept {
+
+    // chunk-size [ chunk-ext ], without its line end (RFC 9112 7.1, 7.1.1):
+    //   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+    //   chunk-ext-name = token; chunk-ext-val = token / quoted-string
+    parse_status check_size_line(std::string_view line, std::size_t wire_size) noexcept {
         std::uint64_t size = 0;
-        const char* digits = p;
-        for (; p != end; ++p) {
-            int v = detail::hex_value(*p);
+        std::size_t i = 0;
+        for (; i < line.size(); ++i) {
+            int v = detail::hex_value(line[i]);
             if (v < 0) break;
             if (size > (UINT64_MAX >> 4)) return set(parse_error::chunk_size_overflow);
             size = (size << 4) | static_cast<std::uint64_t>(v);
         }
-        if (p == end) return parse_status::incomplete;
-        if (p == digits) return set(parse_error::invalid_chunk_size);
-        const char* after_digits = p;
-        while (p != end && (*p == ' ' || *p == '\t')) ++p;  // BWS, allowed only before ';'
-        if (p == end) return parse_status::incomplete;
-        if (*p == ';') {
-            const char* ext = p;
-            for (; p != end; ++p) {
-                if (static_cast<std::size_t>(p - ext) > limits_.max_chunk_extension)
-                    return set(parse_error::chunk_extension_too_long);
-                if (*p == '\r' || *p == '\n') break;
-                if (!detail::is_field_char(*p)) return set(parse_error::invalid_chunk_extension);
+        if (i == 0) return set(parse_error::invalid_chunk_size);
+        auto semi = line.find(';', i);
+        if (std::min(semi, line.size()) > max_size_part) return set(parse_error::invalid_chunk_size);
+        if (semi != std::string_view::npos && line.size() - semi > limits_.max_chunk_extension)
+            return set(parse_error::chunk_extension_too_long);
+        auto skip_bws = [&](std::size_t k) {
+            while (k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k;
+            return k;
+        };
+        auto skip_token = [&](std::size_t k) {
+            while (k < line.size() && detail::is_tchar(line[k])) ++k;
+            return k;
+        };
+        for (bool first = true;; first = false) {
+            std::size_t k = skip_bws(i);
+            if (k == line.size()) {
+                // BWS comes only before ';' or '=': none may end the line.
+                if (k != i) return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
+                break;
             }
-            if (p == end) return parse_status::incomplete;
-        } else if (p != after_digits || (*p != '\r' && *p != '\n')) {
-            return set(parse_error::invalid_chunk_size);
-        }
-        if (*p == '\r') {
-            if (p + 1 == end) return parse_status::incomplete;
-            if (p[1] != '\n') return set(parse_error::bare_cr);
-            next = p + 2;
-        } else {
-            if (!limits_.allow_bare_lf) return set(parse_error::bare_lf);
-            next = p + 1;
+            if (line[k] != ';') return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
+            std::size_t name = skip_bws(k + 1);
+            i = skip_token(name);
+            if (i == name) return set(parse_error::invalid_chunk_extension_name);
+            k = skip_bws(i);
+            if (k == line.size() || line[k] != '=') continue;  // a name alone
+            std::size_t value = skip_bws(k + 1);
+            if (value < line.size() && line[value] == '"') {
+                auto q = detail::scan_quoted_string(line, value);
+                if (q.outcome == q.unterminated) return set(parse_error::unterminated_quoted_string);
+                if (q.outcome == q.invalid) return set(parse_error::invalid_quoted_string);
+                i = q.end;
+            } else {
+                i = skip_token(value);
+                if (i == value) return set(parse_error::invalid_chunk_extension_value);
+            }
         }
         if (size > limits_.max_body - body_size_) return set(parse_error::body_too_large);
+        // Framing beyond what the chunk is allowed (32 bytes plus its size) adds to a debt that
+        // data pays back; a debt over the limit is framing out of proportion to the data.
+        std::uint64_t framing = wire_size + (size != 0 ? 2 : 0);  // the CRLF after the data
+        std::uint64_t allowance = chunk_overhead_allowance + size;
+        overhead_ = framing > allowance ? overhead_ + (framing - allowance)
+                                        : overhead_ - std::min<std::uint64_t>(overhead_, allowance - framing);
+        if (overhead_ > limits_.max_chunk_overhead) return set(parse_error::chunk_overhead_too_large);
         body_size_ += size;
         chunk_left_ = size;
         return parse_status::complete;
@@ -755,17 +840,22 @@ private:
         return parse_status::error;
     }
 
+    static constexpr std::size_t max_size_part = 64;  // chunk-size and BWS: 16 digits do for any size
+    static constexpr std::uint64_t chunk_overhead_allowance = 32;
+
     parser_limits limits_;
     phase phase_ = phase::size_line;
     parse_error error_ = parse_error::none;
     std::uint64_t chunk_left_ = 0;
     std::uint64_t body_size_ = 0;
+    std::uint64_t overhead_ = 0;  // framing debt, see check_size_line
     std::size_t trailer_bytes_ = 0;
 };
 
 // Parses one request: head, then body (Content-Length or chunked, decoded in place).
 //   parse(data, size) with all bytes received for this message so far (from its first byte);
-//   complete -> head(), body(), consumed() (bytes of data this message took); error -> error().
+//   complete -> head(), body(), consumed() (bytes of data this message took); error -> error();
+//   incomplete -> discard_framing() may shrink what the caller keeps.
 //   reset() before the next message; the caller drops the consumed bytes itself.
 class request_parser {
 public:
@@ -797,6 +887,21 @@ public:
     std::size_t consumed() const noexcept { return consumed_; }
     parse_error error() const noexcept { return error_; }
     parser_limits const& limits() const noexcept { return limits_; }
+
+    // A chunked body is decoded in place, so once part of it has been decoded the framing it
+    // came in (size lines, extensions, CRLFs, trailer lines) lies dead between the decoded
+    // body and the bytes still to decode. This moves those bytes down over it and returns the
+    // message's new size: pass that many bytes, from the same start, to the next parse(). A
+    // caller that keeps an unfinished message calls it whenever parse() returns incomplete, so
+    // that what it holds grows with the body, not with the bytes on the wire.
+    std::size_t discard_framing(char* data, std::size_t size) noexcept {
+        if (state_ != state::body || head_.framing != body_framing::chunked || raw_pos_ == decoded_end_)
+            return size;
+        std::memmove(data + decoded_end_, data + raw_pos_, size - raw_pos_);
+        size -= raw_pos_ - decoded_end_;
+        raw_pos_ = decoded_end_;
+        return size;
+    }
 
     // Moves the fields parsed so far to other storage, which is used from now on.
     void move_storage(std::span<header_field> storage) noexcept {
@@ -898,9 +1003,14 @@ private:
             }
         }
         line_start_ = static_cast<std::size_t>(p - data);
-        if (p > cap) return fail(parse_error::request_line_too_long);  // empty lines alone passed it
+        if (p > cap || (p == cap && cap != end)) return fail(parse_error::too_many_empty_lines);
         auto st = scan_request_line(p, cap);
-        if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
+        if (st == parse_status::incomplete && cap != end) {
+            // Name what ran over: a method that long is no request at all (400); a long target
+            // is what 414 is for (and the version that follows it is never the long part).
+            bool method_ended = std::memchr(p, ' ', static_cast<std::size_t>(cap - p)) != nullptr;
+            return fail(method_ended ? parse_error::request_line_too_long : parse_error::method_too_long);
+        }
         if (st == parse_status::incomplete) scanned_ = static_cast<std::size_t>(end - data);
         return st;
     }
@@ -913,7 +1023,13 @@ private:
         head_.method_name = std::string_view(line, static_cast<std::size_t>(p - line));
         head_.method = method_from_string(head_.method_name);
         const char* target = ++p;
-        while (p != end && detail::is_target_char(*p)) ++p;
+        std::uint8_t kind = detail::tc_invalid;
+        while (p != end && (kind = detail::target_chars[static_cast<unsigned char>(*p)]) == detail::tc_plain) ++p;
+        if (p != end && kind != detail::tc_invalid) {  // '?' or '\\'
+            if (kind == detail::tc_backslash) return fail(parse_error::backslash_in_path);
+            while (++p != end && detail::is_target_char(*p)) {
+            }
+        }
         if (p == end) return parse_status::incomplete;
         if (*p != ' ' || p == target) return fail(parse_error::invalid_target);
         head_.target = std::string_view(target, static_cast<std::size_t>(p - target));
@@ -966,6 +1082,12 @@ private:
                                     t[i] == '-' || t[i] == '.'))
                 ++i;
             if (t.substr(i, 3) != "://") return parse_error::invalid_target;
+            // The authority: a host that is not empty (RFC 9110 4.2.1) and no userinfo
+            // (RFC 9110 4.2.4), as for Host.
+            auto authority = t.substr(i + 3);
+            authority = authority.substr(0, authority.find_first_of("/?"));
+            if (detail::host_is_empty(authority) || !detail::is_valid_host(authority))
+                return parse_error::invalid_target;
             head_.form = target_form::absolute;
         }
         if (connect && head_.form != target_form::authority) return parse_error::target_form_mismatch;
@@ -980,6 +1102,11 @@ private:
             if (detail::token_is(n, "host")) {
                 if (host_count_++ != 0) return parse_error::multiple_host;
                 if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
+                // Without an authority in the target, Host is the authority: it cannot be empty
+                // (RFC 9112 3.2, RFC 9110 4.2.1). An absolute target brings its own.
+                if (detail::host_is_empty(f.value) &&
+                    (head_.form == target_form::origin || head_.form == target_form::asterisk))
+                    return parse_error::empty_host;
                 head_.host = f.value;
             }
             break;
@@ -1011,15 +1138,19 @@ private:
 
     parse_error on_content_length(std::string_view value) noexcept {
         // 1*DIGIT; a list of identical values collapses to one (RFC 9110 8.6).
-        bool any = false, ok = true, conflict = false;
+        bool any = false, ok = true, conflict = false, leading_zero = false;
         for_each_list_item(value, [&](std::string_view item) {
             std::uint64_t v = 0;
             if (!detail::parse_decimal(item, v)) return ok = false;
+            // "005" is 1*DIGIT, but parsers in front of us may read it as octal or refuse it:
+            // where two readings can differ, none is taken.
+            if (item.size() > 1 && item[0] == '0') return leading_zero = true, ok = false;
             if ((any || cl_seen_) && v != head_.content_length) conflict = true;
             head_.content_length = v;
             any = true;
             return true;
         });
+        if (leading_zero) return parse_error::content_length_leading_zero;
         if (!ok || !any) return parse_error::invalid_content_length;
         if (conflict) return parse_error::conflicting_content_length;
         cl_seen_ = true;
@@ -1423,6 +1554,11 @@ constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
     return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
 }
 
+constexpr bool is_control(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
 constexpr bool is_unreserved(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '-' || c == '.' || c == '_' || c == '~';
@@ -1510,7 +1646,8 @@ inline bool decode_form(std::string_view raw, std::string& out) {
 // on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
 // in upper case), so an encoded slash never becomes a separator and "%252F" stays distinct
 // from "%2F". '+' is not special in paths. Returns false, leaving `out` unchanged, on a
-// malformed escape or on a NUL byte, raw or encoded as %00.
+// malformed escape or on a control byte, raw or encoded (%00-%1F, %7F): no path means one,
+// and a CR, LF or NUL decoded from a path would reach file names, logs and headers.
 // Dot segments are left in place; see is_dot_segment.
 inline bool decode_path(std::string_view raw_path, std::string& out) {
     detail::append_guard guard(out);
@@ -1518,10 +1655,10 @@ inline bool decode_path(std::string_view raw_path, std::string& out) {
     std::size_t run = 0;
     for (std::size_t i = 0; i < raw_path.size(); ++i) {
         char c = raw_path[i];
-        if (c == '\0') return false;
+        if (detail::is_control(c)) return false;
         if (c != '%') continue;
         int b = detail::escaped_byte(raw_path, i);
-        if (b <= 0) return false;  // malformed, or %00
+        if (b < 0 || detail::is_control(static_cast<char>(b))) return false;
         out.append(raw_path.data() + run, i - run);
         if (b == '/')
             out.append("%2F");
@@ -1771,8 +1908,8 @@ inline void encode_path(std::string_view in, std::string& out) {
 //
 // Reading is lenient and allocation-free: pairs are string_views into the header, and a
 // malformed pair is skipped, never fatal. Building is strict: whatever could break the
-// header (a CR, LF, ';' or other byte the grammar forbids) is refused with
-// std::invalid_argument when it is set, so it can never reach the wire.
+// header (a CR, LF, ';' or other byte the grammar forbids) makes the cookie invalid, and an
+// invalid cookie has no text, so it can never reach the wire (docs/errors.md).
 
 // #include <porthole/http.hpp>
 // #include <porthole/http_date.hpp>
@@ -1783,7 +1920,6 @@ inline void encode_path(std::string_view in, std::string& out) {
 #include <cstdint>
 #include <ctime>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -1878,25 +2014,26 @@ constexpr bool is_cookie_attribute_value(std::string_view v) noexcept {
 //
 // The name must be a token and the value cookie-octets, optionally in double quotes
 // (percent-encode anything else, e.g. with url::encode_component); Path and Domain must be
-// printable US-ASCII without ';'. Anything else throws std::invalid_argument.
+// printable US-ASCII without ';'. Anything else makes the cookie invalid: valid() is false,
+// problem() says what was wrong first, and to_string() is empty, which a response refuses as
+// a Set-Cookie value (the connection then answers 500), as it refuses any unsafe field.
 // SameSite=None is only honoured by browsers on Secure cookies, so it adds Secure.
 // A negative Max-Age is written as 0 (delete the cookie now).
 class set_cookie {
 public:
     set_cookie(std::string_view name, std::string_view value) : name_(name), value_(value) {
-        if (!detail::is_token(name)) throw std::invalid_argument("set_cookie: name is not a token");
-        if (!detail::is_cookie_value(value))
-            throw std::invalid_argument("set_cookie: value has a byte outside cookie-octet");
+        if (!detail::is_token(name)) refuse("name is not a token");
+        else if (!detail::is_cookie_value(value)) refuse("value has a byte outside cookie-octet");
     }
 
     set_cookie& path(std::string_view p) {
-        check_attribute(p, "set_cookie: Path has a control character or ';'");
+        if (!detail::is_cookie_attribute_value(p)) refuse("Path has a control character, ';' or a non-ASCII byte");
         path_ = std::string(p);  // via a temporary: GCC 12 misreports -Wrestrict on assign
         has_path_ = true;
         return *this;
     }
     set_cookie& domain(std::string_view d) {
-        check_attribute(d, "set_cookie: Domain has a control character or ';'");
+        if (!detail::is_cookie_attribute_value(d)) refuse("Domain has a control character, ';' or a non-ASCII byte");
         domain_ = std::string(d);
         has_domain_ = true;
         return *this;
@@ -1923,10 +2060,15 @@ public:
         return *this;
     }
 
+    bool valid() const noexcept { return problem_ == nullptr; }
+    // What made the cookie invalid first ("value has a byte outside cookie-octet"), or empty.
+    std::string_view problem() const noexcept { return problem_ ? problem_ : ""; }
+
     // The header value, attributes in a fixed order: Path, Domain, Max-Age, Expires,
-    // Secure, HttpOnly, SameSite.
+    // Secure, HttpOnly, SameSite. Empty for an invalid cookie.
     std::string to_string() const {
         std::string out;
+        if (!valid()) return out;
         out.reserve(name_.size() + value_.size() + path_.size() + domain_.size() + 96);
         out.append(name_).append("=").append(value_);
         if (has_path_) out.append("; Path=").append(path_);
@@ -1949,8 +2091,8 @@ public:
     }
 
 private:
-    static void check_attribute(std::string_view v, char const* what) {
-        if (!detail::is_cookie_attribute_value(v)) throw std::invalid_argument(what);
+    void refuse(char const* what) noexcept {
+        if (!problem_) problem_ = what;
     }
 
     std::string name_;
@@ -1960,6 +2102,7 @@ private:
     std::optional<std::int64_t> max_age_;
     std::optional<std::time_t> expires_;
     std::optional<porthole::same_site> same_site_;
+    char const* problem_ = nullptr;
     bool has_path_ = false;
     bool has_domain_ = false;
     bool secure_ = false;
@@ -2000,17 +2143,6 @@ constexpr bool is_bchar(char c) noexcept {
     return false;
 }
 
-// qdtext and the character after a backslash in a quoted-pair (RFC 9110 5.6.4).
-constexpr bool is_qdtext(char c) noexcept {
-    auto u = static_cast<unsigned char>(c);
-    return c == '\t' || c == ' ' || u == 0x21 || (u >= 0x23 && u <= 0x5b) ||
-           (u >= 0x5d && u <= 0x7e) || u >= 0x80;
-}
-constexpr bool is_quoted_pair_char(char c) noexcept {
-    auto u = static_cast<unsigned char>(c);
-    return c == '\t' || (u >= 0x20 && u != 0x7f);
-}
-
 constexpr std::size_t skip_ows(std::string_view s, std::size_t i) noexcept {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
     return i;
@@ -2041,19 +2173,10 @@ constexpr bool parse_parameters(std::string_view s, F&& f) {
         std::string_view value;
         bool quoted = i < s.size() && s[i] == '"';
         if (quoted) {
-            std::size_t j = i + 1;
-            for (;; ++j) {
-                if (j >= s.size()) return false;  // unterminated
-                if (s[j] == '"') break;
-                if (s[j] == '\\') {
-                    if (j + 1 >= s.size() || !is_quoted_pair_char(s[j + 1])) return false;
-                    ++j;
-                } else if (!is_qdtext(s[j])) {
-                    return false;
-                }
-            }
-            value = s.substr(i + 1, j - i - 1);
-            i = j + 1;
+            auto q = porthole::detail::scan_quoted_string(s, i);
+            if (q.outcome != q.ok) return false;
+            value = s.substr(i + 1, q.end - i - 2);
+            i = q.end;
         } else {
             std::size_t end = skip_token(s, i);
             if (end == i) return false;
@@ -2581,8 +2704,9 @@ public:
         return *this;
     }
 
-    // ---- header fields. Invalid names or values are not stored: the response is marked
-    // invalid, and a connection answers 500 instead of sending it.
+    // ---- header fields. Invalid names or values (CR, LF, NUL or another control; an empty
+    // Set-Cookie) are not stored: the response is marked invalid, and a connection answers 500
+    // instead of sending it (docs/errors.md). Nothing here throws for a bad value.
     response& set_header(std::string_view name, std::string_view value) {
         for (auto& f : fields_)
             if (iequals(f.name, name)) {
@@ -2647,7 +2771,10 @@ private:
         return r;
     }
     bool check(std::string_view name, std::string_view value) {
-        if (detail::is_token(name) && detail::valid_field_value(value)) return true;
+        // A Set-Cookie value starts with cookie-name "=" (RFC 6265 4.1.1): never empty, which
+        // is also what an invalid porthole::set_cookie gives.
+        bool empty_cookie = value.empty() && iequals(name, "Set-Cookie");
+        if (detail::is_token(name) && detail::valid_field_value(value) && !empty_cookie) return true;
         if (invalid_field_.empty()) invalid_field_.assign(detail::is_token(name) ? name : "(invalid name)");
         return false;
     }
@@ -4102,6 +4229,7 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 #include <cstring>
 #include <ctime>
 #include <list>
+#include <memory>
 #include <optional>
 #include <exception>
 #include <functional>
@@ -4174,11 +4302,17 @@ inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 // Header field storage shared by the connections of a thread: a request whose head arrives in
-// one piece, the usual case, needs no storage of its own.
-inline std::vector<header_field>& thread_header_storage(std::size_t n) {
-    thread_local std::vector<header_field> storage;
-    if (storage.size() < n) storage.resize(n);
-    return storage;
+// one piece, the usual case, needs no storage of its own. It grows by adding a larger block and
+// keeping the old ones, so storage a connection was given never moves when another connection
+// on the thread has larger limits.
+inline std::span<header_field> thread_header_storage(std::size_t n) {
+    thread_local std::vector<std::unique_ptr<header_field[]>> blocks;
+    thread_local std::size_t largest = 0;
+    if (largest < n) {
+        blocks.push_back(std::make_unique<header_field[]>(n));
+        largest = n;
+    }
+    return {blocks.back().get(), n};
 }
 }  // namespace detail
 
@@ -4243,8 +4377,9 @@ public:
             process_buffered();
             return;
         }
-        auto used = process(bytes.data(), bytes.size());
-        keep_rest(bytes.data() + used, bytes.size() - used);
+        std::size_t size = bytes.size();
+        auto used = process(bytes.data(), size);
+        keep_rest(bytes.data() + used, size - used);
     }
     void feed(std::string_view bytes) {
         if (closing_) return;
@@ -4309,12 +4444,13 @@ public:
             std::uint64_t left = s.size() - front_done_;
             if (n < left) {
                 front_done_ += n;
-                return;
+                break;
             }
             n -= static_cast<std::size_t>(left);
             finish_front();
         }
         if (head_ == segments_.size()) reset_output();
+        else compact_output();
         if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
     }
 
@@ -4357,6 +4493,17 @@ public:
             queue_error(status::request_timeout);
         closing_ = true;
         in_.clear();
+    }
+
+    // Bytes of memory the connection holds for its peer now: buffers and field storage, and
+    // the bodies of responses it holds until they are written (which the application made).
+    // docs/security.md bounds it by the limits.
+    std::size_t memory_held() const noexcept {
+        std::size_t n = in_.capacity() + out_.capacity() + path_.capacity() + peer_.capacity() +
+                        stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
+                        segments_.capacity() * sizeof(segment);
+        for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
+        return n;
     }
 
     void set_peer(std::string_view address) { peer_.assign(address); }
@@ -4426,14 +4573,15 @@ private:
     using answered_request = detail::request_summary;
 
     std::span<header_field> shared_storage() {
-        auto& s = detail::thread_header_storage(config_.limits.max_header_count);
-        return {s.data(), config_.limits.max_header_count};
+        return detail::thread_header_storage(config_.limits.max_header_count);
     }
 
     // ---- request processing
 
     void process_buffered() {
-        auto used = process(in_.data(), in_.size());
+        std::size_t size = in_.size();
+        auto used = process(in_.data(), size);
+        in_.resize(size);
         in_.erase(0, used);
         if (in_.empty() && in_.capacity() > 64 * 1024) std::string().swap(in_);
     }
@@ -4443,17 +4591,19 @@ private:
     }
 
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
-    std::size_t process(char* data, std::size_t size) {
+    // An unfinished chunked body's decoded framing is dropped, which shrinks `size`.
+    std::size_t process(char* data, std::size_t& size) {
         if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
         paused_ = false;
         while (!closing_ && !waiting_ && off < size) {
-            if (buffered_output() > config_.max_output_buffered) {
+            if (output_over_limit()) {
                 paused_ = true;
                 break;
             }
             auto st = parser_.parse(data + off, size - off);
             if (st == parse_status::incomplete) {
+                size = off + parser_.discard_framing(data + off, size - off);
                 on_incomplete();
                 break;
             }
@@ -4521,6 +4671,10 @@ private:
             finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
+        if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            finish(answered_request::of(req), server_options_response());
+            return;
+        }
         response res = call_guarded(req);
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
@@ -4546,6 +4700,14 @@ private:
             log_error("application threw a non-standard exception");
         }
         return error_response(status::internal_server_error);
+    }
+
+    // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
+    // is refused; TRACE is passed on but not advertised), and Content-Length: 0.
+    static response server_options_response() {
+        response res(status::ok);
+        res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+        return res;
     }
 
     static response error_response(status s) {
@@ -4764,6 +4926,35 @@ private:
         ++head_;
     }
 
+    // A peer that reads steadily while it keeps sending may never let the queue empty: drop
+    // what was written from the front of out_ and of segments_, so that they hold what is
+    // pending rather than everything sent since the queue was last empty.
+    void compact_output() {
+        if (head_ >= 16 && head_ * 2 >= segments_.size()) {
+            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+        }
+        std::size_t live = out_.size();  // the first byte still to write
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (segments_[i].kind == segment::buffered) {
+                live = segments_[i].begin + (i == head_ ? static_cast<std::size_t>(front_done_) : 0);
+                break;
+            }
+        }
+        if (live < 4096 || live * 2 < out_.size()) return;
+        out_.erase(0, live);
+        auto& front = segments_[head_];
+        if (front.kind == segment::buffered) {
+            front.begin += static_cast<std::size_t>(front_done_);
+            front_done_ = 0;
+        }
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (segments_[i].kind != segment::buffered) continue;
+            segments_[i].begin -= live;
+            segments_[i].end -= live;
+        }
+    }
+
     void reset_output() {
         segments_.clear();
         head_ = 0;
@@ -4772,11 +4963,25 @@ private:
         if (out_.capacity() > 64 * 1024) std::string().swap(out_);
     }
 
+    bool output_over_limit() const noexcept {
+        // out_ holds at least what is pending: with the records and nothing held under the
+        // limit, as after most requests, the precise count is not needed.
+        if (held_.empty() && out_.size() + (segments_.size() - head_) * sizeof(segment) <= config_.max_output_buffered)
+            return false;
+        return buffered_output() > config_.max_output_buffered;
+    }
+
+    // Output waiting to be written, as backpressure counts it: buffered bytes not yet written,
+    // and held responses (their files and streams a little, string bodies whole: a peer that
+    // pipelines requests for large generated bodies must not make the connection hold many).
     std::size_t buffered_output() const noexcept {
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
-        return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
+        if (head_ < segments_.size() && segments_[head_].kind == segment::buffered)
+            n -= static_cast<std::size_t>(front_done_);
+        for (auto const& r : held_) n += 4096 + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
+        return n + (segments_.size() - head_) * sizeof(segment);  // many small responses cost their records
     }
 
     // ---- answers that come later, and live streams
@@ -4880,7 +5085,7 @@ private:
     connection_config config_;
     date_source const* date_;
     request_parser parser_;
-    std::vector<header_field> own_storage_;
+    std::vector<header_field> own_storage_;  // an unfinished message's fields
     std::string in_;
     std::size_t in_size_before_commit_ = 0;
     std::string path_;
@@ -7862,7 +8067,6 @@ private:
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <exception>
@@ -7882,6 +8086,8 @@ namespace porthole {
 
 using access_log_function = std::function<void(access_entry const&)>;
 using error_log_function = std::function<void(std::string_view)>;
+
+struct command_line;
 
 struct options {
     std::string address = "127.0.0.1";  // "0.0.0.0" or "::" to listen on every interface
@@ -7921,12 +8127,40 @@ struct options {
     char const* tls_key_file = nullptr;
 
     // The command line every example shares:  --port N  --threads N  --address A  --help,
-    // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits  --max-connections N
-    // --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N  --write-timeout-ms N
-    // --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N  --worker-queue N.
-    // Other arguments are left alone (read them with command_line_value()). Sets announce
-    // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
-    static options from_command_line(int argc, char const* const* argv);
+    // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
+    // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
+    // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
+    // --worker-queue N.
+    // Other arguments are left alone (read them with command_line_value()). The options it
+    // gives set announce and handle_signals. It prints nothing and never exits: --help and a
+    // malformed value come back as a command_line that is not ok(), for main to report.
+    static command_line from_command_line(int argc, char const* const* argv);
+};
+
+// What a command line asks for: options to serve with, or (for --help, or a malformed value)
+// a message to print and a status to exit with. serve(app, command_line) acts on it the way
+// the examples do; a program that builds a server itself checks ok() first:
+//
+//   auto cl = porthole::options::from_command_line(argc, argv);
+//   if (!cl.ok()) return cl.report();   // usage on stdout and 0, or the problem on stderr and 2
+//   porthole::server s(app, cl.options);
+struct command_line {
+    enum class outcome : std::uint8_t { serve, help, invalid };
+
+    porthole::options options;  // with outcome::serve: what to serve with
+    outcome result = outcome::serve;
+    std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then the usage
+
+    bool ok() const noexcept { return result == outcome::serve; }
+    // 0 for serve and help, 2 for a malformed value (the convention of command-line tools).
+    int exit_status() const noexcept { return result == outcome::invalid ? 2 : 0; }
+    // Prints the message (help on stdout, a problem on stderr) and returns exit_status().
+    int report() const {
+        std::FILE* out = result == outcome::invalid ? stderr : stdout;
+        std::fwrite(message.data(), 1, message.size(), out);
+        std::fflush(out);
+        return exit_status();
+    }
 };
 
 // The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
@@ -7954,27 +8188,25 @@ inline bool command_line_flag(int argc, char const* const* argv, std::string_vie
 
 namespace detail {
 
-[[noreturn]] inline void command_line_usage(char const* program, int status, char const* problem) {
-    std::FILE* out = status == 0 ? stdout : stderr;
-    if (problem) std::fprintf(out, "%s: %s\n", program, problem);
-    std::fprintf(out,
-                 "usage: %s [--port N] [--threads N] [--address A] [--tls-cert FILE --tls-key FILE] [limits]\n"
-                 "  --port N      TCP port, 0 picks a free one (default 8080)\n"
-                 "  --threads N   event loop threads (default: one per hardware thread)\n"
-                 "  --address A   address to listen on (default 127.0.0.1)\n"
-                 "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
-                 "limits:\n"
-                 "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
-                 "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
-                 "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
-                 "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
-                 "  --write-timeout-ms N       without output leaving (default 30000)\n"
-                 "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
-                 "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
-                 "  --worker-threads N         threads for blocking handlers (default 16)\n"
-                 "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n",
-                 program);
-    std::exit(status);
+inline std::string command_line_usage(std::string_view program) {
+    std::string usage = "usage: ";
+    usage.append(program).append(" [--port N] [--threads N] [--address A] [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage +=
+        "  --port N      TCP port, 0 picks a free one (default 8080)\n"
+        "  --threads N   event loop threads (default: one per hardware thread)\n"
+        "  --address A   address to listen on (default 127.0.0.1)\n"
+        "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
+        "limits:\n"
+        "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
+        "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
+        "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
+        "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
+        "  --write-timeout-ms N       without output leaving (default 30000)\n"
+        "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
+        "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+        "  --worker-threads N         threads for blocking handlers (default 16)\n"
+        "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n";
+    return usage;
 }
 
 inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
@@ -7991,46 +8223,57 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 }  // namespace detail
 
-inline options options::from_command_line(int argc, char const* const* argv) {
-    options o;
+inline command_line options::from_command_line(int argc, char const* const* argv) {
+    command_line cl;
+    options& o = cl.options;
     o.announce = true;
     o.handle_signals = true;
     char const* program = argc > 0 ? argv[0] : "server";
+    auto refuse = [&](std::string_view problem) {
+        cl.result = command_line::outcome::invalid;
+        cl.message.assign(program).append(": ").append(problem).append("\n");
+        cl.message += detail::command_line_usage(program);
+        return cl;
+    };
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        if (a == "--help" || a == "-h") detail::command_line_usage(program, 0, nullptr);
+        if (a == "--help" || a == "-h") {
+            cl.result = command_line::outcome::help;
+            cl.message = detail::command_line_usage(program);
+            return cl;
+        }
     }
     unsigned long v = 0;
     if (auto p = command_line_value(argc, argv, "--port")) {
-        if (!detail::parse_unsigned(*p, 65535, v)) detail::command_line_usage(program, 2, "--port needs a number from 0 to 65535");
+        if (!detail::parse_unsigned(*p, 65535, v)) return refuse("--port needs a number from 0 to 65535");
         o.port = static_cast<std::uint16_t>(v);
     }
     if (auto t = command_line_value(argc, argv, "--threads")) {
-        if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
+        if (!detail::parse_unsigned(*t, 1024, v)) return refuse("--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
     if (auto addr = command_line_value(argc, argv, "--address")) {
-        if (addr->empty()) detail::command_line_usage(program, 2, "--address needs a value");
+        if (addr->empty()) return refuse("--address needs a value");
         o.address = std::string(*addr);
     }
     // Values are views into argv that end where their argument ends: C strings.
     if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
     if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
     if (!o.tls_cert_file != !o.tls_key_file || (o.tls_cert_file && (!*o.tls_cert_file || !*o.tls_key_file)))
-        detail::command_line_usage(program, 2, "--tls-cert and --tls-key go together, each with a file");
+        return refuse("--tls-cert and --tls-key go together, each with a file");
     if (auto m = command_line_value(argc, argv, "--max-connections")) {
         if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
-            detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
+            return refuse("--max-connections needs a number from 1 to 10000000");
         o.max_connections = v;
     }
     if (auto w = command_line_value(argc, argv, "--worker-threads")) {
         if (!detail::parse_unsigned(*w, 4096, v) || v == 0)
-            detail::command_line_usage(program, 2, "--worker-threads needs a number from 1 to 4096");
+            return refuse("--worker-threads needs a number from 1 to 4096");
         o.worker_threads = v;
     }
     if (auto q = command_line_value(argc, argv, "--worker-queue")) {
         if (!detail::parse_unsigned(*q, 10000000, v))
-            detail::command_line_usage(program, 2, "--worker-queue needs a number from 0 to 10000000");
+            return refuse("--worker-queue needs a number from 0 to 10000000");
         o.worker_queue = v;
     }
     struct timeout_flag {
@@ -8047,14 +8290,12 @@ inline options options::from_command_line(int argc, char const* const* argv) {
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
-            if (!detail::parse_unsigned(*ms, 86400000, v)) {
-                std::string problem = std::string(t.name) + " needs milliseconds from 0 to 86400000";
-                detail::command_line_usage(program, 2, problem.c_str());
-            }
+            if (!detail::parse_unsigned(*ms, 86400000, v))
+                return refuse(std::string(t.name) + " needs milliseconds from 0 to 86400000");
             o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
         }
     }
-    return o;
+    return cl;
 }
 
 // An access log writing Common Log Format lines to `out`, e.g.
@@ -8298,6 +8539,14 @@ int serve(App&& app, options opts = {}) {
         std::fprintf(stderr, "porthole: %s\n", e.what());
         return 1;
     }
+}
+
+// serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
+// malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
+template <class App>
+int serve(App&& app, command_line const& cl) {
+    if (!cl.ok()) return cl.report();
+    return serve(std::forward<App>(app), cl.options);
 }
 
 }  // namespace porthole
@@ -8790,7 +9039,6 @@ struct trie {
     std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
     std::size_t node_count = 1;
     std::size_t depth = 0;            // most segments before a rest
-    std::uint16_t all_methods = 0;
     int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
 };
 
@@ -8831,7 +9079,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
         }
         if (plain > t.depth) t.depth = plain;
         end_node[r] = static_cast<std::uint16_t>(cur);
-        t.all_methods = static_cast<std::uint16_t>(t.all_methods | shapes[r].methods);
     }
     // ... then each node's literal children as a sorted run of edges, parameters by kind.
     std::size_t edge_count = 0;
@@ -9251,7 +9498,6 @@ public:
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
-        if (path == "*" && m == method::options) return options_response(trie_.all_methods);
         if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
         walk w(path);
         detail::match_query q;
