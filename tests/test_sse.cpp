@@ -296,6 +296,25 @@ TEST_CASE("a subscriber that falls behind the history skips to the newest with a
     CHECK(events[2].data == "11");
 }
 
+TEST_CASE("a backlog goes out in pieces of a few KiB, in order, none lost") {
+    event_hub hub({.heartbeat = 0ms});
+    hub_app app{hub};
+    subscriber s(app);
+    std::string data(100, 'd');
+    for (int i = 0; i < 200; ++i) hub.publish("e", data);
+    auto events = s.events();
+    CHECK(events.size() == 200);
+    for (std::size_t i = 1; i < events.size(); ++i)
+        CHECK(std::stoull(events[i].last_id) == std::stoull(events[i - 1].last_id) + 1);
+    std::size_t chunks = 0;  // the chunk-size lines: "1000\r\n"-ish, one per piece
+    for (std::size_t at = 0; (at = s.client.output().find("\r\nid: ", at)) != std::string::npos; ++at) {
+        auto line_start = s.client.output().rfind('\n', at - 1);
+        chunks += std::strtoul(s.client.output().c_str() + line_start + 1, nullptr, 16) > 0;
+    }
+    CHECK(chunks >= 4);  // 20 KiB of events: at least five pieces of at most 4 KiB
+    CHECK(chunks <= 10);
+}
+
 TEST_CASE("the history is bounded in bytes too, keeping the newest event whatever its size") {
     event_hub hub({.history = 100, .history_bytes = 200, .heartbeat = 0ms});
     hub_app app{hub};

@@ -3578,6 +3578,7 @@ struct hub_subscriber {
     std::weak_ptr<stream_channel> channel;
     std::uint64_t cursor = 0;   // the last id sent
     std::string pending;        // sent before the history: retry, a resync
+    static constexpr std::size_t piece_limit = 4096;
     std::atomic<bool> idle{false};            // its producer said nothing yet: a publish resumes it
     std::atomic<bool> heartbeat_due{false};
     std::atomic<bool> sent_since_beat{false};
@@ -3640,11 +3641,16 @@ inline stream_step hub_subscriber::next() {
         if (cursor < hub->last_id) {
             if (cursor + 1 < hub->first_id) {
                 out += hub_state::resync(hub->last_id, "behind");
+                cursor = hub->last_id;
             } else {
-                for (std::size_t i = static_cast<std::size_t>(cursor + 1 - hub->first_id); i < hub->history.size(); ++i)
+                // At most about piece_limit bytes at a time: what a client has still to read waits
+                // in the shared history, not in a copy for each connection.
+                for (auto i = static_cast<std::size_t>(cursor + 1 - hub->first_id); i < hub->history.size(); ++i) {
+                    if (!out.empty() && out.size() + hub->history[i].size() > piece_limit) break;
                     out += hub->history[i];
+                    ++cursor;
+                }
             }
-            cursor = hub->last_id;
         }
         closed = hub->closed;
         if (out.empty() && !closed) idle.store(true);  // under the lock: a publish after it sees it
@@ -5192,6 +5198,7 @@ private:
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
             s.paused = true;
+            if (stream_buf_.capacity() > 1024) std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
             return;
         }
         bool failed = next.kind == detail::pulled::failed;
