@@ -19,7 +19,6 @@ RSS before the first, divided by their number).
                      [--subscribers 1000,10000] [--httplib-subscribers 1000] [--seconds 10]
 """
 import argparse
-import os
 import pathlib
 import statistics
 import subprocess
@@ -31,7 +30,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import server_bench  # noqa: E402
 
 SOURCE = pathlib.Path(__file__).resolve().parent / "sse_httplib.cpp"
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def build_httplib(include_dir, out_dir):
@@ -43,18 +41,7 @@ def build_httplib(include_dir, out_dir):
     return str(exe)
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+cpu_seconds, rss_bytes = server_bench.cpu_seconds, server_bench.rss_bytes
 
 
 def one_run(server, load, subscribers, seconds):

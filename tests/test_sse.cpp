@@ -418,28 +418,8 @@ porthole::options loopback() {
     return o;
 }
 
-bool wait_until(auto&& condition, std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
-bool read_until(test_client::connection& c, std::string& got, std::string_view needle, int ms = 5000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (got.find(needle) == std::string::npos) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        pollfd p{c.fd(), POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) continue;
-        char buf[8192];
-        ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
-        if (n <= 0) return got.find(needle) != std::string::npos;
-        got.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-}
+using test_client::read_until;
+using test_client::wait_until;
 
 }  // namespace
 
@@ -473,7 +453,7 @@ TEST_CASE("over sockets: four threads publish at once to subscribers on two loop
     auto last = std::to_string(hub.last_id());
     std::vector<std::string> got(clients_n);
     for (int i = 0; i < clients_n; ++i) {
-        REQUIRE(read_until(clients[i], got[i], "id: " + last + "\n"));
+        REQUIRE(read_until(clients[i], got[i], "id: " + last + "\n", 5000));
         CHECK(got[i].find(":\n\n") != std::string::npos);  // heartbeats came while idle
     }
     // The chunks carry whole events: strip the chunk framing and parse.
@@ -493,7 +473,7 @@ TEST_CASE("over sockets: four threads publish at once to subscribers on two loop
     hub.publish("e", "final");
     s.stop();
     for (int i = 1; i < clients_n; ++i) {
-        CHECK(read_until(clients[i], got[i], "0\r\n\r\n"));
+        CHECK(read_until(clients[i], got[i], "0\r\n\r\n", 5000));
         CHECK(got[i].find("data: final") != std::string::npos);
         CHECK(clients[i].closed_by_peer());
     }
