@@ -128,7 +128,7 @@ struct hub_state {
 
 inline hub_subscriber::~hub_subscriber() { hub->count.fetch_sub(1, std::memory_order_acq_rel); }
 
-// The connection's thread: what the subscriber has not been sent yet, in one piece.
+// The connection's thread: the next piece of what the subscriber has not been sent yet.
 inline stream_step hub_subscriber::next() {
     std::string out = std::move(pending);
     pending.clear();
