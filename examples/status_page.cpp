@@ -1,6 +1,8 @@
 // status_page: an "embedded tool" (a worker thread doing simulated jobs) with a live status page:
 // uptime, counters and the recent jobs, rendered from the @@name@@ template pages/status.html and
-// refreshed in the browser every two seconds from /status.json.
+// kept current in the browser by server-sent events: each finished job publishes the whole
+// status as one `status` event on /events (porthole::event_hub); /status.json answers the same
+// on request (the page asks it after a `resync`).
 //   build/examples/status_page --port 8080 [--pages DIR]
 #include <porthole/porthole.hpp>
 
@@ -50,16 +52,20 @@ int main(int argc, char** argv) {
     std::string dir(porthole::command_line_value(argc, argv, "--pages").value_or(PORTHOLE_EXAMPLES_DIR "/pages"));
     auto page = porthole::load_template(dir + "/status.html");
     tool_state state;
-    std::jthread worker([&state](std::stop_token stop) {  // the tool's real work would go here
+    porthole::event_hub hub({.retry = std::chrono::seconds(1)});  // outlives the worker that publishes
+    std::jthread worker([&state, &hub](std::stop_token stop) {  // the tool's real work would go here
         std::mt19937 rng(42);
         for (unsigned id = 1; !stop.stop_requested(); ++id) {
             double seconds = std::uniform_real_distribution<double>(0.1, 0.6)(rng);
             std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-            std::lock_guard lock(state.m);
-            bool ok = rng() % 10 != 0;
-            (ok ? state.done : state.failed)++;
-            state.recent.push_front({id, "job-" + std::to_string(id), seconds, ok});
-            if (state.recent.size() > 8) state.recent.pop_back();
+            {
+                std::lock_guard lock(state.m);
+                bool ok = rng() % 10 != 0;
+                (ok ? state.done : state.failed)++;
+                state.recent.push_front({id, "job-" + std::to_string(id), seconds, ok});
+                if (state.recent.size() > 8) state.recent.pop_back();
+            }
+            hub.publish("status", to_json(state.now()));  // never waits for a browser
         }
     });
     auto app = porthole::router{
@@ -67,7 +73,12 @@ int main(int argc, char** argv) {
             auto s = state.now();
             return page.render({{"uptime", s.uptime}, {"done", s.done}, {"failed", s.failed}, {"rows", to_rows(s)}});
         }),
-        porthole::get<"/status.json">([&] { return porthole::response::json(to_json(state.now())); }),
+        porthole::get<"/status.json">([&] {  // and how many pages are subscribed
+            auto json = to_json(state.now());
+            json.insert(json.size() - 1, ",\"subscribers\":" + std::to_string(hub.subscribers()));
+            return porthole::response::json(std::move(json));
+        }),
+        porthole::get<"/events">([&](porthole::request const& req) { return hub.subscribe(req); }),
     };
     return porthole::serve(app, porthole::options::from_command_line(argc, argv));
 }

@@ -372,7 +372,7 @@ porthole::options loopback() {
 
 // Reads until `count` frames have arrived (or the connection ends).
 std::vector<recorded_event> read_frames(test_client::connection& c, std::string& carry, std::size_t count) {
-    carry += c.read_until([&](std::string_view got) {
+    carry += c.read_raw_until([&](std::string_view got) {
         return ws_support::read_server_output(std::string(carry) + std::string(got)).size() >= count;
     });
     return ws_support::read_server_output(carry);
