@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <latch>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> patterns;
     for (int r = 0; r < routes; ++r) patterns.push_back("/api/v1/resource" + std::to_string(r) + "/{id:int}");
     // Each loop thread answers one request per route through a real connection's recording path.
+    // The threads stay until all have recorded: each keeps a shard of its own, as loops do.
+    std::latch recorded(loops);
     std::vector<std::thread> threads;
     for (int l = 0; l < loops; ++l) {
         threads.emplace_back([&] {
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
                 porthole::testing::client c(app);
                 c.send("GET /ok HTTP/1.1\r\nHost: b\r\n\r\nGET /no HTTP/1.1\r\nHost: b\r\n\r\n");
             }
+            recorded.arrive_and_wait();
         });
     }
     for (auto& t : threads) t.join();
@@ -55,5 +59,5 @@ int main(int argc, char** argv) {
     std::printf("render /metrics: %d routes x 2 status classes on %d loops (%zu series merged, %zu threads): "
                 "median %.0f us, fastest %.0f us, %zu bytes\n",
                 routes, loops, s.routes.size(), static_cast<std::size_t>(s.threads), us[us.size() / 2], us.front(), size);
-    return s.routes.size() == static_cast<std::size_t>(routes) ? 0 : 1;
+    return s.routes.size() == static_cast<std::size_t>(routes) && s.threads >= static_cast<std::size_t>(loops) ? 0 : 1;
 }

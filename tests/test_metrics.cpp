@@ -187,9 +187,9 @@ TEST_CASE("the Prometheus text passes promtool, with histograms, escaped labels 
     std::string escaped;
     porthole::detail::append_label_value(escaped, "a\"b\\c\nd");
     CHECK(escaped == "\"a\\\"b\\\\c\\nd\"");
-    auto [code, said] = promtool_check(t);
-    INFO(said);
-    CHECK(code == 0);
+    auto verdict = promtool_check(t);
+    INFO(verdict.second);
+    CHECK(verdict.first == 0);
 }
 
 TEST_CASE("published variables: kinds, reading from any thread, the list") {
@@ -303,4 +303,17 @@ TEST_CASE("server counters: accepted, open, refused, timeouts, requests per conn
     // One connection carried 3 requests (bucket le=4), the slow one none (le=1).
     CHECK(after.requests_per_connection[2] - before.requests_per_connection[2] == 1);
     CHECK(after.requests_per_connection[0] - before.requests_per_connection[0] == 1);
+}
+
+TEST_CASE("the endpoints are ordinary applications: a layer in front of them decides who sees them") {
+    auto guarded = [metrics = porthole::prometheus_metrics()](request const& r) -> response {
+        if (r.header("Authorization") != "Bearer secret") return status::unauthorized;
+        return metrics(r);
+    };
+    auto app = porthole::router{porthole::get<"/metrics">(guarded)};
+    CHECK(porthole::testing::get(app, "/metrics").status == 401);
+    auto ok = porthole::testing::send(app, {porthole::method::get, "/metrics", {{"Authorization", "Bearer secret"}}, {}});
+    CHECK(ok.status == 200);
+    CHECK(ok.body.find("porthole_http_requests_total{route=\"/metrics\",method=\"GET\",status_class=\"4xx\"} ") !=
+          std::string::npos);
 }

@@ -268,7 +268,7 @@ public:
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
         if (waiting_) {
-            if (metric_series_) metrics_end(status::service_unavailable, 0);
+            if (metric_) metric_.end(to_int(status::service_unavailable), 0);
             abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
             queue_error(status::service_unavailable);
@@ -448,15 +448,15 @@ private:
         }
         detail::metrics_shard* recorder = detail::metrics_recorder();
         if (recorder) [[unlikely]]
-            metrics_begin(*recorder, h.method);
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
-            if (recorder) metrics_routed(*recorder);
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
         response res = call_guarded(req);
         if (recorder) [[unlikely]]
-            metrics_routed(*recorder);
+            metric_.routed(*recorder);
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -492,8 +492,8 @@ private:
         bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
-        if (metric_series_) [[unlikely]]
-            metrics_end(res.status(), last_head_size_ + bytes);
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(res.status()), last_head_size_ + bytes);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
@@ -754,10 +754,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept {
-        if (metric_series_) [[unlikely]] {  // in flight no more, with no answer to count
-            metric_series_->ended.add();
-            metric_series_ = nullptr;
-        }
+        metric_.abandon();  // in flight no more, with no answer to count
         if (!pending_) return;
         pending_->close();
         pending_.reset();
@@ -817,51 +814,7 @@ private:
         }
     }
 
-    // ---- metrics (metrics.hpp): out of line, so that with recording off the common path
-    // keeps only a flag's test
-
-    [[gnu::noinline]] void metrics_begin(detail::metrics_shard& m, method verb) noexcept {
-        m.current = {};
-        m.current.active = true;
-        m.current.method = static_cast<std::uint8_t>(verb);
-        metric_start_ = detail::monotonic_ns();
-        metric_in_ = parser_.consumed();
-    }
-
-    // The application returned (or took a responder): the route it took is known.
-    [[gnu::noinline]] void metrics_routed(detail::metrics_shard& m) noexcept {
-        auto& n = m.current;
-        n.active = false;
-        detail::route_series* s = n.series;
-        if (!s) {
-            static constexpr std::string_view no_route = "(none)";
-            s = m.series(n.pattern.empty() ? std::string_view{} : n.prefix, n.pattern.empty() ? no_route : n.pattern,
-                         n.method);
-            if (s) s->started.add();
-            else m.series_dropped.add();
-        }
-        metric_series_ = s;
-    }
-
-    [[gnu::noinline]] void metrics_end(status st, std::uint64_t bytes_out) noexcept {
-        detail::route_series* s = std::exchange(metric_series_, nullptr);
-        std::uint64_t ns = detail::monotonic_ns() - metric_start_;
-        unsigned cls = std::clamp(to_int(st) / 100u, 1u, 5u) - 1;
-        auto& c = s->classes[cls];
-        c.count.add();
-        c.nanoseconds.add(ns);
-        c.latency[detail::route_series::bucket_of(ns)].add();
-        c.bytes_in.add(metric_in_);
-        c.bytes_out.add(bytes_out);
-        s->ended.add();
-    }
-
-    static void count_parse_error(status st) noexcept {
-        if (auto* m = detail::metrics_recorder()) [[unlikely]] {
-            unsigned code = to_int(st);
-            if (code >= 400 && code < 600) m->parse_errors[code - 400].add();
-        }
-    }
+    static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
 
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
@@ -887,9 +840,7 @@ private:
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
     std::size_t last_head_size_ = 0;
-    detail::route_series* metric_series_ = nullptr;  // the request in flight, when recording
-    std::uint64_t metric_start_ = 0;
-    std::uint64_t metric_in_ = 0;
+    detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;

@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <string>
@@ -243,16 +244,51 @@ namespace porthole::metrics {
 inline void write_prometheus(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars) {
     using detail::status_class_names;
     detail::prometheus_writer w(out);
+    // Each route's label sets, escaped once: `route="...",method="..."` and with a status class.
+    struct labelled {
+        std::string route_method;
+        std::array<std::string, status_classes> with_class;
+    };
+    std::vector<labelled> labels(s.routes.size());
+    std::size_t estimate = 4096;  // bytes of output, to make room once
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
+        auto const& r = s.routes[i];
+        auto& l = labels[i];
+        l.route_method = "route=";
+        detail::append_label_value(l.route_method, r.pattern);
+        l.route_method += ",method=";
+        detail::append_label_value(l.route_method, r.method);
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            if (!r.classes[c].requests) continue;
+            l.with_class[c] = l.route_method + ",status_class=\"" + std::string(status_class_names[c]) + '"';
+            estimate += (latency_buckets.size() + 5) * (l.with_class[c].size() + 72);
+        }
+        estimate += l.route_method.size() + 64;
+    }
+    out.reserve(out.size() + estimate);
+    auto line = [&out](std::string_view name, std::string_view label_set, std::string_view le, auto value) {
+        out += name;
+        out += '{';
+        out += label_set;
+        if (!le.empty()) {
+            out += ",le=\"";
+            out += le;
+            out += '"';
+        }
+        out += "} ";
+        detail::append_number(out, value);
+        out += '\n';
+    };
+    auto per_class = [&](std::string_view name, auto value_of) {
+        for (std::size_t i = 0; i < s.routes.size(); ++i)
+            for (std::size_t c = 0; c < status_classes; ++c)
+                if (s.routes[i].classes[c].requests) line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
+    };
     w.family("porthole_http_requests_total", "counter", "Requests answered, by route pattern, method and status class.");
-    for (auto const& r : s.routes)
-        for (std::size_t c = 0; c < status_classes; ++c)
-            if (r.classes[c].requests)
-                w.sample("porthole_http_requests_total",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                         r.classes[c].requests);
+    per_class("porthole_http_requests_total", [](auto const& t) { return t.requests; });
     w.family("porthole_http_requests_in_flight", "gauge", "Requests received and not yet answered, by route pattern and method.");
-    for (auto const& r : s.routes)
-        w.sample("porthole_http_requests_in_flight", {{"route", r.pattern}, {"method", r.method}}, r.in_flight);
+    for (std::size_t i = 0; i < s.routes.size(); ++i)
+        line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
     w.family("porthole_http_request_duration_seconds", "histogram",
              "From a request's end to its response queued (an answer that comes later included), seconds.");
     static std::array<std::string, latency_buckets.size()> const bounds = [] {
@@ -260,40 +296,26 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
         for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);
         return b;
     }();
-    for (auto const& r : s.routes) {
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
         for (std::size_t c = 0; c < status_classes; ++c) {
-            auto const& t = r.classes[c];
+            auto const& t = s.routes[i].classes[c];
             if (!t.requests) continue;
+            std::string_view set = labels[i].with_class[c];
             std::uint64_t cumulative = 0;
             for (std::size_t b = 0; b < t.latency.size(); ++b) {
                 cumulative += t.latency[b];
-                w.sample("porthole_http_request_duration_seconds_bucket",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]},
-                          {"le", b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf")}},
-                         cumulative);
+                line("porthole_http_request_duration_seconds_bucket", set,
+                     b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf"), cumulative);
             }
-            w.sample("porthole_http_request_duration_seconds_sum",
-                     {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                     static_cast<double>(t.nanoseconds) / 1e9);
-            w.sample("porthole_http_request_duration_seconds_count",
-                     {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}}, t.requests);
+            line("porthole_http_request_duration_seconds_sum", set, {}, static_cast<double>(t.nanoseconds) / 1e9);
+            line("porthole_http_request_duration_seconds_count", set, {}, t.requests);
         }
     }
     w.family("porthole_http_received_bytes_total", "counter", "Request bytes (head and body as received), by route.");
-    for (auto const& r : s.routes)
-        for (std::size_t c = 0; c < status_classes; ++c)
-            if (r.classes[c].requests)
-                w.sample("porthole_http_received_bytes_total",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                         r.classes[c].bytes_in);
+    per_class("porthole_http_received_bytes_total", [](auto const& t) { return t.bytes_in; });
     w.family("porthole_http_sent_bytes_total", "counter",
              "Response bytes (head, and body when its length is known), by route.");
-    for (auto const& r : s.routes)
-        for (std::size_t c = 0; c < status_classes; ++c)
-            if (r.classes[c].requests)
-                w.sample("porthole_http_sent_bytes_total",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                         r.classes[c].bytes_out);
+    per_class("porthole_http_sent_bytes_total", [](auto const& t) { return t.bytes_out; });
 
     w.family("porthole_connections_accepted_total", "counter", "Connections accepted.");
     w.sample("porthole_connections_accepted_total", {}, s.connections_accepted);

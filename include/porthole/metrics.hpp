@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace porthole::metrics {
@@ -257,6 +258,66 @@ inline std::uint64_t monotonic_ns() noexcept {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                           std::chrono::steady_clock::now().time_since_epoch())
                                           .count());
+}
+
+// A connection's request in flight, when recording; the connection's thread only. Out of line,
+// so that with recording off a connection's common path keeps only a flag's test.
+struct request_record {
+    route_series* series = nullptr;
+    std::uint64_t start = 0;
+    std::uint64_t bytes_in = 0;
+
+    explicit operator bool() const noexcept { return series != nullptr; }
+
+    // Before the application is called: the request's method and size as received.
+    [[gnu::noinline]] void begin(metrics_shard& m, std::uint8_t method, std::uint64_t received) noexcept {
+        m.current = {};
+        m.current.active = true;
+        m.current.method = method;
+        start = monotonic_ns();
+        bytes_in = received;
+    }
+
+    // The application returned (or took a responder): the route it took is known.
+    [[gnu::noinline]] void routed(metrics_shard& m) noexcept {
+        auto& n = m.current;
+        n.active = false;
+        route_series* s = n.series;
+        if (!s) {
+            static constexpr std::string_view no_route = "(none)";
+            s = n.pattern.empty() ? m.series({}, no_route, n.method) : m.series(n.prefix, n.pattern, n.method);
+            if (s) s->started.add();
+            else m.series_dropped.add();
+        }
+        series = s;
+    }
+
+    // The response is queued: status code, and bytes of head and body.
+    [[gnu::noinline]] void end(unsigned status, std::uint64_t bytes_out) noexcept {
+        route_series* s = std::exchange(series, nullptr);
+        std::uint64_t ns = monotonic_ns() - start;
+        unsigned cls = (status < 100 ? 1 : status >= 600 ? 5 : status / 100) - 1;
+        auto& c = s->classes[cls];
+        c.count.add();
+        c.nanoseconds.add(ns);
+        c.latency[route_series::bucket_of(ns)].add();
+        c.bytes_in.add(bytes_in);
+        c.bytes_out.add(bytes_out);
+        s->ended.add();
+    }
+
+    // No answer will be sent (the client left, the connection is reused or goes).
+    void abandon() noexcept {
+        if (series) [[unlikely]]
+            std::exchange(series, nullptr)->ended.add();
+    }
+};
+
+// A request refused before reaching the application, by its status.
+inline void count_parse_error(unsigned status) noexcept {
+    if (auto* m = metrics_recorder()) [[unlikely]] {
+        if (status >= 400 && status < 600) m->parse_errors[status - 400].add();
+    }
 }
 
 }  // namespace porthole::detail

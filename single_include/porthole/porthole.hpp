@@ -3118,6 +3118,7 @@ inline bool when_answered(request const& req, std::function<void(response&)> ste
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace porthole::metrics {
@@ -3347,6 +3348,66 @@ inline std::uint64_t monotonic_ns() noexcept {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                           std::chrono::steady_clock::now().time_since_epoch())
                                           .count());
+}
+
+// A connection's request in flight, when recording; the connection's thread only. Out of line,
+// so that with recording off a connection's common path keeps only a flag's test.
+struct request_record {
+    route_series* series = nullptr;
+    std::uint64_t start = 0;
+    std::uint64_t bytes_in = 0;
+
+    explicit operator bool() const noexcept { return series != nullptr; }
+
+    // Before the application is called: the request's method and size as received.
+    [[gnu::noinline]] void begin(metrics_shard& m, std::uint8_t method, std::uint64_t received) noexcept {
+        m.current = {};
+        m.current.active = true;
+        m.current.method = method;
+        start = monotonic_ns();
+        bytes_in = received;
+    }
+
+    // The application returned (or took a responder): the route it took is known.
+    [[gnu::noinline]] void routed(metrics_shard& m) noexcept {
+        auto& n = m.current;
+        n.active = false;
+        route_series* s = n.series;
+        if (!s) {
+            static constexpr std::string_view no_route = "(none)";
+            s = n.pattern.empty() ? m.series({}, no_route, n.method) : m.series(n.prefix, n.pattern, n.method);
+            if (s) s->started.add();
+            else m.series_dropped.add();
+        }
+        series = s;
+    }
+
+    // The response is queued: status code, and bytes of head and body.
+    [[gnu::noinline]] void end(unsigned status, std::uint64_t bytes_out) noexcept {
+        route_series* s = std::exchange(series, nullptr);
+        std::uint64_t ns = monotonic_ns() - start;
+        unsigned cls = (status < 100 ? 1 : status >= 600 ? 5 : status / 100) - 1;
+        auto& c = s->classes[cls];
+        c.count.add();
+        c.nanoseconds.add(ns);
+        c.latency[route_series::bucket_of(ns)].add();
+        c.bytes_in.add(bytes_in);
+        c.bytes_out.add(bytes_out);
+        s->ended.add();
+    }
+
+    // No answer will be sent (the client left, the connection is reused or goes).
+    void abandon() noexcept {
+        if (series) [[unlikely]]
+            std::exchange(series, nullptr)->ended.add();
+    }
+};
+
+// A request refused before reaching the application, by its status.
+inline void count_parse_error(unsigned status) noexcept {
+    if (auto* m = metrics_recorder()) [[unlikely]] {
+        if (status >= 400 && status < 600) m->parse_errors[status - 400].add();
+    }
 }
 
 }  // namespace porthole::detail
@@ -4648,7 +4709,7 @@ public:
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
         if (waiting_) {
-            if (metric_series_) metrics_end(status::service_unavailable, 0);
+            if (metric_) metric_.end(to_int(status::service_unavailable), 0);
             abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
             queue_error(status::service_unavailable);
@@ -4828,15 +4889,15 @@ private:
         }
         detail::metrics_shard* recorder = detail::metrics_recorder();
         if (recorder) [[unlikely]]
-            metrics_begin(*recorder, h.method);
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
-            if (recorder) metrics_routed(*recorder);
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
         response res = call_guarded(req);
         if (recorder) [[unlikely]]
-            metrics_routed(*recorder);
+            metric_.routed(*recorder);
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -4872,8 +4933,8 @@ private:
         bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
-        if (metric_series_) [[unlikely]]
-            metrics_end(res.status(), last_head_size_ + bytes);
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(res.status()), last_head_size_ + bytes);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
@@ -5134,10 +5195,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept {
-        if (metric_series_) [[unlikely]] {  // in flight no more, with no answer to count
-            metric_series_->ended.add();
-            metric_series_ = nullptr;
-        }
+        metric_.abandon();  // in flight no more, with no answer to count
         if (!pending_) return;
         pending_->close();
         pending_.reset();
@@ -5197,51 +5255,7 @@ private:
         }
     }
 
-    // ---- metrics (metrics.hpp): out of line, so that with recording off the common path
-    // keeps only a flag's test
-
-    [[gnu::noinline]] void metrics_begin(detail::metrics_shard& m, method verb) noexcept {
-        m.current = {};
-        m.current.active = true;
-        m.current.method = static_cast<std::uint8_t>(verb);
-        metric_start_ = detail::monotonic_ns();
-        metric_in_ = parser_.consumed();
-    }
-
-    // The application returned (or took a responder): the route it took is known.
-    [[gnu::noinline]] void metrics_routed(detail::metrics_shard& m) noexcept {
-        auto& n = m.current;
-        n.active = false;
-        detail::route_series* s = n.series;
-        if (!s) {
-            static constexpr std::string_view no_route = "(none)";
-            s = m.series(n.pattern.empty() ? std::string_view{} : n.prefix, n.pattern.empty() ? no_route : n.pattern,
-                         n.method);
-            if (s) s->started.add();
-            else m.series_dropped.add();
-        }
-        metric_series_ = s;
-    }
-
-    [[gnu::noinline]] void metrics_end(status st, std::uint64_t bytes_out) noexcept {
-        detail::route_series* s = std::exchange(metric_series_, nullptr);
-        std::uint64_t ns = detail::monotonic_ns() - metric_start_;
-        unsigned cls = std::clamp(to_int(st) / 100u, 1u, 5u) - 1;
-        auto& c = s->classes[cls];
-        c.count.add();
-        c.nanoseconds.add(ns);
-        c.latency[detail::route_series::bucket_of(ns)].add();
-        c.bytes_in.add(metric_in_);
-        c.bytes_out.add(bytes_out);
-        s->ended.add();
-    }
-
-    static void count_parse_error(status st) noexcept {
-        if (auto* m = detail::metrics_recorder()) [[unlikely]] {
-            unsigned code = to_int(st);
-            if (code >= 400 && code < 600) m->parse_errors[code - 400].add();
-        }
-    }
+    static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
 
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
@@ -5267,9 +5281,7 @@ private:
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
     std::size_t last_head_size_ = 0;
-    detail::route_series* metric_series_ = nullptr;  // the request in flight, when recording
-    std::uint64_t metric_start_ = 0;
-    std::uint64_t metric_in_ = 0;
+    detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
@@ -10169,6 +10181,7 @@ inline std::vector<std::string> names() {
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <string>
@@ -10386,16 +10399,51 @@ namespace porthole::metrics {
 inline void write_prometheus(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars) {
     using detail::status_class_names;
     detail::prometheus_writer w(out);
+    // Each route's label sets, escaped once: `route="...",method="..."` and with a status class.
+    struct labelled {
+        std::string route_method;
+        std::array<std::string, status_classes> with_class;
+    };
+    std::vector<labelled> labels(s.routes.size());
+    std::size_t estimate = 4096;  // bytes of output, to make room once
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
+        auto const& r = s.routes[i];
+        auto& l = labels[i];
+        l.route_method = "route=";
+        detail::append_label_value(l.route_method, r.pattern);
+        l.route_method += ",method=";
+        detail::append_label_value(l.route_method, r.method);
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            if (!r.classes[c].requests) continue;
+            l.with_class[c] = l.route_method + ",status_class=\"" + std::string(status_class_names[c]) + '"';
+            estimate += (latency_buckets.size() + 5) * (l.with_class[c].size() + 72);
+        }
+        estimate += l.route_method.size() + 64;
+    }
+    out.reserve(out.size() + estimate);
+    auto line = [&out](std::string_view name, std::string_view label_set, std::string_view le, auto value) {
+        out += name;
+        out += '{';
+        out += label_set;
+        if (!le.empty()) {
+            out += ",le=\"";
+            out += le;
+            out += '"';
+        }
+        out += "} ";
+        detail::append_number(out, value);
+        out += '\n';
+    };
+    auto per_class = [&](std::string_view name, auto value_of) {
+        for (std::size_t i = 0; i < s.routes.size(); ++i)
+            for (std::size_t c = 0; c < status_classes; ++c)
+                if (s.routes[i].classes[c].requests) line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
+    };
     w.family("porthole_http_requests_total", "counter", "Requests answered, by route pattern, method and status class.");
-    for (auto const& r : s.routes)
-        for (std::size_t c = 0; c < status_classes; ++c)
-            if (r.classes[c].requests)
-                w.sample("porthole_http_requests_total",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                         r.classes[c].requests);
+    per_class("porthole_http_requests_total", [](auto const& t) { return t.requests; });
     w.family("porthole_http_requests_in_flight", "gauge", "Requests received and not yet answered, by route pattern and method.");
-    for (auto const& r : s.routes)
-        w.sample("porthole_http_requests_in_flight", {{"route", r.pattern}, {"method", r.method}}, r.in_flight);
+    for (std::size_t i = 0; i < s.routes.size(); ++i)
+        line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
     w.family("porthole_http_request_duration_seconds", "histogram",
              "From a request's end to its response queued (an answer that comes later included), seconds.");
     static std::array<std::string, latency_buckets.size()> const bounds = [] {
@@ -10403,40 +10451,26 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
         for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);
         return b;
     }();
-    for (auto const& r : s.routes) {
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
         for (std::size_t c = 0; c < status_classes; ++c) {
-            auto const& t = r.classes[c];
+            auto const& t = s.routes[i].classes[c];
             if (!t.requests) continue;
+            std::string_view set = labels[i].with_class[c];
             std::uint64_t cumulative = 0;
             for (std::size_t b = 0; b < t.latency.size(); ++b) {
                 cumulative += t.latency[b];
-                w.sample("porthole_http_request_duration_seconds_bucket",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]},
-                          {"le", b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf")}},
-                         cumulative);
+                line("porthole_http_request_duration_seconds_bucket", set,
+                     b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf"), cumulative);
             }
-            w.sample("porthole_http_request_duration_seconds_sum",
-                     {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                     static_cast<double>(t.nanoseconds) / 1e9);
-            w.sample("porthole_http_request_duration_seconds_count",
-                     {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}}, t.requests);
+            line("porthole_http_request_duration_seconds_sum", set, {}, static_cast<double>(t.nanoseconds) / 1e9);
+            line("porthole_http_request_duration_seconds_count", set, {}, t.requests);
         }
     }
     w.family("porthole_http_received_bytes_total", "counter", "Request bytes (head and body as received), by route.");
-    for (auto const& r : s.routes)
-        for (std::size_t c = 0; c < status_classes; ++c)
-            if (r.classes[c].requests)
-                w.sample("porthole_http_received_bytes_total",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                         r.classes[c].bytes_in);
+    per_class("porthole_http_received_bytes_total", [](auto const& t) { return t.bytes_in; });
     w.family("porthole_http_sent_bytes_total", "counter",
              "Response bytes (head, and body when its length is known), by route.");
-    for (auto const& r : s.routes)
-        for (std::size_t c = 0; c < status_classes; ++c)
-            if (r.classes[c].requests)
-                w.sample("porthole_http_sent_bytes_total",
-                         {{"route", r.pattern}, {"method", r.method}, {"status_class", status_class_names[c]}},
-                         r.classes[c].bytes_out);
+    per_class("porthole_http_sent_bytes_total", [](auto const& t) { return t.bytes_out; });
 
     w.family("porthole_connections_accepted_total", "counter", "Connections accepted.");
     w.sample("porthole_connections_accepted_total", {}, s.connections_accepted);
