@@ -290,7 +290,7 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
     for (std::size_t i = 0; i < s.routes.size(); ++i)
         line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
     w.family("porthole_http_request_duration_seconds", "histogram",
-             "From a request's end to its response queued (an answer that comes later included), seconds.");
+             "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
     static std::array<std::string, latency_buckets.size()> const bounds = [] {
         std::array<std::string, latency_buckets.size()> b;
         for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);

@@ -118,6 +118,8 @@ struct metrics_shard {
         std::string_view prefix, pattern;
         route_series* series = nullptr;
     } current;
+    // When this thread's event loop last woke up (monotonic_ns); 0 when no loop runs here.
+    std::uint64_t loop_clock_ns = 0;
 
     // ---- the server's own counters
     owned_counter accepted, closed, refused;
@@ -274,7 +276,7 @@ struct request_record {
         m.current = {};
         m.current.active = true;
         m.current.method = method;
-        start = monotonic_ns();
+        start = m.loop_clock_ns ? m.loop_clock_ns : monotonic_ns();
         bytes_in = received;
     }
 
