@@ -58,11 +58,10 @@ def main():
     p.add_argument("--metrics", action="store_true",
                    help="compare recording off (base) and on (this, --metrics) in the same build")
     p.add_argument("--build", default=str(server_bench.ROOT / "build"))
-    p.add_argument("--shared", default=str(server_bench.DEFAULT_SHARED))
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--duration", type=float, default=3.0)
     args = p.parse_args()
-    lua = str(pathlib.Path(args.shared) / "bench" / "wrk.lua")
+    lua = str(server_bench.WRK_LUA)
     if args.metrics:
         args.base = args.base or args.build
         print("base: metrics off; this: metrics on (hello's plaintext_porthole --metrics; alloc_bench --metrics)")

@@ -8,11 +8,12 @@
 #include <system_error>
 
 int main(int argc, char** argv) {
-    auto options = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::options::from_command_line(argc, argv);
+    if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
     try {
         porthole::static_files files(root);
-        return porthole::serve(files, std::move(options));
+        return porthole::serve(files, std::move(command_line.options));
     } catch (std::system_error const& e) {
         std::fprintf(stderr, "file_server: cannot serve %s: %s\n", root.c_str(), e.code().message().c_str());
         return 1;

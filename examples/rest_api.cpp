@@ -12,7 +12,8 @@
 int main(int argc, char** argv) {
     rest_api::store store;
     auto app = rest_api::make_app(store);
-    auto opts = porthole::options::from_command_line(argc, argv);
-    if (porthole::command_line_flag(argc, argv, "--access-log")) opts.access_log = porthole::common_log(stderr);
-    return porthole::serve(app, std::move(opts));
+    auto command_line = porthole::options::from_command_line(argc, argv);
+    if (porthole::command_line_flag(argc, argv, "--access-log"))
+        command_line.options.access_log = porthole::common_log(stderr);
+    return porthole::serve(app, command_line);
 }
