@@ -317,3 +317,44 @@ TEST_CASE("the endpoints are ordinary applications: a layer in front of them dec
     CHECK(ok.body.find("porthole_http_requests_total{route=\"/metrics\",method=\"GET\",status_class=\"4xx\"} ") !=
           std::string::npos);
 }
+
+TEST_CASE("live streams count themselves while open; an event hub bumps the same gauges") {
+    porthole::metrics::enable();
+    std::vector<porthole::stream_writer> writers;
+    auto app = [&](request const&) -> response {
+        auto [res, writer] = porthole::push_stream("text/event-stream");
+        writers.push_back(writer);
+        return std::move(res);
+    };
+    auto live = [] { return porthole::metrics::collect().live_streams; };
+    auto subscribers = [] { return porthole::metrics::collect().live_subscribers; };
+    auto before = live();
+    porthole::testing::client a(app), b(app);
+    a.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    b.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(live() - before == 2);
+    writers[0].write("x");
+    CHECK(writers[0].close());
+    a.step();
+    CHECK(live() - before == 1);  // ended by its writer
+    b.close_input();
+    CHECK(live() - before == 0);  // ended by its client leaving
+
+    // A hub's hooks, from threads of its own.
+    auto s0 = subscribers();
+    std::thread hub([] {
+        porthole::metrics::stream_opened();
+        porthole::metrics::subscriber_added();
+        porthole::metrics::subscriber_added();
+    });
+    hub.join();
+    CHECK(live() - before == 1);
+    CHECK(subscribers() - s0 == 2);
+    std::thread([] {
+        porthole::metrics::subscriber_removed();
+        porthole::metrics::subscriber_removed();
+        porthole::metrics::stream_closed();
+    }).join();
+    CHECK(live() - before == 0);
+    CHECK(subscribers() - s0 == 0);
+}
