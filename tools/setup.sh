@@ -22,6 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# npm packages the real-client tests drive, pinned by package-lock.json, into node_modules/.
+if command -v npm >/dev/null; then
+  npm ci --no-audit --no-fund --silent
+else
+  echo "npm is missing: the Node client tests will be skipped (Node 20 and npm come from outside Debian)"
+fi
+
 [ "${1:-}" = "--deps-only" ] && exit 0
 
 [ -d build ] || meson setup build >/dev/null

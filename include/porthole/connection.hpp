@@ -701,6 +701,7 @@ private:
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
             s.paused = true;
+            if (stream_buf_.capacity() > 1024) std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
             return;
         }
         bool failed = next.kind == detail::pulled::failed;

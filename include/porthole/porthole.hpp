@@ -11,6 +11,8 @@
 #include <porthole/mailbox.hpp>
 #include <porthole/responder.hpp>
 #include <porthole/stream.hpp>
+#include <porthole/sse.hpp>
+#include <porthole/event_hub.hpp>
 #include <porthole/app.hpp>
 #include <porthole/worker_pool.hpp>
 #include <porthole/blocking.hpp>
