@@ -358,3 +358,21 @@ TEST_CASE("live streams count themselves while open; an event hub bumps the same
     CHECK(live() - before == 0);
     CHECK(subscribers() - s0 == 0);
 }
+
+TEST_CASE("an event hub's subscribers are counted while subscribed") {
+    porthole::metrics::enable();
+    porthole::event_hub hub;
+    auto app = [&](request const& req) { return hub.subscribe(req); };
+    auto subscribers = [] { return porthole::metrics::collect().live_subscribers; };
+    auto streams = [] { return porthole::metrics::collect().live_streams; };
+    auto s0 = subscribers(), l0 = streams();
+    {
+        porthole::testing::client a(app);
+        a.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK(subscribers() - s0 == 1);
+        CHECK(streams() - l0 == 1);
+        a.close_input();
+    }
+    CHECK(subscribers() - s0 == 0);
+    CHECK(streams() - l0 == 0);
+}
