@@ -11,6 +11,7 @@
 // string members is all this API needs.
 #pragma once
 
+#include <porthole/json_string.hpp>
 #include <porthole/router.hpp>
 
 #include <cstddef>
@@ -35,28 +36,7 @@ struct store {
 namespace json {
 
 // Appends `s` as a JSON string literal.
-inline void append_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                constexpr char hex[] = "0123456789abcdef";
-                out += "\\u00";
-                out += hex[(c >> 4) & 0xf];
-                out += hex[c & 0xf];
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
+inline void append_string(std::string& out, std::string_view s) { porthole::append_json_string(out, s); }
 
 class reader {
 public:

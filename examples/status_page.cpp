@@ -2,7 +2,9 @@
 // uptime, counters and the recent jobs, rendered from the @@name@@ template pages/status.html and
 // kept current in the browser by server-sent events: each finished job publishes the whole
 // status as one `status` event on /events (porthole::event_hub); /status.json answers the same
-// on request (the page asks it after a `resync`).
+// on request (the page asks it after a `resync`). The job counters are published variables:
+// /debug/vars shows them with the server's own metrics (JSON, or a table in a browser), and
+// /metrics serves them to Prometheus.
 //   build/examples/status_page --port 8080 [--pages DIR]
 #include <porthole/porthole.hpp>
 
@@ -31,9 +33,11 @@ struct tool_state {
 
 std::string to_json(tool_state::snapshot const& s) {
     std::string jobs;
-    for (auto const& j : s.recent)
-        jobs += (jobs.empty() ? "" : ",") + std::string("{\"id\":") + std::to_string(j.id) + ",\"name\":\"" + j.name +
-                "\",\"seconds\":" + std::to_string(j.seconds) + ",\"ok\":" + (j.ok ? "true" : "false") + "}";
+    for (auto const& j : s.recent) {
+        jobs += (jobs.empty() ? "" : ",") + std::string("{\"id\":") + std::to_string(j.id) + ",\"name\":";
+        porthole::append_json_string(jobs, j.name);
+        jobs += ",\"seconds\":" + std::to_string(j.seconds) + ",\"ok\":" + (j.ok ? "true" : "false") + "}";
+    }
     return "{\"uptime\":" + std::to_string(s.uptime) + ",\"done\":" + std::to_string(s.done) +
            ",\"failed\":" + std::to_string(s.failed) + ",\"jobs\":[" + jobs + "]}";
 }
@@ -53,7 +57,13 @@ int main(int argc, char** argv) {
     auto page = porthole::load_template(dir + "/status.html");
     tool_state state;
     porthole::event_hub hub({.retry = std::chrono::seconds(1)});  // outlives the worker that publishes
-    std::jthread worker([&state, &hub](std::stop_token stop) {  // the tool's real work would go here
+    // Published variables: counted by the worker, read by /debug/vars and /metrics.
+    auto jobs_done = porthole::expvar::publish_counter("jobs_done");
+    auto jobs_failed = porthole::expvar::publish_counter("jobs_failed");
+    auto last_job_seconds = porthole::expvar::publish_gauge("last_job_seconds");
+    porthole::expvar::publish("uptime_seconds", [&state] { return state.now().uptime; });
+    porthole::expvar::publish("status_subscribers", [&hub] { return hub.subscribers(); });
+    std::jthread worker([&](std::stop_token stop) {  // the tool's real work would go here
         std::mt19937 rng(42);
         for (unsigned id = 1; !stop.stop_requested(); ++id) {
             double seconds = std::uniform_real_distribution<double>(0.1, 0.6)(rng);
@@ -62,6 +72,8 @@ int main(int argc, char** argv) {
                 std::lock_guard lock(state.m);
                 bool ok = rng() % 10 != 0;
                 (ok ? state.done : state.failed)++;
+                (ok ? jobs_done : jobs_failed).add();
+                last_job_seconds.set(seconds);
                 state.recent.push_front({id, "job-" + std::to_string(id), seconds, ok});
                 if (state.recent.size() > 8) state.recent.pop_back();
             }
@@ -79,6 +91,8 @@ int main(int argc, char** argv) {
             return porthole::response::json(std::move(json));
         }),
         porthole::get<"/events">([&](porthole::request const& req) { return hub.subscribe(req); }),
+        porthole::get<"/metrics">(porthole::prometheus_metrics()),
+        porthole::get<"/debug/vars">(porthole::debug_vars()),
     };
     return porthole::serve(app, porthole::options::from_command_line(argc, argv));
 }

@@ -14,6 +14,7 @@
 #include <porthole/app.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/mailbox.hpp>
+#include <porthole/metrics.hpp>
 #include <porthole/parser.hpp>
 #include <porthole/responder.hpp>
 #include <porthole/stream.hpp>
@@ -294,6 +295,7 @@ public:
     void timeout() {
         if (up_) [[unlikely]] return up_->timeout();
         if (waiting_) {
+            if (metric_) metric_.end(to_int(status::service_unavailable), 0);
             abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
             queue_error(status::service_unavailable);
@@ -424,6 +426,7 @@ private:
                 break;
             }
             if (st == parse_status::error) {
+                count_parse_error(error_status(parser_.error()));
                 queue_error(error_status(parser_.error()));
                 closing_ = true;
                 break;
@@ -451,6 +454,7 @@ private:
         if (!parser_.head_complete()) return;
         auto const& h = parser_.head();
         if (h.expect_unsupported) {
+            count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
             closing_ = true;
         } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
@@ -470,6 +474,7 @@ private:
         if (has_path && raw_path.find('%') != std::string_view::npos) {
             path_.clear();
             if (!url::decode_path(raw_path, path_)) {
+                count_parse_error(status::bad_request);
                 queue_error(status::bad_request);
                 closing_ = true;
                 return;
@@ -483,11 +488,16 @@ private:
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
         // whether the body came in the same read.
         if (h.expect_unsupported) {
+            count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
             closing_ = true;
             return;
         }
+        detail::metrics_shard* recorder = detail::metrics_recorder();
+        if (recorder) [[unlikely]]
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
@@ -496,6 +506,8 @@ private:
             return;
         }
         response res = call_guarded(req);
+        if (recorder) [[unlikely]]
+            metric_.routed(*recorder);
         if (ex_.upgrade) [[unlikely]] return switch_protocols(req, std::move(res));
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
@@ -540,6 +552,8 @@ private:
         bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(res.status()), last_head_size_ + bytes);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
@@ -667,6 +681,7 @@ private:
         else if (v.minor == 0) put("Connection: keep-alive\r\n");
         put("\r\n");
         out_.resize(static_cast<std::size_t>(p - out_.data()));
+        last_head_size_ = out_.size() - begin;
         note_buffered(begin);
     }
 
@@ -843,6 +858,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept {
+        metric_.abandon();  // in flight no more, with no answer to count
         if (!pending_) return;
         pending_->close();
         pending_.reset();
@@ -851,6 +867,10 @@ private:
 
     [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
         s.live = &live;
+        if (metrics::enabled() && !live.counted) {
+            live.counted = true;
+            metrics::stream_opened();
+        }
         if (draining_) live.stopping.store(true, std::memory_order_release);
         if (ex_.box) {
             ex_.ensure_link();
@@ -904,6 +924,8 @@ private:
         }
     }
 
+    static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
+
     // ---- after a 101 (upgrade.hpp)
 
     // The handler accepted an upgrade: the 101 goes out, then the new protocol has the bytes.
@@ -914,10 +936,13 @@ private:
             log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
             return finish(answered_request::of(req), error_response(status::internal_server_error));
         }
+        std::size_t before = out_.size();
         queue_response(res, false, http_1_1, true);
         // write_head leaves Connection to the connection; a 101 names the upgrade there.
         out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
         segments_.back().end = out_.size();
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(status::switching_protocols), out_.size() - before);
         if (config_.access_log) {
             auto r = answered_request::of(req);
             config_.access_log(access_entry{peer_, r.method_name, r.target, r.version, res.status(), 0});
@@ -970,6 +995,8 @@ private:
     std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
+    std::size_t last_head_size_ = 0;
+    detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
     std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;

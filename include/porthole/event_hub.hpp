@@ -33,6 +33,7 @@
 //   after which subscribe() answers 204, which tells EventSource not to reconnect.
 #pragma once
 
+#include <porthole/metrics.hpp>
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
 #include <porthole/sse.hpp>
@@ -79,7 +80,10 @@ struct hub_subscriber {
     std::atomic<bool> idle{false};            // its producer said nothing yet: a publish resumes it
     std::atomic<bool> heartbeat_due{false};
     std::atomic<bool> sent_since_beat{false};
-    explicit hub_subscriber(std::shared_ptr<hub_state> h) noexcept : hub(std::move(h)) {}
+    bool counted = metrics::enabled();  // in metrics' live subscribers (metrics.hpp)
+    explicit hub_subscriber(std::shared_ptr<hub_state> h) noexcept : hub(std::move(h)) {
+        if (counted) metrics::subscriber_added();
+    }
     ~hub_subscriber();
     stream_step next();
 };
@@ -126,7 +130,10 @@ struct hub_state {
     }
 };
 
-inline hub_subscriber::~hub_subscriber() { hub->count.fetch_sub(1, std::memory_order_acq_rel); }
+inline hub_subscriber::~hub_subscriber() {
+    hub->count.fetch_sub(1, std::memory_order_acq_rel);
+    if (counted) metrics::subscriber_removed();
+}
 
 // The connection's thread: the next piece of what the subscriber has not been sent yet.
 inline stream_step hub_subscriber::next() {

@@ -30,6 +30,10 @@
 #include <porthole/websocket_handshake.hpp>
 #include <porthole/websocket_connection.hpp>
 #include <porthole/websocket.hpp>
+#include <porthole/metrics.hpp>
+#include <porthole/json_string.hpp>
+#include <porthole/expvar.hpp>
+#include <porthole/exposition.hpp>
 // HTTPS when the program is built with OpenSSL 3 (porthole-tls defines PORTHOLE_WITH_TLS);
 // never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
 #if defined(PORTHOLE_WITH_TLS)
