@@ -2,6 +2,7 @@
 // bound, failures; over loopback, slow handlers that hold no loop.
 #include <porthole/porthole.hpp>
 
+#include "memory_bound.hpp"
 #include "server/client.hpp"
 
 #include <doctest/doctest.h>
@@ -226,4 +227,40 @@ TEST_CASE("over sockets: 5 handlers blocking 2 s hold no fast request, on new or
                                     << " ms, worst " << std::chrono::duration_cast<std::chrono::microseconds>(worst).count()
                                     << " us");
     s.stop();
+}
+
+TEST_CASE("input behind a blocking handler still running is capped: reading stops and memory stays bounded") {
+    porthole::worker_pool pool(1, 4);
+    porthole::connection_config config;
+    config.workers = &pool;
+    gate g;
+    auto app = porthole::blocking([&](request const& req) {
+        if (req.path() == "/slow") g.pass();
+        return response::text(std::string(req.path()));
+    });
+    porthole::testing::client c(app, config);
+    c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    g.wait_for_waiters(1);
+    std::string const one = "GET /now HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(1000, 'p') + "\r\n\r\n";
+    std::string burst;
+    for (int i = 0; i < 4; ++i) burst += one;
+    std::size_t sent = 0;
+    while (c.conn().wants_read() && sent < (16u << 20)) {
+        c.send(burst);
+        sent += burst.size();
+        CHECK(c.conn().memory_held() <= test_support::connection_memory_bound(config, {burst.size()}));
+    }
+    CHECK(!c.conn().wants_read());
+    CHECK(sent >= 64 * 1024);
+    CHECK(sent < 64 * 1024 + burst.size());
+    CHECK(c.conn().memory_held() < 256 * 1024);
+    CHECK(c.output().empty());
+    g.release();
+    std::size_t expected = 1 + sent / one.size();
+    CHECK(step_until(c, expected));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == expected);
+    CHECK(rs[0].body == "/slow");
+    CHECK(rs.back().body == "/now");
+    CHECK(c.conn().wants_read());
 }

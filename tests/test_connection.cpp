@@ -717,6 +717,114 @@ TEST_CASE("a handler that drives another connection leaves its own request intac
     CHECK(c.responses().at(0).body == "kept|kept|t|v0");
 }
 
+TEST_CASE("a handler that drives another connection with the same limits leaves its own request intact") {
+    // The common nesting: both sides on the default limits, so a shared block would be the same
+    // one, and the inner parse would overwrite the outer request's fields while its handler runs.
+    auto inner_app = [](request const& req) { return std::string(req.header("x-inner")); };
+    auto outer_app = [&](request const& req) {
+        std::string before(req.header("x-outer"));
+        client inner(inner_app);
+        inner.send("GET / HTTP/1.1\r\nHost: inner-host\r\nX-Inner: i1\r\nX-Other: o\r\n\r\n");
+        auto inner_body = inner.responses().at(0).body;
+        std::string fields;
+        for (auto const& f : req.headers()) fields += std::string(f.name) + "=" + std::string(f.value) + ";";
+        return before + "|" + std::string(req.header("x-outer")) + "|" + std::string(req.header("host")) + "|" +
+               inner_body + "|" + fields;
+    };
+    client c(outer_app);
+    c.send(get("/", "X-Outer: kept\r\n") + get("/", "X-Outer: again\r\n"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "kept|kept|t|i1|Host=t;X-Outer=kept;");
+    CHECK(rs[1].body == "again|again|t|i1|Host=t;X-Outer=again;");
+}
+
+namespace {
+template <class App>
+std::string write_all(connection<App>& conn) {
+    std::string out;
+    for (auto chunks = conn.pending_output(); !chunks.empty(); chunks = conn.pending_output()) {
+        std::size_t n = 0;
+        for (auto const& c : chunks) {
+            out.append(c.memory);
+            n += static_cast<std::size_t>(c.size());
+        }
+        conn.consumed(n);
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("a stop that finds a queued keep-alive response unsent makes it say Connection: close") {
+    auto app = [](request const& req) { return std::string(req.path()); };
+    SUBCASE("HTTP/1.1: the field is added, the body and framing stay") {
+        connection<decltype(app)> conn(app);
+        conn.feed(std::string_view(get("/first") + get("/second")));
+        conn.drain();  // the server is asked to stop before a byte went out
+        auto rs = porthole::testing::parse_responses(write_all(conn));
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].header("Connection").empty());  // another response follows it
+        CHECK(rs[0].body == "/first");
+        CHECK(rs[1].header("Connection") == "close");
+        CHECK(rs[1].body == "/second");
+        CHECK(conn.should_close());
+        CHECK(!conn.wants_read());
+        CHECK(conn.phase() == connection_phase::closed);
+    }
+    SUBCASE("HTTP/1.0 keep-alive: keep-alive becomes close") {
+        connection<decltype(app)> conn(app);
+        conn.feed(std::string_view("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+        conn.drain();
+        auto out = write_all(conn);
+        CHECK(out.find("keep-alive") == std::string::npos);
+        auto rs = porthole::testing::parse_responses(out);
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].header("Connection") == "close");
+        CHECK(rs[0].body == "/old");
+    }
+    SUBCASE("behind a large held body whose head already went out") {
+        auto big = [](request const& req) { return response::text(std::string(100000, req.path()[1])); };
+        connection<decltype(big)> conn(big);
+        conn.feed(std::string_view(get("/a")));
+        auto first = conn.pending_output();
+        REQUIRE(!first.empty());
+        std::string out(first[0].memory);
+        conn.consumed(out.size());  // the first head went out
+        conn.feed(std::string_view(get("/b")));
+        conn.drain();
+        out += write_all(conn);
+        auto rs = porthole::testing::parse_responses(out);
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].header("Connection").empty());
+        CHECK(rs[0].body == std::string(100000, 'a'));
+        CHECK(rs[1].header("Connection") == "close");
+        CHECK(rs[1].body == std::string(100000, 'b'));
+    }
+    SUBCASE("a head that has started going out is left as it is; the server closes after it") {
+        connection<decltype(app)> conn(app);
+        conn.feed(std::string_view(get("/first")));
+        std::string out(conn.pending_output()[0].memory.substr(0, 5));
+        conn.consumed(5);
+        conn.drain();
+        out += write_all(conn);
+        auto rs = porthole::testing::parse_responses(out);
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].header("Connection").empty());
+        CHECK(rs[0].body == "/first");
+    }
+    SUBCASE("input waiting behind it is answered with Connection: close instead") {
+        connection<decltype(app)> conn(app);
+        conn.feed(std::string_view(get("/first") + "GET /sec"));
+        conn.drain();
+        conn.feed(std::string_view("ond HTTP/1.1\r\nHost: t\r\n\r\n"));
+        auto rs = porthole::testing::parse_responses(write_all(conn));
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].header("Connection").empty());
+        CHECK(rs[1].header("Connection") == "close");
+        CHECK(rs[1].body == "/second");
+    }
+}
+
 // ---------------------------------------------------------------- request forms
 
 TEST_CASE("OPTIONS * is answered 200 with Allow and no body, before any application runs") {

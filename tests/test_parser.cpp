@@ -668,6 +668,17 @@ TEST_CASE("rule: each limit's status names what ran over") {
         CAPTURE(cut);
         CHECK(run(raw, std::vector<std::size_t>{cut}, limits).error == E::method_too_long);
     }
+    // The version is 8 bytes; a "version" that runs on past the line limit is malformed: 400,
+    // whole or fed in pieces, and never 414 (the target was short).
+    for (auto const& line : {"GET / HTTP/1.1" + std::string(100, '1') + "\r\n",
+                             "GET / HTTP/" + std::string(100, '1') + "\r\n",
+                             "GET / HTTP/1.1 " + std::string(100, 'x') + "\r\nHost: a\r\n\r\n"}) {
+        CAPTURE(line);
+        CHECK(error_of(line, limits) == E::invalid_version);
+        for (std::size_t cut = 1; cut < line.size(); cut += 7)
+            CHECK(run(line, std::vector<std::size_t>{cut}, limits).error == E::invalid_version);
+    }
+    CHECK(error_status(E::invalid_version) == status::bad_request);
     // The target: 414. A field name, a field value, the field count and the whole section: 431.
     CHECK(error_of("GET /" + std::string(100, 'a') + " HTTP/1.1\r\n", limits) == E::request_line_too_long);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(70, 'N') + ": v\r\n\r\n", limits) ==

@@ -3,6 +3,7 @@
 // with answers sent from other threads.
 #include <porthole/porthole.hpp>
 
+#include "memory_bound.hpp"
 #include "server/client.hpp"
 
 #include <doctest/doctest.h>
@@ -427,4 +428,36 @@ TEST_CASE("over sockets with poll(): answers from other threads wake the caller'
     REQUIRE(got);
     CHECK(got->body == "later 50");
     s.stop();
+}
+
+TEST_CASE("input behind an answer still to come is capped: reading stops and memory stays bounded") {
+    held_answers app;
+    porthole::connection_config config;
+    porthole::testing::client c(app, config);
+    c.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(app.held.size() == 1);
+    // A peer that pipelines without end, fed the way a driver feeds: only while wanted.
+    std::string const one = "GET /now HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(1000, 'p') + "\r\n\r\n";
+    std::string burst;
+    for (int i = 0; i < 4; ++i) burst += one;
+    std::size_t sent = 0;
+    while (c.conn().wants_read() && sent < (16u << 20)) {
+        c.send(burst);
+        sent += burst.size();
+        CHECK(c.conn().memory_held() <= test_support::connection_memory_bound(config, {burst.size()}));
+    }
+    CHECK(!c.conn().wants_read());
+    CHECK(sent >= 64 * 1024);               // the cap is 64 KiB of waiting input
+    CHECK(sent < 64 * 1024 + burst.size()); // and reading stops right there
+    CHECK(c.conn().memory_held() < 256 * 1024);
+    CHECK(c.output().empty());  // nothing behind the awaited answer was answered
+    CHECK(app.paths.size() == 1);
+    // The answer comes: everything waiting is answered in order, and reading resumes.
+    CHECK(app.held[0].send(response::text("later")));
+    c.step();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1 + sent / one.size());
+    CHECK(rs[0].body == "later");
+    CHECK(rs.back().body == "now");
+    CHECK(c.conn().wants_read());
 }

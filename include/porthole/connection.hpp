@@ -113,6 +113,19 @@ inline std::span<header_field> thread_header_storage(std::size_t n) {
     }
     return {blocks.back().get(), n};
 }
+// How many handlers on this thread are running with a request whose fields may be in the shared
+// storage. While one is, a connection that parses (a handler driving another connection or a
+// test client) takes storage of its own first, so it cannot overwrite the running request.
+inline unsigned& thread_header_storage_lent() noexcept {
+    thread_local unsigned lent = 0;
+    return lent;
+}
+struct header_storage_lease {
+    header_storage_lease() noexcept { ++thread_header_storage_lent(); }
+    ~header_storage_lease() { --thread_header_storage_lent(); }
+    header_storage_lease(header_storage_lease const&) = delete;
+    header_storage_lease& operator=(header_storage_lease const&) = delete;
+};
 }  // namespace detail
 
 template <class App>
@@ -145,6 +158,7 @@ public:
     void drain() noexcept {
         draining_ = true;
         if (up_) up_->drain();
+        close_after_queued();
         for (std::size_t i = head_; i < segments_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream && s.live) {
@@ -349,6 +363,7 @@ public:
         segments_.clear();
         head_ = 0;
         front_done_ = 0;
+        open_head_at_ = npos;
         held_.clear();
         for (auto* buffer : {&in_, &out_, &path_, &peer_, &stream_buf_}) {
             buffer->clear();
@@ -414,6 +429,8 @@ private:
         if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
         paused_ = false;
+        if (detail::thread_header_storage_lent() != 0 && own_storage_.empty()) [[unlikely]]
+            take_own_storage();  // nested inside a running handler
         while (!closing_ && !waiting_ && !up_ && off < size) {
             if (output_over_limit()) {
                 paused_ = true;
@@ -443,11 +460,13 @@ private:
         }
         // An unfinished message must not keep its fields in the thread's shared storage, which
         // the next connection on this thread reuses.
-        if (off < size && own_storage_.empty()) {
-            own_storage_.resize(config_.limits.max_header_count);
-            parser_.move_storage(own_storage_);
-        }
+        if (off < size && own_storage_.empty()) take_own_storage();
         return off;
+    }
+
+    void take_own_storage() {
+        own_storage_.resize(config_.limits.max_header_count);
+        parser_.move_storage(own_storage_);
     }
 
     void on_incomplete() {
@@ -526,6 +545,7 @@ private:
     // The application's response, built in place, or a 500 if it threw.
     response call_guarded(request const& req) {
         try {
+            detail::header_storage_lease lease;
             return call_application(app_, req);
         } catch (std::exception const& e) {
             log_error(std::string("application threw: ") + e.what());
@@ -682,7 +702,38 @@ private:
         put("\r\n");
         out_.resize(static_cast<std::size_t>(p - out_.data()));
         last_head_size_ = out_.size() - begin;
+        open_head_at_ = keep ? begin : npos;
         note_buffered(begin);
+    }
+
+    // Draining: the last response queued meant to keep the connection open, but the server
+    // closes after it. While no byte of its head has gone out, its head says so (RFC 9112 9.6)
+    // and nothing more is read; once its head has started, it goes out as it is.
+    void close_after_queued() noexcept {
+        if (open_head_at_ == npos || waiting_ || !in_.empty() || up_) return;
+        std::size_t at = open_head_at_, i = head_;
+        while (i < segments_.size() &&
+               !(segments_[i].kind == segment::buffered && segments_[i].begin <= at && at < segments_[i].end))
+            ++i;
+        if (i == segments_.size() || (i == head_ && segments_[i].begin + front_done_ > at)) return;
+        constexpr std::string_view keep_alive = "Connection: keep-alive\r\n\r\n", close = "Connection: close\r\n\r\n";
+        std::string_view head(out_.data() + at, last_head_size_);
+        std::size_t from = head.ends_with(keep_alive) ? head.size() - keep_alive.size() : head.size() - 2;
+        std::size_t old_size = head.size() - from;
+        try {
+            out_.replace(at + from, old_size, close);
+        } catch (...) {
+            return;  // no memory for 19 bytes: it goes out as it is
+        }
+        auto grown = static_cast<std::ptrdiff_t>(close.size()) - static_cast<std::ptrdiff_t>(old_size);
+        segments_[i].end += grown;
+        for (auto j = i + 1; j < segments_.size(); ++j)
+            if (segments_[j].kind == segment::buffered) {
+                segments_[j].begin += grown;
+                segments_[j].end += grown;
+            }
+        open_head_at_ = npos;
+        closing_ = true;
     }
 
     // Appends to out_, extending the last buffered segment when it is the tail of the queue.
@@ -780,6 +831,7 @@ private:
         }
         if (live < 4096 || live * 2 < out_.size()) return;
         out_.erase(0, live);
+        open_head_at_ = open_head_at_ != npos && open_head_at_ >= live ? open_head_at_ - live : npos;
         auto& front = segments_[head_];
         if (front.kind == segment::buffered) {
             front.begin += static_cast<std::size_t>(front_done_);
@@ -797,6 +849,7 @@ private:
         head_ = 0;
         front_done_ = 0;
         out_.clear();
+        open_head_at_ = npos;
         if (out_.capacity() > 64 * 1024) std::string().swap(out_);
     }
 
@@ -893,6 +946,7 @@ private:
         front_done_ = 0;
         held_.clear();
         out_.clear();
+        open_head_at_ = npos;
     }
 
     // The connection ends or is reused: every handle that reaches it learns so.
@@ -996,6 +1050,7 @@ private:
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
     std::size_t last_head_size_ = 0;
+    std::size_t open_head_at_ = npos;  // in out_: the last head queued, if it kept the connection open
     detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
     std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
