@@ -4,6 +4,9 @@
 // Two connections on the same thread take the same steps side by side: neither may disturb the
 // other (nothing of one connection's may be shared with another's).
 //
+// The application answers "/laterN" later, through a responder, N driver steps on; while such an
+// answer is to come the input behind it waits (capped) and the memory bound still holds.
+//
 // Checked: what pending_output() shows only advances by what consumed() reported; the output is
 // a sequence of well-framed HTTP/1.1 responses, one final response per access-log entry, no more
 // than one per request served plus one error; nothing follows a "Connection: close" response;
@@ -28,6 +31,7 @@
 
 #include <porthole/connection.hpp>
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -37,9 +41,22 @@ namespace fuzz_connection {
 
 using namespace porthole;
 
+// An answer the application gives later: sent once the driver has taken `delay` more steps.
+struct later_answer {
+    responder answer;
+    unsigned delay;
+    std::string body;
+};
+
 struct echo_app {
+    std::vector<later_answer>* later = nullptr;
     response operator()(request const& r) const {
         auto path = r.path();
+        if (path.starts_with("/later") && later) {  // "/laterN": answered N (0-3) steps on
+            unsigned delay = path.size() > 6 ? static_cast<unsigned>(path[6]) % 4 : 1;
+            later->push_back({answer_later(r), delay, "later " + std::to_string(r.body().size())});
+            return porthole::later;
+        }
         // Touch the request's parsing helpers; they must cope with whatever came in.
         auto q = r.query("v");
         auto f = r.form("f");
@@ -94,10 +111,15 @@ struct side {
                            e.method == "-" && e.target == "-"});
         };
         config.error_log = [](std::string_view) {};
+        app.later = &later;
         conn = std::make_unique<connection<echo_app>>(app, config);
+        conn->attach(box.get(), this);
     }
+    ~side() { box->close(); }
     connection_config limits;
     echo_app app;
+    std::vector<later_answer> later;
+    std::shared_ptr<mailbox> box = std::make_shared<mailbox>();
     std::vector<logged> log;
     std::string written;
     std::size_t largest_read = 0;  // the largest piece fed: the driver's read size
@@ -138,6 +160,33 @@ inline void drain(side& s, unsigned share) {
         FUZZ_CHECK(std::string_view(after).substr(0, common) == expected.substr(0, common));
         check_state(s);
         if (share < 63) return;
+    }
+}
+
+// A driver's step for answers that come later: those due now are sent (all of them when `all`)
+// and delivered through the mailbox; the others come a step nearer.
+inline void answer_due(side& s, bool all) {
+    std::vector<later_answer> due;
+    for (auto it = s.later.begin(); it != s.later.end();) {
+        if (all || it->delay == 0) {
+            due.push_back(std::move(*it));
+            it = s.later.erase(it);
+        } else {
+            --it->delay;
+            ++it;
+        }
+    }
+    for (auto& d : due) d.answer.send(response::text(std::move(d.body)));
+    if (!due.empty()) s.box->run([](void*) {});
+    check_state(s);
+}
+
+// Every answer still to come is given, and what it lets through answered too (a later answer
+// can let a request wait behind another later one).
+inline void answer_all(side& s) {
+    while (!s.later.empty()) {
+        answer_due(s, true);
+        drain(s, 63);
     }
 }
 
@@ -287,13 +336,20 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
         auto piece = bytes.substr(fed, n);
         fed += n;
         for (auto* s : {&a, &b}) {
+            answer_due(*s, false);
             if (!s->conn->wants_read()) drain(*s, 63);  // a driver writes before it reads again
+            // and, with input capped behind an answer still to come, waits for it
+            while (!s->conn->wants_read() && !s->later.empty()) {
+                answer_due(*s, true);
+                drain(*s, 63);
+            }
             feed(*s, piece, mode);
             drain(*s, share);
         }
     }
     for (auto* s : {&a, &b}) {
         drain(*s, 63);
+        answer_all(*s);
         if (control & 16) s->conn->timeout();
         else s->conn->read_eof();
         check_state(*s);
@@ -314,6 +370,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     whole.conn->feed(bytes);
     check_state(whole);
     drain(whole, 63);
+    answer_all(whole);
     if (control & 16) whole.conn->timeout();
     else whole.conn->read_eof();
     drain(whole, 63);

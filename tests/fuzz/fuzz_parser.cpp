@@ -1,12 +1,16 @@
 // request_parser over arbitrary bytes, given whole: pipelined messages are parsed one after the
 // other until an error or an incomplete message. Every view the parser hands out must lie in the
-// buffer, every count must fit it, and an error must map to a 4xx or 5xx status. Each input is
+// buffer, every count must fit it, and an error must map to a 4xx or 5xx status. An accepted
+// message obeys the rules the parser enforces beyond the grammar's shape: a non-empty Host where
+// the target has no authority, no backslash in a path, no leading zero in Content-Length, and a
+// chunked body whose wire bytes (chunks and trailer section) are walked on their own. Each input is
 // parsed under the default limits and under small ones, with and without bare LF.
 #include "fuzz_support.hpp"
 #include "limits.hpp"
 
 #include <porthole/parser.hpp>
 
+#include <algorithm>
 #include <array>
 
 namespace fuzz_parser {
@@ -21,7 +25,49 @@ inline bool is_token(std::string_view s) {
     return true;
 }
 
-inline void check_message(request_parser const& p, char const* data, std::size_t size, parser_limits const& limits) {
+// The wire bytes of an accepted chunked body, walked on their own: chunks of their stated size,
+// then a trailer section whose every line is a field line (token ":" field-value, no fold, no
+// bare CR), ending exactly where the message does.
+inline std::string_view wire_line(std::string_view& rest, bool bare_lf) {
+    auto lf = rest.find('\n');
+    FUZZ_CHECK(lf != std::string_view::npos);
+    auto line = rest.substr(0, lf);
+    rest.remove_prefix(lf + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    else FUZZ_CHECK(bare_lf);
+    return line;
+}
+
+inline void check_chunked_wire(std::string_view raw, bool bare_lf) {
+    for (;;) {
+        auto size_line = wire_line(raw, bare_lf);
+        std::uint64_t size = 0;
+        std::size_t digits = 0;
+        while (digits < size_line.size() && detail::hex_value(size_line[digits]) >= 0) {
+            size = std::min<std::uint64_t>(size * 16 + static_cast<unsigned>(detail::hex_value(size_line[digits])), 1ull << 48);
+            ++digits;
+        }
+        FUZZ_CHECK(digits > 0);
+        if (size == 0) break;
+        FUZZ_CHECK(raw.size() >= size);
+        raw.remove_prefix(static_cast<std::size_t>(size));
+        FUZZ_CHECK(wire_line(raw, bare_lf).empty());
+    }
+    for (;;) {
+        auto line = wire_line(raw, bare_lf);
+        if (line.empty()) break;
+        FUZZ_CHECK(line.front() != ' ' && line.front() != '\t');
+        auto colon = line.find(':');
+        FUZZ_CHECK(colon != std::string_view::npos);
+        FUZZ_CHECK(is_token(line.substr(0, colon)));
+        for (char c : line.substr(colon + 1)) FUZZ_CHECK(detail::is_field_char(c) || c == ' ' || c == '\t');
+    }
+    FUZZ_CHECK(raw.empty());
+}
+
+// `wire`: the message's bytes as they came in (the parser decodes a chunked body in place).
+inline void check_message(request_parser const& p, char const* data, std::size_t size, parser_limits const& limits,
+                          std::string_view wire) {
     auto const& h = p.head();
     FUZZ_CHECK(p.error() == parse_error::none);
     FUZZ_CHECK(p.head_complete());
@@ -36,6 +82,8 @@ inline void check_message(request_parser const& p, char const* data, std::size_t
     FUZZ_CHECK(method_from_string(h.method_name) == h.method);
     FUZZ_CHECK(!h.target.empty());
     for (char c : h.target) FUZZ_CHECK(detail::is_target_char(c));
+    // A backslash is not a URI character: never in a path (a query may carry one as data).
+    FUZZ_CHECK(h.target.substr(0, h.target.find('?')).find('\\') == std::string_view::npos);
     FUZZ_CHECK(h.version.major == 1 && h.version.minor <= 1);
     // The request line, with the empty lines before it, ends within the limit: target, " HTTP/1.x"
     // and at least an LF.
@@ -56,6 +104,21 @@ inline void check_message(request_parser const& p, char const* data, std::size_t
         if (iequals(f.name, "Host")) {
             ++host_fields;
             FUZZ_CHECK(f.value == h.host);
+            // Without an authority in the target, Host is the authority: never empty.
+            // A port alone (":80") names no host either.
+            if (h.form == target_form::origin || h.form == target_form::asterisk)
+                FUZZ_CHECK(!f.value.empty() && f.value.front() != ':');
+        }
+        if (iequals(f.name, "Content-Length")) {  // every list member: digits, no leading zero
+            std::string_view rest = f.value;
+            while (!rest.empty()) {
+                auto comma = std::min(rest.find(','), rest.size());
+                auto item = detail::trim_ows(rest.substr(0, comma));
+                rest.remove_prefix(std::min(comma + 1, rest.size()));
+                if (item.empty()) continue;  // an empty list element is ignored (RFC 9110 5.6.1)
+                for (char c : item) FUZZ_CHECK(c >= '0' && c <= '9');
+                FUZZ_CHECK(item.size() == 1 || item[0] != '0');
+            }
         }
     }
     FUZZ_CHECK(host_fields <= 1);
@@ -83,6 +146,7 @@ inline void check_message(request_parser const& p, char const* data, std::size_t
         FUZZ_CHECK(p.consumed() >= p.head_size() + body.size() + (limits.allow_bare_lf ? 3 : 5));
         FUZZ_CHECK(h.version.minor == 1);
         FUZZ_CHECK(h.find("Content-Length") == nullptr);
+        check_chunked_wire(wire.substr(p.head_size(), p.consumed() - p.head_size()), limits.allow_bare_lf);
         break;
     }
     if (h.connection_close) FUZZ_CHECK(!h.keep_alive);
@@ -107,7 +171,7 @@ inline void parse_all(std::string_view input, parser_limits const& limits) {
             FUZZ_CHECK(parser.parse(data, left) == parse_status::error);  // a failed parser stays failed
             return;
         }
-        check_message(parser, data, left, limits);
+        check_message(parser, data, left, limits, input.substr(static_cast<std::size_t>(data - buf.data()), left));
         auto consumed = parser.consumed();
         FUZZ_CHECK(parser.parse(data, left) == parse_status::complete);  // and a finished one finished
         FUZZ_CHECK(parser.consumed() == consumed);
