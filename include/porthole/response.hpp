@@ -2,6 +2,7 @@
 // is a string, a view of static data, a file, or a producer that streams chunks.
 #pragma once
 
+#include <porthole/html.hpp>
 #include <porthole/http.hpp>
 
 #include <cstdint>
@@ -101,6 +102,10 @@ public:
     }
     static response html(std::string body, porthole::status s = status::ok) {
         return with_body(s, "text/html; charset=utf-8", std::move(body));
+    }
+    // A rendered template (template.hpp), or other trusted markup, as it is.
+    static response html(porthole::html page, porthole::status s = status::ok) {
+        return with_body(s, "text/html; charset=utf-8", std::move(page).str());
     }
     static response json(std::string body, porthole::status s = status::ok) {
         return with_body(s, "application/json", std::move(body));

@@ -2571,6 +2571,44 @@ constexpr void split_target(std::string_view target, std::string_view& path, std
 // porthole/response.hpp: what an application returns: a status, header fields, and a body that
 // is a string, a view of static data, a file, or a producer that streams chunks.
 
+// #include <porthole/html.hpp>
+// porthole/html.hpp: trusted markup. `html` owns HTML that is safe as it stands (what a template
+// renders, or markup the program trusts); `html_view` views it. Templates insert both raw, and
+// response::html takes a rendered page as it is.
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
+// templates raw, so a rendered template used as a value is never escaped twice.
+class html {
+public:
+    html() = default;
+    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
+    std::string_view view() const noexcept { return text_; }
+    std::string const& str() const& noexcept { return text_; }
+    std::string str() && noexcept { return std::move(text_); }
+    friend bool operator==(html const&, html const&) = default;
+
+private:
+    std::string text_;
+};
+
+// A non-owning view of trusted markup; inserted raw like html.
+class html_view {
+public:
+    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
+    html_view(html const& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
+    constexpr std::string_view view() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
+
+}  // namespace porthole
 // #include <porthole/http.hpp>
 
 #include <cstdint>
@@ -2670,6 +2708,10 @@ public:
     }
     static response html(std::string body, porthole::status s = status::ok) {
         return with_body(s, "text/html; charset=utf-8", std::move(body));
+    }
+    // A rendered template (template.hpp), or other trusted markup, as it is.
+    static response html(porthole::html page, porthole::status s = status::ok) {
+        return with_body(s, "text/html; charset=utf-8", std::move(page).str());
     }
     static response json(std::string body, porthole::status s = status::ok) {
         return with_body(s, "application/json", std::move(body));
@@ -6373,6 +6415,8 @@ parsed_response get(App& app, std::string target) {
 // Run-time templates (page_template, load_template, template_cache) are parsed once; a missing
 // value or an unreadable file throws porthole::template_error.
 
+// #include <porthole/html.hpp>
+
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -6421,7 +6465,7 @@ constexpr std::string_view html_entity(char c) noexcept {
 
 // The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
 // differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
-inline const char* find_html_special(const char* p, const char* end) noexcept {
+inline char const* find_html_special(char const* p, char const* end) noexcept {
     if constexpr (std::endian::native == std::endian::little) {
         constexpr std::uint64_t ones = 0x0101010101010101;
         auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
@@ -6442,8 +6486,8 @@ inline const char* find_html_special(const char* p, const char* end) noexcept {
 // Exact size of text once escaped, so the output can be sized before writing.
 inline std::size_t html_escaped_size(std::string_view text) noexcept {
     std::size_t size = text.size();
-    const char* const end = text.data() + text.size();
-    for (const char* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
+    char const* const end = text.data() + text.size();
+    for (char const* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
         size += html_entity(*p).size() - 1;
     }
     return size;
@@ -6453,10 +6497,10 @@ inline std::size_t html_escaped_size(std::string_view text) noexcept {
 // Appends text to out with & < > " ' replaced by their entities; safe in element content and
 // in quoted attribute values.
 inline void html_escape(std::string_view text, std::string& out) {
-    const char* run = text.data();
-    const char* const end = run + text.size();
+    char const* run = text.data();
+    char const* const end = run + text.size();
     for (;;) {
-        const char* special = detail::find_html_special(run, end);
+        char const* special = detail::find_html_special(run, end);
         out.append(run, static_cast<std::size_t>(special - run));
         if (special == end) return;
         out.append(detail::html_entity(*special));
@@ -6470,34 +6514,6 @@ inline std::string html_escape(std::string_view text) {
     html_escape(text, out);
     return out;
 }
-
-// ---------------------------------------------------------------- trusted markup
-
-// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
-// templates raw, so a rendered template used as a value is never escaped twice.
-class html {
-public:
-    html() = default;
-    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
-    std::string_view view() const noexcept { return text_; }
-    const std::string& str() const& noexcept { return text_; }
-    std::string str() && noexcept { return std::move(text_); }
-    friend bool operator==(const html&, const html&) = default;
-
-private:
-    std::string text_;
-};
-
-// A non-owning view of trusted markup; inserted raw like html.
-class html_view {
-public:
-    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
-    html_view(const html& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
-    constexpr std::string_view view() const noexcept { return text_; }
-
-private:
-    std::string_view text_;
-};
 
 // Thrown by run-time templates: a marker without a value, or a template file that cannot be read.
 class template_error : public std::runtime_error {
@@ -6521,7 +6537,7 @@ inline constexpr bool is_number =
     !std::is_same_v<T, char32_t>;
 
 template <class T>
-concept string_like = std::is_convertible_v<const T&, std::string_view> && !is_html<T>;
+concept string_like = std::is_convertible_v<T const&, std::string_view> && !is_html<T>;
 
 #if defined(PORTHOLE_WITH_FMT)
 template <class T>
@@ -6550,7 +6566,7 @@ struct short_text {
 template <class T>
 short_text format_number(T value) noexcept {
     short_text text{};
-    const char* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
+    char const* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
     text.size = static_cast<std::uint8_t>(end - text.data);
     return text;
 }
@@ -6559,7 +6575,7 @@ template <class T>
 concept has_text = std::is_same_v<T, bool> || std::is_same_v<T, char> || string_like<T>;
 
 template <class T>
-std::string_view text_of(const T& value) noexcept {
+std::string_view text_of(T const& value) noexcept {
     if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
     else if constexpr (std::is_same_v<T, char>) return {&value, 1};
     else return std::string_view(value);
@@ -6568,7 +6584,7 @@ std::string_view text_of(const T& value) noexcept {
 // Literal pieces have sizes known at compile time, for which compilers inline the copy as a
 // string instruction (rep movs) that is several times slower than the library's memcpy on
 // some processors. Hiding the size from the optimizer keeps the memcpy call.
-inline void append_literal(std::string& out, const char* text, std::size_t size) {
+inline void append_literal(std::string& out, char const* text, std::size_t size) {
 #if defined(__GNUC__)
     asm("" : "+r"(size));
 #endif
@@ -6582,10 +6598,10 @@ void append_text(std::string& out, std::string_view text) {
 }
 
 template <bool Raw, class T>
-void write_value(std::string& out, const T& value);
+void write_value(std::string& out, T const& value);
 
 template <bool Raw, class T>
-std::size_t value_size(const T& value) noexcept;
+std::size_t value_size(T const& value) noexcept;
 }  // namespace detail
 
 // One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
@@ -6595,7 +6611,7 @@ public:
     template_value() noexcept = default;  // empty text
     template <class T>
         requires(detail::writable<T> && !std::is_same_v<T, template_value>)
-    template_value(const T& value) noexcept {  // NOLINT: implicit on purpose
+    template_value(T const& value) noexcept {  // NOLINT: implicit on purpose
         if constexpr (detail::is_html<T>) {
             kind_ = kind::markup;
             payload_.text = {value.view().data(), value.view().size()};
@@ -6617,13 +6633,13 @@ public:
 private:
     enum class kind : std::uint8_t { text, markup, inline_text, other };
     struct text_view {
-        const char* data;
+        char const* data;
         std::size_t size;
     };
     struct other_value {
-        const void* object;
-        void (*write)(std::string&, const void*, bool raw);
-        std::size_t (*size)(const void*, bool raw);
+        void const* object;
+        void (*write)(std::string&, void const*, bool raw);
+        std::size_t (*size)(void const*, bool raw);
     };
     union payload {
         text_view text;
@@ -6632,13 +6648,13 @@ private:
     };
 
     template <class T>
-    static void write_other(std::string& out, const void* object, bool raw) {
-        const T& value = *static_cast<const T*>(object);
+    static void write_other(std::string& out, void const* object, bool raw) {
+        T const& value = *static_cast<T const*>(object);
         raw ? detail::write_value<true>(out, value) : detail::write_value<false>(out, value);
     }
     template <class T>
-    static std::size_t size_other(const void* object, bool raw) {
-        const T& value = *static_cast<const T*>(object);
+    static std::size_t size_other(void const* object, bool raw) {
+        T const& value = *static_cast<T const*>(object);
         return raw ? detail::value_size<true>(value) : detail::value_size<false>(value);
     }
 
@@ -6658,9 +6674,9 @@ private:
         return Raw || kind_ == kind::markup ? view().size() : detail::html_escaped_size(view());
     }
     template <bool Raw, class T>
-    friend void detail::write_value(std::string& out, const T& value);
+    friend void detail::write_value(std::string& out, T const& value);
     template <bool Raw, class T>
-    friend std::size_t detail::value_size(const T& value) noexcept;
+    friend std::size_t detail::value_size(T const& value) noexcept;
 
     kind kind_ = kind::text;
     payload payload_{};
@@ -6668,7 +6684,7 @@ private:
 
 namespace detail {
 template <bool Raw, class T>
-void write_value(std::string& out, const T& value) {
+void write_value(std::string& out, T const& value) {
     if constexpr (is_html<T>) {
         out.append(value.view());
     } else if constexpr (std::is_same_v<T, template_value>) {
@@ -6696,7 +6712,7 @@ void write_value(std::string& out, const T& value) {
 
 // How much room a value takes in the output: exact for text, an upper bound for numbers.
 template <bool Raw, class T>
-std::size_t value_size(const T& value) noexcept {
+std::size_t value_size(T const& value) noexcept {
     if constexpr (is_html<T>) {
         return value.view().size();
     } else if constexpr (std::is_same_v<T, template_value>) {
@@ -6829,7 +6845,7 @@ inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
 
 template <class T>
 using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
-                                       const std::remove_reference_t<T>&, std::remove_cvref_t<T>>;
+                                       std::remove_reference_t<T> const&, std::remove_cvref_t<T>>;
 
 template <fixed_text Name>
 struct arg_name {
@@ -6931,11 +6947,11 @@ constexpr void diagnose_mismatch() {
 template <class F>
 concept value_lookup = std::is_invocable_r_v<std::optional<template_value>, F&, std::string_view>;
 
-inline template_error file_error(const std::filesystem::path& file, const std::string& reason) {
+inline template_error file_error(std::filesystem::path const& file, std::string const& reason) {
     return template_error("cannot read template file \"" + file.string() + "\": " + reason);
 }
 
-inline std::string read_template_file(const std::filesystem::path& file) {
+inline std::string read_template_file(std::filesystem::path const& file) {
     auto fail = [&file](int error) {
         return file_error(file, std::generic_category().message(error));
     };
@@ -6969,7 +6985,7 @@ public:
 
     // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
     template <class... Args>
-    html render(const Args&... values) const {
+    html render(Args const&... values) const {
         std::string out;
         render_to(out, values...);
         return html(std::move(out));
@@ -6978,7 +6994,7 @@ public:
     // Appends the rendering to out; with out's capacity kept from a previous render (clear()),
     // it allocates nothing.
     template <class... Args>
-    void render_to(std::string& out, const Args&... values) const {
+    void render_to(std::string& out, Args const&... values) const {
         static_assert((detail::is_named_arg<Args> && ...),
                       "literal templates take values as porthole::arg<\"name\">(value)");
         if constexpr (!(detail::is_named_arg<Args> && ...)) {
@@ -6997,7 +7013,7 @@ private:
 
     // The value for marker piece I; literal pieces count as an empty string.
     template <std::size_t I, class... Args>
-    static const auto& value_of(const Args&... values) noexcept {
+    static auto const& value_of(Args const&... values) noexcept {
         constexpr detail::piece p = parsed::pieces[I];
         if constexpr (p.kind == detail::piece_kind::literal) {
             return detail::empty_value;
@@ -7008,7 +7024,7 @@ private:
     }
 
     template <std::size_t... I, class... Args>
-    static void write_pieces(std::string& out, std::index_sequence<I...>, const Args&... values) {
+    static void write_pieces(std::string& out, std::index_sequence<I...>, Args const&... values) {
         out.reserve(out.size() + parsed::literal_size +
                     (detail::value_size<is_raw(I)>(value_of<I>(values...)) + ... + 0));
         auto write = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
@@ -7071,7 +7087,7 @@ public:
     std::string_view text() const noexcept { return text_; }
     std::size_t piece_count() const noexcept { return pieces_.size(); }
     bool has_marker(std::string_view name) const noexcept {
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             if (p.kind != detail::piece_kind::literal && name_of(p) == name) return true;
         }
         return false;
@@ -7093,7 +7109,7 @@ public:
         // Values usually come in the order of their markers: each search starts after the
         // previous match, so in-order values are found at the first compare.
         std::size_t next = 0;
-        auto find = [values, &next](std::string_view name) -> const template_value* {
+        auto find = [values, &next](std::string_view name) -> template_value const* {
             for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
                 if (i == values.size()) i = 0;
                 if (detail::same_name(values[i].name, name)) {
@@ -7104,9 +7120,9 @@ public:
             return nullptr;
         };
         std::size_t size = literal_size_;
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             if (p.kind == detail::piece_kind::literal) continue;
-            const template_value* v = find(name_of(p));
+            template_value const* v = find(name_of(p));
             if (v) size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
         }
         out.reserve(out.size() + size);
@@ -7130,17 +7146,17 @@ public:
     }
 
 private:
-    std::string_view name_of(const detail::piece& p) const noexcept {
+    std::string_view name_of(detail::piece const& p) const noexcept {
         return {text_.data() + p.begin, p.size};
     }
-    static bool is_raw(const detail::piece& p) noexcept {
+    static bool is_raw(detail::piece const& p) noexcept {
         return p.kind == detail::piece_kind::raw_marker;
     }
 
     template <class Find>
     void write(std::string& out, Find&& find) const {
         const std::size_t start = out.size();
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             const std::string_view piece_text = name_of(p);
             if (p.kind == detail::piece_kind::literal) {
                 out.append(piece_text);
@@ -7163,7 +7179,7 @@ private:
 };
 
 // Reads and parses a template file once. Throws template_error when it cannot be read.
-inline page_template load_template(const std::filesystem::path& file) {
+inline page_template load_template(std::filesystem::path const& file) {
     return page_template(detail::read_template_file(file));
 }
 
@@ -7181,7 +7197,7 @@ public:
     explicit template_cache(template_cache_options options) noexcept : options_(options) {}
 
     // Throws template_error when the file cannot be read (also on a reload).
-    std::shared_ptr<const page_template> get(const std::filesystem::path& file) {
+    std::shared_ptr<const page_template> get(std::filesystem::path const& file) {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(file.native());
         if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
