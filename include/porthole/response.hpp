@@ -118,6 +118,11 @@ public:
         r.body_ = body;
         return r;
     }
+    // The error page every part of porthole answers with: the status and its reason phrase as
+    // plain text ("Not Found"), a fixed text that never echoes request data.
+    static response error(porthole::status s) {
+        return static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    }
     static response redirect(std::string_view location, porthole::status s = status::found) {
         response r(s);
         r.set_header("Location", location);

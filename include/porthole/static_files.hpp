@@ -420,7 +420,7 @@ public:
             return r;
         }
         if (m != method::get && m != method::head) {
-            auto r = error(status::method_not_allowed);
+            auto r = response::error(status::method_not_allowed);
             r.set_header("Allow", "GET, HEAD");
             return r;
         }
@@ -438,20 +438,20 @@ public:
                     trailing_slash = true;
                     break;
                 }
-                return error(status::bad_request);  // "//"
+                return response::error(status::bad_request);  // "//"
             }
             std::string name;
             if (seg.find("%2F") != std::string_view::npos || seg.find("%2f") != std::string_view::npos ||
                 !url::decode_segment(seg, name))
-                return error(status::bad_request);
+                return response::error(status::bad_request);
             if (name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || url::is_dot_segment(name))
-                return error(status::bad_request);
-            if (name.front() == '.' && !state_->options.allow_dotfiles) return error(status::not_found);
+                return response::error(status::bad_request);
+            if (name.front() == '.' && !state_->options.allow_dotfiles) return response::error(status::not_found);
             names.push_back(std::move(name));
         }
 
         auto opened = open(names);
-        if (!opened.fd) return error(opened.failure);
+        if (!opened.fd) return response::error(opened.failure);
         if (S_ISDIR(opened.st.st_mode)) {
             if (!trailing_slash) return redirect_to_directory(req);
             if (!state_->options.index.empty()) {
@@ -462,9 +462,9 @@ public:
                     return serve(req, std::move(index), state_->options.index);
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
-            return error(status::not_found);
+            return response::error(status::not_found);
         }
-        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return error(status::not_found);
+        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return response::error(status::not_found);
         return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
     }
 
@@ -503,10 +503,6 @@ private:
         status failure = status::not_found;
     };
 
-    static response error(status s) {
-        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-    }
-
     opened_file open(std::vector<std::string> const& names) const {
         opened_file f;
         int err = 0;
@@ -533,7 +529,7 @@ private:
             location += '?';
             location += req.query_string();
         }
-        auto r = error(status::moved_permanently);
+        auto r = response::error(status::moved_permanently);
         r.set_header("Location", location);
         return r;
     }
@@ -553,10 +549,10 @@ private:
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
         if (req.has_header("If-Match")) {
-            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return error(status::precondition_failed);
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return response::error(status::precondition_failed);
         } else if (req.has_header("If-Unmodified-Since")) {
             if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
-                return error(status::precondition_failed);
+                return response::error(status::precondition_failed);
         }
         bool not_modified = false;
         if (req.has_header("If-None-Match")) {
@@ -581,7 +577,7 @@ private:
         if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(req.header("Range"), size);
             if (range.kind == detail::byte_range::unsatisfiable) {
-                auto e = error(status::range_not_satisfiable);
+                auto e = response::error(status::range_not_satisfiable);
                 e.set_header("Content-Range", "bytes */" + std::to_string(size));
                 e.set_header("Accept-Ranges", "bytes");
                 return e;
@@ -609,11 +605,11 @@ private:
 
     response listing(request const& req, int dir_fd) const {
         int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return error(status::not_found);
+        if (fd < 0) return response::error(status::not_found);
         DIR* dir = ::fdopendir(fd);
         if (!dir) {
             ::close(fd);
-            return error(status::not_found);
+            return response::error(status::not_found);
         }
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
         while (auto* e = ::readdir(dir)) {

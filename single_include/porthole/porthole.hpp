@@ -2724,6 +2724,11 @@ public:
         r.body_ = body;
         return r;
     }
+    // The error page every part of porthole answers with: the status and its reason phrase as
+    // plain text ("Not Found"), a fixed text that never echoes request data.
+    static response error(porthole::status s) {
+        return static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    }
     static response redirect(std::string_view location, porthole::status s = status::found) {
         response r(s);
         r.set_header("Location", location);
@@ -4450,7 +4455,7 @@ response to_response(T&& value) {
     } else if constexpr (std::same_as<V, status> || std::same_as<V, later_t>) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
-        return response::html(std::string(value.view()));
+        return response::html(std::forward<T>(value));
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {
@@ -4458,7 +4463,7 @@ response to_response(T&& value) {
     } else if constexpr (std::convertible_to<T, std::string_view>) {
         return response::text(std::string(std::string_view(value)));
     } else {
-        if (!value) return response(status::not_found);
+        if (!value) return response::error(status::not_found);  // the same page as a router's miss
         return to_response(*std::forward<T>(value));
     }
 }
@@ -5651,7 +5656,7 @@ private:
             metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
             if (recorder) metric_.routed(*recorder);
-            finish(answered_request::of(req), error_response(status::not_implemented));
+            finish(answered_request::of(req), response::error(status::not_implemented));
             return;
         }
         if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
@@ -5667,11 +5672,11 @@ private:
             // knows what the response holds (and destroys it for nothing).
             auto outcome = await_answer(req, res.answered_later());
             if (outcome == awaiting::yes) return;
-            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
+            if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
         }
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
-            res = error_response(status::internal_server_error);
+            res = response::error(status::internal_server_error);
         }
         finish(answered_request::of(req), std::move(res));
     }
@@ -5685,7 +5690,7 @@ private:
         } catch (...) {
             log_error("application threw a non-standard exception");
         }
-        return error_response(status::internal_server_error);
+        return response::error(status::internal_server_error);
     }
 
     // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
@@ -5694,11 +5699,6 @@ private:
         response res(status::ok);
         res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
         return res;
-    }
-
-    static response error_response(status s) {
-        // A fixed text: error pages never echo request data.
-        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
 
     void finish(answered_request const& req, response&& res) {
@@ -5712,7 +5712,7 @@ private:
     }
 
     void queue_error(status s) {
-        auto res = error_response(s);
+        auto res = response::error(s);
         queue_response(res, false, http_1_1, false);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
@@ -6001,7 +6001,7 @@ private:
     // Sends the awaited answer if it has come; true if it had.
     bool take_answer() {
         auto res = pending_->take([this](std::string_view why) { log_error(why); },
-                                  [] { return error_response(status::internal_server_error); });
+                                  [] { return response::error(status::internal_server_error); });
         if (!res) return false;
         auto state = std::move(pending_);
         waiting_ = false;
@@ -6087,7 +6087,7 @@ private:
         ex_.started.reset();
         if (res.status() != status::switching_protocols || req.version() != http_1_1) {
             log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
-            return finish(answered_request::of(req), error_response(status::internal_server_error));
+            return finish(answered_request::of(req), response::error(status::internal_server_error));
         }
         std::size_t before = out_.size();
         queue_response(res, false, http_1_1, true);
@@ -7656,7 +7656,7 @@ public:
             return r;
         }
         if (m != method::get && m != method::head) {
-            auto r = error(status::method_not_allowed);
+            auto r = response::error(status::method_not_allowed);
             r.set_header("Allow", "GET, HEAD");
             return r;
         }
@@ -7674,20 +7674,20 @@ public:
                     trailing_slash = true;
                     break;
                 }
-                return error(status::bad_request);  // "//"
+                return response::error(status::bad_request);  // "//"
             }
             std::string name;
             if (seg.find("%2F") != std::string_view::npos || seg.find("%2f") != std::string_view::npos ||
                 !url::decode_segment(seg, name))
-                return error(status::bad_request);
+                return response::error(status::bad_request);
             if (name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || url::is_dot_segment(name))
-                return error(status::bad_request);
-            if (name.front() == '.' && !state_->options.allow_dotfiles) return error(status::not_found);
+                return response::error(status::bad_request);
+            if (name.front() == '.' && !state_->options.allow_dotfiles) return response::error(status::not_found);
             names.push_back(std::move(name));
         }
 
         auto opened = open(names);
-        if (!opened.fd) return error(opened.failure);
+        if (!opened.fd) return response::error(opened.failure);
         if (S_ISDIR(opened.st.st_mode)) {
             if (!trailing_slash) return redirect_to_directory(req);
             if (!state_->options.index.empty()) {
@@ -7698,9 +7698,9 @@ public:
                     return serve(req, std::move(index), state_->options.index);
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
-            return error(status::not_found);
+            return response::error(status::not_found);
         }
-        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return error(status::not_found);
+        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return response::error(status::not_found);
         return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
     }
 
@@ -7739,10 +7739,6 @@ private:
         status failure = status::not_found;
     };
 
-    static response error(status s) {
-        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-    }
-
     opened_file open(std::vector<std::string> const& names) const {
         opened_file f;
         int err = 0;
@@ -7769,7 +7765,7 @@ private:
             location += '?';
             location += req.query_string();
         }
-        auto r = error(status::moved_permanently);
+        auto r = response::error(status::moved_permanently);
         r.set_header("Location", location);
         return r;
     }
@@ -7789,10 +7785,10 @@ private:
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
         if (req.has_header("If-Match")) {
-            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return error(status::precondition_failed);
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return response::error(status::precondition_failed);
         } else if (req.has_header("If-Unmodified-Since")) {
             if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
-                return error(status::precondition_failed);
+                return response::error(status::precondition_failed);
         }
         bool not_modified = false;
         if (req.has_header("If-None-Match")) {
@@ -7817,7 +7813,7 @@ private:
         if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(req.header("Range"), size);
             if (range.kind == detail::byte_range::unsatisfiable) {
-                auto e = error(status::range_not_satisfiable);
+                auto e = response::error(status::range_not_satisfiable);
                 e.set_header("Content-Range", "bytes */" + std::to_string(size));
                 e.set_header("Accept-Ranges", "bytes");
                 return e;
@@ -7845,11 +7841,11 @@ private:
 
     response listing(request const& req, int dir_fd) const {
         int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return error(status::not_found);
+        if (fd < 0) return response::error(status::not_found);
         DIR* dir = ::fdopendir(fd);
         if (!dir) {
             ::close(fd);
-            return error(status::not_found);
+            return response::error(status::not_found);
         }
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
         while (auto* e = ::readdir(dir)) {
@@ -10509,10 +10505,6 @@ inline std::string_view format_allow(std::uint16_t bits, std::array<char, 64>& b
     return {buf.data(), n};
 }
 
-inline response plain_status(status s) {
-    return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-}
-
 // Where decoded parameter values live while a handler runs: a stack buffer, then one heap
 // block as large as the path (decoding never lengthens a segment) for values beyond it.
 class decode_arena {
@@ -10598,7 +10590,7 @@ public:
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
-        if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
+        if (path.empty() || path[0] != '/') return response::error(status::not_found);
         walk w(path);
         detail::match_query q;
         q.wanted = detail::method_bit(m);
@@ -10606,13 +10598,13 @@ public:
         if (find(w, q)) return invoke(static_cast<std::size_t>(q.route), req, w);
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
-            auto res = detail::plain_status(status::method_not_allowed);
+            auto res = response::error(status::method_not_allowed);
             std::array<char, 64> buf;
             res.set_header("Allow", detail::format_allow(q.allowed, buf));
             return res;
         }
         if (redirect_slash_) return redirect_or_404(req);
-        return detail::plain_status(status::not_found);
+        return response::error(status::not_found);
     }
 
 private:
@@ -10653,13 +10645,13 @@ private:
         walk alt(trailing ? path.substr(0, path.size() - 1) : std::string_view(longer));
         detail::match_query q;
         q.wanted = detail::known_methods;
-        if (!find(alt, q)) return detail::plain_status(status::not_found);
+        if (!find(alt, q)) return response::error(status::not_found);
         auto raw = req.raw_path();
         std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
         if (!trailing) location += '/';
         // Never a Location a browser would read as another host ("//host", "/\host").
         if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
-            return detail::plain_status(status::not_found);
+            return response::error(status::not_found);
         if (!req.query_string().empty()) {
             location += '?';
             location += req.query_string();
