@@ -283,14 +283,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
     return t;
 }
 
-template <route_pattern A, route_pattern B, bool Conflict>
-struct route_conflict_check {
-    static_assert(!Conflict,
-                  "porthole router: two routes match the same paths with overlapping methods (patterns that differ "
-                  "only in parameter names are the same route)");
-    static constexpr bool ok = !Conflict;
-};
-
 // ---------------------------------------------------------------- matching
 
 // A request path on its way through the trie. Segment i is the same whichever branch reads

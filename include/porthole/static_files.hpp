@@ -5,6 +5,7 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/html.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/url.hpp>
 
@@ -372,20 +373,6 @@ inline void append_hex(std::string& out, std::uint64_t v) {
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     out.append(buf, r.ptr);
 }
-
-// Text of an HTML listing, with `s` escaped for element content and quoted attributes.
-inline void append_html_escaped(std::string& out, std::string_view s) {
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-}
 }  // namespace detail
 
 // ---------------------------------------------------------------- the handler
@@ -623,17 +610,17 @@ private:
         ::closedir(dir);
         std::sort(entries.begin(), entries.end());
         std::string title;
-        detail::append_html_escaped(title, req.path());
+        html_escape(req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {
             html += "<li><a href=\"./";
             std::string href;
             url::encode_component(name, href);
-            detail::append_html_escaped(html, href);
+            html_escape(href, html);
             if (is_dir) html += '/';
             html += "\">";
-            detail::append_html_escaped(html, name);
+            html_escape(name, html);
             if (is_dir) html += '/';
             html += "</a></li>\n";
         }

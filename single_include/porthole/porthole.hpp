@@ -223,6 +223,14 @@ struct header_field {
 };
 
 namespace detail {
+// Value of a hex digit, or -1.
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 constexpr char ascii_lower(char c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
 }
@@ -650,13 +658,6 @@ constexpr bool token_is(std::string_view token, const char (&lower)[N]) noexcept
     for (std::size_t i = 1; i < N - 1; ++i)
         if ((token[i] | 0x20) != lower[i]) return false;
     return true;
-}
-
-inline int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace detail
@@ -1537,6 +1538,8 @@ inline std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
 // nothing, and decoding appends to a std::string the caller owns. Malformed input never
 // throws; it makes a function return false (leaving `out` as it was) or is skipped.
 
+// #include <porthole/http.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -1548,19 +1551,11 @@ inline std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
 namespace porthole::url {
 
 namespace detail {
-// Value of a hex digit, or -1.
-constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // The byte encoded by in[i+1], in[i+2] (in[i] being '%'), or -1 when they are not two hex digits.
 constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
     if (in.size() - i < 3) return -1;
-    int hi = hex_value(in[i + 1]);
-    int lo = hex_value(in[i + 2]);
+    int hi = porthole::detail::hex_value(in[i + 1]);
+    int lo = porthole::detail::hex_value(in[i + 2]);
     return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
 }
 
@@ -2572,15 +2567,89 @@ constexpr void split_target(std::string_view target, std::string_view& path, std
 // is a string, a view of static data, a file, or a producer that streams chunks.
 
 // #include <porthole/html.hpp>
-// porthole/html.hpp: trusted markup. `html` owns HTML that is safe as it stands (what a template
-// renders, or markup the program trusts); `html_view` views it. Templates insert both raw, and
-// response::html takes a rendered page as it is.
+// porthole/html.hpp: HTML text. The one escaper every writer of HTML uses (templates, directory
+// listings, error pages), and trusted markup: `html` owns HTML that is safe as it stands (what a
+// template renders, or markup the program trusts); `html_view` views it. Templates insert both
+// raw, and response::html takes a rendered page as it is.
 
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace porthole {
+
+// ---------------------------------------------------------------- escaping
+
+namespace detail {
+// What HTML escaping writes for c, or nothing when c stays as it is.
+constexpr std::string_view html_entity(char c) noexcept {
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return {};
+    }
+}
+
+// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
+// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
+inline char const* find_html_special(char const* p, char const* end) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        constexpr std::uint64_t ones = 0x0101010101010101;
+        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
+        for (; end - p >= 8; p += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
+                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
+                                       zero_bytes(word ^ (ones * '"'));
+            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
+            if (hits != 0) return p + std::countr_zero(hits) / 8;
+        }
+    }
+    while (p != end && html_entity(*p).empty()) ++p;
+    return p;
+}
+
+// Exact size of text once escaped, so the output can be sized before writing.
+inline std::size_t html_escaped_size(std::string_view text) noexcept {
+    std::size_t size = text.size();
+    char const* const end = text.data() + text.size();
+    for (char const* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
+        size += html_entity(*p).size() - 1;
+    }
+    return size;
+}
+}  // namespace detail
+
+// Appends text to out with & < > " ' replaced by their entities; safe in element content and
+// in quoted attribute values.
+inline void html_escape(std::string_view text, std::string& out) {
+    char const* run = text.data();
+    char const* const end = run + text.size();
+    for (;;) {
+        char const* special = detail::find_html_special(run, end);
+        out.append(run, static_cast<std::size_t>(special - run));
+        if (special == end) return;
+        out.append(detail::html_entity(*special));
+        run = special + 1;
+    }
+}
+
+inline std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(detail::html_escaped_size(text));
+    html_escape(text, out);
+    return out;
+}
+
+// ---------------------------------------------------------------- trusted markup
 
 // HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
 // templates raw, so a rendered template used as a value is never escaped twice.
@@ -6448,73 +6517,6 @@ parsed_response get(App& app, std::string target) {
 
 namespace porthole {
 
-// ---------------------------------------------------------------- escaping
-
-namespace detail {
-// What HTML escaping writes for c, or nothing when c stays as it is.
-constexpr std::string_view html_entity(char c) noexcept {
-    switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    default: return {};
-    }
-}
-
-// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
-// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
-inline char const* find_html_special(char const* p, char const* end) noexcept {
-    if constexpr (std::endian::native == std::endian::little) {
-        constexpr std::uint64_t ones = 0x0101010101010101;
-        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
-        for (; end - p >= 8; p += 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
-                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
-                                       zero_bytes(word ^ (ones * '"'));
-            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
-            if (hits != 0) return p + std::countr_zero(hits) / 8;
-        }
-    }
-    while (p != end && html_entity(*p).empty()) ++p;
-    return p;
-}
-
-// Exact size of text once escaped, so the output can be sized before writing.
-inline std::size_t html_escaped_size(std::string_view text) noexcept {
-    std::size_t size = text.size();
-    char const* const end = text.data() + text.size();
-    for (char const* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
-        size += html_entity(*p).size() - 1;
-    }
-    return size;
-}
-}  // namespace detail
-
-// Appends text to out with & < > " ' replaced by their entities; safe in element content and
-// in quoted attribute values.
-inline void html_escape(std::string_view text, std::string& out) {
-    char const* run = text.data();
-    char const* const end = run + text.size();
-    for (;;) {
-        char const* special = detail::find_html_special(run, end);
-        out.append(run, static_cast<std::size_t>(special - run));
-        if (special == end) return;
-        out.append(detail::html_entity(*special));
-        run = special + 1;
-    }
-}
-
-inline std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(detail::html_escaped_size(text));
-    html_escape(text, out);
-    return out;
-}
-
 // Thrown by run-time templates: a marker without a value, or a template file that cannot be read.
 class template_error : public std::runtime_error {
 public:
@@ -7241,6 +7243,7 @@ private:
 // requests (RFC 9110 13) and single byte ranges (RFC 9110 14).
 
 // #include <porthole/app.hpp>
+// #include <porthole/html.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/url.hpp>
 
@@ -7608,20 +7611,6 @@ inline void append_hex(std::string& out, std::uint64_t v) {
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     out.append(buf, r.ptr);
 }
-
-// Text of an HTML listing, with `s` escaped for element content and quoted attributes.
-inline void append_html_escaped(std::string& out, std::string_view s) {
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-}
 }  // namespace detail
 
 // ---------------------------------------------------------------- the handler
@@ -7859,17 +7848,17 @@ private:
         ::closedir(dir);
         std::sort(entries.begin(), entries.end());
         std::string title;
-        detail::append_html_escaped(title, req.path());
+        html_escape(req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {
             html += "<li><a href=\"./";
             std::string href;
             url::encode_component(name, href);
-            detail::append_html_escaped(html, href);
+            html_escape(href, html);
             if (is_dir) html += '/';
             html += "\">";
-            detail::append_html_escaped(html, name);
+            html_escape(name, html);
             if (is_dir) html += '/';
             html += "</a></li>\n";
         }
@@ -10266,14 +10255,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
     }
     return t;
 }
-
-template <route_pattern A, route_pattern B, bool Conflict>
-struct route_conflict_check {
-    static_assert(!Conflict,
-                  "porthole router: two routes match the same paths with overlapping methods (patterns that differ "
-                  "only in parameter names are the same route)");
-    static constexpr bool ok = !Conflict;
-};
 
 // ---------------------------------------------------------------- matching
 
