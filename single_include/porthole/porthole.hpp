@@ -2679,19 +2679,13 @@ private:
 
 }  // namespace porthole
 // #include <porthole/http.hpp>
+// #include <porthole/unique_fd.hpp>
+// porthole/unique_fd.hpp: the owner of an open file descriptor, closed when the owner goes.
+// File bodies (response.hpp) and the engine's sockets (detail/sys.hpp) hold their descriptors in
+// it; it knows nothing of HTTP.
 
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
 #include <utility>
-#include <variant>
-#include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace porthole {
@@ -2718,6 +2712,24 @@ public:
 private:
     int fd_ = -1;
 };
+
+}  // namespace porthole
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace porthole {
 
 // A byte range of an open file, sent without reading it whole (sendfile in the built-in server).
 struct file_body {
@@ -4592,7 +4604,7 @@ response call_application(F& app, request const& req) {
 // porthole/detail/sys.hpp: the POSIX pieces the server engine is built from: owned
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
 
-// #include <porthole/response.hpp>
+// #include <porthole/unique_fd.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -4631,7 +4643,7 @@ namespace porthole::detail {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
+using porthole::unique_fd;
 
 // ---------------------------------------------------------------- clocks
 
