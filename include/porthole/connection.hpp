@@ -7,6 +7,7 @@
 // driver's; phase() tells which one applies.
 #pragma once
 
+#include <porthole/access_log.hpp>
 #include <porthole/app.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/parser.hpp>
@@ -46,16 +47,6 @@ struct output_chunk {
     std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
 };
 
-// What an access log line needs; views are valid during the callback only. An answer to input
-// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be.
-struct access_entry {
-    std::string_view peer, method, target;
-    porthole::version version;
-    porthole::status status;
-    std::uint64_t body_bytes;
-};
-
 // The Date header value, formatted at most once per second. The driver owns the clock and calls
 // update(); a connection without one sends no Date.
 class date_source {
@@ -78,7 +69,7 @@ struct connection_config {
     bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    std::function<void(access_entry const&)> access_log;
+    access_log_function access_log;
     std::function<void(std::string_view)> error_log;  // default: a line on stderr
 };
 

@@ -9,6 +9,15 @@
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
 #include <porthole/app.hpp>
+#include <porthole/layer.hpp>
+#include <porthole/access_log.hpp>
+#include <porthole/base64.hpp>
+#include <porthole/random.hpp>
+#include <porthole/auth.hpp>
+#include <porthole/cors.hpp>
+#include <porthole/security_headers.hpp>
+#include <porthole/request_id.hpp>
+#include <porthole/rate_limit.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>

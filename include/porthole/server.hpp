@@ -32,7 +32,6 @@
 
 namespace porthole {
 
-using access_log_function = std::function<void(access_entry const&)>;
 using error_log_function = std::function<void(std::string_view)>;
 
 struct options {
@@ -174,36 +173,6 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         }
     }
     return o;
-}
-
-// An access log writing Common Log Format lines to `out`, e.g.
-//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
-// Each line is one fwrite, so lines from several threads do not interleave.
-inline access_log_function common_log(std::FILE* out) {
-    return [out](access_entry const& e) {
-        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        ::gmtime_r(&now, &tm);
-        std::string_view host = e.peer;
-        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-        char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
-                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
-                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
-                              static_cast<unsigned long long>(e.body_bytes));
-        if (n <= 0) return;
-        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
-        if (line[len - 1] != '\n') line[len - 1] = '\n';
-        std::fwrite(line, 1, len, out);
-    };
 }
 
 // Serves `app` (any porthole application; called concurrently from every loop thread, so it

@@ -2350,6 +2350,18 @@ public:
         r.path_ = path;
         return r;
     }
+    // For layers that hand the application a changed request (a header added, a body
+    // decoded): what the views point to must outlive the call.
+    request with_headers(std::span<header_field const> headers) const noexcept {
+        request r = *this;
+        r.headers_ = headers;
+        return r;
+    }
+    request with_body(std::string_view body) const noexcept {
+        request r = *this;
+        r.body_ = body;
+        return r;
+    }
 
     // ---- building (for connections and tests)
     struct parts {
@@ -2569,6 +2581,23 @@ public:
     std::string_view content_type() const noexcept {
         return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
     }
+    // Removes every field named `name` (not Content-Type: set another instead).
+    response& erase_header(std::string_view name) {
+        std::erase_if(fields_, [&](field const& f) { return iequals(f.name, name); });
+        return *this;
+    }
+    // Adds `name` to the Vary field (RFC 9110 12.5.5) unless it is listed already or Vary is "*".
+    response& add_vary(std::string_view name) {
+        for (auto& f : fields_)
+            if (iequals(f.name, "Vary")) {
+                if (list_contains(f.value, name) || list_contains(f.value, "*")) return *this;
+                if (!check("Vary", name)) return *this;
+                if (!detail::trim_ows(f.value).empty()) f.value += ", ";
+                f.value.append(name);
+                return *this;
+            }
+        return add_header("Vary", name);
+    }
     std::vector<field> const& headers() const noexcept { return fields_; }
     std::string_view header(std::string_view name) const noexcept {
         if (iequals(name, "Content-Type")) return content_type();
@@ -2715,6 +2744,1227 @@ response call_application(F& app, request const& req) {
 }
 
 }  // namespace porthole
+// #include <porthole/layer.hpp>
+// porthole/layer.hpp: layers around an application. A layer sees each request before the
+// application and each response after it, and may answer early (401, 403, 429...). Layers
+// compose in a declared order, outermost first, resolved at compile time:
+//
+//   auto app = porthole::layers{porthole::request_id{}, porthole::cors{{.origins = {...}}}}(router);
+//
+// A program that uses none pays nothing: an application that is not wrapped is called as before.
+
+// #include <porthole/app.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace porthole {
+
+// What a layer's before() returns when it keeps per-request state for its after(): go on to the
+// inner application with `state`, or answer now with a response (the inner application and the
+// inner layers never run; the outer layers' after() steps still see the answer).
+template <class State = std::monostate>
+class layer_result {
+    static_assert(!std::is_same_v<State, response> && !std::is_same_v<State, status>,
+                  "porthole layer_result: the state cannot be a response or a status");
+
+public:
+    layer_result() = default;
+    layer_result(State s) : state(std::move(s)) {}            // NOLINT: go on, with this state
+    layer_result(response r) : answer(std::move(r)) {}        // NOLINT: answer now
+    layer_result(porthole::status s) : answer(response(s)) {} // NOLINT: answer now, empty body
+
+    std::optional<response> answer;
+    State state{};
+};
+
+// The layer interface. A layer L is a class with
+//
+//   before(request const& req)  -> void                      go on
+//                               -> std::optional<response>   nullopt: go on; a response: answer now
+//                               -> layer_result<S>           go on with state S, or answer now
+//   after(response& res)              optional: change the response on its way out
+//   after(S& state, response& res)    the same, with what before() kept (when it returns layer_result<S>)
+//   rewrite(S& state, request const& req) -> request
+//                                     optional: the request the inner application sees instead
+//                                     (its views may point into `state`, which outlives the call)
+//
+// after() runs on every response the inner application gives, early answers of inner layers
+// included, never on the layer's own early answer. An after() step is a callable on `response&`
+// plus the state before() kept, so that it can also run later, on an answer the application
+// gives from another thread: the state must be movable and must not keep views of the request.
+// A layer is shared by every loop thread: it must be safe to call from several at once.
+namespace detail {
+template <class T>
+struct is_layer_result : std::false_type {};
+template <class S>
+struct is_layer_result<layer_result<S>> : std::true_type {
+    using state_type = S;
+};
+
+template <class L>
+struct layer_traits {
+    static_assert(requires(L& l, request const& r) { l.before(r); },
+                  "porthole layer: a layer needs before(porthole::request const&)");
+    using before_result = decltype(std::declval<L&>().before(std::declval<request const&>()));
+    static constexpr bool keeps_state = is_layer_result<before_result>::value;
+    static_assert(keeps_state || std::is_void_v<before_result> ||
+                      std::is_same_v<before_result, std::optional<response>>,
+                  "porthole layer: before() returns void, std::optional<porthole::response> or "
+                  "porthole::layer_result<State>");
+    using state = typename std::conditional_t<keeps_state, is_layer_result<before_result>,
+                                              is_layer_result<layer_result<>>>::state_type;
+
+    static constexpr bool has_after = [] {
+        if constexpr (keeps_state) return requires(L& l, state& s, response& r) { l.after(s, r); };
+        else return requires(L& l, response& r) { l.after(r); };
+    }();
+    static constexpr bool has_rewrite = keeps_state && requires(L& l, state& s, request const& r) {
+        { l.rewrite(s, r) } -> std::same_as<request>;
+    };
+
+    static layer_result<state> before(L& l, request const& req) {
+        if constexpr (keeps_state) {
+            return l.before(req);
+        } else if constexpr (std::is_void_v<before_result>) {
+            l.before(req);
+            return {};
+        } else {
+            auto answer = l.before(req);
+            if (answer) return std::move(*answer);
+            return {};
+        }
+    }
+    static void after(L& l, state& s, response& res) {
+        if constexpr (!has_after) {
+            (void)l, (void)s, (void)res;
+        } else if constexpr (keeps_state) {
+            l.after(s, res);
+        } else {
+            (void)s;
+            l.after(res);
+        }
+    }
+};
+}  // namespace detail
+
+// An application wrapped in layers: Layers[0] outermost, App innermost.
+template <class App, class... Layers>
+class layered {
+    static_assert(detail::check_application<App>());
+
+public:
+    explicit layered(App app, Layers... layers) : app_(std::move(app)), layers_(std::move(layers)...) {}
+    layered(std::tuple<Layers...> layers, App app) : app_(std::move(app)), layers_(std::move(layers)) {}
+
+    response operator()(request const& req) { return run<0>(req); }
+
+    App& application() noexcept { return app_; }
+    template <std::size_t I>
+    auto& layer() noexcept { return std::get<I>(layers_); }
+
+private:
+    template <std::size_t I>
+    response run(request const& req) {
+        if constexpr (I == sizeof...(Layers)) {
+            return call_application(app_, req);
+        } else {
+            using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+            using traits = detail::layer_traits<L>;
+            auto& l = std::get<I>(layers_);
+            auto step = traits::before(l, req);
+            if (step.answer) return std::move(*step.answer);
+            response res = [&] {
+                if constexpr (traits::has_rewrite) return run<I + 1>(l.rewrite(step.state, req));
+                else return run<I + 1>(req);
+            }();
+            if constexpr (traits::has_after) traits::after(l, step.state, res);
+            return res;
+        }
+    }
+
+    App app_;
+    std::tuple<Layers...> layers_;
+};
+
+// A list of layers, outermost first; applied to an application it gives one:
+//   porthole::layers{a, b, c}(app)  ==  a around (b around (c around app))
+template <class... Layers>
+class layers {
+public:
+    explicit layers(Layers... l) : layers_(std::move(l)...) {}
+
+    template <class App>
+    layered<std::decay_t<App>, Layers...> operator()(App&& app) const& {
+        static_assert(detail::check_application<std::decay_t<App>>());
+        return layered<std::decay_t<App>, Layers...>(layers_, std::forward<App>(app));
+    }
+    template <class App>
+    layered<std::decay_t<App>, Layers...> operator()(App&& app) && {
+        static_assert(detail::check_application<std::decay_t<App>>());
+        return layered<std::decay_t<App>, Layers...>(std::move(layers_), std::forward<App>(app));
+    }
+
+private:
+    std::tuple<Layers...> layers_;
+};
+template <class... L>
+layers(L...) -> layers<L...>;
+
+// A layer that applies `inner` only to the requests `applies(req)` is true for, e.g.
+//   porthole::when([](porthole::request const& r) { return r.method() != porthole::method::get; },
+//                  porthole::basic_auth{...})
+template <class Predicate, class Inner>
+class when {
+    using traits = detail::layer_traits<Inner>;
+    using inner_state = typename traits::state;
+
+public:
+    when(Predicate applies, Inner inner) : applies_(std::move(applies)), inner_(std::move(inner)) {}
+
+    layer_result<std::optional<inner_state>> before(request const& req) {
+        if (!applies_(req)) return std::optional<inner_state>{};
+        auto step = traits::before(inner_, req);
+        if (step.answer) return std::move(*step.answer);
+        return std::optional<inner_state>(std::move(step.state));
+    }
+    void after(std::optional<inner_state>& s, response& res)
+        requires traits::has_after
+    {
+        if (s) traits::after(inner_, *s, res);
+    }
+    request rewrite(std::optional<inner_state>& s, request const& req)
+        requires traits::has_rewrite
+    {
+        return s ? inner_.rewrite(*s, req) : req;
+    }
+
+private:
+    Predicate applies_;
+    Inner inner_;
+};
+
+}  // namespace porthole
+// #include <porthole/access_log.hpp>
+// porthole/access_log.hpp: one line per answered request. The entry a log function receives,
+// a writer of Common Log Format lines, and the access log as a layer.
+//
+// Two places to hook a log function: options::access_log (the connection calls it for every
+// answer it sends, protocol errors and timeouts included) and the access_log layer (called for
+// what the application and the layers inside it answered, placed where the layers list puts it).
+
+// #include <porthole/layer.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <time.h>
+
+namespace porthole {
+
+// What an access log line needs; views are valid during the callback only. An answer to input
+// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
+// target is never "-", though its method may be.
+struct access_entry {
+    std::string_view peer, method, target;
+    porthole::version version;
+    porthole::status status;
+    std::uint64_t body_bytes;
+};
+
+using access_log_function = std::function<void(access_entry const&)>;
+
+// An access log writing Common Log Format lines to `out`, e.g.
+//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
+// Each line is one fwrite, so lines from several threads do not interleave.
+inline access_log_function common_log(std::FILE* out) {
+    return [out](access_entry const& e) {
+        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        ::gmtime_r(&now, &tm);
+        std::string_view host = e.peer;
+        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        if (host.empty()) host = "-";
+        char line[2048];
+        int n = std::snprintf(line, sizeof line,
+                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
+                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
+                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              static_cast<int>(e.method.size()), e.method.data(),
+                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
+                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
+                              static_cast<unsigned long long>(e.body_bytes));
+        if (n <= 0) return;
+        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
+        if (line[len - 1] != '\n') line[len - 1] = '\n';
+        std::fwrite(line, 1, len, out);
+    };
+}
+
+// The access log as a layer: `write` gets one entry per response that passes this layer on its
+// way out, with the status and body size as they are there (outermost: what goes on the wire,
+// compressed or not; a streamed body counts 0, a HEAD answer 0).
+//   porthole::layers{porthole::access_log(porthole::common_log(stderr)), ...}(app)
+class access_log {
+public:
+    explicit access_log(access_log_function write) : write_(std::move(write)) {}
+
+    // The request's parts, copied: the entry may be written after the request is gone.
+    struct state {
+        std::string text;  // peer, method and target, one after the other
+        std::uint32_t peer_size = 0, method_size = 0;
+        porthole::version version{};
+        bool head = false;
+    };
+
+    layer_result<state> before(request const& req) const {
+        state s;
+        auto peer = req.peer(), method = req.method_name(), target = req.target();
+        s.text.reserve(peer.size() + method.size() + target.size());
+        s.text.append(peer).append(method).append(target);
+        s.peer_size = static_cast<std::uint32_t>(peer.size());
+        s.method_size = static_cast<std::uint32_t>(method.size());
+        s.version = req.version();
+        s.head = req.method() == method::head;
+        return s;
+    }
+
+    void after(state& s, response& res) const {
+        if (!write_) return;
+        std::string_view text = s.text;
+        std::uint64_t bytes = s.head || !status_allows_body(res.status()) ? 0 : res.body_size().value_or(0);
+        write_(access_entry{text.substr(0, s.peer_size), text.substr(s.peer_size, s.method_size),
+                            text.substr(s.peer_size + s.method_size), s.version, res.status(), bytes});
+    }
+
+private:
+    access_log_function write_;
+};
+
+}  // namespace porthole
+// #include <porthole/base64.hpp>
+// porthole/base64.hpp: base64 and base64url (RFC 4648 sections 4 and 5), as HTTP uses them:
+// Basic credentials (RFC 7617), tokens, the WebSocket handshake (RFC 6455).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+enum class base64_alphabet : std::uint8_t {
+    standard,  // RFC 4648 4: A-Z a-z 0-9 + /, padded with '='
+    url,       // RFC 4648 5: A-Z a-z 0-9 - _, unpadded (as tokens in URLs and cookies go)
+};
+
+namespace detail {
+inline constexpr std::string_view base64_standard_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+inline constexpr std::string_view base64_url_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// Character -> 6-bit value, 0xff for characters outside the alphabet.
+constexpr std::array<std::uint8_t, 256> base64_values(std::string_view chars) {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = 0xff;
+    for (std::size_t i = 0; i < chars.size(); ++i) t[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
+    return t;
+}
+inline constexpr auto base64_standard_values = base64_values(base64_standard_chars);
+inline constexpr auto base64_url_values = base64_values(base64_url_chars);
+}  // namespace detail
+
+// The encoded length of n bytes.
+constexpr std::size_t base64_encoded_size(std::size_t n, base64_alphabet a = base64_alphabet::standard) noexcept {
+    return a == base64_alphabet::standard ? (n + 2) / 3 * 4 : n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+// Appends the encoding of `bytes` to `out`.
+inline void base64_encode(std::string_view bytes, std::string& out, base64_alphabet a = base64_alphabet::standard) {
+    auto chars = a == base64_alphabet::standard ? detail::base64_standard_chars : detail::base64_url_chars;
+    out.reserve(out.size() + base64_encoded_size(bytes.size(), a));
+    auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+        out += chars[v >> 18];
+        out += chars[(v >> 12) & 63];
+        out += chars[(v >> 6) & 63];
+        out += chars[v & 63];
+    }
+    std::size_t left = bytes.size() - i;
+    if (left == 0) return;
+    std::uint32_t v = byte(i) << 16 | (left == 2 ? byte(i + 1) << 8 : 0);
+    out += chars[v >> 18];
+    out += chars[(v >> 12) & 63];
+    if (left == 2) out += chars[(v >> 6) & 63];
+    if (a == base64_alphabet::standard) out.append(left == 2 ? 1 : 2, '=');
+}
+inline std::string base64_encode(std::string_view bytes, base64_alphabet a = base64_alphabet::standard) {
+    std::string out;
+    base64_encode(bytes, out, a);
+    return out;
+}
+
+// Appends the decoding of `text` to `out`; false (out unchanged) when it is not canonical
+// base64 in the alphabet: a character outside it, a wrong length, misplaced padding, or
+// nonzero bits left over in the last character (RFC 4648 3.5), so that each byte string has
+// exactly one encoding. The standard alphabet needs its padding; the url one takes it or not.
+inline bool base64_decode(std::string_view text, std::string& out, base64_alphabet a = base64_alphabet::standard) {
+    auto const& values = a == base64_alphabet::standard ? detail::base64_standard_values : detail::base64_url_values;
+    std::size_t pad = 0;
+    while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+    if (a == base64_alphabet::standard && text.size() % 4 != 0) return false;
+    if (pad && text.size() % 4 != 0) return false;
+    auto body = text.substr(0, text.size() - pad);
+    if (body.size() % 4 == 1) return false;
+    auto const start = out.size();
+    out.reserve(start + body.size() / 4 * 3 + 2);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : body) {
+        auto v = values[static_cast<unsigned char>(c)];
+        if (v == 0xff) {
+            out.resize(start);
+            return false;
+        }
+        acc = acc << 6 | v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    if ((acc & ((1u << bits) - 1)) != 0 || (pad && body.size() % 4 != 4 - pad)) {
+        out.resize(start);
+        return false;
+    }
+    return true;
+}
+inline std::optional<std::string> base64_decode(std::string_view text, base64_alphabet a = base64_alphabet::standard) {
+    std::string out;
+    if (!base64_decode(text, out, a)) return std::nullopt;
+    return out;
+}
+
+}  // namespace porthole
+// #include <porthole/random.hpp>
+// porthole/random.hpp: unpredictable bytes from the operating system, for tokens, session
+// cookies and request ids: getrandom(2) on Linux, arc4random_buf on the BSDs and macOS,
+// /dev/urandom elsewhere.
+
+// #include <porthole/base64.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include <fcntl.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+#include <stdlib.h>
+#define PORTHOLE_HAVE_ARC4RANDOM 1
+#endif
+
+namespace porthole {
+
+// Fills `out` with random bytes. Throws std::system_error if the system has none to give.
+inline void random_bytes(std::span<unsigned char> out) {
+#if defined(PORTHOLE_HAVE_ARC4RANDOM)
+    ::arc4random_buf(out.data(), out.size());
+#else
+    std::size_t done = 0;
+#if defined(__linux__)
+    while (done < out.size()) {
+        auto n = ::getrandom(out.data() + done, out.size() - done, 0);
+        if (n > 0) done += static_cast<std::size_t>(n);
+        else if (errno != EINTR) break;
+    }
+#endif
+    if (done < out.size()) {  // no getrandom (an old kernel, a sandbox): the device
+        int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "porthole: /dev/urandom");
+        while (done < out.size()) {
+            auto n = ::read(fd, out.data() + done, out.size() - done);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n == 0 || errno != EINTR) {
+                int e = n == 0 ? EIO : errno;
+                ::close(fd);
+                throw std::system_error(e, std::generic_category(), "porthole: /dev/urandom");
+            }
+        }
+        ::close(fd);
+    }
+#endif
+}
+
+// `bytes` random bytes as base64url without padding: usable as is in a URL, a cookie value and
+// a Bearer token. 32 bytes (43 characters) by default: 256 bits, beyond guessing.
+inline std::string random_token(std::size_t bytes = 32) {
+    unsigned char buf[64];
+    std::string raw;
+    while (bytes > 0) {
+        std::size_t n = bytes < sizeof buf ? bytes : sizeof buf;
+        random_bytes(std::span<unsigned char>(buf, n));
+        raw.append(reinterpret_cast<char const*>(buf), n);
+        bytes -= n;
+    }
+    return base64_encode(raw, base64_alphabet::url);
+}
+
+}  // namespace porthole
+// #include <porthole/auth.hpp>
+// porthole/auth.hpp: authentication layers. HTTP Basic (RFC 7617) and Bearer tokens (RFC 6750,
+// header form), each checked by the application, and a one-time access token for a status
+// page on loopback: a random token printed in the start-up URL, traded for a session cookie.
+//
+// Basic credentials and tokens travel in clear text over plain HTTP: use them only over TLS or
+// on loopback (or a Unix socket) where nobody else sees the traffic.
+
+// #include <porthole/base64.hpp>
+// #include <porthole/layer.hpp>
+// #include <porthole/random.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+// Whether `given` equals `expected`, in a time that depends on the length of `expected` only:
+// every byte is compared whatever the first difference, so that the time a wrong guess takes
+// tells nothing about how much of it was right. Use it for every secret a client sends.
+inline bool constant_time_equals(std::string_view given, std::string_view expected) noexcept {
+    std::size_t diff = given.size() ^ expected.size();
+    std::size_t const n = given.size();
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        unsigned char g = n ? static_cast<unsigned char>(given[i % n]) : 0;
+        diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(expected[i]));
+    }
+    // An opaque step, so that the compiler cannot turn the loop into an early exit.
+    asm volatile("" : "+r"(diff));
+    return diff == 0;
+}
+
+namespace detail {
+// The credentials of an Authorization field value in `scheme` ("Basic", "Bearer"), compared
+// case-insensitively, followed by one or more spaces: the rest, or nullopt for another scheme.
+constexpr std::optional<std::string_view> auth_parameters(std::string_view value, std::string_view scheme) noexcept {
+    value = trim_ows(value);
+    if (value.size() <= scheme.size() || !iequals(value.substr(0, scheme.size()), scheme) ||
+        value[scheme.size()] != ' ')
+        return std::nullopt;
+    value.remove_prefix(scheme.size());
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    return value;
+}
+
+// A quoted-string (RFC 9110 5.6.4) holding `s`.
+inline void append_quoted(std::string& out, std::string_view s) {
+    out += '"';
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
+inline response unauthorized(std::string challenge, status s = status::unauthorized) {
+    auto r = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    r.set_header("WWW-Authenticate", challenge);
+    r.set_header("Cache-Control", "no-store");
+    return r;
+}
+
+constexpr bool has_control(std::string_view s) noexcept {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+    return false;
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------- Basic (RFC 7617)
+
+struct basic_credentials {
+    std::string user_id{};
+    std::string password{};
+};
+
+// The user-id and password of a request's `Authorization: Basic ...` field, or nullopt when
+// it has none, or one that is not canonical base64 of "user-id:password" without controls.
+inline std::optional<basic_credentials> basic_credentials_of(request const& req) {
+    auto params = detail::auth_parameters(req.header("Authorization"), "Basic");
+    if (!params) return std::nullopt;
+    auto decoded = base64_decode(*params);
+    if (!decoded) return std::nullopt;
+    auto colon = decoded->find(':');
+    if (colon == std::string::npos || detail::has_control(*decoded)) return std::nullopt;
+    return basic_credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+// Lets a request through when its Basic credentials pass `check(user_id, password)`; others
+// get 401 with `WWW-Authenticate: Basic realm="REALM", charset="UTF-8"`, which makes a browser
+// ask for a name and password. Compare secrets in `check` with constant_time_equals.
+//   porthole::basic_auth("status", [](std::string_view user, std::string_view password) { ... })
+//   porthole::basic_auth("status", "admin", secret)   // one user
+class basic_auth {
+public:
+    using check_function = std::function<bool(std::string_view user_id, std::string_view password)>;
+
+    basic_auth(std::string_view realm, check_function check) : check_(std::move(check)) { set_challenge(realm); }
+    basic_auth(std::string_view realm, std::string user_id, std::string password) {
+        set_challenge(realm);
+        check_ = [u = std::move(user_id), p = std::move(password)](std::string_view user, std::string_view pass) {
+            bool user_ok = constant_time_equals(user, u);  // both compared, whichever is wrong
+            bool password_ok = constant_time_equals(pass, p);
+            return user_ok & password_ok;
+        };
+    }
+
+    std::optional<response> before(request const& req) const {
+        if (auto c = basic_credentials_of(req); c && check_(c->user_id, c->password)) return std::nullopt;
+        return detail::unauthorized(challenge_);
+    }
+
+private:
+    void set_challenge(std::string_view realm) {
+        challenge_ = "Basic realm=";
+        detail::append_quoted(challenge_, realm);
+        challenge_ += ", charset=\"UTF-8\"";
+    }
+
+    check_function check_;
+    std::string challenge_;
+};
+
+// ---------------------------------------------------------------- Bearer (RFC 6750)
+
+namespace detail {
+// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="   (RFC 6750 2.1)
+constexpr bool is_b64token(std::string_view s) noexcept {
+    std::size_t i = 0;
+    for (; i < s.size(); ++i) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        if (!ok) break;
+    }
+    if (i == 0) return false;
+    while (i < s.size() && s[i] == '=') ++i;
+    return i == s.size();
+}
+}  // namespace detail
+
+// The token of a request's `Authorization: Bearer TOKEN` field, or nullopt.
+inline std::optional<std::string_view> bearer_token_of(request const& req) noexcept {
+    auto params = detail::auth_parameters(req.header("Authorization"), "Bearer");
+    if (!params || !detail::is_b64token(*params)) return std::nullopt;
+    return params;
+}
+
+// Lets a request through when its Bearer token passes `check(token)`. As RFC 6750 3.1 says:
+// no Bearer credentials, 401 with `WWW-Authenticate: Bearer realm="REALM"`; a malformed Authorization
+// field in the Bearer scheme, 400 with error="invalid_request"; a token `check` refuses, 401 with
+// error="invalid_token".
+class bearer_auth {
+public:
+    using check_function = std::function<bool(std::string_view token)>;
+
+    bearer_auth(std::string_view realm, check_function check) : check_(std::move(check)) {
+        challenge_ = "Bearer realm=";
+        detail::append_quoted(challenge_, realm);
+    }
+
+    std::optional<response> before(request const& req) const {
+        auto value = detail::trim_ows(req.header("Authorization"));
+        auto scheme = value.substr(0, value.find(' '));
+        if (!iequals(scheme, "Bearer")) return detail::unauthorized(challenge_);  // no Bearer credentials at all
+        auto token = bearer_token_of(req);
+        if (!token) return detail::unauthorized(challenge_ + ", error=\"invalid_request\"", status::bad_request);
+        if (!check_(*token)) return detail::unauthorized(challenge_ + ", error=\"invalid_token\"");
+        return std::nullopt;
+    }
+
+private:
+    check_function check_;
+    std::string challenge_;
+};
+
+// ---------------------------------------------------------------- one-time access token
+
+struct access_token_options {
+    std::string token{};        // empty: 32 random bytes, base64url (43 characters)
+    std::string cookie_name{};  // empty: "porthole-" and random characters, new at every start
+    std::string parameter = "token";  // the query parameter that carries the token
+    std::string realm = "porthole";
+};
+
+// A status page that only the person who started the program can open, as Jupyter does it:
+//
+//  - at construction a random token is made; announce it in the start-up URL
+//    (options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
+//  - a GET or HEAD with `?token=TOKEN` gets a 303 to the same URL without the token, and a
+//    session cookie (`HttpOnly; SameSite=Strict; Path=/`) that lets the browser in from then on;
+//  - a request with the session cookie, or with `Authorization: Bearer TOKEN` (scripts), goes on;
+//  - everyone else gets 401: other local users, and web pages the user visits that try to
+//    reach the tool (cross-site requests carry no SameSite=Strict cookie).
+//
+// Pair it with the server's Host check (on by default on loopback), which keeps out pages that
+// rebind their own name to 127.0.0.1. The cookie name is random per start, because cookies are
+// not kept apart by port: two tools on one host must not take each other's cookie.
+class access_token {
+public:
+    explicit access_token(access_token_options o = {}) : opts_(std::move(o)) {
+        if (opts_.token.empty()) opts_.token = random_token();
+        if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
+        session_ = random_token();
+        set_cookie_ = set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+        challenge_ = "Bearer realm=";
+        detail::append_quoted(challenge_, opts_.realm);
+        query_ = opts_.parameter + '=';
+        url::encode_component(opts_.token, query_);
+    }
+
+    std::string const& token() const noexcept { return opts_.token; }
+    // "token=..." for the start-up URL.
+    std::string const& query() const noexcept { return query_; }
+    std::string const& cookie_name() const noexcept { return opts_.cookie_name; }
+
+    std::optional<response> before(request const& req) const {
+        bool in_query = false;
+        for (auto const& p : url::query_params(req.query_string()))
+            if (url::detail::decoded_equals(p.name, opts_.parameter, true)) {
+                in_query = true;
+                std::string value;
+                if (!url::decode_form(p.value, value) || !constant_time_equals(value, opts_.token)) return refusal();
+            }
+        if (in_query) {
+            auto m = req.method();
+            if (m == method::get || m == method::head) return trade_for_cookie(req);
+            return std::nullopt;
+        }
+        if (auto c = req.cookie(opts_.cookie_name); c && constant_time_equals(*c, session_)) return std::nullopt;
+        if (auto t = bearer_token_of(req); t && constant_time_equals(*t, opts_.token)) return std::nullopt;
+        return refusal();
+    }
+
+private:
+    response refusal() const {
+        auto r = response::static_text(
+            "<!DOCTYPE html>\n<title>Unauthorized</title>\n<h1>Unauthorized</h1>\n"
+            "<p>Open the address this program printed when it started: it carries the access token.</p>\n",
+            "text/html; charset=utf-8", status::unauthorized);
+        r.set_header("WWW-Authenticate", challenge_);
+        r.set_header("Cache-Control", "no-store");
+        return r;
+    }
+
+    // 303 to the path and the rest of the query, never to another host ("//elsewhere").
+    response trade_for_cookie(request const& req) const {
+        auto raw = req.raw_path();
+        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
+        std::string location = "/";
+        location += raw;
+        bool first = true;
+        for (auto const& p : url::query_params(req.query_string())) {
+            if (url::detail::decoded_equals(p.name, opts_.parameter, true)) continue;
+            location += first ? '?' : '&';
+            first = false;
+            location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
+        }
+        auto r = response::redirect(location, status::see_other);
+        r.set_header("Set-Cookie", set_cookie_);
+        r.set_header("Cache-Control", "no-store");
+        r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
+        return r;
+    }
+
+    access_token_options opts_;
+    std::string session_;
+    std::string set_cookie_;
+    std::string challenge_;
+    std::string query_;
+};
+
+}  // namespace porthole
+// #include <porthole/cors.hpp>
+// porthole/cors.hpp: Cross-Origin Resource Sharing as a layer (WHATWG Fetch standard, "CORS
+// protocol"; RFC 9110 for Vary and OPTIONS). It tells browsers which other origins may read
+// this server's responses; it is not access control: a request from an origin it refuses
+// still reaches the application (non-browser clients send what they like), the browser only
+// keeps the answer from the page.
+
+// #include <porthole/layer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+struct cors_options {
+    // Origins allowed to read responses, exactly as browsers send them ("https://app.example",
+    // "http://127.0.0.1:3000": scheme, host and a port other than the default). "*" allows any.
+    std::vector<std::string> origins{};
+    // Also allowed: the origins this returns true for (called when the list has no match).
+    std::function<bool(std::string_view origin)> allow_origin{};
+    // Responses may be read by requests with credentials (cookies, HTTP authentication):
+    // Access-Control-Allow-Credentials: true, and the origin named, never "*".
+    bool credentials = false;
+    // Methods a preflight may ask for (CORS-safelisted GET, HEAD and POST never need one).
+    std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    // Request header fields a preflight may ask for, case-insensitive; empty: whatever it asks
+    // for (each a valid field name).
+    std::vector<std::string> allow_headers{};
+    // Response header fields a page may read beyond the CORS-safelisted ones.
+    std::vector<std::string> expose_headers{};
+    // How long a browser may cache a preflight's answer (Chromium caps it at 2 hours); negative:
+    // no Access-Control-Max-Age.
+    std::chrono::seconds max_age{600};
+    // Answer Chromium's Private Network Access preflights (a public page reaching a server on
+    // loopback or a private address) with Access-Control-Allow-Private-Network: true.
+    bool private_network = false;
+};
+
+// The CORS layer:
+//  - a preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here, never
+//    reaching the application: 204 with Access-Control-Allow-Origin, -Methods, -Headers, -Max-Age
+//    (and -Credentials) when the origin, the method and every requested header are allowed,
+//    otherwise 403 without them, which the browser reports as a CORS failure;
+//  - other requests go on, and a response to an allowed origin gets Access-Control-Allow-Origin
+//    (and -Credentials, -Expose-Headers);
+//  - every response whose headers depend on the Origin gets `Vary: Origin`, so that a cache never
+//    serves one origin's answer to another.
+class cors {
+public:
+    explicit cors(cors_options o) : opts_(std::move(o)) {
+        for (auto const& origin : opts_.origins)
+            if (origin == "*") any_origin_ = true;
+        join(opts_.methods, methods_);
+        join(opts_.allow_headers, allow_headers_);
+        join(opts_.expose_headers, expose_headers_);
+        if (opts_.max_age.count() >= 0) max_age_ = std::to_string(opts_.max_age.count());
+    }
+
+    struct state {
+        std::string origin;  // the allowed origin to name, or empty
+    };
+
+    layer_result<state> before(request const& req) const {
+        auto origin = req.header("Origin");
+        if (origin.empty()) return state{};
+        bool allowed = allows(origin);
+        if (req.method() == method::options && req.has_header("Access-Control-Request-Method"))
+            return preflight(req, origin, allowed);
+        return allowed ? state{std::string(origin)} : state{};
+    }
+
+    void after(state& s, response& res) const {
+        if (!wildcard()) res.add_vary("Origin");
+        if (s.origin.empty()) return;
+        allow(res, s.origin);
+        if (!expose_headers_.empty()) res.set_header("Access-Control-Expose-Headers", expose_headers_);
+    }
+
+    // Whether `origin` may read responses.
+    bool allows(std::string_view origin) const {
+        if (any_origin_) return true;
+        for (auto const& o : opts_.origins)
+            if (o == origin) return true;  // origins compare exactly (Fetch: byte for byte)
+        return opts_.allow_origin && opts_.allow_origin(origin);
+    }
+
+private:
+    // "*" without credentials: the same headers whatever the origin, so no Vary is needed.
+    bool wildcard() const noexcept { return any_origin_ && !opts_.credentials; }
+
+    void allow(response& res, std::string_view origin) const {
+        res.set_header("Access-Control-Allow-Origin", wildcard() ? std::string_view("*") : origin);
+        if (opts_.credentials) res.set_header("Access-Control-Allow-Credentials", "true");
+    }
+
+    response preflight(request const& req, std::string_view origin, bool allowed) const {
+        auto refuse = [&] {
+            auto r = response::static_text("CORS preflight refused", "text/plain; charset=utf-8", status::forbidden);
+            if (!wildcard()) r.add_vary("Origin");
+            return r;
+        };
+        if (!allowed) return refuse();
+        auto wanted = detail::trim_ows(req.header("Access-Control-Request-Method"));
+        bool method_ok = false;
+        for (auto const& m : opts_.methods) method_ok = method_ok || m == wanted;
+        // The CORS-safelisted methods need no permission (Fetch: "CORS-safelisted method").
+        if (wanted == "GET" || wanted == "HEAD" || wanted == "POST") method_ok = true;
+        if (!method_ok) return refuse();
+        auto asked = req.header("Access-Control-Request-Headers");
+        bool headers_ok = true;
+        for_each_list_item(asked, [&](std::string_view h) {
+            headers_ok = detail::is_token(h) && (opts_.allow_headers.empty() || listed(opts_.allow_headers, h));
+            return headers_ok;
+        });
+        if (!headers_ok) return refuse();
+
+        response r(status::no_content);
+        allow(r, origin);
+        r.set_header("Access-Control-Allow-Methods", methods_);
+        auto headers = opts_.allow_headers.empty() ? detail::trim_ows(asked) : std::string_view(allow_headers_);
+        if (!headers.empty()) r.set_header("Access-Control-Allow-Headers", headers);
+        if (!max_age_.empty()) r.set_header("Access-Control-Max-Age", max_age_);
+        if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network"), "true"))
+            r.set_header("Access-Control-Allow-Private-Network", "true");
+        // The answer depends on all three request fields.
+        if (!wildcard()) r.add_vary("Origin");
+        r.add_vary("Access-Control-Request-Method");
+        r.add_vary("Access-Control-Request-Headers");
+        return r;
+    }
+
+    static bool listed(std::vector<std::string> const& list, std::string_view name) {
+        for (auto const& x : list)
+            if (iequals(x, name)) return true;
+        return false;
+    }
+    static void join(std::vector<std::string> const& items, std::string& out) {
+        for (auto const& i : items) {
+            if (!out.empty()) out += ", ";
+            out += i;
+        }
+    }
+
+    cors_options opts_;
+    bool any_origin_ = false;
+    std::string methods_;
+    std::string allow_headers_;
+    std::string expose_headers_;
+    std::string max_age_;
+};
+
+}  // namespace porthole
+// #include <porthole/security_headers.hpp>
+// porthole/security_headers.hpp: the response header fields that make browsers treat a page
+// more safely, as a layer. Each has a default, can be changed or turned off (an empty value),
+// and is left alone on a response that already sets it: a handler overrides it per response.
+
+// #include <porthole/layer.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+struct security_headers_options {
+    // No MIME sniffing: a text file is never run as a script.
+    std::string content_type_options = "nosniff";
+    // Scripts, styles, images and requests from this origin only, no plugins, no framing.
+    // A page with inline <script> or style="" needs its own policy (or hashes).
+    std::string content_security_policy =
+        "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+    // Other sites learn nothing of this one's URLs (which may carry tokens).
+    std::string referrer_policy = "no-referrer";
+    // Never inside a frame of another page (clickjacking); frame-ancestors says it for new browsers.
+    std::string frame_options = "DENY";
+    // A page opened from this one cannot reach back through window.opener, and the reverse.
+    std::string cross_origin_opener_policy = "same-origin";
+    // Over TLS only: "max-age=31536000" tells browsers to use https from now on. Off by default.
+    std::string strict_transport_security{};
+    // Any other fields, sent the same way.
+    std::vector<std::pair<std::string, std::string>> extra{};
+};
+
+class security_headers {
+public:
+    explicit security_headers(security_headers_options o = {}) {
+        auto add = [&](char const* name, std::string& value) {
+            if (!value.empty()) fields_.emplace_back(name, std::move(value));
+        };
+        add("X-Content-Type-Options", o.content_type_options);
+        add("Content-Security-Policy", o.content_security_policy);
+        add("Referrer-Policy", o.referrer_policy);
+        add("X-Frame-Options", o.frame_options);
+        add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
+        add("Strict-Transport-Security", o.strict_transport_security);
+        for (auto& [name, value] : o.extra)
+            if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
+    }
+
+    void before(request const&) const noexcept {}
+    void after(response& res) const {
+        for (auto const& [name, value] : fields_)
+            if (res.header(name).empty()) res.add_header(name, value);
+    }
+
+private:
+    std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+}  // namespace porthole
+// #include <porthole/request_id.hpp>
+// porthole/request_id.hpp: a request id as a layer. Each request gets an id, taken from the
+// incoming X-Request-Id when it is a sensible one (a proxy in front made it) or generated here;
+// the application sees it as req.header("X-Request-Id") either way, and the response carries it.
+
+// #include <porthole/layer.hpp>
+// #include <porthole/random.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+struct request_id_options {
+    std::string header = "X-Request-Id";
+    // Keep an incoming id of 1 to max_length characters from [A-Za-z0-9._:+/=-]; any other is
+    // replaced. Off: always generate (when clients are not to be trusted with the logs).
+    bool trust_incoming = true;
+    std::size_t max_length = 128;
+};
+
+class request_id {
+public:
+    explicit request_id(request_id_options o = {}) : opts_(std::move(o)) {}
+
+    struct state {
+        std::string id;
+        std::vector<header_field> fields;  // the request's own and the id, when generated
+    };
+
+    layer_result<state> before(request const& req) const {
+        state s;
+        auto incoming = req.header(opts_.header);
+        if (opts_.trust_incoming && acceptable(incoming)) s.id.assign(incoming);
+        else s.id = generate();
+        return s;
+    }
+
+    // When the id was made here, the application sees it as a header field too.
+    request rewrite(state& s, request const& req) const {
+        if (opts_.trust_incoming && req.header(opts_.header) == s.id) return req;
+        s.fields.reserve(req.headers().size() + 1);
+        for (auto const& f : req.headers())
+            if (!iequals(f.name, opts_.header)) s.fields.push_back(f);
+        s.fields.push_back({opts_.header, s.id});
+        return req.with_headers(s.fields);
+    }
+
+    void after(state& s, response& res) const { res.set_header(opts_.header, s.id); }
+
+    // 32 hexadecimal digits (128 bits) from a generator seeded once per thread from the system.
+    static std::string generate() {
+        thread_local std::uint64_t seed = [] {
+            unsigned char b[8];
+            random_bytes(b);
+            std::uint64_t v = 0;
+            for (unsigned char c : b) v = v << 8 | c;
+            return v;
+        }();
+        auto next = [] {  // splitmix64
+            std::uint64_t z = (seed += 0x9e3779b97f4a7c15u);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+            return z ^ (z >> 31);
+        };
+        std::string id(32, '0');
+        constexpr char hex[] = "0123456789abcdef";
+        for (int half = 0; half < 2; ++half) {
+            auto v = next();
+            for (int i = 0; i < 16; ++i) id[static_cast<std::size_t>(half * 16 + i)] = hex[(v >> (60 - 4 * i)) & 15];
+        }
+        return id;
+    }
+
+private:
+    bool acceptable(std::string_view id) const noexcept {
+        if (id.empty() || id.size() > opts_.max_length) return false;
+        for (char c : id) {
+            bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == ':' || c == '+' || c == '/' || c == '=' || c == '-';
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    request_id_options opts_;
+};
+
+}  // namespace porthole
+// #include <porthole/rate_limit.hpp>
+// porthole/rate_limit.hpp: a per-client rate limit as a layer. Each client has a token bucket
+// (`burst` tokens, refilled at `rate` per second); a request takes one, and a client with none
+// gets 429 Too Many Requests with Retry-After (RFC 6585 4, RFC 9110 10.2.3).
+
+// #include <porthole/layer.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <arpa/inet.h>
+
+namespace porthole {
+
+struct rate_limit_options {
+    double rate = 10;   // tokens per second: the sustained rate a client may keep up
+    double burst = 20;  // bucket size: how many requests may come at once after a quiet spell
+    // Clients tracked at once. When the table is full, clients whose buckets have refilled are
+    // forgotten (they are as good as new); when every one is busy, a newcomer is let through
+    // untracked rather than a busy client forgotten. A bound on memory under a flood of addresses.
+    std::size_t max_clients = 100000;
+    // The client a request counts against; default: the peer's address without its port, an
+    // IPv6 address by its /64 (one host usually holds a whole /64). Behind a trusted reverse
+    // proxy, read the proxy's forwarding header here instead.
+    std::function<std::string(request const&)> key{};
+};
+
+namespace detail {
+// "203.0.113.7:5555" -> "203.0.113.7"; "[2001:db8:1:2:3:4:5:6]:5555" -> "2001:db8:1:2::/64".
+inline std::string client_address(std::string_view peer) {
+    if (peer.size() > 2 && peer.front() == '[') {
+        auto close = peer.find(']');
+        std::string text(peer.substr(1, close == std::string_view::npos ? peer.size() - 1 : close - 1));
+        in6_addr a{};
+        if (::inet_pton(AF_INET6, text.c_str(), &a) != 1) return text;
+        std::fill(a.s6_addr + 8, a.s6_addr + 16, std::uint8_t{0});
+        char out[INET6_ADDRSTRLEN];
+        if (!::inet_ntop(AF_INET6, &a, out, sizeof out)) return text;
+        return std::string(out) + "/64";
+    }
+    auto colon = peer.rfind(':');
+    return std::string(colon == std::string_view::npos ? peer : peer.substr(0, colon));
+}
+}  // namespace detail
+
+class rate_limit {
+public:
+    explicit rate_limit(rate_limit_options o = {}) : shared_(std::make_shared<shared>()) {
+        if (!(o.rate > 0) || !(o.burst >= 1)) throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
+        shared_->opts = std::move(o);
+        shared_->per_shard = std::max<std::size_t>(1, shared_->opts.max_clients / shard_count);
+    }
+
+    std::optional<response> before(request const& req) const {
+        auto key = shared_->opts.key ? shared_->opts.key(req) : detail::client_address(req.peer());
+        double wait = take(key, now());
+        if (wait <= 0) return std::nullopt;
+        auto r = response::static_text(reason_phrase(status::too_many_requests), "text/plain; charset=utf-8",
+                                       status::too_many_requests);
+        r.set_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(wait))));
+        return r;
+    }
+
+    // Takes a token from `key`'s bucket at time `now` (seconds); 0 when there was one, else the
+    // seconds until there will be. Public for tests that drive the clock.
+    double take(std::string const& key, double now) const {
+        auto& s = shared_->shards[std::hash<std::string>{}(key) % shard_count];
+        auto const& o = shared_->opts;
+        std::lock_guard lock(s.mutex);
+        auto it = s.buckets.find(key);
+        if (it == s.buckets.end()) {
+            if (s.buckets.size() >= shared_->per_shard && !forget_full(s, now))
+                return 0;  // every tracked client is busy: a newcomer's bucket would be full anyway
+            it = s.buckets.emplace(key, bucket{o.burst, now}).first;
+        }
+        auto& b = it->second;
+        b.tokens = std::min(o.burst, b.tokens + (now - b.updated) * o.rate);
+        b.updated = now;
+        if (b.tokens >= 1) {
+            b.tokens -= 1;
+            return 0;
+        }
+        return std::max((1 - b.tokens) / o.rate, 1e-3);
+    }
+
+    std::size_t clients() const {
+        std::size_t n = 0;
+        for (auto& s : shared_->shards) {
+            std::lock_guard lock(s.mutex);
+            n += s.buckets.size();
+        }
+        return n;
+    }
+
+private:
+    static constexpr std::size_t shard_count = 16;
+    struct bucket {
+        double tokens;
+        double updated;  // seconds
+    };
+    struct shard {
+        std::mutex mutex;
+        std::unordered_map<std::string, bucket> buckets;
+    };
+    // Shared by copies (a layers list is copied into the application it wraps).
+    struct shared {
+        rate_limit_options opts;
+        std::size_t per_shard = 1;
+        std::array<shard, shard_count> shards;
+    };
+
+    static double now() noexcept {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+
+    // A full shard drops the clients whose buckets have refilled (they are as good as new);
+    // false when none has, and every client it holds is busy.
+    bool forget_full(shard& s, double now) const {
+        auto const& o = shared_->opts;
+        std::erase_if(s.buckets, [&](auto const& kv) {
+            return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst;
+        });
+        return s.buckets.size() < shared_->per_shard;
+    }
+
+    std::shared_ptr<shared> shared_;
+};
+
+}  // namespace porthole
 // #include <porthole/connection.hpp>
 // porthole/connection.hpp: one HTTP/1.1 connection as a state machine, bytes in, bytes out.
 //
@@ -2724,6 +3974,7 @@ response call_application(F& app, request const& req) {
 // gives, reports it with consumed(), and closes when should_close() says so. Timeouts are the
 // driver's; phase() tells which one applies.
 
+// #include <porthole/access_log.hpp>
 // #include <porthole/app.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/parser.hpp>
@@ -2763,16 +4014,6 @@ struct output_chunk {
     std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
 };
 
-// What an access log line needs; views are valid during the callback only. An answer to input
-// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be.
-struct access_entry {
-    std::string_view peer, method, target;
-    porthole::version version;
-    porthole::status status;
-    std::uint64_t body_bytes;
-};
-
 // The Date header value, formatted at most once per second. The driver owns the clock and calls
 // update(); a connection without one sends no Date.
 class date_source {
@@ -2795,7 +4036,7 @@ struct connection_config {
     bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    std::function<void(access_entry const&)> access_log;
+    access_log_function access_log;
     std::function<void(std::string_view)> error_log;  // default: a line on stderr
 };
 
@@ -6601,7 +7842,6 @@ private:
 
 namespace porthole {
 
-using access_log_function = std::function<void(access_entry const&)>;
 using error_log_function = std::function<void(std::string_view)>;
 
 struct options {
@@ -6743,36 +7983,6 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         }
     }
     return o;
-}
-
-// An access log writing Common Log Format lines to `out`, e.g.
-//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
-// Each line is one fwrite, so lines from several threads do not interleave.
-inline access_log_function common_log(std::FILE* out) {
-    return [out](access_entry const& e) {
-        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        ::gmtime_r(&now, &tm);
-        std::string_view host = e.peer;
-        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-        char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
-                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
-                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
-                              static_cast<unsigned long long>(e.body_bytes));
-        if (n <= 0) return;
-        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
-        if (line[len - 1] != '\n') line[len - 1] = '\n';
-        std::fwrite(line, 1, len, out);
-    };
 }
 
 // Serves `app` (any porthole application; called concurrently from every loop thread, so it
