@@ -229,7 +229,7 @@ def bench(args):
 
 # ---------------------------------------------------------------- idle connections
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def response_complete(buf):

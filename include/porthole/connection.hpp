@@ -71,9 +71,42 @@ struct connection_config {
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
     access_log_function access_log;
     std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    // Host names accepted beside localhost and IP literals where a driver turns the Host check
+    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
+    std::vector<std::string> allowed_hosts;
 };
 
 namespace detail {
+// Whether a Host value (uri-host [":" port]) can only have come from a client that means this
+// machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
+// `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
+inline bool is_local_host(std::string_view host, std::vector<std::string> const& allowed) noexcept {
+    if (!host.empty() && host[0] == '[') return true;  // an IPv6 literal
+    host = host.substr(0, host.find(':'));
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same name
+    if (iequals(host, "localhost")) return true;
+    if (host.size() > 10 && iequals(host.substr(host.size() - 10), ".localhost")) return true;
+    int parts = 0, digits = 0, value = 0;
+    bool ipv4 = !host.empty();
+    for (char c : host) {
+        if (c == '.') {
+            ipv4 = ipv4 && digits > 0;
+            ++parts;
+            digits = value = 0;
+        } else if (c >= '0' && c <= '9' && digits < 3) {
+            value = value * 10 + (c - '0');
+            ipv4 = ipv4 && value <= 255;
+            ++digits;
+        } else {
+            ipv4 = false;
+        }
+    }
+    if (ipv4 && parts == 3 && digits > 0) return true;
+    for (auto const& name : allowed)
+        if (iequals(host, name)) return true;
+    return false;
+}
+
 inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
 }
@@ -211,6 +244,10 @@ public:
     }
 
     void set_peer(std::string_view address) { peer_.assign(address); }
+    // The driver accepted this connection on a loopback address: a request whose Host (or
+    // absolute-form authority) names anything but this machine is answered 421 Misdirected
+    // Request without reaching the application (a DNS rebinding defence; see is_local_host).
+    void set_host_check(bool on) noexcept { host_check_ = on; }
     std::size_t requests_served() const noexcept { return served_; }
 
     // Memory held between requests; a driver may call it for idle connections.
@@ -236,7 +273,7 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = false;
     }
 
 private:
@@ -357,12 +394,25 @@ private:
             finish(req, error_response(status::not_implemented));
             return;
         }
+        if (host_check_ && !host_allowed(h)) {
+            finish(req, error_response(status::misdirected_request));
+            return;
+        }
         response res = call_guarded(req);
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
             res = error_response(status::internal_server_error);
         }
         finish(req, std::move(res));
+    }
+
+    bool host_allowed(request_head const& h) const noexcept {
+        if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
+            auto authority = h.target.substr(h.target.find("://") + 3);
+            authority = authority.substr(0, authority.find_first_of("/?#"));
+            return detail::is_local_host(authority, config_.allowed_hosts);
+        }
+        return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
     }
 
     // The application's response, built in place, or a 500 if it threw.
@@ -633,6 +683,7 @@ private:
     bool closing_ = false;
     bool paused_ = false;
     bool continue_sent_ = false;
+    bool host_check_ = false;
 };
 
 }  // namespace porthole

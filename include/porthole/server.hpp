@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -26,6 +27,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <poll.h>
 #include <unistd.h>
@@ -35,9 +37,26 @@ namespace porthole {
 using error_log_function = std::function<void(std::string_view)>;
 
 struct options {
-    std::string address = "127.0.0.1";  // "0.0.0.0" or "::" to listen on every interface
-    std::uint16_t port = 8080;          // 0 picks a free port; server::port() tells which
-    unsigned threads = 0;               // event loops; 0: one per hardware thread
+    // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
+    // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
+    // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
+    // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
+    std::string address = "127.0.0.1";
+    std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
+    std::uint16_t port = 8080;  // for addresses without one; 0 picks a free port (server::port() tells
+                                // which), shared by the other addresses without one
+    unsigned threads = 0;       // event loops; 0: one per hardware thread
+
+    // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
+    ::mode_t unix_socket_mode = 0660;
+    std::string unix_socket_owner;
+    std::string unix_socket_group;
+
+    // On loopback listeners, a request whose Host names anything but this machine (an IP literal,
+    // "localhost", a name below ".localhost", or one of allowed_hosts) gets 421 Misdirected
+    // Request: a web page that rebinds its own name to 127.0.0.1 cannot reach the server.
+    bool check_loopback_host = true;
+    std::vector<std::string> allowed_hosts;
 
     std::size_t max_connections = 10000;  // beyond: 503 and close
     std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
@@ -53,14 +72,17 @@ struct options {
     access_log_function access_log;  // off when empty; see common_log()
     error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
 
-    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting
+    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting,
+                                  // a line per address ("listening on unix:/path" for a socket)
+    std::string announce_query;   // appended to the first URL as "?QUERY" (an access token, say)
     bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
 
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
-    // The command line every example shares:  --port N  --threads N  --address A  --help,
-    // and the limits  --max-connections N  --header-timeout-ms N  --body-timeout-ms N
+    // The command line every example shares:  --port N  --threads N  --address A (repeatable)
+    // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
+    // --help, and the limits  --max-connections N  --header-timeout-ms N  --body-timeout-ms N
     // --keep-alive-timeout-ms N  --write-timeout-ms N  --drain-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
@@ -82,6 +104,18 @@ inline std::optional<std::string_view> command_line_value(int argc, char const* 
     return std::nullopt;
 }
 
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+    std::vector<std::string_view> out;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == name && i + 1 < argc) out.emplace_back(argv[++i]);
+        else if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
+            out.push_back(a.substr(name.size() + 1));
+    }
+    return out;
+}
+
 // Whether a bare `--name` flag is on a command line.
 inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
     for (int i = 1; i < argc; ++i) {
@@ -96,10 +130,16 @@ namespace detail {
     std::FILE* out = status == 0 ? stdout : stderr;
     if (problem) std::fprintf(out, "%s: %s\n", program, problem);
     std::fprintf(out,
-                 "usage: %s [--port N] [--threads N] [--address A] [limits]\n"
+                 "usage: %s [--port N] [--threads N] [--address A]... [limits]\n"
                  "  --port N      TCP port, 0 picks a free one (default 8080)\n"
                  "  --threads N   event loop threads (default: one per hardware thread)\n"
-                 "  --address A   address to listen on (default 127.0.0.1)\n"
+                 "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+                 "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
+                 "                unix:/path/to.sock, unix:@abstract-name\n"
+                 "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
+                 "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
+                 "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+                 "                         literals (repeatable)\n"
                  "limits:\n"
                  "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
                  "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
@@ -143,10 +183,28 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
-    if (auto addr = command_line_value(argc, argv, "--address")) {
-        if (addr->empty()) detail::command_line_usage(program, 2, "--address needs a value");
-        o.address = std::string(*addr);
+    auto addresses = command_line_values(argc, argv, "--address");
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        try {
+            (void)detail::parse_listen_address(addresses[i]);
+        } catch (std::invalid_argument const& e) {
+            detail::command_line_usage(program, 2, e.what());
+        }
+        if (i == 0) o.address = std::string(addresses[i]);
+        else o.extra_addresses.emplace_back(addresses[i]);
     }
+    if (command_line_flag(argc, argv, "--address") && addresses.empty())
+        detail::command_line_usage(program, 2, "--address needs a value");
+    if (auto m = command_line_value(argc, argv, "--socket-mode")) {
+        unsigned mode = 0;
+        auto r = std::from_chars(m->data(), m->data() + m->size(), mode, 8);
+        if (m->empty() || r.ec != std::errc() || r.ptr != m->data() + m->size() || mode > 07777)
+            detail::command_line_usage(program, 2, "--socket-mode needs an octal mode such as 660");
+        o.unix_socket_mode = static_cast<::mode_t>(mode);
+    }
+    if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
+    if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
+    for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
     if (auto m = command_line_value(argc, argv, "--max-connections")) {
         if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
             detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
@@ -223,7 +281,19 @@ public:
     }
 
     int native_handle() { return engine_.native_handle(); }
+    // The port of the first TCP address (0 when not listening, or only on Unix sockets).
     std::uint16_t port() const noexcept { return engine_.port(); }
+    // Where the server listens once started: "http://127.0.0.1:8080/", "unix:/run/tool.sock",
+    // one per address in the options' order; for the thread that started it.
+    std::vector<std::string> locations() const {
+        std::vector<std::string> out;
+        for (auto const& b : engine_.bound()) {
+            if (b.address.kind == detail::listen_address::unix_file) out.push_back("unix:" + b.address.path);
+            else if (b.address.kind == detail::listen_address::unix_abstract) out.push_back("unix:@" + b.address.path);
+            else out.push_back(url_of(b));
+        }
+        return out;
+    }
     options const& settings() const noexcept { return opts_; }
 
 private:
@@ -234,13 +304,17 @@ private:
         c.max_output_buffered = o.max_output_buffered;
         c.access_log = o.access_log;
         c.error_log = o.error_log;
+        c.allowed_hosts = o.allowed_hosts;
         return c;
     }
 
     static detail::engine_settings make_settings(options const& o) {
         detail::engine_settings s;
-        s.address = o.address;
+        s.addresses = {o.address};
+        s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
+        s.unix_socket = {o.unix_socket_mode, o.unix_socket_owner, o.unix_socket_group};
+        s.check_loopback_host = o.check_loopback_host;
         s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
         s.max_connections = o.max_connections;
         s.header_timeout = o.header_timeout;
@@ -254,10 +328,23 @@ private:
 
     void announce() {
         if (!opts_.announce) return;
-        bool v6 = opts_.address.find(':') != std::string::npos;
-        std::printf(v6 ? "listening on http://[%s]:%u/\n" : "listening on http://%s:%u/\n",
-                    opts_.address.c_str(), static_cast<unsigned>(port()));
+        std::string lines;
+        bool query = !opts_.announce_query.empty();
+        for (auto const& where : locations()) {
+            lines += "listening on " + where;
+            if (query && where.starts_with("http")) {
+                lines += "?" + opts_.announce_query;
+                query = false;
+            }
+            lines += '\n';
+        }
+        std::fwrite(lines.data(), 1, lines.size(), stdout);
         std::fflush(stdout);
+    }
+
+    static std::string url_of(detail::bound_address const& b) {
+        bool v6 = b.address.host.find(':') != std::string::npos;
+        return "http://" + (v6 ? "[" + b.address.host + "]" : b.address.host) + ":" + std::to_string(b.port) + "/";
     }
 
     App app_;

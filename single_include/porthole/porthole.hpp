@@ -4038,9 +4038,42 @@ struct connection_config {
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
     access_log_function access_log;
     std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    // Host names accepted beside localhost and IP literals where a driver turns the Host check
+    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
+    std::vector<std::string> allowed_hosts;
 };
 
 namespace detail {
+// Whether a Host value (uri-host [":" port]) can only have come from a client that means this
+// machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
+// `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
+inline bool is_local_host(std::string_view host, std::vector<std::string> const& allowed) noexcept {
+    if (!host.empty() && host[0] == '[') return true;  // an IPv6 literal
+    host = host.substr(0, host.find(':'));
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same name
+    if (iequals(host, "localhost")) return true;
+    if (host.size() > 10 && iequals(host.substr(host.size() - 10), ".localhost")) return true;
+    int parts = 0, digits = 0, value = 0;
+    bool ipv4 = !host.empty();
+    for (char c : host) {
+        if (c == '.') {
+            ipv4 = ipv4 && digits > 0;
+            ++parts;
+            digits = value = 0;
+        } else if (c >= '0' && c <= '9' && digits < 3) {
+            value = value * 10 + (c - '0');
+            ipv4 = ipv4 && value <= 255;
+            ++digits;
+        } else {
+            ipv4 = false;
+        }
+    }
+    if (ipv4 && parts == 3 && digits > 0) return true;
+    for (auto const& name : allowed)
+        if (iequals(host, name)) return true;
+    return false;
+}
+
 inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
 }
@@ -4178,6 +4211,10 @@ public:
     }
 
     void set_peer(std::string_view address) { peer_.assign(address); }
+    // The driver accepted this connection on a loopback address: a request whose Host (or
+    // absolute-form authority) names anything but this machine is answered 421 Misdirected
+    // Request without reaching the application (a DNS rebinding defence; see is_local_host).
+    void set_host_check(bool on) noexcept { host_check_ = on; }
     std::size_t requests_served() const noexcept { return served_; }
 
     // Memory held between requests; a driver may call it for idle connections.
@@ -4203,7 +4240,7 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = false;
     }
 
 private:
@@ -4324,12 +4361,25 @@ private:
             finish(req, error_response(status::not_implemented));
             return;
         }
+        if (host_check_ && !host_allowed(h)) {
+            finish(req, error_response(status::misdirected_request));
+            return;
+        }
         response res = call_guarded(req);
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
             res = error_response(status::internal_server_error);
         }
         finish(req, std::move(res));
+    }
+
+    bool host_allowed(request_head const& h) const noexcept {
+        if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
+            auto authority = h.target.substr(h.target.find("://") + 3);
+            authority = authority.substr(0, authority.find_first_of("/?#"));
+            return detail::is_local_host(authority, config_.allowed_hosts);
+        }
+        return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
     }
 
     // The application's response, built in place, or a 500 if it threw.
@@ -4600,6 +4650,7 @@ private:
     bool closing_ = false;
     bool paused_ = false;
     bool continue_sent_ = false;
+    bool host_check_ = false;
 };
 
 }  // namespace porthole
@@ -6331,8 +6382,9 @@ private:
 
 // #include <porthole/connection.hpp>
 // #include <porthole/detail/engine.hpp>
-// porthole/detail/engine.hpp: a set of event loops behind one listening address, run either
-// on background threads (start/stop/wait) or one step at a time on the caller's thread (poll).
+// porthole/detail/engine.hpp: a set of event loops behind one or more listening addresses, run
+// either on background threads (start/stop/wait) or one step at a time on the caller's thread
+// (poll).
 
 // #include <porthole/detail/event_loop.hpp>
 // porthole/detail/event_loop.hpp: one thread's event loop. It accepts connections, moves bytes
@@ -6361,8 +6413,10 @@ private:
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -6372,11 +6426,15 @@ private:
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #if defined(__linux__)
@@ -6463,11 +6521,15 @@ inline constexpr int send_flags = MSG_NOSIGNAL;
 inline constexpr int send_flags = 0;
 #endif
 
+// How an IPv6 wildcard listener treats IPv4: both (dual stack, "::" alone takes every
+// address), IPv6 only (beside an IPv4 listener on the same port), or as the system says.
+enum class ipv6_only : std::uint8_t { system_default, off, on };
+
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
 // over them. A negative backlog only binds (see claim_port). Throws std::system_error.
 inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                               int backlog) {
+                               int backlog, ipv6_only v6only = ipv6_only::system_default) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -6498,6 +6560,10 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
         (void)reuse_port;
 #endif
         set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
+        if (ai->ai_family == AF_INET6 && v6only != ipv6_only::system_default) {
+            int on = v6only == ipv6_only::on;
+            ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        }
         if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
             last_errno = errno;
             failed = "bind";
@@ -6521,8 +6587,8 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
 // port already in use would silently share it. Binding once without it first fails as it
 // should, and picks the port when asked for port 0.
 inline std::uint16_t local_port(int fd) noexcept;
-inline std::uint16_t claim_port(std::string const& address, std::uint16_t port) {
-    unique_fd probe = open_listener(address, port, false, -1);
+inline std::uint16_t claim_port(std::string const& address, std::uint16_t port, ipv6_only v6only) {
+    unique_fd probe = open_listener(address, port, false, -1, v6only);
     return local_port(probe.get());
 }
 
@@ -6533,6 +6599,182 @@ inline std::uint16_t local_port(int fd) noexcept {
     if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in const&>(sa).sin_port);
     if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 const&>(sa).sin6_port);
     return 0;
+}
+
+// ---------------------------------------------------------------- listening addresses
+
+// One place to listen, as options give it:
+//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
+//   "127.0.0.1:8081", "[::1]:8081"                     TCP on a port of its own
+//   "unix:/run/tool.sock"                              a Unix domain socket file
+//   "unix:@tool"                                       a Linux abstract socket (no file)
+struct listen_address {
+    enum kind_t : std::uint8_t { tcp, unix_file, unix_abstract } kind = tcp;
+    std::string host;                  // tcp: without brackets
+    std::optional<std::uint16_t> port;  // tcp: given with the address
+    std::string path;                  // unix: the file, or the abstract name without '@'
+
+    bool is_unix() const noexcept { return kind != tcp; }
+};
+
+// Parses a listening address; throws std::invalid_argument with a readable message.
+inline listen_address parse_listen_address(std::string_view text) {
+    listen_address a;
+    auto fail = [&](char const* why) {
+        throw std::invalid_argument("listening address '" + std::string(text) + "': " + why);
+    };
+    if (text.substr(0, 5) == "unix:") {
+        auto path = text.substr(5);
+        if (path.empty() || path == "@") fail("a Unix socket needs a path");
+        if (path.find('\0') != std::string_view::npos) fail("a NUL in the path");
+        a.kind = path[0] == '@' ? listen_address::unix_abstract : listen_address::unix_file;
+        a.path = std::string(a.kind == listen_address::unix_abstract ? path.substr(1) : path);
+        if (a.path.size() + 1 > sizeof(sockaddr_un::sun_path)) fail("the path is too long for a Unix socket");
+        return a;
+    }
+    auto parse_port = [&](std::string_view p) {
+        unsigned v = 0;
+        auto r = std::from_chars(p.data(), p.data() + p.size(), v);
+        if (p.empty() || r.ec != std::errc() || r.ptr != p.data() + p.size() || v > 65535) fail("a bad port");
+        a.port = static_cast<std::uint16_t>(v);
+    };
+    if (!text.empty() && text[0] == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) fail("'[' without ']'");
+        a.host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest[0] != ':') fail("text after ']'");
+            parse_port(rest.substr(1));
+        }
+    } else if (auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+        a.host = std::string(text.substr(0, colon));  // one colon: host:port
+        parse_port(text.substr(colon + 1));
+    } else {
+        a.host = std::string(text);  // none, or an IPv6 address without brackets
+    }
+    if (a.host.empty()) fail("no host");
+    return a;
+}
+
+// Whether a TCP host is a loopback address, where only this machine can connect.
+inline bool is_loopback_host(std::string const& host) noexcept {
+    if (host == "localhost") return true;
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
+
+// What a Unix socket file is made with: its mode, and optionally its owner and group (a user or
+// group name, or a number; changing the owner needs privileges, the group one of the caller's).
+struct unix_socket_settings {
+    ::mode_t mode = 0660;
+    std::string owner;
+    std::string group;
+};
+
+// The file a Unix listener made, to remove when it closes: only while it is still ours.
+struct unix_socket_file {
+    std::string path;
+    ::dev_t device = 0;
+    ::ino_t inode = 0;
+
+    void remove() const noexcept {
+        struct stat st {};
+        if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == device &&
+            st.st_ino == inode)
+            ::unlink(path.c_str());
+    }
+};
+
+namespace unix_socket_detail {
+inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::size_t offset = a.kind == listen_address::unix_abstract ? 1 : 0;  // abstract: a leading NUL
+    std::memcpy(sa.sun_path + offset, a.path.data(), a.path.size());
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + offset + a.path.size() +
+                                 (a.kind == listen_address::unix_file ? 1 : 0));
+    return sa;
+}
+
+inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
+    unsigned v = 0;
+    auto r = std::from_chars(name.data(), name.data() + name.size(), v);
+    if (r.ec == std::errc() && r.ptr == name.data() + name.size()) {
+        id = v;
+        return true;
+    }
+    char buf[4096];
+    if (user) {
+        passwd pw{}, *found = nullptr;
+        if (::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->pw_uid;
+    } else {
+        group gr{}, *found = nullptr;
+        if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->gr_gid;
+    }
+    return true;
+}
+}  // namespace unix_socket_detail
+
+// Opens a non-blocking Unix domain listener. A file left by a server that is gone (a socket
+// nobody accepts on) is replaced; a live one, or a file that is not a socket, is an error.
+// The mode and owner are set before listen(), so no client connects before they hold.
+// Throws std::system_error; `made` is the file to remove on close (empty when abstract).
+inline unique_fd open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
+                                    unix_socket_file& made) {
+    socklen_t len = 0;
+    sockaddr_un sa = unix_socket_detail::address_of(a, len);
+    auto fail = [&](int e, char const* what) -> unique_fd {
+        throw std::system_error(e, std::generic_category(), std::string(what) + " unix:" + a.path);
+    };
+    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    if (!fd) return fail(errno, "socket");
+    set_nonblocking_cloexec(fd.get());
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) {
+            if (!S_ISSOCK(st.st_mode)) return fail(EEXIST, "not a socket, left alone:");
+            unique_fd probe(::socket(AF_UNIX, SOCK_STREAM, 0));
+            if (!probe) return fail(errno, "socket");
+            set_nonblocking_cloexec(probe.get());  // a live server with a full backlog: EAGAIN, not a wait
+            if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0 || errno == EAGAIN ||
+                errno == EINPROGRESS)
+                return fail(EADDRINUSE, "another server listens on");
+            if (errno != ECONNREFUSED && errno != ENOENT) return fail(errno, "connect");
+            ::unlink(a.path.c_str());  // a leftover: nobody accepts on it
+        }
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail(errno, "bind");
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) made = {a.path, st.st_dev, st.st_ino};
+        auto undo = [&](int e, char const* what) {
+            made.remove();
+            made = {};
+            return fail(e, what);
+        };
+        if (::chmod(a.path.c_str(), settings.mode) != 0) return undo(errno, "chmod");
+        std::uint32_t uid = static_cast<std::uint32_t>(-1), gid = static_cast<std::uint32_t>(-1);
+        if (!settings.owner.empty() && !unix_socket_detail::lookup_id(settings.owner, true, uid))
+            return undo(EINVAL, ("no such user '" + settings.owner + "' for").c_str());
+        if (!settings.group.empty() && !unix_socket_detail::lookup_id(settings.group, false, gid))
+            return undo(EINVAL, ("no such group '" + settings.group + "' for").c_str());
+        if ((!settings.owner.empty() || !settings.group.empty()) &&
+            ::lchown(a.path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
+            return undo(errno, "chown");
+    }
+    if (::listen(fd.get(), backlog) != 0) {
+        int e = errno;
+        made.remove();
+        made = {};
+        return fail(e, "listen");
+    }
+    return fd;
 }
 
 // Accepts one connection as a non-blocking, close-on-exec descriptor; -1 with errno set when
@@ -6559,18 +6801,34 @@ struct peer_address {
 
     static peer_address from(sockaddr_storage const& ss) noexcept {
         peer_address p;
-        if (ss.ss_family == AF_INET) std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
-        else if (ss.ss_family == AF_INET6) std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+        if (ss.ss_family == AF_INET) {
+            std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
+        } else if (ss.ss_family == AF_INET6) {
+            std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+            if (IN6_IS_ADDR_V4MAPPED(&p.addr.v6.sin6_addr)) {  // an IPv4 client of a dual-stack listener
+                sockaddr_in v4{};
+                v4.sin_family = AF_INET;
+                v4.sin_port = p.addr.v6.sin6_port;
+                std::memcpy(&v4.sin_addr, p.addr.v6.sin6_addr.s6_addr + 12, 4);
+                p.addr.v4 = v4;
+            }
+        } else if (ss.ss_family == AF_UNIX) {
+            p.addr.sa.sa_family = AF_UNIX;
+        }
         return p;
     }
 
-    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out, NUL-terminated; returns the length
-    // written. By hand for IPv4, once per connection: inet_ntop and snprintf go through
-    // printf's machinery.
+    // "203.0.113.7:5555", "[2001:db8::1]:5555", or "unix" (a Unix socket's peers are unnamed)
+    // into out, NUL-terminated; returns the length written. By hand for IPv4, once per
+    // connection: inet_ntop and snprintf go through printf's machinery.
     std::size_t format(char (&out)[64]) const noexcept {
         char* p = out;
         char* const end = out + sizeof out - 1;
         unsigned port = 0;
+        if (addr.sa.sa_family == AF_UNIX) {
+            std::memcpy(out, "unix", 5);
+            return 4;
+        }
         if (addr.sa.sa_family == AF_INET) {
             auto const* b = reinterpret_cast<unsigned char const*>(&addr.v4.sin_addr);
             for (int i = 0; i < 4; ++i) {
@@ -6918,8 +7176,10 @@ namespace porthole::detail {
 
 // Everything the engine needs from the public options, with no HTTP types in it.
 struct engine_settings {
-    std::string address = "127.0.0.1";
-    std::uint16_t port = 0;
+    std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
+    std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one
+    unix_socket_settings unix_socket{};
+    bool check_loopback_host = true;  // connections through loopback listeners check Host
     unsigned threads = 1;
     std::size_t max_connections = 10000;
     std::chrono::milliseconds header_timeout{10000};
@@ -6929,6 +7189,13 @@ struct engine_settings {
     std::chrono::milliseconds drain_timeout{5000};
     bool listener_per_thread = true;
     int backlog = 4096;
+};
+
+// A listening socket as a loop sees it.
+struct loop_listener {
+    int fd = -1;
+    bool owned = false;       // this loop's own (SO_REUSEPORT) socket: the loop closes it
+    bool check_host = false;  // a loopback listener: its connections are told to check Host
 };
 
 // State shared by every loop of one server. Connections are constructed as
@@ -6976,7 +7243,7 @@ class event_loop {
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
     // the connection is made again from the loop's read buffer when the next request comes.
     struct slot {
-        slot(int f, peer_address const& p) noexcept : fd(f), peer(p) {}
+        slot(int f, peer_address const& p, bool check) noexcept : fd(f), peer(p), check_host(check) {}
         connection_type* conn = nullptr;
         slot* prev = nullptr;  // in the timer list, then in the graveyard
         slot* next = nullptr;
@@ -6993,6 +7260,12 @@ class event_loop {
         bool closed = false;
         bool served = false;   // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
+        bool check_host = false;      // came through a loopback listener
+    };
+
+    struct listener {
+        loop_listener socket;
+        typename Poller::handle handle{};
     };
 
     struct timer_list {
@@ -7009,10 +7282,9 @@ class event_loop {
     static constexpr std::int64_t accept_pause_ms = 100;
 
 public:
-    // listen_fd: this loop's listener; owns_listener: close it when done (one listener per
-    // loop), otherwise it is shared with other loops and owned by the engine.
-    event_loop(Shared& shared, int listen_fd, bool owns_listener)
-        : shared_(shared), listen_fd_(listen_fd), owns_listener_(owns_listener) {
+    // The listeners this loop accepts from: its own (closed by the loop when done) and those
+    // shared with other loops (owned by the engine).
+    event_loop(Shared& shared, std::vector<loop_listener> const& listeners) : shared_(shared) {
         auto const& s = shared_.settings;
         set_timer(t_idle, s.idle_timeout);
         set_timer(t_asleep, s.idle_timeout);
@@ -7025,10 +7297,10 @@ public:
 #endif
         tick();
         poller_.add_watch(wake_.fd(), &wake_tag_, wake_handle_);
-        if (listen_fd_ >= 0) {
-            poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
-            listening_ = true;
-        }
+        listeners_.reserve(listeners.size());  // never grows again: the elements are poller tags
+        for (auto const& l : listeners) listeners_.push_back(listener{l, {}});
+        for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
+        listening_ = !listeners_.empty();
     }
 
     event_loop(event_loop const&) = delete;
@@ -7104,8 +7376,9 @@ private:
     }
 
     void on_ready(void* tag, unsigned ready) {
-        if (tag == &listen_tag_) {
-            if (listening_) accept_batch();
+        for (auto& l : listeners_) {
+            if (tag != &l) continue;
+            if (listening_) accept_batch(l);
             return;
         }
         if (tag == &wake_tag_) {
@@ -7126,16 +7399,16 @@ private:
     // failing accept(), so the batch follows the load: it shrinks to what the backlog held
     // when a call comes up empty, and doubles after full batches in a row (a burst). Under a
     // steady trickle, most wakeups take their one connection and make no failing call.
-    void accept_batch() {
+    void accept_batch(listener& from) {
         int accepted = 0;
         for (int i = 0; i < accept_batch_; ++i) {
             sockaddr_storage peer{};
             socklen_t len = 0;
-            int fd = accept_connection(listen_fd_, peer, len);
+            int fd = accept_connection(from.socket.fd, peer, len);
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EMFILE || errno == ENFILE) {
-                    if (shed_one()) continue;
+                    if (shed_one(from)) continue;
                     pause_listening();
                 } else {  // EAGAIN: the backlog is empty
                     accept_batch_ = std::max(1, accepted);
@@ -7151,7 +7424,7 @@ private:
                 continue;
             }
             if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
-            open_connection(fd, peer);
+            open_connection(fd, peer, from.socket.check_host);
         }
         if (++full_batches_ >= 4) {
             accept_batch_ = std::min(accepts_per_wakeup, 2 * accept_batch_);
@@ -7161,12 +7434,12 @@ private:
 
     // Out of descriptors: give up the reserve one to accept the next connection and refuse it,
     // so the level-triggered listener does not wake us again for the same connection forever.
-    bool shed_one() noexcept {
+    bool shed_one(listener& from) noexcept {
         if (!reserve_) return false;
         reserve_.reset();
         sockaddr_storage peer{};
         socklen_t len = 0;
-        int fd = accept_connection(listen_fd_, peer, len);
+        int fd = accept_connection(from.socket.fd, peer, len);
         if (fd >= 0) reply_and_close(fd, busy_reply);
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
         return fd >= 0 && reserve_;
@@ -7174,7 +7447,7 @@ private:
 
     void pause_listening() noexcept {
         if (!listening_) return;
-        poller_.remove(listen_fd_, listen_handle_);
+        for (auto& l : listeners_) poller_.remove(l.socket.fd, l.handle);
         listening_ = false;
         paused_until_ = now_ + accept_pause_ms;
     }
@@ -7182,20 +7455,22 @@ private:
     void resume_listening() {
         paused_until_ = 0;
         if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-        poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
+        for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
         listening_ = true;
     }
 
     void stop_listening() noexcept {
-        if (listening_) poller_.remove(listen_fd_, listen_handle_);
+        if (listening_)
+            for (auto& l : listeners_) poller_.remove(l.socket.fd, l.handle);
         listening_ = false;
         paused_until_ = 0;
-        if (owns_listener_ && listen_fd_ >= 0) ::close(listen_fd_);
-        listen_fd_ = -1;
+        for (auto& l : listeners_)
+            if (l.socket.owned && l.socket.fd >= 0) ::close(l.socket.fd);
+        listeners_.clear();
     }
 
-    void open_connection(int fd, sockaddr_storage const& peer) {
-        slot* s = new (std::nothrow) slot(fd, peer_address::from(peer));
+    void open_connection(int fd, sockaddr_storage const& peer, bool check_host) {
+        slot* s = new (std::nothrow) slot(fd, peer_address::from(peer), check_host);
         if (!s || !poller_.add_connection(fd, s, s->handle)) {
             delete s;
             ::close(fd);
@@ -7226,6 +7501,7 @@ private:
             char name[64];
             std::size_t n = s.peer.format(name);
             s.conn->set_peer(std::string_view(name, n));
+            if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
         }
         return *s.conn;
     }
@@ -7536,10 +7812,12 @@ private:
         // Connections the kernel already accepted are clients in flight too: take them, then
         // close the listener.
         accept_batch_ = accepts_per_wakeup;
-        for (int i = 0; i < 64 && listening_; ++i) {
-            std::size_t before = live_;
-            accept_batch();
-            if (live_ == before) break;
+        for (auto& l : listeners_) {
+            for (int i = 0; i < 64 && listening_; ++i) {
+                std::size_t before = live_;
+                accept_batch(l);
+                if (live_ == before) break;
+            }
         }
         stop_listening();
         // Idle keep-alive connections go now, unless a request is already waiting in the
@@ -7564,14 +7842,11 @@ private:
     Shared& shared_;
     Poller poller_;
     wake_channel wake_;
-    int listen_fd_;
-    bool owns_listener_;
+    std::vector<listener> listeners_;
     bool listening_ = false;
     bool draining_ = false;
     bool finished_ = false;
-    char listen_tag_ = 0;
     char wake_tag_ = 0;
-    typename Poller::handle listen_handle_{};
     typename Poller::handle wake_handle_{};
     unique_fd reserve_;
     std::unique_ptr<char[]> scratch_;
@@ -7609,6 +7884,12 @@ private:
 #include <vector>
 
 namespace porthole::detail {
+
+// Where an engine listens once open: the address as parsed and, for TCP, the port it bound.
+struct bound_address {
+    listen_address address;
+    std::uint16_t port = 0;
+};
 
 template <class Shared, class Poller>
 class engine {
@@ -7727,7 +8008,10 @@ public:
         return loops_.front()->native_handle();
     }
 
+    // The port of the first TCP address; 0 when not listening.
     std::uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
+    // Every address, as last opened; for the thread that started the engine.
+    std::vector<bound_address> const& bound() const noexcept { return bound_; }
     bool running() const noexcept { return mode_ != mode::closed; }
     std::size_t loop_count() const noexcept { return loops_.size(); }
 
@@ -7751,32 +8035,74 @@ private:
         raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
+        try {
+            open_listeners(loops);
+        } catch (...) {
+            loops_.clear();
+            close_listeners();
+            throw;
+        }
+    }
+
+    void open_listeners(unsigned loops) {
         auto const& s = shared_.settings;
         bool per_loop = s.listener_per_thread && loops > 1;
 #if !defined(SO_REUSEPORT) || !defined(__linux__)
         per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
 #endif
-        std::vector<unique_fd> listeners;
-        std::uint16_t bound = 0;
-        if (per_loop) {
-            bound = claim_port(s.address, s.port);
-            for (unsigned i = 0; i < loops; ++i) listeners.push_back(open_listener(s.address, bound, true, s.backlog));
-        } else {
-            shared_listener_ = open_listener(s.address, s.port, false, s.backlog);
-            bound = local_port(shared_listener_.get());
+        std::vector<listen_address> addresses;
+        bool any_ipv4 = false;
+        for (auto const& text : s.addresses) {
+            addresses.push_back(parse_listen_address(text));
+            in_addr v4{};
+            any_ipv4 = any_ipv4 || (!addresses.back().is_unix() && ::inet_pton(AF_INET, addresses.back().host.c_str(), &v4) == 1);
         }
-        try {
-            for (unsigned i = 0; i < loops; ++i) {
-                int fd = per_loop ? listeners[i].get() : shared_listener_.get();
-                loops_.push_back(std::make_unique<loop_type>(shared_, fd, per_loop));
-                if (per_loop) (void)listeners[i].release();
+        if (addresses.empty()) throw std::invalid_argument("porthole: no address to listen on");
+        std::vector<std::vector<loop_listener>> listeners(loops);
+        std::vector<std::vector<unique_fd>> owned(loops);  // each loop's own, until the loop takes them
+        std::uint16_t default_port = s.port;
+        bound_.clear();
+        for (auto const& a : addresses) {
+            if (a.is_unix()) {
+                unix_socket_file made;
+                shared_listeners_.push_back(open_unix_listener(a, s.unix_socket, s.backlog, made));
+                if (!made.path.empty()) unix_files_.push_back(made);
+                for (auto& l : listeners) l.push_back({shared_listeners_.back().get(), false, false});
+                bound_.push_back({a, 0});
+                continue;
             }
-        } catch (...) {
-            loops_.clear();
-            shared_listener_.reset();
-            throw;
+            // "::" takes IPv4 too (dual stack), unless an IPv4 address is listed beside it.
+            in6_addr v6{};
+            bool wildcard6 = ::inet_pton(AF_INET6, a.host.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
+            auto v6only = !wildcard6 ? ipv6_only::system_default : any_ipv4 ? ipv6_only::on : ipv6_only::off;
+            bool check = s.check_loopback_host && is_loopback_host(a.host);
+            std::uint16_t port = a.port.value_or(default_port), bound = 0;
+            if (per_loop) {
+                bound = claim_port(a.host, port, v6only);
+                for (unsigned i = 0; i < loops; ++i) {
+                    owned[i].push_back(open_listener(a.host, bound, true, s.backlog, v6only));
+                    listeners[i].push_back({owned[i].back().get(), true, check});
+                }
+            } else {
+                shared_listeners_.push_back(open_listener(a.host, port, false, s.backlog, v6only));
+                bound = local_port(shared_listeners_.back().get());
+                for (auto& l : listeners) l.push_back({shared_listeners_.back().get(), false, check});
+            }
+            if (!a.port && default_port == 0) default_port = bound;  // the others share the port picked
+            if (port_.load(std::memory_order_relaxed) == 0) port_.store(bound, std::memory_order_release);
+            bound_.push_back({a, bound});
         }
-        port_.store(bound, std::memory_order_release);
+        for (unsigned i = 0; i < loops; ++i) {
+            loops_.push_back(std::make_unique<loop_type>(shared_, listeners[i]));
+            for (auto& fd : owned[i]) (void)fd.release();  // the loop closes them now
+        }
+    }
+
+    void close_listeners() noexcept {
+        shared_listeners_.clear();
+        for (auto const& f : unix_files_) f.remove();
+        unix_files_.clear();
+        port_.store(0, std::memory_order_release);
     }
 
     // Joining happens without control_ held: a handler may be calling request_stop().
@@ -7794,8 +8120,7 @@ private:
 
     void finalize_locked() noexcept {
         loops_.clear();
-        shared_listener_.reset();
-        port_.store(0, std::memory_order_release);
+        close_listeners();
         mode_ = mode::closed;
         finished_.store(true);
         finished_.notify_all();
@@ -7804,7 +8129,9 @@ private:
     Shared& shared_;
     std::vector<std::unique_ptr<loop_type>> loops_;
     std::vector<std::thread> threads_;
-    unique_fd shared_listener_;
+    std::vector<unique_fd> shared_listeners_;  // listeners every loop accepts from
+    std::vector<unix_socket_file> unix_files_;  // removed when the listeners close
+    std::vector<bound_address> bound_;
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;
@@ -7820,6 +8147,7 @@ private:
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -7836,6 +8164,7 @@ private:
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <poll.h>
 #include <unistd.h>
@@ -7845,9 +8174,26 @@ namespace porthole {
 using error_log_function = std::function<void(std::string_view)>;
 
 struct options {
-    std::string address = "127.0.0.1";  // "0.0.0.0" or "::" to listen on every interface
-    std::uint16_t port = 8080;          // 0 picks a free port; server::port() tells which
-    unsigned threads = 0;               // event loops; 0: one per hardware thread
+    // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
+    // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
+    // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
+    // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
+    std::string address = "127.0.0.1";
+    std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
+    std::uint16_t port = 8080;  // for addresses without one; 0 picks a free port (server::port() tells
+                                // which), shared by the other addresses without one
+    unsigned threads = 0;       // event loops; 0: one per hardware thread
+
+    // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
+    ::mode_t unix_socket_mode = 0660;
+    std::string unix_socket_owner;
+    std::string unix_socket_group;
+
+    // On loopback listeners, a request whose Host names anything but this machine (an IP literal,
+    // "localhost", a name below ".localhost", or one of allowed_hosts) gets 421 Misdirected
+    // Request: a web page that rebinds its own name to 127.0.0.1 cannot reach the server.
+    bool check_loopback_host = true;
+    std::vector<std::string> allowed_hosts;
 
     std::size_t max_connections = 10000;  // beyond: 503 and close
     std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
@@ -7863,14 +8209,17 @@ struct options {
     access_log_function access_log;  // off when empty; see common_log()
     error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
 
-    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting
+    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting,
+                                  // a line per address ("listening on unix:/path" for a socket)
+    std::string announce_query;   // appended to the first URL as "?QUERY" (an access token, say)
     bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
 
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
-    // The command line every example shares:  --port N  --threads N  --address A  --help,
-    // and the limits  --max-connections N  --header-timeout-ms N  --body-timeout-ms N
+    // The command line every example shares:  --port N  --threads N  --address A (repeatable)
+    // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
+    // --help, and the limits  --max-connections N  --header-timeout-ms N  --body-timeout-ms N
     // --keep-alive-timeout-ms N  --write-timeout-ms N  --drain-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
@@ -7892,6 +8241,18 @@ inline std::optional<std::string_view> command_line_value(int argc, char const* 
     return std::nullopt;
 }
 
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+    std::vector<std::string_view> out;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == name && i + 1 < argc) out.emplace_back(argv[++i]);
+        else if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
+            out.push_back(a.substr(name.size() + 1));
+    }
+    return out;
+}
+
 // Whether a bare `--name` flag is on a command line.
 inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
     for (int i = 1; i < argc; ++i) {
@@ -7906,10 +8267,16 @@ namespace detail {
     std::FILE* out = status == 0 ? stdout : stderr;
     if (problem) std::fprintf(out, "%s: %s\n", program, problem);
     std::fprintf(out,
-                 "usage: %s [--port N] [--threads N] [--address A] [limits]\n"
+                 "usage: %s [--port N] [--threads N] [--address A]... [limits]\n"
                  "  --port N      TCP port, 0 picks a free one (default 8080)\n"
                  "  --threads N   event loop threads (default: one per hardware thread)\n"
-                 "  --address A   address to listen on (default 127.0.0.1)\n"
+                 "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+                 "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
+                 "                unix:/path/to.sock, unix:@abstract-name\n"
+                 "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
+                 "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
+                 "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+                 "                         literals (repeatable)\n"
                  "limits:\n"
                  "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
                  "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
@@ -7953,10 +8320,28 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
-    if (auto addr = command_line_value(argc, argv, "--address")) {
-        if (addr->empty()) detail::command_line_usage(program, 2, "--address needs a value");
-        o.address = std::string(*addr);
+    auto addresses = command_line_values(argc, argv, "--address");
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        try {
+            (void)detail::parse_listen_address(addresses[i]);
+        } catch (std::invalid_argument const& e) {
+            detail::command_line_usage(program, 2, e.what());
+        }
+        if (i == 0) o.address = std::string(addresses[i]);
+        else o.extra_addresses.emplace_back(addresses[i]);
     }
+    if (command_line_flag(argc, argv, "--address") && addresses.empty())
+        detail::command_line_usage(program, 2, "--address needs a value");
+    if (auto m = command_line_value(argc, argv, "--socket-mode")) {
+        unsigned mode = 0;
+        auto r = std::from_chars(m->data(), m->data() + m->size(), mode, 8);
+        if (m->empty() || r.ec != std::errc() || r.ptr != m->data() + m->size() || mode > 07777)
+            detail::command_line_usage(program, 2, "--socket-mode needs an octal mode such as 660");
+        o.unix_socket_mode = static_cast<::mode_t>(mode);
+    }
+    if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
+    if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
+    for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
     if (auto m = command_line_value(argc, argv, "--max-connections")) {
         if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
             detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
@@ -8033,7 +8418,19 @@ public:
     }
 
     int native_handle() { return engine_.native_handle(); }
+    // The port of the first TCP address (0 when not listening, or only on Unix sockets).
     std::uint16_t port() const noexcept { return engine_.port(); }
+    // Where the server listens once started: "http://127.0.0.1:8080/", "unix:/run/tool.sock",
+    // one per address in the options' order; for the thread that started it.
+    std::vector<std::string> locations() const {
+        std::vector<std::string> out;
+        for (auto const& b : engine_.bound()) {
+            if (b.address.kind == detail::listen_address::unix_file) out.push_back("unix:" + b.address.path);
+            else if (b.address.kind == detail::listen_address::unix_abstract) out.push_back("unix:@" + b.address.path);
+            else out.push_back(url_of(b));
+        }
+        return out;
+    }
     options const& settings() const noexcept { return opts_; }
 
 private:
@@ -8044,13 +8441,17 @@ private:
         c.max_output_buffered = o.max_output_buffered;
         c.access_log = o.access_log;
         c.error_log = o.error_log;
+        c.allowed_hosts = o.allowed_hosts;
         return c;
     }
 
     static detail::engine_settings make_settings(options const& o) {
         detail::engine_settings s;
-        s.address = o.address;
+        s.addresses = {o.address};
+        s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
+        s.unix_socket = {o.unix_socket_mode, o.unix_socket_owner, o.unix_socket_group};
+        s.check_loopback_host = o.check_loopback_host;
         s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
         s.max_connections = o.max_connections;
         s.header_timeout = o.header_timeout;
@@ -8064,10 +8465,23 @@ private:
 
     void announce() {
         if (!opts_.announce) return;
-        bool v6 = opts_.address.find(':') != std::string::npos;
-        std::printf(v6 ? "listening on http://[%s]:%u/\n" : "listening on http://%s:%u/\n",
-                    opts_.address.c_str(), static_cast<unsigned>(port()));
+        std::string lines;
+        bool query = !opts_.announce_query.empty();
+        for (auto const& where : locations()) {
+            lines += "listening on " + where;
+            if (query && where.starts_with("http")) {
+                lines += "?" + opts_.announce_query;
+                query = false;
+            }
+            lines += '\n';
+        }
+        std::fwrite(lines.data(), 1, lines.size(), stdout);
         std::fflush(stdout);
+    }
+
+    static std::string url_of(detail::bound_address const& b) {
+        bool v6 = b.address.host.find(':') != std::string::npos;
+        return "http://" + (v6 ? "[" + b.address.host + "]" : b.address.host) + ":" + std::to_string(b.port) + "/";
     }
 
     App app_;

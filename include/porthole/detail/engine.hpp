@@ -1,5 +1,6 @@
-// porthole/detail/engine.hpp: a set of event loops behind one listening address, run either
-// on background threads (start/stop/wait) or one step at a time on the caller's thread (poll).
+// porthole/detail/engine.hpp: a set of event loops behind one or more listening addresses, run
+// either on background threads (start/stop/wait) or one step at a time on the caller's thread
+// (poll).
 #pragma once
 
 #include <porthole/detail/event_loop.hpp>
@@ -15,6 +16,12 @@
 #include <vector>
 
 namespace porthole::detail {
+
+// Where an engine listens once open: the address as parsed and, for TCP, the port it bound.
+struct bound_address {
+    listen_address address;
+    std::uint16_t port = 0;
+};
 
 template <class Shared, class Poller>
 class engine {
@@ -133,7 +140,10 @@ public:
         return loops_.front()->native_handle();
     }
 
+    // The port of the first TCP address; 0 when not listening.
     std::uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
+    // Every address, as last opened; for the thread that started the engine.
+    std::vector<bound_address> const& bound() const noexcept { return bound_; }
     bool running() const noexcept { return mode_ != mode::closed; }
     std::size_t loop_count() const noexcept { return loops_.size(); }
 
@@ -157,32 +167,74 @@ private:
         raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
+        try {
+            open_listeners(loops);
+        } catch (...) {
+            loops_.clear();
+            close_listeners();
+            throw;
+        }
+    }
+
+    void open_listeners(unsigned loops) {
         auto const& s = shared_.settings;
         bool per_loop = s.listener_per_thread && loops > 1;
 #if !defined(SO_REUSEPORT) || !defined(__linux__)
         per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
 #endif
-        std::vector<unique_fd> listeners;
-        std::uint16_t bound = 0;
-        if (per_loop) {
-            bound = claim_port(s.address, s.port);
-            for (unsigned i = 0; i < loops; ++i) listeners.push_back(open_listener(s.address, bound, true, s.backlog));
-        } else {
-            shared_listener_ = open_listener(s.address, s.port, false, s.backlog);
-            bound = local_port(shared_listener_.get());
+        std::vector<listen_address> addresses;
+        bool any_ipv4 = false;
+        for (auto const& text : s.addresses) {
+            addresses.push_back(parse_listen_address(text));
+            in_addr v4{};
+            any_ipv4 = any_ipv4 || (!addresses.back().is_unix() && ::inet_pton(AF_INET, addresses.back().host.c_str(), &v4) == 1);
         }
-        try {
-            for (unsigned i = 0; i < loops; ++i) {
-                int fd = per_loop ? listeners[i].get() : shared_listener_.get();
-                loops_.push_back(std::make_unique<loop_type>(shared_, fd, per_loop));
-                if (per_loop) (void)listeners[i].release();
+        if (addresses.empty()) throw std::invalid_argument("porthole: no address to listen on");
+        std::vector<std::vector<loop_listener>> listeners(loops);
+        std::vector<std::vector<unique_fd>> owned(loops);  // each loop's own, until the loop takes them
+        std::uint16_t default_port = s.port;
+        bound_.clear();
+        for (auto const& a : addresses) {
+            if (a.is_unix()) {
+                unix_socket_file made;
+                shared_listeners_.push_back(open_unix_listener(a, s.unix_socket, s.backlog, made));
+                if (!made.path.empty()) unix_files_.push_back(made);
+                for (auto& l : listeners) l.push_back({shared_listeners_.back().get(), false, false});
+                bound_.push_back({a, 0});
+                continue;
             }
-        } catch (...) {
-            loops_.clear();
-            shared_listener_.reset();
-            throw;
+            // "::" takes IPv4 too (dual stack), unless an IPv4 address is listed beside it.
+            in6_addr v6{};
+            bool wildcard6 = ::inet_pton(AF_INET6, a.host.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
+            auto v6only = !wildcard6 ? ipv6_only::system_default : any_ipv4 ? ipv6_only::on : ipv6_only::off;
+            bool check = s.check_loopback_host && is_loopback_host(a.host);
+            std::uint16_t port = a.port.value_or(default_port), bound = 0;
+            if (per_loop) {
+                bound = claim_port(a.host, port, v6only);
+                for (unsigned i = 0; i < loops; ++i) {
+                    owned[i].push_back(open_listener(a.host, bound, true, s.backlog, v6only));
+                    listeners[i].push_back({owned[i].back().get(), true, check});
+                }
+            } else {
+                shared_listeners_.push_back(open_listener(a.host, port, false, s.backlog, v6only));
+                bound = local_port(shared_listeners_.back().get());
+                for (auto& l : listeners) l.push_back({shared_listeners_.back().get(), false, check});
+            }
+            if (!a.port && default_port == 0) default_port = bound;  // the others share the port picked
+            if (port_.load(std::memory_order_relaxed) == 0) port_.store(bound, std::memory_order_release);
+            bound_.push_back({a, bound});
         }
-        port_.store(bound, std::memory_order_release);
+        for (unsigned i = 0; i < loops; ++i) {
+            loops_.push_back(std::make_unique<loop_type>(shared_, listeners[i]));
+            for (auto& fd : owned[i]) (void)fd.release();  // the loop closes them now
+        }
+    }
+
+    void close_listeners() noexcept {
+        shared_listeners_.clear();
+        for (auto const& f : unix_files_) f.remove();
+        unix_files_.clear();
+        port_.store(0, std::memory_order_release);
     }
 
     // Joining happens without control_ held: a handler may be calling request_stop().
@@ -200,8 +252,7 @@ private:
 
     void finalize_locked() noexcept {
         loops_.clear();
-        shared_listener_.reset();
-        port_.store(0, std::memory_order_release);
+        close_listeners();
         mode_ = mode::closed;
         finished_.store(true);
         finished_.notify_all();
@@ -210,7 +261,9 @@ private:
     Shared& shared_;
     std::vector<std::unique_ptr<loop_type>> loops_;
     std::vector<std::thread> threads_;
-    unique_fd shared_listener_;
+    std::vector<unique_fd> shared_listeners_;  // listeners every loop accepts from
+    std::vector<unix_socket_file> unix_files_;  // removed when the listeners close
+    std::vector<bound_address> bound_;
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;
