@@ -18,6 +18,8 @@
 #include <porthole/security_headers.hpp>
 #include <porthole/request_id.hpp>
 #include <porthole/rate_limit.hpp>
+#include <porthole/encoding.hpp>
+#include <porthole/compression.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>
