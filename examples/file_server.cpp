@@ -1,6 +1,8 @@
 // file_server: serves the files of a directory (index.html for directories, ranges,
-// conditional requests; nothing outside the directory).
-//   build/examples/file_server --root www --port 8080 --threads 2
+// conditional requests; nothing outside the directory). NAME.br and NAME.gz made ahead of time
+// (brotli -k, gzip -k) go to clients that take them; --gzip also compresses the other text
+// files as they are sent (gzip, deflate or br, as the client asks).
+//   build/examples/file_server --root www --port 8080 --threads 2 [--gzip]
 #include <porthole/porthole.hpp>
 
 #include <cstdio>
@@ -10,9 +12,18 @@
 int main(int argc, char** argv) {
     auto options = porthole::options::from_command_line(argc, argv);
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
+    bool gzip = porthole::command_line_flag(argc, argv, "--gzip");
     try {
-        porthole::static_files files(root);
+        porthole::static_files files(root, {.precompressed = true});
+#if defined(PORTHOLE_WITH_ZLIB) || defined(PORTHOLE_WITH_BROTLI)
+        auto app = porthole::layers{
+            porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression{}),
+        }(std::move(files));
+        return porthole::serve(app, std::move(options));
+#else
+        if (gzip) std::fprintf(stderr, "file_server: built without zlib or brotli: --gzip does nothing\n");
         return porthole::serve(files, std::move(options));
+#endif
     } catch (std::system_error const& e) {
         std::fprintf(stderr, "file_server: cannot serve %s: %s\n", root.c_str(), e.code().message().c_str());
         return 1;

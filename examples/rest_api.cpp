@@ -1,18 +1,53 @@
-// rest_api: a JSON CRUD API over an in-memory map (see rest_api_app.hpp for the routes).
+// rest_api: a JSON CRUD API over an in-memory map (see rest_api_app.hpp for the routes), with
+// the layers a prototype API wants.
 //   build/examples/rest_api --port 8080 --threads 2 [--access-log]
-//   curl -i -d '{"name": "chair"}' http://127.0.0.1:8080/items
+//                           [--cors-origin ORIGIN]... [--basic-auth USER:PASSWORD]
+//   curl -i --json '{"name": "chair"}' http://127.0.0.1:8080/items
 //   curl -i http://127.0.0.1:8080/items/1
-// --access-log writes one Common Log Format line per request to stderr.
+// --cors-origin lets pages from ORIGIN ("http://127.0.0.1:3000") read the API; repeatable.
+// --basic-auth makes POST, PUT and DELETE ask for that user and password (over TLS or loopback
+// only: Basic credentials travel in clear text). --access-log writes one Common Log Format line
+// per request to stderr.
 #include "rest_api_app.hpp"
 
+#include <porthole/auth.hpp>
+#include <porthole/cors.hpp>
 #include <porthole/server.hpp>
 
 #include <cstdio>
+#include <string>
 
 int main(int argc, char** argv) {
     rest_api::store store;
-    auto app = rest_api::make_app(store);
     auto opts = porthole::options::from_command_line(argc, argv);
+    opts.limits.max_body = rest_api::max_body;  // 413 before a larger body arrives
     if (porthole::command_line_flag(argc, argv, "--access-log")) opts.access_log = porthole::common_log(stderr);
+
+    porthole::cors_options cors;
+    for (auto origin : porthole::command_line_values(argc, argv, "--cors-origin")) cors.origins.emplace_back(origin);
+    cors.allow_headers = {"Content-Type", "Authorization"};
+    cors.credentials = true;  // a page may send the Basic credentials along
+
+    std::string user, password;
+    auto auth = porthole::command_line_value(argc, argv, "--basic-auth");
+    if (auth) {
+        auto colon = auth->find(':');
+        if (colon == std::string_view::npos || colon == 0) {
+            std::fprintf(stderr, "%s: --basic-auth needs USER:PASSWORD\n", argv[0]);
+            return 2;
+        }
+        user = std::string(auth->substr(0, colon));
+        password = std::string(auth->substr(colon + 1));
+    }
+
+    bool with_cors = !cors.origins.empty(), with_auth = auth.has_value();
+    auto writes = [with_auth](porthole::request const& r) {
+        auto m = r.method();
+        return with_auth && (m == porthole::method::post || m == porthole::method::put || m == porthole::method::delete_);
+    };
+    auto app = porthole::layers{
+        porthole::when([with_cors](porthole::request const&) { return with_cors; }, porthole::cors(std::move(cors))),
+        porthole::when(writes, porthole::basic_auth("rest_api", user, password)),
+    }(rest_api::make_app(store));
     return porthole::serve(app, std::move(opts));
 }

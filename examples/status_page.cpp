@@ -1,7 +1,10 @@
 // status_page: an "embedded tool" (a worker thread doing simulated jobs) with a live status page:
 // uptime, counters and the recent jobs, rendered from the @@name@@ template pages/status.html and
-// refreshed in the browser every two seconds from /status.json.
-//   build/examples/status_page --port 8080 [--pages DIR]
+// refreshed in the browser every two seconds from /status.json (nlohmann/json writes it).
+//   build/examples/status_page --port 8080 [--pages DIR] [--token]
+// --token: only the person who started it gets in. It prints
+//   listening on http://127.0.0.1:8080/?token=...
+// and a browser that opens that URL gets a session cookie; everyone else gets 401.
 #include <porthole/porthole.hpp>
 
 #include <chrono>
@@ -27,13 +30,10 @@ struct tool_state {
     }
 };
 
-std::string to_json(tool_state::snapshot const& s) {
-    std::string jobs;
-    for (auto const& j : s.recent)
-        jobs += (jobs.empty() ? "" : ",") + std::string("{\"id\":") + std::to_string(j.id) + ",\"name\":\"" + j.name +
-                "\",\"seconds\":" + std::to_string(j.seconds) + ",\"ok\":" + (j.ok ? "true" : "false") + "}";
-    return "{\"uptime\":" + std::to_string(s.uptime) + ",\"done\":" + std::to_string(s.done) +
-           ",\"failed\":" + std::to_string(s.failed) + ",\"jobs\":[" + jobs + "]}";
+nlohmann::json to_json(tool_state::snapshot const& s) {
+    auto jobs = nlohmann::json::array();
+    for (auto const& j : s.recent) jobs.push_back({{"id", j.id}, {"name", j.name}, {"seconds", j.seconds}, {"ok", j.ok}});
+    return {{"uptime", s.uptime}, {"done", s.done}, {"failed", s.failed}, {"jobs", std::move(jobs)}};
 }
 
 porthole::html to_rows(tool_state::snapshot const& s) {
@@ -62,12 +62,26 @@ int main(int argc, char** argv) {
             if (state.recent.size() > 8) state.recent.pop_back();
         }
     });
-    auto app = porthole::router{
+    auto asset = [dir](char const* name, char const* type) {
+        return [path = dir + "/" + name, type] { return porthole::response::file(path, type); };
+    };
+    auto routes = porthole::router{
         porthole::get<"/">([&] {
             auto s = state.now();
             return page.render({{"uptime", s.uptime}, {"done", s.done}, {"failed", s.failed}, {"rows", to_rows(s)}});
         }),
-        porthole::get<"/status.json">([&] { return porthole::response::json(to_json(state.now())); }),
+        porthole::get<"/status.json">([&] { return to_json(state.now()); }),
+        porthole::get<"/status.js">(asset("status.js", "text/javascript; charset=utf-8")),
+        porthole::get<"/status.css">(asset("status.css", "text/css; charset=utf-8")),
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+
+    auto opts = porthole::options::from_command_line(argc, argv);
+    bool token_on = porthole::command_line_flag(argc, argv, "--token");
+    porthole::access_token token;
+    if (token_on) opts.announce_query = token.query();
+    auto app = porthole::layers{
+        porthole::security_headers{},  // the page's script and style are files of its own: CSP 'self' holds
+        porthole::when([token_on](porthole::request const&) { return token_on; }, std::move(token)),
+    }(std::move(routes));
+    return porthole::serve(app, std::move(opts));
 }

@@ -28,3 +28,6 @@
 #include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
 #include <porthole/form.hpp>
+#if defined(PORTHOLE_WITH_JSON)
+#include <porthole/json.hpp>
+#endif

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -251,7 +252,34 @@ struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A.
 template <class F>
 struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
 
-enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
+enum class handler_form : std::uint8_t {
+    none,
+    params,                   // (P...)
+    request_and_params,       // (request const&, P...)
+    request_only,             // (request const&)
+    params_and_body,          // (P..., B) with B a body_parameter
+    request_params_and_body,  // (request const&, P..., B)
+};
+
+// The last declared parameter of a handler when it is a body parameter, else void.
+template <class Args>
+struct body_of {
+    using type = void;
+};
+template <class... A>
+    requires(sizeof...(A) > 0)
+struct body_of<type_list<A...>> {
+    using last = std::tuple_element_t<sizeof...(A) - 1, std::tuple<A...>>;
+    using type = std::conditional_t<body_parameter<last>, last, void>;
+};
+template <class Sig, bool Known = Sig::known>
+struct body_of_signature {
+    using type = void;  // a generic handler: no body parameter is told from it
+};
+template <class Sig>
+struct body_of_signature<Sig, true> {
+    using type = typename body_of<typename Sig::args>::type;
+};
 
 template <class H, class Params>
 struct handler_traits;
@@ -264,12 +292,19 @@ struct handler_traits<H, type_list<P...>> {
         if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
         else return true;
     }
+    // A body parameter is told by the declared signature: generic handlers take none.
+    using body = typename body_of_signature<sig>::type;
     static constexpr handler_form form = [] {
         if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
         if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
             return handler_form::request_and_params;
         if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
             return handler_form::request_only;
+        if constexpr (!std::is_void_v<body>) {
+            if (std::is_invocable_v<H&, P..., body> && exact(type_list<P..., body>{})) return handler_form::params_and_body;
+            if (std::is_invocable_v<H&, request const&, P..., body> && exact(type_list<request, P..., body>{}))
+                return handler_form::request_params_and_body;
+        }
         return handler_form::none;
     }();
     template <handler_form F>
@@ -291,6 +326,16 @@ struct handler_traits<H, type_list<P...>> {
     struct result<F> {
         using type = std::invoke_result_t<H&, request const&>;
     };
+    template <handler_form F>
+        requires(F == handler_form::params_and_body)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, P..., body>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_params_and_body)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&, P..., body>;
+    };
     using result_type = typename result<form>::type;
 };
 
@@ -300,7 +345,8 @@ struct handler_check {
     static_assert(traits::form != handler_form::none,
                   "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
                   "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
-                  "preceded by porthole::request const& (or porthole::request const& alone)");
+                  "preceded by porthole::request const& (or porthole::request const& alone) and followed by a body "
+                  "parameter such as porthole::json_body<T>");
     static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
                   "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
                   "of one of those");

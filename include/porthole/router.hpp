@@ -692,8 +692,7 @@ private:
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
-        } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
-                             detail::handler_form::params) {
+        } else if constexpr (handler_form_of<E>() == detail::handler_form::params) {
             // The handler takes the parameters alone: no copy of the request to carry them.
             (void)req;
             using info = typename E::info;
@@ -751,15 +750,36 @@ private:
                                  std::index_sequence<J...>) {
         (void)s;
         (void)params;
-        constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
+        using traits = detail::handler_traits<H, detail::param_types<Info>>;
+        constexpr auto f = traits::form;
         if constexpr (f == detail::handler_form::params)
             return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
                 s, Info::param_positions[J], params[J].value)...));
         else if constexpr (f == detail::handler_form::request_and_params)
             return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
                                           s, Info::param_positions[J], params[J].value)...));
-        else
+        else if constexpr (f == detail::handler_form::request_only)
             return to_response(h(req));
+        else {  // a body parameter, read before the handler runs; refused: the reader's answer
+            using B = typename traits::body;
+            response refusal;
+            auto body = body_reader<B>::read(req, refusal);
+            if (!body) return refusal;
+            if constexpr (f == detail::handler_form::params_and_body)
+                return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                                         s, Info::param_positions[J], params[J].value)...,
+                                     std::move(*body)));
+            else
+                return to_response(h(req,
+                                     param_value<Info::segments[Info::param_positions[J]].kind>(
+                                         s, Info::param_positions[J], params[J].value)...,
+                                     std::move(*body)));
+        }
+    }
+
+    template <class E>
+    static constexpr detail::handler_form handler_form_of() {
+        return detail::handler_traits<decltype(E::handler), detail::param_types<typename E::info>>::form;
     }
 
     using invoker = response (*)(router&, request const&, walk const&);

@@ -2672,11 +2672,35 @@ namespace porthole {
 
 class html;  // a rendered template (template.hpp); declared here so that it converts
 
+// More types a handler may return: specialize response_converter<T> with
+//   static response convert(T const& value);
+// (json.hpp does it for nlohmann::json.)
+template <class T>
+struct response_converter;
+
+// A handler parameter read from the request body (router.hpp: a route handler may take one
+// after the path's parameters): specialize body_reader<T> with
+//   static std::optional<T> read(request const& req, response& refusal);
+// which gives the value, or nullopt and sets `refusal` (a 400, 413, 415...) to answer with.
+// (json.hpp does it for porthole::json_body<T>.)
+template <class T>
+struct body_reader;
+
+template <class T>
+concept body_parameter = requires(request const& req, response& refusal) {
+    { body_reader<T>::read(req, refusal) } -> std::same_as<std::optional<T>>;
+};
+
 namespace detail {
+template <class T>
+concept has_response_converter = requires(T const& v) {
+    { response_converter<T>::convert(v) } -> std::same_as<response>;
+};
+
 template <class T>
 struct converts_to_response
     : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, html> ||
-                         std::convertible_to<T, std::string_view>> {};
+                         std::convertible_to<T, std::string_view> || has_response_converter<T>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 }  // namespace detail
@@ -2689,6 +2713,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   status                       an empty response with that status
 //   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
+//   T with a response_converter  what its convert() makes (nlohmann::json with json.hpp)
 template <class T>
 concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
 
@@ -2701,6 +2726,8 @@ response to_response(T&& value) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
         return response::html(std::string(value.view()));
+    } else if constexpr (detail::has_response_converter<V>) {  // before conversions the type may also have
+        return response_converter<V>::convert(value);
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {
@@ -9195,6 +9222,7 @@ int serve(App&& app, options opts = {}) {
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -9437,7 +9465,34 @@ struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A.
 template <class F>
 struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
 
-enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
+enum class handler_form : std::uint8_t {
+    none,
+    params,                   // (P...)
+    request_and_params,       // (request const&, P...)
+    request_only,             // (request const&)
+    params_and_body,          // (P..., B) with B a body_parameter
+    request_params_and_body,  // (request const&, P..., B)
+};
+
+// The last declared parameter of a handler when it is a body parameter, else void.
+template <class Args>
+struct body_of {
+    using type = void;
+};
+template <class... A>
+    requires(sizeof...(A) > 0)
+struct body_of<type_list<A...>> {
+    using last = std::tuple_element_t<sizeof...(A) - 1, std::tuple<A...>>;
+    using type = std::conditional_t<body_parameter<last>, last, void>;
+};
+template <class Sig, bool Known = Sig::known>
+struct body_of_signature {
+    using type = void;  // a generic handler: no body parameter is told from it
+};
+template <class Sig>
+struct body_of_signature<Sig, true> {
+    using type = typename body_of<typename Sig::args>::type;
+};
 
 template <class H, class Params>
 struct handler_traits;
@@ -9450,12 +9505,19 @@ struct handler_traits<H, type_list<P...>> {
         if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
         else return true;
     }
+    // A body parameter is told by the declared signature: generic handlers take none.
+    using body = typename body_of_signature<sig>::type;
     static constexpr handler_form form = [] {
         if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
         if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
             return handler_form::request_and_params;
         if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
             return handler_form::request_only;
+        if constexpr (!std::is_void_v<body>) {
+            if (std::is_invocable_v<H&, P..., body> && exact(type_list<P..., body>{})) return handler_form::params_and_body;
+            if (std::is_invocable_v<H&, request const&, P..., body> && exact(type_list<request, P..., body>{}))
+                return handler_form::request_params_and_body;
+        }
         return handler_form::none;
     }();
     template <handler_form F>
@@ -9477,6 +9539,16 @@ struct handler_traits<H, type_list<P...>> {
     struct result<F> {
         using type = std::invoke_result_t<H&, request const&>;
     };
+    template <handler_form F>
+        requires(F == handler_form::params_and_body)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, P..., body>;
+    };
+    template <handler_form F>
+        requires(F == handler_form::request_params_and_body)
+    struct result<F> {
+        using type = std::invoke_result_t<H&, request const&, P..., body>;
+    };
     using result_type = typename result<form>::type;
 };
 
@@ -9486,7 +9558,8 @@ struct handler_check {
     static_assert(traits::form != handler_form::none,
                   "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
                   "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
-                  "preceded by porthole::request const& (or porthole::request const& alone)");
+                  "preceded by porthole::request const& (or porthole::request const& alone) and followed by a body "
+                  "parameter such as porthole::json_body<T>");
     static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
                   "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
                   "of one of those");
@@ -10201,8 +10274,7 @@ private:
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
-        } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
-                             detail::handler_form::params) {
+        } else if constexpr (handler_form_of<E>() == detail::handler_form::params) {
             // The handler takes the parameters alone: no copy of the request to carry them.
             (void)req;
             using info = typename E::info;
@@ -10260,15 +10332,36 @@ private:
                                  std::index_sequence<J...>) {
         (void)s;
         (void)params;
-        constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
+        using traits = detail::handler_traits<H, detail::param_types<Info>>;
+        constexpr auto f = traits::form;
         if constexpr (f == detail::handler_form::params)
             return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
                 s, Info::param_positions[J], params[J].value)...));
         else if constexpr (f == detail::handler_form::request_and_params)
             return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
                                           s, Info::param_positions[J], params[J].value)...));
-        else
+        else if constexpr (f == detail::handler_form::request_only)
             return to_response(h(req));
+        else {  // a body parameter, read before the handler runs; refused: the reader's answer
+            using B = typename traits::body;
+            response refusal;
+            auto body = body_reader<B>::read(req, refusal);
+            if (!body) return refusal;
+            if constexpr (f == detail::handler_form::params_and_body)
+                return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                                         s, Info::param_positions[J], params[J].value)...,
+                                     std::move(*body)));
+            else
+                return to_response(h(req,
+                                     param_value<Info::segments[Info::param_positions[J]].kind>(
+                                         s, Info::param_positions[J], params[J].value)...,
+                                     std::move(*body)));
+        }
+    }
+
+    template <class E>
+    static constexpr detail::handler_form handler_form_of() {
+        return detail::handler_traits<decltype(E::handler), detail::param_types<typename E::info>>::form;
     }
 
     using invoker = response (*)(router&, request const&, walk const&);
@@ -10331,3 +10424,112 @@ inline bool multipart_parts(request const& req, std::vector<multipart::part>& ou
 }
 
 }  // namespace porthole
+#if defined(PORTHOLE_WITH_JSON)
+// #include <porthole/json.hpp>
+// porthole/json.hpp: JSON through nlohmann/json, which porthole does not replace: a handler may
+// return a nlohmann::json (200 application/json), read a request body as JSON with a clear
+// refusal when it is not, or take a typed body parameter converted by nlohmann's from_json.
+// Lights up as fmt does: meson defines PORTHOLE_WITH_JSON when it finds nlohmann_json, and
+// porthole.hpp then includes this header; with the single header, define it yourself.
+
+// #include <porthole/app.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+namespace detail {
+// A JSON value as a body: compact, and invalid UTF-8 in strings replaced (U+FFFD) rather than
+// thrown about: an application's byte strings never turn a response into a 500.
+template <class Json>
+std::string dump_json(Json const& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// {"error": message}, 400 or as given: the message escaped by the writer, never pasted.
+inline response json_error(status s, std::string_view message) {
+    nlohmann::json body = {{"error", message}};
+    return response::json(dump_json(body), s);
+}
+
+// application/json, or any type with a +json suffix (RFC 6839), parameters aside.
+constexpr bool is_json_media_type(std::string_view type) noexcept {
+    type = trim_ows(type.substr(0, type.find(';')));
+    return iequals(type, "application/json") ||
+           (type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") && type.find('/') != std::string_view::npos);
+}
+}  // namespace detail
+
+// `j` as a response with status `s`: application/json.
+template <class Json = nlohmann::json>
+response json_response(Json const& j, status s = status::ok) {
+    return response::json(detail::dump_json(j), s);
+}
+
+template <>
+struct response_converter<nlohmann::json> {
+    static response convert(nlohmann::json const& j) { return json_response(j); }
+};
+template <>
+struct response_converter<nlohmann::ordered_json> {
+    static response convert(nlohmann::ordered_json const& j) { return json_response(j); }
+};
+
+// The request's body as JSON, or nullopt with `refusal` set to the answer:
+//  - 415 Unsupported Media Type when the Content-Type is there and is not JSON (application/json
+//    or a +json type); a body without a Content-Type is read as JSON;
+//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON.
+template <class Json = nlohmann::json>
+std::optional<Json> read_json(request const& req, response& refusal) {
+    auto type = req.header("Content-Type");
+    if (!type.empty() && !detail::is_json_media_type(type)) {
+        refusal = detail::json_error(status::unsupported_media_type, "expected Content-Type: application/json");
+        return std::nullopt;
+    }
+    try {
+        return Json::parse(req.body());
+    } catch (nlohmann::json::exception const& e) {
+        refusal = detail::json_error(status::bad_request, e.what());
+        return std::nullopt;
+    }
+}
+
+// A route handler's last parameter that takes the body as JSON converted to T through
+// nlohmann's from_json (or adl_serializer):
+//
+//   struct item { std::string name; };
+//   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(item, name)
+//   porthole::post<"/items">([](porthole::json_body<item> body) { return body->name; })
+//
+// A body that is not JSON gets read_json's refusal; JSON that does not convert (a member
+// missing, a type wrong) gets 400 with nlohmann's message. The handler never runs for either.
+template <class T>
+struct json_body {
+    T value;
+    T& operator*() noexcept { return value; }
+    T const& operator*() const noexcept { return value; }
+    T* operator->() noexcept { return &value; }
+    T const* operator->() const noexcept { return &value; }
+};
+
+template <class T>
+struct body_reader<json_body<T>> {
+    static std::optional<json_body<T>> read(request const& req, response& refusal) {
+        auto j = read_json(req, refusal);
+        if (!j) return std::nullopt;
+        try {
+            return json_body<T>{j->template get<T>()};
+        } catch (nlohmann::json::exception const& e) {
+            refusal = detail::json_error(status::bad_request, e.what());
+            return std::nullopt;
+        }
+    }
+};
+
+}  // namespace porthole
+#endif
