@@ -18,32 +18,32 @@ TEST_CASE("base64: the RFC 4648 section 10 vectors, both alphabets") {
                                                      {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},   {"fooba", "Zm9vYmE="},
                                                      {"foobar", "Zm9vYmFy"}};
     for (auto [plain, encoded] : vectors) {
-        CHECK(base64_encode(plain) == encoded);
-        CHECK(base64_decode(encoded) == std::optional<std::string>(plain));
+        CHECK(base64::encode(plain) == encoded);
+        CHECK(base64::decode(encoded) == std::optional<std::string>(plain));
         std::string url(encoded);
         while (!url.empty() && url.back() == '=') url.pop_back();
-        CHECK(base64_encode(plain, base64_alphabet::url) == url);
-        CHECK(base64_decode(url, base64_alphabet::url) == std::optional<std::string>(plain));
-        CHECK(base64_decode(encoded, base64_alphabet::url) == std::optional<std::string>(plain));  // padding taken
-        CHECK(base64_encoded_size(std::string_view(plain).size()) == std::string_view(encoded).size());
-        CHECK(base64_encoded_size(std::string_view(plain).size(), base64_alphabet::url) == url.size());
+        CHECK(base64::encode(plain, base64::alphabet::url) == url);
+        CHECK(base64::decode(url, base64::alphabet::url) == std::optional<std::string>(plain));
+        CHECK(base64::decode(encoded, base64::alphabet::url) == std::optional<std::string>(plain));  // padding taken
+        CHECK(base64::encoded_size(std::string_view(plain).size()) == std::string_view(encoded).size());
+        CHECK(base64::encoded_size(std::string_view(plain).size(), base64::alphabet::url) == url.size());
     }
     std::string all;
     for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
-    CHECK(base64_decode(base64_encode(all)) == all);
-    CHECK(base64_encode("\xfb\xff", base64_alphabet::url) == "-_8");
-    CHECK(base64_encode("\xfb\xff") == "+/8=");
+    CHECK(base64::decode(base64::encode(all)) == all);
+    CHECK(base64::encode("\xfb\xff", base64::alphabet::url) == "-_8");
+    CHECK(base64::encode("\xfb\xff") == "+/8=");
 }
 
 TEST_CASE("base64: anything but the one canonical encoding is refused") {
     for (char const* bad : {"Zg", "Zg=", "Z===", "Zh==", "Zm9=", "Zm9v!", "Zm 9v", "Zm9vY", "=Zm9", "Zg==Zg==", "-_8="}) {
         CAPTURE(bad);
-        CHECK_FALSE(base64_decode(bad).has_value());
+        CHECK_FALSE(base64::decode(bad).has_value());
     }
-    CHECK_FALSE(base64_decode("+/8", base64_alphabet::url).has_value());
-    CHECK_FALSE(base64_decode("Zh", base64_alphabet::url).has_value());  // leftover bits
+    CHECK_FALSE(base64::decode("+/8", base64::alphabet::url).has_value());
+    CHECK_FALSE(base64::decode("Zh", base64::alphabet::url).has_value());  // leftover bits
     std::string out = "keep";
-    CHECK_FALSE(base64_decode("Zm9v!", out));
+    CHECK_FALSE(base64::decode("Zm9v!", out));
     CHECK(out == "keep");
 }
 
@@ -52,11 +52,11 @@ TEST_CASE("random tokens are base64url, as long as asked, and never repeat") {
     for (int i = 0; i < 200; ++i) {
         auto t = random_token();
         CHECK(t.size() == 43);
-        CHECK(base64_decode(t, base64_alphabet::url).value_or("").size() == 32);
+        CHECK(base64::decode(t, base64::alphabet::url).value_or("").size() == 32);
         seen.insert(t);
     }
     CHECK(seen.size() == 200);
-    CHECK(random_token(100).size() == base64_encoded_size(100, base64_alphabet::url));
+    CHECK(random_token(100).size() == base64::encoded_size(100, base64::alphabet::url));
 }
 
 TEST_CASE("constant_time_equals is equality, whatever the lengths") {
@@ -81,10 +81,10 @@ TEST_CASE("basic_auth: RFC 7617's example passes, everything else gets 401 with 
     CHECK(r.body == "hello Aladdin");
     CHECK(testing::send(app, simple_request{method::get, "/", {{"Authorization", "basic   QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}}, {}})
               .status == 200);  // the scheme is case-insensitive
-    auto wrong = "Basic " + base64_encode("Aladdin:open sesamE");
+    auto wrong = "Basic " + base64::encode("Aladdin:open sesamE");
     for (std::string auth : {std::string(), wrong, std::string("Basic"), std::string("Basic !!!!"),
-                             "Basic " + base64_encode("Aladdin"), std::string("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
-                             "Basic " + base64_encode("Aladdin:open sesame\n"), std::string("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ")}) {
+                             "Basic " + base64::encode("Aladdin"), std::string("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+                             "Basic " + base64::encode("Aladdin:open sesame\n"), std::string("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ")}) {
         CAPTURE(auth);
         simple_request req{method::get, "/", {}, {}};
         if (!auth.empty()) req.headers.emplace_back("Authorization", auth);
@@ -102,7 +102,7 @@ TEST_CASE("basic_auth: a check function, a password with ':' and UTF-8, a realm 
         seen_password = p;
         return u == "test" && p == "123\xc2\xa3:x";
     })}([](request const&) { return "in"; });
-    auto r = testing::send(app, simple_request{method::get, "/", {{"Authorization", "Basic " + base64_encode("test:123\xc2\xa3:x")}}, {}});
+    auto r = testing::send(app, simple_request{method::get, "/", {{"Authorization", "Basic " + base64::encode("test:123\xc2\xa3:x")}}, {}});
     CHECK(r.status == 200);
     CHECK(seen_password == "123\xc2\xa3:x");
     r = testing::get(app, "/");

@@ -84,7 +84,7 @@ struct basic_credentials {
 inline std::optional<basic_credentials> basic_credentials_of(request const& req) {
     auto params = detail::auth_parameters(req.header("Authorization"), "Basic");
     if (!params) return std::nullopt;
-    auto decoded = base64_decode(*params);
+    auto decoded = base64::decode(*params);
     if (!decoded) return std::nullopt;
     auto colon = decoded->find(':');
     if (colon == std::string::npos || detail::has_control(*decoded)) return std::nullopt;

@@ -64,7 +64,7 @@ inline std::string random_token(std::size_t bytes = 32) {
         raw.append(reinterpret_cast<char const*>(buf), n);
         bytes -= n;
     }
-    return base64_encode(raw, base64_alphabet::url);
+    return base64::encode(raw, base64::alphabet::url);
 }
 
 }  // namespace porthole

@@ -3095,39 +3095,39 @@ private:
 #include <string>
 #include <string_view>
 
-namespace porthole {
+namespace porthole::base64 {
 
-enum class base64_alphabet : std::uint8_t {
+enum class alphabet : std::uint8_t {
     standard,  // RFC 4648 4: A-Z a-z 0-9 + /, padded with '='
     url,       // RFC 4648 5: A-Z a-z 0-9 - _, unpadded (as tokens in URLs and cookies go)
 };
 
 namespace detail {
-inline constexpr std::string_view base64_standard_chars =
+inline constexpr std::string_view standard_chars =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-inline constexpr std::string_view base64_url_chars =
+inline constexpr std::string_view url_chars =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // Character -> 6-bit value, 0xff for characters outside the alphabet.
-constexpr std::array<std::uint8_t, 256> base64_values(std::string_view chars) {
+constexpr std::array<std::uint8_t, 256> make_values(std::string_view chars) {
     std::array<std::uint8_t, 256> t{};
     for (auto& v : t) v = 0xff;
     for (std::size_t i = 0; i < chars.size(); ++i) t[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
     return t;
 }
-inline constexpr auto base64_standard_values = base64_values(base64_standard_chars);
-inline constexpr auto base64_url_values = base64_values(base64_url_chars);
+inline constexpr auto standard_values = make_values(standard_chars);
+inline constexpr auto url_values = make_values(url_chars);
 }  // namespace detail
 
 // The encoded length of n bytes.
-constexpr std::size_t base64_encoded_size(std::size_t n, base64_alphabet a = base64_alphabet::standard) noexcept {
-    return a == base64_alphabet::standard ? (n + 2) / 3 * 4 : n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+constexpr std::size_t encoded_size(std::size_t n, alphabet a = alphabet::standard) noexcept {
+    return a == alphabet::standard ? (n + 2) / 3 * 4 : n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
 }
 
 // Appends the encoding of `bytes` to `out`.
-inline void base64_encode(std::string_view bytes, std::string& out, base64_alphabet a = base64_alphabet::standard) {
-    auto chars = a == base64_alphabet::standard ? detail::base64_standard_chars : detail::base64_url_chars;
-    out.reserve(out.size() + base64_encoded_size(bytes.size(), a));
+inline void encode_to(std::string_view bytes, std::string& out, alphabet a = alphabet::standard) {
+    auto chars = a == alphabet::standard ? detail::standard_chars : detail::url_chars;
+    out.reserve(out.size() + encoded_size(bytes.size(), a));
     auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
@@ -3143,11 +3143,11 @@ inline void base64_encode(std::string_view bytes, std::string& out, base64_alpha
     out += chars[v >> 18];
     out += chars[(v >> 12) & 63];
     if (left == 2) out += chars[(v >> 6) & 63];
-    if (a == base64_alphabet::standard) out.append(left == 2 ? 1 : 2, '=');
+    if (a == alphabet::standard) out.append(left == 2 ? 1 : 2, '=');
 }
-inline std::string base64_encode(std::string_view bytes, base64_alphabet a = base64_alphabet::standard) {
+inline std::string encode(std::string_view bytes, alphabet a = alphabet::standard) {
     std::string out;
-    base64_encode(bytes, out, a);
+    encode_to(bytes, out, a);
     return out;
 }
 
@@ -3155,11 +3155,11 @@ inline std::string base64_encode(std::string_view bytes, base64_alphabet a = bas
 // base64 in the alphabet: a character outside it, a wrong length, misplaced padding, or
 // nonzero bits left over in the last character (RFC 4648 3.5), so that each byte string has
 // exactly one encoding. The standard alphabet needs its padding; the url one takes it or not.
-inline bool base64_decode(std::string_view text, std::string& out, base64_alphabet a = base64_alphabet::standard) {
-    auto const& values = a == base64_alphabet::standard ? detail::base64_standard_values : detail::base64_url_values;
+inline bool decode(std::string_view text, std::string& out, alphabet a = alphabet::standard) {
+    auto const& values = a == alphabet::standard ? detail::standard_values : detail::url_values;
     std::size_t pad = 0;
     while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
-    if (a == base64_alphabet::standard && text.size() % 4 != 0) return false;
+    if (a == alphabet::standard && text.size() % 4 != 0) return false;
     if (pad && text.size() % 4 != 0) return false;
     auto body = text.substr(0, text.size() - pad);
     if (body.size() % 4 == 1) return false;
@@ -3186,13 +3186,13 @@ inline bool base64_decode(std::string_view text, std::string& out, base64_alphab
     }
     return true;
 }
-inline std::optional<std::string> base64_decode(std::string_view text, base64_alphabet a = base64_alphabet::standard) {
+inline std::optional<std::string> decode(std::string_view text, alphabet a = alphabet::standard) {
     std::string out;
-    if (!base64_decode(text, out, a)) return std::nullopt;
+    if (!decode(text, out, a)) return std::nullopt;
     return out;
 }
 
-}  // namespace porthole
+}  // namespace porthole::base64
 // #include <porthole/random.hpp>
 // porthole/random.hpp: unpredictable bytes from the operating system, for tokens, session
 // cookies and request ids: getrandom(2) on Linux, arc4random_buf on the BSDs and macOS,
@@ -3259,7 +3259,7 @@ inline std::string random_token(std::size_t bytes = 32) {
         raw.append(reinterpret_cast<char const*>(buf), n);
         bytes -= n;
     }
-    return base64_encode(raw, base64_alphabet::url);
+    return base64::encode(raw, base64::alphabet::url);
 }
 
 }  // namespace porthole
@@ -3349,7 +3349,7 @@ struct basic_credentials {
 inline std::optional<basic_credentials> basic_credentials_of(request const& req) {
     auto params = detail::auth_parameters(req.header("Authorization"), "Basic");
     if (!params) return std::nullopt;
-    auto decoded = base64_decode(*params);
+    auto decoded = base64::decode(*params);
     if (!decoded) return std::nullopt;
     auto colon = decoded->find(':');
     if (colon == std::string::npos || detail::has_control(*decoded)) return std::nullopt;
