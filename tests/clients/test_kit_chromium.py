@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Headless Chromium and the everyday kit. A page served by file_server from one origin fetches
+rest_api on another: the origin rest_api lists with --cors-origin reads the answers (a GET, and a
+PUT behind a preflight), an origin it does not list is refused by the browser. status_page --token
+opened at its token URL shows the page (the cookie set on the redirect is sent after it, and by
+the page's own fetches); opened without it, 401. file_server --gzip: the browser decodes what it
+is sent, and the page sees the Content-Encoding. Chromium's noise on stderr is ignored."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+from common import example, need, start, stop
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+# A page that fetches API (from its query string) and writes what happened into #out.
+CORS_PAGE = """<!doctype html><meta charset="utf-8"><pre id="out">pending</pre>
+<script>
+const api = new URLSearchParams(location.search).get("api");
+async function attempt(init, path) {
+  try {
+    const r = await fetch(api + path, init);
+    return r.status + " " + await r.text();
+  } catch (e) {
+    return "blocked";
+  }
+}
+(async () => {
+  const out = {};
+  out.get = await attempt({}, "/items");
+  out.put = await attempt({method: "PUT", headers: {"Content-Type": "application/json"},
+                           body: JSON.stringify({name: "from a page"})}, "/items/1");
+  document.getElementById("out").textContent = JSON.stringify(out);
+})();
+</script>
+"""
+
+# A page that fetches a text file from its own origin and reports its encoding and length.
+FETCH_PAGE = """<!doctype html><meta charset="utf-8"><pre id="out">pending</pre>
+<script>
+(async () => {
+  const r = await fetch("/rows.txt", {cache: "no-store"});
+  const text = await r.text();
+  document.getElementById("out").textContent = JSON.stringify({
+    encoding: r.headers.get("Content-Encoding"), length: text.length, last: text.trim().split("\\n").pop()});
+})();
+</script>
+"""
+
+
+def element(dom, ident):
+    m = re.search(r'id="%s">([^<]*)<' % ident, dom)
+    return m.group(1) if m else None
+
+
+class Chromium(unittest.TestCase):
+    def setUp(self):
+        self.chromium = need("chromium")
+        self.profile = tempfile.TemporaryDirectory()
+        self.www = tempfile.TemporaryDirectory()
+        self.addCleanup(self.profile.cleanup)
+        self.addCleanup(self.www.cleanup)
+
+    def run_chromium(self, url, *args):
+        out = subprocess.run([self.chromium] + FLAGS + ["--user-data-dir=" + self.profile.name] + list(args) + [url],
+                             capture_output=True, text=True, timeout=90)
+        self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+        return out.stdout
+
+    def serve(self, name, *args):
+        proc, port = start(name, *args)
+        self.addCleanup(lambda: self.assertEqual(stop(proc), 0))
+        return port
+
+    def test_cross_origin_fetch_allowed_for_a_listed_origin_and_refused_for_another(self):
+        with open(os.path.join(self.www.name, "cors.html"), "w") as f:
+            f.write(CORS_PAGE)
+        listed = self.serve("file_server", "--root", self.www.name)
+        unlisted = self.serve("file_server", "--root", self.www.name)
+        api = self.serve("rest_api", "--cors-origin", "http://127.0.0.1:%d" % listed)
+        api_url = "http://127.0.0.1:%d" % api
+        # An item to rename; created without a browser, so without CORS.
+        subprocess.run([need("curl"), "-sS", "--json", '{"name": "chair"}', api_url + "/items"], check=True,
+                       capture_output=True, timeout=20)
+
+        dom = self.run_chromium("http://127.0.0.1:%d/cors.html?api=%s" % (listed, api_url),
+                                "--virtual-time-budget=5000", "--dump-dom")
+        result = json.loads(element(dom, "out").replace("&quot;", '"'))
+        self.assertEqual(result["get"], '200 [{"id":1,"name":"chair"}]')
+        self.assertEqual(result["put"], '200 {"id":1,"name":"from a page"}')  # after a preflight it passed
+
+        dom = self.run_chromium("http://127.0.0.1:%d/cors.html?api=%s" % (unlisted, api_url),
+                                "--virtual-time-budget=5000", "--dump-dom")
+        result = json.loads(element(dom, "out").replace("&quot;", '"'))
+        self.assertEqual(result, {"get": "blocked", "put": "blocked"})
+        # The refused preflight kept the PUT from being sent at all.
+        out = subprocess.run([need("curl"), "-sS", api_url + "/items/1"], capture_output=True, timeout=20)
+        self.assertEqual(out.stdout, b'{"id":1,"name":"from a page"}')
+
+    def test_token_url_opens_the_status_page_and_its_refreshes_and_nothing_else_does(self):
+        proc = subprocess.Popen([example("status_page"), "--port", "0", "--threads", "2", "--token"],
+                                stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: self.assertEqual(stop(proc), 0))
+        m = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+/)(\?token=\S+)\n", proc.stdout.readline())
+        self.assertTrue(m)
+        base, query = m.group(1), m.group(2)
+
+        dom = self.run_chromium(base + query, "--virtual-time-budget=5000", "--dump-dom")
+        self.assertIn("<h1>Embedded tool</h1>", dom)
+        refreshed = element(dom, "refreshed")
+        self.assertRegex(refreshed, r"\d{1,2}:\d{2}:\d{2}", "the page's fetch of /status.json was refused")
+
+        other = tempfile.TemporaryDirectory()  # another browser profile: no cookie
+        self.addCleanup(other.cleanup)
+        out = subprocess.run([self.chromium] + FLAGS + ["--user-data-dir=" + other.name, "--dump-dom", base],
+                             capture_output=True, text=True, timeout=90)
+        self.assertIn("<h1>Unauthorized</h1>", out.stdout)
+        self.assertNotIn("Embedded tool", out.stdout)
+
+    def test_the_browser_decodes_compressed_responses(self):
+        rows = "".join("row %d\n" % i for i in range(20000))
+        with open(os.path.join(self.www.name, "rows.txt"), "w") as f:
+            f.write(rows)
+        with open(os.path.join(self.www.name, "fetch.html"), "w") as f:
+            f.write(FETCH_PAGE)
+        port = self.serve("file_server", "--root", self.www.name, "--gzip")
+        dom = self.run_chromium("http://127.0.0.1:%d/fetch.html" % port, "--virtual-time-budget=5000", "--dump-dom")
+        result = json.loads(element(dom, "out").replace("&quot;", '"'))
+        self.assertIn(result["encoding"], ("br", "gzip"))
+        self.assertEqual(result["length"], len(rows))
+        self.assertEqual(result["last"], "row 19999")
+
+
+if __name__ == "__main__":
+    unittest.main()
