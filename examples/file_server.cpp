@@ -1,11 +1,13 @@
 // file_server: serves the files of a directory (index.html for directories, ranges,
 // conditional requests; nothing outside the directory). NAME.br and NAME.gz made ahead of time
 // (brotli -k, gzip -k) go to clients that take them; --gzip also compresses the other text
-// files as they are sent (gzip, deflate or br, as the client asks).
-//   build/examples/file_server --root www --port 8080 --threads 2 [--gzip]
+// files as they are sent (gzip, deflate or br, as the client asks), at zlib's level 6 unless
+// --gzip-level says otherwise (1 fastest, 9 smallest).
+//   build/examples/file_server --root www --port 8080 --threads 2 [--gzip [--gzip-level N]]
 #include <porthole/porthole.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <system_error>
 
@@ -16,8 +18,10 @@ int main(int argc, char** argv) {
     try {
         porthole::static_files files(root, {.precompressed = true});
 #if defined(PORTHOLE_WITH_ZLIB) || defined(PORTHOLE_WITH_BROTLI)
+        porthole::compression_options compress;
+        if (auto level = porthole::command_line_value(argc, argv, "--gzip-level")) compress.level = std::atoi(std::string(*level).c_str());
         auto app = porthole::layers{
-            porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression{}),
+            porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression(compress)),
         }(std::move(files));
         return porthole::serve(app, std::move(options));
 #else

@@ -248,7 +248,7 @@ TEST_CASE("a streamed body is compressed as it streams: each piece decodes once 
     }
 }
 
-TEST_CASE("a file body is compressed block by block") {
+TEST_CASE("a large file body is compressed block by block, a small one at once") {
     char tmpl[] = "/tmp/porthole-compress-XXXXXX";
     int fd = ::mkstemp(tmpl);
     REQUIRE(fd >= 0);
@@ -258,10 +258,16 @@ TEST_CASE("a file body is compressed block by block") {
     std::string path = tmpl;
     auto app = layers{compression{}}([&](request const&) { return *response::file(path, "text/plain"); });
     auto r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
-    ::unlink(tmpl);
     CHECK(r.header("Content-Encoding") == "gzip");
     CHECK(r.header("Transfer-Encoding") == "chunked");
     CHECK(decode("gzip", r.body) == text);
+    // Up to 256 KiB: read and compressed at once, with a Content-Length.
+    REQUIRE(::truncate(tmpl, 100000) == 0);
+    r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
+    ::unlink(tmpl);
+    CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
+    CHECK(decode("gzip", r.body) == text.substr(0, 100000));
 }
 
 // ---------------------------------------------------------------- request bodies

@@ -51,12 +51,14 @@ namespace detail {
 // whole); finish() ends the stream. Throws std::runtime_error if the library fails.
 class encoder {
 public:
-    encoder(content_coding c, int level, int brotli_quality) : coding_(c) {
+    // window_bits and memory_level are zlib's (9..15, 1..9): smaller for small bodies, whose
+    // matches never reach far, so that there is less state to set up.
+    encoder(content_coding c, int level, int brotli_quality, int window_bits = 15, int memory_level = 8) : coding_(c) {
 #if defined(PORTHOLE_WITH_ZLIB)
         if (c == content_coding::gzip || c == content_coding::deflate) {
             zs_ = std::make_unique<z_stream>();
-            if (deflateInit2(zs_.get(), level, Z_DEFLATED, c == content_coding::gzip ? 15 + 16 : 15, 8,
-                             Z_DEFAULT_STRATEGY) != Z_OK) {
+            if (deflateInit2(zs_.get(), level, Z_DEFLATED, c == content_coding::gzip ? window_bits + 16 : window_bits,
+                             memory_level, Z_DEFAULT_STRATEGY) != Z_OK) {
                 zs_.reset();
                 throw std::runtime_error("porthole: deflateInit2 failed");
             }
@@ -69,7 +71,7 @@ public:
             BrotliEncoderSetParameter(br_, BROTLI_PARAM_QUALITY, static_cast<std::uint32_t>(brotli_quality));
         }
 #endif
-        (void)level, (void)brotli_quality;
+        (void)level, (void)brotli_quality, (void)window_bits, (void)memory_level;
     }
     encoder(encoder const&) = delete;
     encoder& operator=(encoder const&) = delete;
@@ -145,19 +147,26 @@ private:
 #endif
 };
 
-// A whole body at once. zlib's state (about 256 KiB) is kept per thread and reset between
-// responses rather than made for each.
+// A whole body at once. zlib's window and hash table follow the body's size as nginx sizes
+// them (a 1 KB page needs a 2 KiB window, not 32), and its state is kept per thread and size
+// class, reset between responses rather than made for each: at most about 1 MiB per thread.
 inline bool compress_whole(content_coding c, int level, int brotli_quality, std::string_view in, std::string& out) {
 #if defined(PORTHOLE_WITH_ZLIB)
     if (c == content_coding::gzip || c == content_coding::deflate) {
+        int window_bits = 15, memory_level = 8;
+        while (window_bits > 9 && in.size() < (std::size_t{1} << (window_bits - 1)) - 262) {
+            --window_bits;
+            --memory_level;
+        }
+        memory_level = std::max(memory_level, 1);
         struct cached {
             std::unique_ptr<encoder> e;
             int level = -1;
         };
-        thread_local cached cache[2];
-        auto& slot = cache[c == content_coding::gzip ? 0 : 1];
+        thread_local cached cache[2][7];
+        auto& slot = cache[c == content_coding::gzip ? 0 : 1][window_bits - 9];
         if (!slot.e || slot.level != level) {
-            slot.e = std::make_unique<encoder>(c, level, brotli_quality);
+            slot.e = std::make_unique<encoder>(c, level, brotli_quality, window_bits, memory_level);
             slot.level = level;
         }
         out.reserve(static_cast<std::size_t>(in.size() / 2) + 64);
@@ -212,10 +221,9 @@ struct compression_options {
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
 //    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do;
-//  - strings are compressed at once, and kept as they are if that does not make them smaller
-//    (and identity is acceptable);
-//    files and streams are compressed as they go out, each streamed piece flushed so the client
-//    gets it without waiting for the next.
+//  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
+//    not make them smaller (and identity is acceptable); larger files and streams are compressed
+//    as they go out, each streamed piece flushed so the client gets it without waiting for the next.
 class compression {
 public:
     explicit compression(compression_options o = {}) : opts_(std::move(o)) {
@@ -270,7 +278,19 @@ private:
     bool compress(content_coding coding, response& res, bool identity_acceptable) const {
         auto& body = res.body();
         if (auto f = std::get_if<file_body>(&body)) {
-            res.body() = stream_body{file_producer(coding, *f)};
+            if (f->length > whole_file_limit) {
+                res.body() = stream_body{file_producer(coding, *f)};
+                return true;
+            }
+            // A small file is read and compressed at once: a Content-Length, no chunks.
+            std::string in(static_cast<std::size_t>(f->length), '\0');
+            auto n = ::pread(f->fd ? f->fd->get() : -1, in.data(), in.size(), static_cast<off_t>(f->offset));
+            if (n != static_cast<ssize_t>(in.size())) return false;  // it changed under us: sent as it is
+            std::string out;
+            if (!detail::compress_whole(coding, opts_.level, opts_.brotli_quality, in, out) ||
+                (out.size() >= in.size() && identity_acceptable))
+                return false;
+            res.set_body(std::move(out));
             return true;
         }
         if (auto st = std::get_if<stream_body>(&body)) {
@@ -328,6 +348,7 @@ private:
         };
     }
 
+    static constexpr std::uint64_t whole_file_limit = 256 * 1024;
     compression_options opts_;
 };
 
