@@ -5,7 +5,7 @@
 
 Blocks without main or without an #include are fragments and are skipped. A snippet passes when
 it compiles with -std=c++20 -Wall -Wextra -Werror and its program exits 0; one that contains
-`// compile-only` (a server, say) is only compiled.
+`// compile-only` (a server, say) is only compiled; `// link: -lz` lines add to the link.
 """
 import pathlib
 import re
@@ -29,8 +29,9 @@ def main(argv):
                 src = pathlib.Path(tmp) / "snippet.cpp"
                 exe = pathlib.Path(tmp) / "snippet"
                 src.write_text(block, encoding="utf-8")
+                libraries = [a for line in re.findall(r"^// link: (.*)$", block, re.M) for a in line.split()]
                 cmd = compiler + ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-I", include, str(src),
-                                  "-o", str(exe), "-pthread"]
+                                  "-o", str(exe), "-pthread"] + libraries
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 name = "%s snippet %d" % (md.name, i + 1)
                 if proc.returncode != 0:
