@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -183,13 +182,9 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
+    // Checked when the server starts, which says what is wrong with one.
     auto addresses = command_line_values(argc, argv, "--address");
     for (std::size_t i = 0; i < addresses.size(); ++i) {
-        try {
-            (void)detail::parse_listen_address(addresses[i]);
-        } catch (std::invalid_argument const& e) {
-            detail::command_line_usage(program, 2, e.what());
-        }
         if (i == 0) o.address = std::string(addresses[i]);
         else o.extra_addresses.emplace_back(addresses[i]);
     }
@@ -197,9 +192,12 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         detail::command_line_usage(program, 2, "--address needs a value");
     if (auto m = command_line_value(argc, argv, "--socket-mode")) {
         unsigned mode = 0;
-        auto r = std::from_chars(m->data(), m->data() + m->size(), mode, 8);
-        if (m->empty() || r.ec != std::errc() || r.ptr != m->data() + m->size() || mode > 07777)
-            detail::command_line_usage(program, 2, "--socket-mode needs an octal mode such as 660");
+        bool ok = !m->empty() && m->size() <= 5;
+        for (char c : *m) {
+            ok = ok && c >= '0' && c <= '7';
+            mode = mode * 8 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || mode > 07777) detail::command_line_usage(program, 2, "--socket-mode needs an octal mode such as 660");
         o.unix_socket_mode = static_cast<::mode_t>(mode);
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
@@ -328,17 +326,19 @@ private:
 
     void announce() {
         if (!opts_.announce) return;
-        std::string lines;
         bool query = !opts_.announce_query.empty();
-        for (auto const& where : locations()) {
-            lines += "listening on " + where;
-            if (query && where.starts_with("http")) {
-                lines += "?" + opts_.announce_query;
-                query = false;
+        for (auto const& b : engine_.bound()) {  // one line each, as locations() lists them
+            auto const& a = b.address;
+            if (a.is_unix()) {
+                std::printf("listening on unix:%s%s\n", a.kind == detail::listen_address::unix_abstract ? "@" : "",
+                            a.path.c_str());
+                continue;
             }
-            lines += '\n';
+            bool v6 = a.host.find(':') != std::string::npos;
+            std::printf(v6 ? "listening on http://[%s]:%u/%s%s\n" : "listening on http://%s:%u/%s%s\n", a.host.c_str(),
+                        unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
+            query = false;
         }
-        std::fwrite(lines.data(), 1, lines.size(), stdout);
         std::fflush(stdout);
     }
 

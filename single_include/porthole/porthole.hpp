@@ -7105,6 +7105,14 @@ namespace porthole::detail {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
+// "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
+    std::string message(what);
+    message += ' ';
+    message += where;
+    throw std::system_error(e, std::generic_category(), message);
+}
+
 using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
 
 // ---------------------------------------------------------------- clocks
@@ -7236,8 +7244,7 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
     }
     ::freeaddrinfo(found);
     errno = last_errno;
-    throw std::system_error(last_errno, std::generic_category(),
-                            std::string(failed) + " " + address + ":" + service);
+    throw_listen_error(last_errno, failed, address + ":" + service);
 }
 
 // SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
@@ -7291,8 +7298,12 @@ inline listen_address parse_listen_address(std::string_view text) {
     }
     auto parse_port = [&](std::string_view p) {
         unsigned v = 0;
-        auto r = std::from_chars(p.data(), p.data() + p.size(), v);
-        if (p.empty() || r.ec != std::errc() || r.ptr != p.data() + p.size() || v > 65535) fail("a bad port");
+        bool ok = !p.empty() && p.size() <= 5;
+        for (char c : p) {
+            ok = ok && c >= '0' && c <= '9';
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || v > 65535) fail("a bad port");
         a.port = static_cast<std::uint16_t>(v);
     };
     if (!text.empty() && text[0] == '[') {
@@ -7358,10 +7369,8 @@ inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept 
 }
 
 inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
-    unsigned v = 0;
-    auto r = std::from_chars(name.data(), name.data() + name.size(), v);
-    if (r.ec == std::errc() && r.ptr == name.data() + name.size()) {
-        id = v;
+    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
+        id = static_cast<std::uint32_t>(std::stoul(name));
         return true;
     }
     char buf[4096];
@@ -7386,9 +7395,7 @@ inline unique_fd open_unix_listener(listen_address const& a, unix_socket_setting
                                     unix_socket_file& made) {
     socklen_t len = 0;
     sockaddr_un sa = unix_socket_detail::address_of(a, len);
-    auto fail = [&](int e, char const* what) -> unique_fd {
-        throw std::system_error(e, std::generic_category(), std::string(what) + " unix:" + a.path);
-    };
+    auto fail = [&](int e, char const* what) -> unique_fd { throw_listen_error(e, what, a.path); };
     unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
     if (!fd) return fail(errno, "socket");
     set_nonblocking_cloexec(fd.get());
@@ -7418,9 +7425,9 @@ inline unique_fd open_unix_listener(listen_address const& a, unix_socket_setting
         if (::chmod(a.path.c_str(), settings.mode) != 0) return undo(errno, "chmod");
         std::uint32_t uid = static_cast<std::uint32_t>(-1), gid = static_cast<std::uint32_t>(-1);
         if (!settings.owner.empty() && !unix_socket_detail::lookup_id(settings.owner, true, uid))
-            return undo(EINVAL, ("no such user '" + settings.owner + "' for").c_str());
+            return undo(EINVAL, "no such user (unix_socket_owner) for");
         if (!settings.group.empty() && !unix_socket_detail::lookup_id(settings.group, false, gid))
-            return undo(EINVAL, ("no such group '" + settings.group + "' for").c_str());
+            return undo(EINVAL, "no such group (unix_socket_group) for");
         if ((!settings.owner.empty() || !settings.group.empty()) &&
             ::lchown(a.path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
             return undo(errno, "chown");
@@ -7941,7 +7948,7 @@ class event_loop {
 public:
     // The listeners this loop accepts from: its own (closed by the loop when done) and those
     // shared with other loops (owned by the engine).
-    event_loop(Shared& shared, std::vector<loop_listener> const& listeners) : shared_(shared) {
+    event_loop(Shared& shared, std::span<loop_listener const> listeners) : shared_(shared) {
         auto const& s = shared_.settings;
         set_timer(t_idle, s.idle_timeout);
         set_timer(t_asleep, s.idle_timeout);
@@ -8536,6 +8543,7 @@ private:
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -8546,6 +8554,73 @@ namespace porthole::detail {
 struct bound_address {
     listen_address address;
     std::uint16_t port = 0;
+};
+
+// Every listening socket of an engine: those shared by the loops, those of each loop (with
+// SO_REUSEPORT), and what each loop is to watch. Not a template: one copy whatever the server.
+struct listener_set {
+    std::vector<unique_fd> shared;            // every loop accepts from these; the engine closes them
+    std::vector<unique_fd> own;               // each loop's own; released to the loop once it is made
+    std::vector<loop_listener> watch;         // loop i watches watch[i * addresses + k]
+    std::vector<unix_socket_file> files;      // removed when the listeners close
+    std::vector<bound_address> bound;
+    std::size_t addresses = 0;
+    std::uint16_t first_port = 0;
+
+    // Closes the shared listeners and removes the socket files (the loops close their own).
+    void close() noexcept {
+        shared.clear();
+        for (auto const& f : files) f.remove();
+        files.clear();
+    }
+
+    void open(engine_settings const& s, unsigned loops, bool per_loop) {
+        std::vector<listen_address> parsed;
+        bool any_ipv4 = false;
+        for (auto const& text : s.addresses) {
+            parsed.push_back(parse_listen_address(text));
+            in_addr v4{};
+            any_ipv4 = any_ipv4 || (!parsed.back().is_unix() && ::inet_pton(AF_INET, parsed.back().host.c_str(), &v4) == 1);
+        }
+        if (parsed.empty()) throw std::invalid_argument("porthole: no address to listen on");
+        addresses = parsed.size();
+        watch.assign(std::size_t{loops} * addresses, loop_listener{});
+        std::uint16_t default_port = s.port;
+        for (std::size_t k = 0; k < addresses; ++k) {
+            auto const& a = parsed[k];
+            auto each_loop = [&](int fd, bool owned, bool check) {
+                for (unsigned i = 0; i < loops; ++i) watch[i * addresses + k] = {fd, owned, check};
+            };
+            if (a.is_unix()) {
+                unix_socket_file made;
+                shared.push_back(open_unix_listener(a, s.unix_socket, s.backlog, made));
+                if (!made.path.empty()) files.push_back(made);
+                each_loop(shared.back().get(), false, false);
+                bound.push_back({a, 0});
+                continue;
+            }
+            // "::" takes IPv4 too (dual stack), unless an IPv4 address is listed beside it.
+            in6_addr v6{};
+            bool wildcard6 = ::inet_pton(AF_INET6, a.host.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
+            auto v6only = !wildcard6 ? ipv6_only::system_default : any_ipv4 ? ipv6_only::on : ipv6_only::off;
+            bool check = s.check_loopback_host && is_loopback_host(a.host);
+            std::uint16_t port = a.port.value_or(default_port), got = 0;
+            if (per_loop) {
+                got = claim_port(a.host, port, v6only);
+                for (unsigned i = 0; i < loops; ++i) {
+                    own.push_back(open_listener(a.host, got, true, s.backlog, v6only));
+                    watch[i * addresses + k] = {own.back().get(), true, check};
+                }
+            } else {
+                shared.push_back(open_listener(a.host, port, false, s.backlog, v6only));
+                got = local_port(shared.back().get());
+                each_loop(shared.back().get(), false, check);
+            }
+            if (!a.port && default_port == 0) default_port = got;  // the others share the port picked
+            if (first_port == 0) first_port = got;
+            bound.push_back({a, got});
+        }
+    }
 };
 
 template <class Shared, class Poller>
@@ -8668,7 +8743,7 @@ public:
     // The port of the first TCP address; 0 when not listening.
     std::uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
     // Every address, as last opened; for the thread that started the engine.
-    std::vector<bound_address> const& bound() const noexcept { return bound_; }
+    std::vector<bound_address> const& bound() const noexcept { return listeners_.bound; }
     bool running() const noexcept { return mode_ != mode::closed; }
     std::size_t loop_count() const noexcept { return loops_.size(); }
 
@@ -8702,63 +8777,28 @@ private:
     }
 
     void open_listeners(unsigned loops) {
-        auto const& s = shared_.settings;
-        bool per_loop = s.listener_per_thread && loops > 1;
+        bool per_loop = shared_.settings.listener_per_thread && loops > 1;
 #if !defined(SO_REUSEPORT) || !defined(__linux__)
         per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
 #endif
-        std::vector<listen_address> addresses;
-        bool any_ipv4 = false;
-        for (auto const& text : s.addresses) {
-            addresses.push_back(parse_listen_address(text));
-            in_addr v4{};
-            any_ipv4 = any_ipv4 || (!addresses.back().is_unix() && ::inet_pton(AF_INET, addresses.back().host.c_str(), &v4) == 1);
-        }
-        if (addresses.empty()) throw std::invalid_argument("porthole: no address to listen on");
-        std::vector<std::vector<loop_listener>> listeners(loops);
-        std::vector<std::vector<unique_fd>> owned(loops);  // each loop's own, until the loop takes them
-        std::uint16_t default_port = s.port;
-        bound_.clear();
-        for (auto const& a : addresses) {
-            if (a.is_unix()) {
-                unix_socket_file made;
-                shared_listeners_.push_back(open_unix_listener(a, s.unix_socket, s.backlog, made));
-                if (!made.path.empty()) unix_files_.push_back(made);
-                for (auto& l : listeners) l.push_back({shared_listeners_.back().get(), false, false});
-                bound_.push_back({a, 0});
-                continue;
-            }
-            // "::" takes IPv4 too (dual stack), unless an IPv4 address is listed beside it.
-            in6_addr v6{};
-            bool wildcard6 = ::inet_pton(AF_INET6, a.host.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
-            auto v6only = !wildcard6 ? ipv6_only::system_default : any_ipv4 ? ipv6_only::on : ipv6_only::off;
-            bool check = s.check_loopback_host && is_loopback_host(a.host);
-            std::uint16_t port = a.port.value_or(default_port), bound = 0;
-            if (per_loop) {
-                bound = claim_port(a.host, port, v6only);
-                for (unsigned i = 0; i < loops; ++i) {
-                    owned[i].push_back(open_listener(a.host, bound, true, s.backlog, v6only));
-                    listeners[i].push_back({owned[i].back().get(), true, check});
-                }
-            } else {
-                shared_listeners_.push_back(open_listener(a.host, port, false, s.backlog, v6only));
-                bound = local_port(shared_listeners_.back().get());
-                for (auto& l : listeners) l.push_back({shared_listeners_.back().get(), false, check});
-            }
-            if (!a.port && default_port == 0) default_port = bound;  // the others share the port picked
-            if (port_.load(std::memory_order_relaxed) == 0) port_.store(bound, std::memory_order_release);
-            bound_.push_back({a, bound});
-        }
+        listeners_ = {};
+        listeners_.open(shared_.settings, loops, per_loop);
+        auto n = listeners_.addresses;
         for (unsigned i = 0; i < loops; ++i) {
-            loops_.push_back(std::make_unique<loop_type>(shared_, listeners[i]));
-            for (auto& fd : owned[i]) (void)fd.release();  // the loop closes them now
+            loops_.push_back(std::make_unique<loop_type>(
+                shared_, std::span<loop_listener const>(listeners_.watch.data() + i * n, n)));
+            for (std::size_t k = 0; k < n; ++k) {  // the loop closes its own listeners now
+                auto const& w = listeners_.watch[i * n + k];
+                if (!w.owned) continue;
+                for (auto& fd : listeners_.own)
+                    if (fd.get() == w.fd) (void)fd.release();
+            }
         }
+        port_.store(listeners_.first_port, std::memory_order_release);
     }
 
     void close_listeners() noexcept {
-        shared_listeners_.clear();
-        for (auto const& f : unix_files_) f.remove();
-        unix_files_.clear();
+        listeners_.close();
         port_.store(0, std::memory_order_release);
     }
 
@@ -8786,9 +8826,7 @@ private:
     Shared& shared_;
     std::vector<std::unique_ptr<loop_type>> loops_;
     std::vector<std::thread> threads_;
-    std::vector<unique_fd> shared_listeners_;  // listeners every loop accepts from
-    std::vector<unix_socket_file> unix_files_;  // removed when the listeners close
-    std::vector<bound_address> bound_;
+    listener_set listeners_;
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;
@@ -8804,7 +8842,6 @@ private:
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -8977,13 +9014,9 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
+    // Checked when the server starts, which says what is wrong with one.
     auto addresses = command_line_values(argc, argv, "--address");
     for (std::size_t i = 0; i < addresses.size(); ++i) {
-        try {
-            (void)detail::parse_listen_address(addresses[i]);
-        } catch (std::invalid_argument const& e) {
-            detail::command_line_usage(program, 2, e.what());
-        }
         if (i == 0) o.address = std::string(addresses[i]);
         else o.extra_addresses.emplace_back(addresses[i]);
     }
@@ -8991,9 +9024,12 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         detail::command_line_usage(program, 2, "--address needs a value");
     if (auto m = command_line_value(argc, argv, "--socket-mode")) {
         unsigned mode = 0;
-        auto r = std::from_chars(m->data(), m->data() + m->size(), mode, 8);
-        if (m->empty() || r.ec != std::errc() || r.ptr != m->data() + m->size() || mode > 07777)
-            detail::command_line_usage(program, 2, "--socket-mode needs an octal mode such as 660");
+        bool ok = !m->empty() && m->size() <= 5;
+        for (char c : *m) {
+            ok = ok && c >= '0' && c <= '7';
+            mode = mode * 8 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || mode > 07777) detail::command_line_usage(program, 2, "--socket-mode needs an octal mode such as 660");
         o.unix_socket_mode = static_cast<::mode_t>(mode);
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
@@ -9122,17 +9158,19 @@ private:
 
     void announce() {
         if (!opts_.announce) return;
-        std::string lines;
         bool query = !opts_.announce_query.empty();
-        for (auto const& where : locations()) {
-            lines += "listening on " + where;
-            if (query && where.starts_with("http")) {
-                lines += "?" + opts_.announce_query;
-                query = false;
+        for (auto const& b : engine_.bound()) {  // one line each, as locations() lists them
+            auto const& a = b.address;
+            if (a.is_unix()) {
+                std::printf("listening on unix:%s%s\n", a.kind == detail::listen_address::unix_abstract ? "@" : "",
+                            a.path.c_str());
+                continue;
             }
-            lines += '\n';
+            bool v6 = a.host.find(':') != std::string::npos;
+            std::printf(v6 ? "listening on http://[%s]:%u/%s%s\n" : "listening on http://%s:%u/%s%s\n", a.host.c_str(),
+                        unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
+            query = false;
         }
-        std::fwrite(lines.data(), 1, lines.size(), stdout);
         std::fflush(stdout);
     }
 

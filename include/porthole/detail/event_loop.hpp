@@ -135,7 +135,7 @@ class event_loop {
 public:
     // The listeners this loop accepts from: its own (closed by the loop when done) and those
     // shared with other loops (owned by the engine).
-    event_loop(Shared& shared, std::vector<loop_listener> const& listeners) : shared_(shared) {
+    event_loop(Shared& shared, std::span<loop_listener const> listeners) : shared_(shared) {
         auto const& s = shared_.settings;
         set_timer(t_idle, s.idle_timeout);
         set_timer(t_asleep, s.idle_timeout);

@@ -47,6 +47,14 @@ namespace porthole::detail {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
+// "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
+    std::string message(what);
+    message += ' ';
+    message += where;
+    throw std::system_error(e, std::generic_category(), message);
+}
+
 using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
 
 // ---------------------------------------------------------------- clocks
@@ -178,8 +186,7 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
     }
     ::freeaddrinfo(found);
     errno = last_errno;
-    throw std::system_error(last_errno, std::generic_category(),
-                            std::string(failed) + " " + address + ":" + service);
+    throw_listen_error(last_errno, failed, address + ":" + service);
 }
 
 // SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
@@ -233,8 +240,12 @@ inline listen_address parse_listen_address(std::string_view text) {
     }
     auto parse_port = [&](std::string_view p) {
         unsigned v = 0;
-        auto r = std::from_chars(p.data(), p.data() + p.size(), v);
-        if (p.empty() || r.ec != std::errc() || r.ptr != p.data() + p.size() || v > 65535) fail("a bad port");
+        bool ok = !p.empty() && p.size() <= 5;
+        for (char c : p) {
+            ok = ok && c >= '0' && c <= '9';
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || v > 65535) fail("a bad port");
         a.port = static_cast<std::uint16_t>(v);
     };
     if (!text.empty() && text[0] == '[') {
@@ -300,10 +311,8 @@ inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept 
 }
 
 inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
-    unsigned v = 0;
-    auto r = std::from_chars(name.data(), name.data() + name.size(), v);
-    if (r.ec == std::errc() && r.ptr == name.data() + name.size()) {
-        id = v;
+    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
+        id = static_cast<std::uint32_t>(std::stoul(name));
         return true;
     }
     char buf[4096];
@@ -328,9 +337,7 @@ inline unique_fd open_unix_listener(listen_address const& a, unix_socket_setting
                                     unix_socket_file& made) {
     socklen_t len = 0;
     sockaddr_un sa = unix_socket_detail::address_of(a, len);
-    auto fail = [&](int e, char const* what) -> unique_fd {
-        throw std::system_error(e, std::generic_category(), std::string(what) + " unix:" + a.path);
-    };
+    auto fail = [&](int e, char const* what) -> unique_fd { throw_listen_error(e, what, a.path); };
     unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
     if (!fd) return fail(errno, "socket");
     set_nonblocking_cloexec(fd.get());
@@ -360,9 +367,9 @@ inline unique_fd open_unix_listener(listen_address const& a, unix_socket_setting
         if (::chmod(a.path.c_str(), settings.mode) != 0) return undo(errno, "chmod");
         std::uint32_t uid = static_cast<std::uint32_t>(-1), gid = static_cast<std::uint32_t>(-1);
         if (!settings.owner.empty() && !unix_socket_detail::lookup_id(settings.owner, true, uid))
-            return undo(EINVAL, ("no such user '" + settings.owner + "' for").c_str());
+            return undo(EINVAL, "no such user (unix_socket_owner) for");
         if (!settings.group.empty() && !unix_socket_detail::lookup_id(settings.group, false, gid))
-            return undo(EINVAL, ("no such group '" + settings.group + "' for").c_str());
+            return undo(EINVAL, "no such group (unix_socket_group) for");
         if ((!settings.owner.empty() || !settings.group.empty()) &&
             ::lchown(a.path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
             return undo(errno, "chown");
