@@ -4666,28 +4666,39 @@ namespace detail {
 // Whether a Host value (uri-host [":" port]) can only have come from a client that means this
 // machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
 // `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
+// Runs for every request on a loopback listener, so the usual values take a few steps.
 inline bool is_local_host(std::string_view host, std::vector<std::string> const& allowed) noexcept {
-    if (!host.empty() && host[0] == '[') return true;  // an IPv6 literal
+    auto is = [&](std::string_view name) {  // exactly `name`, with or without a port
+        return host.size() >= name.size() && std::memcmp(host.data(), name.data(), name.size()) == 0 &&
+               (host.size() == name.size() || host[name.size()] == ':');
+    };
+    if (is("127.0.0.1") || is("localhost")) return true;  // what browsers and tools send, first
+    if (host.empty()) return false;
+    if (host[0] == '[') return true;  // an IPv6 literal (the parser checked its characters)
+    if (host[0] >= '0' && host[0] <= '9') {  // a dotted IPv4 address: four numbers of 0 to 255
+        unsigned parts = 1, digits = 0, value = 0;
+        std::size_t i = 0;
+        for (; i < host.size() && host[i] != ':'; ++i) {
+            char c = host[i];
+            if (c == '.') {
+                if (digits == 0) break;
+                ++parts;
+                digits = value = 0;
+            } else if (c >= '0' && c <= '9' && digits < 3) {
+                value = value * 10 + static_cast<unsigned>(c - '0');
+                ++digits;
+                if (value > 255) break;
+            } else {
+                break;
+            }
+        }
+        if ((i == host.size() || host[i] == ':') && parts == 4 && digits > 0) return true;
+    }
     host = host.substr(0, host.find(':'));
     if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same name
-    if (iequals(host, "localhost")) return true;
-    if (host.size() > 10 && iequals(host.substr(host.size() - 10), ".localhost")) return true;
-    int parts = 0, digits = 0, value = 0;
-    bool ipv4 = !host.empty();
-    for (char c : host) {
-        if (c == '.') {
-            ipv4 = ipv4 && digits > 0;
-            ++parts;
-            digits = value = 0;
-        } else if (c >= '0' && c <= '9' && digits < 3) {
-            value = value * 10 + (c - '0');
-            ipv4 = ipv4 && value <= 255;
-            ++digits;
-        } else {
-            ipv4 = false;
-        }
-    }
-    if (ipv4 && parts == 3 && digits > 0) return true;
+    if (host.size() >= 9 && iequals(host.substr(host.size() - 9), "localhost") &&
+        (host.size() == 9 || host[host.size() - 10] == '.'))
+        return true;
     for (auto const& name : allowed)
         if (iequals(host, name)) return true;
     return false;
@@ -5095,7 +5106,8 @@ private:
     void write_head(response const& res, status st, bool body_allowed, bool chunked,
                     std::optional<std::uint64_t> size, version v, bool keep) {
         auto reason = reason_phrase(st);
-        bool date = date_ && !date_->value().empty() && res.header("Date").empty();
+        bool date = date_ && !date_->value().empty();
+        for (auto const& f : res.headers()) date = date && !iequals(f.name, "Date");  // the application's own wins
         auto ct = res.content_type();
         std::size_t need = 17 + reason.size() + (date ? 8 + date_->value().size() : 0) + 18 + 16 + ct.size() +
                            64 /* framing */ + 26 /* Connection */ + 2;
@@ -5103,7 +5115,7 @@ private:
         std::size_t begin = out_.size();
         out_.resize(begin + need);
         char* p = out_.data() + begin;
-        auto put = [&p](std::string_view b) {
+        auto put = [&p](std::string_view b) __attribute__((always_inline)) {  // a few bytes: a call costs more
             std::memcpy(p, b.data(), b.size());
             p += b.size();
         };
