@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Headless Chromium and the everyday kit. A page served by file_server from one origin fetches
 rest_api on another: the origin rest_api lists with --cors-origin reads the answers (a GET, and a
-PUT behind a preflight), an origin it does not list is refused by the browser. status_page --token
+PUT behind a preflight), an origin it does not list is refused by the browser; a page reads the
+request ids and meets the rate limit's 429 with its Retry-After. status_page --token
 opened at its token URL shows the page (the cookie set on the redirect is sent after it, and by
 the page's own fetches); opened without it, 401. file_server --gzip: the browser decodes what it
 is sent, and the page sees the Content-Encoding. Chromium's noise on stderr is ignored."""
@@ -35,6 +36,25 @@ async function attempt(init, path) {
   out.put = await attempt({method: "PUT", headers: {"Content-Type": "application/json"},
                            body: JSON.stringify({name: "from a page"})}, "/items/1");
   document.getElementById("out").textContent = JSON.stringify(out);
+})();
+</script>
+"""
+
+# A page that fetches API six times in a row and reports each status, X-Request-Id and Retry-After.
+BURST_PAGE = """<!doctype html><meta charset="utf-8"><pre id="out">pending</pre>
+<script>
+const api = new URLSearchParams(location.search).get("api");
+(async () => {
+  const seen = [];
+  for (let i = 0; i < 6; ++i) {
+    try {
+      const r = await fetch(api + "/items", {cache: "no-store"});
+      seen.push([r.status, r.headers.get("X-Request-Id"), r.headers.get("Retry-After")]);
+    } catch (e) {
+      seen.push(["blocked"]);
+    }
+  }
+  document.getElementById("out").textContent = JSON.stringify(seen);
 })();
 </script>
 """
@@ -100,6 +120,22 @@ class Chromium(unittest.TestCase):
         # The refused preflight kept the PUT from being sent at all.
         out = subprocess.run([need("curl"), "-sS", api_url + "/items/1"], capture_output=True, timeout=20)
         self.assertEqual(out.stdout, b'{"id":1,"name":"from a page"}')
+
+    def test_a_page_sees_request_ids_and_the_rate_limit_through_cors(self):
+        with open(os.path.join(self.www.name, "burst.html"), "w") as f:
+            f.write(BURST_PAGE)
+        page = self.serve("file_server", "--root", self.www.name)
+        api = self.serve("rest_api", "--cors-origin", "http://127.0.0.1:%d" % page, "--rate-limit", "2")
+        dom = self.run_chromium("http://127.0.0.1:%d/burst.html?api=http://127.0.0.1:%d" % (page, api),
+                                "--virtual-time-budget=5000", "--dump-dom")
+        seen = json.loads(element(dom, "out").replace("&quot;", '"'))
+        self.assertEqual(len(seen), 6)
+        self.assertEqual(seen[0][0], 200)
+        self.assertRegex(seen[0][1], r"^[0-9a-f]{32}$")  # exposed by Access-Control-Expose-Headers
+        self.assertEqual(len({s[1] for s in seen}), 6)
+        limited = [s for s in seen if s[0] == 429]
+        self.assertTrue(limited, seen)  # the 429 carries CORS fields too: the page can read it
+        self.assertRegex(limited[0][2], r"^[1-9]\d*$")
 
     def test_token_url_opens_the_status_page_and_its_refreshes_and_nothing_else_does(self):
         proc = subprocess.Popen([example("status_page"), "--port", "0", "--threads", "2", "--token"],

@@ -71,7 +71,7 @@ class RestApiCors(ExampleTest):
             self.assertEqual(status, 204)
             self.assertEqual(h["access-control-allow-origin"], origin)
             self.assertIn("PUT", h["access-control-allow-methods"])
-            self.assertEqual(h["access-control-allow-headers"], "Content-Type, Authorization")
+            self.assertEqual(h["access-control-allow-headers"], "Content-Type, Authorization, X-Request-Id")
             self.assertEqual(h["access-control-allow-credentials"], "true")
         for origin in ("http://127.0.0.1:3001", "http://app.example", "null"):
             status, h, _ = self.preflight(origin)
@@ -89,6 +89,38 @@ class RestApiCors(ExampleTest):
         self.assertEqual(status, 200)
         self.assertNotIn("access-control-allow-origin", h)
         self.assertIn("Origin", h["vary"])
+
+
+class RestApiRequestIdRateLimitAccessLog(unittest.TestCase):
+    def test_ids_429_with_retry_after_and_a_log_line_per_response(self):
+        log = tempfile.TemporaryFile(mode="w+")
+        self.addCleanup(log.close)
+        proc, port = start("rest_api", "--rate-limit", "3", "--access-log", stderr=log)
+        try:
+            base = "http://127.0.0.1:%d" % port
+            status, h, _ = response(base + "/items")
+            self.assertEqual(status, 200)
+            self.assertRegex(h["x-request-id"], r"^[0-9a-f]{32}$")
+            status, h, _ = response("-H", "X-Request-Id: trace-42", base + "/items")
+            self.assertEqual(h["x-request-id"], "trace-42")
+            # One curl, one connection, six requests at once: beyond the burst of three.
+            args = ["-w", "%{http_code} %header{retry-after}\n"]
+            for _ in range(6):
+                args += ["-o", "/dev/null", base + "/items"]
+            statuses = [l.split(" ") for l in curl(*args).stdout.decode().split("\n") if l]
+            codes = [s[0] for s in statuses]
+            self.assertIn("429", codes)
+            self.assertIn(codes.count("200"), (0, 1, 2, 3))
+            for code, retry in statuses:
+                if code == "429":
+                    self.assertRegex(retry, r"^[1-9]\d*$")
+        finally:
+            self.assertEqual(stop(proc), 0)
+        log.seek(0)
+        lines = log.read().splitlines()
+        self.assertEqual(len(lines), 8)  # one per response, 429s included
+        self.assertRegex(lines[0], r'^127\.0\.0\.1 - - \[[^]]+\] "GET /items HTTP/1\.1" 200 2$')
+        self.assertTrue(any(l.endswith('" 429 17') for l in lines), lines)
 
 
 class StatusPageToken(unittest.TestCase):

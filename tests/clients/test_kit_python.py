@@ -61,6 +61,29 @@ class RestApi(ExampleTest):
         self.assertNotIn("Access-Control-Allow-Origin", r.headers)
 
 
+class RestApiRateLimit(ExampleTest):
+    example = "rest_api"
+    args = ("--rate-limit", "4")
+
+    def test_request_ids_and_429_with_retry_after(self):
+        need_requests(self)
+        s = requests.Session()
+        self.addCleanup(s.close)
+        ids = set()
+        codes = []
+        for _ in range(12):
+            r = s.get(self.base + "/items", timeout=10)
+            codes.append(r.status_code)
+            ids.add(r.headers["X-Request-Id"])
+            if r.status_code == 429:
+                self.assertGreaterEqual(int(r.headers["Retry-After"]), 1)
+        self.assertEqual(len(ids), 12)
+        self.assertIn(429, codes)
+        self.assertLessEqual(codes.count(200), 6)  # 4 at once, and what refilled meanwhile
+        r = s.get(self.base + "/items", headers={"X-Request-Id": "from-the-proxy"}, timeout=10)
+        self.assertEqual(r.headers["X-Request-Id"], "from-the-proxy")
+
+
 class StatusPageToken(unittest.TestCase):
     def test_a_session_follows_the_token_url_and_keeps_its_cookie(self):
         need_requests(self)
