@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -125,6 +126,30 @@ TEST_CASE("a Unix socket: served, made with the mode asked for, removed on stop"
         s.stop();
         CHECK(::access(path.c_str(), F_OK) != 0);  // gone
     }
+}
+
+TEST_CASE("a Unix socket's group, by name or number; an unknown one is refused and leaves no file") {
+    temp_dir dir;
+    auto path = dir.path + "/g.sock";
+    group* own = ::getgrgid(::getgid());  // a group this process may always give its files
+    REQUIRE(own);
+    for (std::string name : {std::to_string(::getgid()), std::string(own->gr_name)}) {
+        auto o = test_options();
+        o.address = "unix:" + path;
+        o.unix_socket_group = name;
+        porthole::server s(peer_app, o);
+        s.start();
+        struct stat st {};
+        REQUIRE(::lstat(path.c_str(), &st) == 0);
+        CHECK(st.st_gid == ::getgid());
+        CHECK(body_of(over_unix(path)) == "unix");
+    }
+    auto o = test_options();
+    o.address = "unix:" + path;
+    o.unix_socket_group = "no-such-group-porthole";
+    porthole::server s(peer_app, o);
+    CHECK_THROWS_WITH_AS(s.start(), doctest::Contains("no such group"), std::system_error);
+    CHECK(::access(path.c_str(), F_OK) != 0);
 }
 
 TEST_CASE("a Unix socket left by a server that is gone is replaced; a live one or another file is not touched") {
