@@ -3,7 +3,8 @@
 
   doc_snippets.py DOCS_DIR INCLUDE_DIR -- COMPILER [ARGS...]
 
-Blocks without main or without an #include are fragments and are skipped. A snippet passes when
+Blocks without main or without an #include are fragments and are skipped; one that includes
+porthole/tls.hpp links OpenSSL. A snippet passes when
 it compiles with -std=c++20 -Wall -Wextra -Werror and its program exits 0; one that contains
 `// compile-only` (a server, say) is only compiled; `// link: -lz` lines add to the link.
 """
@@ -32,6 +33,8 @@ def main(argv):
                 libraries = [a for line in re.findall(r"^// link: (.*)$", block, re.M) for a in line.split()]
                 cmd = compiler + ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-I", include, str(src),
                                   "-o", str(exe), "-pthread"] + libraries
+                if "porthole/tls.hpp" in block:
+                    cmd += ["-lssl", "-lcrypto"]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 name = "%s snippet %d" % (md.name, i + 1)
                 if proc.returncode != 0:

@@ -39,6 +39,7 @@ targets=(
   fuzz_cookie_form_multipart
   fuzz_template
   fuzz_router
+  fuzz_tls
 )
 # Targets for headers that are not always there yet: each joins the list above once both its
 # source and the header it needs exist (NAME:HEADER). None at the moment.
@@ -79,7 +80,8 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
        -I include -Wall -Wextra)
 
 # A target is rebuilt when any header, fuzz source or test driver is newer than it.
-sources=(include/porthole/*.hpp tests/fuzz/*.hpp tests/fuzz/*.cpp tests/parse_driver.hpp)
+sources=(include/porthole/*.hpp include/porthole/detail/*.hpp tests/fuzz/*.hpp tests/fuzz/*.cpp tests/parse_driver.hpp
+         tests/tls_test_certs.hpp)
 needs_build() {
   local bin=$1 f
   [ -x "$bin" ] || return 0
@@ -158,7 +160,9 @@ for t in "${targets[@]}"; do
   fi
   if needs_build "$bin"; then
     echo "=== build $t"
-    if ! "$cxx" "${flags[@]}" "tests/fuzz/$t.cpp" -o "$bin"; then
+    libs=()
+    [ "$t" = fuzz_tls ] && libs=(-lssl -lcrypto)  # the one target that needs OpenSSL
+    if ! "$cxx" "${flags[@]}" "tests/fuzz/$t.cpp" -o "$bin" "${libs[@]}"; then
       status=1
       summary+=("$t: BUILD FAILED")
       continue

@@ -45,16 +45,16 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
     CXX=clang++ meson setup "$dir" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debugoptimized \
       -Dexamples=false >/dev/null || return 1
   fi
-  ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_listeners \
-    tests/test_layers >/dev/null || return 1
+  ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_tls_server \
+    tests/test_listeners tests/test_layers >/dev/null || return 1
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection listeners layers
+    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection tls_server listeners layers
 }
 
 fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)
   FUZZ_SECONDS=0 tools/fuzz.sh build-ci/fuzz || return 1
   local s=${FUZZ_SECONDS:-60} dir=build-ci/fuzz a b
-  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection \
+  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection fuzz_tls \
     >"$dir/run-a.log" 2>&1 &
   a=$!
   FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_url fuzz_cookie_form_multipart fuzz_template fuzz_router \

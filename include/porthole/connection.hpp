@@ -259,6 +259,13 @@ public:
     // absolute-form authority) names anything but this machine is answered 421 Misdirected
     // Request without reaching the application (a DNS rebinding defence; see is_local_host).
     void set_host_check(bool on) noexcept { host_check_ = on; }
+    // The connection runs over TLS; client_subject: the verified client certificate's subject,
+    // if any, owned by the driver's TLS session, which outlives the connection's use of it.
+    // Requests show both (request::secure, request::client_subject).
+    void set_security(std::string_view client_subject) noexcept {
+        secure_ = true;
+        client_subject_ = client_subject;
+    }
     std::size_t requests_served() const noexcept { return served_; }
 
     // Memory held between requests; a driver may call it for idle connections.
@@ -284,7 +291,8 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = host_check_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = secure_ = false;
+        client_subject_ = {};
     }
 
 private:
@@ -391,7 +399,7 @@ private:
             path = path_;
         }
         request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, parser_.body(), h.keep_alive, peer_});
+                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_});
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -684,6 +692,7 @@ private:
     std::size_t in_size_before_commit_ = 0;
     std::string path_;
     std::string peer_;
+    std::string_view client_subject_;
     std::string out_;
     std::string stream_buf_;
     std::vector<segment> segments_;
@@ -696,6 +705,7 @@ private:
     bool paused_ = false;
     bool continue_sent_ = false;
     bool host_check_ = false;
+    bool secure_ = false;
 };
 
 }  // namespace porthole

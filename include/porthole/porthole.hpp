@@ -31,3 +31,8 @@
 #if defined(PORTHOLE_WITH_JSON)
 #include <porthole/json.hpp>
 #endif
+// HTTPS when the program is built with OpenSSL 3 (porthole-tls defines PORTHOLE_WITH_TLS);
+// never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
+#if defined(PORTHOLE_WITH_TLS)
+#include <porthole/tls.hpp>
+#endif

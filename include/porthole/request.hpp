@@ -64,6 +64,11 @@ public:
     bool keep_alive() const noexcept { return keep_alive_; }
     // "address:port" of the client when a server provides it, else empty.
     std::string_view peer() const noexcept { return peer_; }
+    // Whether the request came over TLS (porthole/tls.hpp).
+    bool secure() const noexcept { return secure_; }
+    // Mutual TLS: the subject of the client's certificate, verified against the server's
+    // client CA, as an RFC 2253 string ("CN=alice,O=Example"); empty when none was verified.
+    std::string_view client_subject() const noexcept { return client_subject_; }
 
     // ---- path parameters, filled by a router
     std::span<path_param const> params() const noexcept { return params_; }
@@ -110,11 +115,13 @@ public:
         std::string_view body;
         bool keep_alive = true;
         std::string_view peer;
+        bool secure = false;
+        std::string_view client_subject;
     };
     explicit request(parts const& p) noexcept
         : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
           path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
-          keep_alive_(p.keep_alive), peer_(p.peer) {}
+          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject) {}
 
 private:
     porthole::method method_ = porthole::method::get;
@@ -127,7 +134,9 @@ private:
     std::span<header_field const> headers_;
     std::string_view body_;
     bool keep_alive_ = true;
+    bool secure_ = false;
     std::string_view peer_;
+    std::string_view client_subject_;
     std::span<path_param const> params_;
 };
 

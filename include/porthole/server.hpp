@@ -20,6 +20,7 @@
 #include <ctime>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,9 +80,17 @@ struct options {
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
+    // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as
+    // pointers: a string literal, argv, or a string that outlives serve()), reloaded on SIGHUP.
+    // Needs <porthole/tls.hpp> and OpenSSL (porthole-tls); see docs/tls.md. A server object
+    // takes a tls::context instead (porthole::https_server).
+    char const* tls_cert_file = nullptr;
+    char const* tls_key_file = nullptr;
+
     // The command line every example shares:  --port N  --threads N  --address A (repeatable)
     // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
-    // --help, and the limits  --max-connections N  --header-timeout-ms N  --body-timeout-ms N
+    // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), --help, and the limits
+    // --max-connections N  --header-timeout-ms N  --body-timeout-ms N
     // --keep-alive-timeout-ms N  --write-timeout-ms N  --drain-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
@@ -129,7 +138,7 @@ namespace detail {
     std::FILE* out = status == 0 ? stdout : stderr;
     if (problem) std::fprintf(out, "%s: %s\n", program, problem);
     std::fprintf(out,
-                 "usage: %s [--port N] [--threads N] [--address A]... [limits]\n"
+                 "usage: %s [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n"
                  "  --port N      TCP port, 0 picks a free one (default 8080)\n"
                  "  --threads N   event loop threads (default: one per hardware thread)\n"
                  "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
@@ -139,6 +148,7 @@ namespace detail {
                  "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
                  "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
                  "                         literals (repeatable)\n"
+                 "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
                  "limits:\n"
                  "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
                  "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
@@ -203,6 +213,11 @@ inline options options::from_command_line(int argc, char const* const* argv) {
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
     for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
+    // Values are views into argv that end where their argument ends: C strings.
+    if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
+    if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
+    if (!o.tls_cert_file != !o.tls_key_file || (o.tls_cert_file && (!*o.tls_cert_file || !*o.tls_key_file)))
+        detail::command_line_usage(program, 2, "--tls-cert and --tls-key go together, each with a file");
     if (auto m = command_line_value(argc, argv, "--max-connections")) {
         if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
             detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
@@ -244,18 +259,21 @@ inline options options::from_command_line(int argc, char const* const* argv) {
 //             second even when it is not readable, for timeouts.
 //
 // A handler runs on its loop's thread: while it blocks, that loop's other connections wait.
-template <class App, class Poller = detail::default_poller>
+// Transport: what lies between the sockets and the connections; porthole/tls.hpp has HTTPS
+// (porthole::https_server).
+template <class App, class Poller = detail::default_poller, class Transport = detail::plain_transport>
 class server {
     using app_type = std::remove_reference_t<App>;
-    using shared_type = detail::engine_shared<connection<app_type>, date_source, app_type, connection_config>;
+    using shared_type =
+        detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
 
 public:
-    explicit server(App app, options opts = {})
+    explicit server(App app, options opts = {}, Transport transport = {})
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
           config_(make_config(opts_)),
           settings_(make_settings(opts_)),
-          shared_(app_, config_, settings_),
+          shared_(app_, config_, settings_, std::move(transport)),
           engine_(shared_) {}
 
     server(server const&) = delete;
@@ -281,7 +299,8 @@ public:
     int native_handle() { return engine_.native_handle(); }
     // The port of the first TCP address (0 when not listening, or only on Unix sockets).
     std::uint16_t port() const noexcept { return engine_.port(); }
-    // Where the server listens once started: "http://127.0.0.1:8080/", "unix:/run/tool.sock",
+    // Where the server listens once started: "http://127.0.0.1:8080/" (https with TLS),
+    // "unix:/run/tool.sock",
     // one per address in the options' order; for the thread that started it.
     std::vector<std::string> locations() const {
         std::vector<std::string> out;
@@ -327,6 +346,7 @@ private:
     void announce() {
         if (!opts_.announce) return;
         bool query = !opts_.announce_query.empty();
+        char const* scheme = Transport::encrypted ? "https" : "http";
         for (auto const& b : engine_.bound()) {  // one line each, as locations() lists them
             auto const& a = b.address;
             if (a.is_unix()) {
@@ -335,7 +355,7 @@ private:
                 continue;
             }
             bool v6 = a.host.find(':') != std::string::npos;
-            std::printf(v6 ? "listening on http://[%s]:%u/%s%s\n" : "listening on http://%s:%u/%s%s\n", a.host.c_str(),
+            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme, a.host.c_str(),
                         unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
             query = false;
         }
@@ -344,7 +364,8 @@ private:
 
     static std::string url_of(detail::bound_address const& b) {
         bool v6 = b.address.host.find(':') != std::string::npos;
-        return "http://" + (v6 ? "[" + b.address.host + "]" : b.address.host) + ":" + std::to_string(b.port) + "/";
+        return std::string(Transport::encrypted ? "https://" : "http://") + (v6 ? "[" + b.address.host + "]" : b.address.host) +
+               ":" + std::to_string(b.port) + "/";
     }
 
     App app_;
@@ -362,55 +383,78 @@ server(A&&, options) -> server<A>;
 
 namespace detail {
 
-// SIGINT/SIGTERM become a byte on a pipe (the only async-signal-safe way to say "stop"), and
-// the previous handlers come back afterwards.
-inline std::atomic<int> stop_signal_pipe{-1};
+// Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
+// previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
+// reloads its certificate on SIGHUP. A signal has one pipe at a time.
+inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
 
-extern "C" inline void porthole_on_stop_signal(int) {
+extern "C" inline void porthole_on_signal(int sig) {
     int saved = errno;
     char c = 1;
-    int fd = stop_signal_pipe.load();
+    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
     if (fd >= 0) (void)!::write(fd, &c, 1);
     errno = saved;
 }
 
-class stop_signals {
+class signal_pipe {
 public:
-    stop_signals() {
+    explicit signal_pipe(std::initializer_list<int> signals) {
         open_pipe(read_, write_);
-        stop_signal_pipe.store(write_.get());
+        sigset_t set;
+        sigemptyset(&set);
         struct sigaction sa {};
-        sa.sa_handler = porthole_on_stop_signal;
+        sa.sa_handler = porthole_on_signal;
         sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGINT, &sa, &old_int_);
-        ::sigaction(SIGTERM, &sa, &old_term_);
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, SIGINT);
-        sigaddset(&s, SIGTERM);
-        ::pthread_sigmask(SIG_UNBLOCK, &s, &old_mask_);
+        for (int sig : signals) {
+            if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
+            signal_pipe_ends[sig].store(write_.get() + 1);
+            ::sigaction(sig, &sa, &old_[count_]);
+            signals_[count_++] = sig;
+            sigaddset(&set, sig);
+        }
+        ::pthread_sigmask(SIG_UNBLOCK, &set, &old_mask_);
     }
-    stop_signals(stop_signals const&) = delete;
-    stop_signals& operator=(stop_signals const&) = delete;
-    ~stop_signals() {
-        ::sigaction(SIGINT, &old_int_, nullptr);
-        ::sigaction(SIGTERM, &old_term_, nullptr);
+    signal_pipe(signal_pipe const&) = delete;
+    signal_pipe& operator=(signal_pipe const&) = delete;
+    ~signal_pipe() {
+        for (int i = 0; i < count_; ++i) {
+            ::sigaction(signals_[i], &old_[i], nullptr);
+            signal_pipe_ends[signals_[i]].store(0);
+        }
         ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-        stop_signal_pipe.store(-1);
     }
+    int fd() const noexcept { return read_.get(); }  // readable once a signal came
     void wait() const {
         pollfd p{read_.get(), POLLIN, 0};
         while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
     }
+    void clear() const noexcept {
+        char buf[64];
+        while (::read(read_.get(), buf, sizeof buf) > 0) {
+        }
+    }
 
 private:
+    static constexpr int max_signals = 4;
     unique_fd read_;
     unique_fd write_;
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
+    int signals_[max_signals]{};
+    int count_ = 0;
+    struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
+
+// --tls-cert without <porthole/tls.hpp>: no HTTPS to serve, and serving plain HTTP instead
+// would be a surprise. With it, a better match for the tag is found (argument-dependent lookup
+// when serve() is instantiated).
+template <class App>
+struct https_tag {};
+template <class Tag, class App>
+int serve_https(Tag, App&, options&&) {
+    std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
+    return 1;
+}
 
 }  // namespace detail
 
@@ -421,6 +465,8 @@ private:
 // gives the right exit status.
 template <class App>
 int serve(App&& app, options opts = {}) {
+    if (opts.tls_cert_file)
+        return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
     bool signals = opts.handle_signals;
     try {
         server<App&> s(app, std::move(opts));
@@ -429,7 +475,7 @@ int serve(App&& app, options opts = {}) {
             s.wait();
             return 0;
         }
-        detail::stop_signals stop;  // before start(): a signal arriving early is not lost
+        detail::signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
         s.start();
         stop.wait();
         s.stop();

@@ -2330,6 +2330,11 @@ public:
     bool keep_alive() const noexcept { return keep_alive_; }
     // "address:port" of the client when a server provides it, else empty.
     std::string_view peer() const noexcept { return peer_; }
+    // Whether the request came over TLS (porthole/tls.hpp).
+    bool secure() const noexcept { return secure_; }
+    // Mutual TLS: the subject of the client's certificate, verified against the server's
+    // client CA, as an RFC 2253 string ("CN=alice,O=Example"); empty when none was verified.
+    std::string_view client_subject() const noexcept { return client_subject_; }
 
     // ---- path parameters, filled by a router
     std::span<path_param const> params() const noexcept { return params_; }
@@ -2376,11 +2381,13 @@ public:
         std::string_view body;
         bool keep_alive = true;
         std::string_view peer;
+        bool secure = false;
+        std::string_view client_subject;
     };
     explicit request(parts const& p) noexcept
         : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
           path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
-          keep_alive_(p.keep_alive), peer_(p.peer) {}
+          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject) {}
 
 private:
     porthole::method method_ = porthole::method::get;
@@ -2393,7 +2400,9 @@ private:
     std::span<header_field const> headers_;
     std::string_view body_;
     bool keep_alive_ = true;
+    bool secure_ = false;
     std::string_view peer_;
+    std::string_view client_subject_;
     std::span<path_param const> params_;
 };
 
@@ -4845,6 +4854,13 @@ public:
     // absolute-form authority) names anything but this machine is answered 421 Misdirected
     // Request without reaching the application (a DNS rebinding defence; see is_local_host).
     void set_host_check(bool on) noexcept { host_check_ = on; }
+    // The connection runs over TLS; client_subject: the verified client certificate's subject,
+    // if any, owned by the driver's TLS session, which outlives the connection's use of it.
+    // Requests show both (request::secure, request::client_subject).
+    void set_security(std::string_view client_subject) noexcept {
+        secure_ = true;
+        client_subject_ = client_subject;
+    }
     std::size_t requests_served() const noexcept { return served_; }
 
     // Memory held between requests; a driver may call it for idle connections.
@@ -4870,7 +4886,8 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = host_check_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = secure_ = false;
+        client_subject_ = {};
     }
 
 private:
@@ -4977,7 +4994,7 @@ private:
             path = path_;
         }
         request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, parser_.body(), h.keep_alive, peer_});
+                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_});
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -5270,6 +5287,7 @@ private:
     std::size_t in_size_before_commit_ = 0;
     std::string path_;
     std::string peer_;
+    std::string_view client_subject_;
     std::string out_;
     std::string stream_buf_;
     std::vector<segment> segments_;
@@ -5282,6 +5300,7 @@ private:
     bool paused_ = false;
     bool continue_sent_ = false;
     bool host_check_ = false;
+    bool secure_ = false;
 };
 
 }  // namespace porthole
@@ -7874,18 +7893,30 @@ struct loop_listener {
     bool check_host = false;  // a loopback listener: its connections are told to check Host
 };
 
+// What lies between a socket and its connection. Plain TCP: nothing, and the loop's code for
+// it is the only code there is (every use of the transport is an `if constexpr`). An encrypting
+// transport (porthole/tls.hpp) has the same shape, with encrypted = true and, per socket, a
+// connection_state holding its session.
+struct plain_transport {
+    static constexpr bool encrypted = false;
+    struct connection_state {};
+};
+
 // State shared by every loop of one server. Connections are constructed as
 // Conn(app, config, &date) on the loop that accepted them.
-template <class Conn, class Date, class App, class Config>
+template <class Conn, class Date, class App, class Config, class Transport = plain_transport>
 struct engine_shared {
     using connection_type = Conn;
     using date_type = Date;
+    using transport_type = Transport;
 
-    engine_shared(App& a, Config const& c, engine_settings const& s) : app(a), config(c), settings(s) {}
+    engine_shared(App& a, Config const& c, engine_settings const& s, Transport t = {})
+        : app(a), config(c), settings(s), transport(std::move(t)) {}
 
     App& app;
     Config const& config;
     engine_settings const& settings;
+    [[no_unique_address]] Transport transport;
     std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
     std::atomic<bool> stop_requested{false};
 };
@@ -7901,6 +7932,8 @@ inline constexpr std::string_view busy_reply =
 
 template <class Shared, class Poller>
 class event_loop {
+    using transport_type = typename Shared::transport_type;
+    static constexpr bool encrypted = transport_type::encrypted;
     using connection_type = typename Shared::connection_type;
     using date_type = typename Shared::date_type;
     using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
@@ -7937,6 +7970,7 @@ class event_loop {
         bool served = false;   // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
+        [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
 
     struct listener {
@@ -7957,6 +7991,10 @@ class event_loop {
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
 
+    // An encrypting transport moves the bytes of its sockets itself, with the loop's own steps
+    // (awaken, settle, defer, close, socket_full) and buffers.
+    friend transport_type;
+
 public:
     // The listeners this loop accepts from: its own (closed by the loop when done) and those
     // shared with other loops (owned by the engine).
@@ -7970,6 +8008,8 @@ public:
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
+#else
+        if constexpr (encrypted) scratch_.reset(new char[scratch_size]);  // plaintext in and out
 #endif
         tick();
         poller_.add_watch(wake_.fd(), &wake_tag_, wake_handle_);
@@ -8155,6 +8195,12 @@ private:
         }
         ++live_;
         link(*s, t_header);  // until its first request, a connection is on the header clock
+        if constexpr (encrypted) {  // the handshake runs on that clock too
+            if (!shared_.transport.open(s->tls)) {
+                close(*s);
+                return;
+            }
+        }
         if constexpr (Poller::edge_triggered) {
             // Wait to be told of the request rather than read for it now: under load it comes
             // after the accept, and a read that finds nothing is a system call per connection.
@@ -8178,6 +8224,7 @@ private:
             std::size_t n = s.peer.format(name);
             s.conn->set_peer(std::string_view(name, n));
             if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
+            if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
         }
         return *s.conn;
     }
@@ -8200,12 +8247,20 @@ private:
     }
 
     connection_phase_type phase(slot const& s) const noexcept {
+        if constexpr (encrypted) {  // encrypted bytes still to send, or a session that failed
+            if (shared_.transport.has_output(s.tls)) return connection_phase_type::writing;
+            if (shared_.transport.finished(s.tls)) return connection_phase_type::closed;
+        }
         return s.conn ? s.conn->phase() : connection_phase_type::idle;
     }
 
     // ------------------------------------------------------------ moving bytes
 
     void drive(slot& s) noexcept {
+        if constexpr (encrypted) {
+            shared_.transport.drive(*this, s);
+            return;
+        }
         bool progressed = false;
         try {
             for (int budget = reads_per_wakeup;;) {
@@ -8250,6 +8305,7 @@ private:
 
     // Writes pending output until it is gone or the socket is full; false if s was closed.
     bool flush(slot& s, bool& progressed) {
+        if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed);
         while (s.writable) {
             connection_type& c = *s.conn;
             std::span<output_chunk_type const> out = c.pending_output();
@@ -8297,19 +8353,25 @@ private:
                 close(s);  // a file ended early: the response cannot be completed
                 return false;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                s.writable = false;
-                if constexpr (Poller::edge_triggered) {
-                    if (!s.output_watched) {
-                        if (!poller_.want_output(s.fd, &s, s.handle)) {
-                            close(s);
-                            return false;
-                        }
-                        s.output_watched = true;
-                    }
-                }
+                if (!socket_full(s)) return false;
             } else if (errno != EINTR) {
                 close(s);
                 return false;
+            }
+        }
+        return true;
+    }
+
+    // A write hit EAGAIN: wait for room. False if s was closed.
+    bool socket_full(slot& s) noexcept {
+        s.writable = false;
+        if constexpr (Poller::edge_triggered) {
+            if (!s.output_watched) {
+                if (!poller_.want_output(s.fd, &s, s.handle)) {
+                    close(s);
+                    return false;
+                }
+                s.output_watched = true;
             }
         }
         return true;
@@ -8433,7 +8495,7 @@ private:
             s.conn->timeout();
             bool progressed = false;
             if (!flush(s, progressed)) return;
-            if (s.conn->phase() != connection_phase_type::writing) {
+            if (phase(s) != connection_phase_type::writing) {
                 close(s);
                 return;
             }
@@ -8455,6 +8517,7 @@ private:
             s.deferred = false;
         }
         if constexpr (!Poller::edge_triggered) poller_.remove(s.fd, s.handle);
+        if constexpr (encrypted) shared_.transport.close(s.tls, s.fd, s.peer, shared_.config.error_log);
         // Unread requests at close() would make the kernel reset the connection. A connection
         // never read yet may hold one its first event has not reported.
         bool never_read = !s.served && !s.conn;
@@ -8864,6 +8927,7 @@ private:
 #include <ctime>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8923,9 +8987,17 @@ struct options {
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
+    // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as
+    // pointers: a string literal, argv, or a string that outlives serve()), reloaded on SIGHUP.
+    // Needs <porthole/tls.hpp> and OpenSSL (porthole-tls); see docs/tls.md. A server object
+    // takes a tls::context instead (porthole::https_server).
+    char const* tls_cert_file = nullptr;
+    char const* tls_key_file = nullptr;
+
     // The command line every example shares:  --port N  --threads N  --address A (repeatable)
     // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
-    // --help, and the limits  --max-connections N  --header-timeout-ms N  --body-timeout-ms N
+    // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), --help, and the limits
+    // --max-connections N  --header-timeout-ms N  --body-timeout-ms N
     // --keep-alive-timeout-ms N  --write-timeout-ms N  --drain-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
@@ -8973,7 +9045,7 @@ namespace detail {
     std::FILE* out = status == 0 ? stdout : stderr;
     if (problem) std::fprintf(out, "%s: %s\n", program, problem);
     std::fprintf(out,
-                 "usage: %s [--port N] [--threads N] [--address A]... [limits]\n"
+                 "usage: %s [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n"
                  "  --port N      TCP port, 0 picks a free one (default 8080)\n"
                  "  --threads N   event loop threads (default: one per hardware thread)\n"
                  "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
@@ -8983,6 +9055,7 @@ namespace detail {
                  "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
                  "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
                  "                         literals (repeatable)\n"
+                 "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
                  "limits:\n"
                  "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
                  "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
@@ -9047,6 +9120,11 @@ inline options options::from_command_line(int argc, char const* const* argv) {
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
     for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
+    // Values are views into argv that end where their argument ends: C strings.
+    if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
+    if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
+    if (!o.tls_cert_file != !o.tls_key_file || (o.tls_cert_file && (!*o.tls_cert_file || !*o.tls_key_file)))
+        detail::command_line_usage(program, 2, "--tls-cert and --tls-key go together, each with a file");
     if (auto m = command_line_value(argc, argv, "--max-connections")) {
         if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
             detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
@@ -9088,18 +9166,21 @@ inline options options::from_command_line(int argc, char const* const* argv) {
 //             second even when it is not readable, for timeouts.
 //
 // A handler runs on its loop's thread: while it blocks, that loop's other connections wait.
-template <class App, class Poller = detail::default_poller>
+// Transport: what lies between the sockets and the connections; porthole/tls.hpp has HTTPS
+// (porthole::https_server).
+template <class App, class Poller = detail::default_poller, class Transport = detail::plain_transport>
 class server {
     using app_type = std::remove_reference_t<App>;
-    using shared_type = detail::engine_shared<connection<app_type>, date_source, app_type, connection_config>;
+    using shared_type =
+        detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
 
 public:
-    explicit server(App app, options opts = {})
+    explicit server(App app, options opts = {}, Transport transport = {})
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
           config_(make_config(opts_)),
           settings_(make_settings(opts_)),
-          shared_(app_, config_, settings_),
+          shared_(app_, config_, settings_, std::move(transport)),
           engine_(shared_) {}
 
     server(server const&) = delete;
@@ -9125,7 +9206,8 @@ public:
     int native_handle() { return engine_.native_handle(); }
     // The port of the first TCP address (0 when not listening, or only on Unix sockets).
     std::uint16_t port() const noexcept { return engine_.port(); }
-    // Where the server listens once started: "http://127.0.0.1:8080/", "unix:/run/tool.sock",
+    // Where the server listens once started: "http://127.0.0.1:8080/" (https with TLS),
+    // "unix:/run/tool.sock",
     // one per address in the options' order; for the thread that started it.
     std::vector<std::string> locations() const {
         std::vector<std::string> out;
@@ -9171,6 +9253,7 @@ private:
     void announce() {
         if (!opts_.announce) return;
         bool query = !opts_.announce_query.empty();
+        char const* scheme = Transport::encrypted ? "https" : "http";
         for (auto const& b : engine_.bound()) {  // one line each, as locations() lists them
             auto const& a = b.address;
             if (a.is_unix()) {
@@ -9179,7 +9262,7 @@ private:
                 continue;
             }
             bool v6 = a.host.find(':') != std::string::npos;
-            std::printf(v6 ? "listening on http://[%s]:%u/%s%s\n" : "listening on http://%s:%u/%s%s\n", a.host.c_str(),
+            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme, a.host.c_str(),
                         unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
             query = false;
         }
@@ -9188,7 +9271,8 @@ private:
 
     static std::string url_of(detail::bound_address const& b) {
         bool v6 = b.address.host.find(':') != std::string::npos;
-        return "http://" + (v6 ? "[" + b.address.host + "]" : b.address.host) + ":" + std::to_string(b.port) + "/";
+        return std::string(Transport::encrypted ? "https://" : "http://") + (v6 ? "[" + b.address.host + "]" : b.address.host) +
+               ":" + std::to_string(b.port) + "/";
     }
 
     App app_;
@@ -9206,55 +9290,78 @@ server(A&&, options) -> server<A>;
 
 namespace detail {
 
-// SIGINT/SIGTERM become a byte on a pipe (the only async-signal-safe way to say "stop"), and
-// the previous handlers come back afterwards.
-inline std::atomic<int> stop_signal_pipe{-1};
+// Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
+// previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
+// reloads its certificate on SIGHUP. A signal has one pipe at a time.
+inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
 
-extern "C" inline void porthole_on_stop_signal(int) {
+extern "C" inline void porthole_on_signal(int sig) {
     int saved = errno;
     char c = 1;
-    int fd = stop_signal_pipe.load();
+    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
     if (fd >= 0) (void)!::write(fd, &c, 1);
     errno = saved;
 }
 
-class stop_signals {
+class signal_pipe {
 public:
-    stop_signals() {
+    explicit signal_pipe(std::initializer_list<int> signals) {
         open_pipe(read_, write_);
-        stop_signal_pipe.store(write_.get());
+        sigset_t set;
+        sigemptyset(&set);
         struct sigaction sa {};
-        sa.sa_handler = porthole_on_stop_signal;
+        sa.sa_handler = porthole_on_signal;
         sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGINT, &sa, &old_int_);
-        ::sigaction(SIGTERM, &sa, &old_term_);
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, SIGINT);
-        sigaddset(&s, SIGTERM);
-        ::pthread_sigmask(SIG_UNBLOCK, &s, &old_mask_);
+        for (int sig : signals) {
+            if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
+            signal_pipe_ends[sig].store(write_.get() + 1);
+            ::sigaction(sig, &sa, &old_[count_]);
+            signals_[count_++] = sig;
+            sigaddset(&set, sig);
+        }
+        ::pthread_sigmask(SIG_UNBLOCK, &set, &old_mask_);
     }
-    stop_signals(stop_signals const&) = delete;
-    stop_signals& operator=(stop_signals const&) = delete;
-    ~stop_signals() {
-        ::sigaction(SIGINT, &old_int_, nullptr);
-        ::sigaction(SIGTERM, &old_term_, nullptr);
+    signal_pipe(signal_pipe const&) = delete;
+    signal_pipe& operator=(signal_pipe const&) = delete;
+    ~signal_pipe() {
+        for (int i = 0; i < count_; ++i) {
+            ::sigaction(signals_[i], &old_[i], nullptr);
+            signal_pipe_ends[signals_[i]].store(0);
+        }
         ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-        stop_signal_pipe.store(-1);
     }
+    int fd() const noexcept { return read_.get(); }  // readable once a signal came
     void wait() const {
         pollfd p{read_.get(), POLLIN, 0};
         while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
     }
+    void clear() const noexcept {
+        char buf[64];
+        while (::read(read_.get(), buf, sizeof buf) > 0) {
+        }
+    }
 
 private:
+    static constexpr int max_signals = 4;
     unique_fd read_;
     unique_fd write_;
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
+    int signals_[max_signals]{};
+    int count_ = 0;
+    struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
+
+// --tls-cert without <porthole/tls.hpp>: no HTTPS to serve, and serving plain HTTP instead
+// would be a surprise. With it, a better match for the tag is found (argument-dependent lookup
+// when serve() is instantiated).
+template <class App>
+struct https_tag {};
+template <class Tag, class App>
+int serve_https(Tag, App&, options&&) {
+    std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
+    return 1;
+}
 
 }  // namespace detail
 
@@ -9265,6 +9372,8 @@ private:
 // gives the right exit status.
 template <class App>
 int serve(App&& app, options opts = {}) {
+    if (opts.tls_cert_file)
+        return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
     bool signals = opts.handle_signals;
     try {
         server<App&> s(app, std::move(opts));
@@ -9273,7 +9382,7 @@ int serve(App&& app, options opts = {}) {
             s.wait();
             return 0;
         }
-        detail::stop_signals stop;  // before start(): a signal arriving early is not lost
+        detail::signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
         s.start();
         stop.wait();
         s.stop();
@@ -10606,4 +10715,9 @@ struct body_reader<json_body<T>> {
 };
 
 }  // namespace porthole
+#endif
+// HTTPS when the program is built with OpenSSL 3 (porthole-tls defines PORTHOLE_WITH_TLS);
+// never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
+#if defined(PORTHOLE_WITH_TLS)
+#include <porthole/tls.hpp>
 #endif

@@ -9,7 +9,7 @@ import unittest
 
 BUILD = os.environ.get("PORTHOLE_BUILD_DIR", "build")
 SHARED = os.environ.get("PORTHOLE_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
-LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/\n")
+LISTENING = re.compile(r"listening on https?://127\.0\.0\.1:(\d+)/\n")
 
 
 def example(name):
@@ -83,3 +83,25 @@ def connections_to(port):
         elif peer == "127.0.0.1:%d" % port:
             peers.add(local)
     return peers
+
+
+def make_certificates(folder, key="ec"):
+    """A test CA and a server certificate it signed for localhost and 127.0.0.1, made with the
+    openssl command line (nothing secret is committed). Returns the paths of ca.pem, the server's
+    chain (cert.pem) and key (key.pem). key: "ec" (P-256) or "rsa" (2048 bits)."""
+    openssl = need("openssl")
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if key == "ec" else ["-newkey", "rsa:2048"]
+    ca, ca_key = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
+    csr, cert, server_key = os.path.join(folder, "server.csr"), os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    ext = os.path.join(folder, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    run = lambda *args: subprocess.run([openssl] + list(args), check=True, capture_output=True, timeout=60)
+    run("req", "-x509", "-nodes", *newkey, "-keyout", ca_key, "-out", ca, "-days", "2",
+        "-subj", "/O=porthole tests/CN=porthole test CA")
+    run("req", "-new", "-nodes", *newkey, "-keyout", server_key, "-out", csr, "-subj", "/O=porthole tests/CN=localhost")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2",
+        "-extfile", ext)
+    with open(cert, "a") as chain, open(ca) as c:
+        chain.write(c.read())
+    return ca, cert, server_key

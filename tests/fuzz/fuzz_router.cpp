@@ -281,7 +281,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
 
     static auto plain = make_router();
     static auto redirecting = make_router().redirect_trailing_slash();
-    request req(request::parts{m, to_string(m), target, http_1_1, path, raw_path, query, {}, {}, true, {}});
+    request req(request::parts{m, to_string(m), target, http_1_1, path, raw_path, query, {}, {}, true, {}, false, {}});
     last = hit{};
     auto res = redirect ? redirecting(req) : plain(req);
     auto code = to_int(res.status());

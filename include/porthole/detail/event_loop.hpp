@@ -49,18 +49,30 @@ struct loop_listener {
     bool check_host = false;  // a loopback listener: its connections are told to check Host
 };
 
+// What lies between a socket and its connection. Plain TCP: nothing, and the loop's code for
+// it is the only code there is (every use of the transport is an `if constexpr`). An encrypting
+// transport (porthole/tls.hpp) has the same shape, with encrypted = true and, per socket, a
+// connection_state holding its session.
+struct plain_transport {
+    static constexpr bool encrypted = false;
+    struct connection_state {};
+};
+
 // State shared by every loop of one server. Connections are constructed as
 // Conn(app, config, &date) on the loop that accepted them.
-template <class Conn, class Date, class App, class Config>
+template <class Conn, class Date, class App, class Config, class Transport = plain_transport>
 struct engine_shared {
     using connection_type = Conn;
     using date_type = Date;
+    using transport_type = Transport;
 
-    engine_shared(App& a, Config const& c, engine_settings const& s) : app(a), config(c), settings(s) {}
+    engine_shared(App& a, Config const& c, engine_settings const& s, Transport t = {})
+        : app(a), config(c), settings(s), transport(std::move(t)) {}
 
     App& app;
     Config const& config;
     engine_settings const& settings;
+    [[no_unique_address]] Transport transport;
     std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
     std::atomic<bool> stop_requested{false};
 };
@@ -76,6 +88,8 @@ inline constexpr std::string_view busy_reply =
 
 template <class Shared, class Poller>
 class event_loop {
+    using transport_type = typename Shared::transport_type;
+    static constexpr bool encrypted = transport_type::encrypted;
     using connection_type = typename Shared::connection_type;
     using date_type = typename Shared::date_type;
     using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
@@ -112,6 +126,7 @@ class event_loop {
         bool served = false;   // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
+        [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
 
     struct listener {
@@ -132,6 +147,10 @@ class event_loop {
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
 
+    // An encrypting transport moves the bytes of its sockets itself, with the loop's own steps
+    // (awaken, settle, defer, close, socket_full) and buffers.
+    friend transport_type;
+
 public:
     // The listeners this loop accepts from: its own (closed by the loop when done) and those
     // shared with other loops (owned by the engine).
@@ -145,6 +164,8 @@ public:
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
+#else
+        if constexpr (encrypted) scratch_.reset(new char[scratch_size]);  // plaintext in and out
 #endif
         tick();
         poller_.add_watch(wake_.fd(), &wake_tag_, wake_handle_);
@@ -330,6 +351,12 @@ private:
         }
         ++live_;
         link(*s, t_header);  // until its first request, a connection is on the header clock
+        if constexpr (encrypted) {  // the handshake runs on that clock too
+            if (!shared_.transport.open(s->tls)) {
+                close(*s);
+                return;
+            }
+        }
         if constexpr (Poller::edge_triggered) {
             // Wait to be told of the request rather than read for it now: under load it comes
             // after the accept, and a read that finds nothing is a system call per connection.
@@ -353,6 +380,7 @@ private:
             std::size_t n = s.peer.format(name);
             s.conn->set_peer(std::string_view(name, n));
             if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
+            if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
         }
         return *s.conn;
     }
@@ -375,12 +403,20 @@ private:
     }
 
     connection_phase_type phase(slot const& s) const noexcept {
+        if constexpr (encrypted) {  // encrypted bytes still to send, or a session that failed
+            if (shared_.transport.has_output(s.tls)) return connection_phase_type::writing;
+            if (shared_.transport.finished(s.tls)) return connection_phase_type::closed;
+        }
         return s.conn ? s.conn->phase() : connection_phase_type::idle;
     }
 
     // ------------------------------------------------------------ moving bytes
 
     void drive(slot& s) noexcept {
+        if constexpr (encrypted) {
+            shared_.transport.drive(*this, s);
+            return;
+        }
         bool progressed = false;
         try {
             for (int budget = reads_per_wakeup;;) {
@@ -425,6 +461,7 @@ private:
 
     // Writes pending output until it is gone or the socket is full; false if s was closed.
     bool flush(slot& s, bool& progressed) {
+        if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed);
         while (s.writable) {
             connection_type& c = *s.conn;
             std::span<output_chunk_type const> out = c.pending_output();
@@ -472,19 +509,25 @@ private:
                 close(s);  // a file ended early: the response cannot be completed
                 return false;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                s.writable = false;
-                if constexpr (Poller::edge_triggered) {
-                    if (!s.output_watched) {
-                        if (!poller_.want_output(s.fd, &s, s.handle)) {
-                            close(s);
-                            return false;
-                        }
-                        s.output_watched = true;
-                    }
-                }
+                if (!socket_full(s)) return false;
             } else if (errno != EINTR) {
                 close(s);
                 return false;
+            }
+        }
+        return true;
+    }
+
+    // A write hit EAGAIN: wait for room. False if s was closed.
+    bool socket_full(slot& s) noexcept {
+        s.writable = false;
+        if constexpr (Poller::edge_triggered) {
+            if (!s.output_watched) {
+                if (!poller_.want_output(s.fd, &s, s.handle)) {
+                    close(s);
+                    return false;
+                }
+                s.output_watched = true;
             }
         }
         return true;
@@ -608,7 +651,7 @@ private:
             s.conn->timeout();
             bool progressed = false;
             if (!flush(s, progressed)) return;
-            if (s.conn->phase() != connection_phase_type::writing) {
+            if (phase(s) != connection_phase_type::writing) {
                 close(s);
                 return;
             }
@@ -630,6 +673,7 @@ private:
             s.deferred = false;
         }
         if constexpr (!Poller::edge_triggered) poller_.remove(s.fd, s.handle);
+        if constexpr (encrypted) shared_.transport.close(s.tls, s.fd, s.peer, shared_.config.error_log);
         // Unread requests at close() would make the kernel reset the connection. A connection
         // never read yet may hold one its first event has not reported.
         bool never_read = !s.served && !s.conn;

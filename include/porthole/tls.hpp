@@ -1,0 +1,439 @@
+// porthole/tls.hpp: HTTPS. TLS through OpenSSL 3, as a layer between the sockets and the
+// connections: the parser, the connection and the application see the same bytes as over
+// plain TCP. A separate header: only a program that includes it needs OpenSSL (link
+// -lssl -lcrypto; meson, pkg-config and CMake: porthole-tls / porthole::tls).
+//
+//   tls::config, tls::context   what to serve: certificates and keys (SNI), versions, ciphers,
+//                               tickets, client certificates; reload() re-reads the files
+//   tls::session                one connection's TLS, bytes in and bytes out, no sockets
+//   https_server                porthole::server over TLS
+//   serve()                     with options.tls_cert_file: HTTPS, reloaded on SIGHUP
+//   testing::tls_client         an OpenSSL client talking to an application in memory
+//
+// See docs/tls.md.
+#pragma once
+
+#include <porthole/detail/tls_context.hpp>
+#include <porthole/detail/tls_session.hpp>
+#include <porthole/server.hpp>
+#include <porthole/testing.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace porthole {
+
+namespace detail {
+
+// The event loop's transport for HTTPS: each socket has a tls::session between it and its
+// connection. Reads take encrypted bytes into the loop's input buffer and decrypt them into
+// its scratch buffer, a record at a time, straight into the connection. Writes encrypt the
+// connection's output, files included (read in pieces: no sendfile under TLS), keeping at most
+// encrypt_ahead bytes of records waiting for the socket.
+struct tls_transport {
+    static constexpr bool encrypted = true;
+    using connection_state = std::unique_ptr<tls::session>;
+
+    static constexpr std::size_t plain_piece = 16 * 1024;      // one record's worth
+    static constexpr std::size_t encrypt_ahead = 64 * 1024;
+
+    tls_transport(std::shared_ptr<tls::context> c) : context(std::move(c)) {}  // NOLINT: implicit on purpose
+
+    std::shared_ptr<tls::context> context;
+
+    bool open(connection_state& t) const noexcept {
+        try {
+            t = std::make_unique<tls::session>(context->current());
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+
+    template <class Conn>
+    void describe(connection_state const& t, Conn& c) const noexcept {
+        c.set_security(t->client_subject());
+    }
+
+    bool has_output(connection_state const& t) const noexcept { return t && !t->output().empty(); }
+    bool finished(connection_state const& t) const noexcept {
+        return t && t->current_state() == tls::session::state::failed;
+    }
+
+    // The socket closes: close_notify if the session is open (best effort, once), and the one
+    // log line of a connection whose TLS went wrong.
+    template <class Peer, class Log>
+    void close(connection_state& t, int fd, Peer const& peer, Log const& log) const noexcept {
+        if (!t) return;
+        try {
+            std::string_view why;
+            if (t->current_state() == tls::session::state::failed) why = t->error();
+            else if (t->current_state() == tls::session::state::handshake && t->input_seen())
+                why = "closed during the handshake";
+            if (!why.empty()) {
+                char name[64];
+                std::size_t n = peer.format(name);
+                std::string line = "TLS: ";
+                line.append(name, n);
+                line += ": ";
+                line += why;
+                if (log) log(line);
+                else default_error_log(line);
+            }
+            if (t->established()) {
+                t->close();
+                std::string_view out = t->output();
+                if (!out.empty()) (void)::send(fd, out.data(), out.size(), send_flags | MSG_DONTWAIT);
+            }
+        } catch (...) {
+        }
+        t.reset();
+    }
+
+    template <class Loop, class Slot>
+    void drive(Loop& loop, Slot& s) const noexcept {
+        bool progressed = false;
+        try {
+            tls::session& t = *s.tls;
+            std::span<char> plain(loop.scratch_.get(), plain_piece);
+            auto sink = [&](std::span<char> bytes) {
+                progressed = true;
+                auto& c = loop.awaken(s);
+                c.feed(bytes);
+                return c.wants_read();
+            };
+            for (int budget = Loop::reads_per_wakeup;;) {
+                if (!flush(loop, s, progressed)) return;
+                if (t.current_state() == tls::session::state::failed) break;
+                bool buffered = t.has_buffered_input();
+                if (!s.readable && !buffered) break;
+                if (s.conn && !s.conn->wants_read()) break;
+                if (budget-- == 0) {
+                    loop.defer(s);
+                    break;
+                }
+                if (buffered) {
+                    t.resume(plain, sink);
+                    continue;
+                }
+                ssize_t n = ::recv(s.fd, loop.input_.data(), loop.input_.size(), 0);
+                if (n > 0) {
+                    if (static_cast<std::size_t>(n) < loop.input_.size() && !s.hangup) s.readable = false;
+                    t.feed(std::span<char const>(loop.input_.data(), static_cast<std::size_t>(n)), plain, sink);
+                    if (t.current_state() != tls::session::state::closed) continue;
+                    // close_notify: the end of input, like a FIN
+                }
+                if (n >= 0) {
+                    s.readable = false;
+                    s.eof = true;
+                    if (!s.conn) {
+                        loop.close(s);
+                        return;
+                    }
+                    s.conn->read_eof();
+                } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    s.readable = false;
+                } else if (errno != EINTR) {
+                    loop.close(s);
+                    return;
+                }
+            }
+            loop.settle(s, progressed);
+        } catch (...) {
+            loop.close(s);
+        }
+    }
+
+    // Encrypts what the connection has to send and writes the records until both are done or
+    // the socket is full; false if s was closed.
+    template <class Loop, class Slot>
+    bool flush(Loop& loop, Slot& s, bool& progressed) const {
+        tls::session& t = *s.tls;
+        for (;;) {
+            if (s.conn && t.established() && t.output().size() < encrypt_ahead) {
+                int r = encrypt(loop, s, t);
+                if (r < 0) {
+                    loop.close(s);
+                    return false;
+                }
+                if (r > 0) continue;
+            }
+            std::string_view out = t.output();
+            if (out.empty() || !s.writable) return true;
+            ssize_t n = ::send(s.fd, out.data(), out.size(), send_flags);
+            if (n > 0) {
+                progressed = true;
+                t.sent(static_cast<std::size_t>(n));
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return loop.socket_full(s);
+            } else if (errno != EINTR) {
+                loop.close(s);
+                return false;
+            }
+        }
+    }
+
+    // One piece of the connection's output into records: small chunks gathered into one record
+    // (the head and body of a short response travel together), large memory encrypted in place,
+    // a file read a record's worth at a time. 1: something was encrypted, 0: nothing to do,
+    // -1: the response cannot be completed (a file ended early or failed).
+    template <class Loop, class Slot>
+    static int encrypt(Loop& loop, Slot& s, tls::session& t) {
+        auto& c = *s.conn;
+        auto out = c.pending_output();
+        if (out.empty()) return 0;
+        char* gather = loop.scratch_.get() + plain_piece;
+        if (out[0].file_fd >= 0) {
+            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(out[0].file_length, plain_piece));
+            ssize_t n;
+            do {
+                n = ::pread(out[0].file_fd, gather, want, static_cast<off_t>(out[0].file_offset));
+            } while (n < 0 && errno == EINTR);
+            if (n <= 0) return -1;
+            std::size_t taken = t.write(std::string_view(gather, static_cast<std::size_t>(n)));
+            c.consumed(taken);
+            return taken > 0 ? 1 : 0;
+        }
+        if (out[0].memory.size() >= plain_piece) {
+            std::size_t taken = t.write(out[0].memory.substr(0, encrypt_ahead));
+            c.consumed(taken);
+            return taken > 0 ? 1 : 0;
+        }
+        std::size_t used = 0;
+        for (auto const& chunk : out) {
+            if (chunk.file_fd >= 0 || used + chunk.memory.size() > plain_piece) break;
+            std::memcpy(gather + used, chunk.memory.data(), chunk.memory.size());
+            used += chunk.memory.size();
+        }
+        if (used == 0) {  // only empty chunks up front: let the connection drop them
+            std::size_t before = out.size();
+            c.consumed(0);
+            return c.pending_output().size() == before ? -1 : 1;
+        }
+        std::size_t taken = t.write(std::string_view(gather, used));
+        c.consumed(taken);
+        return taken > 0 ? 1 : 0;
+    }
+};
+
+}  // namespace detail
+
+// porthole::server over TLS: https_server<App> s(app, options, std::make_shared<tls::context>(config)).
+template <class App, class Poller = detail::default_poller>
+using https_server = server<App, Poller, detail::tls_transport>;
+
+template <class A>
+server(A&&, options, std::shared_ptr<tls::context>) -> server<A, detail::default_poller, detail::tls_transport>;
+
+namespace detail {
+
+// serve() with options.tls_cert_file (found through https_tag): SIGHUP reloads the certificate
+// and key, SIGINT and SIGTERM stop.
+template <class App>
+int serve_https(https_tag<App>, App& app, options&& opts) {
+    bool signals = opts.handle_signals;
+    auto log = [&opts](std::string const& line) {
+        if (opts.error_log) opts.error_log(line);
+        else default_error_log(line);
+    };
+    try {
+        tls::config c;
+        c.server = {opts.tls_cert_file, opts.tls_key_file ? opts.tls_key_file : ""};
+        auto context = std::make_shared<tls::context>(std::move(c));
+        error_log_function error_log = opts.error_log;
+        server<App&, default_poller, tls_transport> s(app, std::move(opts), context);
+        if (!signals) {
+            s.start();
+            s.wait();
+            return 0;
+        }
+        signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
+        signal_pipe reload({SIGHUP});
+        s.start();
+        for (;;) {
+            pollfd p[2] = {{stop.fd(), POLLIN, 0}, {reload.fd(), POLLIN, 0}};
+            if (::poll(p, 2, -1) < 0) continue;
+            if (p[0].revents) break;
+            reload.clear();
+            try {
+                context->reload();
+            } catch (tls::error const& e) {
+                std::string line = std::string(e.what()) + " (still serving the previous certificate)";
+                if (error_log) error_log(line);
+                else default_error_log(line);
+            }
+        }
+        s.stop();
+        return 0;
+    } catch (std::exception const& e) {
+        log(std::string(e.what()));
+        return 1;
+    }
+}
+
+}  // namespace detail
+
+namespace testing {
+
+// An OpenSSL client (an SSL_CTX the test sets up: trust, versions, ALPN, a client certificate)
+// talking to an application through a tls::session and a connection, all in memory. Bytes
+// the client sends reach the server in pieces the test chooses: cut at byte offset `cut` of
+// the whole client-to-server stream, and/or in pieces of at most `piece` bytes.
+template <class App>
+class tls_client {
+public:
+    tls_client(App& app, tls::context const& server, SSL_CTX* client, connection_config const& config = {},
+               char const* server_name = nullptr)
+        : conn_(app, config, test_date()), session_(server.current()), ssl_(SSL_new(client)) {
+        BIO_new_bio_pair(&client_side_, 0, &network_, 0);
+        SSL_set_bio(ssl_, client_side_, client_side_);
+        if (server_name) SSL_set_tlsext_host_name(ssl_, server_name);
+        SSL_set_connect_state(ssl_);
+        conn_.set_peer("192.0.2.1:4433");
+    }
+    tls_client(tls_client const&) = delete;
+    tls_client& operator=(tls_client const&) = delete;
+    ~tls_client() {
+        SSL_free(ssl_);
+        BIO_free(network_);
+    }
+
+    std::size_t cut = 0;     // 0: no cut
+    std::size_t piece = 0;   // 0: as they come
+
+    // Runs the handshake until both sides are done or one fails; true if both are done.
+    bool handshake() {
+        for (int i = 0; i < 64; ++i) {
+            int r = SSL_do_handshake(ssl_);
+            pump();
+            if (r == 1 && session_.established()) return true;
+            if (r != 1) {
+                int e = SSL_get_error(ssl_, r);
+                if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return false;
+            }
+            if (session_.current_state() == tls::session::state::failed) return false;
+        }
+        return false;
+    }
+
+    // Sends plaintext from the client and moves bytes both ways until nothing moves.
+    tls_client& send(std::string_view plain) {
+        std::size_t n = 0;
+        if (!plain.empty()) SSL_write_ex(ssl_, plain.data(), plain.size(), &n);
+        pump();
+        return *this;
+    }
+    // The client sends close_notify.
+    tls_client& close() {
+        SSL_shutdown(ssl_);
+        pump();
+        return *this;
+    }
+
+    std::string const& received() const noexcept { return received_; }  // plaintext at the client
+    std::string const& sent_to_server() const noexcept { return wire_; }  // encrypted, as captured
+    std::vector<parsed_response> responses() const { return parse_responses(received_); }
+    tls::session& server_session() noexcept { return session_; }
+    connection<App>& conn() noexcept { return conn_; }
+    SSL* client_ssl() noexcept { return ssl_; }
+
+private:
+    void pump() {
+        for (bool moved = true; moved;) {
+            moved = false;
+            // client -> server
+            char buf[16 * 1024];
+            int n;
+            while ((n = BIO_read(network_, buf, sizeof buf)) > 0) {
+                moved = true;
+                std::string_view bytes(buf, static_cast<std::size_t>(n));
+                wire_.append(bytes);
+                deliver(bytes);
+            }
+            // server: connection output -> session -> network
+            for (auto out = conn_.pending_output(); !out.empty() && session_.established(); out = conn_.pending_output()) {
+                std::size_t total = 0;
+                for (auto const& c : out) {
+                    if (c.file_fd >= 0) {
+                        std::string file(static_cast<std::size_t>(c.file_length), '\0');
+                        auto got = ::pread(c.file_fd, file.data(), file.size(), static_cast<off_t>(c.file_offset));
+                        file.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
+                        session_.write(file);
+                    } else {
+                        session_.write(c.memory);
+                    }
+                    total += static_cast<std::size_t>(c.size());
+                }
+                conn_.consumed(total);
+            }
+            std::string_view enc = session_.output();
+            while (!enc.empty()) {
+                int w = BIO_write(network_, enc.data(), static_cast<int>(std::min<std::size_t>(enc.size(), 1 << 20)));
+                if (w <= 0) break;
+                session_.sent(static_cast<std::size_t>(w));
+                enc = session_.output();
+                moved = true;
+            }
+            // client reads what arrived
+            for (;;) {
+                std::size_t got = 0;
+                if (SSL_read_ex(ssl_, buf, sizeof buf, &got) != 1) break;
+                received_.append(buf, got);
+                moved = true;
+            }
+        }
+    }
+
+    void deliver(std::string_view bytes) {
+        while (!bytes.empty()) {
+            std::size_t take = bytes.size();
+            if (piece) take = std::min(take, piece);
+            if (cut > delivered_ && cut < delivered_ + take) take = cut - delivered_;
+            std::span<char> plain(plain_, sizeof plain_);
+            session_.feed(std::span<char const>(bytes.data(), take), plain, [this](std::span<char> p) {
+                conn_.feed(p);
+                return conn_.wants_read();
+            });
+            while (session_.has_buffered_input() && conn_.wants_read())
+                session_.resume(plain, [this](std::span<char> p) {
+                    conn_.feed(p);
+                    return conn_.wants_read();
+                });
+            if (session_.established() && !described_) {
+                conn_.set_security(session_.client_subject());
+                described_ = true;
+            }
+            if (session_.current_state() == tls::session::state::closed) conn_.read_eof();
+            delivered_ += take;
+            bytes.remove_prefix(take);
+        }
+    }
+
+    connection<App> conn_;
+    tls::session session_;
+    SSL* ssl_;
+    BIO* client_side_ = nullptr;
+    BIO* network_ = nullptr;
+    std::string wire_;
+    std::string received_;
+    std::size_t delivered_ = 0;
+    bool described_ = false;
+    char plain_[16 * 1024];
+};
+
+}  // namespace testing
+
+}  // namespace porthole

@@ -1,0 +1,395 @@
+// porthole::https_server over loopback sockets, with blocking OpenSSL clients: threads and
+// poll() stepping, on epoll and (built again with PORTHOLE_USE_POLL) on poll(2); files and
+// streams under TLS; plain HTTP, garbage, stalled and vanishing handshakes; reloads under load.
+#include "server/client.hpp"
+#include "tls_test_certs.hpp"
+
+#include <porthole/static_files.hpp>
+#include <porthole/tls.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <dirent.h>
+
+using namespace porthole;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string path_of(char const* name) { return tls_test::shared_files().path(name); }
+
+std::shared_ptr<tls::context> make_context(tls::config c = {}) {
+    if (c.server.certificate_chain_file.empty()) c.server = {path_of("server.pem"), path_of("server.key")};
+    return std::make_shared<tls::context>(std::move(c));
+}
+
+int open_descriptors() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (::readdir(d)) ++n;
+        ::closedir(d);
+    }
+    return n;
+}
+
+// Reads until the server closes the connection (true) or 10 s pass (false).
+bool ends(int fd) {
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 10000) <= 0) return false;
+        char buf[4096];
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return true;
+    }
+}
+
+int connect_to(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+// A blocking HTTPS client on one connection.
+class tls_conn {
+public:
+    tls_conn(std::uint16_t port, SSL_CTX* ctx) : fd_(connect_to(port)), ssl_(SSL_new(ctx)) {
+        SSL_set_fd(ssl_, fd_);
+        SSL_set_tlsext_host_name(ssl_, "localhost");
+        ok_ = fd_ >= 0 && SSL_connect(ssl_) == 1;
+    }
+    ~tls_conn() {
+        if (ok_) SSL_shutdown(ssl_);
+        SSL_free(ssl_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+    tls_conn(tls_conn const&) = delete;
+    tls_conn& operator=(tls_conn const&) = delete;
+    bool ok() const noexcept { return ok_; }
+    SSL* ssl() noexcept { return ssl_; }
+
+    bool send(std::string_view s) {
+        std::size_t n = 0;
+        return SSL_write_ex(ssl_, s.data(), s.size(), &n) == 1 && n == s.size();
+    }
+    // Reads until `count` whole responses are in (Content-Length bodies) or the connection ends.
+    std::vector<porthole::testing::parsed_response> read(std::size_t count) {
+        for (;;) {
+            auto rs = porthole::testing::parse_responses(in_);
+            std::size_t complete = 0;
+            for (auto const& r : rs) complete += r.complete;
+            if (complete >= count) return rs;
+            char buf[16384];
+            std::size_t n = 0;
+            if (SSL_read_ex(ssl_, buf, sizeof buf, &n) != 1) return rs;
+            in_.append(buf, n);
+        }
+    }
+    porthole::testing::parsed_response get(std::string const& target) {
+        in_.clear();
+        if (!send("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n")) return {};
+        auto rs = read(1);
+        in_.clear();
+        return rs.empty() ? porthole::testing::parsed_response{} : rs.front();
+    }
+
+private:
+    int fd_;
+    SSL* ssl_;
+    bool ok_ = false;
+    std::string in_;
+};
+
+struct client_ctx {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    client_ctx() {
+        SSL_CTX_load_verify_locations(ctx, path_of("ca.pem").c_str(), nullptr);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    }
+    ~client_ctx() { SSL_CTX_free(ctx); }
+    client_ctx(client_ctx const&) = delete;
+    client_ctx& operator=(client_ctx const&) = delete;
+};
+
+struct hello_app {
+    response operator()(request const& req) const {
+        if (req.path() == "/stream") {
+            auto left = std::make_shared<int>(50);
+            return response::stream([left]() -> std::optional<std::string> {
+                if ((*left)-- == 0) return std::nullopt;
+                return std::string(1000, 's');
+            });
+        }
+        return response::text(std::string(req.secure() ? "secure " : "plain ") + std::string(req.path()) + " [" +
+                              std::string(req.client_subject()) + "]");
+    }
+};
+
+struct collected_log {
+    std::mutex m;
+    std::vector<std::string> lines;
+    error_log_function function() {
+        return [this](std::string_view l) {
+            std::lock_guard lock(m);
+            lines.emplace_back(l);
+        };
+    }
+    std::size_t count(std::string_view needle) {
+        std::lock_guard lock(m);
+        std::size_t n = 0;
+        for (auto const& l : lines) n += l.find(needle) != std::string::npos;
+        return n;
+    }
+};
+
+options test_options(collected_log* log = nullptr) {
+    options o;
+    o.port = 0;
+    o.threads = 2;
+    if (log) o.error_log = log->function();
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("HTTPS on loop threads: TLS 1.3 and 1.2, keep-alive and pipelining; the request knows it is secure") {
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        SSL_CTX_set_max_proto_version(client.ctx, v);
+        tls_conn c(s.port(), client.ctx);
+        REQUIRE(c.ok());
+        CHECK(SSL_version(c.ssl()) == v);
+        for (int i = 0; i < 20; ++i) CHECK(c.get("/n" + std::to_string(i)).body == "secure /n" + std::to_string(i) + " []");
+        std::string pipelined;
+        for (int i = 0; i < 10; ++i) pipelined += "GET /p" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        REQUIRE(c.send(pipelined));
+        auto rs = c.read(10);
+        REQUIRE(rs.size() == 10);
+        CHECK(rs[9].body == "secure /p9 []");
+    }
+    s.stop();
+}
+
+TEST_CASE("HTTPS from the caller's thread with poll(), several clients at once") {
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(), make_context());
+    REQUIRE(s.poll(0ms));
+    std::uint16_t port = s.port();
+    std::atomic<int> good{0};
+    std::atomic<bool> done{false};
+    std::thread clients([&] {
+        client_ctx client;
+        std::vector<std::unique_ptr<tls_conn>> conns;
+        for (int i = 0; i < 8; ++i) conns.push_back(std::make_unique<tls_conn>(port, client.ctx));
+        for (int round = 0; round < 5; ++round)
+            for (auto& c : conns) good += c->ok() && c->get("/x").body == "secure /x []";
+        conns.clear();
+        done = true;
+    });
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (!done && std::chrono::steady_clock::now() < until) s.poll(10ms);
+    clients.join();
+    CHECK(good == 40);
+    s.stop();
+}
+
+TEST_CASE("files and streams go out encrypted, whole, in bounded pieces") {
+    tls_test::files dir;
+    std::string content;
+    for (int i = 0; i < 300000; ++i) content += static_cast<char>('a' + i % 26);
+    content += std::string(100000, 'z');
+    std::ofstream(dir.path("big.txt"), std::ios::binary) << content;
+    auto files = static_files(dir.dir);
+    https_server<decltype(files)&> s(files, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    tls_conn c(s.port(), client.ctx);
+    REQUIRE(c.ok());
+    auto r = c.get("/big.txt");
+    CHECK(r.status == 200);
+    CHECK(r.body.size() == content.size());
+    CHECK(r.body == content);
+    s.stop();
+
+    hello_app app;
+    https_server<hello_app&> s2(app, test_options(), make_context());
+    s2.start();
+    tls_conn c2(s2.port(), client.ctx);
+    REQUIRE(c2.ok());
+    auto streamed = c2.get("/stream");
+    CHECK(streamed.body == std::string(50000, 's'));
+    s2.stop();
+}
+
+TEST_CASE("plain HTTP on the HTTPS port: a plain-text 400, closed, logged once with the peer") {
+    collected_log log;
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(&log), make_context());
+    s.start();
+    test_client::connection c(s.port());
+    REQUIRE(c.ok());
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->body.find("HTTPS") != std::string::npos);
+    CHECK(c.closed_by_peer());
+    s.stop();
+    CHECK(log.count("TLS: 127.0.0.1:") == 1);
+    CHECK(log.count("plain HTTP request on the TLS port") == 1);
+}
+
+TEST_CASE("faults: garbage, a handshake cut off, a stalled handshake, no close_notify; the server goes on, nothing leaks") {
+    collected_log log;
+    hello_app app;
+    auto o = test_options(&log);
+    o.header_timeout = 300ms;
+    int before = open_descriptors();
+    {
+        https_server<hello_app&> s(app, o, make_context());
+        s.start();
+        client_ctx client;
+        {  // garbage that claims to be a handshake
+            test_client::connection c(s.port());
+            c.send(std::string("\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00", 13));
+            CHECK(ends(c.fd()));  // after an alert
+        }
+        {  // half a ClientHello, then the client goes away
+            int fd = connect_to(s.port());
+            ::send(fd, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11, MSG_NOSIGNAL);
+            ::close(fd);
+        }
+        {  // half a ClientHello, then silence: closed at the header timeout
+            test_client::connection c(s.port());
+            c.send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+            auto t0 = std::chrono::steady_clock::now();
+            CHECK(ends(c.fd()));
+            CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+        }
+        for (int i = 0; i < 20; ++i) {  // requests, then a close without close_notify
+            int fd = connect_to(s.port());
+            SSL* ssl = SSL_new(client.ctx);
+            SSL_set_fd(ssl, fd);
+            REQUIRE(SSL_connect(ssl) == 1);
+            std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+            std::size_t n = 0;
+            SSL_write_ex(ssl, req.data(), req.size(), &n);
+            ::close(fd);
+            SSL_free(ssl);
+        }
+        tls_conn c(s.port(), client.ctx);
+        REQUIRE(c.ok());
+        CHECK(c.get("/still").body == "secure /still []");
+        s.stop();
+    }
+    CHECK(open_descriptors() == before);
+    CHECK(log.count("handshake failed") == 1);                // the garbage
+    CHECK(log.count("closed during the handshake") == 2);     // cut off, and timed out
+    CHECK(log.count("TLS: 127.0.0.1:") == 3);                 // one line each, with the peer
+}
+
+TEST_CASE("a reload under load: every request is answered, new handshakes get the new certificate") {
+    tls_test::files dir;
+    auto copy = [&](char const* from, char const* to) {
+        std::filesystem::copy_file(path_of(from), dir.path(to), std::filesystem::copy_options::overwrite_existing);
+    };
+    copy("server.pem", "live.pem");
+    copy("server.key", "live.key");
+    tls::config cfg;
+    cfg.server = {dir.path("live.pem"), dir.path("live.key")};
+    auto context = make_context(cfg);
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(), context);
+    s.start();
+    std::atomic<int> good{0}, bad{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> load;
+    for (int t = 0; t < 3; ++t)
+        load.emplace_back([&] {
+            client_ctx client;
+            SSL_CTX_set_verify(client.ctx, SSL_VERIFY_NONE, nullptr);
+            while (!stop) {
+                tls_conn c(s.port(), client.ctx);
+                for (int i = 0; i < 3; ++i) (c.ok() && c.get("/r").status == 200 ? good : bad)++;
+            }
+        });
+    std::this_thread::sleep_for(200ms);
+    copy("other.pem", "live.pem");
+    copy("other.key", "live.key");
+    for (int i = 0; i < 5; ++i) {
+        context->reload();
+        std::this_thread::sleep_for(50ms);
+    }
+    std::this_thread::sleep_for(200ms);
+    stop = true;
+    for (auto& t : load) t.join();
+    CHECK(bad == 0);
+    CHECK(good > 30);
+    client_ctx client;
+    SSL_CTX_set_verify(client.ctx, SSL_VERIFY_NONE, nullptr);
+    tls_conn c(s.port(), client.ctx);
+    REQUIRE(c.ok());
+    X509* cert = SSL_get0_peer_certificate(c.ssl());
+    char cn[64] = {};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+    CHECK(std::string(cn) == "other.test");
+    s.stop();
+}
+
+TEST_CASE("mutual TLS over sockets: the subject reaches the application; no certificate, no request") {
+    tls::config cfg;
+    cfg.verify_clients = tls::client_certificates::required;
+    cfg.client_ca_file = path_of("ca.pem");
+    collected_log log;
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(&log), make_context(cfg));
+    s.start();
+    client_ctx with;
+    SSL_CTX_use_certificate_file(with.ctx, path_of("client.pem").c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_use_PrivateKey_file(with.ctx, path_of("client.key").c_str(), SSL_FILETYPE_PEM);
+    tls_conn c(s.port(), with.ctx);
+    REQUIRE(c.ok());
+    CHECK(c.get("/me").body == "secure /me [CN=alice,O=porthole tests]");
+    client_ctx without;
+    tls_conn d(s.port(), without.ctx);
+    CHECK(d.get("/me").status == 0);
+    s.stop();
+    CHECK(log.count("handshake failed") == 1);
+}
+
+TEST_CASE("stop() with HTTPS connections open: idle ones close, the server ends") {
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    std::vector<std::unique_ptr<tls_conn>> conns;
+    for (int i = 0; i < 10; ++i) {
+        conns.push_back(std::make_unique<tls_conn>(s.port(), client.ctx));
+        REQUIRE(conns.back()->get("/").status == 200);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    s.stop();
+    CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+}
