@@ -45,10 +45,11 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
     CXX=clang++ meson setup "$dir" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debugoptimized \
       -Dexamples=false >/dev/null || return 1
   fi
-  ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_tls_server \
-    tests/test_listeners tests/test_layers >/dev/null || return 1
+  ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_responder \
+    tests/test_stream tests/test_blocking tests/test_tls_server tests/test_listeners tests/test_layers >/dev/null || return 1
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection tls_server listeners layers
+    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection responder stream blocking \
+      tls_server listeners layers
 }
 
 fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <porthole/request.hpp>
+#include <porthole/responder.hpp>
 #include <porthole/response.hpp>
 
 #include <concepts>
@@ -44,8 +45,9 @@ concept has_response_converter = requires(T const& v) {
 
 template <class T>
 struct converts_to_response
-    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, html> ||
-                         std::convertible_to<T, std::string_view> || has_response_converter<T>> {};
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, later_t> ||
+                         std::same_as<T, html> || std::convertible_to<T, std::string_view> ||
+                         has_response_converter<T>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 }  // namespace detail
@@ -56,6 +58,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
 //   std::string_view             200 text/plain, copied (a view may not outlive the handler)
 //   status                       an empty response with that status
+//   porthole::later              the answer comes later, through a responder (responder.hpp)
 //   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
 //   T with a response_converter  what its convert() makes (nlohmann::json with json.hpp)
@@ -67,7 +70,7 @@ response to_response(T&& value) {
     using V = std::remove_cvref_t<T>;
     if constexpr (std::same_as<V, response>) {
         return std::forward<T>(value);
-    } else if constexpr (std::same_as<V, status>) {
+    } else if constexpr (std::same_as<V, status> || std::same_as<V, later_t>) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
         return response::html(std::string(value.view()));
@@ -85,23 +88,34 @@ response to_response(T&& value) {
     }
 }
 
-// An application: callable with a request, returning something convertible to a response.
+// An application answers a request at once or later (responder.hpp). At once: callable with a
+// request, returning something convertible to a response. Later: callable with a request and
+// a responder, returning nothing; it answers through the responder, from any thread.
 template <class F>
-concept application = std::invocable<F&, request const&> &&
-                      response_convertible<std::invoke_result_t<F&, request const&>>;
+concept answers_later = std::invocable<F&, request const&, responder> &&
+                        std::is_void_v<std::invoke_result_t<F&, request const&, responder>>;
+template <class F>
+concept application = (std::invocable<F&, request const&> &&
+                       response_convertible<std::invoke_result_t<F&, request const&>>) ||
+                      answers_later<F>;
 
 namespace detail {
 // Stated where an application is taken, so that a callable that does not fit is explained in
 // one line rather than by a wall of template errors.
 template <class F>
 constexpr bool check_application() {
-    static_assert(std::invocable<F&, request const&>,
-                  "porthole: an application must be callable as f(porthole::request const&)");
-    if constexpr (std::invocable<F&, request const&>)
-        static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
-                      "porthole: an application must return porthole::response, a string, a status, "
-                      "or std::optional of one of those");
-    return application<F>;
+    if constexpr (answers_later<F>) {
+        return true;
+    } else {
+        static_assert(std::invocable<F&, request const&>,
+                      "porthole: an application must be callable as f(porthole::request const&), or as "
+                      "f(porthole::request const&, porthole::responder) returning void");
+        if constexpr (std::invocable<F&, request const&>)
+            static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
+                          "porthole: an application must return porthole::response, a string, a status, "
+                          "or std::optional of one of those");
+        return application<F>;
+    }
 }
 }  // namespace detail
 
@@ -109,10 +123,14 @@ constexpr bool check_application() {
 template <class F>
 response call_application(F& app, request const& req) {
     static_assert(detail::check_application<F>());
-    if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>)
+    if constexpr (answers_later<F>) {
+        app(req, answer_later(req));
+        return later;
+    } else if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>) {
         return app(req);  // built in place, not moved
-    else
+    } else {
         return to_response(app(req));
+    }
 }
 
 }  // namespace porthole

@@ -281,7 +281,7 @@ private:
         auto& body = res.body();
         if (auto f = std::get_if<file_body>(&body)) {
             if (f->length > whole_file_limit) {
-                res.body() = stream_body{file_producer(coding, *f)};
+                res.body() = stream_body{file_producer(coding, *f), nullptr};
                 return true;
             }
             // A small file is read and compressed at once: a Content-Length, no chunks.
@@ -296,7 +296,7 @@ private:
             return true;
         }
         if (auto st = std::get_if<stream_body>(&body)) {
-            res.body() = stream_body{stream_producer(coding, std::move(st->next))};
+            res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
             return true;
         }
         auto in = res.body_view();

@@ -5,12 +5,19 @@
 // server, your own event loop, porthole::testing) reads, feeds, writes what pending_output()
 // gives, reports it with consumed(), and closes when should_close() says so. Timeouts are the
 // driver's; phase() tells which one applies.
+//
+// Answers that come later (responder.hpp) and live streams (stream.hpp) reach the connection
+// through its driver's mailbox (mailbox.hpp): a driver that offers them calls attach() and
+// runs the mailbox in its step, then writes for each connection it names.
 #pragma once
 
 #include <porthole/access_log.hpp>
 #include <porthole/app.hpp>
 #include <porthole/http_date.hpp>
+#include <porthole/mailbox.hpp>
 #include <porthole/parser.hpp>
+#include <porthole/responder.hpp>
+#include <porthole/stream.hpp>
 
 #include <algorithm>
 #include <array>
@@ -35,6 +42,8 @@ enum class connection_phase : std::uint8_t {
     reading_body,     // the head is complete, body bytes are outstanding
     writing,          // output is pending
     closed,           // nothing left to write and the connection should close: close it now
+    awaiting_answer,  // the application answers later: the response timeout applies
+    awaiting_stream,  // a live stream has nothing to send yet: no timeout applies
 };
 
 // One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
@@ -74,6 +83,7 @@ struct connection_config {
     // Host names accepted beside localhost and IP literals where a driver turns the Host check
     // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
     std::vector<std::string> allowed_hosts;
+    worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
 };
 
 namespace detail {
@@ -137,9 +147,36 @@ class connection {
 public:
     explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
         : app_(app), config_(config), date_(date),
-          parser_(shared_storage(), config_.limits) {}
+          parser_(shared_storage(), config_.limits) {
+        ex_.owner = this;
+        ex_.on_notify = &connection::on_notify;
+        ex_.workers = config_.workers;
+    }
     connection(connection const&) = delete;
     connection& operator=(connection const&) = delete;
+    ~connection() { let_go(); }
+
+    // ---- things that happen later
+
+    // The driver's mailbox, and how it knows this connection in mailbox::run()'s ready(tag).
+    // Without one, a handler cannot answer later and live streams are never resumed.
+    void attach(mailbox* box, void* tag) noexcept {
+        ex_.box = box;
+        ex_.tag = tag;
+    }
+
+    // The server stops: every response from now on says Connection: close (RFC 9112 9.6), and
+    // live streams end once what is queued for them has gone out.
+    void drain() noexcept {
+        draining_ = true;
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            auto& s = segments_[i];
+            if (s.kind == segment::stream && s.live) {
+                s.live->stopping.store(true, std::memory_order_release);
+                s.paused = false;
+            }
+        }
+    }
 
     // ---- input
 
@@ -159,7 +196,7 @@ public:
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
         if (closing_) return;
-        if (!in_.empty() || paused_) {
+        if (!in_.empty() || paused_ || waiting_) {
             in_.append(bytes.data(), bytes.size());
             process_buffered();
             return;
@@ -172,10 +209,16 @@ public:
         in_.append(bytes);
         process_buffered();
     }
-    // The peer will send nothing more. Responses already queued still go out.
+    // The peer will send nothing more. Responses already queued still go out, but the client
+    // is taken to have left: an answer still to come is not awaited and a live stream ends.
     void read_eof() noexcept {
         closing_ = true;
         in_.clear();
+        abandon_answer();
+        if (has_live_stream()) {
+            let_go_of_streams();
+            discard_output();
+        }
     }
 
     // ---- output
@@ -187,6 +230,7 @@ public:
             auto& s = segments_[i];
             if (s.kind == segment::stream) {
                 materialize_stream(s);
+                if (s.paused) break;  // nothing yet: what comes before it goes now
                 if (s.bytes.empty()) {  // a close-delimited stream that has ended
                     if (i != head_) break;
                     finish_front();
@@ -234,18 +278,37 @@ public:
 
     // ---- state
 
-    bool wants_read() const noexcept { return !closing_ && !paused_; }
+    // While an answer is awaited, input is read (so that a client leaving is seen) and kept,
+    // unparsed, up to a bound.
+    bool wants_read() const noexcept {
+        return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
+    }
     bool should_close() const noexcept { return closing_; }
     bool has_output() const noexcept { return head_ < segments_.size(); }
     connection_phase phase() const noexcept {
-        if (has_output()) return connection_phase::writing;
+        if (has_output()) {
+            auto const& s = segments_[head_];
+            bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
+            return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
+        }
+        if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
         if (parser_.head_complete()) return connection_phase::reading_body;
         if (!in_.empty()) return connection_phase::reading_headers;
         return connection_phase::idle;
     }
-    // A driver's read timeout fired: 408 if a request was under way, then close.
+    // A driver's timeout fired: 408 if a request was under way; 503 if the application's answer
+    // did not come in time (the response timeout, or the end of a drain); then close. 503
+    // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
+        if (waiting_) {
+            abandon_answer();
+            log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
+            queue_error(status::service_unavailable);
+            closing_ = true;
+            in_.clear();
+            return;
+        }
         if (closing_) return;
         auto p = phase();
         if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
@@ -278,6 +341,7 @@ public:
     // nothing of the last peer stays (input, output, held responses and their files, counts),
     // and buffers up to a few KiB keep their memory so the next peer allocates nothing.
     void recycle() {
+        let_go();
         parser_ = request_parser(shared_storage(), config_.limits);
         std::vector<header_field>().swap(own_storage_);
         segments_.clear();
@@ -291,13 +355,14 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = host_check_ = secure_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
         client_subject_ = {};
     }
 
 private:
     static constexpr std::size_t min_read = 4096;
     static constexpr std::size_t recycled_buffer_limit = 4096;
+    static constexpr std::size_t waiting_input_limit = 64 * 1024;
 
     struct segment {
         enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
@@ -307,7 +372,9 @@ private:
         int fd = -1;
         std::uint64_t file_offset = 0, file_length = 0;
         body_producer* producer = nullptr;  // stream
+        detail::stream_channel* live = nullptr;  // a live stream (owned by its held response)
         bool stream_ended = false;
+        bool paused = false;  // a live stream with nothing yet
         bool chunked = false;
         std::uint64_t size() const noexcept {
             switch (kind) {
@@ -317,6 +384,8 @@ private:
             }
         }
     };
+
+    using answered_request = detail::request_summary;
 
     std::span<header_field> shared_storage() {
         auto& s = detail::thread_header_storage(config_.limits.max_header_count);
@@ -337,9 +406,10 @@ private:
 
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
     std::size_t process(char* data, std::size_t size) {
+        if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
         paused_ = false;
-        while (!closing_ && off < size) {
+        while (!closing_ && !waiting_ && off < size) {
             if (buffered_output() > config_.max_output_buffered) {
                 paused_ = true;
                 break;
@@ -399,7 +469,7 @@ private:
             path = path_;
         }
         request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_});
+                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -410,19 +480,26 @@ private:
             return;
         }
         if (h.method == method::other || h.method == method::connect) {
-            finish(req, error_response(status::not_implemented));
+            finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
         if (host_check_ && !host_allowed(h)) {
-            finish(req, error_response(status::misdirected_request));
+            finish(answered_request::of(req), error_response(status::misdirected_request));
             return;
         }
         response res = call_guarded(req);
+        if (ex_.started || res.answered_later()) [[unlikely]] {
+            // Only a flag goes out of line, not the response, so that the common path still
+            // knows what the response holds (and destroys it for nothing).
+            auto outcome = await_answer(req, res.answered_later());
+            if (outcome == awaiting::yes) return;
+            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
+        }
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
             res = error_response(status::internal_server_error);
         }
-        finish(req, std::move(res));
+        finish(answered_request::of(req), std::move(res));
     }
 
     bool host_allowed(request_head const& h) const noexcept {
@@ -451,13 +528,12 @@ private:
         return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
 
-    void finish(request const& req, response&& res) {
-        bool keep = req.keep_alive() && !iequals(res.header("Connection"), "close");
+    void finish(answered_request const& req, response&& res) {
+        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
         if (!keep) closing_ = true;
-        auto bytes = queue_response(res, req.method() == method::head, req.version(), keep);
+        auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (config_.access_log)
-            config_.access_log(access_entry{req.peer(), req.method_name(), req.target(), req.version(),
-                                            res.status(), bytes});
+            config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
 
     void queue_error(status s) {
@@ -515,7 +591,9 @@ private:
             held_.push_back(std::move(res));
             segment s;
             s.kind = segment::stream;
-            s.producer = &std::get<stream_body>(held_.back().body()).next;
+            auto& sb = std::get<stream_body>(held_.back().body());
+            s.producer = &sb.next;
+            if (sb.live) start_live_stream(s, *sb.live);
             s.chunked = chunked;
             s.last_of_held = true;
             segments_.push_back(s);
@@ -619,35 +697,34 @@ private:
         segments_.push_back(s);
     }
 
-    // Makes the stream segment's next framed piece current.
-    void materialize_stream(segment& s) {
-        if (!s.bytes.empty() || s.stream_ended) return;
-        std::optional<std::string> piece;
-        bool failed = false;
-        try {
-            piece = (*s.producer)();
-        } catch (std::exception const& e) {
-            log_error(std::string("body producer threw: ") + e.what());
-            failed = true;
-            closing_ = true;  // the body is cut short: the client must see the connection end
+    // Makes the stream segment's next framed piece current. A producer that throws cuts the
+    // body short, with no chunked terminator, and the connection closes: the truncation shows.
+    [[gnu::noinline]] void materialize_stream(segment& s) {
+        if (!s.bytes.empty() || s.stream_ended || s.paused) return;
+        auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
+        if (next.kind == detail::pulled::paused) {
+            s.paused = true;
+            return;
         }
+        bool failed = next.kind == detail::pulled::failed;
+        std::string& piece = next.bytes;
         stream_buf_.clear();
-        if (piece && !piece->empty()) {
+        if (!piece.empty()) {
             if (s.chunked) {
                 char hex[20];
-                auto r = std::to_chars(hex, hex + sizeof hex, piece->size(), 16);
+                auto r = std::to_chars(hex, hex + sizeof hex, piece.size(), 16);
                 stream_buf_.append(hex, r.ptr);
                 stream_buf_.append("\r\n");
-                stream_buf_.append(*piece);
+                stream_buf_.append(piece);
                 stream_buf_.append("\r\n");
             } else {
-                stream_buf_ = std::move(*piece);
+                stream_buf_ = std::move(piece);
             }
-        } else if (piece) {
-            return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            if (s.chunked && !failed) stream_buf_ = "0\r\n\r\n";  // no terminator: truncation shows
+            if (s.live) s.live->finish();
+            if (failed) closing_ = true;  // the body is cut short: the client must see the connection end
+            else if (s.chunked) stream_buf_ = "0\r\n\r\n";
         }
         s.bytes = stream_buf_;
     }
@@ -678,6 +755,98 @@ private:
         return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
     }
 
+    // ---- answers that come later, and live streams
+
+    // The handler took a responder: hold the request's place until its answer comes. False
+    // when the handler answered at once after all (it returned a response, or threw): the
+    // responder is then refused. Out of line, as everything here that answering at once never
+    // reaches: the common path stays as compact as it was.
+    enum class awaiting : std::uint8_t { yes, no, unanswerable };
+    [[gnu::noinline]] awaiting await_answer(request const& req, bool returned_later) {
+        if (!ex_.started) {
+            log_error("the application returned porthole::later without calling answer_later()");
+            return awaiting::unanswerable;
+        }
+        auto state = std::move(ex_.started);
+        if (!returned_later) {
+            state->close();
+            return awaiting::no;
+        }
+        state->keep(req, static_cast<bool>(config_.access_log));
+        pending_ = std::move(state);
+        waiting_ = true;
+        take_answer();  // it may have come already, even from this thread
+        return awaiting::yes;
+    }
+
+    // Sends the awaited answer if it has come; true if it had.
+    bool take_answer() {
+        auto res = pending_->take([this](std::string_view why) { log_error(why); },
+                                  [] { return error_response(status::internal_server_error); });
+        if (!res) return false;
+        auto state = std::move(pending_);
+        waiting_ = false;
+        finish(state->summary, std::move(*res));
+        return true;
+    }
+
+    // Nobody waits for the answer any more (the client left, or the connection gives up).
+    void abandon_answer() noexcept {
+        if (!pending_) return;
+        pending_->close();
+        pending_.reset();
+        waiting_ = false;
+    }
+
+    [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
+        s.live = &live;
+        if (draining_) live.stopping.store(true, std::memory_order_release);
+        if (ex_.box) {
+            ex_.ensure_link();
+            live.attach(ex_.link);
+        }
+    }
+
+    bool has_live_stream() const noexcept {
+        for (std::size_t i = head_; i < segments_.size(); ++i)
+            if (segments_[i].kind == segment::stream && segments_[i].live && !segments_[i].stream_ended) return true;
+        return false;
+    }
+    void let_go_of_streams() noexcept {
+        for (std::size_t i = head_; i < segments_.size(); ++i)
+            if (segments_[i].kind == segment::stream && segments_[i].live) segments_[i].live->finish();
+    }
+    void discard_output() noexcept {
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        held_.clear();
+        out_.clear();
+    }
+
+    // The connection ends or is reused: every handle that reaches it learns so.
+    void let_go() noexcept {
+        abandon_answer();
+        ex_.started.reset();
+        let_go_of_streams();
+        if (ex_.link) {
+            ex_.link->disconnect();
+            ex_.link.reset();
+        }
+    }
+
+    // From the driver's mailbox: an answer came, or a live stream was resumed.
+    static void on_notify(void* self) {
+        auto& c = *static_cast<connection*>(self);
+        if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+        for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
+            auto& s = c.segments_[i];
+            if (s.kind != segment::stream) continue;
+            if (s.paused && s.live->take_resume()) s.paused = false;
+            break;  // only the first stream can be waiting
+        }
+    }
+
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
         else detail::default_error_log(message);
@@ -701,11 +870,15 @@ private:
     std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
+    detail::exchange ex_;
+    std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
     bool paused_ = false;
     bool continue_sent_ = false;
     bool host_check_ = false;
     bool secure_ = false;
+    bool waiting_ = false;   // an answer is awaited (pending_)
+    bool draining_ = false;  // the server stops
 };
 
 }  // namespace porthole

@@ -8,6 +8,9 @@
 #include <porthole/multipart.hpp>
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
+#include <porthole/mailbox.hpp>
+#include <porthole/responder.hpp>
+#include <porthole/stream.hpp>
 #include <porthole/app.hpp>
 #include <porthole/layer.hpp>
 #include <porthole/access_log.hpp>
@@ -20,6 +23,8 @@
 #include <porthole/rate_limit.hpp>
 #include <porthole/encoding.hpp>
 #include <porthole/compression.hpp>
+#include <porthole/worker_pool.hpp>
+#include <porthole/blocking.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>

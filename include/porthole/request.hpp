@@ -13,6 +13,12 @@
 
 namespace porthole {
 
+class request;
+namespace detail {
+struct exchange;  // responder.hpp: what a connection lends its requests for answering later
+inline exchange* exchange_of(request const& req) noexcept;
+}  // namespace detail
+
 // A named value taken from the path by a router ("{id}" in "/users/{id}"), already decoded.
 struct path_param {
     std::string_view name;
@@ -117,13 +123,17 @@ public:
         std::string_view peer;
         bool secure = false;
         std::string_view client_subject;
+        detail::exchange* exchange = nullptr;  // set by a connection
     };
     explicit request(parts const& p) noexcept
         : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
           path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
-          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject) {}
+          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject),
+          exchange_(p.exchange) {}
 
 private:
+    friend detail::exchange* detail::exchange_of(request const& req) noexcept;
+
     porthole::method method_ = porthole::method::get;
     std::string_view method_name_ = "GET";
     std::string_view target_ = "/";
@@ -138,7 +148,10 @@ private:
     std::string_view peer_;
     std::string_view client_subject_;
     std::span<path_param const> params_;
+    detail::exchange* exchange_ = nullptr;
 };
+
+inline detail::exchange* detail::exchange_of(request const& req) noexcept { return req.exchange_; }
 
 namespace detail {
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";

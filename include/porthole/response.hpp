@@ -54,9 +54,21 @@ struct file_body {
 // Chunks go out with chunked transfer coding (HTTP/1.1) or until close (HTTP/1.0), one at a
 // time, so a long stream is never buffered whole.
 using body_producer = std::function<std::optional<std::string>()>;
+namespace detail {
+struct stream_channel;  // stream.hpp: a live stream's state shared with other threads
+}
 struct stream_body {
     body_producer next;
+    // Set for a live stream (stream.hpp), whose producer may have nothing yet; next is unused.
+    std::shared_ptr<detail::stream_channel> live;
 };
+
+// What an application returns when it answers through a responder instead (responder.hpp):
+//   return porthole::later;
+struct later_t {
+    explicit constexpr later_t() = default;
+};
+inline constexpr later_t later{};
 
 namespace detail {
 // Field names must be tokens; values must not contain CR, LF, NUL or other controls but HTAB,
@@ -78,6 +90,10 @@ public:
 
     response() noexcept = default;
     response(porthole::status s) noexcept : status_(s) {}  // NOLINT: a status is a response
+    response(later_t) noexcept : later_(true) {}           // NOLINT: "the answer comes later"
+
+    // True for the response made from porthole::later: the real one comes through a responder.
+    bool answered_later() const noexcept { return later_; }
 
     // ---- constructors a user expects
     static response text(std::string body, porthole::status s = status::ok) {
@@ -118,7 +134,7 @@ public:
                            porthole::status s = status::ok) {
         response r(s);
         r.set_content_type(content_type);
-        r.body_ = stream_body{std::move(next)};
+        r.body_ = stream_body{std::move(next), nullptr};
         return r;
     }
 
@@ -219,6 +235,7 @@ private:
 
     porthole::status status_ = status::ok;
     bool content_type_owned_ = false;
+    bool later_ = false;
     std::string_view content_type_;
     std::string owned_content_type_;
     std::vector<field> fields_;

@@ -261,7 +261,8 @@ enum class handler_form : std::uint8_t {
     request_params_and_body,  // (request const&, P..., B)
 };
 
-// The last declared parameter of a handler when it is a body parameter, else void.
+// The last declared parameter of a handler (the one before a trailing responder) when it is a
+// body parameter, else void.
 template <class Args>
 struct body_of {
     using type = void;
@@ -269,8 +270,12 @@ struct body_of {
 template <class... A>
     requires(sizeof...(A) > 0)
 struct body_of<type_list<A...>> {
-    using last = std::tuple_element_t<sizeof...(A) - 1, std::tuple<A...>>;
-    using type = std::conditional_t<body_parameter<last>, last, void>;
+    static constexpr std::size_t n = sizeof...(A);
+    using tuple = std::tuple<A...>;
+    static constexpr std::size_t at =
+        n >= 2 && std::is_same_v<std::tuple_element_t<n - 1, tuple>, responder> ? n - 2 : n - 1;
+    using candidate = std::tuple_element_t<at, tuple>;
+    using type = std::conditional_t<body_parameter<candidate>, candidate, void>;
 };
 template <class Sig, bool Known = Sig::known>
 struct body_of_signature {
@@ -292,51 +297,67 @@ struct handler_traits<H, type_list<P...>> {
         if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
         else return true;
     }
-    // A body parameter is told by the declared signature: generic handlers take none.
+    // A body parameter is told by the declared signature (before a responder, if one comes last):
+    // generic handlers take none.
     using body = typename body_of_signature<sig>::type;
-    static constexpr handler_form form = [] {
-        if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
-        if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
+    // The handler's form with `X...` (nothing, or a responder) after its parameters.
+    template <class... X>
+    static constexpr handler_form form_with() noexcept {
+        if (std::is_invocable_v<H&, P..., X...> && exact(type_list<P..., X...>{})) return handler_form::params;
+        if (std::is_invocable_v<H&, request const&, P..., X...> && exact(type_list<request, P..., X...>{}))
             return handler_form::request_and_params;
-        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
+        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&, X...> && exact(type_list<request, X...>{}))
             return handler_form::request_only;
         if constexpr (!std::is_void_v<body>) {
-            if (std::is_invocable_v<H&, P..., body> && exact(type_list<P..., body>{})) return handler_form::params_and_body;
-            if (std::is_invocable_v<H&, request const&, P..., body> && exact(type_list<request, P..., body>{}))
+            if (std::is_invocable_v<H&, P..., body, X...> && exact(type_list<P..., body, X...>{}))
+                return handler_form::params_and_body;
+            if (std::is_invocable_v<H&, request const&, P..., body, X...> &&
+                exact(type_list<request, P..., body, X...>{}))
                 return handler_form::request_params_and_body;
         }
         return handler_form::none;
+    }
+    // A handler that answers later takes a porthole::responder last and returns nothing.
+    // Tried only when no other form fits: a generic handler must not be instantiated with it.
+    static constexpr bool later = [] {
+        if constexpr (form_with<>() != handler_form::none) return false;
+        else return form_with<responder>() != handler_form::none;
     }();
-    template <handler_form F>
+    static constexpr handler_form form = [] {
+        if constexpr (later) return form_with<responder>();
+        else return form_with<>();
+    }();
+    template <handler_form F, class... X>
     struct result {
         using type = void;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::params)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, P...>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, P..., X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_and_params)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&, P...>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, P..., X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_only)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::params_and_body)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, P..., body>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, P..., body, X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_params_and_body)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&, P..., body>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, P..., body, X...>;
     };
-    using result_type = typename result<form>::type;
+    using result_type = typename std::conditional_t<later, result<form, responder>, result<form>>::type;
+    static constexpr bool result_ok = later ? std::is_void_v<result_type> : response_convertible<result_type>;
 };
 
 template <route_pattern P, class H>
@@ -345,12 +366,12 @@ struct handler_check {
     static_assert(traits::form != handler_form::none,
                   "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
                   "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
-                  "preceded by porthole::request const& (or porthole::request const& alone) and followed by a body "
-                  "parameter such as porthole::json_body<T>");
-    static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
+                  "preceded by porthole::request const& (or porthole::request const& alone), optionally followed by "
+                  "a body parameter such as porthole::json_body<T>, then optionally by porthole::responder");
+    static_assert(traits::form == handler_form::none || traits::result_ok,
                   "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
-                  "of one of those");
-    static constexpr bool ok = traits::form != handler_form::none && response_convertible<typename traits::result_type>;
+                  "of one of those (or, taking a porthole::responder last, nothing)");
+    static constexpr bool ok = traits::form != handler_form::none && traits::result_ok;
 };
 
 inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;

@@ -692,12 +692,12 @@ private:
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
-        } else if constexpr (handler_form_of<E>() == detail::handler_form::params) {
+        } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
+                             !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
-            (void)req;
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
-            return call_with_params<info>(entry.handler, arena, s, std::make_index_sequence<info::param_count>{});
+            return call_with_params<info>(entry.handler, req, arena, s, std::make_index_sequence<info::param_count>{});
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -736,12 +736,19 @@ private:
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_with_params(H& h, detail::decode_arena& arena, walk const& s, std::index_sequence<J...>) {
+    static response call_with_params(H& h, request const& req, detail::decode_arena& arena, walk const& s,
+                                     std::index_sequence<J...>) {
         (void)arena;
         (void)s;
-        return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-            s, Info::param_positions[J],
-            param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
+        (void)req;
+        if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
+            return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...);
+        else
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
     template <class Info, class H, std::size_t... J>
@@ -752,28 +759,39 @@ private:
         (void)params;
         using traits = detail::handler_traits<H, detail::param_types<Info>>;
         constexpr auto f = traits::form;
-        if constexpr (f == detail::handler_form::params)
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J], params[J].value)...));
-        else if constexpr (f == detail::handler_form::request_and_params)
-            return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                                          s, Info::param_positions[J], params[J].value)...));
-        else if constexpr (f == detail::handler_form::request_only)
-            return to_response(h(req));
-        else {  // a body parameter, read before the handler runs; refused: the reader's answer
+        // The handler with its parameters, then `tail` (a body, a responder), in its form.
+        auto call = [&](auto&&... tail) -> decltype(auto) {
+            if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
+                return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                      params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+            else if constexpr (f == detail::handler_form::request_only)
+                return h(req, std::forward<decltype(tail)>(tail)...);
+            else
+                return h(req,
+                         param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                   params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+        };
+        // It answers through a responder (responder.hpp), taken last.
+        auto finish = [&](auto&&... tail) -> response {
+            if constexpr (traits::later) {
+                call(std::forward<decltype(tail)>(tail)..., answer_later(req));
+                return later;
+            } else {
+                return to_response(call(std::forward<decltype(tail)>(tail)...));
+            }
+        };
+        if constexpr (f == detail::handler_form::params_and_body ||
+                      f == detail::handler_form::request_params_and_body) {
+            // A body parameter, read before the handler runs; refused: the reader's answer.
             using B = typename traits::body;
             response refusal;
             auto body = body_reader<B>::read(req, refusal);
             if (!body) return refusal;
-            if constexpr (f == detail::handler_form::params_and_body)
-                return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                                         s, Info::param_positions[J], params[J].value)...,
-                                     std::move(*body)));
-            else
-                return to_response(h(req,
-                                     param_value<Info::segments[Info::param_positions[J]].kind>(
-                                         s, Info::param_positions[J], params[J].value)...,
-                                     std::move(*body)));
+            return finish(std::move(*body));
+        } else {
+            return finish();
         }
     }
 

@@ -3,6 +3,7 @@
 // command line of the examples, and a Common Log Format access log.
 #pragma once
 
+#include <porthole/blocking.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/detail/engine.hpp>
 #include <porthole/detail/poller.hpp>
@@ -64,6 +65,11 @@ struct options {
     std::chrono::milliseconds keep_alive_timeout{60000}; // idle between requests
     std::chrono::milliseconds write_timeout{30000};      // without output leaving
     std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
+    std::chrono::milliseconds response_timeout{60000};   // an answer that comes later: 503 and close beyond
+
+    // The pool that blocking handlers run on (blocking.hpp); threads start as jobs need them.
+    std::size_t worker_threads = 16;
+    std::size_t worker_queue = 256;  // jobs waiting for a thread; beyond: 503 with Retry-After
 
     parser_limits limits{};
     std::size_t max_output_buffered = 256 * 1024;  // per connection; reading pauses beyond it
@@ -90,8 +96,9 @@ struct options {
     // The command line every example shares:  --port N  --threads N  --address A (repeatable)
     // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
     // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), --help, and the limits
-    // --max-connections N  --header-timeout-ms N  --body-timeout-ms N
-    // --keep-alive-timeout-ms N  --write-timeout-ms N  --drain-timeout-ms N.
+    // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
+    // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
+    // --worker-queue N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
     static options from_command_line(int argc, char const* const* argv);
@@ -155,7 +162,10 @@ namespace detail {
                  "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
                  "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
                  "  --write-timeout-ms N       without output leaving (default 30000)\n"
-                 "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n",
+                 "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
+                 "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+                 "  --worker-threads N         threads for blocking handlers (default 16)\n"
+                 "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n",
                  program);
     std::exit(status);
 }
@@ -223,6 +233,16 @@ inline options options::from_command_line(int argc, char const* const* argv) {
             detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
         o.max_connections = v;
     }
+    if (auto w = command_line_value(argc, argv, "--worker-threads")) {
+        if (!detail::parse_unsigned(*w, 4096, v) || v == 0)
+            detail::command_line_usage(program, 2, "--worker-threads needs a number from 1 to 4096");
+        o.worker_threads = v;
+    }
+    if (auto q = command_line_value(argc, argv, "--worker-queue")) {
+        if (!detail::parse_unsigned(*q, 10000000, v))
+            detail::command_line_usage(program, 2, "--worker-queue needs a number from 0 to 10000000");
+        o.worker_queue = v;
+    }
     struct timeout_flag {
         char const* name;
         std::chrono::milliseconds options::*field;
@@ -233,6 +253,7 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         {"--keep-alive-timeout-ms", &options::keep_alive_timeout},
         {"--write-timeout-ms", &options::write_timeout},
         {"--drain-timeout-ms", &options::drain_timeout},
+        {"--response-timeout-ms", &options::response_timeout},
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
@@ -259,6 +280,8 @@ inline options options::from_command_line(int argc, char const* const* argv) {
 //             second even when it is not readable, for timeouts.
 //
 // A handler runs on its loop's thread: while it blocks, that loop's other connections wait.
+// Mark one that blocks with porthole::blocking() (it then runs on the worker pool), or answer
+// later from a thread of your own (responder.hpp).
 // Transport: what lies between the sockets and the connections; porthole/tls.hpp has HTTPS
 // (porthole::https_server).
 template <class App, class Poller = detail::default_poller, class Transport = detail::plain_transport>
@@ -271,14 +294,15 @@ public:
     explicit server(App app, options opts = {}, Transport transport = {})
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
-          config_(make_config(opts_)),
+          workers_(opts_.worker_threads, opts_.worker_queue),
+          config_(make_config(opts_, workers_)),
           settings_(make_settings(opts_)),
           shared_(app_, config_, settings_, std::move(transport)),
           engine_(shared_) {}
 
     server(server const&) = delete;
     server& operator=(server const&) = delete;
-    ~server() = default;  // stops (gracefully) and waits
+    ~server() = default;  // stops (gracefully) and waits; then the worker pool (declared first) goes
 
     void start() {
         engine_.start();
@@ -314,8 +338,9 @@ public:
     options const& settings() const noexcept { return opts_; }
 
 private:
-    static connection_config make_config(options const& o) {
+    static connection_config make_config(options const& o, worker_pool& workers) {
         connection_config c{};
+        c.workers = &workers;
         c.limits = o.limits;
         c.server_header = o.server_header;
         c.max_output_buffered = o.max_output_buffered;
@@ -339,6 +364,7 @@ private:
         s.idle_timeout = o.keep_alive_timeout;
         s.write_timeout = o.write_timeout;
         s.drain_timeout = o.drain_timeout;
+        s.response_timeout = o.response_timeout;
         s.listener_per_thread = o.listener_per_thread;
         return s;
     }
@@ -370,6 +396,7 @@ private:
 
     App app_;
     options opts_;
+    worker_pool workers_;
     connection_config config_;
     detail::engine_settings settings_;
     shared_type shared_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <porthole/connection.hpp>
+#include <porthole/mailbox.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -110,11 +111,39 @@ inline date_source const* test_date() {
     return &d;
 }
 
-// A connection with an in-memory peer: what it writes collects in output().
+// A connection with an in-memory peer: what it writes collects in output(). What other threads
+// hand the connection (a responder's answer, a live stream's data) waits in the client's
+// mailbox until step() delivers it, on the test's thread, as a server's loop would.
 template <class App>
 class client {
 public:
-    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {}
+    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {
+        conn_.attach(box_.get(), this);
+    }
+    ~client() { box_->close(); }
+    client(client const&) = delete;
+    client& operator=(client const&) = delete;
+
+    // Delivers what other threads handed over, and collects the output. Returns how many
+    // deliveries there were.
+    std::size_t step() {
+        std::size_t n = box_->run([](void*) {});
+        drain();
+        return n;
+    }
+    // A server stopping: see connection::drain().
+    client& stop() {
+        conn_.drain();
+        drain();
+        return *this;
+    }
+    // The driver's timeout for the connection's phase fired (for a later answer: the response
+    // timeout).
+    client& time_out() {
+        conn_.timeout();
+        drain();
+        return *this;
+    }
 
     // Feeds bytes and collects everything the connection writes in response.
     client& send(std::string_view bytes) {
@@ -165,6 +194,7 @@ private:
         }
     }
 
+    std::shared_ptr<mailbox> box_ = std::make_shared<mailbox>();
     connection<App> conn_;
     std::string out_;
 };

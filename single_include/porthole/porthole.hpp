@@ -2279,6 +2279,12 @@ constexpr part const* find_part(std::span<part const> parts, std::string_view na
 
 namespace porthole {
 
+class request;
+namespace detail {
+struct exchange;  // responder.hpp: what a connection lends its requests for answering later
+inline exchange* exchange_of(request const& req) noexcept;
+}  // namespace detail
+
 // A named value taken from the path by a router ("{id}" in "/users/{id}"), already decoded.
 struct path_param {
     std::string_view name;
@@ -2383,13 +2389,17 @@ public:
         std::string_view peer;
         bool secure = false;
         std::string_view client_subject;
+        detail::exchange* exchange = nullptr;  // set by a connection
     };
     explicit request(parts const& p) noexcept
         : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
           path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
-          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject) {}
+          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject),
+          exchange_(p.exchange) {}
 
 private:
+    friend detail::exchange* detail::exchange_of(request const& req) noexcept;
+
     porthole::method method_ = porthole::method::get;
     std::string_view method_name_ = "GET";
     std::string_view target_ = "/";
@@ -2404,7 +2414,10 @@ private:
     std::string_view peer_;
     std::string_view client_subject_;
     std::span<path_param const> params_;
+    detail::exchange* exchange_ = nullptr;
 };
+
+inline detail::exchange* detail::exchange_of(request const& req) noexcept { return req.exchange_; }
 
 namespace detail {
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
@@ -2489,9 +2502,21 @@ struct file_body {
 // Chunks go out with chunked transfer coding (HTTP/1.1) or until close (HTTP/1.0), one at a
 // time, so a long stream is never buffered whole.
 using body_producer = std::function<std::optional<std::string>()>;
+namespace detail {
+struct stream_channel;  // stream.hpp: a live stream's state shared with other threads
+}
 struct stream_body {
     body_producer next;
+    // Set for a live stream (stream.hpp), whose producer may have nothing yet; next is unused.
+    std::shared_ptr<detail::stream_channel> live;
 };
+
+// What an application returns when it answers through a responder instead (responder.hpp):
+//   return porthole::later;
+struct later_t {
+    explicit constexpr later_t() = default;
+};
+inline constexpr later_t later{};
 
 namespace detail {
 // Field names must be tokens; values must not contain CR, LF, NUL or other controls but HTAB,
@@ -2513,6 +2538,10 @@ public:
 
     response() noexcept = default;
     response(porthole::status s) noexcept : status_(s) {}  // NOLINT: a status is a response
+    response(later_t) noexcept : later_(true) {}           // NOLINT: "the answer comes later"
+
+    // True for the response made from porthole::later: the real one comes through a responder.
+    bool answered_later() const noexcept { return later_; }
 
     // ---- constructors a user expects
     static response text(std::string body, porthole::status s = status::ok) {
@@ -2553,7 +2582,7 @@ public:
                            porthole::status s = status::ok) {
         response r(s);
         r.set_content_type(content_type);
-        r.body_ = stream_body{std::move(next)};
+        r.body_ = stream_body{std::move(next), nullptr};
         return r;
     }
 
@@ -2654,6 +2683,7 @@ private:
 
     porthole::status status_ = status::ok;
     bool content_type_owned_ = false;
+    bool later_ = false;
     std::string_view content_type_;
     std::string owned_content_type_;
     std::vector<field> fields_;
@@ -2662,12 +2692,684 @@ private:
 };
 
 }  // namespace porthole
+// #include <porthole/mailbox.hpp>
+// porthole/mailbox.hpp: how another thread reaches a connection. Only the thread that drives a
+// connection (its event loop, a poll() caller, a test) ever touches it; any other thread leaves
+// word in that driver's mailbox and wakes it, and the driver hands the word to the connection.
+//
+//   any thread ──► connection_link::notify() ──► mailbox (per loop) ──► wake-up
+//        ──► driver's step: mailbox::run() ──► connection reads its link's state ──► bytes
+//
+// A connection_link exists only for a connection that asked for one (a deferred answer, a live
+// stream): a connection that answers at once has none and pays nothing. The state a thread
+// hands over (a response, stream bytes) lives in an object the link's owner knows (a
+// responder's answer_state, a stream's channel); the mailbox carries only "look again".
+//
+// Plugging another protocol in (WebSocket after a 101, say): give its per-connection state a
+// connection_link from connection_link::open(), keep outgoing frames in a queue behind its own
+// mutex, and have the sending thread append and call link->notify(). The driver's step then
+// calls the link's on_notify on the owning thread, where the protocol moves the queued frames
+// into its output and says ready(); the driver writes them like any other output. Nothing but
+// the owner thread reads or changes the protocol's output, and nothing more is needed from
+// the loop.
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+class mailbox;
+
+// A connection's address for other threads. Shared by the connection and every handle that
+// reaches it from elsewhere; outlives either. on_notify and owner are the owner thread's.
+class connection_link {
+public:
+    // Any thread: the owner should look at what this link carries. Cheap when repeated: one
+    // entry waits in the mailbox however often it is called before the owner runs. False once
+    // the connection is gone (the call did nothing).
+    bool notify();
+
+    // Any thread: whether the connection still exists (the client has not left, the server has
+    // not closed it). Advisory: it can change right after the call.
+    bool connected() const noexcept { return connected_.load(std::memory_order_acquire); }
+
+    // Owner thread: who hears notify(), and the end of the connection.
+    void set_owner(void* owner, void (*on_notify)(void*)) noexcept {
+        owner_ = owner;
+        on_notify_ = on_notify;
+    }
+    void disconnect() noexcept {
+        connected_.store(false, std::memory_order_release);
+        owner_ = nullptr;
+        on_notify_ = nullptr;
+    }
+
+    // A link into `box` for a connection whose driver knows it by `tag`.
+    static std::shared_ptr<connection_link> open(std::shared_ptr<mailbox> box, void* tag) {
+        auto l = std::make_shared<connection_link>(private_tag{});
+        l->box_ = std::move(box);
+        l->tag_ = tag;
+        l->self_ = l;
+        return l;
+    }
+
+    struct private_tag {};
+    explicit connection_link(private_tag) noexcept {}
+
+private:
+    friend class mailbox;
+    std::shared_ptr<mailbox> box_;
+    std::weak_ptr<connection_link> self_;
+    void* tag_ = nullptr;
+    void* owner_ = nullptr;
+    void (*on_notify_)(void*) = nullptr;
+    std::atomic<bool> connected_{true};
+    std::atomic<bool> queued_{false};
+};
+
+// One driver's queue of links to look at. Any thread posts; the driver runs it in its own step.
+class mailbox : public std::enable_shared_from_this<mailbox> {
+public:
+    // `wake` interrupts the driver's wait (an eventfd write); it must be thread-safe and cheap.
+    // A driver that steps on its own (a test) may leave it empty.
+    explicit mailbox(std::function<void()> wake = {}) : wake_(std::move(wake)) {}
+    mailbox(mailbox const&) = delete;
+    mailbox& operator=(mailbox const&) = delete;
+
+    // Owner thread: for each link posted since the last run, in order, its owner's on_notify
+    // runs, then ready(tag) for the connection that the driver should write for. Returns how many.
+    template <class Ready>
+    std::size_t run(Ready&& ready) {
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.empty()) return 0;
+            running_.swap(queue_);
+        }
+        std::size_t n = running_.size();
+        for (auto& l : running_) {
+            l->queued_.store(false, std::memory_order_release);
+            if (l->on_notify_) {
+                l->on_notify_(l->owner_);
+                ready(l->tag_);
+            }
+        }
+        running_.clear();
+        return n;
+    }
+
+    // Owner thread, when the driver ends: nothing posted afterwards is kept or wakes anyone.
+    void close() noexcept {
+        std::vector<std::shared_ptr<connection_link>> dropped;
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        dropped.swap(queue_);  // links hold the mailbox: break the cycle now
+    }
+
+    bool empty() const {
+        std::lock_guard lock(mutex_);
+        return queue_.empty();
+    }
+
+private:
+    friend class connection_link;
+    bool post(std::shared_ptr<connection_link> l) {
+        std::lock_guard lock(mutex_);
+        if (closed_) return false;
+        bool was_empty = queue_.empty();
+        queue_.push_back(std::move(l));
+        // Under the lock: once close() has run, the driver (and what wake touches) may be gone.
+        if (was_empty && wake_) wake_();
+        return true;
+    }
+
+    mutable std::mutex mutex_;
+    std::vector<std::shared_ptr<connection_link>> queue_;
+    std::vector<std::shared_ptr<connection_link>> running_;
+    std::function<void()> wake_;
+    bool closed_ = false;
+};
+
+inline bool connection_link::notify() {
+    if (!connected()) return false;
+    if (queued_.exchange(true, std::memory_order_acq_rel)) return true;
+    auto self = self_.lock();
+    if (!self || !box_->post(std::move(self))) {
+        queued_.store(false, std::memory_order_release);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace porthole
+// #include <porthole/responder.hpp>
+// porthole/responder.hpp: answering later. A handler that cannot answer at once takes a
+// responder for its request and returns porthole::later; any thread then sends the response,
+// once, through the responder:
+//
+//   auto app = [](porthole::request const& req) -> porthole::response {
+//       std::thread([answer = porthole::answer_later(req)]() mutable {
+//           answer.send(porthole::response::text("done\n"));
+//       }).detach();
+//       return porthole::later;
+//   };
+//
+// or, the same, with the responder as the last parameter and no return value:
+//
+//   auto app = [](porthole::request const& req, porthole::responder answer) { ... };
+//
+// The connection keeps the request's place: answers to pipelined requests behind it wait and
+// keep their order. What can happen meanwhile, and what the responder then does:
+//   the client leaves        connected() turns false; send() returns false and does nothing
+//   the response timeout     the client gets 503 and the connection closes; send() returns false
+//   the server stops         the drain waits for the answer up to the drain timeout, then 503
+//   destroyed unanswered     the client gets 500, and the error log says why
+//   sent twice               the second send() throws std::logic_error; the first answer stands
+//
+// The request's views end with the handler call, as always: copy what the answer needs before
+// handing the responder to another thread.
+
+// #include <porthole/mailbox.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/response.hpp>
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+class worker_pool;
+
+namespace detail {
+
+// What a connection needs of a request to send its answer: views, or copies kept in an
+// answer_state for an answer that comes later.
+struct request_summary {
+    std::string_view method_name, target;
+    porthole::version version = http_1_1;
+    bool keep_alive = true;
+    bool head_only = false;
+    static request_summary of(request const& r) noexcept {
+        return {r.method_name(), r.target(), r.version(), r.keep_alive(), r.method() == method::head};
+    }
+};
+
+// One deferred answer, shared by the responder (any thread) and the connection (its thread).
+struct answer_state {
+    enum class phase : std::uint8_t {
+        waiting,   // nobody has answered yet
+        answered,  // `answer` holds the response
+        dropped,   // the responder went without answering: 500 (problem says why)
+        closed,    // the connection took the outcome or gave up waiting: nothing more is heard
+    };
+    std::mutex mutex;
+    phase state = phase::waiting;  // guarded by mutex
+    response answer;               // guarded by mutex
+    std::string problem;           // guarded by mutex
+    std::shared_ptr<connection_link> link;
+    // The connection's thread only: what middleware asked to do to the answer, in order, and
+    // the request it answers (names copied only when an access log wants them).
+    std::vector<std::function<void(response&)>> steps;
+    request_summary summary;
+    std::string method_name, target;
+
+    void keep(request const& req, bool names) {
+        summary = request_summary::of(req);
+        if (names) {
+            method_name.assign(req.method_name());
+            target.assign(req.target());
+            summary.method_name = method_name;
+            summary.target = target;
+        } else {
+            summary.method_name = summary.target = "-";
+        }
+    }
+
+    // The connection's thread: nothing more is heard from the responder.
+    void close() noexcept {
+        std::lock_guard lock(mutex);
+        state = phase::closed;
+    }
+
+    // The connection's thread: the answer once it has come, with every step run on it; a
+    // responder that went unanswered, a throwing step or an unsendable answer give `failed()`
+    // (a 500), and `log` says why.
+    template <class Log, class Failed>
+    std::optional<response> take(Log&& log, Failed&& failed) {
+        response res;
+        std::string why;
+        {
+            std::lock_guard lock(mutex);
+            if (state == phase::waiting) return std::nullopt;
+            if (state == phase::answered) res = std::move(answer);
+            else why = std::move(problem);
+            state = phase::closed;
+        }
+        if (!why.empty()) {
+            log(why);
+            res = failed();
+        }
+        for (auto& step : steps) {
+            try {
+                step(res);
+            } catch (std::exception const& e) {
+                log(std::string("an answer step threw: ") + e.what());
+                res = failed();
+            } catch (...) {
+                log("an answer step threw a non-standard exception");
+                res = failed();
+            }
+        }
+        if (res.answered_later() || !res.valid()) {
+            log("a later answer was not a response that can be sent");
+            res = failed();
+        }
+        return res;
+    }
+
+    // Any thread: moves from waiting to `to`; false if it was no longer waiting.
+    bool settle(phase to, response* res, std::string why = {}) {
+        {
+            std::lock_guard lock(mutex);
+            if (state != phase::waiting) return false;
+            state = to;
+            if (res) answer = std::move(*res);
+            problem = std::move(why);
+        }
+        link->notify();
+        return true;
+    }
+};
+
+// What a connection lends the requests it runs, so that a handler can answer later. The
+// connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
+// handler calls answer_later().
+struct exchange {
+    mailbox* box = nullptr;       // the driver's, or null: this connection cannot answer later
+    void* tag = nullptr;          // how the driver knows the connection (mailbox::run's ready)
+    worker_pool* workers = nullptr;
+    void* owner = nullptr;        // the connection, and its notification entry point
+    void (*on_notify)(void*) = nullptr;
+    std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
+    std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+
+    connection_link& ensure_link() {
+        if (!link) {
+            if (!box) throw std::logic_error("porthole: this connection's driver gives no mailbox, so it cannot answer later");
+            link = connection_link::open(box->shared_from_this(), tag);
+            link->set_owner(owner, on_notify);
+        }
+        return *link;
+    }
+};
+
+}  // namespace detail
+
+class responder {
+public:
+    responder() noexcept = default;
+    responder(responder&&) noexcept = default;
+    responder& operator=(responder&& o) noexcept {
+        if (this != &o) {
+            abandon();
+            state_ = std::move(o.state_);
+        }
+        return *this;
+    }
+    ~responder() { abandon(); }
+
+    // Any thread, once: the response to the request. True when it will be sent; false when
+    // nobody waits for it any more (the client left, the response timeout passed, the server
+    // closed the connection): then it is dropped, harmlessly. Throws std::logic_error when
+    // this responder has already answered or holds no request.
+    bool send(response res) {
+        if (!state_) throw std::logic_error("porthole: responder::send on a responder that already answered or holds no request");
+        auto state = std::move(state_);
+        return state->settle(detail::answer_state::phase::answered, &res);
+    }
+
+    // Any thread: whether the client still waits for this answer.
+    bool connected() const noexcept {
+        if (!state_) return false;
+        std::lock_guard lock(state_->mutex);
+        return state_->state == detail::answer_state::phase::waiting && state_->link->connected();
+    }
+
+    // Holds a request not yet answered.
+    explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+
+    // For code that runs a handler elsewhere (blocking.hpp): the handler failed; the client
+    // gets 500 and `why` goes to the error log, on the connection's thread.
+    void fail(std::string why) noexcept {
+        if (auto state = std::move(state_)) state->settle(detail::answer_state::phase::dropped, nullptr, std::move(why));
+    }
+
+private:
+    friend responder answer_later(request const& req);
+    explicit responder(std::shared_ptr<detail::answer_state> s) noexcept : state_(std::move(s)) {}
+
+    void abandon() noexcept {
+        fail("a responder was destroyed without answering");
+    }
+
+    std::shared_ptr<detail::answer_state> state_;
+};
+
+// Takes the answer to `req` out of the handler call: the handler then returns porthole::later
+// (a handler that returns a response anyway has answered, and the responder's send() will be
+// refused). Call it on the handler's thread, during the call, at most once per request.
+// Throws std::logic_error for a request that did not come from a connection (one built by
+// hand), from a driver that gives no mailbox, or asked twice.
+inline responder answer_later(request const& req) {
+    detail::exchange* ex = detail::exchange_of(req);
+    if (!ex) throw std::logic_error("porthole: answer_later() needs a request from a connection");
+    if (ex->started) throw std::logic_error("porthole: answer_later() called twice for one request");
+    auto state = std::make_shared<detail::answer_state>();
+    ex->ensure_link();
+    state->link = ex->link;
+    ex->started = state;
+    return responder(std::move(state));
+}
+
+// For code that wraps an application (middleware): after the application returned
+// porthole::later for `req`, `step` runs on the answer when it comes, on the connection's
+// thread, before it is written; steps run in the order they were added. False, with nothing
+// done, when `req` is not waiting for a later answer (the application answered at once: work
+// on its response directly).
+inline bool when_answered(request const& req, std::function<void(response&)> step) {
+    detail::exchange* ex = detail::exchange_of(req);
+    if (!ex || !ex->started) return false;
+    ex->started->steps.push_back(std::move(step));
+    return true;
+}
+
+}  // namespace porthole
+// #include <porthole/stream.hpp>
+// porthole/stream.hpp: live streamed bodies, fed from any thread.
+//
+// A response::stream() producer is called on the connection's thread and must always have the
+// next piece at hand. A live stream's producer may also say "nothing yet": the connection then
+// stops asking, writes nothing, applies no timeout, and asks again once some thread calls
+// resume(). On top of that, a push stream: any thread writes into a bounded buffer that the
+// connection sends from; a full buffer refuses the write at once (the writing thread never
+// blocks, memory never grows past the bound) and the writer decides what to drop.
+//
+//   auto [res, writer] = porthole::push_stream("text/event-stream");
+//   subscribers.add(writer);       // another thread: writer.write("data: hi\n\n")
+//   return std::move(res);
+//
+// A live stream ends when its producer says so (writer.close()), when the client leaves (the
+// writer reports closed()), or when the server stops: then what is buffered goes out, the body
+// ends cleanly, and the connection closes. The read and keep-alive timeouts do not apply while
+// it waits; the write timeout applies whenever bytes are waiting for a client that does not
+// read. Memory per push stream: at most twice its buffer limit (the buffer, and one piece in
+// flight).
+
+// #include <porthole/mailbox.hpp>
+// #include <porthole/response.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+// What a live stream's producer returns each time it is called.
+struct stream_step {
+    enum class kind_t : std::uint8_t { data, nothing_yet, end };
+    kind_t kind = kind_t::end;
+    std::string bytes;
+
+    static stream_step data(std::string bytes) { return {kind_t::data, std::move(bytes)}; }
+    static stream_step nothing_yet() noexcept { return {kind_t::nothing_yet, {}}; }
+    static stream_step end() noexcept { return {kind_t::end, {}}; }
+};
+
+using live_producer = std::function<stream_step()>;
+
+namespace detail {
+
+// A live stream's state, shared by the connection (its thread) and the threads that resume it.
+struct stream_channel {
+    live_producer producer;               // the connection's thread only
+    std::atomic<bool> over{false};        // the connection sends no more of it
+    std::atomic<bool> stopping{false};    // the server stops: end once the producer has nothing
+
+    // Any thread: ask the connection to call the producer again. False once the stream is over.
+    bool resume() {
+        std::lock_guard lock(mutex_);
+        if (over.load(std::memory_order_acquire)) return false;
+        resume_wanted_ = true;
+        if (link_) link_->notify();
+        return true;
+    }
+
+    // The connection's thread.
+    void attach(std::shared_ptr<connection_link> link) {
+        std::lock_guard lock(mutex_);
+        link_ = std::move(link);
+    }
+    bool take_resume() {
+        std::lock_guard lock(mutex_);
+        return std::exchange(resume_wanted_, false);
+    }
+    void finish() {
+        over.store(true, std::memory_order_release);
+        std::lock_guard lock(mutex_);
+        link_.reset();
+    }
+
+private:
+    std::mutex mutex_;
+    std::shared_ptr<connection_link> link_;
+    bool resume_wanted_ = false;
+};
+
+// A push stream's buffer, between the writing threads and the producer on the connection's.
+struct push_buffer {
+    std::mutex mutex;
+    std::string bytes;
+    std::size_t limit = 0;
+    bool closing = false;
+};
+
+// The next piece of a stream body, for a connection: the producer is asked again after an
+// empty piece (in a loop: a producer may return any number of them), a live one that has
+// nothing yet pauses unless it was resumed meanwhile (or ends, when the server stops), and
+// anything thrown ends the body as failed.
+struct pulled {
+    enum kind_t : std::uint8_t { data, paused, end, failed } kind = end;
+    std::string bytes;
+};
+template <class Log>
+pulled pull_piece(body_producer* producer, stream_channel* live, Log&& log) {
+    pulled out;
+    for (;;) {
+        bool end = false, wait = false;
+        try {
+            if (live) {
+                auto step = live->producer();
+                end = step.kind == stream_step::kind_t::end;
+                wait = step.kind == stream_step::kind_t::nothing_yet;
+                out.bytes = std::move(step.bytes);
+            } else if (auto p = (*producer)()) {
+                out.bytes = std::move(*p);
+            } else {
+                end = true;
+            }
+        } catch (std::exception const& e) {
+            log(std::string("body producer threw: ") + e.what());
+            out.bytes.clear();
+            out.kind = pulled::failed;
+            return out;
+        } catch (...) {
+            log("body producer threw a non-standard exception");
+            out.bytes.clear();
+            out.kind = pulled::failed;
+            return out;
+        }
+        if (wait) {
+            if (live->stopping.load(std::memory_order_acquire)) end = true;  // what was queued has gone
+            else if (!live->take_resume()) {
+                out.kind = pulled::paused;
+                return out;
+            }
+        }
+        if (end) {
+            out.bytes.clear();
+            out.kind = pulled::end;
+            return out;
+        }
+        if (!out.bytes.empty()) {
+            out.kind = pulled::data;
+            return out;
+        }
+    }
+}
+
+}  // namespace detail
+
+// Wakes a live stream whose producer said nothing_yet. Copyable; any thread.
+class stream_resumer {
+public:
+    stream_resumer() = default;
+    explicit stream_resumer(std::shared_ptr<detail::stream_channel> c) noexcept : channel_(std::move(c)) {}
+
+    // The producer is called again soon, on the connection's thread. False once the stream is
+    // over (ended, the client left, the connection closed).
+    bool resume() const { return channel_ && channel_->resume(); }
+    // Whether the stream still goes to a client. False once it is over or the server stops.
+    bool active() const noexcept {
+        return channel_ && !channel_->over.load(std::memory_order_acquire) &&
+               !channel_->stopping.load(std::memory_order_acquire);
+    }
+
+private:
+    std::shared_ptr<detail::stream_channel> channel_;
+};
+
+// A response whose body `producer` makes piece by piece, on the connection's thread, and which
+// may have nothing yet (then it is called again after resumer.resume()).
+struct live_stream {
+    porthole::response response;
+    stream_resumer resumer;
+};
+inline live_stream resumable_stream(live_producer producer, std::string_view content_type = "application/octet-stream",
+                                    status s = status::ok) {
+    auto channel = std::make_shared<detail::stream_channel>();
+    channel->producer = std::move(producer);
+    live_stream out{response::stream(body_producer{}, content_type, s), stream_resumer(channel)};
+    std::get<stream_body>(out.response.body()).live = std::move(channel);
+    return out;
+}
+
+struct push_stream_parts;
+
+// The sending end of a push stream. Copyable (copies write to the same stream); any thread.
+class stream_writer {
+public:
+    enum class result : std::uint8_t {
+        written,  // queued whole
+        full,     // nothing taken: the buffer would exceed its limit (the client reads slowly)
+        closed,   // nothing taken: the stream is over (closed, the client left, the server stops)
+    };
+
+    stream_writer() = default;
+
+    // Queues `bytes` whole or not at all; never blocks on the client.
+    result write(std::string_view bytes) {
+        if (!buffer_ || closed()) return result::closed;
+        bool was_empty;
+        {
+            std::lock_guard lock(buffer_->mutex);
+            if (buffer_->closing) return result::closed;
+            if (bytes.size() > buffer_->limit - buffer_->bytes.size()) return result::full;
+            was_empty = buffer_->bytes.empty();
+            buffer_->bytes.append(bytes);
+        }
+        if (was_empty) channel_->resume();
+        return result::written;
+    }
+
+    // Ends the body once what is queued has gone out. False if it was already over.
+    bool close() {
+        if (!buffer_) return false;
+        {
+            std::lock_guard lock(buffer_->mutex);
+            if (buffer_->closing) return false;
+            buffer_->closing = true;
+        }
+        return channel_->resume();
+    }
+
+    // True once writes can no longer reach the client: closed, the client left, the server stops.
+    bool closed() const noexcept {
+        return !channel_ || channel_->over.load(std::memory_order_acquire) ||
+               channel_->stopping.load(std::memory_order_acquire);
+    }
+    // Bytes queued and not yet taken by the connection, and the most that may be.
+    std::size_t buffered() const {
+        if (!buffer_) return 0;
+        std::lock_guard lock(buffer_->mutex);
+        return buffer_->bytes.size();
+    }
+    std::size_t limit() const noexcept { return buffer_ ? buffer_->limit : 0; }
+
+private:
+    friend push_stream_parts push_stream(std::string_view, std::size_t, status);
+    std::shared_ptr<detail::push_buffer> buffer_;
+    std::shared_ptr<detail::stream_channel> channel_;
+};
+
+struct push_stream_parts {
+    porthole::response response;
+    stream_writer writer;
+};
+
+// A response whose body is what any thread writes through `writer`, buffered up to
+// `buffer_limit` bytes (64 KiB by default) between the writers and the client.
+inline push_stream_parts push_stream(std::string_view content_type = "application/octet-stream",
+                                     std::size_t buffer_limit = 64 * 1024, status s = status::ok) {
+    auto buffer = std::make_shared<detail::push_buffer>();
+    buffer->limit = buffer_limit;
+    auto live = resumable_stream(
+        [buffer]() -> stream_step {
+            std::lock_guard lock(buffer->mutex);
+            if (!buffer->bytes.empty()) return stream_step::data(std::exchange(buffer->bytes, std::string()));
+            return buffer->closing ? stream_step::end() : stream_step::nothing_yet();
+        },
+        content_type, s);
+    push_stream_parts out{std::move(live.response), stream_writer()};
+    out.writer.buffer_ = std::move(buffer);
+    out.writer.channel_ = std::get<stream_body>(out.response.body()).live;
+    return out;
+}
+
+}  // namespace porthole
 // #include <porthole/app.hpp>
 // porthole/app.hpp: the application interface. Any callable that takes `request const&` and
 // returns a response, or something convertible to one, is an application: a lambda, a router,
 // a static file handler, a mount of one under a prefix.
 
 // #include <porthole/request.hpp>
+// #include <porthole/responder.hpp>
 // #include <porthole/response.hpp>
 
 #include <concepts>
@@ -2708,8 +3410,9 @@ concept has_response_converter = requires(T const& v) {
 
 template <class T>
 struct converts_to_response
-    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, html> ||
-                         std::convertible_to<T, std::string_view> || has_response_converter<T>> {};
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, later_t> ||
+                         std::same_as<T, html> || std::convertible_to<T, std::string_view> ||
+                         has_response_converter<T>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 }  // namespace detail
@@ -2720,6 +3423,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   const char* (a literal)      200 text/plain, the characters as a static body (not copied)
 //   std::string_view             200 text/plain, copied (a view may not outlive the handler)
 //   status                       an empty response with that status
+//   porthole::later              the answer comes later, through a responder (responder.hpp)
 //   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
 //   T with a response_converter  what its convert() makes (nlohmann::json with json.hpp)
@@ -2731,7 +3435,7 @@ response to_response(T&& value) {
     using V = std::remove_cvref_t<T>;
     if constexpr (std::same_as<V, response>) {
         return std::forward<T>(value);
-    } else if constexpr (std::same_as<V, status>) {
+    } else if constexpr (std::same_as<V, status> || std::same_as<V, later_t>) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
         return response::html(std::string(value.view()));
@@ -2749,23 +3453,34 @@ response to_response(T&& value) {
     }
 }
 
-// An application: callable with a request, returning something convertible to a response.
+// An application answers a request at once or later (responder.hpp). At once: callable with a
+// request, returning something convertible to a response. Later: callable with a request and
+// a responder, returning nothing; it answers through the responder, from any thread.
 template <class F>
-concept application = std::invocable<F&, request const&> &&
-                      response_convertible<std::invoke_result_t<F&, request const&>>;
+concept answers_later = std::invocable<F&, request const&, responder> &&
+                        std::is_void_v<std::invoke_result_t<F&, request const&, responder>>;
+template <class F>
+concept application = (std::invocable<F&, request const&> &&
+                       response_convertible<std::invoke_result_t<F&, request const&>>) ||
+                      answers_later<F>;
 
 namespace detail {
 // Stated where an application is taken, so that a callable that does not fit is explained in
 // one line rather than by a wall of template errors.
 template <class F>
 constexpr bool check_application() {
-    static_assert(std::invocable<F&, request const&>,
-                  "porthole: an application must be callable as f(porthole::request const&)");
-    if constexpr (std::invocable<F&, request const&>)
-        static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
-                      "porthole: an application must return porthole::response, a string, a status, "
-                      "or std::optional of one of those");
-    return application<F>;
+    if constexpr (answers_later<F>) {
+        return true;
+    } else {
+        static_assert(std::invocable<F&, request const&>,
+                      "porthole: an application must be callable as f(porthole::request const&), or as "
+                      "f(porthole::request const&, porthole::responder) returning void");
+        if constexpr (std::invocable<F&, request const&>)
+            static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
+                          "porthole: an application must return porthole::response, a string, a status, "
+                          "or std::optional of one of those");
+        return application<F>;
+    }
 }
 }  // namespace detail
 
@@ -2773,10 +3488,14 @@ constexpr bool check_application() {
 template <class F>
 response call_application(F& app, request const& req) {
     static_assert(detail::check_application<F>());
-    if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>)
+    if constexpr (answers_later<F>) {
+        app(req, answer_later(req));
+        return later;
+    } else if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>) {
         return app(req);  // built in place, not moved
-    else
+    } else {
         return to_response(app(req));
+    }
 }
 
 }  // namespace porthole
@@ -4422,7 +5141,7 @@ private:
         auto& body = res.body();
         if (auto f = std::get_if<file_body>(&body)) {
             if (f->length > whole_file_limit) {
-                res.body() = stream_body{file_producer(coding, *f)};
+                res.body() = stream_body{file_producer(coding, *f), nullptr};
                 return true;
             }
             // A small file is read and compressed at once: a Content-Length, no chunks.
@@ -4437,7 +5156,7 @@ private:
             return true;
         }
         if (auto st = std::get_if<stream_body>(&body)) {
-            res.body() = stream_body{stream_producer(coding, std::move(st->next))};
+            res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
             return true;
         }
         auto in = res.body_view();
@@ -4593,6 +5312,852 @@ private:
 };
 
 }  // namespace porthole
+// #include <porthole/worker_pool.hpp>
+// porthole/worker_pool.hpp: a bounded pool of threads for handlers that block (blocking.hpp).
+// The server owns one; its threads start only when a job first needs one, so a program that
+// marks nothing blocking has none.
+
+// #include <porthole/detail/sys.hpp>
+// porthole/detail/sys.hpp: the POSIX pieces the server engine is built from: owned
+// descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
+
+// #include <porthole/response.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#endif
+
+namespace porthole::detail {
+
+[[noreturn]] inline void throw_errno(char const* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+// "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
+    std::string message(what);
+    message += ' ';
+    message += where;
+    throw std::system_error(e, std::generic_category(), message);
+}
+
+using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
+
+// ---------------------------------------------------------------- clocks
+
+// Milliseconds on a monotonic clock; the coarse clock on Linux costs a few nanoseconds and its
+// few-millisecond resolution is plenty for timeouts measured in seconds.
+inline std::int64_t monotonic_ms() noexcept {
+    timespec ts{};
+#if defined(CLOCK_MONOTONIC_COARSE)
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+inline std::time_t wall_seconds() noexcept {
+    timespec ts{};
+#if defined(CLOCK_REALTIME_COARSE)
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+    return ts.tv_sec;
+}
+
+// ---------------------------------------------------------------- sockets
+
+inline void set_nonblocking_cloexec(int fd) noexcept {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int fdfl = ::fcntl(fd, F_GETFD);
+    if (fdfl >= 0) ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
+}
+
+// A non-blocking, close-on-exec pipe: wake-ups where there is no eventfd, and signals.
+inline void open_pipe(unique_fd& read_end, unique_fd& write_end) {
+    int p[2];
+    if (::pipe(p) != 0) throw_errno("pipe");
+    read_end.reset(p[0]);
+    write_end.reset(p[1]);
+    set_nonblocking_cloexec(p[0]);
+    set_nonblocking_cloexec(p[1]);
+}
+
+inline void set_socket_flag(int fd, int level, int name) noexcept {
+    int one = 1;
+    ::setsockopt(fd, level, name, &one, sizeof one);
+}
+
+// A socket must never raise SIGPIPE: output goes through send(MSG_NOSIGNAL) where it exists and
+// the socket is marked SO_NOSIGPIPE where that exists instead.
+inline void prepare_connection_socket(int fd) noexcept {
+    set_socket_flag(fd, IPPROTO_TCP, TCP_NODELAY);
+#if defined(SO_NOSIGPIPE)
+    set_socket_flag(fd, SOL_SOCKET, SO_NOSIGPIPE);
+#endif
+}
+
+// True when accepted sockets inherit TCP_NODELAY from the listener, sparing a system call
+// per connection (Linux copies the option into the accepted socket).
+#if defined(__linux__)
+inline constexpr bool accepted_sockets_inherit_nodelay = true;
+#else
+inline constexpr bool accepted_sockets_inherit_nodelay = false;
+#endif
+
+#if defined(MSG_NOSIGNAL)
+inline constexpr int send_flags = MSG_NOSIGNAL;
+#else
+inline constexpr int send_flags = 0;
+#endif
+
+// How an IPv6 wildcard listener treats IPv4: both (dual stack, "::" alone takes every
+// address), IPv6 only (beside an IPv4 listener on the same port), or as the system says.
+enum class ipv6_only : std::uint8_t { system_default, off, on };
+
+// Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
+// reuse_port, several such sockets can share one port and the kernel spreads connections
+// over them. A negative backlog only binds (see claim_port). Throws std::system_error.
+inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
+                               int backlog, ipv6_only v6only = ipv6_only::system_default) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    char service[8];
+    std::snprintf(service, sizeof service, "%u", static_cast<unsigned>(port));
+    int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service, &hints, &found);
+    if (rc != 0) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "cannot resolve listening address '" + address +
+                                    "': " + ::gai_strerror(rc));
+    }
+    int last_errno = EADDRNOTAVAIL;
+    char const* failed = "bind";
+    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+        unique_fd fd(::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
+        if (!fd) {
+            last_errno = errno;
+            failed = "socket";
+            continue;
+        }
+        set_nonblocking_cloexec(fd.get());
+        set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR);
+#if defined(SO_REUSEPORT)
+        if (reuse_port) set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEPORT);
+#else
+        (void)reuse_port;
+#endif
+        set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
+        if (ai->ai_family == AF_INET6 && v6only != ipv6_only::system_default) {
+            int on = v6only == ipv6_only::on;
+            ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        }
+        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+            last_errno = errno;
+            failed = "bind";
+            continue;
+        }
+        if (backlog >= 0 && ::listen(fd.get(), backlog) != 0) {
+            last_errno = errno;
+            failed = "listen";
+            continue;
+        }
+        ::freeaddrinfo(found);
+        return fd;
+    }
+    ::freeaddrinfo(found);
+    errno = last_errno;
+    throw_listen_error(last_errno, failed, address + ":" + service);
+}
+
+// SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
+// port already in use would silently share it. Binding once without it first fails as it
+// should, and picks the port when asked for port 0.
+inline std::uint16_t local_port(int fd) noexcept;
+inline std::uint16_t claim_port(std::string const& address, std::uint16_t port, ipv6_only v6only) {
+    unique_fd probe = open_listener(address, port, false, -1, v6only);
+    return local_port(probe.get());
+}
+
+inline std::uint16_t local_port(int fd) noexcept {
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
+    if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in const&>(sa).sin_port);
+    if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 const&>(sa).sin6_port);
+    return 0;
+}
+
+// ---------------------------------------------------------------- listening addresses
+
+// One place to listen, as options give it:
+//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
+//   "127.0.0.1:8081", "[::1]:8081"                     TCP on a port of its own
+//   "unix:/run/tool.sock"                              a Unix domain socket file
+//   "unix:@tool"                                       a Linux abstract socket (no file)
+struct listen_address {
+    enum kind_t : std::uint8_t { tcp, unix_file, unix_abstract } kind = tcp;
+    std::string host;                  // tcp: without brackets
+    std::optional<std::uint16_t> port;  // tcp: given with the address
+    std::string path;                  // unix: the file, or the abstract name without '@'
+
+    bool is_unix() const noexcept { return kind != tcp; }
+};
+
+// Parses a listening address; throws std::invalid_argument with a readable message.
+inline listen_address parse_listen_address(std::string_view text) {
+    listen_address a;
+    auto fail = [&](char const* why) {
+        throw std::invalid_argument("listening address '" + std::string(text) + "': " + why);
+    };
+    if (text.substr(0, 5) == "unix:") {
+        auto path = text.substr(5);
+        if (path.empty() || path == "@") fail("a Unix socket needs a path");
+        if (path.find('\0') != std::string_view::npos) fail("a NUL in the path");
+        a.kind = path[0] == '@' ? listen_address::unix_abstract : listen_address::unix_file;
+        a.path = std::string(a.kind == listen_address::unix_abstract ? path.substr(1) : path);
+        if (a.path.size() + 1 > sizeof(sockaddr_un::sun_path)) fail("the path is too long for a Unix socket");
+        return a;
+    }
+    auto parse_port = [&](std::string_view p) {
+        unsigned v = 0;
+        bool ok = !p.empty() && p.size() <= 5;
+        for (char c : p) {
+            ok = ok && c >= '0' && c <= '9';
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || v > 65535) fail("a bad port");
+        a.port = static_cast<std::uint16_t>(v);
+    };
+    if (!text.empty() && text[0] == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) fail("'[' without ']'");
+        a.host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest[0] != ':') fail("text after ']'");
+            parse_port(rest.substr(1));
+        }
+    } else if (auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+        a.host = std::string(text.substr(0, colon));  // one colon: host:port
+        parse_port(text.substr(colon + 1));
+    } else {
+        a.host = std::string(text);  // none, or an IPv6 address without brackets
+    }
+    if (a.host.empty()) fail("no host");
+    return a;
+}
+
+// Whether a TCP host is a loopback address, where only this machine can connect.
+inline bool is_loopback_host(std::string const& host) noexcept {
+    if (host == "localhost") return true;
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
+
+// What a Unix socket file is made with: its mode, and optionally its owner and group (a user or
+// group name, or a number; changing the owner needs privileges, the group one of the caller's).
+struct unix_socket_settings {
+    ::mode_t mode = 0660;
+    std::string owner;
+    std::string group;
+};
+
+// The file a Unix listener made, to remove when it closes: only while it is still ours.
+struct unix_socket_file {
+    std::string path;
+    ::dev_t device = 0;
+    ::ino_t inode = 0;
+
+    void remove() const noexcept {
+        struct stat st {};
+        if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == device &&
+            st.st_ino == inode)
+            ::unlink(path.c_str());
+    }
+};
+
+namespace unix_socket_detail {
+inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::size_t offset = a.kind == listen_address::unix_abstract ? 1 : 0;  // abstract: a leading NUL
+    std::memcpy(sa.sun_path + offset, a.path.data(), a.path.size());
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + offset + a.path.size() +
+                                 (a.kind == listen_address::unix_file ? 1 : 0));
+    return sa;
+}
+
+inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
+    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
+        id = static_cast<std::uint32_t>(std::stoul(name));
+        return true;
+    }
+    char buf[4096];
+    if (user) {
+        passwd pw{}, *found = nullptr;
+        if (::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->pw_uid;
+    } else {
+        group gr{}, *found = nullptr;
+        if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->gr_gid;
+    }
+    return true;
+}
+}  // namespace unix_socket_detail
+
+// Opens a non-blocking Unix domain listener. A file left by a server that is gone (a socket
+// nobody accepts on) is replaced; a live one, or a file that is not a socket, is an error.
+// The mode and owner are set before listen(), so no client connects before they hold.
+// Throws std::system_error; `made` is the file to remove on close (empty when abstract).
+inline unique_fd open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
+                                    unix_socket_file& made) {
+    socklen_t len = 0;
+    sockaddr_un sa = unix_socket_detail::address_of(a, len);
+    auto fail = [&](int e, char const* what) -> unique_fd { throw_listen_error(e, what, a.path); };
+    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    if (!fd) return fail(errno, "socket");
+    set_nonblocking_cloexec(fd.get());
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) {
+            if (!S_ISSOCK(st.st_mode)) return fail(EEXIST, "not a socket, left alone:");
+            unique_fd probe(::socket(AF_UNIX, SOCK_STREAM, 0));
+            if (!probe) return fail(errno, "socket");
+            set_nonblocking_cloexec(probe.get());  // a live server with a full backlog: EAGAIN, not a wait
+            if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0 || errno == EAGAIN ||
+                errno == EINPROGRESS)
+                return fail(EADDRINUSE, "another server listens on");
+            if (errno != ECONNREFUSED && errno != ENOENT) return fail(errno, "connect");
+            ::unlink(a.path.c_str());  // a leftover: nobody accepts on it
+        }
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail(errno, "bind");
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) made = {a.path, st.st_dev, st.st_ino};
+        auto undo = [&](int e, char const* what) {
+            made.remove();
+            made = {};
+            return fail(e, what);
+        };
+        if (::chmod(a.path.c_str(), settings.mode) != 0) return undo(errno, "chmod");
+        std::uint32_t uid = static_cast<std::uint32_t>(-1), gid = static_cast<std::uint32_t>(-1);
+        if (!settings.owner.empty() && !unix_socket_detail::lookup_id(settings.owner, true, uid))
+            return undo(EINVAL, "no such user (unix_socket_owner) for");
+        if (!settings.group.empty() && !unix_socket_detail::lookup_id(settings.group, false, gid))
+            return undo(EINVAL, "no such group (unix_socket_group) for");
+        if ((!settings.owner.empty() || !settings.group.empty()) &&
+            ::lchown(a.path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
+            return undo(errno, "chown");
+    }
+    if (::listen(fd.get(), backlog) != 0) {
+        int e = errno;
+        made.remove();
+        made = {};
+        return fail(e, "listen");
+    }
+    return fd;
+}
+
+// Accepts one connection as a non-blocking, close-on-exec descriptor; -1 with errno set when
+// there is none or on error.
+inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
+    len = sizeof peer;
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int fd = ::accept(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len);
+    if (fd >= 0) set_nonblocking_cloexec(fd);
+    return fd;
+#endif
+}
+
+// A peer's address in 28 bytes (sockaddr_storage takes 128), kept for every connection.
+struct peer_address {
+    union {
+        sockaddr sa;
+        sockaddr_in v4;
+        sockaddr_in6 v6;
+    } addr{};
+
+    static peer_address from(sockaddr_storage const& ss) noexcept {
+        peer_address p;
+        if (ss.ss_family == AF_INET) {
+            std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
+        } else if (ss.ss_family == AF_INET6) {
+            std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+            if (IN6_IS_ADDR_V4MAPPED(&p.addr.v6.sin6_addr)) {  // an IPv4 client of a dual-stack listener
+                sockaddr_in v4{};
+                v4.sin_family = AF_INET;
+                v4.sin_port = p.addr.v6.sin6_port;
+                std::memcpy(&v4.sin_addr, p.addr.v6.sin6_addr.s6_addr + 12, 4);
+                p.addr.v4 = v4;
+            }
+        } else if (ss.ss_family == AF_UNIX) {
+            p.addr.sa.sa_family = AF_UNIX;
+        }
+        return p;
+    }
+
+    // "203.0.113.7:5555", "[2001:db8::1]:5555", or "unix" (a Unix socket's peers are unnamed)
+    // into out, NUL-terminated; returns the length written. By hand for IPv4, once per
+    // connection: inet_ntop and snprintf go through printf's machinery.
+    std::size_t format(char (&out)[64]) const noexcept {
+        char* p = out;
+        char* const end = out + sizeof out - 1;
+        unsigned port = 0;
+        if (addr.sa.sa_family == AF_UNIX) {
+            std::memcpy(out, "unix", 5);
+            return 4;
+        }
+        if (addr.sa.sa_family == AF_INET) {
+            auto const* b = reinterpret_cast<unsigned char const*>(&addr.v4.sin_addr);
+            for (int i = 0; i < 4; ++i) {
+                if (i) *p++ = '.';
+                p = std::to_chars(p, end, static_cast<unsigned>(b[i])).ptr;
+            }
+            port = ntohs(addr.v4.sin_port);
+        } else if (addr.sa.sa_family == AF_INET6) {
+            *p++ = '[';
+            if (!::inet_ntop(AF_INET6, &addr.v6.sin6_addr, p, INET6_ADDRSTRLEN)) {
+                out[0] = '\0';
+                return 0;
+            }
+            p += std::strlen(p);
+            *p++ = ']';
+            port = ntohs(addr.v6.sin6_port);
+        } else {
+            out[0] = '\0';
+            return 0;
+        }
+        *p++ = ':';
+        p = std::to_chars(p, end, port).ptr;
+        *p = '\0';
+        return static_cast<std::size_t>(p - out);
+    }
+};
+
+// Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
+// input that already arrived is read and dropped first so that the close sends FIN, not RST.
+inline void reply_and_close(int fd, std::string_view reply) noexcept {
+    (void)::send(fd, reply.data(), reply.size(), send_flags | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
+    char scratch[4096];
+    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    }
+    ::close(fd);
+}
+
+// Before closing a connection whose peer may still have unread requests in our receive
+// buffer, drop them: closing with unread input makes the kernel send RST, which can make the
+// peer discard the last response before reading it.
+inline void drain_and_close(int fd) noexcept {
+    char scratch[4096];
+    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    }
+    ::close(fd);
+}
+
+// Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
+inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count,
+                            char* scratch, std::size_t scratch_size) noexcept {
+    constexpr std::uint64_t max_step = std::uint64_t{1} << 20;
+    if (count > max_step) count = max_step;
+#if defined(__linux__)
+    (void)scratch;
+    (void)scratch_size;
+    off_t off = static_cast<off_t>(offset);
+    return static_cast<long>(::sendfile(sock, file, &off, static_cast<std::size_t>(count)));
+#else
+    // Portable path: pread into the loop's scratch buffer and send what fits; the bytes the
+    // socket did not take are read again next time, so nothing is buffered per connection.
+    if (count > scratch_size) count = scratch_size;
+    ssize_t got = ::pread(file, scratch, static_cast<std::size_t>(count), static_cast<off_t>(offset));
+    if (got <= 0) {
+        if (got == 0) errno = EIO;  // the file shrank under us
+        return -1;
+    }
+    return static_cast<long>(::send(sock, scratch, static_cast<std::size_t>(got), send_flags));
+#endif
+}
+
+// ---------------------------------------------------------------- wake-ups
+
+// Something another thread can poke to interrupt a loop's wait: an eventfd on Linux, a pipe
+// elsewhere. Only the read side is watched.
+class wake_channel {
+public:
+    wake_channel() {
+#if defined(__linux__)
+        read_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!read_) throw_errno("eventfd");
+#else
+        open_pipe(read_, write_);
+#endif
+    }
+    int fd() const noexcept { return read_.get(); }
+    void notify() const noexcept {
+#if defined(__linux__)
+        std::uint64_t one = 1;
+        (void)!::write(read_.get(), &one, sizeof one);
+#else
+        char c = 1;
+        (void)!::write(write_.get(), &c, 1);
+#endif
+    }
+    void clear() const noexcept {
+        char buf[64];
+        while (::read(read_.get(), buf, sizeof buf) > 0) {
+        }
+    }
+
+private:
+    unique_fd read_;
+#if !defined(__linux__)
+    unique_fd write_;
+#endif
+};
+
+// ---------------------------------------------------------------- descriptors
+
+// Every connection is a descriptor, and the usual soft limit (1024) is far below what a server
+// holds; the hard limit is the administrator's word. Raise the soft one to it, never lower it.
+inline void raise_descriptor_limit() noexcept {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+// ---------------------------------------------------------------- signals
+
+// Writing to a socket whose peer is gone must give EPIPE, never kill the process; sendfile
+// has no MSG_NOSIGNAL, so SIGPIPE is ignored when nobody chose a disposition for it.
+inline void ignore_sigpipe_if_default() noexcept {
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        ::sigaction(SIGPIPE, &ign, nullptr);
+    }
+}
+
+// Loop threads take no asynchronous signals, so SIGINT/SIGTERM reach the thread that waits
+// for them; the faults that can only be synchronous stay deliverable.
+inline void block_async_signals_in_this_thread() noexcept {
+    sigset_t set;
+    sigfillset(&set);
+    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace porthole::detail
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+class worker_pool {
+public:
+    // At most `threads` threads (at least one), and at most `queue_limit` jobs waiting for one.
+    explicit worker_pool(std::size_t threads = 16, std::size_t queue_limit = 256)
+        : max_threads_(threads ? threads : 1), queue_limit_(queue_limit) {}
+    worker_pool(worker_pool const&) = delete;
+    worker_pool& operator=(worker_pool const&) = delete;
+
+    // Jobs still waiting are dropped (destroyed without running); running ones finish first.
+    ~worker_pool() { shut_down(); }
+
+    // Any thread: queues `job` to run on a pool thread. False, with the job not taken, when
+    // as many jobs already wait as the queue holds, or the pool has shut down.
+    bool try_submit(std::function<void()>& job) {
+        std::unique_lock lock(mutex_);
+        // Jobs an idle thread, or one still to start, takes at once do not count as waiting.
+        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) return false;
+        queue_.push_back(std::move(job));
+        if (idle_ > 0) {
+            lock.unlock();
+            wake_.notify_one();
+            return true;
+        }
+        if (threads_.size() < max_threads_) {
+            try {
+                threads_.emplace_back([this] { work(); });
+            } catch (...) {  // no thread to be had: the job waits for a running one, if any
+                if (threads_.empty()) {
+                    job = std::move(queue_.back());
+                    queue_.pop_back();
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    // Stops taking jobs, drops the waiting ones, and joins the threads.
+    void shut_down() {
+        std::deque<std::function<void()>> dropped;
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            dropped.swap(queue_);
+            threads.swap(threads_);
+        }
+        wake_.notify_all();
+        dropped.clear();  // outside the lock: a dropped job's destructor may do anything
+        for (auto& t : threads) t.join();
+    }
+
+    std::size_t max_threads() const noexcept { return max_threads_; }
+    std::size_t queue_limit() const noexcept { return queue_limit_; }
+    std::size_t started_threads() const {
+        std::lock_guard lock(mutex_);
+        return threads_.size();
+    }
+
+private:
+    void work() {
+        detail::block_async_signals_in_this_thread();
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            ++idle_;
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            --idle_;
+            if (queue_.empty()) return;  // stopping
+            auto job = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            job();  // jobs catch their own exceptions (blocking.hpp); a stray one ends the process
+            job = nullptr;
+            lock.lock();
+        }
+    }
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> queue_;
+    std::vector<std::thread> threads_;
+    std::size_t max_threads_;
+    std::size_t queue_limit_;
+    std::size_t idle_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace porthole
+// #include <porthole/blocking.hpp>
+// porthole/blocking.hpp: handlers that block (a database call, a sleep, a slow computation)
+// run on the server's worker pool, and the loop serves other connections meanwhile:
+//
+//   porthole::get<"/report/{id}">(porthole::blocking([](std::string_view id) { return slow_report(id); }))
+//   porthole::serve(porthole::blocking(app), opts)      // a whole application
+//
+// The wrapped handler takes and returns what it would unwrapped. It gets a copy of the request
+// (and of its path parameters) that lives as long as the call, so it may take its time. Built
+// on responder.hpp: the request's place is held, later pipelined requests wait, and the
+// response timeout applies. When every pool thread is busy and options.worker_queue jobs
+// already wait, the answer is 503 with Retry-After: 1, at once. Without a pool (a bare
+// connection, porthole::testing) the handler runs inline.
+
+// #include <porthole/app.hpp>
+// #include <porthole/responder.hpp>
+// #include <porthole/worker_pool.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+namespace detail {
+
+// A request whose views point into storage of its own, for a handler that runs after the
+// connection has moved on.
+class request_copy {
+public:
+    explicit request_copy(request const& r) {
+        std::size_t total = r.method_name().size() + r.target().size() + r.path().size() + r.raw_path().size() +
+                            r.query_string().size() + r.body().size() + r.peer().size() +
+                            r.client_subject().size();
+        for (auto const& f : r.headers()) total += f.name.size() + f.value.size();
+        for (auto const& p : r.params()) total += p.name.size() + p.value.size();
+        text_.reserve(total);  // never moves again: the views below stay valid
+        headers_.reserve(r.headers().size());
+        for (auto const& f : r.headers()) headers_.push_back({keep(f.name), keep(f.value)});
+        params_.reserve(r.params().size());
+        for (auto const& p : r.params()) params_.push_back({keep(p.name), keep(p.value)});
+        request::parts parts{r.method(), keep(r.method_name()), keep(r.target()), r.version(), keep(r.path()),
+                             keep(r.raw_path()), keep(r.query_string()), headers_, keep(r.body()),
+                             r.keep_alive(), keep(r.peer()), r.secure(), keep(r.client_subject()), nullptr};
+        req_ = request(parts).with_params(params_);
+    }
+    request_copy(request_copy const&) = delete;
+    request_copy& operator=(request_copy const&) = delete;
+    request const& get() const noexcept { return req_; }
+
+private:
+    std::string_view keep(std::string_view v) {
+        std::size_t at = text_.size();
+        text_.append(v);
+        return std::string_view(text_).substr(at, v.size());
+    }
+    std::string text_;
+    std::vector<header_field> headers_;
+    std::vector<path_param> params_;
+    request req_;
+};
+
+// A path parameter kept for later: text is copied, numbers are values.
+template <class T>
+using kept_argument = std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
+
+inline response busy_response() {
+    response res = response::static_text("Service Unavailable\n", "text/plain; charset=utf-8", status::service_unavailable);
+    res.set_header("Retry-After", "1");
+    return res;
+}
+
+}  // namespace detail
+
+template <class Handler>
+class blocking_handler {
+public:
+    using porthole_blocking = void;  // the router passes the request to run() for parameter-only handlers
+
+    explicit blocking_handler(Handler h) : handler_(std::make_shared<Handler>(std::move(h))) {}
+
+    // As an application, or a route handler that takes the request (and path parameters).
+    template <class... Args>
+        requires std::invocable<Handler&, request const&, Args...>
+    response operator()(request const& req, Args&&... args) const {
+        return run<true>(req, std::forward<Args>(args)...);
+    }
+    // As a route handler that takes the path parameters alone. The router calls run() with the
+    // request instead; called directly, with no request to answer later through, it runs inline.
+    template <class... Args>
+        requires std::invocable<Handler&, Args...>
+    response operator()(Args&&... args) const {
+        return to_response(std::invoke(*handler_, std::forward<Args>(args)...));
+    }
+
+    // Runs the handler on the pool of the connection that `req` came from.
+    template <bool PassRequest, class... Args>
+    response run(request const& req, Args&&... args) const {
+        detail::exchange* ex = detail::exchange_of(req);
+        if (!ex || !ex->workers || !ex->box) {  // no pool: inline
+            if constexpr (PassRequest) return to_response(std::invoke(*handler_, req, std::forward<Args>(args)...));
+            else return to_response(std::invoke(*handler_, std::forward<Args>(args)...));
+        }
+        auto copy = PassRequest ? std::make_unique<detail::request_copy>(req) : nullptr;
+        auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
+             args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
+             answer = answer_later(req)]() mutable {
+                try {
+                    std::apply(
+                        [&](auto&... kept) {
+                            if constexpr (PassRequest) answer.send(to_response(std::invoke(*h, copy->get(), as_argument(kept)...)));
+                            else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
+                        },
+                        args);
+                } catch (std::exception const& e) {
+                    answer.fail(std::string("blocking handler threw: ") + e.what());
+                } catch (...) {
+                    answer.fail("blocking handler threw a non-standard exception");
+                }
+            };
+        // std::function wants a copyable target, and a responder is not: the task is shared.
+        std::function<void()> job = [shared = std::make_shared<decltype(task)>(std::move(task))] { (*shared)(); };
+        if (!ex->workers->try_submit(job)) {
+            // Answered at once after all: the job's responder is retired before it goes, so
+            // that going unanswered is not taken for a fault.
+            {
+                std::lock_guard lock(ex->started->mutex);
+                ex->started->state = detail::answer_state::phase::closed;
+            }
+            ex->started.reset();
+            job = nullptr;
+            return detail::busy_response();
+        }
+        return later;
+    }
+
+private:
+    template <class T>
+    static decltype(auto) as_argument(T& kept) {
+        if constexpr (std::is_same_v<T, std::string>) return std::string_view(kept);
+        else return (kept);
+    }
+
+    std::shared_ptr<Handler> handler_;  // shared with jobs in flight
+};
+
+// Marks a handler (or a whole application) as blocking: it runs on the server's worker pool.
+template <class Handler>
+blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
+    return blocking_handler<std::decay_t<Handler>>(std::forward<Handler>(h));
+}
+
+}  // namespace porthole
 // #include <porthole/connection.hpp>
 // porthole/connection.hpp: one HTTP/1.1 connection as a state machine, bytes in, bytes out.
 //
@@ -4601,11 +6166,18 @@ private:
 // server, your own event loop, porthole::testing) reads, feeds, writes what pending_output()
 // gives, reports it with consumed(), and closes when should_close() says so. Timeouts are the
 // driver's; phase() tells which one applies.
+//
+// Answers that come later (responder.hpp) and live streams (stream.hpp) reach the connection
+// through its driver's mailbox (mailbox.hpp): a driver that offers them calls attach() and
+// runs the mailbox in its step, then writes for each connection it names.
 
 // #include <porthole/access_log.hpp>
 // #include <porthole/app.hpp>
 // #include <porthole/http_date.hpp>
+// #include <porthole/mailbox.hpp>
 // #include <porthole/parser.hpp>
+// #include <porthole/responder.hpp>
+// #include <porthole/stream.hpp>
 
 #include <algorithm>
 #include <array>
@@ -4630,6 +6202,8 @@ enum class connection_phase : std::uint8_t {
     reading_body,     // the head is complete, body bytes are outstanding
     writing,          // output is pending
     closed,           // nothing left to write and the connection should close: close it now
+    awaiting_answer,  // the application answers later: the response timeout applies
+    awaiting_stream,  // a live stream has nothing to send yet: no timeout applies
 };
 
 // One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
@@ -4669,6 +6243,7 @@ struct connection_config {
     // Host names accepted beside localhost and IP literals where a driver turns the Host check
     // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
     std::vector<std::string> allowed_hosts;
+    worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
 };
 
 namespace detail {
@@ -4732,9 +6307,36 @@ class connection {
 public:
     explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
         : app_(app), config_(config), date_(date),
-          parser_(shared_storage(), config_.limits) {}
+          parser_(shared_storage(), config_.limits) {
+        ex_.owner = this;
+        ex_.on_notify = &connection::on_notify;
+        ex_.workers = config_.workers;
+    }
     connection(connection const&) = delete;
     connection& operator=(connection const&) = delete;
+    ~connection() { let_go(); }
+
+    // ---- things that happen later
+
+    // The driver's mailbox, and how it knows this connection in mailbox::run()'s ready(tag).
+    // Without one, a handler cannot answer later and live streams are never resumed.
+    void attach(mailbox* box, void* tag) noexcept {
+        ex_.box = box;
+        ex_.tag = tag;
+    }
+
+    // The server stops: every response from now on says Connection: close (RFC 9112 9.6), and
+    // live streams end once what is queued for them has gone out.
+    void drain() noexcept {
+        draining_ = true;
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            auto& s = segments_[i];
+            if (s.kind == segment::stream && s.live) {
+                s.live->stopping.store(true, std::memory_order_release);
+                s.paused = false;
+            }
+        }
+    }
 
     // ---- input
 
@@ -4754,7 +6356,7 @@ public:
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
         if (closing_) return;
-        if (!in_.empty() || paused_) {
+        if (!in_.empty() || paused_ || waiting_) {
             in_.append(bytes.data(), bytes.size());
             process_buffered();
             return;
@@ -4767,10 +6369,16 @@ public:
         in_.append(bytes);
         process_buffered();
     }
-    // The peer will send nothing more. Responses already queued still go out.
+    // The peer will send nothing more. Responses already queued still go out, but the client
+    // is taken to have left: an answer still to come is not awaited and a live stream ends.
     void read_eof() noexcept {
         closing_ = true;
         in_.clear();
+        abandon_answer();
+        if (has_live_stream()) {
+            let_go_of_streams();
+            discard_output();
+        }
     }
 
     // ---- output
@@ -4782,6 +6390,7 @@ public:
             auto& s = segments_[i];
             if (s.kind == segment::stream) {
                 materialize_stream(s);
+                if (s.paused) break;  // nothing yet: what comes before it goes now
                 if (s.bytes.empty()) {  // a close-delimited stream that has ended
                     if (i != head_) break;
                     finish_front();
@@ -4829,18 +6438,37 @@ public:
 
     // ---- state
 
-    bool wants_read() const noexcept { return !closing_ && !paused_; }
+    // While an answer is awaited, input is read (so that a client leaving is seen) and kept,
+    // unparsed, up to a bound.
+    bool wants_read() const noexcept {
+        return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
+    }
     bool should_close() const noexcept { return closing_; }
     bool has_output() const noexcept { return head_ < segments_.size(); }
     connection_phase phase() const noexcept {
-        if (has_output()) return connection_phase::writing;
+        if (has_output()) {
+            auto const& s = segments_[head_];
+            bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
+            return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
+        }
+        if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
         if (parser_.head_complete()) return connection_phase::reading_body;
         if (!in_.empty()) return connection_phase::reading_headers;
         return connection_phase::idle;
     }
-    // A driver's read timeout fired: 408 if a request was under way, then close.
+    // A driver's timeout fired: 408 if a request was under way; 503 if the application's answer
+    // did not come in time (the response timeout, or the end of a drain); then close. 503
+    // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
+        if (waiting_) {
+            abandon_answer();
+            log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
+            queue_error(status::service_unavailable);
+            closing_ = true;
+            in_.clear();
+            return;
+        }
         if (closing_) return;
         auto p = phase();
         if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
@@ -4873,6 +6501,7 @@ public:
     // nothing of the last peer stays (input, output, held responses and their files, counts),
     // and buffers up to a few KiB keep their memory so the next peer allocates nothing.
     void recycle() {
+        let_go();
         parser_ = request_parser(shared_storage(), config_.limits);
         std::vector<header_field>().swap(own_storage_);
         segments_.clear();
@@ -4886,13 +6515,14 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = host_check_ = secure_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
         client_subject_ = {};
     }
 
 private:
     static constexpr std::size_t min_read = 4096;
     static constexpr std::size_t recycled_buffer_limit = 4096;
+    static constexpr std::size_t waiting_input_limit = 64 * 1024;
 
     struct segment {
         enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
@@ -4902,7 +6532,9 @@ private:
         int fd = -1;
         std::uint64_t file_offset = 0, file_length = 0;
         body_producer* producer = nullptr;  // stream
+        detail::stream_channel* live = nullptr;  // a live stream (owned by its held response)
         bool stream_ended = false;
+        bool paused = false;  // a live stream with nothing yet
         bool chunked = false;
         std::uint64_t size() const noexcept {
             switch (kind) {
@@ -4912,6 +6544,8 @@ private:
             }
         }
     };
+
+    using answered_request = detail::request_summary;
 
     std::span<header_field> shared_storage() {
         auto& s = detail::thread_header_storage(config_.limits.max_header_count);
@@ -4932,9 +6566,10 @@ private:
 
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
     std::size_t process(char* data, std::size_t size) {
+        if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
         paused_ = false;
-        while (!closing_ && off < size) {
+        while (!closing_ && !waiting_ && off < size) {
             if (buffered_output() > config_.max_output_buffered) {
                 paused_ = true;
                 break;
@@ -4994,7 +6629,7 @@ private:
             path = path_;
         }
         request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_});
+                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -5005,19 +6640,26 @@ private:
             return;
         }
         if (h.method == method::other || h.method == method::connect) {
-            finish(req, error_response(status::not_implemented));
+            finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
         if (host_check_ && !host_allowed(h)) {
-            finish(req, error_response(status::misdirected_request));
+            finish(answered_request::of(req), error_response(status::misdirected_request));
             return;
         }
         response res = call_guarded(req);
+        if (ex_.started || res.answered_later()) [[unlikely]] {
+            // Only a flag goes out of line, not the response, so that the common path still
+            // knows what the response holds (and destroys it for nothing).
+            auto outcome = await_answer(req, res.answered_later());
+            if (outcome == awaiting::yes) return;
+            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
+        }
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
             res = error_response(status::internal_server_error);
         }
-        finish(req, std::move(res));
+        finish(answered_request::of(req), std::move(res));
     }
 
     bool host_allowed(request_head const& h) const noexcept {
@@ -5046,13 +6688,12 @@ private:
         return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
 
-    void finish(request const& req, response&& res) {
-        bool keep = req.keep_alive() && !iequals(res.header("Connection"), "close");
+    void finish(answered_request const& req, response&& res) {
+        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
         if (!keep) closing_ = true;
-        auto bytes = queue_response(res, req.method() == method::head, req.version(), keep);
+        auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (config_.access_log)
-            config_.access_log(access_entry{req.peer(), req.method_name(), req.target(), req.version(),
-                                            res.status(), bytes});
+            config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
 
     void queue_error(status s) {
@@ -5110,7 +6751,9 @@ private:
             held_.push_back(std::move(res));
             segment s;
             s.kind = segment::stream;
-            s.producer = &std::get<stream_body>(held_.back().body()).next;
+            auto& sb = std::get<stream_body>(held_.back().body());
+            s.producer = &sb.next;
+            if (sb.live) start_live_stream(s, *sb.live);
             s.chunked = chunked;
             s.last_of_held = true;
             segments_.push_back(s);
@@ -5214,35 +6857,34 @@ private:
         segments_.push_back(s);
     }
 
-    // Makes the stream segment's next framed piece current.
-    void materialize_stream(segment& s) {
-        if (!s.bytes.empty() || s.stream_ended) return;
-        std::optional<std::string> piece;
-        bool failed = false;
-        try {
-            piece = (*s.producer)();
-        } catch (std::exception const& e) {
-            log_error(std::string("body producer threw: ") + e.what());
-            failed = true;
-            closing_ = true;  // the body is cut short: the client must see the connection end
+    // Makes the stream segment's next framed piece current. A producer that throws cuts the
+    // body short, with no chunked terminator, and the connection closes: the truncation shows.
+    [[gnu::noinline]] void materialize_stream(segment& s) {
+        if (!s.bytes.empty() || s.stream_ended || s.paused) return;
+        auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
+        if (next.kind == detail::pulled::paused) {
+            s.paused = true;
+            return;
         }
+        bool failed = next.kind == detail::pulled::failed;
+        std::string& piece = next.bytes;
         stream_buf_.clear();
-        if (piece && !piece->empty()) {
+        if (!piece.empty()) {
             if (s.chunked) {
                 char hex[20];
-                auto r = std::to_chars(hex, hex + sizeof hex, piece->size(), 16);
+                auto r = std::to_chars(hex, hex + sizeof hex, piece.size(), 16);
                 stream_buf_.append(hex, r.ptr);
                 stream_buf_.append("\r\n");
-                stream_buf_.append(*piece);
+                stream_buf_.append(piece);
                 stream_buf_.append("\r\n");
             } else {
-                stream_buf_ = std::move(*piece);
+                stream_buf_ = std::move(piece);
             }
-        } else if (piece) {
-            return materialize_stream(s);  // an empty piece is not the end
         } else {
             s.stream_ended = true;
-            if (s.chunked && !failed) stream_buf_ = "0\r\n\r\n";  // no terminator: truncation shows
+            if (s.live) s.live->finish();
+            if (failed) closing_ = true;  // the body is cut short: the client must see the connection end
+            else if (s.chunked) stream_buf_ = "0\r\n\r\n";
         }
         s.bytes = stream_buf_;
     }
@@ -5273,6 +6915,98 @@ private:
         return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
     }
 
+    // ---- answers that come later, and live streams
+
+    // The handler took a responder: hold the request's place until its answer comes. False
+    // when the handler answered at once after all (it returned a response, or threw): the
+    // responder is then refused. Out of line, as everything here that answering at once never
+    // reaches: the common path stays as compact as it was.
+    enum class awaiting : std::uint8_t { yes, no, unanswerable };
+    [[gnu::noinline]] awaiting await_answer(request const& req, bool returned_later) {
+        if (!ex_.started) {
+            log_error("the application returned porthole::later without calling answer_later()");
+            return awaiting::unanswerable;
+        }
+        auto state = std::move(ex_.started);
+        if (!returned_later) {
+            state->close();
+            return awaiting::no;
+        }
+        state->keep(req, static_cast<bool>(config_.access_log));
+        pending_ = std::move(state);
+        waiting_ = true;
+        take_answer();  // it may have come already, even from this thread
+        return awaiting::yes;
+    }
+
+    // Sends the awaited answer if it has come; true if it had.
+    bool take_answer() {
+        auto res = pending_->take([this](std::string_view why) { log_error(why); },
+                                  [] { return error_response(status::internal_server_error); });
+        if (!res) return false;
+        auto state = std::move(pending_);
+        waiting_ = false;
+        finish(state->summary, std::move(*res));
+        return true;
+    }
+
+    // Nobody waits for the answer any more (the client left, or the connection gives up).
+    void abandon_answer() noexcept {
+        if (!pending_) return;
+        pending_->close();
+        pending_.reset();
+        waiting_ = false;
+    }
+
+    [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
+        s.live = &live;
+        if (draining_) live.stopping.store(true, std::memory_order_release);
+        if (ex_.box) {
+            ex_.ensure_link();
+            live.attach(ex_.link);
+        }
+    }
+
+    bool has_live_stream() const noexcept {
+        for (std::size_t i = head_; i < segments_.size(); ++i)
+            if (segments_[i].kind == segment::stream && segments_[i].live && !segments_[i].stream_ended) return true;
+        return false;
+    }
+    void let_go_of_streams() noexcept {
+        for (std::size_t i = head_; i < segments_.size(); ++i)
+            if (segments_[i].kind == segment::stream && segments_[i].live) segments_[i].live->finish();
+    }
+    void discard_output() noexcept {
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        held_.clear();
+        out_.clear();
+    }
+
+    // The connection ends or is reused: every handle that reaches it learns so.
+    void let_go() noexcept {
+        abandon_answer();
+        ex_.started.reset();
+        let_go_of_streams();
+        if (ex_.link) {
+            ex_.link->disconnect();
+            ex_.link.reset();
+        }
+    }
+
+    // From the driver's mailbox: an answer came, or a live stream was resumed.
+    static void on_notify(void* self) {
+        auto& c = *static_cast<connection*>(self);
+        if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+        for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
+            auto& s = c.segments_[i];
+            if (s.kind != segment::stream) continue;
+            if (s.paused && s.live->take_resume()) s.paused = false;
+            break;  // only the first stream can be waiting
+        }
+    }
+
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
         else detail::default_error_log(message);
@@ -5296,11 +7030,15 @@ private:
     std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
+    detail::exchange ex_;
+    std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
     bool paused_ = false;
     bool continue_sent_ = false;
     bool host_check_ = false;
     bool secure_ = false;
+    bool waiting_ = false;   // an answer is awaited (pending_)
+    bool draining_ = false;  // the server stops
 };
 
 }  // namespace porthole
@@ -5309,6 +7047,7 @@ private:
 // bytes (split as you like) or a simple request, get the parsed responses back.
 
 // #include <porthole/connection.hpp>
+// #include <porthole/mailbox.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -5416,11 +7155,39 @@ inline date_source const* test_date() {
     return &d;
 }
 
-// A connection with an in-memory peer: what it writes collects in output().
+// A connection with an in-memory peer: what it writes collects in output(). What other threads
+// hand the connection (a responder's answer, a live stream's data) waits in the client's
+// mailbox until step() delivers it, on the test's thread, as a server's loop would.
 template <class App>
 class client {
 public:
-    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {}
+    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {
+        conn_.attach(box_.get(), this);
+    }
+    ~client() { box_->close(); }
+    client(client const&) = delete;
+    client& operator=(client const&) = delete;
+
+    // Delivers what other threads handed over, and collects the output. Returns how many
+    // deliveries there were.
+    std::size_t step() {
+        std::size_t n = box_->run([](void*) {});
+        drain();
+        return n;
+    }
+    // A server stopping: see connection::drain().
+    client& stop() {
+        conn_.drain();
+        drain();
+        return *this;
+    }
+    // The driver's timeout for the connection's phase fired (for a later answer: the response
+    // timeout).
+    client& time_out() {
+        conn_.timeout();
+        drain();
+        return *this;
+    }
 
     // Feeds bytes and collects everything the connection writes in response.
     client& send(std::string_view bytes) {
@@ -5471,6 +7238,7 @@ private:
         }
     }
 
+    std::shared_ptr<mailbox> box_ = std::make_shared<mailbox>();
     connection<App> conn_;
     std::string out_;
 };
@@ -7068,6 +8836,7 @@ private:
 // object to start, stop, wait or step from the caller's own loop; the options, the shared
 // command line of the examples, and a Common Log Format access log.
 
+// #include <porthole/blocking.hpp>
 // #include <porthole/connection.hpp>
 // #include <porthole/detail/engine.hpp>
 // porthole/detail/engine.hpp: a set of event loops behind one or more listening addresses, run
@@ -7088,585 +8857,6 @@ private:
 // PORTHOLE_USE_POLL defined, level-triggered poll(2) with interest updated as needed.
 
 // #include <porthole/detail/sys.hpp>
-// porthole/detail/sys.hpp: the POSIX pieces the server engine is built from: owned
-// descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
-
-// #include <porthole/response.hpp>
-
-#include <cerrno>
-#include <charconv>
-#include <csignal>
-#include <cstddef>
-#include <cstdint>
-#include <cstdio>
-#include <cstring>
-#include <ctime>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <stdexcept>
-#include <system_error>
-#include <utility>
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
-#include <grp.h>
-#include <pwd.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#if defined(__linux__)
-#include <sys/eventfd.h>
-#include <sys/sendfile.h>
-#endif
-
-namespace porthole::detail {
-
-[[noreturn]] inline void throw_errno(char const* what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
-
-// "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
-    std::string message(what);
-    message += ' ';
-    message += where;
-    throw std::system_error(e, std::generic_category(), message);
-}
-
-using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
-
-// ---------------------------------------------------------------- clocks
-
-// Milliseconds on a monotonic clock; the coarse clock on Linux costs a few nanoseconds and its
-// few-millisecond resolution is plenty for timeouts measured in seconds.
-inline std::int64_t monotonic_ms() noexcept {
-    timespec ts{};
-#if defined(CLOCK_MONOTONIC_COARSE)
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-#else
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-#endif
-    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-inline std::time_t wall_seconds() noexcept {
-    timespec ts{};
-#if defined(CLOCK_REALTIME_COARSE)
-    ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-#else
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-#endif
-    return ts.tv_sec;
-}
-
-// ---------------------------------------------------------------- sockets
-
-inline void set_nonblocking_cloexec(int fd) noexcept {
-    int fl = ::fcntl(fd, F_GETFL);
-    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    int fdfl = ::fcntl(fd, F_GETFD);
-    if (fdfl >= 0) ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
-}
-
-// A non-blocking, close-on-exec pipe: wake-ups where there is no eventfd, and signals.
-inline void open_pipe(unique_fd& read_end, unique_fd& write_end) {
-    int p[2];
-    if (::pipe(p) != 0) throw_errno("pipe");
-    read_end.reset(p[0]);
-    write_end.reset(p[1]);
-    set_nonblocking_cloexec(p[0]);
-    set_nonblocking_cloexec(p[1]);
-}
-
-inline void set_socket_flag(int fd, int level, int name) noexcept {
-    int one = 1;
-    ::setsockopt(fd, level, name, &one, sizeof one);
-}
-
-// A socket must never raise SIGPIPE: output goes through send(MSG_NOSIGNAL) where it exists and
-// the socket is marked SO_NOSIGPIPE where that exists instead.
-inline void prepare_connection_socket(int fd) noexcept {
-    set_socket_flag(fd, IPPROTO_TCP, TCP_NODELAY);
-#if defined(SO_NOSIGPIPE)
-    set_socket_flag(fd, SOL_SOCKET, SO_NOSIGPIPE);
-#endif
-}
-
-// True when accepted sockets inherit TCP_NODELAY from the listener, sparing a system call
-// per connection (Linux copies the option into the accepted socket).
-#if defined(__linux__)
-inline constexpr bool accepted_sockets_inherit_nodelay = true;
-#else
-inline constexpr bool accepted_sockets_inherit_nodelay = false;
-#endif
-
-#if defined(MSG_NOSIGNAL)
-inline constexpr int send_flags = MSG_NOSIGNAL;
-#else
-inline constexpr int send_flags = 0;
-#endif
-
-// How an IPv6 wildcard listener treats IPv4: both (dual stack, "::" alone takes every
-// address), IPv6 only (beside an IPv4 listener on the same port), or as the system says.
-enum class ipv6_only : std::uint8_t { system_default, off, on };
-
-// Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
-// reuse_port, several such sockets can share one port and the kernel spreads connections
-// over them. A negative backlog only binds (see claim_port). Throws std::system_error.
-inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                               int backlog, ipv6_only v6only = ipv6_only::system_default) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    char service[8];
-    std::snprintf(service, sizeof service, "%u", static_cast<unsigned>(port));
-    int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service, &hints, &found);
-    if (rc != 0) {
-        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                "cannot resolve listening address '" + address +
-                                    "': " + ::gai_strerror(rc));
-    }
-    int last_errno = EADDRNOTAVAIL;
-    char const* failed = "bind";
-    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
-        unique_fd fd(::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
-        if (!fd) {
-            last_errno = errno;
-            failed = "socket";
-            continue;
-        }
-        set_nonblocking_cloexec(fd.get());
-        set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR);
-#if defined(SO_REUSEPORT)
-        if (reuse_port) set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEPORT);
-#else
-        (void)reuse_port;
-#endif
-        set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
-        if (ai->ai_family == AF_INET6 && v6only != ipv6_only::system_default) {
-            int on = v6only == ipv6_only::on;
-            ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-        }
-        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-            last_errno = errno;
-            failed = "bind";
-            continue;
-        }
-        if (backlog >= 0 && ::listen(fd.get(), backlog) != 0) {
-            last_errno = errno;
-            failed = "listen";
-            continue;
-        }
-        ::freeaddrinfo(found);
-        return fd;
-    }
-    ::freeaddrinfo(found);
-    errno = last_errno;
-    throw_listen_error(last_errno, failed, address + ":" + service);
-}
-
-// SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
-// port already in use would silently share it. Binding once without it first fails as it
-// should, and picks the port when asked for port 0.
-inline std::uint16_t local_port(int fd) noexcept;
-inline std::uint16_t claim_port(std::string const& address, std::uint16_t port, ipv6_only v6only) {
-    unique_fd probe = open_listener(address, port, false, -1, v6only);
-    return local_port(probe.get());
-}
-
-inline std::uint16_t local_port(int fd) noexcept {
-    sockaddr_storage sa{};
-    socklen_t len = sizeof sa;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
-    if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in const&>(sa).sin_port);
-    if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 const&>(sa).sin6_port);
-    return 0;
-}
-
-// ---------------------------------------------------------------- listening addresses
-
-// One place to listen, as options give it:
-//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
-//   "127.0.0.1:8081", "[::1]:8081"                     TCP on a port of its own
-//   "unix:/run/tool.sock"                              a Unix domain socket file
-//   "unix:@tool"                                       a Linux abstract socket (no file)
-struct listen_address {
-    enum kind_t : std::uint8_t { tcp, unix_file, unix_abstract } kind = tcp;
-    std::string host;                  // tcp: without brackets
-    std::optional<std::uint16_t> port;  // tcp: given with the address
-    std::string path;                  // unix: the file, or the abstract name without '@'
-
-    bool is_unix() const noexcept { return kind != tcp; }
-};
-
-// Parses a listening address; throws std::invalid_argument with a readable message.
-inline listen_address parse_listen_address(std::string_view text) {
-    listen_address a;
-    auto fail = [&](char const* why) {
-        throw std::invalid_argument("listening address '" + std::string(text) + "': " + why);
-    };
-    if (text.substr(0, 5) == "unix:") {
-        auto path = text.substr(5);
-        if (path.empty() || path == "@") fail("a Unix socket needs a path");
-        if (path.find('\0') != std::string_view::npos) fail("a NUL in the path");
-        a.kind = path[0] == '@' ? listen_address::unix_abstract : listen_address::unix_file;
-        a.path = std::string(a.kind == listen_address::unix_abstract ? path.substr(1) : path);
-        if (a.path.size() + 1 > sizeof(sockaddr_un::sun_path)) fail("the path is too long for a Unix socket");
-        return a;
-    }
-    auto parse_port = [&](std::string_view p) {
-        unsigned v = 0;
-        bool ok = !p.empty() && p.size() <= 5;
-        for (char c : p) {
-            ok = ok && c >= '0' && c <= '9';
-            v = v * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (!ok || v > 65535) fail("a bad port");
-        a.port = static_cast<std::uint16_t>(v);
-    };
-    if (!text.empty() && text[0] == '[') {
-        auto close = text.find(']');
-        if (close == std::string_view::npos) fail("'[' without ']'");
-        a.host = std::string(text.substr(1, close - 1));
-        auto rest = text.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest[0] != ':') fail("text after ']'");
-            parse_port(rest.substr(1));
-        }
-    } else if (auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
-        a.host = std::string(text.substr(0, colon));  // one colon: host:port
-        parse_port(text.substr(colon + 1));
-    } else {
-        a.host = std::string(text);  // none, or an IPv6 address without brackets
-    }
-    if (a.host.empty()) fail("no host");
-    return a;
-}
-
-// Whether a TCP host is a loopback address, where only this machine can connect.
-inline bool is_loopback_host(std::string const& host) noexcept {
-    if (host == "localhost") return true;
-    in_addr v4{};
-    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-    in6_addr v6{};
-    if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-    return false;
-}
-
-// What a Unix socket file is made with: its mode, and optionally its owner and group (a user or
-// group name, or a number; changing the owner needs privileges, the group one of the caller's).
-struct unix_socket_settings {
-    ::mode_t mode = 0660;
-    std::string owner;
-    std::string group;
-};
-
-// The file a Unix listener made, to remove when it closes: only while it is still ours.
-struct unix_socket_file {
-    std::string path;
-    ::dev_t device = 0;
-    ::ino_t inode = 0;
-
-    void remove() const noexcept {
-        struct stat st {};
-        if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == device &&
-            st.st_ino == inode)
-            ::unlink(path.c_str());
-    }
-};
-
-namespace unix_socket_detail {
-inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept {
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::size_t offset = a.kind == listen_address::unix_abstract ? 1 : 0;  // abstract: a leading NUL
-    std::memcpy(sa.sun_path + offset, a.path.data(), a.path.size());
-    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + offset + a.path.size() +
-                                 (a.kind == listen_address::unix_file ? 1 : 0));
-    return sa;
-}
-
-inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
-    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
-        id = static_cast<std::uint32_t>(std::stoul(name));
-        return true;
-    }
-    char buf[4096];
-    if (user) {
-        passwd pw{}, *found = nullptr;
-        if (::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found) return false;
-        id = found->pw_uid;
-    } else {
-        group gr{}, *found = nullptr;
-        if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &found) != 0 || !found) return false;
-        id = found->gr_gid;
-    }
-    return true;
-}
-}  // namespace unix_socket_detail
-
-// Opens a non-blocking Unix domain listener. A file left by a server that is gone (a socket
-// nobody accepts on) is replaced; a live one, or a file that is not a socket, is an error.
-// The mode and owner are set before listen(), so no client connects before they hold.
-// Throws std::system_error; `made` is the file to remove on close (empty when abstract).
-inline unique_fd open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
-                                    unix_socket_file& made) {
-    socklen_t len = 0;
-    sockaddr_un sa = unix_socket_detail::address_of(a, len);
-    auto fail = [&](int e, char const* what) -> unique_fd { throw_listen_error(e, what, a.path); };
-    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
-    if (!fd) return fail(errno, "socket");
-    set_nonblocking_cloexec(fd.get());
-    if (a.kind == listen_address::unix_file) {
-        struct stat st {};
-        if (::lstat(a.path.c_str(), &st) == 0) {
-            if (!S_ISSOCK(st.st_mode)) return fail(EEXIST, "not a socket, left alone:");
-            unique_fd probe(::socket(AF_UNIX, SOCK_STREAM, 0));
-            if (!probe) return fail(errno, "socket");
-            set_nonblocking_cloexec(probe.get());  // a live server with a full backlog: EAGAIN, not a wait
-            if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0 || errno == EAGAIN ||
-                errno == EINPROGRESS)
-                return fail(EADDRINUSE, "another server listens on");
-            if (errno != ECONNREFUSED && errno != ENOENT) return fail(errno, "connect");
-            ::unlink(a.path.c_str());  // a leftover: nobody accepts on it
-        }
-    }
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail(errno, "bind");
-    if (a.kind == listen_address::unix_file) {
-        struct stat st {};
-        if (::lstat(a.path.c_str(), &st) == 0) made = {a.path, st.st_dev, st.st_ino};
-        auto undo = [&](int e, char const* what) {
-            made.remove();
-            made = {};
-            return fail(e, what);
-        };
-        if (::chmod(a.path.c_str(), settings.mode) != 0) return undo(errno, "chmod");
-        std::uint32_t uid = static_cast<std::uint32_t>(-1), gid = static_cast<std::uint32_t>(-1);
-        if (!settings.owner.empty() && !unix_socket_detail::lookup_id(settings.owner, true, uid))
-            return undo(EINVAL, "no such user (unix_socket_owner) for");
-        if (!settings.group.empty() && !unix_socket_detail::lookup_id(settings.group, false, gid))
-            return undo(EINVAL, "no such group (unix_socket_group) for");
-        if ((!settings.owner.empty() || !settings.group.empty()) &&
-            ::lchown(a.path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
-            return undo(errno, "chown");
-    }
-    if (::listen(fd.get(), backlog) != 0) {
-        int e = errno;
-        made.remove();
-        made = {};
-        return fail(e, "listen");
-    }
-    return fd;
-}
-
-// Accepts one connection as a non-blocking, close-on-exec descriptor; -1 with errno set when
-// there is none or on error.
-inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
-    len = sizeof peer;
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
-    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
-#else
-    int fd = ::accept(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len);
-    if (fd >= 0) set_nonblocking_cloexec(fd);
-    return fd;
-#endif
-}
-
-// A peer's address in 28 bytes (sockaddr_storage takes 128), kept for every connection.
-struct peer_address {
-    union {
-        sockaddr sa;
-        sockaddr_in v4;
-        sockaddr_in6 v6;
-    } addr{};
-
-    static peer_address from(sockaddr_storage const& ss) noexcept {
-        peer_address p;
-        if (ss.ss_family == AF_INET) {
-            std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
-        } else if (ss.ss_family == AF_INET6) {
-            std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
-            if (IN6_IS_ADDR_V4MAPPED(&p.addr.v6.sin6_addr)) {  // an IPv4 client of a dual-stack listener
-                sockaddr_in v4{};
-                v4.sin_family = AF_INET;
-                v4.sin_port = p.addr.v6.sin6_port;
-                std::memcpy(&v4.sin_addr, p.addr.v6.sin6_addr.s6_addr + 12, 4);
-                p.addr.v4 = v4;
-            }
-        } else if (ss.ss_family == AF_UNIX) {
-            p.addr.sa.sa_family = AF_UNIX;
-        }
-        return p;
-    }
-
-    // "203.0.113.7:5555", "[2001:db8::1]:5555", or "unix" (a Unix socket's peers are unnamed)
-    // into out, NUL-terminated; returns the length written. By hand for IPv4, once per
-    // connection: inet_ntop and snprintf go through printf's machinery.
-    std::size_t format(char (&out)[64]) const noexcept {
-        char* p = out;
-        char* const end = out + sizeof out - 1;
-        unsigned port = 0;
-        if (addr.sa.sa_family == AF_UNIX) {
-            std::memcpy(out, "unix", 5);
-            return 4;
-        }
-        if (addr.sa.sa_family == AF_INET) {
-            auto const* b = reinterpret_cast<unsigned char const*>(&addr.v4.sin_addr);
-            for (int i = 0; i < 4; ++i) {
-                if (i) *p++ = '.';
-                p = std::to_chars(p, end, static_cast<unsigned>(b[i])).ptr;
-            }
-            port = ntohs(addr.v4.sin_port);
-        } else if (addr.sa.sa_family == AF_INET6) {
-            *p++ = '[';
-            if (!::inet_ntop(AF_INET6, &addr.v6.sin6_addr, p, INET6_ADDRSTRLEN)) {
-                out[0] = '\0';
-                return 0;
-            }
-            p += std::strlen(p);
-            *p++ = ']';
-            port = ntohs(addr.v6.sin6_port);
-        } else {
-            out[0] = '\0';
-            return 0;
-        }
-        *p++ = ':';
-        p = std::to_chars(p, end, port).ptr;
-        *p = '\0';
-        return static_cast<std::size_t>(p - out);
-    }
-};
-
-// Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
-// input that already arrived is read and dropped first so that the close sends FIN, not RST.
-inline void reply_and_close(int fd, std::string_view reply) noexcept {
-    (void)::send(fd, reply.data(), reply.size(), send_flags | MSG_DONTWAIT);
-    ::shutdown(fd, SHUT_WR);
-    char scratch[4096];
-    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
-    }
-    ::close(fd);
-}
-
-// Before closing a connection whose peer may still have unread requests in our receive
-// buffer, drop them: closing with unread input makes the kernel send RST, which can make the
-// peer discard the last response before reading it.
-inline void drain_and_close(int fd) noexcept {
-    char scratch[4096];
-    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
-    }
-    ::close(fd);
-}
-
-// Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
-inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count,
-                            char* scratch, std::size_t scratch_size) noexcept {
-    constexpr std::uint64_t max_step = std::uint64_t{1} << 20;
-    if (count > max_step) count = max_step;
-#if defined(__linux__)
-    (void)scratch;
-    (void)scratch_size;
-    off_t off = static_cast<off_t>(offset);
-    return static_cast<long>(::sendfile(sock, file, &off, static_cast<std::size_t>(count)));
-#else
-    // Portable path: pread into the loop's scratch buffer and send what fits; the bytes the
-    // socket did not take are read again next time, so nothing is buffered per connection.
-    if (count > scratch_size) count = scratch_size;
-    ssize_t got = ::pread(file, scratch, static_cast<std::size_t>(count), static_cast<off_t>(offset));
-    if (got <= 0) {
-        if (got == 0) errno = EIO;  // the file shrank under us
-        return -1;
-    }
-    return static_cast<long>(::send(sock, scratch, static_cast<std::size_t>(got), send_flags));
-#endif
-}
-
-// ---------------------------------------------------------------- wake-ups
-
-// Something another thread can poke to interrupt a loop's wait: an eventfd on Linux, a pipe
-// elsewhere. Only the read side is watched.
-class wake_channel {
-public:
-    wake_channel() {
-#if defined(__linux__)
-        read_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-        if (!read_) throw_errno("eventfd");
-#else
-        open_pipe(read_, write_);
-#endif
-    }
-    int fd() const noexcept { return read_.get(); }
-    void notify() const noexcept {
-#if defined(__linux__)
-        std::uint64_t one = 1;
-        (void)!::write(read_.get(), &one, sizeof one);
-#else
-        char c = 1;
-        (void)!::write(write_.get(), &c, 1);
-#endif
-    }
-    void clear() const noexcept {
-        char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {
-        }
-    }
-
-private:
-    unique_fd read_;
-#if !defined(__linux__)
-    unique_fd write_;
-#endif
-};
-
-// ---------------------------------------------------------------- descriptors
-
-// Every connection is a descriptor, and the usual soft limit (1024) is far below what a server
-// holds; the hard limit is the administrator's word. Raise the soft one to it, never lower it.
-inline void raise_descriptor_limit() noexcept {
-    rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-}
-
-// ---------------------------------------------------------------- signals
-
-// Writing to a socket whose peer is gone must give EPIPE, never kill the process; sendfile
-// has no MSG_NOSIGNAL, so SIGPIPE is ignored when nobody chose a disposition for it.
-inline void ignore_sigpipe_if_default() noexcept {
-    struct sigaction old {};
-    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
-        struct sigaction ign {};
-        ign.sa_handler = SIG_IGN;
-        sigemptyset(&ign.sa_mask);
-        ::sigaction(SIGPIPE, &ign, nullptr);
-    }
-}
-
-// Loop threads take no asynchronous signals, so SIGINT/SIGTERM reach the thread that waits
-// for them; the faults that can only be synchronous stay deliverable.
-inline void block_async_signals_in_this_thread() noexcept {
-    sigset_t set;
-    sigfillset(&set);
-    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
-    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-}  // namespace porthole::detail
 
 #include <cstdint>
 #include <utility>
@@ -7851,6 +9041,7 @@ using default_poller = poll_poller;
 
 }  // namespace porthole::detail
 // #include <porthole/detail/sys.hpp>
+// #include <porthole/mailbox.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -7882,6 +9073,7 @@ struct engine_settings {
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds drain_timeout{5000};
+    std::chrono::milliseconds response_timeout{60000};
     bool listener_per_thread = true;
     int backlog = 4096;
 };
@@ -7946,7 +9138,10 @@ class event_loop {
     // list sorted by deadline and expiry only ever looks at the heads. Idle connections are in
     // two lists: awake ones (their connection object kept, because requests came back to back)
     // and asleep ones (the object given back); awake ones fall asleep after a short while.
-    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_count, t_none = 0xff };
+    // A connection awaiting its application's answer is on the response clock; one whose live
+    // stream has nothing to send is on a list that never expires (it is only for finding it).
+    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_count,
+                                     t_none = 0xff };
 
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
@@ -8005,6 +9200,8 @@ public:
         set_timer(t_header, s.header_timeout);
         set_timer(t_body, s.body_timeout);
         set_timer(t_write, s.write_timeout);
+        set_timer(t_answer, s.response_timeout);
+        set_timer(t_stream, std::chrono::hours(24 * 365));
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -8023,6 +9220,7 @@ public:
     event_loop& operator=(event_loop const&) = delete;
 
     ~event_loop() {
+        mailbox_->close();  // other threads' handles may outlive the loop: they post to nothing
         keep_spares_ = false;  // what closes now is freed, not made ready for reuse
         close_all();
         free_graveyard();
@@ -8044,12 +9242,16 @@ public:
         poller_.wait(
             again_.empty() ? wait_ms(timeout_ms) : 0, [this] { tick(); },
             [this](void* tag, unsigned ready) { on_ready(tag, ready); });
+        // What other threads handed over (answers, stream data): the connections it reached
+        // are written for with those the read budget deferred.
+        mailbox_->run([this](void* tag) { defer(*static_cast<slot*>(tag)); });
         run_deferred();
         expire_timers();
         put_idle_to_sleep();
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
+            while (slot* s = lists_[t_answer].head) timed_out_reading(*s);  // 503, best effort
             close_all();
             free_graveyard();
             finished_ = true;
@@ -8225,6 +9427,8 @@ private:
             s.conn->set_peer(std::string_view(name, n));
             if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
             if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
+            s.conn->attach(mailbox_.get(), &s);
+            if (draining_) s.conn->drain();
         }
         return *s.conn;
     }
@@ -8382,6 +9586,8 @@ private:
         case connection_phase_type::reading_headers: return t_header;
         case connection_phase_type::reading_body: return t_body;
         case connection_phase_type::writing: return t_write;
+        case connection_phase_type::awaiting_answer: return t_answer;
+        case connection_phase_type::awaiting_stream: return t_stream;
         default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
@@ -8459,7 +9665,7 @@ private:
             timer_list& l = lists_[k];
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
-                if (k == t_header || k == t_body) timed_out_reading(s);
+                if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
                 else close(s);
             }
         }
@@ -8484,7 +9690,8 @@ private:
         }
     }
 
-    // The connection answers 408 when it still can; the answer gets the write clock.
+    // The connection answers 408 (or 503 for an answer that did not come) when it still can;
+    // that answer gets the write clock.
     void timed_out_reading(slot& s) noexcept {
         unlink(s);
         try {
@@ -8573,6 +9780,14 @@ private:
             drive(*s);
             if (!s->closed && phase(*s) == connection_phase_type::idle) close(*s);
         }
+        // The rest answer with Connection: close from now on, and live streams end.
+        for (auto& l : lists_) {
+            for (slot* s = l.head; s; s = s->next) {
+                if (!s->conn) continue;
+                s->conn->drain();
+                defer(*s);
+            }
+        }
     }
 
     static constexpr std::size_t scratch_size = 64 * 1024;
@@ -8582,6 +9797,7 @@ private:
     Poller poller_;
     wake_channel wake_;
     std::vector<listener> listeners_;
+    std::shared_ptr<mailbox> mailbox_ = std::make_shared<mailbox>([this] { wake_.notify(); });
     bool listening_ = false;
     bool draining_ = false;
     bool finished_ = false;
@@ -8971,6 +10187,11 @@ struct options {
     std::chrono::milliseconds keep_alive_timeout{60000}; // idle between requests
     std::chrono::milliseconds write_timeout{30000};      // without output leaving
     std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
+    std::chrono::milliseconds response_timeout{60000};   // an answer that comes later: 503 and close beyond
+
+    // The pool that blocking handlers run on (blocking.hpp); threads start as jobs need them.
+    std::size_t worker_threads = 16;
+    std::size_t worker_queue = 256;  // jobs waiting for a thread; beyond: 503 with Retry-After
 
     parser_limits limits{};
     std::size_t max_output_buffered = 256 * 1024;  // per connection; reading pauses beyond it
@@ -8997,8 +10218,9 @@ struct options {
     // The command line every example shares:  --port N  --threads N  --address A (repeatable)
     // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
     // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), --help, and the limits
-    // --max-connections N  --header-timeout-ms N  --body-timeout-ms N
-    // --keep-alive-timeout-ms N  --write-timeout-ms N  --drain-timeout-ms N.
+    // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
+    // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
+    // --worker-queue N.
     // Other arguments are left alone (read them with command_line_value()). Sets announce
     // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
     static options from_command_line(int argc, char const* const* argv);
@@ -9062,7 +10284,10 @@ namespace detail {
                  "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
                  "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
                  "  --write-timeout-ms N       without output leaving (default 30000)\n"
-                 "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n",
+                 "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
+                 "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+                 "  --worker-threads N         threads for blocking handlers (default 16)\n"
+                 "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n",
                  program);
     std::exit(status);
 }
@@ -9130,6 +10355,16 @@ inline options options::from_command_line(int argc, char const* const* argv) {
             detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
         o.max_connections = v;
     }
+    if (auto w = command_line_value(argc, argv, "--worker-threads")) {
+        if (!detail::parse_unsigned(*w, 4096, v) || v == 0)
+            detail::command_line_usage(program, 2, "--worker-threads needs a number from 1 to 4096");
+        o.worker_threads = v;
+    }
+    if (auto q = command_line_value(argc, argv, "--worker-queue")) {
+        if (!detail::parse_unsigned(*q, 10000000, v))
+            detail::command_line_usage(program, 2, "--worker-queue needs a number from 0 to 10000000");
+        o.worker_queue = v;
+    }
     struct timeout_flag {
         char const* name;
         std::chrono::milliseconds options::*field;
@@ -9140,6 +10375,7 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         {"--keep-alive-timeout-ms", &options::keep_alive_timeout},
         {"--write-timeout-ms", &options::write_timeout},
         {"--drain-timeout-ms", &options::drain_timeout},
+        {"--response-timeout-ms", &options::response_timeout},
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
@@ -9166,6 +10402,8 @@ inline options options::from_command_line(int argc, char const* const* argv) {
 //             second even when it is not readable, for timeouts.
 //
 // A handler runs on its loop's thread: while it blocks, that loop's other connections wait.
+// Mark one that blocks with porthole::blocking() (it then runs on the worker pool), or answer
+// later from a thread of your own (responder.hpp).
 // Transport: what lies between the sockets and the connections; porthole/tls.hpp has HTTPS
 // (porthole::https_server).
 template <class App, class Poller = detail::default_poller, class Transport = detail::plain_transport>
@@ -9178,14 +10416,15 @@ public:
     explicit server(App app, options opts = {}, Transport transport = {})
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
-          config_(make_config(opts_)),
+          workers_(opts_.worker_threads, opts_.worker_queue),
+          config_(make_config(opts_, workers_)),
           settings_(make_settings(opts_)),
           shared_(app_, config_, settings_, std::move(transport)),
           engine_(shared_) {}
 
     server(server const&) = delete;
     server& operator=(server const&) = delete;
-    ~server() = default;  // stops (gracefully) and waits
+    ~server() = default;  // stops (gracefully) and waits; then the worker pool (declared first) goes
 
     void start() {
         engine_.start();
@@ -9221,8 +10460,9 @@ public:
     options const& settings() const noexcept { return opts_; }
 
 private:
-    static connection_config make_config(options const& o) {
+    static connection_config make_config(options const& o, worker_pool& workers) {
         connection_config c{};
+        c.workers = &workers;
         c.limits = o.limits;
         c.server_header = o.server_header;
         c.max_output_buffered = o.max_output_buffered;
@@ -9246,6 +10486,7 @@ private:
         s.idle_timeout = o.keep_alive_timeout;
         s.write_timeout = o.write_timeout;
         s.drain_timeout = o.drain_timeout;
+        s.response_timeout = o.response_timeout;
         s.listener_per_thread = o.listener_per_thread;
         return s;
     }
@@ -9277,6 +10518,7 @@ private:
 
     App app_;
     options opts_;
+    worker_pool workers_;
     connection_config config_;
     detail::engine_settings settings_;
     shared_type shared_;
@@ -9657,7 +10899,8 @@ enum class handler_form : std::uint8_t {
     request_params_and_body,  // (request const&, P..., B)
 };
 
-// The last declared parameter of a handler when it is a body parameter, else void.
+// The last declared parameter of a handler (the one before a trailing responder) when it is a
+// body parameter, else void.
 template <class Args>
 struct body_of {
     using type = void;
@@ -9665,8 +10908,12 @@ struct body_of {
 template <class... A>
     requires(sizeof...(A) > 0)
 struct body_of<type_list<A...>> {
-    using last = std::tuple_element_t<sizeof...(A) - 1, std::tuple<A...>>;
-    using type = std::conditional_t<body_parameter<last>, last, void>;
+    static constexpr std::size_t n = sizeof...(A);
+    using tuple = std::tuple<A...>;
+    static constexpr std::size_t at =
+        n >= 2 && std::is_same_v<std::tuple_element_t<n - 1, tuple>, responder> ? n - 2 : n - 1;
+    using candidate = std::tuple_element_t<at, tuple>;
+    using type = std::conditional_t<body_parameter<candidate>, candidate, void>;
 };
 template <class Sig, bool Known = Sig::known>
 struct body_of_signature {
@@ -9688,51 +10935,67 @@ struct handler_traits<H, type_list<P...>> {
         if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
         else return true;
     }
-    // A body parameter is told by the declared signature: generic handlers take none.
+    // A body parameter is told by the declared signature (before a responder, if one comes last):
+    // generic handlers take none.
     using body = typename body_of_signature<sig>::type;
-    static constexpr handler_form form = [] {
-        if (std::is_invocable_v<H&, P...> && exact(type_list<P...>{})) return handler_form::params;
-        if (std::is_invocable_v<H&, request const&, P...> && exact(type_list<request, P...>{}))
+    // The handler's form with `X...` (nothing, or a responder) after its parameters.
+    template <class... X>
+    static constexpr handler_form form_with() noexcept {
+        if (std::is_invocable_v<H&, P..., X...> && exact(type_list<P..., X...>{})) return handler_form::params;
+        if (std::is_invocable_v<H&, request const&, P..., X...> && exact(type_list<request, P..., X...>{}))
             return handler_form::request_and_params;
-        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&> && exact(type_list<request>{}))
+        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&, X...> && exact(type_list<request, X...>{}))
             return handler_form::request_only;
         if constexpr (!std::is_void_v<body>) {
-            if (std::is_invocable_v<H&, P..., body> && exact(type_list<P..., body>{})) return handler_form::params_and_body;
-            if (std::is_invocable_v<H&, request const&, P..., body> && exact(type_list<request, P..., body>{}))
+            if (std::is_invocable_v<H&, P..., body, X...> && exact(type_list<P..., body, X...>{}))
+                return handler_form::params_and_body;
+            if (std::is_invocable_v<H&, request const&, P..., body, X...> &&
+                exact(type_list<request, P..., body, X...>{}))
                 return handler_form::request_params_and_body;
         }
         return handler_form::none;
+    }
+    // A handler that answers later takes a porthole::responder last and returns nothing.
+    // Tried only when no other form fits: a generic handler must not be instantiated with it.
+    static constexpr bool later = [] {
+        if constexpr (form_with<>() != handler_form::none) return false;
+        else return form_with<responder>() != handler_form::none;
     }();
-    template <handler_form F>
+    static constexpr handler_form form = [] {
+        if constexpr (later) return form_with<responder>();
+        else return form_with<>();
+    }();
+    template <handler_form F, class... X>
     struct result {
         using type = void;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::params)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, P...>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, P..., X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_and_params)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&, P...>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, P..., X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_only)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::params_and_body)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, P..., body>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, P..., body, X...>;
     };
-    template <handler_form F>
+    template <handler_form F, class... X>
         requires(F == handler_form::request_params_and_body)
-    struct result<F> {
-        using type = std::invoke_result_t<H&, request const&, P..., body>;
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, P..., body, X...>;
     };
-    using result_type = typename result<form>::type;
+    using result_type = typename std::conditional_t<later, result<form, responder>, result<form>>::type;
+    static constexpr bool result_ok = later ? std::is_void_v<result_type> : response_convertible<result_type>;
 };
 
 template <route_pattern P, class H>
@@ -9741,12 +11004,12 @@ struct handler_check {
     static_assert(traits::form != handler_form::none,
                   "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
                   "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
-                  "preceded by porthole::request const& (or porthole::request const& alone) and followed by a body "
-                  "parameter such as porthole::json_body<T>");
-    static_assert(traits::form == handler_form::none || response_convertible<typename traits::result_type>,
+                  "preceded by porthole::request const& (or porthole::request const& alone), optionally followed by "
+                  "a body parameter such as porthole::json_body<T>, then optionally by porthole::responder");
+    static_assert(traits::form == handler_form::none || traits::result_ok,
                   "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
-                  "of one of those");
-    static constexpr bool ok = traits::form != handler_form::none && response_convertible<typename traits::result_type>;
+                  "of one of those (or, taking a porthole::responder last, nothing)");
+    static constexpr bool ok = traits::form != handler_form::none && traits::result_ok;
 };
 
 inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;
@@ -10457,12 +11720,12 @@ private:
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
-        } else if constexpr (handler_form_of<E>() == detail::handler_form::params) {
+        } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
+                             !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
-            (void)req;
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
-            return call_with_params<info>(entry.handler, arena, s, std::make_index_sequence<info::param_count>{});
+            return call_with_params<info>(entry.handler, req, arena, s, std::make_index_sequence<info::param_count>{});
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -10501,12 +11764,19 @@ private:
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_with_params(H& h, detail::decode_arena& arena, walk const& s, std::index_sequence<J...>) {
+    static response call_with_params(H& h, request const& req, detail::decode_arena& arena, walk const& s,
+                                     std::index_sequence<J...>) {
         (void)arena;
         (void)s;
-        return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-            s, Info::param_positions[J],
-            param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
+        (void)req;
+        if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
+            return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...);
+        else
+            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+                s, Info::param_positions[J],
+                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
     template <class Info, class H, std::size_t... J>
@@ -10517,28 +11787,39 @@ private:
         (void)params;
         using traits = detail::handler_traits<H, detail::param_types<Info>>;
         constexpr auto f = traits::form;
-        if constexpr (f == detail::handler_form::params)
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J], params[J].value)...));
-        else if constexpr (f == detail::handler_form::request_and_params)
-            return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                                          s, Info::param_positions[J], params[J].value)...));
-        else if constexpr (f == detail::handler_form::request_only)
-            return to_response(h(req));
-        else {  // a body parameter, read before the handler runs; refused: the reader's answer
+        // The handler with its parameters, then `tail` (a body, a responder), in its form.
+        auto call = [&](auto&&... tail) -> decltype(auto) {
+            if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
+                return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                      params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+            else if constexpr (f == detail::handler_form::request_only)
+                return h(req, std::forward<decltype(tail)>(tail)...);
+            else
+                return h(req,
+                         param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                   params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+        };
+        // It answers through a responder (responder.hpp), taken last.
+        auto finish = [&](auto&&... tail) -> response {
+            if constexpr (traits::later) {
+                call(std::forward<decltype(tail)>(tail)..., answer_later(req));
+                return later;
+            } else {
+                return to_response(call(std::forward<decltype(tail)>(tail)...));
+            }
+        };
+        if constexpr (f == detail::handler_form::params_and_body ||
+                      f == detail::handler_form::request_params_and_body) {
+            // A body parameter, read before the handler runs; refused: the reader's answer.
             using B = typename traits::body;
             response refusal;
             auto body = body_reader<B>::read(req, refusal);
             if (!body) return refusal;
-            if constexpr (f == detail::handler_form::params_and_body)
-                return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                                         s, Info::param_positions[J], params[J].value)...,
-                                     std::move(*body)));
-            else
-                return to_response(h(req,
-                                     param_value<Info::segments[Info::param_positions[J]].kind>(
-                                         s, Info::param_positions[J], params[J].value)...,
-                                     std::move(*body)));
+            return finish(std::move(*body));
+        } else {
+            return finish();
         }
     }
 

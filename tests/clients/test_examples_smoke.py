@@ -140,6 +140,28 @@ def check_echo(t, get, _):
     t.assertIn("X-Probe: 1\n", get("POST", "/echo", body="", headers={"X-Probe": "1"})[1])
 
 
+def check_blocking_work(t, get, _):
+    t.assertEqual(get("GET", "/fast")[1], "fast\n")
+    t.assertEqual(get("GET", "/slow?ms=50")[1], "slept 50 ms on a worker thread\n")
+    t.assertEqual(get("GET", "/later?ms=50")[1], "answered after 50 ms\n")
+    # While /slow and /later wait, /fast is answered at once on the same two loops.
+    import threading
+    done = []
+    waiting = [threading.Thread(target=lambda p=p: done.append(get("GET", p)[1]))
+               for p in ("/slow?ms=1500", "/later?ms=1500") * 2]
+    for w in waiting:
+        w.start()
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    for _ in range(20):
+        get("GET", "/fast")
+    t.assertLess(time.monotonic() - t0, 1.0)
+    for w in waiting:
+        w.join()
+    t.assertEqual(len(done), 4)
+    get("GET", "/nowhere", status=404)
+
+
 def check_hello(t, get, _):
     t.assertEqual(get("GET", "/")[1], "Hello, World!")
     get("GET", "/other", status=404)
@@ -182,6 +204,7 @@ CASES = [
     ("rest_api", [], check_rest_api),
     ("file_server", file_server_root, check_file_server),
     ("echo", [], check_echo),
+    ("blocking_work", [], check_blocking_work),
     ("hello", [], check_hello),
 ]
 

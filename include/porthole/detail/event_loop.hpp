@@ -7,6 +7,7 @@
 
 #include <porthole/detail/poller.hpp>
 #include <porthole/detail/sys.hpp>
+#include <porthole/mailbox.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +39,7 @@ struct engine_settings {
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds drain_timeout{5000};
+    std::chrono::milliseconds response_timeout{60000};
     bool listener_per_thread = true;
     int backlog = 4096;
 };
@@ -102,7 +104,10 @@ class event_loop {
     // list sorted by deadline and expiry only ever looks at the heads. Idle connections are in
     // two lists: awake ones (their connection object kept, because requests came back to back)
     // and asleep ones (the object given back); awake ones fall asleep after a short while.
-    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_count, t_none = 0xff };
+    // A connection awaiting its application's answer is on the response clock; one whose live
+    // stream has nothing to send is on a list that never expires (it is only for finding it).
+    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_count,
+                                     t_none = 0xff };
 
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
@@ -161,6 +166,8 @@ public:
         set_timer(t_header, s.header_timeout);
         set_timer(t_body, s.body_timeout);
         set_timer(t_write, s.write_timeout);
+        set_timer(t_answer, s.response_timeout);
+        set_timer(t_stream, std::chrono::hours(24 * 365));
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -179,6 +186,7 @@ public:
     event_loop& operator=(event_loop const&) = delete;
 
     ~event_loop() {
+        mailbox_->close();  // other threads' handles may outlive the loop: they post to nothing
         keep_spares_ = false;  // what closes now is freed, not made ready for reuse
         close_all();
         free_graveyard();
@@ -200,12 +208,16 @@ public:
         poller_.wait(
             again_.empty() ? wait_ms(timeout_ms) : 0, [this] { tick(); },
             [this](void* tag, unsigned ready) { on_ready(tag, ready); });
+        // What other threads handed over (answers, stream data): the connections it reached
+        // are written for with those the read budget deferred.
+        mailbox_->run([this](void* tag) { defer(*static_cast<slot*>(tag)); });
         run_deferred();
         expire_timers();
         put_idle_to_sleep();
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
+            while (slot* s = lists_[t_answer].head) timed_out_reading(*s);  // 503, best effort
             close_all();
             free_graveyard();
             finished_ = true;
@@ -381,6 +393,8 @@ private:
             s.conn->set_peer(std::string_view(name, n));
             if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
             if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
+            s.conn->attach(mailbox_.get(), &s);
+            if (draining_) s.conn->drain();
         }
         return *s.conn;
     }
@@ -538,6 +552,8 @@ private:
         case connection_phase_type::reading_headers: return t_header;
         case connection_phase_type::reading_body: return t_body;
         case connection_phase_type::writing: return t_write;
+        case connection_phase_type::awaiting_answer: return t_answer;
+        case connection_phase_type::awaiting_stream: return t_stream;
         default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
@@ -615,7 +631,7 @@ private:
             timer_list& l = lists_[k];
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
-                if (k == t_header || k == t_body) timed_out_reading(s);
+                if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
                 else close(s);
             }
         }
@@ -640,7 +656,8 @@ private:
         }
     }
 
-    // The connection answers 408 when it still can; the answer gets the write clock.
+    // The connection answers 408 (or 503 for an answer that did not come) when it still can;
+    // that answer gets the write clock.
     void timed_out_reading(slot& s) noexcept {
         unlink(s);
         try {
@@ -729,6 +746,14 @@ private:
             drive(*s);
             if (!s->closed && phase(*s) == connection_phase_type::idle) close(*s);
         }
+        // The rest answer with Connection: close from now on, and live streams end.
+        for (auto& l : lists_) {
+            for (slot* s = l.head; s; s = s->next) {
+                if (!s->conn) continue;
+                s->conn->drain();
+                defer(*s);
+            }
+        }
     }
 
     static constexpr std::size_t scratch_size = 64 * 1024;
@@ -738,6 +763,7 @@ private:
     Poller poller_;
     wake_channel wake_;
     std::vector<listener> listeners_;
+    std::shared_ptr<mailbox> mailbox_ = std::make_shared<mailbox>([this] { wake_.notify(); });
     bool listening_ = false;
     bool draining_ = false;
     bool finished_ = false;

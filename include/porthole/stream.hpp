@@ -1,0 +1,268 @@
+// porthole/stream.hpp: live streamed bodies, fed from any thread.
+//
+// A response::stream() producer is called on the connection's thread and must always have the
+// next piece at hand. A live stream's producer may also say "nothing yet": the connection then
+// stops asking, writes nothing, applies no timeout, and asks again once some thread calls
+// resume(). On top of that, a push stream: any thread writes into a bounded buffer that the
+// connection sends from; a full buffer refuses the write at once (the writing thread never
+// blocks, memory never grows past the bound) and the writer decides what to drop.
+//
+//   auto [res, writer] = porthole::push_stream("text/event-stream");
+//   subscribers.add(writer);       // another thread: writer.write("data: hi\n\n")
+//   return std::move(res);
+//
+// A live stream ends when its producer says so (writer.close()), when the client leaves (the
+// writer reports closed()), or when the server stops: then what is buffered goes out, the body
+// ends cleanly, and the connection closes. The read and keep-alive timeouts do not apply while
+// it waits; the write timeout applies whenever bytes are waiting for a client that does not
+// read. Memory per push stream: at most twice its buffer limit (the buffer, and one piece in
+// flight).
+#pragma once
+
+#include <porthole/mailbox.hpp>
+#include <porthole/response.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+// What a live stream's producer returns each time it is called.
+struct stream_step {
+    enum class kind_t : std::uint8_t { data, nothing_yet, end };
+    kind_t kind = kind_t::end;
+    std::string bytes;
+
+    static stream_step data(std::string bytes) { return {kind_t::data, std::move(bytes)}; }
+    static stream_step nothing_yet() noexcept { return {kind_t::nothing_yet, {}}; }
+    static stream_step end() noexcept { return {kind_t::end, {}}; }
+};
+
+using live_producer = std::function<stream_step()>;
+
+namespace detail {
+
+// A live stream's state, shared by the connection (its thread) and the threads that resume it.
+struct stream_channel {
+    live_producer producer;               // the connection's thread only
+    std::atomic<bool> over{false};        // the connection sends no more of it
+    std::atomic<bool> stopping{false};    // the server stops: end once the producer has nothing
+
+    // Any thread: ask the connection to call the producer again. False once the stream is over.
+    bool resume() {
+        std::lock_guard lock(mutex_);
+        if (over.load(std::memory_order_acquire)) return false;
+        resume_wanted_ = true;
+        if (link_) link_->notify();
+        return true;
+    }
+
+    // The connection's thread.
+    void attach(std::shared_ptr<connection_link> link) {
+        std::lock_guard lock(mutex_);
+        link_ = std::move(link);
+    }
+    bool take_resume() {
+        std::lock_guard lock(mutex_);
+        return std::exchange(resume_wanted_, false);
+    }
+    void finish() {
+        over.store(true, std::memory_order_release);
+        std::lock_guard lock(mutex_);
+        link_.reset();
+    }
+
+private:
+    std::mutex mutex_;
+    std::shared_ptr<connection_link> link_;
+    bool resume_wanted_ = false;
+};
+
+// A push stream's buffer, between the writing threads and the producer on the connection's.
+struct push_buffer {
+    std::mutex mutex;
+    std::string bytes;
+    std::size_t limit = 0;
+    bool closing = false;
+};
+
+// The next piece of a stream body, for a connection: the producer is asked again after an
+// empty piece (in a loop: a producer may return any number of them), a live one that has
+// nothing yet pauses unless it was resumed meanwhile (or ends, when the server stops), and
+// anything thrown ends the body as failed.
+struct pulled {
+    enum kind_t : std::uint8_t { data, paused, end, failed } kind = end;
+    std::string bytes;
+};
+template <class Log>
+pulled pull_piece(body_producer* producer, stream_channel* live, Log&& log) {
+    pulled out;
+    for (;;) {
+        bool end = false, wait = false;
+        try {
+            if (live) {
+                auto step = live->producer();
+                end = step.kind == stream_step::kind_t::end;
+                wait = step.kind == stream_step::kind_t::nothing_yet;
+                out.bytes = std::move(step.bytes);
+            } else if (auto p = (*producer)()) {
+                out.bytes = std::move(*p);
+            } else {
+                end = true;
+            }
+        } catch (std::exception const& e) {
+            log(std::string("body producer threw: ") + e.what());
+            out.bytes.clear();
+            out.kind = pulled::failed;
+            return out;
+        } catch (...) {
+            log("body producer threw a non-standard exception");
+            out.bytes.clear();
+            out.kind = pulled::failed;
+            return out;
+        }
+        if (wait) {
+            if (live->stopping.load(std::memory_order_acquire)) end = true;  // what was queued has gone
+            else if (!live->take_resume()) {
+                out.kind = pulled::paused;
+                return out;
+            }
+        }
+        if (end) {
+            out.bytes.clear();
+            out.kind = pulled::end;
+            return out;
+        }
+        if (!out.bytes.empty()) {
+            out.kind = pulled::data;
+            return out;
+        }
+    }
+}
+
+}  // namespace detail
+
+// Wakes a live stream whose producer said nothing_yet. Copyable; any thread.
+class stream_resumer {
+public:
+    stream_resumer() = default;
+    explicit stream_resumer(std::shared_ptr<detail::stream_channel> c) noexcept : channel_(std::move(c)) {}
+
+    // The producer is called again soon, on the connection's thread. False once the stream is
+    // over (ended, the client left, the connection closed).
+    bool resume() const { return channel_ && channel_->resume(); }
+    // Whether the stream still goes to a client. False once it is over or the server stops.
+    bool active() const noexcept {
+        return channel_ && !channel_->over.load(std::memory_order_acquire) &&
+               !channel_->stopping.load(std::memory_order_acquire);
+    }
+
+private:
+    std::shared_ptr<detail::stream_channel> channel_;
+};
+
+// A response whose body `producer` makes piece by piece, on the connection's thread, and which
+// may have nothing yet (then it is called again after resumer.resume()).
+struct live_stream {
+    porthole::response response;
+    stream_resumer resumer;
+};
+inline live_stream resumable_stream(live_producer producer, std::string_view content_type = "application/octet-stream",
+                                    status s = status::ok) {
+    auto channel = std::make_shared<detail::stream_channel>();
+    channel->producer = std::move(producer);
+    live_stream out{response::stream(body_producer{}, content_type, s), stream_resumer(channel)};
+    std::get<stream_body>(out.response.body()).live = std::move(channel);
+    return out;
+}
+
+struct push_stream_parts;
+
+// The sending end of a push stream. Copyable (copies write to the same stream); any thread.
+class stream_writer {
+public:
+    enum class result : std::uint8_t {
+        written,  // queued whole
+        full,     // nothing taken: the buffer would exceed its limit (the client reads slowly)
+        closed,   // nothing taken: the stream is over (closed, the client left, the server stops)
+    };
+
+    stream_writer() = default;
+
+    // Queues `bytes` whole or not at all; never blocks on the client.
+    result write(std::string_view bytes) {
+        if (!buffer_ || closed()) return result::closed;
+        bool was_empty;
+        {
+            std::lock_guard lock(buffer_->mutex);
+            if (buffer_->closing) return result::closed;
+            if (bytes.size() > buffer_->limit - buffer_->bytes.size()) return result::full;
+            was_empty = buffer_->bytes.empty();
+            buffer_->bytes.append(bytes);
+        }
+        if (was_empty) channel_->resume();
+        return result::written;
+    }
+
+    // Ends the body once what is queued has gone out. False if it was already over.
+    bool close() {
+        if (!buffer_) return false;
+        {
+            std::lock_guard lock(buffer_->mutex);
+            if (buffer_->closing) return false;
+            buffer_->closing = true;
+        }
+        return channel_->resume();
+    }
+
+    // True once writes can no longer reach the client: closed, the client left, the server stops.
+    bool closed() const noexcept {
+        return !channel_ || channel_->over.load(std::memory_order_acquire) ||
+               channel_->stopping.load(std::memory_order_acquire);
+    }
+    // Bytes queued and not yet taken by the connection, and the most that may be.
+    std::size_t buffered() const {
+        if (!buffer_) return 0;
+        std::lock_guard lock(buffer_->mutex);
+        return buffer_->bytes.size();
+    }
+    std::size_t limit() const noexcept { return buffer_ ? buffer_->limit : 0; }
+
+private:
+    friend push_stream_parts push_stream(std::string_view, std::size_t, status);
+    std::shared_ptr<detail::push_buffer> buffer_;
+    std::shared_ptr<detail::stream_channel> channel_;
+};
+
+struct push_stream_parts {
+    porthole::response response;
+    stream_writer writer;
+};
+
+// A response whose body is what any thread writes through `writer`, buffered up to
+// `buffer_limit` bytes (64 KiB by default) between the writers and the client.
+inline push_stream_parts push_stream(std::string_view content_type = "application/octet-stream",
+                                     std::size_t buffer_limit = 64 * 1024, status s = status::ok) {
+    auto buffer = std::make_shared<detail::push_buffer>();
+    buffer->limit = buffer_limit;
+    auto live = resumable_stream(
+        [buffer]() -> stream_step {
+            std::lock_guard lock(buffer->mutex);
+            if (!buffer->bytes.empty()) return stream_step::data(std::exchange(buffer->bytes, std::string()));
+            return buffer->closing ? stream_step::end() : stream_step::nothing_yet();
+        },
+        content_type, s);
+    push_stream_parts out{std::move(live.response), stream_writer()};
+    out.writer.buffer_ = std::move(buffer);
+    out.writer.channel_ = std::get<stream_body>(out.response.body()).live;
+    return out;
+}
+
+}  // namespace porthole

@@ -1,0 +1,106 @@
+// porthole/worker_pool.hpp: a bounded pool of threads for handlers that block (blocking.hpp).
+// The server owns one; its threads start only when a job first needs one, so a program that
+// marks nothing blocking has none.
+#pragma once
+
+#include <porthole/detail/sys.hpp>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+class worker_pool {
+public:
+    // At most `threads` threads (at least one), and at most `queue_limit` jobs waiting for one.
+    explicit worker_pool(std::size_t threads = 16, std::size_t queue_limit = 256)
+        : max_threads_(threads ? threads : 1), queue_limit_(queue_limit) {}
+    worker_pool(worker_pool const&) = delete;
+    worker_pool& operator=(worker_pool const&) = delete;
+
+    // Jobs still waiting are dropped (destroyed without running); running ones finish first.
+    ~worker_pool() { shut_down(); }
+
+    // Any thread: queues `job` to run on a pool thread. False, with the job not taken, when
+    // as many jobs already wait as the queue holds, or the pool has shut down.
+    bool try_submit(std::function<void()>& job) {
+        std::unique_lock lock(mutex_);
+        // Jobs an idle thread, or one still to start, takes at once do not count as waiting.
+        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) return false;
+        queue_.push_back(std::move(job));
+        if (idle_ > 0) {
+            lock.unlock();
+            wake_.notify_one();
+            return true;
+        }
+        if (threads_.size() < max_threads_) {
+            try {
+                threads_.emplace_back([this] { work(); });
+            } catch (...) {  // no thread to be had: the job waits for a running one, if any
+                if (threads_.empty()) {
+                    job = std::move(queue_.back());
+                    queue_.pop_back();
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    // Stops taking jobs, drops the waiting ones, and joins the threads.
+    void shut_down() {
+        std::deque<std::function<void()>> dropped;
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            dropped.swap(queue_);
+            threads.swap(threads_);
+        }
+        wake_.notify_all();
+        dropped.clear();  // outside the lock: a dropped job's destructor may do anything
+        for (auto& t : threads) t.join();
+    }
+
+    std::size_t max_threads() const noexcept { return max_threads_; }
+    std::size_t queue_limit() const noexcept { return queue_limit_; }
+    std::size_t started_threads() const {
+        std::lock_guard lock(mutex_);
+        return threads_.size();
+    }
+
+private:
+    void work() {
+        detail::block_async_signals_in_this_thread();
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            ++idle_;
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            --idle_;
+            if (queue_.empty()) return;  // stopping
+            auto job = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            job();  // jobs catch their own exceptions (blocking.hpp); a stray one ends the process
+            job = nullptr;
+            lock.lock();
+        }
+    }
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> queue_;
+    std::vector<std::thread> threads_;
+    std::size_t max_threads_;
+    std::size_t queue_limit_;
+    std::size_t idle_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace porthole

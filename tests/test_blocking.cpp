@@ -1,0 +1,229 @@
+// Blocking handlers on the worker pool: the wrapper in applications and routes, the pool's
+// bound, failures; over loopback, slow handlers that hold no loop.
+#include <porthole/porthole.hpp>
+
+#include "server/client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using porthole::request;
+using porthole::response;
+using porthole::status;
+
+namespace {
+
+std::string this_thread_name() {
+    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+}
+
+// A gate the test opens, for handlers that must stay busy until then.
+struct gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool open = false;
+    int waiting = 0;
+    void pass() {
+        std::unique_lock lock(m);
+        ++waiting;
+        cv.notify_all();
+        cv.wait(lock, [&] { return open; });
+    }
+    void wait_for_waiters(int n) {
+        std::unique_lock lock(m);
+        cv.wait_for(lock, 5s, [&] { return waiting >= n; });
+    }
+    void release() {
+        std::lock_guard lock(m);
+        open = true;
+        cv.notify_all();
+    }
+};
+
+// Steps a test client until it has `n` responses (answers come from pool threads).
+template <class Client>
+bool step_until(Client& c, std::size_t n) {
+    auto end = std::chrono::steady_clock::now() + 5s;
+    while (c.responses().size() < n) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        c.step();
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("without a pool a blocking handler runs inline") {
+    auto app = porthole::blocking([](request const&) { return this_thread_name(); });
+    CHECK(porthole::testing::get(app, "/").body == this_thread_name());
+}
+
+TEST_CASE("with a pool the handler runs on a pool thread, on a copy of the request that outlives the call") {
+    porthole::worker_pool pool(2, 4);
+    porthole::connection_config config;
+    config.workers = &pool;
+    auto app = porthole::blocking([](request const& req) {
+        std::this_thread::sleep_for(20ms);  // the connection has moved on; the copy stays
+        return response::text(std::string(req.path()) + " " + std::string(req.header("X-A")) + " " +
+                              std::string(req.body()) + " " + this_thread_name());
+    });
+    porthole::testing::client c(app, config);
+    c.send("POST /p?q=1 HTTP/1.1\r\nHost: t\r\nX-A: b\r\nContent-Length: 4\r\n\r\nbody"
+           "GET /second HTTP/1.1\r\nHost: t\r\nX-A: c\r\n\r\n");
+    CHECK(c.output().empty());
+    REQUIRE(step_until(c, 2));
+    auto rs = c.responses();
+    CHECK(rs[0].body.starts_with("/p b body "));
+    CHECK(rs[1].body.starts_with("/second c  "));
+    CHECK(!rs[0].body.ends_with(this_thread_name()));
+    CHECK(pool.started_threads() >= 1);
+}
+
+TEST_CASE("routes: blocking handlers with path parameters, with and without the request") {
+    porthole::worker_pool pool(2, 4);
+    porthole::connection_config config;
+    config.workers = &pool;
+    auto app = porthole::router(
+        porthole::get<"/n/{id:int}/{name}">(porthole::blocking([](std::int64_t id, std::string_view name) {
+            std::this_thread::sleep_for(10ms);
+            return std::to_string(id + 1) + " " + std::string(name) + " " + this_thread_name();
+        })),
+        porthole::get<"/r/{name}">(porthole::blocking([](request const& req, std::string_view name) {
+            return std::string(name) + " " + std::string(req.param("name")) + " " + this_thread_name();
+        })),
+        porthole::get<"/fast">([] { return "fast"; }));
+    porthole::testing::client c(app, config);
+    c.send("GET /n/41/caf%C3%A9 HTTP/1.1\r\nHost: t\r\n\r\nGET /r/x%20y HTTP/1.1\r\nHost: t\r\n\r\n"
+           "GET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(step_until(c, 3));
+    auto rs = c.responses();
+    CHECK(rs[0].body.starts_with("42 café "));
+    CHECK(rs[1].body.starts_with("x y x y "));
+    CHECK(!rs[1].body.ends_with(this_thread_name()));
+    CHECK(rs[2].body == "fast");
+}
+
+TEST_CASE("a full pool answers 503 with Retry-After at once") {
+    porthole::worker_pool pool(1, 0);
+    porthole::connection_config config;
+    config.workers = &pool;
+    gate g;
+    auto app = porthole::blocking([&](request const&) {
+        g.pass();
+        return "done";
+    });
+    porthole::testing::client busy(app, config), refused(app, config);
+    busy.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    g.wait_for_waiters(1);
+    refused.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto rs = refused.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 503);
+    CHECK(rs[0].header("Retry-After") == "1");
+    CHECK(!refused.closed());
+    g.release();
+    REQUIRE(step_until(busy, 1));
+    CHECK(busy.responses()[0].body == "done");
+}
+
+TEST_CASE("a blocking handler that throws gives 500, logged on the connection's thread") {
+    porthole::worker_pool pool(1, 4);
+    std::vector<std::string> log;
+    porthole::connection_config config;
+    config.workers = &pool;
+    config.error_log = [&](std::string_view m) { log.emplace_back(m); };  // the test thread only
+    auto app = porthole::blocking([](request const& req) -> response {
+        if (req.path() == "/int") throw 7;
+        throw std::runtime_error("no database");
+    });
+    porthole::testing::client c(app, config);
+    c.send("GET /std HTTP/1.1\r\nHost: t\r\n\r\nGET /int HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(step_until(c, 2));
+    CHECK(c.responses()[0].status == 500);
+    CHECK(c.responses()[1].status == 500);
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].find("no database") != std::string::npos);
+    CHECK(log[1].find("non-standard") != std::string::npos);
+}
+
+TEST_CASE("the pool starts no thread until a job needs one") {
+    porthole::worker_pool pool(4, 4);
+    CHECK(pool.started_threads() == 0);
+    std::atomic<int> ran{0};
+    std::function<void()> job = [&] { ++ran; };
+    CHECK(pool.try_submit(job));
+    CHECK(pool.started_threads() == 1);
+    auto end = std::chrono::steady_clock::now() + 5s;
+    while (ran.load() == 0 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(1ms);
+    pool.shut_down();
+    CHECK(ran.load() == 1);
+    std::function<void()> late = [&] { ++ran; };
+    CHECK(!pool.try_submit(late));
+    CHECK(late);  // not taken
+}
+
+// ---------------------------------------------------------------- over sockets
+
+TEST_CASE("over sockets: 5 handlers blocking 2 s hold no fast request, on new or keep-alive connections") {
+    auto app = porthole::router(
+        porthole::get<"/slow">(porthole::blocking([](request const& req) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(req.query("ms").value_or("0").c_str())));
+            return "slow";
+        })),
+        porthole::get<"/fast">([] { return "fast"; }));
+    porthole::options o;  // default options, but a free port
+    o.port = 0;
+    porthole::server s(app, o);
+    s.start();
+    std::vector<std::thread> slow;
+    std::atomic<int> slow_ok{0};
+    for (int i = 0; i < 5; ++i) {
+        slow.emplace_back([&] {
+            test_client::connection c(s.port());
+            c.get("/slow?ms=2000");
+            auto r = c.read_reply();
+            if (r && r->body == "slow") ++slow_ok;
+        });
+    }
+    std::this_thread::sleep_for(100ms);  // the five are in their handlers
+    auto start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration worst{};
+    int fast_ok = 0;
+    test_client::connection keep(s.port());
+    for (int i = 0; i < 200; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        std::optional<test_client::reply> r;
+        if (i % 2 == 0) {
+            test_client::connection fresh(s.port());
+            fresh.get("/fast");
+            r = fresh.read_reply();
+        } else {
+            keep.get("/fast");
+            r = keep.read_reply();
+        }
+        worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+        fast_ok += r && r->body == "fast";
+    }
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    for (auto& t : slow) t.join();
+    CHECK(fast_ok == 200);
+    CHECK(slow_ok.load() == 5);
+    // No fast request waited for a slow one: all 200 were done while the slow ones slept.
+    CHECK(elapsed < 1500ms);
+    CHECK(worst < 1000ms);
+    MESSAGE("200 fast requests in " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+                                    << " ms, worst " << std::chrono::duration_cast<std::chrono::microseconds>(worst).count()
+                                    << " us");
+    s.stop();
+}

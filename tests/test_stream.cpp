@@ -1,0 +1,320 @@
+// Live streams: a producer that may have nothing yet, resumed from any thread; push streams
+// with a bounded buffer; ends by the producer, the client and the server; the timeouts that
+// apply. Through porthole::testing, then over loopback with pushes from another thread.
+#include <porthole/porthole.hpp>
+
+#include "server/client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using porthole::request;
+using porthole::response;
+using porthole::status;
+using porthole::stream_step;
+using porthole::stream_writer;
+
+namespace {
+
+struct push_app {
+    std::vector<stream_writer> writers;
+    std::size_t limit = 64 * 1024;
+    response operator()(request const& req) {
+        if (req.path() == "/now") return response::text("now");
+        auto [res, writer] = porthole::push_stream("text/event-stream", limit);
+        writers.push_back(writer);
+        return std::move(res);
+    }
+};
+
+std::string chunk(std::string_view s) {
+    char hex[20];
+    int n = std::snprintf(hex, sizeof hex, "%zx\r\n", s.size());
+    return std::string(hex, static_cast<std::size_t>(n)) + std::string(s) + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("a live producer says nothing yet; resumed from the test thread, it is asked again") {
+    std::vector<std::string> queue;
+    int calls = 0;
+    std::optional<porthole::stream_resumer> resumer;
+    auto app = [&](request const&) {
+        auto live = porthole::resumable_stream([&]() -> stream_step {
+            ++calls;
+            if (queue.empty()) return stream_step::nothing_yet();
+            auto next = queue.front();
+            queue.erase(queue.begin());
+            return next == "end" ? stream_step::end() : stream_step::data(next);
+        });
+        resumer = live.resumer;
+        return std::move(live.response);
+    };
+    porthole::testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto head_end = c.output().find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    CHECK(c.output().size() == head_end + 4);  // the head, and nothing of the body yet
+    CHECK(c.conn().phase() == porthole::connection_phase::awaiting_stream);
+    CHECK(calls == 1);
+    c.step();
+    CHECK(calls == 1);  // not resumed: not asked
+    queue = {"one", "two"};
+    CHECK(resumer->resume());
+    CHECK(resumer->active());
+    c.step();
+    CHECK(c.output().substr(head_end + 4) == chunk("one") + chunk("two"));
+    CHECK(calls == 4);
+    queue = {"end"};
+    resumer->resume();
+    c.step();
+    CHECK(c.output().ends_with("0\r\n\r\n"));
+    CHECK(!resumer->active());
+    CHECK(!resumer->resume());
+    CHECK(c.conn().phase() == porthole::connection_phase::idle);
+}
+
+TEST_CASE("a push stream: writes go out in order, a full buffer refuses at once, close ends the body") {
+    push_app app;
+    app.limit = 10;
+    porthole::testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(app.writers.size() == 1);
+    auto& w = app.writers[0];
+    CHECK(w.write("hello") == stream_writer::result::written);
+    CHECK(w.write("world") == stream_writer::result::written);
+    CHECK(w.buffered() == 10);
+    CHECK(w.write("!") == stream_writer::result::full);  // nothing taken
+    c.step();
+    CHECK(w.buffered() == 0);
+    CHECK(w.write("again") == stream_writer::result::written);
+    CHECK(w.close());
+    CHECK(w.write("x") == stream_writer::result::closed);
+    c.step();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].complete);
+    CHECK(rs[0].header("Content-Type") == "text/event-stream");
+    CHECK(rs[0].body == "helloworldagain");
+    CHECK(w.closed());
+}
+
+TEST_CASE("a request pipelined behind a live stream is answered after the stream ends") {
+    push_app app;
+    porthole::testing::client c(app);
+    c.send("GET /s HTTP/1.1\r\nHost: t\r\n\r\nGET /now HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(app.writers.size() == 1);
+    app.writers[0].write("a");
+    c.step();
+    CHECK(c.responses().size() == 1);
+    app.writers[0].close();
+    c.step();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "a");
+    CHECK(rs[1].body == "now");
+}
+
+TEST_CASE("the client leaving ends a live stream: the writer reports it, nothing more is kept") {
+    push_app app;
+    porthole::testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto& w = app.writers[0];
+    CHECK(!w.closed());
+    c.close_input();
+    CHECK(c.closed());
+    CHECK(w.closed());
+    CHECK(w.write("x") == stream_writer::result::closed);
+}
+
+TEST_CASE("the server stopping ends live streams cleanly after what is queued") {
+    push_app app;
+    porthole::testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto& w = app.writers[0];
+    w.write("last words");
+    c.stop();
+    CHECK(w.closed());
+    CHECK(w.write("more") == stream_writer::result::closed);
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].complete);
+    CHECK(rs[0].body == "last words");
+}
+
+TEST_CASE("a producer that returns a million empty pieces is looped over, not recursed into") {
+    int n = 0;
+    auto app = [&](request const&) {
+        return response::stream([&]() -> std::optional<std::string> {
+            if (n == 1000000) return std::nullopt;
+            return ++n == 1000000 ? std::string("done") : std::string();
+        });
+    };
+    auto res = porthole::testing::get(app, "/");
+    CHECK(res.complete);
+    CHECK(res.body == "done");
+}
+
+TEST_CASE("a producer that throws anything cuts the body short, is logged, and the connection closes") {
+    std::vector<std::string> log;
+    porthole::connection_config config;
+    config.error_log = [&](std::string_view m) { log.emplace_back(m); };
+    int calls = 0;
+    auto app = [&](request const& req) {
+        bool standard = req.path() == "/std";
+        return response::stream([&calls, standard]() -> std::optional<std::string> {
+            if (calls++ % 2 == 0) return std::string("piece");
+            if (standard) throw std::runtime_error("boom");
+            throw 42;
+        });
+    };
+    for (auto path : {"/std", "/int"}) {
+        porthole::testing::client c(app, config);
+        c.send(std::string("GET ") + path + " HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(!rs[0].complete);  // no terminator: the truncation shows
+        CHECK(c.closed());
+    }
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].find("boom") != std::string::npos);
+    CHECK(log[1].find("non-standard") != std::string::npos);
+}
+
+// ---------------------------------------------------------------- over sockets
+
+namespace {
+
+// Subscribers get every event a publisher thread pushes, until they go.
+struct hub_app {
+    std::mutex mutex;
+    std::vector<stream_writer> writers;
+    response operator()(request const& req) {
+        if (req.path() == "/fast") return response::text("fast");
+        auto [res, writer] = porthole::push_stream("text/event-stream", 4096);
+        std::lock_guard lock(mutex);
+        writers.push_back(writer);
+        return std::move(res);
+    }
+    std::size_t publish(std::string_view event) {
+        std::lock_guard lock(mutex);
+        std::size_t live = 0;
+        for (auto& w : writers) live += w.write(event) == stream_writer::result::written;
+        return live;
+    }
+    std::size_t subscribers() {
+        std::lock_guard lock(mutex);
+        std::size_t n = 0;
+        for (auto& w : writers) n += !w.closed();
+        return n;
+    }
+};
+
+porthole::options loopback() {
+    porthole::options o;
+    o.port = 0;
+    o.allowed_hosts = {"t"};  // the Host the requests below name
+    o.threads = 2;
+    return o;
+}
+
+bool wait_until(auto&& condition, std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+// Reads from a raw socket until `needle` has arrived (or the time is up).
+bool read_until(test_client::connection& c, std::string& got, std::string_view needle, int ms = 3000) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (got.find(needle) == std::string::npos) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        pollfd p{c.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        char buf[4096];
+        ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+        if (n <= 0) return got.find(needle) != std::string::npos;
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("over sockets: events pushed from another thread reach every subscriber; read timeouts do not cut idle streams; stop ends them cleanly (run under TSan)") {
+    hub_app app;
+    auto o = loopback();
+    o.keep_alive_timeout = 150ms;
+    o.header_timeout = 150ms;
+    o.body_timeout = 150ms;
+    porthole::server s(app, o);
+    s.start();
+    std::vector<test_client::connection> clients;
+    std::vector<std::string> got(8);
+    for (int i = 0; i < 8; ++i) {
+        clients.emplace_back(s.port());
+        REQUIRE(clients.back().get("/events"));
+    }
+    REQUIRE(wait_until([&] { return app.subscribers() == 8; }, 3s));
+    std::this_thread::sleep_for(400ms);  // longer than every read timeout: still subscribed
+    CHECK(app.subscribers() == 8);
+    std::thread publisher([&] {
+        for (int e = 0; e < 20; ++e) app.publish("data: " + std::to_string(e) + "\n\n");
+    });
+    publisher.join();
+    for (int i = 0; i < 8; ++i) CHECK(read_until(clients[i], got[i], "data: 19\n\n"));
+    // A fast request on a new connection is not held up by the streams.
+    test_client::connection fast(s.port());
+    REQUIRE(fast.get("/fast"));
+    auto r = fast.read_reply();
+    REQUIRE(r);
+    CHECK(r->body == "fast");
+    // One subscriber leaves: its writer reports it, the others stay.
+    clients[0].close();
+    CHECK(wait_until([&] { return app.subscribers() == 7; }, 3s));
+    app.publish("data: last\n\n");
+    s.stop();
+    for (int i = 1; i < 8; ++i) {
+        CHECK(read_until(clients[i], got[i], "0\r\n\r\n"));
+        CHECK(got[i].find("data: last") != std::string::npos);
+        CHECK(clients[i].closed_by_peer());
+    }
+    CHECK(app.subscribers() == 0);
+    CHECK(app.publish("data: after\n\n") == 0);
+}
+
+TEST_CASE("over sockets: the write timeout still closes a stream whose client does not read") {
+    hub_app app;
+    auto o = loopback();
+    o.write_timeout = 300ms;
+    porthole::server s(app, o);
+    s.start();
+    test_client::connection c(s.port());
+    int rcvbuf = 4096;
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    REQUIRE(c.get("/events"));
+    REQUIRE(wait_until([&] { return app.subscribers() == 1; }, 3s));
+    std::string event(4000, 'x');
+    event += "\n\n";
+    std::size_t refused = 0;
+    auto end = std::chrono::steady_clock::now() + 20s;
+    while (app.subscribers() == 1 && std::chrono::steady_clock::now() < end) {
+        if (app.publish(event) == 0) ++refused;  // a full buffer: backpressure, seen at once
+        std::this_thread::yield();
+    }
+    CHECK(refused > 0);
+    CHECK(app.subscribers() == 0);  // closed at the write timeout
+    s.stop();
+}
