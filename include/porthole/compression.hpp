@@ -7,6 +7,7 @@
 
 #include <porthole/encoding.hpp>
 #include <porthole/layer.hpp>
+#include <porthole/stream.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -296,6 +297,10 @@ private:
             return true;
         }
         if (auto st = std::get_if<stream_body>(&body)) {
+            if (st->live) {  // a live stream (stream.hpp): its producer is the one to wrap
+                st->live->producer = live_stream_producer(coding, std::move(st->live->producer));
+                return true;
+            }
             res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
             return true;
         }
@@ -322,6 +327,27 @@ private:
                 *done = true;
             }
             return out;
+        };
+    }
+
+    // A live stream's pieces, each compressed and flushed as it comes; "nothing yet" passes
+    // through, so the stream still waits without a timeout.
+    live_producer live_stream_producer(content_coding coding, live_producer next) const {
+        auto e = std::make_shared<detail::encoder>(coding, opts_.level, opts_.brotli_quality);
+        auto done = std::make_shared<bool>(false);
+        return [e, done, next = std::move(next)]() mutable -> stream_step {
+            if (*done) return stream_step::end();
+            auto step = next();
+            std::string out;
+            switch (step.kind) {
+            case stream_step::kind_t::nothing_yet: return step;
+            case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
+            case stream_step::kind_t::end:
+                e->finish(out);
+                *done = true;
+                break;
+            }
+            return stream_step::data(std::move(out));  // empty: the connection asks again
         };
     }
 

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/responder.hpp>
 
 #include <concepts>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -49,9 +51,10 @@ public:
 //                                     (its views may point into `state`, which outlives the call)
 //
 // after() runs on every response the inner application gives, early answers of inner layers
-// included, never on the layer's own early answer. An after() step is a callable on `response&`
-// plus the state before() kept, so that it can also run later, on an answer the application
-// gives from another thread: the state must be movable and must not keep views of the request.
+// included, never on the layer's own early answer. When the inner application answers later (a
+// responder, a blocking handler, a streamed request body), after() runs on that answer when it
+// comes, on the connection's thread, before it is written (responder.hpp's when_answered): so
+// the state must be movable and must not keep views of the request.
 // A layer is shared by every loop thread: it must be safe to call from several at once.
 namespace detail {
 template <class T>
@@ -137,9 +140,25 @@ private:
                 if constexpr (traits::has_rewrite) return run<I + 1>(l.rewrite(step.state, req));
                 else return run<I + 1>(req);
             }();
-            if constexpr (traits::has_after) traits::after(l, step.state, res);
+            if constexpr (traits::has_after) {
+                if (res.answered_later()) [[unlikely]]
+                    defer_after<I>(req, std::move(step.state));
+                else
+                    traits::after(l, step.state, res);
+            }
             return res;
         }
+    }
+
+    // The inner application answers later (responder.hpp, blocking.hpp, a streamed body): the
+    // after() step runs on that answer, on the connection's thread, before it is written.
+    template <std::size_t I, class State>
+    [[gnu::noinline]] void defer_after(request const& req, State state) {
+        using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+        // std::function wants a copyable target: the state is shared, not copied.
+        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {
+            detail::layer_traits<L>::after(l, *kept, res);
+        });
     }
 
     App app_;

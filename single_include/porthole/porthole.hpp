@@ -3509,9 +3509,11 @@ response call_application(F& app, request const& req) {
 // A program that uses none pays nothing: an application that is not wrapped is called as before.
 
 // #include <porthole/app.hpp>
+// #include <porthole/responder.hpp>
 
 #include <concepts>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -3550,9 +3552,10 @@ public:
 //                                     (its views may point into `state`, which outlives the call)
 //
 // after() runs on every response the inner application gives, early answers of inner layers
-// included, never on the layer's own early answer. An after() step is a callable on `response&`
-// plus the state before() kept, so that it can also run later, on an answer the application
-// gives from another thread: the state must be movable and must not keep views of the request.
+// included, never on the layer's own early answer. When the inner application answers later (a
+// responder, a blocking handler, a streamed request body), after() runs on that answer when it
+// comes, on the connection's thread, before it is written (responder.hpp's when_answered): so
+// the state must be movable and must not keep views of the request.
 // A layer is shared by every loop thread: it must be safe to call from several at once.
 namespace detail {
 template <class T>
@@ -3638,9 +3641,25 @@ private:
                 if constexpr (traits::has_rewrite) return run<I + 1>(l.rewrite(step.state, req));
                 else return run<I + 1>(req);
             }();
-            if constexpr (traits::has_after) traits::after(l, step.state, res);
+            if constexpr (traits::has_after) {
+                if (res.answered_later()) [[unlikely]]
+                    defer_after<I>(req, std::move(step.state));
+                else
+                    traits::after(l, step.state, res);
+            }
             return res;
         }
+    }
+
+    // The inner application answers later (responder.hpp, blocking.hpp, a streamed body): the
+    // after() step runs on that answer, on the connection's thread, before it is written.
+    template <std::size_t I, class State>
+    [[gnu::noinline]] void defer_after(request const& req, State state) {
+        using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+        // std::function wants a copyable target: the state is shared, not copied.
+        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {
+            detail::layer_traits<L>::after(l, *kept, res);
+        });
     }
 
     App app_;
@@ -4867,6 +4886,7 @@ constexpr bool is_compressible_type(std::string_view type) noexcept {
 
 // #include <porthole/encoding.hpp>
 // #include <porthole/layer.hpp>
+// #include <porthole/stream.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -5156,6 +5176,10 @@ private:
             return true;
         }
         if (auto st = std::get_if<stream_body>(&body)) {
+            if (st->live) {  // a live stream (stream.hpp): its producer is the one to wrap
+                st->live->producer = live_stream_producer(coding, std::move(st->live->producer));
+                return true;
+            }
             res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
             return true;
         }
@@ -5182,6 +5206,27 @@ private:
                 *done = true;
             }
             return out;
+        };
+    }
+
+    // A live stream's pieces, each compressed and flushed as it comes; "nothing yet" passes
+    // through, so the stream still waits without a timeout.
+    live_producer live_stream_producer(content_coding coding, live_producer next) const {
+        auto e = std::make_shared<detail::encoder>(coding, opts_.level, opts_.brotli_quality);
+        auto done = std::make_shared<bool>(false);
+        return [e, done, next = std::move(next)]() mutable -> stream_step {
+            if (*done) return stream_step::end();
+            auto step = next();
+            std::string out;
+            switch (step.kind) {
+            case stream_step::kind_t::nothing_yet: return step;
+            case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
+            case stream_step::kind_t::end:
+                e->finish(out);
+                *done = true;
+                break;
+            }
+            return stream_step::data(std::move(out));  // empty: the connection asks again
         };
     }
 
