@@ -13,6 +13,7 @@
 
 #include <porthole/access_log.hpp>
 #include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/mailbox.hpp>
 #include <porthole/parser.hpp>
@@ -26,6 +27,7 @@
 #include <cstring>
 #include <ctime>
 #include <list>
+#include <memory>
 #include <optional>
 #include <exception>
 #include <functional>
@@ -196,7 +198,7 @@ public:
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
         if (closing_) return;
-        if (!in_.empty() || paused_ || waiting_) {
+        if (!in_.empty() || paused_ || (waiting_ && !taking_body())) {
             in_.append(bytes.data(), bytes.size());
             process_buffered();
             return;
@@ -214,6 +216,7 @@ public:
     void read_eof() noexcept {
         closing_ = true;
         in_.clear();
+        abort_body();
         abandon_answer();
         if (has_live_stream()) {
             let_go_of_streams();
@@ -291,6 +294,9 @@ public:
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
             return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
         }
+        if constexpr (plans_bodies) {
+            if (incoming_) return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
+        }
         if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
         if (parser_.head_complete()) return connection_phase::reading_body;
@@ -301,6 +307,13 @@ public:
     // did not come in time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
+                fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
+                in_.clear();
+                return;
+            }
+        }
         if (waiting_) {
             abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
@@ -406,13 +419,37 @@ private:
 
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
     std::size_t process(char* data, std::size_t size) {
-        if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a body being streamed comes first; what follows it waits
+                off = take_body(data, size);
+                if (closing_) return size;
+                if (incoming_) return off;
+            }
+        }
+        if (waiting_) return off;  // requests behind an awaited answer wait, unparsed
         paused_ = false;
         while (!closing_ && !waiting_ && off < size) {
             if (buffered_output() > config_.max_output_buffered) {
                 paused_ = true;
                 break;
+            }
+            if constexpr (plans_bodies) {
+                if (!parser_.head_complete()) {
+                    // The head first, so that the application can say how the body is taken.
+                    auto head = parser_.parse_to_body(data + off, size - off);
+                    if (head == parse_status::incomplete) break;
+                    if (head == parse_status::complete && parser_.head().framing != body_framing::none &&
+                        plan_body()) {
+                        off += parser_.head_size();
+                        parser_.reset();
+                        continue_sent_ = false;
+                        if (!closing_) off += take_body(data + off, size - off);
+                        if (closing_) return size;
+                        if (incoming_) break;
+                        continue;
+                    }
+                }
             }
             auto st = parser_.parse(data + off, size - off);
             if (st == parse_status::incomplete) {
@@ -826,6 +863,7 @@ private:
 
     // The connection ends or is reused: every handle that reaches it learns so.
     void let_go() noexcept {
+        abort_body();
         abandon_answer();
         ex_.started.reset();
         let_go_of_streams();
@@ -839,11 +877,147 @@ private:
     static void on_notify(void* self) {
         auto& c = *static_cast<connection*>(self);
         if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+        if constexpr (plans_bodies) {
+            auto* in = c.incoming_.get();
+            if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
+                in->waiting = false;
+                c.paused_ = false;
+                c.process_buffered();
+            }
+        }
         for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
             if (s.kind != segment::stream) continue;
             if (s.paused && s.live->take_resume()) s.paused = false;
             break;  // only the first stream can be waiting
+        }
+    }
+
+    // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
+
+    static constexpr bool plans_bodies = detail::plans_bodies<App>;
+
+    // A streamed body takes the bytes handed in where they are, without a copy.
+    bool taking_body() const noexcept {
+        if constexpr (plans_bodies) return incoming_ && !incoming_->waiting;
+        else return false;
+    }
+
+    // The head is complete and a body follows: asks the application how it is taken. True when
+    // the connection takes it from here (streamed to a sink, or dropped after an early answer),
+    // or refused it; false when the parser reads it whole, under the plan's limit if any.
+    [[gnu::noinline]] bool plan_body() {
+        auto const& h = parser_.head();
+        // Requests refused whatever the route are answered once whole, as always.
+        if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
+            (host_check_ && !host_allowed(h)))
+            return false;
+        std::string_view raw_path, query;
+        detail::split_target(h.target, raw_path, query);
+        std::string_view path = raw_path;
+        if (raw_path.find('%') != std::string_view::npos) {
+            path_.clear();
+            if (!url::decode_path(raw_path, path_)) return false;
+            path = path_;
+        }
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
+                                   h.headers, {}, h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        std::optional<body_plan> plan;
+        try {
+            plan = app_.plan_body(req);
+        } catch (std::exception const& e) {
+            log_error(std::string("plan_body threw: ") + e.what());
+        }
+        if (!plan) return false;
+        if (!plan->streamed) {
+            parser_.set_body_limit(plan->max_size);
+            return false;
+        }
+        if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
+            queue_error(status::content_too_large);
+            closing_ = true;
+            return true;
+        }
+        ++served_;
+        ex_.body_offered = true;
+        response res = call_guarded(req);
+        ex_.body_offered = false;
+        auto consumer = std::move(ex_.body);
+        incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
+        if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
+            incoming_->consumer = std::move(consumer);
+            await_answer(req, true);
+            if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+            return true;
+        }
+        consumer.reset();  // the application answered without it: the body is dropped
+        if (h.expect_continue) {  // the client waits before sending it: close instead
+            incoming_.reset();
+            closing_ = true;
+        }
+        if (ex_.started || res.answered_later()) {
+            auto outcome = await_answer(req, res.answered_later());
+            if (outcome == awaiting::yes) return true;
+            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
+        }
+        if (!res.valid()) res = error_response(status::internal_server_error);
+        finish(answered_request::of(req), std::move(res));
+        return true;
+    }
+
+    // Streams what it can of [data, data + size) into the body being taken; the bytes used.
+    [[gnu::noinline]] std::size_t take_body(char* data, std::size_t size) {
+        std::size_t off = 0;
+        while (incoming_ && !incoming_->waiting) {
+            detail::incoming_body::step st;
+            try {
+                st = incoming_->take(data + off, size - off);
+            } catch (std::exception const& e) {
+                log_error(std::string("a body sink threw: ") + e.what());
+                fail_body(status::internal_server_error);
+                return size;
+            }
+            off += st.used;
+            if (st.status == parse_status::error) {
+                fail_body(error_status(st.error));
+                return size;
+            }
+            if (st.flow == body_flow::stop || st.status == parse_status::complete) {
+                end_body(st.status != parse_status::complete);
+                break;
+            }
+            if (st.flow == body_flow::wait) incoming_->waiting = true;
+            else if (off == size || st.used == 0) break;  // all taken, or a chunk line to complete
+        }
+        if (incoming_ && incoming_->waiting) paused_ = true;
+        return off;
+    }
+
+    // The body is in, or the sink wants no more (`cut`: the rest is not read, so the connection
+    // closes after the answer): the sink answers, now or later.
+    void end_body(bool cut) {
+        auto consumer = std::move(incoming_->consumer);
+        incoming_.reset();
+        if (cut && pending_) pending_->summary.keep_alive = false;
+        if (consumer) consumer->end();
+        if (pending_) take_answer();
+    }
+
+    // The body will not arrive whole: nobody waits for the sink's answer; `s` says why.
+    void fail_body(status s) {
+        bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
+        abort_body();
+        abandon_answer();
+        if (answer_owed) queue_error(s);
+        closing_ = true;
+    }
+
+    void abort_body() noexcept {
+        if constexpr (plans_bodies) {
+            if (!incoming_) return;
+            auto consumer = std::move(incoming_->consumer);
+            incoming_.reset();
+            if (consumer) consumer->abort();
         }
     }
 
@@ -879,6 +1053,7 @@ private:
     bool secure_ = false;
     bool waiting_ = false;   // an answer is awaited (pending_)
     bool draining_ = false;  // the server stops
+    std::unique_ptr<detail::incoming_body> incoming_;  // a request body being streamed (body_stream.hpp)
 };
 
 }  // namespace porthole

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
 #include <porthole/responder.hpp>
 
 #include <concepts>
@@ -120,6 +121,13 @@ public:
     layered(std::tuple<Layers...> layers, App app) : app_(std::move(app)), layers_(std::move(layers)) {}
 
     response operator()(request const& req) { return run<0>(req); }
+
+    // How the application takes a request's body (body_stream.hpp), when it says.
+    std::optional<body_plan> plan_body(request const& head)
+        requires detail::plans_bodies<App>
+    {
+        return app_.plan_body(head);
+    }
 
     App& application() noexcept { return app_; }
     template <std::size_t I>

@@ -12,6 +12,7 @@
 #include <porthole/responder.hpp>
 #include <porthole/stream.hpp>
 #include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
 #include <porthole/layer.hpp>
 #include <porthole/access_log.hpp>
 #include <porthole/base64.hpp>

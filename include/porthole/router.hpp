@@ -5,6 +5,7 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
 #include <porthole/route_pattern.hpp>
 #include <porthole/url.hpp>
 
@@ -608,6 +609,30 @@ public:
         return find(w, q) ? patterns_[static_cast<std::size_t>(q.route)] : std::string_view{};
     }
 
+private:
+    template <class E>
+    static constexpr bool route_plans_body() {
+        if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
+        else return detail::is_streamed_body_handler<decltype(E::handler)>::value;
+    }
+
+public:
+    // How the route that would answer `head` takes its body: a streamed_body route's plan, a
+    // mounted application's, or nullopt (the connection's max_body, read whole). Present only
+    // when some route plans its body: a connection asks it before reading a body.
+    std::optional<body_plan> plan_body(request const& head)
+        requires(route_plans_body<Routes>() || ...)
+    {
+        auto path = head.path();
+        if (path.empty() || path[0] != '/') return std::nullopt;
+        walk w(path);
+        detail::match_query q;
+        q.wanted = detail::method_bit(head.method());
+        if (head.method() == method::head) q.fallback = detail::method_bit(method::get);
+        if (!find(w, q)) return std::nullopt;
+        return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
+    }
+
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
@@ -799,6 +824,23 @@ private:
     static constexpr detail::handler_form handler_form_of() {
         return detail::handler_traits<decltype(E::handler), detail::param_types<typename E::info>>::form;
     }
+
+    template <std::size_t I>
+    static std::optional<body_plan> plan_route(router& self, request const& head, walk const& s) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        auto& entry = std::get<I>(self.routes_);
+        (void)s, (void)head;
+        if constexpr (!route_plans_body<E>()) return std::nullopt;
+        else if constexpr (E::is_mount) return entry.app.plan_body(head.with_path(s.path.substr(s.rest_at - 1)));
+        else return entry.handler.plan();
+    }
+    using planner = std::optional<body_plan> (*)(router&, request const&, walk const&);
+    template <std::size_t... I>
+    static constexpr std::array<planner, route_count + 1> make_planners(std::index_sequence<I...>) {
+        return {&plan_route<I>..., nullptr};
+    }
+    static constexpr std::array<planner, route_count + 1> plan_table =
+        make_planners(std::make_index_sequence<route_count>{});
 
     using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>

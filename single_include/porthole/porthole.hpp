@@ -680,6 +680,8 @@ public:
     parse_error error() const noexcept { return error_; }
     std::uint64_t body_size() const noexcept { return body_size_; }
     bool done() const noexcept { return phase_ == phase::done; }
+    // The most decoded bytes a body may have (413 beyond), from the next size line on.
+    void set_max_body(std::uint64_t n) noexcept { limits_.max_body = n; }
     void reset() noexcept {
         phase_ = phase::size_line;
         error_ = parse_error::none;
@@ -780,15 +782,30 @@ public:
         if (state_ != state::body) {
             auto st = parse_head(data, size);
             if (st != parse_status::complete) return st;
-            state_ = state::body;
-            if (head_.framing == body_framing::chunked) {
-                raw_pos_ = head_size_;
-                decoded_end_ = head_size_;
-            }
+            start_body();
         }
         return parse_body(data, size);
     }
     parse_status parse(std::string& s) noexcept { return parse(s.data(), s.size()); }
+
+    // As parse(), but stops once the head is complete, for a caller that decides how the body
+    // is taken: then set_body_limit() and parse() on, or take the body from head_size() itself
+    // (and reset() after it).
+    parse_status parse_to_body(char* data, std::size_t size) noexcept {
+        if (state_ == state::failed) return parse_status::error;
+        if (head_complete()) return parse_status::complete;
+        base_ = data;
+        auto st = parse_head(data, size);
+        if (st != parse_status::complete) return st;
+        start_body();
+        return parse_status::complete;
+    }
+    // The most bytes this message's body may have (413 beyond), in place of limits().max_body;
+    // until reset().
+    void set_body_limit(std::uint64_t n) noexcept {
+        body_limit_ = n;
+        if (head_.framing == body_framing::chunked) chunked_.set_max_body(n);
+    }
 
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
     request_head const& head() const noexcept { return head_; }
@@ -808,7 +825,11 @@ public:
 
     // Ready for the next message; storage and limits stay.
     void reset() noexcept {
-        if (head_.framing == body_framing::chunked) chunked_.reset();
+        if (head_.framing == body_framing::chunked) {
+            chunked_.reset();
+            if (body_limit_ != limits_.max_body) chunked_.set_max_body(limits_.max_body);
+        }
+        body_limit_ = limits_.max_body;
         head_ = request_head{};
         body_ = {};
         base_ = nullptr;
@@ -1062,7 +1083,6 @@ private:
             head_.framing = body_framing::chunked;
         } else if (cl_seen_) {
             head_.framing = body_framing::content_length;
-            if (head_.content_length > limits_.max_body) return fail(parse_error::body_too_large);
         }
         head_.keep_alive = !head_.connection_close && (head_.version.minor >= 1 || keep_alive_token_);
         return parse_status::complete;
@@ -1070,11 +1090,20 @@ private:
 
     // ---- body
 
+    void start_body() noexcept {
+        state_ = state::body;
+        if (head_.framing == body_framing::chunked) {
+            raw_pos_ = head_size_;
+            decoded_end_ = head_size_;
+        }
+    }
+
     parse_status parse_body(char* data, std::size_t size) noexcept {
         switch (head_.framing) {
         case body_framing::none:
             return complete(head_size_, 0, head_size_);
         case body_framing::content_length:
+            if (head_.content_length > body_limit_) return fail(parse_error::body_too_large);
             if (size - head_size_ < head_.content_length) return parse_status::incomplete;
             return complete(head_size_, static_cast<std::size_t>(head_.content_length),
                             head_size_ + static_cast<std::size_t>(head_.content_length));
@@ -1117,6 +1146,7 @@ private:
     std::span<header_field> storage_;
     parser_limits limits_;
     chunked_decoder chunked_;
+    std::uint64_t body_limit_ = limits_.max_body;
     request_head head_{};
     std::string_view body_{};
     char* base_ = nullptr;
@@ -1976,7 +2006,9 @@ private:
 
 // #include <porthole/http.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -2255,6 +2287,152 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
     out.clear();
     return false;
 }
+
+// Parses a multipart/form-data body as it arrives, with parse()'s grammar, holding no more than
+// one part's header block and the bytes that may begin a delimiter: the data of a part goes to
+// the handler in pieces, so a file of any size passes through a few KiB. feed() calls, on `on`:
+//   part(part const& p)          a part begins: its header fields (p.data is empty; the views
+//                                end with the call)
+//   data(std::string_view piece) its content, in order, in pieces (a part may have none)
+//   part_end()                   it ended (the next delimiter came)
+// Malformed, as for parse(), and also: a part's header block over max_head bytes, or a
+// delimiter line padded past max_head bytes (which parse() would hold whole).
+class stream_parser {
+public:
+    explicit stream_parser(std::string_view boundary, std::size_t max_parts = 100, std::size_t max_head = 16 * 1024)
+        : boundary_(boundary), max_parts_(max_parts), max_head_(max_head) {
+        if (boundary.empty() || boundary.size() > detail::max_boundary_size) phase_ = phase::failed;
+    }
+
+    // The next bytes of the body. False once it is malformed (and from then on).
+    template <class On>
+    bool feed(std::string_view bytes, On& on) {
+        if (phase_ == phase::failed) return false;
+        if (phase_ == phase::done) return true;  // the epilogue is ignored
+        bool owned = !held_.empty();
+        if (owned) held_.append(bytes);
+        std::string_view work = owned ? std::string_view(held_) : bytes;
+        std::size_t at = run(work, on);
+        if (phase_ == phase::failed || phase_ == phase::done) {
+            held_.clear();
+            return phase_ == phase::done;
+        }
+        if (work.size() - at > max_head_ + boundary_.size() + 8) return fail();
+        if (owned) held_.erase(0, at);
+        else held_.assign(work.substr(at));
+        started_ = started_ || at != 0;
+        return true;
+    }
+
+    // The close delimiter has come: the body is whole.
+    bool done() const noexcept { return phase_ == phase::done; }
+    bool failed() const noexcept { return phase_ == phase::failed; }
+
+private:
+    enum class phase : std::uint8_t { preamble, head, data, done, failed };
+
+    bool fail() {
+        phase_ = phase::failed;
+        held_.clear();
+        return false;
+    }
+
+    // Works through `work`; returns how much of it is done with.
+    template <class On>
+    std::size_t run(std::string_view work, On& on) {
+        std::size_t at = 0;
+        for (;;) {
+            auto rest = work.substr(at);
+            switch (phase_) {
+            case phase::preamble: {
+                auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
+                if (!d) return at + keep_from(rest, !started_ && at == 0);
+                if (d->close) {
+                    phase_ = phase::done;
+                    return work.size();
+                }
+                at += d->after;
+                phase_ = phase::head;
+                break;
+            }
+            case phase::head: {
+                std::size_t block;
+                if (rest.substr(0, 2) == "\r\n") {
+                    block = 2;
+                } else {
+                    auto blank = rest.find("\r\n\r\n");
+                    if (blank == std::string_view::npos) {
+                        if (rest.size() > max_head_) fail();
+                        return at;
+                    }
+                    block = blank + 4;
+                }
+                part p;
+                if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
+                    fail();
+                    return at;
+                }
+                on.part(p);
+                at += block;
+                phase_ = phase::data;
+                break;
+            }
+            case phase::data: {
+                auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                if (!d) {
+                    auto keep = keep_from(rest, false);
+                    if (keep != 0) on.data(rest.substr(0, keep));
+                    return at + keep;
+                }
+                if (d->begin != 0) on.data(rest.substr(0, d->begin));
+                on.part_end();
+                if (d->close) {
+                    phase_ = phase::done;
+                    return work.size();
+                }
+                at += d->after;
+                phase_ = phase::head;
+                break;
+            }
+            case phase::done:
+            case phase::failed: return work.size();
+            }
+        }
+    }
+
+    // Where the bytes that may still begin a delimiter start in `rest`, which holds none whole:
+    // at a CR (one of the last two: a padded delimiter line ends in one more) whose line could
+    // yet become CRLF "--" boundary ("--" or padding CRLF), or, at the body's start, "--" boundary.
+    std::size_t keep_from(std::string_view rest, bool at_start) const noexcept {
+        auto could_begin = [&](std::string_view t, std::string_view lead) {
+            std::string_view head = lead;
+            std::size_t n = std::min(t.size(), head.size() + boundary_.size());
+            for (std::size_t i = 0; i < n; ++i) {
+                char want = i < head.size() ? head[i] : boundary_[i - head.size()];
+                if (t[i] != want) return false;
+            }
+            if (t.size() <= head.size() + boundary_.size()) return true;
+            auto tail = t.substr(head.size() + boundary_.size());
+            if (tail == "-") return true;
+            std::size_t i = detail::skip_ows(tail, 0);
+            return i == tail.size() || (i + 1 == tail.size() && tail[i] == '\r');
+        };
+        if (at_start && could_begin(rest, "--")) return 0;
+        std::size_t last = rest.rfind('\r');
+        if (last == std::string_view::npos) return rest.size();
+        std::size_t before = last == 0 ? std::string_view::npos : rest.rfind('\r', last - 1);
+        if (before != std::string_view::npos && could_begin(rest.substr(before), "\r\n--")) return before;
+        if (could_begin(rest.substr(last), "\r\n--")) return last;
+        return rest.size();
+    }
+
+    std::string boundary_;
+    std::string held_;  // bytes not yet worked through: a header block, a possible delimiter
+    std::size_t max_parts_, max_head_;
+    std::size_t parts_ = 0;
+    phase phase_ = phase::preamble;
+    bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it
+};
 
 // The first part named `name`, or nullptr.
 constexpr part const* find_part(std::span<part const> parts, std::string_view name) noexcept {
@@ -2992,6 +3170,8 @@ struct answer_state {
     }
 };
 
+struct body_consumer;  // body_stream.hpp
+
 // What a connection lends the requests it runs, so that a handler can answer later. The
 // connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
 // handler calls answer_later().
@@ -3003,6 +3183,10 @@ struct exchange {
     void (*on_notify)(void*) = nullptr;
     std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
     std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    // body_stream.hpp: the request's body is not read yet and may be taken as a stream
+    // (body_offered), and the sink that take_body() gave for it.
+    bool body_offered = false;
+    std::shared_ptr<body_consumer> body;
 
     connection_link& ensure_link() {
         if (!link) {
@@ -3499,6 +3683,351 @@ response call_application(F& app, request const& req) {
 }
 
 }  // namespace porthole
+// #include <porthole/body_stream.hpp>
+// porthole/body_stream.hpp: request bodies taken as a stream of pieces as they arrive, so that a
+// route can take a body larger than memory (an upload of gigabytes) while every other route
+// keeps the connection's max_body.
+//
+// A route says so with streamed_body(), which the connection asks about from the request's head
+// alone, before any of its body is read; its handler then runs at once, with the head, and either
+// refuses (returns a response: 401, 415...) or hands a sink to take_body():
+//
+//   struct to_file {
+//       int fd;
+//       void data(std::string_view piece) { write_all(fd, piece); }  // each piece, in order
+//       porthole::response end() { return porthole::response::text("stored\n"); }  // all arrived
+//   };
+//   porthole::post<"/upload">(porthole::streamed_body({.max_size = 8ull << 30}, [](porthole::request const& req) {
+//       return porthole::take_body(req, to_file{open_somewhere()});
+//   }))
+//
+// A sink has
+//   data(std::string_view piece) -> void | body_flow   each piece of the decoded body (Content-Length
+//                                   or chunked), on the connection's thread; the view ends with
+//                                   the call. body_flow::wait: take no more until the body_resumer
+//                                   from take_body() is resumed (from any thread); body_flow::stop:
+//                                   the sink wants no more (end() answers, the connection then closes)
+//   end() -> response-convertible | end(responder) -> void
+//                                   the body arrived whole (or the sink stopped it): the answer, now
+//                                   or later through the responder
+//   abort() (optional)              the body will not arrive whole: the client left, its framing
+//                                   broke (400), it passed max_size (413); nobody waits for an answer
+//
+// Backpressure: the connection reads no more while a sink waits, and while data() runs; what it
+// holds of the body is at most one read. The answer is an answer that comes later
+// (responder.hpp): layers' after() steps, the response timeout (which starts once the body is in)
+// and the access log apply to it as to any other. Requests pipelined behind wait their turn.
+// An application that answers such a request at once (a layer's 401) gets its answer sent; the
+// body is then read and dropped (with Expect: 100-continue, the connection closes instead).
+
+// #include <porthole/app.hpp>
+// #include <porthole/mailbox.hpp>
+// #include <porthole/multipart.hpp>
+// #include <porthole/parser.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/responder.hpp>
+// #include <porthole/response.hpp>
+
+#include <atomic>
+#include <algorithm>
+#include <concepts>
+#include <functional>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+// How a request's body is taken, told from its head (streamed_body's options).
+struct body_plan {
+    std::uint64_t max_size = 1024 * 1024;  // 413 beyond (the decoded size of a chunked body)
+    bool streamed = true;                  // false: read whole before the handler, up to max_size
+};
+
+// What a sink's data() may return.
+enum class body_flow : std::uint8_t {
+    more,  // the piece is taken: go on
+    wait,  // taken, but read no more until body_resumer::resume()
+    stop,  // no more is wanted: end() gives the answer, and the connection closes after it
+};
+
+namespace detail {
+
+// The connection's side of a sink taken by take_body(), type-erased.
+struct body_consumer {
+    virtual ~body_consumer() = default;
+    virtual body_flow data(std::string_view piece) = 0;
+    virtual void end() = 0;     // answers through the responder it holds
+    virtual void abort() noexcept = 0;
+    std::shared_ptr<connection_link> link;  // to wake the connection when a waiting sink resumes
+    std::atomic<bool> resume_wanted{false};
+};
+
+template <class Sink>
+class body_consumer_of final : public body_consumer {
+public:
+    body_consumer_of(Sink sink, responder answer) : sink_(std::move(sink)), answer_(std::move(answer)) {}
+
+    body_flow data(std::string_view piece) override {
+        if constexpr (std::is_void_v<decltype(sink_.data(piece))>) {
+            sink_.data(piece);
+            return body_flow::more;
+        } else {
+            return sink_.data(piece);
+        }
+    }
+    void end() override {
+        if constexpr (requires(Sink& s, responder r) { s.end(std::move(r)); }) {
+            sink_.end(std::move(answer_));
+        } else {
+            try {
+                answer_.send(to_response(sink_.end()));
+            } catch (std::exception const& e) {
+                answer_.fail(std::string("a body sink's end() threw: ") + e.what());
+            }
+        }
+    }
+    void abort() noexcept override {
+        if constexpr (requires(Sink& s) { s.abort(); }) {
+            try {
+                sink_.abort();
+            } catch (...) {  // the body is lost either way
+            }
+        }
+        answer_.fail("the request body did not arrive whole");
+    }
+
+private:
+    Sink sink_;
+    responder answer_;
+};
+
+// Where a request's body stands while the connection streams it (or drops it): the framing
+// decoded piece by piece, never more than one read held.
+struct incoming_body {
+    std::shared_ptr<body_consumer> consumer;  // null: the body is read and dropped
+    body_framing framing = body_framing::content_length;
+    std::uint64_t left = 0;  // Content-Length: bytes still to come
+    chunked_decoder chunked;
+    bool waiting = false;  // the sink said wait: nothing is taken until it resumes
+
+    incoming_body(std::shared_ptr<body_consumer> c, request_head const& head, parser_limits limits, std::uint64_t max)
+        : consumer(std::move(c)), framing(head.framing), left(head.content_length), chunked(with_max(limits, max)) {}
+
+    static parser_limits with_max(parser_limits l, std::uint64_t max) noexcept {
+        l.max_body = max;
+        return l;
+    }
+
+    struct step {
+        std::size_t used = 0;
+        parse_status status = parse_status::incomplete;
+        parse_error error = parse_error::none;
+        body_flow flow = body_flow::more;
+    };
+    // Takes what it can of [data, data + size): decoded pieces go to the sink. Chunked bodies
+    // are decoded in place.
+    step take(char* data, std::size_t size) {
+        step s;
+        if (framing == body_framing::content_length) {
+            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, size));
+            left -= n;
+            s.used = n;
+            if (n != 0 && consumer) s.flow = consumer->data(std::string_view(data, n));
+            s.status = left == 0 ? parse_status::complete : parse_status::incomplete;
+            return s;
+        }
+        auto r = chunked.decode(data, size, data);
+        s.used = r.consumed;
+        s.status = r.status;
+        if (r.status == parse_status::error) {
+            s.error = chunked.error();
+            return s;
+        }
+        if (r.produced != 0 && consumer) s.flow = consumer->data(std::string_view(data, r.produced));
+        return s;
+    }
+};
+
+}  // namespace detail
+
+// Wakes a connection whose body sink said body_flow::wait. Copyable; any thread.
+class body_resumer {
+public:
+    body_resumer() = default;
+    explicit body_resumer(std::shared_ptr<detail::body_consumer> c) noexcept : consumer_(std::move(c)) {}
+    // The connection takes the next piece soon, on its thread. False when nobody is there any more.
+    bool resume() const {
+        if (!consumer_ || !consumer_->link) return false;
+        consumer_->resume_wanted.store(true, std::memory_order_release);
+        return consumer_->link->notify();
+    }
+
+private:
+    std::shared_ptr<detail::body_consumer> consumer_;
+};
+
+// What a route handler that takes its body as a stream returns: porthole::later, and the
+// resumer for a sink that waits. Converts to a response (porthole::later).
+struct body_taken {
+    body_resumer resumer;
+    operator response() const noexcept { return response(later); }  // NOLINT: returned from a handler
+};
+
+template <>
+struct response_converter<body_taken> {
+    static response convert(body_taken const&) noexcept { return response(later); }
+};
+
+// From a handler of a streamed_body route, during its call, once: the request's body goes to
+// `sink` piece by piece as it arrives, and the sink's end() answers. Throws std::logic_error for
+// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a
+// request built by hand, or asked twice).
+template <class Sink>
+body_taken take_body(request const& req, Sink sink) {
+    static_assert(requires(Sink& s, std::string_view p) { s.data(p); },
+                  "porthole take_body: a sink needs data(std::string_view piece)");
+    static_assert(requires(Sink& s) { s.end(); } || requires(Sink& s, responder r) { s.end(std::move(r)); },
+                  "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
+    detail::exchange* ex = detail::exchange_of(req);
+    if (!ex || !ex->body_offered || ex->body)
+        throw std::logic_error("porthole: take_body() needs a request of a streamed_body route, asked once");
+    auto answer = answer_later(req);
+    auto consumer = std::make_shared<detail::body_consumer_of<Sink>>(std::move(sink), std::move(answer));
+    consumer->link = ex->link;
+    ex->body = consumer;
+    return body_taken{body_resumer(consumer)};
+}
+
+// A sink for a multipart/form-data body (RFC 7578), parsed as it streams with
+// multipart::stream_parser, so that a file upload goes to disk without being held whole.
+// `form` has
+//   part(multipart::part const& p)             a part begins: name, filename, content type (views
+//                                              end with the call)
+//   data(std::string_view piece) -> void | body_flow   its content, in pieces
+//   part_end()                                 it ended
+//   end() -> response-convertible | end(responder)     the body is whole and well formed, or
+//                                              the form's data() said stop
+//   abort() (optional)                         it will not be
+// A malformed body, or one that ends before its close delimiter, is answered 400 without end().
+template <class Form>
+class multipart_sink {
+    static constexpr bool answers_later = requires(Form& f, responder r) { f.end(std::move(r)); };
+
+public:
+    multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)
+        : parser_(boundary, max_parts), form_(std::move(form)) {}
+
+    body_flow data(std::string_view piece) {
+        relay r{form_, body_flow::more};
+        if (!parser_.feed(piece, r)) return body_flow::stop;
+        if (r.flow == body_flow::stop) stopped_ = true;
+        return r.flow;
+    }
+    response end()
+        requires(!answers_later)
+    {
+        if (!parser_.done() && !stopped_) return malformed();
+        return to_response(form_.end());
+    }
+    void end(responder answer)
+        requires answers_later
+    {
+        if (!parser_.done() && !stopped_) {
+            answer.send(malformed());
+            return;
+        }
+        form_.end(std::move(answer));
+    }
+    void abort() { form_abort(); }
+
+private:
+    struct relay {
+        Form& form;
+        body_flow flow;
+        void part(multipart::part const& p) { form.part(p); }
+        void data(std::string_view piece) {
+            if constexpr (std::is_void_v<decltype(form.data(piece))>) {
+                form.data(piece);
+            } else {
+                auto f = form.data(piece);
+                if (f == body_flow::stop || flow == body_flow::more) flow = f;
+            }
+        }
+        void part_end() { form.part_end(); }
+    };
+    response malformed() {
+        form_abort();
+        return response::text("malformed multipart/form-data body\n", status::bad_request);
+    }
+    void form_abort() {
+        if constexpr (requires(Form& f) { f.abort(); }) form_.abort();
+    }
+
+    multipart::stream_parser parser_;
+    Form form_;
+    bool stopped_ = false;  // the form's data() said stop: its end() answers
+};
+
+// take_body() with a multipart_sink for the request's boundary, or 415 when the request's
+// Content-Type is not multipart/form-data with a valid boundary.
+template <class Form>
+response take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
+    auto type = req.header("Content-Type");
+    auto boundary = multipart::boundary_from_content_type(type);
+    if (!boundary || !iequals(detail::trim_ows(type.substr(0, type.find(';'))), "multipart/form-data"))
+        return response::text("expected multipart/form-data with a boundary\n", status::unsupported_media_type);
+    return take_body(req, multipart_sink<Form>(*boundary, std::move(form), max_parts));
+}
+
+// A route handler whose request body streams (see the top of this file). Takes and returns what
+// the handler does; the router asks plan() before the body is read.
+template <class Handler>
+class streamed_body_handler {
+public:
+    streamed_body_handler(body_plan plan, Handler h) : plan_(plan), handler_(std::move(h)) {}
+
+    body_plan plan() const noexcept { return plan_; }
+
+    template <class... Args>
+        requires std::invocable<Handler&, Args...>
+    decltype(auto) operator()(Args&&... args) {
+        return std::invoke(handler_, std::forward<Args>(args)...);
+    }
+
+private:
+    body_plan plan_;
+    Handler handler_;
+};
+
+// Marks a route handler as taking its body as a stream, up to plan.max_size bytes; with
+// plan.streamed = false, as taking it whole, up to plan.max_size (a per-route body limit).
+template <class Handler>
+streamed_body_handler<std::decay_t<Handler>> streamed_body(body_plan plan, Handler&& h) {
+    return streamed_body_handler<std::decay_t<Handler>>(plan, std::forward<Handler>(h));
+}
+
+namespace detail {
+template <class T>
+struct is_streamed_body_handler : std::false_type {};
+template <class H>
+struct is_streamed_body_handler<streamed_body_handler<H>> : std::true_type {};
+
+// An application that tells, from a request's head, how its body is to be taken (a router with
+// streamed_body routes, layers around one): the connection asks it before reading the body.
+template <class App>
+concept plans_bodies = requires(App& app, request const& head) {
+    { app.plan_body(head) } -> std::same_as<std::optional<body_plan>>;
+};
+}  // namespace detail
+
+}  // namespace porthole
 // #include <porthole/layer.hpp>
 // porthole/layer.hpp: layers around an application. A layer sees each request before the
 // application and each response after it, and may answer early (401, 403, 429...). Layers
@@ -3509,6 +4038,7 @@ response call_application(F& app, request const& req) {
 // A program that uses none pays nothing: an application that is not wrapped is called as before.
 
 // #include <porthole/app.hpp>
+// #include <porthole/body_stream.hpp>
 // #include <porthole/responder.hpp>
 
 #include <concepts>
@@ -3621,6 +4151,13 @@ public:
     layered(std::tuple<Layers...> layers, App app) : app_(std::move(app)), layers_(std::move(layers)) {}
 
     response operator()(request const& req) { return run<0>(req); }
+
+    // How the application takes a request's body (body_stream.hpp), when it says.
+    std::optional<body_plan> plan_body(request const& head)
+        requires detail::plans_bodies<App>
+    {
+        return app_.plan_body(head);
+    }
 
     App& application() noexcept { return app_; }
     template <std::size_t I>
@@ -6218,6 +6755,7 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 
 // #include <porthole/access_log.hpp>
 // #include <porthole/app.hpp>
+// #include <porthole/body_stream.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/mailbox.hpp>
 // #include <porthole/parser.hpp>
@@ -6231,6 +6769,7 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 #include <cstring>
 #include <ctime>
 #include <list>
+#include <memory>
 #include <optional>
 #include <exception>
 #include <functional>
@@ -6401,7 +6940,7 @@ public:
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
         if (closing_) return;
-        if (!in_.empty() || paused_ || waiting_) {
+        if (!in_.empty() || paused_ || (waiting_ && !taking_body())) {
             in_.append(bytes.data(), bytes.size());
             process_buffered();
             return;
@@ -6419,6 +6958,7 @@ public:
     void read_eof() noexcept {
         closing_ = true;
         in_.clear();
+        abort_body();
         abandon_answer();
         if (has_live_stream()) {
             let_go_of_streams();
@@ -6496,6 +7036,9 @@ public:
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
             return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
         }
+        if constexpr (plans_bodies) {
+            if (incoming_) return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
+        }
         if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
         if (parser_.head_complete()) return connection_phase::reading_body;
@@ -6506,6 +7049,13 @@ public:
     // did not come in time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
+                fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
+                in_.clear();
+                return;
+            }
+        }
         if (waiting_) {
             abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
@@ -6611,13 +7161,37 @@ private:
 
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
     std::size_t process(char* data, std::size_t size) {
-        if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a body being streamed comes first; what follows it waits
+                off = take_body(data, size);
+                if (closing_) return size;
+                if (incoming_) return off;
+            }
+        }
+        if (waiting_) return off;  // requests behind an awaited answer wait, unparsed
         paused_ = false;
         while (!closing_ && !waiting_ && off < size) {
             if (buffered_output() > config_.max_output_buffered) {
                 paused_ = true;
                 break;
+            }
+            if constexpr (plans_bodies) {
+                if (!parser_.head_complete()) {
+                    // The head first, so that the application can say how the body is taken.
+                    auto head = parser_.parse_to_body(data + off, size - off);
+                    if (head == parse_status::incomplete) break;
+                    if (head == parse_status::complete && parser_.head().framing != body_framing::none &&
+                        plan_body()) {
+                        off += parser_.head_size();
+                        parser_.reset();
+                        continue_sent_ = false;
+                        if (!closing_) off += take_body(data + off, size - off);
+                        if (closing_) return size;
+                        if (incoming_) break;
+                        continue;
+                    }
+                }
             }
             auto st = parser_.parse(data + off, size - off);
             if (st == parse_status::incomplete) {
@@ -7031,6 +7605,7 @@ private:
 
     // The connection ends or is reused: every handle that reaches it learns so.
     void let_go() noexcept {
+        abort_body();
         abandon_answer();
         ex_.started.reset();
         let_go_of_streams();
@@ -7044,11 +7619,147 @@ private:
     static void on_notify(void* self) {
         auto& c = *static_cast<connection*>(self);
         if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+        if constexpr (plans_bodies) {
+            auto* in = c.incoming_.get();
+            if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
+                in->waiting = false;
+                c.paused_ = false;
+                c.process_buffered();
+            }
+        }
         for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
             if (s.kind != segment::stream) continue;
             if (s.paused && s.live->take_resume()) s.paused = false;
             break;  // only the first stream can be waiting
+        }
+    }
+
+    // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
+
+    static constexpr bool plans_bodies = detail::plans_bodies<App>;
+
+    // A streamed body takes the bytes handed in where they are, without a copy.
+    bool taking_body() const noexcept {
+        if constexpr (plans_bodies) return incoming_ && !incoming_->waiting;
+        else return false;
+    }
+
+    // The head is complete and a body follows: asks the application how it is taken. True when
+    // the connection takes it from here (streamed to a sink, or dropped after an early answer),
+    // or refused it; false when the parser reads it whole, under the plan's limit if any.
+    [[gnu::noinline]] bool plan_body() {
+        auto const& h = parser_.head();
+        // Requests refused whatever the route are answered once whole, as always.
+        if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
+            (host_check_ && !host_allowed(h)))
+            return false;
+        std::string_view raw_path, query;
+        detail::split_target(h.target, raw_path, query);
+        std::string_view path = raw_path;
+        if (raw_path.find('%') != std::string_view::npos) {
+            path_.clear();
+            if (!url::decode_path(raw_path, path_)) return false;
+            path = path_;
+        }
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
+                                   h.headers, {}, h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        std::optional<body_plan> plan;
+        try {
+            plan = app_.plan_body(req);
+        } catch (std::exception const& e) {
+            log_error(std::string("plan_body threw: ") + e.what());
+        }
+        if (!plan) return false;
+        if (!plan->streamed) {
+            parser_.set_body_limit(plan->max_size);
+            return false;
+        }
+        if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
+            queue_error(status::content_too_large);
+            closing_ = true;
+            return true;
+        }
+        ++served_;
+        ex_.body_offered = true;
+        response res = call_guarded(req);
+        ex_.body_offered = false;
+        auto consumer = std::move(ex_.body);
+        incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
+        if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
+            incoming_->consumer = std::move(consumer);
+            await_answer(req, true);
+            if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+            return true;
+        }
+        consumer.reset();  // the application answered without it: the body is dropped
+        if (h.expect_continue) {  // the client waits before sending it: close instead
+            incoming_.reset();
+            closing_ = true;
+        }
+        if (ex_.started || res.answered_later()) {
+            auto outcome = await_answer(req, res.answered_later());
+            if (outcome == awaiting::yes) return true;
+            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
+        }
+        if (!res.valid()) res = error_response(status::internal_server_error);
+        finish(answered_request::of(req), std::move(res));
+        return true;
+    }
+
+    // Streams what it can of [data, data + size) into the body being taken; the bytes used.
+    [[gnu::noinline]] std::size_t take_body(char* data, std::size_t size) {
+        std::size_t off = 0;
+        while (incoming_ && !incoming_->waiting) {
+            detail::incoming_body::step st;
+            try {
+                st = incoming_->take(data + off, size - off);
+            } catch (std::exception const& e) {
+                log_error(std::string("a body sink threw: ") + e.what());
+                fail_body(status::internal_server_error);
+                return size;
+            }
+            off += st.used;
+            if (st.status == parse_status::error) {
+                fail_body(error_status(st.error));
+                return size;
+            }
+            if (st.flow == body_flow::stop || st.status == parse_status::complete) {
+                end_body(st.status != parse_status::complete);
+                break;
+            }
+            if (st.flow == body_flow::wait) incoming_->waiting = true;
+            else if (off == size || st.used == 0) break;  // all taken, or a chunk line to complete
+        }
+        if (incoming_ && incoming_->waiting) paused_ = true;
+        return off;
+    }
+
+    // The body is in, or the sink wants no more (`cut`: the rest is not read, so the connection
+    // closes after the answer): the sink answers, now or later.
+    void end_body(bool cut) {
+        auto consumer = std::move(incoming_->consumer);
+        incoming_.reset();
+        if (cut && pending_) pending_->summary.keep_alive = false;
+        if (consumer) consumer->end();
+        if (pending_) take_answer();
+    }
+
+    // The body will not arrive whole: nobody waits for the sink's answer; `s` says why.
+    void fail_body(status s) {
+        bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
+        abort_body();
+        abandon_answer();
+        if (answer_owed) queue_error(s);
+        closing_ = true;
+    }
+
+    void abort_body() noexcept {
+        if constexpr (plans_bodies) {
+            if (!incoming_) return;
+            auto consumer = std::move(incoming_->consumer);
+            incoming_.reset();
+            if (consumer) consumer->abort();
         }
     }
 
@@ -7084,6 +7795,7 @@ private:
     bool secure_ = false;
     bool waiting_ = false;   // an answer is awaited (pending_)
     bool draining_ = false;  // the server stops
+    std::unique_ptr<detail::incoming_body> incoming_;  // a request body being streamed (body_stream.hpp)
 };
 
 }  // namespace porthole
@@ -11078,6 +11790,7 @@ struct methods_check {
 // mount points for other applications.
 
 // #include <porthole/app.hpp>
+// #include <porthole/body_stream.hpp>
 // #include <porthole/route_pattern.hpp>
 // #include <porthole/url.hpp>
 
@@ -11681,6 +12394,30 @@ public:
         return find(w, q) ? patterns_[static_cast<std::size_t>(q.route)] : std::string_view{};
     }
 
+private:
+    template <class E>
+    static constexpr bool route_plans_body() {
+        if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
+        else return detail::is_streamed_body_handler<decltype(E::handler)>::value;
+    }
+
+public:
+    // How the route that would answer `head` takes its body: a streamed_body route's plan, a
+    // mounted application's, or nullopt (the connection's max_body, read whole). Present only
+    // when some route plans its body: a connection asks it before reading a body.
+    std::optional<body_plan> plan_body(request const& head)
+        requires(route_plans_body<Routes>() || ...)
+    {
+        auto path = head.path();
+        if (path.empty() || path[0] != '/') return std::nullopt;
+        walk w(path);
+        detail::match_query q;
+        q.wanted = detail::method_bit(head.method());
+        if (head.method() == method::head) q.fallback = detail::method_bit(method::get);
+        if (!find(w, q)) return std::nullopt;
+        return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
+    }
+
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
@@ -11872,6 +12609,23 @@ private:
     static constexpr detail::handler_form handler_form_of() {
         return detail::handler_traits<decltype(E::handler), detail::param_types<typename E::info>>::form;
     }
+
+    template <std::size_t I>
+    static std::optional<body_plan> plan_route(router& self, request const& head, walk const& s) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        auto& entry = std::get<I>(self.routes_);
+        (void)s, (void)head;
+        if constexpr (!route_plans_body<E>()) return std::nullopt;
+        else if constexpr (E::is_mount) return entry.app.plan_body(head.with_path(s.path.substr(s.rest_at - 1)));
+        else return entry.handler.plan();
+    }
+    using planner = std::optional<body_plan> (*)(router&, request const&, walk const&);
+    template <std::size_t... I>
+    static constexpr std::array<planner, route_count + 1> make_planners(std::index_sequence<I...>) {
+        return {&plan_route<I>..., nullptr};
+    }
+    static constexpr std::array<planner, route_count + 1> plan_table =
+        make_planners(std::make_index_sequence<route_count>{});
 
     using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>
