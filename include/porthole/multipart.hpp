@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -419,9 +420,16 @@ private:
             return i == tail.size() || (i + 1 == tail.size() && tail[i] == '\r');
         };
         if (at_start && could_begin(rest, "--")) return 0;
-        std::size_t last = rest.rfind('\r');
+        // The last two CRs, found forward with memchr: the data of a large part passes here once
+        // per piece, and a backward search goes byte by byte.
+        std::size_t last = std::string_view::npos, before = std::string_view::npos;
+        for (const char* p = rest.data(); p != rest.data() + rest.size(); ++p) {
+            p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(rest.data() + rest.size() - p)));
+            if (!p) break;
+            before = last;
+            last = static_cast<std::size_t>(p - rest.data());
+        }
         if (last == std::string_view::npos) return rest.size();
-        std::size_t before = last == 0 ? std::string_view::npos : rest.rfind('\r', last - 1);
         if (before != std::string_view::npos && could_begin(rest.substr(before), "\r\n--")) return before;
         if (could_begin(rest.substr(last), "\r\n--")) return last;
         return rest.size();
