@@ -100,10 +100,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=str(server_bench.ROOT / "build"))
     p.add_argument("--httplib", action="append", default=[], help="folder holding a cpp-httplib httplib.h")
-    p.add_argument("--shared", default=str(server_bench.DEFAULT_SHARED))
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
-    lua = str(pathlib.Path(args.shared) / "bench" / "wrk.lua")
+    lua = str(server_bench.WRK_LUA)
     tmp = tempfile.mkdtemp(prefix="blocking_bench_")
     servers = [server_bench.Server("porthole", [str(pathlib.Path(args.build) / "examples" / "blocking_work"),
                                                 "--port", "0"])]

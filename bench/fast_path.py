@@ -55,11 +55,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", required=True, help="build directory of the commit to compare with")
     p.add_argument("--build", default=str(server_bench.ROOT / "build"))
-    p.add_argument("--shared", default=str(server_bench.DEFAULT_SHARED))
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--duration", type=float, default=3.0)
     args = p.parse_args()
-    lua = str(pathlib.Path(args.shared) / "bench" / "wrk.lua")
+    lua = str(server_bench.WRK_LUA)
     builds = {"base": servers(args.base, "base"), "this": servers(args.build, "this")}
     results = {(b, s): [] for b in builds for s in MODES}
     for group in builds.values():

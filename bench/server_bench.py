@@ -7,7 +7,7 @@ Serves `GET /` -> "Hello, World!" with four servers, all started once and measur
   nginx     /usr/sbin/nginx, 1 worker, `return 200 "Hello, World!";`, temporary config
   httplib   build/bench/plaintext_httplib: Debian's cpp-httplib 0.11 with TCP_NODELAY
 
-and drives them with `wrk -t1` and /work/shared/bench/wrk.lua in five modes: keep-alive -c1,
+and drives them with `wrk -t1` and bench/wrk.lua in five modes: keep-alive -c1,
 -c64, -c256, pipelined 16 deep (-c64), and `Connection: close` (-c32). For each it prints the
 median req/s, p99 latency, and the server's CPU time per request (utime+stime from
 /proc/PID/stat before and after, over the requests wrk counted), with ratios to the ceiling and
@@ -15,6 +15,8 @@ to nginx. wrk -t1 uses a whole core, so on small machines the fast servers share
 in req/s at -c64/-c256; CPU per request is the figure that separates them there.
 
   bench/server_bench.py [--build build] [--duration 3] [--rounds 3] [--only porthole,nginx] [--modes=-c1,close]
+  bench/server_bench.py --only porthole --also main=../main/build     A/B: another build's porthole,
+                                         measured in the same interleaved rounds
   bench/server_bench.py --idle 10000     hold 10,000 idle keep-alive connections instead: check
                                          every one is answered, print RSS per held connection
 """
@@ -34,9 +36,7 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# The shared folder sits beside the source tree (../shared), or beside a worktree's parent.
-DEFAULT_SHARED = next((d for d in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
-                       if (d / "bench" / "wrk.lua").exists()), ROOT.parent / "shared")
+WRK_LUA = ROOT / "bench" / "wrk.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 MODES = [
@@ -139,6 +139,10 @@ def make_servers(args):
     if wanted("porthole"):
         exe = build / "bench" / "plaintext_porthole"
         servers.append(Server("porthole", [str(exe), "--port", "0", "--threads", str(args.porthole_threads)]))
+    for also in args.also:
+        name, _, other = also.partition("=")
+        exe = pathlib.Path(other) / "bench" / "plaintext_porthole"
+        servers.append(Server(name, [str(exe), "--port", "0", "--threads", str(args.porthole_threads)]))
     if wanted("ceiling"):
         servers.append(Server("ceiling", [str(build / "bench" / "epoll_ceiling"), "--port", "0"]))
     if wanted("nginx"):
@@ -178,9 +182,7 @@ def fmt_ratio(a, b):
 
 
 def bench(args):
-    lua = str(pathlib.Path(args.shared) / "bench" / "wrk.lua")
-    if not os.path.exists(lua):
-        sys.exit("no %s: pass --shared DIR (the folder holding bench/wrk.lua)" % lua)
+    lua = str(WRK_LUA)
     servers = make_servers(args)
     modes = [m for m in MODES if not args.modes or any(w in m[0] for w in args.modes.split(","))]
     try:
@@ -221,6 +223,12 @@ def bench(args):
             print("%-9s %12.0f %10.0f %9.2f %8.0f %11s %9s" % (
                 s.name, m["rps"], m["p99_us"], m["cpu_us"], m["errors"],
                 fmt_ratio(m["rps"], ceil), fmt_ratio(m["rps"], ngx)))
+        for also in args.also:
+            name = also.partition("=")[0]
+            if name in med and "porthole" in med:
+                print("porthole / %s: req/s %s, CPU per request %s" % (
+                    name, fmt_ratio(med["porthole"]["rps"], med[name]["rps"]),
+                    fmt_ratio(med["porthole"]["cpu_us"], med[name]["cpu_us"])))
         if "ceiling" in med and "porthole" in med:
             print("porthole CPU per request: %s the ceiling's, %s nginx's" % (
                 fmt_ratio(med["porthole"]["cpu_us"], med["ceiling"]["cpu_us"]),
@@ -319,12 +327,13 @@ def idle(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=str(ROOT / "build"), help="meson build directory (with -Dbenchmarks=true)")
-    p.add_argument("--shared", default=os.environ.get("PORTHOLE_SHARED_DIR", str(DEFAULT_SHARED)))
     p.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", default="", help="comma-separated subset: porthole,ceiling,nginx,httplib")
     p.add_argument("--modes", default="", help="comma-separated words picking modes, e.g. -c1,close")
     p.add_argument("--porthole-threads", type=int, default=1)
+    p.add_argument("--also", action="append", default=[], metavar="NAME=BUILD",
+                   help="another build's plaintext_porthole, run as server NAME (repeatable)")
     p.add_argument("--idle", type=int, default=0, help="hold this many idle connections instead")
     p.add_argument("--idle-timeout", type=float, default=60.0)
     args = p.parse_args()

@@ -8,7 +8,9 @@
 
 int main(int argc, char** argv) {
     std::atomic<unsigned long> received{0};
-    auto opts = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::options::from_command_line(argc, argv);
+    if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
+    auto& opts = command_line.options;
 #if defined(PORTHOLE_WITH_ZLIB)
     if (porthole::command_line_flag(argc, argv, "--gunzip")) {
         auto app = porthole::layers{porthole::request_decompression({.max_body = opts.limits.max_body})}(

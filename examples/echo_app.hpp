@@ -15,7 +15,6 @@
 #include <porthole/response.hpp>
 
 #include <atomic>
-#include <stdexcept>
 #include <string>
 
 struct echo_app {
@@ -54,14 +53,11 @@ struct echo_app {
             res.set_header("X-Echo", req.query("value").value_or(""));  // CR/LF here: refused, 500
             return res;
         } else if (path == "/set-cookie" && m == method::get) {
-            auto res = porthole::response::text("cookie set\n");
-            try {
-                res.add_header("Set-Cookie", porthole::set_cookie(req.query("name").value_or("n"), req.query("value").value_or(""))
-                                                 .path("/").http_only().to_string());
-            } catch (std::invalid_argument const&) {
-                return porthole::response::text("invalid cookie\n", porthole::status::bad_request);
-            }
-            return res;
+            auto cookie = porthole::set_cookie(req.query("name").value_or("n"), req.query("value").value_or(""))
+                              .path("/")
+                              .http_only();
+            if (!cookie.valid()) return porthole::response::text("invalid cookie\n", porthole::status::bad_request);
+            return porthole::response::text("cookie set\n").add_header("Set-Cookie", cookie.to_string());
         } else if (path == "/count" && m == method::get) {
             return porthole::response::text(std::to_string(n - 1));
         } else {

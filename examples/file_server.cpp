@@ -12,7 +12,8 @@
 #include <system_error>
 
 int main(int argc, char** argv) {
-    auto options = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::options::from_command_line(argc, argv);
+    if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
     bool gzip = porthole::command_line_flag(argc, argv, "--gzip");
     try {
@@ -23,10 +24,10 @@ int main(int argc, char** argv) {
         auto app = porthole::layers{
             porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression(compress)),
         }(std::move(files));
-        return porthole::serve(app, std::move(options));
+        return porthole::serve(app, std::move(command_line.options));
 #else
         if (gzip) std::fprintf(stderr, "file_server: built without zlib or brotli: --gzip does nothing\n");
-        return porthole::serve(files, std::move(options));
+        return porthole::serve(files, std::move(command_line.options));
 #endif
     } catch (std::system_error const& e) {
         std::fprintf(stderr, "file_server: cannot serve %s: %s\n", root.c_str(), e.code().message().c_str());

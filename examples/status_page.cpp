@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
         porthole::get<"/status.css">(asset("status.css", "text/css; charset=utf-8")),
     };
 
-    auto opts = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::options::from_command_line(argc, argv);
+    if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
+    auto& opts = command_line.options;
     bool token_on = porthole::command_line_flag(argc, argv, "--token");
     porthole::access_token token;
     if (token_on) opts.announce_query = token.query();

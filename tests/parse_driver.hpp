@@ -5,6 +5,7 @@
 #include <porthole/parser.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -34,7 +35,8 @@ struct outcome {
 };
 
 // Feeds `input` cut at the given offsets (ascending). Each piece is appended to a buffer that is
-// then moved to a new allocation, so the parser has to follow its views.
+// then moved to a new allocation, so the parser has to follow its views; decoded chunk framing
+// is dropped from it after each piece.
 inline outcome run(std::string_view input, std::vector<std::size_t> const& cuts,
                    porthole::parser_limits const& limits = {}) {
     std::array<porthole::header_field, 1000> storage{};
@@ -55,7 +57,10 @@ inline outcome run(std::string_view input, std::vector<std::size_t> const& cuts,
                 out.error = parser.error();
                 return out;
             }
-            if (st == porthole::parse_status::incomplete) break;
+            if (st == porthole::parse_status::incomplete) {
+                buf.resize(parser.discard_framing(buf.data(), buf.size()));  // as a connection does
+                break;
+            }
             auto const& h = parser.head();
             parsed_request r;
             r.method = std::string(h.method_name);
@@ -139,6 +144,19 @@ inline std::vector<std::string> split_on(std::string const& s, char sep) {
     return out;
 }
 
-inline std::string shared_dir() { return PORTHOLE_SHARED_DIR; }
+// The folders of one kind of corpus ("realistic", "hostile"): the repository's, then the one
+// PORTHOLE_EXTRA_CORPUS names, when it is set and has that kind (tests/corpus/README.md).
+struct corpus_folder {
+    std::string path;
+    bool extra = false;
+};
+inline std::vector<corpus_folder> corpus_folders(std::string const& kind) {
+    std::vector<corpus_folder> out{{std::string(PORTHOLE_SOURCE_DIR) + "/tests/corpus/" + kind, false}};
+    if (char const* extra = std::getenv("PORTHOLE_EXTRA_CORPUS")) {
+        std::string path = std::string(extra) + "/" + kind;
+        if (std::ifstream(path + "/index.tsv")) out.push_back({path, true});
+    }
+    return out;
+}
 
 }  // namespace test_support

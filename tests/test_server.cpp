@@ -351,6 +351,76 @@ TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") 
     CHECK(s.port() == 0);
 }
 
+TEST_CASE("two servers with different limits stepped from one poll() loop keep their requests apart") {
+    // Both run their loops on this thread: nothing one connection holds may be sized by the
+    // other server's limits.
+    auto headers_app = [](request const& r) {
+        std::string all;
+        for (auto const& f : r.headers()) all += std::string(f.name) + "=" + std::string(f.value) + ";";
+        return response::text(all);
+    };
+    auto small_options = test_options(1), large_options = test_options(1);
+    small_options.limits.max_header_count = 4;
+    large_options.limits.max_header_count = 2000;
+    large_options.limits.max_header_bytes = 64 * 1024;
+    porthole::server small(headers_app, small_options);
+    porthole::server large(headers_app, large_options);
+    int fds[2] = {small.native_handle(), large.native_handle()};
+    auto small_port = small.port(), large_port = large.port();
+    std::string many;
+    for (int i = 0; i < 1000; ++i) many += "X-L: " + std::to_string(i) + "\r\n";
+    std::atomic<bool> done{false};
+    std::vector<std::string> small_bodies, large_bodies;
+    std::thread clients([&] {
+        connection a(small_port), b(large_port);
+        auto a_get = [&](int i) {
+            a.get("/", "X-S: " + std::to_string(i) + "\r\n");
+            auto ra = a.read_reply();
+            small_bodies.push_back(ra ? ra->body : "none");
+        };
+        for (int i = 0; i < 10; ++i) {
+            // a's requests come back to back (its connection object stays), then around b's,
+            // once in two pieces
+            a_get(i);
+            a_get(i);
+            b.get("/", many);
+            auto rb = b.read_reply();
+            large_bodies.push_back(rb ? rb->body : "none");
+            a_get(i);
+            a.send("GET / HTTP/1.1\r\nHost: s\r\nX-S: " + std::to_string(i) + "\r\n");
+            std::this_thread::sleep_for(2ms);
+            b.get("/", many);
+            rb = b.read_reply();
+            large_bodies.push_back(rb ? rb->body : "none");
+            a.send("X-T: t\r\n\r\n");
+            auto ra = a.read_reply();
+            small_bodies.push_back(ra ? ra->body : "none");
+        }
+        done = true;
+    });
+    while (!done) {
+        if (fds[0] >= 0 && fds[1] >= 0) {
+            pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+            ::poll(p, 2, 20);
+        }
+        small.poll(fds[0] >= 0 ? 0ms : 5ms);
+        large.poll(fds[1] >= 0 ? 0ms : 5ms);
+    }
+    clients.join();
+    REQUIRE(small_bodies.size() == 40);
+    REQUIRE(large_bodies.size() == 20);
+    for (int i = 0; i < 10; ++i) {
+        for (int k = 0; k < 3; ++k) CHECK(small_bodies[4 * i + k] == "Host=test;X-S=" + std::to_string(i) + ";");
+        CHECK(small_bodies[4 * i + 3] == "Host=s;X-S=" + std::to_string(i) + ";X-T=t;");
+    }
+    for (auto const& body : large_bodies) {
+        CHECK(body.size() > 1000 * 6);
+        CHECK(body.find("X-L=999;") != std::string::npos);
+    }
+    small.stop();
+    large.stop();
+}
+
 TEST_CASE("stop() from a handler stops a started server; wait() returns") {
     std::function<void()> quit;
     auto app = [&](request const& r) {
@@ -465,7 +535,12 @@ TEST_CASE("one listener per loop and one shared listener both serve every client
 
 TEST_CASE("the command line gives port, threads and address, and leaves other flags alone") {
     char const* argv[] = {"prog", "--port", "0", "--threads=3", "--root", "/srv", "--address", "::1"};
-    auto o = porthole::options::from_command_line(8, argv);
+    auto cl = porthole::options::from_command_line(8, argv);
+    REQUIRE(cl.ok());
+    CHECK(cl.result == porthole::command_line::outcome::serve);
+    CHECK(cl.exit_status() == 0);
+    CHECK(cl.message.empty());
+    auto const& o = cl.options;
     CHECK(o.port == 0);
     CHECK(o.threads == 3);
     CHECK(o.address == "::1");
@@ -474,7 +549,7 @@ TEST_CASE("the command line gives port, threads and address, and leaves other fl
     CHECK(porthole::command_line_value(8, argv, "--root") == "/srv");
     CHECK(!porthole::command_line_value(8, argv, "--missing"));
     char const* none[] = {"prog"};
-    CHECK(porthole::options::from_command_line(1, none).port == 8080);
+    CHECK(porthole::options::from_command_line(1, none).options.port == 8080);
 }
 
 TEST_CASE("the command line sets the connection limit and every timeout, and keeps the defaults otherwise") {
@@ -482,7 +557,7 @@ TEST_CASE("the command line sets the connection limit and every timeout, and kee
     char const* argv[] = {"prog", "--max-connections", "50", "--header-timeout-ms=2500",
                           "--body-timeout-ms", "3000", "--keep-alive-timeout-ms", "700",
                           "--write-timeout-ms", "4000", "--drain-timeout-ms", "0"};
-    auto o = porthole::options::from_command_line(12, argv);
+    auto o = porthole::options::from_command_line(12, argv).options;
     CHECK(o.max_connections == 50);
     CHECK(o.header_timeout == 2500ms);
     CHECK(o.body_timeout == 3000ms);
@@ -490,11 +565,57 @@ TEST_CASE("the command line sets the connection limit and every timeout, and kee
     CHECK(o.write_timeout == 4000ms);
     CHECK(o.drain_timeout == 0ms);
     char const* none[] = {"prog"};
-    auto d = porthole::options::from_command_line(1, none);
+    auto d = porthole::options::from_command_line(1, none).options;
     porthole::options defaults;
     CHECK(d.max_connections == defaults.max_connections);
     CHECK(d.header_timeout == defaults.header_timeout);
     CHECK(d.drain_timeout == defaults.drain_timeout);
+}
+
+TEST_CASE("--help and malformed values are reported, never acted on: the process goes on") {
+    // Each of these once ended the process from inside the library.
+    char const* help[] = {"prog", "--port", "80", "--help"};
+    auto h = porthole::options::from_command_line(4, help);
+    CHECK(!h.ok());
+    CHECK(h.result == porthole::command_line::outcome::help);
+    CHECK(h.exit_status() == 0);
+    CHECK(h.message.starts_with("usage: prog "));
+    CHECK(h.message.find("--drain-timeout-ms") != std::string::npos);
+    char const* dash_h[] = {"prog", "-h"};
+    CHECK(porthole::options::from_command_line(2, dash_h).result == porthole::command_line::outcome::help);
+    struct bad_case {
+        std::vector<char const*> argv;
+        char const* problem;
+    };
+    for (auto const& [argv, problem] : {
+             bad_case{{"prog", "--port", "http"}, "prog: --port needs a number from 0 to 65535\n"},
+             bad_case{{"prog", "--port=70000"}, "prog: --port needs a number from 0 to 65535\n"},
+             bad_case{{"prog", "--threads", "-1"}, "prog: --threads needs a number from 0 to 1024\n"},
+             bad_case{{"prog", "--address="}, "prog: --address needs a value\n"},
+             bad_case{{"prog", "--max-connections", "0"}, "prog: --max-connections needs a number from 1 to 10000000\n"},
+             bad_case{{"prog", "--body-timeout-ms", "soon"},
+                      "prog: --body-timeout-ms needs milliseconds from 0 to 86400000\n"},
+         }) {
+        CAPTURE(problem);
+        auto cl = porthole::options::from_command_line(static_cast<int>(argv.size()), argv.data());
+        CHECK(!cl.ok());
+        CHECK(cl.result == porthole::command_line::outcome::invalid);
+        CHECK(cl.exit_status() == 2);
+        CHECK(cl.message.starts_with(problem));
+        CHECK(cl.message.find("usage: prog ") != std::string::npos);
+    }
+    // serve() given a refused command line reports and returns its status, serving nothing.
+    char const* bad[] = {"prog", "--port", "http"};
+    auto cl = porthole::options::from_command_line(3, bad);
+    std::fflush(stderr);
+    int saved = ::dup(2), null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ::dup2(null, 2);
+    int status_bad = porthole::serve(test_app, cl);
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    ::close(null);
+    CHECK(status_bad == 2);
 }
 
 TEST_CASE("request::peer() is the client's address and port, IPv4 and IPv6") {

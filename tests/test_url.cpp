@@ -117,6 +117,17 @@ TEST_CASE("decode_path leaves '+' alone") {
     CHECK(path("/a+b") == "/a+b");
 }
 
+TEST_CASE("decode_path rejects encoded and raw control bytes: CR, LF, NUL, every C0 control and DEL") {
+    for (auto bad : {"/a%0d%0aSet-Cookie:%20x", "/a%0D", "/a%0a", "/a%00", "/%09tab", "/%1f", "/%1F", "/x%7f", "/x%7F"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(path(bad));
+    }
+    CHECK_FALSE(path(std::string_view("/a\rb", 4)));
+    CHECK_FALSE(path("/a\x7f"));
+    CHECK(path("/a%20b%7e%80%ff") == "/a b~\x80\xff");  // space, '~' and non-ASCII are data
+    CHECK(path("/%5C") == "/\\");  // an encoded backslash is data too
+}
+
 TEST_CASE("decode_path rejects malformed escapes and NUL bytes") {
     CHECK_FALSE(path("/a%"));
     CHECK_FALSE(path("/a%2"));

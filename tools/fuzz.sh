@@ -9,7 +9,7 @@
 #   FUZZ_SECONDS   fuzzing time per target (default 60; 0: build and replay only)
 #   FUZZ_FORK      run N fuzzing processes per target (libFuzzer -fork=N; default: one)
 #   FUZZ_ARGS      more libFuzzer flags, e.g. "-only_ascii=1"
-#   FUZZ_SHARED    the shared corpus folder (default: ../shared beside the repository)
+#   PORTHOLE_EXTRA_CORPUS  a folder of extra request corpora (tests/corpus/README.md) to seed from too
 #   CXX            a clang++ with libFuzzer (default: clang++, else clang++-14)
 # See docs/fuzzing.md.
 set -uo pipefail
@@ -27,7 +27,8 @@ if ! mkdir -p "$build_dir" || ! build_dir=$(cd "$build_dir" && pwd) || [ -z "$bu
 fi
 
 seconds=${FUZZ_SECONDS:-60}
-shared=${FUZZ_SHARED:-$root/../shared}
+corpora=("$root/tests/corpus")
+[ -n "${PORTHOLE_EXTRA_CORPUS:-}" ] && corpora+=("$PORTHOLE_EXTRA_CORPUS")
 
 # ---- the targets: one tests/fuzz/NAME.cpp each
 targets=(
@@ -92,24 +93,23 @@ needs_build() {
   return 1
 }
 
-# ---- seeds made at run time from the shared corpus, in each target's input layout
-make_shared_seeds() {
+# ---- seeds made at run time from the request corpora, in each target's input layout
+make_corpus_seeds() {
   local out=$1
   # FUZZ_KEEP_SEEDS: an earlier run made them; runs side by side must not remake them.
   [ -n "${FUZZ_KEEP_SEEDS:-}" ] && [ -d "$out" ] && return 0
   rm -rf "$out"
   mkdir -p "$out"
-  [ -d "$shared/corpus" ] || { echo "fuzz: no shared corpus at $shared/corpus; committed seeds only"; return 0; }
-  python3 - "$shared/corpus" "$out" <<'PY'
+  python3 - "$out" "${corpora[@]}" <<'PY'
 import os, re, sys
-corpus, out = sys.argv[1], sys.argv[2]
+out, corpora = sys.argv[1], sys.argv[2:]
 def put(target, name, data):
     d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), 'wb') as f:
         f.write(data)
 instant = (784111777).to_bytes(8, 'little')
-for sub in ('realistic', 'hostile'):
+for corpus, sub in [(c, s) for c in corpora for s in ('realistic', 'hostile')]:
     folder = os.path.join(corpus, sub)
     if not os.path.isdir(folder):
         continue
@@ -147,8 +147,8 @@ PY
 # ---- build, replay, fuzz
 status=0
 summary=()
-shared_seeds=$build_dir/seeds-shared
-make_shared_seeds "$shared_seeds" || echo "fuzz: could not make seeds from the shared corpus"
+corpus_seeds=$build_dir/seeds-corpus
+make_corpus_seeds "$corpus_seeds" || echo "fuzz: could not make seeds from the request corpora"
 echo "fuzz: $cxx, ${seconds}s per target, into $build_dir"
 
 for t in "${targets[@]}"; do
@@ -175,7 +175,7 @@ for t in "${targets[@]}"; do
   work=$build_dir/corpus/$t  # new inputs land here; tests/fuzz/corpus/$t is the saved corpus
   mkdir -p "$crashes" "$work"
   inputs=()
-  for d in "tests/fuzz/corpus/$t" "tests/fuzz/regressions/$t" "tests/fuzz/seeds/$t" "$shared_seeds/$t"; do
+  for d in "tests/fuzz/corpus/$t" "tests/fuzz/regressions/$t" "tests/fuzz/seeds/$t" "$corpus_seeds/$t"; do
     [ -d "$d" ] && [ -n "$(ls -A "$d" 2>/dev/null)" ] && inputs+=("$d")
   done
   max_len=65536

@@ -134,11 +134,17 @@ inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 // Header field storage shared by the connections of a thread: a request whose head arrives in
-// one piece, the usual case, needs no storage of its own.
-inline std::vector<header_field>& thread_header_storage(std::size_t n) {
-    thread_local std::vector<header_field> storage;
-    if (storage.size() < n) storage.resize(n);
-    return storage;
+// one piece, the usual case, needs no storage of its own. It grows by adding a larger block and
+// keeping the old ones, so storage a connection was given never moves when another connection
+// on the thread has larger limits.
+inline std::span<header_field> thread_header_storage(std::size_t n) {
+    thread_local std::vector<std::unique_ptr<header_field[]>> blocks;
+    thread_local std::size_t largest = 0;
+    if (largest < n) {
+        blocks.push_back(std::make_unique<header_field[]>(n));
+        largest = n;
+    }
+    return {blocks.back().get(), n};
 }
 }  // namespace detail
 
@@ -203,8 +209,9 @@ public:
             process_buffered();
             return;
         }
-        auto used = process(bytes.data(), bytes.size());
-        keep_rest(bytes.data() + used, bytes.size() - used);
+        std::size_t size = bytes.size();
+        auto used = process(bytes.data(), size);
+        keep_rest(bytes.data() + used, size - used);
     }
     void feed(std::string_view bytes) {
         if (closing_) return;
@@ -270,12 +277,13 @@ public:
             std::uint64_t left = s.size() - front_done_;
             if (n < left) {
                 front_done_ += n;
-                return;
+                break;
             }
             n -= static_cast<std::size_t>(left);
             finish_front();
         }
         if (head_ == segments_.size()) reset_output();
+        else compact_output();
         if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
     }
 
@@ -328,6 +336,18 @@ public:
             queue_error(status::request_timeout);
         closing_ = true;
         in_.clear();
+    }
+
+    // Bytes of memory the connection holds for its peer now: buffers and field storage, and
+    // the bodies of responses it holds until they are written (which the application made).
+    // docs/security.md bounds it by the limits.
+    std::size_t memory_held() const noexcept {
+        std::size_t n = in_.capacity() + out_.capacity() + path_.capacity() + peer_.capacity() +
+                        stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
+                        segments_.capacity() * sizeof(segment);
+        for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
+        if constexpr (plans_bodies) n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
+        return n;
     }
 
     void set_peer(std::string_view address) { peer_.assign(address); }
@@ -401,14 +421,15 @@ private:
     using answered_request = detail::request_summary;
 
     std::span<header_field> shared_storage() {
-        auto& s = detail::thread_header_storage(config_.limits.max_header_count);
-        return {s.data(), config_.limits.max_header_count};
+        return detail::thread_header_storage(config_.limits.max_header_count);
     }
 
     // ---- request processing
 
     void process_buffered() {
-        auto used = process(in_.data(), in_.size());
+        std::size_t size = in_.size();
+        auto used = process(in_.data(), size);
+        in_.resize(size);
         in_.erase(0, used);
         if (in_.empty() && in_.capacity() > 64 * 1024) std::string().swap(in_);
     }
@@ -418,7 +439,8 @@ private:
     }
 
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
-    std::size_t process(char* data, std::size_t size) {
+    // An unfinished chunked body's decoded framing is dropped, which shrinks `size`.
+    std::size_t process(char* data, std::size_t& size) {
         std::size_t off = 0;
         if constexpr (plans_bodies) {
             if (incoming_) {  // a body being streamed comes first; what follows it waits
@@ -430,7 +452,7 @@ private:
         if (waiting_) return off;  // requests behind an awaited answer wait, unparsed
         paused_ = false;
         while (!closing_ && !waiting_ && off < size) {
-            if (buffered_output() > config_.max_output_buffered) {
+            if (output_over_limit()) {
                 paused_ = true;
                 break;
             }
@@ -453,6 +475,7 @@ private:
             }
             auto st = parser_.parse(data + off, size - off);
             if (st == parse_status::incomplete) {
+                size = off + parser_.discard_framing(data + off, size - off);
                 on_incomplete();
                 break;
             }
@@ -524,6 +547,10 @@ private:
             finish(answered_request::of(req), error_response(status::misdirected_request));
             return;
         }
+        if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            finish(answered_request::of(req), server_options_response());
+            return;
+        }
         response res = call_guarded(req);
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
@@ -558,6 +585,14 @@ private:
             log_error("application threw a non-standard exception");
         }
         return error_response(status::internal_server_error);
+    }
+
+    // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
+    // is refused; TRACE is passed on but not advertised), and Content-Length: 0.
+    static response server_options_response() {
+        response res(status::ok);
+        res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+        return res;
     }
 
     static response error_response(status s) {
@@ -777,6 +812,35 @@ private:
         ++head_;
     }
 
+    // A peer that reads steadily while it keeps sending may never let the queue empty: drop
+    // what was written from the front of out_ and of segments_, so that they hold what is
+    // pending rather than everything sent since the queue was last empty.
+    void compact_output() {
+        if (head_ >= 16 && head_ * 2 >= segments_.size()) {
+            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+        }
+        std::size_t live = out_.size();  // the first byte still to write
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (segments_[i].kind == segment::buffered) {
+                live = segments_[i].begin + (i == head_ ? static_cast<std::size_t>(front_done_) : 0);
+                break;
+            }
+        }
+        if (live < 4096 || live * 2 < out_.size()) return;
+        out_.erase(0, live);
+        auto& front = segments_[head_];
+        if (front.kind == segment::buffered) {
+            front.begin += static_cast<std::size_t>(front_done_);
+            front_done_ = 0;
+        }
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (segments_[i].kind != segment::buffered) continue;
+            segments_[i].begin -= live;
+            segments_[i].end -= live;
+        }
+    }
+
     void reset_output() {
         segments_.clear();
         head_ = 0;
@@ -785,11 +849,25 @@ private:
         if (out_.capacity() > 64 * 1024) std::string().swap(out_);
     }
 
+    bool output_over_limit() const noexcept {
+        // out_ holds at least what is pending: with the records and nothing held under the
+        // limit, as after most requests, the precise count is not needed.
+        if (held_.empty() && out_.size() + (segments_.size() - head_) * sizeof(segment) <= config_.max_output_buffered)
+            return false;
+        return buffered_output() > config_.max_output_buffered;
+    }
+
+    // Output waiting to be written, as backpressure counts it: buffered bytes not yet written,
+    // and held responses (their files and streams a little, string bodies whole: a peer that
+    // pipelines requests for large generated bodies must not make the connection hold many).
     std::size_t buffered_output() const noexcept {
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
-        return n + held_.size() * 4096;  // held bodies are someone else's memory; count them a little
+        if (head_ < segments_.size() && segments_[head_].kind == segment::buffered)
+            n -= static_cast<std::size_t>(front_done_);
+        for (auto const& r : held_) n += 4096 + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
+        return n + (segments_.size() - head_) * sizeof(segment);  // many small responses cost their records
     }
 
     // ---- answers that come later, and live streams
@@ -1030,7 +1108,7 @@ private:
     connection_config config_;
     date_source const* date_;
     request_parser parser_;
-    std::vector<header_field> own_storage_;
+    std::vector<header_field> own_storage_;  // an unfinished message's fields
     std::string in_;
     std::size_t in_size_before_commit_ = 0;
     std::string path_;

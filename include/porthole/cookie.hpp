@@ -3,8 +3,8 @@
 //
 // Reading is lenient and allocation-free: pairs are string_views into the header, and a
 // malformed pair is skipped, never fatal. Building is strict: whatever could break the
-// header (a CR, LF, ';' or other byte the grammar forbids) is refused with
-// std::invalid_argument when it is set, so it can never reach the wire.
+// header (a CR, LF, ';' or other byte the grammar forbids) makes the cookie invalid, and an
+// invalid cookie has no text, so it can never reach the wire (docs/errors.md).
 #pragma once
 
 #include <porthole/http.hpp>
@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <ctime>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -111,25 +110,26 @@ constexpr bool is_cookie_attribute_value(std::string_view v) noexcept {
 //
 // The name must be a token and the value cookie-octets, optionally in double quotes
 // (percent-encode anything else, e.g. with url::encode_component); Path and Domain must be
-// printable US-ASCII without ';'. Anything else throws std::invalid_argument.
+// printable US-ASCII without ';'. Anything else makes the cookie invalid: valid() is false,
+// problem() says what was wrong first, and to_string() is empty, which a response refuses as
+// a Set-Cookie value (the connection then answers 500), as it refuses any unsafe field.
 // SameSite=None is only honoured by browsers on Secure cookies, so it adds Secure.
 // A negative Max-Age is written as 0 (delete the cookie now).
 class set_cookie {
 public:
     set_cookie(std::string_view name, std::string_view value) : name_(name), value_(value) {
-        if (!detail::is_token(name)) throw std::invalid_argument("set_cookie: name is not a token");
-        if (!detail::is_cookie_value(value))
-            throw std::invalid_argument("set_cookie: value has a byte outside cookie-octet");
+        if (!detail::is_token(name)) refuse("name is not a token");
+        else if (!detail::is_cookie_value(value)) refuse("value has a byte outside cookie-octet");
     }
 
     set_cookie& path(std::string_view p) {
-        check_attribute(p, "set_cookie: Path has a control character or ';'");
+        if (!detail::is_cookie_attribute_value(p)) refuse("Path has a control character, ';' or a non-ASCII byte");
         path_ = std::string(p);  // via a temporary: GCC 12 misreports -Wrestrict on assign
         has_path_ = true;
         return *this;
     }
     set_cookie& domain(std::string_view d) {
-        check_attribute(d, "set_cookie: Domain has a control character or ';'");
+        if (!detail::is_cookie_attribute_value(d)) refuse("Domain has a control character, ';' or a non-ASCII byte");
         domain_ = std::string(d);
         has_domain_ = true;
         return *this;
@@ -156,10 +156,15 @@ public:
         return *this;
     }
 
+    bool valid() const noexcept { return problem_ == nullptr; }
+    // What made the cookie invalid first ("value has a byte outside cookie-octet"), or empty.
+    std::string_view problem() const noexcept { return problem_ ? problem_ : ""; }
+
     // The header value, attributes in a fixed order: Path, Domain, Max-Age, Expires,
-    // Secure, HttpOnly, SameSite.
+    // Secure, HttpOnly, SameSite. Empty for an invalid cookie.
     std::string to_string() const {
         std::string out;
+        if (!valid()) return out;
         out.reserve(name_.size() + value_.size() + path_.size() + domain_.size() + 96);
         out.append(name_).append("=").append(value_);
         if (has_path_) out.append("; Path=").append(path_);
@@ -182,8 +187,8 @@ public:
     }
 
 private:
-    static void check_attribute(std::string_view v, char const* what) {
-        if (!detail::is_cookie_attribute_value(v)) throw std::invalid_argument(what);
+    void refuse(char const* what) noexcept {
+        if (!problem_) problem_ = what;
     }
 
     std::string name_;
@@ -193,6 +198,7 @@ private:
     std::optional<std::int64_t> max_age_;
     std::optional<std::time_t> expires_;
     std::optional<porthole::same_site> same_site_;
+    char const* problem_ = nullptr;
     bool has_path_ = false;
     bool has_domain_ = false;
     bool secure_ = false;

@@ -3,6 +3,12 @@
 // case-insensitive comparison and comma-separated token lists.
 #pragma once
 
+// Said once, first, rather than as a thousand lines of errors from the code below.
+#if (defined(_MSVC_LANG) ? _MSVC_LANG : __cplusplus) < 202002L
+#error "porthole needs C++20: compile with -std=c++20 (GCC, Clang) or /std:c++20 (MSVC)"
+#include <porthole_stops_here_without_cxx20>  // a missing header ends compilation at once
+#endif
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -245,6 +251,34 @@ constexpr bool is_token(std::string_view s) noexcept {
         if (!is_tchar(c)) return false;
     return true;
 }
+// qdtext, and what may follow a backslash in a quoted-pair (RFC 9110 5.6.4).
+constexpr bool is_qdtext(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || c == ' ' || u == 0x21 || (u >= 0x23 && u <= 0x5b) || (u >= 0x5d && u <= 0x7e) || u >= 0x80;
+}
+constexpr bool is_quoted_pair_char(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return c == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE (RFC 9110 5.6.4), opening at s[i].
+struct quoted_string_scan {
+    enum outcome_t : std::uint8_t { ok, unterminated, invalid } outcome;
+    std::size_t end;  // ok: just past the closing quote; otherwise where the scan stopped
+};
+constexpr quoted_string_scan scan_quoted_string(std::string_view s, std::size_t i) noexcept {
+    for (std::size_t j = i + 1;; ++j) {
+        if (j >= s.size()) return {quoted_string_scan::unterminated, j};
+        if (s[j] == '"') return {quoted_string_scan::ok, j + 1};
+        if (s[j] == '\\') {
+            if (++j >= s.size()) return {quoted_string_scan::unterminated, j};
+            if (!is_quoted_pair_char(s[j])) return {quoted_string_scan::invalid, j};
+        } else if (!is_qdtext(s[j])) {
+            return {quoted_string_scan::invalid, j};
+        }
+    }
+}
+
 constexpr std::string_view trim_ows(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

@@ -34,17 +34,6 @@ constexpr bool is_bchar(char c) noexcept {
     return false;
 }
 
-// qdtext and the character after a backslash in a quoted-pair (RFC 9110 5.6.4).
-constexpr bool is_qdtext(char c) noexcept {
-    auto u = static_cast<unsigned char>(c);
-    return c == '\t' || c == ' ' || u == 0x21 || (u >= 0x23 && u <= 0x5b) ||
-           (u >= 0x5d && u <= 0x7e) || u >= 0x80;
-}
-constexpr bool is_quoted_pair_char(char c) noexcept {
-    auto u = static_cast<unsigned char>(c);
-    return c == '\t' || (u >= 0x20 && u != 0x7f);
-}
-
 constexpr std::size_t skip_ows(std::string_view s, std::size_t i) noexcept {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
     return i;
@@ -75,19 +64,10 @@ constexpr bool parse_parameters(std::string_view s, F&& f) {
         std::string_view value;
         bool quoted = i < s.size() && s[i] == '"';
         if (quoted) {
-            std::size_t j = i + 1;
-            for (;; ++j) {
-                if (j >= s.size()) return false;  // unterminated
-                if (s[j] == '"') break;
-                if (s[j] == '\\') {
-                    if (j + 1 >= s.size() || !is_quoted_pair_char(s[j + 1])) return false;
-                    ++j;
-                } else if (!is_qdtext(s[j])) {
-                    return false;
-                }
-            }
-            value = s.substr(i + 1, j - i - 1);
-            i = j + 1;
+            auto q = porthole::detail::scan_quoted_string(s, i);
+            if (q.outcome != q.ok) return false;
+            value = s.substr(i + 1, q.end - i - 2);
+            i = q.end;
         } else {
             std::size_t end = skip_token(s, i);
             if (end == i) return false;

@@ -28,7 +28,10 @@ struct parser_limits {
     std::size_t max_header_line = 8 * 1024;    // 431 beyond (one field line)
     std::size_t max_header_count = 100;        // 431 beyond
     std::uint64_t max_body = 1024 * 1024;      // 413 beyond (decoded size for chunked bodies)
-    std::size_t max_chunk_extension = 1024;    // 400 beyond (per chunk)
+    std::size_t max_chunk_extension = 1024;    // 400 beyond (per chunk, from the first ';')
+    // Chunk framing (size lines, extensions, CRLFs) beyond 32 bytes plus the chunk's own size,
+    // summed over one body: framing out of proportion to the data it carries. 400 beyond.
+    std::size_t max_chunk_overhead = 16 * 1024;
     std::size_t max_trailer_bytes = 8 * 1024;  // 431 beyond
     bool allow_bare_lf = false;                // RFC 9112 2.2 MAY: off, a bare LF is a 400
 };
@@ -41,15 +44,18 @@ enum class parse_error : std::uint8_t {
     none,
     // request line
     invalid_method,
+    method_too_long,       // the request line limit ran out inside the method
+    too_many_empty_lines,  // empty lines before the request line filled its limit
     invalid_target,
+    backslash_in_path,     // not a URI character (RFC 3986 2); some servers read it as '/'
     target_form_mismatch,  // '*' without OPTIONS, CONNECT without authority-form, ...
     invalid_version,
     unsupported_version,
-    request_line_too_long,
+    request_line_too_long,  // the request line limit ran out inside the target
     // line framing
     bare_cr,
     bare_lf,
-    // field lines
+    // field lines (of the header section and of the trailer section)
     whitespace_before_first_header,
     obs_fold,
     empty_header_name,
@@ -62,8 +68,10 @@ enum class parse_error : std::uint8_t {
     missing_host,
     multiple_host,
     invalid_host,
+    empty_host,  // on a target without an authority of its own (origin-form, '*')
     // body framing (RFC 9112 6)
     invalid_content_length,
+    content_length_leading_zero,  // "005": read differently by some parsers
     conflicting_content_length,
     content_length_with_transfer_encoding,
     transfer_encoding_in_http10,
@@ -74,10 +82,14 @@ enum class parse_error : std::uint8_t {
     // chunked coding (RFC 9112 7.1)
     invalid_chunk_size,
     chunk_size_overflow,
-    invalid_chunk_extension,
+    invalid_chunk_extension,        // something other than ";" where an extension may start
+    invalid_chunk_extension_name,   // ";" not followed by a token
+    invalid_chunk_extension_value,  // "=" not followed by a token or a quoted-string
+    unterminated_quoted_string,     // the line ends inside a quoted-string
+    invalid_quoted_string,          // a byte that neither qdtext nor a quoted-pair allows
     chunk_extension_too_long,
+    chunk_overhead_too_large,       // framing out of proportion to the data (max_chunk_overhead)
     missing_chunk_data_crlf,
-    invalid_trailer,
     trailers_too_large,
 };
 
@@ -97,18 +109,22 @@ constexpr status error_status(parse_error e) noexcept {
 
 constexpr std::string_view to_string(parse_error e) noexcept {
     constexpr std::string_view names[] = {
-        "none", "invalid method", "invalid request target", "request target form does not fit the method",
-        "invalid HTTP version", "unsupported HTTP version", "request line too long", "bare CR",
-        "bare LF", "whitespace before the first header field", "obsolete line folding",
-        "empty header field name", "invalid header field name", "whitespace before colon",
-        "header field line without colon", "invalid header field value", "too many header fields",
-        "header section too large", "missing Host", "more than one Host", "invalid Host",
-        "invalid Content-Length", "conflicting Content-Length values",
+        "none", "invalid method", "method too long", "too many empty lines before the request line",
+        "invalid request target", "backslash in the request path",
+        "request target form does not fit the method", "invalid HTTP version", "unsupported HTTP version",
+        "request line too long", "bare CR", "bare LF", "whitespace before the first header field",
+        "obsolete line folding", "empty field name", "invalid field name", "whitespace before colon",
+        "field line without colon", "invalid field value", "too many header fields",
+        "header section too large", "missing Host", "more than one Host", "invalid Host", "empty Host",
+        "invalid Content-Length", "Content-Length with a leading zero", "conflicting Content-Length values",
         "Content-Length together with Transfer-Encoding", "Transfer-Encoding in an HTTP/1.0 request",
         "chunked is not the final transfer coding", "invalid Transfer-Encoding",
         "unsupported transfer coding", "body too large", "invalid chunk size", "chunk size overflow",
-        "invalid chunk extension", "chunk extension too long", "chunk data not followed by CRLF",
-        "invalid trailer field", "trailer section too large"};
+        "invalid chunk extension", "invalid chunk extension name", "invalid chunk extension value",
+        "unterminated quoted-string", "invalid byte in a quoted-string", "chunk extension too long",
+        "chunk framing out of proportion to its data", "chunk data not followed by CRLF",
+        "trailer section too large"};
+    static_assert(std::size(names) == static_cast<std::size_t>(parse_error::trailers_too_large) + 1);
     auto i = static_cast<std::size_t>(e);
     return i < std::size(names) ? names[i] : std::string_view{"unknown"};
 }
@@ -218,11 +234,18 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
 
 // request-target characters: VCHAR except '#' (a fragment is never sent). RFC 3986 is stricter,
 // but browsers send '{', '|', '^' and '`' unencoded in queries; control bytes, space and
-// non-ASCII are refused.
-constexpr bool is_target_char(char c) noexcept {
-    auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f && c != '#';
-}
+// non-ASCII are refused. A table, because every byte of every target goes through it: '?'
+// and '\\' are marked, since a backslash is refused before the query and allowed in it.
+enum : std::uint8_t { tc_invalid, tc_plain, tc_question, tc_backslash };
+inline constexpr auto target_chars = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0x21; c < 0x7f; ++c) t[static_cast<std::size_t>(c)] = tc_plain;
+    t['#'] = tc_invalid;
+    t['?'] = tc_question;
+    t['\\'] = tc_backslash;
+    return t;
+}();
+constexpr bool is_target_char(char c) noexcept { return target_chars[static_cast<unsigned char>(c)] != tc_invalid; }
 
 // reg-name characters (RFC 3986 3.2.2): unreserved, pct-encoded's '%', sub-delims. A table,
 // because every request's Host goes through it.
@@ -239,7 +262,7 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
     std::size_t i = 0;
     if (!h.empty() && h[0] == '[') {
         auto close = h.find(']');
-        if (close == std::string_view::npos) return false;
+        if (close == std::string_view::npos || close == 1) return false;
         for (std::size_t k = 1; k < close; ++k) {
             char c = h[k];
             if (!(is_hex(c) || c == ':' || c == '.' || c == 'v' || c == 'V')) return false;
@@ -255,6 +278,9 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
         if (h[i] < '0' || h[i] > '9') return false;
     return true;
 }
+
+// Whether the host of uri-host [":" port] is empty ("", ":80").
+constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
 
 // 1*DIGIT without overflow; false for anything else.
 constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
@@ -356,9 +382,7 @@ public:
                     if (cap != end) return fail(r, in, p, parse_error::trailers_too_large);
                     return finish(r, in, p, parse_status::incomplete);
                 }
-                if (lr == detail::line_result::error)
-                    return fail(r, in, p, err == parse_error::bare_cr || err == parse_error::bare_lf
-                                              ? err : parse_error::invalid_trailer);
+                if (lr == detail::line_result::error) return fail(r, in, p, err);
                 trailer_bytes_ += static_cast<std::size_t>(next - p);
                 p = next;
                 if (lr == detail::line_result::section_end) phase_ = phase::done;
@@ -378,7 +402,7 @@ public:
     void reset() noexcept {
         phase_ = phase::size_line;
         error_ = parse_error::none;
-        chunk_left_ = body_size_ = 0;
+        chunk_left_ = body_size_ = overhead_ = 0;
         trailer_bytes_ = 0;
     }
 
@@ -396,51 +420,84 @@ private:
     }
 
     // chunk-size [ chunk-ext ] CRLF, consumed only whole: a short line is re-read next time.
+    // The line is judged once its end has arrived, or once it is longer than any valid one
+    // can be (64 bytes of size and BWS, the extension limit, CRLF), so the verdict never
+    // depends on how the bytes were split.
     parse_status parse_size_line(const char* p, const char* end, const char*& next) noexcept {
-        // A size line longer than digits, BWS and the extension limit allow is refused, judged
-        // on the bytes up to that length so that the verdict does not depend on the split.
-        std::size_t max_line = 64 + limits_.max_chunk_extension;
-        if (static_cast<std::size_t>(end - p) > max_line) {
-            auto st = scan_size_line(p, p + max_line, next);
-            return st == parse_status::incomplete ? set(parse_error::chunk_extension_too_long) : st;
+        std::size_t max_line = max_size_part + limits_.max_chunk_extension + 2;
+        std::size_t avail = static_cast<std::size_t>(end - p);
+        auto lf = static_cast<const char*>(std::memchr(p, '\n', std::min(avail, max_line)));
+        if (lf == nullptr) {
+            if (avail < max_line) return parse_status::incomplete;
+            auto semi = static_cast<const char*>(std::memchr(p, ';', max_size_part + 1));
+            return set(semi ? parse_error::chunk_extension_too_long : parse_error::invalid_chunk_size);
         }
-        return scan_size_line(p, end, next);
+        const char* eol = lf;
+        if (lf != p && lf[-1] == '\r') --eol;
+        else if (!limits_.allow_bare_lf) return set(parse_error::bare_lf);
+        if (std::memchr(p, '\r', static_cast<std::size_t>(eol - p)) != nullptr) return set(parse_error::bare_cr);
+        next = lf + 1;
+        return check_size_line(std::string_view(p, static_cast<std::size_t>(eol - p)),
+                                static_cast<std::size_t>(next - p));
     }
-    parse_status scan_size_line(const char* p, const char* end, const char*& next) noexcept {
+
+    // chunk-size [ chunk-ext ], without its line end (RFC 9112 7.1, 7.1.1):
+    //   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+    //   chunk-ext-name = token; chunk-ext-val = token / quoted-string
+    parse_status check_size_line(std::string_view line, std::size_t wire_size) noexcept {
         std::uint64_t size = 0;
-        const char* digits = p;
-        for (; p != end; ++p) {
-            int v = detail::hex_value(*p);
+        std::size_t i = 0;
+        for (; i < line.size(); ++i) {
+            int v = detail::hex_value(line[i]);
             if (v < 0) break;
             if (size > (UINT64_MAX >> 4)) return set(parse_error::chunk_size_overflow);
             size = (size << 4) | static_cast<std::uint64_t>(v);
         }
-        if (p == end) return parse_status::incomplete;
-        if (p == digits) return set(parse_error::invalid_chunk_size);
-        const char* after_digits = p;
-        while (p != end && (*p == ' ' || *p == '\t')) ++p;  // BWS, allowed only before ';'
-        if (p == end) return parse_status::incomplete;
-        if (*p == ';') {
-            const char* ext = p;
-            for (; p != end; ++p) {
-                if (static_cast<std::size_t>(p - ext) > limits_.max_chunk_extension)
-                    return set(parse_error::chunk_extension_too_long);
-                if (*p == '\r' || *p == '\n') break;
-                if (!detail::is_field_char(*p)) return set(parse_error::invalid_chunk_extension);
+        if (i == 0) return set(parse_error::invalid_chunk_size);
+        auto semi = line.find(';', i);
+        if (std::min(semi, line.size()) > max_size_part) return set(parse_error::invalid_chunk_size);
+        if (semi != std::string_view::npos && line.size() - semi > limits_.max_chunk_extension)
+            return set(parse_error::chunk_extension_too_long);
+        auto skip_bws = [&](std::size_t k) {
+            while (k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k;
+            return k;
+        };
+        auto skip_token = [&](std::size_t k) {
+            while (k < line.size() && detail::is_tchar(line[k])) ++k;
+            return k;
+        };
+        for (bool first = true;; first = false) {
+            std::size_t k = skip_bws(i);
+            if (k == line.size()) {
+                // BWS comes only before ';' or '=': none may end the line.
+                if (k != i) return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
+                break;
             }
-            if (p == end) return parse_status::incomplete;
-        } else if (p != after_digits || (*p != '\r' && *p != '\n')) {
-            return set(parse_error::invalid_chunk_size);
-        }
-        if (*p == '\r') {
-            if (p + 1 == end) return parse_status::incomplete;
-            if (p[1] != '\n') return set(parse_error::bare_cr);
-            next = p + 2;
-        } else {
-            if (!limits_.allow_bare_lf) return set(parse_error::bare_lf);
-            next = p + 1;
+            if (line[k] != ';') return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
+            std::size_t name = skip_bws(k + 1);
+            i = skip_token(name);
+            if (i == name) return set(parse_error::invalid_chunk_extension_name);
+            k = skip_bws(i);
+            if (k == line.size() || line[k] != '=') continue;  // a name alone
+            std::size_t value = skip_bws(k + 1);
+            if (value < line.size() && line[value] == '"') {
+                auto q = detail::scan_quoted_string(line, value);
+                if (q.outcome == q.unterminated) return set(parse_error::unterminated_quoted_string);
+                if (q.outcome == q.invalid) return set(parse_error::invalid_quoted_string);
+                i = q.end;
+            } else {
+                i = skip_token(value);
+                if (i == value) return set(parse_error::invalid_chunk_extension_value);
+            }
         }
         if (size > limits_.max_body - body_size_) return set(parse_error::body_too_large);
+        // Framing beyond what the chunk is allowed (32 bytes plus its size) adds to a debt that
+        // data pays back; a debt over the limit is framing out of proportion to the data.
+        std::uint64_t framing = wire_size + (size != 0 ? 2 : 0);  // the CRLF after the data
+        std::uint64_t allowance = chunk_overhead_allowance + size;
+        overhead_ = framing > allowance ? overhead_ + (framing - allowance)
+                                        : overhead_ - std::min<std::uint64_t>(overhead_, allowance - framing);
+        if (overhead_ > limits_.max_chunk_overhead) return set(parse_error::chunk_overhead_too_large);
         body_size_ += size;
         chunk_left_ = size;
         return parse_status::complete;
@@ -450,17 +507,22 @@ private:
         return parse_status::error;
     }
 
+    static constexpr std::size_t max_size_part = 64;  // chunk-size and BWS: 16 digits do for any size
+    static constexpr std::uint64_t chunk_overhead_allowance = 32;
+
     parser_limits limits_;
     phase phase_ = phase::size_line;
     parse_error error_ = parse_error::none;
     std::uint64_t chunk_left_ = 0;
     std::uint64_t body_size_ = 0;
+    std::uint64_t overhead_ = 0;  // framing debt, see check_size_line
     std::size_t trailer_bytes_ = 0;
 };
 
 // Parses one request: head, then body (Content-Length or chunked, decoded in place).
 //   parse(data, size) with all bytes received for this message so far (from its first byte);
-//   complete -> head(), body(), consumed() (bytes of data this message took); error -> error().
+//   complete -> head(), body(), consumed() (bytes of data this message took); error -> error();
+//   incomplete -> discard_framing() may shrink what the caller keeps.
 //   reset() before the next message; the caller drops the consumed bytes itself.
 class request_parser {
 public:
@@ -507,6 +569,21 @@ public:
     std::size_t consumed() const noexcept { return consumed_; }
     parse_error error() const noexcept { return error_; }
     parser_limits const& limits() const noexcept { return limits_; }
+
+    // A chunked body is decoded in place, so once part of it has been decoded the framing it
+    // came in (size lines, extensions, CRLFs, trailer lines) lies dead between the decoded
+    // body and the bytes still to decode. This moves those bytes down over it and returns the
+    // message's new size: pass that many bytes, from the same start, to the next parse(). A
+    // caller that keeps an unfinished message calls it whenever parse() returns incomplete, so
+    // that what it holds grows with the body, not with the bytes on the wire.
+    std::size_t discard_framing(char* data, std::size_t size) noexcept {
+        if (state_ != state::body || head_.framing != body_framing::chunked || raw_pos_ == decoded_end_)
+            return size;
+        std::memmove(data + decoded_end_, data + raw_pos_, size - raw_pos_);
+        size -= raw_pos_ - decoded_end_;
+        raw_pos_ = decoded_end_;
+        return size;
+    }
 
     // Moves the fields parsed so far to other storage, which is used from now on.
     void move_storage(std::span<header_field> storage) noexcept {
@@ -612,9 +689,14 @@ private:
             }
         }
         line_start_ = static_cast<std::size_t>(p - data);
-        if (p > cap) return fail(parse_error::request_line_too_long);  // empty lines alone passed it
+        if (p > cap || (p == cap && cap != end)) return fail(parse_error::too_many_empty_lines);
         auto st = scan_request_line(p, cap);
-        if (st == parse_status::incomplete && cap != end) return fail(parse_error::request_line_too_long);
+        if (st == parse_status::incomplete && cap != end) {
+            // Name what ran over: a method that long is no request at all (400); a long target
+            // is what 414 is for (and the version that follows it is never the long part).
+            bool method_ended = std::memchr(p, ' ', static_cast<std::size_t>(cap - p)) != nullptr;
+            return fail(method_ended ? parse_error::request_line_too_long : parse_error::method_too_long);
+        }
         if (st == parse_status::incomplete) scanned_ = static_cast<std::size_t>(end - data);
         return st;
     }
@@ -627,7 +709,13 @@ private:
         head_.method_name = std::string_view(line, static_cast<std::size_t>(p - line));
         head_.method = method_from_string(head_.method_name);
         const char* target = ++p;
-        while (p != end && detail::is_target_char(*p)) ++p;
+        std::uint8_t kind = detail::tc_invalid;
+        while (p != end && (kind = detail::target_chars[static_cast<unsigned char>(*p)]) == detail::tc_plain) ++p;
+        if (p != end && kind != detail::tc_invalid) {  // '?' or '\\'
+            if (kind == detail::tc_backslash) return fail(parse_error::backslash_in_path);
+            while (++p != end && detail::is_target_char(*p)) {
+            }
+        }
         if (p == end) return parse_status::incomplete;
         if (*p != ' ' || p == target) return fail(parse_error::invalid_target);
         head_.target = std::string_view(target, static_cast<std::size_t>(p - target));
@@ -680,6 +768,12 @@ private:
                                     t[i] == '-' || t[i] == '.'))
                 ++i;
             if (t.substr(i, 3) != "://") return parse_error::invalid_target;
+            // The authority: a host that is not empty (RFC 9110 4.2.1) and no userinfo
+            // (RFC 9110 4.2.4), as for Host.
+            auto authority = t.substr(i + 3);
+            authority = authority.substr(0, authority.find_first_of("/?"));
+            if (detail::host_is_empty(authority) || !detail::is_valid_host(authority))
+                return parse_error::invalid_target;
             head_.form = target_form::absolute;
         }
         if (connect && head_.form != target_form::authority) return parse_error::target_form_mismatch;
@@ -694,6 +788,11 @@ private:
             if (detail::token_is(n, "host")) {
                 if (host_count_++ != 0) return parse_error::multiple_host;
                 if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
+                // Without an authority in the target, Host is the authority: it cannot be empty
+                // (RFC 9112 3.2, RFC 9110 4.2.1). An absolute target brings its own.
+                if (detail::host_is_empty(f.value) &&
+                    (head_.form == target_form::origin || head_.form == target_form::asterisk))
+                    return parse_error::empty_host;
                 head_.host = f.value;
             }
             break;
@@ -725,15 +824,19 @@ private:
 
     parse_error on_content_length(std::string_view value) noexcept {
         // 1*DIGIT; a list of identical values collapses to one (RFC 9110 8.6).
-        bool any = false, ok = true, conflict = false;
+        bool any = false, ok = true, conflict = false, leading_zero = false;
         for_each_list_item(value, [&](std::string_view item) {
             std::uint64_t v = 0;
             if (!detail::parse_decimal(item, v)) return ok = false;
+            // "005" is 1*DIGIT, but parsers in front of us may read it as octal or refuse it:
+            // where two readings can differ, none is taken.
+            if (item.size() > 1 && item[0] == '0') return leading_zero = true, ok = false;
             if ((any || cl_seen_) && v != head_.content_length) conflict = true;
             head_.content_length = v;
             any = true;
             return true;
         });
+        if (leading_zero) return parse_error::content_length_leading_zero;
         if (!ok || !any) return parse_error::invalid_content_length;
         if (conflict) return parse_error::conflicting_content_length;
         cl_seen_ = true;

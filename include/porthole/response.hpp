@@ -145,8 +145,9 @@ public:
         return *this;
     }
 
-    // ---- header fields. Invalid names or values are not stored: the response is marked
-    // invalid, and a connection answers 500 instead of sending it.
+    // ---- header fields. Invalid names or values (CR, LF, NUL or another control; an empty
+    // Set-Cookie) are not stored: the response is marked invalid, and a connection answers 500
+    // instead of sending it (docs/errors.md). Nothing here throws for a bad value.
     response& set_header(std::string_view name, std::string_view value) {
         for (auto& f : fields_)
             if (iequals(f.name, name)) {
@@ -228,7 +229,10 @@ private:
         return r;
     }
     bool check(std::string_view name, std::string_view value) {
-        if (detail::is_token(name) && detail::valid_field_value(value)) return true;
+        // A Set-Cookie value starts with cookie-name "=" (RFC 6265 4.1.1): never empty, which
+        // is also what an invalid porthole::set_cookie gives.
+        bool empty_cookie = value.empty() && iequals(name, "Set-Cookie");
+        if (detail::is_token(name) && detail::valid_field_value(value) && !empty_cookie) return true;
         if (invalid_field_.empty()) invalid_field_.assign(detail::is_token(name) ? name : "(invalid name)");
         return false;
     }

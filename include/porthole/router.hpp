@@ -151,7 +151,6 @@ struct trie {
     std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
     std::size_t node_count = 1;
     std::size_t depth = 0;            // most segments before a rest
-    std::uint16_t all_methods = 0;
     int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
 };
 
@@ -192,7 +191,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
         }
         if (plain > t.depth) t.depth = plain;
         end_node[r] = static_cast<std::uint16_t>(cur);
-        t.all_methods = static_cast<std::uint16_t>(t.all_methods | shapes[r].methods);
     }
     // ... then each node's literal children as a sorted run of edges, parameters by kind.
     std::size_t edge_count = 0;
@@ -636,7 +634,6 @@ public:
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
-        if (path == "*" && m == method::options) return options_response(trie_.all_methods);
         if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
         walk w(path);
         detail::match_query q;

@@ -16,7 +16,6 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <exception>
@@ -36,6 +35,8 @@
 namespace porthole {
 
 using error_log_function = std::function<void(std::string_view)>;
+
+struct command_line;
 
 struct options {
     // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
@@ -95,13 +96,40 @@ struct options {
 
     // The command line every example shares:  --port N  --threads N  --address A (repeatable)
     // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
-    // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), --help, and the limits
+    // --help, --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N.
-    // Other arguments are left alone (read them with command_line_value()). Sets announce
-    // and handle_signals. A malformed value prints usage to stderr and exits with status 2.
-    static options from_command_line(int argc, char const* const* argv);
+    // Other arguments are left alone (read them with command_line_value()). The options it
+    // gives set announce and handle_signals. It prints nothing and never exits: --help and a
+    // malformed value come back as a command_line that is not ok(), for main to report.
+    static command_line from_command_line(int argc, char const* const* argv);
+};
+
+// What a command line asks for: options to serve with, or (for --help, or a malformed value)
+// a message to print and a status to exit with. serve(app, command_line) acts on it the way
+// the examples do; a program that builds a server itself checks ok() first:
+//
+//   auto cl = porthole::options::from_command_line(argc, argv);
+//   if (!cl.ok()) return cl.report();   // usage on stdout and 0, or the problem on stderr and 2
+//   porthole::server s(app, cl.options);
+struct command_line {
+    enum class outcome : std::uint8_t { serve, help, invalid };
+
+    porthole::options options;  // with outcome::serve: what to serve with
+    outcome result = outcome::serve;
+    std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then the usage
+
+    bool ok() const noexcept { return result == outcome::serve; }
+    // 0 for serve and help, 2 for a malformed value (the convention of command-line tools).
+    int exit_status() const noexcept { return result == outcome::invalid ? 2 : 0; }
+    // Prints the message (help on stdout, a problem on stderr) and returns exit_status().
+    int report() const {
+        std::FILE* out = result == outcome::invalid ? stderr : stdout;
+        std::fwrite(message.data(), 1, message.size(), out);
+        std::fflush(out);
+        return exit_status();
+    }
 };
 
 // The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
@@ -141,33 +169,31 @@ inline bool command_line_flag(int argc, char const* const* argv, std::string_vie
 
 namespace detail {
 
-[[noreturn]] inline void command_line_usage(char const* program, int status, char const* problem) {
-    std::FILE* out = status == 0 ? stdout : stderr;
-    if (problem) std::fprintf(out, "%s: %s\n", program, problem);
-    std::fprintf(out,
-                 "usage: %s [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n"
-                 "  --port N      TCP port, 0 picks a free one (default 8080)\n"
-                 "  --threads N   event loop threads (default: one per hardware thread)\n"
-                 "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
-                 "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
-                 "                unix:/path/to.sock, unix:@abstract-name\n"
-                 "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
-                 "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
-                 "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
-                 "                         literals (repeatable)\n"
-                 "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
-                 "limits:\n"
-                 "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
-                 "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
-                 "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
-                 "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
-                 "  --write-timeout-ms N       without output leaving (default 30000)\n"
-                 "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
-                 "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
-                 "  --worker-threads N         threads for blocking handlers (default 16)\n"
-                 "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n",
-                 program);
-    std::exit(status);
+inline std::string command_line_usage(std::string_view program) {
+    std::string usage = "usage: ";
+    usage.append(program).append(" [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage +=
+        "  --port N      TCP port, 0 picks a free one (default 8080)\n"
+        "  --threads N   event loop threads (default: one per hardware thread)\n"
+        "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+        "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
+        "                unix:/path/to.sock, unix:@abstract-name\n"
+        "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
+        "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
+        "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+        "                         literals (repeatable)\n"
+        "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
+        "limits:\n"
+        "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
+        "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
+        "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
+        "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
+        "  --write-timeout-ms N       without output leaving (default 30000)\n"
+        "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
+        "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+        "  --worker-threads N         threads for blocking handlers (default 16)\n"
+        "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n";
+    return usage;
 }
 
 inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
@@ -184,22 +210,33 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 }  // namespace detail
 
-inline options options::from_command_line(int argc, char const* const* argv) {
-    options o;
+inline command_line options::from_command_line(int argc, char const* const* argv) {
+    command_line cl;
+    options& o = cl.options;
     o.announce = true;
     o.handle_signals = true;
     char const* program = argc > 0 ? argv[0] : "server";
+    auto refuse = [&](std::string_view problem) {
+        cl.result = command_line::outcome::invalid;
+        cl.message.assign(program).append(": ").append(problem).append("\n");
+        cl.message += detail::command_line_usage(program);
+        return cl;
+    };
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        if (a == "--help" || a == "-h") detail::command_line_usage(program, 0, nullptr);
+        if (a == "--help" || a == "-h") {
+            cl.result = command_line::outcome::help;
+            cl.message = detail::command_line_usage(program);
+            return cl;
+        }
     }
     unsigned long v = 0;
     if (auto p = command_line_value(argc, argv, "--port")) {
-        if (!detail::parse_unsigned(*p, 65535, v)) detail::command_line_usage(program, 2, "--port needs a number from 0 to 65535");
+        if (!detail::parse_unsigned(*p, 65535, v)) return refuse("--port needs a number from 0 to 65535");
         o.port = static_cast<std::uint16_t>(v);
     }
     if (auto t = command_line_value(argc, argv, "--threads")) {
-        if (!detail::parse_unsigned(*t, 1024, v)) detail::command_line_usage(program, 2, "--threads needs a number from 0 to 1024");
+        if (!detail::parse_unsigned(*t, 1024, v)) return refuse("--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
     // Checked when the server starts, which says what is wrong with one.
@@ -208,8 +245,9 @@ inline options options::from_command_line(int argc, char const* const* argv) {
         if (i == 0) o.address = std::string(addresses[i]);
         else o.extra_addresses.emplace_back(addresses[i]);
     }
-    if (command_line_flag(argc, argv, "--address") && addresses.empty())
-        detail::command_line_usage(program, 2, "--address needs a value");
+    if (command_line_flag(argc, argv, "--address") && addresses.empty()) return refuse("--address needs a value");
+    for (auto a : addresses)
+        if (a.empty()) return refuse("--address needs a value");
     if (auto m = command_line_value(argc, argv, "--socket-mode")) {
         unsigned mode = 0;
         bool ok = !m->empty() && m->size() <= 5;
@@ -217,7 +255,7 @@ inline options options::from_command_line(int argc, char const* const* argv) {
             ok = ok && c >= '0' && c <= '7';
             mode = mode * 8 + static_cast<unsigned>(c - '0');
         }
-        if (!ok || mode > 07777) detail::command_line_usage(program, 2, "--socket-mode needs an octal mode such as 660");
+        if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
         o.unix_socket_mode = static_cast<::mode_t>(mode);
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
@@ -227,20 +265,20 @@ inline options options::from_command_line(int argc, char const* const* argv) {
     if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
     if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
     if (!o.tls_cert_file != !o.tls_key_file || (o.tls_cert_file && (!*o.tls_cert_file || !*o.tls_key_file)))
-        detail::command_line_usage(program, 2, "--tls-cert and --tls-key go together, each with a file");
+        return refuse("--tls-cert and --tls-key go together, each with a file");
     if (auto m = command_line_value(argc, argv, "--max-connections")) {
         if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
-            detail::command_line_usage(program, 2, "--max-connections needs a number from 1 to 10000000");
+            return refuse("--max-connections needs a number from 1 to 10000000");
         o.max_connections = v;
     }
     if (auto w = command_line_value(argc, argv, "--worker-threads")) {
         if (!detail::parse_unsigned(*w, 4096, v) || v == 0)
-            detail::command_line_usage(program, 2, "--worker-threads needs a number from 1 to 4096");
+            return refuse("--worker-threads needs a number from 1 to 4096");
         o.worker_threads = v;
     }
     if (auto q = command_line_value(argc, argv, "--worker-queue")) {
         if (!detail::parse_unsigned(*q, 10000000, v))
-            detail::command_line_usage(program, 2, "--worker-queue needs a number from 0 to 10000000");
+            return refuse("--worker-queue needs a number from 0 to 10000000");
         o.worker_queue = v;
     }
     struct timeout_flag {
@@ -257,14 +295,12 @@ inline options options::from_command_line(int argc, char const* const* argv) {
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
-            if (!detail::parse_unsigned(*ms, 86400000, v)) {
-                std::string problem = std::string(t.name) + " needs milliseconds from 0 to 86400000";
-                detail::command_line_usage(program, 2, problem.c_str());
-            }
+            if (!detail::parse_unsigned(*ms, 86400000, v))
+                return refuse(std::string(t.name) + " needs milliseconds from 0 to 86400000");
             o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
         }
     }
-    return o;
+    return cl;
 }
 
 // Serves `app` (any porthole application; called concurrently from every loop thread, so it
@@ -511,6 +547,14 @@ int serve(App&& app, options opts = {}) {
         std::fprintf(stderr, "porthole: %s\n", e.what());
         return 1;
     }
+}
+
+// serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
+// malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
+template <class App>
+int serve(App&& app, command_line const& cl) {
+    if (!cl.ok()) return cl.report();
+    return serve(std::forward<App>(app), cl.options);
 }
 
 }  // namespace porthole

@@ -33,6 +33,11 @@ constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
     return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
 }
 
+constexpr bool is_control(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
 constexpr bool is_unreserved(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '-' || c == '.' || c == '_' || c == '~';
@@ -120,7 +125,8 @@ inline bool decode_form(std::string_view raw, std::string& out) {
 // on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
 // in upper case), so an encoded slash never becomes a separator and "%252F" stays distinct
 // from "%2F". '+' is not special in paths. Returns false, leaving `out` unchanged, on a
-// malformed escape or on a NUL byte, raw or encoded as %00.
+// malformed escape or on a control byte, raw or encoded (%00-%1F, %7F): no path means one,
+// and a CR, LF or NUL decoded from a path would reach file names, logs and headers.
 // Dot segments are left in place; see is_dot_segment.
 inline bool decode_path(std::string_view raw_path, std::string& out) {
     detail::append_guard guard(out);
@@ -128,10 +134,10 @@ inline bool decode_path(std::string_view raw_path, std::string& out) {
     std::size_t run = 0;
     for (std::size_t i = 0; i < raw_path.size(); ++i) {
         char c = raw_path[i];
-        if (c == '\0') return false;
+        if (detail::is_control(c)) return false;
         if (c != '%') continue;
         int b = detail::escaped_byte(raw_path, i);
-        if (b <= 0) return false;  // malformed, or %00
+        if (b < 0 || detail::is_control(static_cast<char>(b))) return false;
         out.append(raw_path.data() + run, i - run);
         if (b == '/')
             out.append("%2F");

@@ -8,7 +8,7 @@ import subprocess
 import unittest
 
 BUILD = os.environ.get("PORTHOLE_BUILD_DIR", "build")
-SHARED = os.environ.get("PORTHOLE_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LISTENING = re.compile(r"listening on https?://127\.0\.0\.1:(\d+)/\n")
 
 

@@ -3,9 +3,12 @@
 
   run.py CASE.cpp --include DIR -- COMPILER [ARGS...]
 
-The case's first line reads `// expect: TEXT`; TEXT must appear in the compiler's output, so a case
-that fails for an unrelated reason (a typo, a missing header) does not count as a pass.
+The case's first line reads `// expect: TEXT`; TEXT must appear in the compiler's first error, so
+a case that fails for an unrelated reason (a typo, a missing header) or buries porthole's message
+under other errors does not count as a pass. A second line `// std: c++17` compiles the case as
+that standard instead of C++20.
 """
+import re
 import subprocess
 import sys
 
@@ -19,14 +22,17 @@ def main(argv):
         print("case lacks a '// expect:' first line", file=sys.stderr)
         return 1
     expected = first[len("// expect:"):].strip()
-    cmd = compiler + ["-std=c++20", "-fsyntax-only", "-I", include, case]
+    second = open(case, encoding="utf-8").readlines()[1:2]
+    std = second[0][len("// std:"):].strip() if second and second[0].startswith("// std:") else "c++20"
+    cmd = compiler + ["-std=" + std, "-fsyntax-only", "-I", include, case]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     if proc.returncode == 0:
         print("compiled, but must not: " + " ".join(cmd), file=sys.stderr)
         return 1
-    if expected not in out:
-        print("failed without the expected message %r:\n%s" % (expected, out[-4000:]), file=sys.stderr)
+    errors = [line for line in out.splitlines() if re.search(r"\berror\b", line)]
+    if not errors or expected not in errors[0]:
+        print("the first error is not the expected message %r:\n%s" % (expected, out[-4000:]), file=sys.stderr)
         return 1
     print("fails to compile as expected: " + expected)
     return 0

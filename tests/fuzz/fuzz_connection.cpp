@@ -1,13 +1,14 @@
 // A porthole::connection with a small application (it echoes the path and the body length, with a
 // few paths that exercise other kinds of response), fed arbitrary bytes in fuzzer-chosen pieces
 // through each of its input functions, with its output drained by fuzzer-chosen partial amounts.
-// Two connections on the same thread take the same steps side by side: they share the thread's
-// header storage, and must not disturb each other.
+// Two connections on the same thread take the same steps side by side: neither may disturb the
+// other (nothing of one connection's may be shared with another's).
 //
 // Checked: what pending_output() shows only advances by what consumed() reported; the output is
 // a sequence of well-framed HTTP/1.1 responses, one final response per access-log entry, no more
 // than one per request served plus one error; nothing follows a "Connection: close" response;
-// should_close() never goes back to false; both connections write the same bytes; a third
+// should_close() never goes back to false; the memory a connection holds stays within the bound
+// docs/security.md states (tests/memory_bound.hpp); both connections write the same bytes; a third
 // connection given all the bytes in one piece gives the same responses (see the end of
 // one_input for the two differences allowed).
 //
@@ -21,6 +22,7 @@
 //   piece: how many bytes to feed in this step (0: none); the steps repeat until all are fed
 //   drain: bits 0-1 choose the input function (string_view, in-place span, read_buffer/commit);
 //          bits 2-7 how much pending output to consume (0: none, 63: all, else a share)
+#include "../memory_bound.hpp"
 #include "fuzz_support.hpp"
 #include "limits.hpp"
 
@@ -79,8 +81,14 @@ inline std::string without_continue(std::string s) {
     return s;
 }
 
+// The largest string body echo_app returns ("/big", or the echoed path and counts), and the
+// largest head (X-Echo carries a query value).
+inline test_support::application_sizes app_sizes(connection_config const& c, std::size_t read) {
+    return {read, std::max<std::size_t>(20000, c.limits.max_request_line + 128), c.limits.max_request_line + 512};
+}
+
 struct side {
-    explicit side(connection_config config) {
+    explicit side(connection_config config) : limits(config) {
         config.access_log = [this](access_entry const& e) {
             log.push_back({std::string(e.method), static_cast<unsigned>(to_int(e.status)),
                            e.method == "-" && e.target == "-"});
@@ -88,9 +96,11 @@ struct side {
         config.error_log = [](std::string_view) {};
         conn = std::make_unique<connection<echo_app>>(app, config);
     }
+    connection_config limits;
     echo_app app;
     std::vector<logged> log;
     std::string written;
+    std::size_t largest_read = 0;  // the largest piece fed: the driver's read size
     bool closed_seen = false;
     std::unique_ptr<connection<echo_app>> conn;
 };
@@ -106,6 +116,7 @@ inline std::string visible(connection<echo_app>& c) {
 }
 
 inline void check_state(side& s) {
+    FUZZ_CHECK(s.conn->memory_held() <= test_support::connection_memory_bound(s.limits, app_sizes(s.limits, s.largest_read)));
     if (s.closed_seen) FUZZ_CHECK(s.conn->should_close());
     s.closed_seen = s.conn->should_close();
     if (s.conn->should_close()) FUZZ_CHECK(!s.conn->wants_read());
@@ -132,6 +143,7 @@ inline void drain(side& s, unsigned share) {
 
 inline void feed(side& s, std::string_view piece, unsigned mode) {
     auto& c = *s.conn;
+    s.largest_read = std::max(s.largest_read, piece.size());
     if (mode == 1 || mode == 3) {
         fuzz_support::exact_buffer buf(piece);  // freed right after: nothing may point into it
         c.feed(std::span<char>(buf.data(), buf.size()));
@@ -298,7 +310,9 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     // line ends (see fuzz_parser_split), so at the end one may have answered 400 where the other
     // still waited (and then answered the timeout or nothing).
     side whole(config);
+    whole.largest_read = bytes.size();
     whole.conn->feed(bytes);
+    check_state(whole);
     drain(whole, 63);
     if (control & 16) whole.conn->timeout();
     else whole.conn->read_eof();

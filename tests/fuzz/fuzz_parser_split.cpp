@@ -8,8 +8,8 @@
 //   bits 2-4: number of cuts (0-7), each one byte (or two with bit 5) giving the distance from the
 //             previous cut; a distance of 0 feeds an empty piece
 //   bit 6:    on inputs up to 2 KiB, cut before every byte instead
-#ifndef PORTHOLE_SHARED_DIR
-#define PORTHOLE_SHARED_DIR ""  // parse_driver.hpp's corpus helpers are not used here
+#ifndef PORTHOLE_SOURCE_DIR
+#define PORTHOLE_SOURCE_DIR ""  // parse_driver.hpp's corpus helpers are not used here
 #endif
 #include "../parse_driver.hpp"
 #include "fuzz_support.hpp"

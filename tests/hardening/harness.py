@@ -2,8 +2,8 @@
 descriptor counts from /proc, and speak raw HTTP/1.1 over sockets.
 
 Every server listens on 127.0.0.1 only; every loop here is bounded in count and in time.
-Environment: PORTHOLE_BUILD_DIR (the meson build directory) and PORTHOLE_SHARED_DIR (the shared
-corpus folder).
+Environment: PORTHOLE_BUILD_DIR (the meson build directory); the request corpora are
+tests/corpus (tests/corpus/replay.py), with PORTHOLE_EXTRA_CORPUS adding cases.
 """
 import os
 import re
@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("PORTHOLE_BUILD_DIR", os.path.join(SOURCE, "build"))
-SHARED = os.environ.get("PORTHOLE_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
+CORPUS = os.path.join(SOURCE, "tests", "corpus")
 HOST = "127.0.0.1"
 
 

@@ -133,6 +133,22 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(out.returncode, 0)
         self.assertIn("--port", out.stdout)
 
+    def test_every_way_of_starting_decides_in_main(self):
+        # serve(app, command_line), and the examples that build their server themselves or do
+        # work first: --help is 0 with the usage on stdout, a bad value 2 with it on stderr.
+        for name in ("hello", "embed_existing_loop", "05_gateway", "file_server", "rest_api"):
+            with self.subTest(example=name):
+                path = os.path.join(BUILD, "examples", name)
+                out = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                self.assertIn("usage: ", out.stdout)
+                self.assertEqual(out.stderr, "")
+                out = subprocess.run([path, "--threads", "many"], capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.returncode, 2)
+                self.assertIn("--threads needs a number", out.stderr)
+                self.assertIn("usage: ", out.stderr)
+                self.assertEqual(out.stdout, "")
+
     def test_taken_port_exits_1(self):
         proc, port = start("examples/hello")
         try:
