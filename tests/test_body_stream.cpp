@@ -363,6 +363,21 @@ TEST_CASE("multipart::stream_parser gives what parse() gives, however the body i
     }
 }
 
+TEST_CASE("multipart::stream_parser: a delimiter inside a header block ends the part there, as for parse()") {
+    // "a:" is a boundary whose delimiter line "--a:" also reads as a header field.
+    std::string body = "--a:\r\nContent-Disposition: form-data; name=\"x\"\r\n--a:\r\n\r\ndata\r\n--a:--";
+    std::vector<multipart::part> whole;
+    CHECK(!multipart::parse(body, "a:", whole));
+    for (std::size_t step : {std::size_t(1), std::size_t(5), body.size()}) {
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("a:");
+        bool ok = true;
+        for (std::size_t i = 0; i < body.size() && ok; i += step) ok = sp.feed(std::string_view(body).substr(i, step), on);
+        CHECK((!ok || !sp.done()));
+    }
+}
+
 TEST_CASE("multipart::stream_parser holds a few KiB whatever the size of a part, and bounds a header block") {
     std::vector<collected_part> got;
     collector on{&got};

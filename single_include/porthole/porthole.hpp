@@ -2501,6 +2501,14 @@ private:
                     }
                     block = blank + 4;
                 }
+                // As parse() reads it, a part ends at the first delimiter: one that begins inside
+                // the header block (or may yet, once more bytes come) leaves no blank line.
+                auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                if (d && d->begin < block) {
+                    fail();
+                    return at;
+                }
+                if (!d && keep_from(rest, false) < block) return at;
                 part p;
                 if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
                     fail();
