@@ -193,6 +193,7 @@ TEST_CASE("an early answer: the handler's refusal goes out and the body is read 
     rs = e.responses();
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 403);
+    CHECK(rs[0].header("Connection") == "close");
     CHECK(e.closed());
     // Taken: 100 Continue, then the body.
     testing::client f(app);

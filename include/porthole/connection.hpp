@@ -1033,13 +1033,21 @@ private:
             incoming_.reset();
             closing_ = true;
         }
+        bool close_after = closing_;  // say so in the answer
+        closing_ = false;             // until it is queued
         if (ex_.started || res.answered_later()) {
             auto outcome = await_answer(req, res.answered_later());
-            if (outcome == awaiting::yes) return true;
+            if (outcome == awaiting::yes) {
+                if (close_after && pending_) pending_->summary.keep_alive = false;
+                closing_ = close_after && !pending_;
+                return true;
+            }
             if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
         }
         if (!res.valid()) res = error_response(status::internal_server_error);
-        finish(answered_request::of(req), std::move(res));
+        auto summary = answered_request::of(req);
+        if (close_after) summary.keep_alive = false;
+        finish(summary, std::move(res));
         return true;
     }
 
