@@ -1,7 +1,8 @@
 // Allocations per keep-alive request, counted with a replaced global operator new, for a handler
 // that returns a static string. After warm-up the figure must be zero.
 //
-//   alloc_bench [--requests N] [--check]   (--check: exit 1 unless zero after warm-up)
+//   alloc_bench [--requests N] [--check] [--metrics]   (--check: exit 1 unless zero after warm-up;
+//   --metrics: with recording on, as a program that mounts /metrics)
 #include <porthole/connection.hpp>
 
 #include <atomic>
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--requests" && i + 1 < argc) requests = std::atol(argv[++i]);
         else if (a == "--check") check = true;
+        else if (a == "--metrics") porthole::metrics::enable();  // recording on, as mounting /metrics does
     }
     auto app = [](porthole::request const&) { return "Hello, World!"; };
     porthole::date_source date;

@@ -11,6 +11,7 @@ CPU per request (median of the rounds, and the fastest round) and allocations pe
 for both builds.
 
   bench/fast_path.py --base /path/to/other/build [--build build] [--rounds 5] [--duration 3]
+  bench/fast_path.py --metrics [--build build]   (one build: metrics off as base, on as this)
 
 The other build is any meson build directory of an earlier commit with -Dbenchmarks=true, e.g.
   git archive COMMIT | tar -x -C /tmp/base && meson setup /tmp/base/build /tmp/base -Dbenchmarks=true
@@ -32,19 +33,19 @@ MODES = {
 }
 
 
-def servers(build, label):
+def servers(build, label, extra=()):
     b = pathlib.Path(build)
     return {
         "hello": server_bench.Server(label + " hello", [str(b / "bench" / "plaintext_porthole"), "--port", "0",
-                                                        "--threads", "1"]),
+                                                        "--threads", "1"] + list(extra)),
         "echo": server_bench.Server(label + " echo", [str(b / "examples" / "echo"), "--port", "0", "--threads", "1"]),
     }
 
 
-def connection_alone(build, requests=2000000):
+def connection_alone(build, requests=2000000, extra=()):
     """(CPU ns per request, alloc_bench's line) for one run of alloc_bench."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([str(pathlib.Path(build) / "bench" / "alloc_bench"), "--requests", str(requests)],
+    out = subprocess.run([str(pathlib.Path(build) / "bench" / "alloc_bench"), "--requests", str(requests)] + list(extra),
                          capture_output=True, text=True, check=True).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -53,13 +54,21 @@ def connection_alone(build, requests=2000000):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--base", required=True, help="build directory of the commit to compare with")
+    p.add_argument("--base", help="build directory of the commit to compare with")
+    p.add_argument("--metrics", action="store_true",
+                   help="compare recording off (base) and on (this, --metrics) in the same build")
     p.add_argument("--build", default=str(server_bench.ROOT / "build"))
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--duration", type=float, default=3.0)
     args = p.parse_args()
     lua = str(server_bench.WRK_LUA)
-    builds = {"base": servers(args.base, "base"), "this": servers(args.build, "this")}
+    if args.metrics:
+        args.base = args.base or args.build
+        print("base: metrics off; this: metrics on (hello's plaintext_porthole --metrics; alloc_bench --metrics)")
+    elif not args.base:
+        p.error("--base is needed without --metrics")
+    extra = {"base": [], "this": ["--metrics"] if args.metrics else []}
+    builds = {"base": servers(args.base, "base"), "this": servers(args.build, "this", extra["this"])}
     results = {(b, s): [] for b in builds for s in MODES}
     for group in builds.values():
         for s in group.values():
@@ -94,7 +103,7 @@ def main():
     lines = {}
     for r in range(args.rounds):
         for b, d in ((("base", args.base), ("this", args.build)) if r % 2 == 0 else (("this", args.build), ("base", args.base))):
-            ns, lines[b] = connection_alone(d)
+            ns, lines[b] = connection_alone(d, extra=extra[b])
             alone[b].append(ns)
     bn, tn = statistics.median(alone["base"]), statistics.median(alone["this"])
     bm, tm = min(alone["base"]), min(alone["this"])

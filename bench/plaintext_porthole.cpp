@@ -1,5 +1,6 @@
 // The plaintext app on porthole, for bench/server_bench.py.
-//   plaintext_porthole --port N --threads N [--shared-listener]
+//   plaintext_porthole --port N --threads N [--shared-listener] [--metrics]
+// --metrics: recording on (metrics.hpp), as a program that mounts /metrics has it.
 #include <porthole/porthole.hpp>
 
 int main(int argc, char** argv) {
@@ -7,6 +8,7 @@ int main(int argc, char** argv) {
     auto& options = command_line.options;
     options.max_connections = 1000000;  // the idle-connection benchmark holds 10,000 and more
     if (porthole::command_line_flag(argc, argv, "--shared-listener")) options.listener_per_thread = false;
+    if (porthole::command_line_flag(argc, argv, "--metrics")) porthole::metrics::enable();
     return porthole::serve([](porthole::request const& req) -> porthole::response {
         if (req.path() == "/") return porthole::response::static_text("Hello, World!", "text/plain");
         return porthole::status::not_found;

@@ -1,10 +1,15 @@
 // status_page: an "embedded tool" (a worker thread doing simulated jobs) with a live status page:
 // uptime, counters and the recent jobs, rendered from the @@name@@ template pages/status.html and
-// refreshed in the browser every two seconds from /status.json (nlohmann/json writes it).
+// kept current in the browser by server-sent events: each finished job publishes the whole
+// status as one `status` event on /events (porthole::event_hub); /status.json answers the same
+// on request (the page asks it after a `resync`). nlohmann/json writes both. The job counters are
+// published variables: /debug/vars shows them with the server's own metrics (JSON, or a table in
+// a browser), and /metrics serves them to Prometheus.
 //   build/examples/status_page --port 8080 [--pages DIR] [--token]
 // --token: only the person who started it gets in. It prints
 //   listening on http://127.0.0.1:8080/?token=...
-// and a browser that opens that URL gets a session cookie; everyone else gets 401.
+// and a browser that opens that URL gets a session cookie (sent by the page's EventSource and
+// fetches too); everyone else gets 401, on every route.
 #include <porthole/porthole.hpp>
 
 #include <chrono>
@@ -50,16 +55,28 @@ int main(int argc, char** argv) {
     std::string dir(porthole::command_line_value(argc, argv, "--pages").value_or(PORTHOLE_EXAMPLES_DIR "/pages"));
     auto page = porthole::load_template(dir + "/status.html");
     tool_state state;
-    std::jthread worker([&state](std::stop_token stop) {  // the tool's real work would go here
+    porthole::event_hub hub({.retry = std::chrono::seconds(1)});  // outlives the worker that publishes
+    // Published variables: counted by the worker, read by /debug/vars and /metrics.
+    auto jobs_done = porthole::expvar::publish_counter("jobs_done");
+    auto jobs_failed = porthole::expvar::publish_counter("jobs_failed");
+    auto last_job_seconds = porthole::expvar::publish_gauge("last_job_seconds");
+    porthole::expvar::publish("uptime_seconds", [&state] { return state.now().uptime; });
+    porthole::expvar::publish("status_subscribers", [&hub] { return hub.subscribers(); });
+    std::jthread worker([&](std::stop_token stop) {  // the tool's real work would go here
         std::mt19937 rng(42);
         for (unsigned id = 1; !stop.stop_requested(); ++id) {
             double seconds = std::uniform_real_distribution<double>(0.1, 0.6)(rng);
             std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-            std::lock_guard lock(state.m);
-            bool ok = rng() % 10 != 0;
-            (ok ? state.done : state.failed)++;
-            state.recent.push_front({id, "job-" + std::to_string(id), seconds, ok});
-            if (state.recent.size() > 8) state.recent.pop_back();
+            {
+                std::lock_guard lock(state.m);
+                bool ok = rng() % 10 != 0;
+                (ok ? state.done : state.failed)++;
+                (ok ? jobs_done : jobs_failed).add();
+                last_job_seconds.set(seconds);
+                state.recent.push_front({id, "job-" + std::to_string(id), seconds, ok});
+                if (state.recent.size() > 8) state.recent.pop_back();
+            }
+            hub.publish("status", to_json(state.now()).dump());  // never waits for a browser
         }
     });
     auto asset = [dir](char const* name, char const* type) {
@@ -70,9 +87,24 @@ int main(int argc, char** argv) {
             auto s = state.now();
             return page.render({{"uptime", s.uptime}, {"done", s.done}, {"failed", s.failed}, {"rows", to_rows(s)}});
         }),
-        porthole::get<"/status.json">([&] { return to_json(state.now()); }),
+        porthole::get<"/status.json">([&] {  // and how many pages are subscribed
+            auto json = to_json(state.now());
+            json["subscribers"] = hub.subscribers();
+            return json;
+        }),
         porthole::get<"/status.js">(asset("status.js", "text/javascript; charset=utf-8")),
         porthole::get<"/status.css">(asset("status.css", "text/css; charset=utf-8")),
+        porthole::get<"/events">([&](porthole::request const& req) { return hub.subscribe(req); }),
+        porthole::get<"/metrics">(porthole::prometheus_metrics()),
+        porthole::get<"/debug/vars">([vars = porthole::debug_vars()](porthole::request const& req) {
+            // Its HTML view carries its own style and script inline: a policy of its own that
+            // allows them, on this response only (what it shows is escaped by its template).
+            auto res = vars(req);
+            res.set_header("Content-Security-Policy",
+                           "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                           "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+            return res;
+        }),
     };
 
     auto command_line = porthole::options::from_command_line(argc, argv);

@@ -21,6 +21,10 @@ using porthole::testing::simple_request;
 namespace {
 std::atomic<std::size_t> allocations{0};
 }
+// g++ cannot see that this operator new is malloc's, and warns at the frees below.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
     ++allocations;
     if (void* p = std::malloc(n ? n : 1)) return p;

@@ -588,7 +588,7 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
         std::vector<char const*> argv;
         char const* problem;
     };
-    for (auto const& [argv, problem] : {
+    for (auto const& c : {
              bad_case{{"prog", "--port", "http"}, "prog: --port needs a number from 0 to 65535\n"},
              bad_case{{"prog", "--port=70000"}, "prog: --port needs a number from 0 to 65535\n"},
              bad_case{{"prog", "--threads", "-1"}, "prog: --threads needs a number from 0 to 1024\n"},
@@ -597,6 +597,9 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
              bad_case{{"prog", "--body-timeout-ms", "soon"},
                       "prog: --body-timeout-ms needs milliseconds from 0 to 86400000\n"},
          }) {
+        // Named copies: clang 14 cannot capture structured bindings in CAPTURE's lambda.
+        auto const& argv = c.argv;
+        char const* problem = c.problem;
         CAPTURE(problem);
         auto cl = porthole::options::from_command_line(static_cast<int>(argv.size()), argv.data());
         CHECK(!cl.ok());

@@ -227,29 +227,8 @@ porthole::options loopback() {
     return o;
 }
 
-bool wait_until(auto&& condition, std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
-// Reads from a raw socket until `needle` has arrived (or the time is up).
-bool read_until(test_client::connection& c, std::string& got, std::string_view needle, int ms = 3000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (got.find(needle) == std::string::npos) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        pollfd p{c.fd(), POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) continue;
-        char buf[4096];
-        ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
-        if (n <= 0) return got.find(needle) != std::string::npos;
-        got.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-}
+using test_client::read_until;
+using test_client::wait_until;
 
 }  // namespace
 

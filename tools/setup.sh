@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(meson ninja-build g++ clang pkg-config python3 doctest-dev libfmt-dev
           curl cmake libcpp-httplib-dev libhttp-parser-dev wrk valgrind
           libclang-rt-14-dev python3-requests apache2-utils nginx-light chromium iproute2
-          zlib1g-dev libbrotli-dev nlohmann-json3-dev python3-brotli
-          libssl-dev openssl sslscan testssl.sh)
+          zlib1g-dev libbrotli-dev nlohmann-json3-dev python3-brotli python3-websockets
+          libssl-dev openssl sslscan testssl.sh prometheus)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,6 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages the real-client tests drive, pinned by package-lock.json, into node_modules/.
+if command -v npm >/dev/null; then
+  npm ci --no-audit --no-fund --silent
+else
+  echo "npm is missing: the Node client tests will be skipped (Node 20 and npm come from outside Debian)"
 fi
 
 [ "${1:-}" = "--deps-only" ] && exit 0

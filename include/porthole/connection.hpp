@@ -16,6 +16,7 @@
 #include <porthole/body_stream.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/mailbox.hpp>
+#include <porthole/metrics.hpp>
 #include <porthole/parser.hpp>
 #include <porthole/responder.hpp>
 #include <porthole/stream.hpp>
@@ -323,9 +324,8 @@ public:
             }
         }
         if (waiting_) {
-            abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
-            queue_error(status::service_unavailable);
+            answer_instead(status::service_unavailable);
             closing_ = true;
             in_.clear();
             return;
@@ -480,6 +480,7 @@ private:
                 break;
             }
             if (st == parse_status::error) {
+                count_parse_error(error_status(parser_.error()));
                 queue_error(error_status(parser_.error()));
                 closing_ = true;
                 break;
@@ -503,6 +504,7 @@ private:
         if (!parser_.head_complete()) return;
         auto const& h = parser_.head();
         if (h.expect_unsupported) {
+            count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
             closing_ = true;
         } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
@@ -522,6 +524,7 @@ private:
         if (has_path && raw_path.find('%') != std::string_view::npos) {
             path_.clear();
             if (!url::decode_path(raw_path, path_)) {
+                count_parse_error(status::bad_request);
                 queue_error(status::bad_request);
                 closing_ = true;
                 return;
@@ -535,23 +538,32 @@ private:
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
         // whether the body came in the same read.
         if (h.expect_unsupported) {
+            count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
             closing_ = true;
             return;
         }
+        detail::metrics_shard* recorder = detail::metrics_recorder();
+        if (recorder) [[unlikely]]
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
         if (host_check_ && !host_allowed(h)) {
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), error_response(status::misdirected_request));
             return;
         }
         if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), server_options_response());
             return;
         }
         response res = call_guarded(req);
+        if (recorder) [[unlikely]]
+            metric_.routed(*recorder);
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -604,15 +616,28 @@ private:
         bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(res.status()), last_head_size_ + bytes);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
 
-    void queue_error(status s) {
+    // Returns the body bytes queued (the head's are last_head_size_).
+    std::uint64_t queue_error(status s) {
         auto res = error_response(s);
-        queue_response(res, false, http_1_1, false);
+        auto bytes = queue_response(res, false, http_1_1, false);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        return bytes;
+    }
+
+    // The request the application holds gets `s` instead of its answer, counted as its answer.
+    void answer_instead(status s) {
+        auto record = std::exchange(metric_, {});
+        abandon_answer();
+        auto bytes = queue_error(s);
+        if (record) [[unlikely]]
+            record.end(to_int(s), last_head_size_ + bytes);
     }
 
     // ---- serialization
@@ -732,6 +757,7 @@ private:
         else if (v.minor == 0) put("Connection: keep-alive\r\n");
         put("\r\n");
         out_.resize(static_cast<std::size_t>(p - out_.data()));
+        last_head_size_ = out_.size() - begin;
         note_buffered(begin);
     }
 
@@ -776,6 +802,7 @@ private:
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
             s.paused = true;
+            if (stream_buf_.capacity() > 1024) std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
             return;
         }
         bool failed = next.kind == detail::pulled::failed;
@@ -907,6 +934,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept {
+        metric_.abandon();  // in flight no more, with no answer to count
         if (!pending_) return;
         pending_->close();
         pending_.reset();
@@ -915,6 +943,10 @@ private:
 
     [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
         s.live = &live;
+        if (metrics::enabled() && !live.counted) {
+            live.counted = true;
+            metrics::stream_opened();
+        }
         if (draining_) live.stopping.store(true, std::memory_order_release);
         if (ex_.box) {
             ex_.ensure_link();
@@ -1012,14 +1044,21 @@ private:
             return false;
         }
         if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
+            count_parse_error(status::content_too_large);
             queue_error(status::content_too_large);
             closing_ = true;
             return true;
         }
         ++served_;
+        // Metrics as answer() records them; the body's bytes are added as they are taken.
+        detail::metrics_shard* recorder = detail::metrics_recorder();
+        if (recorder) [[unlikely]]
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
         ex_.body_offered = true;
         response res = call_guarded(req);
         ex_.body_offered = false;
+        if (recorder) [[unlikely]]
+            metric_.routed(*recorder);
         auto consumer = std::move(ex_.body);
         incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
         if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
@@ -1064,6 +1103,8 @@ private:
                 return size;
             }
             off += st.used;
+            if (metric_) [[unlikely]]
+                metric_.bytes_in += st.used;
             if (st.status == parse_status::error) {
                 fail_body(error_status(st.error));
                 return size;
@@ -1093,8 +1134,8 @@ private:
     void fail_body(status s) {
         bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
         abort_body();
-        abandon_answer();
-        if (answer_owed) queue_error(s);
+        if (answer_owed) answer_instead(s);
+        else abandon_answer();
         closing_ = true;
     }
 
@@ -1106,6 +1147,8 @@ private:
             if (consumer) consumer->abort();
         }
     }
+
+    static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
 
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
@@ -1130,6 +1173,8 @@ private:
     std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
+    std::size_t last_head_size_ = 0;
+    detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;

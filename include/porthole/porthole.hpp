@@ -11,6 +11,8 @@
 #include <porthole/mailbox.hpp>
 #include <porthole/responder.hpp>
 #include <porthole/stream.hpp>
+#include <porthole/sse.hpp>
+#include <porthole/event_hub.hpp>
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
 #include <porthole/layer.hpp>
@@ -34,6 +36,10 @@
 #include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
 #include <porthole/form.hpp>
+#include <porthole/metrics.hpp>
+#include <porthole/json_string.hpp>
+#include <porthole/expvar.hpp>
+#include <porthole/exposition.hpp>
 #if defined(PORTHOLE_WITH_JSON)
 #include <porthole/json.hpp>
 #endif

@@ -6,6 +6,7 @@
 
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
+#include <porthole/metrics.hpp>
 #include <porthole/route_pattern.hpp>
 #include <porthole/url.hpp>
 
@@ -711,6 +712,7 @@ private:
     static response invoke_route(router& self, request const& req, walk const& s) {
         using E = std::tuple_element_t<I, std::tuple<Routes...>>;
         auto& entry = std::get<I>(self.routes_);
+        detail::note_route(E::pattern, E::is_mount);  // metrics by route (metrics.hpp), when recording
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));

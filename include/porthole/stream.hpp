@@ -20,6 +20,7 @@
 #pragma once
 
 #include <porthole/mailbox.hpp>
+#include <porthole/metrics.hpp>
 #include <porthole/response.hpp>
 
 #include <atomic>
@@ -54,6 +55,7 @@ struct stream_channel {
     live_producer producer;               // the connection's thread only
     std::atomic<bool> over{false};        // the connection sends no more of it
     std::atomic<bool> stopping{false};    // the server stops: end once the producer has nothing
+    bool counted = false;                 // in metrics' live streams (the connection's thread)
 
     // Any thread: ask the connection to call the producer again. False once the stream is over.
     bool resume() {
@@ -74,6 +76,10 @@ struct stream_channel {
         return std::exchange(resume_wanted_, false);
     }
     void finish() {
+        if (counted) {
+            counted = false;
+            metrics::stream_closed();
+        }
         over.store(true, std::memory_order_release);
         std::lock_guard lock(mutex_);
         link_.reset();

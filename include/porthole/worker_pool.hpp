@@ -4,6 +4,7 @@
 #pragma once
 
 #include <porthole/detail/sys.hpp>
+#include <porthole/metrics.hpp>
 
 #include <condition_variable>
 #include <cstddef>
@@ -32,8 +33,12 @@ public:
     bool try_submit(std::function<void()>& job) {
         std::unique_lock lock(mutex_);
         // Jobs an idle thread, or one still to start, takes at once do not count as waiting.
-        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) return false;
+        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) {
+            detail::count_worker_rejection();
+            return false;
+        }
         queue_.push_back(std::move(job));
+        detail::count_worker_queue(1);
         if (idle_ > 0) {
             lock.unlock();
             wake_.notify_one();
@@ -46,6 +51,8 @@ public:
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
                     queue_.pop_back();
+                    detail::count_worker_queue(-1);
+                    detail::count_worker_rejection();
                     return false;
                 }
             }
@@ -61,6 +68,7 @@ public:
             std::lock_guard lock(mutex_);
             stopping_ = true;
             dropped.swap(queue_);
+            detail::count_worker_queue(-static_cast<std::int64_t>(dropped.size()));
             threads.swap(threads_);
         }
         wake_.notify_all();
@@ -86,6 +94,7 @@ private:
             if (queue_.empty()) return;  // stopping
             auto job = std::move(queue_.front());
             queue_.pop_front();
+            detail::count_worker_queue(-1);
             lock.unlock();
             job();  // jobs catch their own exceptions (blocking.hpp); a stray one ends the process
             job = nullptr;

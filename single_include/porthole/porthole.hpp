@@ -3454,6 +3454,358 @@ inline bool when_answered(request const& req, std::function<void(response&)> ste
 // flight).
 
 // #include <porthole/mailbox.hpp>
+// #include <porthole/metrics.hpp>
+// porthole/metrics.hpp: what the server counts about its requests and itself, recorded per
+// thread and merged when read.
+//
+// Recording is off until something turns it on: mounting an exposition endpoint
+// (exposition.hpp: prometheus_metrics(), debug_vars()) or metrics::enable(). Until then each
+// request costs one relaxed load of a flag. Once on, each thread that serves requests (an event
+// loop, or a program's own driver) records into a shard of its own: plain loads and stores of
+// relaxed atomics, no lock, no read-modify-write, and no allocation once a route has been seen
+// on that thread. A reader (any thread) sums the shards. Defining PORTHOLE_NO_METRICS before
+// including porthole removes the recording code altogether; the endpoints then show published
+// variables (expvar.hpp) only.
+//
+// What is recorded:
+//   per route pattern ("/users/{id:int}", "(none)" when no route matched), method and status
+//   class: requests, latency histogram (latency_buckets, seconds), request bytes in (head and
+//   body as received), response bytes out (head and body of known length); per route and
+//   method: requests in flight.
+//   per server: connections accepted, closed, refused at max_connections (503), closed by each
+//   timeout, parse errors by status, requests per connection (histogram), bytes sent from files
+//   (sendfile), blocking jobs queued and refused, live streams and their subscribers.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole::metrics {
+
+#if defined(PORTHOLE_NO_METRICS)
+inline constexpr bool compiled_in = false;
+#else
+inline constexpr bool compiled_in = true;
+#endif
+
+// Upper bounds of the latency histogram, in seconds: 100 us to 10 s, roughly 1-2.5-5 per decade.
+inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                        0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                        1,      2.5,     5,      10};
+// Upper bounds of the requests-per-connection histogram.
+inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
+
+// The timeouts a connection can be closed by (options: header_timeout, body_timeout,
+// keep_alive_timeout, write_timeout, response_timeout).
+enum class timeout_kind : std::uint8_t { header, body, keep_alive, write, response };
+inline constexpr std::array<std::string_view, 5> timeout_names{"header", "body", "keep_alive", "write", "response"};
+
+// Status classes: 1xx .. 5xx.
+inline constexpr std::size_t status_classes = 5;
+
+}  // namespace porthole::metrics
+
+namespace porthole::detail {
+
+// A counter written by one thread and read by any: a relaxed load and store, no locked
+// instruction, and no torn value for the reader.
+struct owned_counter {
+    std::atomic<std::uint64_t> value{0};
+    void add(std::uint64_t n = 1) noexcept {
+        value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+inline std::atomic<bool>& metrics_switch() noexcept {
+    static std::atomic<bool> on{false};
+    return on;
+}
+
+// One route pattern and method, on one thread.
+struct route_series {
+    static constexpr std::size_t buckets = metrics::latency_buckets.size() + 1;  // the last: +Inf
+    struct by_class {
+        owned_counter count, nanoseconds, bytes_in, bytes_out;
+        std::array<owned_counter, buckets> latency;  // per bucket, not cumulative
+    };
+    // Set before the series is published, then constant. A mounted router's pattern comes
+    // after the prefix it is mounted under.
+    std::string_view prefix, pattern;
+    std::uint8_t method = 0;
+    owned_counter started, ended;  // in flight: started - ended
+    std::array<by_class, metrics::status_classes> classes;
+
+    static std::size_t bucket_of(std::uint64_t ns) noexcept {
+        // Bounds in nanoseconds, from latency_buckets.
+        static constexpr auto bounds = [] {
+            std::array<std::uint64_t, metrics::latency_buckets.size()> b{};
+            for (std::size_t i = 0; i < b.size(); ++i)
+                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);
+            return b;
+        }();
+        std::size_t i = 0;
+        while (i < bounds.size() && ns > bounds[i]) ++i;
+        return i;
+    }
+};
+
+// Everything one thread records. Allocated once per thread that records, kept for the life of
+// the program (counters never go back), and handed to the next thread when its owner exits.
+struct metrics_shard {
+    static constexpr std::size_t table_size = 1024;  // route series per thread, at most
+
+    // ---- request series, found by the addresses of their (static) pattern texts
+    std::array<std::atomic<route_series*>, table_size> table{};
+    std::vector<std::unique_ptr<route_series>> owned;  // the owner's only
+    owned_counter series_dropped;  // requests not recorded by route: the table was full
+
+    // ---- the request under way on this thread (the owner's only)
+    struct note {
+        bool active = false;  // the connection is calling its application
+        std::uint8_t method = 0;
+        std::string_view prefix, pattern;
+        route_series* series = nullptr;
+    } current;
+    // When this thread's event loop last woke up (monotonic_ns); 0 when no loop runs here.
+    std::uint64_t loop_clock_ns = 0;
+
+    // ---- the server's own counters
+    owned_counter accepted, closed, refused;
+    std::array<owned_counter, 5> timeouts;       // by metrics::timeout_kind
+    std::array<owned_counter, 200> parse_errors;  // by status - 400
+    std::array<owned_counter, metrics::requests_per_connection_buckets.size() + 1> requests_per_connection;
+    owned_counter requests_per_connection_sum;
+    owned_counter sendfile_bytes;
+    owned_counter streams_opened, streams_closed, subscribers_added, subscribers_removed;
+
+    std::atomic<bool> in_use{true};
+
+    // The series for (prefix, pattern, method), made on first sight; nullptr when full.
+    route_series* series(std::string_view prefix, std::string_view pattern, std::uint8_t method) {
+        auto key = reinterpret_cast<std::uintptr_t>(pattern.data()) ^
+                   (reinterpret_cast<std::uintptr_t>(prefix.data()) >> 3) ^ (std::uintptr_t{method} << 4);
+        std::size_t i = (key * 0x9E3779B97F4A7C15ull >> 40) & (table_size - 1);
+        for (std::size_t probes = 0; probes < table_size; ++probes, i = (i + 1) & (table_size - 1)) {
+            route_series* s = table[i].load(std::memory_order_relaxed);  // the owner wrote it
+            if (!s) return make_series(i, prefix, pattern, method);
+            if (s->pattern.data() == pattern.data() && s->pattern.size() == pattern.size() &&
+                s->prefix.data() == prefix.data() && s->method == method)
+                return s;
+        }
+        return nullptr;
+    }
+
+    [[gnu::noinline]] route_series* make_series(std::size_t i, std::string_view prefix, std::string_view pattern,
+                                                std::uint8_t method) {
+        if (owned.size() >= table_size * 3 / 4) return nullptr;  // keep probes short
+        try {
+            owned.reserve(table_size * 3 / 4);
+            auto s = std::make_unique<route_series>();
+            s->prefix = prefix;
+            s->pattern = pattern;
+            s->method = method;
+            table[i].store(s.get(), std::memory_order_release);  // readers see it whole
+            owned.push_back(std::move(s));
+            return owned.back().get();
+        } catch (...) {
+            return nullptr;
+        }
+    }
+};
+
+struct metrics_registry {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<metrics_shard>> shards;
+    // Blocking jobs (worker_pool.hpp): changed under the pool's own lock, read by anyone.
+    std::atomic<std::int64_t> worker_queue_depth{0};
+    std::atomic<std::uint64_t> worker_rejections{0};
+};
+
+// Never destroyed: threads may record while the program exits.
+inline metrics_registry& metrics_shards() {
+    static metrics_registry* r = new metrics_registry;
+    return *r;
+}
+
+inline metrics_shard*& metrics_shard_pointer() noexcept {
+    thread_local metrics_shard* shard = nullptr;
+    return shard;
+}
+
+struct metrics_shard_release {
+    metrics_shard* shard = nullptr;
+    ~metrics_shard_release() {
+        if (shard) shard->in_use.store(false, std::memory_order_release);
+    }
+};
+
+[[gnu::noinline]] inline metrics_shard* attach_metrics_shard() noexcept {
+    try {
+        auto& r = metrics_shards();
+        metrics_shard* s = nullptr;
+        {
+            std::lock_guard lock(r.mutex);
+            for (auto& p : r.shards) {
+                bool free = false;
+                if (!p->in_use.load(std::memory_order_acquire) &&
+                    p->in_use.compare_exchange_strong(free, true, std::memory_order_acq_rel)) {
+                    s = p.get();
+                    break;
+                }
+            }
+            if (!s) {
+                r.shards.push_back(std::make_unique<metrics_shard>());
+                s = r.shards.back().get();
+            }
+        }
+        thread_local metrics_shard_release release;
+        release.shard = s;
+        metrics_shard_pointer() = s;
+        return s;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+// This thread's shard when recording is on, else nullptr.
+inline metrics_shard* metrics_recorder() noexcept {
+    if constexpr (!metrics::compiled_in) {
+        return nullptr;
+    } else {
+        if (!metrics_switch().load(std::memory_order_relaxed)) [[likely]]
+            return nullptr;
+        metrics_shard* s = metrics_shard_pointer();
+        return s ? s : attach_metrics_shard();
+    }
+}
+
+// Blocking jobs (worker_pool.hpp), under the pool's lock: a shared atomic is no extra cost there.
+inline void count_worker_queue(std::int64_t delta) noexcept {
+    if constexpr (metrics::compiled_in) metrics_shards().worker_queue_depth.fetch_add(delta, std::memory_order_relaxed);
+}
+inline void count_worker_rejection() noexcept {
+    if constexpr (metrics::compiled_in) metrics_shards().worker_rejections.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The router found the route answering this thread's current request. A mount's prefix is
+// kept, and the route of the application mounted under it is appended to it when that
+// application is a router too.
+inline void note_route(std::string_view pattern, bool is_mount) noexcept {
+    if constexpr (metrics::compiled_in) {
+        metrics_shard* s = metrics_shard_pointer();
+        if (!s || !s->current.active) [[likely]]
+            return;
+        auto& n = s->current;
+        if (!n.pattern.empty() && n.prefix.empty() && n.series == nullptr) n.prefix = n.pattern;  // a mount's
+        n.pattern = pattern;
+        if (is_mount || n.series) return;
+        n.series = s->series(n.prefix, n.pattern, n.method);
+        if (n.series) n.series->started.add();
+    }
+}
+
+inline std::uint64_t monotonic_ns() noexcept {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+
+// A connection's request in flight, when recording; the connection's thread only. Out of line,
+// so that with recording off a connection's common path keeps only a flag's test.
+struct request_record {
+    route_series* series = nullptr;
+    std::uint64_t start = 0;
+    std::uint64_t bytes_in = 0;
+
+    explicit operator bool() const noexcept { return series != nullptr; }
+
+    // Before the application is called: the request's method and size as received.
+    [[gnu::noinline]] void begin(metrics_shard& m, std::uint8_t method, std::uint64_t received) noexcept {
+        m.current = {};
+        m.current.active = true;
+        m.current.method = method;
+        start = m.loop_clock_ns ? m.loop_clock_ns : monotonic_ns();
+        bytes_in = received;
+    }
+
+    // The application returned (or took a responder): the route it took is known.
+    [[gnu::noinline]] void routed(metrics_shard& m) noexcept {
+        auto& n = m.current;
+        n.active = false;
+        route_series* s = n.series;
+        if (!s) {
+            static constexpr std::string_view no_route = "(none)";
+            s = n.pattern.empty() ? m.series({}, no_route, n.method) : m.series(n.prefix, n.pattern, n.method);
+            if (s) s->started.add();
+            else m.series_dropped.add();
+        }
+        series = s;
+    }
+
+    // The response is queued: status code, and bytes of head and body.
+    [[gnu::noinline]] void end(unsigned status, std::uint64_t bytes_out) noexcept {
+        route_series* s = std::exchange(series, nullptr);
+        std::uint64_t ns = monotonic_ns() - start;
+        unsigned cls = (status < 100 ? 1 : status >= 600 ? 5 : status / 100) - 1;
+        auto& c = s->classes[cls];
+        c.count.add();
+        c.nanoseconds.add(ns);
+        c.latency[route_series::bucket_of(ns)].add();
+        c.bytes_in.add(bytes_in);
+        c.bytes_out.add(bytes_out);
+        s->ended.add();
+    }
+
+    // No answer will be sent (the client left, the connection is reused or goes).
+    void abandon() noexcept {
+        if (series) [[unlikely]]
+            std::exchange(series, nullptr)->ended.add();
+    }
+};
+
+// A request refused before reaching the application, by its status.
+inline void count_parse_error(unsigned status) noexcept {
+    if (auto* m = metrics_recorder()) [[unlikely]] {
+        if (status >= 400 && status < 600) m->parse_errors[status - 400].add();
+    }
+}
+
+}  // namespace porthole::detail
+
+namespace porthole::metrics {
+
+// Turns recording on (mounting an endpoint does it). There is no turning it off: counters
+// that stop while a program runs would mislead whoever reads them.
+inline void enable() noexcept { detail::metrics_switch().store(compiled_in, std::memory_order_relaxed); }
+inline bool enabled() noexcept { return detail::metrics_switch().load(std::memory_order_relaxed); }
+
+// Hooks for anything that holds push streams open (an event hub, say): call them on the
+// thread that serves the stream's connection, or on any thread (each thread counts in its own
+// shard; the gauges are the sums). porthole's own live streams (stream.hpp) count themselves.
+//   porthole_live_streams      = stream_opened() - stream_closed()
+//   porthole_live_subscribers  = subscriber_added() - subscriber_removed()
+inline void stream_opened() noexcept {
+    if (auto* s = detail::metrics_recorder()) s->streams_opened.add();
+}
+inline void stream_closed() noexcept {
+    if (auto* s = detail::metrics_recorder()) s->streams_closed.add();
+}
+inline void subscriber_added() noexcept {
+    if (auto* s = detail::metrics_recorder()) s->subscribers_added.add();
+}
+inline void subscriber_removed() noexcept {
+    if (auto* s = detail::metrics_recorder()) s->subscribers_removed.add();
+}
+
+}  // namespace porthole::metrics
 // #include <porthole/response.hpp>
 
 #include <atomic>
@@ -3488,6 +3840,7 @@ struct stream_channel {
     live_producer producer;               // the connection's thread only
     std::atomic<bool> over{false};        // the connection sends no more of it
     std::atomic<bool> stopping{false};    // the server stops: end once the producer has nothing
+    bool counted = false;                 // in metrics' live streams (the connection's thread)
 
     // Any thread: ask the connection to call the producer again. False once the stream is over.
     bool resume() {
@@ -3508,6 +3861,10 @@ struct stream_channel {
         return std::exchange(resume_wanted_, false);
     }
     void finish() {
+        if (counted) {
+            counted = false;
+            metrics::stream_closed();
+        }
         over.store(true, std::memory_order_release);
         std::lock_guard lock(mutex_);
         link_.reset();
@@ -3698,6 +4055,483 @@ inline push_stream_parts push_stream(std::string_view content_type = "applicatio
     out.writer.channel_ = std::get<stream_body>(out.response.body()).live;
     return out;
 }
+
+}  // namespace porthole
+// #include <porthole/sse.hpp>
+// porthole/sse.hpp: server-sent events, the text/event-stream format of the WHATWG HTML
+// standard (section 9.2, "Server-sent events"): one encoder for every writer, and an event
+// stream to one client on top of a push stream (stream.hpp). Many clients fed the same events
+// share an event_hub (event_hub.hpp) instead.
+//
+//   auto app = [](porthole::request const&) {
+//       auto [res, events] = porthole::sse::open_stream();
+//       std::thread([events]() mutable {
+//           events.send({.type = "progress", .data = "50%"});   // event: progress / data: 50%
+//       }).detach();
+//       return std::move(res);
+//   };
+//
+// Encoding rules (9.2.5/9.2.6): `data` is split into one `data:` line per line, at CR LF, CR
+// or LF, so the client reassembles exactly what was sent; an empty `data` still dispatches an
+// event (with empty data). An event type or id holding CR, LF or NUL cannot be written on one
+// field line (and a client ignores an id holding NUL): encoding refuses it with
+// std::invalid_argument. Comments are `:` lines, which clients ignore: heartbeats.
+
+// #include <porthole/response.hpp>
+// #include <porthole/stream.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole::sse {
+
+// One event. Empty `type` is the default type, "message" (EventSource's onmessage).
+// `id` set (even empty: that resets the client's last event ID) becomes the `id:` field the
+// client sends back as Last-Event-ID when it reconnects. `retry` sets the client's
+// reconnection time.
+struct event {
+    std::string_view type{};
+    std::string_view data{};
+    std::optional<std::string_view> id{};
+    std::optional<std::chrono::milliseconds> retry{};
+};
+
+// Whether `value` can be an event type or an id: no CR, LF or NUL.
+constexpr bool valid_field(std::string_view value) noexcept {
+    for (char c : value)
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    return true;
+}
+
+namespace detail {
+// `prefix` and one line of `text` for each line in it, split at CR LF, CR or LF.
+inline void append_lines(std::string& out, std::string_view prefix, std::string_view text) {
+    for (;;) {
+        auto end = text.find_first_of("\r\n");
+        out.append(prefix);
+        out.append(text.substr(0, end));
+        out.push_back('\n');
+        if (end == std::string_view::npos) return;
+        end += text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n' ? 2 : 1;
+        text.remove_prefix(end);
+    }
+}
+}  // namespace detail
+
+// Appends `e`, ended by its blank line, to `out`. Throws std::invalid_argument for a type or id
+// that is not valid_field(), or a negative retry; `out` is then unchanged.
+inline void append(std::string& out, event const& e) {
+    if (!valid_field(e.type)) throw std::invalid_argument("porthole: an event type may not hold CR, LF or NUL");
+    if (e.id && !valid_field(*e.id)) throw std::invalid_argument("porthole: an event id may not hold CR, LF or NUL");
+    if (e.retry && e.retry->count() < 0) throw std::invalid_argument("porthole: an event's retry may not be negative");
+    if (e.id) {
+        out.append(e.id->empty() ? "id" : "id: ");
+        out.append(*e.id);
+        out.push_back('\n');
+    }
+    if (!e.type.empty()) {
+        out.append("event: ");
+        out.append(e.type);
+        out.push_back('\n');
+    }
+    if (e.retry) {
+        char digits[24];
+        auto r = std::to_chars(digits, digits + sizeof digits, e.retry->count());
+        out.append("retry: ");
+        out.append(digits, r.ptr);
+        out.push_back('\n');
+    }
+    detail::append_lines(out, "data: ", e.data);
+    out.push_back('\n');
+}
+
+inline std::string encode(event const& e) {
+    std::string out;
+    append(out, e);
+    return out;
+}
+
+// Appends a comment (one `:` line per line of `text`) and a blank line. Clients ignore it;
+// it keeps proxies and idle timeouts from cutting a quiet stream.
+inline void append_comment(std::string& out, std::string_view text = {}) {
+    detail::append_lines(out, text.empty() ? ":" : ": ", text);
+    out.push_back('\n');
+}
+
+// Appends a `retry:` line alone (and a blank line, which dispatches nothing): the client's
+// reconnection time. Throws std::invalid_argument when negative.
+inline void append_retry(std::string& out, std::chrono::milliseconds retry) {
+    if (retry.count() < 0) throw std::invalid_argument("porthole: an event's retry may not be negative");
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, retry.count());
+    out.append("retry: ");
+    out.append(digits, r.ptr);
+    out.append("\n\n");
+}
+
+// The header fields of an event stream's response, beyond its Content-Type: no cache may keep
+// it (RFC 9111 5.2.2.5), and nginx passes it on unbuffered.
+inline response& mark_event_stream(response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    return res;
+}
+
+// The sending end of one client's event stream. Copyable; any thread; never blocks.
+class sender {
+public:
+    using result = stream_writer::result;
+
+    sender() = default;
+    explicit sender(stream_writer w) noexcept : writer_(std::move(w)) {}
+
+    // Queues `e` whole or not at all (full: the client reads slower than events come; the
+    // caller decides what to drop). Throws std::invalid_argument as append() does.
+    result send(event const& e) { return writer_.write(encode(e)); }
+    // A comment line: a heartbeat when `text` is empty.
+    result comment(std::string_view text = {}) {
+        std::string out;
+        append_comment(out, text);
+        return writer_.write(out);
+    }
+    // Ends the stream once what is queued has gone. The client's EventSource reconnects unless
+    // told otherwise by the application (a 204 on its next request, say).
+    bool close() { return writer_.close(); }
+    bool closed() const noexcept { return writer_.closed(); }
+    stream_writer& writer() noexcept { return writer_; }
+
+private:
+    stream_writer writer_;
+};
+
+struct stream_parts {
+    porthole::response response;
+    sse::sender sender;
+};
+
+// A text/event-stream response to one client and the sender that feeds it, with at most
+// `buffer_limit` bytes waiting between them (push_stream()).
+inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
+    auto [res, writer] = push_stream("text/event-stream", buffer_limit);
+    mark_event_stream(res);
+    return {std::move(res), sender(std::move(writer))};
+}
+
+}  // namespace porthole::sse
+// #include <porthole/event_hub.hpp>
+// porthole/event_hub.hpp: one stream of server-sent events (sse.hpp) broadcast to every client
+// subscribed to it, with a bounded history for clients that reconnect.
+//
+//   porthole::event_hub hub;                                     // its heartbeat thread starts
+//   auto app = porthole::router(porthole::get<"/events">([&](porthole::request const& req) {
+//       return hub.subscribe(req);                               // honours Last-Event-ID
+//   }));
+//   hub.publish("status", R"({"done":3})");                      // any thread; never blocks
+//
+// How it holds up (the interface is small on purpose: publish, subscribe, subscribers, close):
+// - publish() encodes the event once, appends it to the history and wakes the subscribers
+//   that were waiting, through their loops' wake-ups. It takes the hub's own locks only, never
+//   one a loop holds while it writes to a socket, and never waits for a client.
+// - Ids are decimal numbers, consecutive, starting after the microseconds since the Unix epoch
+//   at the hub's construction: they increase, and a client reconnecting with an id from an
+//   earlier run of the program is seen as too old rather than mistaken for a recent one.
+// - Each subscriber's queue is its place in the history: what it has not yet been sent. The
+//   history keeps the last `history` events and at most `history_bytes` bytes of them (always
+//   the newest event), shared by all subscribers, so a subscriber costs no memory for what it
+//   has still to receive. A subscriber whose next event has left the history (it fell behind:
+//   its client reads slower than events come) skips to the newest and gets a `resync` event
+//   (data `behind`) carrying the newest id: it should fetch the whole state afresh. It is not
+//   disconnected: reconnecting would replay what it could not keep up with over the same slow
+//   link, where one small event lets it catch up at once. A client that stops reading
+//   altogether is closed by the server's write timeout.
+// - A client that reconnects with Last-Event-ID gets what it missed from the history, or a
+//   `resync` event (data `too-old`) when its id is no longer there, is not a number, or comes
+//   from an earlier run.
+// - Heartbeats: every `heartbeat` (15 s), a subscriber that was sent nothing since the last one
+//   gets a comment line, from a thread the hub owns, so proxies and idle timeouts do not cut
+//   quiet streams. The server's keep-alive, header and body timeouts never apply to a stream.
+// - The server stopping ends every stream cleanly (after what is queued); so does close(),
+//   after which subscribe() answers 204, which tells EventSource not to reconnect.
+
+// #include <porthole/metrics.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/response.hpp>
+// #include <porthole/sse.hpp>
+// #include <porthole/stream.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+struct event_hub_options {
+    std::size_t history = 256;                // events kept for reconnecting or slow clients (at least 1)
+    std::size_t history_bytes = 1024 * 1024;  // and at most this many bytes of them, newest event always kept
+    std::chrono::milliseconds heartbeat{15000};        // comment to quiet streams this often; 0: none
+    std::optional<std::chrono::milliseconds> retry{};  // sent first to each subscriber: reconnection time
+};
+
+namespace detail {
+
+struct hub_state;
+
+// One subscribed client. The cursor and `pending` are its connection's thread's; the flags
+// are shared with publishing threads.
+struct hub_subscriber {
+    std::shared_ptr<hub_state> hub;
+    std::weak_ptr<stream_channel> channel;
+    std::uint64_t cursor = 0;   // the last id sent
+    std::string pending;        // sent before the history: retry, a resync
+    static constexpr std::size_t piece_limit = 4096;
+    std::atomic<bool> idle{false};            // its producer said nothing yet: a publish resumes it
+    std::atomic<bool> heartbeat_due{false};
+    std::atomic<bool> sent_since_beat{false};
+    bool counted = metrics::enabled();  // in metrics' live subscribers (metrics.hpp)
+    explicit hub_subscriber(std::shared_ptr<hub_state> h) noexcept : hub(std::move(h)) {
+        if (counted) metrics::subscriber_added();
+    }
+    ~hub_subscriber();
+    stream_step next();
+};
+
+struct hub_state {
+    event_hub_options options;
+
+    std::mutex history_mutex;  // publishers, and subscribers' producers copying events
+    std::deque<std::string> history;  // encoded events, ids first_id...last_id
+    std::uint64_t first_id = 0, last_id = 0;
+    std::size_t bytes = 0;
+    bool closed = false;
+
+    std::mutex subscribers_mutex;  // taken after history_mutex when both are
+    std::vector<std::weak_ptr<hub_subscriber>> subscribers;
+    std::atomic<std::size_t> count{0};
+
+    std::mutex beat_mutex;
+    std::condition_variable beat_wake;
+    bool beat_stop = false;
+
+    static std::string resync(std::uint64_t id, std::string_view why) {
+        char digits[24];
+        auto r = std::to_chars(digits, digits + sizeof digits, id);
+        return sse::encode({.type = "resync", .data = why, .id = std::string_view(digits, r.ptr)});
+    }
+
+    // `wake(subscriber)` for every live subscriber, dropping the ones that are gone.
+    template <class Wake>
+    void each_subscriber(Wake&& wake) {
+        std::lock_guard lock(subscribers_mutex);
+        for (std::size_t i = 0; i < subscribers.size();) {
+            if (auto s = subscribers[i].lock()) {
+                wake(*s);
+                ++i;
+            } else {
+                subscribers[i] = std::move(subscribers.back());
+                subscribers.pop_back();
+            }
+        }
+    }
+    static void resume(hub_subscriber& s) {
+        if (auto c = s.channel.lock()) c->resume();
+    }
+};
+
+inline hub_subscriber::~hub_subscriber() {
+    hub->count.fetch_sub(1, std::memory_order_acq_rel);
+    if (counted) metrics::subscriber_removed();
+}
+
+// The connection's thread: the next piece of what the subscriber has not been sent yet.
+inline stream_step hub_subscriber::next() {
+    std::string out = std::move(pending);
+    pending.clear();
+    bool closed;
+    {
+        std::lock_guard lock(hub->history_mutex);
+        if (cursor < hub->last_id) {
+            if (cursor + 1 < hub->first_id) {
+                out += hub_state::resync(hub->last_id, "behind");
+                cursor = hub->last_id;
+            } else {
+                // At most about piece_limit bytes at a time: what a client has still to read waits
+                // in the shared history, not in a copy for each connection.
+                for (auto i = static_cast<std::size_t>(cursor + 1 - hub->first_id); i < hub->history.size(); ++i) {
+                    if (!out.empty() && out.size() + hub->history[i].size() > piece_limit) break;
+                    out += hub->history[i];
+                    ++cursor;
+                }
+            }
+        }
+        closed = hub->closed;
+        if (out.empty() && !closed) idle.store(true);  // under the lock: a publish after it sees it
+    }
+    if (out.empty() && heartbeat_due.exchange(false)) {
+        idle.store(false);
+        sse::append_comment(out);
+    }
+    if (!out.empty()) {
+        heartbeat_due.store(false, std::memory_order_relaxed);
+        sent_since_beat.store(true, std::memory_order_relaxed);
+        return stream_step::data(std::move(out));
+    }
+    return closed ? stream_step::end() : stream_step::nothing_yet();
+}
+
+}  // namespace detail
+
+class event_hub {
+public:
+    explicit event_hub(event_hub_options options = {}) : state_(std::make_shared<detail::hub_state>()) {
+        if (options.history == 0) options.history = 1;
+        state_->options = options;
+        auto now = std::chrono::system_clock::now().time_since_epoch();
+        state_->last_id = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+        state_->first_id = state_->last_id + 1;
+        if (options.heartbeat.count() > 0)
+            beats_ = std::thread([s = state_.get()] {
+                std::unique_lock lock(s->beat_mutex);
+                while (!s->beat_wake.wait_for(lock, s->options.heartbeat, [s] { return s->beat_stop; })) {
+                    lock.unlock();
+                    beat(*s);
+                    lock.lock();
+                }
+            });
+    }
+    event_hub(event_hub const&) = delete;
+    event_hub& operator=(event_hub const&) = delete;
+    // Closes the hub (close()); streams still open end after what they were sent.
+    ~event_hub() {
+        close();
+        if (beats_.joinable()) {
+            {
+                std::lock_guard lock(state_->beat_mutex);
+                state_->beat_stop = true;
+            }
+            state_->beat_wake.notify_all();
+            beats_.join();
+        }
+    }
+
+    // Any thread: sends an event of type `type` (empty: "message") with `data` to every
+    // subscriber and keeps it in the history. Returns its id, or 0 once the hub is closed.
+    // Throws std::invalid_argument for a type holding CR, LF or NUL.
+    std::uint64_t publish(std::string_view type, std::string_view data) {
+        if (!sse::valid_field(type)) throw std::invalid_argument("porthole: an event type may not hold CR, LF or NUL");
+        auto& s = *state_;
+        std::uint64_t id;
+        {
+            std::lock_guard lock(s.history_mutex);
+            if (s.closed) return 0;
+            id = s.last_id + 1;
+            char digits[24];
+            auto r = std::to_chars(digits, digits + sizeof digits, id);
+            s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
+            s.bytes += s.history.back().size();
+            s.last_id = id;
+            while (s.history.size() > 1 && (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
+                s.bytes -= s.history.front().size();
+                s.history.pop_front();
+                ++s.first_id;
+            }
+        }
+        s.each_subscriber([](detail::hub_subscriber& sub) {
+            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
+        });
+        return id;
+    }
+    std::uint64_t publish(std::string_view data) { return publish({}, data); }
+
+    // The handler's thread: a text/event-stream response subscribed to every event published
+    // from now on, after what the client missed since `last_event_id` (the request's
+    // Last-Event-ID, when it reconnects). 204 No Content once the hub is closed.
+    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID")); }
+    response subscribe(std::string_view last_event_id) {
+        auto& s = *state_;
+        auto sub = std::make_shared<detail::hub_subscriber>(state_);
+        s.count.fetch_add(1, std::memory_order_acq_rel);
+        if (s.options.retry) sse::append_retry(sub->pending, *s.options.retry);
+        {
+            std::lock_guard lock(s.history_mutex);
+            if (s.closed) return response(status::no_content);
+            sub->cursor = s.last_id;
+            if (!last_event_id.empty()) {
+                std::uint64_t seen = 0;
+                auto end = last_event_id.data() + last_event_id.size();
+                auto r = std::from_chars(last_event_id.data(), end, seen);
+                if (r.ec == std::errc() && r.ptr == end && seen + 1 >= s.first_id && seen <= s.last_id)
+                    sub->cursor = seen;  // the producer sends what came after it
+                else
+                    sub->pending += detail::hub_state::resync(s.last_id, "too-old");
+            }
+        }
+        auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
+        sub->channel = std::get<stream_body>(live.response.body()).live;
+        {
+            std::lock_guard lock(s.subscribers_mutex);
+            s.subscribers.push_back(sub);
+        }
+        return std::move(sse::mark_event_stream(live.response));
+    }
+
+    // Any thread: how many streams are subscribed (a stream counts until its connection lets
+    // go of it: the client left, the stream ended, or the response was dropped unsent).
+    std::size_t subscribers() const noexcept { return state_->count.load(std::memory_order_acquire); }
+    // Any thread: the id of the newest event (before any: the id the first will follow).
+    std::uint64_t last_id() const {
+        std::lock_guard lock(state_->history_mutex);
+        return state_->last_id;
+    }
+
+    // Any thread: a comment to every subscriber that was sent nothing since the last heartbeat;
+    // the hub's thread calls it every options.heartbeat.
+    void heartbeat() { beat(*state_); }
+
+    // Any thread: publishes nothing more; every stream ends once it has been sent what was
+    // published before, and subscribe() answers 204 from now on.
+    void close() {
+        {
+            std::lock_guard lock(state_->history_mutex);
+            if (state_->closed) return;
+            state_->closed = true;
+        }
+        state_->each_subscriber([](detail::hub_subscriber& sub) {
+            sub.idle.store(false);
+            detail::hub_state::resume(sub);
+        });
+    }
+
+private:
+    static void beat(detail::hub_state& s) {
+        s.each_subscriber([](detail::hub_subscriber& sub) {
+            if (sub.sent_since_beat.exchange(false)) return;
+            sub.heartbeat_due.store(true);
+            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
+        });
+    }
+
+    std::shared_ptr<detail::hub_state> state_;
+    std::thread beats_;
+};
 
 }  // namespace porthole
 // #include <porthole/app.hpp>
@@ -6632,6 +7466,7 @@ inline void block_async_signals_in_this_thread() noexcept {
 }
 
 }  // namespace porthole::detail
+// #include <porthole/metrics.hpp>
 
 #include <condition_variable>
 #include <cstddef>
@@ -6660,8 +7495,12 @@ public:
     bool try_submit(std::function<void()>& job) {
         std::unique_lock lock(mutex_);
         // Jobs an idle thread, or one still to start, takes at once do not count as waiting.
-        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) return false;
+        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) {
+            detail::count_worker_rejection();
+            return false;
+        }
         queue_.push_back(std::move(job));
+        detail::count_worker_queue(1);
         if (idle_ > 0) {
             lock.unlock();
             wake_.notify_one();
@@ -6674,6 +7513,8 @@ public:
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
                     queue_.pop_back();
+                    detail::count_worker_queue(-1);
+                    detail::count_worker_rejection();
                     return false;
                 }
             }
@@ -6689,6 +7530,7 @@ public:
             std::lock_guard lock(mutex_);
             stopping_ = true;
             dropped.swap(queue_);
+            detail::count_worker_queue(-static_cast<std::int64_t>(dropped.size()));
             threads.swap(threads_);
         }
         wake_.notify_all();
@@ -6714,6 +7556,7 @@ private:
             if (queue_.empty()) return;  // stopping
             auto job = std::move(queue_.front());
             queue_.pop_front();
+            detail::count_worker_queue(-1);
             lock.unlock();
             job();  // jobs catch their own exceptions (blocking.hpp); a stray one ends the process
             job = nullptr;
@@ -6911,6 +7754,7 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 // #include <porthole/body_stream.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/mailbox.hpp>
+// #include <porthole/metrics.hpp>
 // #include <porthole/parser.hpp>
 // #include <porthole/responder.hpp>
 // #include <porthole/stream.hpp>
@@ -7218,9 +8062,8 @@ public:
             }
         }
         if (waiting_) {
-            abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
-            queue_error(status::service_unavailable);
+            answer_instead(status::service_unavailable);
             closing_ = true;
             in_.clear();
             return;
@@ -7375,6 +8218,7 @@ private:
                 break;
             }
             if (st == parse_status::error) {
+                count_parse_error(error_status(parser_.error()));
                 queue_error(error_status(parser_.error()));
                 closing_ = true;
                 break;
@@ -7398,6 +8242,7 @@ private:
         if (!parser_.head_complete()) return;
         auto const& h = parser_.head();
         if (h.expect_unsupported) {
+            count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
             closing_ = true;
         } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
@@ -7417,6 +8262,7 @@ private:
         if (has_path && raw_path.find('%') != std::string_view::npos) {
             path_.clear();
             if (!url::decode_path(raw_path, path_)) {
+                count_parse_error(status::bad_request);
                 queue_error(status::bad_request);
                 closing_ = true;
                 return;
@@ -7430,23 +8276,32 @@ private:
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
         // whether the body came in the same read.
         if (h.expect_unsupported) {
+            count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
             closing_ = true;
             return;
         }
+        detail::metrics_shard* recorder = detail::metrics_recorder();
+        if (recorder) [[unlikely]]
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), error_response(status::not_implemented));
             return;
         }
         if (host_check_ && !host_allowed(h)) {
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), error_response(status::misdirected_request));
             return;
         }
         if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), server_options_response());
             return;
         }
         response res = call_guarded(req);
+        if (recorder) [[unlikely]]
+            metric_.routed(*recorder);
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -7499,15 +8354,28 @@ private:
         bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(res.status()), last_head_size_ + bytes);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
 
-    void queue_error(status s) {
+    // Returns the body bytes queued (the head's are last_head_size_).
+    std::uint64_t queue_error(status s) {
         auto res = error_response(s);
-        queue_response(res, false, http_1_1, false);
+        auto bytes = queue_response(res, false, http_1_1, false);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        return bytes;
+    }
+
+    // The request the application holds gets `s` instead of its answer, counted as its answer.
+    void answer_instead(status s) {
+        auto record = std::exchange(metric_, {});
+        abandon_answer();
+        auto bytes = queue_error(s);
+        if (record) [[unlikely]]
+            record.end(to_int(s), last_head_size_ + bytes);
     }
 
     // ---- serialization
@@ -7627,6 +8495,7 @@ private:
         else if (v.minor == 0) put("Connection: keep-alive\r\n");
         put("\r\n");
         out_.resize(static_cast<std::size_t>(p - out_.data()));
+        last_head_size_ = out_.size() - begin;
         note_buffered(begin);
     }
 
@@ -7671,6 +8540,7 @@ private:
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
             s.paused = true;
+            if (stream_buf_.capacity() > 1024) std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
             return;
         }
         bool failed = next.kind == detail::pulled::failed;
@@ -7802,6 +8672,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept {
+        metric_.abandon();  // in flight no more, with no answer to count
         if (!pending_) return;
         pending_->close();
         pending_.reset();
@@ -7810,6 +8681,10 @@ private:
 
     [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
         s.live = &live;
+        if (metrics::enabled() && !live.counted) {
+            live.counted = true;
+            metrics::stream_opened();
+        }
         if (draining_) live.stopping.store(true, std::memory_order_release);
         if (ex_.box) {
             ex_.ensure_link();
@@ -7907,14 +8782,21 @@ private:
             return false;
         }
         if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
+            count_parse_error(status::content_too_large);
             queue_error(status::content_too_large);
             closing_ = true;
             return true;
         }
         ++served_;
+        // Metrics as answer() records them; the body's bytes are added as they are taken.
+        detail::metrics_shard* recorder = detail::metrics_recorder();
+        if (recorder) [[unlikely]]
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
         ex_.body_offered = true;
         response res = call_guarded(req);
         ex_.body_offered = false;
+        if (recorder) [[unlikely]]
+            metric_.routed(*recorder);
         auto consumer = std::move(ex_.body);
         incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
         if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
@@ -7959,6 +8841,8 @@ private:
                 return size;
             }
             off += st.used;
+            if (metric_) [[unlikely]]
+                metric_.bytes_in += st.used;
             if (st.status == parse_status::error) {
                 fail_body(error_status(st.error));
                 return size;
@@ -7988,8 +8872,8 @@ private:
     void fail_body(status s) {
         bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
         abort_body();
-        abandon_answer();
-        if (answer_owed) queue_error(s);
+        if (answer_owed) answer_instead(s);
+        else abandon_answer();
         closing_ = true;
     }
 
@@ -8001,6 +8885,8 @@ private:
             if (consumer) consumer->abort();
         }
     }
+
+    static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
 
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
@@ -8025,6 +8911,8 @@ private:
     std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
     std::size_t served_ = 0;
+    std::size_t last_head_size_ = 0;
+    detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
@@ -10038,6 +10926,7 @@ using default_poller = poll_poller;
 }  // namespace porthole::detail
 // #include <porthole/detail/sys.hpp>
 // #include <porthole/mailbox.hpp>
+// #include <porthole/metrics.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -10161,6 +11050,7 @@ class event_loop {
         bool served = false;   // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
+        std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
 
@@ -10222,6 +11112,7 @@ public:
         free_graveyard();
         stop_listening();
         for (connection_type* c : spare_) delete c;
+        if (auto* m = metrics_shard_pointer()) m->loop_clock_ns = 0;  // this thread drives no loop now
     }
 
     int native_handle() const noexcept { return poller_.native_handle(); }
@@ -10265,6 +11156,9 @@ private:
 
     void tick() noexcept {
         now_ = monotonic_ms();
+        // With metrics on, a fine clock once per wakeup: requests read in it start then.
+        if (auto* m = metrics_recorder()) [[unlikely]]
+            m->loop_clock_ns = monotonic_ns();
         std::time_t wall = wall_seconds();
         if (wall != date_second_) {
             date_second_ = wall;
@@ -10335,6 +11229,7 @@ private:
                 shared_.settings.max_connections) {
                 shared_.connections.fetch_sub(1, std::memory_order_relaxed);
                 reply_and_close(fd, busy_reply);
+                if (auto* m = metrics_recorder()) m->refused.add();
                 continue;
             }
             if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
@@ -10354,7 +11249,10 @@ private:
         sockaddr_storage peer{};
         socklen_t len = 0;
         int fd = accept_connection(from.socket.fd, peer, len);
-        if (fd >= 0) reply_and_close(fd, busy_reply);
+        if (fd >= 0) {
+            reply_and_close(fd, busy_reply);
+            if (auto* m = metrics_recorder()) m->refused.add();
+        }
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
         return fd >= 0 && reserve_;
     }
@@ -10392,6 +11290,7 @@ private:
             return;
         }
         ++live_;
+        if (auto* m = metrics_recorder()) m->accepted.add();
         link(*s, t_header);  // until its first request, a connection is on the header clock
         if constexpr (encrypted) {  // the handshake runs on that clock too
             if (!shared_.transport.open(s->tls)) {
@@ -10433,6 +11332,7 @@ private:
     // none per connection, and an idle one holds no more than those.
     void hibernate(slot& s) noexcept {
         if (!s.conn) return;
+        s.requests += static_cast<std::uint32_t>(s.conn->requests_served());
         if (keep_spares_ && spare_.size() < spare_limit) {
             try {
                 s.conn->recycle();
@@ -10548,6 +11448,9 @@ private:
             }
             if (n > 0) {
                 progressed = true;
+                if (out[0].file_fd >= 0) {
+                    if (auto* m = metrics_recorder()) m->sendfile_bytes.add(static_cast<std::uint64_t>(n));
+                }
                 c.consumed(static_cast<std::size_t>(n));
             } else if (n == 0 && attempted > 0) {
                 close(s);  // a file ended early: the response cannot be completed
@@ -10661,10 +11564,21 @@ private:
             timer_list& l = lists_[k];
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
+                if (auto* m = metrics_recorder()) count_timeout(*m, k);
                 if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
                 else close(s);
             }
         }
+    }
+
+    static void count_timeout(metrics_shard& m, int k) noexcept {
+        using metrics::timeout_kind;
+        timeout_kind kind = k == t_header   ? timeout_kind::header
+                            : k == t_body   ? timeout_kind::body
+                            : k == t_write  ? timeout_kind::write
+                            : k == t_answer ? timeout_kind::response
+                                            : timeout_kind::keep_alive;
+        m.timeouts[static_cast<std::size_t>(kind)].add();
     }
 
     // Awake idle connections that saw no request for a while give their object back. Moving
@@ -10729,8 +11643,18 @@ private:
         s.fd = -1;
         --live_;
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        if (auto* m = metrics_recorder()) [[unlikely]]
+            count_close(*m, s.requests + (s.conn ? s.conn->requests_served() : 0));
         s.next = graveyard_;  // freed after this iteration: later events may still name it
         graveyard_ = &s;
+    }
+
+    [[gnu::noinline]] static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
+        m.closed.add();
+        std::size_t i = 0;
+        while (i < metrics::requests_per_connection_buckets.size() && requests > metrics::requests_per_connection_buckets[i]) ++i;
+        m.requests_per_connection[i].add();
+        m.requests_per_connection_sum.add(requests);
     }
 
     void free_graveyard() noexcept {
@@ -12074,6 +12998,7 @@ struct methods_check {
 
 // #include <porthole/app.hpp>
 // #include <porthole/body_stream.hpp>
+// #include <porthole/metrics.hpp>
 // #include <porthole/route_pattern.hpp>
 // #include <porthole/url.hpp>
 
@@ -12779,6 +13704,7 @@ private:
     static response invoke_route(router& self, request const& req, walk const& s) {
         using E = std::tuple_element_t<I, std::tuple<Routes...>>;
         auto& entry = std::get<I>(self.routes_);
+        detail::note_route(E::pattern, E::is_mount);  // metrics by route (metrics.hpp), when recording
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
@@ -12965,6 +13891,850 @@ inline bool multipart_parts(request const& req, std::vector<multipart::part>& ou
     auto boundary = multipart::boundary_from_content_type(type);
     return boundary && multipart::parse(req.body(), *boundary, out, max_parts);
 }
+
+}  // namespace porthole
+// #include <porthole/metrics.hpp>
+// #include <porthole/json_string.hpp>
+// porthole/json_string.hpp: text as a JSON string (RFC 8259 section 7), the one escaper every
+// JSON writer in porthole uses. Writing only: porthole parses no JSON (nlohmann/json does).
+
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+// Appends `text` to `out` as a JSON string literal, quotes included: '"' and '\' escaped,
+// control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; U+2028 and U+2029 as
+// \u2028 and \u2029, so that the output is also safe inside a <script>. Other bytes are copied:
+// UTF-8 stays UTF-8 (invalid UTF-8 is not repaired).
+inline void append_json_string(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                out += "\\u00";
+                out += hex[(c >> 4) & 0xf];
+                out += hex[c & 0xf];
+            } else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
+                       (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
+                out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+                i += 2;
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
+}  // namespace porthole
+// #include <porthole/expvar.hpp>
+// porthole/expvar.hpp: published variables. Any thread publishes a named value (a counter, a
+// gauge, a string, or a function evaluated when read); any thread reads the whole set.
+// exposition.hpp shows them at /debug/vars (JSON and an HTML table) and, the numeric ones, in
+// Prometheus' /metrics.
+//
+//   static auto jobs_done = porthole::expvar::publish_counter("jobs_done");
+//   jobs_done.add();                                   // any thread, a relaxed atomic add
+//   porthole::expvar::publish("queue_length", [&] { return double(queue.size()); });
+//
+// Names are any non-empty text ("porthole" is the server's own, in /debug/vars). Publishing a
+// name again returns the variable already there when it is of the same kind, and throws
+// std::invalid_argument when it is of another. Variables live until the program ends, as in
+// Go's expvar: a handle is a reference to one, cheap to copy.
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace porthole::expvar {
+
+enum class kind : std::uint8_t { counter, gauge, text, number_function, text_function };
+
+namespace detail {
+struct variable {
+    expvar::kind kind;
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<double> level{0};
+    mutable std::mutex text_mutex;
+    std::string text;
+    std::function<double()> number;
+    std::function<std::string()> words;
+};
+
+struct registry {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<variable>, std::less<>> variables;
+};
+
+inline registry& variables() {
+    static registry* r = new registry;  // never destroyed: published from threads that may outlive main
+    return *r;
+}
+
+template <class Init>
+std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
+    if (name.empty()) throw std::invalid_argument("porthole::expvar: a name cannot be empty");
+    if (name == "porthole") throw std::invalid_argument("porthole::expvar: \"porthole\" is the server's own name");
+    auto& r = variables();
+    std::lock_guard lock(r.mutex);
+    if (auto it = r.variables.find(name); it != r.variables.end()) {
+        if (it->second->kind != k)
+            throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" is published as another kind");
+        return it->second;
+    }
+    auto v = std::make_shared<variable>();
+    v->kind = k;
+    init(*v);
+    r.variables.emplace(std::string(name), v);
+    return v;
+}
+}  // namespace detail
+
+// A count that only goes up.
+class counter {
+public:
+    void add(std::uint64_t n = 1) const noexcept { v_->count.fetch_add(n, std::memory_order_relaxed); }
+    std::uint64_t value() const noexcept { return v_->count.load(std::memory_order_relaxed); }
+
+private:
+    friend counter publish_counter(std::string_view);
+    explicit counter(std::shared_ptr<detail::variable> v) : v_(std::move(v)) {}
+    std::shared_ptr<detail::variable> v_;
+};
+
+// A level that goes up and down.
+class gauge {
+public:
+    void set(double x) const noexcept { v_->level.store(x, std::memory_order_relaxed); }
+    void add(double x) const noexcept {
+        double old = v_->level.load(std::memory_order_relaxed);
+        while (!v_->level.compare_exchange_weak(old, old + x, std::memory_order_relaxed)) {
+        }
+    }
+    double value() const noexcept { return v_->level.load(std::memory_order_relaxed); }
+
+private:
+    friend gauge publish_gauge(std::string_view);
+    explicit gauge(std::shared_ptr<detail::variable> v) : v_(std::move(v)) {}
+    std::shared_ptr<detail::variable> v_;
+};
+
+// A piece of text (a version, a state, a configuration value).
+class text {
+public:
+    void set(std::string value) const {
+        std::lock_guard lock(v_->text_mutex);
+        v_->text = std::move(value);
+    }
+    std::string value() const {
+        std::lock_guard lock(v_->text_mutex);
+        return v_->text;
+    }
+
+private:
+    friend text publish_text(std::string_view);
+    explicit text(std::shared_ptr<detail::variable> v) : v_(std::move(v)) {}
+    std::shared_ptr<detail::variable> v_;
+};
+
+inline counter publish_counter(std::string_view name) {
+    return counter(detail::publish(name, kind::counter, [](detail::variable&) {}));
+}
+inline gauge publish_gauge(std::string_view name) {
+    return gauge(detail::publish(name, kind::gauge, [](detail::variable&) {}));
+}
+inline text publish_text(std::string_view name) {
+    return text(detail::publish(name, kind::text, [](detail::variable&) {}));
+}
+
+// A value computed when read, on the reading thread: a function returning a number (shown as a
+// gauge) or text. It must be safe to call from any thread. Publishing the name again keeps the
+// first function.
+template <class F>
+    requires std::is_invocable_v<F&>
+void publish(std::string_view name, F f) {
+    using R = std::invoke_result_t<F&>;
+    if constexpr (std::is_arithmetic_v<R>) {
+        detail::publish(name, kind::number_function, [&](detail::variable& v) {
+            v.number = [g = std::move(f)]() mutable { return static_cast<double>(g()); };
+        });
+    } else {
+        static_assert(std::is_convertible_v<R, std::string>,
+                      "porthole::expvar::publish: the function must return a number or a string");
+        detail::publish(name, kind::text_function, [&](detail::variable& v) {
+            v.words = [g = std::move(f)]() mutable { return std::string(g()); };
+        });
+    }
+}
+
+// One variable as read: a number (counters, gauges, number functions) or text.
+struct reading {
+    std::string name;
+    expvar::kind kind;
+    double number = 0;
+    std::string text;
+    bool is_number() const noexcept { return kind != kind::text && kind != kind::text_function; }
+};
+
+// Every published variable, read now, in name order. Functions run on this thread, outside the
+// registry's lock (one may publish); one that throws reads as text "error: ...".
+inline std::vector<reading> read_all() {
+    std::vector<std::pair<std::string, std::shared_ptr<detail::variable>>> vars;
+    {
+        auto& r = detail::variables();
+        std::lock_guard lock(r.mutex);
+        vars.assign(r.variables.begin(), r.variables.end());
+    }
+    std::vector<reading> out;
+    out.reserve(vars.size());
+    for (auto& [name, v] : vars) {
+        reading x{name, v->kind, 0, {}};
+        try {
+            switch (v->kind) {
+            case kind::counter: x.number = static_cast<double>(v->count.load(std::memory_order_relaxed)); break;
+            case kind::gauge: x.number = v->level.load(std::memory_order_relaxed); break;
+            case kind::text: {
+                std::lock_guard lock(v->text_mutex);
+                x.text = v->text;
+                break;
+            }
+            case kind::number_function: x.number = v->number(); break;
+            case kind::text_function: x.text = v->words(); break;
+            }
+        } catch (std::exception const& e) {
+            x.kind = kind::text;
+            x.text = std::string("error: ") + e.what();
+        } catch (...) {
+            x.kind = kind::text;
+            x.text = "error";
+        }
+        out.push_back(std::move(x));
+    }
+    return out;
+}
+
+// The names published, in order.
+inline std::vector<std::string> names() {
+    auto& r = detail::variables();
+    std::lock_guard lock(r.mutex);
+    std::vector<std::string> out;
+    for (auto const& [name, v] : r.variables) out.push_back(name);
+    return out;
+}
+
+}  // namespace porthole::expvar
+// #include <porthole/exposition.hpp>
+// porthole/exposition.hpp: the metrics (metrics.hpp) and published variables (expvar.hpp)
+// read and shown: a snapshot, Prometheus' text format, JSON, and two applications to mount.
+//
+//   auto app = porthole::router{
+//       porthole::get<"/">(...),
+//       porthole::get<"/metrics">(porthole::prometheus_metrics()),  // Prometheus text 0.0.4
+//       porthole::get<"/debug/vars">(porthole::debug_vars()),       // JSON, or an HTML table
+//   };
+//
+// Both are ordinary applications, so any layer wraps them (authentication, say), and nothing is
+// served until they are mounted. Making either turns recording on (metrics::enable()). Serve
+// them on a loopback or otherwise protected address: they tell a reader what a program does.
+
+// #include <porthole/expvar.hpp>
+// #include <porthole/http.hpp>
+// #include <porthole/json_string.hpp>
+// #include <porthole/metrics.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/response.hpp>
+// #include <porthole/template.hpp>
+
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace porthole::metrics {
+
+// Every thread's counts, summed.
+struct snapshot {
+    struct status_class_totals {
+        std::uint64_t requests = 0, nanoseconds = 0, bytes_in = 0, bytes_out = 0;
+        std::array<std::uint64_t, latency_buckets.size() + 1> latency{};  // per bucket, the last +Inf
+    };
+    struct route {
+        std::string pattern;      // "/users/{id:int}", a mount's prefix and its router's pattern, or "(none)"
+        std::string_view method;  // "GET", ... "OTHER"
+        std::int64_t in_flight = 0;
+        std::array<status_class_totals, status_classes> classes{};  // 1xx .. 5xx
+    };
+    std::vector<route> routes;  // by pattern, then method
+    std::uint64_t connections_accepted = 0, connections_closed = 0, connections_refused = 0;
+    std::array<std::uint64_t, timeout_names.size()> timeouts{};  // by timeout_kind
+    std::vector<std::pair<unsigned, std::uint64_t>> parse_errors;  // (status, count), those seen
+    std::array<std::uint64_t, requests_per_connection_buckets.size() + 1> requests_per_connection{};
+    std::uint64_t requests_per_connection_sum = 0;
+    std::uint64_t sendfile_bytes = 0;
+    std::int64_t worker_queue_depth = 0;
+    std::uint64_t worker_rejections = 0;
+    std::int64_t live_streams = 0, live_subscribers = 0;
+    std::uint64_t series_dropped = 0;
+    std::size_t threads = 0;  // shards summed
+
+    std::int64_t connections_open() const noexcept {
+        return static_cast<std::int64_t>(connections_accepted) - static_cast<std::int64_t>(connections_closed);
+    }
+};
+
+// Reads every shard (relaxed loads: each value is one a thread wrote, the set is not one instant).
+inline snapshot collect() {
+    snapshot out;
+    auto& reg = detail::metrics_shards();
+    std::vector<detail::metrics_shard*> shards;
+    {
+        std::lock_guard lock(reg.mutex);
+        for (auto& s : reg.shards) shards.push_back(s.get());
+    }
+    out.threads = shards.size();
+    out.worker_queue_depth = reg.worker_queue_depth.load(std::memory_order_relaxed);
+    out.worker_rejections = reg.worker_rejections.load(std::memory_order_relaxed);
+    std::map<std::pair<std::string, std::uint8_t>, snapshot::route> routes;
+    std::array<std::uint64_t, 200> parse_errors{};
+    std::uint64_t streams_opened = 0, streams_closed = 0, subscribers_added = 0, subscribers_removed = 0;
+    for (auto* sh : shards) {
+        for (auto const& slot : sh->table) {
+            detail::route_series const* s = slot.load(std::memory_order_acquire);
+            if (!s) continue;
+            std::string name;
+            name.reserve(s->prefix.size() + s->pattern.size());
+            name.append(s->prefix);
+            if (!s->prefix.empty() && s->pattern == "/") {
+                // the mounted router's root is the prefix itself
+            } else {
+                name.append(s->pattern);
+            }
+            auto& r = routes[{name, s->method}];
+            if (r.pattern.empty()) {
+                r.pattern = std::move(name);
+                r.method = to_string(static_cast<porthole::method>(s->method));
+            }
+            r.in_flight += static_cast<std::int64_t>(s->started.get()) - static_cast<std::int64_t>(s->ended.get());
+            for (std::size_t c = 0; c < status_classes; ++c) {
+                auto const& from = s->classes[c];
+                auto& to = r.classes[c];
+                to.requests += from.count.get();
+                to.nanoseconds += from.nanoseconds.get();
+                to.bytes_in += from.bytes_in.get();
+                to.bytes_out += from.bytes_out.get();
+                for (std::size_t b = 0; b < to.latency.size(); ++b) to.latency[b] += from.latency[b].get();
+            }
+        }
+        out.connections_accepted += sh->accepted.get();
+        out.connections_closed += sh->closed.get();
+        out.connections_refused += sh->refused.get();
+        for (std::size_t i = 0; i < out.timeouts.size(); ++i) out.timeouts[i] += sh->timeouts[i].get();
+        for (std::size_t i = 0; i < parse_errors.size(); ++i) parse_errors[i] += sh->parse_errors[i].get();
+        for (std::size_t i = 0; i < out.requests_per_connection.size(); ++i)
+            out.requests_per_connection[i] += sh->requests_per_connection[i].get();
+        out.requests_per_connection_sum += sh->requests_per_connection_sum.get();
+        out.sendfile_bytes += sh->sendfile_bytes.get();
+        out.series_dropped += sh->series_dropped.get();
+        streams_opened += sh->streams_opened.get();
+        streams_closed += sh->streams_closed.get();
+        subscribers_added += sh->subscribers_added.get();
+        subscribers_removed += sh->subscribers_removed.get();
+    }
+    for (auto& [key, r] : routes) out.routes.push_back(std::move(r));
+    for (unsigned i = 0; i < parse_errors.size(); ++i)
+        if (parse_errors[i]) out.parse_errors.emplace_back(400 + i, parse_errors[i]);
+    out.live_streams = static_cast<std::int64_t>(streams_opened - streams_closed);
+    out.live_subscribers = static_cast<std::int64_t>(subscribers_added - subscribers_removed);
+    return out;
+}
+
+}  // namespace porthole::metrics
+
+namespace porthole::detail {
+
+inline void append_number(std::string& out, double x) {
+    if (std::isnan(x)) {
+        out += "NaN";
+    } else if (std::isinf(x)) {
+        out += x > 0 ? "+Inf" : "-Inf";
+    } else {
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, x);
+        out.append(buf, r.ptr);
+    }
+}
+inline void append_number(std::string& out, std::uint64_t x) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, x);
+    out.append(buf, r.ptr);
+}
+inline void append_number(std::string& out, std::int64_t x) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, x);
+    out.append(buf, r.ptr);
+}
+
+// A label value in the text format: '\', '"' and line feed escaped.
+inline void append_label_value(std::string& out, std::string_view v) {
+    out += '"';
+    for (char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    out += '"';
+}
+
+// A metric name from any text: [a-zA-Z_:][a-zA-Z0-9_:]*, other characters as '_'.
+inline std::string metric_name(std::string_view text) {
+    std::string n;
+    for (char c : text) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                  (c >= '0' && c <= '9' && !n.empty());
+        n += ok ? c : '_';
+    }
+    return n;
+}
+
+class prometheus_writer {
+public:
+    explicit prometheus_writer(std::string& out) : out_(out) {}
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        out_ += "# HELP ";
+        out_ += name;
+        out_ += ' ';
+        for (char c : help) {  // HELP escapes '\' and line feed
+            if (c == '\\') out_ += "\\\\";
+            else if (c == '\n') out_ += "\\n";
+            else out_ += c;
+        }
+        out_ += "\n# TYPE ";
+        out_ += name;
+        out_ += ' ';
+        out_ += type;
+        out_ += '\n';
+    }
+    // name{k="v",...} value
+    template <class Value>
+    void sample(std::string_view name, std::initializer_list<std::pair<std::string_view, std::string_view>> labels,
+                Value v) {
+        out_ += name;
+        if (labels.size()) {
+            out_ += '{';
+            bool first = true;
+            for (auto const& [k, val] : labels) {
+                if (!first) out_ += ',';
+                first = false;
+                out_ += k;
+                out_ += '=';
+                append_label_value(out_, val);
+            }
+            out_ += '}';
+        }
+        out_ += ' ';
+        append_number(out_, v);
+        out_ += '\n';
+    }
+
+private:
+    std::string& out_;
+};
+
+inline constexpr std::array<std::string_view, metrics::status_classes> status_class_names{"1xx", "2xx", "3xx", "4xx",
+                                                                                          "5xx"};
+
+// A bucket bound as people write it ("0.0001", "2.5"), not in the shortest form ("1e-04").
+inline std::string bound_text(double b) {
+    char buf[32];
+    int n = std::snprintf(buf, sizeof buf, "%.10g", b);
+    return std::string(buf, static_cast<std::size_t>(n > 0 ? n : 0));
+}
+
+}  // namespace porthole::detail
+
+namespace porthole::metrics {
+
+// Prometheus text exposition format 0.0.4 of `s` and of the published numeric variables.
+inline void write_prometheus(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars) {
+    using detail::status_class_names;
+    detail::prometheus_writer w(out);
+    // Each route's label sets, escaped once: `route="...",method="..."` and with a status class.
+    struct labelled {
+        std::string route_method;
+        std::array<std::string, status_classes> with_class;
+    };
+    std::vector<labelled> labels(s.routes.size());
+    std::size_t estimate = 4096;  // bytes of output, to make room once
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
+        auto const& r = s.routes[i];
+        auto& l = labels[i];
+        l.route_method = "route=";
+        detail::append_label_value(l.route_method, r.pattern);
+        l.route_method += ",method=";
+        detail::append_label_value(l.route_method, r.method);
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            if (!r.classes[c].requests) continue;
+            l.with_class[c] = l.route_method + ",status_class=\"" + std::string(status_class_names[c]) + '"';
+            estimate += (latency_buckets.size() + 5) * (l.with_class[c].size() + 72);
+        }
+        estimate += l.route_method.size() + 64;
+    }
+    out.reserve(out.size() + estimate);
+    auto line = [&out](std::string_view name, std::string_view label_set, std::string_view le, auto value) {
+        out += name;
+        out += '{';
+        out += label_set;
+        if (!le.empty()) {
+            out += ",le=\"";
+            out += le;
+            out += '"';
+        }
+        out += "} ";
+        detail::append_number(out, value);
+        out += '\n';
+    };
+    auto per_class = [&](std::string_view name, auto value_of) {
+        for (std::size_t i = 0; i < s.routes.size(); ++i)
+            for (std::size_t c = 0; c < status_classes; ++c)
+                if (s.routes[i].classes[c].requests) line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
+    };
+    w.family("porthole_http_requests_total", "counter", "Requests answered, by route pattern, method and status class.");
+    per_class("porthole_http_requests_total", [](auto const& t) { return t.requests; });
+    w.family("porthole_http_requests_in_flight", "gauge", "Requests received and not yet answered, by route pattern and method.");
+    for (std::size_t i = 0; i < s.routes.size(); ++i)
+        line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
+    w.family("porthole_http_request_duration_seconds", "histogram",
+             "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
+    static std::array<std::string, latency_buckets.size()> const bounds = [] {
+        std::array<std::string, latency_buckets.size()> b;
+        for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);
+        return b;
+    }();
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            auto const& t = s.routes[i].classes[c];
+            if (!t.requests) continue;
+            std::string_view set = labels[i].with_class[c];
+            std::uint64_t cumulative = 0;
+            for (std::size_t b = 0; b < t.latency.size(); ++b) {
+                cumulative += t.latency[b];
+                line("porthole_http_request_duration_seconds_bucket", set,
+                     b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf"), cumulative);
+            }
+            line("porthole_http_request_duration_seconds_sum", set, {}, static_cast<double>(t.nanoseconds) / 1e9);
+            line("porthole_http_request_duration_seconds_count", set, {}, t.requests);
+        }
+    }
+    w.family("porthole_http_received_bytes_total", "counter", "Request bytes (head and body as received), by route.");
+    per_class("porthole_http_received_bytes_total", [](auto const& t) { return t.bytes_in; });
+    w.family("porthole_http_sent_bytes_total", "counter",
+             "Response bytes (head, and body when its length is known), by route.");
+    per_class("porthole_http_sent_bytes_total", [](auto const& t) { return t.bytes_out; });
+
+    w.family("porthole_connections_accepted_total", "counter", "Connections accepted.");
+    w.sample("porthole_connections_accepted_total", {}, s.connections_accepted);
+    w.family("porthole_connections_open", "gauge", "Connections open now.");
+    w.sample("porthole_connections_open", {}, s.connections_open());
+    w.family("porthole_connections_closed_total", "counter", "Connections closed.");
+    w.sample("porthole_connections_closed_total", {}, s.connections_closed);
+    w.family("porthole_connections_refused_total", "counter",
+             "Connections answered 503 and closed at once: max_connections reached, or out of descriptors.");
+    w.sample("porthole_connections_refused_total", {}, s.connections_refused);
+    w.family("porthole_connections_timed_out_total", "counter", "Connections whose timeout fired, by timeout.");
+    for (std::size_t i = 0; i < s.timeouts.size(); ++i)
+        w.sample("porthole_connections_timed_out_total", {{"timeout", timeout_names[i]}}, s.timeouts[i]);
+    w.family("porthole_parse_errors_total", "counter", "Requests refused before reaching the application, by status.");
+    for (auto const& [code, n] : s.parse_errors) {
+        char buf[4] = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
+                       static_cast<char>('0' + code % 10), 0};
+        w.sample("porthole_parse_errors_total", {{"status", std::string_view(buf, 3)}}, n);
+    }
+    w.family("porthole_requests_per_connection", "histogram", "Requests a connection carried, observed at its close.");
+    {
+        std::uint64_t cumulative = 0;
+        for (std::size_t b = 0; b < s.requests_per_connection.size(); ++b) {
+            cumulative += s.requests_per_connection[b];
+            std::string le = b < requests_per_connection_buckets.size()
+                                 ? std::to_string(requests_per_connection_buckets[b])
+                                 : std::string("+Inf");
+            w.sample("porthole_requests_per_connection_bucket", {{"le", le}}, cumulative);
+        }
+        w.sample("porthole_requests_per_connection_sum", {}, s.requests_per_connection_sum);
+        w.sample("porthole_requests_per_connection_count", {}, cumulative);
+    }
+    w.family("porthole_sendfile_bytes_total", "counter", "Response bytes sent from files (sendfile).");
+    w.sample("porthole_sendfile_bytes_total", {}, s.sendfile_bytes);
+    w.family("porthole_worker_queue_depth", "gauge", "Blocking jobs waiting for a worker thread.");
+    w.sample("porthole_worker_queue_depth", {}, s.worker_queue_depth);
+    w.family("porthole_worker_rejections_total", "counter", "Blocking jobs refused (503): the worker queue was full.");
+    w.sample("porthole_worker_rejections_total", {}, s.worker_rejections);
+    w.family("porthole_live_streams", "gauge", "Push streams open.");
+    w.sample("porthole_live_streams", {}, s.live_streams);
+    w.family("porthole_live_subscribers", "gauge", "Subscribers of push streams.");
+    w.sample("porthole_live_subscribers", {}, s.live_subscribers);
+    w.family("porthole_metrics_series_dropped_total", "counter",
+             "Requests counted without their route: a thread saw more route series than it holds.");
+    w.sample("porthole_metrics_series_dropped_total", {}, s.series_dropped);
+
+    // Published numbers: counters as counters (named ..._total), the rest as gauges.
+    for (auto const& v : vars) {
+        if (!v.is_number()) continue;
+        bool counter = v.kind == expvar::kind::counter;
+        std::string name = detail::metric_name(v.name);
+        if (counter && !(name.size() >= 6 && name.compare(name.size() - 6, 6, "_total") == 0)) name += "_total";
+        w.family(name, counter ? "counter" : "gauge", "Published variable " + v.name + ".");
+        w.sample(name, {}, v.number);
+    }
+}
+
+// JSON of `s` and of every published variable: {"name": value, ..., "porthole": {metrics}}, as Go's
+// /debug/vars, numbers as numbers (non-finite as null) and text as strings.
+inline void write_json(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars) {
+    using detail::append_number;
+    auto number = [&](double x) {
+        if (std::isfinite(x)) append_number(out, x);
+        else out += "null";
+    };
+    auto field = [&](std::string_view name) {
+        append_json_string(out, name);
+        out += ':';
+    };
+    out += '{';
+    for (auto const& v : vars) {
+        field(v.name);
+        if (v.is_number()) number(v.number);
+        else append_json_string(out, v.text);
+        out += ',';
+    }
+    field("porthole");
+    out += "{\"routes\":[";
+    bool first = true;
+    for (auto const& r : s.routes) {
+        if (!first) out += ',';
+        first = false;
+        out += '{';
+        field("route");
+        append_json_string(out, r.pattern);
+        out += ",\"method\":";
+        append_json_string(out, r.method);
+        out += ",\"in_flight\":";
+        append_number(out, r.in_flight);
+        out += ",\"by_status_class\":{";
+        bool first_class = true;
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            auto const& t = r.classes[c];
+            if (!t.requests) continue;
+            if (!first_class) out += ',';
+            first_class = false;
+            field(detail::status_class_names[c]);
+            out += "{\"requests\":";
+            append_number(out, t.requests);
+            out += ",\"seconds\":";
+            number(static_cast<double>(t.nanoseconds) / 1e9);
+            out += ",\"bytes_in\":";
+            append_number(out, t.bytes_in);
+            out += ",\"bytes_out\":";
+            append_number(out, t.bytes_out);
+            out += '}';
+        }
+        out += "}}";
+    }
+    out += "],\"connections\":{\"accepted\":";
+    append_number(out, s.connections_accepted);
+    out += ",\"open\":";
+    append_number(out, s.connections_open());
+    out += ",\"closed\":";
+    append_number(out, s.connections_closed);
+    out += ",\"refused\":";
+    append_number(out, s.connections_refused);
+    out += ",\"timed_out\":{";
+    for (std::size_t i = 0; i < s.timeouts.size(); ++i) {
+        if (i) out += ',';
+        field(timeout_names[i]);
+        append_number(out, s.timeouts[i]);
+    }
+    out += "},\"requests_total\":";
+    append_number(out, s.requests_per_connection_sum);
+    out += "},\"parse_errors\":{";
+    for (std::size_t i = 0; i < s.parse_errors.size(); ++i) {
+        if (i) out += ',';
+        field(std::to_string(s.parse_errors[i].first));
+        append_number(out, s.parse_errors[i].second);
+    }
+    out += "},\"sendfile_bytes\":";
+    append_number(out, s.sendfile_bytes);
+    out += ",\"worker_queue_depth\":";
+    append_number(out, s.worker_queue_depth);
+    out += ",\"worker_rejections\":";
+    append_number(out, s.worker_rejections);
+    out += ",\"live_streams\":";
+    append_number(out, s.live_streams);
+    out += ",\"live_subscribers\":";
+    append_number(out, s.live_subscribers);
+    out += "}}";
+}
+
+}  // namespace porthole::metrics
+
+namespace porthole {
+
+// GET /metrics for Prometheus: the text exposition format 0.0.4 of the metrics and of the
+// published numeric variables. Making one turns recording on.
+class prometheus_metrics {
+public:
+    prometheus_metrics() noexcept { metrics::enable(); }
+    response operator()(request const&) const {
+        std::string body;
+        body.reserve(16 * 1024);
+        metrics::write_prometheus(body, metrics::collect(), expvar::read_all());
+        auto res = response::text(std::move(body));
+        res.set_content_type("text/plain; version=0.0.4; charset=utf-8");
+        res.set_header("Cache-Control", "no-store");
+        return res;
+    }
+};
+
+struct debug_vars_options {
+    // The HTML page reads the JSON again this often.
+    std::chrono::milliseconds poll_interval{2000};
+    // Live updates instead of polling: the URL of a server-sent events stream whose events carry,
+    // as data, the JSON this endpoint answers (debug_vars::json()). Empty: the page polls.
+    std::string events_url;
+};
+
+// GET /debug/vars: JSON of every published variable and of the metrics (application/json), or,
+// for a client that prefers HTML (a browser's Accept, or ?format=html), a page showing them as a
+// table, rendered through a template and refreshed by polling (or server-sent events, with
+// options.events_url). ?format=json asks for JSON whatever Accept says. Making one turns
+// recording on.
+class debug_vars {
+public:
+    explicit debug_vars(debug_vars_options options = {}) : options_(std::move(options)) { metrics::enable(); }
+
+    // The JSON body, for an events stream that pushes it (debug_vars_options::events_url).
+    static std::string json() {
+        std::string body;
+        body.reserve(4096);
+        metrics::write_json(body, metrics::collect(), expvar::read_all());
+        return body;
+    }
+
+    response operator()(request const& req) const {
+        auto format = req.query("format");
+        bool page = format ? *format == "html" : prefers_html(req.header("Accept"));
+        if (!page) {
+            auto res = response::json(json());
+            res.set_header("Cache-Control", "no-store");
+            return res;
+        }
+        return response::html(render_page());
+    }
+
+private:
+    static bool prefers_html(std::string_view accept) noexcept {
+        auto html = accept.find("text/html");
+        if (html == std::string_view::npos) return false;
+        auto json = accept.find("application/json");
+        return json == std::string_view::npos || html < json;
+    }
+
+    std::string render_page() const {
+        static constexpr auto row = make_template<"<tr><td>@@name@@</td><td>@@kind@@</td><td>@@value@@</td></tr>">();
+        static constexpr auto page = make_template<
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Variables</title>\n"
+            "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}"
+            "table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.25rem .5rem;"
+            "border-bottom:1px solid #eee;font-variant-numeric:tabular-nums}small{color:#777}</style></head>\n"
+            "<body data-poll-ms=\"@@poll_ms@@\" data-events-url=\"@@events_url@@\"><h1>Variables</h1>\n<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead>"
+            "<tbody id=\"vars\">@@!rows@@</tbody></table>\n"
+            "<p><small>From <a href=\"?format=json\">this address as JSON</a>; last update: <span id=\"updated\">at "
+            "load</span>.</small></p>\n"
+            "<script>\n"
+            "const pollMs = Number(document.body.dataset.pollMs), eventsUrl = document.body.dataset.eventsUrl;\n"
+            "function rows(data, prefix, out) {\n"
+            "  for (const [k, v] of Object.entries(data)) {\n"
+            "    const name = prefix ? prefix + '.' + k : k;\n"
+            "    if (v !== null && typeof v === 'object') rows(v, name, out);\n"
+            "    else out.push([name, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
+            "  }\n"
+            "  return out;\n"
+            "}\n"
+            "function show(data) {\n"
+            "  const body = document.getElementById('vars');\n"
+            "  body.replaceChildren(...rows(data, '', []).map(r => {\n"
+            "    const tr = document.createElement('tr');\n"
+            "    for (const t of r) { const td = document.createElement('td'); td.textContent = t; tr.append(td); }\n"
+            "    return tr;\n"
+            "  }));\n"
+            "  document.getElementById('updated').textContent = new Date().toLocaleTimeString();\n"
+            "}\n"
+            "// The hook for live updates: with an events URL the page listens instead of polling.\n"
+            "if (eventsUrl) {\n"
+            "  new EventSource(eventsUrl).onmessage = e => show(JSON.parse(e.data));\n"
+            "} else {\n"
+            "  setInterval(async () => {\n"
+            "    try { show(await (await fetch('?format=json', {cache: 'no-store'})).json()); }\n"
+            "    catch (e) { document.getElementById('updated').textContent = 'failed: ' + e; }\n"
+            "  }, pollMs);\n"
+            "}\n"
+            "</script></body></html>\n">();
+        std::string body_rows;
+        auto add = [&](std::string_view name, std::string_view kind, std::string const& value) {
+            row.render_to(body_rows, arg<"name">(name), arg<"kind">(kind), arg<"value">(value));
+        };
+        for (auto const& v : expvar::read_all()) {
+            std::string value;
+            if (v.is_number()) detail::append_number(value, v.number);
+            else value = v.text;
+            add(v.name, v.is_number() ? "number" : "text", value);
+        }
+        auto s = metrics::collect();
+        for (auto const& r : s.routes) {
+            std::uint64_t n = 0;
+            for (auto const& c : r.classes) n += c.requests;
+            add("porthole.routes " + std::string(r.method) + " " + r.pattern, "requests", std::to_string(n));
+        }
+        add("porthole.connections.open", "number", std::to_string(s.connections_open()));
+        add("porthole.connections.accepted", "number", std::to_string(s.connections_accepted));
+        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"poll_ms">(options_.poll_interval.count()),
+                           arg<"events_url">(options_.events_url))
+            .str();
+    }
+
+    debug_vars_options options_;
+};
 
 }  // namespace porthole
 #if defined(PORTHOLE_WITH_JSON)

@@ -85,7 +85,7 @@ def check_status_page(t, get, _):
     r, text = get("GET", "/status.json")
     t.assertTrue(r.getheader("Content-Type").startswith("application/json"))
     s = json.loads(text)
-    t.assertEqual(set(s), {"uptime", "done", "failed", "jobs"})
+    t.assertEqual(set(s), {"uptime", "done", "failed", "jobs", "subscribers"})
 
 
 def check_embed(t, get, _):

@@ -4,14 +4,19 @@ rest_api on another: the origin rest_api lists with --cors-origin reads the answ
 PUT behind a preflight), an origin it does not list is refused by the browser; a page reads the
 request ids and meets the rate limit's 429 with its Retry-After. status_page --token
 opened at its token URL shows the page (the cookie set on the redirect is sent after it, and by
-the page's own fetches); opened without it, 401. file_server --gzip: the browser decodes what it
+the page's own EventSource); opened without it, 401. file_server --gzip: the browser decodes what it
 is sent, and the page sees the Content-Encoding. Chromium's noise on stderr is ignored."""
+import asyncio
 import json
 import os
 import re
 import subprocess
 import tempfile
+import time
 import unittest
+import urllib.request
+
+import websockets
 
 from common import example, need, start, stop
 
@@ -145,10 +150,19 @@ class Chromium(unittest.TestCase):
         self.assertTrue(m)
         base, query = m.group(1), m.group(2)
 
-        dom = self.run_chromium(base + query, "--virtual-time-budget=5000", "--dump-dom")
-        self.assertIn("<h1>Embedded tool</h1>", dom)
-        refreshed = element(dom, "refreshed")
-        self.assertRegex(refreshed, r"\d{1,2}:\d{2}:\d{2}", "the page's fetch of /status.json was refused")
+        # The page's event stream stays open (virtual time would never run out): watched over
+        # DevTools until it has shown an update pushed on /events.
+        browser = subprocess.Popen([self.chromium] + FLAGS + ["--user-data-dir=" + self.profile.name,
+                                                              "--remote-debugging-port=0", base + query],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            page = asyncio.run(self.first_push(self.profile.name))
+        finally:
+            browser.terminate()
+            browser.wait(timeout=30)
+        self.assertEqual(page["title"], "Embedded tool")
+        self.assertEqual(page["url"], base)  # the token left the address bar
+        self.assertRegex(page["refreshed"], r"^pushed at \d{1,2}:\d{2}:\d{2}", "the page's event stream (/events) was refused")
 
         other = tempfile.TemporaryDirectory()  # another browser profile: no cookie
         self.addCleanup(other.cleanup)
@@ -156,6 +170,42 @@ class Chromium(unittest.TestCase):
                              capture_output=True, text=True, timeout=90)
         self.assertIn("<h1>Unauthorized</h1>", out.stdout)
         self.assertNotIn("Embedded tool", out.stdout)
+
+    async def first_push(self, profile):
+        """The page's heading, address and #refreshed once #pushed is above 0 (20 s at most)."""
+        deadline = time.time() + 20
+        port_file = os.path.join(profile, "DevToolsActivePort")
+        while not os.path.exists(port_file):
+            self.assertLess(time.time(), deadline, "chromium opened no DevTools port")
+            await asyncio.sleep(0.1)
+        with open(port_file) as f:
+            devtools = int(f.readline())
+        target = None
+        while target is None:
+            self.assertLess(time.time(), deadline, "the page never appeared")
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % devtools, timeout=5) as r:
+                    target = next((t for t in json.load(r) if t["type"] == "page"), None)
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        probe = """(() => { const p = document.getElementById("pushed"); return p && +p.textContent > 0 ?
+            JSON.stringify({title: document.querySelector("h1").textContent, url: location.href,
+                            refreshed: document.getElementById("refreshed").textContent}) : null; })()"""
+        async with websockets.connect(target["webSocketDebuggerUrl"], max_size=None) as ws:
+            ident = 0
+            while time.time() < deadline:
+                ident += 1
+                await ws.send(json.dumps({"id": ident, "method": "Runtime.evaluate",
+                                          "params": {"expression": probe, "returnByValue": True}}))
+                reply = json.loads(await ws.recv())
+                while reply.get("id") != ident:
+                    reply = json.loads(await ws.recv())
+                value = reply.get("result", {}).get("result", {}).get("value")  # an error: still navigating
+                if value:
+                    return json.loads(value)
+                await asyncio.sleep(0.2)
+        self.fail("no update was pushed to the page within 20 s")
 
     def test_the_browser_decodes_compressed_responses(self):
         rows = "".join("row %d\n" % i for i in range(20000))

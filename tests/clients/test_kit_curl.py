@@ -170,6 +170,22 @@ class StatusPageToken(unittest.TestCase):
         status, _, body = response("-H", "Authorization: Bearer " + self.token, self.base + "status.json")
         self.assertEqual(status, 200)
 
+    def test_events_and_metrics_are_behind_the_token_and_debug_vars_has_a_policy_of_its_own(self):
+        bearer = ("-H", "Authorization: Bearer " + self.token)
+        for path in ("events", "metrics", "debug/vars"):
+            status, _, _ = response(self.base + path)
+            self.assertEqual(status, 401, path)
+        status, h, body = response(*bearer, self.base + "metrics")
+        self.assertEqual(status, 200)
+        self.assertIn(b"porthole_http_requests_total{", body)
+        _, h, _ = response(*bearer, self.base)
+        self.assertNotIn("'unsafe-inline'", h["content-security-policy"])  # the page's script is a file
+        status, h, body = response(*bearer, "-H", "Accept: text/html", self.base + "debug/vars")
+        self.assertEqual(status, 200)
+        self.assertIn(b"<script>", body)
+        self.assertIn("script-src 'unsafe-inline'", h["content-security-policy"])
+        self.assertEqual(h["x-frame-options"], "DENY")  # the other fields as on every page
+
     def test_a_rebound_name_gets_421_even_with_the_token(self):
         status, _, body = response("-H", "Host: attacker.example:%d" % self.port, self.base + "?token=" + self.token)
         self.assertEqual(status, 421)

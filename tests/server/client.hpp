@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -195,5 +196,31 @@ inline std::size_t count_entries(char const* dir) {
 }
 inline std::size_t open_descriptors() { return count_entries("/proc/self/fd"); }
 inline std::size_t thread_count() { return count_entries("/proc/self/task"); }
+
+// Polls `condition` every 5 ms until it holds (true) or `limit` has passed (false).
+bool wait_until(auto&& condition, std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+// Reads a raw stream from `c` into `got` until `needle` has arrived (true), the peer closed or
+// the time is up (then whether `needle` came anyway).
+inline bool read_until(connection& c, std::string& got, std::string_view needle, int ms = 3000) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (got.find(needle) == std::string::npos) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        pollfd p{c.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        char buf[8192];
+        ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+        if (n <= 0) return got.find(needle) != std::string::npos;
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+}
 
 }  // namespace test_client

@@ -8,6 +8,7 @@
 #include <porthole/detail/poller.hpp>
 #include <porthole/detail/sys.hpp>
 #include <porthole/mailbox.hpp>
+#include <porthole/metrics.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -131,6 +132,7 @@ class event_loop {
         bool served = false;   // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
+        std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
 
@@ -192,6 +194,7 @@ public:
         free_graveyard();
         stop_listening();
         for (connection_type* c : spare_) delete c;
+        if (auto* m = metrics_shard_pointer()) m->loop_clock_ns = 0;  // this thread drives no loop now
     }
 
     int native_handle() const noexcept { return poller_.native_handle(); }
@@ -235,6 +238,9 @@ private:
 
     void tick() noexcept {
         now_ = monotonic_ms();
+        // With metrics on, a fine clock once per wakeup: requests read in it start then.
+        if (auto* m = metrics_recorder()) [[unlikely]]
+            m->loop_clock_ns = monotonic_ns();
         std::time_t wall = wall_seconds();
         if (wall != date_second_) {
             date_second_ = wall;
@@ -305,6 +311,7 @@ private:
                 shared_.settings.max_connections) {
                 shared_.connections.fetch_sub(1, std::memory_order_relaxed);
                 reply_and_close(fd, busy_reply);
+                if (auto* m = metrics_recorder()) m->refused.add();
                 continue;
             }
             if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
@@ -324,7 +331,10 @@ private:
         sockaddr_storage peer{};
         socklen_t len = 0;
         int fd = accept_connection(from.socket.fd, peer, len);
-        if (fd >= 0) reply_and_close(fd, busy_reply);
+        if (fd >= 0) {
+            reply_and_close(fd, busy_reply);
+            if (auto* m = metrics_recorder()) m->refused.add();
+        }
         reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
         return fd >= 0 && reserve_;
     }
@@ -362,6 +372,7 @@ private:
             return;
         }
         ++live_;
+        if (auto* m = metrics_recorder()) m->accepted.add();
         link(*s, t_header);  // until its first request, a connection is on the header clock
         if constexpr (encrypted) {  // the handshake runs on that clock too
             if (!shared_.transport.open(s->tls)) {
@@ -403,6 +414,7 @@ private:
     // none per connection, and an idle one holds no more than those.
     void hibernate(slot& s) noexcept {
         if (!s.conn) return;
+        s.requests += static_cast<std::uint32_t>(s.conn->requests_served());
         if (keep_spares_ && spare_.size() < spare_limit) {
             try {
                 s.conn->recycle();
@@ -518,6 +530,9 @@ private:
             }
             if (n > 0) {
                 progressed = true;
+                if (out[0].file_fd >= 0) {
+                    if (auto* m = metrics_recorder()) m->sendfile_bytes.add(static_cast<std::uint64_t>(n));
+                }
                 c.consumed(static_cast<std::size_t>(n));
             } else if (n == 0 && attempted > 0) {
                 close(s);  // a file ended early: the response cannot be completed
@@ -631,10 +646,21 @@ private:
             timer_list& l = lists_[k];
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
+                if (auto* m = metrics_recorder()) count_timeout(*m, k);
                 if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
                 else close(s);
             }
         }
+    }
+
+    static void count_timeout(metrics_shard& m, int k) noexcept {
+        using metrics::timeout_kind;
+        timeout_kind kind = k == t_header   ? timeout_kind::header
+                            : k == t_body   ? timeout_kind::body
+                            : k == t_write  ? timeout_kind::write
+                            : k == t_answer ? timeout_kind::response
+                                            : timeout_kind::keep_alive;
+        m.timeouts[static_cast<std::size_t>(kind)].add();
     }
 
     // Awake idle connections that saw no request for a while give their object back. Moving
@@ -699,8 +725,18 @@ private:
         s.fd = -1;
         --live_;
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        if (auto* m = metrics_recorder()) [[unlikely]]
+            count_close(*m, s.requests + (s.conn ? s.conn->requests_served() : 0));
         s.next = graveyard_;  // freed after this iteration: later events may still name it
         graveyard_ = &s;
+    }
+
+    [[gnu::noinline]] static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
+        m.closed.add();
+        std::size_t i = 0;
+        while (i < metrics::requests_per_connection_buckets.size() && requests > metrics::requests_per_connection_buckets[i]) ++i;
+        m.requests_per_connection[i].add();
+        m.requests_per_connection_sum.add(requests);
     }
 
     void free_graveyard() noexcept {

@@ -1,0 +1,206 @@
+// porthole/expvar.hpp: published variables. Any thread publishes a named value (a counter, a
+// gauge, a string, or a function evaluated when read); any thread reads the whole set.
+// exposition.hpp shows them at /debug/vars (JSON and an HTML table) and, the numeric ones, in
+// Prometheus' /metrics.
+//
+//   static auto jobs_done = porthole::expvar::publish_counter("jobs_done");
+//   jobs_done.add();                                   // any thread, a relaxed atomic add
+//   porthole::expvar::publish("queue_length", [&] { return double(queue.size()); });
+//
+// Names are any non-empty text ("porthole" is the server's own, in /debug/vars). Publishing a
+// name again returns the variable already there when it is of the same kind, and throws
+// std::invalid_argument when it is of another. Variables live until the program ends, as in
+// Go's expvar: a handle is a reference to one, cheap to copy.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace porthole::expvar {
+
+enum class kind : std::uint8_t { counter, gauge, text, number_function, text_function };
+
+namespace detail {
+struct variable {
+    expvar::kind kind;
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<double> level{0};
+    mutable std::mutex text_mutex;
+    std::string text;
+    std::function<double()> number;
+    std::function<std::string()> words;
+};
+
+struct registry {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<variable>, std::less<>> variables;
+};
+
+inline registry& variables() {
+    static registry* r = new registry;  // never destroyed: published from threads that may outlive main
+    return *r;
+}
+
+template <class Init>
+std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
+    if (name.empty()) throw std::invalid_argument("porthole::expvar: a name cannot be empty");
+    if (name == "porthole") throw std::invalid_argument("porthole::expvar: \"porthole\" is the server's own name");
+    auto& r = variables();
+    std::lock_guard lock(r.mutex);
+    if (auto it = r.variables.find(name); it != r.variables.end()) {
+        if (it->second->kind != k)
+            throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" is published as another kind");
+        return it->second;
+    }
+    auto v = std::make_shared<variable>();
+    v->kind = k;
+    init(*v);
+    r.variables.emplace(std::string(name), v);
+    return v;
+}
+}  // namespace detail
+
+// A count that only goes up.
+class counter {
+public:
+    void add(std::uint64_t n = 1) const noexcept { v_->count.fetch_add(n, std::memory_order_relaxed); }
+    std::uint64_t value() const noexcept { return v_->count.load(std::memory_order_relaxed); }
+
+private:
+    friend counter publish_counter(std::string_view);
+    explicit counter(std::shared_ptr<detail::variable> v) : v_(std::move(v)) {}
+    std::shared_ptr<detail::variable> v_;
+};
+
+// A level that goes up and down.
+class gauge {
+public:
+    void set(double x) const noexcept { v_->level.store(x, std::memory_order_relaxed); }
+    void add(double x) const noexcept {
+        double old = v_->level.load(std::memory_order_relaxed);
+        while (!v_->level.compare_exchange_weak(old, old + x, std::memory_order_relaxed)) {
+        }
+    }
+    double value() const noexcept { return v_->level.load(std::memory_order_relaxed); }
+
+private:
+    friend gauge publish_gauge(std::string_view);
+    explicit gauge(std::shared_ptr<detail::variable> v) : v_(std::move(v)) {}
+    std::shared_ptr<detail::variable> v_;
+};
+
+// A piece of text (a version, a state, a configuration value).
+class text {
+public:
+    void set(std::string value) const {
+        std::lock_guard lock(v_->text_mutex);
+        v_->text = std::move(value);
+    }
+    std::string value() const {
+        std::lock_guard lock(v_->text_mutex);
+        return v_->text;
+    }
+
+private:
+    friend text publish_text(std::string_view);
+    explicit text(std::shared_ptr<detail::variable> v) : v_(std::move(v)) {}
+    std::shared_ptr<detail::variable> v_;
+};
+
+inline counter publish_counter(std::string_view name) {
+    return counter(detail::publish(name, kind::counter, [](detail::variable&) {}));
+}
+inline gauge publish_gauge(std::string_view name) {
+    return gauge(detail::publish(name, kind::gauge, [](detail::variable&) {}));
+}
+inline text publish_text(std::string_view name) {
+    return text(detail::publish(name, kind::text, [](detail::variable&) {}));
+}
+
+// A value computed when read, on the reading thread: a function returning a number (shown as a
+// gauge) or text. It must be safe to call from any thread. Publishing the name again keeps the
+// first function.
+template <class F>
+    requires std::is_invocable_v<F&>
+void publish(std::string_view name, F f) {
+    using R = std::invoke_result_t<F&>;
+    if constexpr (std::is_arithmetic_v<R>) {
+        detail::publish(name, kind::number_function, [&](detail::variable& v) {
+            v.number = [g = std::move(f)]() mutable { return static_cast<double>(g()); };
+        });
+    } else {
+        static_assert(std::is_convertible_v<R, std::string>,
+                      "porthole::expvar::publish: the function must return a number or a string");
+        detail::publish(name, kind::text_function, [&](detail::variable& v) {
+            v.words = [g = std::move(f)]() mutable { return std::string(g()); };
+        });
+    }
+}
+
+// One variable as read: a number (counters, gauges, number functions) or text.
+struct reading {
+    std::string name;
+    expvar::kind kind;
+    double number = 0;
+    std::string text;
+    bool is_number() const noexcept { return kind != kind::text && kind != kind::text_function; }
+};
+
+// Every published variable, read now, in name order. Functions run on this thread, outside the
+// registry's lock (one may publish); one that throws reads as text "error: ...".
+inline std::vector<reading> read_all() {
+    std::vector<std::pair<std::string, std::shared_ptr<detail::variable>>> vars;
+    {
+        auto& r = detail::variables();
+        std::lock_guard lock(r.mutex);
+        vars.assign(r.variables.begin(), r.variables.end());
+    }
+    std::vector<reading> out;
+    out.reserve(vars.size());
+    for (auto& [name, v] : vars) {
+        reading x{name, v->kind, 0, {}};
+        try {
+            switch (v->kind) {
+            case kind::counter: x.number = static_cast<double>(v->count.load(std::memory_order_relaxed)); break;
+            case kind::gauge: x.number = v->level.load(std::memory_order_relaxed); break;
+            case kind::text: {
+                std::lock_guard lock(v->text_mutex);
+                x.text = v->text;
+                break;
+            }
+            case kind::number_function: x.number = v->number(); break;
+            case kind::text_function: x.text = v->words(); break;
+            }
+        } catch (std::exception const& e) {
+            x.kind = kind::text;
+            x.text = std::string("error: ") + e.what();
+        } catch (...) {
+            x.kind = kind::text;
+            x.text = "error";
+        }
+        out.push_back(std::move(x));
+    }
+    return out;
+}
+
+// The names published, in order.
+inline std::vector<std::string> names() {
+    auto& r = detail::variables();
+    std::lock_guard lock(r.mutex);
+    std::vector<std::string> out;
+    for (auto const& [name, v] : r.variables) out.push_back(name);
+    return out;
+}
+
+}  // namespace porthole::expvar
