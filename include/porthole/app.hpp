@@ -73,7 +73,7 @@ response to_response(T&& value) {
     } else if constexpr (std::same_as<V, status> || std::same_as<V, later_t>) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
-        return response::html(std::string(value.view()));
+        return response::html(std::forward<T>(value));
     } else if constexpr (detail::has_response_converter<V>) {  // before conversions the type may also have
         return response_converter<V>::convert(value);
     } else if constexpr (std::same_as<V, std::string>) {
@@ -83,7 +83,7 @@ response to_response(T&& value) {
     } else if constexpr (std::convertible_to<T, std::string_view>) {
         return response::text(std::string(std::string_view(value)));
     } else {
-        if (!value) return response(status::not_found);
+        if (!value) return response::error(status::not_found);  // the same page as a router's miss
         return to_response(*std::forward<T>(value));
     }
 }

@@ -28,6 +28,7 @@
 #include <porthole/mailbox.hpp>
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
+#include <porthole/upgrade.hpp>
 
 #include <exception>
 #include <functional>
@@ -161,6 +162,7 @@ struct exchange {
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;
     std::shared_ptr<body_consumer> body;
+    std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
     connection_link& ensure_link() {
         if (!link) {

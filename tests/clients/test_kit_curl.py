@@ -170,7 +170,7 @@ class StatusPageToken(unittest.TestCase):
         status, _, body = response("-H", "Authorization: Bearer " + self.token, self.base + "status.json")
         self.assertEqual(status, 200)
 
-    def test_events_and_metrics_are_behind_the_token_and_debug_vars_has_a_policy_of_its_own(self):
+    def test_events_and_metrics_are_behind_the_token_and_every_page_keeps_the_policy(self):
         bearer = ("-H", "Authorization: Bearer " + self.token)
         for path in ("events", "metrics", "debug/vars"):
             status, _, _ = response(self.base + path)
@@ -182,9 +182,13 @@ class StatusPageToken(unittest.TestCase):
         self.assertNotIn("'unsafe-inline'", h["content-security-policy"])  # the page's script is a file
         status, h, body = response(*bearer, "-H", "Accept: text/html", self.base + "debug/vars")
         self.assertEqual(status, 200)
-        self.assertIn(b"<script>", body)
-        self.assertIn("script-src 'unsafe-inline'", h["content-security-policy"])
+        self.assertIn(b'<script src="?format=script" defer></script>', body)
+        self.assertNotIn(b"<script>", body)
+        self.assertNotIn("'unsafe-inline'", h["content-security-policy"])  # its script is a file too
         self.assertEqual(h["x-frame-options"], "DENY")  # the other fields as on every page
+        status, h, body = response(*bearer, self.base + "debug/vars?format=script")
+        self.assertEqual(status, 200)
+        self.assertEqual(h["content-type"], "text/javascript; charset=utf-8")
 
     def test_a_rebound_name_gets_421_even_with_the_token(self):
         status, _, body = response("-H", "Host: attacker.example:%d" % self.port, self.base + "?token=" + self.token)

@@ -2,7 +2,7 @@
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
 #pragma once
 
-#include <porthole/response.hpp>
+#include <porthole/unique_fd.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -55,7 +55,7 @@ namespace porthole::detail {
     throw std::system_error(e, std::generic_category(), message);
 }
 
-using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
+using porthole::unique_fd;
 
 // ---------------------------------------------------------------- clocks
 
