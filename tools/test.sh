@@ -46,9 +46,11 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
       -Dexamples=false >/dev/null || return 1
   fi
   ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_responder \
-    tests/test_stream tests/test_sse tests/test_blocking tests/test_tls_server tests/test_metrics >/dev/null || return 1
+    tests/test_stream tests/test_sse tests/test_blocking tests/test_tls_server tests/test_metrics \
+    tests/test_client_affinity >/dev/null || return 1
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection responder stream sse blocking tls_server metrics
+    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection responder stream sse blocking tls_server metrics \
+    client_affinity
 }
 
 fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)
