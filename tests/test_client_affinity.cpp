@@ -39,6 +39,7 @@ std::string own_cpus() {
 
 porthole::response app(porthole::request const& r) {
     if (r.path() == "/cpus") return porthole::response::text(own_cpus());
+    if (r.path() == "/big") return porthole::response::text(std::string(8u << 20, 'b'));
     return porthole::response::text("Hello, World!");
 }
 
@@ -155,7 +156,7 @@ TEST_CASE("the only client's loop runs on that client's CPU, follows it, and let
     }
 }
 
-TEST_CASE("a client that goes quiet lets its loop go; single_client_affinity = false never holds it") {
+TEST_CASE("a client that goes quiet or takes a long answer lets its loop go; single_client_affinity = false never holds it") {
     auto cpus = two_cpus();
     if (!cpus) {
         MESSAGE("one CPU: nothing to follow");
@@ -173,6 +174,19 @@ TEST_CASE("a client that goes quiet lets its loop go; single_client_affinity = f
         REQUIRE(keep_asking(a));
         CHECK(ask(a, "/cpus") == std::to_string(cpus->first));
         std::this_thread::sleep_for(500ms);
+        CHECK(ask(a, "/cpus") == all);
+    }
+    SUBCASE("a long answer") {  // client and server both busy: they need two CPUs
+        porthole::server s(app, test_options(1));
+        s.start();
+        on_cpu here(cpus->first);
+        REQUIRE(here.ok());
+        connection a(s.port());
+        REQUIRE(keep_asking(a));
+        CHECK(ask(a, "/cpus") == std::to_string(cpus->first));
+        auto big = ask(a, "/big");
+        REQUIRE(big);
+        CHECK(big->size() == 8u << 20);
         CHECK(ask(a, "/cpus") == all);
     }
     SUBCASE("off") {

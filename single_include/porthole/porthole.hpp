@@ -7759,8 +7759,9 @@ private:
 
 // #include <porthole/detail/client_affinity.hpp>
 // porthole/detail/client_affinity.hpp: a loop thread that serves the server's only client runs
-// on the CPU that client's packets arrive on (Linux: SO_INCOMING_CPU), and goes back to the
-// CPUs it had as soon as a second connection comes, the client goes quiet, or it leaves.
+// on the CPU that client's packets arrive on (Linux: SO_INCOMING_CPU) while the two take turns
+// (a request, its answer, the next request), and goes back to the CPUs it had as soon as a
+// second connection comes, an answer does not leave at once, the client goes quiet, or it leaves.
 //
 // Why (docs/server.md, "One client"): a thread waiting in epoll_wait is woken without the
 // scheduler's sync hint, so it stays on its own idle CPU and every request and every answer
@@ -7793,7 +7794,7 @@ public:
     int cpu() const noexcept { return cpu_; }
 
     // Once per loop wake-up, on the loop's own thread. lone_fd: the socket of the server's only
-    // connection while its client keeps asking, else -1.
+    // connection while it and its client take turns, else -1.
     void step(int lone_fd) noexcept {
         if (lone_fd < 0) {
             lone_wakeups_ = 0;
@@ -8724,8 +8725,10 @@ private:
         }
     }
 
-    // The server's only connection, while its client keeps asking (it is not asleep), has this
-    // thread run on its client's CPU; anything else gives the thread back to the scheduler.
+    // The server's only connection, while its client keeps asking and every answer leaves at once
+    // (each wake-up ends with it awake and idle: not a download, an upload or a slow handler,
+    // where client and server work at the same time), has this thread run on its client's CPU;
+    // anything else gives the thread back to the scheduler.
     void follow_lone_client() noexcept {
         slot* lone = nullptr;
         if (live_ == 1 && !draining_ && shared_.connections.load(std::memory_order_relaxed) == 1) {
@@ -8733,7 +8736,7 @@ private:
                 if (l.head) lone = l.head;
             }
         }
-        affinity_.step(lone && lone->timer != t_asleep ? lone->fd : -1);
+        affinity_.step(lone && lone->timer == t_idle ? lone->fd : -1);
     }
 
     // ------------------------------------------------------------ closing
@@ -9144,11 +9147,12 @@ struct options {
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
-    // Linux, start()ed servers: while the server has exactly one connection and its client keeps
-    // asking, that connection's loop thread runs on the CPU the client's packets arrive on
-    // (SO_INCOMING_CPU), so client and server take turns on one CPU instead of waking each
-    // other's idle one; it goes back to its former CPUs when a second connection comes, the
-    // client goes quiet or leaves. Never a caller's thread (poll()). See docs/server.md.
+    // Linux, start()ed servers: while the server has exactly one connection, its client keeps
+    // asking and each answer leaves at once, that connection's loop thread runs on the CPU the
+    // client's packets arrive on (SO_INCOMING_CPU), so client and server take turns on one CPU
+    // instead of waking each other's idle one; it goes back to its former CPUs when a second
+    // connection comes, an answer takes longer (a download), the client goes quiet or leaves.
+    // Never a caller's thread (poll()). See docs/server.md.
     bool single_client_affinity = true;
 
     // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as

@@ -1,6 +1,7 @@
 // porthole/detail/client_affinity.hpp: a loop thread that serves the server's only client runs
-// on the CPU that client's packets arrive on (Linux: SO_INCOMING_CPU), and goes back to the
-// CPUs it had as soon as a second connection comes, the client goes quiet, or it leaves.
+// on the CPU that client's packets arrive on (Linux: SO_INCOMING_CPU) while the two take turns
+// (a request, its answer, the next request), and goes back to the CPUs it had as soon as a
+// second connection comes, an answer does not leave at once, the client goes quiet, or it leaves.
 //
 // Why (docs/server.md, "One client"): a thread waiting in epoll_wait is woken without the
 // scheduler's sync hint, so it stays on its own idle CPU and every request and every answer
@@ -34,7 +35,7 @@ public:
     int cpu() const noexcept { return cpu_; }
 
     // Once per loop wake-up, on the loop's own thread. lone_fd: the socket of the server's only
-    // connection while its client keeps asking, else -1.
+    // connection while it and its client take turns, else -1.
     void step(int lone_fd) noexcept {
         if (lone_fd < 0) {
             lone_wakeups_ = 0;

@@ -693,8 +693,10 @@ private:
         }
     }
 
-    // The server's only connection, while its client keeps asking (it is not asleep), has this
-    // thread run on its client's CPU; anything else gives the thread back to the scheduler.
+    // The server's only connection, while its client keeps asking and every answer leaves at once
+    // (each wake-up ends with it awake and idle: not a download, an upload or a slow handler,
+    // where client and server work at the same time), has this thread run on its client's CPU;
+    // anything else gives the thread back to the scheduler.
     void follow_lone_client() noexcept {
         slot* lone = nullptr;
         if (live_ == 1 && !draining_ && shared_.connections.load(std::memory_order_relaxed) == 1) {
@@ -702,7 +704,7 @@ private:
                 if (l.head) lone = l.head;
             }
         }
-        affinity_.step(lone && lone->timer != t_asleep ? lone->fd : -1);
+        affinity_.step(lone && lone->timer == t_idle ? lone->fd : -1);
     }
 
     // ------------------------------------------------------------ closing
