@@ -8730,13 +8730,9 @@ private:
     // where client and server work at the same time), has this thread run on its client's CPU;
     // anything else gives the thread back to the scheduler.
     void follow_lone_client() noexcept {
-        slot* lone = nullptr;
-        if (live_ == 1 && !draining_ && shared_.connections.load(std::memory_order_relaxed) == 1) {
-            for (auto const& l : lists_) {
-                if (l.head) lone = l.head;
-            }
-        }
-        affinity_.step(lone && lone->timer == t_idle ? lone->fd : -1);
+        slot* lone = live_ == 1 && !draining_ ? lists_[t_idle].head : nullptr;
+        if (lone && shared_.connections.load(std::memory_order_relaxed) != 1) lone = nullptr;
+        affinity_.step(lone ? lone->fd : -1);
     }
 
     // ------------------------------------------------------------ closing
