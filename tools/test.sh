@@ -27,15 +27,20 @@ CPP
 }
 
 suite() {  # suite DIR CXX TEST_SCOPE [meson options...]
-  # TEST_SCOPE "all", or "unit": without the suites that drive real clients and load over
-  # sockets, which need running once, in an optimized build, not under every compiler.
+  # TEST_SCOPE "all"; "unit": without the suites that drive real clients and load over sockets,
+  # which need running once, in an optimized build, not under every compiler, nor the docs'
+  # snippets (compiled with g++ in "all"); "sanitized": unit, without the compile-failure checks
+  # either (a sanitizer changes nothing about what fails to compile).
   local dir=$1 cxx=$2 scope=$3; shift 3
-  if [ ! -d "$dir" ]; then
-    CXX=$cxx meson setup "$dir" -Dbenchmarks=true "$@" >/dev/null || return 1
+  if [ ! -d "$dir" ]; then  # the benchmarks (and their allocation checks) build once, in "all"
+    local bench=false
+    [ "$scope" = all ] && bench=true
+    CXX=$cxx meson setup "$dir" -Dbenchmarks=$bench "$@" >/dev/null || return 1
   fi
   ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
   local skip=()
-  [ "$scope" = unit ] && skip=(--no-suite clients --no-suite hardening)
+  [ "$scope" != all ] && skip=(--no-suite clients --no-suite hardening --no-suite docs)
+  [ "$scope" = sanitized ] && skip+=(--no-suite compile_fail)
   meson test -C "$dir" --print-errorlogs --num-processes 2 "${skip[@]}" ${MESON_TEST_ARGS:-}
 }
 
@@ -46,20 +51,20 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
       -Dexamples=false >/dev/null || return 1
   fi
   ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_responder \
-    tests/test_stream tests/test_sse tests/test_blocking tests/test_tls_server tests/test_metrics \
-    tests/test_client_affinity >/dev/null || return 1
+    tests/test_stream tests/test_sse tests/test_blocking tests/test_tls_server tests/test_websocket \
+    tests/test_metrics tests/test_client_affinity >/dev/null || return 1
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection responder stream sse blocking tls_server metrics \
-    client_affinity
+    meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection responder stream sse blocking \
+    tls_server websocket metrics client_affinity
 }
 
 fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)
   FUZZ_SECONDS=0 tools/fuzz.sh build-ci/fuzz || return 1
-  local s=${FUZZ_SECONDS:-60} dir=build-ci/fuzz a b
+  local s=${FUZZ_SECONDS:-30} dir=build-ci/fuzz a b
   FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection fuzz_tls \
     >"$dir/run-a.log" 2>&1 &
   a=$!
-  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_url fuzz_cookie_form_multipart fuzz_template fuzz_router \
+  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_url fuzz_cookie_form_multipart fuzz_template fuzz_router fuzz_websocket \
     >"$dir/run-b.log" 2>&1 &
   b=$!
   wait $a; local ra=$?
@@ -75,8 +80,8 @@ step "g++ suite" suite build-ci/gcc g++ all -Dwerror=true
 step "clang++ suite" suite build-ci/clang clang++ unit -Dwerror=true
 step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "tsan: server and threading tests" tsan_suite
-step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-60} s per target" fuzz_all
-step "asan+ubsan suite" suite build-ci/asan clang++ unit -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
+step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-30} s per target" fuzz_all
+step "asan+ubsan suite" suite build-ci/asan clang++ sanitized -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 echo
 echo "$passed passed, $failed failed"

@@ -2,7 +2,7 @@
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
 #pragma once
 
-#include <porthole/response.hpp>
+#include <porthole/unique_fd.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -41,7 +41,7 @@ namespace porthole::detail {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
+using porthole::unique_fd;
 
 // ---------------------------------------------------------------- clocks
 
