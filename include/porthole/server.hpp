@@ -92,6 +92,14 @@ struct options {
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
+    // Linux, start()ed servers: while the server has exactly one connection, its client keeps
+    // asking and each answer leaves at once, that connection's loop thread runs on the CPU the
+    // client's packets arrive on (SO_INCOMING_CPU), so client and server take turns on one CPU
+    // instead of waking each other's idle one; it goes back to its former CPUs when a second
+    // connection comes, an answer takes longer (a download), the client goes quiet or leaves.
+    // Never a caller's thread (poll()). See docs/server.md.
+    bool single_client_affinity = true;
+
     // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as
     // pointers: a string literal, argv, or a string that outlives serve()), reloaded on SIGHUP.
     // Needs <porthole/tls.hpp> and OpenSSL (porthole-tls); see docs/tls.md. A server object
@@ -416,6 +424,7 @@ private:
         s.upgraded_ping_interval = o.websocket_ping_interval;
         s.upgraded_close_timeout = o.websocket_close_timeout;
         s.listener_per_thread = o.listener_per_thread;
+        s.single_client_affinity = o.single_client_affinity;
         return s;
     }
 

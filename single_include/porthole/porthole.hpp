@@ -10879,6 +10879,98 @@ private:
 // The loop is generic over its connection type (anything with porthole::connection's driver
 // interface) so that it depends on no HTTP header, and over its readiness back end.
 
+// #include <porthole/detail/client_affinity.hpp>
+// porthole/detail/client_affinity.hpp: a loop thread that serves the server's only client runs
+// on the CPU that client's packets arrive on (Linux: SO_INCOMING_CPU) while the two take turns
+// (a request, its answer, the next request), and goes back to the CPUs it had as soon as a
+// second connection comes, an answer does not leave at once, the client goes quiet, or it leaves.
+//
+// Why (docs/server.md, "One client"): a thread waiting in epoll_wait is woken without the
+// scheduler's sync hint, so it stays on its own idle CPU and every request and every answer
+// wakes an idle CPU (dear, above all in a virtual machine). A thread blocked on one socket is
+// woken with the hint and is moved next to its client, where the two hand the CPU to each other.
+// Under load a loop has many connections and none of this runs: one comparison per wake-up.
+
+#include <cstdint>
+
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/socket.h>
+#endif
+
+namespace porthole::detail {
+
+class client_affinity {
+public:
+    // Wake-ups with one client before following it: a client that asks once or twice (or a
+    // connection that only says Connection: close) never moves the thread.
+    static constexpr std::uint64_t settle_wakeups = 32;
+    // Then the client's CPU is read again this often (the scheduler may have moved the client).
+    static constexpr std::uint64_t recheck_wakeups = 64;
+
+    // Off by default: only a thread the server owns may be moved (never a caller's poll()).
+    void enable(bool on) noexcept { enabled_ = on; }
+    bool enabled() const noexcept { return enabled_; }
+
+    // The CPU this thread is held on, or -1 (it runs where the scheduler puts it).
+    int cpu() const noexcept { return cpu_; }
+
+    // Once per loop wake-up, on the loop's own thread. lone_fd: the socket of the server's only
+    // connection while it and its client take turns, else -1.
+    void step(int lone_fd) noexcept {
+        if (lone_fd < 0) {
+            lone_wakeups_ = 0;
+            if (cpu_ >= 0) release();
+            return;
+        }
+        if (++lone_wakeups_ < settle_wakeups) {
+            if (cpu_ >= 0) release();  // a new client, not yet settled
+            return;
+        }
+        if ((lone_wakeups_ - settle_wakeups) % recheck_wakeups == 0) follow(lone_fd);
+    }
+
+    // A connection closed: whoever is alone next starts afresh.
+    void forget() noexcept { lone_wakeups_ = 0; }
+
+    // Back to the CPUs the thread had before it followed a client.
+    void release() noexcept {
+#if defined(__linux__)
+        if (cpu_ >= 0) (void)::sched_setaffinity(0, sizeof own_, &own_);
+#endif
+        cpu_ = -1;
+    }
+
+private:
+    void follow([[maybe_unused]] int fd) noexcept {
+#if defined(__linux__) && defined(SO_INCOMING_CPU)
+        int cpu = -1;
+        socklen_t len = sizeof cpu;
+        if (::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0 || cpu < 0 || cpu >= CPU_SETSIZE ||
+            cpu == cpu_)
+            return;
+        if (cpu_ < 0 && ::sched_getaffinity(0, sizeof own_, &own_) != 0) return;
+        // Only among the CPUs the program gave the thread, and only when there is a choice.
+        if (!CPU_ISSET(cpu, &own_) || CPU_COUNT(&own_) < 2) {
+            release();
+            return;
+        }
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (::sched_setaffinity(0, sizeof one, &one) == 0) cpu_ = cpu;
+#endif
+    }
+
+    bool enabled_ = false;
+    int cpu_ = -1;
+    std::uint64_t lone_wakeups_ = 0;
+#if defined(__linux__)
+    cpu_set_t own_{};  // the thread's CPUs before it followed a client
+#endif
+};
+
+}  // namespace porthole::detail
 // #include <porthole/detail/poller.hpp>
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
 // edge-triggered connections (input from the start, output added once after a short write);
@@ -11107,6 +11199,7 @@ struct engine_settings {
     std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
     std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
+    bool single_client_affinity = true;  // loops on the engine's threads follow a lone client's CPU
     int backlog = 4096;
 };
 
@@ -11273,6 +11366,9 @@ public:
     std::size_t connection_count() const noexcept { return live_; }
     bool finished() const noexcept { return finished_; }
 
+    // Only for a loop on a thread of the engine's own: see client_affinity.hpp.
+    void follow_single_client(bool on) noexcept { affinity_.enable(on); }
+
     // Thread-safe: interrupts the loop's wait so it notices a stop request.
     void wake() const noexcept { wake_.notify(); }
 
@@ -11289,6 +11385,7 @@ public:
         run_deferred();
         expire_timers();
         put_idle_to_sleep();
+        if (affinity_.enabled()) follow_lone_client();
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
@@ -11794,6 +11891,16 @@ private:
         if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
     }
 
+    // The server's only connection, while its client keeps asking and every answer leaves at once
+    // (each wake-up ends with it awake and idle: not a download, an upload or a slow handler,
+    // where client and server work at the same time), has this thread run on its client's CPU;
+    // anything else gives the thread back to the scheduler.
+    void follow_lone_client() noexcept {
+        slot* lone = live_ == 1 && !draining_ ? lists_[t_idle].head : nullptr;
+        if (lone && shared_.connections.load(std::memory_order_relaxed) != 1) lone = nullptr;
+        affinity_.step(lone ? lone->fd : -1);
+    }
+
     // ------------------------------------------------------------ closing
 
     void close(slot& s) noexcept {
@@ -11813,6 +11920,7 @@ private:
         else ::close(s.fd);
         s.fd = -1;
         --live_;
+        affinity_.forget();
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
         if (auto* m = metrics_recorder()) [[unlikely]]
             count_close(*m, s.requests + (s.conn ? s.conn->requests_served() : 0));
@@ -11910,6 +12018,7 @@ private:
     bool keep_spares_ = true;
     int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
     int full_batches_ = 0;   // wakeups in a row that took a whole batch
+    client_affinity affinity_;
     std::vector<connection_type*> spare_ = [] {
         std::vector<connection_type*> v;
         v.reserve(spare_limit);
@@ -12036,6 +12145,7 @@ public:
         try {
             for (auto& l : loops_) {
                 loop_type* loop = l.get();
+                loop->follow_single_client(shared_.settings.single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
                     while (loop->run_once(-1)) {
@@ -12304,6 +12414,14 @@ struct options {
 
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
+
+    // Linux, start()ed servers: while the server has exactly one connection, its client keeps
+    // asking and each answer leaves at once, that connection's loop thread runs on the CPU the
+    // client's packets arrive on (SO_INCOMING_CPU), so client and server take turns on one CPU
+    // instead of waking each other's idle one; it goes back to its former CPUs when a second
+    // connection comes, an answer takes longer (a download), the client goes quiet or leaves.
+    // Never a caller's thread (poll()). See docs/server.md.
+    bool single_client_affinity = true;
 
     // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as
     // pointers: a string literal, argv, or a string that outlives serve()), reloaded on SIGHUP.
@@ -12629,6 +12747,7 @@ private:
         s.upgraded_ping_interval = o.websocket_ping_interval;
         s.upgraded_close_timeout = o.websocket_close_timeout;
         s.listener_per_thread = o.listener_per_thread;
+        s.single_client_affinity = o.single_client_affinity;
         return s;
     }
 

@@ -5,6 +5,7 @@
 // interface) so that it depends on no HTTP header, and over its readiness back end.
 #pragma once
 
+#include <porthole/detail/client_affinity.hpp>
 #include <porthole/detail/poller.hpp>
 #include <porthole/detail/sys.hpp>
 #include <porthole/mailbox.hpp>
@@ -44,6 +45,7 @@ struct engine_settings {
     std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
     std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
+    bool single_client_affinity = true;  // loops on the engine's threads follow a lone client's CPU
     int backlog = 4096;
 };
 
@@ -210,6 +212,9 @@ public:
     std::size_t connection_count() const noexcept { return live_; }
     bool finished() const noexcept { return finished_; }
 
+    // Only for a loop on a thread of the engine's own: see client_affinity.hpp.
+    void follow_single_client(bool on) noexcept { affinity_.enable(on); }
+
     // Thread-safe: interrupts the loop's wait so it notices a stop request.
     void wake() const noexcept { wake_.notify(); }
 
@@ -226,6 +231,7 @@ public:
         run_deferred();
         expire_timers();
         put_idle_to_sleep();
+        if (affinity_.enabled()) follow_lone_client();
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
@@ -731,6 +737,16 @@ private:
         if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
     }
 
+    // The server's only connection, while its client keeps asking and every answer leaves at once
+    // (each wake-up ends with it awake and idle: not a download, an upload or a slow handler,
+    // where client and server work at the same time), has this thread run on its client's CPU;
+    // anything else gives the thread back to the scheduler.
+    void follow_lone_client() noexcept {
+        slot* lone = live_ == 1 && !draining_ ? lists_[t_idle].head : nullptr;
+        if (lone && shared_.connections.load(std::memory_order_relaxed) != 1) lone = nullptr;
+        affinity_.step(lone ? lone->fd : -1);
+    }
+
     // ------------------------------------------------------------ closing
 
     void close(slot& s) noexcept {
@@ -750,6 +766,7 @@ private:
         else ::close(s.fd);
         s.fd = -1;
         --live_;
+        affinity_.forget();
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
         if (auto* m = metrics_recorder()) [[unlikely]]
             count_close(*m, s.requests + (s.conn ? s.conn->requests_served() : 0));
@@ -847,6 +864,7 @@ private:
     bool keep_spares_ = true;
     int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
     int full_batches_ = 0;   // wakeups in a row that took a whole batch
+    client_affinity affinity_;
     std::vector<connection_type*> spare_ = [] {
         std::vector<connection_type*> v;
         v.reserve(spare_limit);
