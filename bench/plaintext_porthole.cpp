@@ -1,6 +1,7 @@
 // The plaintext app on porthole, for bench/server_bench.py.
-//   plaintext_porthole --port N --threads N [--shared-listener] [--metrics]
+//   plaintext_porthole --port N --threads N [--shared-listener] [--metrics] [--no-single-client-affinity]
 // --metrics: recording on (metrics.hpp), as a program that mounts /metrics has it.
+// --no-single-client-affinity: a lone client's loop stays where the scheduler puts it.
 #include <porthole/porthole.hpp>
 
 int main(int argc, char** argv) {
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
     options.max_connections = 1000000;  // the idle-connection benchmark holds 10,000 and more
     if (porthole::command_line_flag(argc, argv, "--shared-listener")) options.listener_per_thread = false;
     if (porthole::command_line_flag(argc, argv, "--metrics")) porthole::metrics::enable();
+    if (porthole::command_line_flag(argc, argv, "--no-single-client-affinity")) options.single_client_affinity = false;
     return porthole::serve([](porthole::request const& req) -> porthole::response {
         if (req.path() == "/") return porthole::response::static_text("Hello, World!", "text/plain");
         return porthole::status::not_found;

@@ -5,18 +5,25 @@ Serves `GET /` -> "Hello, World!" with four servers, all started once and measur
   porthole  build/bench/plaintext_porthole (one event loop unless --porthole-threads)
   ceiling   build/bench/epoll_ceiling: hand-written epoll that only finds "\\r\\n\\r\\n"
   nginx     /usr/sbin/nginx, 1 worker, `return 200 "Hello, World!";`, temporary config
-  httplib   build/bench/plaintext_httplib: Debian's cpp-httplib 0.11 with TCP_NODELAY
+  httplib   build/bench/plaintext_httplib: Debian's cpp-httplib 0.11 with TCP_NODELAY, or with
+            --httplib EXE the same program built elsewhere against another cpp-httplib header
+            (bench/plaintext_httplib.cpp compiled with -O2 -DCPPHTTPLIB_TCP_NODELAY=true
+            -I DIR-OF-httplib.h -pthread; the peer's code stays outside this repository)
 
 and drives them with `wrk -t1` and bench/wrk.lua in five modes: keep-alive -c1,
 -c64, -c256, pipelined 16 deep (-c64), and `Connection: close` (-c32). For each it prints the
-median req/s, p99 latency, and the server's CPU time per request (utime+stime from
-/proc/PID/stat before and after, over the requests wrk counted), with ratios to the ceiling and
-to nginx. wrk -t1 uses a whole core, so on small machines the fast servers share wrk's limit
-in req/s at -c64/-c256; CPU per request is the figure that separates them there.
+median req/s, p50 and p99 latency, the server's CPU time per request (utime+stime from
+/proc/PID/stat before and after, over the requests wrk counted), its context switches and CPU
+migrations per request (from /proc/PID/task/*/sched), with ratios to the ceiling, to nginx
+and to cpp-httplib. wrk -t1 uses a whole core, so on small machines the fast servers share
+wrk's limit in req/s at -c64/-c256; CPU per request is the figure that separates them there.
 
   bench/server_bench.py [--build build] [--duration 3] [--rounds 3] [--only porthole,nginx] [--modes=-c1,close]
   bench/server_bench.py --only porthole --also main=../main/build     A/B: another build's porthole,
                                          measured in the same interleaved rounds
+  bench/server_bench.py --only porthole,httplib --httplib /path/hello_httplib_0.53 --modes=-c1 --rounds 5
+  bench/server_bench.py --only porthole --also-flags nofollow=--no-single-client-affinity
+                                         A/B: the same porthole with extra flags, same rounds
   bench/server_bench.py --idle 10000     hold 10,000 idle keep-alive connections instead: check
                                          every one is answered, print RSS per held connection
 """
@@ -85,6 +92,30 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def scheduler_counts(pid):
+    """(context switches, CPU migrations) summed over the process's threads; migrations are None
+    where the kernel does not publish them."""
+    switches, migrations = 0, 0
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0, None
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/sched" % (pid, tid)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        m = re.search(r"^nr_switches\s*:\s*(\d+)", text, re.M)
+        switches += int(m.group(1)) if m else 0
+        m = re.search(r"^se\.nr_migrations\s*:\s*(\d+)", text, re.M)
+        if m and migrations is not None:
+            migrations += int(m.group(1))
+        else:
+            migrations = None
+    return switches, migrations
+
+
 def rss_bytes(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -143,6 +174,10 @@ def make_servers(args):
         name, _, other = also.partition("=")
         exe = pathlib.Path(other) / "bench" / "plaintext_porthole"
         servers.append(Server(name, [str(exe), "--port", "0", "--threads", str(args.porthole_threads)]))
+    for also in args.also_flags:
+        name, _, flags = also.partition("=")
+        exe = build / "bench" / "plaintext_porthole"
+        servers.append(Server(name, [str(exe), "--port", "0", "--threads", str(args.porthole_threads)] + flags.split()))
     if wanted("ceiling"):
         servers.append(Server("ceiling", [str(build / "bench" / "epoll_ceiling"), "--port", "0"]))
     if wanted("nginx"):
@@ -153,7 +188,7 @@ def make_servers(args):
         conf.write_text(NGINX_CONF.format(dir=tmp, port=port))
         servers.append(Server("nginx", [nginx, "-p", tmp, "-c", str(conf)], port=port, tmpdir=tmp))
     if wanted("httplib"):
-        exe = build / "bench" / "plaintext_httplib"
+        exe = pathlib.Path(args.httplib) if args.httplib else build / "bench" / "plaintext_httplib"
         if exe.exists():
             servers.append(Server("httplib", [str(exe), "--port", "0"]))
         else:
@@ -161,18 +196,23 @@ def make_servers(args):
     return servers
 
 
-def run_wrk(server, mode, duration, lua):
+def run_wrk(server, mode, duration, lua, path="/"):
     name, conns, extra, env = mode
     cmd = ["wrk", "-t1", "-c%d" % conns, "-d%gs" % duration, "--timeout", "2s", "-s", lua] + extra
-    cmd.append("http://127.0.0.1:%d/" % server.port)
+    cmd.append("http://127.0.0.1:%d%s" % (server.port, path))
     before = cpu_seconds(server.proc.pid)
+    sched_before = scheduler_counts(server.proc.pid)
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **env), timeout=duration + 30)
     after = cpu_seconds(server.proc.pid)
+    sched_after = scheduler_counts(server.proc.pid)
     m = re.search(r"^RESULT (.*)$", out.stdout, re.M)
     if not m:
         return None
     r = {k: float(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
     r["cpu_us"] = (after - before) * 1e6 / r["requests"] if r["requests"] else float("nan")
+    r["cs_req"] = (sched_after[0] - sched_before[0]) / r["requests"] if r["requests"] else float("nan")
+    r["mig_req"] = ((sched_after[1] - sched_before[1]) / r["requests"]
+                    if r["requests"] and sched_after[1] is not None and sched_before[1] is not None else float("nan"))
     r["errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["status"]
     return r
 
@@ -206,24 +246,28 @@ def bench(args):
           % (args.porthole_threads, " ".join("%.2f" % x for x in os.getloadavg())))
     for mode in modes:
         print("\n## %s" % mode[0])
-        print("%-9s %12s %10s %9s %8s %11s %9s" % ("server", "req/s", "p99 µs", "CPU µs", "errors", "vs ceiling", "vs nginx"))
+        print("%-9s %10s %7s %7s %7s %7s %8s %6s %10s %8s %8s" % (
+            "server", "req/s", "p50 µs", "p99 µs", "CPU µs", "cs/req", "mig/req", "errors",
+            "vs ceiling", "vs nginx", "vs httplib"))
         med = {}
         for s in servers:
             runs = [r for r in results.get((mode[0], s.name), []) if r]
             if not runs:
                 continue
-            med[s.name] = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p99_us", "cpu_us", "errors")}
+            med[s.name] = {k: statistics.median(r[k] for r in runs)
+                           for k in ("rps", "p50_us", "p99_us", "cpu_us", "cs_req", "mig_req", "errors")}
         for s in servers:
             m = med.get(s.name)
             if not m:
-                print("%-9s %12s" % (s.name, "failed"))
+                print("%-9s %10s" % (s.name, "failed"))
                 continue
             ceil = med.get("ceiling", {}).get("rps")
             ngx = med.get("nginx", {}).get("rps")
-            print("%-9s %12.0f %10.0f %9.2f %8.0f %11s %9s" % (
-                s.name, m["rps"], m["p99_us"], m["cpu_us"], m["errors"],
-                fmt_ratio(m["rps"], ceil), fmt_ratio(m["rps"], ngx)))
-        for also in args.also:
+            hl = med.get("httplib", {}).get("rps")
+            print("%-9s %10.0f %7.0f %7.0f %7.2f %7.3f %8.4f %6.0f %10s %8s %10s" % (
+                s.name, m["rps"], m["p50_us"], m["p99_us"], m["cpu_us"], m["cs_req"], m["mig_req"], m["errors"],
+                fmt_ratio(m["rps"], ceil), fmt_ratio(m["rps"], ngx), fmt_ratio(m["rps"], hl)))
+        for also in args.also + args.also_flags:
             name = also.partition("=")[0]
             if name in med and "porthole" in med:
                 print("porthole / %s: req/s %s, CPU per request %s" % (
@@ -237,7 +281,7 @@ def bench(args):
 
 # ---------------------------------------------------------------- idle connections
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def response_complete(buf):
@@ -334,6 +378,10 @@ def main():
     p.add_argument("--porthole-threads", type=int, default=1)
     p.add_argument("--also", action="append", default=[], metavar="NAME=BUILD",
                    help="another build's plaintext_porthole, run as server NAME (repeatable)")
+    p.add_argument("--also-flags", action="append", default=[], metavar="NAME=FLAGS",
+                   help="this build's plaintext_porthole with extra flags, run as server NAME (repeatable)")
+    p.add_argument("--httplib", default="", metavar="EXE",
+                   help="the httplib server: bench/plaintext_httplib.cpp built against another cpp-httplib")
     p.add_argument("--idle", type=int, default=0, help="hold this many idle connections instead")
     p.add_argument("--idle-timeout", type=float, default=60.0)
     args = p.parse_args()

@@ -21,6 +21,7 @@ RULES = {
     "porthole/detail/poller.hpp": HTTP,
     "porthole/detail/event_loop.hpp": HTTP,
     "porthole/detail/engine.hpp": HTTP,
+    "porthole/detail/client_affinity.hpp": HEAVY + ANY_PORTHOLE,
     "porthole/mailbox.hpp": HTTP,
     "porthole/http.hpp": HEAVY,
     "porthole/parser.hpp": HEAVY,

@@ -1,0 +1,238 @@
+// A loop serving the server's only client runs on the CPU that client's packets arrive on, and
+// lets go when a second connection comes, the client goes quiet or leaves (client_affinity.hpp).
+// The handler reports the CPUs its own thread (the loop's) may run on, as the kernel says.
+#include <porthole/server.hpp>
+
+#include "server/client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <sched.h>
+#include <sys/resource.h>
+
+using namespace std::chrono_literals;
+using test_client::connection;
+
+namespace {
+
+std::string cpu_list(cpu_set_t const& set) {
+    std::string out;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        if (!out.empty()) out += ',';
+        out += std::to_string(cpu);
+    }
+    return out;
+}
+
+std::string own_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) != 0) return "error";
+    return cpu_list(set);
+}
+
+porthole::response app(porthole::request const& r) {
+    if (r.path() == "/cpus") return porthole::response::text(own_cpus());
+    if (r.path() == "/big") return porthole::response::text(std::string(8u << 20, 'b'));
+    return porthole::response::text("Hello, World!");
+}
+
+porthole::options test_options(unsigned threads) {
+    porthole::options o;
+    o.port = 0;
+    o.threads = threads;
+    return o;
+}
+
+std::optional<std::string> ask(connection& c, std::string_view path) {
+    if (!c.get(path)) return std::nullopt;
+    auto r = c.read_reply();
+    if (!r || r->status != 200) return std::nullopt;
+    return r->body;
+}
+
+// Requests enough for the loop to settle on a lone client and read its CPU once more.
+bool keep_asking(connection& c, int n = 100) {
+    for (int i = 0; i < n; ++i) {
+        if (!ask(c, "/")) return false;
+    }
+    return true;
+}
+
+// Holds the calling thread on one CPU (the client's packets are then handled there) and gives
+// it back its former CPUs when done.
+class on_cpu {
+public:
+    explicit on_cpu(int cpu) {
+        CPU_ZERO(&before_);
+        ::sched_getaffinity(0, sizeof before_, &before_);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        ok_ = ::sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    on_cpu(on_cpu const&) = delete;
+    on_cpu& operator=(on_cpu const&) = delete;
+    ~on_cpu() { ::sched_setaffinity(0, sizeof before_, &before_); }
+    bool ok() const { return ok_; }
+
+private:
+    cpu_set_t before_;
+    bool ok_ = false;
+};
+
+// The first two CPUs this process may use, or nothing on a single-CPU machine.
+std::optional<std::pair<int, int>> two_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2) return std::nullopt;
+    int first = -1;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        if (first < 0) first = cpu;
+        else return std::pair{first, cpu};
+    }
+    return std::nullopt;
+}
+
+double cpu_seconds_of_process() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+TEST_CASE("the only client's loop runs on that client's CPU, follows it, and lets go for a second connection") {
+    auto cpus = two_cpus();
+    if (!cpus) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    std::string all = own_cpus();
+    porthole::server s(app, test_options(2));
+    s.start();  // before the client holds its thread on one CPU: the loops' CPUs are the program's
+    connection a(s.port());
+    REQUIRE(a.ok());
+    {
+        on_cpu here(cpus->first);
+        REQUIRE(here.ok());
+        CHECK(ask(a, "/cpus") == all);  // a new client moves nothing
+        REQUIRE(keep_asking(a));
+        CHECK(ask(a, "/cpus") == std::to_string(cpus->first));
+    }
+    {
+        on_cpu here(cpus->second);  // the client moves: the loop goes after it
+        REQUIRE(here.ok());
+        REQUIRE(keep_asking(a));
+        CHECK(ask(a, "/cpus") == std::to_string(cpus->second));
+
+        // A second connection, on either loop: the server has two clients, nobody is followed.
+        {
+            connection b(s.port());
+            REQUIRE(b.ok());
+            REQUIRE(ask(b, "/"));
+            REQUIRE(ask(a, "/"));  // a's loop looks at the server's connections after each wake-up
+            CHECK(ask(a, "/cpus") == all);
+            REQUIRE(keep_asking(a));
+            CHECK(ask(a, "/cpus") == all);
+        }
+        // b has gone: a is alone again, and followed again once it has asked a while.
+        REQUIRE(keep_asking(a));
+        CHECK(ask(a, "/cpus") == std::to_string(cpus->second));
+        a.close();
+        // The loop let go when a left: a new client finds it free (once the wake-up that saw a
+        // leave, at the latest the one answering c's first request, is over).
+        connection c(s.port());
+        REQUIRE(ask(c, "/"));
+        CHECK(ask(c, "/cpus") == all);
+    }
+}
+
+TEST_CASE("a client that goes quiet or takes a long answer lets its loop go; single_client_affinity = false never holds it") {
+    auto cpus = two_cpus();
+    if (!cpus) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    std::string all = own_cpus();
+    SUBCASE("quiet") {
+        auto o = test_options(1);
+        o.keep_alive_timeout = 800ms;  // an idle connection gives its state back after about 200 ms
+        porthole::server s(app, o);
+        s.start();  // before the client holds its thread on one CPU: the loop's are the program's
+        on_cpu here(cpus->first);
+        REQUIRE(here.ok());
+        connection a(s.port());
+        REQUIRE(keep_asking(a));
+        CHECK(ask(a, "/cpus") == std::to_string(cpus->first));
+        std::this_thread::sleep_for(500ms);
+        CHECK(ask(a, "/cpus") == all);
+    }
+    SUBCASE("a long answer") {  // client and server both busy: they need two CPUs
+        porthole::server s(app, test_options(1));
+        s.start();
+        on_cpu here(cpus->first);
+        REQUIRE(here.ok());
+        connection a(s.port());
+        REQUIRE(keep_asking(a));
+        CHECK(ask(a, "/cpus") == std::to_string(cpus->first));
+        auto big = ask(a, "/big");
+        REQUIRE(big);
+        CHECK(big->size() == 8u << 20);
+        CHECK(ask(a, "/cpus") == all);
+    }
+    SUBCASE("off") {
+        auto o = test_options(1);
+        o.single_client_affinity = false;
+        porthole::server s(app, o);
+        s.start();
+        on_cpu here(cpus->first);
+        REQUIRE(here.ok());
+        connection a(s.port());
+        REQUIRE(keep_asking(a, 200));
+        CHECK(ask(a, "/cpus") == all);
+    }
+}
+
+TEST_CASE("poll() never moves the caller's thread") {
+    if (!two_cpus()) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    std::string all = own_cpus();
+    porthole::server s(app, test_options(1));
+    REQUIRE(s.native_handle() >= 0);
+    std::optional<std::string> seen;
+    std::thread client([&, port = s.port()] {
+        connection a(port);
+        if (keep_asking(a)) seen = ask(a, "/cpus");
+    });
+    auto end = std::chrono::steady_clock::now() + 10s;
+    while (!seen && std::chrono::steady_clock::now() < end) {
+        s.poll(10ms);
+        if (seen) break;
+    }
+    client.join();
+    CHECK(seen == all);
+    CHECK(own_cpus() == all);
+}
+
+TEST_CASE("an idle server uses no CPU, with its only client followed and then quiet") {
+    porthole::server s(app, test_options(2));
+    s.start();
+    connection a(s.port());
+    REQUIRE(keep_asking(a));
+    double before = cpu_seconds_of_process();
+    std::this_thread::sleep_for(1s);
+    double used = cpu_seconds_of_process() - before;
+    CHECK(used < 0.05);  // nothing spins: a loop that did would show close to a second
+    CHECK(ask(a, "/"));
+}
