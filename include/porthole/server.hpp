@@ -28,8 +28,10 @@
 #include <type_traits>
 #include <utility>
 
+#if !defined(_WIN32)
 #include <poll.h>
 #include <unistd.h>
+#endif
 
 namespace porthole {
 
@@ -256,7 +258,7 @@ inline access_log_function common_log(std::FILE* out) {
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
         std::time_t now = std::time(nullptr);
         std::tm tm{};
-        ::gmtime_r(&now, &tm);
+        detail::utc_time(now, tm);
         std::string_view host = e.peer;
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
@@ -387,6 +389,7 @@ server(A&&, options) -> server<A>;
 
 namespace detail {
 
+#if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
 // Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
 // previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
 // reloads its certificate on SIGHUP. A signal has one pipe at a time.
@@ -448,6 +451,7 @@ private:
     struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
+#endif
 
 // --tls-cert without <porthole/tls.hpp>: no HTTPS to serve, and serving plain HTTP instead
 // would be a surprise. With it, a better match for the tag is found (argument-dependent lookup

@@ -39,11 +39,7 @@ public:
         if (mode_ != mode::closed) throw std::logic_error("porthole: server already started");
         open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
         mode_ = mode::threaded;
-        // Threads start with every asynchronous signal blocked; signals belong to the program.
-        sigset_t all, old;
-        sigfillset(&all);
-        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, s);
-        ::pthread_sigmask(SIG_BLOCK, &all, &old);
+        async_signals_blocked blocked;  // inherited by the loop threads
         try {
             for (auto& l : loops_) {
                 loop_type* loop = l.get();
@@ -55,7 +51,6 @@ public:
                 });
             }
         } catch (...) {
-            ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
             shared_.stop_requested.store(true, std::memory_order_release);
             for (auto& l : loops_) l->wake();
             for (auto& t : threads_) t.join();
@@ -63,7 +58,6 @@ public:
             finalize_locked();
             throw;
         }
-        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
 
     // Thread-safe and signal-free: every loop stops accepting, closes idle connections,
@@ -162,7 +156,7 @@ private:
 #if !defined(SO_REUSEPORT) || !defined(__linux__)
         per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
 #endif
-        std::vector<unique_fd> listeners;
+        std::vector<unique_socket> listeners;
         std::uint16_t bound = 0;
         if (per_loop) {
             bound = claim_port(s.address, s.port);
@@ -210,7 +204,7 @@ private:
     Shared& shared_;
     std::vector<std::unique_ptr<loop_type>> loops_;
     std::vector<std::thread> threads_;
-    unique_fd shared_listener_;
+    unique_socket shared_listener_;
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;

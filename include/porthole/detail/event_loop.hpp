@@ -156,7 +156,7 @@ public:
         set_timer(t_write, s.write_timeout);
         set_timer(t_answer, s.response_timeout);
         set_timer(t_stream, std::chrono::hours(24 * 365));
-        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
 #else
@@ -320,7 +320,7 @@ private:
             reply_and_close(fd, busy_reply);
             if (auto* m = metrics_recorder()) m->refused.add();
         }
-        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        reserve_.reset(reserve_descriptor());
         return fd >= 0 && reserve_;
     }
 
@@ -333,7 +333,7 @@ private:
 
     void resume_listening() {
         paused_until_ = 0;
-        if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!reserve_) reserve_.reset(reserve_descriptor());
         poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
         listening_ = true;
     }
@@ -342,7 +342,7 @@ private:
         if (listening_) poller_.remove(listen_fd_, listen_handle_);
         listening_ = false;
         paused_until_ = 0;
-        if (owns_listener_ && listen_fd_ >= 0) ::close(listen_fd_);
+        if (owns_listener_ && listen_fd_ >= 0) close_socket(listen_fd_);
         listen_fd_ = -1;
     }
 
@@ -350,7 +350,7 @@ private:
         slot* s = new (std::nothrow) slot(fd, peer_address::from(peer));
         if (!s || !poller_.add_connection(fd, s, s->handle)) {
             delete s;
-            ::close(fd);
+            close_socket(fd);
             shared_.connections.fetch_sub(1, std::memory_order_relaxed);
             return;
         }
@@ -437,7 +437,7 @@ private:
                 }
                 // Read into the loop's buffer; the connection works on it in place and keeps
                 // only an unfinished request.
-                ssize_t n = ::recv(s.fd, input_.data(), input_.size(), 0);
+                long n = socket_receive(s.fd, input_.data(), input_.size());
                 if (n > 0) {
                     progressed = true;
                     // A short read drained the socket; new data brings a new edge. Not so when the
@@ -502,12 +502,9 @@ private:
                     continue;
                 }
                 if (count == 1) {  // the usual keep-alive answer: send() skips the iovec import
-                    n = static_cast<long>(::send(s.fd, iov[0].iov_base, iov[0].iov_len, send_flags));
+                    n = socket_send(s.fd, static_cast<char const*>(iov[0].iov_base), iov[0].iov_len);
                 } else {
-                    msghdr msg{};
-                    msg.msg_iov = iov;
-                    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-                    n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+                    n = send_vectored(s.fd, iov, count);
                 }
             }
             if (n > 0) {
@@ -703,7 +700,7 @@ private:
         // never read yet may hold one its first event has not reported.
         bool never_read = !s.served && !s.conn;
         if ((s.readable || never_read) && !s.eof) drain_and_close(s.fd);
-        else ::close(s.fd);
+        else close_socket(s.fd);
         s.fd = -1;
         --live_;
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
