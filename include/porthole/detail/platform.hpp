@@ -29,6 +29,7 @@
 #if defined(_MSC_VER)
 #pragma comment(lib, "ws2_32.lib")
 #endif
+#undef DELETE  // winnt.h's access right would rename porthole::DELETE (see http.hpp)
 #else
 #include <fcntl.h>
 #include <sys/stat.h>
