@@ -112,6 +112,9 @@ inline constexpr method_set GET{method::get};
 inline constexpr method_set HEAD{method::head};
 inline constexpr method_set POST{method::post};
 inline constexpr method_set PUT{method::put};
+#if defined(_WIN32) && defined(DELETE)
+#undef DELETE  // <windows.h> defines it (an access right, 0x00010000L); porthole::DELETE is a method
+#endif
 inline constexpr method_set DELETE{method::delete_};
 inline constexpr method_set CONNECT{method::connect};
 inline constexpr method_set OPTIONS{method::options};
@@ -2602,6 +2605,7 @@ constexpr void split_target(std::string_view target, std::string_view& path, std
 #if defined(_MSC_VER)
 #pragma comment(lib, "ws2_32.lib")
 #endif
+#undef DELETE  // winnt.h's access right would rename porthole::DELETE (see http.hpp)
 #else
 #include <fcntl.h>
 #include <sys/stat.h>
