@@ -10,6 +10,7 @@
 #include "fuzz/fuzz_router.cpp"
 #include "fuzz/fuzz_template.cpp"
 #include "fuzz/fuzz_url.cpp"
+#include "fuzz/fuzz_websocket.cpp"
 
 #include <doctest/doctest.h>
 
@@ -74,6 +75,9 @@ TEST_CASE("fuzz regressions: saved template inputs render consistently") {
 }
 TEST_CASE("fuzz regressions: saved router inputs dispatch as the reference does") {
     replay("fuzz_router", fuzz_router::one_input);
+}
+TEST_CASE("fuzz regressions: saved WebSocket inputs give the same events whole and in pieces") {
+    replay("fuzz_websocket", fuzz_websocket::one_input);
 }
 
 // The rules behind the saved inputs above, stated so that they fail without a sanitizer too.

@@ -245,8 +245,67 @@ TEST_CASE("/debug/vars: JSON for programs, an HTML table for browsers") {
     CHECK(page.header("Content-Type") == "text/html; charset=utf-8");
     CHECK(page.body.find("<td>test.&lt;b&gt;markup&lt;/b&gt;</td><td>text</td><td>&lt;script&gt;x&lt;/script&gt;</td>") !=
           std::string::npos);
-    CHECK(page.body.find("data-poll-ms=\"2000\"") != std::string::npos);
+    CHECK(page.body.find("data-events-url=\"\"") != std::string::npos);
+    CHECK(page.body.find("<script src=\"?format=script\" defer></script>") != std::string::npos);
+    CHECK(page.body.find("<script>") == std::string::npos);  // nothing inline: a CSP of 'self' holds
+    CHECK(page.body.find("<style>") == std::string::npos);
+    auto script = porthole::testing::get(app, "/debug/vars?format=script");
+    CHECK(script.header("Content-Type") == "text/javascript; charset=utf-8");
+    CHECK(script.body.find("new EventSource(eventsUrl)") != std::string::npos);
+    CHECK(script.body.find("'?format=events'") != std::string::npos);
+    CHECK(porthole::testing::get(app, "/debug/vars?format=style").header("Content-Type") == "text/css; charset=utf-8");
     CHECK(porthole::testing::get(app, "/debug/vars?format=html").body.starts_with("<!doctype html>"));
+}
+
+namespace {
+std::size_t threads_of_this_process() {
+    std::size_t n = 0;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with("Threads:")) n = std::stoul(line.substr(8));
+    return n;
+}
+}  // namespace
+
+TEST_CASE("/debug/vars pushes its JSON over server-sent events while a page is open, from the first subscriber on") {
+    auto pushed = porthole::expvar::publish_counter("test.pushed");
+    auto app = porthole::router{porthole::get<"/debug/vars">(porthole::debug_vars({.refresh_interval = 20ms, .events_url = {}}))};
+    auto threads = threads_of_this_process();
+    CHECK(porthole::testing::get(app, "/debug/vars").status == 200);
+    CHECK(threads_of_this_process() == threads);  // nothing runs until a page subscribes
+
+    for (std::string_view ask : {"GET /debug/vars?format=events HTTP/1.1\r\nHost: t\r\n\r\n",
+                                 "GET /debug/vars HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n"}) {
+        CAPTURE(ask);
+        porthole::testing::client c(app);
+        c.send(ask);
+        auto before = pushed.value();
+        std::string body;
+        auto deadline = std::chrono::steady_clock::now() + 10s;
+        std::size_t events = 0;
+        while (events < 3 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(5ms);
+            c.step();
+            auto rs = c.responses();
+            REQUIRE(rs.size() == 1);
+            CHECK(rs[0].status == 200);
+            CHECK(rs[0].header("Content-Type") == "text/event-stream");
+            body = rs[0].body;
+            std::size_t n = 0;
+            for (auto at = body.find("data: {"); at != std::string::npos; at = body.find("data: {", at + 1)) ++n;
+            if (n > events) {
+                events = n;
+                pushed.add();  // the next event shows it
+            }
+        }
+        REQUIRE(events >= 3);
+        auto last = body.rfind("data: {");
+        CHECK(body.find("\"porthole\":{\"routes\":[", last) != std::string::npos);
+        auto field = "\"test.pushed\":" + std::to_string(before);
+        CHECK(body.find(field) != std::string::npos);          // the state when it subscribed
+        CHECK(body.find(field, last) == std::string::npos);  // and later, a newer one
+    }
+    CHECK(threads_of_this_process() >= threads + 1);  // the publisher (and the hub's heartbeat)
 }
 
 TEST_CASE("server counters: accepted, open, refused, timeouts, requests per connection, sendfile") {

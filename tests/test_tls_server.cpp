@@ -3,9 +3,11 @@
 // streams under TLS; plain HTTP, garbage, stalled and vanishing handshakes; reloads under load.
 #include "server/client.hpp"
 #include "tls_test_certs.hpp"
+#include "websocket_support.hpp"
 
 #include <porthole/static_files.hpp>
 #include <porthole/tls.hpp>
+#include <porthole/websocket.hpp>
 
 #include <doctest/doctest.h>
 
@@ -103,6 +105,17 @@ public:
             if (SSL_read_ex(ssl_, buf, sizeof buf, &n) != 1) return rs;
             in_.append(buf, n);
         }
+    }
+    // Raw bytes (after a 101): reads until `done(bytes so far)` or the connection ends.
+    template <class Done>
+    std::string read_until(Done&& done) {
+        while (!done(std::string_view(in_))) {
+            char buf[16384];
+            std::size_t n = 0;
+            if (SSL_read_ex(ssl_, buf, sizeof buf, &n) != 1) break;
+            in_.append(buf, n);
+        }
+        return in_;
     }
     porthole::testing::parsed_response get(std::string const& target) {
         in_.clear();
@@ -392,4 +405,39 @@ TEST_CASE("stop() with HTTPS connections open: idle ones close, the server ends"
     auto t0 = std::chrono::steady_clock::now();
     s.stop();
     CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+}
+
+TEST_CASE("WebSocket over TLS (wss): the upgrade, echo, and a stop's 1001 go through the same transport") {
+    auto app = router{websocket<"/ws">({
+        .on_open = [](ws::session& s, request const& req) { s.send_text(req.secure() ? "secure" : "plain"); },
+        .on_text = [](ws::session& s, std::string_view m) { s.send_text(m); },
+    })};
+    https_server<decltype(app)&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    tls_conn c(s.port(), client.ctx);
+    REQUIRE(c.ok());
+    REQUIRE(c.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+    std::string big(40000, 'w');  // several TLS records each way
+    REQUIRE(c.send(ws_support::text(big)));
+    auto frames_in = [](std::string_view raw) {
+        auto at = raw.find("\r\n\r\n");
+        return at == std::string_view::npos ? std::vector<ws_support::recorded_event>{}
+                                            : ws_support::read_server_output(raw.substr(at + 4));
+    };
+    auto raw = c.read_until([&](std::string_view r) { return frames_in(r).size() >= 2; });
+    CHECK(raw.rfind("HTTP/1.1 101 ", 0) == 0);
+    auto frames = frames_in(raw);
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[0].data == "secure");
+    CHECK(frames[1].data == big);
+    std::thread stopper([&] { s.stop(); });
+    raw = c.read_until([&](std::string_view r) { return frames_in(r).size() >= 3; });
+    frames = frames_in(raw);
+    REQUIRE(frames.size() == 3);
+    CHECK(frames[2].type == ws::event_type::close);
+    CHECK(frames[2].code == 1001);
+    CHECK(c.send(ws_support::close_frame(1001)));
+    stopper.join();
 }

@@ -40,6 +40,7 @@ targets=(
   fuzz_cookie_form_multipart
   fuzz_template
   fuzz_router
+  fuzz_websocket
   fuzz_tls
 )
 # Targets for headers that are not always there yet: each joins the list above once both its
@@ -81,8 +82,7 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
        -I include -Wall -Wextra)
 
 # A target is rebuilt when any header, fuzz source or test driver is newer than it.
-sources=(include/porthole/*.hpp include/porthole/detail/*.hpp tests/fuzz/*.hpp tests/fuzz/*.cpp tests/parse_driver.hpp
-         tests/tls_test_certs.hpp)
+sources=(include/porthole/*.hpp include/porthole/detail/*.hpp tests/fuzz/*.hpp tests/fuzz/*.cpp tests/*.hpp)
 needs_build() {
   local bin=$1 f
   [ -x "$bin" ] || return 0

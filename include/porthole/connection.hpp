@@ -45,6 +45,8 @@ enum class connection_phase : std::uint8_t {
     closed,           // nothing left to write and the connection should close: close it now
     awaiting_answer,  // the application answers later: the response timeout applies
     awaiting_stream,  // a live stream has nothing to send yet: no timeout applies
+    upgraded,         // another protocol took over after a 101 (WebSocket): its keep-alive timer
+    upgraded_closing, // that protocol waits for the peer's close: the close timeout applies
 };
 
 // One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
@@ -142,6 +144,7 @@ public:
     // live streams end once what is queued for them has gone out.
     void drain() noexcept {
         draining_ = true;
+        if (up_) up_->drain();
         for (std::size_t i = head_; i < segments_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream && s.live) {
@@ -155,6 +158,10 @@ public:
 
     // Space to read into, then commit(n). Empty when the connection wants no input now.
     std::span<char> read_buffer() {
+        if (up_) [[unlikely]] {
+            in_size_before_commit_ = npos;
+            return up_->read_buffer();
+        }
         if (!wants_read()) return {};
         if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
         in_size_before_commit_ = in_.size();
@@ -162,12 +169,14 @@ public:
         return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
     }
     void commit(std::size_t n) {
+        if (up_ && in_size_before_commit_ == npos) [[unlikely]] return up_->commit(n);
         in_.resize(in_size_before_commit_ + n);
         process_buffered();
     }
     // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
+        if (up_) [[unlikely]] return up_->feed(bytes);
         if (closing_) return;
         if (!in_.empty() || paused_ || waiting_) {
             in_.append(bytes.data(), bytes.size());
@@ -179,6 +188,7 @@ public:
         keep_rest(bytes.data() + used, size - used);
     }
     void feed(std::string_view bytes) {
+        if (up_) [[unlikely]] return feed_upgraded(bytes);
         if (closing_) return;
         in_.append(bytes);
         process_buffered();
@@ -186,6 +196,7 @@ public:
     // The peer will send nothing more. Responses already queued still go out, but the client
     // is taken to have left: an answer still to come is not awaited and a live stream ends.
     void read_eof() noexcept {
+        if (up_) [[unlikely]] return up_->read_eof();
         closing_ = true;
         in_.clear();
         abandon_answer();
@@ -199,6 +210,7 @@ public:
 
     // What to write next, in order. Valid until the next call that feeds or consumes.
     std::span<output_chunk const> pending_output() {
+        if (up_ && head_ == segments_.size()) [[unlikely]] return upgraded_output();
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
             auto& s = segments_[i];
@@ -236,6 +248,7 @@ public:
 
     // n bytes of pending_output() were written (file chunks count their length).
     void consumed(std::size_t n) {
+        if (up_ && head_ == segments_.size()) [[unlikely]] return up_->consumed(n);
         while (n > 0 && head_ < segments_.size()) {
             auto& s = segments_[head_];
             std::uint64_t left = s.size() - front_done_;
@@ -256,11 +269,15 @@ public:
     // While an answer is awaited, input is read (so that a client leaving is seen) and kept,
     // unparsed, up to a bound.
     bool wants_read() const noexcept {
+        if (up_) [[unlikely]] return up_->wants_read();
         return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
     }
-    bool should_close() const noexcept { return closing_; }
-    bool has_output() const noexcept { return head_ < segments_.size(); }
+    bool should_close() const noexcept {
+        return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
+    }
+    bool has_output() const noexcept { return head_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
+        if (up_) [[unlikely]] return upgraded_phase();
         if (has_output()) {
             auto const& s = segments_[head_];
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
@@ -276,6 +293,7 @@ public:
     // did not come in time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
+        if (up_) [[unlikely]] return up_->timeout();
         if (waiting_) {
             if (metric_) metric_.end(to_int(status::service_unavailable), 0);
             abandon_answer();
@@ -316,6 +334,7 @@ public:
 
     // Memory held between requests; a driver may call it for idle connections.
     void shrink() {
+        if (up_) up_->shrink();
         if (in_.empty()) std::string().swap(in_);
         if (!has_output()) std::string().swap(out_);
     }
@@ -344,6 +363,7 @@ public:
 
 private:
     static constexpr std::size_t min_read = 4096;
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t recycled_buffer_limit = 4096;
     static constexpr std::size_t waiting_input_limit = 64 * 1024;
 
@@ -394,7 +414,7 @@ private:
         if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
         paused_ = false;
-        while (!closing_ && !waiting_ && off < size) {
+        while (!closing_ && !waiting_ && !up_ && off < size) {
             if (output_over_limit()) {
                 paused_ = true;
                 break;
@@ -417,6 +437,10 @@ private:
             continue_sent_ = false;
         }
         if (closing_) return size;
+        if (up_) [[unlikely]] {  // what follows the upgrade request is the new protocol's
+            up_->feed(std::span<char>(data + off, size - off));
+            return size;
+        }
         // An unfinished message must not keep its fields in the thread's shared storage, which
         // the next connection on this thread reuses.
         if (off < size && own_storage_.empty()) {
@@ -484,6 +508,7 @@ private:
         response res = call_guarded(req);
         if (recorder) [[unlikely]]
             metric_.routed(*recorder);
+        if (ex_.upgrade) [[unlikely]] return switch_protocols(req, std::move(res));
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -872,6 +897,11 @@ private:
 
     // The connection ends or is reused: every handle that reaches it learns so.
     void let_go() noexcept {
+        if (up_) {
+            up_->end();
+            up_.reset();
+        }
+        ex_.upgrade.reset();
         abandon_answer();
         ex_.started.reset();
         let_go_of_streams();
@@ -884,6 +914,7 @@ private:
     // From the driver's mailbox: an answer came, or a live stream was resumed.
     static void on_notify(void* self) {
         auto& c = *static_cast<connection*>(self);
+        if (c.up_) return c.up_->on_notify();
         if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
         for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
@@ -894,6 +925,52 @@ private:
     }
 
     static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
+
+    // ---- after a 101 (upgrade.hpp)
+
+    // The handler accepted an upgrade: the 101 goes out, then the new protocol has the bytes.
+    [[gnu::noinline]] void switch_protocols(request const& req, response&& res) {
+        auto up = std::move(ex_.upgrade);
+        ex_.started.reset();
+        if (res.status() != status::switching_protocols || req.version() != http_1_1) {
+            log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
+            return finish(answered_request::of(req), error_response(status::internal_server_error));
+        }
+        std::size_t before = out_.size();
+        queue_response(res, false, http_1_1, true);
+        // write_head leaves Connection to the connection; a 101 names the upgrade there.
+        out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
+        segments_.back().end = out_.size();
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(status::switching_protocols), out_.size() - before);
+        if (config_.access_log) {
+            auto r = answered_request::of(req);
+            config_.access_log(access_entry{peer_, r.method_name, r.target, r.version, res.status(), 0});
+        }
+        up_ = std::move(up);
+        up_->start(draining_);
+    }
+
+    void feed_upgraded(std::string_view bytes) {
+        std::string copy(bytes);  // the protocol works on its input in place
+        up_->feed(std::span<char>(copy.data(), copy.size()));
+    }
+
+    [[gnu::noinline]] std::span<output_chunk const> upgraded_output() {
+        auto out = up_->pending_output();
+        std::size_t n = std::min(out.size(), chunks_.size());
+        for (std::size_t i = 0; i < n; ++i) chunks_[i] = output_chunk{out[i]};
+        return {chunks_.data(), n};
+    }
+
+    connection_phase upgraded_phase() const noexcept {
+        if (head_ < segments_.size() || up_->has_output()) return connection_phase::writing;
+        switch (up_->phase()) {
+        case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
+        case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
+        default: return connection_phase::closed;
+        }
+    }
 
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
@@ -921,6 +998,7 @@ private:
     std::size_t last_head_size_ = 0;
     detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
+    std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
     bool paused_ = false;

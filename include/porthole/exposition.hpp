@@ -4,7 +4,7 @@
 //   auto app = porthole::router{
 //       porthole::get<"/">(...),
 //       porthole::get<"/metrics">(porthole::prometheus_metrics()),  // Prometheus text 0.0.4
-//       porthole::get<"/debug/vars">(porthole::debug_vars()),       // JSON, or an HTML table
+//       porthole::get<"/debug/vars">(porthole::debug_vars()),       // JSON, a live HTML table
 //   };
 //
 // Both are ordinary applications, so any layer wraps them (authentication, say), and nothing is
@@ -12,6 +12,7 @@
 // them on a loopback or otherwise protected address: they tell a reader what a program does.
 #pragma once
 
+#include <porthole/event_hub.hpp>
 #include <porthole/expvar.hpp>
 #include <porthole/http.hpp>
 #include <porthole/json_string.hpp>
@@ -24,13 +25,17 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -481,23 +486,92 @@ public:
 };
 
 struct debug_vars_options {
-    // The HTML page reads the JSON again this often.
-    std::chrono::milliseconds poll_interval{2000};
-    // Live updates instead of polling: the URL of a server-sent events stream whose events carry,
-    // as data, the JSON this endpoint answers (debug_vars::json()). Empty: the page polls.
+    // While a page is open, its table is pushed to it this often (server-sent events).
+    std::chrono::milliseconds refresh_interval{1000};
+    // Another server-sent events stream for the page to listen to instead of the built-in one;
+    // its events carry, as data, the JSON this endpoint answers (debug_vars::json()).
     std::string events_url;
 };
 
+namespace detail {
+// The stream behind a debug_vars page: one hub, and a thread publishing the JSON every
+// interval while someone is subscribed. Both start with the first subscriber; until then, and
+// whenever no page is open, nothing runs.
+class vars_stream {
+public:
+    explicit vars_stream(std::chrono::milliseconds every) : every_(every) {}
+    vars_stream(vars_stream const&) = delete;
+    vars_stream& operator=(vars_stream const&) = delete;
+    ~vars_stream() {
+        if (!publisher_.joinable()) return;
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        publisher_.join();
+        hub_->close();
+    }
+
+    template <class Json>
+    response subscribe(request const& req, Json json) {
+        std::call_once(started_, [&] {
+            event_hub_options only_the_newest;
+            only_the_newest.history = 1;
+            hub_.emplace(only_the_newest);
+            publisher_ = std::thread([this, json] { run(json); });
+        });
+        auto res = hub_->subscribe(req);
+        {
+            std::lock_guard lock(mutex_);
+            joined_ = true;  // the newcomer gets the state at once, not an interval later
+        }
+        wake_.notify_one();
+        return res;
+    }
+
+private:
+    template <class Json>
+    void run(Json json) {
+        std::unique_lock lock(mutex_);
+        while (!stop_) {
+            if (!joined_ && hub_->subscribers() == 0) {
+                wake_.wait(lock, [&] { return stop_ || joined_; });
+                continue;
+            }
+            joined_ = false;
+            lock.unlock();
+            hub_->publish(json());
+            lock.lock();
+            wake_.wait_for(lock, every_, [&] { return stop_ || joined_; });
+        }
+    }
+
+    std::chrono::milliseconds every_;
+    std::once_flag started_;
+    std::optional<event_hub> hub_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool joined_ = false;
+    bool stop_ = false;
+    std::thread publisher_;
+};
+}  // namespace detail
+
 // GET /debug/vars: JSON of every published variable and of the metrics (application/json), or,
 // for a client that prefers HTML (a browser's Accept, or ?format=html), a page showing them as a
-// table, rendered through a template and refreshed by polling (or server-sent events, with
-// options.events_url). ?format=json asks for JSON whatever Accept says. Making one turns
-// recording on.
+// table, rendered through a template and kept current by server-sent events from this same
+// address (?format=events, or Accept: text/event-stream: one event of that JSON every
+// refresh_interval while the page is open). ?format=json asks for JSON whatever Accept says.
+// Making one turns recording on. Copies share one stream.
 class debug_vars {
 public:
-    explicit debug_vars(debug_vars_options options = {}) : options_(std::move(options)) { metrics::enable(); }
+    explicit debug_vars(debug_vars_options options = {})
+        : options_(std::move(options)), live_(std::make_shared<detail::vars_stream>(options_.refresh_interval)) {
+        metrics::enable();
+    }
 
-    // The JSON body, for an events stream that pushes it (debug_vars_options::events_url).
+    // The JSON body; the data of each event the page receives.
     static std::string json() {
         std::string body;
         body.reserve(4096);
@@ -507,6 +581,10 @@ public:
 
     response operator()(request const& req) const {
         auto format = req.query("format");
+        if (format ? *format == "events" : req.header("Accept").starts_with("text/event-stream"))
+            return live_->subscribe(req, [] { return json(); });
+        if (format == "style") return asset(page_style, "text/css; charset=utf-8");
+        if (format == "script") return asset(page_script, "text/javascript; charset=utf-8");
         bool page = format ? *format == "html" : prefers_html(req.header("Accept"));
         if (!page) {
             auto res = response::json(json());
@@ -524,46 +602,52 @@ private:
         return json == std::string_view::npos || html < json;
     }
 
+    // The page's style and script are answered by this address too (?format=style, ?format=script),
+    // so that a Content-Security-Policy of 'self' (security_headers) holds for the page.
+    static constexpr std::string_view page_style =
+        "body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}"
+        "table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.25rem .5rem;"
+        "border-bottom:1px solid #eee;font-variant-numeric:tabular-nums}small{color:#777}";
+    static constexpr std::string_view page_script =
+        "const eventsUrl = document.body.dataset.eventsUrl || '?format=events';\n"
+        "function rows(data, prefix, out) {\n"
+        "  for (const [k, v] of Object.entries(data)) {\n"
+        "    const name = prefix ? prefix + '.' + k : k;\n"
+        "    if (v !== null && typeof v === 'object') rows(v, name, out);\n"
+        "    else out.push([name, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
+        "  }\n"
+        "  return out;\n"
+        "}\n"
+        "function show(data) {\n"
+        "  const body = document.getElementById('vars');\n"
+        "  body.replaceChildren(...rows(data, '', []).map(r => {\n"
+        "    const tr = document.createElement('tr');\n"
+        "    for (const t of r) { const td = document.createElement('td'); td.textContent = t; tr.append(td); }\n"
+        "    return tr;\n"
+        "  }));\n"
+        "  document.getElementById('updated').textContent = new Date().toLocaleTimeString();\n"
+        "}\n"
+        "const events = new EventSource(eventsUrl);\n"
+        "events.onmessage = e => show(JSON.parse(e.data));\n"
+        "events.onerror = () => { document.getElementById('updated').textContent = 'reconnecting'; };\n";
+
+    static response asset(std::string_view body, std::string_view type) {
+        auto res = response::text(std::string(body));
+        res.set_content_type(type);
+        res.set_header("Cache-Control", "no-cache");
+        return res;
+    }
+
     std::string render_page() const {
         static constexpr auto row = make_template<"<tr><td>@@name@@</td><td>@@kind@@</td><td>@@value@@</td></tr>">();
         static constexpr auto page = make_template<
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Variables</title>\n"
-            "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}"
-            "table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.25rem .5rem;"
-            "border-bottom:1px solid #eee;font-variant-numeric:tabular-nums}small{color:#777}</style></head>\n"
-            "<body data-poll-ms=\"@@poll_ms@@\" data-events-url=\"@@events_url@@\"><h1>Variables</h1>\n<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead>"
+            "<link rel=\"stylesheet\" href=\"?format=style\"><script src=\"?format=script\" defer></script></head>\n"
+            "<body data-events-url=\"@@events_url@@\"><h1>Variables</h1>\n<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead>"
             "<tbody id=\"vars\">@@!rows@@</tbody></table>\n"
             "<p><small>From <a href=\"?format=json\">this address as JSON</a>; last update: <span id=\"updated\">at "
             "load</span>.</small></p>\n"
-            "<script>\n"
-            "const pollMs = Number(document.body.dataset.pollMs), eventsUrl = document.body.dataset.eventsUrl;\n"
-            "function rows(data, prefix, out) {\n"
-            "  for (const [k, v] of Object.entries(data)) {\n"
-            "    const name = prefix ? prefix + '.' + k : k;\n"
-            "    if (v !== null && typeof v === 'object') rows(v, name, out);\n"
-            "    else out.push([name, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
-            "  }\n"
-            "  return out;\n"
-            "}\n"
-            "function show(data) {\n"
-            "  const body = document.getElementById('vars');\n"
-            "  body.replaceChildren(...rows(data, '', []).map(r => {\n"
-            "    const tr = document.createElement('tr');\n"
-            "    for (const t of r) { const td = document.createElement('td'); td.textContent = t; tr.append(td); }\n"
-            "    return tr;\n"
-            "  }));\n"
-            "  document.getElementById('updated').textContent = new Date().toLocaleTimeString();\n"
-            "}\n"
-            "// The hook for live updates: with an events URL the page listens instead of polling.\n"
-            "if (eventsUrl) {\n"
-            "  new EventSource(eventsUrl).onmessage = e => show(JSON.parse(e.data));\n"
-            "} else {\n"
-            "  setInterval(async () => {\n"
-            "    try { show(await (await fetch('?format=json', {cache: 'no-store'})).json()); }\n"
-            "    catch (e) { document.getElementById('updated').textContent = 'failed: ' + e; }\n"
-            "  }, pollMs);\n"
-            "}\n"
-            "</script></body></html>\n">();
+            "</body></html>\n">();
         std::string body_rows;
         auto add = [&](std::string_view name, std::string_view kind, std::string const& value) {
             row.render_to(body_rows, arg<"name">(name), arg<"kind">(kind), arg<"value">(value));
@@ -582,12 +666,12 @@ private:
         }
         add("porthole.connections.open", "number", std::to_string(s.connections_open()));
         add("porthole.connections.accepted", "number", std::to_string(s.connections_accepted));
-        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"poll_ms">(options_.poll_interval.count()),
-                           arg<"events_url">(options_.events_url))
+        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url))
             .str();
     }
 
     debug_vars_options options_;
+    std::shared_ptr<detail::vars_stream> live_;
 };
 
 }  // namespace porthole

@@ -24,6 +24,12 @@
 #include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
 #include <porthole/form.hpp>
+#include <porthole/base64.hpp>
+#include <porthole/websocket_frame.hpp>
+#include <porthole/websocket_deflate.hpp>
+#include <porthole/websocket_handshake.hpp>
+#include <porthole/websocket_connection.hpp>
+#include <porthole/websocket.hpp>
 #include <porthole/metrics.hpp>
 #include <porthole/json_string.hpp>
 #include <porthole/expvar.hpp>

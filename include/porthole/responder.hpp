@@ -28,6 +28,7 @@
 #include <porthole/mailbox.hpp>
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
+#include <porthole/upgrade.hpp>
 
 #include <exception>
 #include <functional>
@@ -155,6 +156,7 @@ struct exchange {
     void (*on_notify)(void*) = nullptr;
     std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
     std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
     connection_link& ensure_link() {
         if (!link) {

@@ -52,6 +52,11 @@ struct options {
     std::chrono::milliseconds write_timeout{30000};      // without output leaving
     std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
     std::chrono::milliseconds response_timeout{60000};   // an answer that comes later: 503 and close beyond
+    // WebSocket (websocket.hpp): a ping after this long without input, and the connection
+    // closed (1006) when the next comes due without a pong; 0: no pings. And how long a Close
+    // this end sent waits for the peer's (RFC 6455 7.1.1) before the TCP connection closes.
+    std::chrono::milliseconds websocket_ping_interval{30000};
+    std::chrono::milliseconds websocket_close_timeout{5000};
 
     // The pool that blocking handlers run on (blocking.hpp); threads start as jobs need them.
     std::size_t worker_threads = 16;
@@ -81,7 +86,7 @@ struct options {
     // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
-    // --worker-queue N.
+    // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). The options it
     // gives set announce and handle_signals. It prints nothing and never exits: --help and a
     // malformed value come back as a command_line that is not ok(), for main to report.
@@ -155,6 +160,8 @@ inline std::string command_line_usage(std::string_view program) {
         "  --write-timeout-ms N       without output leaving (default 30000)\n"
         "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
         "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+        "  --websocket-ping-ms N      WebSocket ping after this long without input; 0: none (default 30000)\n"
+        "  --websocket-close-timeout-ms N  wait for the peer's WebSocket Close (default 5000)\n"
         "  --worker-threads N         threads for blocking handlers (default 16)\n"
         "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n";
     return usage;
@@ -238,6 +245,8 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         {"--write-timeout-ms", &options::write_timeout},
         {"--drain-timeout-ms", &options::drain_timeout},
         {"--response-timeout-ms", &options::response_timeout},
+        {"--websocket-ping-ms", &options::websocket_ping_interval},
+        {"--websocket-close-timeout-ms", &options::websocket_close_timeout},
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
@@ -360,6 +369,8 @@ private:
         s.write_timeout = o.write_timeout;
         s.drain_timeout = o.drain_timeout;
         s.response_timeout = o.response_timeout;
+        s.upgraded_ping_interval = o.websocket_ping_interval;
+        s.upgraded_close_timeout = o.websocket_close_timeout;
         s.listener_per_thread = o.listener_per_thread;
         return s;
     }

@@ -3207,6 +3207,59 @@ inline bool connection_link::notify() {
 // #include <porthole/mailbox.hpp>
 // #include <porthole/request.hpp>
 // #include <porthole/response.hpp>
+// #include <porthole/upgrade.hpp>
+// porthole/upgrade.hpp: a protocol that takes a connection over after 101 Switching Protocols
+// (RFC 9110 7.8). A handler that accepts an upgrade leaves one in the request's exchange and
+// returns the 101; the connection writes the 101, then hands every byte in and out to it. The
+// connection's driver does not change: it goes on calling the connection, which forwards.
+//
+// WebSocket (websocket.hpp) is the one protocol built on it. A program that upgrades nothing
+// pays a pointer that stays null.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace porthole {
+
+namespace detail {
+
+class upgraded_protocol {
+public:
+    enum class state : std::uint8_t {
+        open,     // bytes flow both ways; the protocol's keep-alive timer applies (timeout() on it)
+        closing,  // this end asked to close and waits for the peer: the close timer applies
+        closed,   // close the transport once has_output() is false
+    };
+
+    virtual ~upgraded_protocol() = default;
+
+    // The 101 is queued (not yet written); `draining`: the server already stops. A protocol
+    // that other threads reach takes the connection's link (exchange::ensure_link) while the
+    // handler runs.
+    virtual void start(bool draining) = 0;
+
+    // The same contracts as the connection's own (connection.hpp).
+    virtual std::span<char> read_buffer() = 0;
+    virtual void commit(std::size_t n) = 0;
+    virtual void feed(std::span<char> bytes) = 0;
+    virtual void read_eof() noexcept = 0;
+    virtual std::span<std::string_view const> pending_output() = 0;
+    virtual void consumed(std::size_t n) = 0;
+    virtual bool has_output() const noexcept = 0;
+    virtual bool wants_read() const noexcept = 0;
+    virtual state phase() const noexcept = 0;
+    virtual void timeout() = 0;
+    virtual void drain() noexcept = 0;  // the server stops
+    virtual void shrink() = 0;
+    virtual void on_notify() = 0;  // another thread left word through the link
+    // The connection goes away (closed by the driver, the server gone): the last word.
+    virtual void end() noexcept = 0;
+};
+
+}  // namespace detail
+}  // namespace porthole
 
 #include <exception>
 #include <functional>
@@ -3334,6 +3387,7 @@ struct exchange {
     void (*on_notify)(void*) = nullptr;
     std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
     std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
     connection_link& ensure_link() {
         if (!link) {
@@ -5689,6 +5743,8 @@ enum class connection_phase : std::uint8_t {
     closed,           // nothing left to write and the connection should close: close it now
     awaiting_answer,  // the application answers later: the response timeout applies
     awaiting_stream,  // a live stream has nothing to send yet: no timeout applies
+    upgraded,         // another protocol took over after a 101 (WebSocket): its keep-alive timer
+    upgraded_closing, // that protocol waits for the peer's close: the close timeout applies
 };
 
 // One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
@@ -5786,6 +5842,7 @@ public:
     // live streams end once what is queued for them has gone out.
     void drain() noexcept {
         draining_ = true;
+        if (up_) up_->drain();
         for (std::size_t i = head_; i < segments_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream && s.live) {
@@ -5799,6 +5856,10 @@ public:
 
     // Space to read into, then commit(n). Empty when the connection wants no input now.
     std::span<char> read_buffer() {
+        if (up_) [[unlikely]] {
+            in_size_before_commit_ = npos;
+            return up_->read_buffer();
+        }
         if (!wants_read()) return {};
         if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
         in_size_before_commit_ = in_.size();
@@ -5806,12 +5867,14 @@ public:
         return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
     }
     void commit(std::size_t n) {
+        if (up_ && in_size_before_commit_ == npos) [[unlikely]] return up_->commit(n);
         in_.resize(in_size_before_commit_ + n);
         process_buffered();
     }
     // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
+        if (up_) [[unlikely]] return up_->feed(bytes);
         if (closing_) return;
         if (!in_.empty() || paused_ || waiting_) {
             in_.append(bytes.data(), bytes.size());
@@ -5823,6 +5886,7 @@ public:
         keep_rest(bytes.data() + used, size - used);
     }
     void feed(std::string_view bytes) {
+        if (up_) [[unlikely]] return feed_upgraded(bytes);
         if (closing_) return;
         in_.append(bytes);
         process_buffered();
@@ -5830,6 +5894,7 @@ public:
     // The peer will send nothing more. Responses already queued still go out, but the client
     // is taken to have left: an answer still to come is not awaited and a live stream ends.
     void read_eof() noexcept {
+        if (up_) [[unlikely]] return up_->read_eof();
         closing_ = true;
         in_.clear();
         abandon_answer();
@@ -5843,6 +5908,7 @@ public:
 
     // What to write next, in order. Valid until the next call that feeds or consumes.
     std::span<output_chunk const> pending_output() {
+        if (up_ && head_ == segments_.size()) [[unlikely]] return upgraded_output();
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
             auto& s = segments_[i];
@@ -5880,6 +5946,7 @@ public:
 
     // n bytes of pending_output() were written (file chunks count their length).
     void consumed(std::size_t n) {
+        if (up_ && head_ == segments_.size()) [[unlikely]] return up_->consumed(n);
         while (n > 0 && head_ < segments_.size()) {
             auto& s = segments_[head_];
             std::uint64_t left = s.size() - front_done_;
@@ -5900,11 +5967,15 @@ public:
     // While an answer is awaited, input is read (so that a client leaving is seen) and kept,
     // unparsed, up to a bound.
     bool wants_read() const noexcept {
+        if (up_) [[unlikely]] return up_->wants_read();
         return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
     }
-    bool should_close() const noexcept { return closing_; }
-    bool has_output() const noexcept { return head_ < segments_.size(); }
+    bool should_close() const noexcept {
+        return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
+    }
+    bool has_output() const noexcept { return head_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
+        if (up_) [[unlikely]] return upgraded_phase();
         if (has_output()) {
             auto const& s = segments_[head_];
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
@@ -5920,6 +5991,7 @@ public:
     // did not come in time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
+        if (up_) [[unlikely]] return up_->timeout();
         if (waiting_) {
             if (metric_) metric_.end(to_int(status::service_unavailable), 0);
             abandon_answer();
@@ -5960,6 +6032,7 @@ public:
 
     // Memory held between requests; a driver may call it for idle connections.
     void shrink() {
+        if (up_) up_->shrink();
         if (in_.empty()) std::string().swap(in_);
         if (!has_output()) std::string().swap(out_);
     }
@@ -5988,6 +6061,7 @@ public:
 
 private:
     static constexpr std::size_t min_read = 4096;
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t recycled_buffer_limit = 4096;
     static constexpr std::size_t waiting_input_limit = 64 * 1024;
 
@@ -6038,7 +6112,7 @@ private:
         if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
         paused_ = false;
-        while (!closing_ && !waiting_ && off < size) {
+        while (!closing_ && !waiting_ && !up_ && off < size) {
             if (output_over_limit()) {
                 paused_ = true;
                 break;
@@ -6061,6 +6135,10 @@ private:
             continue_sent_ = false;
         }
         if (closing_) return size;
+        if (up_) [[unlikely]] {  // what follows the upgrade request is the new protocol's
+            up_->feed(std::span<char>(data + off, size - off));
+            return size;
+        }
         // An unfinished message must not keep its fields in the thread's shared storage, which
         // the next connection on this thread reuses.
         if (off < size && own_storage_.empty()) {
@@ -6128,6 +6206,7 @@ private:
         response res = call_guarded(req);
         if (recorder) [[unlikely]]
             metric_.routed(*recorder);
+        if (ex_.upgrade) [[unlikely]] return switch_protocols(req, std::move(res));
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -6516,6 +6595,11 @@ private:
 
     // The connection ends or is reused: every handle that reaches it learns so.
     void let_go() noexcept {
+        if (up_) {
+            up_->end();
+            up_.reset();
+        }
+        ex_.upgrade.reset();
         abandon_answer();
         ex_.started.reset();
         let_go_of_streams();
@@ -6528,6 +6612,7 @@ private:
     // From the driver's mailbox: an answer came, or a live stream was resumed.
     static void on_notify(void* self) {
         auto& c = *static_cast<connection*>(self);
+        if (c.up_) return c.up_->on_notify();
         if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
         for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
@@ -6538,6 +6623,52 @@ private:
     }
 
     static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
+
+    // ---- after a 101 (upgrade.hpp)
+
+    // The handler accepted an upgrade: the 101 goes out, then the new protocol has the bytes.
+    [[gnu::noinline]] void switch_protocols(request const& req, response&& res) {
+        auto up = std::move(ex_.upgrade);
+        ex_.started.reset();
+        if (res.status() != status::switching_protocols || req.version() != http_1_1) {
+            log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
+            return finish(answered_request::of(req), error_response(status::internal_server_error));
+        }
+        std::size_t before = out_.size();
+        queue_response(res, false, http_1_1, true);
+        // write_head leaves Connection to the connection; a 101 names the upgrade there.
+        out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
+        segments_.back().end = out_.size();
+        if (metric_) [[unlikely]]
+            metric_.end(to_int(status::switching_protocols), out_.size() - before);
+        if (config_.access_log) {
+            auto r = answered_request::of(req);
+            config_.access_log(access_entry{peer_, r.method_name, r.target, r.version, res.status(), 0});
+        }
+        up_ = std::move(up);
+        up_->start(draining_);
+    }
+
+    void feed_upgraded(std::string_view bytes) {
+        std::string copy(bytes);  // the protocol works on its input in place
+        up_->feed(std::span<char>(copy.data(), copy.size()));
+    }
+
+    [[gnu::noinline]] std::span<output_chunk const> upgraded_output() {
+        auto out = up_->pending_output();
+        std::size_t n = std::min(out.size(), chunks_.size());
+        for (std::size_t i = 0; i < n; ++i) chunks_[i] = output_chunk{out[i]};
+        return {chunks_.data(), n};
+    }
+
+    connection_phase upgraded_phase() const noexcept {
+        if (head_ < segments_.size() || up_->has_output()) return connection_phase::writing;
+        switch (up_->phase()) {
+        case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
+        case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
+        default: return connection_phase::closed;
+        }
+    }
 
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
@@ -6565,6 +6696,7 @@ private:
     std::size_t last_head_size_ = 0;
     detail::request_record metric_;  // the request in flight, when recording
     detail::exchange ex_;
+    std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
     bool paused_ = false;
@@ -8766,6 +8898,8 @@ struct engine_settings {
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds drain_timeout{5000};
     std::chrono::milliseconds response_timeout{60000};
+    std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
+    std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
     int backlog = 4096;
 };
@@ -8825,7 +8959,11 @@ class event_loop {
     // and asleep ones (the object given back); awake ones fall asleep after a short while.
     // A connection awaiting its application's answer is on the response clock; one whose live
     // stream has nothing to send is on a list that never expires (it is only for finding it).
-    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_count,
+    // An upgraded connection (WebSocket) is on its protocol's keep-alive clock, whose expiry
+    // asks it to ping (or to give up on a peer that did not answer the last ping), then on its
+    // close clock while it waits for the peer's close.
+    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_upgraded,
+                                     t_upgraded_close, t_count,
                                      t_none = 0xff };
 
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
@@ -8883,6 +9021,9 @@ public:
         set_timer(t_write, s.write_timeout);
         set_timer(t_answer, s.response_timeout);
         set_timer(t_stream, std::chrono::hours(24 * 365));
+        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0 ? s.upgraded_ping_interval
+                                                                   : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
+        set_timer(t_upgraded_close, s.upgraded_close_timeout);
         reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -9275,6 +9416,8 @@ private:
         case connection_phase_type::writing: return t_write;
         case connection_phase_type::awaiting_answer: return t_answer;
         case connection_phase_type::awaiting_stream: return t_stream;
+        case connection_phase_type::upgraded: return t_upgraded;
+        case connection_phase_type::upgraded_closing: return t_upgraded_close;
         default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
@@ -9354,6 +9497,7 @@ private:
                 slot& s = *l.head;
                 if (auto* m = metrics_recorder()) count_timeout(*m, k);
                 if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
+                else if (k == t_upgraded || k == t_upgraded_close) timed_out_upgraded(s);
                 else close(s);
             }
         }
@@ -9409,6 +9553,20 @@ private:
         } catch (...) {
             close(s);
         }
+    }
+
+    // The upgraded protocol's clock ran out: it pings, or gives up (then closes); the loop
+    // writes what it queued and files the connection again.
+    void timed_out_upgraded(slot& s) noexcept {
+        unlink(s);
+        try {
+            s.conn->timeout();
+        } catch (...) {
+            close(s);
+            return;
+        }
+        drive(s);
+        if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
     }
 
     // ------------------------------------------------------------ closing
@@ -9794,6 +9952,11 @@ struct options {
     std::chrono::milliseconds write_timeout{30000};      // without output leaving
     std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
     std::chrono::milliseconds response_timeout{60000};   // an answer that comes later: 503 and close beyond
+    // WebSocket (websocket.hpp): a ping after this long without input, and the connection
+    // closed (1006) when the next comes due without a pong; 0: no pings. And how long a Close
+    // this end sent waits for the peer's (RFC 6455 7.1.1) before the TCP connection closes.
+    std::chrono::milliseconds websocket_ping_interval{30000};
+    std::chrono::milliseconds websocket_close_timeout{5000};
 
     // The pool that blocking handlers run on (blocking.hpp); threads start as jobs need them.
     std::size_t worker_threads = 16;
@@ -9823,7 +9986,7 @@ struct options {
     // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
-    // --worker-queue N.
+    // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). The options it
     // gives set announce and handle_signals. It prints nothing and never exits: --help and a
     // malformed value come back as a command_line that is not ok(), for main to report.
@@ -9897,6 +10060,8 @@ inline std::string command_line_usage(std::string_view program) {
         "  --write-timeout-ms N       without output leaving (default 30000)\n"
         "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
         "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+        "  --websocket-ping-ms N      WebSocket ping after this long without input; 0: none (default 30000)\n"
+        "  --websocket-close-timeout-ms N  wait for the peer's WebSocket Close (default 5000)\n"
         "  --worker-threads N         threads for blocking handlers (default 16)\n"
         "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n";
     return usage;
@@ -9980,6 +10145,8 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         {"--write-timeout-ms", &options::write_timeout},
         {"--drain-timeout-ms", &options::drain_timeout},
         {"--response-timeout-ms", &options::response_timeout},
+        {"--websocket-ping-ms", &options::websocket_ping_interval},
+        {"--websocket-close-timeout-ms", &options::websocket_close_timeout},
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
@@ -10102,6 +10269,8 @@ private:
         s.write_timeout = o.write_timeout;
         s.drain_timeout = o.drain_timeout;
         s.response_timeout = o.response_timeout;
+        s.upgraded_ping_interval = o.websocket_ping_interval;
+        s.upgraded_close_timeout = o.websocket_close_timeout;
         s.listener_per_thread = o.listener_per_thread;
         return s;
     }
@@ -11423,6 +11592,2297 @@ inline bool multipart_parts(request const& req, std::vector<multipart::part>& ou
 }
 
 }  // namespace porthole
+// #include <porthole/base64.hpp>
+// porthole/base64.hpp: the base64 encoding of RFC 4648 section 4 (the standard alphabet, with
+// padding), as the WebSocket handshake (RFC 6455 4.2) and HTTP Basic authentication (RFC 7617)
+// use it.
+//
+// Decoding is strict, as a server parsing untrusted header fields should be: the length must be a
+// multiple of four, '=' may only end the text, no whitespace or other characters, and the bits that
+// padding leaves over must be zero (RFC 4648 3.5), so every byte string has exactly one encoding.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace porthole::base64 {
+
+namespace detail {
+inline constexpr std::string_view alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline constexpr std::uint8_t invalid = 0xff;
+constexpr std::array<std::uint8_t, 256> make_values() {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = invalid;
+    for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
+    return t;
+}
+inline constexpr std::array<std::uint8_t, 256> values = make_values();
+}  // namespace detail
+
+// Characters needed to encode n bytes: 4 for every 3, the last group padded.
+constexpr std::size_t encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+
+// Appends the encoding of `bytes` to `out`.
+inline void encode_to(std::string_view bytes, std::string& out) {
+    std::size_t at = out.size();
+    out.resize(at + encoded_size(bytes.size()));
+    char* p = out.data() + at;
+    auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+        *p++ = detail::alphabet[v >> 18];
+        *p++ = detail::alphabet[v >> 12 & 63];
+        *p++ = detail::alphabet[v >> 6 & 63];
+        *p++ = detail::alphabet[v & 63];
+    }
+    if (auto left = bytes.size() - i; left != 0) {
+        std::uint32_t v = byte(i) << 16 | (left == 2 ? byte(i + 1) << 8 : 0);
+        *p++ = detail::alphabet[v >> 18];
+        *p++ = detail::alphabet[v >> 12 & 63];
+        *p++ = left == 2 ? detail::alphabet[v >> 6 & 63] : '=';
+        *p++ = '=';
+    }
+}
+
+inline std::string encode(std::string_view bytes) {
+    std::string out;
+    encode_to(bytes, out);
+    return out;
+}
+
+// Appends the bytes `text` encodes to `out` and returns true; returns false for anything but a
+// canonical padded encoding, leaving `out` as it was.
+inline bool decode(std::string_view text, std::string& out) {
+    if (text.size() % 4 != 0) return false;
+    std::size_t pad = 0;
+    if (!text.empty() && text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
+    std::size_t at = out.size();
+    out.resize(at + text.size() / 4 * 3 - pad);
+    char* p = out.data() + at;
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        bool last = i + 4 == text.size();
+        std::uint32_t v = 0;
+        for (std::size_t j = 0; j < 4; ++j) {
+            std::uint8_t d = detail::values[static_cast<unsigned char>(text[i + j])];
+            if (d == detail::invalid) {
+                if (!(last && j >= 4 - pad)) {  // only the padding may be outside the alphabet
+                    out.resize(at);
+                    return false;
+                }
+                d = 0;
+            }
+            v = v << 6 | d;
+        }
+        // The bits the padding leaves over must be zero (RFC 4648 3.5).
+        if (last && ((pad == 1 && (v & 0xff) != 0) || (pad == 2 && (v & 0xffff) != 0))) {
+            out.resize(at);
+            return false;
+        }
+        *p++ = static_cast<char>(v >> 16);
+        if (!last || pad < 2) *p++ = static_cast<char>(v >> 8 & 0xff);
+        if (!last || pad < 1) *p++ = static_cast<char>(v & 0xff);
+    }
+    return true;
+}
+
+// The bytes `text` encodes, or nullopt when it is not a canonical padded encoding.
+inline std::optional<std::string> decode(std::string_view text) {
+    std::string bytes;
+    if (!decode(text, bytes)) return std::nullopt;
+    return bytes;
+}
+
+}  // namespace porthole::base64
+// #include <porthole/websocket_frame.hpp>
+// porthole/websocket_frame.hpp: the WebSocket wire format (RFC 6455 section 5): opcodes, close
+// codes (7.4), frame headers read and written, masking, and frames encoded once for many
+// recipients. Nothing here holds a connection's state; ws::connection (websocket_connection.hpp)
+// applies the protocol's rules on top.
+
+// #include <porthole/detail/utf8.hpp>
+// porthole/detail/utf8.hpp: UTF-8 validation (RFC 3629 section 4) that can be fed a text in
+// pieces, cut anywhere, and fails on the first byte that cannot continue a valid text: overlong
+// forms, surrogates (U+D800..U+DFFF), code points above U+10FFFF, stray continuation bytes, and
+// C0, C1, F5..FF. WebSocket text messages and close reasons are checked with it (RFC 6455 8.1).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace porthole::detail {
+
+namespace utf8 {
+// Byte classes: what a byte may be, as far as the next state is concerned.
+enum byte_class_t : std::uint8_t {
+    ascii, cont_80_8f, cont_90_9f, cont_a0_bf, bad, lead2, lead3_e0, lead3, lead3_ed, lead4_f0, lead4, lead4_f4
+};
+inline constexpr std::size_t class_count = 12;
+// States: how much of a character is missing, and which second bytes are allowed.
+enum state_t : std::uint8_t { accept, need1, need2, need3, after_e0, after_ed, after_f0, after_f4, reject };
+inline constexpr std::size_t state_count = 9;
+
+constexpr std::array<std::uint8_t, 256> make_classes() {
+    std::array<std::uint8_t, 256> t{};
+    for (int b = 0; b < 256; ++b) {
+        byte_class_t c = bad;  // C0, C1 (overlong two-byte forms) and F5..FF among them
+        if (b < 0x80) c = ascii;
+        else if (b < 0x90) c = cont_80_8f;
+        else if (b < 0xa0) c = cont_90_9f;
+        else if (b < 0xc0) c = cont_a0_bf;
+        else if (b < 0xc2) c = bad;
+        else if (b < 0xe0) c = lead2;
+        else if (b == 0xe0) c = lead3_e0;
+        else if (b == 0xed) c = lead3_ed;
+        else if (b < 0xf0) c = lead3;
+        else if (b == 0xf0) c = lead4_f0;
+        else if (b < 0xf4) c = lead4;
+        else if (b == 0xf4) c = lead4_f4;
+        t[static_cast<std::size_t>(b)] = c;
+    }
+    return t;
+}
+constexpr std::array<std::uint8_t, state_count * class_count> make_transitions() {
+    std::array<std::uint8_t, state_count * class_count> t{};
+    for (auto& v : t) v = reject;
+    auto set = [&t](state_t from, byte_class_t cls, state_t to) { t[from * class_count + cls] = to; };
+    set(accept, ascii, accept);
+    set(accept, lead2, need1);
+    set(accept, lead3_e0, after_e0);  // E0 A0..BF: below would be overlong
+    set(accept, lead3, need2);
+    set(accept, lead3_ed, after_ed);  // ED 80..9F: above would be a surrogate
+    set(accept, lead4_f0, after_f0);  // F0 90..BF: below would be overlong
+    set(accept, lead4, need3);
+    set(accept, lead4_f4, after_f4);  // F4 80..8F: above would pass U+10FFFF
+    for (byte_class_t c : {cont_80_8f, cont_90_9f, cont_a0_bf}) {
+        set(need1, c, accept);
+        set(need2, c, need1);
+        set(need3, c, need2);
+    }
+    set(after_e0, cont_a0_bf, need1);
+    set(after_ed, cont_80_8f, need1);
+    set(after_ed, cont_90_9f, need1);
+    set(after_f0, cont_90_9f, need2);
+    set(after_f0, cont_a0_bf, need2);
+    set(after_f4, cont_80_8f, need2);
+    return t;
+}
+inline constexpr std::array<std::uint8_t, 256> byte_classes = make_classes();
+inline constexpr std::array<std::uint8_t, state_count * class_count> transitions = make_transitions();
+}  // namespace utf8
+
+class utf8_validator {
+public:
+    // Checks the next bytes. Returns false at the first invalid byte, and from then on.
+    bool feed(std::string_view bytes) noexcept {
+        auto const* p = reinterpret_cast<unsigned char const*>(bytes.data());
+        auto const* end = p + bytes.size();
+        std::uint8_t s = state_;
+        while (p != end) {
+            if (s == utf8::accept) {  // between characters: skip ASCII 32 bytes, then 8, at a time
+                while (end - p >= 32) {
+                    std::uint64_t w[4];
+                    std::memcpy(w, p, 32);
+                    if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) break;
+                    p += 32;
+                }
+                while (end - p >= 8) {
+                    std::uint64_t word;
+                    std::memcpy(&word, p, 8);
+                    if (word & 0x8080808080808080ull) break;
+                    p += 8;
+                }
+                while (p != end && *p < 0x80) ++p;
+                if (p == end) break;
+            }
+            s = utf8::transitions[s * utf8::class_count + utf8::byte_classes[*p++]];
+            if (s == utf8::reject) break;
+        }
+        state_ = s;
+        return s != utf8::reject;
+    }
+    // True when no character is left unfinished: the text so far is valid and complete.
+    bool complete() const noexcept { return state_ == utf8::accept; }
+    bool failed() const noexcept { return state_ == utf8::reject; }
+    void reset() noexcept { state_ = utf8::accept; }
+
+private:
+    std::uint8_t state_ = utf8::accept;
+};
+
+// True when `text` is valid, complete UTF-8.
+inline bool valid_utf8(std::string_view text) noexcept {
+    utf8_validator v;
+    return v.feed(text) && v.complete();
+}
+
+}  // namespace porthole::detail
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace porthole::ws {
+
+// ---------------------------------------------------------------- opcodes (RFC 6455 5.2, 11.8)
+
+enum class opcode : std::uint8_t {
+    continuation = 0x0,
+    text = 0x1,
+    binary = 0x2,
+    close = 0x8,
+    ping = 0x9,
+    pong = 0xa,
+};
+
+// Control frames have the high bit of the opcode set (5.5).
+constexpr bool is_control(opcode op) noexcept { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
+// The opcodes RFC 6455 defines; the others are reserved and fail the connection (5.2).
+constexpr bool is_known_opcode(std::uint8_t op) noexcept { return op <= 0x2 || (op >= 0x8 && op <= 0xa); }
+
+// ---------------------------------------------------------------- close codes (7.4, 11.7)
+
+enum class close_code : std::uint16_t {
+    normal_closure = 1000,
+    going_away = 1001,           // the server stops, or a browser leaves the page
+    protocol_error = 1002,
+    unsupported_data = 1003,     // a data type the endpoint cannot take
+    no_status_received = 1005,   // never sent: the peer's Close frame had no code
+    abnormal_closure = 1006,     // never sent: the connection ended without a Close frame
+    invalid_payload_data = 1007, // e.g. a text message that is not UTF-8
+    policy_violation = 1008,
+    message_too_big = 1009,
+    mandatory_extension = 1010,
+    internal_error = 1011,
+    service_restart = 1012,      // 1012-1014: IANA registry, after the RFC
+    try_again_later = 1013,
+    bad_gateway = 1014,
+    tls_handshake = 1015,        // never sent
+};
+
+constexpr std::uint16_t to_int(close_code c) noexcept { return static_cast<std::uint16_t>(c); }
+
+// May `code` appear in a Close frame (7.4)? The codes of the registry that an endpoint sends
+// (1000-1003, 1007-1014), and 3000-4999 for libraries and applications. 1005, 1006 and 1015 are
+// only reported locally; everything else below 3000 is reserved.
+constexpr bool valid_close_code(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+// Control frame payloads are at most 125 bytes (5.5); a close reason at most 123 after its code.
+inline constexpr std::size_t max_control_payload = 125;
+inline constexpr std::size_t max_close_reason = max_control_payload - 2;
+// The longest frame header: 2 bytes, 8 of extended length, 4 of masking key (5.2).
+inline constexpr std::size_t max_frame_header = 14;
+
+// ---------------------------------------------------------------- frame headers (5.2)
+
+using masking_key = std::array<std::uint8_t, 4>;
+
+struct frame_flags {
+    bool fin = true;     // the last frame of its message
+    bool rsv1 = false;   // permessage-deflate: the message is compressed (RFC 7692 6)
+    bool masked = false; // client-to-server frames are masked (5.3)
+    masking_key key{};
+};
+
+// The bytes of one frame header, kept inline.
+struct frame_header {
+    std::array<char, max_frame_header> bytes{};
+    std::uint8_t size = 0;
+    std::string_view view() const noexcept { return {bytes.data(), size}; }
+};
+
+// Header size for a payload of `length` bytes: lengths up to 125 fit the second byte, up to
+// 65535 take 2 more bytes, longer ones 8 (5.2: always the shortest form).
+constexpr std::size_t frame_header_size(std::uint64_t length, bool masked = false) noexcept {
+    return 2 + (length < 126 ? 0 : length < 65536 ? 2 : 8) + (masked ? 4 : 0);
+}
+
+constexpr frame_header make_frame_header(opcode op, std::uint64_t length, frame_flags const& f = {}) noexcept {
+    frame_header h;
+    auto* b = h.bytes.data();
+    b[0] = static_cast<char>((f.fin ? 0x80 : 0) | (f.rsv1 ? 0x40 : 0) | static_cast<std::uint8_t>(op));
+    char mask_bit = f.masked ? char(0x80) : char(0);
+    std::size_t n = 2;
+    if (length < 126) {
+        b[1] = static_cast<char>(mask_bit | static_cast<char>(length));
+    } else if (length < 65536) {
+        b[1] = static_cast<char>(mask_bit | 126);
+        b[2] = static_cast<char>(length >> 8);
+        b[3] = static_cast<char>(length & 0xff);
+        n = 4;
+    } else {
+        b[1] = static_cast<char>(mask_bit | 127);
+        for (int i = 0; i < 8; ++i) b[2 + i] = static_cast<char>(length >> (56 - 8 * i));
+        n = 10;
+    }
+    if (f.masked)
+        for (std::size_t i = 0; i < 4; ++i) b[n++] = static_cast<char>(f.key[i]);
+    h.size = static_cast<std::uint8_t>(n);
+    return h;
+}
+
+namespace detail {
+// XORs n bytes from `from` into `to` with the masking key, starting `offset` bytes into the key's
+// cycle (5.3); `to` may equal `from`. Eight bytes at a time: this is on every received byte.
+inline void apply_mask(char* to, char const* from, std::size_t n, masking_key const& key, std::size_t offset) noexcept {
+    std::array<std::uint8_t, 8> pattern;
+    for (std::size_t i = 0; i < 8; ++i) pattern[i] = key[(offset + i) & 3];
+    std::uint64_t wide;
+    std::memcpy(&wide, pattern.data(), 8);
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {  // four words per step: compilers turn this into vector code
+        std::uint64_t v[4];
+        std::memcpy(v, from + i, 32);
+        for (auto& w : v) w ^= wide;
+        std::memcpy(to + i, v, 32);
+    }
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, from + i, 8);
+        v ^= wide;
+        std::memcpy(to + i, &v, 8);
+    }
+    for (; i < n; ++i) to[i] = static_cast<char>(from[i] ^ static_cast<char>(pattern[i & 7]));
+}
+}  // namespace detail
+
+// Appends one whole frame (header, then the payload, masked when the flags say so) to `out`.
+inline void encode_frame_to(std::string& out, opcode op, std::string_view payload, frame_flags const& f = {}) {
+    auto h = make_frame_header(op, payload.size(), f);
+    std::size_t at = out.size();
+    out.resize(at + h.size + payload.size());
+    std::memcpy(out.data() + at, h.bytes.data(), h.size);
+    if (f.masked) detail::apply_mask(out.data() + at + h.size, payload.data(), payload.size(), f.key, 0);
+    else if (!payload.empty()) std::memcpy(out.data() + at + h.size, payload.data(), payload.size());
+}
+inline std::string encode_frame(opcode op, std::string_view payload, frame_flags const& f = {}) {
+    std::string out;
+    encode_frame_to(out, op, payload, f);
+    return out;
+}
+
+// A Close frame's payload: the code in network order, then the reason (5.5.1).
+inline std::string close_payload(close_code code, std::string_view reason = {}) {
+    std::string p;
+    p += static_cast<char>(to_int(code) >> 8);
+    p += static_cast<char>(to_int(code) & 0xff);
+    p += reason;
+    return p;
+}
+
+// ---------------------------------------------------------------- frames shared by many recipients
+
+// One complete, unmasked server frame, encoded once and sent to any number of connections: a
+// broadcast to ten thousand clients holds its bytes once, and each connection's queue holds a
+// reference. Immutable, so any thread may hold and send it.
+class shared_frame {
+public:
+    shared_frame() = default;
+
+    // A text message; throws std::invalid_argument when `utf8` is not valid UTF-8 (every
+    // recipient would have to fail the connection, RFC 6455 8.1).
+    static shared_frame text(std::string_view utf8) {
+        if (!porthole::detail::valid_utf8(utf8)) throw std::invalid_argument("ws::shared_frame::text: not valid UTF-8");
+        return shared_frame(opcode::text, utf8);
+    }
+    static shared_frame binary(std::string_view bytes) { return shared_frame(opcode::binary, bytes); }
+
+    std::string_view bytes() const noexcept { return frame_ ? std::string_view(*frame_) : std::string_view{}; }
+    explicit operator bool() const noexcept { return frame_ != nullptr; }
+    // How many holders share the bytes now (queues that still have to send it, and this one).
+    long use_count() const noexcept { return frame_.use_count(); }
+
+private:
+    shared_frame(opcode op, std::string_view payload)
+        : frame_(std::make_shared<std::string const>(encode_frame(op, payload))) {}
+
+    std::shared_ptr<std::string const> frame_;
+};
+
+}  // namespace porthole::ws
+// #include <porthole/websocket_deflate.hpp>
+// porthole/websocket_deflate.hpp: the server side of permessage-deflate (RFC 7692), the
+// WebSocket compression extension: reading a client's offers, choosing the parameters, and
+// compressing and decompressing messages with zlib.
+//
+// It exists only when zlib was found at build time (meson defines PORTHOLE_WITH_ZLIB); without
+// it every offer is declined and nothing of zlib is compiled. With it, it is still off until
+// deflate_options::enabled is set, because it costs memory on every connection that uses it:
+//   compressor    (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) bytes
+//   decompressor  (1 << client_max_window_bits) + about 7 KiB
+// 256 KiB + 39 KiB with the defaults (15, 8, 15), 3 KiB + 7.5 KiB with (9, 1, 9). Each is
+// allocated on first use: the compressor when a message is first compressed, the decompressor
+// when the first compressed message arrives.
+
+// #include <porthole/http.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#ifdef PORTHOLE_WITH_ZLIB
+#include <zlib.h>
+#endif
+
+namespace porthole::ws {
+
+// The server's settings.
+struct deflate_options {
+    bool enabled = false;              // off by default: see the memory cost above
+    int server_max_window_bits = 15;   // 9..15: the window our compressor uses (an offer may ask for less)
+    int client_max_window_bits = 15;   // 9..15: asked of clients whose offer lets the server choose
+    int mem_level = 8;                 // 1..9: zlib's memLevel for the compressor
+    int compression_level = 6;         // 0..9: zlib's level
+    std::size_t min_size = 128;        // shorter messages go out uncompressed (RFC 7692 6.1 allows it)
+    bool server_no_context_takeover = false;  // reset the compressor after every message
+};
+
+// What one connection agreed on (RFC 7692 7.1).
+struct deflate_params {
+    bool server_no_context_takeover = false;
+    bool client_no_context_takeover = false;
+    int server_max_window_bits = 15;
+    int client_max_window_bits = 15;
+};
+
+// True when this build can compress (zlib was found).
+constexpr bool deflate_available() noexcept {
+#ifdef PORTHOLE_WITH_ZLIB
+    return true;
+#else
+    return false;
+#endif
+}
+
+namespace detail {
+
+struct extension_param {
+    std::string_view name;
+    std::string value;  // unquoted
+    bool has_value = false;
+};
+
+// Reads a Sec-WebSocket-Extensions value (RFC 6455 9.1): comma-separated elements
+// `name *( ";" param [ "=" (token / quoted-string) ] )`, one extension and its parameters at a time.
+class extension_list_reader {
+public:
+    explicit extension_list_reader(std::string_view text) noexcept : s_(text) {}
+
+    // The next extension's name, or nullopt at the end or on a syntax error (then failed()).
+    std::optional<std::string_view> next_extension() {
+        skip_ows();
+        while (at(',')) {
+            ++i_;
+            skip_ows();
+        }
+        if (i_ >= s_.size()) return std::nullopt;
+        auto name = token();
+        if (name.empty()) return fail();
+        skip_ows();
+        return name;
+    }
+    // The next parameter of the current extension, or nullopt at its end or on an error.
+    std::optional<extension_param> next_param() {
+        skip_ows();
+        if (!at(';')) {
+            if (i_ < s_.size() && !at(',')) return fail();
+            return std::nullopt;
+        }
+        ++i_;
+        skip_ows();
+        extension_param p;
+        p.name = token();
+        if (p.name.empty()) return fail();
+        skip_ows();
+        if (at('=')) {
+            ++i_;
+            skip_ows();
+            p.has_value = true;
+            if (at('"')) {
+                ++i_;
+                for (;;) {
+                    if (i_ >= s_.size()) return fail();
+                    char c = s_[i_++];
+                    if (c == '"') break;
+                    if (c == '\\') {
+                        if (i_ >= s_.size()) return fail();
+                        c = s_[i_++];
+                    }
+                    p.value += c;
+                }
+                if (!porthole::detail::is_token(p.value)) return fail();  // RFC 6455 9.1
+            } else {
+                p.value = std::string(token());
+                if (p.value.empty()) return fail();
+            }
+        }
+        return p;
+    }
+    bool failed() const noexcept { return failed_; }
+
+private:
+    bool at(char c) const noexcept { return i_ < s_.size() && s_[i_] == c; }
+    void skip_ows() noexcept {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
+    }
+    std::string_view token() noexcept {
+        std::size_t b = i_;
+        while (i_ < s_.size() && porthole::detail::is_tchar(s_[i_])) ++i_;
+        return s_.substr(b, i_ - b);
+    }
+    std::nullopt_t fail() noexcept {
+        failed_ = true;
+        i_ = s_.size();
+        return std::nullopt;
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+    bool failed_ = false;
+};
+
+// A window-bits value: "8" to "15", no sign, no leading zero (RFC 7692 7.1.2).
+inline int window_bits_value(std::string_view v) noexcept {
+    if (v.size() == 1 && v[0] >= '8' && v[0] <= '9') return v[0] - '0';
+    if (v.size() == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
+    return 0;
+}
+
+}  // namespace detail
+
+// The parameters to use for the first permessage-deflate offer in `value` (one
+// Sec-WebSocket-Extensions field value) that the server can accept, or nullopt (RFC 7692 5.1,
+// 7.1: an offer with an unknown, repeated or invalid parameter is declined; so is one that
+// limits the server's window to 8 bits, which zlib cannot produce).
+inline std::optional<deflate_params> choose_deflate(std::string_view value, deflate_options const& o) {
+    if (!o.enabled || !deflate_available()) return std::nullopt;
+    detail::extension_list_reader r(value);
+    while (auto name = r.next_extension()) {
+        bool ours = iequals(*name, "permessage-deflate");
+        bool ok = ours;
+        bool seen[4] = {};
+        int server_bits = 0;  // 0: not limited by the offer
+        bool client_bits_allowed = false;
+        int client_bits = 0;
+        deflate_params p;
+        while (auto param = r.next_param()) {
+            if (!ours) continue;
+            int which = iequals(param->name, "server_no_context_takeover")   ? 0
+                        : iequals(param->name, "client_no_context_takeover") ? 1
+                        : iequals(param->name, "server_max_window_bits")     ? 2
+                        : iequals(param->name, "client_max_window_bits")     ? 3
+                                                                             : -1;
+            if (which < 0 || seen[which]) {
+                ok = false;
+                continue;
+            }
+            seen[which] = true;
+            if (which <= 1) {
+                if (param->has_value) ok = false;
+                (which == 0 ? p.server_no_context_takeover : p.client_no_context_takeover) = true;
+            } else if (which == 2) {
+                server_bits = param->has_value ? detail::window_bits_value(param->value) : 0;
+                if (server_bits == 0 || server_bits == 8) ok = false;
+            } else {
+                client_bits_allowed = true;
+                if (param->has_value) {
+                    client_bits = detail::window_bits_value(param->value);
+                    if (client_bits == 0) ok = false;
+                }
+            }
+        }
+        if (r.failed()) return std::nullopt;
+        if (!ok) continue;
+        p.server_no_context_takeover = p.server_no_context_takeover || o.server_no_context_takeover;
+        p.server_max_window_bits = o.server_max_window_bits;
+        if (server_bits != 0 && server_bits < p.server_max_window_bits) p.server_max_window_bits = server_bits;
+        p.client_max_window_bits = 15;
+        if (client_bits_allowed) {
+            p.client_max_window_bits = o.client_max_window_bits;
+            if (client_bits != 0 && client_bits < p.client_max_window_bits) p.client_max_window_bits = client_bits;
+            if (p.client_max_window_bits < 9) p.client_max_window_bits = 9;  // zlib inflates 8-bit windows with 9
+        }
+        return p;
+    }
+    return std::nullopt;
+}
+
+// The Sec-WebSocket-Extensions value of the 101 response that accepts `p`. The window sizes are
+// stated whenever they are below 15, so the client knows them (client_max_window_bits only when
+// the offer allowed it, which is the only case where it can be below 15).
+inline std::string deflate_response(deflate_params const& p) {
+    std::string s = "permessage-deflate";
+    if (p.server_no_context_takeover) s += "; server_no_context_takeover";
+    if (p.client_no_context_takeover) s += "; client_no_context_takeover";
+    if (p.server_max_window_bits < 15) s += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
+    if (p.client_max_window_bits < 15) s += "; client_max_window_bits=" + std::to_string(p.client_max_window_bits);
+    return s;
+}
+
+namespace detail {
+
+// One connection's compressor and decompressor. Without zlib it is never made (no offer is
+// accepted), and its functions are not reached.
+class deflate_codec {
+public:
+    enum class result : std::uint8_t { ok, too_big, corrupt };
+
+    // `server`: this end is the server, so it inflates with the client's window and deflates
+    // with the server's (RFC 7692 7.1.1, 7.1.2); a client the other way round.
+    deflate_codec(deflate_params const& p, deflate_options const& o, bool server = true) noexcept : options_(o) {
+        inflate_bits_ = server ? p.client_max_window_bits : p.server_max_window_bits;
+        deflate_bits_ = server ? p.server_max_window_bits : p.client_max_window_bits;
+        inflate_reset_ = server ? p.client_no_context_takeover : p.server_no_context_takeover;
+        deflate_reset_ = server ? p.server_no_context_takeover : p.client_no_context_takeover;
+        if (inflate_bits_ < 9) inflate_bits_ = 9;  // zlib reads 8-bit windows with a 9-bit one
+    }
+    deflate_codec(deflate_codec const&) = delete;
+    deflate_codec& operator=(deflate_codec const&) = delete;
+    ~deflate_codec() {
+#ifdef PORTHOLE_WITH_ZLIB
+        if (inflater_ready_) inflateEnd(&inflater_);
+        if (deflater_ready_) deflateEnd(&deflater_);
+#endif
+    }
+
+    // Decompresses the next piece of a compressed message, appending to `out`, which must not
+    // grow past `limit` bytes (too_big). `last` adds the empty block the sender left off
+    // (RFC 7692 7.2.2) and ends the message.
+    result inflate(std::string_view in, bool last, std::string& out, std::size_t limit) {
+#ifdef PORTHOLE_WITH_ZLIB
+        if (!inflater_ready_) {
+            if (inflateInit2(&inflater_, -inflate_bits_) != Z_OK) return result::corrupt;
+            inflater_ready_ = true;
+        }
+        if (auto r = run_inflate(in, out, limit); r != result::ok) return r;
+        if (!last) return result::ok;
+        static constexpr char tail[4] = {0, 0, char(0xff), char(0xff)};
+        auto r = run_inflate({tail, 4}, out, limit);
+        if (inflate_reset_) inflateReset(&inflater_);
+        return r;
+#else
+        (void)in, (void)last, (void)out, (void)limit;
+        return result::corrupt;
+#endif
+    }
+
+    // Appends the compressed form of a whole message to `out`, without the trailing empty block.
+    bool deflate(std::string_view in, std::string& out) {
+#ifdef PORTHOLE_WITH_ZLIB
+        if (!deflater_ready_) {
+            if (deflateInit2(&deflater_, options_.compression_level, Z_DEFLATED, -deflate_bits_,
+                             options_.mem_level, Z_DEFAULT_STRATEGY) != Z_OK)
+                return false;
+            deflater_ready_ = true;
+        }
+        std::size_t at = out.size();
+        deflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        deflater_.avail_in = static_cast<uInt>(in.size());
+        for (;;) {
+            std::size_t room = deflateBound(&deflater_, deflater_.avail_in) + 16;
+            std::size_t used = out.size();
+            out.resize(used + room);
+            deflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            deflater_.avail_out = static_cast<uInt>(room);
+            int rc = ::deflate(&deflater_, Z_SYNC_FLUSH);
+            out.resize(out.size() - deflater_.avail_out);
+            if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                out.resize(at);
+                return false;
+            }
+            if (deflater_.avail_in == 0 && deflater_.avail_out != 0) break;
+        }
+        // A sync flush ends with 00 00 FF FF, which the receiver adds back (RFC 7692 7.2.1).
+        if (out.size() - at >= 4 && out.compare(out.size() - 4, 4, std::string_view("\0\0\xff\xff", 4)) == 0)
+            out.resize(out.size() - 4);
+        if (deflate_reset_) deflateReset(&deflater_);
+        return true;
+#else
+        (void)in, (void)out;
+        return false;
+#endif
+    }
+
+    deflate_options const& options() const noexcept { return options_; }
+
+private:
+#ifdef PORTHOLE_WITH_ZLIB
+    result run_inflate(std::string_view in, std::string& out, std::size_t limit) {
+        inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        inflater_.avail_in = static_cast<uInt>(in.size());
+        for (;;) {
+            // One byte of room past the limit tells a message that would pass it.
+            std::size_t room = std::min<std::size_t>(limit + 1 - std::min(limit + 1, out.size()), 16 * 1024);
+            if (room == 0) return result::too_big;
+            std::size_t used = out.size();
+            out.resize(used + room);
+            inflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            inflater_.avail_out = static_cast<uInt>(room);
+            int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
+            out.resize(out.size() - inflater_.avail_out);
+            if (out.size() > limit) return result::too_big;
+            if (rc == Z_STREAM_END || rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_MEM_ERROR) {
+                // A final block (BFINAL) ends the stream, which a message may not do unless it is
+                // the last before a reset; treat anything but more input as corrupt.
+                if (rc != Z_STREAM_END) return result::corrupt;
+                inflateReset(&inflater_);
+                if (inflater_.avail_in != 0) continue;
+                return result::ok;
+            }
+            if (inflater_.avail_in == 0 && inflater_.avail_out != 0) return result::ok;
+            if (rc == Z_BUF_ERROR && inflater_.avail_in == 0) return result::ok;
+        }
+    }
+
+    z_stream inflater_{};
+    z_stream deflater_{};
+    bool inflater_ready_ = false;
+    bool deflater_ready_ = false;
+#endif
+    deflate_options options_;
+    int inflate_bits_ = 15;
+    int deflate_bits_ = 15;
+    bool inflate_reset_ = false;
+    bool deflate_reset_ = false;
+};
+
+}  // namespace detail
+}  // namespace porthole::ws
+// #include <porthole/websocket_handshake.hpp>
+// porthole/websocket_handshake.hpp: the server's side of the WebSocket opening handshake
+// (RFC 6455 4.2): checking the client's upgrade request, the Origin policy, choosing a
+// subprotocol and extensions, and the 101 response with its Sec-WebSocket-Accept.
+//
+// accept_handshake() takes a request and gives a response: a 101 to send before the connection
+// speaks WebSocket, or the error to send instead (400, 403, 405, 426), as plain HTTP.
+
+// #include <porthole/base64.hpp>
+// #include <porthole/detail/sha1.hpp>
+// porthole/detail/sha1.hpp: SHA-1 (FIPS 180-4, RFC 3174), for one purpose only: the
+// Sec-WebSocket-Accept value of the WebSocket opening handshake (RFC 6455 4.2.2), where it is
+// a fixed transformation and not a security measure. Never use it to protect anything.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace porthole::detail {
+
+class sha1 {
+public:
+    using digest = std::array<std::uint8_t, 20>;
+
+    sha1& update(std::string_view bytes) noexcept {
+        auto const* p = reinterpret_cast<unsigned char const*>(bytes.data());
+        std::size_t n = bytes.size();
+        length_ += n;
+        while (n > 0) {
+            std::size_t take = std::min(n, block_.size() - used_);
+            std::memcpy(block_.data() + used_, p, take);
+            used_ += take;
+            p += take;
+            n -= take;
+            if (used_ == block_.size()) {
+                compress();
+                used_ = 0;
+            }
+        }
+        return *this;
+    }
+
+    // The digest of everything given to update(); the object is spent afterwards.
+    digest finish() noexcept {
+        std::uint64_t bits = length_ * 8;
+        block_[used_++] = 0x80;
+        if (used_ > 56) {
+            std::memset(block_.data() + used_, 0, block_.size() - used_);
+            compress();
+            used_ = 0;
+        }
+        std::memset(block_.data() + used_, 0, 56 - used_);
+        for (int i = 0; i < 8; ++i) block_[56 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+        compress();
+        digest out{};
+        for (std::size_t i = 0; i < 5; ++i)
+            for (std::size_t j = 0; j < 4; ++j) out[4 * i + j] = static_cast<std::uint8_t>(h_[i] >> (24 - 8 * j));
+        return out;
+    }
+
+    static digest of(std::string_view bytes) noexcept { return sha1().update(bytes).finish(); }
+
+private:
+    static constexpr std::uint32_t rotl(std::uint32_t x, int n) noexcept { return x << n | x >> (32 - n); }
+
+    void compress() noexcept {
+        std::uint32_t w[80];
+        for (std::size_t i = 0; i < 16; ++i)
+            w[i] = std::uint32_t{block_[4 * i]} << 24 | std::uint32_t{block_[4 * i + 1]} << 16 |
+                   std::uint32_t{block_[4 * i + 2]} << 8 | std::uint32_t{block_[4 * i + 3]};
+        for (std::size_t i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
+        for (std::size_t i = 0; i < 80; ++i) {
+            std::uint32_t f, k;
+            if (i < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5a827999;
+            } else if (i < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ed9eba1;
+            } else if (i < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8f1bbcdc;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xca62c1d6;
+            }
+            std::uint32_t t = rotl(a, 5) + f + e + k + w[i];
+            e = d;
+            d = c;
+            c = rotl(b, 30);
+            b = a;
+            a = t;
+        }
+        h_[0] += a;
+        h_[1] += b;
+        h_[2] += c;
+        h_[3] += d;
+        h_[4] += e;
+    }
+
+    std::array<std::uint32_t, 5> h_{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+    std::array<std::uint8_t, 64> block_{};
+    std::size_t used_ = 0;
+    std::uint64_t length_ = 0;
+};
+
+}  // namespace porthole::detail
+// #include <porthole/request.hpp>
+// #include <porthole/response.hpp>
+// #include <porthole/websocket_deflate.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole::ws {
+
+// The value of Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64 of the SHA-1 of the key
+// followed by the protocol's GUID (RFC 6455 4.2.2, step 5.4).
+inline std::string accept_key(std::string_view key) {
+    auto digest = porthole::detail::sha1().update(key).update("258EAFA5-E914-47DA-95CA-C5AB0DC85B11").finish();
+    return base64::encode({reinterpret_cast<char const*>(digest.data()), digest.size()});
+}
+
+// ---------------------------------------------------------------- the Origin policy
+
+// Which web pages may open a WebSocket to this server. A browser sends the page's origin in the
+// Origin header of every WebSocket request and lets any page connect anywhere (RFC 6455 10.2):
+// without a check, any site the user visits could drive a status page on loopback. Requests
+// without Origin come from programs, not from pages, and are always let through.
+class origin_policy {
+public:
+    // The default: only pages served by this same host and port (Origin matches Host).
+    static origin_policy same_origin() { return origin_policy(kind::same_origin, {}, {}); }
+    // Any page may connect: for public APIs meant to be used from other sites.
+    static origin_policy any() { return origin_policy(kind::any, {}, {}); }
+    // Pages of these origins ("https://example.com", "http://localhost:8080"; compared without
+    // regard to case), and of the same origin.
+    static origin_policy allow(std::vector<std::string> origins) {
+        return origin_policy(kind::listed, std::move(origins), {});
+    }
+    // The application decides, from the Origin value and the request.
+    static origin_policy check(std::function<bool(std::string_view origin, request const&)> f) {
+        return origin_policy(kind::custom, {}, std::move(f));
+    }
+
+    bool allows(request const& req) const {
+        auto origin_field = find_header(req.headers(), "Origin");
+        if (!origin_field) return true;
+        auto origin = origin_field->value;
+        switch (kind_) {
+        case kind::any: return true;
+        case kind::custom: return check_(origin, req);
+        case kind::listed:
+            for (auto const& o : listed_)
+                if (iequals(o, origin)) return true;
+            [[fallthrough]];
+        case kind::same_origin: break;
+        }
+        return is_same_origin(origin, req.header("Host"));
+    }
+
+    // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the
+    // authority in `host` (a Host header value). A Host without a port matches the origin's
+    // default port, whichever scheme the connection used.
+    static bool is_same_origin(std::string_view origin, std::string_view host) noexcept {
+        std::string_view default_port;
+        auto sep = origin.find("://");
+        if (sep == std::string_view::npos) return false;  // "null" and other opaque origins
+        auto scheme = origin.substr(0, sep);
+        if (iequals(scheme, "http")) default_port = "80";
+        else if (iequals(scheme, "https")) default_port = "443";
+        else return false;
+        std::string_view o_host, o_port, h_host, h_port;
+        if (!split_authority(origin.substr(sep + 3), o_host, o_port) || !split_authority(host, h_host, h_port))
+            return false;
+        if (o_port.empty()) o_port = default_port;
+        if (h_port.empty()) h_port = o_port;
+        return !o_host.empty() && iequals(o_host, h_host) && o_port == h_port;
+    }
+
+private:
+    enum class kind : std::uint8_t { same_origin, any, listed, custom };
+    origin_policy(kind k, std::vector<std::string> listed, std::function<bool(std::string_view, request const&)> f)
+        : kind_(k), listed_(std::move(listed)), check_(std::move(f)) {}
+
+    // "host", "host:port", "[v6]" or "[v6]:port"; nothing else (no path, no user info).
+    static bool split_authority(std::string_view a, std::string_view& host, std::string_view& port) noexcept {
+        std::size_t host_end;
+        if (!a.empty() && a[0] == '[') {
+            host_end = a.find(']');
+            if (host_end == std::string_view::npos) return false;
+            ++host_end;
+        } else {
+            host_end = a.find(':');
+            if (host_end == std::string_view::npos) host_end = a.size();
+        }
+        host = a.substr(0, host_end);
+        if (host_end == a.size()) {
+            port = {};
+        } else {
+            if (a[host_end] != ':') return false;
+            port = a.substr(host_end + 1);
+            if (port.empty()) return false;
+            for (char c : port)
+                if (c < '0' || c > '9') return false;
+        }
+        for (char c : host)
+            if (c == '/' || c == '@' || c == '?' || c == '#' || c == ' ') return false;
+        return true;
+    }
+
+    kind kind_;
+    std::vector<std::string> listed_;
+    std::function<bool(std::string_view, request const&)> check_;
+};
+
+// ---------------------------------------------------------------- the handshake
+
+struct handshake_options {
+    // Subprotocols the server speaks. The first one in the client's Sec-WebSocket-Protocol list
+    // (its order of preference) that is also here is chosen; none chosen when nothing matches,
+    // and the client decides whether to go on without one (RFC 6455 4.2.2, step 5.4).
+    std::vector<std::string> subprotocols;
+    origin_policy origin = origin_policy::same_origin();
+    deflate_options deflate;  // permessage-deflate: off unless enabled (and built with zlib)
+};
+
+// The verdict on one upgrade request.
+struct handshake {
+    porthole::response response;          // the 101 to send, or the error response
+    std::string subprotocol;               // the one chosen, or empty
+    std::optional<deflate_params> deflate; // permessage-deflate as agreed, or none
+
+    bool accepted() const noexcept { return response.status() == status::switching_protocols; }
+};
+
+// True when the request asks to switch to WebSocket: `Upgrade` lists "websocket", in HTTP/1.1
+// (RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored).
+inline bool is_upgrade_request(request const& req) noexcept {
+    if (req.version() == http_1_0) return false;
+    bool found = false;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, "Upgrade") && list_contains(f.value, "websocket")) found = true;
+    return found;
+}
+
+namespace detail {
+inline handshake refuse(status s) {
+    handshake h;
+    h.response = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    if (s == status::upgrade_required) {  // RFC 9110 15.5.22, RFC 6455 4.2.2
+        h.response.set_header("Upgrade", "websocket");
+        h.response.set_header("Connection", "Upgrade");
+        h.response.set_header("Sec-WebSocket-Version", "13");
+    } else if (s == status::method_not_allowed) {
+        h.response.set_header("Allow", "GET");
+    }
+    return h;
+}
+
+// The one field named `name`; nullptr when absent, and `twice` set when repeated.
+inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
+    header_field const* found = nullptr;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, name)) {
+            if (found) twice = true;
+            found = &f;
+        }
+    return found;
+}
+}  // namespace detail
+
+// Checks an upgrade request against RFC 6455 4.2.1 and answers it (4.2.2):
+//   426 + Upgrade + Sec-WebSocket-Version: 13  not an upgrade to WebSocket in HTTP/1.1, or
+//                                              Sec-WebSocket-Version missing or other than 13
+//   405 + Allow: GET                           a method other than GET
+//   400                                        Connection without "upgrade", Sec-WebSocket-Key
+//                                              missing, repeated or not 16 bytes in base64, a
+//                                              request body, an invalid subprotocol list
+//   403                                        the Origin policy refuses the page
+//   101                                        otherwise, with Sec-WebSocket-Accept, the chosen
+//                                              subprotocol and permessage-deflate if agreed
+inline handshake accept_handshake(request const& req, handshake_options const& options = {}) {
+    using detail::refuse;
+    if (!is_upgrade_request(req)) return refuse(status::upgrade_required);
+    if (req.method() != method::get) return refuse(status::method_not_allowed);
+
+    bool connection_upgrade = false;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, "Connection") && list_contains(f.value, "upgrade")) connection_upgrade = true;
+    if (!connection_upgrade) return refuse(status::bad_request);
+
+    bool twice = false;
+    auto version = detail::only_field(req, "Sec-WebSocket-Version", twice);
+    if (!version || twice || version->value != "13") return refuse(status::upgrade_required);
+
+    auto key = detail::only_field(req, "Sec-WebSocket-Key", twice);
+    std::string nonce;
+    if (!key || twice || key->value.size() != 24 || !base64::decode(key->value, nonce) || nonce.size() != 16)
+        return refuse(status::bad_request);
+
+    // The bytes after the head belong to WebSocket: a body would blur where they begin.
+    if (!req.body().empty() || req.has_header("Transfer-Encoding")) return refuse(status::bad_request);
+
+    if (!options.origin.allows(req)) return refuse(status::forbidden);
+
+    handshake h;
+    bool protocols_ok = true;
+    for (auto const& f : req.headers()) {
+        if (!iequals(f.name, "Sec-WebSocket-Protocol")) continue;
+        bool empty = true;
+        for_each_list_item(f.value, [&](std::string_view item) {
+            empty = false;
+            if (!porthole::detail::is_token(item)) protocols_ok = false;
+            if (!h.subprotocol.empty()) return;
+            for (auto const& mine : options.subprotocols)
+                if (mine == item) h.subprotocol = mine;
+        });
+        if (empty) protocols_ok = false;
+    }
+    if (!protocols_ok) return refuse(status::bad_request);
+
+    for (auto const& f : req.headers()) {
+        if (h.deflate) break;
+        if (iequals(f.name, "Sec-WebSocket-Extensions")) h.deflate = choose_deflate(f.value, options.deflate);
+    }
+
+    h.response = response(status::switching_protocols);
+    h.response.set_header("Upgrade", "websocket");
+    h.response.set_header("Connection", "Upgrade");
+    h.response.set_header("Sec-WebSocket-Accept", accept_key(key->value));
+    if (!h.subprotocol.empty()) h.response.set_header("Sec-WebSocket-Protocol", h.subprotocol);
+    if (h.deflate) h.response.set_header("Sec-WebSocket-Extensions", deflate_response(*h.deflate));
+    return h;
+}
+
+}  // namespace porthole::ws
+// #include <porthole/websocket_connection.hpp>
+// porthole/websocket_connection.hpp: one WebSocket connection after its opening handshake, as a
+// state machine: bytes in, events and bytes out (RFC 6455 sections 5 to 8). It knows no sockets,
+// threads or clocks; a driver feeds what it reads, takes events with next(), writes what
+// pending_output() gives, and tells it about timeouts.
+//
+//   ws::connection ws;                          // after the 101 went out
+//   ws.feed(bytes);                             // or read_buffer() + commit(n)
+//   while (auto e = ws.next())                  // messages, pings, pongs, and one close
+//       if (e->type == ws::event_type::text) ws.send_text(e->data);
+//   write(ws.pending_output()); ws.consumed(n); // until has_output() is false
+//   if (ws.phase() == ws::phase::closed && !ws.has_output()) close the socket
+//
+// Every MUST of RFC 6455 for a server is enforced on input, each failure closing with its code:
+// unmasked client frames, reserved bits without an extension that defines them, unknown opcodes,
+// fragmented or oversized control frames, continuation frames outside a message and data frames
+// inside one, non-minimal or over-2^63 lengths, invalid close codes (1002); text that is not UTF-8,
+// checked as bytes arrive and failing on the first bad one, across fragments (1007); messages
+// over the size limit, decided from frame headers before the payload arrives (1009).
+//
+// What a peer can make the connection hold is bounded: a frame header (14 bytes), one control
+// frame payload (125 bytes), one message (max_message_size, counted on the wire and after
+// decompression), and one unsent pong (a newer ping replaces it, 5.5.3).
+
+// #include <porthole/websocket_deflate.hpp>
+// #include <porthole/websocket_frame.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole::ws {
+
+// Which end this is. Servers read masked frames and send unmasked ones; clients the reverse
+// (5.1). The client role is for tests and tools: its masking keys come from a seeded
+// pseudo-random generator, not from a source fit to protect browsers' proxies (10.3).
+enum class role : std::uint8_t { server, client };
+
+struct config {
+    ws::role role = ws::role::server;
+    // The largest message taken, in payload bytes both on the wire and after decompression;
+    // a frame header announcing more closes the connection with 1009 before its payload arrives.
+    std::size_t max_message_size = 1024 * 1024;
+    // Bytes waiting to be written beyond which the application's next send closes the connection
+    // with 1013 (try again later) instead of queueing: the client reads too slowly, and the
+    // server sheds it rather than hold ever more for it. Reading pauses at half of it.
+    std::size_t max_queued_output = 1024 * 1024;
+};
+
+enum class event_type : std::uint8_t { text, binary, ping, pong, close };
+
+// What next() reports. `data` is the message, the ping or pong's application data, or the close
+// reason; it stays valid until the next call to next(), feed(), read_buffer() or commit().
+struct event {
+    event_type type = event_type::text;
+    std::string_view data;
+    // close only, reported once per connection: the peer's code (1005 when its Close frame had
+    // none); the code this end sent when it failed the connection; 1006 when the connection ended
+    // without a Close frame from the peer (end of input, timeout, unanswered heartbeat).
+    close_code code = close_code::normal_closure;
+    bool was_clean = false;  // close: Close frames went both ways (the closing handshake, 7.1.4)
+};
+
+enum class phase : std::uint8_t {
+    open,     // messages flow both ways
+    closing,  // this end sent Close and waits for the peer's: the driver's close timeout applies
+    closed,   // nothing more is read; close the TCP connection once has_output() is false (7.1.1)
+};
+
+enum class send_result : std::uint8_t {
+    queued,
+    not_open,  // the connection is closing or closed: nothing was queued
+    invalid,   // text not UTF-8, control data over 125 bytes, a close code that may not be sent
+    overflow,  // the queue was over max_queued_output: the connection now closes with 1013
+};
+
+class connection {
+public:
+    explicit connection(ws::config const& c = {}, std::optional<deflate_params> deflate = std::nullopt,
+                        deflate_options const& options = {})
+        : config_(c) {
+        if (deflate && deflate_available()) codec_ = std::make_unique<detail::deflate_codec>(*deflate, options, c.role == role::server);
+        if (c.role == role::client) mask_state_ = std::random_device{}() | 1ull;
+    }
+    connection(connection const&) = delete;
+    connection& operator=(connection const&) = delete;
+
+    // ---- input
+
+    // Hands in bytes, worked on in place (unmasked where they lie): they must stay untouched
+    // until next() has returned nullopt, after which nothing refers to them.
+    void feed(std::span<char> bytes) {
+        if (bytes.empty() || phase_ == phase::closed) return;
+        if (window_left() != 0) {  // input not yet taken: keep it all together
+            feed(std::string_view(bytes.data(), bytes.size()));
+            return;
+        }
+        window_ = bytes.data();
+        window_end_ = bytes.data() + bytes.size();
+    }
+    // Hands in bytes that are copied first.
+    void feed(std::string_view bytes) {
+        if (bytes.empty() || phase_ == phase::closed) return;
+        std::size_t keep = keep_input(bytes.size());
+        std::memcpy(in_.data() + keep, bytes.data(), bytes.size());
+        window_end_ += bytes.size();
+    }
+    // Space to read into, then commit(n) with the bytes read; empty while the connection wants
+    // no input.
+    std::span<char> read_buffer() {
+        if (!wants_read()) return {};
+        std::size_t keep = keep_input(min_read);
+        return {in_.data() + keep, in_.size() - keep};
+    }
+    void commit(std::size_t n) noexcept {
+        if (phase_ != phase::closed) window_end_ += n;
+    }
+    // The peer will send nothing more: unless its Close came, the connection ends abnormally
+    // (1006) and what was queued is dropped; after its Close, the answer still goes out.
+    void read_eof() { abandon(); }
+
+    // The next event, or nullopt when the input so far is used up.
+    std::optional<event> next() {
+        if (release_message_) {
+            release_message_ = false;
+            message_.clear();
+            if (message_.capacity() > 64 * 1024) std::string().swap(message_);
+        }
+        while (!pending_close_ && phase_ != phase::closed && window_ != window_end_) {
+            auto e = step();
+            // After this end's Close, messages are no longer delivered (the peer's Close is).
+            if (e && (phase_ == phase::open || is_control_event(e->type))) return e;
+        }
+        if (pending_close_) {
+            pending_close_ = false;
+            event e;
+            e.type = event_type::close;
+            e.code = close_event_code_;
+            e.data = std::string_view(close_reason_.data(), close_reason_size_);
+            e.was_clean = close_clean_;
+            return e;
+        }
+        window_ = window_end_ = nullptr;
+        return std::nullopt;
+    }
+
+    // ---- sending (RFC 6455 5.4, 5.5, 6.1). Nothing is queued unless the result is `queued`.
+
+    send_result send_text(std::string_view utf8) {
+        if (!porthole::detail::valid_utf8(utf8)) return phase_ == phase::open ? send_result::invalid : send_result::not_open;
+        return send_data(opcode::text, utf8);
+    }
+    send_result send_binary(std::string_view bytes) { return send_data(opcode::binary, bytes); }
+    // A frame encoded once for many connections (never compressed: 7692 lets any message go
+    // uncompressed, and a compressed one would depend on each connection's compressor).
+    send_result send(shared_frame const& frame) {
+        if (auto r = may_send(); r != send_result::queued) return r;
+        if (!frame) return send_result::invalid;
+        if (config_.role == role::client) return send_data_frame_bytes(frame.bytes());  // clients must mask
+        segment s;
+        s.shared = frame;
+        push(std::move(s), frame.bytes().size());
+        return send_result::queued;
+    }
+    send_result ping(std::string_view data = {}) {
+        if (phase_ != phase::open) return send_result::not_open;
+        if (data.size() > max_control_payload) return send_result::invalid;
+        queue_frame(opcode::ping, data);
+        return send_result::queued;
+    }
+    // Starts the closing handshake (7.1.2): the code and a reason of at most 123 bytes of UTF-8
+    // go out, nothing after them, and the peer's Close is awaited (phase closing).
+    send_result close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+        if (phase_ != phase::open) return send_result::not_open;
+        if (!valid_close_code(to_int(code)) || reason.size() > max_close_reason || !porthole::detail::valid_utf8(reason))
+            return send_result::invalid;
+        queue_close(code, reason);
+        phase_ = phase::closing;
+        return send_result::queued;
+    }
+    // For the driver's keep-alive timer: sends a ping, after checking that the previous one
+    // was answered. Returns false when it was not: the peer is gone, and the connection is
+    // abandoned (closed, nothing left to write, 1006 reported).
+    bool heartbeat() {
+        if (phase_ != phase::open) return phase_ != phase::closed;
+        if (awaiting_pong_) {
+            abandon();
+            return false;
+        }
+        awaiting_pong_ = true;
+        queue_frame(opcode::ping, {});
+        return true;
+    }
+    // The server is stopping (7.4.1: 1001, going away): starts the closing handshake.
+    void going_away() { close(close_code::going_away); }
+    // The driver's timeout fired (the close timeout of the closing phase, or an idle one): the
+    // connection is abandoned, 1006 reported unless a close was already.
+    void timeout() { abandon(); }
+
+    // ---- output
+
+    // What to write next, in order; valid until the next call that sends, feeds or consumes.
+    std::span<std::string_view const> pending_output() noexcept {
+        std::size_t n = 0;
+        for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
+            auto bytes = segment_bytes(segments_[i]);
+            chunks_[n++] = i == head_ ? bytes.substr(front_done_) : bytes;
+        }
+        return {chunks_.data(), n};
+    }
+    // n bytes of pending_output() were written.
+    void consumed(std::size_t n) noexcept {
+        queued_ -= std::min(n, queued_);
+        while (n > 0 && head_ < segments_.size()) {
+            std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;
+            if (n < left) {
+                front_done_ += n;
+                return;
+            }
+            n -= left;
+            segments_[head_].shared = {};
+            front_done_ = 0;
+            ++head_;
+        }
+        if (head_ == segments_.size()) reset_output();
+    }
+    bool has_output() const noexcept { return head_ < segments_.size(); }
+    std::size_t queued_bytes() const noexcept { return queued_; }
+
+    // ---- state
+
+    ws::phase phase() const noexcept { return phase_; }
+    // False while the peer's Close is in, or while too much output waits (the driver stops reading).
+    bool wants_read() const noexcept { return phase_ != phase::closed && queued_ <= config_.max_queued_output / 2; }
+    bool compressing() const noexcept { return codec_ != nullptr; }
+
+    // Releases buffers that hold nothing now; a driver may call it for idle connections.
+    void shrink() {
+        if (window_left() == 0) {
+            window_ = window_end_ = nullptr;
+            std::string().swap(in_);
+        }
+        if (!has_output()) std::string().swap(out_);
+        if (message_.empty() || release_message_) {
+            release_message_ = false;
+            std::string().swap(message_);
+        }
+        if (!has_output()) std::vector<segment>().swap(segments_);
+    }
+
+private:
+    struct segment {
+        std::size_t begin = 0, end = 0;  // a frame in out_, when `shared` is empty
+        shared_frame shared;
+    };
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    static constexpr std::size_t min_read = 4096;
+    static constexpr bool is_control_event(event_type t) noexcept { return t == event_type::ping || t == event_type::pong; }
+
+    std::string_view segment_bytes(segment const& s) const noexcept {
+        return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
+    }
+    std::size_t window_left() const noexcept { return static_cast<std::size_t>(window_end_ - window_); }
+    // Moves the input not yet taken to the front of in_, with room for `more` bytes after it;
+    // the window then covers what was kept. Returns its size.
+    std::size_t keep_input(std::size_t more) {
+        std::size_t keep = window_left();
+        bool inside = keep != 0 && !std::less<char const*>()(window_, in_.data()) &&
+                      std::less<char const*>()(window_, in_.data() + in_.size());
+        if (keep != 0 && !inside) {  // the caller's bytes, not all taken yet
+            std::string rest(window_, keep);
+            if (in_.size() < keep + more) in_.resize(keep + more);
+            std::memcpy(in_.data(), rest.data(), keep);
+        } else {
+            if (keep != 0) std::memmove(in_.data(), window_, keep);
+            if (in_.size() < keep + more) in_.resize(std::max(keep + more, std::min<std::size_t>(2 * in_.size(), 64 * 1024)));
+        }
+        window_ = in_.data();
+        window_end_ = in_.data() + keep;
+        return keep;
+    }
+
+    // ---- reading frames
+
+    // Works on the input until an event is ready (returned) or the input is used up.
+    std::optional<event> step() {
+        if (!in_payload_) {
+            if (!read_header()) return std::nullopt;
+            if (phase_ == phase::closed) return std::nullopt;  // failed: the close is pending
+            if (frame_left_ == 0) return end_of_frame();
+        }
+        std::size_t avail = window_left();
+        if (is_control(frame_op_)) {
+            std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
+            unmask(control_.data() + control_size_, window_, take);
+            control_size_ += take;
+            return took(take);
+        }
+        // A whole message in one frame, all here: unmasked in place and handed over as it lies.
+        if (frame_fin_ && frame_op_ != opcode::continuation && !message_compressed_ && frame_done_ == 0 &&
+            frame_left_ <= avail) {
+            std::size_t n = static_cast<std::size_t>(frame_left_);
+            unmask(window_, window_, n);
+            std::string_view data(window_, n);
+            if (message_op_ == opcode::text && !porthole::detail::valid_utf8(data))
+                return fail(close_code::invalid_payload_data, "invalid UTF-8");
+            window_ += n;
+            frame_left_ = 0;
+            in_payload_ = false;
+            in_message_ = false;
+            return event{message_op_ == opcode::text ? event_type::text : event_type::binary, data};
+        }
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
+        std::size_t before = message_.size();
+        auto inflated = detail::deflate_codec::result::ok;
+        if (message_compressed_) {
+            unmask(window_, window_, take);
+            inflated = codec_->inflate({window_, take}, false, message_, config_.max_message_size);
+        } else {
+            message_.resize(before + take);
+            unmask(message_.data() + before, window_, take);
+        }
+        // What came out is judged before an error that followed it, so that the verdict does not
+        // depend on how the input was cut.
+        if (message_op_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
+            return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        if (inflated != detail::deflate_codec::result::ok) return inflate_failed(inflated);
+        return took(take);
+    }
+
+    // `take` payload bytes of the current frame are used.
+    std::optional<event> took(std::size_t take) {
+        window_ += take;
+        frame_left_ -= take;
+        frame_done_ += take;
+        if (frame_left_ != 0) return std::nullopt;
+        return end_of_frame();
+    }
+
+    // Reads header bytes; true once the header is complete (or failed a check, which closes).
+    // Each part is judged as soon as it is here: the first byte, the second, the length.
+    bool read_header() {
+        while (header_size_ < header_need_) {
+            if (window_ == window_end_) return false;
+            std::size_t stop = header_size_ < 2 ? header_size_ + 1 : header_size_ < length_end_ ? length_end_ : header_need_;
+            std::size_t take = std::min<std::size_t>(stop - header_size_, window_left());
+            std::memcpy(header_.data() + header_size_, window_, take);
+            window_ += take;
+            header_size_ = static_cast<std::uint8_t>(header_size_ + take);
+            bool ok = true;
+            if (header_size_ == 1) ok = check_first_byte();
+            else if (header_size_ == 2 && take != 0 && stop == 2) ok = check_second_byte();
+            if (ok && header_size_ == length_end_ && stop == length_end_) ok = check_length();
+            if (!ok) return true;
+        }
+        return start_frame();
+    }
+
+    bool check_first_byte() {
+        auto b = static_cast<std::uint8_t>(header_[0]);
+        frame_fin_ = (b & 0x80) != 0;
+        bool rsv1 = (b & 0x40) != 0;
+        std::uint8_t op = b & 0x0f;
+        if (b & 0x30) return failed_header(close_code::protocol_error, "reserved bits set");
+        if (!is_known_opcode(op)) return failed_header(close_code::protocol_error, "unknown opcode");
+        frame_op_ = static_cast<opcode>(op);
+        if (is_control(frame_op_)) {
+            if (!frame_fin_) return failed_header(close_code::protocol_error, "fragmented control frame");
+            if (rsv1) return failed_header(close_code::protocol_error, "reserved bits set");
+        } else if (frame_op_ == opcode::continuation) {
+            if (!in_message_) return failed_header(close_code::protocol_error, "continuation outside a message");
+            if (rsv1) return failed_header(close_code::protocol_error, "reserved bits set");
+        } else {
+            if (in_message_) return failed_header(close_code::protocol_error, "new message inside a message");
+            if (rsv1 && !codec_) return failed_header(close_code::protocol_error, "reserved bits set");
+            frame_rsv1_ = rsv1;
+        }
+        return true;
+    }
+
+    bool check_second_byte() {
+        auto b = static_cast<std::uint8_t>(header_[1]);
+        bool masked = (b & 0x80) != 0;
+        if (masked != (config_.role == role::server))
+            return failed_header(close_code::protocol_error, masked ? "masked server frame" : "unmasked client frame");
+        std::uint8_t len = b & 0x7f;
+        if (is_control(frame_op_) && len > max_control_payload)
+            return failed_header(close_code::protocol_error, "control frame too long");
+        length_end_ = static_cast<std::uint8_t>(2 + (len == 126 ? 2 : len == 127 ? 8 : 0));
+        header_need_ = static_cast<std::uint8_t>(length_end_ + (masked ? 4 : 0));
+        return true;
+    }
+
+    // The payload length (5.2): the shortest form, under 2^63, and within the message limit.
+    bool check_length() {
+        auto const* h = reinterpret_cast<unsigned char const*>(header_.data());
+        std::uint64_t len = h[1] & 0x7f;
+        if (len == 126) {
+            len = std::uint64_t{h[2]} << 8 | h[3];
+            if (len < 126) return failed_header(close_code::protocol_error, "length not minimal");
+        } else if (len == 127) {
+            len = 0;
+            for (std::size_t i = 0; i < 8; ++i) len = len << 8 | h[2 + i];
+            if (len >> 63) return failed_header(close_code::protocol_error, "length over 2^63");
+            if (len < 65536) return failed_header(close_code::protocol_error, "length not minimal");
+        }
+        if (!is_control(frame_op_)) {
+            std::uint64_t so_far = frame_op_ == opcode::continuation ? message_wire_size_ : 0;
+            if (len > config_.max_message_size - so_far)
+                return failed_header(close_code::message_too_big, "message too big");
+        }
+        frame_length_ = len;
+        return true;
+    }
+
+    bool start_frame() {
+        if (config_.role == role::server) std::memcpy(key_.data(), header_.data() + length_end_, 4);
+        header_size_ = 0;
+        header_need_ = 2;
+        length_end_ = 2;
+        if (!is_control(frame_op_)) {
+            if (frame_op_ != opcode::continuation) {  // a new message
+                in_message_ = true;
+                message_op_ = frame_op_;
+                message_compressed_ = frame_rsv1_;
+                message_wire_size_ = 0;
+                utf8_.reset();
+            }
+            message_wire_size_ += frame_length_;
+        } else {
+            control_size_ = 0;
+        }
+        frame_left_ = frame_length_;
+        frame_done_ = 0;
+        in_payload_ = true;
+        return true;
+    }
+
+    // A header failed a check: the connection fails; read_header() reports it complete.
+    bool failed_header(close_code code, std::string_view why) {
+        (void)fail(code, why);
+        return false;
+    }
+
+    void unmask(char* to, char const* from, std::size_t n) noexcept {
+        if (config_.role == role::server) {
+            detail::apply_mask(to, from, n, key_, static_cast<std::size_t>(frame_done_ & 3));
+        } else if (to != from && n != 0) {
+            std::memcpy(to, from, n);
+        }
+    }
+
+    std::optional<event> end_of_frame() {
+        in_payload_ = false;
+        if (is_control(frame_op_)) return control_frame();
+        if (!frame_fin_) return std::nullopt;
+        std::size_t before = message_.size();
+        auto inflated = detail::deflate_codec::result::ok;
+        if (message_compressed_) inflated = codec_->inflate({}, true, message_, config_.max_message_size);
+        if (message_op_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
+            return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        if (inflated != detail::deflate_codec::result::ok) return inflate_failed(inflated);
+        if (message_op_ == opcode::text && !utf8_.complete()) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        in_message_ = false;
+        release_message_ = true;
+        return event{message_op_ == opcode::text ? event_type::text : event_type::binary, message_};
+    }
+
+    std::optional<event> inflate_failed(detail::deflate_codec::result r) {
+        if (r == detail::deflate_codec::result::too_big) return fail(close_code::message_too_big, "message too big");
+        return fail(close_code::invalid_payload_data, "invalid compressed data");
+    }
+
+    std::optional<event> control_frame() {
+        std::string_view data(control_.data(), control_size_);
+        switch (frame_op_) {
+        case opcode::ping:
+            if (phase_ == phase::open) queue_pong(data);
+            return event{event_type::ping, data};
+        case opcode::pong:
+            awaiting_pong_ = false;
+            return event{event_type::pong, data};
+        default: break;
+        }
+        // Close (5.5.1, 7.1.5, 7.4): no payload, or a code and UTF-8 reason.
+        close_code code = close_code::no_status_received;
+        std::string_view reason;
+        if (data.size() == 1) return fail(close_code::protocol_error, "close frame of one byte");
+        if (data.size() >= 2) {
+            auto c = static_cast<std::uint16_t>(static_cast<std::uint8_t>(data[0]) << 8 | static_cast<std::uint8_t>(data[1]));
+            if (!valid_close_code(c)) return fail(close_code::protocol_error, "invalid close code");
+            code = static_cast<close_code>(c);
+            reason = data.substr(2);
+            if (!porthole::detail::valid_utf8(reason)) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        }
+        if (phase_ == phase::open) {  // echo the code (5.5.1), then close
+            if (data.size() >= 2) queue_close(code, {});
+            else queue_frame(opcode::close, {});
+        }
+        phase_ = phase::closed;
+        report_close(code, reason, true);
+        return std::nullopt;  // next() returns the close event
+    }
+
+    // ---- failing and ending (7.1.7, 7.1.1)
+
+    // Fails the connection: a Close with `code` goes out unless one already did, and nothing more
+    // is read. The close event reports `code`.
+    std::optional<event> fail(close_code code, std::string_view why) {
+        if (phase_ == phase::open) queue_close(code, why);
+        phase_ = phase::closed;
+        report_close(code, why, false);
+        return std::nullopt;
+    }
+
+    // The connection ends without a closing handshake: nothing more is read or written. Once
+    // closed already (the peer's Close came, the answer may still be going out), it only stops
+    // reading.
+    void abandon() {
+        window_ = window_end_ = nullptr;
+        if (phase_ == phase::closed) return;
+        phase_ = phase::closed;
+        report_close(close_code::abnormal_closure, {}, false);
+        segments_.clear();
+        reset_output();
+    }
+
+    void report_close(close_code code, std::string_view reason, bool clean) {
+        if (close_reported_) return;
+        close_reported_ = true;
+        pending_close_ = true;
+        close_event_code_ = code;
+        close_reason_size_ = std::min(reason.size(), close_reason_.size());
+        if (close_reason_size_ != 0) std::memcpy(close_reason_.data(), reason.data(), close_reason_size_);
+        close_clean_ = clean;
+        window_ = window_end_ = nullptr;  // nothing after a close is read
+    }
+
+    // ---- writing frames
+
+    send_result may_send() {
+        if (phase_ != phase::open) return send_result::not_open;
+        if (queued_ > config_.max_queued_output) {
+            overflow();
+            return send_result::overflow;
+        }
+        return send_result::queued;
+    }
+
+    send_result send_data(opcode op, std::string_view payload) {
+        if (auto r = may_send(); r != send_result::queued) return r;
+        if (codec_ && payload.size() >= codec_->options().min_size) {
+            thread_local std::string compressed;
+            compressed.clear();
+            if (codec_->deflate(payload, compressed)) {
+                frame_flags f;
+                f.rsv1 = true;
+                queue_frame(op, compressed, f);
+                if (compressed.capacity() > 256 * 1024) std::string().swap(compressed);
+                return send_result::queued;
+            }
+        }
+        queue_frame(op, payload);
+        return send_result::queued;
+    }
+
+    // A client sends a shared frame's message again, masked.
+    send_result send_data_frame_bytes(std::string_view frame) {
+        auto b1 = static_cast<std::uint8_t>(frame[1]) & 0x7f;
+        std::size_t header = 2 + (b1 == 126 ? 2 : b1 == 127 ? 8 : 0);
+        auto op = static_cast<opcode>(static_cast<std::uint8_t>(frame[0]) & 0x0f);
+        queue_frame(op, frame.substr(header));
+        return send_result::queued;
+    }
+
+    void queue_close(close_code code, std::string_view reason) {
+        char payload[max_control_payload];
+        payload[0] = static_cast<char>(to_int(code) >> 8);
+        payload[1] = static_cast<char>(to_int(code) & 0xff);
+        std::size_t n = std::min(reason.size(), max_close_reason);
+        if (n != 0) std::memcpy(payload + 2, reason.data(), n);
+        queue_frame(opcode::close, std::string_view(payload, n + 2));
+    }
+
+    // A pong answers the newest ping only: an unsent pong still at the end of the queue is
+    // replaced (5.5.3), so a ping flood holds one pong.
+    void queue_pong(std::string_view data) {
+        if (pong_at_ != npos && !segments_.empty() && segments_.size() - 1 >= head_ &&
+            !segments_.back().shared && segments_.back().begin == pong_at_ &&
+            !(segments_.size() - 1 == head_ && front_done_ != 0)) {
+            queued_ -= segments_.back().end - segments_.back().begin;
+            segments_.pop_back();
+            out_.resize(pong_at_);
+        }
+        std::size_t at = out_.size();
+        queue_frame(opcode::pong, data);
+        pong_at_ = at;
+    }
+
+    void queue_frame(opcode op, std::string_view payload, frame_flags f = {}) {
+        if (config_.role == role::client) {
+            f.masked = true;
+            for (auto& k : f.key) k = next_mask_byte();
+        }
+        std::size_t at = out_.size();
+        encode_frame_to(out_, op, payload, f);
+        segment s;
+        s.begin = at;
+        s.end = out_.size();
+        push(std::move(s), s.end - s.begin);
+    }
+
+    void push(segment&& s, std::size_t size) {
+        pong_at_ = npos;
+        segments_.push_back(std::move(s));
+        queued_ += size;
+    }
+
+    // The client reads too slowly (see config::max_queued_output): what has not started to go
+    // out is dropped, and a Close with 1013 takes its place; nothing more is read.
+    void overflow() {
+        std::size_t keep = head_ + (front_done_ != 0 ? 1 : 0);
+        for (std::size_t i = keep; i < segments_.size(); ++i) queued_ -= segment_bytes(segments_[i]).size();
+        segments_.resize(keep);
+        if (segments_.empty() || head_ == segments_.size()) reset_output();
+        else if (!segments_.back().shared) out_.resize(segments_.back().end);
+        (void)fail(close_code::try_again_later, "client too slow");
+    }
+
+    void reset_output() noexcept {
+        segments_.clear();
+        head_ = 0;
+        front_done_ = 0;
+        pong_at_ = npos;
+        queued_ = 0;
+        out_.clear();
+        if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+    }
+
+    std::uint8_t next_mask_byte() noexcept {  // xorshift64: enough for tests, see ws::role
+        mask_state_ ^= mask_state_ << 13;
+        mask_state_ ^= mask_state_ >> 7;
+        mask_state_ ^= mask_state_ << 17;
+        return static_cast<std::uint8_t>(mask_state_ >> 24);
+    }
+
+    ws::config config_;
+    std::unique_ptr<detail::deflate_codec> codec_;
+    ws::phase phase_ = ws::phase::open;
+
+    // input: the bytes not yet taken, in the caller's buffer or in in_
+    char* window_ = nullptr;
+    char* window_end_ = nullptr;
+    std::string in_;  // storage only: its size is room, the window says what is input
+
+    // the frame being read
+    std::array<char, max_frame_header> header_{};
+    std::uint8_t header_size_ = 0;
+    std::uint8_t header_need_ = 2;
+    std::uint8_t length_end_ = 2;  // where the extended length ends (known from the second byte)
+    std::uint64_t frame_length_ = 0;
+    bool in_payload_ = false;
+    bool frame_fin_ = false;
+    bool frame_rsv1_ = false;
+    opcode frame_op_ = opcode::continuation;
+    masking_key key_{};
+    std::uint64_t frame_left_ = 0;
+    std::uint64_t frame_done_ = 0;
+    std::array<char, max_control_payload> control_{};
+    std::size_t control_size_ = 0;
+
+    // the message being read
+    bool in_message_ = false;
+    bool message_compressed_ = false;
+    bool release_message_ = false;
+    opcode message_op_ = opcode::text;
+    std::uint64_t message_wire_size_ = 0;
+    std::string message_;
+    porthole::detail::utf8_validator utf8_;
+
+    // closing
+    bool close_reported_ = false;
+    bool pending_close_ = false;
+    bool close_clean_ = false;
+    bool awaiting_pong_ = false;
+    close_code close_event_code_ = close_code::normal_closure;
+    std::array<char, max_close_reason> close_reason_{};
+    std::size_t close_reason_size_ = 0;
+
+    // output
+    std::string out_;
+    std::vector<segment> segments_;
+    std::size_t head_ = 0;
+    std::size_t front_done_ = 0;
+    std::size_t queued_ = 0;
+    std::size_t pong_at_ = npos;
+    std::array<std::string_view, 16> chunks_{};
+    std::uint64_t mask_state_ = 0;
+};
+
+}  // namespace porthole::ws
+// #include <porthole/websocket.hpp>
+// porthole/websocket.hpp: WebSocket (RFC 6455) as a route. The route answers the opening
+// handshake with 101, then the connection speaks WebSocket through ws::connection; the
+// application hears open, text, binary and close, and sends through the session it is given or,
+// from any thread, through a ws::handle.
+//
+//   porthole::router app{
+//       porthole::websocket<"/echo/{room}">({
+//           .on_open = [](ws::session& s, request const&) { s.send_text(s.param("room")); },
+//           .on_text = [](ws::session& s, std::string_view m) { s.send_text(m); },
+//       }),
+//   };
+//
+// Threads. Callbacks run on the connection's thread (its event loop); the session is that
+// thread's alone. A ws::handle may be kept and used from any thread: it appends to the
+// connection's outbox under a short lock and wakes the loop through the connection's link
+// (mailbox.hpp); it never waits for the network. Each outbox holds at most
+// config::max_queued_output bytes, as does the connection's own queue behind it.
+//
+// A slow reader. When a send finds the queue full, nothing more is queued, what waits unsent is
+// dropped and the connection closes with 1013 (try again later): the server is healthy, this
+// client reads too slowly to keep up, and may come back. 1008 (policy violation) would tell the
+// client it did something forbidden, which it did not.
+
+// #include <porthole/mailbox.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/responder.hpp>
+// #include <porthole/router.hpp>
+// #include <porthole/upgrade.hpp>
+// #include <porthole/websocket_connection.hpp>
+// #include <porthole/websocket_handshake.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace porthole::ws {
+
+class session;
+
+namespace detail {
+
+// What other threads hand one connection, in order. Guarded by `mutex`, but `link`, set once.
+struct outbox {
+    struct item {
+        enum kind_t : std::uint8_t { text, binary, shared, ping, close } kind = text;
+        std::string data;
+        shared_frame frame;
+        close_code code = close_code::normal_closure;
+    };
+    std::mutex mutex;
+    std::vector<item> items;
+    std::size_t bytes = 0;
+    std::size_t limit = 0;
+    bool open = true;         // false once the connection is closing or gone
+    bool overflowed = false;  // a send found it full: the connection closes with 1013
+    std::shared_ptr<connection_link> link;
+
+    // Any thread: queues `it` and wakes the connection's thread. A full outbox takes nothing
+    // more, and the connection closes with 1013 when its thread sees it.
+    bool put(item&& it, std::size_t size) {
+        bool queued = false;
+        {
+            std::lock_guard lock(mutex);
+            if (!open) return false;
+            if (bytes + size > limit) {
+                overflowed = true;
+                open = false;
+                items.clear();
+                bytes = 0;
+            } else {
+                items.push_back(std::move(it));
+                bytes += size;
+                queued = true;
+            }
+        }
+        return link && link->notify() && queued;
+    }
+    void shut() {
+        std::lock_guard lock(mutex);
+        open = false;
+        items.clear();
+        bytes = 0;
+    }
+};
+
+}  // namespace detail
+
+// A connection's address for any thread. Copyable; cheap to keep per connection. Every call
+// returns at once: true when the frame was queued, false when it was not (the connection is
+// closing or gone, the argument is invalid, or the queue was full, which closes the
+// connection with 1013). Frames sent through one handle go out in the order sent.
+class handle {
+public:
+    handle() noexcept = default;
+
+    bool send_text(std::string_view utf8) {
+        if (!box_ || !porthole::detail::valid_utf8(utf8)) return false;
+        return put({detail::outbox::item::text, std::string(utf8), {}, {}}, utf8.size());
+    }
+    bool send_binary(std::string_view bytes) {
+        if (!box_) return false;
+        return put({detail::outbox::item::binary, std::string(bytes), {}, {}}, bytes.size());
+    }
+    // A frame encoded once for many connections (see group): no copy per connection.
+    bool send(shared_frame const& frame) {
+        if (!box_ || !frame) return false;
+        return put({detail::outbox::item::shared, {}, frame, {}}, frame.bytes().size());
+    }
+    bool ping(std::string_view data = {}) {
+        if (!box_ || data.size() > max_control_payload) return false;
+        return put({detail::outbox::item::ping, std::string(data), {}, {}}, data.size());
+    }
+    // Starts the closing handshake (RFC 6455 7.1.2) after what was queued before it.
+    bool close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+        if (!box_ || !valid_close_code(to_int(code)) || reason.size() > max_close_reason ||
+            !porthole::detail::valid_utf8(reason))
+            return false;
+        return put({detail::outbox::item::close, std::string(reason), {}, code}, reason.size());
+    }
+    // Whether the connection is still open for sending. Advisory: it can change right after.
+    bool connected() const {
+        if (!box_) return false;
+        std::lock_guard lock(box_->mutex);
+        return box_->open && (!box_->link || box_->link->connected());
+    }
+    explicit operator bool() const noexcept { return static_cast<bool>(box_); }
+    friend bool operator==(handle const& a, handle const& b) noexcept { return a.box_ == b.box_; }
+    // Distinct for every connection while its handle lives: a key for maps.
+    std::uintptr_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(box_.get()); }
+
+private:
+    friend class session;
+    explicit handle(std::shared_ptr<detail::outbox> b) noexcept : box_(std::move(b)) {}
+    bool put(detail::outbox::item&& it, std::size_t size) { return box_->put(std::move(it), size); }
+    std::shared_ptr<detail::outbox> box_;
+};
+
+// A set of connections to broadcast to (a chat room, a dashboard's viewers). Thread-safe.
+// broadcast() encodes the message once and queues the same bytes on every member; members whose
+// connection has gone are dropped on the way.
+class group {
+public:
+    void add(handle h) {
+        std::lock_guard lock(mutex_);
+        members_.emplace(h.id(), std::move(h));
+    }
+    void remove(handle const& h) {
+        std::lock_guard lock(mutex_);
+        members_.erase(h.id());
+    }
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return members_.size();
+    }
+    // Returns how many members it was queued for.
+    std::size_t broadcast(shared_frame const& frame) {
+        std::size_t n = 0;
+        std::lock_guard lock(mutex_);
+        for (auto it = members_.begin(); it != members_.end();) {
+            if (it->second.send(frame)) {
+                ++n;
+                ++it;
+            } else if (!it->second.connected()) {
+                it = members_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return n;
+    }
+    std::size_t broadcast_text(std::string_view utf8) { return broadcast(shared_frame::text(utf8)); }
+    std::size_t broadcast_binary(std::string_view bytes) { return broadcast(shared_frame::binary(bytes)); }
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uintptr_t, handle> members_;
+};
+
+// The connection as its callbacks see it, on its own thread. Sends queue at once (see
+// ws::connection for the results); the driver writes them.
+class session {
+public:
+    send_result send_text(std::string_view utf8) { return after(conn_.send_text(utf8)); }
+    send_result send_binary(std::string_view bytes) { return after(conn_.send_binary(bytes)); }
+    send_result send(shared_frame const& frame) { return after(conn_.send(frame)); }
+    send_result ping(std::string_view data = {}) { return after(conn_.ping(data)); }
+    send_result close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+        return after(conn_.close(code, reason));
+    }
+
+    // The path parameter `name` of the route ("/chat/{room}": param("room")), as decoded for the
+    // upgrade request; empty when the route has no such parameter.
+    std::string_view param(std::string_view name) const noexcept {
+        for (auto const& [k, v] : params_)
+            if (k == name) return v;
+        return {};
+    }
+    std::string_view subprotocol() const noexcept { return subprotocol_; }
+    std::string_view peer() const noexcept { return peer_; }
+    // This connection's address for other threads.
+    ws::handle handle() const { return ws::handle(box_); }
+    std::size_t queued_bytes() const noexcept { return conn_.queued_bytes(); }
+    ws::phase phase() const noexcept { return conn_.phase(); }
+
+    // What the application keeps with the connection (a user name, a subscription), if anything.
+    std::shared_ptr<void> user_data;
+
+private:
+    template <class>
+    friend class upgrade;
+    session(ws::config const& c, std::optional<deflate_params> d, deflate_options const& o) : conn_(c, d, o) {}
+
+    send_result after(send_result r) {
+        if (conn_.phase() != ws::phase::open && box_ && !box_shut_) {
+            box_shut_ = true;
+            box_->shut();
+        }
+        return r;
+    }
+
+    ws::connection conn_;
+    std::shared_ptr<detail::outbox> box_;
+    bool box_shut_ = false;
+    std::vector<std::pair<std::string, std::string>> params_;
+    std::string subprotocol_;
+    std::string peer_;
+};
+
+// The callbacks of a WebSocket route, in RFC 6455's terms (4.2.2, 6.2, 7.1.4). Each runs on the
+// connection's thread; one that throws closes the connection with 1011 (internal error).
+struct handlers {
+    // The connection is established (the 101 is queued): the upgrade request, with its path
+    // parameters, is at hand during this call only.
+    std::function<void(session&, request const&)> on_open;
+    // A message has been received (text: valid UTF-8). The view ends with the call.
+    std::function<void(session&, std::string_view)> on_text;
+    std::function<void(session&, std::string_view)> on_binary;
+    // The connection is closed, once per connection: the peer's code (1005 if it gave none) and
+    // reason, the code this end failed with, or 1006 when it ended without a Close frame.
+    std::function<void(session&, close_code, std::string_view reason)> on_close;
+};
+
+struct options {
+    handshake_options handshake;  // subprotocols, the Origin policy (same origin), permessage-deflate
+    ws::config limits;            // message size, outgoing queue (role stays server)
+};
+
+namespace detail {
+
+struct route_state {
+    ws::handlers handlers;
+    ws::options options;
+};
+
+inline void report_error(std::string_view what) {
+    std::fprintf(stderr, "porthole: WebSocket %.*s\n", static_cast<int>(what.size()), what.data());
+}
+
+}  // namespace detail
+
+// The protocol after a WebSocket 101: bytes to events to callbacks, the outbox to frames.
+template <class State = detail::route_state>
+class upgrade final : public porthole::detail::upgraded_protocol {
+public:
+    // During the handler call: `link` reaches the connection from other threads (null when
+    // its driver gives no mailbox).
+    upgrade(std::shared_ptr<State const> route, request const& req, handshake&& h, std::shared_ptr<connection_link> link)
+        : route_(std::move(route)), session_(limits(route_->options), h.deflate, route_->options.handshake.deflate) {
+        for (auto const& p : req.params()) session_.params_.emplace_back(std::string(p.name), std::string(p.value));
+        session_.subprotocol_ = std::move(h.subprotocol);
+        session_.peer_.assign(req.peer());
+        auto box = std::make_shared<detail::outbox>();
+        box->limit = route_->options.limits.max_queued_output;
+        box->link = std::move(link);
+        session_.box_ = std::move(box);
+    }
+
+    // Still during the handler call, while the request (and its path parameters) lives: what
+    // on_open sends follows the 101, which the connection writes first.
+    void open(request const& req) {
+        if (auto const& f = route_->handlers.on_open) guarded([&] { f(session_, req); });
+    }
+
+    void start(bool draining) override {
+        if (draining) drain();
+    }
+
+    std::span<char> read_buffer() override { return conn().read_buffer(); }
+    void commit(std::size_t n) override {
+        conn().commit(n);
+        pump();
+    }
+    void feed(std::span<char> bytes) override {
+        conn().feed(bytes);
+        pump();
+    }
+    void read_eof() noexcept override {
+        conn().read_eof();
+        quietly([&] { pump(); });
+    }
+    std::span<std::string_view const> pending_output() override { return conn().pending_output(); }
+    void consumed(std::size_t n) override { conn().consumed(n); }
+    bool has_output() const noexcept override { return session_.conn_.has_output(); }
+    bool wants_read() const noexcept override { return session_.conn_.wants_read(); }
+    state phase() const noexcept override {
+        switch (session_.conn_.phase()) {
+        case ws::phase::open: return state::open;
+        case ws::phase::closing: return state::closing;
+        default: return state::closed;
+        }
+    }
+    // The keep-alive clock (a ping; the peer given up when the last one is unanswered) or the
+    // close clock (the peer never answered this end's Close).
+    void timeout() override {
+        if (conn().phase() == ws::phase::open) (void)conn().heartbeat();
+        else conn().timeout();
+        pump();
+    }
+    void drain() noexcept override {
+        quietly([&] {
+            conn().going_away();
+            session_.after(send_result::queued);
+            pump();
+        });
+    }
+    void shrink() override { conn().shrink(); }
+    void on_notify() override {
+        auto& box = *session_.box_;
+        std::vector<detail::outbox::item> items;
+        bool overflowed;
+        {
+            std::lock_guard lock(box.mutex);
+            items.swap(box.items);
+            box.bytes = 0;
+            overflowed = box.overflowed;
+        }
+        if (overflowed) {
+            session_.close(close_code::try_again_later, "client too slow");
+        } else {
+            for (auto& it : items) {
+                send_result r = send_result::queued;
+                switch (it.kind) {
+                case detail::outbox::item::text: r = session_.send_text(it.data); break;
+                case detail::outbox::item::binary: r = session_.send_binary(it.data); break;
+                case detail::outbox::item::shared: r = session_.send(it.frame); break;
+                case detail::outbox::item::ping: r = session_.ping(it.data); break;
+                case detail::outbox::item::close: r = session_.close(it.code, it.data); break;
+                }
+                if (r == send_result::not_open || r == send_result::overflow) break;
+            }
+        }
+        pump();
+    }
+    void end() noexcept override {
+        if (session_.box_) session_.box_->shut();
+        if (!close_heard_) {
+            close_heard_ = true;
+            if (auto const& f = route_->handlers.on_close)
+                quietly([&] { f(session_, close_code::abnormal_closure, {}); });
+        }
+    }
+
+private:
+    static ws::config limits(ws::options const& o) {
+        auto c = o.limits;
+        c.role = role::server;
+        return c;
+    }
+    ws::connection& conn() noexcept { return session_.conn_; }
+
+    // Every event the input holds, to its callback.
+    void pump() {
+        auto const& h = route_->handlers;
+        while (auto e = conn().next()) {
+            switch (e->type) {
+            case event_type::text:
+                if (h.on_text) guarded([&] { h.on_text(session_, e->data); });
+                break;
+            case event_type::binary:
+                if (h.on_binary) guarded([&] { h.on_binary(session_, e->data); });
+                break;
+            case event_type::close:
+                close_heard_ = true;
+                session_.after(send_result::queued);
+                if (h.on_close) {
+                    auto code = e->code;
+                    std::string reason(e->data);
+                    quietly([&] { h.on_close(session_, code, reason); });
+                }
+                break;
+            default: break;  // pings are answered by ws::connection; pongs end a heartbeat
+            }
+        }
+        session_.after(send_result::queued);
+    }
+
+    template <class F>
+    void guarded(F&& f) {
+        try {
+            f();
+        } catch (std::exception const& e) {
+            detail::report_error(std::string("callback threw: ") + e.what());
+            session_.close(close_code::internal_error);
+        } catch (...) {
+            detail::report_error("callback threw a non-standard exception");
+            session_.close(close_code::internal_error);
+        }
+    }
+    template <class F>
+    static void quietly(F&& f) noexcept {
+        try {
+            f();
+        } catch (...) {
+            detail::report_error("a close callback threw");
+        }
+    }
+
+    std::shared_ptr<State const> route_;
+    session session_;
+    bool close_heard_ = false;
+};
+
+// Answers one request on a WebSocket route: the opening handshake (websocket_handshake.hpp), and
+// on success the 101 with the upgrade left for the connection.
+inline response accept(std::shared_ptr<detail::route_state const> const& route, request const& req) {
+    auto* ex = porthole::detail::exchange_of(req);
+    if (!ex) return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8", status::internal_server_error);
+    auto h = accept_handshake(req, route->options.handshake);
+    if (!h.accepted()) return std::move(h.response);
+    auto res = std::move(h.response);
+    std::shared_ptr<connection_link> link;
+    if (ex->box) link = (ex->ensure_link(), ex->link);
+    auto up = std::make_unique<upgrade<>>(route, req, std::move(h), std::move(link));
+    up->open(req);
+    ex->upgrade = std::move(up);
+    return res;
+}
+
+}  // namespace porthole::ws
+
+namespace porthole {
+
+// A WebSocket route: GET requests to `Pattern` that ask to upgrade get 101 and a WebSocket
+// connection with these handlers; others get the handshake's error (426 for a request that does
+// not ask to upgrade, 400, 403 for another origin: websocket_handshake.hpp). Path parameters
+// reach the callbacks through request::param in on_open and session::param afterwards.
+template <route_pattern Pattern>
+auto websocket(ws::handlers handlers, ws::options options = {}) {
+    auto state = std::make_shared<ws::detail::route_state const>(ws::detail::route_state{std::move(handlers), std::move(options)});
+    return route<Pattern, GET>([state = std::move(state)](request const& req) { return ws::accept(state, req); });
+}
+
+}  // namespace porthole
 // #include <porthole/metrics.hpp>
 // #include <porthole/json_string.hpp>
 // porthole/json_string.hpp: text as a JSON string (RFC 8259 section 7), the one escaper every
@@ -11681,13 +14141,14 @@ inline std::vector<std::string> names() {
 //   auto app = porthole::router{
 //       porthole::get<"/">(...),
 //       porthole::get<"/metrics">(porthole::prometheus_metrics()),  // Prometheus text 0.0.4
-//       porthole::get<"/debug/vars">(porthole::debug_vars()),       // JSON, or an HTML table
+//       porthole::get<"/debug/vars">(porthole::debug_vars()),       // JSON, a live HTML table
 //   };
 //
 // Both are ordinary applications, so any layer wraps them (authentication, say), and nothing is
 // served until they are mounted. Making either turns recording on (metrics::enable()). Serve
 // them on a loopback or otherwise protected address: they tell a reader what a program does.
 
+// #include <porthole/event_hub.hpp>
 // #include <porthole/expvar.hpp>
 // #include <porthole/http.hpp>
 // #include <porthole/json_string.hpp>
@@ -11700,13 +14161,17 @@ inline std::vector<std::string> names() {
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -12157,23 +14622,92 @@ public:
 };
 
 struct debug_vars_options {
-    // The HTML page reads the JSON again this often.
-    std::chrono::milliseconds poll_interval{2000};
-    // Live updates instead of polling: the URL of a server-sent events stream whose events carry,
-    // as data, the JSON this endpoint answers (debug_vars::json()). Empty: the page polls.
+    // While a page is open, its table is pushed to it this often (server-sent events).
+    std::chrono::milliseconds refresh_interval{1000};
+    // Another server-sent events stream for the page to listen to instead of the built-in one;
+    // its events carry, as data, the JSON this endpoint answers (debug_vars::json()).
     std::string events_url;
 };
 
+namespace detail {
+// The stream behind a debug_vars page: one hub, and a thread publishing the JSON every
+// interval while someone is subscribed. Both start with the first subscriber; until then, and
+// whenever no page is open, nothing runs.
+class vars_stream {
+public:
+    explicit vars_stream(std::chrono::milliseconds every) : every_(every) {}
+    vars_stream(vars_stream const&) = delete;
+    vars_stream& operator=(vars_stream const&) = delete;
+    ~vars_stream() {
+        if (!publisher_.joinable()) return;
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        publisher_.join();
+        hub_->close();
+    }
+
+    template <class Json>
+    response subscribe(request const& req, Json json) {
+        std::call_once(started_, [&] {
+            event_hub_options only_the_newest;
+            only_the_newest.history = 1;
+            hub_.emplace(only_the_newest);
+            publisher_ = std::thread([this, json] { run(json); });
+        });
+        auto res = hub_->subscribe(req);
+        {
+            std::lock_guard lock(mutex_);
+            joined_ = true;  // the newcomer gets the state at once, not an interval later
+        }
+        wake_.notify_one();
+        return res;
+    }
+
+private:
+    template <class Json>
+    void run(Json json) {
+        std::unique_lock lock(mutex_);
+        while (!stop_) {
+            if (!joined_ && hub_->subscribers() == 0) {
+                wake_.wait(lock, [&] { return stop_ || joined_; });
+                continue;
+            }
+            joined_ = false;
+            lock.unlock();
+            hub_->publish(json());
+            lock.lock();
+            wake_.wait_for(lock, every_, [&] { return stop_ || joined_; });
+        }
+    }
+
+    std::chrono::milliseconds every_;
+    std::once_flag started_;
+    std::optional<event_hub> hub_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool joined_ = false;
+    bool stop_ = false;
+    std::thread publisher_;
+};
+}  // namespace detail
+
 // GET /debug/vars: JSON of every published variable and of the metrics (application/json), or,
 // for a client that prefers HTML (a browser's Accept, or ?format=html), a page showing them as a
-// table, rendered through a template and refreshed by polling (or server-sent events, with
-// options.events_url). ?format=json asks for JSON whatever Accept says. Making one turns
-// recording on.
+// table, rendered through a template and kept current by server-sent events from this same
+// address (?format=events, or Accept: text/event-stream: one event of that JSON every
+// refresh_interval while the page is open). ?format=json asks for JSON whatever Accept says.
+// Making one turns recording on. Copies share one stream.
 class debug_vars {
 public:
-    explicit debug_vars(debug_vars_options options = {}) : options_(std::move(options)) { metrics::enable(); }
+    explicit debug_vars(debug_vars_options options = {})
+        : options_(std::move(options)), live_(std::make_shared<detail::vars_stream>(options_.refresh_interval)) {
+        metrics::enable();
+    }
 
-    // The JSON body, for an events stream that pushes it (debug_vars_options::events_url).
+    // The JSON body; the data of each event the page receives.
     static std::string json() {
         std::string body;
         body.reserve(4096);
@@ -12183,6 +14717,10 @@ public:
 
     response operator()(request const& req) const {
         auto format = req.query("format");
+        if (format ? *format == "events" : req.header("Accept").starts_with("text/event-stream"))
+            return live_->subscribe(req, [] { return json(); });
+        if (format == "style") return asset(page_style, "text/css; charset=utf-8");
+        if (format == "script") return asset(page_script, "text/javascript; charset=utf-8");
         bool page = format ? *format == "html" : prefers_html(req.header("Accept"));
         if (!page) {
             auto res = response::json(json());
@@ -12200,46 +14738,52 @@ private:
         return json == std::string_view::npos || html < json;
     }
 
+    // The page's style and script are answered by this address too (?format=style, ?format=script),
+    // so that a Content-Security-Policy of 'self' (security_headers) holds for the page.
+    static constexpr std::string_view page_style =
+        "body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}"
+        "table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.25rem .5rem;"
+        "border-bottom:1px solid #eee;font-variant-numeric:tabular-nums}small{color:#777}";
+    static constexpr std::string_view page_script =
+        "const eventsUrl = document.body.dataset.eventsUrl || '?format=events';\n"
+        "function rows(data, prefix, out) {\n"
+        "  for (const [k, v] of Object.entries(data)) {\n"
+        "    const name = prefix ? prefix + '.' + k : k;\n"
+        "    if (v !== null && typeof v === 'object') rows(v, name, out);\n"
+        "    else out.push([name, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
+        "  }\n"
+        "  return out;\n"
+        "}\n"
+        "function show(data) {\n"
+        "  const body = document.getElementById('vars');\n"
+        "  body.replaceChildren(...rows(data, '', []).map(r => {\n"
+        "    const tr = document.createElement('tr');\n"
+        "    for (const t of r) { const td = document.createElement('td'); td.textContent = t; tr.append(td); }\n"
+        "    return tr;\n"
+        "  }));\n"
+        "  document.getElementById('updated').textContent = new Date().toLocaleTimeString();\n"
+        "}\n"
+        "const events = new EventSource(eventsUrl);\n"
+        "events.onmessage = e => show(JSON.parse(e.data));\n"
+        "events.onerror = () => { document.getElementById('updated').textContent = 'reconnecting'; };\n";
+
+    static response asset(std::string_view body, std::string_view type) {
+        auto res = response::text(std::string(body));
+        res.set_content_type(type);
+        res.set_header("Cache-Control", "no-cache");
+        return res;
+    }
+
     std::string render_page() const {
         static constexpr auto row = make_template<"<tr><td>@@name@@</td><td>@@kind@@</td><td>@@value@@</td></tr>">();
         static constexpr auto page = make_template<
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Variables</title>\n"
-            "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}"
-            "table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.25rem .5rem;"
-            "border-bottom:1px solid #eee;font-variant-numeric:tabular-nums}small{color:#777}</style></head>\n"
-            "<body data-poll-ms=\"@@poll_ms@@\" data-events-url=\"@@events_url@@\"><h1>Variables</h1>\n<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead>"
+            "<link rel=\"stylesheet\" href=\"?format=style\"><script src=\"?format=script\" defer></script></head>\n"
+            "<body data-events-url=\"@@events_url@@\"><h1>Variables</h1>\n<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead>"
             "<tbody id=\"vars\">@@!rows@@</tbody></table>\n"
             "<p><small>From <a href=\"?format=json\">this address as JSON</a>; last update: <span id=\"updated\">at "
             "load</span>.</small></p>\n"
-            "<script>\n"
-            "const pollMs = Number(document.body.dataset.pollMs), eventsUrl = document.body.dataset.eventsUrl;\n"
-            "function rows(data, prefix, out) {\n"
-            "  for (const [k, v] of Object.entries(data)) {\n"
-            "    const name = prefix ? prefix + '.' + k : k;\n"
-            "    if (v !== null && typeof v === 'object') rows(v, name, out);\n"
-            "    else out.push([name, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
-            "  }\n"
-            "  return out;\n"
-            "}\n"
-            "function show(data) {\n"
-            "  const body = document.getElementById('vars');\n"
-            "  body.replaceChildren(...rows(data, '', []).map(r => {\n"
-            "    const tr = document.createElement('tr');\n"
-            "    for (const t of r) { const td = document.createElement('td'); td.textContent = t; tr.append(td); }\n"
-            "    return tr;\n"
-            "  }));\n"
-            "  document.getElementById('updated').textContent = new Date().toLocaleTimeString();\n"
-            "}\n"
-            "// The hook for live updates: with an events URL the page listens instead of polling.\n"
-            "if (eventsUrl) {\n"
-            "  new EventSource(eventsUrl).onmessage = e => show(JSON.parse(e.data));\n"
-            "} else {\n"
-            "  setInterval(async () => {\n"
-            "    try { show(await (await fetch('?format=json', {cache: 'no-store'})).json()); }\n"
-            "    catch (e) { document.getElementById('updated').textContent = 'failed: ' + e; }\n"
-            "  }, pollMs);\n"
-            "}\n"
-            "</script></body></html>\n">();
+            "</body></html>\n">();
         std::string body_rows;
         auto add = [&](std::string_view name, std::string_view kind, std::string const& value) {
             row.render_to(body_rows, arg<"name">(name), arg<"kind">(kind), arg<"value">(value));
@@ -12258,12 +14802,12 @@ private:
         }
         add("porthole.connections.open", "number", std::to_string(s.connections_open()));
         add("porthole.connections.accepted", "number", std::to_string(s.connections_accepted));
-        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"poll_ms">(options_.poll_interval.count()),
-                           arg<"events_url">(options_.events_url))
+        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url))
             .str();
     }
 
     debug_vars_options options_;
+    std::shared_ptr<detail::vars_stream> live_;
 };
 
 }  // namespace porthole

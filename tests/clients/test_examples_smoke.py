@@ -162,6 +162,14 @@ def check_blocking_work(t, get, _):
     get("GET", "/nowhere", status=404)
 
 
+def check_chat(t, get, _):
+    r, page = get("GET", "/")
+    t.assertEqual(r.getheader("Content-Type"), "text/html; charset=utf-8")
+    t.assertIn("new WebSocket(", page)
+    r, _ = get("GET", "/ws", status=426)  # not an upgrade request
+    t.assertEqual(r.getheader("Sec-WebSocket-Version"), "13")
+
+
 def check_hello(t, get, _):
     t.assertEqual(get("GET", "/")[1], "Hello, World!")
     get("GET", "/other", status=404)
@@ -206,6 +214,7 @@ CASES = [
     ("echo", [], check_echo),
     ("blocking_work", [], check_blocking_work),
     ("hello", [], check_hello),
+    ("chat", [], check_chat),
 ]
 
 

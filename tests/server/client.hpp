@@ -162,6 +162,14 @@ public:
     }
 
     void expect_no_body(bool on) { head_only_ = on; }
+    // Raw bytes after the replies (another protocol after a 101): waits up to the timeout until
+    // `done(bytes so far)` holds or the connection ends, then takes them all.
+    template <class Done>
+    std::string read_raw_until(Done&& done) {
+        while (!done(std::string_view(in_)) && fill()) {
+        }
+        return std::exchange(in_, {});
+    }
     std::size_t buffered() const { return in_.size(); }
 
 private:

@@ -39,6 +39,8 @@ struct engine_settings {
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds drain_timeout{5000};
     std::chrono::milliseconds response_timeout{60000};
+    std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
+    std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
     int backlog = 4096;
 };
@@ -98,7 +100,11 @@ class event_loop {
     // and asleep ones (the object given back); awake ones fall asleep after a short while.
     // A connection awaiting its application's answer is on the response clock; one whose live
     // stream has nothing to send is on a list that never expires (it is only for finding it).
-    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_count,
+    // An upgraded connection (WebSocket) is on its protocol's keep-alive clock, whose expiry
+    // asks it to ping (or to give up on a peer that did not answer the last ping), then on its
+    // close clock while it waits for the peer's close.
+    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_upgraded,
+                                     t_upgraded_close, t_count,
                                      t_none = 0xff };
 
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
@@ -156,6 +162,9 @@ public:
         set_timer(t_write, s.write_timeout);
         set_timer(t_answer, s.response_timeout);
         set_timer(t_stream, std::chrono::hours(24 * 365));
+        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0 ? s.upgraded_ping_interval
+                                                                   : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
+        set_timer(t_upgraded_close, s.upgraded_close_timeout);
         reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -548,6 +557,8 @@ private:
         case connection_phase_type::writing: return t_write;
         case connection_phase_type::awaiting_answer: return t_answer;
         case connection_phase_type::awaiting_stream: return t_stream;
+        case connection_phase_type::upgraded: return t_upgraded;
+        case connection_phase_type::upgraded_closing: return t_upgraded_close;
         default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
@@ -627,6 +638,7 @@ private:
                 slot& s = *l.head;
                 if (auto* m = metrics_recorder()) count_timeout(*m, k);
                 if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
+                else if (k == t_upgraded || k == t_upgraded_close) timed_out_upgraded(s);
                 else close(s);
             }
         }
@@ -682,6 +694,20 @@ private:
         } catch (...) {
             close(s);
         }
+    }
+
+    // The upgraded protocol's clock ran out: it pings, or gives up (then closes); the loop
+    // writes what it queued and files the connection again.
+    void timed_out_upgraded(slot& s) noexcept {
+        unlink(s);
+        try {
+            s.conn->timeout();
+        } catch (...) {
+            close(s);
+            return;
+        }
+        drive(s);
+        if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
     }
 
     // ------------------------------------------------------------ closing

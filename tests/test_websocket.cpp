@@ -1,0 +1,495 @@
+// WebSocket routes end to end: the upgrade through a real connection (porthole::testing), the
+// callbacks, path parameters, handles used from other threads, broadcast, the outgoing bound,
+// heartbeats, the close timeout, a server stop; then over sockets on the built-in server.
+#include <porthole/porthole.hpp>
+
+#include "server/client.hpp"
+#include "websocket_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace porthole;
+using namespace std::chrono_literals;
+using ws_support::recorded_event;
+
+namespace {
+
+constexpr char const* upgrade_head =
+    "GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n";
+
+std::string upgrade_request(std::string_view path = "/ws", std::string_view extra = {}) {
+    std::string s = upgrade_head;
+    s.replace(s.find("{path}"), 6, path);
+    s.replace(s.find("{extra}"), 7, extra);
+    return s;
+}
+
+// What a test's callbacks saw, in order.
+struct journal {
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    void add(std::string s) {
+        std::lock_guard lock(mutex);
+        lines.push_back(std::move(s));
+    }
+    std::vector<std::string> get() {
+        std::lock_guard lock(mutex);
+        return lines;
+    }
+};
+
+// Echo at /ws and /rooms/{room}, every event written down; handles kept for other threads.
+struct echo_fixture {
+    journal seen;
+    std::mutex handles_mutex;
+    std::vector<ws::handle> handles;
+    ws::options opts;
+
+    ws::handlers handlers() {
+        return {
+            .on_open =
+                [this](ws::session& s, request const& req) {
+                    seen.add("open " + std::string(req.param("room")) + " " + std::string(s.param("room")));
+                    std::lock_guard lock(handles_mutex);
+                    handles.push_back(s.handle());
+                },
+            .on_text =
+                [this](ws::session& s, std::string_view m) {
+                    seen.add("text " + std::string(m));
+                    if (m == "throw") throw std::runtime_error("asked to");
+                    if (m == "bye") s.close(ws::close_code::normal_closure, "bye");
+                    else s.send_text(m);
+                },
+            .on_binary =
+                [this](ws::session& s, std::string_view m) {
+                    seen.add("binary " + std::string(m));
+                    s.send_binary(m);
+                },
+            .on_close =
+                [this](ws::session& s, ws::close_code c, std::string_view reason) {
+                    seen.add("close " + std::to_string(ws::to_int(c)) + " " + std::string(reason) + " " +
+                             std::string(s.param("room")));
+                },
+        };
+    }
+};
+
+auto make_app(echo_fixture& f) {
+    return router{
+        websocket<"/ws">(f.handlers(), f.opts),
+        websocket<"/rooms/{room}">(f.handlers(), f.opts),
+        get<"/plain">([](request const&) { return response::text("plain\n"); }),
+    };
+}
+
+// The frames after the 101 in a client's output, as a WebSocket client reads them.
+std::vector<recorded_event> frames_after_101(std::string const& out) {
+    auto at = out.find("\r\n\r\n");
+    if (at == std::string::npos) return {};
+    return ws_support::read_server_output(std::string_view(out).substr(at + 4));
+}
+
+}  // namespace
+
+TEST_CASE("the upgrade: 101 with Sec-WebSocket-Accept, then messages echoed with their opcode") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request());
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 101);
+    CHECK(rs[0].header("Upgrade") == "websocket");
+    CHECK(rs[0].header("Connection") == "Upgrade");
+    CHECK(rs[0].header("Sec-WebSocket-Accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");  // RFC 6455 1.3
+    CHECK(c.conn().phase() == connection_phase::upgraded);
+
+    c.send(ws_support::text("héllo") + ws_support::binary(std::string("\0\1\2", 3)));
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[0] == recorded_event{ws::event_type::text, "héllo"});
+    CHECK(frames[1] == recorded_event{ws::event_type::binary, std::string("\0\1\2", 3)});
+
+    // The closing handshake: the code comes back, the connection ends cleanly.
+    c.send(ws_support::close_frame(1000, "done"));
+    frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 3);
+    CHECK(frames[2].type == ws::event_type::close);
+    CHECK(frames[2].code == 1000);
+    CHECK(c.closed());
+    auto seen = f.seen.get();
+    REQUIRE(seen.size() == 4);
+    CHECK(seen[0] == "open  ");
+    CHECK(seen[3] == "close 1000 done ");
+}
+
+TEST_CASE("frames sent with the upgrade request, in the same bytes and split at every byte") {
+    auto bytes = upgrade_request() + ws_support::text("first") + ws_support::ping("p") + ws_support::text("second");
+    for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+        CAPTURE(cut);
+        echo_fixture f;
+        auto app = make_app(f);
+        testing::client c(app);
+        c.send_split(bytes, {cut});
+        auto frames = frames_after_101(c.output());
+        REQUIRE(frames.size() == 3);
+        CHECK(frames[0] == recorded_event{ws::event_type::text, "first"});
+        CHECK(frames[1] == recorded_event{ws::event_type::pong, "p"});
+        CHECK(frames[2] == recorded_event{ws::event_type::text, "second"});
+    }
+}
+
+TEST_CASE("path parameters reach on_open through the request and every callback through the session") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request("/rooms/kitchen%20table"));
+    REQUIRE(c.responses().at(0).status == 101);
+    c.send(ws_support::close_frame(1001));
+    auto seen = f.seen.get();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0] == "open kitchen table kitchen table");
+    CHECK(seen[1] == "close 1001  kitchen table");
+}
+
+TEST_CASE("an upgrade asked of a route that does not take WebSocket is plain HTTP; the route refuses plain requests") {
+    echo_fixture f;
+    auto app = make_app(f);
+    auto plain = testing::client(app);
+    plain.send(upgrade_request("/plain"));
+    auto rs = plain.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 200);
+    CHECK(rs[0].body == "plain\n");
+    CHECK(plain.conn().phase() == connection_phase::idle);
+
+    auto r = testing::get(app, "/ws");
+    CHECK(r.status == 426);
+    CHECK(r.header("Sec-WebSocket-Version") == "13");
+    CHECK(testing::send(app, {method::post, "/ws", {}, {}}).status == 405);
+    CHECK(f.seen.get().empty());
+}
+
+TEST_CASE("the Origin policy: same origin by default, others refused with 403") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client same(app), other(app), program(app);
+    same.send(upgrade_request("/ws", "Origin: http://test\r\n"));
+    other.send(upgrade_request("/ws", "Origin: https://evil.example\r\n"));
+    program.send(upgrade_request("/ws"));
+    CHECK(same.responses().at(0).status == 101);
+    CHECK(other.responses().at(0).status == 403);
+    CHECK(program.responses().at(0).status == 101);
+
+    echo_fixture open_to_all;
+    open_to_all.opts.handshake.origin = ws::origin_policy::any();
+    auto app2 = make_app(open_to_all);
+    testing::client any(app2);
+    any.send(upgrade_request("/ws", "Origin: https://evil.example\r\n"));
+    CHECK(any.responses().at(0).status == 101);
+}
+
+TEST_CASE("handles send from other threads, in order, through the mailbox (run under TSan)") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request());
+    REQUIRE(f.handles.size() == 1);
+    ws::handle h = f.handles[0];
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([h, t]() mutable {
+            for (int i = 0; i < 50; ++i) CHECK(h.send_text(std::to_string(t) + ":" + std::to_string(i)));
+        });
+    std::atomic<bool> done{false};
+    std::thread stepper([&] {  // the connection's thread meanwhile
+        while (!done.load()) c.step();
+    });
+    for (auto& t : threads) t.join();
+    done = true;
+    stepper.join();
+    c.step();
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 200);
+    int next[4] = {};
+    for (auto const& e : frames) {
+        int t = e.data[0] - '0';
+        CHECK(e.data == std::to_string(t) + ":" + std::to_string(next[t]));
+        ++next[t];
+    }
+    CHECK(h.ping("hb"));
+    CHECK_FALSE(h.ping(std::string(126, 'x')));
+    CHECK_FALSE(h.send_text("\xff"));
+    CHECK(h.close(ws::close_code::going_away, "later"));
+    c.step();
+    frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 202);
+    CHECK(frames[200] == recorded_event{ws::event_type::ping, "hb"});
+    CHECK(frames[201].code == 1001);
+    CHECK(c.conn().phase() == connection_phase::upgraded_closing);
+    CHECK_FALSE(h.send_text("too late"));
+    c.send(ws_support::close_frame(1001));
+    CHECK(c.closed());
+    CHECK_FALSE(h.connected());
+}
+
+TEST_CASE("a full outgoing queue closes the connection with 1013, what waited unsent dropped") {
+    echo_fixture f;
+    f.opts.limits.max_queued_output = 1000;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request());
+    ws::handle h = f.handles.at(0);
+    std::string piece(400, 'a');
+    CHECK(h.send_text(piece));
+    CHECK(h.send_text(piece));
+    CHECK_FALSE(h.send_text(piece));  // 1200 > 1000
+    CHECK_FALSE(h.connected());
+    c.step();
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].type == ws::event_type::close);
+    CHECK(frames[0].code == 1013);
+}
+
+TEST_CASE("broadcast: one encoded frame queued on every member; members that left are dropped") {
+    echo_fixture f;
+    auto app = make_app(f);
+    std::vector<std::unique_ptr<testing::client<decltype(app)>>> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.push_back(std::make_unique<testing::client<decltype(app)>>(app));
+        clients.back()->send(upgrade_request());
+    }
+    ws::group g;
+    for (auto& h : f.handles) g.add(h);
+    CHECK(g.size() == 3);
+    auto frame = ws::shared_frame::text("to all");
+    CHECK(g.broadcast(frame) == 3);
+    CHECK(frame.use_count() == 4);  // queued, not copied
+    for (auto& c : clients) c->step();
+    CHECK(frame.use_count() == 1);  // written, released
+    for (auto& c : clients) {
+        auto frames = frames_after_101(c->output());
+        REQUIRE(frames.size() == 1);
+        CHECK(frames[0] == recorded_event{ws::event_type::text, "to all"});
+    }
+    clients[1]->send(ws_support::close_frame(1000));
+    CHECK(g.broadcast_text("again") == 2);
+    CHECK(g.size() == 2);
+}
+
+TEST_CASE("heartbeat: a ping when the keep-alive clock runs out, the connection given up when the next finds no pong") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request());
+    c.time_out();
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].type == ws::event_type::ping);
+    c.send(ws_support::pong());
+    c.time_out();  // answered: another ping
+    CHECK(frames_after_101(c.output()).size() == 2);
+    CHECK_FALSE(c.closed());
+    c.time_out();  // unanswered: gone
+    CHECK(c.closed());
+    CHECK(f.seen.get().back() == "close 1006  ");
+}
+
+TEST_CASE("a server stop sends 1001; the close timeout ends a peer that never answers") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request());
+    c.stop();
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].code == 1001);
+    CHECK(c.conn().phase() == connection_phase::upgraded_closing);
+    c.time_out();
+    CHECK(c.closed());
+    CHECK(f.seen.get().back() == "close 1006  ");
+
+    // An upgrade that arrives while the server stops opens and is closed at once.
+    testing::client late(app);
+    late.stop();
+    late.send(upgrade_request());
+    frames = frames_after_101(late.output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].code == 1001);
+}
+
+TEST_CASE("a callback that throws closes with 1011; protocol errors close with their code") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request() + ws_support::text("throw"));
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].code == 1011);
+
+    testing::client bad(app);
+    bad.send(upgrade_request() + ws_support::client_frame(ws::opcode::text, "x", true, false));  // unmasked
+    frames = frames_after_101(bad.output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].code == 1002);
+    CHECK(bad.closed());
+    CHECK(f.seen.get().back() == "close 1002 unmasked client frame ");
+}
+
+TEST_CASE("a client that leaves without a Close: on_close hears 1006, handles turn false") {
+    echo_fixture f;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request() + ws_support::text("hal"));
+    ws::handle h = f.handles.at(0);
+    c.close_input();
+    CHECK(c.closed());
+    CHECK(f.seen.get().back() == "close 1006  ");
+    CHECK_FALSE(h.connected());
+    CHECK_FALSE(h.send_text("anyone?"));
+}
+
+// ---------------------------------------------------------------- over sockets
+
+namespace {
+
+porthole::options loopback() {
+    porthole::options o;
+    o.port = 0;
+    o.threads = 1;
+    o.drain_timeout = 2s;
+    return o;
+}
+
+// Reads until `count` frames have arrived (or the connection ends).
+std::vector<recorded_event> read_frames(test_client::connection& c, std::string& carry, std::size_t count) {
+    carry += c.read_raw_until([&](std::string_view got) {
+        return ws_support::read_server_output(std::string(carry) + std::string(got)).size() >= count;
+    });
+    return ws_support::read_server_output(carry);
+}
+
+}  // namespace
+
+TEST_CASE("over sockets: echo, a handle from another thread, then a stop sends 1001 to every connection") {
+    echo_fixture f;
+    auto app = make_app(f);
+    porthole::server s(app, loopback());
+    s.start();
+    std::vector<test_client::connection> conns;
+    for (int i = 0; i < 3; ++i) {
+        conns.emplace_back(s.port());
+        REQUIRE(conns.back().ok());
+        REQUIRE(conns.back().send(upgrade_request("/rooms/r" + std::to_string(i))));
+        auto r = conns.back().read_reply();
+        REQUIRE(r);
+        CHECK(r->status == 101);
+    }
+    std::vector<std::string> carry(3);
+    REQUIRE(conns[0].send(ws_support::text("over tcp")));
+    auto frames = read_frames(conns[0], carry[0], 1);
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].data == "over tcp");
+
+    std::thread([&] {
+        std::lock_guard lock(f.handles_mutex);
+        for (auto& h : f.handles) CHECK(h.send_text("from a thread"));
+    }).join();
+    for (int i = 0; i < 3; ++i) {
+        auto got = read_frames(conns[i], carry[i], i == 0 ? 2 : 1);
+        REQUIRE(!got.empty());
+        CHECK(got.back().data == "from a thread");
+    }
+
+    std::thread stopper([&] { s.stop(); });
+    for (int i = 0; i < 3; ++i) {
+        std::size_t before = ws_support::read_server_output(carry[i]).size();
+        auto got = read_frames(conns[i], carry[i], before + 1);
+        REQUIRE(got.size() == before + 1);
+        CHECK(got.back().type == ws::event_type::close);
+        CHECK(got.back().code == 1001);
+        REQUIRE(conns[i].send(ws_support::close_frame(1001)));
+    }
+    for (auto& c : conns) CHECK(c.closed_by_peer());
+    stopper.join();
+    CHECK(f.seen.get().back().rfind("close 1001", 0) == 0);
+}
+
+TEST_CASE("over sockets: clients that vanish mid-frame leak no descriptor") {
+    echo_fixture f;
+    auto app = make_app(f);
+    porthole::server s(app, loopback());
+    s.start();
+    auto before = test_client::open_descriptors();
+    for (int i = 0; i < 20; ++i) {
+        test_client::connection c(s.port());
+        REQUIRE(c.ok());
+        REQUIRE(c.send(upgrade_request()));
+        REQUIRE(c.read_reply());
+        auto frame = ws_support::text(std::string(5000, 'z'));
+        REQUIRE(c.send(std::string_view(frame).substr(0, 1000 + i * 100)));  // and gone
+    }
+    for (int i = 0; i < 200 && f.seen.get().size() < 40; ++i) std::this_thread::sleep_for(10ms);
+    auto seen = f.seen.get();
+    CHECK(std::count(seen.begin(), seen.end(), "close 1006  ") == 20);
+    for (int i = 0; i < 200 && test_client::open_descriptors() != before; ++i) std::this_thread::sleep_for(10ms);
+    CHECK(test_client::open_descriptors() == before);
+    s.stop();
+}
+
+TEST_CASE("over sockets, stepped from the caller's own poll() loop: the upgrade, echo, a handle, a stop's 1001") {
+    echo_fixture f;
+    auto app = make_app(f);
+    porthole::server s(app, loopback());
+    int fd = s.native_handle();
+    std::atomic<bool> done{false}, want_stop{false};
+    std::vector<recorded_event> got;
+    auto port = s.port();
+    std::thread client([&] {
+        test_client::connection c(port);
+        c.send(upgrade_request());
+        auto r = c.read_reply();
+        if (!r || r->status != 101) {
+            done = true;
+            return;
+        }
+        std::string carry;
+        c.send(ws_support::text("stepped"));
+        read_frames(c, carry, 1);
+        {
+            std::lock_guard lock(f.handles_mutex);
+            f.handles.at(0).send_binary("handed over");
+        }
+        read_frames(c, carry, 2);
+        want_stop = true;  // the stepping thread stops the server: poll() is that thread's
+        got = read_frames(c, carry, 3);
+        c.send(ws_support::close_frame(1001));
+        done = true;
+    });
+    bool running = true;  // until the stop has drained: poll() after that would start again
+    while (running && !done) {
+        if (fd >= 0) {  // epoll: the descriptor is readable when there is work
+            pollfd p{fd, POLLIN, 0};
+            ::poll(&p, 1, 100);
+        }
+        running = s.poll(fd >= 0 ? 0ms : 20ms);
+        if (running && want_stop) {
+            s.stop();  // steps until the stop has drained: the client answers the 1001 meanwhile
+            running = false;
+        }
+    }
+    client.join();
+    REQUIRE(got.size() == 3);
+    CHECK(got[0] == recorded_event{ws::event_type::text, "stepped"});
+    CHECK(got[1] == recorded_event{ws::event_type::binary, "handed over"});
+    CHECK(got[2].code == 1001);
+}
