@@ -2910,7 +2910,8 @@ public:
         r.set_header("Location", location);
         return r;
     }
-    // The whole file at `path`, or nullopt when it cannot be opened as a regular file.
+    // The whole file at `path` (UTF-8; UTF-16 at the Windows call), or nullopt when it cannot be
+    // opened as a regular file.
     static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
         int fd = detail::open_file_for_reading(path);
         if (fd < 0) return std::nullopt;
