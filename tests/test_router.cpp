@@ -355,7 +355,12 @@ TEST_CASE("handlers may return a response, a string, a literal, a status or an o
     CHECK(testing::get(app, "/literal").body == "lit");
     CHECK(testing::get(app, "/status").status == 204);
     CHECK(testing::get(app, "/opt/1").body == "one");
-    CHECK(testing::get(app, "/opt/2").status == 404);
+    auto none = testing::get(app, "/opt/2");
+    auto miss = testing::get(app, "/nothing/here");
+    CHECK(none.status == 404);
+    CHECK(none.body == "Not Found");  // a handler's nullopt and a router's miss: one error page
+    CHECK(none.body == miss.body);
+    CHECK(none.header("Content-Type") == miss.header("Content-Type"));
 }
 
 TEST_CASE("handlers take the request first, or the request alone, and see the parameters in it") {

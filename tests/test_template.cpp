@@ -1,3 +1,4 @@
+#include <porthole/response.hpp>
 #include <porthole/template.hpp>
 
 #include <doctest/doctest.h>
@@ -347,3 +348,12 @@ TEST_CASE("with fmt, any type with a fmt::formatter is a value, escaped unless r
     CHECK(tpl.render({{"m", m}}).view() == "&lt;0.05&gt; <0.05>");
 }
 #endif
+
+TEST_CASE("a rendered page is a response as it is: response::html takes html, escaped once") {
+    static constexpr auto page = make_template<"<p>@@who@@</p>">();
+    auto res = response::html(page.render(arg<"who">("<b>Ada</b>")), status::accepted);
+    CHECK(res.status() == status::accepted);
+    CHECK(res.content_type() == "text/html; charset=utf-8");
+    CHECK(res.body_view() == "<p>&lt;b&gt;Ada&lt;/b&gt;</p>");
+    CHECK(response::html("<i>as given</i>").body_view() == "<i>as given</i>");
+}

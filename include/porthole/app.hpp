@@ -47,7 +47,7 @@ response to_response(T&& value) {
     } else if constexpr (std::same_as<V, status> || std::same_as<V, later_t>) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
-        return response::html(std::string(value.view()));
+        return response::html(std::forward<T>(value));
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {
@@ -55,7 +55,7 @@ response to_response(T&& value) {
     } else if constexpr (std::convertible_to<T, std::string_view>) {
         return response::text(std::string(std::string_view(value)));
     } else {
-        if (!value) return response(status::not_found);
+        if (!value) return response::error(status::not_found);  // the same page as a router's miss
         return to_response(*std::forward<T>(value));
     }
 }

@@ -498,7 +498,7 @@ private:
             metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
             if (recorder) metric_.routed(*recorder);
-            finish(answered_request::of(req), error_response(status::not_implemented));
+            finish(answered_request::of(req), response::error(status::not_implemented));
             return;
         }
         if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
@@ -514,11 +514,11 @@ private:
             // knows what the response holds (and destroys it for nothing).
             auto outcome = await_answer(req, res.answered_later());
             if (outcome == awaiting::yes) return;
-            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
+            if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
         }
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
-            res = error_response(status::internal_server_error);
+            res = response::error(status::internal_server_error);
         }
         finish(answered_request::of(req), std::move(res));
     }
@@ -532,7 +532,7 @@ private:
         } catch (...) {
             log_error("application threw a non-standard exception");
         }
-        return error_response(status::internal_server_error);
+        return response::error(status::internal_server_error);
     }
 
     // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
@@ -541,11 +541,6 @@ private:
         response res(status::ok);
         res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
         return res;
-    }
-
-    static response error_response(status s) {
-        // A fixed text: error pages never echo request data.
-        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
 
     void finish(answered_request const& req, response&& res) {
@@ -559,7 +554,7 @@ private:
     }
 
     void queue_error(status s) {
-        auto res = error_response(s);
+        auto res = response::error(s);
         queue_response(res, false, http_1_1, false);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
@@ -848,7 +843,7 @@ private:
     // Sends the awaited answer if it has come; true if it had.
     bool take_answer() {
         auto res = pending_->take([this](std::string_view why) { log_error(why); },
-                                  [] { return error_response(status::internal_server_error); });
+                                  [] { return response::error(status::internal_server_error); });
         if (!res) return false;
         auto state = std::move(pending_);
         waiting_ = false;
@@ -934,7 +929,7 @@ private:
         ex_.started.reset();
         if (res.status() != status::switching_protocols || req.version() != http_1_1) {
             log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
-            return finish(answered_request::of(req), error_response(status::internal_server_error));
+            return finish(answered_request::of(req), response::error(status::internal_server_error));
         }
         std::size_t before = out_.size();
         queue_response(res, false, http_1_1, true);

@@ -307,13 +307,6 @@ constexpr bool token_is(std::string_view token, const char (&lower)[N]) noexcept
     return true;
 }
 
-inline int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 }  // namespace detail
 
 // Decodes the chunked transfer coding (RFC 9112 7.1) incrementally. Input bytes that it reports

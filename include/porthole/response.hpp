@@ -3,7 +3,9 @@
 #pragma once
 
 #include <porthole/detail/platform.hpp>
+#include <porthole/html.hpp>
 #include <porthole/http.hpp>
+#include <porthole/unique_fd.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -16,29 +18,6 @@
 #include <vector>
 
 namespace porthole {
-
-// An open file descriptor, closed when the owner goes.
-class unique_fd {
-public:
-    unique_fd() noexcept = default;
-    explicit unique_fd(int fd) noexcept : fd_(fd) {}
-    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    unique_fd& operator=(unique_fd&& o) noexcept {
-        if (this != &o) reset(std::exchange(o.fd_, -1));
-        return *this;
-    }
-    ~unique_fd() { reset(); }
-    int get() const noexcept { return fd_; }
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-    void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) detail::close_file(fd_);
-        fd_ = fd;
-    }
-    int release() noexcept { return std::exchange(fd_, -1); }
-
-private:
-    int fd_ = -1;
-};
 
 // A byte range of an open file, sent without reading it whole (sendfile in the built-in server).
 struct file_body {
@@ -99,6 +78,10 @@ public:
     static response html(std::string body, porthole::status s = status::ok) {
         return with_body(s, "text/html; charset=utf-8", std::move(body));
     }
+    // A rendered template (template.hpp), or other trusted markup, as it is.
+    static response html(porthole::html page, porthole::status s = status::ok) {
+        return with_body(s, "text/html; charset=utf-8", std::move(page).str());
+    }
     static response json(std::string body, porthole::status s = status::ok) {
         return with_body(s, "application/json", std::move(body));
     }
@@ -109,6 +92,11 @@ public:
         r.content_type_ = content_type;
         r.body_ = body;
         return r;
+    }
+    // The error page every part of porthole answers with: the status and its reason phrase as
+    // plain text ("Not Found"), a fixed text that never echoes request data.
+    static response error(porthole::status s) {
+        return static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
     static response redirect(std::string_view location, porthole::status s = status::found) {
         response r(s);

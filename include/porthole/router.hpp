@@ -283,14 +283,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
     return t;
 }
 
-template <route_pattern A, route_pattern B, bool Conflict>
-struct route_conflict_check {
-    static_assert(!Conflict,
-                  "porthole router: two routes match the same paths with overlapping methods (patterns that differ "
-                  "only in parameter names are the same route)");
-    static constexpr bool ok = !Conflict;
-};
-
 // ---------------------------------------------------------------- matching
 
 // A request path on its way through the trie. Segment i is the same whichever branch reads
@@ -521,10 +513,6 @@ inline std::string_view format_allow(std::uint16_t bits, std::array<char, 64>& b
     return {buf.data(), n};
 }
 
-inline response plain_status(status s) {
-    return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-}
-
 // Where decoded parameter values live while a handler runs: a stack buffer, then one heap
 // block as large as the path (decoding never lengthens a segment) for values beyond it.
 class decode_arena {
@@ -610,7 +598,7 @@ public:
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
-        if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
+        if (path.empty() || path[0] != '/') return response::error(status::not_found);
         walk w(path);
         detail::match_query q;
         q.wanted = detail::method_bit(m);
@@ -618,13 +606,13 @@ public:
         if (find(w, q)) return invoke(static_cast<std::size_t>(q.route), req, w);
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
-            auto res = detail::plain_status(status::method_not_allowed);
+            auto res = response::error(status::method_not_allowed);
             std::array<char, 64> buf;
             res.set_header("Allow", detail::format_allow(q.allowed, buf));
             return res;
         }
         if (redirect_slash_) return redirect_or_404(req);
-        return detail::plain_status(status::not_found);
+        return response::error(status::not_found);
     }
 
 private:
@@ -665,13 +653,13 @@ private:
         walk alt(trailing ? path.substr(0, path.size() - 1) : std::string_view(longer));
         detail::match_query q;
         q.wanted = detail::known_methods;
-        if (!find(alt, q)) return detail::plain_status(status::not_found);
+        if (!find(alt, q)) return response::error(status::not_found);
         auto raw = req.raw_path();
         std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
         if (!trailing) location += '/';
         // Never a Location a browser would read as another host ("//host", "/\host").
         if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
-            return detail::plain_status(status::not_found);
+            return response::error(status::not_found);
         if (!req.query_string().empty()) {
             location += '?';
             location += req.query_string();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/html.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/url.hpp>
 
@@ -403,20 +404,6 @@ inline void append_hex(std::string& out, std::uint64_t v) {
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     out.append(buf, r.ptr);
 }
-
-// Text of an HTML listing, with `s` escaped for element content and quoted attributes.
-inline void append_html_escaped(std::string& out, std::string_view s) {
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-}
 }  // namespace detail
 
 // ---------------------------------------------------------------- the handler
@@ -451,7 +438,7 @@ public:
             return r;
         }
         if (m != method::get && m != method::head) {
-            auto r = error(status::method_not_allowed);
+            auto r = response::error(status::method_not_allowed);
             r.set_header("Allow", "GET, HEAD");
             return r;
         }
@@ -469,20 +456,20 @@ public:
                     trailing_slash = true;
                     break;
                 }
-                return error(status::bad_request);  // "//"
+                return response::error(status::bad_request);  // "//"
             }
             std::string name;
             if (seg.find("%2F") != std::string_view::npos || seg.find("%2f") != std::string_view::npos ||
                 !url::decode_segment(seg, name))
-                return error(status::bad_request);
+                return response::error(status::bad_request);
             if (name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || url::is_dot_segment(name))
-                return error(status::bad_request);
-            if (name.front() == '.' && !state_->options.allow_dotfiles) return error(status::not_found);
+                return response::error(status::bad_request);
+            if (name.front() == '.' && !state_->options.allow_dotfiles) return response::error(status::not_found);
             names.push_back(std::move(name));
         }
 
         auto opened = open(names);
-        if (!opened.fd) return error(opened.failure);
+        if (!opened.fd) return response::error(opened.failure);
         if (opened.st.directory) {
             if (!trailing_slash) return redirect_to_directory(req);
             if (!state_->options.index.empty()) {
@@ -493,9 +480,9 @@ public:
                     return serve(req, std::move(index), state_->options.index);
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
-            return error(status::not_found);
+            return response::error(status::not_found);
         }
-        if (!opened.st.regular || trailing_slash) return error(status::not_found);
+        if (!opened.st.regular || trailing_slash) return response::error(status::not_found);
         return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
     }
 
@@ -538,10 +525,6 @@ private:
         status failure = status::not_found;
     };
 
-    static response error(status s) {
-        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-    }
-
     opened_file open(std::vector<std::string> const& names) const {
         opened_file f;
         int err = 0;
@@ -568,7 +551,7 @@ private:
             location += '?';
             location += req.query_string();
         }
-        auto r = error(status::moved_permanently);
+        auto r = response::error(status::moved_permanently);
         r.set_header("Location", location);
         return r;
     }
@@ -588,10 +571,10 @@ private:
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
         if (req.has_header("If-Match")) {
-            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return error(status::precondition_failed);
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return response::error(status::precondition_failed);
         } else if (req.has_header("If-Unmodified-Since")) {
             if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
-                return error(status::precondition_failed);
+                return response::error(status::precondition_failed);
         }
         bool not_modified = false;
         if (req.has_header("If-None-Match")) {
@@ -616,7 +599,7 @@ private:
         if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(req.header("Range"), size);
             if (range.kind == detail::byte_range::unsatisfiable) {
-                auto e = error(status::range_not_satisfiable);
+                auto e = response::error(status::range_not_satisfiable);
                 e.set_header("Content-Range", "bytes */" + std::to_string(size));
                 e.set_header("Accept-Ranges", "bytes");
                 return e;
@@ -644,22 +627,22 @@ private:
 
     response listing(request const& req, int dir_fd) const {
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
-        if (!detail::read_directory(dir_fd, entries)) return error(status::not_found);
+        if (!detail::read_directory(dir_fd, entries)) return response::error(status::not_found);
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
         std::string title;
-        detail::append_html_escaped(title, req.path());
+        html_escape(req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {
             html += "<li><a href=\"./";
             std::string href;
             url::encode_component(name, href);
-            detail::append_html_escaped(html, href);
+            html_escape(href, html);
             if (is_dir) html += '/';
             html += "\">";
-            detail::append_html_escaped(html, name);
+            html_escape(name, html);
             if (is_dir) html += '/';
             html += "</a></li>\n";
         }

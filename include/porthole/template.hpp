@@ -14,6 +14,8 @@
 // value or an unreadable file throws porthole::template_error.
 #pragma once
 
+#include <porthole/html.hpp>
+
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -45,101 +47,6 @@
 
 namespace porthole {
 
-// ---------------------------------------------------------------- escaping
-
-namespace detail {
-// What HTML escaping writes for c, or nothing when c stays as it is.
-constexpr std::string_view html_entity(char c) noexcept {
-    switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    default: return {};
-    }
-}
-
-// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
-// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
-inline const char* find_html_special(const char* p, const char* end) noexcept {
-    if constexpr (std::endian::native == std::endian::little) {
-        constexpr std::uint64_t ones = 0x0101010101010101;
-        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
-        for (; end - p >= 8; p += 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
-                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
-                                       zero_bytes(word ^ (ones * '"'));
-            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
-            if (hits != 0) return p + std::countr_zero(hits) / 8;
-        }
-    }
-    while (p != end && html_entity(*p).empty()) ++p;
-    return p;
-}
-
-// Exact size of text once escaped, so the output can be sized before writing.
-inline std::size_t html_escaped_size(std::string_view text) noexcept {
-    std::size_t size = text.size();
-    const char* const end = text.data() + text.size();
-    for (const char* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
-        size += html_entity(*p).size() - 1;
-    }
-    return size;
-}
-}  // namespace detail
-
-// Appends text to out with & < > " ' replaced by their entities; safe in element content and
-// in quoted attribute values.
-inline void html_escape(std::string_view text, std::string& out) {
-    const char* run = text.data();
-    const char* const end = run + text.size();
-    for (;;) {
-        const char* special = detail::find_html_special(run, end);
-        out.append(run, static_cast<std::size_t>(special - run));
-        if (special == end) return;
-        out.append(detail::html_entity(*special));
-        run = special + 1;
-    }
-}
-
-inline std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(detail::html_escaped_size(text));
-    html_escape(text, out);
-    return out;
-}
-
-// ---------------------------------------------------------------- trusted markup
-
-// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
-// templates raw, so a rendered template used as a value is never escaped twice.
-class html {
-public:
-    html() = default;
-    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
-    std::string_view view() const noexcept { return text_; }
-    const std::string& str() const& noexcept { return text_; }
-    std::string str() && noexcept { return std::move(text_); }
-    friend bool operator==(const html&, const html&) = default;
-
-private:
-    std::string text_;
-};
-
-// A non-owning view of trusted markup; inserted raw like html.
-class html_view {
-public:
-    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
-    html_view(const html& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
-    constexpr std::string_view view() const noexcept { return text_; }
-
-private:
-    std::string_view text_;
-};
-
 // Thrown by run-time templates: a marker without a value, or a template file that cannot be read.
 class template_error : public std::runtime_error {
 public:
@@ -162,7 +69,7 @@ inline constexpr bool is_number =
     !std::is_same_v<T, char32_t>;
 
 template <class T>
-concept string_like = std::is_convertible_v<const T&, std::string_view> && !is_html<T>;
+concept string_like = std::is_convertible_v<T const&, std::string_view> && !is_html<T>;
 
 #if defined(PORTHOLE_WITH_FMT)
 template <class T>
@@ -191,7 +98,7 @@ struct short_text {
 template <class T>
 short_text format_number(T value) noexcept {
     short_text text{};
-    const char* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
+    char const* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
     text.size = static_cast<std::uint8_t>(end - text.data);
     return text;
 }
@@ -200,7 +107,7 @@ template <class T>
 concept has_text = std::is_same_v<T, bool> || std::is_same_v<T, char> || string_like<T>;
 
 template <class T>
-std::string_view text_of(const T& value) noexcept {
+std::string_view text_of(T const& value) noexcept {
     if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
     else if constexpr (std::is_same_v<T, char>) return {&value, 1};
     else return std::string_view(value);
@@ -209,7 +116,7 @@ std::string_view text_of(const T& value) noexcept {
 // Literal pieces have sizes known at compile time, for which compilers inline the copy as a
 // string instruction (rep movs) that is several times slower than the library's memcpy on
 // some processors. Hiding the size from the optimizer keeps the memcpy call.
-inline void append_literal(std::string& out, const char* text, std::size_t size) {
+inline void append_literal(std::string& out, char const* text, std::size_t size) {
 #if defined(__GNUC__)
     asm("" : "+r"(size));
 #endif
@@ -223,10 +130,10 @@ void append_text(std::string& out, std::string_view text) {
 }
 
 template <bool Raw, class T>
-void write_value(std::string& out, const T& value);
+void write_value(std::string& out, T const& value);
 
 template <bool Raw, class T>
-std::size_t value_size(const T& value) noexcept;
+std::size_t value_size(T const& value) noexcept;
 }  // namespace detail
 
 // One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
@@ -236,7 +143,7 @@ public:
     template_value() noexcept = default;  // empty text
     template <class T>
         requires(detail::writable<T> && !std::is_same_v<T, template_value>)
-    template_value(const T& value) noexcept {  // NOLINT: implicit on purpose
+    template_value(T const& value) noexcept {  // NOLINT: implicit on purpose
         if constexpr (detail::is_html<T>) {
             kind_ = kind::markup;
             payload_.text = {value.view().data(), value.view().size()};
@@ -258,13 +165,13 @@ public:
 private:
     enum class kind : std::uint8_t { text, markup, inline_text, other };
     struct text_view {
-        const char* data;
+        char const* data;
         std::size_t size;
     };
     struct other_value {
-        const void* object;
-        void (*write)(std::string&, const void*, bool raw);
-        std::size_t (*size)(const void*, bool raw);
+        void const* object;
+        void (*write)(std::string&, void const*, bool raw);
+        std::size_t (*size)(void const*, bool raw);
     };
     union payload {
         text_view text;
@@ -273,13 +180,13 @@ private:
     };
 
     template <class T>
-    static void write_other(std::string& out, const void* object, bool raw) {
-        const T& value = *static_cast<const T*>(object);
+    static void write_other(std::string& out, void const* object, bool raw) {
+        T const& value = *static_cast<T const*>(object);
         raw ? detail::write_value<true>(out, value) : detail::write_value<false>(out, value);
     }
     template <class T>
-    static std::size_t size_other(const void* object, bool raw) {
-        const T& value = *static_cast<const T*>(object);
+    static std::size_t size_other(void const* object, bool raw) {
+        T const& value = *static_cast<T const*>(object);
         return raw ? detail::value_size<true>(value) : detail::value_size<false>(value);
     }
 
@@ -299,9 +206,9 @@ private:
         return Raw || kind_ == kind::markup ? view().size() : detail::html_escaped_size(view());
     }
     template <bool Raw, class T>
-    friend void detail::write_value(std::string& out, const T& value);
+    friend void detail::write_value(std::string& out, T const& value);
     template <bool Raw, class T>
-    friend std::size_t detail::value_size(const T& value) noexcept;
+    friend std::size_t detail::value_size(T const& value) noexcept;
 
     kind kind_ = kind::text;
     payload payload_{};
@@ -309,7 +216,7 @@ private:
 
 namespace detail {
 template <bool Raw, class T>
-void write_value(std::string& out, const T& value) {
+void write_value(std::string& out, T const& value) {
     if constexpr (is_html<T>) {
         out.append(value.view());
     } else if constexpr (std::is_same_v<T, template_value>) {
@@ -337,7 +244,7 @@ void write_value(std::string& out, const T& value) {
 
 // How much room a value takes in the output: exact for text, an upper bound for numbers.
 template <bool Raw, class T>
-std::size_t value_size(const T& value) noexcept {
+std::size_t value_size(T const& value) noexcept {
     if constexpr (is_html<T>) {
         return value.view().size();
     } else if constexpr (std::is_same_v<T, template_value>) {
@@ -470,7 +377,7 @@ inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
 
 template <class T>
 using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
-                                       const std::remove_reference_t<T>&, std::remove_cvref_t<T>>;
+                                       std::remove_reference_t<T> const&, std::remove_cvref_t<T>>;
 
 template <fixed_text Name>
 struct arg_name {
@@ -572,11 +479,11 @@ constexpr void diagnose_mismatch() {
 template <class F>
 concept value_lookup = std::is_invocable_r_v<std::optional<template_value>, F&, std::string_view>;
 
-inline template_error file_error(const std::filesystem::path& file, const std::string& reason) {
+inline template_error file_error(std::filesystem::path const& file, std::string const& reason) {
     return template_error("cannot read template file \"" + file.string() + "\": " + reason);
 }
 
-inline std::string read_template_file(const std::filesystem::path& file) {
+inline std::string read_template_file(std::filesystem::path const& file) {
     auto fail = [&file](int error) {
         return file_error(file, std::generic_category().message(error));
     };
@@ -614,7 +521,7 @@ public:
 
     // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
     template <class... Args>
-    html render(const Args&... values) const {
+    html render(Args const&... values) const {
         std::string out;
         render_to(out, values...);
         return html(std::move(out));
@@ -623,7 +530,7 @@ public:
     // Appends the rendering to out; with out's capacity kept from a previous render (clear()),
     // it allocates nothing.
     template <class... Args>
-    void render_to(std::string& out, const Args&... values) const {
+    void render_to(std::string& out, Args const&... values) const {
         static_assert((detail::is_named_arg<Args> && ...),
                       "literal templates take values as porthole::arg<\"name\">(value)");
         if constexpr (!(detail::is_named_arg<Args> && ...)) {
@@ -642,7 +549,7 @@ private:
 
     // The value for marker piece I; literal pieces count as an empty string.
     template <std::size_t I, class... Args>
-    static const auto& value_of(const Args&... values) noexcept {
+    static auto const& value_of(Args const&... values) noexcept {
         constexpr detail::piece p = parsed::pieces[I];
         if constexpr (p.kind == detail::piece_kind::literal) {
             return detail::empty_value;
@@ -653,7 +560,7 @@ private:
     }
 
     template <std::size_t... I, class... Args>
-    static void write_pieces(std::string& out, std::index_sequence<I...>, const Args&... values) {
+    static void write_pieces(std::string& out, std::index_sequence<I...>, Args const&... values) {
         out.reserve(out.size() + parsed::literal_size +
                     (detail::value_size<is_raw(I)>(value_of<I>(values...)) + ... + 0));
         auto write = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
@@ -716,7 +623,7 @@ public:
     std::string_view text() const noexcept { return text_; }
     std::size_t piece_count() const noexcept { return pieces_.size(); }
     bool has_marker(std::string_view name) const noexcept {
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             if (p.kind != detail::piece_kind::literal && name_of(p) == name) return true;
         }
         return false;
@@ -738,7 +645,7 @@ public:
         // Values usually come in the order of their markers: each search starts after the
         // previous match, so in-order values are found at the first compare.
         std::size_t next = 0;
-        auto find = [values, &next](std::string_view name) -> const template_value* {
+        auto find = [values, &next](std::string_view name) -> template_value const* {
             for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
                 if (i == values.size()) i = 0;
                 if (detail::same_name(values[i].name, name)) {
@@ -749,9 +656,9 @@ public:
             return nullptr;
         };
         std::size_t size = literal_size_;
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             if (p.kind == detail::piece_kind::literal) continue;
-            const template_value* v = find(name_of(p));
+            template_value const* v = find(name_of(p));
             if (v) size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
         }
         out.reserve(out.size() + size);
@@ -775,17 +682,17 @@ public:
     }
 
 private:
-    std::string_view name_of(const detail::piece& p) const noexcept {
+    std::string_view name_of(detail::piece const& p) const noexcept {
         return {text_.data() + p.begin, p.size};
     }
-    static bool is_raw(const detail::piece& p) noexcept {
+    static bool is_raw(detail::piece const& p) noexcept {
         return p.kind == detail::piece_kind::raw_marker;
     }
 
     template <class Find>
     void write(std::string& out, Find&& find) const {
         const std::size_t start = out.size();
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             const std::string_view piece_text = name_of(p);
             if (p.kind == detail::piece_kind::literal) {
                 out.append(piece_text);
@@ -808,7 +715,7 @@ private:
 };
 
 // Reads and parses a template file once. Throws template_error when it cannot be read.
-inline page_template load_template(const std::filesystem::path& file) {
+inline page_template load_template(std::filesystem::path const& file) {
     return page_template(detail::read_template_file(file));
 }
 
@@ -826,7 +733,7 @@ public:
     explicit template_cache(template_cache_options options) noexcept : options_(options) {}
 
     // Throws template_error when the file cannot be read (also on a reload).
-    std::shared_ptr<const page_template> get(const std::filesystem::path& file) {
+    std::shared_ptr<const page_template> get(std::filesystem::path const& file) {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(file.native());
         if (it != entries_.end() && !options_.reload_on_change) return it->second.page;

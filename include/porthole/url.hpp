@@ -6,6 +6,8 @@
 // throws; it makes a function return false (leaving `out` as it was) or is skipped.
 #pragma once
 
+#include <porthole/http.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -17,19 +19,11 @@
 namespace porthole::url {
 
 namespace detail {
-// Value of a hex digit, or -1.
-constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // The byte encoded by in[i+1], in[i+2] (in[i] being '%'), or -1 when they are not two hex digits.
 constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
     if (in.size() - i < 3) return -1;
-    int hi = hex_value(in[i + 1]);
-    int lo = hex_value(in[i + 2]);
+    int hi = porthole::detail::hex_value(in[i + 1]);
+    int lo = porthole::detail::hex_value(in[i + 2]);
     return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
 }
 

@@ -226,6 +226,14 @@ struct header_field {
 };
 
 namespace detail {
+// Value of a hex digit, or -1.
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 constexpr char ascii_lower(char c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
 }
@@ -653,13 +661,6 @@ constexpr bool token_is(std::string_view token, const char (&lower)[N]) noexcept
     for (std::size_t i = 1; i < N - 1; ++i)
         if ((token[i] | 0x20) != lower[i]) return false;
     return true;
-}
-
-inline int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace detail
@@ -1540,6 +1541,8 @@ inline std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
 // nothing, and decoding appends to a std::string the caller owns. Malformed input never
 // throws; it makes a function return false (leaving `out` as it was) or is skipped.
 
+// #include <porthole/http.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -1551,19 +1554,11 @@ inline std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
 namespace porthole::url {
 
 namespace detail {
-// Value of a hex digit, or -1.
-constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // The byte encoded by in[i+1], in[i+2] (in[i] being '%'), or -1 when they are not two hex digits.
 constexpr int escaped_byte(std::string_view in, std::size_t i) noexcept {
     if (in.size() - i < 3) return -1;
-    int hi = hex_value(in[i + 1]);
-    int lo = hex_value(in[i + 2]);
+    int hi = porthole::detail::hex_value(in[i + 1]);
+    int lo = porthole::detail::hex_value(in[i + 2]);
     return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
 }
 
@@ -2798,17 +2793,131 @@ inline long read_file_at(int fd, char* buf, std::size_t n, std::uint64_t offset)
 #endif
 
 }  // namespace porthole::detail
-// #include <porthole/http.hpp>
+// #include <porthole/html.hpp>
+// porthole/html.hpp: HTML text. The one escaper every writer of HTML uses (templates, directory
+// listings, error pages), and trusted markup: `html` owns HTML that is safe as it stands (what a
+// template renders, or markup the program trusts); `html_view` views it. Templates insert both
+// raw, and response::html takes a rendered page as it is.
 
+#include <bit>
+#include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
-#include <vector>
+
+namespace porthole {
+
+// ---------------------------------------------------------------- escaping
+
+namespace detail {
+// What HTML escaping writes for c, or nothing when c stays as it is.
+constexpr std::string_view html_entity(char c) noexcept {
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return {};
+    }
+}
+
+// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
+// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
+inline char const* find_html_special(char const* p, char const* end) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        constexpr std::uint64_t ones = 0x0101010101010101;
+        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
+        for (; end - p >= 8; p += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
+                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
+                                       zero_bytes(word ^ (ones * '"'));
+            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
+            if (hits != 0) return p + std::countr_zero(hits) / 8;
+        }
+    }
+    while (p != end && html_entity(*p).empty()) ++p;
+    return p;
+}
+
+// Exact size of text once escaped, so the output can be sized before writing.
+inline std::size_t html_escaped_size(std::string_view text) noexcept {
+    std::size_t size = text.size();
+    char const* const end = text.data() + text.size();
+    for (char const* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
+        size += html_entity(*p).size() - 1;
+    }
+    return size;
+}
+}  // namespace detail
+
+// Appends text to out with & < > " ' replaced by their entities; safe in element content and
+// in quoted attribute values.
+inline void html_escape(std::string_view text, std::string& out) {
+    char const* run = text.data();
+    char const* const end = run + text.size();
+    for (;;) {
+        char const* special = detail::find_html_special(run, end);
+        out.append(run, static_cast<std::size_t>(special - run));
+        if (special == end) return;
+        out.append(detail::html_entity(*special));
+        run = special + 1;
+    }
+}
+
+inline std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(detail::html_escaped_size(text));
+    html_escape(text, out);
+    return out;
+}
+
+// ---------------------------------------------------------------- trusted markup
+
+// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
+// templates raw, so a rendered template used as a value is never escaped twice.
+class html {
+public:
+    html() = default;
+    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
+    std::string_view view() const noexcept { return text_; }
+    std::string const& str() const& noexcept { return text_; }
+    std::string str() && noexcept { return std::move(text_); }
+    friend bool operator==(html const&, html const&) = default;
+
+private:
+    std::string text_;
+};
+
+// A non-owning view of trusted markup; inserted raw like html.
+class html_view {
+public:
+    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
+    html_view(html const& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
+    constexpr std::string_view view() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
+
+}  // namespace porthole
+// #include <porthole/http.hpp>
+// #include <porthole/unique_fd.hpp>
+// porthole/unique_fd.hpp: the owner of an open file descriptor, closed when the owner goes.
+// File bodies (response.hpp) and the engine's sockets (detail/sys.hpp) hold their descriptors in
+// it; it knows nothing of HTTP.
+
+#include <utility>
+
+#if defined(_WIN32)
+#include <io.h>  // files are C runtime descriptors there (detail/platform.hpp); sockets have their own owner
+#else
+#include <unistd.h>
+#endif
 
 namespace porthole {
 
@@ -2826,7 +2935,11 @@ public:
     int get() const noexcept { return fd_; }
     explicit operator bool() const noexcept { return fd_ >= 0; }
     void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) detail::close_file(fd_);
+#if defined(_WIN32)
+        if (fd_ >= 0) ::_close(fd_);
+#else
+        if (fd_ >= 0) ::close(fd_);
+#endif
         fd_ = fd;
     }
     int release() noexcept { return std::exchange(fd_, -1); }
@@ -2834,6 +2947,20 @@ public:
 private:
     int fd_ = -1;
 };
+
+}  // namespace porthole
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace porthole {
 
 // A byte range of an open file, sent without reading it whole (sendfile in the built-in server).
 struct file_body {
@@ -2894,6 +3021,10 @@ public:
     static response html(std::string body, porthole::status s = status::ok) {
         return with_body(s, "text/html; charset=utf-8", std::move(body));
     }
+    // A rendered template (template.hpp), or other trusted markup, as it is.
+    static response html(porthole::html page, porthole::status s = status::ok) {
+        return with_body(s, "text/html; charset=utf-8", std::move(page).str());
+    }
     static response json(std::string body, porthole::status s = status::ok) {
         return with_body(s, "application/json", std::move(body));
     }
@@ -2904,6 +3035,11 @@ public:
         r.content_type_ = content_type;
         r.body_ = body;
         return r;
+    }
+    // The error page every part of porthole answers with: the status and its reason phrase as
+    // plain text ("Not Found"), a fixed text that never echoes request data.
+    static response error(porthole::status s) {
+        return static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
     static response redirect(std::string_view location, porthole::status s = status::found) {
         response r(s);
@@ -4632,7 +4768,7 @@ response to_response(T&& value) {
     } else if constexpr (std::same_as<V, status> || std::same_as<V, later_t>) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
-        return response::html(std::string(value.view()));
+        return response::html(std::forward<T>(value));
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {
@@ -4640,7 +4776,7 @@ response to_response(T&& value) {
     } else if constexpr (std::convertible_to<T, std::string_view>) {
         return response::text(std::string(std::string_view(value)));
     } else {
-        if (!value) return response(status::not_found);
+        if (!value) return response::error(status::not_found);  // the same page as a router's miss
         return to_response(*std::forward<T>(value));
     }
 }
@@ -4702,7 +4838,7 @@ response call_application(F& app, request const& req) {
 // On Windows, sys_windows.hpp gives the same pieces through Winsock.
 
 // #include <porthole/detail/platform.hpp>
-// #include <porthole/response.hpp>
+// #include <porthole/unique_fd.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -4727,7 +4863,7 @@ response call_application(F& app, request const& req) {
 // bits (kernel handles are shared with 32-bit processes), and INVALID_SOCKET becomes -1.
 
 // #include <porthole/detail/platform.hpp>
-// #include <porthole/response.hpp>
+// #include <porthole/unique_fd.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -5049,7 +5185,7 @@ namespace porthole::detail {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
+using porthole::unique_fd;
 
 #if defined(MSG_NOSIGNAL)
 inline constexpr int send_flags = MSG_NOSIGNAL;
@@ -6197,7 +6333,7 @@ private:
             metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
         if (h.method == method::other || h.method == method::connect) {
             if (recorder) metric_.routed(*recorder);
-            finish(answered_request::of(req), error_response(status::not_implemented));
+            finish(answered_request::of(req), response::error(status::not_implemented));
             return;
         }
         if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
@@ -6213,11 +6349,11 @@ private:
             // knows what the response holds (and destroys it for nothing).
             auto outcome = await_answer(req, res.answered_later());
             if (outcome == awaiting::yes) return;
-            if (outcome == awaiting::unanswerable) res = error_response(status::internal_server_error);
+            if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
         }
         if (!res.valid()) {
             log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
-            res = error_response(status::internal_server_error);
+            res = response::error(status::internal_server_error);
         }
         finish(answered_request::of(req), std::move(res));
     }
@@ -6231,7 +6367,7 @@ private:
         } catch (...) {
             log_error("application threw a non-standard exception");
         }
-        return error_response(status::internal_server_error);
+        return response::error(status::internal_server_error);
     }
 
     // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
@@ -6240,11 +6376,6 @@ private:
         response res(status::ok);
         res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
         return res;
-    }
-
-    static response error_response(status s) {
-        // A fixed text: error pages never echo request data.
-        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
 
     void finish(answered_request const& req, response&& res) {
@@ -6258,7 +6389,7 @@ private:
     }
 
     void queue_error(status s) {
-        auto res = error_response(s);
+        auto res = response::error(s);
         queue_response(res, false, http_1_1, false);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
@@ -6547,7 +6678,7 @@ private:
     // Sends the awaited answer if it has come; true if it had.
     bool take_answer() {
         auto res = pending_->take([this](std::string_view why) { log_error(why); },
-                                  [] { return error_response(status::internal_server_error); });
+                                  [] { return response::error(status::internal_server_error); });
         if (!res) return false;
         auto state = std::move(pending_);
         waiting_ = false;
@@ -6633,7 +6764,7 @@ private:
         ex_.started.reset();
         if (res.status() != status::switching_protocols || req.version() != http_1_1) {
             log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
-            return finish(answered_request::of(req), error_response(status::internal_server_error));
+            return finish(answered_request::of(req), response::error(status::internal_server_error));
         }
         std::size_t before = out_.size();
         queue_response(res, false, http_1_1, true);
@@ -6959,6 +7090,8 @@ parsed_response get(App& app, std::string target) {
 // Run-time templates (page_template, load_template, template_cache) are parsed once; a missing
 // value or an unreadable file throws porthole::template_error.
 
+// #include <porthole/html.hpp>
+
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -6990,101 +7123,6 @@ parsed_response get(App& app, std::string target) {
 
 namespace porthole {
 
-// ---------------------------------------------------------------- escaping
-
-namespace detail {
-// What HTML escaping writes for c, or nothing when c stays as it is.
-constexpr std::string_view html_entity(char c) noexcept {
-    switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    default: return {};
-    }
-}
-
-// The first byte in [p, end) that HTML escaping replaces, or end. Eight bytes at a time: & and '
-// differ only in bit 0, < and > only in bit 1, so three byte compares cover all five.
-inline const char* find_html_special(const char* p, const char* end) noexcept {
-    if constexpr (std::endian::native == std::endian::little) {
-        constexpr std::uint64_t ones = 0x0101010101010101;
-        auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & (ones * 0x80); };
-        for (; end - p >= 8; p += 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
-                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
-                                       zero_bytes(word ^ (ones * '"'));
-            // The lowest flagged byte is exact (borrows only flag bytes above a real match).
-            if (hits != 0) return p + std::countr_zero(hits) / 8;
-        }
-    }
-    while (p != end && html_entity(*p).empty()) ++p;
-    return p;
-}
-
-// Exact size of text once escaped, so the output can be sized before writing.
-inline std::size_t html_escaped_size(std::string_view text) noexcept {
-    std::size_t size = text.size();
-    const char* const end = text.data() + text.size();
-    for (const char* p = text.data(); (p = find_html_special(p, end)) != end; ++p) {
-        size += html_entity(*p).size() - 1;
-    }
-    return size;
-}
-}  // namespace detail
-
-// Appends text to out with & < > " ' replaced by their entities; safe in element content and
-// in quoted attribute values.
-inline void html_escape(std::string_view text, std::string& out) {
-    const char* run = text.data();
-    const char* const end = run + text.size();
-    for (;;) {
-        const char* special = detail::find_html_special(run, end);
-        out.append(run, static_cast<std::size_t>(special - run));
-        if (special == end) return;
-        out.append(detail::html_entity(*special));
-        run = special + 1;
-    }
-}
-
-inline std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(detail::html_escaped_size(text));
-    html_escape(text, out);
-    return out;
-}
-
-// ---------------------------------------------------------------- trusted markup
-
-// HTML that is safe as it stands: what templates render, or markup you trust. Inserted into
-// templates raw, so a rendered template used as a value is never escaped twice.
-class html {
-public:
-    html() = default;
-    explicit html(std::string trusted) noexcept : text_(std::move(trusted)) {}
-    std::string_view view() const noexcept { return text_; }
-    const std::string& str() const& noexcept { return text_; }
-    std::string str() && noexcept { return std::move(text_); }
-    friend bool operator==(const html&, const html&) = default;
-
-private:
-    std::string text_;
-};
-
-// A non-owning view of trusted markup; inserted raw like html.
-class html_view {
-public:
-    constexpr explicit html_view(std::string_view trusted) noexcept : text_(trusted) {}
-    html_view(const html& h) noexcept : text_(h.view()) {}  // NOLINT: implicit on purpose
-    constexpr std::string_view view() const noexcept { return text_; }
-
-private:
-    std::string_view text_;
-};
-
 // Thrown by run-time templates: a marker without a value, or a template file that cannot be read.
 class template_error : public std::runtime_error {
 public:
@@ -7107,7 +7145,7 @@ inline constexpr bool is_number =
     !std::is_same_v<T, char32_t>;
 
 template <class T>
-concept string_like = std::is_convertible_v<const T&, std::string_view> && !is_html<T>;
+concept string_like = std::is_convertible_v<T const&, std::string_view> && !is_html<T>;
 
 #if defined(PORTHOLE_WITH_FMT)
 template <class T>
@@ -7136,7 +7174,7 @@ struct short_text {
 template <class T>
 short_text format_number(T value) noexcept {
     short_text text{};
-    const char* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
+    char const* end = std::to_chars(text.data, text.data + sizeof text.data, value).ptr;
     text.size = static_cast<std::uint8_t>(end - text.data);
     return text;
 }
@@ -7145,7 +7183,7 @@ template <class T>
 concept has_text = std::is_same_v<T, bool> || std::is_same_v<T, char> || string_like<T>;
 
 template <class T>
-std::string_view text_of(const T& value) noexcept {
+std::string_view text_of(T const& value) noexcept {
     if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
     else if constexpr (std::is_same_v<T, char>) return {&value, 1};
     else return std::string_view(value);
@@ -7154,7 +7192,7 @@ std::string_view text_of(const T& value) noexcept {
 // Literal pieces have sizes known at compile time, for which compilers inline the copy as a
 // string instruction (rep movs) that is several times slower than the library's memcpy on
 // some processors. Hiding the size from the optimizer keeps the memcpy call.
-inline void append_literal(std::string& out, const char* text, std::size_t size) {
+inline void append_literal(std::string& out, char const* text, std::size_t size) {
 #if defined(__GNUC__)
     asm("" : "+r"(size));
 #endif
@@ -7168,10 +7206,10 @@ void append_text(std::string& out, std::string_view text) {
 }
 
 template <bool Raw, class T>
-void write_value(std::string& out, const T& value);
+void write_value(std::string& out, T const& value);
 
 template <bool Raw, class T>
-std::size_t value_size(const T& value) noexcept;
+std::size_t value_size(T const& value) noexcept;
 }  // namespace detail
 
 // One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
@@ -7181,7 +7219,7 @@ public:
     template_value() noexcept = default;  // empty text
     template <class T>
         requires(detail::writable<T> && !std::is_same_v<T, template_value>)
-    template_value(const T& value) noexcept {  // NOLINT: implicit on purpose
+    template_value(T const& value) noexcept {  // NOLINT: implicit on purpose
         if constexpr (detail::is_html<T>) {
             kind_ = kind::markup;
             payload_.text = {value.view().data(), value.view().size()};
@@ -7203,13 +7241,13 @@ public:
 private:
     enum class kind : std::uint8_t { text, markup, inline_text, other };
     struct text_view {
-        const char* data;
+        char const* data;
         std::size_t size;
     };
     struct other_value {
-        const void* object;
-        void (*write)(std::string&, const void*, bool raw);
-        std::size_t (*size)(const void*, bool raw);
+        void const* object;
+        void (*write)(std::string&, void const*, bool raw);
+        std::size_t (*size)(void const*, bool raw);
     };
     union payload {
         text_view text;
@@ -7218,13 +7256,13 @@ private:
     };
 
     template <class T>
-    static void write_other(std::string& out, const void* object, bool raw) {
-        const T& value = *static_cast<const T*>(object);
+    static void write_other(std::string& out, void const* object, bool raw) {
+        T const& value = *static_cast<T const*>(object);
         raw ? detail::write_value<true>(out, value) : detail::write_value<false>(out, value);
     }
     template <class T>
-    static std::size_t size_other(const void* object, bool raw) {
-        const T& value = *static_cast<const T*>(object);
+    static std::size_t size_other(void const* object, bool raw) {
+        T const& value = *static_cast<T const*>(object);
         return raw ? detail::value_size<true>(value) : detail::value_size<false>(value);
     }
 
@@ -7244,9 +7282,9 @@ private:
         return Raw || kind_ == kind::markup ? view().size() : detail::html_escaped_size(view());
     }
     template <bool Raw, class T>
-    friend void detail::write_value(std::string& out, const T& value);
+    friend void detail::write_value(std::string& out, T const& value);
     template <bool Raw, class T>
-    friend std::size_t detail::value_size(const T& value) noexcept;
+    friend std::size_t detail::value_size(T const& value) noexcept;
 
     kind kind_ = kind::text;
     payload payload_{};
@@ -7254,7 +7292,7 @@ private:
 
 namespace detail {
 template <bool Raw, class T>
-void write_value(std::string& out, const T& value) {
+void write_value(std::string& out, T const& value) {
     if constexpr (is_html<T>) {
         out.append(value.view());
     } else if constexpr (std::is_same_v<T, template_value>) {
@@ -7282,7 +7320,7 @@ void write_value(std::string& out, const T& value) {
 
 // How much room a value takes in the output: exact for text, an upper bound for numbers.
 template <bool Raw, class T>
-std::size_t value_size(const T& value) noexcept {
+std::size_t value_size(T const& value) noexcept {
     if constexpr (is_html<T>) {
         return value.view().size();
     } else if constexpr (std::is_same_v<T, template_value>) {
@@ -7415,7 +7453,7 @@ inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
 
 template <class T>
 using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
-                                       const std::remove_reference_t<T>&, std::remove_cvref_t<T>>;
+                                       std::remove_reference_t<T> const&, std::remove_cvref_t<T>>;
 
 template <fixed_text Name>
 struct arg_name {
@@ -7517,11 +7555,11 @@ constexpr void diagnose_mismatch() {
 template <class F>
 concept value_lookup = std::is_invocable_r_v<std::optional<template_value>, F&, std::string_view>;
 
-inline template_error file_error(const std::filesystem::path& file, const std::string& reason) {
+inline template_error file_error(std::filesystem::path const& file, std::string const& reason) {
     return template_error("cannot read template file \"" + file.string() + "\": " + reason);
 }
 
-inline std::string read_template_file(const std::filesystem::path& file) {
+inline std::string read_template_file(std::filesystem::path const& file) {
     auto fail = [&file](int error) {
         return file_error(file, std::generic_category().message(error));
     };
@@ -7559,7 +7597,7 @@ public:
 
     // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
     template <class... Args>
-    html render(const Args&... values) const {
+    html render(Args const&... values) const {
         std::string out;
         render_to(out, values...);
         return html(std::move(out));
@@ -7568,7 +7606,7 @@ public:
     // Appends the rendering to out; with out's capacity kept from a previous render (clear()),
     // it allocates nothing.
     template <class... Args>
-    void render_to(std::string& out, const Args&... values) const {
+    void render_to(std::string& out, Args const&... values) const {
         static_assert((detail::is_named_arg<Args> && ...),
                       "literal templates take values as porthole::arg<\"name\">(value)");
         if constexpr (!(detail::is_named_arg<Args> && ...)) {
@@ -7587,7 +7625,7 @@ private:
 
     // The value for marker piece I; literal pieces count as an empty string.
     template <std::size_t I, class... Args>
-    static const auto& value_of(const Args&... values) noexcept {
+    static auto const& value_of(Args const&... values) noexcept {
         constexpr detail::piece p = parsed::pieces[I];
         if constexpr (p.kind == detail::piece_kind::literal) {
             return detail::empty_value;
@@ -7598,7 +7636,7 @@ private:
     }
 
     template <std::size_t... I, class... Args>
-    static void write_pieces(std::string& out, std::index_sequence<I...>, const Args&... values) {
+    static void write_pieces(std::string& out, std::index_sequence<I...>, Args const&... values) {
         out.reserve(out.size() + parsed::literal_size +
                     (detail::value_size<is_raw(I)>(value_of<I>(values...)) + ... + 0));
         auto write = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
@@ -7661,7 +7699,7 @@ public:
     std::string_view text() const noexcept { return text_; }
     std::size_t piece_count() const noexcept { return pieces_.size(); }
     bool has_marker(std::string_view name) const noexcept {
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             if (p.kind != detail::piece_kind::literal && name_of(p) == name) return true;
         }
         return false;
@@ -7683,7 +7721,7 @@ public:
         // Values usually come in the order of their markers: each search starts after the
         // previous match, so in-order values are found at the first compare.
         std::size_t next = 0;
-        auto find = [values, &next](std::string_view name) -> const template_value* {
+        auto find = [values, &next](std::string_view name) -> template_value const* {
             for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
                 if (i == values.size()) i = 0;
                 if (detail::same_name(values[i].name, name)) {
@@ -7694,9 +7732,9 @@ public:
             return nullptr;
         };
         std::size_t size = literal_size_;
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             if (p.kind == detail::piece_kind::literal) continue;
-            const template_value* v = find(name_of(p));
+            template_value const* v = find(name_of(p));
             if (v) size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
         }
         out.reserve(out.size() + size);
@@ -7720,17 +7758,17 @@ public:
     }
 
 private:
-    std::string_view name_of(const detail::piece& p) const noexcept {
+    std::string_view name_of(detail::piece const& p) const noexcept {
         return {text_.data() + p.begin, p.size};
     }
-    static bool is_raw(const detail::piece& p) noexcept {
+    static bool is_raw(detail::piece const& p) noexcept {
         return p.kind == detail::piece_kind::raw_marker;
     }
 
     template <class Find>
     void write(std::string& out, Find&& find) const {
         const std::size_t start = out.size();
-        for (const auto& p : pieces_) {
+        for (auto const& p : pieces_) {
             const std::string_view piece_text = name_of(p);
             if (p.kind == detail::piece_kind::literal) {
                 out.append(piece_text);
@@ -7753,7 +7791,7 @@ private:
 };
 
 // Reads and parses a template file once. Throws template_error when it cannot be read.
-inline page_template load_template(const std::filesystem::path& file) {
+inline page_template load_template(std::filesystem::path const& file) {
     return page_template(detail::read_template_file(file));
 }
 
@@ -7771,7 +7809,7 @@ public:
     explicit template_cache(template_cache_options options) noexcept : options_(options) {}
 
     // Throws template_error when the file cannot be read (also on a reload).
-    std::shared_ptr<const page_template> get(const std::filesystem::path& file) {
+    std::shared_ptr<const page_template> get(std::filesystem::path const& file) {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(file.native());
         if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
@@ -7815,6 +7853,7 @@ private:
 // requests (RFC 9110 13) and single byte ranges (RFC 9110 14).
 
 // #include <porthole/app.hpp>
+// #include <porthole/html.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/url.hpp>
 
@@ -8385,20 +8424,6 @@ inline void append_hex(std::string& out, std::uint64_t v) {
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     out.append(buf, r.ptr);
 }
-
-// Text of an HTML listing, with `s` escaped for element content and quoted attributes.
-inline void append_html_escaped(std::string& out, std::string_view s) {
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-}
 }  // namespace detail
 
 // ---------------------------------------------------------------- the handler
@@ -8433,7 +8458,7 @@ public:
             return r;
         }
         if (m != method::get && m != method::head) {
-            auto r = error(status::method_not_allowed);
+            auto r = response::error(status::method_not_allowed);
             r.set_header("Allow", "GET, HEAD");
             return r;
         }
@@ -8451,20 +8476,20 @@ public:
                     trailing_slash = true;
                     break;
                 }
-                return error(status::bad_request);  // "//"
+                return response::error(status::bad_request);  // "//"
             }
             std::string name;
             if (seg.find("%2F") != std::string_view::npos || seg.find("%2f") != std::string_view::npos ||
                 !url::decode_segment(seg, name))
-                return error(status::bad_request);
+                return response::error(status::bad_request);
             if (name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || url::is_dot_segment(name))
-                return error(status::bad_request);
-            if (name.front() == '.' && !state_->options.allow_dotfiles) return error(status::not_found);
+                return response::error(status::bad_request);
+            if (name.front() == '.' && !state_->options.allow_dotfiles) return response::error(status::not_found);
             names.push_back(std::move(name));
         }
 
         auto opened = open(names);
-        if (!opened.fd) return error(opened.failure);
+        if (!opened.fd) return response::error(opened.failure);
         if (opened.st.directory) {
             if (!trailing_slash) return redirect_to_directory(req);
             if (!state_->options.index.empty()) {
@@ -8475,9 +8500,9 @@ public:
                     return serve(req, std::move(index), state_->options.index);
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
-            return error(status::not_found);
+            return response::error(status::not_found);
         }
-        if (!opened.st.regular || trailing_slash) return error(status::not_found);
+        if (!opened.st.regular || trailing_slash) return response::error(status::not_found);
         return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
     }
 
@@ -8520,10 +8545,6 @@ private:
         status failure = status::not_found;
     };
 
-    static response error(status s) {
-        return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-    }
-
     opened_file open(std::vector<std::string> const& names) const {
         opened_file f;
         int err = 0;
@@ -8550,7 +8571,7 @@ private:
             location += '?';
             location += req.query_string();
         }
-        auto r = error(status::moved_permanently);
+        auto r = response::error(status::moved_permanently);
         r.set_header("Location", location);
         return r;
     }
@@ -8570,10 +8591,10 @@ private:
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
         if (req.has_header("If-Match")) {
-            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return error(status::precondition_failed);
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return response::error(status::precondition_failed);
         } else if (req.has_header("If-Unmodified-Since")) {
             if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
-                return error(status::precondition_failed);
+                return response::error(status::precondition_failed);
         }
         bool not_modified = false;
         if (req.has_header("If-None-Match")) {
@@ -8598,7 +8619,7 @@ private:
         if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(req.header("Range"), size);
             if (range.kind == detail::byte_range::unsatisfiable) {
-                auto e = error(status::range_not_satisfiable);
+                auto e = response::error(status::range_not_satisfiable);
                 e.set_header("Content-Range", "bytes */" + std::to_string(size));
                 e.set_header("Accept-Ranges", "bytes");
                 return e;
@@ -8626,22 +8647,22 @@ private:
 
     response listing(request const& req, int dir_fd) const {
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
-        if (!detail::read_directory(dir_fd, entries)) return error(status::not_found);
+        if (!detail::read_directory(dir_fd, entries)) return response::error(status::not_found);
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
         std::string title;
-        detail::append_html_escaped(title, req.path());
+        html_escape(req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {
             html += "<li><a href=\"./";
             std::string href;
             url::encode_component(name, href);
-            detail::append_html_escaped(html, href);
+            html_escape(href, html);
             if (is_dir) html += '/';
             html += "\">";
-            detail::append_html_escaped(html, name);
+            html_escape(name, html);
             if (is_dir) html += '/';
             html += "</a></li>\n";
         }
@@ -11037,14 +11058,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
     return t;
 }
 
-template <route_pattern A, route_pattern B, bool Conflict>
-struct route_conflict_check {
-    static_assert(!Conflict,
-                  "porthole router: two routes match the same paths with overlapping methods (patterns that differ "
-                  "only in parameter names are the same route)");
-    static constexpr bool ok = !Conflict;
-};
-
 // ---------------------------------------------------------------- matching
 
 // A request path on its way through the trie. Segment i is the same whichever branch reads
@@ -11275,10 +11288,6 @@ inline std::string_view format_allow(std::uint16_t bits, std::array<char, 64>& b
     return {buf.data(), n};
 }
 
-inline response plain_status(status s) {
-    return response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-}
-
 // Where decoded parameter values live while a handler runs: a stack buffer, then one heap
 // block as large as the path (decoding never lengthens a segment) for values beyond it.
 class decode_arena {
@@ -11364,7 +11373,7 @@ public:
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
-        if (path.empty() || path[0] != '/') return detail::plain_status(status::not_found);
+        if (path.empty() || path[0] != '/') return response::error(status::not_found);
         walk w(path);
         detail::match_query q;
         q.wanted = detail::method_bit(m);
@@ -11372,13 +11381,13 @@ public:
         if (find(w, q)) return invoke(static_cast<std::size_t>(q.route), req, w);
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
-            auto res = detail::plain_status(status::method_not_allowed);
+            auto res = response::error(status::method_not_allowed);
             std::array<char, 64> buf;
             res.set_header("Allow", detail::format_allow(q.allowed, buf));
             return res;
         }
         if (redirect_slash_) return redirect_or_404(req);
-        return detail::plain_status(status::not_found);
+        return response::error(status::not_found);
     }
 
 private:
@@ -11419,13 +11428,13 @@ private:
         walk alt(trailing ? path.substr(0, path.size() - 1) : std::string_view(longer));
         detail::match_query q;
         q.wanted = detail::known_methods;
-        if (!find(alt, q)) return detail::plain_status(status::not_found);
+        if (!find(alt, q)) return response::error(status::not_found);
         auto raw = req.raw_path();
         std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
         if (!trailing) location += '/';
         // Never a Location a browser would read as another host ("//host", "/\host").
         if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
-            return detail::plain_status(status::not_found);
+            return response::error(status::not_found);
         if (!req.query_string().empty()) {
             location += '?';
             location += req.query_string();

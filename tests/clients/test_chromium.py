@@ -2,7 +2,8 @@
 """Headless Chromium loads status_page: the served DOM holds the live values rendered by the
 server; then, driven over the DevTools protocol, the page's own EventSource receives status
 updates pushed on /events and rewrites the DOM with them, several times, without reloading and
-without asking /status.json. Also saves a screenshot under the build directory
+without asking /status.json; the same for /debug/vars, whose table is pushed to over its own
+event stream without polling. Also saves a screenshot under the build directory
 (chromium/status_page.png). Chromium's noise on stderr is ignored."""
 import asyncio
 import json
@@ -62,15 +63,29 @@ class Chromium(unittest.TestCase):
         self.assertTrue(all(a == b for a, b, _ in rows))
 
 
-    def test_event_source_updates_the_page_without_reloading(self):
+    def watch(self, url, loaded, probe, enough):
+        """Opens `url` in Chromium and evaluates `probe` in it until `enough(seen)` (20 s at most)."""
         profile = self.profile.name
         proc = subprocess.Popen([self.chromium] + FLAGS + ["--user-data-dir=" + profile, "--remote-debugging-port=0",
-                                                           self.url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                                           url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            state = asyncio.run(self.watch_page(profile))
+            return asyncio.run(self.watch_page(profile, url, loaded, probe, enough))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+    def test_event_source_updates_the_page_without_reloading(self):
+        probe = """JSON.stringify({
+            pushed: +document.getElementById("pushed").textContent,
+            done: +document.getElementById("done").textContent,
+            failed: +document.getElementById("failed").textContent,
+            refreshed: document.getElementById("refreshed").textContent,
+            rows: document.getElementById("jobs").innerHTML,
+            marker: window.__kept === true,
+            navigations: performance.getEntriesByType("navigation").length,
+            fetches: performance.getEntriesByType("resource").map(e => e.name).filter(n => n.includes("status.json"))})"""
+        loaded = 'document.readyState === "complete" && document.getElementById("pushed") !== null'
+        state = self.watch(self.url, loaded, probe, lambda seen: seen[-1]["pushed"] >= 3)
         first, last = state[0], state[-1]
         self.assertGreaterEqual(last["pushed"], 2, state)
         self.assertTrue(last["marker"], "the page was reloaded")
@@ -80,9 +95,31 @@ class Chromium(unittest.TestCase):
         self.assertEqual(last["fetches"], [], "the page asked /status.json")
         self.assertRegex(last["rows"], r'^(<tr( class="failed")?><td>\d+</td><td>job-\d+</td><td>[\d.]+</td><td>(ok|failed)</td></tr>)+$')
 
-    async def watch_page(self, profile):
-        """Polls the page's DOM through the DevTools protocol until two pushed updates have been
-        shown (20 s at most); returns what it saw each time."""
+    def test_debug_vars_table_is_pushed_to_without_reloading_or_polling(self):
+        url = self.url + "debug/vars"
+        probe = """JSON.stringify({
+            updated: document.getElementById("updated").textContent,
+            done: +([...document.querySelectorAll("#vars tr")].find(r => r.cells[0].textContent === "jobs_done")
+                    || {cells: [0, 0, {textContent: "-1"}]}).cells[2].textContent,
+            rows: document.querySelectorAll("#vars tr").length,
+            marker: window.__kept === true,
+            navigations: performance.getEntriesByType("navigation").length,
+            resources: performance.getEntriesByType("resource").map(e => e.name)})"""
+        loaded = 'document.readyState === "complete" && document.getElementById("vars") !== null'
+        changes = lambda seen: len({s["updated"] for s in seen if s["updated"] not in ("at load", "reconnecting")})
+        state = self.watch(url, loaded, probe, lambda seen: changes(seen) >= 3)
+        first, last = state[0], state[-1]
+        self.assertGreaterEqual(changes(state), 3, state)  # pushed to, at 1 s intervals
+        self.assertTrue(last["marker"], "the page was reloaded")
+        self.assertEqual(last["navigations"], 1)
+        self.assertGreater(last["rows"], 5)
+        self.assertGreater(last["done"], first["done"], state)
+        self.assertEqual([r for r in last["resources"] if "format=json" in r], [], "the page polled")
+        self.assertTrue(any("format=script" in r for r in last["resources"]), last["resources"])
+
+    async def watch_page(self, profile, url, loaded, probe, enough):
+        """Polls the page's DOM through the DevTools protocol until `enough(seen)` (20 s at most);
+        returns what it saw each time."""
         deadline = time.time() + 20
         port_file = os.path.join(profile, "DevToolsActivePort")
         while not os.path.exists(port_file):
@@ -95,19 +132,10 @@ class Chromium(unittest.TestCase):
             self.assertLess(time.time(), deadline, "the page never appeared")
             try:
                 with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % devtools, timeout=5) as r:
-                    page = next((t for t in json.load(r) if t["type"] == "page" and t["url"] == self.url), None)
+                    page = next((t for t in json.load(r) if t["type"] == "page" and t["url"] == url), None)
             except OSError:
                 pass
             await asyncio.sleep(0.1)
-        probe = """JSON.stringify({
-            pushed: +document.getElementById("pushed").textContent,
-            done: +document.getElementById("done").textContent,
-            failed: +document.getElementById("failed").textContent,
-            refreshed: document.getElementById("refreshed").textContent,
-            rows: document.getElementById("jobs").innerHTML,
-            marker: window.__kept === true,
-            navigations: performance.getEntriesByType("navigation").length,
-            fetches: performance.getEntriesByType("resource").map(e => e.name).filter(n => n.includes("status.json"))})"""
         seen = []
         async with websockets.connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
             ident = 0
@@ -123,14 +151,13 @@ class Chromium(unittest.TestCase):
                         self.assertNotIn("exceptionDetails", reply["result"], expression)
                         return reply["result"]["result"].get("value")
 
-            loaded = 'document.readyState === "complete" && document.getElementById("pushed") !== null'
             while not await evaluate(loaded):
                 self.assertLess(time.time(), deadline, "the page never loaded")
                 await asyncio.sleep(0.05)
             await evaluate("window.__kept = true")
             while time.time() < deadline:
                 seen.append(json.loads(await evaluate(probe)))
-                if seen[-1]["pushed"] >= 3:
+                if enough(seen):
                     break
                 await asyncio.sleep(0.2)
         return seen

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <porthole/detail/platform.hpp>
-#include <porthole/response.hpp>
+#include <porthole/unique_fd.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -48,7 +48,7 @@ namespace porthole::detail {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-using porthole::unique_fd;  // the descriptor owner response.hpp defines for file bodies
+using porthole::unique_fd;
 
 #if defined(MSG_NOSIGNAL)
 inline constexpr int send_flags = MSG_NOSIGNAL;

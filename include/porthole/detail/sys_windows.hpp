@@ -7,7 +7,7 @@
 #pragma once
 
 #include <porthole/detail/platform.hpp>
-#include <porthole/response.hpp>
+#include <porthole/unique_fd.hpp>
 
 #include <atomic>
 #include <cerrno>

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Each header pulls in only what its layer may use: the engine knows no HTTP header, the
+lowest HTTP headers stay free of the heavy standard headers, and the small ones include
+nothing of porthole's. Reads the preprocessor's own dependency list (COMPILER -M).
+
+  include_hygiene.py INCLUDE_DIR -- COMPILER [ARGS...]
+"""
+import subprocess
+import sys
+import tempfile
+
+HTTP = ["porthole/http.hpp", "porthole/parser.hpp", "porthole/request.hpp", "porthole/response.hpp",
+        "porthole/connection.hpp", "porthole/router.hpp"]
+HEAVY = ["<chrono>", "<functional>", "<thread>", "<filesystem>", "<sstream>", "<iostream>", "<fstream>",
+         "<regex>", "<locale>", "<future>"]
+ANY_PORTHOLE = ["porthole/"]
+
+# header: what it must not pull in, directly or through another header
+RULES = {
+    "porthole/detail/sys.hpp": HTTP,
+    "porthole/detail/poller.hpp": HTTP,
+    "porthole/detail/event_loop.hpp": HTTP,
+    "porthole/detail/engine.hpp": HTTP,
+    "porthole/mailbox.hpp": HTTP,
+    "porthole/http.hpp": HEAVY,
+    "porthole/parser.hpp": HEAVY,
+    "porthole/url.hpp": HEAVY,
+    "porthole/html.hpp": HEAVY + ANY_PORTHOLE,
+    "porthole/unique_fd.hpp": HEAVY + ANY_PORTHOLE,
+    "porthole/json_string.hpp": HEAVY + ANY_PORTHOLE,
+}
+
+
+def dependencies(compiler, include, header):
+    with tempfile.NamedTemporaryFile("w", suffix=".cpp") as src:
+        src.write("#include <%s>\n" % header)
+        src.flush()
+        out = subprocess.run(compiler + ["-std=c++20", "-M", "-I", include, src.name],
+                             capture_output=True, text=True, check=True).stdout
+    return [d for d in out.replace("\\\n", " ").split()[2:]]
+
+
+def offends(dep, banned, header):
+    if banned.startswith("<"):
+        return dep.endswith("/" + banned[1:-1])
+    if dep.endswith("/" + header):
+        return False
+    return ("/" + banned) in dep if banned.endswith("/") else dep.endswith("/" + banned)
+
+
+def main(argv):
+    sep = argv.index("--")
+    include, compiler = argv[0], argv[sep + 1:]
+    failures = 0
+    for header, banned in RULES.items():
+        deps = dependencies(compiler, include, header)
+        bad = sorted({b for d in deps for b in banned if offends(d, b, header)})
+        if bad:
+            failures += 1
+            print("FAIL %s pulls in %s" % (header, ", ".join(bad)))
+        else:
+            print("ok   %s" % header)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
