@@ -570,6 +570,11 @@ TEST_CASE("the command line sets the connection limit and every timeout, and kee
     CHECK(d.max_connections == defaults.max_connections);
     CHECK(d.header_timeout == defaults.header_timeout);
     CHECK(d.drain_timeout == defaults.drain_timeout);
+    CHECK(d.listener_per_thread);
+    char const* shared[] = {"prog", "--threads", "2", "--shared-listener"};
+    auto s = porthole::options::from_command_line(4, shared).options;
+    CHECK_FALSE(s.listener_per_thread);
+    CHECK(s.threads == 2);
 }
 
 TEST_CASE("--help and malformed values are reported, never acted on: the process goes on") {

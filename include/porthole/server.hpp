@@ -151,6 +151,8 @@ inline std::string command_line_usage(std::string_view program) {
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
         "  --address A   address to listen on (default 127.0.0.1)\n"
+        "  --shared-listener  one listener for every loop, which take connections as they are free\n"
+        "                     (default: one SO_REUSEPORT listener per loop, on Linux)\n"
         "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
@@ -200,6 +202,7 @@ inline command_line options::from_command_line(int argc, char const* const* argv
             cl.message = detail::command_line_usage(program);
             return cl;
         }
+        if (a == "--shared-listener") o.listener_per_thread = false;
     }
     unsigned long v = 0;
     if (auto p = command_line_value(argc, argv, "--port")) {
