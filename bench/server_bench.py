@@ -161,10 +161,10 @@ def make_servers(args):
     return servers
 
 
-def run_wrk(server, mode, duration, lua):
+def run_wrk(server, mode, duration, lua, path="/"):
     name, conns, extra, env = mode
     cmd = ["wrk", "-t1", "-c%d" % conns, "-d%gs" % duration, "--timeout", "2s", "-s", lua] + extra
-    cmd.append("http://127.0.0.1:%d/" % server.port)
+    cmd.append("http://127.0.0.1:%d%s" % (server.port, path))
     before = cpu_seconds(server.proc.pid)
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **env), timeout=duration + 30)
     after = cpu_seconds(server.proc.pid)
@@ -237,7 +237,7 @@ def bench(args):
 
 # ---------------------------------------------------------------- idle connections
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def response_complete(buf):

@@ -2,10 +2,14 @@
 // uptime, counters and the recent jobs, rendered from the @@name@@ template pages/status.html and
 // kept current in the browser by server-sent events: each finished job publishes the whole
 // status as one `status` event on /events (porthole::event_hub); /status.json answers the same
-// on request (the page asks it after a `resync`). The job counters are published variables:
-// /debug/vars shows them with the server's own metrics (JSON, or a table in a browser), and
-// /metrics serves them to Prometheus.
-//   build/examples/status_page --port 8080 [--pages DIR]
+// on request (the page asks it after a `resync`). nlohmann/json writes both. The job counters are
+// published variables: /debug/vars shows them with the server's own metrics (JSON, or a table in
+// a browser), and /metrics serves them to Prometheus.
+//   build/examples/status_page --port 8080 [--pages DIR] [--token]
+// --token: only the person who started it gets in. It prints
+//   listening on http://127.0.0.1:8080/?token=...
+// and a browser that opens that URL gets a session cookie (sent by the page's EventSource and
+// fetches too); everyone else gets 401, on every route.
 #include <porthole/porthole.hpp>
 
 #include <chrono>
@@ -31,15 +35,10 @@ struct tool_state {
     }
 };
 
-std::string to_json(tool_state::snapshot const& s) {
-    std::string jobs;
-    for (auto const& j : s.recent) {
-        jobs += (jobs.empty() ? "" : ",") + std::string("{\"id\":") + std::to_string(j.id) + ",\"name\":";
-        porthole::append_json_string(jobs, j.name);
-        jobs += ",\"seconds\":" + std::to_string(j.seconds) + ",\"ok\":" + (j.ok ? "true" : "false") + "}";
-    }
-    return "{\"uptime\":" + std::to_string(s.uptime) + ",\"done\":" + std::to_string(s.done) +
-           ",\"failed\":" + std::to_string(s.failed) + ",\"jobs\":[" + jobs + "]}";
+nlohmann::json to_json(tool_state::snapshot const& s) {
+    auto jobs = nlohmann::json::array();
+    for (auto const& j : s.recent) jobs.push_back({{"id", j.id}, {"name", j.name}, {"seconds", j.seconds}, {"ok", j.ok}});
+    return {{"uptime", s.uptime}, {"done", s.done}, {"failed", s.failed}, {"jobs", std::move(jobs)}};
 }
 
 porthole::html to_rows(tool_state::snapshot const& s) {
@@ -77,22 +76,38 @@ int main(int argc, char** argv) {
                 state.recent.push_front({id, "job-" + std::to_string(id), seconds, ok});
                 if (state.recent.size() > 8) state.recent.pop_back();
             }
-            hub.publish("status", to_json(state.now()));  // never waits for a browser
+            hub.publish("status", to_json(state.now()).dump());  // never waits for a browser
         }
     });
-    auto app = porthole::router{
+    auto asset = [dir](char const* name, char const* type) {
+        return [path = dir + "/" + name, type] { return porthole::response::file(path, type); };
+    };
+    auto routes = porthole::router{
         porthole::get<"/">([&] {
             auto s = state.now();
             return page.render({{"uptime", s.uptime}, {"done", s.done}, {"failed", s.failed}, {"rows", to_rows(s)}});
         }),
         porthole::get<"/status.json">([&] {  // and how many pages are subscribed
             auto json = to_json(state.now());
-            json.insert(json.size() - 1, ",\"subscribers\":" + std::to_string(hub.subscribers()));
-            return porthole::response::json(std::move(json));
+            json["subscribers"] = hub.subscribers();
+            return json;
         }),
+        porthole::get<"/status.js">(asset("status.js", "text/javascript; charset=utf-8")),
+        porthole::get<"/status.css">(asset("status.css", "text/css; charset=utf-8")),
         porthole::get<"/events">([&](porthole::request const& req) { return hub.subscribe(req); }),
         porthole::get<"/metrics">(porthole::prometheus_metrics()),
-        porthole::get<"/debug/vars">(porthole::debug_vars()),
+        porthole::get<"/debug/vars">(porthole::debug_vars()),  // its script and style are files: CSP 'self' holds
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+
+    auto command_line = porthole::options::from_command_line(argc, argv);
+    if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
+    auto& opts = command_line.options;
+    bool token_on = porthole::command_line_flag(argc, argv, "--token");
+    porthole::access_token token;
+    if (token_on) opts.announce_query = token.query();
+    auto app = porthole::layers{
+        porthole::security_headers{},  // the page's script and style are files of its own: CSP 'self' holds
+        porthole::when([token_on](porthole::request const&) { return token_on; }, std::move(token)),
+    }(std::move(routes));
+    return porthole::serve(app, std::move(opts));
 }

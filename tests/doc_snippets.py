@@ -6,7 +6,7 @@
 Blocks without main or without an #include are fragments and are skipped; one that includes
 porthole/tls.hpp links OpenSSL. A snippet passes when
 it compiles with -std=c++20 -Wall -Wextra -Werror and its program exits 0; one that contains
-`// compile-only` (a server, say) is only compiled.
+`// compile-only` (a server, say) is only compiled; `// link: -lz` lines add to the link.
 """
 import pathlib
 import re
@@ -30,8 +30,9 @@ def main(argv):
                 src = pathlib.Path(tmp) / "snippet.cpp"
                 exe = pathlib.Path(tmp) / "snippet"
                 src.write_text(block, encoding="utf-8")
+                libraries = [a for line in re.findall(r"^// link: (.*)$", block, re.M) for a in line.split()]
                 cmd = compiler + ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-I", include, str(src),
-                                  "-o", str(exe), "-pthread"]
+                                  "-o", str(exe), "-pthread"] + libraries
                 if "porthole/tls.hpp" in block:
                     cmd += ["-lssl", "-lcrypto"]
                 proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -11,6 +11,10 @@
 #include "fuzz/fuzz_template.cpp"
 #include "fuzz/fuzz_url.cpp"
 #include "fuzz/fuzz_websocket.cpp"
+#if defined(PORTHOLE_WITH_ZLIB) && defined(PORTHOLE_WITH_BROTLI) && __has_include(<brotli/decode.h>)
+#include "fuzz/fuzz_kit.cpp"
+#define PORTHOLE_REPLAY_KIT 1
+#endif
 
 #include <doctest/doctest.h>
 
@@ -143,3 +147,8 @@ TEST_CASE("fuzz regressions: an unsupported expectation gets 417 whether or not 
         CHECK(c->closed());
     }
 }
+#if defined(PORTHOLE_REPLAY_KIT)
+TEST_CASE("fuzz regressions: saved kit inputs pass the layers' checks") {
+    replay("fuzz_kit", fuzz_kit::one_input);
+}
+#endif

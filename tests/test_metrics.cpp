@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -147,6 +148,77 @@ TEST_CASE("an answer that comes later is in flight until it comes") {
     auto left = find_route(porthole::metrics::collect(), "/later/{n}", "GET");
     CHECK(left.in_flight == r.in_flight);
     CHECK(left.classes[1].requests == r.classes[1].requests);
+}
+
+namespace {
+// A sink that counts what it is given and answers with the count.
+struct counting_sink {
+    std::shared_ptr<std::size_t> bytes;
+    void data(std::string_view piece) { *bytes += piece.size(); }
+    response end() { return response::text("got " + std::to_string(*bytes)); }
+};
+}  // namespace
+
+TEST_CASE("a streamed body's request is counted as answer() counts one: status, bytes in and out, duration") {
+    porthole::metrics::enable();
+    auto app = porthole::router{
+        porthole::post<"/up">(porthole::streamed_body({.max_size = 100}, [](request const& req) {
+            return porthole::take_body(req, counting_sink{std::make_shared<std::size_t>()});
+        })),
+        porthole::post<"/refuse">(porthole::streamed_body({.max_size = 100}, [](request const&) {
+            return response::text("no", status::forbidden);
+        })),
+    };
+    auto before = porthole::metrics::collect();
+    porthole::testing::client c(app);
+    std::string head = "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n";
+    c.send(head + "hello");
+    CHECK(find_route(porthole::metrics::collect(), "/up", "POST").in_flight -
+              find_route(before, "/up", "POST").in_flight ==
+          1);  // the sink answers at the end
+    std::this_thread::sleep_for(2ms);
+    c.send("world");
+    c.send("POST /refuse HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "got 10");
+    CHECK(rs[1].status == 403);
+    auto after = porthole::metrics::collect();
+    auto up = find_route(after, "/up", "POST"), up0 = find_route(before, "/up", "POST");
+    CHECK(up.in_flight == up0.in_flight);
+    CHECK(up.classes[1].requests - up0.classes[1].requests == 1);
+    CHECK(up.classes[1].bytes_in - up0.classes[1].bytes_in == head.size() + 10);
+    auto out = c.output();
+    CHECK(up.classes[1].bytes_out - up0.classes[1].bytes_out == out.find("HTTP/1.1 403"));
+    CHECK(up.classes[1].nanoseconds - up0.classes[1].nanoseconds >= 2000000u);
+    CHECK(requests(after, "/refuse", "POST", 4) - requests(before, "/refuse", "POST", 4) == 1);
+    // OPTIONS *, answered by the connection itself, counts under no route.
+    auto asterisk = requests(after, "(none)", "OPTIONS", 2);
+    porthole::testing::client options(app);
+    options.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(options.responses().size() == 1);
+    CHECK(requests(porthole::metrics::collect(), "(none)", "OPTIONS", 2) == asterisk + 1);
+
+    // A chunked body that turns out malformed: the request that took it is answered 400, and
+    // counted so; a Content-Length past the route's limit is refused 413 like the parser's.
+    auto count413 = [] {
+        for (auto [code, n] : porthole::metrics::collect().parse_errors)
+            if (code == 413) return n;
+        return std::uint64_t{0};
+    };
+    auto too_large = count413();
+    porthole::testing::client bad(app);
+    bad.send("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n");
+    auto bad_rs = bad.responses();
+    REQUIRE(bad_rs.size() == 1);
+    CHECK(bad_rs[0].status == 400);
+    auto failed = find_route(porthole::metrics::collect(), "/up", "POST");
+    CHECK(failed.classes[3].requests - up.classes[3].requests == 1);
+    CHECK(failed.classes[3].bytes_out - up.classes[3].bytes_out == bad.output().size());
+    CHECK(failed.in_flight == up0.in_flight);
+    porthole::testing::client big(app);
+    big.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n");
+    CHECK(count413() == too_large + 1);
 }
 
 TEST_CASE("parse errors are counted by status") {

@@ -326,6 +326,7 @@ bool wait_until(auto&& condition, std::chrono::milliseconds limit) {
 porthole::options loopback(unsigned threads = 1) {
     porthole::options o;
     o.port = 0;
+    o.allowed_hosts = {"t"};  // the Host the requests below name
     o.threads = threads;
     return o;
 }

@@ -15,10 +15,17 @@ namespace {
 struct fixture {
     rest_api::store db;
     decltype(rest_api::make_app(db)) app = rest_api::make_app(db);
+    connection_config config = [] {
+        connection_config c;
+        c.limits.max_body = rest_api::max_body;  // as rest_api.cpp sets it
+        return c;
+    }();
 
-    testing::parsed_response send(method m, std::string target, std::string body = {}) {
-        return testing::send(app, simple_request{m, std::move(target), {{"Content-Type", "application/json"}},
-                                                 std::move(body)});
+    testing::parsed_response send(method m, std::string target, std::string body = {},
+                                  std::string type = "application/json") {
+        simple_request r{m, std::move(target), {}, std::move(body)};
+        if (!type.empty()) r.headers.emplace_back("Content-Type", type);
+        return testing::send(app, r, config);
     }
 };
 
@@ -80,12 +87,36 @@ TEST_CASE("rest_api: a body that is not {\"name\": string} is a 400, and nothing
                             "{\"name\": \"x\"} extra", "{\"name\": \"\\q\"}", "{\"name\": \"\\ud800\"}",
                             "{\"name\": \"a\nb\"}", "{\"name\" \"x\"}"}) {
         INFO(bad);
-        CHECK(f.send(method::post, "/items", bad).status == 400);
+        auto r = f.send(method::post, "/items", bad);
+        CHECK(r.status == 400);
+        CHECK(r.header("Content-Type") == "application/json");
+        CHECK(r.body.starts_with("{\"error\":\"[json.exception."));  // nlohmann's message, as a JSON string
     }
     CHECK(f.send(method::get, "/items").body == "[]");
     f.send(method::post, "/items", R"({"name": "ok"})");
     CHECK(f.send(method::put, "/items/1", "not json").status == 400);
     CHECK(f.send(method::get, "/items/1").body == R"({"id":1,"name":"ok"})");
+}
+
+TEST_CASE("rest_api: a Content-Type other than JSON is a 415; none at all is read as JSON") {
+    fixture f;
+    auto r = f.send(method::post, "/items", R"({"name": "x"})", "application/x-www-form-urlencoded");
+    CHECK(r.status == 415);
+    CHECK(r.body == R"({"error":"expected Content-Type: application/json"})");
+    CHECK(f.send(method::post, "/items", R"({"name": "x"})", "application/problem+json").status == 201);
+    CHECK(f.send(method::post, "/items", R"({"name": "y"})", "").status == 201);
+    CHECK(f.send(method::put, "/items/1", R"({"name": "z"})", "text/plain").status == 415);
+}
+
+TEST_CASE("rest_api: the parser's message comes back escaped, never pasted") {
+    fixture f;
+    auto r = f.send(method::post, "/items", "{\"name\": \"</script>\"\x01");
+    CHECK(r.status == 400);
+    auto body = nlohmann::json::parse(r.body);  // well-formed JSON, whatever the message holds
+    auto message = body.at("error").get<std::string>();
+    CHECK(message.find("parse error") != std::string::npos);
+    CHECK(message.find("</script>") != std::string::npos);  // the token it stopped at, quoted inside
+    CHECK(r.body.find('\x01') == std::string::npos);
 }
 
 TEST_CASE("rest_api: JSON escapes are read and written") {

@@ -42,6 +42,7 @@ targets=(
   fuzz_router
   fuzz_websocket
   fuzz_tls
+  fuzz_kit
 )
 # Targets for headers that are not always there yet: each joins the list above once both its
 # source and the header it needs exist (NAME:HEADER). None at the moment.
@@ -162,6 +163,7 @@ for t in "${targets[@]}"; do
     echo "=== build $t"
     libs=()
     [ "$t" = fuzz_tls ] && libs=(-lssl -lcrypto)  # the one target that needs OpenSSL
+    [ "$t" = fuzz_kit ] && libs=(-DPORTHOLE_WITH_ZLIB=1 -DPORTHOLE_WITH_BROTLI=1 -lz -lbrotlienc -lbrotlidec)
     if ! "$cxx" "${flags[@]}" "tests/fuzz/$t.cpp" -o "$bin" "${libs[@]}"; then
       status=1
       summary+=("$t: BUILD FAILED")

@@ -52,11 +52,11 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
       -Dexamples=false >/dev/null || return 1
   fi
   ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_responder \
-    tests/test_stream tests/test_sse tests/test_blocking tests/test_tls_server tests/test_websocket \
-    tests/test_metrics >/dev/null || return 1
+    tests/test_stream tests/test_sse tests/test_blocking tests/test_tls_server tests/test_metrics tests/test_listeners \
+    tests/test_layers tests/test_layers_later tests/test_body_stream tests/test_websocket >/dev/null || return 1
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     meson test -C "$dir" --no-rebuild --print-errorlogs server server_poll connection responder stream sse blocking \
-    tls_server websocket metrics
+      tls_server metrics listeners layers layers_later body_stream websocket
 }
 
 windows_cross() {  # MinGW-w64 build for Windows (tools/mingw-w64.ini), run under Wine
@@ -99,7 +99,8 @@ fuzz_all() {  # build and replay everything, then fuzz two targets at a time (on
   FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection fuzz_tls \
     >"$dir/run-a.log" 2>&1 &
   a=$!
-  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_url fuzz_cookie_form_multipart fuzz_template fuzz_router fuzz_websocket \
+  FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_url fuzz_cookie_form_multipart fuzz_template fuzz_router fuzz_kit \
+    fuzz_websocket \
     >"$dir/run-b.log" 2>&1 &
   b=$!
   wait $a; local ra=$?

@@ -18,11 +18,36 @@ namespace porthole {
 
 class html;  // a rendered template (template.hpp); declared here so that it converts
 
+// More types a handler may return: specialize response_converter<T> with
+//   static response convert(T const& value);
+// (json.hpp does it for nlohmann::json.)
+template <class T>
+struct response_converter;
+
+// A handler parameter read from the request body (router.hpp: a route handler may take one
+// after the path's parameters): specialize body_reader<T> with
+//   static std::optional<T> read(request const& req, response& refusal);
+// which gives the value, or nullopt and sets `refusal` (a 400, 413, 415...) to answer with.
+// (json.hpp does it for porthole::json_body<T>.)
+template <class T>
+struct body_reader;
+
+template <class T>
+concept body_parameter = requires(request const& req, response& refusal) {
+    { body_reader<T>::read(req, refusal) } -> std::same_as<std::optional<T>>;
+};
+
 namespace detail {
 template <class T>
+concept has_response_converter = requires(T const& v) {
+    { response_converter<T>::convert(v) } -> std::same_as<response>;
+};
+
+template <class T>
 struct converts_to_response
-    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, later_t> || std::same_as<T, html> ||
-                         std::convertible_to<T, std::string_view>> {};
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, later_t> ||
+                         std::same_as<T, html> || std::convertible_to<T, std::string_view> ||
+                         has_response_converter<T>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 }  // namespace detail
@@ -36,6 +61,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   porthole::later              the answer comes later, through a responder (responder.hpp)
 //   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
+//   T with a response_converter  what its convert() makes (nlohmann::json with json.hpp)
 template <class T>
 concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
 
@@ -48,6 +74,8 @@ response to_response(T&& value) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
         return response::html(std::forward<T>(value));
+    } else if constexpr (detail::has_response_converter<V>) {  // before conversions the type may also have
+        return response_converter<V>::convert(value);
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {

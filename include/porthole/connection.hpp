@@ -11,7 +11,9 @@
 // runs the mailbox in its step, then writes for each connection it names.
 #pragma once
 
+#include <porthole/access_log.hpp>
 #include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/mailbox.hpp>
 #include <porthole/metrics.hpp>
@@ -59,16 +61,6 @@ struct output_chunk {
     std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
 };
 
-// What an access log line needs; views are valid during the callback only. An answer to input
-// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be.
-struct access_entry {
-    std::string_view peer, method, target;
-    porthole::version version;
-    porthole::status status;
-    std::uint64_t body_bytes;
-};
-
 // The Date header value, formatted at most once per second. The driver owns the clock and calls
 // update(); a connection without one sends no Date.
 class date_source {
@@ -91,12 +83,56 @@ struct connection_config {
     bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    std::function<void(access_entry const&)> access_log;
+    access_log_function access_log;
     std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    // Host names accepted beside localhost and IP literals where a driver turns the Host check
+    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
+    std::vector<std::string> allowed_hosts;
     worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
 };
 
 namespace detail {
+// Whether a Host value (uri-host [":" port]) can only have come from a client that means this
+// machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
+// `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
+// Runs for every request on a loopback listener, so the usual values take a few steps.
+inline bool is_local_host(std::string_view host, std::vector<std::string> const& allowed) noexcept {
+    auto is = [&](std::string_view name) {  // exactly `name`, with or without a port
+        return host.size() >= name.size() && std::memcmp(host.data(), name.data(), name.size()) == 0 &&
+               (host.size() == name.size() || host[name.size()] == ':');
+    };
+    if (is("127.0.0.1") || is("localhost")) return true;  // what browsers and tools send, first
+    if (host.empty()) return false;
+    if (host[0] == '[') return true;  // an IPv6 literal (the parser checked its characters)
+    if (host[0] >= '0' && host[0] <= '9') {  // a dotted IPv4 address: four numbers of 0 to 255
+        unsigned parts = 1, digits = 0, value = 0;
+        std::size_t i = 0;
+        for (; i < host.size() && host[i] != ':'; ++i) {
+            char c = host[i];
+            if (c == '.') {
+                if (digits == 0) break;
+                ++parts;
+                digits = value = 0;
+            } else if (c >= '0' && c <= '9' && digits < 3) {
+                value = value * 10 + static_cast<unsigned>(c - '0');
+                ++digits;
+                if (value > 255) break;
+            } else {
+                break;
+            }
+        }
+        if ((i == host.size() || host[i] == ':') && parts == 4 && digits > 0) return true;
+    }
+    host = host.substr(0, host.find(':'));
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same name
+    if (host.size() >= 9 && iequals(host.substr(host.size() - 9), "localhost") &&
+        (host.size() == 9 || host[host.size() - 10] == '.'))
+        return true;
+    for (auto const& name : allowed)
+        if (iequals(host, name)) return true;
+    return false;
+}
+
 inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
 }
@@ -178,7 +214,7 @@ public:
     void feed(std::span<char> bytes) {
         if (up_) [[unlikely]] return up_->feed(bytes);
         if (closing_) return;
-        if (!in_.empty() || paused_ || waiting_) {
+        if (!in_.empty() || paused_ || (waiting_ && !taking_body())) {
             in_.append(bytes.data(), bytes.size());
             process_buffered();
             return;
@@ -199,6 +235,7 @@ public:
         if (up_) [[unlikely]] return up_->read_eof();
         closing_ = true;
         in_.clear();
+        abort_body();
         abandon_answer();
         if (has_live_stream()) {
             let_go_of_streams();
@@ -283,6 +320,9 @@ public:
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
             return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
         }
+        if constexpr (plans_bodies) {
+            if (incoming_) return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
+        }
         if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
         if (parser_.head_complete()) return connection_phase::reading_body;
@@ -294,11 +334,16 @@ public:
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
         if (up_) [[unlikely]] return up_->timeout();
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
+                fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
+                in_.clear();
+                return;
+            }
+        }
         if (waiting_) {
-            if (metric_) metric_.end(to_int(status::service_unavailable), 0);
-            abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
-            queue_error(status::service_unavailable);
+            answer_instead(status::service_unavailable);
             closing_ = true;
             in_.clear();
             return;
@@ -319,10 +364,15 @@ public:
                         stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
                         segments_.capacity() * sizeof(segment);
         for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
+        if constexpr (plans_bodies) n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
         return n;
     }
 
     void set_peer(std::string_view address) { peer_.assign(address); }
+    // The driver accepted this connection on a loopback address: a request whose Host (or
+    // absolute-form authority) names anything but this machine is answered 421 Misdirected
+    // Request without reaching the application (a DNS rebinding defence; see is_local_host).
+    void set_host_check(bool on) noexcept { host_check_ = on; }
     // The connection runs over TLS; client_subject: the verified client certificate's subject,
     // if any, owned by the driver's TLS session, which outlives the connection's use of it.
     // Requests show both (request::secure, request::client_subject).
@@ -357,7 +407,7 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = waiting_ = draining_ = secure_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
         client_subject_ = {};
     }
 
@@ -411,13 +461,37 @@ private:
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
     // An unfinished chunked body's decoded framing is dropped, which shrinks `size`.
     std::size_t process(char* data, std::size_t& size) {
-        if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a body being streamed comes first; what follows it waits
+                off = take_body(data, size);
+                if (closing_) return size;
+                if (incoming_) return off;
+            }
+        }
+        if (waiting_) return off;  // requests behind an awaited answer wait, unparsed
         paused_ = false;
         while (!closing_ && !waiting_ && !up_ && off < size) {
             if (output_over_limit()) {
                 paused_ = true;
                 break;
+            }
+            if constexpr (plans_bodies) {
+                if (!parser_.head_complete()) {
+                    // The head first, so that the application can say how the body is taken.
+                    auto head = parser_.parse_to_body(data + off, size - off);
+                    if (head == parse_status::incomplete) break;
+                    if (head == parse_status::complete && parser_.head().framing != body_framing::none &&
+                        plan_body()) {
+                        off += parser_.head_size();
+                        parser_.reset();
+                        continue_sent_ = false;
+                        if (!closing_) off += take_body(data + off, size - off);
+                        if (closing_) return size;
+                        if (incoming_) break;
+                        continue;
+                    }
+                }
             }
             auto st = parser_.parse(data + off, size - off);
             if (st == parse_status::incomplete) {
@@ -501,7 +575,13 @@ private:
             finish(answered_request::of(req), response::error(status::not_implemented));
             return;
         }
+        if (host_check_ && !host_allowed(h)) {
+            if (recorder) metric_.routed(*recorder);
+            finish(answered_request::of(req), response::error(status::misdirected_request));
+            return;
+        }
         if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), server_options_response());
             return;
         }
@@ -521,6 +601,15 @@ private:
             res = response::error(status::internal_server_error);
         }
         finish(answered_request::of(req), std::move(res));
+    }
+
+    bool host_allowed(request_head const& h) const noexcept {
+        if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
+            auto authority = h.target.substr(h.target.find("://") + 3);
+            authority = authority.substr(0, authority.find_first_of("/?#"));
+            return detail::is_local_host(authority, config_.allowed_hosts);
+        }
+        return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
     }
 
     // The application's response, built in place, or a 500 if it threw.
@@ -553,11 +642,22 @@ private:
             config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
 
-    void queue_error(status s) {
+    // Returns the body bytes queued (the head's are last_head_size_).
+    std::uint64_t queue_error(status s) {
         auto res = response::error(s);
-        queue_response(res, false, http_1_1, false);
+        auto bytes = queue_response(res, false, http_1_1, false);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        return bytes;
+    }
+
+    // The request the application holds gets `s` instead of its answer, counted as its answer.
+    void answer_instead(status s) {
+        auto record = std::exchange(metric_, {});
+        abandon_answer();
+        auto bytes = queue_error(s);
+        if (record) [[unlikely]]
+            record.end(to_int(s), last_head_size_ + bytes);
     }
 
     // ---- serialization
@@ -623,7 +723,8 @@ private:
     void write_head(response const& res, status st, bool body_allowed, bool chunked,
                     std::optional<std::uint64_t> size, version v, bool keep) {
         auto reason = reason_phrase(st);
-        bool date = date_ && !date_->value().empty() && res.header("Date").empty();
+        bool date = date_ && !date_->value().empty();
+        for (auto const& f : res.headers()) date = date && !iequals(f.name, "Date");  // the application's own wins
         auto ct = res.content_type();
         std::size_t need = 17 + reason.size() + (date ? 8 + date_->value().size() : 0) + 18 + 16 + ct.size() +
                            64 /* framing */ + 26 /* Connection */ + 2;
@@ -631,7 +732,7 @@ private:
         std::size_t begin = out_.size();
         out_.resize(begin + need);
         char* p = out_.data() + begin;
-        auto put = [&p](std::string_view b) {
+        auto put = [&p](std::string_view b) __attribute__((always_inline)) {  // a few bytes: a call costs more
             std::memcpy(p, b.data(), b.size());
             p += b.size();
         };
@@ -892,6 +993,7 @@ private:
 
     // The connection ends or is reused: every handle that reaches it learns so.
     void let_go() noexcept {
+        abort_body();
         if (up_) {
             up_->end();
             up_.reset();
@@ -911,11 +1013,164 @@ private:
         auto& c = *static_cast<connection*>(self);
         if (c.up_) return c.up_->on_notify();
         if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+        if constexpr (plans_bodies) {
+            auto* in = c.incoming_.get();
+            if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
+                in->waiting = false;
+                c.paused_ = false;
+                c.process_buffered();
+            }
+        }
         for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
             if (s.kind != segment::stream) continue;
             if (s.paused && s.live->take_resume()) s.paused = false;
             break;  // only the first stream can be waiting
+        }
+    }
+
+    // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
+
+    static constexpr bool plans_bodies = detail::plans_bodies<App>;
+
+    // A streamed body takes the bytes handed in where they are, without a copy.
+    bool taking_body() const noexcept {
+        if constexpr (plans_bodies) return incoming_ && !incoming_->waiting;
+        else return false;
+    }
+
+    // The head is complete and a body follows: asks the application how it is taken. True when
+    // the connection takes it from here (streamed to a sink, or dropped after an early answer),
+    // or refused it; false when the parser reads it whole, under the plan's limit if any.
+    [[gnu::noinline]] bool plan_body() {
+        auto const& h = parser_.head();
+        // Requests refused whatever the route are answered once whole, as always.
+        if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
+            (host_check_ && !host_allowed(h)))
+            return false;
+        std::string_view raw_path, query;
+        detail::split_target(h.target, raw_path, query);
+        std::string_view path = raw_path;
+        if (raw_path.find('%') != std::string_view::npos) {
+            path_.clear();
+            if (!url::decode_path(raw_path, path_)) return false;
+            path = path_;
+        }
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
+                                   h.headers, {}, h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        std::optional<body_plan> plan;
+        try {
+            plan = app_.plan_body(req);
+        } catch (std::exception const& e) {
+            log_error(std::string("plan_body threw: ") + e.what());
+        }
+        if (!plan) return false;
+        if (!plan->streamed) {
+            parser_.set_body_limit(plan->max_size);
+            return false;
+        }
+        if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
+            count_parse_error(status::content_too_large);
+            queue_error(status::content_too_large);
+            closing_ = true;
+            return true;
+        }
+        ++served_;
+        // Metrics as answer() records them; the body's bytes are added as they are taken.
+        detail::metrics_shard* recorder = detail::metrics_recorder();
+        if (recorder) [[unlikely]]
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
+        ex_.body_offered = true;
+        response res = call_guarded(req);
+        ex_.body_offered = false;
+        if (recorder) [[unlikely]]
+            metric_.routed(*recorder);
+        auto consumer = std::move(ex_.body);
+        incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
+        if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
+            incoming_->consumer = std::move(consumer);
+            await_answer(req, true);
+            if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+            return true;
+        }
+        consumer.reset();  // the application answered without it: the body is dropped
+        if (h.expect_continue) {  // the client waits before sending it: close instead
+            incoming_.reset();
+            closing_ = true;
+        }
+        bool close_after = closing_;  // say so in the answer
+        closing_ = false;             // until it is queued
+        if (ex_.started || res.answered_later()) {
+            auto outcome = await_answer(req, res.answered_later());
+            if (outcome == awaiting::yes) {
+                if (close_after && pending_) pending_->summary.keep_alive = false;
+                closing_ = close_after && !pending_;
+                return true;
+            }
+            if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
+        }
+        if (!res.valid()) res = response::error(status::internal_server_error);
+        auto summary = answered_request::of(req);
+        if (close_after) summary.keep_alive = false;
+        finish(summary, std::move(res));
+        return true;
+    }
+
+    // Streams what it can of [data, data + size) into the body being taken; the bytes used.
+    [[gnu::noinline]] std::size_t take_body(char* data, std::size_t size) {
+        std::size_t off = 0;
+        while (incoming_ && !incoming_->waiting) {
+            detail::incoming_body::step st;
+            try {
+                st = incoming_->take(data + off, size - off);
+            } catch (std::exception const& e) {
+                log_error(std::string("a body sink threw: ") + e.what());
+                fail_body(status::internal_server_error);
+                return size;
+            }
+            off += st.used;
+            if (metric_) [[unlikely]]
+                metric_.bytes_in += st.used;
+            if (st.status == parse_status::error) {
+                fail_body(error_status(st.error));
+                return size;
+            }
+            if (st.flow == body_flow::stop || st.status == parse_status::complete) {
+                end_body(st.status != parse_status::complete);
+                break;
+            }
+            if (st.flow == body_flow::wait) incoming_->waiting = true;
+            else if (off == size || st.used == 0) break;  // all taken, or a chunk line to complete
+        }
+        if (incoming_ && incoming_->waiting) paused_ = true;
+        return off;
+    }
+
+    // The body is in, or the sink wants no more (`cut`: the rest is not read, so the connection
+    // closes after the answer): the sink answers, now or later.
+    void end_body(bool cut) {
+        auto consumer = std::move(incoming_->consumer);
+        incoming_.reset();
+        if (cut && pending_) pending_->summary.keep_alive = false;
+        if (consumer) consumer->end();
+        if (pending_) take_answer();
+    }
+
+    // The body will not arrive whole: nobody waits for the sink's answer; `s` says why.
+    void fail_body(status s) {
+        bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
+        abort_body();
+        if (answer_owed) answer_instead(s);
+        else abandon_answer();
+        closing_ = true;
+    }
+
+    void abort_body() noexcept {
+        if constexpr (plans_bodies) {
+            if (!incoming_) return;
+            auto consumer = std::move(incoming_->consumer);
+            incoming_.reset();
+            if (consumer) consumer->abort();
         }
     }
 
@@ -998,9 +1253,11 @@ private:
     bool closing_ = false;
     bool paused_ = false;
     bool continue_sent_ = false;
+    bool host_check_ = false;
     bool secure_ = false;
     bool waiting_ = false;   // an answer is awaited (pending_)
     bool draining_ = false;  // the server stops
+    std::unique_ptr<detail::incoming_body> incoming_;  // a request body being streamed (body_stream.hpp)
 };
 
 }  // namespace porthole

@@ -7,7 +7,10 @@
 
 #include <porthole/http.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -266,6 +269,167 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
     out.clear();
     return false;
 }
+
+// Parses a multipart/form-data body as it arrives, with parse()'s grammar, holding no more than
+// one part's header block and the bytes that may begin a delimiter: the data of a part goes to
+// the handler in pieces, so a file of any size passes through a few KiB. feed() calls, on `on`:
+//   part(part const& p)          a part begins: its header fields (p.data is empty; the views
+//                                end with the call)
+//   data(std::string_view piece) its content, in order, in pieces (a part may have none)
+//   part_end()                   it ended (the next delimiter came)
+// Malformed, as for parse(), and also: a part's header block over max_head bytes, or a
+// delimiter line padded past max_head bytes (which parse() would hold whole).
+class stream_parser {
+public:
+    explicit stream_parser(std::string_view boundary, std::size_t max_parts = 100, std::size_t max_head = 16 * 1024)
+        : boundary_(boundary), max_parts_(max_parts), max_head_(max_head) {
+        if (boundary.empty() || boundary.size() > detail::max_boundary_size) phase_ = phase::failed;
+    }
+
+    // The next bytes of the body. False once it is malformed (and from then on).
+    template <class On>
+    bool feed(std::string_view bytes, On& on) {
+        if (phase_ == phase::failed) return false;
+        if (phase_ == phase::done) return true;  // the epilogue is ignored
+        bool owned = !held_.empty();
+        if (owned) held_.append(bytes);
+        std::string_view work = owned ? std::string_view(held_) : bytes;
+        std::size_t at = run(work, on);
+        if (phase_ == phase::failed || phase_ == phase::done) {
+            held_.clear();
+            return phase_ == phase::done;
+        }
+        if (work.size() - at > max_head_ + boundary_.size() + 8) return fail();
+        if (owned) held_.erase(0, at);
+        else held_.assign(work.substr(at));
+        started_ = started_ || at != 0;
+        return true;
+    }
+
+    // The close delimiter has come: the body is whole.
+    bool done() const noexcept { return phase_ == phase::done; }
+    bool failed() const noexcept { return phase_ == phase::failed; }
+
+private:
+    enum class phase : std::uint8_t { preamble, head, data, done, failed };
+
+    bool fail() {
+        phase_ = phase::failed;
+        held_.clear();
+        return false;
+    }
+
+    // Works through `work`; returns how much of it is done with.
+    template <class On>
+    std::size_t run(std::string_view work, On& on) {
+        std::size_t at = 0;
+        for (;;) {
+            auto rest = work.substr(at);
+            switch (phase_) {
+            case phase::preamble: {
+                auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
+                if (!d) return at + keep_from(rest, !started_ && at == 0);
+                if (d->close) {
+                    phase_ = phase::done;
+                    return work.size();
+                }
+                at += d->after;
+                phase_ = phase::head;
+                break;
+            }
+            case phase::head: {
+                std::size_t block;
+                if (rest.substr(0, 2) == "\r\n") {
+                    block = 2;
+                } else {
+                    auto blank = rest.find("\r\n\r\n");
+                    if (blank == std::string_view::npos) {
+                        if (rest.size() > max_head_) fail();
+                        return at;
+                    }
+                    block = blank + 4;
+                }
+                // As parse() reads it, a part ends at the first delimiter: one that begins inside
+                // the header block (or may yet, once more bytes come) leaves no blank line.
+                auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                if (d && d->begin < block) {
+                    fail();
+                    return at;
+                }
+                if (!d && keep_from(rest, false) < block) return at;
+                part p;
+                if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
+                    fail();
+                    return at;
+                }
+                on.part(p);
+                at += block;
+                phase_ = phase::data;
+                break;
+            }
+            case phase::data: {
+                auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                if (!d) {
+                    auto keep = keep_from(rest, false);
+                    if (keep != 0) on.data(rest.substr(0, keep));
+                    return at + keep;
+                }
+                if (d->begin != 0) on.data(rest.substr(0, d->begin));
+                on.part_end();
+                if (d->close) {
+                    phase_ = phase::done;
+                    return work.size();
+                }
+                at += d->after;
+                phase_ = phase::head;
+                break;
+            }
+            case phase::done:
+            case phase::failed: return work.size();
+            }
+        }
+    }
+
+    // Where the bytes that may still begin a delimiter start in `rest`, which holds none whole:
+    // at a CR (one of the last two: a padded delimiter line ends in one more) whose line could
+    // yet become CRLF "--" boundary ("--" or padding CRLF), or, at the body's start, "--" boundary.
+    std::size_t keep_from(std::string_view rest, bool at_start) const noexcept {
+        auto could_begin = [&](std::string_view t, std::string_view lead) {
+            std::string_view head = lead;
+            std::size_t n = std::min(t.size(), head.size() + boundary_.size());
+            for (std::size_t i = 0; i < n; ++i) {
+                char want = i < head.size() ? head[i] : boundary_[i - head.size()];
+                if (t[i] != want) return false;
+            }
+            if (t.size() <= head.size() + boundary_.size()) return true;
+            auto tail = t.substr(head.size() + boundary_.size());
+            if (tail == "-") return true;
+            std::size_t i = detail::skip_ows(tail, 0);
+            return i == tail.size() || (i + 1 == tail.size() && tail[i] == '\r');
+        };
+        if (at_start && could_begin(rest, "--")) return 0;
+        // The last two CRs, found forward with memchr: the data of a large part passes here once
+        // per piece, and a backward search goes byte by byte.
+        std::size_t last = std::string_view::npos, before = std::string_view::npos;
+        for (const char* p = rest.data(); p != rest.data() + rest.size(); ++p) {
+            p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(rest.data() + rest.size() - p)));
+            if (!p) break;
+            before = last;
+            last = static_cast<std::size_t>(p - rest.data());
+        }
+        if (last == std::string_view::npos) return rest.size();
+        if (before != std::string_view::npos && could_begin(rest.substr(before), "\r\n--")) return before;
+        if (could_begin(rest.substr(last), "\r\n--")) return last;
+        return rest.size();
+    }
+
+    std::string boundary_;
+    std::string held_;  // bytes not yet worked through: a header block, a possible delimiter
+    std::size_t max_parts_, max_head_;
+    std::size_t parts_ = 0;
+    phase phase_ = phase::preamble;
+    bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it
+};
 
 // The first part named `name`, or nullptr.
 constexpr part const* find_part(std::span<part const> parts, std::string_view name) noexcept {

@@ -390,6 +390,8 @@ public:
     parse_error error() const noexcept { return error_; }
     std::uint64_t body_size() const noexcept { return body_size_; }
     bool done() const noexcept { return phase_ == phase::done; }
+    // The most decoded bytes a body may have (413 beyond), from the next size line on.
+    void set_max_body(std::uint64_t n) noexcept { limits_.max_body = n; }
     void reset() noexcept {
         phase_ = phase::size_line;
         error_ = parse_error::none;
@@ -528,15 +530,30 @@ public:
         if (state_ != state::body) {
             auto st = parse_head(data, size);
             if (st != parse_status::complete) return st;
-            state_ = state::body;
-            if (head_.framing == body_framing::chunked) {
-                raw_pos_ = head_size_;
-                decoded_end_ = head_size_;
-            }
+            start_body();
         }
         return parse_body(data, size);
     }
     parse_status parse(std::string& s) noexcept { return parse(s.data(), s.size()); }
+
+    // As parse(), but stops once the head is complete, for a caller that decides how the body
+    // is taken: then set_body_limit() and parse() on, or take the body from head_size() itself
+    // (and reset() after it).
+    parse_status parse_to_body(char* data, std::size_t size) noexcept {
+        if (state_ == state::failed) return parse_status::error;
+        if (head_complete()) return parse_status::complete;
+        base_ = data;
+        auto st = parse_head(data, size);
+        if (st != parse_status::complete) return st;
+        start_body();
+        return parse_status::complete;
+    }
+    // The most bytes this message's body may have (413 beyond), in place of limits().max_body;
+    // until reset().
+    void set_body_limit(std::uint64_t n) noexcept {
+        body_limit_ = n;
+        if (head_.framing == body_framing::chunked) chunked_.set_max_body(n);
+    }
 
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
     request_head const& head() const noexcept { return head_; }
@@ -571,7 +588,11 @@ public:
 
     // Ready for the next message; storage and limits stay.
     void reset() noexcept {
-        if (head_.framing == body_framing::chunked) chunked_.reset();
+        if (head_.framing == body_framing::chunked) {
+            chunked_.reset();
+            if (body_limit_ != limits_.max_body) chunked_.set_max_body(limits_.max_body);
+        }
+        body_limit_ = limits_.max_body;
         head_ = request_head{};
         body_ = {};
         base_ = nullptr;
@@ -851,7 +872,6 @@ private:
             head_.framing = body_framing::chunked;
         } else if (cl_seen_) {
             head_.framing = body_framing::content_length;
-            if (head_.content_length > limits_.max_body) return fail(parse_error::body_too_large);
         }
         head_.keep_alive = !head_.connection_close && (head_.version.minor >= 1 || keep_alive_token_);
         return parse_status::complete;
@@ -859,11 +879,20 @@ private:
 
     // ---- body
 
+    void start_body() noexcept {
+        state_ = state::body;
+        if (head_.framing == body_framing::chunked) {
+            raw_pos_ = head_size_;
+            decoded_end_ = head_size_;
+        }
+    }
+
     parse_status parse_body(char* data, std::size_t size) noexcept {
         switch (head_.framing) {
         case body_framing::none:
             return complete(head_size_, 0, head_size_);
         case body_framing::content_length:
+            if (head_.content_length > body_limit_) return fail(parse_error::body_too_large);
             if (size - head_size_ < head_.content_length) return parse_status::incomplete;
             return complete(head_size_, static_cast<std::size_t>(head_.content_length),
                             head_size_ + static_cast<std::size_t>(head_.content_length));
@@ -906,6 +935,7 @@ private:
     std::span<header_field> storage_;
     parser_limits limits_;
     chunked_decoder chunked_;
+    std::uint64_t body_limit_ = limits_.max_body;
     request_head head_{};
     std::string_view body_{};
     char* base_ = nullptr;

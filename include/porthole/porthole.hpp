@@ -14,6 +14,18 @@
 #include <porthole/sse.hpp>
 #include <porthole/event_hub.hpp>
 #include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
+#include <porthole/layer.hpp>
+#include <porthole/access_log.hpp>
+#include <porthole/base64.hpp>
+#include <porthole/random.hpp>
+#include <porthole/auth.hpp>
+#include <porthole/cors.hpp>
+#include <porthole/security_headers.hpp>
+#include <porthole/request_id.hpp>
+#include <porthole/rate_limit.hpp>
+#include <porthole/encoding.hpp>
+#include <porthole/compression.hpp>
 #include <porthole/worker_pool.hpp>
 #include <porthole/blocking.hpp>
 #include <porthole/connection.hpp>
@@ -34,6 +46,9 @@
 #include <porthole/json_string.hpp>
 #include <porthole/expvar.hpp>
 #include <porthole/exposition.hpp>
+#if defined(PORTHOLE_WITH_JSON)
+#include <porthole/json.hpp>
+#endif
 // HTTPS when the program is built with OpenSSL 3 (porthole-tls defines PORTHOLE_WITH_TLS);
 // never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
 #if defined(PORTHOLE_WITH_TLS)

@@ -95,6 +95,18 @@ public:
         r.path_ = path;
         return r;
     }
+    // For layers that hand the application a changed request (a header added, a body
+    // decoded): what the views point to must outlive the call.
+    request with_headers(std::span<header_field const> headers) const noexcept {
+        request r = *this;
+        r.headers_ = headers;
+        return r;
+    }
+    request with_body(std::string_view body) const noexcept {
+        request r = *this;
+        r.body_ = body;
+        return r;
+    }
 
     // ---- building (for connections and tests)
     struct parts {

@@ -145,6 +145,8 @@ struct answer_state {
     }
 };
 
+struct body_consumer;  // body_stream.hpp
+
 // What a connection lends the requests it runs, so that a handler can answer later. The
 // connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
 // handler calls answer_later().
@@ -156,6 +158,10 @@ struct exchange {
     void (*on_notify)(void*) = nullptr;
     std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
     std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    // body_stream.hpp: the request's body is not read yet and may be taken as a stream
+    // (body_offered), and the sink that take_body() gave for it.
+    bool body_offered = false;
+    std::shared_ptr<body_consumer> body;
     std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
     connection_link& ensure_link() {

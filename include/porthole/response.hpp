@@ -158,6 +158,23 @@ public:
     std::string_view content_type() const noexcept {
         return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
     }
+    // Removes every field named `name` (not Content-Type: set another instead).
+    response& erase_header(std::string_view name) {
+        std::erase_if(fields_, [&](field const& f) { return iequals(f.name, name); });
+        return *this;
+    }
+    // Adds `name` to the Vary field (RFC 9110 12.5.5) unless it is listed already or Vary is "*".
+    response& add_vary(std::string_view name) {
+        for (auto& f : fields_)
+            if (iequals(f.name, "Vary")) {
+                if (list_contains(f.value, name) || list_contains(f.value, "*")) return *this;
+                if (!check("Vary", name)) return *this;
+                if (!detail::trim_ows(f.value).empty()) f.value += ", ";
+                f.value.append(name);
+                return *this;
+            }
+        return add_header("Vary", name);
+    }
     std::vector<field> const& headers() const noexcept { return fields_; }
     std::string_view header(std::string_view name) const noexcept {
         if (iequals(name, "Content-Type")) return content_type();

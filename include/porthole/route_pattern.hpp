@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -251,7 +252,39 @@ struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A.
 template <class F>
 struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
 
-enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
+enum class handler_form : std::uint8_t {
+    none,
+    params,                   // (P...)
+    request_and_params,       // (request const&, P...)
+    request_only,             // (request const&)
+    params_and_body,          // (P..., B) with B a body_parameter
+    request_params_and_body,  // (request const&, P..., B)
+};
+
+// The last declared parameter of a handler (the one before a trailing responder) when it is a
+// body parameter, else void.
+template <class Args>
+struct body_of {
+    using type = void;
+};
+template <class... A>
+    requires(sizeof...(A) > 0)
+struct body_of<type_list<A...>> {
+    static constexpr std::size_t n = sizeof...(A);
+    using tuple = std::tuple<A...>;
+    static constexpr std::size_t at =
+        n >= 2 && std::is_same_v<std::tuple_element_t<n - 1, tuple>, responder> ? n - 2 : n - 1;
+    using candidate = std::tuple_element_t<at, tuple>;
+    using type = std::conditional_t<body_parameter<candidate>, candidate, void>;
+};
+template <class Sig, bool Known = Sig::known>
+struct body_of_signature {
+    using type = void;  // a generic handler: no body parameter is told from it
+};
+template <class Sig>
+struct body_of_signature<Sig, true> {
+    using type = typename body_of<typename Sig::args>::type;
+};
 
 template <class H, class Params>
 struct handler_traits;
@@ -264,6 +297,9 @@ struct handler_traits<H, type_list<P...>> {
         if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
         else return true;
     }
+    // A body parameter is told by the declared signature (before a responder, if one comes last):
+    // generic handlers take none.
+    using body = typename body_of_signature<sig>::type;
     // The handler's form with `X...` (nothing, or a responder) after its parameters.
     template <class... X>
     static constexpr handler_form form_with() noexcept {
@@ -272,6 +308,13 @@ struct handler_traits<H, type_list<P...>> {
             return handler_form::request_and_params;
         if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&, X...> && exact(type_list<request, X...>{}))
             return handler_form::request_only;
+        if constexpr (!std::is_void_v<body>) {
+            if (std::is_invocable_v<H&, P..., body, X...> && exact(type_list<P..., body, X...>{}))
+                return handler_form::params_and_body;
+            if (std::is_invocable_v<H&, request const&, P..., body, X...> &&
+                exact(type_list<request, P..., body, X...>{}))
+                return handler_form::request_params_and_body;
+        }
         return handler_form::none;
     }
     // A handler that answers later takes a porthole::responder last and returns nothing.
@@ -303,6 +346,16 @@ struct handler_traits<H, type_list<P...>> {
     struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, X...>;
     };
+    template <handler_form F, class... X>
+        requires(F == handler_form::params_and_body)
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, P..., body, X...>;
+    };
+    template <handler_form F, class... X>
+        requires(F == handler_form::request_params_and_body)
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, P..., body, X...>;
+    };
     using result_type = typename std::conditional_t<later, result<form, responder>, result<form>>::type;
     static constexpr bool result_ok = later ? std::is_void_v<result_type> : response_convertible<result_type>;
 };
@@ -314,7 +367,7 @@ struct handler_check {
                   "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
                   "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
                   "preceded by porthole::request const& (or porthole::request const& alone), optionally followed by "
-                  "porthole::responder");
+                  "a body parameter such as porthole::json_body<T>, then optionally by porthole::responder");
     static_assert(traits::form == handler_form::none || traits::result_ok,
                   "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
                   "of one of those (or, taking a porthole::responder last, nothing)");

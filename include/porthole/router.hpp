@@ -5,6 +5,7 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
 #include <porthole/metrics.hpp>
 #include <porthole/route_pattern.hpp>
 #include <porthole/url.hpp>
@@ -595,6 +596,30 @@ public:
         return find(w, q) ? patterns_[static_cast<std::size_t>(q.route)] : std::string_view{};
     }
 
+private:
+    template <class E>
+    static constexpr bool route_plans_body() {
+        if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
+        else return detail::is_streamed_body_handler<decltype(E::handler)>::value;
+    }
+
+public:
+    // How the route that would answer `head` takes its body: a streamed_body route's plan, a
+    // mounted application's, or nullopt (the connection's max_body, read whole). Present only
+    // when some route plans its body: a connection asks it before reading a body.
+    std::optional<body_plan> plan_body(request const& head)
+        requires(route_plans_body<Routes>() || ...)
+    {
+        auto path = head.path();
+        if (path.empty() || path[0] != '/') return std::nullopt;
+        walk w(path);
+        detail::match_query q;
+        q.wanted = detail::method_bit(head.method());
+        if (head.method() == method::head) q.fallback = detail::method_bit(method::get);
+        if (!find(w, q)) return std::nullopt;
+        return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
+    }
+
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
@@ -679,8 +704,7 @@ private:
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
-        } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
-                                 detail::handler_form::params &&
+        } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
                              !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
             using info = typename E::info;
@@ -745,27 +769,65 @@ private:
                                  std::index_sequence<J...>) {
         (void)s;
         (void)params;
-        constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
-        if constexpr (detail::handler_traits<H, detail::param_types<Info>>::later) {
-            // It answers through a responder (responder.hpp), taken last.
-            if constexpr (f == detail::handler_form::params)
-                h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
-                  answer_later(req));
-            else if constexpr (f == detail::handler_form::request_and_params)
-                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
-                  answer_later(req));
+        using traits = detail::handler_traits<H, detail::param_types<Info>>;
+        constexpr auto f = traits::form;
+        // The handler with its parameters, then `tail` (a body, a responder), in its form.
+        auto call = [&](auto&&... tail) -> decltype(auto) {
+            if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
+                return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                      params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+            else if constexpr (f == detail::handler_form::request_only)
+                return h(req, std::forward<decltype(tail)>(tail)...);
             else
-                h(req, answer_later(req));
-            return later;
-        } else if constexpr (f == detail::handler_form::params)
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J], params[J].value)...));
-        else if constexpr (f == detail::handler_form::request_and_params)
-            return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                                          s, Info::param_positions[J], params[J].value)...));
-        else
-            return to_response(h(req));
+                return h(req,
+                         param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                   params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+        };
+        // It answers through a responder (responder.hpp), taken last.
+        auto finish = [&](auto&&... tail) -> response {
+            if constexpr (traits::later) {
+                call(std::forward<decltype(tail)>(tail)..., answer_later(req));
+                return later;
+            } else {
+                return to_response(call(std::forward<decltype(tail)>(tail)...));
+            }
+        };
+        if constexpr (f == detail::handler_form::params_and_body ||
+                      f == detail::handler_form::request_params_and_body) {
+            // A body parameter, read before the handler runs; refused: the reader's answer.
+            using B = typename traits::body;
+            response refusal;
+            auto body = body_reader<B>::read(req, refusal);
+            if (!body) return refusal;
+            return finish(std::move(*body));
+        } else {
+            return finish();
+        }
     }
+
+    template <class E>
+    static constexpr detail::handler_form handler_form_of() {
+        return detail::handler_traits<decltype(E::handler), detail::param_types<typename E::info>>::form;
+    }
+
+    template <std::size_t I>
+    static std::optional<body_plan> plan_route(router& self, request const& head, walk const& s) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        auto& entry = std::get<I>(self.routes_);
+        (void)s, (void)head;
+        if constexpr (!route_plans_body<E>()) return std::nullopt;
+        else if constexpr (E::is_mount) return entry.app.plan_body(head.with_path(s.path.substr(s.rest_at - 1)));
+        else return entry.handler.plan();
+    }
+    using planner = std::optional<body_plan> (*)(router&, request const&, walk const&);
+    template <std::size_t... I>
+    static constexpr std::array<planner, route_count + 1> make_planners(std::index_sequence<I...>) {
+        return {&plan_route<I>..., nullptr};
+    }
+    static constexpr std::array<planner, route_count + 1> plan_table =
+        make_planners(std::make_index_sequence<route_count>{});
 
     using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>

@@ -27,6 +27,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #if !defined(_WIN32)
 #include <poll.h>
@@ -35,15 +36,32 @@
 
 namespace porthole {
 
-using access_log_function = std::function<void(access_entry const&)>;
 using error_log_function = std::function<void(std::string_view)>;
 
 struct command_line;
 
 struct options {
-    std::string address = "127.0.0.1";  // "0.0.0.0" or "::" to listen on every interface
-    std::uint16_t port = 8080;          // 0 picks a free port; server::port() tells which
-    unsigned threads = 0;               // event loops; 0: one per hardware thread
+    // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
+    // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
+    // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
+    // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
+    std::string address = "127.0.0.1";
+    std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
+    std::uint16_t port = 8080;  // for addresses without one; 0 picks a free port (server::port() tells
+                                // which), shared by the other addresses without one
+    unsigned threads = 0;       // event loops; 0: one per hardware thread
+
+    // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
+    // POSIX only: on Windows a "unix:" address is refused when the server starts.
+    detail::socket_file_mode unix_socket_mode = 0660;
+    std::string unix_socket_owner;
+    std::string unix_socket_group;
+
+    // On loopback listeners, a request whose Host names anything but this machine (an IP literal,
+    // "localhost", a name below ".localhost", or one of allowed_hosts) gets 421 Misdirected
+    // Request: a web page that rebinds its own name to 127.0.0.1 cannot reach the server.
+    bool check_loopback_host = true;
+    std::vector<std::string> allowed_hosts;
 
     std::size_t max_connections = 10000;  // beyond: 503 and close
     std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
@@ -69,7 +87,9 @@ struct options {
     access_log_function access_log;  // off when empty; see common_log()
     error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
 
-    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting
+    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting,
+                                  // a line per address ("listening on unix:/path" for a socket)
+    std::string announce_query;   // appended to the first URL as "?QUERY" (an access token, say)
     bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
 
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
@@ -82,8 +102,9 @@ struct options {
     char const* tls_cert_file = nullptr;
     char const* tls_key_file = nullptr;
 
-    // The command line every example shares:  --port N  --threads N  --address A  --help,
-    // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
+    // The command line every example shares:  --port N  --threads N  --address A (repeatable)
+    // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
+    // --help, --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
@@ -134,6 +155,18 @@ inline std::optional<std::string_view> command_line_value(int argc, char const* 
     return std::nullopt;
 }
 
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+    std::vector<std::string_view> out;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == name && i + 1 < argc) out.emplace_back(argv[++i]);
+        else if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
+            out.push_back(a.substr(name.size() + 1));
+    }
+    return out;
+}
+
 // Whether a bare `--name` flag is on a command line.
 inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
     for (int i = 1; i < argc; ++i) {
@@ -146,13 +179,19 @@ namespace detail {
 
 inline std::string command_line_usage(std::string_view program) {
     std::string usage = "usage: ";
-    usage.append(program).append(" [--port N] [--threads N] [--address A] [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage.append(program).append(" [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
     usage +=
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
-        "  --address A   address to listen on (default 127.0.0.1)\n"
-        "  --shared-listener  one listener for every loop, which take connections as they are free\n"
-        "                     (default: one SO_REUSEPORT listener per loop, on Linux)\n"
+        "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+        "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
+        "                unix:/path/to.sock, unix:@abstract-name\n"
+        "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
+        "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
+        "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+        "                         literals (repeatable)\n"
+        "  --shared-listener      one listener for every loop, which take connections as they are\n"
+        "                         free (default: one SO_REUSEPORT listener per loop, on Linux)\n"
         "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
@@ -213,10 +252,35 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         if (!detail::parse_unsigned(*t, 1024, v)) return refuse("--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
-    if (auto addr = command_line_value(argc, argv, "--address")) {
-        if (addr->empty()) return refuse("--address needs a value");
-        o.address = std::string(*addr);
+    // Checked when the server starts, which says what is wrong with one.
+    auto addresses = command_line_values(argc, argv, "--address");
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (i == 0) o.address = std::string(addresses[i]);
+        else o.extra_addresses.emplace_back(addresses[i]);
     }
+    if (command_line_flag(argc, argv, "--address") && addresses.empty()) return refuse("--address needs a value");
+    for (auto a : addresses)
+        if (a.empty()) return refuse("--address needs a value");
+#if defined(_WIN32)
+    for (auto a : addresses)
+        if (a.substr(0, 5) == "unix:") return refuse("--address unix:... : Unix sockets are not supported on Windows");
+    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
+        if (command_line_flag(argc, argv, flag))
+            return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
+#endif
+    if (auto m = command_line_value(argc, argv, "--socket-mode")) {
+        unsigned mode = 0;
+        bool ok = !m->empty() && m->size() <= 5;
+        for (char c : *m) {
+            ok = ok && c >= '0' && c <= '7';
+            mode = mode * 8 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
+        o.unix_socket_mode = static_cast<detail::socket_file_mode>(mode);
+    }
+    if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
+    if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
+    for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
     // Values are views into argv that end where their argument ends: C strings.
     if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
     if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
@@ -259,36 +323,6 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         }
     }
     return cl;
-}
-
-// An access log writing Common Log Format lines to `out`, e.g.
-//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
-// Each line is one fwrite, so lines from several threads do not interleave.
-inline access_log_function common_log(std::FILE* out) {
-    return [out](access_entry const& e) {
-        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        detail::utc_time(now, tm);
-        std::string_view host = e.peer;
-        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-        char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
-                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
-                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
-                              static_cast<unsigned long long>(e.body_bytes));
-        if (n <= 0) return;
-        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
-        if (line[len - 1] != '\n') line[len - 1] = '\n';
-        std::fwrite(line, 1, len, out);
-    };
 }
 
 // Serves `app` (any porthole application; called concurrently from every loop thread, so it
@@ -345,7 +379,20 @@ public:
     }
 
     int native_handle() { return engine_.native_handle(); }
+    // The port of the first TCP address (0 when not listening, or only on Unix sockets).
     std::uint16_t port() const noexcept { return engine_.port(); }
+    // Where the server listens once started: "http://127.0.0.1:8080/" (https with TLS),
+    // "unix:/run/tool.sock",
+    // one per address in the options' order; for the thread that started it.
+    std::vector<std::string> locations() const {
+        std::vector<std::string> out;
+        for (auto const& b : engine_.bound()) {
+            if (b.address.kind == detail::listen_address::unix_file) out.push_back("unix:" + b.address.path);
+            else if (b.address.kind == detail::listen_address::unix_abstract) out.push_back("unix:@" + b.address.path);
+            else out.push_back(url_of(b));
+        }
+        return out;
+    }
     options const& settings() const noexcept { return opts_; }
 
 private:
@@ -357,13 +404,17 @@ private:
         c.max_output_buffered = o.max_output_buffered;
         c.access_log = o.access_log;
         c.error_log = o.error_log;
+        c.allowed_hosts = o.allowed_hosts;
         return c;
     }
 
     static detail::engine_settings make_settings(options const& o) {
         detail::engine_settings s;
-        s.address = o.address;
+        s.addresses = {o.address};
+        s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
+        s.unix_socket = {o.unix_socket_mode, o.unix_socket_owner, o.unix_socket_group};
+        s.check_loopback_host = o.check_loopback_host;
         s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
         s.max_connections = o.max_connections;
         s.header_timeout = o.header_timeout;
@@ -380,11 +431,27 @@ private:
 
     void announce() {
         if (!opts_.announce) return;
-        bool v6 = opts_.address.find(':') != std::string::npos;
+        bool query = !opts_.announce_query.empty();
         char const* scheme = Transport::encrypted ? "https" : "http";
-        std::printf(v6 ? "listening on %s://[%s]:%u/\n" : "listening on %s://%s:%u/\n", scheme,
-                    opts_.address.c_str(), static_cast<unsigned>(port()));
+        for (auto const& b : engine_.bound()) {  // one line each, as locations() lists them
+            auto const& a = b.address;
+            if (a.is_unix()) {
+                std::printf("listening on unix:%s%s\n", a.kind == detail::listen_address::unix_abstract ? "@" : "",
+                            a.path.c_str());
+                continue;
+            }
+            bool v6 = a.host.find(':') != std::string::npos;
+            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme, a.host.c_str(),
+                        unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
+            query = false;
+        }
         std::fflush(stdout);
+    }
+
+    static std::string url_of(detail::bound_address const& b) {
+        bool v6 = b.address.host.find(':') != std::string::npos;
+        return std::string(Transport::encrypted ? "https://" : "http://") + (v6 ? "[" + b.address.host + "]" : b.address.host) +
+               ":" + std::to_string(b.port) + "/";
     }
 
     App app_;

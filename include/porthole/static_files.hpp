@@ -1,10 +1,11 @@
 // porthole/static_files.hpp: an application that serves the files of a directory, confined to
 // it: no request, encoded or not, opens a file outside the root. Files go out as file bodies
 // (sendfile in the built-in server), with MIME types, strong ETags, Last-Modified, conditional
-// requests (RFC 9110 13) and single byte ranges (RFC 9110 14).
+// requests (RFC 9110 13), single byte ranges (RFC 9110 14), and files compressed ahead of time.
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/encoding.hpp>
 #include <porthole/html.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/url.hpp>
@@ -157,11 +158,16 @@ struct static_options {
     // off: every symbolic link answers 404.
     bool follow_symlinks = false;
     // Sent as Cache-Control on 200, 206 and 304 when not empty, e.g. "public, max-age=3600".
-    std::string cache_control;
+    std::string cache_control{};
     // Extra or overriding extension -> type pairs, looked up before the built-in table:
     // {{"webp", "image/webp"}, {"log", "text/plain"}}. A text type without parameters gets
     // "; charset=utf-8" added.
-    std::vector<std::pair<std::string, std::string>> mime_types;
+    std::vector<std::pair<std::string, std::string>> mime_types{};
+    // Serve NAME.br or NAME.gz, made ahead of time, in place of NAME to a client whose
+    // Accept-Encoding allows it, when that file is there and no older than NAME: Content-Type of
+    // NAME, Content-Encoding br or gzip, its own ETag; every answer gets Vary: Accept-Encoding.
+    // Nothing is compressed at request time (the compression layer does that).
+    bool precompressed = false;
 };
 
 // ---------------------------------------------------------------- confinement
@@ -475,15 +481,14 @@ public:
             if (!state_->options.index.empty()) {
                 names.push_back(state_->options.index);
                 auto index = open(names);
+                if (index.fd && index.st.regular) return serve(req, names, std::move(index));
                 names.pop_back();
-                if (index.fd && index.st.regular)
-                    return serve(req, std::move(index), state_->options.index);
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
             return response::error(status::not_found);
         }
         if (!opened.st.regular || trailing_slash) return response::error(status::not_found);
-        return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
+        return serve(req, names, std::move(opened));
     }
 
     // The Content-Type this handler sends for `path`: the options' types, then mime_type().
@@ -562,7 +567,39 @@ private:
         if (!state_->options.cache_control.empty()) r.set_header("Cache-Control", state_->options.cache_control);
     }
 
-    response serve(request const& req, opened_file file, std::string_view name) const {
+    // `names` leads to the file (an index file's name last); `file` is it, opened.
+    response serve(request const& req, std::vector<std::string>& names, opened_file file) const {
+        std::string_view name = names.empty() ? std::string_view{} : std::string_view(names.back());
+        auto type = content_type_for(name);
+        auto coding = content_coding::identity;
+        if (state_->options.precompressed && !names.empty()) coding = take_precompressed(req, names, file);
+        response r = serve_opened(req, std::move(file), type, coding);
+        if (state_->options.precompressed) r.add_vary("Accept-Encoding");
+        return r;
+    }
+
+    // Swaps `file` for NAME.br or NAME.gz when the client takes it and it is fresh; the coding.
+    content_coding take_precompressed(request const& req, std::vector<std::string>& names, opened_file& file) const {
+        for (coding_set offer : {coding_set{true, true, false}, coding_set{false, true, false}}) {
+            auto coding = choose_encoding(req.headers(), offer).coding;
+            if (coding == content_coding::identity) return coding;
+            names.back() += coding == content_coding::br ? ".br" : ".gz";
+            auto variant = open(names);
+            names.back().resize(names.back().size() - 3);
+            auto newer_or_same = [&](file_status const& a, file_status const& b) {
+                return a.mtime_seconds > b.mtime_seconds ||
+                       (a.mtime_seconds == b.mtime_seconds && a.mtime_nanoseconds >= b.mtime_nanoseconds);
+            };
+            if (variant.fd && variant.st.regular && newer_or_same(variant.st, file.st)) {
+                file = std::move(variant);
+                return coding;
+            }
+            if (coding != content_coding::br) return content_coding::identity;
+        }
+        return content_coding::identity;
+    }
+
+    response serve_opened(request const& req, opened_file file, std::string_view type, content_coding coding) const {
         auto const& st = file.st;
         auto size = st.size;
         auto etag = etag_for(st);
@@ -590,7 +627,8 @@ private:
         }
 
         response r(status::ok);
-        r.set_content_type(content_type_for(name));
+        r.set_content_type(type);
+        if (coding != content_coding::identity) r.set_header("Content-Encoding", to_string(coding));
         r.set_header("X-Content-Type-Options", "nosniff");
         r.set_header("Accept-Ranges", "bytes");
         add_cache_headers(r, etag, last_modified);

@@ -746,6 +746,8 @@ public:
     parse_error error() const noexcept { return error_; }
     std::uint64_t body_size() const noexcept { return body_size_; }
     bool done() const noexcept { return phase_ == phase::done; }
+    // The most decoded bytes a body may have (413 beyond), from the next size line on.
+    void set_max_body(std::uint64_t n) noexcept { limits_.max_body = n; }
     void reset() noexcept {
         phase_ = phase::size_line;
         error_ = parse_error::none;
@@ -884,15 +886,30 @@ public:
         if (state_ != state::body) {
             auto st = parse_head(data, size);
             if (st != parse_status::complete) return st;
-            state_ = state::body;
-            if (head_.framing == body_framing::chunked) {
-                raw_pos_ = head_size_;
-                decoded_end_ = head_size_;
-            }
+            start_body();
         }
         return parse_body(data, size);
     }
     parse_status parse(std::string& s) noexcept { return parse(s.data(), s.size()); }
+
+    // As parse(), but stops once the head is complete, for a caller that decides how the body
+    // is taken: then set_body_limit() and parse() on, or take the body from head_size() itself
+    // (and reset() after it).
+    parse_status parse_to_body(char* data, std::size_t size) noexcept {
+        if (state_ == state::failed) return parse_status::error;
+        if (head_complete()) return parse_status::complete;
+        base_ = data;
+        auto st = parse_head(data, size);
+        if (st != parse_status::complete) return st;
+        start_body();
+        return parse_status::complete;
+    }
+    // The most bytes this message's body may have (413 beyond), in place of limits().max_body;
+    // until reset().
+    void set_body_limit(std::uint64_t n) noexcept {
+        body_limit_ = n;
+        if (head_.framing == body_framing::chunked) chunked_.set_max_body(n);
+    }
 
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
     request_head const& head() const noexcept { return head_; }
@@ -927,7 +944,11 @@ public:
 
     // Ready for the next message; storage and limits stay.
     void reset() noexcept {
-        if (head_.framing == body_framing::chunked) chunked_.reset();
+        if (head_.framing == body_framing::chunked) {
+            chunked_.reset();
+            if (body_limit_ != limits_.max_body) chunked_.set_max_body(limits_.max_body);
+        }
+        body_limit_ = limits_.max_body;
         head_ = request_head{};
         body_ = {};
         base_ = nullptr;
@@ -1207,7 +1228,6 @@ private:
             head_.framing = body_framing::chunked;
         } else if (cl_seen_) {
             head_.framing = body_framing::content_length;
-            if (head_.content_length > limits_.max_body) return fail(parse_error::body_too_large);
         }
         head_.keep_alive = !head_.connection_close && (head_.version.minor >= 1 || keep_alive_token_);
         return parse_status::complete;
@@ -1215,11 +1235,20 @@ private:
 
     // ---- body
 
+    void start_body() noexcept {
+        state_ = state::body;
+        if (head_.framing == body_framing::chunked) {
+            raw_pos_ = head_size_;
+            decoded_end_ = head_size_;
+        }
+    }
+
     parse_status parse_body(char* data, std::size_t size) noexcept {
         switch (head_.framing) {
         case body_framing::none:
             return complete(head_size_, 0, head_size_);
         case body_framing::content_length:
+            if (head_.content_length > body_limit_) return fail(parse_error::body_too_large);
             if (size - head_size_ < head_.content_length) return parse_status::incomplete;
             return complete(head_size_, static_cast<std::size_t>(head_.content_length),
                             head_size_ + static_cast<std::size_t>(head_.content_length));
@@ -1262,6 +1291,7 @@ private:
     std::span<header_field> storage_;
     parser_limits limits_;
     chunked_decoder chunked_;
+    std::uint64_t body_limit_ = limits_.max_body;
     request_head head_{};
     std::string_view body_{};
     char* base_ = nullptr;
@@ -2127,7 +2157,10 @@ private:
 
 // #include <porthole/http.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -2387,6 +2420,167 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
     return false;
 }
 
+// Parses a multipart/form-data body as it arrives, with parse()'s grammar, holding no more than
+// one part's header block and the bytes that may begin a delimiter: the data of a part goes to
+// the handler in pieces, so a file of any size passes through a few KiB. feed() calls, on `on`:
+//   part(part const& p)          a part begins: its header fields (p.data is empty; the views
+//                                end with the call)
+//   data(std::string_view piece) its content, in order, in pieces (a part may have none)
+//   part_end()                   it ended (the next delimiter came)
+// Malformed, as for parse(), and also: a part's header block over max_head bytes, or a
+// delimiter line padded past max_head bytes (which parse() would hold whole).
+class stream_parser {
+public:
+    explicit stream_parser(std::string_view boundary, std::size_t max_parts = 100, std::size_t max_head = 16 * 1024)
+        : boundary_(boundary), max_parts_(max_parts), max_head_(max_head) {
+        if (boundary.empty() || boundary.size() > detail::max_boundary_size) phase_ = phase::failed;
+    }
+
+    // The next bytes of the body. False once it is malformed (and from then on).
+    template <class On>
+    bool feed(std::string_view bytes, On& on) {
+        if (phase_ == phase::failed) return false;
+        if (phase_ == phase::done) return true;  // the epilogue is ignored
+        bool owned = !held_.empty();
+        if (owned) held_.append(bytes);
+        std::string_view work = owned ? std::string_view(held_) : bytes;
+        std::size_t at = run(work, on);
+        if (phase_ == phase::failed || phase_ == phase::done) {
+            held_.clear();
+            return phase_ == phase::done;
+        }
+        if (work.size() - at > max_head_ + boundary_.size() + 8) return fail();
+        if (owned) held_.erase(0, at);
+        else held_.assign(work.substr(at));
+        started_ = started_ || at != 0;
+        return true;
+    }
+
+    // The close delimiter has come: the body is whole.
+    bool done() const noexcept { return phase_ == phase::done; }
+    bool failed() const noexcept { return phase_ == phase::failed; }
+
+private:
+    enum class phase : std::uint8_t { preamble, head, data, done, failed };
+
+    bool fail() {
+        phase_ = phase::failed;
+        held_.clear();
+        return false;
+    }
+
+    // Works through `work`; returns how much of it is done with.
+    template <class On>
+    std::size_t run(std::string_view work, On& on) {
+        std::size_t at = 0;
+        for (;;) {
+            auto rest = work.substr(at);
+            switch (phase_) {
+            case phase::preamble: {
+                auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
+                if (!d) return at + keep_from(rest, !started_ && at == 0);
+                if (d->close) {
+                    phase_ = phase::done;
+                    return work.size();
+                }
+                at += d->after;
+                phase_ = phase::head;
+                break;
+            }
+            case phase::head: {
+                std::size_t block;
+                if (rest.substr(0, 2) == "\r\n") {
+                    block = 2;
+                } else {
+                    auto blank = rest.find("\r\n\r\n");
+                    if (blank == std::string_view::npos) {
+                        if (rest.size() > max_head_) fail();
+                        return at;
+                    }
+                    block = blank + 4;
+                }
+                // As parse() reads it, a part ends at the first delimiter: one that begins inside
+                // the header block (or may yet, once more bytes come) leaves no blank line.
+                auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                if (d && d->begin < block) {
+                    fail();
+                    return at;
+                }
+                if (!d && keep_from(rest, false) < block) return at;
+                part p;
+                if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
+                    fail();
+                    return at;
+                }
+                on.part(p);
+                at += block;
+                phase_ = phase::data;
+                break;
+            }
+            case phase::data: {
+                auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                if (!d) {
+                    auto keep = keep_from(rest, false);
+                    if (keep != 0) on.data(rest.substr(0, keep));
+                    return at + keep;
+                }
+                if (d->begin != 0) on.data(rest.substr(0, d->begin));
+                on.part_end();
+                if (d->close) {
+                    phase_ = phase::done;
+                    return work.size();
+                }
+                at += d->after;
+                phase_ = phase::head;
+                break;
+            }
+            case phase::done:
+            case phase::failed: return work.size();
+            }
+        }
+    }
+
+    // Where the bytes that may still begin a delimiter start in `rest`, which holds none whole:
+    // at a CR (one of the last two: a padded delimiter line ends in one more) whose line could
+    // yet become CRLF "--" boundary ("--" or padding CRLF), or, at the body's start, "--" boundary.
+    std::size_t keep_from(std::string_view rest, bool at_start) const noexcept {
+        auto could_begin = [&](std::string_view t, std::string_view lead) {
+            std::string_view head = lead;
+            std::size_t n = std::min(t.size(), head.size() + boundary_.size());
+            for (std::size_t i = 0; i < n; ++i) {
+                char want = i < head.size() ? head[i] : boundary_[i - head.size()];
+                if (t[i] != want) return false;
+            }
+            if (t.size() <= head.size() + boundary_.size()) return true;
+            auto tail = t.substr(head.size() + boundary_.size());
+            if (tail == "-") return true;
+            std::size_t i = detail::skip_ows(tail, 0);
+            return i == tail.size() || (i + 1 == tail.size() && tail[i] == '\r');
+        };
+        if (at_start && could_begin(rest, "--")) return 0;
+        // The last two CRs, found forward with memchr: the data of a large part passes here once
+        // per piece, and a backward search goes byte by byte.
+        std::size_t last = std::string_view::npos, before = std::string_view::npos;
+        for (const char* p = rest.data(); p != rest.data() + rest.size(); ++p) {
+            p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(rest.data() + rest.size() - p)));
+            if (!p) break;
+            before = last;
+            last = static_cast<std::size_t>(p - rest.data());
+        }
+        if (last == std::string_view::npos) return rest.size();
+        if (before != std::string_view::npos && could_begin(rest.substr(before), "\r\n--")) return before;
+        if (could_begin(rest.substr(last), "\r\n--")) return last;
+        return rest.size();
+    }
+
+    std::string boundary_;
+    std::string held_;  // bytes not yet worked through: a header block, a possible delimiter
+    std::size_t max_parts_, max_head_;
+    std::size_t parts_ = 0;
+    phase phase_ = phase::preamble;
+    bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it
+};
+
 // The first part named `name`, or nullptr.
 constexpr part const* find_part(std::span<part const> parts, std::string_view name) noexcept {
     for (auto const& p : parts)
@@ -2490,6 +2684,18 @@ public:
     request with_path(std::string_view path) const noexcept {
         request r = *this;
         r.path_ = path;
+        return r;
+    }
+    // For layers that hand the application a changed request (a header added, a body
+    // decoded): what the views point to must outlive the call.
+    request with_headers(std::span<header_field const> headers) const noexcept {
+        request r = *this;
+        r.headers_ = headers;
+        return r;
+    }
+    request with_body(std::string_view body) const noexcept {
+        request r = *this;
+        r.body_ = body;
         return r;
     }
 
@@ -3101,6 +3307,23 @@ public:
     std::string_view content_type() const noexcept {
         return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
     }
+    // Removes every field named `name` (not Content-Type: set another instead).
+    response& erase_header(std::string_view name) {
+        std::erase_if(fields_, [&](field const& f) { return iequals(f.name, name); });
+        return *this;
+    }
+    // Adds `name` to the Vary field (RFC 9110 12.5.5) unless it is listed already or Vary is "*".
+    response& add_vary(std::string_view name) {
+        for (auto& f : fields_)
+            if (iequals(f.name, "Vary")) {
+                if (list_contains(f.value, name) || list_contains(f.value, "*")) return *this;
+                if (!check("Vary", name)) return *this;
+                if (!detail::trim_ows(f.value).empty()) f.value += ", ";
+                f.value.append(name);
+                return *this;
+            }
+        return add_header("Vary", name);
+    }
     std::vector<field> const& headers() const noexcept { return fields_; }
     std::string_view header(std::string_view name) const noexcept {
         if (iequals(name, "Content-Type")) return content_type();
@@ -3513,6 +3736,8 @@ struct answer_state {
     }
 };
 
+struct body_consumer;  // body_stream.hpp
+
 // What a connection lends the requests it runs, so that a handler can answer later. The
 // connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
 // handler calls answer_later().
@@ -3524,6 +3749,10 @@ struct exchange {
     void (*on_notify)(void*) = nullptr;
     std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
     std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    // body_stream.hpp: the request's body is not read yet and may be taken as a stream
+    // (body_offered), and the sink that take_body() gave for it.
+    bool body_offered = false;
+    std::shared_ptr<body_consumer> body;
     std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
     connection_link& ensure_link() {
@@ -4739,11 +4968,36 @@ namespace porthole {
 
 class html;  // a rendered template (template.hpp); declared here so that it converts
 
+// More types a handler may return: specialize response_converter<T> with
+//   static response convert(T const& value);
+// (json.hpp does it for nlohmann::json.)
+template <class T>
+struct response_converter;
+
+// A handler parameter read from the request body (router.hpp: a route handler may take one
+// after the path's parameters): specialize body_reader<T> with
+//   static std::optional<T> read(request const& req, response& refusal);
+// which gives the value, or nullopt and sets `refusal` (a 400, 413, 415...) to answer with.
+// (json.hpp does it for porthole::json_body<T>.)
+template <class T>
+struct body_reader;
+
+template <class T>
+concept body_parameter = requires(request const& req, response& refusal) {
+    { body_reader<T>::read(req, refusal) } -> std::same_as<std::optional<T>>;
+};
+
 namespace detail {
 template <class T>
+concept has_response_converter = requires(T const& v) {
+    { response_converter<T>::convert(v) } -> std::same_as<response>;
+};
+
+template <class T>
 struct converts_to_response
-    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, later_t> || std::same_as<T, html> ||
-                         std::convertible_to<T, std::string_view>> {};
+    : std::bool_constant<std::same_as<T, response> || std::same_as<T, status> || std::same_as<T, later_t> ||
+                         std::same_as<T, html> || std::convertible_to<T, std::string_view> ||
+                         has_response_converter<T>> {};
 template <class T>
 struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 }  // namespace detail
@@ -4757,6 +5011,7 @@ struct converts_to_response<std::optional<T>> : converts_to_response<T> {};
 //   porthole::later              the answer comes later, through a responder (responder.hpp)
 //   porthole::html               200 text/html (a rendered template)
 //   std::optional<T>             nullopt -> 404, else T converted
+//   T with a response_converter  what its convert() makes (nlohmann::json with json.hpp)
 template <class T>
 concept response_convertible = detail::converts_to_response<std::remove_cvref_t<T>>::value;
 
@@ -4769,6 +5024,8 @@ response to_response(T&& value) {
         return response(value);
     } else if constexpr (std::same_as<V, html>) {
         return response::html(std::forward<T>(value));
+    } else if constexpr (detail::has_response_converter<V>) {  // before conversions the type may also have
+        return response_converter<V>::convert(value);
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
     } else if constexpr (std::is_convertible_v<T, const char*>) {
@@ -4827,6 +5084,2229 @@ response call_application(F& app, request const& req) {
 }
 
 }  // namespace porthole
+// #include <porthole/body_stream.hpp>
+// porthole/body_stream.hpp: request bodies taken as a stream of pieces as they arrive, so that a
+// route can take a body larger than memory (an upload of gigabytes) while every other route
+// keeps the connection's max_body.
+//
+// A route says so with streamed_body(), which the connection asks about from the request's head
+// alone, before any of its body is read; its handler then runs at once, with the head, and either
+// refuses (returns a response: 401, 415...) or hands a sink to take_body():
+//
+//   struct to_file {
+//       int fd;
+//       void data(std::string_view piece) { write_all(fd, piece); }  // each piece, in order
+//       porthole::response end() { return porthole::response::text("stored\n"); }  // all arrived
+//   };
+//   porthole::post<"/upload">(porthole::streamed_body({.max_size = 8ull << 30}, [](porthole::request const& req) {
+//       return porthole::take_body(req, to_file{open_somewhere()});
+//   }))
+//
+// A sink has
+//   data(std::string_view piece) -> void | body_flow   each piece of the decoded body (Content-Length
+//                                   or chunked), on the connection's thread; the view ends with
+//                                   the call. body_flow::wait: take no more until the body_resumer
+//                                   from take_body() is resumed (from any thread); body_flow::stop:
+//                                   the sink wants no more (end() answers, the connection then closes)
+//   end() -> response-convertible | end(responder) -> void
+//                                   the body arrived whole (or the sink stopped it): the answer, now
+//                                   or later through the responder
+//   abort() (optional)              the body will not arrive whole: the client left, its framing
+//                                   broke (400), it passed max_size (413); nobody waits for an answer
+//
+// Backpressure: the connection reads no more while a sink waits, and while data() runs; what it
+// holds of the body is at most one read. The answer is an answer that comes later
+// (responder.hpp): layers' after() steps, the response timeout (which starts once the body is in)
+// and the access log apply to it as to any other. Requests pipelined behind wait their turn.
+// An application that answers such a request at once (a layer's 401) gets its answer sent; the
+// body is then read and dropped (with Expect: 100-continue, the connection closes instead).
+
+// #include <porthole/app.hpp>
+// #include <porthole/mailbox.hpp>
+// #include <porthole/multipart.hpp>
+// #include <porthole/parser.hpp>
+// #include <porthole/request.hpp>
+// #include <porthole/responder.hpp>
+// #include <porthole/response.hpp>
+
+#include <atomic>
+#include <algorithm>
+#include <concepts>
+#include <functional>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+// How a request's body is taken, told from its head (streamed_body's options).
+struct body_plan {
+    std::uint64_t max_size = 1024 * 1024;  // 413 beyond (the decoded size of a chunked body)
+    bool streamed = true;                  // false: read whole before the handler, up to max_size
+};
+
+// What a sink's data() may return.
+enum class body_flow : std::uint8_t {
+    more,  // the piece is taken: go on
+    wait,  // taken, but read no more until body_resumer::resume()
+    stop,  // no more is wanted: end() gives the answer, and the connection closes after it
+};
+
+namespace detail {
+
+// The connection's side of a sink taken by take_body(), type-erased.
+struct body_consumer {
+    virtual ~body_consumer() = default;
+    virtual body_flow data(std::string_view piece) = 0;
+    virtual void end() = 0;     // answers through the responder it holds
+    virtual void abort() noexcept = 0;
+    std::shared_ptr<connection_link> link;  // to wake the connection when a waiting sink resumes
+    std::atomic<bool> resume_wanted{false};
+};
+
+template <class Sink>
+class body_consumer_of final : public body_consumer {
+public:
+    body_consumer_of(Sink sink, responder answer) : sink_(std::move(sink)), answer_(std::move(answer)) {}
+
+    body_flow data(std::string_view piece) override {
+        if constexpr (std::is_void_v<decltype(sink_.data(piece))>) {
+            sink_.data(piece);
+            return body_flow::more;
+        } else {
+            return sink_.data(piece);
+        }
+    }
+    void end() override {
+        if constexpr (requires(Sink& s, responder r) { s.end(std::move(r)); }) {
+            sink_.end(std::move(answer_));
+        } else {
+            try {
+                answer_.send(to_response(sink_.end()));
+            } catch (std::exception const& e) {
+                answer_.fail(std::string("a body sink's end() threw: ") + e.what());
+            }
+        }
+    }
+    void abort() noexcept override {
+        if constexpr (requires(Sink& s) { s.abort(); }) {
+            try {
+                sink_.abort();
+            } catch (...) {  // the body is lost either way
+            }
+        }
+        answer_.fail("the request body did not arrive whole");
+    }
+
+private:
+    Sink sink_;
+    responder answer_;
+};
+
+// Where a request's body stands while the connection streams it (or drops it): the framing
+// decoded piece by piece, never more than one read held.
+struct incoming_body {
+    std::shared_ptr<body_consumer> consumer;  // null: the body is read and dropped
+    body_framing framing = body_framing::content_length;
+    std::uint64_t left = 0;  // Content-Length: bytes still to come
+    chunked_decoder chunked;
+    bool waiting = false;  // the sink said wait: nothing is taken until it resumes
+
+    incoming_body(std::shared_ptr<body_consumer> c, request_head const& head, parser_limits limits, std::uint64_t max)
+        : consumer(std::move(c)), framing(head.framing), left(head.content_length), chunked(with_max(limits, max)) {}
+
+    static parser_limits with_max(parser_limits l, std::uint64_t max) noexcept {
+        l.max_body = max;
+        return l;
+    }
+
+    struct step {
+        std::size_t used = 0;
+        parse_status status = parse_status::incomplete;
+        parse_error error = parse_error::none;
+        body_flow flow = body_flow::more;
+    };
+    // Takes what it can of [data, data + size): decoded pieces go to the sink. Chunked bodies
+    // are decoded in place.
+    step take(char* data, std::size_t size) {
+        step s;
+        if (framing == body_framing::content_length) {
+            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, size));
+            left -= n;
+            s.used = n;
+            if (n != 0 && consumer) s.flow = consumer->data(std::string_view(data, n));
+            s.status = left == 0 ? parse_status::complete : parse_status::incomplete;
+            return s;
+        }
+        auto r = chunked.decode(data, size, data);
+        s.used = r.consumed;
+        s.status = r.status;
+        if (r.status == parse_status::error) {
+            s.error = chunked.error();
+            return s;
+        }
+        if (r.produced != 0 && consumer) s.flow = consumer->data(std::string_view(data, r.produced));
+        return s;
+    }
+};
+
+}  // namespace detail
+
+// Wakes a connection whose body sink said body_flow::wait. Copyable; any thread.
+class body_resumer {
+public:
+    body_resumer() = default;
+    explicit body_resumer(std::shared_ptr<detail::body_consumer> c) noexcept : consumer_(std::move(c)) {}
+    // The connection takes the next piece soon, on its thread. False when nobody is there any more.
+    bool resume() const {
+        if (!consumer_ || !consumer_->link) return false;
+        consumer_->resume_wanted.store(true, std::memory_order_release);
+        return consumer_->link->notify();
+    }
+
+private:
+    std::shared_ptr<detail::body_consumer> consumer_;
+};
+
+// What a route handler that takes its body as a stream returns: porthole::later, and the
+// resumer for a sink that waits. Converts to a response (porthole::later).
+struct body_taken {
+    body_resumer resumer;
+    operator response() const noexcept { return response(later); }  // NOLINT: returned from a handler
+};
+
+template <>
+struct response_converter<body_taken> {
+    static response convert(body_taken const&) noexcept { return response(later); }
+};
+
+// From a handler of a streamed_body route, during its call, once: the request's body goes to
+// `sink` piece by piece as it arrives, and the sink's end() answers. Throws std::logic_error for
+// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a
+// request built by hand, or asked twice).
+template <class Sink>
+body_taken take_body(request const& req, Sink sink) {
+    static_assert(requires(Sink& s, std::string_view p) { s.data(p); },
+                  "porthole take_body: a sink needs data(std::string_view piece)");
+    static_assert(requires(Sink& s) { s.end(); } || requires(Sink& s, responder r) { s.end(std::move(r)); },
+                  "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
+    detail::exchange* ex = detail::exchange_of(req);
+    if (!ex || !ex->body_offered || ex->body)
+        throw std::logic_error("porthole: take_body() needs a request of a streamed_body route, asked once");
+    auto answer = answer_later(req);
+    auto consumer = std::make_shared<detail::body_consumer_of<Sink>>(std::move(sink), std::move(answer));
+    consumer->link = ex->link;
+    ex->body = consumer;
+    return body_taken{body_resumer(consumer)};
+}
+
+// A sink for a multipart/form-data body (RFC 7578), parsed as it streams with
+// multipart::stream_parser, so that a file upload goes to disk without being held whole.
+// `form` has
+//   part(multipart::part const& p)             a part begins: name, filename, content type (views
+//                                              end with the call)
+//   data(std::string_view piece) -> void | body_flow   its content, in pieces
+//   part_end()                                 it ended
+//   end() -> response-convertible | end(responder)     the body is whole and well formed, or
+//                                              the form's data() said stop
+//   abort() (optional)                         it will not be
+// A malformed body, or one that ends before its close delimiter, is answered 400 without end().
+template <class Form>
+class multipart_sink {
+    static constexpr bool answers_later = requires(Form& f, responder r) { f.end(std::move(r)); };
+
+public:
+    multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)
+        : parser_(boundary, max_parts), form_(std::move(form)) {}
+
+    body_flow data(std::string_view piece) {
+        relay r{form_, body_flow::more};
+        if (!parser_.feed(piece, r)) return body_flow::stop;
+        if (r.flow == body_flow::stop) stopped_ = true;
+        return r.flow;
+    }
+    response end()
+        requires(!answers_later)
+    {
+        if (!parser_.done() && !stopped_) return malformed();
+        return to_response(form_.end());
+    }
+    void end(responder answer)
+        requires answers_later
+    {
+        if (!parser_.done() && !stopped_) {
+            answer.send(malformed());
+            return;
+        }
+        form_.end(std::move(answer));
+    }
+    void abort() { form_abort(); }
+
+private:
+    struct relay {
+        Form& form;
+        body_flow flow;
+        void part(multipart::part const& p) { form.part(p); }
+        void data(std::string_view piece) {
+            if constexpr (std::is_void_v<decltype(form.data(piece))>) {
+                form.data(piece);
+            } else {
+                auto f = form.data(piece);
+                if (f == body_flow::stop || flow == body_flow::more) flow = f;
+            }
+        }
+        void part_end() { form.part_end(); }
+    };
+    response malformed() {
+        form_abort();
+        return response::text("malformed multipart/form-data body\n", status::bad_request);
+    }
+    void form_abort() {
+        if constexpr (requires(Form& f) { f.abort(); }) form_.abort();
+    }
+
+    multipart::stream_parser parser_;
+    Form form_;
+    bool stopped_ = false;  // the form's data() said stop: its end() answers
+};
+
+// take_body() with a multipart_sink for the request's boundary, or 415 when the request's
+// Content-Type is not multipart/form-data with a valid boundary.
+template <class Form>
+response take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
+    auto type = req.header("Content-Type");
+    auto boundary = multipart::boundary_from_content_type(type);
+    if (!boundary || !iequals(detail::trim_ows(type.substr(0, type.find(';'))), "multipart/form-data"))
+        return response::text("expected multipart/form-data with a boundary\n", status::unsupported_media_type);
+    return take_body(req, multipart_sink<Form>(*boundary, std::move(form), max_parts));
+}
+
+// A route handler whose request body streams (see the top of this file). Takes and returns what
+// the handler does; the router asks plan() before the body is read.
+template <class Handler>
+class streamed_body_handler {
+public:
+    streamed_body_handler(body_plan plan, Handler h) : plan_(plan), handler_(std::move(h)) {}
+
+    body_plan plan() const noexcept { return plan_; }
+
+    template <class... Args>
+        requires std::invocable<Handler&, Args...>
+    decltype(auto) operator()(Args&&... args) {
+        return std::invoke(handler_, std::forward<Args>(args)...);
+    }
+
+private:
+    body_plan plan_;
+    Handler handler_;
+};
+
+// Marks a route handler as taking its body as a stream, up to plan.max_size bytes; with
+// plan.streamed = false, as taking it whole, up to plan.max_size (a per-route body limit).
+template <class Handler>
+streamed_body_handler<std::decay_t<Handler>> streamed_body(body_plan plan, Handler&& h) {
+    return streamed_body_handler<std::decay_t<Handler>>(plan, std::forward<Handler>(h));
+}
+
+namespace detail {
+template <class T>
+struct is_streamed_body_handler : std::false_type {};
+template <class H>
+struct is_streamed_body_handler<streamed_body_handler<H>> : std::true_type {};
+
+// An application that tells, from a request's head, how its body is to be taken (a router with
+// streamed_body routes, layers around one): the connection asks it before reading the body.
+template <class App>
+concept plans_bodies = requires(App& app, request const& head) {
+    { app.plan_body(head) } -> std::same_as<std::optional<body_plan>>;
+};
+}  // namespace detail
+
+}  // namespace porthole
+// #include <porthole/layer.hpp>
+// porthole/layer.hpp: layers around an application. A layer sees each request before the
+// application and each response after it, and may answer early (401, 403, 429...). Layers
+// compose in a declared order, outermost first, resolved at compile time:
+//
+//   auto app = porthole::layers{porthole::request_id{}, porthole::cors{{.origins = {...}}}}(router);
+//
+// A program that uses none pays nothing: an application that is not wrapped is called as before.
+
+// #include <porthole/app.hpp>
+// #include <porthole/body_stream.hpp>
+// #include <porthole/responder.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace porthole {
+
+// What a layer's before() returns when it keeps per-request state for its after(): go on to the
+// inner application with `state`, or answer now with a response (the inner application and the
+// inner layers never run; the outer layers' after() steps still see the answer).
+template <class State = std::monostate>
+class layer_result {
+    static_assert(!std::is_same_v<State, response> && !std::is_same_v<State, status>,
+                  "porthole layer_result: the state cannot be a response or a status");
+
+public:
+    layer_result() = default;
+    layer_result(State s) : state(std::move(s)) {}            // NOLINT: go on, with this state
+    layer_result(response r) : answer(std::move(r)) {}        // NOLINT: answer now
+    layer_result(porthole::status s) : answer(response(s)) {} // NOLINT: answer now, empty body
+
+    std::optional<response> answer;
+    State state{};
+};
+
+// The layer interface. A layer L is a class with
+//
+//   before(request const& req)  -> void                      go on
+//                               -> std::optional<response>   nullopt: go on; a response: answer now
+//                               -> layer_result<S>           go on with state S, or answer now
+//   after(response& res)              optional: change the response on its way out
+//   after(S& state, response& res)    the same, with what before() kept (when it returns layer_result<S>)
+//   rewrite(S& state, request const& req) -> request
+//                                     optional: the request the inner application sees instead
+//                                     (its views may point into `state`, which outlives the call)
+//
+// after() runs on every response the inner application gives, early answers of inner layers
+// included, never on the layer's own early answer. When the inner application answers later (a
+// responder, a blocking handler, a streamed request body), after() runs on that answer when it
+// comes, on the connection's thread, before it is written (responder.hpp's when_answered): so
+// the state must be movable and must not keep views of the request.
+// A layer is shared by every loop thread: it must be safe to call from several at once.
+namespace detail {
+template <class T>
+struct is_layer_result : std::false_type {};
+template <class S>
+struct is_layer_result<layer_result<S>> : std::true_type {
+    using state_type = S;
+};
+
+template <class L>
+struct layer_traits {
+    static_assert(requires(L& l, request const& r) { l.before(r); },
+                  "porthole layer: a layer needs before(porthole::request const&)");
+    using before_result = decltype(std::declval<L&>().before(std::declval<request const&>()));
+    static constexpr bool keeps_state = is_layer_result<before_result>::value;
+    static_assert(keeps_state || std::is_void_v<before_result> ||
+                      std::is_same_v<before_result, std::optional<response>>,
+                  "porthole layer: before() returns void, std::optional<porthole::response> or "
+                  "porthole::layer_result<State>");
+    using state = typename std::conditional_t<keeps_state, is_layer_result<before_result>,
+                                              is_layer_result<layer_result<>>>::state_type;
+
+    static constexpr bool has_after = [] {
+        if constexpr (keeps_state) return requires(L& l, state& s, response& r) { l.after(s, r); };
+        else return requires(L& l, response& r) { l.after(r); };
+    }();
+    static constexpr bool has_rewrite = keeps_state && requires(L& l, state& s, request const& r) {
+        { l.rewrite(s, r) } -> std::same_as<request>;
+    };
+
+    static layer_result<state> before(L& l, request const& req) {
+        if constexpr (keeps_state) {
+            return l.before(req);
+        } else if constexpr (std::is_void_v<before_result>) {
+            l.before(req);
+            return {};
+        } else {
+            auto answer = l.before(req);
+            if (answer) return std::move(*answer);
+            return {};
+        }
+    }
+    static void after(L& l, state& s, response& res) {
+        if constexpr (!has_after) {
+            (void)l, (void)s, (void)res;
+        } else if constexpr (keeps_state) {
+            l.after(s, res);
+        } else {
+            (void)s;
+            l.after(res);
+        }
+    }
+};
+}  // namespace detail
+
+// An application wrapped in layers: Layers[0] outermost, App innermost.
+template <class App, class... Layers>
+class layered {
+    static_assert(detail::check_application<App>());
+
+public:
+    explicit layered(App app, Layers... layers) : app_(std::move(app)), layers_(std::move(layers)...) {}
+    layered(std::tuple<Layers...> layers, App app) : app_(std::move(app)), layers_(std::move(layers)) {}
+
+    response operator()(request const& req) { return run<0>(req); }
+
+    // How the application takes a request's body (body_stream.hpp), when it says.
+    std::optional<body_plan> plan_body(request const& head)
+        requires detail::plans_bodies<App>
+    {
+        return app_.plan_body(head);
+    }
+
+    App& application() noexcept { return app_; }
+    template <std::size_t I>
+    auto& layer() noexcept { return std::get<I>(layers_); }
+
+private:
+    template <std::size_t I>
+    response run(request const& req) {
+        if constexpr (I == sizeof...(Layers)) {
+            return call_application(app_, req);
+        } else {
+            using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+            using traits = detail::layer_traits<L>;
+            auto& l = std::get<I>(layers_);
+            auto step = traits::before(l, req);
+            if (step.answer) return std::move(*step.answer);
+            response res = [&] {
+                if constexpr (traits::has_rewrite) return run<I + 1>(l.rewrite(step.state, req));
+                else return run<I + 1>(req);
+            }();
+            if constexpr (traits::has_after) {
+                if (res.answered_later()) [[unlikely]]
+                    defer_after<I>(req, std::move(step.state));
+                else
+                    traits::after(l, step.state, res);
+            }
+            return res;
+        }
+    }
+
+    // The inner application answers later (responder.hpp, blocking.hpp, a streamed body): the
+    // after() step runs on that answer, on the connection's thread, before it is written.
+    template <std::size_t I, class State>
+    [[gnu::noinline]] void defer_after(request const& req, State state) {
+        using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+        // std::function wants a copyable target: the state is shared, not copied.
+        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {
+            detail::layer_traits<L>::after(l, *kept, res);
+        });
+    }
+
+    App app_;
+    std::tuple<Layers...> layers_;
+};
+
+// A list of layers, outermost first; applied to an application it gives one:
+//   porthole::layers{a, b, c}(app)  ==  a around (b around (c around app))
+template <class... Layers>
+class layers {
+public:
+    explicit layers(Layers... l) : layers_(std::move(l)...) {}
+
+    template <class App>
+    layered<std::decay_t<App>, Layers...> operator()(App&& app) const& {
+        static_assert(detail::check_application<std::decay_t<App>>());
+        return layered<std::decay_t<App>, Layers...>(layers_, std::forward<App>(app));
+    }
+    template <class App>
+    layered<std::decay_t<App>, Layers...> operator()(App&& app) && {
+        static_assert(detail::check_application<std::decay_t<App>>());
+        return layered<std::decay_t<App>, Layers...>(std::move(layers_), std::forward<App>(app));
+    }
+
+private:
+    std::tuple<Layers...> layers_;
+};
+template <class... L>
+layers(L...) -> layers<L...>;
+
+// A layer that applies `inner` only to the requests `applies(req)` is true for, e.g.
+//   porthole::when([](porthole::request const& r) { return r.method() != porthole::method::get; },
+//                  porthole::basic_auth{...})
+template <class Predicate, class Inner>
+class when {
+    using traits = detail::layer_traits<Inner>;
+    using inner_state = typename traits::state;
+
+public:
+    when(Predicate applies, Inner inner) : applies_(std::move(applies)), inner_(std::move(inner)) {}
+
+    layer_result<std::optional<inner_state>> before(request const& req) {
+        if (!applies_(req)) return std::optional<inner_state>{};
+        auto step = traits::before(inner_, req);
+        if (step.answer) return std::move(*step.answer);
+        return std::optional<inner_state>(std::move(step.state));
+    }
+    void after(std::optional<inner_state>& s, response& res)
+        requires traits::has_after
+    {
+        if (s) traits::after(inner_, *s, res);
+    }
+    request rewrite(std::optional<inner_state>& s, request const& req)
+        requires traits::has_rewrite
+    {
+        return s ? inner_.rewrite(*s, req) : req;
+    }
+
+private:
+    Predicate applies_;
+    Inner inner_;
+};
+
+}  // namespace porthole
+// #include <porthole/access_log.hpp>
+// porthole/access_log.hpp: one line per answered request. The entry a log function receives,
+// a writer of Common Log Format lines, and the access log as a layer.
+//
+// Two places to hook a log function: options::access_log (the connection calls it for every
+// answer it sends, protocol errors and timeouts included) and the access_log layer (called for
+// what the application and the layers inside it answered, placed where the layers list puts it).
+
+// #include <porthole/detail/platform.hpp>
+// #include <porthole/layer.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+// What an access log line needs; views are valid during the callback only. An answer to input
+// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
+// target is never "-", though its method may be.
+struct access_entry {
+    std::string_view peer, method, target;
+    porthole::version version;
+    porthole::status status;
+    std::uint64_t body_bytes;
+};
+
+using access_log_function = std::function<void(access_entry const&)>;
+
+// An access log writing Common Log Format lines to `out`, e.g.
+//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
+// Each line is one fwrite, so lines from several threads do not interleave.
+inline access_log_function common_log(std::FILE* out) {
+    return [out](access_entry const& e) {
+        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        detail::utc_time(now, tm);
+        std::string_view host = e.peer;
+        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        if (host.empty()) host = "-";
+        char line[2048];
+        int n = std::snprintf(line, sizeof line,
+                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
+                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
+                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              static_cast<int>(e.method.size()), e.method.data(),
+                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
+                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
+                              static_cast<unsigned long long>(e.body_bytes));
+        if (n <= 0) return;
+        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
+        if (line[len - 1] != '\n') line[len - 1] = '\n';
+        std::fwrite(line, 1, len, out);
+    };
+}
+
+// The access log as a layer: `write` gets one entry per response that passes this layer on its
+// way out, with the status and body size as they are there (outermost: what goes on the wire,
+// compressed or not; a streamed body counts 0, a HEAD answer 0).
+//   porthole::layers{porthole::access_log(porthole::common_log(stderr)), ...}(app)
+class access_log {
+public:
+    explicit access_log(access_log_function write) : write_(std::move(write)) {}
+
+    // The request's parts, copied: the entry may be written after the request is gone.
+    struct state {
+        std::string text;  // peer, method and target, one after the other
+        std::uint32_t peer_size = 0, method_size = 0;
+        porthole::version version{};
+        bool head = false;
+    };
+
+    layer_result<state> before(request const& req) const {
+        state s;
+        auto peer = req.peer(), method = req.method_name(), target = req.target();
+        s.text.reserve(peer.size() + method.size() + target.size());
+        s.text.append(peer).append(method).append(target);
+        s.peer_size = static_cast<std::uint32_t>(peer.size());
+        s.method_size = static_cast<std::uint32_t>(method.size());
+        s.version = req.version();
+        s.head = req.method() == method::head;
+        return s;
+    }
+
+    void after(state& s, response& res) const {
+        if (!write_) return;
+        std::string_view text = s.text;
+        std::uint64_t bytes = s.head || !status_allows_body(res.status()) ? 0 : res.body_size().value_or(0);
+        write_(access_entry{text.substr(0, s.peer_size), text.substr(s.peer_size, s.method_size),
+                            text.substr(s.peer_size + s.method_size), s.version, res.status(), bytes});
+    }
+
+private:
+    access_log_function write_;
+};
+
+}  // namespace porthole
+// #include <porthole/base64.hpp>
+// porthole/base64.hpp: base64 and base64url (RFC 4648 sections 4 and 5), as HTTP uses them:
+// Basic credentials (RFC 7617), tokens, the WebSocket handshake (RFC 6455).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace porthole::base64 {
+
+enum class alphabet : std::uint8_t {
+    standard,  // RFC 4648 4: A-Z a-z 0-9 + /, padded with '='
+    url,       // RFC 4648 5: A-Z a-z 0-9 - _, unpadded (as tokens in URLs and cookies go)
+};
+
+namespace detail {
+inline constexpr std::string_view standard_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+inline constexpr std::string_view url_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// Character -> 6-bit value, 0xff for characters outside the alphabet.
+constexpr std::array<std::uint8_t, 256> make_values(std::string_view chars) {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = 0xff;
+    for (std::size_t i = 0; i < chars.size(); ++i) t[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
+    return t;
+}
+inline constexpr auto standard_values = make_values(standard_chars);
+inline constexpr auto url_values = make_values(url_chars);
+}  // namespace detail
+
+// The encoded length of n bytes.
+constexpr std::size_t encoded_size(std::size_t n, alphabet a = alphabet::standard) noexcept {
+    return a == alphabet::standard ? (n + 2) / 3 * 4 : n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+// Appends the encoding of `bytes` to `out`.
+inline void encode_to(std::string_view bytes, std::string& out, alphabet a = alphabet::standard) {
+    auto chars = a == alphabet::standard ? detail::standard_chars : detail::url_chars;
+    out.reserve(out.size() + encoded_size(bytes.size(), a));
+    auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+        out += chars[v >> 18];
+        out += chars[(v >> 12) & 63];
+        out += chars[(v >> 6) & 63];
+        out += chars[v & 63];
+    }
+    std::size_t left = bytes.size() - i;
+    if (left == 0) return;
+    std::uint32_t v = byte(i) << 16 | (left == 2 ? byte(i + 1) << 8 : 0);
+    out += chars[v >> 18];
+    out += chars[(v >> 12) & 63];
+    if (left == 2) out += chars[(v >> 6) & 63];
+    if (a == alphabet::standard) out.append(left == 2 ? 1 : 2, '=');
+}
+inline std::string encode(std::string_view bytes, alphabet a = alphabet::standard) {
+    std::string out;
+    encode_to(bytes, out, a);
+    return out;
+}
+
+// Appends the decoding of `text` to `out`; false (out unchanged) when it is not canonical
+// base64 in the alphabet: a character outside it, a wrong length, misplaced padding, or
+// nonzero bits left over in the last character (RFC 4648 3.5), so that each byte string has
+// exactly one encoding. The standard alphabet needs its padding; the url one takes it or not.
+inline bool decode(std::string_view text, std::string& out, alphabet a = alphabet::standard) {
+    auto const& values = a == alphabet::standard ? detail::standard_values : detail::url_values;
+    std::size_t pad = 0;
+    while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+    if (a == alphabet::standard && text.size() % 4 != 0) return false;
+    if (pad && text.size() % 4 != 0) return false;
+    auto body = text.substr(0, text.size() - pad);
+    if (body.size() % 4 == 1) return false;
+    auto const start = out.size();
+    out.reserve(start + body.size() / 4 * 3 + 2);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : body) {
+        auto v = values[static_cast<unsigned char>(c)];
+        if (v == 0xff) {
+            out.resize(start);
+            return false;
+        }
+        acc = acc << 6 | v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    if ((acc & ((1u << bits) - 1)) != 0 || (pad && body.size() % 4 != 4 - pad)) {
+        out.resize(start);
+        return false;
+    }
+    return true;
+}
+inline std::optional<std::string> decode(std::string_view text, alphabet a = alphabet::standard) {
+    std::string out;
+    if (!decode(text, out, a)) return std::nullopt;
+    return out;
+}
+
+}  // namespace porthole::base64
+// #include <porthole/random.hpp>
+// porthole/random.hpp: unpredictable bytes from the operating system, for tokens, session
+// cookies and request ids: getrandom(2) on Linux, arc4random_buf on the BSDs and macOS,
+// RtlGenRandom on Windows, /dev/urandom elsewhere.
+
+// #include <porthole/base64.hpp>
+// #include <porthole/detail/platform.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <system_error>
+
+#if defined(_WIN32)
+#include <ntsecapi.h>
+#else
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+#if defined(__linux__)
+#include <sys/random.h>
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+#include <stdlib.h>
+#define PORTHOLE_HAVE_ARC4RANDOM 1
+#endif
+
+namespace porthole {
+
+// Fills `out` with random bytes. Throws std::system_error if the system has none to give.
+inline void random_bytes(std::span<unsigned char> out) {
+#if defined(PORTHOLE_HAVE_ARC4RANDOM)
+    ::arc4random_buf(out.data(), out.size());
+#elif defined(_WIN32)
+    for (std::size_t done = 0; done < out.size();) {
+        auto n = static_cast<ULONG>(out.size() - done > 0x10000 ? 0x10000 : out.size() - done);
+        if (!RtlGenRandom(out.data() + done, n)) throw std::system_error(EIO, std::generic_category(), "porthole: RtlGenRandom");
+        done += n;
+    }
+#else
+    std::size_t done = 0;
+#if defined(__linux__)
+    while (done < out.size()) {
+        auto n = ::getrandom(out.data() + done, out.size() - done, 0);
+        if (n > 0) done += static_cast<std::size_t>(n);
+        else if (errno != EINTR) break;
+    }
+#endif
+    if (done < out.size()) {  // no getrandom (an old kernel, a sandbox): the device
+        int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "porthole: /dev/urandom");
+        while (done < out.size()) {
+            auto n = ::read(fd, out.data() + done, out.size() - done);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n == 0 || errno != EINTR) {
+                int e = n == 0 ? EIO : errno;
+                ::close(fd);
+                throw std::system_error(e, std::generic_category(), "porthole: /dev/urandom");
+            }
+        }
+        ::close(fd);
+    }
+#endif
+}
+
+// `bytes` random bytes as base64url without padding: usable as is in a URL, a cookie value and
+// a Bearer token. 32 bytes (43 characters) by default: 256 bits, beyond guessing.
+inline std::string random_token(std::size_t bytes = 32) {
+    unsigned char buf[64];
+    std::string raw;
+    while (bytes > 0) {
+        std::size_t n = bytes < sizeof buf ? bytes : sizeof buf;
+        random_bytes(std::span<unsigned char>(buf, n));
+        raw.append(reinterpret_cast<char const*>(buf), n);
+        bytes -= n;
+    }
+    return base64::encode(raw, base64::alphabet::url);
+}
+
+}  // namespace porthole
+// #include <porthole/auth.hpp>
+// porthole/auth.hpp: authentication layers. HTTP Basic (RFC 7617) and Bearer tokens (RFC 6750,
+// header form), each checked by the application, and a one-time access token for a status
+// page on loopback: a random token printed in the start-up URL, traded for a session cookie.
+//
+// Basic credentials and tokens travel in clear text over plain HTTP: use them only over TLS or
+// on loopback (or a Unix socket) where nobody else sees the traffic.
+
+// #include <porthole/base64.hpp>
+// #include <porthole/layer.hpp>
+// #include <porthole/random.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+// Whether `given` equals `expected`, in a time that depends on the length of `expected` only:
+// every byte is compared whatever the first difference, so that the time a wrong guess takes
+// tells nothing about how much of it was right. Use it for every secret a client sends.
+inline bool constant_time_equals(std::string_view given, std::string_view expected) noexcept {
+    std::size_t diff = given.size() ^ expected.size();
+    std::size_t const n = given.size();
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        unsigned char g = n ? static_cast<unsigned char>(given[i % n]) : 0;
+        diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(expected[i]));
+    }
+    // An opaque step, so that the compiler cannot turn the loop into an early exit.
+    asm volatile("" : "+r"(diff));
+    return diff == 0;
+}
+
+namespace detail {
+// The credentials of an Authorization field value in `scheme` ("Basic", "Bearer"), compared
+// case-insensitively, followed by one or more spaces: the rest, or nullopt for another scheme.
+constexpr std::optional<std::string_view> auth_parameters(std::string_view value, std::string_view scheme) noexcept {
+    value = trim_ows(value);
+    if (value.size() <= scheme.size() || !iequals(value.substr(0, scheme.size()), scheme) ||
+        value[scheme.size()] != ' ')
+        return std::nullopt;
+    value.remove_prefix(scheme.size());
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    return value;
+}
+
+// A quoted-string (RFC 9110 5.6.4) holding `s`.
+inline void append_quoted(std::string& out, std::string_view s) {
+    out += '"';
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
+inline response unauthorized(std::string challenge, status s = status::unauthorized) {
+    auto r = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    r.set_header("WWW-Authenticate", challenge);
+    r.set_header("Cache-Control", "no-store");
+    return r;
+}
+
+constexpr bool has_control(std::string_view s) noexcept {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+    return false;
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------- Basic (RFC 7617)
+
+struct basic_credentials {
+    std::string user_id{};
+    std::string password{};
+};
+
+// The user-id and password of a request's `Authorization: Basic ...` field, or nullopt when
+// it has none, or one that is not canonical base64 of "user-id:password" without controls.
+inline std::optional<basic_credentials> basic_credentials_of(request const& req) {
+    auto params = detail::auth_parameters(req.header("Authorization"), "Basic");
+    if (!params) return std::nullopt;
+    auto decoded = base64::decode(*params);
+    if (!decoded) return std::nullopt;
+    auto colon = decoded->find(':');
+    if (colon == std::string::npos || detail::has_control(*decoded)) return std::nullopt;
+    return basic_credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+// Lets a request through when its Basic credentials pass `check(user_id, password)`; others
+// get 401 with `WWW-Authenticate: Basic realm="REALM", charset="UTF-8"`, which makes a browser
+// ask for a name and password. Compare secrets in `check` with constant_time_equals.
+//   porthole::basic_auth("status", [](std::string_view user, std::string_view password) { ... })
+//   porthole::basic_auth("status", "admin", secret)   // one user
+class basic_auth {
+public:
+    using check_function = std::function<bool(std::string_view user_id, std::string_view password)>;
+
+    basic_auth(std::string_view realm, check_function check) : check_(std::move(check)) { set_challenge(realm); }
+    basic_auth(std::string_view realm, std::string user_id, std::string password) {
+        set_challenge(realm);
+        check_ = [u = std::move(user_id), p = std::move(password)](std::string_view user, std::string_view pass) {
+            bool user_ok = constant_time_equals(user, u);  // both compared, whichever is wrong
+            bool password_ok = constant_time_equals(pass, p);
+            return user_ok & password_ok;
+        };
+    }
+
+    std::optional<response> before(request const& req) const {
+        if (auto c = basic_credentials_of(req); c && check_(c->user_id, c->password)) return std::nullopt;
+        return detail::unauthorized(challenge_);
+    }
+
+private:
+    void set_challenge(std::string_view realm) {
+        challenge_ = "Basic realm=";
+        detail::append_quoted(challenge_, realm);
+        challenge_ += ", charset=\"UTF-8\"";
+    }
+
+    check_function check_;
+    std::string challenge_;
+};
+
+// ---------------------------------------------------------------- Bearer (RFC 6750)
+
+namespace detail {
+// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="   (RFC 6750 2.1)
+constexpr bool is_b64token(std::string_view s) noexcept {
+    std::size_t i = 0;
+    for (; i < s.size(); ++i) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        if (!ok) break;
+    }
+    if (i == 0) return false;
+    while (i < s.size() && s[i] == '=') ++i;
+    return i == s.size();
+}
+}  // namespace detail
+
+// The token of a request's `Authorization: Bearer TOKEN` field, or nullopt.
+inline std::optional<std::string_view> bearer_token_of(request const& req) noexcept {
+    auto params = detail::auth_parameters(req.header("Authorization"), "Bearer");
+    if (!params || !detail::is_b64token(*params)) return std::nullopt;
+    return params;
+}
+
+// Lets a request through when its Bearer token passes `check(token)`. As RFC 6750 3.1 says:
+// no Bearer credentials, 401 with `WWW-Authenticate: Bearer realm="REALM"`; a malformed Authorization
+// field in the Bearer scheme, 400 with error="invalid_request"; a token `check` refuses, 401 with
+// error="invalid_token".
+class bearer_auth {
+public:
+    using check_function = std::function<bool(std::string_view token)>;
+
+    bearer_auth(std::string_view realm, check_function check) : check_(std::move(check)) {
+        challenge_ = "Bearer realm=";
+        detail::append_quoted(challenge_, realm);
+    }
+
+    std::optional<response> before(request const& req) const {
+        auto value = detail::trim_ows(req.header("Authorization"));
+        auto scheme = value.substr(0, value.find(' '));
+        if (!iequals(scheme, "Bearer")) return detail::unauthorized(challenge_);  // no Bearer credentials at all
+        auto token = bearer_token_of(req);
+        if (!token) return detail::unauthorized(challenge_ + ", error=\"invalid_request\"", status::bad_request);
+        if (!check_(*token)) return detail::unauthorized(challenge_ + ", error=\"invalid_token\"");
+        return std::nullopt;
+    }
+
+private:
+    check_function check_;
+    std::string challenge_;
+};
+
+// ---------------------------------------------------------------- one-time access token
+
+struct access_token_options {
+    std::string token{};        // empty: 32 random bytes, base64url (43 characters)
+    std::string cookie_name{};  // empty: "porthole-" and random characters, new at every start
+    std::string parameter = "token";  // the query parameter that carries the token
+    std::string realm = "porthole";
+};
+
+// A status page that only the person who started the program can open, as Jupyter does it:
+//
+//  - at construction a random token is made; announce it in the start-up URL
+//    (options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
+//  - a GET or HEAD with `?token=TOKEN` gets a 303 to the same URL without the token, and a
+//    session cookie (`HttpOnly; SameSite=Strict; Path=/`) that lets the browser in from then on;
+//  - a request with the session cookie, or with `Authorization: Bearer TOKEN` (scripts), goes on;
+//  - everyone else gets 401: other local users, and web pages the user visits that try to
+//    reach the tool (cross-site requests carry no SameSite=Strict cookie).
+//
+// Pair it with the server's Host check (on by default on loopback), which keeps out pages that
+// rebind their own name to 127.0.0.1. The cookie name is random per start, because cookies are
+// not kept apart by port: two tools on one host must not take each other's cookie.
+class access_token {
+public:
+    explicit access_token(access_token_options o = {}) : opts_(std::move(o)) {
+        if (opts_.token.empty()) opts_.token = random_token();
+        if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
+        session_ = random_token();
+        set_cookie_ = set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+        challenge_ = "Bearer realm=";
+        detail::append_quoted(challenge_, opts_.realm);
+        query_ = opts_.parameter + '=';
+        url::encode_component(opts_.token, query_);
+    }
+
+    std::string const& token() const noexcept { return opts_.token; }
+    // "token=..." for the start-up URL.
+    std::string const& query() const noexcept { return query_; }
+    std::string const& cookie_name() const noexcept { return opts_.cookie_name; }
+
+    std::optional<response> before(request const& req) const {
+        bool in_query = false;
+        for (auto const& p : url::query_params(req.query_string()))
+            if (url::detail::decoded_equals(p.name, opts_.parameter, true)) {
+                in_query = true;
+                std::string value;
+                if (!url::decode_form(p.value, value) || !constant_time_equals(value, opts_.token)) return refusal();
+            }
+        if (in_query) {
+            auto m = req.method();
+            if (m == method::get || m == method::head) return trade_for_cookie(req);
+            return std::nullopt;
+        }
+        if (auto c = req.cookie(opts_.cookie_name); c && constant_time_equals(*c, session_)) return std::nullopt;
+        if (auto t = bearer_token_of(req); t && constant_time_equals(*t, opts_.token)) return std::nullopt;
+        return refusal();
+    }
+
+private:
+    response refusal() const {
+        auto r = response::static_text(
+            "<!DOCTYPE html>\n<title>Unauthorized</title>\n<h1>Unauthorized</h1>\n"
+            "<p>Open the address this program printed when it started: it carries the access token.</p>\n",
+            "text/html; charset=utf-8", status::unauthorized);
+        r.set_header("WWW-Authenticate", challenge_);
+        r.set_header("Cache-Control", "no-store");
+        return r;
+    }
+
+    // 303 to the path and the rest of the query, never to another host ("//elsewhere").
+    response trade_for_cookie(request const& req) const {
+        auto raw = req.raw_path();
+        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
+        std::string location = "/";
+        location += raw;
+        bool first = true;
+        for (auto const& p : url::query_params(req.query_string())) {
+            if (url::detail::decoded_equals(p.name, opts_.parameter, true)) continue;
+            location += first ? '?' : '&';
+            first = false;
+            location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
+        }
+        auto r = response::redirect(location, status::see_other);
+        r.set_header("Set-Cookie", set_cookie_);
+        r.set_header("Cache-Control", "no-store");
+        r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
+        return r;
+    }
+
+    access_token_options opts_;
+    std::string session_;
+    std::string set_cookie_;
+    std::string challenge_;
+    std::string query_;
+};
+
+}  // namespace porthole
+// #include <porthole/cors.hpp>
+// porthole/cors.hpp: Cross-Origin Resource Sharing as a layer (WHATWG Fetch standard, "CORS
+// protocol"; RFC 9110 for Vary and OPTIONS). It tells browsers which other origins may read
+// this server's responses; it is not access control: a request from an origin it refuses
+// still reaches the application (non-browser clients send what they like), the browser only
+// keeps the answer from the page.
+
+// #include <porthole/layer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+struct cors_options {
+    // Origins allowed to read responses, exactly as browsers send them ("https://app.example",
+    // "http://127.0.0.1:3000": scheme, host and a port other than the default). "*" allows any.
+    std::vector<std::string> origins{};
+    // Also allowed: the origins this returns true for (called when the list has no match).
+    std::function<bool(std::string_view origin)> allow_origin{};
+    // Responses may be read by requests with credentials (cookies, HTTP authentication):
+    // Access-Control-Allow-Credentials: true, and the origin named, never "*".
+    bool credentials = false;
+    // Methods a preflight may ask for (CORS-safelisted GET, HEAD and POST never need one).
+    std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    // Request header fields a preflight may ask for, case-insensitive; empty: whatever it asks
+    // for (each a valid field name).
+    std::vector<std::string> allow_headers{};
+    // Response header fields a page may read beyond the CORS-safelisted ones.
+    std::vector<std::string> expose_headers{};
+    // How long a browser may cache a preflight's answer (Chromium caps it at 2 hours); negative:
+    // no Access-Control-Max-Age.
+    std::chrono::seconds max_age{600};
+    // Answer Chromium's Private Network Access preflights (a public page reaching a server on
+    // loopback or a private address) with Access-Control-Allow-Private-Network: true.
+    bool private_network = false;
+};
+
+// The CORS layer:
+//  - a preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here, never
+//    reaching the application: 204 with Access-Control-Allow-Origin, -Methods, -Headers, -Max-Age
+//    (and -Credentials) when the origin, the method and every requested header are allowed,
+//    otherwise 403 without them, which the browser reports as a CORS failure;
+//  - other requests go on, and a response to an allowed origin gets Access-Control-Allow-Origin
+//    (and -Credentials, -Expose-Headers);
+//  - every response whose headers depend on the Origin gets `Vary: Origin`, so that a cache never
+//    serves one origin's answer to another.
+class cors {
+public:
+    explicit cors(cors_options o) : opts_(std::move(o)) {
+        for (auto const& origin : opts_.origins)
+            if (origin == "*") any_origin_ = true;
+        join(opts_.methods, methods_);
+        join(opts_.allow_headers, allow_headers_);
+        join(opts_.expose_headers, expose_headers_);
+        if (opts_.max_age.count() >= 0) max_age_ = std::to_string(opts_.max_age.count());
+    }
+
+    struct state {
+        std::string origin;  // the allowed origin to name, or empty
+    };
+
+    layer_result<state> before(request const& req) const {
+        auto origin = req.header("Origin");
+        if (origin.empty()) return state{};
+        bool allowed = allows(origin);
+        if (req.method() == method::options && req.has_header("Access-Control-Request-Method"))
+            return preflight(req, origin, allowed);
+        return allowed ? state{std::string(origin)} : state{};
+    }
+
+    void after(state& s, response& res) const {
+        if (!wildcard()) res.add_vary("Origin");
+        if (s.origin.empty()) return;
+        allow(res, s.origin);
+        if (!expose_headers_.empty()) res.set_header("Access-Control-Expose-Headers", expose_headers_);
+    }
+
+    // Whether `origin` may read responses.
+    bool allows(std::string_view origin) const {
+        if (any_origin_) return true;
+        for (auto const& o : opts_.origins)
+            if (o == origin) return true;  // origins compare exactly (Fetch: byte for byte)
+        return opts_.allow_origin && opts_.allow_origin(origin);
+    }
+
+private:
+    // "*" without credentials: the same headers whatever the origin, so no Vary is needed.
+    bool wildcard() const noexcept { return any_origin_ && !opts_.credentials; }
+
+    void allow(response& res, std::string_view origin) const {
+        res.set_header("Access-Control-Allow-Origin", wildcard() ? std::string_view("*") : origin);
+        if (opts_.credentials) res.set_header("Access-Control-Allow-Credentials", "true");
+    }
+
+    response preflight(request const& req, std::string_view origin, bool allowed) const {
+        auto refuse = [&] {
+            auto r = response::static_text("CORS preflight refused", "text/plain; charset=utf-8", status::forbidden);
+            if (!wildcard()) r.add_vary("Origin");
+            return r;
+        };
+        if (!allowed) return refuse();
+        auto wanted = detail::trim_ows(req.header("Access-Control-Request-Method"));
+        bool method_ok = false;
+        for (auto const& m : opts_.methods) method_ok = method_ok || m == wanted;
+        // The CORS-safelisted methods need no permission (Fetch: "CORS-safelisted method").
+        if (wanted == "GET" || wanted == "HEAD" || wanted == "POST") method_ok = true;
+        if (!method_ok) return refuse();
+        auto asked = req.header("Access-Control-Request-Headers");
+        bool headers_ok = true;
+        for_each_list_item(asked, [&](std::string_view h) {
+            headers_ok = detail::is_token(h) && (opts_.allow_headers.empty() || listed(opts_.allow_headers, h));
+            return headers_ok;
+        });
+        if (!headers_ok) return refuse();
+
+        response r(status::no_content);
+        allow(r, origin);
+        r.set_header("Access-Control-Allow-Methods", methods_);
+        auto headers = opts_.allow_headers.empty() ? detail::trim_ows(asked) : std::string_view(allow_headers_);
+        if (!headers.empty()) r.set_header("Access-Control-Allow-Headers", headers);
+        if (!max_age_.empty()) r.set_header("Access-Control-Max-Age", max_age_);
+        if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network"), "true"))
+            r.set_header("Access-Control-Allow-Private-Network", "true");
+        // The answer depends on all three request fields.
+        if (!wildcard()) r.add_vary("Origin");
+        r.add_vary("Access-Control-Request-Method");
+        r.add_vary("Access-Control-Request-Headers");
+        return r;
+    }
+
+    static bool listed(std::vector<std::string> const& list, std::string_view name) {
+        for (auto const& x : list)
+            if (iequals(x, name)) return true;
+        return false;
+    }
+    static void join(std::vector<std::string> const& items, std::string& out) {
+        for (auto const& i : items) {
+            if (!out.empty()) out += ", ";
+            out += i;
+        }
+    }
+
+    cors_options opts_;
+    bool any_origin_ = false;
+    std::string methods_;
+    std::string allow_headers_;
+    std::string expose_headers_;
+    std::string max_age_;
+};
+
+}  // namespace porthole
+// #include <porthole/security_headers.hpp>
+// porthole/security_headers.hpp: the response header fields that make browsers treat a page
+// more safely, as a layer. Each has a default, can be changed or turned off (an empty value),
+// and is left alone on a response that already sets it: a handler overrides it per response.
+
+// #include <porthole/layer.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+struct security_headers_options {
+    // No MIME sniffing: a text file is never run as a script.
+    std::string content_type_options = "nosniff";
+    // Scripts, styles, images and requests from this origin only, no plugins, no framing.
+    // A page with inline <script> or style="" needs its own policy (or hashes).
+    std::string content_security_policy =
+        "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+    // Other sites learn nothing of this one's URLs (which may carry tokens).
+    std::string referrer_policy = "no-referrer";
+    // Never inside a frame of another page (clickjacking); frame-ancestors says it for new browsers.
+    std::string frame_options = "DENY";
+    // A page opened from this one cannot reach back through window.opener, and the reverse.
+    std::string cross_origin_opener_policy = "same-origin";
+    // Over TLS only: "max-age=31536000" tells browsers to use https from now on. Off by default.
+    std::string strict_transport_security{};
+    // Any other fields, sent the same way.
+    std::vector<std::pair<std::string, std::string>> extra{};
+};
+
+class security_headers {
+public:
+    explicit security_headers(security_headers_options o = {}) {
+        auto add = [&](char const* name, std::string& value) {
+            if (!value.empty()) fields_.emplace_back(name, std::move(value));
+        };
+        add("X-Content-Type-Options", o.content_type_options);
+        add("Content-Security-Policy", o.content_security_policy);
+        add("Referrer-Policy", o.referrer_policy);
+        add("X-Frame-Options", o.frame_options);
+        add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
+        add("Strict-Transport-Security", o.strict_transport_security);
+        for (auto& [name, value] : o.extra)
+            if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
+    }
+
+    void before(request const&) const noexcept {}
+    void after(response& res) const {
+        for (auto const& [name, value] : fields_)
+            if (res.header(name).empty()) res.add_header(name, value);
+    }
+
+private:
+    std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+}  // namespace porthole
+// #include <porthole/request_id.hpp>
+// porthole/request_id.hpp: a request id as a layer. Each request gets an id, taken from the
+// incoming X-Request-Id when it is a sensible one (a proxy in front made it) or generated here;
+// the application sees it as req.header("X-Request-Id") either way, and the response carries it.
+
+// #include <porthole/layer.hpp>
+// #include <porthole/random.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+struct request_id_options {
+    std::string header = "X-Request-Id";
+    // Keep an incoming id of 1 to max_length characters from [A-Za-z0-9._:+/=-]; any other is
+    // replaced. Off: always generate (when clients are not to be trusted with the logs).
+    bool trust_incoming = true;
+    std::size_t max_length = 128;
+};
+
+class request_id {
+public:
+    explicit request_id(request_id_options o = {}) : opts_(std::move(o)) {}
+
+    struct state {
+        std::string id;
+        std::vector<header_field> fields;  // the request's own and the id, when generated
+    };
+
+    layer_result<state> before(request const& req) const {
+        state s;
+        auto incoming = req.header(opts_.header);
+        if (opts_.trust_incoming && acceptable(incoming)) s.id.assign(incoming);
+        else s.id = generate();
+        return s;
+    }
+
+    // When the id was made here, the application sees it as a header field too.
+    request rewrite(state& s, request const& req) const {
+        if (opts_.trust_incoming && req.header(opts_.header) == s.id) return req;
+        s.fields.reserve(req.headers().size() + 1);
+        for (auto const& f : req.headers())
+            if (!iequals(f.name, opts_.header)) s.fields.push_back(f);
+        s.fields.push_back({opts_.header, s.id});
+        return req.with_headers(s.fields);
+    }
+
+    void after(state& s, response& res) const { res.set_header(opts_.header, s.id); }
+
+    // 32 hexadecimal digits (128 bits) from a generator seeded once per thread from the system.
+    static std::string generate() {
+        thread_local std::uint64_t seed = [] {
+            unsigned char b[8];
+            random_bytes(b);
+            std::uint64_t v = 0;
+            for (unsigned char c : b) v = v << 8 | c;
+            return v;
+        }();
+        auto next = [] {  // splitmix64
+            std::uint64_t z = (seed += 0x9e3779b97f4a7c15u);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+            return z ^ (z >> 31);
+        };
+        std::string id(32, '0');
+        constexpr char hex[] = "0123456789abcdef";
+        for (int half = 0; half < 2; ++half) {
+            auto v = next();
+            for (int i = 0; i < 16; ++i) id[static_cast<std::size_t>(half * 16 + i)] = hex[(v >> (60 - 4 * i)) & 15];
+        }
+        return id;
+    }
+
+private:
+    bool acceptable(std::string_view id) const noexcept {
+        if (id.empty() || id.size() > opts_.max_length) return false;
+        for (char c : id) {
+            bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == ':' || c == '+' || c == '/' || c == '=' || c == '-';
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    request_id_options opts_;
+};
+
+}  // namespace porthole
+// #include <porthole/rate_limit.hpp>
+// porthole/rate_limit.hpp: a per-client rate limit as a layer. Each client has a token bucket
+// (`burst` tokens, refilled at `rate` per second); a request takes one, and a client with none
+// gets 429 Too Many Requests with Retry-After (RFC 6585 4, RFC 9110 10.2.3).
+
+// #include <porthole/detail/platform.hpp>
+// #include <porthole/layer.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#if !defined(_WIN32)
+#include <arpa/inet.h>  // on Windows, platform.hpp's ws2tcpip.h
+#endif
+
+namespace porthole {
+
+struct rate_limit_options {
+    double rate = 10;   // tokens per second: the sustained rate a client may keep up
+    double burst = 20;  // bucket size: how many requests may come at once after a quiet spell
+    // Clients tracked at once. When the table is full, clients whose buckets have refilled are
+    // forgotten (they are as good as new); when every one is busy, a newcomer is let through
+    // untracked rather than a busy client forgotten. A bound on memory under a flood of addresses.
+    std::size_t max_clients = 100000;
+    // The client a request counts against; default: the peer's address without its port, an
+    // IPv6 address by its /64 (one host usually holds a whole /64). Behind a trusted reverse
+    // proxy, read the proxy's forwarding header here instead.
+    std::function<std::string(request const&)> key{};
+};
+
+namespace detail {
+// "203.0.113.7:5555" -> "203.0.113.7"; "[2001:db8:1:2:3:4:5:6]:5555" -> "2001:db8:1:2::/64".
+inline std::string client_address(std::string_view peer) {
+    if (peer.size() > 2 && peer.front() == '[') {
+        auto close = peer.find(']');
+        std::string text(peer.substr(1, close == std::string_view::npos ? peer.size() - 1 : close - 1));
+        in6_addr a{};
+        if (::inet_pton(AF_INET6, text.c_str(), &a) != 1) return text;
+        std::fill(a.s6_addr + 8, a.s6_addr + 16, std::uint8_t{0});
+        char out[INET6_ADDRSTRLEN];
+        if (!::inet_ntop(AF_INET6, &a, out, sizeof out)) return text;
+        return std::string(out) + "/64";
+    }
+    auto colon = peer.rfind(':');
+    return std::string(colon == std::string_view::npos ? peer : peer.substr(0, colon));
+}
+}  // namespace detail
+
+class rate_limit {
+public:
+    explicit rate_limit(rate_limit_options o = {}) : shared_(std::make_shared<shared>()) {
+        if (!(o.rate > 0) || !(o.burst >= 1)) throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
+        shared_->opts = std::move(o);
+        shared_->per_shard = std::max<std::size_t>(1, shared_->opts.max_clients / shard_count);
+    }
+
+    std::optional<response> before(request const& req) const {
+        auto key = shared_->opts.key ? shared_->opts.key(req) : detail::client_address(req.peer());
+        double wait = take(key, now());
+        if (wait <= 0) return std::nullopt;
+        auto r = response::static_text(reason_phrase(status::too_many_requests), "text/plain; charset=utf-8",
+                                       status::too_many_requests);
+        r.set_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(wait))));
+        return r;
+    }
+
+    // Takes a token from `key`'s bucket at time `now` (seconds); 0 when there was one, else the
+    // seconds until there will be. Public for tests that drive the clock.
+    double take(std::string const& key, double now) const {
+        auto& s = shared_->shards[std::hash<std::string>{}(key) % shard_count];
+        auto const& o = shared_->opts;
+        std::lock_guard lock(s.mutex);
+        auto it = s.buckets.find(key);
+        if (it == s.buckets.end()) {
+            if (s.buckets.size() >= shared_->per_shard && !forget_full(s, now))
+                return 0;  // every tracked client is busy: a newcomer's bucket would be full anyway
+            it = s.buckets.emplace(key, bucket{o.burst, now}).first;
+        }
+        auto& b = it->second;
+        b.tokens = std::min(o.burst, b.tokens + (now - b.updated) * o.rate);
+        b.updated = now;
+        if (b.tokens >= 1) {
+            b.tokens -= 1;
+            return 0;
+        }
+        return std::max((1 - b.tokens) / o.rate, 1e-3);
+    }
+
+    std::size_t clients() const {
+        std::size_t n = 0;
+        for (auto& s : shared_->shards) {
+            std::lock_guard lock(s.mutex);
+            n += s.buckets.size();
+        }
+        return n;
+    }
+
+private:
+    static constexpr std::size_t shard_count = 16;
+    struct bucket {
+        double tokens;
+        double updated;  // seconds
+    };
+    struct shard {
+        std::mutex mutex;
+        std::unordered_map<std::string, bucket> buckets;
+    };
+    // Shared by copies (a layers list is copied into the application it wraps).
+    struct shared {
+        rate_limit_options opts;
+        std::size_t per_shard = 1;
+        std::array<shard, shard_count> shards;
+    };
+
+    static double now() noexcept {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+
+    // A full shard drops the clients whose buckets have refilled (they are as good as new);
+    // false when none has, and every client it holds is busy.
+    bool forget_full(shard& s, double now) const {
+        auto const& o = shared_->opts;
+        std::erase_if(s.buckets, [&](auto const& kv) {
+            return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst;
+        });
+        return s.buckets.size() < shared_->per_shard;
+    }
+
+    std::shared_ptr<shared> shared_;
+};
+
+}  // namespace porthole
+// #include <porthole/encoding.hpp>
+// porthole/encoding.hpp: content codings (RFC 9110 8.4) and Accept-Encoding negotiation (RFC
+// 9110 12.5.3), with no compression library: static files pick a precompressed file with it,
+// the compression layer (compression.hpp) picks what to compress with.
+
+// #include <porthole/http.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace porthole {
+
+enum class content_coding : std::uint8_t { identity, br, gzip, deflate };
+
+// The token for a coding: "identity", "br", "gzip", "deflate".
+constexpr std::string_view to_string(content_coding c) noexcept {
+    switch (c) {
+    case content_coding::br: return "br";
+    case content_coding::gzip: return "gzip";
+    case content_coding::deflate: return "deflate";
+    default: return "identity";
+    }
+}
+
+// A set of codings a server can produce (identity is always possible).
+struct coding_set {
+    bool br = false;
+    bool gzip = false;
+    bool deflate = false;
+    constexpr bool contains(content_coding c) const noexcept {
+        return c == content_coding::br ? br : c == content_coding::gzip ? gzip : c == content_coding::deflate && deflate;
+    }
+};
+
+// What a request's Accept-Encoding allows: the coding to use, and whether identity (no coding)
+// is acceptable at all.
+struct encoding_choice {
+    content_coding coding = content_coding::identity;
+    bool identity_acceptable = true;
+};
+
+namespace detail {
+// A qvalue ("1", "0.5", "0.000") in thousandths, or -1 when malformed (RFC 9110 12.4.2).
+constexpr int parse_qvalue(std::string_view q) noexcept {
+    if (q.empty() || q.size() > 5 || (q[0] != '0' && q[0] != '1')) return -1;
+    int v = (q[0] - '0') * 1000;
+    if (q.size() == 1) return v;
+    if (q[1] != '.') return -1;
+    int scale = 100;
+    for (std::size_t i = 2; i < q.size(); ++i, scale /= 10) {
+        if (q[i] < '0' || q[i] > '9') return -1;
+        v += (q[i] - '0') * scale;
+    }
+    return v > 1000 ? -1 : v;
+}
+
+// One element of an Accept-Encoding list: its coding token and weight (1000 without "q=").
+constexpr bool parse_coding_element(std::string_view item, std::string_view& coding, int& q) noexcept {
+    auto semi = item.find(';');
+    coding = trim_ows(item.substr(0, semi));
+    q = 1000;
+    if (!is_token(coding)) return false;
+    while (semi != std::string_view::npos) {
+        item.remove_prefix(semi + 1);
+        semi = item.find(';');
+        auto param = trim_ows(item.substr(0, semi));
+        auto eq = param.find('=');
+        if (eq == std::string_view::npos) return false;
+        auto name = trim_ows(param.substr(0, eq));
+        if (iequals(name, "q")) {
+            q = parse_qvalue(trim_ows(param.substr(eq + 1)));
+            if (q < 0) return false;
+        }
+    }
+    return true;
+}
+}  // namespace detail
+
+// Chooses among `available` for the Accept-Encoding field lines in `fields` (every line named
+// Accept-Encoding counts). The highest weight wins; on a tie br, then gzip, then deflate. A
+// coding not listed is acceptable only through "*"; "x-gzip" is gzip. Identity wins when it is
+// listed with a weight above the best coding's. Without any Accept-Encoding: identity.
+constexpr encoding_choice choose_encoding(std::span<header_field const> fields, coding_set available) noexcept {
+    int q_br = -1, q_gzip = -1, q_deflate = -1, q_identity = -1, q_any = -1;
+    bool present = false;
+    for (auto const& f : fields) {
+        if (!iequals(f.name, "Accept-Encoding")) continue;
+        present = true;
+        for_each_list_item(f.value, [&](std::string_view item) {
+            std::string_view coding;
+            int q = 0;
+            if (!detail::parse_coding_element(item, coding, q)) return;  // a malformed element counts for nothing
+            int* slot = iequals(coding, "br")                                 ? &q_br
+                        : iequals(coding, "gzip") || iequals(coding, "x-gzip") ? &q_gzip
+                        : iequals(coding, "deflate")                           ? &q_deflate
+                        : iequals(coding, "identity")                          ? &q_identity
+                        : coding == "*"                                        ? &q_any
+                                                                               : nullptr;
+            if (slot && q > *slot) *slot = q;
+        });
+    }
+    encoding_choice out;
+    if (!present) return out;
+    out.identity_acceptable = q_identity > 0 || (q_identity < 0 && q_any != 0);
+    auto weight = [&](int q) { return q >= 0 ? q : q_any; };
+    int best = 0;
+    auto consider = [&](content_coding c, int q) {
+        if (available.contains(c) && weight(q) > best) {
+            best = weight(q);
+            out.coding = c;
+        }
+    };
+    consider(content_coding::br, q_br);
+    consider(content_coding::gzip, q_gzip);
+    consider(content_coding::deflate, q_deflate);
+    if (q_identity > best && out.identity_acceptable) out.coding = content_coding::identity;
+    return out;
+}
+
+// Whether a media type is worth compressing: text, JSON, JavaScript, XML, SVG, WebAssembly and
+// the like; not images, audio, video, archives or fonts other than the uncompressed kinds.
+constexpr bool is_compressible_type(std::string_view type) noexcept {
+    type = type.substr(0, type.find(';'));
+    type = detail::trim_ows(type);
+    auto starts = [&](std::string_view p) { return type.size() >= p.size() && iequals(type.substr(0, p.size()), p); };
+    auto ends = [&](std::string_view p) {
+        return type.size() >= p.size() && iequals(type.substr(type.size() - p.size()), p);
+    };
+    if (starts("text/")) return !iequals(type, "text/event-stream");  // events go out one by one, unbuffered
+    return ends("+json") || ends("+xml") || ends("/json") || ends("/xml") || ends("/javascript") ||
+           iequals(type, "application/wasm") || iequals(type, "image/svg+xml") ||
+           iequals(type, "image/vnd.microsoft.icon") || iequals(type, "image/bmp") || iequals(type, "font/ttf") ||
+           iequals(type, "font/otf") || iequals(type, "application/x-www-form-urlencoded") ||
+           iequals(type, "application/yaml");
+}
+
+}  // namespace porthole
+// #include <porthole/compression.hpp>
+// porthole/compression.hpp: response compression and request decompression as layers, through
+// zlib (gzip, deflate) and libbrotli's encoder (br). Optional, as fmt is: meson defines
+// PORTHOLE_WITH_ZLIB and PORTHOLE_WITH_BROTLI when it finds the libraries (-lz, -lbrotlienc);
+// with the single header, define them yourself and link those. A program that uses neither
+// layer links neither library.
+
+// #include <porthole/detail/platform.hpp>
+// #include <porthole/encoding.hpp>
+// #include <porthole/layer.hpp>
+// #include <porthole/stream.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#if defined(PORTHOLE_WITH_ZLIB)
+#include <zlib.h>
+#endif
+#if defined(PORTHOLE_WITH_BROTLI)
+#include <brotli/encode.h>
+#endif
+
+namespace porthole {
+
+// The codings this build can produce.
+inline constexpr coding_set built_in_codings{
+#if defined(PORTHOLE_WITH_BROTLI)
+    true,
+#else
+    false,
+#endif
+#if defined(PORTHOLE_WITH_ZLIB)
+    true, true,
+#else
+    false, false,
+#endif
+};
+
+namespace detail {
+
+// One compressed stream of one coding. write() appends what the input makes so far; with
+// `flush`, everything written can be decoded at once (a streamed piece reaches the client
+// whole); finish() ends the stream. Throws std::runtime_error if the library fails.
+class encoder {
+public:
+    // window_bits and memory_level are zlib's (9..15, 1..9): smaller for small bodies, whose
+    // matches never reach far, so that there is less state to set up.
+    encoder(content_coding c, int level, int brotli_quality, int window_bits = 15, int memory_level = 8) : coding_(c) {
+#if defined(PORTHOLE_WITH_ZLIB)
+        if (c == content_coding::gzip || c == content_coding::deflate) {
+            zs_ = std::make_unique<z_stream>();
+            if (deflateInit2(zs_.get(), level, Z_DEFLATED, c == content_coding::gzip ? window_bits + 16 : window_bits,
+                             memory_level, Z_DEFAULT_STRATEGY) != Z_OK) {
+                zs_.reset();
+                throw std::runtime_error("porthole: deflateInit2 failed");
+            }
+        }
+#endif
+#if defined(PORTHOLE_WITH_BROTLI)
+        if (c == content_coding::br) {
+            br_ = BrotliEncoderCreateInstance(nullptr, nullptr, nullptr);
+            if (!br_) throw std::runtime_error("porthole: BrotliEncoderCreateInstance failed");
+            BrotliEncoderSetParameter(br_, BROTLI_PARAM_QUALITY, static_cast<std::uint32_t>(brotli_quality));
+        }
+#endif
+        (void)level, (void)brotli_quality, (void)window_bits, (void)memory_level;
+    }
+    encoder(encoder const&) = delete;
+    encoder& operator=(encoder const&) = delete;
+    ~encoder() {
+#if defined(PORTHOLE_WITH_ZLIB)
+        if (zs_) deflateEnd(zs_.get());
+#endif
+#if defined(PORTHOLE_WITH_BROTLI)
+        if (br_) BrotliEncoderDestroyInstance(br_);
+#endif
+    }
+
+    void write(std::string_view in, bool flush, std::string& out) { run(in, flush ? step::flush : step::none, out); }
+    void finish(std::string& out) { run({}, step::finish, out); }
+    // After finish(): ready for another stream with the same settings (zlib only).
+    void reset_for_next() noexcept {
+#if defined(PORTHOLE_WITH_ZLIB)
+        if (zs_) deflateReset(zs_.get());
+#endif
+    }
+
+private:
+    enum class step { none, flush, finish };
+
+    void run(std::string_view in, step how, std::string& out) {
+        constexpr std::size_t room = 16 * 1024;
+#if defined(PORTHOLE_WITH_ZLIB)
+        if (zs_) {
+            zs_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+            zs_->avail_in = static_cast<uInt>(in.size());
+            int mode = how == step::finish ? Z_FINISH : how == step::flush ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+            for (;;) {
+                std::size_t had = out.size();
+                out.resize(had + room);
+                zs_->next_out = reinterpret_cast<Bytef*>(out.data() + had);
+                zs_->avail_out = static_cast<uInt>(room);
+                int rc = deflate(zs_.get(), mode);
+                out.resize(had + room - zs_->avail_out);
+                if (rc == Z_STREAM_ERROR) throw std::runtime_error("porthole: deflate failed");
+                if (rc == Z_STREAM_END || (zs_->avail_out != 0 && zs_->avail_in == 0)) return;
+            }
+        }
+#endif
+#if defined(PORTHOLE_WITH_BROTLI)
+        if (br_) {
+            auto const* next_in = reinterpret_cast<std::uint8_t const*>(in.data());
+            std::size_t avail_in = in.size();
+            auto op = how == step::finish  ? BROTLI_OPERATION_FINISH
+                      : how == step::flush ? BROTLI_OPERATION_FLUSH
+                                           : BROTLI_OPERATION_PROCESS;
+            for (;;) {
+                std::size_t had = out.size();
+                out.resize(had + room);
+                auto* next_out = reinterpret_cast<std::uint8_t*>(out.data() + had);
+                std::size_t avail_out = room;
+                if (!BrotliEncoderCompressStream(br_, op, &avail_in, &next_in, &avail_out, &next_out, nullptr))
+                    throw std::runtime_error("porthole: brotli compression failed");
+                out.resize(had + room - avail_out);
+                bool done = op == BROTLI_OPERATION_FINISH ? BrotliEncoderIsFinished(br_) : avail_in == 0;
+                if (done && !BrotliEncoderHasMoreOutput(br_)) return;
+            }
+        }
+#endif
+        (void)in, (void)how, (void)out, (void)room;
+    }
+
+    content_coding coding_;
+#if defined(PORTHOLE_WITH_ZLIB)
+    std::unique_ptr<z_stream> zs_;
+#endif
+#if defined(PORTHOLE_WITH_BROTLI)
+    BrotliEncoderState* br_ = nullptr;
+#endif
+};
+
+// A whole body at once. zlib's window and hash table follow the body's size as nginx sizes
+// them (a 1 KB page needs a 2 KiB window, not 32), and its state is kept per thread and size
+// class, reset between responses rather than made for each: at most about 1 MiB per thread.
+inline bool compress_whole(content_coding c, int level, int brotli_quality, std::string_view in, std::string& out) {
+#if defined(PORTHOLE_WITH_ZLIB)
+    if (c == content_coding::gzip || c == content_coding::deflate) {
+        int window_bits = 15, memory_level = 8;
+        while (window_bits > 9 && in.size() < (std::size_t{1} << (window_bits - 1)) - 262) {
+            --window_bits;
+            --memory_level;
+        }
+        memory_level = std::max(memory_level, 1);
+        struct cached {
+            std::unique_ptr<encoder> e;
+            int level = -1;
+        };
+        thread_local cached cache[2][7];
+        auto& slot = cache[c == content_coding::gzip ? 0 : 1][window_bits - 9];
+        if (!slot.e || slot.level != level) {
+            slot.e = std::make_unique<encoder>(c, level, brotli_quality, window_bits, memory_level);
+            slot.level = level;
+        }
+        out.reserve(static_cast<std::size_t>(in.size() / 2) + 64);
+        try {
+            slot.e->write(in, false, out);
+            slot.e->finish(out);
+            slot.e->reset_for_next();
+        } catch (...) {
+            slot.e.reset();
+            throw;
+        }
+        return true;
+    }
+#endif
+#if defined(PORTHOLE_WITH_BROTLI)
+    if (c == content_coding::br) {
+        std::size_t size = BrotliEncoderMaxCompressedSize(in.size());
+        if (size == 0) return false;
+        out.resize(size);
+        if (!BrotliEncoderCompress(brotli_quality, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, in.size(),
+                                   reinterpret_cast<std::uint8_t const*>(in.data()), &size,
+                                   reinterpret_cast<std::uint8_t*>(out.data())))
+            return false;
+        out.resize(size);
+        return true;
+    }
+#endif
+    (void)c, (void)level, (void)brotli_quality, (void)in, (void)out;
+    return false;
+}
+
+}  // namespace detail
+
+struct compression_options {
+    int level = 6;           // zlib's level for gzip and deflate, 1 (fastest) to 9 (smallest)
+    int brotli_quality = 5;  // brotli's quality, 0 to 11
+    // Bodies smaller than this go as they are (compression would save a packet at most), unless
+    // the request refuses identity. Streamed bodies, of unknown size, are always compressed.
+    std::size_t min_size = 1024;
+    // The codings to offer, among those built in (built_in_codings).
+    coding_set codings = built_in_codings;
+    // Which Content-Types to compress; empty: is_compressible_type() decides.
+    std::vector<std::string> types{};
+};
+
+// Response compression (RFC 9110 8.4, 12.5.3):
+//  - the coding comes from Accept-Encoding with its q-values (br, then gzip, then deflate on a
+//    tie); nothing is compressed without an Accept-Encoding that allows a coding;
+//  - only bodies of a compressible type, at least min_size bytes (unless identity;q=0), and
+//    never a 206, 304, 204, HEAD answer, a response that already has a Content-Encoding, or one
+//    with Cache-Control: no-transform;
+//  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
+//  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
+//    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do;
+//  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
+//    not make them smaller (and identity is acceptable); larger files and streams are compressed
+//    as they go out, each streamed piece flushed so the client gets it without waiting for the next.
+class compression {
+public:
+    // A template only so that the check below is made where a program uses the layer.
+    template <int Used = 1>
+    explicit compression(compression_options o = {}) : opts_(std::move(o)) {
+        static_assert(Used == 0 || built_in_codings.gzip || built_in_codings.br,
+                      "porthole::compression needs zlib or brotli: build with PORTHOLE_WITH_ZLIB (-lz) and/or "
+                      "PORTHOLE_WITH_BROTLI (-lbrotlienc); meson defines them when it finds the libraries");
+        opts_.codings = {opts_.codings.br && built_in_codings.br, opts_.codings.gzip && built_in_codings.gzip,
+                         opts_.codings.deflate && built_in_codings.deflate};
+        opts_.level = std::clamp(opts_.level, 1, 9);
+        opts_.brotli_quality = std::clamp(opts_.brotli_quality, 0, 11);
+    }
+
+    struct state {
+        encoding_choice choice;
+        bool head = false;
+    };
+
+    layer_result<state> before(request const& req) const {
+        return state{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
+    }
+
+    void after(state& s, response& res) const {
+        auto st = res.status();
+        if (st == status::not_modified) {  // a 304 says what the 200 would have varied on
+            res.add_vary("Accept-Encoding");
+            return;
+        }
+        if (!status_allows_body(st) || st == status::partial_content || !res.header("Content-Encoding").empty() ||
+            !res.header("Content-Range").empty() || list_contains(res.header("Cache-Control"), "no-transform") ||
+            !compressible(res.content_type()))
+            return;
+        res.add_vary("Accept-Encoding");
+        auto coding = s.choice.coding;
+        if (s.head || coding == content_coding::identity) return;
+        auto size = res.body_size();
+        if (size && (*size == 0 || (*size < opts_.min_size && s.choice.identity_acceptable))) return;
+        if (!compress(coding, res, s.choice.identity_acceptable)) return;
+        res.set_header("Content-Encoding", to_string(coding));
+        res.erase_header("Accept-Ranges");  // ranges of the compressed bytes are not offered
+        if (auto etag = res.header("ETag"); !etag.empty() && etag.front() == '"') res.set_header("ETag", "W/" + std::string(etag));
+    }
+
+private:
+    bool compressible(std::string_view type) const {
+        if (opts_.types.empty()) return is_compressible_type(type);
+        type = detail::trim_ows(type.substr(0, type.find(';')));
+        for (auto const& t : opts_.types)
+            if (iequals(t, type)) return true;
+        return false;
+    }
+
+    bool compress(content_coding coding, response& res, bool identity_acceptable) const {
+        auto& body = res.body();
+        if (auto f = std::get_if<file_body>(&body)) {
+            if (f->length > whole_file_limit) {
+                res.body() = stream_body{file_producer(coding, *f), nullptr};
+                return true;
+            }
+            // A small file is read and compressed at once: a Content-Length, no chunks.
+            std::string in(static_cast<std::size_t>(f->length), '\0');
+            auto n = detail::read_file_at(f->fd ? f->fd->get() : -1, in.data(), in.size(), f->offset);
+            if (n != static_cast<long>(in.size())) return false;  // it changed under us: sent as it is
+            std::string out;
+            if (!detail::compress_whole(coding, opts_.level, opts_.brotli_quality, in, out) ||
+                (out.size() >= in.size() && identity_acceptable))
+                return false;
+            res.set_body(std::move(out));
+            return true;
+        }
+        if (auto st = std::get_if<stream_body>(&body)) {
+            if (st->live) {  // a live stream (stream.hpp): its producer is the one to wrap
+                st->live->producer = live_stream_producer(coding, std::move(st->live->producer));
+                return true;
+            }
+            res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
+            return true;
+        }
+        auto in = res.body_view();
+        std::string out;
+        if (!detail::compress_whole(coding, opts_.level, opts_.brotli_quality, in, out) ||
+            (out.size() >= in.size() && identity_acceptable))
+            return false;
+        res.set_body(std::move(out));
+        return true;
+    }
+
+    // The application's pieces, each compressed and flushed as it comes.
+    body_producer stream_producer(content_coding coding, body_producer next) const {
+        auto e = std::make_shared<detail::encoder>(coding, opts_.level, opts_.brotli_quality);
+        auto done = std::make_shared<bool>(false);
+        return [e, done, next = std::move(next)]() mutable -> std::optional<std::string> {
+            if (*done) return std::nullopt;
+            std::string out;
+            if (auto piece = next()) {
+                e->write(*piece, true, out);
+            } else {
+                e->finish(out);
+                *done = true;
+            }
+            return out;
+        };
+    }
+
+    // A live stream's pieces, each compressed and flushed as it comes; "nothing yet" passes
+    // through, so the stream still waits without a timeout.
+    live_producer live_stream_producer(content_coding coding, live_producer next) const {
+        auto e = std::make_shared<detail::encoder>(coding, opts_.level, opts_.brotli_quality);
+        auto done = std::make_shared<bool>(false);
+        return [e, done, next = std::move(next)]() mutable -> stream_step {
+            if (*done) return stream_step::end();
+            auto step = next();
+            std::string out;
+            switch (step.kind) {
+            case stream_step::kind_t::nothing_yet: return step;
+            case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
+            case stream_step::kind_t::end:
+                e->finish(out);
+                *done = true;
+                break;
+            }
+            return stream_step::data(std::move(out));  // empty: the connection asks again
+        };
+    }
+
+    // A file read and compressed a block at a time: memory stays flat however large it is.
+    body_producer file_producer(content_coding coding, file_body f) const {
+        auto e = std::make_shared<detail::encoder>(coding, opts_.level, opts_.brotli_quality);
+        auto done = std::make_shared<bool>(false);
+        return [e, done, f = std::move(f)]() mutable -> std::optional<std::string> {
+            std::string out, block;
+            while (out.empty() && !*done) {
+                if (f.length == 0) {
+                    e->finish(out);
+                    *done = true;
+                    break;
+                }
+                block.resize(static_cast<std::size_t>(std::min<std::uint64_t>(f.length, 64 * 1024)));
+                auto n = detail::read_file_at(f.fd ? f.fd->get() : -1, block.data(), block.size(), f.offset);
+                if (n <= 0) throw std::runtime_error("porthole: a file to compress could not be read");
+                block.resize(static_cast<std::size_t>(n));
+                f.offset += static_cast<std::uint64_t>(n);
+                f.length -= static_cast<std::uint64_t>(n);
+                e->write(block, false, out);
+            }
+            if (out.empty()) return std::nullopt;
+            return out;
+        };
+    }
+
+    static constexpr std::uint64_t whole_file_limit = 256 * 1024;
+    compression_options opts_;
+};
+
+// ---------------------------------------------------------------- request bodies
+
+struct decompression_options {
+    // The largest body the application may get once decoded: beyond it, 413. The parser's
+    // max_body bounds the bytes on the wire, this the bytes they expand to (a few KiB of gzip
+    // can hold gigabytes of zeros).
+    std::size_t max_body = 1024 * 1024;
+};
+
+// Request bodies with Content-Encoding: gzip (or x-gzip) or deflate, decoded before the
+// application sees them: it gets the decoded body, no Content-Encoding, and a Content-Length
+// of the decoded size. Opt in by adding the layer: without it, bodies reach the application as
+// they came. A body that does not decode is 400; one that decodes beyond max_body is 413,
+// decided as the output grows, never after decoding it all; another coding, or several, 415
+// with Accept-Encoding naming what is taken (RFC 9110 15.5.16). Needs zlib.
+class request_decompression {
+public:
+    template <int Used = 1>
+    explicit request_decompression(decompression_options o = {}) : opts_(o) {
+        static_assert(Used == 0 || built_in_codings.gzip,
+                      "porthole::request_decompression needs zlib: build with PORTHOLE_WITH_ZLIB (-lz)");
+    }
+
+    struct state {
+        std::string body;
+        std::string length;
+        std::vector<header_field> fields;
+        bool decoded = false;
+    };
+
+    layer_result<state> before(request const& req) const {
+        auto coding = detail::trim_ows(req.header("Content-Encoding"));
+        if (coding.empty() || iequals(coding, "identity")) return state{};
+        bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
+        if (!gzip && !iequals(coding, "deflate")) {
+            auto r = response::static_text(reason_phrase(status::unsupported_media_type), "text/plain; charset=utf-8",
+                                           status::unsupported_media_type);
+            r.set_header("Accept-Encoding", "gzip, deflate");
+            return r;
+        }
+        state s;
+        s.decoded = true;
+        auto result = inflate_body(req.body(), gzip, s.body);
+        if (result != status::ok)
+            return response::static_text(reason_phrase(result), "text/plain; charset=utf-8", result);
+        return s;
+    }
+
+    request rewrite(state& s, request const& req) const {
+        if (!s.decoded) return req;
+        s.length = std::to_string(s.body.size());
+        for (auto const& f : req.headers()) {
+            if (iequals(f.name, "Content-Encoding") || iequals(f.name, "Content-Length")) continue;
+            s.fields.push_back(f);
+        }
+        s.fields.push_back({"Content-Length", s.length});
+        return req.with_headers(s.fields).with_body(s.body);
+    }
+
+private:
+#if defined(PORTHOLE_WITH_ZLIB)
+    status inflate_body(std::string_view in, bool gzip, std::string& out) const {
+        z_stream zs{};
+        if (inflateInit2(&zs, gzip ? 15 + 16 : 15) != Z_OK) return status::internal_server_error;
+        struct guard {
+            z_stream& z;
+            ~guard() { inflateEnd(&z); }
+        } g{zs};
+        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        zs.avail_in = static_cast<uInt>(in.size());
+        constexpr std::size_t room = 64 * 1024;
+        for (;;) {
+            std::size_t had = out.size();
+            std::size_t grow = std::min(room, opts_.max_body + 1 - had);  // one byte beyond tells "too large"
+            out.resize(had + grow);
+            zs.next_out = reinterpret_cast<Bytef*>(out.data() + had);
+            zs.avail_out = static_cast<uInt>(grow);
+            int rc = inflate(&zs, Z_NO_FLUSH);
+            out.resize(had + grow - zs.avail_out);
+            if (out.size() > opts_.max_body) return status::content_too_large;
+            if (rc == Z_STREAM_END) {
+                if (zs.avail_in == 0) return status::ok;
+                if (!gzip) return status::bad_request;  // bytes after the zlib stream
+                inflateReset(&zs);  // gzip: another member follows (RFC 1952 2.2)
+                continue;
+            }
+            if (rc == Z_BUF_ERROR && zs.avail_in == 0) return status::bad_request;  // cut short
+            if (rc != Z_OK && rc != Z_BUF_ERROR) return status::bad_request;
+        }
+    }
+#else
+    status inflate_body(std::string_view, bool, std::string&) const { return status::unsupported_media_type; }
+#endif
+
+    decompression_options opts_;
+};
+
+}  // namespace porthole
 // #include <porthole/worker_pool.hpp>
 // porthole/worker_pool.hpp: a bounded pool of threads for handlers that block (blocking.hpp).
 // The server owns one; its threads start only when a job first needs one, so a program that
@@ -4848,8 +7328,10 @@ response call_application(F& app, request const& req) {
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -5166,11 +7648,15 @@ public:
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #if defined(__linux__)
@@ -5183,6 +7669,14 @@ namespace porthole::detail {
 
 [[noreturn]] inline void throw_errno(char const* what) {
     throw std::system_error(errno, std::generic_category(), what);
+}
+
+// "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
+    std::string message(what);
+    message += ' ';
+    message += where;
+    throw std::system_error(e, std::generic_category(), message);
 }
 
 using porthole::unique_fd;
@@ -5290,11 +7784,15 @@ inline constexpr bool accepted_sockets_inherit_nodelay = true;
 inline constexpr bool accepted_sockets_inherit_nodelay = false;
 #endif
 
+// How an IPv6 wildcard listener treats IPv4: both (dual stack, "::" alone takes every
+// address), IPv6 only (beside an IPv4 listener on the same port), or as the system says.
+enum class ipv6_only : std::uint8_t { system_default, off, on };
+
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
 // over them. A negative backlog only binds (see claim_port). Throws std::system_error.
 inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                                   int backlog) {
+                                   int backlog, ipv6_only v6only = ipv6_only::system_default) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -5325,6 +7823,11 @@ inline unique_socket open_listener(std::string const& address, std::uint16_t por
         (void)reuse_port;
 #endif
         set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
+        if (ai->ai_family == AF_INET6 && v6only != ipv6_only::system_default) {
+            int on = v6only == ipv6_only::on;
+            ::setsockopt(native_socket(fd.get()), IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<char const*>(&on),
+                         sizeof on);
+        }
         if (::bind(native_socket(fd.get()), ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen)) != 0) {
             last_errno = socket_errno();
             failed = "bind";
@@ -5340,16 +7843,15 @@ inline unique_socket open_listener(std::string const& address, std::uint16_t por
     }
     ::freeaddrinfo(found);
     errno = last_errno;
-    throw std::system_error(last_errno, std::generic_category(),
-                            std::string(failed) + " " + address + ":" + service);
+    throw_listen_error(last_errno, failed, address + ":" + service);
 }
 
 // SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
 // port already in use would silently share it. Binding once without it first fails as it
 // should, and picks the port when asked for port 0.
 inline std::uint16_t local_port(int fd) noexcept;
-inline std::uint16_t claim_port(std::string const& address, std::uint16_t port) {
-    unique_socket probe = open_listener(address, port, false, -1);
+inline std::uint16_t claim_port(std::string const& address, std::uint16_t port, ipv6_only v6only) {
+    unique_socket probe = open_listener(address, port, false, -1, v6only);
     return local_port(probe.get());
 }
 
@@ -5362,7 +7864,201 @@ inline std::uint16_t local_port(int fd) noexcept {
     return 0;
 }
 
-#if !defined(_WIN32)
+// ---------------------------------------------------------------- listening addresses
+
+#if defined(_WIN32)
+inline constexpr std::size_t unix_socket_path_capacity = 108;  // afunix.h's UNIX_PATH_MAX
+using socket_file_mode = unsigned;
+#else
+inline constexpr std::size_t unix_socket_path_capacity = sizeof(sockaddr_un::sun_path);
+using socket_file_mode = ::mode_t;
+#endif
+
+// One place to listen, as options give it:
+//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
+//   "127.0.0.1:8081", "[::1]:8081"                     TCP on a port of its own
+//   "unix:/run/tool.sock"                              a Unix domain socket file
+//   "unix:@tool"                                       a Linux abstract socket (no file)
+struct listen_address {
+    enum kind_t : std::uint8_t { tcp, unix_file, unix_abstract } kind = tcp;
+    std::string host;                  // tcp: without brackets
+    std::optional<std::uint16_t> port;  // tcp: given with the address
+    std::string path;                  // unix: the file, or the abstract name without '@'
+
+    bool is_unix() const noexcept { return kind != tcp; }
+};
+
+// Parses a listening address; throws std::invalid_argument with a readable message.
+inline listen_address parse_listen_address(std::string_view text) {
+    listen_address a;
+    auto fail = [&](char const* why) {
+        throw std::invalid_argument("listening address '" + std::string(text) + "': " + why);
+    };
+    if (text.substr(0, 5) == "unix:") {
+        auto path = text.substr(5);
+        if (path.empty() || path == "@") fail("a Unix socket needs a path");
+        if (path.find('\0') != std::string_view::npos) fail("a NUL in the path");
+        a.kind = path[0] == '@' ? listen_address::unix_abstract : listen_address::unix_file;
+        a.path = std::string(a.kind == listen_address::unix_abstract ? path.substr(1) : path);
+        if (a.path.size() + 1 > unix_socket_path_capacity) fail("the path is too long for a Unix socket");
+        return a;
+    }
+    auto parse_port = [&](std::string_view p) {
+        unsigned v = 0;
+        bool ok = !p.empty() && p.size() <= 5;
+        for (char c : p) {
+            ok = ok && c >= '0' && c <= '9';
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || v > 65535) fail("a bad port");
+        a.port = static_cast<std::uint16_t>(v);
+    };
+    if (!text.empty() && text[0] == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) fail("'[' without ']'");
+        a.host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest[0] != ':') fail("text after ']'");
+            parse_port(rest.substr(1));
+        }
+    } else if (auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+        a.host = std::string(text.substr(0, colon));  // one colon: host:port
+        parse_port(text.substr(colon + 1));
+    } else {
+        a.host = std::string(text);  // none, or an IPv6 address without brackets
+    }
+    if (a.host.empty()) fail("no host");
+    return a;
+}
+
+// Whether a TCP host is a loopback address, where only this machine can connect.
+inline bool is_loopback_host(std::string const& host) noexcept {
+    if (host == "localhost") return true;
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
+
+// What a Unix socket file is made with: its mode, and optionally its owner and group (a user or
+// group name, or a number; changing the owner needs privileges, the group one of the caller's).
+struct unix_socket_settings {
+    socket_file_mode mode = 0660;
+    std::string owner;
+    std::string group;
+};
+
+#if defined(_WIN32)
+// Unix sockets are POSIX's here: a unix: address is refused when the server starts.
+struct unix_socket_file {
+    std::string path;
+    void remove() const noexcept {}
+};
+
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const&, int, unix_socket_file&) {
+    throw_listen_error(EAFNOSUPPORT, "Unix sockets are not supported on Windows:", "unix:" + a.path);
+}
+#else
+// The file a Unix listener made, to remove when it closes: only while it is still ours.
+struct unix_socket_file {
+    std::string path;
+    ::dev_t device = 0;
+    ::ino_t inode = 0;
+
+    void remove() const noexcept {
+        struct stat st {};
+        if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == device &&
+            st.st_ino == inode)
+            ::unlink(path.c_str());
+    }
+};
+
+namespace unix_socket_detail {
+inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::size_t offset = a.kind == listen_address::unix_abstract ? 1 : 0;  // abstract: a leading NUL
+    std::memcpy(sa.sun_path + offset, a.path.data(), a.path.size());
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + offset + a.path.size() +
+                                 (a.kind == listen_address::unix_file ? 1 : 0));
+    return sa;
+}
+
+inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
+    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
+        id = static_cast<std::uint32_t>(std::stoul(name));
+        return true;
+    }
+    char buf[4096];
+    if (user) {
+        passwd pw{}, *found = nullptr;
+        if (::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->pw_uid;
+    } else {
+        group gr{}, *found = nullptr;
+        if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->gr_gid;
+    }
+    return true;
+}
+}  // namespace unix_socket_detail
+
+// Opens a non-blocking Unix domain listener. A file left by a server that is gone (a socket
+// nobody accepts on) is replaced; a live one, or a file that is not a socket, is an error.
+// The mode and owner are set before listen(), so no client connects before they hold.
+// Throws std::system_error; `made` is the file to remove on close (empty when abstract).
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
+                                        unix_socket_file& made) {
+    socklen_t len = 0;
+    sockaddr_un sa = unix_socket_detail::address_of(a, len);
+    auto fail = [&](int e, char const* what) -> unique_socket { throw_listen_error(e, what, a.path); };
+    unique_socket fd(open_socket(AF_UNIX, SOCK_STREAM, 0));
+    if (!fd) return fail(errno, "socket");
+    set_nonblocking_cloexec(fd.get());
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) {
+            if (!S_ISSOCK(st.st_mode)) return fail(EEXIST, "not a socket, left alone:");
+            unique_socket probe(open_socket(AF_UNIX, SOCK_STREAM, 0));
+            if (!probe) return fail(errno, "socket");
+            set_nonblocking_cloexec(probe.get());  // a live server with a full backlog: EAGAIN, not a wait
+            if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0 || errno == EAGAIN ||
+                errno == EINPROGRESS)
+                return fail(EADDRINUSE, "another server listens on");
+            if (errno != ECONNREFUSED && errno != ENOENT) return fail(errno, "connect");
+            ::unlink(a.path.c_str());  // a leftover: nobody accepts on it
+        }
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail(errno, "bind");
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) made = {a.path, st.st_dev, st.st_ino};
+        auto undo = [&](int e, char const* what) {
+            made.remove();
+            made = {};
+            return fail(e, what);
+        };
+        if (::chmod(a.path.c_str(), settings.mode) != 0) return undo(errno, "chmod");
+        std::uint32_t uid = static_cast<std::uint32_t>(-1), gid = static_cast<std::uint32_t>(-1);
+        if (!settings.owner.empty() && !unix_socket_detail::lookup_id(settings.owner, true, uid))
+            return undo(EINVAL, "no such user (unix_socket_owner) for");
+        if (!settings.group.empty() && !unix_socket_detail::lookup_id(settings.group, false, gid))
+            return undo(EINVAL, "no such group (unix_socket_group) for");
+        if ((!settings.owner.empty() || !settings.group.empty()) &&
+            ::lchown(a.path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
+            return undo(errno, "chown");
+    }
+    if (::listen(fd.get(), backlog) != 0) {
+        int e = errno;
+        made.remove();
+        made = {};
+        return fail(e, "listen");
+    }
+    return fd;
+}
+
 // Accepts one connection as a non-blocking, close-on-exec descriptor; -1 with errno set when
 // there is none or on error.
 inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
@@ -5388,18 +8084,34 @@ struct peer_address {
 
     static peer_address from(sockaddr_storage const& ss) noexcept {
         peer_address p;
-        if (ss.ss_family == AF_INET) std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
-        else if (ss.ss_family == AF_INET6) std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+        if (ss.ss_family == AF_INET) {
+            std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
+        } else if (ss.ss_family == AF_INET6) {
+            std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+            if (IN6_IS_ADDR_V4MAPPED(&p.addr.v6.sin6_addr)) {  // an IPv4 client of a dual-stack listener
+                sockaddr_in v4{};
+                v4.sin_family = AF_INET;
+                v4.sin_port = p.addr.v6.sin6_port;
+                std::memcpy(&v4.sin_addr, p.addr.v6.sin6_addr.s6_addr + 12, 4);
+                p.addr.v4 = v4;
+            }
+        } else if (ss.ss_family == AF_UNIX) {
+            p.addr.sa.sa_family = AF_UNIX;
+        }
         return p;
     }
 
-    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out, NUL-terminated; returns the length
-    // written. By hand for IPv4, once per connection: inet_ntop and snprintf go through
-    // printf's machinery.
+    // "203.0.113.7:5555", "[2001:db8::1]:5555", or "unix" (a Unix socket's peers are unnamed)
+    // into out, NUL-terminated; returns the length written. By hand for IPv4, once per
+    // connection: inet_ntop and snprintf go through printf's machinery.
     std::size_t format(char (&out)[64]) const noexcept {
         char* p = out;
         char* const end = out + sizeof out - 1;
         unsigned port = 0;
+        if (addr.sa.sa_family == AF_UNIX) {
+            std::memcpy(out, "unix", 5);
+            return 4;
+        }
         if (addr.sa.sa_family == AF_INET) {
             auto const* b = reinterpret_cast<unsigned char const*>(&addr.v4.sin_addr);
             for (int i = 0; i < 4; ++i) {
@@ -5846,7 +8558,9 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 // through its driver's mailbox (mailbox.hpp): a driver that offers them calls attach() and
 // runs the mailbox in its step, then writes for each connection it names.
 
+// #include <porthole/access_log.hpp>
 // #include <porthole/app.hpp>
+// #include <porthole/body_stream.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/mailbox.hpp>
 // #include <porthole/metrics.hpp>
@@ -5894,16 +8608,6 @@ struct output_chunk {
     std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
 };
 
-// What an access log line needs; views are valid during the callback only. An answer to input
-// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be.
-struct access_entry {
-    std::string_view peer, method, target;
-    porthole::version version;
-    porthole::status status;
-    std::uint64_t body_bytes;
-};
-
 // The Date header value, formatted at most once per second. The driver owns the clock and calls
 // update(); a connection without one sends no Date.
 class date_source {
@@ -5926,12 +8630,56 @@ struct connection_config {
     bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    std::function<void(access_entry const&)> access_log;
+    access_log_function access_log;
     std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    // Host names accepted beside localhost and IP literals where a driver turns the Host check
+    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
+    std::vector<std::string> allowed_hosts;
     worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
 };
 
 namespace detail {
+// Whether a Host value (uri-host [":" port]) can only have come from a client that means this
+// machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
+// `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
+// Runs for every request on a loopback listener, so the usual values take a few steps.
+inline bool is_local_host(std::string_view host, std::vector<std::string> const& allowed) noexcept {
+    auto is = [&](std::string_view name) {  // exactly `name`, with or without a port
+        return host.size() >= name.size() && std::memcmp(host.data(), name.data(), name.size()) == 0 &&
+               (host.size() == name.size() || host[name.size()] == ':');
+    };
+    if (is("127.0.0.1") || is("localhost")) return true;  // what browsers and tools send, first
+    if (host.empty()) return false;
+    if (host[0] == '[') return true;  // an IPv6 literal (the parser checked its characters)
+    if (host[0] >= '0' && host[0] <= '9') {  // a dotted IPv4 address: four numbers of 0 to 255
+        unsigned parts = 1, digits = 0, value = 0;
+        std::size_t i = 0;
+        for (; i < host.size() && host[i] != ':'; ++i) {
+            char c = host[i];
+            if (c == '.') {
+                if (digits == 0) break;
+                ++parts;
+                digits = value = 0;
+            } else if (c >= '0' && c <= '9' && digits < 3) {
+                value = value * 10 + static_cast<unsigned>(c - '0');
+                ++digits;
+                if (value > 255) break;
+            } else {
+                break;
+            }
+        }
+        if ((i == host.size() || host[i] == ':') && parts == 4 && digits > 0) return true;
+    }
+    host = host.substr(0, host.find(':'));
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same name
+    if (host.size() >= 9 && iequals(host.substr(host.size() - 9), "localhost") &&
+        (host.size() == 9 || host[host.size() - 10] == '.'))
+        return true;
+    for (auto const& name : allowed)
+        if (iequals(host, name)) return true;
+    return false;
+}
+
 inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
 }
@@ -6013,7 +8761,7 @@ public:
     void feed(std::span<char> bytes) {
         if (up_) [[unlikely]] return up_->feed(bytes);
         if (closing_) return;
-        if (!in_.empty() || paused_ || waiting_) {
+        if (!in_.empty() || paused_ || (waiting_ && !taking_body())) {
             in_.append(bytes.data(), bytes.size());
             process_buffered();
             return;
@@ -6034,6 +8782,7 @@ public:
         if (up_) [[unlikely]] return up_->read_eof();
         closing_ = true;
         in_.clear();
+        abort_body();
         abandon_answer();
         if (has_live_stream()) {
             let_go_of_streams();
@@ -6118,6 +8867,9 @@ public:
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
             return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
         }
+        if constexpr (plans_bodies) {
+            if (incoming_) return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
+        }
         if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
         if (parser_.head_complete()) return connection_phase::reading_body;
@@ -6129,11 +8881,16 @@ public:
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
         if (up_) [[unlikely]] return up_->timeout();
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
+                fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
+                in_.clear();
+                return;
+            }
+        }
         if (waiting_) {
-            if (metric_) metric_.end(to_int(status::service_unavailable), 0);
-            abandon_answer();
             log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
-            queue_error(status::service_unavailable);
+            answer_instead(status::service_unavailable);
             closing_ = true;
             in_.clear();
             return;
@@ -6154,10 +8911,15 @@ public:
                         stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
                         segments_.capacity() * sizeof(segment);
         for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
+        if constexpr (plans_bodies) n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
         return n;
     }
 
     void set_peer(std::string_view address) { peer_.assign(address); }
+    // The driver accepted this connection on a loopback address: a request whose Host (or
+    // absolute-form authority) names anything but this machine is answered 421 Misdirected
+    // Request without reaching the application (a DNS rebinding defence; see is_local_host).
+    void set_host_check(bool on) noexcept { host_check_ = on; }
     // The connection runs over TLS; client_subject: the verified client certificate's subject,
     // if any, owned by the driver's TLS session, which outlives the connection's use of it.
     // Requests show both (request::secure, request::client_subject).
@@ -6192,7 +8954,7 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = waiting_ = draining_ = secure_ = false;
+        closing_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
         client_subject_ = {};
     }
 
@@ -6246,13 +9008,37 @@ private:
     // Parses and answers every complete request in [data, data+size); returns the bytes used.
     // An unfinished chunked body's decoded framing is dropped, which shrinks `size`.
     std::size_t process(char* data, std::size_t& size) {
-        if (waiting_) return 0;  // requests behind an awaited answer wait, unparsed
         std::size_t off = 0;
+        if constexpr (plans_bodies) {
+            if (incoming_) {  // a body being streamed comes first; what follows it waits
+                off = take_body(data, size);
+                if (closing_) return size;
+                if (incoming_) return off;
+            }
+        }
+        if (waiting_) return off;  // requests behind an awaited answer wait, unparsed
         paused_ = false;
         while (!closing_ && !waiting_ && !up_ && off < size) {
             if (output_over_limit()) {
                 paused_ = true;
                 break;
+            }
+            if constexpr (plans_bodies) {
+                if (!parser_.head_complete()) {
+                    // The head first, so that the application can say how the body is taken.
+                    auto head = parser_.parse_to_body(data + off, size - off);
+                    if (head == parse_status::incomplete) break;
+                    if (head == parse_status::complete && parser_.head().framing != body_framing::none &&
+                        plan_body()) {
+                        off += parser_.head_size();
+                        parser_.reset();
+                        continue_sent_ = false;
+                        if (!closing_) off += take_body(data + off, size - off);
+                        if (closing_) return size;
+                        if (incoming_) break;
+                        continue;
+                    }
+                }
             }
             auto st = parser_.parse(data + off, size - off);
             if (st == parse_status::incomplete) {
@@ -6336,7 +9122,13 @@ private:
             finish(answered_request::of(req), response::error(status::not_implemented));
             return;
         }
+        if (host_check_ && !host_allowed(h)) {
+            if (recorder) metric_.routed(*recorder);
+            finish(answered_request::of(req), response::error(status::misdirected_request));
+            return;
+        }
         if (h.form == target_form::asterisk) {  // OPTIONS *, about the server as a whole
+            if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), server_options_response());
             return;
         }
@@ -6356,6 +9148,15 @@ private:
             res = response::error(status::internal_server_error);
         }
         finish(answered_request::of(req), std::move(res));
+    }
+
+    bool host_allowed(request_head const& h) const noexcept {
+        if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
+            auto authority = h.target.substr(h.target.find("://") + 3);
+            authority = authority.substr(0, authority.find_first_of("/?#"));
+            return detail::is_local_host(authority, config_.allowed_hosts);
+        }
+        return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
     }
 
     // The application's response, built in place, or a 500 if it threw.
@@ -6388,11 +9189,22 @@ private:
             config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
     }
 
-    void queue_error(status s) {
+    // Returns the body bytes queued (the head's are last_head_size_).
+    std::uint64_t queue_error(status s) {
         auto res = response::error(s);
-        queue_response(res, false, http_1_1, false);
+        auto bytes = queue_response(res, false, http_1_1, false);
         if (config_.access_log)
             config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        return bytes;
+    }
+
+    // The request the application holds gets `s` instead of its answer, counted as its answer.
+    void answer_instead(status s) {
+        auto record = std::exchange(metric_, {});
+        abandon_answer();
+        auto bytes = queue_error(s);
+        if (record) [[unlikely]]
+            record.end(to_int(s), last_head_size_ + bytes);
     }
 
     // ---- serialization
@@ -6458,7 +9270,8 @@ private:
     void write_head(response const& res, status st, bool body_allowed, bool chunked,
                     std::optional<std::uint64_t> size, version v, bool keep) {
         auto reason = reason_phrase(st);
-        bool date = date_ && !date_->value().empty() && res.header("Date").empty();
+        bool date = date_ && !date_->value().empty();
+        for (auto const& f : res.headers()) date = date && !iequals(f.name, "Date");  // the application's own wins
         auto ct = res.content_type();
         std::size_t need = 17 + reason.size() + (date ? 8 + date_->value().size() : 0) + 18 + 16 + ct.size() +
                            64 /* framing */ + 26 /* Connection */ + 2;
@@ -6466,7 +9279,7 @@ private:
         std::size_t begin = out_.size();
         out_.resize(begin + need);
         char* p = out_.data() + begin;
-        auto put = [&p](std::string_view b) {
+        auto put = [&p](std::string_view b) __attribute__((always_inline)) {  // a few bytes: a call costs more
             std::memcpy(p, b.data(), b.size());
             p += b.size();
         };
@@ -6727,6 +9540,7 @@ private:
 
     // The connection ends or is reused: every handle that reaches it learns so.
     void let_go() noexcept {
+        abort_body();
         if (up_) {
             up_->end();
             up_.reset();
@@ -6746,11 +9560,164 @@ private:
         auto& c = *static_cast<connection*>(self);
         if (c.up_) return c.up_->on_notify();
         if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+        if constexpr (plans_bodies) {
+            auto* in = c.incoming_.get();
+            if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
+                in->waiting = false;
+                c.paused_ = false;
+                c.process_buffered();
+            }
+        }
         for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
             if (s.kind != segment::stream) continue;
             if (s.paused && s.live->take_resume()) s.paused = false;
             break;  // only the first stream can be waiting
+        }
+    }
+
+    // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
+
+    static constexpr bool plans_bodies = detail::plans_bodies<App>;
+
+    // A streamed body takes the bytes handed in where they are, without a copy.
+    bool taking_body() const noexcept {
+        if constexpr (plans_bodies) return incoming_ && !incoming_->waiting;
+        else return false;
+    }
+
+    // The head is complete and a body follows: asks the application how it is taken. True when
+    // the connection takes it from here (streamed to a sink, or dropped after an early answer),
+    // or refused it; false when the parser reads it whole, under the plan's limit if any.
+    [[gnu::noinline]] bool plan_body() {
+        auto const& h = parser_.head();
+        // Requests refused whatever the route are answered once whole, as always.
+        if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
+            (host_check_ && !host_allowed(h)))
+            return false;
+        std::string_view raw_path, query;
+        detail::split_target(h.target, raw_path, query);
+        std::string_view path = raw_path;
+        if (raw_path.find('%') != std::string_view::npos) {
+            path_.clear();
+            if (!url::decode_path(raw_path, path_)) return false;
+            path = path_;
+        }
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
+                                   h.headers, {}, h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        std::optional<body_plan> plan;
+        try {
+            plan = app_.plan_body(req);
+        } catch (std::exception const& e) {
+            log_error(std::string("plan_body threw: ") + e.what());
+        }
+        if (!plan) return false;
+        if (!plan->streamed) {
+            parser_.set_body_limit(plan->max_size);
+            return false;
+        }
+        if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
+            count_parse_error(status::content_too_large);
+            queue_error(status::content_too_large);
+            closing_ = true;
+            return true;
+        }
+        ++served_;
+        // Metrics as answer() records them; the body's bytes are added as they are taken.
+        detail::metrics_shard* recorder = detail::metrics_recorder();
+        if (recorder) [[unlikely]]
+            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
+        ex_.body_offered = true;
+        response res = call_guarded(req);
+        ex_.body_offered = false;
+        if (recorder) [[unlikely]]
+            metric_.routed(*recorder);
+        auto consumer = std::move(ex_.body);
+        incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
+        if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
+            incoming_->consumer = std::move(consumer);
+            await_answer(req, true);
+            if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+            return true;
+        }
+        consumer.reset();  // the application answered without it: the body is dropped
+        if (h.expect_continue) {  // the client waits before sending it: close instead
+            incoming_.reset();
+            closing_ = true;
+        }
+        bool close_after = closing_;  // say so in the answer
+        closing_ = false;             // until it is queued
+        if (ex_.started || res.answered_later()) {
+            auto outcome = await_answer(req, res.answered_later());
+            if (outcome == awaiting::yes) {
+                if (close_after && pending_) pending_->summary.keep_alive = false;
+                closing_ = close_after && !pending_;
+                return true;
+            }
+            if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
+        }
+        if (!res.valid()) res = response::error(status::internal_server_error);
+        auto summary = answered_request::of(req);
+        if (close_after) summary.keep_alive = false;
+        finish(summary, std::move(res));
+        return true;
+    }
+
+    // Streams what it can of [data, data + size) into the body being taken; the bytes used.
+    [[gnu::noinline]] std::size_t take_body(char* data, std::size_t size) {
+        std::size_t off = 0;
+        while (incoming_ && !incoming_->waiting) {
+            detail::incoming_body::step st;
+            try {
+                st = incoming_->take(data + off, size - off);
+            } catch (std::exception const& e) {
+                log_error(std::string("a body sink threw: ") + e.what());
+                fail_body(status::internal_server_error);
+                return size;
+            }
+            off += st.used;
+            if (metric_) [[unlikely]]
+                metric_.bytes_in += st.used;
+            if (st.status == parse_status::error) {
+                fail_body(error_status(st.error));
+                return size;
+            }
+            if (st.flow == body_flow::stop || st.status == parse_status::complete) {
+                end_body(st.status != parse_status::complete);
+                break;
+            }
+            if (st.flow == body_flow::wait) incoming_->waiting = true;
+            else if (off == size || st.used == 0) break;  // all taken, or a chunk line to complete
+        }
+        if (incoming_ && incoming_->waiting) paused_ = true;
+        return off;
+    }
+
+    // The body is in, or the sink wants no more (`cut`: the rest is not read, so the connection
+    // closes after the answer): the sink answers, now or later.
+    void end_body(bool cut) {
+        auto consumer = std::move(incoming_->consumer);
+        incoming_.reset();
+        if (cut && pending_) pending_->summary.keep_alive = false;
+        if (consumer) consumer->end();
+        if (pending_) take_answer();
+    }
+
+    // The body will not arrive whole: nobody waits for the sink's answer; `s` says why.
+    void fail_body(status s) {
+        bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
+        abort_body();
+        if (answer_owed) answer_instead(s);
+        else abandon_answer();
+        closing_ = true;
+    }
+
+    void abort_body() noexcept {
+        if constexpr (plans_bodies) {
+            if (!incoming_) return;
+            auto consumer = std::move(incoming_->consumer);
+            incoming_.reset();
+            if (consumer) consumer->abort();
         }
     }
 
@@ -6833,9 +9800,11 @@ private:
     bool closing_ = false;
     bool paused_ = false;
     bool continue_sent_ = false;
+    bool host_check_ = false;
     bool secure_ = false;
     bool waiting_ = false;   // an answer is awaited (pending_)
     bool draining_ = false;  // the server stops
+    std::unique_ptr<detail::incoming_body> incoming_;  // a request body being streamed (body_stream.hpp)
 };
 
 }  // namespace porthole
@@ -7850,9 +10819,10 @@ private:
 // porthole/static_files.hpp: an application that serves the files of a directory, confined to
 // it: no request, encoded or not, opens a file outside the root. Files go out as file bodies
 // (sendfile in the built-in server), with MIME types, strong ETags, Last-Modified, conditional
-// requests (RFC 9110 13) and single byte ranges (RFC 9110 14).
+// requests (RFC 9110 13), single byte ranges (RFC 9110 14), and files compressed ahead of time.
 
 // #include <porthole/app.hpp>
+// #include <porthole/encoding.hpp>
 // #include <porthole/html.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/url.hpp>
@@ -8177,11 +11147,16 @@ struct static_options {
     // off: every symbolic link answers 404.
     bool follow_symlinks = false;
     // Sent as Cache-Control on 200, 206 and 304 when not empty, e.g. "public, max-age=3600".
-    std::string cache_control;
+    std::string cache_control{};
     // Extra or overriding extension -> type pairs, looked up before the built-in table:
     // {{"webp", "image/webp"}, {"log", "text/plain"}}. A text type without parameters gets
     // "; charset=utf-8" added.
-    std::vector<std::pair<std::string, std::string>> mime_types;
+    std::vector<std::pair<std::string, std::string>> mime_types{};
+    // Serve NAME.br or NAME.gz, made ahead of time, in place of NAME to a client whose
+    // Accept-Encoding allows it, when that file is there and no older than NAME: Content-Type of
+    // NAME, Content-Encoding br or gzip, its own ETag; every answer gets Vary: Accept-Encoding.
+    // Nothing is compressed at request time (the compression layer does that).
+    bool precompressed = false;
 };
 
 // ---------------------------------------------------------------- confinement
@@ -8495,15 +11470,14 @@ public:
             if (!state_->options.index.empty()) {
                 names.push_back(state_->options.index);
                 auto index = open(names);
+                if (index.fd && index.st.regular) return serve(req, names, std::move(index));
                 names.pop_back();
-                if (index.fd && index.st.regular)
-                    return serve(req, std::move(index), state_->options.index);
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
             return response::error(status::not_found);
         }
         if (!opened.st.regular || trailing_slash) return response::error(status::not_found);
-        return serve(req, std::move(opened), names.empty() ? std::string_view{} : std::string_view(names.back()));
+        return serve(req, names, std::move(opened));
     }
 
     // The Content-Type this handler sends for `path`: the options' types, then mime_type().
@@ -8582,7 +11556,39 @@ private:
         if (!state_->options.cache_control.empty()) r.set_header("Cache-Control", state_->options.cache_control);
     }
 
-    response serve(request const& req, opened_file file, std::string_view name) const {
+    // `names` leads to the file (an index file's name last); `file` is it, opened.
+    response serve(request const& req, std::vector<std::string>& names, opened_file file) const {
+        std::string_view name = names.empty() ? std::string_view{} : std::string_view(names.back());
+        auto type = content_type_for(name);
+        auto coding = content_coding::identity;
+        if (state_->options.precompressed && !names.empty()) coding = take_precompressed(req, names, file);
+        response r = serve_opened(req, std::move(file), type, coding);
+        if (state_->options.precompressed) r.add_vary("Accept-Encoding");
+        return r;
+    }
+
+    // Swaps `file` for NAME.br or NAME.gz when the client takes it and it is fresh; the coding.
+    content_coding take_precompressed(request const& req, std::vector<std::string>& names, opened_file& file) const {
+        for (coding_set offer : {coding_set{true, true, false}, coding_set{false, true, false}}) {
+            auto coding = choose_encoding(req.headers(), offer).coding;
+            if (coding == content_coding::identity) return coding;
+            names.back() += coding == content_coding::br ? ".br" : ".gz";
+            auto variant = open(names);
+            names.back().resize(names.back().size() - 3);
+            auto newer_or_same = [&](file_status const& a, file_status const& b) {
+                return a.mtime_seconds > b.mtime_seconds ||
+                       (a.mtime_seconds == b.mtime_seconds && a.mtime_nanoseconds >= b.mtime_nanoseconds);
+            };
+            if (variant.fd && variant.st.regular && newer_or_same(variant.st, file.st)) {
+                file = std::move(variant);
+                return coding;
+            }
+            if (coding != content_coding::br) return content_coding::identity;
+        }
+        return content_coding::identity;
+    }
+
+    response serve_opened(request const& req, opened_file file, std::string_view type, content_coding coding) const {
         auto const& st = file.st;
         auto size = st.size;
         auto etag = etag_for(st);
@@ -8610,7 +11616,8 @@ private:
         }
 
         response r(status::ok);
-        r.set_content_type(content_type_for(name));
+        r.set_content_type(type);
+        if (coding != content_coding::identity) r.set_header("Content-Encoding", to_string(coding));
         r.set_header("X-Content-Type-Options", "nosniff");
         r.set_header("Accept-Ranges", "bytes");
         add_cache_headers(r, etag, last_modified);
@@ -8684,8 +11691,9 @@ private:
 // #include <porthole/blocking.hpp>
 // #include <porthole/connection.hpp>
 // #include <porthole/detail/engine.hpp>
-// porthole/detail/engine.hpp: a set of event loops behind one listening address, run either
-// on background threads (start/stop/wait) or one step at a time on the caller's thread (poll).
+// porthole/detail/engine.hpp: a set of event loops behind one or more listening addresses, run
+// either on background threads (start/stop/wait) or one step at a time on the caller's thread
+// (poll).
 
 // #include <porthole/detail/event_loop.hpp>
 // porthole/detail/event_loop.hpp: one thread's event loop. It accepts connections, moves bytes
@@ -8910,8 +11918,10 @@ namespace porthole::detail {
 
 // Everything the engine needs from the public options, with no HTTP types in it.
 struct engine_settings {
-    std::string address = "127.0.0.1";
-    std::uint16_t port = 0;
+    std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
+    std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one
+    unix_socket_settings unix_socket{};
+    bool check_loopback_host = true;  // connections through loopback listeners check Host
     unsigned threads = 1;
     std::size_t max_connections = 10000;
     std::chrono::milliseconds header_timeout{10000};
@@ -8924,6 +11934,13 @@ struct engine_settings {
     std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
     int backlog = 4096;
+};
+
+// A listening socket as a loop sees it.
+struct loop_listener {
+    int fd = -1;
+    bool owned = false;       // this loop's own (SO_REUSEPORT) socket: the loop closes it
+    bool check_host = false;  // a loopback listener: its connections are told to check Host
 };
 
 // What lies between a socket and its connection. Plain TCP: nothing, and the loop's code for
@@ -8992,7 +12009,7 @@ class event_loop {
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
     // the connection is made again from the loop's read buffer when the next request comes.
     struct slot {
-        slot(int f, peer_address const& p) noexcept : fd(f), peer(p) {}
+        slot(int f, peer_address const& p, bool check) noexcept : fd(f), peer(p), check_host(check) {}
         connection_type* conn = nullptr;
         slot* prev = nullptr;  // in the timer list, then in the graveyard
         slot* next = nullptr;
@@ -9009,8 +12026,14 @@ class event_loop {
         bool closed = false;
         bool served = false;   // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
+        bool check_host = false;      // came through a loopback listener
         std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
+    };
+
+    struct listener {
+        loop_listener socket;
+        typename Poller::handle handle{};
     };
 
     struct timer_list {
@@ -9031,10 +12054,9 @@ class event_loop {
     friend transport_type;
 
 public:
-    // listen_fd: this loop's listener; owns_listener: close it when done (one listener per
-    // loop), otherwise it is shared with other loops and owned by the engine.
-    event_loop(Shared& shared, int listen_fd, bool owns_listener)
-        : shared_(shared), listen_fd_(listen_fd), owns_listener_(owns_listener) {
+    // The listeners this loop accepts from: its own (closed by the loop when done) and those
+    // shared with other loops (owned by the engine).
+    event_loop(Shared& shared, std::span<loop_listener const> listeners) : shared_(shared) {
         auto const& s = shared_.settings;
         set_timer(t_idle, s.idle_timeout);
         set_timer(t_asleep, s.idle_timeout);
@@ -9054,10 +12076,10 @@ public:
 #endif
         tick();
         poller_.add_watch(wake_.fd(), &wake_tag_, wake_handle_);
-        if (listen_fd_ >= 0) {
-            poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
-            listening_ = true;
-        }
+        listeners_.reserve(listeners.size());  // never grows again: the elements are poller tags
+        for (auto const& l : listeners) listeners_.push_back(listener{l, {}});
+        for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
+        listening_ = !listeners_.empty();
     }
 
     event_loop(event_loop const&) = delete;
@@ -9142,8 +12164,9 @@ private:
     }
 
     void on_ready(void* tag, unsigned ready) {
-        if (tag == &listen_tag_) {
-            if (listening_) accept_batch();
+        for (auto& l : listeners_) {
+            if (tag != &l) continue;
+            if (listening_) accept_batch(l);
             return;
         }
         if (tag == &wake_tag_) {
@@ -9164,16 +12187,16 @@ private:
     // failing accept(), so the batch follows the load: it shrinks to what the backlog held
     // when a call comes up empty, and doubles after full batches in a row (a burst). Under a
     // steady trickle, most wakeups take their one connection and make no failing call.
-    void accept_batch() {
+    void accept_batch(listener& from) {
         int accepted = 0;
         for (int i = 0; i < accept_batch_; ++i) {
             sockaddr_storage peer{};
             socklen_t len = 0;
-            int fd = accept_connection(listen_fd_, peer, len);
+            int fd = accept_connection(from.socket.fd, peer, len);
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EMFILE || errno == ENFILE) {
-                    if (shed_one()) continue;
+                    if (shed_one(from)) continue;
                     pause_listening();
                 } else {  // EAGAIN: the backlog is empty
                     accept_batch_ = std::max(1, accepted);
@@ -9190,7 +12213,7 @@ private:
                 continue;
             }
             if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
-            open_connection(fd, peer);
+            open_connection(fd, peer, from.socket.check_host);
         }
         if (++full_batches_ >= 4) {
             accept_batch_ = std::min(accepts_per_wakeup, 2 * accept_batch_);
@@ -9200,12 +12223,12 @@ private:
 
     // Out of descriptors: give up the reserve one to accept the next connection and refuse it,
     // so the level-triggered listener does not wake us again for the same connection forever.
-    bool shed_one() noexcept {
+    bool shed_one(listener& from) noexcept {
         if (!reserve_) return false;
         reserve_.reset();
         sockaddr_storage peer{};
         socklen_t len = 0;
-        int fd = accept_connection(listen_fd_, peer, len);
+        int fd = accept_connection(from.socket.fd, peer, len);
         if (fd >= 0) {
             reply_and_close(fd, busy_reply);
             if (auto* m = metrics_recorder()) m->refused.add();
@@ -9216,7 +12239,7 @@ private:
 
     void pause_listening() noexcept {
         if (!listening_) return;
-        poller_.remove(listen_fd_, listen_handle_);
+        for (auto& l : listeners_) poller_.remove(l.socket.fd, l.handle);
         listening_ = false;
         paused_until_ = now_ + accept_pause_ms;
     }
@@ -9224,20 +12247,22 @@ private:
     void resume_listening() {
         paused_until_ = 0;
         if (!reserve_) reserve_.reset(reserve_descriptor());
-        poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
+        for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
         listening_ = true;
     }
 
     void stop_listening() noexcept {
-        if (listening_) poller_.remove(listen_fd_, listen_handle_);
+        if (listening_)
+            for (auto& l : listeners_) poller_.remove(l.socket.fd, l.handle);
         listening_ = false;
         paused_until_ = 0;
-        if (owns_listener_ && listen_fd_ >= 0) close_socket(listen_fd_);
-        listen_fd_ = -1;
+        for (auto& l : listeners_)
+            if (l.socket.owned && l.socket.fd >= 0) close_socket(l.socket.fd);
+        listeners_.clear();
     }
 
-    void open_connection(int fd, sockaddr_storage const& peer) {
-        slot* s = new (std::nothrow) slot(fd, peer_address::from(peer));
+    void open_connection(int fd, sockaddr_storage const& peer, bool check_host) {
+        slot* s = new (std::nothrow) slot(fd, peer_address::from(peer), check_host);
         if (!s || !poller_.add_connection(fd, s, s->handle)) {
             delete s;
             close_socket(fd);
@@ -9275,6 +12300,7 @@ private:
             char name[64];
             std::size_t n = s.peer.format(name);
             s.conn->set_peer(std::string_view(name, n));
+            if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
             if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
             s.conn->attach(mailbox_.get(), &s);
             if (draining_) s.conn->drain();
@@ -9646,10 +12672,12 @@ private:
         // Connections the kernel already accepted are clients in flight too: take them, then
         // close the listener.
         accept_batch_ = accepts_per_wakeup;
-        for (int i = 0; i < 64 && listening_; ++i) {
-            std::size_t before = live_;
-            accept_batch();
-            if (live_ == before) break;
+        for (auto& l : listeners_) {
+            for (int i = 0; i < 64 && listening_; ++i) {
+                std::size_t before = live_;
+                accept_batch(l);
+                if (live_ == before) break;
+            }
         }
         stop_listening();
         // Idle keep-alive connections go now, unless a request is already waiting in the
@@ -9682,15 +12710,12 @@ private:
     Shared& shared_;
     Poller poller_;
     wake_channel wake_;
+    std::vector<listener> listeners_;
     std::shared_ptr<mailbox> mailbox_ = std::make_shared<mailbox>([this] { wake_.notify(); });
-    int listen_fd_;
-    bool owns_listener_;
     bool listening_ = false;
     bool draining_ = false;
     bool finished_ = false;
-    char listen_tag_ = 0;
     char wake_tag_ = 0;
-    typename Poller::handle listen_handle_{};
     typename Poller::handle wake_handle_{};
     unique_fd reserve_;
     std::unique_ptr<char[]> scratch_;
@@ -9723,11 +12748,85 @@ private:
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 namespace porthole::detail {
+
+// Where an engine listens once open: the address as parsed and, for TCP, the port it bound.
+struct bound_address {
+    listen_address address;
+    std::uint16_t port = 0;
+};
+
+// Every listening socket of an engine: those shared by the loops, those of each loop (with
+// SO_REUSEPORT), and what each loop is to watch. Not a template: one copy whatever the server.
+struct listener_set {
+    std::vector<unique_socket> shared;        // every loop accepts from these; the engine closes them
+    std::vector<unique_socket> own;           // each loop's own; released to the loop once it is made
+    std::vector<loop_listener> watch;         // loop i watches watch[i * addresses + k]
+    std::vector<unix_socket_file> files;      // removed when the listeners close
+    std::vector<bound_address> bound;
+    std::size_t addresses = 0;
+    std::uint16_t first_port = 0;
+
+    // Closes the shared listeners and removes the socket files (the loops close their own).
+    void close() noexcept {
+        shared.clear();
+        for (auto const& f : files) f.remove();
+        files.clear();
+    }
+
+    void open(engine_settings const& s, unsigned loops, bool per_loop) {
+        std::vector<listen_address> parsed;
+        bool any_ipv4 = false;
+        for (auto const& text : s.addresses) {
+            parsed.push_back(parse_listen_address(text));
+            in_addr v4{};
+            any_ipv4 = any_ipv4 || (!parsed.back().is_unix() && ::inet_pton(AF_INET, parsed.back().host.c_str(), &v4) == 1);
+        }
+        if (parsed.empty()) throw std::invalid_argument("porthole: no address to listen on");
+        addresses = parsed.size();
+        watch.assign(std::size_t{loops} * addresses, loop_listener{});
+        std::uint16_t default_port = s.port;
+        for (std::size_t k = 0; k < addresses; ++k) {
+            auto const& a = parsed[k];
+            auto each_loop = [&](int fd, bool owned, bool check) {
+                for (unsigned i = 0; i < loops; ++i) watch[i * addresses + k] = {fd, owned, check};
+            };
+            if (a.is_unix()) {
+                unix_socket_file made;
+                shared.push_back(open_unix_listener(a, s.unix_socket, s.backlog, made));
+                if (!made.path.empty()) files.push_back(made);
+                each_loop(shared.back().get(), false, false);
+                bound.push_back({a, 0});
+                continue;
+            }
+            // "::" takes IPv4 too (dual stack), unless an IPv4 address is listed beside it.
+            in6_addr v6{};
+            bool wildcard6 = ::inet_pton(AF_INET6, a.host.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
+            auto v6only = !wildcard6 ? ipv6_only::system_default : any_ipv4 ? ipv6_only::on : ipv6_only::off;
+            bool check = s.check_loopback_host && is_loopback_host(a.host);
+            std::uint16_t port = a.port.value_or(default_port), got = 0;
+            if (per_loop) {
+                got = claim_port(a.host, port, v6only);
+                for (unsigned i = 0; i < loops; ++i) {
+                    own.push_back(open_listener(a.host, got, true, s.backlog, v6only));
+                    watch[i * addresses + k] = {own.back().get(), true, check};
+                }
+            } else {
+                shared.push_back(open_listener(a.host, port, false, s.backlog, v6only));
+                got = local_port(shared.back().get());
+                each_loop(shared.back().get(), false, check);
+            }
+            if (!a.port && default_port == 0) default_port = got;  // the others share the port picked
+            if (first_port == 0) first_port = got;
+            bound.push_back({a, got});
+        }
+    }
+};
 
 template <class Shared, class Poller>
 class engine {
@@ -9840,7 +12939,10 @@ public:
         return loops_.front()->native_handle();
     }
 
+    // The port of the first TCP address; 0 when not listening.
     std::uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
+    // Every address, as last opened; for the thread that started the engine.
+    std::vector<bound_address> const& bound() const noexcept { return listeners_.bound; }
     bool running() const noexcept { return mode_ != mode::closed; }
     std::size_t loop_count() const noexcept { return loops_.size(); }
 
@@ -9864,32 +12966,39 @@ private:
         raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
-        auto const& s = shared_.settings;
-        bool per_loop = s.listener_per_thread && loops > 1;
+        try {
+            open_listeners(loops);
+        } catch (...) {
+            loops_.clear();
+            close_listeners();
+            throw;
+        }
+    }
+
+    void open_listeners(unsigned loops) {
+        bool per_loop = shared_.settings.listener_per_thread && loops > 1;
 #if !defined(SO_REUSEPORT) || !defined(__linux__)
         per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
 #endif
-        std::vector<unique_socket> listeners;
-        std::uint16_t bound = 0;
-        if (per_loop) {
-            bound = claim_port(s.address, s.port);
-            for (unsigned i = 0; i < loops; ++i) listeners.push_back(open_listener(s.address, bound, true, s.backlog));
-        } else {
-            shared_listener_ = open_listener(s.address, s.port, false, s.backlog);
-            bound = local_port(shared_listener_.get());
-        }
-        try {
-            for (unsigned i = 0; i < loops; ++i) {
-                int fd = per_loop ? listeners[i].get() : shared_listener_.get();
-                loops_.push_back(std::make_unique<loop_type>(shared_, fd, per_loop));
-                if (per_loop) (void)listeners[i].release();
+        listeners_ = {};
+        listeners_.open(shared_.settings, loops, per_loop);
+        auto n = listeners_.addresses;
+        for (unsigned i = 0; i < loops; ++i) {
+            loops_.push_back(std::make_unique<loop_type>(
+                shared_, std::span<loop_listener const>(listeners_.watch.data() + i * n, n)));
+            for (std::size_t k = 0; k < n; ++k) {  // the loop closes its own listeners now
+                auto const& w = listeners_.watch[i * n + k];
+                if (!w.owned) continue;
+                for (auto& fd : listeners_.own)
+                    if (fd.get() == w.fd) (void)fd.release();
             }
-        } catch (...) {
-            loops_.clear();
-            shared_listener_.reset();
-            throw;
         }
-        port_.store(bound, std::memory_order_release);
+        port_.store(listeners_.first_port, std::memory_order_release);
+    }
+
+    void close_listeners() noexcept {
+        listeners_.close();
+        port_.store(0, std::memory_order_release);
     }
 
     // Joining happens without control_ held: a handler may be calling request_stop().
@@ -9907,8 +13016,7 @@ private:
 
     void finalize_locked() noexcept {
         loops_.clear();
-        shared_listener_.reset();
-        port_.store(0, std::memory_order_release);
+        close_listeners();
         mode_ = mode::closed;
         finished_.store(true);
         finished_.notify_all();
@@ -9917,7 +13025,7 @@ private:
     Shared& shared_;
     std::vector<std::unique_ptr<loop_type>> loops_;
     std::vector<std::thread> threads_;
-    unique_socket shared_listener_;
+    listener_set listeners_;
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;
@@ -9949,6 +13057,7 @@ private:
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #if !defined(_WIN32)
 #include <poll.h>
@@ -9957,15 +13066,32 @@ private:
 
 namespace porthole {
 
-using access_log_function = std::function<void(access_entry const&)>;
 using error_log_function = std::function<void(std::string_view)>;
 
 struct command_line;
 
 struct options {
-    std::string address = "127.0.0.1";  // "0.0.0.0" or "::" to listen on every interface
-    std::uint16_t port = 8080;          // 0 picks a free port; server::port() tells which
-    unsigned threads = 0;               // event loops; 0: one per hardware thread
+    // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
+    // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
+    // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
+    // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
+    std::string address = "127.0.0.1";
+    std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
+    std::uint16_t port = 8080;  // for addresses without one; 0 picks a free port (server::port() tells
+                                // which), shared by the other addresses without one
+    unsigned threads = 0;       // event loops; 0: one per hardware thread
+
+    // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
+    // POSIX only: on Windows a "unix:" address is refused when the server starts.
+    detail::socket_file_mode unix_socket_mode = 0660;
+    std::string unix_socket_owner;
+    std::string unix_socket_group;
+
+    // On loopback listeners, a request whose Host names anything but this machine (an IP literal,
+    // "localhost", a name below ".localhost", or one of allowed_hosts) gets 421 Misdirected
+    // Request: a web page that rebinds its own name to 127.0.0.1 cannot reach the server.
+    bool check_loopback_host = true;
+    std::vector<std::string> allowed_hosts;
 
     std::size_t max_connections = 10000;  // beyond: 503 and close
     std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
@@ -9991,7 +13117,9 @@ struct options {
     access_log_function access_log;  // off when empty; see common_log()
     error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
 
-    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting
+    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting,
+                                  // a line per address ("listening on unix:/path" for a socket)
+    std::string announce_query;   // appended to the first URL as "?QUERY" (an access token, say)
     bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
 
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
@@ -10004,8 +13132,9 @@ struct options {
     char const* tls_cert_file = nullptr;
     char const* tls_key_file = nullptr;
 
-    // The command line every example shares:  --port N  --threads N  --address A  --help,
-    // --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
+    // The command line every example shares:  --port N  --threads N  --address A (repeatable)
+    // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
+    // --help, --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
@@ -10056,6 +13185,18 @@ inline std::optional<std::string_view> command_line_value(int argc, char const* 
     return std::nullopt;
 }
 
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+    std::vector<std::string_view> out;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == name && i + 1 < argc) out.emplace_back(argv[++i]);
+        else if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
+            out.push_back(a.substr(name.size() + 1));
+    }
+    return out;
+}
+
 // Whether a bare `--name` flag is on a command line.
 inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
     for (int i = 1; i < argc; ++i) {
@@ -10068,13 +13209,19 @@ namespace detail {
 
 inline std::string command_line_usage(std::string_view program) {
     std::string usage = "usage: ";
-    usage.append(program).append(" [--port N] [--threads N] [--address A] [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage.append(program).append(" [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
     usage +=
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
-        "  --address A   address to listen on (default 127.0.0.1)\n"
-        "  --shared-listener  one listener for every loop, which take connections as they are free\n"
-        "                     (default: one SO_REUSEPORT listener per loop, on Linux)\n"
+        "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+        "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
+        "                unix:/path/to.sock, unix:@abstract-name\n"
+        "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
+        "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
+        "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+        "                         literals (repeatable)\n"
+        "  --shared-listener      one listener for every loop, which take connections as they are\n"
+        "                         free (default: one SO_REUSEPORT listener per loop, on Linux)\n"
         "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
@@ -10135,10 +13282,35 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         if (!detail::parse_unsigned(*t, 1024, v)) return refuse("--threads needs a number from 0 to 1024");
         o.threads = static_cast<unsigned>(v);
     }
-    if (auto addr = command_line_value(argc, argv, "--address")) {
-        if (addr->empty()) return refuse("--address needs a value");
-        o.address = std::string(*addr);
+    // Checked when the server starts, which says what is wrong with one.
+    auto addresses = command_line_values(argc, argv, "--address");
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (i == 0) o.address = std::string(addresses[i]);
+        else o.extra_addresses.emplace_back(addresses[i]);
     }
+    if (command_line_flag(argc, argv, "--address") && addresses.empty()) return refuse("--address needs a value");
+    for (auto a : addresses)
+        if (a.empty()) return refuse("--address needs a value");
+#if defined(_WIN32)
+    for (auto a : addresses)
+        if (a.substr(0, 5) == "unix:") return refuse("--address unix:... : Unix sockets are not supported on Windows");
+    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
+        if (command_line_flag(argc, argv, flag))
+            return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
+#endif
+    if (auto m = command_line_value(argc, argv, "--socket-mode")) {
+        unsigned mode = 0;
+        bool ok = !m->empty() && m->size() <= 5;
+        for (char c : *m) {
+            ok = ok && c >= '0' && c <= '7';
+            mode = mode * 8 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
+        o.unix_socket_mode = static_cast<detail::socket_file_mode>(mode);
+    }
+    if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
+    if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
+    for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
     // Values are views into argv that end where their argument ends: C strings.
     if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
     if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
@@ -10181,36 +13353,6 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         }
     }
     return cl;
-}
-
-// An access log writing Common Log Format lines to `out`, e.g.
-//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
-// Each line is one fwrite, so lines from several threads do not interleave.
-inline access_log_function common_log(std::FILE* out) {
-    return [out](access_entry const& e) {
-        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        detail::utc_time(now, tm);
-        std::string_view host = e.peer;
-        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-        char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
-                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
-                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
-                              static_cast<unsigned long long>(e.body_bytes));
-        if (n <= 0) return;
-        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
-        if (line[len - 1] != '\n') line[len - 1] = '\n';
-        std::fwrite(line, 1, len, out);
-    };
 }
 
 // Serves `app` (any porthole application; called concurrently from every loop thread, so it
@@ -10267,7 +13409,20 @@ public:
     }
 
     int native_handle() { return engine_.native_handle(); }
+    // The port of the first TCP address (0 when not listening, or only on Unix sockets).
     std::uint16_t port() const noexcept { return engine_.port(); }
+    // Where the server listens once started: "http://127.0.0.1:8080/" (https with TLS),
+    // "unix:/run/tool.sock",
+    // one per address in the options' order; for the thread that started it.
+    std::vector<std::string> locations() const {
+        std::vector<std::string> out;
+        for (auto const& b : engine_.bound()) {
+            if (b.address.kind == detail::listen_address::unix_file) out.push_back("unix:" + b.address.path);
+            else if (b.address.kind == detail::listen_address::unix_abstract) out.push_back("unix:@" + b.address.path);
+            else out.push_back(url_of(b));
+        }
+        return out;
+    }
     options const& settings() const noexcept { return opts_; }
 
 private:
@@ -10279,13 +13434,17 @@ private:
         c.max_output_buffered = o.max_output_buffered;
         c.access_log = o.access_log;
         c.error_log = o.error_log;
+        c.allowed_hosts = o.allowed_hosts;
         return c;
     }
 
     static detail::engine_settings make_settings(options const& o) {
         detail::engine_settings s;
-        s.address = o.address;
+        s.addresses = {o.address};
+        s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
+        s.unix_socket = {o.unix_socket_mode, o.unix_socket_owner, o.unix_socket_group};
+        s.check_loopback_host = o.check_loopback_host;
         s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
         s.max_connections = o.max_connections;
         s.header_timeout = o.header_timeout;
@@ -10302,11 +13461,27 @@ private:
 
     void announce() {
         if (!opts_.announce) return;
-        bool v6 = opts_.address.find(':') != std::string::npos;
+        bool query = !opts_.announce_query.empty();
         char const* scheme = Transport::encrypted ? "https" : "http";
-        std::printf(v6 ? "listening on %s://[%s]:%u/\n" : "listening on %s://%s:%u/\n", scheme,
-                    opts_.address.c_str(), static_cast<unsigned>(port()));
+        for (auto const& b : engine_.bound()) {  // one line each, as locations() lists them
+            auto const& a = b.address;
+            if (a.is_unix()) {
+                std::printf("listening on unix:%s%s\n", a.kind == detail::listen_address::unix_abstract ? "@" : "",
+                            a.path.c_str());
+                continue;
+            }
+            bool v6 = a.host.find(':') != std::string::npos;
+            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme, a.host.c_str(),
+                        unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
+            query = false;
+        }
         std::fflush(stdout);
+    }
+
+    static std::string url_of(detail::bound_address const& b) {
+        bool v6 = b.address.host.find(':') != std::string::npos;
+        return std::string(Transport::encrypted ? "https://" : "http://") + (v6 ? "[" + b.address.host + "]" : b.address.host) +
+               ":" + std::to_string(b.port) + "/";
     }
 
     App app_;
@@ -10450,6 +13625,7 @@ int serve(App&& app, command_line const& cl) {
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -10692,7 +13868,39 @@ struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A.
 template <class F>
 struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
 
-enum class handler_form : std::uint8_t { none, params, request_and_params, request_only };
+enum class handler_form : std::uint8_t {
+    none,
+    params,                   // (P...)
+    request_and_params,       // (request const&, P...)
+    request_only,             // (request const&)
+    params_and_body,          // (P..., B) with B a body_parameter
+    request_params_and_body,  // (request const&, P..., B)
+};
+
+// The last declared parameter of a handler (the one before a trailing responder) when it is a
+// body parameter, else void.
+template <class Args>
+struct body_of {
+    using type = void;
+};
+template <class... A>
+    requires(sizeof...(A) > 0)
+struct body_of<type_list<A...>> {
+    static constexpr std::size_t n = sizeof...(A);
+    using tuple = std::tuple<A...>;
+    static constexpr std::size_t at =
+        n >= 2 && std::is_same_v<std::tuple_element_t<n - 1, tuple>, responder> ? n - 2 : n - 1;
+    using candidate = std::tuple_element_t<at, tuple>;
+    using type = std::conditional_t<body_parameter<candidate>, candidate, void>;
+};
+template <class Sig, bool Known = Sig::known>
+struct body_of_signature {
+    using type = void;  // a generic handler: no body parameter is told from it
+};
+template <class Sig>
+struct body_of_signature<Sig, true> {
+    using type = typename body_of<typename Sig::args>::type;
+};
 
 template <class H, class Params>
 struct handler_traits;
@@ -10705,6 +13913,9 @@ struct handler_traits<H, type_list<P...>> {
         if constexpr (sig::known) return std::is_same_v<typename sig::args, decltype(list)>;
         else return true;
     }
+    // A body parameter is told by the declared signature (before a responder, if one comes last):
+    // generic handlers take none.
+    using body = typename body_of_signature<sig>::type;
     // The handler's form with `X...` (nothing, or a responder) after its parameters.
     template <class... X>
     static constexpr handler_form form_with() noexcept {
@@ -10713,6 +13924,13 @@ struct handler_traits<H, type_list<P...>> {
             return handler_form::request_and_params;
         if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&, X...> && exact(type_list<request, X...>{}))
             return handler_form::request_only;
+        if constexpr (!std::is_void_v<body>) {
+            if (std::is_invocable_v<H&, P..., body, X...> && exact(type_list<P..., body, X...>{}))
+                return handler_form::params_and_body;
+            if (std::is_invocable_v<H&, request const&, P..., body, X...> &&
+                exact(type_list<request, P..., body, X...>{}))
+                return handler_form::request_params_and_body;
+        }
         return handler_form::none;
     }
     // A handler that answers later takes a porthole::responder last and returns nothing.
@@ -10744,6 +13962,16 @@ struct handler_traits<H, type_list<P...>> {
     struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, X...>;
     };
+    template <handler_form F, class... X>
+        requires(F == handler_form::params_and_body)
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, P..., body, X...>;
+    };
+    template <handler_form F, class... X>
+        requires(F == handler_form::request_params_and_body)
+    struct result<F, X...> {
+        using type = std::invoke_result_t<H&, request const&, P..., body, X...>;
+    };
     using result_type = typename std::conditional_t<later, result<form, responder>, result<form>>::type;
     static constexpr bool result_ok = later ? std::is_void_v<result_type> : response_convertible<result_type>;
 };
@@ -10755,7 +13983,7 @@ struct handler_check {
                   "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
                   "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
                   "preceded by porthole::request const& (or porthole::request const& alone), optionally followed by "
-                  "porthole::responder");
+                  "a body parameter such as porthole::json_body<T>, then optionally by porthole::responder");
     static_assert(traits::form == handler_form::none || traits::result_ok,
                   "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
                   "of one of those (or, taking a porthole::responder last, nothing)");
@@ -10783,6 +14011,7 @@ struct methods_check {
 // mount points for other applications.
 
 // #include <porthole/app.hpp>
+// #include <porthole/body_stream.hpp>
 // #include <porthole/metrics.hpp>
 // #include <porthole/route_pattern.hpp>
 // #include <porthole/url.hpp>
@@ -11373,6 +14602,30 @@ public:
         return find(w, q) ? patterns_[static_cast<std::size_t>(q.route)] : std::string_view{};
     }
 
+private:
+    template <class E>
+    static constexpr bool route_plans_body() {
+        if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
+        else return detail::is_streamed_body_handler<decltype(E::handler)>::value;
+    }
+
+public:
+    // How the route that would answer `head` takes its body: a streamed_body route's plan, a
+    // mounted application's, or nullopt (the connection's max_body, read whole). Present only
+    // when some route plans its body: a connection asks it before reading a body.
+    std::optional<body_plan> plan_body(request const& head)
+        requires(route_plans_body<Routes>() || ...)
+    {
+        auto path = head.path();
+        if (path.empty() || path[0] != '/') return std::nullopt;
+        walk w(path);
+        detail::match_query q;
+        q.wanted = detail::method_bit(head.method());
+        if (head.method() == method::head) q.fallback = detail::method_bit(method::get);
+        if (!find(w, q)) return std::nullopt;
+        return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
+    }
+
     response operator()(request const& req) {
         auto path = req.path();
         auto m = req.method();
@@ -11457,8 +14710,7 @@ private:
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
-        } else if constexpr (detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::form ==
-                                 detail::handler_form::params &&
+        } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
                              !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
             using info = typename E::info;
@@ -11523,27 +14775,65 @@ private:
                                  std::index_sequence<J...>) {
         (void)s;
         (void)params;
-        constexpr auto f = detail::handler_traits<H, detail::param_types<Info>>::form;
-        if constexpr (detail::handler_traits<H, detail::param_types<Info>>::later) {
-            // It answers through a responder (responder.hpp), taken last.
-            if constexpr (f == detail::handler_form::params)
-                h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
-                  answer_later(req));
-            else if constexpr (f == detail::handler_form::request_and_params)
-                h(req, param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J], params[J].value)...,
-                  answer_later(req));
+        using traits = detail::handler_traits<H, detail::param_types<Info>>;
+        constexpr auto f = traits::form;
+        // The handler with its parameters, then `tail` (a body, a responder), in its form.
+        auto call = [&](auto&&... tail) -> decltype(auto) {
+            if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
+                return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                      params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+            else if constexpr (f == detail::handler_form::request_only)
+                return h(req, std::forward<decltype(tail)>(tail)...);
             else
-                h(req, answer_later(req));
-            return later;
-        } else if constexpr (f == detail::handler_form::params)
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J], params[J].value)...));
-        else if constexpr (f == detail::handler_form::request_and_params)
-            return to_response(h(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                                          s, Info::param_positions[J], params[J].value)...));
-        else
-            return to_response(h(req));
+                return h(req,
+                         param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                                   params[J].value)...,
+                         std::forward<decltype(tail)>(tail)...);
+        };
+        // It answers through a responder (responder.hpp), taken last.
+        auto finish = [&](auto&&... tail) -> response {
+            if constexpr (traits::later) {
+                call(std::forward<decltype(tail)>(tail)..., answer_later(req));
+                return later;
+            } else {
+                return to_response(call(std::forward<decltype(tail)>(tail)...));
+            }
+        };
+        if constexpr (f == detail::handler_form::params_and_body ||
+                      f == detail::handler_form::request_params_and_body) {
+            // A body parameter, read before the handler runs; refused: the reader's answer.
+            using B = typename traits::body;
+            response refusal;
+            auto body = body_reader<B>::read(req, refusal);
+            if (!body) return refusal;
+            return finish(std::move(*body));
+        } else {
+            return finish();
+        }
     }
+
+    template <class E>
+    static constexpr detail::handler_form handler_form_of() {
+        return detail::handler_traits<decltype(E::handler), detail::param_types<typename E::info>>::form;
+    }
+
+    template <std::size_t I>
+    static std::optional<body_plan> plan_route(router& self, request const& head, walk const& s) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        auto& entry = std::get<I>(self.routes_);
+        (void)s, (void)head;
+        if constexpr (!route_plans_body<E>()) return std::nullopt;
+        else if constexpr (E::is_mount) return entry.app.plan_body(head.with_path(s.path.substr(s.rest_at - 1)));
+        else return entry.handler.plan();
+    }
+    using planner = std::optional<body_plan> (*)(router&, request const&, walk const&);
+    template <std::size_t... I>
+    static constexpr std::array<planner, route_count + 1> make_planners(std::index_sequence<I...>) {
+        return {&plan_route<I>..., nullptr};
+    }
+    static constexpr std::array<planner, route_count + 1> plan_table =
+        make_planners(std::make_index_sequence<route_count>{});
 
     using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>
@@ -11606,112 +14896,6 @@ inline bool multipart_parts(request const& req, std::vector<multipart::part>& ou
 
 }  // namespace porthole
 // #include <porthole/base64.hpp>
-// porthole/base64.hpp: the base64 encoding of RFC 4648 section 4 (the standard alphabet, with
-// padding), as the WebSocket handshake (RFC 6455 4.2) and HTTP Basic authentication (RFC 7617)
-// use it.
-//
-// Decoding is strict, as a server parsing untrusted header fields should be: the length must be a
-// multiple of four, '=' may only end the text, no whitespace or other characters, and the bits that
-// padding leaves over must be zero (RFC 4648 3.5), so every byte string has exactly one encoding.
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace porthole::base64 {
-
-namespace detail {
-inline constexpr std::string_view alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-inline constexpr std::uint8_t invalid = 0xff;
-constexpr std::array<std::uint8_t, 256> make_values() {
-    std::array<std::uint8_t, 256> t{};
-    for (auto& v : t) v = invalid;
-    for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
-    return t;
-}
-inline constexpr std::array<std::uint8_t, 256> values = make_values();
-}  // namespace detail
-
-// Characters needed to encode n bytes: 4 for every 3, the last group padded.
-constexpr std::size_t encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
-
-// Appends the encoding of `bytes` to `out`.
-inline void encode_to(std::string_view bytes, std::string& out) {
-    std::size_t at = out.size();
-    out.resize(at + encoded_size(bytes.size()));
-    char* p = out.data() + at;
-    auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-        *p++ = detail::alphabet[v >> 18];
-        *p++ = detail::alphabet[v >> 12 & 63];
-        *p++ = detail::alphabet[v >> 6 & 63];
-        *p++ = detail::alphabet[v & 63];
-    }
-    if (auto left = bytes.size() - i; left != 0) {
-        std::uint32_t v = byte(i) << 16 | (left == 2 ? byte(i + 1) << 8 : 0);
-        *p++ = detail::alphabet[v >> 18];
-        *p++ = detail::alphabet[v >> 12 & 63];
-        *p++ = left == 2 ? detail::alphabet[v >> 6 & 63] : '=';
-        *p++ = '=';
-    }
-}
-
-inline std::string encode(std::string_view bytes) {
-    std::string out;
-    encode_to(bytes, out);
-    return out;
-}
-
-// Appends the bytes `text` encodes to `out` and returns true; returns false for anything but a
-// canonical padded encoding, leaving `out` as it was.
-inline bool decode(std::string_view text, std::string& out) {
-    if (text.size() % 4 != 0) return false;
-    std::size_t pad = 0;
-    if (!text.empty() && text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
-    std::size_t at = out.size();
-    out.resize(at + text.size() / 4 * 3 - pad);
-    char* p = out.data() + at;
-    for (std::size_t i = 0; i < text.size(); i += 4) {
-        bool last = i + 4 == text.size();
-        std::uint32_t v = 0;
-        for (std::size_t j = 0; j < 4; ++j) {
-            std::uint8_t d = detail::values[static_cast<unsigned char>(text[i + j])];
-            if (d == detail::invalid) {
-                if (!(last && j >= 4 - pad)) {  // only the padding may be outside the alphabet
-                    out.resize(at);
-                    return false;
-                }
-                d = 0;
-            }
-            v = v << 6 | d;
-        }
-        // The bits the padding leaves over must be zero (RFC 4648 3.5).
-        if (last && ((pad == 1 && (v & 0xff) != 0) || (pad == 2 && (v & 0xffff) != 0))) {
-            out.resize(at);
-            return false;
-        }
-        *p++ = static_cast<char>(v >> 16);
-        if (!last || pad < 2) *p++ = static_cast<char>(v >> 8 & 0xff);
-        if (!last || pad < 1) *p++ = static_cast<char>(v & 0xff);
-    }
-    return true;
-}
-
-// The bytes `text` encodes, or nullopt when it is not a canonical padded encoding.
-inline std::optional<std::string> decode(std::string_view text) {
-    std::string bytes;
-    if (!decode(text, bytes)) return std::nullopt;
-    return bytes;
-}
-
-}  // namespace porthole::base64
 // #include <porthole/websocket_frame.hpp>
 // porthole/websocket_frame.hpp: the WebSocket wire format (RFC 6455 section 5): opcodes, close
 // codes (7.4), frame headers read and written, masking, and frames encoded once for many
@@ -14824,6 +18008,115 @@ private:
 };
 
 }  // namespace porthole
+#if defined(PORTHOLE_WITH_JSON)
+// #include <porthole/json.hpp>
+// porthole/json.hpp: JSON through nlohmann/json, which porthole does not replace: a handler may
+// return a nlohmann::json (200 application/json), read a request body as JSON with a clear
+// refusal when it is not, or take a typed body parameter converted by nlohmann's from_json.
+// Lights up as fmt does: meson defines PORTHOLE_WITH_JSON when it finds nlohmann_json, and
+// porthole.hpp then includes this header; with the single header, define it yourself.
+
+// #include <porthole/app.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+namespace detail {
+// A JSON value as a body: compact, and invalid UTF-8 in strings replaced (U+FFFD) rather than
+// thrown about: an application's byte strings never turn a response into a 500.
+template <class Json>
+std::string dump_json(Json const& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// {"error": message}, 400 or as given: the message escaped by the writer, never pasted.
+inline response json_error(status s, std::string_view message) {
+    nlohmann::json body = {{"error", message}};
+    return response::json(dump_json(body), s);
+}
+
+// application/json, or any type with a +json suffix (RFC 6839), parameters aside.
+constexpr bool is_json_media_type(std::string_view type) noexcept {
+    type = trim_ows(type.substr(0, type.find(';')));
+    return iequals(type, "application/json") ||
+           (type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") && type.find('/') != std::string_view::npos);
+}
+}  // namespace detail
+
+// `j` as a response with status `s`: application/json.
+template <class Json = nlohmann::json>
+response json_response(Json const& j, status s = status::ok) {
+    return response::json(detail::dump_json(j), s);
+}
+
+template <>
+struct response_converter<nlohmann::json> {
+    static response convert(nlohmann::json const& j) { return json_response(j); }
+};
+template <>
+struct response_converter<nlohmann::ordered_json> {
+    static response convert(nlohmann::ordered_json const& j) { return json_response(j); }
+};
+
+// The request's body as JSON, or nullopt with `refusal` set to the answer:
+//  - 415 Unsupported Media Type when the Content-Type is there and is not JSON (application/json
+//    or a +json type); a body without a Content-Type is read as JSON;
+//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON.
+template <class Json = nlohmann::json>
+std::optional<Json> read_json(request const& req, response& refusal) {
+    auto type = req.header("Content-Type");
+    if (!type.empty() && !detail::is_json_media_type(type)) {
+        refusal = detail::json_error(status::unsupported_media_type, "expected Content-Type: application/json");
+        return std::nullopt;
+    }
+    try {
+        return Json::parse(req.body());
+    } catch (nlohmann::json::exception const& e) {
+        refusal = detail::json_error(status::bad_request, e.what());
+        return std::nullopt;
+    }
+}
+
+// A route handler's last parameter that takes the body as JSON converted to T through
+// nlohmann's from_json (or adl_serializer):
+//
+//   struct item { std::string name; };
+//   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(item, name)
+//   porthole::post<"/items">([](porthole::json_body<item> body) { return body->name; })
+//
+// A body that is not JSON gets read_json's refusal; JSON that does not convert (a member
+// missing, a type wrong) gets 400 with nlohmann's message. The handler never runs for either.
+template <class T>
+struct json_body {
+    T value;
+    T& operator*() noexcept { return value; }
+    T const& operator*() const noexcept { return value; }
+    T* operator->() noexcept { return &value; }
+    T const* operator->() const noexcept { return &value; }
+};
+
+template <class T>
+struct body_reader<json_body<T>> {
+    static std::optional<json_body<T>> read(request const& req, response& refusal) {
+        auto j = read_json(req, refusal);
+        if (!j) return std::nullopt;
+        try {
+            return json_body<T>{j->template get<T>()};
+        } catch (nlohmann::json::exception const& e) {
+            refusal = detail::json_error(status::bad_request, e.what());
+            return std::nullopt;
+        }
+    }
+};
+
+}  // namespace porthole
+#endif
 // HTTPS when the program is built with OpenSSL 3 (porthole-tls defines PORTHOLE_WITH_TLS);
 // never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
 #if defined(PORTHOLE_WITH_TLS)

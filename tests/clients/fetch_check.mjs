@@ -59,7 +59,8 @@ async function main() {
   eq(item.name, "fetch \u00e9 \"q\" \\ \n", "the name survived the JSON round trip");
   eq(r.headers.get("location"), "/items/" + item.id, "Location");
   eq(await (await fetch(rest + "/items/" + item.id)).json(), item, "GET the item");
-  r = await fetch(rest + "/items/" + item.id, { method: "PUT", body: JSON.stringify({ name: "renamed" }) });
+  r = await fetch(rest + "/items/" + item.id, { method: "PUT", headers: { "content-type": "application/json" },
+                                              body: JSON.stringify({ name: "renamed" }) });
   eq([r.status, await r.json()], [200, { id: item.id, name: "renamed" }], "PUT");
   eq(await (await fetch(rest + "/items")).json(), [{ id: item.id, name: "renamed" }], "GET /items");
   r = await fetch(rest + "/items/" + item.id, { method: "DELETE" });
@@ -71,13 +72,18 @@ async function main() {
   eq(r.status, 405, "PATCH /items");
   check(r.headers.get("allow").includes("POST"), "Allow names POST");
   await r.arrayBuffer();
-  r = await fetch(rest + "/items", { method: "POST", body: "{" });
+  r = await fetch(rest + "/items", { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
   eq([r.status, typeof (await r.json()).error], [400, "string"], "bad body");
-  r = await fetch(rest + "/items", { method: "POST", body: JSON.stringify({ name: "x".repeat(5000) }) });
+  r = await fetch(rest + "/items", { method: "POST", headers: { "content-type": "application/json" },
+                                     body: JSON.stringify({ name: "x".repeat(5000) }) });
   eq(r.status, 413, "too large");
   await r.arrayBuffer();
+  r = await fetch(rest + "/items", { method: "POST", body: JSON.stringify({ name: "text/plain" }) });
+  eq(r.status, 415, "fetch's default Content-Type for a string body is not JSON");
+  await r.arrayBuffer();
   for (let i = 0; i < 100; ++i) {
-    r = await fetch(rest + "/items", { method: "POST", body: JSON.stringify({ name: "i" + i }) });
+    r = await fetch(rest + "/items", { method: "POST", headers: { "content-type": "application/json" },
+                                       body: JSON.stringify({ name: "i" + i }) });
     eq(r.status, 201, "POST " + i);
     await r.arrayBuffer();
   }

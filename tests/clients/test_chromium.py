@@ -140,7 +140,7 @@ class Chromium(unittest.TestCase):
         async with websockets.connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
             ident = 0
 
-            async def evaluate(expression):
+            async def evaluate(expression, while_loading=False):
                 nonlocal ident
                 ident += 1
                 await ws.send(json.dumps({"id": ident, "method": "Runtime.evaluate",
@@ -148,10 +148,12 @@ class Chromium(unittest.TestCase):
                 while True:
                     reply = json.loads(await ws.recv())
                     if reply.get("id") == ident:
+                        if while_loading and "error" in reply:  # no context yet: the page is still navigating
+                            return None
                         self.assertNotIn("exceptionDetails", reply["result"], expression)
                         return reply["result"]["result"].get("value")
 
-            while not await evaluate(loaded):
+            while not await evaluate(loaded, while_loading=True):
                 self.assertLess(time.time(), deadline, "the page never loaded")
                 await asyncio.sleep(0.05)
             await evaluate("window.__kept = true")

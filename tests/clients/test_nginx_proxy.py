@@ -66,7 +66,10 @@ class NginxProxy(unittest.TestCase):
         nginx = need("nginx")
         self.dir = tempfile.TemporaryDirectory()
         self.log = open(os.path.join(self.dir.name, "rest_api.log"), "w+")
-        self.api, self.upstream = start("rest_api", "--access-log", stderr=self.log)
+        # nginx sends the upstream's name as Host ("kept", "plain"): names a loopback server must be
+        # told to accept (a Unix socket would need none).
+        self.api, self.upstream = start("rest_api", "--access-log", "--allow-host", "kept", "--allow-host", "plain",
+                                        stderr=self.log)
         self.port = free_port()
         conf = os.path.join(self.dir.name, "nginx.conf")
         with open(conf, "w") as f:

@@ -88,7 +88,7 @@ class EventStreamClients(unittest.TestCase):
             socks = []
             for _ in range(n):
                 s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-                s.sendall(b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+                s.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # a loopback name: others get 421
                 socks.append(s)
             for s in socks:  # each is subscribed and receives the next event
                 got = b""

@@ -3,7 +3,8 @@
 //     gives the first pair of a name.
 //   boundary_from_content_type: a boundary found is 1-70 bchars, not ending in a space.
 //   multipart::parse: parts are views of the body; a body built around arbitrary content with
-//     a valid boundary parses back to that content unless the content holds the delimiter.
+//     a valid boundary parses back to that content unless the content holds the delimiter;
+//     multipart::stream_parser, fed the body in pieces of 1, 7 or all bytes, gives the same.
 //   parse_http_date / format_http_date: a parsed date formats and parses back to itself; any
 //     instant formats to an IMF-fixdate that parses back (clamped to years 0000-9999).
 //
@@ -40,9 +41,52 @@ inline void check_cookies(std::string_view header) {
     }
 }
 
+// multipart::stream_parser over the body cut into pieces of `step` bytes gives what parse()
+// gives: the same parts, headers and data, or a refusal (the body being far below max_head).
+inline void check_streamed(std::string_view body, std::string_view boundary, bool ok,
+                           std::vector<multipart::part> const& parts, std::size_t step) {
+    struct collect {
+        std::vector<std::string> heads, data;
+        int open = 0;
+        void part(multipart::part const& p) {
+            heads.emplace_back(std::string(p.name) + '\0' + std::string(p.filename) + '\0' +
+                               std::string(p.content_type) + '\0' + std::string(p.headers));
+            data.emplace_back();
+            ++open;
+        }
+        void data_piece(std::string_view piece) { data.back().append(piece); }
+        void part_end() { --open; }
+    } got;
+    struct relay {
+        collect& c;
+        void part(multipart::part const& p) { c.part(p); }
+        void data(std::string_view piece) {
+            FUZZ_CHECK(c.open == 1);
+            c.data_piece(piece);
+        }
+        void part_end() { c.part_end(); }
+    } on{got};
+    multipart::stream_parser sp(boundary, 16);
+    bool fed = true;
+    for (std::size_t i = 0; i < body.size() && fed; i += step) fed = sp.feed(body.substr(i, step), on);
+    bool streamed_ok = fed && sp.done();
+    FUZZ_CHECK(streamed_ok == ok);
+    if (!ok || !streamed_ok) return;
+    FUZZ_CHECK(got.open == 0);
+    FUZZ_CHECK(got.heads.size() == parts.size());
+    for (std::size_t i = 0; i < parts.size() && i < got.heads.size(); ++i) {
+        auto const& p = parts[i];
+        FUZZ_CHECK(got.heads[i] == std::string(p.name) + '\0' + std::string(p.filename) + '\0' +
+                                       std::string(p.content_type) + '\0' + std::string(p.headers));
+        FUZZ_CHECK(got.data[i] == p.data);
+    }
+}
+
 inline void check_parts(std::string_view body, std::string_view boundary) {
     std::vector<multipart::part> parts;
     bool ok = multipart::parse(body, boundary, parts, 16);
+    if (body.size() < 8 * 1024)
+        for (std::size_t step : {std::size_t(1), std::size_t(7), body.size() + 1}) check_streamed(body, boundary, ok, parts, step);
     if (!ok) {
         FUZZ_CHECK(parts.empty());
         return;

@@ -66,7 +66,7 @@ class BigDownload(unittest.TestCase):
                 received = 0
                 try:
                     s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-                    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                     head = b""
                     while b"\r\n\r\n" not in head:
                         head += s.recv(65536)

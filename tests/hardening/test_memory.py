@@ -89,7 +89,7 @@ class MemoryPerConnection(unittest.TestCase):
     CONNECTIONS = 4
 
     def setUp(self):
-        self.server = harness.Server("echo", "--threads", "2")
+        self.server = harness.Server("echo", "--threads", "2", "--allow-host", "a")
         # Warm up: every loop's buffers and a few connection objects exist before the baseline.
         for _ in range(20):
             harness.get(self.server.port)

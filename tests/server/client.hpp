@@ -78,7 +78,7 @@ public:
 
     bool get(std::string_view path, std::string_view extra_headers = {}) {
         std::string r = "GET ";
-        r.append(path).append(" HTTP/1.1\r\nHost: test\r\n").append(extra_headers).append("\r\n");
+        r.append(path).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n").append(extra_headers).append("\r\n");
         return send(r);
     }
 

@@ -112,7 +112,7 @@ class Hello(unittest.TestCase):
 
     def test_sigterm_exits_0_with_an_idle_connection_open(self):
         s = socket.create_connection(("127.0.0.1", self.port))
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         s.recv(4096)
         self.assertEqual(stop(self.proc, signal.SIGTERM), 0)
         s.settimeout(5)
@@ -208,7 +208,7 @@ class OutOfDescriptors(unittest.TestCase):
         try:
             for _ in range(60):  # about twice what the server can hold
                 s = socket.create_connection(("127.0.0.1", port))
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 clients.append(s)
             answers = []
             for s in clients:

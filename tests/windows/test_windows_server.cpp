@@ -1,7 +1,8 @@
 // The engine on Windows, over real Winsock sockets on loopback (run under Wine here): accept,
 // keep-alive and pipelining on WSAPoll, a port in use, answers from other threads through the
 // loopback socket pair, files read and sent in bounded pieces from a UTF-8 path, stop and
-// start again, poll() on the caller's thread, many clients on two loops, max_connections.
+// start again, poll() on the caller's thread, many clients on two loops, max_connections, the
+// loopback Host check (421), several addresses, and unix: addresses refused.
 #include <porthole/porthole.hpp>
 
 #include <doctest/doctest.h>
@@ -96,7 +97,7 @@ private:
 std::string get(std::uint16_t port, std::string_view path) {
     client c(port);
     if (!c.ok()) return "no connection";
-    c.send("GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    c.send("GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     return c.read_response();
 }
 
@@ -125,11 +126,11 @@ TEST_CASE("a started server answers on loopback; keep-alive and pipelined reques
     client c(s.port());
     REQUIRE(c.ok());
     for (int i = 0; i < 20; ++i) {
-        REQUIRE(c.send("GET /echo?" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+        REQUIRE(c.send("GET /echo?" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
         CHECK(c.read_response() == "200|" + std::to_string(i));
     }
     std::string pipelined;
-    for (int i = 0; i < 50; ++i) pipelined += "GET /echo?p" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+    for (int i = 0; i < 50; ++i) pipelined += "GET /echo?p" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
     REQUIRE(c.send(pipelined));
     for (int i = 0; i < 50; ++i) CHECK(c.read_response() == "200|p" + std::to_string(i));
     s.stop();
@@ -162,7 +163,7 @@ TEST_CASE("an answer from another thread wakes the loop through its loopback soc
     client c(s.port());
     REQUIRE(c.ok());
     for (int i = 0; i < 5; ++i) {
-        REQUIRE(c.send("GET /x?" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+        REQUIRE(c.send("GET /x?" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
         CHECK(c.read_response() == "200|later " + std::to_string(i));
     }
     s.stop();
@@ -203,7 +204,7 @@ TEST_CASE("stop() from another thread ends the loops; the server starts again on
     auto port = s.port();
     client idle(port);  // an idle keep-alive connection does not hold up the stop
     REQUIRE(idle.ok());
-    REQUIRE(idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(idle.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     CHECK(idle.read_response() == "200|Hello, World!");
     std::thread stopper([&] { s.stop(); });
     stopper.join();
@@ -246,7 +247,7 @@ TEST_CASE("50 concurrent keep-alive clients on two loops are all served") {
             if (!c.ok()) return;
             for (int i = 0; i < 5; ++i) {
                 std::string q = std::to_string(t) + "-" + std::to_string(i);
-                if (!c.send("GET /echo?" + q + " HTTP/1.1\r\nHost: t\r\n\r\n") || c.read_response() != "200|" + q) return;
+                if (!c.send("GET /echo?" + q + " HTTP/1.1\r\nHost: localhost\r\n\r\n") || c.read_response() != "200|" + q) return;
             }
             ++good;
         });
@@ -261,13 +262,53 @@ TEST_CASE("connections beyond max_connections get 503 and close; the others go o
     server s(hello_app, o);
     s.start();
     client a(s.port()), b(s.port());
-    REQUIRE(a.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
-    REQUIRE(b.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(a.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    REQUIRE(b.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     CHECK(a.read_response() == "200|Hello, World!");
     CHECK(b.read_response() == "200|Hello, World!");
     client c(s.port());
     CHECK(c.read_response() == "503|Service Unavailable\n");
     CHECK(c.closed_by_server());
-    REQUIRE(a.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(a.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     CHECK(a.read_response() == "200|Hello, World!");
+}
+
+TEST_CASE("on loopback a Host naming another machine gets 421; allowed_hosts and IP literals pass") {
+    options o = loopback();
+    o.allowed_hosts = {"tool.example"};
+    server s(hello_app, o);
+    s.start();
+    auto with_host = [&](std::string_view host) {
+        client c(s.port());
+        if (!c.ok()) return std::string("no connection");
+        c.send("GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\nConnection: close\r\n\r\n");
+        return c.read_response().substr(0, 3);
+    };
+    CHECK(with_host("rebound.example") == "421");
+    CHECK(with_host("rebound.example:" + std::to_string(s.port())) == "421");
+    CHECK(with_host("tool.example") == "200");
+    CHECK(with_host("127.0.0.1:" + std::to_string(s.port())) == "200");
+    CHECK(with_host("app.localhost") == "200");
+}
+
+TEST_CASE("a unix: address is refused at start on Windows; the command line refuses it and the socket flags") {
+    options o = loopback();
+    o.address = "unix:C:\\porthole-test.sock";
+    server s(hello_app, o);
+    CHECK_THROWS_AS(s.start(), std::system_error);
+    CHECK(s.port() == 0);
+
+    char const* unix_address[] = {"hello", "--address", "unix:/tmp/x.sock"};
+    auto cl = options::from_command_line(3, unix_address);
+    CHECK(cl.result == command_line::outcome::invalid);
+    CHECK(cl.message.find("Unix sockets are not supported on Windows") != std::string::npos);
+    char const* mode[] = {"hello", "--socket-mode", "600"};
+    CHECK(options::from_command_line(3, mode).result == command_line::outcome::invalid);
+
+    options both = loopback();  // several TCP addresses still work
+    both.extra_addresses = {"127.0.0.1:0"};
+    server two(hello_app, both);
+    two.start();
+    REQUIRE(two.locations().size() == 2);
+    CHECK(get(two.port(), "/") == "200|Hello, World!");
 }

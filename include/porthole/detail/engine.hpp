@@ -1,5 +1,6 @@
-// porthole/detail/engine.hpp: a set of event loops behind one listening address, run either
-// on background threads (start/stop/wait) or one step at a time on the caller's thread (poll).
+// porthole/detail/engine.hpp: a set of event loops behind one or more listening addresses, run
+// either on background threads (start/stop/wait) or one step at a time on the caller's thread
+// (poll).
 #pragma once
 
 #include <porthole/detail/event_loop.hpp>
@@ -10,11 +11,85 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 namespace porthole::detail {
+
+// Where an engine listens once open: the address as parsed and, for TCP, the port it bound.
+struct bound_address {
+    listen_address address;
+    std::uint16_t port = 0;
+};
+
+// Every listening socket of an engine: those shared by the loops, those of each loop (with
+// SO_REUSEPORT), and what each loop is to watch. Not a template: one copy whatever the server.
+struct listener_set {
+    std::vector<unique_socket> shared;        // every loop accepts from these; the engine closes them
+    std::vector<unique_socket> own;           // each loop's own; released to the loop once it is made
+    std::vector<loop_listener> watch;         // loop i watches watch[i * addresses + k]
+    std::vector<unix_socket_file> files;      // removed when the listeners close
+    std::vector<bound_address> bound;
+    std::size_t addresses = 0;
+    std::uint16_t first_port = 0;
+
+    // Closes the shared listeners and removes the socket files (the loops close their own).
+    void close() noexcept {
+        shared.clear();
+        for (auto const& f : files) f.remove();
+        files.clear();
+    }
+
+    void open(engine_settings const& s, unsigned loops, bool per_loop) {
+        std::vector<listen_address> parsed;
+        bool any_ipv4 = false;
+        for (auto const& text : s.addresses) {
+            parsed.push_back(parse_listen_address(text));
+            in_addr v4{};
+            any_ipv4 = any_ipv4 || (!parsed.back().is_unix() && ::inet_pton(AF_INET, parsed.back().host.c_str(), &v4) == 1);
+        }
+        if (parsed.empty()) throw std::invalid_argument("porthole: no address to listen on");
+        addresses = parsed.size();
+        watch.assign(std::size_t{loops} * addresses, loop_listener{});
+        std::uint16_t default_port = s.port;
+        for (std::size_t k = 0; k < addresses; ++k) {
+            auto const& a = parsed[k];
+            auto each_loop = [&](int fd, bool owned, bool check) {
+                for (unsigned i = 0; i < loops; ++i) watch[i * addresses + k] = {fd, owned, check};
+            };
+            if (a.is_unix()) {
+                unix_socket_file made;
+                shared.push_back(open_unix_listener(a, s.unix_socket, s.backlog, made));
+                if (!made.path.empty()) files.push_back(made);
+                each_loop(shared.back().get(), false, false);
+                bound.push_back({a, 0});
+                continue;
+            }
+            // "::" takes IPv4 too (dual stack), unless an IPv4 address is listed beside it.
+            in6_addr v6{};
+            bool wildcard6 = ::inet_pton(AF_INET6, a.host.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6);
+            auto v6only = !wildcard6 ? ipv6_only::system_default : any_ipv4 ? ipv6_only::on : ipv6_only::off;
+            bool check = s.check_loopback_host && is_loopback_host(a.host);
+            std::uint16_t port = a.port.value_or(default_port), got = 0;
+            if (per_loop) {
+                got = claim_port(a.host, port, v6only);
+                for (unsigned i = 0; i < loops; ++i) {
+                    own.push_back(open_listener(a.host, got, true, s.backlog, v6only));
+                    watch[i * addresses + k] = {own.back().get(), true, check};
+                }
+            } else {
+                shared.push_back(open_listener(a.host, port, false, s.backlog, v6only));
+                got = local_port(shared.back().get());
+                each_loop(shared.back().get(), false, check);
+            }
+            if (!a.port && default_port == 0) default_port = got;  // the others share the port picked
+            if (first_port == 0) first_port = got;
+            bound.push_back({a, got});
+        }
+    }
+};
 
 template <class Shared, class Poller>
 class engine {
@@ -127,7 +202,10 @@ public:
         return loops_.front()->native_handle();
     }
 
+    // The port of the first TCP address; 0 when not listening.
     std::uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
+    // Every address, as last opened; for the thread that started the engine.
+    std::vector<bound_address> const& bound() const noexcept { return listeners_.bound; }
     bool running() const noexcept { return mode_ != mode::closed; }
     std::size_t loop_count() const noexcept { return loops_.size(); }
 
@@ -151,32 +229,39 @@ private:
         raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
-        auto const& s = shared_.settings;
-        bool per_loop = s.listener_per_thread && loops > 1;
+        try {
+            open_listeners(loops);
+        } catch (...) {
+            loops_.clear();
+            close_listeners();
+            throw;
+        }
+    }
+
+    void open_listeners(unsigned loops) {
+        bool per_loop = shared_.settings.listener_per_thread && loops > 1;
 #if !defined(SO_REUSEPORT) || !defined(__linux__)
         per_loop = false;  // elsewhere SO_REUSEPORT does not spread connections
 #endif
-        std::vector<unique_socket> listeners;
-        std::uint16_t bound = 0;
-        if (per_loop) {
-            bound = claim_port(s.address, s.port);
-            for (unsigned i = 0; i < loops; ++i) listeners.push_back(open_listener(s.address, bound, true, s.backlog));
-        } else {
-            shared_listener_ = open_listener(s.address, s.port, false, s.backlog);
-            bound = local_port(shared_listener_.get());
-        }
-        try {
-            for (unsigned i = 0; i < loops; ++i) {
-                int fd = per_loop ? listeners[i].get() : shared_listener_.get();
-                loops_.push_back(std::make_unique<loop_type>(shared_, fd, per_loop));
-                if (per_loop) (void)listeners[i].release();
+        listeners_ = {};
+        listeners_.open(shared_.settings, loops, per_loop);
+        auto n = listeners_.addresses;
+        for (unsigned i = 0; i < loops; ++i) {
+            loops_.push_back(std::make_unique<loop_type>(
+                shared_, std::span<loop_listener const>(listeners_.watch.data() + i * n, n)));
+            for (std::size_t k = 0; k < n; ++k) {  // the loop closes its own listeners now
+                auto const& w = listeners_.watch[i * n + k];
+                if (!w.owned) continue;
+                for (auto& fd : listeners_.own)
+                    if (fd.get() == w.fd) (void)fd.release();
             }
-        } catch (...) {
-            loops_.clear();
-            shared_listener_.reset();
-            throw;
         }
-        port_.store(bound, std::memory_order_release);
+        port_.store(listeners_.first_port, std::memory_order_release);
+    }
+
+    void close_listeners() noexcept {
+        listeners_.close();
+        port_.store(0, std::memory_order_release);
     }
 
     // Joining happens without control_ held: a handler may be calling request_stop().
@@ -194,8 +279,7 @@ private:
 
     void finalize_locked() noexcept {
         loops_.clear();
-        shared_listener_.reset();
-        port_.store(0, std::memory_order_release);
+        close_listeners();
         mode_ = mode::closed;
         finished_.store(true);
         finished_.notify_all();
@@ -204,7 +288,7 @@ private:
     Shared& shared_;
     std::vector<std::unique_ptr<loop_type>> loops_;
     std::vector<std::thread> threads_;
-    unique_socket shared_listener_;
+    listener_set listeners_;
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;

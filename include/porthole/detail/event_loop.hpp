@@ -29,8 +29,10 @@ namespace porthole::detail {
 
 // Everything the engine needs from the public options, with no HTTP types in it.
 struct engine_settings {
-    std::string address = "127.0.0.1";
-    std::uint16_t port = 0;
+    std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
+    std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one
+    unix_socket_settings unix_socket{};
+    bool check_loopback_host = true;  // connections through loopback listeners check Host
     unsigned threads = 1;
     std::size_t max_connections = 10000;
     std::chrono::milliseconds header_timeout{10000};
@@ -43,6 +45,13 @@ struct engine_settings {
     std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
     int backlog = 4096;
+};
+
+// A listening socket as a loop sees it.
+struct loop_listener {
+    int fd = -1;
+    bool owned = false;       // this loop's own (SO_REUSEPORT) socket: the loop closes it
+    bool check_host = false;  // a loopback listener: its connections are told to check Host
 };
 
 // What lies between a socket and its connection. Plain TCP: nothing, and the loop's code for
@@ -111,7 +120,7 @@ class event_loop {
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
     // the connection is made again from the loop's read buffer when the next request comes.
     struct slot {
-        slot(int f, peer_address const& p) noexcept : fd(f), peer(p) {}
+        slot(int f, peer_address const& p, bool check) noexcept : fd(f), peer(p), check_host(check) {}
         connection_type* conn = nullptr;
         slot* prev = nullptr;  // in the timer list, then in the graveyard
         slot* next = nullptr;
@@ -128,8 +137,14 @@ class event_loop {
         bool closed = false;
         bool served = false;   // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
+        bool check_host = false;      // came through a loopback listener
         std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
+    };
+
+    struct listener {
+        loop_listener socket;
+        typename Poller::handle handle{};
     };
 
     struct timer_list {
@@ -150,10 +165,9 @@ class event_loop {
     friend transport_type;
 
 public:
-    // listen_fd: this loop's listener; owns_listener: close it when done (one listener per
-    // loop), otherwise it is shared with other loops and owned by the engine.
-    event_loop(Shared& shared, int listen_fd, bool owns_listener)
-        : shared_(shared), listen_fd_(listen_fd), owns_listener_(owns_listener) {
+    // The listeners this loop accepts from: its own (closed by the loop when done) and those
+    // shared with other loops (owned by the engine).
+    event_loop(Shared& shared, std::span<loop_listener const> listeners) : shared_(shared) {
         auto const& s = shared_.settings;
         set_timer(t_idle, s.idle_timeout);
         set_timer(t_asleep, s.idle_timeout);
@@ -173,10 +187,10 @@ public:
 #endif
         tick();
         poller_.add_watch(wake_.fd(), &wake_tag_, wake_handle_);
-        if (listen_fd_ >= 0) {
-            poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
-            listening_ = true;
-        }
+        listeners_.reserve(listeners.size());  // never grows again: the elements are poller tags
+        for (auto const& l : listeners) listeners_.push_back(listener{l, {}});
+        for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
+        listening_ = !listeners_.empty();
     }
 
     event_loop(event_loop const&) = delete;
@@ -261,8 +275,9 @@ private:
     }
 
     void on_ready(void* tag, unsigned ready) {
-        if (tag == &listen_tag_) {
-            if (listening_) accept_batch();
+        for (auto& l : listeners_) {
+            if (tag != &l) continue;
+            if (listening_) accept_batch(l);
             return;
         }
         if (tag == &wake_tag_) {
@@ -283,16 +298,16 @@ private:
     // failing accept(), so the batch follows the load: it shrinks to what the backlog held
     // when a call comes up empty, and doubles after full batches in a row (a burst). Under a
     // steady trickle, most wakeups take their one connection and make no failing call.
-    void accept_batch() {
+    void accept_batch(listener& from) {
         int accepted = 0;
         for (int i = 0; i < accept_batch_; ++i) {
             sockaddr_storage peer{};
             socklen_t len = 0;
-            int fd = accept_connection(listen_fd_, peer, len);
+            int fd = accept_connection(from.socket.fd, peer, len);
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EMFILE || errno == ENFILE) {
-                    if (shed_one()) continue;
+                    if (shed_one(from)) continue;
                     pause_listening();
                 } else {  // EAGAIN: the backlog is empty
                     accept_batch_ = std::max(1, accepted);
@@ -309,7 +324,7 @@ private:
                 continue;
             }
             if constexpr (!accepted_sockets_inherit_nodelay) prepare_connection_socket(fd);
-            open_connection(fd, peer);
+            open_connection(fd, peer, from.socket.check_host);
         }
         if (++full_batches_ >= 4) {
             accept_batch_ = std::min(accepts_per_wakeup, 2 * accept_batch_);
@@ -319,12 +334,12 @@ private:
 
     // Out of descriptors: give up the reserve one to accept the next connection and refuse it,
     // so the level-triggered listener does not wake us again for the same connection forever.
-    bool shed_one() noexcept {
+    bool shed_one(listener& from) noexcept {
         if (!reserve_) return false;
         reserve_.reset();
         sockaddr_storage peer{};
         socklen_t len = 0;
-        int fd = accept_connection(listen_fd_, peer, len);
+        int fd = accept_connection(from.socket.fd, peer, len);
         if (fd >= 0) {
             reply_and_close(fd, busy_reply);
             if (auto* m = metrics_recorder()) m->refused.add();
@@ -335,7 +350,7 @@ private:
 
     void pause_listening() noexcept {
         if (!listening_) return;
-        poller_.remove(listen_fd_, listen_handle_);
+        for (auto& l : listeners_) poller_.remove(l.socket.fd, l.handle);
         listening_ = false;
         paused_until_ = now_ + accept_pause_ms;
     }
@@ -343,20 +358,22 @@ private:
     void resume_listening() {
         paused_until_ = 0;
         if (!reserve_) reserve_.reset(reserve_descriptor());
-        poller_.add_watch(listen_fd_, &listen_tag_, listen_handle_, !owns_listener_);
+        for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
         listening_ = true;
     }
 
     void stop_listening() noexcept {
-        if (listening_) poller_.remove(listen_fd_, listen_handle_);
+        if (listening_)
+            for (auto& l : listeners_) poller_.remove(l.socket.fd, l.handle);
         listening_ = false;
         paused_until_ = 0;
-        if (owns_listener_ && listen_fd_ >= 0) close_socket(listen_fd_);
-        listen_fd_ = -1;
+        for (auto& l : listeners_)
+            if (l.socket.owned && l.socket.fd >= 0) close_socket(l.socket.fd);
+        listeners_.clear();
     }
 
-    void open_connection(int fd, sockaddr_storage const& peer) {
-        slot* s = new (std::nothrow) slot(fd, peer_address::from(peer));
+    void open_connection(int fd, sockaddr_storage const& peer, bool check_host) {
+        slot* s = new (std::nothrow) slot(fd, peer_address::from(peer), check_host);
         if (!s || !poller_.add_connection(fd, s, s->handle)) {
             delete s;
             close_socket(fd);
@@ -394,6 +411,7 @@ private:
             char name[64];
             std::size_t n = s.peer.format(name);
             s.conn->set_peer(std::string_view(name, n));
+            if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
             if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
             s.conn->attach(mailbox_.get(), &s);
             if (draining_) s.conn->drain();
@@ -765,10 +783,12 @@ private:
         // Connections the kernel already accepted are clients in flight too: take them, then
         // close the listener.
         accept_batch_ = accepts_per_wakeup;
-        for (int i = 0; i < 64 && listening_; ++i) {
-            std::size_t before = live_;
-            accept_batch();
-            if (live_ == before) break;
+        for (auto& l : listeners_) {
+            for (int i = 0; i < 64 && listening_; ++i) {
+                std::size_t before = live_;
+                accept_batch(l);
+                if (live_ == before) break;
+            }
         }
         stop_listening();
         // Idle keep-alive connections go now, unless a request is already waiting in the
@@ -801,15 +821,12 @@ private:
     Shared& shared_;
     Poller poller_;
     wake_channel wake_;
+    std::vector<listener> listeners_;
     std::shared_ptr<mailbox> mailbox_ = std::make_shared<mailbox>([this] { wake_.notify(); });
-    int listen_fd_;
-    bool owns_listener_;
     bool listening_ = false;
     bool draining_ = false;
     bool finished_ = false;
-    char listen_tag_ = 0;
     char wake_tag_ = 0;
-    typename Poller::handle listen_handle_{};
     typename Poller::handle wake_handle_{};
     unique_fd reserve_;
     std::unique_ptr<char[]> scratch_;

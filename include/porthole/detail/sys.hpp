@@ -14,8 +14,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -29,11 +31,15 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #if defined(__linux__)
@@ -46,6 +52,14 @@ namespace porthole::detail {
 
 [[noreturn]] inline void throw_errno(char const* what) {
     throw std::system_error(errno, std::generic_category(), what);
+}
+
+// "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
+    std::string message(what);
+    message += ' ';
+    message += where;
+    throw std::system_error(e, std::generic_category(), message);
 }
 
 using porthole::unique_fd;
@@ -153,11 +167,15 @@ inline constexpr bool accepted_sockets_inherit_nodelay = true;
 inline constexpr bool accepted_sockets_inherit_nodelay = false;
 #endif
 
+// How an IPv6 wildcard listener treats IPv4: both (dual stack, "::" alone takes every
+// address), IPv6 only (beside an IPv4 listener on the same port), or as the system says.
+enum class ipv6_only : std::uint8_t { system_default, off, on };
+
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
 // over them. A negative backlog only binds (see claim_port). Throws std::system_error.
 inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                                   int backlog) {
+                                   int backlog, ipv6_only v6only = ipv6_only::system_default) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -188,6 +206,11 @@ inline unique_socket open_listener(std::string const& address, std::uint16_t por
         (void)reuse_port;
 #endif
         set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
+        if (ai->ai_family == AF_INET6 && v6only != ipv6_only::system_default) {
+            int on = v6only == ipv6_only::on;
+            ::setsockopt(native_socket(fd.get()), IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<char const*>(&on),
+                         sizeof on);
+        }
         if (::bind(native_socket(fd.get()), ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen)) != 0) {
             last_errno = socket_errno();
             failed = "bind";
@@ -203,16 +226,15 @@ inline unique_socket open_listener(std::string const& address, std::uint16_t por
     }
     ::freeaddrinfo(found);
     errno = last_errno;
-    throw std::system_error(last_errno, std::generic_category(),
-                            std::string(failed) + " " + address + ":" + service);
+    throw_listen_error(last_errno, failed, address + ":" + service);
 }
 
 // SO_REUSEPORT lets any socket of the same user join a port, so a second server started on a
 // port already in use would silently share it. Binding once without it first fails as it
 // should, and picks the port when asked for port 0.
 inline std::uint16_t local_port(int fd) noexcept;
-inline std::uint16_t claim_port(std::string const& address, std::uint16_t port) {
-    unique_socket probe = open_listener(address, port, false, -1);
+inline std::uint16_t claim_port(std::string const& address, std::uint16_t port, ipv6_only v6only) {
+    unique_socket probe = open_listener(address, port, false, -1, v6only);
     return local_port(probe.get());
 }
 
@@ -225,7 +247,201 @@ inline std::uint16_t local_port(int fd) noexcept {
     return 0;
 }
 
-#if !defined(_WIN32)
+// ---------------------------------------------------------------- listening addresses
+
+#if defined(_WIN32)
+inline constexpr std::size_t unix_socket_path_capacity = 108;  // afunix.h's UNIX_PATH_MAX
+using socket_file_mode = unsigned;
+#else
+inline constexpr std::size_t unix_socket_path_capacity = sizeof(sockaddr_un::sun_path);
+using socket_file_mode = ::mode_t;
+#endif
+
+// One place to listen, as options give it:
+//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
+//   "127.0.0.1:8081", "[::1]:8081"                     TCP on a port of its own
+//   "unix:/run/tool.sock"                              a Unix domain socket file
+//   "unix:@tool"                                       a Linux abstract socket (no file)
+struct listen_address {
+    enum kind_t : std::uint8_t { tcp, unix_file, unix_abstract } kind = tcp;
+    std::string host;                  // tcp: without brackets
+    std::optional<std::uint16_t> port;  // tcp: given with the address
+    std::string path;                  // unix: the file, or the abstract name without '@'
+
+    bool is_unix() const noexcept { return kind != tcp; }
+};
+
+// Parses a listening address; throws std::invalid_argument with a readable message.
+inline listen_address parse_listen_address(std::string_view text) {
+    listen_address a;
+    auto fail = [&](char const* why) {
+        throw std::invalid_argument("listening address '" + std::string(text) + "': " + why);
+    };
+    if (text.substr(0, 5) == "unix:") {
+        auto path = text.substr(5);
+        if (path.empty() || path == "@") fail("a Unix socket needs a path");
+        if (path.find('\0') != std::string_view::npos) fail("a NUL in the path");
+        a.kind = path[0] == '@' ? listen_address::unix_abstract : listen_address::unix_file;
+        a.path = std::string(a.kind == listen_address::unix_abstract ? path.substr(1) : path);
+        if (a.path.size() + 1 > unix_socket_path_capacity) fail("the path is too long for a Unix socket");
+        return a;
+    }
+    auto parse_port = [&](std::string_view p) {
+        unsigned v = 0;
+        bool ok = !p.empty() && p.size() <= 5;
+        for (char c : p) {
+            ok = ok && c >= '0' && c <= '9';
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || v > 65535) fail("a bad port");
+        a.port = static_cast<std::uint16_t>(v);
+    };
+    if (!text.empty() && text[0] == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) fail("'[' without ']'");
+        a.host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest[0] != ':') fail("text after ']'");
+            parse_port(rest.substr(1));
+        }
+    } else if (auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+        a.host = std::string(text.substr(0, colon));  // one colon: host:port
+        parse_port(text.substr(colon + 1));
+    } else {
+        a.host = std::string(text);  // none, or an IPv6 address without brackets
+    }
+    if (a.host.empty()) fail("no host");
+    return a;
+}
+
+// Whether a TCP host is a loopback address, where only this machine can connect.
+inline bool is_loopback_host(std::string const& host) noexcept {
+    if (host == "localhost") return true;
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
+
+// What a Unix socket file is made with: its mode, and optionally its owner and group (a user or
+// group name, or a number; changing the owner needs privileges, the group one of the caller's).
+struct unix_socket_settings {
+    socket_file_mode mode = 0660;
+    std::string owner;
+    std::string group;
+};
+
+#if defined(_WIN32)
+// Unix sockets are POSIX's here: a unix: address is refused when the server starts.
+struct unix_socket_file {
+    std::string path;
+    void remove() const noexcept {}
+};
+
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const&, int, unix_socket_file&) {
+    throw_listen_error(EAFNOSUPPORT, "Unix sockets are not supported on Windows:", "unix:" + a.path);
+}
+#else
+// The file a Unix listener made, to remove when it closes: only while it is still ours.
+struct unix_socket_file {
+    std::string path;
+    ::dev_t device = 0;
+    ::ino_t inode = 0;
+
+    void remove() const noexcept {
+        struct stat st {};
+        if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == device &&
+            st.st_ino == inode)
+            ::unlink(path.c_str());
+    }
+};
+
+namespace unix_socket_detail {
+inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::size_t offset = a.kind == listen_address::unix_abstract ? 1 : 0;  // abstract: a leading NUL
+    std::memcpy(sa.sun_path + offset, a.path.data(), a.path.size());
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + offset + a.path.size() +
+                                 (a.kind == listen_address::unix_file ? 1 : 0));
+    return sa;
+}
+
+inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
+    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
+        id = static_cast<std::uint32_t>(std::stoul(name));
+        return true;
+    }
+    char buf[4096];
+    if (user) {
+        passwd pw{}, *found = nullptr;
+        if (::getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->pw_uid;
+    } else {
+        group gr{}, *found = nullptr;
+        if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &found) != 0 || !found) return false;
+        id = found->gr_gid;
+    }
+    return true;
+}
+}  // namespace unix_socket_detail
+
+// Opens a non-blocking Unix domain listener. A file left by a server that is gone (a socket
+// nobody accepts on) is replaced; a live one, or a file that is not a socket, is an error.
+// The mode and owner are set before listen(), so no client connects before they hold.
+// Throws std::system_error; `made` is the file to remove on close (empty when abstract).
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
+                                        unix_socket_file& made) {
+    socklen_t len = 0;
+    sockaddr_un sa = unix_socket_detail::address_of(a, len);
+    auto fail = [&](int e, char const* what) -> unique_socket { throw_listen_error(e, what, a.path); };
+    unique_socket fd(open_socket(AF_UNIX, SOCK_STREAM, 0));
+    if (!fd) return fail(errno, "socket");
+    set_nonblocking_cloexec(fd.get());
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) {
+            if (!S_ISSOCK(st.st_mode)) return fail(EEXIST, "not a socket, left alone:");
+            unique_socket probe(open_socket(AF_UNIX, SOCK_STREAM, 0));
+            if (!probe) return fail(errno, "socket");
+            set_nonblocking_cloexec(probe.get());  // a live server with a full backlog: EAGAIN, not a wait
+            if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0 || errno == EAGAIN ||
+                errno == EINPROGRESS)
+                return fail(EADDRINUSE, "another server listens on");
+            if (errno != ECONNREFUSED && errno != ENOENT) return fail(errno, "connect");
+            ::unlink(a.path.c_str());  // a leftover: nobody accepts on it
+        }
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail(errno, "bind");
+    if (a.kind == listen_address::unix_file) {
+        struct stat st {};
+        if (::lstat(a.path.c_str(), &st) == 0) made = {a.path, st.st_dev, st.st_ino};
+        auto undo = [&](int e, char const* what) {
+            made.remove();
+            made = {};
+            return fail(e, what);
+        };
+        if (::chmod(a.path.c_str(), settings.mode) != 0) return undo(errno, "chmod");
+        std::uint32_t uid = static_cast<std::uint32_t>(-1), gid = static_cast<std::uint32_t>(-1);
+        if (!settings.owner.empty() && !unix_socket_detail::lookup_id(settings.owner, true, uid))
+            return undo(EINVAL, "no such user (unix_socket_owner) for");
+        if (!settings.group.empty() && !unix_socket_detail::lookup_id(settings.group, false, gid))
+            return undo(EINVAL, "no such group (unix_socket_group) for");
+        if ((!settings.owner.empty() || !settings.group.empty()) &&
+            ::lchown(a.path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
+            return undo(errno, "chown");
+    }
+    if (::listen(fd.get(), backlog) != 0) {
+        int e = errno;
+        made.remove();
+        made = {};
+        return fail(e, "listen");
+    }
+    return fd;
+}
+
 // Accepts one connection as a non-blocking, close-on-exec descriptor; -1 with errno set when
 // there is none or on error.
 inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
@@ -251,18 +467,34 @@ struct peer_address {
 
     static peer_address from(sockaddr_storage const& ss) noexcept {
         peer_address p;
-        if (ss.ss_family == AF_INET) std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
-        else if (ss.ss_family == AF_INET6) std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+        if (ss.ss_family == AF_INET) {
+            std::memcpy(&p.addr.v4, &ss, sizeof p.addr.v4);
+        } else if (ss.ss_family == AF_INET6) {
+            std::memcpy(&p.addr.v6, &ss, sizeof p.addr.v6);
+            if (IN6_IS_ADDR_V4MAPPED(&p.addr.v6.sin6_addr)) {  // an IPv4 client of a dual-stack listener
+                sockaddr_in v4{};
+                v4.sin_family = AF_INET;
+                v4.sin_port = p.addr.v6.sin6_port;
+                std::memcpy(&v4.sin_addr, p.addr.v6.sin6_addr.s6_addr + 12, 4);
+                p.addr.v4 = v4;
+            }
+        } else if (ss.ss_family == AF_UNIX) {
+            p.addr.sa.sa_family = AF_UNIX;
+        }
         return p;
     }
 
-    // "203.0.113.7:5555" or "[2001:db8::1]:5555" into out, NUL-terminated; returns the length
-    // written. By hand for IPv4, once per connection: inet_ntop and snprintf go through
-    // printf's machinery.
+    // "203.0.113.7:5555", "[2001:db8::1]:5555", or "unix" (a Unix socket's peers are unnamed)
+    // into out, NUL-terminated; returns the length written. By hand for IPv4, once per
+    // connection: inet_ntop and snprintf go through printf's machinery.
     std::size_t format(char (&out)[64]) const noexcept {
         char* p = out;
         char* const end = out + sizeof out - 1;
         unsigned port = 0;
+        if (addr.sa.sa_family == AF_UNIX) {
+            std::memcpy(out, "unix", 5);
+            return 4;
+        }
         if (addr.sa.sa_family == AF_INET) {
             auto const* b = reinterpret_cast<unsigned char const*>(&addr.v4.sin_addr);
             for (int i = 0; i < 4; ++i) {

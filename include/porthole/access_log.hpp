@@ -1,0 +1,106 @@
+// porthole/access_log.hpp: one line per answered request. The entry a log function receives,
+// a writer of Common Log Format lines, and the access log as a layer.
+//
+// Two places to hook a log function: options::access_log (the connection calls it for every
+// answer it sends, protocol errors and timeouts included) and the access_log layer (called for
+// what the application and the layers inside it answered, placed where the layers list puts it).
+#pragma once
+
+#include <porthole/detail/platform.hpp>
+#include <porthole/layer.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace porthole {
+
+// What an access log line needs; views are valid during the callback only. An answer to input
+// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
+// target is never "-", though its method may be.
+struct access_entry {
+    std::string_view peer, method, target;
+    porthole::version version;
+    porthole::status status;
+    std::uint64_t body_bytes;
+};
+
+using access_log_function = std::function<void(access_entry const&)>;
+
+// An access log writing Common Log Format lines to `out`, e.g.
+//   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
+// Each line is one fwrite, so lines from several threads do not interleave.
+inline access_log_function common_log(std::FILE* out) {
+    return [out](access_entry const& e) {
+        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        detail::utc_time(now, tm);
+        std::string_view host = e.peer;
+        if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        if (host.empty()) host = "-";
+        char line[2048];
+        int n = std::snprintf(line, sizeof line,
+                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
+                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
+                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              static_cast<int>(e.method.size()), e.method.data(),
+                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
+                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
+                              static_cast<unsigned long long>(e.body_bytes));
+        if (n <= 0) return;
+        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
+        if (line[len - 1] != '\n') line[len - 1] = '\n';
+        std::fwrite(line, 1, len, out);
+    };
+}
+
+// The access log as a layer: `write` gets one entry per response that passes this layer on its
+// way out, with the status and body size as they are there (outermost: what goes on the wire,
+// compressed or not; a streamed body counts 0, a HEAD answer 0).
+//   porthole::layers{porthole::access_log(porthole::common_log(stderr)), ...}(app)
+class access_log {
+public:
+    explicit access_log(access_log_function write) : write_(std::move(write)) {}
+
+    // The request's parts, copied: the entry may be written after the request is gone.
+    struct state {
+        std::string text;  // peer, method and target, one after the other
+        std::uint32_t peer_size = 0, method_size = 0;
+        porthole::version version{};
+        bool head = false;
+    };
+
+    layer_result<state> before(request const& req) const {
+        state s;
+        auto peer = req.peer(), method = req.method_name(), target = req.target();
+        s.text.reserve(peer.size() + method.size() + target.size());
+        s.text.append(peer).append(method).append(target);
+        s.peer_size = static_cast<std::uint32_t>(peer.size());
+        s.method_size = static_cast<std::uint32_t>(method.size());
+        s.version = req.version();
+        s.head = req.method() == method::head;
+        return s;
+    }
+
+    void after(state& s, response& res) const {
+        if (!write_) return;
+        std::string_view text = s.text;
+        std::uint64_t bytes = s.head || !status_allows_body(res.status()) ? 0 : res.body_size().value_or(0);
+        write_(access_entry{text.substr(0, s.peer_size), text.substr(s.peer_size, s.method_size),
+                            text.substr(s.peer_size + s.method_size), s.version, res.status(), bytes});
+    }
+
+private:
+    access_log_function write_;
+};
+
+}  // namespace porthole

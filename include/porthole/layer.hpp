@@ -1,0 +1,233 @@
+// porthole/layer.hpp: layers around an application. A layer sees each request before the
+// application and each response after it, and may answer early (401, 403, 429...). Layers
+// compose in a declared order, outermost first, resolved at compile time:
+//
+//   auto app = porthole::layers{porthole::request_id{}, porthole::cors{{.origins = {...}}}}(router);
+//
+// A program that uses none pays nothing: an application that is not wrapped is called as before.
+#pragma once
+
+#include <porthole/app.hpp>
+#include <porthole/body_stream.hpp>
+#include <porthole/responder.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace porthole {
+
+// What a layer's before() returns when it keeps per-request state for its after(): go on to the
+// inner application with `state`, or answer now with a response (the inner application and the
+// inner layers never run; the outer layers' after() steps still see the answer).
+template <class State = std::monostate>
+class layer_result {
+    static_assert(!std::is_same_v<State, response> && !std::is_same_v<State, status>,
+                  "porthole layer_result: the state cannot be a response or a status");
+
+public:
+    layer_result() = default;
+    layer_result(State s) : state(std::move(s)) {}            // NOLINT: go on, with this state
+    layer_result(response r) : answer(std::move(r)) {}        // NOLINT: answer now
+    layer_result(porthole::status s) : answer(response(s)) {} // NOLINT: answer now, empty body
+
+    std::optional<response> answer;
+    State state{};
+};
+
+// The layer interface. A layer L is a class with
+//
+//   before(request const& req)  -> void                      go on
+//                               -> std::optional<response>   nullopt: go on; a response: answer now
+//                               -> layer_result<S>           go on with state S, or answer now
+//   after(response& res)              optional: change the response on its way out
+//   after(S& state, response& res)    the same, with what before() kept (when it returns layer_result<S>)
+//   rewrite(S& state, request const& req) -> request
+//                                     optional: the request the inner application sees instead
+//                                     (its views may point into `state`, which outlives the call)
+//
+// after() runs on every response the inner application gives, early answers of inner layers
+// included, never on the layer's own early answer. When the inner application answers later (a
+// responder, a blocking handler, a streamed request body), after() runs on that answer when it
+// comes, on the connection's thread, before it is written (responder.hpp's when_answered): so
+// the state must be movable and must not keep views of the request.
+// A layer is shared by every loop thread: it must be safe to call from several at once.
+namespace detail {
+template <class T>
+struct is_layer_result : std::false_type {};
+template <class S>
+struct is_layer_result<layer_result<S>> : std::true_type {
+    using state_type = S;
+};
+
+template <class L>
+struct layer_traits {
+    static_assert(requires(L& l, request const& r) { l.before(r); },
+                  "porthole layer: a layer needs before(porthole::request const&)");
+    using before_result = decltype(std::declval<L&>().before(std::declval<request const&>()));
+    static constexpr bool keeps_state = is_layer_result<before_result>::value;
+    static_assert(keeps_state || std::is_void_v<before_result> ||
+                      std::is_same_v<before_result, std::optional<response>>,
+                  "porthole layer: before() returns void, std::optional<porthole::response> or "
+                  "porthole::layer_result<State>");
+    using state = typename std::conditional_t<keeps_state, is_layer_result<before_result>,
+                                              is_layer_result<layer_result<>>>::state_type;
+
+    static constexpr bool has_after = [] {
+        if constexpr (keeps_state) return requires(L& l, state& s, response& r) { l.after(s, r); };
+        else return requires(L& l, response& r) { l.after(r); };
+    }();
+    static constexpr bool has_rewrite = keeps_state && requires(L& l, state& s, request const& r) {
+        { l.rewrite(s, r) } -> std::same_as<request>;
+    };
+
+    static layer_result<state> before(L& l, request const& req) {
+        if constexpr (keeps_state) {
+            return l.before(req);
+        } else if constexpr (std::is_void_v<before_result>) {
+            l.before(req);
+            return {};
+        } else {
+            auto answer = l.before(req);
+            if (answer) return std::move(*answer);
+            return {};
+        }
+    }
+    static void after(L& l, state& s, response& res) {
+        if constexpr (!has_after) {
+            (void)l, (void)s, (void)res;
+        } else if constexpr (keeps_state) {
+            l.after(s, res);
+        } else {
+            (void)s;
+            l.after(res);
+        }
+    }
+};
+}  // namespace detail
+
+// An application wrapped in layers: Layers[0] outermost, App innermost.
+template <class App, class... Layers>
+class layered {
+    static_assert(detail::check_application<App>());
+
+public:
+    explicit layered(App app, Layers... layers) : app_(std::move(app)), layers_(std::move(layers)...) {}
+    layered(std::tuple<Layers...> layers, App app) : app_(std::move(app)), layers_(std::move(layers)) {}
+
+    response operator()(request const& req) { return run<0>(req); }
+
+    // How the application takes a request's body (body_stream.hpp), when it says.
+    std::optional<body_plan> plan_body(request const& head)
+        requires detail::plans_bodies<App>
+    {
+        return app_.plan_body(head);
+    }
+
+    App& application() noexcept { return app_; }
+    template <std::size_t I>
+    auto& layer() noexcept { return std::get<I>(layers_); }
+
+private:
+    template <std::size_t I>
+    response run(request const& req) {
+        if constexpr (I == sizeof...(Layers)) {
+            return call_application(app_, req);
+        } else {
+            using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+            using traits = detail::layer_traits<L>;
+            auto& l = std::get<I>(layers_);
+            auto step = traits::before(l, req);
+            if (step.answer) return std::move(*step.answer);
+            response res = [&] {
+                if constexpr (traits::has_rewrite) return run<I + 1>(l.rewrite(step.state, req));
+                else return run<I + 1>(req);
+            }();
+            if constexpr (traits::has_after) {
+                if (res.answered_later()) [[unlikely]]
+                    defer_after<I>(req, std::move(step.state));
+                else
+                    traits::after(l, step.state, res);
+            }
+            return res;
+        }
+    }
+
+    // The inner application answers later (responder.hpp, blocking.hpp, a streamed body): the
+    // after() step runs on that answer, on the connection's thread, before it is written.
+    template <std::size_t I, class State>
+    [[gnu::noinline]] void defer_after(request const& req, State state) {
+        using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+        // std::function wants a copyable target: the state is shared, not copied.
+        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {
+            detail::layer_traits<L>::after(l, *kept, res);
+        });
+    }
+
+    App app_;
+    std::tuple<Layers...> layers_;
+};
+
+// A list of layers, outermost first; applied to an application it gives one:
+//   porthole::layers{a, b, c}(app)  ==  a around (b around (c around app))
+template <class... Layers>
+class layers {
+public:
+    explicit layers(Layers... l) : layers_(std::move(l)...) {}
+
+    template <class App>
+    layered<std::decay_t<App>, Layers...> operator()(App&& app) const& {
+        static_assert(detail::check_application<std::decay_t<App>>());
+        return layered<std::decay_t<App>, Layers...>(layers_, std::forward<App>(app));
+    }
+    template <class App>
+    layered<std::decay_t<App>, Layers...> operator()(App&& app) && {
+        static_assert(detail::check_application<std::decay_t<App>>());
+        return layered<std::decay_t<App>, Layers...>(std::move(layers_), std::forward<App>(app));
+    }
+
+private:
+    std::tuple<Layers...> layers_;
+};
+template <class... L>
+layers(L...) -> layers<L...>;
+
+// A layer that applies `inner` only to the requests `applies(req)` is true for, e.g.
+//   porthole::when([](porthole::request const& r) { return r.method() != porthole::method::get; },
+//                  porthole::basic_auth{...})
+template <class Predicate, class Inner>
+class when {
+    using traits = detail::layer_traits<Inner>;
+    using inner_state = typename traits::state;
+
+public:
+    when(Predicate applies, Inner inner) : applies_(std::move(applies)), inner_(std::move(inner)) {}
+
+    layer_result<std::optional<inner_state>> before(request const& req) {
+        if (!applies_(req)) return std::optional<inner_state>{};
+        auto step = traits::before(inner_, req);
+        if (step.answer) return std::move(*step.answer);
+        return std::optional<inner_state>(std::move(step.state));
+    }
+    void after(std::optional<inner_state>& s, response& res)
+        requires traits::has_after
+    {
+        if (s) traits::after(inner_, *s, res);
+    }
+    request rewrite(std::optional<inner_state>& s, request const& req)
+        requires traits::has_rewrite
+    {
+        return s ? inner_.rewrite(*s, req) : req;
+    }
+
+private:
+    Predicate applies_;
+    Inner inner_;
+};
+
+}  // namespace porthole

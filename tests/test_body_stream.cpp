@@ -1,0 +1,431 @@
+// Request bodies taken as streams (body_stream.hpp): pieces as they arrive, per-route limits,
+// backpressure, chunked bodies, early answers, clients that leave, layers on the sink's answer.
+#include <porthole/porthole.hpp>
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace porthole;
+
+namespace {
+
+// What a sink saw, kept outside it (the connection owns the sink).
+struct seen_t {
+    std::vector<std::string> pieces;
+    std::size_t bytes = 0;
+    bool ended = false, aborted = false;
+    std::string all() const {
+        std::string s;
+        for (auto const& p : pieces) s += p;
+        return s;
+    }
+};
+
+struct counting_sink {
+    std::shared_ptr<seen_t> seen;
+    body_flow flow = body_flow::more;
+    body_flow data(std::string_view piece) {
+        seen->pieces.emplace_back(piece);
+        seen->bytes += piece.size();
+        return flow;
+    }
+    response end() {
+        seen->ended = true;
+        return response::text("got " + std::to_string(seen->bytes));
+    }
+    void abort() { seen->aborted = true; }
+};
+
+struct upload_routes {
+    std::shared_ptr<seen_t> seen = std::make_shared<seen_t>();
+    body_flow flow = body_flow::more;
+    std::optional<body_resumer> resumer;
+    int calls = 0;
+    auto make() {
+        return router{
+            post<"/upload">(streamed_body({.max_size = 64ull << 20}, [this](request const& req) -> response {
+                ++calls;
+                if (req.header("X-Refuse") == "1") return response::text("no", status::forbidden);
+                auto taken = take_body(req, counting_sink{seen, flow});
+                resumer = taken.resumer;
+                return taken;
+            })),
+            post<"/small">(streamed_body({.max_size = 10}, [this](request const& req) {
+                return take_body(req, counting_sink{seen});
+            })),
+            post<"/whole">(streamed_body({.max_size = 4ull << 20, .streamed = false}, [](request const& req) {
+                return response::text("whole " + std::to_string(req.body().size()));
+            })),
+            post<"/echo">([](request const& req) { return response::text("echo " + std::to_string(req.body().size())); }),
+            get<"/next">([] { return "next"; }),
+        };
+    }
+};
+
+std::string head(std::string_view target, std::uint64_t length, std::string_view extra = {}) {
+    return "POST " + std::string(target) + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(length) +
+           "\r\n" + std::string(extra) + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("a streamed route gets its body in pieces as they arrive, answers at the end, then the next request") {
+    upload_routes u;
+    auto app = u.make();
+    static_assert(detail::plans_bodies<decltype(app)>);
+    testing::client c(app);
+    c.send(head("/upload", 10) + "hello");
+    CHECK(u.calls == 1);  // the handler ran with the head alone
+    CHECK(u.seen->all() == "hello");
+    CHECK(c.output().empty());
+    CHECK(c.conn().phase() == connection_phase::reading_body);
+    c.send("world");
+    c.send("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.step();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "got 10");
+    CHECK(rs[1].body == "next");
+    CHECK(u.seen->pieces == std::vector<std::string>{"hello", "world"});
+    CHECK(u.seen->ended);
+    CHECK(!u.seen->aborted);
+}
+
+TEST_CASE("per-route limits: the upload route takes what others refuse; each refuses past its own") {
+    upload_routes u;
+    auto app = u.make();
+    std::string big(3u << 20, 'x');  // past the 1 MiB default
+    auto r = testing::send(app, {.method = method::post, .target = "/upload", .body = big});
+    CHECK(r.status == 200);
+    CHECK(r.body == "got " + std::to_string(big.size()));
+    CHECK(testing::send(app, {.method = method::post, .target = "/echo", .body = big}).status == 413);
+    auto whole = testing::send(app, {.method = method::post, .target = "/whole", .body = big});
+    CHECK(whole.body == "whole " + std::to_string(big.size()));
+    // Content-Length past the route's limit: 413 before the handler is asked, and the connection closes.
+    int before = u.calls;
+    testing::client c(app);
+    c.send(head("/small", 11) + "01234567890");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 413);
+    CHECK(c.closed());
+    CHECK(u.calls == before);
+}
+
+TEST_CASE("chunked bodies stream decoded; past the limit: 413, the sink aborted, the connection closed") {
+    upload_routes u;
+    auto app = u.make();
+    testing::client c(app);
+    c.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    CHECK(u.seen->all() == "hello");
+    c.send("6\r");  // a size line cut short waits for its end
+    c.send("\n wor");
+    c.send("ld\r\n0\r\n");
+    CHECK(c.responses().empty());
+    c.send("\r\n");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "got 11");
+    CHECK(u.seen->pieces == std::vector<std::string>{"hello", " wor", "ld"});
+
+    upload_routes small;
+    auto app2 = small.make();
+    testing::client d(app2);
+    d.send("POST /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    d.send("6\r\n world\r\n0\r\n\r\n");
+    rs = d.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 413);
+    CHECK(small.seen->aborted);
+    CHECK(!small.seen->ended);
+    CHECK(d.closed());
+
+    testing::client e(app);
+    e.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX");
+    rs = e.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 400);
+    CHECK(e.closed());
+}
+
+TEST_CASE("backpressure: a sink that waits stops the reading until it is resumed from another thread") {
+    upload_routes u;
+    u.flow = body_flow::wait;
+    auto app = u.make();
+    testing::client c(app);
+    c.send(head("/upload", 6) + "abc");
+    CHECK(u.seen->all() == "abc");
+    CHECK(!c.conn().wants_read());
+    CHECK(c.conn().phase() == connection_phase::awaiting_answer);
+    c.send("def");  // a driver would not read now; what is handed in is kept, not given
+    CHECK(u.seen->all() == "abc");
+    REQUIRE(u.resumer);
+    std::thread([&] { CHECK(u.resumer->resume()); }).join();
+    c.step();
+    CHECK(u.seen->all() == "abcdef");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "got 6");
+}
+
+TEST_CASE("an early answer: the handler's refusal goes out and the body is read and dropped") {
+    upload_routes u;
+    auto app = u.make();
+    testing::client c(app);
+    c.send(head("/upload", 5, "X-Refuse: 1\r\n") + "hel");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 403);
+    c.send("lo" "GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[1].body == "next");
+    CHECK(u.seen->pieces.empty());
+
+    // With Expect: 100-continue the client has not sent it: no 100, and the connection closes.
+    testing::client e(app);
+    e.send(head("/upload", 5, "X-Refuse: 1\r\nExpect: 100-continue\r\n"));
+    rs = e.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 403);
+    CHECK(rs[0].header("Connection") == "close");
+    CHECK(e.closed());
+    // Taken: 100 Continue, then the body.
+    testing::client f(app);
+    f.send(head("/upload", 2, "Expect: 100-continue\r\n"));
+    CHECK(f.output().starts_with("HTTP/1.1 100 Continue\r\n\r\n"));
+    f.send("ok");
+    CHECK(f.responses().back().body == "got 2");
+}
+
+TEST_CASE("a layer's early answer never reaches the streamed route; layers' steps apply to the sink's answer") {
+    upload_routes u;
+    struct gate {
+        std::optional<response> before(request const& req) const {
+            if (req.has_header("X-Deny")) return response::text("denied", status::unauthorized);
+            return std::nullopt;
+        }
+    };
+    auto app = layers{security_headers{}, request_id{}, gate{}}(u.make());
+    static_assert(detail::plans_bodies<decltype(app)>);
+    testing::client c(app);
+    c.send(head("/upload", 4, "X-Deny: 1\r\n") + "data");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 401);
+    CHECK(u.calls == 0);
+    c.send(head("/upload", 4) + "da");
+    CHECK(c.responses().size() == 1);
+    c.send("ta");
+    rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[1].body == "got 4");
+    CHECK(rs[1].header("X-Content-Type-Options") == "nosniff");
+    CHECK(rs[1].header("X-Request-Id").size() == 32);
+}
+
+TEST_CASE("a client that leaves mid-body: the sink is aborted and nothing is answered") {
+    upload_routes u;
+    auto app = u.make();
+    testing::client c(app);
+    c.send(head("/upload", 100) + "part");
+    c.close_input();
+    CHECK(u.seen->aborted);
+    CHECK(!u.seen->ended);
+    CHECK(c.responses().empty());
+}
+
+TEST_CASE("a sink that stops: its answer goes out with Connection: close, the rest is not read") {
+    struct stopper {
+        body_flow data(std::string_view) { return body_flow::stop; }
+        response end() { return response::text("enough", status::content_too_large); }
+    };
+    auto app = router{post<"/up">(streamed_body({.max_size = 1 << 20}, [](request const& req) {
+        return take_body(req, stopper{});
+    }))};
+    testing::client c(app);
+    c.send(head("/up", 1000) + "first");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 413);
+    CHECK(rs[0].header("Connection") == "close");
+    CHECK(c.closed());
+}
+
+TEST_CASE("a sink that answers later through a responder; the body timeout, and the response timeout while it waits") {
+    std::optional<responder> later_answer;
+    struct deferring {
+        std::optional<responder>* out;
+        void data(std::string_view) {}
+        void end(responder r) { *out = std::move(r); }
+    };
+    auto app = router{post<"/up">(streamed_body({.max_size = 1 << 20}, [&](request const& req) {
+        return take_body(req, deferring{&later_answer});
+    }))};
+    testing::client c(app);
+    c.send(head("/up", 3) + "abc");
+    REQUIRE(later_answer);
+    CHECK(c.conn().phase() == connection_phase::awaiting_answer);
+    std::thread([&] { later_answer->send(response::text("stored")); }).join();
+    c.step();
+    CHECK(c.responses().back().body == "stored");
+
+    testing::client slow(app);
+    slow.send(head("/up", 3) + "a");
+    CHECK(slow.conn().phase() == connection_phase::reading_body);
+    slow.time_out();
+    auto rs = slow.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 408);
+    CHECK(slow.closed());
+}
+
+TEST_CASE("take_body outside a streamed route is refused") {
+    auto app = [](request const& req) -> response {
+        try {
+            return take_body(req, counting_sink{std::make_shared<seen_t>()});
+        } catch (std::logic_error const&) {
+            return response::text("refused");
+        }
+    };
+    CHECK(testing::send(app, {.method = method::post, .target = "/", .body = "x"}).body == "refused");
+}
+
+// ---------------------------------------------------------------- multipart, streamed
+
+namespace {
+
+struct collected_part {
+    std::string name, filename, type, data;
+    bool ended = false;
+    bool operator==(collected_part const&) const = default;
+};
+
+struct collector {
+    std::vector<collected_part>* parts;
+    void part(multipart::part const& p) {
+        parts->push_back({std::string(p.name), std::string(p.filename), std::string(p.content_type), {}, false});
+    }
+    void data(std::string_view piece) { parts->back().data += piece; }
+    void part_end() { parts->back().ended = true; }
+};
+
+std::string form_body(std::string const& file) {
+    return "preamble\r\n--XyZ\r\n"
+           "Content-Disposition: form-data; name=\"title\"\r\n\r\n"
+           "a title\r\n"
+           "--XyZ  \r\n"  // transport padding
+           "Content-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n" +
+           file +
+           "\r\n--XyZ\r\n"
+           "Content-Disposition: form-data; name=\"empty\"\r\n\r\n"
+           "\r\n--XyZ--\r\nepilogue";
+}
+
+}  // namespace
+
+TEST_CASE("multipart::stream_parser gives what parse() gives, however the body is split") {
+    // Content that looks like delimiters but is not: a prefix, the boundary run on, a bare CR.
+    std::string file = "one\r\n--XyZa\r\n--Xy\r\r\n-\r\n--XyZ-x\r\n--XyZ \tz end";
+    auto body = form_body(file);
+    std::vector<multipart::part> whole;
+    REQUIRE(multipart::parse(body, "XyZ", whole));
+    std::vector<collected_part> expected;
+    for (auto const& p : whole)
+        expected.push_back({std::string(p.name), std::string(p.filename), std::string(p.content_type),
+                            std::string(p.data), true});
+    for (std::size_t step = 1; step <= body.size(); step += (step < 12 ? 1 : 7)) {
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("XyZ");
+        for (std::size_t i = 0; i < body.size(); i += step) REQUIRE(sp.feed(std::string_view(body).substr(i, step), on));
+        CAPTURE(step);
+        CHECK(sp.done());
+        CHECK(got == expected);
+    }
+    // Malformed as parse() finds it: no close delimiter, a part without a name, a bad header.
+    for (std::string bad : {std::string("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--XyZ\r\n"),
+                            std::string("--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--"),
+                            std::string("--XyZ\r\nBad Header: x\r\n\r\nx\r\n--XyZ--")}) {
+        std::vector<multipart::part> none;
+        CHECK(!multipart::parse(bad, "XyZ", none));
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("XyZ");
+        bool ok = true;
+        for (char ch : bad) ok = ok && sp.feed(std::string_view(&ch, 1), on);
+        CHECK((!ok || !sp.done()));
+    }
+}
+
+TEST_CASE("multipart::stream_parser: a delimiter inside a header block ends the part there, as for parse()") {
+    // "a:" is a boundary whose delimiter line "--a:" also reads as a header field.
+    std::string body = "--a:\r\nContent-Disposition: form-data; name=\"x\"\r\n--a:\r\n\r\ndata\r\n--a:--";
+    std::vector<multipart::part> whole;
+    CHECK(!multipart::parse(body, "a:", whole));
+    for (std::size_t step : {std::size_t(1), std::size_t(5), body.size()}) {
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("a:");
+        bool ok = true;
+        for (std::size_t i = 0; i < body.size() && ok; i += step) ok = sp.feed(std::string_view(body).substr(i, step), on);
+        CHECK((!ok || !sp.done()));
+    }
+}
+
+TEST_CASE("multipart::stream_parser holds a few KiB whatever the size of a part, and bounds a header block") {
+    std::vector<collected_part> got;
+    collector on{&got};
+    multipart::stream_parser sp("b");
+    REQUIRE(sp.feed("--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n", on));
+    std::string block(64 * 1024, '\r');  // CRs everywhere: each could start a delimiter
+    for (int i = 0; i < 64; ++i) REQUIRE(sp.feed(block, on));
+    REQUIRE(sp.feed("\r\n--b--", on));
+    CHECK(sp.done());
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].data.size() == 64u * block.size());
+
+    multipart::stream_parser huge("b");
+    REQUIRE(huge.feed("--b\r\nContent-Disposition: form-data; name=\"f\"\r\nX-Long: ", on));
+    bool ok = true;
+    for (int i = 0; i < 8 && ok; ++i) ok = huge.feed(std::string(4096, 'a'), on);
+    CHECK(!ok);
+    CHECK(huge.failed());
+}
+
+TEST_CASE("take_multipart streams a form's parts to the route; malformed: 400; not multipart: 415") {
+    std::vector<collected_part> got;
+    struct form : collector {
+        response end() { return response::text("parts " + std::to_string(parts->size())); }
+    };
+    auto app = router{post<"/form">(streamed_body({.max_size = 1 << 30}, [&](request const& req) {
+        got.clear();
+        return take_multipart(req, form{{&got}});
+    }))};
+    std::string file(200000, 'z');
+    auto body = form_body(file);
+    std::string request = "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    testing::client c(app);
+    for (std::size_t i = 0; i < request.size(); i += 4093) c.send(std::string_view(request).substr(i, 4093));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "parts 3");
+    REQUIRE(got.size() == 3);
+    CHECK(got[1].filename == "f.bin");
+    CHECK(got[1].data == file);
+
+    std::string bad = "--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--\r\n";
+    auto r = testing::send(app, {.method = method::post, .target = "/form",
+                                 .headers = {{"Content-Type", "multipart/form-data; boundary=XyZ"}}, .body = bad});
+    CHECK(r.status == 400);
+    r = testing::send(app, {.method = method::post, .target = "/form", .headers = {{"Content-Type", "text/plain"}},
+                            .body = "x"});
+    CHECK(r.status == 415);
+}

@@ -1,0 +1,406 @@
+// Accept-Encoding negotiation, response compression, request decompression (zip bombs
+// included) and precompressed static files. Bodies are decoded with zlib and libbrotlidec here,
+// independently of the encoder under test.
+#include <porthole/compression.hpp>
+#include <porthole/static_files.hpp>
+#include <porthole/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <zlib.h>
+#if defined(PORTHOLE_WITH_BROTLI)
+#include <brotli/decode.h>
+#endif
+
+using namespace porthole;
+using porthole::testing::simple_request;
+
+namespace {
+
+std::vector<header_field> accept(std::string_view value) { return {{"Accept-Encoding", value}}; }
+content_coding chosen(std::string_view value, coding_set offer = {true, true, true}) {
+    auto f = accept(value);
+    return choose_encoding(f, offer).coding;
+}
+
+// zlib: windowBits 15 + 32 takes gzip and zlib streams alike; `gzip` says which must come.
+std::string inflate_all(std::string_view in, bool gzip) {
+    z_stream zs{};
+    REQUIRE(inflateInit2(&zs, gzip ? 15 + 16 : 15) == Z_OK);
+    std::string out;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        char buf[16384];
+        zs.next_out = reinterpret_cast<Bytef*>(buf);
+        zs.avail_out = sizeof buf;
+        rc = inflate(&zs, Z_SYNC_FLUSH);
+        out.append(buf, sizeof buf - zs.avail_out);
+        if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;
+    }
+    inflateEnd(&zs);
+    return out;
+}
+
+std::string decode(std::string_view coding, std::string_view body) {
+    if (coding == "gzip") return inflate_all(body, true);
+    if (coding == "deflate") return inflate_all(body, false);
+#if defined(PORTHOLE_WITH_BROTLI)
+    if (coding == "br") {
+        std::string out(body.size() * 50 + 1024, '\0');
+        std::size_t size = out.size();
+        REQUIRE(BrotliDecoderDecompress(body.size(), reinterpret_cast<std::uint8_t const*>(body.data()), &size,
+                                        reinterpret_cast<std::uint8_t*>(out.data())) == BROTLI_DECODER_RESULT_SUCCESS);
+        out.resize(size);
+        return out;
+    }
+#endif
+    return std::string(body);
+}
+
+std::string gzip_of(std::string_view in) {
+    std::string out;
+    REQUIRE(detail::compress_whole(content_coding::gzip, 6, 5, in, out));
+    return out;
+}
+
+std::string page(std::size_t n) {
+    std::string s;
+    while (s.size() < n) s += "<tr><td>job-" + std::to_string(s.size()) + "</td><td>ok</td></tr>\n";
+    s.resize(n);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("Accept-Encoding: q-values, ties, '*', x-gzip, and what is on offer") {
+    CHECK(chosen("gzip, deflate, br") == content_coding::br);  // a tie: br first
+    CHECK(chosen("deflate, gzip") == content_coding::gzip);
+    CHECK(chosen("gzip;q=0.5, deflate;q=0.8") == content_coding::deflate);
+    CHECK(chosen("br;q=0.1, gzip;q=1.0") == content_coding::gzip);
+    CHECK(chosen("x-gzip") == content_coding::gzip);
+    CHECK(chosen("*") == content_coding::br);
+    CHECK(chosen("*;q=0.5, br;q=0") == content_coding::gzip);
+    CHECK(chosen("compress, zstd") == content_coding::identity);
+    CHECK(chosen("") == content_coding::identity);
+    CHECK(chosen("gzip;q=0") == content_coding::identity);
+    CHECK(chosen("GZIP ; Q=0.7") == content_coding::gzip);
+    CHECK(chosen("gzip;q=1.5, deflate") == content_coding::deflate);  // a malformed qvalue counts for nothing
+    CHECK(chosen("gzip;q=0.0001, deflate;q=0.5") == content_coding::deflate);
+    CHECK(chosen("gzip;q=0.5, identity") == content_coding::identity);  // identity preferred, and listed
+    CHECK(chosen("br, gzip", {false, true, true}) == content_coding::gzip);
+    CHECK(chosen("br", {false, true, true}) == content_coding::identity);
+    std::vector<header_field> none;
+    CHECK(choose_encoding(none, {true, true, true}).coding == content_coding::identity);
+    CHECK(choose_encoding(none, {true, true, true}).identity_acceptable);
+    std::vector<header_field> two{{"Accept-Encoding", "deflate;q=0.2"}, {"accept-encoding", "gzip;q=0.3"}};
+    CHECK(choose_encoding(two, {true, true, true}).coding == content_coding::gzip);
+    auto f = accept("gzip, identity;q=0");
+    CHECK_FALSE(choose_encoding(f, {}).identity_acceptable);
+    f = accept("*;q=0");
+    CHECK_FALSE(choose_encoding(f, {}).identity_acceptable);
+    f = accept("*;q=0, identity;q=0.1");
+    CHECK(choose_encoding(f, {}).identity_acceptable);
+}
+
+TEST_CASE("which media types are compressed") {
+    for (auto t : {"text/html; charset=utf-8", "text/plain", "application/json", "application/ld+json",
+                   "text/javascript; charset=utf-8", "application/xml", "image/svg+xml; charset=utf-8",
+                   "application/wasm", "application/atom+xml"})
+        CHECK(is_compressible_type(t));
+    for (auto t : {"image/png", "image/jpeg", "video/mp4", "application/zip", "application/gzip", "font/woff2",
+                   "application/octet-stream", "text/event-stream", ""})
+        CHECK_FALSE(is_compressible_type(t));
+}
+
+TEST_CASE("compression: each coding decodes to the body, with Vary, a weak ETag and no Accept-Ranges") {
+    auto body = page(20000);
+    auto app = layers{compression{}}([&](request const&) {
+        auto r = response::html(body);
+        r.set_header("ETag", "\"v1\"");
+        r.set_header("Accept-Ranges", "bytes");
+        return r;
+    });
+    for (auto coding : {"gzip", "deflate", "br"}) {
+        if (std::string_view(coding) == "br" && !built_in_codings.br) continue;
+        CAPTURE(coding);
+        auto r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", coding}}, {}});
+        CHECK(r.status == 200);
+        CHECK(r.header("Content-Encoding") == coding);
+        CHECK(r.header("Vary") == "Accept-Encoding");
+        CHECK(r.header("ETag") == "W/\"v1\"");
+        CHECK_FALSE(r.has_header("Accept-Ranges"));
+        CHECK(r.header("Content-Type") == "text/html; charset=utf-8");
+        CHECK(r.body.size() < body.size() / 4);
+        CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
+        CHECK(decode(coding, r.body) == body);
+    }
+    auto plain = testing::get(app, "/");  // no Accept-Encoding: as it is, but still Vary
+    CHECK_FALSE(plain.has_header("Content-Encoding"));
+    CHECK(plain.body == body);
+    CHECK(plain.header("Vary") == "Accept-Encoding");
+    CHECK(plain.header("ETag") == "\"v1\"");
+}
+
+TEST_CASE("compression leaves alone: small bodies, other types, HEAD, 206, 304, 204, encoded and no-transform responses") {
+    auto app = layers{compression({.level = 9})}([](request const& req) -> response {
+        auto p = req.path();
+        if (p == "/small") return response::text("short");
+        static std::string const png = "\x89PNG" + std::string(4000, 'x');
+        if (p == "/png") return response::static_text(png, "image/png");
+        if (p == "/partial") {
+            auto r = response::text(std::string(4000, 'a'), status::partial_content);
+            r.set_header("Content-Range", "bytes 0-3999/8000");
+            return r;
+        }
+        if (p == "/304") return status::not_modified;
+        if (p == "/204") return status::no_content;
+        if (p == "/encoded") {
+            auto r = response::text(std::string(4000, 'z'));
+            r.set_header("Content-Encoding", "gzip");
+            return r;
+        }
+        if (p == "/no-transform") {
+            auto r = response::text(std::string(4000, 'n'));
+            r.set_header("Cache-Control", "public, no-transform");
+            return r;
+        }
+        return response::text(std::string(4000, 'b'));
+    });
+    auto get = [&](std::string target, std::string ae = "gzip", method m = method::get) {
+        return testing::send(app, simple_request{m, target, {{"Accept-Encoding", ae}}, {}});
+    };
+    CHECK_FALSE(get("/small").has_header("Content-Encoding"));
+    CHECK(get("/small").header("Vary") == "Accept-Encoding");
+    CHECK(get("/small", "gzip, identity;q=0").header("Content-Encoding") == "gzip");  // identity refused: compressed anyway
+    CHECK(decode("gzip", get("/small", "gzip, identity;q=0").body) == "short");
+    CHECK_FALSE(get("/png").has_header("Content-Encoding"));
+    CHECK_FALSE(get("/png").has_header("Vary"));
+    auto head = get("/big", "gzip", method::head);
+    CHECK_FALSE(head.has_header("Content-Encoding"));
+    CHECK(head.header("Content-Length") == "4000");
+    CHECK(head.header("Vary") == "Accept-Encoding");
+    CHECK_FALSE(get("/partial").has_header("Content-Encoding"));
+    CHECK(get("/304").status == 304);
+    CHECK(get("/304").header("Vary") == "Accept-Encoding");
+    CHECK_FALSE(get("/204").has_header("Content-Encoding"));
+    CHECK(get("/encoded").body == std::string(4000, 'z'));
+    CHECK_FALSE(get("/no-transform").has_header("Content-Encoding"));
+    auto big = get("/big");
+    CHECK(big.header("Content-Encoding") == "gzip");
+    CHECK(decode("gzip", big.body) == std::string(4000, 'b'));
+}
+
+TEST_CASE("a body that compression would make larger goes as it is") {
+    std::mt19937 rng(7);
+    std::string noise(5000, '\0');
+    for (auto& c : noise) c = static_cast<char>(rng());
+    auto app = layers{compression{}}([&](request const&) { return response::text(noise); });
+    auto r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
+    CHECK_FALSE(r.has_header("Content-Encoding"));
+    CHECK(r.body == noise);
+    CHECK(r.header("Vary") == "Accept-Encoding");
+}
+
+TEST_CASE("a streamed body is compressed as it streams: each piece decodes once it is out") {
+    int made = 0;
+    auto app = layers{compression{}}([&](request const&) {
+        return response::stream([&made]() -> std::optional<std::string> {
+            if (made == 5) return std::nullopt;
+            return "event " + std::to_string(made++) + "\n";
+        }, "text/plain");
+    });
+    for (auto coding : {"gzip", "br"}) {
+        if (std::string_view(coding) == "br" && !built_in_codings.br) continue;
+        made = 0;
+        testing::client c(app);
+        c.conn().feed(std::string_view(std::string("GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: ") + coding + "\r\n\r\n"));
+        // Take the head and the first piece only: it must decode on its own, before the stream ends.
+        std::string wire;
+        for (int i = 0; i < 2; ++i) {
+            auto chunks = c.conn().pending_output();
+            REQUIRE(!chunks.empty());
+            wire.append(chunks[0].memory);
+            c.conn().consumed(chunks[0].memory.size());
+        }
+        CHECK(made == 1);
+        auto head_end = wire.find("\r\n\r\n");
+        REQUIRE(head_end != std::string::npos);
+        CHECK(wire.find("Content-Encoding: " + std::string(coding)) < head_end);
+        CHECK(wire.find("Transfer-Encoding: chunked") < head_end);
+        auto chunk = wire.substr(head_end + 4);
+        auto size_end = chunk.find("\r\n");
+        auto piece = chunk.substr(size_end + 2, std::strtoul(chunk.c_str(), nullptr, 16));
+        if (std::string_view(coding) == "gzip") CHECK(inflate_all(piece, true) == "event 0\n");
+        c.send("");
+        auto r = testing::parse_responses(wire + c.output());
+        REQUIRE(r.size() == 1);
+        CHECK(decode(coding, r[0].body) == "event 0\nevent 1\nevent 2\nevent 3\nevent 4\n");
+    }
+}
+
+TEST_CASE("a large file body is compressed block by block, a small one at once") {
+    char tmpl[] = "/tmp/porthole-compress-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    auto text = page(300000);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    std::string path = tmpl;
+    auto app = layers{compression{}}([&](request const&) { return *response::file(path, "text/plain"); });
+    auto r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
+    CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(r.header("Transfer-Encoding") == "chunked");
+    CHECK(decode("gzip", r.body) == text);
+    // Up to 256 KiB: read and compressed at once, with a Content-Length.
+    REQUIRE(::truncate(tmpl, 100000) == 0);
+    r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
+    ::unlink(tmpl);
+    CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
+    CHECK(decode("gzip", r.body) == text.substr(0, 100000));
+}
+
+// ---------------------------------------------------------------- request bodies
+
+TEST_CASE("request_decompression hands the application the decoded body, without Content-Encoding") {
+    std::string seen_body, seen_encoding, seen_length;
+    auto app = layers{request_decompression{}}([&](request const& req) {
+        seen_body = req.body();
+        seen_encoding = req.header("Content-Encoding");
+        seen_length = req.header("Content-Length");
+        return "ok";
+    });
+    auto json = std::string(R"({"name": "chair"})");
+    auto r = testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, gzip_of(json)});
+    CHECK(r.status == 200);
+    CHECK(seen_body == json);
+    CHECK(seen_encoding.empty());
+    CHECK(seen_length == std::to_string(json.size()));
+    // Two gzip members one after the other are one body (RFC 1952 2.2).
+    r = testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "x-gzip"}}, gzip_of("ab") + gzip_of("cd")});
+    CHECK(seen_body == "abcd");
+    std::string zlib;
+    REQUIRE(detail::compress_whole(content_coding::deflate, 6, 5, json, zlib));
+    r = testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "deflate"}}, zlib});
+    CHECK(seen_body == json);
+    r = testing::send(app, simple_request{method::post, "/", {}, "plain"});
+    CHECK(seen_body == "plain");
+    CHECK(seen_length == "5");
+}
+
+TEST_CASE("request_decompression: a zip bomb is 413 without being decoded whole; bad data 400; other codings 415") {
+    int calls = 0;
+    auto app = layers{request_decompression({.max_body = 64 * 1024})}([&](request const&) {
+        ++calls;
+        return "ok";
+    });
+    auto bomb = gzip_of(std::string(64u << 20, '\0'));  // 64 MiB of zeros in about 64 KiB
+    CHECK(bomb.size() < 100 * 1024);
+    auto r = testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, bomb});
+    CHECK(r.status == 413);
+    auto exact = gzip_of(std::string(64 * 1024, 'x'));
+    CHECK(testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, exact}).status == 200);
+    auto over = gzip_of(std::string(64 * 1024 + 1, 'x'));
+    CHECK(testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, over}).status == 413);
+    auto good = gzip_of("hello");
+    for (std::string bad : {std::string("not gzip at all"), good.substr(0, good.size() - 4), good + "trailing",
+                            good.substr(0, 10)}) {
+        CHECK(testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, bad}).status == 400);
+    }
+    for (auto coding : {"br", "compress", "gzip, gzip"}) {
+        r = testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", coding}}, good});
+        CHECK(r.status == 415);
+        CHECK(r.header("Accept-Encoding") == "gzip, deflate");
+    }
+    CHECK(calls == 1);
+}
+
+// ---------------------------------------------------------------- precompressed static files
+
+TEST_CASE("static files: NAME.br and NAME.gz made ahead of time are served when taken and fresh") {
+    char tmpl[] = "/tmp/porthole-precompressed-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    auto write = [&](std::string name, std::string_view data, long mtime) {
+        std::ofstream(dir + "/" + name, std::ios::binary) << data;
+        timeval times[2] = {{mtime, 0}, {mtime, 0}};
+        REQUIRE(::utimes((dir + "/" + name).c_str(), times) == 0);
+    };
+    auto js = page(5000);
+    write("app.js", js, 1000);
+    write("app.js.gz", gzip_of(js), 1000);
+    write("app.js.br", "BROTLI", 1001);
+    write("old.css", "body{}", 2000);
+    write("old.css.gz", gzip_of("stale"), 1000);  // older than old.css: ignored
+    write("plain.txt", "just text", 1000);
+    static_files files(dir, {.precompressed = true});
+    auto get = [&](std::string target, std::string ae, std::vector<std::pair<std::string, std::string>> more = {}) {
+        more.emplace_back("Accept-Encoding", ae);
+        return testing::send(files, simple_request{method::get, target, more, {}});
+    };
+    auto br = get("/app.js", "gzip, br");
+    CHECK(br.header("Content-Encoding") == "br");
+    CHECK(br.body == "BROTLI");
+    CHECK(br.header("Content-Type") == "text/javascript; charset=utf-8");
+    CHECK(br.header("Vary") == "Accept-Encoding");
+    auto gz = get("/app.js", "gzip");
+    CHECK(gz.header("Content-Encoding") == "gzip");
+    CHECK(decode("gzip", gz.body) == js);
+    CHECK(gz.header("ETag") != br.header("ETag"));
+    auto plain = get("/app.js", "identity");
+    CHECK_FALSE(plain.has_header("Content-Encoding"));
+    CHECK(plain.body == js);
+    CHECK(plain.header("Vary") == "Accept-Encoding");
+    CHECK(plain.header("ETag") != gz.header("ETag"));
+    CHECK(get("/app.js", "br;q=0, gzip").header("Content-Encoding") == "gzip");
+    // A conditional request on the compressed representation, and a range of its bytes.
+    auto again = get("/app.js", "gzip", {{"If-None-Match", std::string(gz.header("ETag"))}});
+    CHECK(again.status == 304);
+    CHECK(again.header("Vary") == "Accept-Encoding");
+    auto part = get("/app.js", "gzip", {{"Range", "bytes=0-9"}});
+    CHECK(part.status == 206);
+    CHECK(part.header("Content-Encoding") == "gzip");
+    CHECK(part.body == gz.body.substr(0, 10));
+    // Stale or absent variants: the file itself.
+    auto css = get("/old.css", "gzip");
+    CHECK_FALSE(css.has_header("Content-Encoding"));
+    CHECK(css.body == "body{}");
+    CHECK_FALSE(get("/plain.txt", "gzip, br").has_header("Content-Encoding"));
+    // Off by default.
+    static_files off(dir);
+    auto o = testing::send(off, simple_request{method::get, "/app.js", {{"Accept-Encoding", "gzip, br"}}, {}});
+    CHECK_FALSE(o.has_header("Content-Encoding"));
+    CHECK_FALSE(o.has_header("Vary"));
+    std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+TEST_CASE("the compression layer over static files compresses those without a variant, never twice") {
+    char tmpl[] = "/tmp/porthole-precompressed-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    auto html = page(8000);
+    std::ofstream(dir + "/index.html") << html;
+    std::ofstream(dir + "/data.json") << page(3000);
+    std::ofstream(dir + "/data.json.gz", std::ios::binary) << gzip_of(page(3000));
+    auto app = layers{compression{}}(static_files(dir, {.precompressed = true}));
+    auto r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
+    CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(decode("gzip", r.body) == html);
+    CHECK(r.header("ETag").starts_with("W/\""));
+    r = testing::send(app, simple_request{method::get, "/data.json", {{"Accept-Encoding", "gzip"}}, {}});
+    CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(decode("gzip", r.body) == page(3000));
+    CHECK(r.header("ETag").starts_with("\""));  // the file's own, strong: it was not compressed here
+    CHECK(r.header("Vary") == "Accept-Encoding");
+    std::system(("rm -rf '" + dir + "'").c_str());
+}

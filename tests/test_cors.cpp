@@ -1,0 +1,130 @@
+// The CORS layer against the Fetch standard's CORS protocol: preflights answered or refused,
+// simple requests given Access-Control-Allow-Origin only for allowed origins, Vary: Origin.
+#include <porthole/cors.hpp>
+#include <porthole/router.hpp>
+#include <porthole/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace porthole;
+using porthole::testing::simple_request;
+
+namespace {
+
+auto make_api() {
+    return router{
+        get<"/items">([] { return response::json("[]"); }),
+        route<"/items", PUT | DELETE>([] { return status::no_content; }),
+    };
+}
+
+testing::parsed_response preflight(auto& app, std::string origin, std::string method, std::string headers = {}) {
+    simple_request r{method::options, "/items", {{"Origin", origin}, {"Access-Control-Request-Method", method}}, {}};
+    if (!headers.empty()) r.headers.emplace_back("Access-Control-Request-Headers", headers);
+    return testing::send(app, r);
+}
+
+}  // namespace
+
+TEST_CASE("a preflight from an allowed origin is answered by the layer, not the application") {
+    auto app = layers{cors({.origins = {"http://app.example", "http://127.0.0.1:3000"}})}(make_api());
+    auto r = preflight(app, "http://app.example", "PUT", "content-type, x-custom");
+    CHECK(r.status == 204);
+    CHECK(r.header("Access-Control-Allow-Origin") == "http://app.example");
+    CHECK(r.header("Access-Control-Allow-Methods") == "GET, HEAD, POST, PUT, PATCH, DELETE");
+    CHECK(r.header("Access-Control-Allow-Headers") == "content-type, x-custom");  // reflected
+    CHECK(r.header("Access-Control-Max-Age") == "600");
+    CHECK_FALSE(r.has_header("Access-Control-Allow-Credentials"));
+    CHECK_FALSE(r.has_header("Allow"));  // the router's own OPTIONS answer did not run
+    CHECK(list_contains(r.header("Vary"), "Origin"));
+    CHECK(list_contains(r.header("Vary"), "Access-Control-Request-Method"));
+}
+
+TEST_CASE("a preflight is refused with 403 and no CORS fields for another origin, method or header") {
+    auto app = layers{cors({.origins = {"http://app.example"},
+                            .methods = {"PUT"},
+                            .allow_headers = {"Content-Type"}})}(make_api());
+    for (auto r : {preflight(app, "http://evil.example", "PUT"), preflight(app, "http://app.example:8080", "PUT"),
+                   preflight(app, "https://app.example", "PUT"), preflight(app, "null", "PUT"),
+                   preflight(app, "http://app.example", "DELETE"),
+                   preflight(app, "http://app.example", "PUT", "Content-Type, X-Secret")}) {
+        CHECK(r.status == 403);
+        CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
+        CHECK_FALSE(r.has_header("Access-Control-Allow-Methods"));
+    }
+    auto ok = preflight(app, "http://app.example", "PUT", "content-type");
+    CHECK(ok.status == 204);
+    CHECK(ok.header("Access-Control-Allow-Headers") == "Content-Type");
+    CHECK(preflight(app, "http://app.example", "POST").status == 204);  // safelisted: always allowed
+}
+
+TEST_CASE("simple requests: allowed origins get Access-Control-Allow-Origin, others nothing; all get Vary") {
+    int calls = 0;
+    auto app = layers{cors({.origins = {"http://app.example"}, .expose_headers = {"X-Total"}})}(
+        [&](request const&) {
+            ++calls;
+            return response::json("[]");
+        });
+    auto r = testing::send(app, simple_request{method::get, "/items", {{"Origin", "http://app.example"}}, {}});
+    CHECK(r.status == 200);
+    CHECK(r.header("Access-Control-Allow-Origin") == "http://app.example");
+    CHECK(r.header("Access-Control-Expose-Headers") == "X-Total");
+    CHECK(r.header("Vary") == "Origin");
+    r = testing::send(app, simple_request{method::get, "/items", {{"Origin", "http://evil.example"}}, {}});
+    CHECK(r.status == 200);  // CORS is not access control: the browser keeps the body from the page
+    CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
+    CHECK(r.header("Vary") == "Origin");
+    r = testing::get(app, "/items");  // no Origin: same-origin or not a browser
+    CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
+    CHECK(r.header("Vary") == "Origin");  // a cache must not give this answer to a cross-origin request
+    CHECK(calls == 3);
+}
+
+TEST_CASE("any origin: '*' without credentials; the origin named, and Allow-Credentials, with them") {
+    auto open = layers{cors({.origins = {"*"}})}(make_api());
+    auto r = testing::send(open, simple_request{method::get, "/items", {{"Origin", "http://x.example"}}, {}});
+    CHECK(r.header("Access-Control-Allow-Origin") == "*");
+    CHECK_FALSE(r.has_header("Vary"));
+    auto creds = layers{cors({.origins = {"*"}, .credentials = true})}(make_api());
+    r = testing::send(creds, simple_request{method::get, "/items", {{"Origin", "http://x.example"}}, {}});
+    CHECK(r.header("Access-Control-Allow-Origin") == "http://x.example");
+    CHECK(r.header("Access-Control-Allow-Credentials") == "true");
+    CHECK(r.header("Vary") == "Origin");
+    auto p = preflight(creds, "http://x.example", "DELETE", "authorization");
+    CHECK(p.header("Access-Control-Allow-Origin") == "http://x.example");
+    CHECK(p.header("Access-Control-Allow-Credentials") == "true");
+}
+
+TEST_CASE("an origin predicate, Vary added to the application's own, max-age off, private network") {
+    auto app = layers{cors({.allow_origin = [](std::string_view o) { return o.ends_with(".trusted.example"); },
+                            .max_age = std::chrono::seconds(-1),
+                            .private_network = true})}([](request const&) {
+        auto r = response::text("x");
+        r.set_header("Vary", "Accept-Encoding");
+        return r;
+    });
+    auto r = testing::send(app, simple_request{method::get, "/", {{"Origin", "https://a.trusted.example"}}, {}});
+    CHECK(r.header("Access-Control-Allow-Origin") == "https://a.trusted.example");
+    CHECK(r.header("Vary") == "Accept-Encoding, Origin");
+    CHECK(r.count_header("Vary") == 1);
+    auto p = testing::send(app, simple_request{method::options, "/",
+                                               {{"Origin", "https://a.trusted.example"},
+                                                {"Access-Control-Request-Method", "PATCH"},
+                                                {"Access-Control-Request-Private-Network", "true"}},
+                                               {}});
+    CHECK(p.status == 204);
+    CHECK_FALSE(p.has_header("Access-Control-Max-Age"));
+    CHECK(p.header("Access-Control-Allow-Private-Network") == "true");
+    CHECK(testing::send(app, simple_request{method::get, "/", {{"Origin", "https://trusted.example.evil"}}, {}})
+              .has_header("Access-Control-Allow-Origin") == false);
+}
+
+TEST_CASE("an OPTIONS request that is not a preflight reaches the application") {
+    auto app = layers{cors({.origins = {"http://app.example"}})}(make_api());
+    auto r = testing::send(app, simple_request{method::options, "/items", {{"Origin", "http://app.example"}}, {}});
+    CHECK(r.status == 204);
+    CHECK(r.header("Allow") == "GET, HEAD, PUT, DELETE, OPTIONS");
+    CHECK(r.header("Access-Control-Allow-Origin") == "http://app.example");
+}

@@ -1,0 +1,121 @@
+// JSON through nlohmann/json: handlers returning it, bodies read as it with refusals that say
+// why, typed body parameters on routes.
+#include <porthole/json.hpp>
+#include <porthole/router.hpp>
+#include <porthole/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace porthole;
+using porthole::testing::simple_request;
+
+namespace {
+
+struct point {
+    int x = 0;
+    int y = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(point, x, y)
+
+testing::parsed_response post(auto& app, std::string target, std::string body, std::string type = "application/json") {
+    simple_request r{method::post, std::move(target), {}, std::move(body)};
+    if (!type.empty()) r.headers.emplace_back("Content-Type", type);
+    return testing::send(app, r);
+}
+
+}  // namespace
+
+TEST_CASE("a handler returns nlohmann::json: 200 application/json, compact") {
+    auto app = router{
+        get<"/j">([] { return nlohmann::json{{"b", 1}, {"a", {1, 2}}}; }),
+        get<"/ordered">([] { return nlohmann::ordered_json{{"b", 1}, {"a", "x"}}; }),
+        get<"/maybe/{n:int}">([](std::int64_t n) -> std::optional<nlohmann::json> {
+            if (n == 0) return std::nullopt;
+            return nlohmann::json{{"n", n}};
+        }),
+        get<"/created">([] { return json_response(nlohmann::json{{"id", 7}}, status::created); }),
+        get<"/bytes">([] { return nlohmann::json{{"name", std::string("job\xff\"<")}}; }),
+    };
+    auto r = testing::get(app, "/j");
+    CHECK(r.status == 200);
+    CHECK(r.header("Content-Type") == "application/json");
+    CHECK(r.body == R"({"a":[1,2],"b":1})");
+    CHECK(testing::get(app, "/ordered").body == R"({"b":1,"a":"x"})");
+    CHECK(testing::get(app, "/maybe/0").status == 404);
+    CHECK(testing::get(app, "/maybe/3").body == R"({"n":3})");
+    CHECK(testing::get(app, "/created").status == 201);
+    // Invalid UTF-8 from the application is replaced, never a 500; quotes are escaped.
+    r = testing::get(app, "/bytes");
+    CHECK(r.status == 200);
+    CHECK(r.body == "{\"name\":\"job\xEF\xBF\xBD\\\"<\"}");
+    // Also as a plain application.
+    auto lambda = [](request const&) { return nlohmann::json::array({1, 2, 3}); };
+    static_assert(application<decltype(lambda)>);
+    CHECK(testing::get(lambda, "/").body == "[1,2,3]");
+}
+
+TEST_CASE("read_json: the body, or a 400 with the parser's message, or a 415 for another type") {
+    std::optional<nlohmann::json> seen;
+    auto app = [&](request const& req) {
+        response refusal;
+        seen = read_json(req, refusal);
+        if (!seen) return refusal;
+        return response::text("ok");
+    };
+    CHECK(post(app, "/", R"({"a": [1, 2.5, null]})").status == 200);
+    CHECK((*seen)["a"][1] == 2.5);
+    CHECK(post(app, "/", "[]", "application/json; charset=utf-8").status == 200);
+    CHECK(post(app, "/", "3", "application/vnd.api+json").status == 200);
+    CHECK(post(app, "/", "true", "").status == 200);  // no Content-Type: read as JSON
+    auto bad = post(app, "/", "{\"a\": }");
+    CHECK(bad.status == 400);
+    CHECK(bad.header("Content-Type") == "application/json");
+    auto message = nlohmann::json::parse(bad.body).at("error").get<std::string>();
+    CHECK(message.find("syntax error while parsing value") != std::string::npos);
+    for (auto type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                      "application/jsonx", "json"}) {
+        CAPTURE(type);
+        auto r = post(app, "/", "{}", type);
+        CHECK(r.status == 415);
+        CHECK(r.body == R"({"error":"expected Content-Type: application/json"})");
+    }
+}
+
+TEST_CASE("a route handler takes a typed body after its path parameters, converted by from_json") {
+    int calls = 0;
+    auto app = router{
+        post<"/points">([&](json_body<point> p) {
+            ++calls;
+            return nlohmann::json{{"sum", p->x + p->y}};
+        }),
+        route<"/points/{id:int}", PUT>([&](std::int64_t id, json_body<point> p) {
+            ++calls;
+            return "point " + std::to_string(id) + " at " + std::to_string(p.value.x) + "," + std::to_string((*p).y);
+        }),
+        post<"/raw/{name}">([&](request const& req, std::string_view name, json_body<nlohmann::json> j) {
+            ++calls;
+            return std::string(name) + " " + std::string(req.header("X-Tag")) + " " + j->dump();
+        }),
+    };
+    CHECK(post(app, "/points", R"({"x": 2, "y": 40})").body == R"({"sum":42})");
+    CHECK(testing::send(app, simple_request{method::put, "/points/9", {{"Content-Type", "application/json"}},
+                                            R"({"y": 2, "x": 1})"})
+              .body == "point 9 at 1,2");
+    CHECK(testing::send(app, simple_request{method::post, "/raw/n", {{"X-Tag", "t"}}, "[1]"}).body == "n t [1]");
+    CHECK(calls == 3);
+    // Refused before the handler runs: not JSON, not the type, not a JSON content type.
+    auto r = post(app, "/points", "{oops}");
+    CHECK(r.status == 400);
+    r = post(app, "/points", R"({"x": 1})");
+    CHECK(r.status == 400);
+    CHECK(nlohmann::json::parse(r.body).at("error").get<std::string>().find("key 'y' not found") != std::string::npos);
+    r = post(app, "/points", R"({"x": "1", "y": 2})");
+    CHECK(r.status == 400);
+    CHECK(post(app, "/points", R"({"x": 1, "y": 2})", "text/plain").status == 415);
+    CHECK(calls == 3);
+    // Routing comes first: a path or method that does not match is never read.
+    CHECK(post(app, "/points/x", "{oops}").status == 404);
+    CHECK(testing::send(app, simple_request{method::get, "/points", {}, {}}).status == 405);
+}
