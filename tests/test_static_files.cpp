@@ -118,11 +118,15 @@ bool leaks(std::string_view output) {
            output.find(passwd_marker) != std::string_view::npos;
 }
 
-std::string digits_etag() {
-    struct stat st {};
-    REQUIRE(::stat((shared_root().root / "digits.txt").c_str(), &st) == 0);
-    return static_files::etag_for(st);
+static_files::file_status status_of(fs::path const& p) {
+    unique_fd fd(detail::open_file_for_reading(p.string()));
+    REQUIRE(fd);
+    static_files::file_status st;
+    REQUIRE(detail::status_of(fd.get(), st));
+    return st;
 }
+
+std::string digits_etag() { return static_files::etag_for(status_of(shared_root().root / "digits.txt")); }
 
 // A request handed straight to the handler, as a router would after matching a prefix.
 request make_request(std::string_view path, std::string_view raw_path, std::span<header_field const> headers = {}) {

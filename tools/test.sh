@@ -13,14 +13,15 @@ step() {  # step NAME COMMAND...: run, count, keep going
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
 }
 
-single_header() {
-  local cxx=$1 tmp
+single_header() {  # single_header CXX [RUNNER [LINK ARGUMENTS...]]
+  local cxx=$1 run=${2:-} tmp
+  shift $(($# < 2 ? $# : 2))
   tmp=$(mktemp -d)
   cat >"$tmp/x.cpp" <<'CPP'
 #include <porthole/porthole.hpp>
 int main() { return porthole::to_int(porthole::status::ok) == 200 ? 0 : 1; }
 CPP
-  "$cxx" -std=c++20 -Wall -Wextra -Werror -I single_include "$tmp/x.cpp" -o "$tmp/x" -pthread && "$tmp/x"
+  "$cxx" -std=c++20 -Wall -Wextra -Werror -I single_include "$tmp/x.cpp" -o "$tmp/x.exe" -pthread "$@" && $run "$tmp/x.exe"
   local rc=$?
   rm -rf "$tmp"
   return $rc
@@ -59,6 +60,40 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
       tls_server metrics listeners layers layers_later body_stream websocket client_affinity
 }
 
+windows_cross() {  # MinGW-w64 build for Windows (tools/mingw-w64.ini), run under Wine
+  local dir=build-ci/windows out rc=0 pid port i
+  export WINEPREFIX=$PWD/build-ci/wine WINEDEBUG=-all
+  if [ ! -d "$dir" ]; then
+    meson setup "$dir" --cross-file tools/mingw-w64.ini -Dbenchmarks=false -Dwerror=true >/dev/null || return 1
+  fi
+  ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+  single_header x86_64-w64-mingw32-g++-posix wine -static -lws2_32 || { echo "single header alone, MinGW-w64: failed"; return 1; }
+  meson test -C "$dir" --no-rebuild --print-errorlogs || rc=1
+  # hello.exe under Wine, fetched by curl from Linux; Ctrl+C (SIGINT, which Wine turns into a
+  # console control event) stops it with status 0.
+  out=$(mktemp)
+  wine "$dir/examples/hello.exe" --port 0 --threads 2 >"$out" 2>&1 &
+  pid=$!
+  for i in $(seq 1 100); do
+    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$out")
+    [ -n "$port" ] && break
+    sleep 0.2
+  done
+  if [ -z "$port" ] || [ "$(curl -sS "http://127.0.0.1:$port/")" != "Hello, World!" ] ||
+     [ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/missing")" != 404 ]; then
+    echo "hello.exe under Wine did not serve:"; cat "$out"; rc=1
+  fi
+  kill -INT "$pid" 2>/dev/null
+  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "hello.exe did not stop on Ctrl+C"; kill -KILL "$pid"; rc=1
+  fi
+  wait "$pid" || { echo "hello.exe exited with $?"; cat "$out"; rc=1; }
+  rm -f "$out"
+  wineserver -k 2>/dev/null
+  return $rc
+}
+
 fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)
   FUZZ_SECONDS=0 tools/fuzz.sh build-ci/fuzz || return 1
   local s=${FUZZ_SECONDS:-30} dir=build-ci/fuzz a b
@@ -82,6 +117,7 @@ step "g++ suite" suite build-ci/gcc g++ all -Dwerror=true
 step "clang++ suite" suite build-ci/clang clang++ unit -Dwerror=true
 step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "tsan: server and threading tests" tsan_suite
+step "windows: MinGW-w64 cross build, tests and hello.exe under Wine" windows_cross
 step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-30} s per target" fuzz_all
 step "asan+ubsan suite" suite build-ci/asan clang++ sanitized -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 

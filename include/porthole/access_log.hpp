@@ -6,6 +6,7 @@
 // what the application and the layers inside it answered, placed where the layers list puts it).
 #pragma once
 
+#include <porthole/detail/platform.hpp>
 #include <porthole/layer.hpp>
 
 #include <algorithm>
@@ -16,8 +17,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <time.h>
 
 namespace porthole {
 
@@ -42,7 +41,7 @@ inline access_log_function common_log(std::FILE* out) {
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
         std::time_t now = std::time(nullptr);
         std::tm tm{};
-        ::gmtime_r(&now, &tm);
+        detail::utc_time(now, tm);
         std::string_view host = e.peer;
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);

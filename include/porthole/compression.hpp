@@ -5,6 +5,7 @@
 // layer links neither library.
 #pragma once
 
+#include <porthole/detail/platform.hpp>
 #include <porthole/encoding.hpp>
 #include <porthole/layer.hpp>
 #include <porthole/stream.hpp>
@@ -19,8 +20,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 #if defined(PORTHOLE_WITH_ZLIB)
 #include <zlib.h>
@@ -287,8 +286,8 @@ private:
             }
             // A small file is read and compressed at once: a Content-Length, no chunks.
             std::string in(static_cast<std::size_t>(f->length), '\0');
-            auto n = ::pread(f->fd ? f->fd->get() : -1, in.data(), in.size(), static_cast<off_t>(f->offset));
-            if (n != static_cast<ssize_t>(in.size())) return false;  // it changed under us: sent as it is
+            auto n = detail::read_file_at(f->fd ? f->fd->get() : -1, in.data(), in.size(), f->offset);
+            if (n != static_cast<long>(in.size())) return false;  // it changed under us: sent as it is
             std::string out;
             if (!detail::compress_whole(coding, opts_.level, opts_.brotli_quality, in, out) ||
                 (out.size() >= in.size() && identity_acceptable))
@@ -364,7 +363,7 @@ private:
                     break;
                 }
                 block.resize(static_cast<std::size_t>(std::min<std::uint64_t>(f.length, 64 * 1024)));
-                auto n = ::pread(f.fd ? f.fd->get() : -1, block.data(), block.size(), static_cast<off_t>(f.offset));
+                auto n = detail::read_file_at(f.fd ? f.fd->get() : -1, block.data(), block.size(), f.offset);
                 if (n <= 0) throw std::runtime_error("porthole: a file to compress could not be read");
                 block.resize(static_cast<std::size_t>(n));
                 f.offset += static_cast<std::uint64_t>(n);

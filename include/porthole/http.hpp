@@ -101,6 +101,9 @@ inline constexpr method_set GET{method::get};
 inline constexpr method_set HEAD{method::head};
 inline constexpr method_set POST{method::post};
 inline constexpr method_set PUT{method::put};
+#if defined(_WIN32) && defined(DELETE)
+#undef DELETE  // <windows.h> defines it (an access right, 0x00010000L); porthole::DELETE is a method
+#endif
 inline constexpr method_set DELETE{method::delete_};
 inline constexpr method_set CONNECT{method::connect};
 inline constexpr method_set OPTIONS{method::options};

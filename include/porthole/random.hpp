@@ -1,9 +1,10 @@
 // porthole/random.hpp: unpredictable bytes from the operating system, for tokens, session
 // cookies and request ids: getrandom(2) on Linux, arc4random_buf on the BSDs and macOS,
-// /dev/urandom elsewhere.
+// RtlGenRandom on Windows, /dev/urandom elsewhere.
 #pragma once
 
 #include <porthole/base64.hpp>
+#include <porthole/detail/platform.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -11,8 +12,12 @@
 #include <string>
 #include <system_error>
 
+#if defined(_WIN32)
+#include <ntsecapi.h>
+#else
 #include <fcntl.h>
 #include <unistd.h>
+#endif
 #if defined(__linux__)
 #include <sys/random.h>
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
@@ -26,6 +31,12 @@ namespace porthole {
 inline void random_bytes(std::span<unsigned char> out) {
 #if defined(PORTHOLE_HAVE_ARC4RANDOM)
     ::arc4random_buf(out.data(), out.size());
+#elif defined(_WIN32)
+    for (std::size_t done = 0; done < out.size();) {
+        auto n = static_cast<ULONG>(out.size() - done > 0x10000 ? 0x10000 : out.size() - done);
+        if (!RtlGenRandom(out.data() + done, n)) throw std::system_error(EIO, std::generic_category(), "porthole: RtlGenRandom");
+        done += n;
+    }
 #else
     std::size_t done = 0;
 #if defined(__linux__)

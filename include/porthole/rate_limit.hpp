@@ -3,6 +3,7 @@
 // gets 429 Too Many Requests with Retry-After (RFC 6585 4, RFC 9110 10.2.3).
 #pragma once
 
+#include <porthole/detail/platform.hpp>
 #include <porthole/layer.hpp>
 
 #include <algorithm>
@@ -21,7 +22,9 @@
 #include <unordered_map>
 #include <utility>
 
-#include <arpa/inet.h>
+#if !defined(_WIN32)
+#include <arpa/inet.h>  // on Windows, platform.hpp's ws2tcpip.h
+#endif
 
 namespace porthole {
 

@@ -2,6 +2,7 @@
 // is a string, a view of static data, a file, or a producer that streams chunks.
 #pragma once
 
+#include <porthole/detail/platform.hpp>
 #include <porthole/html.hpp>
 #include <porthole/http.hpp>
 #include <porthole/unique_fd.hpp>
@@ -15,10 +16,6 @@
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace porthole {
 
@@ -106,16 +103,17 @@ public:
         r.set_header("Location", location);
         return r;
     }
-    // The whole file at `path`, or nullopt when it cannot be opened as a regular file.
+    // The whole file at `path` (UTF-8; UTF-16 at the Windows call), or nullopt when it cannot be
+    // opened as a regular file.
     static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        int fd = detail::open_file_for_reading(path);
         if (fd < 0) return std::nullopt;
         auto owner = std::make_shared<unique_fd>(fd);
-        struct stat st {};
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+        detail::file_status st;
+        if (!detail::status_of(fd, st) || !st.regular) return std::nullopt;
         response r;
         r.set_content_type(content_type);
-        r.body_ = file_body{std::move(owner), 0, static_cast<std::uint64_t>(st.st_size)};
+        r.body_ = file_body{std::move(owner), 0, st.size};
         return r;
     }
     static response stream(body_producer next, std::string_view content_type = "application/octet-stream",

@@ -29,8 +29,10 @@
 #include <utility>
 #include <vector>
 
+#if !defined(_WIN32)
 #include <poll.h>
 #include <unistd.h>
+#endif
 
 namespace porthole {
 
@@ -50,7 +52,8 @@ struct options {
     unsigned threads = 0;       // event loops; 0: one per hardware thread
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
-    ::mode_t unix_socket_mode = 0660;
+    // POSIX only: on Windows a "unix:" address is refused when the server starts.
+    detail::socket_file_mode unix_socket_mode = 0660;
     std::string unix_socket_owner;
     std::string unix_socket_group;
 
@@ -266,6 +269,13 @@ inline command_line options::from_command_line(int argc, char const* const* argv
     if (command_line_flag(argc, argv, "--address") && addresses.empty()) return refuse("--address needs a value");
     for (auto a : addresses)
         if (a.empty()) return refuse("--address needs a value");
+#if defined(_WIN32)
+    for (auto a : addresses)
+        if (a.substr(0, 5) == "unix:") return refuse("--address unix:... : Unix sockets are not supported on Windows");
+    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
+        if (command_line_flag(argc, argv, flag))
+            return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
+#endif
     if (auto m = command_line_value(argc, argv, "--socket-mode")) {
         unsigned mode = 0;
         bool ok = !m->empty() && m->size() <= 5;
@@ -274,7 +284,7 @@ inline command_line options::from_command_line(int argc, char const* const* argv
             mode = mode * 8 + static_cast<unsigned>(c - '0');
         }
         if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
-        o.unix_socket_mode = static_cast<::mode_t>(mode);
+        o.unix_socket_mode = static_cast<detail::socket_file_mode>(mode);
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
@@ -469,6 +479,7 @@ server(A&&, options) -> server<A>;
 
 namespace detail {
 
+#if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
 // Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
 // previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
 // reloads its certificate on SIGHUP. A signal has one pipe at a time.
@@ -530,6 +541,7 @@ private:
     struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
+#endif
 
 // --tls-cert without <porthole/tls.hpp>: no HTTPS to serve, and serving plain HTTP instead
 // would be a surprise. With it, a better match for the tag is found (argument-dependent lookup

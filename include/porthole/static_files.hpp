@@ -27,10 +27,14 @@
 #include <utility>
 #include <vector>
 
+#if defined(_WIN32)
+#include <porthole/detail/confine_windows.hpp>
+#else
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #if defined(__linux__) && __has_include(<linux/openat2.h>) && __has_include(<sys/syscall.h>)
 #include <linux/openat2.h>
@@ -169,6 +173,7 @@ struct static_options {
 // ---------------------------------------------------------------- confinement
 
 namespace detail {
+#if !defined(_WIN32)  // Windows: confine_windows.hpp
 // Set when the kernel refused openat2 once: every later lookup walks segment by segment.
 inline std::atomic<bool> openat2_unavailable{false};
 
@@ -274,6 +279,32 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
 #endif
     return open_beneath_by_walk(root, names, follow_symlinks, error);
 }
+
+inline int open_root_directory(std::string const& path) noexcept {
+    return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+// The names in a directory opened by open_beneath, with whether each is a directory (a link
+// to one is not); false when it cannot be read.
+inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>& entries) {
+    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    DIR* dir = ::fdopendir(fd);
+    if (!dir) {
+        ::close(fd);
+        return false;
+    }
+    while (auto* e = ::readdir(dir)) {
+        std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        struct stat st {};
+        bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        entries.emplace_back(std::string(name), is_dir);
+    }
+    ::closedir(dir);
+    return true;
+}
+#endif  // !_WIN32
 
 // ---------------------------------------------------------------- validators
 
@@ -393,7 +424,7 @@ inline void append_hex(std::string& out, std::uint64_t v) {
 class static_files {
 public:
     explicit static_files(std::string const& root, static_options options = {}) : state_(std::make_shared<state>()) {
-        int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = detail::open_root_directory(root);
         if (fd < 0) throw std::system_error(errno, std::generic_category(), "porthole::static_files: " + root);
         state_->root.reset(fd);
         state_->options = std::move(options);
@@ -445,18 +476,18 @@ public:
 
         auto opened = open(names);
         if (!opened.fd) return response::error(opened.failure);
-        if (S_ISDIR(opened.st.st_mode)) {
+        if (opened.st.directory) {
             if (!trailing_slash) return redirect_to_directory(req);
             if (!state_->options.index.empty()) {
                 names.push_back(state_->options.index);
                 auto index = open(names);
-                if (index.fd && S_ISREG(index.st.st_mode)) return serve(req, names, std::move(index));
+                if (index.fd && index.st.regular) return serve(req, names, std::move(index));
                 names.pop_back();
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
             return response::error(status::not_found);
         }
-        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return response::error(status::not_found);
+        if (!opened.st.regular || trailing_slash) return response::error(status::not_found);
         return serve(req, names, std::move(opened));
     }
 
@@ -468,15 +499,19 @@ public:
         return mime_type(path);
     }
 
+    // What is known of an open file: type, size, inode (the file index on Windows) and
+    // modification time; detail::status_of(fd, st) fills it.
+    using file_status = detail::file_status;
+
     // The strong validator sent for a file with this status: inode, size and modification
     // time to the nanosecond, so a file rewritten within a second still changes it.
-    static std::string etag_for(struct stat const& st) {
+    static std::string etag_for(file_status const& st) {
         std::string tag = "\"";
-        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_ino));
+        detail::append_hex(tag, st.id);
         tag += '-';
-        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_size));
+        detail::append_hex(tag, st.size);
         tag += '-';
-        auto ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+        auto ns = static_cast<std::uint64_t>(st.mtime_seconds) * 1000000000u + st.mtime_nanoseconds;
         detail::append_hex(tag, ns);
         tag += '"';
         return tag;
@@ -491,7 +526,7 @@ private:
     };
     struct opened_file {
         std::shared_ptr<unique_fd> fd;
-        struct stat st {};
+        file_status st{};
         status failure = status::not_found;
     };
 
@@ -504,7 +539,7 @@ private:
             return f;
         }
         f.fd = std::make_shared<unique_fd>(fd);
-        if (::fstat(fd, &f.st) != 0) f.fd.reset();
+        if (!detail::status_of(fd, f.st)) f.fd.reset();
         return f;
     }
 
@@ -551,11 +586,11 @@ private:
             names.back() += coding == content_coding::br ? ".br" : ".gz";
             auto variant = open(names);
             names.back().resize(names.back().size() - 3);
-            auto newer_or_same = [&](struct stat const& a, struct stat const& b) {
-                return a.st_mtim.tv_sec > b.st_mtim.tv_sec ||
-                       (a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec >= b.st_mtim.tv_nsec);
+            auto newer_or_same = [&](file_status const& a, file_status const& b) {
+                return a.mtime_seconds > b.mtime_seconds ||
+                       (a.mtime_seconds == b.mtime_seconds && a.mtime_nanoseconds >= b.mtime_nanoseconds);
             };
-            if (variant.fd && S_ISREG(variant.st.st_mode) && newer_or_same(variant.st, file.st)) {
+            if (variant.fd && variant.st.regular && newer_or_same(variant.st, file.st)) {
                 file = std::move(variant);
                 return coding;
             }
@@ -566,9 +601,9 @@ private:
 
     response serve_opened(request const& req, opened_file file, std::string_view type, content_coding coding) const {
         auto const& st = file.st;
-        auto size = static_cast<std::uint64_t>(st.st_size);
+        auto size = st.size;
         auto etag = etag_for(st);
-        std::time_t mtime = st.st_mtim.tv_sec;
+        auto mtime = static_cast<std::time_t>(st.mtime_seconds);
         char date_buf[http_date_size];
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
@@ -629,23 +664,10 @@ private:
     }
 
     response listing(request const& req, int dir_fd) const {
-        int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return response::error(status::not_found);
-        DIR* dir = ::fdopendir(fd);
-        if (!dir) {
-            ::close(fd);
-            return response::error(status::not_found);
-        }
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
-        while (auto* e = ::readdir(dir)) {
-            std::string_view name = e->d_name;
-            if (name == "." || name == "..") continue;
-            if (name.front() == '.' && !state_->options.allow_dotfiles) continue;
-            struct stat st {};
-            bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-            entries.emplace_back(std::string(name), is_dir);
-        }
-        ::closedir(dir);
+        if (!detail::read_directory(dir_fd, entries)) return response::error(status::not_found);
+        if (!state_->options.allow_dotfiles)
+            std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
         std::string title;
         html_escape(req.path(), title);

@@ -490,7 +490,11 @@ inline std::string read_template_file(std::filesystem::path const& file) {
     struct closer {
         void operator()(std::FILE* f) const noexcept { std::fclose(f); }
     };
+#if defined(_WIN32)
+    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
+#else
     std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+#endif
     if (!stream) throw fail(errno);
     std::string text;
     char buffer[16384];

@@ -15,8 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 namespace porthole::testing {
 
 struct parsed_response {
@@ -184,7 +182,7 @@ private:
                     out_.append(c.memory);
                 } else {
                     std::string buf(static_cast<std::size_t>(c.file_length), '\0');
-                    auto got = ::pread(c.file_fd, buf.data(), buf.size(), static_cast<off_t>(c.file_offset));
+                    auto got = detail::read_file_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
                     buf.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
                     out_.append(buf);
                 }

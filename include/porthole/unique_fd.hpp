@@ -5,7 +5,11 @@
 
 #include <utility>
 
+#if defined(_WIN32)
+#include <io.h>  // files are C runtime descriptors there (detail/platform.hpp); sockets have their own owner
+#else
 #include <unistd.h>
+#endif
 
 namespace porthole {
 
@@ -23,7 +27,11 @@ public:
     int get() const noexcept { return fd_; }
     explicit operator bool() const noexcept { return fd_ >= 0; }
     void reset(int fd = -1) noexcept {
+#if defined(_WIN32)
+        if (fd_ >= 0) ::_close(fd_);
+#else
         if (fd_ >= 0) ::close(fd_);
+#endif
         fd_ = fd;
     }
     int release() noexcept { return std::exchange(fd_, -1); }

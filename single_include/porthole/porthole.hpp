@@ -112,6 +112,9 @@ inline constexpr method_set GET{method::get};
 inline constexpr method_set HEAD{method::head};
 inline constexpr method_set POST{method::post};
 inline constexpr method_set PUT{method::put};
+#if defined(_WIN32) && defined(DELETE)
+#undef DELETE  // <windows.h> defines it (an access right, 0x00010000L); porthole::DELETE is a method
+#endif
 inline constexpr method_set DELETE{method::delete_};
 inline constexpr method_set CONNECT{method::connect};
 inline constexpr method_set OPTIONS{method::options};
@@ -2772,6 +2775,230 @@ constexpr void split_target(std::string_view target, std::string_view& path, std
 // porthole/response.hpp: what an application returns: a status, header fields, and a body that
 // is a string, a view of static data, a file, or a producer that streams chunks.
 
+// #include <porthole/detail/platform.hpp>
+// porthole/detail/platform.hpp: the operating system beneath the drivers, where POSIX and
+// Windows differ in name but not in shape: files read by descriptor (open, size, positional
+// read, close) and, on Windows, the Winsock headers with UTF-8 <-> UTF-16 conversion.
+//
+// On Windows, files are C runtime descriptors (_open_osfhandle) so that file bodies keep one
+// `int` shape everywhere; paths are UTF-8 at porthole's interface and UTF-16 at every call.
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+#if defined(_WIN32)
+// Include porthole before <windows.h>, or define NOMINMAX: its min/max macros break std::min.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <fcntl.h>
+#include <io.h>
+#if defined(_MSC_VER)
+#pragma comment(lib, "ws2_32.lib")
+#endif
+#undef DELETE  // winnt.h's access right would rename porthole::DELETE (see http.hpp)
+#else
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#endif
+
+#if defined(__MINGW32__) && defined(__GNUC__) && !defined(__clang__)
+#include <cxxabi.h>
+#endif
+
+namespace porthole::detail {
+
+#if defined(__MINGW32__) && defined(__GNUC__) && !defined(__clang__)
+// MinGW-w64's GCC keeps thread_local variables in emulated TLS and runs their destructors from
+// a thread-exit key made when the first such destructor is registered; keys run in the order
+// they were made, and emulated TLS frees the variables from its own key, made at the first
+// thread_local access. Registering once at start-up, before any thread_local is touched, makes
+// the destructors' key first, so they run before their variables' memory is freed.
+inline void no_thread_exit_work(void*) noexcept {}
+inline int const thread_exit_order_fixed = __cxxabiv1::__cxa_thread_atexit(no_thread_exit_work, nullptr, nullptr);
+#endif
+
+// gmtime() into the caller's storage (thread-safe).
+inline void utc_time(std::time_t t, std::tm& out) noexcept {
+#if defined(_WIN32)
+    ::gmtime_s(&out, &t);
+#else
+    ::gmtime_r(&t, &out);
+#endif
+}
+
+#if defined(_WIN32)
+
+// UTF-8 to UTF-16; false for input that is not valid UTF-8 (never a lossy replacement, which
+// could turn two different request paths into one file name).
+inline bool to_utf16(std::string_view utf8, std::wstring& out) {
+    out.clear();
+    if (utf8.empty()) return true;
+    if (utf8.size() > 0x7fffffff) return false;
+    int n = ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
+    if (n <= 0) return false;
+    out.resize(static_cast<std::size_t>(n));
+    return ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), out.data(),
+                                 n) == n;
+}
+
+// UTF-16 to UTF-8; false for unpaired surrogates.
+inline bool to_utf8(std::wstring_view utf16, std::string& out) {
+    out.clear();
+    if (utf16.empty()) return true;
+    if (utf16.size() > 0x7fffffff) return false;
+    int n = ::WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16.data(), static_cast<int>(utf16.size()), nullptr,
+                                  0, nullptr, nullptr);
+    if (n <= 0) return false;
+    out.resize(static_cast<std::size_t>(n));
+    return ::WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16.data(), static_cast<int>(utf16.size()), out.data(),
+                                 n, nullptr, nullptr) == n;
+}
+
+inline HANDLE file_handle(int fd) noexcept { return reinterpret_cast<HANDLE>(::_get_osfhandle(fd)); }
+
+// A Windows error as the errno value the callers test for.
+inline int errno_from_windows(DWORD e) noexcept {
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_NAME:
+    case ERROR_BAD_PATHNAME:
+    case ERROR_DIRECTORY: return ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION: return EACCES;
+    case ERROR_TOO_MANY_OPEN_FILES: return EMFILE;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY: return ENOMEM;
+    case ERROR_CANT_ACCESS_FILE:
+    case ERROR_CANT_RESOLVE_FILENAME: return ELOOP;
+    default: return EIO;
+    }
+}
+
+// An open handle as a C runtime descriptor that owns it; -1 (handle closed) on failure.
+inline int descriptor_for(HANDLE h) noexcept {
+    int fd = ::_open_osfhandle(reinterpret_cast<std::intptr_t>(h), _O_RDONLY | _O_BINARY);
+    if (fd < 0) {
+        ::CloseHandle(h);
+        errno = EMFILE;
+    }
+    return fd;
+}
+
+inline int close_file(int fd) noexcept { return ::_close(fd); }
+
+// Opens a file for reading, shared with writers and deleters as POSIX files are; -1 with errno.
+inline int open_file_for_reading(std::string const& utf8_path) {
+    std::wstring path;
+    if (!to_utf16(utf8_path, path)) {
+        errno = ENOENT;
+        return -1;
+    }
+    HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                             nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (h == INVALID_HANDLE_VALUE) {
+        errno = errno_from_windows(::GetLastError());
+        return -1;
+    }
+    return descriptor_for(h);
+}
+
+// What static_files and file responses need to know of an open file.
+struct file_status {
+    bool directory = false;
+    bool regular = false;
+    std::uint64_t size = 0;
+    std::uint64_t id = 0;         // the file's number on its volume (an inode number)
+    std::int64_t mtime_seconds = 0;  // since 1970, UTC
+    std::uint32_t mtime_nanoseconds = 0;
+};
+
+inline bool status_of(int fd, file_status& st) noexcept {
+    BY_HANDLE_FILE_INFORMATION info{};
+    if (!::GetFileInformationByHandle(file_handle(fd), &info)) return false;
+    st.directory = (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    st.regular = !st.directory && (info.dwFileAttributes & FILE_ATTRIBUTE_DEVICE) == 0;
+    st.size = (std::uint64_t{info.nFileSizeHigh} << 32) | info.nFileSizeLow;
+    st.id = (std::uint64_t{info.nFileIndexHigh} << 32) | info.nFileIndexLow;
+    // FILETIME: 100 ns units since 1601-01-01.
+    std::uint64_t t = (std::uint64_t{info.ftLastWriteTime.dwHighDateTime} << 32) | info.ftLastWriteTime.dwLowDateTime;
+    constexpr std::uint64_t epoch_1970 = 116444736000000000ull;
+    std::int64_t since_1970 = static_cast<std::int64_t>(t) - static_cast<std::int64_t>(epoch_1970);
+    st.mtime_seconds = since_1970 / 10000000;
+    st.mtime_nanoseconds = static_cast<std::uint32_t>((since_1970 % 10000000 + 10000000) % 10000000 * 100);
+    if (since_1970 < 0 && st.mtime_nanoseconds != 0) --st.mtime_seconds;
+    return true;
+}
+
+// pread(): up to n bytes at offset; bytes read, 0 at the end, -1 with errno.
+inline long read_file_at(int fd, char* buf, std::size_t n, std::uint64_t offset) noexcept {
+    OVERLAPPED at{};
+    at.Offset = static_cast<DWORD>(offset);
+    at.OffsetHigh = static_cast<DWORD>(offset >> 32);
+    DWORD got = 0;
+    DWORD want = n > 0x40000000 ? 0x40000000 : static_cast<DWORD>(n);
+    if (!::ReadFile(file_handle(fd), buf, want, &got, &at)) {
+        DWORD e = ::GetLastError();
+        if (e == ERROR_HANDLE_EOF) return 0;
+        errno = errno_from_windows(e);
+        return -1;
+    }
+    return static_cast<long>(got);
+}
+
+#else
+
+inline int close_file(int fd) noexcept { return ::close(fd); }
+
+inline int open_file_for_reading(std::string const& path) noexcept { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }
+
+struct file_status {
+    bool directory = false;
+    bool regular = false;
+    std::uint64_t size = 0;
+    std::uint64_t id = 0;  // the inode number
+    std::int64_t mtime_seconds = 0;
+    std::uint32_t mtime_nanoseconds = 0;
+};
+
+inline bool status_of(int fd, file_status& out) noexcept {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return false;
+    out.directory = S_ISDIR(st.st_mode);
+    out.regular = S_ISREG(st.st_mode);
+    out.size = static_cast<std::uint64_t>(st.st_size);
+    out.id = static_cast<std::uint64_t>(st.st_ino);
+#if defined(__APPLE__)
+    out.mtime_seconds = st.st_mtimespec.tv_sec;
+    out.mtime_nanoseconds = static_cast<std::uint32_t>(st.st_mtimespec.tv_nsec);
+#else
+    out.mtime_seconds = st.st_mtim.tv_sec;
+    out.mtime_nanoseconds = static_cast<std::uint32_t>(st.st_mtim.tv_nsec);
+#endif
+    return true;
+}
+
+inline long read_file_at(int fd, char* buf, std::size_t n, std::uint64_t offset) noexcept {
+    return static_cast<long>(::pread(fd, buf, n, static_cast<off_t>(offset)));
+}
+
+#endif
+
+}  // namespace porthole::detail
 // #include <porthole/html.hpp>
 // porthole/html.hpp: HTML text. The one escaper every writer of HTML uses (templates, directory
 // listings, error pages), and trusted markup: `html` owns HTML that is safe as it stands (what a
@@ -2892,7 +3119,11 @@ private:
 
 #include <utility>
 
+#if defined(_WIN32)
+#include <io.h>  // files are C runtime descriptors there (detail/platform.hpp); sockets have their own owner
+#else
 #include <unistd.h>
+#endif
 
 namespace porthole {
 
@@ -2910,7 +3141,11 @@ public:
     int get() const noexcept { return fd_; }
     explicit operator bool() const noexcept { return fd_ >= 0; }
     void reset(int fd = -1) noexcept {
+#if defined(_WIN32)
+        if (fd_ >= 0) ::_close(fd_);
+#else
         if (fd_ >= 0) ::close(fd_);
+#endif
         fd_ = fd;
     }
     int release() noexcept { return std::exchange(fd_, -1); }
@@ -2930,10 +3165,6 @@ private:
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace porthole {
 
@@ -3021,16 +3252,17 @@ public:
         r.set_header("Location", location);
         return r;
     }
-    // The whole file at `path`, or nullopt when it cannot be opened as a regular file.
+    // The whole file at `path` (UTF-8; UTF-16 at the Windows call), or nullopt when it cannot be
+    // opened as a regular file.
     static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        int fd = detail::open_file_for_reading(path);
         if (fd < 0) return std::nullopt;
         auto owner = std::make_shared<unique_fd>(fd);
-        struct stat st {};
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+        detail::file_status st;
+        if (!detail::status_of(fd, st) || !st.regular) return std::nullopt;
         response r;
         r.set_content_type(content_type);
-        r.body_ = file_body{std::move(owner), 0, static_cast<std::uint64_t>(st.st_size)};
+        r.body_ = file_body{std::move(owner), 0, st.size};
         return r;
     }
     static response stream(body_producer next, std::string_view content_type = "application/octet-stream",
@@ -5438,6 +5670,7 @@ private:
 // answer it sends, protocol errors and timeouts included) and the access_log layer (called for
 // what the application and the layers inside it answered, placed where the layers list puts it).
 
+// #include <porthole/detail/platform.hpp>
 // #include <porthole/layer.hpp>
 
 #include <algorithm>
@@ -5448,8 +5681,6 @@ private:
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <time.h>
 
 namespace porthole {
 
@@ -5474,7 +5705,7 @@ inline access_log_function common_log(std::FILE* out) {
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
         std::time_t now = std::time(nullptr);
         std::tm tm{};
-        ::gmtime_r(&now, &tm);
+        detail::utc_time(now, tm);
         std::string_view host = e.peer;
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
@@ -5649,9 +5880,10 @@ inline std::optional<std::string> decode(std::string_view text, alphabet a = alp
 // #include <porthole/random.hpp>
 // porthole/random.hpp: unpredictable bytes from the operating system, for tokens, session
 // cookies and request ids: getrandom(2) on Linux, arc4random_buf on the BSDs and macOS,
-// /dev/urandom elsewhere.
+// RtlGenRandom on Windows, /dev/urandom elsewhere.
 
 // #include <porthole/base64.hpp>
+// #include <porthole/detail/platform.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -5659,8 +5891,12 @@ inline std::optional<std::string> decode(std::string_view text, alphabet a = alp
 #include <string>
 #include <system_error>
 
+#if defined(_WIN32)
+#include <ntsecapi.h>
+#else
 #include <fcntl.h>
 #include <unistd.h>
+#endif
 #if defined(__linux__)
 #include <sys/random.h>
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
@@ -5674,6 +5910,12 @@ namespace porthole {
 inline void random_bytes(std::span<unsigned char> out) {
 #if defined(PORTHOLE_HAVE_ARC4RANDOM)
     ::arc4random_buf(out.data(), out.size());
+#elif defined(_WIN32)
+    for (std::size_t done = 0; done < out.size();) {
+        auto n = static_cast<ULONG>(out.size() - done > 0x10000 ? 0x10000 : out.size() - done);
+        if (!RtlGenRandom(out.data() + done, n)) throw std::system_error(EIO, std::generic_category(), "porthole: RtlGenRandom");
+        done += n;
+    }
 #else
     std::size_t done = 0;
 #if defined(__linux__)
@@ -6308,6 +6550,7 @@ private:
 // (`burst` tokens, refilled at `rate` per second); a request takes one, and a client with none
 // gets 429 Too Many Requests with Retry-After (RFC 6585 4, RFC 9110 10.2.3).
 
+// #include <porthole/detail/platform.hpp>
 // #include <porthole/layer.hpp>
 
 #include <algorithm>
@@ -6326,7 +6569,9 @@ private:
 #include <unordered_map>
 #include <utility>
 
-#include <arpa/inet.h>
+#if !defined(_WIN32)
+#include <arpa/inet.h>  // on Windows, platform.hpp's ws2tcpip.h
+#endif
 
 namespace porthole {
 
@@ -6590,6 +6835,7 @@ constexpr bool is_compressible_type(std::string_view type) noexcept {
 // with the single header, define them yourself and link those. A program that uses neither
 // layer links neither library.
 
+// #include <porthole/detail/platform.hpp>
 // #include <porthole/encoding.hpp>
 // #include <porthole/layer.hpp>
 // #include <porthole/stream.hpp>
@@ -6604,8 +6850,6 @@ constexpr bool is_compressible_type(std::string_view type) noexcept {
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 #if defined(PORTHOLE_WITH_ZLIB)
 #include <zlib.h>
@@ -6872,8 +7116,8 @@ private:
             }
             // A small file is read and compressed at once: a Content-Length, no chunks.
             std::string in(static_cast<std::size_t>(f->length), '\0');
-            auto n = ::pread(f->fd ? f->fd->get() : -1, in.data(), in.size(), static_cast<off_t>(f->offset));
-            if (n != static_cast<ssize_t>(in.size())) return false;  // it changed under us: sent as it is
+            auto n = detail::read_file_at(f->fd ? f->fd->get() : -1, in.data(), in.size(), f->offset);
+            if (n != static_cast<long>(in.size())) return false;  // it changed under us: sent as it is
             std::string out;
             if (!detail::compress_whole(coding, opts_.level, opts_.brotli_quality, in, out) ||
                 (out.size() >= in.size() && identity_acceptable))
@@ -6949,7 +7193,7 @@ private:
                     break;
                 }
                 block.resize(static_cast<std::size_t>(std::min<std::uint64_t>(f.length, 64 * 1024)));
-                auto n = ::pread(f.fd ? f.fd->get() : -1, block.data(), block.size(), static_cast<off_t>(f.offset));
+                auto n = detail::read_file_at(f.fd ? f.fd->get() : -1, block.data(), block.size(), f.offset);
                 if (n <= 0) throw std::runtime_error("porthole: a file to compress could not be read");
                 block.resize(static_cast<std::size_t>(n));
                 f.offset += static_cast<std::uint64_t>(n);
@@ -7071,7 +7315,9 @@ private:
 // #include <porthole/detail/sys.hpp>
 // porthole/detail/sys.hpp: the POSIX pieces the server engine is built from: owned
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
+// On Windows, sys_windows.hpp gives the same pieces through Winsock.
 
+// #include <porthole/detail/platform.hpp>
 // #include <porthole/unique_fd.hpp>
 
 #include <cerrno>
@@ -7089,11 +7335,318 @@ private:
 #include <system_error>
 #include <utility>
 
+#if defined(_WIN32)
+// #include <porthole/detail/sys_windows.hpp>
+// porthole/detail/sys_windows.hpp: the pieces of sys.hpp through Winsock 2: WSAStartup once,
+// owned sockets, non-blocking mode, Winsock errors as errno values, WSAPoll, a loopback socket
+// pair as the loops' wake-up, and console control events for serve()'s SIGINT/SIGTERM.
+//
+// A SOCKET is kept in an `int`, as OpenSSL's SSL_set_fd does: Windows handle values fit in 32
+// bits (kernel handles are shared with 32-bit processes), and INVALID_SOCKET becomes -1.
+
+// #include <porthole/detail/platform.hpp>
+// #include <porthole/unique_fd.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <initializer_list>
+#include <system_error>
+#include <utility>
+
+namespace porthole::detail {
+
+inline SOCKET native_socket(int fd) noexcept { return static_cast<SOCKET>(static_cast<std::intptr_t>(fd)); }
+inline int from_native_socket(SOCKET s) noexcept { return s == INVALID_SOCKET ? -1 : static_cast<int>(s); }
+
+// The errno value for a Winsock error, so the loop tests one convention on both platforms.
+inline int errno_from_winsock(int e) noexcept {
+    switch (e) {
+    case WSAEWOULDBLOCK:
+    case WSAEINPROGRESS: return EAGAIN;
+    case WSAEINTR: return EINTR;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAEMFILE: return EMFILE;
+    case WSAENOBUFS: return ENOBUFS;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAEACCES: return EACCES;
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEINVAL: return EINVAL;
+    case WSAENOTCONN: return ENOTCONN;
+    case WSAESHUTDOWN: return EPIPE;
+    default: return EIO;
+    }
+}
+
+// The last Winsock error as an errno value, which is also left in errno.
+inline int socket_errno() noexcept {
+    int e = errno_from_winsock(::WSAGetLastError());
+    errno = e;
+    return e;
+}
+
+// Winsock is started once per process, by the first socket porthole makes, and left running.
+inline void winsock_start() {
+    struct started {
+        int error;
+        started() noexcept {
+            WSADATA data;
+            error = ::WSAStartup(MAKEWORD(2, 2), &data);
+        }
+    };
+    static started const once;
+    if (once.error != 0) throw std::system_error(errno_from_winsock(once.error), std::generic_category(), "WSAStartup");
+}
+
+inline void close_socket(int fd) noexcept { ::closesocket(native_socket(fd)); }
+
+// An open socket, closed when the owner goes.
+class unique_socket {
+public:
+    unique_socket() noexcept = default;
+    explicit unique_socket(int fd) noexcept : fd_(fd) {}
+    unique_socket(unique_socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_socket& operator=(unique_socket&& o) noexcept {
+        if (this != &o) reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    ~unique_socket() { reset(); }
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) close_socket(fd_);
+        fd_ = fd;
+    }
+    int release() noexcept { return std::exchange(fd_, -1); }
+
+private:
+    int fd_ = -1;
+};
+
+inline int open_socket(int family, int type, int protocol) {
+    winsock_start();
+    SOCKET s = ::socket(family, type, protocol);
+    if (s == INVALID_SOCKET) socket_errno();
+    return from_native_socket(s);
+}
+
+inline void shutdown_output(int fd) noexcept { ::shutdown(native_socket(fd), SD_SEND); }
+
+// Sockets are non-blocking already; there is no per-call flag.
+inline constexpr int dont_wait = 0;
+// SO_REUSEADDR on Windows lets another socket take a port in use; exclusive use is what
+// SO_REUSEADDR means on POSIX for a listener.
+inline constexpr int listener_address_option = SO_EXCLUSIVEADDRUSE;
+
+inline long socket_receive(int fd, char* buf, std::size_t n, int flags = 0) noexcept {
+    int got = ::recv(native_socket(fd), buf, n > 0x7fffffff ? 0x7fffffff : static_cast<int>(n), flags);
+    if (got == SOCKET_ERROR) socket_errno();
+    return got;
+}
+
+inline long socket_send(int fd, char const* buf, std::size_t n, int flags = 0) noexcept {
+    int sent = ::send(native_socket(fd), buf, n > 0x7fffffff ? 0x7fffffff : static_cast<int>(n), flags);
+    if (sent == SOCKET_ERROR) socket_errno();
+    return sent;
+}
+
+// The gather list the loop fills, in POSIX's shape; send_vectored hands it to WSASend.
+struct iovec {
+    void* iov_base;
+    std::size_t iov_len;
+};
+
+inline long send_vectored(int fd, iovec* iov, int count) noexcept {
+    constexpr int max_buffers = 64;
+    WSABUF buffers[max_buffers];
+    if (count > max_buffers) count = max_buffers;
+    for (int i = 0; i < count; ++i) {
+        buffers[i].buf = static_cast<char*>(iov[i].iov_base);
+        buffers[i].len = iov[i].iov_len > 0x7fffffff ? 0x7fffffff : static_cast<ULONG>(iov[i].iov_len);
+    }
+    DWORD sent = 0;
+    if (::WSASend(native_socket(fd), buffers, static_cast<DWORD>(count), &sent, 0, nullptr, nullptr) != 0) {
+        socket_errno();
+        return -1;
+    }
+    return static_cast<long>(sent);
+}
+
+inline int poll_sockets(pollfd* fds, std::size_t count, int timeout_ms) noexcept {
+    int n = ::WSAPoll(fds, static_cast<ULONG>(count), timeout_ms);
+    if (n == SOCKET_ERROR) socket_errno();
+    return n;
+}
+
+// Windows has no descriptor table to run out of in the POSIX sense: nothing is held in reserve.
+inline int reserve_descriptor() noexcept { return -1; }
+
+// ---------------------------------------------------------------- clocks
+
+inline std::int64_t monotonic_ms() noexcept { return static_cast<std::int64_t>(::GetTickCount64()); }
+inline std::time_t wall_seconds() noexcept { return std::time(nullptr); }
+
+// ---------------------------------------------------------------- sockets
+
+// Non-blocking, and not inherited by child processes (close-on-exec).
+inline void set_nonblocking_cloexec(int fd) noexcept {
+    u_long on = 1;
+    ::ioctlsocket(native_socket(fd), FIONBIO, &on);
+    ::SetHandleInformation(reinterpret_cast<HANDLE>(native_socket(fd)), HANDLE_FLAG_INHERIT, 0);
+}
+
+inline void set_socket_flag(int fd, int level, int name) noexcept {
+    int one = 1;
+    ::setsockopt(native_socket(fd), level, name, reinterpret_cast<char const*>(&one), sizeof one);
+}
+
+// Accepts one connection as a non-blocking socket; -1 with errno set when there is none.
+inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
+    len = sizeof peer;
+    SOCKET s = ::accept(native_socket(listen_fd), reinterpret_cast<sockaddr*>(&peer), &len);
+    if (s == INVALID_SOCKET) {
+        socket_errno();
+        return -1;
+    }
+    int fd = from_native_socket(s);
+    set_nonblocking_cloexec(fd);
+    return fd;
+}
+
+// ---------------------------------------------------------------- wake-ups
+
+// A connected pair of loopback TCP sockets: WSAPoll waits on sockets only. Another thread
+// sends a byte on one end; the loop watches the other.
+class wake_channel {
+public:
+    wake_channel() {
+        unique_socket listener(open_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP));
+        if (!listener) throw std::system_error(errno, std::generic_category(), "socket");
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int len = sizeof address;
+        auto* sa = reinterpret_cast<sockaddr*>(&address);
+        set_socket_flag(listener.get(), SOL_SOCKET, SO_EXCLUSIVEADDRUSE);
+        if (::bind(native_socket(listener.get()), sa, len) != 0 || ::listen(native_socket(listener.get()), 1) != 0 ||
+            ::getsockname(native_socket(listener.get()), sa, &len) != 0)
+            fail("wake-up listener");
+        write_.reset(open_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP));
+        if (!write_ || ::connect(native_socket(write_.get()), sa, len) != 0) fail("wake-up connect");
+        sockaddr_in mine{};
+        int mine_len = sizeof mine;
+        ::getsockname(native_socket(write_.get()), reinterpret_cast<sockaddr*>(&mine), &mine_len);
+        // Another local process could connect to the listener first: take only our own end.
+        for (int tries = 0; tries < 8 && !read_; ++tries) {
+            sockaddr_in peer{};
+            int peer_len = sizeof peer;
+            unique_socket got(from_native_socket(
+                ::accept(native_socket(listener.get()), reinterpret_cast<sockaddr*>(&peer), &peer_len)));
+            if (!got) fail("wake-up accept");
+            if (peer.sin_port == mine.sin_port && peer.sin_addr.s_addr == mine.sin_addr.s_addr) read_ = std::move(got);
+        }
+        if (!read_) fail("wake-up accept");
+        set_nonblocking_cloexec(read_.get());
+        set_nonblocking_cloexec(write_.get());
+        set_socket_flag(write_.get(), IPPROTO_TCP, TCP_NODELAY);
+    }
+    int fd() const noexcept { return read_.get(); }
+    // A full socket buffer already holds a wake-up: a failed send loses nothing.
+    void notify() const noexcept {
+        char c = 1;
+        (void)::send(native_socket(write_.get()), &c, 1, 0);
+    }
+    void clear() const noexcept {
+        char buf[64];
+        while (::recv(native_socket(read_.get()), buf, sizeof buf, 0) > 0) {
+        }
+    }
+
+private:
+    [[noreturn]] static void fail(char const* what) {
+        throw std::system_error(socket_errno(), std::generic_category(), what);
+    }
+    unique_socket read_;
+    unique_socket write_;
+};
+
+// ---------------------------------------------------------------- descriptors and signals
+
+// Nothing to raise, no SIGPIPE (a send to a closed peer fails with WSAECONNRESET), and no
+// asynchronous signals to keep off the loop threads.
+inline void raise_descriptor_limit() noexcept {}
+inline void ignore_sigpipe_if_default() noexcept {}
+inline void block_async_signals_in_this_thread() noexcept {}
+struct async_signals_blocked {
+    async_signals_blocked() noexcept {}  // user-provided: an object that is only held is no warning
+    ~async_signals_blocked() {}
+};
+
+// serve()'s stop signals on Windows: console control events. Ctrl+C and Ctrl+Break stand for
+// SIGINT; closing the console, logging off and shutting down stand for SIGTERM. For those three
+// the system ends the process when the handler returns, so the handler waits (up to the five
+// seconds the system grants) for the signal_pipe to go, that is, for serve() to have stopped.
+struct console_events {
+    HANDLE stop = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);  // set: a stop was asked for
+    HANDLE done = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);  // set: nobody waits any more
+    std::atomic<unsigned> wanted{0};                              // 1: SIGINT's, 2: SIGTERM's
+};
+inline console_events& console_control() noexcept {
+    static console_events events;  // never closed: a handler thread may still be using them
+    return events;
+}
+
+inline BOOL WINAPI porthole_on_console_event(DWORD type) noexcept {
+    console_events& e = console_control();
+    bool interrupt = type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT;
+    unsigned wanted = e.wanted.load();
+    if (!(wanted & (interrupt ? 1u : 2u))) return FALSE;  // the next handler (the default: exit)
+    ::SetEvent(e.stop);
+    if (!interrupt) ::WaitForSingleObject(e.done, 4500);
+    return TRUE;
+}
+
+// The shape of the POSIX signal_pipe (server.hpp) that serve() uses: made before the server
+// starts, so an early event is not lost; wait() returns once one came.
+class signal_pipe {
+public:
+    explicit signal_pipe(std::initializer_list<int> signals) {
+        unsigned wanted = 0;
+        for (int sig : signals) wanted |= sig == SIGINT ? 1u : sig == SIGTERM ? 2u : 0u;
+        console_events& e = console_control();
+        if (!e.stop || !e.done) throw std::system_error(EIO, std::generic_category(), "CreateEvent");
+        ::ResetEvent(e.stop);
+        ::ResetEvent(e.done);
+        e.wanted.store(wanted);
+        if (!::SetConsoleCtrlHandler(porthole_on_console_event, TRUE))
+            throw std::system_error(EIO, std::generic_category(), "SetConsoleCtrlHandler");
+    }
+    signal_pipe(signal_pipe const&) = delete;
+    signal_pipe& operator=(signal_pipe const&) = delete;
+    ~signal_pipe() {
+        console_events& e = console_control();
+        e.wanted.store(0);
+        ::SetConsoleCtrlHandler(porthole_on_console_event, FALSE);
+        ::SetEvent(e.done);
+    }
+    int fd() const noexcept { return -1; }  // an event, not a descriptor
+    void wait() const { ::WaitForSingleObject(console_control().stop, INFINITE); }
+    void clear() const noexcept { ::ResetEvent(console_control().stop); }
+};
+
+}  // namespace porthole::detail
+#else
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <grp.h>
 #include <pwd.h>
@@ -7109,6 +7662,7 @@ private:
 #if defined(__linux__)
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
+#endif
 #endif
 
 namespace porthole::detail {
@@ -7126,6 +7680,43 @@ namespace porthole::detail {
 }
 
 using porthole::unique_fd;
+
+#if defined(MSG_NOSIGNAL)
+inline constexpr int send_flags = MSG_NOSIGNAL;
+#else
+inline constexpr int send_flags = 0;
+#endif
+
+#if !defined(_WIN32)
+using unique_socket = unique_fd;  // a socket is a descriptor
+
+// The socket calls the engine makes, named once for both platforms (sys_windows.hpp has the
+// others): here they are the system calls themselves, and failures leave errno set.
+inline int native_socket(int fd) noexcept { return fd; }
+inline int socket_errno() noexcept { return errno; }
+inline int open_socket(int family, int type, int protocol) noexcept { return ::socket(family, type, protocol); }
+inline void close_socket(int fd) noexcept { ::close(fd); }
+inline void shutdown_output(int fd) noexcept { ::shutdown(fd, SHUT_WR); }
+inline constexpr int dont_wait = MSG_DONTWAIT;
+inline long socket_receive(int fd, char* buf, std::size_t n, int flags = 0) noexcept {
+    return static_cast<long>(::recv(fd, buf, n, flags));
+}
+inline long socket_send(int fd, char const* buf, std::size_t n, int flags = send_flags) noexcept {
+    return static_cast<long>(::send(fd, buf, n, flags));
+}
+inline int poll_sockets(pollfd* fds, std::size_t count, int timeout_ms) noexcept {
+    return ::poll(fds, static_cast<nfds_t>(count), timeout_ms);
+}
+inline long send_vectored(int fd, iovec* iov, int count) noexcept {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+    return static_cast<long>(::sendmsg(fd, &msg, send_flags));
+}
+// A descriptor held in reserve, given up to accept one connection when the process has no
+// other left (event_loop: shed_one).
+inline int reserve_descriptor() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+inline constexpr int listener_address_option = SO_REUSEADDR;
 
 // ---------------------------------------------------------------- clocks
 
@@ -7174,6 +7765,7 @@ inline void set_socket_flag(int fd, int level, int name) noexcept {
     int one = 1;
     ::setsockopt(fd, level, name, &one, sizeof one);
 }
+#endif  // !_WIN32
 
 // A socket must never raise SIGPIPE: output goes through send(MSG_NOSIGNAL) where it exists and
 // the socket is marked SO_NOSIGPIPE where that exists instead.
@@ -7192,12 +7784,6 @@ inline constexpr bool accepted_sockets_inherit_nodelay = true;
 inline constexpr bool accepted_sockets_inherit_nodelay = false;
 #endif
 
-#if defined(MSG_NOSIGNAL)
-inline constexpr int send_flags = MSG_NOSIGNAL;
-#else
-inline constexpr int send_flags = 0;
-#endif
-
 // How an IPv6 wildcard listener treats IPv4: both (dual stack, "::" alone takes every
 // address), IPv6 only (beside an IPv4 listener on the same port), or as the system says.
 enum class ipv6_only : std::uint8_t { system_default, off, on };
@@ -7205,8 +7791,8 @@ enum class ipv6_only : std::uint8_t { system_default, off, on };
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
 // over them. A negative backlog only binds (see claim_port). Throws std::system_error.
-inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                               int backlog, ipv6_only v6only = ipv6_only::system_default) {
+inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
+                                   int backlog, ipv6_only v6only = ipv6_only::system_default) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -7223,14 +7809,14 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
     int last_errno = EADDRNOTAVAIL;
     char const* failed = "bind";
     for (addrinfo* ai = found; ai; ai = ai->ai_next) {
-        unique_fd fd(::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
+        unique_socket fd(open_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
         if (!fd) {
-            last_errno = errno;
+            last_errno = socket_errno();
             failed = "socket";
             continue;
         }
         set_nonblocking_cloexec(fd.get());
-        set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR);
+        set_socket_flag(fd.get(), SOL_SOCKET, listener_address_option);
 #if defined(SO_REUSEPORT)
         if (reuse_port) set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEPORT);
 #else
@@ -7239,15 +7825,16 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
         set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
         if (ai->ai_family == AF_INET6 && v6only != ipv6_only::system_default) {
             int on = v6only == ipv6_only::on;
-            ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+            ::setsockopt(native_socket(fd.get()), IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<char const*>(&on),
+                         sizeof on);
         }
-        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-            last_errno = errno;
+        if (::bind(native_socket(fd.get()), ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen)) != 0) {
+            last_errno = socket_errno();
             failed = "bind";
             continue;
         }
-        if (backlog >= 0 && ::listen(fd.get(), backlog) != 0) {
-            last_errno = errno;
+        if (backlog >= 0 && ::listen(native_socket(fd.get()), backlog) != 0) {
+            last_errno = socket_errno();
             failed = "listen";
             continue;
         }
@@ -7264,20 +7851,28 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
 // should, and picks the port when asked for port 0.
 inline std::uint16_t local_port(int fd) noexcept;
 inline std::uint16_t claim_port(std::string const& address, std::uint16_t port, ipv6_only v6only) {
-    unique_fd probe = open_listener(address, port, false, -1, v6only);
+    unique_socket probe = open_listener(address, port, false, -1, v6only);
     return local_port(probe.get());
 }
 
 inline std::uint16_t local_port(int fd) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
+    if (::getsockname(native_socket(fd), reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
     if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in const&>(sa).sin_port);
     if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 const&>(sa).sin6_port);
     return 0;
 }
 
 // ---------------------------------------------------------------- listening addresses
+
+#if defined(_WIN32)
+inline constexpr std::size_t unix_socket_path_capacity = 108;  // afunix.h's UNIX_PATH_MAX
+using socket_file_mode = unsigned;
+#else
+inline constexpr std::size_t unix_socket_path_capacity = sizeof(sockaddr_un::sun_path);
+using socket_file_mode = ::mode_t;
+#endif
 
 // One place to listen, as options give it:
 //   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
@@ -7305,7 +7900,7 @@ inline listen_address parse_listen_address(std::string_view text) {
         if (path.find('\0') != std::string_view::npos) fail("a NUL in the path");
         a.kind = path[0] == '@' ? listen_address::unix_abstract : listen_address::unix_file;
         a.path = std::string(a.kind == listen_address::unix_abstract ? path.substr(1) : path);
-        if (a.path.size() + 1 > sizeof(sockaddr_un::sun_path)) fail("the path is too long for a Unix socket");
+        if (a.path.size() + 1 > unix_socket_path_capacity) fail("the path is too long for a Unix socket");
         return a;
     }
     auto parse_port = [&](std::string_view p) {
@@ -7350,11 +7945,22 @@ inline bool is_loopback_host(std::string const& host) noexcept {
 // What a Unix socket file is made with: its mode, and optionally its owner and group (a user or
 // group name, or a number; changing the owner needs privileges, the group one of the caller's).
 struct unix_socket_settings {
-    ::mode_t mode = 0660;
+    socket_file_mode mode = 0660;
     std::string owner;
     std::string group;
 };
 
+#if defined(_WIN32)
+// Unix sockets are POSIX's here: a unix: address is refused when the server starts.
+struct unix_socket_file {
+    std::string path;
+    void remove() const noexcept {}
+};
+
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const&, int, unix_socket_file&) {
+    throw_listen_error(EAFNOSUPPORT, "Unix sockets are not supported on Windows:", "unix:" + a.path);
+}
+#else
 // The file a Unix listener made, to remove when it closes: only while it is still ours.
 struct unix_socket_file {
     std::string path;
@@ -7403,19 +8009,19 @@ inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
 // nobody accepts on) is replaced; a live one, or a file that is not a socket, is an error.
 // The mode and owner are set before listen(), so no client connects before they hold.
 // Throws std::system_error; `made` is the file to remove on close (empty when abstract).
-inline unique_fd open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
-                                    unix_socket_file& made) {
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
+                                        unix_socket_file& made) {
     socklen_t len = 0;
     sockaddr_un sa = unix_socket_detail::address_of(a, len);
-    auto fail = [&](int e, char const* what) -> unique_fd { throw_listen_error(e, what, a.path); };
-    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    auto fail = [&](int e, char const* what) -> unique_socket { throw_listen_error(e, what, a.path); };
+    unique_socket fd(open_socket(AF_UNIX, SOCK_STREAM, 0));
     if (!fd) return fail(errno, "socket");
     set_nonblocking_cloexec(fd.get());
     if (a.kind == listen_address::unix_file) {
         struct stat st {};
         if (::lstat(a.path.c_str(), &st) == 0) {
             if (!S_ISSOCK(st.st_mode)) return fail(EEXIST, "not a socket, left alone:");
-            unique_fd probe(::socket(AF_UNIX, SOCK_STREAM, 0));
+            unique_socket probe(open_socket(AF_UNIX, SOCK_STREAM, 0));
             if (!probe) return fail(errno, "socket");
             set_nonblocking_cloexec(probe.get());  // a live server with a full backlog: EAGAIN, not a wait
             if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0 || errno == EAGAIN ||
@@ -7466,6 +8072,7 @@ inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& l
     return fd;
 #endif
 }
+#endif  // !_WIN32
 
 // A peer's address in 28 bytes (sockaddr_storage takes 128), kept for every connection.
 struct peer_address {
@@ -7535,12 +8142,12 @@ struct peer_address {
 // Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
 // input that already arrived is read and dropped first so that the close sends FIN, not RST.
 inline void reply_and_close(int fd, std::string_view reply) noexcept {
-    (void)::send(fd, reply.data(), reply.size(), send_flags | MSG_DONTWAIT);
-    ::shutdown(fd, SHUT_WR);
+    (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
+    shutdown_output(fd);
     char scratch[4096];
-    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
     }
-    ::close(fd);
+    close_socket(fd);
 }
 
 // Before closing a connection whose peer may still have unread requests in our receive
@@ -7548,9 +8155,9 @@ inline void reply_and_close(int fd, std::string_view reply) noexcept {
 // peer discard the last response before reading it.
 inline void drain_and_close(int fd) noexcept {
     char scratch[4096];
-    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
     }
-    ::close(fd);
+    close_socket(fd);
 }
 
 // Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
@@ -7567,15 +8174,16 @@ inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint6
     // Portable path: pread into the loop's scratch buffer and send what fits; the bytes the
     // socket did not take are read again next time, so nothing is buffered per connection.
     if (count > scratch_size) count = scratch_size;
-    ssize_t got = ::pread(file, scratch, static_cast<std::size_t>(count), static_cast<off_t>(offset));
+    long got = read_file_at(file, scratch, static_cast<std::size_t>(count), offset);
     if (got <= 0) {
         if (got == 0) errno = EIO;  // the file shrank under us
         return -1;
     }
-    return static_cast<long>(::send(sock, scratch, static_cast<std::size_t>(got), send_flags));
+    return socket_send(sock, scratch, static_cast<std::size_t>(got));
 #endif
 }
 
+#if !defined(_WIN32)
 // ---------------------------------------------------------------- wake-ups
 
 // Something another thread can poke to interrupt a loop's wait: an eventfd on Linux, a pipe
@@ -7646,6 +8254,25 @@ inline void block_async_signals_in_this_thread() noexcept {
     for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
+
+// While alive, every asynchronous signal is blocked in this thread, and in the threads it
+// starts meanwhile (they inherit the mask): signals belong to the program's own threads.
+class async_signals_blocked {
+public:
+    async_signals_blocked() noexcept {
+        sigset_t all;
+        sigfillset(&all);
+        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, s);
+        ::pthread_sigmask(SIG_BLOCK, &all, &old_);
+    }
+    async_signals_blocked(async_signals_blocked const&) = delete;
+    async_signals_blocked& operator=(async_signals_blocked const&) = delete;
+    ~async_signals_blocked() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+private:
+    sigset_t old_;
+};
+#endif  // !_WIN32
 
 }  // namespace porthole::detail
 // #include <porthole/metrics.hpp>
@@ -9253,8 +9880,6 @@ private:
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 namespace porthole::testing {
 
 struct parsed_response {
@@ -9422,7 +10047,7 @@ private:
                     out_.append(c.memory);
                 } else {
                     std::string buf(static_cast<std::size_t>(c.file_length), '\0');
-                    auto got = ::pread(c.file_fd, buf.data(), buf.size(), static_cast<off_t>(c.file_offset));
+                    auto got = detail::read_file_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
                     buf.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
                     out_.append(buf);
                 }
@@ -9965,7 +10590,11 @@ inline std::string read_template_file(std::filesystem::path const& file) {
     struct closer {
         void operator()(std::FILE* f) const noexcept { std::fclose(f); }
     };
+#if defined(_WIN32)
+    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
+#else
     std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+#endif
     if (!stream) throw fail(errno);
     std::string text;
     char buffer[16384];
@@ -10270,10 +10899,186 @@ private:
 #include <utility>
 #include <vector>
 
+#if defined(_WIN32)
+// #include <porthole/detail/confine_windows.hpp>
+// porthole/detail/confine_windows.hpp: static_files' confinement on Windows, where there is no
+// openat. Names are refused first for Windows' own ways of reaching something else (device
+// names, alternate data streams, trailing dots and spaces, reserved characters); the file is
+// then opened by handle below the root's final path, and its own final path
+// (GetFinalPathNameByHandleW) must still be below the root: a symbolic link or junction that
+// leaves the root is refused, and without follow_symlinks any reparse point at all.
+
+// #include <porthole/detail/platform.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole::detail {
+
+// True for a name Windows reads as a device wherever it stands: CON, PRN, AUX, NUL, COM0-9,
+// LPT0-9 (also with the superscript digits ¹²³), CONIN$, CONOUT$, CLOCK$, alone or before an
+// extension ("nul.txt", "COM1 .log"), in any case.
+inline bool is_windows_device_name(std::string_view name) noexcept {
+    auto base = name.substr(0, name.find('.'));
+    while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+    auto upper = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; };
+    auto is = [&](std::string_view s, std::string_view word) {
+        if (s.size() != word.size()) return false;
+        for (std::size_t i = 0; i < word.size(); ++i)
+            if (upper(s[i]) != word[i]) return false;
+        return true;
+    };
+    for (std::string_view w : {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"})
+        if (is(base, w)) return true;
+    if (base.size() < 4 || !(is(base.substr(0, 3), "COM") || is(base.substr(0, 3), "LPT"))) return false;
+    auto digit = base.substr(3);
+    return (digit.size() == 1 && digit[0] >= '0' && digit[0] <= '9') || digit == "\xC2\xB9" || digit == "\xC2\xB2" ||
+           digit == "\xC2\xB3";  // ¹ ² ³
+}
+
+// A single path segment that names a file of the directory and nothing else on Windows: no
+// separators, no stream (':'), no wildcard or reserved character, no control byte, no trailing
+// dot or space (Windows drops them, so "a.txt." would open "a.txt"), no device name.
+inline bool is_plain_windows_name(std::string_view name) noexcept {
+    if (name.empty() || name.back() == '.' || name.back() == ' ') return false;
+    for (char c : name) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) return false;
+        if (std::string_view("\\/:*?\"<>|").find(c) != std::string_view::npos) return false;
+    }
+    return !is_windows_device_name(name);
+}
+
+// The final path of an open handle ("\\?\C:\www\a.txt"); empty on failure.
+inline std::wstring final_path_of(HANDLE h) {
+    std::wstring path(MAX_PATH, L'\0');
+    for (int tries = 0; tries < 3; ++tries) {
+        DWORD n = ::GetFinalPathNameByHandleW(h, path.data(), static_cast<DWORD>(path.size()),
+                                              FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+        if (n == 0) return {};
+        if (n < path.size()) {
+            path.resize(n);
+            return path;
+        }
+        path.resize(n + 1);
+    }
+    return {};
+}
+
+inline bool same_path(std::wstring_view a, std::wstring_view b) noexcept {
+    return a.size() == b.size() &&
+           ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(), static_cast<int>(b.size()), TRUE) ==
+               CSTR_EQUAL;
+}
+
+// True when `path` is `root` or lies below it (case as NTFS compares names: ordinal, ignoring case).
+inline bool is_beneath(std::wstring_view path, std::wstring_view root) noexcept {
+    while (!root.empty() && root.back() == L'\\') root.remove_suffix(1);
+    if (path.size() < root.size() || !same_path(path.substr(0, root.size()), root)) return false;
+    return path.size() == root.size() || path[root.size()] == L'\\';
+}
+
+// Opens the root directory of a static_files; -1 with errno set.
+inline int open_root_directory(std::string const& utf8_path) {
+    std::wstring path;
+    if (!to_utf16(utf8_path, path)) {
+        errno = ENOENT;
+        return -1;
+    }
+    HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                             OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+    if (h == INVALID_HANDLE_VALUE) {
+        errno = errno_from_windows(::GetLastError());
+        return -1;
+    }
+    BY_HANDLE_FILE_INFORMATION info{};
+    if (!::GetFileInformationByHandle(h, &info) || !(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+        ::CloseHandle(h);
+        errno = ENOTDIR;
+        return -1;
+    }
+    return descriptor_for(h);
+}
+
+// Opens `names` (single path segments, already free of "/", "\", "." and "..") below the root
+// directory `root`; no names opens the root itself. Returns the descriptor, or -1 with an
+// errno-like `error`.
+inline int open_beneath(int root, std::vector<std::string> const& names, bool follow_symlinks, int& error) {
+    std::wstring root_path = final_path_of(file_handle(root));
+    if (root_path.empty()) {
+        error = ENOENT;
+        return -1;
+    }
+    // The root's final path has the "\\?\" prefix: what follows is taken literally, with no
+    // further normalization of the names (already refused where it would apply).
+    std::wstring path = root_path;
+    std::wstring name16;
+    for (auto const& name : names) {
+        if (!is_plain_windows_name(name) || !to_utf16(name, name16)) {
+            error = ENOENT;
+            return -1;
+        }
+        if (path.back() != L'\\') path += L'\\';
+        path += name16;
+    }
+    DWORD flags = FILE_FLAG_BACKUP_SEMANTICS | (follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
+    HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                             OPEN_EXISTING, flags, nullptr);
+    if (h == INVALID_HANDLE_VALUE) {
+        error = errno_from_windows(::GetLastError());
+        return -1;
+    }
+    auto refuse = [&](int e) {
+        ::CloseHandle(h);
+        error = e;
+        return -1;
+    };
+    if (::GetFileType(h) != FILE_TYPE_DISK) return refuse(ENOENT);
+    BY_HANDLE_FILE_INFORMATION info{};
+    if (!::GetFileInformationByHandle(h, &info)) return refuse(EIO);
+    if (!follow_symlinks && (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) return refuse(ELOOP);
+    std::wstring final_path = final_path_of(h);
+    if (final_path.empty() || !is_beneath(final_path, root_path)) return refuse(EXDEV);
+    // Without follow_symlinks the file must be where it was asked for: a reparse point on
+    // the way, or a short (8.3) alias for another name, changes the final path.
+    if (!follow_symlinks && !same_path(final_path, path)) return refuse(ELOOP);
+    return descriptor_for(h);
+}
+
+// The names in a directory opened by open_beneath, with whether each is a directory (a
+// reparse point to one is not); false when it cannot be read.
+inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>& entries) {
+    std::wstring pattern = final_path_of(file_handle(dir_fd));
+    if (pattern.empty()) return false;
+    if (pattern.back() != L'\\') pattern += L'\\';
+    pattern += L'*';
+    WIN32_FIND_DATAW found{};
+    HANDLE find = ::FindFirstFileExW(pattern.c_str(), FindExInfoBasic, &found, FindExSearchNameMatch, nullptr, 0);
+    if (find == INVALID_HANDLE_VALUE) return ::GetLastError() == ERROR_FILE_NOT_FOUND;
+    std::string name;
+    do {
+        std::wstring_view wide = found.cFileName;
+        if (wide == L"." || wide == L"..") continue;
+        if (!to_utf8(wide, name) || !is_plain_windows_name(name)) continue;  // could not be served anyway
+        bool is_dir = (found.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
+                      !(found.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT);
+        entries.emplace_back(name, is_dir);
+    } while (::FindNextFileW(find, &found));
+    ::FindClose(find);
+    return true;
+}
+
+}  // namespace porthole::detail
+#else
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #if defined(__linux__) && __has_include(<linux/openat2.h>) && __has_include(<sys/syscall.h>)
 #include <linux/openat2.h>
@@ -10412,6 +11217,7 @@ struct static_options {
 // ---------------------------------------------------------------- confinement
 
 namespace detail {
+#if !defined(_WIN32)  // Windows: confine_windows.hpp
 // Set when the kernel refused openat2 once: every later lookup walks segment by segment.
 inline std::atomic<bool> openat2_unavailable{false};
 
@@ -10517,6 +11323,32 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
 #endif
     return open_beneath_by_walk(root, names, follow_symlinks, error);
 }
+
+inline int open_root_directory(std::string const& path) noexcept {
+    return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+// The names in a directory opened by open_beneath, with whether each is a directory (a link
+// to one is not); false when it cannot be read.
+inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>& entries) {
+    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    DIR* dir = ::fdopendir(fd);
+    if (!dir) {
+        ::close(fd);
+        return false;
+    }
+    while (auto* e = ::readdir(dir)) {
+        std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        struct stat st {};
+        bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        entries.emplace_back(std::string(name), is_dir);
+    }
+    ::closedir(dir);
+    return true;
+}
+#endif  // !_WIN32
 
 // ---------------------------------------------------------------- validators
 
@@ -10636,7 +11468,7 @@ inline void append_hex(std::string& out, std::uint64_t v) {
 class static_files {
 public:
     explicit static_files(std::string const& root, static_options options = {}) : state_(std::make_shared<state>()) {
-        int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = detail::open_root_directory(root);
         if (fd < 0) throw std::system_error(errno, std::generic_category(), "porthole::static_files: " + root);
         state_->root.reset(fd);
         state_->options = std::move(options);
@@ -10688,18 +11520,18 @@ public:
 
         auto opened = open(names);
         if (!opened.fd) return response::error(opened.failure);
-        if (S_ISDIR(opened.st.st_mode)) {
+        if (opened.st.directory) {
             if (!trailing_slash) return redirect_to_directory(req);
             if (!state_->options.index.empty()) {
                 names.push_back(state_->options.index);
                 auto index = open(names);
-                if (index.fd && S_ISREG(index.st.st_mode)) return serve(req, names, std::move(index));
+                if (index.fd && index.st.regular) return serve(req, names, std::move(index));
                 names.pop_back();
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
             return response::error(status::not_found);
         }
-        if (!S_ISREG(opened.st.st_mode) || trailing_slash) return response::error(status::not_found);
+        if (!opened.st.regular || trailing_slash) return response::error(status::not_found);
         return serve(req, names, std::move(opened));
     }
 
@@ -10711,15 +11543,19 @@ public:
         return mime_type(path);
     }
 
+    // What is known of an open file: type, size, inode (the file index on Windows) and
+    // modification time; detail::status_of(fd, st) fills it.
+    using file_status = detail::file_status;
+
     // The strong validator sent for a file with this status: inode, size and modification
     // time to the nanosecond, so a file rewritten within a second still changes it.
-    static std::string etag_for(struct stat const& st) {
+    static std::string etag_for(file_status const& st) {
         std::string tag = "\"";
-        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_ino));
+        detail::append_hex(tag, st.id);
         tag += '-';
-        detail::append_hex(tag, static_cast<std::uint64_t>(st.st_size));
+        detail::append_hex(tag, st.size);
         tag += '-';
-        auto ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000u + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+        auto ns = static_cast<std::uint64_t>(st.mtime_seconds) * 1000000000u + st.mtime_nanoseconds;
         detail::append_hex(tag, ns);
         tag += '"';
         return tag;
@@ -10734,7 +11570,7 @@ private:
     };
     struct opened_file {
         std::shared_ptr<unique_fd> fd;
-        struct stat st {};
+        file_status st{};
         status failure = status::not_found;
     };
 
@@ -10747,7 +11583,7 @@ private:
             return f;
         }
         f.fd = std::make_shared<unique_fd>(fd);
-        if (::fstat(fd, &f.st) != 0) f.fd.reset();
+        if (!detail::status_of(fd, f.st)) f.fd.reset();
         return f;
     }
 
@@ -10794,11 +11630,11 @@ private:
             names.back() += coding == content_coding::br ? ".br" : ".gz";
             auto variant = open(names);
             names.back().resize(names.back().size() - 3);
-            auto newer_or_same = [&](struct stat const& a, struct stat const& b) {
-                return a.st_mtim.tv_sec > b.st_mtim.tv_sec ||
-                       (a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec >= b.st_mtim.tv_nsec);
+            auto newer_or_same = [&](file_status const& a, file_status const& b) {
+                return a.mtime_seconds > b.mtime_seconds ||
+                       (a.mtime_seconds == b.mtime_seconds && a.mtime_nanoseconds >= b.mtime_nanoseconds);
             };
-            if (variant.fd && S_ISREG(variant.st.st_mode) && newer_or_same(variant.st, file.st)) {
+            if (variant.fd && variant.st.regular && newer_or_same(variant.st, file.st)) {
                 file = std::move(variant);
                 return coding;
             }
@@ -10809,9 +11645,9 @@ private:
 
     response serve_opened(request const& req, opened_file file, std::string_view type, content_coding coding) const {
         auto const& st = file.st;
-        auto size = static_cast<std::uint64_t>(st.st_size);
+        auto size = st.size;
         auto etag = etag_for(st);
-        std::time_t mtime = st.st_mtim.tv_sec;
+        auto mtime = static_cast<std::time_t>(st.mtime_seconds);
         char date_buf[http_date_size];
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
@@ -10872,23 +11708,10 @@ private:
     }
 
     response listing(request const& req, int dir_fd) const {
-        int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return response::error(status::not_found);
-        DIR* dir = ::fdopendir(fd);
-        if (!dir) {
-            ::close(fd);
-            return response::error(status::not_found);
-        }
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
-        while (auto* e = ::readdir(dir)) {
-            std::string_view name = e->d_name;
-            if (name == "." || name == "..") continue;
-            if (name.front() == '.' && !state_->options.allow_dotfiles) continue;
-            struct stat st {};
-            bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-            entries.emplace_back(std::string(name), is_dir);
-        }
-        ::closedir(dir);
+        if (!detail::read_directory(dir_fd, entries)) return response::error(status::not_found);
+        if (!state_->options.allow_dotfiles)
+            std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
         std::string title;
         html_escape(req.path(), title);
@@ -11030,7 +11853,8 @@ private:
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
 // edge-triggered connections (input from the start, output added once after a short write);
 // elsewhere, or with
-// PORTHOLE_USE_POLL defined, level-triggered poll(2) with interest updated as needed.
+// PORTHOLE_USE_POLL defined, level-triggered poll(2) (WSAPoll on Windows) with interest updated
+// as needed.
 
 // #include <porthole/detail/sys.hpp>
 
@@ -11038,7 +11862,9 @@ private:
 #include <utility>
 #include <vector>
 
+#if !defined(_WIN32)
 #include <poll.h>
+#endif
 
 #if defined(__linux__)
 #include <sys/epoll.h>
@@ -11173,7 +11999,7 @@ public:
     // descriptors (which moves entries of the pollfd array).
     template <class W, class F>
     void wait(int timeout_ms, W&& on_wake, F&& on_ready) {
-        int n = ::poll(fds_.data(), static_cast<nfds_t>(fds_.size()), timeout_ms);
+        int n = poll_sockets(fds_.data(), fds_.size(), timeout_ms);
         on_wake();
         ready_.clear();
         for (std::size_t i = 0; n > 0 && i < fds_.size(); ++i) {
@@ -11191,7 +12017,7 @@ public:
 
 private:
     void insert(int fd, short events, void* tag, handle& h) {
-        fds_.push_back(pollfd{fd, events, 0});
+        fds_.push_back(pollfd{native_socket(fd), events, 0});
         try {
             tags_.push_back(tag);
             handles_.push_back(&h);
@@ -11390,7 +12216,7 @@ public:
         set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0 ? s.upgraded_ping_interval
                                                                    : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
         set_timer(t_upgraded_close, s.upgraded_close_timeout);
-        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
 #else
@@ -11559,7 +12385,7 @@ private:
             reply_and_close(fd, busy_reply);
             if (auto* m = metrics_recorder()) m->refused.add();
         }
-        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        reserve_.reset(reserve_descriptor());
         return fd >= 0 && reserve_;
     }
 
@@ -11572,7 +12398,7 @@ private:
 
     void resume_listening() {
         paused_until_ = 0;
-        if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!reserve_) reserve_.reset(reserve_descriptor());
         for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
         listening_ = true;
     }
@@ -11583,7 +12409,7 @@ private:
         listening_ = false;
         paused_until_ = 0;
         for (auto& l : listeners_)
-            if (l.socket.owned && l.socket.fd >= 0) ::close(l.socket.fd);
+            if (l.socket.owned && l.socket.fd >= 0) close_socket(l.socket.fd);
         listeners_.clear();
     }
 
@@ -11591,7 +12417,7 @@ private:
         slot* s = new (std::nothrow) slot(fd, peer_address::from(peer), check_host);
         if (!s || !poller_.add_connection(fd, s, s->handle)) {
             delete s;
-            ::close(fd);
+            close_socket(fd);
             shared_.connections.fetch_sub(1, std::memory_order_relaxed);
             return;
         }
@@ -11679,7 +12505,7 @@ private:
                 }
                 // Read into the loop's buffer; the connection works on it in place and keeps
                 // only an unfinished request.
-                ssize_t n = ::recv(s.fd, input_.data(), input_.size(), 0);
+                long n = socket_receive(s.fd, input_.data(), input_.size());
                 if (n > 0) {
                     progressed = true;
                     // A short read drained the socket; new data brings a new edge. Not so when the
@@ -11744,12 +12570,9 @@ private:
                     continue;
                 }
                 if (count == 1) {  // the usual keep-alive answer: send() skips the iovec import
-                    n = static_cast<long>(::send(s.fd, iov[0].iov_base, iov[0].iov_len, send_flags));
+                    n = socket_send(s.fd, static_cast<char const*>(iov[0].iov_base), iov[0].iov_len);
                 } else {
-                    msghdr msg{};
-                    msg.msg_iov = iov;
-                    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-                    n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+                    n = send_vectored(s.fd, iov, count);
                 }
             }
             if (n > 0) {
@@ -11972,7 +12795,7 @@ private:
         // never read yet may hold one its first event has not reported.
         bool never_read = !s.served && !s.conn;
         if ((s.readable || never_read) && !s.eof) drain_and_close(s.fd);
-        else ::close(s.fd);
+        else close_socket(s.fd);
         s.fd = -1;
         --live_;
         affinity_.forget();
@@ -12105,8 +12928,8 @@ struct bound_address {
 // Every listening socket of an engine: those shared by the loops, those of each loop (with
 // SO_REUSEPORT), and what each loop is to watch. Not a template: one copy whatever the server.
 struct listener_set {
-    std::vector<unique_fd> shared;            // every loop accepts from these; the engine closes them
-    std::vector<unique_fd> own;               // each loop's own; released to the loop once it is made
+    std::vector<unique_socket> shared;        // every loop accepts from these; the engine closes them
+    std::vector<unique_socket> own;           // each loop's own; released to the loop once it is made
     std::vector<loop_listener> watch;         // loop i watches watch[i * addresses + k]
     std::vector<unix_socket_file> files;      // removed when the listeners close
     std::vector<bound_address> bound;
@@ -12192,11 +13015,7 @@ public:
         if (mode_ != mode::closed) throw std::logic_error("porthole: server already started");
         open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
         mode_ = mode::threaded;
-        // Threads start with every asynchronous signal blocked; signals belong to the program.
-        sigset_t all, old;
-        sigfillset(&all);
-        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, s);
-        ::pthread_sigmask(SIG_BLOCK, &all, &old);
+        async_signals_blocked blocked;  // inherited by the loop threads
         try {
             for (auto& l : loops_) {
                 loop_type* loop = l.get();
@@ -12209,7 +13028,6 @@ public:
                 });
             }
         } catch (...) {
-            ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
             shared_.stop_requested.store(true, std::memory_order_release);
             for (auto& l : loops_) l->wake();
             for (auto& t : threads_) t.join();
@@ -12217,7 +13035,6 @@ public:
             finalize_locked();
             throw;
         }
-        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
 
     // Thread-safe and signal-free: every loop stops accepting, closes idle connections,
@@ -12407,8 +13224,10 @@ private:
 #include <utility>
 #include <vector>
 
+#if !defined(_WIN32)
 #include <poll.h>
 #include <unistd.h>
+#endif
 
 namespace porthole {
 
@@ -12428,7 +13247,8 @@ struct options {
     unsigned threads = 0;       // event loops; 0: one per hardware thread
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
-    ::mode_t unix_socket_mode = 0660;
+    // POSIX only: on Windows a "unix:" address is refused when the server starts.
+    detail::socket_file_mode unix_socket_mode = 0660;
     std::string unix_socket_owner;
     std::string unix_socket_group;
 
@@ -12644,6 +13464,13 @@ inline command_line options::from_command_line(int argc, char const* const* argv
     if (command_line_flag(argc, argv, "--address") && addresses.empty()) return refuse("--address needs a value");
     for (auto a : addresses)
         if (a.empty()) return refuse("--address needs a value");
+#if defined(_WIN32)
+    for (auto a : addresses)
+        if (a.substr(0, 5) == "unix:") return refuse("--address unix:... : Unix sockets are not supported on Windows");
+    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
+        if (command_line_flag(argc, argv, flag))
+            return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
+#endif
     if (auto m = command_line_value(argc, argv, "--socket-mode")) {
         unsigned mode = 0;
         bool ok = !m->empty() && m->size() <= 5;
@@ -12652,7 +13479,7 @@ inline command_line options::from_command_line(int argc, char const* const* argv
             mode = mode * 8 + static_cast<unsigned>(c - '0');
         }
         if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
-        o.unix_socket_mode = static_cast<::mode_t>(mode);
+        o.unix_socket_mode = static_cast<detail::socket_file_mode>(mode);
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
@@ -12847,6 +13674,7 @@ server(A&&, options) -> server<A>;
 
 namespace detail {
 
+#if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
 // Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
 // previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
 // reloads its certificate on SIGHUP. A signal has one pipe at a time.
@@ -12908,6 +13736,7 @@ private:
     struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
+#endif
 
 // --tls-cert without <porthole/tls.hpp>: no HTTPS to serve, and serving plain HTTP instead
 // would be a surprise. With it, a better match for the tag is found (argument-dependent lookup

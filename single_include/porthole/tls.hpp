@@ -19,6 +19,11 @@
 //
 // See docs/tls.md.
 
+#if defined(_WIN32)
+#error "porthole: HTTPS (tls.hpp) is not built for Windows yet; the plain server is (docs/server.md#windows)"
+#include <porthole_tls_stops_here_on_windows>  // a missing header ends compilation at once
+#endif
+
 // #include <porthole/detail/tls_context.hpp>
 // porthole/detail/tls_context.hpp: the server side of TLS over OpenSSL 3: what to serve
 // (tls::config), and the OpenSSL contexts made from it (tls::context), reloadable while

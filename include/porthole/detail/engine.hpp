@@ -27,8 +27,8 @@ struct bound_address {
 // Every listening socket of an engine: those shared by the loops, those of each loop (with
 // SO_REUSEPORT), and what each loop is to watch. Not a template: one copy whatever the server.
 struct listener_set {
-    std::vector<unique_fd> shared;            // every loop accepts from these; the engine closes them
-    std::vector<unique_fd> own;               // each loop's own; released to the loop once it is made
+    std::vector<unique_socket> shared;        // every loop accepts from these; the engine closes them
+    std::vector<unique_socket> own;           // each loop's own; released to the loop once it is made
     std::vector<loop_listener> watch;         // loop i watches watch[i * addresses + k]
     std::vector<unix_socket_file> files;      // removed when the listeners close
     std::vector<bound_address> bound;
@@ -114,11 +114,7 @@ public:
         if (mode_ != mode::closed) throw std::logic_error("porthole: server already started");
         open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
         mode_ = mode::threaded;
-        // Threads start with every asynchronous signal blocked; signals belong to the program.
-        sigset_t all, old;
-        sigfillset(&all);
-        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, s);
-        ::pthread_sigmask(SIG_BLOCK, &all, &old);
+        async_signals_blocked blocked;  // inherited by the loop threads
         try {
             for (auto& l : loops_) {
                 loop_type* loop = l.get();
@@ -131,7 +127,6 @@ public:
                 });
             }
         } catch (...) {
-            ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
             shared_.stop_requested.store(true, std::memory_order_release);
             for (auto& l : loops_) l->wake();
             for (auto& t : threads_) t.join();
@@ -139,7 +134,6 @@ public:
             finalize_locked();
             throw;
         }
-        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
 
     // Thread-safe and signal-free: every loop stops accepting, closes idle connections,

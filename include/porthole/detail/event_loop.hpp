@@ -181,7 +181,7 @@ public:
         set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0 ? s.upgraded_ping_interval
                                                                    : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
         set_timer(t_upgraded_close, s.upgraded_close_timeout);
-        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
 #else
@@ -350,7 +350,7 @@ private:
             reply_and_close(fd, busy_reply);
             if (auto* m = metrics_recorder()) m->refused.add();
         }
-        reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        reserve_.reset(reserve_descriptor());
         return fd >= 0 && reserve_;
     }
 
@@ -363,7 +363,7 @@ private:
 
     void resume_listening() {
         paused_until_ = 0;
-        if (!reserve_) reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!reserve_) reserve_.reset(reserve_descriptor());
         for (auto& l : listeners_) poller_.add_watch(l.socket.fd, &l, l.handle, !l.socket.owned);
         listening_ = true;
     }
@@ -374,7 +374,7 @@ private:
         listening_ = false;
         paused_until_ = 0;
         for (auto& l : listeners_)
-            if (l.socket.owned && l.socket.fd >= 0) ::close(l.socket.fd);
+            if (l.socket.owned && l.socket.fd >= 0) close_socket(l.socket.fd);
         listeners_.clear();
     }
 
@@ -382,7 +382,7 @@ private:
         slot* s = new (std::nothrow) slot(fd, peer_address::from(peer), check_host);
         if (!s || !poller_.add_connection(fd, s, s->handle)) {
             delete s;
-            ::close(fd);
+            close_socket(fd);
             shared_.connections.fetch_sub(1, std::memory_order_relaxed);
             return;
         }
@@ -470,7 +470,7 @@ private:
                 }
                 // Read into the loop's buffer; the connection works on it in place and keeps
                 // only an unfinished request.
-                ssize_t n = ::recv(s.fd, input_.data(), input_.size(), 0);
+                long n = socket_receive(s.fd, input_.data(), input_.size());
                 if (n > 0) {
                     progressed = true;
                     // A short read drained the socket; new data brings a new edge. Not so when the
@@ -535,12 +535,9 @@ private:
                     continue;
                 }
                 if (count == 1) {  // the usual keep-alive answer: send() skips the iovec import
-                    n = static_cast<long>(::send(s.fd, iov[0].iov_base, iov[0].iov_len, send_flags));
+                    n = socket_send(s.fd, static_cast<char const*>(iov[0].iov_base), iov[0].iov_len);
                 } else {
-                    msghdr msg{};
-                    msg.msg_iov = iov;
-                    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-                    n = static_cast<long>(::sendmsg(s.fd, &msg, send_flags));
+                    n = send_vectored(s.fd, iov, count);
                 }
             }
             if (n > 0) {
@@ -763,7 +760,7 @@ private:
         // never read yet may hold one its first event has not reported.
         bool never_read = !s.served && !s.conn;
         if ((s.readable || never_read) && !s.eof) drain_and_close(s.fd);
-        else ::close(s.fd);
+        else close_socket(s.fd);
         s.fd = -1;
         --live_;
         affinity_.forget();

@@ -1,7 +1,8 @@
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
 // edge-triggered connections (input from the start, output added once after a short write);
 // elsewhere, or with
-// PORTHOLE_USE_POLL defined, level-triggered poll(2) with interest updated as needed.
+// PORTHOLE_USE_POLL defined, level-triggered poll(2) (WSAPoll on Windows) with interest updated
+// as needed.
 #pragma once
 
 #include <porthole/detail/sys.hpp>
@@ -10,7 +11,9 @@
 #include <utility>
 #include <vector>
 
+#if !defined(_WIN32)
 #include <poll.h>
+#endif
 
 #if defined(__linux__)
 #include <sys/epoll.h>
@@ -145,7 +148,7 @@ public:
     // descriptors (which moves entries of the pollfd array).
     template <class W, class F>
     void wait(int timeout_ms, W&& on_wake, F&& on_ready) {
-        int n = ::poll(fds_.data(), static_cast<nfds_t>(fds_.size()), timeout_ms);
+        int n = poll_sockets(fds_.data(), fds_.size(), timeout_ms);
         on_wake();
         ready_.clear();
         for (std::size_t i = 0; n > 0 && i < fds_.size(); ++i) {
@@ -163,7 +166,7 @@ public:
 
 private:
     void insert(int fd, short events, void* tag, handle& h) {
-        fds_.push_back(pollfd{fd, events, 0});
+        fds_.push_back(pollfd{native_socket(fd), events, 0});
         try {
             tags_.push_back(tag);
             handles_.push_back(&h);

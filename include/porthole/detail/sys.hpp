@@ -1,7 +1,9 @@
 // porthole/detail/sys.hpp: the POSIX pieces the server engine is built from: owned
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
+// On Windows, sys_windows.hpp gives the same pieces through Winsock.
 #pragma once
 
+#include <porthole/detail/platform.hpp>
 #include <porthole/unique_fd.hpp>
 
 #include <cerrno>
@@ -19,11 +21,15 @@
 #include <system_error>
 #include <utility>
 
+#if defined(_WIN32)
+#include <porthole/detail/sys_windows.hpp>
+#else
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <grp.h>
 #include <pwd.h>
@@ -39,6 +45,7 @@
 #if defined(__linux__)
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
+#endif
 #endif
 
 namespace porthole::detail {
@@ -56,6 +63,43 @@ namespace porthole::detail {
 }
 
 using porthole::unique_fd;
+
+#if defined(MSG_NOSIGNAL)
+inline constexpr int send_flags = MSG_NOSIGNAL;
+#else
+inline constexpr int send_flags = 0;
+#endif
+
+#if !defined(_WIN32)
+using unique_socket = unique_fd;  // a socket is a descriptor
+
+// The socket calls the engine makes, named once for both platforms (sys_windows.hpp has the
+// others): here they are the system calls themselves, and failures leave errno set.
+inline int native_socket(int fd) noexcept { return fd; }
+inline int socket_errno() noexcept { return errno; }
+inline int open_socket(int family, int type, int protocol) noexcept { return ::socket(family, type, protocol); }
+inline void close_socket(int fd) noexcept { ::close(fd); }
+inline void shutdown_output(int fd) noexcept { ::shutdown(fd, SHUT_WR); }
+inline constexpr int dont_wait = MSG_DONTWAIT;
+inline long socket_receive(int fd, char* buf, std::size_t n, int flags = 0) noexcept {
+    return static_cast<long>(::recv(fd, buf, n, flags));
+}
+inline long socket_send(int fd, char const* buf, std::size_t n, int flags = send_flags) noexcept {
+    return static_cast<long>(::send(fd, buf, n, flags));
+}
+inline int poll_sockets(pollfd* fds, std::size_t count, int timeout_ms) noexcept {
+    return ::poll(fds, static_cast<nfds_t>(count), timeout_ms);
+}
+inline long send_vectored(int fd, iovec* iov, int count) noexcept {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+    return static_cast<long>(::sendmsg(fd, &msg, send_flags));
+}
+// A descriptor held in reserve, given up to accept one connection when the process has no
+// other left (event_loop: shed_one).
+inline int reserve_descriptor() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+inline constexpr int listener_address_option = SO_REUSEADDR;
 
 // ---------------------------------------------------------------- clocks
 
@@ -104,6 +148,7 @@ inline void set_socket_flag(int fd, int level, int name) noexcept {
     int one = 1;
     ::setsockopt(fd, level, name, &one, sizeof one);
 }
+#endif  // !_WIN32
 
 // A socket must never raise SIGPIPE: output goes through send(MSG_NOSIGNAL) where it exists and
 // the socket is marked SO_NOSIGPIPE where that exists instead.
@@ -122,12 +167,6 @@ inline constexpr bool accepted_sockets_inherit_nodelay = true;
 inline constexpr bool accepted_sockets_inherit_nodelay = false;
 #endif
 
-#if defined(MSG_NOSIGNAL)
-inline constexpr int send_flags = MSG_NOSIGNAL;
-#else
-inline constexpr int send_flags = 0;
-#endif
-
 // How an IPv6 wildcard listener treats IPv4: both (dual stack, "::" alone takes every
 // address), IPv6 only (beside an IPv4 listener on the same port), or as the system says.
 enum class ipv6_only : std::uint8_t { system_default, off, on };
@@ -135,8 +174,8 @@ enum class ipv6_only : std::uint8_t { system_default, off, on };
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
 // over them. A negative backlog only binds (see claim_port). Throws std::system_error.
-inline unique_fd open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                               int backlog, ipv6_only v6only = ipv6_only::system_default) {
+inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
+                                   int backlog, ipv6_only v6only = ipv6_only::system_default) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -153,14 +192,14 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
     int last_errno = EADDRNOTAVAIL;
     char const* failed = "bind";
     for (addrinfo* ai = found; ai; ai = ai->ai_next) {
-        unique_fd fd(::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
+        unique_socket fd(open_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
         if (!fd) {
-            last_errno = errno;
+            last_errno = socket_errno();
             failed = "socket";
             continue;
         }
         set_nonblocking_cloexec(fd.get());
-        set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR);
+        set_socket_flag(fd.get(), SOL_SOCKET, listener_address_option);
 #if defined(SO_REUSEPORT)
         if (reuse_port) set_socket_flag(fd.get(), SOL_SOCKET, SO_REUSEPORT);
 #else
@@ -169,15 +208,16 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
         set_socket_flag(fd.get(), IPPROTO_TCP, TCP_NODELAY);
         if (ai->ai_family == AF_INET6 && v6only != ipv6_only::system_default) {
             int on = v6only == ipv6_only::on;
-            ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+            ::setsockopt(native_socket(fd.get()), IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<char const*>(&on),
+                         sizeof on);
         }
-        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-            last_errno = errno;
+        if (::bind(native_socket(fd.get()), ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen)) != 0) {
+            last_errno = socket_errno();
             failed = "bind";
             continue;
         }
-        if (backlog >= 0 && ::listen(fd.get(), backlog) != 0) {
-            last_errno = errno;
+        if (backlog >= 0 && ::listen(native_socket(fd.get()), backlog) != 0) {
+            last_errno = socket_errno();
             failed = "listen";
             continue;
         }
@@ -194,20 +234,28 @@ inline unique_fd open_listener(std::string const& address, std::uint16_t port, b
 // should, and picks the port when asked for port 0.
 inline std::uint16_t local_port(int fd) noexcept;
 inline std::uint16_t claim_port(std::string const& address, std::uint16_t port, ipv6_only v6only) {
-    unique_fd probe = open_listener(address, port, false, -1, v6only);
+    unique_socket probe = open_listener(address, port, false, -1, v6only);
     return local_port(probe.get());
 }
 
 inline std::uint16_t local_port(int fd) noexcept {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
+    if (::getsockname(native_socket(fd), reinterpret_cast<sockaddr*>(&sa), &len) != 0) return 0;
     if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in const&>(sa).sin_port);
     if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 const&>(sa).sin6_port);
     return 0;
 }
 
 // ---------------------------------------------------------------- listening addresses
+
+#if defined(_WIN32)
+inline constexpr std::size_t unix_socket_path_capacity = 108;  // afunix.h's UNIX_PATH_MAX
+using socket_file_mode = unsigned;
+#else
+inline constexpr std::size_t unix_socket_path_capacity = sizeof(sockaddr_un::sun_path);
+using socket_file_mode = ::mode_t;
+#endif
 
 // One place to listen, as options give it:
 //   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
@@ -235,7 +283,7 @@ inline listen_address parse_listen_address(std::string_view text) {
         if (path.find('\0') != std::string_view::npos) fail("a NUL in the path");
         a.kind = path[0] == '@' ? listen_address::unix_abstract : listen_address::unix_file;
         a.path = std::string(a.kind == listen_address::unix_abstract ? path.substr(1) : path);
-        if (a.path.size() + 1 > sizeof(sockaddr_un::sun_path)) fail("the path is too long for a Unix socket");
+        if (a.path.size() + 1 > unix_socket_path_capacity) fail("the path is too long for a Unix socket");
         return a;
     }
     auto parse_port = [&](std::string_view p) {
@@ -280,11 +328,22 @@ inline bool is_loopback_host(std::string const& host) noexcept {
 // What a Unix socket file is made with: its mode, and optionally its owner and group (a user or
 // group name, or a number; changing the owner needs privileges, the group one of the caller's).
 struct unix_socket_settings {
-    ::mode_t mode = 0660;
+    socket_file_mode mode = 0660;
     std::string owner;
     std::string group;
 };
 
+#if defined(_WIN32)
+// Unix sockets are POSIX's here: a unix: address is refused when the server starts.
+struct unix_socket_file {
+    std::string path;
+    void remove() const noexcept {}
+};
+
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const&, int, unix_socket_file&) {
+    throw_listen_error(EAFNOSUPPORT, "Unix sockets are not supported on Windows:", "unix:" + a.path);
+}
+#else
 // The file a Unix listener made, to remove when it closes: only while it is still ours.
 struct unix_socket_file {
     std::string path;
@@ -333,19 +392,19 @@ inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
 // nobody accepts on) is replaced; a live one, or a file that is not a socket, is an error.
 // The mode and owner are set before listen(), so no client connects before they hold.
 // Throws std::system_error; `made` is the file to remove on close (empty when abstract).
-inline unique_fd open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
-                                    unix_socket_file& made) {
+inline unique_socket open_unix_listener(listen_address const& a, unix_socket_settings const& settings, int backlog,
+                                        unix_socket_file& made) {
     socklen_t len = 0;
     sockaddr_un sa = unix_socket_detail::address_of(a, len);
-    auto fail = [&](int e, char const* what) -> unique_fd { throw_listen_error(e, what, a.path); };
-    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    auto fail = [&](int e, char const* what) -> unique_socket { throw_listen_error(e, what, a.path); };
+    unique_socket fd(open_socket(AF_UNIX, SOCK_STREAM, 0));
     if (!fd) return fail(errno, "socket");
     set_nonblocking_cloexec(fd.get());
     if (a.kind == listen_address::unix_file) {
         struct stat st {};
         if (::lstat(a.path.c_str(), &st) == 0) {
             if (!S_ISSOCK(st.st_mode)) return fail(EEXIST, "not a socket, left alone:");
-            unique_fd probe(::socket(AF_UNIX, SOCK_STREAM, 0));
+            unique_socket probe(open_socket(AF_UNIX, SOCK_STREAM, 0));
             if (!probe) return fail(errno, "socket");
             set_nonblocking_cloexec(probe.get());  // a live server with a full backlog: EAGAIN, not a wait
             if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0 || errno == EAGAIN ||
@@ -396,6 +455,7 @@ inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& l
     return fd;
 #endif
 }
+#endif  // !_WIN32
 
 // A peer's address in 28 bytes (sockaddr_storage takes 128), kept for every connection.
 struct peer_address {
@@ -465,12 +525,12 @@ struct peer_address {
 // Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
 // input that already arrived is read and dropped first so that the close sends FIN, not RST.
 inline void reply_and_close(int fd, std::string_view reply) noexcept {
-    (void)::send(fd, reply.data(), reply.size(), send_flags | MSG_DONTWAIT);
-    ::shutdown(fd, SHUT_WR);
+    (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
+    shutdown_output(fd);
     char scratch[4096];
-    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
     }
-    ::close(fd);
+    close_socket(fd);
 }
 
 // Before closing a connection whose peer may still have unread requests in our receive
@@ -478,9 +538,9 @@ inline void reply_and_close(int fd, std::string_view reply) noexcept {
 // peer discard the last response before reading it.
 inline void drain_and_close(int fd) noexcept {
     char scratch[4096];
-    for (int i = 0; i < 4 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
     }
-    ::close(fd);
+    close_socket(fd);
 }
 
 // Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
@@ -497,15 +557,16 @@ inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint6
     // Portable path: pread into the loop's scratch buffer and send what fits; the bytes the
     // socket did not take are read again next time, so nothing is buffered per connection.
     if (count > scratch_size) count = scratch_size;
-    ssize_t got = ::pread(file, scratch, static_cast<std::size_t>(count), static_cast<off_t>(offset));
+    long got = read_file_at(file, scratch, static_cast<std::size_t>(count), offset);
     if (got <= 0) {
         if (got == 0) errno = EIO;  // the file shrank under us
         return -1;
     }
-    return static_cast<long>(::send(sock, scratch, static_cast<std::size_t>(got), send_flags));
+    return socket_send(sock, scratch, static_cast<std::size_t>(got));
 #endif
 }
 
+#if !defined(_WIN32)
 // ---------------------------------------------------------------- wake-ups
 
 // Something another thread can poke to interrupt a loop's wait: an eventfd on Linux, a pipe
@@ -576,5 +637,24 @@ inline void block_async_signals_in_this_thread() noexcept {
     for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
+
+// While alive, every asynchronous signal is blocked in this thread, and in the threads it
+// starts meanwhile (they inherit the mask): signals belong to the program's own threads.
+class async_signals_blocked {
+public:
+    async_signals_blocked() noexcept {
+        sigset_t all;
+        sigfillset(&all);
+        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, s);
+        ::pthread_sigmask(SIG_BLOCK, &all, &old_);
+    }
+    async_signals_blocked(async_signals_blocked const&) = delete;
+    async_signals_blocked& operator=(async_signals_blocked const&) = delete;
+    ~async_signals_blocked() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+private:
+    sigset_t old_;
+};
+#endif  // !_WIN32
 
 }  // namespace porthole::detail
