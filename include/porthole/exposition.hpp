@@ -490,7 +490,7 @@ struct debug_vars_options {
     std::chrono::milliseconds refresh_interval{1000};
     // Another server-sent events stream for the page to listen to instead of the built-in one;
     // its events carry, as data, the JSON this endpoint answers (debug_vars::json()).
-    std::string events_url;
+    std::string events_url{};
 };
 
 namespace detail {

@@ -17034,18 +17034,18 @@ private:
 struct handlers {
     // The connection is established (the 101 is queued): the upgrade request, with its path
     // parameters, is at hand during this call only.
-    std::function<void(session&, request const&)> on_open;
+    std::function<void(session&, request const&)> on_open{};
     // A message has been received (text: valid UTF-8). The view ends with the call.
-    std::function<void(session&, std::string_view)> on_text;
-    std::function<void(session&, std::string_view)> on_binary;
+    std::function<void(session&, std::string_view)> on_text{};
+    std::function<void(session&, std::string_view)> on_binary{};
     // The connection is closed, once per connection: the peer's code (1005 if it gave none) and
     // reason, the code this end failed with, or 1006 when it ended without a Close frame.
-    std::function<void(session&, close_code, std::string_view reason)> on_close;
+    std::function<void(session&, close_code, std::string_view reason)> on_close{};
 };
 
 struct options {
-    handshake_options handshake;  // subprotocols, the Origin policy (same origin), permessage-deflate
-    ws::config limits;            // message size, outgoing queue (role stays server)
+    handshake_options handshake{};  // subprotocols, the Origin policy (same origin), permessage-deflate
+    ws::config limits{};            // message size, outgoing queue (role stays server)
 };
 
 namespace detail {
@@ -17997,7 +17997,7 @@ struct debug_vars_options {
     std::chrono::milliseconds refresh_interval{1000};
     // Another server-sent events stream for the page to listen to instead of the built-in one;
     // its events carry, as data, the JSON this endpoint answers (debug_vars::json()).
-    std::string events_url;
+    std::string events_url{};
 };
 
 namespace detail {
