@@ -20,8 +20,8 @@ namespace porthole::testing {
 struct parsed_response {
     unsigned status = 0;
     std::string reason;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers{};
+    std::string body{};
     bool complete = false;  // the whole body arrived
 
     std::string_view header(std::string_view name) const noexcept {
@@ -201,8 +201,8 @@ private:
 struct simple_request {
     porthole::method method = porthole::method::get;
     std::string target = "/";
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers{};
+    std::string body{};
 
     std::string serialize() const {
         std::string s(to_string(method));
