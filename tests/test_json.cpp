@@ -11,13 +11,18 @@
 using namespace porthole;
 using porthole::testing::simple_request;
 
-namespace {
-
+// Outside the anonymous namespace: the macro's to_json/from_json are found by argument-dependent
+// lookup, and a type with internal linkage would leave the one not used flagged as unused.
+namespace json_types {
 struct point {
     int x = 0;
     int y = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(point, x, y)
+}  // namespace json_types
+using json_types::point;
+
+namespace {
 
 testing::parsed_response post(auto& app, std::string target, std::string body, std::string type = "application/json") {
     simple_request r{method::post, std::move(target), {}, std::move(body)};
