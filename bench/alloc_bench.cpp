@@ -15,6 +15,10 @@ namespace {
 std::atomic<std::size_t> g_allocations{0};
 }
 
+// g++ cannot see that this operator new is malloc's, and warns at the frees below.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(n ? n : 1)) return p;
