@@ -22,7 +22,7 @@ using ws_support::recorded_event;
 namespace {
 
 constexpr char const* upgrade_head =
-    "GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n";
 
 std::string upgrade_request(std::string_view path = "/ws", std::string_view extra = {}) {
@@ -182,7 +182,7 @@ TEST_CASE("the Origin policy: same origin by default, others refused with 403") 
     echo_fixture f;
     auto app = make_app(f);
     testing::client same(app), other(app), program(app);
-    same.send(upgrade_request("/ws", "Origin: http://test\r\n"));
+    same.send(upgrade_request("/ws", "Origin: http://localhost\r\n"));
     other.send(upgrade_request("/ws", "Origin: https://evil.example\r\n"));
     program.send(upgrade_request("/ws"));
     CHECK(same.responses().at(0).status == 101);
