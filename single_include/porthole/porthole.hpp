@@ -6883,7 +6883,7 @@ class encoder {
 public:
     // window_bits and memory_level are zlib's (9..15, 1..9): smaller for small bodies, whose
     // matches never reach far, so that there is less state to set up.
-    encoder(content_coding c, int level, int brotli_quality, int window_bits = 15, int memory_level = 8) : coding_(c) {
+    encoder(content_coding c, int level, int brotli_quality, int window_bits = 15, int memory_level = 8) {
 #if defined(PORTHOLE_WITH_ZLIB)
         if (c == content_coding::gzip || c == content_coding::deflate) {
             zs_ = std::make_unique<z_stream>();
@@ -6901,7 +6901,7 @@ public:
             BrotliEncoderSetParameter(br_, BROTLI_PARAM_QUALITY, static_cast<std::uint32_t>(brotli_quality));
         }
 #endif
-        (void)level, (void)brotli_quality, (void)window_bits, (void)memory_level;
+        (void)c, (void)level, (void)brotli_quality, (void)window_bits, (void)memory_level;
     }
     encoder(encoder const&) = delete;
     encoder& operator=(encoder const&) = delete;
@@ -6968,7 +6968,6 @@ private:
         (void)in, (void)how, (void)out, (void)room;
     }
 
-    content_coding coding_;
 #if defined(PORTHOLE_WITH_ZLIB)
     std::unique_ptr<z_stream> zs_;
 #endif
