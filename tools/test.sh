@@ -9,8 +9,10 @@ passed=0
 failed=0
 step() {  # step NAME COMMAND...: run, count, keep going
   local name=$1; shift
+  local start=$SECONDS
   echo "=== $name"
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+  echo "--- $name: $((SECONDS - start)) s"
 }
 
 single_header() {  # single_header CXX [RUNNER [LINK ARGUMENTS...]]
@@ -122,5 +124,5 @@ step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-30} s p
 step "asan+ubsan suite" suite build-ci/asan clang++ sanitized -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 echo
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, in $SECONDS s"
 [ "$failed" -eq 0 ]

@@ -105,3 +105,16 @@ def make_certificates(folder, key="ec"):
     with open(cert, "a") as chain, open(ca) as c:
         chain.write(c.read())
     return ca, cert, server_key
+
+
+# Headless Chromium, as every browser test runs it.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def chromium_profile():
+    """A throwaway --user-data-dir. Chromium's helper processes (crashpad, the network service)
+    may still write into it for a moment after the browser exits, so removing it tolerates a
+    directory that refills while it is being emptied."""
+    import tempfile
+    return tempfile.TemporaryDirectory(ignore_cleanup_errors=True)

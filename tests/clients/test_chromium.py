@@ -11,17 +11,15 @@ import os
 import re
 import struct
 import subprocess
-import tempfile
 import time
 import unittest
 import urllib.request
 
 import websockets
 
-from common import BUILD, need, start, stop
+from common import CHROMIUM_FLAGS, chromium_profile, BUILD, need, start, stop
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+FLAGS = CHROMIUM_FLAGS
 
 
 def element(dom, ident):
@@ -32,7 +30,7 @@ def element(dom, ident):
 class Chromium(unittest.TestCase):
     def setUp(self):
         self.chromium = need("chromium")
-        self.profile = tempfile.TemporaryDirectory()
+        self.profile = chromium_profile()
         self.proc, port = start("status_page")
         self.url = "http://127.0.0.1:%d/" % port
 

@@ -8,21 +8,18 @@ import itertools
 import json
 import os
 import subprocess
-import tempfile
 import time
 import unittest
 import urllib.request
 
-from common import need, start, stop
+from common import CHROMIUM_FLAGS, chromium_profile, need, start, stop
 
 try:
     import websockets
 except ImportError:
     websockets = None
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         "--remote-debugging-port=0"]
+FLAGS = CHROMIUM_FLAGS + ["--remote-debugging-port=0"]
 
 
 class Page:
@@ -59,7 +56,7 @@ class ChromiumChat(unittest.TestCase):
     def setUp(self):
         self.assertIsNotNone(websockets, "python3-websockets is missing: run tools/setup.sh --deps-only")
         self.chromium = need("chromium")
-        self.profile = tempfile.TemporaryDirectory()
+        self.profile = chromium_profile()
         self.proc, port = start("chat")
         self.url = "http://127.0.0.1:%d/" % port
         self.browser = subprocess.Popen([self.chromium] + FLAGS + ["--user-data-dir=" + self.profile.name, "about:blank"],

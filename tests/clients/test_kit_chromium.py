@@ -18,10 +18,9 @@ import urllib.request
 
 import websockets
 
-from common import example, need, start, stop
+from common import CHROMIUM_FLAGS, chromium_profile, example, need, start, stop
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+FLAGS = CHROMIUM_FLAGS
 
 # A page that fetches API (from its query string) and writes what happened into #out.
 CORS_PAGE = """<!doctype html><meta charset="utf-8"><pre id="out">pending</pre>
@@ -85,7 +84,7 @@ def element(dom, ident):
 class Chromium(unittest.TestCase):
     def setUp(self):
         self.chromium = need("chromium")
-        self.profile = tempfile.TemporaryDirectory()
+        self.profile = chromium_profile()
         self.www = tempfile.TemporaryDirectory()
         self.addCleanup(self.profile.cleanup)
         self.addCleanup(self.www.cleanup)
@@ -164,7 +163,7 @@ class Chromium(unittest.TestCase):
         self.assertEqual(page["url"], base)  # the token left the address bar
         self.assertRegex(page["refreshed"], r"^pushed at \d{1,2}:\d{2}:\d{2}", "the page's event stream (/events) was refused")
 
-        other = tempfile.TemporaryDirectory()  # another browser profile: no cookie
+        other = chromium_profile()  # another browser profile: no cookie
         self.addCleanup(other.cleanup)
         out = subprocess.run([self.chromium] + FLAGS + ["--user-data-dir=" + other.name, "--dump-dom", base],
                              capture_output=True, text=True, timeout=90)
