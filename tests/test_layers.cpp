@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <ctime>
 #include <set>
 #include <string>
 #include <thread>
@@ -151,11 +152,22 @@ TEST_CASE("common_log formats the layer's entries as the connection's") {
     auto app = layers{access_log(common_log(f))}([](request const&) { return "hello"; });
     testing::client c(app);
     c.conn().set_peer("203.0.113.7:5555");
+    std::time_t before = std::time(nullptr);
     c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::time_t after = std::time(nullptr);
     std::fclose(f);
     std::string line = buf;
     CHECK(line.starts_with("203.0.113.7 - - ["));
     CHECK(line.ends_with("\"GET /x HTTP/1.1\" 200 5\n"));
+    // The time as the C library's gmtime and strftime write it, in the C locale.
+    auto clf_time = [](std::time_t t) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char out[64];
+        return std::string(out, std::strftime(out, sizeof out, "[%d/%b/%Y:%H:%M:%S +0000]", &tm));
+    };
+    std::string stamp = line.substr(line.find('['), line.find(']') - line.find('[') + 1);
+    CHECK((stamp == clf_time(before) || stamp == clf_time(after)));
 }
 
 // ---------------------------------------------------------------- request id

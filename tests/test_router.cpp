@@ -503,9 +503,9 @@ TEST_CASE("a node with many literal children finds each one, and nothing else") 
                              "environments-and-more"})
         CHECK(testing::get(app, "/" + name).body == name);
     CHECK(testing::get(app, "/caf%C3%A9").body == "cafe");
-    for (std::string near : {"b", "bd", "deff", "ghiJ", "klmnop", "pqrstuw", "wxyzabce", "efghijkl", "notification",
-                             "environments-and-mord", "xnvironments-and-more"})
-        CHECK(testing::get(app, "/" + near).body == "other " + near);
+    for (std::string neighbour : {"b", "bd", "deff", "ghiJ", "klmnop", "pqrstuw", "wxyzabce", "efghijkl", "notification",
+                                  "environments-and-mord", "xnvironments-and-more"})
+        CHECK(testing::get(app, "/" + neighbour).body == "other " + neighbour);
 }
 
 TEST_CASE("a run of literal segments with no alternative is matched as a whole, and only as a whole") {

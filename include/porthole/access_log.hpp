@@ -6,7 +6,7 @@
 // what the application and the layers inside it answered, placed where the layers list puts it).
 #pragma once
 
-#include <porthole/detail/platform.hpp>
+#include <porthole/http_date.hpp>
 #include <porthole/layer.hpp>
 
 #include <algorithm>
@@ -37,21 +37,20 @@ using access_log_function = std::function<void(access_entry const&)>;
 // Each line is one fwrite, so lines from several threads do not interleave.
 inline access_log_function common_log(std::FILE* out) {
     return [out](access_entry const& e) {
-        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        detail::utc_time(now, tm);
+        auto secs = static_cast<std::int64_t>(std::time(nullptr));
+        std::int64_t days = detail::floor_div(secs, 86400);
+        auto in_day = static_cast<unsigned>(secs - days * 86400);
+        auto date = detail::civil_from_days(days);
         std::string_view host = e.peer;
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
         char line[2048];
         int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
-                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
-                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+                              static_cast<int>(host.size()), host.data(), date.day,
+                              detail::month_names[date.month - 1], static_cast<long long>(date.year),
+                              in_day / 3600, in_day / 60 % 60, in_day % 60,
                               static_cast<int>(e.method.size()), e.method.data(),
                               static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
                               unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),

@@ -14,6 +14,7 @@
 #include <porthole/access_log.hpp>
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
+#include <porthole/detail/compiler.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/mailbox.hpp>
 #include <porthole/metrics.hpp>
@@ -752,7 +753,7 @@ private:
         std::size_t begin = out_.size();
         out_.resize(begin + need);
         char* p = out_.data() + begin;
-        auto put = [&p](std::string_view b) __attribute__((always_inline)) {  // a few bytes: a call costs more
+        auto put = [&p](std::string_view b) PORTHOLE_ALWAYS_INLINE_LAMBDA {  // a few bytes: a call costs more
             std::memcpy(p, b.data(), b.size());
             p += b.size();
         };
@@ -868,7 +869,7 @@ private:
 
     // Makes the stream segment's next framed piece current. A producer that throws cuts the
     // body short, with no chunked terminator, and the connection closes: the truncation shows.
-    [[gnu::noinline]] void materialize_stream(segment& s) {
+    PORTHOLE_NOINLINE void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended || s.paused) return;
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
@@ -977,7 +978,7 @@ private:
     // responder is then refused. Out of line, as everything here that answering at once never
     // reaches: the common path stays as compact as it was.
     enum class awaiting : std::uint8_t { yes, no, unanswerable };
-    [[gnu::noinline]] awaiting await_answer(request const& req, bool returned_later) {
+    PORTHOLE_NOINLINE awaiting await_answer(request const& req, bool returned_later) {
         if (!ex_.started) {
             log_error("the application returned porthole::later without calling answer_later()");
             return awaiting::unanswerable;
@@ -1014,7 +1015,7 @@ private:
         waiting_ = false;
     }
 
-    [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
+    PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live) {
         s.live = &live;
         if (metrics::enabled() && !live.counted) {
             live.counted = true;
@@ -1096,7 +1097,7 @@ private:
     // The head is complete and a body follows: asks the application how it is taken. True when
     // the connection takes it from here (streamed to a sink, or dropped after an early answer),
     // or refused it; false when the parser reads it whole, under the plan's limit if any.
-    [[gnu::noinline]] bool plan_body() {
+    PORTHOLE_NOINLINE bool plan_body() {
         auto const& h = parser_.head();
         // Requests refused whatever the route are answered once whole, as always.
         if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
@@ -1171,7 +1172,7 @@ private:
     }
 
     // Streams what it can of [data, data + size) into the body being taken; the bytes used.
-    [[gnu::noinline]] std::size_t take_body(char* data, std::size_t size) {
+    PORTHOLE_NOINLINE std::size_t take_body(char* data, std::size_t size) {
         std::size_t off = 0;
         while (incoming_ && !incoming_->waiting) {
             detail::incoming_body::step st;
@@ -1233,7 +1234,7 @@ private:
     // ---- after a 101 (upgrade.hpp)
 
     // The handler accepted an upgrade: the 101 goes out, then the new protocol has the bytes.
-    [[gnu::noinline]] void switch_protocols(request const& req, response&& res) {
+    PORTHOLE_NOINLINE void switch_protocols(request const& req, response&& res) {
         auto up = std::move(ex_.upgrade);
         ex_.started.reset();
         if (res.status() != status::switching_protocols || req.version() != http_1_1) {
@@ -1260,7 +1261,7 @@ private:
         up_->feed(std::span<char>(copy.data(), copy.size()));
     }
 
-    [[gnu::noinline]] std::span<output_chunk const> upgraded_output() {
+    PORTHOLE_NOINLINE std::span<output_chunk const> upgraded_output() {
         auto out = up_->pending_output();
         std::size_t n = std::min(out.size(), chunks_.size());
         for (std::size_t i = 0; i < n; ++i) chunks_[i] = output_chunk{out[i]};

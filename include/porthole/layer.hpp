@@ -9,6 +9,7 @@
 
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
+#include <porthole/detail/compiler.hpp>
 #include <porthole/responder.hpp>
 
 #include <concepts>
@@ -161,7 +162,7 @@ private:
     // The inner application answers later (responder.hpp, blocking.hpp, a streamed body): the
     // after() step runs on that answer, on the connection's thread, before it is written.
     template <std::size_t I, class State>
-    [[gnu::noinline]] void defer_after(request const& req, State state) {
+    PORTHOLE_NOINLINE void defer_after(request const& req, State state) {
         using L = std::tuple_element_t<I, std::tuple<Layers...>>;
         // std::function wants a copyable target: the state is shared, not copied.
         when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {

@@ -20,6 +20,8 @@
 //   (sendfile), blocking jobs queued and refused, live streams and their subscribers.
 #pragma once
 
+#include <porthole/detail/compiler.hpp>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -147,7 +149,7 @@ struct metrics_shard {
         return nullptr;
     }
 
-    [[gnu::noinline]] route_series* make_series(std::size_t i, std::string_view prefix, std::string_view pattern,
+    PORTHOLE_NOINLINE route_series* make_series(std::size_t i, std::string_view prefix, std::string_view pattern,
                                                 std::uint8_t method) {
         if (owned.size() >= table_size * 3 / 4) return nullptr;  // keep probes short
         try {
@@ -191,7 +193,7 @@ struct metrics_shard_release {
     }
 };
 
-[[gnu::noinline]] inline metrics_shard* attach_metrics_shard() noexcept {
+PORTHOLE_NOINLINE inline metrics_shard* attach_metrics_shard() noexcept {
     try {
         auto& r = metrics_shards();
         metrics_shard* s = nullptr;
@@ -272,7 +274,7 @@ struct request_record {
     explicit operator bool() const noexcept { return series != nullptr; }
 
     // Before the application is called: the request's method and size as received.
-    [[gnu::noinline]] void begin(metrics_shard& m, std::uint8_t method, std::uint64_t received) noexcept {
+    PORTHOLE_NOINLINE void begin(metrics_shard& m, std::uint8_t method, std::uint64_t received) noexcept {
         m.current = {};
         m.current.active = true;
         m.current.method = method;
@@ -281,7 +283,7 @@ struct request_record {
     }
 
     // The application returned (or took a responder): the route it took is known.
-    [[gnu::noinline]] void routed(metrics_shard& m) noexcept {
+    PORTHOLE_NOINLINE void routed(metrics_shard& m) noexcept {
         auto& n = m.current;
         n.active = false;
         route_series* s = n.series;
@@ -295,7 +297,7 @@ struct request_record {
     }
 
     // The response is queued: status code, and bytes of head and body.
-    [[gnu::noinline]] void end(unsigned status, std::uint64_t bytes_out) noexcept {
+    PORTHOLE_NOINLINE void end(unsigned status, std::uint64_t bytes_out) noexcept {
         route_series* s = std::exchange(series, nullptr);
         std::uint64_t ns = monotonic_ns() - start;
         unsigned cls = (status < 100 ? 1 : status >= 600 ? 5 : status / 100) - 1;

@@ -192,6 +192,11 @@ inline std::string command_line_usage(std::string_view program) {
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
         "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+#if defined(_WIN32)  // no Unix sockets, and one listener shared by the loops
+        "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT\n"
+        "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+        "                         literals (repeatable)\n"
+#else
         "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
         "                unix:/path/to.sock, unix:@abstract-name\n"
         "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
@@ -200,6 +205,7 @@ inline std::string command_line_usage(std::string_view program) {
         "                         literals (repeatable)\n"
         "  --shared-listener      one listener for every loop, which take connections as they are\n"
         "                         free (default: one SO_REUSEPORT listener per loop, on Linux)\n"
+#endif
         "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"

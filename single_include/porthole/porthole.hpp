@@ -2786,7 +2786,6 @@ constexpr void split_target(std::string_view target, std::string_view& path, std
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -2829,15 +2828,6 @@ namespace porthole::detail {
 inline void no_thread_exit_work(void*) noexcept {}
 inline int const thread_exit_order_fixed = __cxxabiv1::__cxa_thread_atexit(no_thread_exit_work, nullptr, nullptr);
 #endif
-
-// gmtime() into the caller's storage (thread-safe).
-inline void utc_time(std::time_t t, std::tm& out) noexcept {
-#if defined(_WIN32)
-    ::gmtime_s(&out, &t);
-#else
-    ::gmtime_r(&t, &out);
-#endif
-}
 
 #if defined(_WIN32)
 
@@ -3890,6 +3880,22 @@ inline bool when_answered(request const& req, std::function<void(response&)> ste
 //   timeout, parse errors by status, requests per connection (histogram), bytes sent from files
 //   (sendfile), blocking jobs queued and refused, live streams and their subscribers.
 
+// #include <porthole/detail/compiler.hpp>
+// porthole/detail/compiler.hpp: the few hints porthole gives the optimizer, spelled for each
+// compiler, so that the public headers use no extension of one compiler alone: g++ and clang++
+// take GNU attributes; MSVC takes its own __declspec, or goes without the hint.
+
+// PORTHOLE_NOINLINE: a cold path kept out of its caller, which then stays small enough to inline.
+// PORTHOLE_ALWAYS_INLINE_LAMBDA: after a lambda's parameter list, for a few bytes' copy that a
+// call would cost more than.
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PORTHOLE_NOINLINE __declspec(noinline)
+#define PORTHOLE_ALWAYS_INLINE_LAMBDA
+#else
+#define PORTHOLE_NOINLINE [[gnu::noinline]]
+#define PORTHOLE_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
+#endif
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -4017,7 +4023,7 @@ struct metrics_shard {
         return nullptr;
     }
 
-    [[gnu::noinline]] route_series* make_series(std::size_t i, std::string_view prefix, std::string_view pattern,
+    PORTHOLE_NOINLINE route_series* make_series(std::size_t i, std::string_view prefix, std::string_view pattern,
                                                 std::uint8_t method) {
         if (owned.size() >= table_size * 3 / 4) return nullptr;  // keep probes short
         try {
@@ -4061,7 +4067,7 @@ struct metrics_shard_release {
     }
 };
 
-[[gnu::noinline]] inline metrics_shard* attach_metrics_shard() noexcept {
+PORTHOLE_NOINLINE inline metrics_shard* attach_metrics_shard() noexcept {
     try {
         auto& r = metrics_shards();
         metrics_shard* s = nullptr;
@@ -4142,7 +4148,7 @@ struct request_record {
     explicit operator bool() const noexcept { return series != nullptr; }
 
     // Before the application is called: the request's method and size as received.
-    [[gnu::noinline]] void begin(metrics_shard& m, std::uint8_t method, std::uint64_t received) noexcept {
+    PORTHOLE_NOINLINE void begin(metrics_shard& m, std::uint8_t method, std::uint64_t received) noexcept {
         m.current = {};
         m.current.active = true;
         m.current.method = method;
@@ -4151,7 +4157,7 @@ struct request_record {
     }
 
     // The application returned (or took a responder): the route it took is known.
-    [[gnu::noinline]] void routed(metrics_shard& m) noexcept {
+    PORTHOLE_NOINLINE void routed(metrics_shard& m) noexcept {
         auto& n = m.current;
         n.active = false;
         route_series* s = n.series;
@@ -4165,7 +4171,7 @@ struct request_record {
     }
 
     // The response is queued: status code, and bytes of head and body.
-    [[gnu::noinline]] void end(unsigned status, std::uint64_t bytes_out) noexcept {
+    PORTHOLE_NOINLINE void end(unsigned status, std::uint64_t bytes_out) noexcept {
         route_series* s = std::exchange(series, nullptr);
         std::uint64_t ns = monotonic_ns() - start;
         unsigned cls = (status < 100 ? 1 : status >= 600 ? 5 : status / 100) - 1;
@@ -5440,6 +5446,7 @@ concept plans_bodies = requires(App& app, request const& head) {
 
 // #include <porthole/app.hpp>
 // #include <porthole/body_stream.hpp>
+// #include <porthole/detail/compiler.hpp>
 // #include <porthole/responder.hpp>
 
 #include <concepts>
@@ -5592,7 +5599,7 @@ private:
     // The inner application answers later (responder.hpp, blocking.hpp, a streamed body): the
     // after() step runs on that answer, on the connection's thread, before it is written.
     template <std::size_t I, class State>
-    [[gnu::noinline]] void defer_after(request const& req, State state) {
+    PORTHOLE_NOINLINE void defer_after(request const& req, State state) {
         using L = std::tuple_element_t<I, std::tuple<Layers...>>;
         // std::function wants a copyable target: the state is shared, not copied.
         when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {
@@ -5670,7 +5677,7 @@ private:
 // answer it sends, protocol errors and timeouts included) and the access_log layer (called for
 // what the application and the layers inside it answered, placed where the layers list puts it).
 
-// #include <porthole/detail/platform.hpp>
+// #include <porthole/http_date.hpp>
 // #include <porthole/layer.hpp>
 
 #include <algorithm>
@@ -5701,21 +5708,20 @@ using access_log_function = std::function<void(access_entry const&)>;
 // Each line is one fwrite, so lines from several threads do not interleave.
 inline access_log_function common_log(std::FILE* out) {
     return [out](access_entry const& e) {
-        static constexpr char const months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        detail::utc_time(now, tm);
+        auto secs = static_cast<std::int64_t>(std::time(nullptr));
+        std::int64_t days = detail::floor_div(secs, 86400);
+        auto in_day = static_cast<unsigned>(secs - days * 86400);
+        auto date = detail::civil_from_days(days);
         std::string_view host = e.peer;
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
         char line[2048];
         int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), tm.tm_mday,
-                              months[tm.tm_mon < 0 || tm.tm_mon > 11 ? 0 : tm.tm_mon],
-                              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+                              static_cast<int>(host.size()), host.data(), date.day,
+                              detail::month_names[date.month - 1], static_cast<long long>(date.year),
+                              in_day / 3600, in_day / 60 % 60, in_day % 60,
                               static_cast<int>(e.method.size()), e.method.data(),
                               static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
                               unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
@@ -8560,6 +8566,7 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 // #include <porthole/access_log.hpp>
 // #include <porthole/app.hpp>
 // #include <porthole/body_stream.hpp>
+// #include <porthole/detail/compiler.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/mailbox.hpp>
 // #include <porthole/metrics.hpp>
@@ -9298,7 +9305,7 @@ private:
         std::size_t begin = out_.size();
         out_.resize(begin + need);
         char* p = out_.data() + begin;
-        auto put = [&p](std::string_view b) __attribute__((always_inline)) {  // a few bytes: a call costs more
+        auto put = [&p](std::string_view b) PORTHOLE_ALWAYS_INLINE_LAMBDA {  // a few bytes: a call costs more
             std::memcpy(p, b.data(), b.size());
             p += b.size();
         };
@@ -9414,7 +9421,7 @@ private:
 
     // Makes the stream segment's next framed piece current. A producer that throws cuts the
     // body short, with no chunked terminator, and the connection closes: the truncation shows.
-    [[gnu::noinline]] void materialize_stream(segment& s) {
+    PORTHOLE_NOINLINE void materialize_stream(segment& s) {
         if (!s.bytes.empty() || s.stream_ended || s.paused) return;
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
@@ -9523,7 +9530,7 @@ private:
     // responder is then refused. Out of line, as everything here that answering at once never
     // reaches: the common path stays as compact as it was.
     enum class awaiting : std::uint8_t { yes, no, unanswerable };
-    [[gnu::noinline]] awaiting await_answer(request const& req, bool returned_later) {
+    PORTHOLE_NOINLINE awaiting await_answer(request const& req, bool returned_later) {
         if (!ex_.started) {
             log_error("the application returned porthole::later without calling answer_later()");
             return awaiting::unanswerable;
@@ -9560,7 +9567,7 @@ private:
         waiting_ = false;
     }
 
-    [[gnu::noinline]] void start_live_stream(segment& s, detail::stream_channel& live) {
+    PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live) {
         s.live = &live;
         if (metrics::enabled() && !live.counted) {
             live.counted = true;
@@ -9642,7 +9649,7 @@ private:
     // The head is complete and a body follows: asks the application how it is taken. True when
     // the connection takes it from here (streamed to a sink, or dropped after an early answer),
     // or refused it; false when the parser reads it whole, under the plan's limit if any.
-    [[gnu::noinline]] bool plan_body() {
+    PORTHOLE_NOINLINE bool plan_body() {
         auto const& h = parser_.head();
         // Requests refused whatever the route are answered once whole, as always.
         if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
@@ -9717,7 +9724,7 @@ private:
     }
 
     // Streams what it can of [data, data + size) into the body being taken; the bytes used.
-    [[gnu::noinline]] std::size_t take_body(char* data, std::size_t size) {
+    PORTHOLE_NOINLINE std::size_t take_body(char* data, std::size_t size) {
         std::size_t off = 0;
         while (incoming_ && !incoming_->waiting) {
             detail::incoming_body::step st;
@@ -9779,7 +9786,7 @@ private:
     // ---- after a 101 (upgrade.hpp)
 
     // The handler accepted an upgrade: the 101 goes out, then the new protocol has the bytes.
-    [[gnu::noinline]] void switch_protocols(request const& req, response&& res) {
+    PORTHOLE_NOINLINE void switch_protocols(request const& req, response&& res) {
         auto up = std::move(ex_.upgrade);
         ex_.started.reset();
         if (res.status() != status::switching_protocols || req.version() != http_1_1) {
@@ -9806,7 +9813,7 @@ private:
         up_->feed(std::span<char>(copy.data(), copy.size()));
     }
 
-    [[gnu::noinline]] std::span<output_chunk const> upgraded_output() {
+    PORTHOLE_NOINLINE std::span<output_chunk const> upgraded_output() {
         auto out = up_->pending_output();
         std::size_t n = std::min(out.size(), chunks_.size());
         for (std::size_t i = 0; i < n; ++i) chunks_[i] = output_chunk{out[i]};
@@ -11848,6 +11855,7 @@ private:
 };
 
 }  // namespace porthole::detail
+// #include <porthole/detail/compiler.hpp>
 // #include <porthole/detail/poller.hpp>
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
 // edge-triggered connections (input from the start, output added once after a short write);
@@ -12805,7 +12813,7 @@ private:
         graveyard_ = &s;
     }
 
-    [[gnu::noinline]] static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
+    PORTHOLE_NOINLINE static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
         m.closed.add();
         std::size_t i = 0;
         while (i < metrics::requests_per_connection_buckets.size() && requests > metrics::requests_per_connection_buckets[i]) ++i;
@@ -13386,6 +13394,11 @@ inline std::string command_line_usage(std::string_view program) {
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
         "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+#if defined(_WIN32)  // no Unix sockets, and one listener shared by the loops
+        "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT\n"
+        "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+        "                         literals (repeatable)\n"
+#else
         "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
         "                unix:/path/to.sock, unix:@abstract-name\n"
         "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
@@ -13394,6 +13407,7 @@ inline std::string command_line_usage(std::string_view program) {
         "                         literals (repeatable)\n"
         "  --shared-listener      one listener for every loop, which take connections as they are\n"
         "                         free (default: one SO_REUSEPORT listener per loop, on Linux)\n"
+#endif
         "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"

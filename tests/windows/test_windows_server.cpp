@@ -291,7 +291,7 @@ TEST_CASE("on loopback a Host naming another machine gets 421; allowed_hosts and
     CHECK(with_host("app.localhost") == "200");
 }
 
-TEST_CASE("a unix: address is refused at start on Windows; the command line refuses it and the socket flags") {
+TEST_CASE("a unix: address is refused at start on Windows; the command line refuses it and the socket flags, and --help offers neither") {
     options o = loopback();
     o.address = "unix:C:\\porthole-test.sock";
     server s(hello_app, o);
@@ -304,6 +304,12 @@ TEST_CASE("a unix: address is refused at start on Windows; the command line refu
     CHECK(cl.message.find("Unix sockets are not supported on Windows") != std::string::npos);
     char const* mode[] = {"hello", "--socket-mode", "600"};
     CHECK(options::from_command_line(3, mode).result == command_line::outcome::invalid);
+    char const* help[] = {"hello", "--help"};  // --help offers none of it
+    auto usage = options::from_command_line(2, help);
+    CHECK(usage.result == command_line::outcome::help);
+    CHECK(usage.message.find("--port N") != std::string::npos);
+    CHECK(usage.message.find("unix:") == std::string::npos);
+    CHECK(usage.message.find("--socket-") == std::string::npos);
 
     options both = loopback();  // several TCP addresses still work
     both.extra_addresses = {"127.0.0.1:0"};

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <porthole/detail/client_affinity.hpp>
+#include <porthole/detail/compiler.hpp>
 #include <porthole/detail/poller.hpp>
 #include <porthole/detail/sys.hpp>
 #include <porthole/mailbox.hpp>
@@ -771,7 +772,7 @@ private:
         graveyard_ = &s;
     }
 
-    [[gnu::noinline]] static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
+    PORTHOLE_NOINLINE static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
         m.closed.add();
         std::size_t i = 0;
         while (i < metrics::requests_per_connection_buckets.size() && requests > metrics::requests_per_connection_buckets[i]) ++i;

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -52,15 +51,6 @@ namespace porthole::detail {
 inline void no_thread_exit_work(void*) noexcept {}
 inline int const thread_exit_order_fixed = __cxxabiv1::__cxa_thread_atexit(no_thread_exit_work, nullptr, nullptr);
 #endif
-
-// gmtime() into the caller's storage (thread-safe).
-inline void utc_time(std::time_t t, std::tm& out) noexcept {
-#if defined(_WIN32)
-    ::gmtime_s(&out, &t);
-#else
-    ::gmtime_r(&t, &out);
-#endif
-}
 
 #if defined(_WIN32)
 
