@@ -7,6 +7,7 @@
 // depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
 #pragma once
 
+#include <porthole/detail/decimal.hpp>
 #include <porthole/http.hpp>
 
 #include <algorithm>
@@ -281,20 +282,6 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
 
 // Whether the host of uri-host [":" port] is empty ("", ":80").
 constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
-
-// 1*DIGIT without overflow; false for anything else.
-constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty()) return false;
-    std::uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        auto d = static_cast<std::uint64_t>(c - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
 
 // Case-insensitive match of a token against a lower-case literal of letters, digits and '-'.
 // OR-ing 0x20 folds case exactly for such literals, since a token never holds the control

@@ -6,6 +6,7 @@
 
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
+#include <porthole/detail/decimal.hpp>
 #include <porthole/metrics.hpp>
 #include <porthole/route_pattern.hpp>
 #include <porthole/url.hpp>
@@ -333,42 +334,14 @@ constexpr bool is_dot(std::string_view seg) noexcept {
     return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
 }
 
-// Decimal digits only, range-checked; no sign, no spaces.
-constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty()) return false;
-    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);  // "007" is 7, however many zeros
-    if (s.size() > 20) return false;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
-        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
-        if (d > 9) return false;
-        v = v * 10 + d;
-    }
-    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
-    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
-    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
-    out = v * 10 + d;
-    return true;
-}
-// An optional '-', then as above.
-constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
-    bool negative = !s.empty() && s[0] == '-';
-    if (negative) s.remove_prefix(1);
-    std::uint64_t u = 0;
-    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    if (!parse_number(s, u) || u > limit + negative) return false;
-    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
-    return true;
-}
-
 // Whether a segment is what {:int} / {:uint} match.
 constexpr bool is_int64(std::string_view s) noexcept {
     std::int64_t v = 0;
-    return parse_number(s, v);
+    return parse_decimal(s, v);
 }
 constexpr bool is_uint64(std::string_view s) noexcept {
     std::uint64_t v = 0;
-    return parse_number(s, v);
+    return parse_decimal(s, v);
 }
 
 // Equality of short strings by overlapping word loads: a literal is matched once per request
@@ -442,7 +415,7 @@ struct matcher {
     template <class T>
     bool number(std::string_view seg, std::size_t i) const noexcept {
         T v = 0;
-        if (!parse_number(seg, v)) return false;
+        if (!parse_decimal(seg, v)) return false;
         if (i < walk.numbers.size()) walk.numbers[i] = static_cast<std::uint64_t>(v);
         return true;
     }

@@ -5,6 +5,7 @@
 
 #include <porthole/blocking.hpp>
 #include <porthole/connection.hpp>
+#include <porthole/detail/decimal.hpp>
 #include <porthole/detail/engine.hpp>
 #include <porthole/detail/poller.hpp>
 #include <porthole/detail/sys.hpp>
@@ -223,14 +224,9 @@ inline std::string command_line_usage(std::string_view program) {
 }
 
 inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
-    if (s.empty() || s.size() > 10) return false;
-    unsigned long v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<unsigned long>(c - '0');
-    }
-    if (v > max) return false;
-    out = v;
+    std::uint64_t v = 0;
+    if (!parse_decimal(s, v) || v > max) return false;
+    out = static_cast<unsigned long>(v);
     return true;
 }
 

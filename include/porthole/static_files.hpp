@@ -5,6 +5,7 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/detail/decimal.hpp>
 #include <porthole/encoding.hpp>
 #include <porthole/html.hpp>
 #include <porthole/http_date.hpp>
@@ -351,16 +352,13 @@ inline bool etag_fields_match(std::span<header_field const> fields, std::string_
     return false;
 }
 
-// A non-negative decimal number, saturating at UINT64_MAX; nullopt if not all digits.
+// A non-negative decimal number, saturating at UINT64_MAX (a last-byte-pos past any file means
+// its end); nullopt if not all digits.
 constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) noexcept {
-    if (s.empty()) return std::nullopt;
     std::uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return std::nullopt;
-        auto d = static_cast<std::uint64_t>(c - '0');
-        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
-    }
-    return v;
+    if (parse_decimal(s, v)) return v;
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    return UINT64_MAX;
 }
 
 struct byte_range {

@@ -363,6 +363,48 @@ constexpr bool list_contains(std::string_view value, std::string_view token) noe
 // message (from its first byte) on each call, possibly at a new address, and the result does not
 // depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
 
+// #include <porthole/detail/decimal.hpp>
+// porthole/detail/decimal.hpp: the one reader of decimal numbers, for every grammar that has
+// one: Content-Length (1*DIGIT, RFC 9110 section 8.6), Range positions, {:int} and {:uint}
+// route segments, ports and command-line values.
+
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace porthole::detail {
+
+// 1*DIGIT as an unsigned 64-bit number: no sign, no space, any number of leading zeros ("007"
+// is 7). False, leaving `out` alone, for anything else or a value beyond 2^64 - 1.
+constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty()) return false;
+    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
+    if (s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
+        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
+        if (d > 9) return false;
+        v = v * 10 + d;
+    }
+    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
+    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
+    out = v * 10 + d;
+    return true;
+}
+
+// An optional '-', then as above, within -2^63 .. 2^63 - 1.
+constexpr bool parse_decimal(std::string_view s, std::int64_t& out) noexcept {
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    std::uint64_t u = 0;
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!parse_decimal(s, u) || u > limit + negative) return false;
+    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
+    return true;
+}
+
+}  // namespace porthole::detail
 // #include <porthole/http.hpp>
 
 #include <algorithm>
@@ -637,20 +679,6 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
 
 // Whether the host of uri-host [":" port] is empty ("", ":80").
 constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
-
-// 1*DIGIT without overflow; false for anything else.
-constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty()) return false;
-    std::uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        auto d = static_cast<std::uint64_t>(c - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
 
 // Case-insensitive match of a token against a lower-case literal of letters, digits and '-'.
 // OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
@@ -7322,6 +7350,7 @@ private:
 // descriptors, clocks, listening sockets, accept, vectored and file output, wake-ups, signals.
 // On Windows, sys_windows.hpp gives the same pieces through Winsock.
 
+// #include <porthole/detail/decimal.hpp>
 // #include <porthole/detail/platform.hpp>
 // #include <porthole/unique_fd.hpp>
 
@@ -7909,13 +7938,8 @@ inline listen_address parse_listen_address(std::string_view text) {
         return a;
     }
     auto parse_port = [&](std::string_view p) {
-        unsigned v = 0;
-        bool ok = !p.empty() && p.size() <= 5;
-        for (char c : p) {
-            ok = ok && c >= '0' && c <= '9';
-            v = v * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (!ok || v > 65535) fail("a bad port");
+        std::uint64_t v = 0;
+        if (!parse_decimal(p, v) || v > 65535) fail("a bad port");
         a.port = static_cast<std::uint16_t>(v);
     };
     if (!text.empty() && text[0] == '[') {
@@ -10883,6 +10907,7 @@ private:
 // requests (RFC 9110 13), single byte ranges (RFC 9110 14), and files compressed ahead of time.
 
 // #include <porthole/app.hpp>
+// #include <porthole/detail/decimal.hpp>
 // #include <porthole/encoding.hpp>
 // #include <porthole/html.hpp>
 // #include <porthole/http_date.hpp>
@@ -11401,16 +11426,13 @@ inline bool etag_fields_match(std::span<header_field const> fields, std::string_
     return false;
 }
 
-// A non-negative decimal number, saturating at UINT64_MAX; nullopt if not all digits.
+// A non-negative decimal number, saturating at UINT64_MAX (a last-byte-pos past any file means
+// its end); nullopt if not all digits.
 constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) noexcept {
-    if (s.empty()) return std::nullopt;
     std::uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return std::nullopt;
-        auto d = static_cast<std::uint64_t>(c - '0');
-        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
-    }
-    return v;
+    if (parse_decimal(s, v)) return v;
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    return UINT64_MAX;
 }
 
 struct byte_range {
@@ -11751,6 +11773,7 @@ private:
 
 // #include <porthole/blocking.hpp>
 // #include <porthole/connection.hpp>
+// #include <porthole/detail/decimal.hpp>
 // #include <porthole/detail/engine.hpp>
 // porthole/detail/engine.hpp: a set of event loops behind one or more listening addresses, run
 // either on background threads (start/stop/wait) or one step at a time on the caller's thread
@@ -13425,14 +13448,9 @@ inline std::string command_line_usage(std::string_view program) {
 }
 
 inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
-    if (s.empty() || s.size() > 10) return false;
-    unsigned long v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<unsigned long>(c - '0');
-    }
-    if (v > max) return false;
-    out = v;
+    std::uint64_t v = 0;
+    if (!parse_decimal(s, v) || v > max) return false;
+    out = static_cast<unsigned long>(v);
     return true;
 }
 
@@ -14199,6 +14217,7 @@ struct methods_check {
 
 // #include <porthole/app.hpp>
 // #include <porthole/body_stream.hpp>
+// #include <porthole/detail/decimal.hpp>
 // #include <porthole/metrics.hpp>
 // #include <porthole/route_pattern.hpp>
 // #include <porthole/url.hpp>
@@ -14526,42 +14545,14 @@ constexpr bool is_dot(std::string_view seg) noexcept {
     return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
 }
 
-// Decimal digits only, range-checked; no sign, no spaces.
-constexpr bool parse_number(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty()) return false;
-    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);  // "007" is 7, however many zeros
-    if (s.size() > 20) return false;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
-        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
-        if (d > 9) return false;
-        v = v * 10 + d;
-    }
-    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
-    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
-    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
-    out = v * 10 + d;
-    return true;
-}
-// An optional '-', then as above.
-constexpr bool parse_number(std::string_view s, std::int64_t& out) noexcept {
-    bool negative = !s.empty() && s[0] == '-';
-    if (negative) s.remove_prefix(1);
-    std::uint64_t u = 0;
-    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    if (!parse_number(s, u) || u > limit + negative) return false;
-    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
-    return true;
-}
-
 // Whether a segment is what {:int} / {:uint} match.
 constexpr bool is_int64(std::string_view s) noexcept {
     std::int64_t v = 0;
-    return parse_number(s, v);
+    return parse_decimal(s, v);
 }
 constexpr bool is_uint64(std::string_view s) noexcept {
     std::uint64_t v = 0;
-    return parse_number(s, v);
+    return parse_decimal(s, v);
 }
 
 // Equality of short strings by overlapping word loads: a literal is matched once per request
@@ -14635,7 +14626,7 @@ struct matcher {
     template <class T>
     bool number(std::string_view seg, std::size_t i) const noexcept {
         T v = 0;
-        if (!parse_number(seg, v)) return false;
+        if (!parse_decimal(seg, v)) return false;
         if (i < walk.numbers.size()) walk.numbers[i] = static_cast<std::uint64_t>(v);
         return true;
     }

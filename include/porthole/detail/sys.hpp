@@ -3,6 +3,7 @@
 // On Windows, sys_windows.hpp gives the same pieces through Winsock.
 #pragma once
 
+#include <porthole/detail/decimal.hpp>
 #include <porthole/detail/platform.hpp>
 #include <porthole/unique_fd.hpp>
 
@@ -287,13 +288,8 @@ inline listen_address parse_listen_address(std::string_view text) {
         return a;
     }
     auto parse_port = [&](std::string_view p) {
-        unsigned v = 0;
-        bool ok = !p.empty() && p.size() <= 5;
-        for (char c : p) {
-            ok = ok && c >= '0' && c <= '9';
-            v = v * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (!ok || v > 65535) fail("a bad port");
+        std::uint64_t v = 0;
+        if (!parse_decimal(p, v) || v > 65535) fail("a bad port");
         a.port = static_cast<std::uint16_t>(v);
     };
     if (!text.empty() && text[0] == '[') {
