@@ -330,10 +330,6 @@ struct path_walk {
     }
 };
 
-constexpr bool is_dot(std::string_view seg) noexcept {
-    return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
-}
-
 // Whether a segment is what {:int} / {:uint} match.
 constexpr bool is_int64(std::string_view s) noexcept {
     std::int64_t v = 0;
@@ -452,7 +448,7 @@ struct matcher {
                 if (n.integer != no_node && number<std::int64_t>(seg, i) && candidate(n.integer)) return true;
                 if (n.unsigned_integer != no_node && number<std::uint64_t>(seg, i) && candidate(n.unsigned_integer))
                     return true;
-                if (n.string != no_node && !is_dot(seg) && candidate(n.string)) return true;
+                if (n.string != no_node && !url::is_dot_segment(seg) && candidate(n.string)) return true;
             }
             if (n.rest != no_node) {
                 if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1, end + 1)) return true;

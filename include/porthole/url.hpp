@@ -168,7 +168,9 @@ inline bool decode_segment(std::string_view seg, std::string& out) {
 // "." or "..": segments that would move a file-system lookup. Apply it to segments of a
 // decode_path result, where "%2e%2E" has already become "..".
 constexpr bool is_dot_segment(std::string_view seg) noexcept {
-    return seg == "." || seg == "..";
+    // Size 1 or 2 (an empty segment wraps to a large size), then dots: no call, few branches,
+    // as the router asks it of every segment it would match by name.
+    return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
 }
 
 // The segments of a path, split on '/'. One leading '/' is dropped and every other '/'

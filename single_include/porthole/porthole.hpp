@@ -1761,7 +1761,9 @@ inline bool decode_segment(std::string_view seg, std::string& out) {
 // "." or "..": segments that would move a file-system lookup. Apply it to segments of a
 // decode_path result, where "%2e%2E" has already become "..".
 constexpr bool is_dot_segment(std::string_view seg) noexcept {
-    return seg == "." || seg == "..";
+    // Size 1 or 2 (an empty segment wraps to a large size), then dots: no call, few branches,
+    // as the router asks it of every segment it would match by name.
+    return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
 }
 
 // The segments of a path, split on '/'. One leading '/' is dropped and every other '/'
@@ -14541,10 +14543,6 @@ struct path_walk {
     }
 };
 
-constexpr bool is_dot(std::string_view seg) noexcept {
-    return seg.size() - 1 < 2 && seg[0] == '.' && (seg.size() == 1 || seg[1] == '.');
-}
-
 // Whether a segment is what {:int} / {:uint} match.
 constexpr bool is_int64(std::string_view s) noexcept {
     std::int64_t v = 0;
@@ -14663,7 +14661,7 @@ struct matcher {
                 if (n.integer != no_node && number<std::int64_t>(seg, i) && candidate(n.integer)) return true;
                 if (n.unsigned_integer != no_node && number<std::uint64_t>(seg, i) && candidate(n.unsigned_integer))
                     return true;
-                if (n.string != no_node && !is_dot(seg) && candidate(n.string)) return true;
+                if (n.string != no_node && !url::is_dot_segment(seg) && candidate(n.string)) return true;
             }
             if (n.rest != no_node) {
                 if (next >= 0 && visit(static_cast<std::size_t>(next), i + 1, end + 1)) return true;
