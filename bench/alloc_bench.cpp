@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
             std::size_t n = 0;
             for (auto const& c : chunks) n += c.memory.size();
             bytes_out += n;
-            conn.consumed(n);
+            conn.written(n);
         }
     };
     for (int i = 0; i < 100; ++i) one();  // warm-up: buffers reach their working size

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
             for (auto out = conn.pending_output(); !out.empty(); out = conn.pending_output()) {
                 ssize_t w = ::write(p.fd, out[0].memory.data(), out[0].memory.size());  // this app sends memory only; a full socket buffer waits for POLLOUT
                 if (w <= 0) break;
-                conn.consumed(static_cast<std::size_t>(w));
+                conn.written(static_cast<std::size_t>(w));
             }
             if (conn.should_close() && !conn.has_output()) ::close(p.fd), clients.erase(p.fd);
         }

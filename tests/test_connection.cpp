@@ -425,11 +425,11 @@ TEST_CASE("large string bodies are referenced, not copied, and go out whole") {
     CHECK(out[1].memory.size() == 100000);
     CHECK(out[1].memory.data() != big.data());  // the response's own string, moved, not copied again
     std::size_t total = out[0].size() + out[1].size();
-    conn.consumed(total - 10);  // a partial write
+    conn.written(total - 10);  // a partial write
     auto rest = conn.pending_output();
     REQUIRE(rest.size() == 1);
     CHECK(rest[0].memory.size() == 10);
-    conn.consumed(10);
+    conn.written(10);
     CHECK(conn.pending_output().empty());
     CHECK(conn.phase() == connection_phase::idle);
 }
@@ -451,7 +451,7 @@ TEST_CASE("backpressure: a connection with too much output waiting stops taking 
         if (chunks.empty()) break;
         std::size_t n = 0;
         for (auto const& ch : chunks) out.append(ch.memory), n += ch.memory.size();
-        conn.consumed(n);
+        conn.written(n);
     }
     answered = testing::parse_responses(out).size();
     CHECK(answered == 100);
@@ -472,7 +472,7 @@ TEST_CASE("phase tells the driver which timeout applies; a read timeout answers 
     auto out = conn.pending_output();
     REQUIRE(!out.empty());
     CHECK(out[0].memory.substr(0, 12) == "HTTP/1.1 408");
-    conn.consumed(out[0].memory.size());
+    conn.written(out[0].memory.size());
     CHECK(conn.phase() == connection_phase::closed);
     CHECK(conn.should_close());
 }
@@ -615,7 +615,7 @@ TEST_CASE("recycle() makes a used connection as good as new, whatever state it w
                 out.append(c.memory);
                 n += c.memory.size();
             }
-            conn.consumed(n);
+            conn.written(n);
         }
         return out;
     };
@@ -749,7 +749,7 @@ std::string write_all(connection<App>& conn) {
             out.append(c.memory);
             n += static_cast<std::size_t>(c.size());
         }
-        conn.consumed(n);
+        conn.written(n);
     }
     return out;
 }
@@ -789,7 +789,7 @@ TEST_CASE("a stop that finds a queued keep-alive response unsent makes it say Co
         auto first = conn.pending_output();
         REQUIRE(!first.empty());
         std::string out(first[0].memory);
-        conn.consumed(out.size());  // the first head went out
+        conn.written(out.size());  // the first head went out
         conn.feed(std::string_view(get("/b")));
         conn.drain();
         out += write_all(conn);
@@ -804,7 +804,7 @@ TEST_CASE("a stop that finds a queued keep-alive response unsent makes it say Co
         connection<decltype(app)> conn(app);
         conn.feed(std::string_view(get("/first")));
         std::string out(conn.pending_output()[0].memory.substr(0, 5));
-        conn.consumed(5);
+        conn.written(5);
         conn.drain();
         out += write_all(conn);
         auto rs = porthole::testing::parse_responses(out);
@@ -928,7 +928,7 @@ std::size_t peak_memory(connection<App>& conn, std::string const& wire, std::siz
                 n += static_cast<std::size_t>(c.size());
                 if (written) written->append(c.memory);
             }
-            conn.consumed(n);
+            conn.written(n);
         }
     }
     return peak;
@@ -982,7 +982,7 @@ TEST_CASE("pipelined requests for large generated bodies do not pile up: string 
             n += static_cast<std::size_t>(c.size());
             if (c.size() == 1 << 20) ++bodies;
         }
-        conn.consumed(n);
+        conn.written(n);
     }
     CHECK(conn.requests_served() == 50);
     CHECK(bodies == 50);
@@ -1000,11 +1000,11 @@ TEST_CASE("a peer that reads steadily but never lets the output empty keeps memo
         for (;;) {  // write all but the last 100 bytes
             auto out = conn.pending_output();
             if (out.size() > 1) {
-                conn.consumed(static_cast<std::size_t>(out[0].size()));
+                conn.written(static_cast<std::size_t>(out[0].size()));
                 continue;
             }
             if (out.empty() || out[0].size() <= 100) break;
-            conn.consumed(static_cast<std::size_t>(out[0].size()) - 100);
+            conn.written(static_cast<std::size_t>(out[0].size()) - 100);
         }
         peak = std::max(peak, conn.memory_held());
     }

@@ -249,7 +249,7 @@ TEST_CASE("a pong already being written is not replaced") {
     ws::connection c;
     c.feed(std::string_view(ping("first")));
     while (c.next()) {}
-    c.consumed(3);  // part of the first pong went out
+    c.written(3);  // part of the first pong went out
     c.feed(std::string_view(ping("second")));
     while (c.next()) {}
     outcome o;
@@ -398,7 +398,7 @@ TEST_CASE("a broadcast frame is shared, not copied, by every connection's queue"
         auto chunks = c->pending_output();
         REQUIRE(chunks.size() == 1);
         CHECK(chunks[0].data() == frame.bytes().data());  // the same bytes, not a copy
-        c->consumed(chunks[0].size());
+        c->written(chunks[0].size());
     }
     CHECK(frame.use_count() == 1);
 }
@@ -413,7 +413,7 @@ TEST_CASE("a slow client: past the queue limit, a send closes the connection wit
     CHECK(c.send_binary(chunk) == ws::send_result::queued);
     CHECK_FALSE(c.wants_read());  // over half: reading pauses
     CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 3 frames of 304 bytes: 912
-    c.consumed(10);  // the client took a little of the first frame
+    c.written(10);  // the client took a little of the first frame
     CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 902 was under: 1206 now
     CHECK(c.queued_bytes() == 1206);
     CHECK(c.send_binary(chunk) == ws::send_result::overflow);

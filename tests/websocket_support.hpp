@@ -108,7 +108,7 @@ inline void drain_output(ws::connection& c, outcome& o) {
             o.output.append(piece);
             n += piece.size();
         }
-        c.consumed(n);
+        c.written(n);
     }
 }
 

@@ -188,7 +188,7 @@ private:
                 }
                 n += static_cast<std::size_t>(c.size());
             }
-            conn_.consumed(n);
+            conn_.written(n);
         }
     }
 

@@ -209,12 +209,12 @@ struct tls_transport {
             } while (n < 0 && errno == EINTR);
             if (n <= 0) return -1;
             std::size_t taken = t.write(std::string_view(gather, static_cast<std::size_t>(n)));
-            c.consumed(taken);
+            c.written(taken);
             return taken > 0 ? 1 : 0;
         }
         if (out[0].memory.size() >= plain_piece) {
             std::size_t taken = t.write(out[0].memory.substr(0, encrypt_ahead));
-            c.consumed(taken);
+            c.written(taken);
             return taken > 0 ? 1 : 0;
         }
         std::size_t used = 0;
@@ -225,11 +225,11 @@ struct tls_transport {
         }
         if (used == 0) {  // only empty chunks up front: let the connection drop them
             std::size_t before = out.size();
-            c.consumed(0);
+            c.written(0);
             return c.pending_output().size() == before ? -1 : 1;
         }
         std::size_t taken = t.write(std::string_view(gather, used));
-        c.consumed(taken);
+        c.written(taken);
         return taken > 0 ? 1 : 0;
     }
 };
@@ -382,7 +382,7 @@ private:
                     }
                     total += static_cast<std::size_t>(c.size());
                 }
-                conn_.consumed(total);
+                conn_.written(total);
             }
             std::string_view enc = session_.output();
             while (!enc.empty()) {

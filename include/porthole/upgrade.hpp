@@ -37,7 +37,7 @@ public:
     virtual void feed(std::span<char> bytes) = 0;
     virtual void read_eof() noexcept = 0;
     virtual std::span<std::string_view const> pending_output() = 0;
-    virtual void consumed(std::size_t n) = 0;
+    virtual void written(std::size_t n) = 0;
     virtual bool has_output() const noexcept = 0;
     virtual bool wants_read() const noexcept = 0;
     virtual state phase() const noexcept = 0;

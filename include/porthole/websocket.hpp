@@ -308,7 +308,7 @@ public:
         quietly([&] { pump(); });
     }
     std::span<std::string_view const> pending_output() override { return conn().pending_output(); }
-    void consumed(std::size_t n) override { conn().consumed(n); }
+    void written(std::size_t n) override { conn().written(n); }
     bool has_output() const noexcept override { return session_.conn_.has_output(); }
     bool wants_read() const noexcept override { return session_.conn_.wants_read(); }
     state phase() const noexcept override {

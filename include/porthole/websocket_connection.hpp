@@ -7,7 +7,7 @@
 //   ws.feed(bytes);                             // or read_buffer() + commit(n)
 //   while (auto e = ws.next())                  // messages, pings, pongs, and one close
 //       if (e->type == ws::event_type::text) ws.send_text(e->data);
-//   write(ws.pending_output()); ws.consumed(n); // until has_output() is false
+//   write(ws.pending_output()); ws.written(n); // until has_output() is false
 //   if (ws.phase() == ws::phase::closed && !ws.has_output()) close the socket
 //
 // Every MUST of RFC 6455 for a server is enforced on input, each failure closing with its code:
@@ -219,7 +219,7 @@ public:
         return {chunks_.data(), n};
     }
     // n bytes of pending_output() were written.
-    void consumed(std::size_t n) noexcept {
+    void written(std::size_t n) noexcept {
         queued_ -= std::min(n, queued_);
         while (n > 0 && head_ < segments_.size()) {
             std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;

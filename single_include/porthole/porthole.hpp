@@ -3626,7 +3626,7 @@ public:
     virtual void feed(std::span<char> bytes) = 0;
     virtual void read_eof() noexcept = 0;
     virtual std::span<std::string_view const> pending_output() = 0;
-    virtual void consumed(std::size_t n) = 0;
+    virtual void written(std::size_t n) = 0;
     virtual bool has_output() const noexcept = 0;
     virtual bool wants_read() const noexcept = 0;
     virtual state phase() const noexcept = 0;
@@ -8582,7 +8582,7 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 // It parses what it is fed, runs the application for each complete request, and queues the
 // responses in order. It knows nothing about sockets, threads or clocks: a driver (the built-in
 // server, your own event loop, porthole::testing) reads, feeds, writes what pending_output()
-// gives, reports it with consumed(), and closes when should_close() says so. Timeouts are the
+// gives, reports it with written(), and closes when should_close() says so. Timeouts are the
 // driver's; phase() tells which one applies.
 //
 // Answers that come later (responder.hpp) and live streams (stream.hpp) reach the connection
@@ -8774,7 +8774,7 @@ public:
         draining_ = true;
         if (up_) up_->drain();
         close_after_queued();
-        for (std::size_t i = head_; i < segments_.size(); ++i) {
+        for (std::size_t i = first_unsent_; i < segments_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream && s.live) {
                 s.live->stopping.store(true, std::memory_order_release);
@@ -8840,22 +8840,22 @@ public:
 
     // What to write next, in order. Valid until the next call that feeds or consumes.
     std::span<output_chunk const> pending_output() {
-        if (up_ && head_ == segments_.size()) [[unlikely]] return upgraded_output();
+        if (up_ && first_unsent_ == segments_.size()) [[unlikely]] return upgraded_output();
         std::size_t n = 0;
-        for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
+        for (std::size_t i = first_unsent_; i < segments_.size() && n < chunks_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream) {
                 materialize_stream(s);
                 if (s.paused) break;  // nothing yet: what comes before it goes now
                 if (s.bytes.empty()) {  // a close-delimited stream that has ended
-                    if (i != head_) break;
+                    if (i != first_unsent_) break;
                     finish_front();
-                    if (head_ == segments_.size()) reset_output();
+                    if (first_unsent_ == segments_.size()) reset_output();
                     return pending_output();
                 }
             }
             output_chunk c;
-            std::uint64_t skip = i == head_ ? front_done_ : 0;
+            std::uint64_t skip = i == first_unsent_ ? front_done_ : 0;
             switch (s.kind) {
             case segment::buffered:
                 c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
@@ -8877,10 +8877,10 @@ public:
     }
 
     // n bytes of pending_output() were written (file chunks count their length).
-    void consumed(std::size_t n) {
-        if (up_ && head_ == segments_.size()) [[unlikely]] return up_->consumed(n);
-        while (n > 0 && head_ < segments_.size()) {
-            auto& s = segments_[head_];
+    void written(std::size_t n) {
+        if (up_ && first_unsent_ == segments_.size()) [[unlikely]] return up_->written(n);
+        while (n > 0 && first_unsent_ < segments_.size()) {
+            auto& s = segments_[first_unsent_];
             std::uint64_t left = s.size() - front_done_;
             if (n < left) {
                 front_done_ += n;
@@ -8889,7 +8889,7 @@ public:
             n -= static_cast<std::size_t>(left);
             finish_front();
         }
-        if (head_ == segments_.size()) reset_output();
+        if (first_unsent_ == segments_.size()) reset_output();
         else compact_output();
         if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
     }
@@ -8905,11 +8905,11 @@ public:
     bool should_close() const noexcept {
         return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
     }
-    bool has_output() const noexcept { return head_ < segments_.size() || (up_ && up_->has_output()); }
+    bool has_output() const noexcept { return first_unsent_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
         if (up_) [[unlikely]] return upgraded_phase();
         if (has_output()) {
-            auto const& s = segments_[head_];
+            auto const& s = segments_[first_unsent_];
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
             return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
         }
@@ -8990,7 +8990,7 @@ public:
         parser_ = request_parser(shared_storage(), config_.limits);
         std::vector<header_field>().swap(own_storage_);
         segments_.clear();
-        head_ = 0;
+        first_unsent_ = 0;
         front_done_ = 0;
         open_head_at_ = npos;
         held_.clear();
@@ -9010,6 +9010,14 @@ private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t recycled_buffer_limit = 4096;
     static constexpr std::size_t waiting_input_limit = 64 * 1024;
+    // Output bookkeeping: written segment records are dropped once there are this many and
+    // they are half the queue; written bytes once this many and half of out_; out_ keeps at
+    // most this much capacity when it empties; a held response counts this much besides a
+    // string body (its head, fields and record). Input keeps the same capacity at most.
+    static constexpr std::size_t compact_segments_at = 16;
+    static constexpr std::size_t compact_bytes_at = 4096;
+    static constexpr std::size_t kept_buffer_capacity = 64 * 1024;
+    static constexpr std::size_t held_response_cost = 4096;
 
     struct segment {
         enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
@@ -9045,7 +9053,7 @@ private:
         auto used = process(in_.data(), size);
         in_.resize(size);
         in_.erase(0, used);
-        if (in_.empty() && in_.capacity() > 64 * 1024) std::string().swap(in_);
+        if (in_.empty() && in_.capacity() > kept_buffer_capacity) std::string().swap(in_);
     }
 
     void keep_rest(const char* p, std::size_t n) {
@@ -9325,9 +9333,13 @@ private:
         bool date = date_ && !date_->value().empty();
         for (auto const& f : res.headers()) date = date && !iequals(f.name, "Date");  // the application's own wins
         auto ct = res.content_type();
-        std::size_t need = 17 + reason.size() + (date ? 8 + date_->value().size() : 0) + 18 + 16 + ct.size() +
-                           64 /* framing */ + 26 /* Connection */ + 2;
-        for (auto const& f : res.headers()) need += f.name.size() + f.value.size() + 4;
+        // Room for the longest form of each piece written below (each sizeof counts a spare byte).
+        constexpr std::size_t fixed_room = sizeof("HTTP/1.1 000 \r\n") + sizeof("Date: \r\n") +
+                                           sizeof("Server: porthole\r\n") + sizeof("Content-Type: \r\n") +
+                                           sizeof("Content-Length: 18446744073709551615\r\n") +
+                                           sizeof("Connection: keep-alive\r\n") + sizeof("\r\n");
+        std::size_t need = fixed_room + reason.size() + (date ? date_->value().size() : 0) + ct.size();
+        for (auto const& f : res.headers()) need += f.name.size() + sizeof(": \r\n") - 1 + f.value.size();
         std::size_t begin = out_.size();
         out_.resize(begin + need);
         char* p = out_.data() + begin;
@@ -9386,11 +9398,11 @@ private:
     // and nothing more is read; once its head has started, it goes out as it is.
     void close_after_queued() noexcept {
         if (open_head_at_ == npos || waiting_ || !in_.empty() || up_) return;
-        std::size_t at = open_head_at_, i = head_;
+        std::size_t at = open_head_at_, i = first_unsent_;
         while (i < segments_.size() &&
                !(segments_[i].kind == segment::buffered && segments_[i].begin <= at && at < segments_[i].end))
             ++i;
-        if (i == segments_.size() || (i == head_ && segments_[i].begin + front_done_ > at)) return;
+        if (i == segments_.size() || (i == first_unsent_ && segments_[i].begin + front_done_ > at)) return;
         constexpr std::string_view keep_alive = "Connection: keep-alive\r\n\r\n", close = "Connection: close\r\n\r\n";
         std::string_view head(out_.data() + at, last_head_size_);
         std::size_t from = head.ends_with(keep_alive) ? head.size() - keep_alive.size() : head.size() - 2;
@@ -9422,7 +9434,7 @@ private:
     // out_ grew from `begin`: extend the tail segment over the new bytes, or start one.
     void note_buffered(std::size_t begin) {
         if (!segments_.empty() && segments_.back().kind == segment::buffered && segments_.back().end == begin &&
-            segments_.size() > head_) {
+            segments_.size() > first_unsent_) {
             segments_.back().end = out_.size();
             return;
         }
@@ -9479,40 +9491,40 @@ private:
     }
 
     void finish_front() {
-        auto& s = segments_[head_];
+        auto& s = segments_[first_unsent_];
         front_done_ = 0;
         if (s.kind == segment::stream && !s.stream_ended) {
             s.bytes = {};  // made again from the producer
             return;
         }
         if (s.last_of_held && !held_.empty()) held_.pop_front();
-        ++head_;
+        ++first_unsent_;
     }
 
     // A peer that reads steadily while it keeps sending may never let the queue empty: drop
     // what was written from the front of out_ and of segments_, so that they hold what is
     // pending rather than everything sent since the queue was last empty.
     void compact_output() {
-        if (head_ >= 16 && head_ * 2 >= segments_.size()) {
-            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
-            head_ = 0;
+        if (first_unsent_ >= compact_segments_at && first_unsent_ * 2 >= segments_.size()) {
+            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(first_unsent_));
+            first_unsent_ = 0;
         }
         std::size_t live = out_.size();  // the first byte still to write
-        for (std::size_t i = head_; i < segments_.size(); ++i) {
+        for (std::size_t i = first_unsent_; i < segments_.size(); ++i) {
             if (segments_[i].kind == segment::buffered) {
-                live = segments_[i].begin + (i == head_ ? static_cast<std::size_t>(front_done_) : 0);
+                live = segments_[i].begin + (i == first_unsent_ ? static_cast<std::size_t>(front_done_) : 0);
                 break;
             }
         }
-        if (live < 4096 || live * 2 < out_.size()) return;
+        if (live < compact_bytes_at || live * 2 < out_.size()) return;
         out_.erase(0, live);
         open_head_at_ = open_head_at_ != npos && open_head_at_ >= live ? open_head_at_ - live : npos;
-        auto& front = segments_[head_];
+        auto& front = segments_[first_unsent_];
         if (front.kind == segment::buffered) {
             front.begin += static_cast<std::size_t>(front_done_);
             front_done_ = 0;
         }
-        for (std::size_t i = head_; i < segments_.size(); ++i) {
+        for (std::size_t i = first_unsent_; i < segments_.size(); ++i) {
             if (segments_[i].kind != segment::buffered) continue;
             segments_[i].begin -= live;
             segments_[i].end -= live;
@@ -9521,17 +9533,17 @@ private:
 
     void reset_output() {
         segments_.clear();
-        head_ = 0;
+        first_unsent_ = 0;
         front_done_ = 0;
         out_.clear();
         open_head_at_ = npos;
-        if (out_.capacity() > 64 * 1024) std::string().swap(out_);
+        if (out_.capacity() > kept_buffer_capacity) std::string().swap(out_);
     }
 
     bool output_over_limit() const noexcept {
         // out_ holds at least what is pending: with the records and nothing held under the
         // limit, as after most requests, the precise count is not needed.
-        if (held_.empty() && out_.size() + (segments_.size() - head_) * sizeof(segment) <= config_.max_output_buffered)
+        if (held_.empty() && out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
             return false;
         return buffered_output() > config_.max_output_buffered;
     }
@@ -9541,12 +9553,12 @@ private:
     // pipelines requests for large generated bodies must not make the connection hold many).
     std::size_t buffered_output() const noexcept {
         std::size_t n = 0;
-        for (std::size_t i = head_; i < segments_.size(); ++i)
+        for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
-        if (head_ < segments_.size() && segments_[head_].kind == segment::buffered)
+        if (first_unsent_ < segments_.size() && segments_[first_unsent_].kind == segment::buffered)
             n -= static_cast<std::size_t>(front_done_);
-        for (auto const& r : held_) n += 4096 + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
-        return n + (segments_.size() - head_) * sizeof(segment);  // many small responses cost their records
+        for (auto const& r : held_) n += held_response_cost + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
+        return n + (segments_.size() - first_unsent_) * sizeof(segment);  // many small responses cost their records
     }
 
     // ---- answers that come later, and live streams
@@ -9607,17 +9619,17 @@ private:
     }
 
     bool has_live_stream() const noexcept {
-        for (std::size_t i = head_; i < segments_.size(); ++i)
+        for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::stream && segments_[i].live && !segments_[i].stream_ended) return true;
         return false;
     }
     void let_go_of_streams() noexcept {
-        for (std::size_t i = head_; i < segments_.size(); ++i)
+        for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::stream && segments_[i].live) segments_[i].live->finish();
     }
     void discard_output() noexcept {
         segments_.clear();
-        head_ = 0;
+        first_unsent_ = 0;
         front_done_ = 0;
         held_.clear();
         out_.clear();
@@ -9654,7 +9666,7 @@ private:
                 c.process_buffered();
             }
         }
-        for (std::size_t i = c.head_; i < c.segments_.size(); ++i) {
+        for (std::size_t i = c.first_unsent_; i < c.segments_.size(); ++i) {
             auto& s = c.segments_[i];
             if (s.kind != segment::stream) continue;
             if (s.paused && s.live->take_resume()) s.paused = false;
@@ -9847,7 +9859,7 @@ private:
     }
 
     connection_phase upgraded_phase() const noexcept {
-        if (head_ < segments_.size() || up_->has_output()) return connection_phase::writing;
+        if (first_unsent_ < segments_.size() || up_->has_output()) return connection_phase::writing;
         switch (up_->phase()) {
         case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
         case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
@@ -9873,7 +9885,7 @@ private:
     std::string out_;
     std::string stream_buf_;
     std::vector<segment> segments_;
-    std::size_t head_ = 0;
+    std::size_t first_unsent_ = 0;
     std::uint64_t front_done_ = 0;
     std::list<response> held_;  // stable addresses, and nothing allocated until used
     std::array<output_chunk, 16> chunks_{};
@@ -10085,7 +10097,7 @@ private:
                 }
                 n += static_cast<std::size_t>(c.size());
             }
-            conn_.consumed(n);
+            conn_.written(n);
         }
     }
 
@@ -12594,7 +12606,7 @@ private:
                 }
                 if (count == 0) {
                     // Only empty chunks up front: let the connection drop them.
-                    c.consumed(0);
+                    c.written(0);
                     if (c.pending_output().size() == out.size()) {
                         close(s);
                         return false;
@@ -12612,7 +12624,7 @@ private:
                 if (out[0].file_fd >= 0) {
                     if (auto* m = metrics_recorder()) m->sendfile_bytes.add(static_cast<std::uint64_t>(n));
                 }
-                c.consumed(static_cast<std::size_t>(n));
+                c.written(static_cast<std::size_t>(n));
             } else if (n == 0 && attempted > 0) {
                 close(s);  // a file ended early: the response cannot be completed
                 return false;
@@ -16093,7 +16105,7 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
 //   ws.feed(bytes);                             // or read_buffer() + commit(n)
 //   while (auto e = ws.next())                  // messages, pings, pongs, and one close
 //       if (e->type == ws::event_type::text) ws.send_text(e->data);
-//   write(ws.pending_output()); ws.consumed(n); // until has_output() is false
+//   write(ws.pending_output()); ws.written(n); // until has_output() is false
 //   if (ws.phase() == ws::phase::closed && !ws.has_output()) close the socket
 //
 // Every MUST of RFC 6455 for a server is enforced on input, each failure closing with its code:
@@ -16304,7 +16316,7 @@ public:
         return {chunks_.data(), n};
     }
     // n bytes of pending_output() were written.
-    void consumed(std::size_t n) noexcept {
+    void written(std::size_t n) noexcept {
         queued_ -= std::min(n, queued_);
         while (n > 0 && head_ < segments_.size()) {
             std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;
@@ -17104,7 +17116,7 @@ public:
         quietly([&] { pump(); });
     }
     std::span<std::string_view const> pending_output() override { return conn().pending_output(); }
-    void consumed(std::size_t n) override { conn().consumed(n); }
+    void written(std::size_t n) override { conn().written(n); }
     bool has_output() const noexcept override { return session_.conn_.has_output(); }
     bool wants_read() const noexcept override { return session_.conn_.wants_read(); }
     state phase() const noexcept override {

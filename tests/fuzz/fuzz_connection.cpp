@@ -7,7 +7,7 @@
 // The application answers "/laterN" later, through a responder, N driver steps on; while such an
 // answer is to come the input behind it waits (capped) and the memory bound still holds.
 //
-// Checked: what pending_output() shows only advances by what consumed() reported; the output is
+// Checked: what pending_output() shows only advances by what written() reported; the output is
 // a sequence of well-framed HTTP/1.1 responses, one final response per access-log entry, no more
 // than one per request served plus one error; nothing follows a "Connection: close" response;
 // should_close() never goes back to false; the memory a connection holds stays within the bound
@@ -153,7 +153,7 @@ inline void drain(side& s, unsigned share) {
         if (before.empty()) return;
         std::size_t n = share >= 63 ? before.size() : std::max<std::size_t>(1, before.size() * share / 63);
         s.written.append(before, 0, n);
-        s.conn->consumed(n);
+        s.conn->written(n);
         auto after = visible(*s.conn);
         auto expected = std::string_view(before).substr(n);
         auto common = std::min(expected.size(), after.size());

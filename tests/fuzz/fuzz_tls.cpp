@@ -97,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                 FUZZ_CHECK(s.write(c.memory) == c.memory.size());
                 total += c.memory.size();
             }
-            conn.consumed(total);
+            conn.written(total);
         }
         std::size_t pending = s.output().size();
         std::size_t sent = take == 0 ? pending : std::min(take, pending);

@@ -528,7 +528,7 @@ private:
                 }
                 if (count == 0) {
                     // Only empty chunks up front: let the connection drop them.
-                    c.consumed(0);
+                    c.written(0);
                     if (c.pending_output().size() == out.size()) {
                         close(s);
                         return false;
@@ -546,7 +546,7 @@ private:
                 if (out[0].file_fd >= 0) {
                     if (auto* m = metrics_recorder()) m->sendfile_bytes.add(static_cast<std::uint64_t>(n));
                 }
-                c.consumed(static_cast<std::size_t>(n));
+                c.written(static_cast<std::size_t>(n));
             } else if (n == 0 && attempted > 0) {
                 close(s);  // a file ended early: the response cannot be completed
                 return false;
