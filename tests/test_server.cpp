@@ -440,6 +440,29 @@ TEST_CASE("stop() from a handler stops a started server; wait() returns") {
     CHECK(s.port() == 0);
 }
 
+TEST_CASE("a server_handle, declared before the server's type exists, stops it from a handler") {
+    porthole::server_handle self;  // the handler below is part of the server's type
+    CHECK_FALSE(self);
+    CHECK(self.port() == 0);
+    self.stop();  // empty: nothing to do
+    auto app = [&self](request const& r) {
+        if (r.path() == "/quit") self.stop();
+        return response::text("port " + std::to_string(self.port()));
+    };
+    porthole::server s(app, test_options(2));
+    self = s.handle();
+    REQUIRE(self);
+    s.start();
+    CHECK(self.port() == s.port());
+    connection c(s.port());
+    REQUIRE(c.get("/quit"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->body == "port " + std::to_string(s.port()));
+    s.wait();
+    CHECK(self.port() == 0);
+}
+
 TEST_CASE("files go out whole (sendfile on Linux) and a vanished reader costs nothing") {
     char path[] = "/tmp/porthole-test-XXXXXX";
     int fd = ::mkstemp(path);

@@ -13590,6 +13590,32 @@ inline command_line options::from_command_line(int argc, char const* const* argv
 // later from a thread of your own (responder.hpp).
 // Transport: what lies between the sockets and the connections; porthole/tls.hpp has HTTPS
 // (porthole::https_server).
+// A server, whatever its application's type, for code that stops it or reads its port: a
+// handler that stops its own server (the handler is written before the server's type exists), a
+// member of a class that is not a template. server<App>::handle() gives one; copies refer to the
+// same server, which must outlive every call. An empty handle does nothing and has port 0.
+class server_handle {
+public:
+    server_handle() = default;
+    template <class Server>
+    explicit server_handle(Server& s) noexcept
+        : server_(&s),
+          stop_([](void* p) { static_cast<Server*>(p)->stop(); }),
+          port_([](void const* p) noexcept { return static_cast<Server const*>(p)->port(); }) {}
+
+    // As server::stop(): graceful; from a handler it only asks.
+    void stop() const {
+        if (server_) stop_(server_);
+    }
+    std::uint16_t port() const noexcept { return server_ ? port_(server_) : 0; }
+    explicit operator bool() const noexcept { return server_ != nullptr; }
+
+private:
+    void* server_ = nullptr;
+    void (*stop_)(void*) = nullptr;
+    std::uint16_t (*port_)(void const*) noexcept = nullptr;
+};
+
 template <class App, class Poller = detail::default_poller, class Transport = detail::plain_transport>
 class server {
     using app_type = std::remove_reference_t<App>;
@@ -13642,6 +13668,7 @@ public:
         return out;
     }
     options const& settings() const noexcept { return opts_; }
+    server_handle handle() noexcept { return server_handle(*this); }
 
 private:
     static connection_config make_config(options const& o, worker_pool& workers) {
