@@ -351,6 +351,25 @@ TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") 
     CHECK(s.port() == 0);
 }
 
+TEST_CASE("stop() from another thread ends a server stepped with poll(); wait() there returns") {
+    porthole::server s(test_app, test_options(1));
+    (void)s.native_handle();  // opens the listeners for stepping
+    auto port = s.port();
+    REQUIRE(port != 0);
+    std::atomic<int> steps{0};
+    std::thread stepper([&] {
+        while (s.poll(5ms)) ++steps;
+    });
+    connection c(port);
+    REQUIRE(c.get("/x"));
+    CHECK(c.read_reply());
+    while (steps.load() < 3) std::this_thread::sleep_for(1ms);
+    s.stop();  // not the polling thread: asks, and the next steps drain
+    s.wait();
+    stepper.join();
+    CHECK(s.port() == 0);
+}
+
 TEST_CASE("two servers with different limits stepped from one poll() loop keep their requests apart") {
     // Both run their loops on this thread: nothing one connection holds may be sized by the
     // other server's limits.

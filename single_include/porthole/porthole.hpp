@@ -13096,7 +13096,8 @@ public:
         if (current() == this) return;
         if (mode_ == mode::threaded) {
             join();
-        } else if (mode_ == mode::polling && !in_poll_ && poll_thread_ == std::this_thread::get_id()) {
+        } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
+                   poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
             while (poll(-1)) {
             }
         }
@@ -13108,7 +13109,7 @@ public:
         if (mode_ == mode::threaded) {
             join();
         } else if (mode_ == mode::polling) {
-            if (poll_thread_ == std::this_thread::get_id()) {
+            if (poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
                 while (poll(-1)) {
                 }
             } else {
@@ -13121,18 +13122,18 @@ public:
     // once a requested stop has drained (the next call listens again).
     bool poll(int timeout_ms) {
         if (mode_ == mode::threaded) throw std::logic_error("porthole: poll() on a started server");
-        if (in_poll_) return true;  // from a handler: the step under way continues
+        if (in_poll_.load(std::memory_order_relaxed)) return true;  // from a handler: the step under way continues
         ensure_polling();
-        poll_thread_ = std::this_thread::get_id();
-        in_poll_ = true;
+        poll_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+        in_poll_.store(true, std::memory_order_relaxed);
         bool more;
         try {
             more = loops_.front()->run_once(timeout_ms);
         } catch (...) {
-            in_poll_ = false;
+            in_poll_.store(false, std::memory_order_relaxed);
             throw;
         }
-        in_poll_ = false;
+        in_poll_.store(false, std::memory_order_relaxed);
         if (!more) {
             std::lock_guard lock(control_);
             finalize_locked();
@@ -13240,8 +13241,10 @@ private:
     std::mutex control_;
     std::mutex join_;
     std::atomic<mode> mode_{mode::closed};
-    bool in_poll_ = false;
-    std::thread::id poll_thread_{};
+    // Atomic because stop() and wait() may ask from another thread whether they run on the
+    // polling one; only the polling thread writes them.
+    std::atomic<bool> in_poll_{false};
+    std::atomic<std::thread::id> poll_thread_{};
 };
 
 }  // namespace porthole::detail
