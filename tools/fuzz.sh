@@ -79,7 +79,7 @@ if ! cxx=$(find_cxx); then
   echo "fuzz: no clang++ that links -fsanitize=fuzzer (install clang and libclang-rt-14-dev: tools/setup.sh --deps-only)" >&2
   exit 2
 fi
-flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+flags=(-std=c++20 -gline-tables-only -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I include -Wall -Wextra)
 
 # A target is rebuilt when any header, fuzz source or test driver is newer than it.

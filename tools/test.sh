@@ -50,8 +50,8 @@ suite() {  # suite DIR CXX TEST_SCOPE [meson options...]
 tsan_suite() {  # the server and threading tests under ThreadSanitizer
   local dir=build-ci/tsan
   if [ ! -d "$dir" ]; then
-    CXX=clang++ meson setup "$dir" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debugoptimized \
-      -Dexamples=false >/dev/null || return 1
+    CXX=clang++ meson setup "$dir" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=plain -Doptimization=1 \
+      -Db_ndebug=false -Dcpp_args=-gline-tables-only -Dexamples=false >/dev/null || return 1
   fi
   ninja -C "$dir" tests/test_server tests/test_server_poll tests/test_connection tests/test_responder \
     tests/test_stream tests/test_sse tests/test_blocking tests/test_tls_server tests/test_metrics tests/test_listeners \
@@ -96,9 +96,11 @@ windows_cross() {  # MinGW-w64 build for Windows (tools/mingw-w64.ini), run unde
   return $rc
 }
 
-fuzz_all() {  # build and replay everything, then fuzz two targets at a time (one per core)
-  FUZZ_SECONDS=0 tools/fuzz.sh build-ci/fuzz || return 1
+fuzz_all() {  # the seeds once, then two runners side by side (one per core), each building,
+  # replaying and fuzzing its half of the targets
   local s=${FUZZ_SECONDS:-30} dir=build-ci/fuzz a b
+  mkdir -p "$dir"
+  FUZZ_SECONDS=0 tools/fuzz.sh $dir fuzz_url >"$dir/run-seeds.log" 2>&1 || { tail -n 40 "$dir/run-seeds.log"; return 1; }
   FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection fuzz_tls \
     >"$dir/run-a.log" 2>&1 &
   a=$!
@@ -116,12 +118,15 @@ step "single header is fresh" python3 tools/amalgamate.py --check
 step "single header alone, g++" single_header g++
 step "single header alone, clang++" single_header clang++
 step "g++ suite" suite build-ci/gcc g++ all -Dwerror=true
-step "clang++ suite" suite build-ci/clang clang++ unit -Dwerror=true
+# The clang++ and sanitizer builds compile at -O1 (half the time of -O3; the g++ suite is the
+# release build), the sanitizers with line tables only: enough for their reports' file:line.
+step "clang++ suite" suite build-ci/clang clang++ unit -Dwerror=true -Doptimization=1
 step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "tsan: server and threading tests" tsan_suite
 step "windows: MinGW-w64 cross build, tests and hello.exe under Wine" windows_cross
 step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-30} s per target" fuzz_all
-step "asan+ubsan suite" suite build-ci/asan clang++ sanitized -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
+step "asan+ubsan suite" suite build-ci/asan clang++ sanitized -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=plain -Doptimization=1 -Db_ndebug=false -Dcpp_args=-gline-tables-only
 
 echo
 echo "$passed passed, $failed failed, in $SECONDS s"

@@ -32,6 +32,7 @@
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>
 #include <porthole/static_files.hpp>
+#include <porthole/options.hpp>
 #include <porthole/server.hpp>
 #include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
