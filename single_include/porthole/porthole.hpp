@@ -10914,6 +10914,115 @@ private:
 };
 
 }  // namespace porthole
+// #include <porthole/mime.hpp>
+// porthole/mime.hpp: media types for file names (RFC 9110 8.3): the Content-Type a file is
+// served with, by its extension, with charset=utf-8 for text.
+
+// #include <porthole/http.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace porthole {
+
+namespace detail {
+struct mime_entry {
+    std::string_view extension;  // lower case, without the dot
+    std::string_view type;
+};
+
+// Text types carry charset=utf-8: a browser must not guess the encoding.
+inline constexpr mime_entry mime_table[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"},
+    {"map", "application/json; charset=utf-8"},
+    {"webmanifest", "application/manifest+json; charset=utf-8"},
+    {"jsonld", "application/ld+json; charset=utf-8"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"tsv", "text/tab-separated-values; charset=utf-8"},
+    {"ics", "text/calendar; charset=utf-8"},
+    {"xml", "application/xml; charset=utf-8"},
+    {"xhtml", "application/xhtml+xml; charset=utf-8"},
+    {"rss", "application/rss+xml; charset=utf-8"},
+    {"atom", "application/atom+xml; charset=utf-8"},
+    {"svg", "image/svg+xml; charset=utf-8"},
+    {"yaml", "application/yaml; charset=utf-8"},
+    {"yml", "application/yaml; charset=utf-8"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"avif", "image/avif"},
+    {"ico", "image/vnd.microsoft.icon"},
+    {"bmp", "image/bmp"},
+    {"tif", "image/tiff"},
+    {"tiff", "image/tiff"},
+    {"wasm", "application/wasm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
+    {"otf", "font/otf"},
+    {"pdf", "application/pdf"},
+    {"mp3", "audio/mpeg"},
+    {"m4a", "audio/mp4"},
+    {"ogg", "audio/ogg"},
+    {"oga", "audio/ogg"},
+    {"opus", "audio/ogg"},
+    {"wav", "audio/wav"},
+    {"flac", "audio/flac"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"ogv", "video/ogg"},
+    {"mov", "video/quicktime"},
+    {"zip", "application/zip"},
+    {"gz", "application/gzip"},
+    {"tgz", "application/gzip"},
+    {"tar", "application/x-tar"},
+    {"bz2", "application/x-bzip2"},
+    {"xz", "application/x-xz"},
+    {"zst", "application/zstd"},
+    {"7z", "application/x-7z-compressed"},
+};
+
+// The extension of the last segment of `path` ("a/b.tar.gz" -> "gz"), or empty.
+constexpr std::string_view file_extension(std::string_view path) noexcept {
+    auto slash = path.find_last_of('/');
+    if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    auto dot = path.find_last_of('.');
+    if (dot == std::string_view::npos || dot == 0) return {};  // none, or a bare dotfile name
+    return path.substr(dot + 1);
+}
+
+// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML, SVG.
+constexpr bool is_text_media_type(std::string_view type) noexcept {
+    auto has = [&](std::string_view part) {
+        if (part.size() > type.size()) return false;
+        for (std::size_t i = 0; i + part.size() <= type.size(); ++i)
+            if (iequals(type.substr(i, part.size()), part)) return true;
+        return false;
+    };
+    return (type.size() >= 5 && iequals(type.substr(0, 5), "text/")) || has("javascript") || has("json") ||
+           has("xml") || has("svg");
+}
+}  // namespace detail
+
+// The Content-Type for a file, by its extension (case-insensitive): "index.HTML" gives
+// "text/html; charset=utf-8"; an unknown or missing extension gives "application/octet-stream".
+constexpr std::string_view mime_type(std::string_view path) noexcept {
+    auto ext = detail::file_extension(path);
+    for (auto const& e : detail::mime_table)
+        if (iequals(e.extension, ext)) return e.type;
+    return "application/octet-stream";
+}
+
+}  // namespace porthole
 // #include <porthole/static_files.hpp>
 // porthole/static_files.hpp: an application that serves the files of a directory, confined to
 // it: no request, encoded or not, opens a file outside the root. Files go out as file bodies
@@ -10921,28 +11030,11 @@ private:
 // requests (RFC 9110 13), single byte ranges (RFC 9110 14), and files compressed ahead of time.
 
 // #include <porthole/app.hpp>
-// #include <porthole/detail/decimal.hpp>
-// #include <porthole/encoding.hpp>
-// #include <porthole/html.hpp>
-// #include <porthole/http_date.hpp>
-// #include <porthole/url.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <charconv>
-#include <cstddef>
-#include <cstdint>
-#include <ctime>
-#include <deque>
-#include <memory>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <utility>
-#include <vector>
+// #include <porthole/detail/confine.hpp>
+// porthole/detail/confine.hpp: opening a file below a root directory and never outside it,
+// for static_files. POSIX: openat2 with RESOLVE_BENEATH where Linux has it, else a walk one
+// segment at a time with O_NOFOLLOW, symbolic links resolved by hand and kept below the root.
+// Windows: confine_windows.hpp, with the same three functions.
 
 #if defined(_WIN32)
 // #include <porthole/detail/confine_windows.hpp>
@@ -11119,11 +11211,23 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>
 
 }  // namespace porthole::detail
 #else
+
+// #include <porthole/unique_fd.hpp>
+// #include <porthole/url.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#endif
 
 #if defined(__linux__) && __has_include(<linux/openat2.h>) && __has_include(<sys/syscall.h>)
 #include <linux/openat2.h>
@@ -11133,136 +11237,8 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>
 #endif
 #endif
 
-namespace porthole {
+namespace porthole::detail {
 
-// ---------------------------------------------------------------- MIME types
-
-namespace detail {
-struct mime_entry {
-    std::string_view extension;  // lower case, without the dot
-    std::string_view type;
-};
-
-// Text types carry charset=utf-8: a browser must not guess the encoding.
-inline constexpr mime_entry mime_table[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"json", "application/json; charset=utf-8"},
-    {"map", "application/json; charset=utf-8"},
-    {"webmanifest", "application/manifest+json; charset=utf-8"},
-    {"jsonld", "application/ld+json; charset=utf-8"},
-    {"txt", "text/plain; charset=utf-8"},
-    {"md", "text/markdown; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"},
-    {"tsv", "text/tab-separated-values; charset=utf-8"},
-    {"ics", "text/calendar; charset=utf-8"},
-    {"xml", "application/xml; charset=utf-8"},
-    {"xhtml", "application/xhtml+xml; charset=utf-8"},
-    {"rss", "application/rss+xml; charset=utf-8"},
-    {"atom", "application/atom+xml; charset=utf-8"},
-    {"svg", "image/svg+xml; charset=utf-8"},
-    {"yaml", "application/yaml; charset=utf-8"},
-    {"yml", "application/yaml; charset=utf-8"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"webp", "image/webp"},
-    {"avif", "image/avif"},
-    {"ico", "image/vnd.microsoft.icon"},
-    {"bmp", "image/bmp"},
-    {"tif", "image/tiff"},
-    {"tiff", "image/tiff"},
-    {"wasm", "application/wasm"},
-    {"woff", "font/woff"},
-    {"woff2", "font/woff2"},
-    {"ttf", "font/ttf"},
-    {"otf", "font/otf"},
-    {"pdf", "application/pdf"},
-    {"mp3", "audio/mpeg"},
-    {"m4a", "audio/mp4"},
-    {"ogg", "audio/ogg"},
-    {"oga", "audio/ogg"},
-    {"opus", "audio/ogg"},
-    {"wav", "audio/wav"},
-    {"flac", "audio/flac"},
-    {"mp4", "video/mp4"},
-    {"webm", "video/webm"},
-    {"ogv", "video/ogg"},
-    {"mov", "video/quicktime"},
-    {"zip", "application/zip"},
-    {"gz", "application/gzip"},
-    {"tgz", "application/gzip"},
-    {"tar", "application/x-tar"},
-    {"bz2", "application/x-bzip2"},
-    {"xz", "application/x-xz"},
-    {"zst", "application/zstd"},
-    {"7z", "application/x-7z-compressed"},
-};
-
-// The extension of the last segment of `path` ("a/b.tar.gz" -> "gz"), or empty.
-constexpr std::string_view file_extension(std::string_view path) noexcept {
-    auto slash = path.find_last_of('/');
-    if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    auto dot = path.find_last_of('.');
-    if (dot == std::string_view::npos || dot == 0) return {};  // none, or a bare dotfile name
-    return path.substr(dot + 1);
-}
-
-// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML, SVG.
-constexpr bool is_text_media_type(std::string_view type) noexcept {
-    auto has = [&](std::string_view part) {
-        if (part.size() > type.size()) return false;
-        for (std::size_t i = 0; i + part.size() <= type.size(); ++i)
-            if (iequals(type.substr(i, part.size()), part)) return true;
-        return false;
-    };
-    return (type.size() >= 5 && iequals(type.substr(0, 5), "text/")) || has("javascript") || has("json") ||
-           has("xml") || has("svg");
-}
-}  // namespace detail
-
-// The Content-Type for a file, by its extension (case-insensitive): "index.HTML" gives
-// "text/html; charset=utf-8"; an unknown or missing extension gives "application/octet-stream".
-constexpr std::string_view mime_type(std::string_view path) noexcept {
-    auto ext = detail::file_extension(path);
-    for (auto const& e : detail::mime_table)
-        if (iequals(e.extension, ext)) return e.type;
-    return "application/octet-stream";
-}
-
-// ---------------------------------------------------------------- options
-
-struct static_options {
-    // Served for a directory requested with a trailing slash; empty: none.
-    std::string index = "index.html";
-    // A directory without an index gets an HTML listing instead of 404.
-    bool list_directories = false;
-    // Names starting with '.' (".git", ".env") are served instead of 404.
-    bool allow_dotfiles = false;
-    // Symbolic links are followed when they stay inside the root (relative targets only);
-    // off: every symbolic link answers 404.
-    bool follow_symlinks = false;
-    // Sent as Cache-Control on 200, 206 and 304 when not empty, e.g. "public, max-age=3600".
-    std::string cache_control{};
-    // Extra or overriding extension -> type pairs, looked up before the built-in table:
-    // {{"webp", "image/webp"}, {"log", "text/plain"}}. A text type without parameters gets
-    // "; charset=utf-8" added.
-    std::vector<std::pair<std::string, std::string>> mime_types{};
-    // Serve NAME.br or NAME.gz, made ahead of time, in place of NAME to a client whose
-    // Accept-Encoding allows it, when that file is there and no older than NAME: Content-Type of
-    // NAME, Content-Encoding br or gzip, its own ETag; every answer gets Vary: Accept-Encoding.
-    // Nothing is compressed at request time (the compression layer does that).
-    bool precompressed = false;
-};
-
-// ---------------------------------------------------------------- confinement
-
-namespace detail {
-#if !defined(_WIN32)  // Windows: confine_windows.hpp
 // Set when the kernel refused openat2 once: every later lookup walks segment by segment.
 inline std::atomic<bool> openat2_unavailable{false};
 
@@ -11393,9 +11369,29 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>
     ::closedir(dir);
     return true;
 }
-#endif  // !_WIN32
 
-// ---------------------------------------------------------------- validators
+}  // namespace porthole::detail
+
+#endif  // !_WIN32
+// #include <porthole/detail/platform.hpp>
+// #include <porthole/detail/validators.hpp>
+// porthole/detail/validators.hpp: what static_files reads from a request's preconditions and
+// ranges: entity-tag lists of If-Match / If-None-Match (RFC 9110 13.1) and a single byte range
+// (RFC 9110 14.1), and the hex digits its ETags are written with.
+
+// #include <porthole/detail/decimal.hpp>
+// #include <porthole/http.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole::detail {
 
 // The entity-tags of an If-Match / If-None-Match value, one at a time. `f(opaque, weak)`
 // returns true to stop. Returns false when the value is malformed.
@@ -11496,7 +11492,53 @@ inline void append_hex(std::string& out, std::uint64_t v) {
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
     out.append(buf, r.ptr);
 }
-}  // namespace detail
+
+}  // namespace porthole::detail
+// #include <porthole/encoding.hpp>
+// #include <porthole/html.hpp>
+// #include <porthole/http_date.hpp>
+// #include <porthole/mime.hpp>
+// #include <porthole/url.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+// ---------------------------------------------------------------- options
+
+struct static_options {
+    // Served for a directory requested with a trailing slash; empty: none.
+    std::string index = "index.html";
+    // A directory without an index gets an HTML listing instead of 404.
+    bool list_directories = false;
+    // Names starting with '.' (".git", ".env") are served instead of 404.
+    bool allow_dotfiles = false;
+    // Symbolic links are followed when they stay inside the root (relative targets only);
+    // off: every symbolic link answers 404.
+    bool follow_symlinks = false;
+    // Sent as Cache-Control on 200, 206 and 304 when not empty, e.g. "public, max-age=3600".
+    std::string cache_control{};
+    // Extra or overriding extension -> type pairs, looked up before the built-in table:
+    // {{"webp", "image/webp"}, {"log", "text/plain"}}. A text type without parameters gets
+    // "; charset=utf-8" added.
+    std::vector<std::pair<std::string, std::string>> mime_types{};
+    // Serve NAME.br or NAME.gz, made ahead of time, in place of NAME to a client whose
+    // Accept-Encoding allows it, when that file is there and no older than NAME: Content-Type of
+    // NAME, Content-Encoding br or gzip, its own ETag; every answer gets Vary: Accept-Encoding.
+    // Nothing is compressed at request time (the compression layer does that).
+    bool precompressed = false;
+};
 
 // ---------------------------------------------------------------- the handler
 
