@@ -304,41 +304,6 @@ TEST_CASE("load_template parses a file; a missing file throws template_error nam
     CHECK_THROWS_AS(load_template(scratch_dir()), template_error);  // a directory
 }
 
-TEST_CASE("template_cache loads a file once and shares it") {
-    const auto file = scratch_dir() / "shared.html";
-    write_file(file, "one @@v@@");
-    template_cache cache;
-    auto first = cache.get(file);
-    write_file(file, "two @@v@@");
-    std::filesystem::last_write_time(file, std::filesystem::last_write_time(file) + std::chrono::seconds(5));
-    auto second = cache.get(file);
-    CHECK(first == second);  // no reload without reload_on_change
-    CHECK(second->render({{"v", 1}}).view() == "one 1");
-    cache.clear();
-    CHECK(cache.get(file)->render({{"v", 1}}).view() == "two 1");
-    CHECK_THROWS_AS(cache.get(scratch_dir() / "no-such-template.html"), template_error);
-}
-
-TEST_CASE("template_cache with reload_on_change reloads a file whose mtime changed") {
-    const auto file = scratch_dir() / "reload.html";
-    write_file(file, "old @@v@@");
-    const auto old_time = std::filesystem::last_write_time(file);
-    template_cache cache{{.reload_on_change = true}};
-    auto before = cache.get(file);
-    CHECK(before->render({{"v", 1}}).view() == "old 1");
-    CHECK(cache.get(file) == before);  // unchanged file: same template
-
-    write_file(file, "new @@v@@");  // same size: only the mtime tells
-    std::filesystem::last_write_time(file, old_time + std::chrono::seconds(10));
-    auto after = cache.get(file);
-    CHECK(after != before);
-    CHECK(after->render({{"v", 2}}).view() == "new 2");
-    CHECK(before->render({{"v", 1}}).view() == "old 1");  // still usable by whoever holds it
-
-    std::filesystem::remove(file);
-    CHECK_THROWS_AS(cache.get(file), template_error);
-}
-
 #if defined(PORTHOLE_WITH_FMT)
 TEST_CASE("with fmt, any type with a fmt::formatter is a value, escaped unless raw") {
     constexpr auto page = make_template<"@@m@@ @@!m@@">();

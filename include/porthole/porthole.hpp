@@ -31,6 +31,7 @@
 #include <porthole/connection.hpp>
 #include <porthole/testing.hpp>
 #include <porthole/template.hpp>
+#include <porthole/template_cache.hpp>
 #include <porthole/mime.hpp>
 #include <porthole/static_files.hpp>
 #include <porthole/options.hpp>

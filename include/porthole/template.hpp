@@ -10,14 +10,13 @@
 // Literal templates (make_template, "..."_tpl) are parsed at compile time; rendering one with
 // a value for a marker it lacks, without a value for a marker it has, or with two values for one
 // marker does not compile.
-// Run-time templates (page_template, load_template, template_cache) are parsed once; a missing
+// Run-time templates (page_template, load_template; template_cache.hpp) are parsed once; a missing
 // value or an unreadable file throws porthole::template_error.
 #pragma once
 
 #include <porthole/html.hpp>
 
 #include <array>
-#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
@@ -28,16 +27,13 @@
 #include <initializer_list>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -718,55 +714,5 @@ private:
 inline page_template load_template(std::filesystem::path const& file) {
     return page_template(detail::read_template_file(file));
 }
-
-struct template_cache_options {
-    // Check the file's modification time and size on every get() and reload it when they
-    // change: for development, where templates are edited while the server runs.
-    bool reload_on_change = false;
-};
-
-// Template files loaded once and shared. get() is thread-safe; a template returned stays valid
-// while it is used, even if a reload replaces it in the cache.
-class template_cache {
-public:
-    template_cache() = default;
-    explicit template_cache(template_cache_options options) noexcept : options_(options) {}
-
-    // Throws template_error when the file cannot be read (also on a reload).
-    std::shared_ptr<const page_template> get(std::filesystem::path const& file) {
-        std::lock_guard lock(mutex_);
-        auto it = entries_.find(file.native());
-        if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
-        entry fresh{};
-        if (options_.reload_on_change) {
-            std::error_code error;
-            fresh.modified = std::filesystem::last_write_time(file, error);
-            if (!error) fresh.size = std::filesystem::file_size(file, error);
-            if (error) throw detail::file_error(file, error.message());
-            if (it != entries_.end() && it->second.modified == fresh.modified &&
-                it->second.size == fresh.size) {
-                return it->second.page;
-            }
-        }
-        fresh.page = std::make_shared<const page_template>(load_template(file));
-        entries_.insert_or_assign(file.native(), fresh);
-        return fresh.page;
-    }
-
-    void clear() {
-        std::lock_guard lock(mutex_);
-        entries_.clear();
-    }
-
-private:
-    struct entry {
-        std::shared_ptr<const page_template> page;
-        std::filesystem::file_time_type modified;
-        std::uintmax_t size;
-    };
-    template_cache_options options_;
-    std::mutex mutex_;
-    std::unordered_map<std::filesystem::path::string_type, entry> entries_;
-};
 
 }  // namespace porthole

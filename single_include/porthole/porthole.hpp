@@ -10155,13 +10155,12 @@ parsed_response get(App& app, std::string target) {
 // Literal templates (make_template, "..."_tpl) are parsed at compile time; rendering one with
 // a value for a marker it lacks, without a value for a marker it has, or with two values for one
 // marker does not compile.
-// Run-time templates (page_template, load_template, template_cache) are parsed once; a missing
+// Run-time templates (page_template, load_template; template_cache.hpp) are parsed once; a missing
 // value or an unreadable file throws porthole::template_error.
 
 // #include <porthole/html.hpp>
 
 #include <array>
-#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
@@ -10172,16 +10171,13 @@ parsed_response get(App& app, std::string target) {
 #include <initializer_list>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -10862,6 +10858,25 @@ private:
 inline page_template load_template(std::filesystem::path const& file) {
     return page_template(detail::read_template_file(file));
 }
+
+}  // namespace porthole
+// #include <porthole/template_cache.hpp>
+// porthole/template_cache.hpp: template files loaded once and shared between threads, reloaded
+// when they change if asked (for development, where templates are edited while the server runs).
+//
+//   porthole::template_cache pages;
+//   auto page = pages.get("templates/status.html");   // a std::shared_ptr<const page_template>
+
+// #include <porthole/template.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <unordered_map>
+
+namespace porthole {
 
 struct template_cache_options {
     // Check the file's modification time and size on every get() and reload it when they
