@@ -3267,6 +3267,10 @@ public:
     static response error(porthole::status s) {
         return static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     }
+    // A redirect to `location` (RFC 9110 15.4). The default, 302 Found, is what browsers and
+    // curl -L follow for any method, turning a POST into a GET as every client does: the usual
+    // meaning of "go there now". Pass 303 See Other after a form POST (always a GET there), 307
+    // or 308 to keep the method and body, 301 or 308 for a permanent move.
     static response redirect(std::string_view location, porthole::status s = status::found) {
         response r(s);
         r.set_header("Location", location);
