@@ -42,9 +42,10 @@ using namespace porthole;
 
 struct recording_app {
     std::vector<std::string>* made;
-    std::size_t* largest_body;
+    std::size_t* largest_body;  // of the bodies that came encoded: those request_decompression bounds
+    bool const* encoded;        // this request came with a Content-Encoding
     response operator()(request const& r) const {
-        if (r.body().size() > *largest_body) *largest_body = r.body().size();
+        if (*encoded && r.body().size() > *largest_body) *largest_body = r.body().size();
         std::string body(r.body());
         while (body.size() < 300) body.append(r.path());  // something worth compressing
         auto index = std::to_string(made->size());
@@ -128,6 +129,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
 
     std::vector<std::string> made;
     std::size_t largest = 0;
+    bool encoded = false;
     std::size_t const limits[] = {64, 4096, 65536, 0};
     std::size_t limit = limits[(control >> 4) & 3];
     auto on = [](bool flag) { return [flag](request const&) { return flag; }; };
@@ -146,8 +148,14 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
         when(on(control & 1), basic_auth("r", "u", "p")),
         when(on(control & 2), access_token({.token = "t0k3n"})),
         when(on(control & 4), bearer_auth("r", [](std::string_view t) { return t == "t0k3n"; })),
-        when(on(limit != 0), request_decompression({.max_body = limit ? limit : 1})),
-    }(recording_app{&made, &largest});
+        when(
+            [&encoded, limit](request const& r) {
+                auto coding = detail::trim_ows(r.header("Content-Encoding"));
+                encoded = !coding.empty() && !iequals(coding, "identity");
+                return limit != 0;
+            },
+            request_decompression({.max_body = limit ? limit : 1})),
+    }(recording_app{&made, &largest, &encoded});
 
     std::vector<access_entry> entries;
     std::vector<bool> head, error;
