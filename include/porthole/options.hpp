@@ -222,11 +222,11 @@ inline command_line options::from_command_line(int argc, char const* const* argv
     o.announce = true;
     o.handle_signals = true;
     char const* program = argc > 0 ? argv[0] : "server";
-    auto refuse = [&](std::string_view problem) {
+    auto refuse = [&](std::string_view problem) {  // moves cl out: only ever `return refuse(...)`
         cl.result = command_line::outcome::invalid;
         cl.message.assign(program).append(": ").append(problem).append("\n");
         cl.message += detail::command_line_usage(program);
-        return cl;
+        return std::move(cl);
     };
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];

@@ -317,10 +317,11 @@ int serve(App&& app, options opts = {}) {
 
 // serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
 // malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
+// Taken by value: the options move on rather than being copied.
 template <class App>
-int serve(App&& app, command_line const& cl) {
+int serve(App&& app, command_line cl) {
     if (!cl.ok()) return cl.report();
-    return serve(std::forward<App>(app), cl.options);
+    return serve(std::forward<App>(app), std::move(cl.options));
 }
 
 }  // namespace porthole

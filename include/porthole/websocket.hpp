@@ -430,8 +430,10 @@ private:
 };
 
 // Answers one request on a WebSocket route: the opening handshake (websocket_handshake.hpp), and
-// on success the 101 with the upgrade left for the connection.
-inline response accept(std::shared_ptr<detail::route_state const> const& route, request const& req) {
+// on success the 101 with the upgrade left for the connection. A template so that a program
+// without a WebSocket route instantiates no upgrade<> (its vtable would pull every virtual in).
+template <class State>
+response accept(std::shared_ptr<State const> const& route, request const& req) {
     auto* ex = porthole::detail::exchange_of(req);
     if (!ex) return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8", status::internal_server_error);
     auto h = accept_handshake(req, route->options.handshake);
@@ -439,7 +441,7 @@ inline response accept(std::shared_ptr<detail::route_state const> const& route, 
     auto res = std::move(h.response);
     std::shared_ptr<connection_link> link;
     if (ex->box) link = (ex->ensure_link(), ex->link);
-    auto up = std::make_unique<upgrade<>>(route, req, std::move(h), std::move(link));
+    auto up = std::make_unique<upgrade<State>>(route, req, std::move(h), std::move(link));
     up->open(req);
     ex->upgrade = std::move(up);
     return res;

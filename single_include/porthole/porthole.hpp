@@ -12065,11 +12065,11 @@ inline command_line options::from_command_line(int argc, char const* const* argv
     o.announce = true;
     o.handle_signals = true;
     char const* program = argc > 0 ? argv[0] : "server";
-    auto refuse = [&](std::string_view problem) {
+    auto refuse = [&](std::string_view problem) {  // moves cl out: only ever `return refuse(...)`
         cl.result = command_line::outcome::invalid;
         cl.message.assign(program).append(": ").append(problem).append("\n");
         cl.message += detail::command_line_usage(program);
-        return cl;
+        return std::move(cl);
     };
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
@@ -13941,10 +13941,11 @@ int serve(App&& app, options opts = {}) {
 
 // serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
 // malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
+// Taken by value: the options move on rather than being copied.
 template <class App>
-int serve(App&& app, command_line const& cl) {
+int serve(App&& app, command_line cl) {
     if (!cl.ok()) return cl.report();
-    return serve(std::forward<App>(app), cl.options);
+    return serve(std::forward<App>(app), std::move(cl.options));
 }
 
 }  // namespace porthole
@@ -17353,8 +17354,10 @@ private:
 };
 
 // Answers one request on a WebSocket route: the opening handshake (websocket_handshake.hpp), and
-// on success the 101 with the upgrade left for the connection.
-inline response accept(std::shared_ptr<detail::route_state const> const& route, request const& req) {
+// on success the 101 with the upgrade left for the connection. A template so that a program
+// without a WebSocket route instantiates no upgrade<> (its vtable would pull every virtual in).
+template <class State>
+response accept(std::shared_ptr<State const> const& route, request const& req) {
     auto* ex = porthole::detail::exchange_of(req);
     if (!ex) return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8", status::internal_server_error);
     auto h = accept_handshake(req, route->options.handshake);
@@ -17362,7 +17365,7 @@ inline response accept(std::shared_ptr<detail::route_state const> const& route, 
     auto res = std::move(h.response);
     std::shared_ptr<connection_link> link;
     if (ex->box) link = (ex->ensure_link(), ex->link);
-    auto up = std::make_unique<upgrade<>>(route, req, std::move(h), std::move(link));
+    auto up = std::make_unique<upgrade<State>>(route, req, std::move(h), std::move(link));
     up->open(req);
     ex->upgrade = std::move(up);
     return res;
