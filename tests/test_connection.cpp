@@ -472,7 +472,10 @@ TEST_CASE("phase tells the driver which timeout applies; a read timeout answers 
     auto out = conn.pending_output();
     REQUIRE(!out.empty());
     CHECK(out[0].memory.substr(0, 12) == "HTTP/1.1 408");
-    conn.written(out[0].memory.size());
+    std::string whole;
+    for (auto const& ch : out) whole.append(ch.memory);
+    CHECK(testing::parse_responses(whole).at(0).header("Connection") == "close");  // RFC 9112 9.6
+    conn.written(whole.size());
     CHECK(conn.phase() == connection_phase::closed);
     CHECK(conn.should_close());
 }

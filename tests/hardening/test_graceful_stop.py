@@ -185,6 +185,9 @@ class GracefulStop(unittest.TestCase):
         self.assertEqual(code, 0)
         responses, rest = harness.parse_all(got)
         self.assertEqual(([(r.status, r.body) for r in responses], rest), ([(200, b"helloworld")], b""))
+        # RFC 9112 9.6: the server closes after it, so the answer says so (the client must not
+        # send its next request on this connection)
+        self.assertEqual(responses[0].header("connection"), "close")
         self.assertLess(elapsed, DRAIN_MS / 1000)  # exits once it is answered
 
     def test_a_request_that_never_completes_delays_the_exit_by_the_drain_timeout_at_most(self):
