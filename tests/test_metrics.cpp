@@ -6,13 +6,18 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -264,6 +269,34 @@ TEST_CASE("the Prometheus text passes promtool, with histograms, escaped labels 
     CHECK(verdict.first == 0);
 }
 
+TEST_CASE("published numbers keep one name each in /metrics: a collision is refused at publishing") {
+    auto first = porthole::expvar::publish_gauge("collide.x.y");
+    CHECK_THROWS_AS(porthole::expvar::publish_gauge("collide.x_y"), std::invalid_argument);  // both collide_x_y
+    auto jobs = porthole::expvar::publish_counter("collide_jobs");                         // collide_jobs_total
+    CHECK_THROWS_AS(porthole::expvar::publish_gauge("collide_jobs_total"), std::invalid_argument);
+    CHECK_THROWS_AS(porthole::expvar::publish_counter("collide_jobs_total"), std::invalid_argument);
+    CHECK_THROWS_AS(porthole::expvar::publish("collide x.y", [] { return 1; }), std::invalid_argument);
+    CHECK_THROWS_AS(porthole::expvar::publish_gauge("porthole_connections_open"), std::invalid_argument);
+    CHECK_THROWS_AS(porthole::expvar::publish_counter("porthole.anything"), std::invalid_argument);
+    (void)porthole::expvar::publish_text("collide.x_y.text");  // text is not in /metrics: no collision
+    (void)porthole::expvar::publish_text("collide_x_y");
+    CHECK(porthole::expvar::publish_gauge("collide.x.y").value() == first.value());  // the same name again is fine
+    first.set(2);
+    jobs.add();
+    porthole::prometheus_metrics exposition;
+    auto t = porthole::testing::get(exposition, "/metrics").body;
+    auto count = [&](std::string_view family) {
+        std::size_t n = 0;
+        for (auto at = t.find(family); at != std::string::npos; at = t.find(family, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count("# TYPE collide_x_y gauge\n") == 1);
+    CHECK(count("# TYPE collide_jobs_total counter\n") == 1);
+    auto verdict = promtool_check(t);
+    INFO(verdict.second);
+    CHECK(verdict.first == 0);
+}
+
 TEST_CASE("published variables: kinds, reading from any thread, the list") {
     auto c = porthole::expvar::publish_counter("test.count");
     auto g = porthole::expvar::publish_gauge("test.level");
@@ -436,17 +469,132 @@ TEST_CASE("server counters: accepted, open, refused, timeouts, requests per conn
     CHECK(after.requests_per_connection[0] - before.requests_per_connection[0] == 1);
 }
 
-TEST_CASE("the endpoints are ordinary applications: a layer in front of them decides who sees them") {
-    auto guarded = [metrics = porthole::prometheus_metrics()](request const& r) -> response {
-        if (r.header("Authorization") != "Bearer secret") return status::unauthorized;
-        return metrics(r);
+TEST_CASE("timeouts by kind: body, keep-alive, response, and a WebSocket peer only when it is closed") {
+    porthole::metrics::enable();
+    std::mutex held_mutex;
+    std::vector<porthole::responder> held;  // answered by nobody: the response timeout answers
+    auto app = porthole::router{
+        porthole::get<"/">([] { return "hi"; }),
+        porthole::post<"/">([](request const&) { return "posted"; }),
+        porthole::get<"/never">([&](request const& req) -> response {
+            std::lock_guard lock(held_mutex);
+            held.push_back(porthole::answer_later(req));
+            return porthole::later;
+        }),
+        porthole::websocket<"/ws">(porthole::ws::handlers{}),
     };
-    auto app = porthole::router{porthole::get<"/metrics">(guarded)};
-    CHECK(porthole::testing::get(app, "/metrics").status == 401);
+    porthole::options o;
+    o.port = 0;
+    o.threads = 1;
+    o.body_timeout = 150ms;
+    o.keep_alive_timeout = 150ms;
+    o.response_timeout = 150ms;
+    o.websocket_ping_interval = 300ms;
+    auto count = [](porthole::metrics::timeout_kind k) {
+        return porthole::metrics::collect().timeouts[static_cast<std::size_t>(k)];
+    };
+    using kind = porthole::metrics::timeout_kind;
+    auto before = porthole::metrics::collect();
+    porthole::server s(app, o);
+    s.start();
+    {
+        test_client::connection body(s.port());  // a body that never arrives: 408
+        body.send("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nab");
+        auto r = body.read_reply();
+        REQUIRE(r);
+        CHECK(r->status == 408);
+        CHECK(body.closed_by_peer());
+    }
+    {
+        test_client::connection idle(s.port());  // one answer, then silence: the keep-alive timeout
+        REQUIRE(idle.get("/"));
+        REQUIRE(idle.read_reply());
+        CHECK(idle.closed_by_peer());
+    }
+    {
+        test_client::connection never(s.port());  // an answer that never comes: 503
+        REQUIRE(never.get("/never"));
+        auto r = never.read_reply();
+        REQUIRE(r);
+        CHECK(r->status == 503);
+    }
+    auto mid = porthole::metrics::collect();
+    CHECK(mid.timeouts[static_cast<std::size_t>(kind::body)] - before.timeouts[static_cast<std::size_t>(kind::body)] == 1);
+    CHECK(mid.timeouts[static_cast<std::size_t>(kind::keep_alive)] -
+              before.timeouts[static_cast<std::size_t>(kind::keep_alive)] ==
+          1);
+    CHECK(mid.timeouts[static_cast<std::size_t>(kind::response)] -
+              before.timeouts[static_cast<std::size_t>(kind::response)] ==
+          1);
+    {
+        test_client::connection ws(s.port());
+        ws.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        auto head = ws.read_raw_until([](std::string_view in) { return in.find("\r\n\r\n") != std::string_view::npos; });
+        REQUIRE(head.substr(0, 12) == "HTTP/1.1 101");
+        auto idle_before = count(kind::keep_alive), ws_before = count(kind::websocket);
+        // The ping interval passes: a ping (0x89), which is no timeout of any kind.
+        auto got = ws.read_raw_until([](std::string_view in) { return in.find('\x89') != std::string_view::npos; });
+        REQUIRE(got.find('\x89') != std::string::npos);
+        CHECK(count(kind::keep_alive) == idle_before);
+        CHECK(count(kind::websocket) == ws_before);
+        // It goes unanswered for another interval: the connection is closed, and counted.
+        CHECK(ws.closed_by_peer());
+        CHECK(test_client::wait_until([&] { return count(kind::websocket) == ws_before + 1; }, 2000ms));
+        CHECK(count(kind::keep_alive) == idle_before);
+    }
+    s.stop();
+}
+
+TEST_CASE("the endpoints are ordinary applications: porthole's own layers decide who sees them") {
+    auto app = porthole::router{
+        porthole::get<"/metrics">(porthole::layers{porthole::bearer_auth("metrics", [](std::string_view token) {
+            return token == "secret";
+        })}(porthole::prometheus_metrics())),
+        porthole::get<"/debug/vars">(
+            porthole::layers{porthole::basic_auth("status", "admin", "pw")}(porthole::debug_vars())),
+    };
+    auto refused = porthole::testing::get(app, "/metrics");
+    CHECK(refused.status == 401);
+    CHECK(refused.header("WWW-Authenticate") == "Bearer realm=\"metrics\"");
+    CHECK(refused.body.find("porthole_") == std::string::npos);
+    auto wrong = porthole::testing::send(app, {porthole::method::get, "/metrics", {{"Authorization", "Bearer nope"}}, {}});
+    CHECK(wrong.status == 401);
     auto ok = porthole::testing::send(app, {porthole::method::get, "/metrics", {{"Authorization", "Bearer secret"}}, {}});
     CHECK(ok.status == 200);
     CHECK(ok.body.find("porthole_http_requests_total{route=\"/metrics\",method=\"GET\",status_class=\"4xx\"} ") !=
           std::string::npos);
+    CHECK(porthole::testing::get(app, "/debug/vars").status == 401);
+    auto vars = porthole::testing::send(
+        app, {porthole::method::get, "/debug/vars", {{"Authorization", "Basic " + porthole::base64::encode("admin:pw")}}, {}});
+    CHECK(vars.status == 200);
+    CHECK(vars.body.find("\"porthole\":{") != std::string::npos);
+}
+
+TEST_CASE("the worker pool's queue depth and rejections") {
+    porthole::metrics::enable();
+    auto before = porthole::metrics::collect();
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    std::atomic<int> started{0};
+    {
+        porthole::worker_pool pool(1, 1);  // one thread, one job waiting at most
+        std::function<void()> blocker = [&] {
+            ++started;
+            gate.wait();
+        };
+        REQUIRE(pool.try_submit(blocker));
+        REQUIRE(test_client::wait_until([&] { return started == 1; }, 5000ms));
+        std::function<void()> waiting = [&] { ++started; };
+        REQUIRE(pool.try_submit(waiting));
+        CHECK(porthole::metrics::collect().worker_queue_depth - before.worker_queue_depth == 1);
+        std::function<void()> refused = [] {};
+        CHECK(!pool.try_submit(refused));
+        CHECK(porthole::metrics::collect().worker_rejections - before.worker_rejections == 1);
+        release.set_value();
+        CHECK(test_client::wait_until([&] { return started == 2; }, 5000ms));
+    }
+    CHECK(porthole::metrics::collect().worker_queue_depth == before.worker_queue_depth);
 }
 
 TEST_CASE("live streams count themselves while open; an event hub bumps the same gauges") {

@@ -176,17 +176,6 @@ inline void append_label_value(std::string& out, std::string_view v) {
     out += '"';
 }
 
-// A metric name from any text: [a-zA-Z_:][a-zA-Z0-9_:]*, other characters as '_'.
-inline std::string metric_name(std::string_view text) {
-    std::string n;
-    for (char c : text) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-                  (c >= '0' && c <= '9' && !n.empty());
-        n += ok ? c : '_';
-    }
-    return n;
-}
-
 class prometheus_writer {
 public:
     explicit prometheus_writer(std::string& out) : out_(out) {}
@@ -371,8 +360,7 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
     for (auto const& v : vars) {
         if (!v.is_number()) continue;
         bool counter = v.kind == expvar::kind::counter;
-        std::string name = detail::metric_name(v.name);
-        if (counter && !(name.size() >= 6 && name.compare(name.size() - 6, 6, "_total") == 0)) name += "_total";
+        std::string name = expvar::detail::prometheus_name(v.name, v.kind);  // unique: expvar.hpp sees to it
         w.family(name, counter ? "counter" : "gauge", "Published variable " + v.name + ".");
         w.sample(name, {}, v.number);
     }

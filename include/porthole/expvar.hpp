@@ -9,7 +9,11 @@
 //
 // Names are any non-empty text ("porthole" is the server's own, in /debug/vars). Publishing a
 // name again returns the variable already there when it is of the same kind, and throws
-// std::invalid_argument when it is of another. Variables live until the program ends, as in
+// std::invalid_argument when it is of another. A number's name in Prometheus' /metrics (other
+// characters as '_', a counter's ending in _total) must be its own: one that another number
+// already has there ("a.b" beside "a_b", a counter "jobs" beside a gauge "jobs_total"), or that
+// begins with "porthole_" (the server's own families), throws std::invalid_argument too, rather
+// than give a scrape two families of one name (which Prometheus refuses whole). Variables live until the program ends, as in
 // Go's expvar: a handle is a reference to one, cheap to copy.
 #pragma once
 
@@ -52,6 +56,21 @@ inline registry& variables() {
     return *r;
 }
 
+constexpr bool is_number(kind k) noexcept { return k != kind::text && k != kind::text_function; }
+
+// A number's name in Prometheus' /metrics: [a-zA-Z_:][a-zA-Z0-9_:]*, other characters as '_', a
+// counter's ending in _total (exposition format 0.0.4).
+inline std::string prometheus_name(std::string_view name, kind k) {
+    std::string n;
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                  (c >= '0' && c <= '9' && !n.empty());
+        n += ok ? c : '_';
+    }
+    if (k == kind::counter && !(n.size() >= 6 && n.compare(n.size() - 6, 6, "_total") == 0)) n += "_total";
+    return n;
+}
+
 template <class Init>
 std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
     if (name.empty()) throw std::invalid_argument("porthole::expvar: a name cannot be empty");
@@ -62,6 +81,16 @@ std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
         if (it->second->kind != k)
             throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" is published as another kind");
         return it->second;
+    }
+    if (is_number(k)) {
+        auto exposed = prometheus_name(name, k);
+        if (exposed.starts_with("porthole_"))
+            throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" would be " + exposed +
+                                        " in /metrics, where porthole_ names are the server's own");
+        for (auto const& [other, v] : r.variables)
+            if (is_number(v->kind) && prometheus_name(other, v->kind) == exposed)
+                throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" and \"" + other +
+                                            "\" would both be " + exposed + " in /metrics");
     }
     auto v = std::make_shared<variable>();
     v->kind = k;
@@ -154,7 +183,7 @@ struct reading {
     expvar::kind kind;
     double number = 0;
     std::string text;
-    bool is_number() const noexcept { return kind != kind::text && kind != kind::text_function; }
+    bool is_number() const noexcept { return detail::is_number(kind); }
 };
 
 // Every published variable, read now, in name order. Functions run on this thread, outside the

@@ -49,9 +49,12 @@ inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005,
 inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
 
 // The timeouts a connection can be closed by (options: header_timeout, body_timeout,
-// keep_alive_timeout, write_timeout, response_timeout).
-enum class timeout_kind : std::uint8_t { header, body, keep_alive, write, response };
-inline constexpr std::array<std::string_view, 5> timeout_names{"header", "body", "keep_alive", "write", "response"};
+// keep_alive_timeout, write_timeout, response_timeout; websocket: a WebSocket peer that answered
+// neither a ping within websocket_ping_interval nor a close within websocket_close_timeout; a
+// ping sent on an idle WebSocket closes nothing and is not counted).
+enum class timeout_kind : std::uint8_t { header, body, keep_alive, write, response, websocket };
+inline constexpr std::array<std::string_view, 6> timeout_names{"header",   "body",   "keep_alive",
+                                                               "write",    "response", "websocket"};
 
 // Status classes: 1xx .. 5xx.
 inline constexpr std::size_t status_classes = 5;
@@ -125,7 +128,7 @@ struct metrics_shard {
 
     // ---- the server's own counters
     owned_counter accepted, closed, refused;
-    std::array<owned_counter, 5> timeouts;       // by metrics::timeout_kind
+    std::array<owned_counter, metrics::timeout_names.size()> timeouts;  // by metrics::timeout_kind
     std::array<owned_counter, 200> parse_errors;  // by status - 400
     std::array<owned_counter, metrics::requests_per_connection_buckets.size() + 1> requests_per_connection;
     owned_counter requests_per_connection_sum;

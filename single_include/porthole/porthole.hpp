@@ -3957,9 +3957,12 @@ inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005,
 inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
 
 // The timeouts a connection can be closed by (options: header_timeout, body_timeout,
-// keep_alive_timeout, write_timeout, response_timeout).
-enum class timeout_kind : std::uint8_t { header, body, keep_alive, write, response };
-inline constexpr std::array<std::string_view, 5> timeout_names{"header", "body", "keep_alive", "write", "response"};
+// keep_alive_timeout, write_timeout, response_timeout; websocket: a WebSocket peer that answered
+// neither a ping within websocket_ping_interval nor a close within websocket_close_timeout; a
+// ping sent on an idle WebSocket closes nothing and is not counted).
+enum class timeout_kind : std::uint8_t { header, body, keep_alive, write, response, websocket };
+inline constexpr std::array<std::string_view, 6> timeout_names{"header",   "body",   "keep_alive",
+                                                               "write",    "response", "websocket"};
 
 // Status classes: 1xx .. 5xx.
 inline constexpr std::size_t status_classes = 5;
@@ -4033,7 +4036,7 @@ struct metrics_shard {
 
     // ---- the server's own counters
     owned_counter accepted, closed, refused;
-    std::array<owned_counter, 5> timeouts;       // by metrics::timeout_kind
+    std::array<owned_counter, metrics::timeout_names.size()> timeouts;  // by metrics::timeout_kind
     std::array<owned_counter, 200> parse_errors;  // by status - 400
     std::array<owned_counter, metrics::requests_per_connection_buckets.size() + 1> requests_per_connection;
     owned_counter requests_per_connection_sum;
@@ -13121,9 +13124,13 @@ private:
             timer_list& l = lists_[k];
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
+                if (k == t_upgraded || k == t_upgraded_close) {  // counted only when it closes
+                    if (!timed_out_upgraded(s)) continue;
+                    if (auto* m = metrics_recorder()) count_timeout(*m, k);
+                    continue;
+                }
                 if (auto* m = metrics_recorder()) count_timeout(*m, k);
                 if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
-                else if (k == t_upgraded || k == t_upgraded_close) timed_out_upgraded(s);
                 else close(s);
             }
         }
@@ -13135,7 +13142,8 @@ private:
                             : k == t_body   ? timeout_kind::body
                             : k == t_write  ? timeout_kind::write
                             : k == t_answer ? timeout_kind::response
-                                            : timeout_kind::keep_alive;
+                            : k == t_upgraded || k == t_upgraded_close ? timeout_kind::websocket
+                                                                       : timeout_kind::keep_alive;
         m.timeouts[static_cast<std::size_t>(kind)].add();
     }
 
@@ -13183,16 +13191,20 @@ private:
 
     // The upgraded protocol's clock ran out: it pings, or gives up (then closes); the loop
     // writes what it queued and files the connection again.
-    void timed_out_upgraded(slot& s) noexcept {
+    // True when the timeout ended the connection (a ping went unanswered, or a close); false
+    // when it only sent a ping.
+    bool timed_out_upgraded(slot& s) noexcept {
         unlink(s);
         try {
             s.conn->timeout();
         } catch (...) {
             close(s);
-            return;
+            return true;
         }
+        bool ended = s.conn->phase() == connection_phase_type::closed;  // TLS may still say goodbye
         drive(s);
         if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
+        return ended || s.closed;
     }
 
     // The server's only connection, while its client keeps asking and every answer leaves at once
@@ -17443,7 +17455,11 @@ inline void append_json_string(std::string& out, std::string_view text) {
 //
 // Names are any non-empty text ("porthole" is the server's own, in /debug/vars). Publishing a
 // name again returns the variable already there when it is of the same kind, and throws
-// std::invalid_argument when it is of another. Variables live until the program ends, as in
+// std::invalid_argument when it is of another. A number's name in Prometheus' /metrics (other
+// characters as '_', a counter's ending in _total) must be its own: one that another number
+// already has there ("a.b" beside "a_b", a counter "jobs" beside a gauge "jobs_total"), or that
+// begins with "porthole_" (the server's own families), throws std::invalid_argument too, rather
+// than give a scrape two families of one name (which Prometheus refuses whole). Variables live until the program ends, as in
 // Go's expvar: a handle is a reference to one, cheap to copy.
 
 #include <atomic>
@@ -17485,6 +17501,21 @@ inline registry& variables() {
     return *r;
 }
 
+constexpr bool is_number(kind k) noexcept { return k != kind::text && k != kind::text_function; }
+
+// A number's name in Prometheus' /metrics: [a-zA-Z_:][a-zA-Z0-9_:]*, other characters as '_', a
+// counter's ending in _total (exposition format 0.0.4).
+inline std::string prometheus_name(std::string_view name, kind k) {
+    std::string n;
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                  (c >= '0' && c <= '9' && !n.empty());
+        n += ok ? c : '_';
+    }
+    if (k == kind::counter && !(n.size() >= 6 && n.compare(n.size() - 6, 6, "_total") == 0)) n += "_total";
+    return n;
+}
+
 template <class Init>
 std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
     if (name.empty()) throw std::invalid_argument("porthole::expvar: a name cannot be empty");
@@ -17495,6 +17526,16 @@ std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
         if (it->second->kind != k)
             throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" is published as another kind");
         return it->second;
+    }
+    if (is_number(k)) {
+        auto exposed = prometheus_name(name, k);
+        if (exposed.starts_with("porthole_"))
+            throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" would be " + exposed +
+                                        " in /metrics, where porthole_ names are the server's own");
+        for (auto const& [other, v] : r.variables)
+            if (is_number(v->kind) && prometheus_name(other, v->kind) == exposed)
+                throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" and \"" + other +
+                                            "\" would both be " + exposed + " in /metrics");
     }
     auto v = std::make_shared<variable>();
     v->kind = k;
@@ -17587,7 +17628,7 @@ struct reading {
     expvar::kind kind;
     double number = 0;
     std::string text;
-    bool is_number() const noexcept { return kind != kind::text && kind != kind::text_function; }
+    bool is_number() const noexcept { return detail::is_number(kind); }
 };
 
 // Every published variable, read now, in name order. Functions run on this thread, outside the
@@ -17815,17 +17856,6 @@ inline void append_label_value(std::string& out, std::string_view v) {
     out += '"';
 }
 
-// A metric name from any text: [a-zA-Z_:][a-zA-Z0-9_:]*, other characters as '_'.
-inline std::string metric_name(std::string_view text) {
-    std::string n;
-    for (char c : text) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-                  (c >= '0' && c <= '9' && !n.empty());
-        n += ok ? c : '_';
-    }
-    return n;
-}
-
 class prometheus_writer {
 public:
     explicit prometheus_writer(std::string& out) : out_(out) {}
@@ -18010,8 +18040,7 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
     for (auto const& v : vars) {
         if (!v.is_number()) continue;
         bool counter = v.kind == expvar::kind::counter;
-        std::string name = detail::metric_name(v.name);
-        if (counter && !(name.size() >= 6 && name.compare(name.size() - 6, 6, "_total") == 0)) name += "_total";
+        std::string name = expvar::detail::prometheus_name(v.name, v.kind);  // unique: expvar.hpp sees to it
         w.family(name, counter ? "counter" : "gauge", "Published variable " + v.name + ".");
         w.sample(name, {}, v.number);
     }

@@ -661,9 +661,13 @@ private:
             timer_list& l = lists_[k];
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
+                if (k == t_upgraded || k == t_upgraded_close) {  // counted only when it closes
+                    if (!timed_out_upgraded(s)) continue;
+                    if (auto* m = metrics_recorder()) count_timeout(*m, k);
+                    continue;
+                }
                 if (auto* m = metrics_recorder()) count_timeout(*m, k);
                 if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
-                else if (k == t_upgraded || k == t_upgraded_close) timed_out_upgraded(s);
                 else close(s);
             }
         }
@@ -675,7 +679,8 @@ private:
                             : k == t_body   ? timeout_kind::body
                             : k == t_write  ? timeout_kind::write
                             : k == t_answer ? timeout_kind::response
-                                            : timeout_kind::keep_alive;
+                            : k == t_upgraded || k == t_upgraded_close ? timeout_kind::websocket
+                                                                       : timeout_kind::keep_alive;
         m.timeouts[static_cast<std::size_t>(kind)].add();
     }
 
@@ -723,16 +728,20 @@ private:
 
     // The upgraded protocol's clock ran out: it pings, or gives up (then closes); the loop
     // writes what it queued and files the connection again.
-    void timed_out_upgraded(slot& s) noexcept {
+    // True when the timeout ended the connection (a ping went unanswered, or a close); false
+    // when it only sent a ping.
+    bool timed_out_upgraded(slot& s) noexcept {
         unlink(s);
         try {
             s.conn->timeout();
         } catch (...) {
             close(s);
-            return;
+            return true;
         }
+        bool ended = s.conn->phase() == connection_phase_type::closed;  // TLS may still say goodbye
         drive(s);
         if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
+        return ended || s.closed;
     }
 
     // The server's only connection, while its client keeps asking and every answer leaves at once
