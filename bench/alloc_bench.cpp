@@ -1,11 +1,14 @@
 // Allocations per keep-alive request, counted with a replaced global operator new, for a handler
 // that returns a static string. After warm-up the figure must be zero.
 //
-//   alloc_bench [--requests N] [--check] [--metrics]   (--check: exit 1 unless zero after warm-up;
-//   --metrics: with recording on, as a program that mounts /metrics)
+//   alloc_bench [--requests N] [--check] [--metrics] [--router]   (--check: exit 1 unless zero
+//   after warm-up; --metrics: with recording on, as a program that mounts /metrics; --router: the
+//   handler behind a router of a few routes, so that metrics record by route pattern)
 #include <porthole/connection.hpp>
+#include <porthole/router.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -27,16 +30,9 @@ void* operator new(std::size_t n) {
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
-int main(int argc, char** argv) {
-    long requests = 100000;
-    bool check = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--requests" && i + 1 < argc) requests = std::atol(argv[++i]);
-        else if (a == "--check") check = true;
-        else if (a == "--metrics") porthole::metrics::enable();  // recording on, as mounting /metrics does
-    }
-    auto app = [](porthole::request const&) { return "Hello, World!"; };
+namespace {
+template <class App>
+int run(App& app, long requests, bool check) {
     porthole::date_source date;
     date.update(1700000000);
     porthole::connection conn(app, {}, &date);
@@ -68,3 +64,27 @@ int main(int argc, char** argv) {
     }
     return check && after != before ? 1 : 0;
 }
+}  // namespace
+
+int main(int argc, char** argv) {
+    long requests = 100000;
+    bool check = false, routed = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--requests" && i + 1 < argc) requests = std::atol(argv[++i]);
+        else if (a == "--check") check = true;
+        else if (a == "--metrics") porthole::metrics::enable();  // recording on, as mounting /metrics does
+        else if (a == "--router") routed = true;
+    }
+    if (routed) {
+        auto app = porthole::router{
+            porthole::get<"/">([] { return "Hello, World!"; }),
+            porthole::get<"/users/{id:int}">([](std::int64_t id) { return std::to_string(id); }),
+            porthole::post<"/users">([] { return porthole::status::created; }),
+        };
+        return run(app, requests, check);
+    }
+    auto app = [](porthole::request const&) { return "Hello, World!"; };
+    return run(app, requests, check);
+}
+

@@ -33,13 +33,21 @@ MODES = {
 }
 
 
-def servers(build, label, extra=()):
+# With --metrics only (an older build may lack --router): hello's answer from a router, so that
+# recording by route pattern is measured too.
+ROUTER_MODE = ("router keep-alive -c64", 64, [], {})
+
+
+def servers(build, label, extra=(), router=False):
     b = pathlib.Path(build)
-    return {
-        "hello": server_bench.Server(label + " hello", [str(b / "bench" / "plaintext_porthole"), "--port", "0",
-                                                        "--threads", "1"] + list(extra)),
+    hello = [str(b / "bench" / "plaintext_porthole"), "--port", "0", "--threads", "1"]
+    out = {
+        "hello": server_bench.Server(label + " hello", hello + list(extra)),
         "echo": server_bench.Server(label + " echo", [str(b / "examples" / "echo"), "--port", "0", "--threads", "1"]),
     }
+    if router:
+        out["router"] = server_bench.Server(label + " router", hello + ["--router"] + list(extra))
+    return out
 
 
 def connection_alone(build, requests=2000000, extra=()):
@@ -68,17 +76,19 @@ def main():
     elif not args.base:
         p.error("--base is needed without --metrics")
     extra = {"base": [], "this": ["--metrics"] if args.metrics else []}
-    builds = {"base": servers(args.base, "base"), "this": servers(args.build, "this", extra["this"])}
-    results = {(b, s): [] for b in builds for s in MODES}
+    modes = dict(MODES, router=ROUTER_MODE) if args.metrics else MODES
+    builds = {"base": servers(args.base, "base", router=args.metrics),
+              "this": servers(args.build, "this", extra["this"], router=args.metrics)}
+    results = {(b, s): [] for b in builds for s in modes}
     for group in builds.values():
         for s in group.values():
             s.start()
     try:
         for r in range(args.rounds):
             order = ["base", "this"] if r % 2 == 0 else ["this", "base"]
-            for name in MODES:
+            for name in modes:
                 for b in order:
-                    res = server_bench.run_wrk(builds[b][name], MODES[name], args.duration, lua)
+                    res = server_bench.run_wrk(builds[b][name], modes[name], args.duration, lua)
                     if res and res["errors"] == 0:
                         results[(b, name)].append(res)
     finally:
@@ -89,7 +99,7 @@ def main():
           % (args.duration, args.rounds))
     print("%-6s %-20s %12s %12s %8s %12s %12s" % ("", "mode", "base us/req", "this us/req", "ratio",
                                                  "base req/s", "this req/s"))
-    for name, mode in MODES.items():
+    for name, mode in modes.items():
         base, this = results[("base", name)], results[("this", name)]
         if not base or not this:
             print("%-6s %-20s no result" % (name, mode[0]))
@@ -99,18 +109,20 @@ def main():
         br = statistics.median(x["rps"] for x in base)
         tr = statistics.median(x["rps"] for x in this)
         print("%-6s %-20s %12.3f %12.3f %8.3f %12.0f %12.0f" % (name, mode[0], bc, tc, tc / bc, br, tr))
-    alone = {"base": [], "this": []}
-    lines = {}
-    for r in range(args.rounds):
-        for b, d in ((("base", args.base), ("this", args.build)) if r % 2 == 0 else (("this", args.build), ("base", args.base))):
-            ns, lines[b] = connection_alone(d, extra=extra[b])
-            alone[b].append(ns)
-    bn, tn = statistics.median(alone["base"]), statistics.median(alone["this"])
-    bm, tm = min(alone["base"]), min(alone["this"])
-    print("connection alone (alloc_bench, 2,000,000 keep-alive requests), ns/req: median base %.1f this %.1f "
-          "ratio %.3f; fastest round (least disturbed) base %.1f this %.1f ratio %.3f" % (bn, tn, tn / bn, bm, tm, tm / bm))
-    print("  base: " + lines["base"])
-    print("  this: " + lines["this"])
+    for app in ([], ["--router"]) if args.metrics else ([],):
+        alone = {"base": [], "this": []}
+        lines = {}
+        for r in range(args.rounds):
+            for b, d in ((("base", args.base), ("this", args.build)) if r % 2 == 0 else (("this", args.build), ("base", args.base))):
+                ns, lines[b] = connection_alone(d, extra=extra[b] + app)
+                alone[b].append(ns)
+        bn, tn = statistics.median(alone["base"]), statistics.median(alone["this"])
+        bm, tm = min(alone["base"]), min(alone["this"])
+        print("connection alone (alloc_bench%s, 2,000,000 keep-alive requests), ns/req: median base %.1f this %.1f "
+              "ratio %.3f; fastest round (least disturbed) base %.1f this %.1f ratio %.3f"
+              % (" --router" if app else "", bn, tn, tn / bn, bm, tm, tm / bm))
+        print("  base: " + lines["base"])
+        print("  this: " + lines["this"])
 
 
 if __name__ == "__main__":
