@@ -16344,7 +16344,7 @@ public:
     // no input.
     std::span<char> read_buffer() {
         if (!wants_read()) return {};
-        std::size_t keep = keep_input(min_read);
+        std::size_t keep = keep_input(std::max(min_read, awaited_rest()));
         return {in_.data() + keep, in_.size() - keep};
     }
     void commit(std::size_t n) noexcept {
@@ -16365,6 +16365,11 @@ public:
             auto e = step();
             // After this end's Close, messages are no longer delivered (the peer's Close is).
             if (e && (phase_ == phase::open || is_control_event(e->type))) return e;
+            if (awaiting_whole_frame_) {  // the window stays, in in_ (never the caller's bytes)
+                awaiting_whole_frame_ = false;
+                (void)keep_input(0);
+                return std::nullopt;
+            }
         }
         if (pending_close_) {
             pending_close_ = false;
@@ -16490,12 +16495,19 @@ private:
     };
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t min_read = 4096;
+    static constexpr std::size_t whole_frame_room = 64 * 1024;  // a frame awaited whole in in_, at most
     static constexpr bool is_control_event(event_type t) noexcept { return t == event_type::ping || t == event_type::pong; }
 
     std::string_view segment_bytes(segment const& s) const noexcept {
         return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
     }
     std::size_t window_left() const noexcept { return static_cast<std::size_t>(window_end_ - window_); }
+    // The bytes still to come of a one-frame message awaited whole in in_ (see step()), else 0.
+    std::size_t awaited_rest() const noexcept {
+        bool awaited = in_payload_ && frame_done_ == 0 && frame_fin_ && !is_control(frame_op_) &&
+                       frame_op_ != opcode::continuation && !message_compressed_ && frame_left_ <= whole_frame_room;
+        return awaited && frame_left_ > window_left() ? static_cast<std::size_t>(frame_left_) - window_left() : 0;
+    }
     // Moves the input not yet taken to the front of in_, with room for `more` bytes after it;
     // the window then covers what was kept. Returns its size.
     std::size_t keep_input(std::size_t more) {
@@ -16531,16 +16543,27 @@ private:
             control_size_ += take;
             return took(take);
         }
-        // A whole message in one frame, all here: unmasked in place and handed over as it lies.
+        // A whole message in one frame: unmasked in place and handed over as it lies, once all
+        // here. Up to whole_frame_room it is awaited in the input buffer (read_buffer() makes room
+        // for the rest), so a large message costs one copy less and fewer reads; what has come
+        // is unmasked and its UTF-8 checked meanwhile, so that an invalid byte fails at once.
         if (frame_fin_ && frame_op_ != opcode::continuation && !message_compressed_ && frame_done_ == 0 &&
-            frame_left_ <= avail) {
-            std::size_t n = static_cast<std::size_t>(frame_left_);
-            unmask(window_, window_, n);
-            std::string_view data(window_, n);
-            if (message_op_ == opcode::text && !porthole::detail::valid_utf8(data))
+            (frame_left_ <= avail || frame_left_ <= whole_frame_room)) {
+            std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
+            if (config_.role == role::server)
+                detail::apply_mask(window_ + whole_seen_, window_ + whole_seen_, n - whole_seen_, key_, whole_seen_ & 3);
+            if (message_op_ == opcode::text && !utf8_.feed(std::string_view(window_ + whole_seen_, n - whole_seen_)))
                 return fail(close_code::invalid_payload_data, "invalid UTF-8");
+            whole_seen_ = n;
+            if (n < frame_left_) {
+                awaiting_whole_frame_ = true;
+                return std::nullopt;
+            }
+            if (message_op_ == opcode::text && !utf8_.complete()) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+            std::string_view data(window_, n);
             window_ += n;
             frame_left_ = 0;
+            whole_seen_ = 0;
             in_payload_ = false;
             in_message_ = false;
             return event{message_op_ == opcode::text ? event_type::text : event_type::binary, data};
@@ -16901,6 +16924,8 @@ private:
     masking_key key_{};
     std::uint64_t frame_left_ = 0;
     std::uint64_t frame_done_ = 0;
+    std::size_t whole_seen_ = 0;  // a whole-frame message awaited: its bytes here, unmasked and checked
+    bool awaiting_whole_frame_ = false;
     std::array<char, max_control_payload> control_{};
     std::size_t control_size_ = 0;
 
