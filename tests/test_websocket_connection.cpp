@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -458,6 +460,52 @@ TEST_CASE("feeding in place, copied, or through read_buffer, and memory given ba
     CHECK(got == std::vector<std::string>{"cd", "ef"});
     c.shrink();
     CHECK(c.read_buffer().size() >= 4096);
+}
+
+TEST_CASE("a one-frame message is awaited whole in the input buffer and handed over where it lies") {
+    // Through read_buffer, as a driver reads: the first read (4 KiB) holds the header and the
+    // start; the buffer then has room for the rest, and the message arrives in it, in place.
+    for (std::size_t size : {std::size_t{16384}, std::size_t{65536}}) {
+        CAPTURE(size);
+        std::string payload(size, 'x');
+        for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>('a' + i % 26);
+        auto wire = binary(payload);
+        ws::connection c;
+        std::size_t at = 0, reads = 0;
+        std::optional<ws::event> got;
+        char const* read_end = nullptr;  // where the last read's bytes end
+        while (!got && at < wire.size()) {
+            auto room = c.read_buffer();
+            REQUIRE(!room.empty());
+            std::size_t n = std::min(room.size(), wire.size() - at);
+            std::memcpy(room.data(), wire.data() + at, n);
+            read_end = room.data() + n;
+            c.commit(n);
+            at += n;
+            ++reads;
+            got = c.next();
+        }
+        REQUIRE(got);
+        CHECK(got->type == event_type::binary);
+        CHECK(got->data == payload);
+        CHECK(reads == 2);  // 4 KiB, then the rest at once
+        CHECK(got->data.data() + got->data.size() == read_end);  // in the input buffer, not a copy
+    }
+    // Larger than 64 KiB: gathered into the message buffer as it comes, in reads of the usual size.
+    std::string big(70000, 'y');
+    auto a = run(binary(big), {}, {}, {feeding::read_buffer});
+    REQUIRE(a.messages().size() == 1);
+    CHECK(a.messages()[0].data == big);
+    // Text awaited whole still fails at the first invalid byte, before the rest has come.
+    ws::connection t;
+    auto bad = text(std::string(1000, 'a') + "\xff" + std::string(20000, 'a'));
+    auto room = t.read_buffer();
+    std::memcpy(room.data(), bad.data(), 2000);
+    t.commit(2000);
+    auto e = t.next();
+    REQUIRE(e);
+    CHECK(e->type == event_type::close);
+    CHECK(e->code == ws::close_code::invalid_payload_data);
 }
 
 TEST_CASE("nothing is read after the connection failed, and no event follows the close") {
