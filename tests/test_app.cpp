@@ -223,16 +223,19 @@ TEST_CASE("each kind of application answers a real request") {
 }
 
 TEST_CASE("an application that takes a responder answers later, from another thread") {
-    std::thread worker;
-    auto app = [&worker](request const& req, responder r) {
-        std::string path(req.path());  // the request's views end with this call
-        worker = std::thread([r = std::move(r), path]() mutable { r.send(response::text("later " + path)); });
+    responder held;
+    std::string path;
+    auto app = [&](request const& req, responder r) {
+        path = std::string(req.path());  // the request's views end with this call
+        held = std::move(r);
     };
     testing::client c(app);
     c.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
-    worker.join();
-    CHECK(c.output().empty());  // nothing yet: the answer waits for the loop
-    c.step();
+    REQUIRE(held);
+    CHECK(c.output().empty());  // the handler returned without an answer
+    std::thread([r = std::move(held), &path]() mutable { r.send(response::text("later " + path)); }).join();
+    CHECK(c.output().empty());  // the answer waits in the mailbox for the loop
+    CHECK(c.step() == 1);
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 200);
