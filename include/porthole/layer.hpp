@@ -66,16 +66,26 @@ struct is_layer_result<layer_result<S>> : std::true_type {
     using state_type = S;
 };
 
+// What L::before(request const&) returns; void without one (layer_traits then fails the build
+// with one message, and nothing else refers to the missing member).
+template <class L>
+struct before_result_of {
+    using type = void;
+};
+template <class L>
+    requires requires(L& l, request const& r) { l.before(r); }
+struct before_result_of<L> {
+    using type = decltype(std::declval<L&>().before(std::declval<request const&>()));
+};
+
+// What a layer L offers. Complete (and quiet) for a type that is no layer: layer_check says why.
 template <class L>
 struct layer_traits {
-    static_assert(requires(L& l, request const& r) { l.before(r); },
-                  "porthole layer: a layer needs before(porthole::request const&)");
-    using before_result = decltype(std::declval<L&>().before(std::declval<request const&>()));
+    static constexpr bool has_before = requires(L& l, request const& r) { l.before(r); };
+    using before_result = typename before_result_of<L>::type;
     static constexpr bool keeps_state = is_layer_result<before_result>::value;
-    static_assert(keeps_state || std::is_void_v<before_result> ||
-                      std::is_same_v<before_result, std::optional<response>>,
-                  "porthole layer: before() returns void, std::optional<porthole::response> or "
-                  "porthole::layer_result<State>");
+    static constexpr bool valid = has_before && (keeps_state || std::is_void_v<before_result> ||
+                                                 std::is_same_v<before_result, std::optional<response>>);
     using state = typename std::conditional_t<keeps_state, is_layer_result<before_result>,
                                               is_layer_result<layer_result<>>>::state_type;
 
@@ -88,7 +98,9 @@ struct layer_traits {
     };
 
     static layer_result<state> before(L& l, request const& req) {
-        if constexpr (keeps_state) {
+        if constexpr (!valid) {
+            return {};
+        } else if constexpr (keeps_state) {
             return l.before(req);
         } else if constexpr (std::is_void_v<before_result>) {
             l.before(req);
@@ -110,6 +122,18 @@ struct layer_traits {
         }
     }
 };
+
+// The build's one error for a type used as a layer that is not one (a function, not a class:
+// a class whose static_assert fails is incomplete to clang, and every use adds an error).
+template <class L>
+constexpr bool check_layer() {
+    using traits = layer_traits<L>;
+    static_assert(traits::has_before, "porthole layer: a layer needs before(porthole::request const&)");
+    static_assert(!traits::has_before || traits::valid,
+                  "porthole layer: before() returns void, std::optional<porthole::response> or "
+                  "porthole::layer_result<State>");
+    return traits::valid;
+}
 }  // namespace detail
 
 // An application wrapped in layers: Layers[0] outermost, App innermost.
@@ -141,6 +165,7 @@ private:
             return call_application(app_, req);
         } else {
             using L = std::tuple_element_t<I, std::tuple<Layers...>>;
+            (void)detail::check_layer<L>();  // its static_asserts explain
             using traits = detail::layer_traits<L>;
             auto& l = std::get<I>(layers_);
             auto step = traits::before(l, req);
@@ -210,6 +235,7 @@ public:
     when(Predicate applies, Inner inner) : applies_(std::move(applies)), inner_(std::move(inner)) {}
 
     layer_result<std::optional<inner_state>> before(request const& req) {
+        (void)detail::check_layer<Inner>();  // its static_asserts explain
         if (!applies_(req)) return std::optional<inner_state>{};
         auto step = traits::before(inner_, req);
         if (step.answer) return std::move(*step.answer);

@@ -732,10 +732,23 @@ private:
                 param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
+    // A handler that does not fit its pattern has already failed the build in route()'s check,
+    // with a message that says why; calling it here would only add a misleading second error.
     template <class Info, class H, std::size_t... J>
     static response call_handler(H& h, request const& req, walk const& s,
                                  std::array<path_param, Info::param_count + 1> const& params,
-                                 std::index_sequence<J...>) {
+                                 std::index_sequence<J...> order) {
+        using traits = detail::handler_traits<H, detail::param_types<Info>>;
+        if constexpr (traits::form == detail::handler_form::none || !traits::result_ok)
+            return response(status::internal_server_error);
+        else
+            return call_fitting_handler<Info>(h, req, s, params, order);
+    }
+
+    template <class Info, class H, std::size_t... J>
+    static response call_fitting_handler(H& h, request const& req, walk const& s,
+                                         std::array<path_param, Info::param_count + 1> const& params,
+                                         std::index_sequence<J...>) {
         (void)s;
         (void)params;
         using traits = detail::handler_traits<H, detail::param_types<Info>>;

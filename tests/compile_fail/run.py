@@ -3,9 +3,10 @@
 
   run.py CASE.cpp --include DIR -- COMPILER [ARGS...]
 
-The case's first line reads `// expect: TEXT`; TEXT must appear in the compiler's first error, so
-a case that fails for an unrelated reason (a typo, a missing header) or buries porthole's message
-under other errors does not count as a pass. A second line `// std: c++17` compiles the case as
+The case's first line reads `// expect: TEXT`; TEXT must appear in the compiler's first error, and
+no other error may follow it (a fatal error that stops the compiler aside), so a case that fails
+for an unrelated reason (a typo, a missing header), buries porthole's message under other errors,
+or follows it with misleading ones does not count as a pass. A second line `// std: c++17` compiles the case as
 that standard instead of C++20.
 """
 import re
@@ -33,6 +34,12 @@ def main(argv):
     errors = [line for line in out.splitlines() if re.search(r"\berror\b", line)]
     if not errors or expected not in errors[0]:
         print("the first error is not the expected message %r:\n%s" % (expected, out[-4000:]), file=sys.stderr)
+        return 1
+    # diagnostics only: not a source line the compiler quotes, nor clang's "N errors generated."
+    more = [line for line in errors[1:] if re.search(r"(^|: )error:", line)]
+    if more:
+        print("porthole's message is followed by %d more errors:\n%s" % (len(more), "\n".join(more[:10])),
+              file=sys.stderr)
         return 1
     print("fails to compile as expected: " + expected)
     return 0
