@@ -2,7 +2,11 @@
 """Compile time and stripped binary size of the hello example, porthole against cpp-httplib,
 in the same run.
 
-  bench/compile_size.py [--runs 3] [--cxx g++]
+  bench/compile_size.py [--runs 3] [--cxx g++] [--httplib-header DIR]
+
+--httplib-header DIR: also header-only cpp-httplib (DIR/httplib.h, a release's single header,
+kept outside this repository), compiling the same bench/plaintext_httplib.cpp against it, and
+the ratios against it.
 
 porthole: examples/hello.cpp with only the single header (-I single_include).
 cpp-httplib: bench/plaintext_httplib.cpp against Debian's libcpp-httplib-dev 0.11, which is
@@ -39,6 +43,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cxx", default="g++")
+    ap.add_argument("--httplib-header", default="", help="a folder holding header-only cpp-httplib's httplib.h")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ours = os.path.join(tmp, "hello_porthole")
@@ -48,6 +53,12 @@ def main():
         t_peer = build([a.cxx, "-O2", "-std=c++20", "-DCPPHTTPLIB_TCP_NODELAY=true",
                         os.path.join(ROOT, "bench", "plaintext_httplib.cpp"), "-o", peer,
                         "-lcpp-httplib", "-pthread"], a.runs)
+        header_only = None
+        if a.httplib_header:
+            peer_ho = os.path.join(tmp, "hello_httplib_header_only")
+            t_ho = build([a.cxx, "-O2", "-std=c++20", "-DCPPHTTPLIB_TCP_NODELAY=true", "-I", a.httplib_header,
+                          os.path.join(ROOT, "bench", "plaintext_httplib.cpp"), "-o", peer_ho, "-pthread"], a.runs)
+            header_only = (t_ho, stripped_size(peer_ho))
         s_ours = stripped_size(ours)
         s_peer = stripped_size(peer)
     lib = "/usr/lib/x86_64-linux-gnu/libcpp-httplib.so.0.11.4"
@@ -56,8 +67,14 @@ def main():
     print("%-34s %10s %16s" % ("", "compile s", "stripped bytes"))
     print("%-34s %10.2f %16d" % ("porthole (single header)", t_ours, s_ours))
     print("%-34s %10.2f %16d  (+ %d shared library)" % ("cpp-httplib 0.11 (Debian, split)", t_peer, s_peer, lib_size))
-    print("ratio porthole / cpp-httplib: compile %.2fx, binary %.2fx (%.2fx counting its library)"
+    if header_only:
+        print("%-34s %10.2f %16d" % ("cpp-httplib header-only (%s)" % os.path.basename(a.httplib_header.rstrip("/")),
+                                      header_only[0], header_only[1]))
+    print("ratio porthole / cpp-httplib 0.11 split: compile %.2fx, binary %.2fx (%.2fx counting its library)"
           % (t_ours / t_peer, s_ours / s_peer, s_ours / (s_peer + lib_size)))
+    if header_only:
+        print("ratio porthole / cpp-httplib header-only: compile %.2fx, binary %.2fx"
+              % (t_ours / header_only[0], s_ours / header_only[1]))
     return 0
 
 

@@ -58,7 +58,7 @@ inline void append_quoted(std::string& out, std::string_view s) {
     out += '"';
 }
 
-inline response unauthorized(std::string challenge, status s = status::unauthorized) {
+inline response unauthorized(std::string_view challenge, status s = status::unauthorized) {
     auto r = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     r.set_header("WWW-Authenticate", challenge);
     r.set_header("Cache-Control", "no-store");

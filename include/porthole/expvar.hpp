@@ -84,13 +84,15 @@ std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
     }
     if (is_number(k)) {
         auto exposed = prometheus_name(name, k);
-        if (exposed.starts_with("porthole_"))
-            throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" would be " + exposed +
-                                        " in /metrics, where porthole_ names are the server's own");
+        auto refuse = [&](std::string_view why) {
+            std::string m("porthole::expvar: \"");
+            m.append(name).append("\" ").append(why).append(exposed).append(" in /metrics");
+            throw std::invalid_argument(m);
+        };
+        if (exposed.starts_with("porthole_")) refuse("would be the server's own ");
         for (auto const& [other, v] : r.variables)
             if (is_number(v->kind) && prometheus_name(other, v->kind) == exposed)
-                throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" and \"" + other +
-                                            "\" would both be " + exposed + " in /metrics");
+                refuse("would be, as \"" + other + "\" is, ");
     }
     auto v = std::make_shared<variable>();
     v->kind = k;

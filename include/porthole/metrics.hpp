@@ -97,7 +97,7 @@ struct route_series {
         static constexpr auto bounds = [] {
             std::array<std::uint64_t, metrics::latency_buckets.size()> b{};
             for (std::size_t i = 0; i < b.size(); ++i)
-                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);
+                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);  // NOLINT(bugprone-incorrect-roundings): positive
             return b;
         }();
         std::size_t i = 0;

@@ -69,9 +69,9 @@ public:
         };
         std::string id(32, '0');
         constexpr char hex[] = "0123456789abcdef";
-        for (int half = 0; half < 2; ++half) {
+        for (std::size_t half = 0; half < 2; ++half) {
             auto v = next();
-            for (int i = 0; i < 16; ++i) id[static_cast<std::size_t>(half * 16 + i)] = hex[(v >> (60 - 4 * i)) & 15];
+            for (std::size_t i = 0; i < 16; ++i) id[half * 16 + i] = hex[(v >> (60 - 4 * i)) & 15];
         }
         return id;
     }

@@ -209,7 +209,12 @@ struct simple_request {
         s += ' ';
         s += target;
         s += " HTTP/1.1\r\nHost: test\r\n";
-        for (auto const& [k, v] : headers) s += k + ": " + v + "\r\n";
+        for (auto const& [k, v] : headers) {
+            s += k;
+            s += ": ";
+            s += v;
+            s += "\r\n";
+        }
         if (!body.empty() || method == porthole::method::post || method == porthole::method::put)
             s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
         s += "\r\n";

@@ -4005,7 +4005,7 @@ struct route_series {
         static constexpr auto bounds = [] {
             std::array<std::uint64_t, metrics::latency_buckets.size()> b{};
             for (std::size_t i = 0; i < b.size(); ++i)
-                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);
+                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);  // NOLINT(bugprone-incorrect-roundings): positive
             return b;
         }();
         std::size_t i = 0;
@@ -6087,7 +6087,7 @@ inline void append_quoted(std::string& out, std::string_view s) {
     out += '"';
 }
 
-inline response unauthorized(std::string challenge, status s = status::unauthorized) {
+inline response unauthorized(std::string_view challenge, status s = status::unauthorized) {
     auto r = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
     r.set_header("WWW-Authenticate", challenge);
     r.set_header("Cache-Control", "no-store");
@@ -6592,9 +6592,9 @@ public:
         };
         std::string id(32, '0');
         constexpr char hex[] = "0123456789abcdef";
-        for (int half = 0; half < 2; ++half) {
+        for (std::size_t half = 0; half < 2; ++half) {
             auto v = next();
-            for (int i = 0; i < 16; ++i) id[static_cast<std::size_t>(half * 16 + i)] = hex[(v >> (60 - 4 * i)) & 15];
+            for (std::size_t i = 0; i < 16; ++i) id[half * 16 + i] = hex[(v >> (60 - 4 * i)) & 15];
         }
         return id;
     }
@@ -10151,7 +10151,12 @@ struct simple_request {
         s += ' ';
         s += target;
         s += " HTTP/1.1\r\nHost: test\r\n";
-        for (auto const& [k, v] : headers) s += k + ": " + v + "\r\n";
+        for (auto const& [k, v] : headers) {
+            s += k;
+            s += ": ";
+            s += v;
+            s += "\r\n";
+        }
         if (!body.empty() || method == porthole::method::post || method == porthole::method::put)
             s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
         s += "\r\n";
@@ -17593,13 +17598,15 @@ std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
     }
     if (is_number(k)) {
         auto exposed = prometheus_name(name, k);
-        if (exposed.starts_with("porthole_"))
-            throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" would be " + exposed +
-                                        " in /metrics, where porthole_ names are the server's own");
+        auto refuse = [&](std::string_view why) {
+            std::string m("porthole::expvar: \"");
+            m.append(name).append("\" ").append(why).append(exposed).append(" in /metrics");
+            throw std::invalid_argument(m);
+        };
+        if (exposed.starts_with("porthole_")) refuse("would be the server's own ");
         for (auto const& [other, v] : r.variables)
             if (is_number(v->kind) && prometheus_name(other, v->kind) == exposed)
-                throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" and \"" + other +
-                                            "\" would both be " + exposed + " in /metrics");
+                refuse("would be, as \"" + other + "\" is, ");
     }
     auto v = std::make_shared<variable>();
     v->kind = k;

@@ -154,9 +154,7 @@ public:
             std::lock_guard lock(mutex_);
             auto now = std::chrono::steady_clock::now();
             if (now - rotated_ >= lifetime_) rotate_locked(now);
-            if (encrypt) {
-                k = current_;
-            } else if (std::memcmp(name, current_.name, sizeof k.name) == 0) {
+            if (encrypt || std::memcmp(name, current_.name, sizeof k.name) == 0) {
                 k = current_;
             } else if (previous_.valid && std::memcmp(name, previous_.name, sizeof k.name) == 0) {
                 k = previous_;
