@@ -55,9 +55,10 @@ int run(App& app, long requests, bool check) {
     for (long i = 0; i < requests; ++i) one();
     auto after = g_allocations.load();
     double per_request = static_cast<double>(after - before) / static_cast<double>(requests);
-    std::printf("allocations per keep-alive request (static string handler, after warm-up): %.4f "
-                "(%zu over %ld requests, %zu bytes written)\n",
-                per_request, after - before, requests, bytes_out);
+    std::printf(
+        "allocations per keep-alive request (static string handler, after warm-up): %.4f "
+        "(%zu over %ld requests, %zu bytes written)\n",
+        per_request, after - before, requests, bytes_out);
     if (conn.requests_served() != static_cast<std::size_t>(requests + 100)) {
         std::printf("error: %zu requests served\n", conn.requests_served());
         return 1;
@@ -87,4 +88,3 @@ int main(int argc, char** argv) {
     auto app = [](porthole::request const&) { return "Hello, World!"; };
     return run(app, requests, check);
 }
-

@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
                 for (;;) {
                     auto end = data.find("\r\n\r\n", start);
                     if (end == std::string_view::npos) break;
-                    bool close_req = data.substr(start, end - start).find("Connection: close") != std::string_view::npos;
+                    bool close_req =
+                        data.substr(start, end - start).find("Connection: close") != std::string_view::npos;
                     out += close_req ? close_reply : keep_alive_reply;
                     start = end + 4;
                     if (close_req) {

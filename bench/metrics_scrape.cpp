@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
     }
     std::sort(us.begin(), us.end());
     auto s = porthole::metrics::collect();
-    std::printf("render /metrics: %d routes x 2 status classes on %d loops (%zu series merged, %zu threads): "
-                "median %.0f us, fastest %.0f us, %zu bytes\n",
-                routes, loops, s.routes.size(), static_cast<std::size_t>(s.threads), us[us.size() / 2], us.front(), size);
+    std::printf(
+        "render /metrics: %d routes x 2 status classes on %d loops (%zu series merged, %zu threads): "
+        "median %.0f us, fastest %.0f us, %zu bytes\n",
+        routes, loops, s.routes.size(), static_cast<std::size_t>(s.threads), us[us.size() / 2], us.front(), size);
     return s.routes.size() == static_cast<std::size_t>(routes) && s.threads >= static_cast<std::size_t>(loops) ? 0 : 1;
 }

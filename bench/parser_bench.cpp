@@ -27,8 +27,8 @@ namespace {
 
 struct sample {
     std::string name;
-    std::string bytes;   // one or more pipelined requests
-    bool mutates;        // chunked bodies are decoded in place: parse a fresh copy each time
+    std::string bytes;  // one or more pipelined requests
+    bool mutates;       // chunked bodies are decoded in place: parse a fresh copy each time
 };
 
 std::string read_file(std::string const& path) {
@@ -53,8 +53,7 @@ sample load(std::string const& path) {
 std::array<porthole::header_field, 128> g_fields;
 std::string g_scratch;
 
-extern "C" __attribute__((noinline)) std::size_t porthole_parse_all(const char* data, std::size_t size,
-                                                                   bool mutates) {
+extern "C" __attribute__((noinline)) std::size_t porthole_parse_all(char const* data, std::size_t size, bool mutates) {
     char* buf = const_cast<char*>(data);
     if (mutates) {
         g_scratch.assign(data, size);
@@ -74,12 +73,12 @@ extern "C" __attribute__((noinline)) std::size_t porthole_parse_all(const char* 
 // ---- nodejs/http-parser, with callbacks that keep views as porthole does
 
 struct hp_state {
-    std::array<std::pair<const char*, std::size_t>, 256> fields;
+    std::array<std::pair<char const*, std::size_t>, 256> fields;
     std::size_t n = 0;
     std::size_t messages = 0;
 };
 
-int hp_keep(http_parser* p, const char* at, std::size_t len) {
+int hp_keep(http_parser* p, char const* at, std::size_t len) {
     auto* s = static_cast<hp_state*>(p->data);
     if (s->n < s->fields.size()) s->fields[s->n++] = {at, len};
     return 0;
@@ -101,9 +100,9 @@ http_parser_settings make_settings() {
 }
 http_parser_settings const g_settings = make_settings();
 
-extern "C" __attribute__((noinline)) std::size_t http_parser_parse_all(const char* data, std::size_t size,
-                                                                      bool mutates) {
-    const char* buf = data;
+extern "C" __attribute__((noinline)) std::size_t http_parser_parse_all(char const* data, std::size_t size,
+                                                                       bool mutates) {
+    char const* buf = data;
     if (mutates) {  // same copy as porthole pays, to keep the comparison even
         g_scratch.assign(data, size);
         buf = g_scratch.data();
@@ -116,7 +115,7 @@ extern "C" __attribute__((noinline)) std::size_t http_parser_parse_all(const cha
     return st.messages;
 }
 
-using parse_fn = std::size_t (*)(const char*, std::size_t, bool);
+using parse_fn = std::size_t (*)(char const*, std::size_t, bool);
 
 struct figure {
     double mb_s, req_s;
@@ -165,7 +164,8 @@ int main(int argc, char** argv) {
             std::printf("%zu\n", total);
             return 0;
         } else {
-            std::fprintf(stderr, "usage: parser_bench [--rounds N] [--seconds S] [--shared DIR] | --loop WHICH FILE N\n");
+            std::fprintf(stderr,
+                         "usage: parser_bench [--rounds N] [--seconds S] [--shared DIR] | --loop WHICH FILE N\n");
             return 2;
         }
     }
@@ -177,7 +177,8 @@ int main(int argc, char** argv) {
         std::string line;
         std::getline(index, line);
         while (std::getline(index, line))
-            if (!line.empty()) realistic.push_back(load(shared + "/corpus/realistic/" + line.substr(0, line.find('\t'))));
+            if (!line.empty())
+                realistic.push_back(load(shared + "/corpus/realistic/" + line.substr(0, line.find('\t'))));
         sets.emplace_back("realistic corpus", realistic);
         for (auto name : {"a", "b", "c", "d"})
             sets.emplace_back(std::string("request ") + name,

@@ -26,9 +26,8 @@ int main(int argc, char** argv) {
 
     httplib::Server svr;
     svr.set_tcp_nodelay(true);
-    svr.Get("/", [](httplib::Request const&, httplib::Response& res) {
-        res.set_content("Hello, World!", "text/plain");
-    });
+    svr.Get("/",
+            [](httplib::Request const&, httplib::Response& res) { res.set_content("Hello, World!", "text/plain"); });
     if (port == 0) port = svr.bind_to_any_port("127.0.0.1");
     else if (!svr.bind_to_port("127.0.0.1", port)) port = -1;
     if (port < 0) {

@@ -22,8 +22,10 @@ int main(int argc, char** argv) {
         };
         return porthole::serve(app, std::move(command_line));
     }
-    return porthole::serve([](porthole::request const& req) -> porthole::response {
-        if (req.path() == "/") return porthole::response::static_text("Hello, World!", "text/plain");
-        return porthole::status::not_found;
-    }, std::move(command_line));
+    return porthole::serve(
+        [](porthole::request const& req) -> porthole::response {
+            if (req.path() == "/") return porthole::response::static_text("Hello, World!", "text/plain");
+            return porthole::status::not_found;
+        },
+        std::move(command_line));
 }

@@ -28,11 +28,11 @@ namespace {
 
 // Resource names of varied lengths, as a real API has.
 constexpr std::array<std::string_view, 40> resources{
-    "users", "posts", "comments", "orders", "products", "carts", "invoices", "payments", "shipments",
-    "reviews", "categories", "tags", "sessions", "tokens", "teams", "projects", "issues", "milestones",
-    "labels", "releases", "builds", "artifacts", "deployments", "environments", "secrets", "webhooks",
-    "events", "notifications", "messages", "threads", "files", "folders", "images", "videos",
-    "playlists", "albums", "artists", "tracks", "devices", "locations"};
+    "users",     "posts",      "comments",   "orders",        "products", "carts",     "invoices",    "payments",
+    "shipments", "reviews",    "categories", "tags",          "sessions", "tokens",    "teams",       "projects",
+    "issues",    "milestones", "labels",     "releases",      "builds",   "artifacts", "deployments", "environments",
+    "secrets",   "webhooks",   "events",     "notifications", "messages", "threads",   "files",       "folders",
+    "images",    "videos",     "playlists",  "albums",        "artists",  "tracks",    "devices",     "locations"};
 
 // Five routes per resource: the collection, one item, and a nested item.
 enum kind { list_get, list_post, item_get, item_put_delete, nested_get, kinds };
@@ -212,17 +212,22 @@ void run(int rounds, double seconds) {
     }
     // The lookup: which route, its parameters parsed (the router checks {id:int} as it
     // matches; the regex captures it).
-    auto ours_lookup = ns_per_item(samples, [&](sample const& s) { return app.route_for(s.m, s.path).size(); },
-                                   rounds, seconds);
-    auto theirs_lookup = ns_per_item(samples, [&](sample const& s) {
-        std::smatch captures;
-        return static_cast<std::size_t>(peer.lookup(s.m, s.path, captures) + 1);
-    }, rounds, seconds);
+    auto ours_lookup = ns_per_item(
+        samples, [&](sample const& s) { return app.route_for(s.m, s.path).size(); }, rounds, seconds);
+    auto theirs_lookup = ns_per_item(
+        samples,
+        [&](sample const& s) {
+            std::smatch captures;
+            return static_cast<std::size_t>(peer.lookup(s.m, s.path, captures) + 1);
+        },
+        rounds, seconds);
     // The whole dispatch: lookup, parameters decoded and converted, handler called, response built.
-    auto ours = ns_per_item(reqs, [&](request const& r) { return to_int(app(r).status()); }, rounds, seconds);
-    auto theirs = ns_per_item(reqs, [&](request const& r) { return to_int(peer(r).status()); }, rounds, seconds);
-    std::printf("%6zu | %8.1f (%5.1f) %9.1f (%6.1f) %7.1fx | %8.1f (%5.1f) %9.1f (%6.1f) %7.1fx\n",
-                Resources * kinds, ours_lookup.median, ours_lookup.best, theirs_lookup.median, theirs_lookup.best,
+    auto ours = ns_per_item(
+        reqs, [&](request const& r) { return to_int(app(r).status()); }, rounds, seconds);
+    auto theirs = ns_per_item(
+        reqs, [&](request const& r) { return to_int(peer(r).status()); }, rounds, seconds);
+    std::printf("%6zu | %8.1f (%5.1f) %9.1f (%6.1f) %7.1fx | %8.1f (%5.1f) %9.1f (%6.1f) %7.1fx\n", Resources * kinds,
+                ours_lookup.median, ours_lookup.best, theirs_lookup.median, theirs_lookup.best,
                 theirs_lookup.median / ours_lookup.median, ours.median, ours.best, theirs.median, theirs.best,
                 theirs.median / ours.median);
 }
@@ -244,7 +249,8 @@ int main(int argc, char** argv) {
     run<2>(rounds, seconds);
     run<10>(rounds, seconds);
     run<40>(rounds, seconds);
-    std::printf("regex scan: std::regex_match over one list per method, as cpp-httplib dispatches; "
-                "requests hit every route, shuffled\n");
+    std::printf(
+        "regex scan: std::regex_match over one list per method, as cpp-httplib dispatches; "
+        "requests hit every route, shuffled\n");
     return static_cast<int>(sink == 0xdeadbeef);
 }

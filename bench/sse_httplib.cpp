@@ -32,8 +32,8 @@ struct hub {
         {
             std::lock_guard lock(m);
             ++last;
-            history.push_back(std::make_shared<std::string const>("id: " + std::to_string(last) + "\nevent: tick\ndata: " +
-                                                                  data + "\n\n"));
+            history.push_back(std::make_shared<std::string const>("id: " + std::to_string(last) +
+                                                                  "\nevent: tick\ndata: " + data + "\n\n"));
             if (history.size() > 256) {
                 history.pop_front();
                 ++first;
@@ -73,18 +73,20 @@ int main(int argc, char** argv) {
             std::lock_guard lock(h.m);
             cursor = h.last;
         }
-        res.set_chunked_content_provider("text/event-stream", [&h, cursor](std::size_t, httplib::DataSink& sink) mutable {
-            std::string out;
-            {
-                std::unique_lock lock(h.m);
-                h.cv.wait(lock, [&] { return h.last > cursor || h.stopping; });
-                if (h.stopping) return false;
-                if (cursor + 1 < h.first) cursor = h.first - 1;
-                for (auto id = cursor + 1; id <= h.last; ++id) out += *h.history[id - h.first];
-                cursor = h.last;
-            }
-            return sink.write(out.data(), out.size());
-        });
+        res.set_chunked_content_provider("text/event-stream",
+                                         [&h, cursor](std::size_t, httplib::DataSink& sink) mutable {
+                                             std::string out;
+                                             {
+                                                 std::unique_lock lock(h.m);
+                                                 h.cv.wait(lock, [&] { return h.last > cursor || h.stopping; });
+                                                 if (h.stopping) return false;
+                                                 if (cursor + 1 < h.first) cursor = h.first - 1;
+                                                 for (auto id = cursor + 1; id <= h.last; ++id)
+                                                     out += *h.history[id - h.first];
+                                                 cursor = h.last;
+                                             }
+                                             return sink.write(out.data(), out.size());
+                                         });
     });
     if (port == 0) port = svr.bind_to_any_port("127.0.0.1");
     else if (!svr.bind_to_port("127.0.0.1", port)) port = -1;
@@ -94,7 +96,8 @@ int main(int argc, char** argv) {
     }
     std::thread server([&] { svr.listen_after_bind(); });
     std::thread publisher([&] {
-        auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(1.0 / rate));
+        auto period =
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(1.0 / rate));
         auto next = std::chrono::steady_clock::now();
         std::string pad(48, 'x');
         for (;;) {
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
                 std::lock_guard lock(h.m);
                 if (h.stopping) return;
             }
-            auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch());
+            auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now().time_since_epoch());
             h.publish("{\"t\":" + std::to_string(now.count()) + ",\"pad\":\"" + pad + "\"}");
         }
     });

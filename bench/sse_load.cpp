@@ -29,7 +29,8 @@ struct subscriber {
 };
 
 long long now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
         }
         return max_us;
     };
-    std::printf("events %lld seconds %.3f p50_us %lld p99_us %lld max_us %lld resyncs %lld closed %zu\n", events, seconds,
-                percentile(0.5), percentile(0.99), max_us, resyncs, closed);
+    std::printf("events %lld seconds %.3f p50_us %lld p99_us %lld max_us %lld resyncs %lld closed %zu\n", events,
+                seconds, percentile(0.5), percentile(0.99), max_us, resyncs, closed);
     return 0;
 }

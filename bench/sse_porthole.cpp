@@ -14,16 +14,19 @@ int main(int argc, char** argv) {
     double rate = std::atof(std::string(porthole::command_line_value(argc, argv, "--rate").value_or("100")).c_str());
     porthole::event_hub hub;  // outlives the publisher
     std::jthread publisher([&](std::stop_token stop) {
-        auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(1.0 / rate));
+        auto period =
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(1.0 / rate));
         auto next = std::chrono::steady_clock::now();
         std::string pad(48, 'x');  // an event of about 100 bytes, a small status update
         while (!stop.stop_requested()) {
             next += period;
             std::this_thread::sleep_until(next);
-            auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch());
+            auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now().time_since_epoch());
             hub.publish("tick", "{\"t\":" + std::to_string(now.count()) + ",\"pad\":\"" + pad + "\"}");
         }
     });
-    auto app = porthole::router(porthole::get<"/events">([&](porthole::request const& req) { return hub.subscribe(req); }));
+    auto app =
+        porthole::router(porthole::get<"/events">([&](porthole::request const& req) { return hub.subscribe(req); }));
     return porthole::serve(app, options);
 }

@@ -40,32 +40,27 @@ using porthole::arg;
     "tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "   \
     "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute irure dolor " \
     "in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur.</p>\n"
-#define SECTION(n) \
-    "<section id=\"s" #n "\">\n  <h2>@@v" #n "@@</h2>\n" PARAGRAPH "</section>\n"
+#define SECTION(n) "<section id=\"s" #n "\">\n  <h2>@@v" #n "@@</h2>\n" PARAGRAPH "</section>\n"
 
 constexpr auto page = porthole::make_template<
     "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Report</title>\n"
-    "<link rel=\"stylesheet\" href=\"/static/site.css\"></head>\n<body>\n<main>\n"
-    SECTION(00) SECTION(01) SECTION(02) SECTION(03) SECTION(04) PARAGRAPH PARAGRAPH
-    SECTION(05) SECTION(06) SECTION(07) SECTION(08) SECTION(09) PARAGRAPH
-    SECTION(10) SECTION(11) SECTION(12) SECTION(13) SECTION(14) PARAGRAPH
-    SECTION(15) SECTION(16) SECTION(17) SECTION(18) SECTION(19) PARAGRAPH
-    "</main>\n</body>\n</html>\n">();
+    "<link rel=\"stylesheet\" href=\"/static/site.css\"></head>\n<body>\n<main>\n" SECTION(00) SECTION(01) SECTION(02)
+        SECTION(03) SECTION(04) PARAGRAPH PARAGRAPH SECTION(05) SECTION(06) SECTION(07) SECTION(08) SECTION(09)
+            PARAGRAPH SECTION(10) SECTION(11) SECTION(12) SECTION(13) SECTION(14) PARAGRAPH SECTION(15) SECTION(16)
+                SECTION(17) SECTION(18) SECTION(19) PARAGRAPH "</main>\n</body>\n</html>\n">();
 
 // Plain values (nothing to escape), so every approach produces the same page.
 const std::array<std::string, 20> values{
-    "Quarterly report",  "Ann Example",      "42 open tickets", "Build 1.2.3",
-    "Main branch",       "Last deployment",  "Team Porthole",   "2024-05-01",
-    "All systems green", "3 warnings",       "Disk 71% used",   "Latency 3.2 ms",
-    "Requests 1.2M",     "Errors 0.01%",     "Cache hit 98%",   "Queue length 7",
-    "Workers 16",        "Uptime 41 days",   "Region eu-west",  "Version 2024.5",
+    "Quarterly report", "Ann Example",    "42 open tickets", "Build 1.2.3",       "Main branch",
+    "Last deployment",  "Team Porthole",  "2024-05-01",      "All systems green", "3 warnings",
+    "Disk 71% used",    "Latency 3.2 ms", "Requests 1.2M",   "Errors 0.01%",      "Cache hit 98%",
+    "Queue length 7",   "Workers 16",     "Uptime 41 days",  "Region eu-west",    "Version 2024.5",
 };
 
-const std::array<std::string, 20> names{"v00", "v01", "v02", "v03", "v04", "v05", "v06",
-                                        "v07", "v08", "v09", "v10", "v11", "v12", "v13",
-                                        "v14", "v15", "v16", "v17", "v18", "v19"};
+const std::array<std::string, 20> names{"v00", "v01", "v02", "v03", "v04", "v05", "v06", "v07", "v08", "v09",
+                                        "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19"};
 
-std::string find_and_replace(const std::string& text) {
+std::string find_and_replace(std::string const& text) {
     std::string out = text;
     for (std::size_t i = 0; i < names.size(); ++i) {
         const std::string marker = "@@" + names[i] + "@@";
@@ -79,16 +74,15 @@ std::string find_and_replace(const std::string& text) {
 // Calls f with the 20 values as named arguments of the literal template.
 template <class F>
 decltype(auto) with_named_values(F&& f) {
-    const auto& v = values;
-    return f(arg<"v00">(v[0]), arg<"v01">(v[1]), arg<"v02">(v[2]), arg<"v03">(v[3]),
-             arg<"v04">(v[4]), arg<"v05">(v[5]), arg<"v06">(v[6]), arg<"v07">(v[7]),
-             arg<"v08">(v[8]), arg<"v09">(v[9]), arg<"v10">(v[10]), arg<"v11">(v[11]),
-             arg<"v12">(v[12]), arg<"v13">(v[13]), arg<"v14">(v[14]), arg<"v15">(v[15]),
+    auto const& v = values;
+    return f(arg<"v00">(v[0]), arg<"v01">(v[1]), arg<"v02">(v[2]), arg<"v03">(v[3]), arg<"v04">(v[4]), arg<"v05">(v[5]),
+             arg<"v06">(v[6]), arg<"v07">(v[7]), arg<"v08">(v[8]), arg<"v09">(v[9]), arg<"v10">(v[10]),
+             arg<"v11">(v[11]), arg<"v12">(v[12]), arg<"v13">(v[13]), arg<"v14">(v[14]), arg<"v15">(v[15]),
              arg<"v16">(v[16]), arg<"v17">(v[17]), arg<"v18">(v[18]), arg<"v19">(v[19]));
 }
 
 porthole::html literal_fresh() {
-    return with_named_values([](const auto&... a) { return page.render(a...); });
+    return with_named_values([](auto const&... a) { return page.render(a...); });
 }
 
 std::array<porthole::named_value, 20> runtime_values() {
@@ -98,7 +92,7 @@ std::array<porthole::named_value, 20> runtime_values() {
 }
 
 struct mode {
-    const char* name;
+    char const* name;
     std::function<std::size_t()> render;  // returns the output size, so the work is observable
     std::size_t iterations = 1;
     std::array<double, 5> ns{};
@@ -137,7 +131,7 @@ int main() {
     const std::string text(page.text());
     const std::string expected = find_and_replace(text);
     const porthole::page_template runtime{text};
-    const auto list = runtime_values();
+    auto const list = runtime_values();
     std::string reused;
 
     if (literal_fresh().view() != expected || runtime.render(list).view() != expected) {
@@ -146,8 +140,7 @@ int main() {
     }
 
     std::vector<mode> modes;
-    modes.push_back({"find + std::string::replace per marker",
-                     [&] { return find_and_replace(text).size(); }});
+    modes.push_back({"find + std::string::replace per marker", [&] { return find_and_replace(text).size(); }});
     modes.push_back({"literal_template render()", [&] { return literal_fresh().view().size(); }});
     modes.push_back({"literal_template render_to(reused string)", [&] {
                          reused.clear();
@@ -162,11 +155,11 @@ int main() {
                      }});
     measure(modes);
 
-    std::printf("template_bench: %zu-byte page, %zu markers, %zu-byte output; median of 5 runs\n",
-                text.size(), page.marker_count, expected.size());
+    std::printf("template_bench: %zu-byte page, %zu markers, %zu-byte output; median of 5 runs\n", text.size(),
+                page.marker_count, expected.size());
     std::printf("%-46s %10s %14s %9s\n", "", "ns/render", "allocs/render", "speed-up");
-    const double baseline = modes[0].ns[2];
-    for (const mode& m : modes) {
+    double const baseline = modes[0].ns[2];
+    for (mode const& m : modes) {
         std::printf("%-46s %10.1f %14.2f %8.1fx\n", m.name, m.ns[2], m.allocations, baseline / m.ns[2]);
     }
     if (sink == 42) std::puts("");

@@ -31,7 +31,7 @@ struct client {
     int fd = -1;
     SSL* ssl = nullptr;
     bool handshaken = false;
-    int left = 0;        // requests still to send on this connection
+    int left = 0;          // requests still to send on this connection
     bool waiting = false;  // a request is out, its response not yet whole
     std::string in;
 };
@@ -146,8 +146,7 @@ int main(int argc, char** argv) {
                     std::printf("held %d\n", held);
                     std::fflush(stdout);
                     char b[64];
-                    while (::read(0, b, sizeof b) > 0) {
-                    }
+                    while (::read(0, b, sizeof b) > 0) {}
                     std::exit(0);
                 }
                 return true;
@@ -165,7 +164,8 @@ int main(int argc, char** argv) {
         for (auto& c : clients) open(c);
     }
     auto start = std::chrono::steady_clock::now();
-    auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+    auto end =
+        start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
     if (hold) end = start + std::chrono::seconds(120);
     std::vector<epoll_event> events(static_cast<std::size_t>(connections));
     while (std::chrono::steady_clock::now() < end) {

@@ -192,8 +192,9 @@ int main(int argc, char** argv) {
                 if (end == std::string::npos) continue;
                 std::string head = c->in.substr(0, end);
                 c->in.erase(0, end + 4);
-                c->out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Accept: ";
+                c->out +=
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Accept: ";
                 c->out += porthole::ws::accept_key(key_of(head));
                 c->out += "\r\n\r\n";
                 c->upgraded = true;

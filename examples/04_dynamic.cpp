@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
     std::string dir(porthole::command_line_value(argc, argv, "--pages").value_or(PORTHOLE_EXAMPLES_DIR "/pages"));
     porthole::template_cache pages({.reload_on_change = true});
     auto app = porthole::router{
-        porthole::get<"/index/">([&] { return pages.get(dir + "/dynamic.html")->render({{"oo", now()}}); }),
+        porthole::get<"/index/">([&] {
+            return pages.get(dir + "/dynamic.html")->render({{"oo", now()}});
+        }),
     };
     return porthole::serve(app, porthole::options::from_command_line(argc, argv));
 }

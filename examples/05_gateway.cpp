@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, [](int) { stopping = 1; });
     int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{.sin_family = AF_INET, .sin_port = htons(opts.port), .sin_addr = {htonl(INADDR_LOOPBACK)}, .sin_zero = {}};
+    sockaddr_in addr{
+        .sin_family = AF_INET, .sin_port = htons(opts.port), .sin_addr = {htonl(INADDR_LOOPBACK)}, .sin_zero = {}};
     socklen_t len = sizeof addr;
     if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(lfd, 128) != 0) return 1;
     ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -45,9 +46,11 @@ int main(int argc, char** argv) {
     std::map<int, std::unique_ptr<porthole::connection<decltype(app)>>> clients;
     while (!stopping) {
         std::vector<pollfd> fds{{lfd, POLLIN, 0}};
-        for (auto& [fd, c] : clients) fds.push_back({fd, static_cast<short>(POLLIN | (c->has_output() ? POLLOUT : 0)), 0});
+        for (auto& [fd, c] : clients)
+            fds.push_back({fd, static_cast<short>(POLLIN | (c->has_output() ? POLLOUT : 0)), 0});
         if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
-        if (int fd = (fds[0].revents & POLLIN) ? ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK) : -1; fd >= 0)
+        if (int fd = (fds[0].revents & POLLIN) ? ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK) : -1;
+            fd >= 0)
             clients[fd] = std::make_unique<porthole::connection<decltype(app)>>(app);
         for (auto& p : fds) {
             if (p.fd == lfd || !p.revents) continue;
@@ -59,7 +62,9 @@ int main(int argc, char** argv) {
                 else if (n == 0 || errno != EAGAIN) conn.read_eof();
             }
             for (auto out = conn.pending_output(); !out.empty(); out = conn.pending_output()) {
-                ssize_t w = ::write(p.fd, out[0].memory.data(), out[0].memory.size());  // this app sends memory only; a full socket buffer waits for POLLOUT
+                ssize_t w = ::write(
+                    p.fd, out[0].memory.data(),
+                    out[0].memory.size());  // this app sends memory only; a full socket buffer waits for POLLOUT
                 if (w <= 0) break;
                 conn.written(static_cast<std::size_t>(w));
             }

@@ -49,16 +49,14 @@ int main(int argc, char** argv) {
     porthole::ws::options ws_options;
     ws_options.limits.max_message_size = 64 * 1024;  // chat lines, not files
     porthole::router app{
-        porthole::get<"/">([](porthole::request const&) {
-            return porthole::response::static_text(page, "text/html; charset=utf-8");
-        }),
+        porthole::get<"/">(
+            [](porthole::request const&) { return porthole::response::static_text(page, "text/html; charset=utf-8"); }),
         porthole::websocket<"/ws">(
             {
                 .on_open = [&](porthole::ws::session& s, porthole::request const&) { everyone.add(s.handle()); },
                 .on_text = [&](porthole::ws::session&, std::string_view m) { everyone.broadcast_text(m); },
-                .on_close = [&](porthole::ws::session& s, porthole::ws::close_code, std::string_view) {
-                    everyone.remove(s.handle());
-                },
+                .on_close = [&](porthole::ws::session& s, porthole::ws::close_code,
+                                std::string_view) { everyone.remove(s.handle()); },
             },
             std::move(ws_options)),
     };

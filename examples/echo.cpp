@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
     };
 #if defined(PORTHOLE_WITH_ZLIB)
     if (porthole::command_line_flag(argc, argv, "--gunzip"))
-        return serve_with(porthole::layers{porthole::request_decompression({.max_body = opts.limits.max_body})}(
-            echo_app{&received}));
+        return serve_with(
+            porthole::layers{porthole::request_decompression({.max_body = opts.limits.max_body})}(echo_app{&received}));
 #endif
     return serve_with(echo_app{&received});
 }

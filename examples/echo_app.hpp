@@ -33,7 +33,8 @@ struct echo_app {
         auto m = req.method();
         if (path == "/") {
             if (m == method::get || m == method::head) return porthole::response::text("OK");
-            if (m == method::options) return porthole::response(porthole::status::ok).set_header("Allow", "GET, HEAD, OPTIONS, POST");
+            if (m == method::options)
+                return porthole::response(porthole::status::ok).set_header("Allow", "GET, HEAD, OPTIONS, POST");
             if (m == method::post) return porthole::response::text(std::string(req.body()));
         } else if (path == "/echo" && m == method::post) {
             std::string out;

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
         porthole::static_files files(root, {.precompressed = true});
 #if defined(PORTHOLE_WITH_ZLIB) || defined(PORTHOLE_WITH_BROTLI)
         porthole::compression_options compress;
-        if (auto level = porthole::command_line_value(argc, argv, "--gzip-level")) compress.level = std::atoi(std::string(*level).c_str());
+        if (auto level = porthole::command_line_value(argc, argv, "--gzip-level"))
+            compress.level = std::atoi(std::string(*level).c_str());
         auto app = porthole::layers{
             porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression(compress)),
         }(std::move(files));

@@ -116,8 +116,14 @@ class upload_form {
 public:
     explicit upload_form(std::string dir) : dir_(std::move(dir)) {}
     upload_form(upload_form&& o) noexcept
-        : dir_(std::move(o.dir_)), temp_(std::move(o.temp_)), name_(std::move(o.name_)), hash_(std::move(o.hash_)),
-          fd_(std::exchange(o.fd_, -1)), size_(o.size_), writing_(o.writing_), failed_(o.failed_) {}
+        : dir_(std::move(o.dir_)),
+          temp_(std::move(o.temp_)),
+          name_(std::move(o.name_)),
+          hash_(std::move(o.hash_)),
+          fd_(std::exchange(o.fd_, -1)),
+          size_(o.size_),
+          writing_(o.writing_),
+          failed_(o.failed_) {}
     upload_form& operator=(upload_form&&) = delete;
     ~upload_form() { discard(); }
 
@@ -152,7 +158,8 @@ public:
     void part_end() { writing_ = false; }
 
     porthole::response end() {
-        if (failed_) return porthole::response::text("could not store the file\n", porthole::status::internal_server_error);
+        if (failed_)
+            return porthole::response::text("could not store the file\n", porthole::status::internal_server_error);
         if (fd_ < 0) return porthole::response::text("no file part named \"file\"\n", porthole::status::bad_request);
         ::close(std::exchange(fd_, -1));
         // A name not taken yet: link() never replaces a file.
@@ -216,13 +223,19 @@ int main(int argc, char** argv) {
             return result_page.render(porthole::arg<"count">(count), porthole::arg<"fields">(porthole::html(fields)));
         }),
         porthole::get<"/upload">([&]() -> porthole::response {
-            if (upload_dir.empty()) return porthole::response::text("uploads are off: start with --upload-dir DIR\n", porthole::status::not_found);
+            if (upload_dir.empty())
+                return porthole::response::text("uploads are off: start with --upload-dir DIR\n",
+                                                porthole::status::not_found);
             return porthole::response::html(std::string(upload_page));
         }),
-        porthole::post<"/upload">(porthole::streamed_body({.max_size = max_upload}, [&](porthole::request const& req) -> porthole::response {
-            if (upload_dir.empty()) return porthole::response::text("uploads are off: start with --upload-dir DIR\n", porthole::status::not_found);
-            return porthole::take_multipart(req, upload_form(upload_dir));
-        })),
+        porthole::post<"/upload">(porthole::streamed_body(
+            {.max_size = max_upload},
+            [&](porthole::request const& req) -> porthole::response {
+                if (upload_dir.empty())
+                    return porthole::response::text("uploads are off: start with --upload-dir DIR\n",
+                                                    porthole::status::not_found);
+                return porthole::take_multipart(req, upload_form(upload_dir));
+            })),
     };
     return porthole::serve(app, porthole::options::from_command_line(argc, argv));
 }

@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
     bool with_cors = !cors.origins.empty(), with_auth = auth.has_value();
     auto writes = [with_auth](porthole::request const& r) {
         auto m = r.method();
-        return with_auth && (m == porthole::method::post || m == porthole::method::put || m == porthole::method::delete_);
+        return with_auth &&
+               (m == porthole::method::post || m == porthole::method::put || m == porthole::method::delete_);
     };
     auto app = porthole::layers{
         porthole::when(on(log), porthole::access_log(porthole::common_log(stderr))),

@@ -19,7 +19,12 @@
 #include <string>
 #include <thread>
 
-struct job { unsigned id; std::string name; double seconds; bool ok; };
+struct job {
+    unsigned id;
+    std::string name;
+    double seconds;
+    bool ok;
+};
 
 struct tool_state {
     std::mutex m;
@@ -27,7 +32,11 @@ struct tool_state {
     unsigned long done = 0, failed = 0;
     std::deque<job> recent;  // newest first, at most 8
 
-    struct snapshot { long uptime; unsigned long done, failed; std::deque<job> recent; };
+    struct snapshot {
+        long uptime;
+        unsigned long done, failed;
+        std::deque<job> recent;
+    };
     snapshot now() {
         std::lock_guard lock(m);
         auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
@@ -37,7 +46,8 @@ struct tool_state {
 
 nlohmann::json to_json(tool_state::snapshot const& s) {
     auto jobs = nlohmann::json::array();
-    for (auto const& j : s.recent) jobs.push_back({{"id", j.id}, {"name", j.name}, {"seconds", j.seconds}, {"ok", j.ok}});
+    for (auto const& j : s.recent)
+        jobs.push_back({{"id", j.id}, {"name", j.name}, {"seconds", j.seconds}, {"ok", j.ok}});
     return {{"uptime", s.uptime}, {"done", s.done}, {"failed", s.failed}, {"jobs", std::move(jobs)}};
 }
 

@@ -30,7 +30,7 @@ struct outcome {
     porthole::parse_error error = porthole::parse_error::none;
     bool pending_head = false;  // a complete head waits for its body at the end of input
     bool pending_expect_continue = false;
-    std::size_t leftover = 0;   // unparsed bytes at the end
+    std::size_t leftover = 0;  // unparsed bytes at the end
     friend bool operator==(outcome const&, outcome const&) = default;
 };
 

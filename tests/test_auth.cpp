@@ -14,8 +14,12 @@ using namespace porthole;
 using porthole::testing::simple_request;
 
 TEST_CASE("base64: the RFC 4648 section 10 vectors, both alphabets") {
-    std::pair<char const*, char const*> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-                                                     {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},   {"fooba", "Zm9vYmE="},
+    std::pair<char const*, char const*> vectors[] = {{"", ""},
+                                                     {"f", "Zg=="},
+                                                     {"fo", "Zm8="},
+                                                     {"foo", "Zm9v"},
+                                                     {"foob", "Zm9vYg=="},
+                                                     {"fooba", "Zm9vYmE="},
                                                      {"foobar", "Zm9vYmFy"}};
     for (auto [plain, encoded] : vectors) {
         CHECK(base64::encode(plain) == encoded);
@@ -36,7 +40,8 @@ TEST_CASE("base64: the RFC 4648 section 10 vectors, both alphabets") {
 }
 
 TEST_CASE("base64: anything but the one canonical encoding is refused") {
-    for (char const* bad : {"Zg", "Zg=", "Z===", "Zh==", "Zm9=", "Zm9v!", "Zm 9v", "Zm9vY", "=Zm9", "Zg==Zg==", "-_8="}) {
+    for (char const* bad :
+         {"Zg", "Zg=", "Z===", "Zh==", "Zm9=", "Zm9v!", "Zm 9v", "Zm9vY", "=Zm9", "Zg==Zg==", "-_8="}) {
         CAPTURE(bad);
         CHECK_FALSE(base64::decode(bad).has_value());
     }
@@ -73,18 +78,20 @@ TEST_CASE("constant_time_equals is equality, whatever the lengths") {
 // ---------------------------------------------------------------- Basic
 
 TEST_CASE("basic_auth: RFC 7617's example passes, everything else gets 401 with the challenge") {
-    auto app = layers{basic_auth("WallyWorld", "Aladdin", "open sesame")}([](request const& req) {
-        return "hello " + basic_credentials_of(req).value().user_id;
-    });
-    auto r = testing::send(app, simple_request{method::get, "/", {{"Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}}, {}});
+    auto app = layers{basic_auth("WallyWorld", "Aladdin", "open sesame")}(
+        [](request const& req) { return "hello " + basic_credentials_of(req).value().user_id; });
+    auto r = testing::send(
+        app, simple_request{method::get, "/", {{"Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}}, {}});
     CHECK(r.status == 200);
     CHECK(r.body == "hello Aladdin");
-    CHECK(testing::send(app, simple_request{method::get, "/", {{"Authorization", "basic   QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}}, {}})
+    CHECK(testing::send(
+              app, simple_request{method::get, "/", {{"Authorization", "basic   QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}}, {}})
               .status == 200);  // the scheme is case-insensitive
     auto wrong = "Basic " + base64::encode("Aladdin:open sesamE");
-    for (std::string auth : {std::string(), wrong, std::string("Basic"), std::string("Basic !!!!"),
-                             "Basic " + base64::encode("Aladdin"), std::string("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
-                             "Basic " + base64::encode("Aladdin:open sesame\n"), std::string("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ")}) {
+    for (std::string auth :
+         {std::string(), wrong, std::string("Basic"), std::string("Basic !!!!"), "Basic " + base64::encode("Aladdin"),
+          std::string("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), "Basic " + base64::encode("Aladdin:open sesame\n"),
+          std::string("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ")}) {
         CAPTURE(auth);
         simple_request req{method::get, "/", {}, {}};
         if (!auth.empty()) req.headers.emplace_back("Authorization", auth);
@@ -102,7 +109,9 @@ TEST_CASE("basic_auth: a check function, a password with ':' and UTF-8, a realm 
         seen_password = p;
         return u == "test" && p == "123\xc2\xa3:x";
     })}([](request const&) { return "in"; });
-    auto r = testing::send(app, simple_request{method::get, "/", {{"Authorization", "Basic " + base64::encode("test:123\xc2\xa3:x")}}, {}});
+    auto r = testing::send(
+        app,
+        simple_request{method::get, "/", {{"Authorization", "Basic " + base64::encode("test:123\xc2\xa3:x")}}, {}});
     CHECK(r.status == 200);
     CHECK(seen_password == "123\xc2\xa3:x");
     r = testing::get(app, "/");
@@ -157,21 +166,22 @@ TEST_CASE("access_token: the token in the URL is traded for a session cookie and
     auto in = testing::send(app, simple_request{method::get, "/status", {{"Cookie", "a=b; " + session}}, {}});
     CHECK(in.status == 200);
     CHECK(in.body == "page /status");
-    auto scripted = testing::send(app, simple_request{method::get, "/x", {{"Authorization", "Bearer " + tok.token()}}, {}});
+    auto scripted =
+        testing::send(app, simple_request{method::get, "/x", {{"Authorization", "Bearer " + tok.token()}}, {}});
     CHECK(scripted.status == 200);
 }
 
 TEST_CASE("access_token: without the token or the cookie, or with wrong ones, 401") {
     access_token tok({.token = "fixed-token"});
     auto app = layers{tok}([](request const&) { return "secret page"; });
-    for (simple_request req : {simple_request{method::get, "/", {}, {}},
-                               simple_request{method::get, "/?token=fixed-tokeN", {}, {}},
-                               simple_request{method::get, "/?token=", {}, {}},
-                               simple_request{method::get, "/?x=1&token=fixed-token&token=other", {}, {}},
-                               simple_request{method::get, "/", {{"Cookie", tok.cookie_name() + "=fixed-token"}}, {}},
-                               simple_request{method::get, "/", {{"Cookie", "porthole=guess"}}, {}},
-                               simple_request{method::get, "/", {{"Authorization", "Bearer fixed-tokeX"}}, {}},
-                               simple_request{method::post, "/", {}, "x"}}) {
+    for (simple_request req :
+         {simple_request{method::get, "/", {}, {}}, simple_request{method::get, "/?token=fixed-tokeN", {}, {}},
+          simple_request{method::get, "/?token=", {}, {}},
+          simple_request{method::get, "/?x=1&token=fixed-token&token=other", {}, {}},
+          simple_request{method::get, "/", {{"Cookie", tok.cookie_name() + "=fixed-token"}}, {}},
+          simple_request{method::get, "/", {{"Cookie", "porthole=guess"}}, {}},
+          simple_request{method::get, "/", {{"Authorization", "Bearer fixed-tokeX"}}, {}},
+          simple_request{method::post, "/", {}, "x"}}) {
         CAPTURE(req.target);
         auto r = testing::send(app, req);
         CHECK(r.status == 401);

@@ -8,8 +8,13 @@ using namespace porthole;
 
 TEST_CASE("base64: the test vectors of RFC 4648 section 10") {
     std::pair<char const*, char const*> vectors[] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (auto const& vector : vectors) {
         std::string_view plain = vector.first, encoded = vector.second;

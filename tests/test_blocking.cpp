@@ -24,9 +24,7 @@ using porthole::status;
 
 namespace {
 
-std::string this_thread_name() {
-    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-}
+std::string this_thread_name() { return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())); }
 
 // A gate the test opens, for handlers that must stay busy until then.
 struct gate {
@@ -80,8 +78,9 @@ TEST_CASE("with a pool the handler runs on a pool thread, on a copy of the reque
                               std::string(req.body()) + " " + this_thread_name());
     });
     porthole::testing::client c(app, config);
-    c.send("POST /p?q=1 HTTP/1.1\r\nHost: t\r\nX-A: b\r\nContent-Length: 4\r\n\r\nbody"
-           "GET /second HTTP/1.1\r\nHost: t\r\nX-A: c\r\n\r\n");
+    c.send(
+        "POST /p?q=1 HTTP/1.1\r\nHost: t\r\nX-A: b\r\nContent-Length: 4\r\n\r\nbody"
+        "GET /second HTTP/1.1\r\nHost: t\r\nX-A: c\r\n\r\n");
     CHECK(c.output().empty());
     REQUIRE(step_until(c, 2));
     auto rs = c.responses();
@@ -105,8 +104,9 @@ TEST_CASE("routes: blocking handlers with path parameters, with and without the 
         })),
         porthole::get<"/fast">([] { return "fast"; }));
     porthole::testing::client c(app, config);
-    c.send("GET /n/41/caf%C3%A9 HTTP/1.1\r\nHost: t\r\n\r\nGET /r/x%20y HTTP/1.1\r\nHost: t\r\n\r\n"
-           "GET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.send(
+        "GET /n/41/caf%C3%A9 HTTP/1.1\r\nHost: t\r\n\r\nGET /r/x%20y HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
     REQUIRE(step_until(c, 3));
     auto rs = c.responses();
     CHECK(rs[0].body.starts_with("42 café "));
@@ -224,8 +224,8 @@ TEST_CASE("over sockets: 5 handlers blocking 2 s hold no fast request, on new or
     CHECK(elapsed < 1500ms);
     CHECK(worst < 1000ms);
     MESSAGE("200 fast requests in " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
-                                    << " ms, worst " << std::chrono::duration_cast<std::chrono::microseconds>(worst).count()
-                                    << " us");
+                                    << " ms, worst "
+                                    << std::chrono::duration_cast<std::chrono::microseconds>(worst).count() << " us");
     s.stop();
 }
 

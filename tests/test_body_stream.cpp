@@ -48,20 +48,22 @@ struct upload_routes {
     int calls = 0;
     auto make() {
         return router{
-            post<"/upload">(streamed_body({.max_size = 64ull << 20}, [this](request const& req) -> response {
-                ++calls;
-                if (req.header("X-Refuse") == "1") return response::text("no", status::forbidden);
-                auto taken = take_body(req, counting_sink{seen, flow});
-                resumer = taken.resumer;
-                return taken;
-            })),
-            post<"/small">(streamed_body({.max_size = 10}, [this](request const& req) {
-                return take_body(req, counting_sink{seen});
-            })),
-            post<"/whole">(streamed_body({.max_size = 4ull << 20, .streamed = false}, [](request const& req) {
-                return response::text("whole " + std::to_string(req.body().size()));
-            })),
-            post<"/echo">([](request const& req) { return response::text("echo " + std::to_string(req.body().size())); }),
+            post<"/upload">(streamed_body({.max_size = 64ull << 20},
+                                          [this](request const& req) -> response {
+                                              ++calls;
+                                              if (req.header("X-Refuse") == "1")
+                                                  return response::text("no", status::forbidden);
+                                              auto taken = take_body(req, counting_sink{seen, flow});
+                                              resumer = taken.resumer;
+                                              return taken;
+                                          })),
+            post<"/small">(streamed_body({.max_size = 10},
+                                         [this](request const& req) { return take_body(req, counting_sink{seen}); })),
+            post<"/whole">(streamed_body(
+                {.max_size = 4ull << 20, .streamed = false},
+                [](request const& req) { return response::text("whole " + std::to_string(req.body().size())); })),
+            post<"/echo">(
+                [](request const& req) { return response::text("echo " + std::to_string(req.body().size())); }),
             get<"/next">([] { return "next"; }),
         };
     }
@@ -181,7 +183,9 @@ TEST_CASE("an early answer: the handler's refusal goes out and the body is read 
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 403);
-    c.send("lo" "GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.send(
+        "lo"
+        "GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
     rs = c.responses();
     REQUIRE(rs.size() == 2);
     CHECK(rs[1].body == "next");
@@ -245,9 +249,8 @@ TEST_CASE("a sink that stops: its answer goes out with Connection: close, the re
         body_flow data(std::string_view) { return body_flow::stop; }
         response end() { return response::text("enough", status::content_too_large); }
     };
-    auto app = router{post<"/up">(streamed_body({.max_size = 1 << 20}, [](request const& req) {
-        return take_body(req, stopper{});
-    }))};
+    auto app = router{post<"/up">(
+        streamed_body({.max_size = 1 << 20}, [](request const& req) { return take_body(req, stopper{}); }))};
     testing::client c(app);
     c.send(head("/up", 1000) + "first");
     auto rs = c.responses();
@@ -264,9 +267,8 @@ TEST_CASE("a sink that answers later through a responder; the body timeout, and 
         void data(std::string_view) {}
         void end(responder r) { *out = std::move(r); }
     };
-    auto app = router{post<"/up">(streamed_body({.max_size = 1 << 20}, [&](request const& req) {
-        return take_body(req, deferring{&later_answer});
-    }))};
+    auto app = router{post<"/up">(streamed_body(
+        {.max_size = 1 << 20}, [&](request const& req) { return take_body(req, deferring{&later_answer}); }))};
     testing::client c(app);
     c.send(head("/up", 3) + "abc");
     REQUIRE(later_answer);
@@ -338,13 +340,14 @@ TEST_CASE("multipart::stream_parser gives what parse() gives, however the body i
     REQUIRE(multipart::parse(body, "XyZ", whole));
     std::vector<collected_part> expected;
     for (auto const& p : whole)
-        expected.push_back({std::string(p.name), std::string(p.filename), std::string(p.content_type),
-                            std::string(p.data), true});
+        expected.push_back(
+            {std::string(p.name), std::string(p.filename), std::string(p.content_type), std::string(p.data), true});
     for (std::size_t step = 1; step <= body.size(); step += (step < 12 ? 1 : 7)) {
         std::vector<collected_part> got;
         collector on{&got};
         multipart::stream_parser sp("XyZ");
-        for (std::size_t i = 0; i < body.size(); i += step) REQUIRE(sp.feed(std::string_view(body).substr(i, step), on));
+        for (std::size_t i = 0; i < body.size(); i += step)
+            REQUIRE(sp.feed(std::string_view(body).substr(i, step), on));
         CAPTURE(step);
         CHECK(sp.done());
         CHECK(got == expected);
@@ -374,7 +377,8 @@ TEST_CASE("multipart::stream_parser: a delimiter inside a header block ends the 
         collector on{&got};
         multipart::stream_parser sp("a:");
         bool ok = true;
-        for (std::size_t i = 0; i < body.size() && ok; i += step) ok = sp.feed(std::string_view(body).substr(i, step), on);
+        for (std::size_t i = 0; i < body.size() && ok; i += step)
+            ok = sp.feed(std::string_view(body).substr(i, step), on);
         CHECK((!ok || !sp.done()));
     }
 }
@@ -410,8 +414,10 @@ TEST_CASE("take_multipart streams a form's parts to the route; malformed: 400; n
     }))};
     std::string file(200000, 'z');
     auto body = form_body(file);
-    std::string request = "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
-                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string request =
+        "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
     testing::client c(app);
     for (std::size_t i = 0; i < request.size(); i += 4093) c.send(std::string_view(request).substr(i, 4093));
     auto rs = c.responses();
@@ -422,10 +428,12 @@ TEST_CASE("take_multipart streams a form's parts to the route; malformed: 400; n
     CHECK(got[1].data == file);
 
     std::string bad = "--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--\r\n";
-    auto r = testing::send(app, {.method = method::post, .target = "/form",
-                                 .headers = {{"Content-Type", "multipart/form-data; boundary=XyZ"}}, .body = bad});
+    auto r = testing::send(app, {.method = method::post,
+                                 .target = "/form",
+                                 .headers = {{"Content-Type", "multipart/form-data; boundary=XyZ"}},
+                                 .body = bad});
     CHECK(r.status == 400);
-    r = testing::send(app, {.method = method::post, .target = "/form", .headers = {{"Content-Type", "text/plain"}},
-                            .body = "x"});
+    r = testing::send(
+        app, {.method = method::post, .target = "/form", .headers = {{"Content-Type", "text/plain"}}, .body = "x"});
     CHECK(r.status == 415);
 }

@@ -156,7 +156,8 @@ TEST_CASE("the only client's loop runs on that client's CPU, follows it, and let
     }
 }
 
-TEST_CASE("a client that goes quiet or takes a long answer lets its loop go; single_client_affinity = false never holds it") {
+TEST_CASE(
+    "a client that goes quiet or takes a long answer lets its loop go; single_client_affinity = false never holds it") {
     auto cpus = two_cpus();
     if (!cpus) {
         MESSAGE("one CPU: nothing to follow");

@@ -151,7 +151,8 @@ TEST_CASE("compression: each coding decodes to the body, with Vary, a weak ETag 
     CHECK(plain.header("ETag") == "\"v1\"");
 }
 
-TEST_CASE("compression leaves alone: small bodies, other types, HEAD, 206, 304, 204, encoded and no-transform responses") {
+TEST_CASE(
+    "compression leaves alone: small bodies, other types, HEAD, 206, 304, 204, encoded and no-transform responses") {
     auto app = layers{compression({.level = 9})}([](request const& req) -> response {
         auto p = req.path();
         if (p == "/small") return response::text("short");
@@ -181,7 +182,8 @@ TEST_CASE("compression leaves alone: small bodies, other types, HEAD, 206, 304, 
     };
     CHECK_FALSE(get("/small").has_header("Content-Encoding"));
     CHECK(get("/small").header("Vary") == "Accept-Encoding");
-    CHECK(get("/small", "gzip, identity;q=0").header("Content-Encoding") == "gzip");  // identity refused: compressed anyway
+    CHECK(get("/small", "gzip, identity;q=0").header("Content-Encoding") ==
+          "gzip");  // identity refused: compressed anyway
     CHECK(decode("gzip", get("/small", "gzip, identity;q=0").body) == "short");
     CHECK_FALSE(get("/png").has_header("Content-Encoding"));
     CHECK_FALSE(get("/png").has_header("Vary"));
@@ -214,16 +216,19 @@ TEST_CASE("a body that compression would make larger goes as it is") {
 TEST_CASE("a streamed body is compressed as it streams: each piece decodes once it is out") {
     int made = 0;
     auto app = layers{compression{}}([&](request const&) {
-        return response::stream([&made]() -> std::optional<std::string> {
-            if (made == 5) return std::nullopt;
-            return "event " + std::to_string(made++) + "\n";
-        }, "text/plain");
+        return response::stream(
+            [&made]() -> std::optional<std::string> {
+                if (made == 5) return std::nullopt;
+                return "event " + std::to_string(made++) + "\n";
+            },
+            "text/plain");
     });
     for (auto coding : {"gzip", "br"}) {
         if (std::string_view(coding) == "br" && !built_in_codings.br) continue;
         made = 0;
         testing::client c(app);
-        c.conn().feed(std::string_view(std::string("GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: ") + coding + "\r\n\r\n"));
+        c.conn().feed(
+            std::string_view(std::string("GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: ") + coding + "\r\n\r\n"));
         // Take the head and the first piece only: it must decode on its own, before the stream ends.
         std::string wire;
         for (int i = 0; i < 2; ++i) {
@@ -287,7 +292,8 @@ TEST_CASE("request_decompression hands the application the decoded body, without
     CHECK(seen_encoding.empty());
     CHECK(seen_length == std::to_string(json.size()));
     // Two gzip members one after the other are one body (RFC 1952 2.2).
-    r = testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "x-gzip"}}, gzip_of("ab") + gzip_of("cd")});
+    r = testing::send(
+        app, simple_request{method::post, "/", {{"Content-Encoding", "x-gzip"}}, gzip_of("ab") + gzip_of("cd")});
     CHECK(seen_body == "abcd");
     std::string zlib;
     REQUIRE(detail::compress_whole(content_coding::deflate, 6, 5, json, zlib));
@@ -313,8 +319,8 @@ TEST_CASE("request_decompression: a zip bomb is 413 without being decoded whole;
     auto over = gzip_of(std::string(64 * 1024 + 1, 'x'));
     CHECK(testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, over}).status == 413);
     auto good = gzip_of("hello");
-    for (std::string bad : {std::string("not gzip at all"), good.substr(0, good.size() - 4), good + "trailing",
-                            good.substr(0, 10)}) {
+    for (std::string bad :
+         {std::string("not gzip at all"), good.substr(0, good.size() - 4), good + "trailing", good.substr(0, 10)}) {
         CHECK(testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, bad}).status == 400);
     }
     for (auto coding : {"br", "compress", "gzip, gzip"}) {

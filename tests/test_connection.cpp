@@ -97,15 +97,17 @@ TEST_CASE("pipelining: 100 requests in one feed get 100 responses in order") {
 }
 
 TEST_CASE("splitting the input at every byte offset gives identical output") {
-    auto input = std::string("POST /a HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n") +
-                 get("/b") + "PUT /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyz" + get("/d", "Connection: close\r\n");
+    auto input =
+        std::string("POST /a HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n") +
+        get("/b") + "PUT /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyz" + get("/d", "Connection: close\r\n");
     recorder whole_app;
     client whole(whole_app);
     whole.send(input);
     REQUIRE(whole.responses().size() == 4);
     CHECK(whole_app.bodies == std::vector<std::string>{"body", "", "xyz", ""});
     auto strip_date = [](std::string s) {
-        for (auto p = s.find("Date: "); p != std::string::npos; p = s.find("Date: ", p + 1)) s.replace(p + 6, 29, 29, 'D');
+        for (auto p = s.find("Date: "); p != std::string::npos; p = s.find("Date: ", p + 1))
+            s.replace(p + 6, 29, 29, 'D');
         return s;
     };
     for (std::size_t cut = 1; cut < input.size(); ++cut) {
@@ -325,7 +327,8 @@ TEST_CASE("the request exposes headers, query, body and cookies") {
         return "ok";
     };
     client c(app);
-    c.send("POST /p?q=a+b%21 HTTP/1.1\r\nHost: t\r\nX-Custom: v\r\nCookie: a=1; sid=xyz\r\nContent-Length: 4\r\n\r\nbody");
+    c.send(
+        "POST /p?q=a+b%21 HTTP/1.1\r\nHost: t\r\nX-Custom: v\r\nCookie: a=1; sid=xyz\r\nContent-Length: 4\r\n\r\nbody");
     CHECK(got == "v|a b!|xyz|body|1|ka");
 }
 
@@ -366,10 +369,12 @@ TEST_CASE("response constructors set status and content type") {
 TEST_CASE("a streamed body goes out chunked on HTTP/1.1 and close-delimited on HTTP/1.0") {
     auto app = [](request const&) {
         int n = 0;
-        return response::stream([n]() mutable -> std::optional<std::string> {
-            if (n == 3) return std::nullopt;
-            return "piece" + std::to_string(n++) + ";";
-        }, "text/plain");
+        return response::stream(
+            [n]() mutable -> std::optional<std::string> {
+                if (n == 3) return std::nullopt;
+                return "piece" + std::to_string(n++) + ";";
+            },
+            "text/plain");
     };
     client c(app);
     c.send(get("/"));
@@ -869,7 +874,8 @@ TEST_CASE("a path with a backslash or an encoded control byte is 400 before the 
         ++calls;
         return "ok";
     };
-    for (auto target : {"/a\\b", "/\\\\evil.example", "/a%0d%0aSet-Cookie:%20x=1", "/a%00", "/a%0A", "/%7f", "/x%09y"}) {
+    for (auto target :
+         {"/a\\b", "/\\\\evil.example", "/a%0d%0aSet-Cookie:%20x=1", "/a%00", "/a%0A", "/%7f", "/x%09y"}) {
         CAPTURE(target);
         client c(app);
         c.send(get(target) + get("/after"));
@@ -915,7 +921,8 @@ namespace {
 // Feeds `wire` in pieces of `piece` bytes the way the built-in server does (only while the
 // connection wants input), writing all output; returns the most memory_held() ever was.
 template <class App>
-std::size_t peak_memory(connection<App>& conn, std::string const& wire, std::size_t piece, std::string* written = nullptr) {
+std::size_t peak_memory(connection<App>& conn, std::string const& wire, std::size_t piece,
+                        std::string* written = nullptr) {
     std::size_t peak = 0;
     std::string buf;
     for (std::size_t at = 0; at < wire.size() && !conn.should_close();) {

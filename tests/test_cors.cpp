@@ -43,9 +43,8 @@ TEST_CASE("a preflight from an allowed origin is answered by the layer, not the 
 }
 
 TEST_CASE("a preflight is refused with 403 and no CORS fields for another origin, method or header") {
-    auto app = layers{cors({.origins = {"http://app.example"},
-                            .methods = {"PUT"},
-                            .allow_headers = {"Content-Type"}})}(make_api());
+    auto app = layers{cors({.origins = {"http://app.example"}, .methods = {"PUT"}, .allow_headers = {"Content-Type"}})}(
+        make_api());
     for (auto r : {preflight(app, "http://evil.example", "PUT"), preflight(app, "http://app.example:8080", "PUT"),
                    preflight(app, "https://app.example", "PUT"), preflight(app, "null", "PUT"),
                    preflight(app, "http://app.example", "DELETE"),
@@ -62,11 +61,10 @@ TEST_CASE("a preflight is refused with 403 and no CORS fields for another origin
 
 TEST_CASE("simple requests: allowed origins get Access-Control-Allow-Origin, others nothing; all get Vary") {
     int calls = 0;
-    auto app = layers{cors({.origins = {"http://app.example"}, .expose_headers = {"X-Total"}})}(
-        [&](request const&) {
-            ++calls;
-            return response::json("[]");
-        });
+    auto app = layers{cors({.origins = {"http://app.example"}, .expose_headers = {"X-Total"}})}([&](request const&) {
+        ++calls;
+        return response::json("[]");
+    });
     auto r = testing::send(app, simple_request{method::get, "/items", {{"Origin", "http://app.example"}}, {}});
     CHECK(r.status == 200);
     CHECK(r.header("Access-Control-Allow-Origin") == "http://app.example");
@@ -109,7 +107,8 @@ TEST_CASE("an origin predicate, Vary added to the application's own, max-age off
     CHECK(r.header("Access-Control-Allow-Origin") == "https://a.trusted.example");
     CHECK(r.header("Vary") == "Accept-Encoding, Origin");
     CHECK(r.count_header("Vary") == 1);
-    auto p = testing::send(app, simple_request{method::options, "/",
+    auto p = testing::send(app, simple_request{method::options,
+                                               "/",
                                                {{"Origin", "https://a.trusted.example"},
                                                 {"Access-Control-Request-Method", "PATCH"},
                                                 {"Access-Control-Request-Private-Network", "true"}},

@@ -45,10 +45,8 @@ std::vector<std::pair<std::string, std::string>> decoded_fields(request const& r
     std::vector<std::pair<std::string, std::string>> out;
     for (auto const& f : form_fields(req)) {
         std::string name, value;
-        if (url::decode_form(f.name, name) && url::decode_form(f.value, value))
-            out.emplace_back(name, value);
-        else
-            out.emplace_back("<malformed>", "");
+        if (url::decode_form(f.name, name) && url::decode_form(f.value, value)) out.emplace_back(name, value);
+        else out.emplace_back("<malformed>", "");
     }
     return out;
 }
@@ -70,14 +68,14 @@ TEST_CASE("is_urlencoded_form compares the media type alone, case-insensitively"
 
 TEST_CASE("form_fields gives the pairs in order, raw, duplicates and empty values included") {
     form_request f(urlencoded, "name=a+b&tag=x&tag=y&empty=&flag&&eq=k=v");
-    CHECK(raw_fields(f.req) == pairs{{"name", "a+b"}, {"tag", "x"}, {"tag", "y"}, {"empty", ""},
-                                     {"flag", ""}, {"eq", "k=v"}});
+    CHECK(raw_fields(f.req) ==
+          pairs{{"name", "a+b"}, {"tag", "x"}, {"tag", "y"}, {"empty", ""}, {"flag", ""}, {"eq", "k=v"}});
 }
 
 TEST_CASE("decoded with decode_form: '+' is a space, %XX a byte, %2B a plus, hex in either case") {
     form_request f(urlencoded, "q=caf%C3%A9+au+lait&plus=1%2B1&mixed=%2f%2F&space%20name=v&amp=%26%3D");
-    CHECK(decoded_fields(f.req) == pairs{{"q", "caf\xC3\xA9 au lait"}, {"plus", "1+1"}, {"mixed", "//"},
-                                         {"space name", "v"}, {"amp", "&="}});
+    CHECK(decoded_fields(f.req) ==
+          pairs{{"q", "caf\xC3\xA9 au lait"}, {"plus", "1+1"}, {"mixed", "//"}, {"space name", "v"}, {"amp", "&="}});
 }
 
 TEST_CASE("a malformed escape fails to decode and leaves the output as it was") {
@@ -186,14 +184,14 @@ TEST_CASE("a form body larger than the body limit is refused with 413 before the
     connection_config config;
     config.limits.max_body = 16;
     std::string body = "a=1&b=2&c=3&d=4&e=5";  // 19 bytes
-    auto r = testing::send(app, testing::simple_request{method::post, "/", {{"Content-Type", std::string(urlencoded)}}, body},
-                           config);
+    auto r = testing::send(
+        app, testing::simple_request{method::post, "/", {{"Content-Type", std::string(urlencoded)}}, body}, config);
     CHECK(r.status == 413);
     CHECK_FALSE(called);
 
-    auto fits = testing::send(app, testing::simple_request{method::post, "/", {{"Content-Type", std::string(urlencoded)}},
-                                                           "a=1&b=2&c=3"},
-                              config);
+    auto fits = testing::send(
+        app, testing::simple_request{method::post, "/", {{"Content-Type", std::string(urlencoded)}}, "a=1&b=2&c=3"},
+        config);
     CHECK(fits.status == 200);
     CHECK(fits.body == "3");
 }

@@ -68,9 +68,7 @@ TEST_CASE("fuzz regressions: saved chunked inputs decode the same whole and in p
 TEST_CASE("fuzz regressions: saved connection inputs give well-framed responses") {
     CHECK(replay("fuzz_connection", fuzz_connection::one_input) >= 2);
 }
-TEST_CASE("fuzz regressions: saved url inputs keep the url round trips") {
-    replay("fuzz_url", fuzz_url::one_input);
-}
+TEST_CASE("fuzz regressions: saved url inputs keep the url round trips") { replay("fuzz_url", fuzz_url::one_input); }
 TEST_CASE("fuzz regressions: saved cookie, multipart and date inputs keep their invariants") {
     replay("fuzz_cookie_form_multipart", fuzz_cookie_form_multipart::one_input);
 }
@@ -148,7 +146,5 @@ TEST_CASE("fuzz regressions: an unsupported expectation gets 417 whether or not 
     }
 }
 #if defined(PORTHOLE_REPLAY_KIT)
-TEST_CASE("fuzz regressions: saved kit inputs pass the layers' checks") {
-    replay("fuzz_kit", fuzz_kit::one_input);
-}
+TEST_CASE("fuzz regressions: saved kit inputs pass the layers' checks") { replay("fuzz_kit", fuzz_kit::one_input); }
 #endif

@@ -84,8 +84,8 @@ TEST_CASE("a connection: 100,000 pipelined requests in one feed, and a body of 3
         c.send(repeat("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 100000));
         answers = c.responses().size();
         testing::client chunked(app);
-        chunked.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                     repeat("1\r\nx\r\n", 300000) + "0\r\n\r\n");
+        chunked.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + repeat("1\r\nx\r\n", 300000) +
+                     "0\r\n\r\n");
         body = std::stoul(chunked.responses().at(0).body);
     });
     CHECK(answers == 100000);
@@ -116,7 +116,8 @@ TEST_CASE("multipart: a body of many parts, and a header of many parameters") {
     bool parsed = false, refused_parameters = false;
     std::size_t parts = 0;
     on_small_stack([&] {
-        std::string body = repeat("--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n", 100000) + "--b--\r\n";
+        std::string body =
+            repeat("--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n", 100000) + "--b--\r\n";
         std::vector<multipart::part> out;
         parsed = multipart::parse(body, "b", out, 200000);
         parts = out.size();

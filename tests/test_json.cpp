@@ -34,14 +34,22 @@ testing::parsed_response post(auto& app, std::string target, std::string body, s
 
 TEST_CASE("a handler returns nlohmann::json: 200 application/json, compact") {
     auto app = router{
-        get<"/j">([] { return nlohmann::json{{"b", 1}, {"a", {1, 2}}}; }),
-        get<"/ordered">([] { return nlohmann::ordered_json{{"b", 1}, {"a", "x"}}; }),
+        get<"/j">([] {
+            return nlohmann::json{{"b", 1}, {"a", {1, 2}}};
+        }),
+        get<"/ordered">([] {
+            return nlohmann::ordered_json{{"b", 1}, {"a", "x"}};
+        }),
         get<"/maybe/{n:int}">([](std::int64_t n) -> std::optional<nlohmann::json> {
             if (n == 0) return std::nullopt;
             return nlohmann::json{{"n", n}};
         }),
-        get<"/created">([] { return json_response(nlohmann::json{{"id", 7}}, status::created); }),
-        get<"/bytes">([] { return nlohmann::json{{"name", std::string("job\xff\"<")}}; }),
+        get<"/created">([] {
+            return json_response(nlohmann::json{{"id", 7}}, status::created);
+        }),
+        get<"/bytes">([] {
+            return nlohmann::json{{"name", std::string("job\xff\"<")}};
+        }),
     };
     auto r = testing::get(app, "/j");
     CHECK(r.status == 200);
@@ -105,8 +113,9 @@ TEST_CASE("a route handler takes a typed body after its path parameters, convert
         }),
     };
     CHECK(post(app, "/points", R"({"x": 2, "y": 40})").body == R"({"sum":42})");
-    CHECK(testing::send(app, simple_request{method::put, "/points/9", {{"Content-Type", "application/json"}},
-                                            R"({"y": 2, "x": 1})"})
+    CHECK(testing::send(
+              app,
+              simple_request{method::put, "/points/9", {{"Content-Type", "application/json"}}, R"({"y": 2, "x": 1})"})
               .body == "point 9 at 1,2");
     CHECK(testing::send(app, simple_request{method::post, "/raw/n", {{"X-Tag", "t"}}, "[1]"}).body == "n t [1]");
     CHECK(calls == 3);

@@ -67,7 +67,8 @@ TEST_CASE("layers run outermost first on the way in and last on the way out") {
     auto r = testing::get(app, "/");
     CHECK(r.status == 200);
     CHECK(r.body == "hello");
-    CHECK(trace == std::vector<std::string>{"a.before", "b.before", "c.before", "app", "c.after", "b.after", "a.after"});
+    CHECK(trace ==
+          std::vector<std::string>{"a.before", "b.before", "c.before", "app", "c.after", "b.after", "a.after"});
     CHECK(headers_of(r, "X-Trace") == "c,b,a");
 }
 
@@ -138,9 +139,10 @@ TEST_CASE("the access log layer writes one entry per response with the status an
     };
     auto app = layers{access_log(log), gate{}}([](request const&) { return "hello"; });
     testing::client c(app);
-    c.send("GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"
-           "HEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"
-           "GET /c HTTP/1.1\r\nHost: t\r\nX-Deny: 1\r\n\r\n");
+    c.send(
+        "GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+        "HEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /c HTTP/1.1\r\nHost: t\r\nX-Deny: 1\r\n\r\n");
     REQUIRE(c.responses({false, true, false}).size() == 3);
     CHECK(lines == std::vector<std::string>{"GET /a?x=1 200 5", "HEAD /b 200 0", "GET /c 403 6"});
 }
@@ -212,8 +214,8 @@ TEST_CASE("request_id passes a sensible incoming id through and replaces any oth
 // ---------------------------------------------------------------- security headers
 
 TEST_CASE("security_headers adds its fields, keeps a handler's own, and leaves out emptied ones") {
-    auto app = layers{security_headers{{.referrer_policy = "same-origin", .frame_options = ""}}}(
-        [](request const& req) {
+    auto app =
+        layers{security_headers{{.referrer_policy = "same-origin", .frame_options = ""}}}([](request const& req) {
             auto r = response::html("<p>hi</p>");
             if (req.path() == "/own") r.set_header("Content-Security-Policy", "default-src 'none'");
             return r;
@@ -270,8 +272,8 @@ TEST_CASE("rate_limit keys IPv6 clients by their /64 and takes a key function") 
     CHECK(detail::client_address("[::1]:80") == "::/64");
     CHECK(detail::client_address("192.0.2.1:80") == "192.0.2.1");
     auto app = layers{rate_limit({.rate = 1, .burst = 1, .key = [](request const& r) {
-        return std::string(r.header("X-User"));
-    }})}([](request const&) { return "ok"; });
+                                      return std::string(r.header("X-User"));
+                                  }})}([](request const&) { return "ok"; });
     CHECK(testing::send(app, simple_request{method::get, "/", {{"X-User", "ann"}}, {}}).status == 200);
     CHECK(testing::send(app, simple_request{method::get, "/", {{"X-User", "ann"}}, {}}).status == 429);
     CHECK(testing::send(app, simple_request{method::get, "/", {{"X-User", "bob"}}, {}}).status == 200);

@@ -136,8 +136,8 @@ TEST_CASE("request_id: the later answer carries the id the application saw") {
     CHECK(seen.size() == 32);
     CHECK(r.header("X-Request-Id") == seen);
     inner.held.clear();
-    auto passed = answered_later(app, inner, "GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: abc-123\r\n\r\n",
-                                 response::text("ok"));
+    auto passed =
+        answered_later(app, inner, "GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: abc-123\r\n\r\n", response::text("ok"));
     CHECK(passed.header("X-Request-Id") == "abc-123");
 }
 
@@ -157,7 +157,8 @@ TEST_CASE("cors: a later answer to an allowed origin gets its fields and Vary; a
     // A preflight is answered by the layer: the application is never asked.
     inner.held.clear();
     testing::client c(app);
-    c.send("OPTIONS /d HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: PUT\r\n\r\n");
+    c.send(
+        "OPTIONS /d HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: PUT\r\n\r\n");
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 204);
@@ -303,9 +304,10 @@ TEST_CASE("over sockets: layers around a router with a responder route and a blo
     s.start();
     test_client::connection c(s.port());
     REQUIRE(c.ok());
-    REQUIRE(c.send("GET /timer HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://a.example\r\n\r\n"
-                   "GET /slow/7 HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://a.example\r\n\r\n"
-                   "GET /now HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://a.example\r\n\r\n"));
+    REQUIRE(
+        c.send("GET /timer HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://a.example\r\n\r\n"
+               "GET /slow/7 HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://a.example\r\n\r\n"
+               "GET /now HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://a.example\r\n\r\n"));
     std::vector<std::string> bodies;
     for (int i = 0; i < 3; ++i) {
         auto r = c.read_reply();

@@ -52,8 +52,8 @@ std::string exchange(sockaddr const* sa, socklen_t len, std::string_view host = 
         ::close(fd);
         return {};
     }
-    std::string req = "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + std::string(host) +
-                      "\r\nConnection: close\r\n\r\n";
+    std::string req =
+        "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + std::string(host) + "\r\nConnection: close\r\n\r\n";
     (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string got;
     char buf[4096];
@@ -225,7 +225,8 @@ TEST_CASE("several addresses at once: loopback TCP and a Unix socket, with the H
         porthole::server s(peer_app, o);
         s.start();
         REQUIRE(s.port() != 0);
-        CHECK(s.locations() == std::vector<std::string>{"http://127.0.0.1:" + std::to_string(s.port()) + "/", "unix:" + path});
+        CHECK(s.locations() ==
+              std::vector<std::string>{"http://127.0.0.1:" + std::to_string(s.port()) + "/", "unix:" + path});
         for (int i = 0; i < 10; ++i) {
             CHECK(body_of(over_ipv4(s.port())).starts_with("127.0.0.1:"));
             CHECK(body_of(over_unix(path, "tool.example")) == "unix");
@@ -337,8 +338,9 @@ TEST_CASE("bad listening addresses are refused with a message that names them") 
 }
 
 TEST_CASE("the command line takes repeated addresses and the socket file's mode, owner and group") {
-    char const* argv[] = {"prog", "--address", "127.0.0.1", "--address=unix:/tmp/x.sock", "--address", "::1",
-                          "--socket-mode", "600", "--socket-group", "staff", "--allow-host", "a.internal"};
+    char const* argv[] = {"prog",           "--address", "127.0.0.1",     "--address=unix:/tmp/x.sock",
+                          "--address",      "::1",       "--socket-mode", "600",
+                          "--socket-group", "staff",     "--allow-host",  "a.internal"};
     auto cl = porthole::options::from_command_line(12, argv);
     REQUIRE(cl.ok());
     auto const& o = cl.options;
@@ -379,6 +381,6 @@ TEST_CASE("the announcement lists every address, the first URL carrying the anno
     char buf[512];
     for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
     ::close(pipe_fds[0]);
-    CHECK(out == "listening on http://127.0.0.1:" + std::to_string(port) + "/?token=abc\nlistening on unix:" +
-                     dir.path + "/a.sock\n");
+    CHECK(out == "listening on http://127.0.0.1:" + std::to_string(port) +
+                     "/?token=abc\nlistening on unix:" + dir.path + "/a.sock\n");
 }

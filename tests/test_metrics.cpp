@@ -45,7 +45,8 @@ auto make_app() {
     auto inner = porthole::router{porthole::get<"/items/{name}">([](std::string_view n) { return std::string(n); })};
     return porthole::router{
         porthole::get<"/users/{id:int}">([](std::int64_t id) { return std::to_string(id); }),
-        porthole::post<"/users">([](request const& r) { return response::text(std::string(r.body()), status::created); }),
+        porthole::post<"/users">(
+            [](request const& r) { return response::text(std::string(r.body()), status::created); }),
         porthole::get<"/slow">([] {
             std::this_thread::sleep_for(3ms);
             return "slow";
@@ -127,8 +128,8 @@ TEST_CASE("latency lands in its bucket") {
 TEST_CASE("an answer that comes later is in flight until it comes") {
     porthole::metrics::enable();
     std::optional<porthole::responder> held;
-    auto app = porthole::router{porthole::get<"/later/{n}">(
-        [&](std::string_view, porthole::responder r) { held.emplace(std::move(r)); })};
+    auto app = porthole::router{
+        porthole::get<"/later/{n}">([&](std::string_view, porthole::responder r) { held.emplace(std::move(r)); })};
     porthole::testing::client c(app);
     auto before = porthole::metrics::collect();
     c.send("GET /later/1 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -167,12 +168,13 @@ struct counting_sink {
 TEST_CASE("a streamed body's request is counted as answer() counts one: status, bytes in and out, duration") {
     porthole::metrics::enable();
     auto app = porthole::router{
-        porthole::post<"/up">(porthole::streamed_body({.max_size = 100}, [](request const& req) {
-            return porthole::take_body(req, counting_sink{std::make_shared<std::size_t>()});
-        })),
-        porthole::post<"/refuse">(porthole::streamed_body({.max_size = 100}, [](request const&) {
-            return response::text("no", status::forbidden);
-        })),
+        porthole::post<"/up">(porthole::streamed_body({.max_size = 100},
+                                                      [](request const& req) {
+                                                          return porthole::take_body(
+                                                              req, counting_sink{std::make_shared<std::size_t>()});
+                                                      })),
+        porthole::post<"/refuse">(porthole::streamed_body(
+            {.max_size = 100}, [](request const&) { return response::text("no", status::forbidden); })),
     };
     auto before = porthole::metrics::collect();
     porthole::testing::client c(app);
@@ -272,7 +274,7 @@ TEST_CASE("the Prometheus text passes promtool, with histograms, escaped labels 
 TEST_CASE("published numbers keep one name each in /metrics: a collision is refused at publishing") {
     auto first = porthole::expvar::publish_gauge("collide.x.y");
     CHECK_THROWS_AS(porthole::expvar::publish_gauge("collide.x_y"), std::invalid_argument);  // both collide_x_y
-    auto jobs = porthole::expvar::publish_counter("collide_jobs");                         // collide_jobs_total
+    auto jobs = porthole::expvar::publish_counter("collide_jobs");                           // collide_jobs_total
     CHECK_THROWS_AS(porthole::expvar::publish_gauge("collide_jobs_total"), std::invalid_argument);
     CHECK_THROWS_AS(porthole::expvar::publish_counter("collide_jobs_total"), std::invalid_argument);
     CHECK_THROWS_AS(porthole::expvar::publish("collide x.y", [] { return 1; }), std::invalid_argument);
@@ -348,8 +350,9 @@ TEST_CASE("/debug/vars: JSON for programs, an HTML table for browsers") {
     auto page = porthole::testing::send(
         app, {porthole::method::get, "/debug/vars", {{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}}, {}});
     CHECK(page.header("Content-Type") == "text/html; charset=utf-8");
-    CHECK(page.body.find("<td>test.&lt;b&gt;markup&lt;/b&gt;</td><td>text</td><td>&lt;script&gt;x&lt;/script&gt;</td>") !=
-          std::string::npos);
+    CHECK(
+        page.body.find("<td>test.&lt;b&gt;markup&lt;/b&gt;</td><td>text</td><td>&lt;script&gt;x&lt;/script&gt;</td>") !=
+        std::string::npos);
     CHECK(page.body.find("data-events-url=\"\"") != std::string::npos);
     CHECK(page.body.find("<script src=\"?format=script\" defer></script>") != std::string::npos);
     CHECK(page.body.find("<script>") == std::string::npos);  // nothing inline: a CSP of 'self' holds
@@ -374,7 +377,8 @@ std::size_t threads_of_this_process() {
 
 TEST_CASE("/debug/vars pushes its JSON over server-sent events while a page is open, from the first subscriber on") {
     auto pushed = porthole::expvar::publish_counter("test.pushed");
-    auto app = porthole::router{porthole::get<"/debug/vars">(porthole::debug_vars({.refresh_interval = 20ms, .events_url = {}}))};
+    auto app = porthole::router{
+        porthole::get<"/debug/vars">(porthole::debug_vars({.refresh_interval = 20ms, .events_url = {}}))};
     auto threads = threads_of_this_process();
     CHECK(porthole::testing::get(app, "/debug/vars").status == 200);
     CHECK(threads_of_this_process() == threads);  // nothing runs until a page subscribes
@@ -407,7 +411,7 @@ TEST_CASE("/debug/vars pushes its JSON over server-sent events while a page is o
         auto last = body.rfind("data: {");
         CHECK(body.find("\"porthole\":{\"routes\":[", last) != std::string::npos);
         auto field = "\"test.pushed\":" + std::to_string(before);
-        CHECK(body.find(field) != std::string::npos);          // the state when it subscribed
+        CHECK(body.find(field) != std::string::npos);        // the state when it subscribed
         CHECK(body.find(field, last) == std::string::npos);  // and later, a newer one
     }
     CHECK(threads_of_this_process() >= threads + 1);  // the publisher (and the hub's heartbeat)
@@ -469,8 +473,9 @@ TEST_CASE("server counters: accepted, open, refused, timeouts, requests per conn
     CHECK(after.requests_per_connection[0] - before.requests_per_connection[0] == 1);
 }
 
-TEST_CASE("timeouts by kind: body, keep-alive, response, and a WebSocket peer only when it is closed") {
+TEST_CASE("timeouts by kind: body, keep-alive, response, write, and a WebSocket peer only when it is closed") {
     porthole::metrics::enable();
+    static std::string const large(64 << 20, 'z');  // more than the socket buffers hold
     std::mutex held_mutex;
     std::vector<porthole::responder> held;  // answered by nobody: the response timeout answers
     auto app = porthole::router{
@@ -482,10 +487,12 @@ TEST_CASE("timeouts by kind: body, keep-alive, response, and a WebSocket peer on
             return porthole::later;
         }),
         porthole::websocket<"/ws">(porthole::ws::handlers{}),
+        porthole::get<"/large">([] { return response::static_text(large, "text/plain"); }),
     };
     porthole::options o;
     o.port = 0;
     o.threads = 1;
+    o.write_timeout = 150ms;
     o.body_timeout = 150ms;
     o.keep_alive_timeout = 150ms;
     o.response_timeout = 150ms;
@@ -518,8 +525,18 @@ TEST_CASE("timeouts by kind: body, keep-alive, response, and a WebSocket peer on
         REQUIRE(r);
         CHECK(r->status == 503);
     }
+    {
+        test_client::connection unread(s.port());  // asks for 64 MiB and reads none of it
+        REQUIRE(unread.send("GET /large HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+        CHECK(test_client::wait_until(
+            [&] { return count(kind::write) > before.timeouts[static_cast<std::size_t>(kind::write)]; }, 5000ms));
+    }
     auto mid = porthole::metrics::collect();
-    CHECK(mid.timeouts[static_cast<std::size_t>(kind::body)] - before.timeouts[static_cast<std::size_t>(kind::body)] == 1);
+    CHECK(mid.timeouts[static_cast<std::size_t>(kind::write)] -
+              before.timeouts[static_cast<std::size_t>(kind::write)] ==
+          1);
+    CHECK(mid.timeouts[static_cast<std::size_t>(kind::body)] - before.timeouts[static_cast<std::size_t>(kind::body)] ==
+          1);
     CHECK(mid.timeouts[static_cast<std::size_t>(kind::keep_alive)] -
               before.timeouts[static_cast<std::size_t>(kind::keep_alive)] ==
           1);
@@ -528,9 +545,11 @@ TEST_CASE("timeouts by kind: body, keep-alive, response, and a WebSocket peer on
           1);
     {
         test_client::connection ws(s.port());
-        ws.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        auto head = ws.read_raw_until([](std::string_view in) { return in.find("\r\n\r\n") != std::string_view::npos; });
+        ws.send(
+            "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        auto head =
+            ws.read_raw_until([](std::string_view in) { return in.find("\r\n\r\n") != std::string_view::npos; });
         REQUIRE(head.substr(0, 12) == "HTTP/1.1 101");
         auto idle_before = count(kind::keep_alive), ws_before = count(kind::websocket);
         // The ping interval passes: a ping (0x89), which is no timeout of any kind.
@@ -548,9 +567,8 @@ TEST_CASE("timeouts by kind: body, keep-alive, response, and a WebSocket peer on
 
 TEST_CASE("the endpoints are ordinary applications: porthole's own layers decide who sees them") {
     auto app = porthole::router{
-        porthole::get<"/metrics">(porthole::layers{porthole::bearer_auth("metrics", [](std::string_view token) {
-            return token == "secret";
-        })}(porthole::prometheus_metrics())),
+        porthole::get<"/metrics">(porthole::layers{porthole::bearer_auth(
+            "metrics", [](std::string_view token) { return token == "secret"; })}(porthole::prometheus_metrics())),
         porthole::get<"/debug/vars">(
             porthole::layers{porthole::basic_auth("status", "admin", "pw")}(porthole::debug_vars())),
     };
@@ -558,15 +576,19 @@ TEST_CASE("the endpoints are ordinary applications: porthole's own layers decide
     CHECK(refused.status == 401);
     CHECK(refused.header("WWW-Authenticate") == "Bearer realm=\"metrics\"");
     CHECK(refused.body.find("porthole_") == std::string::npos);
-    auto wrong = porthole::testing::send(app, {porthole::method::get, "/metrics", {{"Authorization", "Bearer nope"}}, {}});
+    auto wrong =
+        porthole::testing::send(app, {porthole::method::get, "/metrics", {{"Authorization", "Bearer nope"}}, {}});
     CHECK(wrong.status == 401);
-    auto ok = porthole::testing::send(app, {porthole::method::get, "/metrics", {{"Authorization", "Bearer secret"}}, {}});
+    auto ok =
+        porthole::testing::send(app, {porthole::method::get, "/metrics", {{"Authorization", "Bearer secret"}}, {}});
     CHECK(ok.status == 200);
     CHECK(ok.body.find("porthole_http_requests_total{route=\"/metrics\",method=\"GET\",status_class=\"4xx\"} ") !=
           std::string::npos);
     CHECK(porthole::testing::get(app, "/debug/vars").status == 401);
-    auto vars = porthole::testing::send(
-        app, {porthole::method::get, "/debug/vars", {{"Authorization", "Basic " + porthole::base64::encode("admin:pw")}}, {}});
+    auto vars = porthole::testing::send(app, {porthole::method::get,
+                                              "/debug/vars",
+                                              {{"Authorization", "Basic " + porthole::base64::encode("admin:pw")}},
+                                              {}});
     CHECK(vars.status == 200);
     CHECK(vars.body.find("\"porthole\":{") != std::string::npos);
 }

@@ -31,8 +31,7 @@ TEST_CASE("boundary_from_content_type is case-insensitive in type and parameter 
 }
 
 TEST_CASE("boundary_from_content_type ignores empty parameters and other ones") {
-    CHECK(mp::boundary_from_content_type("multipart/form-data; ; a=\"x;boundary=no\"; boundary=yes;") ==
-          "yes");
+    CHECK(mp::boundary_from_content_type("multipart/form-data; ; a=\"x;boundary=no\"; boundary=yes;") == "yes");
 }
 
 TEST_CASE("boundary_from_content_type enforces RFC 2046 boundary rules") {
@@ -178,8 +177,9 @@ TEST_CASE("a body with no parts is valid") {
 }
 
 TEST_CASE("data may hold any bytes, NUL and CR included") {
-    std::string body = "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n"
-                       "Content-Type: application/octet-stream\r\n\r\n";
+    std::string body =
+        "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n";
     std::string data("\0\r\r\n\n--b\xff", 9);
     body += data;
     body += "\r\n--b--";
@@ -277,10 +277,12 @@ TEST_CASE("parse rejects malformed or repeated part headers") {
     CHECK_FALSE(parses("--b\r\nContent-Disposition: form-data; name=a\r\n folded\r\n\r\nx\r\n--b--"));
     CHECK_FALSE(parses("--b\r\nContent-Disposition: form-data; name=a\r\nX: a\rb\r\n\r\nx\r\n--b--"));
     CHECK_FALSE(parses("--b\r\nContent-Disposition: form-data; name=a\nX: 1\r\n\r\nx\r\n--b--"));
-    CHECK_FALSE(parses("--b\r\nContent-Disposition: form-data; name=a\r\n"
-                       "Content-Disposition: form-data; name=b\r\n\r\nx\r\n--b--"));
-    CHECK_FALSE(parses("--b\r\nContent-Disposition: form-data; name=a\r\nContent-Type: a/b\r\n"
-                       "content-type: c/d\r\n\r\nx\r\n--b--"));
+    CHECK_FALSE(
+        parses("--b\r\nContent-Disposition: form-data; name=a\r\n"
+               "Content-Disposition: form-data; name=b\r\n\r\nx\r\n--b--"));
+    CHECK_FALSE(
+        parses("--b\r\nContent-Disposition: form-data; name=a\r\nContent-Type: a/b\r\n"
+               "content-type: c/d\r\n\r\nx\r\n--b--"));
 }
 
 TEST_CASE("parse rejects a part whose headers do not end with a blank line") {

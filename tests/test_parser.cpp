@@ -15,9 +15,7 @@ namespace {
 
 E error_of(std::string const& raw, parser_limits const& limits = {}) { return run(raw, limits).error; }
 
-std::string req(std::string const& head_lines, std::string const& body = {}) {
-    return head_lines + "\r\n" + body;
-}
+std::string req(std::string const& head_lines, std::string const& body = {}) { return head_lines + "\r\n" + body; }
 
 test_support::parsed_request only_request(std::string const& raw, parser_limits const& limits = {}) {
     auto o = run(raw, limits);
@@ -206,12 +204,18 @@ TEST_CASE("rule: obs-fold is 400") {
 
 TEST_CASE("rule: NUL and control characters other than HTAB in values are 400") {
     CHECK(error_of(req(std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n", 33))) == E::invalid_header_value);
-    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01" "b\r\n")) == E::invalid_header_value);
-    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f" "b\r\n")) == E::invalid_header_value);
-    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef\x0b" "0123456789\r\n")) ==
-          E::invalid_header_value);
-    auto r = only_request(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\tb\xff" "c 0123456789abcdefgh\r\n"));
-    CHECK(r.headers[1].second == "a\tb\xff" "c 0123456789abcdefgh");
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01"
+                       "b\r\n")) == E::invalid_header_value);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f"
+                       "b\r\n")) == E::invalid_header_value);
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef\x0b"
+                       "0123456789\r\n")) == E::invalid_header_value);
+    auto r =
+        only_request(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\tb\xff"
+                         "c 0123456789abcdefgh\r\n"));
+    CHECK(r.headers[1].second ==
+          "a\tb\xff"
+          "c 0123456789abcdefgh");
 }
 
 TEST_CASE("rule: OWS around field values is not part of the value") {
@@ -365,7 +369,7 @@ TEST_CASE("rule: chunk extensions follow their grammar (RFC 9112 7.1.1)") {
         E error;
     };
     for (bad_case c : {
-             bad_case{";", E::invalid_chunk_extension_name},        // a bare ';'
+             bad_case{";", E::invalid_chunk_extension_name},  // a bare ';'
              bad_case{";;a", E::invalid_chunk_extension_name},
              bad_case{"; =b", E::invalid_chunk_extension_name},
              bad_case{";a=b;", E::invalid_chunk_extension_name},
@@ -373,17 +377,19 @@ TEST_CASE("rule: chunk extensions follow their grammar (RFC 9112 7.1.1)") {
              bad_case{";\xc3\xa9", E::invalid_chunk_extension_name},
              bad_case{";a=", E::invalid_chunk_extension_value},
              bad_case{";a= ", E::invalid_chunk_extension_value},
-             bad_case{";a=b c", E::invalid_chunk_extension},       // one value, then junk
+             bad_case{";a=b c", E::invalid_chunk_extension},  // one value, then junk
              bad_case{";a=(b)", E::invalid_chunk_extension_value},
-             bad_case{";a=\"b", E::unterminated_quoted_string},    // opened, never closed
+             bad_case{";a=\"b", E::unterminated_quoted_string},  // opened, never closed
              bad_case{";a=\"b\\", E::unterminated_quoted_string},
              bad_case{";a=\"b\"c", E::invalid_chunk_extension},
              bad_case{";a=\"b\x01\"", E::invalid_quoted_string},
              bad_case{";a=\"b\x7f\"", E::invalid_quoted_string},
              bad_case{";a=\"b\\\x01\"", E::invalid_quoted_string},
-             bad_case{";a ", E::invalid_chunk_extension},          // BWS only before ';' or '='
+             bad_case{";a ", E::invalid_chunk_extension},  // BWS only before ';' or '='
              bad_case{";a=b\t", E::invalid_chunk_extension},
-             bad_case{";a\x01" "b", E::invalid_chunk_extension},
+             bad_case{";a\x01"
+                      "b",
+                      E::invalid_chunk_extension},
              bad_case{"x;a", E::invalid_chunk_size},
          }) {
         // Named copies: clang 14 cannot capture structured bindings in CAPTURE's lambda.
@@ -398,8 +404,9 @@ TEST_CASE("rule: chunk extensions follow their grammar (RFC 9112 7.1.1)") {
 TEST_CASE("regression: a quoted extension left open is refused, not read to the next CRLF") {
     // A front end that keeps reading inside the quotes frames this differently: the trailing
     // GET must never become a second request.
-    auto raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "1;ext=\"val\r\nX\r\n0\r\n\r\nGET /count HTTP/1.1\r\nHost: a\r\n\r\n";
+    auto raw =
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "1;ext=\"val\r\nX\r\n0\r\n\r\nGET /count HTTP/1.1\r\nHost: a\r\n\r\n";
     auto o = run(raw);
     CHECK(o.error == E::unterminated_quoted_string);
     CHECK(o.requests.empty());
@@ -413,7 +420,8 @@ TEST_CASE("rule: bare LF and bare CR in chunk framing are rejected") {
     auto pre = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
     CHECK(error_of(pre + "5\nhello\r\n0\r\n\r\n") == E::bare_lf);
     CHECK(error_of(pre + "5;a\rb\r\nhello\r\n0\r\n\r\n") == E::bare_cr);
-    CHECK(error_of(pre + "5;a\x01" "b\r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_extension);
+    CHECK(error_of(pre + "5;a\x01"
+                         "b\r\nhello\r\n0\r\n\r\n") == E::invalid_chunk_extension);
     CHECK(error_of(pre + "5\r\nhello\n0\r\n\r\n") == E::missing_chunk_data_crlf);
     CHECK(error_of(pre + "5\r\nhello\r\n0\r\n\n") == E::bare_lf);
 }
@@ -447,7 +455,8 @@ TEST_CASE("rule: chunk framing out of proportion to its data is 400") {
     // Plain 1-byte chunks, and extensions as large as the data they come with, are fine.
     std::string small, proportionate;
     for (int i = 0; i < 20000; ++i) small += "1\r\nA\r\n";
-    for (int i = 0; i < 200; ++i) proportionate += "3e8;" + std::string(990, 'x') + "\r\n" + std::string(1000, 'B') + "\r\n";
+    for (int i = 0; i < 200; ++i)
+        proportionate += "3e8;" + std::string(990, 'x') + "\r\n" + std::string(1000, 'B') + "\r\n";
     CHECK(run(pre + small + "0\r\n\r\n").requests.at(0).body.size() == 20000);
     CHECK(run(pre + proportionate + "0\r\n\r\n").requests.at(0).body.size() == 200000);
     // Data pays back earlier excess: bursts of heavy framing between data are fine.
@@ -537,8 +546,8 @@ TEST_CASE("rule: one field line over the line limit is 431") {
     limits.max_header_line = 50;
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(60, 'N') + ": v\r\n\r\n", limits) ==
           E::headers_too_large);
-    CHECK(only_request("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(40, 'N') + ": v\r\n\r\n", limits)
-              .headers.size() == 2);
+    CHECK(only_request("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(40, 'N') + ": v\r\n\r\n", limits).headers.size() ==
+          2);
 }
 
 TEST_CASE("rule: more header fields than the limit is 431") {
@@ -611,8 +620,7 @@ TEST_CASE("helper: header lookup is case-insensitive") {
 TEST_CASE("incremental: every split of a pipelined sequence gives the same requests") {
     std::string raw = req("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n",
                           "5;x=y\r\nhello\r\n3\r\n!!!\r\n0\r\nT: 1\r\n\r\n") +
-                      req("PUT /b HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n", "data") +
-                      req("GET /c HTTP/1.0\r\n");
+                      req("PUT /b HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n", "data") + req("GET /c HTTP/1.0\r\n");
     auto whole = run(raw);
     REQUIRE(whole.requests.size() == 3);
     CHECK(whole.requests[0].body == "hello!!!");
@@ -670,9 +678,9 @@ TEST_CASE("rule: each limit's status names what ran over") {
     }
     // The version is 8 bytes; a "version" that runs on past the line limit is malformed: 400,
     // whole or fed in pieces, and never 414 (the target was short).
-    for (auto const& line : {"GET / HTTP/1.1" + std::string(100, '1') + "\r\n",
-                             "GET / HTTP/" + std::string(100, '1') + "\r\n",
-                             "GET / HTTP/1.1 " + std::string(100, 'x') + "\r\nHost: a\r\n\r\n"}) {
+    for (auto const& line :
+         {"GET / HTTP/1.1" + std::string(100, '1') + "\r\n", "GET / HTTP/" + std::string(100, '1') + "\r\n",
+          "GET / HTTP/1.1 " + std::string(100, 'x') + "\r\nHost: a\r\n\r\n"}) {
         CAPTURE(line);
         CHECK(error_of(line, limits) == E::invalid_version);
         for (std::size_t cut = 1; cut < line.size(); cut += 7)
@@ -685,8 +693,7 @@ TEST_CASE("rule: each limit's status names what ran over") {
           E::headers_too_large);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nN: " + std::string(70, 'v') + "\r\n\r\n", limits) ==
           E::headers_too_large);
-    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", limits) ==
-          E::too_many_headers);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", limits) == E::too_many_headers);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nA: " + std::string(50, 'v') + "\r\nB: " + std::string(50, 'v') +
                        "\r\nC: " + std::string(50, 'v') + "\r\n\r\n",
                    limits) == E::headers_too_large);

@@ -39,7 +39,8 @@ simulated simulate(outcome const& o) {
             s.closed = true;
             return s;
         }
-        auto expect = std::find_if(r.headers.begin(), r.headers.end(), [](auto const& f) { return iequals(f.first, "expect"); });
+        auto expect =
+            std::find_if(r.headers.begin(), r.headers.end(), [](auto const& f) { return iequals(f.first, "expect"); });
         if (expect != r.headers.end() && !iequals(expect->second, "100-continue")) {
             s.finals.push_back("417");
             s.closed = true;

@@ -156,8 +156,8 @@ TEST_CASE("cookie() finds a cookie in any Cookie field; names are case-sensitive
     request r(p);
     CHECK(r.cookie("theme") == "dark");
     CHECK(r.cookie("sid") == "abc");
-    CHECK(r.cookie("lang") == "en");     // from the second Cookie field, the quotes removed
-    CHECK(r.cookie("Sid") == "other");   // RFC 6265: cookie names are case-sensitive
+    CHECK(r.cookie("lang") == "en");           // from the second Cookie field, the quotes removed
+    CHECK(r.cookie("Sid") == "other");         // RFC 6265: cookie names are case-sensitive
     CHECK_FALSE(r.cookie("bad").has_value());  // a pair without '=' is skipped
     CHECK_FALSE(r.cookie("SID").has_value());
     CHECK_FALSE(r.cookie("Accept").has_value());  // other fields are not cookies
@@ -167,13 +167,13 @@ TEST_CASE("query() decodes the first matching pair; malformed pairs are skipped"
     request::parts p;
     p.query = "q=a+b%21&n=1&n=2&flag&empty=&bad=%zz&bad=fine&na%6De=v&x=%2B";
     request r(p);
-    CHECK(r.query("q") == "a b!");     // '+' is a space, %21 is '!'
-    CHECK(r.query("n") == "1");        // the first of repeated pairs
-    CHECK(r.query("flag") == "");      // present without '='
+    CHECK(r.query("q") == "a b!");  // '+' is a space, %21 is '!'
+    CHECK(r.query("n") == "1");     // the first of repeated pairs
+    CHECK(r.query("flag") == "");   // present without '='
     CHECK(r.query("empty") == "");
-    CHECK(r.query("bad") == "fine");   // "%zz" is malformed: that pair is skipped
-    CHECK(r.query("name") == "v");     // names are decoded before comparing
-    CHECK(r.query("x") == "+");        // an encoded '+' stays a plus
+    CHECK(r.query("bad") == "fine");  // "%zz" is malformed: that pair is skipped
+    CHECK(r.query("name") == "v");    // names are decoded before comparing
+    CHECK(r.query("x") == "+");       // an encoded '+' stays a plus
     CHECK_FALSE(r.query("missing").has_value());
     CHECK_FALSE(r.query("Q").has_value());  // names are case-sensitive
     CHECK(r.query_string() == p.query);     // still encoded

@@ -100,11 +100,12 @@ TEST_CASE("an answer sent during the handler call goes out at once") {
 TEST_CASE("pipelined requests behind an awaited answer wait for it and keep their order") {
     held_answers app;
     porthole::testing::client c(app);
-    c.send("GET /now HTTP/1.1\r\nHost: t\r\n\r\n"
-           "GET /first HTTP/1.1\r\nHost: t\r\n\r\n"
-           "GET /now HTTP/1.1\r\nHost: t\r\n\r\n"
-           "GET /second HTTP/1.1\r\nHost: t\r\n\r\n"
-           "GET /now HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.send(
+        "GET /now HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /first HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /now HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /second HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /now HTTP/1.1\r\nHost: t\r\n\r\n");
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);  // only what came before the awaited one
     CHECK(rs[0].body == "now");
@@ -282,7 +283,8 @@ TEST_CASE("an answer from another thread reaches the test's step (run under TSan
     for (int i = 0; i < 50; ++i) {
         c.send("GET /t HTTP/1.1\r\nHost: t\r\n\r\n");
         REQUIRE(app.held.size() == static_cast<std::size_t>(i + 1));
-        std::thread t([r = std::move(app.held.back()), i]() mutable { CHECK(r.send(response::text(std::to_string(i)))); });
+        std::thread t(
+            [r = std::move(app.held.back()), i]() mutable { CHECK(r.send(response::text(std::to_string(i)))); });
         t.join();
         c.step();
     }
@@ -340,8 +342,9 @@ TEST_CASE("over sockets: answers from other threads, in order behind pipelined r
     s.start();
     test_client::connection a(s.port());
     REQUIRE(a.ok());
-    REQUIRE(a.send("GET /later?ms=200 HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\n"
-                   "GET /later?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(
+        a.send("GET /later?ms=200 HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\n"
+               "GET /later?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n"));
     // Meanwhile another client is served at once: the loop is not held.
     test_client::connection b(s.port());
     auto t0 = std::chrono::steady_clock::now();
@@ -448,8 +451,8 @@ TEST_CASE("input behind an answer still to come is capped: reading stops and mem
         CHECK(c.conn().memory_held() <= test_support::connection_memory_bound(config, {burst.size()}));
     }
     CHECK(!c.conn().wants_read());
-    CHECK(sent >= 64 * 1024);               // the cap is 64 KiB of waiting input
-    CHECK(sent < 64 * 1024 + burst.size()); // and reading stops right there
+    CHECK(sent >= 64 * 1024);                // the cap is 64 KiB of waiting input
+    CHECK(sent < 64 * 1024 + burst.size());  // and reading stops right there
     CHECK(c.conn().memory_held() < 256 * 1024);
     CHECK(c.output().empty());  // nothing behind the awaited answer was answered
     CHECK(app.paths.size() == 1);

@@ -152,7 +152,9 @@ TEST_CASE("Content-Type is one value however it is set, never a second field") {
 
 TEST_CASE("a header value with CR, LF, NUL or DEL marks the response invalid and is not stored") {
     for (std::string_view bad : {std::string_view("a\rb"), std::string_view("a\nb"), std::string_view("a\0b", 3),
-                                 std::string_view("a\x7f" "b"), std::string_view("\x01")}) {
+                                 std::string_view("a\x7f"
+                                                  "b"),
+                                 std::string_view("\x01")}) {
         CAPTURE(bad);
         response r;
         r.set_header("X-Bad", bad);
@@ -292,10 +294,12 @@ TEST_CASE("file() opens a regular file whole, and refuses what is missing or not
 
 TEST_CASE("stream() sends the producer's chunks until it returns nothing, size unknown") {
     int calls = 0;
-    auto r = response::stream([&calls]() -> std::optional<std::string> {
-        if (calls == 3) return std::nullopt;
-        return std::string(1, static_cast<char>('a' + calls++));
-    }, "text/event-stream");
+    auto r = response::stream(
+        [&calls]() -> std::optional<std::string> {
+            if (calls == 3) return std::nullopt;
+            return std::string(1, static_cast<char>('a' + calls++));
+        },
+        "text/event-stream");
     CHECK(r.content_type() == "text/event-stream");
     CHECK(std::holds_alternative<stream_body>(r.body()));
     CHECK_FALSE(r.body_size().has_value());

@@ -83,9 +83,9 @@ TEST_CASE("rest_api: DELETE /items/{id} is 204, then 404") {
 
 TEST_CASE("rest_api: a body that is not {\"name\": string} is a 400, and nothing is stored") {
     fixture f;
-    for (std::string bad : {"", "{", "[]", "{\"name\": 3}", "{\"nom\": \"x\"}", "{\"name\": \"x\",}",
-                            "{\"name\": \"x\"} extra", "{\"name\": \"\\q\"}", "{\"name\": \"\\ud800\"}",
-                            "{\"name\": \"a\nb\"}", "{\"name\" \"x\"}"}) {
+    for (std::string bad :
+         {"", "{", "[]", "{\"name\": 3}", "{\"nom\": \"x\"}", "{\"name\": \"x\",}", "{\"name\": \"x\"} extra",
+          "{\"name\": \"\\q\"}", "{\"name\": \"\\ud800\"}", "{\"name\": \"a\nb\"}", "{\"name\" \"x\"}"}) {
         INFO(bad);
         auto r = f.send(method::post, "/items", bad);
         CHECK(r.status == 400);

@@ -55,8 +55,7 @@ TEST_CASE("a pattern literal keeps its text, without the terminating NUL") {
 
 TEST_CASE("route_methods takes one method or a set of them") {
     static_assert(route_methods(method::get).bits == method_set(method::get).bits());
-    static_assert(route_methods(GET | PUT).bits ==
-                  (method_set(method::get).bits() | method_set(method::put).bits()));
+    static_assert(route_methods(GET | PUT).bits == (method_set(method::get).bits() | method_set(method::put).bits()));
     static_assert(detail::methods_check<method::post>::ok);
     static_assert(detail::methods_check<GET | HEAD>::ok);
     // known_methods is one bit per method name, and no bit for method::other.
@@ -185,7 +184,9 @@ TEST_CASE("the handler forms a pattern accepts, told from the declared parameter
     constexpr auto with_request = [](request const&, std::int64_t, std::string_view) { return "x"; };
     constexpr auto request_only = [](request const&) { return "x"; };
     constexpr auto with_body = [](std::int64_t, std::string_view, payload) { return "x"; };
-    constexpr auto request_and_body = [](request const&, std::int64_t, std::string_view, payload const&) { return "x"; };
+    constexpr auto request_and_body = [](request const&, std::int64_t, std::string_view, payload const&) {
+        return "x";
+    };
     constexpr auto answers_later_handler = [](std::int64_t, std::string_view, responder) {};
     constexpr auto generic = [](auto const&...) { return "x"; };
 
@@ -221,7 +222,7 @@ TEST_CASE("a handler must name the parameters' types exactly, in order, and retu
     static_assert(traits_for<"/{id:uint}", decltype([](std::int64_t) { return "x"; })>::form == handler_form::none);
     static_assert(traits_for<"/{id:int}", decltype([](std::string_view) { return "x"; })>::form == handler_form::none);
     static_assert(traits_for<"/{a}/{b:int}", decltype([](std::int64_t, std::string_view) { return "x"; })>::form ==
-                  handler_form::none);  // the wrong order
+                  handler_form::none);                                                            // the wrong order
     static_assert(traits_for<"/{a}", decltype([] { return "x"; })>::form == handler_form::none);  // one missing
     // Qualifiers do not matter: a const& string_view is a string_view.
     static_assert(traits_for<"/{a}", decltype([](std::string_view const&) { return "x"; })>::form ==
@@ -229,11 +230,14 @@ TEST_CASE("a handler must name the parameters' types exactly, in order, and retu
     // The result must convert to a response; a handler that answers later returns nothing.
     static_assert(!traits_for<"/{a}", decltype([](std::string_view) { return 1; })>::result_ok);
     static_assert(!traits_for<"/{a}", decltype([](std::string_view) {})>::result_ok);
-    static_assert(traits_for<"/{a}", decltype([](std::string_view) { return std::optional<std::string>{}; })>::result_ok);
-    static_assert(std::is_same_v<traits_for<"/{a:uint}", decltype([](std::uint64_t) { return status::ok; })>::result_type,
-                                 status>);
+    static_assert(
+        traits_for<"/{a}", decltype([](std::string_view) { return std::optional<std::string>{}; })>::result_ok);
+    static_assert(
+        std::is_same_v<traits_for<"/{a:uint}", decltype([](std::uint64_t) { return status::ok; })>::result_type,
+                       status>);
     // A body parameter is only read from a declared signature, and must be a body_parameter.
-    static_assert(std::is_void_v<traits_for<"/{a}", decltype([](std::string_view, std::string) { return "x"; })>::body>);
+    static_assert(
+        std::is_void_v<traits_for<"/{a}", decltype([](std::string_view, std::string) { return "x"; })>::body>);
     static_assert(traits_for<"/{a}", decltype([](std::string_view, std::string) { return "x"; })>::form ==
                   handler_form::none);
     CHECK(traits_for<"/{id:int}", decltype([](int) { return "x"; })>::form == handler_form::none);
@@ -242,8 +246,8 @@ TEST_CASE("a handler must name the parameters' types exactly, in order, and retu
 TEST_CASE("signature_of reads the declared parameters, without cv or references") {
     using lambda = decltype([](request const&, std::int64_t&&, std::string_view const) noexcept { return 0; });
     static_assert(detail::signature_of<lambda>::known);
-    static_assert(std::is_same_v<detail::signature_of<lambda>::args,
-                                 detail::type_list<request, std::int64_t, std::string_view>>);
+    static_assert(
+        std::is_same_v<detail::signature_of<lambda>::args, detail::type_list<request, std::int64_t, std::string_view>>);
     static_assert(detail::signature_of<decltype(&plain_function)>::known);
     static_assert(!detail::signature_of<decltype([](auto) { return 0; })>::known);
     static_assert(!detail::signature_of<int>::known);

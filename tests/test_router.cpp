@@ -112,8 +112,8 @@ TEST_CASE("{name:int} matches a range-checked signed 64-bit integer") {
     CHECK(testing::get(app, "/n/0").body == "0");
     CHECK(testing::get(app, "/n/9223372036854775807").body == "9223372036854775807");
     CHECK(testing::get(app, "/n/-9223372036854775808").body == "-9223372036854775808");
-    CHECK(testing::get(app, "/n/9223372036854775808").status == 404);    // overflow
-    CHECK(testing::get(app, "/n/-9223372036854775809").status == 404);   // underflow
+    CHECK(testing::get(app, "/n/9223372036854775808").status == 404);   // overflow
+    CHECK(testing::get(app, "/n/-9223372036854775809").status == 404);  // underflow
     CHECK(testing::get(app, "/n/+5").status == 404);
     CHECK(testing::get(app, "/n/-").status == 404);
     CHECK(testing::get(app, "/n/").status == 404);
@@ -280,13 +280,15 @@ TEST_CASE("redirect_trailing_slash answers 308 to the form of the path that exis
     };
     CHECK(testing::get(plain, "/dir").status == 404);  // off by default
 
-    auto app = router{
-        get<"/dir/">([] { return "dir"; }),
-        post<"/file">([] { return "file"; }),
-        get<"/">([] { return "root"; }),
-        get<"/named/{x}/">([](std::string_view) { return "x"; }),
-        mount<"/static">([](request const&) { return "static"; }),
-    }.redirect_trailing_slash();
+    auto app =
+        router{
+            get<"/dir/">([] { return "dir"; }),
+            post<"/file">([] { return "file"; }),
+            get<"/">([] { return "root"; }),
+            get<"/named/{x}/">([](std::string_view) { return "x"; }),
+            mount<"/static">([](request const&) { return "static"; }),
+        }
+            .redirect_trailing_slash();
     auto a = testing::get(app, "/dir");
     CHECK(a.status == 308);
     CHECK(a.header("Location") == "/dir/");
@@ -468,19 +470,18 @@ TEST_CASE("form_fields reads urlencoded bodies only; multipart_parts takes the b
     };
     CHECK(send(app, method::post, "/form", "a=1&b=x+y%21", {{"Content-Type", "application/x-www-form-urlencoded"}})
               .body == "a=1;b=x y!;");
-    CHECK(send(app, method::post, "/form", "a=1",
-               {{"Content-Type", "Application/X-WWW-Form-Urlencoded ; charset=utf-8"}})
-              .body == "a=1;");
+    CHECK(
+        send(app, method::post, "/form", "a=1", {{"Content-Type", "Application/X-WWW-Form-Urlencoded ; charset=utf-8"}})
+            .body == "a=1;");
     CHECK(send(app, method::post, "/form", "a=1", {{"Content-Type", "text/plain"}}).body.empty());
     std::string body =
         "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nhello\r\n"
         "--XyZ\r\nContent-Disposition: form-data; name=\"g\"; filename=\"g.txt\"\r\n\r\nworld\r\n--XyZ--\r\n";
     CHECK(send(app, method::post, "/upload", body, {{"Content-Type", "multipart/form-data; boundary=XyZ"}}).body ==
           "f:hello;g:world;");
-    CHECK(send(app, method::post, "/upload", body, {{"Content-Type", "multipart/form-data; boundary=other"}})
-              .status == 400);
-    CHECK(send(app, method::post, "/upload", body, {{"Content-Type", "multipart/mixed; boundary=XyZ"}}).status ==
+    CHECK(send(app, method::post, "/upload", body, {{"Content-Type", "multipart/form-data; boundary=other"}}).status ==
           400);
+    CHECK(send(app, method::post, "/upload", body, {{"Content-Type", "multipart/mixed; boundary=XyZ"}}).status == 400);
     CHECK(send(app, method::post, "/upload", body).status == 400);
 }
 
@@ -503,8 +504,8 @@ TEST_CASE("a node with many literal children finds each one, and nothing else") 
                              "environments-and-more"})
         CHECK(testing::get(app, "/" + name).body == name);
     CHECK(testing::get(app, "/caf%C3%A9").body == "cafe");
-    for (std::string neighbour : {"b", "bd", "deff", "ghiJ", "klmnop", "pqrstuw", "wxyzabce", "efghijkl", "notification",
-                                  "environments-and-mord", "xnvironments-and-more"})
+    for (std::string neighbour : {"b", "bd", "deff", "ghiJ", "klmnop", "pqrstuw", "wxyzabce", "efghijkl",
+                                  "notification", "environments-and-mord", "xnvironments-and-more"})
         CHECK(testing::get(app, "/" + neighbour).body == "other " + neighbour);
 }
 
@@ -549,8 +550,8 @@ TEST_CASE("route_for names the pattern that would answer, without answering") {
     CHECK(app_type::route_for(method::get, "/") == "/");
     CHECK(app_type::route_for(method::put, "/items/-3") == "/items/{id:int}");
     CHECK(app_type::route_for(method::head, "/items/3") == "/items/{id:int}");  // HEAD goes to GET
-    CHECK(app_type::route_for(method::delete_, "/items/3").empty());           // would be 405
-    CHECK(app_type::route_for(method::get, "/items/x").empty());              // would be 404
+    CHECK(app_type::route_for(method::delete_, "/items/3").empty());            // would be 405
+    CHECK(app_type::route_for(method::get, "/items/x").empty());                // would be 404
     CHECK(app_type::route_for(method::get, "/files/a/b.txt") == "/files/{path...}");
     CHECK(app_type::route_for(method::post, "/static/app.js") == "/static");
     CHECK(app_type::route_for(method::get, "").empty());

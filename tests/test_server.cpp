@@ -38,9 +38,7 @@ porthole::options test_options(unsigned threads = 2) {
     return o;
 }
 
-std::string thread_name() {
-    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-}
+std::string thread_name() { return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())); }
 
 // Paths the tests use; every handler is safe to call from several threads.
 response test_app(request const& r) {
@@ -524,7 +522,7 @@ TEST_CASE("a streamed body goes out chunk by chunk, produced only as the reader 
     s.start();
     connection c(s.port());
     REQUIRE(c.get("/"));
-    std::this_thread::sleep_for(200ms);  // the client does not read yet
+    std::this_thread::sleep_for(200ms);   // the client does not read yet
     CHECK(produced.load() < pieces / 4);  // so the producer is held back, not run to the end
     auto r = c.read_reply();
     REQUIRE(r);
@@ -597,9 +595,18 @@ TEST_CASE("the command line gives port, threads and address, and leaves other fl
 
 TEST_CASE("the command line sets the connection limit and every timeout, and keeps the defaults otherwise") {
     using namespace std::chrono_literals;
-    char const* argv[] = {"prog", "--max-connections", "50", "--header-timeout-ms=2500",
-                          "--body-timeout-ms", "3000", "--keep-alive-timeout-ms", "700",
-                          "--write-timeout-ms", "4000", "--drain-timeout-ms", "0"};
+    char const* argv[] = {"prog",
+                          "--max-connections",
+                          "50",
+                          "--header-timeout-ms=2500",
+                          "--body-timeout-ms",
+                          "3000",
+                          "--keep-alive-timeout-ms",
+                          "700",
+                          "--write-timeout-ms",
+                          "4000",
+                          "--drain-timeout-ms",
+                          "0"};
     auto o = porthole::options::from_command_line(12, argv).options;
     CHECK(o.max_connections == 50);
     CHECK(o.header_timeout == 2500ms);
@@ -640,7 +647,8 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
              bad_case{{"prog", "--port=70000"}, "prog: --port needs a number from 0 to 65535\n"},
              bad_case{{"prog", "--threads", "-1"}, "prog: --threads needs a number from 0 to 1024\n"},
              bad_case{{"prog", "--address="}, "prog: --address needs a value\n"},
-             bad_case{{"prog", "--max-connections", "0"}, "prog: --max-connections needs a number from 1 to 10000000\n"},
+             bad_case{{"prog", "--max-connections", "0"},
+                      "prog: --max-connections needs a number from 1 to 10000000\n"},
              bad_case{{"prog", "--body-timeout-ms", "soon"},
                       "prog: --body-timeout-ms needs milliseconds from 0 to 86400000\n"},
          }) {

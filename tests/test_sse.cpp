@@ -423,7 +423,8 @@ using test_client::wait_until;
 
 }  // namespace
 
-TEST_CASE("over sockets: four threads publish at once to subscribers on two loops; read timeouts spare the streams; stop ends them (run under TSan)") {
+TEST_CASE(
+    "over sockets: four threads publish at once to subscribers on two loops; read timeouts spare the streams; stop ends them (run under TSan)") {
     event_hub hub({.heartbeat = 30ms});
     auto app = porthole::router(porthole::get<"/events">([&](request const& req) { return hub.subscribe(req); }),
                                 porthole::get<"/fast">([] { return "fast"; }));

@@ -114,8 +114,7 @@ std::string raw_exchange(static_files& app, std::string_view bytes) {
 
 bool leaks(std::string_view output) {
     return output.find(outside_marker) != std::string_view::npos ||
-           output.find(corpus_marker) != std::string_view::npos ||
-           output.find(passwd_marker) != std::string_view::npos;
+           output.find(corpus_marker) != std::string_view::npos || output.find(passwd_marker) != std::string_view::npos;
 }
 
 static_files::file_status status_of(fs::path const& p) {
@@ -181,7 +180,8 @@ TEST_CASE("the body is a file body on the descriptor that was checked") {
     auto* f = std::get_if<file_body>(&res.body());
     REQUIRE(f != nullptr);
     REQUIRE(f->fd);
-    struct stat by_fd {}, by_path {};
+    struct stat by_fd {
+    }, by_path{};
     REQUIRE(::fstat(f->fd->get(), &by_fd) == 0);
     REQUIRE(::stat((shared_root().root / "digits.txt").c_str(), &by_path) == 0);
     CHECK(by_fd.st_ino == by_path.st_ino);
@@ -293,7 +293,8 @@ TEST_CASE("mime_type falls back to application/octet-stream") {
 
 TEST_CASE("served files carry their MIME type; options add and override types") {
     static_options o;
-    o.mime_types = {{"json", "application/vnd.test+json"}, {".noextx", "text/x-custom"}, {"txt", "text/plain; charset=latin1"}};
+    o.mime_types = {
+        {"json", "application/vnd.test+json"}, {".noextx", "text/x-custom"}, {"txt", "text/plain; charset=latin1"}};
     static_files plain(shared_root().root.string());
     static_files custom(shared_root().root.string(), o);
     CHECK(get(plain, "/upper.HTML").header("Content-Type") == "text/html; charset=utf-8");
@@ -422,17 +423,45 @@ TEST_CASE("encoded traversal attempts get 400 or 404 and never a byte from outsi
         o.follow_symlinks = true;
         o.allow_dotfiles = true;
         static_files lenient(shared_root().root.string(), o);
-        for (std::string target : {
-                 "/../outside.txt", "/%2e%2e/outside.txt", "/%2E%2e/outside.txt", "/%2e%2E/outside.txt",
-                 "/.%2e/outside.txt", "/%2e./outside.txt", "/..%2foutside.txt", "/..%2Foutside.txt",
-                 "/%2e%2e%2foutside.txt", "/..%5coutside.txt", "/..%5Coutside.txt", "/..\\outside.txt",
-                 "/sub/../../outside.txt", "/sub/%2e%2e/%2e%2e/outside.txt", "/hello.txt%00",
-                 "/%00", "/..%00/outside.txt", "//etc/passwd", "///etc/passwd", "/%2fetc/passwd",
-                 "/%2Fetc%2Fpasswd", "/%5cetc%5cpasswd", "/../../../../../../../../etc/passwd",
-                 "/./hello.txt", "/sub/./a.txt", "/sub//a.txt", "/%252e%252e/outside.txt",
-                 "http://h/../outside.txt", "http://h/%2e%2e/outside.txt", "http://h//etc/passwd",
-                 "http://h/..%2f..%2f..%2fetc/passwd", "/link_out", "/link_out/", "/sub/esc", "/link_abs",
-                 "/link_abs_inside", "/loop_a", "/sub/up/", "/link_self/../outside.txt"}) {
+        for (std::string target : {"/../outside.txt",
+                                   "/%2e%2e/outside.txt",
+                                   "/%2E%2e/outside.txt",
+                                   "/%2e%2E/outside.txt",
+                                   "/.%2e/outside.txt",
+                                   "/%2e./outside.txt",
+                                   "/..%2foutside.txt",
+                                   "/..%2Foutside.txt",
+                                   "/%2e%2e%2foutside.txt",
+                                   "/..%5coutside.txt",
+                                   "/..%5Coutside.txt",
+                                   "/..\\outside.txt",
+                                   "/sub/../../outside.txt",
+                                   "/sub/%2e%2e/%2e%2e/outside.txt",
+                                   "/hello.txt%00",
+                                   "/%00",
+                                   "/..%00/outside.txt",
+                                   "//etc/passwd",
+                                   "///etc/passwd",
+                                   "/%2fetc/passwd",
+                                   "/%2Fetc%2Fpasswd",
+                                   "/%5cetc%5cpasswd",
+                                   "/../../../../../../../../etc/passwd",
+                                   "/./hello.txt",
+                                   "/sub/./a.txt",
+                                   "/sub//a.txt",
+                                   "/%252e%252e/outside.txt",
+                                   "http://h/../outside.txt",
+                                   "http://h/%2e%2e/outside.txt",
+                                   "http://h//etc/passwd",
+                                   "http://h/..%2f..%2f..%2fetc/passwd",
+                                   "/link_out",
+                                   "/link_out/",
+                                   "/sub/esc",
+                                   "/link_abs",
+                                   "/link_abs_inside",
+                                   "/loop_a",
+                                   "/sub/up/",
+                                   "/link_self/../outside.txt"}) {
             CAPTURE(target);
             for (auto* a : {&app, &lenient}) {
                 auto out = raw_exchange(*a, "GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -486,7 +515,8 @@ TEST_CASE("the traversal corpus never gets a byte from outside the corpus docume
     std::vector<std::string> files;
     for (auto const& folder : test_support::corpus_folders("hostile"))
         for (auto const& row : test_support::read_index(folder.path + "/index.tsv"))
-            if (test_support::cell(row, "expected") == "no-escape") files.push_back(folder.path + "/" + test_support::cell(row, "file"));
+            if (test_support::cell(row, "expected") == "no-escape")
+                files.push_back(folder.path + "/" + test_support::cell(row, "file"));
     REQUIRE(files.size() >= 12);
     for (bool walk : {false, true}) {
         resolver_mode mode(walk);
@@ -570,8 +600,9 @@ TEST_CASE("If-Unmodified-Since: 412 when modified since, 200 otherwise") {
 TEST_CASE("If-Match wins over If-Unmodified-Since") {
     static_files app(shared_root().root.string());
     auto tag = digits_etag();
-    CHECK(get(app, "/digits.txt", {{"If-Match", tag}, {"If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}})
-              .status == 200);
+    CHECK(
+        get(app, "/digits.txt", {{"If-Match", tag}, {"If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}).status ==
+        200);
     CHECK(get(app, "/digits.txt", {{"If-Match", "\"other\""}, {"If-Unmodified-Since", "Fri, 03 Jan 2020 00:00:00 GMT"}})
               .status == 412);
 }
@@ -588,7 +619,8 @@ TEST_CASE("preconditions are evaluated before If-None-Match and If-Modified-Sinc
 // ---------------------------------------------------------------- ranges
 
 namespace {
-parsed_response range(static_files& app, std::string value, std::vector<std::pair<std::string, std::string>> more = {}) {
+parsed_response range(static_files& app, std::string value,
+                      std::vector<std::pair<std::string, std::string>> more = {}) {
     more.emplace_back("Range", std::move(value));
     return get(app, "/digits.txt", std::move(more));
 }
@@ -607,10 +639,10 @@ TEST_CASE("single byte ranges at the edges give 206 with Content-Range") {
         {"bytes=5-", "56789", "bytes 5-9/10"},
         {"bytes=0-", "0123456789", "bytes 0-9/10"},
         {"bytes=2-4", "234", "bytes 2-4/10"},
-        {"bytes=-20", "0123456789", "bytes 0-9/10"},        // suffix longer than the file
-        {"bytes=5-100", "56789", "bytes 5-9/10"},           // end clamped
+        {"bytes=-20", "0123456789", "bytes 0-9/10"},  // suffix longer than the file
+        {"bytes=5-100", "56789", "bytes 5-9/10"},     // end clamped
         {"bytes=5-99999999999999999999999", "56789", "bytes 5-9/10"},
-        {"BYTES=1-1", "1", "bytes 1-1/10"},                 // the unit is case-insensitive
+        {"BYTES=1-1", "1", "bytes 1-1/10"},  // the unit is case-insensitive
         {"bytes= 3-3 ", "3", "bytes 3-3/10"},
     };
     for (auto const& c : cases) {

@@ -232,7 +232,8 @@ using test_client::wait_until;
 
 }  // namespace
 
-TEST_CASE("over sockets: events pushed from another thread reach every subscriber; read timeouts do not cut idle streams; stop ends them cleanly (run under TSan)") {
+TEST_CASE(
+    "over sockets: events pushed from another thread reach every subscriber; read timeouts do not cut idle streams; stop ends them cleanly (run under TSan)") {
     hub_app app;
     auto o = loopback();
     o.keep_alive_timeout = 150ms;

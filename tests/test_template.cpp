@@ -21,13 +21,14 @@ namespace {
 std::string render_names(std::string_view text) {
     page_template tpl{std::string(text)};
     std::deque<std::string> kept;  // stable addresses: values are views
-    return tpl.render([&kept](std::string_view name) -> std::optional<template_value> {
-                  std::string& bracketed = kept.emplace_back();
-                  bracketed += '[';
-                  bracketed += name;
-                  bracketed += ']';
-                  return template_value(bracketed);
-              })
+    return tpl
+        .render([&kept](std::string_view name) -> std::optional<template_value> {
+            std::string& bracketed = kept.emplace_back();
+            bracketed += '[';
+            bracketed += name;
+            bracketed += ']';
+            return template_value(bracketed);
+        })
         .str();
 }
 
@@ -37,7 +38,7 @@ std::filesystem::path scratch_dir() {
     return dir;
 }
 
-void write_file(const std::filesystem::path& file, std::string_view text) {
+void write_file(std::filesystem::path const& file, std::string_view text) {
     std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
 }
 
@@ -50,7 +51,7 @@ struct money {
 #if defined(PORTHOLE_WITH_FMT)
 template <>
 struct fmt::formatter<money> : fmt::formatter<std::string_view> {
-    auto format(const money& m, format_context& ctx) const {
+    auto format(money const& m, format_context& ctx) const {
         return fmt::format_to(ctx.out(), "<{}.{:02}>", m.cents / 100, m.cents % 100);
     }
 };
@@ -111,8 +112,7 @@ TEST_CASE("compile-time and run-time parsing agree") {
     static_assert(page.text() == text);
     page_template tpl{std::string(text)};
     CHECK(tpl.piece_count() == page.piece_count);
-    CHECK(page.render(arg<"a">(1), arg<"b.c">(2), arg<"d">(3)) ==
-          tpl.render({{"a", 1}, {"b.c", 2}, {"d", 3}}));
+    CHECK(page.render(arg<"a">(1), arg<"b.c">(2), arg<"d">(3)) == tpl.render({{"a", 1}, {"b.c", 2}, {"d", 3}}));
     CHECK(tpl.render({{"a", 1}, {"b.c", 2}, {"d", 3}}).view() == "@1x@@1@@23@");
 }
 
@@ -136,12 +136,12 @@ TEST_CASE("html_escape escapes exactly the five characters, at any position in l
         std::string out;
         for (char c : text) {
             switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+                case '&': out += "&amp;"; break;
+                case '<': out += "&lt;"; break;
+                case '>': out += "&gt;"; break;
+                case '"': out += "&quot;"; break;
+                case '\'': out += "&#39;"; break;
+                default: out += c;
             }
         }
         return out;
@@ -183,14 +183,12 @@ TEST_CASE("a rendered template used as a value is not escaped twice") {
     page_template outer{"<ul>@@items@@</ul>"};
     CHECK(outer.render({{"items", inner}}).view() == "<ul><li>Tom &amp; Jerry</li></ul>");
     const html nested = outer.render({{"items", inner}});
-    CHECK(list.render(arg<"items">(nested)).view() ==
-          "<ul><ul><li>Tom &amp; Jerry</li></ul></ul>");
+    CHECK(list.render(arg<"items">(nested)).view() == "<ul><ul><li>Tom &amp; Jerry</li></ul></ul>");
 }
 
 TEST_CASE("trusted markup wrapped in html or html_view is inserted raw") {
     constexpr auto page = make_template<"<nav>@@nav@@</nav>">();
-    CHECK(page.render(arg<"nav">(html("<a href=\"/\">home</a>"))).view() ==
-          "<nav><a href=\"/\">home</a></nav>");
+    CHECK(page.render(arg<"nav">(html("<a href=\"/\">home</a>"))).view() == "<nav><a href=\"/\">home</a></nav>");
     CHECK(page.render(arg<"nav">(html_view("<b>&amp;</b>"))).view() == "<nav><b>&amp;</b></nav>");
     page_template tpl{"<nav>@@nav@@</nav>"};
     CHECK(tpl.render({{"nav", html_view("<b>x</b>")}}).view() == "<nav><b>x</b></nav>");
@@ -199,32 +197,29 @@ TEST_CASE("trusted markup wrapped in html or html_view is inserted raw") {
 TEST_CASE("numbers are formatted without locale, booleans as true/false") {
     constexpr auto page = make_template<"@@a@@|@@b@@|@@c@@|@@d@@|@@e@@|@@f@@|@@g@@|@@h@@">();
     CHECK(page.render(arg<"a">(0), arg<"b">(-42), arg<"c">(std::numeric_limits<std::int64_t>::min()),
-                      arg<"d">(std::numeric_limits<std::uint64_t>::max()), arg<"e">(std::uint8_t{7}),
-                      arg<"f">(true), arg<"g">(false), arg<"h">(short{-3}))
+                      arg<"d">(std::numeric_limits<std::uint64_t>::max()), arg<"e">(std::uint8_t{7}), arg<"f">(true),
+                      arg<"g">(false), arg<"h">(short{-3}))
               .view() == "0|-42|-9223372036854775808|18446744073709551615|7|true|false|-3");
 
     constexpr auto floats = make_template<"@@a@@ @@b@@ @@c@@ @@d@@ @@e@@ @@f@@">();
-    CHECK(floats.render(arg<"a">(0.1), arg<"b">(0.1f), arg<"c">(1e21), arg<"d">(-0.0),
-                        arg<"e">(1234.5), arg<"f">(2.5L))
+    CHECK(floats.render(arg<"a">(0.1), arg<"b">(0.1f), arg<"c">(1e21), arg<"d">(-0.0), arg<"e">(1234.5), arg<"f">(2.5L))
               .view() == "0.1 0.1 1e+21 -0 1234.5 2.5");
 
     page_template tpl{"@@i@@ @@u@@ @@f@@ @@d@@ @@l@@ @@b@@ @@c@@"};
-    CHECK(tpl.render({{"i", -7}, {"u", 7u}, {"f", 0.1f}, {"d", 1.5e-7}, {"l", 2.5L}, {"b", true},
-                      {"c", 'x'}})
-              .view() == "-7 7 0.1 1.5e-07 2.5 true x");
+    CHECK(tpl.render({{"i", -7}, {"u", 7u}, {"f", 0.1f}, {"d", 1.5e-7}, {"l", 2.5L}, {"b", true}, {"c", 'x'}}).view() ==
+          "-7 7 0.1 1.5e-07 2.5 true x");
 }
 
 TEST_CASE("string-like values are written directly") {
     const std::string s = "string";
     const std::string_view sv = "view";
-    const char* cp = "pointer";
+    char const* cp = "pointer";
     constexpr auto page = make_template<"@@a@@ @@b@@ @@c@@ @@d@@ @@e@@">();
-    CHECK(page.render(arg<"a">(s), arg<"b">(sv), arg<"c">(cp), arg<"d">("array"),
-                      arg<"e">(std::string("temporary")))
+    CHECK(page.render(arg<"a">(s), arg<"b">(sv), arg<"c">(cp), arg<"d">("array"), arg<"e">(std::string("temporary")))
               .view() == "string view pointer array temporary");
     page_template tpl{"@@a@@ @@b@@ @@c@@ @@d@@ @@e@@"};
-    CHECK(tpl.render({{"a", s}, {"b", sv}, {"c", cp}, {"d", "array"}, {"e", std::string("temp")}})
-              .view() == "string view pointer array temp");
+    CHECK(tpl.render({{"a", s}, {"b", sv}, {"c", cp}, {"d", "array"}, {"e", std::string("temp")}}).view() ==
+          "string view pointer array temp");
 }
 
 TEST_CASE("literal templates take values by compile-time name, in any order, once per name") {
@@ -258,8 +253,7 @@ TEST_CASE("run-time templates ignore values that have no marker") {
 
 TEST_CASE("a run-time marker without a value throws template_error and leaves the output as it was") {
     page_template tpl{"<p>@@a@@ @@user.name@@</p>"};
-    CHECK_THROWS_WITH_AS(tpl.render({{"a", 1}}), "no value given for marker @@user.name@@",
-                         template_error);
+    CHECK_THROWS_WITH_AS(tpl.render({{"a", 1}}), "no value given for marker @@user.name@@", template_error);
     std::string out = "before";
     CHECK_THROWS_AS(tpl.render_to(out, {{"a", 1}}), template_error);
     CHECK(out == "before");
@@ -288,16 +282,16 @@ TEST_CASE("run-time templates take values from a span, e.g. a vector built at ru
 }
 
 TEST_CASE("load_template parses a file; a missing file throws template_error naming it") {
-    const auto file = scratch_dir() / "load.html";
+    auto const file = scratch_dir() / "load.html";
     write_file(file, "<h1>@@title@@</h1>\n");
     auto tpl = load_template(file);
     CHECK(tpl.render({{"title", "A & B"}}).view() == "<h1>A &amp; B</h1>\n");
 
-    const auto missing = scratch_dir() / "no-such-template.html";
+    auto const missing = scratch_dir() / "no-such-template.html";
     CHECK_THROWS_AS(load_template(missing), template_error);
     try {
         (void)load_template(missing);
-    } catch (const template_error& e) {
+    } catch (template_error const& e) {
         CHECK(std::string_view(e.what()).find("no-such-template.html") != std::string_view::npos);
         CHECK(std::string_view(e.what()).find("No such file") != std::string_view::npos);
     }

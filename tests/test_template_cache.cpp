@@ -26,7 +26,7 @@ void write_file(std::filesystem::path const& file, std::string_view text) {
 }  // namespace
 
 TEST_CASE("template_cache loads a file once and shares it") {
-    const auto file = scratch_dir() / "shared.html";
+    auto const file = scratch_dir() / "shared.html";
     write_file(file, "one @@v@@");
     template_cache cache;
     auto first = cache.get(file);
@@ -41,9 +41,9 @@ TEST_CASE("template_cache loads a file once and shares it") {
 }
 
 TEST_CASE("template_cache with reload_on_change reloads a file whose mtime changed") {
-    const auto file = scratch_dir() / "reload.html";
+    auto const file = scratch_dir() / "reload.html";
     write_file(file, "old @@v@@");
-    const auto old_time = std::filesystem::last_write_time(file);
+    auto const old_time = std::filesystem::last_write_time(file);
     template_cache cache{{.reload_on_change = true}};
     auto before = cache.get(file);
     CHECK(before->render({{"v", 1}}).view() == "old 1");

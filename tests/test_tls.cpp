@@ -56,7 +56,8 @@ struct client_ctx {
         return *this;
     }
     client_ctx& alpn(std::string_view wire) {
-        SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<unsigned char const*>(wire.data()), static_cast<unsigned>(wire.size()));
+        SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<unsigned char const*>(wire.data()),
+                                static_cast<unsigned>(wire.size()));
         return *this;
     }
     client_ctx& certificate(char const* cert, char const* key) {
@@ -182,9 +183,9 @@ TEST_CASE("SNI picks the certificate that names the host; others get the default
         char const* name;
         char const* cn;
     };
-    for (expect e : {expect{"other.test", "other.test"}, expect{"a.wild.test", "other.test"},
-                     expect{"localhost", "localhost"}, expect{"unknown.test", "localhost"},
-                     expect{nullptr, "localhost"}}) {
+    for (expect e :
+         {expect{"other.test", "other.test"}, expect{"a.wild.test", "other.test"}, expect{"localhost", "localhost"},
+          expect{"unknown.test", "localhost"}, expect{nullptr, "localhost"}}) {
         char const* name = e.name;
         std::string cn = e.cn;
         std::string shown = name ? name : "(none)";
@@ -388,7 +389,8 @@ TEST_CASE("garbage fails the session with an alert and OpenSSL's reason") {
     char buf[1024];
     // A handshake record holding a ClientHello cut short inside it.
     std::string junk("\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00", 13);
-    s.feed(std::span<char const>(junk.data(), junk.size()), std::span<char>(buf, sizeof buf), [](std::span<char>) { return true; });
+    s.feed(std::span<char const>(junk.data(), junk.size()), std::span<char>(buf, sizeof buf),
+           [](std::span<char>) { return true; });
     CHECK(s.current_state() == tls::session::state::failed);
     CHECK_FALSE(s.error().empty());
     CHECK_FALSE(s.output().empty());  // the alert

@@ -194,9 +194,12 @@ TEST_CASE("HTTPS on loop threads: TLS 1.3 and 1.2, keep-alive and pipelining; th
         tls_conn c(s.port(), client.ctx);
         REQUIRE(c.ok());
         CHECK(SSL_version(c.ssl()) == v);
-        for (int i = 0; i < 20; ++i) CHECK(c.get("/n" + std::to_string(i)).body == "secure /n" + std::to_string(i) + " []");
+        for (int i = 0; i < 20; ++i)
+            CHECK(c.get("/n" + std::to_string(i)).body == "secure /n" + std::to_string(i) + " []");
         std::string pipelined;
-        for (int i = 0; i < 10; ++i) pipelined += "GET /p" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";  // a loopback name: others get 421
+        for (int i = 0; i < 10; ++i)
+            pipelined += "GET /p" + std::to_string(i) +
+                         " HTTP/1.1\r\nHost: localhost\r\n\r\n";  // a loopback name: others get 421
         REQUIRE(c.send(pipelined));
         auto rs = c.read(10);
         REQUIRE(rs.size() == 10);
@@ -274,7 +277,8 @@ TEST_CASE("plain HTTP on the HTTPS port: a plain-text 400, closed, logged once w
     CHECK(log.count("plain HTTP request on the TLS port") == 1);
 }
 
-TEST_CASE("faults: garbage, a handshake cut off, a stalled handshake, no close_notify; the server goes on, nothing leaks") {
+TEST_CASE(
+    "faults: garbage, a handshake cut off, a stalled handshake, no close_notify; the server goes on, nothing leaks") {
     collected_log log;
     hello_app app;
     auto o = test_options(&log);
@@ -318,9 +322,9 @@ TEST_CASE("faults: garbage, a handshake cut off, a stalled handshake, no close_n
         s.stop();
     }
     CHECK(open_descriptors() == before);
-    CHECK(log.count("handshake failed") == 1);                // the garbage
-    CHECK(log.count("closed during the handshake") == 2);     // cut off, and timed out
-    CHECK(log.count("TLS: 127.0.0.1:") == 3);                 // one line each, with the peer
+    CHECK(log.count("handshake failed") == 1);             // the garbage
+    CHECK(log.count("closed during the handshake") == 2);  // cut off, and timed out
+    CHECK(log.count("TLS: 127.0.0.1:") == 3);              // one line each, with the peer
 }
 
 TEST_CASE("a reload under load: every request is answered, new handshakes get the new certificate") {
@@ -417,8 +421,9 @@ TEST_CASE("WebSocket over TLS (wss): the upgrade, echo, and a stop's 1001 go thr
     client_ctx client;
     tls_conn c(s.port(), client.ctx);
     REQUIRE(c.ok());
-    REQUIRE(c.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+    REQUIRE(
+        c.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
     std::string big(40000, 'w');  // several TLS records each way
     REQUIRE(c.send(ws_support::text(big)));
     auto frames_in = [](std::string_view raw) {

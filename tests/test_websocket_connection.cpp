@@ -64,9 +64,17 @@ TEST_CASE("messages: 16-bit and 64-bit lengths") {
 }
 
 TEST_CASE("fragmented messages are put together, with control frames between the fragments") {
-    std::vector<std::string> frames = {text("Hel", false), ping("p1"), continuation("lo, ", false), pong("q"),
-                                       continuation("", false), ping(""), continuation("w\xc3\xb6rld"),
-                                       binary("b", false), ping("p2"), continuation("in", false), continuation("ary")};
+    std::vector<std::string> frames = {text("Hel", false),
+                                       ping("p1"),
+                                       continuation("lo, ", false),
+                                       pong("q"),
+                                       continuation("", false),
+                                       ping(""),
+                                       continuation("w\xc3\xb6rld"),
+                                       binary("b", false),
+                                       ping("p2"),
+                                       continuation("in", false),
+                                       continuation("ary")};
     std::string bytes;
     std::vector<std::size_t> after_each_ping;  // the output is taken there, before the next ping
     for (auto const& f : frames) {
@@ -97,14 +105,14 @@ TEST_CASE("fragmented messages are put together, with control frames between the
 TEST_CASE("every byte split of every kind of frame gives the same events and output") {
     std::vector<std::string> streams = {
         text("hello") + binary(std::string(200, 'b')) + ping("are you there?") + pong(),
-        text(std::string(70000, 'x')).substr(0, 40) ,  // a frame cut short: nothing yet
+        text(std::string(70000, 'x')).substr(0, 40),  // a frame cut short: nothing yet
         text("a\xe2\x82\xac", false) + continuation("\xf0\x9f\x98", false) + ping("mid") + continuation("\x80!"),
         binary(std::string(126, 'm')) + close_frame(1000, "done") + text("after close"),
-        close_frame(4000) ,
+        close_frame(4000),
         text("bad \xe2\x28\xa1 text"),
         text("fine", false) + text("not a continuation"),
-        raw_header(0x81, 0x05, {}, false) + "Hello",   // unmasked
-        raw_header(0x89, 0xfe, std::string("\x00\x7e", 2)),  // control frame too long
+        raw_header(0x81, 0x05, {}, false) + "Hello",                   // unmasked
+        raw_header(0x89, 0xfe, std::string("\x00\x7e", 2)),            // control frame too long
         raw_header(0x82, 0xfe, std::string("\x00\x05", 2)) + "12345",  // non-minimal length
         raw_header(0x82, 0xff, std::string("\x80\0\0\0\0\0\0\0", 8)),  // over 2^63
         text(std::string(5000, 'z')),
@@ -120,7 +128,8 @@ TEST_CASE("every byte split of every kind of frame gives the same events and out
 }
 
 TEST_CASE("UTF-8 is checked across fragments, cut at every byte of multi-byte characters") {
-    std::string message = "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\xed\x9f\xbf\xf4\x8f\xbf\xbfz";  // a é € 𝄞 U+D7FF U+10FFFF z
+    std::string message =
+        "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\xed\x9f\xbf\xf4\x8f\xbf\xbfz";  // a é € 𝄞 U+D7FF U+10FFFF z
     for (std::size_t cut = 0; cut <= message.size(); ++cut)
         for (std::size_t cut2 = cut; cut2 <= message.size(); ++cut2) {
             auto bytes = text(message.substr(0, cut), false) + continuation(message.substr(cut, cut2 - cut), false) +
@@ -256,7 +265,9 @@ TEST_CASE("a pong already being written is not replaced") {
     while (c.next()) {}
     outcome o;
     drain_output(c, o);
-    std::string from_start = "\x8a\x05" "f";  // what went out before
+    std::string from_start =
+        "\x8a\x05"
+        "f";  // what went out before
     from_start += o.output;
     auto written = read_server_output(from_start);
     REQUIRE(written.size() == 2);
@@ -280,8 +291,8 @@ TEST_CASE("closing handshake started by the peer: the code is echoed, then the c
 }
 
 TEST_CASE("close codes from the peer: registered and private ones pass, others are 1002") {
-    for (unsigned code : {1000u, 1001u, 1002u, 1003u, 1007u, 1008u, 1009u, 1010u, 1011u, 1012u, 1013u, 1014u,
-                          3000u, 3999u, 4000u, 4999u}) {
+    for (unsigned code : {1000u, 1001u, 1002u, 1003u, 1007u, 1008u, 1009u, 1010u, 1011u, 1012u, 1013u, 1014u, 3000u,
+                          3999u, 4000u, 4999u}) {
         CAPTURE(code);
         auto o = run(close_frame(static_cast<std::uint16_t>(code)));
         CHECK(o.close_code() == code);
@@ -363,7 +374,7 @@ TEST_CASE("heartbeat: a ping per call, and an unanswered one ends the connection
     drain_output(c, o);
     CHECK(read_server_output(o.output).at(0).type == event_type::ping);
     run(c, pong(""));
-    CHECK(c.heartbeat());  // answered
+    CHECK(c.heartbeat());        // answered
     CHECK_FALSE(c.heartbeat());  // not answered
     CHECK(c.phase() == ws::phase::closed);
     CHECK_FALSE(c.has_output());
@@ -413,9 +424,9 @@ TEST_CASE("a slow client: past the queue limit, a send closes the connection wit
     std::string chunk(300, 'q');
     CHECK(c.send_binary(chunk) == ws::send_result::queued);
     CHECK(c.send_binary(chunk) == ws::send_result::queued);
-    CHECK_FALSE(c.wants_read());  // over half: reading pauses
+    CHECK_FALSE(c.wants_read());                             // over half: reading pauses
     CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 3 frames of 304 bytes: 912
-    c.written(10);  // the client took a little of the first frame
+    c.written(10);                                           // the client took a little of the first frame
     CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 902 was under: 1206 now
     CHECK(c.queued_bytes() == 1206);
     CHECK(c.send_binary(chunk) == ws::send_result::overflow);
@@ -488,7 +499,7 @@ TEST_CASE("a one-frame message is awaited whole in the input buffer and handed o
         REQUIRE(got);
         CHECK(got->type == event_type::binary);
         CHECK(got->data == payload);
-        CHECK(reads == 2);  // 4 KiB, then the rest at once
+        CHECK(reads == 2);                                       // 4 KiB, then the rest at once
         CHECK(got->data.data() + got->data.size() == read_end);  // in the input buffer, not a copy
     }
     // Larger than 64 KiB: gathered into the message buffer as it comes, in reads of the usual size.

@@ -90,24 +90,26 @@ TEST_CASE("deflate negotiation: parameters of the offer (RFC 7692 7.1)") {
 }
 
 TEST_CASE("deflate negotiation: an offer with an unknown, repeated or invalid parameter is declined") {
-    for (char const* bad : {"permessage-deflate; foo", "permessage-deflate; server_max_window_bits=16",
-                            "permessage-deflate; server_max_window_bits=07", "permessage-deflate; server_max_window_bits",
-                            "permessage-deflate; server_max_window_bits=8",  // zlib cannot
-                            "permessage-deflate; client_max_window_bits=7", "permessage-deflate; client_max_window_bits=1x",
-                            "permessage-deflate; server_no_context_takeover=1",
-                            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-                            "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
-                            "x-webkit-deflate-frame", "deflate-frame; permessage-deflate",
-                            // syntax errors
-                            "permessage-deflate; =1", "permessage-deflate;; a", "permessage-deflate; a=\"b",
-                            "permessage-deflate x", "permessage-deflate; server_max_window_bits=\"1 0\""}) {
+    for (char const* bad :
+         {"permessage-deflate; foo", "permessage-deflate; server_max_window_bits=16",
+          "permessage-deflate; server_max_window_bits=07", "permessage-deflate; server_max_window_bits",
+          "permessage-deflate; server_max_window_bits=8",  // zlib cannot
+          "permessage-deflate; client_max_window_bits=7", "permessage-deflate; client_max_window_bits=1x",
+          "permessage-deflate; server_no_context_takeover=1",
+          "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+          "permessage-deflate; client_max_window_bits; client_max_window_bits=10", "x-webkit-deflate-frame",
+          "deflate-frame; permessage-deflate",
+          // syntax errors
+          "permessage-deflate; =1", "permessage-deflate;; a", "permessage-deflate; a=\"b", "permessage-deflate x",
+          "permessage-deflate; server_max_window_bits=\"1 0\""}) {
         CAPTURE(bad);
         CHECK_FALSE(ws::choose_deflate(bad, enabled()).has_value());
     }
     // The first acceptable offer wins; the declined ones before it do not matter.
-    auto p = ws::choose_deflate("permessage-deflate; server_max_window_bits=8, permessage-deflate; "
-                                "server_max_window_bits=9, permessage-deflate",
-                                enabled());
+    auto p = ws::choose_deflate(
+        "permessage-deflate; server_max_window_bits=8, permessage-deflate; "
+        "server_max_window_bits=9, permessage-deflate",
+        enabled());
     REQUIRE(p);
     CHECK(p->server_max_window_bits == 9);
     CHECK(ws::choose_deflate("foo; bar=1, permessage-deflate", enabled()).has_value());
@@ -154,7 +156,10 @@ TEST_CASE("deflate: the examples of RFC 7692 section 7.2.3") {
     REQUIRE(o.messages().size() == 2);
     CHECK(o.messages()[1].data == "Hello");
     // 7.2.3.3: a stored block; 7.2.3.4: a final block (BFINAL set).
-    o = run_server(compressed_frame(ws::opcode::text, std::string("\x00\x05\x00\xfa\xff" "Hello" "\x00", 11)));
+    o = run_server(compressed_frame(ws::opcode::text, std::string("\x00\x05\x00\xfa\xff"
+                                                                  "Hello"
+                                                                  "\x00",
+                                                                  11)));
     CHECK(o.messages().at(0).data == "Hello");
     o = run_server(compressed_frame(ws::opcode::text, std::string("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8)));
     CHECK(o.messages().at(0).data == "Hello");
@@ -177,8 +182,8 @@ TEST_CASE("deflate: both directions, with and without context takeover, split an
             CHECK(ends.server.send_text(m) == ws::send_result::queued);
         }
         auto written = ends.server.pending_output();
-        CHECK((static_cast<unsigned char>(written[0][0]) & 0x40) != 0);   // RSV1: compressed
-        CHECK((static_cast<unsigned char>(written[2][0]) & 0x40) == 0);   // "short": under min_size
+        CHECK((static_cast<unsigned char>(written[0][0]) & 0x40) != 0);  // RSV1: compressed
+        CHECK((static_cast<unsigned char>(written[2][0]) & 0x40) == 0);  // "short": under min_size
         CHECK(written[0].size() < long_text.size() / 4);
         outcome from_server, from_client;
         drain_output(ends.server, from_server);

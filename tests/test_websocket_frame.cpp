@@ -19,11 +19,19 @@ bool reference_utf8(std::string_view s) {
         auto c = static_cast<unsigned char>(s[i]);
         std::size_t len;
         std::uint32_t cp;
-        if (c < 0x80) { len = 1; cp = c; }
-        else if ((c >> 5) == 6) { len = 2; cp = c & 31; }
-        else if ((c >> 4) == 14) { len = 3; cp = c & 15; }
-        else if ((c >> 3) == 30) { len = 4; cp = c & 7; }
-        else return false;
+        if (c < 0x80) {
+            len = 1;
+            cp = c;
+        } else if ((c >> 5) == 6) {
+            len = 2;
+            cp = c & 31;
+        } else if ((c >> 4) == 14) {
+            len = 3;
+            cp = c & 15;
+        } else if ((c >> 3) == 30) {
+            len = 4;
+            cp = c & 7;
+        } else return false;
         if (i + len > s.size()) return false;
         for (std::size_t k = 1; k < len; ++k) {
             auto b = static_cast<unsigned char>(s[i + k]);
@@ -71,29 +79,31 @@ TEST_CASE("utf8: four-byte sequences, at their edges") {
         for (int b = 0x70; b < 0xd0; ++b)
             for (int c : {0x7f, 0x80, 0xbf, 0xc0})
                 for (int d : {0x7f, 0x80, 0xbf, 0xc0}) {
-                    std::string s{static_cast<char>(a), static_cast<char>(b), static_cast<char>(c), static_cast<char>(d)};
+                    std::string s{static_cast<char>(a), static_cast<char>(b), static_cast<char>(c),
+                                  static_cast<char>(d)};
                     CAPTURE(a);
                     CAPTURE(b);
                     CHECK(valid_utf8(s) == reference_utf8(s));
                 }
-    CHECK(valid_utf8("\xf0\x90\x80\x80"));      // U+10000
-    CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));      // U+10FFFF
-    CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80")); // U+110000
+    CHECK(valid_utf8("\xf0\x90\x80\x80"));        // U+10000
+    CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));        // U+10FFFF
+    CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // U+110000
 }
 
 TEST_CASE("utf8: fails on the first byte that cannot continue a valid text") {
-    CHECK(first_failure("\xc0\x80") == 0);           // overlong lead
+    CHECK(first_failure("\xc0\x80") == 0);  // overlong lead
     CHECK(first_failure("\xc1\xbf") == 0);
-    CHECK(first_failure("\xf5\x80\x80\x80") == 0);   // beyond U+10FFFF by its lead
+    CHECK(first_failure("\xf5\x80\x80\x80") == 0);  // beyond U+10FFFF by its lead
     CHECK(first_failure("\xff") == 0);
-    CHECK(first_failure("\x80") == 0);               // a continuation with nothing before
-    CHECK(first_failure("ab\xe0\x80\x80") == 3);     // E0 80: overlong
-    CHECK(first_failure("\xed\xa0\x80") == 1);       // a surrogate, U+D800
-    CHECK(first_failure("\xf0\x8f\xbf\xbf") == 1);   // overlong four bytes
-    CHECK(first_failure("\xf4\x90\x80\x80") == 1);   // U+110000
-    CHECK(first_failure("\xe2\x82\x28") == 2);       // a character cut by ASCII
+    CHECK(first_failure("\x80") == 0);                                           // a continuation with nothing before
+    CHECK(first_failure("ab\xe0\x80\x80") == 3);                                 // E0 80: overlong
+    CHECK(first_failure("\xed\xa0\x80") == 1);                                   // a surrogate, U+D800
+    CHECK(first_failure("\xf0\x8f\xbf\xbf") == 1);                               // overlong four bytes
+    CHECK(first_failure("\xf4\x90\x80\x80") == 1);                               // U+110000
+    CHECK(first_failure("\xe2\x82\x28") == 2);                                   // a character cut by ASCII
     CHECK(first_failure("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5") == -1);  // κόσμε
-    CHECK(first_failure("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited") == 12);
+    CHECK(first_failure("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+                        "edited") == 12);
     utf8_validator v;
     CHECK_FALSE(v.feed("\x80"));
     CHECK_FALSE(v.feed("a"));  // failed stays failed
@@ -103,7 +113,7 @@ TEST_CASE("utf8: fails on the first byte that cannot continue a valid text") {
 TEST_CASE("utf8: a text cut anywhere, even inside a character, gives the verdict of the whole") {
     std::vector<std::string> texts = {
         "plain ascii that is longer than eight bytes",
-        "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e!",   // a é € 𝄞 !
+        "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e!",  // a é € 𝄞 !
         "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80 mixed \xe2\x82\xac",
         "ends inside a character \xe2\x82",
         "bad in the middle \xe2\x28\xa1 rest",
@@ -149,7 +159,8 @@ TEST_CASE("frame headers: shortest length forms, flags and masking keys (RFC 645
     f.rsv1 = true;
     f.masked = true;
     f.key = {1, 2, 3, 4};
-    CHECK(bytes(ws::make_frame_header(ws::opcode::continuation, 5, f)) == std::vector<unsigned>{0x40, 0x85, 1, 2, 3, 4});
+    CHECK(bytes(ws::make_frame_header(ws::opcode::continuation, 5, f)) ==
+          std::vector<unsigned>{0x40, 0x85, 1, 2, 3, 4});
     for (std::uint64_t n : {0ull, 125ull, 126ull, 65535ull, 65536ull, 1ull << 40}) {
         CHECK(ws::make_frame_header(ws::opcode::binary, n).size == ws::frame_header_size(n));
         CHECK(ws::make_frame_header(ws::opcode::binary, n, f).size == ws::frame_header_size(n, true));
@@ -172,7 +183,8 @@ TEST_CASE("masking: eight bytes at a time gives what one byte at a time gives, a
             std::string out(n, '\0');
             ws::detail::apply_mask(out.data(), data.data(), n, key, offset);
             std::string expected(n, '\0');
-            for (std::size_t i = 0; i < n; ++i) expected[i] = static_cast<char>(data[i] ^ static_cast<char>(key[(offset + i) % 4]));
+            for (std::size_t i = 0; i < n; ++i)
+                expected[i] = static_cast<char>(data[i] ^ static_cast<char>(key[(offset + i) % 4]));
             CHECK(out == expected);
             std::string in_place = data.substr(0, n);
             ws::detail::apply_mask(in_place.data(), in_place.data(), n, key, offset);
@@ -181,12 +193,13 @@ TEST_CASE("masking: eight bytes at a time gives what one byte at a time gives, a
 }
 
 TEST_CASE("close codes that may appear in a Close frame (RFC 6455 7.4)") {
-    for (unsigned c : {1000u, 1001u, 1002u, 1003u, 1007u, 1008u, 1009u, 1010u, 1011u, 1012u, 1013u, 1014u, 3000u,
-                       3999u, 4000u, 4999u})
+    for (unsigned c : {1000u, 1001u, 1002u, 1003u, 1007u, 1008u, 1009u, 1010u, 1011u, 1012u, 1013u, 1014u, 3000u, 3999u,
+                       4000u, 4999u})
         CHECK(ws::valid_close_code(static_cast<std::uint16_t>(c)));
     for (unsigned c : {0u, 999u, 1004u, 1005u, 1006u, 1015u, 1016u, 1100u, 2000u, 2999u, 5000u, 65535u})
         CHECK_FALSE(ws::valid_close_code(static_cast<std::uint16_t>(c)));
-    CHECK(ws::close_payload(ws::close_code::going_away, "bye") == std::string("\x03\xe9" "bye"));
+    CHECK(ws::close_payload(ws::close_code::going_away, "bye") == std::string("\x03\xe9"
+                                                                              "bye"));
 }
 
 TEST_CASE("shared frames: encoded once, the same bytes for every holder") {
@@ -204,6 +217,5 @@ TEST_CASE("opcodes: control frames and the reserved ones") {
     CHECK(ws::is_control(ws::opcode::close));
     CHECK(ws::is_control(ws::opcode::ping));
     CHECK_FALSE(ws::is_control(ws::opcode::text));
-    for (std::uint8_t op = 0; op < 16; ++op)
-        CHECK(ws::is_known_opcode(op) == (op <= 2 || (op >= 8 && op <= 10)));
+    for (std::uint8_t op = 0; op < 16; ++op) CHECK(ws::is_known_opcode(op) == (op <= 2 || (op >= 8 && op <= 10)));
 }

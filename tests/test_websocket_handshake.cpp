@@ -23,10 +23,8 @@ std::string hex(porthole::detail::sha1::digest const& d) {
 // An upgrade request as RFC 6455 1.2 shows it; tests change or drop fields.
 struct upgrade_request {
     std::vector<header_field> fields{
-        {"Host", "server.example.com"},
-        {"Upgrade", "websocket"},
-        {"Connection", "Upgrade"},
-        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+        {"Host", "server.example.com"},  {"Upgrade", "websocket"},
+        {"Connection", "Upgrade"},       {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
         {"Sec-WebSocket-Version", "13"},
     };
     porthole::method method = method::get;
@@ -92,7 +90,8 @@ TEST_CASE("sha1: any split of the input and every length around the block bounda
             CHECK(s.finish() == whole);
         }
     }
-    CHECK(hex(sha1::of(std::string_view(text).substr(0, 64))) == hex(sha1().update(std::string_view(text).substr(0, 64)).finish()));
+    CHECK(hex(sha1::of(std::string_view(text).substr(0, 64))) ==
+          hex(sha1().update(std::string_view(text).substr(0, 64)).finish()));
 }
 
 TEST_CASE("Sec-WebSocket-Accept: the example of RFC 6455 section 1.3") {
@@ -111,16 +110,16 @@ TEST_CASE("handshake: a valid request gets 101 with Upgrade, Connection and Sec-
     // Tokens are case-insensitive, and lists may hold more.
     CHECK(upgrade_request().set("Upgrade", "WebSocket").set("Connection", "keep-alive, Upgrade").status() == 101);
     CHECK(upgrade_request().set("Upgrade", "foo/2, websocket").status() == 101);
-    CHECK(upgrade_request().drop("Connection").add("Connection", "keep-alive").add("Connection", "upgrade").status() == 101);
+    CHECK(upgrade_request().drop("Connection").add("Connection", "keep-alive").add("Connection", "upgrade").status() ==
+          101);
 }
 
 TEST_CASE("handshake: not an upgrade to WebSocket, or another version: 426 naming version 13") {
-    for (auto const& r : {upgrade_request().drop("Upgrade"), upgrade_request().set("Upgrade", "h2c"),
-                          upgrade_request().set("Sec-WebSocket-Version", "8"),
-                          upgrade_request().set("Sec-WebSocket-Version", "13, 8"),
-                          upgrade_request().set("Sec-WebSocket-Version", " 14"),
-                          upgrade_request().drop("Sec-WebSocket-Version"),
-                          upgrade_request().add("Sec-WebSocket-Version", "13")}) {
+    for (auto const& r :
+         {upgrade_request().drop("Upgrade"), upgrade_request().set("Upgrade", "h2c"),
+          upgrade_request().set("Sec-WebSocket-Version", "8"), upgrade_request().set("Sec-WebSocket-Version", "13, 8"),
+          upgrade_request().set("Sec-WebSocket-Version", " 14"), upgrade_request().drop("Sec-WebSocket-Version"),
+          upgrade_request().add("Sec-WebSocket-Version", "13")}) {
         auto h = r.answer();
         CHECK(to_int(h.response.status()) == 426);
         CHECK(h.response.header("Sec-WebSocket-Version") == "13");
@@ -139,7 +138,7 @@ TEST_CASE("handshake: each malformed part is refused with its status") {
     CHECK(upgrade_request().drop("Connection").status() == 400);
     CHECK(upgrade_request().set("Connection", "keep-alive").status() == 400);
     CHECK(upgrade_request().drop("Sec-WebSocket-Key").status() == 400);
-    CHECK(upgrade_request().set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ").status() == 400);     // no padding
+    CHECK(upgrade_request().set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ").status() == 400);    // no padding
     CHECK(upgrade_request().set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZTE=").status() == 400);  // 17 bytes
     CHECK(upgrade_request().set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25j").status() == 400);      // 15 bytes
     CHECK(upgrade_request().set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZR==").status() == 400);  // not canonical
@@ -219,9 +218,10 @@ TEST_CASE("handshake: is_upgrade_request tells a WebSocket request from a plain 
 TEST_CASE("an upgrade request to an application that does not take WebSocket is plain HTTP") {
     auto app = [](request const&) { return "plain"; };
     testing::client c(app);
-    c.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-           "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.send(
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
     auto rs = c.responses();
     REQUIRE(rs.size() == 2);
     CHECK(rs[0].status == 200);

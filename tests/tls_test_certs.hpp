@@ -37,8 +37,8 @@ inline void add_ext(X509* cert, X509* issuer, int nid, char const* value) {
 
 // A certificate for `cn` with the given subjectAltName ("" for none), signed by issuer (or
 // self-signed when issuer is null).
-inline X509* make_cert(EVP_PKEY* key, char const* cn, char const* san, X509* issuer, EVP_PKEY* issuer_key,
-                       bool ca, long serial) {
+inline X509* make_cert(EVP_PKEY* key, char const* cn, char const* san, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+                       long serial) {
     X509* c = X509_new();
     X509_set_version(c, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
@@ -46,7 +46,8 @@ inline X509* make_cert(EVP_PKEY* key, char const* cn, char const* san, X509* iss
     X509_gmtime_adj(X509_getm_notAfter(c), 86400L * 30);
     X509_set_pubkey(c, key);
     X509_NAME* name = X509_get_subject_name(c);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("porthole tests"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("porthole tests"), -1,
+                               -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>(cn), -1, -1, 0);
     X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name);
     X509* iss = issuer ? issuer : c;
@@ -74,8 +75,7 @@ inline void write_key(std::string const& path, EVP_PKEY* key, char const* passwo
     if (password)
         PEM_write_PrivateKey(f, key, EVP_aes_256_cbc(), reinterpret_cast<unsigned char const*>(password),
                              static_cast<int>(std::strlen(password)), nullptr, nullptr);
-    else
-        PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+    else PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
     std::fclose(f);
 }
 
@@ -124,7 +124,8 @@ struct files {
         write_key(path("stranger.key"), stranger_key);
 
         for (X509* x : {ca, cert, other, rsa, client, stranger_ca, stranger}) X509_free(x);
-        for (EVP_PKEY* k : {ca_key, key, other_key, rsa_key, client_key, stranger_ca_key, stranger_key}) EVP_PKEY_free(k);
+        for (EVP_PKEY* k : {ca_key, key, other_key, rsa_key, client_key, stranger_ca_key, stranger_key})
+            EVP_PKEY_free(k);
     }
     files(files const&) = delete;
     files& operator=(files const&) = delete;

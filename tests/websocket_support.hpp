@@ -95,7 +95,8 @@ inline void drain_events(ws::connection& c, outcome& o, bool echo = false) {
     while (auto e = c.next()) {
         if (echo && e->type == ws::event_type::text) c.send_text(e->data);
         if (echo && e->type == ws::event_type::binary) c.send_binary(e->data);
-        if (e->type == ws::event_type::close) o.events.push_back({e->type, std::string(e->data), ws::to_int(e->code), e->was_clean});
+        if (e->type == ws::event_type::close)
+            o.events.push_back({e->type, std::string(e->data), ws::to_int(e->code), e->was_clean});
         else o.events.push_back({e->type, std::string(e->data)});
     }
 }
@@ -131,25 +132,25 @@ inline outcome run(ws::connection& c, std::string_view bytes, std::vector<std::s
         std::string part(bytes.substr(from, to - from));  // its own allocation: a moved buffer is caught
         from = to;
         switch (options.how) {
-        case feeding::span_in_place: c.feed(std::span<char>(part.data(), part.size())); break;
-        case feeding::copied: c.feed(std::string_view(part)); break;
-        case feeding::read_buffer: {
-            std::size_t done = 0;
-            while (done < part.size()) {
-                auto room = c.read_buffer();
-                if (room.empty()) {  // paused, or closed: what is left goes in as a copy
-                    c.feed(std::string_view(part).substr(done));
-                    break;
+            case feeding::span_in_place: c.feed(std::span<char>(part.data(), part.size())); break;
+            case feeding::copied: c.feed(std::string_view(part)); break;
+            case feeding::read_buffer: {
+                std::size_t done = 0;
+                while (done < part.size()) {
+                    auto room = c.read_buffer();
+                    if (room.empty()) {  // paused, or closed: what is left goes in as a copy
+                        c.feed(std::string_view(part).substr(done));
+                        break;
+                    }
+                    std::size_t n = std::min(room.size(), part.size() - done);
+                    std::memcpy(room.data(), part.data() + done, n);
+                    c.commit(n);
+                    done += n;
+                    drain_events(c, o, options.echo);
+                    if (options.output_each_piece) drain_output(c, o);
                 }
-                std::size_t n = std::min(room.size(), part.size() - done);
-                std::memcpy(room.data(), part.data() + done, n);
-                c.commit(n);
-                done += n;
-                drain_events(c, o, options.echo);
-                if (options.output_each_piece) drain_output(c, o);
+                break;
             }
-            break;
-        }
         }
         drain_events(c, o, options.echo);
         if (options.output_each_piece) drain_output(c, o);

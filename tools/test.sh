@@ -117,6 +117,7 @@ fuzz_all() {  # the seeds once, then two runners side by side (one per core), ea
 step "single header is fresh" python3 tools/amalgamate.py --check
 step "single header alone, g++" single_header g++
 step "single header alone, clang++" single_header clang++
+step "clang-format: the house style" tools/format.sh --check
 step "clang-tidy over the headers" tools/tidy.sh
 step "g++ suite" suite build-ci/gcc g++ all -Dwerror=true
 # The clang++ and TSan builds compile at -O1 (half the time of -O3; the g++ suite is the release

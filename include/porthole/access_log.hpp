@@ -46,15 +46,13 @@ inline access_log_function common_log(std::FILE* out) {
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
         char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), date.day,
-                              detail::month_names[date.month - 1], static_cast<long long>(date.year),
-                              in_day / 3600, in_day / 60 % 60, in_day % 60,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
-                              static_cast<unsigned long long>(e.body_bytes));
+        int n = std::snprintf(
+            line, sizeof line, "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+            static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
+            static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
+            static_cast<int>(e.method.size()), e.method.data(),
+            static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(), unsigned{e.version.major},
+            unsigned{e.version.minor}, to_int(e.status), static_cast<unsigned long long>(e.body_bytes));
         if (n <= 0) return;
         std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
         if (line[len - 1] != '\n') line[len - 1] = '\n';

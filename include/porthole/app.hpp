@@ -78,8 +78,8 @@ response to_response(T&& value) {
         return response_converter<V>::convert(value);
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
-    } else if constexpr (std::is_convertible_v<T, const char*>) {
-        return response::static_text(std::string_view(static_cast<const char*>(value)));
+    } else if constexpr (std::is_convertible_v<T, char const*>) {
+        return response::static_text(std::string_view(static_cast<char const*>(value)));
     } else if constexpr (std::convertible_to<T, std::string_view>) {
         return response::text(std::string(std::string_view(value)));
     } else {
@@ -93,7 +93,7 @@ response to_response(T&& value) {
 // a responder, returning nothing; it answers through the responder, from any thread.
 template <class F>
 concept answers_later = std::invocable<F&, request const&, responder> &&
-                        std::is_void_v<std::invoke_result_t<F&, request const&, responder>>;
+    std::is_void_v<std::invoke_result_t<F&, request const&, responder>>;
 template <class F>
 concept application = (std::invocable<F&, request const&> &&
                        response_convertible<std::invoke_result_t<F&, request const&>>) ||

@@ -134,8 +134,8 @@ constexpr bool is_b64token(std::string_view s) noexcept {
     std::size_t i = 0;
     for (; i < s.size(); ++i) {
         char c = s[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                  c == '_' || c == '~' || c == '+' || c == '/';
         if (!ok) break;
     }
     if (i == 0) return false;
@@ -182,8 +182,8 @@ private:
 // ---------------------------------------------------------------- one-time access token
 
 struct access_token_options {
-    std::string token{};        // empty: 32 random bytes, base64url (43 characters)
-    std::string cookie_name{};  // empty: "porthole-" and random characters, new at every start
+    std::string token{};              // empty: 32 random bytes, base64url (43 characters)
+    std::string cookie_name{};        // empty: "porthole-" and random characters, new at every start
     std::string parameter = "token";  // the query parameter that carries the token
     std::string realm = "porthole";
 };
@@ -207,7 +207,8 @@ public:
         if (opts_.token.empty()) opts_.token = random_token();
         if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
         session_ = random_token();
-        set_cookie_ = set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+        set_cookie_ =
+            set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
         challenge_ = "Bearer realm=";
         detail::append_quoted(challenge_, opts_.realm);
         query_ = opts_.parameter + '=';

@@ -17,16 +17,15 @@ enum class alphabet : std::uint8_t {
 };
 
 namespace detail {
-inline constexpr std::string_view standard_chars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-inline constexpr std::string_view url_chars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+inline constexpr std::string_view standard_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+inline constexpr std::string_view url_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // Character -> 6-bit value, 0xff for characters outside the alphabet.
 constexpr std::array<std::uint8_t, 256> make_values(std::string_view chars) {
     std::array<std::uint8_t, 256> t{};
     for (auto& v : t) v = 0xff;
-    for (std::size_t i = 0; i < chars.size(); ++i) t[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < chars.size(); ++i)
+        t[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
     return t;
 }
 inline constexpr auto standard_values = make_values(standard_chars);

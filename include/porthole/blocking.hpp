@@ -38,8 +38,7 @@ class request_copy {
 public:
     explicit request_copy(request const& r) {
         std::size_t total = r.method_name().size() + r.target().size() + r.path().size() + r.raw_path().size() +
-                            r.query_string().size() + r.body().size() + r.peer().size() +
-                            r.client_subject().size();
+                            r.query_string().size() + r.body().size() + r.peer().size() + r.client_subject().size();
         for (auto const& f : r.headers()) total += f.name.size() + f.value.size();
         for (auto const& p : r.params()) total += p.name.size() + p.value.size();
         text_.reserve(total);  // never moves again: the views below stay valid
@@ -47,9 +46,20 @@ public:
         for (auto const& f : r.headers()) headers_.push_back({keep(f.name), keep(f.value)});
         params_.reserve(r.params().size());
         for (auto const& p : r.params()) params_.push_back({keep(p.name), keep(p.value)});
-        request::parts parts{r.method(), keep(r.method_name()), keep(r.target()), r.version(), keep(r.path()),
-                             keep(r.raw_path()), keep(r.query_string()), headers_, keep(r.body()),
-                             r.keep_alive(), keep(r.peer()), r.secure(), keep(r.client_subject()), nullptr};
+        request::parts parts{r.method(),
+                             keep(r.method_name()),
+                             keep(r.target()),
+                             r.version(),
+                             keep(r.path()),
+                             keep(r.raw_path()),
+                             keep(r.query_string()),
+                             headers_,
+                             keep(r.body()),
+                             r.keep_alive(),
+                             keep(r.peer()),
+                             r.secure(),
+                             keep(r.client_subject()),
+                             nullptr};
         req_ = request(parts).with_params(params_);
     }
     request_copy(request_copy const&) = delete;
@@ -70,10 +80,12 @@ private:
 
 // A path parameter kept for later: text is copied, numbers are values.
 template <class T>
-using kept_argument = std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
+using kept_argument =
+    std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
 
 inline response busy_response() {
-    response res = response::static_text("Service Unavailable\n", "text/plain; charset=utf-8", status::service_unavailable);
+    response res =
+        response::static_text("Service Unavailable\n", "text/plain; charset=utf-8", status::service_unavailable);
     res.set_header("Retry-After", "1");
     return res;
 }
@@ -89,15 +101,14 @@ public:
 
     // As an application, or a route handler that takes the request (and path parameters).
     template <class... Args>
-        requires std::invocable<Handler&, request const&, Args...>
-    response operator()(request const& req, Args&&... args) const {
+    requires std::invocable<Handler&, request const&, Args...> response operator()(request const& req,
+                                                                                   Args&&... args) const {
         return run<true>(req, std::forward<Args>(args)...);
     }
     // As a route handler that takes the path parameters alone. The router calls run() with the
     // request instead; called directly, with no request to answer later through, it runs inline.
     template <class... Args>
-        requires std::invocable<Handler&, Args...>
-    response operator()(Args&&... args) const {
+    requires std::invocable<Handler&, Args...> response operator()(Args&&... args) const {
         return to_response(std::invoke(*handler_, std::forward<Args>(args)...));
     }
 
@@ -111,21 +122,22 @@ public:
         }
         auto copy = PassRequest ? std::make_unique<detail::request_copy>(req) : nullptr;
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
-             args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
-             answer = answer_later(req)]() mutable {
-                try {
-                    std::apply(
-                        [&](auto&... kept) {
-                            if constexpr (PassRequest) answer.send(to_response(std::invoke(*h, copy->get(), as_argument(kept)...)));
-                            else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
-                        },
-                        args);
-                } catch (std::exception const& e) {
-                    answer.fail(std::string("blocking handler threw: ") + e.what());
-                } catch (...) {
-                    answer.fail("blocking handler threw a non-standard exception");
-                }
-            };
+                     args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
+                     answer = answer_later(req)]() mutable {
+            try {
+                std::apply(
+                    [&](auto&... kept) {
+                        if constexpr (PassRequest)
+                            answer.send(to_response(std::invoke(*h, copy->get(), as_argument(kept)...)));
+                        else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
+                    },
+                    args);
+            } catch (std::exception const& e) {
+                answer.fail(std::string("blocking handler threw: ") + e.what());
+            } catch (...) {
+                answer.fail("blocking handler threw a non-standard exception");
+            }
+        };
         // std::function wants a copyable target, and a responder is not: the task is shared.
         std::function<void()> job = [shared = std::make_shared<decltype(task)>(std::move(task))] { (*shared)(); };
         if (!ex->workers->try_submit(job)) {

@@ -78,7 +78,7 @@ namespace detail {
 struct body_consumer {
     virtual ~body_consumer() = default;
     virtual body_flow data(std::string_view piece) = 0;
-    virtual void end() = 0;     // answers through the responder it holds
+    virtual void end() = 0;  // answers through the responder it holds
     virtual void abort() noexcept = 0;
     std::shared_ptr<connection_link> link;  // to wake the connection when a waiting sink resumes
     std::atomic<bool> resume_wanted{false};
@@ -98,7 +98,7 @@ public:
         }
     }
     void end() override {
-        if constexpr (requires(Sink& s, responder r) { s.end(std::move(r)); }) {
+        if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
             sink_.end(std::move(answer_));
         } else {
             try {
@@ -109,7 +109,7 @@ public:
         }
     }
     void abort() noexcept override {
-        if constexpr (requires(Sink& s) { s.abort(); }) {
+        if constexpr (requires(Sink & s) { s.abort(); }) {
             try {
                 sink_.abort();
             } catch (...) {  // the body is lost either way
@@ -206,10 +206,12 @@ struct response_converter<body_taken> {
 // request built by hand, or asked twice).
 template <class Sink>
 body_taken take_body(request const& req, Sink sink) {
-    static_assert(requires(Sink& s, std::string_view p) { s.data(p); },
-                  "porthole take_body: a sink needs data(std::string_view piece)");
-    static_assert(requires(Sink& s) { s.end(); } || requires(Sink& s, responder r) { s.end(std::move(r)); },
-                  "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
+    static_assert(
+        requires(Sink & s, std::string_view p) { s.data(p); },
+        "porthole take_body: a sink needs data(std::string_view piece)");
+    static_assert(
+        requires(Sink & s) { s.end(); } || requires(Sink & s, responder r) { s.end(std::move(r)); },
+        "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
     detail::exchange* ex = detail::exchange_of(req);
     if (!ex || !ex->body_offered || ex->body)
         throw std::logic_error("porthole: take_body() needs a request of a streamed_body route, asked once");
@@ -233,7 +235,7 @@ body_taken take_body(request const& req, Sink sink) {
 // A malformed body, or one that ends before its close delimiter, is answered 400 without end().
 template <class Form>
 class multipart_sink {
-    static constexpr bool answers_later = requires(Form& f, responder r) { f.end(std::move(r)); };
+    static constexpr bool answers_later = requires(Form & f, responder r) { f.end(std::move(r)); };
 
 public:
     multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)
@@ -245,15 +247,11 @@ public:
         if (r.flow == body_flow::stop) stopped_ = true;
         return r.flow;
     }
-    response end()
-        requires(!answers_later)
-    {
+    response end() requires(!answers_later) {
         if (!parser_.done() && !stopped_) return malformed();
         return to_response(form_.end());
     }
-    void end(responder answer)
-        requires answers_later
-    {
+    void end(responder answer) requires answers_later {
         if (!parser_.done() && !stopped_) {
             answer.send(malformed());
             return;
@@ -282,7 +280,7 @@ private:
         return response::text("malformed multipart/form-data body\n", status::bad_request);
     }
     void form_abort() {
-        if constexpr (requires(Form& f) { f.abort(); }) form_.abort();
+        if constexpr (requires(Form & f) { f.abort(); }) form_.abort();
     }
 
     multipart::stream_parser parser_;
@@ -311,10 +309,8 @@ public:
     body_plan plan() const noexcept { return plan_; }
 
     template <class... Args>
-        requires std::invocable<Handler&, Args...>
-    decltype(auto) operator()(Args&&... args) {
-        return std::invoke(handler_, std::forward<Args>(args)...);
-    }
+    requires std::invocable<Handler&, Args...>
+    decltype(auto) operator()(Args&&... args) { return std::invoke(handler_, std::forward<Args>(args)...); }
 
 private:
     body_plan plan_;

@@ -31,16 +31,16 @@
 namespace porthole {
 
 // The codings this build can produce.
-inline constexpr coding_set built_in_codings{
+inline constexpr coding_set built_in_codings {
 #if defined(PORTHOLE_WITH_BROTLI)
     true,
 #else
     false,
 #endif
 #if defined(PORTHOLE_WITH_ZLIB)
-    true, true,
+        true, true,
 #else
-    false, false,
+        false, false,
 #endif
 };
 
@@ -264,7 +264,8 @@ public:
         if (!compress(coding, res, s.choice.identity_acceptable)) return;
         res.set_header("Content-Encoding", to_string(coding));
         res.erase_header("Accept-Ranges");  // ranges of the compressed bytes are not offered
-        if (auto etag = res.header("ETag"); !etag.empty() && etag.front() == '"') res.set_header("ETag", "W/" + std::string(etag));
+        if (auto etag = res.header("ETag"); !etag.empty() && etag.front() == '"')
+            res.set_header("ETag", "W/" + std::string(etag));
     }
 
 private:
@@ -338,12 +339,12 @@ private:
             auto step = next();
             std::string out;
             switch (step.kind) {
-            case stream_step::kind_t::nothing_yet: return step;
-            case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
-            case stream_step::kind_t::end:
-                e->finish(out);
-                *done = true;
-                break;
+                case stream_step::kind_t::nothing_yet: return step;
+                case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
+                case stream_step::kind_t::end:
+                    e->finish(out);
+                    *done = true;
+                    break;
             }
             return stream_step::data(std::move(out));  // empty: the connection asks again
         };
@@ -461,7 +462,7 @@ private:
             if (rc == Z_STREAM_END) {
                 if (zs.avail_in == 0) return status::ok;
                 if (!gzip) return status::bad_request;  // bytes after the zlib stream
-                inflateReset(&zs);  // gzip: another member follows (RFC 1952 2.2)
+                inflateReset(&zs);                      // gzip: another member follows (RFC 1952 2.2)
                 continue;
             }
             if (rc == Z_BUF_ERROR && zs.avail_in == 0) return status::bad_request;  // cut short

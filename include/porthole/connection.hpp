@@ -41,15 +41,15 @@
 namespace porthole {
 
 enum class connection_phase : std::uint8_t {
-    idle,             // waiting for the first byte of the next request (keep-alive)
-    reading_headers,  // part of a request head has arrived
-    reading_body,     // the head is complete, body bytes are outstanding
-    writing,          // output is pending
-    closed,           // nothing left to write and the connection should close: close it now
-    awaiting_answer,  // the application answers later: the response timeout applies
-    awaiting_stream,  // a live stream has nothing to send yet: no timeout applies
-    upgraded,         // another protocol took over after a 101 (WebSocket): its keep-alive timer
-    upgraded_closing, // that protocol waits for the peer's close: the close timeout applies
+    idle,              // waiting for the first byte of the next request (keep-alive)
+    reading_headers,   // part of a request head has arrived
+    reading_body,      // the head is complete, body bytes are outstanding
+    writing,           // output is pending
+    closed,            // nothing left to write and the connection should close: close it now
+    awaiting_answer,   // the application answers later: the response timeout applies
+    awaiting_stream,   // a live stream has nothing to send yet: no timeout applies
+    upgraded,          // another protocol took over after a 101 (WebSocket): its keep-alive timer
+    upgraded_closing,  // that protocol waits for the peer's close: the close timeout applies
 };
 
 // One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
@@ -81,7 +81,7 @@ private:
 
 struct connection_config {
     parser_limits limits{};
-    bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
+    bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
     access_log_function access_log;
@@ -104,7 +104,7 @@ inline bool is_local_host(std::string_view host, std::vector<std::string> const&
     };
     if (is("127.0.0.1") || is("localhost")) return true;  // what browsers and tools send, first
     if (host.empty()) return false;
-    if (host[0] == '[') return true;  // an IPv6 literal (the parser checked its characters)
+    if (host[0] == '[') return true;         // an IPv6 literal (the parser checked its characters)
     if (host[0] >= '0' && host[0] <= '9') {  // a dotted IPv4 address: four numbers of 0 to 255
         unsigned parts = 1, digits = 0, value = 0;
         std::size_t i = 0;
@@ -171,8 +171,7 @@ class connection {
 
 public:
     explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
-        : app_(app), config_(config), date_(date),
-          parser_(shared_storage(), config_.limits) {
+        : app_(app), config_(config), date_(date), parser_(shared_storage(), config_.limits) {
         ex_.owner = this;
         ex_.on_notify = &connection::on_notify;
         ex_.workers = config_.workers;
@@ -220,14 +219,16 @@ public:
         return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
     }
     void commit(std::size_t n) {
-        if (up_ && in_size_before_commit_ == npos) [[unlikely]] return up_->commit(n);
+        if (up_ && in_size_before_commit_ == npos) [[unlikely]]
+            return up_->commit(n);
         in_.resize(in_size_before_commit_ + n);
         process_buffered();
     }
     // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
-        if (up_) [[unlikely]] return up_->feed(bytes);
+        if (up_) [[unlikely]]
+            return up_->feed(bytes);
         if (closing_) return;
         if (!in_.empty() || paused_ || (waiting_ && !taking_body())) {
             in_.append(bytes.data(), bytes.size());
@@ -239,7 +240,8 @@ public:
         keep_rest(bytes.data() + used, size - used);
     }
     void feed(std::string_view bytes) {
-        if (up_) [[unlikely]] return feed_upgraded(bytes);
+        if (up_) [[unlikely]]
+            return feed_upgraded(bytes);
         if (closing_) return;
         in_.append(bytes);
         process_buffered();
@@ -247,7 +249,8 @@ public:
     // The peer will send nothing more. Responses already queued still go out, but the client
     // is taken to have left: an answer still to come is not awaited and a live stream ends.
     void read_eof() noexcept {
-        if (up_) [[unlikely]] return up_->read_eof();
+        if (up_) [[unlikely]]
+            return up_->read_eof();
         closing_ = true;
         in_.clear();
         abort_body();
@@ -262,13 +265,14 @@ public:
 
     // What to write next, in order. Valid until the next call that feeds or consumes.
     std::span<output_chunk const> pending_output() {
-        if (up_ && first_unsent_ == segments_.size()) [[unlikely]] return upgraded_output();
+        if (up_ && first_unsent_ == segments_.size()) [[unlikely]]
+            return upgraded_output();
         std::size_t n = 0;
         for (std::size_t i = first_unsent_; i < segments_.size() && n < chunks_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream) {
                 materialize_stream(s);
-                if (s.paused) break;  // nothing yet: what comes before it goes now
+                if (s.paused) break;    // nothing yet: what comes before it goes now
                 if (s.bytes.empty()) {  // a close-delimited stream that has ended
                     if (i != first_unsent_) break;
                     finish_front();
@@ -279,18 +283,16 @@ public:
             output_chunk c;
             std::uint64_t skip = i == first_unsent_ ? front_done_ : 0;
             switch (s.kind) {
-            case segment::buffered:
-                c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
-                break;
-            case segment::view:
-            case segment::stream:
-                c.memory = s.bytes.substr(static_cast<std::size_t>(skip));
-                break;
-            case segment::file:
-                c.file_fd = s.fd;
-                c.file_offset = s.file_offset + skip;
-                c.file_length = s.file_length - skip;
-                break;
+                case segment::buffered:
+                    c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
+                    break;
+                case segment::view:
+                case segment::stream: c.memory = s.bytes.substr(static_cast<std::size_t>(skip)); break;
+                case segment::file:
+                    c.file_fd = s.fd;
+                    c.file_offset = s.file_offset + skip;
+                    c.file_length = s.file_length - skip;
+                    break;
             }
             chunks_[n++] = c;
             if (s.kind == segment::stream) break;  // the next piece is made once this one is gone
@@ -300,7 +302,8 @@ public:
 
     // n bytes of pending_output() were written (file chunks count their length).
     void written(std::size_t n) {
-        if (up_ && first_unsent_ == segments_.size()) [[unlikely]] return up_->written(n);
+        if (up_ && first_unsent_ == segments_.size()) [[unlikely]]
+            return up_->written(n);
         while (n > 0 && first_unsent_ < segments_.size()) {
             auto& s = segments_[first_unsent_];
             std::uint64_t left = s.size() - front_done_;
@@ -321,7 +324,8 @@ public:
     // While an answer is awaited, input is read (so that a client leaving is seen) and kept,
     // unparsed, up to a bound.
     bool wants_read() const noexcept {
-        if (up_) [[unlikely]] return up_->wants_read();
+        if (up_) [[unlikely]]
+            return up_->wants_read();
         return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
     }
     bool should_close() const noexcept {
@@ -329,14 +333,16 @@ public:
     }
     bool has_output() const noexcept { return first_unsent_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
-        if (up_) [[unlikely]] return upgraded_phase();
+        if (up_) [[unlikely]]
+            return upgraded_phase();
         if (has_output()) {
             auto const& s = segments_[first_unsent_];
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
             return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
         }
         if constexpr (plans_bodies) {
-            if (incoming_) return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
+            if (incoming_)
+                return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
         }
         if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
@@ -348,7 +354,8 @@ public:
     // did not come in time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
-        if (up_) [[unlikely]] return up_->timeout();
+        if (up_) [[unlikely]]
+            return up_->timeout();
         if constexpr (plans_bodies) {
             if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
                 fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
@@ -379,7 +386,8 @@ public:
                         stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
                         segments_.capacity() * sizeof(segment);
         for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
-        if constexpr (plans_bodies) n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
+        if constexpr (plans_bodies)
+            n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
         return n;
     }
 
@@ -443,30 +451,28 @@ private:
 
     struct segment {
         enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
-        bool last_of_held = false;  // finishing it releases the oldest held response
+        bool last_of_held = false;       // finishing it releases the oldest held response
         std::size_t begin = 0, end = 0;  // buffered: range of out_
         std::string_view bytes;          // view; stream: the current framed piece
         int fd = -1;
         std::uint64_t file_offset = 0, file_length = 0;
-        body_producer* producer = nullptr;  // stream
+        body_producer* producer = nullptr;       // stream
         detail::stream_channel* live = nullptr;  // a live stream (owned by its held response)
         bool stream_ended = false;
         bool paused = false;  // a live stream with nothing yet
         bool chunked = false;
         std::uint64_t size() const noexcept {
             switch (kind) {
-            case buffered: return end - begin;
-            case file: return file_length;
-            default: return bytes.size();
+                case buffered: return end - begin;
+                case file: return file_length;
+                default: return bytes.size();
             }
         }
     };
 
     using answered_request = detail::request_summary;
 
-    std::span<header_field> shared_storage() {
-        return detail::thread_header_storage(config_.limits.max_header_count);
-    }
+    std::span<header_field> shared_storage() { return detail::thread_header_storage(config_.limits.max_header_count); }
 
     // ---- request processing
 
@@ -478,7 +484,7 @@ private:
         if (in_.empty() && in_.capacity() > kept_buffer_capacity) std::string().swap(in_);
     }
 
-    void keep_rest(const char* p, std::size_t n) {
+    void keep_rest(char const* p, std::size_t n) {
         if (n != 0) in_.assign(p, n);
     }
 
@@ -507,8 +513,7 @@ private:
                     // The head first, so that the application can say how the body is taken.
                     auto head = parser_.parse_to_body(data + off, size - off);
                     if (head == parse_status::incomplete) break;
-                    if (head == parse_status::complete && parser_.head().framing != body_framing::none &&
-                        plan_body()) {
+                    if (head == parse_status::complete && parser_.head().framing != body_framing::none && plan_body()) {
                         off += parser_.head_size();
                         parser_.reset();
                         continue_sent_ = false;
@@ -583,8 +588,8 @@ private:
             }
             path = path_;
         }
-        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query, h.headers,
+                                   parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -616,7 +621,8 @@ private:
         response res = call_guarded(req);
         if (recorder) [[unlikely]]
             metric_.routed(*recorder);
-        if (ex_.upgrade) [[unlikely]] return switch_protocols(req, std::move(res));
+        if (ex_.upgrade) [[unlikely]]
+            return switch_protocols(req, std::move(res));
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -675,8 +681,7 @@ private:
     std::uint64_t queue_error(status s) {
         auto res = response::error(s);
         auto bytes = queue_response(res, false, http_1_1, false);
-        if (config_.access_log)
-            config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
         return bytes;
     }
 
@@ -749,8 +754,8 @@ private:
 
     // The status line and header fields, written in one pass into room made once: this runs
     // for every response, and a dozen appends that each check capacity cost more than the bytes.
-    void write_head(response const& res, status st, bool body_allowed, bool chunked,
-                    std::optional<std::uint64_t> size, version v, bool keep) {
+    void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
+                    version v, bool keep) {
         auto reason = reason_phrase(st);
         bool date = date_ && !date_->value().empty();
         for (auto const& f : res.headers()) date = date && !iequals(f.name, "Date");  // the application's own wins
@@ -886,7 +891,8 @@ private:
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
             s.paused = true;
-            if (stream_buf_.capacity() > 1024) std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
+            if (stream_buf_.capacity() > 1024)
+                std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
             return;
         }
         bool failed = next.kind == detail::pulled::failed;
@@ -965,7 +971,8 @@ private:
     bool output_over_limit() const noexcept {
         // out_ holds at least what is pending: with the records and nothing held under the
         // limit, as after most requests, the precise count is not needed.
-        if (held_.empty() && out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
+        if (held_.empty() &&
+            out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
             return false;
         return buffered_output() > config_.max_output_buffered;
     }
@@ -979,7 +986,8 @@ private:
             if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
         if (first_unsent_ < segments_.size() && segments_[first_unsent_].kind == segment::buffered)
             n -= static_cast<std::size_t>(front_done_);
-        for (auto const& r : held_) n += held_response_cost + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
+        for (auto const& r : held_)
+            n += held_response_cost + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
         return n + (segments_.size() - first_unsent_) * sizeof(segment);  // many small responses cost their records
     }
 
@@ -1123,8 +1131,20 @@ private:
             if (!url::decode_path(raw_path, path_)) return false;
             path = path_;
         }
-        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, {}, h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        request req(request::parts{h.method,
+                                   h.method_name,
+                                   h.target,
+                                   h.version,
+                                   path,
+                                   raw_path,
+                                   query,
+                                   h.headers,
+                                   {},
+                                   h.keep_alive,
+                                   peer_,
+                                   secure_,
+                                   client_subject_,
+                                   &ex_});
         std::optional<body_plan> plan;
         try {
             plan = app_.plan_body(req);
@@ -1160,7 +1180,7 @@ private:
             if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
             return true;
         }
-        consumer.reset();  // the application answered without it: the body is dropped
+        consumer.reset();         // the application answered without it: the body is dropped
         if (h.expect_continue) {  // the client waits before sending it: close instead
             incoming_.reset();
             closing_ = true;
@@ -1283,9 +1303,9 @@ private:
     connection_phase upgraded_phase() const noexcept {
         if (first_unsent_ < segments_.size() || up_->has_output()) return connection_phase::writing;
         switch (up_->phase()) {
-        case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
-        case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
-        default: return connection_phase::closed;
+            case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
+            case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
+            default: return connection_phase::closed;
         }
     }
 
@@ -1314,7 +1334,7 @@ private:
     std::size_t served_ = 0;
     std::size_t last_head_size_ = 0;
     std::size_t open_head_at_ = npos;  // in out_: the last head queued, if it kept the connection open
-    detail::request_record metric_;  // the request in flight, when recording
+    detail::request_record metric_;    // the request in flight, when recording
     detail::exchange ex_;
     std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;
@@ -1323,8 +1343,8 @@ private:
     bool continue_sent_ = false;
     bool host_check_ = false;
     bool secure_ = false;
-    bool waiting_ = false;   // an answer is awaited (pending_)
-    bool draining_ = false;  // the server stops
+    bool waiting_ = false;                             // an answer is awaited (pending_)
+    bool draining_ = false;                            // the server stops
     std::unique_ptr<detail::incoming_body> incoming_;  // a request body being streamed (body_stream.hpp)
 };
 

@@ -65,8 +65,7 @@ private:
 };
 
 // The value of the first cookie named `name` (names are case-sensitive), or nullopt.
-constexpr std::optional<std::string_view> find_cookie(std::string_view cookie_header,
-                                                      std::string_view name) noexcept {
+constexpr std::optional<std::string_view> find_cookie(std::string_view cookie_header, std::string_view name) noexcept {
     for (auto const& c : cookies_view(cookie_header))
         if (c.name == name) return c.value;
     return std::nullopt;
@@ -80,8 +79,8 @@ namespace detail {
 // cookie-octet (RFC 6265 4.1.1): US-ASCII except CTLs, whitespace, DQUOTE, ',', ';' and '\'.
 constexpr bool is_cookie_octet(char c) noexcept {
     auto u = static_cast<unsigned char>(c);
-    return u == 0x21 || (u >= 0x23 && u <= 0x2b) || (u >= 0x2d && u <= 0x3a) ||
-           (u >= 0x3c && u <= 0x5b) || (u >= 0x5d && u <= 0x7e);
+    return u == 0x21 || (u >= 0x23 && u <= 0x2b) || (u >= 0x2d && u <= 0x3a) || (u >= 0x3c && u <= 0x5b) ||
+           (u >= 0x5d && u <= 0x7e);
 }
 
 // cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )
@@ -178,9 +177,9 @@ public:
         if (http_only_) out.append("; HttpOnly");
         if (same_site_) {
             switch (*same_site_) {
-            case porthole::same_site::strict: out.append("; SameSite=Strict"); break;
-            case porthole::same_site::lax: out.append("; SameSite=Lax"); break;
-            case porthole::same_site::none: out.append("; SameSite=None"); break;
+                case porthole::same_site::strict: out.append("; SameSite=Strict"); break;
+                case porthole::same_site::lax: out.append("; SameSite=Lax"); break;
+                case porthole::same_site::none: out.append("; SameSite=None"); break;
             }
         }
         return out;

@@ -16,10 +16,10 @@ enum class content_coding : std::uint8_t { identity, br, gzip, deflate };
 // The token for a coding: "identity", "br", "gzip", "deflate".
 constexpr std::string_view to_string(content_coding c) noexcept {
     switch (c) {
-    case content_coding::br: return "br";
-    case content_coding::gzip: return "gzip";
-    case content_coding::deflate: return "deflate";
-    default: return "identity";
+        case content_coding::br: return "br";
+        case content_coding::gzip: return "gzip";
+        case content_coding::deflate: return "deflate";
+        default: return "identity";
     }
 }
 
@@ -29,7 +29,9 @@ struct coding_set {
     bool gzip = false;
     bool deflate = false;
     constexpr bool contains(content_coding c) const noexcept {
-        return c == content_coding::br ? br : c == content_coding::gzip ? gzip : c == content_coding::deflate && deflate;
+        return c == content_coding::br     ? br
+               : c == content_coding::gzip ? gzip
+                                           : c == content_coding::deflate && deflate;
     }
 };
 
@@ -91,7 +93,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
             std::string_view coding;
             int q = 0;
             if (!detail::parse_coding_element(item, coding, q)) return;  // a malformed element counts for nothing
-            int* slot = iequals(coding, "br")                                 ? &q_br
+            int* slot = iequals(coding, "br")                                  ? &q_br
                         : iequals(coding, "gzip") || iequals(coding, "x-gzip") ? &q_gzip
                         : iequals(coding, "deflate")                           ? &q_deflate
                         : iequals(coding, "identity")                          ? &q_identity

@@ -59,8 +59,8 @@
 namespace porthole {
 
 struct event_hub_options {
-    std::size_t history = 256;                // events kept for reconnecting or slow clients (at least 1)
-    std::size_t history_bytes = 1024 * 1024;  // and at most this many bytes of them, newest event always kept
+    std::size_t history = 256;                         // events kept for reconnecting or slow clients (at least 1)
+    std::size_t history_bytes = 1024 * 1024;           // and at most this many bytes of them, newest event always kept
     std::chrono::milliseconds heartbeat{15000};        // comment to quiet streams this often; 0: none
     std::optional<std::chrono::milliseconds> retry{};  // sent first to each subscriber: reconnection time
 };
@@ -74,10 +74,10 @@ struct hub_state;
 struct hub_subscriber {
     std::shared_ptr<hub_state> hub;
     std::weak_ptr<stream_channel> channel;
-    std::uint64_t cursor = 0;   // the last id sent
-    std::string pending;        // sent before the history: retry, a resync
+    std::uint64_t cursor = 0;  // the last id sent
+    std::string pending;       // sent before the history: retry, a resync
     static constexpr std::size_t piece_limit = 4096;
-    std::atomic<bool> idle{false};            // its producer said nothing yet: a publish resumes it
+    std::atomic<bool> idle{false};  // its producer said nothing yet: a publish resumes it
     std::atomic<bool> heartbeat_due{false};
     std::atomic<bool> sent_since_beat{false};
     bool counted = metrics::enabled();  // in metrics' live subscribers (metrics.hpp)
@@ -91,7 +91,7 @@ struct hub_subscriber {
 struct hub_state {
     event_hub_options options;
 
-    std::mutex history_mutex;  // publishers, and subscribers' producers copying events
+    std::mutex history_mutex;         // publishers, and subscribers' producers copying events
     std::deque<std::string> history;  // encoded events, ids first_id...last_id
     std::uint64_t first_id = 0, last_id = 0;
     std::size_t bytes = 0;
@@ -179,7 +179,8 @@ public:
         if (options.history == 0) options.history = 1;
         state_->options = options;
         auto now = std::chrono::system_clock::now().time_since_epoch();
-        state_->last_id = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+        state_->last_id =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
         state_->first_id = state_->last_id + 1;
         if (options.heartbeat.count() > 0)
             beats_ = std::thread([s = state_.get()] {
@@ -222,7 +223,8 @@ public:
             s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
             s.bytes += s.history.back().size();
             s.last_id = id;
-            while (s.history.size() > 1 && (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
+            while (s.history.size() > 1 &&
+                   (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
                 s.bytes -= s.history.front().size();
                 s.history.pop_front();
                 ++s.first_id;
@@ -254,8 +256,7 @@ public:
                 auto r = std::from_chars(last_event_id.data(), end, seen);
                 if (r.ec == std::errc() && r.ptr == end && seen + 1 >= s.first_id && seen <= s.last_id)
                     sub->cursor = seen;  // the producer sends what came after it
-                else
-                    sub->pending += detail::hub_state::resync(s.last_id, "too-old");
+                else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
             }
         }
         auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");

@@ -56,7 +56,7 @@ struct snapshot {
     };
     std::vector<route> routes;  // by pattern, then method
     std::uint64_t connections_accepted = 0, connections_closed = 0, connections_refused = 0;
-    std::array<std::uint64_t, timeout_names.size()> timeouts{};  // by timeout_kind
+    std::array<std::uint64_t, timeout_names.size()> timeouts{};    // by timeout_kind
     std::vector<std::pair<unsigned, std::uint64_t>> parse_errors;  // (status, count), those seen
     std::array<std::uint64_t, requests_per_connection_buckets.size() + 1> requests_per_connection{};
     std::uint64_t requests_per_connection_sum = 0;
@@ -276,15 +276,19 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
     auto per_class = [&](std::string_view name, auto value_of) {
         for (std::size_t i = 0; i < s.routes.size(); ++i)
             for (std::size_t c = 0; c < status_classes; ++c)
-                if (s.routes[i].classes[c].requests) line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
+                if (s.routes[i].classes[c].requests)
+                    line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
     };
-    w.family("porthole_http_requests_total", "counter", "Requests answered, by route pattern, method and status class.");
+    w.family("porthole_http_requests_total", "counter",
+             "Requests answered, by route pattern, method and status class.");
     per_class("porthole_http_requests_total", [](auto const& t) { return t.requests; });
-    w.family("porthole_http_requests_in_flight", "gauge", "Requests received and not yet answered, by route pattern and method.");
+    w.family("porthole_http_requests_in_flight", "gauge",
+             "Requests received and not yet answered, by route pattern and method.");
     for (std::size_t i = 0; i < s.routes.size(); ++i)
         line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
-    w.family("porthole_http_request_duration_seconds", "histogram",
-             "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
+    w.family(
+        "porthole_http_request_duration_seconds", "histogram",
+        "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
     static std::array<std::string, latency_buckets.size()> const bounds = [] {
         std::array<std::string, latency_buckets.size()> b;
         for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);
@@ -654,8 +658,7 @@ private:
         }
         add("porthole.connections.open", "number", std::to_string(s.connections_open()));
         add("porthole.connections.accepted", "number", std::to_string(s.connections_accepted));
-        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url))
-            .str();
+        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url)).str();
     }
 
     debug_vars_options options_;

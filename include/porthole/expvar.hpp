@@ -13,8 +13,8 @@
 // characters as '_', a counter's ending in _total) must be its own: one that another number
 // already has there ("a.b" beside "a_b", a counter "jobs" beside a gauge "jobs_total"), or that
 // begins with "porthole_" (the server's own families), throws std::invalid_argument too, rather
-// than give a scrape two families of one name (which Prometheus refuses whole). Variables live until the program ends, as in
-// Go's expvar: a handle is a reference to one, cheap to copy.
+// than give a scrape two families of one name (which Prometheus refuses whole). Variables live until the program ends,
+// as in Go's expvar: a handle is a reference to one, cheap to copy.
 #pragma once
 
 #include <atomic>
@@ -120,8 +120,7 @@ public:
     void set(double x) const noexcept { v_->level.store(x, std::memory_order_relaxed); }
     void add(double x) const noexcept {
         double old = v_->level.load(std::memory_order_relaxed);
-        while (!v_->level.compare_exchange_weak(old, old + x, std::memory_order_relaxed)) {
-        }
+        while (!v_->level.compare_exchange_weak(old, old + x, std::memory_order_relaxed)) {}
     }
     double value() const noexcept { return v_->level.load(std::memory_order_relaxed); }
 
@@ -163,7 +162,7 @@ inline text publish_text(std::string_view name) {
 // gauge) or text. It must be safe to call from any thread. Publishing the name again keeps the
 // first function.
 template <class F>
-    requires std::is_invocable_v<F&>
+requires std::is_invocable_v<F&>
 void publish(std::string_view name, F f) {
     using R = std::invoke_result_t<F&>;
     if constexpr (std::is_arithmetic_v<R>) {
@@ -203,15 +202,15 @@ inline std::vector<reading> read_all() {
         reading x{name, v->kind, 0, {}};
         try {
             switch (v->kind) {
-            case kind::counter: x.number = static_cast<double>(v->count.load(std::memory_order_relaxed)); break;
-            case kind::gauge: x.number = v->level.load(std::memory_order_relaxed); break;
-            case kind::text: {
-                std::lock_guard lock(v->text_mutex);
-                x.text = v->text;
-                break;
-            }
-            case kind::number_function: x.number = v->number(); break;
-            case kind::text_function: x.text = v->words(); break;
+                case kind::counter: x.number = static_cast<double>(v->count.load(std::memory_order_relaxed)); break;
+                case kind::gauge: x.number = v->level.load(std::memory_order_relaxed); break;
+                case kind::text: {
+                    std::lock_guard lock(v->text_mutex);
+                    x.text = v->text;
+                    break;
+                }
+                case kind::number_function: x.number = v->number(); break;
+                case kind::text_function: x.text = v->words(); break;
             }
         } catch (std::exception const& e) {
             x.kind = kind::text;

@@ -20,12 +20,12 @@ namespace detail {
 // What HTML escaping writes for c, or nothing when c stays as it is.
 constexpr std::string_view html_entity(char c) noexcept {
     switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    default: return {};
+        case '&': return "&amp;";
+        case '<': return "&lt;";
+        case '>': return "&gt;";
+        case '"': return "&quot;";
+        case '\'': return "&#39;";
+        default: return {};
     }
 }
 
@@ -39,8 +39,7 @@ inline char const* find_html_special(char const* p, char const* end) noexcept {
             std::uint64_t word;
             std::memcpy(&word, p, 8);
             const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
-                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
-                                       zero_bytes(word ^ (ones * '"'));
+                                       zero_bytes((word | ones * 2) ^ (ones * '>')) | zero_bytes(word ^ (ones * '"'));
             // The lowest flagged byte is exact (borrows only flag bytes above a real match).
             if (hits != 0) return p + std::countr_zero(hits) / 8;
         }

@@ -21,13 +21,21 @@ namespace porthole {
 // ---------------------------------------------------------------- methods
 
 enum class method : std::uint8_t {
-    get, head, post, put, delete_, connect, options, trace, patch,
+    get,
+    head,
+    post,
+    put,
+    delete_,
+    connect,
+    options,
+    trace,
+    patch,
     other,  // a syntactically valid token that is not one of the above
 };
 
 namespace detail {
-inline constexpr std::array<std::string_view, 9> method_names{
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+inline constexpr std::array<std::string_view, 9> method_names{"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                              "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 }
 
 constexpr std::string_view to_string(method m) noexcept {
@@ -38,26 +46,26 @@ constexpr std::string_view to_string(method m) noexcept {
 // Methods are case-sensitive (RFC 9110 9.1): "get" is not GET.
 constexpr method method_from_string(std::string_view s) noexcept {
     switch (s.size()) {
-    case 3:
-        if (s == "GET") return method::get;
-        if (s == "PUT") return method::put;
-        break;
-    case 4:
-        if (s == "POST") return method::post;
-        if (s == "HEAD") return method::head;
-        break;
-    case 5:
-        if (s == "PATCH") return method::patch;
-        if (s == "TRACE") return method::trace;
-        break;
-    case 6:
-        if (s == "DELETE") return method::delete_;
-        break;
-    case 7:
-        if (s == "OPTIONS") return method::options;
-        if (s == "CONNECT") return method::connect;
-        break;
-    default: break;
+        case 3:
+            if (s == "GET") return method::get;
+            if (s == "PUT") return method::put;
+            break;
+        case 4:
+            if (s == "POST") return method::post;
+            if (s == "HEAD") return method::head;
+            break;
+        case 5:
+            if (s == "PATCH") return method::patch;
+            if (s == "TRACE") return method::trace;
+            break;
+        case 6:
+            if (s == "DELETE") return method::delete_;
+            break;
+        case 7:
+            if (s == "OPTIONS") return method::options;
+            if (s == "CONNECT") return method::connect;
+            break;
+        default: break;
     }
     return method::other;
 }
@@ -113,21 +121,52 @@ inline constexpr method_set PATCH{method::patch};
 // ---------------------------------------------------------------- status codes
 
 enum class status : std::uint16_t {
-    continue_ = 100, switching_protocols = 101,
-    ok = 200, created = 201, accepted = 202, non_authoritative_information = 203,
-    no_content = 204, reset_content = 205, partial_content = 206,
-    multiple_choices = 300, moved_permanently = 301, found = 302, see_other = 303,
-    not_modified = 304, temporary_redirect = 307, permanent_redirect = 308,
-    bad_request = 400, unauthorized = 401, payment_required = 402, forbidden = 403,
-    not_found = 404, method_not_allowed = 405, not_acceptable = 406,
-    proxy_authentication_required = 407, request_timeout = 408, conflict = 409, gone = 410,
-    length_required = 411, precondition_failed = 412, content_too_large = 413,
-    uri_too_long = 414, unsupported_media_type = 415, range_not_satisfiable = 416,
-    expectation_failed = 417, misdirected_request = 421, unprocessable_content = 422,
-    upgrade_required = 426, precondition_required = 428, too_many_requests = 429,
+    continue_ = 100,
+    switching_protocols = 101,
+    ok = 200,
+    created = 201,
+    accepted = 202,
+    non_authoritative_information = 203,
+    no_content = 204,
+    reset_content = 205,
+    partial_content = 206,
+    multiple_choices = 300,
+    moved_permanently = 301,
+    found = 302,
+    see_other = 303,
+    not_modified = 304,
+    temporary_redirect = 307,
+    permanent_redirect = 308,
+    bad_request = 400,
+    unauthorized = 401,
+    payment_required = 402,
+    forbidden = 403,
+    not_found = 404,
+    method_not_allowed = 405,
+    not_acceptable = 406,
+    proxy_authentication_required = 407,
+    request_timeout = 408,
+    conflict = 409,
+    gone = 410,
+    length_required = 411,
+    precondition_failed = 412,
+    content_too_large = 413,
+    uri_too_long = 414,
+    unsupported_media_type = 415,
+    range_not_satisfiable = 416,
+    expectation_failed = 417,
+    misdirected_request = 421,
+    unprocessable_content = 422,
+    upgrade_required = 426,
+    precondition_required = 428,
+    too_many_requests = 429,
     request_header_fields_too_large = 431,
-    internal_server_error = 500, not_implemented = 501, bad_gateway = 502,
-    service_unavailable = 503, gateway_timeout = 504, http_version_not_supported = 505,
+    internal_server_error = 500,
+    not_implemented = 501,
+    bad_gateway = 502,
+    service_unavailable = 503,
+    gateway_timeout = 504,
+    http_version_not_supported = 505,
 };
 
 constexpr unsigned to_int(status s) noexcept { return static_cast<unsigned>(s); }
@@ -135,59 +174,59 @@ constexpr unsigned to_int(status s) noexcept { return static_cast<unsigned>(s); 
 // RFC 9110 section 15 reason phrases; an unknown code gets a phrase for its class.
 constexpr std::string_view reason_phrase(status s) noexcept {
     switch (s) {
-    case status::continue_: return "Continue";
-    case status::switching_protocols: return "Switching Protocols";
-    case status::ok: return "OK";
-    case status::created: return "Created";
-    case status::accepted: return "Accepted";
-    case status::non_authoritative_information: return "Non-Authoritative Information";
-    case status::no_content: return "No Content";
-    case status::reset_content: return "Reset Content";
-    case status::partial_content: return "Partial Content";
-    case status::multiple_choices: return "Multiple Choices";
-    case status::moved_permanently: return "Moved Permanently";
-    case status::found: return "Found";
-    case status::see_other: return "See Other";
-    case status::not_modified: return "Not Modified";
-    case status::temporary_redirect: return "Temporary Redirect";
-    case status::permanent_redirect: return "Permanent Redirect";
-    case status::bad_request: return "Bad Request";
-    case status::unauthorized: return "Unauthorized";
-    case status::payment_required: return "Payment Required";
-    case status::forbidden: return "Forbidden";
-    case status::not_found: return "Not Found";
-    case status::method_not_allowed: return "Method Not Allowed";
-    case status::not_acceptable: return "Not Acceptable";
-    case status::proxy_authentication_required: return "Proxy Authentication Required";
-    case status::request_timeout: return "Request Timeout";
-    case status::conflict: return "Conflict";
-    case status::gone: return "Gone";
-    case status::length_required: return "Length Required";
-    case status::precondition_failed: return "Precondition Failed";
-    case status::content_too_large: return "Content Too Large";
-    case status::uri_too_long: return "URI Too Long";
-    case status::unsupported_media_type: return "Unsupported Media Type";
-    case status::range_not_satisfiable: return "Range Not Satisfiable";
-    case status::expectation_failed: return "Expectation Failed";
-    case status::misdirected_request: return "Misdirected Request";
-    case status::unprocessable_content: return "Unprocessable Content";
-    case status::upgrade_required: return "Upgrade Required";
-    case status::precondition_required: return "Precondition Required";
-    case status::too_many_requests: return "Too Many Requests";
-    case status::request_header_fields_too_large: return "Request Header Fields Too Large";
-    case status::internal_server_error: return "Internal Server Error";
-    case status::not_implemented: return "Not Implemented";
-    case status::bad_gateway: return "Bad Gateway";
-    case status::service_unavailable: return "Service Unavailable";
-    case status::gateway_timeout: return "Gateway Timeout";
-    case status::http_version_not_supported: return "HTTP Version Not Supported";
+        case status::continue_: return "Continue";
+        case status::switching_protocols: return "Switching Protocols";
+        case status::ok: return "OK";
+        case status::created: return "Created";
+        case status::accepted: return "Accepted";
+        case status::non_authoritative_information: return "Non-Authoritative Information";
+        case status::no_content: return "No Content";
+        case status::reset_content: return "Reset Content";
+        case status::partial_content: return "Partial Content";
+        case status::multiple_choices: return "Multiple Choices";
+        case status::moved_permanently: return "Moved Permanently";
+        case status::found: return "Found";
+        case status::see_other: return "See Other";
+        case status::not_modified: return "Not Modified";
+        case status::temporary_redirect: return "Temporary Redirect";
+        case status::permanent_redirect: return "Permanent Redirect";
+        case status::bad_request: return "Bad Request";
+        case status::unauthorized: return "Unauthorized";
+        case status::payment_required: return "Payment Required";
+        case status::forbidden: return "Forbidden";
+        case status::not_found: return "Not Found";
+        case status::method_not_allowed: return "Method Not Allowed";
+        case status::not_acceptable: return "Not Acceptable";
+        case status::proxy_authentication_required: return "Proxy Authentication Required";
+        case status::request_timeout: return "Request Timeout";
+        case status::conflict: return "Conflict";
+        case status::gone: return "Gone";
+        case status::length_required: return "Length Required";
+        case status::precondition_failed: return "Precondition Failed";
+        case status::content_too_large: return "Content Too Large";
+        case status::uri_too_long: return "URI Too Long";
+        case status::unsupported_media_type: return "Unsupported Media Type";
+        case status::range_not_satisfiable: return "Range Not Satisfiable";
+        case status::expectation_failed: return "Expectation Failed";
+        case status::misdirected_request: return "Misdirected Request";
+        case status::unprocessable_content: return "Unprocessable Content";
+        case status::upgrade_required: return "Upgrade Required";
+        case status::precondition_required: return "Precondition Required";
+        case status::too_many_requests: return "Too Many Requests";
+        case status::request_header_fields_too_large: return "Request Header Fields Too Large";
+        case status::internal_server_error: return "Internal Server Error";
+        case status::not_implemented: return "Not Implemented";
+        case status::bad_gateway: return "Bad Gateway";
+        case status::service_unavailable: return "Service Unavailable";
+        case status::gateway_timeout: return "Gateway Timeout";
+        case status::http_version_not_supported: return "HTTP Version Not Supported";
     }
     switch (to_int(s) / 100) {
-    case 1: return "Informational";
-    case 2: return "Success";
-    case 3: return "Redirection";
-    case 4: return "Client Error";
-    default: return "Server Error";
+        case 1: return "Informational";
+        case 2: return "Success";
+        case 3: return "Redirection";
+        case 4: return "Client Error";
+        default: return "Server Error";
     }
 }
 
@@ -223,9 +262,7 @@ constexpr int hex_value(char c) noexcept {
     return -1;
 }
 
-constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
+constexpr char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 // Character classes of RFC 9110 5.6.2 (tchar) and 5.5 (field-vchar), as one table.
 enum : std::uint8_t { cc_tchar = 1, cc_field = 2, cc_hex = 4, cc_digit = 8 };
@@ -247,15 +284,9 @@ constexpr std::array<std::uint8_t, 256> make_char_classes() {
     return t;
 }
 inline constexpr std::array<std::uint8_t, 256> char_classes = make_char_classes();
-constexpr bool is_tchar(char c) noexcept {
-    return char_classes[static_cast<unsigned char>(c)] & cc_tchar;
-}
-constexpr bool is_field_char(char c) noexcept {
-    return char_classes[static_cast<unsigned char>(c)] & cc_field;
-}
-constexpr bool is_hex(char c) noexcept {
-    return char_classes[static_cast<unsigned char>(c)] & cc_hex;
-}
+constexpr bool is_tchar(char c) noexcept { return char_classes[static_cast<unsigned char>(c)] & cc_tchar; }
+constexpr bool is_field_char(char c) noexcept { return char_classes[static_cast<unsigned char>(c)] & cc_field; }
+constexpr bool is_hex(char c) noexcept { return char_classes[static_cast<unsigned char>(c)] & cc_hex; }
 constexpr bool is_token(std::string_view s) noexcept {
     if (s.empty()) return false;
     for (char c : s)
@@ -306,8 +337,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 // First field named `name` (case-insensitive), or nullptr.
-constexpr header_field const* find_header(std::span<header_field const> fields,
-                                          std::string_view name) noexcept {
+constexpr header_field const* find_header(std::span<header_field const> fields, std::string_view name) noexcept {
     for (auto const& f : fields)
         if (iequals(f.name, name)) return &f;
     return nullptr;

@@ -20,8 +20,8 @@ inline constexpr std::size_t http_date_size = 29;
 
 namespace detail {
 inline constexpr char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-inline constexpr std::string_view long_day_names[7] = {
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+inline constexpr std::string_view long_day_names[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                       "Thursday", "Friday", "Saturday"};
 inline constexpr char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -59,9 +59,7 @@ constexpr civil_date civil_from_days(std::int64_t z) noexcept {
     return {y + (m <= 2), m, d};
 }
 
-constexpr bool is_leap_year(std::int64_t y) noexcept {
-    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
+constexpr bool is_leap_year(std::int64_t y) noexcept { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
 
 constexpr unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
     constexpr unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -104,8 +102,8 @@ struct date_reader {
     }
     // hour ":" minute ":" second; a leap second (60) is accepted and counts as the next one.
     constexpr bool time_of_day(unsigned& h, unsigned& mi, unsigned& sec) noexcept {
-        return digits(2, h) && literal(":") && digits(2, mi) && literal(":") && digits(2, sec) &&
-               h <= 23 && mi <= 59 && sec <= 60;
+        return digits(2, h) && literal(":") && digits(2, mi) && literal(":") && digits(2, sec) && h <= 23 && mi <= 59 &&
+               sec <= 60;
     }
     constexpr bool at_end() const noexcept { return i == s.size(); }
 };
@@ -189,9 +187,8 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
                 break;
             }
     if (long_name) {  // RFC 850
-        if (!(r.literal(", ") && r.digits(2, day) && r.literal("-") && r.month(month) &&
-              r.literal("-") && r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
-              r.literal(" GMT") && r.at_end()))
+        if (!(r.literal(", ") && r.digits(2, day) && r.literal("-") && r.month(month) && r.literal("-") &&
+              r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" GMT") && r.at_end()))
             return std::nullopt;
         // A `now` beyond the years a date can show is taken at their edge, so the arithmetic
         // below cannot overflow.
@@ -203,16 +200,14 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
         std::int64_t offset = (static_cast<std::int64_t>(year) - base) % 100;
         full_year = base + (offset < 0 ? offset + 100 : offset);
     } else if (short_name && r.literal(", ")) {  // IMF-fixdate
-        if (!(r.digits(2, day) && r.literal(" ") && r.month(month) && r.literal(" ") &&
-              r.digits(4, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
-              r.literal(" GMT") && r.at_end()))
+        if (!(r.digits(2, day) && r.literal(" ") && r.month(month) && r.literal(" ") && r.digits(4, year) &&
+              r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" GMT") && r.at_end()))
             return std::nullopt;
         full_year = year;
     } else if (short_name && r.literal(" ")) {  // asctime: the day is "06" or " 6"
         if (!(r.month(month) && r.literal(" "))) return std::nullopt;
         if (!(r.literal(" ") ? r.digits(1, day) : r.digits(2, day))) return std::nullopt;
-        if (!(r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" ") && r.digits(4, year) &&
-              r.at_end()))
+        if (!(r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" ") && r.digits(4, year) && r.at_end()))
             return std::nullopt;
         full_year = year;
     } else {

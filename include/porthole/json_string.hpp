@@ -17,25 +17,25 @@ inline void append_json_string(std::string& out, std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                out += "\\u00";
-                out += hex[(c >> 4) & 0xf];
-                out += hex[c & 0xf];
-            } else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
-                       (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
-                out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
-                i += 2;
-            } else {
-                out += c;
-            }
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    out += "\\u00";
+                    out += hex[(c >> 4) & 0xf];
+                    out += hex[c & 0xf];
+                } else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
+                           (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
+                    out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+                    i += 2;
+                } else {
+                    out += c;
+                }
         }
     }
     out += '"';

@@ -33,9 +33,9 @@ class layer_result {
 
 public:
     layer_result() = default;
-    layer_result(State s) : state(std::move(s)) {}            // NOLINT: go on, with this state
-    layer_result(response r) : answer(std::move(r)) {}        // NOLINT: answer now
-    layer_result(porthole::status s) : answer(response(s)) {} // NOLINT: answer now, empty body
+    layer_result(State s) : state(std::move(s)) {}             // NOLINT: go on, with this state
+    layer_result(response r) : answer(std::move(r)) {}         // NOLINT: answer now
+    layer_result(porthole::status s) : answer(response(s)) {}  // NOLINT: answer now, empty body
 
     std::optional<response> answer;
     State state{};
@@ -73,7 +73,7 @@ struct before_result_of {
     using type = void;
 };
 template <class L>
-    requires requires(L& l, request const& r) { l.before(r); }
+requires requires(L& l, request const& r) { l.before(r); }
 struct before_result_of<L> {
     using type = decltype(std::declval<L&>().before(std::declval<request const&>()));
 };
@@ -81,7 +81,7 @@ struct before_result_of<L> {
 // What a layer L offers. Complete (and quiet) for a type that is no layer: layer_check says why.
 template <class L>
 struct layer_traits {
-    static constexpr bool has_before = requires(L& l, request const& r) { l.before(r); };
+    static constexpr bool has_before = requires(L & l, request const& r) { l.before(r); };
     using before_result = typename before_result_of<L>::type;
     static constexpr bool keeps_state = is_layer_result<before_result>::value;
     static constexpr bool valid = has_before && (keeps_state || std::is_void_v<before_result> ||
@@ -90,10 +90,14 @@ struct layer_traits {
                                               is_layer_result<layer_result<>>>::state_type;
 
     static constexpr bool has_after = [] {
-        if constexpr (keeps_state) return requires(L& l, state& s, response& r) { l.after(s, r); };
-        else return requires(L& l, response& r) { l.after(r); };
+        if constexpr (keeps_state) return requires(L & l, state & s, response & r) {
+                l.after(s, r);
+            };
+        else return requires(L & l, response & r) {
+                l.after(r);
+            };
     }();
-    static constexpr bool has_rewrite = keeps_state && requires(L& l, state& s, request const& r) {
+    static constexpr bool has_rewrite = keeps_state && requires(L & l, state& s, request const& r) {
         { l.rewrite(s, r) } -> std::same_as<request>;
     };
 
@@ -148,15 +152,15 @@ public:
     response operator()(request const& req) { return run<0>(req); }
 
     // How the application takes a request's body (body_stream.hpp), when it says.
-    std::optional<body_plan> plan_body(request const& head)
-        requires detail::plans_bodies<App>
-    {
+    std::optional<body_plan> plan_body(request const& head) requires detail::plans_bodies<App> {
         return app_.plan_body(head);
     }
 
     App& application() noexcept { return app_; }
     template <std::size_t I>
-    auto& layer() noexcept { return std::get<I>(layers_); }
+    auto& layer() noexcept {
+        return std::get<I>(layers_);
+    }
 
 private:
     template <std::size_t I>
@@ -177,8 +181,7 @@ private:
             if constexpr (traits::has_after) {
                 if (res.answered_later()) [[unlikely]]
                     defer_after<I>(req, std::move(step.state));
-                else
-                    traits::after(l, step.state, res);
+                else traits::after(l, step.state, res);
             }
             return res;
         }
@@ -190,9 +193,8 @@ private:
     PORTHOLE_NOINLINE void defer_after(request const& req, State state) {
         using L = std::tuple_element_t<I, std::tuple<Layers...>>;
         // std::function wants a copyable target: the state is shared, not copied.
-        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {
-            detail::layer_traits<L>::after(l, *kept, res);
-        });
+        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](
+                               response& res) { detail::layer_traits<L>::after(l, *kept, res); });
     }
 
     App app_;
@@ -241,14 +243,10 @@ public:
         if (step.answer) return std::move(*step.answer);
         return std::optional<inner_state>(std::move(step.state));
     }
-    void after(std::optional<inner_state>& s, response& res)
-        requires traits::has_after
-    {
+    void after(std::optional<inner_state>& s, response& res) requires traits::has_after {
         if (s) traits::after(inner_, *s, res);
     }
-    request rewrite(std::optional<inner_state>& s, request const& req)
-        requires traits::has_rewrite
-    {
+    request rewrite(std::optional<inner_state>& s, request const& req) requires traits::has_rewrite {
         return s ? inner_.rewrite(*s, req) : req;
     }
 

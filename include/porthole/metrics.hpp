@@ -42,9 +42,8 @@ inline constexpr bool compiled_in = true;
 #endif
 
 // Upper bounds of the latency histogram, in seconds: 100 us to 10 s, roughly 1-2.5-5 per decade.
-inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                        0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                                        1,      2.5,     5,      10};
+inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                        0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 // Upper bounds of the requests-per-connection histogram.
 inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
 
@@ -53,8 +52,8 @@ inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1
 // neither a ping within websocket_ping_interval nor a close within websocket_close_timeout; a
 // ping sent on an idle WebSocket closes nothing and is not counted).
 enum class timeout_kind : std::uint8_t { header, body, keep_alive, write, response, websocket };
-inline constexpr std::array<std::string_view, 6> timeout_names{"header",   "body",   "keep_alive",
-                                                               "write",    "response", "websocket"};
+inline constexpr std::array<std::string_view, 6> timeout_names{"header", "body",     "keep_alive",
+                                                               "write",  "response", "websocket"};
 
 // Status classes: 1xx .. 5xx.
 inline constexpr std::size_t status_classes = 5;
@@ -97,7 +96,8 @@ struct route_series {
         static constexpr auto bounds = [] {
             std::array<std::uint64_t, metrics::latency_buckets.size()> b{};
             for (std::size_t i = 0; i < b.size(); ++i)
-                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);  // NOLINT(bugprone-incorrect-roundings): positive
+                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 +
+                                                  0.5);  // NOLINT(bugprone-incorrect-roundings): positive
             return b;
         }();
         std::size_t i = 0;
@@ -114,7 +114,7 @@ struct metrics_shard {
     // ---- request series, found by the addresses of their (static) pattern texts
     std::array<std::atomic<route_series*>, table_size> table{};
     std::vector<std::unique_ptr<route_series>> owned;  // the owner's only
-    owned_counter series_dropped;  // requests not recorded by route: the table was full
+    owned_counter series_dropped;                      // requests not recorded by route: the table was full
 
     // ---- the request under way on this thread (the owner's only)
     struct note {
@@ -129,7 +129,7 @@ struct metrics_shard {
     // ---- the server's own counters
     owned_counter accepted, closed, refused;
     std::array<owned_counter, metrics::timeout_names.size()> timeouts;  // by metrics::timeout_kind
-    std::array<owned_counter, 200> parse_errors;  // by status - 400
+    std::array<owned_counter, 200> parse_errors;                        // by status - 400
     std::array<owned_counter, metrics::requests_per_connection_buckets.size() + 1> requests_per_connection;
     owned_counter requests_per_connection_sum;
     owned_counter sendfile_bytes;
@@ -262,9 +262,9 @@ inline void note_route(std::string_view pattern, bool is_mount) noexcept {
 }
 
 inline std::uint64_t monotonic_ns() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
 }
 
 // A connection's request in flight, when recording; the connection's thread only. Out of line,

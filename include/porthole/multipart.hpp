@@ -98,10 +98,10 @@ struct part {
     // escapes for senders that use them.
     std::string_view name;
     std::string_view filename;
-    bool has_filename = false;       // a file field, even when filename is empty
-    std::string_view content_type;   // trimmed; empty when absent (text/plain, RFC 7578 4.4)
-    std::string_view headers;        // the header lines, CRLF-separated, validated by parse()
-    std::string_view data;           // the content, which may hold any bytes, CRLF included
+    bool has_filename = false;      // a file field, even when filename is empty
+    std::string_view content_type;  // trimmed; empty when absent (text/plain, RFC 7578 4.4)
+    std::string_view headers;       // the header lines, CRLF-separated, validated by parse()
+    std::string_view data;          // the content, which may hold any bytes, CRLF included
 
     // The value of the first header named `field` (case-insensitive), trimmed.
     constexpr std::optional<std::string_view> header(std::string_view field) const noexcept {
@@ -133,18 +133,18 @@ inline void unquote(std::string_view raw, std::string& out) {
 constexpr std::optional<std::string_view> boundary_from_content_type(std::string_view content_type) noexcept {
     auto ct = detail::trim_ows(content_type);
     std::size_t slash = detail::skip_token(ct, 0);
-    if (!iequals(ct.substr(0, slash), "multipart") || slash == ct.size() || ct[slash] != '/')
-        return std::nullopt;
+    if (!iequals(ct.substr(0, slash), "multipart") || slash == ct.size() || ct[slash] != '/') return std::nullopt;
     std::size_t subtype_end = detail::skip_token(ct, slash + 1);
     if (subtype_end == slash + 1) return std::nullopt;
 
     std::optional<std::string_view> boundary;
-    bool ok = detail::parse_parameters(ct.substr(subtype_end), [&](std::string_view name, std::string_view value, bool) {
-        if (!iequals(name, "boundary")) return true;
-        if (boundary) return false;  // two boundaries: ambiguous
-        boundary = value;
-        return true;
-    });
+    bool ok =
+        detail::parse_parameters(ct.substr(subtype_end), [&](std::string_view name, std::string_view value, bool) {
+            if (!iequals(name, "boundary")) return true;
+            if (boundary) return false;  // two boundaries: ambiguous
+            boundary = value;
+            return true;
+        });
     if (!ok || !boundary) return std::nullopt;
     auto b = *boundary;
     if (b.empty() || b.size() > detail::max_boundary_size || b.back() == ' ') return std::nullopt;
@@ -162,8 +162,7 @@ struct delimiter {
 
 // The delimiter whose "--" boundary ends at `i` when what follows makes it one: "--" (the
 // close delimiter), or optional spaces and tabs (transport-padding) and CRLF.
-constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin,
-                                                std::size_t i) noexcept {
+constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin, std::size_t i) noexcept {
     if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
     i = skip_ows(body, i);
     if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
@@ -175,12 +174,11 @@ constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size
 // well (a body without preamble). Lines that merely start with the boundary are content.
 // Candidates are found by their CR with memchr; a comparison from one CR cannot run past the
 // next (no bchar is a CR), so the scan is linear whatever the boundary.
-constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary,
-                                                  std::size_t from, bool at_start) noexcept {
+constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary, std::size_t from,
+                                                  bool at_start) noexcept {
     if (at_start && body.substr(0, 2) == "--" && body.substr(2, boundary.size()) == boundary)
         if (auto d = delimiter_at(body, 0, 2 + boundary.size())) return d;
-    for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos;
-         cr = body.find('\r', cr + 1)) {
+    for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos; cr = body.find('\r', cr + 1)) {
         if (body.substr(cr + 1, 3) == "\n--" && body.substr(cr + 4, boundary.size()) == boundary)
             if (auto d = delimiter_at(body, cr, cr + 4 + boundary.size())) return d;
     }
@@ -259,8 +257,7 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
     while (d && !d->close) {
         auto next = detail::find_delimiter(body, boundary, d->after, false);
         part p;
-        if (!next || out.size() == max_parts ||
-            !detail::parse_part(body.substr(d->after, next->begin - d->after), p))
+        if (!next || out.size() == max_parts || !detail::parse_part(body.substr(d->after, next->begin - d->after), p))
             break;
         out.push_back(p);
         d = next;
@@ -326,66 +323,66 @@ private:
         for (;;) {
             auto rest = work.substr(at);
             switch (phase_) {
-            case phase::preamble: {
-                auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
-                if (!d) return at + keep_from(rest, !started_ && at == 0);
-                if (d->close) {
-                    phase_ = phase::done;
-                    return work.size();
+                case phase::preamble: {
+                    auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
+                    if (!d) return at + keep_from(rest, !started_ && at == 0);
+                    if (d->close) {
+                        phase_ = phase::done;
+                        return work.size();
+                    }
+                    at += d->after;
+                    phase_ = phase::head;
+                    break;
                 }
-                at += d->after;
-                phase_ = phase::head;
-                break;
-            }
-            case phase::head: {
-                std::size_t block;
-                if (rest.substr(0, 2) == "\r\n") {
-                    block = 2;
-                } else {
-                    auto blank = rest.find("\r\n\r\n");
-                    if (blank == std::string_view::npos) {
-                        if (rest.size() > max_head_) fail();
+                case phase::head: {
+                    std::size_t block;
+                    if (rest.substr(0, 2) == "\r\n") {
+                        block = 2;
+                    } else {
+                        auto blank = rest.find("\r\n\r\n");
+                        if (blank == std::string_view::npos) {
+                            if (rest.size() > max_head_) fail();
+                            return at;
+                        }
+                        block = blank + 4;
+                    }
+                    // As parse() reads it, a part ends at the first delimiter: one that begins inside
+                    // the header block (or may yet, once more bytes come) leaves no blank line.
+                    auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                    if (d && d->begin < block) {
+                        fail();
                         return at;
                     }
-                    block = blank + 4;
+                    if (!d && keep_from(rest, false) < block) return at;
+                    part p;
+                    if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
+                        fail();
+                        return at;
+                    }
+                    on.part(p);
+                    at += block;
+                    phase_ = phase::data;
+                    break;
                 }
-                // As parse() reads it, a part ends at the first delimiter: one that begins inside
-                // the header block (or may yet, once more bytes come) leaves no blank line.
-                auto d = detail::find_delimiter(rest, boundary_, 0, false);
-                if (d && d->begin < block) {
-                    fail();
-                    return at;
+                case phase::data: {
+                    auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                    if (!d) {
+                        auto keep = keep_from(rest, false);
+                        if (keep != 0) on.data(rest.substr(0, keep));
+                        return at + keep;
+                    }
+                    if (d->begin != 0) on.data(rest.substr(0, d->begin));
+                    on.part_end();
+                    if (d->close) {
+                        phase_ = phase::done;
+                        return work.size();
+                    }
+                    at += d->after;
+                    phase_ = phase::head;
+                    break;
                 }
-                if (!d && keep_from(rest, false) < block) return at;
-                part p;
-                if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
-                    fail();
-                    return at;
-                }
-                on.part(p);
-                at += block;
-                phase_ = phase::data;
-                break;
-            }
-            case phase::data: {
-                auto d = detail::find_delimiter(rest, boundary_, 0, false);
-                if (!d) {
-                    auto keep = keep_from(rest, false);
-                    if (keep != 0) on.data(rest.substr(0, keep));
-                    return at + keep;
-                }
-                if (d->begin != 0) on.data(rest.substr(0, d->begin));
-                on.part_end();
-                if (d->close) {
-                    phase_ = phase::done;
-                    return work.size();
-                }
-                at += d->after;
-                phase_ = phase::head;
-                break;
-            }
-            case phase::done:
-            case phase::failed: return work.size();
+                case phase::done:
+                case phase::failed: return work.size();
             }
         }
     }
@@ -411,8 +408,8 @@ private:
         // The last two CRs, found forward with memchr: the data of a large part passes here once
         // per piece, and a backward search goes byte by byte.
         std::size_t last = std::string_view::npos, before = std::string_view::npos;
-        for (const char* p = rest.data(); p != rest.data() + rest.size(); ++p) {
-            p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(rest.data() + rest.size() - p)));
+        for (char const* p = rest.data(); p != rest.data() + rest.size(); ++p) {
+            p = static_cast<char const*>(std::memchr(p, '\r', static_cast<std::size_t>(rest.data() + rest.size() - p)));
             if (!p) break;
             before = last;
             last = static_cast<std::size_t>(p - rest.data());

@@ -32,9 +32,9 @@ struct options {
     // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
     std::string address = "127.0.0.1";
     std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
-    std::uint16_t port = 8080;  // for addresses without one; 0 picks a free port (server::port() tells
-                                // which), shared by the other addresses without one
-    unsigned threads = 0;       // event loops; 0: one per hardware thread
+    std::uint16_t port = 8080;                 // for addresses without one; 0 picks a free port (server::port() tells
+                                               // which), shared by the other addresses without one
+    unsigned threads = 0;                      // event loops; 0: one per hardware thread
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
     // POSIX only: on Windows a "unix:" address is refused when the server starts.
@@ -48,13 +48,13 @@ struct options {
     bool check_loopback_host = true;
     std::vector<std::string> allowed_hosts;
 
-    std::size_t max_connections = 10000;  // beyond: 503 and close
-    std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
-    std::chrono::milliseconds body_timeout{30000};       // without body bytes arriving
-    std::chrono::milliseconds keep_alive_timeout{60000}; // idle between requests
-    std::chrono::milliseconds write_timeout{30000};      // without output leaving
-    std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
-    std::chrono::milliseconds response_timeout{60000};   // an answer that comes later: 503 and close beyond
+    std::size_t max_connections = 10000;                  // beyond: 503 and close
+    std::chrono::milliseconds header_timeout{10000};      // first byte to end of request head
+    std::chrono::milliseconds body_timeout{30000};        // without body bytes arriving
+    std::chrono::milliseconds keep_alive_timeout{60000};  // idle between requests
+    std::chrono::milliseconds write_timeout{30000};       // without output leaving
+    std::chrono::milliseconds drain_timeout{5000};        // stop(): longest wait for requests in flight
+    std::chrono::milliseconds response_timeout{60000};    // an answer that comes later: 503 and close beyond
     // WebSocket (websocket.hpp): a ping after this long without input, and the connection
     // closed (1006) when the next comes due without a pong; 0: no pings. And how long a Close
     // this end sent waits for the peer's (RFC 6455 7.1.1) before the TCP connection closes.
@@ -134,8 +134,7 @@ struct command_line {
 };
 
 // The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
-inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
-                                                          std::string_view name) {
+inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
@@ -172,7 +171,8 @@ namespace detail {
 
 inline std::string command_line_usage(std::string_view program) {
     std::string usage = "usage: ";
-    usage.append(program).append(" [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage.append(program).append(
+        " [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
     usage +=
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
@@ -291,8 +291,7 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         o.worker_threads = v;
     }
     if (auto q = command_line_value(argc, argv, "--worker-queue")) {
-        if (!detail::parse_unsigned(*q, 10000000, v))
-            return refuse("--worker-queue needs a number from 0 to 10000000");
+        if (!detail::parse_unsigned(*q, 10000000, v)) return refuse("--worker-queue needs a number from 0 to 10000000");
         o.worker_queue = v;
     }
     struct timeout_flag {

@@ -89,42 +89,71 @@ enum class parse_error : std::uint8_t {
     unterminated_quoted_string,     // the line ends inside a quoted-string
     invalid_quoted_string,          // a byte that neither qdtext nor a quoted-pair allows
     chunk_extension_too_long,
-    chunk_overhead_too_large,       // framing out of proportion to the data (max_chunk_overhead)
+    chunk_overhead_too_large,  // framing out of proportion to the data (max_chunk_overhead)
     missing_chunk_data_crlf,
     trailers_too_large,
 };
 
 constexpr status error_status(parse_error e) noexcept {
     switch (e) {
-    case parse_error::none: return status::ok;
-    case parse_error::unsupported_version: return status::http_version_not_supported;
-    case parse_error::request_line_too_long: return status::uri_too_long;
-    case parse_error::too_many_headers:
-    case parse_error::headers_too_large:
-    case parse_error::trailers_too_large: return status::request_header_fields_too_large;
-    case parse_error::unsupported_transfer_coding: return status::not_implemented;
-    case parse_error::body_too_large: return status::content_too_large;
-    default: return status::bad_request;
+        case parse_error::none: return status::ok;
+        case parse_error::unsupported_version: return status::http_version_not_supported;
+        case parse_error::request_line_too_long: return status::uri_too_long;
+        case parse_error::too_many_headers:
+        case parse_error::headers_too_large:
+        case parse_error::trailers_too_large: return status::request_header_fields_too_large;
+        case parse_error::unsupported_transfer_coding: return status::not_implemented;
+        case parse_error::body_too_large: return status::content_too_large;
+        default: return status::bad_request;
     }
 }
 
 constexpr std::string_view to_string(parse_error e) noexcept {
-    constexpr std::string_view names[] = {
-        "none", "invalid method", "method too long", "too many empty lines before the request line",
-        "invalid request target", "backslash in the request path",
-        "request target form does not fit the method", "invalid HTTP version", "unsupported HTTP version",
-        "request line too long", "bare CR", "bare LF", "whitespace before the first header field",
-        "obsolete line folding", "empty field name", "invalid field name", "whitespace before colon",
-        "field line without colon", "invalid field value", "too many header fields",
-        "header section too large", "missing Host", "more than one Host", "invalid Host", "empty Host",
-        "invalid Content-Length", "Content-Length with a leading zero", "conflicting Content-Length values",
-        "Content-Length together with Transfer-Encoding", "Transfer-Encoding in an HTTP/1.0 request",
-        "chunked is not the final transfer coding", "invalid Transfer-Encoding",
-        "unsupported transfer coding", "body too large", "invalid chunk size", "chunk size overflow",
-        "invalid chunk extension", "invalid chunk extension name", "invalid chunk extension value",
-        "unterminated quoted-string", "invalid byte in a quoted-string", "chunk extension too long",
-        "chunk framing out of proportion to its data", "chunk data not followed by CRLF",
-        "trailer section too large"};
+    constexpr std::string_view names[] = {"none",
+                                          "invalid method",
+                                          "method too long",
+                                          "too many empty lines before the request line",
+                                          "invalid request target",
+                                          "backslash in the request path",
+                                          "request target form does not fit the method",
+                                          "invalid HTTP version",
+                                          "unsupported HTTP version",
+                                          "request line too long",
+                                          "bare CR",
+                                          "bare LF",
+                                          "whitespace before the first header field",
+                                          "obsolete line folding",
+                                          "empty field name",
+                                          "invalid field name",
+                                          "whitespace before colon",
+                                          "field line without colon",
+                                          "invalid field value",
+                                          "too many header fields",
+                                          "header section too large",
+                                          "missing Host",
+                                          "more than one Host",
+                                          "invalid Host",
+                                          "empty Host",
+                                          "invalid Content-Length",
+                                          "Content-Length with a leading zero",
+                                          "conflicting Content-Length values",
+                                          "Content-Length together with Transfer-Encoding",
+                                          "Transfer-Encoding in an HTTP/1.0 request",
+                                          "chunked is not the final transfer coding",
+                                          "invalid Transfer-Encoding",
+                                          "unsupported transfer coding",
+                                          "body too large",
+                                          "invalid chunk size",
+                                          "chunk size overflow",
+                                          "invalid chunk extension",
+                                          "invalid chunk extension name",
+                                          "invalid chunk extension value",
+                                          "unterminated quoted-string",
+                                          "invalid byte in a quoted-string",
+                                          "chunk extension too long",
+                                          "chunk framing out of proportion to its data",
+                                          "chunk data not followed by CRLF",
+                                          "trailer section too large"};
     static_assert(std::size(names) == static_cast<std::size_t>(parse_error::trailers_too_large) + 1);
     auto i = static_cast<std::size_t>(e);
     return i < std::size(names) ? names[i] : std::string_view{"unknown"};
@@ -174,8 +203,8 @@ inline bool has_ctl_or_del(std::uint64_t x) noexcept {
 // Scans one field line (or the empty line ending the section) starting at p, reading no further
 // than end. On field: out is filled and next is the start of the following line. Used for header
 // and trailer sections alike.
-inline line_result scan_field_line(const char* p, const char* end, bool first, bool allow_bare_lf,
-                                   header_field& out, const char*& next, parse_error& err) noexcept {
+inline line_result scan_field_line(char const* p, char const* end, bool first, bool allow_bare_lf, header_field& out,
+                                   char const*& next, parse_error& err) noexcept {
     if (p == end) return line_result::need_more;
     if (*p == '\r') {
         if (p + 1 == end) return line_result::need_more;
@@ -192,7 +221,7 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
         err = first ? parse_error::whitespace_before_first_header : parse_error::obs_fold;
         return line_result::error;
     }
-    const char* name = p;
+    char const* name = p;
     while (p != end && is_tchar(*p)) ++p;
     if (p == end) return line_result::need_more;
     if (*p != ':') {
@@ -205,7 +234,7 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
     out.name = std::string_view(name, static_cast<std::size_t>(p - name));
     ++p;
     while (p != end && (*p == ' ' || *p == '\t')) ++p;
-    const char* value = p;
+    char const* value = p;
     for (;;) {
         while (end - p >= 8) {
             std::uint64_t word;
@@ -217,7 +246,7 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
         if (!is_field_char(*p)) break;
         ++p;
     }
-    const char* value_end = p;
+    char const* value_end = p;
     if (*p == '\r') {
         if (p + 1 == end) return line_result::need_more;
         if (p[1] != '\n') return err = parse_error::bare_cr, line_result::error;
@@ -287,7 +316,7 @@ constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || 
 // OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
 // characters that would fold onto them; the first byte is checked first as a cheap reject.
 template <std::size_t N>
-constexpr bool token_is(std::string_view token, const char (&lower)[N]) noexcept {
+constexpr bool token_is(std::string_view token, char const (&lower)[N]) noexcept {
     if (token.size() != N - 1 || (token[0] | 0x20) != lower[0]) return false;
     for (std::size_t i = 1; i < N - 1; ++i)
         if ((token[i] | 0x20) != lower[i]) return false;
@@ -309,66 +338,66 @@ public:
         parse_status status = parse_status::incomplete;
     };
 
-    result decode(const char* in, std::size_t size, char* out) noexcept {
+    result decode(char const* in, std::size_t size, char* out) noexcept {
         result r;
-        const char* p = in;
-        const char* end = in + size;
+        char const* p = in;
+        char const* end = in + size;
         while (p != end || phase_ == phase::done) {
             switch (phase_) {
-            case phase::size_line: {
-                const char* next = nullptr;
-                auto st = parse_size_line(p, end, next);
-                if (st != parse_status::complete) return finish(r, in, p, st);
-                p = next;
-                if (chunk_left_ == 0) {
-                    phase_ = phase::trailers;
-                    trailer_bytes_ = 0;
-                } else {
-                    phase_ = phase::data;
+                case phase::size_line: {
+                    char const* next = nullptr;
+                    auto st = parse_size_line(p, end, next);
+                    if (st != parse_status::complete) return finish(r, in, p, st);
+                    p = next;
+                    if (chunk_left_ == 0) {
+                        phase_ = phase::trailers;
+                        trailer_bytes_ = 0;
+                    } else {
+                        phase_ = phase::data;
+                    }
+                    break;
                 }
-                break;
-            }
-            case phase::data: {
-                auto avail = static_cast<std::uint64_t>(end - p);
-                auto n = static_cast<std::size_t>(avail < chunk_left_ ? avail : chunk_left_);
-                if (out + r.produced != p) std::memmove(out + r.produced, p, n);
-                r.produced += n;
-                p += n;
-                chunk_left_ -= n;
-                if (chunk_left_ == 0) phase_ = phase::data_crlf;
-                break;
-            }
-            case phase::data_crlf:
-                if (*p == '\r') {
-                    if (end - p < 2) return finish(r, in, p, parse_status::incomplete);
-                    if (p[1] != '\n') return fail(r, in, p, parse_error::missing_chunk_data_crlf);
-                    p += 2;
-                } else if (*p == '\n' && limits_.allow_bare_lf) {
-                    p += 1;
-                } else {
-                    return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                case phase::data: {
+                    auto avail = static_cast<std::uint64_t>(end - p);
+                    auto n = static_cast<std::size_t>(avail < chunk_left_ ? avail : chunk_left_);
+                    if (out + r.produced != p) std::memmove(out + r.produced, p, n);
+                    r.produced += n;
+                    p += n;
+                    chunk_left_ -= n;
+                    if (chunk_left_ == 0) phase_ = phase::data_crlf;
+                    break;
                 }
-                phase_ = phase::size_line;
-                break;
-            case phase::trailers: {
-                header_field f;
-                const char* next = nullptr;
-                parse_error err = parse_error::none;
-                auto cap = end;
-                auto room = limits_.max_trailer_bytes - trailer_bytes_;
-                if (static_cast<std::size_t>(end - p) > room) cap = p + room;
-                auto lr = detail::scan_field_line(p, cap, false, limits_.allow_bare_lf, f, next, err);
-                if (lr == detail::line_result::need_more) {
-                    if (cap != end) return fail(r, in, p, parse_error::trailers_too_large);
-                    return finish(r, in, p, parse_status::incomplete);
+                case phase::data_crlf:
+                    if (*p == '\r') {
+                        if (end - p < 2) return finish(r, in, p, parse_status::incomplete);
+                        if (p[1] != '\n') return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                        p += 2;
+                    } else if (*p == '\n' && limits_.allow_bare_lf) {
+                        p += 1;
+                    } else {
+                        return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                    }
+                    phase_ = phase::size_line;
+                    break;
+                case phase::trailers: {
+                    header_field f;
+                    char const* next = nullptr;
+                    parse_error err = parse_error::none;
+                    auto cap = end;
+                    auto room = limits_.max_trailer_bytes - trailer_bytes_;
+                    if (static_cast<std::size_t>(end - p) > room) cap = p + room;
+                    auto lr = detail::scan_field_line(p, cap, false, limits_.allow_bare_lf, f, next, err);
+                    if (lr == detail::line_result::need_more) {
+                        if (cap != end) return fail(r, in, p, parse_error::trailers_too_large);
+                        return finish(r, in, p, parse_status::incomplete);
+                    }
+                    if (lr == detail::line_result::error) return fail(r, in, p, err);
+                    trailer_bytes_ += static_cast<std::size_t>(next - p);
+                    p = next;
+                    if (lr == detail::line_result::section_end) phase_ = phase::done;
+                    break;
                 }
-                if (lr == detail::line_result::error) return fail(r, in, p, err);
-                trailer_bytes_ += static_cast<std::size_t>(next - p);
-                p = next;
-                if (lr == detail::line_result::section_end) phase_ = phase::done;
-                break;
-            }
-            case phase::done: return finish(r, in, p, parse_status::complete);
+                case phase::done: return finish(r, in, p, parse_status::complete);
             }
         }
         return finish(r, in, p, parse_status::incomplete);
@@ -389,12 +418,12 @@ public:
 private:
     enum class phase : std::uint8_t { size_line, data, data_crlf, trailers, done };
 
-    result finish(result r, const char* in, const char* p, parse_status st) noexcept {
+    result finish(result r, char const* in, char const* p, parse_status st) noexcept {
         r.consumed = static_cast<std::size_t>(p - in);
         r.status = st;
         return r;
     }
-    result fail(result r, const char* in, const char* p, parse_error e) noexcept {
+    result fail(result r, char const* in, char const* p, parse_error e) noexcept {
         error_ = e;
         return finish(r, in, p, parse_status::error);
     }
@@ -403,22 +432,22 @@ private:
     // The line is judged once its end has arrived, or once it is longer than any valid one
     // can be (64 bytes of size and BWS, the extension limit, CRLF), so the verdict never
     // depends on how the bytes were split.
-    parse_status parse_size_line(const char* p, const char* end, const char*& next) noexcept {
+    parse_status parse_size_line(char const* p, char const* end, char const*& next) noexcept {
         std::size_t max_line = max_size_part + limits_.max_chunk_extension + 2;
         std::size_t avail = static_cast<std::size_t>(end - p);
-        auto lf = static_cast<const char*>(std::memchr(p, '\n', std::min(avail, max_line)));
+        auto lf = static_cast<char const*>(std::memchr(p, '\n', std::min(avail, max_line)));
         if (lf == nullptr) {
             if (avail < max_line) return parse_status::incomplete;
-            auto semi = static_cast<const char*>(std::memchr(p, ';', max_size_part + 1));
+            auto semi = static_cast<char const*>(std::memchr(p, ';', max_size_part + 1));
             return set(semi ? parse_error::chunk_extension_too_long : parse_error::invalid_chunk_size);
         }
-        const char* eol = lf;
+        char const* eol = lf;
         if (lf != p && lf[-1] == '\r') --eol;
         else if (!limits_.allow_bare_lf) return set(parse_error::bare_lf);
         if (std::memchr(p, '\r', static_cast<std::size_t>(eol - p)) != nullptr) return set(parse_error::bare_cr);
         next = lf + 1;
         return check_size_line(std::string_view(p, static_cast<std::size_t>(eol - p)),
-                                static_cast<std::size_t>(next - p));
+                               static_cast<std::size_t>(next - p));
     }
 
     // chunk-size [ chunk-ext ], without its line end (RFC 9112 7.1, 7.1.1):
@@ -453,7 +482,8 @@ private:
                 if (k != i) return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
                 break;
             }
-            if (line[k] != ';') return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
+            if (line[k] != ';')
+                return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
             std::size_t name = skip_bws(k + 1);
             i = skip_token(name);
             if (i == name) return set(parse_error::invalid_chunk_extension_name);
@@ -557,8 +587,7 @@ public:
     // caller that keeps an unfinished message calls it whenever parse() returns incomplete, so
     // that what it holds grows with the body, not with the bytes on the wire.
     std::size_t discard_framing(char* data, std::size_t size) noexcept {
-        if (state_ != state::body || head_.framing != body_framing::chunked || raw_pos_ == decoded_end_)
-            return size;
+        if (state_ != state::body || head_.framing != body_framing::chunked || raw_pos_ == decoded_end_) return size;
         std::memmove(data + decoded_end_, data + raw_pos_, size - raw_pos_);
         size -= raw_pos_ - decoded_end_;
         raw_pos_ = decoded_end_;
@@ -603,13 +632,12 @@ private:
     // ---- head
 
     parse_status parse_head(char* data, std::size_t size) noexcept {
-        const char* end = data + size;
+        char const* end = data + size;
         // Without a new LF, nothing can complete: skip the re-scan unless a limit is crossed.
         if (scanned_ > line_start_) {
-            bool over = state_ == state::request_line
-                            ? size > limits_.max_request_line
-                            : size - headers_start_ > limits_.max_header_bytes ||
-                                  size - line_start_ > limits_.max_header_line;
+            bool over = state_ == state::request_line ? size > limits_.max_request_line
+                                                      : size - headers_start_ > limits_.max_header_bytes ||
+                                                            size - line_start_ > limits_.max_header_line;
             if (!over && std::memchr(data + scanned_, '\n', size - scanned_) == nullptr) {
                 scanned_ = size;
                 return parse_status::incomplete;
@@ -620,15 +648,15 @@ private:
             if (st != parse_status::complete) return st;
             state_ = state::headers;
         }
-        const char* header_cap_base = data + headers_start_;
-        const char* p = data + line_start_;
+        char const* header_cap_base = data + headers_start_;
+        char const* p = data + line_start_;
         for (;;) {
-            const char* cap = end;
+            char const* cap = end;
             if (static_cast<std::size_t>(end - header_cap_base) > limits_.max_header_bytes)
                 cap = header_cap_base + limits_.max_header_bytes;
             if (static_cast<std::size_t>(cap - p) > limits_.max_header_line) cap = p + limits_.max_header_line;
             header_field f;
-            const char* next = nullptr;
+            char const* next = nullptr;
             parse_error err = parse_error::none;
             auto lr = detail::scan_field_line(p, cap, header_count_ == 0, limits_.allow_bare_lf, f, next, err);
             if (lr == detail::line_result::field) {
@@ -651,11 +679,10 @@ private:
         }
     }
 
-    parse_status parse_request_line(char* data, const char* end) noexcept {
-        const char* p = data + line_start_;
-        const char* cap = end;
-        if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
-            cap = data + limits_.max_request_line;
+    parse_status parse_request_line(char* data, char const* end) noexcept {
+        char const* p = data + line_start_;
+        char const* cap = end;
+        if (static_cast<std::size_t>(end - data) > limits_.max_request_line) cap = data + limits_.max_request_line;
         // RFC 9112 2.2: ignore empty lines before the request line. They count toward its limit,
         // and are read no further than it, so the verdict does not depend on the split.
         while (p < cap && (*p == '\r' || *p == '\n')) {
@@ -681,20 +708,19 @@ private:
         return st;
     }
 
-    parse_status scan_request_line(const char* p, const char* end) noexcept {
-        const char* line = p;
+    parse_status scan_request_line(char const* p, char const* end) noexcept {
+        char const* line = p;
         while (p != end && detail::is_tchar(*p)) ++p;
         if (p == end) return parse_status::incomplete;
         if (*p != ' ' || p == line) return fail(parse_error::invalid_method);
         head_.method_name = std::string_view(line, static_cast<std::size_t>(p - line));
         head_.method = method_from_string(head_.method_name);
-        const char* target = ++p;
+        char const* target = ++p;
         std::uint8_t kind = detail::tc_invalid;
         while (p != end && (kind = detail::target_chars[static_cast<unsigned char>(*p)]) == detail::tc_plain) ++p;
         if (p != end && kind != detail::tc_invalid) {  // '?' or '\\'
             if (kind == detail::tc_backslash) return fail(parse_error::backslash_in_path);
-            while (++p != end && detail::is_target_char(*p)) {
-            }
+            while (++p != end && detail::is_target_char(*p)) {}
         }
         if (p == end) return parse_status::incomplete;
         if (*p != ' ' || p == target) return fail(parse_error::invalid_target);
@@ -708,7 +734,7 @@ private:
             if (!ok) return fail(parse_error::invalid_version);
         }
         if (end - p < 9) return parse_status::incomplete;
-        const char* eol = p + 8;
+        char const* eol = p + 8;
         if (*eol == '\r') {
             if (end - eol < 2) return parse_status::incomplete;
             if (eol[1] != '\n') return fail(parse_error::bare_cr);
@@ -744,8 +770,8 @@ private:
             std::size_t i = 0;
             auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
             if (!alpha(t[0])) return parse_error::invalid_target;
-            while (i < t.size() && (alpha(t[i]) || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' ||
-                                    t[i] == '-' || t[i] == '.'))
+            while (i < t.size() &&
+                   (alpha(t[i]) || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' || t[i] == '-' || t[i] == '.'))
                 ++i;
             if (t.substr(i, 3) != "://") return parse_error::invalid_target;
             // The authority: a host that is not empty (RFC 9110 4.2.1) and no userinfo
@@ -764,40 +790,40 @@ private:
     parse_error on_field(header_field const& f) noexcept {
         auto n = f.name;
         switch (n.size()) {
-        case 4:
-            if (detail::token_is(n, "host")) {
-                if (host_count_++ != 0) return parse_error::multiple_host;
-                if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
-                // Without an authority in the target, Host is the authority: it cannot be empty
-                // (RFC 9112 3.2, RFC 9110 4.2.1). An absolute target brings its own.
-                if (detail::host_is_empty(f.value) &&
-                    (head_.form == target_form::origin || head_.form == target_form::asterisk))
-                    return parse_error::empty_host;
-                head_.host = f.value;
-            }
-            break;
-        case 6:
-            if (detail::token_is(n, "expect")) {
-                if (iequals(f.value, "100-continue")) head_.expect_continue = true;
-                else head_.expect_unsupported = true;
-            }
-            break;
-        case 10:
-            if (detail::token_is(n, "connection")) {
-                for_each_list_item(f.value, [&](std::string_view t) {
-                    if (detail::token_is(t, "close")) head_.connection_close = true;
-                    else if (detail::token_is(t, "keep-alive")) keep_alive_token_ = true;
-                    else if (detail::token_is(t, "upgrade")) head_.upgrade = true;
-                });
-            }
-            break;
-        case 14:
-            if (detail::token_is(n, "content-length")) return on_content_length(f.value);
-            break;
-        case 17:
-            if (detail::token_is(n, "transfer-encoding")) return on_transfer_encoding(f.value);
-            break;
-        default: break;
+            case 4:
+                if (detail::token_is(n, "host")) {
+                    if (host_count_++ != 0) return parse_error::multiple_host;
+                    if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
+                    // Without an authority in the target, Host is the authority: it cannot be empty
+                    // (RFC 9112 3.2, RFC 9110 4.2.1). An absolute target brings its own.
+                    if (detail::host_is_empty(f.value) &&
+                        (head_.form == target_form::origin || head_.form == target_form::asterisk))
+                        return parse_error::empty_host;
+                    head_.host = f.value;
+                }
+                break;
+            case 6:
+                if (detail::token_is(n, "expect")) {
+                    if (iequals(f.value, "100-continue")) head_.expect_continue = true;
+                    else head_.expect_unsupported = true;
+                }
+                break;
+            case 10:
+                if (detail::token_is(n, "connection")) {
+                    for_each_list_item(f.value, [&](std::string_view t) {
+                        if (detail::token_is(t, "close")) head_.connection_close = true;
+                        else if (detail::token_is(t, "keep-alive")) keep_alive_token_ = true;
+                        else if (detail::token_is(t, "upgrade")) head_.upgrade = true;
+                    });
+                }
+                break;
+            case 14:
+                if (detail::token_is(n, "content-length")) return on_content_length(f.value);
+                break;
+            case 17:
+                if (detail::token_is(n, "transfer-encoding")) return on_transfer_encoding(f.value);
+                break;
+            default: break;
         }
         return parse_error::none;
     }
@@ -876,21 +902,20 @@ private:
 
     parse_status parse_body(char* data, std::size_t size) noexcept {
         switch (head_.framing) {
-        case body_framing::none:
-            return complete(head_size_, 0, head_size_);
-        case body_framing::content_length:
-            if (head_.content_length > body_limit_) return fail(parse_error::body_too_large);
-            if (size - head_size_ < head_.content_length) return parse_status::incomplete;
-            return complete(head_size_, static_cast<std::size_t>(head_.content_length),
-                            head_size_ + static_cast<std::size_t>(head_.content_length));
-        case body_framing::chunked: {
-            auto r = chunked_.decode(data + raw_pos_, size - raw_pos_, data + decoded_end_);
-            raw_pos_ += r.consumed;
-            decoded_end_ += r.produced;
-            if (r.status == parse_status::error) return fail(chunked_.error());
-            if (r.status == parse_status::incomplete) return parse_status::incomplete;
-            return complete(head_size_, decoded_end_ - head_size_, raw_pos_);
-        }
+            case body_framing::none: return complete(head_size_, 0, head_size_);
+            case body_framing::content_length:
+                if (head_.content_length > body_limit_) return fail(parse_error::body_too_large);
+                if (size - head_size_ < head_.content_length) return parse_status::incomplete;
+                return complete(head_size_, static_cast<std::size_t>(head_.content_length),
+                                head_size_ + static_cast<std::size_t>(head_.content_length));
+            case body_framing::chunked: {
+                auto r = chunked_.decode(data + raw_pos_, size - raw_pos_, data + decoded_end_);
+                raw_pos_ += r.consumed;
+                decoded_end_ += r.produced;
+                if (r.status == parse_status::error) return fail(chunked_.error());
+                if (r.status == parse_status::incomplete) return parse_status::incomplete;
+                return complete(head_size_, decoded_end_ - head_size_, raw_pos_);
+            }
         }
         return parse_status::incomplete;
     }
@@ -930,8 +955,8 @@ private:
     std::size_t scanned_ = 0;        // bytes already searched for a line end
     std::size_t headers_start_ = 0;  // start of the field lines
     std::size_t head_size_ = 0;
-    std::size_t raw_pos_ = 0;        // chunked: next raw byte
-    std::size_t decoded_end_ = 0;    // chunked: end of the decoded body so far
+    std::size_t raw_pos_ = 0;      // chunked: next raw byte
+    std::size_t decoded_end_ = 0;  // chunked: end of the decoded body so far
     std::size_t consumed_ = 0;
     std::size_t header_count_ = 0;
     unsigned host_count_ = 0;

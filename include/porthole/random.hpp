@@ -34,7 +34,8 @@ inline void random_bytes(std::span<unsigned char> out) {
 #elif defined(_WIN32)
     for (std::size_t done = 0; done < out.size();) {
         auto n = static_cast<ULONG>(out.size() - done > 0x10000 ? 0x10000 : out.size() - done);
-        if (!RtlGenRandom(out.data() + done, n)) throw std::system_error(EIO, std::generic_category(), "porthole: RtlGenRandom");
+        if (!RtlGenRandom(out.data() + done, n))
+            throw std::system_error(EIO, std::generic_category(), "porthole: RtlGenRandom");
         done += n;
     }
 #else

@@ -62,7 +62,8 @@ inline std::string client_address(std::string_view peer) {
 class rate_limit {
 public:
     explicit rate_limit(rate_limit_options o = {}) : shared_(std::make_shared<shared>()) {
-        if (!(o.rate > 0) || !(o.burst >= 1)) throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
+        if (!(o.rate > 0) || !(o.burst >= 1))
+            throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
         shared_->opts = std::move(o);
         shared_->per_shard = std::max<std::size_t>(1, shared_->opts.max_clients / shard_count);
     }
@@ -133,9 +134,8 @@ private:
     // false when none has, and every client it holds is busy.
     bool forget_full(shard& s, double now) const {
         auto const& o = shared_->opts;
-        std::erase_if(s.buckets, [&](auto const& kv) {
-            return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst;
-        });
+        std::erase_if(s.buckets,
+                      [&](auto const& kv) { return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst; });
         return s.buckets.size() < shared_->per_shard;
     }
 

@@ -126,9 +126,19 @@ public:
         detail::exchange* exchange = nullptr;  // set by a connection
     };
     explicit request(parts const& p) noexcept
-        : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
-          path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
-          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject),
+        : method_(p.method),
+          method_name_(p.method_name),
+          target_(p.target),
+          version_(p.version),
+          path_(p.path),
+          raw_path_(p.raw_path),
+          query_(p.query),
+          headers_(p.headers),
+          body_(p.body),
+          keep_alive_(p.keep_alive),
+          secure_(p.secure),
+          peer_(p.peer),
+          client_subject_(p.client_subject),
           exchange_(p.exchange) {}
 
 private:

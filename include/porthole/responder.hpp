@@ -151,13 +151,13 @@ struct body_consumer;  // body_stream.hpp
 // connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
 // handler calls answer_later().
 struct exchange {
-    mailbox* box = nullptr;       // the driver's, or null: this connection cannot answer later
-    void* tag = nullptr;          // how the driver knows the connection (mailbox::run's ready)
+    mailbox* box = nullptr;  // the driver's, or null: this connection cannot answer later
+    void* tag = nullptr;     // how the driver knows the connection (mailbox::run's ready)
     worker_pool* workers = nullptr;
-    void* owner = nullptr;        // the connection, and its notification entry point
+    void* owner = nullptr;  // the connection, and its notification entry point
     void (*on_notify)(void*) = nullptr;
-    std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
-    std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    std::shared_ptr<connection_link> link;  // made on first use, kept while the connection lives
+    std::shared_ptr<answer_state> started;  // made by answer_later() during the handler call
     // body_stream.hpp: the request's body is not read yet and may be taken as a stream
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;
@@ -166,7 +166,9 @@ struct exchange {
 
     connection_link& ensure_link() {
         if (!link) {
-            if (!box) throw std::logic_error("porthole: this connection's driver gives no mailbox, so it cannot answer later");
+            if (!box)
+                throw std::logic_error(
+                    "porthole: this connection's driver gives no mailbox, so it cannot answer later");
             link = connection_link::open(box->shared_from_this(), tag);
             link->set_owner(owner, on_notify);
         }
@@ -194,7 +196,9 @@ public:
     // closed the connection): then it is dropped, harmlessly. Throws std::logic_error when
     // this responder has already answered or holds no request.
     bool send(response res) {
-        if (!state_) throw std::logic_error("porthole: responder::send on a responder that already answered or holds no request");
+        if (!state_)
+            throw std::logic_error(
+                "porthole: responder::send on a responder that already answered or holds no request");
         auto state = std::move(state_);
         return state->settle(detail::answer_state::phase::answered, &res);
     }
@@ -212,16 +216,15 @@ public:
     // For code that runs a handler elsewhere (blocking.hpp): the handler failed; the client
     // gets 500 and `why` goes to the error log, on the connection's thread.
     void fail(std::string why) noexcept {
-        if (auto state = std::move(state_)) state->settle(detail::answer_state::phase::dropped, nullptr, std::move(why));
+        if (auto state = std::move(state_))
+            state->settle(detail::answer_state::phase::dropped, nullptr, std::move(why));
     }
 
 private:
     friend responder answer_later(request const& req);
     explicit responder(std::shared_ptr<detail::answer_state> s) noexcept : state_(std::move(s)) {}
 
-    void abandon() noexcept {
-        fail("a responder was destroyed without answering");
-    }
+    void abandon() noexcept { fail("a responder was destroyed without answering"); }
 
     std::shared_ptr<detail::answer_state> state_;
 };

@@ -95,9 +95,7 @@ public:
     }
     // The error page every part of porthole answers with: the status and its reason phrase as
     // plain text ("Not Found"), a fixed text that never echoes request data.
-    static response error(porthole::status s) {
-        return static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-    }
+    static response error(porthole::status s) { return static_text(reason_phrase(s), "text/plain; charset=utf-8", s); }
     // A redirect to `location` (RFC 9110 15.4). The default, 302 Found, is what browsers and
     // curl -L follow for any method, turning a POST into a GET as every client does: the usual
     // meaning of "go there now". Pass 303 See Other after a form POST (always a GET there), 307
@@ -109,7 +107,8 @@ public:
     }
     // The whole file at `path` (UTF-8; UTF-16 at the Windows call), or nullopt when it cannot be
     // opened as a regular file.
-    static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
+    static std::optional<response> file(std::string const& path,
+                                        std::string_view content_type = "application/octet-stream") {
         int fd = detail::open_file_for_reading(path);
         if (fd < 0) return std::nullopt;
         auto owner = std::make_shared<unique_fd>(fd);

@@ -28,7 +28,7 @@ struct route_pattern {
 // The methods of a route as a template argument: route<"/x", GET | PUT>(handler).
 struct route_methods {
     std::uint16_t bits = 0;
-    constexpr route_methods(method_set s) noexcept : bits(s.bits()) {}  // NOLINT: implicit on purpose
+    constexpr route_methods(method_set s) noexcept : bits(s.bits()) {}          // NOLINT: implicit on purpose
     constexpr route_methods(method m) noexcept : bits(method_set(m).bits()) {}  // NOLINT
 };
 
@@ -44,8 +44,16 @@ struct segment_spec {
 };
 
 enum class pattern_problem : std::uint8_t {
-    none, not_rooted, unbalanced_brace, partial_segment, bad_name, bad_type, rest_not_last,
-    dot_segment, bad_literal, duplicate_name,
+    none,
+    not_rooted,
+    unbalanced_brace,
+    partial_segment,
+    bad_name,
+    bad_type,
+    rest_not_last,
+    dot_segment,
+    bad_literal,
+    duplicate_name,
 };
 
 constexpr bool is_name_char(char c) noexcept {
@@ -98,12 +106,9 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
     } else if (auto colon = index_of(inner, ':'); colon != std::string_view::npos) {
         name = inner.substr(0, colon);
         auto type = inner.substr(colon + 1);
-        if (type == "int")
-            kind = segment_kind::integer;
-        else if (type == "uint")
-            kind = segment_kind::unsigned_integer;
-        else
-            return pattern_problem::bad_type;
+        if (type == "int") kind = segment_kind::integer;
+        else if (type == "uint") kind = segment_kind::unsigned_integer;
+        else return pattern_problem::bad_type;
     }
     if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return pattern_problem::bad_name;
     for (char c : name)
@@ -117,8 +122,7 @@ constexpr pattern_problem check_pattern(std::string_view p) noexcept {
     auto n = pattern_segment_count(p);
     for (std::size_t i = 0; i < n; ++i) {
         segment_spec s;
-        if (auto problem = parse_segment(pattern_segment(p, i), s); problem != pattern_problem::none)
-            return problem;
+        if (auto problem = parse_segment(pattern_segment(p, i), s); problem != pattern_problem::none) return problem;
         if (s.kind == segment_kind::rest && i + 1 != n) return pattern_problem::rest_not_last;
         if (s.kind == segment_kind::literal) continue;
         for (std::size_t j = 0; j < i; ++j) {
@@ -190,8 +194,9 @@ struct pattern_check {
                   "porthole route pattern: '{' without a matching '}' (or the reverse)");
     static_assert(problem != pattern_problem::partial_segment,
                   "porthole route pattern: a parameter must be a whole segment, as in /users/{id}");
-    static_assert(problem != pattern_problem::bad_name,
-                  "porthole route pattern: a parameter name must be letters, digits and '_', not starting with a digit");
+    static_assert(
+        problem != pattern_problem::bad_name,
+        "porthole route pattern: a parameter name must be letters, digits and '_', not starting with a digit");
     static_assert(problem != pattern_problem::bad_type,
                   "porthole route pattern: unknown parameter type; use {name}, {name:int}, {name:uint} or {name...}");
     static_assert(problem != pattern_problem::rest_not_last,
@@ -200,8 +205,7 @@ struct pattern_check {
                   "porthole route pattern: '.' and '..' segments never match a request, so they cannot be routed");
     static_assert(problem != pattern_problem::bad_literal,
                   "porthole route pattern: a literal segment may not contain '%', '?', '#' or NUL");
-    static_assert(problem != pattern_problem::duplicate_name,
-                  "porthole route pattern: a parameter name is used twice");
+    static_assert(problem != pattern_problem::duplicate_name, "porthole route pattern: a parameter name is used twice");
     static constexpr bool ok = problem == pattern_problem::none;
 };
 
@@ -268,8 +272,7 @@ struct body_of {
     using type = void;
 };
 template <class... A>
-    requires(sizeof...(A) > 0)
-struct body_of<type_list<A...>> {
+requires(sizeof...(A) > 0) struct body_of<type_list<A...>> {
     static constexpr std::size_t n = sizeof...(A);
     using tuple = std::tuple<A...>;
     static constexpr std::size_t at =
@@ -332,28 +335,23 @@ struct handler_traits<H, type_list<P...>> {
         using type = void;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::params)
-    struct result<F, X...> {
+    requires(F == handler_form::params) struct result<F, X...> {
         using type = std::invoke_result_t<H&, P..., X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::request_and_params)
-    struct result<F, X...> {
+    requires(F == handler_form::request_and_params) struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, P..., X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::request_only)
-    struct result<F, X...> {
+    requires(F == handler_form::request_only) struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::params_and_body)
-    struct result<F, X...> {
+    requires(F == handler_form::params_and_body) struct result<F, X...> {
         using type = std::invoke_result_t<H&, P..., body, X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::request_params_and_body)
-    struct result<F, X...> {
+    requires(F == handler_form::request_params_and_body) struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, P..., body, X...>;
     };
     using result_type = typename std::conditional_t<later, result<form, responder>, result<form>>::type;

@@ -58,12 +58,30 @@ auto route(Handler&& handler) {
     return route_entry<Pattern, Methods, H>{std::forward<Handler>(handler)};
 }
 
-template <route_pattern P, class H> auto get(H&& h) { return route<P, GET>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto head(H&& h) { return route<P, HEAD>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto post(H&& h) { return route<P, POST>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
+template <route_pattern P, class H>
+auto get(H&& h) {
+    return route<P, GET>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto head(H&& h) {
+    return route<P, HEAD>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto post(H&& h) {
+    return route<P, POST>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto put(H&& h) {
+    return route<P, PUT>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto delete_(H&& h) {
+    return route<P, DELETE>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto patch(H&& h) {
+    return route<P, PATCH>(std::forward<H>(h));
+}
 
 // Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
 // "/static") with `app`, which sees the path from the '/' after the prefix on.
@@ -85,10 +103,10 @@ struct trie_node {
     std::uint16_t literals_begin = 0, literals_end = 0;  // into trie::edges, sorted by (size, text)
     std::int16_t integer = no_node, unsigned_integer = no_node, string = no_node, rest = no_node;
     std::uint16_t routes_begin = 0, routes_end = 0;  // into trie::routes: routes ending here
-    std::uint16_t methods = 0;                        // their union
-    std::uint16_t table_begin = 0;                    // into trie::slots, when table_bits > 0
-    std::uint8_t table_bits = 0;                      // log2 of the table's size
-    bool only_literal = false;  // one literal child, no parameter: its edge is compared in place
+    std::uint16_t methods = 0;                       // their union
+    std::uint16_t table_begin = 0;                   // into trie::slots, when table_bits > 0
+    std::uint8_t table_bits = 0;                     // log2 of the table's size
+    bool only_literal = false;                       // one literal child, no parameter: its edge is compared in place
 };
 
 struct literal_edge {
@@ -152,7 +170,7 @@ struct trie {
     std::array<std::uint16_t, 4 * Nodes> slots{};    // per-node open-addressing tables: edge + 1, or 0
     std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
     std::size_t node_count = 1;
-    std::size_t depth = 0;            // most segments before a rest
+    std::size_t depth = 0;                          // most segments before a rest
     int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
 };
 
@@ -202,19 +220,19 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
         for (auto c = first_child[n]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
             auto const& e = edge_of[static_cast<std::size_t>(c)];
             switch (e.kind) {
-            case segment_kind::literal: {
-                std::size_t k = edge_count++;  // insertion sort: runs are short
-                while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
-                    t.edges[k] = t.edges[k - 1];
-                    --k;
+                case segment_kind::literal: {
+                    std::size_t k = edge_count++;  // insertion sort: runs are short
+                    while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
+                        t.edges[k] = t.edges[k - 1];
+                        --k;
+                    }
+                    t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
+                    break;
                 }
-                t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
-                break;
-            }
-            case segment_kind::integer: node.integer = c; break;
-            case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
-            case segment_kind::string: node.string = c; break;
-            case segment_kind::rest: node.rest = c; break;
+                case segment_kind::integer: node.integer = c; break;
+                case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
+                case segment_kind::string: node.string = c; break;
+                case segment_kind::rest: node.rest = c; break;
             }
         }
         node.literals_end = static_cast<std::uint16_t>(edge_count);
@@ -313,7 +331,7 @@ struct path_walk {
                 constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
                 std::uint64_t v;
                 std::memcpy(&v, p.data() + at, 8);
-                v ^= 0x2f2f2f2f2f2f2f2fu;                    // a '/' byte becomes zero
+                v ^= 0x2f2f2f2f2f2f2f2fu;                  // a '/' byte becomes zero
                 return ~(((v & low7) + low7) | v | low7);  // exact: no borrow between bytes
             };
             if (p.size() >= 8) {
@@ -367,10 +385,10 @@ inline bool same_text(std::string_view a, std::string_view b) noexcept {
 }
 
 struct match_query {
-    std::uint16_t wanted = 0;     // the request's method bit
-    std::uint16_t fallback = 0;   // GET's bit for a HEAD request, else 0
-    std::uint16_t allowed = 0;    // methods of the routes whose paths matched
-    int route = -1;               // the winner
+    std::uint16_t wanted = 0;    // the request's method bit
+    std::uint16_t fallback = 0;  // GET's bit for a HEAD request, else 0
+    std::uint16_t allowed = 0;   // methods of the routes whose paths matched
+    int route = -1;              // the winner
 };
 
 template <class Trie, class Walk, class Methods>
@@ -531,8 +549,8 @@ template <class... Routes>
 class router {
     static constexpr std::size_t route_count = sizeof...(Routes);
     static constexpr std::size_t node_capacity = (std::size_t{1} + ... + Routes::segments.size());
-    static constexpr auto trie_ = detail::build_trie<route_count, node_capacity>(
-        std::array<detail::route_shape, route_count>{
+    static constexpr auto trie_ =
+        detail::build_trie<route_count, node_capacity>(std::array<detail::route_shape, route_count>{
             detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
     static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
     static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
@@ -576,9 +594,7 @@ public:
     // How the route that would answer `head` takes its body: a streamed_body route's plan, a
     // mounted application's, or nullopt (the connection's max_body, read whole). Present only
     // when some route plans its body: a connection asks it before reading a body.
-    std::optional<body_plan> plan_body(request const& head)
-        requires(route_plans_body<Routes>() || ...)
-    {
+    std::optional<body_plan> plan_body(request const& head) requires(route_plans_body<Routes>() || ...) {
         auto path = head.path();
         if (path.empty() || path[0] != '/') return std::nullopt;
         walk w(path);
@@ -661,9 +677,7 @@ private:
         return response::redirect(location, status::permanent_redirect);
     }
 
-    response invoke(std::size_t index, request const& req, walk const& w) {
-        return invoke_table[index](*this, req, w);
-    }
+    response invoke(std::size_t index, request const& req, walk const& w) { return invoke_table[index](*this, req, w); }
 
     template <std::size_t I>
     static response invoke_route(router& self, request const& req, walk const& s) {
@@ -674,7 +688,8 @@ private:
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
-                             !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
+                             !detail::handler_traits<decltype(entry.handler),
+                                                     detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -685,8 +700,7 @@ private:
             std::array<path_param, info::param_count + 1> params{};
             fill_params<info>(params, arena, s, std::make_index_sequence<info::param_count>{});
             auto with = req.with_params(std::span<path_param const>(params.data(), info::param_count));
-            return call_handler<info>(entry.handler, with, s, params,
-                                      std::make_index_sequence<info::param_count>{});
+            return call_handler<info>(entry.handler, with, s, params, std::make_index_sequence<info::param_count>{});
         }
     }
 
@@ -694,8 +708,8 @@ private:
     static void fill_params(std::array<path_param, Info::param_count + 1>& params, detail::decode_arena& arena,
                             walk const& s, std::index_sequence<J...>) {
         ((params[J] = path_param{Info::segments[Info::param_positions[J]].text,
-                                 param_text<Info::segments[Info::param_positions[J]].kind>(
-                                     arena, s, Info::param_positions[J])}),
+                                 param_text<Info::segments[Info::param_positions[J]].kind>(arena, s,
+                                                                                           Info::param_positions[J])}),
          ...);
     }
 
@@ -708,12 +722,9 @@ private:
 
     template <detail::segment_kind K>
     static auto param_value(walk const& s, std::size_t position, std::string_view text) noexcept {
-        if constexpr (K == detail::segment_kind::integer)
-            return static_cast<std::int64_t>(s.numbers[position]);
-        else if constexpr (K == detail::segment_kind::unsigned_integer)
-            return s.numbers[position];
-        else
-            return text;
+        if constexpr (K == detail::segment_kind::integer) return static_cast<std::int64_t>(s.numbers[position]);
+        else if constexpr (K == detail::segment_kind::unsigned_integer) return s.numbers[position];
+        else return text;
     }
 
     template <class Info, class H, std::size_t... J>
@@ -724,8 +735,9 @@ private:
         (void)req;
         if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
             return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J],
-                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...);
+                                                  s, Info::param_positions[J],
+                                                  param_text<Info::segments[Info::param_positions[J]].kind>(
+                                                      arena, s, Info::param_positions[J]))...);
         else
             return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
                 s, Info::param_positions[J],
@@ -741,8 +753,7 @@ private:
         using traits = detail::handler_traits<H, detail::param_types<Info>>;
         if constexpr (traits::form == detail::handler_form::none || !traits::result_ok)
             return response(status::internal_server_error);
-        else
-            return call_fitting_handler<Info>(h, req, s, params, order);
+        else return call_fitting_handler<Info>(h, req, s, params, order);
     }
 
     template <class Info, class H, std::size_t... J>
@@ -757,14 +768,14 @@ private:
         auto call = [&](auto&&... tail) -> decltype(auto) {
             if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
                 return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
-                                                                                      params[J].value)...,
+                                                                                    params[J].value)...,
                          std::forward<decltype(tail)>(tail)...);
             else if constexpr (f == detail::handler_form::request_only)
                 return h(req, std::forward<decltype(tail)>(tail)...);
             else
                 return h(req,
                          param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
-                                                                                   params[J].value)...,
+                                                                                    params[J].value)...,
                          std::forward<decltype(tail)>(tail)...);
         };
         // It answers through a responder (responder.hpp), taken last.

@@ -181,8 +181,8 @@ private:
                 continue;
             }
             bool v6 = a.host.find(':') != std::string::npos;
-            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme, a.host.c_str(),
-                        unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
+            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme,
+                        a.host.c_str(), unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
             query = false;
         }
         std::fflush(stdout);
@@ -190,8 +190,8 @@ private:
 
     static std::string url_of(detail::bound_address const& b) {
         bool v6 = b.address.host.find(':') != std::string::npos;
-        return std::string(Transport::encrypted ? "https://" : "http://") + (v6 ? "[" + b.address.host + "]" : b.address.host) +
-               ":" + std::to_string(b.port) + "/";
+        return std::string(Transport::encrypted ? "https://" : "http://") +
+               (v6 ? "[" + b.address.host + "]" : b.address.host) + ":" + std::to_string(b.port) + "/";
     }
 
     App app_;
@@ -254,13 +254,11 @@ public:
     int fd() const noexcept { return read_.get(); }  // readable once a signal came
     void wait() const {
         pollfd p{read_.get(), POLLIN, 0};
-        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
-        }
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {}
     }
     void clear() const noexcept {
         char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {
-        }
+        while (::read(read_.get(), buf, sizeof buf) > 0) {}
     }
 
 private:
@@ -294,8 +292,7 @@ int serve_https(Tag, App&, options&&) {
 // gives the right exit status.
 template <class App>
 int serve(App&& app, options opts = {}) {
-    if (opts.tls_cert_file)
-        return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
+    if (opts.tls_cert_file) return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
     bool signals = opts.handle_signals;
     try {
         server<App&> s(app, std::move(opts));

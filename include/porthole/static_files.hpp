@@ -250,7 +250,8 @@ private:
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
         if (req.has_header("If-Match")) {
-            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return response::error(status::precondition_failed);
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true))
+                return response::error(status::precondition_failed);
         } else if (req.has_header("If-Unmodified-Since")) {
             if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
                 return response::error(status::precondition_failed);
@@ -288,8 +289,8 @@ private:
                 offset = range.first;
                 length = range.last - range.first + 1;
                 r.set_status(status::partial_content);
-                r.set_header("Content-Range", "bytes " + std::to_string(range.first) + '-' + std::to_string(range.last) +
-                                                  '/' + std::to_string(size));
+                r.set_header("Content-Range", "bytes " + std::to_string(range.first) + '-' +
+                                                  std::to_string(range.last) + '/' + std::to_string(size));
             }
         }
         r.body() = file_body{std::move(file.fd), offset, length};

@@ -52,10 +52,10 @@ namespace detail {
 
 // A live stream's state, shared by the connection (its thread) and the threads that resume it.
 struct stream_channel {
-    live_producer producer;               // the connection's thread only
-    std::atomic<bool> over{false};        // the connection sends no more of it
-    std::atomic<bool> stopping{false};    // the server stops: end once the producer has nothing
-    bool counted = false;                 // in metrics' live streams (the connection's thread)
+    live_producer producer;             // the connection's thread only
+    std::atomic<bool> over{false};      // the connection sends no more of it
+    std::atomic<bool> stopping{false};  // the server stops: end once the producer has nothing
+    bool counted = false;               // in metrics' live streams (the connection's thread)
 
     // Any thread: ask the connection to call the producer again. False once the stream is over.
     bool resume() {

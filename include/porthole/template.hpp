@@ -60,9 +60,8 @@ inline constexpr bool is_html = std::is_same_v<T, html> || std::is_same_v<T, htm
 // Numbers, as opposed to bool and the character types.
 template <class T>
 inline constexpr bool is_number =
-    std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
-    !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
-    !std::is_same_v<T, char32_t>;
+    std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
+    !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
 
 template <class T>
 concept string_like = std::is_convertible_v<T const&, std::string_view> && !is_html<T>;
@@ -77,7 +76,7 @@ concept fmt_formattable = false;
 
 template <class T>
 concept writable = is_html<T> || std::is_same_v<T, template_value> || std::is_same_v<T, bool> ||
-                   std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
+    std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
 
 template <class>
 inline constexpr bool dependent_false = false;
@@ -138,8 +137,8 @@ class template_value {
 public:
     template_value() noexcept = default;  // empty text
     template <class T>
-        requires(detail::writable<T> && !std::is_same_v<T, template_value>)
-    template_value(T const& value) noexcept {  // NOLINT: implicit on purpose
+    requires(detail::writable<T> && !std::is_same_v<T, template_value>) template_value(T const& value)
+    noexcept {  // NOLINT: implicit on purpose
         if constexpr (detail::is_html<T>) {
             kind_ = kind::markup;
             payload_.text = {value.view().data(), value.view().size()};
@@ -188,7 +187,7 @@ private:
 
     std::string_view view() const noexcept {
         return kind_ == kind::inline_text ? payload_.inline_text.view()
-                                     : std::string_view(payload_.text.data, payload_.text.size);
+                                          : std::string_view(payload_.text.data, payload_.text.size);
     }
     template <bool Raw>
     void write(std::string& out) const {
@@ -291,7 +290,7 @@ constexpr void parse_template(std::string_view text, Emit&& emit) {
     std::size_t at = text.find("@@");
     while (at != std::string_view::npos) {
         std::size_t name = at + 2;
-        const bool raw = name < text.size() && text[name] == '!';
+        bool const raw = name < text.size() && text[name] == '!';
         if (raw) ++name;
         std::size_t end = name;
         if (end < text.size() && is_marker_name_start(text[end])) {
@@ -318,7 +317,7 @@ template <std::size_t N>
 struct fixed_text {
     char data[N]{};
     constexpr fixed_text() noexcept = default;
-    constexpr fixed_text(const char (&text)[N]) noexcept {  // NOLINT: implicit on purpose
+    constexpr fixed_text(char const (&text)[N]) noexcept {  // NOLINT: implicit on purpose
         for (std::size_t i = 0; i < N; ++i) data[i] = text[i];
     }
     constexpr std::string_view view() const noexcept { return {data, N - 1}; }
@@ -348,9 +347,7 @@ struct parsed_template {
         for (piece p : pieces) count += p.kind != piece_kind::literal;
         return count;
     }();
-    static constexpr std::string_view name_of(piece p) noexcept {
-        return text.substr(p.begin, p.size);
-    }
+    static constexpr std::string_view name_of(piece p) noexcept { return text.substr(p.begin, p.size); }
     static constexpr bool has_marker(std::string_view name) noexcept {
         for (piece p : pieces) {
             if (p.kind != piece_kind::literal && name_of(p) == name) return true;
@@ -372,8 +369,8 @@ template <fixed_text Name, class T>
 inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
 
 template <class T>
-using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
-                                       std::remove_reference_t<T> const&, std::remove_cvref_t<T>>;
+using arg_storage =
+    std::conditional_t<std::is_lvalue_reference_v<T>, std::remove_reference_t<T> const&, std::remove_cvref_t<T>>;
 
 template <fixed_text Name>
 struct arg_name {
@@ -462,12 +459,10 @@ constexpr void diagnose_marker() {
 
 template <fixed_text Text, class... Args>
 constexpr void diagnose_mismatch() {
-    []<std::size_t... J>(std::index_sequence<J...>) {
-        (diagnose_value<Text, J, Args...>(), ...);
-    }(std::index_sequence_for<Args...>{});
-    []<std::size_t... I>(std::index_sequence<I...>) {
-        (diagnose_marker<Text, I, Args...>(), ...);
-    }(std::make_index_sequence<parsed_template<Text>::piece_count>{});
+    []<std::size_t... J>(std::index_sequence<J...>) { (diagnose_value<Text, J, Args...>(), ...); }
+    (std::index_sequence_for<Args...>{});
+    []<std::size_t... I>(std::index_sequence<I...>) { (diagnose_marker<Text, I, Args...>(), ...); }
+    (std::make_index_sequence<parsed_template<Text>::piece_count>{});
 }
 
 // ---------------------------------------------------------------- run-time helpers
@@ -480,9 +475,7 @@ inline template_error file_error(std::filesystem::path const& file, std::string 
 }
 
 inline std::string read_template_file(std::filesystem::path const& file) {
-    auto fail = [&file](int error) {
-        return file_error(file, std::generic_category().message(error));
-    };
+    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
     struct closer {
         void operator()(std::FILE* f) const noexcept { std::fclose(f); }
     };
@@ -511,9 +504,7 @@ public:
     static constexpr std::size_t piece_count = parsed::piece_count;
     static constexpr std::size_t marker_count = parsed::marker_count;
     static constexpr std::string_view text() noexcept { return parsed::text; }
-    static constexpr bool has_marker(std::string_view name) noexcept {
-        return parsed::has_marker(name);
-    }
+    static constexpr bool has_marker(std::string_view name) noexcept { return parsed::has_marker(name); }
 
     // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
     template <class... Args>
@@ -539,9 +530,7 @@ public:
     }
 
 private:
-    static constexpr bool is_raw(std::size_t i) {
-        return parsed::pieces[i].kind == detail::piece_kind::raw_marker;
-    }
+    static constexpr bool is_raw(std::size_t i) { return parsed::pieces[i].kind == detail::piece_kind::raw_marker; }
 
     // The value for marker piece I; literal pieces count as an empty string.
     template <std::size_t I, class... Args>
@@ -672,18 +661,12 @@ public:
     template <detail::value_lookup Lookup>
     void render_to(std::string& out, Lookup&& lookup) const {
         out.reserve(out.size() + literal_size_);
-        write(out, [&lookup](std::string_view name) -> std::optional<template_value> {
-            return lookup(name);
-        });
+        write(out, [&lookup](std::string_view name) -> std::optional<template_value> { return lookup(name); });
     }
 
 private:
-    std::string_view name_of(detail::piece const& p) const noexcept {
-        return {text_.data() + p.begin, p.size};
-    }
-    static bool is_raw(detail::piece const& p) noexcept {
-        return p.kind == detail::piece_kind::raw_marker;
-    }
+    std::string_view name_of(detail::piece const& p) const noexcept { return {text_.data() + p.begin, p.size}; }
+    static bool is_raw(detail::piece const& p) noexcept { return p.kind == detail::piece_kind::raw_marker; }
 
     template <class Find>
     void write(std::string& out, Find&& find) const {
@@ -694,11 +677,10 @@ private:
                 out.append(piece_text);
                 continue;
             }
-            const auto value = find(piece_text);
+            auto const value = find(piece_text);
             if (!value) {
                 out.resize(start);
-                throw template_error("no value given for marker @@" + std::string(piece_text) +
-                                     "@@");
+                throw template_error("no value given for marker @@" + std::string(piece_text) + "@@");
             }
             if (is_raw(p)) detail::write_value<true>(out, *value);
             else detail::write_value<false>(out, *value);

@@ -40,8 +40,7 @@ public:
             fresh.modified = std::filesystem::last_write_time(file, error);
             if (!error) fresh.size = std::filesystem::file_size(file, error);
             if (error) throw detail::file_error(file, error.message());
-            if (it != entries_.end() && it->second.modified == fresh.modified &&
-                it->second.size == fresh.size) {
+            if (it != entries_.end() && it->second.modified == fresh.modified && it->second.size == fresh.size) {
                 return it->second.page;
             }
         }

@@ -61,7 +61,8 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
             auto line = rest.substr(0, e);
             auto colon = line.find(':');
             if (colon != std::string_view::npos)
-                r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(detail::trim_ows(line.substr(colon + 1))));
+                r.headers.emplace_back(std::string(line.substr(0, colon)),
+                                       std::string(detail::trim_ows(line.substr(colon + 1))));
             if (e == std::string_view::npos) break;
             rest.remove_prefix(e + 2);
         }

@@ -52,7 +52,7 @@ struct tls_transport {
     static constexpr bool encrypted = true;
     using connection_state = std::unique_ptr<tls::session>;
 
-    static constexpr std::size_t plain_piece = 16 * 1024;      // one record's worth
+    static constexpr std::size_t plain_piece = 16 * 1024;  // one record's worth
     static constexpr std::size_t encrypt_ahead = 64 * 1024;
 
     tls_transport(std::shared_ptr<tls::context> c) : context(std::move(c)) {}  // NOLINT: implicit on purpose
@@ -103,8 +103,7 @@ struct tls_transport {
                 std::string_view out = t->output();
                 if (!out.empty()) (void)::send(fd, out.data(), out.size(), send_flags | MSG_DONTWAIT);
             }
-        } catch (...) {
-        }
+        } catch (...) {}
         t.reset();
     }
 
@@ -316,8 +315,8 @@ public:
         BIO_free(network_);
     }
 
-    std::size_t cut = 0;     // 0: no cut
-    std::size_t piece = 0;   // 0: as they come
+    std::size_t cut = 0;    // 0: no cut
+    std::size_t piece = 0;  // 0: as they come
 
     // Runs the handshake until both sides are done or one fails; true if both are done.
     bool handshake() {
@@ -348,7 +347,7 @@ public:
         return *this;
     }
 
-    std::string const& received() const noexcept { return received_; }  // plaintext at the client
+    std::string const& received() const noexcept { return received_; }    // plaintext at the client
     std::string const& sent_to_server() const noexcept { return wire_; }  // encrypted, as captured
     std::vector<parsed_response> responses() const { return parse_responses(received_); }
     tls::session& server_session() noexcept { return session_; }
@@ -369,7 +368,8 @@ private:
                 deliver(bytes);
             }
             // server: connection output -> session -> network
-            for (auto out = conn_.pending_output(); !out.empty() && session_.established(); out = conn_.pending_output()) {
+            for (auto out = conn_.pending_output(); !out.empty() && session_.established();
+                 out = conn_.pending_output()) {
                 std::size_t total = 0;
                 for (auto const& c : out) {
                     if (c.file_fd >= 0) {

@@ -33,8 +33,8 @@ constexpr bool is_control(char c) noexcept {
 }
 
 constexpr bool is_unreserved(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
 }
 
 inline void append_escaped(unsigned char c, std::string& out) {
@@ -63,8 +63,7 @@ private:
 
 // True when decoding `raw` (form-style when plus_as_space) gives exactly `plain`;
 // false when it differs or is malformed. Allocates nothing.
-constexpr bool decoded_equals(std::string_view raw, std::string_view plain,
-                              bool plus_as_space) noexcept {
+constexpr bool decoded_equals(std::string_view raw, std::string_view plain, bool plus_as_space) noexcept {
     std::size_t j = 0;
     for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
         if (j == plain.size()) return false;
@@ -111,9 +110,7 @@ inline bool decode_component(std::string_view in, std::string& out, bool plus_as
 }
 
 // decode_component for application/x-www-form-urlencoded names and values: '+' is a space.
-inline bool decode_form(std::string_view raw, std::string& out) {
-    return decode_component(raw, out, true);
-}
+inline bool decode_form(std::string_view raw, std::string& out) { return decode_component(raw, out, true); }
 
 // Appends the request path `raw_path` (no query) decoded once, in a form that can be split
 // on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
@@ -133,12 +130,9 @@ inline bool decode_path(std::string_view raw_path, std::string& out) {
         int b = detail::escaped_byte(raw_path, i);
         if (b < 0 || detail::is_control(static_cast<char>(b))) return false;
         out.append(raw_path.data() + run, i - run);
-        if (b == '/')
-            out.append("%2F");
-        else if (b == '%')
-            out.append("%25");
-        else
-            out.push_back(static_cast<char>(b));
+        if (b == '/') out.append("%2F");
+        else if (b == '%') out.append("%25");
+        else out.push_back(static_cast<char>(b));
         i += 2;
         run = i + 1;
     }
@@ -215,15 +209,12 @@ public:
             ++*this;
             return old;
         }
-        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
-            return a.next_ == b.next_;
-        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept { return a.next_ == b.next_; }
 
     private:
         friend class segments;
         static constexpr std::size_t npos = std::string_view::npos;
-        constexpr iterator(std::string_view path, bool at_end) noexcept
-            : path_(path), next_(at_end ? npos : 0) {
+        constexpr iterator(std::string_view path, bool at_end) noexcept : path_(path), next_(at_end ? npos : 0) {
             if (!at_end) load();
         }
         // Takes the segment starting at next_ and moves next_ past its '/', or to
@@ -310,10 +301,8 @@ constexpr bool next_query_param(std::string_view& rest, param& out) noexcept {
         rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
         if (pair.empty()) continue;
         auto eq = pair.find('=');
-        if (eq == std::string_view::npos)
-            out = {pair, pair.substr(pair.size())};
-        else
-            out = {pair.substr(0, eq), pair.substr(eq + 1)};
+        if (eq == std::string_view::npos) out = {pair, pair.substr(pair.size())};
+        else out = {pair.substr(0, eq), pair.substr(eq + 1)};
         return true;
     }
     return false;
@@ -357,10 +346,8 @@ inline std::optional<std::string> query_value(std::string_view query, std::strin
 inline void encode_component(std::string_view in, std::string& out) {
     out.reserve(out.size() + in.size());
     for (char c : in) {
-        if (detail::is_unreserved(c))
-            out.push_back(c);
-        else
-            detail::append_escaped(static_cast<unsigned char>(c), out);
+        if (detail::is_unreserved(c)) out.push_back(c);
+        else detail::append_escaped(static_cast<unsigned char>(c), out);
     }
 }
 
@@ -369,10 +356,8 @@ inline void encode_component(std::string_view in, std::string& out) {
 inline void encode_path(std::string_view in, std::string& out) {
     out.reserve(out.size() + in.size());
     for (char c : in) {
-        if (c == '/' || detail::is_unreserved(c))
-            out.push_back(c);
-        else
-            detail::append_escaped(static_cast<unsigned char>(c), out);
+        if (c == '/' || detail::is_unreserved(c)) out.push_back(c);
+        else detail::append_escaped(static_cast<unsigned char>(c), out);
     }
 }
 

@@ -273,7 +273,8 @@ class upgrade final : public porthole::detail::upgraded_protocol {
 public:
     // During the handler call: `link` reaches the connection from other threads (null when
     // its driver gives no mailbox).
-    upgrade(std::shared_ptr<State const> route, request const& req, handshake&& h, std::shared_ptr<connection_link> link)
+    upgrade(std::shared_ptr<State const> route, request const& req, handshake&& h,
+            std::shared_ptr<connection_link> link)
         : route_(std::move(route)), session_(limits(route_->options), h.deflate, route_->options.handshake.deflate) {
         for (auto const& p : req.params()) session_.params_.emplace_back(std::string(p.name), std::string(p.value));
         session_.subprotocol_ = std::move(h.subprotocol);
@@ -313,9 +314,9 @@ public:
     bool wants_read() const noexcept override { return session_.conn_.wants_read(); }
     state phase() const noexcept override {
         switch (session_.conn_.phase()) {
-        case ws::phase::open: return state::open;
-        case ws::phase::closing: return state::closing;
-        default: return state::closed;
+            case ws::phase::open: return state::open;
+            case ws::phase::closing: return state::closing;
+            default: return state::closed;
         }
     }
     // The keep-alive clock (a ping; the peer given up when the last one is unanswered) or the
@@ -349,11 +350,11 @@ public:
             for (auto& it : items) {
                 send_result r = send_result::queued;
                 switch (it.kind) {
-                case detail::outbox::item::text: r = session_.send_text(it.data); break;
-                case detail::outbox::item::binary: r = session_.send_binary(it.data); break;
-                case detail::outbox::item::shared: r = session_.send(it.frame); break;
-                case detail::outbox::item::ping: r = session_.ping(it.data); break;
-                case detail::outbox::item::close: r = session_.close(it.code, it.data); break;
+                    case detail::outbox::item::text: r = session_.send_text(it.data); break;
+                    case detail::outbox::item::binary: r = session_.send_binary(it.data); break;
+                    case detail::outbox::item::shared: r = session_.send(it.frame); break;
+                    case detail::outbox::item::ping: r = session_.ping(it.data); break;
+                    case detail::outbox::item::close: r = session_.close(it.code, it.data); break;
                 }
                 if (r == send_result::not_open || r == send_result::overflow) break;
             }
@@ -382,22 +383,22 @@ private:
         auto const& h = route_->handlers;
         while (auto e = conn().next()) {
             switch (e->type) {
-            case event_type::text:
-                if (h.on_text) guarded([&] { h.on_text(session_, e->data); });
-                break;
-            case event_type::binary:
-                if (h.on_binary) guarded([&] { h.on_binary(session_, e->data); });
-                break;
-            case event_type::close:
-                close_heard_ = true;
-                session_.after(send_result::queued);
-                if (h.on_close) {
-                    auto code = e->code;
-                    std::string reason(e->data);
-                    quietly([&] { h.on_close(session_, code, reason); });
-                }
-                break;
-            default: break;  // pings are answered by ws::connection; pongs end a heartbeat
+                case event_type::text:
+                    if (h.on_text) guarded([&] { h.on_text(session_, e->data); });
+                    break;
+                case event_type::binary:
+                    if (h.on_binary) guarded([&] { h.on_binary(session_, e->data); });
+                    break;
+                case event_type::close:
+                    close_heard_ = true;
+                    session_.after(send_result::queued);
+                    if (h.on_close) {
+                        auto code = e->code;
+                        std::string reason(e->data);
+                        quietly([&] { h.on_close(session_, code, reason); });
+                    }
+                    break;
+                default: break;  // pings are answered by ws::connection; pongs end a heartbeat
             }
         }
         session_.after(send_result::queued);
@@ -435,7 +436,9 @@ private:
 template <class State>
 response accept(std::shared_ptr<State const> const& route, request const& req) {
     auto* ex = porthole::detail::exchange_of(req);
-    if (!ex) return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8", status::internal_server_error);
+    if (!ex)
+        return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8",
+                                     status::internal_server_error);
     auto h = accept_handshake(req, route->options.handshake);
     if (!h.accepted()) return std::move(h.response);
     auto res = std::move(h.response);
@@ -457,7 +460,8 @@ namespace porthole {
 // reach the callbacks through request::param in on_open and session::param afterwards.
 template <route_pattern Pattern>
 auto websocket(ws::handlers handlers, ws::options options = {}) {
-    auto state = std::make_shared<ws::detail::route_state const>(ws::detail::route_state{std::move(handlers), std::move(options)});
+    auto state = std::make_shared<ws::detail::route_state const>(
+        ws::detail::route_state{std::move(handlers), std::move(options)});
     return route<Pattern, GET>([state = std::move(state)](request const& req) { return ws::accept(state, req); });
 }
 

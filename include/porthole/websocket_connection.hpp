@@ -89,7 +89,8 @@ public:
     explicit connection(ws::config const& c = {}, std::optional<deflate_params> deflate = std::nullopt,
                         deflate_options const& options = {})
         : config_(c) {
-        if (deflate && deflate_available()) codec_ = std::make_unique<detail::deflate_codec>(*deflate, options, c.role == role::server);
+        if (deflate && deflate_available())
+            codec_ = std::make_unique<detail::deflate_codec>(*deflate, options, c.role == role::server);
         if (c.role == role::client) mask_state_ = std::random_device{}() | 1ull;
     }
     connection(connection const&) = delete;
@@ -162,7 +163,8 @@ public:
     // ---- sending (RFC 6455 5.4, 5.5, 6.1). Nothing is queued unless the result is `queued`.
 
     send_result send_text(std::string_view utf8) {
-        if (!porthole::detail::valid_utf8(utf8)) return phase_ == phase::open ? send_result::invalid : send_result::not_open;
+        if (!porthole::detail::valid_utf8(utf8))
+            return phase_ == phase::open ? send_result::invalid : send_result::not_open;
         return send_data(opcode::text, utf8);
     }
     send_result send_binary(std::string_view bytes) { return send_data(opcode::binary, bytes); }
@@ -187,7 +189,8 @@ public:
     // go out, nothing after them, and the peer's Close is awaited (phase closing).
     send_result close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
         if (phase_ != phase::open) return send_result::not_open;
-        if (!valid_close_code(to_int(code)) || reason.size() > max_close_reason || !porthole::detail::valid_utf8(reason))
+        if (!valid_close_code(to_int(code)) || reason.size() > max_close_reason ||
+            !porthole::detail::valid_utf8(reason))
             return send_result::invalid;
         queue_close(code, reason);
         phase_ = phase::closing;
@@ -271,7 +274,9 @@ private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t min_read = 4096;
     static constexpr std::size_t whole_frame_room = 64 * 1024;  // a frame awaited whole in in_, at most
-    static constexpr bool is_control_event(event_type t) noexcept { return t == event_type::ping || t == event_type::pong; }
+    static constexpr bool is_control_event(event_type t) noexcept {
+        return t == event_type::ping || t == event_type::pong;
+    }
 
     std::string_view segment_bytes(segment const& s) const noexcept {
         return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
@@ -295,7 +300,8 @@ private:
             std::memcpy(in_.data(), rest.data(), keep);
         } else {
             if (keep != 0) std::memmove(in_.data(), window_, keep);
-            if (in_.size() < keep + more) in_.resize(std::max(keep + more, std::min<std::size_t>(2 * in_.size(), 64 * 1024)));
+            if (in_.size() < keep + more)
+                in_.resize(std::max(keep + more, std::min<std::size_t>(2 * in_.size(), 64 * 1024)));
         }
         window_ = in_.data();
         window_end_ = in_.data() + keep;
@@ -326,7 +332,8 @@ private:
             (frame_left_ <= avail || frame_left_ <= whole_frame_room)) {
             std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
             if (config_.role == role::server)
-                detail::apply_mask(window_ + whole_seen_, window_ + whole_seen_, n - whole_seen_, key_, whole_seen_ & 3);
+                detail::apply_mask(window_ + whole_seen_, window_ + whole_seen_, n - whole_seen_, key_,
+                                   whole_seen_ & 3);
             if (message_op_ == opcode::text && !utf8_.feed(std::string_view(window_ + whole_seen_, n - whole_seen_)))
                 return fail(close_code::invalid_payload_data, "invalid UTF-8");
             whole_seen_ = n;
@@ -334,7 +341,8 @@ private:
                 awaiting_whole_frame_ = true;
                 return std::nullopt;
             }
-            if (message_op_ == opcode::text && !utf8_.complete()) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+            if (message_op_ == opcode::text && !utf8_.complete())
+                return fail(close_code::invalid_payload_data, "invalid UTF-8");
             std::string_view data(window_, n);
             window_ += n;
             frame_left_ = 0;
@@ -375,7 +383,9 @@ private:
     bool read_header() {
         while (header_size_ < header_need_) {
             if (window_ == window_end_) return false;
-            std::size_t stop = header_size_ < 2 ? header_size_ + 1 : header_size_ < length_end_ ? length_end_ : header_need_;
+            std::size_t stop = header_size_ < 2             ? header_size_ + 1
+                               : header_size_ < length_end_ ? length_end_
+                                                            : header_need_;
             std::size_t take = std::min<std::size_t>(stop - header_size_, window_left());
             std::memcpy(header_.data() + header_size_, window_, take);
             window_ += take;
@@ -493,7 +503,8 @@ private:
         if (message_op_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
             return fail(close_code::invalid_payload_data, "invalid UTF-8");
         if (inflated != detail::deflate_codec::result::ok) return inflate_failed(inflated);
-        if (message_op_ == opcode::text && !utf8_.complete()) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        if (message_op_ == opcode::text && !utf8_.complete())
+            return fail(close_code::invalid_payload_data, "invalid UTF-8");
         in_message_ = false;
         release_message_ = true;
         return event{message_op_ == opcode::text ? event_type::text : event_type::binary, message_};
@@ -507,20 +518,19 @@ private:
     std::optional<event> control_frame() {
         std::string_view data(control_.data(), control_size_);
         switch (frame_op_) {
-        case opcode::ping:
-            if (phase_ == phase::open) queue_pong(data);
-            return event{event_type::ping, data};
-        case opcode::pong:
-            awaiting_pong_ = false;
-            return event{event_type::pong, data};
-        default: break;
+            case opcode::ping:
+                if (phase_ == phase::open) queue_pong(data);
+                return event{event_type::ping, data};
+            case opcode::pong: awaiting_pong_ = false; return event{event_type::pong, data};
+            default: break;
         }
         // Close (5.5.1, 7.1.5, 7.4): no payload, or a code and UTF-8 reason.
         close_code code = close_code::no_status_received;
         std::string_view reason;
         if (data.size() == 1) return fail(close_code::protocol_error, "close frame of one byte");
         if (data.size() >= 2) {
-            auto c = static_cast<std::uint16_t>(static_cast<std::uint8_t>(data[0]) << 8 | static_cast<std::uint8_t>(data[1]));
+            auto c = static_cast<std::uint16_t>(static_cast<std::uint8_t>(data[0]) << 8 |
+                                                static_cast<std::uint8_t>(data[1]));
             if (!valid_close_code(c)) return fail(close_code::protocol_error, "invalid close code");
             code = static_cast<close_code>(c);
             reason = data.substr(2);
@@ -618,9 +628,8 @@ private:
     // A pong answers the newest ping only: an unsent pong still at the end of the queue is
     // replaced (5.5.3), so a ping flood holds one pong.
     void queue_pong(std::string_view data) {
-        if (pong_at_ != npos && !segments_.empty() && segments_.size() - 1 >= head_ &&
-            !segments_.back().shared && segments_.back().begin == pong_at_ &&
-            !(segments_.size() - 1 == head_ && front_done_ != 0)) {
+        if (pong_at_ != npos && !segments_.empty() && segments_.size() - 1 >= head_ && !segments_.back().shared &&
+            segments_.back().begin == pong_at_ && !(segments_.size() - 1 == head_ && front_done_ != 0)) {
             queued_ -= segments_.back().end - segments_.back().begin;
             segments_.pop_back();
             out_.resize(pong_at_);

@@ -29,12 +29,12 @@ namespace porthole::ws {
 
 // The server's settings.
 struct deflate_options {
-    bool enabled = false;              // off by default: see the memory cost above
-    int server_max_window_bits = 15;   // 9..15: the window our compressor uses (an offer may ask for less)
-    int client_max_window_bits = 15;   // 9..15: asked of clients whose offer lets the server choose
-    int mem_level = 8;                 // 1..9: zlib's memLevel for the compressor
-    int compression_level = 6;         // 0..9: zlib's level
-    std::size_t min_size = 128;        // shorter messages go out uncompressed (RFC 7692 6.1 allows it)
+    bool enabled = false;                     // off by default: see the memory cost above
+    int server_max_window_bits = 15;          // 9..15: the window our compressor uses (an offer may ask for less)
+    int client_max_window_bits = 15;          // 9..15: asked of clients whose offer lets the server choose
+    int mem_level = 8;                        // 1..9: zlib's memLevel for the compressor
+    int compression_level = 6;                // 0..9: zlib's level
+    std::size_t min_size = 128;               // shorter messages go out uncompressed (RFC 7692 6.1 allows it)
     bool server_no_context_takeover = false;  // reset the compressor after every message
 };
 
@@ -271,8 +271,8 @@ public:
     bool deflate(std::string_view in, std::string& out) {
 #ifdef PORTHOLE_WITH_ZLIB
         if (!deflater_ready_) {
-            if (deflateInit2(&deflater_, options_.compression_level, Z_DEFLATED, -deflate_bits_,
-                             options_.mem_level, Z_DEFAULT_STRATEGY) != Z_OK)
+            if (deflateInit2(&deflater_, options_.compression_level, Z_DEFLATED, -deflate_bits_, options_.mem_level,
+                             Z_DEFAULT_STRATEGY) != Z_OK)
                 return false;
             deflater_ready_ = true;
         }

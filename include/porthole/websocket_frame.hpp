@@ -37,20 +37,20 @@ constexpr bool is_known_opcode(std::uint8_t op) noexcept { return op <= 0x2 || (
 
 enum class close_code : std::uint16_t {
     normal_closure = 1000,
-    going_away = 1001,           // the server stops, or a browser leaves the page
+    going_away = 1001,  // the server stops, or a browser leaves the page
     protocol_error = 1002,
-    unsupported_data = 1003,     // a data type the endpoint cannot take
-    no_status_received = 1005,   // never sent: the peer's Close frame had no code
-    abnormal_closure = 1006,     // never sent: the connection ended without a Close frame
-    invalid_payload_data = 1007, // e.g. a text message that is not UTF-8
+    unsupported_data = 1003,      // a data type the endpoint cannot take
+    no_status_received = 1005,    // never sent: the peer's Close frame had no code
+    abnormal_closure = 1006,      // never sent: the connection ended without a Close frame
+    invalid_payload_data = 1007,  // e.g. a text message that is not UTF-8
     policy_violation = 1008,
     message_too_big = 1009,
     mandatory_extension = 1010,
     internal_error = 1011,
-    service_restart = 1012,      // 1012-1014: IANA registry, after the RFC
+    service_restart = 1012,  // 1012-1014: IANA registry, after the RFC
     try_again_later = 1013,
     bad_gateway = 1014,
-    tls_handshake = 1015,        // never sent
+    tls_handshake = 1015,  // never sent
 };
 
 constexpr std::uint16_t to_int(close_code c) noexcept { return static_cast<std::uint16_t>(c); }
@@ -73,9 +73,9 @@ inline constexpr std::size_t max_frame_header = 14;
 using masking_key = std::array<std::uint8_t, 4>;
 
 struct frame_flags {
-    bool fin = true;     // the last frame of its message
-    bool rsv1 = false;   // permessage-deflate: the message is compressed (RFC 7692 6)
-    bool masked = false; // client-to-server frames are masked (5.3)
+    bool fin = true;      // the last frame of its message
+    bool rsv1 = false;    // permessage-deflate: the message is compressed (RFC 7692 6)
+    bool masked = false;  // client-to-server frames are masked (5.3)
     masking_key key{};
 };
 

@@ -55,13 +55,13 @@ public:
         if (!origin_field) return true;
         auto origin = origin_field->value;
         switch (kind_) {
-        case kind::any: return true;
-        case kind::custom: return check_(origin, req);
-        case kind::listed:
-            for (auto const& o : listed_)
-                if (iequals(o, origin)) return true;
-            [[fallthrough]];
-        case kind::same_origin: break;
+            case kind::any: return true;
+            case kind::custom: return check_(origin, req);
+            case kind::listed:
+                for (auto const& o : listed_)
+                    if (iequals(o, origin)) return true;
+                [[fallthrough]];
+            case kind::same_origin: break;
         }
         return is_same_origin(origin, req.header("Host"));
     }
@@ -134,9 +134,9 @@ struct handshake_options {
 
 // The verdict on one upgrade request.
 struct handshake {
-    porthole::response response;          // the 101 to send, or the error response
-    std::string subprotocol;               // the one chosen, or empty
-    std::optional<deflate_params> deflate; // permessage-deflate as agreed, or none
+    porthole::response response;            // the 101 to send, or the error response
+    std::string subprotocol;                // the one chosen, or empty
+    std::optional<deflate_params> deflate;  // permessage-deflate as agreed, or none
 
     bool accepted() const noexcept { return response.status() == status::switching_protocols; }
 };

@@ -32,13 +32,21 @@ namespace porthole {
 // ---------------------------------------------------------------- methods
 
 enum class method : std::uint8_t {
-    get, head, post, put, delete_, connect, options, trace, patch,
+    get,
+    head,
+    post,
+    put,
+    delete_,
+    connect,
+    options,
+    trace,
+    patch,
     other,  // a syntactically valid token that is not one of the above
 };
 
 namespace detail {
-inline constexpr std::array<std::string_view, 9> method_names{
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+inline constexpr std::array<std::string_view, 9> method_names{"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                              "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 }
 
 constexpr std::string_view to_string(method m) noexcept {
@@ -49,26 +57,26 @@ constexpr std::string_view to_string(method m) noexcept {
 // Methods are case-sensitive (RFC 9110 9.1): "get" is not GET.
 constexpr method method_from_string(std::string_view s) noexcept {
     switch (s.size()) {
-    case 3:
-        if (s == "GET") return method::get;
-        if (s == "PUT") return method::put;
-        break;
-    case 4:
-        if (s == "POST") return method::post;
-        if (s == "HEAD") return method::head;
-        break;
-    case 5:
-        if (s == "PATCH") return method::patch;
-        if (s == "TRACE") return method::trace;
-        break;
-    case 6:
-        if (s == "DELETE") return method::delete_;
-        break;
-    case 7:
-        if (s == "OPTIONS") return method::options;
-        if (s == "CONNECT") return method::connect;
-        break;
-    default: break;
+        case 3:
+            if (s == "GET") return method::get;
+            if (s == "PUT") return method::put;
+            break;
+        case 4:
+            if (s == "POST") return method::post;
+            if (s == "HEAD") return method::head;
+            break;
+        case 5:
+            if (s == "PATCH") return method::patch;
+            if (s == "TRACE") return method::trace;
+            break;
+        case 6:
+            if (s == "DELETE") return method::delete_;
+            break;
+        case 7:
+            if (s == "OPTIONS") return method::options;
+            if (s == "CONNECT") return method::connect;
+            break;
+        default: break;
     }
     return method::other;
 }
@@ -124,21 +132,52 @@ inline constexpr method_set PATCH{method::patch};
 // ---------------------------------------------------------------- status codes
 
 enum class status : std::uint16_t {
-    continue_ = 100, switching_protocols = 101,
-    ok = 200, created = 201, accepted = 202, non_authoritative_information = 203,
-    no_content = 204, reset_content = 205, partial_content = 206,
-    multiple_choices = 300, moved_permanently = 301, found = 302, see_other = 303,
-    not_modified = 304, temporary_redirect = 307, permanent_redirect = 308,
-    bad_request = 400, unauthorized = 401, payment_required = 402, forbidden = 403,
-    not_found = 404, method_not_allowed = 405, not_acceptable = 406,
-    proxy_authentication_required = 407, request_timeout = 408, conflict = 409, gone = 410,
-    length_required = 411, precondition_failed = 412, content_too_large = 413,
-    uri_too_long = 414, unsupported_media_type = 415, range_not_satisfiable = 416,
-    expectation_failed = 417, misdirected_request = 421, unprocessable_content = 422,
-    upgrade_required = 426, precondition_required = 428, too_many_requests = 429,
+    continue_ = 100,
+    switching_protocols = 101,
+    ok = 200,
+    created = 201,
+    accepted = 202,
+    non_authoritative_information = 203,
+    no_content = 204,
+    reset_content = 205,
+    partial_content = 206,
+    multiple_choices = 300,
+    moved_permanently = 301,
+    found = 302,
+    see_other = 303,
+    not_modified = 304,
+    temporary_redirect = 307,
+    permanent_redirect = 308,
+    bad_request = 400,
+    unauthorized = 401,
+    payment_required = 402,
+    forbidden = 403,
+    not_found = 404,
+    method_not_allowed = 405,
+    not_acceptable = 406,
+    proxy_authentication_required = 407,
+    request_timeout = 408,
+    conflict = 409,
+    gone = 410,
+    length_required = 411,
+    precondition_failed = 412,
+    content_too_large = 413,
+    uri_too_long = 414,
+    unsupported_media_type = 415,
+    range_not_satisfiable = 416,
+    expectation_failed = 417,
+    misdirected_request = 421,
+    unprocessable_content = 422,
+    upgrade_required = 426,
+    precondition_required = 428,
+    too_many_requests = 429,
     request_header_fields_too_large = 431,
-    internal_server_error = 500, not_implemented = 501, bad_gateway = 502,
-    service_unavailable = 503, gateway_timeout = 504, http_version_not_supported = 505,
+    internal_server_error = 500,
+    not_implemented = 501,
+    bad_gateway = 502,
+    service_unavailable = 503,
+    gateway_timeout = 504,
+    http_version_not_supported = 505,
 };
 
 constexpr unsigned to_int(status s) noexcept { return static_cast<unsigned>(s); }
@@ -146,59 +185,59 @@ constexpr unsigned to_int(status s) noexcept { return static_cast<unsigned>(s); 
 // RFC 9110 section 15 reason phrases; an unknown code gets a phrase for its class.
 constexpr std::string_view reason_phrase(status s) noexcept {
     switch (s) {
-    case status::continue_: return "Continue";
-    case status::switching_protocols: return "Switching Protocols";
-    case status::ok: return "OK";
-    case status::created: return "Created";
-    case status::accepted: return "Accepted";
-    case status::non_authoritative_information: return "Non-Authoritative Information";
-    case status::no_content: return "No Content";
-    case status::reset_content: return "Reset Content";
-    case status::partial_content: return "Partial Content";
-    case status::multiple_choices: return "Multiple Choices";
-    case status::moved_permanently: return "Moved Permanently";
-    case status::found: return "Found";
-    case status::see_other: return "See Other";
-    case status::not_modified: return "Not Modified";
-    case status::temporary_redirect: return "Temporary Redirect";
-    case status::permanent_redirect: return "Permanent Redirect";
-    case status::bad_request: return "Bad Request";
-    case status::unauthorized: return "Unauthorized";
-    case status::payment_required: return "Payment Required";
-    case status::forbidden: return "Forbidden";
-    case status::not_found: return "Not Found";
-    case status::method_not_allowed: return "Method Not Allowed";
-    case status::not_acceptable: return "Not Acceptable";
-    case status::proxy_authentication_required: return "Proxy Authentication Required";
-    case status::request_timeout: return "Request Timeout";
-    case status::conflict: return "Conflict";
-    case status::gone: return "Gone";
-    case status::length_required: return "Length Required";
-    case status::precondition_failed: return "Precondition Failed";
-    case status::content_too_large: return "Content Too Large";
-    case status::uri_too_long: return "URI Too Long";
-    case status::unsupported_media_type: return "Unsupported Media Type";
-    case status::range_not_satisfiable: return "Range Not Satisfiable";
-    case status::expectation_failed: return "Expectation Failed";
-    case status::misdirected_request: return "Misdirected Request";
-    case status::unprocessable_content: return "Unprocessable Content";
-    case status::upgrade_required: return "Upgrade Required";
-    case status::precondition_required: return "Precondition Required";
-    case status::too_many_requests: return "Too Many Requests";
-    case status::request_header_fields_too_large: return "Request Header Fields Too Large";
-    case status::internal_server_error: return "Internal Server Error";
-    case status::not_implemented: return "Not Implemented";
-    case status::bad_gateway: return "Bad Gateway";
-    case status::service_unavailable: return "Service Unavailable";
-    case status::gateway_timeout: return "Gateway Timeout";
-    case status::http_version_not_supported: return "HTTP Version Not Supported";
+        case status::continue_: return "Continue";
+        case status::switching_protocols: return "Switching Protocols";
+        case status::ok: return "OK";
+        case status::created: return "Created";
+        case status::accepted: return "Accepted";
+        case status::non_authoritative_information: return "Non-Authoritative Information";
+        case status::no_content: return "No Content";
+        case status::reset_content: return "Reset Content";
+        case status::partial_content: return "Partial Content";
+        case status::multiple_choices: return "Multiple Choices";
+        case status::moved_permanently: return "Moved Permanently";
+        case status::found: return "Found";
+        case status::see_other: return "See Other";
+        case status::not_modified: return "Not Modified";
+        case status::temporary_redirect: return "Temporary Redirect";
+        case status::permanent_redirect: return "Permanent Redirect";
+        case status::bad_request: return "Bad Request";
+        case status::unauthorized: return "Unauthorized";
+        case status::payment_required: return "Payment Required";
+        case status::forbidden: return "Forbidden";
+        case status::not_found: return "Not Found";
+        case status::method_not_allowed: return "Method Not Allowed";
+        case status::not_acceptable: return "Not Acceptable";
+        case status::proxy_authentication_required: return "Proxy Authentication Required";
+        case status::request_timeout: return "Request Timeout";
+        case status::conflict: return "Conflict";
+        case status::gone: return "Gone";
+        case status::length_required: return "Length Required";
+        case status::precondition_failed: return "Precondition Failed";
+        case status::content_too_large: return "Content Too Large";
+        case status::uri_too_long: return "URI Too Long";
+        case status::unsupported_media_type: return "Unsupported Media Type";
+        case status::range_not_satisfiable: return "Range Not Satisfiable";
+        case status::expectation_failed: return "Expectation Failed";
+        case status::misdirected_request: return "Misdirected Request";
+        case status::unprocessable_content: return "Unprocessable Content";
+        case status::upgrade_required: return "Upgrade Required";
+        case status::precondition_required: return "Precondition Required";
+        case status::too_many_requests: return "Too Many Requests";
+        case status::request_header_fields_too_large: return "Request Header Fields Too Large";
+        case status::internal_server_error: return "Internal Server Error";
+        case status::not_implemented: return "Not Implemented";
+        case status::bad_gateway: return "Bad Gateway";
+        case status::service_unavailable: return "Service Unavailable";
+        case status::gateway_timeout: return "Gateway Timeout";
+        case status::http_version_not_supported: return "HTTP Version Not Supported";
     }
     switch (to_int(s) / 100) {
-    case 1: return "Informational";
-    case 2: return "Success";
-    case 3: return "Redirection";
-    case 4: return "Client Error";
-    default: return "Server Error";
+        case 1: return "Informational";
+        case 2: return "Success";
+        case 3: return "Redirection";
+        case 4: return "Client Error";
+        default: return "Server Error";
     }
 }
 
@@ -234,9 +273,7 @@ constexpr int hex_value(char c) noexcept {
     return -1;
 }
 
-constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
+constexpr char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 // Character classes of RFC 9110 5.6.2 (tchar) and 5.5 (field-vchar), as one table.
 enum : std::uint8_t { cc_tchar = 1, cc_field = 2, cc_hex = 4, cc_digit = 8 };
@@ -258,15 +295,9 @@ constexpr std::array<std::uint8_t, 256> make_char_classes() {
     return t;
 }
 inline constexpr std::array<std::uint8_t, 256> char_classes = make_char_classes();
-constexpr bool is_tchar(char c) noexcept {
-    return char_classes[static_cast<unsigned char>(c)] & cc_tchar;
-}
-constexpr bool is_field_char(char c) noexcept {
-    return char_classes[static_cast<unsigned char>(c)] & cc_field;
-}
-constexpr bool is_hex(char c) noexcept {
-    return char_classes[static_cast<unsigned char>(c)] & cc_hex;
-}
+constexpr bool is_tchar(char c) noexcept { return char_classes[static_cast<unsigned char>(c)] & cc_tchar; }
+constexpr bool is_field_char(char c) noexcept { return char_classes[static_cast<unsigned char>(c)] & cc_field; }
+constexpr bool is_hex(char c) noexcept { return char_classes[static_cast<unsigned char>(c)] & cc_hex; }
 constexpr bool is_token(std::string_view s) noexcept {
     if (s.empty()) return false;
     for (char c : s)
@@ -317,8 +348,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 // First field named `name` (case-insensitive), or nullptr.
-constexpr header_field const* find_header(std::span<header_field const> fields,
-                                          std::string_view name) noexcept {
+constexpr header_field const* find_header(std::span<header_field const> fields, std::string_view name) noexcept {
     for (auto const& f : fields)
         if (iequals(f.name, name)) return &f;
     return nullptr;
@@ -486,42 +516,71 @@ enum class parse_error : std::uint8_t {
     unterminated_quoted_string,     // the line ends inside a quoted-string
     invalid_quoted_string,          // a byte that neither qdtext nor a quoted-pair allows
     chunk_extension_too_long,
-    chunk_overhead_too_large,       // framing out of proportion to the data (max_chunk_overhead)
+    chunk_overhead_too_large,  // framing out of proportion to the data (max_chunk_overhead)
     missing_chunk_data_crlf,
     trailers_too_large,
 };
 
 constexpr status error_status(parse_error e) noexcept {
     switch (e) {
-    case parse_error::none: return status::ok;
-    case parse_error::unsupported_version: return status::http_version_not_supported;
-    case parse_error::request_line_too_long: return status::uri_too_long;
-    case parse_error::too_many_headers:
-    case parse_error::headers_too_large:
-    case parse_error::trailers_too_large: return status::request_header_fields_too_large;
-    case parse_error::unsupported_transfer_coding: return status::not_implemented;
-    case parse_error::body_too_large: return status::content_too_large;
-    default: return status::bad_request;
+        case parse_error::none: return status::ok;
+        case parse_error::unsupported_version: return status::http_version_not_supported;
+        case parse_error::request_line_too_long: return status::uri_too_long;
+        case parse_error::too_many_headers:
+        case parse_error::headers_too_large:
+        case parse_error::trailers_too_large: return status::request_header_fields_too_large;
+        case parse_error::unsupported_transfer_coding: return status::not_implemented;
+        case parse_error::body_too_large: return status::content_too_large;
+        default: return status::bad_request;
     }
 }
 
 constexpr std::string_view to_string(parse_error e) noexcept {
-    constexpr std::string_view names[] = {
-        "none", "invalid method", "method too long", "too many empty lines before the request line",
-        "invalid request target", "backslash in the request path",
-        "request target form does not fit the method", "invalid HTTP version", "unsupported HTTP version",
-        "request line too long", "bare CR", "bare LF", "whitespace before the first header field",
-        "obsolete line folding", "empty field name", "invalid field name", "whitespace before colon",
-        "field line without colon", "invalid field value", "too many header fields",
-        "header section too large", "missing Host", "more than one Host", "invalid Host", "empty Host",
-        "invalid Content-Length", "Content-Length with a leading zero", "conflicting Content-Length values",
-        "Content-Length together with Transfer-Encoding", "Transfer-Encoding in an HTTP/1.0 request",
-        "chunked is not the final transfer coding", "invalid Transfer-Encoding",
-        "unsupported transfer coding", "body too large", "invalid chunk size", "chunk size overflow",
-        "invalid chunk extension", "invalid chunk extension name", "invalid chunk extension value",
-        "unterminated quoted-string", "invalid byte in a quoted-string", "chunk extension too long",
-        "chunk framing out of proportion to its data", "chunk data not followed by CRLF",
-        "trailer section too large"};
+    constexpr std::string_view names[] = {"none",
+                                          "invalid method",
+                                          "method too long",
+                                          "too many empty lines before the request line",
+                                          "invalid request target",
+                                          "backslash in the request path",
+                                          "request target form does not fit the method",
+                                          "invalid HTTP version",
+                                          "unsupported HTTP version",
+                                          "request line too long",
+                                          "bare CR",
+                                          "bare LF",
+                                          "whitespace before the first header field",
+                                          "obsolete line folding",
+                                          "empty field name",
+                                          "invalid field name",
+                                          "whitespace before colon",
+                                          "field line without colon",
+                                          "invalid field value",
+                                          "too many header fields",
+                                          "header section too large",
+                                          "missing Host",
+                                          "more than one Host",
+                                          "invalid Host",
+                                          "empty Host",
+                                          "invalid Content-Length",
+                                          "Content-Length with a leading zero",
+                                          "conflicting Content-Length values",
+                                          "Content-Length together with Transfer-Encoding",
+                                          "Transfer-Encoding in an HTTP/1.0 request",
+                                          "chunked is not the final transfer coding",
+                                          "invalid Transfer-Encoding",
+                                          "unsupported transfer coding",
+                                          "body too large",
+                                          "invalid chunk size",
+                                          "chunk size overflow",
+                                          "invalid chunk extension",
+                                          "invalid chunk extension name",
+                                          "invalid chunk extension value",
+                                          "unterminated quoted-string",
+                                          "invalid byte in a quoted-string",
+                                          "chunk extension too long",
+                                          "chunk framing out of proportion to its data",
+                                          "chunk data not followed by CRLF",
+                                          "trailer section too large"};
     static_assert(std::size(names) == static_cast<std::size_t>(parse_error::trailers_too_large) + 1);
     auto i = static_cast<std::size_t>(e);
     return i < std::size(names) ? names[i] : std::string_view{"unknown"};
@@ -571,8 +630,8 @@ inline bool has_ctl_or_del(std::uint64_t x) noexcept {
 // Scans one field line (or the empty line ending the section) starting at p, reading no further
 // than end. On field: out is filled and next is the start of the following line. Used for header
 // and trailer sections alike.
-inline line_result scan_field_line(const char* p, const char* end, bool first, bool allow_bare_lf,
-                                   header_field& out, const char*& next, parse_error& err) noexcept {
+inline line_result scan_field_line(char const* p, char const* end, bool first, bool allow_bare_lf, header_field& out,
+                                   char const*& next, parse_error& err) noexcept {
     if (p == end) return line_result::need_more;
     if (*p == '\r') {
         if (p + 1 == end) return line_result::need_more;
@@ -589,7 +648,7 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
         err = first ? parse_error::whitespace_before_first_header : parse_error::obs_fold;
         return line_result::error;
     }
-    const char* name = p;
+    char const* name = p;
     while (p != end && is_tchar(*p)) ++p;
     if (p == end) return line_result::need_more;
     if (*p != ':') {
@@ -602,7 +661,7 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
     out.name = std::string_view(name, static_cast<std::size_t>(p - name));
     ++p;
     while (p != end && (*p == ' ' || *p == '\t')) ++p;
-    const char* value = p;
+    char const* value = p;
     for (;;) {
         while (end - p >= 8) {
             std::uint64_t word;
@@ -614,7 +673,7 @@ inline line_result scan_field_line(const char* p, const char* end, bool first, b
         if (!is_field_char(*p)) break;
         ++p;
     }
-    const char* value_end = p;
+    char const* value_end = p;
     if (*p == '\r') {
         if (p + 1 == end) return line_result::need_more;
         if (p[1] != '\n') return err = parse_error::bare_cr, line_result::error;
@@ -684,7 +743,7 @@ constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || 
 // OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
 // characters that would fold onto them; the first byte is checked first as a cheap reject.
 template <std::size_t N>
-constexpr bool token_is(std::string_view token, const char (&lower)[N]) noexcept {
+constexpr bool token_is(std::string_view token, char const (&lower)[N]) noexcept {
     if (token.size() != N - 1 || (token[0] | 0x20) != lower[0]) return false;
     for (std::size_t i = 1; i < N - 1; ++i)
         if ((token[i] | 0x20) != lower[i]) return false;
@@ -706,66 +765,66 @@ public:
         parse_status status = parse_status::incomplete;
     };
 
-    result decode(const char* in, std::size_t size, char* out) noexcept {
+    result decode(char const* in, std::size_t size, char* out) noexcept {
         result r;
-        const char* p = in;
-        const char* end = in + size;
+        char const* p = in;
+        char const* end = in + size;
         while (p != end || phase_ == phase::done) {
             switch (phase_) {
-            case phase::size_line: {
-                const char* next = nullptr;
-                auto st = parse_size_line(p, end, next);
-                if (st != parse_status::complete) return finish(r, in, p, st);
-                p = next;
-                if (chunk_left_ == 0) {
-                    phase_ = phase::trailers;
-                    trailer_bytes_ = 0;
-                } else {
-                    phase_ = phase::data;
+                case phase::size_line: {
+                    char const* next = nullptr;
+                    auto st = parse_size_line(p, end, next);
+                    if (st != parse_status::complete) return finish(r, in, p, st);
+                    p = next;
+                    if (chunk_left_ == 0) {
+                        phase_ = phase::trailers;
+                        trailer_bytes_ = 0;
+                    } else {
+                        phase_ = phase::data;
+                    }
+                    break;
                 }
-                break;
-            }
-            case phase::data: {
-                auto avail = static_cast<std::uint64_t>(end - p);
-                auto n = static_cast<std::size_t>(avail < chunk_left_ ? avail : chunk_left_);
-                if (out + r.produced != p) std::memmove(out + r.produced, p, n);
-                r.produced += n;
-                p += n;
-                chunk_left_ -= n;
-                if (chunk_left_ == 0) phase_ = phase::data_crlf;
-                break;
-            }
-            case phase::data_crlf:
-                if (*p == '\r') {
-                    if (end - p < 2) return finish(r, in, p, parse_status::incomplete);
-                    if (p[1] != '\n') return fail(r, in, p, parse_error::missing_chunk_data_crlf);
-                    p += 2;
-                } else if (*p == '\n' && limits_.allow_bare_lf) {
-                    p += 1;
-                } else {
-                    return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                case phase::data: {
+                    auto avail = static_cast<std::uint64_t>(end - p);
+                    auto n = static_cast<std::size_t>(avail < chunk_left_ ? avail : chunk_left_);
+                    if (out + r.produced != p) std::memmove(out + r.produced, p, n);
+                    r.produced += n;
+                    p += n;
+                    chunk_left_ -= n;
+                    if (chunk_left_ == 0) phase_ = phase::data_crlf;
+                    break;
                 }
-                phase_ = phase::size_line;
-                break;
-            case phase::trailers: {
-                header_field f;
-                const char* next = nullptr;
-                parse_error err = parse_error::none;
-                auto cap = end;
-                auto room = limits_.max_trailer_bytes - trailer_bytes_;
-                if (static_cast<std::size_t>(end - p) > room) cap = p + room;
-                auto lr = detail::scan_field_line(p, cap, false, limits_.allow_bare_lf, f, next, err);
-                if (lr == detail::line_result::need_more) {
-                    if (cap != end) return fail(r, in, p, parse_error::trailers_too_large);
-                    return finish(r, in, p, parse_status::incomplete);
+                case phase::data_crlf:
+                    if (*p == '\r') {
+                        if (end - p < 2) return finish(r, in, p, parse_status::incomplete);
+                        if (p[1] != '\n') return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                        p += 2;
+                    } else if (*p == '\n' && limits_.allow_bare_lf) {
+                        p += 1;
+                    } else {
+                        return fail(r, in, p, parse_error::missing_chunk_data_crlf);
+                    }
+                    phase_ = phase::size_line;
+                    break;
+                case phase::trailers: {
+                    header_field f;
+                    char const* next = nullptr;
+                    parse_error err = parse_error::none;
+                    auto cap = end;
+                    auto room = limits_.max_trailer_bytes - trailer_bytes_;
+                    if (static_cast<std::size_t>(end - p) > room) cap = p + room;
+                    auto lr = detail::scan_field_line(p, cap, false, limits_.allow_bare_lf, f, next, err);
+                    if (lr == detail::line_result::need_more) {
+                        if (cap != end) return fail(r, in, p, parse_error::trailers_too_large);
+                        return finish(r, in, p, parse_status::incomplete);
+                    }
+                    if (lr == detail::line_result::error) return fail(r, in, p, err);
+                    trailer_bytes_ += static_cast<std::size_t>(next - p);
+                    p = next;
+                    if (lr == detail::line_result::section_end) phase_ = phase::done;
+                    break;
                 }
-                if (lr == detail::line_result::error) return fail(r, in, p, err);
-                trailer_bytes_ += static_cast<std::size_t>(next - p);
-                p = next;
-                if (lr == detail::line_result::section_end) phase_ = phase::done;
-                break;
-            }
-            case phase::done: return finish(r, in, p, parse_status::complete);
+                case phase::done: return finish(r, in, p, parse_status::complete);
             }
         }
         return finish(r, in, p, parse_status::incomplete);
@@ -786,12 +845,12 @@ public:
 private:
     enum class phase : std::uint8_t { size_line, data, data_crlf, trailers, done };
 
-    result finish(result r, const char* in, const char* p, parse_status st) noexcept {
+    result finish(result r, char const* in, char const* p, parse_status st) noexcept {
         r.consumed = static_cast<std::size_t>(p - in);
         r.status = st;
         return r;
     }
-    result fail(result r, const char* in, const char* p, parse_error e) noexcept {
+    result fail(result r, char const* in, char const* p, parse_error e) noexcept {
         error_ = e;
         return finish(r, in, p, parse_status::error);
     }
@@ -800,22 +859,22 @@ private:
     // The line is judged once its end has arrived, or once it is longer than any valid one
     // can be (64 bytes of size and BWS, the extension limit, CRLF), so the verdict never
     // depends on how the bytes were split.
-    parse_status parse_size_line(const char* p, const char* end, const char*& next) noexcept {
+    parse_status parse_size_line(char const* p, char const* end, char const*& next) noexcept {
         std::size_t max_line = max_size_part + limits_.max_chunk_extension + 2;
         std::size_t avail = static_cast<std::size_t>(end - p);
-        auto lf = static_cast<const char*>(std::memchr(p, '\n', std::min(avail, max_line)));
+        auto lf = static_cast<char const*>(std::memchr(p, '\n', std::min(avail, max_line)));
         if (lf == nullptr) {
             if (avail < max_line) return parse_status::incomplete;
-            auto semi = static_cast<const char*>(std::memchr(p, ';', max_size_part + 1));
+            auto semi = static_cast<char const*>(std::memchr(p, ';', max_size_part + 1));
             return set(semi ? parse_error::chunk_extension_too_long : parse_error::invalid_chunk_size);
         }
-        const char* eol = lf;
+        char const* eol = lf;
         if (lf != p && lf[-1] == '\r') --eol;
         else if (!limits_.allow_bare_lf) return set(parse_error::bare_lf);
         if (std::memchr(p, '\r', static_cast<std::size_t>(eol - p)) != nullptr) return set(parse_error::bare_cr);
         next = lf + 1;
         return check_size_line(std::string_view(p, static_cast<std::size_t>(eol - p)),
-                                static_cast<std::size_t>(next - p));
+                               static_cast<std::size_t>(next - p));
     }
 
     // chunk-size [ chunk-ext ], without its line end (RFC 9112 7.1, 7.1.1):
@@ -850,7 +909,8 @@ private:
                 if (k != i) return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
                 break;
             }
-            if (line[k] != ';') return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
+            if (line[k] != ';')
+                return set(first ? parse_error::invalid_chunk_size : parse_error::invalid_chunk_extension);
             std::size_t name = skip_bws(k + 1);
             i = skip_token(name);
             if (i == name) return set(parse_error::invalid_chunk_extension_name);
@@ -954,8 +1014,7 @@ public:
     // caller that keeps an unfinished message calls it whenever parse() returns incomplete, so
     // that what it holds grows with the body, not with the bytes on the wire.
     std::size_t discard_framing(char* data, std::size_t size) noexcept {
-        if (state_ != state::body || head_.framing != body_framing::chunked || raw_pos_ == decoded_end_)
-            return size;
+        if (state_ != state::body || head_.framing != body_framing::chunked || raw_pos_ == decoded_end_) return size;
         std::memmove(data + decoded_end_, data + raw_pos_, size - raw_pos_);
         size -= raw_pos_ - decoded_end_;
         raw_pos_ = decoded_end_;
@@ -1000,13 +1059,12 @@ private:
     // ---- head
 
     parse_status parse_head(char* data, std::size_t size) noexcept {
-        const char* end = data + size;
+        char const* end = data + size;
         // Without a new LF, nothing can complete: skip the re-scan unless a limit is crossed.
         if (scanned_ > line_start_) {
-            bool over = state_ == state::request_line
-                            ? size > limits_.max_request_line
-                            : size - headers_start_ > limits_.max_header_bytes ||
-                                  size - line_start_ > limits_.max_header_line;
+            bool over = state_ == state::request_line ? size > limits_.max_request_line
+                                                      : size - headers_start_ > limits_.max_header_bytes ||
+                                                            size - line_start_ > limits_.max_header_line;
             if (!over && std::memchr(data + scanned_, '\n', size - scanned_) == nullptr) {
                 scanned_ = size;
                 return parse_status::incomplete;
@@ -1017,15 +1075,15 @@ private:
             if (st != parse_status::complete) return st;
             state_ = state::headers;
         }
-        const char* header_cap_base = data + headers_start_;
-        const char* p = data + line_start_;
+        char const* header_cap_base = data + headers_start_;
+        char const* p = data + line_start_;
         for (;;) {
-            const char* cap = end;
+            char const* cap = end;
             if (static_cast<std::size_t>(end - header_cap_base) > limits_.max_header_bytes)
                 cap = header_cap_base + limits_.max_header_bytes;
             if (static_cast<std::size_t>(cap - p) > limits_.max_header_line) cap = p + limits_.max_header_line;
             header_field f;
-            const char* next = nullptr;
+            char const* next = nullptr;
             parse_error err = parse_error::none;
             auto lr = detail::scan_field_line(p, cap, header_count_ == 0, limits_.allow_bare_lf, f, next, err);
             if (lr == detail::line_result::field) {
@@ -1048,11 +1106,10 @@ private:
         }
     }
 
-    parse_status parse_request_line(char* data, const char* end) noexcept {
-        const char* p = data + line_start_;
-        const char* cap = end;
-        if (static_cast<std::size_t>(end - data) > limits_.max_request_line)
-            cap = data + limits_.max_request_line;
+    parse_status parse_request_line(char* data, char const* end) noexcept {
+        char const* p = data + line_start_;
+        char const* cap = end;
+        if (static_cast<std::size_t>(end - data) > limits_.max_request_line) cap = data + limits_.max_request_line;
         // RFC 9112 2.2: ignore empty lines before the request line. They count toward its limit,
         // and are read no further than it, so the verdict does not depend on the split.
         while (p < cap && (*p == '\r' || *p == '\n')) {
@@ -1078,20 +1135,19 @@ private:
         return st;
     }
 
-    parse_status scan_request_line(const char* p, const char* end) noexcept {
-        const char* line = p;
+    parse_status scan_request_line(char const* p, char const* end) noexcept {
+        char const* line = p;
         while (p != end && detail::is_tchar(*p)) ++p;
         if (p == end) return parse_status::incomplete;
         if (*p != ' ' || p == line) return fail(parse_error::invalid_method);
         head_.method_name = std::string_view(line, static_cast<std::size_t>(p - line));
         head_.method = method_from_string(head_.method_name);
-        const char* target = ++p;
+        char const* target = ++p;
         std::uint8_t kind = detail::tc_invalid;
         while (p != end && (kind = detail::target_chars[static_cast<unsigned char>(*p)]) == detail::tc_plain) ++p;
         if (p != end && kind != detail::tc_invalid) {  // '?' or '\\'
             if (kind == detail::tc_backslash) return fail(parse_error::backslash_in_path);
-            while (++p != end && detail::is_target_char(*p)) {
-            }
+            while (++p != end && detail::is_target_char(*p)) {}
         }
         if (p == end) return parse_status::incomplete;
         if (*p != ' ' || p == target) return fail(parse_error::invalid_target);
@@ -1105,7 +1161,7 @@ private:
             if (!ok) return fail(parse_error::invalid_version);
         }
         if (end - p < 9) return parse_status::incomplete;
-        const char* eol = p + 8;
+        char const* eol = p + 8;
         if (*eol == '\r') {
             if (end - eol < 2) return parse_status::incomplete;
             if (eol[1] != '\n') return fail(parse_error::bare_cr);
@@ -1141,8 +1197,8 @@ private:
             std::size_t i = 0;
             auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
             if (!alpha(t[0])) return parse_error::invalid_target;
-            while (i < t.size() && (alpha(t[i]) || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' ||
-                                    t[i] == '-' || t[i] == '.'))
+            while (i < t.size() &&
+                   (alpha(t[i]) || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' || t[i] == '-' || t[i] == '.'))
                 ++i;
             if (t.substr(i, 3) != "://") return parse_error::invalid_target;
             // The authority: a host that is not empty (RFC 9110 4.2.1) and no userinfo
@@ -1161,40 +1217,40 @@ private:
     parse_error on_field(header_field const& f) noexcept {
         auto n = f.name;
         switch (n.size()) {
-        case 4:
-            if (detail::token_is(n, "host")) {
-                if (host_count_++ != 0) return parse_error::multiple_host;
-                if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
-                // Without an authority in the target, Host is the authority: it cannot be empty
-                // (RFC 9112 3.2, RFC 9110 4.2.1). An absolute target brings its own.
-                if (detail::host_is_empty(f.value) &&
-                    (head_.form == target_form::origin || head_.form == target_form::asterisk))
-                    return parse_error::empty_host;
-                head_.host = f.value;
-            }
-            break;
-        case 6:
-            if (detail::token_is(n, "expect")) {
-                if (iequals(f.value, "100-continue")) head_.expect_continue = true;
-                else head_.expect_unsupported = true;
-            }
-            break;
-        case 10:
-            if (detail::token_is(n, "connection")) {
-                for_each_list_item(f.value, [&](std::string_view t) {
-                    if (detail::token_is(t, "close")) head_.connection_close = true;
-                    else if (detail::token_is(t, "keep-alive")) keep_alive_token_ = true;
-                    else if (detail::token_is(t, "upgrade")) head_.upgrade = true;
-                });
-            }
-            break;
-        case 14:
-            if (detail::token_is(n, "content-length")) return on_content_length(f.value);
-            break;
-        case 17:
-            if (detail::token_is(n, "transfer-encoding")) return on_transfer_encoding(f.value);
-            break;
-        default: break;
+            case 4:
+                if (detail::token_is(n, "host")) {
+                    if (host_count_++ != 0) return parse_error::multiple_host;
+                    if (!detail::is_valid_host(f.value)) return parse_error::invalid_host;
+                    // Without an authority in the target, Host is the authority: it cannot be empty
+                    // (RFC 9112 3.2, RFC 9110 4.2.1). An absolute target brings its own.
+                    if (detail::host_is_empty(f.value) &&
+                        (head_.form == target_form::origin || head_.form == target_form::asterisk))
+                        return parse_error::empty_host;
+                    head_.host = f.value;
+                }
+                break;
+            case 6:
+                if (detail::token_is(n, "expect")) {
+                    if (iequals(f.value, "100-continue")) head_.expect_continue = true;
+                    else head_.expect_unsupported = true;
+                }
+                break;
+            case 10:
+                if (detail::token_is(n, "connection")) {
+                    for_each_list_item(f.value, [&](std::string_view t) {
+                        if (detail::token_is(t, "close")) head_.connection_close = true;
+                        else if (detail::token_is(t, "keep-alive")) keep_alive_token_ = true;
+                        else if (detail::token_is(t, "upgrade")) head_.upgrade = true;
+                    });
+                }
+                break;
+            case 14:
+                if (detail::token_is(n, "content-length")) return on_content_length(f.value);
+                break;
+            case 17:
+                if (detail::token_is(n, "transfer-encoding")) return on_transfer_encoding(f.value);
+                break;
+            default: break;
         }
         return parse_error::none;
     }
@@ -1273,21 +1329,20 @@ private:
 
     parse_status parse_body(char* data, std::size_t size) noexcept {
         switch (head_.framing) {
-        case body_framing::none:
-            return complete(head_size_, 0, head_size_);
-        case body_framing::content_length:
-            if (head_.content_length > body_limit_) return fail(parse_error::body_too_large);
-            if (size - head_size_ < head_.content_length) return parse_status::incomplete;
-            return complete(head_size_, static_cast<std::size_t>(head_.content_length),
-                            head_size_ + static_cast<std::size_t>(head_.content_length));
-        case body_framing::chunked: {
-            auto r = chunked_.decode(data + raw_pos_, size - raw_pos_, data + decoded_end_);
-            raw_pos_ += r.consumed;
-            decoded_end_ += r.produced;
-            if (r.status == parse_status::error) return fail(chunked_.error());
-            if (r.status == parse_status::incomplete) return parse_status::incomplete;
-            return complete(head_size_, decoded_end_ - head_size_, raw_pos_);
-        }
+            case body_framing::none: return complete(head_size_, 0, head_size_);
+            case body_framing::content_length:
+                if (head_.content_length > body_limit_) return fail(parse_error::body_too_large);
+                if (size - head_size_ < head_.content_length) return parse_status::incomplete;
+                return complete(head_size_, static_cast<std::size_t>(head_.content_length),
+                                head_size_ + static_cast<std::size_t>(head_.content_length));
+            case body_framing::chunked: {
+                auto r = chunked_.decode(data + raw_pos_, size - raw_pos_, data + decoded_end_);
+                raw_pos_ += r.consumed;
+                decoded_end_ += r.produced;
+                if (r.status == parse_status::error) return fail(chunked_.error());
+                if (r.status == parse_status::incomplete) return parse_status::incomplete;
+                return complete(head_size_, decoded_end_ - head_size_, raw_pos_);
+            }
         }
         return parse_status::incomplete;
     }
@@ -1327,8 +1382,8 @@ private:
     std::size_t scanned_ = 0;        // bytes already searched for a line end
     std::size_t headers_start_ = 0;  // start of the field lines
     std::size_t head_size_ = 0;
-    std::size_t raw_pos_ = 0;        // chunked: next raw byte
-    std::size_t decoded_end_ = 0;    // chunked: end of the decoded body so far
+    std::size_t raw_pos_ = 0;      // chunked: next raw byte
+    std::size_t decoded_end_ = 0;  // chunked: end of the decoded body so far
     std::size_t consumed_ = 0;
     std::size_t header_count_ = 0;
     unsigned host_count_ = 0;
@@ -1378,8 +1433,8 @@ inline constexpr std::size_t http_date_size = 29;
 
 namespace detail {
 inline constexpr char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-inline constexpr std::string_view long_day_names[7] = {
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+inline constexpr std::string_view long_day_names[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                       "Thursday", "Friday", "Saturday"};
 inline constexpr char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -1417,9 +1472,7 @@ constexpr civil_date civil_from_days(std::int64_t z) noexcept {
     return {y + (m <= 2), m, d};
 }
 
-constexpr bool is_leap_year(std::int64_t y) noexcept {
-    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
+constexpr bool is_leap_year(std::int64_t y) noexcept { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
 
 constexpr unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
     constexpr unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -1462,8 +1515,8 @@ struct date_reader {
     }
     // hour ":" minute ":" second; a leap second (60) is accepted and counts as the next one.
     constexpr bool time_of_day(unsigned& h, unsigned& mi, unsigned& sec) noexcept {
-        return digits(2, h) && literal(":") && digits(2, mi) && literal(":") && digits(2, sec) &&
-               h <= 23 && mi <= 59 && sec <= 60;
+        return digits(2, h) && literal(":") && digits(2, mi) && literal(":") && digits(2, sec) && h <= 23 && mi <= 59 &&
+               sec <= 60;
     }
     constexpr bool at_end() const noexcept { return i == s.size(); }
 };
@@ -1547,9 +1600,8 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
                 break;
             }
     if (long_name) {  // RFC 850
-        if (!(r.literal(", ") && r.digits(2, day) && r.literal("-") && r.month(month) &&
-              r.literal("-") && r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
-              r.literal(" GMT") && r.at_end()))
+        if (!(r.literal(", ") && r.digits(2, day) && r.literal("-") && r.month(month) && r.literal("-") &&
+              r.digits(2, year) && r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" GMT") && r.at_end()))
             return std::nullopt;
         // A `now` beyond the years a date can show is taken at their edge, so the arithmetic
         // below cannot overflow.
@@ -1561,16 +1613,14 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
         std::int64_t offset = (static_cast<std::int64_t>(year) - base) % 100;
         full_year = base + (offset < 0 ? offset + 100 : offset);
     } else if (short_name && r.literal(", ")) {  // IMF-fixdate
-        if (!(r.digits(2, day) && r.literal(" ") && r.month(month) && r.literal(" ") &&
-              r.digits(4, year) && r.literal(" ") && r.time_of_day(h, mi, sec) &&
-              r.literal(" GMT") && r.at_end()))
+        if (!(r.digits(2, day) && r.literal(" ") && r.month(month) && r.literal(" ") && r.digits(4, year) &&
+              r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" GMT") && r.at_end()))
             return std::nullopt;
         full_year = year;
     } else if (short_name && r.literal(" ")) {  // asctime: the day is "06" or " 6"
         if (!(r.month(month) && r.literal(" "))) return std::nullopt;
         if (!(r.literal(" ") ? r.digits(1, day) : r.digits(2, day))) return std::nullopt;
-        if (!(r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" ") && r.digits(4, year) &&
-              r.at_end()))
+        if (!(r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" ") && r.digits(4, year) && r.at_end()))
             return std::nullopt;
         full_year = year;
     } else {
@@ -1626,8 +1676,8 @@ constexpr bool is_control(char c) noexcept {
 }
 
 constexpr bool is_unreserved(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
 }
 
 inline void append_escaped(unsigned char c, std::string& out) {
@@ -1656,8 +1706,7 @@ private:
 
 // True when decoding `raw` (form-style when plus_as_space) gives exactly `plain`;
 // false when it differs or is malformed. Allocates nothing.
-constexpr bool decoded_equals(std::string_view raw, std::string_view plain,
-                              bool plus_as_space) noexcept {
+constexpr bool decoded_equals(std::string_view raw, std::string_view plain, bool plus_as_space) noexcept {
     std::size_t j = 0;
     for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
         if (j == plain.size()) return false;
@@ -1704,9 +1753,7 @@ inline bool decode_component(std::string_view in, std::string& out, bool plus_as
 }
 
 // decode_component for application/x-www-form-urlencoded names and values: '+' is a space.
-inline bool decode_form(std::string_view raw, std::string& out) {
-    return decode_component(raw, out, true);
-}
+inline bool decode_form(std::string_view raw, std::string& out) { return decode_component(raw, out, true); }
 
 // Appends the request path `raw_path` (no query) decoded once, in a form that can be split
 // on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
@@ -1726,12 +1773,9 @@ inline bool decode_path(std::string_view raw_path, std::string& out) {
         int b = detail::escaped_byte(raw_path, i);
         if (b < 0 || detail::is_control(static_cast<char>(b))) return false;
         out.append(raw_path.data() + run, i - run);
-        if (b == '/')
-            out.append("%2F");
-        else if (b == '%')
-            out.append("%25");
-        else
-            out.push_back(static_cast<char>(b));
+        if (b == '/') out.append("%2F");
+        else if (b == '%') out.append("%25");
+        else out.push_back(static_cast<char>(b));
         i += 2;
         run = i + 1;
     }
@@ -1808,15 +1852,12 @@ public:
             ++*this;
             return old;
         }
-        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept {
-            return a.next_ == b.next_;
-        }
+        friend constexpr bool operator==(iterator const& a, iterator const& b) noexcept { return a.next_ == b.next_; }
 
     private:
         friend class segments;
         static constexpr std::size_t npos = std::string_view::npos;
-        constexpr iterator(std::string_view path, bool at_end) noexcept
-            : path_(path), next_(at_end ? npos : 0) {
+        constexpr iterator(std::string_view path, bool at_end) noexcept : path_(path), next_(at_end ? npos : 0) {
             if (!at_end) load();
         }
         // Takes the segment starting at next_ and moves next_ past its '/', or to
@@ -1903,10 +1944,8 @@ constexpr bool next_query_param(std::string_view& rest, param& out) noexcept {
         rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
         if (pair.empty()) continue;
         auto eq = pair.find('=');
-        if (eq == std::string_view::npos)
-            out = {pair, pair.substr(pair.size())};
-        else
-            out = {pair.substr(0, eq), pair.substr(eq + 1)};
+        if (eq == std::string_view::npos) out = {pair, pair.substr(pair.size())};
+        else out = {pair.substr(0, eq), pair.substr(eq + 1)};
         return true;
     }
     return false;
@@ -1950,10 +1989,8 @@ inline std::optional<std::string> query_value(std::string_view query, std::strin
 inline void encode_component(std::string_view in, std::string& out) {
     out.reserve(out.size() + in.size());
     for (char c : in) {
-        if (detail::is_unreserved(c))
-            out.push_back(c);
-        else
-            detail::append_escaped(static_cast<unsigned char>(c), out);
+        if (detail::is_unreserved(c)) out.push_back(c);
+        else detail::append_escaped(static_cast<unsigned char>(c), out);
     }
 }
 
@@ -1962,10 +1999,8 @@ inline void encode_component(std::string_view in, std::string& out) {
 inline void encode_path(std::string_view in, std::string& out) {
     out.reserve(out.size() + in.size());
     for (char c : in) {
-        if (c == '/' || detail::is_unreserved(c))
-            out.push_back(c);
-        else
-            detail::append_escaped(static_cast<unsigned char>(c), out);
+        if (c == '/' || detail::is_unreserved(c)) out.push_back(c);
+        else detail::append_escaped(static_cast<unsigned char>(c), out);
     }
 }
 
@@ -2037,8 +2072,7 @@ private:
 };
 
 // The value of the first cookie named `name` (names are case-sensitive), or nullopt.
-constexpr std::optional<std::string_view> find_cookie(std::string_view cookie_header,
-                                                      std::string_view name) noexcept {
+constexpr std::optional<std::string_view> find_cookie(std::string_view cookie_header, std::string_view name) noexcept {
     for (auto const& c : cookies_view(cookie_header))
         if (c.name == name) return c.value;
     return std::nullopt;
@@ -2052,8 +2086,8 @@ namespace detail {
 // cookie-octet (RFC 6265 4.1.1): US-ASCII except CTLs, whitespace, DQUOTE, ',', ';' and '\'.
 constexpr bool is_cookie_octet(char c) noexcept {
     auto u = static_cast<unsigned char>(c);
-    return u == 0x21 || (u >= 0x23 && u <= 0x2b) || (u >= 0x2d && u <= 0x3a) ||
-           (u >= 0x3c && u <= 0x5b) || (u >= 0x5d && u <= 0x7e);
+    return u == 0x21 || (u >= 0x23 && u <= 0x2b) || (u >= 0x2d && u <= 0x3a) || (u >= 0x3c && u <= 0x5b) ||
+           (u >= 0x5d && u <= 0x7e);
 }
 
 // cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )
@@ -2150,9 +2184,9 @@ public:
         if (http_only_) out.append("; HttpOnly");
         if (same_site_) {
             switch (*same_site_) {
-            case porthole::same_site::strict: out.append("; SameSite=Strict"); break;
-            case porthole::same_site::lax: out.append("; SameSite=Lax"); break;
-            case porthole::same_site::none: out.append("; SameSite=None"); break;
+                case porthole::same_site::strict: out.append("; SameSite=Strict"); break;
+                case porthole::same_site::lax: out.append("; SameSite=Lax"); break;
+                case porthole::same_site::none: out.append("; SameSite=None"); break;
             }
         }
         return out;
@@ -2278,10 +2312,10 @@ struct part {
     // escapes for senders that use them.
     std::string_view name;
     std::string_view filename;
-    bool has_filename = false;       // a file field, even when filename is empty
-    std::string_view content_type;   // trimmed; empty when absent (text/plain, RFC 7578 4.4)
-    std::string_view headers;        // the header lines, CRLF-separated, validated by parse()
-    std::string_view data;           // the content, which may hold any bytes, CRLF included
+    bool has_filename = false;      // a file field, even when filename is empty
+    std::string_view content_type;  // trimmed; empty when absent (text/plain, RFC 7578 4.4)
+    std::string_view headers;       // the header lines, CRLF-separated, validated by parse()
+    std::string_view data;          // the content, which may hold any bytes, CRLF included
 
     // The value of the first header named `field` (case-insensitive), trimmed.
     constexpr std::optional<std::string_view> header(std::string_view field) const noexcept {
@@ -2313,18 +2347,18 @@ inline void unquote(std::string_view raw, std::string& out) {
 constexpr std::optional<std::string_view> boundary_from_content_type(std::string_view content_type) noexcept {
     auto ct = detail::trim_ows(content_type);
     std::size_t slash = detail::skip_token(ct, 0);
-    if (!iequals(ct.substr(0, slash), "multipart") || slash == ct.size() || ct[slash] != '/')
-        return std::nullopt;
+    if (!iequals(ct.substr(0, slash), "multipart") || slash == ct.size() || ct[slash] != '/') return std::nullopt;
     std::size_t subtype_end = detail::skip_token(ct, slash + 1);
     if (subtype_end == slash + 1) return std::nullopt;
 
     std::optional<std::string_view> boundary;
-    bool ok = detail::parse_parameters(ct.substr(subtype_end), [&](std::string_view name, std::string_view value, bool) {
-        if (!iequals(name, "boundary")) return true;
-        if (boundary) return false;  // two boundaries: ambiguous
-        boundary = value;
-        return true;
-    });
+    bool ok =
+        detail::parse_parameters(ct.substr(subtype_end), [&](std::string_view name, std::string_view value, bool) {
+            if (!iequals(name, "boundary")) return true;
+            if (boundary) return false;  // two boundaries: ambiguous
+            boundary = value;
+            return true;
+        });
     if (!ok || !boundary) return std::nullopt;
     auto b = *boundary;
     if (b.empty() || b.size() > detail::max_boundary_size || b.back() == ' ') return std::nullopt;
@@ -2342,8 +2376,7 @@ struct delimiter {
 
 // The delimiter whose "--" boundary ends at `i` when what follows makes it one: "--" (the
 // close delimiter), or optional spaces and tabs (transport-padding) and CRLF.
-constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin,
-                                                std::size_t i) noexcept {
+constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin, std::size_t i) noexcept {
     if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
     i = skip_ows(body, i);
     if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
@@ -2355,12 +2388,11 @@ constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size
 // well (a body without preamble). Lines that merely start with the boundary are content.
 // Candidates are found by their CR with memchr; a comparison from one CR cannot run past the
 // next (no bchar is a CR), so the scan is linear whatever the boundary.
-constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary,
-                                                  std::size_t from, bool at_start) noexcept {
+constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary, std::size_t from,
+                                                  bool at_start) noexcept {
     if (at_start && body.substr(0, 2) == "--" && body.substr(2, boundary.size()) == boundary)
         if (auto d = delimiter_at(body, 0, 2 + boundary.size())) return d;
-    for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos;
-         cr = body.find('\r', cr + 1)) {
+    for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos; cr = body.find('\r', cr + 1)) {
         if (body.substr(cr + 1, 3) == "\n--" && body.substr(cr + 4, boundary.size()) == boundary)
             if (auto d = delimiter_at(body, cr, cr + 4 + boundary.size())) return d;
     }
@@ -2439,8 +2471,7 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
     while (d && !d->close) {
         auto next = detail::find_delimiter(body, boundary, d->after, false);
         part p;
-        if (!next || out.size() == max_parts ||
-            !detail::parse_part(body.substr(d->after, next->begin - d->after), p))
+        if (!next || out.size() == max_parts || !detail::parse_part(body.substr(d->after, next->begin - d->after), p))
             break;
         out.push_back(p);
         d = next;
@@ -2506,66 +2537,66 @@ private:
         for (;;) {
             auto rest = work.substr(at);
             switch (phase_) {
-            case phase::preamble: {
-                auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
-                if (!d) return at + keep_from(rest, !started_ && at == 0);
-                if (d->close) {
-                    phase_ = phase::done;
-                    return work.size();
+                case phase::preamble: {
+                    auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
+                    if (!d) return at + keep_from(rest, !started_ && at == 0);
+                    if (d->close) {
+                        phase_ = phase::done;
+                        return work.size();
+                    }
+                    at += d->after;
+                    phase_ = phase::head;
+                    break;
                 }
-                at += d->after;
-                phase_ = phase::head;
-                break;
-            }
-            case phase::head: {
-                std::size_t block;
-                if (rest.substr(0, 2) == "\r\n") {
-                    block = 2;
-                } else {
-                    auto blank = rest.find("\r\n\r\n");
-                    if (blank == std::string_view::npos) {
-                        if (rest.size() > max_head_) fail();
+                case phase::head: {
+                    std::size_t block;
+                    if (rest.substr(0, 2) == "\r\n") {
+                        block = 2;
+                    } else {
+                        auto blank = rest.find("\r\n\r\n");
+                        if (blank == std::string_view::npos) {
+                            if (rest.size() > max_head_) fail();
+                            return at;
+                        }
+                        block = blank + 4;
+                    }
+                    // As parse() reads it, a part ends at the first delimiter: one that begins inside
+                    // the header block (or may yet, once more bytes come) leaves no blank line.
+                    auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                    if (d && d->begin < block) {
+                        fail();
                         return at;
                     }
-                    block = blank + 4;
+                    if (!d && keep_from(rest, false) < block) return at;
+                    part p;
+                    if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
+                        fail();
+                        return at;
+                    }
+                    on.part(p);
+                    at += block;
+                    phase_ = phase::data;
+                    break;
                 }
-                // As parse() reads it, a part ends at the first delimiter: one that begins inside
-                // the header block (or may yet, once more bytes come) leaves no blank line.
-                auto d = detail::find_delimiter(rest, boundary_, 0, false);
-                if (d && d->begin < block) {
-                    fail();
-                    return at;
+                case phase::data: {
+                    auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                    if (!d) {
+                        auto keep = keep_from(rest, false);
+                        if (keep != 0) on.data(rest.substr(0, keep));
+                        return at + keep;
+                    }
+                    if (d->begin != 0) on.data(rest.substr(0, d->begin));
+                    on.part_end();
+                    if (d->close) {
+                        phase_ = phase::done;
+                        return work.size();
+                    }
+                    at += d->after;
+                    phase_ = phase::head;
+                    break;
                 }
-                if (!d && keep_from(rest, false) < block) return at;
-                part p;
-                if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
-                    fail();
-                    return at;
-                }
-                on.part(p);
-                at += block;
-                phase_ = phase::data;
-                break;
-            }
-            case phase::data: {
-                auto d = detail::find_delimiter(rest, boundary_, 0, false);
-                if (!d) {
-                    auto keep = keep_from(rest, false);
-                    if (keep != 0) on.data(rest.substr(0, keep));
-                    return at + keep;
-                }
-                if (d->begin != 0) on.data(rest.substr(0, d->begin));
-                on.part_end();
-                if (d->close) {
-                    phase_ = phase::done;
-                    return work.size();
-                }
-                at += d->after;
-                phase_ = phase::head;
-                break;
-            }
-            case phase::done:
-            case phase::failed: return work.size();
+                case phase::done:
+                case phase::failed: return work.size();
             }
         }
     }
@@ -2591,8 +2622,8 @@ private:
         // The last two CRs, found forward with memchr: the data of a large part passes here once
         // per piece, and a backward search goes byte by byte.
         std::size_t last = std::string_view::npos, before = std::string_view::npos;
-        for (const char* p = rest.data(); p != rest.data() + rest.size(); ++p) {
-            p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(rest.data() + rest.size() - p)));
+        for (char const* p = rest.data(); p != rest.data() + rest.size(); ++p) {
+            p = static_cast<char const*>(std::memchr(p, '\r', static_cast<std::size_t>(rest.data() + rest.size() - p)));
             if (!p) break;
             before = last;
             last = static_cast<std::size_t>(p - rest.data());
@@ -2747,9 +2778,19 @@ public:
         detail::exchange* exchange = nullptr;  // set by a connection
     };
     explicit request(parts const& p) noexcept
-        : method_(p.method), method_name_(p.method_name), target_(p.target), version_(p.version),
-          path_(p.path), raw_path_(p.raw_path), query_(p.query), headers_(p.headers), body_(p.body),
-          keep_alive_(p.keep_alive), secure_(p.secure), peer_(p.peer), client_subject_(p.client_subject),
+        : method_(p.method),
+          method_name_(p.method_name),
+          target_(p.target),
+          version_(p.version),
+          path_(p.path),
+          raw_path_(p.raw_path),
+          query_(p.query),
+          headers_(p.headers),
+          body_(p.body),
+          keep_alive_(p.keep_alive),
+          secure_(p.secure),
+          peer_(p.peer),
+          client_subject_(p.client_subject),
           exchange_(p.exchange) {}
 
 private:
@@ -2867,7 +2908,8 @@ inline bool to_utf16(std::string_view utf8, std::wstring& out) {
     out.clear();
     if (utf8.empty()) return true;
     if (utf8.size() > 0x7fffffff) return false;
-    int n = ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
+    int n =
+        ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
     if (n <= 0) return false;
     out.resize(static_cast<std::size_t>(n));
     return ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), out.data(),
@@ -2883,8 +2925,8 @@ inline bool to_utf8(std::wstring_view utf16, std::string& out) {
                                   0, nullptr, nullptr);
     if (n <= 0) return false;
     out.resize(static_cast<std::size_t>(n));
-    return ::WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16.data(), static_cast<int>(utf16.size()), out.data(),
-                                 n, nullptr, nullptr) == n;
+    return ::WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16.data(), static_cast<int>(utf16.size()),
+                                 out.data(), n, nullptr, nullptr) == n;
 }
 
 inline HANDLE file_handle(int fd) noexcept { return reinterpret_cast<HANDLE>(::_get_osfhandle(fd)); }
@@ -2892,20 +2934,20 @@ inline HANDLE file_handle(int fd) noexcept { return reinterpret_cast<HANDLE>(::_
 // A Windows error as the errno value the callers test for.
 inline int errno_from_windows(DWORD e) noexcept {
     switch (e) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-    case ERROR_INVALID_NAME:
-    case ERROR_BAD_PATHNAME:
-    case ERROR_DIRECTORY: return ENOENT;
-    case ERROR_ACCESS_DENIED:
-    case ERROR_SHARING_VIOLATION:
-    case ERROR_LOCK_VIOLATION: return EACCES;
-    case ERROR_TOO_MANY_OPEN_FILES: return EMFILE;
-    case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY: return ENOMEM;
-    case ERROR_CANT_ACCESS_FILE:
-    case ERROR_CANT_RESOLVE_FILENAME: return ELOOP;
-    default: return EIO;
+        case ERROR_FILE_NOT_FOUND:
+        case ERROR_PATH_NOT_FOUND:
+        case ERROR_INVALID_NAME:
+        case ERROR_BAD_PATHNAME:
+        case ERROR_DIRECTORY: return ENOENT;
+        case ERROR_ACCESS_DENIED:
+        case ERROR_SHARING_VIOLATION:
+        case ERROR_LOCK_VIOLATION: return EACCES;
+        case ERROR_TOO_MANY_OPEN_FILES: return EMFILE;
+        case ERROR_NOT_ENOUGH_MEMORY:
+        case ERROR_OUTOFMEMORY: return ENOMEM;
+        case ERROR_CANT_ACCESS_FILE:
+        case ERROR_CANT_RESOLVE_FILENAME: return ELOOP;
+        default: return EIO;
     }
 }
 
@@ -2942,7 +2984,7 @@ struct file_status {
     bool directory = false;
     bool regular = false;
     std::uint64_t size = 0;
-    std::uint64_t id = 0;         // the file's number on its volume (an inode number)
+    std::uint64_t id = 0;            // the file's number on its volume (an inode number)
     std::int64_t mtime_seconds = 0;  // since 1970, UTC
     std::uint32_t mtime_nanoseconds = 0;
 };
@@ -2984,7 +3026,9 @@ inline long read_file_at(int fd, char* buf, std::size_t n, std::uint64_t offset)
 
 inline int close_file(int fd) noexcept { return ::close(fd); }
 
-inline int open_file_for_reading(std::string const& path) noexcept { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }
+inline int open_file_for_reading(std::string const& path) noexcept {
+    return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
 
 struct file_status {
     bool directory = false;
@@ -3041,12 +3085,12 @@ namespace detail {
 // What HTML escaping writes for c, or nothing when c stays as it is.
 constexpr std::string_view html_entity(char c) noexcept {
     switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    default: return {};
+        case '&': return "&amp;";
+        case '<': return "&lt;";
+        case '>': return "&gt;";
+        case '"': return "&quot;";
+        case '\'': return "&#39;";
+        default: return {};
     }
 }
 
@@ -3060,8 +3104,7 @@ inline char const* find_html_special(char const* p, char const* end) noexcept {
             std::uint64_t word;
             std::memcpy(&word, p, 8);
             const std::uint64_t hits = zero_bytes((word | ones) ^ (ones * '\'')) |
-                                       zero_bytes((word | ones * 2) ^ (ones * '>')) |
-                                       zero_bytes(word ^ (ones * '"'));
+                                       zero_bytes((word | ones * 2) ^ (ones * '>')) | zero_bytes(word ^ (ones * '"'));
             // The lowest flagged byte is exact (borrows only flag bytes above a real match).
             if (hits != 0) return p + std::countr_zero(hits) / 8;
         }
@@ -3264,9 +3307,7 @@ public:
     }
     // The error page every part of porthole answers with: the status and its reason phrase as
     // plain text ("Not Found"), a fixed text that never echoes request data.
-    static response error(porthole::status s) {
-        return static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
-    }
+    static response error(porthole::status s) { return static_text(reason_phrase(s), "text/plain; charset=utf-8", s); }
     // A redirect to `location` (RFC 9110 15.4). The default, 302 Found, is what browsers and
     // curl -L follow for any method, turning a POST into a GET as every client does: the usual
     // meaning of "go there now". Pass 303 See Other after a form POST (always a GET there), 307
@@ -3278,7 +3319,8 @@ public:
     }
     // The whole file at `path` (UTF-8; UTF-16 at the Windows call), or nullopt when it cannot be
     // opened as a regular file.
-    static std::optional<response> file(std::string const& path, std::string_view content_type = "application/octet-stream") {
+    static std::optional<response> file(std::string const& path,
+                                        std::string_view content_type = "application/octet-stream") {
         int fd = detail::open_file_for_reading(path);
         if (fd < 0) return std::nullopt;
         auto owner = std::make_shared<unique_fd>(fd);
@@ -3766,13 +3808,13 @@ struct body_consumer;  // body_stream.hpp
 // connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
 // handler calls answer_later().
 struct exchange {
-    mailbox* box = nullptr;       // the driver's, or null: this connection cannot answer later
-    void* tag = nullptr;          // how the driver knows the connection (mailbox::run's ready)
+    mailbox* box = nullptr;  // the driver's, or null: this connection cannot answer later
+    void* tag = nullptr;     // how the driver knows the connection (mailbox::run's ready)
     worker_pool* workers = nullptr;
-    void* owner = nullptr;        // the connection, and its notification entry point
+    void* owner = nullptr;  // the connection, and its notification entry point
     void (*on_notify)(void*) = nullptr;
-    std::shared_ptr<connection_link> link;     // made on first use, kept while the connection lives
-    std::shared_ptr<answer_state> started;     // made by answer_later() during the handler call
+    std::shared_ptr<connection_link> link;  // made on first use, kept while the connection lives
+    std::shared_ptr<answer_state> started;  // made by answer_later() during the handler call
     // body_stream.hpp: the request's body is not read yet and may be taken as a stream
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;
@@ -3781,7 +3823,9 @@ struct exchange {
 
     connection_link& ensure_link() {
         if (!link) {
-            if (!box) throw std::logic_error("porthole: this connection's driver gives no mailbox, so it cannot answer later");
+            if (!box)
+                throw std::logic_error(
+                    "porthole: this connection's driver gives no mailbox, so it cannot answer later");
             link = connection_link::open(box->shared_from_this(), tag);
             link->set_owner(owner, on_notify);
         }
@@ -3809,7 +3853,9 @@ public:
     // closed the connection): then it is dropped, harmlessly. Throws std::logic_error when
     // this responder has already answered or holds no request.
     bool send(response res) {
-        if (!state_) throw std::logic_error("porthole: responder::send on a responder that already answered or holds no request");
+        if (!state_)
+            throw std::logic_error(
+                "porthole: responder::send on a responder that already answered or holds no request");
         auto state = std::move(state_);
         return state->settle(detail::answer_state::phase::answered, &res);
     }
@@ -3827,16 +3873,15 @@ public:
     // For code that runs a handler elsewhere (blocking.hpp): the handler failed; the client
     // gets 500 and `why` goes to the error log, on the connection's thread.
     void fail(std::string why) noexcept {
-        if (auto state = std::move(state_)) state->settle(detail::answer_state::phase::dropped, nullptr, std::move(why));
+        if (auto state = std::move(state_))
+            state->settle(detail::answer_state::phase::dropped, nullptr, std::move(why));
     }
 
 private:
     friend responder answer_later(request const& req);
     explicit responder(std::shared_ptr<detail::answer_state> s) noexcept : state_(std::move(s)) {}
 
-    void abandon() noexcept {
-        fail("a responder was destroyed without answering");
-    }
+    void abandon() noexcept { fail("a responder was destroyed without answering"); }
 
     std::shared_ptr<detail::answer_state> state_;
 };
@@ -3950,9 +3995,8 @@ inline constexpr bool compiled_in = true;
 #endif
 
 // Upper bounds of the latency histogram, in seconds: 100 us to 10 s, roughly 1-2.5-5 per decade.
-inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                        0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                                        1,      2.5,     5,      10};
+inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                        0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 // Upper bounds of the requests-per-connection histogram.
 inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
 
@@ -3961,8 +4005,8 @@ inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1
 // neither a ping within websocket_ping_interval nor a close within websocket_close_timeout; a
 // ping sent on an idle WebSocket closes nothing and is not counted).
 enum class timeout_kind : std::uint8_t { header, body, keep_alive, write, response, websocket };
-inline constexpr std::array<std::string_view, 6> timeout_names{"header",   "body",   "keep_alive",
-                                                               "write",    "response", "websocket"};
+inline constexpr std::array<std::string_view, 6> timeout_names{"header", "body",     "keep_alive",
+                                                               "write",  "response", "websocket"};
 
 // Status classes: 1xx .. 5xx.
 inline constexpr std::size_t status_classes = 5;
@@ -4005,7 +4049,8 @@ struct route_series {
         static constexpr auto bounds = [] {
             std::array<std::uint64_t, metrics::latency_buckets.size()> b{};
             for (std::size_t i = 0; i < b.size(); ++i)
-                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);  // NOLINT(bugprone-incorrect-roundings): positive
+                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 +
+                                                  0.5);  // NOLINT(bugprone-incorrect-roundings): positive
             return b;
         }();
         std::size_t i = 0;
@@ -4022,7 +4067,7 @@ struct metrics_shard {
     // ---- request series, found by the addresses of their (static) pattern texts
     std::array<std::atomic<route_series*>, table_size> table{};
     std::vector<std::unique_ptr<route_series>> owned;  // the owner's only
-    owned_counter series_dropped;  // requests not recorded by route: the table was full
+    owned_counter series_dropped;                      // requests not recorded by route: the table was full
 
     // ---- the request under way on this thread (the owner's only)
     struct note {
@@ -4037,7 +4082,7 @@ struct metrics_shard {
     // ---- the server's own counters
     owned_counter accepted, closed, refused;
     std::array<owned_counter, metrics::timeout_names.size()> timeouts;  // by metrics::timeout_kind
-    std::array<owned_counter, 200> parse_errors;  // by status - 400
+    std::array<owned_counter, 200> parse_errors;                        // by status - 400
     std::array<owned_counter, metrics::requests_per_connection_buckets.size() + 1> requests_per_connection;
     owned_counter requests_per_connection_sum;
     owned_counter sendfile_bytes;
@@ -4170,9 +4215,9 @@ inline void note_route(std::string_view pattern, bool is_mount) noexcept {
 }
 
 inline std::uint64_t monotonic_ns() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
 }
 
 // A connection's request in flight, when recording; the connection's thread only. Out of line,
@@ -4294,10 +4339,10 @@ namespace detail {
 
 // A live stream's state, shared by the connection (its thread) and the threads that resume it.
 struct stream_channel {
-    live_producer producer;               // the connection's thread only
-    std::atomic<bool> over{false};        // the connection sends no more of it
-    std::atomic<bool> stopping{false};    // the server stops: end once the producer has nothing
-    bool counted = false;                 // in metrics' live streams (the connection's thread)
+    live_producer producer;             // the connection's thread only
+    std::atomic<bool> over{false};      // the connection sends no more of it
+    std::atomic<bool> stopping{false};  // the server stops: end once the producer has nothing
+    bool counted = false;               // in metrics' live streams (the connection's thread)
 
     // Any thread: ask the connection to call the producer again. False once the stream is over.
     bool resume() {
@@ -4742,8 +4787,8 @@ inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
 namespace porthole {
 
 struct event_hub_options {
-    std::size_t history = 256;                // events kept for reconnecting or slow clients (at least 1)
-    std::size_t history_bytes = 1024 * 1024;  // and at most this many bytes of them, newest event always kept
+    std::size_t history = 256;                         // events kept for reconnecting or slow clients (at least 1)
+    std::size_t history_bytes = 1024 * 1024;           // and at most this many bytes of them, newest event always kept
     std::chrono::milliseconds heartbeat{15000};        // comment to quiet streams this often; 0: none
     std::optional<std::chrono::milliseconds> retry{};  // sent first to each subscriber: reconnection time
 };
@@ -4757,10 +4802,10 @@ struct hub_state;
 struct hub_subscriber {
     std::shared_ptr<hub_state> hub;
     std::weak_ptr<stream_channel> channel;
-    std::uint64_t cursor = 0;   // the last id sent
-    std::string pending;        // sent before the history: retry, a resync
+    std::uint64_t cursor = 0;  // the last id sent
+    std::string pending;       // sent before the history: retry, a resync
     static constexpr std::size_t piece_limit = 4096;
-    std::atomic<bool> idle{false};            // its producer said nothing yet: a publish resumes it
+    std::atomic<bool> idle{false};  // its producer said nothing yet: a publish resumes it
     std::atomic<bool> heartbeat_due{false};
     std::atomic<bool> sent_since_beat{false};
     bool counted = metrics::enabled();  // in metrics' live subscribers (metrics.hpp)
@@ -4774,7 +4819,7 @@ struct hub_subscriber {
 struct hub_state {
     event_hub_options options;
 
-    std::mutex history_mutex;  // publishers, and subscribers' producers copying events
+    std::mutex history_mutex;         // publishers, and subscribers' producers copying events
     std::deque<std::string> history;  // encoded events, ids first_id...last_id
     std::uint64_t first_id = 0, last_id = 0;
     std::size_t bytes = 0;
@@ -4862,7 +4907,8 @@ public:
         if (options.history == 0) options.history = 1;
         state_->options = options;
         auto now = std::chrono::system_clock::now().time_since_epoch();
-        state_->last_id = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+        state_->last_id =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
         state_->first_id = state_->last_id + 1;
         if (options.heartbeat.count() > 0)
             beats_ = std::thread([s = state_.get()] {
@@ -4905,7 +4951,8 @@ public:
             s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
             s.bytes += s.history.back().size();
             s.last_id = id;
-            while (s.history.size() > 1 && (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
+            while (s.history.size() > 1 &&
+                   (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
                 s.bytes -= s.history.front().size();
                 s.history.pop_front();
                 ++s.first_id;
@@ -4937,8 +4984,7 @@ public:
                 auto r = std::from_chars(last_event_id.data(), end, seen);
                 if (r.ec == std::errc() && r.ptr == end && seen + 1 >= s.first_id && seen <= s.last_id)
                     sub->cursor = seen;  // the producer sends what came after it
-                else
-                    sub->pending += detail::hub_state::resync(s.last_id, "too-old");
+                else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
             }
         }
         auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
@@ -5071,8 +5117,8 @@ response to_response(T&& value) {
         return response_converter<V>::convert(value);
     } else if constexpr (std::same_as<V, std::string>) {
         return response::text(std::forward<T>(value));
-    } else if constexpr (std::is_convertible_v<T, const char*>) {
-        return response::static_text(std::string_view(static_cast<const char*>(value)));
+    } else if constexpr (std::is_convertible_v<T, char const*>) {
+        return response::static_text(std::string_view(static_cast<char const*>(value)));
     } else if constexpr (std::convertible_to<T, std::string_view>) {
         return response::text(std::string(std::string_view(value)));
     } else {
@@ -5086,7 +5132,7 @@ response to_response(T&& value) {
 // a responder, returning nothing; it answers through the responder, from any thread.
 template <class F>
 concept answers_later = std::invocable<F&, request const&, responder> &&
-                        std::is_void_v<std::invoke_result_t<F&, request const&, responder>>;
+    std::is_void_v<std::invoke_result_t<F&, request const&, responder>>;
 template <class F>
 concept application = (std::invocable<F&, request const&> &&
                        response_convertible<std::invoke_result_t<F&, request const&>>) ||
@@ -5207,7 +5253,7 @@ namespace detail {
 struct body_consumer {
     virtual ~body_consumer() = default;
     virtual body_flow data(std::string_view piece) = 0;
-    virtual void end() = 0;     // answers through the responder it holds
+    virtual void end() = 0;  // answers through the responder it holds
     virtual void abort() noexcept = 0;
     std::shared_ptr<connection_link> link;  // to wake the connection when a waiting sink resumes
     std::atomic<bool> resume_wanted{false};
@@ -5227,7 +5273,7 @@ public:
         }
     }
     void end() override {
-        if constexpr (requires(Sink& s, responder r) { s.end(std::move(r)); }) {
+        if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
             sink_.end(std::move(answer_));
         } else {
             try {
@@ -5238,7 +5284,7 @@ public:
         }
     }
     void abort() noexcept override {
-        if constexpr (requires(Sink& s) { s.abort(); }) {
+        if constexpr (requires(Sink & s) { s.abort(); }) {
             try {
                 sink_.abort();
             } catch (...) {  // the body is lost either way
@@ -5335,10 +5381,12 @@ struct response_converter<body_taken> {
 // request built by hand, or asked twice).
 template <class Sink>
 body_taken take_body(request const& req, Sink sink) {
-    static_assert(requires(Sink& s, std::string_view p) { s.data(p); },
-                  "porthole take_body: a sink needs data(std::string_view piece)");
-    static_assert(requires(Sink& s) { s.end(); } || requires(Sink& s, responder r) { s.end(std::move(r)); },
-                  "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
+    static_assert(
+        requires(Sink & s, std::string_view p) { s.data(p); },
+        "porthole take_body: a sink needs data(std::string_view piece)");
+    static_assert(
+        requires(Sink & s) { s.end(); } || requires(Sink & s, responder r) { s.end(std::move(r)); },
+        "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
     detail::exchange* ex = detail::exchange_of(req);
     if (!ex || !ex->body_offered || ex->body)
         throw std::logic_error("porthole: take_body() needs a request of a streamed_body route, asked once");
@@ -5362,7 +5410,7 @@ body_taken take_body(request const& req, Sink sink) {
 // A malformed body, or one that ends before its close delimiter, is answered 400 without end().
 template <class Form>
 class multipart_sink {
-    static constexpr bool answers_later = requires(Form& f, responder r) { f.end(std::move(r)); };
+    static constexpr bool answers_later = requires(Form & f, responder r) { f.end(std::move(r)); };
 
 public:
     multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)
@@ -5374,15 +5422,11 @@ public:
         if (r.flow == body_flow::stop) stopped_ = true;
         return r.flow;
     }
-    response end()
-        requires(!answers_later)
-    {
+    response end() requires(!answers_later) {
         if (!parser_.done() && !stopped_) return malformed();
         return to_response(form_.end());
     }
-    void end(responder answer)
-        requires answers_later
-    {
+    void end(responder answer) requires answers_later {
         if (!parser_.done() && !stopped_) {
             answer.send(malformed());
             return;
@@ -5411,7 +5455,7 @@ private:
         return response::text("malformed multipart/form-data body\n", status::bad_request);
     }
     void form_abort() {
-        if constexpr (requires(Form& f) { f.abort(); }) form_.abort();
+        if constexpr (requires(Form & f) { f.abort(); }) form_.abort();
     }
 
     multipart::stream_parser parser_;
@@ -5440,10 +5484,8 @@ public:
     body_plan plan() const noexcept { return plan_; }
 
     template <class... Args>
-        requires std::invocable<Handler&, Args...>
-    decltype(auto) operator()(Args&&... args) {
-        return std::invoke(handler_, std::forward<Args>(args)...);
-    }
+    requires std::invocable<Handler&, Args...>
+    decltype(auto) operator()(Args&&... args) { return std::invoke(handler_, std::forward<Args>(args)...); }
 
 private:
     body_plan plan_;
@@ -5507,9 +5549,9 @@ class layer_result {
 
 public:
     layer_result() = default;
-    layer_result(State s) : state(std::move(s)) {}            // NOLINT: go on, with this state
-    layer_result(response r) : answer(std::move(r)) {}        // NOLINT: answer now
-    layer_result(porthole::status s) : answer(response(s)) {} // NOLINT: answer now, empty body
+    layer_result(State s) : state(std::move(s)) {}             // NOLINT: go on, with this state
+    layer_result(response r) : answer(std::move(r)) {}         // NOLINT: answer now
+    layer_result(porthole::status s) : answer(response(s)) {}  // NOLINT: answer now, empty body
 
     std::optional<response> answer;
     State state{};
@@ -5547,7 +5589,7 @@ struct before_result_of {
     using type = void;
 };
 template <class L>
-    requires requires(L& l, request const& r) { l.before(r); }
+requires requires(L& l, request const& r) { l.before(r); }
 struct before_result_of<L> {
     using type = decltype(std::declval<L&>().before(std::declval<request const&>()));
 };
@@ -5555,7 +5597,7 @@ struct before_result_of<L> {
 // What a layer L offers. Complete (and quiet) for a type that is no layer: layer_check says why.
 template <class L>
 struct layer_traits {
-    static constexpr bool has_before = requires(L& l, request const& r) { l.before(r); };
+    static constexpr bool has_before = requires(L & l, request const& r) { l.before(r); };
     using before_result = typename before_result_of<L>::type;
     static constexpr bool keeps_state = is_layer_result<before_result>::value;
     static constexpr bool valid = has_before && (keeps_state || std::is_void_v<before_result> ||
@@ -5564,10 +5606,14 @@ struct layer_traits {
                                               is_layer_result<layer_result<>>>::state_type;
 
     static constexpr bool has_after = [] {
-        if constexpr (keeps_state) return requires(L& l, state& s, response& r) { l.after(s, r); };
-        else return requires(L& l, response& r) { l.after(r); };
+        if constexpr (keeps_state) return requires(L & l, state & s, response & r) {
+                l.after(s, r);
+            };
+        else return requires(L & l, response & r) {
+                l.after(r);
+            };
     }();
-    static constexpr bool has_rewrite = keeps_state && requires(L& l, state& s, request const& r) {
+    static constexpr bool has_rewrite = keeps_state && requires(L & l, state& s, request const& r) {
         { l.rewrite(s, r) } -> std::same_as<request>;
     };
 
@@ -5622,15 +5668,15 @@ public:
     response operator()(request const& req) { return run<0>(req); }
 
     // How the application takes a request's body (body_stream.hpp), when it says.
-    std::optional<body_plan> plan_body(request const& head)
-        requires detail::plans_bodies<App>
-    {
+    std::optional<body_plan> plan_body(request const& head) requires detail::plans_bodies<App> {
         return app_.plan_body(head);
     }
 
     App& application() noexcept { return app_; }
     template <std::size_t I>
-    auto& layer() noexcept { return std::get<I>(layers_); }
+    auto& layer() noexcept {
+        return std::get<I>(layers_);
+    }
 
 private:
     template <std::size_t I>
@@ -5651,8 +5697,7 @@ private:
             if constexpr (traits::has_after) {
                 if (res.answered_later()) [[unlikely]]
                     defer_after<I>(req, std::move(step.state));
-                else
-                    traits::after(l, step.state, res);
+                else traits::after(l, step.state, res);
             }
             return res;
         }
@@ -5664,9 +5709,8 @@ private:
     PORTHOLE_NOINLINE void defer_after(request const& req, State state) {
         using L = std::tuple_element_t<I, std::tuple<Layers...>>;
         // std::function wants a copyable target: the state is shared, not copied.
-        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](response& res) {
-            detail::layer_traits<L>::after(l, *kept, res);
-        });
+        when_answered(req, [&l = std::get<I>(layers_), kept = std::make_shared<State>(std::move(state))](
+                               response& res) { detail::layer_traits<L>::after(l, *kept, res); });
     }
 
     App app_;
@@ -5715,14 +5759,10 @@ public:
         if (step.answer) return std::move(*step.answer);
         return std::optional<inner_state>(std::move(step.state));
     }
-    void after(std::optional<inner_state>& s, response& res)
-        requires traits::has_after
-    {
+    void after(std::optional<inner_state>& s, response& res) requires traits::has_after {
         if (s) traits::after(inner_, *s, res);
     }
-    request rewrite(std::optional<inner_state>& s, request const& req)
-        requires traits::has_rewrite
-    {
+    request rewrite(std::optional<inner_state>& s, request const& req) requires traits::has_rewrite {
         return s ? inner_.rewrite(*s, req) : req;
     }
 
@@ -5780,15 +5820,13 @@ inline access_log_function common_log(std::FILE* out) {
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
         char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-                              static_cast<int>(host.size()), host.data(), date.day,
-                              detail::month_names[date.month - 1], static_cast<long long>(date.year),
-                              in_day / 3600, in_day / 60 % 60, in_day % 60,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status),
-                              static_cast<unsigned long long>(e.body_bytes));
+        int n = std::snprintf(
+            line, sizeof line, "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
+            static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
+            static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
+            static_cast<int>(e.method.size()), e.method.data(),
+            static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(), unsigned{e.version.major},
+            unsigned{e.version.minor}, to_int(e.status), static_cast<unsigned long long>(e.body_bytes));
         if (n <= 0) return;
         std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
         if (line[len - 1] != '\n') line[len - 1] = '\n';
@@ -5856,16 +5894,15 @@ enum class alphabet : std::uint8_t {
 };
 
 namespace detail {
-inline constexpr std::string_view standard_chars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-inline constexpr std::string_view url_chars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+inline constexpr std::string_view standard_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+inline constexpr std::string_view url_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // Character -> 6-bit value, 0xff for characters outside the alphabet.
 constexpr std::array<std::uint8_t, 256> make_values(std::string_view chars) {
     std::array<std::uint8_t, 256> t{};
     for (auto& v : t) v = 0xff;
-    for (std::size_t i = 0; i < chars.size(); ++i) t[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < chars.size(); ++i)
+        t[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
     return t;
 }
 inline constexpr auto standard_values = make_values(standard_chars);
@@ -5982,7 +6019,8 @@ inline void random_bytes(std::span<unsigned char> out) {
 #elif defined(_WIN32)
     for (std::size_t done = 0; done < out.size();) {
         auto n = static_cast<ULONG>(out.size() - done > 0x10000 ? 0x10000 : out.size() - done);
-        if (!RtlGenRandom(out.data() + done, n)) throw std::system_error(EIO, std::generic_category(), "porthole: RtlGenRandom");
+        if (!RtlGenRandom(out.data() + done, n))
+            throw std::system_error(EIO, std::generic_category(), "porthole: RtlGenRandom");
         done += n;
     }
 #else
@@ -6163,8 +6201,8 @@ constexpr bool is_b64token(std::string_view s) noexcept {
     std::size_t i = 0;
     for (; i < s.size(); ++i) {
         char c = s[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                  c == '_' || c == '~' || c == '+' || c == '/';
         if (!ok) break;
     }
     if (i == 0) return false;
@@ -6211,8 +6249,8 @@ private:
 // ---------------------------------------------------------------- one-time access token
 
 struct access_token_options {
-    std::string token{};        // empty: 32 random bytes, base64url (43 characters)
-    std::string cookie_name{};  // empty: "porthole-" and random characters, new at every start
+    std::string token{};              // empty: 32 random bytes, base64url (43 characters)
+    std::string cookie_name{};        // empty: "porthole-" and random characters, new at every start
     std::string parameter = "token";  // the query parameter that carries the token
     std::string realm = "porthole";
 };
@@ -6236,7 +6274,8 @@ public:
         if (opts_.token.empty()) opts_.token = random_token();
         if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
         session_ = random_token();
-        set_cookie_ = set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+        set_cookie_ =
+            set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
         challenge_ = "Bearer realm=";
         detail::append_quoted(challenge_, opts_.realm);
         query_ = opts_.parameter + '=';
@@ -6678,7 +6717,8 @@ inline std::string client_address(std::string_view peer) {
 class rate_limit {
 public:
     explicit rate_limit(rate_limit_options o = {}) : shared_(std::make_shared<shared>()) {
-        if (!(o.rate > 0) || !(o.burst >= 1)) throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
+        if (!(o.rate > 0) || !(o.burst >= 1))
+            throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
         shared_->opts = std::move(o);
         shared_->per_shard = std::max<std::size_t>(1, shared_->opts.max_clients / shard_count);
     }
@@ -6749,9 +6789,8 @@ private:
     // false when none has, and every client it holds is busy.
     bool forget_full(shard& s, double now) const {
         auto const& o = shared_->opts;
-        std::erase_if(s.buckets, [&](auto const& kv) {
-            return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst;
-        });
+        std::erase_if(s.buckets,
+                      [&](auto const& kv) { return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst; });
         return s.buckets.size() < shared_->per_shard;
     }
 
@@ -6777,10 +6816,10 @@ enum class content_coding : std::uint8_t { identity, br, gzip, deflate };
 // The token for a coding: "identity", "br", "gzip", "deflate".
 constexpr std::string_view to_string(content_coding c) noexcept {
     switch (c) {
-    case content_coding::br: return "br";
-    case content_coding::gzip: return "gzip";
-    case content_coding::deflate: return "deflate";
-    default: return "identity";
+        case content_coding::br: return "br";
+        case content_coding::gzip: return "gzip";
+        case content_coding::deflate: return "deflate";
+        default: return "identity";
     }
 }
 
@@ -6790,7 +6829,9 @@ struct coding_set {
     bool gzip = false;
     bool deflate = false;
     constexpr bool contains(content_coding c) const noexcept {
-        return c == content_coding::br ? br : c == content_coding::gzip ? gzip : c == content_coding::deflate && deflate;
+        return c == content_coding::br     ? br
+               : c == content_coding::gzip ? gzip
+                                           : c == content_coding::deflate && deflate;
     }
 };
 
@@ -6852,7 +6893,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
             std::string_view coding;
             int q = 0;
             if (!detail::parse_coding_element(item, coding, q)) return;  // a malformed element counts for nothing
-            int* slot = iequals(coding, "br")                                 ? &q_br
+            int* slot = iequals(coding, "br")                                  ? &q_br
                         : iequals(coding, "gzip") || iequals(coding, "x-gzip") ? &q_gzip
                         : iequals(coding, "deflate")                           ? &q_deflate
                         : iequals(coding, "identity")                          ? &q_identity
@@ -6930,16 +6971,16 @@ constexpr bool is_compressible_type(std::string_view type) noexcept {
 namespace porthole {
 
 // The codings this build can produce.
-inline constexpr coding_set built_in_codings{
+inline constexpr coding_set built_in_codings {
 #if defined(PORTHOLE_WITH_BROTLI)
     true,
 #else
     false,
 #endif
 #if defined(PORTHOLE_WITH_ZLIB)
-    true, true,
+        true, true,
 #else
-    false, false,
+        false, false,
 #endif
 };
 
@@ -7163,7 +7204,8 @@ public:
         if (!compress(coding, res, s.choice.identity_acceptable)) return;
         res.set_header("Content-Encoding", to_string(coding));
         res.erase_header("Accept-Ranges");  // ranges of the compressed bytes are not offered
-        if (auto etag = res.header("ETag"); !etag.empty() && etag.front() == '"') res.set_header("ETag", "W/" + std::string(etag));
+        if (auto etag = res.header("ETag"); !etag.empty() && etag.front() == '"')
+            res.set_header("ETag", "W/" + std::string(etag));
     }
 
 private:
@@ -7237,12 +7279,12 @@ private:
             auto step = next();
             std::string out;
             switch (step.kind) {
-            case stream_step::kind_t::nothing_yet: return step;
-            case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
-            case stream_step::kind_t::end:
-                e->finish(out);
-                *done = true;
-                break;
+                case stream_step::kind_t::nothing_yet: return step;
+                case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
+                case stream_step::kind_t::end:
+                    e->finish(out);
+                    *done = true;
+                    break;
             }
             return stream_step::data(std::move(out));  // empty: the connection asks again
         };
@@ -7360,7 +7402,7 @@ private:
             if (rc == Z_STREAM_END) {
                 if (zs.avail_in == 0) return status::ok;
                 if (!gzip) return status::bad_request;  // bytes after the zlib stream
-                inflateReset(&zs);  // gzip: another member follows (RFC 1952 2.2)
+                inflateReset(&zs);                      // gzip: another member follows (RFC 1952 2.2)
                 continue;
             }
             if (rc == Z_BUF_ERROR && zs.avail_in == 0) return status::bad_request;  // cut short
@@ -7434,21 +7476,21 @@ inline int from_native_socket(SOCKET s) noexcept { return s == INVALID_SOCKET ? 
 // The errno value for a Winsock error, so the loop tests one convention on both platforms.
 inline int errno_from_winsock(int e) noexcept {
     switch (e) {
-    case WSAEWOULDBLOCK:
-    case WSAEINPROGRESS: return EAGAIN;
-    case WSAEINTR: return EINTR;
-    case WSAECONNABORTED: return ECONNABORTED;
-    case WSAECONNRESET: return ECONNRESET;
-    case WSAEMFILE: return EMFILE;
-    case WSAENOBUFS: return ENOBUFS;
-    case WSAEADDRINUSE: return EADDRINUSE;
-    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
-    case WSAEACCES: return EACCES;
-    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
-    case WSAEINVAL: return EINVAL;
-    case WSAENOTCONN: return ENOTCONN;
-    case WSAESHUTDOWN: return EPIPE;
-    default: return EIO;
+        case WSAEWOULDBLOCK:
+        case WSAEINPROGRESS: return EAGAIN;
+        case WSAEINTR: return EINTR;
+        case WSAECONNABORTED: return ECONNABORTED;
+        case WSAECONNRESET: return ECONNRESET;
+        case WSAEMFILE: return EMFILE;
+        case WSAENOBUFS: return ENOBUFS;
+        case WSAEADDRINUSE: return EADDRINUSE;
+        case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+        case WSAEACCES: return EACCES;
+        case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+        case WSAEINVAL: return EINVAL;
+        case WSAENOTCONN: return ENOTCONN;
+        case WSAESHUTDOWN: return EPIPE;
+        default: return EIO;
     }
 }
 
@@ -7632,8 +7674,7 @@ public:
     }
     void clear() const noexcept {
         char buf[64];
-        while (::recv(native_socket(read_.get()), buf, sizeof buf, 0) > 0) {
-        }
+        while (::recv(native_socket(read_.get()), buf, sizeof buf, 0) > 0) {}
     }
 
 private:
@@ -7741,7 +7782,8 @@ namespace porthole::detail {
 }
 
 // "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what,
+                                                                      std::string_view where) {
     std::string message(what);
     message += ' ';
     message += where;
@@ -7860,8 +7902,8 @@ enum class ipv6_only : std::uint8_t { system_default, off, on };
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
 // over them. A negative backlog only binds (see claim_port). Throws std::system_error.
-inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                                   int backlog, ipv6_only v6only = ipv6_only::system_default) {
+inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port, int backlog,
+                                   ipv6_only v6only = ipv6_only::system_default) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -7872,8 +7914,7 @@ inline unique_socket open_listener(std::string const& address, std::uint16_t por
     int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service, &hints, &found);
     if (rc != 0) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                "cannot resolve listening address '" + address +
-                                    "': " + ::gai_strerror(rc));
+                                "cannot resolve listening address '" + address + "': " + ::gai_strerror(rc));
     }
     int last_errno = EADDRNOTAVAIL;
     char const* failed = "bind";
@@ -7950,9 +7991,9 @@ using socket_file_mode = ::mode_t;
 //   "unix:@tool"                                       a Linux abstract socket (no file)
 struct listen_address {
     enum kind_t : std::uint8_t { tcp, unix_file, unix_abstract } kind = tcp;
-    std::string host;                  // tcp: without brackets
+    std::string host;                   // tcp: without brackets
     std::optional<std::uint16_t> port;  // tcp: given with the address
-    std::string path;                  // unix: the file, or the abstract name without '@'
+    std::string path;                   // unix: the file, or the abstract name without '@'
 
     bool is_unix() const noexcept { return kind != tcp; }
 };
@@ -7986,7 +8027,8 @@ inline listen_address parse_listen_address(std::string_view text) {
             if (rest[0] != ':') fail("text after ']'");
             parse_port(rest.substr(1));
         }
-    } else if (auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+    } else if (auto colon = text.find(':');
+               colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
         a.host = std::string(text.substr(0, colon));  // one colon: host:port
         parse_port(text.substr(colon + 1));
     } else {
@@ -8128,8 +8170,7 @@ inline unique_socket open_unix_listener(listen_address const& a, unix_socket_set
 inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
     len = sizeof peer;
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
-    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
     int fd = ::accept(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len);
     if (fd >= 0) set_nonblocking_cloexec(fd);
@@ -8209,8 +8250,7 @@ inline void reply_and_close(int fd, std::string_view reply) noexcept {
     (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
     shutdown_output(fd);
     char scratch[4096];
-    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
-    }
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {}
     close_socket(fd);
 }
 
@@ -8219,14 +8259,13 @@ inline void reply_and_close(int fd, std::string_view reply) noexcept {
 // peer discard the last response before reading it.
 inline void drain_and_close(int fd) noexcept {
     char scratch[4096];
-    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
-    }
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {}
     close_socket(fd);
 }
 
 // Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
-inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count,
-                            char* scratch, std::size_t scratch_size) noexcept {
+inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count, char* scratch,
+                            std::size_t scratch_size) noexcept {
     constexpr std::uint64_t max_step = std::uint64_t{1} << 20;
     if (count > max_step) count = max_step;
 #if defined(__linux__)
@@ -8274,8 +8313,7 @@ public:
     }
     void clear() const noexcept {
         char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {
-        }
+        while (::read(read_.get(), buf, sizeof buf) > 0) {}
     }
 
 private:
@@ -8488,8 +8526,7 @@ class request_copy {
 public:
     explicit request_copy(request const& r) {
         std::size_t total = r.method_name().size() + r.target().size() + r.path().size() + r.raw_path().size() +
-                            r.query_string().size() + r.body().size() + r.peer().size() +
-                            r.client_subject().size();
+                            r.query_string().size() + r.body().size() + r.peer().size() + r.client_subject().size();
         for (auto const& f : r.headers()) total += f.name.size() + f.value.size();
         for (auto const& p : r.params()) total += p.name.size() + p.value.size();
         text_.reserve(total);  // never moves again: the views below stay valid
@@ -8497,9 +8534,20 @@ public:
         for (auto const& f : r.headers()) headers_.push_back({keep(f.name), keep(f.value)});
         params_.reserve(r.params().size());
         for (auto const& p : r.params()) params_.push_back({keep(p.name), keep(p.value)});
-        request::parts parts{r.method(), keep(r.method_name()), keep(r.target()), r.version(), keep(r.path()),
-                             keep(r.raw_path()), keep(r.query_string()), headers_, keep(r.body()),
-                             r.keep_alive(), keep(r.peer()), r.secure(), keep(r.client_subject()), nullptr};
+        request::parts parts{r.method(),
+                             keep(r.method_name()),
+                             keep(r.target()),
+                             r.version(),
+                             keep(r.path()),
+                             keep(r.raw_path()),
+                             keep(r.query_string()),
+                             headers_,
+                             keep(r.body()),
+                             r.keep_alive(),
+                             keep(r.peer()),
+                             r.secure(),
+                             keep(r.client_subject()),
+                             nullptr};
         req_ = request(parts).with_params(params_);
     }
     request_copy(request_copy const&) = delete;
@@ -8520,10 +8568,12 @@ private:
 
 // A path parameter kept for later: text is copied, numbers are values.
 template <class T>
-using kept_argument = std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
+using kept_argument =
+    std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
 
 inline response busy_response() {
-    response res = response::static_text("Service Unavailable\n", "text/plain; charset=utf-8", status::service_unavailable);
+    response res =
+        response::static_text("Service Unavailable\n", "text/plain; charset=utf-8", status::service_unavailable);
     res.set_header("Retry-After", "1");
     return res;
 }
@@ -8539,15 +8589,14 @@ public:
 
     // As an application, or a route handler that takes the request (and path parameters).
     template <class... Args>
-        requires std::invocable<Handler&, request const&, Args...>
-    response operator()(request const& req, Args&&... args) const {
+    requires std::invocable<Handler&, request const&, Args...> response operator()(request const& req,
+                                                                                   Args&&... args) const {
         return run<true>(req, std::forward<Args>(args)...);
     }
     // As a route handler that takes the path parameters alone. The router calls run() with the
     // request instead; called directly, with no request to answer later through, it runs inline.
     template <class... Args>
-        requires std::invocable<Handler&, Args...>
-    response operator()(Args&&... args) const {
+    requires std::invocable<Handler&, Args...> response operator()(Args&&... args) const {
         return to_response(std::invoke(*handler_, std::forward<Args>(args)...));
     }
 
@@ -8561,21 +8610,22 @@ public:
         }
         auto copy = PassRequest ? std::make_unique<detail::request_copy>(req) : nullptr;
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
-             args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
-             answer = answer_later(req)]() mutable {
-                try {
-                    std::apply(
-                        [&](auto&... kept) {
-                            if constexpr (PassRequest) answer.send(to_response(std::invoke(*h, copy->get(), as_argument(kept)...)));
-                            else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
-                        },
-                        args);
-                } catch (std::exception const& e) {
-                    answer.fail(std::string("blocking handler threw: ") + e.what());
-                } catch (...) {
-                    answer.fail("blocking handler threw a non-standard exception");
-                }
-            };
+                     args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
+                     answer = answer_later(req)]() mutable {
+            try {
+                std::apply(
+                    [&](auto&... kept) {
+                        if constexpr (PassRequest)
+                            answer.send(to_response(std::invoke(*h, copy->get(), as_argument(kept)...)));
+                        else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
+                    },
+                    args);
+            } catch (std::exception const& e) {
+                answer.fail(std::string("blocking handler threw: ") + e.what());
+            } catch (...) {
+                answer.fail("blocking handler threw a non-standard exception");
+            }
+        };
         // std::function wants a copyable target, and a responder is not: the task is shared.
         std::function<void()> job = [shared = std::make_shared<decltype(task)>(std::move(task))] { (*shared)(); };
         if (!ex->workers->try_submit(job)) {
@@ -8652,15 +8702,15 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 namespace porthole {
 
 enum class connection_phase : std::uint8_t {
-    idle,             // waiting for the first byte of the next request (keep-alive)
-    reading_headers,  // part of a request head has arrived
-    reading_body,     // the head is complete, body bytes are outstanding
-    writing,          // output is pending
-    closed,           // nothing left to write and the connection should close: close it now
-    awaiting_answer,  // the application answers later: the response timeout applies
-    awaiting_stream,  // a live stream has nothing to send yet: no timeout applies
-    upgraded,         // another protocol took over after a 101 (WebSocket): its keep-alive timer
-    upgraded_closing, // that protocol waits for the peer's close: the close timeout applies
+    idle,              // waiting for the first byte of the next request (keep-alive)
+    reading_headers,   // part of a request head has arrived
+    reading_body,      // the head is complete, body bytes are outstanding
+    writing,           // output is pending
+    closed,            // nothing left to write and the connection should close: close it now
+    awaiting_answer,   // the application answers later: the response timeout applies
+    awaiting_stream,   // a live stream has nothing to send yet: no timeout applies
+    upgraded,          // another protocol took over after a 101 (WebSocket): its keep-alive timer
+    upgraded_closing,  // that protocol waits for the peer's close: the close timeout applies
 };
 
 // One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
@@ -8692,7 +8742,7 @@ private:
 
 struct connection_config {
     parser_limits limits{};
-    bool server_header = false;                  // "Server: porthole"; off: less to fingerprint
+    bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
     access_log_function access_log;
@@ -8715,7 +8765,7 @@ inline bool is_local_host(std::string_view host, std::vector<std::string> const&
     };
     if (is("127.0.0.1") || is("localhost")) return true;  // what browsers and tools send, first
     if (host.empty()) return false;
-    if (host[0] == '[') return true;  // an IPv6 literal (the parser checked its characters)
+    if (host[0] == '[') return true;         // an IPv6 literal (the parser checked its characters)
     if (host[0] >= '0' && host[0] <= '9') {  // a dotted IPv4 address: four numbers of 0 to 255
         unsigned parts = 1, digits = 0, value = 0;
         std::size_t i = 0;
@@ -8782,8 +8832,7 @@ class connection {
 
 public:
     explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
-        : app_(app), config_(config), date_(date),
-          parser_(shared_storage(), config_.limits) {
+        : app_(app), config_(config), date_(date), parser_(shared_storage(), config_.limits) {
         ex_.owner = this;
         ex_.on_notify = &connection::on_notify;
         ex_.workers = config_.workers;
@@ -8831,14 +8880,16 @@ public:
         return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
     }
     void commit(std::size_t n) {
-        if (up_ && in_size_before_commit_ == npos) [[unlikely]] return up_->commit(n);
+        if (up_ && in_size_before_commit_ == npos) [[unlikely]]
+            return up_->commit(n);
         in_.resize(in_size_before_commit_ + n);
         process_buffered();
     }
     // Hands in bytes that were read elsewhere. A mutable span is worked on in place (chunked
     // bodies are decoded into it); only an unfinished request's bytes are kept.
     void feed(std::span<char> bytes) {
-        if (up_) [[unlikely]] return up_->feed(bytes);
+        if (up_) [[unlikely]]
+            return up_->feed(bytes);
         if (closing_) return;
         if (!in_.empty() || paused_ || (waiting_ && !taking_body())) {
             in_.append(bytes.data(), bytes.size());
@@ -8850,7 +8901,8 @@ public:
         keep_rest(bytes.data() + used, size - used);
     }
     void feed(std::string_view bytes) {
-        if (up_) [[unlikely]] return feed_upgraded(bytes);
+        if (up_) [[unlikely]]
+            return feed_upgraded(bytes);
         if (closing_) return;
         in_.append(bytes);
         process_buffered();
@@ -8858,7 +8910,8 @@ public:
     // The peer will send nothing more. Responses already queued still go out, but the client
     // is taken to have left: an answer still to come is not awaited and a live stream ends.
     void read_eof() noexcept {
-        if (up_) [[unlikely]] return up_->read_eof();
+        if (up_) [[unlikely]]
+            return up_->read_eof();
         closing_ = true;
         in_.clear();
         abort_body();
@@ -8873,13 +8926,14 @@ public:
 
     // What to write next, in order. Valid until the next call that feeds or consumes.
     std::span<output_chunk const> pending_output() {
-        if (up_ && first_unsent_ == segments_.size()) [[unlikely]] return upgraded_output();
+        if (up_ && first_unsent_ == segments_.size()) [[unlikely]]
+            return upgraded_output();
         std::size_t n = 0;
         for (std::size_t i = first_unsent_; i < segments_.size() && n < chunks_.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream) {
                 materialize_stream(s);
-                if (s.paused) break;  // nothing yet: what comes before it goes now
+                if (s.paused) break;    // nothing yet: what comes before it goes now
                 if (s.bytes.empty()) {  // a close-delimited stream that has ended
                     if (i != first_unsent_) break;
                     finish_front();
@@ -8890,18 +8944,16 @@ public:
             output_chunk c;
             std::uint64_t skip = i == first_unsent_ ? front_done_ : 0;
             switch (s.kind) {
-            case segment::buffered:
-                c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
-                break;
-            case segment::view:
-            case segment::stream:
-                c.memory = s.bytes.substr(static_cast<std::size_t>(skip));
-                break;
-            case segment::file:
-                c.file_fd = s.fd;
-                c.file_offset = s.file_offset + skip;
-                c.file_length = s.file_length - skip;
-                break;
+                case segment::buffered:
+                    c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
+                    break;
+                case segment::view:
+                case segment::stream: c.memory = s.bytes.substr(static_cast<std::size_t>(skip)); break;
+                case segment::file:
+                    c.file_fd = s.fd;
+                    c.file_offset = s.file_offset + skip;
+                    c.file_length = s.file_length - skip;
+                    break;
             }
             chunks_[n++] = c;
             if (s.kind == segment::stream) break;  // the next piece is made once this one is gone
@@ -8911,7 +8963,8 @@ public:
 
     // n bytes of pending_output() were written (file chunks count their length).
     void written(std::size_t n) {
-        if (up_ && first_unsent_ == segments_.size()) [[unlikely]] return up_->written(n);
+        if (up_ && first_unsent_ == segments_.size()) [[unlikely]]
+            return up_->written(n);
         while (n > 0 && first_unsent_ < segments_.size()) {
             auto& s = segments_[first_unsent_];
             std::uint64_t left = s.size() - front_done_;
@@ -8932,7 +8985,8 @@ public:
     // While an answer is awaited, input is read (so that a client leaving is seen) and kept,
     // unparsed, up to a bound.
     bool wants_read() const noexcept {
-        if (up_) [[unlikely]] return up_->wants_read();
+        if (up_) [[unlikely]]
+            return up_->wants_read();
         return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
     }
     bool should_close() const noexcept {
@@ -8940,14 +8994,16 @@ public:
     }
     bool has_output() const noexcept { return first_unsent_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
-        if (up_) [[unlikely]] return upgraded_phase();
+        if (up_) [[unlikely]]
+            return upgraded_phase();
         if (has_output()) {
             auto const& s = segments_[first_unsent_];
             bool idle_stream = s.kind == segment::stream && s.paused && front_done_ == 0;
             return idle_stream ? connection_phase::awaiting_stream : connection_phase::writing;
         }
         if constexpr (plans_bodies) {
-            if (incoming_) return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
+            if (incoming_)
+                return incoming_->waiting ? connection_phase::awaiting_answer : connection_phase::reading_body;
         }
         if (waiting_) return connection_phase::awaiting_answer;
         if (closing_) return connection_phase::closed;
@@ -8959,7 +9015,8 @@ public:
     // did not come in time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
-        if (up_) [[unlikely]] return up_->timeout();
+        if (up_) [[unlikely]]
+            return up_->timeout();
         if constexpr (plans_bodies) {
             if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
                 fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
@@ -8990,7 +9047,8 @@ public:
                         stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
                         segments_.capacity() * sizeof(segment);
         for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
-        if constexpr (plans_bodies) n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
+        if constexpr (plans_bodies)
+            n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
         return n;
     }
 
@@ -9054,30 +9112,28 @@ private:
 
     struct segment {
         enum kind_t : std::uint8_t { buffered, view, file, stream } kind = buffered;
-        bool last_of_held = false;  // finishing it releases the oldest held response
+        bool last_of_held = false;       // finishing it releases the oldest held response
         std::size_t begin = 0, end = 0;  // buffered: range of out_
         std::string_view bytes;          // view; stream: the current framed piece
         int fd = -1;
         std::uint64_t file_offset = 0, file_length = 0;
-        body_producer* producer = nullptr;  // stream
+        body_producer* producer = nullptr;       // stream
         detail::stream_channel* live = nullptr;  // a live stream (owned by its held response)
         bool stream_ended = false;
         bool paused = false;  // a live stream with nothing yet
         bool chunked = false;
         std::uint64_t size() const noexcept {
             switch (kind) {
-            case buffered: return end - begin;
-            case file: return file_length;
-            default: return bytes.size();
+                case buffered: return end - begin;
+                case file: return file_length;
+                default: return bytes.size();
             }
         }
     };
 
     using answered_request = detail::request_summary;
 
-    std::span<header_field> shared_storage() {
-        return detail::thread_header_storage(config_.limits.max_header_count);
-    }
+    std::span<header_field> shared_storage() { return detail::thread_header_storage(config_.limits.max_header_count); }
 
     // ---- request processing
 
@@ -9089,7 +9145,7 @@ private:
         if (in_.empty() && in_.capacity() > kept_buffer_capacity) std::string().swap(in_);
     }
 
-    void keep_rest(const char* p, std::size_t n) {
+    void keep_rest(char const* p, std::size_t n) {
         if (n != 0) in_.assign(p, n);
     }
 
@@ -9118,8 +9174,7 @@ private:
                     // The head first, so that the application can say how the body is taken.
                     auto head = parser_.parse_to_body(data + off, size - off);
                     if (head == parse_status::incomplete) break;
-                    if (head == parse_status::complete && parser_.head().framing != body_framing::none &&
-                        plan_body()) {
+                    if (head == parse_status::complete && parser_.head().framing != body_framing::none && plan_body()) {
                         off += parser_.head_size();
                         parser_.reset();
                         continue_sent_ = false;
@@ -9194,8 +9249,8 @@ private:
             }
             path = path_;
         }
-        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query, h.headers,
+                                   parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -9227,7 +9282,8 @@ private:
         response res = call_guarded(req);
         if (recorder) [[unlikely]]
             metric_.routed(*recorder);
-        if (ex_.upgrade) [[unlikely]] return switch_protocols(req, std::move(res));
+        if (ex_.upgrade) [[unlikely]]
+            return switch_protocols(req, std::move(res));
         if (ex_.started || res.answered_later()) [[unlikely]] {
             // Only a flag goes out of line, not the response, so that the common path still
             // knows what the response holds (and destroys it for nothing).
@@ -9286,8 +9342,7 @@ private:
     std::uint64_t queue_error(status s) {
         auto res = response::error(s);
         auto bytes = queue_response(res, false, http_1_1, false);
-        if (config_.access_log)
-            config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
         return bytes;
     }
 
@@ -9360,8 +9415,8 @@ private:
 
     // The status line and header fields, written in one pass into room made once: this runs
     // for every response, and a dozen appends that each check capacity cost more than the bytes.
-    void write_head(response const& res, status st, bool body_allowed, bool chunked,
-                    std::optional<std::uint64_t> size, version v, bool keep) {
+    void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
+                    version v, bool keep) {
         auto reason = reason_phrase(st);
         bool date = date_ && !date_->value().empty();
         for (auto const& f : res.headers()) date = date && !iequals(f.name, "Date");  // the application's own wins
@@ -9497,7 +9552,8 @@ private:
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
             s.paused = true;
-            if (stream_buf_.capacity() > 1024) std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
+            if (stream_buf_.capacity() > 1024)
+                std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
             return;
         }
         bool failed = next.kind == detail::pulled::failed;
@@ -9576,7 +9632,8 @@ private:
     bool output_over_limit() const noexcept {
         // out_ holds at least what is pending: with the records and nothing held under the
         // limit, as after most requests, the precise count is not needed.
-        if (held_.empty() && out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
+        if (held_.empty() &&
+            out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
             return false;
         return buffered_output() > config_.max_output_buffered;
     }
@@ -9590,7 +9647,8 @@ private:
             if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
         if (first_unsent_ < segments_.size() && segments_[first_unsent_].kind == segment::buffered)
             n -= static_cast<std::size_t>(front_done_);
-        for (auto const& r : held_) n += held_response_cost + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
+        for (auto const& r : held_)
+            n += held_response_cost + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
         return n + (segments_.size() - first_unsent_) * sizeof(segment);  // many small responses cost their records
     }
 
@@ -9734,8 +9792,20 @@ private:
             if (!url::decode_path(raw_path, path_)) return false;
             path = path_;
         }
-        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query,
-                                   h.headers, {}, h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        request req(request::parts{h.method,
+                                   h.method_name,
+                                   h.target,
+                                   h.version,
+                                   path,
+                                   raw_path,
+                                   query,
+                                   h.headers,
+                                   {},
+                                   h.keep_alive,
+                                   peer_,
+                                   secure_,
+                                   client_subject_,
+                                   &ex_});
         std::optional<body_plan> plan;
         try {
             plan = app_.plan_body(req);
@@ -9771,7 +9841,7 @@ private:
             if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
             return true;
         }
-        consumer.reset();  // the application answered without it: the body is dropped
+        consumer.reset();         // the application answered without it: the body is dropped
         if (h.expect_continue) {  // the client waits before sending it: close instead
             incoming_.reset();
             closing_ = true;
@@ -9894,9 +9964,9 @@ private:
     connection_phase upgraded_phase() const noexcept {
         if (first_unsent_ < segments_.size() || up_->has_output()) return connection_phase::writing;
         switch (up_->phase()) {
-        case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
-        case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
-        default: return connection_phase::closed;
+            case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
+            case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
+            default: return connection_phase::closed;
         }
     }
 
@@ -9925,7 +9995,7 @@ private:
     std::size_t served_ = 0;
     std::size_t last_head_size_ = 0;
     std::size_t open_head_at_ = npos;  // in out_: the last head queued, if it kept the connection open
-    detail::request_record metric_;  // the request in flight, when recording
+    detail::request_record metric_;    // the request in flight, when recording
     detail::exchange ex_;
     std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;
@@ -9934,8 +10004,8 @@ private:
     bool continue_sent_ = false;
     bool host_check_ = false;
     bool secure_ = false;
-    bool waiting_ = false;   // an answer is awaited (pending_)
-    bool draining_ = false;  // the server stops
+    bool waiting_ = false;                             // an answer is awaited (pending_)
+    bool draining_ = false;                            // the server stops
     std::unique_ptr<detail::incoming_body> incoming_;  // a request body being streamed (body_stream.hpp)
 };
 
@@ -10003,7 +10073,8 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
             auto line = rest.substr(0, e);
             auto colon = line.find(':');
             if (colon != std::string_view::npos)
-                r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(detail::trim_ows(line.substr(colon + 1))));
+                r.headers.emplace_back(std::string(line.substr(0, colon)),
+                                       std::string(detail::trim_ows(line.substr(colon + 1))));
             if (e == std::string_view::npos) break;
             rest.remove_prefix(e + 2);
         }
@@ -10242,9 +10313,8 @@ inline constexpr bool is_html = std::is_same_v<T, html> || std::is_same_v<T, htm
 // Numbers, as opposed to bool and the character types.
 template <class T>
 inline constexpr bool is_number =
-    std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
-    !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
-    !std::is_same_v<T, char32_t>;
+    std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
+    !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
 
 template <class T>
 concept string_like = std::is_convertible_v<T const&, std::string_view> && !is_html<T>;
@@ -10259,7 +10329,7 @@ concept fmt_formattable = false;
 
 template <class T>
 concept writable = is_html<T> || std::is_same_v<T, template_value> || std::is_same_v<T, bool> ||
-                   std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
+    std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
 
 template <class>
 inline constexpr bool dependent_false = false;
@@ -10320,8 +10390,8 @@ class template_value {
 public:
     template_value() noexcept = default;  // empty text
     template <class T>
-        requires(detail::writable<T> && !std::is_same_v<T, template_value>)
-    template_value(T const& value) noexcept {  // NOLINT: implicit on purpose
+    requires(detail::writable<T> && !std::is_same_v<T, template_value>) template_value(T const& value)
+    noexcept {  // NOLINT: implicit on purpose
         if constexpr (detail::is_html<T>) {
             kind_ = kind::markup;
             payload_.text = {value.view().data(), value.view().size()};
@@ -10370,7 +10440,7 @@ private:
 
     std::string_view view() const noexcept {
         return kind_ == kind::inline_text ? payload_.inline_text.view()
-                                     : std::string_view(payload_.text.data, payload_.text.size);
+                                          : std::string_view(payload_.text.data, payload_.text.size);
     }
     template <bool Raw>
     void write(std::string& out) const {
@@ -10473,7 +10543,7 @@ constexpr void parse_template(std::string_view text, Emit&& emit) {
     std::size_t at = text.find("@@");
     while (at != std::string_view::npos) {
         std::size_t name = at + 2;
-        const bool raw = name < text.size() && text[name] == '!';
+        bool const raw = name < text.size() && text[name] == '!';
         if (raw) ++name;
         std::size_t end = name;
         if (end < text.size() && is_marker_name_start(text[end])) {
@@ -10500,7 +10570,7 @@ template <std::size_t N>
 struct fixed_text {
     char data[N]{};
     constexpr fixed_text() noexcept = default;
-    constexpr fixed_text(const char (&text)[N]) noexcept {  // NOLINT: implicit on purpose
+    constexpr fixed_text(char const (&text)[N]) noexcept {  // NOLINT: implicit on purpose
         for (std::size_t i = 0; i < N; ++i) data[i] = text[i];
     }
     constexpr std::string_view view() const noexcept { return {data, N - 1}; }
@@ -10530,9 +10600,7 @@ struct parsed_template {
         for (piece p : pieces) count += p.kind != piece_kind::literal;
         return count;
     }();
-    static constexpr std::string_view name_of(piece p) noexcept {
-        return text.substr(p.begin, p.size);
-    }
+    static constexpr std::string_view name_of(piece p) noexcept { return text.substr(p.begin, p.size); }
     static constexpr bool has_marker(std::string_view name) noexcept {
         for (piece p : pieces) {
             if (p.kind != piece_kind::literal && name_of(p) == name) return true;
@@ -10554,8 +10622,8 @@ template <fixed_text Name, class T>
 inline constexpr bool is_named_arg<named_arg<Name, T>> = true;
 
 template <class T>
-using arg_storage = std::conditional_t<std::is_lvalue_reference_v<T>,
-                                       std::remove_reference_t<T> const&, std::remove_cvref_t<T>>;
+using arg_storage =
+    std::conditional_t<std::is_lvalue_reference_v<T>, std::remove_reference_t<T> const&, std::remove_cvref_t<T>>;
 
 template <fixed_text Name>
 struct arg_name {
@@ -10644,12 +10712,10 @@ constexpr void diagnose_marker() {
 
 template <fixed_text Text, class... Args>
 constexpr void diagnose_mismatch() {
-    []<std::size_t... J>(std::index_sequence<J...>) {
-        (diagnose_value<Text, J, Args...>(), ...);
-    }(std::index_sequence_for<Args...>{});
-    []<std::size_t... I>(std::index_sequence<I...>) {
-        (diagnose_marker<Text, I, Args...>(), ...);
-    }(std::make_index_sequence<parsed_template<Text>::piece_count>{});
+    []<std::size_t... J>(std::index_sequence<J...>) { (diagnose_value<Text, J, Args...>(), ...); }
+    (std::index_sequence_for<Args...>{});
+    []<std::size_t... I>(std::index_sequence<I...>) { (diagnose_marker<Text, I, Args...>(), ...); }
+    (std::make_index_sequence<parsed_template<Text>::piece_count>{});
 }
 
 // ---------------------------------------------------------------- run-time helpers
@@ -10662,9 +10728,7 @@ inline template_error file_error(std::filesystem::path const& file, std::string 
 }
 
 inline std::string read_template_file(std::filesystem::path const& file) {
-    auto fail = [&file](int error) {
-        return file_error(file, std::generic_category().message(error));
-    };
+    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
     struct closer {
         void operator()(std::FILE* f) const noexcept { std::fclose(f); }
     };
@@ -10693,9 +10757,7 @@ public:
     static constexpr std::size_t piece_count = parsed::piece_count;
     static constexpr std::size_t marker_count = parsed::marker_count;
     static constexpr std::string_view text() noexcept { return parsed::text; }
-    static constexpr bool has_marker(std::string_view name) noexcept {
-        return parsed::has_marker(name);
-    }
+    static constexpr bool has_marker(std::string_view name) noexcept { return parsed::has_marker(name); }
 
     // Values are porthole::arg<"name">(value) or "name"_v = value, in any order.
     template <class... Args>
@@ -10721,9 +10783,7 @@ public:
     }
 
 private:
-    static constexpr bool is_raw(std::size_t i) {
-        return parsed::pieces[i].kind == detail::piece_kind::raw_marker;
-    }
+    static constexpr bool is_raw(std::size_t i) { return parsed::pieces[i].kind == detail::piece_kind::raw_marker; }
 
     // The value for marker piece I; literal pieces count as an empty string.
     template <std::size_t I, class... Args>
@@ -10854,18 +10914,12 @@ public:
     template <detail::value_lookup Lookup>
     void render_to(std::string& out, Lookup&& lookup) const {
         out.reserve(out.size() + literal_size_);
-        write(out, [&lookup](std::string_view name) -> std::optional<template_value> {
-            return lookup(name);
-        });
+        write(out, [&lookup](std::string_view name) -> std::optional<template_value> { return lookup(name); });
     }
 
 private:
-    std::string_view name_of(detail::piece const& p) const noexcept {
-        return {text_.data() + p.begin, p.size};
-    }
-    static bool is_raw(detail::piece const& p) noexcept {
-        return p.kind == detail::piece_kind::raw_marker;
-    }
+    std::string_view name_of(detail::piece const& p) const noexcept { return {text_.data() + p.begin, p.size}; }
+    static bool is_raw(detail::piece const& p) noexcept { return p.kind == detail::piece_kind::raw_marker; }
 
     template <class Find>
     void write(std::string& out, Find&& find) const {
@@ -10876,11 +10930,10 @@ private:
                 out.append(piece_text);
                 continue;
             }
-            const auto value = find(piece_text);
+            auto const value = find(piece_text);
             if (!value) {
                 out.resize(start);
-                throw template_error("no value given for marker @@" + std::string(piece_text) +
-                                     "@@");
+                throw template_error("no value given for marker @@" + std::string(piece_text) + "@@");
             }
             if (is_raw(p)) detail::write_value<true>(out, *value);
             else detail::write_value<false>(out, *value);
@@ -10940,8 +10993,7 @@ public:
             fresh.modified = std::filesystem::last_write_time(file, error);
             if (!error) fresh.size = std::filesystem::file_size(file, error);
             if (error) throw detail::file_error(file, error.message());
-            if (it != entries_.end() && it->second.modified == fresh.modified &&
-                it->second.size == fresh.size) {
+            if (it != entries_.end() && it->second.modified == fresh.modified && it->second.size == fresh.size) {
                 return it->second.page;
             }
         }
@@ -11160,9 +11212,8 @@ inline std::wstring final_path_of(HANDLE h) {
 }
 
 inline bool same_path(std::wstring_view a, std::wstring_view b) noexcept {
-    return a.size() == b.size() &&
-           ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(), static_cast<int>(b.size()), TRUE) ==
-               CSTR_EQUAL;
+    return a.size() == b.size() && ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(),
+                                                          static_cast<int>(b.size()), TRUE) == CSTR_EQUAL;
 }
 
 // True when `path` is `root` or lies below it (case as NTFS compares names: ordinal, ignoring case).
@@ -11179,8 +11230,8 @@ inline int open_root_directory(std::string const& utf8_path) {
         errno = ENOENT;
         return -1;
     }
-    HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
-                             OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+    HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                             nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
     if (h == INVALID_HANDLE_VALUE) {
         errno = errno_from_windows(::GetLastError());
         return -1;
@@ -11216,8 +11267,8 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
         path += name16;
     }
     DWORD flags = FILE_FLAG_BACKUP_SEMANTICS | (follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
-    HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
-                             OPEN_EXISTING, flags, nullptr);
+    HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                             nullptr, OPEN_EXISTING, flags, nullptr);
     if (h == INVALID_HANDLE_VALUE) {
         error = errno_from_windows(::GetLastError());
         return -1;
@@ -11331,10 +11382,8 @@ inline int open_beneath_by_walk(int root, std::vector<std::string> const& names,
         bool is_last = pending.empty();
         int fd = ::openat(current(), name.c_str(), is_last ? file_flags : dir_flags);
         if (fd >= 0) {
-            if (is_last)
-                last.reset(fd);
-            else
-                stack.emplace_back(fd);
+            if (is_last) last.reset(fd);
+            else stack.emplace_back(fd);
             continue;
         }
         int e = errno;
@@ -11404,7 +11453,7 @@ inline int open_root_directory(std::string const& path) noexcept {
 
 // The names in a directory opened by open_beneath, with whether each is a directory (a link
 // to one is not); false when it cannot be read.
-inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>& entries) {
+inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> >& entries) {
     int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return false;
     DIR* dir = ::fdopendir(fd);
@@ -11789,7 +11838,8 @@ private:
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
         if (req.has_header("If-Match")) {
-            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true)) return response::error(status::precondition_failed);
+            if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true))
+                return response::error(status::precondition_failed);
         } else if (req.has_header("If-Unmodified-Since")) {
             if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
                 return response::error(status::precondition_failed);
@@ -11827,8 +11877,8 @@ private:
                 offset = range.first;
                 length = range.last - range.first + 1;
                 r.set_status(status::partial_content);
-                r.set_header("Content-Range", "bytes " + std::to_string(range.first) + '-' + std::to_string(range.last) +
-                                                  '/' + std::to_string(size));
+                r.set_header("Content-Range", "bytes " + std::to_string(range.first) + '-' +
+                                                  std::to_string(range.last) + '/' + std::to_string(size));
             }
         }
         r.body() = file_body{std::move(file.fd), offset, length};
@@ -11909,9 +11959,9 @@ struct options {
     // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
     std::string address = "127.0.0.1";
     std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
-    std::uint16_t port = 8080;  // for addresses without one; 0 picks a free port (server::port() tells
-                                // which), shared by the other addresses without one
-    unsigned threads = 0;       // event loops; 0: one per hardware thread
+    std::uint16_t port = 8080;                 // for addresses without one; 0 picks a free port (server::port() tells
+                                               // which), shared by the other addresses without one
+    unsigned threads = 0;                      // event loops; 0: one per hardware thread
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
     // POSIX only: on Windows a "unix:" address is refused when the server starts.
@@ -11925,13 +11975,13 @@ struct options {
     bool check_loopback_host = true;
     std::vector<std::string> allowed_hosts;
 
-    std::size_t max_connections = 10000;  // beyond: 503 and close
-    std::chrono::milliseconds header_timeout{10000};     // first byte to end of request head
-    std::chrono::milliseconds body_timeout{30000};       // without body bytes arriving
-    std::chrono::milliseconds keep_alive_timeout{60000}; // idle between requests
-    std::chrono::milliseconds write_timeout{30000};      // without output leaving
-    std::chrono::milliseconds drain_timeout{5000};       // stop(): longest wait for requests in flight
-    std::chrono::milliseconds response_timeout{60000};   // an answer that comes later: 503 and close beyond
+    std::size_t max_connections = 10000;                  // beyond: 503 and close
+    std::chrono::milliseconds header_timeout{10000};      // first byte to end of request head
+    std::chrono::milliseconds body_timeout{30000};        // without body bytes arriving
+    std::chrono::milliseconds keep_alive_timeout{60000};  // idle between requests
+    std::chrono::milliseconds write_timeout{30000};       // without output leaving
+    std::chrono::milliseconds drain_timeout{5000};        // stop(): longest wait for requests in flight
+    std::chrono::milliseconds response_timeout{60000};    // an answer that comes later: 503 and close beyond
     // WebSocket (websocket.hpp): a ping after this long without input, and the connection
     // closed (1006) when the next comes due without a pong; 0: no pings. And how long a Close
     // this end sent waits for the peer's (RFC 6455 7.1.1) before the TCP connection closes.
@@ -12011,8 +12061,7 @@ struct command_line {
 };
 
 // The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
-inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
-                                                          std::string_view name) {
+inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
@@ -12049,7 +12098,8 @@ namespace detail {
 
 inline std::string command_line_usage(std::string_view program) {
     std::string usage = "usage: ";
-    usage.append(program).append(" [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage.append(program).append(
+        " [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
     usage +=
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
@@ -12168,8 +12218,7 @@ inline command_line options::from_command_line(int argc, char const* const* argv
         o.worker_threads = v;
     }
     if (auto q = command_line_value(argc, argv, "--worker-queue")) {
-        if (!detail::parse_unsigned(*q, 10000000, v))
-            return refuse("--worker-queue needs a number from 0 to 10000000");
+        if (!detail::parse_unsigned(*q, 10000000, v)) return refuse("--worker-queue needs a number from 0 to 10000000");
         o.worker_queue = v;
     }
     struct timeout_flag {
@@ -12595,10 +12644,11 @@ class event_loop {
     using connection_type = typename Shared::connection_type;
     using date_type = typename Shared::date_type;
     using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
-    using output_chunk_type = typename std::remove_cvref_t<
-        decltype(std::declval<connection_type&>().pending_output())>::value_type;
-    static_assert(requires(connection_type& c, std::span<char> b) { c.feed(b); },
-                  "the loop reads into its own buffer and hands connections spans");
+    using output_chunk_type =
+        typename std::remove_cvref_t<decltype(std::declval<connection_type&>().pending_output())>::value_type;
+    static_assert(
+        requires(connection_type & c, std::span<char> b) { c.feed(b); },
+        "the loop reads into its own buffer and hands connections spans");
 
     // Which timeout applies; each kind has one duration, so appending at the tail keeps each
     // list sorted by deadline and expiry only ever looks at the heads. Idle connections are in
@@ -12609,9 +12659,19 @@ class event_loop {
     // An upgraded connection (WebSocket) is on its protocol's keep-alive clock, whose expiry
     // asks it to ping (or to give up on a peer that did not answer the last ping), then on its
     // close clock while it waits for the peer's close.
-    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_upgraded,
-                                     t_upgraded_close, t_count,
-                                     t_none = 0xff };
+    enum timer_kind : std::uint8_t {
+        t_idle,
+        t_asleep,
+        t_header,
+        t_body,
+        t_write,
+        t_answer,
+        t_stream,
+        t_upgraded,
+        t_upgraded_close,
+        t_count,
+        t_none = 0xff
+    };
 
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
@@ -12626,13 +12686,13 @@ class event_loop {
         [[no_unique_address]] typename Poller::handle handle{};
         peer_address peer;
         std::uint8_t timer = t_none;
-        bool readable = true;  // input may be waiting (edge-triggered: until a read comes up short)
-        bool writable = true;  // the last write did not hit EAGAIN
-        bool eof = false;      // the peer half-closed; never read again
-        bool hangup = false;   // the poller saw the peer close: read on until recv() says so
-        bool deferred = false; // in again_: read budget spent, continue next iteration
+        bool readable = true;   // input may be waiting (edge-triggered: until a read comes up short)
+        bool writable = true;   // the last write did not hit EAGAIN
+        bool eof = false;       // the peer half-closed; never read again
+        bool hangup = false;    // the poller saw the peer close: read on until recv() says so
+        bool deferred = false;  // in again_: read budget spent, continue next iteration
         bool closed = false;
-        bool served = false;   // answered a request: idle now means keep-alive
+        bool served = false;          // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
         std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
@@ -12673,8 +12733,9 @@ public:
         set_timer(t_write, s.write_timeout);
         set_timer(t_answer, s.response_timeout);
         set_timer(t_stream, std::chrono::hours(24 * 365));
-        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0 ? s.upgraded_ping_interval
-                                                                   : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
+        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0
+                                  ? s.upgraded_ping_interval
+                                  : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
         set_timer(t_upgraded_close, s.upgraded_close_timeout);
         reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
@@ -12694,7 +12755,7 @@ public:
     event_loop& operator=(event_loop const&) = delete;
 
     ~event_loop() {
-        mailbox_->close();  // other threads' handles may outlive the loop: they post to nothing
+        mailbox_->close();     // other threads' handles may outlive the loop: they post to nothing
         keep_spares_ = false;  // what closes now is freed, not made ready for reuse
         close_all();
         free_graveyard();
@@ -12817,8 +12878,7 @@ private:
                 return;
             }
             ++accepted;
-            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
-                shared_.settings.max_connections) {
+            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >= shared_.settings.max_connections) {
                 shared_.connections.fetch_sub(1, std::memory_order_relaxed);
                 reply_and_close(fd, busy_reply);
                 if (auto* m = metrics_recorder()) m->refused.add();
@@ -12883,7 +12943,7 @@ private:
         }
         ++live_;
         if (auto* m = metrics_recorder()) m->accepted.add();
-        link(*s, t_header);  // until its first request, a connection is on the header clock
+        link(*s, t_header);         // until its first request, a connection is on the header clock
         if constexpr (encrypted) {  // the handshake runs on that clock too
             if (!shared_.transport.open(s->tls)) {
                 close(*s);
@@ -12931,8 +12991,7 @@ private:
                 spare_.push_back(s.conn);  // never grows: reserved up front
                 s.conn = nullptr;
                 return;
-            } catch (...) {
-            }
+            } catch (...) {}
         }
         delete s.conn;
         s.conn = nullptr;
@@ -13006,8 +13065,7 @@ private:
             std::size_t attempted;
             if (out[0].file_fd >= 0) {
                 attempted = static_cast<std::size_t>(std::min<std::uint64_t>(out[0].file_length, 1u << 20));
-                n = send_file_range(s.fd, out[0].file_fd, out[0].file_offset, attempted,
-                                    scratch_.get(), scratch_size);
+                n = send_file_range(s.fd, out[0].file_fd, out[0].file_offset, attempted, scratch_.get(), scratch_size);
             } else {
                 iovec iov[max_iov];
                 int count = 0;
@@ -13071,14 +13129,14 @@ private:
 
     static timer_kind kind_for(slot const& s, connection_phase_type ph) noexcept {
         switch (ph) {
-        case connection_phase_type::reading_headers: return t_header;
-        case connection_phase_type::reading_body: return t_body;
-        case connection_phase_type::writing: return t_write;
-        case connection_phase_type::awaiting_answer: return t_answer;
-        case connection_phase_type::awaiting_stream: return t_stream;
-        case connection_phase_type::upgraded: return t_upgraded;
-        case connection_phase_type::upgraded_closing: return t_upgraded_close;
-        default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
+            case connection_phase_type::reading_headers: return t_header;
+            case connection_phase_type::reading_body: return t_body;
+            case connection_phase_type::writing: return t_write;
+            case connection_phase_type::awaiting_answer: return t_answer;
+            case connection_phase_type::awaiting_stream: return t_stream;
+            case connection_phase_type::upgraded: return t_upgraded;
+            case connection_phase_type::upgraded_closing: return t_upgraded_close;
+            default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
 
@@ -13097,8 +13155,7 @@ private:
         if (k != s.timer) {
             unlink(s);
             link(s, k);
-        } else if (progressed && k != t_header &&
-                   s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
+        } else if (progressed && k != t_header && s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
             // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
             // the header clock runs from the first byte of a request to the end of its head.
             unlink(s);
@@ -13169,10 +13226,10 @@ private:
 
     static void count_timeout(metrics_shard& m, int k) noexcept {
         using metrics::timeout_kind;
-        timeout_kind kind = k == t_header   ? timeout_kind::header
-                            : k == t_body   ? timeout_kind::body
-                            : k == t_write  ? timeout_kind::write
-                            : k == t_answer ? timeout_kind::response
+        timeout_kind kind = k == t_header                              ? timeout_kind::header
+                            : k == t_body                              ? timeout_kind::body
+                            : k == t_write                             ? timeout_kind::write
+                            : k == t_answer                            ? timeout_kind::response
                             : k == t_upgraded || k == t_upgraded_close ? timeout_kind::websocket
                                                                        : timeout_kind::keep_alive;
         m.timeouts[static_cast<std::size_t>(kind)].add();
@@ -13278,7 +13335,9 @@ private:
     PORTHOLE_NOINLINE static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
         m.closed.add();
         std::size_t i = 0;
-        while (i < metrics::requests_per_connection_buckets.size() && requests > metrics::requests_per_connection_buckets[i]) ++i;
+        while (i < metrics::requests_per_connection_buckets.size() &&
+               requests > metrics::requests_per_connection_buckets[i])
+            ++i;
         m.requests_per_connection[i].add();
         m.requests_per_connection_sum.add(requests);
     }
@@ -13363,8 +13422,8 @@ private:
     std::vector<slot*> again_;
     std::vector<slot*> again_now_;
     bool keep_spares_ = true;
-    int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
-    int full_batches_ = 0;   // wakeups in a row that took a whole batch
+    int accept_batch_ = 1;  // connections to accept per wakeup of the listener, at most accepts_per_wakeup
+    int full_batches_ = 0;  // wakeups in a row that took a whole batch
     client_affinity affinity_;
     std::vector<connection_type*> spare_ = [] {
         std::vector<connection_type*> v;
@@ -13397,10 +13456,10 @@ struct bound_address {
 // Every listening socket of an engine: those shared by the loops, those of each loop (with
 // SO_REUSEPORT), and what each loop is to watch. Not a template: one copy whatever the server.
 struct listener_set {
-    std::vector<unique_socket> shared;        // every loop accepts from these; the engine closes them
-    std::vector<unique_socket> own;           // each loop's own; released to the loop once it is made
-    std::vector<loop_listener> watch;         // loop i watches watch[i * addresses + k]
-    std::vector<unix_socket_file> files;      // removed when the listeners close
+    std::vector<unique_socket> shared;    // every loop accepts from these; the engine closes them
+    std::vector<unique_socket> own;       // each loop's own; released to the loop once it is made
+    std::vector<loop_listener> watch;     // loop i watches watch[i * addresses + k]
+    std::vector<unix_socket_file> files;  // removed when the listeners close
     std::vector<bound_address> bound;
     std::size_t addresses = 0;
     std::uint16_t first_port = 0;
@@ -13418,7 +13477,8 @@ struct listener_set {
         for (auto const& text : s.addresses) {
             parsed.push_back(parse_listen_address(text));
             in_addr v4{};
-            any_ipv4 = any_ipv4 || (!parsed.back().is_unix() && ::inet_pton(AF_INET, parsed.back().host.c_str(), &v4) == 1);
+            any_ipv4 =
+                any_ipv4 || (!parsed.back().is_unix() && ::inet_pton(AF_INET, parsed.back().host.c_str(), &v4) == 1);
         }
         if (parsed.empty()) throw std::invalid_argument("porthole: no address to listen on");
         addresses = parsed.size();
@@ -13491,8 +13551,7 @@ public:
                 loop->follow_single_client(shared_.settings.single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
-                    while (loop->run_once(-1)) {
-                    }
+                    while (loop->run_once(-1)) {}
                     current() = nullptr;
                 });
             }
@@ -13523,8 +13582,7 @@ public:
             join();
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
                    poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-            while (poll(-1)) {
-            }
+            while (poll(-1)) {}
         }
     }
 
@@ -13535,8 +13593,7 @@ public:
             join();
         } else if (mode_ == mode::polling) {
             if (poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-                while (poll(-1)) {
-                }
+                while (poll(-1)) {}
             } else {
                 finished_.wait(false);
             }
@@ -13848,8 +13905,8 @@ private:
                 continue;
             }
             bool v6 = a.host.find(':') != std::string::npos;
-            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme, a.host.c_str(),
-                        unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
+            std::printf(v6 ? "listening on %s://[%s]:%u/%s%s\n" : "listening on %s://%s:%u/%s%s\n", scheme,
+                        a.host.c_str(), unsigned{b.port}, query ? "?" : "", query ? opts_.announce_query.c_str() : "");
             query = false;
         }
         std::fflush(stdout);
@@ -13857,8 +13914,8 @@ private:
 
     static std::string url_of(detail::bound_address const& b) {
         bool v6 = b.address.host.find(':') != std::string::npos;
-        return std::string(Transport::encrypted ? "https://" : "http://") + (v6 ? "[" + b.address.host + "]" : b.address.host) +
-               ":" + std::to_string(b.port) + "/";
+        return std::string(Transport::encrypted ? "https://" : "http://") +
+               (v6 ? "[" + b.address.host + "]" : b.address.host) + ":" + std::to_string(b.port) + "/";
     }
 
     App app_;
@@ -13921,13 +13978,11 @@ public:
     int fd() const noexcept { return read_.get(); }  // readable once a signal came
     void wait() const {
         pollfd p{read_.get(), POLLIN, 0};
-        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
-        }
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {}
     }
     void clear() const noexcept {
         char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {
-        }
+        while (::read(read_.get(), buf, sizeof buf) > 0) {}
     }
 
 private:
@@ -13961,8 +14016,7 @@ int serve_https(Tag, App&, options&&) {
 // gives the right exit status.
 template <class App>
 int serve(App&& app, options opts = {}) {
-    if (opts.tls_cert_file)
-        return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
+    if (opts.tls_cert_file) return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
     bool signals = opts.handle_signals;
     try {
         server<App&> s(app, std::move(opts));
@@ -14022,7 +14076,7 @@ struct route_pattern {
 // The methods of a route as a template argument: route<"/x", GET | PUT>(handler).
 struct route_methods {
     std::uint16_t bits = 0;
-    constexpr route_methods(method_set s) noexcept : bits(s.bits()) {}  // NOLINT: implicit on purpose
+    constexpr route_methods(method_set s) noexcept : bits(s.bits()) {}          // NOLINT: implicit on purpose
     constexpr route_methods(method m) noexcept : bits(method_set(m).bits()) {}  // NOLINT
 };
 
@@ -14038,8 +14092,16 @@ struct segment_spec {
 };
 
 enum class pattern_problem : std::uint8_t {
-    none, not_rooted, unbalanced_brace, partial_segment, bad_name, bad_type, rest_not_last,
-    dot_segment, bad_literal, duplicate_name,
+    none,
+    not_rooted,
+    unbalanced_brace,
+    partial_segment,
+    bad_name,
+    bad_type,
+    rest_not_last,
+    dot_segment,
+    bad_literal,
+    duplicate_name,
 };
 
 constexpr bool is_name_char(char c) noexcept {
@@ -14092,12 +14154,9 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
     } else if (auto colon = index_of(inner, ':'); colon != std::string_view::npos) {
         name = inner.substr(0, colon);
         auto type = inner.substr(colon + 1);
-        if (type == "int")
-            kind = segment_kind::integer;
-        else if (type == "uint")
-            kind = segment_kind::unsigned_integer;
-        else
-            return pattern_problem::bad_type;
+        if (type == "int") kind = segment_kind::integer;
+        else if (type == "uint") kind = segment_kind::unsigned_integer;
+        else return pattern_problem::bad_type;
     }
     if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return pattern_problem::bad_name;
     for (char c : name)
@@ -14111,8 +14170,7 @@ constexpr pattern_problem check_pattern(std::string_view p) noexcept {
     auto n = pattern_segment_count(p);
     for (std::size_t i = 0; i < n; ++i) {
         segment_spec s;
-        if (auto problem = parse_segment(pattern_segment(p, i), s); problem != pattern_problem::none)
-            return problem;
+        if (auto problem = parse_segment(pattern_segment(p, i), s); problem != pattern_problem::none) return problem;
         if (s.kind == segment_kind::rest && i + 1 != n) return pattern_problem::rest_not_last;
         if (s.kind == segment_kind::literal) continue;
         for (std::size_t j = 0; j < i; ++j) {
@@ -14184,8 +14242,9 @@ struct pattern_check {
                   "porthole route pattern: '{' without a matching '}' (or the reverse)");
     static_assert(problem != pattern_problem::partial_segment,
                   "porthole route pattern: a parameter must be a whole segment, as in /users/{id}");
-    static_assert(problem != pattern_problem::bad_name,
-                  "porthole route pattern: a parameter name must be letters, digits and '_', not starting with a digit");
+    static_assert(
+        problem != pattern_problem::bad_name,
+        "porthole route pattern: a parameter name must be letters, digits and '_', not starting with a digit");
     static_assert(problem != pattern_problem::bad_type,
                   "porthole route pattern: unknown parameter type; use {name}, {name:int}, {name:uint} or {name...}");
     static_assert(problem != pattern_problem::rest_not_last,
@@ -14194,8 +14253,7 @@ struct pattern_check {
                   "porthole route pattern: '.' and '..' segments never match a request, so they cannot be routed");
     static_assert(problem != pattern_problem::bad_literal,
                   "porthole route pattern: a literal segment may not contain '%', '?', '#' or NUL");
-    static_assert(problem != pattern_problem::duplicate_name,
-                  "porthole route pattern: a parameter name is used twice");
+    static_assert(problem != pattern_problem::duplicate_name, "porthole route pattern: a parameter name is used twice");
     static constexpr bool ok = problem == pattern_problem::none;
 };
 
@@ -14262,8 +14320,7 @@ struct body_of {
     using type = void;
 };
 template <class... A>
-    requires(sizeof...(A) > 0)
-struct body_of<type_list<A...>> {
+requires(sizeof...(A) > 0) struct body_of<type_list<A...>> {
     static constexpr std::size_t n = sizeof...(A);
     using tuple = std::tuple<A...>;
     static constexpr std::size_t at =
@@ -14326,28 +14383,23 @@ struct handler_traits<H, type_list<P...>> {
         using type = void;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::params)
-    struct result<F, X...> {
+    requires(F == handler_form::params) struct result<F, X...> {
         using type = std::invoke_result_t<H&, P..., X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::request_and_params)
-    struct result<F, X...> {
+    requires(F == handler_form::request_and_params) struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, P..., X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::request_only)
-    struct result<F, X...> {
+    requires(F == handler_form::request_only) struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::params_and_body)
-    struct result<F, X...> {
+    requires(F == handler_form::params_and_body) struct result<F, X...> {
         using type = std::invoke_result_t<H&, P..., body, X...>;
     };
     template <handler_form F, class... X>
-        requires(F == handler_form::request_params_and_body)
-    struct result<F, X...> {
+    requires(F == handler_form::request_params_and_body) struct result<F, X...> {
         using type = std::invoke_result_t<H&, request const&, P..., body, X...>;
     };
     using result_type = typename std::conditional_t<later, result<form, responder>, result<form>>::type;
@@ -14442,12 +14494,30 @@ auto route(Handler&& handler) {
     return route_entry<Pattern, Methods, H>{std::forward<Handler>(handler)};
 }
 
-template <route_pattern P, class H> auto get(H&& h) { return route<P, GET>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto head(H&& h) { return route<P, HEAD>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto post(H&& h) { return route<P, POST>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
-template <route_pattern P, class H> auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
+template <route_pattern P, class H>
+auto get(H&& h) {
+    return route<P, GET>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto head(H&& h) {
+    return route<P, HEAD>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto post(H&& h) {
+    return route<P, POST>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto put(H&& h) {
+    return route<P, PUT>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto delete_(H&& h) {
+    return route<P, DELETE>(std::forward<H>(h));
+}
+template <route_pattern P, class H>
+auto patch(H&& h) {
+    return route<P, PATCH>(std::forward<H>(h));
+}
 
 // Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
 // "/static") with `app`, which sees the path from the '/' after the prefix on.
@@ -14469,10 +14539,10 @@ struct trie_node {
     std::uint16_t literals_begin = 0, literals_end = 0;  // into trie::edges, sorted by (size, text)
     std::int16_t integer = no_node, unsigned_integer = no_node, string = no_node, rest = no_node;
     std::uint16_t routes_begin = 0, routes_end = 0;  // into trie::routes: routes ending here
-    std::uint16_t methods = 0;                        // their union
-    std::uint16_t table_begin = 0;                    // into trie::slots, when table_bits > 0
-    std::uint8_t table_bits = 0;                      // log2 of the table's size
-    bool only_literal = false;  // one literal child, no parameter: its edge is compared in place
+    std::uint16_t methods = 0;                       // their union
+    std::uint16_t table_begin = 0;                   // into trie::slots, when table_bits > 0
+    std::uint8_t table_bits = 0;                     // log2 of the table's size
+    bool only_literal = false;                       // one literal child, no parameter: its edge is compared in place
 };
 
 struct literal_edge {
@@ -14536,7 +14606,7 @@ struct trie {
     std::array<std::uint16_t, 4 * Nodes> slots{};    // per-node open-addressing tables: edge + 1, or 0
     std::array<std::uint16_t, Routes + 1> routes{};  // route indices grouped by end node
     std::size_t node_count = 1;
-    std::size_t depth = 0;            // most segments before a rest
+    std::size_t depth = 0;                          // most segments before a rest
     int conflict_first = -1, conflict_second = -1;  // two routes with the same shape and a shared method
 };
 
@@ -14586,19 +14656,19 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
         for (auto c = first_child[n]; c != no_node; c = next_sibling[static_cast<std::size_t>(c)]) {
             auto const& e = edge_of[static_cast<std::size_t>(c)];
             switch (e.kind) {
-            case segment_kind::literal: {
-                std::size_t k = edge_count++;  // insertion sort: runs are short
-                while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
-                    t.edges[k] = t.edges[k - 1];
-                    --k;
+                case segment_kind::literal: {
+                    std::size_t k = edge_count++;  // insertion sort: runs are short
+                    while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
+                        t.edges[k] = t.edges[k - 1];
+                        --k;
+                    }
+                    t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
+                    break;
                 }
-                t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
-                break;
-            }
-            case segment_kind::integer: node.integer = c; break;
-            case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
-            case segment_kind::string: node.string = c; break;
-            case segment_kind::rest: node.rest = c; break;
+                case segment_kind::integer: node.integer = c; break;
+                case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
+                case segment_kind::string: node.string = c; break;
+                case segment_kind::rest: node.rest = c; break;
             }
         }
         node.literals_end = static_cast<std::uint16_t>(edge_count);
@@ -14697,7 +14767,7 @@ struct path_walk {
                 constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
                 std::uint64_t v;
                 std::memcpy(&v, p.data() + at, 8);
-                v ^= 0x2f2f2f2f2f2f2f2fu;                    // a '/' byte becomes zero
+                v ^= 0x2f2f2f2f2f2f2f2fu;                  // a '/' byte becomes zero
                 return ~(((v & low7) + low7) | v | low7);  // exact: no borrow between bytes
             };
             if (p.size() >= 8) {
@@ -14751,10 +14821,10 @@ inline bool same_text(std::string_view a, std::string_view b) noexcept {
 }
 
 struct match_query {
-    std::uint16_t wanted = 0;     // the request's method bit
-    std::uint16_t fallback = 0;   // GET's bit for a HEAD request, else 0
-    std::uint16_t allowed = 0;    // methods of the routes whose paths matched
-    int route = -1;               // the winner
+    std::uint16_t wanted = 0;    // the request's method bit
+    std::uint16_t fallback = 0;  // GET's bit for a HEAD request, else 0
+    std::uint16_t allowed = 0;   // methods of the routes whose paths matched
+    int route = -1;              // the winner
 };
 
 template <class Trie, class Walk, class Methods>
@@ -14915,8 +14985,8 @@ template <class... Routes>
 class router {
     static constexpr std::size_t route_count = sizeof...(Routes);
     static constexpr std::size_t node_capacity = (std::size_t{1} + ... + Routes::segments.size());
-    static constexpr auto trie_ = detail::build_trie<route_count, node_capacity>(
-        std::array<detail::route_shape, route_count>{
+    static constexpr auto trie_ =
+        detail::build_trie<route_count, node_capacity>(std::array<detail::route_shape, route_count>{
             detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
     static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
     static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
@@ -14960,9 +15030,7 @@ public:
     // How the route that would answer `head` takes its body: a streamed_body route's plan, a
     // mounted application's, or nullopt (the connection's max_body, read whole). Present only
     // when some route plans its body: a connection asks it before reading a body.
-    std::optional<body_plan> plan_body(request const& head)
-        requires(route_plans_body<Routes>() || ...)
-    {
+    std::optional<body_plan> plan_body(request const& head) requires(route_plans_body<Routes>() || ...) {
         auto path = head.path();
         if (path.empty() || path[0] != '/') return std::nullopt;
         walk w(path);
@@ -15045,9 +15113,7 @@ private:
         return response::redirect(location, status::permanent_redirect);
     }
 
-    response invoke(std::size_t index, request const& req, walk const& w) {
-        return invoke_table[index](*this, req, w);
-    }
+    response invoke(std::size_t index, request const& req, walk const& w) { return invoke_table[index](*this, req, w); }
 
     template <std::size_t I>
     static response invoke_route(router& self, request const& req, walk const& s) {
@@ -15058,7 +15124,8 @@ private:
             // The sub-application sees the path from the '/' before the rest on.
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
-                             !detail::handler_traits<decltype(entry.handler), detail::param_types<typename E::info>>::later) {
+                             !detail::handler_traits<decltype(entry.handler),
+                                                     detail::param_types<typename E::info>>::later) {
             // The handler takes the parameters alone: no copy of the request to carry them.
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -15069,8 +15136,7 @@ private:
             std::array<path_param, info::param_count + 1> params{};
             fill_params<info>(params, arena, s, std::make_index_sequence<info::param_count>{});
             auto with = req.with_params(std::span<path_param const>(params.data(), info::param_count));
-            return call_handler<info>(entry.handler, with, s, params,
-                                      std::make_index_sequence<info::param_count>{});
+            return call_handler<info>(entry.handler, with, s, params, std::make_index_sequence<info::param_count>{});
         }
     }
 
@@ -15078,8 +15144,8 @@ private:
     static void fill_params(std::array<path_param, Info::param_count + 1>& params, detail::decode_arena& arena,
                             walk const& s, std::index_sequence<J...>) {
         ((params[J] = path_param{Info::segments[Info::param_positions[J]].text,
-                                 param_text<Info::segments[Info::param_positions[J]].kind>(
-                                     arena, s, Info::param_positions[J])}),
+                                 param_text<Info::segments[Info::param_positions[J]].kind>(arena, s,
+                                                                                           Info::param_positions[J])}),
          ...);
     }
 
@@ -15092,12 +15158,9 @@ private:
 
     template <detail::segment_kind K>
     static auto param_value(walk const& s, std::size_t position, std::string_view text) noexcept {
-        if constexpr (K == detail::segment_kind::integer)
-            return static_cast<std::int64_t>(s.numbers[position]);
-        else if constexpr (K == detail::segment_kind::unsigned_integer)
-            return s.numbers[position];
-        else
-            return text;
+        if constexpr (K == detail::segment_kind::integer) return static_cast<std::int64_t>(s.numbers[position]);
+        else if constexpr (K == detail::segment_kind::unsigned_integer) return s.numbers[position];
+        else return text;
     }
 
     template <class Info, class H, std::size_t... J>
@@ -15108,8 +15171,9 @@ private:
         (void)req;
         if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
             return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J],
-                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...);
+                                                  s, Info::param_positions[J],
+                                                  param_text<Info::segments[Info::param_positions[J]].kind>(
+                                                      arena, s, Info::param_positions[J]))...);
         else
             return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
                 s, Info::param_positions[J],
@@ -15125,8 +15189,7 @@ private:
         using traits = detail::handler_traits<H, detail::param_types<Info>>;
         if constexpr (traits::form == detail::handler_form::none || !traits::result_ok)
             return response(status::internal_server_error);
-        else
-            return call_fitting_handler<Info>(h, req, s, params, order);
+        else return call_fitting_handler<Info>(h, req, s, params, order);
     }
 
     template <class Info, class H, std::size_t... J>
@@ -15141,14 +15204,14 @@ private:
         auto call = [&](auto&&... tail) -> decltype(auto) {
             if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
                 return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
-                                                                                      params[J].value)...,
+                                                                                    params[J].value)...,
                          std::forward<decltype(tail)>(tail)...);
             else if constexpr (f == detail::handler_form::request_only)
                 return h(req, std::forward<decltype(tail)>(tail)...);
             else
                 return h(req,
                          param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
-                                                                                   params[J].value)...,
+                                                                                    params[J].value)...,
                          std::forward<decltype(tail)>(tail)...);
         };
         // It answers through a responder (responder.hpp), taken last.
@@ -15279,7 +15342,18 @@ namespace porthole::detail {
 namespace utf8 {
 // Byte classes: what a byte may be, as far as the next state is concerned.
 enum byte_class_t : std::uint8_t {
-    ascii, cont_80_8f, cont_90_9f, cont_a0_bf, bad, lead2, lead3_e0, lead3, lead3_ed, lead4_f0, lead4, lead4_f4
+    ascii,
+    cont_80_8f,
+    cont_90_9f,
+    cont_a0_bf,
+    bad,
+    lead2,
+    lead3_e0,
+    lead3,
+    lead3_ed,
+    lead4_f0,
+    lead4,
+    lead4_f4
 };
 inline constexpr std::size_t class_count = 12;
 // States: how much of a character is missing, and which second bytes are allowed.
@@ -15332,7 +15406,7 @@ constexpr std::array<std::uint8_t, state_count * class_count> make_transitions()
     return t;
 }
 inline constexpr std::array<std::uint8_t, 256> byte_classes = make_classes();
-inline constexpr std::array<std::uint8_t, state_count * class_count> transitions = make_transitions();
+inline constexpr std::array<std::uint8_t, state_count* class_count> transitions = make_transitions();
 }  // namespace utf8
 
 class utf8_validator {
@@ -15413,20 +15487,20 @@ constexpr bool is_known_opcode(std::uint8_t op) noexcept { return op <= 0x2 || (
 
 enum class close_code : std::uint16_t {
     normal_closure = 1000,
-    going_away = 1001,           // the server stops, or a browser leaves the page
+    going_away = 1001,  // the server stops, or a browser leaves the page
     protocol_error = 1002,
-    unsupported_data = 1003,     // a data type the endpoint cannot take
-    no_status_received = 1005,   // never sent: the peer's Close frame had no code
-    abnormal_closure = 1006,     // never sent: the connection ended without a Close frame
-    invalid_payload_data = 1007, // e.g. a text message that is not UTF-8
+    unsupported_data = 1003,      // a data type the endpoint cannot take
+    no_status_received = 1005,    // never sent: the peer's Close frame had no code
+    abnormal_closure = 1006,      // never sent: the connection ended without a Close frame
+    invalid_payload_data = 1007,  // e.g. a text message that is not UTF-8
     policy_violation = 1008,
     message_too_big = 1009,
     mandatory_extension = 1010,
     internal_error = 1011,
-    service_restart = 1012,      // 1012-1014: IANA registry, after the RFC
+    service_restart = 1012,  // 1012-1014: IANA registry, after the RFC
     try_again_later = 1013,
     bad_gateway = 1014,
-    tls_handshake = 1015,        // never sent
+    tls_handshake = 1015,  // never sent
 };
 
 constexpr std::uint16_t to_int(close_code c) noexcept { return static_cast<std::uint16_t>(c); }
@@ -15449,9 +15523,9 @@ inline constexpr std::size_t max_frame_header = 14;
 using masking_key = std::array<std::uint8_t, 4>;
 
 struct frame_flags {
-    bool fin = true;     // the last frame of its message
-    bool rsv1 = false;   // permessage-deflate: the message is compressed (RFC 7692 6)
-    bool masked = false; // client-to-server frames are masked (5.3)
+    bool fin = true;      // the last frame of its message
+    bool rsv1 = false;    // permessage-deflate: the message is compressed (RFC 7692 6)
+    bool masked = false;  // client-to-server frames are masked (5.3)
     masking_key key{};
 };
 
@@ -15602,12 +15676,12 @@ namespace porthole::ws {
 
 // The server's settings.
 struct deflate_options {
-    bool enabled = false;              // off by default: see the memory cost above
-    int server_max_window_bits = 15;   // 9..15: the window our compressor uses (an offer may ask for less)
-    int client_max_window_bits = 15;   // 9..15: asked of clients whose offer lets the server choose
-    int mem_level = 8;                 // 1..9: zlib's memLevel for the compressor
-    int compression_level = 6;         // 0..9: zlib's level
-    std::size_t min_size = 128;        // shorter messages go out uncompressed (RFC 7692 6.1 allows it)
+    bool enabled = false;                     // off by default: see the memory cost above
+    int server_max_window_bits = 15;          // 9..15: the window our compressor uses (an offer may ask for less)
+    int client_max_window_bits = 15;          // 9..15: asked of clients whose offer lets the server choose
+    int mem_level = 8;                        // 1..9: zlib's memLevel for the compressor
+    int compression_level = 6;                // 0..9: zlib's level
+    std::size_t min_size = 128;               // shorter messages go out uncompressed (RFC 7692 6.1 allows it)
     bool server_no_context_takeover = false;  // reset the compressor after every message
 };
 
@@ -15844,8 +15918,8 @@ public:
     bool deflate(std::string_view in, std::string& out) {
 #ifdef PORTHOLE_WITH_ZLIB
         if (!deflater_ready_) {
-            if (deflateInit2(&deflater_, options_.compression_level, Z_DEFLATED, -deflate_bits_,
-                             options_.mem_level, Z_DEFAULT_STRATEGY) != Z_OK)
+            if (deflateInit2(&deflater_, options_.compression_level, Z_DEFLATED, -deflate_bits_, options_.mem_level,
+                             Z_DEFAULT_STRATEGY) != Z_OK)
                 return false;
             deflater_ready_ = true;
         }
@@ -16080,13 +16154,13 @@ public:
         if (!origin_field) return true;
         auto origin = origin_field->value;
         switch (kind_) {
-        case kind::any: return true;
-        case kind::custom: return check_(origin, req);
-        case kind::listed:
-            for (auto const& o : listed_)
-                if (iequals(o, origin)) return true;
-            [[fallthrough]];
-        case kind::same_origin: break;
+            case kind::any: return true;
+            case kind::custom: return check_(origin, req);
+            case kind::listed:
+                for (auto const& o : listed_)
+                    if (iequals(o, origin)) return true;
+                [[fallthrough]];
+            case kind::same_origin: break;
         }
         return is_same_origin(origin, req.header("Host"));
     }
@@ -16159,9 +16233,9 @@ struct handshake_options {
 
 // The verdict on one upgrade request.
 struct handshake {
-    porthole::response response;          // the 101 to send, or the error response
-    std::string subprotocol;               // the one chosen, or empty
-    std::optional<deflate_params> deflate; // permessage-deflate as agreed, or none
+    porthole::response response;            // the 101 to send, or the error response
+    std::string subprotocol;                // the one chosen, or empty
+    std::optional<deflate_params> deflate;  // permessage-deflate as agreed, or none
 
     bool accepted() const noexcept { return response.status() == status::switching_protocols; }
 };
@@ -16358,7 +16432,8 @@ public:
     explicit connection(ws::config const& c = {}, std::optional<deflate_params> deflate = std::nullopt,
                         deflate_options const& options = {})
         : config_(c) {
-        if (deflate && deflate_available()) codec_ = std::make_unique<detail::deflate_codec>(*deflate, options, c.role == role::server);
+        if (deflate && deflate_available())
+            codec_ = std::make_unique<detail::deflate_codec>(*deflate, options, c.role == role::server);
         if (c.role == role::client) mask_state_ = std::random_device{}() | 1ull;
     }
     connection(connection const&) = delete;
@@ -16431,7 +16506,8 @@ public:
     // ---- sending (RFC 6455 5.4, 5.5, 6.1). Nothing is queued unless the result is `queued`.
 
     send_result send_text(std::string_view utf8) {
-        if (!porthole::detail::valid_utf8(utf8)) return phase_ == phase::open ? send_result::invalid : send_result::not_open;
+        if (!porthole::detail::valid_utf8(utf8))
+            return phase_ == phase::open ? send_result::invalid : send_result::not_open;
         return send_data(opcode::text, utf8);
     }
     send_result send_binary(std::string_view bytes) { return send_data(opcode::binary, bytes); }
@@ -16456,7 +16532,8 @@ public:
     // go out, nothing after them, and the peer's Close is awaited (phase closing).
     send_result close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
         if (phase_ != phase::open) return send_result::not_open;
-        if (!valid_close_code(to_int(code)) || reason.size() > max_close_reason || !porthole::detail::valid_utf8(reason))
+        if (!valid_close_code(to_int(code)) || reason.size() > max_close_reason ||
+            !porthole::detail::valid_utf8(reason))
             return send_result::invalid;
         queue_close(code, reason);
         phase_ = phase::closing;
@@ -16540,7 +16617,9 @@ private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t min_read = 4096;
     static constexpr std::size_t whole_frame_room = 64 * 1024;  // a frame awaited whole in in_, at most
-    static constexpr bool is_control_event(event_type t) noexcept { return t == event_type::ping || t == event_type::pong; }
+    static constexpr bool is_control_event(event_type t) noexcept {
+        return t == event_type::ping || t == event_type::pong;
+    }
 
     std::string_view segment_bytes(segment const& s) const noexcept {
         return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
@@ -16564,7 +16643,8 @@ private:
             std::memcpy(in_.data(), rest.data(), keep);
         } else {
             if (keep != 0) std::memmove(in_.data(), window_, keep);
-            if (in_.size() < keep + more) in_.resize(std::max(keep + more, std::min<std::size_t>(2 * in_.size(), 64 * 1024)));
+            if (in_.size() < keep + more)
+                in_.resize(std::max(keep + more, std::min<std::size_t>(2 * in_.size(), 64 * 1024)));
         }
         window_ = in_.data();
         window_end_ = in_.data() + keep;
@@ -16595,7 +16675,8 @@ private:
             (frame_left_ <= avail || frame_left_ <= whole_frame_room)) {
             std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
             if (config_.role == role::server)
-                detail::apply_mask(window_ + whole_seen_, window_ + whole_seen_, n - whole_seen_, key_, whole_seen_ & 3);
+                detail::apply_mask(window_ + whole_seen_, window_ + whole_seen_, n - whole_seen_, key_,
+                                   whole_seen_ & 3);
             if (message_op_ == opcode::text && !utf8_.feed(std::string_view(window_ + whole_seen_, n - whole_seen_)))
                 return fail(close_code::invalid_payload_data, "invalid UTF-8");
             whole_seen_ = n;
@@ -16603,7 +16684,8 @@ private:
                 awaiting_whole_frame_ = true;
                 return std::nullopt;
             }
-            if (message_op_ == opcode::text && !utf8_.complete()) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+            if (message_op_ == opcode::text && !utf8_.complete())
+                return fail(close_code::invalid_payload_data, "invalid UTF-8");
             std::string_view data(window_, n);
             window_ += n;
             frame_left_ = 0;
@@ -16644,7 +16726,9 @@ private:
     bool read_header() {
         while (header_size_ < header_need_) {
             if (window_ == window_end_) return false;
-            std::size_t stop = header_size_ < 2 ? header_size_ + 1 : header_size_ < length_end_ ? length_end_ : header_need_;
+            std::size_t stop = header_size_ < 2             ? header_size_ + 1
+                               : header_size_ < length_end_ ? length_end_
+                                                            : header_need_;
             std::size_t take = std::min<std::size_t>(stop - header_size_, window_left());
             std::memcpy(header_.data() + header_size_, window_, take);
             window_ += take;
@@ -16762,7 +16846,8 @@ private:
         if (message_op_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
             return fail(close_code::invalid_payload_data, "invalid UTF-8");
         if (inflated != detail::deflate_codec::result::ok) return inflate_failed(inflated);
-        if (message_op_ == opcode::text && !utf8_.complete()) return fail(close_code::invalid_payload_data, "invalid UTF-8");
+        if (message_op_ == opcode::text && !utf8_.complete())
+            return fail(close_code::invalid_payload_data, "invalid UTF-8");
         in_message_ = false;
         release_message_ = true;
         return event{message_op_ == opcode::text ? event_type::text : event_type::binary, message_};
@@ -16776,20 +16861,19 @@ private:
     std::optional<event> control_frame() {
         std::string_view data(control_.data(), control_size_);
         switch (frame_op_) {
-        case opcode::ping:
-            if (phase_ == phase::open) queue_pong(data);
-            return event{event_type::ping, data};
-        case opcode::pong:
-            awaiting_pong_ = false;
-            return event{event_type::pong, data};
-        default: break;
+            case opcode::ping:
+                if (phase_ == phase::open) queue_pong(data);
+                return event{event_type::ping, data};
+            case opcode::pong: awaiting_pong_ = false; return event{event_type::pong, data};
+            default: break;
         }
         // Close (5.5.1, 7.1.5, 7.4): no payload, or a code and UTF-8 reason.
         close_code code = close_code::no_status_received;
         std::string_view reason;
         if (data.size() == 1) return fail(close_code::protocol_error, "close frame of one byte");
         if (data.size() >= 2) {
-            auto c = static_cast<std::uint16_t>(static_cast<std::uint8_t>(data[0]) << 8 | static_cast<std::uint8_t>(data[1]));
+            auto c = static_cast<std::uint16_t>(static_cast<std::uint8_t>(data[0]) << 8 |
+                                                static_cast<std::uint8_t>(data[1]));
             if (!valid_close_code(c)) return fail(close_code::protocol_error, "invalid close code");
             code = static_cast<close_code>(c);
             reason = data.substr(2);
@@ -16887,9 +16971,8 @@ private:
     // A pong answers the newest ping only: an unsent pong still at the end of the queue is
     // replaced (5.5.3), so a ping flood holds one pong.
     void queue_pong(std::string_view data) {
-        if (pong_at_ != npos && !segments_.empty() && segments_.size() - 1 >= head_ &&
-            !segments_.back().shared && segments_.back().begin == pong_at_ &&
-            !(segments_.size() - 1 == head_ && front_done_ != 0)) {
+        if (pong_at_ != npos && !segments_.empty() && segments_.size() - 1 >= head_ && !segments_.back().shared &&
+            segments_.back().begin == pong_at_ && !(segments_.size() - 1 == head_ && front_done_ != 0)) {
             queued_ -= segments_.back().end - segments_.back().begin;
             segments_.pop_back();
             out_.resize(pong_at_);
@@ -17278,7 +17361,8 @@ class upgrade final : public porthole::detail::upgraded_protocol {
 public:
     // During the handler call: `link` reaches the connection from other threads (null when
     // its driver gives no mailbox).
-    upgrade(std::shared_ptr<State const> route, request const& req, handshake&& h, std::shared_ptr<connection_link> link)
+    upgrade(std::shared_ptr<State const> route, request const& req, handshake&& h,
+            std::shared_ptr<connection_link> link)
         : route_(std::move(route)), session_(limits(route_->options), h.deflate, route_->options.handshake.deflate) {
         for (auto const& p : req.params()) session_.params_.emplace_back(std::string(p.name), std::string(p.value));
         session_.subprotocol_ = std::move(h.subprotocol);
@@ -17318,9 +17402,9 @@ public:
     bool wants_read() const noexcept override { return session_.conn_.wants_read(); }
     state phase() const noexcept override {
         switch (session_.conn_.phase()) {
-        case ws::phase::open: return state::open;
-        case ws::phase::closing: return state::closing;
-        default: return state::closed;
+            case ws::phase::open: return state::open;
+            case ws::phase::closing: return state::closing;
+            default: return state::closed;
         }
     }
     // The keep-alive clock (a ping; the peer given up when the last one is unanswered) or the
@@ -17354,11 +17438,11 @@ public:
             for (auto& it : items) {
                 send_result r = send_result::queued;
                 switch (it.kind) {
-                case detail::outbox::item::text: r = session_.send_text(it.data); break;
-                case detail::outbox::item::binary: r = session_.send_binary(it.data); break;
-                case detail::outbox::item::shared: r = session_.send(it.frame); break;
-                case detail::outbox::item::ping: r = session_.ping(it.data); break;
-                case detail::outbox::item::close: r = session_.close(it.code, it.data); break;
+                    case detail::outbox::item::text: r = session_.send_text(it.data); break;
+                    case detail::outbox::item::binary: r = session_.send_binary(it.data); break;
+                    case detail::outbox::item::shared: r = session_.send(it.frame); break;
+                    case detail::outbox::item::ping: r = session_.ping(it.data); break;
+                    case detail::outbox::item::close: r = session_.close(it.code, it.data); break;
                 }
                 if (r == send_result::not_open || r == send_result::overflow) break;
             }
@@ -17387,22 +17471,22 @@ private:
         auto const& h = route_->handlers;
         while (auto e = conn().next()) {
             switch (e->type) {
-            case event_type::text:
-                if (h.on_text) guarded([&] { h.on_text(session_, e->data); });
-                break;
-            case event_type::binary:
-                if (h.on_binary) guarded([&] { h.on_binary(session_, e->data); });
-                break;
-            case event_type::close:
-                close_heard_ = true;
-                session_.after(send_result::queued);
-                if (h.on_close) {
-                    auto code = e->code;
-                    std::string reason(e->data);
-                    quietly([&] { h.on_close(session_, code, reason); });
-                }
-                break;
-            default: break;  // pings are answered by ws::connection; pongs end a heartbeat
+                case event_type::text:
+                    if (h.on_text) guarded([&] { h.on_text(session_, e->data); });
+                    break;
+                case event_type::binary:
+                    if (h.on_binary) guarded([&] { h.on_binary(session_, e->data); });
+                    break;
+                case event_type::close:
+                    close_heard_ = true;
+                    session_.after(send_result::queued);
+                    if (h.on_close) {
+                        auto code = e->code;
+                        std::string reason(e->data);
+                        quietly([&] { h.on_close(session_, code, reason); });
+                    }
+                    break;
+                default: break;  // pings are answered by ws::connection; pongs end a heartbeat
             }
         }
         session_.after(send_result::queued);
@@ -17440,7 +17524,9 @@ private:
 template <class State>
 response accept(std::shared_ptr<State const> const& route, request const& req) {
     auto* ex = porthole::detail::exchange_of(req);
-    if (!ex) return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8", status::internal_server_error);
+    if (!ex)
+        return response::static_text("WebSocket needs a connection\n", "text/plain; charset=utf-8",
+                                     status::internal_server_error);
     auto h = accept_handshake(req, route->options.handshake);
     if (!h.accepted()) return std::move(h.response);
     auto res = std::move(h.response);
@@ -17462,7 +17548,8 @@ namespace porthole {
 // reach the callbacks through request::param in on_open and session::param afterwards.
 template <route_pattern Pattern>
 auto websocket(ws::handlers handlers, ws::options options = {}) {
-    auto state = std::make_shared<ws::detail::route_state const>(ws::detail::route_state{std::move(handlers), std::move(options)});
+    auto state = std::make_shared<ws::detail::route_state const>(
+        ws::detail::route_state{std::move(handlers), std::move(options)});
     return route<Pattern, GET>([state = std::move(state)](request const& req) { return ws::accept(state, req); });
 }
 
@@ -17487,25 +17574,25 @@ inline void append_json_string(std::string& out, std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                out += "\\u00";
-                out += hex[(c >> 4) & 0xf];
-                out += hex[c & 0xf];
-            } else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
-                       (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
-                out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
-                i += 2;
-            } else {
-                out += c;
-            }
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    out += "\\u00";
+                    out += hex[(c >> 4) & 0xf];
+                    out += hex[c & 0xf];
+                } else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
+                           (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
+                    out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+                    i += 2;
+                } else {
+                    out += c;
+                }
         }
     }
     out += '"';
@@ -17528,8 +17615,8 @@ inline void append_json_string(std::string& out, std::string_view text) {
 // characters as '_', a counter's ending in _total) must be its own: one that another number
 // already has there ("a.b" beside "a_b", a counter "jobs" beside a gauge "jobs_total"), or that
 // begins with "porthole_" (the server's own families), throws std::invalid_argument too, rather
-// than give a scrape two families of one name (which Prometheus refuses whole). Variables live until the program ends, as in
-// Go's expvar: a handle is a reference to one, cheap to copy.
+// than give a scrape two families of one name (which Prometheus refuses whole). Variables live until the program ends,
+// as in Go's expvar: a handle is a reference to one, cheap to copy.
 
 #include <atomic>
 #include <cstdint>
@@ -17634,8 +17721,7 @@ public:
     void set(double x) const noexcept { v_->level.store(x, std::memory_order_relaxed); }
     void add(double x) const noexcept {
         double old = v_->level.load(std::memory_order_relaxed);
-        while (!v_->level.compare_exchange_weak(old, old + x, std::memory_order_relaxed)) {
-        }
+        while (!v_->level.compare_exchange_weak(old, old + x, std::memory_order_relaxed)) {}
     }
     double value() const noexcept { return v_->level.load(std::memory_order_relaxed); }
 
@@ -17677,7 +17763,7 @@ inline text publish_text(std::string_view name) {
 // gauge) or text. It must be safe to call from any thread. Publishing the name again keeps the
 // first function.
 template <class F>
-    requires std::is_invocable_v<F&>
+requires std::is_invocable_v<F&>
 void publish(std::string_view name, F f) {
     using R = std::invoke_result_t<F&>;
     if constexpr (std::is_arithmetic_v<R>) {
@@ -17717,15 +17803,15 @@ inline std::vector<reading> read_all() {
         reading x{name, v->kind, 0, {}};
         try {
             switch (v->kind) {
-            case kind::counter: x.number = static_cast<double>(v->count.load(std::memory_order_relaxed)); break;
-            case kind::gauge: x.number = v->level.load(std::memory_order_relaxed); break;
-            case kind::text: {
-                std::lock_guard lock(v->text_mutex);
-                x.text = v->text;
-                break;
-            }
-            case kind::number_function: x.number = v->number(); break;
-            case kind::text_function: x.text = v->words(); break;
+                case kind::counter: x.number = static_cast<double>(v->count.load(std::memory_order_relaxed)); break;
+                case kind::gauge: x.number = v->level.load(std::memory_order_relaxed); break;
+                case kind::text: {
+                    std::lock_guard lock(v->text_mutex);
+                    x.text = v->text;
+                    break;
+                }
+                case kind::number_function: x.number = v->number(); break;
+                case kind::text_function: x.text = v->words(); break;
             }
         } catch (std::exception const& e) {
             x.kind = kind::text;
@@ -17807,7 +17893,7 @@ struct snapshot {
     };
     std::vector<route> routes;  // by pattern, then method
     std::uint64_t connections_accepted = 0, connections_closed = 0, connections_refused = 0;
-    std::array<std::uint64_t, timeout_names.size()> timeouts{};  // by timeout_kind
+    std::array<std::uint64_t, timeout_names.size()> timeouts{};    // by timeout_kind
     std::vector<std::pair<unsigned, std::uint64_t>> parse_errors;  // (status, count), those seen
     std::array<std::uint64_t, requests_per_connection_buckets.size() + 1> requests_per_connection{};
     std::uint64_t requests_per_connection_sum = 0;
@@ -18027,15 +18113,19 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
     auto per_class = [&](std::string_view name, auto value_of) {
         for (std::size_t i = 0; i < s.routes.size(); ++i)
             for (std::size_t c = 0; c < status_classes; ++c)
-                if (s.routes[i].classes[c].requests) line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
+                if (s.routes[i].classes[c].requests)
+                    line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
     };
-    w.family("porthole_http_requests_total", "counter", "Requests answered, by route pattern, method and status class.");
+    w.family("porthole_http_requests_total", "counter",
+             "Requests answered, by route pattern, method and status class.");
     per_class("porthole_http_requests_total", [](auto const& t) { return t.requests; });
-    w.family("porthole_http_requests_in_flight", "gauge", "Requests received and not yet answered, by route pattern and method.");
+    w.family("porthole_http_requests_in_flight", "gauge",
+             "Requests received and not yet answered, by route pattern and method.");
     for (std::size_t i = 0; i < s.routes.size(); ++i)
         line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
-    w.family("porthole_http_request_duration_seconds", "histogram",
-             "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
+    w.family(
+        "porthole_http_request_duration_seconds", "histogram",
+        "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
     static std::array<std::string, latency_buckets.size()> const bounds = [] {
         std::array<std::string, latency_buckets.size()> b;
         for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);
@@ -18405,8 +18495,7 @@ private:
         }
         add("porthole.connections.open", "number", std::to_string(s.connections_open()));
         add("porthole.connections.accepted", "number", std::to_string(s.connections_accepted));
-        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url))
-            .str();
+        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url)).str();
     }
 
     debug_vars_options options_;
@@ -18450,8 +18539,8 @@ inline response json_error(status s, std::string_view message) {
 // application/json, or any type with a +json suffix (RFC 6839), parameters aside.
 constexpr bool is_json_media_type(std::string_view type) noexcept {
     type = trim_ows(type.substr(0, type.find(';')));
-    return iequals(type, "application/json") ||
-           (type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") && type.find('/') != std::string_view::npos);
+    return iequals(type, "application/json") || (type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") &&
+                                                 type.find('/') != std::string_view::npos);
 }
 }  // namespace detail
 

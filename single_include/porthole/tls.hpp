@@ -77,9 +77,9 @@ inline constexpr char const default_cipher_list[] =
     "DEFAULT:!aNULL:!eNULL:!kRSA:!PSK:!SRP:!DSS:!CAMELLIA:!ARIA:!SHA1:!SHA256:!SHA384:!3DES:!RC4:!DES:!EXP:!MD5";
 
 struct config {
-    identity server;                // served when the client names no host, or one no other matches
-    std::vector<identity> sni;      // more, chosen by the host name the client sends (SNI, RFC 6066
-                                    // section 3) against each certificate's names, wildcards included
+    identity server;            // served when the client names no host, or one no other matches
+    std::vector<identity> sni;  // more, chosen by the host name the client sends (SNI, RFC 6066
+                                // section 3) against each certificate's names, wildcards included
     // Asked for the passphrase of encrypted private keys, once per key and load; empty:
     // keys must be unencrypted. Throwing fails the load.
     std::function<std::string()> password;
@@ -138,7 +138,8 @@ using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
 // (which are then renewed) until it too is replaced.
 class ticket_keys {
 public:
-    explicit ticket_keys(std::chrono::seconds lifetime) : lifetime_(lifetime.count() > 0 ? lifetime : std::chrono::seconds(1)) {
+    explicit ticket_keys(std::chrono::seconds lifetime)
+        : lifetime_(lifetime.count() > 0 ? lifetime : std::chrono::seconds(1)) {
         std::lock_guard lock(mutex_);
         rotate_locked(std::chrono::steady_clock::now());
         previous_ = current_;
@@ -255,8 +256,8 @@ extern "C" inline int porthole_tls_server_name(SSL* ssl, int*, void*) {
 // ALPN (RFC 7301): http/1.1 when offered. A client that offers protocols but not http/1.1
 // (h2 alone, say) gets the no_application_protocol alert rather than a protocol it did not ask
 // for; a client that offers none speaks HTTP/1.1 as before ALPN.
-extern "C" inline int porthole_tls_alpn(SSL*, unsigned char const** out, unsigned char* out_len, unsigned char const* in,
-                                        unsigned int in_len, void*) {
+extern "C" inline int porthole_tls_alpn(SSL*, unsigned char const** out, unsigned char* out_len,
+                                        unsigned char const* in, unsigned int in_len, void*) {
     static constexpr unsigned char http11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
     for (unsigned i = 0; i < in_len;) {
         unsigned n = in[i];
@@ -358,7 +359,8 @@ public:
     // Loads every file now. Throws tls::error.
     explicit context(config c)
         : config_(std::move(c)),
-          tickets_(config_.session_tickets ? std::make_shared<detail::ticket_keys>(config_.ticket_key_lifetime) : nullptr),
+          tickets_(config_.session_tickets ? std::make_shared<detail::ticket_keys>(config_.ticket_key_lifetime)
+                                           : nullptr),
           current_(detail::load(config_, tickets_)) {}
 
     context(context const&) = delete;
@@ -415,11 +417,11 @@ namespace detail {
 // A BIO whose reads take from the session's input (what it kept, then the bytes being fed) and
 // whose writes append to the session's output. It never blocks and never copies input twice.
 struct bio_io {
-    std::string kept;               // input OpenSSL has not read yet, from earlier calls
+    std::string kept;  // input OpenSSL has not read yet, from earlier calls
     std::size_t kept_used = 0;
-    char const* fed = nullptr;      // input of the call under way, read in place
+    char const* fed = nullptr;  // input of the call under way, read in place
     std::size_t fed_size = 0;
-    std::string out;                // encrypted output not yet taken
+    std::string out;  // encrypted output not yet taken
     std::size_t out_sent = 0;
 
     std::size_t available() const noexcept { return kept.size() - kept_used + fed_size; }
@@ -485,10 +487,10 @@ extern "C" inline int porthole_bio_read(BIO* b, char* data, int len) {
 extern "C" inline long porthole_bio_ctrl(BIO* b, int cmd, long, void*) {
     auto* io = static_cast<bio_io*>(BIO_get_data(b));
     switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;
-    case BIO_CTRL_PENDING: return static_cast<long>(io->available());
-    case BIO_CTRL_WPENDING: return static_cast<long>(io->out.size() - io->out_sent);
-    default: return 0;
+        case BIO_CTRL_FLUSH: return 1;
+        case BIO_CTRL_PENDING: return static_cast<long>(io->available());
+        case BIO_CTRL_WPENDING: return static_cast<long>(io->out.size() - io->out_sent);
+        default: return 0;
     }
 }
 
@@ -611,9 +613,7 @@ public:
         return done;
     }
 
-    std::string_view output() const noexcept {
-        return std::string_view(io_.out).substr(io_.out_sent);
-    }
+    std::string_view output() const noexcept { return std::string_view(io_.out).substr(io_.out_sent); }
     void sent(std::size_t n) noexcept {
         io_.out_sent += n;
         if (io_.out_sent >= io_.out.size()) {
@@ -646,7 +646,7 @@ public:
     // Why the session failed: OpenSSL's reasons, never data.
     std::string_view error() const noexcept { return error_; }
     bool resumed() const noexcept { return SSL_session_reused(ssl_) == 1; }
-    std::string_view protocol() const noexcept { return SSL_get_version(ssl_); }   // "TLSv1.3"
+    std::string_view protocol() const noexcept { return SSL_get_version(ssl_); }  // "TLSv1.3"
     std::string_view cipher() const noexcept { return SSL_get_cipher_name(ssl_); }
     std::string_view server_name() const noexcept {
         char const* n = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
@@ -756,7 +756,7 @@ struct tls_transport {
     static constexpr bool encrypted = true;
     using connection_state = std::unique_ptr<tls::session>;
 
-    static constexpr std::size_t plain_piece = 16 * 1024;      // one record's worth
+    static constexpr std::size_t plain_piece = 16 * 1024;  // one record's worth
     static constexpr std::size_t encrypt_ahead = 64 * 1024;
 
     tls_transport(std::shared_ptr<tls::context> c) : context(std::move(c)) {}  // NOLINT: implicit on purpose
@@ -807,8 +807,7 @@ struct tls_transport {
                 std::string_view out = t->output();
                 if (!out.empty()) (void)::send(fd, out.data(), out.size(), send_flags | MSG_DONTWAIT);
             }
-        } catch (...) {
-        }
+        } catch (...) {}
         t.reset();
     }
 
@@ -1020,8 +1019,8 @@ public:
         BIO_free(network_);
     }
 
-    std::size_t cut = 0;     // 0: no cut
-    std::size_t piece = 0;   // 0: as they come
+    std::size_t cut = 0;    // 0: no cut
+    std::size_t piece = 0;  // 0: as they come
 
     // Runs the handshake until both sides are done or one fails; true if both are done.
     bool handshake() {
@@ -1052,7 +1051,7 @@ public:
         return *this;
     }
 
-    std::string const& received() const noexcept { return received_; }  // plaintext at the client
+    std::string const& received() const noexcept { return received_; }    // plaintext at the client
     std::string const& sent_to_server() const noexcept { return wire_; }  // encrypted, as captured
     std::vector<parsed_response> responses() const { return parse_responses(received_); }
     tls::session& server_session() noexcept { return session_; }
@@ -1073,7 +1072,8 @@ private:
                 deliver(bytes);
             }
             // server: connection output -> session -> network
-            for (auto out = conn_.pending_output(); !out.empty() && session_.established(); out = conn_.pending_output()) {
+            for (auto out = conn_.pending_output(); !out.empty() && session_.established();
+                 out = conn_.pending_output()) {
                 std::size_t total = 0;
                 for (auto const& c : out) {
                     if (c.file_fd >= 0) {

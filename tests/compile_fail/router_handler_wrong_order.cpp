@@ -5,5 +5,4 @@
 #include <cstdint>
 #include <string_view>
 
-auto app = porthole::router{
-    porthole::get<"/u/{name}/{n:int}">([](std::int64_t, std::string_view) { return "x"; })};
+auto app = porthole::router{porthole::get<"/u/{name}/{n:int}">([](std::int64_t, std::string_view) { return "x"; })};

@@ -26,7 +26,7 @@ using namespace porthole;
 struct outcome {
     parse_status status = parse_status::incomplete;
     parse_error error = parse_error::none;
-    std::string body;        // decoded bytes
+    std::string body;          // decoded bytes
     std::size_t raw_used = 0;  // raw bytes consumed
     std::uint64_t declared = 0;
 };
@@ -181,16 +181,16 @@ inline void check_rules(std::string_view raw, outcome const& o, parser_limits co
     size_line refused;
     if (!read_size_line(raw, at, refused)) return;
     switch (o.error) {
-    case parse_error::invalid_chunk_extension:
-    case parse_error::invalid_chunk_extension_name:
-    case parse_error::invalid_chunk_extension_value:
-    case parse_error::unterminated_quoted_string:
-    case parse_error::invalid_quoted_string: FUZZ_CHECK(!reference_chunk_ext(refused.extension)); break;
-    case parse_error::chunk_overhead_too_large:
-        charge(refused);
-        FUZZ_CHECK(debt > limits.max_chunk_overhead);
-        break;
-    default: break;
+        case parse_error::invalid_chunk_extension:
+        case parse_error::invalid_chunk_extension_name:
+        case parse_error::invalid_chunk_extension_value:
+        case parse_error::unterminated_quoted_string:
+        case parse_error::invalid_quoted_string: FUZZ_CHECK(!reference_chunk_ext(refused.extension)); break;
+        case parse_error::chunk_overhead_too_large:
+            charge(refused);
+            FUZZ_CHECK(debt > limits.max_chunk_overhead);
+            break;
+        default: break;
     }
 }
 

@@ -80,8 +80,8 @@ struct echo_app {
             });
         }
         return to_response("path=" + std::string(path) + " body=" + std::to_string(r.body().size()) +
-               " q=" + std::to_string(q ? q->size() : 0) + " f=" + std::to_string(f ? f->size() : 0) +
-               " c=" + std::to_string(c ? c->size() : 0) + " p=" + std::to_string(params));
+                           " q=" + std::to_string(q ? q->size() : 0) + " f=" + std::to_string(f ? f->size() : 0) +
+                           " c=" + std::to_string(c ? c->size() : 0) + " p=" + std::to_string(params));
     }
 };
 
@@ -107,8 +107,8 @@ inline test_support::application_sizes app_sizes(connection_config const& c, std
 struct side {
     explicit side(connection_config config) : limits(config) {
         config.access_log = [this](access_entry const& e) {
-            log.push_back({std::string(e.method), static_cast<unsigned>(to_int(e.status)),
-                           e.method == "-" && e.target == "-"});
+            log.push_back(
+                {std::string(e.method), static_cast<unsigned>(to_int(e.status)), e.method == "-" && e.target == "-"});
         };
         config.error_log = [](std::string_view) {};
         app.later = &later;
@@ -138,7 +138,8 @@ inline std::string visible(connection<echo_app>& c) {
 }
 
 inline void check_state(side& s) {
-    FUZZ_CHECK(s.conn->memory_held() <= test_support::connection_memory_bound(s.limits, app_sizes(s.limits, s.largest_read)));
+    FUZZ_CHECK(s.conn->memory_held() <=
+               test_support::connection_memory_bound(s.limits, app_sizes(s.limits, s.largest_read)));
     if (s.closed_seen) FUZZ_CHECK(s.conn->should_close());
     s.closed_seen = s.conn->should_close();
     if (s.conn->should_close()) FUZZ_CHECK(!s.conn->wants_read());

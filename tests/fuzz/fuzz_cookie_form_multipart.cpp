@@ -86,7 +86,8 @@ inline void check_parts(std::string_view body, std::string_view boundary) {
     std::vector<multipart::part> parts;
     bool ok = multipart::parse(body, boundary, parts, 16);
     if (body.size() < 8 * 1024)
-        for (std::size_t step : {std::size_t(1), std::size_t(7), body.size() + 1}) check_streamed(body, boundary, ok, parts, step);
+        for (std::size_t step : {std::size_t(1), std::size_t(7), body.size() + 1})
+            check_streamed(body, boundary, ok, parts, step);
     if (!ok) {
         FUZZ_CHECK(parts.empty());
         return;
@@ -117,8 +118,7 @@ inline void check_round_trip(std::string_view boundary, std::string_view content
     if (("\r\n" + std::string(content)).find(delimiter) != std::string::npos) return;
     std::string body = "--" + std::string(boundary) + "\r\n" +
                        "Content-Disposition: form-data; name=\"field\"; filename=\"f.bin\"\r\n" +
-                       "Content-Type: application/octet-stream\r\n\r\n" + std::string(content) +
-                       delimiter + "--\r\n";
+                       "Content-Type: application/octet-stream\r\n\r\n" + std::string(content) + delimiter + "--\r\n";
     std::vector<multipart::part> parts;
     FUZZ_CHECK(multipart::parse(body, boundary, parts));
     FUZZ_CHECK(parts.size() == 1);
@@ -151,7 +151,8 @@ inline void check_dates(std::string_view text, std::time_t instant) {
     FUZZ_CHECK(formatted.size() == http_date_size && formatted.ends_with(" GMT"));
     auto back = parse_http_date(formatted, 0);
     FUZZ_CHECK(back.has_value());
-    auto clamped = std::min<std::int64_t>(std::max<std::int64_t>(instant, detail::http_date_min), detail::http_date_max);
+    auto clamped =
+        std::min<std::int64_t>(std::max<std::int64_t>(instant, detail::http_date_min), detail::http_date_max);
     FUZZ_CHECK(*back == clamped);
     FUZZ_CHECK(format_http_date(*back) == formatted);
 }

@@ -51,14 +51,15 @@ struct recording_app {
         auto index = std::to_string(made->size());
         made->push_back(body);
         auto p = r.path();
-        response res = p.starts_with("/stream") ? response::stream(
-                                                      [body, at = std::size_t{0}]() mutable -> std::optional<std::string> {
-                                                          if (at >= body.size()) return std::nullopt;
-                                                          auto piece = body.substr(at, 100);
-                                                          at += 100;
-                                                          return piece;
-                                                      },
-                                                      "text/plain")
+        response res = p.starts_with("/stream")
+                           ? response::stream(
+                                 [body, at = std::size_t{0}]() mutable -> std::optional<std::string> {
+                                     if (at >= body.size()) return std::nullopt;
+                                     auto piece = body.substr(at, 100);
+                                     at += 100;
+                                     return piece;
+                                 },
+                                 "text/plain")
                        : p.starts_with("/bin") ? response::static_text("", "application/octet-stream")
                                                : response::text(body);
         if (p.starts_with("/bin")) res.set_body(body);
@@ -73,7 +74,8 @@ inline std::string decode(std::string_view coding, std::string_view body) {
         std::string out(1 << 20, '\0');
         std::size_t size = out.size();
         FUZZ_CHECK(BrotliDecoderDecompress(body.size(), reinterpret_cast<std::uint8_t const*>(body.data()), &size,
-                                           reinterpret_cast<std::uint8_t*>(out.data())) == BROTLI_DECODER_RESULT_SUCCESS);
+                                           reinterpret_cast<std::uint8_t*>(out.data())) ==
+                   BROTLI_DECODER_RESULT_SUCCESS);
         out.resize(size);
         return out;
     }
@@ -117,8 +119,7 @@ inline void helpers(std::string_view value) {
     (void)detail::is_local_host(value, {});
     try {
         (void)detail::parse_listen_address(value);
-    } catch (std::invalid_argument const&) {
-    }
+    } catch (std::invalid_argument const&) {}
 }
 
 inline void one_input(std::uint8_t const* data, std::size_t size) {
@@ -174,7 +175,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     std::size_t next_made = 0;
     for (std::size_t i = 0; i < responses.size(); ++i) {
         auto const& r = responses[i];
-        if (!r.complete) break;  // cut short: the stream or the input ended
+        if (!r.complete) break;              // cut short: the stream or the input ended
         if (!error[i] && r.status != 501) {  // the connection answers those itself, before any layer
             auto id = r.header("X-Request-Id");
             FUZZ_CHECK(!id.empty() && id.size() <= 128);

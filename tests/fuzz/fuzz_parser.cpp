@@ -44,7 +44,8 @@ inline void check_chunked_wire(std::string_view raw, bool bare_lf) {
         std::uint64_t size = 0;
         std::size_t digits = 0;
         while (digits < size_line.size() && detail::hex_value(size_line[digits]) >= 0) {
-            size = std::min<std::uint64_t>(size * 16 + static_cast<unsigned>(detail::hex_value(size_line[digits])), 1ull << 48);
+            size = std::min<std::uint64_t>(size * 16 + static_cast<unsigned>(detail::hex_value(size_line[digits])),
+                                           1ull << 48);
             ++digits;
         }
         FUZZ_CHECK(digits > 0);
@@ -132,22 +133,22 @@ inline void check_message(request_parser const& p, char const* data, std::size_t
         FUZZ_CHECK(body.data() >= data + p.head_size());
     }
     switch (h.framing) {
-    case body_framing::none:
-        FUZZ_CHECK(body.empty());
-        FUZZ_CHECK(p.consumed() == p.head_size());
-        break;
-    case body_framing::content_length:
-        FUZZ_CHECK(body.size() == h.content_length);
-        FUZZ_CHECK(p.consumed() == p.head_size() + body.size());
-        FUZZ_CHECK(h.find("Transfer-Encoding") == nullptr);
-        break;
-    case body_framing::chunked:
-        // at least "0\r\n\r\n", or "0\n\n" with bare LF
-        FUZZ_CHECK(p.consumed() >= p.head_size() + body.size() + (limits.allow_bare_lf ? 3 : 5));
-        FUZZ_CHECK(h.version.minor == 1);
-        FUZZ_CHECK(h.find("Content-Length") == nullptr);
-        check_chunked_wire(wire.substr(p.head_size(), p.consumed() - p.head_size()), limits.allow_bare_lf);
-        break;
+        case body_framing::none:
+            FUZZ_CHECK(body.empty());
+            FUZZ_CHECK(p.consumed() == p.head_size());
+            break;
+        case body_framing::content_length:
+            FUZZ_CHECK(body.size() == h.content_length);
+            FUZZ_CHECK(p.consumed() == p.head_size() + body.size());
+            FUZZ_CHECK(h.find("Transfer-Encoding") == nullptr);
+            break;
+        case body_framing::chunked:
+            // at least "0\r\n\r\n", or "0\n\n" with bare LF
+            FUZZ_CHECK(p.consumed() >= p.head_size() + body.size() + (limits.allow_bare_lf ? 3 : 5));
+            FUZZ_CHECK(h.version.minor == 1);
+            FUZZ_CHECK(h.find("Content-Length") == nullptr);
+            check_chunked_wire(wire.substr(p.head_size(), p.consumed() - p.head_size()), limits.allow_bare_lf);
+            break;
     }
     if (h.connection_close) FUZZ_CHECK(!h.keep_alive);
     if (h.expect_continue || h.expect_unsupported) FUZZ_CHECK(h.find("Expect") != nullptr);

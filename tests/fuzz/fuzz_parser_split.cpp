@@ -68,8 +68,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
 
     auto whole = test_support::run(message, limits);
     auto split = test_support::run(message, cuts, limits);
-    if (whole.error != split.error && split.error == parse_error::none && split.leftover > 0 &&
-        !split.pending_head) {
+    if (whole.error != split.error && split.error == parse_error::none && split.leftover > 0 && !split.pending_head) {
         // The one difference allowed: fed in pieces, the parser looks at a head line again only
         // once its LF (or a limit) arrives, so an error inside an unterminated line is reported
         // whole but not yet in pieces. Ending the line must give the whole parse's verdict.

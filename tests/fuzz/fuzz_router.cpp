@@ -46,7 +46,8 @@ inline route_spec spec(std::string_view pattern, std::uint16_t methods, bool mou
             auto inner = seg.substr(1, seg.size() - 2);
             if (inner.ends_with("...")) r.segments.push_back({kind::rest, inner.substr(0, inner.size() - 3)});
             else if (inner.ends_with(":int")) r.segments.push_back({kind::integer, inner.substr(0, inner.size() - 4)});
-            else if (inner.ends_with(":uint")) r.segments.push_back({kind::unsigned_integer, inner.substr(0, inner.size() - 5)});
+            else if (inner.ends_with(":uint"))
+                r.segments.push_back({kind::unsigned_integer, inner.substr(0, inner.size() - 5)});
             else r.segments.push_back({kind::string, inner});
         } else {
             r.segments.push_back({kind::literal, seg});
@@ -166,11 +167,11 @@ inline bool reference_number(std::string_view s, bool is_signed) {
 
 inline bool segment_matches(kind k, std::string_view text, std::string_view seg) {
     switch (k) {
-    case kind::literal: return seg == text;
-    case kind::integer: return reference_number(seg, true);
-    case kind::unsigned_integer: return reference_number(seg, false);
-    case kind::string: return !seg.empty();
-    case kind::rest: return true;
+        case kind::literal: return seg == text;
+        case kind::integer: return reference_number(seg, true);
+        case kind::unsigned_integer: return reference_number(seg, false);
+        case kind::string: return !seg.empty();
+        case kind::rest: return true;
     }
     return false;
 }
@@ -192,7 +193,7 @@ inline int compare(route_spec const& a, route_spec const& b) {
 }
 
 struct expectation {
-    int route = -1;           // the winner, or -1
+    int route = -1;             // the winner, or -1
     std::uint16_t allowed = 0;  // methods of the routes whose path matched
 };
 

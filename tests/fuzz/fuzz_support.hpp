@@ -99,9 +99,9 @@ inline bool within(std::string_view part, char const* base, std::size_t size) no
 #ifdef PORTHOLE_FUZZ_REPLAY
 #define PORTHOLE_FUZZ_ENTRY(ns)
 #else
-#define PORTHOLE_FUZZ_ENTRY(ns)                                                              \
-    extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {      \
-        ns::one_input(data, size);                                                           \
-        return 0;                                                                            \
+#define PORTHOLE_FUZZ_ENTRY(ns)                                                         \
+    extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) { \
+        ns::one_input(data, size);                                                      \
+        return 0;                                                                       \
     }
 #endif

@@ -20,12 +20,12 @@ inline std::string reference_escape(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c;
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
         }
     }
     return out;
@@ -98,13 +98,13 @@ inline void check_template(std::string_view text, std::string_view value) {
     std::vector<named_value> list;
     for (auto const& n : names) list.push_back({n, template_value(value)});
     auto by_list = page.render(std::span<const named_value>(list));
-    auto by_lookup = page.render([&](std::string_view) -> std::optional<template_value> { return template_value(value); });
+    auto by_lookup =
+        page.render([&](std::string_view) -> std::optional<template_value> { return template_value(value); });
     FUZZ_CHECK(by_list == by_lookup);
     if (raw == 0) {  // every marker escaped: the same as inserting the escaped text as markup
         auto escaped = html_escape(value);
-        auto as_markup = page.render([&](std::string_view) -> std::optional<template_value> {
-            return template_value(html_view(escaped));
-        });
+        auto as_markup = page.render(
+            [&](std::string_view) -> std::optional<template_value> { return template_value(html_view(escaped)); });
         FUZZ_CHECK(as_markup == by_lookup);
     }
 

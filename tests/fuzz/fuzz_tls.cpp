@@ -26,15 +26,17 @@ namespace {
 using namespace porthole;
 
 struct echo_app {
-    response operator()(request const& r) const { return response::text(std::string(r.path()) + " " + std::string(r.client_subject())); }
+    response operator()(request const& r) const {
+        return response::text(std::string(r.path()) + " " + std::string(r.client_subject()));
+    }
 };
 
-#define FUZZ_CHECK(cond)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
+#define FUZZ_CHECK(cond)                                                           \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
             std::fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__); \
-            std::abort();                                                       \
-        }                                                                       \
+            std::abort();                                                          \
+        }                                                                          \
     } while (0)
 
 tls::context& context_for(unsigned variant) {
@@ -74,8 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         std::size_t n = piece == 0 ? size - fed : std::min(piece, size - fed);
         std::size_t out_before = s.output().size();
         bool was_established = s.established();
-        s.feed(std::span<char const>(reinterpret_cast<char const*>(data + fed), n), std::span<char>(plain, sizeof plain),
-               [&](std::span<char> bytes) {
+        s.feed(std::span<char const>(reinterpret_cast<char const*>(data + fed), n),
+               std::span<char>(plain, sizeof plain), [&](std::span<char> bytes) {
                    FUZZ_CHECK(s.established());
                    conn.feed(bytes);
                    return conn.wants_read();

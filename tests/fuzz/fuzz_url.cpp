@@ -37,7 +37,8 @@ std::optional<std::string> decode_checked(std::string_view in, Decode decode) {
 inline void check_components(std::string_view in) {
     auto plain = decode_checked(in, [](std::string_view s, std::string& o) { return url::decode_component(s, o); });
     auto form = decode_checked(in, [](std::string_view s, std::string& o) { return url::decode_form(s, o); });
-    auto plus = decode_checked(in, [](std::string_view s, std::string& o) { return url::decode_component(s, o, true); });
+    auto plus =
+        decode_checked(in, [](std::string_view s, std::string& o) { return url::decode_component(s, o, true); });
     FUZZ_CHECK(plain.has_value() == form.has_value());
     FUZZ_CHECK(form == plus);
     if (plain) {

@@ -39,10 +39,10 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
 
     ws::config config;
     switch (control & 3) {
-    case 1: config.max_message_size = 200, config.max_queued_output = 300; break;
-    case 2: config.max_message_size = 20; break;
-    case 3: config.max_queued_output = 100; break;
-    default: break;
+        case 1: config.max_message_size = 200, config.max_queued_output = 300; break;
+        case 2: config.max_message_size = 20; break;
+        case 3: config.max_queued_output = 100; break;
+        default: break;
     }
     std::optional<ws::deflate_params> deflate;
     ws::deflate_options options;
@@ -88,16 +88,14 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     for (auto const& e : whole.events) {
         FUZZ_CHECK(!closed);  // nothing after the close event
         switch (e.type) {
-        case ws::event_type::text:
-            FUZZ_CHECK(porthole::detail::valid_utf8(e.data));
-            [[fallthrough]];
-        case ws::event_type::binary:
-            FUZZ_CHECK(e.data.size() <= config.max_message_size);
-            messages.push_back(e);
-            break;
-        case ws::event_type::ping:
-        case ws::event_type::pong: FUZZ_CHECK(e.data.size() <= ws::max_control_payload); break;
-        case ws::event_type::close: closed = e; break;
+            case ws::event_type::text: FUZZ_CHECK(porthole::detail::valid_utf8(e.data)); [[fallthrough]];
+            case ws::event_type::binary:
+                FUZZ_CHECK(e.data.size() <= config.max_message_size);
+                messages.push_back(e);
+                break;
+            case ws::event_type::ping:
+            case ws::event_type::pong: FUZZ_CHECK(e.data.size() <= ws::max_control_payload); break;
+            case ws::event_type::close: closed = e; break;
         }
     }
     FUZZ_CHECK((whole.phase == ws::phase::closed) == closed.has_value());

@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
     config.server = {argv[1], argv[2]};
     porthole::tls::context server(config);
     SSL_CTX* client = SSL_CTX_new(TLS_client_method());
-    auto app = [](porthole::request const& req) { return std::string(req.secure() ? "secure " : "plain ") + std::string(req.path()); };
+    auto app = [](porthole::request const& req) {
+        return std::string(req.secure() ? "secure " : "plain ") + std::string(req.path());
+    };
     porthole::testing::tls_client c(app, server, client);
     bool ok = c.handshake();
     c.send("GET /consumer HTTP/1.1\r\nHost: localhost\r\n\r\n");

@@ -140,8 +140,7 @@ public:
         }
         std::string cl = r.header("Content-Length");
         if (cl.empty()) {  // until close
-            while (fill()) {
-            }
+            while (fill()) {}
             r.body = std::move(in_);
             in_.clear();
             return r;
@@ -166,8 +165,7 @@ public:
     // `done(bytes so far)` holds or the connection ends, then takes them all.
     template <class Done>
     std::string read_raw_until(Done&& done) {
-        while (!done(std::string_view(in_)) && fill()) {
-        }
+        while (!done(std::string_view(in_)) && fill()) {}
         return std::exchange(in_, {});
     }
     std::size_t buffered() const { return in_.size(); }

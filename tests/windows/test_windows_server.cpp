@@ -76,8 +76,7 @@ public:
 
     // True when the server closes the connection (end of stream) within the receive timeout.
     bool closed_by_server() {
-        while (fill()) {
-        }
+        while (fill()) {}
         return last_ == 0;
     }
 
@@ -130,7 +129,8 @@ TEST_CASE("a started server answers on loopback; keep-alive and pipelined reques
         CHECK(c.read_response() == "200|" + std::to_string(i));
     }
     std::string pipelined;
-    for (int i = 0; i < 50; ++i) pipelined += "GET /echo?p" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    for (int i = 0; i < 50; ++i)
+        pipelined += "GET /echo?p" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
     REQUIRE(c.send(pipelined));
     for (int i = 0; i < 50; ++i) CHECK(c.read_response() == "200|p" + std::to_string(i));
     s.stop();
@@ -247,7 +247,9 @@ TEST_CASE("50 concurrent keep-alive clients on two loops are all served") {
             if (!c.ok()) return;
             for (int i = 0; i < 5; ++i) {
                 std::string q = std::to_string(t) + "-" + std::to_string(i);
-                if (!c.send("GET /echo?" + q + " HTTP/1.1\r\nHost: localhost\r\n\r\n") || c.read_response() != "200|" + q) return;
+                if (!c.send("GET /echo?" + q + " HTTP/1.1\r\nHost: localhost\r\n\r\n") ||
+                    c.read_response() != "200|" + q)
+                    return;
             }
             ++good;
         });
@@ -291,7 +293,8 @@ TEST_CASE("on loopback a Host naming another machine gets 421; allowed_hosts and
     CHECK(with_host("app.localhost") == "200");
 }
 
-TEST_CASE("a unix: address is refused at start on Windows; the command line refuses it and the socket flags, and --help offers neither") {
+TEST_CASE(
+    "a unix: address is refused at start on Windows; the command line refuses it and the socket flags, and --help offers neither") {
     options o = loopback();
     o.address = "unix:C:\\porthole-test.sock";
     server s(hello_app, o);

@@ -74,10 +74,8 @@ inline int open_beneath_by_walk(int root, std::vector<std::string> const& names,
         bool is_last = pending.empty();
         int fd = ::openat(current(), name.c_str(), is_last ? file_flags : dir_flags);
         if (fd >= 0) {
-            if (is_last)
-                last.reset(fd);
-            else
-                stack.emplace_back(fd);
+            if (is_last) last.reset(fd);
+            else stack.emplace_back(fd);
             continue;
         }
         int e = errno;
@@ -147,7 +145,7 @@ inline int open_root_directory(std::string const& path) noexcept {
 
 // The names in a directory opened by open_beneath, with whether each is a directory (a link
 // to one is not); false when it cannot be read.
-inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>& entries) {
+inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> >& entries) {
     int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return false;
     DIR* dir = ::fdopendir(fd);

@@ -27,10 +27,10 @@ struct bound_address {
 // Every listening socket of an engine: those shared by the loops, those of each loop (with
 // SO_REUSEPORT), and what each loop is to watch. Not a template: one copy whatever the server.
 struct listener_set {
-    std::vector<unique_socket> shared;        // every loop accepts from these; the engine closes them
-    std::vector<unique_socket> own;           // each loop's own; released to the loop once it is made
-    std::vector<loop_listener> watch;         // loop i watches watch[i * addresses + k]
-    std::vector<unix_socket_file> files;      // removed when the listeners close
+    std::vector<unique_socket> shared;    // every loop accepts from these; the engine closes them
+    std::vector<unique_socket> own;       // each loop's own; released to the loop once it is made
+    std::vector<loop_listener> watch;     // loop i watches watch[i * addresses + k]
+    std::vector<unix_socket_file> files;  // removed when the listeners close
     std::vector<bound_address> bound;
     std::size_t addresses = 0;
     std::uint16_t first_port = 0;
@@ -48,7 +48,8 @@ struct listener_set {
         for (auto const& text : s.addresses) {
             parsed.push_back(parse_listen_address(text));
             in_addr v4{};
-            any_ipv4 = any_ipv4 || (!parsed.back().is_unix() && ::inet_pton(AF_INET, parsed.back().host.c_str(), &v4) == 1);
+            any_ipv4 =
+                any_ipv4 || (!parsed.back().is_unix() && ::inet_pton(AF_INET, parsed.back().host.c_str(), &v4) == 1);
         }
         if (parsed.empty()) throw std::invalid_argument("porthole: no address to listen on");
         addresses = parsed.size();
@@ -121,8 +122,7 @@ public:
                 loop->follow_single_client(shared_.settings.single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
-                    while (loop->run_once(-1)) {
-                    }
+                    while (loop->run_once(-1)) {}
                     current() = nullptr;
                 });
             }
@@ -153,8 +153,7 @@ public:
             join();
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
                    poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-            while (poll(-1)) {
-            }
+            while (poll(-1)) {}
         }
     }
 
@@ -165,8 +164,7 @@ public:
             join();
         } else if (mode_ == mode::polling) {
             if (poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-                while (poll(-1)) {
-                }
+                while (poll(-1)) {}
             } else {
                 finished_.wait(false);
             }

@@ -101,10 +101,11 @@ class event_loop {
     using connection_type = typename Shared::connection_type;
     using date_type = typename Shared::date_type;
     using connection_phase_type = decltype(std::declval<connection_type const&>().phase());
-    using output_chunk_type = typename std::remove_cvref_t<
-        decltype(std::declval<connection_type&>().pending_output())>::value_type;
-    static_assert(requires(connection_type& c, std::span<char> b) { c.feed(b); },
-                  "the loop reads into its own buffer and hands connections spans");
+    using output_chunk_type =
+        typename std::remove_cvref_t<decltype(std::declval<connection_type&>().pending_output())>::value_type;
+    static_assert(
+        requires(connection_type & c, std::span<char> b) { c.feed(b); },
+        "the loop reads into its own buffer and hands connections spans");
 
     // Which timeout applies; each kind has one duration, so appending at the tail keeps each
     // list sorted by deadline and expiry only ever looks at the heads. Idle connections are in
@@ -115,9 +116,19 @@ class event_loop {
     // An upgraded connection (WebSocket) is on its protocol's keep-alive clock, whose expiry
     // asks it to ping (or to give up on a peer that did not answer the last ping), then on its
     // close clock while it waits for the peer's close.
-    enum timer_kind : std::uint8_t { t_idle, t_asleep, t_header, t_body, t_write, t_answer, t_stream, t_upgraded,
-                                     t_upgraded_close, t_count,
-                                     t_none = 0xff };
+    enum timer_kind : std::uint8_t {
+        t_idle,
+        t_asleep,
+        t_header,
+        t_body,
+        t_write,
+        t_answer,
+        t_stream,
+        t_upgraded,
+        t_upgraded_close,
+        t_count,
+        t_none = 0xff
+    };
 
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
@@ -132,13 +143,13 @@ class event_loop {
         [[no_unique_address]] typename Poller::handle handle{};
         peer_address peer;
         std::uint8_t timer = t_none;
-        bool readable = true;  // input may be waiting (edge-triggered: until a read comes up short)
-        bool writable = true;  // the last write did not hit EAGAIN
-        bool eof = false;      // the peer half-closed; never read again
-        bool hangup = false;   // the poller saw the peer close: read on until recv() says so
-        bool deferred = false; // in again_: read budget spent, continue next iteration
+        bool readable = true;   // input may be waiting (edge-triggered: until a read comes up short)
+        bool writable = true;   // the last write did not hit EAGAIN
+        bool eof = false;       // the peer half-closed; never read again
+        bool hangup = false;    // the poller saw the peer close: read on until recv() says so
+        bool deferred = false;  // in again_: read budget spent, continue next iteration
         bool closed = false;
-        bool served = false;   // answered a request: idle now means keep-alive
+        bool served = false;          // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
         std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
@@ -179,8 +190,9 @@ public:
         set_timer(t_write, s.write_timeout);
         set_timer(t_answer, s.response_timeout);
         set_timer(t_stream, std::chrono::hours(24 * 365));
-        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0 ? s.upgraded_ping_interval
-                                                                   : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
+        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0
+                                  ? s.upgraded_ping_interval
+                                  : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
         set_timer(t_upgraded_close, s.upgraded_close_timeout);
         reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
@@ -200,7 +212,7 @@ public:
     event_loop& operator=(event_loop const&) = delete;
 
     ~event_loop() {
-        mailbox_->close();  // other threads' handles may outlive the loop: they post to nothing
+        mailbox_->close();     // other threads' handles may outlive the loop: they post to nothing
         keep_spares_ = false;  // what closes now is freed, not made ready for reuse
         close_all();
         free_graveyard();
@@ -323,8 +335,7 @@ private:
                 return;
             }
             ++accepted;
-            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
-                shared_.settings.max_connections) {
+            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >= shared_.settings.max_connections) {
                 shared_.connections.fetch_sub(1, std::memory_order_relaxed);
                 reply_and_close(fd, busy_reply);
                 if (auto* m = metrics_recorder()) m->refused.add();
@@ -389,7 +400,7 @@ private:
         }
         ++live_;
         if (auto* m = metrics_recorder()) m->accepted.add();
-        link(*s, t_header);  // until its first request, a connection is on the header clock
+        link(*s, t_header);         // until its first request, a connection is on the header clock
         if constexpr (encrypted) {  // the handshake runs on that clock too
             if (!shared_.transport.open(s->tls)) {
                 close(*s);
@@ -437,8 +448,7 @@ private:
                 spare_.push_back(s.conn);  // never grows: reserved up front
                 s.conn = nullptr;
                 return;
-            } catch (...) {
-            }
+            } catch (...) {}
         }
         delete s.conn;
         s.conn = nullptr;
@@ -512,8 +522,7 @@ private:
             std::size_t attempted;
             if (out[0].file_fd >= 0) {
                 attempted = static_cast<std::size_t>(std::min<std::uint64_t>(out[0].file_length, 1u << 20));
-                n = send_file_range(s.fd, out[0].file_fd, out[0].file_offset, attempted,
-                                    scratch_.get(), scratch_size);
+                n = send_file_range(s.fd, out[0].file_fd, out[0].file_offset, attempted, scratch_.get(), scratch_size);
             } else {
                 iovec iov[max_iov];
                 int count = 0;
@@ -577,14 +586,14 @@ private:
 
     static timer_kind kind_for(slot const& s, connection_phase_type ph) noexcept {
         switch (ph) {
-        case connection_phase_type::reading_headers: return t_header;
-        case connection_phase_type::reading_body: return t_body;
-        case connection_phase_type::writing: return t_write;
-        case connection_phase_type::awaiting_answer: return t_answer;
-        case connection_phase_type::awaiting_stream: return t_stream;
-        case connection_phase_type::upgraded: return t_upgraded;
-        case connection_phase_type::upgraded_closing: return t_upgraded_close;
-        default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
+            case connection_phase_type::reading_headers: return t_header;
+            case connection_phase_type::reading_body: return t_body;
+            case connection_phase_type::writing: return t_write;
+            case connection_phase_type::awaiting_answer: return t_answer;
+            case connection_phase_type::awaiting_stream: return t_stream;
+            case connection_phase_type::upgraded: return t_upgraded;
+            case connection_phase_type::upgraded_closing: return t_upgraded_close;
+            default: return !s.served ? t_header : s.conn ? t_idle : t_asleep;
         }
     }
 
@@ -603,8 +612,7 @@ private:
         if (k != s.timer) {
             unlink(s);
             link(s, k);
-        } else if (progressed && k != t_header &&
-                   s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
+        } else if (progressed && k != t_header && s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
             // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
             // the header clock runs from the first byte of a request to the end of its head.
             unlink(s);
@@ -675,10 +683,10 @@ private:
 
     static void count_timeout(metrics_shard& m, int k) noexcept {
         using metrics::timeout_kind;
-        timeout_kind kind = k == t_header   ? timeout_kind::header
-                            : k == t_body   ? timeout_kind::body
-                            : k == t_write  ? timeout_kind::write
-                            : k == t_answer ? timeout_kind::response
+        timeout_kind kind = k == t_header                              ? timeout_kind::header
+                            : k == t_body                              ? timeout_kind::body
+                            : k == t_write                             ? timeout_kind::write
+                            : k == t_answer                            ? timeout_kind::response
                             : k == t_upgraded || k == t_upgraded_close ? timeout_kind::websocket
                                                                        : timeout_kind::keep_alive;
         m.timeouts[static_cast<std::size_t>(kind)].add();
@@ -784,7 +792,9 @@ private:
     PORTHOLE_NOINLINE static void count_close(metrics_shard& m, std::uint64_t requests) noexcept {
         m.closed.add();
         std::size_t i = 0;
-        while (i < metrics::requests_per_connection_buckets.size() && requests > metrics::requests_per_connection_buckets[i]) ++i;
+        while (i < metrics::requests_per_connection_buckets.size() &&
+               requests > metrics::requests_per_connection_buckets[i])
+            ++i;
         m.requests_per_connection[i].add();
         m.requests_per_connection_sum.add(requests);
     }
@@ -869,8 +879,8 @@ private:
     std::vector<slot*> again_;
     std::vector<slot*> again_now_;
     bool keep_spares_ = true;
-    int accept_batch_ = 1;   // connections to accept per wakeup of the listener, at most accepts_per_wakeup
-    int full_batches_ = 0;   // wakeups in a row that took a whole batch
+    int accept_batch_ = 1;  // connections to accept per wakeup of the listener, at most accepts_per_wakeup
+    int full_batches_ = 0;  // wakeups in a row that took a whole batch
     client_affinity affinity_;
     std::vector<connection_type*> spare_ = [] {
         std::vector<connection_type*> v;

@@ -60,7 +60,8 @@ inline bool to_utf16(std::string_view utf8, std::wstring& out) {
     out.clear();
     if (utf8.empty()) return true;
     if (utf8.size() > 0x7fffffff) return false;
-    int n = ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
+    int n =
+        ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
     if (n <= 0) return false;
     out.resize(static_cast<std::size_t>(n));
     return ::MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), out.data(),
@@ -76,8 +77,8 @@ inline bool to_utf8(std::wstring_view utf16, std::string& out) {
                                   0, nullptr, nullptr);
     if (n <= 0) return false;
     out.resize(static_cast<std::size_t>(n));
-    return ::WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16.data(), static_cast<int>(utf16.size()), out.data(),
-                                 n, nullptr, nullptr) == n;
+    return ::WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16.data(), static_cast<int>(utf16.size()),
+                                 out.data(), n, nullptr, nullptr) == n;
 }
 
 inline HANDLE file_handle(int fd) noexcept { return reinterpret_cast<HANDLE>(::_get_osfhandle(fd)); }
@@ -85,20 +86,20 @@ inline HANDLE file_handle(int fd) noexcept { return reinterpret_cast<HANDLE>(::_
 // A Windows error as the errno value the callers test for.
 inline int errno_from_windows(DWORD e) noexcept {
     switch (e) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-    case ERROR_INVALID_NAME:
-    case ERROR_BAD_PATHNAME:
-    case ERROR_DIRECTORY: return ENOENT;
-    case ERROR_ACCESS_DENIED:
-    case ERROR_SHARING_VIOLATION:
-    case ERROR_LOCK_VIOLATION: return EACCES;
-    case ERROR_TOO_MANY_OPEN_FILES: return EMFILE;
-    case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY: return ENOMEM;
-    case ERROR_CANT_ACCESS_FILE:
-    case ERROR_CANT_RESOLVE_FILENAME: return ELOOP;
-    default: return EIO;
+        case ERROR_FILE_NOT_FOUND:
+        case ERROR_PATH_NOT_FOUND:
+        case ERROR_INVALID_NAME:
+        case ERROR_BAD_PATHNAME:
+        case ERROR_DIRECTORY: return ENOENT;
+        case ERROR_ACCESS_DENIED:
+        case ERROR_SHARING_VIOLATION:
+        case ERROR_LOCK_VIOLATION: return EACCES;
+        case ERROR_TOO_MANY_OPEN_FILES: return EMFILE;
+        case ERROR_NOT_ENOUGH_MEMORY:
+        case ERROR_OUTOFMEMORY: return ENOMEM;
+        case ERROR_CANT_ACCESS_FILE:
+        case ERROR_CANT_RESOLVE_FILENAME: return ELOOP;
+        default: return EIO;
     }
 }
 
@@ -135,7 +136,7 @@ struct file_status {
     bool directory = false;
     bool regular = false;
     std::uint64_t size = 0;
-    std::uint64_t id = 0;         // the file's number on its volume (an inode number)
+    std::uint64_t id = 0;            // the file's number on its volume (an inode number)
     std::int64_t mtime_seconds = 0;  // since 1970, UTC
     std::uint32_t mtime_nanoseconds = 0;
 };
@@ -177,7 +178,9 @@ inline long read_file_at(int fd, char* buf, std::size_t n, std::uint64_t offset)
 
 inline int close_file(int fd) noexcept { return ::close(fd); }
 
-inline int open_file_for_reading(std::string const& path) noexcept { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }
+inline int open_file_for_reading(std::string const& path) noexcept {
+    return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
 
 struct file_status {
     bool directory = false;

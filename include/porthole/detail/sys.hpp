@@ -56,7 +56,8 @@ namespace porthole::detail {
 }
 
 // "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what, std::string_view where) {
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what,
+                                                                      std::string_view where) {
     std::string message(what);
     message += ' ';
     message += where;
@@ -175,8 +176,8 @@ enum class ipv6_only : std::uint8_t { system_default, off, on };
 // Opens a non-blocking listening socket on address:port (port 0 picks a free one). With
 // reuse_port, several such sockets can share one port and the kernel spreads connections
 // over them. A negative backlog only binds (see claim_port). Throws std::system_error.
-inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port,
-                                   int backlog, ipv6_only v6only = ipv6_only::system_default) {
+inline unique_socket open_listener(std::string const& address, std::uint16_t port, bool reuse_port, int backlog,
+                                   ipv6_only v6only = ipv6_only::system_default) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -187,8 +188,7 @@ inline unique_socket open_listener(std::string const& address, std::uint16_t por
     int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), service, &hints, &found);
     if (rc != 0) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                "cannot resolve listening address '" + address +
-                                    "': " + ::gai_strerror(rc));
+                                "cannot resolve listening address '" + address + "': " + ::gai_strerror(rc));
     }
     int last_errno = EADDRNOTAVAIL;
     char const* failed = "bind";
@@ -265,9 +265,9 @@ using socket_file_mode = ::mode_t;
 //   "unix:@tool"                                       a Linux abstract socket (no file)
 struct listen_address {
     enum kind_t : std::uint8_t { tcp, unix_file, unix_abstract } kind = tcp;
-    std::string host;                  // tcp: without brackets
+    std::string host;                   // tcp: without brackets
     std::optional<std::uint16_t> port;  // tcp: given with the address
-    std::string path;                  // unix: the file, or the abstract name without '@'
+    std::string path;                   // unix: the file, or the abstract name without '@'
 
     bool is_unix() const noexcept { return kind != tcp; }
 };
@@ -301,7 +301,8 @@ inline listen_address parse_listen_address(std::string_view text) {
             if (rest[0] != ':') fail("text after ']'");
             parse_port(rest.substr(1));
         }
-    } else if (auto colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+    } else if (auto colon = text.find(':');
+               colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
         a.host = std::string(text.substr(0, colon));  // one colon: host:port
         parse_port(text.substr(colon + 1));
     } else {
@@ -443,8 +444,7 @@ inline unique_socket open_unix_listener(listen_address const& a, unix_socket_set
 inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
     len = sizeof peer;
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
-    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
     int fd = ::accept(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len);
     if (fd >= 0) set_nonblocking_cloexec(fd);
@@ -524,8 +524,7 @@ inline void reply_and_close(int fd, std::string_view reply) noexcept {
     (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
     shutdown_output(fd);
     char scratch[4096];
-    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
-    }
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {}
     close_socket(fd);
 }
 
@@ -534,14 +533,13 @@ inline void reply_and_close(int fd, std::string_view reply) noexcept {
 // peer discard the last response before reading it.
 inline void drain_and_close(int fd) noexcept {
     char scratch[4096];
-    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {
-    }
+    for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {}
     close_socket(fd);
 }
 
 // Sends up to `count` bytes of an open file from `offset`; returns bytes sent or -1 (errno).
-inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count,
-                            char* scratch, std::size_t scratch_size) noexcept {
+inline long send_file_range(int sock, int file, std::uint64_t offset, std::uint64_t count, char* scratch,
+                            std::size_t scratch_size) noexcept {
     constexpr std::uint64_t max_step = std::uint64_t{1} << 20;
     if (count > max_step) count = max_step;
 #if defined(__linux__)
@@ -589,8 +587,7 @@ public:
     }
     void clear() const noexcept {
         char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {
-        }
+        while (::read(read_.get(), buf, sizeof buf) > 0) {}
     }
 
 private:

@@ -27,21 +27,21 @@ inline int from_native_socket(SOCKET s) noexcept { return s == INVALID_SOCKET ? 
 // The errno value for a Winsock error, so the loop tests one convention on both platforms.
 inline int errno_from_winsock(int e) noexcept {
     switch (e) {
-    case WSAEWOULDBLOCK:
-    case WSAEINPROGRESS: return EAGAIN;
-    case WSAEINTR: return EINTR;
-    case WSAECONNABORTED: return ECONNABORTED;
-    case WSAECONNRESET: return ECONNRESET;
-    case WSAEMFILE: return EMFILE;
-    case WSAENOBUFS: return ENOBUFS;
-    case WSAEADDRINUSE: return EADDRINUSE;
-    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
-    case WSAEACCES: return EACCES;
-    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
-    case WSAEINVAL: return EINVAL;
-    case WSAENOTCONN: return ENOTCONN;
-    case WSAESHUTDOWN: return EPIPE;
-    default: return EIO;
+        case WSAEWOULDBLOCK:
+        case WSAEINPROGRESS: return EAGAIN;
+        case WSAEINTR: return EINTR;
+        case WSAECONNABORTED: return ECONNABORTED;
+        case WSAECONNRESET: return ECONNRESET;
+        case WSAEMFILE: return EMFILE;
+        case WSAENOBUFS: return ENOBUFS;
+        case WSAEADDRINUSE: return EADDRINUSE;
+        case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+        case WSAEACCES: return EACCES;
+        case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+        case WSAEINVAL: return EINVAL;
+        case WSAENOTCONN: return ENOTCONN;
+        case WSAESHUTDOWN: return EPIPE;
+        default: return EIO;
     }
 }
 
@@ -225,8 +225,7 @@ public:
     }
     void clear() const noexcept {
         char buf[64];
-        while (::recv(native_socket(read_.get()), buf, sizeof buf, 0) > 0) {
-        }
+        while (::recv(native_socket(read_.get()), buf, sizeof buf, 0) > 0) {}
     }
 
 private:

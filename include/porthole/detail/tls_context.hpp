@@ -51,9 +51,9 @@ inline constexpr char const default_cipher_list[] =
     "DEFAULT:!aNULL:!eNULL:!kRSA:!PSK:!SRP:!DSS:!CAMELLIA:!ARIA:!SHA1:!SHA256:!SHA384:!3DES:!RC4:!DES:!EXP:!MD5";
 
 struct config {
-    identity server;                // served when the client names no host, or one no other matches
-    std::vector<identity> sni;      // more, chosen by the host name the client sends (SNI, RFC 6066
-                                    // section 3) against each certificate's names, wildcards included
+    identity server;            // served when the client names no host, or one no other matches
+    std::vector<identity> sni;  // more, chosen by the host name the client sends (SNI, RFC 6066
+                                // section 3) against each certificate's names, wildcards included
     // Asked for the passphrase of encrypted private keys, once per key and load; empty:
     // keys must be unencrypted. Throwing fails the load.
     std::function<std::string()> password;
@@ -112,7 +112,8 @@ using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
 // (which are then renewed) until it too is replaced.
 class ticket_keys {
 public:
-    explicit ticket_keys(std::chrono::seconds lifetime) : lifetime_(lifetime.count() > 0 ? lifetime : std::chrono::seconds(1)) {
+    explicit ticket_keys(std::chrono::seconds lifetime)
+        : lifetime_(lifetime.count() > 0 ? lifetime : std::chrono::seconds(1)) {
         std::lock_guard lock(mutex_);
         rotate_locked(std::chrono::steady_clock::now());
         previous_ = current_;
@@ -229,8 +230,8 @@ extern "C" inline int porthole_tls_server_name(SSL* ssl, int*, void*) {
 // ALPN (RFC 7301): http/1.1 when offered. A client that offers protocols but not http/1.1
 // (h2 alone, say) gets the no_application_protocol alert rather than a protocol it did not ask
 // for; a client that offers none speaks HTTP/1.1 as before ALPN.
-extern "C" inline int porthole_tls_alpn(SSL*, unsigned char const** out, unsigned char* out_len, unsigned char const* in,
-                                        unsigned int in_len, void*) {
+extern "C" inline int porthole_tls_alpn(SSL*, unsigned char const** out, unsigned char* out_len,
+                                        unsigned char const* in, unsigned int in_len, void*) {
     static constexpr unsigned char http11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
     for (unsigned i = 0; i < in_len;) {
         unsigned n = in[i];
@@ -332,7 +333,8 @@ public:
     // Loads every file now. Throws tls::error.
     explicit context(config c)
         : config_(std::move(c)),
-          tickets_(config_.session_tickets ? std::make_shared<detail::ticket_keys>(config_.ticket_key_lifetime) : nullptr),
+          tickets_(config_.session_tickets ? std::make_shared<detail::ticket_keys>(config_.ticket_key_lifetime)
+                                           : nullptr),
           current_(detail::load(config_, tickets_)) {}
 
     context(context const&) = delete;

@@ -21,11 +21,11 @@ namespace detail {
 // A BIO whose reads take from the session's input (what it kept, then the bytes being fed) and
 // whose writes append to the session's output. It never blocks and never copies input twice.
 struct bio_io {
-    std::string kept;               // input OpenSSL has not read yet, from earlier calls
+    std::string kept;  // input OpenSSL has not read yet, from earlier calls
     std::size_t kept_used = 0;
-    char const* fed = nullptr;      // input of the call under way, read in place
+    char const* fed = nullptr;  // input of the call under way, read in place
     std::size_t fed_size = 0;
-    std::string out;                // encrypted output not yet taken
+    std::string out;  // encrypted output not yet taken
     std::size_t out_sent = 0;
 
     std::size_t available() const noexcept { return kept.size() - kept_used + fed_size; }
@@ -91,10 +91,10 @@ extern "C" inline int porthole_bio_read(BIO* b, char* data, int len) {
 extern "C" inline long porthole_bio_ctrl(BIO* b, int cmd, long, void*) {
     auto* io = static_cast<bio_io*>(BIO_get_data(b));
     switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;
-    case BIO_CTRL_PENDING: return static_cast<long>(io->available());
-    case BIO_CTRL_WPENDING: return static_cast<long>(io->out.size() - io->out_sent);
-    default: return 0;
+        case BIO_CTRL_FLUSH: return 1;
+        case BIO_CTRL_PENDING: return static_cast<long>(io->available());
+        case BIO_CTRL_WPENDING: return static_cast<long>(io->out.size() - io->out_sent);
+        default: return 0;
     }
 }
 
@@ -217,9 +217,7 @@ public:
         return done;
     }
 
-    std::string_view output() const noexcept {
-        return std::string_view(io_.out).substr(io_.out_sent);
-    }
+    std::string_view output() const noexcept { return std::string_view(io_.out).substr(io_.out_sent); }
     void sent(std::size_t n) noexcept {
         io_.out_sent += n;
         if (io_.out_sent >= io_.out.size()) {
@@ -252,7 +250,7 @@ public:
     // Why the session failed: OpenSSL's reasons, never data.
     std::string_view error() const noexcept { return error_; }
     bool resumed() const noexcept { return SSL_session_reused(ssl_) == 1; }
-    std::string_view protocol() const noexcept { return SSL_get_version(ssl_); }   // "TLSv1.3"
+    std::string_view protocol() const noexcept { return SSL_get_version(ssl_); }  // "TLSv1.3"
     std::string_view cipher() const noexcept { return SSL_get_cipher_name(ssl_); }
     std::string_view server_name() const noexcept {
         char const* n = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);

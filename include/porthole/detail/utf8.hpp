@@ -15,7 +15,18 @@ namespace porthole::detail {
 namespace utf8 {
 // Byte classes: what a byte may be, as far as the next state is concerned.
 enum byte_class_t : std::uint8_t {
-    ascii, cont_80_8f, cont_90_9f, cont_a0_bf, bad, lead2, lead3_e0, lead3, lead3_ed, lead4_f0, lead4, lead4_f4
+    ascii,
+    cont_80_8f,
+    cont_90_9f,
+    cont_a0_bf,
+    bad,
+    lead2,
+    lead3_e0,
+    lead3,
+    lead3_ed,
+    lead4_f0,
+    lead4,
+    lead4_f4
 };
 inline constexpr std::size_t class_count = 12;
 // States: how much of a character is missing, and which second bytes are allowed.
@@ -68,7 +79,7 @@ constexpr std::array<std::uint8_t, state_count * class_count> make_transitions()
     return t;
 }
 inline constexpr std::array<std::uint8_t, 256> byte_classes = make_classes();
-inline constexpr std::array<std::uint8_t, state_count * class_count> transitions = make_transitions();
+inline constexpr std::array<std::uint8_t, state_count* class_count> transitions = make_transitions();
 }  // namespace utf8
 
 class utf8_validator {
