@@ -95,9 +95,10 @@ struct route_series {
         // Bounds in nanoseconds, from latency_buckets.
         static constexpr auto bounds = [] {
             std::array<std::uint64_t, metrics::latency_buckets.size()> b{};
-            for (std::size_t i = 0; i < b.size(); ++i)
-                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 +
-                                                  0.5);  // NOLINT(bugprone-incorrect-roundings): positive
+            for (std::size_t i = 0; i < b.size(); ++i) {
+                // NOLINTNEXTLINE(bugprone-incorrect-roundings): the values are positive, so this rounds
+                b[i] = static_cast<std::uint64_t>(metrics::latency_buckets[i] * 1e9 + 0.5);
+            }
             return b;
         }();
         std::size_t i = 0;
