@@ -98,7 +98,7 @@ windows_cross() {  # MinGW-w64 build for Windows (tools/mingw-w64.ini), run unde
 
 fuzz_all() {  # the seeds once, then two runners side by side (one per core), each building,
   # replaying and fuzzing its half of the targets
-  local s=${FUZZ_SECONDS:-30} dir=build-ci/fuzz a b
+  local s=${FUZZ_SECONDS:-20} dir=build-ci/fuzz a b
   mkdir -p "$dir"
   FUZZ_SECONDS=0 tools/fuzz.sh $dir fuzz_url >"$dir/run-seeds.log" 2>&1 || { tail -n 40 "$dir/run-seeds.log"; return 1; }
   FUZZ_KEEP_SEEDS=1 FUZZ_SECONDS=$s tools/fuzz.sh $dir fuzz_parser fuzz_parser_split fuzz_chunked fuzz_connection fuzz_tls \
@@ -127,7 +127,7 @@ step "clang++ suite" suite build-ci/clang clang++ unit -Dwerror=true -Doptimizat
 step "packaging: single header, meson subproject, pkg-config, CMake" tools/packaging_check.sh
 step "tsan: server and threading tests" tsan_suite
 step "windows: MinGW-w64 cross build, tests and hello.exe under Wine" windows_cross
-step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-30} s per target" fuzz_all
+step "fuzzing: replay regressions and saved inputs, then ${FUZZ_SECONDS:-20} s per target" fuzz_all
 # The examples are not built under ASan+UBSan: the suites that drive them (clients, hardening)
 # run once, in the g++ build.
 step "asan+ubsan suite" suite build-ci/asan clang++ sanitized -Db_sanitize=address,undefined -Db_lundef=false \
