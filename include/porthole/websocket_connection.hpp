@@ -284,9 +284,13 @@ private:
     std::size_t window_left() const noexcept { return static_cast<std::size_t>(window_end_ - window_); }
     // The bytes still to come of a one-frame message awaited whole in in_ (see step()), else 0.
     std::size_t awaited_rest() const noexcept {
-        bool awaited = in_payload_ && frame_done_ == 0 && frame_fin_ && !is_control(frame_op_) &&
-                       frame_op_ != opcode::continuation && !message_compressed_ && frame_left_ <= whole_frame_room;
+        bool awaited =
+            in_payload_ && !is_control(frame_op_) && whole_message_frame() && frame_left_ <= whole_frame_room;
         return awaited && frame_left_ > window_left() ? static_cast<std::size_t>(frame_left_) - window_left() : 0;
+    }
+    // The current data frame is a whole message, uncompressed, none of its payload taken yet.
+    bool whole_message_frame() const noexcept {
+        return frame_fin_ && frame_op_ != opcode::continuation && !message_compressed_ && frame_done_ == 0;
     }
     // Moves the input not yet taken to the front of in_, with room for `more` bytes after it;
     // the window then covers what was kept. Returns its size.
@@ -328,8 +332,7 @@ private:
         // here. Up to whole_frame_room it is awaited in the input buffer (read_buffer() makes room
         // for the rest), so a large message costs one copy less and fewer reads; what has come
         // is unmasked and its UTF-8 checked meanwhile, so that an invalid byte fails at once.
-        if (frame_fin_ && frame_op_ != opcode::continuation && !message_compressed_ && frame_done_ == 0 &&
-            (frame_left_ <= avail || frame_left_ <= whole_frame_room)) {
+        if (whole_message_frame() && (frame_left_ <= avail || frame_left_ <= whole_frame_room)) {
             std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(frame_left_, avail));
             if (config_.role == role::server)
                 detail::apply_mask(window_ + whole_seen_, window_ + whole_seen_, n - whole_seen_, key_,
