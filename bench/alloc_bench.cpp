@@ -35,7 +35,8 @@ template <class App>
 int run(App& app, long requests, bool check) {
     porthole::date_source date;
     date.update(1700000000);
-    porthole::connection conn(app, {}, &date);
+    porthole::connection_config config;
+    porthole::connection conn(app, config, &date);
     // What wrk sends, read in one piece by the driver's buffer and fed in place.
     std::string wire = "GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n";
     std::string buffer;

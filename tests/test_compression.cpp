@@ -231,12 +231,10 @@ TEST_CASE("a streamed body is compressed as it streams: each piece decodes once 
             std::string_view(std::string("GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: ") + coding + "\r\n\r\n"));
         // Take the head and the first piece only: it must decode on its own, before the stream ends.
         std::string wire;
-        for (int i = 0; i < 2; ++i) {
-            auto chunks = c.conn().pending_output();
-            REQUIRE(!chunks.empty());
-            wire.append(chunks[0].memory);
-            c.conn().written(chunks[0].memory.size());
-        }
+        auto chunks = c.conn().pending_output();  // the head, then the first piece's chunk
+        REQUIRE(!chunks.empty());
+        for (auto const& chunk : chunks) wire.append(chunk.memory);
+        c.conn().written(wire.size());
         CHECK(made == 1);
         auto head_end = wire.find("\r\n\r\n");
         REQUIRE(head_end != std::string::npos);

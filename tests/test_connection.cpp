@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -409,7 +410,7 @@ TEST_CASE("a file body is handed to the driver as a file range, not read into me
     // the connection presents the file as a file chunk
     recorder unused;
     (void)unused;
-    connection conn(app, {}, nullptr);
+    connection conn(app);
     conn.feed(std::string_view(get("/f")));
     auto out = conn.pending_output();
     REQUIRE(out.size() == 2);
@@ -423,7 +424,7 @@ TEST_CASE("a file body is handed to the driver as a file range, not read into me
 TEST_CASE("large string bodies are referenced, not copied, and go out whole") {
     std::string big(100000, 'b');
     auto app = [&](request const&) { return response::text(big); };
-    connection conn(app, {}, nullptr);
+    connection conn(app);
     conn.feed(std::string_view(get("/")));
     auto out = conn.pending_output();
     REQUIRE(out.size() == 2);
@@ -466,7 +467,7 @@ TEST_CASE("backpressure: a connection with too much output waiting stops taking 
 
 TEST_CASE("phase tells the driver which timeout applies; a read timeout answers 408") {
     recorder app;
-    connection conn(app, {}, nullptr);
+    connection conn(app);
     CHECK(conn.phase() == connection_phase::idle);
     conn.feed(std::string_view("GET / HT"));
     CHECK(conn.phase() == connection_phase::reading_headers);
@@ -1021,4 +1022,58 @@ TEST_CASE("a peer that reads steadily but never lets the output empty keeps memo
     CHECK(conn.requests_served() == 300000);  // about 330 MB went out
     CHECK(peak <= test_support::connection_memory_bound(cfg, {burst.size()}));
     CHECK(peak < 1u << 20);
+}
+
+TEST_CASE("pending_output lists chunks in the room the driver lends, and by default in one array per thread") {
+    auto app = [](request const& req) { return std::string(req.path()); };
+    connection<decltype(app)> a(app);
+    connection<decltype(app)> b(app);
+    a.feed(std::string_view(get("/a")));
+    b.feed(std::string_view(get("/bb")));
+    SUBCASE("rooms of their own: both lists stay valid side by side") {
+        std::array<porthole::output_chunk, 4> room_a{}, room_b{};
+        auto out_a = a.pending_output(room_a);
+        auto out_b = b.pending_output(room_b);
+        REQUIRE(out_a.size() == 1);
+        REQUIRE(out_b.size() == 1);
+        CHECK(out_a.data() == room_a.data());
+        CHECK(out_a[0].memory.ends_with("\r\n\r\n/a"));
+        CHECK(out_b[0].memory.ends_with("\r\n\r\n/bb"));
+        CHECK(a.pending_output(std::span<porthole::output_chunk>()).empty());  // no room: no chunk
+        CHECK(a.has_output());
+    }
+    SUBCASE("the shared array: the same storage for every connection of the thread") {
+        auto out_a = a.pending_output();
+        REQUIRE(out_a.size() == 1);
+        std::string first(out_a[0].memory);
+        auto out_b = b.pending_output();
+        CHECK(out_b.data() == out_a.data());
+        CHECK(first.ends_with("/a"));
+        CHECK(out_b[0].memory.ends_with("/bb"));
+    }
+}
+
+TEST_CASE("a streamed piece goes out as its size line and the piece where it lies, whatever the writes") {
+    int made = 0;
+    auto app = [&](request const&) {
+        return response::stream(
+            [&made]() -> std::optional<std::string> {
+                if (made == 3) return std::nullopt;
+                return std::string(static_cast<std::size_t>(100 * ++made), 'x');
+            },
+            "text/plain");
+    };
+    connection<decltype(app)> conn(app);
+    conn.feed(std::string_view(get("/")));
+    std::string wire;
+    std::array<porthole::output_chunk, 1> room{};  // one chunk, one byte at a time
+    for (auto out = conn.pending_output(room); !out.empty(); out = conn.pending_output(room)) {
+        REQUIRE(out[0].memory.size() > 0);
+        wire += out[0].memory[0];
+        conn.written(1);
+    }
+    auto body = wire.substr(wire.find("\r\n\r\n") + 4);
+    CHECK(body == "64\r\n" + std::string(100, 'x') + "\r\nc8\r\n" + std::string(200, 'x') + "\r\n12c\r\n" +
+                      std::string(300, 'x') + "\r\n0\r\n\r\n");
+    CHECK(made == 3);
 }

@@ -83,6 +83,34 @@ TEST_CASE("a live producer says nothing yet; resumed from the test thread, it is
     CHECK(c.conn().phase() == porthole::connection_phase::idle);
 }
 
+TEST_CASE("a stream that waits keeps nothing of what was written: its head, its last piece, their records") {
+    std::vector<std::string> queue;
+    std::optional<porthole::stream_resumer> resumer;
+    auto app = [&](request const&) {
+        auto live = porthole::resumable_stream([&]() -> stream_step {
+            if (queue.empty()) return stream_step::nothing_yet();
+            auto next = queue.front();
+            queue.erase(queue.begin());
+            return stream_step::data(next);
+        });
+        live.response.set_header("X-Large", std::string(2000, 'h'));  // a head of over 2 KB
+        resumer = live.resumer;
+        return std::move(live.response);
+    };
+    porthole::testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(c.output().size() > 2000);
+    // One record (the stream's), its body, and five empty buffers (a string's own 15 bytes each):
+    // the 2 KB head is gone once written.
+    CHECK(c.conn().memory_held() < 400);
+    queue = {std::string(3000, 'e')};
+    resumer->resume();
+    c.step();
+    CHECK(c.output().ends_with(chunk(std::string(3000, 'e'))));
+    CHECK(c.conn().phase() == porthole::connection_phase::awaiting_stream);
+    CHECK(c.conn().memory_held() < 400);  // and so is the 3 KB piece
+}
+
 TEST_CASE("a push stream: writes go out in order, a full buffer refuses at once, close ends the body") {
     push_app app;
     app.limit = 10;

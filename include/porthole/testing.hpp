@@ -116,7 +116,8 @@ inline date_source const* test_date() {
 template <class App>
 class client {
 public:
-    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {
+    explicit client(App& app, connection_config config = {})
+        : config_(std::move(config)), conn_(app, config_, test_date()) {
         conn_.attach(box_.get(), this);
     }
     ~client() { box_->close(); }
@@ -194,6 +195,7 @@ private:
     }
 
     std::shared_ptr<mailbox> box_ = std::make_shared<mailbox>();
+    connection_config config_;  // the connection refers to it
     connection<App> conn_;
     std::string out_;
 };

@@ -8724,6 +8724,16 @@ struct output_chunk {
     std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
 };
 
+namespace detail {
+// Where pending_output() lists its chunks when the driver lends no room: one array per thread,
+// not per connection (640 bytes that a waiting connection would carry), since a driver writes
+// one connection's output before it asks the next.
+inline std::span<output_chunk> thread_output_chunks() noexcept {
+    thread_local std::array<output_chunk, 16> chunks{};
+    return chunks;
+}
+}  // namespace detail
+
 // The Date header value, formatted at most once per second. The driver owns the clock and calls
 // update(); a connection without one sends no Date.
 class date_source {
@@ -8755,6 +8765,11 @@ struct connection_config {
 };
 
 namespace detail {
+inline connection_config const& default_connection_config() {
+    static connection_config const defaults;
+    return defaults;
+}
+
 // Whether a Host value (uri-host [":" port]) can only have come from a client that means this
 // machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
 // `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
@@ -8832,12 +8847,17 @@ class connection {
     static_assert(detail::check_application<App>());
 
 public:
-    explicit connection(App& app, connection_config const& config = {}, date_source const* date = nullptr)
+    // `config` is shared, not copied (a driver's connections all use one): it must outlive the
+    // connection. Without one, the defaults.
+    explicit connection(App& app, connection_config const& config = detail::default_connection_config(),
+                        date_source const* date = nullptr)
         : app_(app), config_(config), date_(date), parser_(shared_storage(), config_.limits) {
         ex_.owner = this;
         ex_.on_notify = &connection::on_notify;
         ex_.workers = config_.workers;
     }
+    // A temporary configuration would be gone before the connection: keep it in a variable.
+    connection(App& app, connection_config&& config, date_source const* date = nullptr) = delete;
     connection(connection const&) = delete;
     connection& operator=(connection const&) = delete;
     ~connection() { let_go(); }
@@ -8925,21 +8945,25 @@ public:
 
     // ---- output
 
-    // What to write next, in order. Valid until the next call that feeds or consumes.
-    std::span<output_chunk const> pending_output() {
+    // What to write next, in order, listed in `room` (at most room.size() chunks; none if it is
+    // empty). Valid until the next call that feeds or consumes.
+    std::span<output_chunk const> pending_output(std::span<output_chunk> room) {
         if (up_ && first_unsent_ == segments_.size()) [[unlikely]]
-            return upgraded_output();
+            return upgraded_output(room);
         std::size_t n = 0;
-        for (std::size_t i = first_unsent_; i < segments_.size() && n < chunks_.size(); ++i) {
+        for (std::size_t i = first_unsent_; i < segments_.size() && n < room.size(); ++i) {
             auto& s = segments_[i];
             if (s.kind == segment::stream) {
                 materialize_stream(s);
-                if (s.paused) break;    // nothing yet: what comes before it goes now
+                if (s.paused) {  // nothing yet: what comes before it goes now
+                    if (i == first_unsent_) shed_written_output();
+                    break;
+                }
                 if (s.bytes.empty()) {  // a close-delimited stream that has ended
                     if (i != first_unsent_) break;
                     finish_front();
                     if (first_unsent_ == segments_.size()) reset_output();
-                    return pending_output();
+                    return pending_output(room);
                 }
             }
             output_chunk c;
@@ -8948,19 +8972,30 @@ public:
                 case segment::buffered:
                     c.memory = std::string_view(out_.data() + s.begin + skip, s.end - s.begin - skip);
                     break;
-                case segment::view:
-                case segment::stream: c.memory = s.bytes.substr(static_cast<std::size_t>(skip)); break;
+                case segment::view: c.memory = s.bytes.substr(static_cast<std::size_t>(skip)); break;
+                case segment::stream:
+                    if (skip < s.chunk_head) {  // the size line, from the connection, then the piece
+                        c.memory = std::string_view(chunk_head_.data() + skip, s.chunk_head - skip);
+                        room[n++] = c;
+                        if (n == room.size()) return room.first(n);
+                        skip = s.chunk_head;
+                    }
+                    c.memory = s.bytes.substr(static_cast<std::size_t>(skip - s.chunk_head));
+                    break;
                 case segment::file:
                     c.file_fd = s.fd;
                     c.file_offset = s.file_offset + skip;
                     c.file_length = s.file_length - skip;
                     break;
             }
-            chunks_[n++] = c;
+            room[n++] = c;
             if (s.kind == segment::stream) break;  // the next piece is made once this one is gone
         }
-        return {chunks_.data(), n};
+        return room.first(n);
     }
+    // The same, in up to 16 chunks listed in storage this thread shares with every connection:
+    // also invalid once pending_output() is called for another connection on this thread.
+    std::span<output_chunk const> pending_output() { return pending_output(detail::thread_output_chunks()); }
 
     // n bytes of pending_output() were written (file chunks count their length).
     void written(std::size_t n) {
@@ -9047,7 +9082,7 @@ public:
         std::size_t n = in_.capacity() + out_.capacity() + path_.capacity() + peer_.capacity() +
                         stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
                         segments_.capacity() * sizeof(segment);
-        for (auto const& r : held_) n += sizeof(response) + r.body_view().size();
+        for (auto const& b : held_) n += sizeof(response::body_type) + held_bytes(b).size();
         if constexpr (plans_bodies)
             n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
         return n;
@@ -9123,16 +9158,24 @@ private:
         bool stream_ended = false;
         bool paused = false;  // a live stream with nothing yet
         bool chunked = false;
+        std::uint8_t chunk_head = 0;  // stream: bytes of chunk_head_ (the chunk's size line) before `bytes`
         std::uint64_t size() const noexcept {
             switch (kind) {
                 case buffered: return end - begin;
                 case file: return file_length;
+                case stream: return chunk_head + bytes.size();
                 default: return bytes.size();
             }
         }
     };
 
     using answered_request = detail::request_summary;
+
+    static std::string_view held_bytes(response::body_type const& b) noexcept {
+        if (auto str = std::get_if<std::string>(&b)) return *str;
+        if (auto view = std::get_if<std::string_view>(&b)) return *view;
+        return {};
+    }
 
     std::span<header_field> shared_storage() { return detail::thread_header_storage(config_.limits.max_header_count); }
 
@@ -9381,8 +9424,8 @@ private:
                 }
                 return view.size();
             }
-            held_.push_back(std::move(res));
-            push_view(held_.back().body_view(), true);
+            held_.push_back(std::move(body));
+            push_view(held_bytes(held_.back()), true);
             return view.size();
         }
         if (auto f = std::get_if<file_body>(&body)) {
@@ -9392,7 +9435,7 @@ private:
             s.file_offset = f->offset;
             s.file_length = f->length;
             s.last_of_held = true;
-            held_.push_back(std::move(res));
+            held_.push_back(std::move(body));
             if (s.file_length == 0) {
                 held_.pop_back();
                 return 0;
@@ -9401,10 +9444,10 @@ private:
             return f->length;
         }
         if (std::holds_alternative<stream_body>(body)) {
-            held_.push_back(std::move(res));
+            held_.push_back(std::move(body));
             segment s;
             s.kind = segment::stream;
-            auto& sb = std::get<stream_body>(held_.back().body());
+            auto& sb = std::get<stream_body>(held_.back());
             s.producer = &sb.next;
             if (sb.live) start_live_stream(s, *sb.live);
             s.chunked = chunked;
@@ -9553,24 +9596,22 @@ private:
         auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
         if (next.kind == detail::pulled::paused) {
             s.paused = true;
-            if (stream_buf_.capacity() > 1024)
-                std::string().swap(stream_buf_);  // it may wait long: let a big piece's memory go
+            // It may wait long, and each piece comes in memory of its own: keep none meanwhile.
+            std::string().swap(stream_buf_);
             return;
         }
         bool failed = next.kind == detail::pulled::failed;
         std::string& piece = next.bytes;
         stream_buf_.clear();
         if (!piece.empty()) {
-            if (s.chunked) {
-                char hex[20];
-                auto r = std::to_chars(hex, hex + sizeof hex, piece.size(), 16);
-                stream_buf_.append(hex, r.ptr);
-                stream_buf_.append("\r\n");
-                stream_buf_.append(piece);
-                stream_buf_.append("\r\n");
-            } else {
-                stream_buf_ = std::move(piece);
+            if (s.chunked) {  // the size line apart, so that the piece is sent where it lies
+                auto r = std::to_chars(chunk_head_.data(), chunk_head_.data() + 16, piece.size(), 16);
+                *r.ptr++ = '\r';
+                *r.ptr++ = '\n';
+                s.chunk_head = static_cast<std::uint8_t>(r.ptr - chunk_head_.data());
+                piece.append("\r\n");
             }
+            stream_buf_ = std::move(piece);
         } else {
             s.stream_ended = true;
             if (s.live) s.live->finish();
@@ -9580,11 +9621,27 @@ private:
         s.bytes = stream_buf_;
     }
 
+    // The front is a stream that waits, maybe long (an event stream between events): keep
+    // nothing of what was written before it, neither records nor, if no other response is
+    // queued behind it, the buffer.
+    void shed_written_output() {
+        if (first_unsent_ != 0) {
+            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(first_unsent_));
+            first_unsent_ = 0;
+            segments_.shrink_to_fit();
+        }
+        if (segments_.size() == 1 && out_.capacity() != 0) {
+            std::string().swap(out_);
+            open_head_at_ = npos;
+        }
+    }
+
     void finish_front() {
         auto& s = segments_[first_unsent_];
         front_done_ = 0;
         if (s.kind == segment::stream && !s.stream_ended) {
             s.bytes = {};  // made again from the producer
+            s.chunk_head = 0;
             return;
         }
         if (s.last_of_held && !held_.empty()) held_.pop_front();
@@ -9648,8 +9705,8 @@ private:
             if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
         if (first_unsent_ < segments_.size() && segments_[first_unsent_].kind == segment::buffered)
             n -= static_cast<std::size_t>(front_done_);
-        for (auto const& r : held_)
-            n += held_response_cost + (std::holds_alternative<std::string>(r.body()) ? r.body_view().size() : 0);
+        for (auto const& b : held_)
+            n += held_response_cost + (std::holds_alternative<std::string>(b) ? held_bytes(b).size() : 0);
         return n + (segments_.size() - first_unsent_) * sizeof(segment);  // many small responses cost their records
     }
 
@@ -9955,11 +10012,11 @@ private:
         up_->feed(std::span<char>(copy.data(), copy.size()));
     }
 
-    PORTHOLE_NOINLINE std::span<output_chunk const> upgraded_output() {
+    PORTHOLE_NOINLINE std::span<output_chunk const> upgraded_output(std::span<output_chunk> room) {
         auto out = up_->pending_output();
-        std::size_t n = std::min(out.size(), chunks_.size());
-        for (std::size_t i = 0; i < n; ++i) chunks_[i] = output_chunk{out[i]};
-        return {chunks_.data(), n};
+        std::size_t n = std::min(out.size(), room.size());
+        for (std::size_t i = 0; i < n; ++i) room[i] = output_chunk{out[i]};
+        return room.first(n);
     }
 
     connection_phase upgraded_phase() const noexcept {
@@ -9977,7 +10034,7 @@ private:
     }
 
     App& app_;
-    connection_config config_;
+    connection_config const& config_;
     date_source const* date_;
     request_parser parser_;
     std::vector<header_field> own_storage_;  // an unfinished message's fields
@@ -9987,12 +10044,14 @@ private:
     std::string peer_;
     std::string_view client_subject_;
     std::string out_;
-    std::string stream_buf_;
+    std::string stream_buf_;             // a stream's current piece
+    std::array<char, 18> chunk_head_{};  // and its size line, when chunked (16 hex digits, CRLF)
     std::vector<segment> segments_;
     std::size_t first_unsent_ = 0;
     std::uint64_t front_done_ = 0;
-    std::list<response> held_;  // stable addresses, and nothing allocated until used
-    std::array<output_chunk, 16> chunks_{};
+    // Bodies written after their heads, kept until they are: stable addresses, and nothing
+    // allocated until used. The rest of each response (fields, type) went with its head.
+    std::list<response::body_type> held_;
     std::size_t served_ = 0;
     std::size_t last_head_size_ = 0;
     std::size_t open_head_at_ = npos;  // in out_: the last head queued, if it kept the connection open
@@ -10129,7 +10188,8 @@ inline date_source const* test_date() {
 template <class App>
 class client {
 public:
-    explicit client(App& app, connection_config const& config = {}) : conn_(app, config, test_date()) {
+    explicit client(App& app, connection_config config = {})
+        : config_(std::move(config)), conn_(app, config_, test_date()) {
         conn_.attach(box_.get(), this);
     }
     ~client() { box_->close(); }
@@ -10207,6 +10267,7 @@ private:
     }
 
     std::shared_ptr<mailbox> box_ = std::make_shared<mailbox>();
+    connection_config config_;  // the connection refers to it
     connection<App> conn_;
     std::string out_;
 };

@@ -1003,9 +1003,12 @@ namespace testing {
 template <class App>
 class tls_client {
 public:
-    tls_client(App& app, tls::context const& server, SSL_CTX* client, connection_config const& config = {},
+    tls_client(App& app, tls::context const& server, SSL_CTX* client, connection_config config = {},
                char const* server_name = nullptr)
-        : conn_(app, config, test_date()), session_(server.current()), ssl_(SSL_new(client)) {
+        : config_(std::move(config)),
+          conn_(app, config_, test_date()),
+          session_(server.current()),
+          ssl_(SSL_new(client)) {
         BIO_new_bio_pair(&client_side_, 0, &network_, 0);
         SSL_set_bio(ssl_, client_side_, client_side_);
         if (server_name) SSL_set_tlsext_host_name(ssl_, server_name);
@@ -1131,6 +1134,7 @@ private:
         }
     }
 
+    connection_config config_;  // the connection refers to it
     connection<App> conn_;
     tls::session session_;
     SSL* ssl_;

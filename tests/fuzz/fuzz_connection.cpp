@@ -105,18 +105,19 @@ inline test_support::application_sizes app_sizes(connection_config const& c, std
 }
 
 struct side {
-    explicit side(connection_config config) : limits(config) {
-        config.access_log = [this](access_entry const& e) {
+    explicit side(connection_config config) : limits(config), logged_config(std::move(config)) {
+        logged_config.access_log = [this](access_entry const& e) {
             log.push_back(
                 {std::string(e.method), static_cast<unsigned>(to_int(e.status)), e.method == "-" && e.target == "-"});
         };
-        config.error_log = [](std::string_view) {};
+        logged_config.error_log = [](std::string_view) {};
         app.later = &later;
-        conn = std::make_unique<connection<echo_app>>(app, config);
+        conn = std::make_unique<connection<echo_app>>(app, logged_config);
         conn->attach(box.get(), this);
     }
     ~side() { box->close(); }
     connection_config limits;
+    connection_config logged_config;  // the connection refers to it
     echo_app app;
     std::vector<later_answer> later;
     std::shared_ptr<mailbox> box = std::make_shared<mailbox>();
