@@ -420,7 +420,7 @@ public:
         std::size_t n = in_.capacity() + out_.capacity() + path_.capacity() + peer_.capacity() +
                         stream_buf_.capacity() + own_storage_.capacity() * sizeof(header_field) +
                         segments_.capacity() * sizeof(segment);
-        for (auto const& b : held_) n += sizeof(response::body_type) + held_bytes(b).size();
+        for (auto const& b : held_) n += sizeof(response::body_type) + response::body_view(b).size();
         if constexpr (plans_bodies)
             n += incoming_ ? sizeof(detail::incoming_body) : 0;  // the sink is the application's
         return n;
@@ -508,12 +508,6 @@ private:
     };
 
     using answered_request = detail::request_summary;
-
-    static std::string_view held_bytes(response::body_type const& b) noexcept {
-        if (auto str = std::get_if<std::string>(&b)) return *str;
-        if (auto view = std::get_if<std::string_view>(&b)) return *view;
-        return {};
-    }
 
     std::span<header_field> shared_storage() { return detail::thread_header_storage(config_.limits.max_header_count); }
 
@@ -763,7 +757,7 @@ private:
                 return view.size();
             }
             held_.push_back(std::move(body));
-            push_view(held_bytes(held_.back()), true);
+            push_view(response::body_view(held_.back()), true);
             return view.size();
         }
         if (auto f = std::get_if<file_body>(&body)) {
@@ -1044,7 +1038,7 @@ private:
         if (first_unsent_ < segments_.size() && segments_[first_unsent_].kind == segment::buffered)
             n -= static_cast<std::size_t>(front_done_);
         for (auto const& b : held_)
-            n += held_response_cost + (std::holds_alternative<std::string>(b) ? held_bytes(b).size() : 0);
+            n += held_response_cost + (std::holds_alternative<std::string>(b) ? response::body_view(b).size() : 0);
         return n + (segments_.size() - first_unsent_) * sizeof(segment);  // many small responses cost their records
     }
 

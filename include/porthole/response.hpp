@@ -204,9 +204,11 @@ public:
         return std::nullopt;
     }
     // The body as bytes in memory (strings and views); empty for files and streams.
-    std::string_view body_view() const noexcept {
-        if (auto s = std::get_if<std::string>(&body_)) return *s;
-        if (auto v = std::get_if<std::string_view>(&body_)) return *v;
+    std::string_view body_view() const noexcept { return body_view(body_); }
+    // The same, for a body kept apart from its response (a connection holds bodies alone).
+    static std::string_view body_view(body_type const& body) noexcept {
+        if (auto s = std::get_if<std::string>(&body)) return *s;
+        if (auto v = std::get_if<std::string_view>(&body)) return *v;
         return {};
     }
 
