@@ -9,8 +9,8 @@ import subprocess
 import sys
 import tempfile
 
-HTTP = ["porthole/http.hpp", "porthole/parser.hpp", "porthole/request.hpp", "porthole/response.hpp",
-        "porthole/connection.hpp", "porthole/router.hpp"]
+HTTP = ["porthole/http.hpp", "porthole/parse_error.hpp", "porthole/detail/field_line.hpp", "porthole/parser.hpp",
+        "porthole/request.hpp", "porthole/response.hpp", "porthole/connection.hpp", "porthole/router.hpp"]
 HEAVY = ["<chrono>", "<functional>", "<thread>", "<filesystem>", "<sstream>", "<iostream>", "<fstream>",
          "<regex>", "<locale>", "<future>"]
 ANY_PORTHOLE = ["porthole/"]
@@ -24,6 +24,8 @@ RULES = {
     "porthole/detail/client_affinity.hpp": HEAVY + ANY_PORTHOLE,
     "porthole/mailbox.hpp": HTTP,
     "porthole/http.hpp": HEAVY,
+    "porthole/parse_error.hpp": HEAVY,
+    "porthole/detail/field_line.hpp": HEAVY,
     "porthole/parser.hpp": HEAVY,
     "porthole/url.hpp": HEAVY,
     "porthole/html.hpp": HEAVY + ANY_PORTHOLE,

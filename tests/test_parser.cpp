@@ -45,18 +45,6 @@ TEST_CASE("a simple GET parses into views of the buffer") {
     CHECK(h.headers[0].value.data() < raw.data() + raw.size());
 }
 
-TEST_CASE("parse_error names and statuses are defined for every error") {
-    CHECK(error_status(E::request_line_too_long) == status::uri_too_long);
-    CHECK(error_status(E::too_many_headers) == status::request_header_fields_too_large);
-    CHECK(error_status(E::headers_too_large) == status::request_header_fields_too_large);
-    CHECK(error_status(E::body_too_large) == status::content_too_large);
-    CHECK(error_status(E::unsupported_version) == status::http_version_not_supported);
-    CHECK(error_status(E::unsupported_transfer_coding) == status::not_implemented);
-    CHECK(error_status(E::bare_cr) == status::bad_request);
-    CHECK(to_string(E::trailers_too_large) == "trailer section too large");
-    CHECK(to_string(E::invalid_method) == "invalid method");
-}
-
 // ---------------------------------------------------------------- request line
 
 TEST_CASE("rule: the method is a case-sensitive token") {

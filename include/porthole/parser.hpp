@@ -8,7 +8,9 @@
 #pragma once
 
 #include <porthole/detail/decimal.hpp>
+#include <porthole/detail/field_line.hpp>
 #include <porthole/http.hpp>
+#include <porthole/parse_error.hpp>
 
 #include <algorithm>
 #include <array>
@@ -20,144 +22,6 @@
 #include <string_view>
 
 namespace porthole {
-
-// Limits a server applies while bytes arrive, so that an oversized message is refused before
-// it is buffered whole.
-struct parser_limits {
-    std::size_t max_request_line = 8 * 1024;   // 414 beyond
-    std::size_t max_header_bytes = 16 * 1024;  // 431 beyond (all field lines, request line excluded)
-    std::size_t max_header_line = 8 * 1024;    // 431 beyond (one field line)
-    std::size_t max_header_count = 100;        // 431 beyond
-    std::uint64_t max_body = 1024 * 1024;      // 413 beyond (decoded size for chunked bodies)
-    std::size_t max_chunk_extension = 1024;    // 400 beyond (per chunk, from the first ';')
-    // Chunk framing (size lines, extensions, CRLFs) beyond 32 bytes plus the chunk's own size,
-    // summed over one body: framing out of proportion to the data it carries. 400 beyond.
-    std::size_t max_chunk_overhead = 16 * 1024;
-    std::size_t max_trailer_bytes = 8 * 1024;  // 431 beyond
-    bool allow_bare_lf = false;                // RFC 9112 2.2 MAY: off, a bare LF is a 400
-};
-
-enum class parse_status : std::uint8_t { incomplete, complete, error };
-
-// One error per rule; error_status() gives the status to answer. Every parse error closes the
-// connection: once a message is malformed, where the next one starts is in doubt.
-enum class parse_error : std::uint8_t {
-    none,
-    // request line
-    invalid_method,
-    method_too_long,       // the request line limit ran out inside the method
-    too_many_empty_lines,  // empty lines before the request line filled its limit
-    invalid_target,
-    backslash_in_path,     // not a URI character (RFC 3986 2); some servers read it as '/'
-    target_form_mismatch,  // '*' without OPTIONS, CONNECT without authority-form, ...
-    invalid_version,
-    unsupported_version,
-    request_line_too_long,  // the request line limit ran out inside the target
-    // line framing
-    bare_cr,
-    bare_lf,
-    // field lines (of the header section and of the trailer section)
-    whitespace_before_first_header,
-    obs_fold,
-    empty_header_name,
-    invalid_header_name,
-    whitespace_before_colon,
-    missing_colon,
-    invalid_header_value,
-    too_many_headers,
-    headers_too_large,
-    missing_host,
-    multiple_host,
-    invalid_host,
-    empty_host,  // on a target without an authority of its own (origin-form, '*')
-    // body framing (RFC 9112 6)
-    invalid_content_length,
-    content_length_leading_zero,  // "005": read differently by some parsers
-    conflicting_content_length,
-    content_length_with_transfer_encoding,
-    transfer_encoding_in_http10,
-    chunked_not_final,
-    invalid_transfer_encoding,
-    unsupported_transfer_coding,
-    body_too_large,
-    // chunked coding (RFC 9112 7.1)
-    invalid_chunk_size,
-    chunk_size_overflow,
-    invalid_chunk_extension,        // something other than ";" where an extension may start
-    invalid_chunk_extension_name,   // ";" not followed by a token
-    invalid_chunk_extension_value,  // "=" not followed by a token or a quoted-string
-    unterminated_quoted_string,     // the line ends inside a quoted-string
-    invalid_quoted_string,          // a byte that neither qdtext nor a quoted-pair allows
-    chunk_extension_too_long,
-    chunk_overhead_too_large,  // framing out of proportion to the data (max_chunk_overhead)
-    missing_chunk_data_crlf,
-    trailers_too_large,
-};
-
-constexpr status error_status(parse_error e) noexcept {
-    switch (e) {
-        case parse_error::none: return status::ok;
-        case parse_error::unsupported_version: return status::http_version_not_supported;
-        case parse_error::request_line_too_long: return status::uri_too_long;
-        case parse_error::too_many_headers:
-        case parse_error::headers_too_large:
-        case parse_error::trailers_too_large: return status::request_header_fields_too_large;
-        case parse_error::unsupported_transfer_coding: return status::not_implemented;
-        case parse_error::body_too_large: return status::content_too_large;
-        default: return status::bad_request;
-    }
-}
-
-constexpr std::string_view to_string(parse_error e) noexcept {
-    constexpr std::string_view names[] = {"none",
-                                          "invalid method",
-                                          "method too long",
-                                          "too many empty lines before the request line",
-                                          "invalid request target",
-                                          "backslash in the request path",
-                                          "request target form does not fit the method",
-                                          "invalid HTTP version",
-                                          "unsupported HTTP version",
-                                          "request line too long",
-                                          "bare CR",
-                                          "bare LF",
-                                          "whitespace before the first header field",
-                                          "obsolete line folding",
-                                          "empty field name",
-                                          "invalid field name",
-                                          "whitespace before colon",
-                                          "field line without colon",
-                                          "invalid field value",
-                                          "too many header fields",
-                                          "header section too large",
-                                          "missing Host",
-                                          "more than one Host",
-                                          "invalid Host",
-                                          "empty Host",
-                                          "invalid Content-Length",
-                                          "Content-Length with a leading zero",
-                                          "conflicting Content-Length values",
-                                          "Content-Length together with Transfer-Encoding",
-                                          "Transfer-Encoding in an HTTP/1.0 request",
-                                          "chunked is not the final transfer coding",
-                                          "invalid Transfer-Encoding",
-                                          "unsupported transfer coding",
-                                          "body too large",
-                                          "invalid chunk size",
-                                          "chunk size overflow",
-                                          "invalid chunk extension",
-                                          "invalid chunk extension name",
-                                          "invalid chunk extension value",
-                                          "unterminated quoted-string",
-                                          "invalid byte in a quoted-string",
-                                          "chunk extension too long",
-                                          "chunk framing out of proportion to its data",
-                                          "chunk data not followed by CRLF",
-                                          "trailer section too large"};
-    static_assert(std::size(names) == static_cast<std::size_t>(parse_error::trailers_too_large) + 1);
-    auto i = static_cast<std::size_t>(e);
-    return i < std::size(names) ? names[i] : std::string_view{"unknown"};
-}
 
 enum class target_form : std::uint8_t { origin, absolute, authority, asterisk };
 enum class body_framing : std::uint8_t { none, content_length, chunked };
@@ -187,80 +51,6 @@ struct request_head {
 };
 
 namespace detail {
-
-enum class line_result : std::uint8_t { need_more, field, section_end, error };
-
-// Any byte < 0x20 or == 0x7f among 8: such bytes need a closer look (HTAB is fine, the rest end
-// the value or are errors). Bytes >= 0x80 (obs-text) pass.
-inline bool has_ctl_or_del(std::uint64_t x) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    std::uint64_t below_space = (x - ones * 0x20) & ~x & highs;
-    std::uint64_t y = x ^ (ones * 0x7f);
-    std::uint64_t del = (y - ones) & ~y & highs;
-    return (below_space | del) != 0;
-}
-
-// Scans one field line (or the empty line ending the section) starting at p, reading no further
-// than end. On field: out is filled and next is the start of the following line. Used for header
-// and trailer sections alike.
-inline line_result scan_field_line(char const* p, char const* end, bool first, bool allow_bare_lf, header_field& out,
-                                   char const*& next, parse_error& err) noexcept {
-    if (p == end) return line_result::need_more;
-    if (*p == '\r') {
-        if (p + 1 == end) return line_result::need_more;
-        if (p[1] != '\n') return err = parse_error::bare_cr, line_result::error;
-        next = p + 2;
-        return line_result::section_end;
-    }
-    if (*p == '\n') {
-        if (!allow_bare_lf) return err = parse_error::bare_lf, line_result::error;
-        next = p + 1;
-        return line_result::section_end;
-    }
-    if (*p == ' ' || *p == '\t') {
-        err = first ? parse_error::whitespace_before_first_header : parse_error::obs_fold;
-        return line_result::error;
-    }
-    char const* name = p;
-    while (p != end && is_tchar(*p)) ++p;
-    if (p == end) return line_result::need_more;
-    if (*p != ':') {
-        if (*p == ' ' || *p == '\t') err = parse_error::whitespace_before_colon;
-        else if (*p == '\r' || *p == '\n') err = parse_error::missing_colon;
-        else err = parse_error::invalid_header_name;
-        return line_result::error;
-    }
-    if (p == name) return err = parse_error::empty_header_name, line_result::error;
-    out.name = std::string_view(name, static_cast<std::size_t>(p - name));
-    ++p;
-    while (p != end && (*p == ' ' || *p == '\t')) ++p;
-    char const* value = p;
-    for (;;) {
-        while (end - p >= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            if (has_ctl_or_del(word)) break;
-            p += 8;
-        }
-        if (p == end) return line_result::need_more;
-        if (!is_field_char(*p)) break;
-        ++p;
-    }
-    char const* value_end = p;
-    if (*p == '\r') {
-        if (p + 1 == end) return line_result::need_more;
-        if (p[1] != '\n') return err = parse_error::bare_cr, line_result::error;
-        next = p + 2;
-    } else if (*p == '\n') {
-        if (!allow_bare_lf) return err = parse_error::bare_lf, line_result::error;
-        next = p + 1;
-    } else {
-        return err = parse_error::invalid_header_value, line_result::error;
-    }
-    while (value_end != value && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
-    out.value = std::string_view(value, static_cast<std::size_t>(value_end - value));
-    return line_result::field;
-}
 
 // request-target characters: VCHAR except '#' (a fragment is never sent). RFC 3986 is stricter,
 // but browsers send '{', '|', '^' and '`' unencoded in queries; control bytes, space and

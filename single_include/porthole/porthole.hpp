@@ -384,66 +384,15 @@ constexpr bool list_contains(std::string_view value, std::string_view token) noe
 }
 
 }  // namespace porthole
-// #include <porthole/parser.hpp>
-// porthole/parser.hpp: a strict, incremental, zero-copy HTTP/1.1 request parser (RFC 9112).
-//
-// The parser never allocates and never copies header bytes: the method, target, header names and
-// values are string_views into the caller's buffer, and header fields go into storage the caller
-// provides. Bytes may arrive split anywhere; the caller passes everything received for the current
-// message (from its first byte) on each call, possibly at a new address, and the result does not
-// depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
+// #include <porthole/parse_error.hpp>
+// porthole/parse_error.hpp: what a message parser refuses and how it says so: the limits it
+// applies while bytes arrive, and one error per violated rule (RFC 9112), each with the status
+// to answer. Shared by request_parser and chunked_decoder.
 
-// #include <porthole/detail/decimal.hpp>
-// porthole/detail/decimal.hpp: the one reader of decimal numbers, for every grammar that has
-// one: Content-Length (1*DIGIT, RFC 9110 section 8.6), Range positions, {:int} and {:uint}
-// route segments, ports and command-line values.
-
-#include <cstdint>
-#include <limits>
-#include <string_view>
-
-namespace porthole::detail {
-
-// 1*DIGIT as an unsigned 64-bit number: no sign, no space, any number of leading zeros ("007"
-// is 7). False, leaving `out` alone, for anything else or a value beyond 2^64 - 1.
-constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty()) return false;
-    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
-    if (s.size() > 20) return false;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
-        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
-        if (d > 9) return false;
-        v = v * 10 + d;
-    }
-    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
-    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
-    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
-    out = v * 10 + d;
-    return true;
-}
-
-// An optional '-', then as above, within -2^63 .. 2^63 - 1.
-constexpr bool parse_decimal(std::string_view s, std::int64_t& out) noexcept {
-    bool negative = !s.empty() && s[0] == '-';
-    if (negative) s.remove_prefix(1);
-    std::uint64_t u = 0;
-    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    if (!parse_decimal(s, u) || u > limit + negative) return false;
-    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
-    return true;
-}
-
-}  // namespace porthole::detail
 // #include <porthole/http.hpp>
 
-#include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <span>
-#include <string>
 #include <string_view>
 
 namespace porthole {
@@ -586,34 +535,70 @@ constexpr std::string_view to_string(parse_error e) noexcept {
     return i < std::size(names) ? names[i] : std::string_view{"unknown"};
 }
 
-enum class target_form : std::uint8_t { origin, absolute, authority, asterisk };
-enum class body_framing : std::uint8_t { none, content_length, chunked };
+}  // namespace porthole
+// #include <porthole/parser.hpp>
+// porthole/parser.hpp: a strict, incremental, zero-copy HTTP/1.1 request parser (RFC 9112).
+//
+// The parser never allocates and never copies header bytes: the method, target, header names and
+// values are string_views into the caller's buffer, and header fields go into storage the caller
+// provides. Bytes may arrive split anywhere; the caller passes everything received for the current
+// message (from its first byte) on each call, possibly at a new address, and the result does not
+// depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
 
-// The parsed request head. Views point into the caller's buffer.
-struct request_head {
-    std::string_view method_name;
-    porthole::method method = porthole::method::other;
-    std::string_view target;
-    target_form form = target_form::origin;
-    porthole::version version{};
-    std::span<header_field const> headers;
-    std::string_view host;  // the Host field value (empty if absent)
-    body_framing framing = body_framing::none;
-    std::uint64_t content_length = 0;  // with body_framing::content_length
-    bool keep_alive = false;           // persistent per version and Connection
-    bool connection_close = false;     // Connection: close
-    bool upgrade = false;              // Connection: upgrade
-    bool expect_continue = false;      // Expect: 100-continue
-    bool expect_unsupported = false;   // another expectation (answer 417)
+// #include <porthole/detail/decimal.hpp>
+// porthole/detail/decimal.hpp: the one reader of decimal numbers, for every grammar that has
+// one: Content-Length (1*DIGIT, RFC 9110 section 8.6), Range positions, {:int} and {:uint}
+// route segments, ports and command-line values.
 
-    header_field const* find(std::string_view name) const noexcept { return find_header(headers, name); }
-    std::string_view header(std::string_view name) const noexcept {
-        auto f = find(name);
-        return f ? f->value : std::string_view{};
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace porthole::detail {
+
+// 1*DIGIT as an unsigned 64-bit number: no sign, no space, any number of leading zeros ("007"
+// is 7). False, leaving `out` alone, for anything else or a value beyond 2^64 - 1.
+constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty()) return false;
+    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
+    if (s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
+        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
+        if (d > 9) return false;
+        v = v * 10 + d;
     }
-};
+    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
+    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
+    out = v * 10 + d;
+    return true;
+}
 
-namespace detail {
+// An optional '-', then as above, within -2^63 .. 2^63 - 1.
+constexpr bool parse_decimal(std::string_view s, std::int64_t& out) noexcept {
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    std::uint64_t u = 0;
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!parse_decimal(s, u) || u > limit + negative) return false;
+    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
+    return true;
+}
+
+}  // namespace porthole::detail
+// #include <porthole/detail/field_line.hpp>
+// porthole/detail/field_line.hpp: one field line (RFC 9112 5), scanned in place; the header
+// section and the trailer section of a chunked body have the same grammar.
+
+// #include <porthole/http.hpp>
+// #include <porthole/parse_error.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace porthole::detail {
 
 enum class line_result : std::uint8_t { need_more, field, section_end, error };
 
@@ -688,6 +673,50 @@ inline line_result scan_field_line(char const* p, char const* end, bool first, b
     out.value = std::string_view(value, static_cast<std::size_t>(value_end - value));
     return line_result::field;
 }
+
+}  // namespace porthole::detail
+// #include <porthole/http.hpp>
+// #include <porthole/parse_error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+enum class target_form : std::uint8_t { origin, absolute, authority, asterisk };
+enum class body_framing : std::uint8_t { none, content_length, chunked };
+
+// The parsed request head. Views point into the caller's buffer.
+struct request_head {
+    std::string_view method_name;
+    porthole::method method = porthole::method::other;
+    std::string_view target;
+    target_form form = target_form::origin;
+    porthole::version version{};
+    std::span<header_field const> headers;
+    std::string_view host;  // the Host field value (empty if absent)
+    body_framing framing = body_framing::none;
+    std::uint64_t content_length = 0;  // with body_framing::content_length
+    bool keep_alive = false;           // persistent per version and Connection
+    bool connection_close = false;     // Connection: close
+    bool upgrade = false;              // Connection: upgrade
+    bool expect_continue = false;      // Expect: 100-continue
+    bool expect_unsupported = false;   // another expectation (answer 417)
+
+    header_field const* find(std::string_view name) const noexcept { return find_header(headers, name); }
+    std::string_view header(std::string_view name) const noexcept {
+        auto f = find(name);
+        return f ? f->value : std::string_view{};
+    }
+};
+
+namespace detail {
 
 // request-target characters: VCHAR except '#' (a fragment is never sent). RFC 3986 is stricter,
 // but browsers send '{', '|', '^' and '`' unencoded in queries; control bytes, space and
