@@ -9,8 +9,9 @@ import subprocess
 import sys
 import tempfile
 
-HTTP = ["porthole/http.hpp", "porthole/parse_error.hpp", "porthole/detail/field_line.hpp", "porthole/parser.hpp",
-        "porthole/request.hpp", "porthole/response.hpp", "porthole/connection.hpp", "porthole/router.hpp"]
+HTTP = ["porthole/http.hpp", "porthole/parse_error.hpp", "porthole/detail/field_line.hpp", "porthole/chunked.hpp",
+        "porthole/parser.hpp", "porthole/request.hpp", "porthole/response.hpp", "porthole/connection.hpp",
+        "porthole/router.hpp"]
 HEAVY = ["<chrono>", "<functional>", "<thread>", "<filesystem>", "<sstream>", "<iostream>", "<fstream>",
          "<regex>", "<locale>", "<future>"]
 ANY_PORTHOLE = ["porthole/"]
@@ -26,6 +27,7 @@ RULES = {
     "porthole/http.hpp": HEAVY,
     "porthole/parse_error.hpp": HEAVY,
     "porthole/detail/field_line.hpp": HEAVY,
+    "porthole/chunked.hpp": HEAVY,
     "porthole/parser.hpp": HEAVY,
     "porthole/url.hpp": HEAVY,
     "porthole/html.hpp": HEAVY + ANY_PORTHOLE,

@@ -2,6 +2,7 @@
 // porthole/porthole.hpp: everything porthole offers, in one include.
 #include <porthole/http.hpp>
 #include <porthole/parse_error.hpp>
+#include <porthole/chunked.hpp>
 #include <porthole/parser.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/url.hpp>

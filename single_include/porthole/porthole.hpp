@@ -536,57 +536,11 @@ constexpr std::string_view to_string(parse_error e) noexcept {
 }
 
 }  // namespace porthole
-// #include <porthole/parser.hpp>
-// porthole/parser.hpp: a strict, incremental, zero-copy HTTP/1.1 request parser (RFC 9112).
-//
-// The parser never allocates and never copies header bytes: the method, target, header names and
-// values are string_views into the caller's buffer, and header fields go into storage the caller
-// provides. Bytes may arrive split anywhere; the caller passes everything received for the current
-// message (from its first byte) on each call, possibly at a new address, and the result does not
-// depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
+// #include <porthole/chunked.hpp>
+// porthole/chunked.hpp: the chunked transfer coding (RFC 9112 7.1), decoded incrementally and
+// in place, with its size lines, extensions and trailer section checked against their grammar
+// and bounded by parser_limits.
 
-// #include <porthole/detail/decimal.hpp>
-// porthole/detail/decimal.hpp: the one reader of decimal numbers, for every grammar that has
-// one: Content-Length (1*DIGIT, RFC 9110 section 8.6), Range positions, {:int} and {:uint}
-// route segments, ports and command-line values.
-
-#include <cstdint>
-#include <limits>
-#include <string_view>
-
-namespace porthole::detail {
-
-// 1*DIGIT as an unsigned 64-bit number: no sign, no space, any number of leading zeros ("007"
-// is 7). False, leaving `out` alone, for anything else or a value beyond 2^64 - 1.
-constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty()) return false;
-    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
-    if (s.size() > 20) return false;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
-        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
-        if (d > 9) return false;
-        v = v * 10 + d;
-    }
-    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
-    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
-    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
-    out = v * 10 + d;
-    return true;
-}
-
-// An optional '-', then as above, within -2^63 .. 2^63 - 1.
-constexpr bool parse_decimal(std::string_view s, std::int64_t& out) noexcept {
-    bool negative = !s.empty() && s[0] == '-';
-    if (negative) s.remove_prefix(1);
-    std::uint64_t u = 0;
-    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    if (!parse_decimal(s, u) || u > limit + negative) return false;
-    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
-    return true;
-}
-
-}  // namespace porthole::detail
 // #include <porthole/detail/field_line.hpp>
 // porthole/detail/field_line.hpp: one field line (RFC 9112 5), scanned in place; the header
 // section and the trailer section of a chunked body have the same grammar.
@@ -679,107 +633,12 @@ inline line_result scan_field_line(char const* p, char const* end, bool first, b
 // #include <porthole/parse_error.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <span>
-#include <string>
 #include <string_view>
 
 namespace porthole {
-
-enum class target_form : std::uint8_t { origin, absolute, authority, asterisk };
-enum class body_framing : std::uint8_t { none, content_length, chunked };
-
-// The parsed request head. Views point into the caller's buffer.
-struct request_head {
-    std::string_view method_name;
-    porthole::method method = porthole::method::other;
-    std::string_view target;
-    target_form form = target_form::origin;
-    porthole::version version{};
-    std::span<header_field const> headers;
-    std::string_view host;  // the Host field value (empty if absent)
-    body_framing framing = body_framing::none;
-    std::uint64_t content_length = 0;  // with body_framing::content_length
-    bool keep_alive = false;           // persistent per version and Connection
-    bool connection_close = false;     // Connection: close
-    bool upgrade = false;              // Connection: upgrade
-    bool expect_continue = false;      // Expect: 100-continue
-    bool expect_unsupported = false;   // another expectation (answer 417)
-
-    header_field const* find(std::string_view name) const noexcept { return find_header(headers, name); }
-    std::string_view header(std::string_view name) const noexcept {
-        auto f = find(name);
-        return f ? f->value : std::string_view{};
-    }
-};
-
-namespace detail {
-
-// request-target characters: VCHAR except '#' (a fragment is never sent). RFC 3986 is stricter,
-// but browsers send '{', '|', '^' and '`' unencoded in queries; control bytes, space and
-// non-ASCII are refused. A table, because every byte of every target goes through it: '?'
-// and '\\' are marked, since a backslash is refused before the query and allowed in it.
-enum : std::uint8_t { tc_invalid, tc_plain, tc_question, tc_backslash };
-inline constexpr auto target_chars = [] {
-    std::array<std::uint8_t, 256> t{};
-    for (int c = 0x21; c < 0x7f; ++c) t[static_cast<std::size_t>(c)] = tc_plain;
-    t['#'] = tc_invalid;
-    t['?'] = tc_question;
-    t['\\'] = tc_backslash;
-    return t;
-}();
-constexpr bool is_target_char(char c) noexcept { return target_chars[static_cast<unsigned char>(c)] != tc_invalid; }
-
-// reg-name characters (RFC 3986 3.2.2): unreserved, pct-encoded's '%', sub-delims. A table,
-// because every request's Host goes through it.
-inline constexpr auto reg_name_chars = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 256; ++c)
-        t[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    for (char c : std::string_view{"-._~%!$&'()*+,;="}) t[static_cast<unsigned char>(c)] = true;
-    return t;
-}();
-
-// uri-host [":" port] per RFC 9110 7.2 / RFC 3986 3.2.2 (reg-name, IPv4, IP-literal).
-constexpr bool is_valid_host(std::string_view h) noexcept {
-    std::size_t i = 0;
-    if (!h.empty() && h[0] == '[') {
-        auto close = h.find(']');
-        if (close == std::string_view::npos || close == 1) return false;
-        for (std::size_t k = 1; k < close; ++k) {
-            char c = h[k];
-            if (!(is_hex(c) || c == ':' || c == '.' || c == 'v' || c == 'V')) return false;
-        }
-        i = close + 1;
-    } else {
-        for (; i < h.size() && h[i] != ':'; ++i)
-            if (!reg_name_chars[static_cast<unsigned char>(h[i])]) return false;
-    }
-    if (i == h.size()) return true;
-    if (h[i] != ':') return false;
-    for (++i; i < h.size(); ++i)
-        if (h[i] < '0' || h[i] > '9') return false;
-    return true;
-}
-
-// Whether the host of uri-host [":" port] is empty ("", ":80").
-constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
-
-// Case-insensitive match of a token against a lower-case literal of letters, digits and '-'.
-// OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
-// characters that would fold onto them; the first byte is checked first as a cheap reject.
-template <std::size_t N>
-constexpr bool token_is(std::string_view token, char const (&lower)[N]) noexcept {
-    if (token.size() != N - 1 || (token[0] | 0x20) != lower[0]) return false;
-    for (std::size_t i = 1; i < N - 1; ++i)
-        if ((token[i] | 0x20) != lower[i]) return false;
-    return true;
-}
-
-}  // namespace detail
 
 // Decodes the chunked transfer coding (RFC 9112 7.1) incrementally. Input bytes that it reports
 // as consumed are done with; the caller presents the unconsumed rest again, followed by new
@@ -984,6 +843,166 @@ private:
     std::uint64_t overhead_ = 0;  // framing debt, see check_size_line
     std::size_t trailer_bytes_ = 0;
 };
+
+}  // namespace porthole
+// #include <porthole/parser.hpp>
+// porthole/parser.hpp: a strict, incremental, zero-copy HTTP/1.1 request parser (RFC 9112).
+//
+// The parser never allocates and never copies header bytes: the method, target, header names and
+// values are string_views into the caller's buffer, and header fields go into storage the caller
+// provides. Bytes may arrive split anywhere; the caller passes everything received for the current
+// message (from its first byte) on each call, possibly at a new address, and the result does not
+// depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
+
+// #include <porthole/chunked.hpp>
+// #include <porthole/detail/decimal.hpp>
+// porthole/detail/decimal.hpp: the one reader of decimal numbers, for every grammar that has
+// one: Content-Length (1*DIGIT, RFC 9110 section 8.6), Range positions, {:int} and {:uint}
+// route segments, ports and command-line values.
+
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace porthole::detail {
+
+// 1*DIGIT as an unsigned 64-bit number: no sign, no space, any number of leading zeros ("007"
+// is 7). False, leaving `out` alone, for anything else or a value beyond 2^64 - 1.
+constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty()) return false;
+    while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
+    if (s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) {  // 19 digits at most: no overflow yet
+        auto d = static_cast<unsigned>(s[i]) - unsigned{'0'};
+        if (d > 9) return false;
+        v = v * 10 + d;
+    }
+    auto d = static_cast<unsigned>(s.back()) - unsigned{'0'};
+    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+    if (d > 9 || v > max / 10 || (v == max / 10 && d > max % 10)) return false;
+    out = v * 10 + d;
+    return true;
+}
+
+// An optional '-', then as above, within -2^63 .. 2^63 - 1.
+constexpr bool parse_decimal(std::string_view s, std::int64_t& out) noexcept {
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s.remove_prefix(1);
+    std::uint64_t u = 0;
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!parse_decimal(s, u) || u > limit + negative) return false;
+    out = negative ? static_cast<std::int64_t>(0 - u) : static_cast<std::int64_t>(u);
+    return true;
+}
+
+}  // namespace porthole::detail
+// #include <porthole/detail/field_line.hpp>
+// #include <porthole/http.hpp>
+// #include <porthole/parse_error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole {
+
+enum class target_form : std::uint8_t { origin, absolute, authority, asterisk };
+enum class body_framing : std::uint8_t { none, content_length, chunked };
+
+// The parsed request head. Views point into the caller's buffer.
+struct request_head {
+    std::string_view method_name;
+    porthole::method method = porthole::method::other;
+    std::string_view target;
+    target_form form = target_form::origin;
+    porthole::version version{};
+    std::span<header_field const> headers;
+    std::string_view host;  // the Host field value (empty if absent)
+    body_framing framing = body_framing::none;
+    std::uint64_t content_length = 0;  // with body_framing::content_length
+    bool keep_alive = false;           // persistent per version and Connection
+    bool connection_close = false;     // Connection: close
+    bool upgrade = false;              // Connection: upgrade
+    bool expect_continue = false;      // Expect: 100-continue
+    bool expect_unsupported = false;   // another expectation (answer 417)
+
+    header_field const* find(std::string_view name) const noexcept { return find_header(headers, name); }
+    std::string_view header(std::string_view name) const noexcept {
+        auto f = find(name);
+        return f ? f->value : std::string_view{};
+    }
+};
+
+namespace detail {
+
+// request-target characters: VCHAR except '#' (a fragment is never sent). RFC 3986 is stricter,
+// but browsers send '{', '|', '^' and '`' unencoded in queries; control bytes, space and
+// non-ASCII are refused. A table, because every byte of every target goes through it: '?'
+// and '\\' are marked, since a backslash is refused before the query and allowed in it.
+enum : std::uint8_t { tc_invalid, tc_plain, tc_question, tc_backslash };
+inline constexpr auto target_chars = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0x21; c < 0x7f; ++c) t[static_cast<std::size_t>(c)] = tc_plain;
+    t['#'] = tc_invalid;
+    t['?'] = tc_question;
+    t['\\'] = tc_backslash;
+    return t;
+}();
+constexpr bool is_target_char(char c) noexcept { return target_chars[static_cast<unsigned char>(c)] != tc_invalid; }
+
+// reg-name characters (RFC 3986 3.2.2): unreserved, pct-encoded's '%', sub-delims. A table,
+// because every request's Host goes through it.
+inline constexpr auto reg_name_chars = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c)
+        t[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    for (char c : std::string_view{"-._~%!$&'()*+,;="}) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+// uri-host [":" port] per RFC 9110 7.2 / RFC 3986 3.2.2 (reg-name, IPv4, IP-literal).
+constexpr bool is_valid_host(std::string_view h) noexcept {
+    std::size_t i = 0;
+    if (!h.empty() && h[0] == '[') {
+        auto close = h.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        for (std::size_t k = 1; k < close; ++k) {
+            char c = h[k];
+            if (!(is_hex(c) || c == ':' || c == '.' || c == 'v' || c == 'V')) return false;
+        }
+        i = close + 1;
+    } else {
+        for (; i < h.size() && h[i] != ':'; ++i)
+            if (!reg_name_chars[static_cast<unsigned char>(h[i])]) return false;
+    }
+    if (i == h.size()) return true;
+    if (h[i] != ':') return false;
+    for (++i; i < h.size(); ++i)
+        if (h[i] < '0' || h[i] > '9') return false;
+    return true;
+}
+
+// Whether the host of uri-host [":" port] is empty ("", ":80").
+constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
+
+// Case-insensitive match of a token against a lower-case literal of letters, digits and '-'.
+// OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
+// characters that would fold onto them; the first byte is checked first as a cheap reject.
+template <std::size_t N>
+constexpr bool token_is(std::string_view token, char const (&lower)[N]) noexcept {
+    if (token.size() != N - 1 || (token[0] | 0x20) != lower[0]) return false;
+    for (std::size_t i = 1; i < N - 1; ++i)
+        if ((token[i] | 0x20) != lower[i]) return false;
+    return true;
+}
+
+}  // namespace detail
 
 // Parses one request: head, then body (Content-Length or chunked, decoded in place).
 //   parse(data, size) with all bytes received for this message so far (from its first byte);
