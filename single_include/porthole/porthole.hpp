@@ -12464,6 +12464,80 @@ private:
 
 }  // namespace porthole::detail
 // #include <porthole/detail/compiler.hpp>
+// #include <porthole/detail/engine_shared.hpp>
+// porthole/detail/engine_shared.hpp: what every loop of one engine is given: the settings (the
+// engine's part of the public options, with no HTTP types in it), the listening sockets as a
+// loop sees them, the transport between sockets and connections, and the state the loops share.
+
+// #include <porthole/detail/sys.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace porthole::detail {
+
+// Everything the engine needs from the public options, with no HTTP types in it.
+struct engine_settings {
+    std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
+    std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one
+    unix_socket_settings unix_socket{};
+    bool check_loopback_host = true;  // connections through loopback listeners check Host
+    unsigned threads = 1;
+    std::size_t max_connections = 10000;
+    std::chrono::milliseconds header_timeout{10000};
+    std::chrono::milliseconds body_timeout{30000};
+    std::chrono::milliseconds idle_timeout{60000};
+    std::chrono::milliseconds write_timeout{30000};
+    std::chrono::milliseconds drain_timeout{5000};
+    std::chrono::milliseconds response_timeout{60000};
+    std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
+    std::chrono::milliseconds upgraded_close_timeout{5000};
+    bool listener_per_thread = true;
+    bool single_client_affinity = true;  // loops on the engine's threads follow a lone client's CPU
+    int backlog = 4096;
+};
+
+// A listening socket as a loop sees it.
+struct loop_listener {
+    int fd = -1;
+    bool owned = false;       // this loop's own (SO_REUSEPORT) socket: the loop closes it
+    bool check_host = false;  // a loopback listener: its connections are told to check Host
+};
+
+// What lies between a socket and its connection. Plain TCP: nothing, and the loop's code for
+// it is the only code there is (every use of the transport is an `if constexpr`). An encrypting
+// transport (porthole/tls.hpp) has the same shape, with encrypted = true and, per socket, a
+// connection_state holding its session.
+struct plain_transport {
+    static constexpr bool encrypted = false;
+    struct connection_state {};
+};
+
+// State shared by every loop of one server. Connections are constructed as
+// Conn(app, config, &date) on the loop that accepted them.
+template <class Conn, class Date, class App, class Config, class Transport = plain_transport>
+struct engine_shared {
+    using connection_type = Conn;
+    using date_type = Date;
+    using transport_type = Transport;
+
+    engine_shared(App& a, Config const& c, engine_settings const& s, Transport t = {})
+        : app(a), config(c), settings(s), transport(std::move(t)) {}
+
+    App& app;
+    Config const& config;
+    engine_settings const& settings;
+    [[no_unique_address]] Transport transport;
+    std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
+    std::atomic<bool> stop_requested{false};
+};
+
+}  // namespace porthole::detail
 // #include <porthole/detail/poller.hpp>
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
 // edge-triggered connections (input from the start, output added once after a short write);
@@ -12677,62 +12751,6 @@ using default_poller = poll_poller;
 #include <vector>
 
 namespace porthole::detail {
-
-// Everything the engine needs from the public options, with no HTTP types in it.
-struct engine_settings {
-    std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
-    std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one
-    unix_socket_settings unix_socket{};
-    bool check_loopback_host = true;  // connections through loopback listeners check Host
-    unsigned threads = 1;
-    std::size_t max_connections = 10000;
-    std::chrono::milliseconds header_timeout{10000};
-    std::chrono::milliseconds body_timeout{30000};
-    std::chrono::milliseconds idle_timeout{60000};
-    std::chrono::milliseconds write_timeout{30000};
-    std::chrono::milliseconds drain_timeout{5000};
-    std::chrono::milliseconds response_timeout{60000};
-    std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
-    std::chrono::milliseconds upgraded_close_timeout{5000};
-    bool listener_per_thread = true;
-    bool single_client_affinity = true;  // loops on the engine's threads follow a lone client's CPU
-    int backlog = 4096;
-};
-
-// A listening socket as a loop sees it.
-struct loop_listener {
-    int fd = -1;
-    bool owned = false;       // this loop's own (SO_REUSEPORT) socket: the loop closes it
-    bool check_host = false;  // a loopback listener: its connections are told to check Host
-};
-
-// What lies between a socket and its connection. Plain TCP: nothing, and the loop's code for
-// it is the only code there is (every use of the transport is an `if constexpr`). An encrypting
-// transport (porthole/tls.hpp) has the same shape, with encrypted = true and, per socket, a
-// connection_state holding its session.
-struct plain_transport {
-    static constexpr bool encrypted = false;
-    struct connection_state {};
-};
-
-// State shared by every loop of one server. Connections are constructed as
-// Conn(app, config, &date) on the loop that accepted them.
-template <class Conn, class Date, class App, class Config, class Transport = plain_transport>
-struct engine_shared {
-    using connection_type = Conn;
-    using date_type = Date;
-    using transport_type = Transport;
-
-    engine_shared(App& a, Config const& c, engine_settings const& s, Transport t = {})
-        : app(a), config(c), settings(s), transport(std::move(t)) {}
-
-    App& app;
-    Config const& config;
-    engine_settings const& settings;
-    [[no_unique_address]] Transport transport;
-    std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
-    std::atomic<bool> stop_requested{false};
-};
 
 // The reply to a connection beyond max_connections, written directly and best effort.
 inline constexpr std::string_view busy_reply =
