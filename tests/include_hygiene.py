@@ -21,6 +21,7 @@ RULES = {
     "porthole/detail/sys.hpp": HTTP,
     "porthole/detail/poller.hpp": HTTP,
     "porthole/detail/engine_shared.hpp": HTTP,
+    "porthole/detail/loop_timers.hpp": HTTP,
     "porthole/detail/event_loop.hpp": HTTP,
     "porthole/detail/engine.hpp": HTTP,
     "porthole/detail/client_affinity.hpp": HEAVY + ANY_PORTHOLE,

@@ -12538,6 +12538,91 @@ struct engine_shared {
 };
 
 }  // namespace porthole::detail
+// #include <porthole/detail/loop_timers.hpp>
+// porthole/detail/loop_timers.hpp: an event loop's timeouts, as one list of sockets per kind of
+// timeout. Each kind has one duration, so appending at the tail keeps each list sorted by
+// deadline and expiry only ever looks at the heads.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace porthole::detail {
+
+// Which timeout applies. Idle connections are in two lists: awake ones (their connection object
+// kept, because requests came back to back) and asleep ones (the object given back); awake ones
+// fall asleep after a short while. A connection awaiting its application's answer is on the
+// response clock; one whose live stream has nothing to send is on a list that never expires (it
+// is only for finding it). An upgraded connection (WebSocket) is on its protocol's keep-alive
+// clock, whose expiry asks it to ping (or to give up on a peer that did not answer the last
+// ping), then on its close clock while it waits for the peer's close.
+enum timer_kind : std::uint8_t {
+    t_idle,
+    t_asleep,
+    t_header,
+    t_body,
+    t_write,
+    t_answer,
+    t_stream,
+    t_upgraded,
+    t_upgraded_close,
+    t_count,
+    t_none = 0xff
+};
+
+// The lists are threaded through the loop's per-socket records: a Slot has prev and next (its
+// links), deadline, and timer (its timer_kind; t_none while on no list).
+template <class Slot>
+class loop_timers {
+public:
+    struct list {
+        Slot* head = nullptr;
+        Slot* tail = nullptr;
+        std::int64_t duration = 0;
+        std::int64_t refresh = 0;  // progress moves a deadline only after this much time
+    };
+
+    void set_duration(timer_kind k, std::chrono::milliseconds d) noexcept {
+        lists_[k].duration = std::max<std::int64_t>(1, d.count());
+        lists_[k].refresh = std::min<std::int64_t>(1000, lists_[k].duration / 8);
+    }
+
+    // At the tail of k's list, due its duration after now.
+    void link(Slot& s, timer_kind k, std::int64_t now) noexcept {
+        list& l = lists_[k];
+        s.timer = k;
+        s.deadline = now + l.duration;
+        s.next = nullptr;
+        s.prev = l.tail;
+        if (l.tail) l.tail->next = &s;
+        else l.head = &s;
+        l.tail = &s;
+    }
+
+    void unlink(Slot& s) noexcept {
+        if (s.timer == t_none) return;
+        list& l = lists_[s.timer];
+        if (s.prev) s.prev->next = s.next;
+        else l.head = s.next;
+        if (s.next) s.next->prev = s.prev;
+        else l.tail = s.prev;
+        s.prev = s.next = nullptr;
+        s.timer = t_none;
+    }
+
+    list& operator[](std::size_t k) noexcept { return lists_[k]; }
+    list const& operator[](std::size_t k) const noexcept { return lists_[k]; }
+    list* begin() noexcept { return lists_; }
+    list* end() noexcept { return lists_ + t_count; }
+    list const* begin() const noexcept { return lists_; }
+    list const* end() const noexcept { return lists_ + t_count; }
+
+private:
+    list lists_[t_count];
+};
+
+}  // namespace porthole::detail
 // #include <porthole/detail/poller.hpp>
 // porthole/detail/poller.hpp: readiness back ends for the event loop. On Linux, epoll with
 // edge-triggered connections (input from the start, output added once after a short write);
@@ -12774,29 +12859,6 @@ class event_loop {
         requires(connection_type & c, std::span<char> b) { c.feed(b); },
         "the loop reads into its own buffer and hands connections spans");
 
-    // Which timeout applies; each kind has one duration, so appending at the tail keeps each
-    // list sorted by deadline and expiry only ever looks at the heads. Idle connections are in
-    // two lists: awake ones (their connection object kept, because requests came back to back)
-    // and asleep ones (the object given back); awake ones fall asleep after a short while.
-    // A connection awaiting its application's answer is on the response clock; one whose live
-    // stream has nothing to send is on a list that never expires (it is only for finding it).
-    // An upgraded connection (WebSocket) is on its protocol's keep-alive clock, whose expiry
-    // asks it to ping (or to give up on a peer that did not answer the last ping), then on its
-    // close clock while it waits for the peer's close.
-    enum timer_kind : std::uint8_t {
-        t_idle,
-        t_asleep,
-        t_header,
-        t_body,
-        t_write,
-        t_answer,
-        t_stream,
-        t_upgraded,
-        t_upgraded_close,
-        t_count,
-        t_none = 0xff
-    };
-
     // A socket's state in the loop. Its HTTP connection exists only while a request is under
     // way: an idle keep-alive socket costs this slot (about 100 bytes) and nothing more, and
     // the connection is made again from the loop's read buffer when the next request comes.
@@ -12828,13 +12890,6 @@ class event_loop {
         typename Poller::handle handle{};
     };
 
-    struct timer_list {
-        slot* head = nullptr;
-        slot* tail = nullptr;
-        std::int64_t duration = 0;
-        std::int64_t refresh = 0;  // progress moves a deadline only after this much time
-    };
-
     static constexpr int accepts_per_wakeup = 64;
     static constexpr std::size_t spare_limit = 64;
     static constexpr int reads_per_wakeup = 16;
@@ -12850,17 +12905,17 @@ public:
     // shared with other loops (owned by the engine).
     event_loop(Shared& shared, std::span<loop_listener const> listeners) : shared_(shared) {
         auto const& s = shared_.settings;
-        set_timer(t_idle, s.idle_timeout);
-        set_timer(t_asleep, s.idle_timeout);
-        set_timer(t_header, s.header_timeout);
-        set_timer(t_body, s.body_timeout);
-        set_timer(t_write, s.write_timeout);
-        set_timer(t_answer, s.response_timeout);
-        set_timer(t_stream, std::chrono::hours(24 * 365));
-        set_timer(t_upgraded, s.upgraded_ping_interval.count() > 0
-                                  ? s.upgraded_ping_interval
-                                  : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
-        set_timer(t_upgraded_close, s.upgraded_close_timeout);
+        timers_.set_duration(t_idle, s.idle_timeout);
+        timers_.set_duration(t_asleep, s.idle_timeout);
+        timers_.set_duration(t_header, s.header_timeout);
+        timers_.set_duration(t_body, s.body_timeout);
+        timers_.set_duration(t_write, s.write_timeout);
+        timers_.set_duration(t_answer, s.response_timeout);
+        timers_.set_duration(t_stream, std::chrono::hours(24 * 365));
+        timers_.set_duration(t_upgraded, s.upgraded_ping_interval.count() > 0
+                                             ? s.upgraded_ping_interval
+                                             : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
+        timers_.set_duration(t_upgraded_close, s.upgraded_close_timeout);
         reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -12915,7 +12970,7 @@ public:
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
-            while (slot* s = lists_[t_answer].head) timed_out_reading(*s);  // 503, best effort
+            while (slot* s = timers_[t_answer].head) timed_out_reading(*s);  // 503, best effort
             close_all();
             free_graveyard();
             finished_ = true;
@@ -12926,11 +12981,6 @@ public:
     }
 
 private:
-    void set_timer(timer_kind k, std::chrono::milliseconds d) {
-        lists_[k].duration = std::max<std::int64_t>(1, d.count());
-        lists_[k].refresh = std::min<std::int64_t>(1000, lists_[k].duration / 8);
-    }
-
     void tick() noexcept {
         now_ = monotonic_ms();
         // With metrics on, a fine clock once per wakeup: requests read in it start then.
@@ -12948,10 +12998,10 @@ private:
         auto consider = [&](std::int64_t d) {
             if (next < 0 || d < next) next = d;
         };
-        for (auto const& l : lists_) {
+        for (auto const& l : timers_) {
             if (l.head) consider(l.head->deadline);
         }
-        if (slot* s = lists_[t_idle].head) consider(sleep_time(*s));
+        if (slot* s = timers_[t_idle].head) consider(sleep_time(*s));
         if (draining_) consider(drain_deadline_);
         if (!listening_ && paused_until_ != 0) consider(paused_until_);
         if (next < 0) return timeout_ms;
@@ -13067,8 +13117,8 @@ private:
         }
         ++live_;
         if (auto* m = metrics_recorder()) m->accepted.add();
-        link(*s, t_header);         // until its first request, a connection is on the header clock
-        if constexpr (encrypted) {  // the handshake runs on that clock too
+        timers_.link(*s, t_header, now_);  // until its first request, a connection is on the header clock
+        if constexpr (encrypted) {         // the handshake runs on that clock too
             if (!shared_.transport.open(s->tls)) {
                 close(*s);
                 return;
@@ -13277,13 +13327,13 @@ private:
             hibernate(s);
         timer_kind k = kind_for(s, ph);
         if (k != s.timer) {
-            unlink(s);
-            link(s, k);
-        } else if (progressed && k != t_header && s.deadline - lists_[k].duration + lists_[k].refresh <= now_) {
+            timers_.unlink(s);
+            timers_.link(s, k, now_);
+        } else if (progressed && k != t_header && s.deadline - timers_[k].duration + timers_[k].refresh <= now_) {
             // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
             // the header clock runs from the first byte of a request to the end of its head.
-            unlink(s);
-            link(s, k);
+            timers_.unlink(s);
+            timers_.link(s, k, now_);
         }
         if constexpr (!Poller::edge_triggered) {
             bool want_in = !s.readable && !s.eof && (!s.conn || s.conn->wants_read());
@@ -13309,31 +13359,9 @@ private:
 
     // ------------------------------------------------------------ timers
 
-    void link(slot& s, timer_kind k) noexcept {
-        timer_list& l = lists_[k];
-        s.timer = k;
-        s.deadline = now_ + l.duration;
-        s.next = nullptr;
-        s.prev = l.tail;
-        if (l.tail) l.tail->next = &s;
-        else l.head = &s;
-        l.tail = &s;
-    }
-
-    void unlink(slot& s) noexcept {
-        if (s.timer == t_none) return;
-        timer_list& l = lists_[s.timer];
-        if (s.prev) s.prev->next = s.next;
-        else l.head = s.next;
-        if (s.next) s.next->prev = s.prev;
-        else l.tail = s.prev;
-        s.prev = s.next = nullptr;
-        s.timer = t_none;
-    }
-
     void expire_timers() {
         for (int k = 0; k < t_count; ++k) {
-            timer_list& l = lists_[k];
+            auto& l = timers_[k];
             while (l.head && l.head->deadline <= now_) {
                 slot& s = *l.head;
                 if (k == t_upgraded || k == t_upgraded_close) {  // counted only when it closes
@@ -13362,18 +13390,18 @@ private:
     // Awake idle connections that saw no request for a while give their object back. Moving
     // keeps the deadline, so the asleep list is sorted to within the sleep delay.
     std::int64_t sleep_time(slot const& s) const noexcept {
-        timer_list const& l = lists_[t_idle];
+        auto const& l = timers_[t_idle];
         return s.deadline - l.duration + 2 * l.refresh;
     }
 
     void put_idle_to_sleep() noexcept {
-        timer_list& l = lists_[t_idle];
+        auto& l = timers_[t_idle];
         while (l.head && sleep_time(*l.head) <= now_) {
             slot& s = *l.head;
             std::int64_t deadline = s.deadline;
-            unlink(s);
+            timers_.unlink(s);
             hibernate(s);
-            link(s, t_asleep);
+            timers_.link(s, t_asleep, now_);
             s.deadline = deadline;
         }
     }
@@ -13381,7 +13409,7 @@ private:
     // The connection answers 408 (or 503 for an answer that did not come) when it still can;
     // that answer gets the write clock.
     void timed_out_reading(slot& s) noexcept {
-        unlink(s);
+        timers_.unlink(s);
         try {
             if (!s.conn) {  // nothing arrived at all: nobody to answer
                 close(s);
@@ -13394,7 +13422,7 @@ private:
                 close(s);
                 return;
             }
-            link(s, t_write);
+            timers_.link(s, t_write, now_);
             if constexpr (!Poller::edge_triggered) poller_.set_interest(s.fd, s.handle, false, !s.writable);
         } catch (...) {
             close(s);
@@ -13406,7 +13434,7 @@ private:
     // True when the timeout ended the connection (a ping went unanswered, or a close); false
     // when it only sent a ping.
     bool timed_out_upgraded(slot& s) noexcept {
-        unlink(s);
+        timers_.unlink(s);
         try {
             s.conn->timeout();
         } catch (...) {
@@ -13415,7 +13443,7 @@ private:
         }
         bool ended = s.conn->phase() == connection_phase_type::closed;  // TLS may still say goodbye
         drive(s);
-        if (!s.closed && s.timer == t_none) link(s, kind_for(s, phase(s)));
+        if (!s.closed && s.timer == t_none) timers_.link(s, kind_for(s, phase(s)), now_);
         return ended || s.closed;
     }
 
@@ -13424,7 +13452,7 @@ private:
     // where client and server work at the same time), has this thread run on its client's CPU;
     // anything else gives the thread back to the scheduler.
     void follow_lone_client() noexcept {
-        slot* lone = live_ == 1 && !draining_ ? lists_[t_idle].head : nullptr;
+        slot* lone = live_ == 1 && !draining_ ? timers_[t_idle].head : nullptr;
         if (lone && shared_.connections.load(std::memory_order_relaxed) != 1) lone = nullptr;
         affinity_.step(lone ? lone->fd : -1);
     }
@@ -13434,7 +13462,7 @@ private:
     void close(slot& s) noexcept {
         if (s.closed) return;
         s.closed = true;
-        unlink(s);
+        timers_.unlink(s);
         if (s.deferred) {
             std::erase(again_, &s);
             s.deferred = false;
@@ -13476,7 +13504,7 @@ private:
     }
 
     void close_all() noexcept {
-        for (auto& l : lists_) {
+        for (auto& l : timers_) {
             while (l.head) close(*l.head);
         }
     }
@@ -13499,7 +13527,7 @@ private:
         // socket (the loop may have been busy in a handler): read it, answer it, then close.
         std::vector<slot*> idle;
         for (int k : {t_idle, t_asleep, t_header}) {
-            for (slot* s = lists_[k].head; s; s = s->next) {
+            for (slot* s = timers_[k].head; s; s = s->next) {
                 if (phase(*s) == connection_phase_type::idle) idle.push_back(s);
             }
         }
@@ -13510,7 +13538,7 @@ private:
             if (!s->closed && phase(*s) == connection_phase_type::idle) close(*s);
         }
         // The rest answer with Connection: close from now on, and live streams end.
-        for (auto& l : lists_) {
+        for (auto& l : timers_) {
             for (slot* s = l.head; s; s = s->next) {
                 if (!s->conn) continue;
                 s->conn->drain();
@@ -13540,7 +13568,7 @@ private:
     std::int64_t paused_until_ = 0;
     std::time_t date_second_ = 0;
     date_type date_{};
-    timer_list lists_[t_count];
+    loop_timers<slot> timers_;
     std::size_t live_ = 0;
     slot* graveyard_ = nullptr;
     std::vector<slot*> again_;
