@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """HTTPS: porthole (examples/hello --tls-cert, one event loop) against nginx (Debian's, one
 worker, `return 200 "Hello, World!"`), with the same certificate and key, the same TLS 1.2
-cipher list (porthole's default), TLS 1.3's default suites, tickets on, no session cache.
+cipher list (porthole's default), TLS 1.3's default suites, tickets on (as many per TLS 1.3
+handshake as porthole's default), no session cache.
 All servers start once; rounds interleave them; medians of the rounds, ratios from the same run.
 
   handshakes   build/bench/tls_load: 16 connections at once, each a full handshake (no
@@ -38,6 +39,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # porthole::tls::default_cipher_list, read from its header: nginx gets the same list.
 CIPHERS = re.search(r'default_cipher_list\[\] =\s*"([^"]+)"',
                     (ROOT / "include/porthole/detail/tls_context.hpp").read_text()).group(1)
+# and as many TLS 1.3 tickets per handshake as porthole's default (OpenSSL's NumTickets).
+TICKETS = re.search(r'unsigned tickets_per_handshake = (\d+);',
+                    (ROOT / "include/porthole/detail/tls_context.hpp").read_text()).group(1)
 
 # server_bench.py's nginx, listening with TLS.
 NGINX_CONF = NGINX_PLAIN_CONF.replace("error.log error;", "error.log crit;").replace("listen 127.0.0.1:{port};", """\
@@ -48,7 +52,8 @@ listen 127.0.0.1:{port} ssl;
         ssl_ciphers {ciphers};
         ssl_prefer_server_ciphers on;
         ssl_session_tickets on;
-        ssl_session_cache off;""")
+        ssl_session_cache off;
+        ssl_conf_command NumTickets {tickets};""")
 assert "ssl_certificate {cert}" in NGINX_CONF
 
 
@@ -69,7 +74,7 @@ def make_servers(build, folder, kind):
     tmp = tempfile.mkdtemp(prefix="porthole-nginx-tls-")
     port = free_port()
     conf = pathlib.Path(tmp) / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=tmp, port=port, cert=cert, key=key, ciphers=CIPHERS))
+    conf.write_text(NGINX_CONF.format(dir=tmp, port=port, cert=cert, key=key, ciphers=CIPHERS, tickets=TICKETS))
     return [porthole, Server("nginx", [nginx, "-p", tmp, "-c", str(conf)], port=port, tmpdir=tmp)]
 
 

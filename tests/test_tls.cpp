@@ -294,6 +294,40 @@ TEST_CASE("tickets can be turned off") {
     SSL_SESSION_free(second);
 }
 
+namespace {
+// How many TLS 1.3 tickets a client gets from one full handshake and one request.
+int tickets_received(tls::config const& cfg) {
+    static int received = 0;
+    received = 0;
+    tls::context server(cfg);
+    client_ctx client;
+    client.versions(TLS1_3_VERSION, TLS1_3_VERSION);
+    SSL_CTX_set_session_cache_mode(client.ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(client.ctx, [](SSL*, SSL_SESSION*) {
+        ++received;
+        return 0;  // not kept
+    });
+    reporter app;
+    tls_client c(app, server, client.ctx);
+    REQUIRE(c.handshake());
+    c.send(get_request);
+    REQUIRE(c.responses().size() == 1);
+    return received;
+}
+}  // namespace
+
+TEST_CASE("TLS 1.3 sends tickets_per_handshake tickets after a full handshake, none with tickets off") {
+    auto cfg = server_config();
+    CHECK(tickets_received(cfg) == 1);  // the default
+    cfg.tickets_per_handshake = 3;
+    CHECK(tickets_received(cfg) == 3);
+    cfg.tickets_per_handshake = 0;
+    CHECK(tickets_received(cfg) == 0);
+    cfg.tickets_per_handshake = 2;
+    cfg.session_tickets = false;
+    CHECK(tickets_received(cfg) == 0);
+}
+
 TEST_CASE("reload: new sessions get the new certificate, a session already open goes on") {
     tls_test::files mine;  // files this test may overwrite
     auto copy = [&](char const* from, char const* to) {
