@@ -53,23 +53,6 @@ enum class connection_phase : std::uint8_t {
     upgraded_closing,  // that protocol waits for the peer's close: the close timeout applies
 };
 
-// The Date header value, formatted at most once per second. The driver owns the clock and calls
-// update(); a connection without one sends no Date.
-class date_source {
-public:
-    void update(std::time_t now) noexcept {
-        if (now == last_) return;
-        last_ = now;
-        len_ = format_http_date(now, std::span<char, http_date_size>(buf_)).size();
-    }
-    std::string_view value() const noexcept { return {buf_.data(), len_}; }
-
-private:
-    std::time_t last_ = -1;
-    std::array<char, http_date_size> buf_{};
-    std::size_t len_ = 0;
-};
-
 struct connection_config {
     parser_limits limits{};
     bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
