@@ -8697,6 +8697,50 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 // #include <porthole/access_log.hpp>
 // #include <porthole/app.hpp>
 // #include <porthole/body_stream.hpp>
+// #include <porthole/connection_config.hpp>
+// porthole/connection_config.hpp: what a driver tells its connections: parser limits, output
+// bounds, the logs, the host names a loopback listener accepts, and where blocking handlers run.
+// One configuration is shared by a driver's connections (connection.hpp).
+
+// #include <porthole/access_log.hpp>
+// #include <porthole/parser.hpp>
+
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+class worker_pool;
+
+struct connection_config {
+    parser_limits limits{};
+    bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
+    std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
+    std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
+    access_log_function access_log;
+    std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    // Host names accepted beside localhost and IP literals where a driver turns the Host check
+    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
+    std::vector<std::string> allowed_hosts;
+    worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
+};
+
+namespace detail {
+inline connection_config const& default_connection_config() {
+    static connection_config const defaults;
+    return defaults;
+}
+
+inline void default_error_log(std::string_view message) {
+    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+}  // namespace detail
+
+}  // namespace porthole
 // #include <porthole/detail/compiler.hpp>
 // #include <porthole/http_date.hpp>
 // #include <porthole/mailbox.hpp>
@@ -8767,25 +8811,7 @@ enum class connection_phase : std::uint8_t {
     upgraded_closing,  // that protocol waits for the peer's close: the close timeout applies
 };
 
-struct connection_config {
-    parser_limits limits{};
-    bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
-    std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
-    std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    access_log_function access_log;
-    std::function<void(std::string_view)> error_log;  // default: a line on stderr
-    // Host names accepted beside localhost and IP literals where a driver turns the Host check
-    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
-    std::vector<std::string> allowed_hosts;
-    worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
-};
-
 namespace detail {
-inline connection_config const& default_connection_config() {
-    static connection_config const defaults;
-    return defaults;
-}
-
 // Whether a Host value (uri-host [":" port]) can only have come from a client that means this
 // machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
 // `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
@@ -8827,9 +8853,6 @@ inline bool is_local_host(std::string_view host, std::vector<std::string> const&
     return false;
 }
 
-inline void default_error_log(std::string_view message) {
-    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
-}
 // Header field storage shared by the connections of a thread: a request whose head arrives in
 // one piece, the usual case, needs no storage of its own. It grows by adding a larger block and
 // keeping the old ones, so storage a connection was given never moves when another connection
