@@ -651,114 +651,36 @@ private:
     std::size_t buffered_output() const noexcept;
 
     // ---- answers that come later, and live streams
+    // (defined in detail/connection_later.hpp)
 
     // What await_answer() found: the answer is awaited, was given at once, or cannot come.
     enum class awaiting : std::uint8_t { yes, no, unanswerable };
-    PORTHOLE_NOINLINE awaiting await_answer(request const& req, bool returned_later) {
-        if (!ex_.started) {
-            log_error("the application returned porthole::later without calling answer_later()");
-            return awaiting::unanswerable;
-        }
-        auto state = std::move(ex_.started);
-        if (!returned_later) {
-            state->close();
-            return awaiting::no;
-        }
-        state->keep(req, static_cast<bool>(config_.access_log));
-        pending_ = std::move(state);
-        waiting_ = true;
-        take_answer();  // it may have come already, even from this thread
-        return awaiting::yes;
-    }
+    // The handler took a responder: hold the request's place until its answer comes.
+    PORTHOLE_NOINLINE awaiting await_answer(request const& req, bool returned_later);
 
     // Sends the awaited answer if it has come; true if it had.
-    bool take_answer() {
-        auto res = pending_->take([this](std::string_view why) { log_error(why); },
-                                  [] { return response::error(status::internal_server_error); });
-        if (!res) return false;
-        auto state = std::move(pending_);
-        waiting_ = false;
-        finish(state->summary, std::move(*res));
-        return true;
-    }
+    bool take_answer();
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
-    void abandon_answer() noexcept {
-        metric_.abandon();  // in flight no more, with no answer to count
-        if (!pending_) return;
-        pending_->close();
-        pending_.reset();
-        waiting_ = false;
-    }
+    void abandon_answer() noexcept;
 
-    PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live) {
-        s.live = &live;
-        if (metrics::enabled() && !live.counted) {
-            live.counted = true;
-            metrics::stream_opened();
-        }
-        if (draining_) live.stopping.store(true, std::memory_order_release);
-        if (ex_.box) {
-            ex_.ensure_link();
-            live.attach(ex_.link);
-        }
-    }
+    // A live stream is queued: counted, told of a drain, and linked to the driver's mailbox.
+    PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live);
 
-    bool has_live_stream() const noexcept {
-        for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
-            if (segments_[i].kind == segment::stream && segments_[i].live && !segments_[i].stream_ended) return true;
-        return false;
-    }
+    // A live stream is queued and has not ended.
+    bool has_live_stream() const noexcept;
     void let_go_of_streams() noexcept {
         for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::stream && segments_[i].live) segments_[i].live->finish();
     }
-    void discard_output() noexcept {
-        segments_.clear();
-        first_unsent_ = 0;
-        front_done_ = 0;
-        held_.clear();
-        out_.clear();
-        open_head_at_ = npos;
-    }
+    // Nothing queued will be written (the client left).
+    void discard_output() noexcept;
 
     // The connection ends or is reused: every handle that reaches it learns so.
-    void let_go() noexcept {
-        abort_body();
-        if (up_) {
-            up_->end();
-            up_.reset();
-        }
-        ex_.upgrade.reset();
-        abandon_answer();
-        ex_.started.reset();
-        let_go_of_streams();
-        if (ex_.link) {
-            ex_.link->disconnect();
-            ex_.link.reset();
-        }
-    }
+    void let_go() noexcept;
 
     // From the driver's mailbox: an answer came, or a live stream was resumed.
-    static void on_notify(void* self) {
-        auto& c = *static_cast<connection*>(self);
-        if (c.up_) return c.up_->on_notify();
-        if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
-        if constexpr (plans_bodies) {
-            auto* in = c.incoming_.get();
-            if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
-                in->waiting = false;
-                c.paused_ = false;
-                c.process_buffered();
-            }
-        }
-        for (std::size_t i = c.first_unsent_; i < c.segments_.size(); ++i) {
-            auto& s = c.segments_[i];
-            if (s.kind != segment::stream) continue;
-            if (s.paused && s.live->take_resume()) s.paused = false;
-            break;  // only the first stream can be waiting
-        }
-    }
+    static void on_notify(void* self);
 
     // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
 
@@ -1010,3 +932,4 @@ private:
 
 // The members of connection defined out of the class, by concept.
 #include <porthole/detail/connection_serialization.hpp>
+#include <porthole/detail/connection_later.hpp>
