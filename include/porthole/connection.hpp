@@ -14,10 +14,14 @@
 #include <porthole/access_log.hpp>
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
+#include <porthole/connection_config.hpp>
 #include <porthole/detail/compiler.hpp>
+#include <porthole/detail/header_storage.hpp>
+#include <porthole/detail/local_host.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/mailbox.hpp>
 #include <porthole/metrics.hpp>
+#include <porthole/output_chunk.hpp>
 #include <porthole/parser.hpp>
 #include <porthole/responder.hpp>
 #include <porthole/stream.hpp>
@@ -51,134 +55,6 @@ enum class connection_phase : std::uint8_t {
     upgraded,          // another protocol took over after a 101 (WebSocket): its keep-alive timer
     upgraded_closing,  // that protocol waits for the peer's close: the close timeout applies
 };
-
-// One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
-// sends with sendfile or reads. The connection owns the descriptor.
-struct output_chunk {
-    std::string_view memory;
-    int file_fd = -1;
-    std::uint64_t file_offset = 0;
-    std::uint64_t file_length = 0;
-    std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
-};
-
-namespace detail {
-// Where pending_output() lists its chunks when the driver lends no room: one array per thread,
-// not per connection (640 bytes that a waiting connection would carry), since a driver writes
-// one connection's output before it asks the next.
-inline std::span<output_chunk> thread_output_chunks() noexcept {
-    thread_local std::array<output_chunk, 16> chunks{};
-    return chunks;
-}
-}  // namespace detail
-
-// The Date header value, formatted at most once per second. The driver owns the clock and calls
-// update(); a connection without one sends no Date.
-class date_source {
-public:
-    void update(std::time_t now) noexcept {
-        if (now == last_) return;
-        last_ = now;
-        len_ = format_http_date(now, std::span<char, http_date_size>(buf_)).size();
-    }
-    std::string_view value() const noexcept { return {buf_.data(), len_}; }
-
-private:
-    std::time_t last_ = -1;
-    std::array<char, http_date_size> buf_{};
-    std::size_t len_ = 0;
-};
-
-struct connection_config {
-    parser_limits limits{};
-    bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
-    std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
-    std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    access_log_function access_log;
-    std::function<void(std::string_view)> error_log;  // default: a line on stderr
-    // Host names accepted beside localhost and IP literals where a driver turns the Host check
-    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
-    std::vector<std::string> allowed_hosts;
-    worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
-};
-
-namespace detail {
-inline connection_config const& default_connection_config() {
-    static connection_config const defaults;
-    return defaults;
-}
-
-// Whether a Host value (uri-host [":" port]) can only have come from a client that means this
-// machine: an IP literal, "localhost" or a name below ".localhost" (RFC 6761 6.3), or one of
-// `allowed`. A page that rebinds its own name to 127.0.0.1 sends that name, and is refused.
-// Runs for every request on a loopback listener, so the usual values take a few steps.
-inline bool is_local_host(std::string_view host, std::vector<std::string> const& allowed) noexcept {
-    auto is = [&](std::string_view name) {  // exactly `name`, with or without a port
-        return host.size() >= name.size() && std::memcmp(host.data(), name.data(), name.size()) == 0 &&
-               (host.size() == name.size() || host[name.size()] == ':');
-    };
-    if (is("127.0.0.1") || is("localhost")) return true;  // what browsers and tools send, first
-    if (host.empty()) return false;
-    if (host[0] == '[') return true;         // an IPv6 literal (the parser checked its characters)
-    if (host[0] >= '0' && host[0] <= '9') {  // a dotted IPv4 address: four numbers of 0 to 255
-        unsigned parts = 1, digits = 0, value = 0;
-        std::size_t i = 0;
-        for (; i < host.size() && host[i] != ':'; ++i) {
-            char c = host[i];
-            if (c == '.') {
-                if (digits == 0) break;
-                ++parts;
-                digits = value = 0;
-            } else if (c >= '0' && c <= '9' && digits < 3) {
-                value = value * 10 + static_cast<unsigned>(c - '0');
-                ++digits;
-                if (value > 255) break;
-            } else {
-                break;
-            }
-        }
-        if ((i == host.size() || host[i] == ':') && parts == 4 && digits > 0) return true;
-    }
-    host = host.substr(0, host.find(':'));
-    if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same name
-    if (host.size() >= 9 && iequals(host.substr(host.size() - 9), "localhost") &&
-        (host.size() == 9 || host[host.size() - 10] == '.'))
-        return true;
-    for (auto const& name : allowed)
-        if (iequals(host, name)) return true;
-    return false;
-}
-
-inline void default_error_log(std::string_view message) {
-    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
-}
-// Header field storage shared by the connections of a thread: a request whose head arrives in
-// one piece, the usual case, needs no storage of its own. It grows by adding a larger block and
-// keeping the old ones, so storage a connection was given never moves when another connection
-// on the thread has larger limits.
-inline std::span<header_field> thread_header_storage(std::size_t n) {
-    thread_local std::vector<std::unique_ptr<header_field[]>> blocks;
-    thread_local std::size_t largest = 0;
-    if (largest < n) {
-        blocks.push_back(std::make_unique<header_field[]>(n));
-        largest = n;
-    }
-    return {blocks.back().get(), n};
-}
-// How many handlers on this thread are running with a request whose fields may be in the shared
-// storage. While one is, a connection that parses (a handler driving another connection or a
-// test client) takes storage of its own first, so it cannot overwrite the running request.
-inline unsigned& thread_header_storage_lent() noexcept {
-    thread_local unsigned lent = 0;
-    return lent;
-}
-struct header_storage_lease {
-    header_storage_lease() noexcept { ++thread_header_storage_lent(); }
-    ~header_storage_lease() { --thread_header_storage_lent(); }
-    header_storage_lease(header_storage_lease const&) = delete;
-    header_storage_lease& operator=(header_storage_lease const&) = delete;
-};
-}  // namespace detail
 
 template <class App>
 class connection {
@@ -732,430 +608,82 @@ private:
     }
 
     // ---- serialization
+    // (defined in detail/connection_serialization.hpp)
 
-    std::uint64_t queue_response(response& res, bool head_only, version v, bool keep) {
-        auto st = res.status();
-        bool body_allowed = status_allows_body(st);
-        auto size = res.body_size();
-        bool streamed = body_allowed && !size.has_value();
-        bool chunked = streamed && v.minor >= 1;
-        if (streamed && !chunked) {  // HTTP/1.0 stream: delimited by closing
-            keep = false;
-            closing_ = true;
-        }
-        write_head(res, st, body_allowed, chunked, size, v, keep);
-        if (!body_allowed || head_only) return 0;
+    // The response's head, and its body copied, referenced, held or streamed; the body bytes queued.
+    std::uint64_t queue_response(response& res, bool head_only, version v, bool keep);
 
-        auto& body = res.body();
-        if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
-            if (view.size() <= config_.inline_body_limit || std::holds_alternative<std::string_view>(body)) {
-                if (view.size() <= config_.inline_body_limit) {
-                    append_buffered(view);
-                } else {  // static data: referenced, not copied
-                    push_view(view, false);
-                }
-                return view.size();
-            }
-            held_.push_back(std::move(body));
-            push_view(response::body_view(held_.back()), true);
-            return view.size();
-        }
-        if (auto f = std::get_if<file_body>(&body)) {
-            segment s;
-            s.kind = segment::file;
-            s.fd = f->fd ? f->fd->get() : -1;
-            s.file_offset = f->offset;
-            s.file_length = f->length;
-            s.last_of_held = true;
-            held_.push_back(std::move(body));
-            if (s.file_length == 0) {
-                held_.pop_back();
-                return 0;
-            }
-            segments_.push_back(s);
-            return f->length;
-        }
-        if (std::holds_alternative<stream_body>(body)) {
-            held_.push_back(std::move(body));
-            segment s;
-            s.kind = segment::stream;
-            auto& sb = std::get<stream_body>(held_.back());
-            s.producer = &sb.next;
-            if (sb.live) start_live_stream(s, *sb.live);
-            s.chunked = chunked;
-            s.last_of_held = true;
-            segments_.push_back(s);
-        }
-        return 0;
-    }
-
-    // The status line and header fields, written in one pass into room made once: this runs
-    // for every response, and a dozen appends that each check capacity cost more than the bytes.
+    // The status line and header fields, written in one pass into room made once.
     void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
-                    version v, bool keep) {
-        auto reason = reason_phrase(st);
-        bool date = date_ && !date_->value().empty();
-        for (auto const& f : res.headers()) date = date && !iequals(f.name, "Date");  // the application's own wins
-        auto ct = res.content_type();
-        // Room for the longest form of each piece written below (each sizeof counts a spare byte).
-        constexpr std::size_t fixed_room = sizeof("HTTP/1.1 000 \r\n") + sizeof("Date: \r\n") +
-                                           sizeof("Server: porthole\r\n") + sizeof("Content-Type: \r\n") +
-                                           sizeof("Content-Length: 18446744073709551615\r\n") +
-                                           sizeof("Connection: keep-alive\r\n") + sizeof("\r\n");
-        std::size_t need = fixed_room + reason.size() + (date ? date_->value().size() : 0) + ct.size();
-        for (auto const& f : res.headers()) need += f.name.size() + sizeof(": \r\n") - 1 + f.value.size();
-        std::size_t begin = out_.size();
-        out_.resize(begin + need);
-        char* p = out_.data() + begin;
-        auto put = [&p](std::string_view b) PORTHOLE_ALWAYS_INLINE_LAMBDA {  // a few bytes: a call costs more
-            std::memcpy(p, b.data(), b.size());
-            p += b.size();
-        };
-        char line[16] = "HTTP/1.1 000 ";
-        auto code = to_int(st);
-        line[9] = static_cast<char>('0' + code / 100 % 10);
-        line[10] = static_cast<char>('0' + code / 10 % 10);
-        line[11] = static_cast<char>('0' + code % 10);
-        put(std::string_view(line, 13));
-        put(reason);
-        put("\r\n");
-        if (date) {
-            put("Date: ");
-            put(date_->value());
-            put("\r\n");
-        }
-        if (config_.server_header) put("Server: porthole\r\n");
-        if (!ct.empty()) {
-            put("Content-Type: ");
-            put(ct);
-            put("\r\n");
-        }
-        for (auto const& f : res.headers()) {
-            if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") ||
-                iequals(f.name, "Connection"))
-                continue;  // framing is the connection's
-            put(f.name);
-            put(": ");
-            put(f.value);
-            put("\r\n");
-        }
-        if (body_allowed) {
-            if (chunked) {
-                put("Transfer-Encoding: chunked\r\n");
-            } else if (size) {
-                put("Content-Length: ");
-                p = std::to_chars(p, p + 20, *size).ptr;
-                put("\r\n");
-            }
-        }
-        if (!keep) put("Connection: close\r\n");
-        else if (v.minor == 0) put("Connection: keep-alive\r\n");
-        put("\r\n");
-        out_.resize(static_cast<std::size_t>(p - out_.data()));
-        last_head_size_ = out_.size() - begin;
-        open_head_at_ = keep ? begin : npos;
-        note_buffered(begin);
-    }
+                    version v, bool keep);
 
-    // Draining: the last response queued meant to keep the connection open, but the server
-    // closes after it. While no byte of its head has gone out, its head says so (RFC 9112 9.6)
-    // and nothing more is read; once its head has started, it goes out as it is.
-    void close_after_queued() noexcept {
-        if (open_head_at_ == npos || waiting_ || !in_.empty() || up_) return;
-        std::size_t at = open_head_at_, i = first_unsent_;
-        while (i < segments_.size() &&
-               !(segments_[i].kind == segment::buffered && segments_[i].begin <= at && at < segments_[i].end))
-            ++i;
-        if (i == segments_.size() || (i == first_unsent_ && segments_[i].begin + front_done_ > at)) return;
-        constexpr std::string_view keep_alive = "Connection: keep-alive\r\n\r\n", close = "Connection: close\r\n\r\n";
-        std::string_view head(out_.data() + at, last_head_size_);
-        std::size_t from = head.ends_with(keep_alive) ? head.size() - keep_alive.size() : head.size() - 2;
-        std::size_t old_size = head.size() - from;
-        try {
-            out_.replace(at + from, old_size, close);
-        } catch (...) {
-            return;  // no memory for 19 bytes: it goes out as it is
-        }
-        auto grown = static_cast<std::ptrdiff_t>(close.size()) - static_cast<std::ptrdiff_t>(old_size);
-        segments_[i].end += grown;
-        for (auto j = i + 1; j < segments_.size(); ++j)
-            if (segments_[j].kind == segment::buffered) {
-                segments_[j].begin += grown;
-                segments_[j].end += grown;
-            }
-        open_head_at_ = npos;
-        closing_ = true;
-    }
+    // Draining: the last head queued says Connection: close while none of it has gone out.
+    void close_after_queued() noexcept;
 
     // Appends to out_, extending the last buffered segment when it is the tail of the queue.
-    void append_buffered(std::string_view bytes) {
-        if (bytes.empty()) return;
-        std::size_t begin = out_.size();
-        out_.append(bytes);
-        note_buffered(begin);
-    }
+    void append_buffered(std::string_view bytes);
 
     // out_ grew from `begin`: extend the tail segment over the new bytes, or start one.
-    void note_buffered(std::size_t begin) {
-        if (!segments_.empty() && segments_.back().kind == segment::buffered && segments_.back().end == begin &&
-            segments_.size() > first_unsent_) {
-            segments_.back().end = out_.size();
-            return;
-        }
-        segment s;
-        s.kind = segment::buffered;
-        s.begin = begin;
-        s.end = out_.size();
-        segments_.push_back(s);
-    }
+    void note_buffered(std::size_t begin);
 
-    void push_view(std::string_view bytes, bool held) {
-        if (bytes.empty()) {
-            if (held) held_.pop_back();
-            return;
-        }
-        segment s;
-        s.kind = segment::view;
-        s.bytes = bytes;
-        s.last_of_held = held;
-        segments_.push_back(s);
-    }
+    // Queues bytes to be sent where they lie (static data, or a held response's body).
+    void push_view(std::string_view bytes, bool held);
 
-    // Makes the stream segment's next framed piece current. A producer that throws cuts the
-    // body short, with no chunked terminator, and the connection closes: the truncation shows.
-    PORTHOLE_NOINLINE void materialize_stream(segment& s) {
-        if (!s.bytes.empty() || s.stream_ended || s.paused) return;
-        auto next = detail::pull_piece(s.producer, s.live, [this](std::string_view m) { log_error(m); });
-        if (next.kind == detail::pulled::paused) {
-            s.paused = true;
-            // It may wait long, and each piece comes in memory of its own: keep none meanwhile.
-            std::string().swap(stream_buf_);
-            return;
-        }
-        bool failed = next.kind == detail::pulled::failed;
-        std::string& piece = next.bytes;
-        stream_buf_.clear();
-        if (!piece.empty()) {
-            if (s.chunked) {  // the size line apart, so that the piece is sent where it lies
-                auto r = std::to_chars(chunk_head_.data(), chunk_head_.data() + 16, piece.size(), 16);
-                *r.ptr++ = '\r';
-                *r.ptr++ = '\n';
-                s.chunk_head = static_cast<std::uint8_t>(r.ptr - chunk_head_.data());
-                piece.append("\r\n");
-            }
-            stream_buf_ = std::move(piece);
-        } else {
-            s.stream_ended = true;
-            if (s.live) s.live->finish();
-            if (failed) closing_ = true;  // the body is cut short: the client must see the connection end
-            else if (s.chunked) stream_buf_ = "0\r\n\r\n";
-        }
-        s.bytes = stream_buf_;
-    }
+    // Makes the stream segment's next framed piece current; a producer that throws cuts it short.
+    PORTHOLE_NOINLINE void materialize_stream(segment& s);
 
-    // The front is a stream that waits, maybe long (an event stream between events): keep
-    // nothing of what was written before it, neither records nor, if no other response is
-    // queued behind it, the buffer.
-    void shed_written_output() {
-        if (first_unsent_ != 0) {
-            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(first_unsent_));
-            first_unsent_ = 0;
-            segments_.shrink_to_fit();
-        }
-        if (segments_.size() == 1 && out_.capacity() != 0) {
-            std::string().swap(out_);
-            open_head_at_ = npos;
-        }
-    }
+    // The front is a stream that waits, maybe long: keep nothing of what was written before it.
+    void shed_written_output();
 
-    void finish_front() {
-        auto& s = segments_[first_unsent_];
-        front_done_ = 0;
-        if (s.kind == segment::stream && !s.stream_ended) {
-            s.bytes = {};  // made again from the producer
-            s.chunk_head = 0;
-            return;
-        }
-        if (s.last_of_held && !held_.empty()) held_.pop_front();
-        ++first_unsent_;
-    }
+    // The front segment is written (a stream that goes on makes its next piece instead).
+    void finish_front();
 
-    // A peer that reads steadily while it keeps sending may never let the queue empty: drop
-    // what was written from the front of out_ and of segments_, so that they hold what is
-    // pending rather than everything sent since the queue was last empty.
-    void compact_output() {
-        if (first_unsent_ >= compact_segments_at && first_unsent_ * 2 >= segments_.size()) {
-            segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(first_unsent_));
-            first_unsent_ = 0;
-        }
-        std::size_t live = out_.size();  // the first byte still to write
-        for (std::size_t i = first_unsent_; i < segments_.size(); ++i) {
-            if (segments_[i].kind == segment::buffered) {
-                live = segments_[i].begin + (i == first_unsent_ ? static_cast<std::size_t>(front_done_) : 0);
-                break;
-            }
-        }
-        if (live < compact_bytes_at || live * 2 < out_.size()) return;
-        out_.erase(0, live);
-        open_head_at_ = open_head_at_ != npos && open_head_at_ >= live ? open_head_at_ - live : npos;
-        auto& front = segments_[first_unsent_];
-        if (front.kind == segment::buffered) {
-            front.begin += static_cast<std::size_t>(front_done_);
-            front_done_ = 0;
-        }
-        for (std::size_t i = first_unsent_; i < segments_.size(); ++i) {
-            if (segments_[i].kind != segment::buffered) continue;
-            segments_[i].begin -= live;
-            segments_[i].end -= live;
-        }
-    }
+    // Drops what was written from the front of out_ and segments_ while the queue never empties.
+    void compact_output();
 
-    void reset_output() {
-        segments_.clear();
-        first_unsent_ = 0;
-        front_done_ = 0;
-        out_.clear();
-        open_head_at_ = npos;
-        if (out_.capacity() > kept_buffer_capacity) std::string().swap(out_);
-    }
+    // Everything queued is written: the queue starts again, its buffer kept within bounds.
+    void reset_output();
 
-    bool output_over_limit() const noexcept {
-        // out_ holds at least what is pending: with the records and nothing held under the
-        // limit, as after most requests, the precise count is not needed.
-        if (held_.empty() &&
-            out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
-            return false;
-        return buffered_output() > config_.max_output_buffered;
-    }
+    // More output waits than max_output_buffered allows: reading stops meanwhile.
+    bool output_over_limit() const noexcept;
 
-    // Output waiting to be written, as backpressure counts it: buffered bytes not yet written,
-    // and held responses (their files and streams a little, string bodies whole: a peer that
-    // pipelines requests for large generated bodies must not make the connection hold many).
-    std::size_t buffered_output() const noexcept {
-        std::size_t n = 0;
-        for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
-            if (segments_[i].kind == segment::buffered) n += segments_[i].end - segments_[i].begin;
-        if (first_unsent_ < segments_.size() && segments_[first_unsent_].kind == segment::buffered)
-            n -= static_cast<std::size_t>(front_done_);
-        for (auto const& b : held_)
-            n += held_response_cost + (std::holds_alternative<std::string>(b) ? response::body_view(b).size() : 0);
-        return n + (segments_.size() - first_unsent_) * sizeof(segment);  // many small responses cost their records
-    }
+    // Output waiting to be written, as backpressure counts it (held bodies included).
+    std::size_t buffered_output() const noexcept;
 
     // ---- answers that come later, and live streams
+    // (defined in detail/connection_later.hpp)
 
-    // The handler took a responder: hold the request's place until its answer comes. False
-    // when the handler answered at once after all (it returned a response, or threw): the
-    // responder is then refused. Out of line, as everything here that answering at once never
-    // reaches: the common path stays as compact as it was.
+    // What await_answer() found: the answer is awaited, was given at once, or cannot come.
     enum class awaiting : std::uint8_t { yes, no, unanswerable };
-    PORTHOLE_NOINLINE awaiting await_answer(request const& req, bool returned_later) {
-        if (!ex_.started) {
-            log_error("the application returned porthole::later without calling answer_later()");
-            return awaiting::unanswerable;
-        }
-        auto state = std::move(ex_.started);
-        if (!returned_later) {
-            state->close();
-            return awaiting::no;
-        }
-        state->keep(req, static_cast<bool>(config_.access_log));
-        pending_ = std::move(state);
-        waiting_ = true;
-        take_answer();  // it may have come already, even from this thread
-        return awaiting::yes;
-    }
+    // The handler took a responder: hold the request's place until its answer comes.
+    PORTHOLE_NOINLINE awaiting await_answer(request const& req, bool returned_later);
 
     // Sends the awaited answer if it has come; true if it had.
-    bool take_answer() {
-        auto res = pending_->take([this](std::string_view why) { log_error(why); },
-                                  [] { return response::error(status::internal_server_error); });
-        if (!res) return false;
-        auto state = std::move(pending_);
-        waiting_ = false;
-        finish(state->summary, std::move(*res));
-        return true;
-    }
+    bool take_answer();
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
-    void abandon_answer() noexcept {
-        metric_.abandon();  // in flight no more, with no answer to count
-        if (!pending_) return;
-        pending_->close();
-        pending_.reset();
-        waiting_ = false;
-    }
+    void abandon_answer() noexcept;
 
-    PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live) {
-        s.live = &live;
-        if (metrics::enabled() && !live.counted) {
-            live.counted = true;
-            metrics::stream_opened();
-        }
-        if (draining_) live.stopping.store(true, std::memory_order_release);
-        if (ex_.box) {
-            ex_.ensure_link();
-            live.attach(ex_.link);
-        }
-    }
+    // A live stream is queued: counted, told of a drain, and linked to the driver's mailbox.
+    PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live);
 
-    bool has_live_stream() const noexcept {
-        for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
-            if (segments_[i].kind == segment::stream && segments_[i].live && !segments_[i].stream_ended) return true;
-        return false;
-    }
+    // A live stream is queued and has not ended.
+    bool has_live_stream() const noexcept;
     void let_go_of_streams() noexcept {
         for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
             if (segments_[i].kind == segment::stream && segments_[i].live) segments_[i].live->finish();
     }
-    void discard_output() noexcept {
-        segments_.clear();
-        first_unsent_ = 0;
-        front_done_ = 0;
-        held_.clear();
-        out_.clear();
-        open_head_at_ = npos;
-    }
+    // Nothing queued will be written (the client left).
+    void discard_output() noexcept;
 
     // The connection ends or is reused: every handle that reaches it learns so.
-    void let_go() noexcept {
-        abort_body();
-        if (up_) {
-            up_->end();
-            up_.reset();
-        }
-        ex_.upgrade.reset();
-        abandon_answer();
-        ex_.started.reset();
-        let_go_of_streams();
-        if (ex_.link) {
-            ex_.link->disconnect();
-            ex_.link.reset();
-        }
-    }
+    void let_go() noexcept;
 
     // From the driver's mailbox: an answer came, or a live stream was resumed.
-    static void on_notify(void* self) {
-        auto& c = *static_cast<connection*>(self);
-        if (c.up_) return c.up_->on_notify();
-        if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
-        if constexpr (plans_bodies) {
-            auto* in = c.incoming_.get();
-            if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
-                in->waiting = false;
-                c.paused_ = false;
-                c.process_buffered();
-            }
-        }
-        for (std::size_t i = c.first_unsent_; i < c.segments_.size(); ++i) {
-            auto& s = c.segments_[i];
-            if (s.kind != segment::stream) continue;
-            if (s.paused && s.live->take_resume()) s.paused = false;
-            break;  // only the first stream can be waiting
-        }
-    }
+    static void on_notify(void* self);
 
     // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
+    // (defined in detail/connection_body_stream.hpp)
 
     static constexpr bool plans_bodies = detail::plans_bodies<App>;
 
@@ -1165,200 +693,39 @@ private:
         else return false;
     }
 
-    // The head is complete and a body follows: asks the application how it is taken. True when
-    // the connection takes it from here (streamed to a sink, or dropped after an early answer),
-    // or refused it; false when the parser reads it whole, under the plan's limit if any.
-    PORTHOLE_NOINLINE bool plan_body() {
-        auto const& h = parser_.head();
-        // Requests refused whatever the route are answered once whole, as always.
-        if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
-            (host_check_ && !host_allowed(h)))
-            return false;
-        std::string_view raw_path, query;
-        detail::split_target(h.target, raw_path, query);
-        std::string_view path = raw_path;
-        if (raw_path.find('%') != std::string_view::npos) {
-            path_.clear();
-            if (!url::decode_path(raw_path, path_)) return false;
-            path = path_;
-        }
-        request req(request::parts{h.method,
-                                   h.method_name,
-                                   h.target,
-                                   h.version,
-                                   path,
-                                   raw_path,
-                                   query,
-                                   h.headers,
-                                   {},
-                                   h.keep_alive,
-                                   peer_,
-                                   secure_,
-                                   client_subject_,
-                                   &ex_});
-        std::optional<body_plan> plan;
-        try {
-            plan = app_.plan_body(req);
-        } catch (std::exception const& e) {
-            log_error(std::string("plan_body threw: ") + e.what());
-        }
-        if (!plan) return false;
-        if (!plan->streamed) {
-            parser_.set_body_limit(plan->max_size);
-            return false;
-        }
-        if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
-            count_parse_error(status::content_too_large);
-            queue_error(status::content_too_large);
-            closing_ = true;
-            return true;
-        }
-        ++served_;
-        // Metrics as answer() records them; the body's bytes are added as they are taken.
-        detail::metrics_shard* recorder = detail::metrics_recorder();
-        if (recorder) [[unlikely]]
-            metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
-        ex_.body_offered = true;
-        response res = call_guarded(req);
-        ex_.body_offered = false;
-        if (recorder) [[unlikely]]
-            metric_.routed(*recorder);
-        auto consumer = std::move(ex_.body);
-        incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
-        if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
-            incoming_->consumer = std::move(consumer);
-            await_answer(req, true);
-            if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
-            return true;
-        }
-        consumer.reset();         // the application answered without it: the body is dropped
-        if (h.expect_continue) {  // the client waits before sending it: close instead
-            incoming_.reset();
-            closing_ = true;
-        }
-        bool close_after = closing_;  // say so in the answer
-        closing_ = false;             // until it is queued
-        if (ex_.started || res.answered_later()) {
-            auto outcome = await_answer(req, res.answered_later());
-            if (outcome == awaiting::yes) {
-                if (close_after && pending_) pending_->summary.keep_alive = false;
-                closing_ = close_after && !pending_;
-                return true;
-            }
-            if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
-        }
-        if (!res.valid()) res = response::error(status::internal_server_error);
-        auto summary = answered_request::of(req);
-        if (close_after) summary.keep_alive = false;
-        finish(summary, std::move(res));
-        return true;
-    }
+    // The head is complete and a body follows: asks the application how it is taken.
+    PORTHOLE_NOINLINE bool plan_body();
 
     // Streams what it can of [data, data + size) into the body being taken; the bytes used.
-    PORTHOLE_NOINLINE std::size_t take_body(char* data, std::size_t size) {
-        std::size_t off = 0;
-        while (incoming_ && !incoming_->waiting) {
-            detail::incoming_body::step st;
-            try {
-                st = incoming_->take(data + off, size - off);
-            } catch (std::exception const& e) {
-                log_error(std::string("a body sink threw: ") + e.what());
-                fail_body(status::internal_server_error);
-                return size;
-            }
-            off += st.used;
-            if (metric_) [[unlikely]]
-                metric_.bytes_in += st.used;
-            if (st.status == parse_status::error) {
-                fail_body(error_status(st.error));
-                return size;
-            }
-            if (st.flow == body_flow::stop || st.status == parse_status::complete) {
-                end_body(st.status != parse_status::complete);
-                break;
-            }
-            if (st.flow == body_flow::wait) incoming_->waiting = true;
-            else if (off == size || st.used == 0) break;  // all taken, or a chunk line to complete
-        }
-        if (incoming_ && incoming_->waiting) paused_ = true;
-        return off;
-    }
+    PORTHOLE_NOINLINE std::size_t take_body(char* data, std::size_t size);
 
-    // The body is in, or the sink wants no more (`cut`: the rest is not read, so the connection
-    // closes after the answer): the sink answers, now or later.
-    void end_body(bool cut) {
-        auto consumer = std::move(incoming_->consumer);
-        incoming_.reset();
-        if (cut && pending_) pending_->summary.keep_alive = false;
-        if (consumer) consumer->end();
-        if (pending_) take_answer();
-    }
+    // The body is in, or the sink wants no more (`cut`): the sink answers, now or later.
+    void end_body(bool cut);
 
     // The body will not arrive whole: nobody waits for the sink's answer; `s` says why.
-    void fail_body(status s) {
-        bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
-        abort_body();
-        if (answer_owed) answer_instead(s);
-        else abandon_answer();
-        closing_ = true;
-    }
+    void fail_body(status s);
 
-    void abort_body() noexcept {
-        if constexpr (plans_bodies) {
-            if (!incoming_) return;
-            auto consumer = std::move(incoming_->consumer);
-            incoming_.reset();
-            if (consumer) consumer->abort();
-        }
-    }
+    // A body being taken will not be finished: its sink is told so.
+    void abort_body() noexcept;
 
     static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
 
     // ---- after a 101 (upgrade.hpp)
+    // (defined in detail/connection_upgrade.hpp)
 
     // The handler accepted an upgrade: the 101 goes out, then the new protocol has the bytes.
-    PORTHOLE_NOINLINE void switch_protocols(request const& req, response&& res) {
-        auto up = std::move(ex_.upgrade);
-        ex_.started.reset();
-        if (res.status() != status::switching_protocols || req.version() != http_1_1) {
-            log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
-            return finish(answered_request::of(req), response::error(status::internal_server_error));
-        }
-        std::size_t before = out_.size();
-        queue_response(res, false, http_1_1, true);
-        // write_head leaves Connection to the connection; a 101 names the upgrade there.
-        out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
-        segments_.back().end = out_.size();
-        if (metric_) [[unlikely]]
-            metric_.end(to_int(status::switching_protocols), out_.size() - before);
-        if (config_.access_log) {
-            auto r = answered_request::of(req);
-            config_.access_log(access_entry{peer_, r.method_name, r.target, r.version, res.status(), 0});
-        }
-        up_ = std::move(up);
-        up_->start(draining_);
-    }
+    PORTHOLE_NOINLINE void switch_protocols(request const& req, response&& res);
 
     void feed_upgraded(std::string_view bytes) {
         std::string copy(bytes);  // the protocol works on its input in place
         up_->feed(std::span<char>(copy.data(), copy.size()));
     }
 
-    PORTHOLE_NOINLINE std::span<output_chunk const> upgraded_output(std::span<output_chunk> room) {
-        auto out = up_->pending_output();
-        std::size_t n = std::min(out.size(), room.size());
-        for (std::size_t i = 0; i < n; ++i) room[i] = output_chunk{out[i]};
-        return room.first(n);
-    }
+    // After a 101: the new protocol's output, listed in `room`.
+    PORTHOLE_NOINLINE std::span<output_chunk const> upgraded_output(std::span<output_chunk> room);
 
-    connection_phase upgraded_phase() const noexcept {
-        if (first_unsent_ < segments_.size() || up_->has_output()) return connection_phase::writing;
-        switch (up_->phase()) {
-            case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
-            case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
-            default: return connection_phase::closed;
-        }
-    }
+    // After a 101: the phase that the new protocol's state maps to.
+    connection_phase upgraded_phase() const noexcept;
 
     void log_error(std::string_view message) {
         if (config_.error_log) config_.error_log(message);
@@ -1402,3 +769,9 @@ private:
 };
 
 }  // namespace porthole
+
+// The members of connection defined out of the class, by concept.
+#include <porthole/detail/connection_serialization.hpp>
+#include <porthole/detail/connection_later.hpp>
+#include <porthole/detail/connection_body_stream.hpp>
+#include <porthole/detail/connection_upgrade.hpp>

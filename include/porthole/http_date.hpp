@@ -1,9 +1,11 @@
 // porthole/http_date.hpp: HTTP dates (RFC 9110 5.6.7), as Date, Last-Modified, Expires and
 // If-Modified-Since carry them. Formatting writes IMF-fixdate; parsing also accepts the two
 // obsolete forms recipients must understand. Both are plain calendar arithmetic on UTC:
-// no locale, no time zone, no gmtime and its shared static state.
+// no locale, no time zone, no gmtime and its shared static state. A date_source keeps the Date
+// value a server sends, formatted once a second.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
@@ -226,5 +228,22 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
 inline std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
     return parse_http_date(s, std::time(nullptr));
 }
+
+// The Date header value, formatted at most once per second. The driver owns the clock and calls
+// update(); a connection without one sends no Date.
+class date_source {
+public:
+    void update(std::time_t now) noexcept {
+        if (now == last_) return;
+        last_ = now;
+        len_ = format_http_date(now, std::span<char, http_date_size>(buf_)).size();
+    }
+    std::string_view value() const noexcept { return {buf_.data(), len_}; }
+
+private:
+    std::time_t last_ = -1;
+    std::array<char, http_date_size> buf_{};
+    std::size_t len_ = 0;
+};
 
 }  // namespace porthole

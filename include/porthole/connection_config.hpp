@@ -1,0 +1,44 @@
+// porthole/connection_config.hpp: what a driver tells its connections: parser limits, output
+// bounds, the logs, the host names a loopback listener accepts, and where blocking handlers run.
+// One configuration is shared by a driver's connections (connection.hpp).
+#pragma once
+
+#include <porthole/access_log.hpp>
+#include <porthole/parser.hpp>
+
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthole {
+
+class worker_pool;
+
+struct connection_config {
+    parser_limits limits{};
+    bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
+    std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
+    std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
+    access_log_function access_log;
+    std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    // Host names accepted beside localhost and IP literals where a driver turns the Host check
+    // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
+    std::vector<std::string> allowed_hosts;
+    worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
+};
+
+namespace detail {
+inline connection_config const& default_connection_config() {
+    static connection_config const defaults;
+    return defaults;
+}
+
+inline void default_error_log(std::string_view message) {
+    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+}  // namespace detail
+
+}  // namespace porthole

@@ -1,0 +1,161 @@
+// porthole/detail/connection_body_stream.hpp: request bodies taken as streams (body_stream.hpp):
+// the application asked how a body is taken once its head is in, the body's bytes handed to its
+// sink as they arrive, and the sink's answer. Members of connection (connection.hpp), defined
+// here, out of the class.
+#pragma once
+
+#include <porthole/connection.hpp>
+
+namespace porthole {
+
+// The head is complete and a body follows: asks the application how it is taken. True when
+// the connection takes it from here (streamed to a sink, or dropped after an early answer),
+// or refused it; false when the parser reads it whole, under the plan's limit if any.
+template <class App>
+bool connection<App>::plan_body() {
+    auto const& h = parser_.head();
+    // Requests refused whatever the route are answered once whole, as always.
+    if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
+        (host_check_ && !host_allowed(h)))
+        return false;
+    std::string_view raw_path, query;
+    detail::split_target(h.target, raw_path, query);
+    std::string_view path = raw_path;
+    if (raw_path.find('%') != std::string_view::npos) {
+        path_.clear();
+        if (!url::decode_path(raw_path, path_)) return false;
+        path = path_;
+    }
+    request req(request::parts{h.method,
+                               h.method_name,
+                               h.target,
+                               h.version,
+                               path,
+                               raw_path,
+                               query,
+                               h.headers,
+                               {},
+                               h.keep_alive,
+                               peer_,
+                               secure_,
+                               client_subject_,
+                               &ex_});
+    std::optional<body_plan> plan;
+    try {
+        plan = app_.plan_body(req);
+    } catch (std::exception const& e) {
+        log_error(std::string("plan_body threw: ") + e.what());
+    }
+    if (!plan) return false;
+    if (!plan->streamed) {
+        parser_.set_body_limit(plan->max_size);
+        return false;
+    }
+    if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
+        count_parse_error(status::content_too_large);
+        queue_error(status::content_too_large);
+        closing_ = true;
+        return true;
+    }
+    ++served_;
+    // Metrics as answer() records them; the body's bytes are added as they are taken.
+    detail::metrics_shard* recorder = detail::metrics_recorder();
+    if (recorder) [[unlikely]]
+        metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
+    ex_.body_offered = true;
+    response res = call_guarded(req);
+    ex_.body_offered = false;
+    if (recorder) [[unlikely]]
+        metric_.routed(*recorder);
+    auto consumer = std::move(ex_.body);
+    incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
+    if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
+        incoming_->consumer = std::move(consumer);
+        await_answer(req, true);
+        if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+        return true;
+    }
+    consumer.reset();         // the application answered without it: the body is dropped
+    if (h.expect_continue) {  // the client waits before sending it: close instead
+        incoming_.reset();
+        closing_ = true;
+    }
+    bool close_after = closing_;  // say so in the answer
+    closing_ = false;             // until it is queued
+    if (ex_.started || res.answered_later()) {
+        auto outcome = await_answer(req, res.answered_later());
+        if (outcome == awaiting::yes) {
+            if (close_after && pending_) pending_->summary.keep_alive = false;
+            closing_ = close_after && !pending_;
+            return true;
+        }
+        if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
+    }
+    if (!res.valid()) res = response::error(status::internal_server_error);
+    auto summary = answered_request::of(req);
+    if (close_after) summary.keep_alive = false;
+    finish(summary, std::move(res));
+    return true;
+}
+
+template <class App>
+std::size_t connection<App>::take_body(char* data, std::size_t size) {
+    std::size_t off = 0;
+    while (incoming_ && !incoming_->waiting) {
+        detail::incoming_body::step st;
+        try {
+            st = incoming_->take(data + off, size - off);
+        } catch (std::exception const& e) {
+            log_error(std::string("a body sink threw: ") + e.what());
+            fail_body(status::internal_server_error);
+            return size;
+        }
+        off += st.used;
+        if (metric_) [[unlikely]]
+            metric_.bytes_in += st.used;
+        if (st.status == parse_status::error) {
+            fail_body(error_status(st.error));
+            return size;
+        }
+        if (st.flow == body_flow::stop || st.status == parse_status::complete) {
+            end_body(st.status != parse_status::complete);
+            break;
+        }
+        if (st.flow == body_flow::wait) incoming_->waiting = true;
+        else if (off == size || st.used == 0) break;  // all taken, or a chunk line to complete
+    }
+    if (incoming_ && incoming_->waiting) paused_ = true;
+    return off;
+}
+
+// The body is in, or the sink wants no more (`cut`: the rest is not read, so the connection
+// closes after the answer): the sink answers, now or later.
+template <class App>
+inline void connection<App>::end_body(bool cut) {
+    auto consumer = std::move(incoming_->consumer);
+    incoming_.reset();
+    if (cut && pending_) pending_->summary.keep_alive = false;
+    if (consumer) consumer->end();
+    if (pending_) take_answer();
+}
+
+template <class App>
+inline void connection<App>::fail_body(status s) {
+    bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
+    abort_body();
+    if (answer_owed) answer_instead(s);
+    else abandon_answer();
+    closing_ = true;
+}
+
+template <class App>
+inline void connection<App>::abort_body() noexcept {
+    if constexpr (plans_bodies) {
+        if (!incoming_) return;
+        auto consumer = std::move(incoming_->consumer);
+        incoming_.reset();
+        if (consumer) consumer->abort();
+    }
+}
+
+}  // namespace porthole

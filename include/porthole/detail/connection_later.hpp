@@ -1,0 +1,122 @@
+// porthole/detail/connection_later.hpp: answers that come later (responder.hpp) and live streams
+// (stream.hpp), as a connection holds them: a request's place kept until its answer comes, streams
+// linked to the driver's mailbox, and every handle told when the connection ends. Members of
+// connection (connection.hpp), defined here, out of the class.
+#pragma once
+
+#include <porthole/connection.hpp>
+
+namespace porthole {
+
+// The handler took a responder: hold the request's place until its answer comes. False
+// when the handler answered at once after all (it returned a response, or threw): the
+// responder is then refused. Out of line, as everything here that answering at once never
+// reaches: the common path stays as compact as it was.
+template <class App>
+auto connection<App>::await_answer(request const& req, bool returned_later) -> awaiting {
+    if (!ex_.started) {
+        log_error("the application returned porthole::later without calling answer_later()");
+        return awaiting::unanswerable;
+    }
+    auto state = std::move(ex_.started);
+    if (!returned_later) {
+        state->close();
+        return awaiting::no;
+    }
+    state->keep(req, static_cast<bool>(config_.access_log));
+    pending_ = std::move(state);
+    waiting_ = true;
+    take_answer();  // it may have come already, even from this thread
+    return awaiting::yes;
+}
+
+template <class App>
+inline bool connection<App>::take_answer() {
+    auto res = pending_->take([this](std::string_view why) { log_error(why); },
+                              [] { return response::error(status::internal_server_error); });
+    if (!res) return false;
+    auto state = std::move(pending_);
+    waiting_ = false;
+    finish(state->summary, std::move(*res));
+    return true;
+}
+
+template <class App>
+inline void connection<App>::abandon_answer() noexcept {
+    metric_.abandon();  // in flight no more, with no answer to count
+    if (!pending_) return;
+    pending_->close();
+    pending_.reset();
+    waiting_ = false;
+}
+
+template <class App>
+void connection<App>::start_live_stream(segment& s, detail::stream_channel& live) {
+    s.live = &live;
+    if (metrics::enabled() && !live.counted) {
+        live.counted = true;
+        metrics::stream_opened();
+    }
+    if (draining_) live.stopping.store(true, std::memory_order_release);
+    if (ex_.box) {
+        ex_.ensure_link();
+        live.attach(ex_.link);
+    }
+}
+
+template <class App>
+inline bool connection<App>::has_live_stream() const noexcept {
+    for (std::size_t i = first_unsent_; i < segments_.size(); ++i)
+        if (segments_[i].kind == segment::stream && segments_[i].live && !segments_[i].stream_ended) return true;
+    return false;
+}
+
+template <class App>
+inline void connection<App>::discard_output() noexcept {
+    segments_.clear();
+    first_unsent_ = 0;
+    front_done_ = 0;
+    held_.clear();
+    out_.clear();
+    open_head_at_ = npos;
+}
+
+template <class App>
+inline void connection<App>::let_go() noexcept {
+    abort_body();
+    if (up_) {
+        up_->end();
+        up_.reset();
+    }
+    ex_.upgrade.reset();
+    abandon_answer();
+    ex_.started.reset();
+    let_go_of_streams();
+    if (ex_.link) {
+        ex_.link->disconnect();
+        ex_.link.reset();
+    }
+}
+
+template <class App>
+inline void connection<App>::on_notify(void* self) {
+    auto& c = *static_cast<connection*>(self);
+    if (c.up_) return c.up_->on_notify();
+    if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+    if constexpr (plans_bodies) {
+        auto* in = c.incoming_.get();
+        if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
+            in->waiting = false;
+            c.paused_ = false;
+            c.process_buffered();
+        }
+    }
+    for (std::size_t i = c.first_unsent_; i < c.segments_.size(); ++i) {
+        auto& s = c.segments_[i];
+        if (s.kind != segment::stream) continue;
+        if (s.paused && s.live->take_resume()) s.paused = false;
+        break;  // only the first stream can be waiting
+    }
+}
+
+}  // namespace porthole

@@ -1,0 +1,51 @@
+// porthole/detail/connection_upgrade.hpp: a connection after a 101 (upgrade.hpp): the switch to
+// the new protocol, and its output and phase as the driver sees them. Members of connection
+// (connection.hpp), defined here, out of the class.
+#pragma once
+
+#include <porthole/connection.hpp>
+
+namespace porthole {
+
+template <class App>
+void connection<App>::switch_protocols(request const& req, response&& res) {
+    auto up = std::move(ex_.upgrade);
+    ex_.started.reset();
+    if (res.status() != status::switching_protocols || req.version() != http_1_1) {
+        log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
+        return finish(answered_request::of(req), response::error(status::internal_server_error));
+    }
+    std::size_t before = out_.size();
+    queue_response(res, false, http_1_1, true);
+    // write_head leaves Connection to the connection; a 101 names the upgrade there.
+    out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
+    segments_.back().end = out_.size();
+    if (metric_) [[unlikely]]
+        metric_.end(to_int(status::switching_protocols), out_.size() - before);
+    if (config_.access_log) {
+        auto r = answered_request::of(req);
+        config_.access_log(access_entry{peer_, r.method_name, r.target, r.version, res.status(), 0});
+    }
+    up_ = std::move(up);
+    up_->start(draining_);
+}
+
+template <class App>
+std::span<output_chunk const> connection<App>::upgraded_output(std::span<output_chunk> room) {
+    auto out = up_->pending_output();
+    std::size_t n = std::min(out.size(), room.size());
+    for (std::size_t i = 0; i < n; ++i) room[i] = output_chunk{out[i]};
+    return room.first(n);
+}
+
+template <class App>
+inline connection_phase connection<App>::upgraded_phase() const noexcept {
+    if (first_unsent_ < segments_.size() || up_->has_output()) return connection_phase::writing;
+    switch (up_->phase()) {
+        case detail::upgraded_protocol::state::open: return connection_phase::upgraded;
+        case detail::upgraded_protocol::state::closing: return connection_phase::upgraded_closing;
+        default: return connection_phase::closed;
+    }
+}
+
+}  // namespace porthole

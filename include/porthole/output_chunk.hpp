@@ -1,0 +1,32 @@
+// porthole/output_chunk.hpp: what a connection hands its driver to write, one piece at a time:
+// bytes in memory or a range of an open file (connection::pending_output()).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace porthole {
+
+// One piece of output: bytes in memory (file_fd < 0) or a range of an open file, which the driver
+// sends with sendfile or reads. The connection owns the descriptor.
+struct output_chunk {
+    std::string_view memory;
+    int file_fd = -1;
+    std::uint64_t file_offset = 0;
+    std::uint64_t file_length = 0;
+    std::uint64_t size() const noexcept { return file_fd < 0 ? memory.size() : file_length; }
+};
+
+namespace detail {
+// Where pending_output() lists its chunks when the driver lends no room: one array per thread,
+// not per connection (640 bytes that a waiting connection would carry), since a driver writes
+// one connection's output before it asks the next.
+inline std::span<output_chunk> thread_output_chunks() noexcept {
+    thread_local std::array<output_chunk, 16> chunks{};
+    return chunks;
+}
+}  // namespace detail
+
+}  // namespace porthole
