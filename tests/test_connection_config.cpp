@@ -38,9 +38,6 @@ TEST_CASE("a connection made without a configuration uses the defaults, as docum
     CHECK(d.allowed_hosts.empty());
     CHECK_FALSE(d.access_log);
     CHECK_FALSE(d.error_log);  // a line on stderr, through detail::default_error_log
-    CHECK(d.limits.max_header_bytes == parser_limits{}.max_header_bytes);
-    CHECK(d.limits.max_request_line == parser_limits{}.max_request_line);
-    CHECK(&detail::default_connection_config() == &d);  // one, shared
 
     auto app = [](request const&) { return std::string("x"); };
     connection<decltype(app)> c(app);

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <porthole/access_log.hpp>
-#include <porthole/parser.hpp>
+#include <porthole/parse_error.hpp>
 
 #include <cstddef>
 #include <cstdio>

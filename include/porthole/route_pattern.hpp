@@ -1,6 +1,6 @@
 // porthole/route_pattern.hpp: route patterns as template arguments ("/users/{id:int}"),
 // parsed and checked at compile time, and what a handler for one must take and return. The
-// router (router.hpp) builds its trie from these.
+// router (router.hpp) builds its trie (detail/route_trie.hpp) from these.
 #pragma once
 
 #include <porthole/app.hpp>

@@ -8751,7 +8751,7 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 // One configuration is shared by a driver's connections (connection.hpp).
 
 // #include <porthole/access_log.hpp>
-// #include <porthole/parser.hpp>
+// #include <porthole/parse_error.hpp>
 
 #include <cstddef>
 #include <cstdio>
@@ -14423,7 +14423,7 @@ int serve(App&& app, command_line cl) {
 // #include <porthole/route_pattern.hpp>
 // porthole/route_pattern.hpp: route patterns as template arguments ("/users/{id:int}"),
 // parsed and checked at compile time, and what a handler for one must take and return. The
-// router (router.hpp) builds its trie from these.
+// router (router.hpp) builds its trie (detail/route_trie.hpp) from these.
 
 // #include <porthole/app.hpp>
 
