@@ -1,3 +1,4 @@
+#include "connection_output.hpp"
 #include "parse_driver.hpp"
 
 #include <porthole/connection.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 using namespace porthole;
+using connection_output::write_all;
 using porthole::testing::client;
 using porthole::testing::parsed_response;
 
@@ -616,22 +618,10 @@ TEST_CASE("recycle() makes a used connection as good as new, whatever state it w
         return response::text("peer=" + std::string(req.peer()) + " path=" + std::string(req.path()));
     };
     connection<decltype(app)> conn(app);
-    auto drain = [&conn] {
-        std::string out;
-        for (auto chunks = conn.pending_output(); !chunks.empty(); chunks = conn.pending_output()) {
-            std::size_t n = 0;
-            for (auto const& c : chunks) {
-                out.append(c.memory);
-                n += c.memory.size();
-            }
-            conn.written(n);
-        }
-        return out;
-    };
     // A fresh connection's answer, the one a recycled connection must give too.
     conn.set_peer("10.0.0.1:1000");
     conn.feed(std::string_view(get("/x")));
-    std::string fresh = drain();
+    std::string fresh = write_all(conn);
     REQUIRE(fresh.find("peer=10.0.0.1:1000 path=/x") != std::string::npos);
 
     SUBCASE("after output was left unwritten, a request half read and a held body") {
@@ -655,7 +645,7 @@ TEST_CASE("recycle() makes a used connection as good as new, whatever state it w
     CHECK(conn.requests_served() == 0);
     conn.set_peer("10.0.0.1:1000");
     conn.feed(std::string_view(get("/x")));
-    std::string again = drain();
+    std::string again = write_all(conn);
     // Identical but for the Date, which may have moved on a second.
     auto without_date = [](std::string s) {
         auto d = s.find("Date: ");
@@ -666,7 +656,7 @@ TEST_CASE("recycle() makes a used connection as good as new, whatever state it w
     // And the peer is not carried over.
     conn.recycle();
     conn.feed(std::string_view(get("/y")));
-    CHECK(drain().find("peer= path=/y") != std::string::npos);
+    CHECK(write_all(conn).find("peer= path=/y") != std::string::npos);
 }
 
 // ---------------------------------------------------------------- no state shared between connections
@@ -747,22 +737,6 @@ TEST_CASE("a handler that drives another connection with the same limits leaves 
     CHECK(rs[0].body == "kept|kept|t|i1|Host=t;X-Outer=kept;");
     CHECK(rs[1].body == "again|again|t|i1|Host=t;X-Outer=again;");
 }
-
-namespace {
-template <class App>
-std::string write_all(connection<App>& conn) {
-    std::string out;
-    for (auto chunks = conn.pending_output(); !chunks.empty(); chunks = conn.pending_output()) {
-        std::size_t n = 0;
-        for (auto const& c : chunks) {
-            out.append(c.memory);
-            n += static_cast<std::size_t>(c.size());
-        }
-        conn.written(n);
-    }
-    return out;
-}
-}  // namespace
 
 TEST_CASE("a stop that finds a queued keep-alive response unsent makes it say Connection: close") {
     auto app = [](request const& req) { return std::string(req.path()); };

@@ -1,5 +1,7 @@
 // connection_config.hpp: what a driver tells its connections, and the defaults a connection falls
 // back on.
+#include "connection_output.hpp"
+
 #include <porthole/connection.hpp>
 #include <porthole/connection_config.hpp>
 
@@ -14,16 +16,7 @@ namespace {
 template <class Conn>
 std::string answer(Conn& c, std::string_view request) {
     c.feed(request);
-    std::string out;
-    for (auto chunks = c.pending_output(); !chunks.empty(); chunks = c.pending_output()) {
-        std::size_t n = 0;
-        for (auto const& chunk : chunks) {
-            out += chunk.memory;
-            n += chunk.memory.size();
-        }
-        c.written(n);
-    }
-    return out;
+    return connection_output::write_all(c);
 }
 
 constexpr std::string_view request_for_root = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
