@@ -55,15 +55,6 @@ response test_app(request const& r) {
     return response(status::not_found);
 }
 
-bool wait_until(auto&& condition, std::chrono::milliseconds limit = 10s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
 }  // namespace
 
 TEST_CASE("port 0 picks a free port, port() tells it, and the server answers there") {
@@ -187,12 +178,14 @@ TEST_CASE("connections beyond max_connections get 503 and the others go on") {
     REQUIRE(held[0].get("/"));
     REQUIRE(held[0].read_reply());
     held.back().close();
-    CHECK(wait_until([&] {
-        connection again(s.port());
-        again.get("/");
-        auto a = again.read_reply();
-        return a && a->status == 200;
-    }));
+    CHECK(test_client::wait_until(
+        [&] {
+            connection again(s.port());
+            again.get("/");
+            auto a = again.read_reply();
+            return a && a->status == 200;
+        },
+        10s));
 }
 
 TEST_CASE("a client that trickles its request head is closed at the header timeout") {
@@ -304,7 +297,9 @@ TEST_CASE("start and stop 100 times leak no descriptors and no threads") {
         s.stop();
     }
     CHECK(test_client::open_descriptors() == fds);
-    CHECK(test_client::thread_count() == threads);
+    // A joined thread may still be listed for a moment (the kernel wakes the joiner before it
+    // removes the thread), here or when the count before was taken: a leak would stay, and grow.
+    CHECK(test_client::wait_until([&] { return test_client::thread_count() <= threads; }, 2s));
 }
 
 TEST_CASE("one server object starts again after it stopped") {
