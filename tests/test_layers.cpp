@@ -232,6 +232,17 @@ TEST_CASE("security_headers adds its fields, keeps a handler's own, and leaves o
     CHECK(r.count_header("Content-Security-Policy") == 1);
 }
 
+TEST_CASE("security_headers keeps a handler's own field even when its value is empty") {
+    auto app = layers{security_headers{}}([](request const&) {
+        auto r = response::html("<p>hi</p>");
+        r.set_header("Referrer-Policy", "");
+        return r;
+    });
+    auto r = testing::get(app, "/");
+    CHECK(r.count_header("Referrer-Policy") == 1);
+    CHECK(r.header("Referrer-Policy") == "");
+}
+
 // ---------------------------------------------------------------- rate limit
 
 TEST_CASE("rate_limit: a bucket of `burst` tokens refilled at `rate`, then 429 with Retry-After") {

@@ -274,6 +274,22 @@ TEST_CASE("the headers a connection hands over keep their order, repeats and spe
     CHECK(s.headers[3].second == "padded");  // OWS around a value is not part of it (RFC 9112 5)
 }
 
+TEST_CASE("header() from a connection: nullopt when absent, an empty value when sent empty") {
+    std::optional<std::string> empty, missing, any_case;
+    auto app = [&](request const& req) {
+        if (auto v = req.header("x-empty")) empty = std::string(*v);
+        if (auto v = req.header("X-Missing")) missing = std::string(*v);
+        if (auto v = req.header("x-TRACE")) any_case = std::string(*v);
+        return "ok";
+    };
+    testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nX-Trace: t1\r\n\r\n");
+    REQUIRE(c.responses().size() == 1);
+    CHECK(empty == "");
+    CHECK(missing == std::nullopt);
+    CHECK(any_case == "t1");
+}
+
 TEST_CASE("the body is de-chunked and the peer is what the driver set") {
     auto s = through_connection(
         "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -191,6 +191,29 @@ TEST_CASE("the first refused field is the one named, and a refused replacement k
     CHECK(r.content_type().empty());
 }
 
+TEST_CASE("header() is nullopt when a field is absent, an empty view when it is set empty") {
+    response r;
+    CHECK(r.header("X-Empty") == std::nullopt);
+    CHECK(r.header("Content-Type") == std::nullopt);  // a default response has none
+    r.add_header("X-Empty", "");
+    r.set_header("X-Id", "7");
+    CHECK(r.header("x-empty") == "");
+    CHECK(r.header("X-EMPTY").has_value());
+    CHECK(r.header("x-id") == "7");
+    CHECK(r.header("X-Missing") == std::nullopt);
+    r.set_content_type("text/csv");
+    CHECK(r.header("content-type") == "text/csv");
+    // An empty Content-Type is not sent, so it counts as none.
+    r.set_content_type("");
+    CHECK(r.header("Content-Type") == std::nullopt);
+    // The same on the wire, as testing::parsed_response reads it back.
+    auto wire = on_the_wire(r);
+    CHECK(wire.header("x-empty") == "");
+    CHECK(wire.header("X-ID") == "7");
+    CHECK(wire.header("X-Missing") == std::nullopt);
+    CHECK(wire.header("Content-Type") == std::nullopt);
+}
+
 TEST_CASE("an empty Set-Cookie is refused; an empty value of another field is not") {
     response r;
     r.add_header("X-Empty", "");
