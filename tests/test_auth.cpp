@@ -154,7 +154,7 @@ TEST_CASE("access_token: the token in the URL is traded for a session cookie and
     auto r = testing::get(app, "/status?token=" + tok.token() + "&view=jobs");
     CHECK(r.status == 303);
     CHECK(r.header("Location") == "/status?view=jobs");
-    auto cookie = std::string(r.header("Set-Cookie"));
+    auto cookie = std::string(r.header("Set-Cookie").value_or(""));
     CHECK(cookie.starts_with(tok.cookie_name() + "="));
     CHECK(cookie.ends_with("; Path=/; HttpOnly; SameSite=Strict"));
     CHECK(cookie.find(tok.token()) == std::string::npos);  // the session is not the token

@@ -74,7 +74,7 @@ TEST_CASE("with a pool the handler runs on a pool thread, on a copy of the reque
     config.workers = &pool;
     auto app = porthole::blocking([](request const& req) {
         std::this_thread::sleep_for(20ms);  // the connection has moved on; the copy stays
-        return response::text(std::string(req.path()) + " " + std::string(req.header("X-A")) + " " +
+        return response::text(std::string(req.path()) + " " + std::string(req.header("X-A").value_or("")) + " " +
                               std::string(req.body()) + " " + this_thread_name());
     });
     porthole::testing::client c(app, config);

@@ -211,7 +211,7 @@ TEST_CASE("a layer's early answer never reaches the streamed route; layers' step
     upload_routes u;
     struct gate {
         std::optional<response> before(request const& req) const {
-            if (req.has_header("X-Deny")) return response::text("denied", status::unauthorized);
+            if (req.header("X-Deny")) return response::text("denied", status::unauthorized);
             return std::nullopt;
         }
     };
@@ -230,7 +230,7 @@ TEST_CASE("a layer's early answer never reaches the streamed route; layers' step
     REQUIRE(rs.size() == 2);
     CHECK(rs[1].body == "got 4");
     CHECK(rs[1].header("X-Content-Type-Options") == "nosniff");
-    CHECK(rs[1].header("X-Request-Id").size() == 32);
+    CHECK(rs[1].header("X-Request-Id").value_or("").size() == 32);
 }
 
 TEST_CASE("a client that leaves mid-body: the sink is aborted and nothing is answered") {

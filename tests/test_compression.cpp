@@ -138,14 +138,14 @@ TEST_CASE("compression: each coding decodes to the body, with Vary, a weak ETag 
         CHECK(r.header("Content-Encoding") == coding);
         CHECK(r.header("Vary") == "Accept-Encoding");
         CHECK(r.header("ETag") == "W/\"v1\"");
-        CHECK_FALSE(r.has_header("Accept-Ranges"));
+        CHECK_FALSE(r.header("Accept-Ranges").has_value());
         CHECK(r.header("Content-Type") == "text/html; charset=utf-8");
         CHECK(r.body.size() < body.size() / 4);
         CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
         CHECK(decode(coding, r.body) == body);
     }
     auto plain = testing::get(app, "/");  // no Accept-Encoding: as it is, but still Vary
-    CHECK_FALSE(plain.has_header("Content-Encoding"));
+    CHECK_FALSE(plain.header("Content-Encoding").has_value());
     CHECK(plain.body == body);
     CHECK(plain.header("Vary") == "Accept-Encoding");
     CHECK(plain.header("ETag") == "\"v1\"");
@@ -180,23 +180,23 @@ TEST_CASE(
     auto get = [&](std::string target, std::string ae = "gzip", method m = method::get) {
         return testing::send(app, simple_request{m, target, {{"Accept-Encoding", ae}}, {}});
     };
-    CHECK_FALSE(get("/small").has_header("Content-Encoding"));
+    CHECK_FALSE(get("/small").header("Content-Encoding").has_value());
     CHECK(get("/small").header("Vary") == "Accept-Encoding");
     CHECK(get("/small", "gzip, identity;q=0").header("Content-Encoding") ==
           "gzip");  // identity refused: compressed anyway
     CHECK(decode("gzip", get("/small", "gzip, identity;q=0").body) == "short");
-    CHECK_FALSE(get("/png").has_header("Content-Encoding"));
-    CHECK_FALSE(get("/png").has_header("Vary"));
+    CHECK_FALSE(get("/png").header("Content-Encoding").has_value());
+    CHECK_FALSE(get("/png").header("Vary").has_value());
     auto head = get("/big", "gzip", method::head);
-    CHECK_FALSE(head.has_header("Content-Encoding"));
+    CHECK_FALSE(head.header("Content-Encoding").has_value());
     CHECK(head.header("Content-Length") == "4000");
     CHECK(head.header("Vary") == "Accept-Encoding");
-    CHECK_FALSE(get("/partial").has_header("Content-Encoding"));
+    CHECK_FALSE(get("/partial").header("Content-Encoding").has_value());
     CHECK(get("/304").status == 304);
     CHECK(get("/304").header("Vary") == "Accept-Encoding");
-    CHECK_FALSE(get("/204").has_header("Content-Encoding"));
+    CHECK_FALSE(get("/204").header("Content-Encoding").has_value());
     CHECK(get("/encoded").body == std::string(4000, 'z'));
-    CHECK_FALSE(get("/no-transform").has_header("Content-Encoding"));
+    CHECK_FALSE(get("/no-transform").header("Content-Encoding").has_value());
     auto big = get("/big");
     CHECK(big.header("Content-Encoding") == "gzip");
     CHECK(decode("gzip", big.body) == std::string(4000, 'b'));
@@ -208,7 +208,7 @@ TEST_CASE("a body that compression would make larger goes as it is") {
     for (auto& c : noise) c = static_cast<char>(rng());
     auto app = layers{compression{}}([&](request const&) { return response::text(noise); });
     auto r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
-    CHECK_FALSE(r.has_header("Content-Encoding"));
+    CHECK_FALSE(r.header("Content-Encoding").has_value());
     CHECK(r.body == noise);
     CHECK(r.header("Vary") == "Accept-Encoding");
 }
@@ -276,18 +276,19 @@ TEST_CASE("a large file body is compressed block by block, a small one at once")
 // ---------------------------------------------------------------- request bodies
 
 TEST_CASE("request_decompression hands the application the decoded body, without Content-Encoding") {
-    std::string seen_body, seen_encoding, seen_length;
+    std::string seen_body, seen_length;
+    bool seen_encoding = true;
     auto app = layers{request_decompression{}}([&](request const& req) {
         seen_body = req.body();
-        seen_encoding = req.header("Content-Encoding");
-        seen_length = req.header("Content-Length");
+        seen_encoding = req.header("Content-Encoding").has_value();
+        seen_length = req.header("Content-Length").value_or("");
         return "ok";
     });
     auto json = std::string(R"({"name": "chair"})");
     auto r = testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, gzip_of(json)});
     CHECK(r.status == 200);
     CHECK(seen_body == json);
-    CHECK(seen_encoding.empty());
+    CHECK_FALSE(seen_encoding);
     CHECK(seen_length == std::to_string(json.size()));
     // Two gzip members one after the other are one body (RFC 1952 2.2).
     r = testing::send(
@@ -362,13 +363,13 @@ TEST_CASE("static files: NAME.br and NAME.gz made ahead of time are served when 
     CHECK(decode("gzip", gz.body) == js);
     CHECK(gz.header("ETag") != br.header("ETag"));
     auto plain = get("/app.js", "identity");
-    CHECK_FALSE(plain.has_header("Content-Encoding"));
+    CHECK_FALSE(plain.header("Content-Encoding").has_value());
     CHECK(plain.body == js);
     CHECK(plain.header("Vary") == "Accept-Encoding");
     CHECK(plain.header("ETag") != gz.header("ETag"));
     CHECK(get("/app.js", "br;q=0, gzip").header("Content-Encoding") == "gzip");
     // A conditional request on the compressed representation, and a range of its bytes.
-    auto again = get("/app.js", "gzip", {{"If-None-Match", std::string(gz.header("ETag"))}});
+    auto again = get("/app.js", "gzip", {{"If-None-Match", std::string(gz.header("ETag").value_or(""))}});
     CHECK(again.status == 304);
     CHECK(again.header("Vary") == "Accept-Encoding");
     auto part = get("/app.js", "gzip", {{"Range", "bytes=0-9"}});
@@ -377,14 +378,14 @@ TEST_CASE("static files: NAME.br and NAME.gz made ahead of time are served when 
     CHECK(part.body == gz.body.substr(0, 10));
     // Stale or absent variants: the file itself.
     auto css = get("/old.css", "gzip");
-    CHECK_FALSE(css.has_header("Content-Encoding"));
+    CHECK_FALSE(css.header("Content-Encoding").has_value());
     CHECK(css.body == "body{}");
-    CHECK_FALSE(get("/plain.txt", "gzip, br").has_header("Content-Encoding"));
+    CHECK_FALSE(get("/plain.txt", "gzip, br").header("Content-Encoding").has_value());
     // Off by default.
     static_files off(dir);
     auto o = testing::send(off, simple_request{method::get, "/app.js", {{"Accept-Encoding", "gzip, br"}}, {}});
-    CHECK_FALSE(o.has_header("Content-Encoding"));
-    CHECK_FALSE(o.has_header("Vary"));
+    CHECK_FALSE(o.header("Content-Encoding").has_value());
+    CHECK_FALSE(o.header("Vary").has_value());
     std::system(("rm -rf '" + dir + "'").c_str());
 }
 
@@ -400,11 +401,11 @@ TEST_CASE("the compression layer over static files compresses those without a va
     auto r = testing::send(app, simple_request{method::get, "/", {{"Accept-Encoding", "gzip"}}, {}});
     CHECK(r.header("Content-Encoding") == "gzip");
     CHECK(decode("gzip", r.body) == html);
-    CHECK(r.header("ETag").starts_with("W/\""));
+    CHECK(r.header("ETag").value_or("").starts_with("W/\""));
     r = testing::send(app, simple_request{method::get, "/data.json", {{"Accept-Encoding", "gzip"}}, {}});
     CHECK(r.header("Content-Encoding") == "gzip");
     CHECK(decode("gzip", r.body) == page(3000));
-    CHECK(r.header("ETag").starts_with("\""));  // the file's own, strong: it was not compressed here
+    CHECK(r.header("ETag").value_or("").starts_with("\""));  // the file's own, strong: it was not compressed here
     CHECK(r.header("Vary") == "Accept-Encoding");
     std::system(("rm -rf '" + dir + "'").c_str());
 }

@@ -36,10 +36,10 @@ TEST_CASE("a preflight from an allowed origin is answered by the layer, not the 
     CHECK(r.header("Access-Control-Allow-Methods") == "GET, HEAD, POST, PUT, PATCH, DELETE");
     CHECK(r.header("Access-Control-Allow-Headers") == "content-type, x-custom");  // reflected
     CHECK(r.header("Access-Control-Max-Age") == "600");
-    CHECK_FALSE(r.has_header("Access-Control-Allow-Credentials"));
-    CHECK_FALSE(r.has_header("Allow"));  // the router's own OPTIONS answer did not run
-    CHECK(list_contains(r.header("Vary"), "Origin"));
-    CHECK(list_contains(r.header("Vary"), "Access-Control-Request-Method"));
+    CHECK_FALSE(r.header("Access-Control-Allow-Credentials").has_value());
+    CHECK_FALSE(r.header("Allow").has_value());  // the router's own OPTIONS answer did not run
+    CHECK(list_contains(r.header("Vary").value_or(""), "Origin"));
+    CHECK(list_contains(r.header("Vary").value_or(""), "Access-Control-Request-Method"));
 }
 
 TEST_CASE("a preflight is refused with 403 and no CORS fields for another origin, method or header") {
@@ -50,8 +50,8 @@ TEST_CASE("a preflight is refused with 403 and no CORS fields for another origin
                    preflight(app, "http://app.example", "DELETE"),
                    preflight(app, "http://app.example", "PUT", "Content-Type, X-Secret")}) {
         CHECK(r.status == 403);
-        CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
-        CHECK_FALSE(r.has_header("Access-Control-Allow-Methods"));
+        CHECK_FALSE(r.header("Access-Control-Allow-Origin").has_value());
+        CHECK_FALSE(r.header("Access-Control-Allow-Methods").has_value());
     }
     auto ok = preflight(app, "http://app.example", "PUT", "content-type");
     CHECK(ok.status == 204);
@@ -72,10 +72,10 @@ TEST_CASE("simple requests: allowed origins get Access-Control-Allow-Origin, oth
     CHECK(r.header("Vary") == "Origin");
     r = testing::send(app, simple_request{method::get, "/items", {{"Origin", "http://evil.example"}}, {}});
     CHECK(r.status == 200);  // CORS is not access control: the browser keeps the body from the page
-    CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
+    CHECK_FALSE(r.header("Access-Control-Allow-Origin").has_value());
     CHECK(r.header("Vary") == "Origin");
     r = testing::get(app, "/items");  // no Origin: same-origin or not a browser
-    CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
+    CHECK_FALSE(r.header("Access-Control-Allow-Origin").has_value());
     CHECK(r.header("Vary") == "Origin");  // a cache must not give this answer to a cross-origin request
     CHECK(calls == 3);
 }
@@ -84,7 +84,7 @@ TEST_CASE("any origin: '*' without credentials; the origin named, and Allow-Cred
     auto open = layers{cors({.origins = {"*"}})}(make_api());
     auto r = testing::send(open, simple_request{method::get, "/items", {{"Origin", "http://x.example"}}, {}});
     CHECK(r.header("Access-Control-Allow-Origin") == "*");
-    CHECK_FALSE(r.has_header("Vary"));
+    CHECK_FALSE(r.header("Vary").has_value());
     auto creds = layers{cors({.origins = {"*"}, .credentials = true})}(make_api());
     r = testing::send(creds, simple_request{method::get, "/items", {{"Origin", "http://x.example"}}, {}});
     CHECK(r.header("Access-Control-Allow-Origin") == "http://x.example");
@@ -114,10 +114,11 @@ TEST_CASE("an origin predicate, Vary added to the application's own, max-age off
                                                 {"Access-Control-Request-Private-Network", "true"}},
                                                {}});
     CHECK(p.status == 204);
-    CHECK_FALSE(p.has_header("Access-Control-Max-Age"));
+    CHECK_FALSE(p.header("Access-Control-Max-Age").has_value());
     CHECK(p.header("Access-Control-Allow-Private-Network") == "true");
-    CHECK(testing::send(app, simple_request{method::get, "/", {{"Origin", "https://trusted.example.evil"}}, {}})
-              .has_header("Access-Control-Allow-Origin") == false);
+    auto lookalike =
+        testing::send(app, simple_request{method::get, "/", {{"Origin", "https://trusted.example.evil"}}, {}});
+    CHECK_FALSE(lookalike.header("Access-Control-Allow-Origin").has_value());
 }
 
 TEST_CASE("an OPTIONS request that is not a preflight reaches the application") {

@@ -49,7 +49,7 @@ struct tracer {
 
 struct gate {
     std::optional<response> before(request const& req) const {
-        if (req.has_header("X-Deny")) return response::text("denied", status::forbidden);
+        if (req.header("X-Deny")) return response::text("denied", status::forbidden);
         return std::nullopt;
     }
 };
@@ -129,7 +129,7 @@ TEST_CASE("request_id: the later answer carries the id the application saw") {
     deferred_app inner;
     std::string seen;
     auto app = layers{request_id{}}([&](request const& req) {
-        seen = req.header("X-Request-Id");
+        seen = req.header("X-Request-Id").value_or("");
         return inner(req);
     });
     auto r = answered_later(app, inner, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", response::text("ok"));
@@ -152,7 +152,7 @@ TEST_CASE("cors: a later answer to an allowed origin gets its fields and Vary; a
     inner.held.clear();
     auto other = answered_later(app, inner, "GET /d HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n\r\n",
                                 response::text("data"));
-    CHECK(other.header("Access-Control-Allow-Origin").empty());
+    CHECK_FALSE(other.header("Access-Control-Allow-Origin").has_value());
     CHECK(headers_of(other, "Vary").find("Origin") != std::string::npos);
     // A preflight is answered by the layer: the application is never asked.
     inner.held.clear();
@@ -170,8 +170,8 @@ TEST_CASE("security_headers: a later answer gets the fields, and keeps the handl
     auto app = layers{security_headers{}}(by_ref(inner));
     auto r = answered_later(app, inner, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", response::text("page"));
     CHECK(r.header("X-Content-Type-Options") == "nosniff");
-    CHECK(!r.header("Content-Security-Policy").empty());
-    CHECK(!r.header("Referrer-Policy").empty());
+    CHECK(!r.header("Content-Security-Policy").value_or("").empty());
+    CHECK(!r.header("Referrer-Policy").value_or("").empty());
     inner.held.clear();
     response own = response::text("page");
     own.set_header("Referrer-Policy", "no-referrer-when-downgrade");
@@ -266,7 +266,7 @@ TEST_CASE("blocking handlers behind layers: the steps run on the pool's answer")
     auto app = layers{access_log([&](access_entry const& e) { lines.push_back(std::to_string(to_int(e.status))); }),
                       request_id{}, security_headers{}}(blocking([](request const& req) {
         std::this_thread::sleep_for(10ms);
-        return response::text("id " + std::string(req.header("X-Request-Id")));
+        return response::text("id " + std::string(req.header("X-Request-Id").value_or("")));
     }));
     testing::client c(app, config);
     c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -278,7 +278,7 @@ TEST_CASE("blocking handlers behind layers: the steps run on the pool's answer")
     }
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);
-    CHECK(rs[0].body == "id " + std::string(rs[0].header("X-Request-Id")));
+    CHECK(rs[0].body == "id " + std::string(rs[0].header("X-Request-Id").value_or("")));
     CHECK(rs[0].header("X-Content-Type-Options") == "nosniff");
     CHECK(lines == std::vector<std::string>{"200"});
 }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 
 using namespace porthole;
@@ -43,6 +44,17 @@ TEST_CASE("a simple GET parses into views of the buffer") {
     CHECK(h.target.data() == raw.data() + 4);
     CHECK(h.headers[0].value.data() >= raw.data());
     CHECK(h.headers[0].value.data() < raw.data() + raw.size());
+}
+
+TEST_CASE("a head's header() is nullopt when absent, an empty view when sent empty") {
+    std::string raw = "GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nX-Id: 7\r\n\r\n";
+    basic_request_parser<16> p;
+    REQUIRE(p.parse(raw) == parse_status::complete);
+    auto const& h = p.head();
+    CHECK(h.header("x-empty") == "");
+    CHECK(h.header("X-EMPTY").has_value());
+    CHECK(h.header("x-id") == "7");
+    CHECK(h.header("X-Missing") == std::nullopt);
 }
 
 // ---------------------------------------------------------------- request line

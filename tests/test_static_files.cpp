@@ -157,9 +157,9 @@ TEST_CASE("a file is served with its type, length, validators and nosniff") {
     CHECK(r.header("Content-Length") == "6");
     CHECK(r.header("X-Content-Type-Options") == "nosniff");
     CHECK(r.header("Accept-Ranges") == "bytes");
-    CHECK(r.has_header("ETag"));
-    CHECK(r.has_header("Last-Modified"));
-    CHECK(!r.has_header("Cache-Control"));
+    CHECK(r.header("ETag").has_value());
+    CHECK(r.header("Last-Modified").has_value());
+    CHECK(!r.header("Cache-Control").has_value());
 }
 
 TEST_CASE("the ETag is strong and made of inode, size and nanosecond mtime; Last-Modified is IMF-fixdate") {
@@ -341,7 +341,7 @@ TEST_CASE("the redirect Location always starts with a single slash") {
     for (std::string_view raw : {"//evil.example/docs", "/\\evil.example/docs", "\\\\evil.example/docs", "///docs"}) {
         auto res = app(make_request("/docs", raw));
         CHECK(res.status() == status::moved_permanently);
-        auto location = res.header("Location");
+        auto location = res.header("Location").value_or("");
         REQUIRE(!location.empty());
         CHECK(location[0] == '/');
         CHECK(location.substr(1, 1) != "/");
@@ -549,7 +549,7 @@ TEST_CASE("If-None-Match: a matching tag gives 304 with validators and no body, 
     CHECK(r.header("ETag") == tag);
     CHECK(r.header("Last-Modified") == digits_date);
     CHECK(r.body.empty());
-    CHECK(!r.has_header("Content-Length"));
+    CHECK(!r.header("Content-Length").has_value());
     CHECK(get(app, "/digits.txt", {{"If-None-Match", "\"other\""}}).status == 200);
     CHECK(get(app, "/digits.txt", {{"If-None-Match", "\"a\", " + tag + ", \"b\""}}).status == 304);
     CHECK(get(app, "/digits.txt", {{"If-None-Match", "W/" + tag}}).status == 304);  // weak comparison
@@ -677,7 +677,7 @@ TEST_CASE("invalid Range syntax, other units and several ranges are answered who
         auto r = range(app, v);
         CHECK(r.status == 200);
         CHECK(r.body == "0123456789");
-        CHECK(!r.has_header("Content-Range"));
+        CHECK(!r.header("Content-Range").has_value());
     }
 }
 

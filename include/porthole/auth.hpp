@@ -82,7 +82,7 @@ struct basic_credentials {
 // The user-id and password of a request's `Authorization: Basic ...` field, or nullopt when
 // it has none, or one that is not canonical base64 of "user-id:password" without controls.
 inline std::optional<basic_credentials> basic_credentials_of(request const& req) {
-    auto params = detail::auth_parameters(req.header("Authorization"), "Basic");
+    auto params = detail::auth_parameters(req.header("Authorization").value_or(""), "Basic");
     if (!params) return std::nullopt;
     auto decoded = base64::decode(*params);
     if (!decoded) return std::nullopt;
@@ -146,7 +146,7 @@ constexpr bool is_b64token(std::string_view s) noexcept {
 
 // The token of a request's `Authorization: Bearer TOKEN` field, or nullopt.
 inline std::optional<std::string_view> bearer_token_of(request const& req) noexcept {
-    auto params = detail::auth_parameters(req.header("Authorization"), "Bearer");
+    auto params = detail::auth_parameters(req.header("Authorization").value_or(""), "Bearer");
     if (!params || !detail::is_b64token(*params)) return std::nullopt;
     return params;
 }
@@ -165,7 +165,7 @@ public:
     }
 
     std::optional<response> before(request const& req) const {
-        auto value = detail::trim_ows(req.header("Authorization"));
+        auto value = detail::trim_ows(req.header("Authorization").value_or(""));
         auto scheme = value.substr(0, value.find(' '));
         if (!iequals(scheme, "Bearer")) return detail::unauthorized(challenge_);  // no Bearer credentials at all
         auto token = bearer_token_of(req);

@@ -252,8 +252,9 @@ public:
             res.add_vary("Accept-Encoding");
             return;
         }
-        if (!status_allows_body(st) || st == status::partial_content || !res.header("Content-Encoding").empty() ||
-            !res.header("Content-Range").empty() || list_contains(res.header("Cache-Control"), "no-transform") ||
+        auto non_empty = [&res](std::string_view name) { return !res.header(name).value_or("").empty(); };
+        if (!status_allows_body(st) || st == status::partial_content || non_empty("Content-Encoding") ||
+            non_empty("Content-Range") || list_contains(res.header("Cache-Control").value_or(""), "no-transform") ||
             !compressible(res.content_type()))
             return;
         res.add_vary("Accept-Encoding");
@@ -264,8 +265,8 @@ public:
         if (!compress(coding, res, s.choice.identity_acceptable)) return;
         res.set_header("Content-Encoding", to_string(coding));
         res.erase_header("Accept-Ranges");  // ranges of the compressed bytes are not offered
-        if (auto etag = res.header("ETag"); !etag.empty() && etag.front() == '"')
-            res.set_header("ETag", "W/" + std::string(etag));
+        if (auto etag = res.header("ETag"); etag && etag->starts_with('"'))
+            res.set_header("ETag", "W/" + std::string(*etag));
     }
 
 private:
@@ -410,7 +411,7 @@ public:
     };
 
     layer_result<state> before(request const& req) const {
-        auto coding = detail::trim_ows(req.header("Content-Encoding"));
+        auto coding = detail::trim_ows(req.header("Content-Encoding").value_or(""));
         if (coding.empty() || iequals(coding, "identity")) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
         if (!gzip && !iequals(coding, "deflate")) {

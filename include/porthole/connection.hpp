@@ -581,7 +581,7 @@ private:
     }
 
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
+        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection").value_or(""), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]

@@ -66,10 +66,10 @@ public:
     };
 
     layer_result<state> before(request const& req) const {
-        auto origin = req.header("Origin");
+        auto origin = req.header("Origin").value_or("");  // an empty one names no origin
         if (origin.empty()) return state{};
         bool allowed = allows(origin);
-        if (req.method() == method::options && req.has_header("Access-Control-Request-Method"))
+        if (req.method() == method::options && req.header("Access-Control-Request-Method"))
             return preflight(req, origin, allowed);
         return allowed ? state{std::string(origin)} : state{};
     }
@@ -105,13 +105,13 @@ private:
             return r;
         };
         if (!allowed) return refuse();
-        auto wanted = detail::trim_ows(req.header("Access-Control-Request-Method"));
+        auto wanted = detail::trim_ows(req.header("Access-Control-Request-Method").value_or(""));
         bool method_ok = false;
         for (auto const& m : opts_.methods) method_ok = method_ok || m == wanted;
         // The CORS-safelisted methods need no permission (Fetch: "CORS-safelisted method").
         if (wanted == "GET" || wanted == "HEAD" || wanted == "POST") method_ok = true;
         if (!method_ok) return refuse();
-        auto asked = req.header("Access-Control-Request-Headers");
+        auto asked = req.header("Access-Control-Request-Headers").value_or("");
         bool headers_ok = true;
         for_each_list_item(asked, [&](std::string_view h) {
             headers_ok = detail::is_token(h) && (opts_.allow_headers.empty() || listed(opts_.allow_headers, h));
@@ -125,7 +125,7 @@ private:
         auto headers = opts_.allow_headers.empty() ? detail::trim_ows(asked) : std::string_view(allow_headers_);
         if (!headers.empty()) r.set_header("Access-Control-Allow-Headers", headers);
         if (!max_age_.empty()) r.set_header("Access-Control-Max-Age", max_age_);
-        if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network"), "true"))
+        if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network").value_or(""), "true"))
             r.set_header("Access-Control-Allow-Private-Network", "true");
         // The answer depends on all three request fields.
         if (!wildcard()) r.add_vary("Origin");

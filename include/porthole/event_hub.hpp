@@ -240,7 +240,7 @@ public:
     // The handler's thread: a text/event-stream response subscribed to every event published
     // from now on, after what the client missed since `last_event_id` (the request's
     // Last-Event-ID, when it reconnects). 204 No Content once the hub is closed.
-    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID")); }
+    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID").value_or("")); }
     response subscribe(std::string_view last_event_id) {
         auto& s = *state_;
         auto sub = std::make_shared<detail::hub_subscriber>(state_);

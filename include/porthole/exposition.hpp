@@ -573,11 +573,11 @@ public:
 
     response operator()(request const& req) const {
         auto format = req.query("format");
-        if (format ? *format == "events" : req.header("Accept").starts_with("text/event-stream"))
+        if (format ? *format == "events" : req.header("Accept").value_or("").starts_with("text/event-stream"))
             return live_->subscribe(req, [] { return json(); });
         if (format == "style") return asset(page_style, "text/css; charset=utf-8");
         if (format == "script") return asset(page_script, "text/javascript; charset=utf-8");
-        bool page = format ? *format == "html" : prefers_html(req.header("Accept"));
+        bool page = format ? *format == "html" : prefers_html(req.header("Accept").value_or(""));
         if (!page) {
             auto res = response::json(json());
             res.set_header("Cache-Control", "no-store");

@@ -21,7 +21,7 @@ constexpr std::string_view media_type(std::string_view content_type) noexcept {
 
 // True when the body is application/x-www-form-urlencoded.
 inline bool is_urlencoded_form(request const& req) noexcept {
-    return iequals(detail::media_type(req.header("Content-Type")), "application/x-www-form-urlencoded");
+    return iequals(detail::media_type(req.header("Content-Type").value_or("")), "application/x-www-form-urlencoded");
 }
 
 // The name=value pairs of an application/x-www-form-urlencoded body, raw (decode them with
@@ -35,7 +35,7 @@ inline url::query_params form_fields(request const& req) noexcept {
 // not multipart/form-data or the body is malformed.
 inline bool multipart_parts(request const& req, std::vector<multipart::part>& out, std::size_t max_parts = 100) {
     out.clear();
-    auto type = req.header("Content-Type");
+    auto type = req.header("Content-Type").value_or("");
     if (!iequals(detail::media_type(type), "multipart/form-data")) return false;
     auto boundary = multipart::boundary_from_content_type(type);
     return boundary && multipart::parse(req.body(), *boundary, out, max_parts);

@@ -59,7 +59,7 @@ struct response_converter<nlohmann::ordered_json> {
 //  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON.
 template <class Json = nlohmann::json>
 std::optional<Json> read_json(request const& req, response& refusal) {
-    auto type = req.header("Content-Type");
+    auto type = req.header("Content-Type").value_or("");  // an empty one says no more than none
     if (!type.empty() && !detail::is_json_media_type(type)) {
         refusal = detail::json_error(status::unsupported_media_type, "expected Content-Type: application/json");
         return std::nullopt;

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,9 +46,10 @@ struct request_head {
     bool expect_unsupported = false;   // another expectation (answer 417)
 
     header_field const* find(std::string_view name) const noexcept { return find_header(headers, name); }
-    std::string_view header(std::string_view name) const noexcept {
-        auto f = find(name);
-        return f ? f->value : std::string_view{};
+    // The value of the first field `name`, or nullopt when the request has none.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        if (auto f = find(name)) return f->value;
+        return std::nullopt;
     }
 };
 

@@ -49,11 +49,13 @@ public:
 
     // ---- header fields (names compare case-insensitively)
     std::span<header_field const> headers() const noexcept { return headers_; }
-    std::string_view header(std::string_view name) const noexcept {
-        auto f = find_header(headers_, name);
-        return f ? f->value : std::string_view{};
+    // The value of the first field `name`, or nullopt when the request has none. A field sent
+    // with an empty value is present (RFC 9110 5.5): the result is then an empty view.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        if (auto f = find_header(headers_, name)) return f->value;
+        return std::nullopt;
     }
-    bool has_header(std::string_view name) const noexcept { return find_header(headers_, name) != nullptr; }
+    // The value of cookie `name` in the Cookie fields, or nullopt when none has it.
     std::optional<std::string_view> cookie(std::string_view name) const noexcept {
         for (auto const& f : headers_)
             if (iequals(f.name, "Cookie"))
@@ -78,6 +80,9 @@ public:
 
     // ---- path parameters, filled by a router
     std::span<path_param const> params() const noexcept { return params_; }
+    // The value of the route's parameter `name`. A route that matched has every parameter of its
+    // pattern, so this is a plain view, not an optional: asking for a name the pattern lacks is a
+    // mistake in the program, and gives an empty view.
     std::string_view param(std::string_view name) const noexcept {
         for (auto const& p : params_)
             if (p.name == name) return p.value;

@@ -35,7 +35,7 @@ public:
     layer_result<state> before(request const& req) const {
         state s;
         auto incoming = req.header(opts_.header);
-        if (opts_.trust_incoming && acceptable(incoming)) s.id.assign(incoming);
+        if (opts_.trust_incoming && incoming && acceptable(*incoming)) s.id.assign(*incoming);
         else s.id = generate();
         return s;
     }

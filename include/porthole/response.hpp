@@ -179,11 +179,16 @@ public:
         return add_header("Vary", name);
     }
     std::vector<field> const& headers() const noexcept { return fields_; }
-    std::string_view header(std::string_view name) const noexcept {
-        if (iequals(name, "Content-Type")) return content_type();
+    // The value of the first field `name`, or nullopt when the response has none. An empty
+    // Content-Type counts as none, since it is not sent.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        if (iequals(name, "Content-Type")) {
+            if (auto type = content_type(); !type.empty()) return type;
+            return std::nullopt;
+        }
         for (auto const& f : fields_)
-            if (iequals(f.name, name)) return f.value;
-        return {};
+            if (iequals(f.name, name)) return std::string_view(f.value);
+        return std::nullopt;
     }
     bool valid() const noexcept { return invalid_field_.empty(); }
     std::string_view invalid_field() const noexcept { return invalid_field_; }

@@ -49,7 +49,7 @@ public:
     void before(request const&) const noexcept {}
     void after(response& res) const {
         for (auto const& [name, value] : fields_)
-            if (res.header(name).empty()) res.add_header(name, value);
+            if (!res.header(name)) res.add_header(name, value);  // the handler's own, even empty, wins
     }
 
 private:

@@ -249,18 +249,18 @@ private:
         char date_buf[http_date_size];
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
-        if (req.has_header("If-Match")) {
+        if (req.header("If-Match")) {
             if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true))
                 return response::error(status::precondition_failed);
-        } else if (req.has_header("If-Unmodified-Since")) {
-            if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
+        } else if (auto field = req.header("If-Unmodified-Since")) {
+            if (auto since = parse_http_date(*field); since && mtime > *since)
                 return response::error(status::precondition_failed);
         }
         bool not_modified = false;
-        if (req.has_header("If-None-Match")) {
+        if (req.header("If-None-Match")) {
             not_modified = detail::etag_fields_match(req.headers(), "If-None-Match", etag, false);
-        } else if (req.has_header("If-Modified-Since")) {  // only GET and HEAD get here
-            auto since = parse_http_date(req.header("If-Modified-Since"));
+        } else if (auto field = req.header("If-Modified-Since")) {  // only GET and HEAD get here
+            auto since = parse_http_date(*field);
             not_modified = since && mtime <= *since;
         }
         if (not_modified) {
@@ -277,8 +277,9 @@ private:
         add_cache_headers(r, etag, last_modified);
         std::uint64_t offset = 0, length = size;
         // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
-        if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
-            auto range = detail::parse_byte_range(req.header("Range"), size);
+        auto range_field = req.method() == method::get ? req.header("Range") : std::nullopt;
+        if (range_field && if_range_holds(req, etag, mtime)) {
+            auto range = detail::parse_byte_range(*range_field, size);
             if (range.kind == detail::byte_range::unsatisfiable) {
                 auto e = response::error(status::range_not_satisfiable);
                 e.set_header("Content-Range", "bytes */" + std::to_string(size));
@@ -299,8 +300,9 @@ private:
 
     // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.
     static bool if_range_holds(request const& req, std::string_view etag, std::time_t mtime) {
-        if (!req.has_header("If-Range")) return true;
-        auto v = detail::trim_ows(req.header("If-Range"));
+        auto field = req.header("If-Range");
+        if (!field) return true;
+        auto v = detail::trim_ows(*field);
         if (!v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/")) return v == etag;
         auto date = parse_http_date(v);
         return date && *date == mtime;

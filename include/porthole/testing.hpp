@@ -24,15 +24,11 @@ struct parsed_response {
     std::string body{};
     bool complete = false;  // the whole body arrived
 
-    std::string_view header(std::string_view name) const noexcept {
+    // The value of the first field `name`, or nullopt when the response has none.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
         for (auto const& [k, v] : headers)
-            if (iequals(k, name)) return v;
-        return {};
-    }
-    bool has_header(std::string_view name) const noexcept {
-        for (auto const& [k, v] : headers)
-            if (iequals(k, name)) return true;
-        return false;
+            if (iequals(k, name)) return std::string_view(v);
+        return std::nullopt;
     }
     std::size_t count_header(std::string_view name) const noexcept {
         std::size_t n = 0;
@@ -72,7 +68,7 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
         if (!interim) ++finals;
         if (interim || head_only || r.status == 204 || r.status == 304) {
             r.complete = true;
-        } else if (list_contains(r.header("Transfer-Encoding"), "chunked")) {
+        } else if (list_contains(r.header("Transfer-Encoding").value_or(""), "chunked")) {
             for (;;) {
                 auto le = raw.find("\r\n");
                 if (le == std::string_view::npos) break;
@@ -88,8 +84,8 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
                 r.body.append(raw.substr(0, size));
                 raw.remove_prefix(size + 2);
             }
-        } else if (r.has_header("Content-Length")) {
-            auto n = std::strtoull(std::string(r.header("Content-Length")).c_str(), nullptr, 10);
+        } else if (auto length = r.header("Content-Length")) {
+            auto n = std::strtoull(std::string(*length).c_str(), nullptr, 10);
             r.complete = raw.size() >= n;
             r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
             raw.remove_prefix(r.body.size());

@@ -198,7 +198,8 @@ public:
     }
 
     // The path parameter `name` of the route ("/chat/{room}": param("room")), as decoded for the
-    // upgrade request; empty when the route has no such parameter.
+    // upgrade request. Like request::param, a plain view: the route that matched has every
+    // parameter of its pattern, and a name it lacks (a mistake in the program) gives an empty one.
     std::string_view param(std::string_view name) const noexcept {
         for (auto const& [k, v] : params_)
             if (k == name) return v;

@@ -63,7 +63,7 @@ public:
                 [[fallthrough]];
             case kind::same_origin: break;
         }
-        return is_same_origin(origin, req.header("Host"));
+        return is_same_origin(origin, req.header("Host").value_or(""));
     }
 
     // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the
@@ -207,7 +207,7 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
         return refuse(status::bad_request);
 
     // The bytes after the head belong to WebSocket: a body would blur where they begin.
-    if (!req.body().empty() || req.has_header("Transfer-Encoding")) return refuse(status::bad_request);
+    if (!req.body().empty() || req.header("Transfer-Encoding")) return refuse(status::bad_request);
 
     if (!options.origin.allows(req)) return refuse(status::forbidden);
 

@@ -906,6 +906,7 @@ constexpr bool parse_decimal(std::string_view s, std::int64_t& out) noexcept {
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -933,9 +934,10 @@ struct request_head {
     bool expect_unsupported = false;   // another expectation (answer 417)
 
     header_field const* find(std::string_view name) const noexcept { return find_header(headers, name); }
-    std::string_view header(std::string_view name) const noexcept {
-        auto f = find(name);
-        return f ? f->value : std::string_view{};
+    // The value of the first field `name`, or nullopt when the request has none.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        if (auto f = find(name)) return f->value;
+        return std::nullopt;
     }
 };
 
@@ -2768,11 +2770,13 @@ public:
 
     // ---- header fields (names compare case-insensitively)
     std::span<header_field const> headers() const noexcept { return headers_; }
-    std::string_view header(std::string_view name) const noexcept {
-        auto f = find_header(headers_, name);
-        return f ? f->value : std::string_view{};
+    // The value of the first field `name`, or nullopt when the request has none. A field sent
+    // with an empty value is present (RFC 9110 5.5): the result is then an empty view.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        if (auto f = find_header(headers_, name)) return f->value;
+        return std::nullopt;
     }
-    bool has_header(std::string_view name) const noexcept { return find_header(headers_, name) != nullptr; }
+    // The value of cookie `name` in the Cookie fields, or nullopt when none has it.
     std::optional<std::string_view> cookie(std::string_view name) const noexcept {
         for (auto const& f : headers_)
             if (iequals(f.name, "Cookie"))
@@ -2797,6 +2801,9 @@ public:
 
     // ---- path parameters, filled by a router
     std::span<path_param const> params() const noexcept { return params_; }
+    // The value of the route's parameter `name`. A route that matched has every parameter of its
+    // pattern, so this is a plain view, not an optional: asking for a name the pattern lacks is a
+    // mistake in the program, and gives an empty view.
     std::string_view param(std::string_view name) const noexcept {
         for (auto const& p : params_)
             if (p.name == name) return p.value;
@@ -3458,11 +3465,16 @@ public:
         return add_header("Vary", name);
     }
     std::vector<field> const& headers() const noexcept { return fields_; }
-    std::string_view header(std::string_view name) const noexcept {
-        if (iequals(name, "Content-Type")) return content_type();
+    // The value of the first field `name`, or nullopt when the response has none. An empty
+    // Content-Type counts as none, since it is not sent.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        if (iequals(name, "Content-Type")) {
+            if (auto type = content_type(); !type.empty()) return type;
+            return std::nullopt;
+        }
         for (auto const& f : fields_)
-            if (iequals(f.name, name)) return f.value;
-        return {};
+            if (iequals(f.name, name)) return std::string_view(f.value);
+        return std::nullopt;
     }
     bool valid() const noexcept { return invalid_field_.empty(); }
     std::string_view invalid_field() const noexcept { return invalid_field_; }
@@ -5038,7 +5050,7 @@ public:
     // The handler's thread: a text/event-stream response subscribed to every event published
     // from now on, after what the client missed since `last_event_id` (the request's
     // Last-Event-ID, when it reconnects). 204 No Content once the hub is closed.
-    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID")); }
+    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID").value_or("")); }
     response subscribe(std::string_view last_event_id) {
         auto& s = *state_;
         auto sub = std::make_shared<detail::hub_subscriber>(state_);
@@ -5537,7 +5549,7 @@ private:
 // Content-Type is not multipart/form-data with a valid boundary.
 template <class Form>
 response take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
-    auto type = req.header("Content-Type");
+    auto type = req.header("Content-Type").value_or("");
     auto boundary = multipart::boundary_from_content_type(type);
     if (!boundary || !iequals(detail::trim_ows(type.substr(0, type.find(';'))), "multipart/form-data"))
         return response::text("expected multipart/form-data with a boundary\n", status::unsupported_media_type);
@@ -6219,7 +6231,7 @@ struct basic_credentials {
 // The user-id and password of a request's `Authorization: Basic ...` field, or nullopt when
 // it has none, or one that is not canonical base64 of "user-id:password" without controls.
 inline std::optional<basic_credentials> basic_credentials_of(request const& req) {
-    auto params = detail::auth_parameters(req.header("Authorization"), "Basic");
+    auto params = detail::auth_parameters(req.header("Authorization").value_or(""), "Basic");
     if (!params) return std::nullopt;
     auto decoded = base64::decode(*params);
     if (!decoded) return std::nullopt;
@@ -6283,7 +6295,7 @@ constexpr bool is_b64token(std::string_view s) noexcept {
 
 // The token of a request's `Authorization: Bearer TOKEN` field, or nullopt.
 inline std::optional<std::string_view> bearer_token_of(request const& req) noexcept {
-    auto params = detail::auth_parameters(req.header("Authorization"), "Bearer");
+    auto params = detail::auth_parameters(req.header("Authorization").value_or(""), "Bearer");
     if (!params || !detail::is_b64token(*params)) return std::nullopt;
     return params;
 }
@@ -6302,7 +6314,7 @@ public:
     }
 
     std::optional<response> before(request const& req) const {
-        auto value = detail::trim_ows(req.header("Authorization"));
+        auto value = detail::trim_ows(req.header("Authorization").value_or(""));
         auto scheme = value.substr(0, value.find(' '));
         if (!iequals(scheme, "Bearer")) return detail::unauthorized(challenge_);  // no Bearer credentials at all
         auto token = bearer_token_of(req);
@@ -6482,10 +6494,10 @@ public:
     };
 
     layer_result<state> before(request const& req) const {
-        auto origin = req.header("Origin");
+        auto origin = req.header("Origin").value_or("");  // an empty one names no origin
         if (origin.empty()) return state{};
         bool allowed = allows(origin);
-        if (req.method() == method::options && req.has_header("Access-Control-Request-Method"))
+        if (req.method() == method::options && req.header("Access-Control-Request-Method"))
             return preflight(req, origin, allowed);
         return allowed ? state{std::string(origin)} : state{};
     }
@@ -6521,13 +6533,13 @@ private:
             return r;
         };
         if (!allowed) return refuse();
-        auto wanted = detail::trim_ows(req.header("Access-Control-Request-Method"));
+        auto wanted = detail::trim_ows(req.header("Access-Control-Request-Method").value_or(""));
         bool method_ok = false;
         for (auto const& m : opts_.methods) method_ok = method_ok || m == wanted;
         // The CORS-safelisted methods need no permission (Fetch: "CORS-safelisted method").
         if (wanted == "GET" || wanted == "HEAD" || wanted == "POST") method_ok = true;
         if (!method_ok) return refuse();
-        auto asked = req.header("Access-Control-Request-Headers");
+        auto asked = req.header("Access-Control-Request-Headers").value_or("");
         bool headers_ok = true;
         for_each_list_item(asked, [&](std::string_view h) {
             headers_ok = detail::is_token(h) && (opts_.allow_headers.empty() || listed(opts_.allow_headers, h));
@@ -6541,7 +6553,7 @@ private:
         auto headers = opts_.allow_headers.empty() ? detail::trim_ows(asked) : std::string_view(allow_headers_);
         if (!headers.empty()) r.set_header("Access-Control-Allow-Headers", headers);
         if (!max_age_.empty()) r.set_header("Access-Control-Max-Age", max_age_);
-        if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network"), "true"))
+        if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network").value_or(""), "true"))
             r.set_header("Access-Control-Allow-Private-Network", "true");
         // The answer depends on all three request fields.
         if (!wildcard()) r.add_vary("Origin");
@@ -6622,7 +6634,7 @@ public:
     void before(request const&) const noexcept {}
     void after(response& res) const {
         for (auto const& [name, value] : fields_)
-            if (res.header(name).empty()) res.add_header(name, value);
+            if (!res.header(name)) res.add_header(name, value);  // the handler's own, even empty, wins
     }
 
 private:
@@ -6667,7 +6679,7 @@ public:
     layer_result<state> before(request const& req) const {
         state s;
         auto incoming = req.header(opts_.header);
-        if (opts_.trust_incoming && acceptable(incoming)) s.id.assign(incoming);
+        if (opts_.trust_incoming && incoming && acceptable(*incoming)) s.id.assign(*incoming);
         else s.id = generate();
         return s;
     }
@@ -7262,8 +7274,9 @@ public:
             res.add_vary("Accept-Encoding");
             return;
         }
-        if (!status_allows_body(st) || st == status::partial_content || !res.header("Content-Encoding").empty() ||
-            !res.header("Content-Range").empty() || list_contains(res.header("Cache-Control"), "no-transform") ||
+        auto non_empty = [&res](std::string_view name) { return !res.header(name).value_or("").empty(); };
+        if (!status_allows_body(st) || st == status::partial_content || non_empty("Content-Encoding") ||
+            non_empty("Content-Range") || list_contains(res.header("Cache-Control").value_or(""), "no-transform") ||
             !compressible(res.content_type()))
             return;
         res.add_vary("Accept-Encoding");
@@ -7274,8 +7287,8 @@ public:
         if (!compress(coding, res, s.choice.identity_acceptable)) return;
         res.set_header("Content-Encoding", to_string(coding));
         res.erase_header("Accept-Ranges");  // ranges of the compressed bytes are not offered
-        if (auto etag = res.header("ETag"); !etag.empty() && etag.front() == '"')
-            res.set_header("ETag", "W/" + std::string(etag));
+        if (auto etag = res.header("ETag"); etag && etag->starts_with('"'))
+            res.set_header("ETag", "W/" + std::string(*etag));
     }
 
 private:
@@ -7420,7 +7433,7 @@ public:
     };
 
     layer_result<state> before(request const& req) const {
-        auto coding = detail::trim_ows(req.header("Content-Encoding"));
+        auto coding = detail::trim_ows(req.header("Content-Encoding").value_or(""));
         if (coding.empty() || iequals(coding, "identity")) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
         if (!gzip && !iequals(coding, "deflate")) {
@@ -9482,7 +9495,7 @@ private:
     }
 
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection"), "close");
+        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection").value_or(""), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
@@ -10362,15 +10375,11 @@ struct parsed_response {
     std::string body{};
     bool complete = false;  // the whole body arrived
 
-    std::string_view header(std::string_view name) const noexcept {
+    // The value of the first field `name`, or nullopt when the response has none.
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
         for (auto const& [k, v] : headers)
-            if (iequals(k, name)) return v;
-        return {};
-    }
-    bool has_header(std::string_view name) const noexcept {
-        for (auto const& [k, v] : headers)
-            if (iequals(k, name)) return true;
-        return false;
+            if (iequals(k, name)) return std::string_view(v);
+        return std::nullopt;
     }
     std::size_t count_header(std::string_view name) const noexcept {
         std::size_t n = 0;
@@ -10410,7 +10419,7 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
         if (!interim) ++finals;
         if (interim || head_only || r.status == 204 || r.status == 304) {
             r.complete = true;
-        } else if (list_contains(r.header("Transfer-Encoding"), "chunked")) {
+        } else if (list_contains(r.header("Transfer-Encoding").value_or(""), "chunked")) {
             for (;;) {
                 auto le = raw.find("\r\n");
                 if (le == std::string_view::npos) break;
@@ -10426,8 +10435,8 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
                 r.body.append(raw.substr(0, size));
                 raw.remove_prefix(size + 2);
             }
-        } else if (r.has_header("Content-Length")) {
-            auto n = std::strtoull(std::string(r.header("Content-Length")).c_str(), nullptr, 10);
+        } else if (auto length = r.header("Content-Length")) {
+            auto n = std::strtoull(std::string(*length).c_str(), nullptr, 10);
             r.complete = raw.size() >= n;
             r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
             raw.remove_prefix(r.body.size());
@@ -12165,18 +12174,18 @@ private:
         char date_buf[http_date_size];
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
-        if (req.has_header("If-Match")) {
+        if (req.header("If-Match")) {
             if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true))
                 return response::error(status::precondition_failed);
-        } else if (req.has_header("If-Unmodified-Since")) {
-            if (auto since = parse_http_date(req.header("If-Unmodified-Since")); since && mtime > *since)
+        } else if (auto field = req.header("If-Unmodified-Since")) {
+            if (auto since = parse_http_date(*field); since && mtime > *since)
                 return response::error(status::precondition_failed);
         }
         bool not_modified = false;
-        if (req.has_header("If-None-Match")) {
+        if (req.header("If-None-Match")) {
             not_modified = detail::etag_fields_match(req.headers(), "If-None-Match", etag, false);
-        } else if (req.has_header("If-Modified-Since")) {  // only GET and HEAD get here
-            auto since = parse_http_date(req.header("If-Modified-Since"));
+        } else if (auto field = req.header("If-Modified-Since")) {  // only GET and HEAD get here
+            auto since = parse_http_date(*field);
             not_modified = since && mtime <= *since;
         }
         if (not_modified) {
@@ -12193,8 +12202,9 @@ private:
         add_cache_headers(r, etag, last_modified);
         std::uint64_t offset = 0, length = size;
         // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
-        if (req.method() == method::get && req.has_header("Range") && if_range_holds(req, etag, mtime)) {
-            auto range = detail::parse_byte_range(req.header("Range"), size);
+        auto range_field = req.method() == method::get ? req.header("Range") : std::nullopt;
+        if (range_field && if_range_holds(req, etag, mtime)) {
+            auto range = detail::parse_byte_range(*range_field, size);
             if (range.kind == detail::byte_range::unsatisfiable) {
                 auto e = response::error(status::range_not_satisfiable);
                 e.set_header("Content-Range", "bytes */" + std::to_string(size));
@@ -12215,8 +12225,9 @@ private:
 
     // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.
     static bool if_range_holds(request const& req, std::string_view etag, std::time_t mtime) {
-        if (!req.has_header("If-Range")) return true;
-        auto v = detail::trim_ows(req.header("If-Range"));
+        auto field = req.header("If-Range");
+        if (!field) return true;
+        auto v = detail::trim_ows(*field);
         if (!v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/")) return v == etag;
         auto date = parse_http_date(v);
         return date && *date == mtime;
@@ -15725,7 +15736,7 @@ constexpr std::string_view media_type(std::string_view content_type) noexcept {
 
 // True when the body is application/x-www-form-urlencoded.
 inline bool is_urlencoded_form(request const& req) noexcept {
-    return iequals(detail::media_type(req.header("Content-Type")), "application/x-www-form-urlencoded");
+    return iequals(detail::media_type(req.header("Content-Type").value_or("")), "application/x-www-form-urlencoded");
 }
 
 // The name=value pairs of an application/x-www-form-urlencoded body, raw (decode them with
@@ -15739,7 +15750,7 @@ inline url::query_params form_fields(request const& req) noexcept {
 // not multipart/form-data or the body is malformed.
 inline bool multipart_parts(request const& req, std::vector<multipart::part>& out, std::size_t max_parts = 100) {
     out.clear();
-    auto type = req.header("Content-Type");
+    auto type = req.header("Content-Type").value_or("");
     if (!iequals(detail::media_type(type), "multipart/form-data")) return false;
     auto boundary = multipart::boundary_from_content_type(type);
     return boundary && multipart::parse(req.body(), *boundary, out, max_parts);
@@ -16590,7 +16601,7 @@ public:
                 [[fallthrough]];
             case kind::same_origin: break;
         }
-        return is_same_origin(origin, req.header("Host"));
+        return is_same_origin(origin, req.header("Host").value_or(""));
     }
 
     // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the
@@ -16734,7 +16745,7 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
         return refuse(status::bad_request);
 
     // The bytes after the head belong to WebSocket: a body would blur where they begin.
-    if (!req.body().empty() || req.has_header("Transfer-Encoding")) return refuse(status::bad_request);
+    if (!req.body().empty() || req.header("Transfer-Encoding")) return refuse(status::bad_request);
 
     if (!options.origin.allows(req)) return refuse(status::forbidden);
 
@@ -17717,7 +17728,8 @@ public:
     }
 
     // The path parameter `name` of the route ("/chat/{room}": param("room")), as decoded for the
-    // upgrade request; empty when the route has no such parameter.
+    // upgrade request. Like request::param, a plain view: the route that matched has every
+    // parameter of its pattern, and a name it lacks (a mistake in the program) gives an empty one.
     std::string_view param(std::string_view name) const noexcept {
         for (auto const& [k, v] : params_)
             if (k == name) return v;
@@ -18841,11 +18853,11 @@ public:
 
     response operator()(request const& req) const {
         auto format = req.query("format");
-        if (format ? *format == "events" : req.header("Accept").starts_with("text/event-stream"))
+        if (format ? *format == "events" : req.header("Accept").value_or("").starts_with("text/event-stream"))
             return live_->subscribe(req, [] { return json(); });
         if (format == "style") return asset(page_style, "text/css; charset=utf-8");
         if (format == "script") return asset(page_script, "text/javascript; charset=utf-8");
-        bool page = format ? *format == "html" : prefers_html(req.header("Accept"));
+        bool page = format ? *format == "html" : prefers_html(req.header("Accept").value_or(""));
         if (!page) {
             auto res = response::json(json());
             res.set_header("Cache-Control", "no-store");
@@ -18996,7 +19008,7 @@ struct response_converter<nlohmann::ordered_json> {
 //  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON.
 template <class Json = nlohmann::json>
 std::optional<Json> read_json(request const& req, response& refusal) {
-    auto type = req.header("Content-Type");
+    auto type = req.header("Content-Type").value_or("");  // an empty one says no more than none
     if (!type.empty() && !detail::is_json_media_type(type)) {
         refusal = detail::json_error(status::unsupported_media_type, "expected Content-Type: application/json");
         return std::nullopt;

@@ -151,7 +151,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
         when(on(control & 4), bearer_auth("r", [](std::string_view t) { return t == "t0k3n"; })),
         when(
             [&encoded, limit](request const& r) {
-                auto coding = detail::trim_ows(r.header("Content-Encoding"));
+                auto coding = detail::trim_ows(r.header("Content-Encoding").value_or(""));
                 encoded = !coding.empty() && !iequals(coding, "identity");
                 return limit != 0;
             },
@@ -177,22 +177,23 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
         auto const& r = responses[i];
         if (!r.complete) break;              // cut short: the stream or the input ended
         if (!error[i] && r.status != 501) {  // the connection answers those itself, before any layer
-            auto id = r.header("X-Request-Id");
+            auto id = r.header("X-Request-Id").value_or("");
             FUZZ_CHECK(!id.empty() && id.size() <= 128);
             for (char ch : id) FUZZ_CHECK(ch > ' ' && ch < 127);
         }
-        if (r.status == 401) FUZZ_CHECK(r.has_header("WWW-Authenticate"));
-        if (!r.has_header("X-App")) continue;
-        auto index = std::stoul(std::string(r.header("X-App")));
+        if (r.status == 401) FUZZ_CHECK(r.header("WWW-Authenticate").has_value());
+        auto made_by = r.header("X-App");
+        if (!made_by) continue;
+        auto index = std::stoul(std::string(*made_by));
         FUZZ_CHECK(index >= next_made && index < made.size());
         next_made = index + 1;
         if (head[i]) continue;
-        auto coding = r.header("Content-Encoding");
+        auto coding = r.header("Content-Encoding").value_or("");
         if (coding.empty()) {
             FUZZ_CHECK(r.body == made[index]);
         } else {
-            FUZZ_CHECK(list_contains(r.header("Vary"), "Accept-Encoding"));
-            FUZZ_CHECK(r.header("ETag").starts_with("W/"));
+            FUZZ_CHECK(list_contains(r.header("Vary").value_or(""), "Accept-Encoding"));
+            FUZZ_CHECK(r.header("ETag").value_or("").starts_with("W/"));
             FUZZ_CHECK(decode(coding, r.body) == made[index]);
         }
     }

@@ -311,7 +311,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     }
     if (code == 308) {
         FUZZ_CHECK(redirect);
-        auto location = res.header("Location");
+        auto location = res.header("Location").value_or("");
         FUZZ_CHECK(location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\"));
         // The other form has a route (for some method).
         auto other = split(path);

@@ -98,7 +98,7 @@ TEST_CASE("a file is served by its UTF-8 name, and the root opens from a UTF-8 p
 TEST_CASE("validators: the ETag changes with the file, If-None-Match gives 304, a range is served") {
     static_files app(utf8(shared_root().root));
     auto r = get(app, "/hello.txt");
-    std::string etag(r.header("ETag"));
+    std::string etag(r.header("ETag").value_or(""));
     REQUIRE(etag.size() > 2);
     auto again = testing::send(app, simple_request{method::get, "/hello.txt", {{"If-None-Match", etag}}, {}});
     CHECK(again.status == 304);
@@ -107,9 +107,9 @@ TEST_CASE("validators: the ETag changes with the file, If-None-Match gives 304, 
     CHECK(range.body == "ell");
     auto p = shared_root().root / "changing.txt";
     write_file(p, "one");
-    std::string first(get(app, "/changing.txt").header("ETag"));
+    std::string first(get(app, "/changing.txt").header("ETag").value_or(""));
     write_file(p, "three");
-    std::string second(get(app, "/changing.txt").header("ETag"));
+    std::string second(get(app, "/changing.txt").header("ETag").value_or(""));
     CHECK(first != second);
 }
 
