@@ -358,19 +358,25 @@ struct handler_traits<H, type_list<P...>> {
     static constexpr bool result_ok = later ? std::is_void_v<result_type> : response_convertible<result_type>;
 };
 
+// How a handler fits a pattern, as constraints of router.hpp's route(): a misfit is reported
+// where the user wrote the route, and compilers quote the failed concept's line, which explains.
+// Under an unsound pattern any handler fits: pattern_check explains that first.
 template <route_pattern P, class H>
-struct handler_check {
-    using traits = handler_traits<H, param_types<pattern_info<P>>>;
-    static_assert(traits::form != handler_form::none,
-                  "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
-                  "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
-                  "preceded by porthole::request const& (or porthole::request const& alone), optionally followed by "
-                  "a body parameter such as porthole::json_body<T>, then optionally by porthole::responder");
-    static_assert(traits::form == handler_form::none || traits::result_ok,
-                  "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
-                  "of one of those (or, taking a porthole::responder last, nothing)");
-    static constexpr bool ok = traits::form != handler_form::none && traits::result_ok;
-};
+using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
+template <route_pattern P, class H>
+inline constexpr bool handler_parameters_fit =
+    pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none;
+template <route_pattern P, class H>
+inline constexpr bool handler_result_fits = [] {
+    if constexpr (pattern_info<P>::problem != pattern_problem::none) return true;
+    else return route_handler_traits<P, H>::result_ok;
+}();
+// clang-format off
+template <route_pattern P, class H>
+concept handler_takes_the_patterns_parameters = handler_parameters_fit<P, H>;  // porthole route: the handler's parameters must be the pattern's, in order: std::string_view for {name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally preceded by porthole::request const& (or porthole::request const& alone), optionally followed by a body parameter such as porthole::json_body<T>, then optionally by porthole::responder
+template <route_pattern P, class H>
+concept handler_returns_an_answer = handler_result_fits<P, H>;  // porthole route: a handler must return porthole::response, a string, a status, or std::optional of one of those (or, taking a porthole::responder last, nothing)
+// clang-format on
 
 inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;
 
@@ -382,6 +388,7 @@ struct methods_check {
                   "porthole route: CONNECT cannot be routed (the connection answers it with 501)");
     static constexpr bool ok = M.bits != 0 && (M.bits & ~known_methods) == 0;
 };
+
 
 }  // namespace detail
 

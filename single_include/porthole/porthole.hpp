@@ -14791,19 +14791,25 @@ struct handler_traits<H, type_list<P...>> {
     static constexpr bool result_ok = later ? std::is_void_v<result_type> : response_convertible<result_type>;
 };
 
+// How a handler fits a pattern, as constraints of router.hpp's route(): a misfit is reported
+// where the user wrote the route, and compilers quote the failed concept's line, which explains.
+// Under an unsound pattern any handler fits: pattern_check explains that first.
 template <route_pattern P, class H>
-struct handler_check {
-    using traits = handler_traits<H, param_types<pattern_info<P>>>;
-    static_assert(traits::form != handler_form::none,
-                  "porthole route: the handler's parameters must be the pattern's, in order: std::string_view for "
-                  "{name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally "
-                  "preceded by porthole::request const& (or porthole::request const& alone), optionally followed by "
-                  "a body parameter such as porthole::json_body<T>, then optionally by porthole::responder");
-    static_assert(traits::form == handler_form::none || traits::result_ok,
-                  "porthole route: a handler must return porthole::response, a string, a status, or std::optional "
-                  "of one of those (or, taking a porthole::responder last, nothing)");
-    static constexpr bool ok = traits::form != handler_form::none && traits::result_ok;
-};
+using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
+template <route_pattern P, class H>
+inline constexpr bool handler_parameters_fit =
+    pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none;
+template <route_pattern P, class H>
+inline constexpr bool handler_result_fits = [] {
+    if constexpr (pattern_info<P>::problem != pattern_problem::none) return true;
+    else return route_handler_traits<P, H>::result_ok;
+}();
+// clang-format off
+template <route_pattern P, class H>
+concept handler_takes_the_patterns_parameters = handler_parameters_fit<P, H>;  // porthole route: the handler's parameters must be the pattern's, in order: std::string_view for {name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally preceded by porthole::request const& (or porthole::request const& alone), optionally followed by a body parameter such as porthole::json_body<T>, then optionally by porthole::responder
+template <route_pattern P, class H>
+concept handler_returns_an_answer = handler_result_fits<P, H>;  // porthole route: a handler must return porthole::response, a string, a status, or std::optional of one of those (or, taking a porthole::responder last, nothing)
+// clang-format on
 
 inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;
 
@@ -14815,6 +14821,7 @@ struct methods_check {
                   "porthole route: CONNECT cannot be routed (the connection answers it with 501)");
     static constexpr bool ok = M.bits != 0 && (M.bits & ~known_methods) == 0;
 };
+
 
 }  // namespace detail
 
@@ -15131,40 +15138,46 @@ struct mount_entry {
     App app;
 };
 
-// route<"/items/{name}", GET | PUT>(handler). The handler takes the pattern's parameters in
-// order, optionally after `request const&`, or the request alone (then req.param("name")).
-template <route_pattern Pattern, route_methods Methods, class Handler>
-auto route(Handler&& handler) {
-    using H = std::decay_t<Handler>;
-    constexpr bool ok = detail::pattern_check<Pattern>::ok && detail::methods_check<Methods>::ok;
-    if constexpr (ok) (void)detail::handler_check<Pattern, H>::ok;  // its static_asserts explain
-    return route_entry<Pattern, Methods, H>{std::forward<Handler>(handler)};
+namespace detail {
+
+// An unsound pattern or method set: their static_asserts explain.
+template <route_pattern Pattern, route_methods Methods>
+constexpr bool check_route_declaration() noexcept {
+    return pattern_check<Pattern>::ok && methods_check<Methods>::ok;
 }
 
-template <route_pattern P, class H>
-auto get(H&& h) {
-    return route<P, GET>(std::forward<H>(h));
-}
-template <route_pattern P, class H>
-auto head(H&& h) {
-    return route<P, HEAD>(std::forward<H>(h));
-}
-template <route_pattern P, class H>
-auto post(H&& h) {
-    return route<P, POST>(std::forward<H>(h));
-}
-template <route_pattern P, class H>
-auto put(H&& h) {
-    return route<P, PUT>(std::forward<H>(h));
-}
-template <route_pattern P, class H>
-auto delete_(H&& h) {
-    return route<P, DELETE>(std::forward<H>(h));
-}
-template <route_pattern P, class H>
-auto patch(H&& h) {
-    return route<P, PATCH>(std::forward<H>(h));
-}
+// What route<Pattern, Methods> is: a function object, so that a handler that does not fit is
+// reported where the user wrote the route, as one error whose notes quote the failed concept.
+template <route_pattern Pattern, route_methods Methods>
+struct route_declaration {
+    template <class Handler>
+    requires handler_takes_the_patterns_parameters<Pattern, std::decay_t<Handler>> &&
+        handler_returns_an_answer<Pattern, std::decay_t<Handler>>
+    auto operator()(Handler&& handler) const {
+        (void)check_route_declaration<Pattern, Methods>();
+        return route_entry<Pattern, Methods, std::decay_t<Handler>>{std::forward<Handler>(handler)};
+    }
+};
+
+}  // namespace detail
+
+// route<"/items/{name}", GET | PUT>(handler). The handler takes the pattern's parameters in
+// order, optionally after `request const&`, or the request alone (then req.param("name")).
+template <route_pattern Pattern, route_methods Methods>
+inline constexpr detail::route_declaration<Pattern, Methods> route{};
+
+template <route_pattern P>
+inline constexpr detail::route_declaration<P, GET> get{};
+template <route_pattern P>
+inline constexpr detail::route_declaration<P, HEAD> head{};
+template <route_pattern P>
+inline constexpr detail::route_declaration<P, POST> post{};
+template <route_pattern P>
+inline constexpr detail::route_declaration<P, PUT> put{};
+template <route_pattern P>
+inline constexpr detail::route_declaration<P, DELETE> delete_{};
+template <route_pattern P>
+inline constexpr detail::route_declaration<P, PATCH> patch{};
 
 // Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
 // "/static") with `app`, which sees the path from the '/' after the prefix on.

@@ -1,4 +1,4 @@
-// expect: the handler's parameters must be the pattern's
+// expect here: the handler's parameters must be the pattern's
 // A handler without the request must take every parameter.
 #include <porthole/router.hpp>
 

@@ -1,4 +1,4 @@
-// expect: taking a porthole::responder last, nothing
+// expect here: taking a porthole::responder last, nothing
 // A handler that answers through a responder returns nothing: two answers would compete.
 #include <porthole/router.hpp>
 

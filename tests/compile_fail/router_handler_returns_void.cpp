@@ -1,4 +1,4 @@
-// expect: a handler must return porthole::response
+// expect here: a handler must return porthole::response
 // A handler must answer something.
 #include <porthole/router.hpp>
 

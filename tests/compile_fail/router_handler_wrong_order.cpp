@@ -1,4 +1,4 @@
-// expect: the handler's parameters must be the pattern's
+// expect here: the handler's parameters must be the pattern's
 // Parameters come in the pattern's order.
 #include <porthole/router.hpp>
 

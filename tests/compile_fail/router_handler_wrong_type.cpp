@@ -1,4 +1,4 @@
-// expect: the handler's parameters must be the pattern's
+// expect here: the handler's parameters must be the pattern's
 // An int for an {id:int} would truncate: the type must be std::int64_t.
 #include <porthole/router.hpp>
 

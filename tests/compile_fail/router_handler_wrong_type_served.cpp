@@ -1,4 +1,4 @@
-// expect: the handler's parameters must be the pattern's
+// expect here: the handler's parameters must be the pattern's
 // The same mistake in a router that is called (as a server calls it): still one error, not a
 // second about calling the handler.
 #include <porthole/router.hpp>
