@@ -14822,7 +14822,6 @@ struct methods_check {
     static constexpr bool ok = M.bits != 0 && (M.bits & ~known_methods) == 0;
 };
 
-
 }  // namespace detail
 
 }  // namespace porthole
