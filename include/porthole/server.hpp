@@ -135,6 +135,8 @@ public:
     server_handle handle() noexcept { return server_handle(*this); }
 
 private:
+    // The server_options split in two: what each connection is told (connection_config) and
+    // what the engine that accepts and times connections is told (detail::engine_settings).
     static connection_config make_config(server_options const& o, worker_pool& workers) {
         connection_config c{};
         c.workers = &workers;

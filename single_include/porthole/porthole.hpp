@@ -397,8 +397,9 @@ constexpr bool list_contains(std::string_view value, std::string_view token) noe
 
 namespace porthole {
 
-// Limits a server applies while bytes arrive, so that an oversized message is refused before
-// it is buffered whole.
+// The parser's limits: what it accepts while bytes arrive, so that an oversized message is
+// refused before it is buffered whole. A server takes them as server_options::limits, a
+// connection as connection_config::limits.
 struct parser_limits {
     std::size_t max_request_line = 8 * 1024;   // 414 beyond
     std::size_t max_header_bytes = 16 * 1024;  // 431 beyond (all field lines, request line excluded)
@@ -8764,6 +8765,8 @@ namespace porthole {
 
 class worker_pool;
 
+// A connection's configuration: the per-connection part of server_options (server::make_config
+// fills it), or what a driver of its own (embedding, tests) sets directly.
 struct connection_config {
     parser_limits limits{};
     bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
@@ -12695,8 +12698,8 @@ private:
 // #include <porthole/detail/compiler.hpp>
 // #include <porthole/detail/engine_shared.hpp>
 // porthole/detail/engine_shared.hpp: what every loop of one engine is given: the settings (the
-// engine's part of the public options, with no HTTP types in it), the listening sockets as a
-// loop sees them, the transport between sockets and connections, and the state the loops share.
+// engine's part of server_options, with no HTTP types in it), the listening sockets as a loop
+// sees them, the transport between sockets and connections, and the state the loops share.
 
 // #include <porthole/detail/sys.hpp>
 
@@ -12710,7 +12713,8 @@ private:
 
 namespace porthole::detail {
 
-// Everything the engine needs from the public options, with no HTTP types in it.
+// The engine's settings: what its loops need from server_options (listeners, threads,
+// timeouts), with no HTTP types in it; server::make_settings derives them.
 struct engine_settings {
     std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
     std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one
@@ -14240,6 +14244,8 @@ public:
     server_handle handle() noexcept { return server_handle(*this); }
 
 private:
+    // The server_options split in two: what each connection is told (connection_config) and
+    // what the engine that accepts and times connections is told (detail::engine_settings).
     static connection_config make_config(server_options const& o, worker_pool& workers) {
         connection_config c{};
         c.workers = &workers;
