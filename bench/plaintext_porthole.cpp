@@ -7,7 +7,7 @@
 #include <porthole/porthole.hpp>
 
 int main(int argc, char** argv) {
-    auto command_line = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(argc, argv);
     auto& options = command_line.options;
     options.max_connections = 1000000;  // the idle-connection benchmark holds 10,000 and more
     if (porthole::command_line_flag(argc, argv, "--shared-listener")) options.listener_per_thread = false;

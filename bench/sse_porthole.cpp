@@ -10,7 +10,7 @@
 #include <thread>
 
 int main(int argc, char** argv) {
-    auto options = porthole::options::from_command_line(argc, argv);
+    auto options = porthole::server_options::from_command_line(argc, argv);
     double rate = std::atof(std::string(porthole::command_line_value(argc, argv, "--rate").value_or("100")).c_str());
     porthole::event_hub hub;  // outlives the publisher
     std::jthread publisher([&](std::stop_token stop) {

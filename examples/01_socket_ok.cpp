@@ -5,5 +5,5 @@
 
 int main(int argc, char** argv) {
     auto app = [](porthole::request const&) { return "OK"; };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

@@ -8,5 +8,5 @@ int main(int argc, char** argv) {
         porthole::get<"/index/">([] { return "This is the index page."; }),
         porthole::get<"/home/">([] { return "Welcome home."; }),
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

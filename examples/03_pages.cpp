@@ -14,5 +14,5 @@ int main(int argc, char** argv) {
         porthole::get<"/index/">(page("index.html")),
         porthole::get<"/home/">(page("home.html")),
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

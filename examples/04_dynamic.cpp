@@ -23,5 +23,5 @@ int main(int argc, char** argv) {
             return pages.get(dir + "/dynamic.html")->render({{"oo", now()}});
         }),
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

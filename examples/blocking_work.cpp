@@ -88,5 +88,5 @@ int main(int argc, char** argv) {
             timer.answer_after(delay, std::move(answer), "answered after " + std::to_string(delay.count()) + " ms\n");
         }),
         porthole::get<"/fast">([] { return "fast\n"; }));
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

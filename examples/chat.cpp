@@ -60,5 +60,5 @@ int main(int argc, char** argv) {
             },
             std::move(ws_options)),
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

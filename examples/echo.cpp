@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
     std::atomic<unsigned long> received{0};
-    auto command_line = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(argc, argv);
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto& opts = command_line.options;
     porthole::ws::handlers echo_ws{

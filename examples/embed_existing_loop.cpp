@@ -14,7 +14,7 @@
 int main(int argc, char** argv) {
     unsigned long ticks = 0;  // the program's own state, touched only on this thread
     auto app = [&ticks](porthole::request const&) { return "ticks: " + std::to_string(ticks) + "\n"; };
-    auto command_line = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(argc, argv);
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto opts = command_line.options;
     opts.handle_signals = false;  // this loop handles them itself, through a signalfd

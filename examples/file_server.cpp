@@ -12,7 +12,7 @@
 #include <system_error>
 
 int main(int argc, char** argv) {
-    auto command_line = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(argc, argv);
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
     bool gzip = porthole::command_line_flag(argc, argv, "--gzip");

@@ -237,5 +237,5 @@ int main(int argc, char** argv) {
                 return porthole::take_multipart(req, upload_form(upload_dir));
             })),
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

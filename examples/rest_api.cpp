@@ -25,7 +25,7 @@
 
 int main(int argc, char** argv) {
     rest_api::store store;
-    auto command_line = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(argc, argv);
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto& opts = command_line.options;
     opts.limits.max_body = rest_api::max_body;  // 413 before a larger body arrives

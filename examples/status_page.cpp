@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
         porthole::get<"/debug/vars">(porthole::debug_vars()),  // its script and style are files: CSP 'self' holds
     };
 
-    auto command_line = porthole::options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(argc, argv);
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto& opts = command_line.options;
     bool token_on = porthole::command_line_flag(argc, argv, "--token");

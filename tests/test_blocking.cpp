@@ -183,7 +183,7 @@ TEST_CASE("over sockets: 5 handlers blocking 2 s hold no fast request, on new or
             return "slow";
         })),
         porthole::get<"/fast">([] { return "fast"; }));
-    porthole::options o;  // default options, but a free port
+    porthole::server_options o;  // default options, but a free port
     o.port = 0;
     porthole::server s(app, o);
     s.start();

@@ -56,8 +56,8 @@ porthole::response app(porthole::request const& r) {
     return porthole::response::text("Hello, World!");
 }
 
-porthole::options test_options(unsigned threads) {
-    porthole::options o;
+porthole::server_options test_options(unsigned threads) {
+    porthole::server_options o;
     o.port = 0;
     o.threads = threads;
     return o;

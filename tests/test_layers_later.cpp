@@ -297,7 +297,7 @@ TEST_CASE("over sockets: layers around a router with a responder route and a blo
     };
     auto app = layers{access_log([&](access_entry const&) { ++logged; }), cors({.origins = {"https://a.example"}}),
                       request_id{}, security_headers{}}(std::move(routes));
-    options o;
+    server_options o;
     o.port = 0;
     o.threads = 1;
     server s(app, o);

@@ -25,8 +25,8 @@ namespace {
 
 auto peer_app = [](request const& r) { return response::text(std::string(r.peer())); };
 
-porthole::options test_options() {
-    porthole::options o;
+porthole::server_options test_options() {
+    porthole::server_options o;
     o.port = 0;
     o.threads = 2;
     return o;
@@ -341,7 +341,7 @@ TEST_CASE("the command line takes repeated addresses and the socket file's mode,
     char const* argv[] = {"prog",           "--address", "127.0.0.1",     "--address=unix:/tmp/x.sock",
                           "--address",      "::1",       "--socket-mode", "600",
                           "--socket-group", "staff",     "--allow-host",  "a.internal"};
-    auto cl = porthole::options::from_command_line(12, argv);
+    auto cl = porthole::server_options::from_command_line(12, argv);
     REQUIRE(cl.ok());
     auto const& o = cl.options;
     CHECK(o.address == "127.0.0.1");
@@ -351,7 +351,7 @@ TEST_CASE("the command line takes repeated addresses and the socket file's mode,
     CHECK(o.unix_socket_owner.empty());
     CHECK(o.allowed_hosts == std::vector<std::string>{"a.internal"});
     char const* empty[] = {"prog", "--address", "127.0.0.1", "--address="};
-    auto refused = porthole::options::from_command_line(4, empty);
+    auto refused = porthole::server_options::from_command_line(4, empty);
     CHECK(!refused.ok());
     CHECK(refused.message.find("--address needs a value") != std::string::npos);
 }

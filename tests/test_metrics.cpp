@@ -428,7 +428,7 @@ TEST_CASE("server counters: accepted, open, refused, timeouts, requests per conn
     std::string path = file_name;
     auto files = porthole::router{porthole::get<"/file">([&] { return *response::file(path); }),
                                   porthole::get<"/">([] { return "hi"; })};
-    porthole::options o;
+    porthole::server_options o;
     o.port = 0;
     o.threads = 2;
     o.max_connections = 2;
@@ -489,7 +489,7 @@ TEST_CASE("timeouts by kind: body, keep-alive, response, write, and a WebSocket 
         porthole::websocket<"/ws">(porthole::ws::handlers{}),
         porthole::get<"/large">([] { return response::static_text(large, "text/plain"); }),
     };
-    porthole::options o;
+    porthole::server_options o;
     o.port = 0;
     o.threads = 1;
     o.write_timeout = 150ms;

@@ -326,8 +326,8 @@ bool wait_until(auto&& condition, std::chrono::milliseconds limit) {
     return true;
 }
 
-porthole::options loopback(unsigned threads = 1) {
-    porthole::options o;
+porthole::server_options loopback(unsigned threads = 1) {
+    porthole::server_options o;
     o.port = 0;
     o.allowed_hosts = {"t"};  // the Host the requests below name
     o.threads = threads;

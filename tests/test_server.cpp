@@ -31,8 +31,8 @@ using test_client::connection;
 
 namespace {
 
-porthole::options test_options(unsigned threads = 2) {
-    porthole::options o;
+porthole::server_options test_options(unsigned threads = 2) {
+    porthole::server_options o;
     o.port = 0;
     o.threads = threads;
     return o;
@@ -571,7 +571,7 @@ TEST_CASE("one listener per loop and one shared listener both serve every client
 
 TEST_CASE("the command line gives port, threads and address, and leaves other flags alone") {
     char const* argv[] = {"prog", "--port", "0", "--threads=3", "--root", "/srv", "--address", "::1"};
-    auto cl = porthole::options::from_command_line(8, argv);
+    auto cl = porthole::server_options::from_command_line(8, argv);
     REQUIRE(cl.ok());
     CHECK(cl.result == porthole::command_line::outcome::serve);
     CHECK(cl.exit_status() == 0);
@@ -585,7 +585,7 @@ TEST_CASE("the command line gives port, threads and address, and leaves other fl
     CHECK(porthole::command_line_value(8, argv, "--root") == "/srv");
     CHECK(!porthole::command_line_value(8, argv, "--missing"));
     char const* none[] = {"prog"};
-    CHECK(porthole::options::from_command_line(1, none).options.port == 8080);
+    CHECK(porthole::server_options::from_command_line(1, none).options.port == 8080);
 }
 
 TEST_CASE("the command line sets the connection limit and every timeout, and keeps the defaults otherwise") {
@@ -602,7 +602,7 @@ TEST_CASE("the command line sets the connection limit and every timeout, and kee
                           "4000",
                           "--drain-timeout-ms",
                           "0"};
-    auto o = porthole::options::from_command_line(12, argv).options;
+    auto o = porthole::server_options::from_command_line(12, argv).options;
     CHECK(o.max_connections == 50);
     CHECK(o.header_timeout == 2500ms);
     CHECK(o.body_timeout == 3000ms);
@@ -610,14 +610,14 @@ TEST_CASE("the command line sets the connection limit and every timeout, and kee
     CHECK(o.write_timeout == 4000ms);
     CHECK(o.drain_timeout == 0ms);
     char const* none[] = {"prog"};
-    auto d = porthole::options::from_command_line(1, none).options;
-    porthole::options defaults;
+    auto d = porthole::server_options::from_command_line(1, none).options;
+    porthole::server_options defaults;
     CHECK(d.max_connections == defaults.max_connections);
     CHECK(d.header_timeout == defaults.header_timeout);
     CHECK(d.drain_timeout == defaults.drain_timeout);
     CHECK(d.listener_per_thread);
     char const* shared[] = {"prog", "--threads", "2", "--shared-listener"};
-    auto s = porthole::options::from_command_line(4, shared).options;
+    auto s = porthole::server_options::from_command_line(4, shared).options;
     CHECK_FALSE(s.listener_per_thread);
     CHECK(s.threads == 2);
 }
@@ -625,14 +625,14 @@ TEST_CASE("the command line sets the connection limit and every timeout, and kee
 TEST_CASE("--help and malformed values are reported, never acted on: the process goes on") {
     // Each of these once ended the process from inside the library.
     char const* help[] = {"prog", "--port", "80", "--help"};
-    auto h = porthole::options::from_command_line(4, help);
+    auto h = porthole::server_options::from_command_line(4, help);
     CHECK(!h.ok());
     CHECK(h.result == porthole::command_line::outcome::help);
     CHECK(h.exit_status() == 0);
     CHECK(h.message.starts_with("usage: prog "));
     CHECK(h.message.find("--drain-timeout-ms") != std::string::npos);
     char const* dash_h[] = {"prog", "-h"};
-    CHECK(porthole::options::from_command_line(2, dash_h).result == porthole::command_line::outcome::help);
+    CHECK(porthole::server_options::from_command_line(2, dash_h).result == porthole::command_line::outcome::help);
     struct bad_case {
         std::vector<char const*> argv;
         char const* problem;
@@ -651,7 +651,7 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
         auto const& argv = c.argv;
         char const* problem = c.problem;
         CAPTURE(problem);
-        auto cl = porthole::options::from_command_line(static_cast<int>(argv.size()), argv.data());
+        auto cl = porthole::server_options::from_command_line(static_cast<int>(argv.size()), argv.data());
         CHECK(!cl.ok());
         CHECK(cl.result == porthole::command_line::outcome::invalid);
         CHECK(cl.exit_status() == 2);
@@ -660,7 +660,7 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
     }
     // serve() given a refused command line reports and returns its status, serving nothing.
     char const* bad[] = {"prog", "--port", "http"};
-    auto cl = porthole::options::from_command_line(3, bad);
+    auto cl = porthole::server_options::from_command_line(3, bad);
     std::fflush(stderr);
     int saved = ::dup(2), null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     ::dup2(null, 2);

@@ -411,8 +411,8 @@ TEST_CASE("the hub outlives nothing it should not: streams keep working state af
 
 namespace {
 
-porthole::options loopback() {
-    porthole::options o;
+porthole::server_options loopback() {
+    porthole::server_options o;
     o.port = 0;
     o.threads = 2;
     return o;

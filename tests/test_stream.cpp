@@ -247,8 +247,8 @@ struct hub_app {
     }
 };
 
-porthole::options loopback() {
-    porthole::options o;
+porthole::server_options loopback() {
+    porthole::server_options o;
     o.port = 0;
     o.allowed_hosts = {"t"};  // the Host the requests below name
     o.threads = 2;

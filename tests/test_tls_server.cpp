@@ -174,8 +174,8 @@ struct collected_log {
     }
 };
 
-options test_options(collected_log* log = nullptr) {
-    options o;
+server_options test_options(collected_log* log = nullptr) {
+    server_options o;
     o.port = 0;
     o.threads = 2;
     if (log) o.error_log = log->function();

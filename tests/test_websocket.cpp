@@ -362,8 +362,8 @@ TEST_CASE("a client that leaves without a Close: on_close hears 1006, handles tu
 
 namespace {
 
-porthole::options loopback() {
-    porthole::options o;
+porthole::server_options loopback() {
+    porthole::server_options o;
     o.port = 0;
     o.threads = 1;
     o.drain_timeout = 2s;

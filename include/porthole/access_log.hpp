@@ -1,7 +1,7 @@
 // porthole/access_log.hpp: one line per answered request. The entry a log function receives,
 // a writer of Common Log Format lines, and the access log as a layer.
 //
-// Two places to hook a log function: options::access_log (the connection calls it for every
+// Two places to hook a log function: server_options::access_log (the connection calls it for every
 // answer it sends, protocol errors and timeouts included) and the access_log layer (called for
 // what the application and the layers inside it answered, placed where the layers list puts it).
 #pragma once

@@ -191,7 +191,7 @@ struct access_token_options {
 // A status page that only the person who started the program can open, as Jupyter does it:
 //
 //  - at construction a random token is made; announce it in the start-up URL
-//    (options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
+//    (server_options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
 //  - a GET or HEAD with `?token=TOKEN` gets a 303 to the same URL without the token, and a
 //    session cookie (`HttpOnly; SameSite=Strict; Path=/`) that lets the browser in from then on;
 //  - a request with the session cookie, or with `Authorization: Bearer TOKEN` (scripts), goes on;

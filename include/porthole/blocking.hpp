@@ -7,8 +7,8 @@
 // The wrapped handler takes and returns what it would unwrapped. It gets a copy of the request
 // (and of its path parameters) that lives as long as the call, so it may take its time. Built
 // on responder.hpp: the request's place is held, later pipelined requests wait, and the
-// response timeout applies. When every pool thread is busy and options.worker_queue jobs
-// already wait, the answer is 503 with Retry-After: 1, at once. Without a pool (a bare
+// response timeout applies. When every pool thread is busy and server_options::worker_queue
+// jobs already wait, the answer is 503 with Retry-After: 1, at once. Without a pool (a bare
 // connection, porthole::testing) the handler runs inline.
 #pragma once
 

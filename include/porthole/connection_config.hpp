@@ -17,6 +17,8 @@ namespace porthole {
 
 class worker_pool;
 
+// A connection's configuration: the per-connection part of server_options (server::make_config
+// fills it), or what a driver of its own (embedding, tests) sets directly.
 struct connection_config {
     parser_limits limits{};
     bool server_header = false;                    // "Server: porthole"; off: less to fingerprint

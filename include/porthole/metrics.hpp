@@ -47,7 +47,7 @@ inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005,
 // Upper bounds of the requests-per-connection histogram.
 inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
 
-// The timeouts a connection can be closed by (options: header_timeout, body_timeout,
+// The timeouts a connection can be closed by (server_options: header_timeout, body_timeout,
 // keep_alive_timeout, write_timeout, response_timeout; websocket: a WebSocket peer that answered
 // neither a ping within websocket_ping_interval nor a close within websocket_close_timeout; a
 // ping sent on an idle WebSocket closes nothing and is not counted).

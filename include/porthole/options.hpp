@@ -1,6 +1,7 @@
 // porthole/options.hpp: what a server is told: where to listen, how many loops, the limits and
-// timeouts, logs and HTTPS files (options); and the command line every example shares, read
-// into options (options::from_command_line, command_line) without printing or exiting.
+// timeouts, logs and HTTPS files (server_options); and the command line every example shares,
+// read into server_options (server_options::from_command_line, command_line) without printing or
+// exiting.
 #pragma once
 
 #include <porthole/access_log.hpp>
@@ -25,7 +26,10 @@ using error_log_function = std::function<void(std::string_view)>;
 
 struct command_line;
 
-struct options {
+// The server's options: everything porthole::server and serve() are told. The server derives
+// from them the engine's settings (detail::engine_settings: listeners, loops, timeouts) and its
+// connections' configuration (connection_config: parser_limits, output bound, logs).
+struct server_options {
     // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
     // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
     // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
@@ -107,17 +111,20 @@ struct options {
     static command_line from_command_line(int argc, char const* const* argv);
 };
 
+// The former name, kept for one version.
+using options [[deprecated("porthole::options is now porthole::server_options")]] = server_options;
+
 // What a command line asks for: options to serve with, or (for --help, or a malformed value)
 // a message to print and a status to exit with. serve(app, command_line) acts on it the way
 // the examples do; a program that builds a server itself checks ok() first:
 //
-//   auto cl = porthole::options::from_command_line(argc, argv);
+//   auto cl = porthole::server_options::from_command_line(argc, argv);
 //   if (!cl.ok()) return cl.report();   // usage on stdout and 0, or the problem on stderr and 2
 //   porthole::server s(app, cl.options);
 struct command_line {
     enum class outcome : std::uint8_t { serve, help, invalid };
 
-    porthole::options options;  // with outcome::serve: what to serve with
+    porthole::server_options options;  // with outcome::serve: what to serve with
     outcome result = outcome::serve;
     std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then the usage
 
@@ -216,9 +223,9 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 }  // namespace detail
 
-inline command_line options::from_command_line(int argc, char const* const* argv) {
+inline command_line server_options::from_command_line(int argc, char const* const* argv) {
     command_line cl;
-    options& o = cl.options;
+    server_options& o = cl.options;
     o.announce = true;
     o.handle_signals = true;
     char const* program = argc > 0 ? argv[0] : "server";
@@ -296,17 +303,17 @@ inline command_line options::from_command_line(int argc, char const* const* argv
     }
     struct timeout_flag {
         char const* name;
-        std::chrono::milliseconds options::*field;
+        std::chrono::milliseconds server_options::*field;
     };
     static constexpr timeout_flag timeouts[] = {
-        {"--header-timeout-ms", &options::header_timeout},
-        {"--body-timeout-ms", &options::body_timeout},
-        {"--keep-alive-timeout-ms", &options::keep_alive_timeout},
-        {"--write-timeout-ms", &options::write_timeout},
-        {"--drain-timeout-ms", &options::drain_timeout},
-        {"--response-timeout-ms", &options::response_timeout},
-        {"--websocket-ping-ms", &options::websocket_ping_interval},
-        {"--websocket-close-timeout-ms", &options::websocket_close_timeout},
+        {"--header-timeout-ms", &server_options::header_timeout},
+        {"--body-timeout-ms", &server_options::body_timeout},
+        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout},
+        {"--write-timeout-ms", &server_options::write_timeout},
+        {"--drain-timeout-ms", &server_options::drain_timeout},
+        {"--response-timeout-ms", &server_options::response_timeout},
+        {"--websocket-ping-ms", &server_options::websocket_ping_interval},
+        {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {

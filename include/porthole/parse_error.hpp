@@ -11,8 +11,9 @@
 
 namespace porthole {
 
-// Limits a server applies while bytes arrive, so that an oversized message is refused before
-// it is buffered whole.
+// The parser's limits: what it accepts while bytes arrive, so that an oversized message is
+// refused before it is buffered whole. A server takes them as server_options::limits, a
+// connection as connection_config::limits.
 struct parser_limits {
     std::size_t max_request_line = 8 * 1024;   // 414 beyond
     std::size_t max_header_bytes = 16 * 1024;  // 431 beyond (all field lines, request line excluded)

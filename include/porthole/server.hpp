@@ -1,6 +1,6 @@
 // porthole/server.hpp: serve an application over TCP. serve() for whole programs; a server
 // object to start, stop, wait or step from the caller's own loop, and a handle to it that needs
-// no application type. What a server is told (options, the command line) is options.hpp.
+// no application type. What a server is told (server_options, the command line) is options.hpp.
 #pragma once
 
 #include <porthole/blocking.hpp>
@@ -87,7 +87,7 @@ class server {
         detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
 
 public:
-    explicit server(App app, options opts = {}, Transport transport = {})
+    explicit server(App app, server_options opts = {}, Transport transport = {})
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
           workers_(opts_.worker_threads, opts_.worker_queue),
@@ -131,11 +131,13 @@ public:
         }
         return out;
     }
-    options const& settings() const noexcept { return opts_; }
+    server_options const& settings() const noexcept { return opts_; }
     server_handle handle() noexcept { return server_handle(*this); }
 
 private:
-    static connection_config make_config(options const& o, worker_pool& workers) {
+    // The server_options split in two: what each connection is told (connection_config) and
+    // what the engine that accepts and times connections is told (detail::engine_settings).
+    static connection_config make_config(server_options const& o, worker_pool& workers) {
         connection_config c{};
         c.workers = &workers;
         c.limits = o.limits;
@@ -147,7 +149,7 @@ private:
         return c;
     }
 
-    static detail::engine_settings make_settings(options const& o) {
+    static detail::engine_settings make_settings(server_options const& o) {
         detail::engine_settings s;
         s.addresses = {o.address};
         s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
@@ -195,7 +197,7 @@ private:
     }
 
     App app_;
-    options opts_;
+    server_options opts_;
     worker_pool workers_;
     connection_config config_;
     detail::engine_settings settings_;
@@ -206,7 +208,7 @@ private:
 template <class A>
 server(A&&) -> server<A>;
 template <class A>
-server(A&&, options) -> server<A>;
+server(A&&, server_options) -> server<A>;
 
 namespace detail {
 
@@ -278,7 +280,7 @@ private:
 template <class App>
 struct https_tag {};
 template <class Tag, class App>
-int serve_https(Tag, App&, options&&) {
+int serve_https(Tag, App&, server_options&&) {
     std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
     return 1;
 }
@@ -286,12 +288,12 @@ int serve_https(Tag, App&, options&&) {
 }  // namespace detail
 
 // The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
-// options::from_command_line sets), then stop gracefully and return 0. Without
+// server_options::from_command_line sets), then stop gracefully and return 0. Without
 // handle_signals it serves until the process ends. When the server cannot start (the port is
 // taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
 // gives the right exit status.
 template <class App>
-int serve(App&& app, options opts = {}) {
+int serve(App&& app, server_options opts = {}) {
     if (opts.tls_cert_file) return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
     bool signals = opts.handle_signals;
     try {

@@ -240,14 +240,14 @@ template <class App, class Poller = detail::default_poller>
 using https_server = server<App, Poller, detail::tls_transport>;
 
 template <class A>
-server(A&&, options, std::shared_ptr<tls::context>) -> server<A, detail::default_poller, detail::tls_transport>;
+server(A&&, server_options, std::shared_ptr<tls::context>) -> server<A, detail::default_poller, detail::tls_transport>;
 
 namespace detail {
 
 // serve() with options.tls_cert_file (found through https_tag): SIGHUP reloads the certificate
 // and key, SIGINT and SIGTERM stop.
 template <class App>
-int serve_https(https_tag<App>, App& app, options&& opts) {
+int serve_https(https_tag<App>, App& app, server_options&& opts) {
     bool signals = opts.handle_signals;
     auto log = [&opts](std::string const& line) {
         if (opts.error_log) opts.error_log(line);

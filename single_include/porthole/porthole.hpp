@@ -397,8 +397,9 @@ constexpr bool list_contains(std::string_view value, std::string_view token) noe
 
 namespace porthole {
 
-// Limits a server applies while bytes arrive, so that an oversized message is refused before
-// it is buffered whole.
+// The parser's limits: what it accepts while bytes arrive, so that an oversized message is
+// refused before it is buffered whole. A server takes them as server_options::limits, a
+// connection as connection_config::limits.
 struct parser_limits {
     std::size_t max_request_line = 8 * 1024;   // 414 beyond
     std::size_t max_header_bytes = 16 * 1024;  // 431 beyond (all field lines, request line excluded)
@@ -4081,7 +4082,7 @@ inline constexpr std::array<double, 16> latency_buckets{0.0001, 0.00025, 0.0005,
 // Upper bounds of the requests-per-connection histogram.
 inline constexpr std::array<std::uint64_t, 10> requests_per_connection_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
 
-// The timeouts a connection can be closed by (options: header_timeout, body_timeout,
+// The timeouts a connection can be closed by (server_options: header_timeout, body_timeout,
 // keep_alive_timeout, write_timeout, response_timeout; websocket: a WebSocket peer that answered
 // neither a ping within websocket_ping_interval nor a close within websocket_close_timeout; a
 // ping sent on an idle WebSocket closes nothing and is not counted).
@@ -5858,7 +5859,7 @@ private:
 // porthole/access_log.hpp: one line per answered request. The entry a log function receives,
 // a writer of Common Log Format lines, and the access log as a layer.
 //
-// Two places to hook a log function: options::access_log (the connection calls it for every
+// Two places to hook a log function: server_options::access_log (the connection calls it for every
 // answer it sends, protocol errors and timeouts included) and the access_log layer (called for
 // what the application and the layers inside it answered, placed where the layers list puts it).
 
@@ -6340,7 +6341,7 @@ struct access_token_options {
 // A status page that only the person who started the program can open, as Jupyter does it:
 //
 //  - at construction a random token is made; announce it in the start-up URL
-//    (options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
+//    (server_options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
 //  - a GET or HEAD with `?token=TOKEN` gets a 303 to the same URL without the token, and a
 //    session cookie (`HttpOnly; SameSite=Strict; Path=/`) that lets the browser in from then on;
 //  - a request with the session cookie, or with `Authorization: Bearer TOKEN` (scripts), goes on;
@@ -8067,8 +8068,8 @@ inline constexpr std::size_t unix_socket_path_capacity = sizeof(sockaddr_un::sun
 using socket_file_mode = ::mode_t;
 #endif
 
-// One place to listen, as options give it:
-//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
+// One place to listen, as server_options give it:
+//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on server_options::port
 //   "127.0.0.1:8081", "[::1]:8081"                     TCP on a port of its own
 //   "unix:/run/tool.sock"                              a Unix domain socket file
 //   "unix:@tool"                                       a Linux abstract socket (no file)
@@ -8579,8 +8580,8 @@ private:
 // The wrapped handler takes and returns what it would unwrapped. It gets a copy of the request
 // (and of its path parameters) that lives as long as the call, so it may take its time. Built
 // on responder.hpp: the request's place is held, later pipelined requests wait, and the
-// response timeout applies. When every pool thread is busy and options.worker_queue jobs
-// already wait, the answer is 503 with Retry-After: 1, at once. Without a pool (a bare
+// response timeout applies. When every pool thread is busy and server_options::worker_queue
+// jobs already wait, the answer is 503 with Retry-After: 1, at once. Without a pool (a bare
 // connection, porthole::testing) the handler runs inline.
 
 // #include <porthole/app.hpp>
@@ -8777,6 +8778,8 @@ namespace porthole {
 
 class worker_pool;
 
+// A connection's configuration: the per-connection part of server_options (server::make_config
+// fills it), or what a driver of its own (embedding, tests) sets directly.
 struct connection_config {
     parser_limits limits{};
     bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
@@ -12266,8 +12269,9 @@ private:
 }  // namespace porthole
 // #include <porthole/options.hpp>
 // porthole/options.hpp: what a server is told: where to listen, how many loops, the limits and
-// timeouts, logs and HTTPS files (options); and the command line every example shares, read
-// into options (options::from_command_line, command_line) without printing or exiting.
+// timeouts, logs and HTTPS files (server_options); and the command line every example shares,
+// read into server_options (server_options::from_command_line, command_line) without printing or
+// exiting.
 
 // #include <porthole/access_log.hpp>
 // #include <porthole/detail/decimal.hpp>
@@ -12291,7 +12295,10 @@ using error_log_function = std::function<void(std::string_view)>;
 
 struct command_line;
 
-struct options {
+// The server's options: everything porthole::server and serve() are told. The server derives
+// from them the engine's settings (detail::engine_settings: listeners, loops, timeouts) and its
+// connections' configuration (connection_config: parser_limits, output bound, logs).
+struct server_options {
     // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
     // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
     // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
@@ -12373,17 +12380,20 @@ struct options {
     static command_line from_command_line(int argc, char const* const* argv);
 };
 
+// The former name, kept for one version.
+using options [[deprecated("porthole::options is now porthole::server_options")]] = server_options;
+
 // What a command line asks for: options to serve with, or (for --help, or a malformed value)
 // a message to print and a status to exit with. serve(app, command_line) acts on it the way
 // the examples do; a program that builds a server itself checks ok() first:
 //
-//   auto cl = porthole::options::from_command_line(argc, argv);
+//   auto cl = porthole::server_options::from_command_line(argc, argv);
 //   if (!cl.ok()) return cl.report();   // usage on stdout and 0, or the problem on stderr and 2
 //   porthole::server s(app, cl.options);
 struct command_line {
     enum class outcome : std::uint8_t { serve, help, invalid };
 
-    porthole::options options;  // with outcome::serve: what to serve with
+    porthole::server_options options;  // with outcome::serve: what to serve with
     outcome result = outcome::serve;
     std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then the usage
 
@@ -12482,9 +12492,9 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 }  // namespace detail
 
-inline command_line options::from_command_line(int argc, char const* const* argv) {
+inline command_line server_options::from_command_line(int argc, char const* const* argv) {
     command_line cl;
-    options& o = cl.options;
+    server_options& o = cl.options;
     o.announce = true;
     o.handle_signals = true;
     char const* program = argc > 0 ? argv[0] : "server";
@@ -12562,17 +12572,17 @@ inline command_line options::from_command_line(int argc, char const* const* argv
     }
     struct timeout_flag {
         char const* name;
-        std::chrono::milliseconds options::*field;
+        std::chrono::milliseconds server_options::*field;
     };
     static constexpr timeout_flag timeouts[] = {
-        {"--header-timeout-ms", &options::header_timeout},
-        {"--body-timeout-ms", &options::body_timeout},
-        {"--keep-alive-timeout-ms", &options::keep_alive_timeout},
-        {"--write-timeout-ms", &options::write_timeout},
-        {"--drain-timeout-ms", &options::drain_timeout},
-        {"--response-timeout-ms", &options::response_timeout},
-        {"--websocket-ping-ms", &options::websocket_ping_interval},
-        {"--websocket-close-timeout-ms", &options::websocket_close_timeout},
+        {"--header-timeout-ms", &server_options::header_timeout},
+        {"--body-timeout-ms", &server_options::body_timeout},
+        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout},
+        {"--write-timeout-ms", &server_options::write_timeout},
+        {"--drain-timeout-ms", &server_options::drain_timeout},
+        {"--response-timeout-ms", &server_options::response_timeout},
+        {"--websocket-ping-ms", &server_options::websocket_ping_interval},
+        {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
     };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
@@ -12588,7 +12598,7 @@ inline command_line options::from_command_line(int argc, char const* const* argv
 // #include <porthole/server.hpp>
 // porthole/server.hpp: serve an application over TCP. serve() for whole programs; a server
 // object to start, stop, wait or step from the caller's own loop, and a handle to it that needs
-// no application type. What a server is told (options, the command line) is options.hpp.
+// no application type. What a server is told (server_options, the command line) is options.hpp.
 
 // #include <porthole/blocking.hpp>
 // #include <porthole/connection.hpp>
@@ -12699,8 +12709,8 @@ private:
 // #include <porthole/detail/compiler.hpp>
 // #include <porthole/detail/engine_shared.hpp>
 // porthole/detail/engine_shared.hpp: what every loop of one engine is given: the settings (the
-// engine's part of the public options, with no HTTP types in it), the listening sockets as a
-// loop sees them, the transport between sockets and connections, and the state the loops share.
+// engine's part of server_options, with no HTTP types in it), the listening sockets as a loop
+// sees them, the transport between sockets and connections, and the state the loops share.
 
 // #include <porthole/detail/sys.hpp>
 
@@ -12714,7 +12724,8 @@ private:
 
 namespace porthole::detail {
 
-// Everything the engine needs from the public options, with no HTTP types in it.
+// The engine's settings: what its loops need from server_options (listeners, threads,
+// timeouts), with no HTTP types in it; server::make_settings derives them.
 struct engine_settings {
     std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
     std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one
@@ -14196,7 +14207,7 @@ class server {
         detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
 
 public:
-    explicit server(App app, options opts = {}, Transport transport = {})
+    explicit server(App app, server_options opts = {}, Transport transport = {})
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
           workers_(opts_.worker_threads, opts_.worker_queue),
@@ -14240,11 +14251,13 @@ public:
         }
         return out;
     }
-    options const& settings() const noexcept { return opts_; }
+    server_options const& settings() const noexcept { return opts_; }
     server_handle handle() noexcept { return server_handle(*this); }
 
 private:
-    static connection_config make_config(options const& o, worker_pool& workers) {
+    // The server_options split in two: what each connection is told (connection_config) and
+    // what the engine that accepts and times connections is told (detail::engine_settings).
+    static connection_config make_config(server_options const& o, worker_pool& workers) {
         connection_config c{};
         c.workers = &workers;
         c.limits = o.limits;
@@ -14256,7 +14269,7 @@ private:
         return c;
     }
 
-    static detail::engine_settings make_settings(options const& o) {
+    static detail::engine_settings make_settings(server_options const& o) {
         detail::engine_settings s;
         s.addresses = {o.address};
         s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
@@ -14304,7 +14317,7 @@ private:
     }
 
     App app_;
-    options opts_;
+    server_options opts_;
     worker_pool workers_;
     connection_config config_;
     detail::engine_settings settings_;
@@ -14315,7 +14328,7 @@ private:
 template <class A>
 server(A&&) -> server<A>;
 template <class A>
-server(A&&, options) -> server<A>;
+server(A&&, server_options) -> server<A>;
 
 namespace detail {
 
@@ -14387,7 +14400,7 @@ private:
 template <class App>
 struct https_tag {};
 template <class Tag, class App>
-int serve_https(Tag, App&, options&&) {
+int serve_https(Tag, App&, server_options&&) {
     std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
     return 1;
 }
@@ -14395,12 +14408,12 @@ int serve_https(Tag, App&, options&&) {
 }  // namespace detail
 
 // The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
-// options::from_command_line sets), then stop gracefully and return 0. Without
+// server_options::from_command_line sets), then stop gracefully and return 0. Without
 // handle_signals it serves until the process ends. When the server cannot start (the port is
 // taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
 // gives the right exit status.
 template <class App>
-int serve(App&& app, options opts = {}) {
+int serve(App&& app, server_options opts = {}) {
     if (opts.tls_cert_file) return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
     bool signals = opts.handle_signals;
     try {

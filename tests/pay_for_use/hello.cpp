@@ -12,5 +12,5 @@ int main(int argc, char** argv) {
         if (req.path() == "/") return porthole::response::static_text("Hello, World!", "text/plain");
         return porthole::status::not_found;
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

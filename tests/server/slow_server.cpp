@@ -17,5 +17,5 @@ int main(int argc, char** argv) {
         }
         return porthole::response::static_text("ok");
     };
-    return porthole::serve(app, porthole::options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
 }

@@ -100,8 +100,8 @@ std::string get(std::uint16_t port, std::string_view path) {
     return c.read_response();
 }
 
-options loopback(unsigned threads = 1) {
-    options o;
+server_options loopback(unsigned threads = 1) {
+    server_options o;
     o.port = 0;
     o.threads = threads;
     return o;
@@ -139,7 +139,7 @@ TEST_CASE("a started server answers on loopback; keep-alive and pipelined reques
 TEST_CASE("a port in use is refused, not shared (SO_EXCLUSIVEADDRUSE)") {
     server first(hello_app, loopback());
     first.start();
-    options o = loopback();
+    server_options o = loopback();
     o.port = first.port();
     server second(hello_app, o);
     CHECK_THROWS_AS(second.start(), std::system_error);
@@ -211,7 +211,7 @@ TEST_CASE("stop() from another thread ends the loops; the server starts again on
     s.wait();
     CHECK(s.port() == 0);
     CHECK(idle.closed_by_server());
-    options o = loopback();
+    server_options o = loopback();
     o.port = port;
     server again(hello_app, o);
     again.start();
@@ -259,7 +259,7 @@ TEST_CASE("50 concurrent keep-alive clients on two loops are all served") {
 }
 
 TEST_CASE("connections beyond max_connections get 503 and close; the others go on") {
-    options o = loopback();
+    server_options o = loopback();
     o.max_connections = 2;
     server s(hello_app, o);
     s.start();
@@ -276,7 +276,7 @@ TEST_CASE("connections beyond max_connections get 503 and close; the others go o
 }
 
 TEST_CASE("on loopback a Host naming another machine gets 421; allowed_hosts and IP literals pass") {
-    options o = loopback();
+    server_options o = loopback();
     o.allowed_hosts = {"tool.example"};
     server s(hello_app, o);
     s.start();
@@ -295,26 +295,26 @@ TEST_CASE("on loopback a Host naming another machine gets 421; allowed_hosts and
 
 TEST_CASE(
     "a unix: address is refused at start on Windows; the command line refuses it and the socket flags, and --help offers neither") {
-    options o = loopback();
+    server_options o = loopback();
     o.address = "unix:C:\\porthole-test.sock";
     server s(hello_app, o);
     CHECK_THROWS_AS(s.start(), std::system_error);
     CHECK(s.port() == 0);
 
     char const* unix_address[] = {"hello", "--address", "unix:/tmp/x.sock"};
-    auto cl = options::from_command_line(3, unix_address);
+    auto cl = server_options::from_command_line(3, unix_address);
     CHECK(cl.result == command_line::outcome::invalid);
     CHECK(cl.message.find("Unix sockets are not supported on Windows") != std::string::npos);
     char const* mode[] = {"hello", "--socket-mode", "600"};
-    CHECK(options::from_command_line(3, mode).result == command_line::outcome::invalid);
+    CHECK(server_options::from_command_line(3, mode).result == command_line::outcome::invalid);
     char const* help[] = {"hello", "--help"};  // --help offers none of it
-    auto usage = options::from_command_line(2, help);
+    auto usage = server_options::from_command_line(2, help);
     CHECK(usage.result == command_line::outcome::help);
     CHECK(usage.message.find("--port N") != std::string::npos);
     CHECK(usage.message.find("unix:") == std::string::npos);
     CHECK(usage.message.find("--socket-") == std::string::npos);
 
-    options both = loopback();  // several TCP addresses still work
+    server_options both = loopback();  // several TCP addresses still work
     both.extra_addresses = {"127.0.0.1:0"};
     server two(hello_app, both);
     two.start();

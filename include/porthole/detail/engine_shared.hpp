@@ -1,6 +1,6 @@
 // porthole/detail/engine_shared.hpp: what every loop of one engine is given: the settings (the
-// engine's part of the public options, with no HTTP types in it), the listening sockets as a
-// loop sees them, the transport between sockets and connections, and the state the loops share.
+// engine's part of server_options, with no HTTP types in it), the listening sockets as a loop
+// sees them, the transport between sockets and connections, and the state the loops share.
 #pragma once
 
 #include <porthole/detail/sys.hpp>
@@ -15,7 +15,8 @@
 
 namespace porthole::detail {
 
-// Everything the engine needs from the public options, with no HTTP types in it.
+// The engine's settings: what its loops need from server_options (listeners, threads,
+// timeouts), with no HTTP types in it; server::make_settings derives them.
 struct engine_settings {
     std::vector<std::string> addresses = {"127.0.0.1"};  // see parse_listen_address
     std::uint16_t port = 0;  // for addresses without their own; 0: the first bound picks one

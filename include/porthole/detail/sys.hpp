@@ -258,8 +258,8 @@ inline constexpr std::size_t unix_socket_path_capacity = sizeof(sockaddr_un::sun
 using socket_file_mode = ::mode_t;
 #endif
 
-// One place to listen, as options give it:
-//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on the options' port
+// One place to listen, as server_options give it:
+//   "127.0.0.1", "::1", "::", "0.0.0.0", "localhost"   TCP on server_options::port
 //   "127.0.0.1:8081", "[::1]:8081"                     TCP on a port of its own
 //   "unix:/run/tool.sock"                              a Unix domain socket file
 //   "unix:@tool"                                       a Linux abstract socket (no file)
