@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 using namespace porthole;
@@ -556,4 +557,24 @@ TEST_CASE("route_for names the pattern that would answer, without answering") {
     CHECK(app_type::route_for(method::post, "/static/app.js") == "/static");
     CHECK(app_type::route_for(method::get, "").empty());
     CHECK(app_type::route_for(method::get, "items/3").empty());
+}
+
+// A program that says `using namespace porthole` (and std) keeps its own functions named like the
+// route functions, and std::get: porthole's get, head... are function templates that overload.
+namespace user_code {
+using namespace std;
+using namespace porthole;
+string head(int n) { return "head " + to_string(n); }
+inline auto app = router{porthole::get<"/">([] { return "root"; })};
+}  // namespace user_code
+
+TEST_CASE("a program's own head() and std::get live beside porthole's route functions") {
+    std::tuple<int, int> t{1, 2};
+    {
+        using namespace std;
+        using namespace porthole;
+        CHECK(get<1>(t) == 2);
+    }
+    CHECK(user_code::head(3) == "head 3");
+    CHECK(porthole::testing::get(user_code::app, "/").body == "root");
 }

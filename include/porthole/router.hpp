@@ -57,38 +57,45 @@ constexpr bool check_route_declaration() noexcept {
     return pattern_check<Pattern>::ok && methods_check<Methods>::ok;
 }
 
-// What route<Pattern, Methods> is: a function object, so that a handler that does not fit is
-// reported where the user wrote the route, as one error whose notes quote the failed concept.
-template <route_pattern Pattern, route_methods Methods>
-struct route_declaration {
-    template <class Handler>
-    requires handler_takes_the_patterns_parameters<Pattern, std::decay_t<Handler>> &&
-        handler_returns_an_answer<Pattern, std::decay_t<Handler>>
-    auto operator()(Handler&& handler) const {
-        (void)check_route_declaration<Pattern, Methods>();
-        return route_entry<Pattern, Methods, std::decay_t<Handler>>{std::forward<Handler>(handler)};
-    }
-};
-
 }  // namespace detail
 
 // route<"/items/{name}", GET | PUT>(handler). The handler takes the pattern's parameters in
 // order, optionally after `request const&`, or the request alone (then req.param("name")).
-template <route_pattern Pattern, route_methods Methods>
-inline constexpr detail::route_declaration<Pattern, Methods> route{};
+// A handler that does not fit is one error where the route is written ("no matching function"),
+// whose notes quote the concept it missed, and that line explains (route_pattern.hpp). Each
+// function states both concepts itself: a compiler then names the one that failed.
+template <route_pattern Pattern, route_methods Methods, class Handler>
+requires detail::handler_takes_the_patterns_parameters<Pattern, std::decay_t<Handler>> &&
+    detail::handler_returns_an_answer<Pattern, std::decay_t<Handler>>
+auto route(Handler&& handler) {
+    (void)detail::check_route_declaration<Pattern, Methods>();
+    return route_entry<Pattern, Methods, std::decay_t<Handler>>{std::forward<Handler>(handler)};
+}
 
-template <route_pattern P>
-inline constexpr detail::route_declaration<P, GET> get{};
-template <route_pattern P>
-inline constexpr detail::route_declaration<P, HEAD> head{};
-template <route_pattern P>
-inline constexpr detail::route_declaration<P, POST> post{};
-template <route_pattern P>
-inline constexpr detail::route_declaration<P, PUT> put{};
-template <route_pattern P>
-inline constexpr detail::route_declaration<P, DELETE> delete_{};
-template <route_pattern P>
-inline constexpr detail::route_declaration<P, PATCH> patch{};
+template <route_pattern P, class H>
+requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
+    detail::handler_returns_an_answer<P, std::decay_t<H>>
+auto get(H&& h) { return route<P, GET>(std::forward<H>(h)); }
+template <route_pattern P, class H>
+requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
+    detail::handler_returns_an_answer<P, std::decay_t<H>>
+auto head(H&& h) { return route<P, HEAD>(std::forward<H>(h)); }
+template <route_pattern P, class H>
+requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
+    detail::handler_returns_an_answer<P, std::decay_t<H>>
+auto post(H&& h) { return route<P, POST>(std::forward<H>(h)); }
+template <route_pattern P, class H>
+requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
+    detail::handler_returns_an_answer<P, std::decay_t<H>>
+auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
+template <route_pattern P, class H>
+requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
+    detail::handler_returns_an_answer<P, std::decay_t<H>>
+auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
+template <route_pattern P, class H>
+requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
+    detail::handler_returns_an_answer<P, std::decay_t<H>>
+auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
 
 // Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
 // "/static") with `app`, which sees the path from the '/' after the prefix on.
