@@ -209,8 +209,14 @@ TEST_CASE("the handler forms a pattern accepts, told from the declared parameter
     static_assert(traits_for<"/", decltype([] { return "x"; })>::form == handler_form::params);
     static_assert(traits_for<"/", decltype([](request const&) { return "x"; })>::form ==
                   handler_form::request_and_params);
-    static_assert(detail::handler_check<"/u/{id:int}/{name}", decltype(params)>::ok);
-    static_assert(detail::handler_check<"/u/{id:int}/{name}", decltype(answers_later_handler)>::ok);
+    // Both fit their route as a whole: the parameters, and the answer (later, for the second).
+    static_assert(detail::handler_takes_the_patterns_parameters<"/u/{id:int}/{name}", decltype(params)> &&
+                  detail::handler_returns_an_answer<"/u/{id:int}/{name}", decltype(params)>);
+    static_assert(
+        detail::handler_takes_the_patterns_parameters<"/u/{id:int}/{name}", decltype(answers_later_handler)> &&
+        detail::handler_returns_an_answer<"/u/{id:int}/{name}", decltype(answers_later_handler)>);
+    static_assert(!detail::handler_returns_an_answer<"/u", decltype([] {})>);
+    static_assert(!detail::handler_takes_the_patterns_parameters<"/u/{id:int}", decltype([](int) { return "x"; })>);
     // The handlers are real: called as the router would call each form.
     CHECK(plain_function(-7) == "-7");
     CHECK(std::string_view(params(1, "a")) == "x");
