@@ -51,6 +51,10 @@ struct mount_entry {
 
 namespace detail {
 
+// What get, post, route... take: compilers name the part of it a handler missed.
+template <route_pattern P, class H>
+concept route_handler = handler_takes_the_patterns_parameters<P, H> && handler_returns_an_answer<P, H>;
+
 // An unsound pattern or method set: their static_asserts explain.
 template <route_pattern Pattern, route_methods Methods>
 constexpr bool check_route_declaration() noexcept {
@@ -62,39 +66,31 @@ constexpr bool check_route_declaration() noexcept {
 // route<"/items/{name}", GET | PUT>(handler). The handler takes the pattern's parameters in
 // order, optionally after `request const&`, or the request alone (then req.param("name")).
 // A handler that does not fit is one error where the route is written ("no matching function"),
-// whose notes quote the concept it missed, and that line explains (route_pattern.hpp). Each
-// function states both concepts itself: a compiler then names the one that failed.
+// whose notes quote the concept it missed, and that line explains (route_pattern.hpp).
 template <route_pattern Pattern, route_methods Methods, class Handler>
-requires detail::handler_takes_the_patterns_parameters<Pattern, std::decay_t<Handler>> &&
-    detail::handler_returns_an_answer<Pattern, std::decay_t<Handler>>
+requires detail::route_handler<Pattern, std::decay_t<Handler>>
 auto route(Handler&& handler) {
     (void)detail::check_route_declaration<Pattern, Methods>();
     return route_entry<Pattern, Methods, std::decay_t<Handler>>{std::forward<Handler>(handler)};
 }
 
 template <route_pattern P, class H>
-requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
-    detail::handler_returns_an_answer<P, std::decay_t<H>>
+requires detail::route_handler<P, std::decay_t<H>>
 auto get(H&& h) { return route<P, GET>(std::forward<H>(h)); }
 template <route_pattern P, class H>
-requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
-    detail::handler_returns_an_answer<P, std::decay_t<H>>
+requires detail::route_handler<P, std::decay_t<H>>
 auto head(H&& h) { return route<P, HEAD>(std::forward<H>(h)); }
 template <route_pattern P, class H>
-requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
-    detail::handler_returns_an_answer<P, std::decay_t<H>>
+requires detail::route_handler<P, std::decay_t<H>>
 auto post(H&& h) { return route<P, POST>(std::forward<H>(h)); }
 template <route_pattern P, class H>
-requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
-    detail::handler_returns_an_answer<P, std::decay_t<H>>
+requires detail::route_handler<P, std::decay_t<H>>
 auto put(H&& h) { return route<P, PUT>(std::forward<H>(h)); }
 template <route_pattern P, class H>
-requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
-    detail::handler_returns_an_answer<P, std::decay_t<H>>
+requires detail::route_handler<P, std::decay_t<H>>
 auto delete_(H&& h) { return route<P, DELETE>(std::forward<H>(h)); }
 template <route_pattern P, class H>
-requires detail::handler_takes_the_patterns_parameters<P, std::decay_t<H>> &&
-    detail::handler_returns_an_answer<P, std::decay_t<H>>
+requires detail::route_handler<P, std::decay_t<H>>
 auto patch(H&& h) { return route<P, PATCH>(std::forward<H>(h)); }
 
 // Serves every method on every path below `Prefix` ("/static" takes "/static/..." but not
