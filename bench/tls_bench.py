@@ -16,6 +16,13 @@ All servers start once; rounds interleave them; medians of the rounds, ratios fr
                callgrind, ab -k -c1; 6000 requests less 1000), this build's plaintext_porthole
                against BUILD's: exact, where timings on a shared machine are not.
 
+With two CPUs or more, each server runs on the last CPU and the load generator on the first
+(taskset), so neither takes the other's time slices. A handshake costs the client more than the
+server (it verifies the server's signature, which is dearer than making it for ECDSA), so with one
+load-generator thread the ECDSA rates can be bound by the client: the tables show its CPU per
+handshake beside the server's, and the server's capacity, handshakes per second of server CPU
+(10^6 / server CPU µs), which is what one server core sustains whichever side is the bound.
+
   bench/tls_bench.py [--build build] [--duration 3] [--rounds 5] [--idle 2000] [--plain-baseline DIR]
 """
 import argparse
@@ -66,60 +73,78 @@ def make_cert(folder, kind):
     return cert, key
 
 
+# The server's CPU and the load generator's, apart (see the docstring); none on a single CPU.
+CPUS = sorted(os.sched_getaffinity(0))
+SERVER_CPU = ["taskset", "-c", str(CPUS[-1])] if len(CPUS) > 1 and shutil.which("taskset") else []
+CLIENT_CPU = ["taskset", "-c", str(CPUS[0])] if SERVER_CPU else []
+
+
 def make_servers(build, folder, kind):
     cert, key = make_cert(folder, kind)
-    porthole = Server("porthole", [str(build / "examples" / "hello"), "--port", "0", "--threads", "1",
-                                   "--tls-cert", cert, "--tls-key", key])
+    porthole = Server("porthole", SERVER_CPU + [str(build / "examples" / "hello"), "--port", "0", "--threads", "1",
+                                                "--tls-cert", cert, "--tls-key", key])
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     tmp = tempfile.mkdtemp(prefix="porthole-nginx-tls-")
     port = free_port()
     conf = pathlib.Path(tmp) / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=tmp, port=port, cert=cert, key=key, ciphers=CIPHERS, tickets=TICKETS))
-    return [porthole, Server("nginx", [nginx, "-p", tmp, "-c", str(conf)], port=port, tmpdir=tmp)]
+    return [porthole, Server("nginx", SERVER_CPU + [nginx, "-p", tmp, "-c", str(conf)], port=port, tmpdir=tmp)]
+
+
+def children_cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_handshakes(build, server, version, duration):
-    before = cpu_seconds(server.proc.pid)
-    out = subprocess.run([str(build / "bench" / "tls_load"), "--port", str(server.port), "--connections", "16",
-                          "--seconds", str(duration), "--tls", version], capture_output=True, text=True,
-                         timeout=duration + 30)
-    after = cpu_seconds(server.proc.pid)
+    before, client_before = cpu_seconds(server.proc.pid), children_cpu_seconds()
+    out = subprocess.run(CLIENT_CPU + [str(build / "bench" / "tls_load"), "--port", str(server.port),
+                                       "--connections", "16", "--seconds", str(duration), "--tls", version],
+                         capture_output=True, text=True, timeout=duration + 30)
+    after, client_after = cpu_seconds(server.proc.pid), children_cpu_seconds()
     m = re.search(r"handshakes (\d+) requests (\d+) seconds ([\d.]+) errors (\d+)", out.stdout)
     if not m:
         return None
     n, secs, errors = int(m.group(1)), float(m.group(3)), int(m.group(4))
-    return {"rate": n / secs, "cpu_us": (after - before) * 1e6 / n if n else float("nan"), "errors": errors}
+    return {"rate": n / secs, "cpu_us": (after - before) * 1e6 / n if n else float("nan"),
+            "client_us": (client_after - client_before) * 1e6 / n if n else float("nan"), "errors": errors}
 
 
 def run_wrk(server, connections, duration, scheme="https"):
-    before = cpu_seconds(server.proc.pid)
-    out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%gs" % duration, "--timeout", "2s",
+    before, client_before = cpu_seconds(server.proc.pid), children_cpu_seconds()
+    out = subprocess.run(CLIENT_CPU + ["wrk", "-t1", "-c%d" % connections, "-d%gs" % duration, "--timeout", "2s",
                           "%s://127.0.0.1:%d/" % (scheme, server.port)], capture_output=True, text=True,
                          timeout=duration + 30)
-    after = cpu_seconds(server.proc.pid)
+    after, client_after = cpu_seconds(server.proc.pid), children_cpu_seconds()
     m = re.search(r"(\d+) requests in", out.stdout)
     if not m:
         return None
     n = int(m.group(1))
     errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out.stdout))
     errors += int((re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout) or [0, 0])[1])
-    return {"rate": n / duration, "cpu_us": (after - before) * 1e6 / n if n else float("nan"), "errors": errors}
+    return {"rate": n / duration, "cpu_us": (after - before) * 1e6 / n if n else float("nan"),
+            "client_us": (client_after - client_before) * 1e6 / n if n else float("nan"), "errors": errors}
 
 
 def table(title, unit, results, names):
     print("\n## %s" % title)
-    print("%-9s %12s %14s %8s" % ("server", unit, "server CPU µs", "errors"))
+    print("%-9s %12s %14s %16s %15s %8s" % ("server", unit, "server CPU µs", "per server CPU-s", "client CPU µs",
+                                             "errors"))
     med = {}
     for name in names:
         runs = [r for r in results.get(name, []) if r]
         if runs:
-            med[name] = {k: statistics.median(r[k] for r in runs) for k in ("rate", "cpu_us", "errors")}
-            print("%-9s %12.0f %14.1f %8.0f" % (name, med[name]["rate"], med[name]["cpu_us"], med[name]["errors"]))
+            med[name] = {k: statistics.median(r[k] for r in runs) for k in ("rate", "cpu_us", "client_us", "errors")}
+            med[name]["capacity"] = statistics.median(1e6 / r["cpu_us"] for r in runs)
+            print("%-9s %12.0f %14.1f %16.0f %15.1f %8.0f" % (name, med[name]["rate"], med[name]["cpu_us"],
+                                                          med[name]["capacity"], med[name]["client_us"],
+                                                          med[name]["errors"]))
         else:
             print("%-9s %12s" % (name, "failed"))
     if "porthole" in med and "nginx" in med:
-        print("porthole / nginx: %.2fx %s, %.2fx CPU each" % (
-            med["porthole"]["rate"] / med["nginx"]["rate"], unit, med["porthole"]["cpu_us"] / med["nginx"]["cpu_us"]))
+        print("porthole / nginx: %.2fx %s, %.2fx CPU each, %.2fx per server CPU-second" % (
+            med["porthole"]["rate"] / med["nginx"]["rate"], unit, med["porthole"]["cpu_us"] / med["nginx"]["cpu_us"],
+            med["porthole"]["capacity"] / med["nginx"]["capacity"]))
 
 
 def bench(args):
@@ -128,8 +153,8 @@ def bench(args):
     servers = {kind: make_servers(build, folder, kind) for kind in ("ecdsa", "rsa")}
     plain = []
     if args.plain_baseline:
-        plain = [Server("this", [str(build / "bench" / "plaintext_porthole"), "--port", "0", "--threads", "1"]),
-                 Server("baseline", [str(pathlib.Path(args.plain_baseline) / "bench" / "plaintext_porthole"),
+        plain = [Server("this", SERVER_CPU + [str(build / "bench" / "plaintext_porthole"), "--port", "0", "--threads", "1"]),
+                 Server("baseline", SERVER_CPU + [str(pathlib.Path(args.plain_baseline) / "bench" / "plaintext_porthole"),
                                      "--port", "0", "--threads", "1"])]
     cases = []
     for kind in ("ecdsa", "rsa"):
@@ -160,7 +185,10 @@ def bench(args):
                 s.stop()
         shutil.rmtree(folder, ignore_errors=True)
     print("%gs per run, median of %d interleaved rounds; server CPU = utime+stime per handshake or request;"
-          " load average at the end: %s" % (args.duration, args.rounds, " ".join("%.2f" % x for x in os.getloadavg())))
+          " %s; load average at the end: %s" % (
+              args.duration, args.rounds,
+              "servers on CPU %d, load generator on CPU %d" % (CPUS[-1], CPUS[0]) if SERVER_CPU else "not pinned",
+              " ".join("%.2f" % x for x in os.getloadavg())))
     for title, unit, group, _ in cases:
         table(title, unit, results.get(title, {}), [s.name for s in group])
 
