@@ -208,6 +208,33 @@ TEST_CASE("HTTPS on loop threads: TLS 1.3 and 1.2, keep-alive and pipelining; th
     s.stop();
 }
 
+TEST_CASE("Connection: close: the last response, then close_notify (RFC 8446 section 6.1), on TLS 1.3 and 1.2") {
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        for (std::string target : {"/short", "/stream"}) {
+            CAPTURE(v);
+            CAPTURE(target);
+            SSL_CTX_set_max_proto_version(client.ctx, v);
+            tls_conn c(s.port(), client.ctx);
+            REQUIRE(c.ok());
+            REQUIRE(c.send("GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+            auto rs = c.read(1);
+            REQUIRE(rs.size() == 1);
+            CHECK(rs.front().complete);
+            CHECK(rs.front().body.size() == (target == "/stream" ? 50000u : std::string("secure /short []").size()));
+            char buf[64];
+            std::size_t n = 0;
+            int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
+            CHECK(r == 0);
+            CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // close_notify, not a bare FIN
+        }
+    }
+    s.stop();
+}
+
 TEST_CASE("HTTPS from the caller's thread with poll(), several clients at once") {
     hello_app app;
     https_server<hello_app&> s(app, test_options(), make_context());

@@ -887,6 +887,9 @@ struct tls_transport {
                     return false;
                 }
                 if (r > 0) continue;
+                // The last records of a connection that closes: close_notify goes in the same
+                // send, not in one of its own from close().
+                if (s.conn->phase() == Loop::connection_phase_type::closed) t.close();
             }
             std::string_view out = t.output();
             if (out.empty() || !s.writable) return true;
