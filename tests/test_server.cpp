@@ -76,6 +76,16 @@ TEST_CASE("port 0 picks a free port, port() tells it, and the server answers the
     CHECK(r->status == 404);
 }
 
+TEST_CASE("options() gives back the options the server was made with") {
+    auto o = test_options();
+    o.threads = 3;
+    o.limits.max_header_bytes = 12345;
+    porthole::server s(test_app, o);
+    CHECK(s.options().threads == 3);
+    CHECK(s.options().limits.max_header_bytes == 12345);
+    CHECK(s.options().port == 0);
+}
+
 TEST_CASE("a port in use is refused, not shared, with either listener layout") {
     porthole::server first(test_app, test_options(2));
     first.start();

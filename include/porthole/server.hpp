@@ -131,7 +131,11 @@ public:
         }
         return out;
     }
-    server_options const& settings() const noexcept { return opts_; }
+    // The options the server was made with.
+    server_options const& options() const noexcept { return opts_; }
+    [[deprecated("server::settings() is now server::options()")]] server_options const& settings() const noexcept {
+        return opts_;
+    }
     server_handle handle() noexcept { return server_handle(*this); }
 
 private:
