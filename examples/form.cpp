@@ -133,7 +133,7 @@ public:
         temp_ = dir_ + "/.upload-XXXXXX";
         fd_ = ::mkstemp(temp_.data());
         if (fd_ < 0) {
-            failed_ = true;
+            failed_ = errno;
             return;
         }
         name_ = safe_name(p.filename);
@@ -148,7 +148,7 @@ public:
             auto n = ::write(fd_, piece.data(), piece.size());
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
-                failed_ = true;
+                failed_ = n < 0 ? errno : ENOSPC;  // a write of 0 bytes: nothing more fits
                 return porthole::body_flow::stop;
             }
             piece.remove_prefix(static_cast<std::size_t>(n));
@@ -158,16 +158,16 @@ public:
     void part_end() { writing_ = false; }
 
     porthole::response end() {
-        if (failed_)
-            return porthole::response::text("could not store the file\n", porthole::status::internal_server_error);
+        if (failed_) return could_not_store(failed_);
         if (fd_ < 0) return porthole::response::text("no file part named \"file\"\n", porthole::status::bad_request);
         ::close(std::exchange(fd_, -1));
         // A name not taken yet: link() never replaces a file.
         std::string stored = name_;
         for (int i = 1; ::link(temp_.c_str(), (dir_ + "/" + stored).c_str()) != 0; ++i) {
             if (errno != EEXIST || i > 1000) {
+                int error = errno;
                 discard();
-                return porthole::response::text("could not store the file\n", porthole::status::internal_server_error);
+                return could_not_store(error);
             }
             stored = std::to_string(i) + "-" + name_;
         }
@@ -180,6 +180,15 @@ public:
     void abort() { discard(); }
 
 private:
+    // A full disk or quota is 507 (RFC 4918 section 11.5): the request was fine, the room is not
+    // there; any other failure is the server's, 500.
+    static porthole::response could_not_store(int error) {
+        if (error == ENOSPC || error == EDQUOT)
+            return porthole::response::text("no space left to store the file\n",
+                                            porthole::status::insufficient_storage);
+        return porthole::response::text("could not store the file\n", porthole::status::internal_server_error);
+    }
+
     void discard() {
         if (fd_ >= 0) ::close(std::exchange(fd_, -1));
         if (!temp_.empty()) ::unlink(temp_.c_str());
@@ -190,7 +199,8 @@ private:
     sha256 hash_;
     int fd_ = -1;
     std::uint64_t size_ = 0;
-    bool writing_ = false, failed_ = false;
+    bool writing_ = false;
+    int failed_ = 0;  // the errno of a failed store
 };
 
 int main(int argc, char** argv) {

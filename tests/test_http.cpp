@@ -31,10 +31,11 @@ TEST_CASE("every status the issue lists has its RFC 9110 reason phrase") {
     CHECK(reason_phrase(status::content_too_large) == "Content Too Large");
     CHECK(reason_phrase(status::request_header_fields_too_large) == "Request Header Fields Too Large");
     CHECK(reason_phrase(status::http_version_not_supported) == "HTTP Version Not Supported");
+    CHECK(reason_phrase(status::insufficient_storage) == "Insufficient Storage");
     CHECK(reason_phrase(static_cast<status>(299)) == "Success");
     for (unsigned c :
          {100u, 200u, 201u, 202u, 204u, 206u, 301u, 302u, 303u, 304u, 307u, 308u, 400u, 401u, 403u, 404u, 405u,
-          408u, 409u, 411u, 412u, 413u, 414u, 415u, 416u, 417u, 422u, 429u, 431u, 500u, 501u, 503u, 505u}) {
+          408u, 409u, 411u, 412u, 413u, 414u, 415u, 416u, 417u, 422u, 429u, 431u, 500u, 501u, 503u, 505u, 507u}) {
         auto p = reason_phrase(static_cast<status>(c));
         CAPTURE(c);
         CHECK(p != "Informational");

@@ -184,7 +184,10 @@ TEST_CASE("query() decodes the first matching pair; malformed pairs are skipped"
 }
 
 TEST_CASE("form() reads fields of an urlencoded body as query() reads the query") {
+    std::array<header_field const, 1> urlencoded{
+        {{"content-type", " Application/X-WWW-Form-Urlencoded ; charset=utf-8"}}};
     request::parts p;
+    p.headers = urlencoded;
     p.body = "name=J%C3%BCrgen+K&tags=a&tags=b";
     p.query = "name=fromquery";
     request r(p);
@@ -192,6 +195,19 @@ TEST_CASE("form() reads fields of an urlencoded body as query() reads the query"
     CHECK(r.form("tags") == "a");
     CHECK_FALSE(r.form("missing").has_value());
     CHECK(r.query("name") == "fromquery");  // the two never mix
+}
+
+TEST_CASE("form() is nullopt for a body that is not urlencoded, whatever it looks like") {
+    std::array<header_field const, 1> json{{{"Content-Type", "application/json"}}};
+    std::array<header_field const, 1> multipart{{{"Content-Type", "multipart/form-data; boundary=x"}}};
+    std::array<header_field const, 1> prefix{{{"Content-Type", "application/x-www-form-urlencoded-not"}}};
+    for (auto headers : {std::span<header_field const>(json), std::span<header_field const>(multipart),
+                         std::span<header_field const>(prefix), std::span<header_field const>()}) {
+        request::parts p;
+        p.headers = headers;
+        p.body = "name=x";  // would decode as a form
+        CHECK_FALSE(request(p).form("name").has_value());
+    }
 }
 
 TEST_CASE("path parameters: param() by name, empty for an unknown name") {

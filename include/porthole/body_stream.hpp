@@ -294,7 +294,7 @@ template <class Form>
 response take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
     auto type = req.header("Content-Type").value_or("");
     auto boundary = multipart::boundary_from_content_type(type);
-    if (!boundary || !iequals(detail::trim_ows(type.substr(0, type.find(';'))), "multipart/form-data"))
+    if (!boundary || !iequals(detail::media_type(type), "multipart/form-data"))
         return response::text("expected multipart/form-data with a boundary\n", status::unsupported_media_type);
     return take_body(req, multipart_sink<Form>(*boundary, std::move(form), max_parts));
 }

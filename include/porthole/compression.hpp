@@ -272,7 +272,7 @@ public:
 private:
     bool compressible(std::string_view type) const {
         if (opts_.types.empty()) return is_compressible_type(type);
-        type = detail::trim_ows(type.substr(0, type.find(';')));
+        type = detail::media_type(type);
         for (auto const& t : opts_.types)
             if (iequals(t, type)) return true;
         return false;

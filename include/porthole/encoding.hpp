@@ -123,8 +123,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
 // Whether a media type is worth compressing: text, JSON, JavaScript, XML, SVG, WebAssembly and
 // the like; not images, audio, video, archives or fonts other than the uncompressed kinds.
 constexpr bool is_compressible_type(std::string_view type) noexcept {
-    type = type.substr(0, type.find(';'));
-    type = detail::trim_ows(type);
+    type = detail::media_type(type);
     auto starts = [&](std::string_view p) { return type.size() >= p.size() && iequals(type.substr(0, p.size()), p); };
     auto ends = [&](std::string_view p) {
         return type.size() >= p.size() && iequals(type.substr(type.size() - p.size()), p);

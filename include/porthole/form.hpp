@@ -12,13 +12,6 @@
 
 namespace porthole {
 
-namespace detail {
-// The media type of a Content-Type value, without parameters or surrounding spaces.
-constexpr std::string_view media_type(std::string_view content_type) noexcept {
-    return trim_ows(content_type.substr(0, content_type.find(';')));
-}
-}  // namespace detail
-
 // True when the body is application/x-www-form-urlencoded.
 inline bool is_urlencoded_form(request const& req) noexcept {
     return iequals(detail::media_type(req.header("Content-Type").value_or("")), "application/x-www-form-urlencoded");

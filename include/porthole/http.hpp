@@ -167,6 +167,7 @@ enum class status : std::uint16_t {
     service_unavailable = 503,
     gateway_timeout = 504,
     http_version_not_supported = 505,
+    insufficient_storage = 507,  // RFC 4918 section 11.5: the server cannot store what the request needs
 };
 
 constexpr unsigned to_int(status s) noexcept { return static_cast<unsigned>(s); }
@@ -220,6 +221,7 @@ constexpr std::string_view reason_phrase(status s) noexcept {
         case status::service_unavailable: return "Service Unavailable";
         case status::gateway_timeout: return "Gateway Timeout";
         case status::http_version_not_supported: return "HTTP Version Not Supported";
+        case status::insufficient_storage: return "Insufficient Storage";
     }
     switch (to_int(s) / 100) {
         case 1: return "Informational";
@@ -325,6 +327,12 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
+}
+
+// The media type of a Content-Type value, without its parameters or surrounding spaces
+// (RFC 9110 section 8.3.1): "text/html" of "text/html; charset=utf-8". Compare it with iequals.
+constexpr std::string_view media_type(std::string_view content_type) noexcept {
+    return trim_ows(content_type.substr(0, content_type.find(';')));
 }
 }  // namespace detail
 

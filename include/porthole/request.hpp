@@ -65,8 +65,14 @@ public:
 
     // ---- body, already de-chunked
     std::string_view body() const noexcept { return body_; }
-    // The decoded value of form field `name` of an application/x-www-form-urlencoded body.
-    std::optional<std::string> form(std::string_view name) const { return url::query_value(body_, name); }
+    // The decoded value of form field `name` of an application/x-www-form-urlencoded body
+    // (the first, when the field repeats); nullopt when the field is absent or the body is of
+    // another type (Content-Type decides, as for form_fields in form.hpp).
+    std::optional<std::string> form(std::string_view name) const {
+        if (!iequals(detail::media_type(header("Content-Type").value_or("")), "application/x-www-form-urlencoded"))
+            return std::nullopt;
+        return url::query_value(body_, name);
+    }
 
     // ---- connection
     bool keep_alive() const noexcept { return keep_alive_; }

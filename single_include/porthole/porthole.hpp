@@ -178,6 +178,7 @@ enum class status : std::uint16_t {
     service_unavailable = 503,
     gateway_timeout = 504,
     http_version_not_supported = 505,
+    insufficient_storage = 507,  // RFC 4918 section 11.5: the server cannot store what the request needs
 };
 
 constexpr unsigned to_int(status s) noexcept { return static_cast<unsigned>(s); }
@@ -231,6 +232,7 @@ constexpr std::string_view reason_phrase(status s) noexcept {
         case status::service_unavailable: return "Service Unavailable";
         case status::gateway_timeout: return "Gateway Timeout";
         case status::http_version_not_supported: return "HTTP Version Not Supported";
+        case status::insufficient_storage: return "Insufficient Storage";
     }
     switch (to_int(s) / 100) {
         case 1: return "Informational";
@@ -336,6 +338,12 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
+}
+
+// The media type of a Content-Type value, without its parameters or surrounding spaces
+// (RFC 9110 section 8.3.1): "text/html" of "text/html; charset=utf-8". Compare it with iequals.
+constexpr std::string_view media_type(std::string_view content_type) noexcept {
+    return trim_ows(content_type.substr(0, content_type.find(';')));
 }
 }  // namespace detail
 
@@ -2787,8 +2795,14 @@ public:
 
     // ---- body, already de-chunked
     std::string_view body() const noexcept { return body_; }
-    // The decoded value of form field `name` of an application/x-www-form-urlencoded body.
-    std::optional<std::string> form(std::string_view name) const { return url::query_value(body_, name); }
+    // The decoded value of form field `name` of an application/x-www-form-urlencoded body
+    // (the first, when the field repeats); nullopt when the field is absent or the body is of
+    // another type (Content-Type decides, as for form_fields in form.hpp).
+    std::optional<std::string> form(std::string_view name) const {
+        if (!iequals(detail::media_type(header("Content-Type").value_or("")), "application/x-www-form-urlencoded"))
+            return std::nullopt;
+        return url::query_value(body_, name);
+    }
 
     // ---- connection
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -5552,7 +5566,7 @@ template <class Form>
 response take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
     auto type = req.header("Content-Type").value_or("");
     auto boundary = multipart::boundary_from_content_type(type);
-    if (!boundary || !iequals(detail::trim_ows(type.substr(0, type.find(';'))), "multipart/form-data"))
+    if (!boundary || !iequals(detail::media_type(type), "multipart/form-data"))
         return response::text("expected multipart/form-data with a boundary\n", status::unsupported_media_type);
     return take_body(req, multipart_sink<Form>(*boundary, std::move(form), max_parts));
 }
@@ -7006,8 +7020,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
 // Whether a media type is worth compressing: text, JSON, JavaScript, XML, SVG, WebAssembly and
 // the like; not images, audio, video, archives or fonts other than the uncompressed kinds.
 constexpr bool is_compressible_type(std::string_view type) noexcept {
-    type = type.substr(0, type.find(';'));
-    type = detail::trim_ows(type);
+    type = detail::media_type(type);
     auto starts = [&](std::string_view p) { return type.size() >= p.size() && iequals(type.substr(0, p.size()), p); };
     auto ends = [&](std::string_view p) {
         return type.size() >= p.size() && iequals(type.substr(type.size() - p.size()), p);
@@ -7295,7 +7308,7 @@ public:
 private:
     bool compressible(std::string_view type) const {
         if (opts_.types.empty()) return is_compressible_type(type);
-        type = detail::trim_ows(type.substr(0, type.find(';')));
+        type = detail::media_type(type);
         for (auto const& t : opts_.types)
             if (iequals(t, type)) return true;
         return false;
@@ -15759,13 +15772,6 @@ router(Routes...) -> router<Routes...>;
 
 namespace porthole {
 
-namespace detail {
-// The media type of a Content-Type value, without parameters or surrounding spaces.
-constexpr std::string_view media_type(std::string_view content_type) noexcept {
-    return trim_ows(content_type.substr(0, content_type.find(';')));
-}
-}  // namespace detail
-
 // True when the body is application/x-www-form-urlencoded.
 inline bool is_urlencoded_form(request const& req) noexcept {
     return iequals(detail::media_type(req.header("Content-Type").value_or("")), "application/x-www-form-urlencoded");
@@ -19013,7 +19019,7 @@ inline response json_error(status s, std::string_view message) {
 
 // application/json, or any type with a +json suffix (RFC 6839), parameters aside.
 constexpr bool is_json_media_type(std::string_view type) noexcept {
-    type = trim_ows(type.substr(0, type.find(';')));
+    type = media_type(type);
     return iequals(type, "application/json") || (type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") &&
                                                  type.find('/') != std::string_view::npos);
 }

@@ -45,8 +45,9 @@ def sanitized(name="echo"):
 class Server:
     """build/examples/NAME --port 0 ARGS, started and announced; stop() sends SIGTERM."""
 
-    def __init__(self, name="echo", *args, nofile=None, nofile_hard=False):
-        """nofile: the server's soft descriptor limit; with nofile_hard, its hard limit too."""
+    def __init__(self, name="echo", *args, nofile=None, nofile_hard=False, prefix=()):
+        """nofile: the server's soft descriptor limit; with nofile_hard, its hard limit too.
+        prefix: a command that execs the server with its arguments (its process stays the server's)."""
         path = os.path.join(BUILD, "examples", name)
         preexec = None
         if nofile is not None:
@@ -55,7 +56,7 @@ class Server:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
         # The error log goes to a file: a pipe nobody reads would block the server once full.
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([path, "--port", "0"] + [str(a) for a in args],
+        self.proc = subprocess.Popen(list(prefix) + [path, "--port", "0"] + [str(a) for a in args],
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True,
                                      preexec_fn=preexec)
         line = self.proc.stdout.readline()

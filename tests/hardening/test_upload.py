@@ -2,7 +2,8 @@
 """A large upload through examples/form's streamed multipart route (POST /upload), sent by curl
 -F from a sparse file: the file lands in --upload-dir whole, with the size and SHA-256 the server
 reports, while the server's peak resident memory grows by less than 16 MiB. Past --max-upload
-the answer is 413 and nothing is left in the directory.
+the answer is 413, and on a full disk (a 256 KiB tmpfs, mounted in a user and mount namespace of
+the server's own) 507; either way nothing is left in the directory.
 
 PORTHOLE_UPLOAD_BYTES sets the size of the large upload: 2 GiB by default (about 15 s here, the
 file written to a temporary directory and removed)."""
@@ -91,6 +92,24 @@ class LargeUpload(unittest.TestCase):
             code, _ = curl_upload(s.port, self.source.name, "-H", "Transfer-Encoding: chunked")
             self.assertEqual(code, 413)
             self.assertEqual(os.listdir(self.dir), [])
+            self.assertEqual(s.stop(), 0)
+
+    def test_a_full_disk_507_and_nothing_kept(self):
+        # The server runs in namespaces of its own, where a 256 KiB tmpfs covers the upload
+        # directory: the disk is full after 256 KiB, for it alone.
+        check = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs /tmp"],
+                               capture_output=True)
+        if check.returncode != 0:
+            self.skipTest("no user and mount namespaces here: %s" % check.stderr.decode().strip())
+        mount = ["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o size=256k tmpfs "$0" && exec "$@"', self.dir]
+        self.source.truncate(1 << 20)
+        with Server("form", "--upload-dir", self.dir, "--max-upload", str(4 << 20), prefix=mount) as s:
+            code, body = curl_upload(s.port, self.source.name)
+            self.assertEqual(code, 507, body)
+            self.assertEqual(body, "no space left to store the file\n")
+            self.assertEqual(os.listdir("/proc/%d/root%s" % (s.pid, self.dir)), [])  # the tmpfs, seen by the server
+            code, body = curl_upload(s.port, "/dev/null", name="small")  # the room is back
+            self.assertEqual(code, 201, body)
             self.assertEqual(s.stop(), 0)
 
 
