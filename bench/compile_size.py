@@ -89,12 +89,12 @@ def main():
     lib_size = os.path.getsize(HTTPLIB_SO) if os.path.exists(HTTPLIB_SO) else 0
 
     print("%s -O2 -std=c++20, median of %d compilations; binaries stripped" % (a.cxx, a.runs))
-    print("%-12s %-38s %10s %16s" % ("program", "", "compile s", "stripped bytes"))
+    print("%-12s %-44s %10s %16s" % ("program", "", "compile s", "stripped bytes"))
     for program in PROGRAMS:
         for label, _, _, _ in builds:
             seconds, size = results[(program[0], label)]
             note = "  (+ %d shared library)" % lib_size if "split" in label else ""
-            print("%-12s %-38s %10.2f %16d%s" % (program[0], label, seconds, size, note))
+            print("%-12s %-44s %10.2f %16d%s" % (program[0], label, seconds, size, note))
     print("ratio porthole / peer (compile time, binary size):")
     ours = builds[0][0]
     for program in PROGRAMS:
@@ -102,7 +102,7 @@ def main():
         for label, _, _, _ in builds[1:]:
             seconds, size = results[(program[0], label)]
             note = " (%.2fx counting its library)" % (s_ours / (size + lib_size)) if "split" in label else ""
-            print("%-12s %-38s compile %.2fx, binary %.2fx%s"
+            print("%-12s %-44s compile %.2fx, binary %.2fx%s"
                   % (program[0], label, t_ours / seconds, s_ours / size, note))
     return 0
 
