@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Compile time and stripped binary size of the hello example, porthole against cpp-httplib,
-in the same run.
+"""Compile time and stripped binary size of two programs, porthole against its peers, in the same
+run: the hello example, and the status page example.
 
-  bench/compile_size.py [--runs 3] [--cxx g++] [--httplib-header DIR]
+  bench/compile_size.py [--runs 3] [--cxx g++] [--httplib-header DIR] [--crow-include DIR]
 
---httplib-header DIR: also header-only cpp-httplib (DIR/httplib.h, a release's single header,
-kept outside this repository), compiling the same bench/plaintext_httplib.cpp against it, and
-the ratios against it.
+Each program is compiled with --cxx -O2 -std=c++20 -pthread into a binary, --runs times; the time
+shown is the median, the size that of the binary after strip.
 
-porthole: examples/hello.cpp with only the single header (-I single_include).
-cpp-httplib: bench/plaintext_httplib.cpp against Debian's libcpp-httplib-dev 0.11, which is
-packaged in split mode: a 1,940-line header plus a 580 KB shared library, so its hello compiles
-less code than header-only cpp-httplib does, and its binary needs the library beside it (both
-shown). Times are medians of --runs compilations with -O2 -std=c++20.
+porthole, with only the single header (-I single_include): examples/hello.cpp, and
+examples/status_page.cpp with -DPORTHOLE_WITH_JSON=1 (nlohmann/json, as meson builds it).
+Its peers compile their own versions of the same programs: bench/plaintext_*.cpp for hello, and
+bench/status_page_*.cpp for the status page (the same routes, page, JSON and events, from the same
+examples/pages; bench/status_page_tool.hpp holds what porthole provides and they do not).
+
+cpp-httplib, always: Debian's libcpp-httplib-dev 0.11, which is packaged in split mode: a
+1,940-line header plus a 580 KB shared library, so its programs compile less code than
+header-only cpp-httplib's do, and their binaries need the library beside them (both shown).
+--httplib-header DIR: also header-only cpp-httplib (DIR/httplib.h, a release's single header).
+--crow-include DIR: also Crow (DIR/crow.h, a release's include folder), over standalone Asio
+(Debian's libasio-dev, which tools/setup.sh installs).
+Both peers are kept outside this repository. Ratios are porthole's figure over the peer's.
 """
 import argparse
 import os
@@ -23,14 +30,19 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HTTPLIB_SO = "/usr/lib/x86_64-linux-gnu/libcpp-httplib.so.0.11.4"
+PROGRAMS = [("hello", "examples/hello.cpp", "bench/plaintext_httplib.cpp", "bench/plaintext_crow.cpp"),
+            ("status page", "examples/status_page.cpp", "bench/status_page_httplib.cpp", "bench/status_page_crow.cpp")]
 
 
 def build(cmd, runs):
     times = []
     for _ in range(runs):
         start = time.monotonic()
-        subprocess.run(cmd, check=True, capture_output=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
         times.append(time.monotonic() - start)
+        if done.returncode != 0:
+            sys.exit("failed: %s\n%s" % (" ".join(cmd), done.stderr[:4000]))
     return statistics.median(times)
 
 
@@ -39,42 +51,59 @@ def stripped_size(path):
     return os.path.getsize(path)
 
 
+def release_name(folder):
+    """cpp-httplib-0.53 for /x/cpp-httplib-0.53, crow-v1.3.3 for /x/crow-v1.3.3/include."""
+    folder = os.path.abspath(folder)
+    if os.path.basename(folder) == "include":
+        folder = os.path.dirname(folder)
+    return os.path.basename(folder)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cxx", default="g++")
     ap.add_argument("--httplib-header", default="", help="a folder holding header-only cpp-httplib's httplib.h")
+    ap.add_argument("--crow-include", default="", help="Crow's include folder (the one holding crow.h)")
     a = ap.parse_args()
+    common = [a.cxx, "-O2", "-std=c++20", '-DPORTHOLE_EXAMPLES_DIR="%s"' % os.path.join(ROOT, "examples")]
+    httplib = ["-DCPPHTTPLIB_TCP_NODELAY=true"]
+    # (label, flags before the source, flags after it, which source of PROGRAMS: 1 ours, 2 httplib, 3 Crow)
+    builds = [("porthole (single header)", ["-DPORTHOLE_WITH_JSON=1", "-I", os.path.join(ROOT, "single_include")],
+               [], 1),
+              ("cpp-httplib 0.11 (Debian, split)", httplib, ["-lcpp-httplib"], 2)]
+    if a.httplib_header:
+        builds.append(("cpp-httplib header-only (%s)" % release_name(a.httplib_header),
+                       httplib + ["-I", a.httplib_header], [], 2))
+    if a.crow_include:  # Crow defines ASIO_STANDALONE itself and finds <asio.hpp> in /usr/include
+        builds.append(("Crow (%s)" % release_name(a.crow_include), ["-I", a.crow_include], [], 3))
+
+    results = {}  # (program, label) -> (seconds, stripped bytes)
     with tempfile.TemporaryDirectory() as tmp:
-        ours = os.path.join(tmp, "hello_porthole")
-        peer = os.path.join(tmp, "hello_httplib")
-        t_ours = build([a.cxx, "-O2", "-std=c++20", "-I", os.path.join(ROOT, "single_include"),
-                        os.path.join(ROOT, "examples", "hello.cpp"), "-o", ours, "-pthread"], a.runs)
-        t_peer = build([a.cxx, "-O2", "-std=c++20", "-DCPPHTTPLIB_TCP_NODELAY=true",
-                        os.path.join(ROOT, "bench", "plaintext_httplib.cpp"), "-o", peer,
-                        "-lcpp-httplib", "-pthread"], a.runs)
-        header_only = None
-        if a.httplib_header:
-            peer_ho = os.path.join(tmp, "hello_httplib_header_only")
-            t_ho = build([a.cxx, "-O2", "-std=c++20", "-DCPPHTTPLIB_TCP_NODELAY=true", "-I", a.httplib_header,
-                          os.path.join(ROOT, "bench", "plaintext_httplib.cpp"), "-o", peer_ho, "-pthread"], a.runs)
-            header_only = (t_ho, stripped_size(peer_ho))
-        s_ours = stripped_size(ours)
-        s_peer = stripped_size(peer)
-    lib = "/usr/lib/x86_64-linux-gnu/libcpp-httplib.so.0.11.4"
-    lib_size = os.path.getsize(lib) if os.path.exists(lib) else 0
-    print("hello example, %s -O2 -std=c++20, median of %d" % (a.cxx, a.runs))
-    print("%-34s %10s %16s" % ("", "compile s", "stripped bytes"))
-    print("%-34s %10.2f %16d" % ("porthole (single header)", t_ours, s_ours))
-    print("%-34s %10.2f %16d  (+ %d shared library)" % ("cpp-httplib 0.11 (Debian, split)", t_peer, s_peer, lib_size))
-    if header_only:
-        print("%-34s %10.2f %16d" % ("cpp-httplib header-only (%s)" % os.path.basename(a.httplib_header.rstrip("/")),
-                                      header_only[0], header_only[1]))
-    print("ratio porthole / cpp-httplib 0.11 split: compile %.2fx, binary %.2fx (%.2fx counting its library)"
-          % (t_ours / t_peer, s_ours / s_peer, s_ours / (s_peer + lib_size)))
-    if header_only:
-        print("ratio porthole / cpp-httplib header-only: compile %.2fx, binary %.2fx"
-              % (t_ours / header_only[0], s_ours / header_only[1]))
+        for program in PROGRAMS:
+            for n, (label, before, after, which) in enumerate(builds):
+                out = os.path.join(tmp, "p%d" % n)
+                seconds = build(common + before + [os.path.join(ROOT, program[which]), "-o", out] + after + ["-pthread"],
+                                a.runs)
+                results[(program[0], label)] = (seconds, stripped_size(out))
+    lib_size = os.path.getsize(HTTPLIB_SO) if os.path.exists(HTTPLIB_SO) else 0
+
+    print("%s -O2 -std=c++20, median of %d compilations; binaries stripped" % (a.cxx, a.runs))
+    print("%-12s %-44s %10s %16s" % ("program", "", "compile s", "stripped bytes"))
+    for program in PROGRAMS:
+        for label, _, _, _ in builds:
+            seconds, size = results[(program[0], label)]
+            note = "  (+ %d shared library)" % lib_size if "split" in label else ""
+            print("%-12s %-44s %10.2f %16d%s" % (program[0], label, seconds, size, note))
+    print("ratio porthole / peer (compile time, binary size):")
+    ours = builds[0][0]
+    for program in PROGRAMS:
+        t_ours, s_ours = results[(program[0], ours)]
+        for label, _, _, _ in builds[1:]:
+            seconds, size = results[(program[0], label)]
+            note = " (%.2fx counting its library)" % (s_ours / (size + lib_size)) if "split" in label else ""
+            print("%-12s %-44s compile %.2fx, binary %.2fx%s"
+                  % (program[0], label, t_ours / seconds, s_ours / size, note))
     return 0
 
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build g++ clang clang-tidy clang-format pkg-config python3 doctest-dev libfmt-dev
-          curl cmake libcpp-httplib-dev libhttp-parser-dev wrk valgrind
+          curl cmake libcpp-httplib-dev libasio-dev libhttp-parser-dev wrk valgrind
           libclang-rt-14-dev python3-requests apache2-utils nginx-light chromium iproute2
           zlib1g-dev libbrotli-dev nlohmann-json3-dev python3-brotli python3-websockets
           libssl-dev openssl sslscan testssl.sh prometheus g++-mingw-w64-x86-64 wine64 wine)
