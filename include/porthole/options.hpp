@@ -6,7 +6,6 @@
 
 #include <porthole/access_log.hpp>
 #include <porthole/detail/decimal.hpp>
-#include <porthole/detail/sys.hpp>
 #include <porthole/parser.hpp>
 
 #include <chrono>
@@ -42,7 +41,7 @@ struct server_options {
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
     // POSIX only: on Windows a "unix:" address is refused when the server starts.
-    detail::socket_file_mode unix_socket_mode = 0660;
+    unsigned unix_socket_mode = 0660;  // permission bits, 07777 at most
     std::string unix_socket_owner;
     std::string unix_socket_group;
 
@@ -277,7 +276,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             mode = mode * 8 + static_cast<unsigned>(c - '0');
         }
         if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
-        o.unix_socket_mode = static_cast<detail::socket_file_mode>(mode);
+        o.unix_socket_mode = mode;
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);

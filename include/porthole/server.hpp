@@ -158,7 +158,8 @@ private:
         s.addresses = {o.address};
         s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
-        s.unix_socket = {o.unix_socket_mode, o.unix_socket_owner, o.unix_socket_group};
+        s.unix_socket = {static_cast<detail::socket_file_mode>(o.unix_socket_mode), o.unix_socket_owner,
+                         o.unix_socket_group};
         s.check_loopback_host = o.check_loopback_host;
         s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
         s.max_connections = o.max_connections;

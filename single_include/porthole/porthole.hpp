@@ -12288,7 +12288,6 @@ private:
 
 // #include <porthole/access_log.hpp>
 // #include <porthole/detail/decimal.hpp>
-// #include <porthole/detail/sys.hpp>
 // #include <porthole/parser.hpp>
 
 #include <chrono>
@@ -12324,7 +12323,7 @@ struct server_options {
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
     // POSIX only: on Windows a "unix:" address is refused when the server starts.
-    detail::socket_file_mode unix_socket_mode = 0660;
+    unsigned unix_socket_mode = 0660;  // permission bits, 07777 at most
     std::string unix_socket_owner;
     std::string unix_socket_group;
 
@@ -12559,7 +12558,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             mode = mode * 8 + static_cast<unsigned>(c - '0');
         }
         if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
-        o.unix_socket_mode = static_cast<detail::socket_file_mode>(mode);
+        o.unix_socket_mode = mode;
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
@@ -14291,7 +14290,8 @@ private:
         s.addresses = {o.address};
         s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
-        s.unix_socket = {o.unix_socket_mode, o.unix_socket_owner, o.unix_socket_group};
+        s.unix_socket = {static_cast<detail::socket_file_mode>(o.unix_socket_mode), o.unix_socket_owner,
+                         o.unix_socket_group};
         s.check_loopback_host = o.check_loopback_host;
         s.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
         s.max_connections = o.max_connections;
