@@ -31,8 +31,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTTPLIB_SO = "/usr/lib/x86_64-linux-gnu/libcpp-httplib.so.0.11.4"
-PROGRAMS = [("hello", "examples/hello.cpp", "bench/plaintext_httplib.cpp", "bench/plaintext_crow.cpp"),
-            ("status page", "examples/status_page.cpp", "bench/status_page_httplib.cpp", "bench/status_page_crow.cpp")]
+# (name, porthole's source, cpp-httplib's, Crow's, porthole's own flags for it)
+PROGRAMS = [("hello", "examples/hello.cpp", "bench/plaintext_httplib.cpp", "bench/plaintext_crow.cpp", []),
+            ("status page", "examples/status_page.cpp", "bench/status_page_httplib.cpp", "bench/status_page_crow.cpp",
+             ["-DPORTHOLE_WITH_JSON=1"])]
 
 
 def build(cmd, runs):
@@ -69,8 +71,7 @@ def main():
     common = [a.cxx, "-O2", "-std=c++20", '-DPORTHOLE_EXAMPLES_DIR="%s"' % os.path.join(ROOT, "examples")]
     httplib = ["-DCPPHTTPLIB_TCP_NODELAY=true"]
     # (label, flags before the source, flags after it, which source of PROGRAMS: 1 ours, 2 httplib, 3 Crow)
-    builds = [("porthole (single header)", ["-DPORTHOLE_WITH_JSON=1", "-I", os.path.join(ROOT, "single_include")],
-               [], 1),
+    builds = [("porthole (single header)", ["-I", os.path.join(ROOT, "single_include")], [], 1),
               ("cpp-httplib 0.11 (Debian, split)", httplib, ["-lcpp-httplib"], 2)]
     if a.httplib_header:
         builds.append(("cpp-httplib header-only (%s)" % release_name(a.httplib_header),
@@ -83,8 +84,9 @@ def main():
         for program in PROGRAMS:
             for n, (label, before, after, which) in enumerate(builds):
                 out = os.path.join(tmp, "p%d" % n)
-                seconds = build(common + before + [os.path.join(ROOT, program[which]), "-o", out] + after + ["-pthread"],
-                                a.runs)
+                own = program[4] if which == 1 else []
+                seconds = build(common + own + before + [os.path.join(ROOT, program[which]), "-o", out] + after +
+                                ["-pthread"], a.runs)
                 results[(program[0], label)] = (seconds, stripped_size(out))
     lib_size = os.path.getsize(HTTPLIB_SO) if os.path.exists(HTTPLIB_SO) else 0
 

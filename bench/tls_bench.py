@@ -16,14 +16,17 @@ All servers start once; rounds interleave them; medians of the rounds, ratios fr
                callgrind, ab -k -c1; 6000 requests less 1000), this build's plaintext_porthole
                against BUILD's: exact, where timings on a shared machine are not.
 
-With two CPUs or more, each server runs on the last CPU and the load generator on the first
-(taskset), so neither takes the other's time slices. A handshake costs the client more than the
-server (it verifies the server's signature, which is dearer than making it for ECDSA), so with one
-load-generator thread the ECDSA rates can be bound by the client: the tables show its CPU per
-handshake beside the server's, and the server's capacity, handshakes per second of server CPU
-(10^6 / server CPU µs), which is what one server core sustains whichever side is the bound.
+A handshake costs the client more than the server (it verifies the server's signature, which is
+dearer than making it for ECDSA), so with one load-generator thread the ECDSA rates can be bound
+by the client: the tables show its CPU per handshake beside the server's, and the server's
+capacity, handshakes per second of server CPU (10^6 / server CPU µs), which is what one server
+core sustains whichever side is the bound.
+  --pin        each server on the last CPU and the load generator on the first (taskset), so
+               neither takes the other's time slices. A server held to one CPU cannot follow a
+               lone client to its CPU (server_options::single_client_affinity), so the -c1 rows
+               then show porthole without it.
 
-  bench/tls_bench.py [--build build] [--duration 3] [--rounds 5] [--idle 2000] [--plain-baseline DIR]
+  bench/tls_bench.py [--build build] [--duration 3] [--rounds 5] [--pin] [--idle 2000] [--plain-baseline DIR]
 """
 import argparse
 import os
@@ -73,10 +76,15 @@ def make_cert(folder, kind):
     return cert, key
 
 
-# The server's CPU and the load generator's, apart (see the docstring); none on a single CPU.
+# --pin: the server's CPU and the load generator's, apart (see the docstring); set by main().
 CPUS = sorted(os.sched_getaffinity(0))
-SERVER_CPU = ["taskset", "-c", str(CPUS[-1])] if len(CPUS) > 1 and shutil.which("taskset") else []
-CLIENT_CPU = ["taskset", "-c", str(CPUS[0])] if SERVER_CPU else []
+SERVER_CPU, CLIENT_CPU = [], []
+
+
+def pin():
+    if len(CPUS) > 1 and shutil.which("taskset"):
+        SERVER_CPU[:] = ["taskset", "-c", str(CPUS[-1])]
+        CLIENT_CPU[:] = ["taskset", "-c", str(CPUS[0])]
 
 
 def make_servers(build, folder, kind):
@@ -135,7 +143,8 @@ def table(title, unit, results, names):
         runs = [r for r in results.get(name, []) if r]
         if runs:
             med[name] = {k: statistics.median(r[k] for r in runs) for k in ("rate", "cpu_us", "client_us", "errors")}
-            med[name]["capacity"] = statistics.median(1e6 / r["cpu_us"] for r in runs)
+            med[name]["capacity"] = statistics.median(1e6 / r["cpu_us"] if r["cpu_us"] > 0 else float("nan")
+                                                      for r in runs)
             print("%-9s %12.0f %14.1f %16.0f %15.1f %8.0f" % (name, med[name]["rate"], med[name]["cpu_us"],
                                                           med[name]["capacity"], med[name]["client_us"],
                                                           med[name]["errors"]))
@@ -153,9 +162,10 @@ def bench(args):
     servers = {kind: make_servers(build, folder, kind) for kind in ("ecdsa", "rsa")}
     plain = []
     if args.plain_baseline:
-        plain = [Server("this", SERVER_CPU + [str(build / "bench" / "plaintext_porthole"), "--port", "0", "--threads", "1"]),
+        plain = [Server("this", SERVER_CPU + [str(build / "bench" / "plaintext_porthole"), "--port", "0",
+                                              "--threads", "1"]),
                  Server("baseline", SERVER_CPU + [str(pathlib.Path(args.plain_baseline) / "bench" / "plaintext_porthole"),
-                                     "--port", "0", "--threads", "1"])]
+                                                  "--port", "0", "--threads", "1"])]
     cases = []
     for kind in ("ecdsa", "rsa"):
         for version in ("1.3", "1.2"):
@@ -256,7 +266,10 @@ def main():
     p.add_argument("--idle", type=int, default=0)
     p.add_argument("--plain-baseline", default="")
     p.add_argument("--plain-instructions", default="")
+    p.add_argument("--pin", action="store_true")
     args = p.parse_args()
+    if args.pin:
+        pin()
     if args.plain_instructions:
         plain_instructions(args)
     elif args.idle:

@@ -134,6 +134,7 @@ public:
         fd_ = ::mkstemp(temp_.data());
         if (fd_ < 0) {
             failed_ = errno;
+            temp_.clear();  // no file of ours to remove
             return;
         }
         name_ = safe_name(p.filename);
@@ -149,6 +150,7 @@ public:
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
                 failed_ = n < 0 ? errno : ENOSPC;  // a write of 0 bytes: nothing more fits
+                discard();                         // the room it took is given back at once
                 return porthole::body_flow::stop;
             }
             piece.remove_prefix(static_cast<std::size_t>(n));
@@ -223,7 +225,7 @@ int main(int argc, char** argv) {
         porthole::post<"/submit">([](porthole::request const& req) {
             std::string fields, name, value;
             int count = 0;
-            for (auto const& p : porthole::url::query_params(req.body())) {
+            for (auto const& p : porthole::form_fields(req)) {
                 name.clear(), value.clear();
                 if (!porthole::url::decode_form(p.name, name) || !porthole::url::decode_form(p.value, value)) continue;
                 fields += "<dt>", porthole::html_escape(name, fields), fields += "</dt><dd>";

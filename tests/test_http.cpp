@@ -26,6 +26,17 @@ TEST_CASE("method sets combine and test membership") {
     CHECK(seen == std::vector<method>{method::get, method::put});
 }
 
+TEST_CASE("media_type: a Content-Type without its parameters; is_urlencoded compares it") {
+    CHECK(detail::media_type("text/html; charset=utf-8") == "text/html");
+    CHECK(detail::media_type(" \tapplication/json \t") == "application/json");
+    CHECK(detail::media_type("").empty());
+    CHECK(detail::is_urlencoded("application/x-www-form-urlencoded"));
+    CHECK(detail::is_urlencoded(" Application/X-WWW-Form-Urlencoded ; charset=utf-8"));
+    CHECK_FALSE(detail::is_urlencoded("application/x-www-form-urlencoded-more"));
+    CHECK_FALSE(detail::is_urlencoded("multipart/form-data; boundary=x"));
+    CHECK_FALSE(detail::is_urlencoded(""));
+}
+
 TEST_CASE("every status the issue lists has its RFC 9110 reason phrase") {
     CHECK(reason_phrase(status::ok) == "OK");
     CHECK(reason_phrase(status::content_too_large) == "Content Too Large");

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -104,6 +105,14 @@ bool ipv6_loopback_available() {
 }
 
 }  // namespace
+
+TEST_CASE("a Unix socket mode beyond the permission bits is refused when the server is made") {
+    auto o = test_options();
+    o.unix_socket_mode = 010000;
+    CHECK_THROWS_AS(porthole::server(peer_app, o), std::invalid_argument);
+    o.unix_socket_mode = 07777;
+    CHECK_NOTHROW(porthole::server(peer_app, o));
+}
 
 TEST_CASE("a Unix socket: served, made with the mode asked for, removed on stop") {
     temp_dir dir;

@@ -14,7 +14,7 @@ namespace porthole {
 
 // True when the body is application/x-www-form-urlencoded.
 inline bool is_urlencoded_form(request const& req) noexcept {
-    return iequals(detail::media_type(req.header("Content-Type").value_or("")), "application/x-www-form-urlencoded");
+    return detail::is_urlencoded(req.header("Content-Type").value_or(""));
 }
 
 // The name=value pairs of an application/x-www-form-urlencoded body, raw (decode them with

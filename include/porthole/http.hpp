@@ -344,6 +344,13 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+namespace detail {
+// Whether a Content-Type value names application/x-www-form-urlencoded, parameters aside.
+constexpr bool is_urlencoded(std::string_view content_type) noexcept {
+    return iequals(media_type(content_type), "application/x-www-form-urlencoded");
+}
+}  // namespace detail
+
 // First field named `name` (case-insensitive), or nullptr.
 constexpr header_field const* find_header(std::span<header_field const> fields, std::string_view name) noexcept {
     for (auto const& f : fields)

@@ -69,8 +69,7 @@ public:
     // (the first, when the field repeats); nullopt when the field is absent or the body is of
     // another type (Content-Type decides, as for form_fields in form.hpp).
     std::optional<std::string> form(std::string_view name) const {
-        if (!iequals(detail::media_type(header("Content-Type").value_or("")), "application/x-www-form-urlencoded"))
-            return std::nullopt;
+        if (!detail::is_urlencoded(header("Content-Type").value_or(""))) return std::nullopt;
         return url::query_value(body_, name);
     }
 

@@ -24,6 +24,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -158,6 +159,8 @@ private:
         s.addresses = {o.address};
         s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
+        if (o.unix_socket_mode > 07777)  // whatever the platform's mode type holds
+            throw std::invalid_argument("porthole: unix_socket_mode has bits beyond 07777");
         s.unix_socket = {static_cast<detail::socket_file_mode>(o.unix_socket_mode), o.unix_socket_owner,
                          o.unix_socket_group};
         s.check_loopback_host = o.check_loopback_host;

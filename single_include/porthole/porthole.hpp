@@ -355,6 +355,13 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+namespace detail {
+// Whether a Content-Type value names application/x-www-form-urlencoded, parameters aside.
+constexpr bool is_urlencoded(std::string_view content_type) noexcept {
+    return iequals(media_type(content_type), "application/x-www-form-urlencoded");
+}
+}  // namespace detail
+
 // First field named `name` (case-insensitive), or nullptr.
 constexpr header_field const* find_header(std::span<header_field const> fields, std::string_view name) noexcept {
     for (auto const& f : fields)
@@ -2799,8 +2806,7 @@ public:
     // (the first, when the field repeats); nullopt when the field is absent or the body is of
     // another type (Content-Type decides, as for form_fields in form.hpp).
     std::optional<std::string> form(std::string_view name) const {
-        if (!iequals(detail::media_type(header("Content-Type").value_or("")), "application/x-www-form-urlencoded"))
-            return std::nullopt;
+        if (!detail::is_urlencoded(header("Content-Type").value_or(""))) return std::nullopt;
         return url::query_value(body_, name);
     }
 
@@ -14156,6 +14162,7 @@ private:
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -14290,6 +14297,8 @@ private:
         s.addresses = {o.address};
         s.addresses.insert(s.addresses.end(), o.extra_addresses.begin(), o.extra_addresses.end());
         s.port = o.port;
+        if (o.unix_socket_mode > 07777)  // whatever the platform's mode type holds
+            throw std::invalid_argument("porthole: unix_socket_mode has bits beyond 07777");
         s.unix_socket = {static_cast<detail::socket_file_mode>(o.unix_socket_mode), o.unix_socket_owner,
                          o.unix_socket_group};
         s.check_loopback_host = o.check_loopback_host;
@@ -15774,7 +15783,7 @@ namespace porthole {
 
 // True when the body is application/x-www-form-urlencoded.
 inline bool is_urlencoded_form(request const& req) noexcept {
-    return iequals(detail::media_type(req.header("Content-Type").value_or("")), "application/x-www-form-urlencoded");
+    return detail::is_urlencoded(req.header("Content-Type").value_or(""));
 }
 
 // The name=value pairs of an application/x-www-form-urlencoded body, raw (decode them with
