@@ -118,6 +118,31 @@ TEST_CASE("a full queue refuses a job and leaves it with the caller, untouched")
     CHECK(pool.started_threads() == 1);
 }
 
+TEST_CASE("a queue limit of 0 still hands a job to an idle thread, or one still to start") {
+    gate g;
+    worker_pool pool(2, 0);
+    open_at_exit opener{g};
+    CHECK(submit(pool, [&] { g.pass(); }));  // starts the first thread
+    CHECK(submit(pool, [&] { g.pass(); }));  // and the second
+    REQUIRE(g.wait_for_waiting(2));
+    CHECK_FALSE(submit(pool, [] {}));  // both busy, nowhere to wait
+    g.release();
+}
+
+TEST_CASE("jobs submitted together each get a thread of their own while there are threads to start") {
+    gate g;
+    worker_pool pool(4, 100);
+    open_at_exit opener{g};
+    std::atomic<bool> first_done{false};
+    REQUIRE(submit(pool, [&] { first_done = true; }));
+    REQUIRE(eventually([&] { return first_done.load(); }));  // one thread, idle again (or about to be)
+    // Four jobs that each block: however quickly they come, four threads run them at once,
+    // rather than some waiting behind a thread already promised to another job.
+    for (int i = 0; i < 4; ++i) REQUIRE(submit(pool, [&] { g.pass(); }));
+    CHECK(g.wait_for_waiting(4));
+    CHECK(pool.started_threads() == 4);
+}
+
 TEST_CASE("shut_down drops waiting jobs unrun, lets the running one finish, and refuses new ones") {
     gate g;
     worker_pool pool(1, 10);
