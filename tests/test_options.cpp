@@ -273,3 +273,35 @@ TEST_CASE("command_line_value, command_line_values and command_line_flag read a 
     std::vector<char const*> last{"prog", "--root"};
     CHECK_FALSE(porthole::command_line_value(2, last.data(), "--root").has_value());  // no value to give
 }
+
+TEST_CASE("a flag that takes a value, given last without one, is refused rather than ignored") {
+    for (char const* flag : {"--port",
+                             "--threads",
+                             "--address",
+                             "--socket-mode",
+                             "--socket-owner",
+                             "--socket-group",
+                             "--allow-host",
+                             "--tls-cert",
+                             "--tls-key",
+                             "--max-connections",
+                             "--worker-threads",
+                             "--worker-queue",
+                             "--header-timeout-ms",
+                             "--body-timeout-ms",
+                             "--keep-alive-timeout-ms",
+                             "--write-timeout-ms",
+                             "--drain-timeout-ms",
+                             "--response-timeout-ms",
+                             "--websocket-ping-ms",
+                             "--websocket-close-timeout-ms"}) {
+        std::string name = flag;
+        CAPTURE(name);
+        auto cl = read({"prog", "--threads", "2", flag});
+        CHECK(cl.result == porthole::command_line::outcome::invalid);
+        CHECK(problem(cl) == "prog: " + name + " needs a value");
+    }
+    // The flags that take none, and a program's own flags, may come last.
+    CHECK(read({"prog", "--shared-listener"}).ok());
+    CHECK(read({"prog", "--root"}).ok());
+}
