@@ -7,6 +7,8 @@
 
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace porthole;
 using porthole::testing::simple_request;
@@ -59,28 +61,41 @@ TEST_CASE("a generated id is 32 lower-case hexadecimal digits") {
     CHECK(ids.size() == 200);
 }
 
+namespace {
+
+// A request with these fields, as a connection hands one over: the layer runs on it as it does
+// there, without a connection (which each application type would compile again).
+struct made_request {
+    std::vector<std::pair<std::string, std::string>> text;
+    std::vector<header_field> fields;
+    request::parts parts;
+    explicit made_request(std::vector<std::pair<std::string, std::string>> f) : text(std::move(f)) {
+        for (auto const& [name, value] : text) fields.push_back({name, value});
+        parts.headers = fields;
+    }
+    request get() const { return request(parts); }
+};
+
+}  // namespace
+
 TEST_CASE("an incoming id is kept when it is 1 to max_length characters of [A-Za-z0-9._:+/=-]") {
+    auto ok = [](request const&) { return "ok"; };
     auto echoed = [](auto& app, std::string const& incoming) {
-        return std::string(testing::send(app, simple_request{method::get, "/", {{"X-Request-Id", incoming}}, {}})
-                               .header("X-Request-Id")
-                               .value_or(""));
+        made_request r({{"X-Request-Id", incoming}});
+        return std::string(app(r.get()).header("X-Request-Id").value_or(""));
     };
-    auto app = layers{request_id{}}([](request const&) { return "ok"; });
+    auto app = layers{request_id{}}(ok);
     const std::string every_allowed = "AZaz09._:+/=-";
     CHECK(echoed(app, every_allowed) == every_allowed);
     CHECK(echoed(app, std::string(128, 'x')) == std::string(128, 'x'));  // the default bound, exactly
     CHECK(echoed(app, std::string(129, 'x')).size() == 32);
-    for (std::string bad : {"a b", "a,b", "a;b", "a\"b", "a@b", "a*b", "caf\xc3\xa9", "a\tb"}) {
+    for (std::string bad : {"a b", "a,b", "a;b", "a\"b", "a@b", "a*b", "caf\xc3\xa9", "a\tb", ""}) {
         CAPTURE(bad);
         auto got = echoed(app, bad);
         CHECK(got != bad);
         CHECK(got.size() == 32);
     }
-    // An empty field is no id.
-    auto empty = testing::send(app, simple_request{method::get, "/", {{"X-Request-Id", ""}}, {}});
-    CHECK(empty.header("X-Request-Id").value_or("").size() == 32);
-
-    auto short_ids = layers{request_id{{.max_length = 4}}}([](request const&) { return "ok"; });
+    auto short_ids = layers{request_id{{.max_length = 4}}}(ok);
     CHECK(echoed(short_ids, "abcd") == "abcd");
     CHECK(echoed(short_ids, "abcde").size() == 32);
 }
@@ -93,12 +108,16 @@ TEST_CASE("the field's name is an option; the response carries the id there, rep
         r.set_header("X-Trace", "from-handler");
         return r;
     });
-    auto r = testing::send(app, simple_request{method::get, "/", {{"X-Trace", "t-1"}, {"X-Request-Id", "other"}}, {}});
+    made_request both({{"X-Trace", "t-1"}, {"X-Request-Id", "other"}});
+    auto r = app(both.get());
     CHECK(seen == "t-1");
     CHECK(r.header("X-Trace") == "t-1");
-    CHECK(r.count_header("X-Trace") == 1);
+    std::size_t traces = 0;
+    for (auto const& f : r.headers()) traces += iequals(f.name, "X-Trace");
+    CHECK(traces == 1);
     CHECK_FALSE(r.header("X-Request-Id").has_value());  // the default name is not touched
-    r = testing::get(app, "/");
+    made_request none({});
+    r = app(none.get());
     CHECK(seen.size() == 32);
     CHECK(r.header("X-Trace") == seen);
 }
