@@ -1,13 +1,11 @@
-// base64 (RFC 4648), random tokens, constant-time comparison, and the authentication layers:
+// base64 (RFC 4648), constant-time comparison, and the authentication layers:
 // Basic (RFC 7617), Bearer (RFC 6750) and the one-time access token.
 #include <porthole/auth.hpp>
 #include <porthole/base64.hpp>
-#include <porthole/random.hpp>
 #include <porthole/testing.hpp>
 
 #include <doctest/doctest.h>
 
-#include <set>
 #include <string>
 
 using namespace porthole;
@@ -50,18 +48,6 @@ TEST_CASE("base64: anything but the one canonical encoding is refused") {
     std::string out = "keep";
     CHECK_FALSE(base64::decode("Zm9v!", out));
     CHECK(out == "keep");
-}
-
-TEST_CASE("random tokens are base64url, as long as asked, and never repeat") {
-    std::set<std::string> seen;
-    for (int i = 0; i < 200; ++i) {
-        auto t = random_token();
-        CHECK(t.size() == 43);
-        CHECK(base64::decode(t, base64::alphabet::url).value_or("").size() == 32);
-        seen.insert(t);
-    }
-    CHECK(seen.size() == 200);
-    CHECK(random_token(100).size() == base64::encoded_size(100, base64::alphabet::url));
 }
 
 TEST_CASE("constant_time_equals is equality, whatever the lengths") {

@@ -1,4 +1,4 @@
-// Accept-Encoding negotiation, response compression, request decompression (zip bombs
+// Response compression, request decompression (zip bombs
 // included) and precompressed static files. Bodies are decoded with zlib and libbrotlidec here,
 // independently of the encoder under test.
 #include <porthole/compression.hpp>
@@ -24,12 +24,6 @@ using namespace porthole;
 using porthole::testing::simple_request;
 
 namespace {
-
-std::vector<header_field> accept(std::string_view value) { return {{"Accept-Encoding", value}}; }
-content_coding chosen(std::string_view value, coding_set offer = {true, true, true}) {
-    auto f = accept(value);
-    return choose_encoding(f, offer).coding;
-}
 
 // zlib: windowBits 15 + 32 takes gzip and zlib streams alike; `gzip` says which must come.
 std::string inflate_all(std::string_view in, bool gzip) {
@@ -81,46 +75,6 @@ std::string page(std::size_t n) {
 }
 
 }  // namespace
-
-TEST_CASE("Accept-Encoding: q-values, ties, '*', x-gzip, and what is on offer") {
-    CHECK(chosen("gzip, deflate, br") == content_coding::br);  // a tie: br first
-    CHECK(chosen("deflate, gzip") == content_coding::gzip);
-    CHECK(chosen("gzip;q=0.5, deflate;q=0.8") == content_coding::deflate);
-    CHECK(chosen("br;q=0.1, gzip;q=1.0") == content_coding::gzip);
-    CHECK(chosen("x-gzip") == content_coding::gzip);
-    CHECK(chosen("*") == content_coding::br);
-    CHECK(chosen("*;q=0.5, br;q=0") == content_coding::gzip);
-    CHECK(chosen("compress, zstd") == content_coding::identity);
-    CHECK(chosen("") == content_coding::identity);
-    CHECK(chosen("gzip;q=0") == content_coding::identity);
-    CHECK(chosen("GZIP ; Q=0.7") == content_coding::gzip);
-    CHECK(chosen("gzip;q=1.5, deflate") == content_coding::deflate);  // a malformed qvalue counts for nothing
-    CHECK(chosen("gzip;q=0.0001, deflate;q=0.5") == content_coding::deflate);
-    CHECK(chosen("gzip;q=0.5, identity") == content_coding::identity);  // identity preferred, and listed
-    CHECK(chosen("br, gzip", {false, true, true}) == content_coding::gzip);
-    CHECK(chosen("br", {false, true, true}) == content_coding::identity);
-    std::vector<header_field> none;
-    CHECK(choose_encoding(none, {true, true, true}).coding == content_coding::identity);
-    CHECK(choose_encoding(none, {true, true, true}).identity_acceptable);
-    std::vector<header_field> two{{"Accept-Encoding", "deflate;q=0.2"}, {"accept-encoding", "gzip;q=0.3"}};
-    CHECK(choose_encoding(two, {true, true, true}).coding == content_coding::gzip);
-    auto f = accept("gzip, identity;q=0");
-    CHECK_FALSE(choose_encoding(f, {}).identity_acceptable);
-    f = accept("*;q=0");
-    CHECK_FALSE(choose_encoding(f, {}).identity_acceptable);
-    f = accept("*;q=0, identity;q=0.1");
-    CHECK(choose_encoding(f, {}).identity_acceptable);
-}
-
-TEST_CASE("which media types are compressed") {
-    for (auto t : {"text/html; charset=utf-8", "text/plain", "application/json", "application/ld+json",
-                   "text/javascript; charset=utf-8", "application/xml", "image/svg+xml; charset=utf-8",
-                   "application/wasm", "application/atom+xml"})
-        CHECK(is_compressible_type(t));
-    for (auto t : {"image/png", "image/jpeg", "video/mp4", "application/zip", "application/gzip", "font/woff2",
-                   "application/octet-stream", "text/event-stream", ""})
-        CHECK_FALSE(is_compressible_type(t));
-}
 
 TEST_CASE("compression: each coding decodes to the body, with Vary, a weak ETag and no Accept-Ranges") {
     auto body = page(20000);

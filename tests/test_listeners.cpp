@@ -346,25 +346,6 @@ TEST_CASE("bad listening addresses are refused with a message that names them") 
     CHECK_THROWS_WITH_AS(s.start(), doctest::Contains("too long"), std::invalid_argument);
 }
 
-TEST_CASE("the command line takes repeated addresses and the socket file's mode, owner and group") {
-    char const* argv[] = {"prog",           "--address", "127.0.0.1",     "--address=unix:/tmp/x.sock",
-                          "--address",      "::1",       "--socket-mode", "600",
-                          "--socket-group", "staff",     "--allow-host",  "a.internal"};
-    auto cl = porthole::server_options::from_command_line(12, argv);
-    REQUIRE(cl.ok());
-    auto const& o = cl.options;
-    CHECK(o.address == "127.0.0.1");
-    CHECK(o.extra_addresses == std::vector<std::string>{"unix:/tmp/x.sock", "::1"});
-    CHECK(o.unix_socket_mode == 0600);
-    CHECK(o.unix_socket_group == "staff");
-    CHECK(o.unix_socket_owner.empty());
-    CHECK(o.allowed_hosts == std::vector<std::string>{"a.internal"});
-    char const* empty[] = {"prog", "--address", "127.0.0.1", "--address="};
-    auto refused = porthole::server_options::from_command_line(4, empty);
-    CHECK(!refused.ok());
-    CHECK(refused.message.find("--address needs a value") != std::string::npos);
-}
-
 TEST_CASE("the announcement lists every address, the first URL carrying the announce query") {
     temp_dir dir;
     auto o = test_options();

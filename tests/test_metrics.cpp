@@ -1,4 +1,4 @@
-// Metrics by route, the server's own counters, published variables, and their exposition.
+// Metrics by route, the server's own counters, and their exposition with the published variables.
 // Counters are process-wide: every case reads them before and after, and checks the difference.
 #include <porthole/porthole.hpp>
 
@@ -297,46 +297,6 @@ TEST_CASE("published numbers keep one name each in /metrics: a collision is refu
     auto verdict = promtool_check(t);
     INFO(verdict.second);
     CHECK(verdict.first == 0);
-}
-
-TEST_CASE("published variables: kinds, reading from any thread, the list") {
-    auto c = porthole::expvar::publish_counter("test.count");
-    auto g = porthole::expvar::publish_gauge("test.level");
-    auto s = porthole::expvar::publish_text("test.words");
-    porthole::expvar::publish("test.computed", [] { return 41 + 1; });
-    porthole::expvar::publish("test.computed_text", [] { return std::string("tab\there"); });
-    CHECK_THROWS_AS(porthole::expvar::publish_gauge("test.count"), std::invalid_argument);
-    CHECK_THROWS_AS(porthole::expvar::publish_counter("porthole"), std::invalid_argument);
-    CHECK(porthole::expvar::publish_counter("test.count").value() == c.value());  // the same variable
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 4; ++i)
-        threads.emplace_back([&] {
-            for (int j = 0; j < 1000; ++j) {
-                c.add();
-                g.add(0.5);
-                if (j % 100 == 0) s.set("at " + std::to_string(j));
-                (void)porthole::expvar::read_all();
-            }
-        });
-    for (auto& t : threads) t.join();
-    CHECK(c.value() >= 4000);
-    CHECK(g.value() == doctest::Approx(2000.0));
-    auto all = porthole::expvar::read_all();
-    auto find = [&](std::string_view n) {
-        for (auto& r : all)
-            if (r.name == n) return r;
-        FAIL("missing " << n);
-        return porthole::expvar::reading{};
-    };
-    CHECK(find("test.computed").number == 42);
-    CHECK(find("test.computed_text").text == "tab\there");
-    CHECK(find("test.words").text == "at 900");
-    auto names = porthole::expvar::names();
-    CHECK(std::is_sorted(names.begin(), names.end()));
-
-    std::string json;
-    porthole::append_json_string(json, "a\"b\\c\n\x01\xe2\x80\xa8z");
-    CHECK(json == "\"a\\\"b\\\\c\\n\\u0001\\u2028z\"");
 }
 
 TEST_CASE("/debug/vars: JSON for programs, an HTML table for browsers") {

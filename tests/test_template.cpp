@@ -116,52 +116,6 @@ TEST_CASE("compile-time and run-time parsing agree") {
     CHECK(tpl.render({{"a", 1}, {"b.c", 2}, {"d", 3}}).view() == "@1x@@1@@23@");
 }
 
-TEST_CASE("html_escape replaces each of & < > \" ' and appends to the output") {
-    CHECK(html_escape("&") == "&amp;");
-    CHECK(html_escape("<") == "&lt;");
-    CHECK(html_escape(">") == "&gt;");
-    CHECK(html_escape("\"") == "&quot;");
-    CHECK(html_escape("'") == "&#39;");
-    CHECK(html_escape("plain text, no change") == "plain text, no change");
-    CHECK(html_escape("") == "");
-    CHECK(html_escape("<a href=\"x\">Tom & Jerry's</a>") ==
-          "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
-    std::string out = "kept:";
-    html_escape("a<b", out);
-    CHECK(out == "kept:a&lt;b");
-}
-
-TEST_CASE("html_escape escapes exactly the five characters, at any position in long text") {
-    auto reference = [](std::string_view text) {
-        std::string out;
-        for (char c : text) {
-            switch (c) {
-                case '&': out += "&amp;"; break;
-                case '<': out += "&lt;"; break;
-                case '>': out += "&gt;"; break;
-                case '"': out += "&quot;"; break;
-                case '\'': out += "&#39;"; break;
-                default: out += c;
-            }
-        }
-        return out;
-    };
-    // Every byte value, in every position of texts long enough for the word-at-a-time scan,
-    // after plain text and after a special character.
-    for (std::size_t length : {1u, 7u, 8u, 9u, 17u, 33u}) {
-        for (std::size_t at = 0; at < length; ++at) {
-            for (int byte = 0; byte < 256; ++byte) {
-                std::string text(length, 'a');
-                text[at] = static_cast<char>(byte);
-                if (at + 1 < length) text[at + 1] = '<';
-                const std::string expected = reference(text);
-                if (html_escape(text) != expected) FAIL_CHECK("byte " << byte << " at " << at);
-                if (detail::html_escaped_size(text) != expected.size()) FAIL_CHECK("size");
-            }
-        }
-    }
-}
-
 TEST_CASE("values are escaped by default and inserted raw with @@!name@@") {
     const std::string evil = "<script>alert('x & \"y\"')</script>";
     const std::string escaped = "&lt;script&gt;alert(&#39;x &amp; &quot;y&quot;&#39;)&lt;/script&gt;";

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -105,8 +106,9 @@ struct server_options {
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). The options it
-    // gives set announce and handle_signals. It prints nothing and never exits: --help and a
-    // malformed value come back as a command_line that is not ok(), for main to report.
+    // gives set announce and handle_signals. It prints nothing and never exits: --help, a
+    // malformed value and a flag without one come back as a command_line that is not ok(), for
+    // main to report.
     static command_line from_command_line(int argc, char const* const* argv);
 };
 
@@ -321,6 +323,14 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
         }
     }
+    // A flag given last without its value: a mistake to report, not a default to serve with.
+    std::string_view last = argc > 1 ? argv[argc - 1] : "";
+    for (std::string_view flag :
+         {"--port", "--threads", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host", "--tls-cert",
+          "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
+        if (last == flag) return refuse(std::string(flag) + " needs a value");
+    for (auto const& t : timeouts)
+        if (last == t.name) return refuse(std::string(t.name) + " needs a value");
     return cl;
 }
 

@@ -32,21 +32,19 @@ public:
     // as many jobs already wait as the queue holds, or the pool has shut down.
     bool try_submit(std::function<void()>& job) {
         std::unique_lock lock(mutex_);
-        // Jobs an idle thread, or one still to start, takes at once do not count as waiting.
-        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) {
+        // Jobs that a thread takes at once do not count as waiting: one per idle thread, per
+        // thread started and not yet at the queue, and per thread still to start.
+        std::size_t takers = idle_ + starting_;
+        if (stopping_ || queue_.size() >= queue_limit_ + takers + (max_threads_ - threads_.size())) {
             detail::count_worker_rejection();
             return false;
         }
         queue_.push_back(std::move(job));
         detail::count_worker_queue(1);
-        if (idle_ > 0) {
-            lock.unlock();
-            wake_.notify_one();
-            return true;
-        }
-        if (threads_.size() < max_threads_) {
+        if (queue_.size() > takers && threads_.size() < max_threads_) {
             try {
                 threads_.emplace_back([this] { work(); });
+                ++starting_;
             } catch (...) {  // no thread to be had: the job waits for a running one, if any
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
@@ -57,6 +55,9 @@ public:
                 }
             }
         }
+        bool wake = idle_ > 0;
+        lock.unlock();
+        if (wake) wake_.notify_one();
         return true;
     }
 
@@ -87,6 +88,7 @@ private:
     void work() {
         detail::block_async_signals_in_this_thread();
         std::unique_lock lock(mutex_);
+        --starting_;  // at the queue from now on: counted as idle or busy
         for (;;) {
             ++idle_;
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -108,7 +110,8 @@ private:
     std::vector<std::thread> threads_;
     std::size_t max_threads_;
     std::size_t queue_limit_;
-    std::size_t idle_ = 0;
+    std::size_t idle_ = 0;      // threads waiting for a job
+    std::size_t starting_ = 0;  // threads started that have not yet reached the queue
     bool stopping_ = false;
 };
 

@@ -8508,21 +8508,19 @@ public:
     // as many jobs already wait as the queue holds, or the pool has shut down.
     bool try_submit(std::function<void()>& job) {
         std::unique_lock lock(mutex_);
-        // Jobs an idle thread, or one still to start, takes at once do not count as waiting.
-        if (stopping_ || queue_.size() >= queue_limit_ + idle_ + (max_threads_ - threads_.size())) {
+        // Jobs that a thread takes at once do not count as waiting: one per idle thread, per
+        // thread started and not yet at the queue, and per thread still to start.
+        std::size_t takers = idle_ + starting_;
+        if (stopping_ || queue_.size() >= queue_limit_ + takers + (max_threads_ - threads_.size())) {
             detail::count_worker_rejection();
             return false;
         }
         queue_.push_back(std::move(job));
         detail::count_worker_queue(1);
-        if (idle_ > 0) {
-            lock.unlock();
-            wake_.notify_one();
-            return true;
-        }
-        if (threads_.size() < max_threads_) {
+        if (queue_.size() > takers && threads_.size() < max_threads_) {
             try {
                 threads_.emplace_back([this] { work(); });
+                ++starting_;
             } catch (...) {  // no thread to be had: the job waits for a running one, if any
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
@@ -8533,6 +8531,9 @@ public:
                 }
             }
         }
+        bool wake = idle_ > 0;
+        lock.unlock();
+        if (wake) wake_.notify_one();
         return true;
     }
 
@@ -8563,6 +8564,7 @@ private:
     void work() {
         detail::block_async_signals_in_this_thread();
         std::unique_lock lock(mutex_);
+        --starting_;  // at the queue from now on: counted as idle or busy
         for (;;) {
             ++idle_;
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -8584,7 +8586,8 @@ private:
     std::vector<std::thread> threads_;
     std::size_t max_threads_;
     std::size_t queue_limit_;
-    std::size_t idle_ = 0;
+    std::size_t idle_ = 0;      // threads waiting for a job
+    std::size_t starting_ = 0;  // threads started that have not yet reached the queue
     bool stopping_ = false;
 };
 
@@ -12301,6 +12304,7 @@ private:
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12393,8 +12397,9 @@ struct server_options {
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
     // Other arguments are left alone (read them with command_line_value()). The options it
-    // gives set announce and handle_signals. It prints nothing and never exits: --help and a
-    // malformed value come back as a command_line that is not ok(), for main to report.
+    // gives set announce and handle_signals. It prints nothing and never exits: --help, a
+    // malformed value and a flag without one come back as a command_line that is not ok(), for
+    // main to report.
     static command_line from_command_line(int argc, char const* const* argv);
 };
 
@@ -12609,6 +12614,14 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
         }
     }
+    // A flag given last without its value: a mistake to report, not a default to serve with.
+    std::string_view last = argc > 1 ? argv[argc - 1] : "";
+    for (std::string_view flag :
+         {"--port", "--threads", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host", "--tls-cert",
+          "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
+        if (last == flag) return refuse(std::string(flag) + " needs a value");
+    for (auto const& t : timeouts)
+        if (last == t.name) return refuse(std::string(t.name) + " needs a value");
     return cl;
 }
 

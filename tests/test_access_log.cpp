@@ -1,0 +1,149 @@
+// The access log (access_log.hpp): the entry a log function receives, the layer that writes one
+// per response, and Common Log Format lines.
+#include <porthole/access_log.hpp>
+#include <porthole/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <vector>
+
+using namespace porthole;
+
+namespace {
+
+// Answers 403 when the request has X-Deny.
+struct gate {
+    std::optional<response> before(request const& req) const {
+        if (req.header("X-Deny")) return response::text("denied", status::forbidden);
+        return std::nullopt;
+    }
+};
+
+// What common_log writes for one entry.
+std::string clf_line(access_entry const& e) {
+    char buf[4096] = {};
+    FILE* f = fmemopen(buf, sizeof buf, "w");
+    REQUIRE(f);
+    common_log(f)(e);
+    std::fclose(f);
+    return buf;
+}
+
+// The text after the time stamp: from the request line's opening quote on.
+std::string after_stamp(std::string const& line) { return line.substr(line.find("] ") + 2); }
+
+}  // namespace
+
+TEST_CASE("the access log layer writes one entry per response with the status and body size it sees") {
+    std::vector<std::string> lines;
+    auto log = [&](access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)) +
+                        " " + std::to_string(e.body_bytes));
+    };
+    auto app = layers{access_log(log), gate{}}([](request const&) { return "hello"; });
+    testing::client c(app);
+    c.send(
+        "GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+        "HEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /c HTTP/1.1\r\nHost: t\r\nX-Deny: 1\r\n\r\n");
+    REQUIRE(c.responses({false, true, false}).size() == 3);
+    CHECK(lines == std::vector<std::string>{"GET /a?x=1 200 5", "HEAD /b 200 0", "GET /c 403 6"});
+}
+
+TEST_CASE("common_log formats the layer's entries as the connection's") {
+    char buf[512] = {};
+    FILE* f = fmemopen(buf, sizeof buf, "w");
+    REQUIRE(f);
+    auto app = layers{access_log(common_log(f))}([](request const&) { return "hello"; });
+    testing::client c(app);
+    c.conn().set_peer("203.0.113.7:5555");
+    std::time_t before = std::time(nullptr);
+    c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::time_t after = std::time(nullptr);
+    std::fclose(f);
+    std::string line = buf;
+    CHECK(line.starts_with("203.0.113.7 - - ["));
+    CHECK(line.ends_with("\"GET /x HTTP/1.1\" 200 5\n"));
+    // The time as the C library's gmtime and strftime write it, in the C locale.
+    auto clf_time = [](std::time_t t) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char out[64];
+        return std::string(out, std::strftime(out, sizeof out, "[%d/%b/%Y:%H:%M:%S +0000]", &tm));
+    };
+    std::string stamp = line.substr(line.find('['), line.find(']') - line.find('[') + 1);
+    CHECK((stamp == clf_time(before) || stamp == clf_time(after)));
+}
+
+TEST_CASE("the entry carries peer, method, target and version as the request had them") {
+    std::vector<access_entry> entries;
+    std::vector<std::string> texts;
+    auto app = layers{access_log([&](access_entry const& e) {
+        entries.push_back(e);
+        texts.push_back(std::string(e.peer) + "|" + std::string(e.method) + "|" + std::string(e.target));
+    })}([](request const& req) {
+        if (req.path() == "/empty") return response(status::no_content);
+        return response::text("abc");
+    });
+    // Called as a connection calls it, without one (which each application type would compile again).
+    request::parts p;
+    p.peer = "[2001:db8::1]:4321";
+    p.target = "/q?a=b%20c";
+    p.path = "/q";
+    p.query = "a=b%20c";
+    p.version = version{1, 0};
+    CHECK(app(request(p)).status() == status::ok);
+    p.method = method::delete_;
+    p.method_name = "DELETE";
+    p.target = p.path = "/empty";
+    p.query = {};
+    p.version = version{1, 1};
+    CHECK(app(request(p)).status() == status::no_content);
+    REQUIRE(entries.size() == 2);
+    CHECK(texts[0] == "[2001:db8::1]:4321|GET|/q?a=b%20c");
+    CHECK(entries[0].version == version{1, 0});
+    CHECK(entries[0].status == status::ok);
+    CHECK(entries[0].body_bytes == 3);
+    CHECK(texts[1] == "[2001:db8::1]:4321|DELETE|/empty");
+    CHECK(entries[1].version == version{1, 1});
+    CHECK(entries[1].status == status::no_content);
+    CHECK(entries[1].body_bytes == 0);  // a status that has no body counts none
+}
+
+TEST_CASE("an empty log function is no log: requests are answered as without it") {
+    auto app = layers{access_log(access_log_function{})}([](request const&) { return "ok"; });
+    auto r = app(request{});
+    CHECK(r.status() == status::ok);
+    CHECK(r.body_view() == "ok");
+}
+
+TEST_CASE("common_log: the host without port or brackets, '-' for none, the request line and the numbers") {
+    access_entry e{"[2001:db8::7]:443", "POST", "/form", version{1, 0}, status::not_found, 12345678901ull};
+    CHECK(after_stamp(clf_line(e)) == "\"POST /form HTTP/1.0\" 404 12345678901\n");
+    CHECK(clf_line(e).starts_with("2001:db8::7 - - ["));
+    e.peer = "192.0.2.9:80";
+    CHECK(clf_line(e).starts_with("192.0.2.9 - - ["));
+    e.peer = "";
+    CHECK(clf_line(e).starts_with("- - - ["));
+    // An answer to input that was no request: "-" for method and target.
+    access_entry error{"192.0.2.9:80", "-", "-", version{1, 1}, status::bad_request, 0};
+    CHECK(after_stamp(clf_line(error)) == "\"- - HTTP/1.1\" 400 0\n");
+}
+
+TEST_CASE("common_log: a long target is cut at 1024 bytes, and an overlong line still ends the line") {
+    std::string target = "/" + std::string(3000, 'a');
+    access_entry e{"192.0.2.9:80", "GET", target, version{1, 1}, status::ok, 1};
+    auto line = clf_line(e);
+    CHECK(line.find("\"GET /" + std::string(1023, 'a') + " HTTP/1.1\" 200 1\n") != std::string::npos);
+    CHECK(line.find(std::string(1024, 'a')) == std::string::npos);
+    // The method is not cut: the line is, at its buffer's size, and still ends with a newline.
+    std::string method(3000, 'M');
+    access_entry huge{"192.0.2.9:80", method, target, version{1, 1}, status::ok, 1};
+    line = clf_line(huge);
+    CHECK(line.size() == 2047);
+    CHECK(line.back() == '\n');
+    CHECK(line.find('\n') == line.size() - 1);
+}

@@ -1,0 +1,204 @@
+// Layers (layer.hpp): composition order, early answers, state kept from before() to after(),
+// rewrites, when(). The shipped layers have their own files (test_access_log.cpp,
+// test_request_id.cpp, test_security_headers.cpp, test_rate_limit.cpp, ...).
+#include <porthole/layer.hpp>
+#include <porthole/router.hpp>
+#include <porthole/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace porthole;
+using porthole::testing::simple_request;
+
+namespace {
+
+// Records the order it runs in, adds a header on the way out.
+struct tracer {
+    std::string name;
+    std::vector<std::string>* trace;
+    void before(request const&) const { trace->push_back(name + ".before"); }
+    void after(response& res) const {
+        trace->push_back(name + ".after");
+        res.add_header("X-Trace", name);
+    }
+};
+
+// Answers 403 when the request has X-Deny.
+struct gate {
+    std::optional<response> before(request const& req) const {
+        if (req.header("X-Deny")) return response::text("denied", status::forbidden);
+        return std::nullopt;
+    }
+};
+
+// Keeps state between before and after.
+struct timer {
+    layer_result<int> before(request const& req) const { return static_cast<int>(req.path().size()); }
+    void after(int& n, response& res) const { res.set_header("X-Path-Length", std::to_string(n)); }
+};
+
+std::string headers_of(testing::parsed_response const& r, std::string_view name) {
+    std::string out;
+    for (auto const& [k, v] : r.headers)
+        if (iequals(k, name)) out += (out.empty() ? "" : ",") + v;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("layers run outermost first on the way in and last on the way out") {
+    std::vector<std::string> trace;
+    auto inner = [&](request const&) {
+        trace.push_back("app");
+        return "hello";
+    };
+    auto app = layers{tracer{"a", &trace}, tracer{"b", &trace}, tracer{"c", &trace}}(inner);
+    static_assert(application<decltype(app)>);
+    auto r = testing::get(app, "/");
+    CHECK(r.status == 200);
+    CHECK(r.body == "hello");
+    CHECK(trace ==
+          std::vector<std::string>{"a.before", "b.before", "c.before", "app", "c.after", "b.after", "a.after"});
+    CHECK(headers_of(r, "X-Trace") == "c,b,a");
+}
+
+TEST_CASE("an early answer skips the inner layers and the application; the outer after steps see it") {
+    std::vector<std::string> trace;
+    int calls = 0;
+    auto inner = [&](request const&) {
+        ++calls;
+        return "hello";
+    };
+    auto app = layers{tracer{"outer", &trace}, gate{}, tracer{"inner", &trace}}(inner);
+    auto r = testing::send(app, simple_request{method::get, "/", {{"X-Deny", "1"}}, {}});
+    CHECK(r.status == 403);
+    CHECK(r.body == "denied");
+    CHECK(calls == 0);
+    CHECK(trace == std::vector<std::string>{"outer.before", "outer.after"});
+    CHECK(headers_of(r, "X-Trace") == "outer");
+
+    trace.clear();
+    r = testing::get(app, "/");
+    CHECK(r.status == 200);
+    CHECK(calls == 1);
+    CHECK(headers_of(r, "X-Trace") == "inner,outer");
+}
+
+TEST_CASE("state kept by before() reaches after(); layers wrap routers and nest") {
+    auto routes = router{get<"/items/{id:int}">([](std::int64_t id) { return "item " + std::to_string(id); })};
+    auto app = layers{timer{}}(layers{gate{}}(routes));
+    auto r = testing::get(app, "/items/42");
+    CHECK(r.status == 200);
+    CHECK(r.body == "item 42");
+    CHECK(r.header("X-Path-Length") == "9");
+    r = testing::get(app, "/nowhere");
+    CHECK(r.status == 404);
+    CHECK(r.header("X-Path-Length") == "8");
+}
+
+TEST_CASE("when() applies a layer to the requests its predicate picks") {
+    auto writes = [](request const& r) { return r.method() != method::get && r.method() != method::head; };
+    auto app = layers{when(writes, gate{})}([](request const&) { return "ok"; });
+    CHECK(testing::send(app, simple_request{method::get, "/", {{"X-Deny", "1"}}, {}}).status == 200);
+    CHECK(testing::send(app, simple_request{method::post, "/", {{"X-Deny", "1"}}, {}}).status == 403);
+    CHECK(testing::send(app, simple_request{method::post, "/", {}, {}}).status == 200);
+    auto timed = layers{when(writes, timer{})}([](request const&) { return "ok"; });
+    CHECK_FALSE(testing::get(timed, "/abc").header("X-Path-Length").has_value());
+    CHECK(testing::send(timed, simple_request{method::put, "/abc", {}, {}}).header("X-Path-Length") == "4");
+}
+
+TEST_CASE("an application that throws behind layers is still a 500, and the layers are not left half done") {
+    std::vector<std::string> trace;
+    auto app = layers{tracer{"a", &trace}}([](request const&) -> response { throw std::runtime_error("boom"); });
+    connection_config cfg;
+    std::string logged;
+    cfg.error_log = [&](std::string_view m) { logged = m; };
+    auto r = testing::send(app, simple_request{}, cfg);
+    CHECK(r.status == 500);
+    CHECK(logged.find("boom") != std::string::npos);
+    CHECK(trace == std::vector<std::string>{"a.before"});
+}
+
+namespace {
+
+// Adds a field to the request the inner application sees; its storage lives in the state.
+struct tagger {
+    struct state {
+        std::vector<header_field> fields;
+    };
+    layer_result<state> before(request const&) const { return state{}; }
+    request rewrite(state& s, request const& req) const {
+        s.fields.assign(req.headers().begin(), req.headers().end());
+        s.fields.push_back({"X-Tag", "tagged"});
+        return req.with_headers(s.fields);
+    }
+    void after(state&, response& res) const { res.add_header("X-Tagger", "after"); }
+};
+
+// Answers with a bare status when the path is /teapot; keeps the path length otherwise.
+struct status_gate {
+    layer_result<std::size_t> before(request const& req) const {
+        if (req.path() == "/teapot") return status::forbidden;
+        return req.path().size();
+    }
+    void after(std::size_t& n, response& res) const { res.set_header("X-Seen", std::to_string(n)); }
+};
+
+}  // namespace
+
+TEST_CASE("rewrite() gives the inner application another request; the outer layers keep the original") {
+    std::string seen_inner;
+    std::vector<std::string> trace;
+    auto inner = [&](request const& req) {
+        seen_inner = req.header("X-Tag").value_or("none");
+        return "ok";
+    };
+    // Called as a connection calls it, without one (which each application type would compile again).
+    auto app = layers{tracer{"outer", &trace}, tagger{}}(inner);
+    auto r = app(request{});
+    CHECK(r.status() == status::ok);
+    CHECK(seen_inner == "tagged");
+    CHECK(r.header("X-Tagger") == "after");
+    // Without the rewriting layer the application sees no such field.
+    auto plain = layers{tracer{"outer", &trace}}(inner);
+    (void)plain(request{});
+    CHECK(seen_inner == "none");
+}
+
+TEST_CASE("a layer_result made from a status answers with it, an empty body, and never runs its own after()") {
+    int calls = 0;
+    auto app = layers{timer{}, status_gate{}}([&](request const&) {
+        ++calls;
+        return "ok";
+    });
+    request::parts p;
+    p.path = p.target = "/teapot";
+    auto r = app(request(p));
+    CHECK(r.status() == status::forbidden);
+    CHECK(r.body_view().empty());
+    CHECK(calls == 0);
+    CHECK_FALSE(r.header("X-Seen").has_value());  // its own early answer: its after() does not run
+    CHECK(r.header("X-Path-Length") == "7");      // the outer layer's does
+    p.path = p.target = "/tea";
+    r = app(request(p));
+    CHECK(r.status() == status::ok);
+    CHECK(r.header("X-Seen") == "4");
+    CHECK(calls == 1);
+}
+
+TEST_CASE("a layered application gives access to its application and its layers") {
+    std::vector<std::string> trace;
+    auto app = layers{tracer{"first", &trace}, tracer{"second", &trace}}([](request const&) { return "ok"; });
+    CHECK(app.layer<0>().name == "first");
+    CHECK(app.layer<1>().name == "second");
+    app.layer<1>().name = "renamed";  // the layers are the application's own copies
+    (void)app(request{});
+    CHECK(trace == std::vector<std::string>{"first.before", "renamed.before", "renamed.after", "first.after"});
+    auto& inner = app.application();
+    CHECK(call_application(inner, request{}).status() == status::ok);
+}

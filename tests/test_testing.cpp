@@ -1,0 +1,140 @@
+// porthole::testing (testing.hpp): the response parser, requests described in a few words, and
+// the in-memory client, which delivers what other threads hand a connection only at step().
+#include <porthole/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace porthole;
+using porthole::testing::parse_responses;
+using porthole::testing::simple_request;
+
+TEST_CASE("parse_responses splits a stream by Content-Length, chunked coding, and the end of the stream") {
+    auto rs = parse_responses(
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a:  2 \r\n\r\nhello"
+        "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\na\r\n0123456789\r\n0\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe rest, to the end");
+    REQUIRE(rs.size() == 3);
+    CHECK(rs[0].status == 200);
+    CHECK(rs[0].reason == "OK");
+    CHECK(rs[0].body == "hello");
+    CHECK(rs[0].complete);
+    CHECK(rs[0].header("x-A") == "1");  // any case, the first of several
+    CHECK(rs[0].count_header("X-A") == 2);
+    CHECK(rs[0].headers[2].second == "2");  // values without their surrounding whitespace
+    CHECK_FALSE(rs[0].header("X-B").has_value());
+    CHECK(rs[0].count_header("X-B") == 0);
+    CHECK(rs[1].status == 404);
+    CHECK(rs[1].reason == "Not Found");
+    CHECK(rs[1].body == "abc0123456789");
+    CHECK(rs[1].complete);
+    CHECK(rs[2].body == "the rest, to the end");
+    CHECK(rs[2].complete);
+}
+
+TEST_CASE("parse_responses: interim responses, HEAD answers and 204/304 carry no body; a short body is incomplete") {
+    auto rs = parse_responses(
+        "HTTP/1.1 100 Continue\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"  // answers a HEAD: no body follows
+        "HTTP/1.1 204 No Content\r\n\r\n"
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        {true, false, false, false});
+    REQUIRE(rs.size() == 5);
+    CHECK(rs[0].status == 100);
+    CHECK(rs[1].status == 200);
+    CHECK(rs[1].body.empty());
+    CHECK(rs[1].complete);
+    CHECK(rs[2].status == 204);
+    CHECK(rs[3].status == 304);
+    CHECK(rs[3].body.empty());
+    CHECK(rs[4].body == "short");
+    CHECK_FALSE(rs[4].complete);
+    // An unfinished chunked body is incomplete too; what is not a response ends the parse.
+    rs = parse_responses("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
+    REQUIRE(rs.size() == 1);
+    CHECK_FALSE(rs[0].complete);
+    CHECK(parse_responses("garbage\r\n\r\n").empty());
+    CHECK(parse_responses("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n").empty());  // the head is not finished
+}
+
+TEST_CASE("simple_request writes a request line, Host, its fields, and a length only when a body may come") {
+    CHECK(simple_request{}.serialize() == "GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+    CHECK(simple_request{method::post, "/p?q=1", {{"X-A", "1"}, {"X-B", "2"}}, {}}.serialize() ==
+          "POST /p?q=1 HTTP/1.1\r\nHost: test\r\nX-A: 1\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n");
+    CHECK(simple_request{method::put, "/", {}, "data"}.serialize() ==
+          "PUT / HTTP/1.1\r\nHost: test\r\nContent-Length: 4\r\n\r\ndata");
+    CHECK(simple_request{method::delete_, "/x", {}, {}}.serialize() == "DELETE /x HTTP/1.1\r\nHost: test\r\n\r\n");
+}
+
+TEST_CASE("a client gets the same responses however the bytes are cut, and collects all the output") {
+    auto app = [](request const& req) { return response::text(std::string(req.path())); };
+    std::string const two = "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /bb HTTP/1.1\r\nHost: t\r\n\r\n";
+    testing::client whole(app);
+    whole.send(two);
+    testing::client cut(app);
+    cut.send_split(two, {1, 5, 20, 27, 28, 40});
+    CHECK(cut.output() == whole.output());
+    auto rs = cut.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "/a");
+    CHECK(rs[1].body == "/bb");
+    CHECK_FALSE(cut.closed());
+    cut.close_input();
+    CHECK(cut.closed());
+    CHECK(testing::get(app, "/c?d").body == "/c");
+    auto head = testing::send(app, simple_request{method::head, "/h", {}, {}});
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.header("Content-Length") == "2");
+}
+
+TEST_CASE("an answer from another thread waits in the client's mailbox until step() delivers it") {
+    std::thread worker;
+    auto app = [&](request const& req) -> response {
+        worker = std::thread([answer = answer_later(req)]() mutable { answer.send(response::text("later")); });
+        return later;
+    };
+    testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    worker.join();  // sent: it is in the mailbox now
+    CHECK(c.responses().empty());
+    CHECK(c.step() == 1);
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "later");
+    CHECK(c.step() == 0);
+}
+
+TEST_CASE(
+    "time_out() is the driver's timer firing: an answer that never came is a 503; stop() is the server stopping") {
+    std::optional<responder> kept;
+    auto app = [&](request const& req) -> response {
+        kept.emplace(answer_later(req));
+        return later;
+    };
+    testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(c.responses().empty());
+    c.time_out();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 503);
+    CHECK(c.closed());
+    CHECK_FALSE(kept->send(response::text("too late")));
+
+    auto quick = [](request const&) { return "ok"; };
+    testing::client idle(quick);
+    idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_FALSE(idle.closed());
+    idle.stop();  // the server stopping: the next answer says Connection: close, and the connection ends
+    idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto answers = idle.responses();
+    REQUIRE(answers.size() == 2);
+    CHECK(answers[0].header("Connection") != "close");
+    CHECK(answers[1].header("Connection") == "close");
+    CHECK(idle.closed());
+}
