@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -304,4 +305,27 @@ TEST_CASE("a flag that takes a value, given last without one, is refused rather 
     // The flags that take none, and a program's own flags, may come last.
     CHECK(read({"prog", "--shared-listener"}).ok());
     CHECK(read({"prog", "--root"}).ok());
+}
+
+TEST_CASE("every flag --help shows with a value (\"--port N\") is refused when given last without one") {
+    // The help text is where a new flag is written down: one it lists and the check above
+    // does not know would be ignored when given last.
+    auto help = read({"prog", "--help"}).message;
+    std::vector<std::string> flags;
+    for (std::size_t at = help.find("--"); at != std::string::npos; at = help.find("--", at + 2)) {
+        std::size_t end = help.find_first_not_of("abcdefghijklmnopqrstuvwxyz-", at + 2);
+        if (end == std::string::npos || help[end] != ' ' || end + 1 >= help.size()) continue;
+        char next = help[end + 1];
+        if (next < 'A' || next > 'Z') continue;  // "--shared-listener      one listener": no value
+        std::string flag = help.substr(at, end - at);
+        if (std::find(flags.begin(), flags.end(), flag) == flags.end()) flags.push_back(flag);
+    }
+    CHECK(flags.size() >= 15);
+    CHECK(std::find(flags.begin(), flags.end(), "--tls-key") != flags.end());
+    for (auto const& flag : flags) {
+        CAPTURE(flag);
+        auto cl = read({"prog", flag.c_str()});
+        CHECK(cl.result == porthole::command_line::outcome::invalid);
+        CHECK(problem(cl) == "prog: " + flag + " needs a value");
+    }
 }
