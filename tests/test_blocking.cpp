@@ -4,6 +4,7 @@
 
 #include "memory_bound.hpp"
 #include "server/client.hpp"
+#include "thread_gate.hpp"
 
 #include <doctest/doctest.h>
 
@@ -25,29 +26,6 @@ using porthole::status;
 namespace {
 
 std::string this_thread_name() { return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())); }
-
-// A gate the test opens, for handlers that must stay busy until then.
-struct gate {
-    std::mutex m;
-    std::condition_variable cv;
-    bool open = false;
-    int waiting = 0;
-    void pass() {
-        std::unique_lock lock(m);
-        ++waiting;
-        cv.notify_all();
-        cv.wait(lock, [&] { return open; });
-    }
-    void wait_for_waiters(int n) {
-        std::unique_lock lock(m);
-        cv.wait_for(lock, 5s, [&] { return waiting >= n; });
-    }
-    void release() {
-        std::lock_guard lock(m);
-        open = true;
-        cv.notify_all();
-    }
-};
 
 // Steps a test client until it has `n` responses (answers come from pool threads).
 template <class Client>
@@ -119,14 +97,14 @@ TEST_CASE("a full pool answers 503 with Retry-After at once") {
     porthole::worker_pool pool(1, 0);
     porthole::connection_config config;
     config.workers = &pool;
-    gate g;
+    thread_gate g;
     auto app = porthole::blocking([&](request const&) {
         g.pass();
         return "done";
     });
     porthole::testing::client busy(app, config), refused(app, config);
     busy.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-    g.wait_for_waiters(1);
+    g.wait_for_waiting(1);
     refused.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     auto rs = refused.responses();
     REQUIRE(rs.size() == 1);
@@ -233,14 +211,14 @@ TEST_CASE("input behind a blocking handler still running is capped: reading stop
     porthole::worker_pool pool(1, 4);
     porthole::connection_config config;
     config.workers = &pool;
-    gate g;
+    thread_gate g;
     auto app = porthole::blocking([&](request const& req) {
         if (req.path() == "/slow") g.pass();
         return response::text(std::string(req.path()));
     });
     porthole::testing::client c(app, config);
     c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
-    g.wait_for_waiters(1);
+    g.wait_for_waiting(1);
     std::string const one = "GET /now HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(1000, 'p') + "\r\n\r\n";
     std::string burst;
     for (int i = 0; i < 4; ++i) burst += one;

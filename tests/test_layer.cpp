@@ -1,6 +1,8 @@
 // Layers (layer.hpp): composition order, early answers, state kept from before() to after(),
 // rewrites, when(). The shipped layers have their own files (test_access_log.cpp,
 // test_request_id.cpp, test_security_headers.cpp, test_rate_limit.cpp, ...).
+#include "layer_support.hpp"
+
 #include <porthole/layer.hpp>
 #include <porthole/router.hpp>
 #include <porthole/testing.hpp>
@@ -17,37 +19,11 @@ using porthole::testing::simple_request;
 
 namespace {
 
-// Records the order it runs in, adds a header on the way out.
-struct tracer {
-    std::string name;
-    std::vector<std::string>* trace;
-    void before(request const&) const { trace->push_back(name + ".before"); }
-    void after(response& res) const {
-        trace->push_back(name + ".after");
-        res.add_header("X-Trace", name);
-    }
-};
-
-// Answers 403 when the request has X-Deny.
-struct gate {
-    std::optional<response> before(request const& req) const {
-        if (req.header("X-Deny")) return response::text("denied", status::forbidden);
-        return std::nullopt;
-    }
-};
-
 // Keeps state between before and after.
 struct timer {
     layer_result<int> before(request const& req) const { return static_cast<int>(req.path().size()); }
     void after(int& n, response& res) const { res.set_header("X-Path-Length", std::to_string(n)); }
 };
-
-std::string headers_of(testing::parsed_response const& r, std::string_view name) {
-    std::string out;
-    for (auto const& [k, v] : r.headers)
-        if (iequals(k, name)) out += (out.empty() ? "" : ",") + v;
-    return out;
-}
 
 }  // namespace
 

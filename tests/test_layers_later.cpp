@@ -3,6 +3,7 @@
 // one given at once; an early answer from a layer never reaches the application.
 #include <porthole/porthole.hpp>
 
+#include "layer_support.hpp"
 #include "server/client.hpp"
 
 #include <doctest/doctest.h>
@@ -35,30 +36,6 @@ struct deferred_app {
 
 auto by_ref(deferred_app& a) {
     return [&a](request const& req) { return a(req); };
-}
-
-struct tracer {
-    std::string name;
-    std::vector<std::string>* trace;
-    void before(request const&) const { trace->push_back(name + ".before"); }
-    void after(response& res) const {
-        trace->push_back(name + ".after");
-        res.add_header("X-Trace", name);
-    }
-};
-
-struct gate {
-    std::optional<response> before(request const& req) const {
-        if (req.header("X-Deny")) return response::text("denied", status::forbidden);
-        return std::nullopt;
-    }
-};
-
-std::string headers_of(testing::parsed_response const& r, std::string_view name) {
-    std::string out;
-    for (auto const& [k, v] : r.headers)
-        if (iequals(k, name)) out += (out.empty() ? "" : ",") + v;
-    return out;
 }
 
 // Sends `request`, checks nothing goes out before the answer, answers with `answer` from

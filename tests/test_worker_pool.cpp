@@ -1,6 +1,8 @@
 // The pool blocking handlers run on (worker_pool.hpp): threads started as jobs need them, a
 // bounded queue that refuses without taking the job, and a shutdown that drops waiting jobs and
 // lets running ones finish.
+#include "thread_gate.hpp"
+
 #include <porthole/worker_pool.hpp>
 
 #include <doctest/doctest.h>
@@ -19,33 +21,10 @@ using porthole::worker_pool;
 
 namespace {
 
-// A gate jobs wait at until the test opens it, and a count of jobs waiting there.
-struct gate {
-    std::mutex m;
-    std::condition_variable cv;
-    bool open = false;
-    int waiting = 0;
-    void pass() {
-        std::unique_lock lock(m);
-        ++waiting;
-        cv.notify_all();
-        cv.wait(lock, [&] { return open; });
-    }
-    bool wait_for_waiting(int n) {
-        std::unique_lock lock(m);
-        return cv.wait_for(lock, std::chrono::seconds(10), [&] { return waiting >= n; });
-    }
-    void release() {
-        std::lock_guard lock(m);
-        open = true;
-        cv.notify_all();
-    }
-};
-
 // Opens the gate when it goes, before the pool it is declared after joins its threads: a
 // failed check never leaves a job waiting at the gate forever.
 struct open_at_exit {
-    gate& g;
+    thread_gate& g;
     ~open_at_exit() { g.release(); }
 };
 
@@ -96,7 +75,7 @@ TEST_CASE("jobs run on the pool's threads, never more of them than the limit") {
 }
 
 TEST_CASE("a full queue refuses a job and leaves it with the caller, untouched") {
-    gate g;
+    thread_gate g;
     worker_pool pool(1, 2);
     open_at_exit opener{g};
     REQUIRE(submit(pool, [&] { g.pass(); }));
@@ -119,7 +98,7 @@ TEST_CASE("a full queue refuses a job and leaves it with the caller, untouched")
 }
 
 TEST_CASE("a queue limit of 0 still hands a job to an idle thread, or one still to start") {
-    gate g;
+    thread_gate g;
     worker_pool pool(2, 0);
     open_at_exit opener{g};
     CHECK(submit(pool, [&] { g.pass(); }));  // starts the first thread
@@ -130,7 +109,7 @@ TEST_CASE("a queue limit of 0 still hands a job to an idle thread, or one still 
 }
 
 TEST_CASE("jobs submitted together each get a thread of their own while there are threads to start") {
-    gate g;
+    thread_gate g;
     worker_pool pool(4, 100);
     open_at_exit opener{g};
     std::atomic<bool> first_done{false};
@@ -144,7 +123,7 @@ TEST_CASE("jobs submitted together each get a thread of their own while there ar
 }
 
 TEST_CASE("shut_down drops waiting jobs unrun, lets the running one finish, and refuses new ones") {
-    gate g;
+    thread_gate g;
     worker_pool pool(1, 10);
     open_at_exit opener{g};
     std::atomic<bool> running_finished{false};
@@ -174,7 +153,7 @@ TEST_CASE("the destructor shuts the pool down the same way") {
     auto token = std::make_shared<int>(0);
     std::weak_ptr<int> watch = token;
     std::atomic<int> ran{0};
-    gate g;
+    thread_gate g;
     std::thread releaser;
     {
         worker_pool pool(1, 10);
