@@ -7,8 +7,12 @@ run: the hello example, and the status page example.
 Each program is compiled with --cxx -O2 -std=c++20 -pthread into a binary, --runs times; the time
 shown is the median, the size that of the binary after strip.
 
-porthole, with only the single header (-I single_include): examples/hello.cpp, and
-examples/status_page.cpp with -DPORTHOLE_WITH_JSON=1 (nlohmann/json, as meson builds it).
+porthole, with its headers (-I include), as meson, CMake and pkg-config consumers compile it:
+examples/hello.cpp (which includes serve.hpp), and examples/status_page.cpp (porthole.hpp) with
+-DPORTHOLE_WITH_JSON=1 (nlohmann/json, as meson builds it). Twice: header-only, the default; and
+compiled separately (serve.hpp, PORTHOLE_SEPARATE_COMPILATION), where the time shown is the
+program's own file, and the implementation file (tests/separate_compilation/implementation.cpp),
+which compiles serve() once for the program, is timed on a line of its own.
 Its peers compile their own versions of the same programs: bench/plaintext_*.cpp for hello, and
 bench/status_page_*.cpp for the status page (the same routes, page, JSON and events, from the same
 examples/pages; bench/status_page_tool.hpp holds what porthole provides and they do not).
@@ -31,6 +35,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTTPLIB_SO = "/usr/lib/x86_64-linux-gnu/libcpp-httplib.so.0.11.4"
+IMPLEMENTATION = os.path.join(ROOT, "tests", "separate_compilation", "implementation.cpp")
+SEPARATE = "porthole, compiled separately"
 # (name, porthole's source, cpp-httplib's, Crow's, porthole's own flags for it)
 PROGRAMS = [("hello", "examples/hello.cpp", "bench/plaintext_httplib.cpp", "bench/plaintext_crow.cpp", []),
             ("status page", "examples/status_page.cpp", "bench/status_page_httplib.cpp", "bench/status_page_crow.cpp",
@@ -70,8 +76,11 @@ def main():
     a = ap.parse_args()
     common = [a.cxx, "-O2", "-std=c++20", '-DPORTHOLE_EXAMPLES_DIR="%s"' % os.path.join(ROOT, "examples")]
     httplib = ["-DCPPHTTPLIB_TCP_NODELAY=true"]
+    include = ["-I", os.path.join(ROOT, "include")]
+    separate = include + ["-DPORTHOLE_SEPARATE_COMPILATION"]
     # (label, flags before the source, flags after it, which source of PROGRAMS: 1 ours, 2 httplib, 3 Crow)
-    builds = [("porthole (single header)", ["-I", os.path.join(ROOT, "single_include")], [], 1),
+    builds = [("porthole, header-only", include, [], 1),
+              (SEPARATE, separate, [], 1),
               ("cpp-httplib 0.11 (Debian, split)", httplib, ["-lcpp-httplib"], 2)]
     if a.httplib_header:
         builds.append(("cpp-httplib header-only (%s)" % release_name(a.httplib_header),
@@ -81,12 +90,18 @@ def main():
 
     results = {}  # (program, label) -> (seconds, stripped bytes)
     with tempfile.TemporaryDirectory() as tmp:
+        implementation = os.path.join(tmp, "implementation.o")
+        implementation_seconds = build(common + separate + ["-c", IMPLEMENTATION, "-o", implementation], a.runs)
         for program in PROGRAMS:
             for n, (label, before, after, which) in enumerate(builds):
                 out = os.path.join(tmp, "p%d" % n)
                 own = program[4] if which == 1 else []
-                seconds = build(common + own + before + [os.path.join(ROOT, program[which]), "-o", out] + after +
-                                ["-pthread"], a.runs)
+                source = os.path.join(ROOT, program[which])
+                if label == SEPARATE:  # the program's file alone; linked with the implementation
+                    seconds = build(common + own + before + ["-c", source, "-o", out + ".o"], a.runs)
+                    subprocess.run([a.cxx, out + ".o", implementation, "-o", out, "-pthread"], check=True)
+                else:
+                    seconds = build(common + own + before + [source, "-o", out] + after + ["-pthread"], a.runs)
                 results[(program[0], label)] = (seconds, stripped_size(out))
     lib_size = os.path.getsize(HTTPLIB_SO) if os.path.exists(HTTPLIB_SO) else 0
 
@@ -97,15 +112,19 @@ def main():
             seconds, size = results[(program[0], label)]
             note = "  (+ %d shared library)" % lib_size if "split" in label else ""
             print("%-12s %-44s %10.2f %16d%s" % (program[0], label, seconds, size, note))
+    print("%-12s %-44s %10.2f   (once for the program, whatever its files)"
+          % ("", "porthole's implementation file", implementation_seconds))
     print("ratio porthole / peer (compile time, binary size):")
-    ours = builds[0][0]
-    for program in PROGRAMS:
-        t_ours, s_ours = results[(program[0], ours)]
-        for label, _, _, _ in builds[1:]:
-            seconds, size = results[(program[0], label)]
-            note = " (%.2fx counting its library)" % (s_ours / (size + lib_size)) if "split" in label else ""
-            print("%-12s %-44s compile %.2fx, binary %.2fx%s"
-                  % (program[0], label, t_ours / seconds, s_ours / size, note))
+    for ours in (builds[0][0], SEPARATE):
+        for program in PROGRAMS:
+            t_ours, s_ours = results[(program[0], ours)]
+            for label, _, _, which in builds:
+                if which == 1:
+                    continue
+                seconds, size = results[(program[0], label)]
+                note = " (%.2fx counting its library)" % (s_ours / (size + lib_size)) if "split" in label else ""
+                print("%-12s %-30s / %-32s compile %.2fx, binary %.2fx%s"
+                      % (program[0], ours, label, t_ours / seconds, s_ours / size, note))
     return 0
 
 

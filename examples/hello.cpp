@@ -1,6 +1,6 @@
 // hello: GET / answers "Hello, World!"; any other path is 404.
 //   build/examples/hello --port 8080 --threads 2
-#include <porthole/porthole.hpp>
+#include <porthole/serve.hpp>
 
 int main(int argc, char** argv) {
     auto app = [](porthole::request const& req) -> porthole::response {

@@ -579,20 +579,6 @@ TEST_CASE("one listener per loop and one shared listener both serve every client
     }
 }
 
-TEST_CASE("serve() given a refused command line reports and returns its status, serving nothing") {
-    char const* bad[] = {"prog", "--port", "http"};
-    auto cl = porthole::server_options::from_command_line(3, bad);
-    std::fflush(stderr);
-    int saved = ::dup(2), null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    ::dup2(null, 2);
-    int status_bad = porthole::serve(test_app, cl);
-    std::fflush(stderr);
-    ::dup2(saved, 2);
-    ::close(saved);
-    ::close(null);
-    CHECK(status_bad == 2);
-}
-
 TEST_CASE("request::peer() is the client's address and port, IPv4 and IPv6") {
     auto peer_app = [](request const& r) { return response::text(std::string(r.peer())); };
     auto local_name = [](int fd) {

@@ -38,6 +38,7 @@
 #include <porthole/static_files.hpp>
 #include <porthole/options.hpp>
 #include <porthole/server.hpp>
+#include <porthole/serve.hpp>
 #include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
 #include <porthole/form.hpp>
@@ -58,4 +59,9 @@
 // never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
 #if defined(PORTHOLE_WITH_TLS)
 #include <porthole/tls.hpp>
+#endif
+
+// serve() compiled once, in the one file that asks for it (serve.hpp): here, last, after HTTPS.
+#if defined(PORTHOLE_IMPLEMENTATION)
+#include <porthole/detail/serve_compiled.hpp>
 #endif

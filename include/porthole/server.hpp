@@ -1,28 +1,21 @@
-// porthole/server.hpp: serve an application over TCP. serve() for whole programs; a server
-// object to start, stop, wait or step from the caller's own loop, and a handle to it that needs
-// no application type. What a server is told (server_options, the command line) is options.hpp.
+// porthole/server.hpp: serve an application over TCP: a server object to start, stop, wait or
+// step from the caller's own loop, and a handle to it that needs no application type. serve(),
+// for whole programs, is serve.hpp; what a server is told (server_options, the command line) is
+// options.hpp.
 #pragma once
 
 #include <porthole/blocking.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/detail/engine.hpp>
 #include <porthole/detail/poller.hpp>
+#include <porthole/detail/signal_pipe.hpp>  // for serve() (serve.hpp) and HTTPS's (tls.hpp)
 #include <porthole/detail/sys.hpp>
 #include <porthole/options.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <ctime>
-#include <exception>
-#include <functional>
-#include <initializer_list>
-#include <optional>
 #include <string>
 #include <stdexcept>
 #include <string_view>
@@ -30,11 +23,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#if !defined(_WIN32)
-#include <poll.h>
-#include <unistd.h>
-#endif
 
 namespace porthole {
 
@@ -218,117 +206,7 @@ server(A&&) -> server<A>;
 template <class A>
 server(A&&, server_options) -> server<A>;
 
-namespace detail {
-
-#if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
-// Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
-// previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
-// reloads its certificate on SIGHUP. A signal has one pipe at a time.
-inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
-
-extern "C" inline void porthole_on_signal(int sig) {
-    int saved = errno;
-    char c = 1;
-    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
-    if (fd >= 0) (void)!::write(fd, &c, 1);
-    errno = saved;
-}
-
-class signal_pipe {
-public:
-    explicit signal_pipe(std::initializer_list<int> signals) {
-        open_pipe(read_, write_);
-        sigset_t set;
-        sigemptyset(&set);
-        struct sigaction sa {};
-        sa.sa_handler = porthole_on_signal;
-        sigemptyset(&sa.sa_mask);
-        for (int sig : signals) {
-            if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
-            signal_pipe_ends[sig].store(write_.get() + 1);
-            ::sigaction(sig, &sa, &old_[count_]);
-            signals_[count_++] = sig;
-            sigaddset(&set, sig);
-        }
-        ::pthread_sigmask(SIG_UNBLOCK, &set, &old_mask_);
-    }
-    signal_pipe(signal_pipe const&) = delete;
-    signal_pipe& operator=(signal_pipe const&) = delete;
-    ~signal_pipe() {
-        for (int i = 0; i < count_; ++i) {
-            ::sigaction(signals_[i], &old_[i], nullptr);
-            signal_pipe_ends[signals_[i]].store(0);
-        }
-        ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-    }
-    int fd() const noexcept { return read_.get(); }  // readable once a signal came
-    void wait() const {
-        pollfd p{read_.get(), POLLIN, 0};
-        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {}
-    }
-    void clear() const noexcept {
-        char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {}
-    }
-
-private:
-    static constexpr int max_signals = 4;
-    unique_fd read_;
-    unique_fd write_;
-    int signals_[max_signals]{};
-    int count_ = 0;
-    struct sigaction old_[max_signals] {};
-    sigset_t old_mask_{};
-};
-#endif
-
-// --tls-cert without <porthole/tls.hpp>: no HTTPS to serve, and serving plain HTTP instead
-// would be a surprise. With it, a better match for the tag is found (argument-dependent lookup
-// when serve() is instantiated).
-template <class App>
-struct https_tag {};
-template <class Tag, class App>
-int serve_https(Tag, App&, server_options&&) {
-    std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
-    return 1;
-}
-
-}  // namespace detail
-
-// The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
-// server_options::from_command_line sets), then stop gracefully and return 0. Without
-// handle_signals it serves until the process ends. When the server cannot start (the port is
-// taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
-// gives the right exit status.
-template <class App>
-int serve(App&& app, server_options opts = {}) {
-    if (opts.tls_cert_file) return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
-    bool signals = opts.handle_signals;
-    try {
-        server<App&> s(app, std::move(opts));
-        if (!signals) {
-            s.start();
-            s.wait();
-            return 0;
-        }
-        detail::signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
-        s.start();
-        stop.wait();
-        s.stop();
-        return 0;
-    } catch (std::exception const& e) {
-        std::fprintf(stderr, "porthole: %s\n", e.what());
-        return 1;
-    }
-}
-
-// serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
-// malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
-// Taken by value: the options move on rather than being copied.
-template <class App>
-int serve(App&& app, command_line cl) {
-    if (!cl.ok()) return cl.report();
-    return serve(std::forward<App>(app), std::move(cl.options));
-}
-
 }  // namespace porthole
+
+// serve() comes with the server, as it always has.
+#include <porthole/serve.hpp>

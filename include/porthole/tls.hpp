@@ -18,8 +18,15 @@
 #include <porthole_tls_stops_here_on_windows>  // a missing header ends compilation at once
 #endif
 
+#if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_WITH_TLS)
+#error \
+    "porthole: the file defining PORTHOLE_IMPLEMENTATION takes HTTPS with PORTHOLE_WITH_TLS defined (porthole-tls defines it) and includes porthole.hpp, so that the serve() compiled there has HTTPS"
+#endif
+
+#include <porthole/detail/signal_pipe.hpp>
 #include <porthole/detail/tls_context.hpp>
 #include <porthole/detail/tls_session.hpp>
+#include <porthole/serve.hpp>
 #include <porthole/server.hpp>
 #include <porthole/testing.hpp>
 

@@ -10177,6 +10177,9 @@ namespace porthole {
 // or refused it; false when the parser reads it whole, under the plan's limit if any.
 template <class App>
 bool connection<App>::plan_body() {
+    if constexpr (requires { app_.plans_bodies(); }) {
+        if (!app_.plans_bodies()) return false;  // an application_ref to one that never plans
+    }
     auto const& h = parser_.head();
     // Requests refused whatever the route are answered once whole, as always.
     if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
@@ -12627,9 +12630,10 @@ inline command_line server_options::from_command_line(int argc, char const* cons
 
 }  // namespace porthole
 // #include <porthole/server.hpp>
-// porthole/server.hpp: serve an application over TCP. serve() for whole programs; a server
-// object to start, stop, wait or step from the caller's own loop, and a handle to it that needs
-// no application type. What a server is told (server_options, the command line) is options.hpp.
+// porthole/server.hpp: serve an application over TCP: a server object to start, stop, wait or
+// step from the caller's own loop, and a handle to it that needs no application type. serve(),
+// for whole programs, is serve.hpp; what a server is told (server_options, the command line) is
+// options.hpp.
 
 // #include <porthole/blocking.hpp>
 // #include <porthole/connection.hpp>
@@ -14158,22 +14162,14 @@ private:
 
 }  // namespace porthole::detail
 // #include <porthole/detail/poller.hpp>
+#include <porthole/detail/signal_pipe.hpp>  // for serve() (serve.hpp) and HTTPS's (tls.hpp)
 // #include <porthole/detail/sys.hpp>
 // #include <porthole/options.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <ctime>
-#include <exception>
-#include <functional>
-#include <initializer_list>
-#include <optional>
 #include <string>
 #include <stdexcept>
 #include <string_view>
@@ -14181,11 +14177,6 @@ private:
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#if !defined(_WIN32)
-#include <poll.h>
-#include <unistd.h>
-#endif
 
 namespace porthole {
 
@@ -14369,91 +14360,125 @@ server(A&&) -> server<A>;
 template <class A>
 server(A&&, server_options) -> server<A>;
 
-namespace detail {
+}  // namespace porthole
 
-#if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
-// Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
-// previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
-// reloads its certificate on SIGHUP. A signal has one pipe at a time.
-inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
+// serve() comes with the server, as it always has.
+// #include <porthole/serve.hpp>
+// porthole/serve.hpp: serve(), the whole program's server: serve an application until SIGINT or
+// SIGTERM, then stop gracefully.
+//
+// Header-only by default: the server is compiled where serve() is called, for that application's
+// type. A program of several files (or one whose edits should rebuild fast) may compile the server
+// once instead, as fmt and spdlog do:
+//   - every file is compiled with PORTHOLE_SEPARATE_COMPILATION defined (-DPORTHOLE_SEPARATE_COMPILATION);
+//   - one file, and one only, defines PORTHOLE_IMPLEMENTATION before it includes porthole.hpp:
+//         #define PORTHOLE_IMPLEMENTATION
+//         #include <porthole/porthole.hpp>
+//     (PORTHOLE_IMPLEMENTATION implies PORTHOLE_SEPARATE_COMPILATION). For HTTPS, that file is
+//     compiled with PORTHOLE_WITH_TLS defined, as porthole-tls does.
+// The other files then compile serve() as one call: the application goes behind an
+// application_ref (one indirect call per request), and serve.hpp includes neither the engine nor
+// the server. A file that includes only serve.hpp (with router.hpp and the like) compiles in a
+// fraction of the time (docs/server.md, "Compiling the server once"). Two files defining
+// PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined twice), and so does a
+// program with none (it is not defined). porthole::server<App> objects are templates as ever,
+// compiled where they are used.
 
-extern "C" inline void porthole_on_signal(int sig) {
-    int saved = errno;
-    char c = 1;
-    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
-    if (fd >= 0) (void)!::write(fd, &c, 1);
-    errno = saved;
-}
+#if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
+#define PORTHOLE_SEPARATE_COMPILATION
+#endif
 
-class signal_pipe {
+// #include <porthole/application_ref.hpp>
+// porthole/application_ref.hpp: any application behind one type, through one indirect call per
+// request. It refers to the application (which must outlive it) and is copied freely. The type
+// to name where the application's own type cannot be: a server compiled once, in one file, for
+// every application of the program (serve.hpp, PORTHOLE_SEPARATE_COMPILATION).
+
+// #include <porthole/app.hpp>
+// #include <porthole/body_stream.hpp>
+
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+namespace porthole {
+
+class application_ref {
 public:
-    explicit signal_pipe(std::initializer_list<int> signals) {
-        open_pipe(read_, write_);
-        sigset_t set;
-        sigemptyset(&set);
-        struct sigaction sa {};
-        sa.sa_handler = porthole_on_signal;
-        sigemptyset(&sa.sa_mask);
-        for (int sig : signals) {
-            if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
-            signal_pipe_ends[sig].store(write_.get() + 1);
-            ::sigaction(sig, &sa, &old_[count_]);
-            signals_[count_++] = sig;
-            sigaddset(&set, sig);
+    template <class App>
+    requires(!std::same_as<std::remove_cv_t<App>, application_ref>) application_ref(App& app)
+    noexcept {  // implicit: it stands for the application
+        static_assert(detail::check_application<App>());
+        if constexpr (std::is_function_v<App>) {  // a function: no object to point to
+            target_.function = reinterpret_cast<void (*)()>(&app);
+            call_ = [](target t, request const& req) {
+                return call_application(*reinterpret_cast<App*>(t.function), req);
+            };
+        } else {
+            target_.object = const_cast<void*>(static_cast<void const*>(std::addressof(app)));
+            call_ = [](target t, request const& req) { return call_application(*static_cast<App*>(t.object), req); };
+            if constexpr (detail::plans_bodies<App>)
+                plan_ = [](target t, request const& head) { return static_cast<App*>(t.object)->plan_body(head); };
         }
-        ::pthread_sigmask(SIG_UNBLOCK, &set, &old_mask_);
     }
-    signal_pipe(signal_pipe const&) = delete;
-    signal_pipe& operator=(signal_pipe const&) = delete;
-    ~signal_pipe() {
-        for (int i = 0; i < count_; ++i) {
-            ::sigaction(signals_[i], &old_[i], nullptr);
-            signal_pipe_ends[signals_[i]].store(0);
-        }
-        ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+
+    response operator()(request const& req) const { return call_(target_, req); }
+
+    // What the application says of a request's body, when it says anything (body_stream.hpp).
+    std::optional<body_plan> plan_body(request const& head) const {
+        return plan_ ? plan_(target_, head) : std::nullopt;
     }
-    int fd() const noexcept { return read_.get(); }  // readable once a signal came
-    void wait() const {
-        pollfd p{read_.get(), POLLIN, 0};
-        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {}
-    }
-    void clear() const noexcept {
-        char buf[64];
-        while (::read(read_.get(), buf, sizeof buf) > 0) {}
-    }
+    // False: plan_body() gives nothing whatever the request, so the connection need not ask.
+    bool plans_bodies() const noexcept { return plan_ != nullptr; }
 
 private:
-    static constexpr int max_signals = 4;
-    unique_fd read_;
-    unique_fd write_;
-    int signals_[max_signals]{};
-    int count_ = 0;
-    struct sigaction old_[max_signals] {};
-    sigset_t old_mask_{};
+    union target {
+        void* object;
+        void (*function)();  // any function pointer converts to this one and back
+    };
+    target target_{};
+    response (*call_)(target, request const&) = nullptr;
+    std::optional<body_plan> (*plan_)(target, request const&) = nullptr;
 };
+
+}  // namespace porthole
+// #include <porthole/options.hpp>
+
+#if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
+// #include <porthole/server.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
 #endif
+
+#include <type_traits>
+#include <utility>
+
+namespace porthole {
+
+namespace detail {
+
+// serve() of any application, compiled once (PORTHOLE_SEPARATE_COMPILATION): defined by
+// porthole.hpp in the file that defines PORTHOLE_IMPLEMENTATION, after HTTPS (tls.hpp) if any.
+int serve_compiled(application_ref app, server_options&& opts);
 
 // --tls-cert without <porthole/tls.hpp>: no HTTPS to serve, and serving plain HTTP instead
 // would be a surprise. With it, a better match for the tag is found (argument-dependent lookup
 // when serve() is instantiated).
 template <class App>
 struct https_tag {};
+
+#if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
 template <class Tag, class App>
 int serve_https(Tag, App&, server_options&&) {
     std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
     return 1;
 }
 
-}  // namespace detail
-
-// The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
-// server_options::from_command_line sets), then stop gracefully and return 0. Without
-// handle_signals it serves until the process ends. When the server cannot start (the port is
-// taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
-// gives the right exit status.
 template <class App>
-int serve(App&& app, server_options opts = {}) {
-    if (opts.tls_cert_file) return serve_https(detail::https_tag<std::remove_reference_t<App>>{}, app, std::move(opts));
+int serve_here(App& app, server_options&& opts) {
+    if (opts.tls_cert_file) return serve_https(https_tag<App>{}, app, std::move(opts));
     bool signals = opts.handle_signals;
     try {
         server<App&> s(app, std::move(opts));
@@ -14462,7 +14487,7 @@ int serve(App&& app, server_options opts = {}) {
             s.wait();
             return 0;
         }
-        detail::signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
+        signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
         s.start();
         stop.wait();
         s.stop();
@@ -14471,6 +14496,24 @@ int serve(App&& app, server_options opts = {}) {
         std::fprintf(stderr, "porthole: %s\n", e.what());
         return 1;
     }
+}
+#endif
+
+}  // namespace detail
+
+// The ten-line program: serve `app` until SIGINT/SIGTERM (with options.handle_signals, as
+// server_options::from_command_line sets), then stop gracefully and return 0. Without
+// handle_signals it serves until the process ends. When the server cannot start (the port is
+// taken, say) it prints why on stderr and returns 1, so `return porthole::serve(...)` from main
+// gives the right exit status. `app` is used in place, and must be safe to call from every
+// loop thread at once (server.hpp).
+template <class App>
+int serve(App&& app, server_options opts = {}) {
+#if defined(PORTHOLE_SEPARATE_COMPILATION)
+    return detail::serve_compiled(application_ref(app), std::move(opts));
+#else
+    return detail::serve_here(app, std::move(opts));
+#endif
 }
 
 // serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
@@ -14483,6 +14526,13 @@ int serve(App&& app, command_line cl) {
 }
 
 }  // namespace porthole
+
+// HTTPS for serve() when the program is built with it (porthole-tls defines PORTHOLE_WITH_TLS),
+// as porthole.hpp does; last, since tls.hpp builds on what is above.
+#if defined(PORTHOLE_WITH_TLS) && (!defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION))
+#include <porthole/tls.hpp>
+#endif
+// #include <porthole/serve.hpp>
 // #include <porthole/route_pattern.hpp>
 // porthole/route_pattern.hpp: route patterns as template arguments ("/users/{id:int}"),
 // parsed and checked at compile time, and what a handler for one must take and return. The
@@ -19119,4 +19169,25 @@ struct body_reader<json_body<T>> {
 // never otherwise. The single header leaves this include as it is: tls.hpp ships beside it.
 #if defined(PORTHOLE_WITH_TLS)
 #include <porthole/tls.hpp>
+#endif
+
+// serve() compiled once, in the one file that asks for it (serve.hpp): here, last, after HTTPS.
+#if defined(PORTHOLE_IMPLEMENTATION)
+// #include <porthole/detail/serve_compiled.hpp>
+// porthole/detail/serve_compiled.hpp: serve() of every application of the program, compiled
+// here once (serve.hpp, PORTHOLE_SEPARATE_COMPILATION). porthole.hpp includes it last, in the
+// one file that defines PORTHOLE_IMPLEMENTATION, so that HTTPS (tls.hpp) is there when it is
+// wanted.
+
+// #include <porthole/application_ref.hpp>
+// #include <porthole/options.hpp>
+// #include <porthole/serve.hpp>
+
+#include <utility>
+
+namespace porthole::detail {
+
+int serve_compiled(application_ref app, server_options&& opts) { return serve_here(app, std::move(opts)); }
+
+}  // namespace porthole::detail
 #endif

@@ -24,6 +24,12 @@
 #include <porthole_tls_stops_here_on_windows>  // a missing header ends compilation at once
 #endif
 
+#if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_WITH_TLS)
+#error \
+    "porthole: the file defining PORTHOLE_IMPLEMENTATION takes HTTPS with PORTHOLE_WITH_TLS defined (porthole-tls defines it) and includes porthole.hpp, so that the serve() compiled there has HTTPS"
+#endif
+
+// #include <porthole/detail/signal_pipe.hpp> (in porthole.hpp)
 // #include <porthole/detail/tls_context.hpp>
 // porthole/detail/tls_context.hpp: the server side of TLS over OpenSSL 3: what to serve
 // (tls::config), and the OpenSSL contexts made from it (tls::context), reloadable while
@@ -733,6 +739,7 @@ private:
 };
 
 }  // namespace porthole::tls
+// #include <porthole/serve.hpp> (in porthole.hpp)
 // #include <porthole/server.hpp> (in porthole.hpp)
 // #include <porthole/testing.hpp> (in porthole.hpp)
 

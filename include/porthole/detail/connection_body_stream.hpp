@@ -13,6 +13,9 @@ namespace porthole {
 // or refused it; false when the parser reads it whole, under the plan's limit if any.
 template <class App>
 bool connection<App>::plan_body() {
+    if constexpr (requires { app_.plans_bodies(); }) {
+        if (!app_.plans_bodies()) return false;  // an application_ref to one that never plans
+    }
     auto const& h = parser_.head();
     // Requests refused whatever the route are answered once whole, as always.
     if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||

@@ -1,0 +1,17 @@
+// porthole/detail/serve_compiled.hpp: serve() of every application of the program, compiled
+// here once (serve.hpp, PORTHOLE_SEPARATE_COMPILATION). porthole.hpp includes it last, in the
+// one file that defines PORTHOLE_IMPLEMENTATION, so that HTTPS (tls.hpp) is there when it is
+// wanted.
+#pragma once
+
+#include <porthole/application_ref.hpp>
+#include <porthole/options.hpp>
+#include <porthole/serve.hpp>
+
+#include <utility>
+
+namespace porthole::detail {
+
+int serve_compiled(application_ref app, server_options&& opts) { return serve_here(app, std::move(opts)); }
+
+}  // namespace porthole::detail
