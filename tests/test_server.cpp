@@ -633,3 +633,41 @@ TEST_CASE("request::peer() is the client's address and port, IPv4 and IPv6") {
     CHECK(expected == "[::1]:" + expected.substr(6));
     CHECK(got.ends_with("\r\n\r\n" + expected));
 }
+
+TEST_CASE("lingering close: a refused upload still being sent gets its 413, then the connection's end, not a reset") {
+    porthole::server s(test_app, test_options(1));
+    s.start();
+    connection c(s.port());
+    REQUIRE(c.ok());
+    // 8 MiB announced, past the 1 MiB limit: refused from the head. The client sends on; the
+    // server, which will not read the body, must not reset the connection under it.
+    REQUIRE(c.send("POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 8388608\r\n\r\n"));
+    std::string piece(64 * 1024, 'b');
+    bool all_sent = true;
+    for (int i = 0; i < 64 && all_sent; ++i) all_sent = c.send(piece);  // 4 MiB, far past any buffer
+    CHECK(all_sent);
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    char byte;
+    CHECK(::recv(c.fd(), &byte, 1, 0) == 0);  // the end of the answer: a FIN, not a reset
+}
+
+TEST_CASE("lingering close ends: a peer that sends forever after its refusal is closed within seconds") {
+    porthole::server s(test_app, test_options(1));
+    s.start();
+    connection c(s.port());
+    REQUIRE(c.ok());
+    REQUIRE(c.send("POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 8388608\r\n\r\n"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    std::string piece(1024, 'b');
+    auto start = std::chrono::steady_clock::now();
+    bool refused = false;
+    while (!refused && std::chrono::steady_clock::now() - start < 20s) {
+        refused = !c.send(piece);
+        std::this_thread::sleep_for(20ms);
+    }
+    CHECK(refused);  // the server gave up on the body
+}

@@ -242,6 +242,11 @@ public:
     bool should_close() const noexcept {
         return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
     }
+    // Closing before the peer is done sending: a request refused or cut short, its body or what
+    // came behind it unread. A driver then closes gently once the output is out (lingering close,
+    // RFC 9112 section 9.6): it shuts down its sending side, and reads and drops what still
+    // comes for a while, so that the peer reads the answer rather than a reset.
+    bool closes_before_input_ends() const noexcept { return closing_ && input_cut_; }
     bool has_output() const noexcept { return first_unsent_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
         if (up_) [[unlikely]]
@@ -342,7 +347,7 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
+        closing_ = input_cut_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
         client_subject_ = {};
     }
 
@@ -446,7 +451,7 @@ private:
             if (st == parse_status::error) {
                 count_parse_error(error_status(parser_.error()));
                 queue_error(error_status(parser_.error()));
-                closing_ = true;
+                closing_ = input_cut_ = true;  // the peer may still be sending the request
                 break;
             }
             answer();
@@ -454,7 +459,10 @@ private:
             parser_.reset();
             continue_sent_ = false;
         }
-        if (closing_) return size;
+        if (closing_) {
+            if (off < size) input_cut_ = true;  // requests behind the last one are dropped
+            return size;
+        }
         if (up_) [[unlikely]] {  // what follows the upgrade request is the new protocol's
             up_->feed(std::span<char>(data + off, size - off));
             return size;
@@ -476,7 +484,7 @@ private:
         if (h.expect_unsupported) {
             count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
-            closing_ = true;
+            closing_ = input_cut_ = true;  // the peer may still be sending the request
         } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
             append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
             continue_sent_ = true;
@@ -496,7 +504,7 @@ private:
             if (!url::decode_path(raw_path, path_)) {
                 count_parse_error(status::bad_request);
                 queue_error(status::bad_request);
-                closing_ = true;
+                closing_ = input_cut_ = true;  // the peer may still be sending the request
                 return;
             }
             path = path_;
@@ -510,7 +518,7 @@ private:
         if (h.expect_unsupported) {
             count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
-            closing_ = true;
+            closing_ = input_cut_ = true;  // the peer may still be sending the request
             return;
         }
         detail::metrics_shard* recorder = detail::metrics_recorder();
@@ -759,6 +767,7 @@ private:
     std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
+    bool input_cut_ = false;  // closing with the peer's input unread (closes_before_input_ends)
     bool paused_ = false;
     bool continue_sent_ = false;
     bool host_check_ = false;

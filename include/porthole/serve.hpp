@@ -5,7 +5,8 @@
 // type. A program of several files (or one whose edits should rebuild fast) may compile the server
 // once instead, as fmt and spdlog do:
 //   - every file is compiled with PORTHOLE_SEPARATE_COMPILATION defined (-DPORTHOLE_SEPARATE_COMPILATION);
-//   - one file, and one only, defines PORTHOLE_IMPLEMENTATION before it includes porthole.hpp:
+//   - one file, and one only, defines PORTHOLE_IMPLEMENTATION before its first porthole include
+//     (of any header, its own headers' too), and includes porthole.hpp:
 //         #define PORTHOLE_IMPLEMENTATION
 //         #include <porthole/porthole.hpp>
 //     (PORTHOLE_IMPLEMENTATION implies PORTHOLE_SEPARATE_COMPILATION). For HTTPS, that file is
@@ -15,8 +16,9 @@
 // the server. A file that includes only serve.hpp (with router.hpp and the like) compiles in a
 // fraction of the time (docs/server.md, "Compiling the server once"). Two files defining
 // PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined twice), and so does a
-// program with none (it is not defined). porthole::server<App> objects are templates as ever,
-// compiled where they are used.
+// program with none (it is not defined). A file compiled without PORTHOLE_SEPARATE_COMPILATION
+// in such a program breaks the one-definition rule (serve() has another body there) unnoticed.
+// porthole::server<App> objects are templates as ever, compiled where they are used.
 #pragma once
 
 #if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
@@ -27,6 +29,7 @@
 #include <porthole/options.hpp>
 
 #if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
+#define PORTHOLE_DETAIL_SERVE_HERE 1  // serve_here() is defined below (serve_compiled.hpp checks)
 #include <porthole/server.hpp>
 
 #include <csignal>

@@ -8,7 +8,8 @@
 #include <porthole/connection.hpp>
 #include <porthole/detail/engine.hpp>
 #include <porthole/detail/poller.hpp>
-#include <porthole/detail/signal_pipe.hpp>  // for serve() (serve.hpp) and HTTPS's (tls.hpp)
+// detail/signal_pipe.hpp: for serve() (serve.hpp) and HTTPS's (tls.hpp), which include this header.
+#include <porthole/detail/signal_pipe.hpp>
 #include <porthole/detail/sys.hpp>
 #include <porthole/options.hpp>
 

@@ -7824,7 +7824,7 @@ inline BOOL WINAPI porthole_on_console_event(DWORD type) noexcept {
     return TRUE;
 }
 
-// The shape of the POSIX signal_pipe (server.hpp) that serve() uses: made before the server
+// The shape of the POSIX signal_pipe (detail/signal_pipe.hpp) that serve() uses: made before the server
 // starts, so an early event is not lost; wait() returns once one came.
 class signal_pipe {
 public:
@@ -9181,6 +9181,11 @@ public:
     bool should_close() const noexcept {
         return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
     }
+    // Closing before the peer is done sending: a request refused or cut short, its body or what
+    // came behind it unread. A driver then closes gently once the output is out (lingering close,
+    // RFC 9112 section 9.6): it shuts down its sending side, and reads and drops what still
+    // comes for a while, so that the peer reads the answer rather than a reset.
+    bool closes_before_input_ends() const noexcept { return closing_ && input_cut_; }
     bool has_output() const noexcept { return first_unsent_ < segments_.size() || (up_ && up_->has_output()); }
     connection_phase phase() const noexcept {
         if (up_) [[unlikely]]
@@ -9281,7 +9286,7 @@ public:
         if (segments_.capacity() > 16) std::vector<segment>().swap(segments_);
         in_size_before_commit_ = 0;
         served_ = 0;
-        closing_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
+        closing_ = input_cut_ = paused_ = continue_sent_ = host_check_ = waiting_ = draining_ = secure_ = false;
         client_subject_ = {};
     }
 
@@ -9385,7 +9390,7 @@ private:
             if (st == parse_status::error) {
                 count_parse_error(error_status(parser_.error()));
                 queue_error(error_status(parser_.error()));
-                closing_ = true;
+                closing_ = input_cut_ = true;  // the peer may still be sending the request
                 break;
             }
             answer();
@@ -9393,7 +9398,10 @@ private:
             parser_.reset();
             continue_sent_ = false;
         }
-        if (closing_) return size;
+        if (closing_) {
+            if (off < size) input_cut_ = true;  // requests behind the last one are dropped
+            return size;
+        }
         if (up_) [[unlikely]] {  // what follows the upgrade request is the new protocol's
             up_->feed(std::span<char>(data + off, size - off));
             return size;
@@ -9415,7 +9423,7 @@ private:
         if (h.expect_unsupported) {
             count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
-            closing_ = true;
+            closing_ = input_cut_ = true;  // the peer may still be sending the request
         } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
             append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
             continue_sent_ = true;
@@ -9435,7 +9443,7 @@ private:
             if (!url::decode_path(raw_path, path_)) {
                 count_parse_error(status::bad_request);
                 queue_error(status::bad_request);
-                closing_ = true;
+                closing_ = input_cut_ = true;  // the peer may still be sending the request
                 return;
             }
             path = path_;
@@ -9449,7 +9457,7 @@ private:
         if (h.expect_unsupported) {
             count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
-            closing_ = true;
+            closing_ = input_cut_ = true;  // the peer may still be sending the request
             return;
         }
         detail::metrics_shard* recorder = detail::metrics_recorder();
@@ -9698,6 +9706,7 @@ private:
     std::unique_ptr<detail::upgraded_protocol> up_;  // the protocol after a 101, if any
     std::shared_ptr<detail::answer_state> pending_;
     bool closing_ = false;
+    bool input_cut_ = false;  // closing with the peer's input unread (closes_before_input_ends)
     bool paused_ = false;
     bool continue_sent_ = false;
     bool host_check_ = false;
@@ -10221,7 +10230,7 @@ bool connection<App>::plan_body() {
     if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
         count_parse_error(status::content_too_large);
         queue_error(status::content_too_large);
-        closing_ = true;
+        closing_ = input_cut_ = true;  // the peer may still be sending the body
         return true;
     }
     ++served_;
@@ -10245,7 +10254,7 @@ bool connection<App>::plan_body() {
     consumer.reset();         // the application answered without it: the body is dropped
     if (h.expect_continue) {  // the client waits before sending it: close instead
         incoming_.reset();
-        closing_ = true;
+        closing_ = input_cut_ = true;
     }
     bool close_after = closing_;  // say so in the answer
     closing_ = false;             // until it is queued
@@ -10301,6 +10310,7 @@ template <class App>
 inline void connection<App>::end_body(bool cut) {
     auto consumer = std::move(incoming_->consumer);
     incoming_.reset();
+    if (cut) input_cut_ = true;
     if (cut && pending_) pending_->summary.keep_alive = false;
     if (consumer) consumer->end();
     if (pending_) take_answer();
@@ -10312,7 +10322,7 @@ inline void connection<App>::fail_body(status s) {
     abort_body();
     if (answer_owed) answer_instead(s);
     else abandon_answer();
-    closing_ = true;
+    closing_ = input_cut_ = true;
 }
 
 template <class App>
@@ -12835,7 +12845,8 @@ namespace porthole::detail {
 // response clock; one whose live stream has nothing to send is on a list that never expires (it
 // is only for finding it). An upgraded connection (WebSocket) is on its protocol's keep-alive
 // clock, whose expiry asks it to ping (or to give up on a peer that did not answer the last
-// ping), then on its close clock while it waits for the peer's close.
+// ping), then on its close clock while it waits for the peer's close. A connection closed
+// before its peer was done sending lingers (event_loop.hpp) on a clock of its own.
 enum timer_kind : std::uint8_t {
     t_idle,
     t_asleep,
@@ -12846,6 +12857,7 @@ enum timer_kind : std::uint8_t {
     t_stream,
     t_upgraded,
     t_upgraded_close,
+    t_linger,
     t_count,
     t_none = 0xff
 };
@@ -13160,6 +13172,7 @@ class event_loop {
         bool served = false;          // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
+        bool lingering = false;       // answered and shut down for sending: input is read and dropped
         std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
@@ -13174,6 +13187,9 @@ class event_loop {
     static constexpr int reads_per_wakeup = 16;
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
+    // Lingering close: how long a connection closed before its peer was done sending reads and
+    // drops what still comes, at most, before it closes anyway (the peer has had its answer).
+    static constexpr std::chrono::milliseconds lingering_time{2000};
 
     // An encrypting transport moves the bytes of its sockets itself, with the loop's own steps
     // (awaken, settle, defer, close, socket_full) and buffers.
@@ -13195,6 +13211,7 @@ public:
                                              ? s.upgraded_ping_interval
                                              : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
         timers_.set_duration(t_upgraded_close, s.upgraded_close_timeout);
+        timers_.set_duration(t_linger, lingering_time);
         reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -13322,6 +13339,10 @@ private:
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EMFILE || errno == ENFILE) {
+                    if (slot* s = timers_[t_linger].head) {  // answered already: its descriptor goes first
+                        close(*s);
+                        continue;
+                    }
                     if (shed_one(from)) continue;
                     pause_listening();
                 } else {  // EAGAIN: the backlog is empty
@@ -13461,6 +13482,8 @@ private:
     // ------------------------------------------------------------ moving bytes
 
     void drive(slot& s) noexcept {
+        if (s.lingering) [[unlikely]]
+            return drop_input(s);
         if constexpr (encrypted) {
             shared_.transport.drive(*this, s);
             return;
@@ -13598,6 +13621,8 @@ private:
         auto ph = phase(s);
         if (s.conn && s.conn->requests_served() != 0) s.served = true;
         if (ph == connection_phase_type::closed || (draining_ && ph == connection_phase_type::idle)) {
+            if (ph == connection_phase_type::closed && should_linger(s)) [[unlikely]]
+                return linger(s);
             close(s);
             return;
         }
@@ -13619,6 +13644,13 @@ private:
             poller_.set_interest(s.fd, s.handle, want_in, !s.writable);
         }
     }
+
+    // ------------------------------------------------------------ lingering close
+    // (defined in detail/event_loop_linger.hpp)
+
+    bool should_linger(slot const& s) const noexcept;
+    void linger(slot& s) noexcept;
+    void drop_input(slot& s) noexcept;
 
     void defer(slot& s) {
         if (s.deferred) return;
@@ -13646,6 +13678,10 @@ private:
                 if (k == t_upgraded || k == t_upgraded_close) {  // counted only when it closes
                     if (!timed_out_upgraded(s)) continue;
                     if (auto* m = metrics_recorder()) count_timeout(*m, k);
+                    continue;
+                }
+                if (k == t_linger) {  // not a timeout of the peer's: it had its answer
+                    close(s);
                     continue;
                 }
                 if (auto* m = metrics_recorder()) count_timeout(*m, k);
@@ -13802,6 +13838,7 @@ private:
             }
         }
         stop_listening();
+        while (slot* s = timers_[t_linger].head) close(*s);  // answered: nothing left to finish
         // Idle keep-alive connections go now, unless a request is already waiting in the
         // socket (the loop may have been busy in a handler): read it, answer it, then close.
         std::vector<slot*> idle;
@@ -13862,6 +13899,67 @@ private:
         return v;
     }();
 };
+
+}  // namespace porthole::detail
+
+// #include <porthole/detail/event_loop_linger.hpp>
+// porthole/detail/event_loop_linger.hpp: lingering close (RFC 9112 section 9.6). A connection
+// that answered before its peer was done sending (a refused upload, a request cut short) must
+// not close with the peer's bytes unread: the kernel would reset the connection, and a reset
+// can destroy the answer before the peer reads it. The loop shuts down its sending side instead
+// (the peer sees the end of the answer) and reads and drops what still comes, until the peer
+// closes or lingering_time passes, holding the slot alone. Members of event_loop
+// (event_loop.hpp), defined here, out of the class.
+
+// #include <porthole/detail/event_loop.hpp>
+
+#include <cerrno>
+
+namespace porthole::detail {
+
+// Not over TLS yet: the TLS transport shuts its sessions down itself, so there a client still
+// sending a refused body may meet a reset.
+template <class Shared, class Poller>
+bool event_loop<Shared, Poller>::should_linger(slot const& s) const noexcept {
+    if constexpr (encrypted) {
+        return false;
+    } else {
+        return !s.eof && !draining_ && s.conn && s.conn->closes_before_input_ends();
+    }
+}
+
+template <class Shared, class Poller>
+void event_loop<Shared, Poller>::linger(slot& s) noexcept {
+    shutdown_output(s.fd);
+    hibernate(s);
+    s.lingering = true;
+    s.readable = true;
+    timers_.unlink(s);
+    timers_.link(s, t_linger, now_);  // not moved by progress: lingering_time at most
+    if constexpr (!Poller::edge_triggered) poller_.set_interest(s.fd, s.handle, true, false);
+    drop_input(s);
+}
+
+template <class Shared, class Poller>
+void event_loop<Shared, Poller>::drop_input(slot& s) noexcept {
+    for (int budget = reads_per_wakeup; budget-- > 0;) {
+        long n = socket_receive(s.fd, input_.data(), input_.size());
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            s.readable = false;
+            return;
+        }
+        s.eof = true;  // the peer closed, or the connection broke: done
+        close(s);
+        return;
+    }
+    try {
+        defer(s);  // more is coming: after the loop's other connections
+    } catch (...) {
+        close(s);  // no memory to come back to it
+    }
+}
 
 }  // namespace porthole::detail
 // #include <porthole/detail/poller.hpp>
@@ -14162,7 +14260,90 @@ private:
 
 }  // namespace porthole::detail
 // #include <porthole/detail/poller.hpp>
-#include <porthole/detail/signal_pipe.hpp>  // for serve() (serve.hpp) and HTTPS's (tls.hpp)
+// detail/signal_pipe.hpp: for serve() (serve.hpp) and HTTPS's (tls.hpp), which include this header.
+// #include <porthole/detail/signal_pipe.hpp>
+// porthole/detail/signal_pipe.hpp: the stop (and reload) signals serve() waits for.
+
+// #include <porthole/detail/sys.hpp>
+// #include <porthole/unique_fd.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <initializer_list>
+
+#if !defined(_WIN32)
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#endif
+
+namespace porthole::detail {
+
+#if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
+// Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
+// previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
+// reloads its certificate on SIGHUP. A signal has one pipe at a time.
+inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
+
+extern "C" inline void porthole_on_signal(int sig) {
+    int saved = errno;
+    char c = 1;
+    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
+    if (fd >= 0) (void)!::write(fd, &c, 1);
+    errno = saved;
+}
+
+class signal_pipe {
+public:
+    explicit signal_pipe(std::initializer_list<int> signals) {
+        open_pipe(read_, write_);
+        sigset_t set;
+        sigemptyset(&set);
+        struct sigaction sa {};
+        sa.sa_handler = porthole_on_signal;
+        sigemptyset(&sa.sa_mask);
+        for (int sig : signals) {
+            if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
+            signal_pipe_ends[sig].store(write_.get() + 1);
+            ::sigaction(sig, &sa, &old_[count_]);
+            signals_[count_++] = sig;
+            sigaddset(&set, sig);
+        }
+        ::pthread_sigmask(SIG_UNBLOCK, &set, &old_mask_);
+    }
+    signal_pipe(signal_pipe const&) = delete;
+    signal_pipe& operator=(signal_pipe const&) = delete;
+    ~signal_pipe() {
+        for (int i = 0; i < count_; ++i) {
+            ::sigaction(signals_[i], &old_[i], nullptr);
+            signal_pipe_ends[signals_[i]].store(0);
+        }
+        ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    }
+    int fd() const noexcept { return read_.get(); }  // readable once a signal came
+    void wait() const {
+        pollfd p{read_.get(), POLLIN, 0};
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {}
+    }
+    void clear() const noexcept {
+        char buf[64];
+        while (::read(read_.get(), buf, sizeof buf) > 0) {}
+    }
+
+private:
+    static constexpr int max_signals = 4;
+    unique_fd read_;
+    unique_fd write_;
+    int signals_[max_signals]{};
+    int count_ = 0;
+    struct sigaction old_[max_signals] {};
+    sigset_t old_mask_{};
+};
+#endif
+
+}  // namespace porthole::detail
 // #include <porthole/detail/sys.hpp>
 // #include <porthole/options.hpp>
 
@@ -14371,7 +14552,8 @@ server(A&&, server_options) -> server<A>;
 // type. A program of several files (or one whose edits should rebuild fast) may compile the server
 // once instead, as fmt and spdlog do:
 //   - every file is compiled with PORTHOLE_SEPARATE_COMPILATION defined (-DPORTHOLE_SEPARATE_COMPILATION);
-//   - one file, and one only, defines PORTHOLE_IMPLEMENTATION before it includes porthole.hpp:
+//   - one file, and one only, defines PORTHOLE_IMPLEMENTATION before its first porthole include
+//     (of any header, its own headers' too), and includes porthole.hpp:
 //         #define PORTHOLE_IMPLEMENTATION
 //         #include <porthole/porthole.hpp>
 //     (PORTHOLE_IMPLEMENTATION implies PORTHOLE_SEPARATE_COMPILATION). For HTTPS, that file is
@@ -14381,8 +14563,9 @@ server(A&&, server_options) -> server<A>;
 // the server. A file that includes only serve.hpp (with router.hpp and the like) compiles in a
 // fraction of the time (docs/server.md, "Compiling the server once"). Two files defining
 // PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined twice), and so does a
-// program with none (it is not defined). porthole::server<App> objects are templates as ever,
-// compiled where they are used.
+// program with none (it is not defined). A file compiled without PORTHOLE_SEPARATE_COMPILATION
+// in such a program breaks the one-definition rule (serve() has another body there) unnoticed.
+// porthole::server<App> objects are templates as ever, compiled where they are used.
 
 #if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
 #define PORTHOLE_SEPARATE_COMPILATION
@@ -14445,6 +14628,7 @@ private:
 // #include <porthole/options.hpp>
 
 #if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
+#define PORTHOLE_DETAIL_SERVE_HERE 1  // serve_here() is defined below (serve_compiled.hpp checks)
 // #include <porthole/server.hpp>
 
 #include <csignal>
@@ -19184,6 +19368,11 @@ struct body_reader<json_body<T>> {
 // #include <porthole/serve.hpp>
 
 #include <utility>
+
+#if !defined(PORTHOLE_DETAIL_SERVE_HERE)
+#error \
+    "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
+#endif
 
 namespace porthole::detail {
 

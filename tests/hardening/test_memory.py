@@ -163,11 +163,13 @@ class MemoryPerConnection(unittest.TestCase):
             return data.split(b"\r\n", 1)[0], how, sent
 
         results, growth = self.run_clients(client)
+        # Refused long before the end; the server then reads and drops what still comes, for 2 s
+        # at most (lingering close), holding nothing of it (the growth bound below).
         for status_line, how, sent in results:
             self.assertEqual(status_line, b"HTTP/1.1 400 Bad Request")
             self.assertIn(how, ("eof", "reset"))
-            self.assertLess(sent, 40000)  # the server stopped reading long before the end
-        print("framing out of proportion: refused, RSS grew %d KiB" % growth)
+        print("framing out of proportion: refused, RSS grew %d KiB, the clients sent %d of 40000 chunks at most"
+              % (growth, max(r[2] for r in results)))
         self.assertLess(growth, connection_bound(app_body=0) * self.CONNECTIONS)
 
     def test_a_client_that_does_not_read_cannot_pile_up_generated_bodies(self):

@@ -57,7 +57,7 @@ bool connection<App>::plan_body() {
     if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
         count_parse_error(status::content_too_large);
         queue_error(status::content_too_large);
-        closing_ = true;
+        closing_ = input_cut_ = true;  // the peer may still be sending the body
         return true;
     }
     ++served_;
@@ -81,7 +81,7 @@ bool connection<App>::plan_body() {
     consumer.reset();         // the application answered without it: the body is dropped
     if (h.expect_continue) {  // the client waits before sending it: close instead
         incoming_.reset();
-        closing_ = true;
+        closing_ = input_cut_ = true;
     }
     bool close_after = closing_;  // say so in the answer
     closing_ = false;             // until it is queued
@@ -137,6 +137,7 @@ template <class App>
 inline void connection<App>::end_body(bool cut) {
     auto consumer = std::move(incoming_->consumer);
     incoming_.reset();
+    if (cut) input_cut_ = true;
     if (cut && pending_) pending_->summary.keep_alive = false;
     if (consumer) consumer->end();
     if (pending_) take_answer();
@@ -148,7 +149,7 @@ inline void connection<App>::fail_body(status s) {
     abort_body();
     if (answer_owed) answer_instead(s);
     else abandon_answer();
-    closing_ = true;
+    closing_ = input_cut_ = true;
 }
 
 template <class App>

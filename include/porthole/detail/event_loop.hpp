@@ -75,6 +75,7 @@ class event_loop {
         bool served = false;          // answered a request: idle now means keep-alive
         bool output_watched = false;  // edge-triggered: the poller reports output room too
         bool check_host = false;      // came through a loopback listener
+        bool lingering = false;       // answered and shut down for sending: input is read and dropped
         std::uint32_t requests = 0;   // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
@@ -89,6 +90,9 @@ class event_loop {
     static constexpr int reads_per_wakeup = 16;
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
+    // Lingering close: how long a connection closed before its peer was done sending reads and
+    // drops what still comes, at most, before it closes anyway (the peer has had its answer).
+    static constexpr std::chrono::milliseconds lingering_time{2000};
 
     // An encrypting transport moves the bytes of its sockets itself, with the loop's own steps
     // (awaken, settle, defer, close, socket_full) and buffers.
@@ -110,6 +114,7 @@ public:
                                              ? s.upgraded_ping_interval
                                              : std::chrono::milliseconds(std::chrono::hours(24 * 365)));
         timers_.set_duration(t_upgraded_close, s.upgraded_close_timeout);
+        timers_.set_duration(t_linger, lingering_time);
         reserve_.reset(reserve_descriptor());
 #if !defined(__linux__)
         scratch_.reset(new char[scratch_size]);
@@ -237,6 +242,10 @@ private:
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EMFILE || errno == ENFILE) {
+                    if (slot* s = timers_[t_linger].head) {  // answered already: its descriptor goes first
+                        close(*s);
+                        continue;
+                    }
                     if (shed_one(from)) continue;
                     pause_listening();
                 } else {  // EAGAIN: the backlog is empty
@@ -376,6 +385,8 @@ private:
     // ------------------------------------------------------------ moving bytes
 
     void drive(slot& s) noexcept {
+        if (s.lingering) [[unlikely]]
+            return drop_input(s);
         if constexpr (encrypted) {
             shared_.transport.drive(*this, s);
             return;
@@ -513,6 +524,8 @@ private:
         auto ph = phase(s);
         if (s.conn && s.conn->requests_served() != 0) s.served = true;
         if (ph == connection_phase_type::closed || (draining_ && ph == connection_phase_type::idle)) {
+            if (ph == connection_phase_type::closed && should_linger(s)) [[unlikely]]
+                return linger(s);
             close(s);
             return;
         }
@@ -534,6 +547,13 @@ private:
             poller_.set_interest(s.fd, s.handle, want_in, !s.writable);
         }
     }
+
+    // ------------------------------------------------------------ lingering close
+    // (defined in detail/event_loop_linger.hpp)
+
+    bool should_linger(slot const& s) const noexcept;
+    void linger(slot& s) noexcept;
+    void drop_input(slot& s) noexcept;
 
     void defer(slot& s) {
         if (s.deferred) return;
@@ -561,6 +581,10 @@ private:
                 if (k == t_upgraded || k == t_upgraded_close) {  // counted only when it closes
                     if (!timed_out_upgraded(s)) continue;
                     if (auto* m = metrics_recorder()) count_timeout(*m, k);
+                    continue;
+                }
+                if (k == t_linger) {  // not a timeout of the peer's: it had its answer
+                    close(s);
                     continue;
                 }
                 if (auto* m = metrics_recorder()) count_timeout(*m, k);
@@ -717,6 +741,7 @@ private:
             }
         }
         stop_listening();
+        while (slot* s = timers_[t_linger].head) close(*s);  // answered: nothing left to finish
         // Idle keep-alive connections go now, unless a request is already waiting in the
         // socket (the loop may have been busy in a handler): read it, answer it, then close.
         std::vector<slot*> idle;
@@ -779,3 +804,5 @@ private:
 };
 
 }  // namespace porthole::detail
+
+#include <porthole/detail/event_loop_linger.hpp>

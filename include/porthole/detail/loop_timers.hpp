@@ -16,7 +16,8 @@ namespace porthole::detail {
 // response clock; one whose live stream has nothing to send is on a list that never expires (it
 // is only for finding it). An upgraded connection (WebSocket) is on its protocol's keep-alive
 // clock, whose expiry asks it to ping (or to give up on a peer that did not answer the last
-// ping), then on its close clock while it waits for the peer's close.
+// ping), then on its close clock while it waits for the peer's close. A connection closed
+// before its peer was done sending lingers (event_loop.hpp) on a clock of its own.
 enum timer_kind : std::uint8_t {
     t_idle,
     t_asleep,
@@ -27,6 +28,7 @@ enum timer_kind : std::uint8_t {
     t_stream,
     t_upgraded,
     t_upgraded_close,
+    t_linger,
     t_count,
     t_none = 0xff
 };

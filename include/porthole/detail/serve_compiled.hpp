@@ -10,6 +10,11 @@
 
 #include <utility>
 
+#if !defined(PORTHOLE_DETAIL_SERVE_HERE)
+#error \
+    "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
+#endif
+
 namespace porthole::detail {
 
 int serve_compiled(application_ref app, server_options&& opts) { return serve_here(app, std::move(opts)); }

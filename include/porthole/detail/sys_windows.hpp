@@ -272,7 +272,7 @@ inline BOOL WINAPI porthole_on_console_event(DWORD type) noexcept {
     return TRUE;
 }
 
-// The shape of the POSIX signal_pipe (server.hpp) that serve() uses: made before the server
+// The shape of the POSIX signal_pipe (detail/signal_pipe.hpp) that serve() uses: made before the server
 // starts, so an early event is not lost; wait() returns once one came.
 class signal_pipe {
 public:
