@@ -199,6 +199,16 @@ TEST_CASE("an early answer: the handler's refusal goes out and the body is read 
     CHECK(rs[0].status == 403);
     CHECK(rs[0].header("Connection") == "close");
     CHECK(e.closed());
+    // With Connection: close the body is not read on either: the connection closes after the
+    // answer (and a driver lingers, reading and dropping the rest), rather than waiting for it.
+    testing::client g(app);
+    g.send(head("/upload", 1000, "X-Refuse: 1\r\nConnection: close\r\n") + "hel");
+    rs = g.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 403);
+    CHECK(g.closed());
+    CHECK(g.conn().closes_before_input_ends());
+    CHECK(g.conn().phase() == connection_phase::closed);
     // Taken: 100 Continue, then the body.
     testing::client f(app);
     f.send(head("/upload", 2, "Expect: 100-continue\r\n"));

@@ -32,7 +32,8 @@
 // (responder.hpp): layers' after() steps, the response timeout (which starts once the body is in)
 // and the access log apply to it as to any other. Requests pipelined behind wait their turn.
 // An application that answers such a request at once (a layer's 401) gets its answer sent; the
-// body is then read and dropped (with Expect: 100-continue, the connection closes instead).
+// body is then read and dropped (with Expect: 100-continue or Connection: close, the connection
+// closes after the answer instead).
 #pragma once
 
 #include <porthole/app.hpp>

@@ -5311,7 +5311,8 @@ response call_application(F& app, request const& req) {
 // (responder.hpp): layers' after() steps, the response timeout (which starts once the body is in)
 // and the access log apply to it as to any other. Requests pipelined behind wait their turn.
 // An application that answers such a request at once (a layer's 401) gets its answer sent; the
-// body is then read and dropped (with Expect: 100-continue, the connection closes instead).
+// body is then read and dropped (with Expect: 100-continue or Connection: close, the connection
+// closes after the answer instead).
 
 // #include <porthole/app.hpp>
 // #include <porthole/mailbox.hpp>
@@ -10271,6 +10272,10 @@ bool connection<App>::plan_body() {
     auto summary = answered_request::of(req);
     if (close_after) summary.keep_alive = false;
     finish(summary, std::move(res));
+    if (closing_) {  // closes after the answer (Connection: close): the body is not read on
+        incoming_.reset();
+        input_cut_ = true;
+    }
     return true;
 }
 

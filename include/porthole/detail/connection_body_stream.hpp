@@ -98,6 +98,10 @@ bool connection<App>::plan_body() {
     auto summary = answered_request::of(req);
     if (close_after) summary.keep_alive = false;
     finish(summary, std::move(res));
+    if (closing_) {  // closes after the answer (Connection: close): the body is not read on
+        incoming_.reset();
+        input_cut_ = true;
+    }
     return true;
 }
 
