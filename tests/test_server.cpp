@@ -21,6 +21,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -291,6 +292,90 @@ TEST_CASE("stop() gives up on unfinished requests after the drain timeout") {
     s.stop();
     CHECK(std::chrono::steady_clock::now() - t0 < 5s);
     CHECK(stuck.closed_by_peer());
+}
+
+// A server refuses connections beyond what its descriptor limit leaves room for while a
+// descriptor is still free to accept and answer them; the hardening test
+// test_out_of_descriptors_the_server_sheds_and_recovers runs it at 256 descriptors.
+TEST_CASE("max_connections is lowered to what the descriptor limit leaves room for") {
+    using porthole::detail::connection_limit_for;
+    CHECK(connection_limit_for(10000, 256, 2, 1) == 256 - 64 - 2 * 4);
+    CHECK(connection_limit_for(10000, 1024, 1, 3) == 1024 - 64 - 6);  // three addresses
+    CHECK(connection_limit_for(100, 1024, 4, 1) == 100);              // the user's limit is lower
+    CHECK(connection_limit_for(10000, 40, 8, 1) == 20);               // never below half the limit
+    CHECK(connection_limit_for(10000, SIZE_MAX, 2, 1) == 10000);      // no limit
+}
+
+// The fallback when the program's own descriptors fill the table (the test lowers its soft limit
+// and opens /dev/null until EMFILE, leaving room for one client socket): an idle keep-alive
+// connection is closed to make room; without one, the loop gives up its reserved descriptor to
+// accept each new connection and answer it 503; it serves again once descriptors come back. One
+// thread: with several, a loop's freed descriptor may go to another's accept.
+TEST_CASE("out of descriptors: an idle connection makes room, else new ones are refused from the reserve") {
+    porthole::server s(test_app, test_options(1));
+    s.start();
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    struct table_filler {  // gives the descriptors and the limit back however the test ends
+        rlimit saved;
+        std::vector<int> fds;
+        ~table_filler() { empty(); }
+        void empty() {
+            for (int fd : fds) ::close(fd);
+            fds.clear();
+            ::setrlimit(RLIMIT_NOFILE, &saved);
+        }
+    } filled{saved, {}};
+    std::vector<int>& filler = filled.fds;
+    auto fill_table = [&] {
+        rlimit low = saved;
+        low.rlim_cur = static_cast<rlim_t>(test_client::open_descriptors() + 64);
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+        for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) filler.push_back(fd);
+        REQUIRE(errno == EMFILE);
+        ::close(filler.back());  // room for one client socket at a time
+        filler.pop_back();
+    };
+    auto ended = [](connection& c) {  // closed (0 or ECONNRESET), not left waiting (EAGAIN)
+        c.closed_by_peer();
+        char byte;
+        errno = 0;
+        return ::recv(c.fd(), &byte, 1, MSG_DONTWAIT) == 0 || errno == ECONNRESET;
+    };
+    auto empty_table = [&] { filled.empty(); };
+
+    fill_table();
+    for (int i = 0; i < 3; ++i) {
+        connection c(s.port());
+        REQUIRE(c.ok());
+        c.get("/");
+        auto r = c.read_reply();
+        if (r) CHECK(r->status == 503);  // or a reset that overtook the answer
+        CHECK(ended(c));
+    }
+    empty_table();
+    CHECK(test_client::wait_until(
+        [&] {
+            connection c(s.port());
+            auto r = c.get("/") ? c.read_reply() : std::nullopt;
+            return r && r->status == 200;
+        },
+        5s));
+
+    connection idle(s.port());
+    REQUIRE(idle.get("/"));
+    REQUIRE(idle.read_reply());
+    fill_table();
+    {
+        connection c(s.port());
+        REQUIRE(c.get("/"));
+        auto r = c.read_reply();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(ended(idle));
+    }
+    empty_table();
+    s.stop();
 }
 
 TEST_CASE("start and stop 100 times leak no descriptors and no threads") {

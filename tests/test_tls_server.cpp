@@ -238,6 +238,37 @@ TEST_CASE("Connection: close: the last response, then close_notify (RFC 8446 sec
     s.stop();
 }
 
+// Lingering close over TLS (RFC 9112 section 9.6): without it the server closes with the body
+// unread, the kernel resets the connection, and the client's writes fail before it reads the 413.
+TEST_CASE("lingering close over TLS: a refused upload still being sent gets its 413, close_notify, then a FIN") {
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(v);
+        SSL_CTX_set_max_proto_version(client.ctx, v);
+        tls_conn c(s.port(), client.ctx);
+        REQUIRE(c.ok());
+        // 8 MiB announced, past the 1 MiB limit: refused from the head, then 4 MiB sent on.
+        REQUIRE(c.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 8388608\r\n\r\n"));
+        std::string piece(64 * 1024, 'b');
+        bool all_sent = true;
+        for (int i = 0; i < 64 && all_sent; ++i) all_sent = c.send(piece);
+        CHECK(all_sent);
+        auto rs = c.read(1);
+        REQUIRE(rs.size() == 1);
+        CHECK(rs.front().status == 413);
+        char buf[64];
+        std::size_t n = 0;
+        int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
+        CHECK(r == 0);
+        CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // close_notify
+        CHECK(::recv(SSL_get_fd(c.ssl()), buf, 1, 0) == 0);         // then a FIN, not a reset
+    }
+    s.stop();
+}
+
 TEST_CASE("HTTPS from the caller's thread with poll(), several clients at once") {
     hello_app app;
     https_server<hello_app&> s(app, test_options(), make_context());

@@ -7793,7 +7793,7 @@ private:
 
 // Nothing to raise, no SIGPIPE (a send to a closed peer fails with WSAECONNRESET), and no
 // asynchronous signals to keep off the loop threads.
-inline void raise_descriptor_limit() noexcept {}
+inline std::size_t raise_descriptor_limit() noexcept { return SIZE_MAX; }
 inline void ignore_sigpipe_if_default() noexcept {}
 inline void block_async_signals_in_this_thread() noexcept {}
 struct async_signals_blocked {
@@ -8431,11 +8431,17 @@ private:
 
 // Every connection is a descriptor, and the usual soft limit (1024) is far below what a server
 // holds; the hard limit is the administrator's word. Raise the soft one to it, never lower it.
-inline void raise_descriptor_limit() noexcept {
+// Returns the soft limit now in force; SIZE_MAX when there is none or it cannot be read.
+inline std::size_t raise_descriptor_limit() noexcept {
     rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return SIZE_MAX;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlim_t was = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = was;
+    }
+    if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= SIZE_MAX) return SIZE_MAX;
+    return static_cast<std::size_t>(lim.rlim_cur);
 }
 
 // ---------------------------------------------------------------- signals
@@ -12764,6 +12770,7 @@ private:
 
 // #include <porthole/detail/sys.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -12827,9 +12834,25 @@ struct engine_shared {
     Config const& config;
     engine_settings const& settings;
     [[no_unique_address]] Transport transport;
-    std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
+    std::atomic<std::size_t> connections{0};  // across all loops, for connection_limit
+    // max_connections, lowered at start to what the descriptor limit leaves room for (see
+    // connection_limit_for): beyond it a connection is refused with a 503 while a descriptor is
+    // still free to accept it, rather than by the reserve-descriptor fallback of a full table.
+    std::size_t connection_limit = settings.max_connections;
     std::atomic<bool> stop_requested{false};
 };
+
+// What `descriptors` (the soft RLIMIT_NOFILE) leaves for connections after the loops' own
+// descriptors (poller, wake-up and reserve: 3 each, and a listener per address each) and 64 for
+// the rest of the process (standard streams, files being served, logs); never below half the
+// limit. One server's view: another server in the process, or files served to every connection
+// at once, can still fill the table (event_loop_room.hpp handles that).
+constexpr std::size_t connection_limit_for(std::size_t max_connections, std::size_t descriptors, unsigned loops,
+                                           std::size_t listeners_per_loop) noexcept {
+    if (descriptors == SIZE_MAX) return max_connections;
+    std::size_t own = 64 + std::size_t{loops} * (3 + listeners_per_loop);
+    return std::min(max_connections, descriptors - std::min(descriptors / 2, own));
+}
 
 }  // namespace porthole::detail
 // #include <porthole/detail/loop_timers.hpp>
@@ -13337,6 +13360,7 @@ private:
     // steady trickle, most wakeups take their one connection and make no failing call.
     void accept_batch(listener& from) {
         int accepted = 0;
+        bool made_room = false;
         for (int i = 0; i < accept_batch_; ++i) {
             sockaddr_storage peer{};
             socklen_t len = 0;
@@ -13344,8 +13368,8 @@ private:
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EMFILE || errno == ENFILE) {
-                    if (slot* s = timers_[t_linger].head) {  // answered already: its descriptor goes first
-                        close(*s);
+                    if (errno == EMFILE && !made_room && make_room()) {  // once: the descriptor may go elsewhere
+                        made_room = true;
                         continue;
                     }
                     if (shed_one(from)) continue;
@@ -13357,8 +13381,7 @@ private:
                 return;
             }
             ++accepted;
-            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >= shared_.settings.max_connections) {
-                shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            if (!admit()) {
                 reply_and_close(fd, busy_reply);
                 if (auto* m = metrics_recorder()) m->refused.add();
                 continue;
@@ -13372,21 +13395,12 @@ private:
         }
     }
 
-    // Out of descriptors: give up the reserve one to accept the next connection and refuse it,
-    // so the level-triggered listener does not wake us again for the same connection forever.
-    bool shed_one(listener& from) noexcept {
-        if (!reserve_) return false;
-        reserve_.reset();
-        sockaddr_storage peer{};
-        socklen_t len = 0;
-        int fd = accept_connection(from.socket.fd, peer, len);
-        if (fd >= 0) {
-            reply_and_close(fd, busy_reply);
-            if (auto* m = metrics_recorder()) m->refused.add();
-        }
-        reserve_.reset(reserve_descriptor());
-        return fd >= 0 && reserve_;
-    }
+    // ------------------------------------------------------------ a full server
+    // (defined in detail/event_loop_room.hpp)
+
+    bool admit() noexcept;
+    bool make_room() noexcept;
+    bool shed_one(listener& from) noexcept;
 
     void pause_listening() noexcept {
         if (!listening_) return;
@@ -13922,21 +13936,21 @@ private:
 
 namespace porthole::detail {
 
-// Not over TLS yet: the TLS transport shuts its sessions down itself, so there a client still
-// sending a refused body may meet a reset.
+// Over TLS the same, once the answer and close_notify are sent (phase() is not closed before):
+// the session goes, and what still comes is dropped encrypted, never decrypted.
 template <class Shared, class Poller>
 bool event_loop<Shared, Poller>::should_linger(slot const& s) const noexcept {
     if constexpr (encrypted) {
-        return false;
-    } else {
-        return !s.eof && !draining_ && s.conn && s.conn->closes_before_input_ends();
+        if (!s.tls || !s.tls->established()) return false;  // a failed session: nothing to finish
     }
+    return !s.eof && !draining_ && s.conn && s.conn->closes_before_input_ends();
 }
 
 template <class Shared, class Poller>
 void event_loop<Shared, Poller>::linger(slot& s) noexcept {
     shutdown_output(s.fd);
     hibernate(s);
+    if constexpr (encrypted) s.tls.reset();  // close_notify is out; its memory is not needed
     s.lingering = true;
     s.readable = true;
     timers_.unlink(s);
@@ -13964,6 +13978,64 @@ void event_loop<Shared, Poller>::drop_input(slot& s) noexcept {
     } catch (...) {
         close(s);  // no memory to come back to it
     }
+}
+
+}  // namespace porthole::detail
+// #include <porthole/detail/event_loop_room.hpp>
+// porthole/detail/event_loop_room.hpp: a new connection when the server is full. At the
+// connection limit (max_connections, lowered at start to what the descriptor limit leaves room
+// for) a lingering connection, which has had its answer, makes room, else the newcomer gets 503.
+// Out of descriptors at accept (the rest of the program holds them) a lingering or idle
+// connection makes room, else a reserved descriptor is given up to answer 503. Members of
+// event_loop (event_loop.hpp), defined here, out of the class.
+
+// #include <porthole/detail/event_loop.hpp>
+
+namespace porthole::detail {
+
+// Counts a new connection in, closing lingering ones of this loop to make room; false: full.
+// Idle keep-alive connections keep their place: the newcomer is the one refused.
+template <class Shared, class Poller>
+bool event_loop<Shared, Poller>::admit() noexcept {
+    for (;;) {
+        if (shared_.connections.fetch_add(1, std::memory_order_relaxed) < shared_.connection_limit) return true;
+        shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        slot* s = timers_[t_linger].head;
+        if (!s) return false;
+        close(*s);
+    }
+}
+
+// Out of descriptors: closes a lingering connection of this loop, else its longest idle
+// keep-alive one. A server may close an idle connection at any time (RFC 9112 section 9.5); a
+// client whose next request crosses the close sees it fail and, if it can, retries.
+template <class Shared, class Poller>
+bool event_loop<Shared, Poller>::make_room() noexcept {
+    for (int k : {t_linger, t_asleep, t_idle}) {
+        if (slot* s = timers_[k].head) {
+            close(*s);
+            return true;
+        }
+    }
+    return false;
+}
+
+// Out of descriptors with none to free: give up the reserve one to accept the next connection
+// and refuse it, so the level-triggered listener does not wake us again for the same connection
+// forever.
+template <class Shared, class Poller>
+bool event_loop<Shared, Poller>::shed_one(listener& from) noexcept {
+    if (!reserve_) return false;
+    reserve_.reset();
+    sockaddr_storage peer{};
+    socklen_t len = 0;
+    int fd = accept_connection(from.socket.fd, peer, len);
+    if (fd >= 0) {
+        reply_and_close(fd, busy_reply);
+        if (auto* m = metrics_recorder()) m->refused.add();
+    }
+    reserve_.reset(reserve_descriptor());
+    return fd >= 0 && reserve_;
 }
 
 }  // namespace porthole::detail
@@ -14189,7 +14261,7 @@ private:
 
     void open(unsigned loops) {
         ignore_sigpipe_if_default();
-        raise_descriptor_limit();
+        std::size_t descriptors = raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
         try {
@@ -14199,6 +14271,8 @@ private:
             close_listeners();
             throw;
         }
+        shared_.connection_limit =
+            connection_limit_for(shared_.settings.max_connections, descriptors, loops, listeners_.addresses);
     }
 
     void open_listeners(unsigned loops) {

@@ -178,7 +178,9 @@ class DescriptorLimit(unittest.TestCase):
                 refused += 1
                 if data:
                     self.assertTrue(data.startswith(b"HTTP/1.1 503 "), data)
-            self.assertGreater(refused, 0, "no connection was refused: the limit was never reached")
+            # LOW descriptors cannot hold LOW + 100 connections: at least 100 were refused, and
+            # at once, while the server still had descriptors to accept and answer them with.
+            self.assertGreaterEqual(refused, 100, "too few connections refused: the limit was never reached")
             for s in held:
                 s.close()
             # Once the trickle is gone, new clients are served.

@@ -226,7 +226,7 @@ private:
 
     void open(unsigned loops) {
         ignore_sigpipe_if_default();
-        raise_descriptor_limit();
+        std::size_t descriptors = raise_descriptor_limit();
         shared_.stop_requested.store(false, std::memory_order_relaxed);
         finished_.store(false);
         try {
@@ -236,6 +236,8 @@ private:
             close_listeners();
             throw;
         }
+        shared_.connection_limit =
+            connection_limit_for(shared_.settings.max_connections, descriptors, loops, listeners_.addresses);
     }
 
     void open_listeners(unsigned loops) {

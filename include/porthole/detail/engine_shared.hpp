@@ -5,6 +5,7 @@
 
 #include <porthole/detail/sys.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -68,8 +69,24 @@ struct engine_shared {
     Config const& config;
     engine_settings const& settings;
     [[no_unique_address]] Transport transport;
-    std::atomic<std::size_t> connections{0};  // across all loops, for max_connections
+    std::atomic<std::size_t> connections{0};  // across all loops, for connection_limit
+    // max_connections, lowered at start to what the descriptor limit leaves room for (see
+    // connection_limit_for): beyond it a connection is refused with a 503 while a descriptor is
+    // still free to accept it, rather than by the reserve-descriptor fallback of a full table.
+    std::size_t connection_limit = settings.max_connections;
     std::atomic<bool> stop_requested{false};
 };
+
+// What `descriptors` (the soft RLIMIT_NOFILE) leaves for connections after the loops' own
+// descriptors (poller, wake-up and reserve: 3 each, and a listener per address each) and 64 for
+// the rest of the process (standard streams, files being served, logs); never below half the
+// limit. One server's view: another server in the process, or files served to every connection
+// at once, can still fill the table (event_loop_room.hpp handles that).
+constexpr std::size_t connection_limit_for(std::size_t max_connections, std::size_t descriptors, unsigned loops,
+                                           std::size_t listeners_per_loop) noexcept {
+    if (descriptors == SIZE_MAX) return max_connections;
+    std::size_t own = 64 + std::size_t{loops} * (3 + listeners_per_loop);
+    return std::min(max_connections, descriptors - std::min(descriptors / 2, own));
+}
 
 }  // namespace porthole::detail

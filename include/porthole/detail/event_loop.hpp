@@ -235,6 +235,7 @@ private:
     // steady trickle, most wakeups take their one connection and make no failing call.
     void accept_batch(listener& from) {
         int accepted = 0;
+        bool made_room = false;
         for (int i = 0; i < accept_batch_; ++i) {
             sockaddr_storage peer{};
             socklen_t len = 0;
@@ -242,8 +243,8 @@ private:
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EMFILE || errno == ENFILE) {
-                    if (slot* s = timers_[t_linger].head) {  // answered already: its descriptor goes first
-                        close(*s);
+                    if (errno == EMFILE && !made_room && make_room()) {  // once: the descriptor may go elsewhere
+                        made_room = true;
                         continue;
                     }
                     if (shed_one(from)) continue;
@@ -255,8 +256,7 @@ private:
                 return;
             }
             ++accepted;
-            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >= shared_.settings.max_connections) {
-                shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            if (!admit()) {
                 reply_and_close(fd, busy_reply);
                 if (auto* m = metrics_recorder()) m->refused.add();
                 continue;
@@ -270,21 +270,12 @@ private:
         }
     }
 
-    // Out of descriptors: give up the reserve one to accept the next connection and refuse it,
-    // so the level-triggered listener does not wake us again for the same connection forever.
-    bool shed_one(listener& from) noexcept {
-        if (!reserve_) return false;
-        reserve_.reset();
-        sockaddr_storage peer{};
-        socklen_t len = 0;
-        int fd = accept_connection(from.socket.fd, peer, len);
-        if (fd >= 0) {
-            reply_and_close(fd, busy_reply);
-            if (auto* m = metrics_recorder()) m->refused.add();
-        }
-        reserve_.reset(reserve_descriptor());
-        return fd >= 0 && reserve_;
-    }
+    // ------------------------------------------------------------ a full server
+    // (defined in detail/event_loop_room.hpp)
+
+    bool admit() noexcept;
+    bool make_room() noexcept;
+    bool shed_one(listener& from) noexcept;
 
     void pause_listening() noexcept {
         if (!listening_) return;
@@ -806,3 +797,4 @@ private:
 }  // namespace porthole::detail
 
 #include <porthole/detail/event_loop_linger.hpp>
+#include <porthole/detail/event_loop_room.hpp>

@@ -13,21 +13,21 @@
 
 namespace porthole::detail {
 
-// Not over TLS yet: the TLS transport shuts its sessions down itself, so there a client still
-// sending a refused body may meet a reset.
+// Over TLS the same, once the answer and close_notify are sent (phase() is not closed before):
+// the session goes, and what still comes is dropped encrypted, never decrypted.
 template <class Shared, class Poller>
 bool event_loop<Shared, Poller>::should_linger(slot const& s) const noexcept {
     if constexpr (encrypted) {
-        return false;
-    } else {
-        return !s.eof && !draining_ && s.conn && s.conn->closes_before_input_ends();
+        if (!s.tls || !s.tls->established()) return false;  // a failed session: nothing to finish
     }
+    return !s.eof && !draining_ && s.conn && s.conn->closes_before_input_ends();
 }
 
 template <class Shared, class Poller>
 void event_loop<Shared, Poller>::linger(slot& s) noexcept {
     shutdown_output(s.fd);
     hibernate(s);
+    if constexpr (encrypted) s.tls.reset();  // close_notify is out; its memory is not needed
     s.lingering = true;
     s.readable = true;
     timers_.unlink(s);

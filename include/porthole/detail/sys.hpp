@@ -601,11 +601,17 @@ private:
 
 // Every connection is a descriptor, and the usual soft limit (1024) is far below what a server
 // holds; the hard limit is the administrator's word. Raise the soft one to it, never lower it.
-inline void raise_descriptor_limit() noexcept {
+// Returns the soft limit now in force; SIZE_MAX when there is none or it cannot be read.
+inline std::size_t raise_descriptor_limit() noexcept {
     rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return SIZE_MAX;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlim_t was = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = was;
+    }
+    if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= SIZE_MAX) return SIZE_MAX;
+    return static_cast<std::size_t>(lim.rlim_cur);
 }
 
 // ---------------------------------------------------------------- signals

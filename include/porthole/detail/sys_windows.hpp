@@ -240,7 +240,7 @@ private:
 
 // Nothing to raise, no SIGPIPE (a send to a closed peer fails with WSAECONNRESET), and no
 // asynchronous signals to keep off the loop threads.
-inline void raise_descriptor_limit() noexcept {}
+inline std::size_t raise_descriptor_limit() noexcept { return SIZE_MAX; }
 inline void ignore_sigpipe_if_default() noexcept {}
 inline void block_async_signals_in_this_thread() noexcept {}
 struct async_signals_blocked {
