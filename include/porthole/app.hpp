@@ -100,13 +100,35 @@ concept application = (std::invocable<F&, request const&> &&
                       answers_later<F>;
 
 namespace detail {
-// Stated where an application is taken, so that a callable that does not fit is explained in
-// one line rather than by a wall of template errors.
+// A class whose call operator cannot be named, neither as a function nor as a template taking
+// the request. Most often its return type was to be deduced from a body with an error in it,
+// which the compiler has reported already at the user's line: a second error about the
+// application's shape would mislead. So none is added here; a callable that only does not fit
+// (overloaded, or generic with more parameters) is explained by the compiler at the call.
+template <class F>
+concept call_operator_named = requires {
+    &F::operator();
+};
+template <class F>
+concept call_operator_named_for_request = requires {
+    &F::template operator()<request>;
+};
+template <class F>
+concept call_operator_unnamed = std::is_class_v<F> && !call_operator_named<F> && !call_operator_named_for_request<F>;
+
+// What a public entry point (serve(), server, application_ref...) requires of an application,
+// so that a misfit is reported at the user's line, with the concept's line quoted below it.
+// clang-format off
+template <class F>
+concept fits_application = application<F> || call_operator_unnamed<F>;  // porthole: an application must be callable as f(porthole::request const&) returning porthole::response, a string, a status or std::optional of one of those; or as f(porthole::request const&, porthole::responder) returning void
+// clang-format on
+
+// Stated where an application is used, for the callers that reach it without an entry point's
+// constraint. Always true: a failed assertion is the one error, and the caller's own
+// static_assert adds none.
 template <class F>
 constexpr bool check_application() {
-    if constexpr (answers_later<F>) {
-        return true;
-    } else {
+    if constexpr (!answers_later<F> && !call_operator_unnamed<F>) {
         static_assert(std::invocable<F&, request const&>,
                       "porthole: an application must be callable as f(porthole::request const&), or as "
                       "f(porthole::request const&, porthole::responder) returning void");
@@ -114,8 +136,8 @@ constexpr bool check_application() {
             static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
                           "porthole: an application must return porthole::response, a string, a status, "
                           "or std::optional of one of those");
-        return application<F>;
     }
+    return true;
 }
 }  // namespace detail
 
@@ -126,6 +148,10 @@ response call_application(F& app, request const& req) {
     if constexpr (answers_later<F>) {
         app(req, answer_later(req));
         return later;
+    } else if constexpr (!application<F>) {
+        // Not compiled into a program: an error is out already, or the call says what is wrong.
+        if constexpr (detail::call_operator_unnamed<F>) (void)app(req);
+        return response(status::internal_server_error);
     } else if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>) {
         return app(req);  // built in place, not moved
     } else {

@@ -16,7 +16,8 @@ namespace porthole {
 class application_ref {
 public:
     template <class App>
-    requires(!std::same_as<std::remove_cv_t<App>, application_ref>) application_ref(App& app)
+    requires(!std::same_as<std::remove_cv_t<App>, application_ref> && detail::fits_application<App>)
+        application_ref(App& app)
     noexcept {  // implicit: it stands for the application
         static_assert(detail::check_application<App>());
         if constexpr (std::is_function_v<App>) {  // a function: no object to point to

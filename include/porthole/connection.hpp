@@ -58,14 +58,13 @@ enum class connection_phase : std::uint8_t {
 
 template <class App>
 class connection {
-    static_assert(detail::check_application<App>());
-
 public:
     // `config` is shared, not copied (a driver's connections all use one): it must outlive the
     // connection. Without one, the defaults.
     explicit connection(App& app, connection_config const& config = detail::default_connection_config(),
                         date_source const* date = nullptr)
         : app_(app), config_(config), date_(date), parser_(shared_storage(), config_.limits) {
+        static_assert(detail::check_application<App>());  // here, not in the class: see layer.hpp
         ex_.owner = this;
         ex_.on_notify = &connection::on_notify;
         ex_.workers = config_.workers;

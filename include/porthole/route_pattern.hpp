@@ -360,15 +360,17 @@ struct handler_traits<H, type_list<P...>> {
 
 // How a handler fits a pattern, as constraints of router.hpp's route(): a misfit is reported
 // where the user wrote the route, and compilers quote the failed concept's line, which explains.
-// Under an unsound pattern any handler fits: pattern_check explains that first.
+// Under an unsound pattern any handler fits: pattern_check explains that first. So does one
+// whose call operator cannot be named (app.hpp): router.hpp says why where it would call it.
 template <route_pattern P, class H>
 using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
 template <route_pattern P, class H>
 inline constexpr bool handler_parameters_fit =
-    pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none;
+    pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H> ||
+    route_handler_traits<P, H>::form != handler_form::none;
 template <route_pattern P, class H>
 inline constexpr bool handler_result_fits = [] {
-    if constexpr (pattern_info<P>::problem != pattern_problem::none) return true;
+    if constexpr (pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H>) return true;
     else return route_handler_traits<P, H>::result_ok;
 }();
 // clang-format off

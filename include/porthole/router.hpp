@@ -553,9 +553,12 @@ private:
                                  std::array<path_param, Info::param_count + 1> const& params,
                                  std::index_sequence<J...> order) {
         using traits = detail::handler_traits<H, detail::param_types<Info>>;
-        if constexpr (traits::form == detail::handler_form::none || !traits::result_ok)
+        if constexpr (traits::form == detail::handler_form::none || !traits::result_ok) {
+            static_assert(!detail::call_operator_unnamed<H>,
+                          "porthole route: the handler's call operator cannot be named: fix the error reported "
+                          "in its body, or give it one call operator that takes the pattern's parameters");
             return response(status::internal_server_error);
-        else return call_fitting_handler<Info>(h, req, s, params, order);
+        } else return call_fitting_handler<Info>(h, req, s, params, order);
     }
 
     template <class Info, class H, std::size_t... J>

@@ -93,6 +93,7 @@ int serve_here(App& app, server_options&& opts) {
 // gives the right exit status. `app` is used in place, and must be safe to call from every
 // loop thread at once (server.hpp).
 template <class App>
+requires detail::fits_application<std::remove_reference_t<App>>
 int serve(App&& app, server_options opts = {}) {
 #if defined(PORTHOLE_SEPARATE_COMPILATION)
     return detail::serve_compiled(application_ref(app), std::move(opts));
@@ -105,6 +106,7 @@ int serve(App&& app, server_options opts = {}) {
 // malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
 // Taken by value: the options move on rather than being copied.
 template <class App>
+requires detail::fits_application<std::remove_reference_t<App>>
 int serve(App&& app, command_line cl) {
     if (!cl.ok()) return cl.report();
     return serve(std::forward<App>(app), std::move(cl.options));

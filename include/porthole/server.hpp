@@ -77,7 +77,8 @@ class server {
         detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
 
 public:
-    explicit server(App app, server_options opts = {}, Transport transport = {})
+    explicit server(App app, server_options opts = {},
+                    Transport transport = {}) requires detail::fits_application<app_type>
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
           workers_(opts_.worker_threads, opts_.worker_queue),

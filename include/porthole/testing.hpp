@@ -223,7 +223,7 @@ struct simple_request {
 };
 
 // One request through a fresh connection; the single response it got.
-template <class App>
+template <detail::fits_application App>
 parsed_response send(App& app, simple_request const& req, connection_config const& config = {}) {
     client<App> c(app, config);
     c.send(req.serialize());
@@ -231,7 +231,7 @@ parsed_response send(App& app, simple_request const& req, connection_config cons
     while (!rs.empty() && rs.front().status < 200) rs.erase(rs.begin());
     return rs.empty() ? parsed_response{} : rs.front();
 }
-template <class App>
+template <detail::fits_application App>
 parsed_response get(App& app, std::string target) {
     return send(app, simple_request{method::get, std::move(target), {}, {}});
 }

@@ -5242,13 +5242,35 @@ concept application = (std::invocable<F&, request const&> &&
                       answers_later<F>;
 
 namespace detail {
-// Stated where an application is taken, so that a callable that does not fit is explained in
-// one line rather than by a wall of template errors.
+// A class whose call operator cannot be named, neither as a function nor as a template taking
+// the request. Most often its return type was to be deduced from a body with an error in it,
+// which the compiler has reported already at the user's line: a second error about the
+// application's shape would mislead. So none is added here; a callable that only does not fit
+// (overloaded, or generic with more parameters) is explained by the compiler at the call.
+template <class F>
+concept call_operator_named = requires {
+    &F::operator();
+};
+template <class F>
+concept call_operator_named_for_request = requires {
+    &F::template operator()<request>;
+};
+template <class F>
+concept call_operator_unnamed = std::is_class_v<F> && !call_operator_named<F> && !call_operator_named_for_request<F>;
+
+// What a public entry point (serve(), server, application_ref...) requires of an application,
+// so that a misfit is reported at the user's line, with the concept's line quoted below it.
+// clang-format off
+template <class F>
+concept fits_application = application<F> || call_operator_unnamed<F>;  // porthole: an application must be callable as f(porthole::request const&) returning porthole::response, a string, a status or std::optional of one of those; or as f(porthole::request const&, porthole::responder) returning void
+// clang-format on
+
+// Stated where an application is used, for the callers that reach it without an entry point's
+// constraint. Always true: a failed assertion is the one error, and the caller's own
+// static_assert adds none.
 template <class F>
 constexpr bool check_application() {
-    if constexpr (answers_later<F>) {
-        return true;
-    } else {
+    if constexpr (!answers_later<F> && !call_operator_unnamed<F>) {
         static_assert(std::invocable<F&, request const&>,
                       "porthole: an application must be callable as f(porthole::request const&), or as "
                       "f(porthole::request const&, porthole::responder) returning void");
@@ -5256,8 +5278,8 @@ constexpr bool check_application() {
             static_assert(response_convertible<std::invoke_result_t<F&, request const&>>,
                           "porthole: an application must return porthole::response, a string, a status, "
                           "or std::optional of one of those");
-        return application<F>;
     }
+    return true;
 }
 }  // namespace detail
 
@@ -5268,6 +5290,10 @@ response call_application(F& app, request const& req) {
     if constexpr (answers_later<F>) {
         app(req, answer_later(req));
         return later;
+    } else if constexpr (!application<F>) {
+        // Not compiled into a program: an error is out already, or the call says what is wrong.
+        if constexpr (detail::call_operator_unnamed<F>) (void)app(req);
+        return response(status::internal_server_error);
     } else if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>) {
         return app(req);  // built in place, not moved
     } else {
@@ -9004,14 +9030,13 @@ enum class connection_phase : std::uint8_t {
 
 template <class App>
 class connection {
-    static_assert(detail::check_application<App>());
-
 public:
     // `config` is shared, not copied (a driver's connections all use one): it must outlive the
     // connection. Without one, the defaults.
     explicit connection(App& app, connection_config const& config = detail::default_connection_config(),
                         date_source const* date = nullptr)
         : app_(app), config_(config), date_(date), parser_(shared_storage(), config_.limits) {
+        static_assert(detail::check_application<App>());  // here, not in the class: see layer.hpp
         ex_.owner = this;
         ex_.on_notify = &connection::on_notify;
         ex_.workers = config_.workers;
@@ -10623,7 +10648,7 @@ struct simple_request {
 };
 
 // One request through a fresh connection; the single response it got.
-template <class App>
+template <detail::fits_application App>
 parsed_response send(App& app, simple_request const& req, connection_config const& config = {}) {
     client<App> c(app, config);
     c.send(req.serialize());
@@ -10631,7 +10656,7 @@ parsed_response send(App& app, simple_request const& req, connection_config cons
     while (!rs.empty() && rs.front().status < 200) rs.erase(rs.begin());
     return rs.empty() ? parsed_response{} : rs.front();
 }
-template <class App>
+template <detail::fits_application App>
 parsed_response get(App& app, std::string target) {
     return send(app, simple_request{method::get, std::move(target), {}, {}});
 }
@@ -14490,7 +14515,8 @@ class server {
         detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
 
 public:
-    explicit server(App app, server_options opts = {}, Transport transport = {})
+    explicit server(App app, server_options opts = {},
+                    Transport transport = {}) requires detail::fits_application<app_type>
         : app_(std::forward<App>(app)),
           opts_(std::move(opts)),
           workers_(opts_.worker_threads, opts_.worker_queue),
@@ -14668,7 +14694,8 @@ namespace porthole {
 class application_ref {
 public:
     template <class App>
-    requires(!std::same_as<std::remove_cv_t<App>, application_ref>) application_ref(App& app)
+    requires(!std::same_as<std::remove_cv_t<App>, application_ref> && detail::fits_application<App>)
+        application_ref(App& app)
     noexcept {  // implicit: it stands for the application
         static_assert(detail::check_application<App>());
         if constexpr (std::is_function_v<App>) {  // a function: no object to point to
@@ -14771,6 +14798,7 @@ int serve_here(App& app, server_options&& opts) {
 // gives the right exit status. `app` is used in place, and must be safe to call from every
 // loop thread at once (server.hpp).
 template <class App>
+requires detail::fits_application<std::remove_reference_t<App>>
 int serve(App&& app, server_options opts = {}) {
 #if defined(PORTHOLE_SEPARATE_COMPILATION)
     return detail::serve_compiled(application_ref(app), std::move(opts));
@@ -14783,6 +14811,7 @@ int serve(App&& app, server_options opts = {}) {
 // malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
 // Taken by value: the options move on rather than being copied.
 template <class App>
+requires detail::fits_application<std::remove_reference_t<App>>
 int serve(App&& app, command_line cl) {
     if (!cl.ok()) return cl.report();
     return serve(std::forward<App>(app), std::move(cl.options));
@@ -15158,15 +15187,17 @@ struct handler_traits<H, type_list<P...>> {
 
 // How a handler fits a pattern, as constraints of router.hpp's route(): a misfit is reported
 // where the user wrote the route, and compilers quote the failed concept's line, which explains.
-// Under an unsound pattern any handler fits: pattern_check explains that first.
+// Under an unsound pattern any handler fits: pattern_check explains that first. So does one
+// whose call operator cannot be named (app.hpp): router.hpp says why where it would call it.
 template <route_pattern P, class H>
 using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
 template <route_pattern P, class H>
 inline constexpr bool handler_parameters_fit =
-    pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none;
+    pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H> ||
+    route_handler_traits<P, H>::form != handler_form::none;
 template <route_pattern P, class H>
 inline constexpr bool handler_result_fits = [] {
-    if constexpr (pattern_info<P>::problem != pattern_problem::none) return true;
+    if constexpr (pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H>) return true;
     else return route_handler_traits<P, H>::result_ok;
 }();
 // clang-format off
@@ -16006,9 +16037,12 @@ private:
                                  std::array<path_param, Info::param_count + 1> const& params,
                                  std::index_sequence<J...> order) {
         using traits = detail::handler_traits<H, detail::param_types<Info>>;
-        if constexpr (traits::form == detail::handler_form::none || !traits::result_ok)
+        if constexpr (traits::form == detail::handler_form::none || !traits::result_ok) {
+            static_assert(!detail::call_operator_unnamed<H>,
+                          "porthole route: the handler's call operator cannot be named: fix the error reported "
+                          "in its body, or give it one call operator that takes the pattern's parameters");
             return response(status::internal_server_error);
-        else return call_fitting_handler<Info>(h, req, s, params, order);
+        } else return call_fitting_handler<Info>(h, req, s, params, order);
     }
 
     template <class Info, class H, std::size_t... J>
