@@ -154,10 +154,23 @@ public:
         return r;
     }
 
-    // True when the server closes the connection (EOF or reset) with nothing more to read.
+    // True when the server closes the connection (EOF or reset) with nothing more to read;
+    // false when bytes come, or when nothing does within the timeout (left open is not closed).
     bool closed_by_peer() {
         if (!in_.empty()) return false;
-        return !fill() && in_.empty();
+        pollfd p{fd_, POLLIN, 0};
+        int r;
+        do {
+            r = ::poll(&p, 1, timeout_ms_);
+        } while (r < 0 && errno == EINTR);
+        if (r <= 0) return false;
+        char byte;
+        ssize_t n = ::recv(fd_, &byte, 1, 0);
+        if (n > 0) {
+            in_.push_back(byte);
+            return false;
+        }
+        return n == 0 || errno == ECONNRESET;
     }
 
     void expect_no_body(bool on) { head_only_ = on; }
