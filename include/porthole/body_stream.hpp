@@ -339,4 +339,6 @@ concept plans_bodies = requires(App& app, request const& head) {
 };
 }  // namespace detail
 
+class application_ref;  // application_ref.hpp: it tells at run time whether it plans bodies
+
 }  // namespace porthole

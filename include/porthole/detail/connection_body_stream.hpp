@@ -13,8 +13,8 @@ namespace porthole {
 // or refused it; false when the parser reads it whole, under the plan's limit if any.
 template <class App>
 bool connection<App>::plan_body() {
-    if constexpr (requires { app_.plans_bodies(); }) {
-        if (!app_.plans_bodies()) return false;  // an application_ref to one that never plans
+    if constexpr (std::same_as<std::remove_cv_t<App>, application_ref>) {
+        if (!app_.plans_bodies()) return false;  // it stands for an application that never plans
     }
     auto const& h = parser_.head();
     // Requests refused whatever the route are answered once whole, as always.
