@@ -81,18 +81,22 @@ TEST_CASE("every known extension is found in any case, with charset=utf-8 on tex
         for (char c : e.extension) CHECK(c == std::tolower(static_cast<unsigned char>(c)));  // the table is lower case
         CHECK(mime_type(name + lower) == e.type);
         CHECK(mime_type("d/" + name + upper) == e.type);
-        // Text types carry charset=utf-8 (YAML too, though is_text_media_type does not list it).
+        // Text types carry charset=utf-8, and only they.
         auto bare = e.type.substr(0, e.type.find(';'));
         if (detail::is_text_media_type(bare)) CHECK(e.type.ends_with("; charset=utf-8"));
-        else if (bare != "application/yaml") CHECK(e.type.find(';') == std::string_view::npos);
+        else CHECK(e.type.find(';') == std::string_view::npos);
     }
 }
 
 TEST_CASE("which media types are text that needs a charset") {
     for (std::string_view t : {"text/plain", "TEXT/HTML", "application/javascript", "application/ld+json",
-                               "application/xml", "image/svg+xml", "application/rss+XML"})
+                               "application/xml", "image/svg+xml", "application/rss+XML", "application/yaml",
+                               "application/openapi+yaml", "text/css; charset=utf-8"})
         CHECK(detail::is_text_media_type(t));
-    for (std::string_view t : {"image/png", "application/octet-stream", "font/woff2", "video/mp4", "", "text"})
+    // Not a substring: these name XML, JSON or JavaScript inside, but are not text.
+    for (std::string_view t : {"image/png", "application/octet-stream", "font/woff2", "video/mp4", "", "text", "text/",
+                               "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                               "application/x-javascript-bytecode", "application/jsonl-archive", "xml", "+json"})
         CHECK_FALSE(detail::is_text_media_type(t));
 }
 

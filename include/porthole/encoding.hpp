@@ -125,9 +125,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
 constexpr bool is_compressible_type(std::string_view type) noexcept {
     type = detail::media_type(type);
     auto starts = [&](std::string_view p) { return type.size() >= p.size() && iequals(type.substr(0, p.size()), p); };
-    auto ends = [&](std::string_view p) {
-        return type.size() >= p.size() && iequals(type.substr(type.size() - p.size()), p);
-    };
+    auto ends = [&](std::string_view tail) { return detail::media_type_ends_with(type, tail); };
     if (starts("text/")) return !iequals(type, "text/event-stream");  // events go out one by one, unbuffered
     return ends("+json") || ends("+xml") || ends("/json") || ends("/xml") || ends("/javascript") ||
            iequals(type, "application/wasm") || iequals(type, "image/svg+xml") ||

@@ -345,6 +345,17 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 namespace detail {
+// Whether a media type (parameters aside) ends with `tail`, case-insensitively, after its '/':
+// a structured syntax suffix ("+json", RFC 6839) or a whole subtype ("/json").
+constexpr bool media_type_ends_with(std::string_view type, std::string_view tail) noexcept {
+    type = media_type(type);
+    auto slash = type.find('/');
+    return slash != std::string_view::npos && type.size() - slash >= tail.size() &&
+           iequals(type.substr(type.size() - tail.size()), tail);
+}
+}  // namespace detail
+
+namespace detail {
 // Whether a Content-Type value names application/x-www-form-urlencoded, parameters aside.
 constexpr bool is_urlencoded(std::string_view content_type) noexcept {
     return iequals(media_type(content_type), "application/x-www-form-urlencoded");

@@ -32,9 +32,7 @@ inline response json_error(status s, std::string_view message) {
 
 // application/json, or any type with a +json suffix (RFC 6839), parameters aside.
 constexpr bool is_json_media_type(std::string_view type) noexcept {
-    type = media_type(type);
-    return iequals(type, "application/json") || (type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") &&
-                                                 type.find('/') != std::string_view::npos);
+    return iequals(media_type(type), "application/json") || media_type_ends_with(type, "+json");
 }
 }  // namespace detail
 

@@ -84,16 +84,15 @@ constexpr std::string_view file_extension(std::string_view path) noexcept {
     return path.substr(dot + 1);
 }
 
-// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML, SVG.
+// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML and YAML
+// (RFC 9512), with their structured syntax suffixes (image/svg+xml, application/ld+json). By
+// suffix, not by substring: an Office document (application/vnd.openxmlformats-...) is a ZIP.
 constexpr bool is_text_media_type(std::string_view type) noexcept {
-    auto has = [&](std::string_view part) {
-        if (part.size() > type.size()) return false;
-        for (std::size_t i = 0; i + part.size() <= type.size(); ++i)
-            if (iequals(type.substr(i, part.size()), part)) return true;
-        return false;
-    };
-    return (type.size() >= 5 && iequals(type.substr(0, 5), "text/")) || has("javascript") || has("json") ||
-           has("xml") || has("svg");
+    type = media_type(type);
+    if (type.size() > 5 && iequals(type.substr(0, 5), "text/")) return true;
+    for (std::string_view tail : {"/javascript", "/json", "+json", "/xml", "+xml", "/yaml", "+yaml"})
+        if (media_type_ends_with(type, tail)) return true;
+    return false;
 }
 }  // namespace detail
 

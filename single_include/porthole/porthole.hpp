@@ -356,6 +356,17 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 namespace detail {
+// Whether a media type (parameters aside) ends with `tail`, case-insensitively, after its '/':
+// a structured syntax suffix ("+json", RFC 6839) or a whole subtype ("/json").
+constexpr bool media_type_ends_with(std::string_view type, std::string_view tail) noexcept {
+    type = media_type(type);
+    auto slash = type.find('/');
+    return slash != std::string_view::npos && type.size() - slash >= tail.size() &&
+           iequals(type.substr(type.size() - tail.size()), tail);
+}
+}  // namespace detail
+
+namespace detail {
 // Whether a Content-Type value names application/x-www-form-urlencoded, parameters aside.
 constexpr bool is_urlencoded(std::string_view content_type) noexcept {
     return iequals(media_type(content_type), "application/x-www-form-urlencoded");
@@ -7057,9 +7068,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
 constexpr bool is_compressible_type(std::string_view type) noexcept {
     type = detail::media_type(type);
     auto starts = [&](std::string_view p) { return type.size() >= p.size() && iequals(type.substr(0, p.size()), p); };
-    auto ends = [&](std::string_view p) {
-        return type.size() >= p.size() && iequals(type.substr(type.size() - p.size()), p);
-    };
+    auto ends = [&](std::string_view tail) { return detail::media_type_ends_with(type, tail); };
     if (starts("text/")) return !iequals(type, "text/event-stream");  // events go out one by one, unbuffered
     return ends("+json") || ends("+xml") || ends("/json") || ends("/xml") || ends("/javascript") ||
            iequals(type, "application/wasm") || iequals(type, "image/svg+xml") ||
@@ -11518,16 +11527,15 @@ constexpr std::string_view file_extension(std::string_view path) noexcept {
     return path.substr(dot + 1);
 }
 
-// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML, SVG.
+// Whether a media type is text that needs a charset: text/*, JavaScript, JSON, XML and YAML
+// (RFC 9512), with their structured syntax suffixes (image/svg+xml, application/ld+json). By
+// suffix, not by substring: an Office document (application/vnd.openxmlformats-...) is a ZIP.
 constexpr bool is_text_media_type(std::string_view type) noexcept {
-    auto has = [&](std::string_view part) {
-        if (part.size() > type.size()) return false;
-        for (std::size_t i = 0; i + part.size() <= type.size(); ++i)
-            if (iequals(type.substr(i, part.size()), part)) return true;
-        return false;
-    };
-    return (type.size() >= 5 && iequals(type.substr(0, 5), "text/")) || has("javascript") || has("json") ||
-           has("xml") || has("svg");
+    type = media_type(type);
+    if (type.size() > 5 && iequals(type.substr(0, 5), "text/")) return true;
+    for (std::string_view tail : {"/javascript", "/json", "+json", "/xml", "+xml", "/yaml", "+yaml"})
+        if (media_type_ends_with(type, tail)) return true;
+    return false;
 }
 }  // namespace detail
 
@@ -19390,9 +19398,7 @@ inline response json_error(status s, std::string_view message) {
 
 // application/json, or any type with a +json suffix (RFC 6839), parameters aside.
 constexpr bool is_json_media_type(std::string_view type) noexcept {
-    type = media_type(type);
-    return iequals(type, "application/json") || (type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") &&
-                                                 type.find('/') != std::string_view::npos);
+    return iequals(media_type(type), "application/json") || media_type_ends_with(type, "+json");
 }
 }  // namespace detail
 
