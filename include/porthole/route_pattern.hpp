@@ -364,13 +364,17 @@ struct handler_traits<H, type_list<P...>> {
 // whose call operator cannot be named (app.hpp): router.hpp says why where it would call it.
 template <route_pattern P, class H>
 using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
+// A concept, so that a handler that fits a form is never probed further (a generic one must
+// not be instantiated with what it does not take).
+template <route_pattern P, class H>
+concept handler_unnamed = (route_handler_traits<P, H>::form == handler_form::none) && call_operator_unnamed<H>;
 template <route_pattern P, class H>
 inline constexpr bool handler_parameters_fit =
-    pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H> ||
-    route_handler_traits<P, H>::form != handler_form::none;
+    pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none ||
+    handler_unnamed<P, H>;
 template <route_pattern P, class H>
 inline constexpr bool handler_result_fits = [] {
-    if constexpr (pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H>) return true;
+    if constexpr (pattern_info<P>::problem != pattern_problem::none || handler_unnamed<P, H>) return true;
     else return route_handler_traits<P, H>::result_ok;
 }();
 // clang-format off

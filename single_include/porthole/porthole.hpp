@@ -5253,11 +5253,17 @@ concept application = (std::invocable<F&, request const&> &&
                       answers_later<F>;
 
 namespace detail {
-// A class whose call operator cannot be named, neither as a function nor as a template taking
-// the request. Most often its return type was to be deduced from a body with an error in it,
-// which the compiler has reported already at the user's line: a second error about the
-// application's shape would mislead. So none is added here; a callable that only does not fit
-// (overloaded, or generic with more parameters) is explained by the compiler at the call.
+// Whether a class declares a call operator at all, however many and of whatever kind: lookup
+// of operator() in a class derived from it and from one that has one is then ambiguous.
+struct call_operator_probe {
+    void operator()() const;
+};
+template <class F>
+struct call_operator_lookup : F, call_operator_probe {};
+template <class F>
+concept has_call_operator = std::is_class_v<F> && !std::is_final_v<F> && !requires {
+    &call_operator_lookup<F>::operator();
+};
 template <class F>
 concept call_operator_named = requires {
     &F::operator();
@@ -5266,14 +5272,26 @@ template <class F>
 concept call_operator_named_for_request = requires {
     &F::template operator()<request>;
 };
+
+// A class with a call operator that cannot be named, neither as a function nor as a template
+// taking the request. Most often its return type was to be deduced from a body with an error
+// in it, which the compiler has reported already at the user's line: a second error about the
+// callable's shape would mislead.
 template <class F>
-concept call_operator_unnamed = std::is_class_v<F> && !call_operator_named<F> && !call_operator_named_for_request<F>;
+concept call_operator_unnamed = has_call_operator<F> && !call_operator_named<F> && !call_operator_named_for_request<F>;
+
+// Such an application, which cannot be called with a request either: no error is added about
+// it here; one that only does not fit (overloads of which none takes a request, a generic
+// lambda with more parameters) is explained by the compiler at the call (call_application).
+template <class F>
+concept application_unnamed =
+    call_operator_unnamed<F> && !std::invocable<F&, request const&> && !std::invocable<F&, request const&, responder>;
 
 // What a public entry point (serve(), server, application_ref...) requires of an application,
 // so that a misfit is reported at the user's line, with the concept's line quoted below it.
 // clang-format off
 template <class F>
-concept fits_application = application<F> || call_operator_unnamed<F>;  // porthole: an application must be callable as f(porthole::request const&) returning porthole::response, a string, a status or std::optional of one of those; or as f(porthole::request const&, porthole::responder) returning void
+concept fits_application = application<F> || application_unnamed<F>;  // porthole: an application must be callable as f(porthole::request const&) returning porthole::response, a string, a status or std::optional of one of those; or as f(porthole::request const&, porthole::responder) returning void
 // clang-format on
 
 // Stated where an application is used, for the callers that reach it without an entry point's
@@ -5281,7 +5299,7 @@ concept fits_application = application<F> || call_operator_unnamed<F>;  // porth
 // static_assert adds none.
 template <class F>
 constexpr bool check_application() {
-    if constexpr (!answers_later<F> && !call_operator_unnamed<F>) {
+    if constexpr (!answers_later<F> && !application_unnamed<F>) {
         static_assert(std::invocable<F&, request const&>,
                       "porthole: an application must be callable as f(porthole::request const&), or as "
                       "f(porthole::request const&, porthole::responder) returning void");
@@ -5303,7 +5321,7 @@ response call_application(F& app, request const& req) {
         return later;
     } else if constexpr (!application<F>) {
         // Not compiled into a program: an error is out already, or the call says what is wrong.
-        if constexpr (detail::call_operator_unnamed<F>) (void)app(req);
+        if constexpr (detail::application_unnamed<F>) (void)app(req);
         return response(status::internal_server_error);
     } else if constexpr (std::same_as<std::invoke_result_t<F&, request const&>, response>) {
         return app(req);  // built in place, not moved
@@ -15201,13 +15219,17 @@ struct handler_traits<H, type_list<P...>> {
 // whose call operator cannot be named (app.hpp): router.hpp says why where it would call it.
 template <route_pattern P, class H>
 using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
+// A concept, so that a handler that fits a form is never probed further (a generic one must
+// not be instantiated with what it does not take).
+template <route_pattern P, class H>
+concept handler_unnamed = (route_handler_traits<P, H>::form == handler_form::none) && call_operator_unnamed<H>;
 template <route_pattern P, class H>
 inline constexpr bool handler_parameters_fit =
-    pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H> ||
-    route_handler_traits<P, H>::form != handler_form::none;
+    pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none ||
+    handler_unnamed<P, H>;
 template <route_pattern P, class H>
 inline constexpr bool handler_result_fits = [] {
-    if constexpr (pattern_info<P>::problem != pattern_problem::none || call_operator_unnamed<H>) return true;
+    if constexpr (pattern_info<P>::problem != pattern_problem::none || handler_unnamed<P, H>) return true;
     else return route_handler_traits<P, H>::result_ok;
 }();
 // clang-format off
