@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,12 +95,17 @@ TEST_CASE("a client gets the same responses however the bytes are cut, and colle
 
 TEST_CASE("an answer from another thread waits in the client's mailbox until step() delivers it") {
     std::thread worker;
+    std::promise<void> returned;  // the answer goes once send() is back: taken at once otherwise
     auto app = [&](request const& req) -> response {
-        worker = std::thread([answer = answer_later(req)]() mutable { answer.send(response::text("later")); });
+        worker = std::thread([answer = answer_later(req), go = returned.get_future()]() mutable {
+            go.wait();
+            answer.send(response::text("later"));
+        });
         return later;
     };
     testing::client c(app);
     c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    returned.set_value();
     worker.join();  // sent: it is in the mailbox now
     CHECK(c.responses().empty());
     CHECK(c.step() == 1);
