@@ -158,12 +158,7 @@ public:
     // false when bytes come, or when nothing does within the timeout (left open is not closed).
     bool closed_by_peer() {
         if (!in_.empty()) return false;
-        pollfd p{fd_, POLLIN, 0};
-        int r;
-        do {
-            r = ::poll(&p, 1, timeout_ms_);
-        } while (r < 0 && errno == EINTR);
-        if (r <= 0) return false;
+        if (!readable()) return false;
         char byte;
         ssize_t n = ::recv(fd_, &byte, 1, 0);
         if (n > 0) {
@@ -184,13 +179,17 @@ public:
     std::size_t buffered() const { return in_.size(); }
 
 private:
-    bool fill() {
+    // Waits up to the timeout for bytes or the end of the connection.
+    bool readable() {
         pollfd p{fd_, POLLIN, 0};
         int r;
         do {
             r = ::poll(&p, 1, timeout_ms_);
         } while (r < 0 && errno == EINTR);
-        if (r <= 0) return false;
+        return r > 0;
+    }
+    bool fill() {
+        if (!readable()) return false;
         char buf[65536];
         ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
         if (n <= 0) return false;
