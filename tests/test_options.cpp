@@ -88,6 +88,7 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
     CHECK(h.exit_status() == 0);
     CHECK(h.message.starts_with("usage: prog "));
     CHECK(h.message.find("--drain-timeout-ms") != std::string::npos);
+    CHECK(h.message.find("--help, -h") != std::string::npos);  // the usage says how to see it again
     char const* dash_h[] = {"prog", "-h"};
     CHECK(porthole::server_options::from_command_line(2, dash_h).result == porthole::command_line::outcome::help);
     struct bad_case {
@@ -99,6 +100,8 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
              bad_case{{"prog", "--port=70000"}, "prog: --port needs a number from 0 to 65535\n"},
              bad_case{{"prog", "--threads", "-1"}, "prog: --threads needs a number from 0 to 1024\n"},
              bad_case{{"prog", "--address="}, "prog: --address needs a value\n"},
+             // A second address given last without its value: not served with the first alone.
+             bad_case{{"prog", "--address", "::1", "--address"}, "prog: --address needs a value\n"},
              bad_case{{"prog", "--max-connections", "0"},
                       "prog: --max-connections needs a number from 1 to 10000000\n"},
              bad_case{{"prog", "--body-timeout-ms", "soon"},

@@ -15,11 +15,11 @@ namespace porthole {
 
 class application_ref {
 public:
+    // Implicit: it stands for the application.
     template <class App>
     requires(!std::same_as<std::remove_cv_t<App>, application_ref> && detail::fits_application<App>)
         application_ref(App& app)
-    noexcept {  // implicit: it stands for the application
-        static_assert(detail::check_application<App>());
+    noexcept {
         if constexpr (std::is_function_v<App>) {  // a function: no object to point to
             target_.function = reinterpret_cast<void (*)()>(&app);
             call_ = [](target t, request const& req) {

@@ -12469,7 +12469,8 @@ struct server_options {
 
     // The command line every example shares:  --port N  --threads N  --address A (repeatable)
     // --socket-mode OCTAL  --socket-owner U  --socket-group G  --allow-host NAME (repeatable)
-    // --help, --tls-cert FILE --tls-key FILE (HTTPS, with <porthole/tls.hpp>), and the limits
+    // --shared-listener  --help (-h), --tls-cert FILE --tls-key FILE (HTTPS, with
+    // <porthole/tls.hpp>), and the limits
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
@@ -12568,6 +12569,7 @@ inline std::string command_line_usage(std::string_view program) {
         "                         free (default: one SO_REUSEPORT listener per loop, on Linux)\n"
 #endif
         "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
+        "  --help, -h    print this usage and exit\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
         "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
@@ -12628,14 +12630,13 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         if (i == 0) o.address = std::string(addresses[i]);
         else o.extra_addresses.emplace_back(addresses[i]);
     }
-    if (command_line_flag(argc, argv, "--address") && addresses.empty()) return refuse("--address needs a value");
     for (auto a : addresses)
         if (a.empty()) return refuse("--address needs a value");
 #if defined(_WIN32)
     for (auto a : addresses)
         if (a.substr(0, 5) == "unix:") return refuse("--address unix:... : Unix sockets are not supported on Windows");
     for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
-        if (command_line_flag(argc, argv, flag))
+        if (command_line_flag(argc, argv, flag) || command_line_value(argc, argv, flag))
             return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
 #endif
     if (auto m = command_line_value(argc, argv, "--socket-mode")) {
@@ -12694,8 +12695,8 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     // A flag given last without its value: a mistake to report, not a default to serve with.
     std::string_view last = argc > 1 ? argv[argc - 1] : "";
     for (std::string_view flag :
-         {"--port", "--threads", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host", "--tls-cert",
-          "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
+         {"--port", "--threads", "--address", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host",
+          "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
         if (last == flag) return refuse(std::string(flag) + " needs a value");
     for (auto const& t : timeouts)
         if (last == t.name) return refuse(std::string(t.name) + " needs a value");
@@ -14721,11 +14722,11 @@ namespace porthole {
 
 class application_ref {
 public:
+    // Implicit: it stands for the application.
     template <class App>
     requires(!std::same_as<std::remove_cv_t<App>, application_ref> && detail::fits_application<App>)
         application_ref(App& app)
-    noexcept {  // implicit: it stands for the application
-        static_assert(detail::check_application<App>());
+    noexcept {
         if constexpr (std::is_function_v<App>) {  // a function: no object to point to
             target_.function = reinterpret_cast<void (*)()>(&app);
             call_ = [](target t, request const& req) {

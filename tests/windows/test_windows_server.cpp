@@ -307,6 +307,8 @@ TEST_CASE(
     CHECK(cl.message.find("Unix sockets are not supported on Windows") != std::string::npos);
     char const* mode[] = {"hello", "--socket-mode", "600"};
     CHECK(server_options::from_command_line(3, mode).result == command_line::outcome::invalid);
+    char const* group[] = {"hello", "--socket-group=staff"};  // the = form too
+    CHECK(server_options::from_command_line(2, group).result == command_line::outcome::invalid);
     char const* help[] = {"hello", "--help"};  // --help offers none of it
     auto usage = server_options::from_command_line(2, help);
     CHECK(usage.result == command_line::outcome::help);
