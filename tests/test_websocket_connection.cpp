@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -414,6 +415,32 @@ TEST_CASE("a broadcast frame is shared, not copied, by every connection's queue"
         c->written(chunks[0].size());
     }
     CHECK(frame.use_count() == 1);
+}
+
+TEST_CASE("output pieces: listed in the thread's shared array, or in room a driver lends, never beyond it") {
+    ws::connection a, b;
+    for (auto text : {"one", "two", "three"}) {
+        CHECK(a.send_text(text) == ws::send_result::queued);
+        CHECK(b.send_text(text) == ws::send_result::queued);
+    }
+    // Both connections list into the same array: a driver writes one's pieces before asking the other.
+    CHECK(a.pending_output().data() == b.pending_output().data());
+    std::array<std::string_view, 2> room_a{}, room_b{};
+    auto from_a = a.pending_output(room_a);  // lent room: both lists held at once
+    auto from_b = b.pending_output(room_b);
+    REQUIRE(from_a.size() == 2);  // as many as fit, in order
+    REQUIRE(from_b.size() == 2);
+    CHECK(from_a.data() == room_a.data());
+    CHECK(from_b.data() == room_b.data());
+    std::string sent;
+    for (auto piece : from_a) sent += piece;
+    CHECK(sent.substr(2) == "one\x81\x03two");  // two unmasked text frames: 0x81, length, payload
+    a.written(sent.size() - 1);                 // all but the last byte
+    auto rest = a.pending_output(room_a);
+    REQUIRE(rest.size() == 2);
+    CHECK(rest[0] == "o");
+    CHECK(rest[1].substr(2) == "three");
+    CHECK(b.pending_output().size() == 3);
 }
 
 TEST_CASE("a slow client: past the queue limit, a send closes the connection with 1013") {

@@ -217,14 +217,19 @@ public:
 
     // ---- output
 
-    // What to write next, in order; valid until the next call that sends, feeds or consumes.
-    std::span<std::string_view const> pending_output() noexcept {
+    // What to write next, in order, up to 16 pieces; valid until the next call that sends,
+    // feeds or consumes, and until another connection of this thread lists its own: the pieces
+    // are listed in an array the thread's connections share (as connection::pending_output's
+    // chunks), so that a waiting connection carries none. A driver that holds several
+    // connections' output at once lends each its room.
+    std::span<std::string_view const> pending_output() noexcept { return pending_output(thread_output_pieces()); }
+    std::span<std::string_view const> pending_output(std::span<std::string_view> room) noexcept {
         std::size_t n = 0;
-        for (std::size_t i = head_; i < segments_.size() && n < chunks_.size(); ++i) {
+        for (std::size_t i = head_; i < segments_.size() && n < room.size(); ++i) {
             auto bytes = segment_bytes(segments_[i]);
-            chunks_[n++] = i == head_ ? bytes.substr(front_done_) : bytes;
+            room[n++] = i == head_ ? bytes.substr(front_done_) : bytes;
         }
-        return {chunks_.data(), n};
+        return room.first(n);
     }
     // n bytes of pending_output() were written.
     void written(std::size_t n) noexcept {
@@ -278,6 +283,10 @@ private:
         return t == event_type::ping || t == event_type::pong;
     }
 
+    static std::span<std::string_view> thread_output_pieces() noexcept {
+        thread_local std::array<std::string_view, 16> pieces{};
+        return pieces;
+    }
     std::string_view segment_bytes(segment const& s) const noexcept {
         return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
     }
@@ -741,7 +750,6 @@ private:
     std::size_t front_done_ = 0;
     std::size_t queued_ = 0;
     std::size_t pong_at_ = npos;
-    std::array<std::string_view, 16> chunks_{};
     std::uint64_t mask_state_ = 0;
 };
 
