@@ -289,12 +289,7 @@ private:
             std::string in(static_cast<std::size_t>(f->length), '\0');
             auto n = detail::read_file_at(f->fd ? f->fd->get() : -1, in.data(), in.size(), f->offset);
             if (n != static_cast<long>(in.size())) return false;  // it changed under us: sent as it is
-            std::string out;
-            if (!detail::compress_whole(coding, opts_.level, opts_.brotli_quality, in, out) ||
-                (out.size() >= in.size() && identity_acceptable))
-                return false;
-            res.set_body(std::move(out));
-            return true;
+            return set_compressed(coding, res, in, identity_acceptable);
         }
         if (auto st = std::get_if<stream_body>(&body)) {
             if (st->live) {  // a live stream (stream.hpp): its producer is the one to wrap
@@ -304,7 +299,12 @@ private:
             res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
             return true;
         }
-        auto in = res.body_view();
+        return set_compressed(coding, res, res.body_view(), identity_acceptable);
+    }
+
+    // The body becomes `in` compressed at once; false, the response left alone, when compressing
+    // fails or saves nothing and the client takes the identity.
+    bool set_compressed(content_coding coding, response& res, std::string_view in, bool identity_acceptable) const {
         std::string out;
         if (!detail::compress_whole(coding, opts_.level, opts_.brotli_quality, in, out) ||
             (out.size() >= in.size() && identity_acceptable))
