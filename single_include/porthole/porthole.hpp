@@ -17439,11 +17439,11 @@ public:
 
     // ---- output
 
-    // What to write next, in order, up to 16 pieces; valid until the next call that sends,
-    // feeds or consumes, and until another connection of this thread lists its own: the pieces
-    // are listed in an array the thread's connections share (as connection::pending_output's
-    // chunks), so that a waiting connection carries none. A driver that holds several
-    // connections' output at once lends each its room.
+    // What to write next, in order: up to 16 pieces, or as many as fit in lent room. Valid until
+    // the next call that sends, feeds or consumes, and until another connection of this thread
+    // lists its own: the pieces are listed in an array the thread's connections share (as
+    // connection::pending_output's chunks), so that a waiting connection carries none. A driver
+    // that holds several connections' output at once lends each its room.
     std::span<std::string_view const> pending_output() noexcept { return pending_output(thread_output_pieces()); }
     std::span<std::string_view const> pending_output(std::span<std::string_view> room) noexcept {
         std::size_t n = 0;
