@@ -376,6 +376,8 @@ TEST_CASE("handlers take the request first, or the request alone, and see the pa
         get<"/f/{a}/{n:uint}">(functor{}),
         get<"/g/{a}/{n:int}">([](request const& req) { return echo(req.param("a")) + "," + echo(req.param("n")); }),
         get<"/h/{a}/{b...}">([](auto a, auto b) { return echo(a) + ";" + echo(b); }),
+        // generic, and its body compiles for the parameter alone: never tried with a request
+        get<"/twice/{n:int}">([](auto n) { return std::to_string(n * 2); }),
         get<"/params/{x}">([](request const& req, std::string_view) {
             return std::to_string(req.params().size()) + echo(req.params()[0].name);
         }),
@@ -383,6 +385,7 @@ TEST_CASE("handlers take the request first, or the request alone, and see the pa
     CHECK(testing::get(app, "/f/x%2Fy/9").body == "GET x/y 9 9");
     CHECK(testing::get(app, "/g/a%2Fb/-3").body == "a/b,-3");
     CHECK(testing::get(app, "/h/1/2/3").body == "1;2/3");
+    CHECK(testing::get(app, "/twice/-21").body == "-42");
     CHECK(testing::get(app, "/params/v").body == "1x");
 }
 

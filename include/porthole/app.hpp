@@ -115,9 +115,11 @@ template <class F>
 concept call_operator_named = requires {
     &F::operator();
 };
+// Its type too: g++ accepts naming a generic lambda's operator()<request> whose body has an
+// error, but the result has no type.
 template <class F>
 concept call_operator_named_for_request = requires {
-    &F::template operator()<request>;
+    typename std::type_identity<decltype(&F::template operator()<request>)>::type;
 };
 
 // A class with a call operator that cannot be named, neither as a function nor as a template

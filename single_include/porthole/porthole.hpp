@@ -5268,9 +5268,11 @@ template <class F>
 concept call_operator_named = requires {
     &F::operator();
 };
+// Its type too: g++ accepts naming a generic lambda's operator()<request> whose body has an
+// error, but the result has no type.
 template <class F>
 concept call_operator_named_for_request = requires {
-    &F::template operator()<request>;
+    typename std::type_identity<decltype(&F::template operator()<request>)>::type;
 };
 
 // A class with a call operator that cannot be named, neither as a function nor as a template
@@ -15159,22 +15161,26 @@ struct handler_traits<H, type_list<P...>> {
     // A body parameter is told by the declared signature (before a responder, if one comes last):
     // generic handlers take none.
     using body = typename body_of_signature<sig>::type;
-    // The handler's form with `X...` (nothing, or a responder) after its parameters.
+    // The handler's form with `X...` (nothing, or a responder) after its parameters. Each form is
+    // tried only when the ones before it do not fit (if constexpr): asking whether a generic
+    // handler takes a request instantiates its body with one.
     template <class... X>
     static constexpr handler_form form_with() noexcept {
-        if (std::is_invocable_v<H&, P..., X...> && exact(type_list<P..., X...>{})) return handler_form::params;
-        if (std::is_invocable_v<H&, request const&, P..., X...> && exact(type_list<request, P..., X...>{}))
+        if constexpr (std::is_invocable_v<H&, P..., X...> && exact(type_list<P..., X...>{}))
+            return handler_form::params;
+        else if constexpr (std::is_invocable_v<H&, request const&, P..., X...> &&
+                           exact(type_list<request, P..., X...>{}))
             return handler_form::request_and_params;
-        if (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&, X...> && exact(type_list<request, X...>{}))
+        else if constexpr (sizeof...(P) > 0 && std::is_invocable_v<H&, request const&, X...> &&
+                           exact(type_list<request, X...>{}))
             return handler_form::request_only;
-        if constexpr (!std::is_void_v<body>) {
-            if (std::is_invocable_v<H&, P..., body, X...> && exact(type_list<P..., body, X...>{}))
-                return handler_form::params_and_body;
-            if (std::is_invocable_v<H&, request const&, P..., body, X...> &&
-                exact(type_list<request, P..., body, X...>{}))
-                return handler_form::request_params_and_body;
-        }
-        return handler_form::none;
+        else if constexpr (std::is_void_v<body>) return handler_form::none;
+        else if constexpr (std::is_invocable_v<H&, P..., body, X...> && exact(type_list<P..., body, X...>{}))
+            return handler_form::params_and_body;
+        else if constexpr (std::is_invocable_v<H&, request const&, P..., body, X...> &&
+                           exact(type_list<request, P..., body, X...>{}))
+            return handler_form::request_params_and_body;
+        else return handler_form::none;
     }
     // A handler that answers later takes a porthole::responder last and returns nothing.
     // Tried only when no other form fits: a generic handler must not be instantiated with it.
