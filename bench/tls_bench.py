@@ -25,8 +25,14 @@ core sustains whichever side is the bound.
                neither takes the other's time slices. A server held to one CPU cannot follow a
                lone client to its CPU (server_options::single_client_affinity), so the -c1 rows
                then show porthole without it.
+  --load-processes N   N handshake load generators at once (16 connections each), unpinned:
+               with one per CPU they leave no CPU idle, so the handshake rate is what the server's
+               and the clients' cost together allow, and a server that spends less per handshake
+               leaves the clients more: the rate then shows a difference in server cost that a
+               lone, saturated load generator hides.
 
-  bench/tls_bench.py [--build build] [--duration 3] [--rounds 5] [--pin] [--idle 2000] [--plain-baseline DIR]
+  bench/tls_bench.py [--build build] [--duration 3] [--rounds 5] [--pin] [--load-processes 1] [--idle 2000]
+                     [--plain-baseline DIR]
 """
 import argparse
 import os
@@ -104,16 +110,21 @@ def children_cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
-def run_handshakes(build, server, version, duration):
+def run_handshakes(build, server, version, duration, processes=1):
+    """`processes` load generators at once, 16 connections each."""
     before, client_before = cpu_seconds(server.proc.pid), children_cpu_seconds()
-    out = subprocess.run(CLIENT_CPU + [str(build / "bench" / "tls_load"), "--port", str(server.port),
-                                       "--connections", "16", "--seconds", str(duration), "--tls", version],
-                         capture_output=True, text=True, timeout=duration + 30)
+    procs = [subprocess.Popen(CLIENT_CPU + [str(build / "bench" / "tls_load"), "--port", str(server.port),
+                                            "--connections", "16", "--seconds", str(duration), "--tls", version],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for _ in range(processes)]
+    outs = [p.communicate(timeout=duration + 30)[0] for p in procs]
     after, client_after = cpu_seconds(server.proc.pid), children_cpu_seconds()
-    m = re.search(r"handshakes (\d+) requests (\d+) seconds ([\d.]+) errors (\d+)", out.stdout)
-    if not m:
-        return None
-    n, secs, errors = int(m.group(1)), float(m.group(3)), int(m.group(4))
+    n, secs, errors = 0, 0.0, 0
+    for out in outs:
+        m = re.search(r"handshakes (\d+) requests (\d+) seconds ([\d.]+) errors (\d+)", out)
+        if not m:
+            return None
+        n, secs, errors = n + int(m.group(1)), max(secs, float(m.group(3))), errors + int(m.group(4))
     return {"rate": n / secs, "cpu_us": (after - before) * 1e6 / n if n else float("nan"),
             "client_us": (client_after - client_before) * 1e6 / n if n else float("nan"), "errors": errors}
 
@@ -170,7 +181,8 @@ def bench(args):
     for kind in ("ecdsa", "rsa"):
         for version in ("1.3", "1.2"):
             cases.append(("handshakes/s, TLS %s, %s" % (version, "ECDSA P-256" if kind == "ecdsa" else "RSA 2048"),
-                          "hs/s", servers[kind], lambda s, v=version: run_handshakes(build, s, v, args.duration)))
+                          "hs/s", servers[kind],
+                          lambda s, v=version: run_handshakes(build, s, v, args.duration, args.load_processes)))
     for c in (64, 1):
         cases.append(("keep-alive req/s over TLS 1.3, wrk -t1 -c%d (ECDSA)" % c, "req/s", servers["ecdsa"],
                       lambda s, c=c: run_wrk(s, c, args.duration)))
@@ -197,7 +209,8 @@ def bench(args):
     print("%gs per run, median of %d interleaved rounds; server CPU = utime+stime per handshake or request;"
           " %s; load average at the end: %s" % (
               args.duration, args.rounds,
-              "servers on CPU %d, load generator on CPU %d" % (CPUS[-1], CPUS[0]) if SERVER_CPU else "not pinned",
+              "servers on CPU %d, load generator on CPU %d" % (CPUS[-1], CPUS[0]) if SERVER_CPU else
+              "not pinned, %d handshake load generator(s)" % args.load_processes,
               " ".join("%.2f" % x for x in os.getloadavg())))
     for title, unit, group, _ in cases:
         table(title, unit, results.get(title, {}), [s.name for s in group])
@@ -267,7 +280,10 @@ def main():
     p.add_argument("--plain-baseline", default="")
     p.add_argument("--plain-instructions", default="")
     p.add_argument("--pin", action="store_true")
+    p.add_argument("--load-processes", type=int, default=1)
     args = p.parse_args()
+    if args.pin and args.load_processes > 1:
+        p.error("--pin puts every load generator on one CPU: give --load-processes without it")
     if args.pin:
         pin()
     if args.plain_instructions:
