@@ -143,6 +143,12 @@ template <class F>
 concept fits_application = application<F> || application_unnamed<F>;  // porthole: an application must be callable as f(porthole::request const&) returning porthole::response, a string, a status or std::optional of one of those; or as f(porthole::request const&, porthole::responder) returning void
 // clang-format on
 
+// What porthole::server runs in place of an application that does not fit, whose constructor
+// has said so: never called.
+struct unfit_application {
+    response operator()(request const&) const { return response(status::internal_server_error); }
+};
+
 // Stated where an application is used, for the callers that reach it without an entry point's
 // constraint. Always true: a failed assertion is the one error, and the caller's own
 // static_assert adds none.

@@ -73,8 +73,11 @@ private:
 template <class App, class Poller = detail::default_poller, class Transport = detail::plain_transport>
 class server {
     using app_type = std::remove_reference_t<App>;
+    // An application that does not fit is the constructor's one error; the members that run the
+    // engine then run it for a stand-in, so that they add none.
+    using engine_app = std::conditional_t<detail::fits_application<app_type>, app_type, detail::unfit_application>;
     using shared_type =
-        detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
+        detail::engine_shared<connection<engine_app>, date_source, engine_app, connection_config, Transport>;
 
 public:
     explicit server(App app, server_options opts = {},

@@ -5296,6 +5296,12 @@ template <class F>
 concept fits_application = application<F> || application_unnamed<F>;  // porthole: an application must be callable as f(porthole::request const&) returning porthole::response, a string, a status or std::optional of one of those; or as f(porthole::request const&, porthole::responder) returning void
 // clang-format on
 
+// What porthole::server runs in place of an application that does not fit, whose constructor
+// has said so: never called.
+struct unfit_application {
+    response operator()(request const&) const { return response(status::internal_server_error); }
+};
+
 // Stated where an application is used, for the callers that reach it without an entry point's
 // constraint. Always true: a failed assertion is the one error, and the caller's own
 // static_assert adds none.
@@ -14542,8 +14548,11 @@ private:
 template <class App, class Poller = detail::default_poller, class Transport = detail::plain_transport>
 class server {
     using app_type = std::remove_reference_t<App>;
+    // An application that does not fit is the constructor's one error; the members that run the
+    // engine then run it for a stand-in, so that they add none.
+    using engine_app = std::conditional_t<detail::fits_application<app_type>, app_type, detail::unfit_application>;
     using shared_type =
-        detail::engine_shared<connection<app_type>, date_source, app_type, connection_config, Transport>;
+        detail::engine_shared<connection<engine_app>, date_source, engine_app, connection_config, Transport>;
 
 public:
     explicit server(App app, server_options opts = {},

@@ -10,7 +10,9 @@ other diagnostic. No other error may follow it (a fatal error that stops the com
 for an unrelated reason (a typo, a missing header), buries porthole's message under other errors,
 or follows it with misleading ones does not count as a pass. A second line `// std: c++17` compiles the case as
 that standard instead of C++20; a second line `// g++ only: REASON` skips the case (exit 77, which meson shows
-as skipped) under another compiler, for what only g++ reports as the case expects.
+as skipped) under another compiler, for what only g++ reports as the case expects. A line `// then: TEXT` among
+the next ones allows exactly one more error, which must contain TEXT: for a porthole assertion that follows the
+user's own error on purpose, naming it.
 """
 import re
 import subprocess
@@ -28,6 +30,8 @@ def main(argv):
     here = first.startswith("// expect here:")
     expected = first[len("// expect here:" if here else "// expect:"):].strip()
     second = open(case, encoding="utf-8").readlines()[1:2]
+    then = next((line[len("// then:"):].strip() for line in open(case, encoding="utf-8").readlines()[1:4]
+                 if line.startswith("// then:")), None)
     std = second[0][len("// std:"):].strip() if second and second[0].startswith("// std:") else "c++20"
     if second and second[0].startswith("// g++ only:"):
         version = subprocess.run(compiler + ["--version"], capture_output=True, text=True).stdout
@@ -62,6 +66,12 @@ def main(argv):
         return 1
     # diagnostics only: not a source line the compiler quotes, nor clang's "N errors generated."
     more = [line for line in errors[1:] if re.search(r"(^|: )error:", line)]
+    if then is not None:
+        if len(more) != 1 or then not in more[0]:
+            print("porthole's message must be followed by exactly one error with %r, not:\n%s" % (
+                then, "\n".join(more[:10]) or "(none)"), file=sys.stderr)
+            return 1
+        more = []
     if more:
         print("porthole's message is followed by %d more errors:\n%s" % (len(more), "\n".join(more[:10])),
               file=sys.stderr)
