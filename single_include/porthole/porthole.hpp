@@ -2344,6 +2344,15 @@ constexpr bool is_bchar(char c) noexcept {
     return false;
 }
 
+// A boundary as RFC 2046 5.1.1 has it: 1 to 70 bchars, not ending in a space. Delimiter scans rely
+// on it holding no CR (a candidate cannot begin inside another).
+constexpr bool is_boundary(std::string_view b) noexcept {
+    if (b.empty() || b.size() > max_boundary_size || b.back() == ' ') return false;
+    for (char c : b)
+        if (!is_bchar(c)) return false;
+    return true;
+}
+
 constexpr std::size_t skip_ows(std::string_view s, std::size_t i) noexcept {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
     return i;
@@ -2456,11 +2465,8 @@ constexpr std::optional<std::string_view> boundary_from_content_type(std::string
             return true;
         });
     if (!ok || !boundary) return std::nullopt;
-    auto b = *boundary;
-    if (b.empty() || b.size() > detail::max_boundary_size || b.back() == ' ') return std::nullopt;
-    for (char c : b)
-        if (!detail::is_bchar(c)) return std::nullopt;
-    return b;
+    if (!detail::is_boundary(*boundary)) return std::nullopt;
+    return boundary;
 }
 
 namespace detail {
@@ -2555,14 +2561,15 @@ constexpr bool parse_part(std::string_view raw, part& p) noexcept {
 
 // Splits `body` into its parts, replacing the contents of `out`. The preamble before the
 // first delimiter and the epilogue after the close delimiter are ignored; a body with no
-// parts ("--b--") is valid. Returns false, with `out` empty, when the body is malformed:
-// no delimiter or no close delimiter, a part without a blank line after its headers, a
-// malformed or repeated header, a part without `Content-Disposition: form-data` and a name,
-// or more than max_parts parts.
+// parts ("--b--") is valid. Returns false, with `out` empty, when `boundary` is not an RFC 2046
+// boundary (1 to 70 bchars, not ending in a space) or the body is malformed: no delimiter or
+// no close delimiter, a part without a blank line after its headers, a malformed or repeated
+// header, a part without `Content-Disposition: form-data` and a name, or more than max_parts
+// parts.
 inline bool parse(std::string_view body, std::string_view boundary, std::vector<part>& out,
                   std::size_t max_parts = 100) {
     out.clear();
-    if (boundary.empty() || boundary.size() > detail::max_boundary_size) return false;
+    if (!detail::is_boundary(boundary)) return false;
     auto d = detail::find_delimiter(body, boundary, 0, true);
     while (d && !d->close) {
         auto next = detail::find_delimiter(body, boundary, d->after, false);
@@ -2590,7 +2597,7 @@ class stream_parser {
 public:
     explicit stream_parser(std::string_view boundary, std::size_t max_parts = 100, std::size_t max_head = 16 * 1024)
         : boundary_(boundary), max_parts_(max_parts), max_head_(max_head) {
-        if (boundary.empty() || boundary.size() > detail::max_boundary_size) phase_ = phase::failed;
+        if (!detail::is_boundary(boundary)) phase_ = phase::failed;
     }
 
     // The next bytes of the body. False once it is malformed (and from then on).
