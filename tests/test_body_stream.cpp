@@ -398,13 +398,13 @@ TEST_CASE("multipart: a boundary that is not 1 to 70 bchars is refused by parse(
     // body once read as an empty form although parse() refused it.
     std::string body = "\r\n--\r\n--\r\n--\r\n----";
     std::string valid = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--";
-    for (auto const& [bad, body_for_it] :
-         {std::pair{std::string("\r\n--"), body}, std::pair{std::string("b "), valid},
-          std::pair{std::string(71, 'b'), valid}, std::pair{std::string("b\r\n"), valid},
-          std::pair{std::string("b;"), valid}}) {
-        // Copies: clang 14 lets no lambda (CAPTURE makes one) refer to a structured binding.
-        std::string const boundary = bad, text = body_for_it;
-        CAPTURE(boundary);
+    struct refused {
+        std::string boundary, text;
+    };
+    for (auto const& refusal : {refused{"\r\n--", body}, refused{"b ", valid}, refused{std::string(71, 'b'), valid},
+                                refused{"b\r\n", valid}, refused{"b;", valid}}) {
+        auto const& [boundary, text] = refusal;
+        CAPTURE(refusal.boundary);
         std::vector<multipart::part> none;
         CHECK(!multipart::parse(text, boundary, none));
         for (std::size_t step : {std::size_t(1), text.size()}) {
