@@ -18,20 +18,24 @@ TEST_CASE("a chunk's size is its bytes in memory, or its file range's length") {
     CHECK(file_from_zero.size() == 5);
 }
 
-TEST_CASE("the thread's chunk list: the same room on one thread, another on each other thread") {
-    auto here = porthole::detail::thread_output_chunks();
+TEST_CASE("the thread's output room: the same on one thread, another on each other thread and piece type") {
+    auto here = porthole::detail::thread_output_room<output_chunk>();
     CHECK(here.size() == 16);
-    CHECK(porthole::detail::thread_output_chunks().data() == here.data());
+    CHECK(porthole::detail::thread_output_room<output_chunk>().data() == here.data());
     here[0].memory = "kept";
-    CHECK(porthole::detail::thread_output_chunks()[0].memory == "kept");  // the same storage, not a copy
+    CHECK(porthole::detail::thread_output_room<output_chunk>()[0].memory == "kept");  // the same storage, not a copy
     output_chunk const* there = nullptr;
     std::size_t there_size = 0;
     std::thread([&] {
-        auto t = porthole::detail::thread_output_chunks();
+        auto t = porthole::detail::thread_output_room<output_chunk>();
         there = t.data();
         there_size = t.size();
     }).join();
     CHECK(there != here.data());
     CHECK(there_size == 16);
+    auto pieces = porthole::detail::thread_output_room<std::string_view>();  // a WebSocket's pieces
+    CHECK(pieces.size() == 16);
+    CHECK(static_cast<void const*>(pieces.data()) != static_cast<void const*>(here.data()));
+    CHECK(porthole::detail::thread_output_room<std::string_view>().data() == pieces.data());
     here[0] = {};
 }

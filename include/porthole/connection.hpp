@@ -208,7 +208,9 @@ public:
     }
     // The same, in up to 16 chunks listed in storage this thread shares with every connection:
     // also invalid once pending_output() is called for another connection on this thread.
-    std::span<output_chunk const> pending_output() { return pending_output(detail::thread_output_chunks()); }
+    std::span<output_chunk const> pending_output() {
+        return pending_output(detail::thread_output_room<output_chunk>());
+    }
 
     // n bytes of pending_output() were written (file chunks count their length).
     void written(std::size_t n) {

@@ -20,12 +20,14 @@ struct output_chunk {
 };
 
 namespace detail {
-// Where pending_output() lists its chunks when the driver lends no room: one array per thread,
-// not per connection (640 bytes that a waiting connection would carry), since a driver writes
-// one connection's output before it asks the next.
-inline std::span<output_chunk> thread_output_chunks() noexcept {
-    thread_local std::array<output_chunk, 16> chunks{};
-    return chunks;
+// Where a pending_output() lists its pieces (output_chunk for HTTP, string_view for WebSocket)
+// when the driver lends no room: one array per thread and piece type, not per connection (640
+// bytes that a waiting connection would carry), since a driver writes one connection's output
+// before it asks the next.
+template <class Piece>
+std::span<Piece> thread_output_room() noexcept {
+    thread_local std::array<Piece, 16> room{};
+    return room;
 }
 }  // namespace detail
 

@@ -22,6 +22,7 @@
 // decompression), and one unsent pong (a newer ping replaces it, 5.5.3).
 #pragma once
 
+#include <porthole/output_chunk.hpp>
 #include <porthole/websocket_deflate.hpp>
 #include <porthole/websocket_frame.hpp>
 
@@ -222,7 +223,9 @@ public:
     // lists its own: the pieces are listed in an array the thread's connections share (as
     // connection::pending_output's chunks), so that a waiting connection carries none. A driver
     // that holds several connections' output at once lends each its room.
-    std::span<std::string_view const> pending_output() noexcept { return pending_output(thread_output_pieces()); }
+    std::span<std::string_view const> pending_output() noexcept {
+        return pending_output(porthole::detail::thread_output_room<std::string_view>());
+    }
     std::span<std::string_view const> pending_output(std::span<std::string_view> room) noexcept {
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size() && n < room.size(); ++i) {
@@ -283,10 +286,6 @@ private:
         return t == event_type::ping || t == event_type::pong;
     }
 
-    static std::span<std::string_view> thread_output_pieces() noexcept {
-        thread_local std::array<std::string_view, 16> pieces{};
-        return pieces;
-    }
     std::string_view segment_bytes(segment const& s) const noexcept {
         return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
     }

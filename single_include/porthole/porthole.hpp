@@ -9028,12 +9028,14 @@ struct output_chunk {
 };
 
 namespace detail {
-// Where pending_output() lists its chunks when the driver lends no room: one array per thread,
-// not per connection (640 bytes that a waiting connection would carry), since a driver writes
-// one connection's output before it asks the next.
-inline std::span<output_chunk> thread_output_chunks() noexcept {
-    thread_local std::array<output_chunk, 16> chunks{};
-    return chunks;
+// Where a pending_output() lists its pieces (output_chunk for HTTP, string_view for WebSocket)
+// when the driver lends no room: one array per thread and piece type, not per connection (640
+// bytes that a waiting connection would carry), since a driver writes one connection's output
+// before it asks the next.
+template <class Piece>
+std::span<Piece> thread_output_room() noexcept {
+    thread_local std::array<Piece, 16> room{};
+    return room;
 }
 }  // namespace detail
 
@@ -9224,7 +9226,9 @@ public:
     }
     // The same, in up to 16 chunks listed in storage this thread shares with every connection:
     // also invalid once pending_output() is called for another connection on this thread.
-    std::span<output_chunk const> pending_output() { return pending_output(detail::thread_output_chunks()); }
+    std::span<output_chunk const> pending_output() {
+        return pending_output(detail::thread_output_room<output_chunk>());
+    }
 
     // n bytes of pending_output() were written (file chunks count their length).
     void written(std::size_t n) {
@@ -17266,6 +17270,7 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
 // frame payload (125 bytes), one message (max_message_size, counted on the wire and after
 // decompression), and one unsent pong (a newer ping replaces it, 5.5.3).
 
+// #include <porthole/output_chunk.hpp>
 // #include <porthole/websocket_deflate.hpp>
 // #include <porthole/websocket_frame.hpp>
 
@@ -17466,7 +17471,9 @@ public:
     // lists its own: the pieces are listed in an array the thread's connections share (as
     // connection::pending_output's chunks), so that a waiting connection carries none. A driver
     // that holds several connections' output at once lends each its room.
-    std::span<std::string_view const> pending_output() noexcept { return pending_output(thread_output_pieces()); }
+    std::span<std::string_view const> pending_output() noexcept {
+        return pending_output(porthole::detail::thread_output_room<std::string_view>());
+    }
     std::span<std::string_view const> pending_output(std::span<std::string_view> room) noexcept {
         std::size_t n = 0;
         for (std::size_t i = head_; i < segments_.size() && n < room.size(); ++i) {
@@ -17527,10 +17534,6 @@ private:
         return t == event_type::ping || t == event_type::pong;
     }
 
-    static std::span<std::string_view> thread_output_pieces() noexcept {
-        thread_local std::array<std::string_view, 16> pieces{};
-        return pieces;
-    }
     std::string_view segment_bytes(segment const& s) const noexcept {
         return s.shared ? s.shared.bytes() : std::string_view(out_.data() + s.begin, s.end - s.begin);
     }
