@@ -333,12 +333,7 @@ private:
                 case phase::preamble: {
                     auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
                     if (!d) return at + keep_from(rest, !started_ && at == 0);
-                    if (d->close) {
-                        phase_ = phase::done;
-                        return work.size();
-                    }
-                    at += d->after;
-                    phase_ = phase::head;
+                    if (!pass(*d, at)) return work.size();
                     break;
                 }
                 case phase::head: {
@@ -380,18 +375,25 @@ private:
                     }
                     if (d->begin != 0) on.data(rest.substr(0, d->begin));
                     on.part_end();
-                    if (d->close) {
-                        phase_ = phase::done;
-                        return work.size();
-                    }
-                    at += d->after;
-                    phase_ = phase::head;
+                    if (!pass(*d, at)) return work.size();
                     break;
                 }
                 case phase::done:
                 case phase::failed: return work.size();
             }
         }
+    }
+
+    // Past delimiter `d`, found at offset `at`'s rest: the close delimiter ends the body (false),
+    // any other opens the next part's head.
+    bool pass(detail::delimiter const& d, std::size_t& at) noexcept {
+        if (d.close) {
+            phase_ = phase::done;
+            return false;
+        }
+        at += d.after;
+        phase_ = phase::head;
+        return true;
     }
 
     // Where the bytes that may still begin a delimiter start in `rest`, which holds none whole:
