@@ -384,8 +384,8 @@ private:
         }
     }
 
-    // Past delimiter `d`, found at offset `at`'s rest: the close delimiter ends the body (false),
-    // any other opens the next part's head.
+    // Steps past delimiter `d` (found in the work from `at` on, so `at` moves to its end): the
+    // close delimiter ends the body (false), any other opens the next part's head.
     bool pass(detail::delimiter const& d, std::size_t& at) noexcept {
         if (d.close) {
             phase_ = phase::done;

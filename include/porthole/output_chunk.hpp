@@ -22,8 +22,8 @@ struct output_chunk {
 namespace detail {
 // Where a pending_output() lists its pieces (output_chunk for HTTP, string_view for WebSocket)
 // when the driver lends no room: one array per thread and piece type, not per connection (640
-// bytes that a waiting connection would carry), since a driver writes one connection's output
-// before it asks the next.
+// bytes of chunks that a waiting connection would carry), since a driver writes one connection's
+// output before it asks the next.
 template <class Piece>
 std::span<Piece> thread_output_room() noexcept {
     thread_local std::array<Piece, 16> room{};
