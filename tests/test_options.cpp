@@ -278,7 +278,7 @@ TEST_CASE("command_line_value, command_line_values and command_line_flag read a 
     CHECK_FALSE(porthole::command_line_value(2, last.data(), "--root").has_value());  // no value to give
 }
 
-TEST_CASE("a flag that takes a value, given last without one, is refused rather than ignored") {
+TEST_CASE("a flag that takes a value, given without one (last, or before another flag), is refused") {
     for (char const* flag : {"--port",
                              "--threads",
                              "--address",
@@ -304,13 +304,25 @@ TEST_CASE("a flag that takes a value, given last without one, is refused rather 
         auto cl = read({"prog", "--threads", "2", flag});
         CHECK(cl.result == porthole::command_line::outcome::invalid);
         CHECK(problem(cl) == "prog: " + name + " needs a value");
+        // Not the next flag taken as its value (`--socket-owner --threads` owned by "--threads").
+        auto before = read({"prog", flag, "--threads", "2"});
+        CHECK(before.result == porthole::command_line::outcome::invalid);
+        CHECK(problem(before) == "prog: " + name + " needs a value");
+        CHECK(problem(read({"prog", flag, "--shared-listener"})) == "prog: " + name + " needs a value");
     }
-    // The flags that take none, and a program's own flags, may come last.
+    // The flags that take none, and a program's own flags, may come last or before another flag.
     CHECK(read({"prog", "--shared-listener"}).ok());
     CHECK(read({"prog", "--root"}).ok());
+    CHECK(read({"prog", "--root", "--port", "0"}).ok());
+    CHECK(read({"prog", "--shared-listener", "--port", "0"}).options.port == 0);
+    // A value may begin with "--" when it is given with `=`, and one dash is no flag.
+    auto odd = read({"prog", "--tls-cert=--chain.pem", "--tls-key", "-key.pem"});
+    REQUIRE(odd.ok());
+    CHECK(std::string_view(odd.options.tls_cert_file) == "--chain.pem");
+    CHECK(std::string_view(odd.options.tls_key_file) == "-key.pem");
 }
 
-TEST_CASE("every flag --help shows with a value (\"--port N\") is refused when given last without one") {
+TEST_CASE("every flag --help shows with a value (\"--port N\") is refused when given without one") {
     // The help text is where a new flag is written down: one it lists and the check above
     // does not know would be ignored when given last.
     auto help = read({"prog", "--help"}).message;
@@ -330,5 +342,6 @@ TEST_CASE("every flag --help shows with a value (\"--port N\") is refused when g
         auto cl = read({"prog", flag.c_str()});
         CHECK(cl.result == porthole::command_line::outcome::invalid);
         CHECK(problem(cl) == "prog: " + flag + " needs a value");
+        CHECK(problem(read({"prog", flag.c_str(), "--port", "0"})) == "prog: " + flag + " needs a value");
     }
 }

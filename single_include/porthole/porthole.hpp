@@ -12636,6 +12636,33 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         }
         if (a == "--shared-listener") o.listener_per_thread = false;
     }
+    struct timeout_flag {
+        char const* name;
+        std::chrono::milliseconds server_options::*field;
+    };
+    static constexpr timeout_flag timeouts[] = {
+        {"--header-timeout-ms", &server_options::header_timeout},
+        {"--body-timeout-ms", &server_options::body_timeout},
+        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout},
+        {"--write-timeout-ms", &server_options::write_timeout},
+        {"--drain-timeout-ms", &server_options::drain_timeout},
+        {"--response-timeout-ms", &server_options::response_timeout},
+        {"--websocket-ping-ms", &server_options::websocket_ping_interval},
+        {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
+    };
+    // A flag without its value, given last or followed by another flag: a mistake to report, not
+    // a default to serve with, nor a flag to take as the value (`--name=--value` still gives one).
+    auto lacks_value = [&](std::string_view flag) {
+        for (int i = 1; i < argc; ++i)
+            if (argv[i] == flag && (i + 1 == argc || std::string_view(argv[i + 1]).starts_with("--"))) return true;
+        return false;
+    };
+    for (std::string_view flag :
+         {"--port", "--threads", "--address", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host",
+          "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
+        if (lacks_value(flag)) return refuse(std::string(flag) + " needs a value");
+    for (auto const& t : timeouts)
+        if (lacks_value(t.name)) return refuse(std::string(t.name) + " needs a value");
     unsigned long v = 0;
     if (auto p = command_line_value(argc, argv, "--port")) {
         if (!detail::parse_unsigned(*p, 65535, v)) return refuse("--port needs a number from 0 to 65535");
@@ -12692,20 +12719,6 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         if (!detail::parse_unsigned(*q, 10000000, v)) return refuse("--worker-queue needs a number from 0 to 10000000");
         o.worker_queue = v;
     }
-    struct timeout_flag {
-        char const* name;
-        std::chrono::milliseconds server_options::*field;
-    };
-    static constexpr timeout_flag timeouts[] = {
-        {"--header-timeout-ms", &server_options::header_timeout},
-        {"--body-timeout-ms", &server_options::body_timeout},
-        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout},
-        {"--write-timeout-ms", &server_options::write_timeout},
-        {"--drain-timeout-ms", &server_options::drain_timeout},
-        {"--response-timeout-ms", &server_options::response_timeout},
-        {"--websocket-ping-ms", &server_options::websocket_ping_interval},
-        {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
-    };
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
             if (!detail::parse_unsigned(*ms, 86400000, v))
@@ -12713,14 +12726,6 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
         }
     }
-    // A flag given last without its value: a mistake to report, not a default to serve with.
-    std::string_view last = argc > 1 ? argv[argc - 1] : "";
-    for (std::string_view flag :
-         {"--port", "--threads", "--address", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host",
-          "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
-        if (last == flag) return refuse(std::string(flag) + " needs a value");
-    for (auto const& t : timeouts)
-        if (last == t.name) return refuse(std::string(t.name) + " needs a value");
     return cl;
 }
 
