@@ -323,8 +323,8 @@ TEST_CASE("a flag that takes a value, given without one (last, or before another
 }
 
 TEST_CASE("every flag --help shows with a value (\"--port N\") is refused when given without one") {
-    // The help text is where a new flag is written down: one it lists and the check above
-    // does not know would be ignored when given last.
+    // The help text is where a new flag is written down: one it lists and the check above does
+    // not know would be ignored when given last, or would take the flag after it as its value.
     auto help = read({"prog", "--help"}).message;
     std::vector<std::string> flags;
     for (std::size_t at = help.find("--"); at != std::string::npos; at = help.find("--", at + 2)) {

@@ -261,6 +261,11 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         {"--websocket-ping-ms", &server_options::websocket_ping_interval},
         {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
     };
+#if defined(_WIN32)  // before the missing-value check: a bare --socket-mode is wrong for this reason
+    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
+        if (command_line_flag(argc, argv, flag) || command_line_value(argc, argv, flag))
+            return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
+#endif
     // A flag without its value, given last or followed by another flag: a mistake to report, not
     // a default to serve with, nor a flag to take as the value (`--name=--value` still gives one).
     auto lacks_value = [&](std::string_view flag) {
@@ -294,9 +299,6 @@ inline command_line server_options::from_command_line(int argc, char const* cons
 #if defined(_WIN32)
     for (auto a : addresses)
         if (a.substr(0, 5) == "unix:") return refuse("--address unix:... : Unix sockets are not supported on Windows");
-    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
-        if (command_line_flag(argc, argv, flag) || command_line_value(argc, argv, flag))
-            return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
 #endif
     if (auto m = command_line_value(argc, argv, "--socket-mode")) {
         unsigned mode = 0;

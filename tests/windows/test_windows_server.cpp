@@ -309,6 +309,10 @@ TEST_CASE(
     CHECK(server_options::from_command_line(3, mode).result == command_line::outcome::invalid);
     char const* group[] = {"hello", "--socket-group=staff"};  // the = form too
     CHECK(server_options::from_command_line(2, group).result == command_line::outcome::invalid);
+    char const* bare[] = {"hello", "--socket-mode"};  // without its value: still the Windows reason
+    auto no_value = server_options::from_command_line(2, bare);
+    CHECK(no_value.result == command_line::outcome::invalid);
+    CHECK(no_value.message.find("not supported on Windows") != std::string::npos);
     char const* help[] = {"hello", "--help"};  // --help offers none of it
     auto usage = server_options::from_command_line(2, help);
     CHECK(usage.result == command_line::outcome::help);
