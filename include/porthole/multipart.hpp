@@ -384,8 +384,8 @@ private:
         }
     }
 
-    // Steps past delimiter `d` (found in the work from `at` on, so `at` moves to its end): the
-    // close delimiter ends the body (false), any other opens the next part's head.
+    // Steps past delimiter `d`, found in the work from `at` on: the close delimiter ends the body (false,
+    // `at` unmoved); any other moves `at` past its line and opens the next part's head (true).
     bool pass(detail::delimiter const& d, std::size_t& at) noexcept {
         if (d.close) {
             phase_ = phase::done;
