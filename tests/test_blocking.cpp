@@ -110,6 +110,7 @@ TEST_CASE("a full pool answers 503 with Retry-After at once") {
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 503);
     CHECK(rs[0].header("Retry-After") == "1");
+    CHECK(rs[0].body == "Service Unavailable");  // response::error's page, as every other refusal
     CHECK(!refused.closed());
     g.release();
     REQUIRE(step_until(busy, 1));

@@ -184,6 +184,10 @@ TEST_CASE("connections beyond max_connections get 503 and the others go on") {
     REQUIRE(r);
     CHECK(r->status == 503);
     CHECK(r->header("Connection") == "close");
+    // The one error page, response::error's, though written without a connection.
+    auto const page = porthole::response::error(porthole::status::service_unavailable);
+    CHECK(r->header("Content-Type") == page.content_type());
+    CHECK(r->body == std::get<std::string_view>(page.body()));
     CHECK(extra.closed_by_peer());
     // The held ones still work, and a freed slot is taken by the next client.
     REQUIRE(held[0].get("/"));

@@ -59,7 +59,7 @@ inline void append_quoted(std::string& out, std::string_view s) {
 }
 
 inline response unauthorized(std::string_view challenge, status s = status::unauthorized) {
-    auto r = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    auto r = response::error(s);
     r.set_header("WWW-Authenticate", challenge);
     r.set_header("Cache-Control", "no-store");
     return r;

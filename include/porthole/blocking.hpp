@@ -84,8 +84,7 @@ using kept_argument =
     std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
 
 inline response busy_response() {
-    response res =
-        response::static_text("Service Unavailable\n", "text/plain; charset=utf-8", status::service_unavailable);
+    response res = response::error(status::service_unavailable);
     res.set_header("Retry-After", "1");
     return res;
 }

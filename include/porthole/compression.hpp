@@ -415,16 +415,14 @@ public:
         if (coding.empty() || iequals(coding, "identity")) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
         if (!gzip && !iequals(coding, "deflate")) {
-            auto r = response::static_text(reason_phrase(status::unsupported_media_type), "text/plain; charset=utf-8",
-                                           status::unsupported_media_type);
+            auto r = response::error(status::unsupported_media_type);
             r.set_header("Accept-Encoding", "gzip, deflate");
             return r;
         }
         state s;
         s.decoded = true;
         auto result = inflate_body(req.body(), gzip, s.body);
-        if (result != status::ok)
-            return response::static_text(reason_phrase(result), "text/plain; charset=utf-8", result);
+        if (result != status::ok) return response::error(result);
         return s;
     }
 

@@ -72,8 +72,7 @@ public:
         auto key = shared_->opts.key ? shared_->opts.key(req) : detail::client_address(req.peer());
         double wait = take(key, now());
         if (wait <= 0) return std::nullopt;
-        auto r = response::static_text(reason_phrase(status::too_many_requests), "text/plain; charset=utf-8",
-                                       status::too_many_requests);
+        auto r = response::error(status::too_many_requests);
         r.set_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(wait))));
         return r;
     }

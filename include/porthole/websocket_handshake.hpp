@@ -154,7 +154,7 @@ inline bool is_upgrade_request(request const& req) noexcept {
 namespace detail {
 inline handshake refuse(status s) {
     handshake h;
-    h.response = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    h.response = response::error(s);
     if (s == status::upgrade_required) {  // RFC 9110 15.5.22, RFC 6455 4.2.2
         h.response.set_header("Upgrade", "websocket");
         h.response.set_header("Connection", "Upgrade");

@@ -6304,7 +6304,7 @@ inline void append_quoted(std::string& out, std::string_view s) {
 }
 
 inline response unauthorized(std::string_view challenge, status s = status::unauthorized) {
-    auto r = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    auto r = response::error(s);
     r.set_header("WWW-Authenticate", challenge);
     r.set_header("Cache-Control", "no-store");
     return r;
@@ -6905,8 +6905,7 @@ public:
         auto key = shared_->opts.key ? shared_->opts.key(req) : detail::client_address(req.peer());
         double wait = take(key, now());
         if (wait <= 0) return std::nullopt;
-        auto r = response::static_text(reason_phrase(status::too_many_requests), "text/plain; charset=utf-8",
-                                       status::too_many_requests);
+        auto r = response::error(status::too_many_requests);
         r.set_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(wait))));
         return r;
     }
@@ -7530,16 +7529,14 @@ public:
         if (coding.empty() || iequals(coding, "identity")) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
         if (!gzip && !iequals(coding, "deflate")) {
-            auto r = response::static_text(reason_phrase(status::unsupported_media_type), "text/plain; charset=utf-8",
-                                           status::unsupported_media_type);
+            auto r = response::error(status::unsupported_media_type);
             r.set_header("Accept-Encoding", "gzip, deflate");
             return r;
         }
         state s;
         s.decoded = true;
         auto result = inflate_body(req.body(), gzip, s.body);
-        if (result != status::ok)
-            return response::static_text(reason_phrase(result), "text/plain; charset=utf-8", result);
+        if (result != status::ok) return response::error(result);
         return s;
     }
 
@@ -8757,8 +8754,7 @@ using kept_argument =
     std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
 
 inline response busy_response() {
-    response res =
-        response::static_text("Service Unavailable\n", "text/plain; charset=utf-8", status::service_unavailable);
+    response res = response::error(status::service_unavailable);
     res.set_header("Retry-After", "1");
     return res;
 }
@@ -13238,14 +13234,16 @@ using default_poller = poll_poller;
 
 namespace porthole::detail {
 
-// The reply to a connection beyond max_connections, written directly and best effort.
+// The reply to a connection beyond max_connections, written directly and best effort: the error
+// page of response::error(status::service_unavailable), serialized here since no connection
+// exists to do it.
 inline constexpr std::string_view busy_reply =
     "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 20\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 19\r\n"
     "Connection: close\r\n"
     "\r\n"
-    "Service Unavailable\n";
+    "Service Unavailable";
 
 template <class Shared, class Poller>
 class event_loop {
@@ -17167,7 +17165,7 @@ inline bool is_upgrade_request(request const& req) noexcept {
 namespace detail {
 inline handshake refuse(status s) {
     handshake h;
-    h.response = response::static_text(reason_phrase(s), "text/plain; charset=utf-8", s);
+    h.response = response::error(s);
     if (s == status::upgrade_required) {  // RFC 9110 15.5.22, RFC 6455 4.2.2
         h.response.set_header("Upgrade", "websocket");
         h.response.set_header("Connection", "Upgrade");

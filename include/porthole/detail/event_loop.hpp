@@ -31,14 +31,16 @@
 
 namespace porthole::detail {
 
-// The reply to a connection beyond max_connections, written directly and best effort.
+// The reply to a connection beyond max_connections, written directly and best effort: the error
+// page of response::error(status::service_unavailable), serialized here since no connection
+// exists to do it.
 inline constexpr std::string_view busy_reply =
     "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 20\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 19\r\n"
     "Connection: close\r\n"
     "\r\n"
-    "Service Unavailable\n";
+    "Service Unavailable";
 
 template <class Shared, class Poller>
 class event_loop {
