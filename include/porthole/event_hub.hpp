@@ -33,6 +33,7 @@
 //   after which subscribe() answers 204, which tells EventSource not to reconnect.
 #pragma once
 
+#include <porthole/detail/decimal.hpp>
 #include <porthole/metrics.hpp>
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>
@@ -252,9 +253,7 @@ public:
             sub->cursor = s.last_id;
             if (!last_event_id.empty()) {
                 std::uint64_t seen = 0;
-                auto end = last_event_id.data() + last_event_id.size();
-                auto r = std::from_chars(last_event_id.data(), end, seen);
-                if (r.ec == std::errc() && r.ptr == end && seen + 1 >= s.first_id && seen <= s.last_id)
+                if (detail::parse_decimal(last_event_id, seen) && seen + 1 >= s.first_id && seen <= s.last_id)
                     sub->cursor = seen;  // the producer sends what came after it
                 else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
             }

@@ -3,11 +3,12 @@
 #pragma once
 
 #include <porthole/connection.hpp>
+#include <porthole/detail/decimal.hpp>
 #include <porthole/mailbox.hpp>
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdlib>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -49,7 +50,9 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
         auto head = raw.substr(0, end);
         auto line_end = head.find("\r\n");
         auto status_line = head.substr(0, line_end);
-        r.status = static_cast<unsigned>(std::atoi(std::string(status_line.substr(9, 3)).c_str()));
+        std::uint64_t code = 0;
+        detail::parse_decimal(status_line.substr(9, 3), code);
+        r.status = static_cast<unsigned>(code);
         r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : std::string_view{});
         auto rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
         while (!rest.empty()) {
@@ -72,7 +75,12 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
             for (;;) {
                 auto le = raw.find("\r\n");
                 if (le == std::string_view::npos) break;
-                auto size = std::strtoull(std::string(raw.substr(0, le)).c_str(), nullptr, 16);
+                std::size_t size = 0;  // porthole's own chunk-size line: hex digits alone
+                for (char c : raw.substr(0, le)) {
+                    int digit = detail::hex_value(c);
+                    if (digit < 0) break;
+                    size = size * 16 + static_cast<std::size_t>(digit);
+                }
                 raw.remove_prefix(le + 2);
                 if (size == 0) {
                     auto te = raw.find("\r\n");  // no trailers are sent by porthole
@@ -85,7 +93,8 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
                 raw.remove_prefix(size + 2);
             }
         } else if (auto length = r.header("Content-Length")) {
-            auto n = std::strtoull(std::string(*length).c_str(), nullptr, 10);
+            std::uint64_t n = 0;
+            detail::parse_decimal(*length, n);
             r.complete = raw.size() >= n;
             r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
             raw.remove_prefix(r.body.size());

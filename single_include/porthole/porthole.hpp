@@ -4884,6 +4884,7 @@ inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
 // - The server stopping ends every stream cleanly (after what is queued); so does close(),
 //   after which subscribe() answers 204, which tells EventSource not to reconnect.
 
+// #include <porthole/detail/decimal.hpp>
 // #include <porthole/metrics.hpp>
 // #include <porthole/request.hpp>
 // #include <porthole/response.hpp>
@@ -5103,9 +5104,7 @@ public:
             sub->cursor = s.last_id;
             if (!last_event_id.empty()) {
                 std::uint64_t seen = 0;
-                auto end = last_event_id.data() + last_event_id.size();
-                auto r = std::from_chars(last_event_id.data(), end, seen);
-                if (r.ec == std::errc() && r.ptr == end && seen + 1 >= s.first_id && seen <= s.last_id)
+                if (detail::parse_decimal(last_event_id, seen) && seen + 1 >= s.first_id && seen <= s.last_id)
                     sub->cursor = seen;  // the producer sends what came after it
                 else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
             }
@@ -8266,8 +8265,8 @@ inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept 
 }
 
 inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
-    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
-        id = static_cast<std::uint32_t>(std::stoul(name));
+    if (std::uint64_t number = 0; name.size() <= 9 && parse_decimal(name, number)) {  // below 2^32
+        id = static_cast<std::uint32_t>(number);
         return true;
     }
     char buf[4096];
@@ -10474,11 +10473,12 @@ inline connection_phase connection<App>::upgraded_phase() const noexcept {
 // bytes (split as you like) or a simple request, get the parsed responses back.
 
 // #include <porthole/connection.hpp>
+// #include <porthole/detail/decimal.hpp>
 // #include <porthole/mailbox.hpp>
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdlib>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -10520,7 +10520,9 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
         auto head = raw.substr(0, end);
         auto line_end = head.find("\r\n");
         auto status_line = head.substr(0, line_end);
-        r.status = static_cast<unsigned>(std::atoi(std::string(status_line.substr(9, 3)).c_str()));
+        std::uint64_t code = 0;
+        detail::parse_decimal(status_line.substr(9, 3), code);
+        r.status = static_cast<unsigned>(code);
         r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : std::string_view{});
         auto rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
         while (!rest.empty()) {
@@ -10543,7 +10545,12 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
             for (;;) {
                 auto le = raw.find("\r\n");
                 if (le == std::string_view::npos) break;
-                auto size = std::strtoull(std::string(raw.substr(0, le)).c_str(), nullptr, 16);
+                std::size_t size = 0;  // porthole's own chunk-size line: hex digits alone
+                for (char c : raw.substr(0, le)) {
+                    int digit = detail::hex_value(c);
+                    if (digit < 0) break;
+                    size = size * 16 + static_cast<std::size_t>(digit);
+                }
                 raw.remove_prefix(le + 2);
                 if (size == 0) {
                     auto te = raw.find("\r\n");  // no trailers are sent by porthole
@@ -10556,7 +10563,8 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
                 raw.remove_prefix(size + 2);
             }
         } else if (auto length = r.header("Content-Length")) {
-            auto n = std::strtoull(std::string(*length).c_str(), nullptr, 10);
+            std::uint64_t n = 0;
+            detail::parse_decimal(*length, n);
             r.complete = raw.size() >= n;
             r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
             raw.remove_prefix(r.body.size());

@@ -367,8 +367,8 @@ inline sockaddr_un address_of(listen_address const& a, socklen_t& len) noexcept 
 }
 
 inline bool lookup_id(std::string const& name, bool user, std::uint32_t& id) {
-    if (!name.empty() && name.size() <= 9 && name.find_first_not_of("0123456789") == std::string::npos) {
-        id = static_cast<std::uint32_t>(std::stoul(name));
+    if (std::uint64_t number = 0; name.size() <= 9 && parse_decimal(name, number)) {  // below 2^32
+        id = static_cast<std::uint32_t>(number);
         return true;
     }
     char buf[4096];
