@@ -4,6 +4,7 @@
 #pragma once
 
 #include <porthole/app.hpp>
+#include <porthole/url.hpp>
 
 #include <array>
 #include <cstddef>
@@ -87,7 +88,7 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
     auto open = index_of(s, '{');
     auto close = index_of(s, '}');
     if (open == std::string_view::npos && close == std::string_view::npos) {
-        if (s == "." || s == "..") return pattern_problem::dot_segment;
+        if (url::is_dot_segment(s)) return pattern_problem::dot_segment;
         for (char c : s)
             if (c == '%' || c == '?' || c == '#' || c == '\0') return pattern_problem::bad_literal;
         out = {segment_kind::literal, s};

@@ -71,7 +71,7 @@ public:
         state_->root.reset(fd);
         state_->options = std::move(options);
         auto& index = state_->options.index;
-        if (index.find('/') != std::string::npos || index == "." || index == "..") index.clear();
+        if (index.find('/') != std::string::npos || url::is_dot_segment(index)) index.clear();
         for (auto& [ext, type] : state_->options.mime_types) {
             if (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
             if (type.find(';') == std::string::npos && detail::is_text_media_type(type)) type += "; charset=utf-8";

@@ -11927,7 +11927,7 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> 
     }
     while (auto* e = ::readdir(dir)) {
         std::string_view name = e->d_name;
-        if (name == "." || name == "..") continue;
+        if (url::is_dot_segment(name)) continue;
         struct stat st {};
         bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
         entries.emplace_back(std::string(name), is_dir);
@@ -12123,7 +12123,7 @@ public:
         state_->root.reset(fd);
         state_->options = std::move(options);
         auto& index = state_->options.index;
-        if (index.find('/') != std::string::npos || index == "." || index == "..") index.clear();
+        if (index.find('/') != std::string::npos || url::is_dot_segment(index)) index.clear();
         for (auto& [ext, type] : state_->options.mime_types) {
             if (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
             if (type.find(';') == std::string::npos && detail::is_text_media_type(type)) type += "; charset=utf-8";
@@ -14897,6 +14897,7 @@ int serve(App&& app, command_line cl) {
 // router (router.hpp) builds its trie (detail/route_trie.hpp) from these.
 
 // #include <porthole/app.hpp>
+// #include <porthole/url.hpp>
 
 #include <array>
 #include <cstddef>
@@ -14980,7 +14981,7 @@ constexpr pattern_problem parse_segment(std::string_view s, segment_spec& out) n
     auto open = index_of(s, '{');
     auto close = index_of(s, '}');
     if (open == std::string_view::npos && close == std::string_view::npos) {
-        if (s == "." || s == "..") return pattern_problem::dot_segment;
+        if (url::is_dot_segment(s)) return pattern_problem::dot_segment;
         for (char c : s)
             if (c == '%' || c == '?' || c == '#' || c == '\0') return pattern_problem::bad_literal;
         out = {segment_kind::literal, s};

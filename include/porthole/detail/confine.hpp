@@ -155,7 +155,7 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> 
     }
     while (auto* e = ::readdir(dir)) {
         std::string_view name = e->d_name;
-        if (name == "." || name == "..") continue;
+        if (url::is_dot_segment(name)) continue;
         struct stat st {};
         bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
         entries.emplace_back(std::string(name), is_dir);
