@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <signal.h>
 #include <thread>
 #include <vector>
 
@@ -173,4 +174,25 @@ TEST_CASE("the destructor shuts the pool down the same way") {
     releaser.join();
     CHECK(watch.expired());
     CHECK(ran == 1);  // the running job finished; the waiting one never ran
+}
+
+TEST_CASE("a worker takes no asynchronous signals, whatever the mask of the thread that started it") {
+    worker_pool pool(1, 1);
+    std::atomic<int> seen{0};  // 1: SIGINT and SIGTERM blocked, SIGSEGV not; 2: otherwise
+    bool submitted = false;
+    std::thread([&] {  // a thread that lets every signal through: the worker starts from it
+        sigset_t none;
+        sigemptyset(&none);
+        ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+        submitted = submit(pool, [&] {
+            sigset_t now;
+            ::pthread_sigmask(SIG_BLOCK, nullptr, &now);
+            bool right = sigismember(&now, SIGINT) && sigismember(&now, SIGTERM) && !sigismember(&now, SIGSEGV);
+            seen = right ? 1 : 2;
+        });
+    })
+        .join();
+    REQUIRE(submitted);
+    REQUIRE(eventually([&] { return seen != 0; }));
+    CHECK(seen == 1);
 }

@@ -86,7 +86,7 @@ public:
 
 private:
     void work() {
-        detail::block_async_signals_in_this_thread();
+        detail::async_signals_blocked blocked;  // for the worker's life: it may be started from any thread
         std::unique_lock lock(mutex_);
         --starting_;  // at the queue from now on: counted as idle or busy
         for (;;) {

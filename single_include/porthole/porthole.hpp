@@ -7863,7 +7863,6 @@ private:
 // asynchronous signals to keep off the loop threads.
 inline std::size_t raise_descriptor_limit() noexcept { return SIZE_MAX; }
 inline void ignore_sigpipe_if_default() noexcept {}
-inline void block_async_signals_in_this_thread() noexcept {}
 struct async_signals_blocked {
     async_signals_blocked() noexcept {}  // user-provided: an object that is only held is no warning
     ~async_signals_blocked() {}
@@ -8526,17 +8525,10 @@ inline void ignore_sigpipe_if_default() noexcept {
     }
 }
 
-// Loop threads take no asynchronous signals, so SIGINT/SIGTERM reach the thread that waits
-// for them; the faults that can only be synchronous stay deliverable.
-inline void block_async_signals_in_this_thread() noexcept {
-    sigset_t set;
-    sigfillset(&set);
-    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
-    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
 // While alive, every asynchronous signal is blocked in this thread, and in the threads it
-// starts meanwhile (they inherit the mask): signals belong to the program's own threads.
+// starts meanwhile (they inherit the mask): signals belong to the program's own threads, so
+// SIGINT/SIGTERM reach the one that waits for them. The faults that can only be synchronous
+// stay deliverable.
 class async_signals_blocked {
 public:
     async_signals_blocked() noexcept {
@@ -8637,7 +8629,7 @@ public:
 
 private:
     void work() {
-        detail::block_async_signals_in_this_thread();
+        detail::async_signals_blocked blocked;  // for the worker's life: it may be started from any thread
         std::unique_lock lock(mutex_);
         --starting_;  // at the queue from now on: counted as idle or busy
         for (;;) {

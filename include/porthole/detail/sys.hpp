@@ -628,17 +628,10 @@ inline void ignore_sigpipe_if_default() noexcept {
     }
 }
 
-// Loop threads take no asynchronous signals, so SIGINT/SIGTERM reach the thread that waits
-// for them; the faults that can only be synchronous stay deliverable.
-inline void block_async_signals_in_this_thread() noexcept {
-    sigset_t set;
-    sigfillset(&set);
-    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
-    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
 // While alive, every asynchronous signal is blocked in this thread, and in the threads it
-// starts meanwhile (they inherit the mask): signals belong to the program's own threads.
+// starts meanwhile (they inherit the mask): signals belong to the program's own threads, so
+// SIGINT/SIGTERM reach the one that waits for them. The faults that can only be synchronous
+// stay deliverable.
 class async_signals_blocked {
 public:
     async_signals_blocked() noexcept {

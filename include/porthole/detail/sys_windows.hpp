@@ -242,7 +242,6 @@ private:
 // asynchronous signals to keep off the loop threads.
 inline std::size_t raise_descriptor_limit() noexcept { return SIZE_MAX; }
 inline void ignore_sigpipe_if_default() noexcept {}
-inline void block_async_signals_in_this_thread() noexcept {}
 struct async_signals_blocked {
     async_signals_blocked() noexcept {}  // user-provided: an object that is only held is no warning
     ~async_signals_blocked() {}
