@@ -666,14 +666,3 @@ TEST_CASE("a range is served as a file body slice") {
     CHECK(f->offset == 3);
     CHECK(f->length == 3);
 }
-
-// ---------------------------------------------------------------- helpers
-
-TEST_CASE("entity-tag lists parse quoted tags, W/ prefixes and commas inside tags") {
-    CHECK(detail::etag_list_matches("\"a,b\"", "\"a,b\"", true));
-    CHECK(detail::etag_list_matches(" \"x\" ,W/\"a\"", "\"a\"", false));
-    CHECK(!detail::etag_list_matches(" \"x\" ,W/\"a\"", "\"a\"", true));
-    CHECK(!detail::etag_list_matches("\"a", "\"a\"", false));
-    CHECK(!detail::etag_list_matches("a", "a", false));
-    CHECK(detail::etag_list_matches(" * ", "\"q\"", true));
-}
