@@ -37,6 +37,8 @@ RULES = {
     "porthole/json_string.hpp": HEAVY + ANY_PORTHOLE,
     # What a server is told knows nothing of how the engine does it.
     "porthole/options.hpp": ["porthole/detail/sys.hpp", "porthole/detail/engine.hpp", "porthole/detail/event_loop.hpp"],
+    "porthole/command_line.hpp": ["porthole/detail/sys.hpp", "porthole/detail/engine.hpp",
+                                  "porthole/detail/event_loop.hpp"],
     # serve() compiled once elsewhere: a file that calls it compiles none of the server.
     "porthole/serve.hpp -DPORTHOLE_SEPARATE_COMPILATION": [
         "porthole/server.hpp", "porthole/connection.hpp", "porthole/detail/engine.hpp",

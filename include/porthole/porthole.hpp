@@ -37,6 +37,7 @@
 #include <porthole/mime.hpp>
 #include <porthole/static_files.hpp>
 #include <porthole/options.hpp>
+#include <porthole/command_line.hpp>
 #include <porthole/server.hpp>
 #include <porthole/serve.hpp>
 #include <porthole/route_pattern.hpp>

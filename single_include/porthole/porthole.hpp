@@ -12385,24 +12385,18 @@ private:
 }  // namespace porthole
 // #include <porthole/options.hpp>
 // porthole/options.hpp: what a server is told: where to listen, how many loops, the limits and
-// timeouts, logs and HTTPS files (server_options); and the command line every example shares,
-// read into server_options (server_options::from_command_line, command_line) without printing or
-// exiting.
+// timeouts, logs and HTTPS files (server_options). The command line every example shares is read
+// into them by server_options::from_command_line (command_line.hpp, included at the end).
 
 // #include <porthole/access_log.hpp>
-// #include <porthole/detail/decimal.hpp>
 // #include <porthole/parser.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <functional>
-#include <initializer_list>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace porthole {
@@ -12500,6 +12494,31 @@ struct server_options {
 
 // The former name, kept for one version.
 using options [[deprecated("porthole::options is now porthole::server_options")]] = server_options;
+
+}  // namespace porthole
+
+// server_options::from_command_line and what it returns, defined with the command line.
+// #include <porthole/command_line.hpp>
+// porthole/command_line.hpp: the command line every example shares (--port, --threads,
+// --address, the limits and timeouts...), read into server_options without printing or exiting:
+// server_options::from_command_line, the command_line it returns, and the readers a program's
+// own flags use (command_line_value, command_line_values, command_line_flag).
+
+// #include <porthole/detail/decimal.hpp>
+// #include <porthole/options.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole {
 
 // What a command line asks for: options to serve with, or (for --help, or a malformed value)
 // a message to print and a status to exit with. serve(app, command_line) acts on it the way
@@ -12728,6 +12747,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
 }
 
 }  // namespace porthole
+// #include <porthole/command_line.hpp>
 // #include <porthole/server.hpp>
 // porthole/server.hpp: serve an application over TCP: a server object to start, stop, wait or
 // step from the caller's own loop, and a handle to it that needs no application type. serve(),

@@ -1,0 +1,249 @@
+// porthole/command_line.hpp: the command line every example shares (--port, --threads,
+// --address, the limits and timeouts...), read into server_options without printing or exiting:
+// server_options::from_command_line, the command_line it returns, and the readers a program's
+// own flags use (command_line_value, command_line_values, command_line_flag).
+#pragma once
+
+#include <porthole/detail/decimal.hpp>
+#include <porthole/options.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace porthole {
+
+// What a command line asks for: options to serve with, or (for --help, or a malformed value)
+// a message to print and a status to exit with. serve(app, command_line) acts on it the way
+// the examples do; a program that builds a server itself checks ok() first:
+//
+//   auto cl = porthole::server_options::from_command_line(argc, argv);
+//   if (!cl.ok()) return cl.report();   // usage on stdout and 0, or the problem on stderr and 2
+//   porthole::server s(app, cl.options);
+struct command_line {
+    enum class outcome : std::uint8_t { serve, help, invalid };
+
+    porthole::server_options options;  // with outcome::serve: what to serve with
+    outcome result = outcome::serve;
+    std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then the usage
+
+    bool ok() const noexcept { return result == outcome::serve; }
+    // 0 for serve and help, 2 for a malformed value (the convention of command-line tools).
+    int exit_status() const noexcept { return result == outcome::invalid ? 2 : 0; }
+    // Prints the message (help on stdout, a problem on stderr) and returns exit_status().
+    int report() const {
+        std::FILE* out = result == outcome::invalid ? stderr : stdout;
+        std::fwrite(message.data(), 1, message.size(), out);
+        std::fflush(out);
+        return exit_status();
+    }
+};
+
+// The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
+inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
+        if (a.size() == name.size()) {
+            if (i + 1 < argc) return std::string_view(argv[i + 1]);
+            return std::nullopt;
+        }
+        if (a[name.size()] == '=') return a.substr(name.size() + 1);
+    }
+    return std::nullopt;
+}
+
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+    std::vector<std::string_view> out;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == name && i + 1 < argc) out.emplace_back(argv[++i]);
+        else if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
+            out.push_back(a.substr(name.size() + 1));
+    }
+    return out;
+}
+
+// Whether a bare `--name` flag is on a command line.
+inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
+    for (int i = 1; i < argc; ++i) {
+        if (argv[i] == name) return true;
+    }
+    return false;
+}
+
+namespace detail {
+
+inline std::string command_line_usage(std::string_view program) {
+    std::string usage = "usage: ";
+    usage.append(program).append(
+        " [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage +=
+        "  --port N      TCP port, 0 picks a free one (default 8080)\n"
+        "  --threads N   event loop threads (default: one per hardware thread)\n"
+        "  --address A   where to listen, repeatable (default 127.0.0.1): 127.0.0.1, ::1,\n"
+#if defined(_WIN32)  // no Unix sockets, and one listener shared by the loops
+        "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT\n"
+        "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+        "                         literals (repeatable)\n"
+#else
+        "                :: (every interface, dual stack), 0.0.0.0, HOST:PORT, [V6]:PORT,\n"
+        "                unix:/path/to.sock, unix:@abstract-name\n"
+        "  --socket-mode OCTAL    a Unix socket file's mode (default 660)\n"
+        "  --socket-owner USER    its owner; --socket-group GROUP  its group\n"
+        "  --allow-host NAME      a Host name accepted on loopback besides localhost and IP\n"
+        "                         literals (repeatable)\n"
+        "  --shared-listener      one listener for every loop, which take connections as they are\n"
+        "                         free (default: one SO_REUSEPORT listener per loop, on Linux)\n"
+#endif
+        "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
+        "  --help, -h    print this usage and exit\n"
+        "limits:\n"
+        "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
+        "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
+        "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
+        "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
+        "  --write-timeout-ms N       without output leaving (default 30000)\n"
+        "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
+        "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
+        "  --websocket-ping-ms N      WebSocket ping after this long without input; 0: none (default 30000)\n"
+        "  --websocket-close-timeout-ms N  wait for the peer's WebSocket Close (default 5000)\n"
+        "  --worker-threads N         threads for blocking handlers (default 16)\n"
+        "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n";
+    return usage;
+}
+
+inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
+    std::uint64_t v = 0;
+    if (!parse_decimal(s, v) || v > max) return false;
+    out = static_cast<unsigned long>(v);
+    return true;
+}
+
+}  // namespace detail
+
+inline command_line server_options::from_command_line(int argc, char const* const* argv) {
+    command_line cl;
+    server_options& o = cl.options;
+    o.announce = true;
+    o.handle_signals = true;
+    char const* program = argc > 0 ? argv[0] : "server";
+    auto refuse = [&](std::string_view problem) {  // moves cl out: only ever `return refuse(...)`
+        cl.result = command_line::outcome::invalid;
+        cl.message.assign(program).append(": ").append(problem).append("\n");
+        cl.message += detail::command_line_usage(program);
+        return std::move(cl);
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") {
+            cl.result = command_line::outcome::help;
+            cl.message = detail::command_line_usage(program);
+            return cl;
+        }
+        if (a == "--shared-listener") o.listener_per_thread = false;
+    }
+    struct timeout_flag {
+        char const* name;
+        std::chrono::milliseconds server_options::*field;
+    };
+    static constexpr timeout_flag timeouts[] = {
+        {"--header-timeout-ms", &server_options::header_timeout},
+        {"--body-timeout-ms", &server_options::body_timeout},
+        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout},
+        {"--write-timeout-ms", &server_options::write_timeout},
+        {"--drain-timeout-ms", &server_options::drain_timeout},
+        {"--response-timeout-ms", &server_options::response_timeout},
+        {"--websocket-ping-ms", &server_options::websocket_ping_interval},
+        {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
+    };
+#if defined(_WIN32)  // before the missing-value check: a bare --socket-mode is wrong for this reason
+    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
+        if (command_line_flag(argc, argv, flag) || command_line_value(argc, argv, flag))
+            return refuse(std::string(flag) + " is for Unix sockets, which are not supported on Windows");
+#endif
+    // A flag without its value, given last or followed by another flag: a mistake to report, not
+    // a default to serve with, nor a flag to take as the value (`--name=--value` still gives one).
+    auto lacks_value = [&](std::string_view flag) {
+        for (int i = 1; i < argc; ++i)
+            if (argv[i] == flag && (i + 1 == argc || std::string_view(argv[i + 1]).starts_with("--"))) return true;
+        return false;
+    };
+    for (std::string_view flag :
+         {"--port", "--threads", "--address", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host",
+          "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
+        if (lacks_value(flag)) return refuse(std::string(flag) + " needs a value");
+    for (auto const& t : timeouts)
+        if (lacks_value(t.name)) return refuse(std::string(t.name) + " needs a value");
+    unsigned long v = 0;
+    if (auto p = command_line_value(argc, argv, "--port")) {
+        if (!detail::parse_unsigned(*p, 65535, v)) return refuse("--port needs a number from 0 to 65535");
+        o.port = static_cast<std::uint16_t>(v);
+    }
+    if (auto t = command_line_value(argc, argv, "--threads")) {
+        if (!detail::parse_unsigned(*t, 1024, v)) return refuse("--threads needs a number from 0 to 1024");
+        o.threads = static_cast<unsigned>(v);
+    }
+    // Checked when the server starts, which says what is wrong with one.
+    auto addresses = command_line_values(argc, argv, "--address");
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (i == 0) o.address = std::string(addresses[i]);
+        else o.extra_addresses.emplace_back(addresses[i]);
+    }
+    for (auto a : addresses)
+        if (a.empty()) return refuse("--address needs a value");
+#if defined(_WIN32)
+    for (auto a : addresses)
+        if (a.substr(0, 5) == "unix:") return refuse("--address unix:... : Unix sockets are not supported on Windows");
+#endif
+    if (auto m = command_line_value(argc, argv, "--socket-mode")) {
+        unsigned mode = 0;
+        bool ok = !m->empty() && m->size() <= 5;
+        for (char c : *m) {
+            ok = ok && c >= '0' && c <= '7';
+            mode = mode * 8 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || mode > 07777) return refuse("--socket-mode needs an octal mode such as 660");
+        o.unix_socket_mode = mode;
+    }
+    if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
+    if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
+    for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
+    // Values are views into argv that end where their argument ends: C strings.
+    if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
+    if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
+    if (!o.tls_cert_file != !o.tls_key_file || (o.tls_cert_file && (!*o.tls_cert_file || !*o.tls_key_file)))
+        return refuse("--tls-cert and --tls-key go together, each with a file");
+    if (auto m = command_line_value(argc, argv, "--max-connections")) {
+        if (!detail::parse_unsigned(*m, 10000000, v) || v == 0)
+            return refuse("--max-connections needs a number from 1 to 10000000");
+        o.max_connections = v;
+    }
+    if (auto w = command_line_value(argc, argv, "--worker-threads")) {
+        if (!detail::parse_unsigned(*w, 4096, v) || v == 0)
+            return refuse("--worker-threads needs a number from 1 to 4096");
+        o.worker_threads = v;
+    }
+    if (auto q = command_line_value(argc, argv, "--worker-queue")) {
+        if (!detail::parse_unsigned(*q, 10000000, v)) return refuse("--worker-queue needs a number from 0 to 10000000");
+        o.worker_queue = v;
+    }
+    for (auto const& t : timeouts) {
+        if (auto ms = command_line_value(argc, argv, t.name)) {
+            if (!detail::parse_unsigned(*ms, 86400000, v))
+                return refuse(std::string(t.name) + " needs milliseconds from 0 to 86400000");
+            o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
+        }
+    }
+    return cl;
+}
+
+}  // namespace porthole
