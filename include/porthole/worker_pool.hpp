@@ -43,6 +43,9 @@ public:
         detail::count_worker_queue(1);
         if (queue_.size() > takers && threads_.size() < max_threads_) {
             try {
+                // Started with every asynchronous signal blocked (a thread inherits the mask),
+                // whatever the submitting thread lets through: signals are the program's.
+                detail::async_signals_blocked blocked;
                 threads_.emplace_back([this] { work(); });
                 ++starting_;
             } catch (...) {  // no thread to be had: the job waits for a running one, if any
@@ -86,7 +89,6 @@ public:
 
 private:
     void work() {
-        detail::async_signals_blocked blocked;  // for the worker's life: it may be started from any thread
         std::unique_lock lock(mutex_);
         --starting_;  // at the queue from now on: counted as idle or busy
         for (;;) {
