@@ -4,6 +4,7 @@
 
 #include <porthole/connection.hpp>
 #include <porthole/detail/decimal.hpp>
+#include <porthole/http.hpp>
 #include <porthole/mailbox.hpp>
 
 #include <algorithm>
@@ -79,7 +80,7 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
                 for (char c : raw.substr(0, le)) {
                     int digit = detail::hex_value(c);
                     if (digit < 0) break;
-                    size = size * 16 + static_cast<std::size_t>(digit);
+                    size = size > (SIZE_MAX >> 4) ? SIZE_MAX : size * 16 + static_cast<std::size_t>(digit);
                 }
                 raw.remove_prefix(le + 2);
                 if (size == 0) {
@@ -88,12 +89,12 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
                     r.complete = true;
                     break;
                 }
-                if (raw.size() < size + 2) break;
+                if (raw.size() < size || raw.size() - size < 2) break;  // the rest is yet to come
                 r.body.append(raw.substr(0, size));
                 raw.remove_prefix(size + 2);
             }
         } else if (auto length = r.header("Content-Length")) {
-            std::uint64_t n = 0;
+            std::uint64_t n = UINT64_MAX;  // unreadable: never complete, rather than empty
             detail::parse_decimal(*length, n);
             r.complete = raw.size() >= n;
             r.body = std::string(raw.substr(0, std::min<std::size_t>(n, raw.size())));
