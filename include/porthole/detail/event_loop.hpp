@@ -41,6 +41,7 @@ inline constexpr std::string_view busy_reply =
     "Connection: close\r\n"
     "\r\n"
     "Service Unavailable";
+static_assert(busy_reply.size() - busy_reply.find("\r\n\r\n") - 4 == 19, "Content-Length: 19 is the body's size");
 
 template <class Shared, class Poller>
 class event_loop {
