@@ -45,6 +45,11 @@ TEST_CASE("a signal makes the pipe readable; clear() empties it for the next one
 }
 
 TEST_CASE("the handler that was there before comes back, and meanwhile does not run") {
+    sigset_t usr1;  // deliverable after the pipe too, whatever mask this process was started with
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigset_t mask_before;
+    REQUIRE(::pthread_sigmask(SIG_UNBLOCK, &usr1, &mask_before) == 0);
     struct sigaction sa {};
     sa.sa_handler = earlier_handler;
     sigemptyset(&sa.sa_mask);
@@ -60,6 +65,7 @@ TEST_CASE("the handler that was there before comes back, and meanwhile does not 
     REQUIRE(std::raise(SIGUSR1) == 0);
     CHECK(earlier_handler_ran == 1);
     ::sigaction(SIGUSR1, &saved, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &mask_before, nullptr);
 }
 
 TEST_CASE("its signals are unblocked in this thread while it lives, the mask restored after") {
