@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Each header pulls in only what its layer may use: the engine knows no HTTP header, the
 lowest HTTP headers stay free of the heavy standard headers, and the small ones include
-nothing of porthole's. Reads the preprocessor's own dependency list (COMPILER -M).
+nothing of porthole's but the language check every public header makes first. Reads the
+preprocessor's own dependency list (COMPILER -M).
 
   include_hygiene.py INCLUDE_DIR -- COMPILER [ARGS...]
 """
@@ -15,6 +16,7 @@ HTTP = ["porthole/http.hpp", "porthole/parse_error.hpp", "porthole/detail/field_
 HEAVY = ["<chrono>", "<functional>", "<thread>", "<filesystem>", "<sstream>", "<iostream>", "<fstream>",
          "<regex>", "<locale>", "<future>"]
 ANY_PORTHOLE = ["porthole/"]
+LANGUAGE_CHECK = "porthole/detail/cxx20.hpp"  # preprocessor lines alone, first in every public header
 
 # header: what it must not pull in, directly or through another header
 RULES = {
@@ -59,7 +61,7 @@ def dependencies(compiler, include, header_and_flags):
 def offends(dep, banned, header):
     if banned.startswith("<"):
         return dep.endswith("/" + banned[1:-1])
-    if dep.endswith("/" + header):
+    if dep.endswith("/" + header) or dep.endswith("/" + LANGUAGE_CHECK):
         return False
     return ("/" + banned) in dep if banned.endswith("/") else dep.endswith("/" + banned)
 

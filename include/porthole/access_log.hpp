@@ -6,6 +6,8 @@
 // what the application and the layers inside it answered, placed where the layers list puts it).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http_date.hpp>
 #include <porthole/layer.hpp>
 

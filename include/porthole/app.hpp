@@ -3,6 +3,8 @@
 // a static file handler, a mount of one under a prefix.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/request.hpp>
 #include <porthole/responder.hpp>
 #include <porthole/response.hpp>

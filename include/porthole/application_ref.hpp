@@ -4,6 +4,8 @@
 // every application of the program (serve.hpp, PORTHOLE_SEPARATE_COMPILATION).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
 

@@ -6,6 +6,8 @@
 // on loopback (or a Unix socket) where nobody else sees the traffic.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/base64.hpp>
 #include <porthole/layer.hpp>
 #include <porthole/random.hpp>

@@ -2,6 +2,8 @@
 // Basic credentials (RFC 7617), tokens, the WebSocket handshake (RFC 6455).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -12,6 +12,8 @@
 // connection, porthole::testing) the handler runs inline.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 #include <porthole/responder.hpp>
 #include <porthole/worker_pool.hpp>

@@ -36,6 +36,8 @@
 // closes after the answer instead).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 #include <porthole/mailbox.hpp>
 #include <porthole/multipart.hpp>

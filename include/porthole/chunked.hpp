@@ -3,6 +3,8 @@
 // and bounded by parser_limits.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/field_line.hpp>
 #include <porthole/http.hpp>
 #include <porthole/parse_error.hpp>

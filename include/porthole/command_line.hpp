@@ -4,6 +4,8 @@
 // own flags use (command_line_value, command_line_values, command_line_flag).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/decimal.hpp>
 #include <porthole/options.hpp>
 

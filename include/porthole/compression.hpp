@@ -5,6 +5,8 @@
 // layer links neither library.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/platform.hpp>
 #include <porthole/encoding.hpp>
 #include <porthole/layer.hpp>

@@ -11,6 +11,8 @@
 // runs the mailbox in its step, then writes for each connection it names.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/access_log.hpp>
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>

@@ -3,6 +3,8 @@
 // One configuration is shared by a driver's connections (connection.hpp).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/access_log.hpp>
 #include <porthole/parse_error.hpp>
 

@@ -7,6 +7,8 @@
 // invalid cookie has no text, so it can never reach the wire (docs/errors.md).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http.hpp>
 #include <porthole/http_date.hpp>
 #include <porthole/url.hpp>

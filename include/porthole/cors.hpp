@@ -5,6 +5,8 @@
 // keeps the answer from the page.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/layer.hpp>
 
 #include <chrono>

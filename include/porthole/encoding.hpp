@@ -3,6 +3,8 @@
 // the compression layer (compression.hpp) picks what to compress with.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http.hpp>
 
 #include <cstdint>

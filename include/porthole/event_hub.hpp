@@ -33,6 +33,8 @@
 //   after which subscribe() answers 204, which tells EventSource not to reconnect.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/decimal.hpp>
 #include <porthole/metrics.hpp>
 #include <porthole/request.hpp>

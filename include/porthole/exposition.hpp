@@ -12,6 +12,8 @@
 // them on a loopback or otherwise protected address: they tell a reader what a program does.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/event_hub.hpp>
 #include <porthole/expvar.hpp>
 #include <porthole/http.hpp>

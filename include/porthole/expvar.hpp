@@ -17,6 +17,8 @@
 // as in Go's expvar: a handle is a reference to one, cheap to copy.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>

@@ -2,6 +2,8 @@
 // request according to its Content-Type.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/multipart.hpp>
 #include <porthole/request.hpp>
 #include <porthole/url.hpp>

@@ -4,6 +4,8 @@
 // raw, and response::html takes a rendered page as it is.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>

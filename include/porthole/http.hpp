@@ -3,11 +3,7 @@
 // case-insensitive comparison and comma-separated token lists.
 #pragma once
 
-// Said once, first, rather than as a thousand lines of errors from the code below.
-#if (defined(_MSVC_LANG) ? _MSVC_LANG : __cplusplus) < 202002L
-#error "porthole needs C++20: compile with -std=c++20 (GCC, Clang) or /std:c++20 (MSVC)"
-#include <porthole_stops_here_without_cxx20>  // a missing header ends compilation at once
-#endif
+#include <porthole/detail/cxx20.hpp>
 
 #include <array>
 #include <cstddef>

@@ -5,6 +5,8 @@
 // value a server sends, formatted once a second.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -5,6 +5,8 @@
 // porthole.hpp then includes this header; with the single header, define it yourself.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 
 #include <nlohmann/json.hpp>

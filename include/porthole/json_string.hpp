@@ -2,6 +2,8 @@
 // JSON writer in porthole uses. Writing only: porthole parses no JSON (nlohmann/json does).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <string>
 #include <string_view>
 

@@ -7,6 +7,8 @@
 // A program that uses none pays nothing: an application that is not wrapped is called as before.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
 #include <porthole/detail/compiler.hpp>

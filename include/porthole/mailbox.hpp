@@ -19,6 +19,8 @@
 // the loop.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <atomic>
 #include <cstddef>
 #include <functional>

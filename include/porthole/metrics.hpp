@@ -20,6 +20,8 @@
 //   (sendfile), blocking jobs queued and refused, live streams and their subscribers.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/compiler.hpp>
 
 #include <array>

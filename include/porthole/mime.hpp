@@ -2,6 +2,8 @@
 // served with, by its extension, with charset=utf-8 for text.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http.hpp>
 
 #include <cstddef>

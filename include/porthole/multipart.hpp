@@ -5,6 +5,8 @@
 // linear in the body size. Malformed bodies make parse() return false; nothing throws.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http.hpp>
 
 #include <algorithm>

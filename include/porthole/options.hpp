@@ -3,6 +3,8 @@
 // into them by server_options::from_command_line (command_line.hpp, included at the end).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/access_log.hpp>
 #include <porthole/parser.hpp>
 

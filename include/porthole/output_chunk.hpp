@@ -2,6 +2,8 @@
 // bytes in memory or a range of an open file (connection::pending_output()).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <array>
 #include <cstdint>
 #include <span>

@@ -3,6 +3,8 @@
 // to answer. Shared by request_parser and chunked_decoder.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http.hpp>
 
 #include <cstddef>

@@ -7,6 +7,8 @@
 // depend on how the bytes were split. Chunked bodies are decoded in place, inside that buffer.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/chunked.hpp>
 #include <porthole/detail/decimal.hpp>
 #include <porthole/detail/field_line.hpp>

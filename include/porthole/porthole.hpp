@@ -1,5 +1,6 @@
 #pragma once
 // porthole/porthole.hpp: everything porthole offers, in one include.
+#include <porthole/detail/cxx20.hpp>
 #include <porthole/http.hpp>
 #include <porthole/parse_error.hpp>
 #include <porthole/chunked.hpp>

@@ -3,6 +3,8 @@
 // RtlGenRandom on Windows, /dev/urandom elsewhere.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/base64.hpp>
 #include <porthole/detail/platform.hpp>
 

@@ -3,6 +3,8 @@
 // gets 429 Too Many Requests with Retry-After (RFC 6585 4, RFC 9110 10.2.3).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/platform.hpp>
 #include <porthole/layer.hpp>
 

@@ -2,6 +2,8 @@
 // connection's buffer, valid for the duration of the handler call.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/cookie.hpp>
 #include <porthole/http.hpp>
 #include <porthole/url.hpp>

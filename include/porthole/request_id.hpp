@@ -3,6 +3,8 @@
 // the application sees it as req.header("X-Request-Id") either way, and the response carries it.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/layer.hpp>
 #include <porthole/random.hpp>
 

@@ -25,6 +25,8 @@
 // handing the responder to another thread.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/mailbox.hpp>
 #include <porthole/request.hpp>
 #include <porthole/response.hpp>

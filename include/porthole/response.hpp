@@ -2,6 +2,8 @@
 // is a string, a view of static data, a file, or a producer that streams chunks.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/platform.hpp>
 #include <porthole/html.hpp>
 #include <porthole/http.hpp>

@@ -3,6 +3,8 @@
 // router (router.hpp) builds its trie (detail/route_trie.hpp) from these.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 #include <porthole/url.hpp>
 

@@ -4,6 +4,8 @@
 // mount points for other applications.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
 #include <porthole/detail/decimal.hpp>

@@ -3,6 +3,8 @@
 // and is left alone on a response that already sets it: a handler overrides it per response.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/layer.hpp>
 
 #include <string>

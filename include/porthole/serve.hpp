@@ -21,6 +21,8 @@
 // porthole::server<App> objects are templates as ever, compiled where they are used.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
 #define PORTHOLE_SEPARATE_COMPILATION
 #endif

@@ -4,6 +4,8 @@
 // options.hpp.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/blocking.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/detail/engine.hpp>

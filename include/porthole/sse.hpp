@@ -18,6 +18,8 @@
 // std::invalid_argument. Comments are `:` lines, which clients ignore: heartbeats.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/response.hpp>
 #include <porthole/stream.hpp>
 

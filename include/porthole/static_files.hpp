@@ -4,6 +4,8 @@
 // requests (RFC 9110 13), single byte ranges (RFC 9110 14), and files compressed ahead of time.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/app.hpp>
 #include <porthole/detail/confine.hpp>
 #include <porthole/detail/platform.hpp>

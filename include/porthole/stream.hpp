@@ -19,6 +19,8 @@
 // flight).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/mailbox.hpp>
 #include <porthole/metrics.hpp>
 #include <porthole/response.hpp>

@@ -14,6 +14,8 @@
 // value or an unreadable file throws porthole::template_error.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/html.hpp>
 
 #include <array>

@@ -5,6 +5,8 @@
 //   auto page = pages.get("templates/status.html");   // a std::shared_ptr<const page_template>
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/template.hpp>
 
 #include <cstdint>

@@ -2,6 +2,8 @@
 // bytes (split as you like) or a simple request, get the parsed responses back.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/connection.hpp>
 #include <porthole/detail/decimal.hpp>
 #include <porthole/http.hpp>

@@ -13,6 +13,8 @@
 // See docs/tls.md.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #if defined(_WIN32)
 #error "porthole: HTTPS (tls.hpp) is not built for Windows yet; the plain server is (docs/server.md#windows)"
 #include <porthole_tls_stops_here_on_windows>  // a missing header ends compilation at once

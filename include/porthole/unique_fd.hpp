@@ -3,6 +3,8 @@
 // it; it knows nothing of HTTP.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <utility>
 
 #if defined(_WIN32)

@@ -7,6 +7,8 @@
 // pays a pointer that stays null.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>

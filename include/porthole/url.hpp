@@ -6,6 +6,8 @@
 // throws; it makes a function return false (leaving `out` as it was) or is skipped.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http.hpp>
 
 #include <array>

@@ -22,6 +22,8 @@
 // client it did something forbidden, which it did not.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/mailbox.hpp>
 #include <porthole/request.hpp>
 #include <porthole/responder.hpp>

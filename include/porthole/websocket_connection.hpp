@@ -22,6 +22,8 @@
 // decompression), and one unsent pong (a newer ping replaces it, 5.5.3).
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/output_chunk.hpp>
 #include <porthole/websocket_deflate.hpp>
 #include <porthole/websocket_frame.hpp>

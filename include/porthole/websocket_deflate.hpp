@@ -12,6 +12,8 @@
 // when the first compressed message arrives.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/http.hpp>
 
 #include <algorithm>

@@ -4,6 +4,8 @@
 // applies the protocol's rules on top.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/utf8.hpp>
 
 #include <array>

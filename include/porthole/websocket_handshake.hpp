@@ -6,6 +6,8 @@
 // speaks WebSocket, or the error to send instead (400, 403, 405, 426), as plain HTTP.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/base64.hpp>
 #include <porthole/detail/sha1.hpp>
 #include <porthole/request.hpp>

@@ -3,6 +3,8 @@
 // marks nothing blocking has none.
 #pragma once
 
+#include <porthole/detail/cxx20.hpp>
+
 #include <porthole/detail/sys.hpp>
 #include <porthole/metrics.hpp>
 

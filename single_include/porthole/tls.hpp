@@ -19,6 +19,8 @@
 //
 // See docs/tls.md.
 
+// #include <porthole/detail/cxx20.hpp> (in porthole.hpp)
+
 #if defined(_WIN32)
 #error "porthole: HTTPS (tls.hpp) is not built for Windows yet; the plain server is (docs/server.md#windows)"
 #include <porthole_tls_stops_here_on_windows>  // a missing header ends compilation at once
