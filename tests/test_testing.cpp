@@ -60,6 +60,28 @@ TEST_CASE("parse_responses: interim responses, HEAD answers and 204/304 carry no
     // An unfinished chunked body is incomplete too; what is not a response ends the parse.
     rs = parse_responses("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
     REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "ab");  // what has arrived of the chunk
+    CHECK_FALSE(rs[0].complete);
+    // Chunked bodies are read by the server's own decoder: extensions and a trailer section
+    // are taken, and a malformed size line leaves the response incomplete and ends the parse.
+    rs = parse_responses(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;name=\"v\"\r\nab\r\n0\r\nX-T: 1\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\ncd\r\nzz\r\nef\r\n0\r\n\r\n"
+        "HTTP/1.1 204 No Content\r\n\r\n");
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "ab");
+    CHECK(rs[0].complete);
+    CHECK(rs[1].body == "cd");
+    CHECK_FALSE(rs[1].complete);
+    rs = parse_responses("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY1\r\nc\r\n0\r\n\r\n");
+    REQUIRE(rs.size() == 1);  // data not followed by CRLF
+    CHECK_FALSE(rs[0].complete);
+    // A response where a size line should be ends the parse too, rather than being read as the next.
+    rs = parse_responses(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "ab");
     CHECK_FALSE(rs[0].complete);
     CHECK(parse_responses("garbage\r\n\r\n").empty());
     CHECK(parse_responses("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n").empty());  // the head is not finished

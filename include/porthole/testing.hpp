@@ -4,6 +4,7 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <porthole/chunked.hpp>
 #include <porthole/connection.hpp>
 #include <porthole/detail/decimal.hpp>
 #include <porthole/http.hpp>
@@ -46,6 +47,7 @@ struct parsed_response {
 inline std::vector<parsed_response> parse_responses(std::string_view raw, std::vector<bool> const& head_requests = {}) {
     std::vector<parsed_response> out;
     std::size_t finals = 0;
+    std::string decoded_body;  // one buffer for every chunked body of the stream
     while (!raw.empty()) {
         auto end = raw.find("\r\n\r\n");
         if (raw.substr(0, 5) != "HTTP/" || end == std::string_view::npos) break;
@@ -75,26 +77,15 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
         if (interim || head_only || r.status == 204 || r.status == 304) {
             r.complete = true;
         } else if (list_contains(r.header("Transfer-Encoding").value_or(""), "chunked")) {
-            for (;;) {
-                auto le = raw.find("\r\n");
-                if (le == std::string_view::npos) break;
-                std::size_t size = 0;  // porthole's own chunk-size line: hex digits alone
-                for (char c : raw.substr(0, le)) {
-                    int digit = detail::hex_value(c);
-                    if (digit < 0) break;
-                    size = size > (SIZE_MAX >> 4) ? SIZE_MAX : size * 16 + static_cast<std::size_t>(digit);
-                }
-                raw.remove_prefix(le + 2);
-                if (size == 0) {
-                    auto te = raw.find("\r\n");  // no trailers are sent by porthole
-                    raw.remove_prefix(te == std::string_view::npos ? raw.size() : te + 2);
-                    r.complete = true;
-                    break;
-                }
-                if (raw.size() < size || raw.size() - size < 2) break;  // the rest is yet to come
-                r.body.append(raw.substr(0, size));
-                raw.remove_prefix(size + 2);
-            }
+            // The decoder the server reads requests with, with no body limit (its framing limits
+            // stay: porthole's output is far inside them). Broken framing ends the parse here.
+            chunked_decoder decoder;
+            decoder.set_max_body(UINT64_MAX);
+            if (decoded_body.size() < raw.size()) decoded_body.resize(raw.size());  // data <= its coding
+            auto decoded = decoder.decode(raw.data(), raw.size(), decoded_body.data());
+            r.body.assign(decoded_body.data(), decoded.produced);
+            r.complete = decoded.status == parse_status::complete;
+            raw.remove_prefix(decoded.status == parse_status::error ? raw.size() : decoded.consumed);
         } else if (auto length = r.header("Content-Length")) {
             std::uint64_t n = UINT64_MAX;  // unreadable: never complete, rather than empty
             detail::parse_decimal(*length, n);
