@@ -4,8 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <charconv>
 #include <chrono>
-#include <cstdint>
 #include <functional>
 #include <map>
 #include <set>
@@ -15,30 +15,28 @@ using porthole::server_options;
 
 namespace {
 
-std::string decimal(std::uint64_t v) { return std::to_string(v); }
-
 // Each flag whose --help line states a default, and that default as server_options holds it,
 // written as the help writes it.
 std::map<std::string, std::function<std::string(server_options const&)>> const defaults_of = {
-    {"--port", [](auto const& o) { return decimal(o.port); }},
+    {"--port", [](auto const& o) { return std::to_string(o.port); }},
     {"--address", [](auto const& o) { return o.address; }},
-    {"--max-connections", [](auto const& o) { return decimal(o.max_connections); }},
-    {"--header-timeout-ms", [](auto const& o) { return decimal(o.header_timeout.count()); }},
-    {"--body-timeout-ms", [](auto const& o) { return decimal(o.body_timeout.count()); }},
-    {"--keep-alive-timeout-ms", [](auto const& o) { return decimal(o.keep_alive_timeout.count()); }},
-    {"--write-timeout-ms", [](auto const& o) { return decimal(o.write_timeout.count()); }},
-    {"--drain-timeout-ms", [](auto const& o) { return decimal(o.drain_timeout.count()); }},
-    {"--response-timeout-ms", [](auto const& o) { return decimal(o.response_timeout.count()); }},
-    {"--websocket-ping-ms", [](auto const& o) { return decimal(o.websocket_ping_interval.count()); }},
-    {"--websocket-close-timeout-ms", [](auto const& o) { return decimal(o.websocket_close_timeout.count()); }},
-    {"--worker-threads", [](auto const& o) { return decimal(o.worker_threads); }},
-    {"--worker-queue", [](auto const& o) { return decimal(o.worker_queue); }},
+    {"--max-connections", [](auto const& o) { return std::to_string(o.max_connections); }},
+    {"--header-timeout-ms", [](auto const& o) { return std::to_string(o.header_timeout.count()); }},
+    {"--body-timeout-ms", [](auto const& o) { return std::to_string(o.body_timeout.count()); }},
+    {"--keep-alive-timeout-ms", [](auto const& o) { return std::to_string(o.keep_alive_timeout.count()); }},
+    {"--write-timeout-ms", [](auto const& o) { return std::to_string(o.write_timeout.count()); }},
+    {"--drain-timeout-ms", [](auto const& o) { return std::to_string(o.drain_timeout.count()); }},
+    {"--response-timeout-ms", [](auto const& o) { return std::to_string(o.response_timeout.count()); }},
+    {"--websocket-ping-ms", [](auto const& o) { return std::to_string(o.websocket_ping_interval.count()); }},
+    {"--websocket-close-timeout-ms", [](auto const& o) { return std::to_string(o.websocket_close_timeout.count()); }},
+    {"--worker-threads", [](auto const& o) { return std::to_string(o.worker_threads); }},
+    {"--worker-queue", [](auto const& o) { return std::to_string(o.worker_queue); }},
 #if !defined(_WIN32)   // no Unix sockets there
     {"--socket-mode",  // octal, as chmod writes it
      [](auto const& o) {
-         std::string octal;
-         for (unsigned m = o.unix_socket_mode; m != 0; m /= 8) octal.insert(octal.begin(), char('0' + m % 8));
-         return octal;
+         char octal[12];
+         auto end = std::to_chars(octal, octal + sizeof octal, o.unix_socket_mode, 8).ptr;
+         return std::string(octal, end);
      }},
 #endif
 };
