@@ -2,10 +2,12 @@
 """Each header pulls in only what its layer may use: the engine knows no HTTP header, the
 lowest HTTP headers stay free of the heavy standard headers, and the small ones include
 nothing of porthole's but the language check every public header makes first. Reads the
-preprocessor's own dependency list (COMPILER -M).
+preprocessor's own dependency list (COMPILER -M), and each public header's first #include: the
+language check must come before anything a C++17 compiler would choke on.
 
   include_hygiene.py INCLUDE_DIR -- COMPILER [ARGS...]
 """
+import pathlib
 import subprocess
 import sys
 import tempfile
@@ -66,10 +68,24 @@ def offends(dep, banned, header):
     return ("/" + banned) in dep if banned.endswith("/") else dep.endswith("/" + banned)
 
 
+def first_include(header):
+    for line in header.read_text().splitlines():
+        if line.startswith("#include"):
+            return line.split(None, 1)[1].strip()
+    return None
+
+
 def main(argv):
     sep = argv.index("--")
     include, compiler = argv[0], argv[sep + 1:]
     failures = 0
+    public = sorted(pathlib.Path(include, "porthole").glob("*.hpp"))
+    late = [h.name for h in public if first_include(h) != "<%s>" % LANGUAGE_CHECK]
+    if not public or late:
+        failures += 1
+        print("FAIL first include is not <%s> in: %s" % (LANGUAGE_CHECK, ", ".join(late) or "no header found"))
+    else:
+        print("ok   %d public headers include <%s> first" % (len(public), LANGUAGE_CHECK))
     for header, banned in RULES.items():
         deps = dependencies(compiler, include, header)
         bad = sorted({b for d in deps for b in banned if offends(d, b, header.split()[0])})
