@@ -27,7 +27,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from server_bench import DEFAULT_SHARED, ROOT, Server, free_port, run_wrk  # noqa: E402
+from server_bench import ROOT, WRK_LUA, Server, free_port, run_wrk  # noqa: E402
 
 NGINX_CONF = """\
 worker_processes 1;
@@ -88,15 +88,12 @@ def compressed_size(port, name):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=str(ROOT / "build"))
-    p.add_argument("--shared", default=os.environ.get("PORTHOLE_SHARED_DIR", str(DEFAULT_SHARED)))
     p.add_argument("--level", type=int, default=6, help="gzip level for both servers")
     p.add_argument("--duration", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=5)
     args = p.parse_args()
     build = pathlib.Path(args.build)
-    lua = str(pathlib.Path(args.shared) / "bench" / "wrk.lua")
-    if not os.path.exists(lua):
-        sys.exit("no %s: pass --shared DIR (the folder holding bench/wrk.lua)" % lua)
+    lua = str(WRK_LUA)
 
     www = pathlib.Path(tempfile.mkdtemp(prefix="porthole-compress-"))
     status_page_files(build, www)
