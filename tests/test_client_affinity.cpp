@@ -156,6 +156,9 @@ TEST_CASE("the only client's loop runs on that client's CPU, follows it, and let
     {
         on_cpu here(cpus->second);  // the client moves: the loop goes after it
         REQUIRE(here.ok());
+        // at once: the wake-up that reads the first request sent from the new CPU moves the loop
+        REQUIRE(ask(a, "/"));
+        CHECK(ask(a, "/cpus") == std::to_string(cpus->second));
         REQUIRE(keep_asking(a));
         CHECK(ask(a, "/cpus") == std::to_string(cpus->second));
 

@@ -23,9 +23,10 @@ class client_affinity {
 public:
     // Wake-ups with one client before following it: a client that asks once or twice (or a
     // connection that only says Connection: close) never moves the thread.
+    // Then the client's CPU is read at every wake-up: where both CPUs share a cache, the
+    // scheduler moves the client to the idle CPU often (hundreds of times a second), and a
+    // thread that follows late pays an idle CPU's wake-up per request until it does.
     static constexpr std::uint64_t settle_wakeups = 32;
-    // Then the client's CPU is read again this often (the scheduler may have moved the client).
-    static constexpr std::uint64_t recheck_wakeups = 64;
 
     // Off by default: only a thread the server owns may be moved (never a caller's poll()).
     void enable(bool on) noexcept { enabled_ = on; }
@@ -46,7 +47,7 @@ public:
             if (cpu_ >= 0) release();  // a new client, not yet settled
             return;
         }
-        if ((lone_wakeups_ - settle_wakeups) % recheck_wakeups == 0) follow(lone_fd);
+        follow(lone_fd);  // a getsockopt; sched_setaffinity only when the client has moved
     }
 
     // A connection closed: whoever is alone next starts afresh.
