@@ -8,12 +8,15 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using test_client::connection;
@@ -269,4 +272,36 @@ TEST_CASE("an idle server uses no CPU, with its only client followed and then qu
     double used = cpu_seconds_of_process() - before;
     CHECK(used < 0.05);  // nothing spins: a loop that did would show close to a second
     CHECK(ask(a, "/"));
+}
+
+TEST_CASE("a loop thread that may run on one CPU only stops following: there is nothing to choose") {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    auto settle_and_look = [&] {
+        porthole::detail::client_affinity follower;
+        follower.enable(true);
+        for (std::uint64_t i = 0; i <= porthole::detail::client_affinity::settle_wakeups; ++i) follower.step(fds[0]);
+        return follower;
+    };
+    if (auto cpus = two_cpus()) {  // two CPUs: it keeps looking at its client
+        auto follower = settle_and_look();
+        CHECK(follower.enabled());
+        CHECK(follower.cpu() == -1);  // a Unix socket says no CPU: the thread stays where it was
+    }
+    int first = -1;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
+    for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu)
+        if (CPU_ISSET(cpu, &set)) first = cpu;
+    {
+        on_cpu here(first);
+        REQUIRE(here.ok());
+        auto follower = settle_and_look();
+        CHECK_FALSE(follower.enabled());  // no system call at each wake-up from here on
+        CHECK(follower.cpu() == -1);
+        CHECK(own_cpus() == std::to_string(first));
+    }
+    ::close(fds[0]);
+    ::close(fds[1]);
 }

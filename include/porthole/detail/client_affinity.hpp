@@ -64,14 +64,21 @@ public:
 private:
     void follow([[maybe_unused]] int fd) noexcept {
 #if defined(__linux__) && defined(SO_INCOMING_CPU)
+        // The CPUs the program gave the thread, read once (the loop's thread is the server's own),
+        // before it is first moved: what release() gives back.
+        if (!own_known_) {
+            if (::sched_getaffinity(0, sizeof own_, &own_) != 0 || CPU_COUNT(&own_) < 2) {
+                enabled_ = false;  // one CPU: nothing to choose, so no system call per wake-up
+                return;
+            }
+            own_known_ = true;
+        }
         int cpu = -1;
         socklen_t len = sizeof cpu;
         if (::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0 || cpu < 0 || cpu >= CPU_SETSIZE ||
             cpu == cpu_)
             return;
-        if (cpu_ < 0 && ::sched_getaffinity(0, sizeof own_, &own_) != 0) return;
-        // Only among the CPUs the program gave the thread, and only when there is a choice.
-        if (!CPU_ISSET(cpu, &own_) || CPU_COUNT(&own_) < 2) {
+        if (!CPU_ISSET(cpu, &own_)) {  // only among the thread's own CPUs
             release();
             return;
         }
@@ -87,6 +94,7 @@ private:
     std::uint64_t lone_wakeups_ = 0;
 #if defined(__linux__)
     cpu_set_t own_{};  // the thread's CPUs before it followed a client
+    bool own_known_ = false;
 #endif
 };
 
