@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <sched.h>
 #include <sys/resource.h>
@@ -115,18 +117,23 @@ private:
     bool ok_ = false;
 };
 
-// The first two CPUs this process may use, or nothing on a single-CPU machine.
-std::optional<std::pair<int, int>> two_cpus() {
+// The first n CPUs this process may use, in order, or nothing when it may use fewer.
+std::vector<int> first_cpus(std::size_t n) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2) return std::nullopt;
-    int first = -1;
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-        if (!CPU_ISSET(cpu, &set)) continue;
-        if (first < 0) first = cpu;
-        else return std::pair{first, cpu};
-    }
-    return std::nullopt;
+    std::vector<int> out;
+    if (::sched_getaffinity(0, sizeof set, &set) != 0) return out;
+    for (int cpu = 0; cpu < CPU_SETSIZE && out.size() < n; ++cpu)
+        if (CPU_ISSET(cpu, &set)) out.push_back(cpu);
+    if (out.size() < n) out.clear();
+    return out;
+}
+
+// The first two CPUs this process may use, or nothing on a single-CPU machine.
+std::optional<std::pair<int, int>> two_cpus() {
+    auto cpus = first_cpus(2);
+    if (cpus.empty()) return std::nullopt;
+    return std::pair{cpus[0], cpus[1]};
 }
 
 double cpu_seconds_of_process() {
@@ -288,12 +295,9 @@ TEST_CASE("a loop thread that may run on one CPU only stops following: there is 
         CHECK(follower.enabled());
         CHECK(follower.cpu() == -1);  // a Unix socket says no CPU: the thread stays where it was
     }
-    int first = -1;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
-    for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu)
-        if (CPU_ISSET(cpu, &set)) first = cpu;
+    auto cpus = first_cpus(1);
+    REQUIRE(cpus.size() == 1);
+    int first = cpus[0];
     {
         on_cpu here(first);
         REQUIRE(here.ok());

@@ -23,9 +23,6 @@ class client_affinity {
 public:
     // Wake-ups with one client before following it: a client that asks once or twice (or a
     // connection that only says Connection: close) never moves the thread.
-    // Then the client's CPU is read at every wake-up: where both CPUs share a cache, the
-    // scheduler moves the client to the idle CPU often (hundreds of times a second), and a
-    // thread that follows late pays an idle CPU's wake-up per request until it does.
     static constexpr std::uint64_t settle_wakeups = 32;
 
     // Off by default: only a thread the server owns may be moved (never a caller's poll()).
@@ -43,11 +40,16 @@ public:
             if (cpu_ >= 0) release();
             return;
         }
-        if (++lone_wakeups_ < settle_wakeups) {
+        if (lone_wakeups_ < settle_wakeups) ++lone_wakeups_;  // stops at settled
+        if (lone_wakeups_ < settle_wakeups) {
             if (cpu_ >= 0) release();  // a new client, not yet settled
             return;
         }
-        follow(lone_fd);  // a getsockopt; sched_setaffinity only when the client has moved
+        // Settled: the client's CPU is read at every wake-up (a getsockopt; sched_setaffinity
+        // only when it has changed). Where both CPUs share a cache, the scheduler moves the client
+        // to the idle CPU often (hundreds of times a second), and a thread that follows late pays
+        // an idle CPU's wake-up per request until it does.
+        follow(lone_fd);
     }
 
     // A connection closed: whoever is alone next starts afresh.
