@@ -290,7 +290,7 @@ TEST_CASE("a loop thread that may run on one CPU only stops following: there is 
         for (std::uint64_t i = 0; i <= porthole::detail::client_affinity::settle_wakeups; ++i) follower.step(fds[0]);
         return follower;
     };
-    if (auto cpus = two_cpus()) {  // two CPUs: it keeps looking at its client
+    if (two_cpus()) {  // two CPUs: it keeps looking at its client
         auto follower = settle_and_look();
         CHECK(follower.enabled());
         CHECK(follower.cpu() == -1);  // a Unix socket says no CPU: the thread stays where it was

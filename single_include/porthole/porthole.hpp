@@ -12893,8 +12893,8 @@ public:
             if (cpu_ >= 0) release();
             return;
         }
-        if (lone_wakeups_ < settle_wakeups) ++lone_wakeups_;  // stops at settled
-        if (lone_wakeups_ < settle_wakeups) {
+        // Counts up to settled and stays there.
+        if (lone_wakeups_ < settle_wakeups && ++lone_wakeups_ < settle_wakeups) {
             if (cpu_ >= 0) release();  // a new client, not yet settled
             return;
         }
