@@ -10,8 +10,8 @@ Serves `GET /` -> "Hello, World!" with four servers, all started once and measur
             (bench/plaintext_httplib.cpp compiled with -O2 -DCPPHTTPLIB_TCP_NODELAY=true
             -I DIR-OF-httplib.h -pthread; the peer's code stays outside this repository)
 
-and drives them with `wrk -t1` and bench/wrk.lua in five modes: keep-alive -c1,
--c64, -c256, pipelined 16 deep (-c64), and `Connection: close` (-c32). For each it prints the
+and drives them with `wrk -t1` and bench/wrk.lua in six modes: keep-alive -c1,
+-c2, -c64, -c256, pipelined 16 deep (-c64), and `Connection: close` (-c32). For each it prints the
 median req/s, p50 and p99 latency, the server's CPU time per request (utime+stime from
 /proc/PID/stat before and after, over the requests wrk counted), its context switches and CPU
 migrations per request (from /proc/PID/task/*/sched), with ratios to the ceiling, to nginx
@@ -49,6 +49,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = [
     # name, connections, extra wrk args, environment
     ("keep-alive -c1", 1, [], {}),
+    ("keep-alive -c2", 2, [], {}),
     ("keep-alive -c64", 64, [], {}),
     ("keep-alive -c256", 256, [], {}),
     ("pipelined 16, -c64", 64, [], {"PIPELINE": "16"}),
@@ -224,7 +225,9 @@ def fmt_ratio(a, b):
 def bench(args):
     lua = str(WRK_LUA)
     servers = make_servers(args)
-    modes = [m for m in MODES if not args.modes or any(w in m[0] for w in args.modes.split(","))]
+    picked = args.modes.split(",") if args.modes else []
+    # Whole words: -c64 picks keep-alive -c64, not also "pipelined 16, -c64".
+    modes = [m for m in MODES if not picked or any(w in m[0].replace(",", "").split() for w in picked)]
     try:
         for s in servers:
             s.start()

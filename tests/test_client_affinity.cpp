@@ -1,5 +1,6 @@
-// A loop serving the server's only client runs on the CPU that client's packets arrive on, and
-// lets go when a second connection comes, the client goes quiet or leaves (client_affinity.hpp).
+// A loop serving the server's one client (its few connections, all on that loop, whose packets
+// arrive on one CPU) runs on that CPU, and lets go when a connection comes from another CPU or on
+// another loop, when the client goes quiet or leaves (client_affinity.hpp).
 // The handler reports the CPUs its own thread (the loop's) may run on, as the kernel says.
 #include <porthole/server.hpp>
 
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <span>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -75,24 +77,39 @@ std::optional<std::string> ask(connection& c, std::string_view path) {
     return r->body;
 }
 
-// Requests enough for the loop to settle on a lone client and read its CPU once more.
-bool keep_asking(connection& c, int n = 100) {
+// Requests enough for the loop to settle on a client and read its CPU once more: n rounds, each
+// asking on every one of the client's connections in turn.
+bool keep_asking(std::span<connection> cs, int n = 100) {
     for (int i = 0; i < n; ++i) {
-        if (!ask(c, "/")) return false;
+        for (auto& c : cs)
+            if (!ask(c, "/")) return false;
     }
     return true;
 }
 
-// Asks until the loop runs on `cpu` (what a lone client sees once the server counts it alone),
-// for up to about 5 s; the CPUs the handler reported last.
-std::optional<std::string> followed_after_a_while(connection& c, int cpu) {
+bool keep_asking(connection& c) { return keep_asking({&c, 1}); }
+
+std::vector<connection> connections(std::uint16_t port, std::size_t n) {
+    std::vector<connection> cs;
+    cs.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) cs.emplace_back(port);
+    return cs;
+}
+
+// Asks until the loop runs on `cpu` (what a client sees once the server counts it alone), for up
+// to about 5 s; the CPUs the handler reported last.
+std::optional<std::string> followed_after_a_while(std::span<connection> cs, int cpu) {
     std::optional<std::string> seen;
     auto deadline = std::chrono::steady_clock::now() + 5s;
     do {
-        if (!keep_asking(c)) return std::nullopt;
-        seen = ask(c, "/cpus");
+        if (!keep_asking(cs)) return std::nullopt;
+        seen = ask(cs.front(), "/cpus");
     } while (seen != std::to_string(cpu) && std::chrono::steady_clock::now() < deadline);
     return seen;
+}
+
+std::optional<std::string> followed_after_a_while(connection& c, int cpu) {
+    return followed_after_a_while({&c, 1}, cpu);
 }
 
 // Holds the calling thread on one CPU (the client's packets are then handled there) and gives
@@ -172,11 +189,16 @@ TEST_CASE("the only client's loop runs on that client's CPU, follows it, and let
         REQUIRE(keep_asking(a));
         CHECK(ask(a, "/cpus") == std::to_string(cpus->second));
 
-        // A second connection, on either loop: the server has two clients, nobody is followed.
+        // A second connection from another CPU, on either loop: the server has two clients,
+        // nobody is followed.
         {
             connection b(s.port());
             REQUIRE(b.ok());
-            REQUIRE(ask(b, "/"));
+            {
+                on_cpu there(cpus->first);
+                REQUIRE(there.ok());
+                REQUIRE(keep_asking(b));  // awake, as a's are
+            }
             REQUIRE(ask(a, "/"));  // a's loop looks at the server's connections after each wake-up
             CHECK(ask(a, "/cpus") == all);
             REQUIRE(keep_asking(a));
@@ -191,6 +213,54 @@ TEST_CASE("the only client's loop runs on that client's CPU, follows it, and let
         connection c(s.port());
         REQUIRE(ask(c, "/"));
         CHECK(ask(c, "/cpus") == all);
+    }
+}
+
+TEST_CASE("one client's few connections on one loop are followed together, not a second client's, nor many") {
+    auto cpus = two_cpus();
+    if (!cpus) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    std::string all = own_cpus();
+    porthole::server s(app, test_options(1));
+    s.start();
+    SUBCASE("two, then a third from another CPU") {
+        auto cs = connections(s.port(), 2);
+        on_cpu here(cpus->first);
+        REQUIRE(here.ok());
+        REQUIRE(keep_asking(cs));
+        CHECK(ask(cs[0], "/cpus") == std::to_string(cpus->first));
+        CHECK(ask(cs[1], "/cpus") == std::to_string(cpus->first));
+        {
+            on_cpu there(cpus->second);  // the client moves: the loop goes after it
+            REQUIRE(there.ok());
+            CHECK(followed_after_a_while(cs, cpus->second) == std::to_string(cpus->second));
+        }
+        REQUIRE(keep_asking(cs));  // and back
+        CHECK(ask(cs[0], "/cpus") == std::to_string(cpus->first));
+        {
+            connection other(s.port());
+            {
+                on_cpu there(cpus->second);
+                REQUIRE(there.ok());
+                REQUIRE(keep_asking(other));  // awake, as the client's two are
+            }
+            REQUIRE(keep_asking(cs));
+            CHECK(ask(cs[0], "/cpus") == all);
+            CHECK(ask(cs[1], "/cpus") == all);
+        }
+        // The other client has gone: its connection closed, the two are followed again.
+        CHECK(followed_after_a_while(cs, cpus->first) == std::to_string(cpus->first));
+    }
+    SUBCASE("more than most_connections") {
+        auto cs = connections(s.port(), porthole::detail::client_affinity::most_connections + 1);
+        on_cpu here(cpus->first);
+        REQUIRE(here.ok());
+        REQUIRE(keep_asking(cs));
+        CHECK(ask(cs[0], "/cpus") == all);
+        cs.pop_back();  // as many as are followed
+        CHECK(followed_after_a_while(cs, cpus->first) == std::to_string(cpus->first));
     }
 }
 
@@ -241,7 +311,7 @@ TEST_CASE(
         on_cpu here(cpus->first);
         REQUIRE(here.ok());
         connection a(s.port());
-        REQUIRE(keep_asking(a, 200));
+        REQUIRE(keep_asking({&a, 1}, 200));
         CHECK(ask(a, "/cpus") == all);
     }
 }
@@ -287,7 +357,7 @@ TEST_CASE("a loop thread that may run on one CPU only stops following: there is 
     auto settle_and_look = [&] {
         porthole::detail::client_affinity follower;
         follower.enable(true);
-        for (std::uint64_t i = 0; i <= porthole::detail::client_affinity::settle_wakeups; ++i) follower.step(fds[0]);
+        for (std::uint64_t i = 0; i <= porthole::detail::client_affinity::settle_wakeups; ++i) follower.step({fds, 1});
         return follower;
     };
     if (two_cpus()) {  // two CPUs: it keeps looking at its client

@@ -80,12 +80,13 @@ struct server_options {
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
 
-    // Linux, start()ed servers: while the server has exactly one connection, its client keeps
-    // asking and each answer leaves at once, that connection's loop thread runs on the CPU the
-    // client's packets arrive on (SO_INCOMING_CPU), so client and server take turns on one CPU
-    // instead of waking each other's idle one; it goes back to its former CPUs when a second
-    // connection comes, an answer takes longer (a download), the client goes quiet or leaves.
-    // Never a caller's thread (poll()). See docs/server.md.
+    // Linux, start()ed servers: while the server has one client (at most 8 connections, all on
+    // one loop, whose packets all arrive on one CPU) that keeps asking, and each answer leaves at
+    // once, that loop's thread runs on the CPU the client's packets arrive on (SO_INCOMING_CPU),
+    // so client and server take turns on one CPU instead of waking each other's idle one; it goes
+    // back to its former CPUs when a connection comes from another CPU or on another loop, an
+    // answer takes longer (a download), the client goes quiet or leaves. Never a caller's thread
+    // (poll()). See docs/server.md.
     bool single_client_affinity = true;
 
     // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as

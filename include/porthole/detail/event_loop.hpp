@@ -15,6 +15,7 @@
 #include <porthole/metrics.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -173,7 +174,7 @@ public:
         run_deferred();
         expire_timers();
         put_idle_to_sleep();
-        if (affinity_.enabled()) follow_lone_client();
+        if (affinity_.enabled()) follow_one_client();
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
@@ -664,14 +665,16 @@ private:
         return ended || s.closed;
     }
 
-    // The server's only connection, while its client keeps asking and every answer leaves at once
-    // (each wake-up ends with it awake and idle: not a download, an upload or a slow handler,
-    // where client and server work at the same time), has this thread run on its client's CPU;
-    // anything else gives the thread back to the scheduler.
-    void follow_lone_client() noexcept {
-        slot* lone = live_ == 1 && !draining_ ? timers_[t_idle].head : nullptr;
-        if (lone && shared_.connections.load(std::memory_order_relaxed) != 1) lone = nullptr;
-        affinity_.step(lone ? lone->fd : -1);
+    // The server's connections, while they are few, all on this loop, and every answer leaves
+    // at once (each wake-up ends with all of them awake and idle: not a download, an upload or a
+    // slow handler, where client and server work at the same time), have this thread run on
+    // their client's CPU when they share one; anything else gives the thread back to the scheduler.
+    void follow_one_client() noexcept {
+        std::array<int, client_affinity::most_connections> fds;
+        std::size_t n = 0;
+        if (live_ <= fds.size() && !draining_ && shared_.connections.load(std::memory_order_relaxed) == live_)
+            for (slot* s = timers_[t_idle].head; s && n < live_; s = s->next) fds[n++] = s->fd;
+        affinity_.step({fds.data(), n == live_ ? n : 0});
     }
 
     // ------------------------------------------------------------ closing
