@@ -81,7 +81,8 @@ struct server_options {
     bool listener_per_thread = true;
 
     // Linux, start()ed servers: while the server has one client (at most 8 connections, all on
-    // one loop, whose packets all arrive on one CPU) that keeps asking, and each answer leaves at
+    // one loop, whose awake ones' packets all arrive on one CPU: behind a network card with one
+    // receive queue, a few clients count as one) that keeps asking, and each answer leaves at
     // once, that loop's thread runs on the CPU the client's packets arrive on (SO_INCOMING_CPU),
     // so client and server take turns on one CPU instead of waking each other's idle one; it goes
     // back to its former CPUs when a connection comes from another CPU or on another loop, an

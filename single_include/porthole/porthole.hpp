@@ -12543,7 +12543,8 @@ struct server_options {
     bool listener_per_thread = true;
 
     // Linux, start()ed servers: while the server has one client (at most 8 connections, all on
-    // one loop, whose packets all arrive on one CPU) that keeps asking, and each answer leaves at
+    // one loop, whose awake ones' packets all arrive on one CPU: behind a network card with one
+    // receive queue, a few clients count as one) that keeps asking, and each answer leaves at
     // once, that loop's thread runs on the CPU the client's packets arrive on (SO_INCOMING_CPU),
     // so client and server take turns on one CPU instead of waking each other's idle one; it goes
     // back to its former CPUs when a connection comes from another CPU or on another loop, an
@@ -12853,17 +12854,20 @@ inline command_line server_options::from_command_line(int argc, char const* cons
 // interface) so that it depends on no HTTP header, and over its readiness back end.
 
 // #include <porthole/detail/client_affinity.hpp>
-// porthole/detail/client_affinity.hpp: a loop thread that serves the server's one client (its
-// few connections, all on this loop, whose packets all arrive on one CPU) runs on that CPU
-// (Linux: SO_INCOMING_CPU) while the two take turns (requests, their answers, the next ones), and
-// goes back to the CPUs it had as soon as a connection comes from elsewhere or on another loop,
-// an answer does not leave at once, the client goes quiet, or it leaves.
+// porthole/detail/client_affinity.hpp: a loop thread that serves the server's one client runs on
+// that client's CPU (Linux: SO_INCOMING_CPU) while the two take turns (requests, their answers,
+// the next ones), and goes back to the CPUs it had as soon as a connection comes on another loop
+// or from another CPU, an answer does not leave at once, the client goes quiet, or it leaves.
+// "One client" is what the kernel can tell: few connections (at most 8), all on this loop, whose
+// packets all arrive on one CPU. Behind a network card with one receive queue, every remote
+// client's packets arrive on the CPU that queue interrupts, so a few clients count as one there
+// (the loop then runs beside that CPU's packet handling: one loop is one CPU whichever it is).
 //
 // Why (docs/server.md, "One client"): a thread waiting in epoll_wait is woken without the
 // scheduler's sync hint, so it stays on its own idle CPU and every request and every answer
 // wakes an idle CPU (dear, above all in a virtual machine). A thread blocked on one socket is
 // woken with the hint and is moved next to its client, where the two hand the CPU to each other.
-// Under load a loop has many connections and none of this runs: one comparison per wake-up.
+// With more than 8 connections none of this runs: one comparison per wake-up.
 
 #include <cstddef>
 #include <cstdint>
@@ -12913,14 +12917,15 @@ public:
             return;
         }
         // Settled: the client's CPU is read at every wake-up (a getsockopt per connection;
-        // sched_setaffinity only when it has changed). Where both CPUs share a cache, the
-        // scheduler moves the client to the idle CPU often (hundreds of times a second), and a
-        // thread that follows late pays an idle CPU's wake-up per request until it does.
+        // sched_setaffinity only when it has changed), less often while the connections' CPUs
+        // differ. Where both CPUs share a cache, the scheduler moves the client to the idle CPU
+        // often (hundreds of times a second), and a thread that follows late pays an idle CPU's
+        // wake-up per request until it does.
         follow(fds);
     }
 
     // A connection closed: the connections left start afresh.
-    void forget() noexcept { turn_wakeups_ = split_ = skip_ = 0; }
+    void forget() noexcept { turn_wakeups_ = mismatches_ = skip_ = 0; }
 
     // Back to the CPUs the thread had before it followed a client.
     void release() noexcept {
@@ -12946,19 +12951,12 @@ private:
         for (int fd : fds) {
             int its = -1;
             socklen_t len = sizeof its;
-            if (::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &its, &len) != 0 || its < 0 || its >= CPU_SETSIZE)
-                return;                    // no CPU to go by (a Unix socket): the thread stays where it is
-            if (cpu >= 0 && its != cpu) {  // clients on different CPUs: none is followed
-                release();
-                // A client moving shows this for a wake-up; several clients (or one with several
-                // threads) keep showing it, and are looked at after 2, 4, ... 1024 wake-ups.
-                if (split_ < 10) ++split_;
-                skip_ = (1u << split_) - 1;
-                return;
-            }
+            bool none = ::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &its, &len) != 0 || its < 0 ||
+                        its >= CPU_SETSIZE;  // a Unix socket
+            if (none || (cpu >= 0 && its != cpu)) return no_one_cpu();
             cpu = its;
         }
-        split_ = 0;
+        mismatches_ = 0;
         if (cpu == cpu_) return;
         if (!CPU_ISSET(cpu, &own_)) {  // only among the thread's own CPUs
             release();
@@ -12971,11 +12969,23 @@ private:
 #endif
     }
 
+    // No CPU to follow: connections on different CPUs (several clients, a client's threads) or
+    // one with no CPU. Nobody is followed, and the CPUs are read again after 2, 4, ... 1024
+    // wake-ups: a client moving to another CPU shows this until each of its connections has
+    // sent from there, several clients keep showing it.
+    void no_one_cpu() noexcept {
+        release();
+        if (mismatches_ < max_backoff_doublings) ++mismatches_;
+        skip_ = (1u << mismatches_) - 1;
+    }
+
+    static constexpr unsigned max_backoff_doublings = 10;
+
     bool enabled_ = false;
     int cpu_ = -1;
     std::uint64_t turn_wakeups_ = 0;
-    unsigned split_ = 0;  // how many times in a row the connections' CPUs differed
-    unsigned skip_ = 0;   // settled wake-ups left before they are looked at again
+    unsigned mismatches_ = 0;  // looks in a row that found no one CPU
+    unsigned skip_ = 0;        // settled wake-ups left before the CPUs are read again
 #if defined(__linux__)
     cpu_set_t own_{};  // the thread's CPUs before it followed a client
     bool own_known_ = false;
@@ -14011,16 +14021,17 @@ private:
         return ended || s.closed;
     }
 
-    // The server's connections, while they are few, all on this loop, and every answer leaves
-    // at once (each wake-up ends with all of them awake and idle: not a download, an upload or a
-    // slow handler, where client and server work at the same time), have this thread run on
-    // their client's CPU when they share one; anything else gives the thread back to the scheduler.
+    // The server's few connections, all on this loop and idle after each wake-up (every answer
+    // left at once: no download, upload or slow handler), have this thread run on their client's
+    // CPU when the awake ones share one (client_affinity.hpp); asleep ones send nothing.
     void follow_one_client() noexcept {
-        std::array<int, client_affinity::most_connections> fds;
-        std::size_t n = 0;
-        if (live_ <= fds.size() && !draining_ && shared_.connections.load(std::memory_order_relaxed) == live_)
-            for (slot* s = timers_[t_idle].head; s && n < live_; s = s->next) fds[n++] = s->fd;
-        affinity_.step({fds.data(), n == live_ ? n : 0});
+        std::array<int, client_affinity::most_connections> awake;
+        std::size_t n = 0, asleep = 0;
+        if (live_ <= awake.size() && !draining_ && shared_.connections.load(std::memory_order_relaxed) == live_) {
+            for (slot* s = timers_[t_idle].head; s && n < awake.size(); s = s->next) awake[n++] = s->fd;
+            for (slot* s = timers_[t_asleep].head; s; s = s->next) ++asleep;
+        }
+        affinity_.step({awake.data(), n + asleep == live_ ? n : 0});
     }
 
     // ------------------------------------------------------------ closing

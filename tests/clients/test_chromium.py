@@ -121,11 +121,17 @@ class Chromium(unittest.TestCase):
         returns what it saw each time."""
         deadline = time.time() + 20
         port_file = os.path.join(profile, "DevToolsActivePort")
-        while not os.path.exists(port_file):
+        devtools = None
+        while devtools is None:  # the file appears before its port is written
             self.assertLess(time.time(), deadline, "chromium opened no DevTools port")
-            await asyncio.sleep(0.1)
-        with open(port_file) as f:
-            devtools = int(f.readline())
+            try:
+                with open(port_file) as f:
+                    line = f.readline()
+                devtools = int(line) if line.endswith("\n") else None
+            except (FileNotFoundError, ValueError):
+                pass
+            if devtools is None:
+                await asyncio.sleep(0.1)
         page = None
         while page is None:
             self.assertLess(time.time(), deadline, "the page never appeared")

@@ -1,14 +1,17 @@
-// porthole/detail/client_affinity.hpp: a loop thread that serves the server's one client (its
-// few connections, all on this loop, whose packets all arrive on one CPU) runs on that CPU
-// (Linux: SO_INCOMING_CPU) while the two take turns (requests, their answers, the next ones), and
-// goes back to the CPUs it had as soon as a connection comes from elsewhere or on another loop,
-// an answer does not leave at once, the client goes quiet, or it leaves.
+// porthole/detail/client_affinity.hpp: a loop thread that serves the server's one client runs on
+// that client's CPU (Linux: SO_INCOMING_CPU) while the two take turns (requests, their answers,
+// the next ones), and goes back to the CPUs it had as soon as a connection comes on another loop
+// or from another CPU, an answer does not leave at once, the client goes quiet, or it leaves.
+// "One client" is what the kernel can tell: few connections (at most 8), all on this loop, whose
+// packets all arrive on one CPU. Behind a network card with one receive queue, every remote
+// client's packets arrive on the CPU that queue interrupts, so a few clients count as one there
+// (the loop then runs beside that CPU's packet handling: one loop is one CPU whichever it is).
 //
 // Why (docs/server.md, "One client"): a thread waiting in epoll_wait is woken without the
 // scheduler's sync hint, so it stays on its own idle CPU and every request and every answer
 // wakes an idle CPU (dear, above all in a virtual machine). A thread blocked on one socket is
 // woken with the hint and is moved next to its client, where the two hand the CPU to each other.
-// Under load a loop has many connections and none of this runs: one comparison per wake-up.
+// With more than 8 connections none of this runs: one comparison per wake-up.
 #pragma once
 
 #include <cstddef>
@@ -59,14 +62,15 @@ public:
             return;
         }
         // Settled: the client's CPU is read at every wake-up (a getsockopt per connection;
-        // sched_setaffinity only when it has changed). Where both CPUs share a cache, the
-        // scheduler moves the client to the idle CPU often (hundreds of times a second), and a
-        // thread that follows late pays an idle CPU's wake-up per request until it does.
+        // sched_setaffinity only when it has changed), less often while the connections' CPUs
+        // differ. Where both CPUs share a cache, the scheduler moves the client to the idle CPU
+        // often (hundreds of times a second), and a thread that follows late pays an idle CPU's
+        // wake-up per request until it does.
         follow(fds);
     }
 
     // A connection closed: the connections left start afresh.
-    void forget() noexcept { turn_wakeups_ = split_ = skip_ = 0; }
+    void forget() noexcept { turn_wakeups_ = mismatches_ = skip_ = 0; }
 
     // Back to the CPUs the thread had before it followed a client.
     void release() noexcept {
@@ -92,19 +96,12 @@ private:
         for (int fd : fds) {
             int its = -1;
             socklen_t len = sizeof its;
-            if (::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &its, &len) != 0 || its < 0 || its >= CPU_SETSIZE)
-                return;                    // no CPU to go by (a Unix socket): the thread stays where it is
-            if (cpu >= 0 && its != cpu) {  // clients on different CPUs: none is followed
-                release();
-                // A client moving shows this for a wake-up; several clients (or one with several
-                // threads) keep showing it, and are looked at after 2, 4, ... 1024 wake-ups.
-                if (split_ < 10) ++split_;
-                skip_ = (1u << split_) - 1;
-                return;
-            }
+            bool none = ::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &its, &len) != 0 || its < 0 ||
+                        its >= CPU_SETSIZE;  // a Unix socket
+            if (none || (cpu >= 0 && its != cpu)) return no_one_cpu();
             cpu = its;
         }
-        split_ = 0;
+        mismatches_ = 0;
         if (cpu == cpu_) return;
         if (!CPU_ISSET(cpu, &own_)) {  // only among the thread's own CPUs
             release();
@@ -117,11 +114,23 @@ private:
 #endif
     }
 
+    // No CPU to follow: connections on different CPUs (several clients, a client's threads) or
+    // one with no CPU. Nobody is followed, and the CPUs are read again after 2, 4, ... 1024
+    // wake-ups: a client moving to another CPU shows this until each of its connections has
+    // sent from there, several clients keep showing it.
+    void no_one_cpu() noexcept {
+        release();
+        if (mismatches_ < max_backoff_doublings) ++mismatches_;
+        skip_ = (1u << mismatches_) - 1;
+    }
+
+    static constexpr unsigned max_backoff_doublings = 10;
+
     bool enabled_ = false;
     int cpu_ = -1;
     std::uint64_t turn_wakeups_ = 0;
-    unsigned split_ = 0;  // how many times in a row the connections' CPUs differed
-    unsigned skip_ = 0;   // settled wake-ups left before they are looked at again
+    unsigned mismatches_ = 0;  // looks in a row that found no one CPU
+    unsigned skip_ = 0;        // settled wake-ups left before the CPUs are read again
 #if defined(__linux__)
     cpu_set_t own_{};  // the thread's CPUs before it followed a client
     bool own_known_ = false;

@@ -665,16 +665,17 @@ private:
         return ended || s.closed;
     }
 
-    // The server's connections, while they are few, all on this loop, and every answer leaves
-    // at once (each wake-up ends with all of them awake and idle: not a download, an upload or a
-    // slow handler, where client and server work at the same time), have this thread run on
-    // their client's CPU when they share one; anything else gives the thread back to the scheduler.
+    // The server's few connections, all on this loop and idle after each wake-up (every answer
+    // left at once: no download, upload or slow handler), have this thread run on their client's
+    // CPU when the awake ones share one (client_affinity.hpp); asleep ones send nothing.
     void follow_one_client() noexcept {
-        std::array<int, client_affinity::most_connections> fds;
-        std::size_t n = 0;
-        if (live_ <= fds.size() && !draining_ && shared_.connections.load(std::memory_order_relaxed) == live_)
-            for (slot* s = timers_[t_idle].head; s && n < live_; s = s->next) fds[n++] = s->fd;
-        affinity_.step({fds.data(), n == live_ ? n : 0});
+        std::array<int, client_affinity::most_connections> awake;
+        std::size_t n = 0, asleep = 0;
+        if (live_ <= awake.size() && !draining_ && shared_.connections.load(std::memory_order_relaxed) == live_) {
+            for (slot* s = timers_[t_idle].head; s && n < awake.size(); s = s->next) awake[n++] = s->fd;
+            for (slot* s = timers_[t_asleep].head; s; s = s->next) ++asleep;
+        }
+        affinity_.step({awake.data(), n + asleep == live_ ? n : 0});
     }
 
     // ------------------------------------------------------------ closing
