@@ -251,8 +251,8 @@ TEST_CASE("the only client's loop runs on that client's CPU, follows it, and let
                 REQUIRE(keep_asking(b));  // awake, as a's are
             }
             REQUIRE(ask(a, "/"));  // a's loop looks at the server's connections after each wake-up
-            CHECK(ask(a, "/cpus") == all);
-            REQUIRE(keep_asking(a));
+            // At once: a quiet connection's late ACKs (40 ms on) come from the CPU its last
+            // answer was sent on, which can make it look like a's (docs/server.md).
             CHECK(ask(a, "/cpus") == all);
         }
         // b has gone: a is alone again, and followed again once it has asked a while. b's loop
@@ -297,9 +297,7 @@ TEST_CASE("one client's few connections on one loop are followed together, not a
                 REQUIRE(there.ok());
                 REQUIRE(keep_asking(other));  // awake, as the client's two are
             }
-            REQUIRE(keep_asking(cs));
-            CHECK(ask(cs[0], "/cpus") == all);
-            CHECK(ask(cs[1], "/cpus") == all);
+            CHECK(ask(cs[0], "/cpus") == all);  // at once, as above
         }
         // The other client has gone: its connection closed, the two are followed again.
         CHECK(followed_after_a_while(cs, cpus->first) == std::to_string(cpus->first));
@@ -321,8 +319,7 @@ TEST_CASE("one client's few connections on one loop are followed together, not a
             REQUIRE(there.ok());
             REQUIRE(ask(other, "/"));
         }
-        REQUIRE(keep_asking(cs));
-        CHECK(ask(cs[0], "/cpus") == all);
+        CHECK(ask(cs[0], "/cpus") == all);  // at once: read at the wake-up that answered it
     }
     SUBCASE("more than most_connections") {
         auto cs = connections(s.port(), porthole::detail::client_affinity::most_connections + 1);
@@ -442,7 +439,7 @@ TEST_CASE("connections on two CPUs are read again after 2, 4, ... 1024 wake-ups"
             send_from(pairs.client(0), cpus->first);
             send_from(pairs.client(1), cpus->second);
             std::uint64_t looked = client_affinity::settle_wakeups;
-            for (int j = 1; j < k; ++j) looked += 1u << std::min(j, 10);
+            for (int j = 1; j < k; ++j) looked += 1u << std::min<unsigned>(j, client_affinity::max_backoff_doublings);
             for (std::uint64_t i = 0; i < looked; ++i) follower.step(pairs.servers());
             if (follower.cpu() != -1) {
                 counted = -2;
@@ -462,6 +459,26 @@ TEST_CASE("connections on two CPUs are read again after 2, 4, ... 1024 wake-ups"
     CHECK(wakeups_to_follow(3) == 8);
     CHECK(wakeups_to_follow(10) == 1024);
     CHECK(wakeups_to_follow(12) == 1024);  // no longer than that
+
+    // A connection with no CPU (a Unix socket) starts the same back-off: at the first look the
+    // thread is let go, and the CPUs are read again two wake-ups on.
+    int unix_pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, unix_pair) == 0);
+    int counted = -1;
+    std::thread([&] {
+        client_affinity follower;
+        follower.enable(true);
+        for (std::uint64_t i = 0; i < client_affinity::settle_wakeups; ++i) follower.step({unix_pair, 1});
+        send_from(pairs.client(0), cpus->first);
+        send_from(pairs.client(1), cpus->first);
+        for (int i = 1; i <= 4096 && counted < 0; ++i) {
+            follower.step(pairs.servers());
+            if (follower.cpu() == cpus->first) counted = i;
+        }
+    }).join();
+    CHECK(counted == 2);
+    ::close(unix_pair[0]);
+    ::close(unix_pair[1]);
 }
 
 TEST_CASE("a loop thread that may run on one CPU only stops following: there is nothing to choose") {
@@ -476,7 +493,7 @@ TEST_CASE("a loop thread that may run on one CPU only stops following: there is 
     if (two_cpus()) {  // two CPUs: it keeps looking at its client
         auto follower = settle_and_look();
         CHECK(follower.enabled());
-        CHECK(follower.cpu() == -1);  // a Unix socket says no CPU: the thread stays where it was
+        CHECK(follower.cpu() == -1);  // a Unix socket says no CPU: nobody is followed
     }
     auto cpus = first_cpus(1);
     REQUIRE(cpus.size() == 1);

@@ -12891,6 +12891,9 @@ public:
     // connection that only says Connection: close) never moves the thread.
     static constexpr std::uint64_t settle_wakeups = 32;
 
+    // Connections with no one CPU are read again after 2, 4, ... 2^this wake-ups.
+    static constexpr unsigned max_backoff_doublings = 10;
+
     // Off by default: only a thread the server owns may be moved (never a caller's poll()).
     void enable(bool on) noexcept { enabled_ = on; }
     bool enabled() const noexcept { return enabled_; }
@@ -12953,7 +12956,10 @@ private:
             socklen_t len = sizeof its;
             bool none = ::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &its, &len) != 0 || its < 0 ||
                         its >= CPU_SETSIZE;  // a Unix socket
-            if (none || (cpu >= 0 && its != cpu)) return no_one_cpu();
+            if (none || (cpu >= 0 && its != cpu)) {
+                no_one_cpu();
+                return;
+            }
             cpu = its;
         }
         mismatches_ = 0;
@@ -12978,8 +12984,6 @@ private:
         if (mismatches_ < max_backoff_doublings) ++mismatches_;
         skip_ = (1u << mismatches_) - 1;
     }
-
-    static constexpr unsigned max_backoff_doublings = 10;
 
     bool enabled_ = false;
     int cpu_ = -1;
@@ -14023,7 +14027,7 @@ private:
 
     // The server's few connections, all on this loop and idle after each wake-up (every answer
     // left at once: no download, upload or slow handler), have this thread run on their client's
-    // CPU when the awake ones share one (client_affinity.hpp); asleep ones send nothing.
+    // CPU when the awake ones share one (client_affinity.hpp); asleep ones are quiet.
     void follow_one_client() noexcept {
         std::array<int, client_affinity::most_connections> awake;
         std::size_t n = 0, asleep = 0;

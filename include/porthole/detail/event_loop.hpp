@@ -667,7 +667,7 @@ private:
 
     // The server's few connections, all on this loop and idle after each wake-up (every answer
     // left at once: no download, upload or slow handler), have this thread run on their client's
-    // CPU when the awake ones share one (client_affinity.hpp); asleep ones send nothing.
+    // CPU when the awake ones share one (client_affinity.hpp); asleep ones are quiet.
     void follow_one_client() noexcept {
         std::array<int, client_affinity::most_connections> awake;
         std::size_t n = 0, asleep = 0;
