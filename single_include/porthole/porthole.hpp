@@ -12901,18 +12901,18 @@ public:
     // The CPU this thread is held on, or -1 (it runs where the scheduler puts it).
     int cpu() const noexcept { return cpu_; }
 
-    // Once per loop wake-up, on the loop's own thread. fds: the sockets of the server's
-    // connections while they are few, all on this loop, and each awake and idle at the end of
-    // the wake-up (client and server take turns), else none.
+    // Once per loop wake-up, on the loop's own thread. fds: the sockets of the awake connections
+    // while the server's connections are few, all on this loop, and each idle (awake or asleep)
+    // at the end of the wake-up (client and server take turns), else none.
     void step(std::span<int const> fds) noexcept {
         if (fds.empty() || fds.size() > most_connections) {
             forget();
-            if (cpu_ >= 0) release();
+            release();
             return;
         }
         // Counts up to settled and stays there.
         if (turn_wakeups_ < settle_wakeups && ++turn_wakeups_ < settle_wakeups) {
-            if (cpu_ >= 0) release();  // a new client, not yet settled
+            release();  // a new client, not yet settled
             return;
         }
         if (skip_ > 0) {
