@@ -442,6 +442,23 @@ TEST_CASE("multipart::stream_parser holds a few KiB whatever the size of a part,
     for (int i = 0; i < 8 && ok; ++i) ok = huge.feed(std::string(4096, 'a'), on);
     CHECK(!ok);
     CHECK(huge.failed());
+
+    // The bound holds however the block arrives: whole in one piece, or its last bytes later;
+    // a block of max_head bytes passes either way, one more byte fails either way.
+    std::string const lead = "--b\r\nContent-Disposition: form-data; name=\"f\"\r\nX: ";
+    for (std::size_t size : {std::size_t{1024}, std::size_t{1025}}) {
+        std::string body = lead + std::string(size - lead.size() + 5 - 4, 'a') + "\r\n\r\nx\r\n--b--";
+        CHECK(body.find("\r\n\r\n") + 4 - 5 == size);  // the header block, after "--b\r\n"
+        for (std::size_t late : {std::size_t{0}, std::size_t{20}}) {
+            CAPTURE(size);
+            CAPTURE(late);
+            multipart::stream_parser sp("b", 100, 1024);
+            bool fed = sp.feed(std::string_view(body).substr(0, body.size() - late), on) &&
+                       sp.feed(std::string_view(body).substr(body.size() - late), on);
+            CHECK(fed == (size <= 1024));
+            CHECK(sp.done() == (size <= 1024));
+        }
+    }
 }
 
 TEST_CASE("take_multipart streams a form's parts to the route; malformed: 400; not multipart: 415") {

@@ -441,6 +441,58 @@ TEST_CASE("large string bodies are referenced, not copied, and go out whole") {
     CHECK(conn.phase() == connection_phase::idle);
 }
 
+// Each file response holds an open descriptor until it is sent, and counts little toward
+// max_output_buffered: without this a peer that pipelines requests for a file and never reads
+// would make the server hold dozens of descriptors per connection and fill the table.
+TEST_CASE("backpressure: a connection holds one file at most; the next request is read once it is sent") {
+    char name[] = "/tmp/porthole_conn_XXXXXX";
+    int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    std::string content(10000, 'f');
+    REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    ::close(fd);
+    std::string path = name;
+    int calls = 0;
+    auto app = [&](request const&) {
+        ++calls;
+        return *response::file(path, "text/plain");
+    };
+    connection conn(app);
+    std::string all;
+    for (int i = 0; i < 20; ++i) all += get("/f");
+    conn.feed(std::string_view(all));
+    CHECK(calls == 1);
+    CHECK(!conn.wants_read());
+    int files_seen = 0;
+    std::string out;
+    while (true) {
+        auto chunks = conn.pending_output();
+        if (chunks.empty()) break;
+        int files = 0;
+        std::size_t n = 0;
+        for (auto const& ch : chunks) {
+            if (ch.file_fd >= 0) {
+                ++files;
+                out += content.substr(static_cast<std::size_t>(ch.file_offset),
+                                      static_cast<std::size_t>(ch.file_length));  // what the driver sends
+            } else {
+                out.append(ch.memory);
+            }
+            n += static_cast<std::size_t>(ch.size());
+        }
+        CHECK(files <= 1);
+        files_seen += files;
+        conn.written(n);
+    }
+    ::unlink(name);
+    CHECK(calls == 20);
+    CHECK(files_seen == 20);
+    auto rs = testing::parse_responses(out);
+    REQUIRE(rs.size() == 20);
+    CHECK(rs[19].body == content);
+    CHECK(conn.wants_read());
+}
+
 TEST_CASE("backpressure: a connection with too much output waiting stops taking requests") {
     recorder app;
     connection_config cfg;
@@ -464,6 +516,27 @@ TEST_CASE("backpressure: a connection with too much output waiting stops taking 
     CHECK(answered == 100);
     CHECK(app.paths.size() == 100);
     CHECK(conn.wants_read());
+}
+
+// Whether the connection stays open is the connection's to say; an application's Connection
+// field that lists close closes it, one that lists keep-alive is dropped, other options go out.
+TEST_CASE("an application's Connection field: close closes, keep-alive is dropped, Upgrade goes out once") {
+    auto app = [](request const& req) {
+        response r = response::static_text("x", "text/plain");
+        if (req.path() == "/close") r.set_header("Connection", "Upgrade, close");
+        if (req.path() == "/keep") r.set_header("Connection", "Keep-Alive");
+        if (req.path() == "/upgrade") r.set_header("Upgrade", "websocket").set_header("Connection", "Upgrade");
+        return r;
+    };
+    testing::client c(app);
+    c.send(get("/keep") + get("/upgrade") + get("/close") + get("/after"));
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 3);
+    CHECK(!rs[0].header("Connection").has_value());
+    CHECK(rs[1].header("Connection") == "Upgrade");
+    CHECK(rs[2].header("Connection") == "close");
+    CHECK(c.output().find("Upgrade, close") == std::string::npos);
+    CHECK(c.closed());
 }
 
 TEST_CASE("phase tells the driver which timeout applies; a read timeout answers 408") {

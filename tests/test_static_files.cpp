@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,6 +162,26 @@ TEST_CASE("a file is served with its type, length, validators and nosniff") {
     CHECK(r.header("ETag").has_value());
     CHECK(r.header("Last-Modified").has_value());
     CHECK(!r.header("Cache-Control").has_value());
+}
+
+// Out of descriptors is the server's state, not the file's: a client must not be told an existing
+// file is missing (404) while the table is full. The soft limit is lowered to what is open now,
+// and restored.
+TEST_CASE("a file that cannot be opened for want of a descriptor is 503, not 404") {
+    static_files app(shared_root().root.string());
+    rlimit was{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &was) == 0);
+    std::vector<int> fillers;
+    rlimit low = was;
+    low.rlim_cur = 64;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) fillers.push_back(fd);
+    auto full = get(app, "/hello.txt");
+    for (int fd : fillers) ::close(fd);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &was) == 0);
+    CHECK(full.status == 503);
+    CHECK(get(app, "/hello.txt").status == 200);
+    CHECK(get(app, "/missing.txt").status == 404);
 }
 
 TEST_CASE("the ETag is strong and made of inode, size and nanosecond mtime; Last-Modified is IMF-fixdate") {

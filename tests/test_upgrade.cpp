@@ -104,6 +104,7 @@ TEST_CASE("the 101 goes out with Connection: Upgrade, then every byte in and out
         auto head = c.output().substr(0, head_end + 4);
         CHECK(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
         CHECK(head.find("\r\nConnection: Upgrade\r\n") != std::string::npos);
+        CHECK(head.find("Connection:") == head.rfind("Connection:"));  // once
         CHECK(head.find("\r\nUpgrade: shout\r\n") != std::string::npos);
         CHECK(c.output().substr(head_end + 4) == "HELLO");
         // What looks like HTTP is not parsed as HTTP any more.

@@ -174,6 +174,8 @@ TEST_CASE("an upgrade asked of a route that does not take WebSocket is plain HTT
     auto r = testing::get(app, "/ws");
     CHECK(r.status == 426);
     CHECK(r.header("Sec-WebSocket-Version") == "13");
+    CHECK(r.header("Upgrade") == "websocket");
+    CHECK(r.header("Connection") == "Upgrade");  // a sender of Upgrade lists it in Connection (RFC 9110 7.8)
     CHECK(testing::send(app, {method::post, "/ws", {}, {}}).status == 405);
     CHECK(f.seen.get().empty());
 }
@@ -492,4 +494,47 @@ TEST_CASE("over sockets, stepped from the caller's own poll() loop: the upgrade,
     CHECK(got[0] == recorded_event{ws::event_type::text, "stepped"});
     CHECK(got[1] == recorded_event{ws::event_type::binary, "handed over"});
     CHECK(got[2].code == 1001);
+}
+
+// The options structs are written with designated initializers (the docs do so); a member
+// without a default initializer would draw -Wmissing-field-initializers (-Wextra) in every
+// program that names another, and this suite builds with -Werror.
+TEST_CASE("every options struct takes one designated member without a -Wextra warning") {
+    access_token_options token{.token = "t"};
+    compression_options compress{.level = 1};
+    decompression_options decompress{.max_body = 1};
+    connection_config conn{.server_header = true};
+    cors_options cors{.origins = {"http://a"}};
+    event_hub_options hub{.history = 1};
+    debug_vars_options vars{.events_url = "/e"};
+    server_options server{.port = 1};
+    parser_limits limits{.max_request_line = 1};
+    rate_limit_options rate{.rate = 1};
+    request_id_options id{.trust_incoming = false};
+    security_headers_options security{.referrer_policy = "origin"};
+    static_options statics{.list_directories = true};
+    template_cache_options templates{.reload_on_change = true};
+    ws::config limits_ws{.max_message_size = 1};
+    ws::deflate_options deflate{.enabled = true};
+    ws::handshake_options handshake{.origin = ws::origin_policy::any()};
+    ws::options route{.handshake = {.deflate = {.enabled = true}}};
+    // The one member named is set; the others keep their defaults.
+    CHECK(token.token == "t");
+    CHECK(compress.level == 1);
+    CHECK(decompress.max_body == 1);
+    CHECK((conn.server_header && conn.allowed_hosts.empty()));
+    CHECK(cors.origins.size() == 1);
+    CHECK(hub.history == 1);
+    CHECK(vars.events_url == "/e");
+    CHECK((server.port == 1 && server.address == "127.0.0.1" && server.extra_addresses.empty()));
+    CHECK(limits.max_request_line == 1);
+    CHECK(rate.rate == 1);
+    CHECK(!id.trust_incoming);
+    CHECK(security.referrer_policy == "origin");
+    CHECK(statics.list_directories);
+    CHECK(templates.reload_on_change);
+    CHECK(limits_ws.max_message_size == 1);
+    CHECK(deflate.enabled);
+    CHECK(handshake.subprotocols.empty());
+    CHECK((route.handshake.deflate.enabled && route.handshake.subprotocols.empty()));
 }

@@ -161,9 +161,28 @@ TEST_CASE("deflate: the examples of RFC 7692 section 7.2.3") {
                                                                   "\x00",
                                                                   11)));
     CHECK(o.messages().at(0).data == "Hello");
-    o = run_server(compressed_frame(ws::opcode::text, std::string("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8)));
+    std::string final_block("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8);
+    o = run_server(compressed_frame(ws::opcode::text, final_block));
     CHECK(o.messages().at(0).data == "Hello");
     CHECK(o.phase == ws::phase::open);
+    // Messages after a final block: the next starts a new DEFLATE stream over the same window
+    // (7.2.3.2's second message refers to the first's "Hello"). Without the octet after the final
+    // block too: the message is whole all the same, and the next is not read as its tail.
+    std::string referring("\xf2\x00\x11\x00\x00", 5);
+    for (auto const& first : {final_block, final_block.substr(0, 7)}) {
+        CAPTURE(first.size());
+        o = run_server(compressed_frame(ws::opcode::text, first) + compressed_frame(ws::opcode::text, first) +
+                       compressed_frame(ws::opcode::text, referring) + compressed_frame(ws::opcode::text, hello));
+        REQUIRE(o.messages().size() == 4);
+        for (auto const& m : o.messages()) CHECK(m.data == "Hello");
+        CHECK(o.phase == ws::phase::open);
+    }
+    // With no context takeover the window goes: a reference into it is corrupt (1007).
+    p.client_no_context_takeover = true;
+    o = run_server(compressed_frame(ws::opcode::text, final_block.substr(0, 7)) +
+                   compressed_frame(ws::opcode::text, referring));
+    CHECK(o.messages().size() == 1);
+    CHECK(o.close_code() == 1007);
 }
 
 TEST_CASE("deflate: both directions, with and without context takeover, split anywhere") {

@@ -189,12 +189,18 @@ TEST_CASE("handshake: Origin, same-origin by default") {
     CHECK(upgrade_request(v6).add("Origin", "http://[::2]:9000").status() == 403);
     CHECK(upgrade_request().add("Origin", "https://server.example.com:443").status() == 101);
     CHECK(upgrade_request().add("Origin", "http://server.example.com:").status() == 403);
+    // Two Origin fields: which page asks is unknown, in either order.
+    auto same = "http://server.example.com", evil = "http://evil.example";
+    CHECK(upgrade_request().add("Origin", same).add("Origin", evil).status() == 403);
+    CHECK(upgrade_request().add("Origin", evil).add("Origin", same).status() == 403);
+    CHECK(upgrade_request().add("Origin", same).add("Origin", same).status() == 403);
 }
 
 TEST_CASE("handshake: Origin policies the application chooses") {
     ws::handshake_options any;
     any.origin = ws::origin_policy::any();
     CHECK(upgrade_request().add("Origin", "http://evil.example").status(any) == 101);
+    CHECK(upgrade_request().add("Origin", "http://a.example").add("Origin", "http://b.example").status(any) == 101);
     ws::handshake_options listed;
     listed.origin = ws::origin_policy::allow({"https://app.example"});
     CHECK(upgrade_request().add("Origin", "https://app.example").status(listed) == 101);

@@ -230,7 +230,7 @@ public:
         }
         if (first_unsent_ == segments_.size()) reset_output();
         else compact_output();
-        if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
+        if (paused_ && !output_over_limit()) process_buffered();
     }
 
     // ---- state
@@ -592,7 +592,7 @@ private:
     }
 
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection").value_or(""), "close");
+        bool keep = req.keep_alive && !draining_ && !list_contains(res.header("Connection").value_or(""), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
@@ -655,7 +655,7 @@ private:
     // Everything queued is written: the queue starts again, its buffer kept within bounds.
     void reset_output();
 
-    // More output waits than max_output_buffered allows: reading stops meanwhile.
+    // More output waits than max_output_buffered allows, or a file: reading stops meanwhile.
     bool output_over_limit() const noexcept;
 
     // Output waiting to be written, as backpressure counts it (held bodies included).

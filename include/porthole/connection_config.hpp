@@ -26,11 +26,11 @@ struct connection_config {
     bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    access_log_function access_log;
-    std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    access_log_function access_log{};
+    std::function<void(std::string_view)> error_log{};  // default: a line on stderr
     // Host names accepted beside localhost and IP literals where a driver turns the Host check
     // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
-    std::vector<std::string> allowed_hosts;
+    std::vector<std::string> allowed_hosts{};
     worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
 };
 

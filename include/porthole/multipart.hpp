@@ -349,6 +349,10 @@ private:
                             return at;
                         }
                         block = blank + 4;
+                        if (block > max_head_) {  // however the bytes came: whole, or in pieces above
+                            fail();
+                            return at;
+                        }
                     }
                     // As parse() reads it, a part ends at the first delimiter: one that begins inside
                     // the header block (or may yet, once more bytes come) leaves no blank line.

@@ -31,22 +31,22 @@ struct server_options {
     // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
     // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
     std::string address = "127.0.0.1";
-    std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
-    std::uint16_t port = 8080;                 // for addresses without one; 0 picks a free port (server::port() tells
-                                               // which), shared by the other addresses without one
-    unsigned threads = 0;                      // event loops; 0: one per hardware thread
+    std::vector<std::string> extra_addresses{};  // more places to listen at once, written the same way
+    std::uint16_t port = 8080;                   // for addresses without one; 0 picks a free port (server::port() tells
+                                                 // which), shared by the other addresses without one
+    unsigned threads = 0;                        // event loops; 0: one per hardware thread
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
     // POSIX only: on Windows a "unix:" address is refused when the server starts.
     unsigned unix_socket_mode = 0660;  // permission bits, 07777 at most
-    std::string unix_socket_owner;
-    std::string unix_socket_group;
+    std::string unix_socket_owner{};
+    std::string unix_socket_group{};
 
     // On loopback listeners, a request whose Host names anything but this machine (an IP literal,
     // "localhost", a name below ".localhost", or one of allowed_hosts) gets 421 Misdirected
     // Request: a web page that rebinds its own name to 127.0.0.1 cannot reach the server.
     bool check_loopback_host = true;
-    std::vector<std::string> allowed_hosts;
+    std::vector<std::string> allowed_hosts{};
 
     std::size_t max_connections = 10000;                  // beyond: 503 and close
     std::chrono::milliseconds header_timeout{10000};      // first byte to end of request head
@@ -69,13 +69,13 @@ struct server_options {
     std::size_t max_output_buffered = 256 * 1024;  // per connection; reading pauses beyond it
     bool server_header = false;                    // "Server: porthole"
 
-    access_log_function access_log;  // off when empty; see common_log()
-    error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
+    access_log_function access_log{};  // off when empty; see common_log()
+    error_log_function error_log{};    // handler exceptions and the like; empty: a line on stderr
 
-    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting,
-                                  // a line per address ("listening on unix:/path" for a socket)
-    std::string announce_query;   // appended to the first URL as "?QUERY" (an access token, say)
-    bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
+    bool announce = false;         // print "listening on http://ADDRESS:PORT/" once accepting,
+                                   // a line per address ("listening on unix:/path" for a socket)
+    std::string announce_query{};  // appended to the first URL as "?QUERY" (an access token, say)
+    bool handle_signals = false;   // serve(): SIGINT and SIGTERM stop gracefully, serve returns
 
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;

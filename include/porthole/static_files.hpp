@@ -179,7 +179,11 @@ private:
         int err = 0;
         int fd = detail::open_beneath(state_->root.get(), names, state_->options.follow_symlinks, err);
         if (fd < 0) {
-            f.failure = (err == EACCES || err == EPERM) ? status::forbidden : status::not_found;
+            // Out of descriptors or memory is the server's state, not the file's: 503, not 404.
+            bool busy = err == EMFILE || err == ENFILE || err == ENOMEM;
+            f.failure = busy                              ? status::service_unavailable
+                        : (err == EACCES || err == EPERM) ? status::forbidden
+                                                          : status::not_found;
             return f;
         }
         f.fd = std::make_shared<unique_fd>(fd);

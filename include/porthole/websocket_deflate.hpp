@@ -259,8 +259,15 @@ public:
         }
         if (auto r = run_inflate(in, out, limit); r != result::ok) return r;
         if (!last) return result::ok;
-        static constexpr char tail[4] = {0, 0, char(0xff), char(0xff)};
-        auto r = run_inflate({tail, 4}, out, limit);
+        // A message that ends with a final block (BFINAL, RFC 7692 7.2.3.4) and without the one
+        // octet of empty stored block header after it is taken as whole: the tail would start
+        // a block that never ends, and every later message would be read as its contents.
+        auto r = result::ok;
+        if (!at_stream_end_) {
+            static constexpr char tail[4] = {0, 0, char(0xff), char(0xff)};
+            r = run_inflate({tail, 4}, out, limit);
+        }
+        at_stream_end_ = false;
         if (inflate_reset_) inflateReset(&inflater_);
         return r;
 #else
@@ -313,6 +320,7 @@ private:
     result run_inflate(std::string_view in, std::string& out, std::size_t limit) {
         inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
         inflater_.avail_in = static_cast<uInt>(in.size());
+        if (!in.empty()) at_stream_end_ = false;
         for (;;) {
             // One byte of room past the limit tells a message that would pass it.
             std::size_t room = std::min<std::size_t>(limit + 1 - std::min(limit + 1, out.size()), 16 * 1024);
@@ -325,11 +333,11 @@ private:
             out.resize(out.size() - inflater_.avail_out);
             if (out.size() > limit) return result::too_big;
             if (rc == Z_STREAM_END || rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_MEM_ERROR) {
-                // A final block (BFINAL) ends the stream, which a message may not do unless it is
-                // the last before a reset; treat anything but more input as corrupt.
+                // A final block (BFINAL) ends the DEFLATE stream; what follows starts the next.
                 if (rc != Z_STREAM_END) return result::corrupt;
-                inflateReset(&inflater_);
+                restart_stream();
                 if (inflater_.avail_in != 0) continue;
+                at_stream_end_ = true;
                 return result::ok;
             }
             if (inflater_.avail_in == 0 && inflater_.avail_out != 0) return result::ok;
@@ -337,10 +345,21 @@ private:
         }
     }
 
+    // After a final block the next block starts a new DEFLATE stream, still over the same
+    // sliding window unless the window is not taken over between messages (RFC 7692 7.2.2).
+    void restart_stream() {
+        Bytef window[1u << 15];
+        uInt kept = 0;
+        if (!inflate_reset_ && inflateGetDictionary(&inflater_, window, &kept) != Z_OK) kept = 0;
+        inflateReset(&inflater_);
+        if (kept != 0) inflateSetDictionary(&inflater_, window, kept);
+    }
+
     z_stream inflater_{};
     z_stream deflater_{};
     bool inflater_ready_ = false;
     bool deflater_ready_ = false;
+    bool at_stream_end_ = false;  // the message's input so far ended exactly with a final block
 #endif
     deflate_options options_;
     int inflate_bits_ = 15;

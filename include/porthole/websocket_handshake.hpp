@@ -53,7 +53,13 @@ public:
     }
 
     bool allows(request const& req) const {
-        auto origin_field = find_header(req.headers(), "Origin");
+        header_field const* origin_field = nullptr;
+        for (auto const& f : req.headers())
+            if (iequals(f.name, "Origin")) {
+                // A browser sends one (RFC 6454 7); with two, which page asks is unknown.
+                if (origin_field) return kind_ == kind::any;
+                origin_field = &f;
+            }
         if (!origin_field) return true;
         auto origin = origin_field->value;
         switch (kind_) {
@@ -129,9 +135,9 @@ struct handshake_options {
     // Subprotocols the server speaks. The first one in the client's Sec-WebSocket-Protocol list
     // (its order of preference) that is also here is chosen; none chosen when nothing matches,
     // and the client decides whether to go on without one (RFC 6455 4.2.2, step 5.4).
-    std::vector<std::string> subprotocols;
+    std::vector<std::string> subprotocols{};
     origin_policy origin = origin_policy::same_origin();
-    deflate_options deflate;  // permessage-deflate: off unless enabled (and built with zlib)
+    deflate_options deflate{};  // permessage-deflate: off unless enabled (and built with zlib)
 };
 
 // The verdict on one upgrade request.

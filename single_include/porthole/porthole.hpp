@@ -2672,6 +2672,10 @@ private:
                             return at;
                         }
                         block = blank + 4;
+                        if (block > max_head_) {  // however the bytes came: whole, or in pieces above
+                            fail();
+                            return at;
+                        }
                     }
                     // As parse() reads it, a part ends at the first delimiter: one that begins inside
                     // the header block (or may yet, once more bytes come) leaves no blank line.
@@ -8946,11 +8950,11 @@ struct connection_config {
     bool server_header = false;                    // "Server: porthole"; off: less to fingerprint
     std::size_t max_output_buffered = 256 * 1024;  // stop reading while more output than this waits
     std::size_t inline_body_limit = 16 * 1024;     // smaller bodies are copied next to the head
-    access_log_function access_log;
-    std::function<void(std::string_view)> error_log;  // default: a line on stderr
+    access_log_function access_log{};
+    std::function<void(std::string_view)> error_log{};  // default: a line on stderr
     // Host names accepted beside localhost and IP literals where a driver turns the Host check
     // on (set_host_check): "mytool.internal", compared case-insensitively, without a port.
-    std::vector<std::string> allowed_hosts;
+    std::vector<std::string> allowed_hosts{};
     worker_pool* workers = nullptr;  // where blocking handlers run (blocking.hpp); none: inline
 };
 
@@ -9310,7 +9314,7 @@ public:
         }
         if (first_unsent_ == segments_.size()) reset_output();
         else compact_output();
-        if (paused_ && buffered_output() <= config_.max_output_buffered) process_buffered();
+        if (paused_ && !output_over_limit()) process_buffered();
     }
 
     // ---- state
@@ -9672,7 +9676,7 @@ private:
     }
 
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_ && !iequals(res.header("Connection").value_or(""), "close");
+        bool keep = req.keep_alive && !draining_ && !list_contains(res.header("Connection").value_or(""), "close");
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
@@ -9735,7 +9739,7 @@ private:
     // Everything queued is written: the queue starts again, its buffer kept within bounds.
     void reset_output();
 
-    // More output waits than max_output_buffered allows: reading stops meanwhile.
+    // More output waits than max_output_buffered allows, or a file: reading stops meanwhile.
     bool output_over_limit() const noexcept;
 
     // Output waiting to be written, as backpressure counts it (held bodies included).
@@ -9973,8 +9977,11 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     for (auto const& f : res.headers()) {
-        if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") || iequals(f.name, "Connection"))
+        if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding"))
             continue;  // framing is the connection's
+        // So is whether it stays open; other options (Upgrade, beside a 426 or a 101) go out.
+        if (iequals(f.name, "Connection") && (list_contains(f.value, "close") || list_contains(f.value, "keep-alive")))
+            continue;
         put(f.name);
         put(": ");
         put(f.value);
@@ -10174,6 +10181,11 @@ inline bool connection<App>::output_over_limit() const noexcept {
     if (held_.empty() &&
         out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
         return false;
+    // An open file waits: the next request is read once it is sent, so a connection holds one
+    // file's descriptor at most (pipelined requests for files must not fill the descriptor
+    // table, engine_shared.hpp).
+    for (auto const& b : held_)
+        if (std::holds_alternative<file_body>(b)) return true;
     return buffered_output() > config_.max_output_buffered;
 }
 
@@ -10502,10 +10514,9 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
     std::size_t before = out_.size();
+    // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's.
+    if (!res.header("Connection")) res.set_header("Connection", "Upgrade");
     queue_response(res, false, http_1_1, true);
-    // write_head leaves Connection to the connection; a 101 names the upgrade there.
-    out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
-    segments_.back().end = out_.size();
     if (metric_) [[unlikely]]
         metric_.end(to_int(status::switching_protocols), out_.size() - before);
     if (config_.access_log) {
@@ -12298,7 +12309,11 @@ private:
         int err = 0;
         int fd = detail::open_beneath(state_->root.get(), names, state_->options.follow_symlinks, err);
         if (fd < 0) {
-            f.failure = (err == EACCES || err == EPERM) ? status::forbidden : status::not_found;
+            // Out of descriptors or memory is the server's state, not the file's: 503, not 404.
+            bool busy = err == EMFILE || err == ENFILE || err == ENOMEM;
+            f.failure = busy                              ? status::service_unavailable
+                        : (err == EACCES || err == EPERM) ? status::forbidden
+                                                          : status::not_found;
             return f;
         }
         f.fd = std::make_shared<unique_fd>(fd);
@@ -12493,22 +12508,22 @@ struct server_options {
     // "unix:/path/to.sock" (a Unix domain socket, removed on stop), "unix:@name" (Linux abstract
     // socket). An address may carry its own port: "127.0.0.1:8081", "[::1]:8081".
     std::string address = "127.0.0.1";
-    std::vector<std::string> extra_addresses;  // more places to listen at once, written the same way
-    std::uint16_t port = 8080;                 // for addresses without one; 0 picks a free port (server::port() tells
-                                               // which), shared by the other addresses without one
-    unsigned threads = 0;                      // event loops; 0: one per hardware thread
+    std::vector<std::string> extra_addresses{};  // more places to listen at once, written the same way
+    std::uint16_t port = 8080;                   // for addresses without one; 0 picks a free port (server::port() tells
+                                                 // which), shared by the other addresses without one
+    unsigned threads = 0;                        // event loops; 0: one per hardware thread
 
     // A Unix socket file's mode, and its owner and group (names or numbers; empty: unchanged).
     // POSIX only: on Windows a "unix:" address is refused when the server starts.
     unsigned unix_socket_mode = 0660;  // permission bits, 07777 at most
-    std::string unix_socket_owner;
-    std::string unix_socket_group;
+    std::string unix_socket_owner{};
+    std::string unix_socket_group{};
 
     // On loopback listeners, a request whose Host names anything but this machine (an IP literal,
     // "localhost", a name below ".localhost", or one of allowed_hosts) gets 421 Misdirected
     // Request: a web page that rebinds its own name to 127.0.0.1 cannot reach the server.
     bool check_loopback_host = true;
-    std::vector<std::string> allowed_hosts;
+    std::vector<std::string> allowed_hosts{};
 
     std::size_t max_connections = 10000;                  // beyond: 503 and close
     std::chrono::milliseconds header_timeout{10000};      // first byte to end of request head
@@ -12531,13 +12546,13 @@ struct server_options {
     std::size_t max_output_buffered = 256 * 1024;  // per connection; reading pauses beyond it
     bool server_header = false;                    // "Server: porthole"
 
-    access_log_function access_log;  // off when empty; see common_log()
-    error_log_function error_log;    // handler exceptions and the like; empty: a line on stderr
+    access_log_function access_log{};  // off when empty; see common_log()
+    error_log_function error_log{};    // handler exceptions and the like; empty: a line on stderr
 
-    bool announce = false;        // print "listening on http://ADDRESS:PORT/" once accepting,
-                                  // a line per address ("listening on unix:/path" for a socket)
-    std::string announce_query;   // appended to the first URL as "?QUERY" (an access token, say)
-    bool handle_signals = false;  // serve(): SIGINT and SIGTERM stop gracefully, serve returns
+    bool announce = false;         // print "listening on http://ADDRESS:PORT/" once accepting,
+                                   // a line per address ("listening on unix:/path" for a socket)
+    std::string announce_query{};  // appended to the first URL as "?QUERY" (an access token, say)
+    bool handle_signals = false;   // serve(): SIGINT and SIGTERM stop gracefully, serve returns
 
     // One listening socket per loop (SO_REUSEPORT, Linux) rather than one shared by all.
     bool listener_per_thread = true;
@@ -13081,7 +13096,9 @@ struct engine_shared {
 // descriptors (poller, wake-up and reserve: 3 each, and a listener per address each) and 64 for
 // the rest of the process (standard streams, files being served, logs); never below half the
 // limit. One server's view: another server in the process, or files served to every connection
-// at once, can still fill the table (event_loop_room.hpp handles that).
+// at once (one each at most: a connection reads no further request while a file waits to be
+// sent), can still fill the table (event_loop_room.hpp handles that; a file that cannot be
+// opened for want of a descriptor is a 503 from static_files).
 constexpr std::size_t connection_limit_for(std::size_t max_connections, std::size_t descriptors, unsigned loops,
                                            std::size_t listeners_per_loop) noexcept {
     if (descriptors == SIZE_MAX) return max_connections;
@@ -16998,8 +17015,15 @@ public:
         }
         if (auto r = run_inflate(in, out, limit); r != result::ok) return r;
         if (!last) return result::ok;
-        static constexpr char tail[4] = {0, 0, char(0xff), char(0xff)};
-        auto r = run_inflate({tail, 4}, out, limit);
+        // A message that ends with a final block (BFINAL, RFC 7692 7.2.3.4) and without the one
+        // octet of empty stored block header after it is taken as whole: the tail would start
+        // a block that never ends, and every later message would be read as its contents.
+        auto r = result::ok;
+        if (!at_stream_end_) {
+            static constexpr char tail[4] = {0, 0, char(0xff), char(0xff)};
+            r = run_inflate({tail, 4}, out, limit);
+        }
+        at_stream_end_ = false;
         if (inflate_reset_) inflateReset(&inflater_);
         return r;
 #else
@@ -17052,6 +17076,7 @@ private:
     result run_inflate(std::string_view in, std::string& out, std::size_t limit) {
         inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
         inflater_.avail_in = static_cast<uInt>(in.size());
+        if (!in.empty()) at_stream_end_ = false;
         for (;;) {
             // One byte of room past the limit tells a message that would pass it.
             std::size_t room = std::min<std::size_t>(limit + 1 - std::min(limit + 1, out.size()), 16 * 1024);
@@ -17064,11 +17089,11 @@ private:
             out.resize(out.size() - inflater_.avail_out);
             if (out.size() > limit) return result::too_big;
             if (rc == Z_STREAM_END || rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_MEM_ERROR) {
-                // A final block (BFINAL) ends the stream, which a message may not do unless it is
-                // the last before a reset; treat anything but more input as corrupt.
+                // A final block (BFINAL) ends the DEFLATE stream; what follows starts the next.
                 if (rc != Z_STREAM_END) return result::corrupt;
-                inflateReset(&inflater_);
+                restart_stream();
                 if (inflater_.avail_in != 0) continue;
+                at_stream_end_ = true;
                 return result::ok;
             }
             if (inflater_.avail_in == 0 && inflater_.avail_out != 0) return result::ok;
@@ -17076,10 +17101,21 @@ private:
         }
     }
 
+    // After a final block the next block starts a new DEFLATE stream, still over the same
+    // sliding window unless the window is not taken over between messages (RFC 7692 7.2.2).
+    void restart_stream() {
+        Bytef window[1u << 15];
+        uInt kept = 0;
+        if (!inflate_reset_ && inflateGetDictionary(&inflater_, window, &kept) != Z_OK) kept = 0;
+        inflateReset(&inflater_);
+        if (kept != 0) inflateSetDictionary(&inflater_, window, kept);
+    }
+
     z_stream inflater_{};
     z_stream deflater_{};
     bool inflater_ready_ = false;
     bool deflater_ready_ = false;
+    bool at_stream_end_ = false;  // the message's input so far ended exactly with a final block
 #endif
     deflate_options options_;
     int inflate_bits_ = 15;
@@ -17246,7 +17282,13 @@ public:
     }
 
     bool allows(request const& req) const {
-        auto origin_field = find_header(req.headers(), "Origin");
+        header_field const* origin_field = nullptr;
+        for (auto const& f : req.headers())
+            if (iequals(f.name, "Origin")) {
+                // A browser sends one (RFC 6454 7); with two, which page asks is unknown.
+                if (origin_field) return kind_ == kind::any;
+                origin_field = &f;
+            }
         if (!origin_field) return true;
         auto origin = origin_field->value;
         switch (kind_) {
@@ -17322,9 +17364,9 @@ struct handshake_options {
     // Subprotocols the server speaks. The first one in the client's Sec-WebSocket-Protocol list
     // (its order of preference) that is also here is chosen; none chosen when nothing matches,
     // and the client decides whether to go on without one (RFC 6455 4.2.2, step 5.4).
-    std::vector<std::string> subprotocols;
+    std::vector<std::string> subprotocols{};
     origin_policy origin = origin_policy::same_origin();
-    deflate_options deflate;  // permessage-deflate: off unless enabled (and built with zlib)
+    deflate_options deflate{};  // permessage-deflate: off unless enabled (and built with zlib)
 };
 
 // The verdict on one upgrade request.

@@ -90,5 +90,50 @@ class BigDownload(unittest.TestCase):
                 self.assertEqual(server.stop(), 0)
 
 
+class PipelinedFiles(unittest.TestCase):
+    """Each file response holds an open descriptor until it is sent. Clients that pipeline
+    requests for a large file and never read must not make the server hold one per request (a
+    few hundred such connections would fill the descriptor table, and every other client would
+    be told existing files are missing): one file per connection at most."""
+    CLIENTS = 8
+    REQUESTS = 20
+
+    def test_pipelined_file_requests_hold_one_descriptor_per_connection(self):
+        with tempfile.TemporaryDirectory() as root:
+            with open(os.path.join(root, "big.bin"), "wb") as f:
+                f.truncate(8 << 20)
+            with open(os.path.join(root, "small.txt"), "wb") as f:
+                f.write(b"small\n")
+            with harness.Server("file_server", "--root", root, "--threads", "2") as server:
+                harness.get(server.port, "/small.txt")
+                baseline = server.quiet_fds()
+                clients = []
+                for _ in range(self.CLIENTS):
+                    s = socket.socket()
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    s.connect(("127.0.0.1", server.port))
+                    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n" * self.REQUESTS)
+                    clients.append(s)
+                held = server.quiet_fds() - baseline
+                # a socket and one file each (the first response's, stuck in the unread socket)
+                self.assertLessEqual(held, 2 * self.CLIENTS, "%d descriptors for %d clients" % (held, self.CLIENTS))
+                self.assertGreaterEqual(held, self.CLIENTS)
+                r = harness.get(server.port, "/small.txt")
+                self.assertEqual((r.status, r.body), (200, b"small\n"))
+                # A client that reads gets all of its responses.
+                reader = clients.pop()
+                reader.settimeout(30)
+                want = self.REQUESTS * (8 << 20)
+                got = 0
+                while got < want:
+                    chunk = reader.recv(1 << 20)
+                    self.assertTrue(chunk, "closed after %d bytes" % got)
+                    got += len(chunk)
+                for s in clients + [reader]:
+                    s.close()
+                self.assertEqual(server.settle_fds(baseline), baseline)
+                self.assertEqual(server.stop(), 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -108,8 +108,11 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     for (auto const& f : res.headers()) {
-        if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding") || iequals(f.name, "Connection"))
+        if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding"))
             continue;  // framing is the connection's
+        // So is whether it stays open; other options (Upgrade, beside a 426 or a 101) go out.
+        if (iequals(f.name, "Connection") && (list_contains(f.value, "close") || list_contains(f.value, "keep-alive")))
+            continue;
         put(f.name);
         put(": ");
         put(f.value);
@@ -309,6 +312,11 @@ inline bool connection<App>::output_over_limit() const noexcept {
     if (held_.empty() &&
         out_.size() + (segments_.size() - first_unsent_) * sizeof(segment) <= config_.max_output_buffered)
         return false;
+    // An open file waits: the next request is read once it is sent, so a connection holds one
+    // file's descriptor at most (pipelined requests for files must not fill the descriptor
+    // table, engine_shared.hpp).
+    for (auto const& b : held_)
+        if (std::holds_alternative<file_body>(b)) return true;
     return buffered_output() > config_.max_output_buffered;
 }
 

@@ -16,10 +16,9 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
     std::size_t before = out_.size();
+    // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's.
+    if (!res.header("Connection")) res.set_header("Connection", "Upgrade");
     queue_response(res, false, http_1_1, true);
-    // write_head leaves Connection to the connection; a 101 names the upgrade there.
-    out_.insert(out_.size() - 2, "Connection: Upgrade\r\n");
-    segments_.back().end = out_.size();
     if (metric_) [[unlikely]]
         metric_.end(to_int(status::switching_protocols), out_.size() - before);
     if (config_.access_log) {

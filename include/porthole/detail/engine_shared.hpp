@@ -81,7 +81,9 @@ struct engine_shared {
 // descriptors (poller, wake-up and reserve: 3 each, and a listener per address each) and 64 for
 // the rest of the process (standard streams, files being served, logs); never below half the
 // limit. One server's view: another server in the process, or files served to every connection
-// at once, can still fill the table (event_loop_room.hpp handles that).
+// at once (one each at most: a connection reads no further request while a file waits to be
+// sent), can still fill the table (event_loop_room.hpp handles that; a file that cannot be
+// opened for want of a descriptor is a 503 from static_files).
 constexpr std::size_t connection_limit_for(std::size_t max_connections, std::size_t descriptors, unsigned loops,
                                            std::size_t listeners_per_loop) noexcept {
     if (descriptors == SIZE_MAX) return max_connections;
