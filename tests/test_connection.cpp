@@ -520,23 +520,35 @@ TEST_CASE("backpressure: a connection with too much output waiting stops taking 
 
 // Whether the connection stays open is the connection's to say; an application's Connection
 // field that lists close closes it, one that lists keep-alive is dropped, other options go out.
-TEST_CASE("an application's Connection field: close closes, keep-alive is dropped, Upgrade goes out once") {
+TEST_CASE("an application's Connection field: close closes, keep-alive and framing names are dropped, others go out") {
     auto app = [](request const& req) {
         response r = response::static_text("x", "text/plain");
         if (req.path() == "/close") r.set_header("Connection", "Upgrade, close");
         if (req.path() == "/keep") r.set_header("Connection", "Keep-Alive");
         if (req.path() == "/upgrade") r.set_header("Upgrade", "websocket").set_header("Connection", "Upgrade");
+        if (req.path() == "/framing")
+            r.set_header("Connection", "Content-Length, keep-alive, X-Hop, Transfer-Encoding");
+        if (req.path() == "/second") r.add_header("Connection", "X-Hop").add_header("Connection", "close");
         return r;
     };
     testing::client c(app);
-    c.send(get("/keep") + get("/upgrade") + get("/close") + get("/after"));
+    c.send(get("/keep") + get("/upgrade") + get("/framing") + get("/close") + get("/after"));
     auto rs = c.responses();
-    REQUIRE(rs.size() == 3);
+    REQUIRE(rs.size() == 4);
     CHECK(!rs[0].header("Connection").has_value());
     CHECK(rs[1].header("Connection") == "Upgrade");
-    CHECK(rs[2].header("Connection") == "close");
+    CHECK(rs[2].header("Connection") == "X-Hop");  // never the framing fields: a proxy would strip them
+    CHECK(rs[3].header("Connection") == "Upgrade");
+    CHECK(c.output().find("Connection: close\r\n") != std::string::npos);
     CHECK(c.output().find("Upgrade, close") == std::string::npos);
     CHECK(c.closed());
+    // close in a second field closes too
+    testing::client second(app);
+    second.send(get("/second") + get("/after"));
+    REQUIRE(second.responses().size() == 1);
+    CHECK(second.output().find("Connection: X-Hop\r\n") != std::string::npos);
+    CHECK(second.output().find("Connection: close\r\n") != std::string::npos);
+    CHECK(second.closed());
 }
 
 TEST_CASE("phase tells the driver which timeout applies; a read timeout answers 408") {

@@ -169,6 +169,7 @@ TEST_CASE("a file is served with its type, length, validators and nosniff") {
 // and restored.
 TEST_CASE("a file that cannot be opened for want of a descriptor is 503, not 404") {
     static_files app(shared_root().root.string());
+    static_files listing(shared_root().root.string(), {.index = "", .list_directories = true});
     rlimit was{};
     REQUIRE(::getrlimit(RLIMIT_NOFILE, &was) == 0);
     std::vector<int> fillers;
@@ -177,10 +178,19 @@ TEST_CASE("a file that cannot be opened for want of a descriptor is 503, not 404
     REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
     for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) fillers.push_back(fd);
     auto full = get(app, "/hello.txt");
+    // One descriptor free: the directory opens, its index does not, nor does a listing's read.
+    ::close(fillers.back());
+    fillers.pop_back();
+    auto index = get(app, "/");
+    auto listed = get(listing, "/docs/");
     for (int fd : fillers) ::close(fd);
     REQUIRE(::setrlimit(RLIMIT_NOFILE, &was) == 0);
     CHECK(full.status == 503);
+    CHECK(index.status == 503);
+    CHECK(listed.status == 503);
     CHECK(get(app, "/hello.txt").status == 200);
+    CHECK(get(app, "/").status == 200);
+    CHECK(get(listing, "/docs/").status == 200);
     CHECK(get(app, "/missing.txt").status == 404);
 }
 

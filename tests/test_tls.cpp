@@ -477,3 +477,14 @@ TEST_CASE("the exchange gives the same answer however the client's bytes are spl
         CHECK(wrong == 0);
     }
 }
+
+// As the other options structs (test_websocket.cpp): one member named in a designated
+// initializer draws no -Wmissing-field-initializers, and this suite builds with -Werror.
+TEST_CASE("tls::config and tls::identity take one designated member without a -Wextra warning") {
+    tls::config c{.min_version = tls::version::tls1_3};
+    tls::identity id{.private_key_file = "key.pem"};
+    CHECK(c.min_version == tls::version::tls1_3);
+    CHECK((c.server.certificate_chain_file.empty() && c.sni.empty() && !c.password && c.ciphersuites.empty()));
+    CHECK(c.cipher_list == tls::default_cipher_list);
+    CHECK((id.private_key_file == "key.pem" && id.certificate_chain_file.empty()));
+}

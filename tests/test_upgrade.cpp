@@ -76,11 +76,13 @@ private:
 struct upgrading_app {
     record* r;
     status status_to_send = status::switching_protocols;
+    std::string_view connection_field{};  // the application's own Connection field, if any
     response operator()(request const& req) {
         if (req.path() != "/shout") return response::text("plain");
         detail::exchange_of(req)->upgrade = std::make_unique<shouting_echo>(*r);
         response res(status_to_send);
         res.set_header("Upgrade", "shout");
+        if (!connection_field.empty()) res.set_header("Connection", connection_field);
         return res;
     }
 };
@@ -120,6 +122,27 @@ TEST_CASE("the 101 goes out with Connection: Upgrade, then every byte in and out
         CHECK_FALSE(r.ended);
     }
     CHECK(r.ended);  // the connection's end is the protocol's last word
+}
+
+TEST_CASE("a 101 lists Upgrade in Connection whatever the application's own field says") {
+    // field the application sets -> the Connection field lines of the 101
+    for (auto [field, want] :
+         {std::pair<std::string_view, std::string_view>{"keep-alive, Upgrade", "Connection: Upgrade\r\n"},
+          {"keep-alive", "Connection: Upgrade\r\n"},
+          {"X-Hop", "Connection: X-Hop\r\nConnection: Upgrade\r\n"},
+          {"upgrade, X-Hop", "Connection: upgrade,X-Hop\r\n"}}) {
+        CAPTURE(field);
+        record r;
+        upgrading_app app{&r, status::switching_protocols, field};
+        testing::client c(app);
+        c.send(upgrade_request);
+        REQUIRE(r.started);
+        auto head = c.output().substr(0, c.output().find("\r\n\r\n") + 2);
+        std::string lines;
+        for (std::size_t at = head.find("Connection:"); at != std::string::npos; at = head.find("Connection:", at + 1))
+            lines += head.substr(at, head.find("\r\n", at) + 2 - at);
+        CHECK(lines == want);
+    }
 }
 
 TEST_CASE("the peer's end of input and the server stopping reach the protocol") {

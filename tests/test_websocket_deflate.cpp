@@ -177,11 +177,31 @@ TEST_CASE("deflate: the examples of RFC 7692 section 7.2.3") {
         for (auto const& m : o.messages()) CHECK(m.data == "Hello");
         CHECK(o.phase == ws::phase::open);
     }
-    // With no context takeover the window goes: a reference into it is corrupt (1007).
+    // Within a message the window stays, with no context takeover too: a fragment ending in a
+    // final block, and the next referring to it. Between messages it goes then: 1007.
     p.client_no_context_takeover = true;
+    o = run_server(compressed_frame(ws::opcode::text, final_block.substr(0, 7), false) +
+                   compressed_frame(ws::opcode::continuation, referring, true, false));
+    REQUIRE(o.messages().size() == 1);
+    CHECK(o.messages()[0].data == "HelloHello");
     o = run_server(compressed_frame(ws::opcode::text, final_block.substr(0, 7)) +
                    compressed_frame(ws::opcode::text, referring));
     CHECK(o.messages().size() == 1);
+    CHECK(o.close_code() == 1007);
+    // Empty final blocks (03 00), each a restart of the stream: a few pass, a message of many is
+    // refused (each would copy the window out and back).
+    p.client_no_context_takeover = false;
+    auto empty_finals = [](std::size_t n) {
+        std::string s;
+        for (std::size_t i = 0; i < n; ++i) s += std::string("\x03\x00", 2);
+        return s;
+    };
+    auto limit = ws::detail::deflate_codec::max_stream_ends_per_message;
+    o = run_server(compressed_frame(ws::opcode::text, final_block.substr(0, 7) + empty_finals(limit - 1)));
+    REQUIRE(o.messages().size() == 1);
+    CHECK(o.messages()[0].data == "Hello");
+    o = run_server(compressed_frame(ws::opcode::text, final_block.substr(0, 7) + empty_finals(limit)));
+    CHECK(o.messages().empty());
     CHECK(o.close_code() == 1007);
 }
 

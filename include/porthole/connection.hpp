@@ -592,7 +592,9 @@ private:
     }
 
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_ && !list_contains(res.header("Connection").value_or(""), "close");
+        bool keep = req.keep_alive && !draining_;
+        for (auto const& f : res.headers())  // every Connection field: options may come in several
+            if (iequals(f.name, "Connection") && list_contains(f.value, "close")) keep = false;
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
@@ -627,6 +629,8 @@ private:
     // The status line and header fields, written in one pass into room made once.
     void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
                     version v, bool keep);
+    // An application's Connection field, less the options that are the connection's, at p.
+    static void put_connection_options(char*& p, std::string_view value) noexcept;
 
     // Draining: the last head queued says Connection: close while none of it has gone out.
     void close_after_queued() noexcept;

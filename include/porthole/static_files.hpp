@@ -126,6 +126,7 @@ public:
                 names.push_back(state_->options.index);
                 auto index = open(names);
                 if (index.fd && index.st.regular) return serve(req, names, std::move(index));
+                if (index.failure == status::service_unavailable) return response::error(index.failure);
                 names.pop_back();
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
@@ -174,16 +175,18 @@ private:
         status failure = status::not_found;
     };
 
+    // Out of descriptors or memory is the server's state, not the file's: 503, not 404.
+    static status failure_for(int err) noexcept {
+        if (err == EMFILE || err == ENFILE || err == ENOMEM) return status::service_unavailable;
+        return (err == EACCES || err == EPERM) ? status::forbidden : status::not_found;
+    }
+
     opened_file open(std::vector<std::string> const& names) const {
         opened_file f;
         int err = 0;
         int fd = detail::open_beneath(state_->root.get(), names, state_->options.follow_symlinks, err);
         if (fd < 0) {
-            // Out of descriptors or memory is the server's state, not the file's: 503, not 404.
-            bool busy = err == EMFILE || err == ENFILE || err == ENOMEM;
-            f.failure = busy                              ? status::service_unavailable
-                        : (err == EACCES || err == EPERM) ? status::forbidden
-                                                          : status::not_found;
+            f.failure = failure_for(err);
             return f;
         }
         f.fd = std::make_shared<unique_fd>(fd);
@@ -316,7 +319,8 @@ private:
 
     response listing(request const& req, int dir_fd) const {
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
-        if (!detail::read_directory(dir_fd, entries)) return response::error(status::not_found);
+        errno = 0;                                          // what the reading failed with, if it says
+        if (!detail::read_directory(dir_fd, entries)) return response::error(failure_for(errno));
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());

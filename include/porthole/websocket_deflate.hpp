@@ -229,6 +229,9 @@ namespace detail {
 class deflate_codec {
 public:
     enum class result : std::uint8_t { ok, too_big, corrupt };
+    // Final blocks (BFINAL, RFC 7692 7.2.3.4) one message may hold: a sender that flushes that
+    // way ends a message, or a fragment, with one. Beyond: corrupt (1007).
+    static constexpr unsigned max_stream_ends_per_message = 16;
 
     // `server`: this end is the server, so it inflates with the client's window and deflates
     // with the server's (RFC 7692 7.1.1, 7.1.2); a client the other way round.
@@ -268,6 +271,7 @@ public:
             r = run_inflate({tail, 4}, out, limit);
         }
         at_stream_end_ = false;
+        stream_ends_ = 0;
         if (inflate_reset_) inflateReset(&inflater_);
         return r;
 #else
@@ -335,6 +339,9 @@ private:
             if (rc == Z_STREAM_END || rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_MEM_ERROR) {
                 // A final block (BFINAL) ends the DEFLATE stream; what follows starts the next.
                 if (rc != Z_STREAM_END) return result::corrupt;
+                // Each restart copies the window out and back (64 KiB): a message of empty final
+                // blocks (two bytes each) must not buy one per two bytes.
+                if (++stream_ends_ > max_stream_ends_per_message) return result::corrupt;
                 restart_stream();
                 if (inflater_.avail_in != 0) continue;
                 at_stream_end_ = true;
@@ -345,12 +352,13 @@ private:
         }
     }
 
-    // After a final block the next block starts a new DEFLATE stream, still over the same
-    // sliding window unless the window is not taken over between messages (RFC 7692 7.2.2).
+    // After a final block the next block starts a new DEFLATE stream over the same sliding
+    // window (RFC 7692 7.2.2; without context takeover it is emptied between messages, not
+    // within one).
     void restart_stream() {
         Bytef window[1u << 15];
         uInt kept = 0;
-        if (!inflate_reset_ && inflateGetDictionary(&inflater_, window, &kept) != Z_OK) kept = 0;
+        if (inflateGetDictionary(&inflater_, window, &kept) != Z_OK) kept = 0;
         inflateReset(&inflater_);
         if (kept != 0) inflateSetDictionary(&inflater_, window, kept);
     }
@@ -359,7 +367,8 @@ private:
     z_stream deflater_{};
     bool inflater_ready_ = false;
     bool deflater_ready_ = false;
-    bool at_stream_end_ = false;  // the message's input so far ended exactly with a final block
+    bool at_stream_end_ = false;    // the message's input so far ended exactly with a final block
+    std::uint8_t stream_ends_ = 0;  // final blocks in this message so far
 #endif
     deflate_options options_;
     int inflate_bits_ = 15;

@@ -9676,7 +9676,9 @@ private:
     }
 
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_ && !list_contains(res.header("Connection").value_or(""), "close");
+        bool keep = req.keep_alive && !draining_;
+        for (auto const& f : res.headers())  // every Connection field: options may come in several
+            if (iequals(f.name, "Connection") && list_contains(f.value, "close")) keep = false;
         if (!keep) closing_ = true;
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
@@ -9711,6 +9713,8 @@ private:
     // The status line and header fields, written in one pass into room made once.
     void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
                     version v, bool keep);
+    // An application's Connection field, less the options that are the connection's, at p.
+    static void put_connection_options(char*& p, std::string_view value) noexcept;
 
     // Draining: the last head queued says Connection: close while none of it has gone out.
     void close_after_queued() noexcept;
@@ -9979,9 +9983,10 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
     for (auto const& f : res.headers()) {
         if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding"))
             continue;  // framing is the connection's
-        // So is whether it stays open; other options (Upgrade, beside a 426 or a 101) go out.
-        if (iequals(f.name, "Connection") && (list_contains(f.value, "close") || list_contains(f.value, "keep-alive")))
+        if (iequals(f.name, "Connection")) [[unlikely]] {
+            put_connection_options(p, f.value);
             continue;
+        }
         put(f.name);
         put(": ");
         put(f.value);
@@ -10003,6 +10008,31 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
     last_head_size_ = out_.size() - begin;
     open_head_at_ = keep ? begin : npos;
     note_buffered(begin);
+}
+
+// An application's Connection field, without what is the connection's to say: whether it stays
+// open (close, keep-alive) and the framing fields it writes, which an intermediary would strip as
+// hop-by-hop (RFC 9110 7.6.1). Other options (Upgrade beside a 426 or a 101) go out, joined by
+// "," so that they never take more room than the field did; nothing when none is left.
+template <class App>
+inline void connection<App>::put_connection_options(char*& p, std::string_view value) noexcept {
+    bool any = false;
+    for_each_list_item(value, [&](std::string_view option) {
+        if (iequals(option, "close") || iequals(option, "keep-alive") || iequals(option, "Content-Length") ||
+            iequals(option, "Transfer-Encoding"))
+            return;
+        constexpr std::string_view name = "Connection: ";
+        std::string_view lead = any ? std::string_view(",") : name;
+        std::memcpy(p, lead.data(), lead.size());
+        p += lead.size();
+        std::memcpy(p, option.data(), option.size());
+        p += option.size();
+        any = true;
+    });
+    if (any) {
+        std::memcpy(p, "\r\n", 2);
+        p += 2;
+    }
 }
 
 // Draining: the last response queued meant to keep the connection open, but the server
@@ -10514,8 +10544,12 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
     std::size_t before = out_.size();
-    // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's.
-    if (!res.header("Connection")) res.set_header("Connection", "Upgrade");
+    // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's
+    // other options.
+    bool listed = false;
+    for (auto const& f : res.headers())
+        if (iequals(f.name, "Connection") && list_contains(f.value, "upgrade")) listed = true;
+    if (!listed) res.add_header("Connection", "Upgrade");
     queue_response(res, false, http_1_1, true);
     if (metric_) [[unlikely]]
         metric_.end(to_int(status::switching_protocols), out_.size() - before);
@@ -12256,6 +12290,7 @@ public:
                 names.push_back(state_->options.index);
                 auto index = open(names);
                 if (index.fd && index.st.regular) return serve(req, names, std::move(index));
+                if (index.failure == status::service_unavailable) return response::error(index.failure);
                 names.pop_back();
             }
             if (state_->options.list_directories) return listing(req, opened.fd->get());
@@ -12304,16 +12339,18 @@ private:
         status failure = status::not_found;
     };
 
+    // Out of descriptors or memory is the server's state, not the file's: 503, not 404.
+    static status failure_for(int err) noexcept {
+        if (err == EMFILE || err == ENFILE || err == ENOMEM) return status::service_unavailable;
+        return (err == EACCES || err == EPERM) ? status::forbidden : status::not_found;
+    }
+
     opened_file open(std::vector<std::string> const& names) const {
         opened_file f;
         int err = 0;
         int fd = detail::open_beneath(state_->root.get(), names, state_->options.follow_symlinks, err);
         if (fd < 0) {
-            // Out of descriptors or memory is the server's state, not the file's: 503, not 404.
-            bool busy = err == EMFILE || err == ENFILE || err == ENOMEM;
-            f.failure = busy                              ? status::service_unavailable
-                        : (err == EACCES || err == EPERM) ? status::forbidden
-                                                          : status::not_found;
+            f.failure = failure_for(err);
             return f;
         }
         f.fd = std::make_shared<unique_fd>(fd);
@@ -12446,7 +12483,8 @@ private:
 
     response listing(request const& req, int dir_fd) const {
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
-        if (!detail::read_directory(dir_fd, entries)) return response::error(status::not_found);
+        errno = 0;                                          // what the reading failed with, if it says
+        if (!detail::read_directory(dir_fd, entries)) return response::error(failure_for(errno));
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
@@ -16985,6 +17023,9 @@ namespace detail {
 class deflate_codec {
 public:
     enum class result : std::uint8_t { ok, too_big, corrupt };
+    // Final blocks (BFINAL, RFC 7692 7.2.3.4) one message may hold: a sender that flushes that
+    // way ends a message, or a fragment, with one. Beyond: corrupt (1007).
+    static constexpr unsigned max_stream_ends_per_message = 16;
 
     // `server`: this end is the server, so it inflates with the client's window and deflates
     // with the server's (RFC 7692 7.1.1, 7.1.2); a client the other way round.
@@ -17024,6 +17065,7 @@ public:
             r = run_inflate({tail, 4}, out, limit);
         }
         at_stream_end_ = false;
+        stream_ends_ = 0;
         if (inflate_reset_) inflateReset(&inflater_);
         return r;
 #else
@@ -17091,6 +17133,9 @@ private:
             if (rc == Z_STREAM_END || rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_MEM_ERROR) {
                 // A final block (BFINAL) ends the DEFLATE stream; what follows starts the next.
                 if (rc != Z_STREAM_END) return result::corrupt;
+                // Each restart copies the window out and back (64 KiB): a message of empty final
+                // blocks (two bytes each) must not buy one per two bytes.
+                if (++stream_ends_ > max_stream_ends_per_message) return result::corrupt;
                 restart_stream();
                 if (inflater_.avail_in != 0) continue;
                 at_stream_end_ = true;
@@ -17101,12 +17146,13 @@ private:
         }
     }
 
-    // After a final block the next block starts a new DEFLATE stream, still over the same
-    // sliding window unless the window is not taken over between messages (RFC 7692 7.2.2).
+    // After a final block the next block starts a new DEFLATE stream over the same sliding
+    // window (RFC 7692 7.2.2; without context takeover it is emptied between messages, not
+    // within one).
     void restart_stream() {
         Bytef window[1u << 15];
         uInt kept = 0;
-        if (!inflate_reset_ && inflateGetDictionary(&inflater_, window, &kept) != Z_OK) kept = 0;
+        if (inflateGetDictionary(&inflater_, window, &kept) != Z_OK) kept = 0;
         inflateReset(&inflater_);
         if (kept != 0) inflateSetDictionary(&inflater_, window, kept);
     }
@@ -17115,7 +17161,8 @@ private:
     z_stream deflater_{};
     bool inflater_ready_ = false;
     bool deflater_ready_ = false;
-    bool at_stream_end_ = false;  // the message's input so far ended exactly with a final block
+    bool at_stream_end_ = false;    // the message's input so far ended exactly with a final block
+    std::uint8_t stream_ends_ = 0;  // final blocks in this message so far
 #endif
     deflate_options options_;
     int inflate_bits_ = 15;

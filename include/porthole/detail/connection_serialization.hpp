@@ -110,9 +110,10 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
     for (auto const& f : res.headers()) {
         if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding"))
             continue;  // framing is the connection's
-        // So is whether it stays open; other options (Upgrade, beside a 426 or a 101) go out.
-        if (iequals(f.name, "Connection") && (list_contains(f.value, "close") || list_contains(f.value, "keep-alive")))
+        if (iequals(f.name, "Connection")) [[unlikely]] {
+            put_connection_options(p, f.value);
             continue;
+        }
         put(f.name);
         put(": ");
         put(f.value);
@@ -134,6 +135,31 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
     last_head_size_ = out_.size() - begin;
     open_head_at_ = keep ? begin : npos;
     note_buffered(begin);
+}
+
+// An application's Connection field, without what is the connection's to say: whether it stays
+// open (close, keep-alive) and the framing fields it writes, which an intermediary would strip as
+// hop-by-hop (RFC 9110 7.6.1). Other options (Upgrade beside a 426 or a 101) go out, joined by
+// "," so that they never take more room than the field did; nothing when none is left.
+template <class App>
+inline void connection<App>::put_connection_options(char*& p, std::string_view value) noexcept {
+    bool any = false;
+    for_each_list_item(value, [&](std::string_view option) {
+        if (iequals(option, "close") || iequals(option, "keep-alive") || iequals(option, "Content-Length") ||
+            iequals(option, "Transfer-Encoding"))
+            return;
+        constexpr std::string_view name = "Connection: ";
+        std::string_view lead = any ? std::string_view(",") : name;
+        std::memcpy(p, lead.data(), lead.size());
+        p += lead.size();
+        std::memcpy(p, option.data(), option.size());
+        p += option.size();
+        any = true;
+    });
+    if (any) {
+        std::memcpy(p, "\r\n", 2);
+        p += 2;
+    }
 }
 
 // Draining: the last response queued meant to keep the connection open, but the server

@@ -40,8 +40,8 @@ enum class client_certificates : std::uint8_t { none, optional, required };
 // One certificate chain and its private key, both PEM files. The chain file holds the
 // server's certificate first, then the intermediates (as `openssl req -x509` or a CA gives it).
 struct identity {
-    std::string certificate_chain_file;
-    std::string private_key_file;
+    std::string certificate_chain_file{};
+    std::string private_key_file{};
 };
 
 // Cipher suites for TLS 1.2 (OpenSSL cipher-list syntax): the distribution's DEFAULT list less
@@ -51,15 +51,15 @@ inline constexpr char const default_cipher_list[] =
     "DEFAULT:!aNULL:!eNULL:!kRSA:!PSK:!SRP:!DSS:!CAMELLIA:!ARIA:!SHA1:!SHA256:!SHA384:!3DES:!RC4:!DES:!EXP:!MD5";
 
 struct config {
-    identity server;            // served when the client names no host, or one no other matches
-    std::vector<identity> sni;  // more, chosen by the host name the client sends (SNI, RFC 6066
-                                // section 3) against each certificate's names, wildcards included
+    identity server{};            // served when the client names no host, or one no other matches
+    std::vector<identity> sni{};  // more, chosen by the host name the client sends (SNI, RFC 6066
+                                  // section 3) against each certificate's names, wildcards included
     // Asked for the passphrase of encrypted private keys, once per key and load; empty:
     // keys must be unencrypted. Throwing fails the load.
-    std::function<std::string()> password;
+    std::function<std::string()> password{};
     version min_version = version::tls1_2;
     std::string cipher_list = default_cipher_list;  // TLS 1.2; OpenSSL syntax
-    std::string ciphersuites;                       // TLS 1.3; empty: OpenSSL's defaults
+    std::string ciphersuites{};                     // TLS 1.3; empty: OpenSSL's defaults
     // Session resumption through tickets (RFC 8446 section 4.6.1, RFC 5077), encrypted with
     // keys made at random in memory and rotated: a ticket is accepted for two lifetimes.
     bool session_tickets = true;
@@ -72,7 +72,7 @@ struct config {
     unsigned tickets_per_handshake = 1;
     // Mutual TLS: the CA certificates (PEM) client certificates must chain to.
     client_certificates verify_clients = client_certificates::none;
-    std::string client_ca_file;
+    std::string client_ca_file{};
 };
 
 // Loading failed: a file is missing or unreadable, a key does not match its certificate,
