@@ -388,6 +388,41 @@ TEST_CASE(
     CHECK(log.count("TLS: 127.0.0.1:") == 3);              // one line each, with the peer
 }
 
+TEST_CASE("failed handshakes: at most failure_lines_per_second log lines a second, the next line counts the rest") {
+    collected_log log;
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(&log), make_context());
+    s.start();
+    auto garbage = [&] {  // a ClientHello that is not one: an alert, a close, a log line
+        test_client::connection c(s.port());
+        c.send(std::string("\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00", 13));
+        CHECK(ends(c.fd()));
+    };
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 60; ++i) garbage();
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
+    std::this_thread::sleep_for(1100ms);  // a new second: the next failure is written
+    garbage();
+    client_ctx client;
+    tls_conn c(s.port(), client.ctx);  // a good client is served meanwhile
+    REQUIRE(c.ok());
+    CHECK(c.get("/fine").status == 200);
+    s.stop();
+
+    std::size_t written = 0;
+    std::uint64_t left_out = 0;
+    for (auto const& l : log.lines) {
+        if (l.find("TLS: 127.0.0.1:") == std::string::npos) continue;
+        ++written;
+        if (auto at = l.find("(and "); at != std::string::npos) left_out += std::stoull(l.substr(at + 5));
+    }
+    CHECK(written + left_out == 61);  // every failure written or counted on a later line
+    std::size_t per_second = detail::tls_transport::failure_lines_per_second;
+    CHECK(written <= per_second * static_cast<std::size_t>(seconds + 2) + 1);  // each second started: at most 10
+    CHECK(log.lines.back().find("TLS: 127.0.0.1:") != std::string::npos);
+    if (left_out > 0) CHECK(log.lines.back().find("more TLS failures not logged)") != std::string::npos);
+}
+
 TEST_CASE("a reload under load: every request is answered, new handshakes get the new certificate") {
     tls_test::files dir;
     auto copy = [&](char const* from, char const* to) {

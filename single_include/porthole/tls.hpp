@@ -746,9 +746,12 @@ private:
 // #include <porthole/testing.hpp> (in porthole.hpp)
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -777,9 +780,37 @@ struct tls_transport {
     static constexpr std::size_t plain_piece = 16 * 1024;  // one record's worth
     static constexpr std::size_t encrypt_ahead = 64 * 1024;
 
-    tls_transport(std::shared_ptr<tls::context> c) : context(std::move(c)) {}  // NOLINT: implicit on purpose
+    // A peer can fail a handshake per TCP connection: at most this many lines a second per
+    // server; the next line written says how many were left out.
+    static constexpr int failure_lines_per_second = 10;
+
+    tls_transport(std::shared_ptr<tls::context> c)  // NOLINT: implicit on purpose
+        : context(std::move(c)), failure_lines(std::make_unique<line_budget>()) {}
 
     std::shared_ptr<tls::context> context;
+
+    struct line_budget {  // shared by the loops
+        std::atomic<std::int64_t> second{-1};
+        std::atomic<int> written{0};
+        std::atomic<std::uint64_t> left_out{0};
+    };
+    std::unique_ptr<line_budget> failure_lines;
+
+    // True if a line may be written now; `left_out` is then how many were not, since the last.
+    bool admit_failure_line(std::uint64_t& left_out) const noexcept {
+        line_budget& b = *failure_lines;
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+        std::int64_t seen = b.second.load(std::memory_order_relaxed);
+        if (seen != now && b.second.compare_exchange_strong(seen, now, std::memory_order_relaxed))
+            b.written.store(0, std::memory_order_relaxed);
+        if (b.written.fetch_add(1, std::memory_order_relaxed) >= failure_lines_per_second) {
+            b.left_out.fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
+        left_out = b.left_out.exchange(0, std::memory_order_relaxed);
+        return true;
+    }
 
     bool open(connection_state& t) const noexcept {
         try {
@@ -801,7 +832,7 @@ struct tls_transport {
     }
 
     // The socket closes: close_notify if the session is open (best effort, once), and the one
-    // log line of a connection whose TLS went wrong.
+    // log line of a connection whose TLS went wrong (within failure_lines_per_second).
     template <class Peer, class Log>
     void close(connection_state& t, int fd, Peer const& peer, Log const& log) const noexcept {
         if (!t) return;
@@ -810,13 +841,15 @@ struct tls_transport {
             if (t->current_state() == tls::session::state::failed) why = t->error();
             else if (t->current_state() == tls::session::state::handshake && t->input_seen())
                 why = "closed during the handshake";
-            if (!why.empty()) {
+            std::uint64_t left_out = 0;
+            if (!why.empty() && admit_failure_line(left_out)) {
                 char name[64];
                 std::size_t n = peer.format(name);
                 std::string line = "TLS: ";
                 line.append(name, n);
                 line += ": ";
                 line += why;
+                if (left_out != 0) line += " (and " + std::to_string(left_out) + " more TLS failures not logged)";
                 if (log) log(line);
                 else default_error_log(line);
             }
