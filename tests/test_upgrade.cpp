@@ -126,11 +126,13 @@ TEST_CASE("the 101 goes out with Connection: Upgrade, then every byte in and out
 
 TEST_CASE("a 101 lists Upgrade in Connection whatever the application's own field says") {
     // field the application sets -> the Connection field lines of the 101
-    for (auto [field, want] :
+    for (auto const& field_and_want :
          {std::pair<std::string_view, std::string_view>{"keep-alive, Upgrade", "Connection: Upgrade\r\n"},
           {"keep-alive", "Connection: Upgrade\r\n"},
           {"X-Hop", "Connection: X-Hop\r\nConnection: Upgrade\r\n"},
           {"upgrade, X-Hop", "Connection: upgrade,X-Hop\r\n"}}) {
+        std::string_view field = field_and_want.first,
+                         want = field_and_want.second;  // clang 14: no bindings in CAPTURE
         CAPTURE(field);
         record r;
         upgrading_app app{&r, status::switching_protocols, field};
