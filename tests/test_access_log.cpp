@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <ctime>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,4 +148,41 @@ TEST_CASE("common_log: a long target is cut at 1024 bytes, and an overlong line 
     CHECK(line.size() == 2047);
     CHECK(line.back() == '\n');
     CHECK(line.find('\n') == line.size() - 1);
+}
+
+TEST_CASE("a streamed body's size is not known when the entry is written: '-' in Common Log Format") {
+    std::vector<std::string> layer_lines, connection_lines;
+    auto describe = [](access_entry const& e) {
+        return std::string(e.target) + " " + std::to_string(to_int(e.status)) + " " +
+               (e.body_size_known ? std::to_string(e.body_bytes) : std::string("unknown"));
+    };
+    auto app = layers{access_log([&](access_entry const& e) { layer_lines.push_back(describe(e)); })}(
+        [](request const& req) -> response {
+            if (req.path() == "/stream") {
+                auto left = std::make_shared<int>(3);
+                return response::stream([left]() -> std::optional<std::string> {
+                    if ((*left)-- == 0) return std::nullopt;
+                    return std::string("piece");
+                });
+            }
+            return response::text("hello");
+        });
+    connection_config cfg;
+    cfg.access_log = [&](access_entry const& e) { connection_lines.push_back(describe(e)); };
+    testing::client c(app, cfg);
+    c.send(
+        "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"
+        "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /text HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto rs = c.responses({false, true, false});
+    REQUIRE(rs.size() == 3);
+    CHECK(rs[0].body == "piecepiecepiece");
+    auto want = std::vector<std::string>{"/stream 200 unknown", "/stream 200 0", "/text 200 5"};
+    CHECK(layer_lines == want);
+    CHECK(connection_lines == want);
+
+    access_entry streamed{"127.0.0.1:1", "GET", "/stream", http_1_1, status::ok, 0, false};
+    CHECK(after_stamp(clf_line(streamed)) == "\"GET /stream HTTP/1.1\" 200 -\n");
+    access_entry sized{"127.0.0.1:1", "GET", "/empty", http_1_1, status::ok, 0};
+    CHECK(after_stamp(clf_line(sized)) == "\"GET /empty HTTP/1.1\" 200 0\n");
 }

@@ -363,3 +363,39 @@ TEST_CASE("the compression layer over static files compresses those without a va
     CHECK(r.header("Vary") == "Accept-Encoding");
     std::system(("rm -rf '" + dir + "'").c_str());
 }
+
+TEST_CASE("a 304 behind the compression layer carries the ETag the client's 200 had: weak when it was compressed") {
+    char tmpl[] = "/tmp/porthole-revalidate-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    std::ofstream(dir + "/index.html") << page(8000);
+    auto app = layers{compression{}}(static_files(dir));
+    auto get = [&](std::vector<std::pair<std::string, std::string>> headers) {
+        return testing::send(app, simple_request{method::get, "/index.html", std::move(headers), {}});
+    };
+    auto compressed = get({{"Accept-Encoding", "gzip"}});
+    auto plain = get({});
+    REQUIRE(compressed.header("Content-Encoding") == "gzip");
+    std::string weak(compressed.header("ETag").value_or("")), strong(plain.header("ETag").value_or(""));
+    REQUIRE(weak == "W/" + strong);
+
+    auto r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", weak}});  // a cache holding the gzip body
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == weak);
+    CHECK(r.header("Vary") == "Accept-Encoding");
+    r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", "\"other\", " + weak}});  // a list, across lines too
+    CHECK(r.header("ETag") == weak);
+    r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", "\"other\""}, {"If-None-Match", weak}});
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == weak);
+    r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", strong}});  // it holds the identity body
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == strong);
+    r = get({{"If-None-Match", weak}});  // no coding taken: the 200 would be the identity one
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == strong);
+    r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", "*"}});
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == strong);
+    std::system(("rm -rf '" + dir + "'").c_str());
+}

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,18 +25,21 @@ namespace porthole {
 
 // What an access log line needs; views are valid during the callback only. An answer to input
 // that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be.
+// target is never "-", though its method may be. The entry is written when the answer is
+// queued: a streamed body's size is not known then (body_size_known false, body_bytes 0).
 struct access_entry {
-    std::string_view peer, method, target;
+    std::string_view peer, method, target;  // peer: "address:port", "[v6]:port" or a socket path
     porthole::version version;
     porthole::status status;
-    std::uint64_t body_bytes;
+    std::uint64_t body_bytes;     // the body's bytes as sent (compressed when compressed); 0 for HEAD
+    bool body_size_known = true;  // false for a streamed body (a stream, a large file compressed on the way)
 };
 
 using access_log_function = std::function<void(access_entry const&)>;
 
 // An access log writing Common Log Format lines to `out`, e.g.
 //   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
+// with "-" for the size of a streamed body, as the format writes a size it does not know.
 // Each line is one fwrite, so lines from several threads do not interleave.
 inline access_log_function common_log(std::FILE* out) {
     return [out](access_entry const& e) {
@@ -47,14 +51,16 @@ inline access_log_function common_log(std::FILE* out) {
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
+        char size[24] = "-";
+        if (e.body_size_known) std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(e.body_bytes));
         char line[2048];
-        int n = std::snprintf(
-            line, sizeof line, "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-            static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
-            static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
-            static_cast<int>(e.method.size()), e.method.data(),
-            static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(), unsigned{e.version.major},
-            unsigned{e.version.minor}, to_int(e.status), static_cast<unsigned long long>(e.body_bytes));
+        int n = std::snprintf(line, sizeof line,
+                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %s\n",
+                              static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
+                              static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
+                              static_cast<int>(e.method.size()), e.method.data(),
+                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
+                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
         if (n <= 0) return;
         std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
         if (line[len - 1] != '\n') line[len - 1] = '\n';
@@ -64,7 +70,7 @@ inline access_log_function common_log(std::FILE* out) {
 
 // The access log as a layer: `write` gets one entry per response that passes this layer on its
 // way out, with the status and body size as they are there (outermost: what goes on the wire,
-// compressed or not; a streamed body counts 0, a HEAD answer 0).
+// compressed or not; a streamed body's size is not known, a HEAD answer's is 0).
 //   porthole::layers{porthole::access_log(porthole::common_log(stderr)), ...}(app)
 class access_log {
 public:
@@ -93,9 +99,11 @@ public:
     void after(state& s, response& res) const {
         if (!write_) return;
         std::string_view text = s.text;
-        std::uint64_t bytes = s.head || !status_allows_body(res.status()) ? 0 : res.body_size().value_or(0);
+        bool no_body = s.head || !status_allows_body(res.status());
+        auto size = no_body ? std::optional<std::uint64_t>(0) : res.body_size();
         write_(access_entry{text.substr(0, s.peer_size), text.substr(s.peer_size, s.method_size),
-                            text.substr(s.peer_size + s.method_size), s.version, res.status(), bytes});
+                            text.substr(s.peer_size + s.method_size), s.version, res.status(), size.value_or(0),
+                            size.has_value()});
     }
 
 private:

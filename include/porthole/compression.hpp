@@ -8,6 +8,7 @@
 #include <porthole/detail/cxx20.hpp>
 
 #include <porthole/detail/platform.hpp>
+#include <porthole/detail/validators.hpp>
 #include <porthole/encoding.hpp>
 #include <porthole/layer.hpp>
 #include <porthole/stream.hpp>
@@ -221,7 +222,8 @@ struct compression_options {
 //    with Cache-Control: no-transform;
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
-//    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do;
+//    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
+//    304 to a request that would be compressed carries the weak form when the client sent it;
 //  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
 //    not make them smaller (and identity is acceptable); larger files and streams are compressed
 //    as they go out, each streamed piece flushed so the client gets it without waiting for the next.
@@ -242,16 +244,25 @@ public:
     struct state {
         encoding_choice choice;
         bool head = false;
+        std::string if_none_match{};  // kept only when a coding was chosen
     };
 
     layer_result<state> before(request const& req) const {
-        return state{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
+        state s{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
+        if (s.choice.coding != content_coding::identity)
+            for (auto const& f : req.headers())
+                if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append(",");
+        return s;
     }
 
     void after(state& s, response& res) const {
         auto st = res.status();
         if (st == status::not_modified) {  // a 304 says what the 200 would have varied on
             res.add_vary("Accept-Encoding");
+            // ... and carries the ETag the 200 had (RFC 9110 15.4.5): weak when the client holds
+            // the compressed one, the weak form being what it sent, so caches can freshen it.
+            if (auto etag = res.header("ETag"); etag && etag->starts_with('"') && weakly_listed(s.if_none_match, *etag))
+                res.set_header("ETag", "W/" + std::string(*etag));
             return;
         }
         auto non_empty = [&res](std::string_view name) { return !res.header(name).value_or("").empty(); };
@@ -272,6 +283,16 @@ public:
     }
 
 private:
+    // Whether the If-None-Match list holds W/`etag`.
+    static bool weakly_listed(std::string_view list, std::string_view etag) {
+        bool found = false;
+        detail::for_each_entity_tag(list, [&](std::string_view tag, bool weak) {
+            found = weak && tag == etag;
+            return found;
+        });
+        return found;
+    }
+
     bool compressible(std::string_view type) const {
         if (opts_.types.empty()) return is_compressible_type(type);
         type = detail::media_type(type);

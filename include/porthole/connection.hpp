@@ -596,11 +596,13 @@ private:
         for (auto const& f : res.headers())  // every Connection field: options may come in several
             if (iequals(f.name, "Connection") && list_contains(f.value, "close")) keep = false;
         if (!keep) closing_ = true;
+        bool streamed = config_.access_log && !req.head_only && status_allows_body(res.status()) && !res.body_size();
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
             metric_.end(to_int(res.status()), last_head_size_ + bytes);
         if (config_.access_log)
-            config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
+            config_.access_log(
+                access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes, !streamed});
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).

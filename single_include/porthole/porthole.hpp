@@ -6014,6 +6014,7 @@ private:
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6022,18 +6023,21 @@ namespace porthole {
 
 // What an access log line needs; views are valid during the callback only. An answer to input
 // that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be.
+// target is never "-", though its method may be. The entry is written when the answer is
+// queued: a streamed body's size is not known then (body_size_known false, body_bytes 0).
 struct access_entry {
-    std::string_view peer, method, target;
+    std::string_view peer, method, target;  // peer: "address:port", "[v6]:port" or a socket path
     porthole::version version;
     porthole::status status;
-    std::uint64_t body_bytes;
+    std::uint64_t body_bytes;     // the body's bytes as sent (compressed when compressed); 0 for HEAD
+    bool body_size_known = true;  // false for a streamed body (a stream, a large file compressed on the way)
 };
 
 using access_log_function = std::function<void(access_entry const&)>;
 
 // An access log writing Common Log Format lines to `out`, e.g.
 //   127.0.0.1 - - [24/Nov/2026:10:54:26 +0000] "GET / HTTP/1.1" 200 13
+// with "-" for the size of a streamed body, as the format writes a size it does not know.
 // Each line is one fwrite, so lines from several threads do not interleave.
 inline access_log_function common_log(std::FILE* out) {
     return [out](access_entry const& e) {
@@ -6045,14 +6049,16 @@ inline access_log_function common_log(std::FILE* out) {
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
+        char size[24] = "-";
+        if (e.body_size_known) std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(e.body_bytes));
         char line[2048];
-        int n = std::snprintf(
-            line, sizeof line, "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %llu\n",
-            static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
-            static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
-            static_cast<int>(e.method.size()), e.method.data(),
-            static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(), unsigned{e.version.major},
-            unsigned{e.version.minor}, to_int(e.status), static_cast<unsigned long long>(e.body_bytes));
+        int n = std::snprintf(line, sizeof line,
+                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %s\n",
+                              static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
+                              static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
+                              static_cast<int>(e.method.size()), e.method.data(),
+                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
+                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
         if (n <= 0) return;
         std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
         if (line[len - 1] != '\n') line[len - 1] = '\n';
@@ -6062,7 +6068,7 @@ inline access_log_function common_log(std::FILE* out) {
 
 // The access log as a layer: `write` gets one entry per response that passes this layer on its
 // way out, with the status and body size as they are there (outermost: what goes on the wire,
-// compressed or not; a streamed body counts 0, a HEAD answer 0).
+// compressed or not; a streamed body's size is not known, a HEAD answer's is 0).
 //   porthole::layers{porthole::access_log(porthole::common_log(stderr)), ...}(app)
 class access_log {
 public:
@@ -6091,9 +6097,11 @@ public:
     void after(state& s, response& res) const {
         if (!write_) return;
         std::string_view text = s.text;
-        std::uint64_t bytes = s.head || !status_allows_body(res.status()) ? 0 : res.body_size().value_or(0);
+        bool no_body = s.head || !status_allows_body(res.status());
+        auto size = no_body ? std::optional<std::uint64_t>(0) : res.body_size();
         write_(access_entry{text.substr(0, s.peer_size), text.substr(s.peer_size, s.method_size),
-                            text.substr(s.peer_size + s.method_size), s.version, res.status(), bytes});
+                            text.substr(s.peer_size + s.method_size), s.version, res.status(), size.value_or(0),
+                            size.has_value()});
     }
 
 private:
@@ -7186,6 +7194,126 @@ constexpr bool is_compressible_type(std::string_view type) noexcept {
 // #include <porthole/detail/cxx20.hpp>
 
 // #include <porthole/detail/platform.hpp>
+// #include <porthole/detail/validators.hpp>
+// porthole/detail/validators.hpp: what static_files reads from a request's preconditions and
+// ranges: entity-tag lists of If-Match / If-None-Match (RFC 9110 13.1) and a single byte range
+// (RFC 9110 14.1), and the hex digits its ETags are written with.
+
+// #include <porthole/detail/decimal.hpp>
+// #include <porthole/http.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace porthole::detail {
+
+// The entity-tags of an If-Match / If-None-Match value, one at a time. `f(opaque, weak)`
+// returns true to stop. Returns false when the value is malformed.
+template <class F>
+constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
+    std::size_t i = 0;
+    for (;;) {
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) ++i;
+        if (i == v.size()) return true;
+        bool weak = false;
+        if (v.substr(i, 2) == "W/") {
+            weak = true;
+            i += 2;
+        }
+        if (i == v.size() || v[i] != '"') return false;
+        auto close = v.find('"', i + 1);
+        if (close == std::string_view::npos) return false;
+        if (f(v.substr(i, close - i + 1), weak)) return true;
+        i = close + 1;
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
+        if (i < v.size() && v[i] != ',') return false;
+    }
+}
+
+// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong).
+constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
+    header = trim_ows(header);
+    if (header == "*") return true;
+    bool found = false;
+    for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
+        found = tag == etag && !(strong && weak);
+        return found;
+    });
+    return found;
+}
+
+// The same over every field line named `name` (a list may be split across lines).
+inline bool etag_fields_match(std::span<header_field const> fields, std::string_view name, std::string_view etag,
+                              bool strong) {
+    for (auto const& f : fields)
+        if (iequals(f.name, name) && etag_list_matches(f.value, etag, strong)) return true;
+    return false;
+}
+
+// A non-negative decimal number, saturating at UINT64_MAX (a last-byte-pos past any file means
+// its end); nullopt if not all digits.
+constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) noexcept {
+    std::uint64_t v = 0;
+    if (parse_decimal(s, v)) return v;
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    return UINT64_MAX;
+}
+
+struct byte_range {
+    enum kind_t { none, satisfiable, unsatisfiable } kind = none;
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+};
+
+// A Range header value against a representation of `size` bytes. `none`: no range applies
+// (another unit, bad syntax, or several ranges, answered whole).
+constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size) noexcept {
+    value = trim_ows(value);
+    if (value.size() < 6 || !iequals(value.substr(0, 6), "bytes=")) return {};
+    value.remove_prefix(6);
+    std::string_view spec;
+    int count = 0;
+    for_each_list_item(value, [&](std::string_view item) {
+        spec = item;
+        ++count;
+    });
+    if (count != 1) return {};
+    auto dash = spec.find('-');
+    if (dash == std::string_view::npos) return {};
+    auto first_text = trim_ows(spec.substr(0, dash));
+    auto last_text = trim_ows(spec.substr(dash + 1));
+    if (first_text.empty()) {  // suffix: the last N bytes
+        auto n = parse_range_number(last_text);
+        if (!n) return {};
+        if (*n == 0 || size == 0) return {byte_range::unsatisfiable};
+        auto len = std::min(*n, size);
+        return {byte_range::satisfiable, size - len, size - 1};
+    }
+    auto first = parse_range_number(first_text);
+    if (!first) return {};
+    std::uint64_t last = UINT64_MAX;
+    if (!last_text.empty()) {
+        auto l = parse_range_number(last_text);
+        if (!l || *l < *first) return {};
+        last = *l;
+    }
+    if (*first >= size) return {byte_range::unsatisfiable};
+    return {byte_range::satisfiable, *first, std::min(last, size - 1)};
+}
+
+inline void append_hex(std::string& out, std::uint64_t v) {
+    char buf[16];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
+    out.append(buf, r.ptr);
+}
+
+}  // namespace porthole::detail
 // #include <porthole/encoding.hpp>
 // #include <porthole/layer.hpp>
 // #include <porthole/stream.hpp>
@@ -7399,7 +7527,8 @@ struct compression_options {
 //    with Cache-Control: no-transform;
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
-//    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do;
+//    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
+//    304 to a request that would be compressed carries the weak form when the client sent it;
 //  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
 //    not make them smaller (and identity is acceptable); larger files and streams are compressed
 //    as they go out, each streamed piece flushed so the client gets it without waiting for the next.
@@ -7420,16 +7549,25 @@ public:
     struct state {
         encoding_choice choice;
         bool head = false;
+        std::string if_none_match{};  // kept only when a coding was chosen
     };
 
     layer_result<state> before(request const& req) const {
-        return state{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
+        state s{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
+        if (s.choice.coding != content_coding::identity)
+            for (auto const& f : req.headers())
+                if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append(",");
+        return s;
     }
 
     void after(state& s, response& res) const {
         auto st = res.status();
         if (st == status::not_modified) {  // a 304 says what the 200 would have varied on
             res.add_vary("Accept-Encoding");
+            // ... and carries the ETag the 200 had (RFC 9110 15.4.5): weak when the client holds
+            // the compressed one, the weak form being what it sent, so caches can freshen it.
+            if (auto etag = res.header("ETag"); etag && etag->starts_with('"') && weakly_listed(s.if_none_match, *etag))
+                res.set_header("ETag", "W/" + std::string(*etag));
             return;
         }
         auto non_empty = [&res](std::string_view name) { return !res.header(name).value_or("").empty(); };
@@ -7450,6 +7588,16 @@ public:
     }
 
 private:
+    // Whether the If-None-Match list holds W/`etag`.
+    static bool weakly_listed(std::string_view list, std::string_view etag) {
+        bool found = false;
+        detail::for_each_entity_tag(list, [&](std::string_view tag, bool weak) {
+            found = weak && tag == etag;
+            return found;
+        });
+        return found;
+    }
+
     bool compressible(std::string_view type) const {
         if (opts_.types.empty()) return is_compressible_type(type);
         type = detail::media_type(type);
@@ -9680,11 +9828,13 @@ private:
         for (auto const& f : res.headers())  // every Connection field: options may come in several
             if (iequals(f.name, "Connection") && list_contains(f.value, "close")) keep = false;
         if (!keep) closing_ = true;
+        bool streamed = config_.access_log && !req.head_only && status_allows_body(res.status()) && !res.body_size();
         auto bytes = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
             metric_.end(to_int(res.status()), last_head_size_ + bytes);
         if (config_.access_log)
-            config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes});
+            config_.access_log(
+                access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes, !streamed});
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).
@@ -12055,125 +12205,6 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> 
 #endif  // !_WIN32
 // #include <porthole/detail/platform.hpp>
 // #include <porthole/detail/validators.hpp>
-// porthole/detail/validators.hpp: what static_files reads from a request's preconditions and
-// ranges: entity-tag lists of If-Match / If-None-Match (RFC 9110 13.1) and a single byte range
-// (RFC 9110 14.1), and the hex digits its ETags are written with.
-
-// #include <porthole/detail/decimal.hpp>
-// #include <porthole/http.hpp>
-
-#include <algorithm>
-#include <charconv>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-
-namespace porthole::detail {
-
-// The entity-tags of an If-Match / If-None-Match value, one at a time. `f(opaque, weak)`
-// returns true to stop. Returns false when the value is malformed.
-template <class F>
-constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
-    std::size_t i = 0;
-    for (;;) {
-        while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) ++i;
-        if (i == v.size()) return true;
-        bool weak = false;
-        if (v.substr(i, 2) == "W/") {
-            weak = true;
-            i += 2;
-        }
-        if (i == v.size() || v[i] != '"') return false;
-        auto close = v.find('"', i + 1);
-        if (close == std::string_view::npos) return false;
-        if (f(v.substr(i, close - i + 1), weak)) return true;
-        i = close + 1;
-        while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
-        if (i < v.size() && v[i] != ',') return false;
-    }
-}
-
-// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong).
-constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
-    header = trim_ows(header);
-    if (header == "*") return true;
-    bool found = false;
-    for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
-        found = tag == etag && !(strong && weak);
-        return found;
-    });
-    return found;
-}
-
-// The same over every field line named `name` (a list may be split across lines).
-inline bool etag_fields_match(std::span<header_field const> fields, std::string_view name, std::string_view etag,
-                              bool strong) {
-    for (auto const& f : fields)
-        if (iequals(f.name, name) && etag_list_matches(f.value, etag, strong)) return true;
-    return false;
-}
-
-// A non-negative decimal number, saturating at UINT64_MAX (a last-byte-pos past any file means
-// its end); nullopt if not all digits.
-constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) noexcept {
-    std::uint64_t v = 0;
-    if (parse_decimal(s, v)) return v;
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
-    return UINT64_MAX;
-}
-
-struct byte_range {
-    enum kind_t { none, satisfiable, unsatisfiable } kind = none;
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;
-};
-
-// A Range header value against a representation of `size` bytes. `none`: no range applies
-// (another unit, bad syntax, or several ranges, answered whole).
-constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size) noexcept {
-    value = trim_ows(value);
-    if (value.size() < 6 || !iequals(value.substr(0, 6), "bytes=")) return {};
-    value.remove_prefix(6);
-    std::string_view spec;
-    int count = 0;
-    for_each_list_item(value, [&](std::string_view item) {
-        spec = item;
-        ++count;
-    });
-    if (count != 1) return {};
-    auto dash = spec.find('-');
-    if (dash == std::string_view::npos) return {};
-    auto first_text = trim_ows(spec.substr(0, dash));
-    auto last_text = trim_ows(spec.substr(dash + 1));
-    if (first_text.empty()) {  // suffix: the last N bytes
-        auto n = parse_range_number(last_text);
-        if (!n) return {};
-        if (*n == 0 || size == 0) return {byte_range::unsatisfiable};
-        auto len = std::min(*n, size);
-        return {byte_range::satisfiable, size - len, size - 1};
-    }
-    auto first = parse_range_number(first_text);
-    if (!first) return {};
-    std::uint64_t last = UINT64_MAX;
-    if (!last_text.empty()) {
-        auto l = parse_range_number(last_text);
-        if (!l || *l < *first) return {};
-        last = *l;
-    }
-    if (*first >= size) return {byte_range::unsatisfiable};
-    return {byte_range::satisfiable, *first, std::min(last, size - 1)};
-}
-
-inline void append_hex(std::string& out, std::uint64_t v) {
-    char buf[16];
-    auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
-    out.append(buf, r.ptr);
-}
-
-}  // namespace porthole::detail
 // #include <porthole/encoding.hpp>
 // #include <porthole/html.hpp>
 // #include <porthole/http_date.hpp>
