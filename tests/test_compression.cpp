@@ -388,6 +388,13 @@ TEST_CASE("a 304 behind the compression layer carries the ETag the client's 200 
     r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", "\"other\""}, {"If-None-Match", weak}});
     CHECK(r.status == 304);
     CHECK(r.header("ETag") == weak);
+    r = get({{"Accept-Encoding", "gzip"},
+             {"If-None-Match", "bogus"},
+             {"If-None-Match", weak}});  // a bad line hides nothing
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == weak);
+    r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", "\"unterminated"}, {"If-None-Match", weak}});
+    CHECK(r.header("ETag") == weak);
     r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", strong}});  // it holds the identity body
     CHECK(r.status == 304);
     CHECK(r.header("ETag") == strong);

@@ -28,10 +28,10 @@ namespace porthole {
 // target is never "-", though its method may be. The entry is written when the answer is
 // queued: a streamed body's size is not known then (body_size_known false, body_bytes 0).
 struct access_entry {
-    std::string_view peer, method, target;  // peer: "address:port", "[v6]:port" or a socket path
-    porthole::version version;
-    porthole::status status;
-    std::uint64_t body_bytes;     // the body's bytes as sent (compressed when compressed); 0 for HEAD
+    std::string_view peer{}, method{}, target{};  // peer: "address:port", "[v6]:port" or a socket path
+    porthole::version version{};
+    porthole::status status{};
+    std::uint64_t body_bytes{};   // the body's bytes as sent (compressed when compressed); 0 for HEAD
     bool body_size_known = true;  // false for a streamed body (a stream, a large file compressed on the way)
 };
 

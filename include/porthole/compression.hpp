@@ -251,7 +251,7 @@ public:
         state s{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
         if (s.choice.coding != content_coding::identity)
             for (auto const& f : req.headers())
-                if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append(",");
+                if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
         return s;
     }
 
@@ -283,13 +283,16 @@ public:
     }
 
 private:
-    // Whether the If-None-Match list holds W/`etag`.
-    static bool weakly_listed(std::string_view list, std::string_view etag) {
+    // Whether the If-None-Match lines (each ending in '\n', which no field value holds) list
+    // W/`etag`. Each line is a list of its own, as static_files reads them: a malformed one
+    // hides nothing on the next.
+    static bool weakly_listed(std::string_view lines, std::string_view etag) {
         bool found = false;
-        detail::for_each_entity_tag(list, [&](std::string_view tag, bool weak) {
-            found = weak && tag == etag;
-            return found;
-        });
+        for (std::size_t at = 0, end; !found && (end = lines.find('\n', at)) != std::string_view::npos; at = end + 1)
+            detail::for_each_entity_tag(lines.substr(at, end - at), [&](std::string_view tag, bool weak) {
+                found = weak && tag == etag;
+                return found;
+            });
         return found;
     }
 

@@ -789,24 +789,29 @@ struct tls_transport {
 
     std::shared_ptr<tls::context> context;
 
-    struct line_budget {  // shared by the loops
-        std::atomic<std::int64_t> second{-1};
-        std::atomic<int> written{0};
+    struct line_budget {                                 // shared by the loops
+        std::atomic<std::uint64_t> second_and_count{0};  // steady seconds << 8 | lines written in it
         std::atomic<std::uint64_t> left_out{0};
     };
     std::unique_ptr<line_budget> failure_lines;
 
     // True if a line may be written now; `left_out` is then how many were not, since the last.
     bool admit_failure_line(std::uint64_t& left_out) const noexcept {
+        static_assert(failure_lines_per_second < 256);
         line_budget& b = *failure_lines;
-        auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
-                       .count();
-        std::int64_t seen = b.second.load(std::memory_order_relaxed);
-        if (seen != now && b.second.compare_exchange_strong(seen, now, std::memory_order_relaxed))
-            b.written.store(0, std::memory_order_relaxed);
-        if (b.written.fetch_add(1, std::memory_order_relaxed) >= failure_lines_per_second) {
-            b.left_out.fetch_add(1, std::memory_order_relaxed);
-            return false;
+        auto now = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count());
+        std::uint64_t seen = b.second_and_count.load(std::memory_order_relaxed);
+        for (;;) {  // one word, so a new second and its count move together
+            std::uint64_t next;
+            if (now > seen >> 8) next = now << 8 | 1;
+            else if ((seen & 0xff) < failure_lines_per_second) next = seen + 1;
+            else {
+                b.left_out.fetch_add(1, std::memory_order_relaxed);
+                return false;
+            }
+            if (b.second_and_count.compare_exchange_weak(seen, next, std::memory_order_relaxed)) break;
         }
         left_out = b.left_out.exchange(0, std::memory_order_relaxed);
         return true;
