@@ -591,25 +591,30 @@ private:
         return res;
     }
 
+    // Whether any of the response's Connection fields lists `option` (RFC 9110 7.6.1: the options
+    // may come in several fields).
+    static bool connection_lists(response const& res, std::string_view option) noexcept {
+        for (auto const& f : res.headers())
+            if (iequals(f.name, "Connection") && list_contains(f.value, option)) return true;
+        return false;
+    }
+
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_;
-        for (auto const& f : res.headers())  // every Connection field: options may come in several
-            if (iequals(f.name, "Connection") && list_contains(f.value, "close")) keep = false;
+        bool keep = req.keep_alive && !draining_ && !connection_lists(res, "close");
         if (!keep) closing_ = true;
-        bool streamed = config_.access_log && !req.head_only && status_allows_body(res.status()) && !res.body_size();
-        auto bytes = queue_response(res, req.head_only, req.version, keep);
+        auto queued = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
-            metric_.end(to_int(res.status()), last_head_size_ + bytes);
+            metric_.end(to_int(res.status()), last_head_size_ + queued.bytes);
         if (config_.access_log)
-            config_.access_log(
-                access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes, !streamed});
+            config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), queued.bytes,
+                                            queued.size_known});
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).
     std::uint64_t queue_error(status s) {
         auto res = response::error(s);
-        auto bytes = queue_response(res, false, http_1_1, false);
-        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        auto bytes = queue_response(res, false, http_1_1, false).bytes;
+        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, bytes});
         return bytes;
     }
 
@@ -625,8 +630,14 @@ private:
     // ---- serialization
     // (defined in detail/connection_serialization.hpp)
 
-    // The response's head, and its body copied, referenced, held or streamed; the body bytes queued.
-    std::uint64_t queue_response(response& res, bool head_only, version v, bool keep);
+    // What queue_response put on the output: the body bytes queued now, and whether that is the
+    // whole body (false for a stream, whose bytes come later).
+    struct queued_body {
+        std::uint64_t bytes = 0;
+        bool size_known = true;
+    };
+    // The response's head, and its body copied, referenced, held or streamed.
+    queued_body queue_response(response& res, bool head_only, version v, bool keep);
 
     // The status line and header fields, written in one pass into room made once.
     void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,

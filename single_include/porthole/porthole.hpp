@@ -9826,25 +9826,30 @@ private:
         return res;
     }
 
+    // Whether any of the response's Connection fields lists `option` (RFC 9110 7.6.1: the options
+    // may come in several fields).
+    static bool connection_lists(response const& res, std::string_view option) noexcept {
+        for (auto const& f : res.headers())
+            if (iequals(f.name, "Connection") && list_contains(f.value, option)) return true;
+        return false;
+    }
+
     void finish(answered_request const& req, response&& res) {
-        bool keep = req.keep_alive && !draining_;
-        for (auto const& f : res.headers())  // every Connection field: options may come in several
-            if (iequals(f.name, "Connection") && list_contains(f.value, "close")) keep = false;
+        bool keep = req.keep_alive && !draining_ && !connection_lists(res, "close");
         if (!keep) closing_ = true;
-        bool streamed = config_.access_log && !req.head_only && status_allows_body(res.status()) && !res.body_size();
-        auto bytes = queue_response(res, req.head_only, req.version, keep);
+        auto queued = queue_response(res, req.head_only, req.version, keep);
         if (metric_) [[unlikely]]
-            metric_.end(to_int(res.status()), last_head_size_ + bytes);
+            metric_.end(to_int(res.status()), last_head_size_ + queued.bytes);
         if (config_.access_log)
-            config_.access_log(
-                access_entry{peer_, req.method_name, req.target, req.version, res.status(), bytes, !streamed});
+            config_.access_log(access_entry{peer_, req.method_name, req.target, req.version, res.status(), queued.bytes,
+                                            queued.size_known});
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).
     std::uint64_t queue_error(status s) {
         auto res = response::error(s);
-        auto bytes = queue_response(res, false, http_1_1, false);
-        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, res.body_view().size()});
+        auto bytes = queue_response(res, false, http_1_1, false).bytes;
+        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, bytes});
         return bytes;
     }
 
@@ -9860,8 +9865,14 @@ private:
     // ---- serialization
     // (defined in detail/connection_serialization.hpp)
 
-    // The response's head, and its body copied, referenced, held or streamed; the body bytes queued.
-    std::uint64_t queue_response(response& res, bool head_only, version v, bool keep);
+    // What queue_response put on the output: the body bytes queued now, and whether that is the
+    // whole body (false for a stream, whose bytes come later).
+    struct queued_body {
+        std::uint64_t bytes = 0;
+        bool size_known = true;
+    };
+    // The response's head, and its body copied, referenced, held or streamed.
+    queued_body queue_response(response& res, bool head_only, version v, bool keep);
 
     // The status line and header fields, written in one pass into room made once.
     void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
@@ -10035,7 +10046,7 @@ private:
 namespace porthole {
 
 template <class App>
-inline std::uint64_t connection<App>::queue_response(response& res, bool head_only, version v, bool keep) {
+inline auto connection<App>::queue_response(response& res, bool head_only, version v, bool keep) -> queued_body {
     auto st = res.status();
     bool body_allowed = status_allows_body(st);
     auto size = res.body_size();
@@ -10046,7 +10057,7 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
         closing_ = true;
     }
     write_head(res, st, body_allowed, chunked, size, v, keep);
-    if (!body_allowed || head_only) return 0;
+    if (!body_allowed || head_only) return {};
 
     auto& body = res.body();
     if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
@@ -10056,11 +10067,11 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
             } else {  // static data: referenced, not copied
                 push_view(view, false);
             }
-            return view.size();
+            return {view.size()};
         }
         held_.push_back(std::move(body));
         push_view(response::body_view(held_.back()), true);
-        return view.size();
+        return {view.size()};
     }
     if (auto f = std::get_if<file_body>(&body)) {
         segment s;
@@ -10072,10 +10083,10 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
         held_.push_back(std::move(body));
         if (s.file_length == 0) {
             held_.pop_back();
-            return 0;
+            return {};
         }
         segments_.push_back(s);
-        return f->length;
+        return {f->length};
     }
     if (std::holds_alternative<stream_body>(body)) {
         held_.push_back(std::move(body));
@@ -10087,8 +10098,9 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
         s.chunked = chunked;
         s.last_of_held = true;
         segments_.push_back(s);
+        return {0, false};
     }
-    return 0;
+    return {};
 }
 
 // The status line and header fields, written in one pass into room made once: this runs
@@ -10699,10 +10711,7 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
     std::size_t before = out_.size();
     // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's
     // other options.
-    bool listed = false;
-    for (auto const& f : res.headers())
-        if (iequals(f.name, "Connection") && list_contains(f.value, "upgrade")) listed = true;
-    if (!listed) res.add_header("Connection", "Upgrade");
+    if (!connection_lists(res, "upgrade")) res.add_header("Connection", "Upgrade");
     queue_response(res, false, http_1_1, true);
     if (metric_) [[unlikely]]
         metric_.end(to_int(status::switching_protocols), out_.size() - before);

@@ -9,7 +9,7 @@
 namespace porthole {
 
 template <class App>
-inline std::uint64_t connection<App>::queue_response(response& res, bool head_only, version v, bool keep) {
+inline auto connection<App>::queue_response(response& res, bool head_only, version v, bool keep) -> queued_body {
     auto st = res.status();
     bool body_allowed = status_allows_body(st);
     auto size = res.body_size();
@@ -20,7 +20,7 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
         closing_ = true;
     }
     write_head(res, st, body_allowed, chunked, size, v, keep);
-    if (!body_allowed || head_only) return 0;
+    if (!body_allowed || head_only) return {};
 
     auto& body = res.body();
     if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
@@ -30,11 +30,11 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
             } else {  // static data: referenced, not copied
                 push_view(view, false);
             }
-            return view.size();
+            return {view.size()};
         }
         held_.push_back(std::move(body));
         push_view(response::body_view(held_.back()), true);
-        return view.size();
+        return {view.size()};
     }
     if (auto f = std::get_if<file_body>(&body)) {
         segment s;
@@ -46,10 +46,10 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
         held_.push_back(std::move(body));
         if (s.file_length == 0) {
             held_.pop_back();
-            return 0;
+            return {};
         }
         segments_.push_back(s);
-        return f->length;
+        return {f->length};
     }
     if (std::holds_alternative<stream_body>(body)) {
         held_.push_back(std::move(body));
@@ -61,8 +61,9 @@ inline std::uint64_t connection<App>::queue_response(response& res, bool head_on
         s.chunked = chunked;
         s.last_of_held = true;
         segments_.push_back(s);
+        return {0, false};
     }
-    return 0;
+    return {};
 }
 
 // The status line and header fields, written in one pass into room made once: this runs

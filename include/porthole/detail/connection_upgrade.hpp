@@ -18,10 +18,7 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
     std::size_t before = out_.size();
     // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's
     // other options.
-    bool listed = false;
-    for (auto const& f : res.headers())
-        if (iequals(f.name, "Connection") && list_contains(f.value, "upgrade")) listed = true;
-    if (!listed) res.add_header("Connection", "Upgrade");
+    if (!connection_lists(res, "upgrade")) res.add_header("Connection", "Upgrade");
     queue_response(res, false, http_1_1, true);
     if (metric_) [[unlikely]]
         metric_.end(to_int(status::switching_protocols), out_.size() - before);
