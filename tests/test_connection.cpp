@@ -238,14 +238,18 @@ TEST_CASE("an exception in the application becomes a 500 without its message, an
         return response::text("fine");
     };
     client c(app, cfg);
-    c.send(get("/throw") + get("/next"));
+    std::string long_query(300, 'q');
+    c.send(get("/throw") + get("/next") + get("/throw?" + long_query));
     auto rs = c.responses();
-    REQUIRE(rs.size() == 2);
+    REQUIRE(rs.size() == 3);
     CHECK(rs[0].status == 500);
     CHECK(c.output().find("secret detail") == std::string::npos);
     CHECK(rs[1].body == "fine");
-    REQUIRE(logged.size() == 1);
-    CHECK(logged[0].find("secret detail") != std::string::npos);
+    CHECK(rs[2].status == 500);
+    REQUIRE(logged.size() == 2);
+    CHECK(logged[0] == "application threw: secret detail (GET /throw)");  // names the request
+    // A long target is cut at 200 bytes in the log line.
+    CHECK(logged[1] == "application threw: secret detail (GET /throw?" + long_query.substr(0, 193) + "...)");
 }
 
 TEST_CASE("CR, LF or NUL in a response header never reach the wire: 500 and a log line") {

@@ -149,8 +149,8 @@ TEST_CASE("a responder destroyed without an answer gives 500 and says so in the 
     auto rs = c.responses();
     REQUIRE(rs.size() == 2);
     CHECK(rs[0].status == 500);
-    CHECK(rs[1].body == "now");  // the connection goes on
-    CHECK(log.has("destroyed without answering"));
+    CHECK(rs[1].body == "now");                                              // the connection goes on
+    CHECK(log.has("a responder was destroyed without answering (GET /a)"));  // names the request
 }
 
 TEST_CASE("a responder that answers twice is refused the second time, visibly") {

@@ -437,6 +437,37 @@ TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") 
     CHECK(s.port() == 0);
 }
 
+TEST_CASE("stop() on the polling thread between steps: the next poll() says stopped, the one after listens again") {
+    porthole::server s(test_app, test_options(1));
+    auto step_until_answered = [&s](connection& c) {  // the answer waits for the steps
+        for (int i = 0; i < 1000; ++i) {
+            pollfd p{c.fd(), POLLIN, 0};
+            if (::poll(&p, 1, 0) == 1) return true;
+            s.poll(5ms);
+        }
+        return false;
+    };
+    (void)s.native_handle();
+    REQUIRE(s.port() != 0);
+    {
+        connection c(s.port());
+        REQUIRE(c.get("/x"));
+        REQUIRE(step_until_answered(c));
+        CHECK(c.read_reply());
+    }
+    s.stop();  // outside poll(), on the thread that polls: drains here
+    CHECK(s.port() == 0);
+    CHECK_FALSE(s.poll(0ms));  // the caller's loop learns of the stop, and nothing listens again
+    CHECK(s.port() == 0);
+    CHECK(s.poll(0ms));  // a server may be stepped again after a stop
+    auto port = s.port();
+    REQUIRE(port != 0);
+    connection again(port);
+    REQUIRE(again.get("/x"));
+    REQUIRE(step_until_answered(again));
+    CHECK(again.read_reply());
+}
+
 TEST_CASE("stop() from another thread ends a server stepped with poll(); wait() there returns") {
     porthole::server s(test_app, test_options(1));
     (void)s.native_handle();  // opens the listeners for stepping

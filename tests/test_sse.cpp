@@ -81,9 +81,10 @@ TEST_CASE("one client's event stream: headers, events as chunks, comments, close
     porthole::testing::client c(app);
     c.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
     REQUIRE(senders.size() == 1);
-    CHECK(senders[0].send({.type = "tick", .data = "1\n2", .id = "a"}) == porthole::sse::sender::result::written);
-    CHECK(senders[0].comment() == porthole::sse::sender::result::written);
-    CHECK(senders[0].send({.data = std::string(300, 'x')}) == porthole::sse::sender::result::full);
+    porthole::sse::sender const& events = senders[0];  // sends through a const one too
+    CHECK(events.send({.type = "tick", .data = "1\n2", .id = "a"}) == porthole::sse::sender::result::written);
+    CHECK(events.comment() == porthole::sse::sender::result::written);
+    CHECK(events.send({.data = std::string(300, 'x')}) == porthole::sse::sender::result::full);
     c.step();
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);
@@ -91,7 +92,7 @@ TEST_CASE("one client's event stream: headers, events as chunks, comments, close
     CHECK(rs[0].header("Content-Type") == "text/event-stream");
     CHECK(rs[0].header("Cache-Control") == "no-store");
     CHECK(rs[0].body == "id: a\nevent: tick\ndata: 1\ndata: 2\n\n:\n\n");
-    CHECK(senders[0].close());
+    CHECK(events.close());
     c.step();
     CHECK(c.responses()[0].complete);
     CHECK(senders[0].send({.data = "late"}) == porthole::sse::sender::result::closed);

@@ -208,7 +208,7 @@ TEST_CASE("handles send from other threads, in order, through the mailbox (run u
     ws::handle h = f.handles[0];
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
-        threads.emplace_back([h, t]() mutable {
+        threads.emplace_back([h, t] {  // a copy in a lambda sends without `mutable`
             for (int i = 0; i < 50; ++i) CHECK(h.send_text(std::to_string(t) + ":" + std::to_string(i)));
         });
     std::atomic<bool> done{false};
@@ -259,6 +259,29 @@ TEST_CASE("a full outgoing queue closes the connection with 1013, what waited un
     auto frames = frames_after_101(c.output());
     REQUIRE(frames.size() == 1);
     CHECK(frames[0].type == ws::event_type::close);
+    CHECK(frames[0].code == 1013);
+    // The server failed the connection: on_close hears 1013 at once, not 1006 after waiting for
+    // a Close from a client that may never read this one.
+    auto seen = f.seen.get();
+    REQUIRE_FALSE(seen.empty());
+    CHECK(seen.back() == "close 1013 client too slow ");
+    CHECK(c.closed());
+}
+
+TEST_CASE("empty messages through a handle count against the outbox's limit too") {
+    echo_fixture f;
+    f.opts.limits.max_queued_output = 4096;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request());
+    ws::handle h = f.handles.at(0);
+    int sent = 0;
+    while (sent < 100000 && h.send_text("")) ++sent;  // nothing delivers them: the loop does not step
+    CHECK(sent > 0);
+    CHECK(sent < 4096 / 32);  // each entry costs more than 32 bytes
+    c.step();
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() == 1);
     CHECK(frames[0].code == 1013);
 }
 

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <optional>
@@ -445,16 +446,18 @@ TEST_CASE("output pieces: listed in the thread's shared array, or in room a driv
 
 TEST_CASE("a slow client: past the queue limit, a send closes the connection with 1013") {
     ws::config cfg;
-    cfg.max_queued_output = 1000;
+    cfg.max_queued_output = 1300;
+    constexpr std::size_t per = ws::connection::cost_per_frame;  // 64: what follows holds for 24 to 128
+    static_assert(per >= 24 && per <= 128);
     ws::connection c(cfg);
     CHECK(c.wants_read());
     std::string chunk(300, 'q');
     CHECK(c.send_binary(chunk) == ws::send_result::queued);
     CHECK(c.send_binary(chunk) == ws::send_result::queued);
-    CHECK_FALSE(c.wants_read());                             // over half: reading pauses
-    CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 3 frames of 304 bytes: 912
+    CHECK_FALSE(c.wants_read());                             // over half (2 * (304 + per) > 650): reading pauses
+    CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 3 frames of 304 bytes: 912 + 3 per
     c.written(10);                                           // the client took a little of the first frame
-    CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 902 was under: 1206 now
+    CHECK(c.send_binary(chunk) == ws::send_result::queued);  // 902 + 3 per was under: 1206 + 4 per now
     CHECK(c.queued_bytes() == 1206);
     CHECK(c.send_binary(chunk) == ws::send_result::overflow);
     CHECK(c.phase() == ws::phase::closed);
@@ -472,6 +475,42 @@ TEST_CASE("a slow client: past the queue limit, a send closes the connection wit
     REQUIRE(written.size() == 1);
     CHECK(written[0].code == 1013);
     CHECK(c.send_binary("x") == ws::send_result::not_open);
+}
+
+TEST_CASE("a queue that never empties gives up what was written: memory stays bounded by what waits") {
+    ws::connection c;
+    ws::frame_flags f;
+    f.masked = true;
+    f.key = {1, 2, 3, 4};
+    auto in = ws::encode_frame(ws::opcode::binary, std::string(1000, 'm'), f);
+    std::size_t most_held = 0, most_queued = 0;
+    for (int round = 0; round < 20000; ++round) {  // 20 MB through a queue that always holds 100 bytes
+        c.feed(std::string_view(in));
+        while (auto e = c.next())
+            if (e->type == ws::event_type::binary) REQUIRE(c.send_binary(e->data) == ws::send_result::queued);
+        std::size_t waiting = 0;
+        for (auto piece : c.pending_output()) waiting += piece.size();
+        REQUIRE(waiting > 100);
+        c.written(waiting - 100);  // the client reads all but the last 100 bytes
+        most_held = std::max(most_held, c.memory_held());
+        most_queued = std::max(most_queued, c.queued_bytes());
+    }
+    CHECK(most_queued < 2000);
+    CHECK(most_held < 256 * 1024);  // the compaction threshold (64 KiB), doubled, and the buffers
+    CHECK(c.phase() == ws::phase::open);
+    // What waits still goes out whole: the last 100 bytes end the 20,000th echo.
+    std::string rest;
+    for (auto piece : c.pending_output()) rest += piece;
+    CHECK(rest == std::string(100, 'm'));
+}
+
+TEST_CASE("empty messages to a client that does not read: each frame counts, and the queue's memory is bounded") {
+    ws::connection c;  // max_queued_output 1 MiB
+    std::size_t sent = 0;
+    while (c.send_text("") == ws::send_result::queued) ++sent;  // 2 bytes each on the wire
+    CHECK(sent <= ws::config{}.max_queued_output / ws::connection::cost_per_frame + 1);
+    CHECK(c.phase() == ws::phase::closed);  // 1013
+    CHECK(c.memory_held() < 4 * ws::config{}.max_queued_output);
 }
 
 TEST_CASE("feeding in place, copied, or through read_buffer, and memory given back when idle") {

@@ -125,6 +125,7 @@ public:
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
                      args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
                      answer = answer_later(req)]() mutable {
+            if (!answer.connected()) return;  // the client left while the job waited: no one to answer
             try {
                 std::apply(
                     [&](auto&... kept) {

@@ -576,9 +576,11 @@ private:
             detail::header_storage_lease lease;
             return call_application(app_, req);
         } catch (std::exception const& e) {
-            log_error(std::string("application threw: ") + e.what());
+            log_error(
+                detail::about_request(std::string("application threw: ") + e.what(), req.method_name(), req.target()));
         } catch (...) {
-            log_error("application threw a non-standard exception");
+            log_error(
+                detail::about_request("application threw a non-standard exception", req.method_name(), req.target()));
         }
         return response::error(status::internal_server_error);
     }

@@ -74,21 +74,17 @@ struct answer_state {
     std::string problem;           // guarded by mutex
     std::shared_ptr<connection_link> link;
     // The connection's thread only: what middleware asked to do to the answer, in order, and
-    // the request it answers (names copied only when an access log wants them).
+    // the request it answers (its names for the access log and the error log's lines).
     std::vector<std::function<void(response&)>> steps;
     request_summary summary;
     std::string method_name, target;
 
-    void keep(request const& req, bool names) {
+    void keep(request const& req) {
         summary = request_summary::of(req);
-        if (names) {
-            method_name.assign(req.method_name());
-            target.assign(req.target());
-            summary.method_name = method_name;
-            summary.target = target;
-        } else {
-            summary.method_name = summary.target = "-";
-        }
+        method_name.assign(req.method_name());
+        target.assign(req.target());
+        summary.method_name = method_name;
+        summary.target = target;
     }
 
     // The connection's thread: nothing more is heard from the responder.

@@ -63,7 +63,8 @@ private:
 //             at most options.drain_timeout; waits for the loops unless called from a handler
 //   wait()    blocks until stopped
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
-//             everything); false once a stop has drained. native_handle() is the descriptor to
+//             everything); false once a stop has drained, also one that stop() drained on
+//             this thread (the call after that listens again). native_handle() is the descriptor to
 //             wait on between steps (readable when there is work); call poll() at least once a
 //             second even when it is not readable, for timeouts.
 //
@@ -104,7 +105,7 @@ public:
     void wait() { engine_.wait(); }
 
     bool poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
-        if (!engine_.running()) {
+        if (!engine_.running() && !engine_.stop_unreported()) {
             (void)engine_.native_handle();
             announce();
         }

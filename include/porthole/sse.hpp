@@ -126,7 +126,7 @@ inline response& mark_event_stream(response& res) {
     return res;
 }
 
-// The sending end of one client's event stream. Copyable; any thread; never blocks.
+// The sending end of one client's event stream. Copyable, usable const; any thread; never blocks.
 class sender {
 public:
     using result = stream_writer::result;
@@ -136,16 +136,16 @@ public:
 
     // Queues `e` whole or not at all (full: the client reads slower than events come; the
     // caller decides what to drop). Throws std::invalid_argument as append() does.
-    result send(event const& e) { return writer_.write(encode(e)); }
+    result send(event const& e) const { return writer_.write(encode(e)); }
     // A comment line: a heartbeat when `text` is empty.
-    result comment(std::string_view text = {}) {
+    result comment(std::string_view text = {}) const {
         std::string out;
         append_comment(out, text);
         return writer_.write(out);
     }
     // Ends the stream once what is queued has gone. The client's EventSource reconnects unless
     // told otherwise by the application (a 204 on its next request, say).
-    bool close() { return writer_.close(); }
+    bool close() const { return writer_.close(); }
     bool closed() const noexcept { return writer_.closed(); }
     stream_writer& writer() noexcept { return writer_; }
 

@@ -193,7 +193,8 @@ inline live_stream resumable_stream(live_producer producer, std::string_view con
 
 struct push_stream_parts;
 
-// The sending end of a push stream. Copyable (copies write to the same stream); any thread.
+// The sending end of a push stream. Copyable (copies write to the same stream), usable const;
+// any thread.
 class stream_writer {
 public:
     enum class result : std::uint8_t {
@@ -205,7 +206,7 @@ public:
     stream_writer() = default;
 
     // Queues `bytes` whole or not at all; never blocks on the client.
-    result write(std::string_view bytes) {
+    result write(std::string_view bytes) const {
         if (!buffer_ || closed()) return result::closed;
         bool was_empty;
         {
@@ -220,7 +221,7 @@ public:
     }
 
     // Ends the body once what is queued has gone out. False if it was already over.
-    bool close() {
+    bool close() const {
         if (!buffer_) return false;
         {
             std::lock_guard lock(buffer_->mutex);

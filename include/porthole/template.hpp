@@ -275,8 +275,10 @@ constexpr bool is_marker_name_char(char c) noexcept {
     return is_marker_name_start(c) || (c >= '0' && c <= '9') || c == '.';
 }
 
-// Names are short: comparing in line beats a call to memcmp.
-inline bool same_name(std::string_view a, std::string_view b) noexcept {
+// Names are short: comparing in line beats a call to memcmp. At compile time it also stands in
+// for string_view's comparisons, which g++ 12 cannot evaluate under -fsanitize=undefined on a
+// template argument's text (its null checks of the pointer are not constant expressions).
+constexpr bool same_name(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
         if (a[i] != b[i]) return false;
@@ -284,12 +286,19 @@ inline bool same_name(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+// The first `@@` at or after `from`, or npos (a loop, for the reason same_name gives).
+constexpr std::size_t find_marker_delimiter(std::string_view text, std::size_t from) noexcept {
+    for (std::size_t i = from; i + 1 < text.size(); ++i)
+        if (text[i] == '@' && text[i + 1] == '@') return i;
+    return std::string_view::npos;
+}
+
 // Calls emit(piece) for each piece of text, left to right. An `@@` that does not start a
 // marker is text, and the scan resumes one character later (so `@@@name@@` is "@" + marker).
 template <class Emit>
 constexpr void parse_template(std::string_view text, Emit&& emit) {
     std::size_t literal_begin = 0;
-    std::size_t at = text.find("@@");
+    std::size_t at = find_marker_delimiter(text, 0);
     while (at != std::string_view::npos) {
         std::size_t name = at + 2;
         bool const raw = name < text.size() && text[name] == '!';
@@ -298,14 +307,14 @@ constexpr void parse_template(std::string_view text, Emit&& emit) {
         if (end < text.size() && is_marker_name_start(text[end])) {
             while (++end < text.size() && is_marker_name_char(text[end])) {}
         }
-        if (end == name || text.substr(end, 2) != "@@") {
-            at = text.find("@@", at + 1);
+        if (end == name || end + 1 >= text.size() || text[end] != '@' || text[end + 1] != '@') {
+            at = find_marker_delimiter(text, at + 1);
             continue;
         }
         if (at > literal_begin) emit(piece{piece_kind::literal, literal_begin, at - literal_begin});
         emit(piece{raw ? piece_kind::raw_marker : piece_kind::escaped_marker, name, end - name});
         literal_begin = end + 2;
-        at = text.find("@@", literal_begin);
+        at = find_marker_delimiter(text, literal_begin);
     }
     if (literal_begin < text.size()) {
         emit(piece{piece_kind::literal, literal_begin, text.size() - literal_begin});
@@ -352,7 +361,7 @@ struct parsed_template {
     static constexpr std::string_view name_of(piece p) noexcept { return text.substr(p.begin, p.size); }
     static constexpr bool has_marker(std::string_view name) noexcept {
         for (piece p : pieces) {
-            if (p.kind != piece_kind::literal && name_of(p) == name) return true;
+            if (p.kind != piece_kind::literal && same_name(name_of(p), name)) return true;
         }
         return false;
     }
@@ -414,7 +423,7 @@ template <class... Args>
 constexpr std::size_t index_of_value(std::string_view name) noexcept {
     constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
     std::size_t i = 0;
-    while (i < names.size() && names[i] != name) ++i;
+    while (i < names.size() && !same_name(names[i], name)) ++i;
     return i;
 }
 template <fixed_text Text, class... Args>
@@ -424,12 +433,12 @@ constexpr bool values_match_markers() {
     for (std::size_t i = 0; i < names.size(); ++i) {
         if (!parsed::has_marker(names[i])) return false;
         for (std::size_t j = i + 1; j < names.size(); ++j) {
-            if (names[j] == names[i]) return false;
+            if (same_name(names[j], names[i])) return false;
         }
     }
     for (piece p : parsed::pieces) {
         bool given = p.kind == piece_kind::literal;
-        for (std::string_view name : names) given = given || name == parsed::name_of(p);
+        for (std::string_view name : names) given = given || same_name(name, parsed::name_of(p));
         if (!given) return false;
     }
     return true;
@@ -442,7 +451,7 @@ constexpr void diagnose_value() {
     if constexpr (!parsed_template<Text>::has_marker(name)) {
         (void)sizeof(template_has_no_marker<marker_label<name.size()>(name)>);
     } else if constexpr (index_of_value<Args...>(name) == J &&
-                         ((Args::name == name) + ... + 0) > 1) {  // reported at the first
+                         (same_name(Args::name, name) + ... + 0) > 1) {  // reported at the first
         (void)sizeof(value_given_twice_for_marker<marker_label<name.size()>(name)>);
     }
 }
@@ -453,7 +462,7 @@ constexpr void diagnose_marker() {
     constexpr piece p = parsed::pieces[I];
     if constexpr (p.kind != piece_kind::literal) {
         constexpr std::string_view name = parsed::name_of(p);
-        if constexpr (!((Args::name == name) || ...)) {
+        if constexpr (!(same_name(Args::name, name) || ...)) {
             (void)sizeof(no_value_given_for_marker<marker_label<p.size>(name)>);
         }
     }

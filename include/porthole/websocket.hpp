@@ -73,6 +73,7 @@ struct outbox {
         {
             std::lock_guard lock(mutex);
             if (!open) return false;
+            size += sizeof(item);  // each entry counts, so that empty messages are bounded too
             if (bytes + size > limit) {
                 overflowed = true;
                 open = false;
@@ -96,7 +97,8 @@ struct outbox {
 
 }  // namespace detail
 
-// A connection's address for any thread. Copyable; cheap to keep per connection. Every call
+// A connection's address for any thread. Copyable, and usable const (a lambda's copy of it needs no
+// `mutable`); cheap to keep per connection. Every call
 // returns at once: true when the frame was queued, false when it was not (the connection is
 // closing or gone, the argument is invalid, or the queue was full, which closes the
 // connection with 1013). Frames sent through one handle go out in the order sent.
@@ -104,25 +106,25 @@ class handle {
 public:
     handle() noexcept = default;
 
-    bool send_text(std::string_view utf8) {
+    bool send_text(std::string_view utf8) const {
         if (!box_ || !porthole::detail::valid_utf8(utf8)) return false;
         return put({detail::outbox::item::text, std::string(utf8), {}, {}}, utf8.size());
     }
-    bool send_binary(std::string_view bytes) {
+    bool send_binary(std::string_view bytes) const {
         if (!box_) return false;
         return put({detail::outbox::item::binary, std::string(bytes), {}, {}}, bytes.size());
     }
     // A frame encoded once for many connections (see group): no copy per connection.
-    bool send(shared_frame const& frame) {
+    bool send(shared_frame const& frame) const {
         if (!box_ || !frame) return false;
         return put({detail::outbox::item::shared, {}, frame, {}}, frame.bytes().size());
     }
-    bool ping(std::string_view data = {}) {
+    bool ping(std::string_view data = {}) const {
         if (!box_ || data.size() > max_control_payload) return false;
         return put({detail::outbox::item::ping, std::string(data), {}, {}}, data.size());
     }
     // Starts the closing handshake (RFC 6455 7.1.2) after what was queued before it.
-    bool close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+    bool close(close_code code = close_code::normal_closure, std::string_view reason = {}) const {
         if (!box_ || !valid_close_code(to_int(code)) || reason.size() > max_close_reason ||
             !porthole::detail::valid_utf8(reason))
             return false;
@@ -142,7 +144,7 @@ public:
 private:
     friend class session;
     explicit handle(std::shared_ptr<detail::outbox> b) noexcept : box_(std::move(b)) {}
-    bool put(detail::outbox::item&& it, std::size_t size) { return box_->put(std::move(it), size); }
+    bool put(detail::outbox::item&& it, std::size_t size) const { return box_->put(std::move(it), size); }
     std::shared_ptr<detail::outbox> box_;
 };
 
@@ -348,7 +350,7 @@ public:
             overflowed = box.overflowed;
         }
         if (overflowed) {
-            session_.close(close_code::try_again_later, "client too slow");
+            conn().shed_slow_client();
         } else {
             for (auto& it : items) {
                 send_result r = send_result::queued;

@@ -165,6 +165,14 @@ public:
 
     // ---- sending (RFC 6455 5.4, 5.5, 6.1). Nothing is queued unless the result is `queued`.
 
+    // Sheds a client that reads too slowly, as a send past max_queued_output does (the sends of
+    // other threads, held elsewhere, went past their own bound): what has not started to go out
+    // is dropped, a Close with 1013 takes its place, nothing more is read, and the close event
+    // reports 1013. Nothing once the connection is closing.
+    void shed_slow_client() {
+        if (phase_ == phase::open) overflow();
+    }
+
     send_result send_text(std::string_view utf8) {
         if (!porthole::detail::valid_utf8(utf8))
             return phase_ == phase::open ? send_result::invalid : send_result::not_open;
@@ -243,7 +251,7 @@ public:
             std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;
             if (n < left) {
                 front_done_ += n;
-                return;
+                break;
             }
             n -= left;
             segments_[head_].shared = {};
@@ -251,15 +259,28 @@ public:
             ++head_;
         }
         if (head_ == segments_.size()) reset_output();
+        else if (head_ != 0) compact_output();
     }
     bool has_output() const noexcept { return head_ < segments_.size(); }
+    // The frames' bytes waiting to be written. Against max_queued_output each waiting frame
+    // also counts cost_per_frame (its entry in the queue, and the queue's growth), so that a
+    // flood of empty messages is bounded by the same limit as large ones.
     std::size_t queued_bytes() const noexcept { return queued_; }
+    static constexpr std::size_t cost_per_frame = 64;
+    // Bytes of memory the connection's buffers hold now (input, the message being reassembled,
+    // the output queue; a compressor's state is not counted). What was written is given up from
+    // the front of the queue even when the peer never lets it empty.
+    std::size_t memory_held() const noexcept {
+        return in_.capacity() + message_.capacity() + out_.capacity() + segments_.capacity() * sizeof(segment);
+    }
 
     // ---- state
 
     ws::phase phase() const noexcept { return phase_; }
     // False while the peer's Close is in, or while too much output waits (the driver stops reading).
-    bool wants_read() const noexcept { return phase_ != phase::closed && queued_ <= config_.max_queued_output / 2; }
+    bool wants_read() const noexcept {
+        return phase_ != phase::closed && held_for_output() <= config_.max_queued_output / 2;
+    }
     bool compressing() const noexcept { return codec_ != nullptr; }
 
     // Releases buffers that hold nothing now; a driver may call it for idle connections.
@@ -281,6 +302,7 @@ private:
         std::size_t begin = 0, end = 0;  // a frame in out_, when `shared` is empty
         shared_frame shared;
     };
+    static_assert(cost_per_frame >= 2 * sizeof(segment), "a frame's entry, and the vector's growth");
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t min_read = 4096;
     static constexpr std::size_t whole_frame_room = 64 * 1024;  // a frame awaited whole in in_, at most
@@ -596,7 +618,7 @@ private:
 
     send_result may_send() {
         if (phase_ != phase::open) return send_result::not_open;
-        if (queued_ > config_.max_queued_output) {
+        if (held_for_output() > config_.max_queued_output) {
             overflow();
             return send_result::overflow;
         }
@@ -680,6 +702,34 @@ private:
         if (segments_.empty() || head_ == segments_.size()) reset_output();
         else if (!segments_.back().shared) out_.resize(segments_.back().end);
         (void)fail(close_code::try_again_later, "client too slow");
+    }
+
+    std::size_t held_for_output() const noexcept { return queued_ + (segments_.size() - head_) * cost_per_frame; }
+
+    // Drops what was written from the front of the queue while the rest waits, once it is at
+    // least as large as the rest (each byte is moved at most once on average): a client that
+    // reads steadily but never lets the queue empty holds no more than what waits for it.
+    void compact_output() noexcept {
+        constexpr std::size_t min_bytes = 64 * 1024, min_frames = 1024;
+        std::size_t cut = out_.size();  // out_ before the first waiting frame of its own
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (!segments_[i].shared) {
+                cut = segments_[i].begin;
+                break;
+            }
+        }
+        bool bytes = cut >= min_bytes && cut >= out_.size() - cut;
+        bool frames = head_ >= min_frames && head_ >= segments_.size() - head_;
+        if (!bytes && !frames) return;
+        out_.erase(0, cut);
+        segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+        for (auto& seg : segments_) {
+            if (seg.shared) continue;
+            seg.begin -= cut;
+            seg.end -= cut;
+        }
+        if (pong_at_ != npos) pong_at_ = pong_at_ >= cut ? pong_at_ - cut : npos;
     }
 
     void reset_output() noexcept {

@@ -3884,21 +3884,17 @@ struct answer_state {
     std::string problem;           // guarded by mutex
     std::shared_ptr<connection_link> link;
     // The connection's thread only: what middleware asked to do to the answer, in order, and
-    // the request it answers (names copied only when an access log wants them).
+    // the request it answers (its names for the access log and the error log's lines).
     std::vector<std::function<void(response&)>> steps;
     request_summary summary;
     std::string method_name, target;
 
-    void keep(request const& req, bool names) {
+    void keep(request const& req) {
         summary = request_summary::of(req);
-        if (names) {
-            method_name.assign(req.method_name());
-            target.assign(req.target());
-            summary.method_name = method_name;
-            summary.target = target;
-        } else {
-            summary.method_name = summary.target = "-";
-        }
+        method_name.assign(req.method_name());
+        target.assign(req.target());
+        summary.method_name = method_name;
+        summary.target = target;
     }
 
     // The connection's thread: nothing more is heard from the responder.
@@ -4638,7 +4634,8 @@ inline live_stream resumable_stream(live_producer producer, std::string_view con
 
 struct push_stream_parts;
 
-// The sending end of a push stream. Copyable (copies write to the same stream); any thread.
+// The sending end of a push stream. Copyable (copies write to the same stream), usable const;
+// any thread.
 class stream_writer {
 public:
     enum class result : std::uint8_t {
@@ -4650,7 +4647,7 @@ public:
     stream_writer() = default;
 
     // Queues `bytes` whole or not at all; never blocks on the client.
-    result write(std::string_view bytes) {
+    result write(std::string_view bytes) const {
         if (!buffer_ || closed()) return result::closed;
         bool was_empty;
         {
@@ -4665,7 +4662,7 @@ public:
     }
 
     // Ends the body once what is queued has gone out. False if it was already over.
-    bool close() {
+    bool close() const {
         if (!buffer_) return false;
         {
             std::lock_guard lock(buffer_->mutex);
@@ -4847,7 +4844,7 @@ inline response& mark_event_stream(response& res) {
     return res;
 }
 
-// The sending end of one client's event stream. Copyable; any thread; never blocks.
+// The sending end of one client's event stream. Copyable, usable const; any thread; never blocks.
 class sender {
 public:
     using result = stream_writer::result;
@@ -4857,16 +4854,16 @@ public:
 
     // Queues `e` whole or not at all (full: the client reads slower than events come; the
     // caller decides what to drop). Throws std::invalid_argument as append() does.
-    result send(event const& e) { return writer_.write(encode(e)); }
+    result send(event const& e) const { return writer_.write(encode(e)); }
     // A comment line: a heartbeat when `text` is empty.
-    result comment(std::string_view text = {}) {
+    result comment(std::string_view text = {}) const {
         std::string out;
         append_comment(out, text);
         return writer_.write(out);
     }
     // Ends the stream once what is queued has gone. The client's EventSource reconnects unless
     // told otherwise by the application (a 204 on its next request, say).
-    bool close() { return writer_.close(); }
+    bool close() const { return writer_.close(); }
     bool closed() const noexcept { return writer_.closed(); }
     stream_writer& writer() noexcept { return writer_; }
 
@@ -9008,6 +9005,7 @@ public:
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
                      args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
                      answer = answer_later(req)]() mutable {
+            if (!answer.connected()) return;  // the client left while the job waited: no one to answer
             try {
                 std::apply(
                     [&](auto&... kept) {
@@ -9117,6 +9115,17 @@ inline connection_config const& default_connection_config() {
 
 inline void default_error_log(std::string_view message) {
     std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+// An error-log line about one request: "what (GET /path)", the target cut at 200 bytes. The
+// parser let no control character into either.
+inline std::string about_request(std::string_view what, std::string_view method, std::string_view target) {
+    constexpr std::size_t target_shown = 200;
+    std::string line(what);
+    line.append(" (").append(method).append(" ").append(target.substr(0, target_shown));
+    if (target.size() > target_shown) line += "...";
+    line += ')';
+    return line;
 }
 }  // namespace detail
 
@@ -9811,9 +9820,11 @@ private:
             detail::header_storage_lease lease;
             return call_application(app_, req);
         } catch (std::exception const& e) {
-            log_error(std::string("application threw: ") + e.what());
+            log_error(
+                detail::about_request(std::string("application threw: ") + e.what(), req.method_name(), req.target()));
         } catch (...) {
-            log_error("application threw a non-standard exception");
+            log_error(
+                detail::about_request("application threw a non-standard exception", req.method_name(), req.target()));
         }
         return response::error(status::internal_server_error);
     }
@@ -10417,7 +10428,8 @@ namespace porthole {
 template <class App>
 auto connection<App>::await_answer(request const& req, bool returned_later) -> awaiting {
     if (!ex_.started) {
-        log_error("the application returned porthole::later without calling answer_later()");
+        log_error(detail::about_request("the application returned porthole::later without calling answer_later()",
+                                        req.method_name(), req.target()));
         return awaiting::unanswerable;
     }
     auto state = std::move(ex_.started);
@@ -10425,7 +10437,7 @@ auto connection<App>::await_answer(request const& req, bool returned_later) -> a
         state->close();
         return awaiting::no;
     }
-    state->keep(req, static_cast<bool>(config_.access_log));
+    state->keep(req);
     pending_ = std::move(state);
     waiting_ = true;
     take_answer();  // it may have come already, even from this thread
@@ -10434,8 +10446,11 @@ auto connection<App>::await_answer(request const& req, bool returned_later) -> a
 
 template <class App>
 inline bool connection<App>::take_answer() {
-    auto res = pending_->take([this](std::string_view why) { log_error(why); },
-                              [] { return response::error(status::internal_server_error); });
+    auto res = pending_->take(
+        [this](std::string_view why) {
+            log_error(detail::about_request(why, pending_->summary.method_name, pending_->summary.target));
+        },
+        [] { return response::error(status::internal_server_error); });
     if (!res) return false;
     auto state = std::move(pending_);
     waiting_ = false;
@@ -11261,8 +11276,10 @@ constexpr bool is_marker_name_char(char c) noexcept {
     return is_marker_name_start(c) || (c >= '0' && c <= '9') || c == '.';
 }
 
-// Names are short: comparing in line beats a call to memcmp.
-inline bool same_name(std::string_view a, std::string_view b) noexcept {
+// Names are short: comparing in line beats a call to memcmp. At compile time it also stands in
+// for string_view's comparisons, which g++ 12 cannot evaluate under -fsanitize=undefined on a
+// template argument's text (its null checks of the pointer are not constant expressions).
+constexpr bool same_name(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
         if (a[i] != b[i]) return false;
@@ -11270,12 +11287,19 @@ inline bool same_name(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+// The first `@@` at or after `from`, or npos (a loop, for the reason same_name gives).
+constexpr std::size_t find_marker_delimiter(std::string_view text, std::size_t from) noexcept {
+    for (std::size_t i = from; i + 1 < text.size(); ++i)
+        if (text[i] == '@' && text[i + 1] == '@') return i;
+    return std::string_view::npos;
+}
+
 // Calls emit(piece) for each piece of text, left to right. An `@@` that does not start a
 // marker is text, and the scan resumes one character later (so `@@@name@@` is "@" + marker).
 template <class Emit>
 constexpr void parse_template(std::string_view text, Emit&& emit) {
     std::size_t literal_begin = 0;
-    std::size_t at = text.find("@@");
+    std::size_t at = find_marker_delimiter(text, 0);
     while (at != std::string_view::npos) {
         std::size_t name = at + 2;
         bool const raw = name < text.size() && text[name] == '!';
@@ -11284,14 +11308,14 @@ constexpr void parse_template(std::string_view text, Emit&& emit) {
         if (end < text.size() && is_marker_name_start(text[end])) {
             while (++end < text.size() && is_marker_name_char(text[end])) {}
         }
-        if (end == name || text.substr(end, 2) != "@@") {
-            at = text.find("@@", at + 1);
+        if (end == name || end + 1 >= text.size() || text[end] != '@' || text[end + 1] != '@') {
+            at = find_marker_delimiter(text, at + 1);
             continue;
         }
         if (at > literal_begin) emit(piece{piece_kind::literal, literal_begin, at - literal_begin});
         emit(piece{raw ? piece_kind::raw_marker : piece_kind::escaped_marker, name, end - name});
         literal_begin = end + 2;
-        at = text.find("@@", literal_begin);
+        at = find_marker_delimiter(text, literal_begin);
     }
     if (literal_begin < text.size()) {
         emit(piece{piece_kind::literal, literal_begin, text.size() - literal_begin});
@@ -11338,7 +11362,7 @@ struct parsed_template {
     static constexpr std::string_view name_of(piece p) noexcept { return text.substr(p.begin, p.size); }
     static constexpr bool has_marker(std::string_view name) noexcept {
         for (piece p : pieces) {
-            if (p.kind != piece_kind::literal && name_of(p) == name) return true;
+            if (p.kind != piece_kind::literal && same_name(name_of(p), name)) return true;
         }
         return false;
     }
@@ -11400,7 +11424,7 @@ template <class... Args>
 constexpr std::size_t index_of_value(std::string_view name) noexcept {
     constexpr std::array<std::string_view, sizeof...(Args)> names{Args::name...};
     std::size_t i = 0;
-    while (i < names.size() && names[i] != name) ++i;
+    while (i < names.size() && !same_name(names[i], name)) ++i;
     return i;
 }
 template <fixed_text Text, class... Args>
@@ -11410,12 +11434,12 @@ constexpr bool values_match_markers() {
     for (std::size_t i = 0; i < names.size(); ++i) {
         if (!parsed::has_marker(names[i])) return false;
         for (std::size_t j = i + 1; j < names.size(); ++j) {
-            if (names[j] == names[i]) return false;
+            if (same_name(names[j], names[i])) return false;
         }
     }
     for (piece p : parsed::pieces) {
         bool given = p.kind == piece_kind::literal;
-        for (std::string_view name : names) given = given || name == parsed::name_of(p);
+        for (std::string_view name : names) given = given || same_name(name, parsed::name_of(p));
         if (!given) return false;
     }
     return true;
@@ -11428,7 +11452,7 @@ constexpr void diagnose_value() {
     if constexpr (!parsed_template<Text>::has_marker(name)) {
         (void)sizeof(template_has_no_marker<marker_label<name.size()>(name)>);
     } else if constexpr (index_of_value<Args...>(name) == J &&
-                         ((Args::name == name) + ... + 0) > 1) {  // reported at the first
+                         (same_name(Args::name, name) + ... + 0) > 1) {  // reported at the first
         (void)sizeof(value_given_twice_for_marker<marker_label<name.size()>(name)>);
     }
 }
@@ -11439,7 +11463,7 @@ constexpr void diagnose_marker() {
     constexpr piece p = parsed::pieces[I];
     if constexpr (p.kind != piece_kind::literal) {
         constexpr std::string_view name = parsed::name_of(p);
-        if constexpr (!((Args::name == name) || ...)) {
+        if constexpr (!(same_name(Args::name, name) || ...)) {
             (void)sizeof(no_value_given_for_marker<marker_label<p.size>(name)>);
         }
     }
@@ -14493,6 +14517,7 @@ public:
     void start() {
         std::lock_guard lock(control_);
         if (mode_ != mode::closed) throw std::logic_error("porthole: server already started");
+        drained_unreported_ = false;
         open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
         mode_ = mode::threaded;
         async_signals_blocked blocked;  // inherited by the loop threads
@@ -14533,7 +14558,7 @@ public:
             join();
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
                    poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-            while (poll(-1)) {}
+            drain_here();
         }
     }
 
@@ -14544,7 +14569,7 @@ public:
             join();
         } else if (mode_ == mode::polling) {
             if (poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-                while (poll(-1)) {}
+                drain_here();
             } else {
                 finished_.wait(false);
             }
@@ -14552,10 +14577,12 @@ public:
     }
 
     // One step on the caller's thread: a single loop serves every connection. Returns false
-    // once a requested stop has drained (the next call listens again).
+    // once a requested stop has drained, also when stop() or wait() drained it on this thread
+    // between two calls (the call after that listens again).
     bool poll(int timeout_ms) {
         if (mode_ == mode::threaded) throw std::logic_error("porthole: poll() on a started server");
         if (in_poll_.load(std::memory_order_relaxed)) return true;  // from a handler: the step under way continues
+        if (std::exchange(drained_unreported_, false)) return false;
         ensure_polling();
         poll_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         in_poll_.store(true, std::memory_order_relaxed);
@@ -14587,12 +14614,21 @@ public:
     // Every address, as last opened; for the thread that started the engine.
     std::vector<bound_address> const& bound() const noexcept { return listeners_.bound; }
     bool running() const noexcept { return mode_ != mode::closed; }
+    // A stop drained by stop() or wait() on the polling thread, which the next poll() reports.
+    bool stop_unreported() const noexcept { return drained_unreported_; }
     std::size_t loop_count() const noexcept { return loops_.size(); }
 
 private:
     static engine const*& current() noexcept {
         thread_local engine const* running = nullptr;
         return running;
+    }
+
+    // stop() or wait() on the polling thread, outside poll(): the loop drains here, and the
+    // caller's loop, which has not seen poll() return false, sees it from the next call.
+    void drain_here() {
+        while (poll(-1)) {}
+        drained_unreported_ = true;
     }
 
     void ensure_polling() {
@@ -14680,6 +14716,7 @@ private:
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};
     std::atomic<std::thread::id> poll_thread_{};
+    bool drained_unreported_ = false;  // the polling thread's alone
 };
 
 }  // namespace porthole::detail
@@ -14819,7 +14856,8 @@ private:
 //             at most options.drain_timeout; waits for the loops unless called from a handler
 //   wait()    blocks until stopped
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
-//             everything); false once a stop has drained. native_handle() is the descriptor to
+//             everything); false once a stop has drained, also one that stop() drained on
+//             this thread (the call after that listens again). native_handle() is the descriptor to
 //             wait on between steps (readable when there is work); call poll() at least once a
 //             second even when it is not readable, for timeouts.
 //
@@ -14860,7 +14898,7 @@ public:
     void wait() { engine_.wait(); }
 
     bool poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
-        if (!engine_.running()) {
+        if (!engine_.running() && !engine_.stop_unreported()) {
             (void)engine_.native_handle();
             announce();
         }
@@ -17736,6 +17774,14 @@ public:
 
     // ---- sending (RFC 6455 5.4, 5.5, 6.1). Nothing is queued unless the result is `queued`.
 
+    // Sheds a client that reads too slowly, as a send past max_queued_output does (the sends of
+    // other threads, held elsewhere, went past their own bound): what has not started to go out
+    // is dropped, a Close with 1013 takes its place, nothing more is read, and the close event
+    // reports 1013. Nothing once the connection is closing.
+    void shed_slow_client() {
+        if (phase_ == phase::open) overflow();
+    }
+
     send_result send_text(std::string_view utf8) {
         if (!porthole::detail::valid_utf8(utf8))
             return phase_ == phase::open ? send_result::invalid : send_result::not_open;
@@ -17814,7 +17860,7 @@ public:
             std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;
             if (n < left) {
                 front_done_ += n;
-                return;
+                break;
             }
             n -= left;
             segments_[head_].shared = {};
@@ -17822,15 +17868,28 @@ public:
             ++head_;
         }
         if (head_ == segments_.size()) reset_output();
+        else if (head_ != 0) compact_output();
     }
     bool has_output() const noexcept { return head_ < segments_.size(); }
+    // The frames' bytes waiting to be written. Against max_queued_output each waiting frame
+    // also counts cost_per_frame (its entry in the queue, and the queue's growth), so that a
+    // flood of empty messages is bounded by the same limit as large ones.
     std::size_t queued_bytes() const noexcept { return queued_; }
+    static constexpr std::size_t cost_per_frame = 64;
+    // Bytes of memory the connection's buffers hold now (input, the message being reassembled,
+    // the output queue; a compressor's state is not counted). What was written is given up from
+    // the front of the queue even when the peer never lets it empty.
+    std::size_t memory_held() const noexcept {
+        return in_.capacity() + message_.capacity() + out_.capacity() + segments_.capacity() * sizeof(segment);
+    }
 
     // ---- state
 
     ws::phase phase() const noexcept { return phase_; }
     // False while the peer's Close is in, or while too much output waits (the driver stops reading).
-    bool wants_read() const noexcept { return phase_ != phase::closed && queued_ <= config_.max_queued_output / 2; }
+    bool wants_read() const noexcept {
+        return phase_ != phase::closed && held_for_output() <= config_.max_queued_output / 2;
+    }
     bool compressing() const noexcept { return codec_ != nullptr; }
 
     // Releases buffers that hold nothing now; a driver may call it for idle connections.
@@ -17852,6 +17911,7 @@ private:
         std::size_t begin = 0, end = 0;  // a frame in out_, when `shared` is empty
         shared_frame shared;
     };
+    static_assert(cost_per_frame >= 2 * sizeof(segment), "a frame's entry, and the vector's growth");
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t min_read = 4096;
     static constexpr std::size_t whole_frame_room = 64 * 1024;  // a frame awaited whole in in_, at most
@@ -18167,7 +18227,7 @@ private:
 
     send_result may_send() {
         if (phase_ != phase::open) return send_result::not_open;
-        if (queued_ > config_.max_queued_output) {
+        if (held_for_output() > config_.max_queued_output) {
             overflow();
             return send_result::overflow;
         }
@@ -18251,6 +18311,34 @@ private:
         if (segments_.empty() || head_ == segments_.size()) reset_output();
         else if (!segments_.back().shared) out_.resize(segments_.back().end);
         (void)fail(close_code::try_again_later, "client too slow");
+    }
+
+    std::size_t held_for_output() const noexcept { return queued_ + (segments_.size() - head_) * cost_per_frame; }
+
+    // Drops what was written from the front of the queue while the rest waits, once it is at
+    // least as large as the rest (each byte is moved at most once on average): a client that
+    // reads steadily but never lets the queue empty holds no more than what waits for it.
+    void compact_output() noexcept {
+        constexpr std::size_t min_bytes = 64 * 1024, min_frames = 1024;
+        std::size_t cut = out_.size();  // out_ before the first waiting frame of its own
+        for (std::size_t i = head_; i < segments_.size(); ++i) {
+            if (!segments_[i].shared) {
+                cut = segments_[i].begin;
+                break;
+            }
+        }
+        bool bytes = cut >= min_bytes && cut >= out_.size() - cut;
+        bool frames = head_ >= min_frames && head_ >= segments_.size() - head_;
+        if (!bytes && !frames) return;
+        out_.erase(0, cut);
+        segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+        for (auto& seg : segments_) {
+            if (seg.shared) continue;
+            seg.begin -= cut;
+            seg.end -= cut;
+        }
+        if (pong_at_ != npos) pong_at_ = pong_at_ >= cut ? pong_at_ - cut : npos;
     }
 
     void reset_output() noexcept {
@@ -18401,6 +18489,7 @@ struct outbox {
         {
             std::lock_guard lock(mutex);
             if (!open) return false;
+            size += sizeof(item);  // each entry counts, so that empty messages are bounded too
             if (bytes + size > limit) {
                 overflowed = true;
                 open = false;
@@ -18424,7 +18513,8 @@ struct outbox {
 
 }  // namespace detail
 
-// A connection's address for any thread. Copyable; cheap to keep per connection. Every call
+// A connection's address for any thread. Copyable, and usable const (a lambda's copy of it needs no
+// `mutable`); cheap to keep per connection. Every call
 // returns at once: true when the frame was queued, false when it was not (the connection is
 // closing or gone, the argument is invalid, or the queue was full, which closes the
 // connection with 1013). Frames sent through one handle go out in the order sent.
@@ -18432,25 +18522,25 @@ class handle {
 public:
     handle() noexcept = default;
 
-    bool send_text(std::string_view utf8) {
+    bool send_text(std::string_view utf8) const {
         if (!box_ || !porthole::detail::valid_utf8(utf8)) return false;
         return put({detail::outbox::item::text, std::string(utf8), {}, {}}, utf8.size());
     }
-    bool send_binary(std::string_view bytes) {
+    bool send_binary(std::string_view bytes) const {
         if (!box_) return false;
         return put({detail::outbox::item::binary, std::string(bytes), {}, {}}, bytes.size());
     }
     // A frame encoded once for many connections (see group): no copy per connection.
-    bool send(shared_frame const& frame) {
+    bool send(shared_frame const& frame) const {
         if (!box_ || !frame) return false;
         return put({detail::outbox::item::shared, {}, frame, {}}, frame.bytes().size());
     }
-    bool ping(std::string_view data = {}) {
+    bool ping(std::string_view data = {}) const {
         if (!box_ || data.size() > max_control_payload) return false;
         return put({detail::outbox::item::ping, std::string(data), {}, {}}, data.size());
     }
     // Starts the closing handshake (RFC 6455 7.1.2) after what was queued before it.
-    bool close(close_code code = close_code::normal_closure, std::string_view reason = {}) {
+    bool close(close_code code = close_code::normal_closure, std::string_view reason = {}) const {
         if (!box_ || !valid_close_code(to_int(code)) || reason.size() > max_close_reason ||
             !porthole::detail::valid_utf8(reason))
             return false;
@@ -18470,7 +18560,7 @@ public:
 private:
     friend class session;
     explicit handle(std::shared_ptr<detail::outbox> b) noexcept : box_(std::move(b)) {}
-    bool put(detail::outbox::item&& it, std::size_t size) { return box_->put(std::move(it), size); }
+    bool put(detail::outbox::item&& it, std::size_t size) const { return box_->put(std::move(it), size); }
     std::shared_ptr<detail::outbox> box_;
 };
 
@@ -18676,7 +18766,7 @@ public:
             overflowed = box.overflowed;
         }
         if (overflowed) {
-            session_.close(close_code::try_again_later, "client too slow");
+            conn().shed_slow_client();
         } else {
             for (auto& it : items) {
                 send_result r = send_result::queued;

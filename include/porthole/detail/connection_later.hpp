@@ -15,7 +15,8 @@ namespace porthole {
 template <class App>
 auto connection<App>::await_answer(request const& req, bool returned_later) -> awaiting {
     if (!ex_.started) {
-        log_error("the application returned porthole::later without calling answer_later()");
+        log_error(detail::about_request("the application returned porthole::later without calling answer_later()",
+                                        req.method_name(), req.target()));
         return awaiting::unanswerable;
     }
     auto state = std::move(ex_.started);
@@ -23,7 +24,7 @@ auto connection<App>::await_answer(request const& req, bool returned_later) -> a
         state->close();
         return awaiting::no;
     }
-    state->keep(req, static_cast<bool>(config_.access_log));
+    state->keep(req);
     pending_ = std::move(state);
     waiting_ = true;
     take_answer();  // it may have come already, even from this thread
@@ -32,8 +33,11 @@ auto connection<App>::await_answer(request const& req, bool returned_later) -> a
 
 template <class App>
 inline bool connection<App>::take_answer() {
-    auto res = pending_->take([this](std::string_view why) { log_error(why); },
-                              [] { return response::error(status::internal_server_error); });
+    auto res = pending_->take(
+        [this](std::string_view why) {
+            log_error(detail::about_request(why, pending_->summary.method_name, pending_->summary.target));
+        },
+        [] { return response::error(status::internal_server_error); });
     if (!res) return false;
     auto state = std::move(pending_);
     waiting_ = false;

@@ -113,6 +113,7 @@ public:
     void start() {
         std::lock_guard lock(control_);
         if (mode_ != mode::closed) throw std::logic_error("porthole: server already started");
+        drained_unreported_ = false;
         open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
         mode_ = mode::threaded;
         async_signals_blocked blocked;  // inherited by the loop threads
@@ -153,7 +154,7 @@ public:
             join();
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
                    poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-            while (poll(-1)) {}
+            drain_here();
         }
     }
 
@@ -164,7 +165,7 @@ public:
             join();
         } else if (mode_ == mode::polling) {
             if (poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-                while (poll(-1)) {}
+                drain_here();
             } else {
                 finished_.wait(false);
             }
@@ -172,10 +173,12 @@ public:
     }
 
     // One step on the caller's thread: a single loop serves every connection. Returns false
-    // once a requested stop has drained (the next call listens again).
+    // once a requested stop has drained, also when stop() or wait() drained it on this thread
+    // between two calls (the call after that listens again).
     bool poll(int timeout_ms) {
         if (mode_ == mode::threaded) throw std::logic_error("porthole: poll() on a started server");
         if (in_poll_.load(std::memory_order_relaxed)) return true;  // from a handler: the step under way continues
+        if (std::exchange(drained_unreported_, false)) return false;
         ensure_polling();
         poll_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         in_poll_.store(true, std::memory_order_relaxed);
@@ -207,12 +210,21 @@ public:
     // Every address, as last opened; for the thread that started the engine.
     std::vector<bound_address> const& bound() const noexcept { return listeners_.bound; }
     bool running() const noexcept { return mode_ != mode::closed; }
+    // A stop drained by stop() or wait() on the polling thread, which the next poll() reports.
+    bool stop_unreported() const noexcept { return drained_unreported_; }
     std::size_t loop_count() const noexcept { return loops_.size(); }
 
 private:
     static engine const*& current() noexcept {
         thread_local engine const* running = nullptr;
         return running;
+    }
+
+    // stop() or wait() on the polling thread, outside poll(): the loop drains here, and the
+    // caller's loop, which has not seen poll() return false, sees it from the next call.
+    void drain_here() {
+        while (poll(-1)) {}
+        drained_unreported_ = true;
     }
 
     void ensure_polling() {
@@ -300,6 +312,7 @@ private:
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};
     std::atomic<std::thread::id> poll_thread_{};
+    bool drained_unreported_ = false;  // the polling thread's alone
 };
 
 }  // namespace porthole::detail
