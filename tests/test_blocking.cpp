@@ -117,7 +117,7 @@ TEST_CASE("a full pool answers 503 with Retry-After at once") {
     CHECK(busy.responses()[0].body == "done");
 }
 
-TEST_CASE("a job whose client left while it waited for a thread is skipped, and the pool goes on") {
+TEST_CASE("a safe request's job whose client left while it waited for a thread is skipped; a POST's runs") {
     porthole::worker_pool pool(1, 4);
     porthole::connection_config config;
     config.workers = &pool;
@@ -128,18 +128,21 @@ TEST_CASE("a job whose client left while it waited for a thread is skipped, and 
         if (req.path() == "/hold") g.pass();
         return std::string(req.path());
     });
-    porthole::testing::client holding(app, config), leaving(app, config), staying(app, config);
+    porthole::testing::client holding(app, config), leaving(app, config), posting(app, config), staying(app, config);
     holding.send("GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
     REQUIRE(g.wait_for_waiting(1));  // the one thread is busy: the next jobs wait in the queue
     leaving.send("GET /left HTTP/1.1\r\nHost: t\r\n\r\n");
     leaving.close_input();  // its client goes before a thread takes the job
+    posting.send("POST /posted HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    posting.close_input();  // gone too, but a POST's effect may be wanted unanswered
     staying.send("GET /stayed HTTP/1.1\r\nHost: t\r\n\r\n");
     g.release();
     REQUIRE(step_until(holding, 1));
-    REQUIRE(step_until(staying, 1));  // jobs run in order: the skipped one came before
+    REQUIRE(step_until(staying, 1));  // jobs run in order: the other two came before
     CHECK(staying.responses()[0].body == "/stayed");
-    CHECK(runs.load() == 2);  // /hold and /stayed; /left was never run
+    CHECK(runs.load() == 3);  // /hold, /posted and /stayed; /left was never run
     CHECK(leaving.responses().empty());
+    CHECK(posting.responses().empty());
 }
 
 TEST_CASE("a blocking handler that throws gives 500, logged on the connection's thread") {

@@ -457,6 +457,8 @@ TEST_CASE("stop() on the polling thread between steps: the next poll() says stop
     }
     s.stop();  // outside poll(), on the thread that polls: drains here
     CHECK(s.port() == 0);
+    CHECK(s.native_handle() == -1);  // a loop that asks for it each pass opens nothing again
+    CHECK(s.port() == 0);
     CHECK_FALSE(s.poll(0ms));  // the caller's loop learns of the stop, and nothing listens again
     CHECK(s.port() == 0);
     CHECK(s.poll(0ms));  // a server may be stepped again after a stop

@@ -124,8 +124,10 @@ public:
         auto copy = PassRequest ? std::make_unique<detail::request_copy>(req) : nullptr;
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
                      args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
-                     answer = answer_later(req)]() mutable {
-            if (!answer.connected()) return;  // the client left while the job waited: no one to answer
+                     answer = answer_later(req), safe = safe_method(req.method())]() mutable {
+            // The client left while the job waited: a safe request has no effect to keep and
+            // nobody to answer. Others run (their effect may be wanted unanswered).
+            if (safe && !answer.connected()) return;
             try {
                 std::apply(
                     [&](auto&... kept) {
@@ -157,6 +159,11 @@ public:
     }
 
 private:
+    // RFC 9110 9.2.1.
+    static constexpr bool safe_method(method m) noexcept {
+        return m == method::get || m == method::head || m == method::options || m == method::trace;
+    }
+
     template <class T>
     static decltype(auto) as_argument(T& kept) {
         if constexpr (std::is_same_v<T, std::string>) return std::string_view(kept);

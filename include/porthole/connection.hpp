@@ -283,7 +283,9 @@ public:
             }
         }
         if (waiting_) {
-            log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
+            log_error(detail::about_request(
+                "the application did not answer in time (response timeout, or the end of a drain): 503",
+                pending_->summary.method_name, pending_->summary.target));
             answer_instead(status::service_unavailable);
             closing_ = true;
             in_.clear();
@@ -555,7 +557,9 @@ private:
             if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
         }
         if (!res.valid()) {
-            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
+            log_error(detail::about_request(
+                std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
+                req.method_name(), req.target()));
             res = response::error(status::internal_server_error);
         }
         finish(answered_request::of(req), std::move(res));

@@ -275,9 +275,10 @@ constexpr bool is_marker_name_char(char c) noexcept {
     return is_marker_name_start(c) || (c >= '0' && c <= '9') || c == '.';
 }
 
-// Names are short: comparing in line beats a call to memcmp. At compile time it also stands in
-// for string_view's comparisons, which g++ 12 cannot evaluate under -fsanitize=undefined on a
-// template argument's text (its null checks of the pointer are not constant expressions).
+// Names are short: comparing in line beats a call to memcmp. At compile time it, with
+// find_marker_delimiter, keeps the parse off string_view's members: g++ 12 cannot evaluate
+// string_view::find on a template argument's text under -fsanitize=undefined (its check of the
+// pointer against null is not a constant expression there).
 constexpr bool same_name(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {

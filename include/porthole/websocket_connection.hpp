@@ -711,7 +711,9 @@ private:
     // reads steadily but never lets the queue empty holds no more than what waits for it.
     void compact_output() noexcept {
         constexpr std::size_t min_bytes = 64 * 1024, min_frames = 1024;
-        std::size_t cut = out_.size();  // out_ before the first waiting frame of its own
+        bool frames = head_ >= min_frames && head_ >= segments_.size() - head_;
+        if (!frames && out_.size() < min_bytes) return;  // before the scan below: this runs per write
+        std::size_t cut = out_.size();                   // out_ before the first waiting frame of its own
         for (std::size_t i = head_; i < segments_.size(); ++i) {
             if (!segments_[i].shared) {
                 cut = segments_[i].begin;
@@ -719,7 +721,6 @@ private:
             }
         }
         bool bytes = cut >= min_bytes && cut >= out_.size() - cut;
-        bool frames = head_ >= min_frames && head_ >= segments_.size() - head_;
         if (!bytes && !frames) return;
         out_.erase(0, cut);
         segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));

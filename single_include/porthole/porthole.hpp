@@ -9004,8 +9004,10 @@ public:
         auto copy = PassRequest ? std::make_unique<detail::request_copy>(req) : nullptr;
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
                      args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
-                     answer = answer_later(req)]() mutable {
-            if (!answer.connected()) return;  // the client left while the job waited: no one to answer
+                     answer = answer_later(req), safe = safe_method(req.method())]() mutable {
+            // The client left while the job waited: a safe request has no effect to keep and
+            // nobody to answer. Others run (their effect may be wanted unanswered).
+            if (safe && !answer.connected()) return;
             try {
                 std::apply(
                     [&](auto&... kept) {
@@ -9037,6 +9039,11 @@ public:
     }
 
 private:
+    // RFC 9110 9.2.1.
+    static constexpr bool safe_method(method m) noexcept {
+        return m == method::get || m == method::head || m == method::options || m == method::trace;
+    }
+
     template <class T>
     static decltype(auto) as_argument(T& kept) {
         if constexpr (std::is_same_v<T, std::string>) return std::string_view(kept);
@@ -9527,7 +9534,9 @@ public:
             }
         }
         if (waiting_) {
-            log_error("the application did not answer in time (response timeout, or the end of a drain): 503");
+            log_error(detail::about_request(
+                "the application did not answer in time (response timeout, or the end of a drain): 503",
+                pending_->summary.method_name, pending_->summary.target));
             answer_instead(status::service_unavailable);
             closing_ = true;
             in_.clear();
@@ -9799,7 +9808,9 @@ private:
             if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
         }
         if (!res.valid()) {
-            log_error(std::string("response refused: invalid header field ") + std::string(res.invalid_field()));
+            log_error(detail::about_request(
+                std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
+                req.method_name(), req.target()));
             res = response::error(status::internal_server_error);
         }
         finish(answered_request::of(req), std::move(res));
@@ -11276,9 +11287,10 @@ constexpr bool is_marker_name_char(char c) noexcept {
     return is_marker_name_start(c) || (c >= '0' && c <= '9') || c == '.';
 }
 
-// Names are short: comparing in line beats a call to memcmp. At compile time it also stands in
-// for string_view's comparisons, which g++ 12 cannot evaluate under -fsanitize=undefined on a
-// template argument's text (its null checks of the pointer are not constant expressions).
+// Names are short: comparing in line beats a call to memcmp. At compile time it, with
+// find_marker_delimiter, keeps the parse off string_view's members: g++ 12 cannot evaluate
+// string_view::find on a template argument's text under -fsanitize=undefined (its check of the
+// pointer against null is not a constant expression there).
 constexpr bool same_name(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -14602,9 +14614,11 @@ public:
     }
 
     // The descriptor a caller's loop can wait on before calling poll() (epoll: the epoll
-    // descriptor, readable when there is work). -1 once started on threads, or with poll(2).
+    // descriptor, readable when there is work). -1 once started on threads, with poll(2), or
+    // while a stop drained by stop() or wait() awaits its poll() returning false.
     int native_handle() {
         if (mode_ == mode::threaded) return -1;
+        if (drained_unreported_) return -1;  // the next poll() reports the stop, and opens nothing
         ensure_polling();
         return loops_.front()->native_handle();
     }
@@ -14627,6 +14641,7 @@ private:
     // stop() or wait() on the polling thread, outside poll(): the loop drains here, and the
     // caller's loop, which has not seen poll() return false, sees it from the next call.
     void drain_here() {
+        drained_unreported_ = false;  // a report not yet taken is this drain's
         while (poll(-1)) {}
         drained_unreported_ = true;
     }
@@ -14716,7 +14731,7 @@ private:
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};
     std::atomic<std::thread::id> poll_thread_{};
-    bool drained_unreported_ = false;  // the polling thread's alone
+    bool drained_unreported_ = false;  // the polling thread's (start() clears it, under control_, when not polling)
 };
 
 }  // namespace porthole::detail
@@ -18320,7 +18335,9 @@ private:
     // reads steadily but never lets the queue empty holds no more than what waits for it.
     void compact_output() noexcept {
         constexpr std::size_t min_bytes = 64 * 1024, min_frames = 1024;
-        std::size_t cut = out_.size();  // out_ before the first waiting frame of its own
+        bool frames = head_ >= min_frames && head_ >= segments_.size() - head_;
+        if (!frames && out_.size() < min_bytes) return;  // before the scan below: this runs per write
+        std::size_t cut = out_.size();                   // out_ before the first waiting frame of its own
         for (std::size_t i = head_; i < segments_.size(); ++i) {
             if (!segments_[i].shared) {
                 cut = segments_[i].begin;
@@ -18328,7 +18345,6 @@ private:
             }
         }
         bool bytes = cut >= min_bytes && cut >= out_.size() - cut;
-        bool frames = head_ >= min_frames && head_ >= segments_.size() - head_;
         if (!bytes && !frames) return;
         out_.erase(0, cut);
         segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));

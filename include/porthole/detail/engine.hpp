@@ -198,9 +198,11 @@ public:
     }
 
     // The descriptor a caller's loop can wait on before calling poll() (epoll: the epoll
-    // descriptor, readable when there is work). -1 once started on threads, or with poll(2).
+    // descriptor, readable when there is work). -1 once started on threads, with poll(2), or
+    // while a stop drained by stop() or wait() awaits its poll() returning false.
     int native_handle() {
         if (mode_ == mode::threaded) return -1;
+        if (drained_unreported_) return -1;  // the next poll() reports the stop, and opens nothing
         ensure_polling();
         return loops_.front()->native_handle();
     }
@@ -223,6 +225,7 @@ private:
     // stop() or wait() on the polling thread, outside poll(): the loop drains here, and the
     // caller's loop, which has not seen poll() return false, sees it from the next call.
     void drain_here() {
+        drained_unreported_ = false;  // a report not yet taken is this drain's
         while (poll(-1)) {}
         drained_unreported_ = true;
     }
@@ -312,7 +315,7 @@ private:
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};
     std::atomic<std::thread::id> poll_thread_{};
-    bool drained_unreported_ = false;  // the polling thread's alone
+    bool drained_unreported_ = false;  // the polling thread's (start() clears it, under control_, when not polling)
 };
 
 }  // namespace porthole::detail
