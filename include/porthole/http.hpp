@@ -113,6 +113,8 @@ inline constexpr method_set CONNECT{method::connect};
 inline constexpr method_set OPTIONS{method::options};
 inline constexpr method_set TRACE{method::trace};
 inline constexpr method_set PATCH{method::patch};
+// The safe methods (RFC 9110 9.2.1): a client asks for no effect on the server by them.
+inline constexpr method_set safe_methods = GET | HEAD | OPTIONS | TRACE;
 
 // ---------------------------------------------------------------- status codes
 

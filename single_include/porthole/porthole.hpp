@@ -129,6 +129,8 @@ inline constexpr method_set CONNECT{method::connect};
 inline constexpr method_set OPTIONS{method::options};
 inline constexpr method_set TRACE{method::trace};
 inline constexpr method_set PATCH{method::patch};
+// The safe methods (RFC 9110 9.2.1): a client asks for no effect on the server by them.
+inline constexpr method_set safe_methods = GET | HEAD | OPTIONS | TRACE;
 
 // ---------------------------------------------------------------- status codes
 
@@ -9004,7 +9006,7 @@ public:
         auto copy = PassRequest ? std::make_unique<detail::request_copy>(req) : nullptr;
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
                      args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
-                     answer = answer_later(req), safe = safe_method(req.method())]() mutable {
+                     answer = answer_later(req), safe = safe_methods.contains(req.method())]() mutable {
             // The client left while the job waited: a safe request has no effect to keep and
             // nobody to answer. Others run (their effect may be wanted unanswered).
             if (safe && !answer.connected()) return;
@@ -9039,11 +9041,6 @@ public:
     }
 
 private:
-    // RFC 9110 9.2.1.
-    static constexpr bool safe_method(method m) noexcept {
-        return m == method::get || m == method::head || m == method::options || m == method::trace;
-    }
-
     template <class T>
     static decltype(auto) as_argument(T& kept) {
         if constexpr (std::is_same_v<T, std::string>) return std::string_view(kept);
