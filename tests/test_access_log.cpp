@@ -135,6 +135,12 @@ TEST_CASE("common_log: the host without port or brackets, '-' for none, the requ
     CHECK(after_stamp(clf_line(error)) == "\"- - HTTP/1.1\" 400 0\n");
 }
 
+TEST_CASE("common_log: a quote or backslash in the target is written as \\x22 or \\x5C, as nginx does") {
+    access_entry e{"192.0.2.9:80", "GET", R"(/a"b\c" 200 1 "x)", version{1, 1}, status::ok, 2};
+    CHECK(after_stamp(clf_line(e)) == R"("GET /a\x22b\x5Cc\x22 200 1 \x22x HTTP/1.1" 200 2)"
+                                      "\n");
+}
+
 TEST_CASE("common_log: a long target is cut at 1024 bytes, and an overlong line still ends the line") {
     std::string target = "/" + std::string(3000, 'a');
     access_entry e{"192.0.2.9:80", "GET", target, version{1, 1}, status::ok, 1};

@@ -459,6 +459,21 @@ TEST_CASE("multipart::stream_parser holds a few KiB whatever the size of a part,
             CHECK(sp.done() == (size <= 1024));
         }
     }
+
+    // So does the bound on a delimiter line's padding: whole, or split anywhere in it.
+    for (std::size_t pad : {std::size_t{1000}, std::size_t{20000}}) {
+        std::string body =
+            "--b" + std::string(pad, ' ') + "\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n--b--";
+        for (std::size_t cut : {std::size_t{0}, std::size_t{17}, pad / 2, pad + 2}) {
+            CAPTURE(pad);
+            CAPTURE(cut);
+            multipart::stream_parser sp("b", 100, 1024);
+            bool fed =
+                sp.feed(std::string_view(body).substr(0, cut), on) && sp.feed(std::string_view(body).substr(cut), on);
+            CHECK(fed == (pad < 1024));
+            CHECK(sp.done() == (pad < 1024));
+        }
+    }
 }
 
 TEST_CASE("take_multipart streams a form's parts to the route; malformed: 400; not multipart: 415") {

@@ -165,5 +165,5 @@ TEST_CASE("/debug/vars: JSON unless the client prefers HTML; ?format= decides ov
     auto json = app(plain.get());
     CHECK(json.header("Cache-Control") == "no-store");
     auto body = std::string(json.body_view());
-    CHECK(contains(body, "\"exposition_test.text\":\"<b>\""));  // JSON, not HTML: nothing to escape
+    CHECK(contains(body, "\"exposition_test.text\":\"\\u003cb>\""));  // JSON: '<' as \u003c, nothing else
 }

@@ -96,6 +96,38 @@ TEST_CASE("read_json: the body, or a 400 with the parser's message, or a 415 for
     }
 }
 
+TEST_CASE("read_json refuses nesting deeper than json_max_depth, which would overflow a copy's or dump's stack") {
+    auto nested = [](int depth) {
+        return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+    };
+    auto app = router{post<"/any">([](json_body<nlohmann::json> j) { return *j; })};  // copied and dumped
+    auto at_limit = post(app, "/any", nested(json_max_depth));
+    CHECK(at_limit.status == 200);
+    CHECK(at_limit.body == nested(json_max_depth));
+    auto over = post(app, "/any", nested(json_max_depth + 1));
+    CHECK(over.status == 400);
+    CHECK(nlohmann::json::parse(over.body).at("error") == "arrays and objects nest deeper than 256 levels");
+    // 100,000 levels in 200 KB: refused at once, nothing recursed over (ASan would see the stack).
+    CHECK(post(app, "/any", nested(100000)).status == 400);
+    CHECK(post(app, "/any", std::string(100000, '[')).status == 400);
+    auto objects = std::string();
+    for (int i = 0; i < 300; ++i) objects += R"({"a":)";
+    objects += "1" + std::string(300, '}');
+    CHECK(post(app, "/any", objects).status == 400);
+    // A lower limit of the caller's own.
+    auto shallow = [](request const& req) {
+        response refusal;
+        auto j = read_json(req, refusal, 2);
+        return j ? response::text("ok") : refusal;
+    };
+    CHECK(post(shallow, "/", "[[1]]").status == 200);
+    CHECK(post(shallow, "/", "[[[1]]]").status == 400);
+    CHECK(post(shallow, "/", R"({"a":{"b":[]}})").status == 400);
+    // Brackets inside strings, escaped quotes among them, are text, not nesting.
+    CHECK(post(shallow, "/", R"(["[[[{{{", "\"[[[", {"k[": "\\"}])").status == 200);
+    CHECK(post(shallow, "/", R"(["\"", [["x"]]])").status == 400);
+}
+
 TEST_CASE("a route handler takes a typed body after its path parameters, converted by from_json") {
     int calls = 0;
     auto app = router{

@@ -77,6 +77,24 @@ TEST_CASE("state kept by before() reaches after(); layers wrap routers and nest"
     CHECK(r.header("X-Path-Length") == "8");
 }
 
+TEST_CASE("a layer with after() alone changes every answer, early ones of inner layers included") {
+    struct stamp {
+        void after(response& res) const { res.add_header("X-Stamp", "1"); }
+    };
+    auto app = layers{stamp{}, gate{}}([](request const&) { return "hello"; });
+    auto r = testing::get(app, "/");
+    CHECK(r.status == 200);
+    CHECK(r.body == "hello");
+    CHECK(r.header("X-Stamp") == "1");
+    r = testing::send(app, simple_request{method::get, "/", {{"X-Deny", "1"}}, {}});
+    CHECK(r.status == 403);
+    CHECK(r.header("X-Stamp") == "1");
+    auto some =
+        layers{when([](request const& q) { return q.path() == "/a"; }, stamp{})}([](request const&) { return "x"; });
+    CHECK(testing::get(some, "/a").header("X-Stamp") == "1");
+    CHECK_FALSE(testing::get(some, "/b").header("X-Stamp").has_value());
+}
+
 TEST_CASE("when() applies a layer to the requests its predicate picks") {
     auto writes = [](request const& r) { return r.method() != method::get && r.method() != method::head; };
     auto app = layers{when(writes, gate{})}([](request const&) { return "ok"; });
@@ -88,15 +106,40 @@ TEST_CASE("when() applies a layer to the requests its predicate picks") {
     CHECK(testing::send(timed, simple_request{method::put, "/abc", {}, {}}).header("X-Path-Length") == "4");
 }
 
-TEST_CASE("an application that throws behind layers is still a 500, and the layers are not left half done") {
+TEST_CASE("an application that throws behind layers is a 500 every after() runs on, logged by the connection") {
     std::vector<std::string> trace;
-    auto app = layers{tracer{"a", &trace}}([](request const&) -> response { throw std::runtime_error("boom"); });
+    auto app = layers{tracer{"a", &trace},
+                      tracer{"b", &trace}}([](request const&) -> response { throw std::runtime_error("boom"); });
     connection_config cfg;
-    std::string logged;
-    cfg.error_log = [&](std::string_view m) { logged = m; };
-    auto r = testing::send(app, simple_request{}, cfg);
+    std::vector<std::string> logged;
+    cfg.error_log = [&](std::string_view m) { logged.emplace_back(m); };
+    auto r = testing::send(app, simple_request{method::post, "/jobs?x=1", {}, {}}, cfg);
     CHECK(r.status == 500);
-    CHECK(logged.find("boom") != std::string::npos);
+    CHECK(r.body == "Internal Server Error");
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0] == "application threw: boom (POST /jobs?x=1)");
+    CHECK(trace == std::vector<std::string>{"a.before", "b.before", "b.after", "a.after"});
+    CHECK(headers_of(r, "X-Trace") == "b,a");
+
+    // Any exception; a layer's own throw still passes through the layers outside it.
+    auto odd = layers{tracer{"a", &trace}}([](request const&) -> response { throw 42; });
+    logged.clear();
+    trace.clear();
+    r = testing::send(odd, simple_request{}, cfg);
+    CHECK(r.status == 500);
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0] == "application threw a non-standard exception (GET /)");
+    CHECK(headers_of(r, "X-Trace") == "a");
+    struct throws_before {
+        void before(request const&) const { throw std::runtime_error("layer"); }
+    };
+    auto outer = layers{tracer{"a", &trace}, throws_before{}}([](request const&) { return "never"; });
+    logged.clear();
+    trace.clear();
+    r = testing::send(outer, simple_request{}, cfg);
+    CHECK(r.status == 500);
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0] == "application threw: layer (GET /)");
     CHECK(trace == std::vector<std::string>{"a.before"});
 }
 

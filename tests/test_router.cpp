@@ -339,6 +339,38 @@ TEST_CASE("mount passes the path below the prefix, from its '/' on, to any appli
     CHECK(testing::get(fallback, "/y/z").body == "files:/y/z raw:/y/z");
 }
 
+TEST_CASE("a mount's 405 and OPTIONS list the methods of the routes before it that match the path too") {
+    auto files = router{get<"/{name}">([](std::string_view n) { return std::string(n); })};
+    auto other = [](request const& req) {  // lists a method porthole does not know
+        if (req.method() == method::options)
+            return response(status::no_content).set_header("Allow", "PROPFIND, OPTIONS");
+        return response::error(status::method_not_allowed).set_header("Allow", "PROPFIND, OPTIONS");
+    };
+    auto app = router{
+        put<"/files/{name}">([](std::string_view) { return status::created; }),
+        post<"/files/{name}/copy">([](std::string_view) { return status::created; }),
+        mount<"/files">(files),
+        delete_<"/dav/{name}">([](std::string_view) { return status::no_content; }),
+        mount<"/dav">(other),
+    };
+    CHECK(send(app, method::put, "/files/a.txt").status == 201);
+    CHECK(testing::get(app, "/files/a.txt").body == "a.txt");
+    auto r = send(app, method::delete_, "/files/a.txt");
+    CHECK(r.status == 405);
+    CHECK(r.header("Allow") == "GET, HEAD, OPTIONS, PUT");
+    r = send(app, method::options, "/files/a.txt");
+    CHECK(r.status == 204);
+    CHECK(r.header("Allow") == "GET, HEAD, OPTIONS, PUT");
+    // Where no route before the mount matches, its answer is its own.
+    r = send(app, method::delete_, "/files/a/b");
+    CHECK(r.status == 404);
+    r = send(app, method::post, "/dav/x");
+    CHECK(r.status == 405);
+    CHECK(r.header("Allow") == "PROPFIND, OPTIONS, DELETE");
+    CHECK(send(app, method::options, "/dav/x").header("Allow") == "PROPFIND, OPTIONS, DELETE");
+    CHECK(send(app, method::options, "/dav/x/y").header("Allow") == "PROPFIND, OPTIONS");
+}
+
 TEST_CASE("handlers may return a response, a string, a literal, a status or an optional") {
     auto app = router{
         get<"/response">([] { return response::json("{}", status::accepted); }),

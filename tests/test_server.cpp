@@ -284,18 +284,28 @@ TEST_CASE("stop() finishes the requests in flight, closes idle connections and s
     CHECK((!late.ok() || (late.get("/"), !late.read_reply())));
 }
 
-TEST_CASE("stop() gives up on unfinished requests after the drain timeout") {
+TEST_CASE("stop() gives up on unfinished requests after the drain timeout: 503, then close") {
     auto o = test_options(1);
     o.drain_timeout = 200ms;
     porthole::server s(test_app, o);
     s.start();
     connection stuck(s.port());
     REQUIRE(stuck.send("GET / HTTP/1.1\r\nHost: localhost\r\n"));  // never finishes its head
+    connection uploading(s.port());                                // nor its body
+    REQUIRE(uploading.send("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n" +
+                           std::string(1000, 'x')));
     std::this_thread::sleep_for(50ms);
     auto t0 = std::chrono::steady_clock::now();
     s.stop();
-    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
-    CHECK(stuck.closed_by_peer());
+    auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(took >= 150ms);
+    CHECK(took < 5s);
+    for (auto* c : {&stuck, &uploading}) {
+        auto r = c->read_reply();
+        REQUIRE(r);
+        CHECK(r->status == 503);  // the server is going away, not the client too slow (408)
+        CHECK(c->closed_by_peer());
+    }
 }
 
 // A server refuses connections beyond what its descriptor limit leaves room for while a

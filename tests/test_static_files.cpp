@@ -1,5 +1,6 @@
 #include "parse_driver.hpp"
 
+#include <porthole/router.hpp>
 #include <porthole/static_files.hpp>
 #include <porthole/testing.hpp>
 
@@ -368,6 +369,14 @@ TEST_CASE("directory listing, when enabled, escapes names and hides dotfiles") {
     CHECK(top.body.find("docs/") != std::string::npos);
     CHECK(top.body.find(".hidden") == std::string::npos);
     CHECK(top.body.find(".git") == std::string::npos);
+    CHECK(top.body.find("<title>Index of /</title>") != std::string::npos);
+
+    // Mounted, the title names the path the client asked for, prefix and all, decoded.
+    auto app2 = router{mount<"/files">(root_listing)};
+    auto sub = testing::get(app2, "/files/sub/");
+    CHECK(sub.status == 200);
+    CHECK(sub.body.find("<title>Index of /files/sub/</title>") != std::string::npos);
+    CHECK(sub.body.find("<h1>Index of /files/sub/</h1>") != std::string::npos);
 }
 
 TEST_CASE("a file requested with a trailing slash is 404") {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <dirent.h>
+#include <poll.h>
 
 using namespace porthole;
 using namespace std::chrono_literals;
@@ -69,6 +70,22 @@ int connect_to(std::uint16_t port) {
     timeval tv{10, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
+}
+
+// This process's descriptor for the other end of `fd`, a loopback TCP connection (the server's
+// accepted socket, when the server runs here), or -1.
+int socket_connected_to(int fd) {
+    sockaddr_in mine{};
+    socklen_t len = sizeof mine;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &len) != 0) return -1;
+    for (int other = 3; other < 4096; ++other) {
+        sockaddr_in peer{};
+        len = sizeof peer;
+        if (other != fd && ::getpeername(other, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+            peer.sin_family == AF_INET && peer.sin_port == mine.sin_port)
+            return other;
+    }
+    return -1;
 }
 
 // A blocking HTTPS client on one connection.
@@ -318,6 +335,92 @@ TEST_CASE("files and streams go out encrypted, whole, in bounded pieces") {
     auto streamed = c2.get("/stream");
     CHECK(streamed.body == std::string(50000, 's'));
     s2.stop();
+}
+
+// OpenSSL answers a KeyUpdate that asks for one with one of its own: a peer that floods them and
+// reads nothing made the server read on and hold every answer (27 bytes each, without bound),
+// and, since records waited, moved the connection from the header clock to the write clock.
+TEST_CASE("a peer that floods KeyUpdates and reads nothing: the server stops reading; the head's clock still runs") {
+    hello_app app;
+    auto o = test_options();
+    o.threads = 1;
+    o.header_timeout = 1s;
+    o.write_timeout = 30s;
+    https_server<hello_app&> s(app, o, make_context());
+    s.start();
+    client_ctx client;
+    SSL_CTX_set_min_proto_version(client.ctx, TLS1_3_VERSION);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 4096;  // before connect(): a small window, so the server's answers wait on its side
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(s.port());
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    SSL* ssl = SSL_new(client.ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_host_name(ssl, "localhost");
+    REQUIRE(SSL_connect(ssl) == 1);
+    // The server's end of this connection is a descriptor of this process: a small send buffer
+    // there, so that its answers wait as records (the kernel would otherwise take megabytes first).
+    int server_end = socket_connected_to(fd);
+    REQUIRE(server_end >= 0);
+    int tiny = 8192;
+    REQUIRE(::setsockopt(server_end, SOL_SOCKET, SO_SNDBUF, &tiny, sizeof tiny) == 0);
+    std::string_view head = "GET / HTTP/1.1\r\nHost: localhost\r\nX-A: ";  // never finished
+    std::size_t n = 0;
+    REQUIRE(SSL_write_ex(ssl, head.data(), head.size(), &n) == 1);
+    auto started = std::chrono::steady_clock::now();
+    timeval tv{0, 300000};  // a send the server no longer reads for gives up
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // The flood ends when the server stops reading (a send blocks) or closes the connection (its
+    // header clock ran out, records unread); before, it read on, holding every answer, with the
+    // write clock in place of the header clock, and the flood ran out of time.
+    enum { running, blocked, closed } end = running;
+    long sent = 0;
+    while (end == running && std::chrono::steady_clock::now() - started < 8s) {
+        if (SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) != 1) break;
+        int r = SSL_do_handshake(ssl);
+        if (r == 1) ++sent;
+        else end = SSL_get_error(ssl, r) == SSL_ERROR_WANT_WRITE ? blocked : closed;
+    }
+    MESSAGE(sent
+            << " KeyUpdates sent in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+            << " ms, then "
+            << std::string(end == blocked  ? "blocked"
+                           : end == closed ? "closed"
+                                           : "still running"));
+    CHECK(end != running);
+    // The server ends the connection at its header timeout (a reset: it left the rest unread),
+    // not at the write timeout (30 s).
+    pollfd p{fd, POLLRDHUP, 0};
+    CHECK(::poll(&p, 1, 5000) == 1);
+    CHECK(std::chrono::steady_clock::now() - started < 6s);
+    SSL_free(ssl);
+    ::close(fd);
+}
+
+TEST_CASE("over max_connections, an HTTPS port closes a newcomer without the plain-text 503") {
+    hello_app app;
+    auto o = test_options();
+    o.threads = 1;
+    o.max_connections = 1;
+    https_server<hello_app&> s(app, o, make_context());
+    s.start();
+    client_ctx client;
+    tls_conn first(s.port(), client.ctx);
+    REQUIRE(first.ok());
+    CHECK(first.get("/a").status == 200);
+    int fd = connect_to(s.port());
+    REQUIRE(fd >= 0);
+    std::string got;
+    char buf[512];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    CHECK(got.empty());  // closed: no "HTTP/1.1 503" for a TLS client to take as a broken record
+    ::close(fd);
+    CHECK(first.get("/b").status == 200);
 }
 
 TEST_CASE("plain HTTP on the HTTPS port: a plain-text 400, closed, logged once with the peer") {

@@ -131,6 +131,28 @@ TEST_CASE("the upgrade: 101 with Sec-WebSocket-Accept, then messages echoed with
     CHECK(seen[3] == "close 1000 done ");
 }
 
+namespace {
+void binary_to_text(ws::session& s, std::string_view m) { s.send_text(m); }
+}  // namespace
+
+TEST_CASE("callbacks may be generic lambdas, free functions, or left empty (nullptr)") {
+    std::string closed;
+    router app{websocket<"/ws">({
+        .on_open = nullptr,
+        .on_text = [](auto& s, auto m) { s.send_binary(m); },
+        .on_binary = &binary_to_text,
+        .on_close = [&closed](ws::session&, ws::close_code c,
+                              std::string_view) { closed = std::to_string(ws::to_int(c)); },
+    })};
+    testing::client c(app);
+    c.send(upgrade_request() + ws_support::text("t") + ws_support::binary("b") + ws_support::close_frame(1000));
+    auto frames = frames_after_101(c.output());
+    REQUIRE(frames.size() >= 2);
+    CHECK(frames[0] == recorded_event{ws::event_type::binary, "t"});
+    CHECK(frames[1] == recorded_event{ws::event_type::text, "b"});
+    CHECK(closed == "1000");
+}
+
 TEST_CASE("frames sent with the upgrade request, in the same bytes and split at every byte") {
     auto bytes = upgrade_request() + ws_support::text("first") + ws_support::ping("p") + ws_support::text("second");
     for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {

@@ -51,16 +51,27 @@ inline access_log_function common_log(std::FILE* out) {
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
+        // The quoted request line: a '"' or '\' the parser let into the target is written as
+        // nginx writes it (\x22, \x5C), so that a log reader finds the line's fields.
+        std::string_view target = e.target.substr(0, 1024);
+        std::string escaped;  // only for a target that needs it: most lines allocate nothing
+        if (target.find_first_of("\"\\") != std::string_view::npos) {
+            for (char c : target) {
+                if (c == '"') escaped += "\\x22";
+                else if (c == '\\') escaped += "\\x5C";
+                else escaped += c;
+            }
+            target = escaped;
+        }
         char size[24] = "-";
         if (e.body_size_known) std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(e.body_bytes));
         char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %s\n",
-                              static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
-                              static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
+        int n = std::snprintf(
+            line, sizeof line, "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %s\n",
+            static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
+            static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
+            static_cast<int>(e.method.size()), e.method.data(), static_cast<int>(target.size()), target.data(),
+            unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
         if (n <= 0) return;
         std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
         if (line[len - 1] != '\n') line[len - 1] = '\n';

@@ -69,6 +69,7 @@ public:
         static_assert(detail::check_application<App>());  // here, not in the class: see layer.hpp
         ex_.owner = this;
         ex_.on_notify = &connection::on_notify;
+        ex_.log_error = [](void* self, std::string_view line) { static_cast<connection*>(self)->log_error(line); };
         ex_.workers = config_.workers;
     }
     // A temporary configuration would be gone before the connection: keep it in a variable.
@@ -269,15 +270,16 @@ public:
         if (!in_.empty()) return connection_phase::reading_headers;
         return connection_phase::idle;
     }
-    // A driver's timeout fired: 408 if a request was under way; 503 if the application's answer
-    // did not come in time (the response timeout, or the end of a drain); then close. 503
+    // A driver's timeout fired: 408 if a request was under way (503 at the end of a drain: the
+    // server is going away, RFC 9110 15.6.4); 503 if the application's answer did not come in
+    // time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
         if (up_) [[unlikely]]
             return up_->timeout();
         if constexpr (plans_bodies) {
-            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
-                fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
+            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed), or a drain ended
+                fail_body(incoming_->waiting || draining_ ? status::service_unavailable : status::request_timeout);
                 in_.clear();
                 return;
             }
@@ -294,7 +296,7 @@ public:
         if (closing_) return;
         auto p = phase();
         if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
-            queue_error(status::request_timeout);
+            queue_error(draining_ ? status::service_unavailable : status::request_timeout);
         closing_ = true;
         in_.clear();
     }
@@ -579,12 +581,8 @@ private:
         try {
             detail::header_storage_lease lease;
             return call_application(app_, req);
-        } catch (std::exception const& e) {
-            log_error(
-                detail::about_request(std::string("application threw: ") + e.what(), req.method_name(), req.target()));
         } catch (...) {
-            log_error(
-                detail::about_request("application threw a non-standard exception", req.method_name(), req.target()));
+            log_error(detail::about_exception(req.method_name(), req.target()));
         }
         return response::error(status::internal_server_error);
     }

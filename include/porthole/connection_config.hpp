@@ -6,10 +6,10 @@
 #include <porthole/detail/cxx20.hpp>
 
 #include <porthole/access_log.hpp>
+#include <porthole/detail/error_log.hpp>
 #include <porthole/parse_error.hpp>
 
 #include <cstddef>
-#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -40,20 +40,6 @@ inline connection_config const& default_connection_config() {
     return defaults;
 }
 
-inline void default_error_log(std::string_view message) {
-    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
-}
-
-// An error-log line about one request: "what (GET /path)", the target cut at 200 bytes. The
-// parser let no control character into either.
-inline std::string about_request(std::string_view what, std::string_view method, std::string_view target) {
-    constexpr std::size_t target_shown = 200;
-    std::string line(what);
-    line.append(" (").append(method).append(" ").append(target.substr(0, target_shown));
-    if (target.size() > target_shown) line += "...";
-    line += ')';
-    return line;
-}
 }  // namespace detail
 
 }  // namespace porthole

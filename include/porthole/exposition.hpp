@@ -323,8 +323,9 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
     w.sample("porthole_connections_open", {}, s.connections_open());
     w.family("porthole_connections_closed_total", "counter", "Connections closed.");
     w.sample("porthole_connections_closed_total", {}, s.connections_closed);
-    w.family("porthole_connections_refused_total", "counter",
-             "Connections answered 503 and closed at once: max_connections reached, or out of descriptors.");
+    w.family(
+        "porthole_connections_refused_total", "counter",
+        "Connections refused and closed at once (503 over plain HTTP): max_connections reached, or out of descriptors.");
     w.sample("porthole_connections_refused_total", {}, s.connections_refused);
     w.family("porthole_connections_timed_out_total", "counter", "Connections whose timeout fired, by timeout.");
     for (std::size_t i = 0; i < s.timeouts.size(); ++i)
@@ -604,17 +605,25 @@ private:
         "border-bottom:1px solid #eee;font-variant-numeric:tabular-nums}small{color:#777}";
     static constexpr std::string_view page_script =
         "const eventsUrl = document.body.dataset.eventsUrl || '?format=events';\n"
-        "function rows(data, prefix, out) {\n"
-        "  for (const [k, v] of Object.entries(data)) {\n"
-        "    const name = prefix ? prefix + '.' + k : k;\n"
-        "    if (v !== null && typeof v === 'object') rows(v, name, out);\n"
-        "    else out.push([name, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
+        // The rows render_page() writes, from the JSON: each variable, then a line per route and
+        // two of the connections (the JSON's other numbers are for programs, not this table).
+        "function rows(data) {\n"
+        "  const out = [];\n"
+        "  for (const [k, v] of Object.entries(data))\n"
+        "    if (k !== 'porthole') out.push([k, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
+        "  const p = data.porthole || {}, c = p.connections || {};\n"
+        "  for (const r of p.routes || []) {\n"
+        "    let n = 0;\n"
+        "    for (const t of Object.values(r.by_status_class || {})) n += t.requests;\n"
+        "    out.push(['porthole.routes ' + r.method + ' ' + r.route, 'requests', String(n)]);\n"
         "  }\n"
+        "  out.push(['porthole.connections.open', 'number', String(c.open)]);\n"
+        "  out.push(['porthole.connections.accepted', 'number', String(c.accepted)]);\n"
         "  return out;\n"
         "}\n"
         "function show(data) {\n"
         "  const body = document.getElementById('vars');\n"
-        "  body.replaceChildren(...rows(data, '', []).map(r => {\n"
+        "  body.replaceChildren(...rows(data).map(r => {\n"
         "    const tr = document.createElement('tr');\n"
         "    for (const t of r) { const td = document.createElement('td'); td.textContent = t; tr.append(td); }\n"
         "    return tr;\n"

@@ -11,9 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace porthole {
@@ -53,15 +55,50 @@ struct response_converter<nlohmann::ordered_json> {
     static response convert(nlohmann::ordered_json const& j) { return json_response(j); }
 };
 
+// How deeply arrays and objects may nest in a body read_json takes. nlohmann parses and frees
+// any depth without recursion, but copies, compares and dumps by recursion: a 120 KB body of
+// 60,000 '[' would overflow the stack of whatever code copies or writes the value.
+inline constexpr int json_max_depth = 256;
+
+namespace detail {
+// Whether arrays and objects nest deeper than `max` in `text`: brackets counted outside strings,
+// in one pass (nlohmann's callback parser would say the same at a quarter more per parse). Not a
+// parser: a body that is not JSON is nlohmann's to refuse, unless it is this deep.
+constexpr bool nests_deeper(std::string_view text, int max) noexcept {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) return true;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return false;
+}
+}  // namespace detail
+
 // The request's body as JSON, or nullopt with `refusal` set to the answer:
 //  - 415 Unsupported Media Type when the Content-Type is there and is not JSON (application/json
 //    or a +json type); a body without a Content-Type is read as JSON;
-//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON.
+//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON, or
+//    nests arrays and objects deeper than `max_depth` levels.
 template <class Json = nlohmann::json>
-std::optional<Json> read_json(request const& req, response& refusal) {
+std::optional<Json> read_json(request const& req, response& refusal, int max_depth = json_max_depth) {
     auto type = req.header("Content-Type").value_or("");  // an empty one says no more than none
     if (!type.empty() && !detail::is_json_media_type(type)) {
         refusal = detail::json_error(status::unsupported_media_type, "expected Content-Type: application/json");
+        return std::nullopt;
+    }
+    if (detail::nests_deeper(req.body(), max_depth)) {
+        refusal = detail::json_error(status::bad_request,
+                                     "arrays and objects nest deeper than " + std::to_string(max_depth) + " levels");
         return std::nullopt;
     }
     try {
@@ -92,13 +129,27 @@ struct json_body {
 
 template <class T>
 struct body_reader<json_body<T>> {
+    // Checked where read() is instantiated, so that the first error says what to write rather
+    // than quoting nlohmann's overload resolution (a hundred lines that name no line of the
+    // program), and the route's own checks, which see only read()'s declaration, add none.
+    static constexpr bool convertible = requires(nlohmann::json const& j) { j.template get<T>(); };
+
     static std::optional<json_body<T>> read(request const& req, response& refusal) {
-        auto j = read_json(req, refusal);
-        if (!j) return std::nullopt;
-        try {
-            return json_body<T>{j->template get<T>()};
-        } catch (nlohmann::json::exception const& e) {
-            refusal = detail::json_error(status::bad_request, e.what());
+        if constexpr (convertible) {
+            auto j = read_json(req, refusal);
+            if (!j) return std::nullopt;
+            try {
+                if constexpr (std::is_same_v<T, std::remove_cvref_t<decltype(*j)>>) return json_body<T>{std::move(*j)};
+                else return json_body<T>{j->template get<T>()};
+            } catch (nlohmann::json::exception const& e) {
+                refusal = detail::json_error(status::bad_request, e.what());
+                return std::nullopt;
+            }
+        } else {
+            static_assert(convertible,
+                          "porthole::json_body<T>: nlohmann cannot convert JSON to T; write "
+                          "NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(T, member...) beside T, a from_json(nlohmann::json "
+                          "const&, T&) in T's namespace, or an nlohmann::adl_serializer<T>");
             return std::nullopt;
         }
     }

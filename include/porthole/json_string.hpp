@@ -10,9 +10,10 @@
 namespace porthole {
 
 // Appends `text` to `out` as a JSON string literal, quotes included: '"' and '\' escaped,
-// control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; U+2028 and U+2029 as
-// \u2028 and \u2029, so that the output is also safe inside a <script>. Other bytes are copied:
-// UTF-8 stays UTF-8 (invalid UTF-8 is not repaired).
+// control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; '<' as \u003c (no
+// "</script>" or "<!--" can close or open anything), and U+2028 and U+2029 as \u2028 and \u2029,
+// so that the output is also safe inside a <script>. Other bytes are copied: UTF-8 stays UTF-8
+// (invalid UTF-8 is not repaired).
 inline void append_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
@@ -26,6 +27,7 @@ inline void append_json_string(std::string& out, std::string_view text) {
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
+            case '<': out += "\\u003c"; break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     out += "\\u00";

@@ -12,6 +12,7 @@
 #include <porthole/app.hpp>
 #include <porthole/body_stream.hpp>
 #include <porthole/detail/compiler.hpp>
+#include <porthole/detail/error_log.hpp>
 #include <porthole/responder.hpp>
 
 #include <concepts>
@@ -45,10 +46,11 @@ public:
 
 // The layer interface. A layer L is a class with
 //
-//   before(request const& req)  -> void                      go on
+//   before(request const& req)  -> void                      go on (optional with after(res))
 //                               -> std::optional<response>   nullopt: go on; a response: answer now
 //                               -> layer_result<S>           go on with state S, or answer now
-//   after(response& res)              optional: change the response on its way out
+//   after(response& res)              optional: change the response on its way out (a layer may
+//                                     have this alone: it changes answers, never stops a request)
 //   after(S& state, response& res)    the same, with what before() kept (when it returns layer_result<S>)
 //   rewrite(S& state, request const& req) -> request
 //                                     optional: the request the inner application sees instead
@@ -86,8 +88,14 @@ struct layer_traits {
     static constexpr bool has_before = requires(L & l, request const& r) { l.before(r); };
     using before_result = typename before_result_of<L>::type;
     static constexpr bool keeps_state = is_layer_result<before_result>::value;
-    static constexpr bool valid = has_before && (keeps_state || std::is_void_v<before_result> ||
-                                                 std::is_same_v<before_result, std::optional<response>>);
+    // A layer with only after(response&) changes answers and never stops a request. Not one
+    // whose before() has another shape (before(request&), say): that must fail the build, or a
+    // mistyped check would let every request through.
+    static constexpr bool names_before = requires { &L::before; };
+    static constexpr bool after_only = !has_before && !names_before && requires(L & l, response& r) { l.after(r); };
+    static constexpr bool valid =
+        after_only || (has_before && (keeps_state || std::is_void_v<before_result> ||
+                                      std::is_same_v<before_result, std::optional<response>>));
     using state = typename std::conditional_t<keeps_state, is_layer_result<before_result>,
                                               is_layer_result<layer_result<>>>::state_type;
 
@@ -104,7 +112,8 @@ struct layer_traits {
     };
 
     static layer_result<state> before(L& l, request const& req) {
-        if constexpr (!valid) {
+        if constexpr (!valid || after_only) {
+            (void)l, (void)req;
             return {};
         } else if constexpr (keeps_state) {
             return l.before(req);
@@ -134,7 +143,11 @@ struct layer_traits {
 template <class L>
 constexpr bool check_layer() {
     using traits = layer_traits<L>;
-    static_assert(traits::has_before, "porthole layer: a layer needs before(porthole::request const&)");
+    static_assert(traits::has_before || !traits::names_before,
+                  "porthole layer: before() must take porthole::request const&");
+    static_assert(traits::has_before || traits::names_before || traits::after_only,
+                  "porthole layer: a layer needs before(porthole::request const&), after(porthole::response&), "
+                  "or both");
     static_assert(!traits::has_before || traits::valid,
                   "porthole layer: before() returns void, std::optional<porthole::response> or "
                   "porthole::layer_result<State>");
@@ -168,7 +181,16 @@ private:
     template <std::size_t I>
     response run(request const& req) {
         if constexpr (I == sizeof...(Layers)) {
-            return call_application(app_, req);
+            // A 500 here, not at the connection, so that every after() runs on it (CORS, the
+            // request id, the access log layer); the line goes to the connection's error log.
+            try {
+                return call_application(app_, req);
+            } catch (...) {
+                auto* ex = detail::exchange_of(req);
+                if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
+                ex->log_error(ex->owner, detail::about_exception(req.method_name(), req.target()));
+                return response::error(status::internal_server_error);
+            }
         } else {
             using L = std::tuple_element_t<I, std::tuple<Layers...>>;
             (void)detail::check_layer<L>();  // its static_asserts explain

@@ -392,9 +392,14 @@ private:
 
     // Steps past delimiter `d`, found in the work from `at` on: the close delimiter ends the body (false,
     // `at` unmoved); any other moves `at` past its line and opens the next part's head (true).
-    bool pass(detail::delimiter const& d, std::size_t& at) noexcept {
+    bool pass(detail::delimiter const& d, std::size_t& at) {
         if (d.close) {
             phase_ = phase::done;
+            return false;
+        }
+        if (d.after - d.begin >
+            max_head_ + boundary_.size() + 8) {  // padded past max_head: as feed() refuses it in pieces
+            fail();
             return false;
         }
         at += d.after;

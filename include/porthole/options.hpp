@@ -48,7 +48,7 @@ struct server_options {
     bool check_loopback_host = true;
     std::vector<std::string> allowed_hosts{};
 
-    std::size_t max_connections = 10000;                  // beyond: 503 and close
+    std::size_t max_connections = 10000;                  // beyond: 503 (HTTPS: none) and close
     std::chrono::milliseconds header_timeout{10000};      // first byte to end of request head
     std::chrono::milliseconds body_timeout{30000};        // without body bytes arriving
     std::chrono::milliseconds keep_alive_timeout{60000};  // idle between requests

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,8 +35,9 @@ struct rate_limit_options {
     double rate = 10;   // tokens per second: the sustained rate a client may keep up
     double burst = 20;  // bucket size: how many requests may come at once after a quiet spell
     // Clients tracked at once. When the table is full, clients whose buckets have refilled are
-    // forgotten (they are as good as new); when every one is busy, a newcomer is let through
-    // untracked rather than a busy client forgotten. A bound on memory under a flood of addresses.
+    // forgotten (they are as good as new); while every one is busy, newcomers share one bucket
+    // (per 1/16 of the table) rather than a busy client being forgotten: a flood of addresses
+    // neither grows the memory nor lets anyone through unlimited.
     std::size_t max_clients = 100000;
     // The client a request counts against; default: the peer's address without its port, an
     // IPv6 address by its /64 (one host usually holds a whole /64). Behind a trusted reverse
@@ -68,6 +70,7 @@ public:
             throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
         shared_->opts = std::move(o);
         shared_->per_shard = std::max<std::size_t>(1, shared_->opts.max_clients / shard_count);
+        for (auto& s : shared_->shards) s.overflow = bucket{shared_->opts.burst, 0};
     }
 
     std::optional<response> before(request const& req) const {
@@ -87,18 +90,14 @@ public:
         std::lock_guard lock(s.mutex);
         auto it = s.buckets.find(key);
         if (it == s.buckets.end()) {
-            if (s.buckets.size() >= shared_->per_shard && !forget_full(s, now))
-                return 0;  // every tracked client is busy: a newcomer's bucket would be full anyway
+            // Every tracked client busy (the sweep runs only once one may have refilled, so a
+            // full table costs no scan per request): the newcomers share the overflow bucket.
+            if (s.buckets.size() >= shared_->per_shard && (now < s.next_sweep || !forget_full(s, now)))
+                return take_from(s.overflow, now);
             it = s.buckets.emplace(key, bucket{o.burst, now}).first;
+            s.next_sweep = std::min(s.next_sweep, now + 1 / o.rate);  // refilled by then, if not used again
         }
-        auto& b = it->second;
-        b.tokens = std::min(o.burst, b.tokens + (now - b.updated) * o.rate);
-        b.updated = now;
-        if (b.tokens >= 1) {
-            b.tokens -= 1;
-            return 0;
-        }
-        return std::max((1 - b.tokens) / o.rate, 1e-3);
+        return take_from(it->second, now);
     }
 
     std::size_t clients() const {
@@ -119,6 +118,8 @@ private:
     struct shard {
         std::mutex mutex;
         std::unordered_map<std::string, bucket> buckets;
+        bucket overflow{0, 0};  // the newcomers' while every tracked client is busy
+        double next_sweep = 0;  // no tracked bucket has refilled before this (seconds)
     };
     // Shared by copies (a layers list is copied into the application it wraps).
     struct shared {
@@ -131,12 +132,31 @@ private:
         return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     }
 
+    // 0 when `b` had a token (taken), else the seconds until it will have one.
+    double take_from(bucket& b, double now) const {
+        auto const& o = shared_->opts;
+        b.tokens = std::min(o.burst, b.tokens + (now - b.updated) * o.rate);
+        b.updated = now;
+        if (b.tokens >= 1) {
+            b.tokens -= 1;
+            return 0;
+        }
+        return std::max((1 - b.tokens) / o.rate, 1e-3);
+    }
+
     // A full shard drops the clients whose buckets have refilled (they are as good as new);
-    // false when none has, and every client it holds is busy.
+    // false when none has, every client it holds busy, and next_sweep is when the first will
+    // have refilled (taking tokens only puts that later).
     bool forget_full(shard& s, double now) const {
         auto const& o = shared_->opts;
-        std::erase_if(s.buckets,
-                      [&](auto const& kv) { return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst; });
+        double first_refill = std::numeric_limits<double>::infinity();
+        std::erase_if(s.buckets, [&](auto const& kv) {
+            double refilled_at = kv.second.updated + (o.burst - kv.second.tokens) / o.rate;
+            if (refilled_at <= now) return true;
+            first_refill = std::min(first_refill, refilled_at);
+            return false;
+        });
+        s.next_sweep = first_refill;
         return s.buckets.size() < shared_->per_shard;
     }
 

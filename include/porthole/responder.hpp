@@ -39,6 +39,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -154,8 +155,9 @@ struct exchange {
     worker_pool* workers = nullptr;
     void* owner = nullptr;  // the connection, and its notification entry point
     void (*on_notify)(void*) = nullptr;
-    std::shared_ptr<connection_link> link;  // made on first use, kept while the connection lives
-    std::shared_ptr<answer_state> started;  // made by answer_later() during the handler call
+    void (*log_error)(void*, std::string_view) = nullptr;  // the connection's error log
+    std::shared_ptr<connection_link> link;                 // made on first use, kept while the connection lives
+    std::shared_ptr<answer_state> started;                 // made by answer_later() during the handler call
     // body_stream.hpp: the request's body is not read yet and may be taken as a stream
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;

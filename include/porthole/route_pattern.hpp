@@ -388,7 +388,7 @@ inline constexpr bool handler_result_fits = [] {
 template <route_pattern P, class H>
 concept handler_takes_the_patterns_parameters = handler_parameters_fit<P, H>;  // porthole route: the handler's parameters must be the pattern's, in order: std::string_view for {name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally preceded by porthole::request const& (or porthole::request const& alone), optionally followed by a body parameter such as porthole::json_body<T>, then optionally by porthole::responder
 template <route_pattern P, class H>
-concept handler_returns_an_answer = handler_result_fits<P, H>;  // porthole route: a handler must return porthole::response, a string, a status, or std::optional of one of those (or, taking a porthole::responder last, nothing)
+concept handler_returns_an_answer = handler_result_fits<P, H>;  // porthole route: a handler must return porthole::response, a string, a status, or std::optional of one of those (or, taking a porthole::responder last, nothing); a nlohmann::json needs PORTHOLE_WITH_JSON defined before porthole.hpp is included
 // clang-format on
 
 inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;

@@ -358,6 +358,7 @@ class router {
             detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
     static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
     static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
+    static constexpr std::array<bool, route_count + 1> mounts_{Routes::is_mount..., false};
     static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
     using walk = detail::path_walk<depth>;
 
@@ -417,7 +418,11 @@ public:
         detail::match_query q;
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        if (find(w, q)) return invoke(static_cast<std::size_t>(q.route), req, w);
+        if (find(w, q)) {
+            auto route = static_cast<std::size_t>(q.route);
+            if (!q.allowed || !mounts_[route]) return invoke(route, req, w);
+            return with_routes_allowed(invoke(route, req, w), q.allowed, m);
+        }
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
             auto res = response::error(status::method_not_allowed);
@@ -449,6 +454,22 @@ private:
     static bool find(walk& w, detail::match_query& q) noexcept {
         detail::matcher<decltype(trie_), walk, decltype(methods_)> mt{trie_, w, methods_, q};
         return mt.visit(0, 0, 1);
+    }
+
+    // A mount answered a path that more specific routes match too, with other methods: its 405's or
+    // OPTIONS's Allow lists theirs as well (RFC 9110 10.2.1: the methods the target supports).
+    // Names the mount lists that porthole does not know are kept.
+    static response with_routes_allowed(response res, std::uint16_t allowed, method m) {
+        auto listed = res.header("Allow");
+        auto code = static_cast<unsigned>(res.status());
+        if (!listed || !(code == 405 || (m == method::options && code / 100 == 2))) return res;
+        std::string merged(*listed);
+        std::array<char, 64> buf;
+        for_each_list_item(detail::format_allow(allowed, buf), [&](std::string_view name) {
+            if (!list_contains(*listed, name)) merged.append(merged.empty() ? "" : ", ").append(name);
+        });
+        res.set_header("Allow", merged);
+        return res;
     }
 
     static response options_response(std::uint16_t allowed) {

@@ -324,8 +324,8 @@ private:
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
-        std::string title;
-        html_escape(req.path(), title);
+        std::string title, full;  // the path the client asked for, the mount's prefix included
+        html_escape(url::decode_path(req.raw_path(), full) ? std::string_view(full) : req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {

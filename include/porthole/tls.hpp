@@ -66,6 +66,10 @@ struct tls_transport {
 
     static constexpr std::size_t plain_piece = 16 * 1024;  // one record's worth
     static constexpr std::size_t encrypt_ahead = 64 * 1024;
+    // flush() stops encrypting at encrypt_ahead, after a write of up to as much again: records
+    // beyond this are OpenSSL's own answers (a KeyUpdate asked for, a renegotiation's alert)
+    // to a peer that reads nothing, and the loop reads no more from it until they leave.
+    static constexpr std::size_t max_waiting_records = 2 * encrypt_ahead + 2 * plain_piece;
 
     // A peer can fail a handshake per TCP connection: at most this many lines a second per
     // server; the next line written says how many were left out.
@@ -172,6 +176,7 @@ struct tls_transport {
                 bool buffered = t.has_buffered_input();
                 if (!s.readable && !buffered) break;
                 if (s.conn && !s.conn->wants_read()) break;
+                if (t.output().size() >= max_waiting_records) break;
                 if (budget-- == 0) {
                     loop.defer(s);
                     break;

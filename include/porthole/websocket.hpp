@@ -32,6 +32,7 @@
 #include <porthole/websocket_connection.hpp>
 #include <porthole/websocket_handshake.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -40,6 +41,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -240,18 +242,54 @@ private:
     std::string peer_;
 };
 
+namespace detail {
+
+template <class>
+inline constexpr bool callback_fits = false;
+
+// One of handlers' callbacks: a std::function whose converting constructor says, in the first
+// error, which shapes fit, where std::function's own would report "could not convert" naming
+// no field (a message taken as std::string is the usual cause: a view does not convert to it).
+template <class Signature>
+class callback;
+
+template <class... Args>
+class callback<void(Args...)> : public std::function<void(Args...)> {
+public:
+    callback() = default;
+    callback(std::nullptr_t) noexcept {}
+
+    // Implicit: a lambda in a designated initializer. The requires-clause keeps the copy and
+    // move constructors in play, which clang-tidy 14 sees only in enable_if.
+    template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, callback>)
+        callback(F&& f) {  // NOLINT(bugprone-forwarding-reference-overload)
+        if constexpr (std::is_invocable_v<std::decay_t<F>&, Args...>) {
+            std::function<void(Args...)>::operator=(std::forward<F>(f));
+        } else {
+            static_assert(callback_fits<F>,
+                          "this WebSocket callback cannot take what its field passes: on_open takes "
+                          "(ws::session&, request const&); on_text and on_binary (ws::session&, "
+                          "std::string_view), a view, not a std::string; on_close (ws::session&, "
+                          "ws::close_code, std::string_view)");
+        }
+    }
+};
+
+}  // namespace detail
+
 // The callbacks of a WebSocket route, in RFC 6455's terms (4.2.2, 6.2, 7.1.4). Each runs on the
 // connection's thread; one that throws closes the connection with 1011 (internal error).
 struct handlers {
     // The connection is established (the 101 is queued): the upgrade request, with its path
     // parameters, is at hand during this call only.
-    std::function<void(session&, request const&)> on_open{};
+    detail::callback<void(session&, request const&)> on_open{};
     // A message has been received (text: valid UTF-8). The view ends with the call.
-    std::function<void(session&, std::string_view)> on_text{};
-    std::function<void(session&, std::string_view)> on_binary{};
+    detail::callback<void(session&, std::string_view)> on_text{};
+    detail::callback<void(session&, std::string_view)> on_binary{};
     // The connection is closed, once per connection: the peer's code (1005 if it gave none) and
     // reason, the code this end failed with, or 1006 when it ended without a Close frame.
-    std::function<void(session&, close_code, std::string_view reason)> on_close{};
+    detail::callback<void(session&, close_code, std::string_view reason)> on_close{};
 };
 
 struct options {

@@ -2717,9 +2717,14 @@ private:
 
     // Steps past delimiter `d`, found in the work from `at` on: the close delimiter ends the body (false,
     // `at` unmoved); any other moves `at` past its line and opens the next part's head (true).
-    bool pass(detail::delimiter const& d, std::size_t& at) noexcept {
+    bool pass(detail::delimiter const& d, std::size_t& at) {
         if (d.close) {
             phase_ = phase::done;
+            return false;
+        }
+        if (d.after - d.begin >
+            max_head_ + boundary_.size() + 8) {  // padded past max_head: as feed() refuses it in pieces
+            fail();
             return false;
         }
         at += d.after;
@@ -3851,6 +3856,7 @@ public:
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -3966,8 +3972,9 @@ struct exchange {
     worker_pool* workers = nullptr;
     void* owner = nullptr;  // the connection, and its notification entry point
     void (*on_notify)(void*) = nullptr;
-    std::shared_ptr<connection_link> link;  // made on first use, kept while the connection lives
-    std::shared_ptr<answer_state> started;  // made by answer_later() during the handler call
+    void (*log_error)(void*, std::string_view) = nullptr;  // the connection's error log
+    std::shared_ptr<connection_link> link;                 // made on first use, kept while the connection lives
+    std::shared_ptr<answer_state> started;                 // made by answer_later() during the handler call
     // body_stream.hpp: the request's body is not read yet and may be taken as a stream
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;
@@ -5749,6 +5756,48 @@ class application_ref;  // application_ref.hpp: it tells at run time whether it 
 // #include <porthole/app.hpp>
 // #include <porthole/body_stream.hpp>
 // #include <porthole/detail/compiler.hpp>
+// #include <porthole/detail/error_log.hpp>
+// porthole/detail/error_log.hpp: the lines of the error log (server_options::error_log) that
+// name a request, and where they go by default (stderr).
+
+// #include <porthole/detail/cxx20.hpp>
+
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+
+namespace porthole::detail {
+
+inline void default_error_log(std::string_view message) {
+    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+// An error-log line about one request: "what (GET /path)", the target cut at 200 bytes. The
+// parser let no control character into either.
+inline std::string about_request(std::string_view what, std::string_view method, std::string_view target) {
+    constexpr std::size_t target_shown = 200;
+    std::string line(what);
+    line.append(" (").append(method).append(" ").append(target.substr(0, target_shown));
+    if (target.size() > target_shown) line += "...";
+    line += ')';
+    return line;
+}
+
+// The error-log line for the exception being handled (inside a catch block): "application
+// threw: what (GET /path)".
+inline std::string about_exception(std::string_view method, std::string_view target) {
+    try {
+        throw;
+    } catch (std::exception const& e) {
+        return about_request(std::string("application threw: ") + e.what(), method, target);
+    } catch (...) {
+        return about_request("application threw a non-standard exception", method, target);
+    }
+}
+
+}  // namespace porthole::detail
 // #include <porthole/responder.hpp>
 
 #include <concepts>
@@ -5782,10 +5831,11 @@ public:
 
 // The layer interface. A layer L is a class with
 //
-//   before(request const& req)  -> void                      go on
+//   before(request const& req)  -> void                      go on (optional with after(res))
 //                               -> std::optional<response>   nullopt: go on; a response: answer now
 //                               -> layer_result<S>           go on with state S, or answer now
-//   after(response& res)              optional: change the response on its way out
+//   after(response& res)              optional: change the response on its way out (a layer may
+//                                     have this alone: it changes answers, never stops a request)
 //   after(S& state, response& res)    the same, with what before() kept (when it returns layer_result<S>)
 //   rewrite(S& state, request const& req) -> request
 //                                     optional: the request the inner application sees instead
@@ -5823,8 +5873,14 @@ struct layer_traits {
     static constexpr bool has_before = requires(L & l, request const& r) { l.before(r); };
     using before_result = typename before_result_of<L>::type;
     static constexpr bool keeps_state = is_layer_result<before_result>::value;
-    static constexpr bool valid = has_before && (keeps_state || std::is_void_v<before_result> ||
-                                                 std::is_same_v<before_result, std::optional<response>>);
+    // A layer with only after(response&) changes answers and never stops a request. Not one
+    // whose before() has another shape (before(request&), say): that must fail the build, or a
+    // mistyped check would let every request through.
+    static constexpr bool names_before = requires { &L::before; };
+    static constexpr bool after_only = !has_before && !names_before && requires(L & l, response& r) { l.after(r); };
+    static constexpr bool valid =
+        after_only || (has_before && (keeps_state || std::is_void_v<before_result> ||
+                                      std::is_same_v<before_result, std::optional<response>>));
     using state = typename std::conditional_t<keeps_state, is_layer_result<before_result>,
                                               is_layer_result<layer_result<>>>::state_type;
 
@@ -5841,7 +5897,8 @@ struct layer_traits {
     };
 
     static layer_result<state> before(L& l, request const& req) {
-        if constexpr (!valid) {
+        if constexpr (!valid || after_only) {
+            (void)l, (void)req;
             return {};
         } else if constexpr (keeps_state) {
             return l.before(req);
@@ -5871,7 +5928,11 @@ struct layer_traits {
 template <class L>
 constexpr bool check_layer() {
     using traits = layer_traits<L>;
-    static_assert(traits::has_before, "porthole layer: a layer needs before(porthole::request const&)");
+    static_assert(traits::has_before || !traits::names_before,
+                  "porthole layer: before() must take porthole::request const&");
+    static_assert(traits::has_before || traits::names_before || traits::after_only,
+                  "porthole layer: a layer needs before(porthole::request const&), after(porthole::response&), "
+                  "or both");
     static_assert(!traits::has_before || traits::valid,
                   "porthole layer: before() returns void, std::optional<porthole::response> or "
                   "porthole::layer_result<State>");
@@ -5905,7 +5966,16 @@ private:
     template <std::size_t I>
     response run(request const& req) {
         if constexpr (I == sizeof...(Layers)) {
-            return call_application(app_, req);
+            // A 500 here, not at the connection, so that every after() runs on it (CORS, the
+            // request id, the access log layer); the line goes to the connection's error log.
+            try {
+                return call_application(app_, req);
+            } catch (...) {
+                auto* ex = detail::exchange_of(req);
+                if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
+                ex->log_error(ex->owner, detail::about_exception(req.method_name(), req.target()));
+                return response::error(status::internal_server_error);
+            }
         } else {
             using L = std::tuple_element_t<I, std::tuple<Layers...>>;
             (void)detail::check_layer<L>();  // its static_asserts explain
@@ -6048,16 +6118,27 @@ inline access_log_function common_log(std::FILE* out) {
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
+        // The quoted request line: a '"' or '\' the parser let into the target is written as
+        // nginx writes it (\x22, \x5C), so that a log reader finds the line's fields.
+        std::string_view target = e.target.substr(0, 1024);
+        std::string escaped;  // only for a target that needs it: most lines allocate nothing
+        if (target.find_first_of("\"\\") != std::string_view::npos) {
+            for (char c : target) {
+                if (c == '"') escaped += "\\x22";
+                else if (c == '\\') escaped += "\\x5C";
+                else escaped += c;
+            }
+            target = escaped;
+        }
         char size[24] = "-";
         if (e.body_size_known) std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(e.body_bytes));
         char line[2048];
-        int n = std::snprintf(line, sizeof line,
-                              "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %s\n",
-                              static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
-                              static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
-                              static_cast<int>(e.method.size()), e.method.data(),
-                              static_cast<int>(std::min<std::size_t>(e.target.size(), 1024)), e.target.data(),
-                              unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
+        int n = std::snprintf(
+            line, sizeof line, "%.*s - - [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %s\n",
+            static_cast<int>(host.size()), host.data(), date.day, detail::month_names[date.month - 1],
+            static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60, in_day % 60,
+            static_cast<int>(e.method.size()), e.method.data(), static_cast<int>(target.size()), target.data(),
+            unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
         if (n <= 0) return;
         std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
         if (line[len - 1] != '\n') line[len - 1] = '\n';
@@ -6915,6 +6996,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -6934,8 +7016,9 @@ struct rate_limit_options {
     double rate = 10;   // tokens per second: the sustained rate a client may keep up
     double burst = 20;  // bucket size: how many requests may come at once after a quiet spell
     // Clients tracked at once. When the table is full, clients whose buckets have refilled are
-    // forgotten (they are as good as new); when every one is busy, a newcomer is let through
-    // untracked rather than a busy client forgotten. A bound on memory under a flood of addresses.
+    // forgotten (they are as good as new); while every one is busy, newcomers share one bucket
+    // (per 1/16 of the table) rather than a busy client being forgotten: a flood of addresses
+    // neither grows the memory nor lets anyone through unlimited.
     std::size_t max_clients = 100000;
     // The client a request counts against; default: the peer's address without its port, an
     // IPv6 address by its /64 (one host usually holds a whole /64). Behind a trusted reverse
@@ -6968,6 +7051,7 @@ public:
             throw std::invalid_argument("porthole::rate_limit: rate > 0 and burst >= 1");
         shared_->opts = std::move(o);
         shared_->per_shard = std::max<std::size_t>(1, shared_->opts.max_clients / shard_count);
+        for (auto& s : shared_->shards) s.overflow = bucket{shared_->opts.burst, 0};
     }
 
     std::optional<response> before(request const& req) const {
@@ -6987,18 +7071,14 @@ public:
         std::lock_guard lock(s.mutex);
         auto it = s.buckets.find(key);
         if (it == s.buckets.end()) {
-            if (s.buckets.size() >= shared_->per_shard && !forget_full(s, now))
-                return 0;  // every tracked client is busy: a newcomer's bucket would be full anyway
+            // Every tracked client busy (the sweep runs only once one may have refilled, so a
+            // full table costs no scan per request): the newcomers share the overflow bucket.
+            if (s.buckets.size() >= shared_->per_shard && (now < s.next_sweep || !forget_full(s, now)))
+                return take_from(s.overflow, now);
             it = s.buckets.emplace(key, bucket{o.burst, now}).first;
+            s.next_sweep = std::min(s.next_sweep, now + 1 / o.rate);  // refilled by then, if not used again
         }
-        auto& b = it->second;
-        b.tokens = std::min(o.burst, b.tokens + (now - b.updated) * o.rate);
-        b.updated = now;
-        if (b.tokens >= 1) {
-            b.tokens -= 1;
-            return 0;
-        }
-        return std::max((1 - b.tokens) / o.rate, 1e-3);
+        return take_from(it->second, now);
     }
 
     std::size_t clients() const {
@@ -7019,6 +7099,8 @@ private:
     struct shard {
         std::mutex mutex;
         std::unordered_map<std::string, bucket> buckets;
+        bucket overflow{0, 0};  // the newcomers' while every tracked client is busy
+        double next_sweep = 0;  // no tracked bucket has refilled before this (seconds)
     };
     // Shared by copies (a layers list is copied into the application it wraps).
     struct shared {
@@ -7031,12 +7113,31 @@ private:
         return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     }
 
+    // 0 when `b` had a token (taken), else the seconds until it will have one.
+    double take_from(bucket& b, double now) const {
+        auto const& o = shared_->opts;
+        b.tokens = std::min(o.burst, b.tokens + (now - b.updated) * o.rate);
+        b.updated = now;
+        if (b.tokens >= 1) {
+            b.tokens -= 1;
+            return 0;
+        }
+        return std::max((1 - b.tokens) / o.rate, 1e-3);
+    }
+
     // A full shard drops the clients whose buckets have refilled (they are as good as new);
-    // false when none has, and every client it holds is busy.
+    // false when none has, every client it holds busy, and next_sweep is when the first will
+    // have refilled (taking tokens only puts that later).
     bool forget_full(shard& s, double now) const {
         auto const& o = shared_->opts;
-        std::erase_if(s.buckets,
-                      [&](auto const& kv) { return kv.second.tokens + (now - kv.second.updated) * o.rate >= o.burst; });
+        double first_refill = std::numeric_limits<double>::infinity();
+        std::erase_if(s.buckets, [&](auto const& kv) {
+            double refilled_at = kv.second.updated + (o.burst - kv.second.tokens) / o.rate;
+            if (refilled_at <= now) return true;
+            first_refill = std::min(first_refill, refilled_at);
+            return false;
+        });
+        s.next_sweep = first_refill;
         return s.buckets.size() < shared_->per_shard;
     }
 
@@ -8637,7 +8738,7 @@ struct peer_address {
 // Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
 // input that already arrived is read and dropped first so that the close sends FIN, not RST.
 inline void reply_and_close(int fd, std::string_view reply) noexcept {
-    (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
+    if (!reply.empty()) (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
     shutdown_output(fd);
     char scratch[4096];
     for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {}
@@ -9083,10 +9184,10 @@ blocking_handler<std::decay_t<Handler>> blocking(Handler&& h) {
 // #include <porthole/detail/cxx20.hpp>
 
 // #include <porthole/access_log.hpp>
+// #include <porthole/detail/error_log.hpp>
 // #include <porthole/parse_error.hpp>
 
 #include <cstddef>
-#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -9117,20 +9218,6 @@ inline connection_config const& default_connection_config() {
     return defaults;
 }
 
-inline void default_error_log(std::string_view message) {
-    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
-}
-
-// An error-log line about one request: "what (GET /path)", the target cut at 200 bytes. The
-// parser let no control character into either.
-inline std::string about_request(std::string_view what, std::string_view method, std::string_view target) {
-    constexpr std::size_t target_shown = 200;
-    std::string line(what);
-    line.append(" (").append(method).append(" ").append(target.substr(0, target_shown));
-    if (target.size() > target_shown) line += "...";
-    line += ')';
-    return line;
-}
 }  // namespace detail
 
 }  // namespace porthole
@@ -9317,6 +9404,7 @@ public:
         static_assert(detail::check_application<App>());  // here, not in the class: see layer.hpp
         ex_.owner = this;
         ex_.on_notify = &connection::on_notify;
+        ex_.log_error = [](void* self, std::string_view line) { static_cast<connection*>(self)->log_error(line); };
         ex_.workers = config_.workers;
     }
     // A temporary configuration would be gone before the connection: keep it in a variable.
@@ -9517,15 +9605,16 @@ public:
         if (!in_.empty()) return connection_phase::reading_headers;
         return connection_phase::idle;
     }
-    // A driver's timeout fired: 408 if a request was under way; 503 if the application's answer
-    // did not come in time (the response timeout, or the end of a drain); then close. 503
+    // A driver's timeout fired: 408 if a request was under way (503 at the end of a drain: the
+    // server is going away, RFC 9110 15.6.4); 503 if the application's answer did not come in
+    // time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
     void timeout() {
         if (up_) [[unlikely]]
             return up_->timeout();
         if constexpr (plans_bodies) {
-            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed)
-                fail_body(incoming_->waiting ? status::service_unavailable : status::request_timeout);
+            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed), or a drain ended
+                fail_body(incoming_->waiting || draining_ ? status::service_unavailable : status::request_timeout);
                 in_.clear();
                 return;
             }
@@ -9542,7 +9631,7 @@ public:
         if (closing_) return;
         auto p = phase();
         if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
-            queue_error(status::request_timeout);
+            queue_error(draining_ ? status::service_unavailable : status::request_timeout);
         closing_ = true;
         in_.clear();
     }
@@ -9827,12 +9916,8 @@ private:
         try {
             detail::header_storage_lease lease;
             return call_application(app_, req);
-        } catch (std::exception const& e) {
-            log_error(
-                detail::about_request(std::string("application threw: ") + e.what(), req.method_name(), req.target()));
         } catch (...) {
-            log_error(
-                detail::about_request("application threw a non-standard exception", req.method_name(), req.target()));
+            log_error(detail::about_exception(req.method_name(), req.target()));
         }
         return response::error(status::internal_server_error);
     }
@@ -12564,8 +12649,8 @@ private:
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
-        std::string title;
-        html_escape(req.path(), title);
+        std::string title, full;  // the path the client asked for, the mount's prefix included
+        html_escape(url::decode_path(req.raw_path(), full) ? std::string_view(full) : req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {
@@ -12639,7 +12724,7 @@ struct server_options {
     bool check_loopback_host = true;
     std::vector<std::string> allowed_hosts{};
 
-    std::size_t max_connections = 10000;                  // beyond: 503 and close
+    std::size_t max_connections = 10000;                  // beyond: 503 (HTTPS: none) and close
     std::chrono::milliseconds header_timeout{10000};      // first byte to end of request head
     std::chrono::milliseconds body_timeout{30000};        // without body bytes arriving
     std::chrono::milliseconds keep_alive_timeout{60000};  // idle between requests
@@ -13669,7 +13754,9 @@ public:
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
-            while (slot* s = timers_[t_answer].head) timed_out_reading(*s);  // 503, best effort
+            // 503, best effort, to requests still awaited, or still arriving (an upload)
+            for (int k : {t_answer, t_body, t_header})
+                while (slot* s = timers_[k].head) timed_out_reading(*s);
             close_all();
             free_graveyard();
             finished_ = true;
@@ -13757,7 +13844,7 @@ private:
             }
             ++accepted;
             if (!admit()) {
-                reply_and_close(fd, busy_reply);
+                reply_and_close(fd, refusal_reply());
                 if (auto* m = metrics_recorder()) m->refused.add();
                 continue;
             }
@@ -13867,7 +13954,13 @@ private:
 
     connection_phase_type phase(slot const& s) const noexcept {
         if constexpr (encrypted) {  // encrypted bytes still to send, or a session that failed
-            if (shared_.transport.has_output(s.tls)) return connection_phase_type::writing;
+            if (shared_.transport.has_output(s.tls)) {
+                // Records the peer does not read stretch neither the handshake nor a request
+                // head (a KeyUpdate asked for and answered, say): those keep the header clock.
+                if (!s.conn) return s.served ? connection_phase_type::writing : connection_phase_type::reading_headers;
+                auto ph = s.conn->phase();
+                return ph == connection_phase_type::reading_headers ? ph : connection_phase_type::writing;
+            }
             if (shared_.transport.finished(s.tls)) return connection_phase_type::closed;
         }
         return s.conn ? s.conn->phase() : connection_phase_type::idle;
@@ -13997,6 +14090,13 @@ private:
         return true;
     }
 
+    // What a connection refused for want of room hears: a plain 503, or on an HTTPS port, where
+    // plain text would be read as a broken record, nothing (the close alone).
+    static constexpr std::string_view refusal_reply() noexcept {
+        if constexpr (encrypted) return {};
+        else return busy_reply;
+    }
+
     static timer_kind kind_for(slot const& s, connection_phase_type ph) noexcept {
         switch (ph) {
             case connection_phase_type::reading_headers: return t_header;
@@ -14123,6 +14223,12 @@ private:
             if (!s.conn) {  // nothing arrived at all: nobody to answer
                 close(s);
                 return;
+            }
+            if constexpr (encrypted) {  // a peer that leaves records unread would not read the 408 either
+                if (!s.writable && shared_.transport.has_output(s.tls)) {
+                    close(s);
+                    return;
+                }
             }
             s.conn->timeout();
             bool progressed = false;
@@ -14409,7 +14515,7 @@ bool event_loop<Shared, Poller>::shed_one(listener& from) noexcept {
     socklen_t len = 0;
     int fd = accept_connection(from.socket.fd, peer, len);
     if (fd >= 0) {
-        reply_and_close(fd, busy_reply);
+        reply_and_close(fd, refusal_reply());
         if (auto* m = metrics_recorder()) m->refused.add();
     }
     reserve_.reset(reserve_descriptor());
@@ -15592,7 +15698,7 @@ inline constexpr bool handler_result_fits = [] {
 template <route_pattern P, class H>
 concept handler_takes_the_patterns_parameters = handler_parameters_fit<P, H>;  // porthole route: the handler's parameters must be the pattern's, in order: std::string_view for {name} and {name...}, std::int64_t for {name:int}, std::uint64_t for {name:uint}, optionally preceded by porthole::request const& (or porthole::request const& alone), optionally followed by a body parameter such as porthole::json_body<T>, then optionally by porthole::responder
 template <route_pattern P, class H>
-concept handler_returns_an_answer = handler_result_fits<P, H>;  // porthole route: a handler must return porthole::response, a string, a status, or std::optional of one of those (or, taking a porthole::responder last, nothing)
+concept handler_returns_an_answer = handler_result_fits<P, H>;  // porthole route: a handler must return porthole::response, a string, a status, or std::optional of one of those (or, taking a porthole::responder last, nothing); a nlohmann::json needs PORTHOLE_WITH_JSON defined before porthole.hpp is included
 // clang-format on
 
 inline constexpr std::uint16_t known_methods = (1u << method_names.size()) - 1;
@@ -16230,6 +16336,7 @@ class router {
             detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
     static constexpr std::array<std::uint16_t, route_count + 1> methods_{Routes::methods..., 0};
     static constexpr std::array<std::string_view, route_count + 1> patterns_{Routes::pattern..., ""};
+    static constexpr std::array<bool, route_count + 1> mounts_{Routes::is_mount..., false};
     static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
     using walk = detail::path_walk<depth>;
 
@@ -16289,7 +16396,11 @@ public:
         detail::match_query q;
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        if (find(w, q)) return invoke(static_cast<std::size_t>(q.route), req, w);
+        if (find(w, q)) {
+            auto route = static_cast<std::size_t>(q.route);
+            if (!q.allowed || !mounts_[route]) return invoke(route, req, w);
+            return with_routes_allowed(invoke(route, req, w), q.allowed, m);
+        }
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
             auto res = response::error(status::method_not_allowed);
@@ -16321,6 +16432,22 @@ private:
     static bool find(walk& w, detail::match_query& q) noexcept {
         detail::matcher<decltype(trie_), walk, decltype(methods_)> mt{trie_, w, methods_, q};
         return mt.visit(0, 0, 1);
+    }
+
+    // A mount answered a path that more specific routes match too, with other methods: its 405's or
+    // OPTIONS's Allow lists theirs as well (RFC 9110 10.2.1: the methods the target supports).
+    // Names the mount lists that porthole does not know are kept.
+    static response with_routes_allowed(response res, std::uint16_t allowed, method m) {
+        auto listed = res.header("Allow");
+        auto code = static_cast<unsigned>(res.status());
+        if (!listed || !(code == 405 || (m == method::options && code / 100 == 2))) return res;
+        std::string merged(*listed);
+        std::array<char, 64> buf;
+        for_each_list_item(detail::format_allow(allowed, buf), [&](std::string_view name) {
+            if (!list_contains(*listed, name)) merged.append(merged.empty() ? "" : ", ").append(name);
+        });
+        res.set_header("Allow", merged);
+        return res;
     }
 
     static response options_response(std::uint16_t allowed) {
@@ -18461,6 +18588,7 @@ private:
 // #include <porthole/websocket_connection.hpp>
 // #include <porthole/websocket_handshake.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -18469,6 +18597,7 @@ private:
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -18669,18 +18798,54 @@ private:
     std::string peer_;
 };
 
+namespace detail {
+
+template <class>
+inline constexpr bool callback_fits = false;
+
+// One of handlers' callbacks: a std::function whose converting constructor says, in the first
+// error, which shapes fit, where std::function's own would report "could not convert" naming
+// no field (a message taken as std::string is the usual cause: a view does not convert to it).
+template <class Signature>
+class callback;
+
+template <class... Args>
+class callback<void(Args...)> : public std::function<void(Args...)> {
+public:
+    callback() = default;
+    callback(std::nullptr_t) noexcept {}
+
+    // Implicit: a lambda in a designated initializer. The requires-clause keeps the copy and
+    // move constructors in play, which clang-tidy 14 sees only in enable_if.
+    template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, callback>)
+        callback(F&& f) {  // NOLINT(bugprone-forwarding-reference-overload)
+        if constexpr (std::is_invocable_v<std::decay_t<F>&, Args...>) {
+            std::function<void(Args...)>::operator=(std::forward<F>(f));
+        } else {
+            static_assert(callback_fits<F>,
+                          "this WebSocket callback cannot take what its field passes: on_open takes "
+                          "(ws::session&, request const&); on_text and on_binary (ws::session&, "
+                          "std::string_view), a view, not a std::string; on_close (ws::session&, "
+                          "ws::close_code, std::string_view)");
+        }
+    }
+};
+
+}  // namespace detail
+
 // The callbacks of a WebSocket route, in RFC 6455's terms (4.2.2, 6.2, 7.1.4). Each runs on the
 // connection's thread; one that throws closes the connection with 1011 (internal error).
 struct handlers {
     // The connection is established (the 101 is queued): the upgrade request, with its path
     // parameters, is at hand during this call only.
-    std::function<void(session&, request const&)> on_open{};
+    detail::callback<void(session&, request const&)> on_open{};
     // A message has been received (text: valid UTF-8). The view ends with the call.
-    std::function<void(session&, std::string_view)> on_text{};
-    std::function<void(session&, std::string_view)> on_binary{};
+    detail::callback<void(session&, std::string_view)> on_text{};
+    detail::callback<void(session&, std::string_view)> on_binary{};
     // The connection is closed, once per connection: the peer's code (1005 if it gave none) and
     // reason, the code this end failed with, or 1006 when it ended without a Close frame.
-    std::function<void(session&, close_code, std::string_view reason)> on_close{};
+    detail::callback<void(session&, close_code, std::string_view reason)> on_close{};
 };
 
 struct options {
@@ -18913,9 +19078,10 @@ auto websocket(ws::handlers handlers, ws::options options = {}) {
 namespace porthole {
 
 // Appends `text` to `out` as a JSON string literal, quotes included: '"' and '\' escaped,
-// control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; U+2028 and U+2029 as
-// \u2028 and \u2029, so that the output is also safe inside a <script>. Other bytes are copied:
-// UTF-8 stays UTF-8 (invalid UTF-8 is not repaired).
+// control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; '<' as \u003c (no
+// "</script>" or "<!--" can close or open anything), and U+2028 and U+2029 as \u2028 and \u2029,
+// so that the output is also safe inside a <script>. Other bytes are copied: UTF-8 stays UTF-8
+// (invalid UTF-8 is not repaired).
 inline void append_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
@@ -18929,6 +19095,7 @@ inline void append_json_string(std::string& out, std::string_view text) {
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
+            case '<': out += "\\u003c"; break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     out += "\\u00";
@@ -19510,8 +19677,9 @@ inline void write_prometheus(std::string& out, snapshot const& s, std::vector<ex
     w.sample("porthole_connections_open", {}, s.connections_open());
     w.family("porthole_connections_closed_total", "counter", "Connections closed.");
     w.sample("porthole_connections_closed_total", {}, s.connections_closed);
-    w.family("porthole_connections_refused_total", "counter",
-             "Connections answered 503 and closed at once: max_connections reached, or out of descriptors.");
+    w.family(
+        "porthole_connections_refused_total", "counter",
+        "Connections refused and closed at once (503 over plain HTTP): max_connections reached, or out of descriptors.");
     w.sample("porthole_connections_refused_total", {}, s.connections_refused);
     w.family("porthole_connections_timed_out_total", "counter", "Connections whose timeout fired, by timeout.");
     for (std::size_t i = 0; i < s.timeouts.size(); ++i)
@@ -19791,17 +19959,25 @@ private:
         "border-bottom:1px solid #eee;font-variant-numeric:tabular-nums}small{color:#777}";
     static constexpr std::string_view page_script =
         "const eventsUrl = document.body.dataset.eventsUrl || '?format=events';\n"
-        "function rows(data, prefix, out) {\n"
-        "  for (const [k, v] of Object.entries(data)) {\n"
-        "    const name = prefix ? prefix + '.' + k : k;\n"
-        "    if (v !== null && typeof v === 'object') rows(v, name, out);\n"
-        "    else out.push([name, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
+        // The rows render_page() writes, from the JSON: each variable, then a line per route and
+        // two of the connections (the JSON's other numbers are for programs, not this table).
+        "function rows(data) {\n"
+        "  const out = [];\n"
+        "  for (const [k, v] of Object.entries(data))\n"
+        "    if (k !== 'porthole') out.push([k, typeof v === 'string' ? 'text' : 'number', String(v)]);\n"
+        "  const p = data.porthole || {}, c = p.connections || {};\n"
+        "  for (const r of p.routes || []) {\n"
+        "    let n = 0;\n"
+        "    for (const t of Object.values(r.by_status_class || {})) n += t.requests;\n"
+        "    out.push(['porthole.routes ' + r.method + ' ' + r.route, 'requests', String(n)]);\n"
         "  }\n"
+        "  out.push(['porthole.connections.open', 'number', String(c.open)]);\n"
+        "  out.push(['porthole.connections.accepted', 'number', String(c.accepted)]);\n"
         "  return out;\n"
         "}\n"
         "function show(data) {\n"
         "  const body = document.getElementById('vars');\n"
-        "  body.replaceChildren(...rows(data, '', []).map(r => {\n"
+        "  body.replaceChildren(...rows(data).map(r => {\n"
         "    const tr = document.createElement('tr');\n"
         "    for (const t of r) { const td = document.createElement('td'); td.textContent = t; tr.append(td); }\n"
         "    return tr;\n"
@@ -19869,9 +20045,11 @@ private:
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace porthole {
@@ -19911,15 +20089,50 @@ struct response_converter<nlohmann::ordered_json> {
     static response convert(nlohmann::ordered_json const& j) { return json_response(j); }
 };
 
+// How deeply arrays and objects may nest in a body read_json takes. nlohmann parses and frees
+// any depth without recursion, but copies, compares and dumps by recursion: a 120 KB body of
+// 60,000 '[' would overflow the stack of whatever code copies or writes the value.
+inline constexpr int json_max_depth = 256;
+
+namespace detail {
+// Whether arrays and objects nest deeper than `max` in `text`: brackets counted outside strings,
+// in one pass (nlohmann's callback parser would say the same at a quarter more per parse). Not a
+// parser: a body that is not JSON is nlohmann's to refuse, unless it is this deep.
+constexpr bool nests_deeper(std::string_view text, int max) noexcept {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) return true;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return false;
+}
+}  // namespace detail
+
 // The request's body as JSON, or nullopt with `refusal` set to the answer:
 //  - 415 Unsupported Media Type when the Content-Type is there and is not JSON (application/json
 //    or a +json type); a body without a Content-Type is read as JSON;
-//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON.
+//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON, or
+//    nests arrays and objects deeper than `max_depth` levels.
 template <class Json = nlohmann::json>
-std::optional<Json> read_json(request const& req, response& refusal) {
+std::optional<Json> read_json(request const& req, response& refusal, int max_depth = json_max_depth) {
     auto type = req.header("Content-Type").value_or("");  // an empty one says no more than none
     if (!type.empty() && !detail::is_json_media_type(type)) {
         refusal = detail::json_error(status::unsupported_media_type, "expected Content-Type: application/json");
+        return std::nullopt;
+    }
+    if (detail::nests_deeper(req.body(), max_depth)) {
+        refusal = detail::json_error(status::bad_request,
+                                     "arrays and objects nest deeper than " + std::to_string(max_depth) + " levels");
         return std::nullopt;
     }
     try {
@@ -19950,13 +20163,27 @@ struct json_body {
 
 template <class T>
 struct body_reader<json_body<T>> {
+    // Checked where read() is instantiated, so that the first error says what to write rather
+    // than quoting nlohmann's overload resolution (a hundred lines that name no line of the
+    // program), and the route's own checks, which see only read()'s declaration, add none.
+    static constexpr bool convertible = requires(nlohmann::json const& j) { j.template get<T>(); };
+
     static std::optional<json_body<T>> read(request const& req, response& refusal) {
-        auto j = read_json(req, refusal);
-        if (!j) return std::nullopt;
-        try {
-            return json_body<T>{j->template get<T>()};
-        } catch (nlohmann::json::exception const& e) {
-            refusal = detail::json_error(status::bad_request, e.what());
+        if constexpr (convertible) {
+            auto j = read_json(req, refusal);
+            if (!j) return std::nullopt;
+            try {
+                if constexpr (std::is_same_v<T, std::remove_cvref_t<decltype(*j)>>) return json_body<T>{std::move(*j)};
+                else return json_body<T>{j->template get<T>()};
+            } catch (nlohmann::json::exception const& e) {
+                refusal = detail::json_error(status::bad_request, e.what());
+                return std::nullopt;
+            }
+        } else {
+            static_assert(convertible,
+                          "porthole::json_body<T>: nlohmann cannot convert JSON to T; write "
+                          "NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(T, member...) beside T, a from_json(nlohmann::json "
+                          "const&, T&) in T's namespace, or an nlohmann::adl_serializer<T>");
             return std::nullopt;
         }
     }

@@ -6,6 +6,7 @@ without asking /status.json; the same for /debug/vars, whose table is pushed to 
 event stream without polling. Also saves a screenshot under the build directory
 (chromium/status_page.png). Chromium's noise on stderr is ignored."""
 import asyncio
+import html
 import json
 import os
 import re
@@ -101,6 +102,7 @@ class Chromium(unittest.TestCase):
             done: +([...document.querySelectorAll("#vars tr")].find(r => r.cells[0].textContent === "jobs_done")
                     || {cells: [0, 0, {textContent: "-1"}]}).cells[2].textContent,
             rows: document.querySelectorAll("#vars tr").length,
+            names: [...document.querySelectorAll("#vars tr")].map(r => r.cells[0].textContent),
             marker: window.__kept === true,
             navigations: performance.getEntriesByType("navigation").length,
             resources: performance.getEntriesByType("resource").map(e => e.name)})"""
@@ -112,6 +114,11 @@ class Chromium(unittest.TestCase):
         self.assertTrue(last["marker"], "the page was reloaded")
         self.assertEqual(last["navigations"], 1)
         self.assertGreater(last["rows"], 5)
+        # the pushed table has the rows the server rendered, not another shape of the same data
+        req = urllib.request.Request(url, headers={"Accept": "text/html"})
+        served = urllib.request.urlopen(req, timeout=10).read().decode()
+        served_names = [html.unescape(n) for n in re.findall(r"<tr><td>([^<]*)</td>", served)]
+        self.assertEqual(sorted(last["names"]), sorted(served_names))
         self.assertGreater(last["done"], first["done"], state)
         self.assertEqual([r for r in last["resources"] if "format=json" in r], [], "the page polled")
         self.assertTrue(any("format=script" in r for r in last["resources"]), last["resources"])

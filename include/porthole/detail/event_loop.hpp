@@ -178,7 +178,9 @@ public:
         if (!listening_ && paused_until_ != 0 && now_ >= paused_until_) resume_listening();
         if (!draining_ && shared_.stop_requested.load(std::memory_order_relaxed)) begin_drain();
         if (draining_ && (live_ == 0 || now_ >= drain_deadline_)) {
-            while (slot* s = timers_[t_answer].head) timed_out_reading(*s);  // 503, best effort
+            // 503, best effort, to requests still awaited, or still arriving (an upload)
+            for (int k : {t_answer, t_body, t_header})
+                while (slot* s = timers_[k].head) timed_out_reading(*s);
             close_all();
             free_graveyard();
             finished_ = true;
@@ -266,7 +268,7 @@ private:
             }
             ++accepted;
             if (!admit()) {
-                reply_and_close(fd, busy_reply);
+                reply_and_close(fd, refusal_reply());
                 if (auto* m = metrics_recorder()) m->refused.add();
                 continue;
             }
@@ -376,7 +378,13 @@ private:
 
     connection_phase_type phase(slot const& s) const noexcept {
         if constexpr (encrypted) {  // encrypted bytes still to send, or a session that failed
-            if (shared_.transport.has_output(s.tls)) return connection_phase_type::writing;
+            if (shared_.transport.has_output(s.tls)) {
+                // Records the peer does not read stretch neither the handshake nor a request
+                // head (a KeyUpdate asked for and answered, say): those keep the header clock.
+                if (!s.conn) return s.served ? connection_phase_type::writing : connection_phase_type::reading_headers;
+                auto ph = s.conn->phase();
+                return ph == connection_phase_type::reading_headers ? ph : connection_phase_type::writing;
+            }
             if (shared_.transport.finished(s.tls)) return connection_phase_type::closed;
         }
         return s.conn ? s.conn->phase() : connection_phase_type::idle;
@@ -506,6 +514,13 @@ private:
         return true;
     }
 
+    // What a connection refused for want of room hears: a plain 503, or on an HTTPS port, where
+    // plain text would be read as a broken record, nothing (the close alone).
+    static constexpr std::string_view refusal_reply() noexcept {
+        if constexpr (encrypted) return {};
+        else return busy_reply;
+    }
+
     static timer_kind kind_for(slot const& s, connection_phase_type ph) noexcept {
         switch (ph) {
             case connection_phase_type::reading_headers: return t_header;
@@ -632,6 +647,12 @@ private:
             if (!s.conn) {  // nothing arrived at all: nobody to answer
                 close(s);
                 return;
+            }
+            if constexpr (encrypted) {  // a peer that leaves records unread would not read the 408 either
+                if (!s.writable && shared_.transport.has_output(s.tls)) {
+                    close(s);
+                    return;
+                }
             }
             s.conn->timeout();
             bool progressed = false;

@@ -48,7 +48,7 @@ bool event_loop<Shared, Poller>::shed_one(listener& from) noexcept {
     socklen_t len = 0;
     int fd = accept_connection(from.socket.fd, peer, len);
     if (fd >= 0) {
-        reply_and_close(fd, busy_reply);
+        reply_and_close(fd, refusal_reply());
         if (auto* m = metrics_recorder()) m->refused.add();
     }
     reserve_.reset(reserve_descriptor());

@@ -521,7 +521,7 @@ struct peer_address {
 // Writes a small fixed reply on a freshly accepted socket, best effort, and closes it; the
 // input that already arrived is read and dropped first so that the close sends FIN, not RST.
 inline void reply_and_close(int fd, std::string_view reply) noexcept {
-    (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
+    if (!reply.empty()) (void)socket_send(fd, reply.data(), reply.size(), send_flags | dont_wait);
     shutdown_output(fd);
     char scratch[4096];
     for (int i = 0; i < 4 && socket_receive(fd, scratch, sizeof scratch, dont_wait) > 0; ++i) {}
