@@ -278,6 +278,61 @@ TEST_CASE("command_line_value, command_line_values and command_line_flag read a 
     CHECK_FALSE(porthole::command_line_value(2, last.data(), "--root").has_value());  // no value to give
 }
 
+TEST_CASE("an unknown flag one edit from one of porthole's is refused as a typo, with the flag it resembles") {
+    struct typo {
+        std::vector<char const*> argv;
+        char const* problem;
+    };
+    for (auto const& c : {
+             typo{{"prog", "--thread", "4"}, "prog: unknown flag --thread; did you mean --threads?"},
+             typo{{"prog", "--port", "0", "--prot=80"}, "prog: unknown flag --prot; did you mean --port?"},
+             typo{{"prog", "-port", "80"}, "prog: unknown flag -port; did you mean --port?"},
+             typo{{"prog", "--max-connection", "5"},
+                  "prog: unknown flag --max-connection; did you mean --max-connections?"},
+             typo{{"prog", "--body-timeout-ns", "5"},
+                  "prog: unknown flag --body-timeout-ns; did you mean --body-timeout-ms?"},
+             typo{{"prog", "--shared-listner"}, "prog: unknown flag --shared-listner; did you mean --shared-listener?"},
+             typo{{"prog", "--hepl"}, "prog: unknown flag --hepl; did you mean --help?"},
+             typo{{"prog", "--tls-cert", "c.pem", "--tls-kye", "k.pem"},
+                  "prog: unknown flag --tls-kye; did you mean --tls-key?"},
+         }) {
+        auto const& argv = c.argv;
+        std::string expected = c.problem;
+        CAPTURE(expected);
+        auto cl = read(argv);
+        CHECK(cl.result == porthole::command_line::outcome::invalid);
+        CHECK(cl.exit_status() == 2);
+        CHECK(problem(cl) == expected);
+    }
+    // --help still wins, and a flag's value is its value, whatever it looks like.
+    CHECK(read({"prog", "--thread", "4", "--help"}).result == porthole::command_line::outcome::help);
+    auto value = read({"prog", "--tls-key", "-port", "--tls-cert=-prot", "--allow-host=--thread"});
+    REQUIRE(value.ok());
+    CHECK(std::string_view(value.options.tls_key_file) == "-port");
+    // The examples' own flags and other programs' are further off, and stay the program's.
+    for (char const* own : {"--root", "--rate", "--rate-limit", "--verbose", "--gzip", "--metrics", "--pages",
+                            "--access-log", "--max-upload", "--ports-file", "-v", "-p", "--", "-"}) {
+        CAPTURE(own);
+        CHECK(read({"prog", own, "--threads", "2"}).ok());
+    }
+}
+
+TEST_CASE("one_edit_apart: one character added, dropped or changed, or two neighbours swapped") {
+    using porthole::detail::one_edit_apart;
+    CHECK(one_edit_apart("--port", "--prot"));   // swapped
+    CHECK(one_edit_apart("--port", "--pot"));    // dropped
+    CHECK(one_edit_apart("--ports", "--port"));  // added, at the end
+    CHECK(one_edit_apart("--sport", "--port"));  // added, inside
+    CHECK(one_edit_apart("--part", "--port"));   // changed
+    CHECK(one_edit_apart("ab", "ba"));
+    CHECK(one_edit_apart("", "a"));
+    CHECK_FALSE(one_edit_apart("--port", "--port"));  // none
+    CHECK_FALSE(one_edit_apart("--port", "--pro"));   // two
+    CHECK_FALSE(one_edit_apart("abc", "cba"));
+    CHECK_FALSE(one_edit_apart("--port", "--root"));
+    CHECK_FALSE(one_edit_apart("a", "abc"));
+}
+
 TEST_CASE("a flag that takes a value, given without one (last, or before another flag), is refused") {
     for (char const* flag : {"--port",
                              "--threads",

@@ -9,11 +9,13 @@
 #include <porthole/detail/decimal.hpp>
 #include <porthole/options.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,9 +24,9 @@
 
 namespace porthole {
 
-// What a command line asks for: options to serve with, or (for --help, or a malformed value)
-// a message to print and a status to exit with. serve(app, command_line) acts on it the way
-// the examples do; a program that builds a server itself checks ok() first:
+// What a command line asks for: options to serve with, or (for --help, a malformed value or a
+// mistyped flag) a message to print and a status to exit with. serve(app, command_line) acts on
+// it the way the examples do; a program that builds a server itself checks ok() first:
 //
 //   auto cl = porthole::server_options::from_command_line(argc, argv);
 //   if (!cl.ok()) return cl.report();   // usage on stdout and 0, or the problem on stderr and 2
@@ -123,6 +125,18 @@ inline std::string command_line_usage(std::string_view program) {
     return usage;
 }
 
+// Whether one edit turns `a` into `b`: a character added, dropped or changed, or two neighbours
+// swapped (`--thread`, `-port`, `--prot` for --threads, --port, --port).
+inline bool one_edit_apart(std::string_view a, std::string_view b) noexcept {
+    if (a.size() > b.size()) std::swap(a, b);
+    if (b.size() - a.size() > 1 || a == b) return false;
+    std::size_t i = 0;
+    while (i < a.size() && a[i] == b[i]) ++i;
+    if (a.size() < b.size()) return a.substr(i) == b.substr(i + 1);
+    if (a.substr(i + 1) == b.substr(i + 1)) return true;
+    return i + 1 < a.size() && a[i] == b[i + 1] && a[i + 1] == b[i] && a.substr(i + 2) == b.substr(i + 2);
+}
+
 inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
     std::uint64_t v = 0;
     if (!parse_decimal(s, v) || v > max) return false;
@@ -179,12 +193,32 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             if (argv[i] == flag && (i + 1 == argc || std::string_view(argv[i + 1]).starts_with("--"))) return true;
         return false;
     };
-    for (std::string_view flag :
-         {"--port", "--threads", "--address", "--socket-mode", "--socket-owner", "--socket-group", "--allow-host",
-          "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"})
+    static constexpr std::string_view value_flags[] = {
+        "--port",       "--threads",  "--address", "--socket-mode",     "--socket-owner",   "--socket-group",
+        "--allow-host", "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"};
+    for (std::string_view flag : value_flags)
         if (lacks_value(flag)) return refuse(std::string(flag) + " needs a value");
     for (auto const& t : timeouts)
         if (lacks_value(t.name)) return refuse(std::string(t.name) + " needs a value");
+    // An unknown flag one edit from one of porthole's is a typo (`--thread 4`), refused rather
+    // than left to the program and served with the default; a program's own flags stay further off.
+    std::vector<std::string_view> known(std::begin(value_flags), std::end(value_flags));
+    for (auto const& t : timeouts) known.emplace_back(t.name);
+    std::size_t const takes_value = known.size();  // those before this index take a value
+    known.insert(known.end(), {"--help", "--shared-listener"});
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (!a.starts_with("-")) continue;
+        std::string_view name = a.substr(0, a.find('='));
+        auto it = std::find(known.begin(), known.end(), name);
+        if (it != known.end()) {
+            if (name == a && static_cast<std::size_t>(it - known.begin()) < takes_value) ++i;  // its value
+            continue;
+        }
+        for (std::string_view k : known)
+            if (detail::one_edit_apart(name, k))
+                return refuse("unknown flag " + std::string(name) + "; did you mean " + std::string(k) + "?");
+    }
     unsigned long v = 0;
     if (auto p = command_line_value(argc, argv, "--port")) {
         if (!detail::parse_unsigned(*p, 65535, v)) return refuse("--port needs a number from 0 to 65535");
