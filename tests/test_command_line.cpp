@@ -309,6 +309,9 @@ TEST_CASE("an unknown flag one edit from one of porthole's is refused as a typo,
     auto value = read({"prog", "--tls-key", "-port", "--tls-cert=-prot", "--allow-host=--thread"});
     REQUIRE(value.ok());
     CHECK(std::string_view(value.options.tls_key_file) == "-port");
+    // A program's own flag's value is not known to be one: written with `=` when it looks like a typo.
+    CHECK(read({"prog", "--root=-port"}).ok());
+    CHECK(problem(read({"prog", "--root", "-port"})) == "prog: unknown flag -port; did you mean --port?");
     // The examples' own flags and other programs' are further off, and stay the program's.
     for (char const* own : {"--root", "--rate", "--rate-limit", "--verbose", "--gzip", "--metrics", "--pages",
                             "--access-log", "--max-upload", "--ports-file", "-v", "-p", "--", "-"}) {

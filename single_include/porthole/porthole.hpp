@@ -12834,7 +12834,8 @@ struct command_line {
     std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then the usage
 
     bool ok() const noexcept { return result == outcome::serve; }
-    // 0 for serve and help, 2 for a malformed value (the convention of command-line tools).
+    // 0 for serve and help, 2 for a malformed, missing or mistyped one (the convention of
+    // command-line tools).
     int exit_status() const noexcept { return result == outcome::invalid ? 2 : 0; }
     // Prints the message (help on stdout, a problem on stderr) and returns exit_status().
     int report() const {
