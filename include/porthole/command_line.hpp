@@ -197,16 +197,15 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     static constexpr std::string_view value_flags[] = {
         "--port",       "--threads",  "--address", "--socket-mode",     "--socket-owner",   "--socket-group",
         "--allow-host", "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"};
-    for (std::string_view flag : value_flags)
-        if (lacks_value(flag)) return refuse(std::string(flag) + " needs a value");
-    for (auto const& t : timeouts)
-        if (lacks_value(t.name)) return refuse(std::string(t.name) + " needs a value");
-    // An unknown flag one edit from one of porthole's is a typo (`--thread 4`), refused rather
-    // than left to the program and served with the default; a program's own flags stay further off.
+    // Every flag porthole reads: those before `takes_value` take one.
     std::vector<std::string_view> known(std::begin(value_flags), std::end(value_flags));
     for (auto const& t : timeouts) known.emplace_back(t.name);
-    std::size_t const takes_value = known.size();  // those before this index take a value
+    std::size_t const takes_value = known.size();
     known.insert(known.end(), {"--help", "--shared-listener"});
+    for (std::size_t k = 0; k < takes_value; ++k)
+        if (lacks_value(known[k])) return refuse(std::string(known[k]) + " needs a value");
+    // An unknown flag one edit from one of porthole's is a typo (`--thread 4`), refused rather
+    // than left to the program and served with the default; a program's own flags stay further off.
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (!a.starts_with("-")) continue;
