@@ -22,7 +22,7 @@ wrk's limit in req/s at -c64/-c256; CPU per request is the figure that separates
   bench/server_bench.py --only porthole --also main=../main/build     A/B: another build's porthole,
                                          measured in the same interleaved rounds
   bench/server_bench.py --only porthole,httplib --httplib /path/hello_httplib_0.53 --modes=-c1 --rounds 5
-  bench/server_bench.py --only porthole --also-flags nofollow=--no-single-client-affinity
+  bench/server_bench.py --only porthole --also-flags never=--single-client-affinity=never
                                          A/B: the same porthole with extra flags, same rounds
   bench/server_bench.py --idle 10000     hold 10,000 idle keep-alive connections instead: check
                                          every one is answered, print RSS per held connection

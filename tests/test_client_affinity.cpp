@@ -1,7 +1,9 @@
 // A loop serving the server's one client (its few connections, all on that loop, whose packets
 // arrive on one CPU) runs on that CPU, and lets go when a connection comes from another CPU or on
-// another loop, when the client goes quiet or leaves (client_affinity.hpp).
-// The handler reports the CPUs its own thread (the loop's) may run on, as the kernel says.
+// another loop, when the client goes quiet or leaves (client_affinity.hpp), and while a trial finds
+// the client served faster apart (follow_trial, driven by a simulated clock and rate of work).
+// The handler reports the CPUs its own thread (the loop's) may run on, as the kernel says. The
+// servers here follow always: which way a real client is served faster depends on the machine.
 #include <porthole/server.hpp>
 
 #include "server/client.hpp"
@@ -70,6 +72,7 @@ porthole::server_options test_options(unsigned threads) {
     porthole::server_options o;
     o.port = 0;
     o.threads = threads;
+    o.single_client_affinity = porthole::follow_client::always;
     return o;
 }
 
@@ -333,8 +336,7 @@ TEST_CASE("one client's few connections on one loop are followed together, not a
     }
 }
 
-TEST_CASE(
-    "a client that goes quiet or takes a long answer lets its loop go; single_client_affinity = false never holds it") {
+TEST_CASE("a client that goes quiet or takes a long answer lets its loop go; follow_client::never never holds it") {
     auto cpus = two_cpus();
     if (!cpus) {
         MESSAGE("one CPU: nothing to follow");
@@ -374,7 +376,7 @@ TEST_CASE(
     }
     SUBCASE("off") {
         auto o = test_options(1);
-        o.single_client_affinity = false;
+        o.single_client_affinity = porthole::follow_client::never;
         porthole::server s(app, o);
         s.start();
         on_cpu here(cpus->first);
@@ -435,19 +437,19 @@ TEST_CASE("connections on two CPUs are read again after 2, 4, ... 1024 wake-ups"
         int counted = -1;
         std::thread([&] {  // a thread of its own: following moves it
             client_affinity follower;
-            follower.enable(true);
+            follower.enable(true, false);
             send_from(pairs.client(0), cpus->first);
             send_from(pairs.client(1), cpus->second);
             std::uint64_t looked = client_affinity::settle_wakeups;
             for (int j = 1; j < k; ++j) looked += 1u << std::min<unsigned>(j, client_affinity::max_backoff_doublings);
-            for (std::uint64_t i = 0; i < looked; ++i) follower.step(pairs.servers());
+            for (std::uint64_t i = 0; i < looked; ++i) follower.step(pairs.servers(), 0, 0);
             if (follower.cpu() != -1) {
                 counted = -2;
                 return;
             }
             send_from(pairs.client(1), cpus->first);
             for (int i = 1; i <= 4096 && counted < 0; ++i) {
-                follower.step(pairs.servers());
+                follower.step(pairs.servers(), 0, 0);
                 if (follower.cpu() == cpus->first) counted = i;
             }
         })
@@ -467,12 +469,12 @@ TEST_CASE("connections on two CPUs are read again after 2, 4, ... 1024 wake-ups"
     int counted = -1;
     std::thread([&] {
         client_affinity follower;
-        follower.enable(true);
-        for (std::uint64_t i = 0; i < client_affinity::settle_wakeups; ++i) follower.step({unix_pair, 1});
+        follower.enable(true, false);
+        for (std::uint64_t i = 0; i < client_affinity::settle_wakeups; ++i) follower.step({unix_pair, 1}, 0, 0);
         send_from(pairs.client(0), cpus->first);
         send_from(pairs.client(1), cpus->first);
         for (int i = 1; i <= 4096 && counted < 0; ++i) {
-            follower.step(pairs.servers());
+            follower.step(pairs.servers(), 0, 0);
             if (follower.cpu() == cpus->first) counted = i;
         }
     }).join();
@@ -486,8 +488,9 @@ TEST_CASE("a loop thread that may run on one CPU only stops following: there is 
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
     auto settle_and_look = [&] {
         porthole::detail::client_affinity follower;
-        follower.enable(true);
-        for (std::uint64_t i = 0; i <= porthole::detail::client_affinity::settle_wakeups; ++i) follower.step({fds, 1});
+        follower.enable(true, true);  // measured
+        for (std::uint64_t i = 0; i <= porthole::detail::client_affinity::settle_wakeups; ++i)
+            follower.step({fds, 1}, 0, 0);
         return follower;
     };
     if (two_cpus()) {  // two CPUs: it keeps looking at its client
@@ -508,4 +511,209 @@ TEST_CASE("a loop thread that may run on one CPU only stops following: there is 
     }
     ::close(fds[0]);
     ::close(fds[1]);
+}
+
+namespace {
+
+// A client whose wake-ups come `per_ms` to a millisecond (every `every` ms), each bringing
+// `along` bytes while it is followed and `apart` while not: its rate is the way's.
+struct simulated_client {
+    porthole::detail::follow_trial trial;
+    std::int64_t now = 0;
+    std::uint64_t work = 0;
+    std::int64_t followed_ms = 0;
+
+    // Returns the milliseconds spent following in these.
+    std::int64_t run(std::int64_t ms, std::uint64_t along, std::uint64_t apart, std::int64_t every = 1,
+                     int per_ms = 8) {
+        std::int64_t before = followed_ms;
+        for (std::int64_t end = now + ms; now < end; now += every) {
+            for (int k = 0; k < per_ms; ++k) {
+                bool follow = trial.follow_now(now, work);
+                if (k == 0) followed_ms += follow ? every : 0;
+                work += follow ? along : apart;
+            }
+        }
+        return followed_ms - before;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("follow_trial keeps the faster way, tries the other now and then, and follows a client too slow to tell") {
+    using porthole::detail::follow_trial;
+    // One trial: both ways, each a warm-up and a counted part. Over a minute a held way is tried
+    // against the other after 1, 2, 4, 8, 16, 16 ... s: at most 8 trials.
+    constexpr std::int64_t trial_each_way = follow_trial::warm_ms + follow_trial::trial_ms;
+    constexpr std::int64_t minute = 60000;
+    constexpr std::int64_t most_trials = 8;
+
+    SUBCASE("served faster apart (1.5x): let go, followed only while trying") {
+        simulated_client c;
+        std::int64_t followed = c.run(minute, 20, 30);
+        CHECK_FALSE(c.trial.following());
+        CHECK(followed > 0);
+        CHECK(followed <= most_trials * trial_each_way);
+        CHECK(c.trial.hold_ms() == follow_trial::longest_hold_ms);
+    }
+    SUBCASE("served faster followed (1.2x): followed, let go only while trying") {
+        simulated_client c;
+        std::int64_t followed = c.run(minute, 24, 20);
+        CHECK(c.trial.following());
+        CHECK(minute - followed > 0);
+        CHECK(minute - followed <= most_trials * trial_each_way);
+    }
+    SUBCASE("alike: followed, and tried ever less often") {
+        simulated_client c;
+        std::vector<std::int64_t> holds;
+        for (std::int64_t t = 0; t < minute; t += 1) {
+            c.run(1, 20, 20);
+            if (holds.empty() || holds.back() != c.trial.hold_ms()) holds.push_back(c.trial.hold_ms());
+        }
+        CHECK(c.trial.following());
+        CHECK(holds == std::vector<std::int64_t>{500, 1000, 2000, 4000, 8000, 16000});
+    }
+    SUBCASE("apart must be faster by more than a sixteenth") {
+        simulated_client within, beyond;
+        within.run(minute, 16, 17);
+        beyond.run(minute, 16, 18);
+        CHECK(within.trial.following());
+        CHECK_FALSE(beyond.trial.following());
+    }
+    SUBCASE("a client too slow to tell is followed, however its trials come out") {
+        // Served faster apart, but one wake-up a millisecond: 100 in a trial's counted parts.
+        simulated_client slow;
+        slow.run(minute, 20, 30, 1, 1);
+        CHECK(slow.trial.following());
+        simulated_client enough;  // two a millisecond: 200
+        enough.run(minute, 20, 30, 1, 2);
+        CHECK_FALSE(enough.trial.following());
+        // Its wake-ups (or pauses) stretch each trial past twice its length: what such a trial
+        // counts says nothing of the way it measures.
+        simulated_client paused;
+        paused.run(minute, 20, 30, 2 * follow_trial::trial_ms + 1, 400);
+        CHECK(paused.trial.following());
+        simulated_client prompt;  // the same, wake-ups a trial's length apart: measured
+        prompt.run(minute, 20, 30, follow_trial::trial_ms, 400);
+        CHECK_FALSE(prompt.trial.following());
+    }
+    SUBCASE("the faster way changes: the trial after the change finds it, and holds it a second") {
+        simulated_client c;
+        c.run(minute, 20, 30);
+        REQUIRE_FALSE(c.trial.following());
+        REQUIRE(c.trial.hold_ms() == follow_trial::longest_hold_ms);
+        // A held way is tried again at most longest_hold_ms on.
+        std::int64_t waited = 0;
+        while (!c.trial.following() && waited < 2 * follow_trial::longest_hold_ms) waited += c.run(1, 30, 20) + 1;
+        CHECK(c.trial.following());
+        CHECK(waited <= follow_trial::longest_hold_ms + 3 * trial_each_way);
+        CHECK(c.trial.hold_ms() == follow_trial::first_hold_ms);
+        std::int64_t followed = c.run(minute, 30, 20);
+        CHECK(c.trial.following());
+        CHECK(minute - followed <= most_trials * trial_each_way);
+    }
+    SUBCASE("the warm-up after each switch is not counted") {
+        // Served alike either way but for a burst in the first milliseconds apart (a backlog the
+        // switch lets through): counted, it would make apart look faster; not counted, the
+        // client stays followed.
+        simulated_client c;
+        std::int64_t apart_for = 0;
+        for (; c.now < minute; ++c.now) {
+            for (int k = 0; k < 8; ++k) {
+                bool follow = c.trial.follow_now(c.now, c.work);
+                if (k == 0) apart_for = follow ? 0 : apart_for + 1;
+                c.work += follow ? 20 : (apart_for <= follow_trial::warm_ms ? 2000 : 20);
+            }
+        }
+        CHECK(c.trial.following());
+    }
+    SUBCASE("an interrupted trial is dropped: the way kept stays, and is tried again a second on") {
+        simulated_client c;
+        c.run(minute, 20, 30);
+        REQUIRE_FALSE(c.trial.following());
+        // Now served faster followed; every trial interrupted in its following part (the client
+        // cannot be followed after all, or its connections change).
+        std::int64_t interrupted = 0;
+        for (std::int64_t end = c.now + minute; c.now < end; ++c.now) {
+            for (int k = 0; k < 8; ++k) {
+                bool follow = c.trial.follow_now(c.now, c.work);
+                if (follow) {
+                    c.trial.interrupt();
+                    if (k == 0) ++interrupted;
+                }
+                c.work += follow ? 30 : 20;
+            }
+        }
+        CHECK_FALSE(c.trial.following());
+        CHECK(interrupted >= minute / (follow_trial::first_hold_ms + trial_each_way) - 2);  // a try a second
+        CHECK(interrupted <= minute / follow_trial::first_hold_ms + 1);
+    }
+}
+
+TEST_CASE("a measured follower lets go of a client served faster apart, and follows one served faster followed") {
+    using porthole::detail::client_affinity;
+    auto cpus = two_cpus();
+    if (!cpus) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    loopback_pairs pairs(1);
+    REQUIRE(pairs.ok());
+    send_from(pairs.client(0), cpus->first);
+    // The CPU held after 5 s of wake-ups, 8 a millisecond, and whether it followed meanwhile.
+    auto after_five_seconds = [&](std::uint64_t along, std::uint64_t apart) {
+        std::pair<int, bool> out{-2, false};
+        std::thread([&] {  // a thread of its own: following moves it
+            client_affinity follower;
+            follower.enable(true, true);  // measured
+            std::uint64_t work = 0;
+            for (std::int64_t now = 0; now < 5000; ++now) {
+                for (int k = 0; k < 8; ++k) {
+                    follower.step(pairs.servers(), now, work);
+                    work += follower.cpu() == cpus->first ? along : apart;
+                    out.second = out.second || follower.cpu() == cpus->first;
+                }
+            }
+            out.first = follower.cpu();
+        })
+            .join();
+        return out;
+    };
+    auto [apart_cpu, apart_followed] = after_five_seconds(20, 30);
+    CHECK(apart_cpu == -1);
+    CHECK(apart_followed);  // while trying
+    auto [along_cpu, along_followed] = after_five_seconds(30, 20);
+    CHECK(along_cpu == cpus->first);
+    CHECK(along_followed);
+    CHECK(own_cpus() != std::to_string(cpus->first));  // the thread that followed was its own
+}
+
+TEST_CASE(
+    "when_faster: a server's loop follows its client in the first trial's following part, then lets go in its other") {
+    auto cpus = two_cpus();
+    if (!cpus) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    std::string all = own_cpus();
+    auto o = test_options(1);
+    o.single_client_affinity = porthole::follow_client::when_faster;
+    porthole::server s(app, o);
+    s.start();
+    on_cpu here(cpus->first);
+    REQUIRE(here.ok());
+    connection a(s.port());
+    // Asked without pause: settled after 32 wake-ups, the loop follows for about 60 ms, then
+    // serves the client about 60 ms apart, whichever way the trial then keeps.
+    std::string const client_cpu = std::to_string(cpus->first);
+    bool followed = false, then_let_go = false;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!then_let_go && std::chrono::steady_clock::now() < deadline) {
+        auto seen = ask(a, "/cpus");
+        REQUIRE(seen);
+        followed = followed || *seen == client_cpu;
+        then_let_go = followed && *seen == all;
+    }
+    CHECK(followed);
+    CHECK(then_let_go);
 }

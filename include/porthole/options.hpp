@@ -22,6 +22,14 @@ using error_log_function = std::function<void(std::string_view)>;
 
 struct command_line;
 
+// Whether a start()ed server's loop runs on its one client's CPU (server_options::
+// single_client_affinity, docs/server.md "One client").
+enum class follow_client : unsigned char {
+    never,
+    when_faster,  // served a moment each way, the faster kept, looked at again every 1 to 16 s
+    always,       // whenever the server has one client: for machines where waking an idle CPU is dear
+};
+
 // The server's options: everything porthole::server and serve() are told. The server derives
 // from them the engine's settings (detail::engine_settings: listeners, loops, timeouts) and its
 // connections' configuration (connection_config: parser_limits, output bound, logs).
@@ -83,12 +91,16 @@ struct server_options {
     // Linux, start()ed servers: while the server has one client (at most 8 connections, all on
     // one loop, whose awake ones' packets all arrive on one CPU: behind a network card with one
     // receive queue, a few clients count as one) that keeps asking, and each answer leaves at
-    // once, that loop's thread runs on the CPU the client's packets arrive on (SO_INCOMING_CPU),
-    // so client and server take turns on one CPU instead of waking each other's idle one; it goes
-    // back to its former CPUs when a connection comes from another CPU or on another loop, an
-    // answer takes longer (a download), the client goes quiet or leaves. Never a caller's thread
-    // (poll()). See docs/server.md.
-    bool single_client_affinity = true;
+    // once, that loop's thread may run on the CPU the client's packets arrive on
+    // (SO_INCOMING_CPU), so client and server take turns on one CPU instead of waking each
+    // other's idle one; it goes back to its former CPUs when a connection comes from another CPU
+    // or on another loop, an answer takes longer (a download), the client goes quiet or leaves.
+    // when_faster (the default) serves the client about 60 ms each way, keeps the way that
+    // answered more, and tries again after 1, 2, 4 ... 16 s: following wins where waking an idle
+    // CPU is dear (a virtual machine whose hypervisor must wake it) and may lose where it is
+    // cheap and the client has a second request in flight. Never a caller's thread (poll()).
+    // See docs/server.md.
+    follow_client single_client_affinity = follow_client::when_faster;
 
     // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as
     // pointers: a string literal, argv, or a string that outlives serve()), reloaded on SIGHUP.

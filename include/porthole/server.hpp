@@ -171,7 +171,8 @@ private:
         s.upgraded_ping_interval = o.websocket_ping_interval;
         s.upgraded_close_timeout = o.websocket_close_timeout;
         s.listener_per_thread = o.listener_per_thread;
-        s.single_client_affinity = o.single_client_affinity;
+        s.single_client_affinity = o.single_client_affinity != follow_client::never;
+        s.measure_single_client_affinity = o.single_client_affinity == follow_client::when_faster;
         return s;
     }
 

@@ -879,9 +879,8 @@ struct tls_transport {
             std::span<char> plain(loop.scratch_.get(), plain_piece);
             auto sink = [&](std::span<char> bytes) {
                 progressed = true;
-                auto& c = loop.awaken(s);
-                c.feed(bytes);
-                return c.wants_read();
+                loop.feed(s, bytes);
+                return s.conn->wants_read();
             };
             for (int budget = Loop::reads_per_wakeup;;) {
                 if (!flush(loop, s, progressed)) return;

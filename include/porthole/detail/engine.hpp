@@ -120,7 +120,8 @@ public:
         try {
             for (auto& l : loops_) {
                 loop_type* loop = l.get();
-                loop->follow_single_client(shared_.settings.single_client_affinity);
+                loop->follow_single_client(shared_.settings.single_client_affinity,
+                                           shared_.settings.measure_single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
                     while (loop->run_once(-1)) {}

@@ -34,7 +34,8 @@ struct engine_settings {
     std::chrono::milliseconds upgraded_ping_interval{30000};  // 0: never
     std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
-    bool single_client_affinity = true;  // loops on the engine's threads follow one client's CPU
+    bool single_client_affinity = true;          // loops on the engine's threads follow one client's CPU
+    bool measure_single_client_affinity = true;  // ... only while a trial finds it faster
     int backlog = 4096;
 };
 

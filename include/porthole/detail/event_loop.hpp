@@ -156,7 +156,7 @@ public:
     bool finished() const noexcept { return finished_; }
 
     // Only for a loop on a thread of the engine's own: see client_affinity.hpp.
-    void follow_single_client(bool on) noexcept { affinity_.enable(on); }
+    void follow_single_client(bool on, bool measured) noexcept { affinity_.enable(on, measured); }
 
     // Thread-safe: interrupts the loop's wait so it notices a stop request.
     void wake() const noexcept { wake_.notify(); }
@@ -340,6 +340,12 @@ private:
         }
     }
 
+    // What a connection received (decrypted, under TLS), handed to it.
+    void feed(slot& s, std::span<char> bytes) {
+        bytes_fed_ += bytes.size();
+        awaken(s).feed(bytes);
+    }
+
     connection_type& awaken(slot& s) {
         if (!s.conn) {
             if (spare_.empty()) {
@@ -417,7 +423,7 @@ private:
                     // A short read drained the socket; new data brings a new edge. Not so when the
                     // peer's FIN came with these bytes: no edge follows it, so read on to see it.
                     if (static_cast<std::size_t>(n) < input_.size() && !s.hangup) s.readable = false;
-                    awaken(s).feed(std::span<char>(input_.data(), static_cast<std::size_t>(n)));
+                    feed(s, std::span<char>(input_.data(), static_cast<std::size_t>(n)));
                 } else if (n == 0) {
                     s.readable = false;
                     s.eof = true;
@@ -688,7 +694,8 @@ private:
 
     // The server's few connections, all on this loop and idle after each wake-up (every answer
     // left at once: no download, upload or slow handler), have this thread run on their client's
-    // CPU when the awake ones share one (client_affinity.hpp); asleep ones are quiet.
+    // CPU when the awake ones share one and, unless it follows always, while trials find that
+    // the faster way (client_affinity.hpp); asleep ones are quiet.
     void follow_one_client() noexcept {
         std::array<int, client_affinity::most_connections> awake;
         std::size_t n = 0, asleep = 0;
@@ -696,7 +703,7 @@ private:
             for (slot* s = timers_[t_idle].head; s && n < awake.size(); s = s->next) awake[n++] = s->fd;
             for (slot* s = timers_[t_asleep].head; s; s = s->next) ++asleep;
         }
-        affinity_.step({awake.data(), n + asleep == live_ ? n : 0});
+        affinity_.step({awake.data(), n + asleep == live_ ? n : 0}, now_, bytes_fed_);
     }
 
     // ------------------------------------------------------------ closing
@@ -718,7 +725,8 @@ private:
         else close_socket(s.fd);
         s.fd = -1;
         --live_;
-        affinity_.forget();
+        if (live_ == 0) affinity_.reset();
+        else affinity_.forget();
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
         if (auto* m = metrics_recorder()) [[unlikely]]
             count_close(*m, s.requests + (s.conn ? s.conn->requests_served() : 0));
@@ -820,6 +828,7 @@ private:
     int accept_batch_ = 1;  // connections to accept per wakeup of the listener, at most accepts_per_wakeup
     int full_batches_ = 0;  // wakeups in a row that took a whole batch
     client_affinity affinity_;
+    std::uint64_t bytes_fed_ = 0;  // to connections, ever: the work done, for client_affinity's trials
     std::vector<connection_type*> spare_ = [] {
         std::vector<connection_type*> v;
         v.reserve(spare_limit);
