@@ -516,12 +516,23 @@ TEST_CASE("a loop thread that may run on one CPU only stops following: there is 
 namespace {
 
 // A client whose wake-ups come `per_ms` to a millisecond (every `every` ms), each bringing
-// `along` bytes while it is followed and `apart` while not: its rate is the way's.
+// `along` bytes while it is followed and `apart` while not: its rate is the way's. Of every 16
+// wake-ups in which it is to be followed, the first `unheld` find it elsewhere (a client moving
+// between CPUs, or connections on two).
 struct simulated_client {
     porthole::detail::follow_trial trial;
     std::int64_t now = 0;
     std::uint64_t work = 0;
     std::int64_t followed_ms = 0;
+    bool held = false;
+    unsigned unheld = 0;
+    unsigned count = 0;
+
+    bool wake_up() {
+        bool follow = trial.follow_now(now, work, held);
+        held = follow && count++ % 16 >= unheld;
+        return follow;
+    }
 
     // Returns the milliseconds spent following in these.
     std::int64_t run(std::int64_t ms, std::uint64_t along, std::uint64_t apart, std::int64_t every = 1,
@@ -529,7 +540,7 @@ struct simulated_client {
         std::int64_t before = followed_ms;
         for (std::int64_t end = now + ms; now < end; now += every) {
             for (int k = 0; k < per_ms; ++k) {
-                bool follow = trial.follow_now(now, work);
+                bool follow = wake_up();
                 if (k == 0) followed_ms += follow ? every : 0;
                 work += follow ? along : apart;
             }
@@ -562,6 +573,18 @@ TEST_CASE("follow_trial keeps the faster way, tries the other now and then, and 
         CHECK(c.trial.following());
         CHECK(minute - followed > 0);
         CHECK(minute - followed <= most_trials * trial_each_way);
+    }
+    SUBCASE("a new client is followed at once: every trial serves it followed first") {
+        simulated_client c;
+        CHECK(c.trial.following());
+        CHECK(c.run(trial_each_way, 20, 30) == trial_each_way);
+        CHECK(c.run(trial_each_way, 20, 30) == 0);
+        c.run(minute, 20, 30);
+        REQUIRE_FALSE(c.trial.following());
+        // The next trial, at most longest_hold_ms on, starts with its following part too.
+        std::int64_t waited = 0;
+        while (c.run(1, 20, 30) == 0 && waited < follow_trial::longest_hold_ms) ++waited;
+        CHECK(c.run(trial_each_way - 1, 20, 30) == trial_each_way - 1);
     }
     SUBCASE("alike: followed, and tried ever less often") {
         simulated_client c;
@@ -620,33 +643,50 @@ TEST_CASE("follow_trial keeps the faster way, tries the other now and then, and 
         std::int64_t apart_for = 0;
         for (; c.now < minute; ++c.now) {
             for (int k = 0; k < 8; ++k) {
-                bool follow = c.trial.follow_now(c.now, c.work);
+                bool follow = c.wake_up();
                 if (k == 0) apart_for = follow ? 0 : apart_for + 1;
                 c.work += follow ? 20 : (apart_for <= follow_trial::warm_ms ? 2000 : 20);
             }
         }
         CHECK(c.trial.following());
     }
-    SUBCASE("an interrupted trial is dropped: the way kept stays, and is tried again a second on") {
+    SUBCASE("a following part that could not follow is dropped: the way kept stays, tried again a second on") {
+        simulated_client moving, elsewhere;
+        moving.run(minute, 20, 30);
+        elsewhere.run(minute, 20, 30);
+        REQUIRE_FALSE(moving.trial.following());
+        REQUIRE_FALSE(elsewhere.trial.following());
+        // Now served faster followed. A client that moves now and then (2 wake-ups in 16 not
+        // held) is measured; one found elsewhere half the time is not.
+        moving.unheld = 2;
+        elsewhere.unheld = 8;
+        std::int64_t tried = 0;
+        bool was_following = false;
+        for (std::int64_t t = 0; t < minute; ++t) {
+            bool following = elsewhere.run(1, 30, 20) > 0;
+            tried += following && !was_following ? 1 : 0;
+            was_following = following;
+        }
+        moving.run(minute, 30, 20);
+        CHECK(moving.trial.following());
+        CHECK_FALSE(elsewhere.trial.following());
+        // a try a second, once the hold the change found is over
+        CHECK(tried >= (minute - follow_trial::longest_hold_ms) / (follow_trial::first_hold_ms + trial_each_way));
+        CHECK(tried <= minute / follow_trial::first_hold_ms + 1);
+    }
+    SUBCASE("connections that change drop a trial under way, not the way kept") {
         simulated_client c;
         c.run(minute, 20, 30);
         REQUIRE_FALSE(c.trial.following());
-        // Now served faster followed; every trial interrupted in its following part (the client
-        // cannot be followed after all, or its connections change).
-        std::int64_t interrupted = 0;
-        for (std::int64_t end = c.now + minute; c.now < end; ++c.now) {
-            for (int k = 0; k < 8; ++k) {
-                bool follow = c.trial.follow_now(c.now, c.work);
-                if (follow) {
-                    c.trial.interrupt();
-                    if (k == 0) ++interrupted;
-                }
-                c.work += follow ? 30 : 20;
-            }
-        }
+        c.trial.interrupt();  // between trials: nothing
+        std::int64_t until_trial = 0;
+        while (c.run(1, 30, 20) == 0) ++until_trial;
+        CHECK(until_trial > follow_trial::first_hold_ms);  // the hold went on
+        c.trial.interrupt();                               // in the following part: dropped
+        CHECK(c.run(follow_trial::first_hold_ms - 1, 30, 20) == 0);
         CHECK_FALSE(c.trial.following());
-        CHECK(interrupted >= minute / (follow_trial::first_hold_ms + trial_each_way) - 2);  // a try a second
-        CHECK(interrupted <= minute / follow_trial::first_hold_ms + 1);
+        CHECK(c.run(3 * trial_each_way, 30, 20) > 0);  // tried again a second on
+        CHECK(c.trial.following());
     }
 }
 
@@ -716,4 +756,45 @@ TEST_CASE(
     }
     CHECK(followed);
     CHECK(then_let_go);
+}
+
+TEST_CASE("a measured follower keeps the way it found when a connection closes, and starts afresh with none left") {
+    using porthole::detail::client_affinity;
+    auto cpus = two_cpus();
+    if (!cpus) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    loopback_pairs pairs(1);
+    REQUIRE(pairs.ok());
+    send_from(pairs.client(0), cpus->first);
+    int after_forget = -2, followed_after_forget = 0, after_reset = -2;
+    std::thread([&] {
+        client_affinity follower;
+        follower.enable(true, true);
+        std::uint64_t work = 0;
+        std::int64_t now = 0;
+        // Served faster apart; 8 wake-ups a millisecond; returns the wake-ups that followed.
+        auto serve = [&](std::int64_t ms) {
+            int followed = 0;
+            for (std::int64_t end = now + ms; now < end; ++now) {
+                for (int k = 0; k < 8; ++k) {
+                    follower.step(pairs.servers(), now, work);
+                    work += follower.cpu() == cpus->first ? 20 : 30;
+                    followed += follower.cpu() == cpus->first ? 1 : 0;
+                }
+            }
+            return followed;
+        };
+        serve(5000);  // found: apart; the next trial 4 s on at the earliest (holds 1 s, 2 s, 4 s)
+        follower.forget();
+        followed_after_forget = serve(500);  // settles again: no trial at once
+        after_forget = follower.cpu();
+        follower.reset();
+        for (std::uint64_t i = 0; i < client_affinity::settle_wakeups; ++i) follower.step(pairs.servers(), now, work);
+        after_reset = follower.cpu();  // the first trial follows first
+    }).join();
+    CHECK(followed_after_forget == 0);
+    CHECK(after_forget == -1);
+    CHECK(after_reset == cpus->first);
 }

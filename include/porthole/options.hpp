@@ -95,8 +95,8 @@ struct server_options {
     // (SO_INCOMING_CPU), so client and server take turns on one CPU instead of waking each
     // other's idle one; it goes back to its former CPUs when a connection comes from another CPU
     // or on another loop, an answer takes longer (a download), the client goes quiet or leaves.
-    // when_faster (the default) serves the client about 60 ms each way, keeps the way that
-    // answered more, and tries again after 1, 2, 4 ... 16 s: following wins where waking an idle
+    // when_faster (the default) serves the client about 60 ms each way, keeps the way in which
+    // it sent more bytes per millisecond, and tries again after 1, 2, 4 ... 16 s: following wins where waking an idle
     // CPU is dear (a virtual machine whose hypervisor must wake it) and may lose where it is
     // cheap and the client has a second request in flight. Never a caller's thread (poll()).
     // See docs/server.md.

@@ -46,36 +46,33 @@ public:
     static constexpr std::uint64_t least_wakeups_both_ways = 200;
 
     // Once per wake-up: whether to follow in it. now_ms: a monotonic clock; work: what the
-    // client has sent so far, in bytes (any count that grows with the work done).
-    bool follow_now(std::int64_t now_ms, std::uint64_t work) noexcept {
-        if (interrupted_) {
-            interrupted_ = false;
-            enter(stage::hold, now_ms, first_hold_ms);
+    // client has sent so far, in bytes (any count that grows with the work done); held: whether
+    // the thread ran on the client's CPU since the last call (the work since then was done so).
+    bool follow_now(std::int64_t now_ms, std::uint64_t work, bool held) noexcept {
+        if (stage_ == stage::along || stage_ == stage::apart) {
+            ++wakeups_;
+            held_ += held ? 1 : 0;
         }
+        if (next_ms_ < 0) next_ms_ = now_ms + first_hold_ms;  // after a dropped trial
         if (now_ms >= next_ms_) advance(now_ms, work);
-        if (stage_ == stage::other || stage_ == stage::kept) ++wakeups_;
-        bool other = stage_ == stage::other_warm || stage_ == stage::other;
-        return following_ != other;
+        if (stage_ == stage::hold) return following_;
+        return stage_ == stage::along_warm || stage_ == stage::along;
     }
 
-    // The trial under way says nothing (the client could not be followed, or its connections
-    // changed): it is dropped and tried again first_hold_ms on, the way kept meanwhile. Between
-    // trials this does nothing.
+    // The connections changed (one closed, or a wake-up ended with one busy): a trial under way
+    // is dropped and tried again first_hold_ms on, the way kept meanwhile. Between trials this
+    // does nothing.
     void interrupt() noexcept {
-        if (stage_ == stage::hold) return;
-        stage_ = stage::hold;
-        interrupted_ = true;
+        if (stage_ != stage::hold) drop();
     }
 
-    // The way kept between trials. Before the first, not following: so the first trial serves the
-    // client followed first, as soon as it has settled.
+    // The way kept between trials: following until a trial finds not following faster.
     bool following() const noexcept { return following_; }
     std::int64_t hold_ms() const noexcept { return hold_ms_; }
 
 private:
-    // hold: the way kept; other: the other way, tried; kept: the way kept, measured again right
-    // after it (a client's rate moves, so a rate from the hold would not compare).
-    enum class stage : unsigned char { hold, other_warm, other, kept_warm, kept };
+    // Each trial serves the client followed (along), then not (apart), whichever way is kept.
+    enum class stage : unsigned char { hold, along_warm, along, apart_warm, apart };
 
     struct rate {
         std::uint64_t work;
@@ -85,14 +82,20 @@ private:
 
     void advance(std::int64_t now_ms, std::uint64_t work) noexcept {
         switch (stage_) {
-            case stage::hold: enter(stage::other_warm, now_ms, warm_ms); break;
-            case stage::other_warm: start(stage::other, now_ms, work); break;
-            case stage::other:
-                other_ = measured(now_ms, work);
-                enter(stage::kept_warm, now_ms, warm_ms);
+            case stage::hold: enter(stage::along_warm, now_ms, warm_ms); break;
+            case stage::along_warm: start(stage::along, now_ms, work); break;
+            case stage::along:
+                // Held for fewer than three wake-ups in four (its connections on two CPUs: a
+                // client's passing move costs a few): a part that did not follow says nothing.
+                if (held_ * 4 < wakeups_ * 3) {
+                    drop();
+                    return;
+                }
+                along_ = measured(now_ms, work);
+                enter(stage::apart_warm, now_ms, warm_ms);
                 break;
-            case stage::kept_warm: start(stage::kept, now_ms, work); break;
-            case stage::kept: decide(measured(now_ms, work), now_ms); break;
+            case stage::apart_warm: start(stage::apart, now_ms, work); break;
+            case stage::apart: decide(measured(now_ms, work), now_ms); break;
         }
     }
 
@@ -102,20 +105,23 @@ private:
     }
     void start(stage s, std::int64_t now_ms, std::uint64_t work) noexcept {
         mark_ = {work, now_ms, 0};
-        wakeups_ = 0;
+        wakeups_ = held_ = 0;
         enter(s, now_ms, trial_ms);
     }
     rate measured(std::int64_t now_ms, std::uint64_t work) const noexcept {
         return {work - mark_.work, now_ms - mark_.ms, wakeups_};
     }
+    // Back to holding the way kept; the next trial first_hold_ms after the next call.
+    void drop() noexcept {
+        stage_ = stage::hold;
+        next_ms_ = -1;
+    }
 
-    void decide(rate kept, std::int64_t now_ms) noexcept {
-        rate apart = following_ ? other_ : kept;
-        rate along = following_ ? kept : other_;
+    void decide(rate apart, std::int64_t now_ms) noexcept {
+        rate along = along_;
         // Not following only when clearly faster (by a sixteenth): the two are measured a
-        // moment apart, and following costs the less CPU when they are alike. A trial that ran
-        // past twice its length (the client paused, or its wake-ups are that far apart) says
-        // nothing either.
+        // moment apart, and following costs the less CPU when they are alike. A client too slow
+        // to tell, or whose pauses stretched a part past twice its length, is followed.
         bool unclear = along.wakeups + apart.wakeups < least_wakeups_both_ways || along.ms > 2 * trial_ms ||
                        apart.ms > 2 * trial_ms;
         bool follow = unclear || apart.work * static_cast<std::uint64_t>(along.ms) * 16 <=
@@ -130,13 +136,13 @@ private:
     }
 
     stage stage_ = stage::hold;
-    bool following_ = false;
-    bool interrupted_ = false;
-    std::int64_t next_ms_ = 0;                  // the first wake-up starts a trial
-    std::int64_t hold_ms_ = first_hold_ms / 2;  // a first trial that keeps not following doubles it
+    bool following_ = true;
+    std::int64_t next_ms_ = 0;                  // the first wake-up starts a trial; -1: a dropped one
+    std::int64_t hold_ms_ = first_hold_ms / 2;  // a first trial that keeps following doubles it
     rate mark_{};                               // where the counted part began
     std::uint64_t wakeups_ = 0;                 // in the counted part
-    rate other_{};
+    std::uint64_t held_ = 0;                    // of those, held on the client's CPU
+    rate along_{};
 };
 
 class client_affinity {
@@ -180,26 +186,24 @@ public:
             return;
         }
         if (!can_choose()) return;
-        if (measured_ && !trial_.follow_now(now_ms, work)) {
+        bool skipping = skip_ > 0;
+        if (skipping) --skip_;  // counted whichever way is kept: the back-off is in wake-ups
+        if (measured_ && !trial_.follow_now(now_ms, work, cpu_ >= 0)) {
             release();
             return;
         }
-        if (skip_ > 0) {
-            --skip_;
-            trial_.interrupt();  // not following now: a trial's following part would say nothing
-            return;
-        }
+        if (skipping) return;
         // Settled: the client's CPU is read at every wake-up (a getsockopt per connection;
         // sched_setaffinity only when it has changed), less often while the connections' CPUs
         // differ. Where both CPUs share a cache, the scheduler moves the client to the idle CPU
         // often (hundreds of times a second), and a thread that follows late pays an idle CPU's
         // wake-up per request until it does.
         follow(fds);
-        if (cpu_ < 0) trial_.interrupt();  // no one CPU, or none of the thread's: as above
     }
 
     // A connection closed, or a wake-up ended with one busy: the connections left start afresh
-    // (the way the trials found is kept, and tried again a second on).
+    // (the way the trials found is kept; a trial under way is dropped and tried again a second
+    // on).
     void forget() noexcept {
         turn_wakeups_ = mismatches_ = skip_ = 0;
         trial_.interrupt();
