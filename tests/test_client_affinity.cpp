@@ -656,10 +656,10 @@ TEST_CASE("follow_trial keeps the faster way, tries the other now and then, and 
         elsewhere.run(minute, 20, 30);
         REQUIRE_FALSE(moving.trial.following());
         REQUIRE_FALSE(elsewhere.trial.following());
-        // Now served faster followed. A client that moves now and then (2 wake-ups in 16 not
-        // held) is measured; one found elsewhere half the time is not.
-        moving.unheld = 2;
-        elsewhere.unheld = 8;
+        // Now served faster followed. A client found elsewhere in 4 wake-ups of 16 (held in three
+        // of four) is measured; one found elsewhere in 5 is not.
+        moving.unheld = 4;
+        elsewhere.unheld = 5;
         std::int64_t tried = 0;
         bool was_following = false;
         for (std::int64_t t = 0; t < minute; ++t) {
@@ -725,7 +725,6 @@ TEST_CASE("a measured follower lets go of a client served faster apart, and foll
     auto [along_cpu, along_followed] = after_five_seconds(30, 20);
     CHECK(along_cpu == cpus->first);
     CHECK(along_followed);
-    CHECK(own_cpus() != std::to_string(cpus->first));  // the thread that followed was its own
 }
 
 TEST_CASE(
@@ -768,7 +767,7 @@ TEST_CASE("a measured follower keeps the way it found when a connection closes, 
     loopback_pairs pairs(1);
     REQUIRE(pairs.ok());
     send_from(pairs.client(0), cpus->first);
-    int after_forget = -2, followed_after_forget = 0, after_reset = -2;
+    int followed_after_forget = -1, after_reset = -2;
     std::thread([&] {
         client_affinity follower;
         follower.enable(true, true);
@@ -789,12 +788,10 @@ TEST_CASE("a measured follower keeps the way it found when a connection closes, 
         serve(5000);  // found: apart; the next trial 4 s on at the earliest (holds 1 s, 2 s, 4 s)
         follower.forget();
         followed_after_forget = serve(500);  // settles again: no trial at once
-        after_forget = follower.cpu();
         follower.reset();
         for (std::uint64_t i = 0; i < client_affinity::settle_wakeups; ++i) follower.step(pairs.servers(), now, work);
         after_reset = follower.cpu();  // the first trial follows first
     }).join();
     CHECK(followed_after_forget == 0);
-    CHECK(after_forget == -1);
     CHECK(after_reset == cpus->first);
 }

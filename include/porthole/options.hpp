@@ -95,11 +95,10 @@ struct server_options {
     // (SO_INCOMING_CPU), so client and server take turns on one CPU instead of waking each
     // other's idle one; it goes back to its former CPUs when a connection comes from another CPU
     // or on another loop, an answer takes longer (a download), the client goes quiet or leaves.
-    // when_faster (the default) serves the client about 60 ms each way, keeps the way in which
-    // it sent more bytes per millisecond, and tries again after 1, 2, 4 ... 16 s: following wins where waking an idle
-    // CPU is dear (a virtual machine whose hypervisor must wake it) and may lose where it is
-    // cheap and the client has a second request in flight. Never a caller's thread (poll()).
-    // See docs/server.md.
+    // when_faster (the default) serves the client about 60 ms each way and follows it unless it
+    // sent clearly more bytes per millisecond not followed; tries again after 1, 2, 4 ... 16 s: following wins where
+    // waking an idle CPU is dear (a virtual machine whose hypervisor must wake it) and may lose where it is cheap and
+    // the client has a second request in flight. Never a caller's thread (poll()). See docs/server.md.
     follow_client single_client_affinity = follow_client::when_faster;
 
     // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as

@@ -12771,11 +12771,10 @@ struct server_options {
     // (SO_INCOMING_CPU), so client and server take turns on one CPU instead of waking each
     // other's idle one; it goes back to its former CPUs when a connection comes from another CPU
     // or on another loop, an answer takes longer (a download), the client goes quiet or leaves.
-    // when_faster (the default) serves the client about 60 ms each way, keeps the way in which
-    // it sent more bytes per millisecond, and tries again after 1, 2, 4 ... 16 s: following wins where waking an idle
-    // CPU is dear (a virtual machine whose hypervisor must wake it) and may lose where it is
-    // cheap and the client has a second request in flight. Never a caller's thread (poll()).
-    // See docs/server.md.
+    // when_faster (the default) serves the client about 60 ms each way and follows it unless it
+    // sent clearly more bytes per millisecond not followed; tries again after 1, 2, 4 ... 16 s: following wins where
+    // waking an idle CPU is dear (a virtual machine whose hypervisor must wake it) and may lose where it is cheap and
+    // the client has a second request in flight. Never a caller's thread (poll()). See docs/server.md.
     follow_client single_client_affinity = follow_client::when_faster;
 
     // serve(): HTTPS with this certificate chain and private key (PEM file names, kept as
@@ -13303,9 +13302,19 @@ public:
         if (!can_choose()) return;
         bool skipping = skip_ > 0;
         if (skipping) --skip_;  // counted whichever way is kept: the back-off is in wake-ups
-        if (measured_ && !trial_.follow_now(now_ms, work, cpu_ >= 0)) {
-            release();
-            return;
+        if (measured_) {
+            bool was_following = following_now_;
+            following_now_ = trial_.follow_now(now_ms, work, cpu_ >= 0);
+            if (!following_now_) {
+                release();
+                return;
+            }
+            // A back-off left from before a spell not following is stale: the client's CPUs are
+            // read at once, or a long skip could outlast a trial's following part.
+            if (!was_following) {
+                mismatches_ = skip_ = 0;
+                skipping = false;
+            }
         }
         if (skipping) return;
         // Settled: the client's CPU is read at every wake-up (a getsockopt per connection;
@@ -13379,6 +13388,7 @@ private:
         CPU_ZERO(&one);
         CPU_SET(cpu, &one);
         if (::sched_setaffinity(0, sizeof one, &one) == 0) cpu_ = cpu;
+        else release();  // not on the old CPU either: it would count as held
 #endif
     }
 
@@ -13394,6 +13404,7 @@ private:
 
     bool enabled_ = false;
     bool measured_ = true;
+    bool following_now_ = false;  // measured: what the trial said at the last wake-up
     follow_trial trial_;
     int cpu_ = -1;
     std::uint64_t turn_wakeups_ = 0;
@@ -13444,7 +13455,7 @@ struct engine_settings {
     std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
     bool single_client_affinity = true;          // loops on the engine's threads follow one client's CPU
-    bool measure_single_client_affinity = true;  // ... only while a trial finds it faster
+    bool measure_single_client_affinity = true;  // ... unless a trial finds not following clearly faster
     int backlog = 4096;
 };
 

@@ -188,9 +188,19 @@ public:
         if (!can_choose()) return;
         bool skipping = skip_ > 0;
         if (skipping) --skip_;  // counted whichever way is kept: the back-off is in wake-ups
-        if (measured_ && !trial_.follow_now(now_ms, work, cpu_ >= 0)) {
-            release();
-            return;
+        if (measured_) {
+            bool was_following = following_now_;
+            following_now_ = trial_.follow_now(now_ms, work, cpu_ >= 0);
+            if (!following_now_) {
+                release();
+                return;
+            }
+            // A back-off left from before a spell not following is stale: the client's CPUs are
+            // read at once, or a long skip could outlast a trial's following part.
+            if (!was_following) {
+                mismatches_ = skip_ = 0;
+                skipping = false;
+            }
         }
         if (skipping) return;
         // Settled: the client's CPU is read at every wake-up (a getsockopt per connection;
@@ -264,6 +274,7 @@ private:
         CPU_ZERO(&one);
         CPU_SET(cpu, &one);
         if (::sched_setaffinity(0, sizeof one, &one) == 0) cpu_ = cpu;
+        else release();  // not on the old CPU either: it would count as held
 #endif
     }
 
@@ -279,6 +290,7 @@ private:
 
     bool enabled_ = false;
     bool measured_ = true;
+    bool following_now_ = false;  // measured: what the trial said at the last wake-up
     follow_trial trial_;
     int cpu_ = -1;
     std::uint64_t turn_wakeups_ = 0;

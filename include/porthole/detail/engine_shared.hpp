@@ -35,7 +35,7 @@ struct engine_settings {
     std::chrono::milliseconds upgraded_close_timeout{5000};
     bool listener_per_thread = true;
     bool single_client_affinity = true;          // loops on the engine's threads follow one client's CPU
-    bool measure_single_client_affinity = true;  // ... only while a trial finds it faster
+    bool measure_single_client_affinity = true;  // ... unless a trial finds not following clearly faster
     int backlog = 4096;
 };
 
