@@ -795,3 +795,56 @@ TEST_CASE("a measured follower keeps the way it found when a connection closes, 
     CHECK(followed_after_forget == 0);
     CHECK(after_reset == cpus->first);
 }
+
+TEST_CASE("a measured follower reads its client's CPUs afresh when it starts following again") {
+    using porthole::detail::client_affinity;
+    using porthole::detail::follow_trial;
+    auto cpus = two_cpus();
+    if (!cpus) {
+        MESSAGE("one CPU: nothing to follow");
+        return;
+    }
+    loopback_pairs pairs(2);
+    REQUIRE(pairs.ok());
+    send_from(pairs.client(0), cpus->first);
+    send_from(pairs.client(1), cpus->first);
+    // 8 wake-ups a millisecond, served faster apart. The first trial starts at the settling
+    // wake-up; its following part ends warm_ms + trial_ms on, the trial trial_ms + warm_ms after
+    // that, and the next one first_hold_ms later (the way changed: the shortest hold).
+    constexpr std::int64_t per_ms = 8;
+    constexpr std::int64_t first_trial = (client_affinity::settle_wakeups - 1) / per_ms;
+    constexpr std::int64_t along_ends = first_trial + follow_trial::warm_ms + follow_trial::trial_ms;
+    constexpr std::int64_t next_trial =
+        along_ends + follow_trial::warm_ms + follow_trial::trial_ms + follow_trial::first_hold_ms;
+    int followed_before = -2, let_go = -2, then_read_after = -1;
+    std::thread([&] {
+        client_affinity follower;
+        follower.enable(true, true);  // measured
+        std::uint64_t work = 0;
+        std::int64_t wakeup = 0;
+        auto wake = [&] {
+            follower.step(pairs.servers(), wakeup / per_ms, work);
+            work += follower.cpu() == cpus->first ? 20 : 30;
+            ++wakeup;
+        };
+        while (wakeup / per_ms < along_ends - 5) wake();
+        followed_before = follower.cpu();
+        // The following part's last 5 ms find the connections on two CPUs: 5 looks, the next
+        // one 32 wake-ups after the fifth. The part counts (held for 361 wake-ups of 400), the
+        // trial lets go, and the hold goes by not following.
+        send_from(pairs.client(1), cpus->second);
+        while (wakeup / per_ms < next_trial) wake();
+        let_go = follower.cpu();
+        // The next trial's following part: its first look still finds two CPUs, then they agree.
+        // Read again 2 wake-ups on (the back-off afresh), not 64 (the one left from before).
+        wake();
+        send_from(pairs.client(1), cpus->first);
+        for (int i = 1; i <= 1024 && then_read_after < 0; ++i) {
+            wake();
+            if (follower.cpu() == cpus->first) then_read_after = i;
+        }
+    }).join();
+    CHECK(followed_before == cpus->first);
+    CHECK(let_go == -1);
+    CHECK(then_read_after == 2);
+}

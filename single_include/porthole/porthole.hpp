@@ -13218,12 +13218,13 @@ private:
         next_ms_ = now_ms + for_ms;
     }
     void start(stage s, std::int64_t now_ms, std::uint64_t work) noexcept {
-        mark_ = {work, now_ms, 0};
+        mark_work_ = work;
+        mark_ms_ = now_ms;
         wakeups_ = held_ = 0;
         enter(s, now_ms, trial_ms);
     }
     rate measured(std::int64_t now_ms, std::uint64_t work) const noexcept {
-        return {work - mark_.work, now_ms - mark_.ms, wakeups_};
+        return {work - mark_work_, now_ms - mark_ms_, wakeups_};
     }
     // Back to holding the way kept; the next trial first_hold_ms after the next call.
     void drop() noexcept {
@@ -13253,9 +13254,10 @@ private:
     bool following_ = true;
     std::int64_t next_ms_ = 0;                  // the first wake-up starts a trial; -1: a dropped one
     std::int64_t hold_ms_ = first_hold_ms / 2;  // a first trial that keeps following doubles it
-    rate mark_{};                               // where the counted part began
-    std::uint64_t wakeups_ = 0;                 // in the counted part
-    std::uint64_t held_ = 0;                    // of those, held on the client's CPU
+    std::uint64_t mark_work_ = 0;               // where the counted part began
+    std::int64_t mark_ms_ = 0;
+    std::uint64_t wakeups_ = 0;  // in the counted part
+    std::uint64_t held_ = 0;     // of those, held on the client's CPU
     rate along_{};
 };
 
@@ -13274,7 +13276,8 @@ public:
     static constexpr unsigned max_backoff_doublings = 10;
 
     // Off by default: only a thread the server owns may be moved (never a caller's poll()).
-    // measured: only while follow_trial finds following faster; else whenever there is one client.
+    // measured: unless follow_trial finds not following clearly faster; else whenever there is
+    // one client.
     void enable(bool on, bool measured) noexcept {
         enabled_ = on;
         measured_ = measured;
