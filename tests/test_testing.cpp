@@ -2,11 +2,18 @@
 // the in-memory client, which delivers what other threads hand a connection only at step().
 #include <porthole/testing.hpp>
 
+#include <porthole/blocking.hpp>
+#include <porthole/stream.hpp>
+#include <porthole/worker_pool.hpp>
+
 #include "connection_output.hpp"
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cstdint>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,6 +145,88 @@ TEST_CASE("an answer from another thread waits in the client's mailbox until ste
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].body == "later");
     CHECK(c.step() == 0);
+}
+
+// How long a call took, in milliseconds.
+template <class F>
+std::int64_t took_ms(F&& f) {
+    auto start = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST_CASE("wait() sleeps until another thread hands the connection something, or for as long as it is told") {
+    std::optional<responder> kept;
+    std::optional<stream_writer> writer;
+    auto app = [&](request const& req) -> response {
+        kept.emplace(answer_later(req));
+        return later;
+    };
+    testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::size_t got = 99;
+    CHECK(took_ms([&] { got = c.wait(std::chrono::milliseconds(20)); }) >= 20);
+    CHECK(got == 0);  // nothing came
+    CHECK(c.responses().empty());
+    std::thread worker([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        auto [res, w] = push_stream("text/plain", 4096);
+        writer.emplace(w);
+        kept->send(std::move(res));
+    });
+    // Woken by the answer, not after the minute.
+    CHECK(took_ms([&] { got = c.wait(std::chrono::seconds(60)); }) < 30000);
+    CHECK(got == 1);
+    worker.join();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 200);
+    CHECK_FALSE(rs[0].complete);  // a live stream: its body comes as it is written
+    // Delivered and taken: a wait finds nothing until the stream is written to.
+    CHECK(took_ms([&] { got = c.wait(std::chrono::milliseconds(20)); }) >= 20);
+    CHECK(got == 0);
+    std::thread([&] { writer->write("one"); }).join();
+    CHECK(c.wait(std::chrono::seconds(60)) == 1);
+    CHECK(c.output().ends_with("3\r\none\r\n"));
+    writer->close();
+    CHECK(c.wait(std::chrono::milliseconds::max()) == 1);  // no overflow: woken at once
+    CHECK(c.responses().at(0).complete);
+}
+
+TEST_CASE("testing::send waits for an answer that comes later, and gives the server's 503 when none comes") {
+    std::vector<std::thread> workers;
+    std::optional<responder> kept;
+    auto app = [&](request const& req) -> response {
+        if (req.path() == "/never") {
+            kept.emplace(answer_later(req));
+            return later;
+        }
+        workers.emplace_back([answer = answer_later(req), path = std::string(req.path())]() mutable {
+            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+            if (path == "/dropped") return;  // a responder dropped unanswered: 500
+            answer.send(response::text("worked on " + path));
+        });
+        return later;
+    };
+    testing::parsed_response done;
+    CHECK(took_ms([&] { done = testing::get(app, "/job"); }) < 5000);  // woken by the answer, not the 10 s
+    CHECK(done.status == 200);
+    CHECK(done.body == "worked on /job");
+    auto posted = testing::send(app, simple_request{method::post, "/post", {}, "x"});
+    CHECK(posted.body == "worked on /post");
+    CHECK(testing::get(app, "/dropped").status == 500);
+    auto never = testing::send(app, simple_request{method::get, "/never", {}, {}}, {}, std::chrono::milliseconds(30));
+    CHECK(never.status == 503);
+    CHECK(never.header("Connection") == "close");
+    CHECK_FALSE(kept->send(response::text("too late")));
+    for (auto& w : workers) w.join();
+
+    // A blocking handler on a worker pool answers from the pool's thread.
+    worker_pool pool(1, 4);
+    connection_config with_pool;
+    with_pool.workers = &pool;
+    auto slow = blocking([](request const&) { return std::string("from the pool"); });
+    CHECK(testing::send(slow, simple_request{method::get, "/", {}, {}}, with_pool).body == "from the pool");
 }
 
 TEST_CASE(

@@ -11,9 +11,13 @@
 #include <porthole/mailbox.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,6 +106,13 @@ inline std::vector<parsed_response> parse_responses(std::string_view raw, std::v
     return out;
 }
 
+// `within` from now, or the clock's end for a wait longer than it can count.
+inline std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds within) {
+    auto const now = std::chrono::steady_clock::now(), end = std::chrono::steady_clock::time_point::max();
+    if (within > std::chrono::duration_cast<std::chrono::milliseconds>(end - now)) return end;  // in ms: no overflow
+    return now + within;
+}
+
 // The date_source tests share, refreshed from the clock on use.
 inline date_source const* test_date() {
     static date_source d;
@@ -111,7 +122,7 @@ inline date_source const* test_date() {
 
 // A connection with an in-memory peer: what it writes collects in output(). What other threads
 // hand the connection (a responder's answer, a live stream's data) waits in the client's
-// mailbox until step() delivers it, on the test's thread, as a server's loop would.
+// mailbox until step() or wait() delivers it, on the test's thread, as a server's loop would.
 template <class App>
 class client {
 public:
@@ -126,9 +137,27 @@ public:
     // Delivers what other threads handed over, and collects the output. Returns how many
     // deliveries there were.
     std::size_t step() {
+        {
+            std::lock_guard lock(posted_->mutex);
+            posted_->any = false;  // what run() now takes, a wait() need not wait for
+        }
         std::size_t n = box_->run([](void*) {});
         drain();
         return n;
+    }
+    // Waits up to `within` for another thread to hand the connection something, then delivers
+    // it as step() does: the test's thread sleeping as a server's loop does between wake-ups.
+    // Returns the deliveries; 0 when nothing came in time.
+    std::size_t wait(std::chrono::milliseconds within) {
+        auto const deadline = deadline_after(within);
+        for (;;) {
+            {
+                std::unique_lock lock(posted_->mutex);
+                if (!posted_->arrived.wait_until(lock, deadline, [&] { return posted_->any; })) return 0;
+            }
+            // A word posted while step() ran is taken by it but leaves `any` set: look again.
+            if (std::size_t n = step()) return n;
+        }
     }
     // A server stopping: see connection::drain().
     client& stop() {
@@ -193,7 +222,22 @@ private:
         }
     }
 
-    std::shared_ptr<mailbox> box_ = std::make_shared<mailbox>();
+    // The mailbox's wake-up: it runs in the posting thread, under the mailbox's lock (so the
+    // order is the mailbox's lock, then posted::mutex; never the reverse), and may outlive the
+    // client (shared). Declared before box_, whose initializer captures it.
+    struct posted {
+        std::mutex mutex;
+        std::condition_variable arrived;
+        bool any = false;
+    };
+    std::shared_ptr<posted> posted_ = std::make_shared<posted>();
+    std::shared_ptr<mailbox> box_ = std::make_shared<mailbox>([p = posted_] {
+        {
+            std::lock_guard lock(p->mutex);
+            p->any = true;
+        }
+        p->arrived.notify_one();
+    });
     connection_config config_;  // the connection refers to it
     connection<App> conn_;
     std::string out_;
@@ -225,11 +269,24 @@ struct simple_request {
     }
 };
 
-// One request through a fresh connection; the single response it got.
+// One request through a fresh connection; the single response it got. A handler that answers
+// later (a responder, docs/later.md) is waited for up to `answer_within`, then the connection
+// answers 503, as a server's does when its response_timeout passes. Of a live stream, what has
+// arrived when its head has: follow the rest with a client's wait().
 template <detail::fits_application App>
-parsed_response send(App& app, simple_request const& req, connection_config const& config = {}) {
+parsed_response send(App& app, simple_request const& req, connection_config const& config = {},
+                     std::chrono::milliseconds answer_within = std::chrono::seconds(10)) {
     client<App> c(app, config);
     c.send(req.serialize());
+    auto const deadline = deadline_after(answer_within);
+    while (c.conn().phase() == connection_phase::awaiting_answer) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left <= std::chrono::milliseconds::zero()) {
+            c.time_out();  // the response timeout firing
+            break;
+        }
+        c.wait(left);
+    }
     auto rs = c.responses({req.method == porthole::method::head});
     while (!rs.empty() && rs.front().status < 200) rs.erase(rs.begin());
     return rs.empty() ? parsed_response{} : rs.front();
