@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace porthole;
 using porthole::testing::simple_request;
@@ -164,4 +166,23 @@ TEST_CASE("a route handler takes a typed body after its path parameters, convert
     // Routing comes first: a path or method that does not match is never read.
     CHECK(post(app, "/points/x", "{oops}").status == 404);
     CHECK(testing::send(app, simple_request{method::get, "/points", {}, {}}).status == 405);
+}
+
+TEST_CASE("a typed body and a responder together: the body read first, the answer sent later from another thread") {
+    std::vector<std::thread> workers;
+    int calls = 0;
+    auto app = router{
+        post<"/jobs/{id:int}">([&](std::int64_t id, json_body<point> p, responder answer) {
+            ++calls;
+            workers.emplace_back([answer = std::move(answer), id, sum = p->x + p->y]() mutable {
+                answer.send(json_response({{"id", id}, {"sum", sum}}, status::accepted));
+            });
+        }),
+    };
+    auto r = post(app, "/jobs/7", R"({"x": 2, "y": 3})");
+    CHECK(r.status == 202);
+    CHECK(r.body == R"({"id":7,"sum":5})");
+    CHECK(post(app, "/jobs/7", R"({"x": 2})").status == 400);  // refused: the handler is not called
+    CHECK(calls == 1);
+    for (auto& w : workers) w.join();
 }

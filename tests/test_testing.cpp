@@ -125,6 +125,21 @@ TEST_CASE("a client gets the same responses however the bytes are cut, and colle
     CHECK(head.header("Content-Length") == "2");
 }
 
+TEST_CASE("a client's responses() stay valid until its next call: a reference into them does not dangle") {
+    auto app = [](request const& req) { return std::string(req.path()); };
+    testing::client c(app);
+    c.send("GET /one HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto const& first = c.responses().at(0);  // into the client's own vector, not a temporary
+    CHECK(first.status == 200);
+    CHECK(first.body == "/one");
+    auto const& all = c.responses();
+    c.send("GET /two HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(all.size() == 1);  // parsed when asked
+    CHECK(&c.responses() == &all);
+    REQUIRE(all.size() == 2);
+    CHECK(all[1].body == "/two");
+}
+
 TEST_CASE("an answer from another thread waits in the client's mailbox until step() delivers it") {
     std::thread worker;
     std::promise<void> returned;  // the answer goes once send() is back: taken at once otherwise

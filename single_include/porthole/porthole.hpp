@@ -11047,8 +11047,11 @@ public:
     }
 
     std::string const& output() const noexcept { return out_; }
-    std::vector<parsed_response> responses(std::vector<bool> const& head_requests = {}) const {
-        return parse_responses(out_, head_requests);
+    // The output parsed again at each call, kept in the client: the vector and references into
+    // it stay valid until the next call (`auto const& r = c.responses().at(0);` does not dangle).
+    std::vector<parsed_response> const& responses(std::vector<bool> const& head_requests = {}) const {
+        parsed_ = parse_responses(out_, head_requests);
+        return parsed_;
     }
     bool closed() const noexcept { return conn_.should_close() && !conn_.has_output(); }
     connection<App>& conn() noexcept { return conn_; }
@@ -11093,6 +11096,7 @@ private:
     connection_config config_;  // the connection refers to it
     connection<App> conn_;
     std::string out_;
+    mutable std::vector<parsed_response> parsed_;  // what responses() returned last
 };
 
 // A request described in a few words, serialized as a client would send it.

@@ -1119,7 +1119,11 @@ public:
 
     std::string const& received() const noexcept { return received_; }    // plaintext at the client
     std::string const& sent_to_server() const noexcept { return wire_; }  // encrypted, as captured
-    std::vector<parsed_response> responses() const { return parse_responses(received_); }
+    // As testing::client's: kept until the next call.
+    std::vector<parsed_response> const& responses() const {
+        parsed_ = parse_responses(received_);
+        return parsed_;
+    }
     tls::session& server_session() noexcept { return session_; }
     connection<App>& conn() noexcept { return conn_; }
     SSL* client_ssl() noexcept { return ssl_; }
@@ -1205,6 +1209,7 @@ private:
     BIO* network_ = nullptr;
     std::string wire_;
     std::string received_;
+    mutable std::vector<parsed_response> parsed_;  // what responses() returned last
     std::size_t delivered_ = 0;
     bool described_ = false;
     char plain_[16 * 1024];
