@@ -295,6 +295,11 @@ TEST_CASE("an unknown flag one edit from one of porthole's is refused as a typo,
              typo{{"prog", "--hepl"}, "prog: unknown flag --hepl; did you mean --help?"},
              typo{{"prog", "--tls-cert", "c.pem", "--tls-kye", "k.pem"},
                   "prog: unknown flag --tls-kye; did you mean --tls-key?"},
+             // A timeout without its unit, however far from the flag in edits.
+             typo{{"prog", "--header-timeout", "5"},
+                  "prog: unknown flag --header-timeout; did you mean --header-timeout-ms?"},
+             typo{{"prog", "--websocket-close-timeout=5"},
+                  "prog: unknown flag --websocket-close-timeout; did you mean --websocket-close-timeout-ms?"},
          }) {
         auto const& argv = c.argv;
         std::string expected = c.problem;
@@ -318,6 +323,26 @@ TEST_CASE("an unknown flag one edit from one of porthole's is refused as a typo,
         CAPTURE(own);
         CHECK(read({"prog", own, "--threads", "2"}).ok());
     }
+}
+
+TEST_CASE("a lone -- ends the flags: what follows is the program's, read by no reader, refused by no check") {
+    // A program that runs a child command passes it whole: not read, not a typo, not help.
+    auto cl = read({"prog", "--port", "0", "--", "child", "--thread", "4", "--port", "9", "--help", "--port"});
+    REQUIRE(cl.ok());
+    CHECK(cl.options.port == 0);
+    CHECK(read({"prog", "--", "--tls-cert", "c.pem"}).options.tls_cert_file == nullptr);
+    // A flag before it still needs its value before it.
+    CHECK(problem(read({"prog", "--port", "--", "80"})) == "prog: --port needs a value");
+    // The program's own readers stop there too.
+    std::vector<char const*> argv{"prog", "--root", "/srv", "--tag=a", "--", "--tag", "b", "--verbose", "--db", "x"};
+    int argc = static_cast<int>(argv.size());
+    CHECK(porthole::command_line_value(argc, argv.data(), "--root") == "/srv");
+    CHECK_FALSE(porthole::command_line_value(argc, argv.data(), "--db").has_value());
+    CHECK(porthole::command_line_values(argc, argv.data(), "--tag") == std::vector<std::string_view>{"a"});
+    CHECK_FALSE(porthole::command_line_flag(argc, argv.data(), "--verbose"));
+    std::vector<char const*> ends{"prog", "--root", "--", "/srv"};  // its value would be past the end
+    CHECK_FALSE(porthole::command_line_value(4, ends.data(), "--root").has_value());
+    CHECK(read({"prog", "--help", "--"}).result == porthole::command_line::outcome::help);
 }
 
 TEST_CASE("one_edit_apart: one character added, dropped or changed, or two neighbours swapped") {

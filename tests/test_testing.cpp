@@ -229,8 +229,15 @@ TEST_CASE("testing::send waits for an answer that comes later, and gives the ser
     CHECK(done.body == "worked on /job");
     auto posted = testing::send(app, simple_request{method::post, "/post", {}, "x"});
     CHECK(posted.body == "worked on /post");
-    CHECK(testing::get(app, "/dropped").status == 500);
-    auto never = testing::send(app, simple_request{method::get, "/never", {}, {}}, {}, std::chrono::milliseconds(30));
+    std::vector<std::string> logged;  // the error log, as a server's would write it
+    connection_config logging;
+    logging.error_log = [&](std::string_view line) { logged.emplace_back(line); };
+    CHECK(testing::send(app, simple_request{method::get, "/dropped", {}, {}}, logging).status == 500);
+    auto never =
+        testing::send(app, simple_request{method::get, "/never", {}, {}}, logging, std::chrono::milliseconds(30));
+    REQUIRE(logged.size() == 2);
+    CHECK(logged[0].find("a responder was destroyed without answering (GET /dropped)") != std::string::npos);
+    CHECK(logged[1].find("did not answer in time") != std::string::npos);
     CHECK(never.status == 503);
     CHECK(never.header("Connection") == "close");
     CHECK_FALSE(kept->send(response::text("too late")));

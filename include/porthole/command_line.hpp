@@ -51,41 +51,15 @@ struct command_line {
     }
 };
 
-// The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
-inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
-        if (a.size() == name.size()) {
-            if (i + 1 < argc) return std::string_view(argv[i + 1]);
-            return std::nullopt;
-        }
-        if (a[name.size()] == '=') return a.substr(name.size() + 1);
-    }
-    return std::nullopt;
-}
-
-// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
-inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
-    std::vector<std::string_view> out;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == name && i + 1 < argc) out.emplace_back(argv[++i]);
-        else if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
-            out.push_back(a.substr(name.size() + 1));
-    }
-    return out;
-}
-
-// Whether a bare `--name` flag is on a command line.
-inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
-    for (int i = 1; i < argc; ++i) {
-        if (argv[i] == name) return true;
-    }
-    return false;
-}
-
 namespace detail {
+
+// Where flags end: at a lone `--` (the POSIX convention: what follows is arguments, a child's
+// command line say, even when it looks like a flag), else at argc.
+inline int flags_end(int argc, char const* const* argv) noexcept {
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--") return i;
+    return argc;
+}
 
 inline std::string command_line_usage(std::string_view program) {
     std::string usage = "usage: ";
@@ -111,6 +85,7 @@ inline std::string command_line_usage(std::string_view program) {
 #endif
         "  --tls-cert FILE --tls-key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
         "  --help, -h    print this usage and exit\n"
+        "  --            ends these flags: what follows is the program's, however it looks\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
         "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
@@ -147,6 +122,45 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 }  // namespace detail
 
+// The readers below look only before a lone `--`.
+
+// The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
+inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
+    argc = detail::flags_end(argc, argv);
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
+        if (a.size() == name.size()) {
+            if (i + 1 < argc) return std::string_view(argv[i + 1]);
+            return std::nullopt;
+        }
+        if (a[name.size()] == '=') return a.substr(name.size() + 1);
+    }
+    return std::nullopt;
+}
+
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+    std::vector<std::string_view> out;
+    argc = detail::flags_end(argc, argv);
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == name && i + 1 < argc) out.emplace_back(argv[++i]);
+        else if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
+            out.push_back(a.substr(name.size() + 1));
+    }
+    return out;
+}
+
+// Whether a bare `--name` flag is on a command line.
+inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
+    argc = detail::flags_end(argc, argv);
+    for (int i = 1; i < argc; ++i) {
+        if (argv[i] == name) return true;
+    }
+    return false;
+}
+
 inline command_line server_options::from_command_line(int argc, char const* const* argv) {
     command_line cl;
     server_options& o = cl.options;
@@ -159,6 +173,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         cl.message += detail::command_line_usage(program);
         return std::move(cl);
     };
+    argc = detail::flags_end(argc, argv);  // what follows a lone `--` is the program's
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") {
@@ -204,8 +219,9 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     known.insert(known.end(), {"--help", "--shared-listener"});
     for (std::size_t k = 0; k < takes_value; ++k)
         if (lacks_value(known[k])) return refuse(std::string(known[k]) + " needs a value");
-    // An unknown flag one edit from one of porthole's is a typo (`--thread 4`), refused rather
-    // than left to the program and served with the default; a program's own flags stay further off.
+    // An unknown flag one edit from one of porthole's is a typo (`--thread 4`), and so is a
+    // timeout without its unit (`--header-timeout 5`): refused rather than left to the program and
+    // served with the default; a program's own flags stay further off.
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (!a.starts_with("-")) continue;
@@ -216,7 +232,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             continue;
         }
         for (std::string_view k : known)
-            if (detail::one_edit_apart(name, k))
+            if (detail::one_edit_apart(name, k) || (k.ends_with("-ms") && k.substr(0, k.size() - 3) == name))
                 return refuse("unknown flag " + std::string(name) + "; did you mean " + std::string(k) + "?");
     }
     unsigned long v = 0;
