@@ -318,8 +318,8 @@ TEST_CASE("an unknown flag one edit from one of porthole's is refused as a typo,
     CHECK(read({"prog", "--root=-port"}).ok());
     CHECK(problem(read({"prog", "--root", "-port"})) == "prog: unknown flag -port; did you mean --port?");
     // The examples' own flags and other programs' are further off, and stay the program's.
-    for (char const* own : {"--root", "--rate", "--rate-limit", "--verbose", "--gzip", "--metrics", "--pages",
-                            "--access-log", "--max-upload", "--ports-file", "-v", "-p", "--", "-"}) {
+    for (char const* own : {"--root", "--websocket-ping", "--rate", "--rate-limit", "--verbose", "--gzip", "--metrics",
+                            "--pages", "--access-log", "--max-upload", "--ports-file", "-v", "-p", "--", "-"}) {
         CAPTURE(own);
         CHECK(read({"prog", own, "--threads", "2"}).ok());
     }

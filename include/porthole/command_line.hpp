@@ -232,7 +232,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             continue;
         }
         for (std::string_view k : known)
-            if (detail::one_edit_apart(name, k) || (k.ends_with("-ms") && k.substr(0, k.size() - 3) == name))
+            if (detail::one_edit_apart(name, k) || (k.ends_with("-timeout-ms") && k.substr(0, k.size() - 3) == name))
                 return refuse("unknown flag " + std::string(name) + "; did you mean " + std::string(k) + "?");
     }
     unsigned long v = 0;

@@ -196,7 +196,8 @@ public:
 
     std::string const& output() const noexcept { return out_; }
     // The output parsed again at each call, kept in the client: the vector and references into
-    // it stay valid until the next call (`auto const& r = c.responses().at(0);` does not dangle).
+    // it stay valid while the client lives and until the next call (`auto const& r =
+    // c.responses().at(0);` does not dangle). One thread at a time, as every call here.
     std::vector<parsed_response> const& responses(std::vector<bool> const& head_requests = {}) const {
         parsed_ = parse_responses(out_, head_requests);
         return parsed_;

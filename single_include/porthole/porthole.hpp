@@ -11048,7 +11048,8 @@ public:
 
     std::string const& output() const noexcept { return out_; }
     // The output parsed again at each call, kept in the client: the vector and references into
-    // it stay valid until the next call (`auto const& r = c.responses().at(0);` does not dangle).
+    // it stay valid while the client lives and until the next call (`auto const& r =
+    // c.responses().at(0);` does not dangle). One thread at a time, as every call here.
     std::vector<parsed_response> const& responses(std::vector<bool> const& head_requests = {}) const {
         parsed_ = parse_responses(out_, head_requests);
         return parsed_;
@@ -13099,7 +13100,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             continue;
         }
         for (std::string_view k : known)
-            if (detail::one_edit_apart(name, k) || (k.ends_with("-ms") && k.substr(0, k.size() - 3) == name))
+            if (detail::one_edit_apart(name, k) || (k.ends_with("-timeout-ms") && k.substr(0, k.size() - 3) == name))
                 return refuse("unknown flag " + std::string(name) + "; did you mean " + std::string(k) + "?");
     }
     unsigned long v = 0;
