@@ -98,6 +98,43 @@ TEST_CASE("a streamed route gets its body in pieces as they arrive, answers at t
     CHECK(!u.seen->aborted);
 }
 
+TEST_CASE("with a streamed route, splitting the input at every byte offset gives identical output") {
+    // The head is parsed on its own first (the route says how its body is taken): a head that
+    // arrives in pieces is kept by the connection in a buffer of its own that moves as it grows.
+    auto input = head("/upload", 5, "X-Pad: " + std::string(300, 'p') + "\r\n") + "hello" +
+                 "GET /next?who=alice HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(300, 'q') + "\r\n\r\n" +
+                 head("/echo", 3) + "xyz";
+    upload_routes whole_routes;
+    auto whole_app = whole_routes.make();
+    testing::client whole(whole_app);
+    whole.send(input);
+    auto expected = whole.responses();
+    REQUIRE(expected.size() == 3);
+    CHECK(expected[0].body == "got 5");
+    CHECK(expected[1].body == "next");
+    CHECK(expected[2].body == "echo 3");
+    auto check_split = [&](std::vector<std::size_t> const& cuts) {
+        upload_routes u;
+        auto app = u.make();
+        testing::client c(app);
+        c.send_split(input, cuts);
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 3);
+        for (std::size_t i = 0; i < 3; ++i) {
+            CHECK(rs[i].status == expected[i].status);
+            CHECK(rs[i].body == expected[i].body);
+        }
+        CHECK(u.seen->all() == "hello");
+    };
+    for (std::size_t cut = 1; cut < input.size(); cut += 3) {
+        CAPTURE(cut);
+        check_split({cut});
+    }
+    std::vector<std::size_t> every;
+    for (std::size_t i = 16; i < input.size(); i += 16) every.push_back(i);
+    check_split(every);
+}
+
 TEST_CASE("per-route limits: the upload route takes what others refuse; each refuses past its own") {
     upload_routes u;
     auto app = u.make();

@@ -477,6 +477,29 @@ TEST_CASE("incremental: every split of a pipelined sequence gives the same reque
     CHECK(run(raw, every) == whole);  // one byte at a time
 }
 
+TEST_CASE("incremental: a head parsed to its body follows its bytes into another buffer") {
+    // A connection keeps an unfinished head in its own buffer, which moves as it grows: the
+    // views parsed from the first piece must move with it, whichever of parse() and
+    // parse_to_body() reads the rest (the old buffer is overwritten to show a stale view).
+    std::string raw =
+        req("POST /upload?x=1 HTTP/1.1\r\nHost: example.com\r\nX-Who: alice\r\nContent-Length: 3\r\n", "abc");
+    for (std::size_t cut = 1; cut < raw.size() - 3; ++cut) {
+        CAPTURE(cut);
+        basic_request_parser<8> p;
+        std::string first = raw.substr(0, cut);
+        CHECK(p.parse_to_body(first.data(), first.size()) == parse_status::incomplete);
+        std::string whole = raw;  // another buffer holding the bytes so far and the rest
+        std::fill(first.begin(), first.end(), 'Z');
+        REQUIRE(p.parse_to_body(whole.data(), whole.size()) == parse_status::complete);
+        CHECK(p.head().method_name == "POST");
+        CHECK(p.head().target == "/upload?x=1");
+        CHECK(p.head().host == "example.com");
+        CHECK(p.head().header("X-Who") == "alice");
+        REQUIRE(p.parse(whole.data(), whole.size()) == parse_status::complete);
+        CHECK(p.body() == "abc");
+    }
+}
+
 TEST_CASE("incremental: a trickled over-long line gets the same error as the whole one") {
     parser_limits limits;
     limits.max_header_bytes = 64;

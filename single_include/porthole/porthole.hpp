@@ -1055,8 +1055,7 @@ public:
     parse_status parse(char* data, std::size_t size) noexcept {
         if (state_ == state::failed) return parse_status::error;
         if (state_ == state::done) return parse_status::complete;
-        if (base_ != nullptr && data != base_) rebase(data);
-        base_ = data;
+        follow_buffer(data);
         if (state_ != state::body) {
             auto st = parse_head(data, size);
             if (st != parse_status::complete) return st;
@@ -1072,7 +1071,7 @@ public:
     parse_status parse_to_body(char* data, std::size_t size) noexcept {
         if (state_ == state::failed) return parse_status::error;
         if (head_complete()) return parse_status::complete;
-        base_ = data;
+        follow_buffer(data);
         auto st = parse_head(data, size);
         if (st != parse_status::complete) return st;
         start_body();
@@ -1440,7 +1439,12 @@ private:
         return parse_status::complete;
     }
 
-    // The caller's buffer moved: move every view with it.
+    // The message's bytes so far start at data now: where the caller's buffer moved (its own
+    // copy of an unfinished head, grown or compacted), every view parsed so far moves with it.
+    void follow_buffer(char* data) noexcept {
+        if (base_ != nullptr && data != base_) rebase(data);
+        base_ = data;
+    }
     void rebase(char* data) noexcept {
         auto move = [&](std::string_view& v) {
             if (v.data() == nullptr) return;
