@@ -700,6 +700,56 @@ TEST_CASE("a producer that throws cuts the body short and closes, without the fi
     CHECK(!c.responses().at(0).complete);
 }
 
+TEST_CASE("nothing pipelined behind a body cut short goes out after it") {
+    // Responses queued behind the stream (a copied text, a held body, another stream) are
+    // dropped: a client would read them as more of the cut body.
+    auto app = [](request const& req) {
+        if (req.path() == "/text") return response::text("next");
+        if (req.path() == "/big") return response::text(std::string(100000, 'b'));  // held, not copied
+        int n = 0;
+        bool fails = req.path() == "/fails";
+        return response::stream([n, fails]() mutable -> std::optional<std::string> {
+            if (n++ == 2) {
+                if (fails) throw std::runtime_error("disk gone");
+                return std::nullopt;
+            }
+            return "piece" + std::to_string(n);
+        });
+    };
+    connection_config cfg;
+    cfg.error_log = [](std::string_view) {};
+    client c(app, cfg);
+    c.send(get("/text") + get("/fails") + get("/text") + get("/big") + get("/stream") + get("/text"));
+    CHECK(c.closed());
+    auto out = c.output();
+    CHECK(out.ends_with("piece2\r\n"));  // the last bytes are the cut body's
+    std::size_t heads = 0;
+    for (auto at = out.find("HTTP/1.1 "); at != std::string::npos; at = out.find("HTTP/1.1 ", at + 1)) ++heads;
+    CHECK(heads == 2);
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "next");
+    CHECK(!rs[1].complete);
+    CHECK(out.find("bbbb") == std::string::npos);
+
+    // An answer that comes later for a request behind it is refused, not sent after it.
+    std::optional<responder> kept;
+    auto later_app = [&](request const& req) -> response {
+        if (req.path() == "/later") {
+            kept = answer_later(req);
+            return later;
+        }
+        return app(req);
+    };
+    client d(later_app, cfg);
+    d.send(get("/fails") + get("/later"));
+    REQUIRE(kept.has_value());
+    CHECK(d.closed());
+    CHECK(!kept->send(response::text("too late")));
+    d.step();
+    CHECK(d.output().find("too late") == std::string::npos);
+}
+
 TEST_CASE("recycle() makes a used connection as good as new, whatever state it was left in") {
     auto app = [](request const& req) {
         if (req.path() == "/big") return response::text(std::string(100000, 'b'));  // held, not copied

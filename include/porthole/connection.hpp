@@ -664,6 +664,9 @@ private:
     // Makes the stream segment's next framed piece current; a producer that throws cuts it short.
     PORTHOLE_NOINLINE void materialize_stream(segment& s);
 
+    // A body cut short at segment i: nothing queued behind it goes out.
+    void drop_output_after(std::size_t i) noexcept;
+
     // The front is a stream that waits, maybe long: keep nothing of what was written before it.
     void shed_written_output();
 

@@ -10003,6 +10003,9 @@ private:
     // Makes the stream segment's next framed piece current; a producer that throws cuts it short.
     PORTHOLE_NOINLINE void materialize_stream(segment& s);
 
+    // A body cut short at segment i: nothing queued behind it goes out.
+    void drop_output_after(std::size_t i) noexcept;
+
     // The front is a stream that waits, maybe long: keep nothing of what was written before it.
     void shed_written_output();
 
@@ -10401,10 +10404,26 @@ void connection<App>::materialize_stream(segment& s) {
     } else {
         s.stream_ended = true;
         if (s.live) s.live->finish();
-        if (failed) closing_ = true;  // the body is cut short: the client must see the connection end
-        else if (s.chunked) stream_buf_ = "0\r\n\r\n";
+        if (failed) {  // the body is cut short: the client must see the connection end
+            closing_ = true;
+            drop_output_after(static_cast<std::size_t>(&s - segments_.data()));
+        } else if (s.chunked) {
+            stream_buf_ = "0\r\n\r\n";
+        }
     }
     s.bytes = stream_buf_;
+}
+
+// Responses pipelined behind a body cut short must not follow it: a client would read the
+// next status line as more of the body (or as a chunk's size line). The connection's end is
+// what tells it the body is incomplete (RFC 9112 section 8).
+template <class App>
+inline void connection<App>::drop_output_after(std::size_t i) noexcept {
+    for (auto j = i + 1; j < segments_.size(); ++j)
+        if (segments_[j].last_of_held && !held_.empty()) held_.pop_back();
+    segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(i + 1), segments_.end());
+    open_head_at_ = npos;
+    if (pending_) abandon_answer();  // a request behind it awaits an answer that would follow too
 }
 
 // The front is a stream that waits, maybe long (an event stream between events): keep
