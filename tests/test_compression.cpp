@@ -1,12 +1,15 @@
 // Response compression, request decompression (zip bombs
 // included) and precompressed static files. Bodies are decoded with zlib and libbrotlidec here,
 // independently of the encoder under test.
+#include <porthole/body_stream.hpp>
 #include <porthole/compression.hpp>
+#include <porthole/router.hpp>
 #include <porthole/static_files.hpp>
 #include <porthole/testing.hpp>
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -105,8 +108,7 @@ TEST_CASE("compression: each coding decodes to the body, with Vary, a weak ETag 
     CHECK(plain.header("ETag") == "\"v1\"");
 }
 
-TEST_CASE(
-    "compression leaves alone: small bodies, other types, HEAD, 206, 304, 204, encoded and no-transform responses") {
+TEST_CASE("compression leaves alone: small bodies, other types, 206, 304, 204, encoded and no-transform responses") {
     auto app = layers{compression({.level = 9})}([](request const& req) -> response {
         auto p = req.path();
         if (p == "/small") return response::text("short");
@@ -141,10 +143,19 @@ TEST_CASE(
     CHECK(decode("gzip", get("/small", "gzip, identity;q=0").body) == "short");
     CHECK_FALSE(get("/png").header("Content-Encoding").has_value());
     CHECK_FALSE(get("/png").header("Vary").has_value());
-    auto head = get("/big", "gzip", method::head);
-    CHECK_FALSE(head.header("Content-Encoding").has_value());
-    CHECK(head.header("Content-Length") == "4000");
-    CHECK(head.header("Vary") == "Accept-Encoding");
+    // HEAD: the head its GET gets (RFC 9110 9.3.2), its Content-Length the compressed one.
+    testing::client c(app);
+    c.send(
+        "HEAD /big HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n"
+        "GET /big HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    auto both = c.responses({true, false});
+    REQUIRE(both.size() == 2);
+    CHECK(both[0].header("Content-Encoding") == "gzip");
+    CHECK(both[0].header("Content-Length") == both[1].header("Content-Length"));
+    CHECK(both[0].header("Content-Length") != "4000");
+    CHECK(both[0].header("Vary") == "Accept-Encoding");
+    CHECK(both[0].body.empty());
+    CHECK(decode("gzip", both[1].body) == std::string(4000, 'b'));
     CHECK_FALSE(get("/partial").header("Content-Encoding").has_value());
     CHECK(get("/304").status == 304);
     CHECK(get("/304").header("Vary") == "Accept-Encoding");
@@ -281,7 +292,58 @@ TEST_CASE("request_decompression: a zip bomb is 413 without being decoded whole;
         CHECK(r.status == 415);
         CHECK(r.header("Accept-Encoding") == "gzip, deflate");
     }
+    // Two field lines are one list of two codings (RFC 9110 5.3): 415, however they are split.
+    for (auto second : {"gzip", "br", "identity"}) {
+        r = testing::send(
+            app, simple_request{
+                     method::post, "/", {{"Content-Encoding", "gzip"}, {"Content-Encoding", second}}, gzip_of(good)});
+        CHECK(r.status == 415);
+    }
     CHECK(calls == 1);
+}
+
+TEST_CASE("request_decompression: a chunked body decoded has one framing; a streamed route's encoded body is 415") {
+    std::string seen_body;
+    bool seen_chunked = true;
+    auto app = layers{request_decompression{}}(router{
+        post<"/whole">([&](request const& req) {
+            seen_body = req.body();
+            seen_chunked = req.header("Transfer-Encoding").has_value();
+            return response::text(std::string(req.header("Content-Length").value_or("none")));
+        }),
+        post<"/stream">(streamed_body({.max_size = 1 << 20},
+                                      [](request const& req) -> response {
+                                          struct counter {
+                                              std::size_t n = 0;
+                                              void data(std::string_view p) { n += p.size(); }
+                                              response end() { return response::text(std::to_string(n)); }
+                                          };
+                                          return take_body(req, counter{});
+                                      })),
+    });
+    auto gz = gzip_of("decoded body");
+    char size_line[32];
+    std::snprintf(size_line, sizeof size_line, "%zx\r\n", gz.size());
+    testing::client c(app);
+    c.send("POST /whole HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           std::string(size_line) + gz + "\r\n0\r\n\r\n");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "12");
+    CHECK(seen_body == "decoded body");
+    CHECK_FALSE(seen_chunked);
+    testing::client d(app);
+    d.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: " +
+           std::to_string(gz.size()) + "\r\n\r\n" + gz);
+    rs = d.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 415);
+    CHECK(rs[0].header("Accept-Encoding") == "identity");
+    testing::client e(app);  // unencoded, it streams as usual
+    e.send("POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+    rs = e.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].body == "5");
 }
 
 // ---------------------------------------------------------------- precompressed static files

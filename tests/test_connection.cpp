@@ -748,6 +748,25 @@ TEST_CASE("nothing pipelined behind a body cut short goes out after it") {
     CHECK(!kept->send(response::text("too late")));
     d.step();
     CHECK(d.output().find("too late") == std::string::npos);
+
+    // A live stream queued behind it is told that nobody reads it, during the connection and after.
+    std::optional<stream_writer> writer;
+    auto push_app = [&](request const& req) -> response {
+        if (req.path() == "/push") {
+            auto [res, w] = push_stream("text/plain");
+            writer = w;
+            return std::move(res);
+        }
+        return app(req);
+    };
+    {
+        client e(push_app, cfg);
+        e.send(get("/fails") + get("/push"));
+        REQUIRE(writer.has_value());
+        CHECK(e.closed());
+        CHECK(writer->closed());
+    }
+    CHECK(writer->write("x") == stream_writer::result::closed);
 }
 
 TEST_CASE("recycle() makes a used connection as good as new, whatever state it was left in") {

@@ -207,7 +207,8 @@ TEST_CASE("a streamed body's request is counted as answer() counts one: status, 
     CHECK(requests(porthole::metrics::collect(), "(none)", "OPTIONS", 2) == asterisk + 1);
 
     // A chunked body that turns out malformed: the request that took it is answered 400, and
-    // counted so; a Content-Length past the route's limit is refused 413 like the parser's.
+    // counted so; a Content-Length past the route's limit is the route's 413 (its handler
+    // answers it), not a parse error.
     auto count413 = [] {
         for (auto [code, n] : porthole::metrics::collect().parse_errors)
             if (code == 413) return n;
@@ -225,7 +226,12 @@ TEST_CASE("a streamed body's request is counted as answer() counts one: status, 
     CHECK(failed.in_flight == up0.in_flight);
     porthole::testing::client big(app);
     big.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n");
-    CHECK(count413() == too_large + 1);
+    REQUIRE(big.responses().size() == 1);
+    CHECK(big.responses()[0].status == 413);
+    CHECK(count413() == too_large);
+    auto refused = find_route(porthole::metrics::collect(), "/up", "POST");
+    CHECK(refused.classes[3].requests - failed.classes[3].requests == 1);
+    CHECK(refused.in_flight == up0.in_flight);
 }
 
 TEST_CASE("parse errors are counted by status") {

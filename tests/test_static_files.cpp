@@ -207,6 +207,28 @@ TEST_CASE("the ETag is strong and made of inode, size and nanosecond mtime; Last
     CHECK(r.header("Last-Modified") == digits_date);
 }
 
+TEST_CASE("a modification time in the future is sent as the present (RFC 9110 8.8.2.1)") {
+    auto dir = fs::temp_directory_path() / ("porthole-future-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    write_file(dir / "later.txt", "from the future");
+    auto future = std::time(nullptr) + 10 * 86400;
+    timespec times[2] = {{future, 0}, {future, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (dir / "later.txt").c_str(), times, 0) == 0);
+    static_files app(dir.string());
+    auto before = std::time(nullptr);
+    auto r = get(app, "/later.txt");
+    auto after = std::time(nullptr);
+    REQUIRE(r.status == 200);
+    auto sent = parse_http_date(r.header("Last-Modified").value_or(""));
+    REQUIRE(sent.has_value());
+    CHECK(*sent >= before);
+    CHECK(*sent <= after);
+    // What was sent validates: If-Modified-Since of it is a 304.
+    CHECK(get(app, "/later.txt", {{"If-Modified-Since", std::string(r.header("Last-Modified").value_or(""))}}).status ==
+          304);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("the body is a file body on the descriptor that was checked") {
     static_files app(shared_root().root.string());
     auto res = app(make_request("/digits.txt", "/digits.txt"));
@@ -551,6 +573,9 @@ TEST_CASE("If-None-Match: a matching tag gives 304 with validators and no body, 
     CHECK(get(app, "/digits.txt", {{"If-None-Match", "W/" + tag}}).status == 304);  // weak comparison
     CHECK(get(app, "/digits.txt", {{"If-None-Match", "*"}}).status == 304);
     CHECK(get(app, "/digits.txt", {{"If-None-Match", "garbage"}}).status == 200);
+    // Malformed anywhere, after the matching tag too: it matches nothing.
+    CHECK(get(app, "/digits.txt", {{"If-None-Match", tag + ", junk"}}).status == 200);
+    CHECK(get(app, "/digits.txt", {{"If-None-Match", "junk, " + tag}}).status == 200);
     CHECK(get(app, "/digits.txt", {{"If-None-Match", "\"a\""}, {"If-None-Match", tag}}).status == 304);  // two lines
     CHECK(testing::send(app, simple_request{method::head, "/digits.txt", {{"If-None-Match", tag}}, {}}).status == 304);
 }
@@ -663,6 +688,11 @@ TEST_CASE("unsatisfiable ranges give 416 with Content-Range bytes */size") {
     auto empty = get(app, "/empty.txt", {{"Range", "bytes=0-"}});
     CHECK(empty.status == 416);
     CHECK(empty.header("Content-Range") == "bytes */0");
+    // A suffix of an empty file is satisfiable (RFC 9110 14.1.1), and no range of it can be
+    // sent: the whole, empty file.
+    auto suffix = get(app, "/empty.txt", {{"Range", "bytes=-1"}});
+    CHECK(suffix.status == 200);
+    CHECK(suffix.header("Content-Length") == "0");
 }
 
 TEST_CASE("invalid Range syntax, other units and several ranges are answered whole with 200") {
@@ -675,6 +705,10 @@ TEST_CASE("invalid Range syntax, other units and several ranges are answered who
         CHECK(r.body == "0123456789");
         CHECK(!r.header("Content-Range").has_value());
     }
+    // A Range in two field lines is no one range.
+    auto two = get(app, "/digits.txt", {{"Range", "bytes=0-0"}, {"Range", "bytes=1-1"}});
+    CHECK(two.status == 200);
+    CHECK(two.body == "0123456789");
 }
 
 TEST_CASE("HEAD ignores Range") {

@@ -9,6 +9,8 @@
 
 #include <cctype>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -122,6 +124,31 @@ TEST_CASE("the 101 goes out with Connection: Upgrade, then every byte in and out
         CHECK_FALSE(r.ended);
     }
     CHECK(r.ended);  // the connection's end is the protocol's last word
+}
+
+TEST_CASE("an upgrade pipelined behind a body cut short never starts: nothing follows the cut") {
+    record r;
+    upgrading_app inner{&r};
+    auto app = [&inner](request const& req) -> response {
+        if (req.path() == "/shout") return inner(req);
+        int n = 0;
+        return response::stream([n]() mutable -> std::optional<std::string> {
+            if (n++ == 2) throw std::runtime_error("disk gone");
+            return "piece" + std::to_string(n);
+        });
+    };
+    connection_config cfg;
+    cfg.error_log = [](std::string_view) {};
+    {
+        testing::client c(app, cfg);
+        c.send("GET /fails HTTP/1.1\r\nHost: t\r\n\r\n" + std::string(upgrade_request) + "hello");
+        CHECK(c.output().ends_with("piece2\r\n"));
+        CHECK(c.output().find("HELLO") == std::string::npos);
+        CHECK(c.output().find("101") == std::string::npos);
+        CHECK(c.conn().phase() == connection_phase::closed);
+        CHECK(c.closed());
+    }
+    CHECK(r.ended);  // told, as any protocol the connection lets go of
 }
 
 TEST_CASE("a 101 lists Upgrade in Connection whatever the application's own field says") {

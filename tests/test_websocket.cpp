@@ -331,6 +331,16 @@ TEST_CASE("broadcast: one encoded frame queued on every member; members that lef
     clients[1]->send(ws_support::close_frame(1000));
     CHECK(g.broadcast_text("again") == 2);
     CHECK(g.size() == 2);
+    // Everyone but one: the member left out gets nothing.
+    CHECK(g.broadcast_text("not to you", f.handles[0]) == 1);
+    clients[0]->step();
+    clients[2]->step();
+    auto first = frames_after_101(clients[0]->output());
+    auto third = frames_after_101(clients[2]->output());
+    CHECK(first.size() == 2);  // "to all", "again"
+    REQUIRE(third.size() == 3);
+    CHECK(third[2] == recorded_event{ws::event_type::text, "not to you"});
+    CHECK(g.broadcast_binary("none", ws::handle{}) == 2);  // an empty handle leaves out nobody
 }
 
 TEST_CASE("heartbeat: a ping when the keep-alive clock runs out, the connection given up when the next finds no pong") {

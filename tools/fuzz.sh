@@ -123,6 +123,8 @@ for corpus, sub in [(c, s) for c in corpora for s in ('realistic', 'hostile')]:
         put('fuzz_parser_split', name + '.small', b'\x5d' + raw)
         put('fuzz_connection', name, b'\x00\x00' + raw)
         put('fuzz_connection', name + '.steps', b'\x08\x03\x10\x50\x05\xfd\x40\x02' + raw)
+        # with streamed routes, the request's target moved under one ("/up...")
+        put('fuzz_connection', name + '.streamed', b'\x48\x03\x10\x50\x05\xfd\x40\x02' + raw.replace(b' /', b' /up', 1))
         head, sep, body = raw.partition(b'\r\n\r\n')
         if re.search(rb'(?i)transfer-encoding:[^\r\n]*chunked', head) and sep:
             put('fuzz_chunked', name, b'\x00' + body)

@@ -32,8 +32,8 @@
 // (responder.hpp): layers' after() steps, the response timeout (which starts once the body is in)
 // and the access log apply to it as to any other. Requests pipelined behind wait their turn.
 // An application that answers such a request at once (a layer's 401) gets its answer sent; the
-// body is then read and dropped (with Expect: 100-continue or Connection: close, the connection
-// closes after the answer instead).
+// body is then read and dropped (with Expect: 100-continue or Connection: close, or a
+// Content-Length over max_size, the connection closes after the answer instead).
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
@@ -136,7 +136,10 @@ struct incoming_body {
     bool waiting = false;  // the sink said wait: nothing is taken until it resumes
 
     incoming_body(std::shared_ptr<body_consumer> c, request_head const& head, parser_limits limits, std::uint64_t max)
-        : consumer(std::move(c)), framing(head.framing), left(head.content_length), chunked(with_max(limits, max)) {}
+        : consumer(std::move(c)),
+          framing(head.framing == body_framing::chunked ? body_framing::chunked : body_framing::content_length),
+          left(head.framing == body_framing::content_length ? head.content_length : 0),
+          chunked(with_max(limits, max)) {}
 
     static parser_limits with_max(parser_limits l, std::uint64_t max) noexcept {
         l.max_body = max;
@@ -192,21 +195,26 @@ private:
 };
 
 // What a route handler that takes its body as a stream returns: porthole::later, and the
-// resumer for a sink that waits. Converts to a response (porthole::later).
+// resumer for a sink that waits; or, for a body that was refused before a byte of it was read
+// (its Content-Length over the route's max_size), that refusal: 413. Converts to a response.
 struct body_taken {
     body_resumer resumer;
-    operator response() const noexcept { return response(later); }  // NOLINT: returned from a handler
+    porthole::status refused{};  // none: taken
+    // NOLINTNEXTLINE(google-explicit-constructor): returned from a handler
+    operator response() const { return refused == porthole::status{} ? response(later) : response::error(refused); }
 };
 
 template <>
 struct response_converter<body_taken> {
-    static response convert(body_taken const&) noexcept { return response(later); }
+    static response convert(body_taken const& t) { return t; }
 };
 
 // From a handler of a streamed_body route, during its call, once: the request's body goes to
-// `sink` piece by piece as it arrives, and the sink's end() answers. Throws std::logic_error for
-// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a
-// request built by hand, or asked twice).
+// `sink` piece by piece as it arrives, and the sink's end() answers. A body whose Content-Length
+// is over the route's max_size is not taken: the sink's abort() is called, the result is 413
+// (RFC 9110 section 15.5.14), and the connection closes after it without reading the body. Throws std::logic_error for
+// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a request built by hand,
+// or asked twice).
 template <class Sink>
 body_taken take_body(request const& req, Sink sink) {
     static_assert(
@@ -218,6 +226,16 @@ body_taken take_body(request const& req, Sink sink) {
     detail::exchange* ex = detail::exchange_of(req);
     if (!ex || !ex->body_offered || ex->body)
         throw std::logic_error("porthole: take_body() needs a request of a streamed_body route, asked once");
+    if (ex->body_too_large) {      // the body will not come: the sink is told as for one cut short
+        ex->body_offered = false;  // asked once
+        if constexpr (requires(Sink & s) { s.abort(); }) {
+            try {
+                sink.abort();
+            } catch (...) {  // refused either way
+            }
+        }
+        return body_taken{{}, status::content_too_large};
+    }
     auto answer = answer_later(req);
     auto consumer = std::make_shared<detail::body_consumer_of<Sink>>(std::move(sink), std::move(answer));
     consumer->link = ex->link;

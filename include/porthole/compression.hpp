@@ -218,8 +218,10 @@ struct compression_options {
 //  - the coding comes from Accept-Encoding with its q-values (br, then gzip, then deflate on a
 //    tie); nothing is compressed without an Accept-Encoding that allows a coding;
 //  - only bodies of a compressible type, at least min_size bytes (unless identity;q=0), and
-//    never a 206, 304, 204, HEAD answer, a response that already has a Content-Encoding, or one
-//    with Cache-Control: no-transform;
+//    never a 206, 304, 204, a response that already has a Content-Encoding, or one with
+//    Cache-Control: no-transform; a HEAD answer is compressed as its GET would be, so that its
+//    head says what the GET's does (RFC 9110 9.3.2: no other Content-Length; a file large enough
+//    to be compressed as it goes is not read for it);
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
 //    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
@@ -243,12 +245,11 @@ public:
 
     struct state {
         encoding_choice choice;
-        bool head = false;
         std::string if_none_match{};  // kept only when a coding was chosen
     };
 
     layer_result<state> before(request const& req) const {
-        state s{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
+        state s{choose_encoding(req.headers(), opts_.codings)};
         if (s.choice.coding != content_coding::identity)
             for (auto const& f : req.headers())
                 if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
@@ -272,7 +273,7 @@ public:
             return;
         res.add_vary("Accept-Encoding");
         auto coding = s.choice.coding;
-        if (s.head || coding == content_coding::identity) return;
+        if (coding == content_coding::identity) return;
         auto size = res.body_size();
         if (size && (*size == 0 || (*size < opts_.min_size && s.choice.identity_acceptable))) return;
         if (!compress(coding, res, s.choice.identity_acceptable)) return;
@@ -437,12 +438,24 @@ public:
     };
 
     layer_result<state> before(request const& req) const {
-        auto coding = detail::trim_ows(req.header("Content-Encoding").value_or(""));
-        if (coding.empty() || iequals(coding, "identity")) return state{};
+        // The codings of every Content-Encoding line: one list (RFC 9110 section 5.3), of which
+        // one coding is decoded; two lines are two codings, as "gzip, gzip" is.
+        std::string_view coding;
+        bool several = false;
+        for (auto const& f : req.headers()) {
+            if (!iequals(f.name, "Content-Encoding") || detail::trim_ows(f.value).empty()) continue;
+            several = several || !coding.empty();
+            coding = detail::trim_ows(f.value);
+        }
+        if (!several && (coding.empty() || iequals(coding, "identity"))) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
-        if (!gzip && !iequals(coding, "deflate")) {
+        // A streamed body (body_stream.hpp) goes to its sink as it arrives, undecoded: refused
+        // like a coding not decoded here, rather than handed on still encoded.
+        detail::exchange const* ex = detail::exchange_of(req);
+        bool streamed = ex && ex->body_offered;
+        if (several || streamed || (!gzip && !iequals(coding, "deflate"))) {
             auto r = response::error(status::unsupported_media_type);
-            r.set_header("Accept-Encoding", "gzip, deflate");
+            r.set_header("Accept-Encoding", streamed ? "identity" : "gzip, deflate");
             return r;
         }
         state s;
@@ -456,7 +469,9 @@ public:
         if (!s.decoded) return req;
         s.length = std::to_string(s.body.size());
         for (auto const& f : req.headers()) {
-            if (iequals(f.name, "Content-Encoding") || iequals(f.name, "Content-Length")) continue;
+            if (iequals(f.name, "Content-Encoding") || iequals(f.name, "Content-Length") ||
+                iequals(f.name, "Transfer-Encoding"))
+                continue;  // the body is whole and decoded now: its length is the one framing
             s.fields.push_back(f);
         }
         s.fields.push_back({"Content-Length", s.length});

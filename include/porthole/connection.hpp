@@ -438,7 +438,7 @@ private:
                     // The head first, so that the application can say how the body is taken.
                     auto head = parser_.parse_to_body(data + off, size - off);
                     if (head == parse_status::incomplete) break;
-                    if (head == parse_status::complete && parser_.head().framing != body_framing::none && plan_body()) {
+                    if (head == parse_status::complete && may_have_body(parser_.head()) && plan_body()) {
                         off += parser_.head_size();
                         parser_.reset();
                         continue_sent_ = false;
@@ -478,6 +478,13 @@ private:
         // the next connection on this thread reuses.
         if (off < size && own_storage_.empty()) take_own_storage();
         return off;
+    }
+
+    // Whether a streamed route may be asked how to take the body: one is framed, or the method
+    // is one that carries a body (a POST with neither Content-Length nor Transfer-Encoding has a
+    // zero-length body, RFC 9112 section 6.3, which a streamed route takes as one).
+    static bool may_have_body(request_head const& h) noexcept {
+        return h.framing != body_framing::none || !safe_methods.contains(h.method);
     }
 
     void take_own_storage() {

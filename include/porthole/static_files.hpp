@@ -254,7 +254,9 @@ private:
         auto const& st = file.st;
         auto size = st.size;
         auto etag = etag_for(st);
-        auto mtime = static_cast<std::time_t>(st.mtime_seconds);
+        // Never later than now (RFC 9110 8.8.2.1: a future modification time is replaced by the
+        // message's date), so that a client's If-Modified-Since of it still works once it passes.
+        auto mtime = std::min(static_cast<std::time_t>(st.mtime_seconds), std::time(nullptr));
         char date_buf[http_date_size];
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
@@ -286,7 +288,7 @@ private:
         add_cache_headers(r, etag, last_modified);
         std::uint64_t offset = 0, length = size;
         // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
-        auto range_field = req.method() == method::get ? req.header("Range") : std::nullopt;
+        auto range_field = req.method() == method::get ? single_field(req, "Range") : std::nullopt;
         if (range_field && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(*range_field, size);
             if (range.kind == detail::byte_range::unsatisfiable) {
@@ -305,6 +307,18 @@ private:
         }
         r.body() = file_body{std::move(file.fd), offset, length};
         return r;
+    }
+
+    // The value of a field that is not a list, when it comes once; two lines of it: none (a
+    // Range split in two is not one range, RFC 9110 5.3).
+    static std::optional<std::string_view> single_field(request const& req, std::string_view name) {
+        std::optional<std::string_view> value;
+        for (auto const& f : req.headers()) {
+            if (!iequals(f.name, name)) continue;
+            if (value) return std::nullopt;
+            value = f.value;
+        }
+        return value;
     }
 
     // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.

@@ -167,12 +167,15 @@ public:
         std::lock_guard lock(mutex_);
         return members_.size();
     }
-    // Returns how many members it was queued for.
-    std::size_t broadcast(shared_frame const& frame) {
+    // Returns how many members it was queued for. `except`: a member left out (the sender of
+    // a chat message, which already has it).
+    std::size_t broadcast(shared_frame const& frame, handle const& except = {}) {
         std::size_t n = 0;
         std::lock_guard lock(mutex_);
         for (auto it = members_.begin(); it != members_.end();) {
-            if (it->second.send(frame)) {
+            if (except && it->first == except.id()) {
+                ++it;
+            } else if (it->second.send(frame)) {
                 ++n;
                 ++it;
             } else if (!it->second.connected()) {
@@ -183,8 +186,12 @@ public:
         }
         return n;
     }
-    std::size_t broadcast_text(std::string_view utf8) { return broadcast(shared_frame::text(utf8)); }
-    std::size_t broadcast_binary(std::string_view bytes) { return broadcast(shared_frame::binary(bytes)); }
+    std::size_t broadcast_text(std::string_view utf8, handle const& except = {}) {
+        return broadcast(shared_frame::text(utf8), except);
+    }
+    std::size_t broadcast_binary(std::string_view bytes, handle const& except = {}) {
+        return broadcast(shared_frame::binary(bytes), except);
+    }
 
 private:
     mutable std::mutex mutex_;

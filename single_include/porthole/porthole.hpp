@@ -3982,6 +3982,7 @@ struct exchange {
     // body_stream.hpp: the request's body is not read yet and may be taken as a stream
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;
+    bool body_too_large = false;  // its Content-Length is over the route's max_size: take_body() answers 413
     std::shared_ptr<body_consumer> body;
     std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
@@ -5435,8 +5436,8 @@ response call_application(F& app, request const& req) {
 // (responder.hpp): layers' after() steps, the response timeout (which starts once the body is in)
 // and the access log apply to it as to any other. Requests pipelined behind wait their turn.
 // An application that answers such a request at once (a layer's 401) gets its answer sent; the
-// body is then read and dropped (with Expect: 100-continue or Connection: close, the connection
-// closes after the answer instead).
+// body is then read and dropped (with Expect: 100-continue or Connection: close, or a
+// Content-Length over max_size, the connection closes after the answer instead).
 
 // #include <porthole/detail/cxx20.hpp>
 
@@ -5538,7 +5539,10 @@ struct incoming_body {
     bool waiting = false;  // the sink said wait: nothing is taken until it resumes
 
     incoming_body(std::shared_ptr<body_consumer> c, request_head const& head, parser_limits limits, std::uint64_t max)
-        : consumer(std::move(c)), framing(head.framing), left(head.content_length), chunked(with_max(limits, max)) {}
+        : consumer(std::move(c)),
+          framing(head.framing == body_framing::chunked ? body_framing::chunked : body_framing::content_length),
+          left(head.framing == body_framing::content_length ? head.content_length : 0),
+          chunked(with_max(limits, max)) {}
 
     static parser_limits with_max(parser_limits l, std::uint64_t max) noexcept {
         l.max_body = max;
@@ -5594,21 +5598,26 @@ private:
 };
 
 // What a route handler that takes its body as a stream returns: porthole::later, and the
-// resumer for a sink that waits. Converts to a response (porthole::later).
+// resumer for a sink that waits; or, for a body that was refused before a byte of it was read
+// (its Content-Length over the route's max_size), that refusal: 413. Converts to a response.
 struct body_taken {
     body_resumer resumer;
-    operator response() const noexcept { return response(later); }  // NOLINT: returned from a handler
+    porthole::status refused{};  // none: taken
+    // NOLINTNEXTLINE(google-explicit-constructor): returned from a handler
+    operator response() const { return refused == porthole::status{} ? response(later) : response::error(refused); }
 };
 
 template <>
 struct response_converter<body_taken> {
-    static response convert(body_taken const&) noexcept { return response(later); }
+    static response convert(body_taken const& t) { return t; }
 };
 
 // From a handler of a streamed_body route, during its call, once: the request's body goes to
-// `sink` piece by piece as it arrives, and the sink's end() answers. Throws std::logic_error for
-// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a
-// request built by hand, or asked twice).
+// `sink` piece by piece as it arrives, and the sink's end() answers. A body whose Content-Length
+// is over the route's max_size is not taken: the sink's abort() is called, the result is 413
+// (RFC 9110 section 15.5.14), and the connection closes after it without reading the body. Throws std::logic_error for
+// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a request built by hand,
+// or asked twice).
 template <class Sink>
 body_taken take_body(request const& req, Sink sink) {
     static_assert(
@@ -5620,6 +5629,16 @@ body_taken take_body(request const& req, Sink sink) {
     detail::exchange* ex = detail::exchange_of(req);
     if (!ex || !ex->body_offered || ex->body)
         throw std::logic_error("porthole: take_body() needs a request of a streamed_body route, asked once");
+    if (ex->body_too_large) {      // the body will not come: the sink is told as for one cut short
+        ex->body_offered = false;  // asked once
+        if constexpr (requires(Sink & s) { s.abort(); }) {
+            try {
+                sink.abort();
+            } catch (...) {  // refused either way
+            }
+        }
+        return body_taken{{}, status::content_too_large};
+    }
     auto answer = answer_later(req);
     auto consumer = std::make_shared<detail::body_consumer_of<Sink>>(std::move(sink), std::move(answer));
     consumer->link = ex->link;
@@ -7340,16 +7359,17 @@ constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
     }
 }
 
-// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong).
+// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong). A list that is
+// malformed anywhere, after a match too, matches nothing.
 constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
     header = trim_ows(header);
     if (header == "*") return true;
     bool found = false;
-    for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
-        found = tag == etag && !(strong && weak);
-        return found;
+    bool well_formed = for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
+        found = found || (tag == etag && !(strong && weak));
+        return false;  // read on: the rest must be well formed too
     });
-    return found;
+    return found && well_formed;
 }
 
 // The same over every field line named `name` (a list may be split across lines).
@@ -7395,7 +7415,8 @@ constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size
     if (first_text.empty()) {  // suffix: the last N bytes
         auto n = parse_range_number(last_text);
         if (!n) return {};
-        if (*n == 0 || size == 0) return {byte_range::unsatisfiable};
+        if (*n == 0) return {byte_range::unsatisfiable};
+        if (size == 0) return {};  // satisfiable (RFC 9110 14.1.1), but no range of nothing: the whole, empty
         auto len = std::min(*n, size);
         return {byte_range::satisfiable, size - len, size - 1};
     }
@@ -7627,8 +7648,10 @@ struct compression_options {
 //  - the coding comes from Accept-Encoding with its q-values (br, then gzip, then deflate on a
 //    tie); nothing is compressed without an Accept-Encoding that allows a coding;
 //  - only bodies of a compressible type, at least min_size bytes (unless identity;q=0), and
-//    never a 206, 304, 204, HEAD answer, a response that already has a Content-Encoding, or one
-//    with Cache-Control: no-transform;
+//    never a 206, 304, 204, a response that already has a Content-Encoding, or one with
+//    Cache-Control: no-transform; a HEAD answer is compressed as its GET would be, so that its
+//    head says what the GET's does (RFC 9110 9.3.2: no other Content-Length; a file large enough
+//    to be compressed as it goes is not read for it);
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
 //    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
@@ -7652,12 +7675,11 @@ public:
 
     struct state {
         encoding_choice choice;
-        bool head = false;
         std::string if_none_match{};  // kept only when a coding was chosen
     };
 
     layer_result<state> before(request const& req) const {
-        state s{choose_encoding(req.headers(), opts_.codings), req.method() == method::head};
+        state s{choose_encoding(req.headers(), opts_.codings)};
         if (s.choice.coding != content_coding::identity)
             for (auto const& f : req.headers())
                 if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
@@ -7681,7 +7703,7 @@ public:
             return;
         res.add_vary("Accept-Encoding");
         auto coding = s.choice.coding;
-        if (s.head || coding == content_coding::identity) return;
+        if (coding == content_coding::identity) return;
         auto size = res.body_size();
         if (size && (*size == 0 || (*size < opts_.min_size && s.choice.identity_acceptable))) return;
         if (!compress(coding, res, s.choice.identity_acceptable)) return;
@@ -7846,12 +7868,24 @@ public:
     };
 
     layer_result<state> before(request const& req) const {
-        auto coding = detail::trim_ows(req.header("Content-Encoding").value_or(""));
-        if (coding.empty() || iequals(coding, "identity")) return state{};
+        // The codings of every Content-Encoding line: one list (RFC 9110 section 5.3), of which
+        // one coding is decoded; two lines are two codings, as "gzip, gzip" is.
+        std::string_view coding;
+        bool several = false;
+        for (auto const& f : req.headers()) {
+            if (!iequals(f.name, "Content-Encoding") || detail::trim_ows(f.value).empty()) continue;
+            several = several || !coding.empty();
+            coding = detail::trim_ows(f.value);
+        }
+        if (!several && (coding.empty() || iequals(coding, "identity"))) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
-        if (!gzip && !iequals(coding, "deflate")) {
+        // A streamed body (body_stream.hpp) goes to its sink as it arrives, undecoded: refused
+        // like a coding not decoded here, rather than handed on still encoded.
+        detail::exchange const* ex = detail::exchange_of(req);
+        bool streamed = ex && ex->body_offered;
+        if (several || streamed || (!gzip && !iequals(coding, "deflate"))) {
             auto r = response::error(status::unsupported_media_type);
-            r.set_header("Accept-Encoding", "gzip, deflate");
+            r.set_header("Accept-Encoding", streamed ? "identity" : "gzip, deflate");
             return r;
         }
         state s;
@@ -7865,7 +7899,9 @@ public:
         if (!s.decoded) return req;
         s.length = std::to_string(s.body.size());
         for (auto const& f : req.headers()) {
-            if (iequals(f.name, "Content-Encoding") || iequals(f.name, "Content-Length")) continue;
+            if (iequals(f.name, "Content-Encoding") || iequals(f.name, "Content-Length") ||
+                iequals(f.name, "Transfer-Encoding"))
+                continue;  // the body is whole and decoded now: its length is the one framing
             s.fields.push_back(f);
         }
         s.fields.push_back({"Content-Length", s.length});
@@ -9777,7 +9813,7 @@ private:
                     // The head first, so that the application can say how the body is taken.
                     auto head = parser_.parse_to_body(data + off, size - off);
                     if (head == parse_status::incomplete) break;
-                    if (head == parse_status::complete && parser_.head().framing != body_framing::none && plan_body()) {
+                    if (head == parse_status::complete && may_have_body(parser_.head()) && plan_body()) {
                         off += parser_.head_size();
                         parser_.reset();
                         continue_sent_ = false;
@@ -9817,6 +9853,13 @@ private:
         // the next connection on this thread reuses.
         if (off < size && own_storage_.empty()) take_own_storage();
         return off;
+    }
+
+    // Whether a streamed route may be asked how to take the body: one is framed, or the method
+    // is one that carries a body (a POST with neither Content-Length nor Transfer-Encoding has a
+    // zero-length body, RFC 9112 section 6.3, which a streamed route takes as one).
+    static bool may_have_body(request_head const& h) noexcept {
+        return h.framing != body_framing::none || !safe_methods.contains(h.method);
     }
 
     void take_own_storage() {
@@ -10419,11 +10462,22 @@ void connection<App>::materialize_stream(segment& s) {
 // what tells it the body is incomplete (RFC 9112 section 8).
 template <class App>
 inline void connection<App>::drop_output_after(std::size_t i) noexcept {
-    for (auto j = i + 1; j < segments_.size(); ++j)
+    for (auto j = i + 1; j < segments_.size(); ++j) {
+        if (segments_[j].kind == segment::stream && segments_[j].live)
+            segments_[j].live->finish();  // its writer learns that nobody reads it
         if (segments_[j].last_of_held && !held_.empty()) held_.pop_back();
+    }
     segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(i + 1), segments_.end());
     open_head_at_ = npos;
-    if (pending_) abandon_answer();  // a request behind it awaits an answer that would follow too
+    // Nor does anything behind it go on: a body being taken, an answer owed, an upgrade.
+    abort_body();
+    if (pending_) abandon_answer();
+    if (up_) {
+        up_->end();
+        up_.reset();
+    }
+    ex_.upgrade.reset();
+    input_cut_ = true;  // what the client sent behind it is not read
 }
 
 // The front is a stream that waits, maybe long (an event stream between events): keep
@@ -10709,20 +10763,19 @@ bool connection<App>::plan_body() {
         parser_.set_body_limit(plan->max_size);
         return false;
     }
-    if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
-        count_parse_error(status::content_too_large);
-        queue_error(status::content_too_large);
-        closing_ = input_cut_ = true;  // the peer may still be sending the body
-        return true;
-    }
+    // Too large by its Content-Length: the handler is asked all the same, so that the layers
+    // around it (authentication first, CORS and the access log after) see the request, and its
+    // take_body() answers 413; the body is not read.
+    bool too_large = h.framing == body_framing::content_length && h.content_length > plan->max_size;
     ++served_;
     // Metrics as answer() records them; the body's bytes are added as they are taken.
     detail::metrics_shard* recorder = detail::metrics_recorder();
     if (recorder) [[unlikely]]
         metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
     ex_.body_offered = true;
+    ex_.body_too_large = too_large;
     response res = call_guarded(req);
-    ex_.body_offered = false;
+    ex_.body_offered = ex_.body_too_large = false;
     if (recorder) [[unlikely]]
         metric_.routed(*recorder);
     auto consumer = std::move(ex_.body);
@@ -10730,14 +10783,19 @@ bool connection<App>::plan_body() {
     if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
         incoming_->consumer = std::move(consumer);
         await_answer(req, true);
-        if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+        if (h.expect_continue && h.version.minor >= 1 && h.framing != body_framing::none)
+            append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
         return true;
     }
-    consumer.reset();         // the application answered without it: the body is dropped
-    if (h.expect_continue) {  // the client waits before sending it: close instead
+    consumer.reset();  // the application answered without it: the body is dropped
+    if ((h.expect_continue && h.framing != body_framing::none) ||
+        too_large) {  // the client waits before sending it, or it is too large: close instead
         incoming_.reset();
         closing_ = input_cut_ = true;
     }
+    // take_body() said 413 and the handler returned porthole::later all the same: nothing answers
+    // later, so the refusal is the answer.
+    if (too_large && !ex_.started && res.answered_later()) res = response::error(status::content_too_large);
     bool close_after = closing_;  // say so in the answer
     closing_ = false;             // until it is queued
     if (ex_.started || res.answered_later()) {
@@ -10804,6 +10862,17 @@ inline void connection<App>::end_body(bool cut) {
 
 template <class App>
 inline void connection<App>::fail_body(status s) {
+    // The sink's answer is owed: it is `s`, given as its answer, so that the layers' after steps
+    // (CORS, the access log) apply to it as to any other.
+    if (incoming_ && incoming_->consumer && pending_) {
+        auto res = response::error(s);
+        pending_->settle(detail::answer_state::phase::answered, &res);
+        pending_->summary.keep_alive = false;
+        abort_body();  // the sink's own failure finds the answer given
+        take_answer();
+        closing_ = input_cut_ = true;
+        return;
+    }
     bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
     abort_body();
     if (answer_owed) answer_instead(s);
@@ -12664,7 +12733,9 @@ private:
         auto const& st = file.st;
         auto size = st.size;
         auto etag = etag_for(st);
-        auto mtime = static_cast<std::time_t>(st.mtime_seconds);
+        // Never later than now (RFC 9110 8.8.2.1: a future modification time is replaced by the
+        // message's date), so that a client's If-Modified-Since of it still works once it passes.
+        auto mtime = std::min(static_cast<std::time_t>(st.mtime_seconds), std::time(nullptr));
         char date_buf[http_date_size];
         auto last_modified = format_http_date(mtime, date_buf);
         // RFC 9110 13.2.2, in its order.
@@ -12696,7 +12767,7 @@ private:
         add_cache_headers(r, etag, last_modified);
         std::uint64_t offset = 0, length = size;
         // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
-        auto range_field = req.method() == method::get ? req.header("Range") : std::nullopt;
+        auto range_field = req.method() == method::get ? single_field(req, "Range") : std::nullopt;
         if (range_field && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(*range_field, size);
             if (range.kind == detail::byte_range::unsatisfiable) {
@@ -12715,6 +12786,18 @@ private:
         }
         r.body() = file_body{std::move(file.fd), offset, length};
         return r;
+    }
+
+    // The value of a field that is not a list, when it comes once; two lines of it: none (a
+    // Range split in two is not one range, RFC 9110 5.3).
+    static std::optional<std::string_view> single_field(request const& req, std::string_view name) {
+        std::optional<std::string_view> value;
+        for (auto const& f : req.headers()) {
+            if (!iequals(f.name, name)) continue;
+            if (value) return std::nullopt;
+            value = f.value;
+        }
+        return value;
     }
 
     // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.
@@ -19045,12 +19128,15 @@ public:
         std::lock_guard lock(mutex_);
         return members_.size();
     }
-    // Returns how many members it was queued for.
-    std::size_t broadcast(shared_frame const& frame) {
+    // Returns how many members it was queued for. `except`: a member left out (the sender of
+    // a chat message, which already has it).
+    std::size_t broadcast(shared_frame const& frame, handle const& except = {}) {
         std::size_t n = 0;
         std::lock_guard lock(mutex_);
         for (auto it = members_.begin(); it != members_.end();) {
-            if (it->second.send(frame)) {
+            if (except && it->first == except.id()) {
+                ++it;
+            } else if (it->second.send(frame)) {
                 ++n;
                 ++it;
             } else if (!it->second.connected()) {
@@ -19061,8 +19147,12 @@ public:
         }
         return n;
     }
-    std::size_t broadcast_text(std::string_view utf8) { return broadcast(shared_frame::text(utf8)); }
-    std::size_t broadcast_binary(std::string_view bytes) { return broadcast(shared_frame::binary(bytes)); }
+    std::size_t broadcast_text(std::string_view utf8, handle const& except = {}) {
+        return broadcast(shared_frame::text(utf8), except);
+    }
+    std::size_t broadcast_binary(std::string_view bytes, handle const& except = {}) {
+        return broadcast(shared_frame::binary(bytes), except);
+    }
 
 private:
     mutable std::mutex mutex_;

@@ -22,6 +22,8 @@
 //           bit 3:    small inline_body_limit (bodies are referenced, not copied)
 //           bit 4:    end with timeout() instead of read_eof()
 //           bit 5:    Server header on
+//           bit 6:    the application has streamed routes (streamed_echo_app): every head is
+//                     parsed on its own first, and "/up..." bodies go to a sink as they arrive
 //   piece: how many bytes to feed in this step (0: none); the steps repeat until all are fed
 //   drain: bits 0-1 choose the input function (string_view, in-place span, read_buffer/commit);
 //          bits 2-7 how much pending output to consume (0: none, 63: all, else a share)
@@ -85,6 +87,27 @@ struct echo_app {
     }
 };
 
+// The same application with streamed routes (body_stream.hpp): a POST, PUT... to "/up..." has
+// its body taken by a sink as it arrives, at most 64 bytes (413 beyond), and answered with its
+// size. (A sink that stops early is not here: where it stops depends on how the body arrived,
+// and this target compares splits.)
+struct streamed_echo_app : echo_app {
+    struct counter {
+        std::size_t bytes = 0;
+        void data(std::string_view piece) { bytes += piece.size(); }
+        response end() { return response::text("took " + std::to_string(bytes)); }
+    };
+    std::optional<body_plan> plan_body(request const& r) const {
+        if (!r.path().starts_with("/up")) return std::nullopt;
+        return body_plan{.max_size = 64};
+    }
+    response operator()(request const& r) const {
+        if (!r.path().starts_with("/up")) return echo_app::operator()(r);
+        return take_body(r, counter{});
+    }
+};
+static_assert(detail::plans_bodies<streamed_echo_app>);
+
 struct logged {
     std::string method;
     unsigned status;
@@ -104,6 +127,7 @@ inline test_support::application_sizes app_sizes(connection_config const& c, std
     return {read, std::max<std::size_t>(20000, c.limits.max_request_line + 128), c.limits.max_request_line + 512};
 }
 
+template <class App>
 struct side {
     explicit side(connection_config config) : limits(config), logged_config(std::move(config)) {
         logged_config.access_log = [this](access_entry const& e) {
@@ -112,23 +136,24 @@ struct side {
         };
         logged_config.error_log = [](std::string_view) {};
         app.later = &later;
-        conn = std::make_unique<connection<echo_app>>(app, logged_config);
+        conn = std::make_unique<connection<App>>(app, logged_config);
         conn->attach(box.get(), this);
     }
     ~side() { box->close(); }
     connection_config limits;
     connection_config logged_config;  // the connection refers to it
-    echo_app app;
+    App app;
     std::vector<later_answer> later;
     std::shared_ptr<mailbox> box = std::make_shared<mailbox>();
     std::vector<logged> log;
     std::string written;
     std::size_t largest_read = 0;  // the largest piece fed: the driver's read size
     bool closed_seen = false;
-    std::unique_ptr<connection<echo_app>> conn;
+    std::unique_ptr<connection<App>> conn;
 };
 
-inline std::string visible(connection<echo_app>& c) {
+template <class Conn>
+std::string visible(Conn& c) {
     std::string s;
     for (auto const& chunk : c.pending_output()) {
         FUZZ_CHECK(chunk.file_fd < 0);
@@ -138,7 +163,8 @@ inline std::string visible(connection<echo_app>& c) {
     return s;
 }
 
-inline void check_state(side& s) {
+template <class Side>
+void check_state(Side& s) {
     FUZZ_CHECK(s.conn->memory_held() <=
                test_support::connection_memory_bound(s.limits, app_sizes(s.limits, s.largest_read)));
     if (s.closed_seen) FUZZ_CHECK(s.conn->should_close());
@@ -148,7 +174,8 @@ inline void check_state(side& s) {
 }
 
 // Consumes `share` (1-62 of 63, or all) of what is visible now, keeping it as written.
-inline void drain(side& s, unsigned share) {
+template <class Side>
+void drain(Side& s, unsigned share) {
     if (share == 0) return;
     for (;;) {
         auto before = visible(*s.conn);
@@ -167,7 +194,8 @@ inline void drain(side& s, unsigned share) {
 
 // A driver's step for answers that come later: those due now are sent (all of them when `all`)
 // and delivered through the mailbox; the others come a step nearer.
-inline void answer_due(side& s, bool all) {
+template <class Side>
+void answer_due(Side& s, bool all) {
     std::vector<later_answer> due;
     for (auto it = s.later.begin(); it != s.later.end();) {
         if (all || it->delay == 0) {
@@ -185,14 +213,16 @@ inline void answer_due(side& s, bool all) {
 
 // Every answer still to come is given, and what it lets through answered too (a later answer
 // can let a request wait behind another later one).
-inline void answer_all(side& s) {
+template <class Side>
+void answer_all(Side& s) {
     while (!s.later.empty()) {
         answer_due(s, true);
         drain(s, 63);
     }
 }
 
-inline void feed(side& s, std::string_view piece, unsigned mode) {
+template <class Side>
+void feed(Side& s, std::string_view piece, unsigned mode) {
     auto& c = *s.conn;
     s.largest_read = std::max(s.largest_read, piece.size());
     if (mode == 1 || mode == 3) {
@@ -216,7 +246,8 @@ inline void feed(side& s, std::string_view piece, unsigned mode) {
 }
 
 // Splits what a side wrote into responses and checks them against its access log.
-inline void check_transcript(side const& s, std::size_t served) {
+template <class Side>
+void check_transcript(Side const& s, std::size_t served) {
     if (std::getenv("FUZZ_DUMP")) std::fprintf(stderr, "[%s]\n", s.written.c_str());
     std::string_view out = s.written;
     if (!out.empty()) FUZZ_CHECK(out.starts_with("HTTP/1.1 "));
@@ -306,7 +337,8 @@ inline void check_transcript(side const& s, std::size_t served) {
     if (after_close) FUZZ_CHECK(s.conn->should_close());
 }
 
-inline void one_input(std::uint8_t const* data, std::size_t size) {
+template <class App>
+void one_input(std::uint8_t const* data, std::size_t size) {
     fuzz_support::input in(data, size);
     auto control = in.byte();
     std::vector<std::pair<std::uint8_t, std::uint8_t>> steps(in.byte() & 15);
@@ -322,7 +354,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     if (control & 8) config.inline_body_limit = 8;
     config.server_header = (control & 32) != 0;
 
-    side a(config), b(config);
+    side<App> a(config), b(config);
     bool any_piece = false;
     for (auto const& st : steps) any_piece |= st.first != 0;
     std::size_t fed = 0, step = 0;
@@ -367,7 +399,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     // a line that the input never ends is found at once in one piece, in pieces only when the
     // line ends (see fuzz_parser_split), so at the end one may have answered 400 where the other
     // still waited (and then answered the timeout or nothing).
-    side whole(config);
+    side<App> whole(config);
     whole.largest_read = bytes.size();
     whole.conn->feed(bytes);
     check_state(whole);
@@ -386,6 +418,11 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
         if (a.log.size() > same) FUZZ_CHECK(a.log[same].error);
         if (whole.log.size() > same) FUZZ_CHECK(whole.log[same].error);
     }
+}
+
+inline void one_input(std::uint8_t const* data, std::size_t size) {
+    if (size > 0 && (data[0] & 64)) one_input<streamed_echo_app>(data, size);
+    else one_input<echo_app>(data, size);
 }
 
 }  // namespace fuzz_connection

@@ -54,20 +54,19 @@ bool connection<App>::plan_body() {
         parser_.set_body_limit(plan->max_size);
         return false;
     }
-    if (h.framing == body_framing::content_length && h.content_length > plan->max_size) {
-        count_parse_error(status::content_too_large);
-        queue_error(status::content_too_large);
-        closing_ = input_cut_ = true;  // the peer may still be sending the body
-        return true;
-    }
+    // Too large by its Content-Length: the handler is asked all the same, so that the layers
+    // around it (authentication first, CORS and the access log after) see the request, and its
+    // take_body() answers 413; the body is not read.
+    bool too_large = h.framing == body_framing::content_length && h.content_length > plan->max_size;
     ++served_;
     // Metrics as answer() records them; the body's bytes are added as they are taken.
     detail::metrics_shard* recorder = detail::metrics_recorder();
     if (recorder) [[unlikely]]
         metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
     ex_.body_offered = true;
+    ex_.body_too_large = too_large;
     response res = call_guarded(req);
-    ex_.body_offered = false;
+    ex_.body_offered = ex_.body_too_large = false;
     if (recorder) [[unlikely]]
         metric_.routed(*recorder);
     auto consumer = std::move(ex_.body);
@@ -75,14 +74,19 @@ bool connection<App>::plan_body() {
     if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
         incoming_->consumer = std::move(consumer);
         await_answer(req, true);
-        if (h.expect_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+        if (h.expect_continue && h.version.minor >= 1 && h.framing != body_framing::none)
+            append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
         return true;
     }
-    consumer.reset();         // the application answered without it: the body is dropped
-    if (h.expect_continue) {  // the client waits before sending it: close instead
+    consumer.reset();  // the application answered without it: the body is dropped
+    if ((h.expect_continue && h.framing != body_framing::none) ||
+        too_large) {  // the client waits before sending it, or it is too large: close instead
         incoming_.reset();
         closing_ = input_cut_ = true;
     }
+    // take_body() said 413 and the handler returned porthole::later all the same: nothing answers
+    // later, so the refusal is the answer.
+    if (too_large && !ex_.started && res.answered_later()) res = response::error(status::content_too_large);
     bool close_after = closing_;  // say so in the answer
     closing_ = false;             // until it is queued
     if (ex_.started || res.answered_later()) {
@@ -149,6 +153,17 @@ inline void connection<App>::end_body(bool cut) {
 
 template <class App>
 inline void connection<App>::fail_body(status s) {
+    // The sink's answer is owed: it is `s`, given as its answer, so that the layers' after steps
+    // (CORS, the access log) apply to it as to any other.
+    if (incoming_ && incoming_->consumer && pending_) {
+        auto res = response::error(s);
+        pending_->settle(detail::answer_state::phase::answered, &res);
+        pending_->summary.keep_alive = false;
+        abort_body();  // the sink's own failure finds the answer given
+        take_answer();
+        closing_ = input_cut_ = true;
+        return;
+    }
     bool answer_owed = (incoming_ && incoming_->consumer) || pending_;
     abort_body();
     if (answer_owed) answer_instead(s);

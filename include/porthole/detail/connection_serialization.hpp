@@ -271,11 +271,22 @@ void connection<App>::materialize_stream(segment& s) {
 // what tells it the body is incomplete (RFC 9112 section 8).
 template <class App>
 inline void connection<App>::drop_output_after(std::size_t i) noexcept {
-    for (auto j = i + 1; j < segments_.size(); ++j)
+    for (auto j = i + 1; j < segments_.size(); ++j) {
+        if (segments_[j].kind == segment::stream && segments_[j].live)
+            segments_[j].live->finish();  // its writer learns that nobody reads it
         if (segments_[j].last_of_held && !held_.empty()) held_.pop_back();
+    }
     segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(i + 1), segments_.end());
     open_head_at_ = npos;
-    if (pending_) abandon_answer();  // a request behind it awaits an answer that would follow too
+    // Nor does anything behind it go on: a body being taken, an answer owed, an upgrade.
+    abort_body();
+    if (pending_) abandon_answer();
+    if (up_) {
+        up_->end();
+        up_.reset();
+    }
+    ex_.upgrade.reset();
+    input_cut_ = true;  // what the client sent behind it is not read
 }
 
 // The front is a stream that waits, maybe long (an event stream between events): keep

@@ -40,16 +40,17 @@ constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
     }
 }
 
-// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong).
+// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong). A list that is
+// malformed anywhere, after a match too, matches nothing.
 constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
     header = trim_ows(header);
     if (header == "*") return true;
     bool found = false;
-    for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
-        found = tag == etag && !(strong && weak);
-        return found;
+    bool well_formed = for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
+        found = found || (tag == etag && !(strong && weak));
+        return false;  // read on: the rest must be well formed too
     });
-    return found;
+    return found && well_formed;
 }
 
 // The same over every field line named `name` (a list may be split across lines).
@@ -95,7 +96,8 @@ constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size
     if (first_text.empty()) {  // suffix: the last N bytes
         auto n = parse_range_number(last_text);
         if (!n) return {};
-        if (*n == 0 || size == 0) return {byte_range::unsatisfiable};
+        if (*n == 0) return {byte_range::unsatisfiable};
+        if (size == 0) return {};  // satisfiable (RFC 9110 14.1.1), but no range of nothing: the whole, empty
         auto len = std::min(*n, size);
         return {byte_range::satisfiable, size - len, size - 1};
     }
