@@ -9,7 +9,7 @@
 // Bodies are read and written by nlohmann/json: a body that is not a JSON object with a string
 // "name" is a 400 with the parser's message, one with a Content-Type other than JSON a 415; other
 // methods get 405 with Allow. Bodies over max_body bytes are refused (413) by the server's
-// parser limit, before they arrive (rest_api.cpp sets it).
+// parser limit, before they arrive (rest_api.cpp sets it), through the layers around the router.
 #pragma once
 
 #include <porthole/json.hpp>

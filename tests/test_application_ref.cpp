@@ -78,12 +78,15 @@ TEST_CASE("an application_ref plans bodies as its application does: streamed rou
     CHECK(up.status == 200);
     CHECK(up.body == "got " + std::to_string(big.size()));
     CHECK(testing::send(ref, {.method = method::post, .target = "/echo", .body = big}).status == 413);
+    CHECK(ref.answers_refusals());  // the router's: a path it has no route for is its 404
+    CHECK(testing::send(ref, {.method = method::post, .target = "/nothing", .body = big}).status == 404);
     CHECK(testing::send(ref, {.method = method::post, .target = "/echo", .body = "abc"}).body == "3");
 
     // An application that plans nothing: bodies are read whole, under the connection's limit.
     auto plain = [](request const& req) { return response::text(std::to_string(req.body().size())); };
     application_ref plain_ref(plain);
     CHECK(!plain_ref.plans_bodies());
+    CHECK(!plain_ref.answers_refusals());
     CHECK(!plain_ref.plan_body(request{}));
     CHECK(testing::send(plain_ref, {.method = method::post, .target = "/", .body = "abcd"}).body == "4");
     CHECK(testing::send(plain_ref, {.method = method::post, .target = "/", .body = big}).status == 413);

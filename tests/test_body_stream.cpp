@@ -673,3 +673,30 @@ TEST_CASE("take_multipart streams a form's parts to the route; malformed: 400; n
         app, {.method = method::post, .target = "/form", .headers = {{"Content-Type", "text/plain"}}, .body = "x"});
     CHECK(r.status == 415);
 }
+
+TEST_CASE("a layer knows how the body reaches the application: whole, offered to a sink, or refused unread") {
+    upload_routes u;
+    std::vector<body_delivery> seen;
+    struct recorder {
+        std::vector<body_delivery>* seen;
+        void before(request const& req) const { seen->push_back(body_delivery_of(req)); }
+    };
+    auto app = layers{recorder{&seen}}(u.make());
+    auto one = [&](std::string const& bytes) {
+        testing::client c(app);
+        c.send(bytes);
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        return rs[0].status;
+    };
+    CHECK(one(head("/echo", 3) + "abc") == 200);
+    CHECK(one(head("/upload", 3) + "abc") == 200);
+    // Over a route's own limit (read whole, not streamed), and over the connection's: 413 with
+    // the handler not run.
+    CHECK(one(head("/whole", (4ull << 20) + 1)) == 413);
+    CHECK(one(head("/echo", (1u << 20) + 1)) == 413);
+    CHECK(seen == std::vector<body_delivery>{body_delivery::whole, body_delivery::offered, body_delivery::refused,
+                                             body_delivery::refused});
+    CHECK(u.calls == 1);
+    CHECK(body_delivery_of(request{}) == body_delivery::whole);
+}

@@ -344,6 +344,17 @@ TEST_CASE("request_decompression: a chunked body decoded has one framing; a stre
     rs = e.responses();
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].body == "5");
+    // An encoded body over the connection's limit is not read: its 413, not a failure to
+    // decode the nothing that was read (400).
+    connection_config small;
+    small.limits.max_body = 8;
+    testing::client f(app, small);
+    f.send("POST /whole HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: " + std::to_string(gz.size()) +
+           "\r\n\r\n" + gz);
+    rs = f.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 413);
+    CHECK(seen_body == "decoded body");  // from the first request: the handler did not run again
 }
 
 // ---------------------------------------------------------------- precompressed static files

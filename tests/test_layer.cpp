@@ -221,3 +221,89 @@ TEST_CASE("a layered application gives access to its application and its layers"
     auto& inner = app.application();
     CHECK(call_application(inner, request{}).status() == status::ok);
 }
+
+TEST_CASE("a body over the connection's limit is refused through the layers and the router, its handler never run") {
+    std::vector<std::string> trace;
+    int handled = 0;
+    auto count = [&](request const&) {
+        ++handled;
+        return "taken";
+    };
+    auto api = router{route<"/notes", method::post>(count), route<"/notes/{id}", method::put>(count)};
+    auto app = layers{tracer{"outer", &trace}, gate{}}(api);
+    static_assert(answers_refusals<decltype(app)> && answers_refusals<decltype(api)>);
+    connection_config config;
+    config.limits.max_body = 8;
+    auto post = [](std::string_view target, std::string_view more) {
+        return std::string("POST ") + std::string(target) + " HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n" +
+               std::string(more) + "\r\n0123";
+    };
+    // A route that takes the request: 413 with the outer layer's after step on it, the body
+    // not read, the connection closed; the handler is not called with a body it never had.
+    testing::client c(app, config);
+    c.send(post("/notes", "") + "GET /notes HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 413);
+    CHECK(rs[0].header("X-Trace") == "outer");
+    CHECK(rs[0].header("Connection") == "close");
+    CHECK(c.closed());
+    CHECK(handled == 0);
+    CHECK(trace == std::vector<std::string>{"outer.before", "outer.after"});
+    // An inner layer's early answer comes first; a path no route takes is the router's 404, a
+    // method it does not take its 405 with Allow.
+    struct want {
+        std::string_view target, more;
+        int status;
+    };
+    for (auto w : {want{"/notes", "X-Deny: 1\r\n", 403}, want{"/nothing", "", 404}, want{"/notes/7", "", 405},
+                   want{"/notes/7?x=1", "", 405}}) {
+        CAPTURE(w.target);
+        testing::client d(app, config);
+        d.send(post(w.target, w.more));
+        auto r = d.responses();
+        REQUIRE(r.size() == 1);
+        CHECK(r[0].status == w.status);
+        CHECK(r[0].header("X-Trace") == "outer");
+        CHECK(d.closed());
+    }
+    testing::client e(app, config);
+    e.send("PUT /notes/7 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n");
+    auto r = e.responses();
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].status == 413);  // too large once decoded: refused the same way
+    CHECK(r[0].header("X-Trace") == "outer");
+    CHECK(handled == 0);
+    // Within the limit: the handler, as always.
+    testing::client f(app, config);
+    f.send("POST /notes HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd");
+    REQUIRE(f.responses().size() == 1);
+    CHECK(f.responses()[0].body == "taken");
+    CHECK(handled == 1);
+}
+
+TEST_CASE("an application that does not answer refusals gets the connection's own 413") {
+    int handled = 0;
+    auto plain = [&](request const&) {
+        ++handled;
+        return "taken";
+    };
+    static_assert(!answers_refusals<decltype(plain)>);
+    connection_config config;
+    config.limits.max_body = 8;
+    // Layers around it still run: their inner application answers the refusal with the plain page.
+    std::vector<std::string> trace;
+    auto app = layers{tracer{"outer", &trace}}(plain);
+    testing::client c(app, config);
+    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    REQUIRE(c.responses().size() == 1);
+    CHECK(c.responses()[0].status == 413);
+    CHECK(c.responses()[0].header("X-Trace") == "outer");
+    testing::client d(plain, config);
+    d.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    REQUIRE(d.responses().size() == 1);
+    CHECK(d.responses()[0].status == 413);
+    CHECK(!d.responses()[0].header("X-Trace"));
+    CHECK(d.closed());
+    CHECK(handled == 0);
+}

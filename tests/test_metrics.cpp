@@ -249,6 +249,23 @@ TEST_CASE("parse errors are counted by status") {
     CHECK(count(400) == bad + 1);
     CHECK(count(414) == too_long + 1);
     CHECK(count(505) == not_impl + 1);
+
+    // A body over the limit: a parse error for an application that cannot answer it, the
+    // route's 413 (or the router's 404) for a router, which does.
+    porthole::connection_config small;
+    small.limits.max_body = 4;
+    std::string const too_big = "POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n";
+    auto too_large = count(413);
+    porthole::testing::client(app, small).send(too_big);
+    CHECK(count(413) == too_large + 1);
+    auto routed = porthole::router{porthole::post<"/in">([](request const&) { return "in"; })};
+    auto before = porthole::metrics::collect();
+    porthole::testing::client(routed, small).send(too_big);
+    porthole::testing::client(routed, small).send("PUT /elsewhere HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
+    auto after = porthole::metrics::collect();
+    CHECK(count(413) == too_large + 1);
+    CHECK(requests(after, "/in", "POST", 4) - requests(before, "/in", "POST", 4) == 1);
+    CHECK(requests(after, "(none)", "PUT", 4) - requests(before, "(none)", "PUT", 4) == 1);
 }
 
 TEST_CASE("the Prometheus text passes promtool, with histograms, escaped labels and published variables") {

@@ -187,4 +187,22 @@ response call_application(F& app, request const& req) {
     }
 }
 
+// An application that answers a request whose body the connection refuses (413: over
+// server_options::limits.max_body or its route's limit) in place of the handler that would have
+// had it: `app.refuse(head, status)`, with `head` the request without its body. The router and
+// layered applications do, so that the router's 404 and 405, authentication, CORS, the access log
+// and metrics see the refusal as any other answer; the handler never runs. Any other application
+// is answered by the connection itself.
+template <class App>
+concept answers_refusals = requires(App& app, request const& head, status st) {
+    { app.refuse(head, st) } -> std::same_as<response>;
+};
+
+// Answers `head` with `refusal` through `app` when it answers refusals, or with the plain page.
+template <class App>
+response refuse_through(App& app, request const& head, status refusal) {
+    if constexpr (answers_refusals<App>) return app.refuse(head, refusal);
+    else return response::error(refusal);
+}
+
 }  // namespace porthole

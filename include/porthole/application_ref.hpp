@@ -32,6 +32,10 @@ public:
             call_ = [](target t, request const& req) { return call_application(*static_cast<App*>(t.object), req); };
             if constexpr (detail::plans_bodies<App>)
                 plan_ = [](target t, request const& head) { return static_cast<App*>(t.object)->plan_body(head); };
+            if constexpr (porthole::answers_refusals<App>)
+                refuse_ = [](target t, request const& head, status refusal) {
+                    return static_cast<App*>(t.object)->refuse(head, refusal);
+                };
         }
     }
 
@@ -44,6 +48,11 @@ public:
     // False: plan_body() gives nothing whatever the request, so the connection need not ask.
     bool plans_bodies() const noexcept { return plan_ != nullptr; }
 
+    // A request whose body the connection refuses (app.hpp's answers_refusals), when the
+    // application answers those; check answers_refusals() first.
+    response refuse(request const& head, status refusal) const { return refuse_(target_, head, refusal); }
+    bool answers_refusals() const noexcept { return refuse_ != nullptr; }
+
 private:
     union target {
         void* object;
@@ -52,6 +61,7 @@ private:
     target target_{};
     response (*call_)(target, request const&) = nullptr;
     std::optional<body_plan> (*plan_)(target, request const&) = nullptr;
+    response (*refuse_)(target, request const&, status) = nullptr;
 };
 
 }  // namespace porthole

@@ -209,6 +209,20 @@ struct response_converter<body_taken> {
     static response convert(body_taken const& t) { return t; }
 };
 
+// How a request's body reaches the application. For a layer, which sees every request: a body
+// that was not read is not judged by an empty req.body().
+enum class body_delivery : std::uint8_t {
+    whole,    // read whole: req.body() (empty when the request has none)
+    offered,  // not read yet: a streamed_body route's handler takes it as it arrives (take_body())
+    refused,  // never read: over its limit, answered 413 where the handler would be (app.hpp)
+};
+inline body_delivery body_delivery_of(request const& req) noexcept {
+    auto const* ex = detail::exchange_of(req);
+    if (!ex) return body_delivery::whole;
+    if (ex->body_offered) return body_delivery::offered;
+    return ex->body_too_large ? body_delivery::refused : body_delivery::whole;
+}
+
 // From a handler of a streamed_body route, during its call, once: the request's body goes to
 // `sink` piece by piece as it arrives, and the sink's end() answers. A body whose Content-Length
 // is over the route's max_size is not taken: the sink's abort() is called, the result is 413

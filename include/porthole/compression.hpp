@@ -448,11 +448,13 @@ public:
             coding = detail::trim_ows(f.value);
         }
         if (!several && (coding.empty() || iequals(coding, "identity"))) return state{};
+        // A body refused for its size is not read: its 413 answers, nothing to decode.
+        auto delivery = body_delivery_of(req);
+        if (delivery == body_delivery::refused) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
         // A streamed body (body_stream.hpp) goes to its sink as it arrives, undecoded: refused
         // like a coding not decoded here, rather than handed on still encoded.
-        detail::exchange const* ex = detail::exchange_of(req);
-        bool streamed = ex && ex->body_offered;
+        bool streamed = delivery == body_delivery::offered;
         if (several || streamed || (!gzip && !iequals(coding, "deflate"))) {
             auto r = response::error(status::unsupported_media_type);
             r.set_header("Accept-Encoding", streamed ? "identity" : "gzip, deflate");

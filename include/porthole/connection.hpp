@@ -456,9 +456,11 @@ private:
                 break;
             }
             if (st == parse_status::error) {
-                count_parse_error(error_status(parser_.error()));
-                queue_error(error_status(parser_.error()));
-                closing_ = input_cut_ = true;  // the peer may still be sending the request
+                if (!refused_by_application()) {
+                    count_parse_error(error_status(parser_.error()));
+                    queue_error(error_status(parser_.error()));
+                    closing_ = input_cut_ = true;  // the peer may still be sending the request
+                }
                 break;
             }
             answer();
@@ -751,6 +753,15 @@ private:
     void abort_body() noexcept;
 
     static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
+
+    // The parser refused a complete head's body (413): an application that answers refusals
+    // (app.hpp) answers it, through its routes and layers. False: the connection answers itself.
+    bool refused_by_application() {
+        if constexpr (answers_refusals<App>)
+            return parser_.error() == parse_error::body_too_large && answer_refusal(status::content_too_large);
+        else return false;
+    }
+    PORTHOLE_NOINLINE bool answer_refusal(status refusal);
 
     // ---- after a 101 (upgrade.hpp)
     // (defined in detail/connection_upgrade.hpp)

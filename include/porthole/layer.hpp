@@ -166,6 +166,10 @@ public:
 
     response operator()(request const& req) { return run<0>(req); }
 
+    // A request whose body the connection refuses (app.hpp's answers_refusals): the layers run
+    // as for any request, and where the application would be called, its own refusal answers.
+    response refuse(request const& head, status refusal) { return run<0, true>(head, refusal); }
+
     // How the application takes a request's body (body_stream.hpp), when it says.
     std::optional<body_plan> plan_body(request const& head) requires detail::plans_bodies<App> {
         return app_.plan_body(head);
@@ -178,13 +182,15 @@ public:
     }
 
 private:
-    template <std::size_t I>
-    response run(request const& req) {
+    template <std::size_t I, bool Refusing = false>
+    response run(request const& req, status refusal = {}) {
         if constexpr (I == sizeof...(Layers)) {
             // A 500 here, not at the connection, so that every after() runs on it (CORS, the
             // request id, the access log layer); the line goes to the connection's error log.
+            (void)refusal;
             try {
-                return call_application(app_, req);
+                if constexpr (Refusing) return refuse_through(app_, req, refusal);
+                else return call_application(app_, req);
             } catch (...) {
                 auto* ex = detail::exchange_of(req);
                 if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
@@ -199,8 +205,8 @@ private:
             auto step = traits::before(l, req);
             if (step.answer) return std::move(*step.answer);
             response res = [&] {
-                if constexpr (traits::has_rewrite) return run<I + 1>(l.rewrite(step.state, req));
-                else return run<I + 1>(req);
+                if constexpr (traits::has_rewrite) return run<I + 1, Refusing>(l.rewrite(step.state, req), refusal);
+                else return run<I + 1, Refusing>(req, refusal);
             }();
             if constexpr (traits::has_after) {
                 if (res.answered_later()) [[unlikely]]

@@ -176,6 +176,18 @@ private:
 inline detail::exchange* detail::exchange_of(request const& req) noexcept { return req.exchange_; }
 
 namespace detail {
+// The one field named `name`; nullptr when absent, and `twice` set when it comes on more than one
+// line (for a field that is not a list, two lines are not one value: RFC 9110 section 5.3).
+inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
+    header_field const* found = nullptr;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, name)) {
+            if (found) twice = true;
+            found = &f;
+        }
+    return found;
+}
+
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
 // asterisk-form yields "*"; authority-form yields an empty path.
 constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {

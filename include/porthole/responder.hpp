@@ -161,7 +161,8 @@ struct exchange {
     // body_stream.hpp: the request's body is not read yet and may be taken as a stream
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;
-    bool body_too_large = false;  // its Content-Length is over the route's max_size: take_body() answers 413
+    // Over its limit: a streamed route's take_body() answers 413; unoffered, no handler runs.
+    bool body_too_large = false;
     std::shared_ptr<body_consumer> body;
     std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 

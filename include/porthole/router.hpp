@@ -410,7 +410,16 @@ public:
         return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
     }
 
-    response operator()(request const& req) {
+    response operator()(request const& req) { return dispatch<false>(req); }
+
+    // A request whose body the connection refuses (app.hpp's answers_refusals): answered as
+    // routing would, 404 or 405 where no route takes it (OPTIONS and the trailing-slash redirect
+    // too), and `refusal` where one does; a mounted application answers for its own paths.
+    response refuse(request const& head, status refusal) { return dispatch<true>(head, refusal); }
+
+private:
+    template <bool Refusing>
+    response dispatch(request const& req, status refusal = {}) {
         auto path = req.path();
         auto m = req.method();
         if (path.empty() || path[0] != '/') return response::error(status::not_found);
@@ -420,8 +429,12 @@ public:
         if (m == method::head) q.fallback = detail::method_bit(method::get);
         if (find(w, q)) {
             auto route = static_cast<std::size_t>(q.route);
-            if (!q.allowed || !mounts_[route]) return invoke(route, req, w);
-            return with_routes_allowed(invoke(route, req, w), q.allowed, m);
+            auto answer = [&] {
+                if constexpr (Refusing) return refuse_table[route](*this, req, w, refusal);
+                else return invoke(route, req, w);
+            };
+            if (!q.allowed || !mounts_[route]) return answer();
+            return with_routes_allowed(answer(), q.allowed, m);
         }
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
@@ -434,7 +447,6 @@ public:
         return response::error(status::not_found);
     }
 
-private:
     // Instantiated only for a conflicting pair, so that the error names both patterns.
     template <class A, class B>
     struct conflict_report {
@@ -649,6 +661,22 @@ private:
     }
     static constexpr std::array<planner, route_count + 1> plan_table =
         make_planners(std::make_index_sequence<route_count>{});
+
+    template <std::size_t I>
+    static response refuse_route(router& self, request const& req, walk const& s, status refusal) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        detail::note_route(E::pattern, E::is_mount);
+        if constexpr (E::is_mount)
+            return refuse_through(std::get<I>(self.routes_).app, req.with_path(s.path.substr(s.rest_at - 1)), refusal);
+        else return (void)self, (void)req, (void)s, response::error(refusal);
+    }
+    using refuser = response (*)(router&, request const&, walk const&, status);
+    template <std::size_t... I>
+    static constexpr std::array<refuser, route_count + 1> make_refusers(std::index_sequence<I...>) {
+        return {&refuse_route<I>..., nullptr};
+    }
+    static constexpr std::array<refuser, route_count + 1> refuse_table =
+        make_refusers(std::make_index_sequence<route_count>{});
 
     using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>

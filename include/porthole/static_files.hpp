@@ -288,7 +288,10 @@ private:
         add_cache_headers(r, etag, last_modified);
         std::uint64_t offset = 0, length = size;
         // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
-        auto range_field = req.method() == method::get ? single_field(req, "Range") : std::nullopt;
+        // A Range on two lines is not one range (RFC 9110 5.3): the whole representation.
+        bool twice = false;
+        auto const* range_line = req.method() == method::get ? detail::only_field(req, "Range", twice) : nullptr;
+        auto range_field = range_line && !twice ? std::optional<std::string_view>(range_line->value) : std::nullopt;
         if (range_field && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(*range_field, size);
             if (range.kind == detail::byte_range::unsatisfiable) {
@@ -307,18 +310,6 @@ private:
         }
         r.body() = file_body{std::move(file.fd), offset, length};
         return r;
-    }
-
-    // The value of a field that is not a list, when it comes once; two lines of it: none (a
-    // Range split in two is not one range, RFC 9110 5.3).
-    static std::optional<std::string_view> single_field(request const& req, std::string_view name) {
-        std::optional<std::string_view> value;
-        for (auto const& f : req.headers()) {
-            if (!iequals(f.name, name)) continue;
-            if (value) return std::nullopt;
-            value = f.value;
-        }
-        return value;
     }
 
     // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.

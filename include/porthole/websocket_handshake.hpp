@@ -172,17 +172,6 @@ inline handshake refuse(status s) {
     }
     return h;
 }
-
-// The one field named `name`; nullptr when absent, and `twice` set when repeated.
-inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
-    header_field const* found = nullptr;
-    for (auto const& f : req.headers())
-        if (iequals(f.name, name)) {
-            if (found) twice = true;
-            found = &f;
-        }
-    return found;
-}
 }  // namespace detail
 
 // Checks an upgrade request against RFC 6455 4.2.1 and answers it (4.2.2):
@@ -206,10 +195,10 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
     if (!connection_upgrade) return refuse(status::bad_request);
 
     bool twice = false;
-    auto version = detail::only_field(req, "Sec-WebSocket-Version", twice);
+    auto version = porthole::detail::only_field(req, "Sec-WebSocket-Version", twice);
     if (!version || twice || version->value != "13") return refuse(status::upgrade_required);
 
-    auto key = detail::only_field(req, "Sec-WebSocket-Key", twice);
+    auto key = porthole::detail::only_field(req, "Sec-WebSocket-Key", twice);
     std::string nonce;
     if (!key || twice || key->value.size() != 24 || !base64::decode(key->value, nonce) || nonce.size() != 16)
         return refuse(status::bad_request);

@@ -2963,6 +2963,18 @@ private:
 inline detail::exchange* detail::exchange_of(request const& req) noexcept { return req.exchange_; }
 
 namespace detail {
+// The one field named `name`; nullptr when absent, and `twice` set when it comes on more than one
+// line (for a field that is not a list, two lines are not one value: RFC 9110 section 5.3).
+inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
+    header_field const* found = nullptr;
+    for (auto const& f : req.headers())
+        if (iequals(f.name, name)) {
+            if (found) twice = true;
+            found = &f;
+        }
+    return found;
+}
+
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
 // asterisk-form yields "*"; authority-form yields an empty path.
 constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
@@ -3982,7 +3994,8 @@ struct exchange {
     // body_stream.hpp: the request's body is not read yet and may be taken as a stream
     // (body_offered), and the sink that take_body() gave for it.
     bool body_offered = false;
-    bool body_too_large = false;  // its Content-Length is over the route's max_size: take_body() answers 413
+    // Over its limit: a streamed route's take_body() answers 413; unoffered, no handler runs.
+    bool body_too_large = false;
     std::shared_ptr<body_consumer> body;
     std::unique_ptr<upgraded_protocol> upgrade;  // left by a handler that answers 101 (upgrade.hpp)
 
@@ -5400,6 +5413,24 @@ response call_application(F& app, request const& req) {
     }
 }
 
+// An application that answers a request whose body the connection refuses (413: over
+// server_options::limits.max_body or its route's limit) in place of the handler that would have
+// had it: `app.refuse(head, status)`, with `head` the request without its body. The router and
+// layered applications do, so that the router's 404 and 405, authentication, CORS, the access log
+// and metrics see the refusal as any other answer; the handler never runs. Any other application
+// is answered by the connection itself.
+template <class App>
+concept answers_refusals = requires(App& app, request const& head, status st) {
+    { app.refuse(head, st) } -> std::same_as<response>;
+};
+
+// Answers `head` with `refusal` through `app` when it answers refusals, or with the plain page.
+template <class App>
+response refuse_through(App& app, request const& head, status refusal) {
+    if constexpr (answers_refusals<App>) return app.refuse(head, refusal);
+    else return response::error(refusal);
+}
+
 }  // namespace porthole
 // #include <porthole/body_stream.hpp>
 // porthole/body_stream.hpp: request bodies taken as a stream of pieces as they arrive, so that a
@@ -5611,6 +5642,20 @@ template <>
 struct response_converter<body_taken> {
     static response convert(body_taken const& t) { return t; }
 };
+
+// How a request's body reaches the application. For a layer, which sees every request: a body
+// that was not read is not judged by an empty req.body().
+enum class body_delivery : std::uint8_t {
+    whole,    // read whole: req.body() (empty when the request has none)
+    offered,  // not read yet: a streamed_body route's handler takes it as it arrives (take_body())
+    refused,  // never read: over its limit, answered 413 where the handler would be (app.hpp)
+};
+inline body_delivery body_delivery_of(request const& req) noexcept {
+    auto const* ex = detail::exchange_of(req);
+    if (!ex) return body_delivery::whole;
+    if (ex->body_offered) return body_delivery::offered;
+    return ex->body_too_large ? body_delivery::refused : body_delivery::whole;
+}
 
 // From a handler of a streamed_body route, during its call, once: the request's body goes to
 // `sink` piece by piece as it arrives, and the sink's end() answers. A body whose Content-Length
@@ -5974,6 +6019,10 @@ public:
 
     response operator()(request const& req) { return run<0>(req); }
 
+    // A request whose body the connection refuses (app.hpp's answers_refusals): the layers run
+    // as for any request, and where the application would be called, its own refusal answers.
+    response refuse(request const& head, status refusal) { return run<0, true>(head, refusal); }
+
     // How the application takes a request's body (body_stream.hpp), when it says.
     std::optional<body_plan> plan_body(request const& head) requires detail::plans_bodies<App> {
         return app_.plan_body(head);
@@ -5986,13 +6035,15 @@ public:
     }
 
 private:
-    template <std::size_t I>
-    response run(request const& req) {
+    template <std::size_t I, bool Refusing = false>
+    response run(request const& req, status refusal = {}) {
         if constexpr (I == sizeof...(Layers)) {
             // A 500 here, not at the connection, so that every after() runs on it (CORS, the
             // request id, the access log layer); the line goes to the connection's error log.
+            (void)refusal;
             try {
-                return call_application(app_, req);
+                if constexpr (Refusing) return refuse_through(app_, req, refusal);
+                else return call_application(app_, req);
             } catch (...) {
                 auto* ex = detail::exchange_of(req);
                 if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
@@ -6007,8 +6058,8 @@ private:
             auto step = traits::before(l, req);
             if (step.answer) return std::move(*step.answer);
             response res = [&] {
-                if constexpr (traits::has_rewrite) return run<I + 1>(l.rewrite(step.state, req));
-                else return run<I + 1>(req);
+                if constexpr (traits::has_rewrite) return run<I + 1, Refusing>(l.rewrite(step.state, req), refusal);
+                else return run<I + 1, Refusing>(req, refusal);
             }();
             if constexpr (traits::has_after) {
                 if (res.answered_later()) [[unlikely]]
@@ -7878,11 +7929,13 @@ public:
             coding = detail::trim_ows(f.value);
         }
         if (!several && (coding.empty() || iequals(coding, "identity"))) return state{};
+        // A body refused for its size is not read: its 413 answers, nothing to decode.
+        auto delivery = body_delivery_of(req);
+        if (delivery == body_delivery::refused) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
         // A streamed body (body_stream.hpp) goes to its sink as it arrives, undecoded: refused
         // like a coding not decoded here, rather than handed on still encoded.
-        detail::exchange const* ex = detail::exchange_of(req);
-        bool streamed = ex && ex->body_offered;
+        bool streamed = delivery == body_delivery::offered;
         if (several || streamed || (!gzip && !iequals(coding, "deflate"))) {
             auto r = response::error(status::unsupported_media_type);
             r.set_header("Accept-Encoding", streamed ? "identity" : "gzip, deflate");
@@ -9831,9 +9884,11 @@ private:
                 break;
             }
             if (st == parse_status::error) {
-                count_parse_error(error_status(parser_.error()));
-                queue_error(error_status(parser_.error()));
-                closing_ = input_cut_ = true;  // the peer may still be sending the request
+                if (!refused_by_application()) {
+                    count_parse_error(error_status(parser_.error()));
+                    queue_error(error_status(parser_.error()));
+                    closing_ = input_cut_ = true;  // the peer may still be sending the request
+                }
                 break;
             }
             answer();
@@ -10126,6 +10181,15 @@ private:
     void abort_body() noexcept;
 
     static void count_parse_error(status st) noexcept { detail::count_parse_error(to_int(st)); }
+
+    // The parser refused a complete head's body (413): an application that answers refusals
+    // (app.hpp) answers it, through its routes and layers. False: the connection answers itself.
+    bool refused_by_application() {
+        if constexpr (answers_refusals<App>)
+            return parser_.error() == parse_error::body_too_large && answer_refusal(status::content_too_large);
+        else return false;
+    }
+    PORTHOLE_NOINLINE bool answer_refusal(status refusal);
 
     // ---- after a 101 (upgrade.hpp)
     // (defined in detail/connection_upgrade.hpp)
@@ -10708,10 +10772,11 @@ inline void connection<App>::on_notify(void* self) {
 
 }  // namespace porthole
 // #include <porthole/detail/connection_body_stream.hpp>
-// porthole/detail/connection_body_stream.hpp: request bodies taken as streams (body_stream.hpp):
-// the application asked how a body is taken once its head is in, the body's bytes handed to its
-// sink as they arrive, and the sink's answer. Members of connection (connection.hpp), defined
-// here, out of the class.
+// porthole/detail/connection_body_stream.hpp: request bodies that are not read whole before the
+// handler runs. Taken as streams (body_stream.hpp): the application asked how a body is taken once
+// its head is in, the body's bytes handed to its sink as they arrive, and the sink's answer. And
+// refused for their size, answered by an application that answers refusals (app.hpp). Members of
+// connection (connection.hpp), defined here, out of the class.
 
 // #include <porthole/connection.hpp>
 
@@ -10888,6 +10953,70 @@ inline void connection<App>::abort_body() noexcept {
         incoming_.reset();
         if (consumer) consumer->abort();
     }
+}
+
+// The body of a complete head is over its limit: the application answers in place of the
+// handler, through its layers (authentication first; CORS, the access log and metrics after), the
+// body unread, and the connection closes after the answer. False where the connection answers
+// itself: an application that does not answer refusals, or a request refused whatever the route.
+template <class App>
+bool connection<App>::answer_refusal(status refusal) {
+    if constexpr (std::same_as<std::remove_cv_t<App>, application_ref>) {
+        if (!app_.answers_refusals()) return false;
+    }
+    auto const& h = parser_.head();
+    if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
+        (host_check_ && !host_allowed(h)) || (h.form != target_form::origin && h.form != target_form::absolute))
+        return false;
+    std::string_view raw_path, query;
+    detail::split_target(h.target, raw_path, query);
+    std::string_view path = raw_path;
+    if (raw_path.find('%') != std::string_view::npos) {
+        path_.clear();
+        if (!url::decode_path(raw_path, path_)) return false;
+        path = path_;
+    }
+    // Not kept alive: what follows the head is the refused body.
+    request req(request::parts{h.method,
+                               h.method_name,
+                               h.target,
+                               h.version,
+                               path,
+                               raw_path,
+                               query,
+                               h.headers,
+                               {},
+                               false,
+                               peer_,
+                               secure_,
+                               client_subject_,
+                               &ex_});
+    ++served_;
+    detail::metrics_shard* recorder = detail::metrics_recorder();
+    if (recorder) [[unlikely]]
+        metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
+    response res;
+    ex_.body_too_large = true;  // body_delivery_of(req): refused
+    try {
+        detail::header_storage_lease lease;
+        res = app_.refuse(req, refusal);
+    } catch (...) {
+        log_error(detail::about_exception(req.method_name(), req.target()));
+        res = response::error(status::internal_server_error);
+    }
+    ex_.body_too_large = false;
+    if (recorder) [[unlikely]]
+        metric_.routed(*recorder);
+    ex_.upgrade.reset();  // a refused request switches to nothing
+    input_cut_ = true;    // the body is not read
+    if (ex_.started || res.answered_later()) {
+        auto outcome = await_answer(req, res.answered_later());
+        if (outcome == awaiting::yes) return true;  // closes once it is written
+        if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
+    }
+    if (!res.valid()) res = response::error(status::internal_server_error);
+    finish(answered_request::of(req), std::move(res));
+    return true;
 }
 
 }  // namespace porthole
@@ -12767,7 +12896,10 @@ private:
         add_cache_headers(r, etag, last_modified);
         std::uint64_t offset = 0, length = size;
         // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
-        auto range_field = req.method() == method::get ? single_field(req, "Range") : std::nullopt;
+        // A Range on two lines is not one range (RFC 9110 5.3): the whole representation.
+        bool twice = false;
+        auto const* range_line = req.method() == method::get ? detail::only_field(req, "Range", twice) : nullptr;
+        auto range_field = range_line && !twice ? std::optional<std::string_view>(range_line->value) : std::nullopt;
         if (range_field && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(*range_field, size);
             if (range.kind == detail::byte_range::unsatisfiable) {
@@ -12786,18 +12918,6 @@ private:
         }
         r.body() = file_body{std::move(file.fd), offset, length};
         return r;
-    }
-
-    // The value of a field that is not a list, when it comes once; two lines of it: none (a
-    // Range split in two is not one range, RFC 9110 5.3).
-    static std::optional<std::string_view> single_field(request const& req, std::string_view name) {
-        std::optional<std::string_view> value;
-        for (auto const& f : req.headers()) {
-            if (!iequals(f.name, name)) continue;
-            if (value) return std::nullopt;
-            value = f.value;
-        }
-        return value;
     }
 
     // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.
@@ -15596,6 +15716,10 @@ public:
             call_ = [](target t, request const& req) { return call_application(*static_cast<App*>(t.object), req); };
             if constexpr (detail::plans_bodies<App>)
                 plan_ = [](target t, request const& head) { return static_cast<App*>(t.object)->plan_body(head); };
+            if constexpr (porthole::answers_refusals<App>)
+                refuse_ = [](target t, request const& head, status refusal) {
+                    return static_cast<App*>(t.object)->refuse(head, refusal);
+                };
         }
     }
 
@@ -15608,6 +15732,11 @@ public:
     // False: plan_body() gives nothing whatever the request, so the connection need not ask.
     bool plans_bodies() const noexcept { return plan_ != nullptr; }
 
+    // A request whose body the connection refuses (app.hpp's answers_refusals), when the
+    // application answers those; check answers_refusals() first.
+    response refuse(request const& head, status refusal) const { return refuse_(target_, head, refusal); }
+    bool answers_refusals() const noexcept { return refuse_ != nullptr; }
+
 private:
     union target {
         void* object;
@@ -15616,6 +15745,7 @@ private:
     target target_{};
     response (*call_)(target, request const&) = nullptr;
     std::optional<body_plan> (*plan_)(target, request const&) = nullptr;
+    response (*refuse_)(target, request const&, status) = nullptr;
 };
 
 }  // namespace porthole
@@ -16793,7 +16923,16 @@ public:
         return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
     }
 
-    response operator()(request const& req) {
+    response operator()(request const& req) { return dispatch<false>(req); }
+
+    // A request whose body the connection refuses (app.hpp's answers_refusals): answered as
+    // routing would, 404 or 405 where no route takes it (OPTIONS and the trailing-slash redirect
+    // too), and `refusal` where one does; a mounted application answers for its own paths.
+    response refuse(request const& head, status refusal) { return dispatch<true>(head, refusal); }
+
+private:
+    template <bool Refusing>
+    response dispatch(request const& req, status refusal = {}) {
         auto path = req.path();
         auto m = req.method();
         if (path.empty() || path[0] != '/') return response::error(status::not_found);
@@ -16803,8 +16942,12 @@ public:
         if (m == method::head) q.fallback = detail::method_bit(method::get);
         if (find(w, q)) {
             auto route = static_cast<std::size_t>(q.route);
-            if (!q.allowed || !mounts_[route]) return invoke(route, req, w);
-            return with_routes_allowed(invoke(route, req, w), q.allowed, m);
+            auto answer = [&] {
+                if constexpr (Refusing) return refuse_table[route](*this, req, w, refusal);
+                else return invoke(route, req, w);
+            };
+            if (!q.allowed || !mounts_[route]) return answer();
+            return with_routes_allowed(answer(), q.allowed, m);
         }
         if (q.allowed) {
             if (m == method::options) return options_response(q.allowed);
@@ -16817,7 +16960,6 @@ public:
         return response::error(status::not_found);
     }
 
-private:
     // Instantiated only for a conflicting pair, so that the error names both patterns.
     template <class A, class B>
     struct conflict_report {
@@ -17032,6 +17174,22 @@ private:
     }
     static constexpr std::array<planner, route_count + 1> plan_table =
         make_planners(std::make_index_sequence<route_count>{});
+
+    template <std::size_t I>
+    static response refuse_route(router& self, request const& req, walk const& s, status refusal) {
+        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        detail::note_route(E::pattern, E::is_mount);
+        if constexpr (E::is_mount)
+            return refuse_through(std::get<I>(self.routes_).app, req.with_path(s.path.substr(s.rest_at - 1)), refusal);
+        else return (void)self, (void)req, (void)s, response::error(refusal);
+    }
+    using refuser = response (*)(router&, request const&, walk const&, status);
+    template <std::size_t... I>
+    static constexpr std::array<refuser, route_count + 1> make_refusers(std::index_sequence<I...>) {
+        return {&refuse_route<I>..., nullptr};
+    }
+    static constexpr std::array<refuser, route_count + 1> refuse_table =
+        make_refusers(std::make_index_sequence<route_count>{});
 
     using invoker = response (*)(router&, request const&, walk const&);
     template <std::size_t... I>
@@ -18073,17 +18231,6 @@ inline handshake refuse(status s) {
     }
     return h;
 }
-
-// The one field named `name`; nullptr when absent, and `twice` set when repeated.
-inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
-    header_field const* found = nullptr;
-    for (auto const& f : req.headers())
-        if (iequals(f.name, name)) {
-            if (found) twice = true;
-            found = &f;
-        }
-    return found;
-}
 }  // namespace detail
 
 // Checks an upgrade request against RFC 6455 4.2.1 and answers it (4.2.2):
@@ -18107,10 +18254,10 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
     if (!connection_upgrade) return refuse(status::bad_request);
 
     bool twice = false;
-    auto version = detail::only_field(req, "Sec-WebSocket-Version", twice);
+    auto version = porthole::detail::only_field(req, "Sec-WebSocket-Version", twice);
     if (!version || twice || version->value != "13") return refuse(status::upgrade_required);
 
-    auto key = detail::only_field(req, "Sec-WebSocket-Key", twice);
+    auto key = porthole::detail::only_field(req, "Sec-WebSocket-Key", twice);
     std::string nonce;
     if (!key || twice || key->value.size() != 24 || !base64::decode(key->value, nonce) || nonce.size() != 16)
         return refuse(status::bad_request);

@@ -90,6 +90,19 @@ class RestApiCors(ExampleTest):
         self.assertNotIn("access-control-allow-origin", h)
         self.assertIn("Origin", h["vary"])
 
+    def test_a_body_over_the_limit_is_a_413_a_page_of_another_origin_can_read(self):
+        # Over max_body (4096): refused unread, through the layers, so that CORS names the origin
+        # (without it a browser reports a network error); a path with no route is the router's 404.
+        with tempfile.NamedTemporaryFile() as big:
+            big.write(b'{"name": "' + b"x" * 10000 + b'"}')
+            big.flush()
+            for path, code in (("/items", 413), ("/nothing", 404)):
+                status, h, _ = response("-H", "Origin: https://app.example", "-H", "Content-Type: application/json",
+                                        "--data-binary", "@" + big.name, self.base + path)
+                self.assertEqual(status, code)
+                self.assertEqual(h["access-control-allow-origin"], "https://app.example")
+                self.assertEqual(h["connection"], "close")
+
 
 class RestApiRequestIdRateLimitAccessLog(unittest.TestCase):
     def test_ids_429_with_retry_after_and_a_log_line_per_response(self):

@@ -33,6 +33,7 @@
 
 #include <porthole/connection.hpp>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -89,8 +90,8 @@ struct echo_app {
 
 // The same application with streamed routes (body_stream.hpp): a POST, PUT... to "/up..." has
 // its body taken by a sink as it arrives, at most 64 bytes (413 beyond), and answered with its
-// size. (A sink that stops early is not here: where it stops depends on how the body arrived,
-// and this target compares splits.)
+// size. It answers refusals too (app.hpp): a body over the parser's limit elsewhere is its 413. (A sink that stops
+// early is not here: where it stops depends on how the body arrived, and this target compares splits.)
 struct streamed_echo_app : echo_app {
     struct counter {
         std::size_t bytes = 0;
@@ -105,8 +106,12 @@ struct streamed_echo_app : echo_app {
         if (!r.path().starts_with("/up")) return echo_app::operator()(r);
         return take_body(r, counter{});
     }
+    response refuse(request const& r, status st) const {
+        if (body_delivery_of(r) != body_delivery::refused || !r.body().empty()) std::abort();  // not caught
+        return response::text("refused " + std::string(r.path()), st);
+    }
 };
-static_assert(detail::plans_bodies<streamed_echo_app>);
+static_assert(detail::plans_bodies<streamed_echo_app> && answers_refusals<streamed_echo_app>);
 
 struct logged {
     std::string method;

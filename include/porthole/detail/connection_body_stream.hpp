@@ -1,7 +1,8 @@
-// porthole/detail/connection_body_stream.hpp: request bodies taken as streams (body_stream.hpp):
-// the application asked how a body is taken once its head is in, the body's bytes handed to its
-// sink as they arrive, and the sink's answer. Members of connection (connection.hpp), defined
-// here, out of the class.
+// porthole/detail/connection_body_stream.hpp: request bodies that are not read whole before the
+// handler runs. Taken as streams (body_stream.hpp): the application asked how a body is taken once
+// its head is in, the body's bytes handed to its sink as they arrive, and the sink's answer. And
+// refused for their size, answered by an application that answers refusals (app.hpp). Members of
+// connection (connection.hpp), defined here, out of the class.
 #pragma once
 
 #include <porthole/connection.hpp>
@@ -179,6 +180,70 @@ inline void connection<App>::abort_body() noexcept {
         incoming_.reset();
         if (consumer) consumer->abort();
     }
+}
+
+// The body of a complete head is over its limit: the application answers in place of the
+// handler, through its layers (authentication first; CORS, the access log and metrics after), the
+// body unread, and the connection closes after the answer. False where the connection answers
+// itself: an application that does not answer refusals, or a request refused whatever the route.
+template <class App>
+bool connection<App>::answer_refusal(status refusal) {
+    if constexpr (std::same_as<std::remove_cv_t<App>, application_ref>) {
+        if (!app_.answers_refusals()) return false;
+    }
+    auto const& h = parser_.head();
+    if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
+        (host_check_ && !host_allowed(h)) || (h.form != target_form::origin && h.form != target_form::absolute))
+        return false;
+    std::string_view raw_path, query;
+    detail::split_target(h.target, raw_path, query);
+    std::string_view path = raw_path;
+    if (raw_path.find('%') != std::string_view::npos) {
+        path_.clear();
+        if (!url::decode_path(raw_path, path_)) return false;
+        path = path_;
+    }
+    // Not kept alive: what follows the head is the refused body.
+    request req(request::parts{h.method,
+                               h.method_name,
+                               h.target,
+                               h.version,
+                               path,
+                               raw_path,
+                               query,
+                               h.headers,
+                               {},
+                               false,
+                               peer_,
+                               secure_,
+                               client_subject_,
+                               &ex_});
+    ++served_;
+    detail::metrics_shard* recorder = detail::metrics_recorder();
+    if (recorder) [[unlikely]]
+        metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.head_size());
+    response res;
+    ex_.body_too_large = true;  // body_delivery_of(req): refused
+    try {
+        detail::header_storage_lease lease;
+        res = app_.refuse(req, refusal);
+    } catch (...) {
+        log_error(detail::about_exception(req.method_name(), req.target()));
+        res = response::error(status::internal_server_error);
+    }
+    ex_.body_too_large = false;
+    if (recorder) [[unlikely]]
+        metric_.routed(*recorder);
+    ex_.upgrade.reset();  // a refused request switches to nothing
+    input_cut_ = true;    // the body is not read
+    if (ex_.started || res.answered_later()) {
+        auto outcome = await_answer(req, res.answered_later());
+        if (outcome == awaiting::yes) return true;  // closes once it is written
+        if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
+    }
+    if (!res.valid()) res = response::error(status::internal_server_error);
+    finish(answered_request::of(req), std::move(res));
+    return true;
 }
 
 }  // namespace porthole
