@@ -3,6 +3,7 @@
 // test_request_id.cpp, test_security_headers.cpp, test_rate_limit.cpp, ...).
 #include "layer_support.hpp"
 
+#include <porthole/application_ref.hpp>
 #include <porthole/layer.hpp>
 #include <porthole/router.hpp>
 #include <porthole/testing.hpp>
@@ -280,6 +281,45 @@ TEST_CASE("a body over the connection's limit is refused through the layers and 
     REQUIRE(f.responses().size() == 1);
     CHECK(f.responses()[0].body == "taken");
     CHECK(handled == 1);
+}
+
+TEST_CASE(
+    "a refused body under an application_ref, layered or mounted, is the plain 413 when it does not answer refusals") {
+    auto plain = [](request const&) { return "plain"; };
+    application_ref ref(plain);
+    CHECK(!ref.answers_refusals());
+    connection_config config;
+    config.limits.max_body = 8;
+    std::vector<std::string> trace;
+    auto layered_ref = layers{tracer{"outer", &trace}}(ref);
+    auto mounted_ref = router{mount<"/m">(ref)};
+    testing::client c(layered_ref, config);
+    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    REQUIRE(c.responses().size() == 1);
+    CHECK(c.responses()[0].status == 413);
+    CHECK(c.responses()[0].header("X-Trace") == "outer");
+    testing::client d(mounted_ref, config);
+    d.send("POST /m/x HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    REQUIRE(d.responses().size() == 1);
+    CHECK(d.responses()[0].status == 413);
+}
+
+TEST_CASE("a refused body is not redirected for its trailing slash: the body would follow the redirect") {
+    auto api = router{route<"/notes", method::post>([](request const&) { return "taken"; })}.redirect_trailing_slash();
+    connection_config config;
+    config.limits.max_body = 8;
+    testing::client c(api, config);
+    c.send("POST /notes/ HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    REQUIRE(c.responses().size() == 1);
+    CHECK(c.responses()[0].status == 413);
+    testing::client d(api, config);  // within the limit: the redirect, as always
+    d.send("POST /notes/ HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab");
+    REQUIRE(d.responses().size() == 1);
+    CHECK(d.responses()[0].status == 308);
+    testing::client e(api, config);  // nothing there either way: 404
+    e.send("POST /other/ HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    REQUIRE(e.responses().size() == 1);
+    CHECK(e.responses()[0].status == 404);
 }
 
 TEST_CASE("an application that does not answer refusals gets the connection's own 413") {

@@ -660,3 +660,41 @@ TEST_CASE("an event hub's subscribers are counted while subscribed") {
     CHECK(subscribers() - s0 == 0);
     CHECK(streams() - l0 == 0);
 }
+
+TEST_CASE("a layer's early answer counts under the route the request was for") {
+    porthole::metrics::enable();
+    struct key_gate {
+        std::optional<response> before(request const& req) const {
+            if (!req.header("X-Key")) return response::text("who are you", status::unauthorized);
+            return std::nullopt;
+        }
+    };
+    auto inner = porthole::router{porthole::get<"/things/{id:int}">([](std::int64_t) { return "thing"; })};
+    auto app = porthole::layers{key_gate{}}(porthole::router{
+        porthole::get<"/notes/{id:int}">([](std::int64_t) { return "note"; }),
+        porthole::mount<"/api">(porthole::layers{key_gate{}}(inner)),
+    });
+    auto before = porthole::metrics::collect();
+    for (auto target : {"/notes/1", "/notes/x", "/notes/2"}) porthole::testing::get(app, target);
+    porthole::testing::send(app, {porthole::method::get, "/api/things/3", {{"X-Key", "1"}}});
+    auto after = porthole::metrics::collect();
+    CHECK(requests(after, "/notes/{id:int}", "GET", 4) - requests(before, "/notes/{id:int}", "GET", 4) == 2);
+    CHECK(requests(after, "(none)", "GET", 4) - requests(before, "(none)", "GET", 4) == 1);  // no route: /notes/x
+    // Inside a mount, the inner layer's answer is the inner router's route under the prefix;
+    // the outer layer's answer for a path under the mount, the mount's prefix.
+    CHECK(requests(after, "/api/things/{id:int}", "GET", 2) - requests(before, "/api/things/{id:int}", "GET", 2) == 1);
+    before = after;
+    porthole::testing::get(app, "/api/things/4");  // the outer gate answers
+    struct inner_only {
+        std::optional<response> before(request const& req) const {
+            if (req.header("X-Inner")) return response::text("no", status::forbidden);
+            return std::nullopt;
+        }
+    };
+    auto nested = porthole::router{porthole::mount<"/api">(porthole::layers{inner_only{}}(inner))};
+    porthole::testing::send(nested, {porthole::method::get, "/api/things/5", {{"X-Inner", "1"}}});
+    after = porthole::metrics::collect();
+    CHECK(requests(after, "/api", "GET", 4) - requests(before, "/api", "GET", 4) == 1);
+    CHECK(requests(after, "/api/things/{id:int}", "GET", 4) - requests(before, "/api/things/{id:int}", "GET", 4) == 1);
+    CHECK(find_route(after, "/notes/{id:int}", "GET").in_flight == 0);
+}

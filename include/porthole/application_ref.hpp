@@ -48,9 +48,11 @@ public:
     // False: plan_body() gives nothing whatever the request, so the connection need not ask.
     bool plans_bodies() const noexcept { return plan_ != nullptr; }
 
-    // A request whose body the connection refuses (app.hpp's answers_refusals), when the
-    // application answers those; check answers_refusals() first.
-    response refuse(request const& head, status refusal) const { return refuse_(target_, head, refusal); }
+    // A request whose body the connection refuses (app.hpp's answers_refusals): the
+    // application's answer when it answers those (answers_refusals()), else the plain page.
+    response refuse(request const& head, status refusal) const {
+        return refuse_ ? refuse_(target_, head, refusal) : response::error(refusal);
+    }
     bool answers_refusals() const noexcept { return refuse_ != nullptr; }
 
 private:

@@ -203,7 +203,11 @@ private:
             using traits = detail::layer_traits<L>;
             auto& l = std::get<I>(layers_);
             auto step = traits::before(l, req);
-            if (step.answer) return std::move(*step.answer);
+            if (step.answer) {
+                if constexpr (requires { App::note_route_for(req.method(), req.path()); })
+                    App::note_route_for(req.method(), req.path());  // metrics by the route it was for
+                return std::move(*step.answer);
+            }
             response res = [&] {
                 if constexpr (traits::has_rewrite) return run<I + 1, Refusing>(l.rewrite(step.state, req), refusal);
                 else return run<I + 1, Refusing>(req, refusal);

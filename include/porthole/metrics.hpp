@@ -247,6 +247,16 @@ inline void count_worker_rejection() noexcept {
     if constexpr (metrics::compiled_in) metrics_shards().worker_rejections.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Whether this thread's connection is calling its application with recording on.
+inline bool metrics_recording_request() noexcept {
+    if constexpr (metrics::compiled_in) {
+        metrics_shard* s = metrics_shard_pointer();
+        return s && s->current.active;
+    } else {
+        return false;
+    }
+}
+
 // The router found the route answering this thread's current request. A mount's prefix is
 // kept, and the route of the application mounted under it is appended to it when that
 // application is a router too.

@@ -380,15 +380,30 @@ public:
     // prefix), or an empty view when none would: 404, 405, and what the router answers itself
     // (OPTIONS with Allow, a trailing-slash redirect). For logs and metrics by route.
     static std::string_view route_for(method m, std::string_view path) noexcept {
-        if (path.empty() || path[0] != '/') return {};
+        auto route = route_index(m, path);
+        return route < route_count ? patterns_[route] : std::string_view{};
+    }
+
+    // Metrics by route (metrics.hpp) for an answer a layer around the router gave in its place
+    // (401, 429...): counted under the route that would have answered, when recording.
+    static void note_route_for(method m, std::string_view path) noexcept {
+        if (!detail::metrics_recording_request()) [[likely]]
+            return;
+        auto route = route_index(m, path);
+        if (route < route_count) detail::note_route(patterns_[route], mounts_[route]);
+    }
+
+private:
+    // The index of the route that would answer `m` on `path`; route_count when none would.
+    static std::size_t route_index(method m, std::string_view path) noexcept {
+        if (path.empty() || path[0] != '/') return route_count;
         walk w(path);
         detail::match_query q;
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        return find(w, q) ? patterns_[static_cast<std::size_t>(q.route)] : std::string_view{};
+        return find(w, q) ? static_cast<std::size_t>(q.route) : route_count;
     }
 
-private:
     template <class E>
     static constexpr bool route_plans_body() {
         if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
@@ -413,8 +428,9 @@ public:
     response operator()(request const& req) { return dispatch<false>(req); }
 
     // A request whose body the connection refuses (app.hpp's answers_refusals): answered as
-    // routing would, 404 or 405 where no route takes it (OPTIONS and the trailing-slash redirect
-    // too), and `refusal` where one does; a mounted application answers for its own paths.
+    // routing would, 404 or 405 (or OPTIONS's 204) where no route takes it, and `refusal` where
+    // one does, or would after the trailing-slash redirect (not sent: the body would follow it);
+    // a mounted application answers for its own paths.
     response refuse(request const& head, status refusal) { return dispatch<true>(head, refusal); }
 
 private:
@@ -443,7 +459,12 @@ private:
             res.set_header("Allow", detail::format_allow(q.allowed, buf));
             return res;
         }
-        if (redirect_slash_) return redirect_or_404(req);
+        if (redirect_slash_) {
+            auto res = redirect_or_404(req);
+            // A redirect would have the client send the body again, to its refusal.
+            if (Refusing && res.status() != status::not_found) return response::error(refusal);
+            return res;
+        }
         return response::error(status::not_found);
     }
 

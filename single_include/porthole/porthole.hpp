@@ -4380,6 +4380,16 @@ inline void count_worker_rejection() noexcept {
     if constexpr (metrics::compiled_in) metrics_shards().worker_rejections.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Whether this thread's connection is calling its application with recording on.
+inline bool metrics_recording_request() noexcept {
+    if constexpr (metrics::compiled_in) {
+        metrics_shard* s = metrics_shard_pointer();
+        return s && s->current.active;
+    } else {
+        return false;
+    }
+}
+
 // The router found the route answering this thread's current request. A mount's prefix is
 // kept, and the route of the application mounted under it is appended to it when that
 // application is a router too.
@@ -6056,7 +6066,11 @@ private:
             using traits = detail::layer_traits<L>;
             auto& l = std::get<I>(layers_);
             auto step = traits::before(l, req);
-            if (step.answer) return std::move(*step.answer);
+            if (step.answer) {
+                if constexpr (requires { App::note_route_for(req.method(), req.path()); })
+                    App::note_route_for(req.method(), req.path());  // metrics by the route it was for
+                return std::move(*step.answer);
+            }
             response res = [&] {
                 if constexpr (traits::has_rewrite) return run<I + 1, Refusing>(l.rewrite(step.state, req), refusal);
                 else return run<I + 1, Refusing>(req, refusal);
@@ -11014,7 +11028,12 @@ bool connection<App>::answer_refusal(status refusal) {
         if (outcome == awaiting::yes) return true;  // closes once it is written
         if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
     }
-    if (!res.valid()) res = response::error(status::internal_server_error);
+    if (!res.valid()) {
+        log_error(detail::about_request(
+            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
+            req.method_name(), req.target()));
+        res = response::error(status::internal_server_error);
+    }
     finish(answered_request::of(req), std::move(res));
     return true;
 }
@@ -15732,9 +15751,11 @@ public:
     // False: plan_body() gives nothing whatever the request, so the connection need not ask.
     bool plans_bodies() const noexcept { return plan_ != nullptr; }
 
-    // A request whose body the connection refuses (app.hpp's answers_refusals), when the
-    // application answers those; check answers_refusals() first.
-    response refuse(request const& head, status refusal) const { return refuse_(target_, head, refusal); }
+    // A request whose body the connection refuses (app.hpp's answers_refusals): the
+    // application's answer when it answers those (answers_refusals()), else the plain page.
+    response refuse(request const& head, status refusal) const {
+        return refuse_ ? refuse_(target_, head, refusal) : response::error(refusal);
+    }
     bool answers_refusals() const noexcept { return refuse_ != nullptr; }
 
 private:
@@ -16893,15 +16914,30 @@ public:
     // prefix), or an empty view when none would: 404, 405, and what the router answers itself
     // (OPTIONS with Allow, a trailing-slash redirect). For logs and metrics by route.
     static std::string_view route_for(method m, std::string_view path) noexcept {
-        if (path.empty() || path[0] != '/') return {};
+        auto route = route_index(m, path);
+        return route < route_count ? patterns_[route] : std::string_view{};
+    }
+
+    // Metrics by route (metrics.hpp) for an answer a layer around the router gave in its place
+    // (401, 429...): counted under the route that would have answered, when recording.
+    static void note_route_for(method m, std::string_view path) noexcept {
+        if (!detail::metrics_recording_request()) [[likely]]
+            return;
+        auto route = route_index(m, path);
+        if (route < route_count) detail::note_route(patterns_[route], mounts_[route]);
+    }
+
+private:
+    // The index of the route that would answer `m` on `path`; route_count when none would.
+    static std::size_t route_index(method m, std::string_view path) noexcept {
+        if (path.empty() || path[0] != '/') return route_count;
         walk w(path);
         detail::match_query q;
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        return find(w, q) ? patterns_[static_cast<std::size_t>(q.route)] : std::string_view{};
+        return find(w, q) ? static_cast<std::size_t>(q.route) : route_count;
     }
 
-private:
     template <class E>
     static constexpr bool route_plans_body() {
         if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
@@ -16926,8 +16962,9 @@ public:
     response operator()(request const& req) { return dispatch<false>(req); }
 
     // A request whose body the connection refuses (app.hpp's answers_refusals): answered as
-    // routing would, 404 or 405 where no route takes it (OPTIONS and the trailing-slash redirect
-    // too), and `refusal` where one does; a mounted application answers for its own paths.
+    // routing would, 404 or 405 (or OPTIONS's 204) where no route takes it, and `refusal` where
+    // one does, or would after the trailing-slash redirect (not sent: the body would follow it);
+    // a mounted application answers for its own paths.
     response refuse(request const& head, status refusal) { return dispatch<true>(head, refusal); }
 
 private:
@@ -16956,7 +16993,12 @@ private:
             res.set_header("Allow", detail::format_allow(q.allowed, buf));
             return res;
         }
-        if (redirect_slash_) return redirect_or_404(req);
+        if (redirect_slash_) {
+            auto res = redirect_or_404(req);
+            // A redirect would have the client send the body again, to its refusal.
+            if (Refusing && res.status() != status::not_found) return response::error(refusal);
+            return res;
+        }
         return response::error(status::not_found);
     }
 

@@ -241,7 +241,12 @@ bool connection<App>::answer_refusal(status refusal) {
         if (outcome == awaiting::yes) return true;  // closes once it is written
         if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
     }
-    if (!res.valid()) res = response::error(status::internal_server_error);
+    if (!res.valid()) {
+        log_error(detail::about_request(
+            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
+            req.method_name(), req.target()));
+        res = response::error(status::internal_server_error);
+    }
     finish(answered_request::of(req), std::move(res));
     return true;
 }
