@@ -700,3 +700,22 @@ TEST_CASE("a layer knows how the body reaches the application: whole, offered to
     CHECK(u.calls == 1);
     CHECK(body_delivery_of(request{}) == body_delivery::whole);
 }
+
+TEST_CASE("a streamed route's early answer with an invalid header field is a logged 500") {
+    auto app = router{post<"/upload">(streamed_body({.max_size = 1000}, [](request const&) {
+        response r = response::text("not now");
+        r.set_header("X-Split", "a\r\nInjected: yes");
+        return r;
+    }))};
+    std::string errors;
+    connection_config cfg;
+    cfg.error_log = [&errors](std::string_view line) { errors += line; };
+    testing::client c(app, cfg);
+    c.send(head("/upload", 5) + "hello");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 500);
+    CHECK_FALSE(rs[0].header("Injected").has_value());
+    CHECK(errors.find("X-Split") != std::string::npos);  // the log names the field
+    CHECK(errors.find("/upload") != std::string::npos);
+}

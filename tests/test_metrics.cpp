@@ -698,3 +698,23 @@ TEST_CASE("a layer's early answer counts under the route the request was for") {
     CHECK(requests(after, "/api/things/{id:int}", "GET", 4) - requests(before, "/api/things/{id:int}", "GET", 4) == 1);
     CHECK(find_route(after, "/notes/{id:int}", "GET").in_flight == 0);
 }
+
+TEST_CASE("a layer's early answer counts under its route through layers nested in layers") {
+    porthole::metrics::enable();
+    struct gate {
+        char const* field;
+        std::optional<response> before(request const& req) const {
+            if (req.header(field)) return response::text("no", status::forbidden);
+            return std::nullopt;
+        }
+    };
+    auto app = porthole::layers{gate{"X-Outer"}}(porthole::layers{gate{"X-Inner"}}(
+        porthole::router{porthole::get<"/deep/{id:int}">([](std::int64_t) { return "deep"; })}));
+    auto before = porthole::metrics::collect();
+    porthole::testing::send(app, {porthole::method::get, "/deep/1", {{"X-Outer", "1"}}});
+    porthole::testing::send(app, {porthole::method::get, "/deep/2", {{"X-Inner", "1"}}});
+    porthole::testing::send(app, {porthole::method::get, "/deep/x", {{"X-Outer", "1"}}});
+    auto after = porthole::metrics::collect();
+    CHECK(requests(after, "/deep/{id:int}", "GET", 4) - requests(before, "/deep/{id:int}", "GET", 4) == 2);
+    CHECK(requests(after, "(none)", "GET", 4) - requests(before, "(none)", "GET", 4) == 1);
+}

@@ -509,24 +509,14 @@ private:
 
     void answer() {
         auto const& h = parser_.head();
-        std::string_view raw_path, query;
-        detail::split_target(h.target, raw_path, query);
-        // The decoded path is the raw one unless it holds an escape (the parser lets no NUL
-        // or other control byte into a target): most requests need no copy.
-        std::string_view path = raw_path;
-        bool has_path = h.form == target_form::origin || h.form == target_form::absolute;
-        if (has_path && raw_path.find('%') != std::string_view::npos) {
-            path_.clear();
-            if (!url::decode_path(raw_path, path_)) {
-                count_parse_error(status::bad_request);
-                queue_error(status::bad_request);
-                closing_ = input_cut_ = true;  // the peer may still be sending the request
-                return;
-            }
-            path = path_;
+        target_views t;
+        if (!split_head_target(h, t)) {
+            count_parse_error(status::bad_request);
+            queue_error(status::bad_request);
+            closing_ = input_cut_ = true;  // the peer may still be sending the request
+            return;
         }
-        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query, h.headers,
-                                   parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        request req = request_of(h, t, parser_.body(), h.keep_alive);
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -567,13 +557,39 @@ private:
             if (outcome == awaiting::yes) return;
             if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
         }
-        if (!res.valid()) {
-            log_error(detail::about_request(
-                std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
-                req.method_name(), req.target()));
-            res = response::error(status::internal_server_error);
-        }
+        if (!res.valid()) [[unlikely]]
+            replace_invalid(req, res);
         finish(answered_request::of(req), std::move(res));
+    }
+
+    // The head's target split (RFC 9112 3.2) and its path decoded. The decoded path is the raw
+    // one unless it holds an escape (the parser lets no NUL or other control byte into a
+    // target): most requests need no copy; one that does is decoded into path_.
+    struct target_views {
+        std::string_view path, raw_path, query;
+    };
+    bool split_head_target(request_head const& h, target_views& t) {
+        detail::split_target(h.target, t.raw_path, t.query);
+        t.path = t.raw_path;
+        bool has_path = h.form == target_form::origin || h.form == target_form::absolute;
+        if (has_path && t.raw_path.find('%') != std::string_view::npos) [[unlikely]] {
+            path_.clear();
+            if (!url::decode_path(t.raw_path, path_)) return false;  // a malformed escape
+            t.path = path_;
+        }
+        return true;
+    }
+    request request_of(request_head const& h, target_views const& t, std::string_view body, bool keep_alive) {
+        return request(request::parts{h.method, h.method_name, h.target, h.version, t.path, t.raw_path, t.query,
+                                      h.headers, body, keep_alive, peer_, secure_, client_subject_, &ex_});
+    }
+
+    // A response with an invalid header field (response.hpp) is not sent: logged, a 500 instead.
+    PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res) {
+        log_error(detail::about_request(
+            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
+            req.method_name(), req.target()));
+        res = response::error(status::internal_server_error);
     }
 
     bool host_allowed(request_head const& h) const noexcept {

@@ -175,6 +175,12 @@ public:
         return app_.plan_body(head);
     }
 
+    // Metrics by route for an early answer of a layer around this one (router.hpp).
+    static void note_route_for(method m, std::string_view path) noexcept requires requires {
+        App::note_route_for(m, path);
+    }
+    { App::note_route_for(m, path); }
+
     App& application() noexcept { return app_; }
     template <std::size_t I>
     auto& layer() noexcept {

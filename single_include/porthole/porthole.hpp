@@ -6038,6 +6038,12 @@ public:
         return app_.plan_body(head);
     }
 
+    // Metrics by route for an early answer of a layer around this one (router.hpp).
+    static void note_route_for(method m, std::string_view path) noexcept requires requires {
+        App::note_route_for(m, path);
+    }
+    { App::note_route_for(m, path); }
+
     App& application() noexcept { return app_; }
     template <std::size_t I>
     auto& layer() noexcept {
@@ -9951,24 +9957,14 @@ private:
 
     void answer() {
         auto const& h = parser_.head();
-        std::string_view raw_path, query;
-        detail::split_target(h.target, raw_path, query);
-        // The decoded path is the raw one unless it holds an escape (the parser lets no NUL
-        // or other control byte into a target): most requests need no copy.
-        std::string_view path = raw_path;
-        bool has_path = h.form == target_form::origin || h.form == target_form::absolute;
-        if (has_path && raw_path.find('%') != std::string_view::npos) {
-            path_.clear();
-            if (!url::decode_path(raw_path, path_)) {
-                count_parse_error(status::bad_request);
-                queue_error(status::bad_request);
-                closing_ = input_cut_ = true;  // the peer may still be sending the request
-                return;
-            }
-            path = path_;
+        target_views t;
+        if (!split_head_target(h, t)) {
+            count_parse_error(status::bad_request);
+            queue_error(status::bad_request);
+            closing_ = input_cut_ = true;  // the peer may still be sending the request
+            return;
         }
-        request req(request::parts{h.method, h.method_name, h.target, h.version, path, raw_path, query, h.headers,
-                                   parser_.body(), h.keep_alive, peer_, secure_, client_subject_, &ex_});
+        request req = request_of(h, t, parser_.body(), h.keep_alive);
         ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
@@ -10009,13 +10005,39 @@ private:
             if (outcome == awaiting::yes) return;
             if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
         }
-        if (!res.valid()) {
-            log_error(detail::about_request(
-                std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
-                req.method_name(), req.target()));
-            res = response::error(status::internal_server_error);
-        }
+        if (!res.valid()) [[unlikely]]
+            replace_invalid(req, res);
         finish(answered_request::of(req), std::move(res));
+    }
+
+    // The head's target split (RFC 9112 3.2) and its path decoded. The decoded path is the raw
+    // one unless it holds an escape (the parser lets no NUL or other control byte into a
+    // target): most requests need no copy; one that does is decoded into path_.
+    struct target_views {
+        std::string_view path, raw_path, query;
+    };
+    bool split_head_target(request_head const& h, target_views& t) {
+        detail::split_target(h.target, t.raw_path, t.query);
+        t.path = t.raw_path;
+        bool has_path = h.form == target_form::origin || h.form == target_form::absolute;
+        if (has_path && t.raw_path.find('%') != std::string_view::npos) [[unlikely]] {
+            path_.clear();
+            if (!url::decode_path(t.raw_path, path_)) return false;  // a malformed escape
+            t.path = path_;
+        }
+        return true;
+    }
+    request request_of(request_head const& h, target_views const& t, std::string_view body, bool keep_alive) {
+        return request(request::parts{h.method, h.method_name, h.target, h.version, t.path, t.raw_path, t.query,
+                                      h.headers, body, keep_alive, peer_, secure_, client_subject_, &ex_});
+    }
+
+    // A response with an invalid header field (response.hpp) is not sent: logged, a 500 instead.
+    PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res) {
+        log_error(detail::about_request(
+            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
+            req.method_name(), req.target()));
+        res = response::error(status::internal_server_error);
     }
 
     bool host_allowed(request_head const& h) const noexcept {
@@ -10809,28 +10831,9 @@ bool connection<App>::plan_body() {
     if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
         (host_check_ && !host_allowed(h)))
         return false;
-    std::string_view raw_path, query;
-    detail::split_target(h.target, raw_path, query);
-    std::string_view path = raw_path;
-    if (raw_path.find('%') != std::string_view::npos) {
-        path_.clear();
-        if (!url::decode_path(raw_path, path_)) return false;
-        path = path_;
-    }
-    request req(request::parts{h.method,
-                               h.method_name,
-                               h.target,
-                               h.version,
-                               path,
-                               raw_path,
-                               query,
-                               h.headers,
-                               {},
-                               h.keep_alive,
-                               peer_,
-                               secure_,
-                               client_subject_,
-                               &ex_});
+    target_views t;
+    if (!split_head_target(h, t)) return false;
+    request req = request_of(h, t, {}, h.keep_alive);
     std::optional<body_plan> plan;
     try {
         plan = app_.plan_body(req);
@@ -10886,7 +10889,7 @@ bool connection<App>::plan_body() {
         }
         if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
     }
-    if (!res.valid()) res = response::error(status::internal_server_error);
+    if (!res.valid()) replace_invalid(req, res);
     auto summary = answered_request::of(req);
     if (close_after) summary.keep_alive = false;
     finish(summary, std::move(res));
@@ -10982,29 +10985,9 @@ bool connection<App>::answer_refusal(status refusal) {
     if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
         (host_check_ && !host_allowed(h)) || (h.form != target_form::origin && h.form != target_form::absolute))
         return false;
-    std::string_view raw_path, query;
-    detail::split_target(h.target, raw_path, query);
-    std::string_view path = raw_path;
-    if (raw_path.find('%') != std::string_view::npos) {
-        path_.clear();
-        if (!url::decode_path(raw_path, path_)) return false;
-        path = path_;
-    }
-    // Not kept alive: what follows the head is the refused body.
-    request req(request::parts{h.method,
-                               h.method_name,
-                               h.target,
-                               h.version,
-                               path,
-                               raw_path,
-                               query,
-                               h.headers,
-                               {},
-                               false,
-                               peer_,
-                               secure_,
-                               client_subject_,
-                               &ex_});
+    target_views t;
+    if (!split_head_target(h, t)) return false;
+    request req = request_of(h, t, {}, false);  // not kept alive: what follows the head is the refused body
     ++served_;
     detail::metrics_shard* recorder = detail::metrics_recorder();
     if (recorder) [[unlikely]]
@@ -11028,12 +11011,7 @@ bool connection<App>::answer_refusal(status refusal) {
         if (outcome == awaiting::yes) return true;  // closes once it is written
         if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
     }
-    if (!res.valid()) {
-        log_error(detail::about_request(
-            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
-            req.method_name(), req.target()));
-        res = response::error(status::internal_server_error);
-    }
+    if (!res.valid()) replace_invalid(req, res);
     finish(answered_request::of(req), std::move(res));
     return true;
 }

@@ -22,28 +22,9 @@ bool connection<App>::plan_body() {
     if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
         (host_check_ && !host_allowed(h)))
         return false;
-    std::string_view raw_path, query;
-    detail::split_target(h.target, raw_path, query);
-    std::string_view path = raw_path;
-    if (raw_path.find('%') != std::string_view::npos) {
-        path_.clear();
-        if (!url::decode_path(raw_path, path_)) return false;
-        path = path_;
-    }
-    request req(request::parts{h.method,
-                               h.method_name,
-                               h.target,
-                               h.version,
-                               path,
-                               raw_path,
-                               query,
-                               h.headers,
-                               {},
-                               h.keep_alive,
-                               peer_,
-                               secure_,
-                               client_subject_,
-                               &ex_});
+    target_views t;
+    if (!split_head_target(h, t)) return false;
+    request req = request_of(h, t, {}, h.keep_alive);
     std::optional<body_plan> plan;
     try {
         plan = app_.plan_body(req);
@@ -99,7 +80,7 @@ bool connection<App>::plan_body() {
         }
         if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
     }
-    if (!res.valid()) res = response::error(status::internal_server_error);
+    if (!res.valid()) replace_invalid(req, res);
     auto summary = answered_request::of(req);
     if (close_after) summary.keep_alive = false;
     finish(summary, std::move(res));
@@ -195,29 +176,9 @@ bool connection<App>::answer_refusal(status refusal) {
     if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
         (host_check_ && !host_allowed(h)) || (h.form != target_form::origin && h.form != target_form::absolute))
         return false;
-    std::string_view raw_path, query;
-    detail::split_target(h.target, raw_path, query);
-    std::string_view path = raw_path;
-    if (raw_path.find('%') != std::string_view::npos) {
-        path_.clear();
-        if (!url::decode_path(raw_path, path_)) return false;
-        path = path_;
-    }
-    // Not kept alive: what follows the head is the refused body.
-    request req(request::parts{h.method,
-                               h.method_name,
-                               h.target,
-                               h.version,
-                               path,
-                               raw_path,
-                               query,
-                               h.headers,
-                               {},
-                               false,
-                               peer_,
-                               secure_,
-                               client_subject_,
-                               &ex_});
+    target_views t;
+    if (!split_head_target(h, t)) return false;
+    request req = request_of(h, t, {}, false);  // not kept alive: what follows the head is the refused body
     ++served_;
     detail::metrics_shard* recorder = detail::metrics_recorder();
     if (recorder) [[unlikely]]
@@ -241,12 +202,7 @@ bool connection<App>::answer_refusal(status refusal) {
         if (outcome == awaiting::yes) return true;  // closes once it is written
         if (outcome == awaiting::unanswerable) res = response::error(status::internal_server_error);
     }
-    if (!res.valid()) {
-        log_error(detail::about_request(
-            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
-            req.method_name(), req.target()));
-        res = response::error(status::internal_server_error);
-    }
+    if (!res.valid()) replace_invalid(req, res);
     finish(answered_request::of(req), std::move(res));
     return true;
 }
