@@ -599,6 +599,37 @@ TEST_CASE("an access log entry is written per response") {
     CHECK(lines == std::vector<std::string>{"GET /x 200 7", "- - 400 11"});
 }
 
+TEST_CASE("the connection's own answer to a request whose head it read names the request in the access log") {
+    std::vector<std::string> lines;
+    connection_config cfg;
+    cfg.limits.max_body = 10;
+    cfg.access_log = [&](access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " HTTP/1." +
+                        std::to_string(e.version.minor) + " " + std::to_string(to_int(e.status)));
+    };
+    recorder app;
+    {
+        client c(app, cfg);  // a body over the limit: the head is known
+        c.send("POST /up?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n");
+    }
+    {
+        client c(app, cfg);  // a malformed chunk size, read after the head
+        c.send("POST /chunks HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    }
+    {
+        client c(app, cfg);  // the body stopped coming
+        c.send("PUT /slow HTTP/1.0\r\nContent-Length: 5\r\n\r\nab");
+        c.time_out();
+    }
+    {
+        client c(app, cfg);  // a head that stopped coming: no request to name
+        c.send("GET /half HTTP/1.1\r\nHo");
+        c.time_out();
+    }
+    CHECK(lines == std::vector<std::string>{"POST /up?x=1 HTTP/1.1 413", "POST /chunks HTTP/1.1 400",
+                                            "PUT /slow HTTP/1.0 408", "- - HTTP/1.1 408"});
+}
+
 TEST_CASE("a method named \"-\" is a request like any other, told apart from an error by its target") {
     std::vector<std::string> lines;
     connection_config cfg;

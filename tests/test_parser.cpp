@@ -421,6 +421,29 @@ TEST_CASE("rule: a body over the limit is 413, known from Content-Length before 
     CHECK(error_of(pre + "80000000\r\n") == E::body_too_large);  // 2 GiB: refused at once
 }
 
+TEST_CASE("a head parsed whole stays described when its body fails; a head that fails does not") {
+    parser_limits limits;
+    limits.max_body = 10;
+    basic_request_parser<> p(limits);
+    std::string big = req("POST /up?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n");
+    CHECK(p.parse(big) == parse_status::error);
+    CHECK_FALSE(p.head_complete());
+    CHECK(p.head_parsed());
+    CHECK(p.head().method_name == "POST");
+    CHECK(p.head().target == "/up?x=1");
+    p.reset();
+    CHECK_FALSE(p.head_parsed());
+    std::string chunk = req("PUT /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n") + "zz\r\n";
+    CHECK(p.parse(chunk) == parse_status::error);
+    CHECK(p.head_parsed());
+    CHECK(p.head().target == "/c");
+    p.reset();
+    std::string no_host = req("GET /h HTTP/1.1\r\n");  // the head itself is refused
+    CHECK(p.parse(no_host) == parse_status::error);
+    CHECK(p.error() == E::missing_host);
+    CHECK_FALSE(p.head_parsed());
+}
+
 // ---------------------------------------------------------------- helpers
 
 TEST_CASE("helper: Connection tokens decide keep-alive per version") {

@@ -215,6 +215,19 @@ TEST_CASE("the response timeout answers 503 with Connection: close, and the resp
     CHECK(!app.held[0].send(response::text("late")));
 }
 
+TEST_CASE("the response timeout's 503 names the request it answers in the access log") {
+    held_answers app;
+    std::vector<std::string> lines;
+    porthole::connection_config config;
+    config.access_log = [&](porthole::access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)));
+    };
+    porthole::testing::client c(app, config);
+    c.send("GET /a?b=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /now HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.time_out();
+    CHECK(lines == std::vector<std::string>{"GET /a?b=1 503"});
+}
+
 TEST_CASE("stopping with an answer outstanding: the answer still goes, with Connection: close") {
     held_answers app;
     porthole::testing::client c(app);

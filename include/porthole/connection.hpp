@@ -640,18 +640,37 @@ private:
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).
-    std::uint64_t queue_error(status s) {
+    std::uint64_t queue_error(status s, answered_request const* about = nullptr) {
         auto res = response::error(s);
         auto bytes = queue_response(res, false, http_1_1, false).bytes;
-        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, bytes});
+        if (config_.access_log) log_own_answer(s, bytes, about);
         return bytes;
+    }
+
+    // The access log's line for an answer of the connection's own: the request it answers when
+    // known (`about`, or the head the parser holds: a body over its limit, a timeout while the
+    // body came), "-" for a head that never parsed.
+    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const* about) {
+        access_entry e{peer_, "-", "-", http_1_1, s, bytes};
+        if (about) {
+            e.method = about->method_name;
+            e.target = about->target;
+            e.version = about->version;
+        } else if (parser_.head_parsed()) {
+            auto const& h = parser_.head();
+            e.method = h.method_name;
+            e.target = h.target;
+            e.version = h.version;
+        }
+        config_.access_log(e);
     }
 
     // The request the application holds gets `s` instead of its answer, counted as its answer.
     void answer_instead(status s) {
         auto record = std::exchange(metric_, {});
+        auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = queue_error(s);
+        auto bytes = queue_error(s, held ? &held->summary : nullptr);
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }

@@ -163,6 +163,9 @@ public:
     }
 
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
+    // The head parsed whole, whatever became of its body (over its limit, a malformed chunk):
+    // head() describes the request until reset().
+    bool head_parsed() const noexcept { return head_complete() || failed_in_body_; }
     request_head const& head() const noexcept { return head_; }
     std::size_t head_size() const noexcept { return head_size_; }
     std::string_view body() const noexcept { return body_; }
@@ -207,7 +210,7 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = failed_in_body_ = false;
     }
 
 private:
@@ -215,6 +218,7 @@ private:
 
     parse_status fail(parse_error e) noexcept {
         error_ = e;
+        failed_in_body_ = state_ == state::body;
         state_ = state::failed;
         return parse_status::error;
     }
@@ -562,6 +566,7 @@ private:
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;
+    bool failed_in_body_ = false;
 };
 
 // A parser with its own header storage, for when a fixed capacity is fine.

@@ -399,9 +399,15 @@ private:
         if (path.empty() || path[0] != '/') return route_count;
         walk w(path);
         detail::match_query q;
+        return find_for(m, w, q) ? static_cast<std::size_t>(q.route) : route_count;
+    }
+
+    // Finds the route for method `m` on the walked path, HEAD taking GET's (RFC 9110 9.3.2):
+    // true with q.route; false with q.allowed holding the methods the path has, if any.
+    static bool find_for(method m, walk& w, detail::match_query& q) noexcept {
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        return find(w, q) ? static_cast<std::size_t>(q.route) : route_count;
+        return find(w, q);
     }
 
     template <class E>
@@ -419,9 +425,7 @@ public:
         if (path.empty() || path[0] != '/') return std::nullopt;
         walk w(path);
         detail::match_query q;
-        q.wanted = detail::method_bit(head.method());
-        if (head.method() == method::head) q.fallback = detail::method_bit(method::get);
-        if (!find(w, q)) return std::nullopt;
+        if (!find_for(head.method(), w, q)) return std::nullopt;
         return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
     }
 
@@ -441,9 +445,7 @@ private:
         if (path.empty() || path[0] != '/') return response::error(status::not_found);
         walk w(path);
         detail::match_query q;
-        q.wanted = detail::method_bit(m);
-        if (m == method::head) q.fallback = detail::method_bit(method::get);
-        if (find(w, q)) {
+        if (find_for(m, w, q)) {
             auto route = static_cast<std::size_t>(q.route);
             auto answer = [&] {
                 if constexpr (Refusing) return refuse_table[route](*this, req, w, refusal);

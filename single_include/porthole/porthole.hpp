@@ -1085,6 +1085,9 @@ public:
     }
 
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
+    // The head parsed whole, whatever became of its body (over its limit, a malformed chunk):
+    // head() describes the request until reset().
+    bool head_parsed() const noexcept { return head_complete() || failed_in_body_; }
     request_head const& head() const noexcept { return head_; }
     std::size_t head_size() const noexcept { return head_size_; }
     std::string_view body() const noexcept { return body_; }
@@ -1129,7 +1132,7 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = failed_in_body_ = false;
     }
 
 private:
@@ -1137,6 +1140,7 @@ private:
 
     parse_status fail(parse_error e) noexcept {
         error_ = e;
+        failed_in_body_ = state_ == state::body;
         state_ = state::failed;
         return parse_status::error;
     }
@@ -1484,6 +1488,7 @@ private:
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;
+    bool failed_in_body_ = false;
 };
 
 // A parser with its own header storage, for when a fixed capacity is fine.
@@ -10088,18 +10093,37 @@ private:
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).
-    std::uint64_t queue_error(status s) {
+    std::uint64_t queue_error(status s, answered_request const* about = nullptr) {
         auto res = response::error(s);
         auto bytes = queue_response(res, false, http_1_1, false).bytes;
-        if (config_.access_log) config_.access_log(access_entry{peer_, "-", "-", http_1_1, s, bytes});
+        if (config_.access_log) log_own_answer(s, bytes, about);
         return bytes;
+    }
+
+    // The access log's line for an answer of the connection's own: the request it answers when
+    // known (`about`, or the head the parser holds: a body over its limit, a timeout while the
+    // body came), "-" for a head that never parsed.
+    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const* about) {
+        access_entry e{peer_, "-", "-", http_1_1, s, bytes};
+        if (about) {
+            e.method = about->method_name;
+            e.target = about->target;
+            e.version = about->version;
+        } else if (parser_.head_parsed()) {
+            auto const& h = parser_.head();
+            e.method = h.method_name;
+            e.target = h.target;
+            e.version = h.version;
+        }
+        config_.access_log(e);
     }
 
     // The request the application holds gets `s` instead of its answer, counted as its answer.
     void answer_instead(status s) {
         auto record = std::exchange(metric_, {});
+        auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = queue_error(s);
+        auto bytes = queue_error(s, held ? &held->summary : nullptr);
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }
@@ -16911,9 +16935,15 @@ private:
         if (path.empty() || path[0] != '/') return route_count;
         walk w(path);
         detail::match_query q;
+        return find_for(m, w, q) ? static_cast<std::size_t>(q.route) : route_count;
+    }
+
+    // Finds the route for method `m` on the walked path, HEAD taking GET's (RFC 9110 9.3.2):
+    // true with q.route; false with q.allowed holding the methods the path has, if any.
+    static bool find_for(method m, walk& w, detail::match_query& q) noexcept {
         q.wanted = detail::method_bit(m);
         if (m == method::head) q.fallback = detail::method_bit(method::get);
-        return find(w, q) ? static_cast<std::size_t>(q.route) : route_count;
+        return find(w, q);
     }
 
     template <class E>
@@ -16931,9 +16961,7 @@ public:
         if (path.empty() || path[0] != '/') return std::nullopt;
         walk w(path);
         detail::match_query q;
-        q.wanted = detail::method_bit(head.method());
-        if (head.method() == method::head) q.fallback = detail::method_bit(method::get);
-        if (!find(w, q)) return std::nullopt;
+        if (!find_for(head.method(), w, q)) return std::nullopt;
         return plan_table[static_cast<std::size_t>(q.route)](*this, head, w);
     }
 
@@ -16953,9 +16981,7 @@ private:
         if (path.empty() || path[0] != '/') return response::error(status::not_found);
         walk w(path);
         detail::match_query q;
-        q.wanted = detail::method_bit(m);
-        if (m == method::head) q.fallback = detail::method_bit(method::get);
-        if (find(w, q)) {
+        if (find_for(m, w, q)) {
             auto route = static_cast<std::size_t>(q.route);
             auto answer = [&] {
                 if constexpr (Refusing) return refuse_table[route](*this, req, w, refusal);
