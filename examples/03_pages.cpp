@@ -14,5 +14,7 @@ int main(int argc, char** argv) {
         porthole::get<"/index/">(page("index.html")),
         porthole::get<"/home/">(page("home.html")),
     };
-    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
+    return porthole::serve(
+        app, porthole::server_options::from_command_line(
+                 argc, argv, {{"--pages DIR", "the folder of the pages (default: the examples' pages)"}}));
 }

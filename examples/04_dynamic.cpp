@@ -23,5 +23,7 @@ int main(int argc, char** argv) {
             return pages.get(dir + "/dynamic.html")->render({{"oo", now()}});
         }),
     };
-    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
+    return porthole::serve(
+        app, porthole::server_options::from_command_line(
+                 argc, argv, {{"--pages DIR", "the folder of the pages (default: the examples' pages)"}}));
 }

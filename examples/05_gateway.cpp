@@ -20,7 +20,9 @@ static volatile std::sig_atomic_t stopping = 0;
 
 int main(int argc, char** argv) {
     auto app = [](porthole::request const& req) { return "gateway answers " + std::string(req.path()) + "\n"; };
-    auto command_line = porthole::server_options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(
+        argc, argv,
+        {{"--way WAY", "server (the built-in server, default), loop (a poll() loop of its own) or direct (a call)"}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto const& opts = command_line.options;
     auto way = porthole::command_line_value(argc, argv, "--way").value_or("server");

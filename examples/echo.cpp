@@ -9,7 +9,8 @@
 
 int main(int argc, char** argv) {
     std::atomic<unsigned long> received{0};
-    auto command_line = porthole::server_options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(
+        argc, argv, {{"--gunzip", "decode gzip and deflate request bodies (built with zlib)"}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto& opts = command_line.options;
     porthole::ws::handlers echo_ws{

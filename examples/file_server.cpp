@@ -6,13 +6,17 @@
 //   build/examples/file_server --root www --port 8080 --threads 2 [--gzip [--gzip-level N]]
 #include <porthole/porthole.hpp>
 
+#include <charconv>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <system_error>
 
 int main(int argc, char** argv) {
-    auto command_line = porthole::server_options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(
+        argc, argv,
+        {{"--root DIR", "the folder to serve (default .)"},
+         {"--gzip", "compress answers a client accepts compressed (built with zlib or brotli)"},
+         {"--gzip-level N", "with --gzip: the compression level, 1 to 9"}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
     bool gzip = porthole::command_line_flag(argc, argv, "--gzip");
@@ -20,8 +24,13 @@ int main(int argc, char** argv) {
         porthole::static_files files(root, {.precompressed = true});
 #if defined(PORTHOLE_WITH_ZLIB) || defined(PORTHOLE_WITH_BROTLI)
         porthole::compression_options compress;
-        if (auto level = porthole::command_line_value(argc, argv, "--gzip-level"))
-            compress.level = std::atoi(std::string(*level).c_str());
+        if (auto level = porthole::command_line_value(argc, argv, "--gzip-level")) {
+            auto [end, ec] = std::from_chars(level->data(), level->data() + level->size(), compress.level);
+            if (ec != std::errc() || end != level->data() + level->size() || compress.level < 1 || compress.level > 9) {
+                std::fprintf(stderr, "%s: --gzip-level needs a number from 1 to 9\n", argv[0]);
+                return 2;
+            }
+        }
         auto app = porthole::layers{
             porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression(compress)),
         }(std::move(files));

@@ -249,5 +249,8 @@ int main(int argc, char** argv) {
                 return porthole::take_multipart(req, upload_form(upload_dir));
             })),
     };
-    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
+    return porthole::serve(app, porthole::server_options::from_command_line(
+                                    argc, argv,
+                                    {{"--upload-dir DIR", "store uploaded files there (default: uploads are off)"},
+                                     {"--max-upload BYTES", "the largest upload (default 4 GiB)"}}));
 }

@@ -25,7 +25,12 @@
 
 int main(int argc, char** argv) {
     rest_api::store store;
-    auto command_line = porthole::server_options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(
+        argc, argv,
+        {{"--access-log", "a Common Log Format line per answer on standard error"},
+         {"--rate-limit N", "requests a second per client address, 1 or more; beyond: 429"},
+         {"--cors-origin ORIGIN", "an origin whose pages may call the API (repeatable)"},
+         {"--basic-auth USER:PASSWORD", "the credentials POST, PUT and DELETE ask for"}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto& opts = command_line.options;
     opts.limits.max_body = rest_api::max_body;  // 413 before a larger body arrives

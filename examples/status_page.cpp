@@ -109,7 +109,10 @@ int main(int argc, char** argv) {
         porthole::get<"/debug/vars">(porthole::debug_vars()),  // its script and style are files: CSP 'self' holds
     };
 
-    auto command_line = porthole::server_options::from_command_line(argc, argv);
+    auto command_line = porthole::server_options::from_command_line(
+        argc, argv,
+        {{"--pages DIR", "the folder of the page's template, script and style (default: the examples')"},
+         {"--token", "answer only requests with the access token the start-up line gives"}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto& opts = command_line.options;
     bool token_on = porthole::command_line_flag(argc, argv, "--token");

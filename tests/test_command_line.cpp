@@ -325,6 +325,40 @@ TEST_CASE("an unknown flag one edit from one of porthole's is refused as a typo,
     }
 }
 
+TEST_CASE("a program that lists its own flags has them in --help, their values taken, every other flag refused") {
+    auto read_own = [](std::vector<char const*> argv) {
+        return porthole::server_options::from_command_line(
+            static_cast<int>(argv.size()), argv.data(),
+            {{"--root DIR", "the folder to serve (default .)"}, {"--gzip", "compress answers"}});
+    };
+    auto help = read_own({"prog", "--help"});
+    REQUIRE(help.result == porthole::command_line::outcome::help);
+    CHECK(
+        help.message.starts_with("usage: prog [--root DIR] [--gzip] [porthole's flags]\n"
+                                 "  --root DIR    the folder to serve (default .)\n"
+                                 "  --gzip        compress answers\n"
+                                 "porthole's flags: [--port N] [--threads N]"));
+    CHECK(help.message.find("\n  --port N      TCP port") != std::string::npos);
+    // Its flags, with their values however they look, and porthole's.
+    auto cl = read_own({"prog", "--root", "-port", "--gzip", "--threads", "2", "-", "file.txt"});
+    REQUIRE(cl.ok());
+    CHECK(cl.options.threads == 2);
+    CHECK(read_own({"prog", "--root=/srv", "--port=0"}).ok());
+    CHECK(problem(read_own({"prog", "--gzip", "--root"})) == "prog: --root needs a value");
+    CHECK(problem(read_own({"prog", "--root", "--gzip"})) == "prog: --root needs a value");
+    CHECK(problem(read_own({"prog", "--rot", "/srv"})) == "prog: unknown flag --rot; did you mean --root?");
+    CHECK(problem(read_own({"prog", "--gzpi"})) == "prog: unknown flag --gzpi; did you mean --gzip?");
+    CHECK(problem(read_own({"prog", "--verbose"})) == "prog: unknown flag --verbose");
+    CHECK(problem(read_own({"prog", "-v"})) == "prog: unknown flag -v");
+    auto refused = read_own({"prog", "--verbose"});
+    CHECK(refused.exit_status() == 2);
+    CHECK(refused.message.find("\n  --gzip        compress answers\n") != std::string::npos);  // the usage follows
+    // What follows a lone -- stays the program's.
+    CHECK(read_own({"prog", "--", "--verbose"}).ok());
+    // A program that lists none keeps its flags its own, as before.
+    CHECK(read({"prog", "--verbose"}).ok());
+}
+
 TEST_CASE("a lone -- ends the flags: what follows is the program's, read by no reader, refused by no check") {
     // A program that runs a child command passes it whole: not read, not a typo, not help.
     auto cl = read({"prog", "--port", "0", "--", "child", "--thread", "4", "--port", "9", "--help", "--port"});

@@ -12,6 +12,9 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -628,6 +631,67 @@ TEST_CASE("the connection's own answer to a request whose head it read names the
     }
     CHECK(lines == std::vector<std::string>{"POST /up?x=1 HTTP/1.1 413", "POST /chunks HTTP/1.1 400",
                                             "PUT /slow HTTP/1.0 408", "- - HTTP/1.1 408"});
+    lines.clear();
+    {
+        client c(app, cfg);  // a malformed escape in the path
+        c.send("GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n");
+    }
+    {
+        client c(app, cfg);  // an expectation other than 100-continue
+        c.send("POST /e HTTP/1.1\r\nHost: t\r\nExpect: nope\r\nContent-Length: 5\r\n\r\n");
+    }
+    CHECK(lines == std::vector<std::string>{"GET /a%zz HTTP/1.1 400", "POST /e HTTP/1.1 417"});
+}
+
+// A 408 while the body comes names the request from the bytes the connection kept, wherever
+// its head was parsed: the driver's buffer (reused by the loop's other connections, or freed),
+// the connection's own before a pipelined request ahead of it was dropped from it, or before it
+// grew (ASan: a view into the old buffer would be read after free).
+TEST_CASE("a 408 while the body comes names the request, wherever its head was parsed") {
+    std::vector<std::string> lines;
+    connection_config cfg;
+    cfg.access_log = [&](access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)));
+    };
+    recorder app;
+    std::string const stalled = "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab";
+    SUBCASE("behind a pipelined request") {
+        client c(app, cfg);
+        c.send(get("/first") + stalled);
+        c.time_out();
+        CHECK(lines == std::vector<std::string>{"GET /first 200", "POST /upload 408"});
+    }
+    SUBCASE("fed from a buffer the driver reuses") {
+        connection<recorder> conn(app, cfg);
+        std::string shared(4096, '\0');
+        std::memcpy(shared.data(), stalled.data(), stalled.size());
+        conn.feed(std::span<char>(shared.data(), stalled.size()));
+        std::string other = "GET /\r\nInjected: line\r\n another peer's request ?token=abcdef HTTP/1.1\r\n";
+        std::memcpy(shared.data(), other.data(), other.size());
+        conn.timeout();
+        CHECK(lines == std::vector<std::string>{"POST /upload 408"});
+    }
+    SUBCASE("fed from a buffer since freed") {
+        connection<recorder> conn(app, cfg);
+        {
+            auto buffer = std::make_unique<char[]>(stalled.size());
+            std::memcpy(buffer.get(), stalled.data(), stalled.size());
+            conn.feed(std::span<char>(buffer.get(), stalled.size()));
+        }
+        conn.timeout();
+        CHECK(lines == std::vector<std::string>{"POST /upload 408"});
+    }
+    SUBCASE("read into the connection's buffer, which grew since") {
+        connection<recorder> conn(app, cfg);
+        std::string big = "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(4000, 'x');
+        auto room = conn.read_buffer();
+        REQUIRE(room.size() >= big.size());
+        std::memcpy(room.data(), big.data(), big.size());
+        conn.commit(big.size());
+        (void)conn.read_buffer();  // grows the buffer; the read then finds nothing
+        conn.timeout();
+        CHECK(lines == std::vector<std::string>{"POST /big 408"});
+    }
 }
 
 TEST_CASE("a method named \"-\" is a request like any other, told apart from an error by its target") {

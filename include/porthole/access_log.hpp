@@ -24,8 +24,8 @@
 namespace porthole {
 
 // What an access log line needs; views are valid during the callback only. An answer to input
-// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be. The entry is written when the answer is
+// that was not a request (a malformed head, a timeout while the head came) has "-" for method
+// and target; a request's target is never "-", though its method may be. The entry is written when the answer is
 // queued: a streamed body's size is not known then (body_size_known false, body_bytes 0).
 struct access_entry {
     std::string_view peer{}, method{}, target{};  // peer: "address:port", "[v6]:port" or a socket path

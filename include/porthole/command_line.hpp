@@ -61,10 +61,25 @@ inline int flags_end(int argc, char const* const* argv) noexcept {
     return argc;
 }
 
-inline std::string command_line_usage(std::string_view program) {
+// A program flag's name, and whether it takes a value: "--root DIR" is "--root" with one.
+inline std::string_view flag_name(program_flag const& f) noexcept { return f.usage.substr(0, f.usage.find(' ')); }
+inline bool flag_takes_value(program_flag const& f) noexcept { return f.usage.find(' ') != std::string_view::npos; }
+
+inline std::string command_line_usage(std::string_view program, std::initializer_list<program_flag> own = {}) {
     std::string usage = "usage: ";
-    usage.append(program).append(
-        " [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage.append(program);
+    if (own.size() != 0) {
+        for (auto const& f : own) usage.append(" [").append(f.usage).append("]");
+        usage += " [porthole's flags]\n";
+        std::size_t width = 14;  // as porthole's own below
+        for (auto const& f : own) width = std::max(width, f.usage.size() + 2);
+        for (auto const& f : own) {
+            usage.append("  ").append(f.usage).append(width - f.usage.size(), ' ');
+            usage.append(f.about).append("\n");
+        }
+        usage += "porthole's flags:";
+    }
+    usage.append(" [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
     usage +=
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
@@ -161,7 +176,8 @@ inline bool command_line_flag(int argc, char const* const* argv, std::string_vie
     return false;
 }
 
-inline command_line server_options::from_command_line(int argc, char const* const* argv) {
+inline command_line server_options::from_command_line(int argc, char const* const* argv,
+                                                      std::initializer_list<program_flag> own) {
     command_line cl;
     server_options& o = cl.options;
     o.announce = true;
@@ -170,7 +186,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     auto refuse = [&](std::string_view problem) {  // moves cl out: only ever `return refuse(...)`
         cl.result = command_line::outcome::invalid;
         cl.message.assign(program).append(": ").append(problem).append("\n");
-        cl.message += detail::command_line_usage(program);
+        cl.message += detail::command_line_usage(program, own);
         return std::move(cl);
     };
     argc = detail::flags_end(argc, argv);  // what follows a lone `--` is the program's
@@ -178,7 +194,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") {
             cl.result = command_line::outcome::help;
-            cl.message = detail::command_line_usage(program);
+            cl.message = detail::command_line_usage(program, own);
             return cl;
         }
         if (a == "--shared-listener") o.listener_per_thread = false;
@@ -212,19 +228,24 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     static constexpr std::string_view value_flags[] = {
         "--port",       "--threads",  "--address", "--socket-mode",     "--socket-owner",   "--socket-group",
         "--allow-host", "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"};
-    // Every flag porthole reads: those before `takes_value` take one.
+    // Every flag porthole reads, and the program's own it lists: those before `takes_value` take one.
     std::vector<std::string_view> known(std::begin(value_flags), std::end(value_flags));
     for (auto const& t : timeouts) known.emplace_back(t.name);
+    for (auto const& f : own)
+        if (detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
     std::size_t const takes_value = known.size();
     known.insert(known.end(), {"--help", "--shared-listener"});
+    for (auto const& f : own)
+        if (!detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
     for (std::size_t k = 0; k < takes_value; ++k)
         if (lacks_value(known[k])) return refuse(std::string(known[k]) + " needs a value");
-    // An unknown flag one edit from one of porthole's is a typo (`--thread 4`), and so is a
-    // timeout without its unit (`--header-timeout 5`): refused rather than left to the program and
-    // served with the default; a program's own flags stay further off.
+    // An unknown flag one edit from a known one is a typo (`--thread 4`), and so is a timeout
+    // without its unit (`--header-timeout 5`): refused rather than left to the program and served
+    // with the default. A program that lists its flags has every other flag refused; one that
+    // does not keeps its own flags further off.
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        if (!a.starts_with("-")) continue;
+        if (!a.starts_with("-") || a == "-") continue;  // an argument, or "-" for standard input
         std::string_view name = a.substr(0, a.find('='));
         auto it = std::find(known.begin(), known.end(), name);
         if (it != known.end()) {
@@ -234,6 +255,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         for (std::string_view k : known)
             if (detail::one_edit_apart(name, k) || (k.ends_with("-timeout-ms") && k.substr(0, k.size() - 3) == name))
                 return refuse("unknown flag " + std::string(name) + "; did you mean " + std::string(k) + "?");
+        if (own.size() != 0) return refuse("unknown flag " + std::string(name));
     }
     unsigned long v = 0;
     if (auto p = command_line_value(argc, argv, "--port")) {

@@ -295,8 +295,13 @@ public:
         }
         if (closing_) return;
         auto p = phase();
-        if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
-            queue_error(draining_ ? status::service_unavailable : status::request_timeout);
+        if (p == connection_phase::reading_headers || p == connection_phase::reading_body) {
+            // The head's views are in the buffer its bytes were parsed in, the driver's own or
+            // one since moved: the unfinished request's bytes are kept at the start of in_.
+            bool head_kept = parser_.head_complete() && in_.size() >= parser_.head_size();
+            if (head_kept) parser_.follow(in_.data());
+            queue_error(draining_ ? status::service_unavailable : status::request_timeout, nullptr, head_kept);
+        }
         closing_ = true;
         in_.clear();
     }
@@ -640,23 +645,26 @@ private:
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).
-    std::uint64_t queue_error(status s, answered_request const* about = nullptr) {
+    // `head_valid`: whether the parser's head, if parsed, may name the request (its views are
+    // valid inside process()).
+    std::uint64_t queue_error(status s, answered_request const* about = nullptr, bool head_valid = true) {
         auto res = response::error(s);
         auto bytes = queue_response(res, false, http_1_1, false).bytes;
-        if (config_.access_log) log_own_answer(s, bytes, about);
+        if (config_.access_log) log_own_answer(s, bytes, about, head_valid);
         return bytes;
     }
 
     // The access log's line for an answer of the connection's own: the request it answers when
     // known (`about`, or the head the parser holds: a body over its limit, a timeout while the
     // body came), "-" for a head that never parsed.
-    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const* about) {
+    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const* about,
+                                          bool head_valid) {
         access_entry e{peer_, "-", "-", http_1_1, s, bytes};
         if (about) {
             e.method = about->method_name;
             e.target = about->target;
             e.version = about->version;
-        } else if (parser_.head_parsed()) {
+        } else if (head_valid && parser_.head_parsed()) {
             auto const& h = parser_.head();
             e.method = h.method_name;
             e.target = h.target;
@@ -670,7 +678,7 @@ private:
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = queue_error(s, held ? &held->summary : nullptr);
+        auto bytes = queue_error(s, held ? &held->summary : nullptr, false);
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,14 @@ enum class follow_client : unsigned char {
 // The server's options: everything porthole::server and serve() are told. The server derives
 // from them the engine's settings (detail::engine_settings: listeners, loops, timeouts) and its
 // connections' configuration (connection_config: parser_limits, output bound, logs).
+// A flag of the program's own, for from_command_line's --help and its check of the command
+// line: `usage` as written on it, with a placeholder when the flag takes a value ("--root DIR")
+// or without ("--gzip"); `about` what it does, on one line ("the folder to serve (default .)").
+struct program_flag {
+    std::string_view usage;
+    std::string_view about;
+};
+
 struct server_options {
     // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
     // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
@@ -115,11 +124,13 @@ struct server_options {
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
-    // Other arguments are left alone (read them with command_line_value()). The options it
-    // gives set announce and handle_signals. It prints nothing and never exits: --help, a
-    // malformed value and a flag without one come back as a command_line that is not ok(), for
-    // main to report.
-    static command_line from_command_line(int argc, char const* const* argv);
+    // Other arguments are left alone (read them with command_line_value()). A program that
+    // lists its own flags (`own`, below) has them in --help, and any other flag refused. The
+    // options it gives set announce and handle_signals. It prints nothing and never exits:
+    // --help, a malformed value and a flag without one come back as a command_line that is not
+    // ok(), for main to report.
+    static command_line from_command_line(int argc, char const* const* argv,
+                                          std::initializer_list<program_flag> own = {});
 };
 
 // The former name, kept for one version.

@@ -164,8 +164,11 @@ public:
 
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
     // The head parsed whole, whatever became of its body (over its limit, a malformed chunk):
-    // head() describes the request until reset().
+    // head() describes the request until reset(), its views in the bytes last parsed.
     bool head_parsed() const noexcept { return head_complete() || failed_in_body_; }
+    // The unfinished message's bytes, as parsed so far, now start at `data` (the caller moved
+    // them): head()'s views follow, as the next parse() would make them.
+    void follow(char* data) noexcept { follow_buffer(data); }
     request_head const& head() const noexcept { return head_; }
     std::size_t head_size() const noexcept { return head_size_; }
     std::string_view body() const noexcept { return body_; }

@@ -1086,8 +1086,11 @@ public:
 
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
     // The head parsed whole, whatever became of its body (over its limit, a malformed chunk):
-    // head() describes the request until reset().
+    // head() describes the request until reset(), its views in the bytes last parsed.
     bool head_parsed() const noexcept { return head_complete() || failed_in_body_; }
+    // The unfinished message's bytes, as parsed so far, now start at `data` (the caller moved
+    // them): head()'s views follow, as the next parse() would make them.
+    void follow(char* data) noexcept { follow_buffer(data); }
     request_head const& head() const noexcept { return head_; }
     std::size_t head_size() const noexcept { return head_size_; }
     std::string_view body() const noexcept { return body_; }
@@ -6190,8 +6193,8 @@ private:
 namespace porthole {
 
 // What an access log line needs; views are valid during the callback only. An answer to input
-// that was not a request (a parse error, a timeout) has "-" for method and target; a request's
-// target is never "-", though its method may be. The entry is written when the answer is
+// that was not a request (a malformed head, a timeout while the head came) has "-" for method
+// and target; a request's target is never "-", though its method may be. The entry is written when the answer is
 // queued: a streamed body's size is not known then (body_size_known false, body_bytes 0).
 struct access_entry {
     std::string_view peer{}, method{}, target{};  // peer: "address:port", "[v6]:port" or a socket path
@@ -9748,8 +9751,13 @@ public:
         }
         if (closing_) return;
         auto p = phase();
-        if (p == connection_phase::reading_headers || p == connection_phase::reading_body)
-            queue_error(draining_ ? status::service_unavailable : status::request_timeout);
+        if (p == connection_phase::reading_headers || p == connection_phase::reading_body) {
+            // The head's views are in the buffer its bytes were parsed in, the driver's own or
+            // one since moved: the unfinished request's bytes are kept at the start of in_.
+            bool head_kept = parser_.head_complete() && in_.size() >= parser_.head_size();
+            if (head_kept) parser_.follow(in_.data());
+            queue_error(draining_ ? status::service_unavailable : status::request_timeout, nullptr, head_kept);
+        }
         closing_ = true;
         in_.clear();
     }
@@ -10093,23 +10101,26 @@ private:
     }
 
     // Returns the body bytes queued (the head's are last_head_size_).
-    std::uint64_t queue_error(status s, answered_request const* about = nullptr) {
+    // `head_valid`: whether the parser's head, if parsed, may name the request (its views are
+    // valid inside process()).
+    std::uint64_t queue_error(status s, answered_request const* about = nullptr, bool head_valid = true) {
         auto res = response::error(s);
         auto bytes = queue_response(res, false, http_1_1, false).bytes;
-        if (config_.access_log) log_own_answer(s, bytes, about);
+        if (config_.access_log) log_own_answer(s, bytes, about, head_valid);
         return bytes;
     }
 
     // The access log's line for an answer of the connection's own: the request it answers when
     // known (`about`, or the head the parser holds: a body over its limit, a timeout while the
     // body came), "-" for a head that never parsed.
-    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const* about) {
+    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const* about,
+                                          bool head_valid) {
         access_entry e{peer_, "-", "-", http_1_1, s, bytes};
         if (about) {
             e.method = about->method_name;
             e.target = about->target;
             e.version = about->version;
-        } else if (parser_.head_parsed()) {
+        } else if (head_valid && parser_.head_parsed()) {
             auto const& h = parser_.head();
             e.method = h.method_name;
             e.target = h.target;
@@ -10123,7 +10134,7 @@ private:
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = queue_error(s, held ? &held->summary : nullptr);
+        auto bytes = queue_error(s, held ? &held->summary : nullptr, false);
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }
@@ -12997,6 +13008,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13018,6 +13030,14 @@ enum class follow_client : unsigned char {
 // The server's options: everything porthole::server and serve() are told. The server derives
 // from them the engine's settings (detail::engine_settings: listeners, loops, timeouts) and its
 // connections' configuration (connection_config: parser_limits, output bound, logs).
+// A flag of the program's own, for from_command_line's --help and its check of the command
+// line: `usage` as written on it, with a placeholder when the flag takes a value ("--root DIR")
+// or without ("--gzip"); `about` what it does, on one line ("the folder to serve (default .)").
+struct program_flag {
+    std::string_view usage;
+    std::string_view about;
+};
+
 struct server_options {
     // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
     // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
@@ -13100,11 +13120,13 @@ struct server_options {
     // --max-connections N  --header-timeout-ms N  --body-timeout-ms N  --keep-alive-timeout-ms N
     // --write-timeout-ms N  --drain-timeout-ms N  --response-timeout-ms N  --worker-threads N
     // --worker-queue N  --websocket-ping-ms N  --websocket-close-timeout-ms N.
-    // Other arguments are left alone (read them with command_line_value()). The options it
-    // gives set announce and handle_signals. It prints nothing and never exits: --help, a
-    // malformed value and a flag without one come back as a command_line that is not ok(), for
-    // main to report.
-    static command_line from_command_line(int argc, char const* const* argv);
+    // Other arguments are left alone (read them with command_line_value()). A program that
+    // lists its own flags (`own`, below) has them in --help, and any other flag refused. The
+    // options it gives set announce and handle_signals. It prints nothing and never exits:
+    // --help, a malformed value and a flag without one come back as a command_line that is not
+    // ok(), for main to report.
+    static command_line from_command_line(int argc, char const* const* argv,
+                                          std::initializer_list<program_flag> own = {});
 };
 
 // The former name, kept for one version.
@@ -13176,10 +13198,25 @@ inline int flags_end(int argc, char const* const* argv) noexcept {
     return argc;
 }
 
-inline std::string command_line_usage(std::string_view program) {
+// A program flag's name, and whether it takes a value: "--root DIR" is "--root" with one.
+inline std::string_view flag_name(program_flag const& f) noexcept { return f.usage.substr(0, f.usage.find(' ')); }
+inline bool flag_takes_value(program_flag const& f) noexcept { return f.usage.find(' ') != std::string_view::npos; }
+
+inline std::string command_line_usage(std::string_view program, std::initializer_list<program_flag> own = {}) {
     std::string usage = "usage: ";
-    usage.append(program).append(
-        " [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
+    usage.append(program);
+    if (own.size() != 0) {
+        for (auto const& f : own) usage.append(" [").append(f.usage).append("]");
+        usage += " [porthole's flags]\n";
+        std::size_t width = 14;  // as porthole's own below
+        for (auto const& f : own) width = std::max(width, f.usage.size() + 2);
+        for (auto const& f : own) {
+            usage.append("  ").append(f.usage).append(width - f.usage.size(), ' ');
+            usage.append(f.about).append("\n");
+        }
+        usage += "porthole's flags:";
+    }
+    usage.append(" [--port N] [--threads N] [--address A]... [--tls-cert FILE --tls-key FILE] [limits]\n");
     usage +=
         "  --port N      TCP port, 0 picks a free one (default 8080)\n"
         "  --threads N   event loop threads (default: one per hardware thread)\n"
@@ -13276,7 +13313,8 @@ inline bool command_line_flag(int argc, char const* const* argv, std::string_vie
     return false;
 }
 
-inline command_line server_options::from_command_line(int argc, char const* const* argv) {
+inline command_line server_options::from_command_line(int argc, char const* const* argv,
+                                                      std::initializer_list<program_flag> own) {
     command_line cl;
     server_options& o = cl.options;
     o.announce = true;
@@ -13285,7 +13323,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     auto refuse = [&](std::string_view problem) {  // moves cl out: only ever `return refuse(...)`
         cl.result = command_line::outcome::invalid;
         cl.message.assign(program).append(": ").append(problem).append("\n");
-        cl.message += detail::command_line_usage(program);
+        cl.message += detail::command_line_usage(program, own);
         return std::move(cl);
     };
     argc = detail::flags_end(argc, argv);  // what follows a lone `--` is the program's
@@ -13293,7 +13331,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") {
             cl.result = command_line::outcome::help;
-            cl.message = detail::command_line_usage(program);
+            cl.message = detail::command_line_usage(program, own);
             return cl;
         }
         if (a == "--shared-listener") o.listener_per_thread = false;
@@ -13327,19 +13365,24 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     static constexpr std::string_view value_flags[] = {
         "--port",       "--threads",  "--address", "--socket-mode",     "--socket-owner",   "--socket-group",
         "--allow-host", "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"};
-    // Every flag porthole reads: those before `takes_value` take one.
+    // Every flag porthole reads, and the program's own it lists: those before `takes_value` take one.
     std::vector<std::string_view> known(std::begin(value_flags), std::end(value_flags));
     for (auto const& t : timeouts) known.emplace_back(t.name);
+    for (auto const& f : own)
+        if (detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
     std::size_t const takes_value = known.size();
     known.insert(known.end(), {"--help", "--shared-listener"});
+    for (auto const& f : own)
+        if (!detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
     for (std::size_t k = 0; k < takes_value; ++k)
         if (lacks_value(known[k])) return refuse(std::string(known[k]) + " needs a value");
-    // An unknown flag one edit from one of porthole's is a typo (`--thread 4`), and so is a
-    // timeout without its unit (`--header-timeout 5`): refused rather than left to the program and
-    // served with the default; a program's own flags stay further off.
+    // An unknown flag one edit from a known one is a typo (`--thread 4`), and so is a timeout
+    // without its unit (`--header-timeout 5`): refused rather than left to the program and served
+    // with the default. A program that lists its flags has every other flag refused; one that
+    // does not keeps its own flags further off.
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        if (!a.starts_with("-")) continue;
+        if (!a.starts_with("-") || a == "-") continue;  // an argument, or "-" for standard input
         std::string_view name = a.substr(0, a.find('='));
         auto it = std::find(known.begin(), known.end(), name);
         if (it != known.end()) {
@@ -13349,6 +13392,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         for (std::string_view k : known)
             if (detail::one_edit_apart(name, k) || (k.ends_with("-timeout-ms") && k.substr(0, k.size() - 3) == name))
                 return refuse("unknown flag " + std::string(name) + "; did you mean " + std::string(k) + "?");
+        if (own.size() != 0) return refuse("unknown flag " + std::string(name));
     }
     unsigned long v = 0;
     if (auto p = command_line_value(argc, argv, "--port")) {

@@ -149,6 +149,32 @@ class CommandLine(unittest.TestCase):
                 self.assertIn("usage: ", out.stderr)
                 self.assertEqual(out.stdout, "")
 
+    def test_examples_list_their_own_flags_and_refuse_others(self):
+        own = {"file_server": ["--root DIR", "--gzip", "--gzip-level N"], "rest_api": ["--rate-limit N",
+               "--cors-origin ORIGIN", "--basic-auth USER:PASSWORD", "--access-log"],
+               "form": ["--upload-dir DIR", "--max-upload BYTES"], "status_page": ["--pages DIR", "--token"],
+               "05_gateway": ["--way WAY"], "echo": ["--gunzip"], "03_pages": ["--pages DIR"]}
+        for name, flags in own.items():
+            with self.subTest(example=name):
+                path = os.path.join(BUILD, "examples", name)
+                out = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                for flag in flags:
+                    self.assertIn("\n  " + flag + " ", out.stdout)
+                self.assertIn("porthole's flags: [--port N]", out.stdout)
+                out = subprocess.run([path, "--verbose"], capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.returncode, 2)
+                self.assertTrue(out.stderr.startswith(path + ": unknown flag --verbose\n"), out.stderr[:200])
+                first = flags[0].split(" ")[0]
+                typo = first[:-1]  # one character dropped
+                out = subprocess.run([path, typo, "x"], capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.returncode, 2)
+                self.assertIn("unknown flag %s; did you mean %s?" % (typo, first), out.stderr)
+        out = subprocess.run([os.path.join(BUILD, "examples", "file_server"), "--gzip", "--gzip-level", "fast"],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--gzip-level needs a number from 1 to 9", out.stderr)
+
     def test_taken_port_exits_1(self):
         proc, port = start("examples/hello")
         try:
