@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -206,6 +207,11 @@ private:
 };
 
 int main(int argc, char** argv) {
+    auto command_line = porthole::server_options::from_command_line(
+        argc, argv,
+        {{"--upload-dir DIR", "store uploaded files there (default: uploads are off)"},
+         {"--max-upload BYTES", "the largest upload (default 4 GiB)"}});
+    if (!command_line.ok()) return command_line.report();  // --help, or a mistake
     std::string upload_dir(porthole::command_line_value(argc, argv, "--upload-dir").value_or(""));
     std::uint64_t max_upload = 4ull << 30;
     if (auto m = porthole::command_line_value(argc, argv, "--max-upload")) {
@@ -249,8 +255,5 @@ int main(int argc, char** argv) {
                 return porthole::take_multipart(req, upload_form(upload_dir));
             })),
     };
-    return porthole::serve(app, porthole::server_options::from_command_line(
-                                    argc, argv,
-                                    {{"--upload-dir DIR", "store uploaded files there (default: uploads are off)"},
-                                     {"--max-upload BYTES", "the largest upload (default 4 GiB)"}}));
+    return porthole::serve(app, std::move(command_line.options));
 }

@@ -353,10 +353,34 @@ TEST_CASE("a program that lists its own flags has them in --help, their values t
     auto refused = read_own({"prog", "--verbose"});
     CHECK(refused.exit_status() == 2);
     CHECK(refused.message.find("\n  --gzip        compress answers\n") != std::string::npos);  // the usage follows
+    // A flag without a value takes none; a value is its value, even -h or --help; a negative
+    // number is an argument.
+    CHECK(problem(read_own({"prog", "--gzip=yes"})) == "prog: --gzip takes no value");
+    CHECK(problem(read({"prog", "--shared-listener=1"})) == "prog: --shared-listener takes no value");
+    CHECK(read_own({"prog", "--root", "-h"}).ok());
+    CHECK(read_own({"prog", "--root", "--help"}).result == porthole::command_line::outcome::invalid);  // needs a value
+    CHECK(read_own({"prog", "--root=--help"}).ok());
+    CHECK(read({"prog", "--tls-cert", "-h", "--tls-key", "k.pem"}).ok());
+    CHECK(read_own({"prog", "-5", "--threads", "2"}).ok());
     // What follows a lone -- stays the program's.
     CHECK(read_own({"prog", "--", "--verbose"}).ok());
     // A program that lists none keeps its flags its own, as before.
     CHECK(read({"prog", "--verbose"}).ok());
+}
+
+TEST_CASE("a program's list of flags that cannot work is refused on the first run") {
+    auto listing = [](porthole::program_flag f) {
+        char const* argv[] = {"prog"};
+        return porthole::server_options::from_command_line(1, argv, {{"--root DIR", "a folder"}, f});
+    };
+    for (auto usage : {"--port N", "--threads", "-h HOST", "--help", "--root", "--root=DIR", "", " --x", "root", "-"}) {
+        CAPTURE(usage);
+        auto cl = listing({usage, "about"});
+        CHECK(cl.result == porthole::command_line::outcome::invalid);
+        CHECK(problem(cl).starts_with(std::string("prog: the program lists the flag \"") + usage + "\""));
+    }
+    CHECK(listing({"--gzip", "compress"}).ok());
+    CHECK(listing({"-v", "more output"}).ok());
 }
 
 TEST_CASE("a lone -- ends the flags: what follows is the program's, read by no reader, refused by no check") {

@@ -190,15 +190,6 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         return std::move(cl);
     };
     argc = detail::flags_end(argc, argv);  // what follows a lone `--` is the program's
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "--help" || a == "-h") {
-            cl.result = command_line::outcome::help;
-            cl.message = detail::command_line_usage(program, own);
-            return cl;
-        }
-        if (a == "--shared-listener") o.listener_per_thread = false;
-    }
     struct timeout_flag {
         char const* name;
         std::chrono::milliseconds server_options::*field;
@@ -213,6 +204,50 @@ inline command_line server_options::from_command_line(int argc, char const* cons
         {"--websocket-ping-ms", &server_options::websocket_ping_interval},
         {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
     };
+    static constexpr std::string_view value_flags[] = {
+        "--port",       "--threads",  "--address", "--socket-mode",     "--socket-owner",   "--socket-group",
+        "--allow-host", "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"};
+    // Every flag porthole reads, and the program's own it lists: those before `takes_value` take one.
+    std::vector<std::string_view> known(std::begin(value_flags), std::end(value_flags));
+    for (auto const& t : timeouts) known.emplace_back(t.name);
+    std::size_t const porthole_values = known.size();
+    for (auto const& f : own)
+        if (detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
+    std::size_t const takes_value = known.size();
+    known.insert(known.end(), {"--help", "--shared-listener"});
+    std::size_t const porthole_known = known.size();
+    for (auto const& f : own)
+        if (!detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
+    auto is_known = [&](std::string_view name, std::size_t from, std::size_t to) {
+        return std::find(known.begin() + static_cast<std::ptrdiff_t>(from),
+                         known.begin() + static_cast<std::ptrdiff_t>(to),
+                         name) != known.begin() + static_cast<std::ptrdiff_t>(to);
+    };
+    // The program's list is checked first: a mistake in it shows on the first run.
+    for (auto f = own.begin(); f != own.end(); ++f) {
+        auto name = detail::flag_name(*f);
+        bool ours = is_known(name, 0, porthole_values) || is_known(name, takes_value, porthole_known) || name == "-h";
+        bool again = std::any_of(own.begin(), f, [&](program_flag const& e) { return detail::flag_name(e) == name; });
+        if (name.size() < 2 || name[0] != '-' || name.find('=') != std::string_view::npos || ours || again)
+            return refuse("the program lists the flag \"" + std::string(f->usage) +
+                          "\": a flag is -NAME or --NAME, then a placeholder for its value if it takes one, "
+                          "listed once and not one of porthole's");
+    }
+    // A value is its value, however it looks (`--root -h`): only the flags are looked at.
+    auto value_follows = [&](std::string_view a) {
+        auto it = std::find(known.begin(), known.begin() + static_cast<std::ptrdiff_t>(takes_value), a);
+        return it != known.begin() + static_cast<std::ptrdiff_t>(takes_value);
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") {
+            cl.result = command_line::outcome::help;
+            cl.message = detail::command_line_usage(program, own);
+            return cl;
+        }
+        if (a == "--shared-listener") o.listener_per_thread = false;
+        if (value_follows(a)) ++i;
+    }
 #if defined(_WIN32)  // before the missing-value check: a bare --socket-mode is wrong for this reason
     for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"})
         if (command_line_flag(argc, argv, flag) || command_line_value(argc, argv, flag))
@@ -225,18 +260,6 @@ inline command_line server_options::from_command_line(int argc, char const* cons
             if (argv[i] == flag && (i + 1 == argc || std::string_view(argv[i + 1]).starts_with("--"))) return true;
         return false;
     };
-    static constexpr std::string_view value_flags[] = {
-        "--port",       "--threads",  "--address", "--socket-mode",     "--socket-owner",   "--socket-group",
-        "--allow-host", "--tls-cert", "--tls-key", "--max-connections", "--worker-threads", "--worker-queue"};
-    // Every flag porthole reads, and the program's own it lists: those before `takes_value` take one.
-    std::vector<std::string_view> known(std::begin(value_flags), std::end(value_flags));
-    for (auto const& t : timeouts) known.emplace_back(t.name);
-    for (auto const& f : own)
-        if (detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
-    std::size_t const takes_value = known.size();
-    known.insert(known.end(), {"--help", "--shared-listener"});
-    for (auto const& f : own)
-        if (!detail::flag_takes_value(f)) known.push_back(detail::flag_name(f));
     for (std::size_t k = 0; k < takes_value; ++k)
         if (lacks_value(known[k])) return refuse(std::string(known[k]) + " needs a value");
     // An unknown flag one edit from a known one is a typo (`--thread 4`), and so is a timeout
@@ -245,11 +268,14 @@ inline command_line server_options::from_command_line(int argc, char const* cons
     // does not keeps its own flags further off.
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        if (!a.starts_with("-") || a == "-") continue;  // an argument, or "-" for standard input
+        // An argument, "-" for standard input, or a negative number.
+        if (!a.starts_with("-") || a == "-" || (a[1] >= '0' && a[1] <= '9')) continue;
         std::string_view name = a.substr(0, a.find('='));
         auto it = std::find(known.begin(), known.end(), name);
         if (it != known.end()) {
-            if (name == a && static_cast<std::size_t>(it - known.begin()) < takes_value) ++i;  // its value
+            bool with_value = static_cast<std::size_t>(it - known.begin()) < takes_value;
+            if (with_value && name == a) ++i;  // its value
+            if (!with_value && name != a) return refuse(std::string(name) + " takes no value");
             continue;
         }
         for (std::string_view k : known)

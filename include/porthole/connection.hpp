@@ -522,16 +522,16 @@ private:
             return;
         }
         request req = request_of(h, t, parser_.body(), h.keep_alive);
-        ++served_;
         // Before the method: a head that arrives without its body is refused 417 as soon as it
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
-        // whether the body came in the same read.
+        // whether the body came in the same read (nor the count of requests served).
         if (h.expect_unsupported) {
             count_parse_error(status::expectation_failed);
             queue_error(status::expectation_failed);
             closing_ = input_cut_ = true;  // the peer may still be sending the request
             return;
         }
+        ++served_;
         detail::metrics_shard* recorder = detail::metrics_recorder();
         if (recorder) [[unlikely]]
             metric_.begin(*recorder, static_cast<std::uint8_t>(h.method), parser_.consumed());
