@@ -318,6 +318,37 @@ TEST_CASE("chunked bodies stream decoded; past the limit: 413, the sink aborted,
     CHECK(e.closed());
 }
 
+TEST_CASE("a streamed route's answers to HEAD have no content, its refusals and the connection's own included") {
+    auto seen = std::make_shared<seen_t>();
+    auto app = router{get<"/up">(
+        streamed_body({.max_size = 10}, [seen](request const& req) { return take_body(req, counting_sink{seen}); }))};
+    struct head_case {
+        std::string rest;  // after the head
+        status expected;
+        bool times_out;
+    };
+    for (auto const& [rest, expected, times_out] : std::vector<head_case>{
+             {"5\r\nhello\r\n0\r\n\r\n", status::ok, false},
+             {"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", status::content_too_large, false},
+             {"5\r\nhelloXX", status::bad_request, false},
+             {"5\r\nhel", status::request_timeout, true},
+         }) {
+        CAPTURE(rest);
+        std::vector<std::pair<std::string, std::uint64_t>> logged;
+        connection_config cfg;
+        cfg.access_log = [&](access_entry const& e) { logged.emplace_back(e.method, e.body_bytes); };
+        testing::client c(app, cfg);
+        c.send("HEAD /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + rest);
+        if (times_out) c.time_out();
+        auto rs = c.responses({true});
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == to_int(expected));
+        CHECK(rs[0].header("Content-Length").has_value());
+        CHECK(c.output().ends_with("\r\n\r\n"));
+        CHECK(logged == std::vector<std::pair<std::string, std::uint64_t>>{{"HEAD", 0}});
+    }
+}
+
 TEST_CASE("backpressure: a sink that waits stops the reading until it is resumed from another thread") {
     upload_routes u;
     u.flow = body_flow::wait;

@@ -398,6 +398,15 @@ TEST_CASE("a streamed body goes out chunked on HTTP/1.1 and close-delimited on H
     old.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     CHECK(old.responses().at(0).body == "piece0;piece1;piece2;");
     CHECK(old.closed());
+    // HEAD: no body to delimit, so an HTTP/1.0 client that keeps the connection keeps it.
+    client head(app);
+    head.send("HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+    rs = head.responses({true, false});
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].header("Connection") == "keep-alive");
+    CHECK(!rs[0].header("Transfer-Encoding").has_value());
+    CHECK(rs[1].body == "piece0;piece1;piece2;");
+    CHECK(head.closed());
 }
 
 TEST_CASE("a file body is handed to the driver as a file range, not read into memory") {
@@ -641,6 +650,60 @@ TEST_CASE("the connection's own answer to a request whose head it read names the
         c.send("POST /e HTTP/1.1\r\nHost: t\r\nExpect: nope\r\nContent-Length: 5\r\n\r\n");
     }
     CHECK(lines == std::vector<std::string>{"GET /a%zz HTTP/1.1 400", "POST /e HTTP/1.1 417"});
+}
+
+// RFC 9110 section 9.3.2: an answer to HEAD has no content, whoever writes it; the client reads
+// the head alone, so a page behind it would be read as the next response.
+TEST_CASE("the connection's own answer to HEAD has the head of its page and no content") {
+    connection_config cfg;
+    cfg.limits.max_body = 10;
+    std::vector<std::pair<std::string, std::uint64_t>> logged;  // method, body bytes
+    cfg.access_log = [&](access_entry const& e) { logged.emplace_back(e.method, e.body_bytes); };
+    struct own_answer {
+        std::string request;  // the method's place is "M"
+        status expected;
+        bool times_out;
+    };
+    std::vector<own_answer> const cases{
+        {"M /up HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n", status::content_too_large, false},
+        {"M /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status::bad_request, false},
+        {"M /a%zz HTTP/1.1\r\nHost: t\r\n\r\n", status::bad_request, false},
+        {"M /e HTTP/1.1\r\nHost: t\r\nExpect: nope\r\n\r\n", status::expectation_failed, false},
+        {"M /e HTTP/1.1\r\nHost: t\r\nExpect: nope\r\nContent-Length: 5\r\n\r\n", status::expectation_failed, false},
+        {"M /up HTTP/1.0\r\nContent-Length: 11\r\n\r\n", status::content_too_large, false},
+        {"M /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab", status::request_timeout, true},
+    };
+    for (auto const& [request, expected, times_out] : cases) {
+        CAPTURE(request);
+        auto page = std::string(response::error(expected).body_view());
+        REQUIRE(!page.empty());
+        for (auto const& [method, ahead] :
+             {std::pair{"HEAD", ""}, {"GET", ""}, {"HEAD", "GET /a HTTP/1.1\r\nHost: t\r\n\r\n"}}) {
+            recorder app;
+            client c(app, cfg);
+            std::string input = ahead + (method + request.substr(1));
+            if (times_out) {  // from a buffer the driver then reuses: the line names the bytes kept
+                c.conn().feed(std::span<char>(input.data(), input.size()));
+                std::fill(input.begin(), input.end(), '?');
+                c.send("");  // the answer ahead is written: the body's wait times out
+                c.time_out();
+            } else {
+                c.send(input);
+            }
+            bool head = method == std::string_view("HEAD");
+            auto rs = c.responses(*ahead ? std::vector<bool>{false, head} : std::vector<bool>{head});
+            REQUIRE(rs.size() == (*ahead ? 2 : 1));
+            auto const& own = rs.back();
+            CHECK(own.status == to_int(expected));
+            CHECK(own.header("Content-Length") == std::to_string(page.size()));
+            CHECK(own.header("Connection") == "close");
+            CHECK(c.output().ends_with(head ? std::string("\r\n\r\n") : page));
+            CHECK(app.bodies.size() == (*ahead ? 1 : 0));
+            REQUIRE(!logged.empty());
+            CHECK(logged.back().first == method);
+            CHECK(logged.back().second == (head ? 0 : page.size()));
+        }
+    }
 }
 
 // A 408 while the body comes names the request from the bytes the connection kept, wherever

@@ -228,6 +228,19 @@ TEST_CASE("the response timeout's 503 names the request it answers in the access
     CHECK(lines == std::vector<std::string>{"GET /a?b=1 503"});
 }
 
+TEST_CASE("the response timeout's 503 to HEAD has the head of its page and no content") {
+    held_answers app;
+    porthole::testing::client c(app);
+    c.send("HEAD /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.time_out();
+    auto rs = c.responses({true});
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 503);
+    auto page = response::error(status::service_unavailable).body_view();
+    CHECK(rs[0].header("Content-Length") == std::to_string(page.size()));
+    CHECK(c.output().ends_with("\r\n\r\n"));
+}
+
 TEST_CASE("stopping with an answer outstanding: the answer still goes, with Connection: close") {
     held_answers app;
     porthole::testing::client c(app);

@@ -10100,33 +10100,27 @@ private:
                                             queued.size_known});
     }
 
-    // Returns the body bytes queued (the head's are last_head_size_).
-    // `head_valid`: whether the parser's head, if parsed, may name the request (its views are
-    // valid inside process()).
+    // Returns the body bytes queued (the head's are last_head_size_). The request answered is
+    // `about`, or the head the parser holds when `head_valid` (its views are valid inside
+    // process(), or re-pointed by timeout()); unknown ("-") for a head that never parsed.
     std::uint64_t queue_error(status s, answered_request const* about = nullptr, bool head_valid = true) {
+        answered_request answered{"-", "-", http_1_1, false, false};
+        if (about) answered = *about;
+        else if (head_valid && parser_.head_parsed()) {
+            auto const& h = parser_.head();
+            answered = {h.method_name, h.target, h.version, false, h.method == method::head};
+        }
         auto res = response::error(s);
-        auto bytes = queue_response(res, false, http_1_1, false).bytes;
-        if (config_.access_log) log_own_answer(s, bytes, about, head_valid);
+        // An answer to HEAD has no content, the connection's own too (RFC 9110 section 9.3.2).
+        auto bytes = queue_response(res, answered.head_only, http_1_1, false).bytes;
+        if (config_.access_log) log_own_answer(s, bytes, answered);
         return bytes;
     }
 
-    // The access log's line for an answer of the connection's own: the request it answers when
-    // known (`about`, or the head the parser holds: a body over its limit, a timeout while the
-    // body came), "-" for a head that never parsed.
-    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const* about,
-                                          bool head_valid) {
-        access_entry e{peer_, "-", "-", http_1_1, s, bytes};
-        if (about) {
-            e.method = about->method_name;
-            e.target = about->target;
-            e.version = about->version;
-        } else if (head_valid && parser_.head_parsed()) {
-            auto const& h = parser_.head();
-            e.method = h.method_name;
-            e.target = h.target;
-            e.version = h.version;
-        }
-        config_.access_log(e);
+    // The access log's line for an answer of the connection's own (a body over its limit, a
+    // timeout while the body came, a malformed head).
+    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const& answered) {
+        config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
     }
 
     // The request the application holds gets `s` instead of its answer, counted as its answer.
@@ -10341,7 +10335,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
     auto size = res.body_size();
     bool streamed = body_allowed && !size.has_value();
     bool chunked = streamed && v.minor >= 1;
-    if (streamed && !chunked) {  // HTTP/1.0 stream: delimited by closing
+    if (streamed && !chunked && !head_only) {  // HTTP/1.0 stream: delimited by closing (HEAD: no body)
         keep = false;
         closing_ = true;
     }

@@ -15,7 +15,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
     auto size = res.body_size();
     bool streamed = body_allowed && !size.has_value();
     bool chunked = streamed && v.minor >= 1;
-    if (streamed && !chunked) {  // HTTP/1.0 stream: delimited by closing
+    if (streamed && !chunked && !head_only) {  // HTTP/1.0 stream: delimited by closing (HEAD: no body)
         keep = false;
         closing_ = true;
     }
