@@ -649,7 +649,16 @@ TEST_CASE("the connection's own answer to a request whose head it read names the
         client c(app, cfg);  // an expectation other than 100-continue
         c.send("POST /e HTTP/1.1\r\nHost: t\r\nExpect: nope\r\nContent-Length: 5\r\n\r\n");
     }
-    CHECK(lines == std::vector<std::string>{"GET /a%zz HTTP/1.1 400", "POST /e HTTP/1.1 417"});
+    {
+        client c(app, cfg);  // a malformed field: the request line names it
+        c.send("GET /f?q HTTP/1.0\r\nBad Field: x\r\n\r\n");
+    }
+    {
+        client c(app, cfg);  // a malformed request line names nothing
+        c.send("GET /v HTTP/9.9\r\nHost: t\r\n\r\n");
+    }
+    CHECK(lines == std::vector<std::string>{"GET /a%zz HTTP/1.1 400", "POST /e HTTP/1.1 417", "GET /f?q HTTP/1.0 400",
+                                            "- - HTTP/1.1 505"});
 }
 
 // RFC 9110 section 9.3.2: an answer to HEAD has no content, whoever writes it; the client reads
@@ -668,6 +677,9 @@ TEST_CASE("the connection's own answer to HEAD has the head of its page and no c
         {"M /up HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n", status::content_too_large, false},
         {"M /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status::bad_request, false},
         {"M /a%zz HTTP/1.1\r\nHost: t\r\n\r\n", status::bad_request, false},
+        {"M /no-host HTTP/1.1\r\n\r\n", status::bad_request, false},
+        {"M /f HTTP/1.1\r\nHost: t\r\nBad Field: x\r\n\r\n", status::bad_request, false},
+        {"M /te HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: zip, chunked\r\n\r\n", status::not_implemented, false},
         {"M /e HTTP/1.1\r\nHost: t\r\nExpect: nope\r\n\r\n", status::expectation_failed, false},
         {"M /e HTTP/1.1\r\nHost: t\r\nExpect: nope\r\nContent-Length: 5\r\n\r\n", status::expectation_failed, false},
         {"M /up HTTP/1.0\r\nContent-Length: 11\r\n\r\n", status::content_too_large, false},

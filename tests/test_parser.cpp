@@ -421,7 +421,7 @@ TEST_CASE("rule: a body over the limit is 413, known from Content-Length before 
     CHECK(error_of(pre + "80000000\r\n") == E::body_too_large);  // 2 GiB: refused at once
 }
 
-TEST_CASE("a head parsed whole stays described when its body fails; a head that fails does not") {
+TEST_CASE("a head parsed whole stays described when its body fails; a head that fails by its request line") {
     parser_limits limits;
     limits.max_body = 10;
     basic_request_parser<> p(limits);
@@ -442,6 +442,24 @@ TEST_CASE("a head parsed whole stays described when its body fails; a head that 
     CHECK(p.parse(no_host) == parse_status::error);
     CHECK(p.error() == E::missing_host);
     CHECK_FALSE(p.head_parsed());
+    CHECK(p.request_line_parsed());  // but its request line names it
+    CHECK(p.head().method_name == "GET");
+    CHECK(p.head().target == "/h");
+    p.reset();
+    CHECK_FALSE(p.request_line_parsed());
+    std::string bad_field = req("HEAD /f HTTP/1.0\r\nBad Field: x\r\n");
+    CHECK(p.parse(bad_field) == parse_status::error);
+    CHECK(p.request_line_parsed());
+    CHECK(p.head().method == method::head);
+    CHECK(p.head().version.minor == 0);
+    p.reset();
+    std::string bad_line = req("GET /l HTTP/9.9\r\nHost: a\r\n");  // the request line itself is refused
+    CHECK(p.parse(bad_line) == parse_status::error);
+    CHECK_FALSE(p.request_line_parsed());
+    p.reset();
+    std::string half = "GET /half HTTP/1.1\r\nHo";  // not failed: nothing to name yet
+    CHECK(p.parse(half) == parse_status::incomplete);
+    CHECK_FALSE(p.request_line_parsed());
 }
 
 // ---------------------------------------------------------------- helpers

@@ -645,12 +645,12 @@ private:
     }
 
     // Returns the body bytes queued (the head's are last_head_size_). The request answered is
-    // `about`, or the head the parser holds when `head_valid` (its views are valid inside
-    // process(), or re-pointed by timeout()); unknown ("-") for a head that never parsed.
+    // `about`, or the one whose request line the parser read when `head_valid` (its views are
+    // valid inside process(), or re-pointed by timeout()); unknown ("-") before that.
     std::uint64_t queue_error(status s, answered_request const* about = nullptr, bool head_valid = true) {
         answered_request answered{"-", "-", http_1_1, false, false};
         if (about) answered = *about;
-        else if (head_valid && parser_.head_parsed()) {
+        else if (head_valid && parser_.request_line_parsed()) {
             auto const& h = parser_.head();
             answered = {h.method_name, h.target, h.version, false, h.method == method::head};
         }
@@ -661,8 +661,8 @@ private:
         return bytes;
     }
 
-    // The access log's line for an answer of the connection's own (a body over its limit, a
-    // timeout while the body came, a malformed head).
+    // The access log's line for an answer of the connection's own (a malformed head or body, a
+    // body over its limit, a timeout).
     PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const& answered) {
         config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
     }

@@ -165,7 +165,10 @@ public:
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
     // The head parsed whole, whatever became of its body (over its limit, a malformed chunk):
     // head() describes the request until reset(), its views in the bytes last parsed.
-    bool head_parsed() const noexcept { return head_complete() || failed_in_body_; }
+    bool head_parsed() const noexcept { return head_complete() || failed_in_ == state::body; }
+    // The request line parsed, whatever became of the rest (a malformed field, a missing Host):
+    // head()'s method, target and version name the request until reset().
+    bool request_line_parsed() const noexcept { return head_parsed() || failed_in_ == state::headers; }
     // The unfinished message's bytes, as parsed so far, now start at `data` (the caller moved
     // them): head()'s views follow, as the next parse() would make them.
     void follow(char* data) noexcept { follow_buffer(data); }
@@ -213,7 +216,8 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = failed_in_body_ = false;
+        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        failed_in_ = state::request_line;
     }
 
 private:
@@ -221,7 +225,7 @@ private:
 
     parse_status fail(parse_error e) noexcept {
         error_ = e;
-        failed_in_body_ = state_ == state::body;
+        failed_in_ = state_;
         state_ = state::failed;
         return parse_status::error;
     }
@@ -569,7 +573,7 @@ private:
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;
-    bool failed_in_body_ = false;
+    state failed_in_ = state::request_line;  // the state fail() found: where the message went wrong
 };
 
 // A parser with its own header storage, for when a fixed capacity is fine.

@@ -1087,7 +1087,10 @@ public:
     bool head_complete() const noexcept { return state_ == state::body || state_ == state::done; }
     // The head parsed whole, whatever became of its body (over its limit, a malformed chunk):
     // head() describes the request until reset(), its views in the bytes last parsed.
-    bool head_parsed() const noexcept { return head_complete() || failed_in_body_; }
+    bool head_parsed() const noexcept { return head_complete() || failed_in_ == state::body; }
+    // The request line parsed, whatever became of the rest (a malformed field, a missing Host):
+    // head()'s method, target and version name the request until reset().
+    bool request_line_parsed() const noexcept { return head_parsed() || failed_in_ == state::headers; }
     // The unfinished message's bytes, as parsed so far, now start at `data` (the caller moved
     // them): head()'s views follow, as the next parse() would make them.
     void follow(char* data) noexcept { follow_buffer(data); }
@@ -1135,7 +1138,8 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = failed_in_body_ = false;
+        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        failed_in_ = state::request_line;
     }
 
 private:
@@ -1143,7 +1147,7 @@ private:
 
     parse_status fail(parse_error e) noexcept {
         error_ = e;
-        failed_in_body_ = state_ == state::body;
+        failed_in_ = state_;
         state_ = state::failed;
         return parse_status::error;
     }
@@ -1491,7 +1495,7 @@ private:
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;
-    bool failed_in_body_ = false;
+    state failed_in_ = state::request_line;  // the state fail() found: where the message went wrong
 };
 
 // A parser with its own header storage, for when a fixed capacity is fine.
@@ -10101,12 +10105,12 @@ private:
     }
 
     // Returns the body bytes queued (the head's are last_head_size_). The request answered is
-    // `about`, or the head the parser holds when `head_valid` (its views are valid inside
-    // process(), or re-pointed by timeout()); unknown ("-") for a head that never parsed.
+    // `about`, or the one whose request line the parser read when `head_valid` (its views are
+    // valid inside process(), or re-pointed by timeout()); unknown ("-") before that.
     std::uint64_t queue_error(status s, answered_request const* about = nullptr, bool head_valid = true) {
         answered_request answered{"-", "-", http_1_1, false, false};
         if (about) answered = *about;
-        else if (head_valid && parser_.head_parsed()) {
+        else if (head_valid && parser_.request_line_parsed()) {
             auto const& h = parser_.head();
             answered = {h.method_name, h.target, h.version, false, h.method == method::head};
         }
@@ -10117,8 +10121,8 @@ private:
         return bytes;
     }
 
-    // The access log's line for an answer of the connection's own (a body over its limit, a
-    // timeout while the body came, a malformed head).
+    // The access log's line for an answer of the connection's own (a malformed head or body, a
+    // body over its limit, a timeout).
     PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const& answered) {
         config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
     }
