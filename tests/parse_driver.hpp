@@ -31,8 +31,15 @@ struct outcome {
     bool pending_head = false;  // a complete head waits for its body at the end of input
     bool pending_expect_continue = false;
     std::size_t leftover = 0;  // unparsed bytes at the end
+    std::string named;         // at an error or the end: the request its request line names, if parsed
     friend bool operator==(outcome const&, outcome const&) = default;
 };
+
+inline std::string named_by(porthole::request_parser const& parser) {
+    if (!parser.request_line_parsed()) return {};
+    auto const& h = parser.head();
+    return std::string(h.method_name) + " " + std::string(h.target) + " HTTP/1." + std::to_string(h.version.minor);
+}
 
 // Feeds `input` cut at the given offsets (ascending). Each piece is appended to a buffer that is
 // then moved to a new allocation, so the parser has to follow its views; decoded chunk framing
@@ -55,6 +62,7 @@ inline outcome run(std::string_view input, std::vector<std::size_t> const& cuts,
             auto st = parser.parse(buf.data(), buf.size());
             if (st == porthole::parse_status::error) {
                 out.error = parser.error();
+                out.named = named_by(parser);
                 return out;
             }
             if (st == porthole::parse_status::incomplete) {
@@ -80,6 +88,7 @@ inline outcome run(std::string_view input, std::vector<std::size_t> const& cuts,
     out.pending_head = parser.head_complete();
     out.pending_expect_continue = parser.head_complete() && parser.head().expect_continue;
     out.leftover = buf.size();
+    out.named = named_by(parser);
     return out;
 }
 

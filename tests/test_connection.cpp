@@ -634,12 +634,17 @@ TEST_CASE("the connection's own answer to a request whose head it read names the
         c.time_out();
     }
     {
-        client c(app, cfg);  // a head that stopped coming: no request to name
+        client c(app, cfg);  // a head that stopped coming after its request line
         c.send("GET /half HTTP/1.1\r\nHo");
         c.time_out();
     }
+    {
+        client c(app, cfg);  // a request line that stopped coming: no request to name
+        c.send("GET /ha");
+        c.time_out();
+    }
     CHECK(lines == std::vector<std::string>{"POST /up?x=1 HTTP/1.1 413", "POST /chunks HTTP/1.1 400",
-                                            "PUT /slow HTTP/1.0 408", "- - HTTP/1.1 408"});
+                                            "PUT /slow HTTP/1.0 408", "GET /half HTTP/1.1 408", "- - HTTP/1.1 408"});
     lines.clear();
     {
         client c(app, cfg);  // a malformed escape in the path
@@ -767,6 +772,62 @@ TEST_CASE("a 408 while the body comes names the request, wherever its head was p
         conn.timeout();
         CHECK(lines == std::vector<std::string>{"POST /big 408"});
     }
+}
+
+// The same for a head whose fields stopped coming: its request line names it, read from the
+// bytes the connection kept; a HEAD gets no content.
+TEST_CASE("a 408 while the head's fields come names the request, wherever its request line was parsed") {
+    std::vector<std::string> lines;
+    connection_config cfg;
+    cfg.access_log = [&](access_entry const& e) {
+        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)));
+    };
+    recorder app;
+    std::string const stalled = "HEAD /slow?x=1 HTTP/1.1\r\nHost: t\r\nX-Long: abc";
+    std::string out;
+    SUBCASE("behind a pipelined request") {
+        client c(app, cfg);
+        c.send(get("/first") + stalled);
+        c.time_out();
+        CHECK(lines == std::vector<std::string>{"GET /first 200", "HEAD /slow?x=1 408"});
+        out = c.output();
+    }
+    SUBCASE("fed from a buffer the driver reuses") {
+        connection<recorder> conn(app, cfg);
+        std::string shared(4096, '\0');
+        std::memcpy(shared.data(), stalled.data(), stalled.size());
+        conn.feed(std::span<char>(shared.data(), stalled.size()));
+        std::string other = "GET /\r\nInjected: line\r\n another peer's request ?token=abcdef HTTP/1.1\r\n";
+        std::memcpy(shared.data(), other.data(), other.size());
+        conn.timeout();
+        CHECK(lines == std::vector<std::string>{"HEAD /slow?x=1 408"});
+        out = write_all(conn);
+    }
+    SUBCASE("fed from a buffer since freed") {
+        connection<recorder> conn(app, cfg);
+        {
+            auto buffer = std::make_unique<char[]>(stalled.size());
+            std::memcpy(buffer.get(), stalled.data(), stalled.size());
+            conn.feed(std::span<char>(buffer.get(), stalled.size()));
+        }
+        conn.timeout();
+        CHECK(lines == std::vector<std::string>{"HEAD /slow?x=1 408"});
+        out = write_all(conn);
+    }
+    SUBCASE("read into the connection's buffer, which grew since") {
+        connection<recorder> conn(app, cfg);
+        std::string big = stalled + std::string(4000, 'x');
+        auto room = conn.read_buffer();
+        REQUIRE(room.size() >= big.size());
+        std::memcpy(room.data(), big.data(), big.size());
+        conn.commit(big.size());
+        (void)conn.read_buffer();  // grows the buffer; the read then finds nothing
+        conn.timeout();
+        CHECK(lines == std::vector<std::string>{"HEAD /slow?x=1 408"});
+        out = write_all(conn);
+    }
+    CHECK(out.find("408 Request Timeout") != std::string::npos);
+    CHECK(out.ends_with("\r\n\r\n"));  // an answer to HEAD: no content
 }
 
 TEST_CASE("a method named \"-\" is a request like any other, told apart from an error by its target") {

@@ -457,8 +457,13 @@ TEST_CASE("a head parsed whole stays described when its body fails; a head that 
     CHECK(p.parse(bad_line) == parse_status::error);
     CHECK_FALSE(p.request_line_parsed());
     p.reset();
-    std::string half = "GET /half HTTP/1.1\r\nHo";  // not failed: nothing to name yet
+    std::string half = "GET /half HTTP/1.1\r\nHo";  // its fields still to come
     CHECK(p.parse(half) == parse_status::incomplete);
+    CHECK(p.request_line_parsed());
+    CHECK(p.head().target == "/half");
+    p.reset();
+    std::string line = "GET /ha";
+    CHECK(p.parse(line) == parse_status::incomplete);
     CHECK_FALSE(p.request_line_parsed());
 }
 

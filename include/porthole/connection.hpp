@@ -296,11 +296,11 @@ public:
         if (closing_) return;
         auto p = phase();
         if (p == connection_phase::reading_headers || p == connection_phase::reading_body) {
-            // The head's views are in the buffer its bytes were parsed in, the driver's own or
-            // one since moved: the unfinished request's bytes are kept at the start of in_.
-            bool head_kept = parser_.head_complete() && in_.size() >= parser_.head_size();
-            if (head_kept) parser_.follow(in_.data());
-            queue_error(draining_ ? status::service_unavailable : status::request_timeout, nullptr, head_kept);
+            // The request line's views are in the buffer its bytes were parsed in, the driver's
+            // own or one since moved: the unfinished request's bytes are kept at the start of in_.
+            bool named = parser_.request_line_parsed() && in_.size() >= parser_.head_size();
+            if (named) parser_.follow(in_.data());
+            queue_error(draining_ ? status::service_unavailable : status::request_timeout, nullptr, named);
         }
         closing_ = true;
         in_.clear();

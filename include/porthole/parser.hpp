@@ -166,9 +166,12 @@ public:
     // The head parsed whole, whatever became of its body (over its limit, a malformed chunk):
     // head() describes the request until reset(), its views in the bytes last parsed.
     bool head_parsed() const noexcept { return head_complete() || failed_in_ == state::body; }
-    // The request line parsed, whatever became of the rest (a malformed field, a missing Host):
-    // head()'s method, target and version name the request until reset().
-    bool request_line_parsed() const noexcept { return head_parsed() || failed_in_ == state::headers; }
+    // The request line parsed, whatever became of the rest (its fields still to come, a malformed
+    // field, a missing Host): head()'s method, target and version name the request until reset(),
+    // their views in the bytes last parsed (follow() moves them).
+    bool request_line_parsed() const noexcept {
+        return state_ == state::headers || head_parsed() || failed_in_ == state::headers;
+    }
     // The unfinished message's bytes, as parsed so far, now start at `data` (the caller moved
     // them): head()'s views follow, as the next parse() would make them.
     void follow(char* data) noexcept { follow_buffer(data); }

@@ -1,7 +1,7 @@
 // The differential target: the same bytes parsed whole and fed in pieces must give the same
 // requests (method, target, headers, body, framing, keep-alive), the same error, and the same
-// state at the end of input. Between pieces the buffer moves to a new allocation, so the parser
-// has to follow it (see tests/parse_driver.hpp).
+// state at the end of input (the request line it names included). Between pieces the buffer moves to a new allocation,
+// so the parser has to follow it (see tests/parse_driver.hpp).
 //
 // Input layout: one control byte, then cut bytes, then the message bytes.
 //   bits 0-1: parser limits (fuzz_support::limits_from)
@@ -43,6 +43,7 @@ inline void same_outcome(test_support::outcome const& whole, test_support::outco
     FUZZ_CHECK(whole.pending_head == split.pending_head);
     FUZZ_CHECK(whole.pending_expect_continue == split.pending_expect_continue);
     FUZZ_CHECK(whole.leftover == split.leftover);
+    FUZZ_CHECK(whole.named == split.named);  // what the access log names, however the bytes came
 }
 
 inline void one_input(std::uint8_t const* data, std::size_t size) {
