@@ -70,7 +70,8 @@ class ExampleTest(unittest.TestCase):
 def connections_to(port):
     """The peer addresses of every TCP connection to 127.0.0.1:port, in any state but LISTEN.
     A closed connection stays listed in TIME-WAIT for a minute, so one call after a test's
-    requests counts every connection they made."""
+    requests counts every connection they made, and may count an earlier server's on the same
+    port: subtract what a call before the requests returned."""
     out = subprocess.run([need("ss"), "-tanH"], capture_output=True, text=True, timeout=10, check=True).stdout
     peers = set()
     for line in out.splitlines():
