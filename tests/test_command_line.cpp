@@ -45,6 +45,23 @@ TEST_CASE("the command line gives port, threads and address, and leaves other fl
     CHECK(porthole::server_options::from_command_line(1, none).options.port == 8080);
 }
 
+TEST_CASE("a flag given more than once takes its last value, so a caller's flags after a script's win") {
+    auto cl = read({"prog", "--port", "80", "--threads=2", "--header-timeout-ms", "100", "--tls-cert", "a.pem",
+                    "--tls-key=a.key", "--port=0", "--threads", "5", "--header-timeout-ms=250", "--tls-cert=b.pem",
+                    "--tls-key", "b.key"});
+    REQUIRE(cl.ok());
+    CHECK(cl.options.port == 0);
+    CHECK(cl.options.threads == 5);
+    CHECK(cl.options.header_timeout == 250ms);
+    CHECK(std::string_view(cl.options.tls_cert_file) == "b.pem");
+    CHECK(std::string_view(cl.options.tls_key_file) == "b.key");
+    CHECK(problem(read({"prog", "--port", "80", "--port", "x"})) == "prog: --port needs a number from 0 to 65535");
+    // A repeatable flag keeps every value, in order.
+    auto addresses = read({"prog", "--address", "::1", "--address=127.0.0.1"});
+    CHECK(addresses.options.address == "::1");
+    CHECK(addresses.options.extra_addresses == std::vector<std::string>{"127.0.0.1"});
+}
+
 TEST_CASE("the command line sets the connection limit and every timeout, and keeps the defaults otherwise") {
     using namespace std::chrono_literals;
     char const* argv[] = {"prog",
@@ -268,7 +285,7 @@ TEST_CASE("command_line_value, command_line_values and command_line_flag read a 
                                   "--tag", "b",      "--verbose", "--tag"};
     int argc = static_cast<int>(argv.size());
     CHECK(porthole::command_line_value(argc, argv.data(), "--root") == "/srv");  // not --rootless
-    CHECK(porthole::command_line_value(argc, argv.data(), "--tag") == "a");      // the first
+    CHECK(porthole::command_line_value(argc, argv.data(), "--tag") == "b");      // the last with a value
     CHECK_FALSE(porthole::command_line_value(argc, argv.data(), "--verbos").has_value());
     CHECK(porthole::command_line_values(argc, argv.data(), "--tag") == std::vector<std::string_view>{"a", "b"});
     CHECK(porthole::command_line_flag(argc, argv.data(), "--verbose"));

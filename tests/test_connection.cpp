@@ -727,111 +727,75 @@ TEST_CASE("the connection's own answer to HEAD has the head of its page and no c
     }
 }
 
-// A 408 while the body comes names the request from the bytes the connection kept, wherever
-// its head was parsed: the driver's buffer (reused by the loop's other connections, or freed),
-// the connection's own before a pipelined request ahead of it was dropped from it, or before it
-// grew (ASan: a view into the old buffer would be read after free).
-TEST_CASE("a 408 while the body comes names the request, wherever its head was parsed") {
-    std::vector<std::string> lines;
-    connection_config cfg;
-    cfg.access_log = [&](access_entry const& e) {
-        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)));
+// A 408 while the head's fields or the body come names the request from the bytes the
+// connection kept, wherever its request line was parsed: the driver's buffer (reused by the loop's
+// other connections, or freed), the connection's own before a pipelined request ahead of it was
+// dropped from it, or before it grew (ASan: a view into the old buffer would be read after free).
+// A HEAD gets no content.
+TEST_CASE("a 408 while the head's fields or the body come names the request, wherever it was parsed") {
+    struct stall {
+        std::string stalled;  // a request cut short
+        std::string longer;   // the same, grown past the connection's first buffer
+        std::string logged;   // its access log line
+        std::string longer_logged;
     };
-    recorder app;
-    std::string const stalled = "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab";
-    SUBCASE("behind a pipelined request") {
-        client c(app, cfg);
-        c.send(get("/first") + stalled);
-        c.time_out();
-        CHECK(lines == std::vector<std::string>{"GET /first 200", "POST /upload 408"});
-    }
-    SUBCASE("fed from a buffer the driver reuses") {
-        connection<recorder> conn(app, cfg);
-        std::string shared(4096, '\0');
-        std::memcpy(shared.data(), stalled.data(), stalled.size());
-        conn.feed(std::span<char>(shared.data(), stalled.size()));
-        std::string other = "GET /\r\nInjected: line\r\n another peer's request ?token=abcdef HTTP/1.1\r\n";
-        std::memcpy(shared.data(), other.data(), other.size());
-        conn.timeout();
-        CHECK(lines == std::vector<std::string>{"POST /upload 408"});
-    }
-    SUBCASE("fed from a buffer since freed") {
-        connection<recorder> conn(app, cfg);
-        {
-            auto buffer = std::make_unique<char[]>(stalled.size());
-            std::memcpy(buffer.get(), stalled.data(), stalled.size());
-            conn.feed(std::span<char>(buffer.get(), stalled.size()));
-        }
-        conn.timeout();
-        CHECK(lines == std::vector<std::string>{"POST /upload 408"});
-    }
-    SUBCASE("read into the connection's buffer, which grew since") {
-        connection<recorder> conn(app, cfg);
-        std::string big = "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(4000, 'x');
-        auto room = conn.read_buffer();
-        REQUIRE(room.size() >= big.size());
-        std::memcpy(room.data(), big.data(), big.size());
-        conn.commit(big.size());
-        (void)conn.read_buffer();  // grows the buffer; the read then finds nothing
-        conn.timeout();
-        CHECK(lines == std::vector<std::string>{"POST /big 408"});
-    }
-}
-
-// The same for a head whose fields stopped coming: its request line names it, read from the
-// bytes the connection kept; a HEAD gets no content.
-TEST_CASE("a 408 while the head's fields come names the request, wherever its request line was parsed") {
-    std::vector<std::string> lines;
-    connection_config cfg;
-    cfg.access_log = [&](access_entry const& e) {
-        lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " + std::to_string(to_int(e.status)));
+    std::string const head_cut = "HEAD /slow?x=1 HTTP/1.1\r\nHost: t\r\nX-Long: abc";
+    stall const stalls[] = {
+        {"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab",
+         "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(4000, 'x'), "POST /upload 408",
+         "POST /big 408"},
+        {head_cut, head_cut + std::string(4000, 'x'), "HEAD /slow?x=1 408", "HEAD /slow?x=1 408"},
     };
-    recorder app;
-    std::string const stalled = "HEAD /slow?x=1 HTTP/1.1\r\nHost: t\r\nX-Long: abc";
-    std::string out;
-    SUBCASE("behind a pipelined request") {
-        client c(app, cfg);
-        c.send(get("/first") + stalled);
-        c.time_out();
-        CHECK(lines == std::vector<std::string>{"GET /first 200", "HEAD /slow?x=1 408"});
-        out = c.output();
-    }
-    SUBCASE("fed from a buffer the driver reuses") {
-        connection<recorder> conn(app, cfg);
-        std::string shared(4096, '\0');
-        std::memcpy(shared.data(), stalled.data(), stalled.size());
-        conn.feed(std::span<char>(shared.data(), stalled.size()));
-        std::string other = "GET /\r\nInjected: line\r\n another peer's request ?token=abcdef HTTP/1.1\r\n";
-        std::memcpy(shared.data(), other.data(), other.size());
-        conn.timeout();
-        CHECK(lines == std::vector<std::string>{"HEAD /slow?x=1 408"});
-        out = write_all(conn);
-    }
-    SUBCASE("fed from a buffer since freed") {
-        connection<recorder> conn(app, cfg);
-        {
-            auto buffer = std::make_unique<char[]>(stalled.size());
-            std::memcpy(buffer.get(), stalled.data(), stalled.size());
-            conn.feed(std::span<char>(buffer.get(), stalled.size()));
+    enum class way { behind_pipelined, buffer_reused, buffer_freed, own_buffer_grew };
+    for (auto const& s : stalls) {
+        for (auto w : {way::behind_pipelined, way::buffer_reused, way::buffer_freed, way::own_buffer_grew}) {
+            CAPTURE(s.stalled);
+            CAPTURE(static_cast<int>(w));
+            std::vector<std::string> lines;
+            connection_config cfg;
+            cfg.access_log = [&](access_entry const& e) {
+                lines.push_back(std::string(e.method) + " " + std::string(e.target) + " " +
+                                std::to_string(to_int(e.status)));
+            };
+            recorder app;
+            std::string out;
+            std::vector<std::string> expected{s.logged};
+            if (w == way::behind_pipelined) {
+                client c(app, cfg);
+                c.send(get("/first") + s.stalled);
+                c.time_out();
+                expected.insert(expected.begin(), "GET /first 200");
+                out = c.output();
+            } else {
+                std::string shared(4096, '\0');  // outlives the feed: the driver's buffer, reused
+                connection<recorder> conn(app, cfg);
+                if (w == way::buffer_reused) {
+                    std::memcpy(shared.data(), s.stalled.data(), s.stalled.size());
+                    conn.feed(std::span<char>(shared.data(), s.stalled.size()));
+                    std::string other = "GET /\r\nInjected: line\r\n another peer's request ?token=abcdef HTTP/1.1\r\n";
+                    std::memcpy(shared.data(), other.data(), other.size());
+                } else if (w == way::buffer_freed) {
+                    auto buffer = std::make_unique<char[]>(s.stalled.size());
+                    std::memcpy(buffer.get(), s.stalled.data(), s.stalled.size());
+                    conn.feed(std::span<char>(buffer.get(), s.stalled.size()));
+                } else {
+                    auto room = conn.read_buffer();
+                    REQUIRE(room.size() >= s.longer.size());
+                    std::memcpy(room.data(), s.longer.data(), s.longer.size());
+                    conn.commit(s.longer.size());
+                    (void)conn.read_buffer();  // grows the buffer; the read then finds nothing
+                    expected = {s.longer_logged};
+                }
+                conn.timeout();
+                out = write_all(conn);
+            }
+            CHECK(lines == expected);
+            auto answer = out.rfind("HTTP/1.1 408 Request Timeout\r\n");
+            REQUIRE(answer != std::string::npos);
+            bool head = s.stalled.starts_with("HEAD");
+            CHECK(out.ends_with("\r\n\r\n") == head);  // an answer to HEAD: no content
         }
-        conn.timeout();
-        CHECK(lines == std::vector<std::string>{"HEAD /slow?x=1 408"});
-        out = write_all(conn);
     }
-    SUBCASE("read into the connection's buffer, which grew since") {
-        connection<recorder> conn(app, cfg);
-        std::string big = stalled + std::string(4000, 'x');
-        auto room = conn.read_buffer();
-        REQUIRE(room.size() >= big.size());
-        std::memcpy(room.data(), big.data(), big.size());
-        conn.commit(big.size());
-        (void)conn.read_buffer();  // grows the buffer; the read then finds nothing
-        conn.timeout();
-        CHECK(lines == std::vector<std::string>{"HEAD /slow?x=1 408"});
-        out = write_all(conn);
-    }
-    CHECK(out.find("408 Request Timeout") != std::string::npos);
-    CHECK(out.ends_with("\r\n\r\n"));  // an answer to HEAD: no content
 }
 
 TEST_CASE("a method named \"-\" is a request like any other, told apart from an error by its target") {

@@ -13277,21 +13277,6 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 // The readers below look only before a lone `--`.
 
-// The value of `--name VALUE` or `--name=VALUE` on a command line, if present.
-inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
-    argc = detail::flags_end(argc, argv);
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a.size() < name.size() || a.substr(0, name.size()) != name) continue;
-        if (a.size() == name.size()) {
-            if (i + 1 < argc) return std::string_view(argv[i + 1]);
-            return std::nullopt;
-        }
-        if (a[name.size()] == '=') return a.substr(name.size() + 1);
-    }
-    return std::nullopt;
-}
-
 // Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
 inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
     std::vector<std::string_view> out;
@@ -13303,6 +13288,14 @@ inline std::vector<std::string_view> command_line_values(int argc, char const* c
             out.push_back(a.substr(name.size() + 1));
     }
     return out;
+}
+
+// The value of `--name VALUE` or `--name=VALUE` on a command line, if present; the last one when
+// it is given more than once, so `prog --port 80 "$@"` lets its caller's `--port` win.
+inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
+    auto values = command_line_values(argc, argv, name);
+    if (values.empty()) return std::nullopt;
+    return values.back();
 }
 
 // Whether a bare `--name` flag is on a command line.
