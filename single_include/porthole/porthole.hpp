@@ -9760,10 +9760,10 @@ public:
         auto p = phase();
         if (p == connection_phase::reading_headers || p == connection_phase::reading_body) {
             // The request line's views are in the buffer its bytes were parsed in, the driver's
-            // own or one since moved: the unfinished request's bytes are kept at the start of in_.
-            bool named = parser_.request_line_parsed() && in_.size() >= parser_.head_size();
-            if (named) parser_.follow(in_.data());
-            queue_error(draining_ ? status::service_unavailable : status::request_timeout, nullptr, named);
+            // own or one since moved: the unfinished request's bytes, as much of its head as was
+            // parsed among them, are kept at the start of in_.
+            if (parser_.request_line_parsed()) parser_.follow(in_.data());
+            queue_error(draining_ ? status::service_unavailable : status::request_timeout, parsed_request());
         }
         closing_ = true;
         in_.clear();
@@ -9926,7 +9926,7 @@ private:
             if (st == parse_status::error) {
                 if (!refused_by_application()) {
                     count_parse_error(error_status(parser_.error()));
-                    queue_error(error_status(parser_.error()));
+                    queue_error(error_status(parser_.error()), parsed_request());
                     closing_ = input_cut_ = true;  // the peer may still be sending the request
                 }
                 break;
@@ -9967,7 +9967,7 @@ private:
         auto const& h = parser_.head();
         if (h.expect_unsupported) {
             count_parse_error(status::expectation_failed);
-            queue_error(status::expectation_failed);
+            queue_error(status::expectation_failed, parsed_request());
             closing_ = input_cut_ = true;  // the peer may still be sending the request
         } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
             append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
@@ -9980,7 +9980,7 @@ private:
         target_views t;
         if (!split_head_target(h, t)) {
             count_parse_error(status::bad_request);
-            queue_error(status::bad_request);
+            queue_error(status::bad_request, parsed_request());
             closing_ = input_cut_ = true;  // the peer may still be sending the request
             return;
         }
@@ -9990,7 +9990,7 @@ private:
         // whether the body came in the same read (nor the count of requests served).
         if (h.expect_unsupported) {
             count_parse_error(status::expectation_failed);
-            queue_error(status::expectation_failed);
+            queue_error(status::expectation_failed, parsed_request());
             closing_ = input_cut_ = true;  // the peer may still be sending the request
             return;
         }
@@ -10107,16 +10107,19 @@ private:
                                             queued.size_known});
     }
 
-    // Returns the body bytes queued (the head's are last_head_size_). The request answered is
-    // `about`, or the one whose request line the parser read when `head_valid` (its views are
-    // valid inside process(), or re-pointed by timeout()); unknown ("-") before that.
-    std::uint64_t queue_error(status s, answered_request const* about = nullptr, bool head_valid = true) {
-        answered_request answered{"-", "-", http_1_1, false, false};
-        if (about) answered = *about;
-        else if (head_valid && parser_.request_line_parsed()) {
-            auto const& h = parser_.head();
-            answered = {h.method_name, h.target, h.version, false, h.method == method::head};
-        }
+    // The request an answer of the connection's own is for: the one whose request line the
+    // parser read (its views are valid inside process(), or re-pointed by timeout()), else
+    // unknown ("-": a request line malformed or cut short names no method for certain).
+    answered_request parsed_request() const noexcept {
+        if (!parser_.request_line_parsed()) return unknown_request();
+        auto const& h = parser_.head();
+        return {h.method_name, h.target, h.version, false, h.method == method::head};
+    }
+    static answered_request unknown_request() noexcept { return {"-", "-", http_1_1, false, false}; }
+
+    // Answers `answered` with `s`'s error page; returns the body bytes queued (the head's are
+    // last_head_size_).
+    std::uint64_t queue_error(status s, answered_request const& answered) {
         auto res = response::error(s);
         // An answer to HEAD has no content, the connection's own too (RFC 9110 section 9.3.2).
         auto bytes = queue_response(res, answered.head_only, http_1_1, false).bytes;
@@ -10135,7 +10138,7 @@ private:
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = queue_error(s, held ? &held->summary : nullptr, false);
+        auto bytes = queue_error(s, held ? held->summary : unknown_request());
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }
