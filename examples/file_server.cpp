@@ -20,17 +20,19 @@ int main(int argc, char** argv) {
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
     bool gzip = porthole::command_line_flag(argc, argv, "--gzip");
+    int level = 6;  // zlib's default
+    if (auto given = porthole::command_line_value(argc, argv, "--gzip-level")) {
+        auto [end, ec] = std::from_chars(given->data(), given->data() + given->size(), level);
+        if (ec != std::errc() || end != given->data() + given->size() || level < 1 || level > 9) {
+            std::fprintf(stderr, "%s: --gzip-level needs a number from 1 to 9\n", argv[0]);
+            return 2;
+        }
+    }
     try {
         porthole::static_files files(root, {.precompressed = true});
 #if defined(PORTHOLE_WITH_ZLIB) || defined(PORTHOLE_WITH_BROTLI)
         porthole::compression_options compress;
-        if (auto level = porthole::command_line_value(argc, argv, "--gzip-level")) {
-            auto [end, ec] = std::from_chars(level->data(), level->data() + level->size(), compress.level);
-            if (ec != std::errc() || end != level->data() + level->size() || compress.level < 1 || compress.level > 9) {
-                std::fprintf(stderr, "%s: --gzip-level needs a number from 1 to 9\n", argv[0]);
-                return 2;
-            }
-        }
+        compress.level = level;
         auto app = porthole::layers{
             porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression(compress)),
         }(std::move(files));
