@@ -9,6 +9,7 @@
 #include <porthole/detail/cxx20.hpp>
 
 #include <porthole/base64.hpp>
+#include <porthole/detail/compiled_once.hpp>
 #include <porthole/layer.hpp>
 #include <porthole/random.hpp>
 
@@ -205,17 +206,7 @@ struct access_token_options {
 // not kept apart by port: two tools on one host must not take each other's cookie.
 class access_token {
 public:
-    explicit access_token(access_token_options o = {}) : opts_(std::move(o)) {
-        if (opts_.token.empty()) opts_.token = random_token();
-        if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
-        session_ = random_token();
-        set_cookie_ =
-            set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
-        challenge_ = "Bearer realm=";
-        detail::append_quoted(challenge_, opts_.realm);
-        query_ = opts_.parameter + '=';
-        url::encode_component(opts_.token, query_);
-    }
+    explicit access_token(access_token_options o = {});
 
     std::string const& token() const noexcept { return opts_.token; }
     // "token=..." for the start-up URL.
@@ -252,24 +243,7 @@ private:
     }
 
     // 303 to the path and the rest of the query, never to another host ("//elsewhere").
-    response trade_for_cookie(request const& req) const {
-        auto raw = req.raw_path();
-        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
-        std::string location = "/";
-        location += raw;
-        bool first = true;
-        for (auto const& p : url::query_params(req.query_string())) {
-            if (url::detail::decoded_equals(p.name, opts_.parameter, true)) continue;
-            location += first ? '?' : '&';
-            first = false;
-            location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
-        }
-        auto r = response::redirect(location, status::see_other);
-        r.set_header("Set-Cookie", set_cookie_);
-        r.set_header("Cache-Control", "no-store");
-        r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
-        return r;
-    }
+    response trade_for_cookie(request const& req) const;
 
     access_token_options opts_;
     std::string session_;
@@ -279,3 +253,41 @@ private:
 };
 
 }  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE access_token::access_token(access_token_options o) : opts_(std::move(o)) {
+    if (opts_.token.empty()) opts_.token = random_token();
+    if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
+    session_ = random_token();
+    set_cookie_ =
+        set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+    challenge_ = "Bearer realm=";
+    detail::append_quoted(challenge_, opts_.realm);
+    query_ = opts_.parameter + '=';
+    url::encode_component(opts_.token, query_);
+}
+
+PORTHOLE_DETAIL_INLINE response access_token::trade_for_cookie(request const& req) const {
+    auto raw = req.raw_path();
+    while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
+    std::string location = "/";
+    location += raw;
+    bool first = true;
+    for (auto const& p : url::query_params(req.query_string())) {
+        if (url::detail::decoded_equals(p.name, opts_.parameter, true)) continue;
+        location += first ? '?' : '&';
+        first = false;
+        location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
+    }
+    auto r = response::redirect(location, status::see_other);
+    r.set_header("Set-Cookie", set_cookie_);
+    r.set_header("Cache-Control", "no-store");
+    r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
+    return r;
+}
+
+}  // namespace porthole
+#endif

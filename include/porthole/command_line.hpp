@@ -6,6 +6,7 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <porthole/detail/compiled_once.hpp>
 #include <porthole/detail/decimal.hpp>
 #include <porthole/options.hpp>
 
@@ -50,6 +51,26 @@ struct command_line {
         return exit_status();
     }
 };
+
+// The readers below look only before a lone `--`.
+
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+PORTHOLE_DETAIL_INLINE std::vector<std::string_view> command_line_values(int argc, char const* const* argv,
+                                                                         std::string_view name);
+
+// The value of `--name VALUE` or `--name=VALUE` on a command line, if present; the last one when
+// it is given more than once, so `prog --port 80 "$@"` lets its caller's `--port` win.
+PORTHOLE_DETAIL_INLINE std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
+                                                                          std::string_view name);
+
+// Whether a bare `--name` flag is on a command line.
+PORTHOLE_DETAIL_INLINE bool command_line_flag(int argc, char const* const* argv, std::string_view name);
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
 
 namespace detail {
 
@@ -137,10 +158,8 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 }  // namespace detail
 
-// The readers below look only before a lone `--`.
-
-// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
-inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+PORTHOLE_DETAIL_INLINE std::vector<std::string_view> command_line_values(int argc, char const* const* argv,
+                                                                         std::string_view name) {
     std::vector<std::string_view> out;
     argc = detail::flags_end(argc, argv);
     for (int i = 1; i < argc; ++i) {
@@ -152,16 +171,14 @@ inline std::vector<std::string_view> command_line_values(int argc, char const* c
     return out;
 }
 
-// The value of `--name VALUE` or `--name=VALUE` on a command line, if present; the last one when
-// it is given more than once, so `prog --port 80 "$@"` lets its caller's `--port` win.
-inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
+PORTHOLE_DETAIL_INLINE std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
+                                                                          std::string_view name) {
     auto values = command_line_values(argc, argv, name);
     if (values.empty()) return std::nullopt;
     return values.back();
 }
 
-// Whether a bare `--name` flag is on a command line.
-inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
+PORTHOLE_DETAIL_INLINE bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
     argc = detail::flags_end(argc, argv);
     for (int i = 1; i < argc; ++i) {
         if (argv[i] == name) return true;
@@ -169,8 +186,8 @@ inline bool command_line_flag(int argc, char const* const* argv, std::string_vie
     return false;
 }
 
-inline command_line server_options::from_command_line(int argc, char const* const* argv,
-                                                      std::initializer_list<program_flag> own) {
+PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, char const* const* argv,
+                                                                      std::initializer_list<program_flag> own) {
     command_line cl;
     server_options& o = cl.options;
     o.announce = true;
@@ -340,3 +357,4 @@ inline command_line server_options::from_command_line(int argc, char const* cons
 }
 
 }  // namespace porthole
+#endif

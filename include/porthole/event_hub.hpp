@@ -35,6 +35,7 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <porthole/detail/compiled_once.hpp>
 #include <porthole/detail/decimal.hpp>
 #include <porthole/metrics.hpp>
 #include <porthole/request.hpp>
@@ -88,6 +89,7 @@ struct hub_subscriber {
         if (counted) metrics::subscriber_added();
     }
     ~hub_subscriber();
+    // The connection's thread: the next piece of what the subscriber has not been sent yet.
     stream_step next();
 };
 
@@ -138,8 +140,75 @@ inline hub_subscriber::~hub_subscriber() {
     if (counted) metrics::subscriber_removed();
 }
 
-// The connection's thread: the next piece of what the subscriber has not been sent yet.
-inline stream_step hub_subscriber::next() {
+}  // namespace detail
+
+class event_hub {
+public:
+    explicit event_hub(event_hub_options options = {});
+    event_hub(event_hub const&) = delete;
+    event_hub& operator=(event_hub const&) = delete;
+    // Closes the hub (close()); streams still open end after what they were sent.
+    ~event_hub() {
+        close();
+        if (beats_.joinable()) {
+            {
+                std::lock_guard lock(state_->beat_mutex);
+                state_->beat_stop = true;
+            }
+            state_->beat_wake.notify_all();
+            beats_.join();
+        }
+    }
+
+    // Any thread: sends an event of type `type` (empty: "message") with `data` to every
+    // subscriber and keeps it in the history. Returns its id, or 0 once the hub is closed.
+    // Throws std::invalid_argument for a type holding CR, LF or NUL.
+    std::uint64_t publish(std::string_view type, std::string_view data);
+    std::uint64_t publish(std::string_view data) { return publish({}, data); }
+
+    // The handler's thread: a text/event-stream response subscribed to every event published
+    // from now on, after what the client missed since `last_event_id` (the request's
+    // Last-Event-ID, when it reconnects). 204 No Content once the hub is closed.
+    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID").value_or("")); }
+    response subscribe(std::string_view last_event_id);
+
+    // Any thread: how many streams are subscribed (a stream counts until its connection lets
+    // go of it: the client left, the stream ended, or the response was dropped unsent).
+    std::size_t subscribers() const noexcept { return state_->count.load(std::memory_order_acquire); }
+    // Any thread: the id of the newest event (before any: the id the first will follow).
+    std::uint64_t last_id() const {
+        std::lock_guard lock(state_->history_mutex);
+        return state_->last_id;
+    }
+
+    // Any thread: a comment to every subscriber that was sent nothing since the last heartbeat;
+    // the hub's thread calls it every options.heartbeat.
+    void heartbeat() { beat(*state_); }
+
+    // Any thread: publishes nothing more; every stream ends once it has been sent what was
+    // published before, and subscribe() answers 204 from now on.
+    void close();
+
+private:
+    static void beat(detail::hub_state& s) {
+        s.each_subscriber([](detail::hub_subscriber& sub) {
+            if (sub.sent_since_beat.exchange(false)) return;
+            sub.heartbeat_due.store(true);
+            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
+        });
+    }
+
+    std::shared_ptr<detail::hub_state> state_;
+    std::thread beats_;
+};
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     std::string out = std::move(pending);
     pending.clear();
     bool closed;
@@ -174,139 +243,84 @@ inline stream_step hub_subscriber::next() {
     return closed ? stream_step::end() : stream_step::nothing_yet();
 }
 
-}  // namespace detail
-
-class event_hub {
-public:
-    explicit event_hub(event_hub_options options = {}) : state_(std::make_shared<detail::hub_state>()) {
-        if (options.history == 0) options.history = 1;
-        state_->options = options;
-        auto now = std::chrono::system_clock::now().time_since_epoch();
-        state_->last_id =
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
-        state_->first_id = state_->last_id + 1;
-        if (options.heartbeat.count() > 0)
-            beats_ = std::thread([s = state_.get()] {
-                std::unique_lock lock(s->beat_mutex);
-                while (!s->beat_wake.wait_for(lock, s->options.heartbeat, [s] { return s->beat_stop; })) {
-                    lock.unlock();
-                    beat(*s);
-                    lock.lock();
-                }
-            });
-    }
-    event_hub(event_hub const&) = delete;
-    event_hub& operator=(event_hub const&) = delete;
-    // Closes the hub (close()); streams still open end after what they were sent.
-    ~event_hub() {
-        close();
-        if (beats_.joinable()) {
-            {
-                std::lock_guard lock(state_->beat_mutex);
-                state_->beat_stop = true;
+PORTHOLE_DETAIL_INLINE event_hub::event_hub(event_hub_options options) : state_(std::make_shared<detail::hub_state>()) {
+    if (options.history == 0) options.history = 1;
+    state_->options = options;
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    state_->last_id = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+    state_->first_id = state_->last_id + 1;
+    if (options.heartbeat.count() > 0)
+        beats_ = std::thread([s = state_.get()] {
+            std::unique_lock lock(s->beat_mutex);
+            while (!s->beat_wake.wait_for(lock, s->options.heartbeat, [s] { return s->beat_stop; })) {
+                lock.unlock();
+                beat(*s);
+                lock.lock();
             }
-            state_->beat_wake.notify_all();
-            beats_.join();
-        }
-    }
-
-    // Any thread: sends an event of type `type` (empty: "message") with `data` to every
-    // subscriber and keeps it in the history. Returns its id, or 0 once the hub is closed.
-    // Throws std::invalid_argument for a type holding CR, LF or NUL.
-    std::uint64_t publish(std::string_view type, std::string_view data) {
-        if (!sse::valid_field(type)) throw std::invalid_argument("porthole: an event type may not hold CR, LF or NUL");
-        auto& s = *state_;
-        std::uint64_t id;
-        {
-            std::lock_guard lock(s.history_mutex);
-            if (s.closed) return 0;
-            id = s.last_id + 1;
-            char digits[24];
-            auto r = std::to_chars(digits, digits + sizeof digits, id);
-            s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
-            s.bytes += s.history.back().size();
-            s.last_id = id;
-            while (s.history.size() > 1 &&
-                   (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
-                s.bytes -= s.history.front().size();
-                s.history.pop_front();
-                ++s.first_id;
-            }
-        }
-        s.each_subscriber([](detail::hub_subscriber& sub) {
-            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
         });
-        return id;
-    }
-    std::uint64_t publish(std::string_view data) { return publish({}, data); }
+}
 
-    // The handler's thread: a text/event-stream response subscribed to every event published
-    // from now on, after what the client missed since `last_event_id` (the request's
-    // Last-Event-ID, when it reconnects). 204 No Content once the hub is closed.
-    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID").value_or("")); }
-    response subscribe(std::string_view last_event_id) {
-        auto& s = *state_;
-        auto sub = std::make_shared<detail::hub_subscriber>(state_);
-        s.count.fetch_add(1, std::memory_order_acq_rel);
-        if (s.options.retry) sse::append_retry(sub->pending, *s.options.retry);
-        {
-            std::lock_guard lock(s.history_mutex);
-            if (s.closed) return response(status::no_content);
-            sub->cursor = s.last_id;
-            if (!last_event_id.empty()) {
-                std::uint64_t seen = 0;
-                if (detail::parse_decimal(last_event_id, seen) && seen + 1 >= s.first_id && seen <= s.last_id)
-                    sub->cursor = seen;  // the producer sends what came after it
-                else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
-            }
+PORTHOLE_DETAIL_INLINE std::uint64_t event_hub::publish(std::string_view type, std::string_view data) {
+    if (!sse::valid_field(type)) throw std::invalid_argument("porthole: an event type may not hold CR, LF or NUL");
+    auto& s = *state_;
+    std::uint64_t id;
+    {
+        std::lock_guard lock(s.history_mutex);
+        if (s.closed) return 0;
+        id = s.last_id + 1;
+        char digits[24];
+        auto r = std::to_chars(digits, digits + sizeof digits, id);
+        s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
+        s.bytes += s.history.back().size();
+        s.last_id = id;
+        while (s.history.size() > 1 && (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
+            s.bytes -= s.history.front().size();
+            s.history.pop_front();
+            ++s.first_id;
         }
-        auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
-        sub->channel = std::get<stream_body>(live.response.body()).live;
-        {
-            std::lock_guard lock(s.subscribers_mutex);
-            s.subscribers.push_back(sub);
-        }
-        return std::move(sse::mark_event_stream(live.response));
     }
+    s.each_subscriber([](detail::hub_subscriber& sub) {
+        if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
+    });
+    return id;
+}
 
-    // Any thread: how many streams are subscribed (a stream counts until its connection lets
-    // go of it: the client left, the stream ended, or the response was dropped unsent).
-    std::size_t subscribers() const noexcept { return state_->count.load(std::memory_order_acquire); }
-    // Any thread: the id of the newest event (before any: the id the first will follow).
-    std::uint64_t last_id() const {
+PORTHOLE_DETAIL_INLINE response event_hub::subscribe(std::string_view last_event_id) {
+    auto& s = *state_;
+    auto sub = std::make_shared<detail::hub_subscriber>(state_);
+    s.count.fetch_add(1, std::memory_order_acq_rel);
+    if (s.options.retry) sse::append_retry(sub->pending, *s.options.retry);
+    {
+        std::lock_guard lock(s.history_mutex);
+        if (s.closed) return response(status::no_content);
+        sub->cursor = s.last_id;
+        if (!last_event_id.empty()) {
+            std::uint64_t seen = 0;
+            if (detail::parse_decimal(last_event_id, seen) && seen + 1 >= s.first_id && seen <= s.last_id)
+                sub->cursor = seen;  // the producer sends what came after it
+            else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
+        }
+    }
+    auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
+    sub->channel = std::get<stream_body>(live.response.body()).live;
+    {
+        std::lock_guard lock(s.subscribers_mutex);
+        s.subscribers.push_back(sub);
+    }
+    return std::move(sse::mark_event_stream(live.response));
+}
+
+PORTHOLE_DETAIL_INLINE void event_hub::close() {
+    {
         std::lock_guard lock(state_->history_mutex);
-        return state_->last_id;
+        if (state_->closed) return;
+        state_->closed = true;
     }
-
-    // Any thread: a comment to every subscriber that was sent nothing since the last heartbeat;
-    // the hub's thread calls it every options.heartbeat.
-    void heartbeat() { beat(*state_); }
-
-    // Any thread: publishes nothing more; every stream ends once it has been sent what was
-    // published before, and subscribe() answers 204 from now on.
-    void close() {
-        {
-            std::lock_guard lock(state_->history_mutex);
-            if (state_->closed) return;
-            state_->closed = true;
-        }
-        state_->each_subscriber([](detail::hub_subscriber& sub) {
-            sub.idle.store(false);
-            detail::hub_state::resume(sub);
-        });
-    }
-
-private:
-    static void beat(detail::hub_state& s) {
-        s.each_subscriber([](detail::hub_subscriber& sub) {
-            if (sub.sent_since_beat.exchange(false)) return;
-            sub.heartbeat_due.store(true);
-            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
-        });
-    }
-
-    std::shared_ptr<detail::hub_state> state_;
-    std::thread beats_;
-};
+    state_->each_subscriber([](detail::hub_subscriber& sub) {
+        sub.idle.store(false);
+        detail::hub_state::resume(sub);
+    });
+}
 
 }  // namespace porthole
+#endif

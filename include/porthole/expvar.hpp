@@ -19,6 +19,8 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <porthole/detail/compiled_once.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -191,7 +193,24 @@ struct reading {
 
 // Every published variable, read now, in name order. Functions run on this thread, outside the
 // registry's lock (one may publish); one that throws reads as text "error: ...".
-inline std::vector<reading> read_all() {
+PORTHOLE_DETAIL_INLINE std::vector<reading> read_all();
+
+// The names published, in order.
+inline std::vector<std::string> names() {
+    auto& r = detail::variables();
+    std::lock_guard lock(r.mutex);
+    std::vector<std::string> out;
+    for (auto const& [name, v] : r.variables) out.push_back(name);
+    return out;
+}
+
+}  // namespace porthole::expvar
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole::expvar {
+
+PORTHOLE_DETAIL_INLINE std::vector<reading> read_all() {
     std::vector<std::pair<std::string, std::shared_ptr<detail::variable>>> vars;
     {
         auto& r = detail::variables();
@@ -226,13 +245,5 @@ inline std::vector<reading> read_all() {
     return out;
 }
 
-// The names published, in order.
-inline std::vector<std::string> names() {
-    auto& r = detail::variables();
-    std::lock_guard lock(r.mutex);
-    std::vector<std::string> out;
-    for (auto const& [name, v] : r.variables) out.push_back(name);
-    return out;
-}
-
 }  // namespace porthole::expvar
+#endif

@@ -6,6 +6,7 @@
 #include <porthole/detail/cxx20.hpp>
 
 #include <porthole/base64.hpp>
+#include <porthole/detail/compiled_once.hpp>
 #include <porthole/detail/platform.hpp>
 
 #include <cerrno>
@@ -69,7 +70,15 @@ inline void random_bytes(std::span<unsigned char> out) {
 
 // `bytes` random bytes as base64url without padding: usable as is in a URL, a cookie value and
 // a Bearer token. 32 bytes (43 characters) by default: 256 bits, beyond guessing.
-inline std::string random_token(std::size_t bytes = 32) {
+PORTHOLE_DETAIL_INLINE std::string random_token(std::size_t bytes = 32);
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE std::string random_token(std::size_t bytes) {
     unsigned char buf[64];
     std::string raw;
     while (bytes > 0) {
@@ -82,3 +91,4 @@ inline std::string random_token(std::size_t bytes = 32) {
 }
 
 }  // namespace porthole
+#endif

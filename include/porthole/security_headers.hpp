@@ -5,6 +5,7 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <porthole/detail/compiled_once.hpp>
 #include <porthole/layer.hpp>
 
 #include <string>
@@ -34,19 +35,7 @@ struct security_headers_options {
 
 class security_headers {
 public:
-    explicit security_headers(security_headers_options o = {}) {
-        auto add = [&](char const* name, std::string& value) {
-            if (!value.empty()) fields_.emplace_back(name, std::move(value));
-        };
-        add("X-Content-Type-Options", o.content_type_options);
-        add("Content-Security-Policy", o.content_security_policy);
-        add("Referrer-Policy", o.referrer_policy);
-        add("X-Frame-Options", o.frame_options);
-        add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
-        add("Strict-Transport-Security", o.strict_transport_security);
-        for (auto& [name, value] : o.extra)
-            if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
-    }
+    explicit security_headers(security_headers_options o = {});
 
     void before(request const&) const noexcept {}
     void after(response& res) const {
@@ -59,3 +48,24 @@ private:
 };
 
 }  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE security_headers::security_headers(security_headers_options o) {
+    auto add = [&](char const* name, std::string& value) {
+        if (!value.empty()) fields_.emplace_back(name, std::move(value));
+    };
+    add("X-Content-Type-Options", o.content_type_options);
+    add("Content-Security-Policy", o.content_security_policy);
+    add("Referrer-Policy", o.referrer_policy);
+    add("X-Frame-Options", o.frame_options);
+    add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
+    add("Strict-Transport-Security", o.strict_transport_security);
+    for (auto& [name, value] : o.extra)
+        if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
+}
+
+}  // namespace porthole
+#endif

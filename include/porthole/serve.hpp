@@ -14,7 +14,9 @@
 // The other files then compile serve() as one call: the application goes behind an
 // application_ref (one indirect call per request), and serve.hpp includes neither the engine nor
 // the server. A file that includes only serve.hpp (with router.hpp and the like) compiles in a
-// fraction of the time (docs/server.md, "Compiling the server once"). Two files defining
+// fraction of the time (docs/server.md, "Compiling the server once"). The implementation file
+// also compiles the bodies of porthole's larger functions off the request path, which the others
+// only declare (detail/compiled_once.hpp: the command line, metrics, event hubs...). Two files defining
 // PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined twice), and so does a
 // program with none (it is not defined). A file compiled without PORTHOLE_SEPARATE_COMPILATION
 // in such a program breaks the one-definition rule (serve() has another body there) unnoticed.
@@ -23,14 +25,13 @@
 
 #include <porthole/detail/cxx20.hpp>
 
-#if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
-#define PORTHOLE_SEPARATE_COMPILATION
-#endif
+// PORTHOLE_IMPLEMENTATION implies PORTHOLE_SEPARATE_COMPILATION there.
+#include <porthole/detail/compiled_once.hpp>
 
 #include <porthole/application_ref.hpp>
 #include <porthole/options.hpp>
 
-#if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
+#if PORTHOLE_DETAIL_DEFINE_HERE
 #define PORTHOLE_DETAIL_SERVE_HERE 1  // serve_here() is defined below (serve_compiled.hpp checks)
 #include <porthole/server.hpp>
 
@@ -56,7 +57,7 @@ int serve_compiled(application_ref app, server_options&& opts);
 template <class App>
 struct https_tag {};
 
-#if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
+#if PORTHOLE_DETAIL_DEFINE_HERE
 template <class Tag, class App>
 int serve_https(Tag, App&, server_options&&) {
     std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
@@ -118,6 +119,6 @@ int serve(App&& app, command_line cl) {
 
 // HTTPS for serve() when the program is built with it (porthole-tls defines PORTHOLE_WITH_TLS),
 // as porthole.hpp does; last, since tls.hpp builds on what is above.
-#if defined(PORTHOLE_WITH_TLS) && (!defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION))
+#if defined(PORTHOLE_WITH_TLS) && PORTHOLE_DETAIL_DEFINE_HERE
 #include <porthole/tls.hpp>
 #endif

@@ -16,6 +16,7 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <porthole/detail/compiled_once.hpp>
 #include <porthole/html.hpp>
 
 #include <array>
@@ -486,24 +487,7 @@ inline template_error file_error(std::filesystem::path const& file, std::string 
     return template_error("cannot read template file \"" + file.string() + "\": " + reason);
 }
 
-inline std::string read_template_file(std::filesystem::path const& file) {
-    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
-    struct closer {
-        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-    };
-#if defined(_WIN32)
-    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
-#else
-    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
-#endif
-    if (!stream) throw fail(errno);
-    std::string text;
-    char buffer[16384];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
-    if (std::ferror(stream.get())) throw fail(errno);
-    return text;
-}
+PORTHOLE_DETAIL_INLINE std::string read_template_file(std::filesystem::path const& file);
 }  // namespace detail
 
 // A template whose text is known at compile time; parsed at compile time, checked against the
@@ -610,12 +594,7 @@ struct named_value {
 class page_template {
 public:
     page_template() = default;
-    explicit page_template(std::string text) : text_(std::move(text)) {
-        detail::parse_template(text_, [this](detail::piece p) {
-            pieces_.push_back(p);
-            if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
-        });
-    }
+    explicit page_template(std::string text);
 
     std::string_view text() const noexcept { return text_; }
     std::size_t piece_count() const noexcept { return pieces_.size(); }
@@ -705,8 +684,43 @@ private:
 };
 
 // Reads and parses a template file once. Throws template_error when it cannot be read.
-inline page_template load_template(std::filesystem::path const& file) {
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file);
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::path const& file) {
+    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
+    struct closer {
+        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+#if defined(_WIN32)
+    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
+#else
+    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+#endif
+    if (!stream) throw fail(errno);
+    std::string text;
+    char buffer[16384];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
+    if (std::ferror(stream.get())) throw fail(errno);
+    return text;
+}
+
+PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(std::move(text)) {
+    detail::parse_template(text_, [this](detail::piece p) {
+        pieces_.push_back(p);
+        if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
+    });
+}
+
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file) {
     return page_template(detail::read_template_file(file));
 }
 
 }  // namespace porthole
+#endif

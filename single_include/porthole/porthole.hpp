@@ -4974,6 +4974,32 @@ inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
 
 // #include <porthole/detail/cxx20.hpp>
 
+// #include <porthole/detail/compiled_once.hpp>
+// porthole/detail/compiled_once.hpp: where the bodies of porthole's larger non-template functions
+// are compiled, the pattern of fmt and spdlog. Header-only (the default): in every file that
+// includes them, as inline functions. With PORTHOLE_SEPARATE_COMPILATION (serve.hpp): once, in
+// the one file that defines PORTHOLE_IMPLEMENTATION; the other files see their declarations only.
+// Only functions off the per-request path are compiled so (reading the command line, writing the
+// metrics, publishing an event...): a call the optimiser cannot see into costs a request more
+// than it saves a build.
+
+#if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
+#define PORTHOLE_SEPARATE_COMPILATION
+#endif
+
+// PORTHOLE_DETAIL_DEFINE_HERE: whether this file compiles the bodies. PORTHOLE_DETAIL_INLINE: what
+// their declarations and definitions are marked with, `inline` in header-only files and nothing
+// in the implementation file, whose definitions are the program's only ones.
+#if !defined(PORTHOLE_SEPARATE_COMPILATION)
+#define PORTHOLE_DETAIL_DEFINE_HERE 1
+#define PORTHOLE_DETAIL_INLINE inline
+#elif defined(PORTHOLE_IMPLEMENTATION)
+#define PORTHOLE_DETAIL_DEFINE_HERE 1
+#define PORTHOLE_DETAIL_INLINE
+#else
+#define PORTHOLE_DETAIL_DEFINE_HERE 0
+#define PORTHOLE_DETAIL_INLINE
+#endif
 // #include <porthole/detail/decimal.hpp>
 // #include <porthole/metrics.hpp>
 // #include <porthole/request.hpp>
@@ -5027,6 +5053,7 @@ struct hub_subscriber {
         if (counted) metrics::subscriber_added();
     }
     ~hub_subscriber();
+    // The connection's thread: the next piece of what the subscriber has not been sent yet.
     stream_step next();
 };
 
@@ -5077,8 +5104,75 @@ inline hub_subscriber::~hub_subscriber() {
     if (counted) metrics::subscriber_removed();
 }
 
-// The connection's thread: the next piece of what the subscriber has not been sent yet.
-inline stream_step hub_subscriber::next() {
+}  // namespace detail
+
+class event_hub {
+public:
+    explicit event_hub(event_hub_options options = {});
+    event_hub(event_hub const&) = delete;
+    event_hub& operator=(event_hub const&) = delete;
+    // Closes the hub (close()); streams still open end after what they were sent.
+    ~event_hub() {
+        close();
+        if (beats_.joinable()) {
+            {
+                std::lock_guard lock(state_->beat_mutex);
+                state_->beat_stop = true;
+            }
+            state_->beat_wake.notify_all();
+            beats_.join();
+        }
+    }
+
+    // Any thread: sends an event of type `type` (empty: "message") with `data` to every
+    // subscriber and keeps it in the history. Returns its id, or 0 once the hub is closed.
+    // Throws std::invalid_argument for a type holding CR, LF or NUL.
+    std::uint64_t publish(std::string_view type, std::string_view data);
+    std::uint64_t publish(std::string_view data) { return publish({}, data); }
+
+    // The handler's thread: a text/event-stream response subscribed to every event published
+    // from now on, after what the client missed since `last_event_id` (the request's
+    // Last-Event-ID, when it reconnects). 204 No Content once the hub is closed.
+    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID").value_or("")); }
+    response subscribe(std::string_view last_event_id);
+
+    // Any thread: how many streams are subscribed (a stream counts until its connection lets
+    // go of it: the client left, the stream ended, or the response was dropped unsent).
+    std::size_t subscribers() const noexcept { return state_->count.load(std::memory_order_acquire); }
+    // Any thread: the id of the newest event (before any: the id the first will follow).
+    std::uint64_t last_id() const {
+        std::lock_guard lock(state_->history_mutex);
+        return state_->last_id;
+    }
+
+    // Any thread: a comment to every subscriber that was sent nothing since the last heartbeat;
+    // the hub's thread calls it every options.heartbeat.
+    void heartbeat() { beat(*state_); }
+
+    // Any thread: publishes nothing more; every stream ends once it has been sent what was
+    // published before, and subscribe() answers 204 from now on.
+    void close();
+
+private:
+    static void beat(detail::hub_state& s) {
+        s.each_subscriber([](detail::hub_subscriber& sub) {
+            if (sub.sent_since_beat.exchange(false)) return;
+            sub.heartbeat_due.store(true);
+            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
+        });
+    }
+
+    std::shared_ptr<detail::hub_state> state_;
+    std::thread beats_;
+};
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     std::string out = std::move(pending);
     pending.clear();
     bool closed;
@@ -5113,142 +5207,87 @@ inline stream_step hub_subscriber::next() {
     return closed ? stream_step::end() : stream_step::nothing_yet();
 }
 
-}  // namespace detail
-
-class event_hub {
-public:
-    explicit event_hub(event_hub_options options = {}) : state_(std::make_shared<detail::hub_state>()) {
-        if (options.history == 0) options.history = 1;
-        state_->options = options;
-        auto now = std::chrono::system_clock::now().time_since_epoch();
-        state_->last_id =
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
-        state_->first_id = state_->last_id + 1;
-        if (options.heartbeat.count() > 0)
-            beats_ = std::thread([s = state_.get()] {
-                std::unique_lock lock(s->beat_mutex);
-                while (!s->beat_wake.wait_for(lock, s->options.heartbeat, [s] { return s->beat_stop; })) {
-                    lock.unlock();
-                    beat(*s);
-                    lock.lock();
-                }
-            });
-    }
-    event_hub(event_hub const&) = delete;
-    event_hub& operator=(event_hub const&) = delete;
-    // Closes the hub (close()); streams still open end after what they were sent.
-    ~event_hub() {
-        close();
-        if (beats_.joinable()) {
-            {
-                std::lock_guard lock(state_->beat_mutex);
-                state_->beat_stop = true;
+PORTHOLE_DETAIL_INLINE event_hub::event_hub(event_hub_options options) : state_(std::make_shared<detail::hub_state>()) {
+    if (options.history == 0) options.history = 1;
+    state_->options = options;
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    state_->last_id = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+    state_->first_id = state_->last_id + 1;
+    if (options.heartbeat.count() > 0)
+        beats_ = std::thread([s = state_.get()] {
+            std::unique_lock lock(s->beat_mutex);
+            while (!s->beat_wake.wait_for(lock, s->options.heartbeat, [s] { return s->beat_stop; })) {
+                lock.unlock();
+                beat(*s);
+                lock.lock();
             }
-            state_->beat_wake.notify_all();
-            beats_.join();
-        }
-    }
-
-    // Any thread: sends an event of type `type` (empty: "message") with `data` to every
-    // subscriber and keeps it in the history. Returns its id, or 0 once the hub is closed.
-    // Throws std::invalid_argument for a type holding CR, LF or NUL.
-    std::uint64_t publish(std::string_view type, std::string_view data) {
-        if (!sse::valid_field(type)) throw std::invalid_argument("porthole: an event type may not hold CR, LF or NUL");
-        auto& s = *state_;
-        std::uint64_t id;
-        {
-            std::lock_guard lock(s.history_mutex);
-            if (s.closed) return 0;
-            id = s.last_id + 1;
-            char digits[24];
-            auto r = std::to_chars(digits, digits + sizeof digits, id);
-            s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
-            s.bytes += s.history.back().size();
-            s.last_id = id;
-            while (s.history.size() > 1 &&
-                   (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
-                s.bytes -= s.history.front().size();
-                s.history.pop_front();
-                ++s.first_id;
-            }
-        }
-        s.each_subscriber([](detail::hub_subscriber& sub) {
-            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
         });
-        return id;
-    }
-    std::uint64_t publish(std::string_view data) { return publish({}, data); }
+}
 
-    // The handler's thread: a text/event-stream response subscribed to every event published
-    // from now on, after what the client missed since `last_event_id` (the request's
-    // Last-Event-ID, when it reconnects). 204 No Content once the hub is closed.
-    response subscribe(request const& req) { return subscribe(req.header("Last-Event-ID").value_or("")); }
-    response subscribe(std::string_view last_event_id) {
-        auto& s = *state_;
-        auto sub = std::make_shared<detail::hub_subscriber>(state_);
-        s.count.fetch_add(1, std::memory_order_acq_rel);
-        if (s.options.retry) sse::append_retry(sub->pending, *s.options.retry);
-        {
-            std::lock_guard lock(s.history_mutex);
-            if (s.closed) return response(status::no_content);
-            sub->cursor = s.last_id;
-            if (!last_event_id.empty()) {
-                std::uint64_t seen = 0;
-                if (detail::parse_decimal(last_event_id, seen) && seen + 1 >= s.first_id && seen <= s.last_id)
-                    sub->cursor = seen;  // the producer sends what came after it
-                else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
-            }
+PORTHOLE_DETAIL_INLINE std::uint64_t event_hub::publish(std::string_view type, std::string_view data) {
+    if (!sse::valid_field(type)) throw std::invalid_argument("porthole: an event type may not hold CR, LF or NUL");
+    auto& s = *state_;
+    std::uint64_t id;
+    {
+        std::lock_guard lock(s.history_mutex);
+        if (s.closed) return 0;
+        id = s.last_id + 1;
+        char digits[24];
+        auto r = std::to_chars(digits, digits + sizeof digits, id);
+        s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
+        s.bytes += s.history.back().size();
+        s.last_id = id;
+        while (s.history.size() > 1 && (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
+            s.bytes -= s.history.front().size();
+            s.history.pop_front();
+            ++s.first_id;
         }
-        auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
-        sub->channel = std::get<stream_body>(live.response.body()).live;
-        {
-            std::lock_guard lock(s.subscribers_mutex);
-            s.subscribers.push_back(sub);
-        }
-        return std::move(sse::mark_event_stream(live.response));
     }
+    s.each_subscriber([](detail::hub_subscriber& sub) {
+        if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
+    });
+    return id;
+}
 
-    // Any thread: how many streams are subscribed (a stream counts until its connection lets
-    // go of it: the client left, the stream ended, or the response was dropped unsent).
-    std::size_t subscribers() const noexcept { return state_->count.load(std::memory_order_acquire); }
-    // Any thread: the id of the newest event (before any: the id the first will follow).
-    std::uint64_t last_id() const {
+PORTHOLE_DETAIL_INLINE response event_hub::subscribe(std::string_view last_event_id) {
+    auto& s = *state_;
+    auto sub = std::make_shared<detail::hub_subscriber>(state_);
+    s.count.fetch_add(1, std::memory_order_acq_rel);
+    if (s.options.retry) sse::append_retry(sub->pending, *s.options.retry);
+    {
+        std::lock_guard lock(s.history_mutex);
+        if (s.closed) return response(status::no_content);
+        sub->cursor = s.last_id;
+        if (!last_event_id.empty()) {
+            std::uint64_t seen = 0;
+            if (detail::parse_decimal(last_event_id, seen) && seen + 1 >= s.first_id && seen <= s.last_id)
+                sub->cursor = seen;  // the producer sends what came after it
+            else sub->pending += detail::hub_state::resync(s.last_id, "too-old");
+        }
+    }
+    auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
+    sub->channel = std::get<stream_body>(live.response.body()).live;
+    {
+        std::lock_guard lock(s.subscribers_mutex);
+        s.subscribers.push_back(sub);
+    }
+    return std::move(sse::mark_event_stream(live.response));
+}
+
+PORTHOLE_DETAIL_INLINE void event_hub::close() {
+    {
         std::lock_guard lock(state_->history_mutex);
-        return state_->last_id;
+        if (state_->closed) return;
+        state_->closed = true;
     }
-
-    // Any thread: a comment to every subscriber that was sent nothing since the last heartbeat;
-    // the hub's thread calls it every options.heartbeat.
-    void heartbeat() { beat(*state_); }
-
-    // Any thread: publishes nothing more; every stream ends once it has been sent what was
-    // published before, and subscribe() answers 204 from now on.
-    void close() {
-        {
-            std::lock_guard lock(state_->history_mutex);
-            if (state_->closed) return;
-            state_->closed = true;
-        }
-        state_->each_subscriber([](detail::hub_subscriber& sub) {
-            sub.idle.store(false);
-            detail::hub_state::resume(sub);
-        });
-    }
-
-private:
-    static void beat(detail::hub_state& s) {
-        s.each_subscriber([](detail::hub_subscriber& sub) {
-            if (sub.sent_since_beat.exchange(false)) return;
-            sub.heartbeat_due.store(true);
-            if (sub.idle.exchange(false)) detail::hub_state::resume(sub);
-        });
-    }
-
-    std::shared_ptr<detail::hub_state> state_;
-    std::thread beats_;
-};
+    state_->each_subscriber([](detail::hub_subscriber& sub) {
+        sub.idle.store(false);
+        detail::hub_state::resume(sub);
+    });
+}
 
 }  // namespace porthole
+#endif
 // #include <porthole/app.hpp>
 // porthole/app.hpp: the application interface. Any callable that takes `request const&` and
 // returns a response, or something convertible to one, is an application: a lambda, a router,
@@ -6416,6 +6455,7 @@ inline std::optional<std::string> decode(std::string_view text, alphabet a = alp
 // #include <porthole/detail/cxx20.hpp>
 
 // #include <porthole/base64.hpp>
+// #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/detail/platform.hpp>
 
 #include <cerrno>
@@ -6479,7 +6519,15 @@ inline void random_bytes(std::span<unsigned char> out) {
 
 // `bytes` random bytes as base64url without padding: usable as is in a URL, a cookie value and
 // a Bearer token. 32 bytes (43 characters) by default: 256 bits, beyond guessing.
-inline std::string random_token(std::size_t bytes = 32) {
+PORTHOLE_DETAIL_INLINE std::string random_token(std::size_t bytes = 32);
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE std::string random_token(std::size_t bytes) {
     unsigned char buf[64];
     std::string raw;
     while (bytes > 0) {
@@ -6492,6 +6540,7 @@ inline std::string random_token(std::size_t bytes = 32) {
 }
 
 }  // namespace porthole
+#endif
 // #include <porthole/auth.hpp>
 // porthole/auth.hpp: authentication layers. HTTP Basic (RFC 7617) and Bearer tokens (RFC 6750,
 // header form), each checked by the application, and a one-time access token for a status
@@ -6503,6 +6552,7 @@ inline std::string random_token(std::size_t bytes = 32) {
 // #include <porthole/detail/cxx20.hpp>
 
 // #include <porthole/base64.hpp>
+// #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/layer.hpp>
 // #include <porthole/random.hpp>
 
@@ -6699,17 +6749,7 @@ struct access_token_options {
 // not kept apart by port: two tools on one host must not take each other's cookie.
 class access_token {
 public:
-    explicit access_token(access_token_options o = {}) : opts_(std::move(o)) {
-        if (opts_.token.empty()) opts_.token = random_token();
-        if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
-        session_ = random_token();
-        set_cookie_ =
-            set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
-        challenge_ = "Bearer realm=";
-        detail::append_quoted(challenge_, opts_.realm);
-        query_ = opts_.parameter + '=';
-        url::encode_component(opts_.token, query_);
-    }
+    explicit access_token(access_token_options o = {});
 
     std::string const& token() const noexcept { return opts_.token; }
     // "token=..." for the start-up URL.
@@ -6746,24 +6786,7 @@ private:
     }
 
     // 303 to the path and the rest of the query, never to another host ("//elsewhere").
-    response trade_for_cookie(request const& req) const {
-        auto raw = req.raw_path();
-        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
-        std::string location = "/";
-        location += raw;
-        bool first = true;
-        for (auto const& p : url::query_params(req.query_string())) {
-            if (url::detail::decoded_equals(p.name, opts_.parameter, true)) continue;
-            location += first ? '?' : '&';
-            first = false;
-            location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
-        }
-        auto r = response::redirect(location, status::see_other);
-        r.set_header("Set-Cookie", set_cookie_);
-        r.set_header("Cache-Control", "no-store");
-        r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
-        return r;
-    }
+    response trade_for_cookie(request const& req) const;
 
     access_token_options opts_;
     std::string session_;
@@ -6773,6 +6796,44 @@ private:
 };
 
 }  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE access_token::access_token(access_token_options o) : opts_(std::move(o)) {
+    if (opts_.token.empty()) opts_.token = random_token();
+    if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
+    session_ = random_token();
+    set_cookie_ =
+        set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+    challenge_ = "Bearer realm=";
+    detail::append_quoted(challenge_, opts_.realm);
+    query_ = opts_.parameter + '=';
+    url::encode_component(opts_.token, query_);
+}
+
+PORTHOLE_DETAIL_INLINE response access_token::trade_for_cookie(request const& req) const {
+    auto raw = req.raw_path();
+    while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
+    std::string location = "/";
+    location += raw;
+    bool first = true;
+    for (auto const& p : url::query_params(req.query_string())) {
+        if (url::detail::decoded_equals(p.name, opts_.parameter, true)) continue;
+        location += first ? '?' : '&';
+        first = false;
+        location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
+    }
+    auto r = response::redirect(location, status::see_other);
+    r.set_header("Set-Cookie", set_cookie_);
+    r.set_header("Cache-Control", "no-store");
+    r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
+    return r;
+}
+
+}  // namespace porthole
+#endif
 // #include <porthole/cors.hpp>
 // porthole/cors.hpp: Cross-Origin Resource Sharing as a layer (WHATWG Fetch standard, "CORS
 // protocol"; RFC 9110 for Vary and OPTIONS). It tells browsers which other origins may read
@@ -6939,6 +7000,7 @@ private:
 
 // #include <porthole/detail/cxx20.hpp>
 
+// #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/layer.hpp>
 
 #include <string>
@@ -6968,19 +7030,7 @@ struct security_headers_options {
 
 class security_headers {
 public:
-    explicit security_headers(security_headers_options o = {}) {
-        auto add = [&](char const* name, std::string& value) {
-            if (!value.empty()) fields_.emplace_back(name, std::move(value));
-        };
-        add("X-Content-Type-Options", o.content_type_options);
-        add("Content-Security-Policy", o.content_security_policy);
-        add("Referrer-Policy", o.referrer_policy);
-        add("X-Frame-Options", o.frame_options);
-        add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
-        add("Strict-Transport-Security", o.strict_transport_security);
-        for (auto& [name, value] : o.extra)
-            if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
-    }
+    explicit security_headers(security_headers_options o = {});
 
     void before(request const&) const noexcept {}
     void after(response& res) const {
@@ -6993,6 +7043,27 @@ private:
 };
 
 }  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE security_headers::security_headers(security_headers_options o) {
+    auto add = [&](char const* name, std::string& value) {
+        if (!value.empty()) fields_.emplace_back(name, std::move(value));
+    };
+    add("X-Content-Type-Options", o.content_type_options);
+    add("Content-Security-Policy", o.content_security_policy);
+    add("Referrer-Policy", o.referrer_policy);
+    add("X-Frame-Options", o.frame_options);
+    add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
+    add("Strict-Transport-Security", o.strict_transport_security);
+    for (auto& [name, value] : o.extra)
+        if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
+}
+
+}  // namespace porthole
+#endif
 // #include <porthole/request_id.hpp>
 // porthole/request_id.hpp: a request id as a layer. Each request gets an id, taken from the
 // incoming X-Request-Id when it is a sensible one (a proxy in front made it) or generated here;
@@ -11429,6 +11500,7 @@ parsed_response get(App& app, std::string target) {
 
 // #include <porthole/detail/cxx20.hpp>
 
+// #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/html.hpp>
 
 #include <array>
@@ -11899,24 +11971,7 @@ inline template_error file_error(std::filesystem::path const& file, std::string 
     return template_error("cannot read template file \"" + file.string() + "\": " + reason);
 }
 
-inline std::string read_template_file(std::filesystem::path const& file) {
-    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
-    struct closer {
-        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-    };
-#if defined(_WIN32)
-    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
-#else
-    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
-#endif
-    if (!stream) throw fail(errno);
-    std::string text;
-    char buffer[16384];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
-    if (std::ferror(stream.get())) throw fail(errno);
-    return text;
-}
+PORTHOLE_DETAIL_INLINE std::string read_template_file(std::filesystem::path const& file);
 }  // namespace detail
 
 // A template whose text is known at compile time; parsed at compile time, checked against the
@@ -12023,12 +12078,7 @@ struct named_value {
 class page_template {
 public:
     page_template() = default;
-    explicit page_template(std::string text) : text_(std::move(text)) {
-        detail::parse_template(text_, [this](detail::piece p) {
-            pieces_.push_back(p);
-            if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
-        });
-    }
+    explicit page_template(std::string text);
 
     std::string_view text() const noexcept { return text_; }
     std::size_t piece_count() const noexcept { return pieces_.size(); }
@@ -12118,11 +12168,46 @@ private:
 };
 
 // Reads and parses a template file once. Throws template_error when it cannot be read.
-inline page_template load_template(std::filesystem::path const& file) {
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file);
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::path const& file) {
+    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
+    struct closer {
+        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+#if defined(_WIN32)
+    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
+#else
+    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+#endif
+    if (!stream) throw fail(errno);
+    std::string text;
+    char buffer[16384];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
+    if (std::ferror(stream.get())) throw fail(errno);
+    return text;
+}
+
+PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(std::move(text)) {
+    detail::parse_template(text_, [this](detail::piece p) {
+        pieces_.push_back(p);
+        if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
+    });
+}
+
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file) {
     return page_template(detail::read_template_file(file));
 }
 
 }  // namespace porthole
+#endif
 // #include <porthole/template_cache.hpp>
 // porthole/template_cache.hpp: template files loaded once and shared between threads, reloaded
 // when they change if asked (for development, where templates are edited while the server runs).
@@ -13147,6 +13232,7 @@ using options [[deprecated("porthole::options is now porthole::server_options")]
 
 // #include <porthole/detail/cxx20.hpp>
 
+// #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/detail/decimal.hpp>
 // #include <porthole/options.hpp>
 
@@ -13191,6 +13277,26 @@ struct command_line {
         return exit_status();
     }
 };
+
+// The readers below look only before a lone `--`.
+
+// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
+PORTHOLE_DETAIL_INLINE std::vector<std::string_view> command_line_values(int argc, char const* const* argv,
+                                                                         std::string_view name);
+
+// The value of `--name VALUE` or `--name=VALUE` on a command line, if present; the last one when
+// it is given more than once, so `prog --port 80 "$@"` lets its caller's `--port` win.
+PORTHOLE_DETAIL_INLINE std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
+                                                                          std::string_view name);
+
+// Whether a bare `--name` flag is on a command line.
+PORTHOLE_DETAIL_INLINE bool command_line_flag(int argc, char const* const* argv, std::string_view name);
+
+}  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole {
 
 namespace detail {
 
@@ -13278,10 +13384,8 @@ inline bool parse_unsigned(std::string_view s, unsigned long max, unsigned long&
 
 }  // namespace detail
 
-// The readers below look only before a lone `--`.
-
-// Every value of a repeatable `--name VALUE` / `--name=VALUE`, in order.
-inline std::vector<std::string_view> command_line_values(int argc, char const* const* argv, std::string_view name) {
+PORTHOLE_DETAIL_INLINE std::vector<std::string_view> command_line_values(int argc, char const* const* argv,
+                                                                         std::string_view name) {
     std::vector<std::string_view> out;
     argc = detail::flags_end(argc, argv);
     for (int i = 1; i < argc; ++i) {
@@ -13293,16 +13397,14 @@ inline std::vector<std::string_view> command_line_values(int argc, char const* c
     return out;
 }
 
-// The value of `--name VALUE` or `--name=VALUE` on a command line, if present; the last one when
-// it is given more than once, so `prog --port 80 "$@"` lets its caller's `--port` win.
-inline std::optional<std::string_view> command_line_value(int argc, char const* const* argv, std::string_view name) {
+PORTHOLE_DETAIL_INLINE std::optional<std::string_view> command_line_value(int argc, char const* const* argv,
+                                                                          std::string_view name) {
     auto values = command_line_values(argc, argv, name);
     if (values.empty()) return std::nullopt;
     return values.back();
 }
 
-// Whether a bare `--name` flag is on a command line.
-inline bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
+PORTHOLE_DETAIL_INLINE bool command_line_flag(int argc, char const* const* argv, std::string_view name) {
     argc = detail::flags_end(argc, argv);
     for (int i = 1; i < argc; ++i) {
         if (argv[i] == name) return true;
@@ -13310,8 +13412,8 @@ inline bool command_line_flag(int argc, char const* const* argv, std::string_vie
     return false;
 }
 
-inline command_line server_options::from_command_line(int argc, char const* const* argv,
-                                                      std::initializer_list<program_flag> own) {
+PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, char const* const* argv,
+                                                                      std::initializer_list<program_flag> own) {
     command_line cl;
     server_options& o = cl.options;
     o.announce = true;
@@ -13481,6 +13583,7 @@ inline command_line server_options::from_command_line(int argc, char const* cons
 }
 
 }  // namespace porthole
+#endif
 // #include <porthole/command_line.hpp>
 // #include <porthole/server.hpp>
 // porthole/server.hpp: serve an application over TCP: a server object to start, stop, wait or
@@ -15758,7 +15861,9 @@ server(A&&, server_options) -> server<A>;
 // The other files then compile serve() as one call: the application goes behind an
 // application_ref (one indirect call per request), and serve.hpp includes neither the engine nor
 // the server. A file that includes only serve.hpp (with router.hpp and the like) compiles in a
-// fraction of the time (docs/server.md, "Compiling the server once"). Two files defining
+// fraction of the time (docs/server.md, "Compiling the server once"). The implementation file
+// also compiles the bodies of porthole's larger functions off the request path, which the others
+// only declare (detail/compiled_once.hpp: the command line, metrics, event hubs...). Two files defining
 // PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined twice), and so does a
 // program with none (it is not defined). A file compiled without PORTHOLE_SEPARATE_COMPILATION
 // in such a program breaks the one-definition rule (serve() has another body there) unnoticed.
@@ -15766,9 +15871,8 @@ server(A&&, server_options) -> server<A>;
 
 // #include <porthole/detail/cxx20.hpp>
 
-#if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
-#define PORTHOLE_SEPARATE_COMPILATION
-#endif
+// PORTHOLE_IMPLEMENTATION implies PORTHOLE_SEPARATE_COMPILATION there.
+// #include <porthole/detail/compiled_once.hpp>
 
 // #include <porthole/application_ref.hpp>
 // porthole/application_ref.hpp: any application behind one type, through one indirect call per
@@ -15841,7 +15945,7 @@ private:
 }  // namespace porthole
 // #include <porthole/options.hpp>
 
-#if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
+#if PORTHOLE_DETAIL_DEFINE_HERE
 #define PORTHOLE_DETAIL_SERVE_HERE 1  // serve_here() is defined below (serve_compiled.hpp checks)
 // #include <porthole/server.hpp>
 
@@ -15867,7 +15971,7 @@ int serve_compiled(application_ref app, server_options&& opts);
 template <class App>
 struct https_tag {};
 
-#if !defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION)
+#if PORTHOLE_DETAIL_DEFINE_HERE
 template <class Tag, class App>
 int serve_https(Tag, App&, server_options&&) {
     std::fprintf(stderr, "porthole: --tls-cert needs a program built with <porthole/tls.hpp> (porthole-tls)\n");
@@ -15929,7 +16033,7 @@ int serve(App&& app, command_line cl) {
 
 // HTTPS for serve() when the program is built with it (porthole-tls defines PORTHOLE_WITH_TLS),
 // as porthole.hpp does; last, since tls.hpp builds on what is above.
-#if defined(PORTHOLE_WITH_TLS) && (!defined(PORTHOLE_SEPARATE_COMPILATION) || defined(PORTHOLE_IMPLEMENTATION))
+#if defined(PORTHOLE_WITH_TLS) && PORTHOLE_DETAIL_DEFINE_HERE
 #include <porthole/tls.hpp>
 #endif
 // #include <porthole/serve.hpp>
@@ -19807,6 +19911,8 @@ inline void append_json_string(std::string& out, std::string_view text) {
 
 // #include <porthole/detail/cxx20.hpp>
 
+// #include <porthole/detail/compiled_once.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -19979,7 +20085,24 @@ struct reading {
 
 // Every published variable, read now, in name order. Functions run on this thread, outside the
 // registry's lock (one may publish); one that throws reads as text "error: ...".
-inline std::vector<reading> read_all() {
+PORTHOLE_DETAIL_INLINE std::vector<reading> read_all();
+
+// The names published, in order.
+inline std::vector<std::string> names() {
+    auto& r = detail::variables();
+    std::lock_guard lock(r.mutex);
+    std::vector<std::string> out;
+    for (auto const& [name, v] : r.variables) out.push_back(name);
+    return out;
+}
+
+}  // namespace porthole::expvar
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole::expvar {
+
+PORTHOLE_DETAIL_INLINE std::vector<reading> read_all() {
     std::vector<std::pair<std::string, std::shared_ptr<detail::variable>>> vars;
     {
         auto& r = detail::variables();
@@ -20014,16 +20137,8 @@ inline std::vector<reading> read_all() {
     return out;
 }
 
-// The names published, in order.
-inline std::vector<std::string> names() {
-    auto& r = detail::variables();
-    std::lock_guard lock(r.mutex);
-    std::vector<std::string> out;
-    for (auto const& [name, v] : r.variables) out.push_back(name);
-    return out;
-}
-
 }  // namespace porthole::expvar
+#endif
 // #include <porthole/exposition.hpp>
 // porthole/exposition.hpp: the metrics (metrics.hpp) and published variables (expvar.hpp)
 // read and shown: a snapshot, Prometheus' text format, JSON, and two applications to mount.
@@ -20040,6 +20155,7 @@ inline std::vector<std::string> names() {
 
 // #include <porthole/detail/cxx20.hpp>
 
+// #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/event_hub.hpp>
 // #include <porthole/expvar.hpp>
 // #include <porthole/http.hpp>
@@ -20101,70 +20217,7 @@ struct snapshot {
 };
 
 // Reads every shard (relaxed loads: each value is one a thread wrote, the set is not one instant).
-inline snapshot collect() {
-    snapshot out;
-    auto& reg = detail::metrics_shards();
-    std::vector<detail::metrics_shard*> shards;
-    {
-        std::lock_guard lock(reg.mutex);
-        for (auto& s : reg.shards) shards.push_back(s.get());
-    }
-    out.threads = shards.size();
-    out.worker_queue_depth = reg.worker_queue_depth.load(std::memory_order_relaxed);
-    out.worker_rejections = reg.worker_rejections.load(std::memory_order_relaxed);
-    std::map<std::pair<std::string, std::uint8_t>, snapshot::route> routes;
-    std::array<std::uint64_t, 200> parse_errors{};
-    std::uint64_t streams_opened = 0, streams_closed = 0, subscribers_added = 0, subscribers_removed = 0;
-    for (auto* sh : shards) {
-        for (auto const& slot : sh->table) {
-            detail::route_series const* s = slot.load(std::memory_order_acquire);
-            if (!s) continue;
-            std::string name;
-            name.reserve(s->prefix.size() + s->pattern.size());
-            name.append(s->prefix);
-            if (!s->prefix.empty() && s->pattern == "/") {
-                // the mounted router's root is the prefix itself
-            } else {
-                name.append(s->pattern);
-            }
-            auto& r = routes[{name, s->method}];
-            if (r.pattern.empty()) {
-                r.pattern = std::move(name);
-                r.method = to_string(static_cast<porthole::method>(s->method));
-            }
-            r.in_flight += static_cast<std::int64_t>(s->started.get()) - static_cast<std::int64_t>(s->ended.get());
-            for (std::size_t c = 0; c < status_classes; ++c) {
-                auto const& from = s->classes[c];
-                auto& to = r.classes[c];
-                to.requests += from.count.get();
-                to.nanoseconds += from.nanoseconds.get();
-                to.bytes_in += from.bytes_in.get();
-                to.bytes_out += from.bytes_out.get();
-                for (std::size_t b = 0; b < to.latency.size(); ++b) to.latency[b] += from.latency[b].get();
-            }
-        }
-        out.connections_accepted += sh->accepted.get();
-        out.connections_closed += sh->closed.get();
-        out.connections_refused += sh->refused.get();
-        for (std::size_t i = 0; i < out.timeouts.size(); ++i) out.timeouts[i] += sh->timeouts[i].get();
-        for (std::size_t i = 0; i < parse_errors.size(); ++i) parse_errors[i] += sh->parse_errors[i].get();
-        for (std::size_t i = 0; i < out.requests_per_connection.size(); ++i)
-            out.requests_per_connection[i] += sh->requests_per_connection[i].get();
-        out.requests_per_connection_sum += sh->requests_per_connection_sum.get();
-        out.sendfile_bytes += sh->sendfile_bytes.get();
-        out.series_dropped += sh->series_dropped.get();
-        streams_opened += sh->streams_opened.get();
-        streams_closed += sh->streams_closed.get();
-        subscribers_added += sh->subscribers_added.get();
-        subscribers_removed += sh->subscribers_removed.get();
-    }
-    for (auto& [key, r] : routes) out.routes.push_back(std::move(r));
-    for (unsigned i = 0; i < parse_errors.size(); ++i)
-        if (parse_errors[i]) out.parse_errors.emplace_back(400 + i, parse_errors[i]);
-    out.live_streams = static_cast<std::int64_t>(streams_opened - streams_closed);
-    out.live_subscribers = static_cast<std::int64_t>(subscribers_added - subscribers_removed);
-    return out;
-}
+PORTHOLE_DETAIL_INLINE snapshot collect();
 
 }  // namespace porthole::metrics
 
@@ -20263,228 +20316,12 @@ inline std::string bound_text(double b) {
 namespace porthole::metrics {
 
 // Prometheus text exposition format 0.0.4 of `s` and of the published numeric variables.
-inline void write_prometheus(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars) {
-    using detail::status_class_names;
-    detail::prometheus_writer w(out);
-    // Each route's label sets, escaped once: `route="...",method="..."` and with a status class.
-    struct labelled {
-        std::string route_method;
-        std::array<std::string, status_classes> with_class;
-    };
-    std::vector<labelled> labels(s.routes.size());
-    std::size_t estimate = 4096;  // bytes of output, to make room once
-    for (std::size_t i = 0; i < s.routes.size(); ++i) {
-        auto const& r = s.routes[i];
-        auto& l = labels[i];
-        l.route_method = "route=";
-        detail::append_label_value(l.route_method, r.pattern);
-        l.route_method += ",method=";
-        detail::append_label_value(l.route_method, r.method);
-        for (std::size_t c = 0; c < status_classes; ++c) {
-            if (!r.classes[c].requests) continue;
-            l.with_class[c] = l.route_method + ",status_class=\"" + std::string(status_class_names[c]) + '"';
-            estimate += (latency_buckets.size() + 5) * (l.with_class[c].size() + 72);
-        }
-        estimate += l.route_method.size() + 64;
-    }
-    out.reserve(out.size() + estimate);
-    auto line = [&out](std::string_view name, std::string_view label_set, std::string_view le, auto value) {
-        out += name;
-        out += '{';
-        out += label_set;
-        if (!le.empty()) {
-            out += ",le=\"";
-            out += le;
-            out += '"';
-        }
-        out += "} ";
-        detail::append_number(out, value);
-        out += '\n';
-    };
-    auto per_class = [&](std::string_view name, auto value_of) {
-        for (std::size_t i = 0; i < s.routes.size(); ++i)
-            for (std::size_t c = 0; c < status_classes; ++c)
-                if (s.routes[i].classes[c].requests)
-                    line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
-    };
-    w.family("porthole_http_requests_total", "counter",
-             "Requests answered, by route pattern, method and status class.");
-    per_class("porthole_http_requests_total", [](auto const& t) { return t.requests; });
-    w.family("porthole_http_requests_in_flight", "gauge",
-             "Requests received and not yet answered, by route pattern and method.");
-    for (std::size_t i = 0; i < s.routes.size(); ++i)
-        line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
-    w.family(
-        "porthole_http_request_duration_seconds", "histogram",
-        "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
-    static std::array<std::string, latency_buckets.size()> const bounds = [] {
-        std::array<std::string, latency_buckets.size()> b;
-        for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);
-        return b;
-    }();
-    for (std::size_t i = 0; i < s.routes.size(); ++i) {
-        for (std::size_t c = 0; c < status_classes; ++c) {
-            auto const& t = s.routes[i].classes[c];
-            if (!t.requests) continue;
-            std::string_view set = labels[i].with_class[c];
-            std::uint64_t cumulative = 0;
-            for (std::size_t b = 0; b < t.latency.size(); ++b) {
-                cumulative += t.latency[b];
-                line("porthole_http_request_duration_seconds_bucket", set,
-                     b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf"), cumulative);
-            }
-            line("porthole_http_request_duration_seconds_sum", set, {}, static_cast<double>(t.nanoseconds) / 1e9);
-            line("porthole_http_request_duration_seconds_count", set, {}, t.requests);
-        }
-    }
-    w.family("porthole_http_received_bytes_total", "counter", "Request bytes (head and body as received), by route.");
-    per_class("porthole_http_received_bytes_total", [](auto const& t) { return t.bytes_in; });
-    w.family("porthole_http_sent_bytes_total", "counter",
-             "Response bytes (head, and body when its length is known), by route.");
-    per_class("porthole_http_sent_bytes_total", [](auto const& t) { return t.bytes_out; });
-
-    w.family("porthole_connections_accepted_total", "counter", "Connections accepted.");
-    w.sample("porthole_connections_accepted_total", {}, s.connections_accepted);
-    w.family("porthole_connections_open", "gauge", "Connections open now.");
-    w.sample("porthole_connections_open", {}, s.connections_open());
-    w.family("porthole_connections_closed_total", "counter", "Connections closed.");
-    w.sample("porthole_connections_closed_total", {}, s.connections_closed);
-    w.family(
-        "porthole_connections_refused_total", "counter",
-        "Connections refused and closed at once (503 over plain HTTP): max_connections reached, or out of descriptors.");
-    w.sample("porthole_connections_refused_total", {}, s.connections_refused);
-    w.family("porthole_connections_timed_out_total", "counter", "Connections whose timeout fired, by timeout.");
-    for (std::size_t i = 0; i < s.timeouts.size(); ++i)
-        w.sample("porthole_connections_timed_out_total", {{"timeout", timeout_names[i]}}, s.timeouts[i]);
-    w.family("porthole_parse_errors_total", "counter", "Requests refused before reaching the application, by status.");
-    for (auto const& [code, n] : s.parse_errors) {
-        char buf[4] = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
-                       static_cast<char>('0' + code % 10), 0};
-        w.sample("porthole_parse_errors_total", {{"status", std::string_view(buf, 3)}}, n);
-    }
-    w.family("porthole_requests_per_connection", "histogram", "Requests a connection carried, observed at its close.");
-    {
-        std::uint64_t cumulative = 0;
-        for (std::size_t b = 0; b < s.requests_per_connection.size(); ++b) {
-            cumulative += s.requests_per_connection[b];
-            std::string le = b < requests_per_connection_buckets.size()
-                                 ? std::to_string(requests_per_connection_buckets[b])
-                                 : std::string("+Inf");
-            w.sample("porthole_requests_per_connection_bucket", {{"le", le}}, cumulative);
-        }
-        w.sample("porthole_requests_per_connection_sum", {}, s.requests_per_connection_sum);
-        w.sample("porthole_requests_per_connection_count", {}, cumulative);
-    }
-    w.family("porthole_sendfile_bytes_total", "counter", "Response bytes sent from files (sendfile).");
-    w.sample("porthole_sendfile_bytes_total", {}, s.sendfile_bytes);
-    w.family("porthole_worker_queue_depth", "gauge", "Blocking jobs waiting for a worker thread.");
-    w.sample("porthole_worker_queue_depth", {}, s.worker_queue_depth);
-    w.family("porthole_worker_rejections_total", "counter", "Blocking jobs refused (503): the worker queue was full.");
-    w.sample("porthole_worker_rejections_total", {}, s.worker_rejections);
-    w.family("porthole_live_streams", "gauge", "Push streams open.");
-    w.sample("porthole_live_streams", {}, s.live_streams);
-    w.family("porthole_live_subscribers", "gauge", "Subscribers of push streams.");
-    w.sample("porthole_live_subscribers", {}, s.live_subscribers);
-    w.family("porthole_metrics_series_dropped_total", "counter",
-             "Requests counted without their route: a thread saw more route series than it holds.");
-    w.sample("porthole_metrics_series_dropped_total", {}, s.series_dropped);
-
-    // Published numbers: counters as counters (named ..._total), the rest as gauges.
-    for (auto const& v : vars) {
-        if (!v.is_number()) continue;
-        bool counter = v.kind == expvar::kind::counter;
-        std::string name = expvar::detail::prometheus_name(v.name, v.kind);  // unique: expvar.hpp sees to it
-        w.family(name, counter ? "counter" : "gauge", "Published variable " + v.name + ".");
-        w.sample(name, {}, v.number);
-    }
-}
+PORTHOLE_DETAIL_INLINE void write_prometheus(std::string& out, snapshot const& s,
+                                             std::vector<expvar::reading> const& vars);
 
 // JSON of `s` and of every published variable: {"name": value, ..., "porthole": {metrics}}, as Go's
 // /debug/vars, numbers as numbers (non-finite as null) and text as strings.
-inline void write_json(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars) {
-    using detail::append_number;
-    auto number = [&](double x) {
-        if (std::isfinite(x)) append_number(out, x);
-        else out += "null";
-    };
-    auto field = [&](std::string_view name) {
-        append_json_string(out, name);
-        out += ':';
-    };
-    out += '{';
-    for (auto const& v : vars) {
-        field(v.name);
-        if (v.is_number()) number(v.number);
-        else append_json_string(out, v.text);
-        out += ',';
-    }
-    field("porthole");
-    out += "{\"routes\":[";
-    bool first = true;
-    for (auto const& r : s.routes) {
-        if (!first) out += ',';
-        first = false;
-        out += '{';
-        field("route");
-        append_json_string(out, r.pattern);
-        out += ",\"method\":";
-        append_json_string(out, r.method);
-        out += ",\"in_flight\":";
-        append_number(out, r.in_flight);
-        out += ",\"by_status_class\":{";
-        bool first_class = true;
-        for (std::size_t c = 0; c < status_classes; ++c) {
-            auto const& t = r.classes[c];
-            if (!t.requests) continue;
-            if (!first_class) out += ',';
-            first_class = false;
-            field(detail::status_class_names[c]);
-            out += "{\"requests\":";
-            append_number(out, t.requests);
-            out += ",\"seconds\":";
-            number(static_cast<double>(t.nanoseconds) / 1e9);
-            out += ",\"bytes_in\":";
-            append_number(out, t.bytes_in);
-            out += ",\"bytes_out\":";
-            append_number(out, t.bytes_out);
-            out += '}';
-        }
-        out += "}}";
-    }
-    out += "],\"connections\":{\"accepted\":";
-    append_number(out, s.connections_accepted);
-    out += ",\"open\":";
-    append_number(out, s.connections_open());
-    out += ",\"closed\":";
-    append_number(out, s.connections_closed);
-    out += ",\"refused\":";
-    append_number(out, s.connections_refused);
-    out += ",\"timed_out\":{";
-    for (std::size_t i = 0; i < s.timeouts.size(); ++i) {
-        if (i) out += ',';
-        field(timeout_names[i]);
-        append_number(out, s.timeouts[i]);
-    }
-    out += "},\"requests_total\":";
-    append_number(out, s.requests_per_connection_sum);
-    out += "},\"parse_errors\":{";
-    for (std::size_t i = 0; i < s.parse_errors.size(); ++i) {
-        if (i) out += ',';
-        field(std::to_string(s.parse_errors[i].first));
-        append_number(out, s.parse_errors[i].second);
-    }
-    out += "},\"sendfile_bytes\":";
-    append_number(out, s.sendfile_bytes);
-    out += ",\"worker_queue_depth\":";
-    append_number(out, s.worker_queue_depth);
-    out += ",\"worker_rejections\":";
-    append_number(out, s.worker_rejections);
-    out += ",\"live_streams\":";
-    append_number(out, s.live_streams);
-    out += ",\"live_subscribers\":";
-    append_number(out, s.live_subscribers);
-    out += "}}";
-}
+PORTHOLE_DETAIL_INLINE void write_json(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars);
 
 }  // namespace porthole::metrics
 
@@ -20667,42 +20504,342 @@ private:
         return res;
     }
 
-    std::string render_page() const {
-        static constexpr auto row = make_template<"<tr><td>@@name@@</td><td>@@kind@@</td><td>@@value@@</td></tr>">();
-        static constexpr auto page = make_template<
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Variables</title>\n"
-            "<link rel=\"stylesheet\" href=\"?format=style\"><script src=\"?format=script\" defer></script></head>\n"
-            "<body data-events-url=\"@@events_url@@\"><h1>Variables</h1>\n<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead>"
-            "<tbody id=\"vars\">@@!rows@@</tbody></table>\n"
-            "<p><small>From <a href=\"?format=json\">this address as JSON</a>; last update: <span id=\"updated\">at "
-            "load</span>.</small></p>\n"
-            "</body></html>\n">();
-        std::string body_rows;
-        auto add = [&](std::string_view name, std::string_view kind, std::string const& value) {
-            row.render_to(body_rows, arg<"name">(name), arg<"kind">(kind), arg<"value">(value));
-        };
-        for (auto const& v : expvar::read_all()) {
-            std::string value;
-            if (v.is_number()) detail::append_number(value, v.number);
-            else value = v.text;
-            add(v.name, v.is_number() ? "number" : "text", value);
-        }
-        auto s = metrics::collect();
-        for (auto const& r : s.routes) {
-            std::uint64_t n = 0;
-            for (auto const& c : r.classes) n += c.requests;
-            add("porthole.routes " + std::string(r.method) + " " + r.pattern, "requests", std::to_string(n));
-        }
-        add("porthole.connections.open", "number", std::to_string(s.connections_open()));
-        add("porthole.connections.accepted", "number", std::to_string(s.connections_accepted));
-        return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url)).str();
-    }
+    std::string render_page() const;
 
     debug_vars_options options_;
     std::shared_ptr<detail::vars_stream> live_;
 };
 
 }  // namespace porthole
+
+// The bodies: in every file, or once (detail/compiled_once.hpp).
+#if PORTHOLE_DETAIL_DEFINE_HERE
+namespace porthole::metrics {
+
+PORTHOLE_DETAIL_INLINE snapshot collect() {
+    snapshot out;
+    auto& reg = detail::metrics_shards();
+    std::vector<detail::metrics_shard*> shards;
+    {
+        std::lock_guard lock(reg.mutex);
+        for (auto& s : reg.shards) shards.push_back(s.get());
+    }
+    out.threads = shards.size();
+    out.worker_queue_depth = reg.worker_queue_depth.load(std::memory_order_relaxed);
+    out.worker_rejections = reg.worker_rejections.load(std::memory_order_relaxed);
+    std::map<std::pair<std::string, std::uint8_t>, snapshot::route> routes;
+    std::array<std::uint64_t, 200> parse_errors{};
+    std::uint64_t streams_opened = 0, streams_closed = 0, subscribers_added = 0, subscribers_removed = 0;
+    for (auto* sh : shards) {
+        for (auto const& slot : sh->table) {
+            detail::route_series const* s = slot.load(std::memory_order_acquire);
+            if (!s) continue;
+            std::string name;
+            name.reserve(s->prefix.size() + s->pattern.size());
+            name.append(s->prefix);
+            if (!s->prefix.empty() && s->pattern == "/") {
+                // the mounted router's root is the prefix itself
+            } else {
+                name.append(s->pattern);
+            }
+            auto& r = routes[{name, s->method}];
+            if (r.pattern.empty()) {
+                r.pattern = std::move(name);
+                r.method = to_string(static_cast<porthole::method>(s->method));
+            }
+            r.in_flight += static_cast<std::int64_t>(s->started.get()) - static_cast<std::int64_t>(s->ended.get());
+            for (std::size_t c = 0; c < status_classes; ++c) {
+                auto const& from = s->classes[c];
+                auto& to = r.classes[c];
+                to.requests += from.count.get();
+                to.nanoseconds += from.nanoseconds.get();
+                to.bytes_in += from.bytes_in.get();
+                to.bytes_out += from.bytes_out.get();
+                for (std::size_t b = 0; b < to.latency.size(); ++b) to.latency[b] += from.latency[b].get();
+            }
+        }
+        out.connections_accepted += sh->accepted.get();
+        out.connections_closed += sh->closed.get();
+        out.connections_refused += sh->refused.get();
+        for (std::size_t i = 0; i < out.timeouts.size(); ++i) out.timeouts[i] += sh->timeouts[i].get();
+        for (std::size_t i = 0; i < parse_errors.size(); ++i) parse_errors[i] += sh->parse_errors[i].get();
+        for (std::size_t i = 0; i < out.requests_per_connection.size(); ++i)
+            out.requests_per_connection[i] += sh->requests_per_connection[i].get();
+        out.requests_per_connection_sum += sh->requests_per_connection_sum.get();
+        out.sendfile_bytes += sh->sendfile_bytes.get();
+        out.series_dropped += sh->series_dropped.get();
+        streams_opened += sh->streams_opened.get();
+        streams_closed += sh->streams_closed.get();
+        subscribers_added += sh->subscribers_added.get();
+        subscribers_removed += sh->subscribers_removed.get();
+    }
+    for (auto& [key, r] : routes) out.routes.push_back(std::move(r));
+    for (unsigned i = 0; i < parse_errors.size(); ++i)
+        if (parse_errors[i]) out.parse_errors.emplace_back(400 + i, parse_errors[i]);
+    out.live_streams = static_cast<std::int64_t>(streams_opened - streams_closed);
+    out.live_subscribers = static_cast<std::int64_t>(subscribers_added - subscribers_removed);
+    return out;
+}
+
+PORTHOLE_DETAIL_INLINE void write_prometheus(std::string& out, snapshot const& s,
+                                             std::vector<expvar::reading> const& vars) {
+    using detail::status_class_names;
+    detail::prometheus_writer w(out);
+    // Each route's label sets, escaped once: `route="...",method="..."` and with a status class.
+    struct labelled {
+        std::string route_method;
+        std::array<std::string, status_classes> with_class;
+    };
+    std::vector<labelled> labels(s.routes.size());
+    std::size_t estimate = 4096;  // bytes of output, to make room once
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
+        auto const& r = s.routes[i];
+        auto& l = labels[i];
+        l.route_method = "route=";
+        detail::append_label_value(l.route_method, r.pattern);
+        l.route_method += ",method=";
+        detail::append_label_value(l.route_method, r.method);
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            if (!r.classes[c].requests) continue;
+            l.with_class[c] = l.route_method + ",status_class=\"" + std::string(status_class_names[c]) + '"';
+            estimate += (latency_buckets.size() + 5) * (l.with_class[c].size() + 72);
+        }
+        estimate += l.route_method.size() + 64;
+    }
+    out.reserve(out.size() + estimate);
+    auto line = [&out](std::string_view name, std::string_view label_set, std::string_view le, auto value) {
+        out += name;
+        out += '{';
+        out += label_set;
+        if (!le.empty()) {
+            out += ",le=\"";
+            out += le;
+            out += '"';
+        }
+        out += "} ";
+        detail::append_number(out, value);
+        out += '\n';
+    };
+    auto per_class = [&](std::string_view name, auto value_of) {
+        for (std::size_t i = 0; i < s.routes.size(); ++i)
+            for (std::size_t c = 0; c < status_classes; ++c)
+                if (s.routes[i].classes[c].requests)
+                    line(name, labels[i].with_class[c], {}, value_of(s.routes[i].classes[c]));
+    };
+    w.family("porthole_http_requests_total", "counter",
+             "Requests answered, by route pattern, method and status class.");
+    per_class("porthole_http_requests_total", [](auto const& t) { return t.requests; });
+    w.family("porthole_http_requests_in_flight", "gauge",
+             "Requests received and not yet answered, by route pattern and method.");
+    for (std::size_t i = 0; i < s.routes.size(); ++i)
+        line("porthole_http_requests_in_flight", labels[i].route_method, {}, s.routes[i].in_flight);
+    w.family(
+        "porthole_http_request_duration_seconds", "histogram",
+        "From the loop's wakeup that read a request's end to its response queued (answers that come later included), seconds.");
+    static std::array<std::string, latency_buckets.size()> const bounds = [] {
+        std::array<std::string, latency_buckets.size()> b;
+        for (std::size_t i = 0; i < b.size(); ++i) b[i] = detail::bound_text(latency_buckets[i]);
+        return b;
+    }();
+    for (std::size_t i = 0; i < s.routes.size(); ++i) {
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            auto const& t = s.routes[i].classes[c];
+            if (!t.requests) continue;
+            std::string_view set = labels[i].with_class[c];
+            std::uint64_t cumulative = 0;
+            for (std::size_t b = 0; b < t.latency.size(); ++b) {
+                cumulative += t.latency[b];
+                line("porthole_http_request_duration_seconds_bucket", set,
+                     b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf"), cumulative);
+            }
+            line("porthole_http_request_duration_seconds_sum", set, {}, static_cast<double>(t.nanoseconds) / 1e9);
+            line("porthole_http_request_duration_seconds_count", set, {}, t.requests);
+        }
+    }
+    w.family("porthole_http_received_bytes_total", "counter", "Request bytes (head and body as received), by route.");
+    per_class("porthole_http_received_bytes_total", [](auto const& t) { return t.bytes_in; });
+    w.family("porthole_http_sent_bytes_total", "counter",
+             "Response bytes (head, and body when its length is known), by route.");
+    per_class("porthole_http_sent_bytes_total", [](auto const& t) { return t.bytes_out; });
+
+    w.family("porthole_connections_accepted_total", "counter", "Connections accepted.");
+    w.sample("porthole_connections_accepted_total", {}, s.connections_accepted);
+    w.family("porthole_connections_open", "gauge", "Connections open now.");
+    w.sample("porthole_connections_open", {}, s.connections_open());
+    w.family("porthole_connections_closed_total", "counter", "Connections closed.");
+    w.sample("porthole_connections_closed_total", {}, s.connections_closed);
+    w.family(
+        "porthole_connections_refused_total", "counter",
+        "Connections refused and closed at once (503 over plain HTTP): max_connections reached, or out of descriptors.");
+    w.sample("porthole_connections_refused_total", {}, s.connections_refused);
+    w.family("porthole_connections_timed_out_total", "counter", "Connections whose timeout fired, by timeout.");
+    for (std::size_t i = 0; i < s.timeouts.size(); ++i)
+        w.sample("porthole_connections_timed_out_total", {{"timeout", timeout_names[i]}}, s.timeouts[i]);
+    w.family("porthole_parse_errors_total", "counter", "Requests refused before reaching the application, by status.");
+    for (auto const& [code, n] : s.parse_errors) {
+        char buf[4] = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
+                       static_cast<char>('0' + code % 10), 0};
+        w.sample("porthole_parse_errors_total", {{"status", std::string_view(buf, 3)}}, n);
+    }
+    w.family("porthole_requests_per_connection", "histogram", "Requests a connection carried, observed at its close.");
+    {
+        std::uint64_t cumulative = 0;
+        for (std::size_t b = 0; b < s.requests_per_connection.size(); ++b) {
+            cumulative += s.requests_per_connection[b];
+            std::string le = b < requests_per_connection_buckets.size()
+                                 ? std::to_string(requests_per_connection_buckets[b])
+                                 : std::string("+Inf");
+            w.sample("porthole_requests_per_connection_bucket", {{"le", le}}, cumulative);
+        }
+        w.sample("porthole_requests_per_connection_sum", {}, s.requests_per_connection_sum);
+        w.sample("porthole_requests_per_connection_count", {}, cumulative);
+    }
+    w.family("porthole_sendfile_bytes_total", "counter", "Response bytes sent from files (sendfile).");
+    w.sample("porthole_sendfile_bytes_total", {}, s.sendfile_bytes);
+    w.family("porthole_worker_queue_depth", "gauge", "Blocking jobs waiting for a worker thread.");
+    w.sample("porthole_worker_queue_depth", {}, s.worker_queue_depth);
+    w.family("porthole_worker_rejections_total", "counter", "Blocking jobs refused (503): the worker queue was full.");
+    w.sample("porthole_worker_rejections_total", {}, s.worker_rejections);
+    w.family("porthole_live_streams", "gauge", "Push streams open.");
+    w.sample("porthole_live_streams", {}, s.live_streams);
+    w.family("porthole_live_subscribers", "gauge", "Subscribers of push streams.");
+    w.sample("porthole_live_subscribers", {}, s.live_subscribers);
+    w.family("porthole_metrics_series_dropped_total", "counter",
+             "Requests counted without their route: a thread saw more route series than it holds.");
+    w.sample("porthole_metrics_series_dropped_total", {}, s.series_dropped);
+
+    // Published numbers: counters as counters (named ..._total), the rest as gauges.
+    for (auto const& v : vars) {
+        if (!v.is_number()) continue;
+        bool counter = v.kind == expvar::kind::counter;
+        std::string name = expvar::detail::prometheus_name(v.name, v.kind);  // unique: expvar.hpp sees to it
+        w.family(name, counter ? "counter" : "gauge", "Published variable " + v.name + ".");
+        w.sample(name, {}, v.number);
+    }
+}
+
+PORTHOLE_DETAIL_INLINE void write_json(std::string& out, snapshot const& s, std::vector<expvar::reading> const& vars) {
+    using detail::append_number;
+    auto number = [&](double x) {
+        if (std::isfinite(x)) append_number(out, x);
+        else out += "null";
+    };
+    auto field = [&](std::string_view name) {
+        append_json_string(out, name);
+        out += ':';
+    };
+    out += '{';
+    for (auto const& v : vars) {
+        field(v.name);
+        if (v.is_number()) number(v.number);
+        else append_json_string(out, v.text);
+        out += ',';
+    }
+    field("porthole");
+    out += "{\"routes\":[";
+    bool first = true;
+    for (auto const& r : s.routes) {
+        if (!first) out += ',';
+        first = false;
+        out += '{';
+        field("route");
+        append_json_string(out, r.pattern);
+        out += ",\"method\":";
+        append_json_string(out, r.method);
+        out += ",\"in_flight\":";
+        append_number(out, r.in_flight);
+        out += ",\"by_status_class\":{";
+        bool first_class = true;
+        for (std::size_t c = 0; c < status_classes; ++c) {
+            auto const& t = r.classes[c];
+            if (!t.requests) continue;
+            if (!first_class) out += ',';
+            first_class = false;
+            field(detail::status_class_names[c]);
+            out += "{\"requests\":";
+            append_number(out, t.requests);
+            out += ",\"seconds\":";
+            number(static_cast<double>(t.nanoseconds) / 1e9);
+            out += ",\"bytes_in\":";
+            append_number(out, t.bytes_in);
+            out += ",\"bytes_out\":";
+            append_number(out, t.bytes_out);
+            out += '}';
+        }
+        out += "}}";
+    }
+    out += "],\"connections\":{\"accepted\":";
+    append_number(out, s.connections_accepted);
+    out += ",\"open\":";
+    append_number(out, s.connections_open());
+    out += ",\"closed\":";
+    append_number(out, s.connections_closed);
+    out += ",\"refused\":";
+    append_number(out, s.connections_refused);
+    out += ",\"timed_out\":{";
+    for (std::size_t i = 0; i < s.timeouts.size(); ++i) {
+        if (i) out += ',';
+        field(timeout_names[i]);
+        append_number(out, s.timeouts[i]);
+    }
+    out += "},\"requests_total\":";
+    append_number(out, s.requests_per_connection_sum);
+    out += "},\"parse_errors\":{";
+    for (std::size_t i = 0; i < s.parse_errors.size(); ++i) {
+        if (i) out += ',';
+        field(std::to_string(s.parse_errors[i].first));
+        append_number(out, s.parse_errors[i].second);
+    }
+    out += "},\"sendfile_bytes\":";
+    append_number(out, s.sendfile_bytes);
+    out += ",\"worker_queue_depth\":";
+    append_number(out, s.worker_queue_depth);
+    out += ",\"worker_rejections\":";
+    append_number(out, s.worker_rejections);
+    out += ",\"live_streams\":";
+    append_number(out, s.live_streams);
+    out += ",\"live_subscribers\":";
+    append_number(out, s.live_subscribers);
+    out += "}}";
+}
+
+}  // namespace porthole::metrics
+
+namespace porthole {
+
+PORTHOLE_DETAIL_INLINE std::string debug_vars::render_page() const {
+    static constexpr auto row = make_template<"<tr><td>@@name@@</td><td>@@kind@@</td><td>@@value@@</td></tr>">();
+    static constexpr auto page = make_template<
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Variables</title>\n"
+        "<link rel=\"stylesheet\" href=\"?format=style\"><script src=\"?format=script\" defer></script></head>\n"
+        "<body data-events-url=\"@@events_url@@\"><h1>Variables</h1>\n<table><thead><tr><th>name</th><th>kind</th><th>value</th></tr></thead>"
+        "<tbody id=\"vars\">@@!rows@@</tbody></table>\n"
+        "<p><small>From <a href=\"?format=json\">this address as JSON</a>; last update: <span id=\"updated\">at "
+        "load</span>.</small></p>\n"
+        "</body></html>\n">();
+    std::string body_rows;
+    auto add = [&](std::string_view name, std::string_view kind, std::string const& value) {
+        row.render_to(body_rows, arg<"name">(name), arg<"kind">(kind), arg<"value">(value));
+    };
+    for (auto const& v : expvar::read_all()) {
+        std::string value;
+        if (v.is_number()) detail::append_number(value, v.number);
+        else value = v.text;
+        add(v.name, v.is_number() ? "number" : "text", value);
+    }
+    auto s = metrics::collect();
+    for (auto const& r : s.routes) {
+        std::uint64_t n = 0;
+        for (auto const& c : r.classes) n += c.requests;
+        add("porthole.routes " + std::string(r.method) + " " + r.pattern, "requests", std::to_string(n));
+    }
+    add("porthole.connections.open", "number", std::to_string(s.connections_open()));
+    add("porthole.connections.accepted", "number", std::to_string(s.connections_accepted));
+    return page.render(arg<"rows">(html(std::move(body_rows))), arg<"events_url">(options_.events_url)).str();
+}
+
+}  // namespace porthole
+#endif
 #if defined(PORTHOLE_WITH_JSON)
 // #include <porthole/json.hpp>
 // porthole/json.hpp: JSON through nlohmann/json, which porthole does not replace: a handler may

@@ -1,4 +1,4 @@
-// A program of ten files compiled with PORTHOLE_SEPARATE_COMPILATION: this one builds the
+// A program of eleven files compiled with PORTHOLE_SEPARATE_COMPILATION: this one builds the
 // router and calls serve(), which implementation.cpp compiles. It includes neither the server
 // nor the engine (tests/include_hygiene.py checks serve.hpp; test_separate_compilation.py checks
 // the objects).
@@ -9,6 +9,8 @@
 #include <porthole/serve.hpp>
 
 int main(int argc, char** argv) {
+    auto cl = porthole::server_options::from_command_line(argc, argv, {{"--template FILE", "the page /file serves"}});
+    std::string file(porthole::command_line_value(argc, argv, "--template").value_or(""));
     auto app = porthole::router{
         porthole::get<"/hello/{name}">(separate::greet),
         porthole::get<"/sum">(separate::sum),
@@ -18,6 +20,11 @@ int main(int argc, char** argv) {
         porthole::get<"/remember">(separate::remember),
         porthole::get<"/later">(separate::answer_later),
         porthole::post<"/upload">(porthole::streamed_body({.max_size = 8u << 20}, separate::count_upload)),
+        porthole::get<"/metrics">(separate::metrics),
+        porthole::get<"/debug/vars">(separate::vars),
+        porthole::get<"/events">(separate::one_event),
+        porthole::get<"/token">(separate::token),
+        porthole::get<"/file">([&file](porthole::request const& req) { return separate::file_page(req, file); }),
     };
-    return porthole::serve(app, porthole::server_options::from_command_line(argc, argv));
+    return porthole::serve(app, std::move(cl));
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A program of ten files built with PORTHOLE_SEPARATE_COMPILATION (serve.hpp): the server is
-compiled in implementation.cpp alone, and the program serves every route of the nine others.
+"""A program of eleven files built with PORTHOLE_SEPARATE_COMPILATION (serve.hpp): the server, and
+the bodies of the parts compiled once (detail/compiled_once.hpp), are compiled in
+implementation.cpp alone, and the program serves every route of the ten others.
 
   test_separate_compilation.py PROGRAM ROUTES_LIBRARY SERVE_LIBRARY [--tls]
 
@@ -25,9 +26,35 @@ ENGINE = re.compile(r"porthole::detail::event_loop<|porthole::detail::engine<|po
                     r"porthole::server<|porthole::detail::serve_here<|porthole::detail::listener_set::")
 
 
-def engine_symbols(library):
+# Functions whose bodies implementation.cpp alone compiles, one or more from each header that has
+# such bodies; the routes' files call each (observe.cpp, main.cpp).
+ONCE = ["porthole::server_options::from_command_line(", "porthole::command_line_value(",
+        "porthole::metrics::collect(", "porthole::metrics::write_prometheus(", "porthole::metrics::write_json(",
+        "porthole::debug_vars::render_page[abi:cxx11](", "porthole::expvar::read_all(", "porthole::event_hub::event_hub(",
+        "porthole::event_hub::publish(", "porthole::event_hub::subscribe(", "porthole::event_hub::close(",
+        "porthole::detail::hub_subscriber::next(", "porthole::access_token::access_token(",
+        "porthole::access_token::trade_for_cookie(", "porthole::security_headers::security_headers(",
+        "porthole::random_token[abi:cxx11](", "porthole::load_template(", "porthole::detail::read_template_file(",
+        "porthole::page_template::page_template("]
+
+
+def defined_symbols(library):
     out = subprocess.run(["nm", "-C", "--defined-only", library], check=True, capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if ENGINE.search(line)]
+    return out.splitlines()
+
+
+def engine_symbols(library):
+    return [line for line in defined_symbols(library) if ENGINE.search(line)]
+
+
+def once_symbols(library):
+    """The ONCE functions the library defines (as code: T, or W for an inline one)."""
+    found = set()
+    for line in defined_symbols(library):
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] in "TtWw":
+            found.update(name for name in ONCE if parts[2].startswith(name))
+    return found
 
 
 def fetch(port, method, target, body=None, headers=None, tls=None):
@@ -43,13 +70,17 @@ def fetch(port, method, target, body=None, headers=None, tls=None):
 
 
 def main(program, routes_library, serve_library, *flags):
-    if "--tls" in flags:
-        from common import make_certificates
-        with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder:
+        page = os.path.join(folder, "page.html")
+        with open(page, "w") as f:
+            f.write("<p>@@who@@ @@token_length@@</p>\n")
+        extra = ["--template", page]
+        if "--tls" in flags:
+            from common import make_certificates
             ca, cert, key = make_certificates(folder)
-            return run(program, routes_library, serve_library, ["--tls-cert", cert, "--tls-key", key],
+            return run(program, routes_library, serve_library, extra + ["--tls-cert", cert, "--tls-key", key],
                        ssl.create_default_context(cafile=ca))
-    return run(program, routes_library, serve_library, [], None)
+        return run(program, routes_library, serve_library, extra, None)
 
 
 def run(program, routes_library, serve_library, extra_args, tls):
@@ -60,6 +91,12 @@ def run(program, routes_library, serve_library, extra_args, tls):
     if len(engine_symbols(serve_library)) < 10:
         failures.append("implementation.cpp did not compile the server (%d of its symbols)" %
                         len(engine_symbols(serve_library)))
+    in_routes = once_symbols(routes_library)
+    if in_routes:
+        failures.append("the routes' files compiled bodies meant for implementation.cpp: " + ", ".join(sorted(in_routes)))
+    missing = set(ONCE) - once_symbols(serve_library)
+    if missing:
+        failures.append("implementation.cpp did not compile: " + ", ".join(sorted(missing)))
 
     proc = subprocess.Popen([program, "--port", "0", "--threads", "2"] + extra_args, stdout=subprocess.PIPE, text=True)
     try:
@@ -94,6 +131,31 @@ def run(program, routes_library, serve_library, extra_args, tls):
                 failures.append("%s %s: %d %r, expected %d %r" % (method, target, res.status, data[:80], status, expected))
             elif target == "/remember" and "seen=1" not in (res.getheader("Set-Cookie") or ""):
                 failures.append("GET /remember: no cookie set")
+        # The parts compiled once: what each answers holds (target, status, header or None, texts).
+        observed = [
+            ("/metrics", 200, None, [b"\nobserve_served_total 1\n", b"# TYPE porthole_http_requests_total counter\n"]),
+            ("/debug/vars", 200, ("Content-Type", "application/json"), [b'"observe_served":1', b'"porthole":{']),
+            ("/debug/vars?format=html", 200, ("Content-Type", "text/html"),
+             [b"<h1>Variables</h1>", b"<td>observe_served</td><td>number</td><td>1</td>"]),
+            ("/events", 200, ("Content-Type", "text/event-stream"), [b"event: hello\ndata: one event\n\n"]),
+            ("/token", 401, ("WWW-Authenticate", "Bearer"), [b"Unauthorized"]),
+            ("/token?token=s3cret&a=1", 303, ("Location", "/token?a=1"), []),
+            ("/file?who=%3Cann%3E", 200, None, [b"<p>&lt;ann&gt; 11</p>\n"]),
+        ]
+        for target, status, header, texts in observed:
+            try:
+                res, data = fetch(port, "GET", target, tls=tls)
+            except (ConnectionError, http.client.HTTPException, ssl.SSLError) as e:
+                failures.append("GET %s: %r" % (target, e))
+                continue
+            if res.status != status or any(t not in data for t in texts):
+                failures.append("GET %s: %d %r, expected %d with %r" % (target, res.status, data[:300], status, texts))
+            elif header and not (res.getheader(header[0]) or "").startswith(header[1]):
+                failures.append("GET %s: %s %r" % (target, header[0], res.getheader(header[0])))
+            elif target.startswith("/token?") and not (res.getheader("Set-Cookie") or "").startswith("porthole-"):
+                failures.append("GET %s: no session cookie: %r" % (target, res.getheader("Set-Cookie")))
+            elif target.startswith("/token") and res.getheader("X-Content-Type-Options") != "nosniff":
+                failures.append("GET %s: no security headers" % target)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=15)
@@ -102,7 +164,7 @@ def run(program, routes_library, serve_library, extra_args, tls):
     for f in failures:
         print("FAIL", f)
     if not failures:
-        print("ok: ten files, the server compiled in one%s" % (", over HTTPS" if tls else ""))
+        print("ok: eleven files, the server and the parts compiled once in one%s" % (", over HTTPS" if tls else ""))
     return 1 if failures else 0
 
 
