@@ -4979,9 +4979,11 @@ inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
 // are compiled, the pattern of fmt and spdlog. Header-only (the default): in every file that
 // includes them, as inline functions. With PORTHOLE_SEPARATE_COMPILATION (serve.hpp): once, in
 // the one file that defines PORTHOLE_IMPLEMENTATION; the other files see their declarations only.
-// Only functions off the per-request path are compiled so (reading the command line, writing the
-// metrics, publishing an event...): a call the optimiser cannot see into costs a request more
-// than it saves a build.
+// Only functions that most requests never reach are compiled so (reading the command line, writing
+// the metrics, opening and feeding an event stream, exchanging an access token...); the parser,
+// the connection, the router and layers' steps stay inline, where the optimiser sees them whole.
+// Mind the order: this header settles the mode once, when a file first includes it, so
+// PORTHOLE_IMPLEMENTATION comes before any porthole include (serve_compiled.hpp checks).
 
 #if defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_SEPARATE_COMPILATION)
 #define PORTHOLE_SEPARATE_COMPILATION
@@ -4996,6 +4998,7 @@ inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
 #elif defined(PORTHOLE_IMPLEMENTATION)
 #define PORTHOLE_DETAIL_DEFINE_HERE 1
 #define PORTHOLE_DETAIL_INLINE
+#define PORTHOLE_DETAIL_IMPLEMENTATION_FILE 1  // serve_compiled.hpp checks it
 #else
 #define PORTHOLE_DETAIL_DEFINE_HERE 0
 #define PORTHOLE_DETAIL_INLINE
@@ -21020,7 +21023,9 @@ struct body_reader<json_body<T>> {
 
 #include <utility>
 
-#if !defined(PORTHOLE_DETAIL_SERVE_HERE)
+// Both settled by the file's first porthole include: serve() and the bodies compiled once
+// (detail/compiled_once.hpp) are compiled here only if PORTHOLE_IMPLEMENTATION came before it.
+#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE)
 #error \
     "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
 #endif

@@ -18,7 +18,8 @@ SLACK_BYTES = 2048
 # Words that name a feature hello does not use (in namespaces, types or functions).
 FEATURE = re.compile(r"ws::|websocket|sse::|event_hub|expvar|exposition|multipart|body_stream|cors|auth|rate_limit|"
                      r"request_id|security_headers|layer|compress|gzip|deflate|brotli|nlohmann|json|template|"
-                     r"static_files|router|route<|cookie|form_", re.IGNORECASE)
+                     r"static_files|router|route<|cookie|form_|metrics::collect|write_prometheus|write_json|"
+                     r"random_token|access_token|debug_vars|hub_subscriber|read_all", re.IGNORECASE)
 
 
 def defined(path):

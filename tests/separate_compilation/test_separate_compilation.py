@@ -27,15 +27,34 @@ ENGINE = re.compile(r"porthole::detail::event_loop<|porthole::detail::engine<|po
 
 
 # Functions whose bodies implementation.cpp alone compiles, one or more from each header that has
-# such bodies; the routes' files call each (observe.cpp, main.cpp).
-ONCE = ["porthole::server_options::from_command_line(", "porthole::command_line_value(",
-        "porthole::metrics::collect(", "porthole::metrics::write_prometheus(", "porthole::metrics::write_json(",
-        "porthole::debug_vars::render_page[abi:cxx11](", "porthole::expvar::read_all(", "porthole::event_hub::event_hub(",
-        "porthole::event_hub::publish(", "porthole::event_hub::subscribe(", "porthole::event_hub::close(",
-        "porthole::detail::hub_subscriber::next(", "porthole::access_token::access_token(",
-        "porthole::access_token::trade_for_cookie(", "porthole::security_headers::security_headers(",
-        "porthole::random_token[abi:cxx11](", "porthole::load_template(", "porthole::detail::read_template_file(",
-        "porthole::page_template::page_template("]
+# such bodies; the routes' files call each (observe.cpp, main.cpp). Whole names as `nm -C` gives
+# them (libstdc++), so that an overload still inline (publish(data), subscribe(request)) or an
+# implicit copy constructor is not taken for one.
+SV = "std::basic_string_view<char, std::char_traits<char> >"
+STRING = "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >"
+READINGS = "std::vector<porthole::expvar::reading, std::allocator<porthole::expvar::reading> > const&"
+PATH = "std::filesystem::__cxx11::path const&"
+ONCE = [
+    "porthole::server_options::from_command_line(int, char const* const*, std::initializer_list<porthole::program_flag>)",
+    "porthole::command_line_value(int, char const* const*, %s)" % SV,
+    "porthole::metrics::collect()",
+    "porthole::metrics::write_prometheus(%s&, porthole::metrics::snapshot const&, %s)" % (STRING, READINGS),
+    "porthole::metrics::write_json(%s&, porthole::metrics::snapshot const&, %s)" % (STRING, READINGS),
+    "porthole::debug_vars::render_page[abi:cxx11]() const",
+    "porthole::expvar::read_all()",
+    "porthole::event_hub::event_hub(porthole::event_hub_options)",
+    "porthole::event_hub::publish(%s, %s)" % (SV, SV),
+    "porthole::event_hub::subscribe(%s)" % SV,
+    "porthole::event_hub::close()",
+    "porthole::detail::hub_subscriber::next()",
+    "porthole::access_token::access_token(porthole::access_token_options)",
+    "porthole::access_token::trade_for_cookie(porthole::request const&) const",
+    "porthole::security_headers::security_headers(porthole::security_headers_options)",
+    "porthole::random_token[abi:cxx11](unsigned long)",
+    "porthole::load_template(%s)" % PATH,
+    "porthole::detail::read_template_file(%s)" % PATH,
+    "porthole::page_template::page_template(%s)" % STRING,
+]
 
 
 def defined_symbols(library):
@@ -53,7 +72,9 @@ def once_symbols(library):
     for line in defined_symbols(library):
         parts = line.split(" ", 2)
         if len(parts) == 3 and parts[1] in "TtWw":
-            found.update(name for name in ONCE if parts[2].startswith(name))
+            name = parts[2].split(" [clone ")[0]  # a copy the optimiser made is the same body
+            if name in ONCE:
+                found.add(name)
     return found
 
 

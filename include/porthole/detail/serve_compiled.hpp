@@ -10,7 +10,9 @@
 
 #include <utility>
 
-#if !defined(PORTHOLE_DETAIL_SERVE_HERE)
+// Both settled by the file's first porthole include: serve() and the bodies compiled once
+// (detail/compiled_once.hpp) are compiled here only if PORTHOLE_IMPLEMENTATION came before it.
+#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE)
 #error \
     "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
 #endif
