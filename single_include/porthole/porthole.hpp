@@ -9998,11 +9998,7 @@ private:
                 break;
             }
             if (st == parse_status::error) {
-                if (!refused_by_application()) {
-                    count_parse_error(error_status(parser_.error()));
-                    queue_error(error_status(parser_.error()), parsed_request());
-                    closing_ = input_cut_ = true;  // the peer may still be sending the request
-                }
+                if (!refused_by_application()) refuse_head(error_status(parser_.error()));
                 break;
             }
             answer();
@@ -10040,9 +10036,7 @@ private:
         if (!parser_.head_complete()) return;
         auto const& h = parser_.head();
         if (h.expect_unsupported) {
-            count_parse_error(status::expectation_failed);
-            queue_error(status::expectation_failed, parsed_request());
-            closing_ = input_cut_ = true;  // the peer may still be sending the request
+            refuse_head(status::expectation_failed);
         } else if (h.expect_continue && !continue_sent_ && h.version.minor >= 1) {
             append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
             continue_sent_ = true;
@@ -10053,9 +10047,7 @@ private:
         auto const& h = parser_.head();
         target_views t;
         if (!split_head_target(h, t)) {
-            count_parse_error(status::bad_request);
-            queue_error(status::bad_request, parsed_request());
-            closing_ = input_cut_ = true;  // the peer may still be sending the request
+            refuse_head(status::bad_request);
             return;
         }
         request req = request_of(h, t, parser_.body(), h.keep_alive);
@@ -10063,9 +10055,7 @@ private:
         // is complete (on_incomplete), whatever the method, and the answer must not depend on
         // whether the body came in the same read (nor the count of requests served).
         if (h.expect_unsupported) {
-            count_parse_error(status::expectation_failed);
-            queue_error(status::expectation_failed, parsed_request());
-            closing_ = input_cut_ = true;  // the peer may still be sending the request
+            refuse_head(status::expectation_failed);
             return;
         }
         ++served_;
@@ -10190,6 +10180,15 @@ private:
         return {h.method_name, h.target, h.version, false, h.method == method::head};
     }
     static answered_request unknown_request() noexcept { return {"-", "-", http_1_1, false, false}; }
+
+    // A head refused before any application sees it (a parse error, an Expect it cannot meet, a
+    // target that does not split): counted, answered, and the connection closed after the answer,
+    // since the peer may still be sending the request.
+    void refuse_head(status s) {
+        count_parse_error(s);
+        queue_error(s, parsed_request());
+        closing_ = input_cut_ = true;
+    }
 
     // Answers `answered` with `s`'s error page; returns the body bytes queued (the head's are
     // last_head_size_).
@@ -21024,8 +21023,10 @@ struct body_reader<json_body<T>> {
 #include <utility>
 
 // Both settled by the file's first porthole include: serve() and the bodies compiled once
-// (detail/compiled_once.hpp) are compiled here only if PORTHOLE_IMPLEMENTATION came before it.
-#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE)
+// (detail/compiled_once.hpp) are compiled for the program here only if PORTHOLE_IMPLEMENTATION
+// came before it. (Without PORTHOLE_IMPLEMENTATION at all, this header compiles header-only.)
+#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || \
+    (defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE))
 #error \
     "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
 #endif

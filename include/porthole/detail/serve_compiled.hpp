@@ -11,8 +11,10 @@
 #include <utility>
 
 // Both settled by the file's first porthole include: serve() and the bodies compiled once
-// (detail/compiled_once.hpp) are compiled here only if PORTHOLE_IMPLEMENTATION came before it.
-#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE)
+// (detail/compiled_once.hpp) are compiled for the program here only if PORTHOLE_IMPLEMENTATION
+// came before it. (Without PORTHOLE_IMPLEMENTATION at all, this header compiles header-only.)
+#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || \
+    (defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE))
 #error \
     "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
 #endif
