@@ -44,7 +44,6 @@
 #include <porthole/route_pattern.hpp>
 #include <porthole/router.hpp>
 #include <porthole/form.hpp>
-#include <porthole/base64.hpp>
 #include <porthole/websocket_frame.hpp>
 #include <porthole/websocket_deflate.hpp>
 #include <porthole/websocket_handshake.hpp>

@@ -15,11 +15,12 @@
 // application_ref (one indirect call per request), and serve.hpp includes neither the engine nor
 // the server. A file that includes only serve.hpp (with router.hpp and the like) compiles in a
 // fraction of the time (docs/server.md, "Compiling the server once"). The implementation file
-// also compiles the bodies of porthole's larger functions off the request path, which the others
-// only declare (detail/compiled_once.hpp: the command line, metrics, event hubs...). Two files defining
-// PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined twice), and so does a
-// program with none (it is not defined). A file compiled without PORTHOLE_SEPARATE_COMPILATION
-// in such a program breaks the one-definition rule (serve() has another body there) unnoticed.
+// also compiles the bodies of porthole's larger functions that most requests never reach, which
+// the others only declare (detail/compiled_once.hpp: the command line, metrics, event hubs...).
+// Two files defining PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined
+// twice), and so does a program with none (it is not defined). A file compiled without
+// PORTHOLE_SEPARATE_COMPILATION in such a program breaks the one-definition rule (serve() has
+// another body there) unnoticed.
 // porthole::server<App> objects are templates as ever, compiled where they are used.
 #pragma once
 
@@ -32,7 +33,6 @@
 #include <porthole/options.hpp>
 
 #if PORTHOLE_DETAIL_DEFINE_HERE
-#define PORTHOLE_DETAIL_SERVE_HERE 1  // serve_here() is defined below (serve_compiled.hpp checks)
 #include <porthole/server.hpp>
 
 #include <csignal>

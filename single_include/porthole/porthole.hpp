@@ -15864,11 +15864,12 @@ server(A&&, server_options) -> server<A>;
 // application_ref (one indirect call per request), and serve.hpp includes neither the engine nor
 // the server. A file that includes only serve.hpp (with router.hpp and the like) compiles in a
 // fraction of the time (docs/server.md, "Compiling the server once"). The implementation file
-// also compiles the bodies of porthole's larger functions off the request path, which the others
-// only declare (detail/compiled_once.hpp: the command line, metrics, event hubs...). Two files defining
-// PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined twice), and so does a
-// program with none (it is not defined). A file compiled without PORTHOLE_SEPARATE_COMPILATION
-// in such a program breaks the one-definition rule (serve() has another body there) unnoticed.
+// also compiles the bodies of porthole's larger functions that most requests never reach, which
+// the others only declare (detail/compiled_once.hpp: the command line, metrics, event hubs...).
+// Two files defining PORTHOLE_IMPLEMENTATION fail to link (detail::serve_compiled is defined
+// twice), and so does a program with none (it is not defined). A file compiled without
+// PORTHOLE_SEPARATE_COMPILATION in such a program breaks the one-definition rule (serve() has
+// another body there) unnoticed.
 // porthole::server<App> objects are templates as ever, compiled where they are used.
 
 // #include <porthole/detail/cxx20.hpp>
@@ -15948,7 +15949,6 @@ private:
 // #include <porthole/options.hpp>
 
 #if PORTHOLE_DETAIL_DEFINE_HERE
-#define PORTHOLE_DETAIL_SERVE_HERE 1  // serve_here() is defined below (serve_compiled.hpp checks)
 // #include <porthole/server.hpp>
 
 #include <csignal>
@@ -17465,7 +17465,6 @@ inline bool multipart_parts(request const& req, std::vector<multipart::part>& ou
 }
 
 }  // namespace porthole
-// #include <porthole/base64.hpp>
 // #include <porthole/websocket_frame.hpp>
 // porthole/websocket_frame.hpp: the WebSocket wire format (RFC 6455 section 5): opcodes, close
 // codes (7.4), frame headers read and written, masking, and frames encoded once for many
@@ -21017,6 +21016,7 @@ struct body_reader<json_body<T>> {
 // wanted.
 
 // #include <porthole/application_ref.hpp>
+// #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/options.hpp>
 // #include <porthole/serve.hpp>
 
@@ -21025,8 +21025,7 @@ struct body_reader<json_body<T>> {
 // Both settled by the file's first porthole include: serve() and the bodies compiled once
 // (detail/compiled_once.hpp) are compiled for the program here only if PORTHOLE_IMPLEMENTATION
 // came before it. (Without PORTHOLE_IMPLEMENTATION at all, this header compiles header-only.)
-#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || \
-    (defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE))
+#if !PORTHOLE_DETAIL_DEFINE_HERE || (defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE))
 #error \
     "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
 #endif

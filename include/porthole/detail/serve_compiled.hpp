@@ -5,6 +5,7 @@
 #pragma once
 
 #include <porthole/application_ref.hpp>
+#include <porthole/detail/compiled_once.hpp>
 #include <porthole/options.hpp>
 #include <porthole/serve.hpp>
 
@@ -13,8 +14,7 @@
 // Both settled by the file's first porthole include: serve() and the bodies compiled once
 // (detail/compiled_once.hpp) are compiled for the program here only if PORTHOLE_IMPLEMENTATION
 // came before it. (Without PORTHOLE_IMPLEMENTATION at all, this header compiles header-only.)
-#if !defined(PORTHOLE_DETAIL_SERVE_HERE) || \
-    (defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE))
+#if !PORTHOLE_DETAIL_DEFINE_HERE || (defined(PORTHOLE_IMPLEMENTATION) && !defined(PORTHOLE_DETAIL_IMPLEMENTATION_FILE))
 #error \
     "porthole: define PORTHOLE_IMPLEMENTATION before the first porthole include of this file (a header of yours that includes porthole counts)"
 #endif
