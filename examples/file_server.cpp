@@ -6,7 +6,6 @@
 //   build/examples/file_server --root www --port 8080 --threads 2 [--gzip [--gzip-level N]]
 #include <porthole/porthole.hpp>
 
-#include <charconv>
 #include <cstdio>
 #include <string>
 #include <system_error>
@@ -16,23 +15,16 @@ int main(int argc, char** argv) {
         argc, argv,
         {{"--root DIR", "the folder to serve (default .)"},
          {"--gzip", "compress answers a client accepts compressed (built with zlib or brotli)"},
-         {"--gzip-level N", "with --gzip: the compression level, 1 to 9"}});
+         {"--gzip-level N", "with --gzip: the compression level, 1 to 9", porthole::number_range{1, 9}}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
     bool gzip = porthole::command_line_flag(argc, argv, "--gzip");
-    int level = 6;  // zlib's default
-    if (auto given = porthole::command_line_value(argc, argv, "--gzip-level")) {
-        auto [end, ec] = std::from_chars(given->data(), given->data() + given->size(), level);
-        if (ec != std::errc() || end != given->data() + given->size() || level < 1 || level > 9) {
-            std::fprintf(stderr, "%s: --gzip-level needs a number from 1 to 9\n", argv[0]);
-            return 2;
-        }
-    }
     try {
         porthole::static_files files(root, {.precompressed = true});
 #if defined(PORTHOLE_WITH_ZLIB) || defined(PORTHOLE_WITH_BROTLI)
         porthole::compression_options compress;
-        compress.level = level;
+        // zlib's default level unless given (checked above: 1 to 9).
+        compress.level = static_cast<int>(porthole::command_line_number(argc, argv, "--gzip-level").value_or(6));
         auto app = porthole::layers{
             porthole::when([gzip](porthole::request const&) { return gzip; }, porthole::compression(compress)),
         }(std::move(files));

@@ -7,7 +7,6 @@
 #include <porthole/porthole.hpp>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -210,17 +209,11 @@ int main(int argc, char** argv) {
     auto command_line = porthole::server_options::from_command_line(
         argc, argv,
         {{"--upload-dir DIR", "store uploaded files there (default: uploads are off)"},
-         {"--max-upload BYTES", "the largest upload (default 4 GiB)"}});
+         {"--max-upload BYTES", "the largest upload (default 4 GiB)", porthole::number_range{0, 1ll << 50}}});
     if (!command_line.ok()) return command_line.report();  // --help, or a mistake
     std::string upload_dir(porthole::command_line_value(argc, argv, "--upload-dir").value_or(""));
-    std::uint64_t max_upload = 4ull << 30;
-    if (auto m = porthole::command_line_value(argc, argv, "--max-upload")) {
-        auto [p, ec] = std::from_chars(m->data(), m->data() + m->size(), max_upload);
-        if (ec != std::errc() || p != m->data() + m->size()) {
-            std::fprintf(stderr, "form: --max-upload needs a number of bytes\n");
-            return 2;
-        }
-    }
+    auto max_upload =
+        static_cast<std::uint64_t>(porthole::command_line_number(argc, argv, "--max-upload").value_or(4ll << 30));
     struct stat st {};
     if (!upload_dir.empty() && (::stat(upload_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
         std::fprintf(stderr, "form: --upload-dir %s is not a directory\n", upload_dir.c_str());

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -398,6 +400,74 @@ TEST_CASE("a program's list of flags that cannot work is refused on the first ru
     }
     CHECK(listing({"--gzip", "compress"}).ok());
     CHECK(listing({"-v", "more output"}).ok());
+}
+
+TEST_CASE("a program's flag listed with its numbers is checked as porthole's are, and command_line_number reads it") {
+    auto read_numbers = [](std::vector<char const*> argv) {
+        return porthole::server_options::from_command_line(
+            static_cast<int>(argv.size()), argv.data(),
+            {{"--level N", "the level, 1 to 9", porthole::number_range{1, 9}},
+             {"--offset N", "from -5 to 5", porthole::number_range{-5, 5}},
+             {"--name NAME", "any text"}});
+    };
+    CHECK(read_numbers({"prog", "--level", "1", "--level=9", "--offset", "-5", "--offset=5", "--name", "x"}).ok());
+    CHECK(read_numbers({"prog", "--level", "007", "--offset=-0"}).ok());
+    for (char const* bad : {"0", "10", "", "x", "1.5", "+3", " 3", "3 ", "0x3", "-1", "99999999999999999999"}) {
+        CAPTURE(bad);
+        auto cl = read_numbers({"prog", "--level", bad});
+        CHECK(cl.result == porthole::command_line::outcome::invalid);
+        CHECK(cl.exit_status() == 2);
+        CHECK(problem(cl) == "prog: --level needs a number from 1 to 9");
+    }
+    CHECK(problem(read_numbers({"prog", "--offset=6"})) == "prog: --offset needs a number from -5 to 5");
+    CHECK(problem(read_numbers({"prog", "--offset", "-6"})) == "prog: --offset needs a number from -5 to 5");
+    // The value read is the one checked: the last given.
+    CHECK(read_numbers({"prog", "--level", "x", "--level", "3"}).ok());
+    CHECK_FALSE(read_numbers({"prog", "--level", "3", "--level", "x"}).ok());
+    // A flag without numbers takes any value; a missing one, --help and typos as for any flag.
+    CHECK(read_numbers({"prog", "--name", "-5"}).ok());
+    CHECK(problem(read_numbers({"prog", "--level"})) == "prog: --level needs a value");
+    CHECK(read_numbers({"prog", "--level", "x", "--help"}).result == porthole::command_line::outcome::help);
+    CHECK(problem(read_numbers({"prog", "--levl", "3"})) == "prog: unknown flag --levl; did you mean --level?");
+
+    std::vector<char const*> argv{"prog",
+                                  "--level",
+                                  "3",
+                                  "--offset=-4",
+                                  "--level",
+                                  "7",
+                                  "--name",
+                                  "x",
+                                  "--big",
+                                  "9223372036854775807",
+                                  "--least=-9223372036854775808",
+                                  "--over",
+                                  "9223372036854775808"};
+    int argc = static_cast<int>(argv.size());
+    CHECK(porthole::command_line_number(argc, argv.data(), "--level") == 7);
+    CHECK(porthole::command_line_number(argc, argv.data(), "--offset") == -4);
+    CHECK(porthole::command_line_number(argc, argv.data(), "--big") == INT64_MAX);
+    CHECK(porthole::command_line_number(argc, argv.data(), "--least") == INT64_MIN);
+    CHECK_FALSE(porthole::command_line_number(argc, argv.data(), "--depth").has_value());
+    // A value that is no whole number is not taken for an absent one.
+    CHECK_THROWS_WITH_AS(porthole::command_line_number(argc, argv.data(), "--name"), "--name needs a whole number",
+                         std::invalid_argument);
+    CHECK_THROWS_AS(porthole::command_line_number(argc, argv.data(), "--over"), std::invalid_argument);
+
+    // Numbers for a flag that takes no value, or an empty range: a list that cannot work.
+    auto listing = [](porthole::program_flag f) {
+        char const* one[] = {"prog"};
+        return porthole::server_options::from_command_line(1, one, {f});
+    };
+    for (auto const& f : {porthole::program_flag{"--fast", "no value", porthole::number_range{1, 2}},
+                          porthole::program_flag{"--level N", "backwards", porthole::number_range{9, 1}}}) {
+        CAPTURE(f.usage);
+        auto cl = listing(f);
+        CHECK(cl.result == porthole::command_line::outcome::invalid);
+        CHECK(problem(cl).starts_with(std::string("prog: the program lists the flag \"") + std::string(f.usage) +
+                                      "\" with numbers"));
+    }
+    CHECK(listing({"--level N", "one number", porthole::number_range{4, 4}}).ok());
 }
 
 TEST_CASE("a lone -- ends the flags: what follows is the program's, read by no reader, refused by no check") {

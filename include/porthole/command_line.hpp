@@ -1,7 +1,8 @@
 // porthole/command_line.hpp: the command line every example shares (--port, --threads,
 // --address, the limits and timeouts...), read into server_options without printing or exiting:
 // server_options::from_command_line, the command_line it returns, and the readers a program's
-// own flags use (command_line_value, command_line_values, command_line_flag).
+// own flags use (command_line_value, command_line_values, command_line_flag,
+// command_line_number).
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
@@ -18,6 +19,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,6 +67,14 @@ PORTHOLE_DETAIL_INLINE std::optional<std::string_view> command_line_value(int ar
 
 // Whether a bare `--name` flag is on a command line.
 PORTHOLE_DETAIL_INLINE bool command_line_flag(int argc, char const* const* argv, std::string_view name);
+
+// The value of `--name N` or `--name=N` as a whole number (the last one given), if present: an
+// optional '-', then decimal digits. A program that lists the flag with its numbers
+// (program_flag::numbers) has had a value of any other kind refused by from_command_line; for
+// one it does not, such a value throws std::invalid_argument ("--name needs a whole number"),
+// rather than read as absent.
+PORTHOLE_DETAIL_INLINE std::optional<std::int64_t> command_line_number(int argc, char const* const* argv,
+                                                                       std::string_view name);
 
 }  // namespace porthole
 
@@ -186,6 +196,15 @@ PORTHOLE_DETAIL_INLINE bool command_line_flag(int argc, char const* const* argv,
     return false;
 }
 
+PORTHOLE_DETAIL_INLINE std::optional<std::int64_t> command_line_number(int argc, char const* const* argv,
+                                                                       std::string_view name) {
+    auto value = command_line_value(argc, argv, name);
+    if (!value) return std::nullopt;
+    std::int64_t n = 0;
+    if (!detail::parse_decimal(*value, n)) throw std::invalid_argument(std::string(name) + " needs a whole number");
+    return n;
+}
+
 PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, char const* const* argv,
                                                                       std::initializer_list<program_flag> own) {
     command_line cl;
@@ -242,6 +261,10 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
             return refuse("the program lists the flag \"" + std::string(f->usage) +
                           "\": a flag is -NAME or --NAME, then a placeholder for its value if it takes one, "
                           "listed once and not one of porthole's");
+        if (f->numbers && (!detail::flag_takes_value(*f) || f->numbers->min > f->numbers->max))
+            return refuse("the program lists the flag \"" + std::string(f->usage) +
+                          "\" with numbers: it needs a placeholder for its value, and numbers from the "
+                          "smaller to the larger");
     }
     // A value is its value, however it looks (`--root -h`): only the flags are looked at.
     auto value_follows = [&](std::string_view a) {
@@ -352,6 +375,15 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
                 return refuse(std::string(t.name) + " needs milliseconds from 0 to 86400000");
             o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
         }
+    }
+    for (auto const& f : own) {
+        if (!f.numbers) continue;
+        auto name = detail::flag_name(f);
+        std::int64_t n = 0;
+        if (auto given = command_line_value(argc, argv, name);
+            given && (!detail::parse_decimal(*given, n) || n < f.numbers->min || n > f.numbers->max))
+            return refuse(std::string(name) + " needs a number from " + std::to_string(f.numbers->min) + " to " +
+                          std::to_string(f.numbers->max));
     }
     return cl;
 }

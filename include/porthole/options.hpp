@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,17 +32,27 @@ enum class follow_client : unsigned char {
     always,       // whenever the server has one client: for machines where waking an idle CPU is dear
 };
 
-// The server's options: everything porthole::server and serve() are told. The server derives
-// from them the engine's settings (detail::engine_settings: listeners, loops, timeouts) and its
-// connections' configuration (connection_config: parser_limits, output bound, logs).
+// The whole numbers a program's flag takes, both ends included ({1, 9}).
+struct number_range {
+    std::int64_t min;
+    std::int64_t max;
+};
+
 // A flag of the program's own, for from_command_line's --help and its check of the command
 // line: `usage` as written on it, with a placeholder when the flag takes a value ("--root DIR")
-// or without ("--gzip"); `about` what it does, on one line ("the folder to serve (default .)").
+// or without ("--gzip"); `about` what it does, on one line ("the folder to serve (default .)");
+// for a flag whose value is a whole number, `numbers`: from_command_line refuses any other value
+// as it does porthole's own ("--gzip-level needs a number from 1 to 9"), and
+// command_line_number reads it.
 struct program_flag {
     std::string_view usage;
     std::string_view about;
+    std::optional<number_range> numbers = std::nullopt;
 };
 
+// The server's options: everything porthole::server and serve() are told. The server derives
+// from them the engine's settings (detail::engine_settings: listeners, loops, timeouts) and its
+// connections' configuration (connection_config: parser_limits, output bound, logs).
 struct server_options {
     // Where to listen: "127.0.0.1" (the default: this machine only), "::1", "0.0.0.0" (every
     // IPv4 interface), "::" (every interface, IPv4 too: dual stack), a name that resolves,
