@@ -411,6 +411,7 @@ TEST_CASE("a program's flag listed with its numbers is checked as porthole's are
              {"--name NAME", "any text"}});
     };
     CHECK(read_numbers({"prog", "--level", "1", "--level=9", "--offset", "-5", "--offset=5", "--name", "x"}).ok());
+    CHECK(read_numbers({"prog", "--level", "1", "--offset", "-5"}).ok());  // both ends are in
     CHECK(read_numbers({"prog", "--level", "007", "--offset=-0"}).ok());
     for (char const* bad : {"0", "10", "", "x", "1.5", "+3", " 3", "3 ", "0x3", "-1", "99999999999999999999"}) {
         CAPTURE(bad);
@@ -450,14 +451,14 @@ TEST_CASE("a program's flag listed with its numbers is checked as porthole's are
     CHECK(porthole::command_line_number(argc, argv.data(), "--least") == INT64_MIN);
     CHECK_FALSE(porthole::command_line_number(argc, argv.data(), "--depth").has_value());
     // A value that is no whole number is not taken for an absent one.
-    CHECK_THROWS_WITH_AS(porthole::command_line_number(argc, argv.data(), "--name"), "--name needs a whole number",
-                         std::invalid_argument);
-    CHECK_THROWS_AS(porthole::command_line_number(argc, argv.data(), "--over"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(porthole::command_line_number(argc, argv.data(), "--name"),
+                         "--name needs a 64-bit whole number", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(porthole::command_line_number(argc, argv.data(), "--over"),
+                         "--over needs a 64-bit whole number", std::invalid_argument);
 
     // Numbers for a flag that takes no value, or an empty range: a list that cannot work.
-    auto listing = [](porthole::program_flag f) {
-        char const* one[] = {"prog"};
-        return porthole::server_options::from_command_line(1, one, {f});
+    auto listing = [](porthole::program_flag f, std::vector<char const*> argv = {"prog"}) {
+        return porthole::server_options::from_command_line(static_cast<int>(argv.size()), argv.data(), {f});
     };
     for (auto const& f : {porthole::program_flag{"--fast", "no value", porthole::number_range{1, 2}},
                           porthole::program_flag{"--level N", "backwards", porthole::number_range{9, 1}}}) {
@@ -467,7 +468,11 @@ TEST_CASE("a program's flag listed with its numbers is checked as porthole's are
         CHECK(problem(cl).starts_with(std::string("prog: the program lists the flag \"") + std::string(f.usage) +
                                       "\" with numbers"));
     }
-    CHECK(listing({"--level N", "one number", porthole::number_range{4, 4}}).ok());
+    porthole::program_flag const four{"--level N", "one number", porthole::number_range{4, 4}};
+    CHECK(listing(four).ok());
+    CHECK(listing(four, {"prog", "--level", "4"}).ok());
+    CHECK(problem(listing(four, {"prog", "--level", "3"})) == "prog: --level needs a number from 4 to 4");
+    CHECK(problem(listing(four, {"prog", "--level", "5"})) == "prog: --level needs a number from 4 to 4");
 }
 
 TEST_CASE("a lone -- ends the flags: what follows is the program's, read by no reader, refused by no check") {

@@ -71,8 +71,8 @@ PORTHOLE_DETAIL_INLINE bool command_line_flag(int argc, char const* const* argv,
 // The value of `--name N` or `--name=N` as a whole number (the last one given), if present: an
 // optional '-', then decimal digits. A program that lists the flag with its numbers
 // (program_flag::numbers) has had a value of any other kind refused by from_command_line; for
-// one it does not, such a value throws std::invalid_argument ("--name needs a whole number"),
-// rather than read as absent.
+// one it does not, a value that is not a whole number from -2^63 to 2^63 - 1 throws
+// std::invalid_argument ("--name needs a 64-bit whole number") rather than read as absent.
 PORTHOLE_DETAIL_INLINE std::optional<std::int64_t> command_line_number(int argc, char const* const* argv,
                                                                        std::string_view name);
 
@@ -201,7 +201,8 @@ PORTHOLE_DETAIL_INLINE std::optional<std::int64_t> command_line_number(int argc,
     auto value = command_line_value(argc, argv, name);
     if (!value) return std::nullopt;
     std::int64_t n = 0;
-    if (!detail::parse_decimal(*value, n)) throw std::invalid_argument(std::string(name) + " needs a whole number");
+    if (!detail::parse_decimal(*value, n))
+        throw std::invalid_argument(std::string(name) + " needs a 64-bit whole number");
     return n;
 }
 

@@ -8,9 +8,17 @@
 #include <porthole/router.hpp>
 #include <porthole/serve.hpp>
 
+#include <cstdint>
+#include <string>
+
 int main(int argc, char** argv) {
-    auto cl = porthole::server_options::from_command_line(argc, argv, {{"--template FILE", "the page /file serves"}});
+    auto cl = porthole::server_options::from_command_line(
+        argc, argv,
+        {{"--template FILE", "the page /file serves"},
+         {"--max-upload BYTES", "the largest upload (default 8 MiB)", porthole::number_range{1, 1 << 30}}});
     std::string file(porthole::command_line_value(argc, argv, "--template").value_or(""));
+    auto max_upload =
+        static_cast<std::uint64_t>(porthole::command_line_number(argc, argv, "--max-upload").value_or(8 << 20));
     auto app = porthole::router{
         porthole::get<"/hello/{name}">(separate::greet),
         porthole::get<"/sum">(separate::sum),
@@ -19,7 +27,7 @@ int main(int argc, char** argv) {
         porthole::get<"/page">(separate::page),
         porthole::get<"/remember">(separate::remember),
         porthole::get<"/later">(separate::answer_later),
-        porthole::post<"/upload">(porthole::streamed_body({.max_size = 8u << 20}, separate::count_upload)),
+        porthole::post<"/upload">(porthole::streamed_body({.max_size = max_upload}, separate::count_upload)),
         porthole::get<"/metrics">(separate::metrics),
         porthole::get<"/debug/vars">(separate::vars),
         porthole::get<"/events">(separate::one_event),

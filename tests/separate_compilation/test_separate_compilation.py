@@ -37,6 +37,7 @@ PATH = "std::filesystem::__cxx11::path const&"
 ONCE = [
     "porthole::server_options::from_command_line(int, char const* const*, std::initializer_list<porthole::program_flag>)",
     "porthole::command_line_value(int, char const* const*, %s)" % SV,
+    "porthole::command_line_number(int, char const* const*, %s)" % SV,
     "porthole::metrics::collect()",
     "porthole::metrics::write_prometheus(%s&, porthole::metrics::snapshot const&, %s)" % (STRING, READINGS),
     "porthole::metrics::write_json(%s&, porthole::metrics::snapshot const&, %s)" % (STRING, READINGS),
@@ -95,7 +96,7 @@ def main(program, routes_library, serve_library, *flags):
         page = os.path.join(folder, "page.html")
         with open(page, "w") as f:
             f.write("<p>@@who@@ @@token_length@@</p>\n")
-        extra = ["--template", page]
+        extra = ["--template", page, "--max-upload", str(4 << 20)]
         if "--tls" in flags:
             from common import make_certificates
             ca, cert, key = make_certificates(folder)
@@ -139,6 +140,7 @@ def run(program, routes_library, serve_library, extra_args, tls):
             ("GET", "/remember", None, {"Cookie": "seen=1"}, 200, b"again\n"),
             ("GET", "/later?who=bob", None, {}, 200, b"later, bob\n"),
             ("POST", "/upload", big, {}, 200, b"%d bytes\n" % len(big)),
+            ("POST", "/upload", big + big, {}, 413, None),  # beyond --max-upload
             ("GET", "/nowhere", None, {}, 404, None),
             ("DELETE", "/sum", None, {}, 405, None),
         ]
