@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
         argc, argv,
         {{"--root DIR", "the folder to serve (default .)"},
          {"--gzip", "compress answers a client accepts compressed (built with zlib or brotli)"},
-         {"--gzip-level N", "with --gzip: the compression level, 1 to 9", porthole::number_range{1, 9}}});
+         {"--gzip-level N", "with --gzip: the compression level, 1 to 9", {1, 9}}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     std::string root(porthole::command_line_value(argc, argv, "--root").value_or("."));
     bool gzip = porthole::command_line_flag(argc, argv, "--gzip");

@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
     auto command_line = porthole::server_options::from_command_line(
         argc, argv,
         {{"--upload-dir DIR", "store uploaded files there (default: uploads are off)"},
-         {"--max-upload BYTES", "the largest upload (default 4 GiB)", porthole::number_range{0, 1ll << 50}}});
+         {"--max-upload BYTES", "the largest upload (default 4 GiB)", {0, 1ll << 50}}});
     if (!command_line.ok()) return command_line.report();  // --help, or a mistake
     std::string upload_dir(porthole::command_line_value(argc, argv, "--upload-dir").value_or(""));
     auto max_upload =

@@ -406,7 +406,7 @@ TEST_CASE("a program's flag listed with its numbers is checked as porthole's are
     auto read_numbers = [](std::vector<char const*> argv) {
         return porthole::server_options::from_command_line(
             static_cast<int>(argv.size()), argv.data(),
-            {{"--level N", "the level, 1 to 9", porthole::number_range{1, 9}},
+            {{"--level N", "the level, 1 to 9", {1, 9}},
              {"--offset N", "from -5 to 5", porthole::number_range{-5, 5}},
              {"--name NAME", "any text"}});
     };

@@ -262,10 +262,13 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
             return refuse("the program lists the flag \"" + std::string(f->usage) +
                           "\": a flag is -NAME or --NAME, then a placeholder for its value if it takes one, "
                           "listed once and not one of porthole's");
-        if (f->numbers && (!detail::flag_takes_value(*f) || f->numbers->min > f->numbers->max))
+        if (f->numbers && !detail::flag_takes_value(*f))
             return refuse("the program lists the flag \"" + std::string(f->usage) +
-                          "\" with numbers: it needs a placeholder for its value, and numbers from the "
-                          "smaller to the larger");
+                          "\" with numbers but no placeholder for its value (\"" + std::string(name) + " N\")");
+        if (f->numbers && f->numbers->min > f->numbers->max)
+            return refuse("the program lists the flag \"" + std::string(f->usage) + "\" with numbers from " +
+                          std::to_string(f->numbers->min) + " to " + std::to_string(f->numbers->max) +
+                          ": the smaller comes first");
     }
     // A value is its value, however it looks (`--root -h`): only the flags are looked at.
     auto value_follows = [&](std::string_view a) {

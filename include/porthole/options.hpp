@@ -41,13 +41,18 @@ struct number_range {
 // A flag of the program's own, for from_command_line's --help and its check of the command
 // line: `usage` as written on it, with a placeholder when the flag takes a value ("--root DIR")
 // or without ("--gzip"); `about` what it does, on one line ("the folder to serve (default .)");
-// for a flag whose value is a whole number, `numbers`: from_command_line refuses any other value
-// as it does porthole's own ("--gzip-level needs a number from 1 to 9"), and
-// command_line_number reads it.
+// for a flag whose value is a whole number, `numbers` ({"--gzip-level N", "the level", {1, 9}}):
+// from_command_line refuses any other value as it does porthole's own ("--gzip-level needs a
+// number from 1 to 9"), and command_line_number reads it.
 struct program_flag {
     std::string_view usage;
     std::string_view about;
-    std::optional<number_range> numbers = std::nullopt;
+    std::optional<number_range> numbers;
+
+    // Constructors rather than an aggregate, so that the numbers can be written {1, 9}.
+    constexpr program_flag(std::string_view usage_, std::string_view about_) noexcept : usage(usage_), about(about_) {}
+    constexpr program_flag(std::string_view usage_, std::string_view about_, number_range numbers_) noexcept
+        : usage(usage_), about(about_), numbers(numbers_) {}
 };
 
 // The server's options: everything porthole::server and serve() are told. The server derives

@@ -13128,13 +13128,18 @@ struct number_range {
 // A flag of the program's own, for from_command_line's --help and its check of the command
 // line: `usage` as written on it, with a placeholder when the flag takes a value ("--root DIR")
 // or without ("--gzip"); `about` what it does, on one line ("the folder to serve (default .)");
-// for a flag whose value is a whole number, `numbers`: from_command_line refuses any other value
-// as it does porthole's own ("--gzip-level needs a number from 1 to 9"), and
-// command_line_number reads it.
+// for a flag whose value is a whole number, `numbers` ({"--gzip-level N", "the level", {1, 9}}):
+// from_command_line refuses any other value as it does porthole's own ("--gzip-level needs a
+// number from 1 to 9"), and command_line_number reads it.
 struct program_flag {
     std::string_view usage;
     std::string_view about;
-    std::optional<number_range> numbers = std::nullopt;
+    std::optional<number_range> numbers;
+
+    // Constructors rather than an aggregate, so that the numbers can be written {1, 9}.
+    constexpr program_flag(std::string_view usage_, std::string_view about_) noexcept : usage(usage_), about(about_) {}
+    constexpr program_flag(std::string_view usage_, std::string_view about_, number_range numbers_) noexcept
+        : usage(usage_), about(about_), numbers(numbers_) {}
 };
 
 // The server's options: everything porthole::server and serve() are told. The server derives
@@ -13501,10 +13506,13 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
             return refuse("the program lists the flag \"" + std::string(f->usage) +
                           "\": a flag is -NAME or --NAME, then a placeholder for its value if it takes one, "
                           "listed once and not one of porthole's");
-        if (f->numbers && (!detail::flag_takes_value(*f) || f->numbers->min > f->numbers->max))
+        if (f->numbers && !detail::flag_takes_value(*f))
             return refuse("the program lists the flag \"" + std::string(f->usage) +
-                          "\" with numbers: it needs a placeholder for its value, and numbers from the "
-                          "smaller to the larger");
+                          "\" with numbers but no placeholder for its value (\"" + std::string(name) + " N\")");
+        if (f->numbers && f->numbers->min > f->numbers->max)
+            return refuse("the program lists the flag \"" + std::string(f->usage) + "\" with numbers from " +
+                          std::to_string(f->numbers->min) + " to " + std::to_string(f->numbers->max) +
+                          ": the smaller comes first");
     }
     // A value is its value, however it looks (`--root -h`): only the flags are looked at.
     auto value_follows = [&](std::string_view a) {
