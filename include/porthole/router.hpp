@@ -23,7 +23,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -111,6 +110,26 @@ namespace detail {
 
 // A request path on its way through the trie. Segment i is the same whichever branch reads
 // it, so the segments met are kept for the winning route to take its parameters from.
+// The routes a router holds, each in a base class named by its index: route I is found by the
+// base its index names, where a std::tuple of a few hundred routes costs the compiler seconds in
+// recursive instantiations.
+template <std::size_t I, class Route>
+struct route_slot {
+    [[no_unique_address]] Route entry;
+};
+template <class Indices, class... Routes>
+struct route_slots;
+template <std::size_t... I, class... Routes>
+struct route_slots<std::index_sequence<I...>, Routes...> : route_slot<I, Routes>... {
+    explicit route_slots(Routes... routes) : route_slot<I, Routes>{std::move(routes)}... {}
+};
+template <std::size_t I, class Route>
+Route& route_at(route_slot<I, Route>& slot) noexcept {
+    return slot.entry;
+}
+template <std::size_t I, class Slots>
+using route_type_at = std::remove_reference_t<decltype(route_at<I>(std::declval<Slots&>()))>;
+
 template <std::size_t Depth>
 struct path_walk {
     struct segment {  // left uninitialized until met: most of the array is never used
@@ -352,7 +371,13 @@ private:
 template <class... Routes>
 class router {
     static constexpr std::size_t route_count = sizeof...(Routes);
-    static constexpr std::size_t node_capacity = (std::size_t{1} + ... + Routes::segments.size());
+    // Sums and tests over the routes go through arrays, not fold expressions: clang nests a fold
+    // of n terms n deep, and stops at 256.
+    static constexpr std::size_t node_capacity = [] {
+        std::size_t sum = 1;
+        for (auto n : std::array<std::size_t, route_count>{Routes::segments.size()...}) sum += n;
+        return sum;
+    }();
     static constexpr auto trie_ =
         detail::build_trie<route_count, node_capacity>(std::array<detail::route_shape, route_count>{
             detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
@@ -361,6 +386,7 @@ class router {
     static constexpr std::array<bool, route_count + 1> mounts_{Routes::is_mount..., false};
     static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
     using walk = detail::path_walk<depth>;
+    using slots = detail::route_slots<std::index_sequence_for<Routes...>, Routes...>;
 
 public:
     explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
@@ -415,12 +441,17 @@ private:
         if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
         else return detail::is_streamed_body_handler<decltype(E::handler)>::value;
     }
+    static constexpr bool some_route_plans_body = [] {
+        for (bool plans : std::array<bool, route_count + 1>{route_plans_body<Routes>()..., false})
+            if (plans) return true;
+        return false;
+    }();
 
 public:
     // How the route that would answer `head` takes its body: a streamed_body route's plan, a
     // mounted application's, or nullopt (the connection's max_body, read whole). Present only
     // when some route plans its body: a connection asks it before reading a body.
-    std::optional<body_plan> plan_body(request const& head) requires(route_plans_body<Routes>() || ...) {
+    std::optional<body_plan> plan_body(request const& head) requires(some_route_plans_body) {
         auto path = head.path();
         if (path.empty() || path[0] != '/') return std::nullopt;
         walk w(path);
@@ -479,9 +510,8 @@ private:
     };
     static constexpr void check_conflicts() noexcept {
         if constexpr (trie_.conflict_first >= 0) {
-            using all = std::tuple<Routes...>;
-            using A = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_first), all>;
-            using B = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_second), all>;
+            using A = detail::route_type_at<static_cast<std::size_t>(trie_.conflict_first), slots>;
+            using B = detail::route_type_at<static_cast<std::size_t>(trie_.conflict_second), slots>;
             (void)sizeof(conflict_report<A, B>);
         }
     }
@@ -541,8 +571,8 @@ private:
 
     template <std::size_t I>
     static response invoke_route(router& self, request const& req, walk const& s) {
-        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
-        auto& entry = std::get<I>(self.routes_);
+        auto& entry = detail::route_at<I>(self.routes_);
+        using E = std::remove_reference_t<decltype(entry)>;
         detail::note_route(E::pattern, E::is_mount);  // metrics by route (metrics.hpp), when recording
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
@@ -670,8 +700,8 @@ private:
 
     template <std::size_t I>
     static std::optional<body_plan> plan_route(router& self, request const& head, walk const& s) {
-        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
-        auto& entry = std::get<I>(self.routes_);
+        auto& entry = detail::route_at<I>(self.routes_);
+        using E = std::remove_reference_t<decltype(entry)>;
         (void)s, (void)head;
         if constexpr (!route_plans_body<E>()) return std::nullopt;
         else if constexpr (E::is_mount) return entry.app.plan_body(head.with_path(s.path.substr(s.rest_at - 1)));
@@ -687,10 +717,11 @@ private:
 
     template <std::size_t I>
     static response refuse_route(router& self, request const& req, walk const& s, status refusal) {
-        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        using E = detail::route_type_at<I, slots>;
         detail::note_route(E::pattern, E::is_mount);
         if constexpr (E::is_mount)
-            return refuse_through(std::get<I>(self.routes_).app, req.with_path(s.path.substr(s.rest_at - 1)), refusal);
+            return refuse_through(detail::route_at<I>(self.routes_).app, req.with_path(s.path.substr(s.rest_at - 1)),
+                                  refusal);
         else return (void)self, (void)req, (void)s, response::error(refusal);
     }
     using refuser = response (*)(router&, request const&, walk const&, status);
@@ -709,7 +740,7 @@ private:
     static constexpr std::array<invoker, route_count + 1> invoke_table =
         make_invokers(std::make_index_sequence<route_count>{});
 
-    std::tuple<Routes...> routes_;
+    slots routes_;
     bool redirect_slash_ = false;
 };
 

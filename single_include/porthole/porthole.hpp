@@ -16516,6 +16516,7 @@ struct methods_check {
 
 // #include <porthole/route_pattern.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -16604,7 +16605,7 @@ struct trie {
 };
 
 // build_trie's passes, in the order it calls them. The first links a trie with each node's
-// children in insertion order, remembering which route and segment made each node; the others
+// children unsorted, remembering which route and segment made each node; the others
 // lay it out in trie's arrays.
 template <std::size_t Routes, std::size_t Nodes>
 struct linked_trie {
@@ -16614,38 +16615,57 @@ struct linked_trie {
     std::array<std::uint16_t, Nodes> creator_route{}, creator_segment{};  // who made each node
 };
 
-// First a linked trie, children in insertion order ...
+// Segments as the trie tells them apart: a literal by its text, a parameter by its kind alone
+// (names do not matter). Negative, zero or positive, as for strcmp.
+constexpr int compare_segments(segment_spec const& a, segment_spec const& b) noexcept {
+    if (a.kind != b.kind) return a.kind < b.kind ? -1 : 1;
+    if (a.kind != segment_kind::literal || a.text == b.text) return 0;
+    return literal_less(a.text, b.text) ? -1 : 1;
+}
+
+// First a linked trie. The routes are taken in the order of their segments, so that each
+// shares with the one before it the longest prefix it shares with any: its nodes are that
+// prefix of the previous route's path, then new ones (O(n log n) in the routes, where looking
+// each segment up among its siblings was quadratic in a wide table) ...
 template <std::size_t Routes, std::size_t Nodes>
 constexpr linked_trie<Routes, Nodes> link_routes(std::array<route_shape, Routes> const& shapes,
                                                  trie<Routes, Nodes>& t) {
     linked_trie<Routes, Nodes> l;
     for (auto& x : l.first_child) x = no_node;
     for (auto& x : l.next_sibling) x = no_node;
-    for (std::size_t r = 0; r < Routes; ++r) {
-        std::size_t cur = 0;
-        std::size_t plain = 0;
-        for (std::size_t i = 0; i < shapes[r].size; ++i) {
-            auto const& seg = shapes[r].segments[i];
-            if (seg.kind != segment_kind::rest) ++plain;
-            std::int16_t found = no_node;
-            for (auto c = l.first_child[cur]; c != no_node; c = l.next_sibling[static_cast<std::size_t>(c)]) {
-                auto const& e = l.edge_of[static_cast<std::size_t>(c)];
-                if (e.kind == seg.kind && (seg.kind != segment_kind::literal || e.text == seg.text)) {
-                    found = c;
-                    break;
-                }
-            }
-            if (found == no_node) {
-                found = static_cast<std::int16_t>(t.node_count++);
-                auto f = static_cast<std::size_t>(found);
-                l.edge_of[f] = seg;
-                l.creator_route[f] = static_cast<std::uint16_t>(r);
-                l.creator_segment[f] = static_cast<std::uint16_t>(i);
-                l.next_sibling[f] = l.first_child[cur];
-                l.first_child[cur] = found;
-            }
-            cur = static_cast<std::size_t>(found);
+    std::array<std::uint16_t, Routes + 1> order{};
+    for (std::size_t r = 0; r < Routes; ++r) order[r] = static_cast<std::uint16_t>(r);
+    std::sort(order.begin(), order.begin() + Routes, [&](std::uint16_t a, std::uint16_t b) {
+        auto const& x = shapes[a];
+        auto const& y = shapes[b];
+        for (std::size_t i = 0; i < x.size && i < y.size; ++i)
+            if (int c = compare_segments(x.segments[i], y.segments[i])) return c < 0;
+        return x.size < y.size;
+    });
+    std::array<std::uint16_t, Nodes> path{};  // the previous route's nodes, segment by segment
+    for (std::size_t k = 0; k < Routes; ++k) {
+        auto const r = order[k];
+        auto const& shape = shapes[r];
+        std::size_t common = 0;
+        if (k > 0) {
+            auto const& before = shapes[order[k - 1]];
+            while (common < shape.size && common < before.size &&
+                   compare_segments(shape.segments[common], before.segments[common]) == 0)
+                ++common;
         }
+        std::size_t cur = common > 0 ? path[common - 1] : 0;
+        for (std::size_t i = common; i < shape.size; ++i) {
+            auto const made = t.node_count++;
+            l.edge_of[made] = shape.segments[i];
+            l.creator_route[made] = r;
+            l.creator_segment[made] = static_cast<std::uint16_t>(i);
+            l.next_sibling[made] = l.first_child[cur];
+            l.first_child[cur] = static_cast<std::int16_t>(made);
+            path[i] = static_cast<std::uint16_t>(made);
+            cur = made;
+        }
+        std::size_t plain = 0;
+        for (std::size_t i = 0; i < shape.size; ++i) plain += shape.segments[i].kind != segment_kind::rest;
         if (plain > t.depth) t.depth = plain;
         l.end_node[r] = static_cast<std::uint16_t>(cur);
     }
@@ -16662,15 +16682,9 @@ constexpr void sort_children(linked_trie<Routes, Nodes> const& l, trie<Routes, N
         for (auto c = l.first_child[n]; c != no_node; c = l.next_sibling[static_cast<std::size_t>(c)]) {
             auto const& e = l.edge_of[static_cast<std::size_t>(c)];
             switch (e.kind) {
-                case segment_kind::literal: {
-                    std::size_t k = edge_count++;  // insertion sort: runs are short
-                    while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
-                        t.edges[k] = t.edges[k - 1];
-                        --k;
-                    }
-                    t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
+                case segment_kind::literal:
+                    t.edges[edge_count++] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
                     break;
-                }
                 case segment_kind::integer: node.integer = c; break;
                 case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
                 case segment_kind::string: node.string = c; break;
@@ -16678,6 +16692,9 @@ constexpr void sort_children(linked_trie<Routes, Nodes> const& l, trie<Routes, N
             }
         }
         node.literals_end = static_cast<std::uint16_t>(edge_count);
+        // Sorted in O(k log k): a node may have hundreds of literal children ("/users", "/orders"...).
+        std::sort(t.edges.begin() + node.literals_begin, t.edges.begin() + node.literals_end,
+                  [](literal_edge const& a, literal_edge const& b) { return literal_less(a.text, b.text); });
     }
 }
 
@@ -16703,26 +16720,31 @@ constexpr void hash_literals(trie<Routes, Nodes>& t) {
     }
 }
 
-// Routes grouped by the node they end at, in declaration order within a node; the first two
-// routes of one node that share a method are the conflict reported.
+// Routes grouped by the node they end at, in declaration order within a node (counted, then
+// placed: linear in routes and nodes); the first two routes of one node that share a method are
+// the conflict reported.
 template <std::size_t Routes, std::size_t Nodes>
 constexpr void group_routes(std::array<route_shape, Routes> const& shapes, linked_trie<Routes, Nodes> const& l,
                             trie<Routes, Nodes>& t) {
-    std::size_t k = 0;
+    std::array<std::uint16_t, Nodes + 1> next{};  // where node n's next route goes
+    for (std::size_t r = 0; r < Routes; ++r) ++next[l.end_node[r] + 1u];
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        next[n + 1] = static_cast<std::uint16_t>(next[n + 1] + next[n]);
+        t.nodes[n].routes_begin = next[n];
+        t.nodes[n].routes_end = next[n + 1];
+    }
+    for (std::size_t r = 0; r < Routes; ++r) t.routes[next[l.end_node[r]]++] = static_cast<std::uint16_t>(r);
     for (std::size_t n = 0; n < t.node_count; ++n) {
         auto& node = t.nodes[n];
-        node.routes_begin = static_cast<std::uint16_t>(k);
-        for (std::size_t r = 0; r < Routes; ++r) {
-            if (l.end_node[r] != n) continue;
+        for (std::size_t k = node.routes_begin; k < node.routes_end; ++k) {
+            auto methods = shapes[t.routes[k]].methods;
             for (std::size_t q = node.routes_begin; q < k; ++q)
-                if ((shapes[t.routes[q]].methods & shapes[r].methods) && t.conflict_first < 0) {
+                if ((shapes[t.routes[q]].methods & methods) && t.conflict_first < 0) {
                     t.conflict_first = t.routes[q];
-                    t.conflict_second = static_cast<int>(r);
+                    t.conflict_second = t.routes[k];
                 }
-            t.routes[k++] = static_cast<std::uint16_t>(r);
-            node.methods = static_cast<std::uint16_t>(node.methods | shapes[r].methods);
+            node.methods = static_cast<std::uint16_t>(node.methods | methods);
         }
-        node.routes_end = static_cast<std::uint16_t>(k);
     }
 }
 
@@ -16784,7 +16806,6 @@ constexpr trie<Routes, Nodes> build_trie(std::array<route_shape, Routes> const& 
 #include <memory>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -16872,6 +16893,26 @@ namespace detail {
 
 // A request path on its way through the trie. Segment i is the same whichever branch reads
 // it, so the segments met are kept for the winning route to take its parameters from.
+// The routes a router holds, each in a base class named by its index: route I is found by the
+// base its index names, where a std::tuple of a few hundred routes costs the compiler seconds in
+// recursive instantiations.
+template <std::size_t I, class Route>
+struct route_slot {
+    [[no_unique_address]] Route entry;
+};
+template <class Indices, class... Routes>
+struct route_slots;
+template <std::size_t... I, class... Routes>
+struct route_slots<std::index_sequence<I...>, Routes...> : route_slot<I, Routes>... {
+    explicit route_slots(Routes... routes) : route_slot<I, Routes>{std::move(routes)}... {}
+};
+template <std::size_t I, class Route>
+Route& route_at(route_slot<I, Route>& slot) noexcept {
+    return slot.entry;
+}
+template <std::size_t I, class Slots>
+using route_type_at = std::remove_reference_t<decltype(route_at<I>(std::declval<Slots&>()))>;
+
 template <std::size_t Depth>
 struct path_walk {
     struct segment {  // left uninitialized until met: most of the array is never used
@@ -17113,7 +17154,13 @@ private:
 template <class... Routes>
 class router {
     static constexpr std::size_t route_count = sizeof...(Routes);
-    static constexpr std::size_t node_capacity = (std::size_t{1} + ... + Routes::segments.size());
+    // Sums and tests over the routes go through arrays, not fold expressions: clang nests a fold
+    // of n terms n deep, and stops at 256.
+    static constexpr std::size_t node_capacity = [] {
+        std::size_t sum = 1;
+        for (auto n : std::array<std::size_t, route_count>{Routes::segments.size()...}) sum += n;
+        return sum;
+    }();
     static constexpr auto trie_ =
         detail::build_trie<route_count, node_capacity>(std::array<detail::route_shape, route_count>{
             detail::route_shape{Routes::segments.data(), Routes::segments.size(), Routes::methods}...});
@@ -17122,6 +17169,7 @@ class router {
     static constexpr std::array<bool, route_count + 1> mounts_{Routes::is_mount..., false};
     static constexpr std::size_t depth = trie_.depth > 0 ? trie_.depth : 1;
     using walk = detail::path_walk<depth>;
+    using slots = detail::route_slots<std::index_sequence_for<Routes...>, Routes...>;
 
 public:
     explicit router(Routes... routes) : routes_(std::move(routes)...) { check_conflicts(); }
@@ -17176,12 +17224,17 @@ private:
         if constexpr (E::is_mount) return detail::plans_bodies<decltype(E::app)>;
         else return detail::is_streamed_body_handler<decltype(E::handler)>::value;
     }
+    static constexpr bool some_route_plans_body = [] {
+        for (bool plans : std::array<bool, route_count + 1>{route_plans_body<Routes>()..., false})
+            if (plans) return true;
+        return false;
+    }();
 
 public:
     // How the route that would answer `head` takes its body: a streamed_body route's plan, a
     // mounted application's, or nullopt (the connection's max_body, read whole). Present only
     // when some route plans its body: a connection asks it before reading a body.
-    std::optional<body_plan> plan_body(request const& head) requires(route_plans_body<Routes>() || ...) {
+    std::optional<body_plan> plan_body(request const& head) requires(some_route_plans_body) {
         auto path = head.path();
         if (path.empty() || path[0] != '/') return std::nullopt;
         walk w(path);
@@ -17240,9 +17293,8 @@ private:
     };
     static constexpr void check_conflicts() noexcept {
         if constexpr (trie_.conflict_first >= 0) {
-            using all = std::tuple<Routes...>;
-            using A = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_first), all>;
-            using B = std::tuple_element_t<static_cast<std::size_t>(trie_.conflict_second), all>;
+            using A = detail::route_type_at<static_cast<std::size_t>(trie_.conflict_first), slots>;
+            using B = detail::route_type_at<static_cast<std::size_t>(trie_.conflict_second), slots>;
             (void)sizeof(conflict_report<A, B>);
         }
     }
@@ -17302,8 +17354,8 @@ private:
 
     template <std::size_t I>
     static response invoke_route(router& self, request const& req, walk const& s) {
-        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
-        auto& entry = std::get<I>(self.routes_);
+        auto& entry = detail::route_at<I>(self.routes_);
+        using E = std::remove_reference_t<decltype(entry)>;
         detail::note_route(E::pattern, E::is_mount);  // metrics by route (metrics.hpp), when recording
         if constexpr (E::is_mount) {
             // The sub-application sees the path from the '/' before the rest on.
@@ -17431,8 +17483,8 @@ private:
 
     template <std::size_t I>
     static std::optional<body_plan> plan_route(router& self, request const& head, walk const& s) {
-        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
-        auto& entry = std::get<I>(self.routes_);
+        auto& entry = detail::route_at<I>(self.routes_);
+        using E = std::remove_reference_t<decltype(entry)>;
         (void)s, (void)head;
         if constexpr (!route_plans_body<E>()) return std::nullopt;
         else if constexpr (E::is_mount) return entry.app.plan_body(head.with_path(s.path.substr(s.rest_at - 1)));
@@ -17448,10 +17500,11 @@ private:
 
     template <std::size_t I>
     static response refuse_route(router& self, request const& req, walk const& s, status refusal) {
-        using E = std::tuple_element_t<I, std::tuple<Routes...>>;
+        using E = detail::route_type_at<I, slots>;
         detail::note_route(E::pattern, E::is_mount);
         if constexpr (E::is_mount)
-            return refuse_through(std::get<I>(self.routes_).app, req.with_path(s.path.substr(s.rest_at - 1)), refusal);
+            return refuse_through(detail::route_at<I>(self.routes_).app, req.with_path(s.path.substr(s.rest_at - 1)),
+                                  refusal);
         else return (void)self, (void)req, (void)s, response::error(refusal);
     }
     using refuser = response (*)(router&, request const&, walk const&, status);
@@ -17470,7 +17523,7 @@ private:
     static constexpr std::array<invoker, route_count + 1> invoke_table =
         make_invokers(std::make_index_sequence<route_count>{});
 
-    std::tuple<Routes...> routes_;
+    slots routes_;
     bool redirect_slash_ = false;
 };
 

@@ -5,6 +5,7 @@
 
 #include <porthole/route_pattern.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -93,7 +94,7 @@ struct trie {
 };
 
 // build_trie's passes, in the order it calls them. The first links a trie with each node's
-// children in insertion order, remembering which route and segment made each node; the others
+// children unsorted, remembering which route and segment made each node; the others
 // lay it out in trie's arrays.
 template <std::size_t Routes, std::size_t Nodes>
 struct linked_trie {
@@ -103,38 +104,57 @@ struct linked_trie {
     std::array<std::uint16_t, Nodes> creator_route{}, creator_segment{};  // who made each node
 };
 
-// First a linked trie, children in insertion order ...
+// Segments as the trie tells them apart: a literal by its text, a parameter by its kind alone
+// (names do not matter). Negative, zero or positive, as for strcmp.
+constexpr int compare_segments(segment_spec const& a, segment_spec const& b) noexcept {
+    if (a.kind != b.kind) return a.kind < b.kind ? -1 : 1;
+    if (a.kind != segment_kind::literal || a.text == b.text) return 0;
+    return literal_less(a.text, b.text) ? -1 : 1;
+}
+
+// First a linked trie. The routes are taken in the order of their segments, so that each
+// shares with the one before it the longest prefix it shares with any: its nodes are that
+// prefix of the previous route's path, then new ones (O(n log n) in the routes, where looking
+// each segment up among its siblings was quadratic in a wide table) ...
 template <std::size_t Routes, std::size_t Nodes>
 constexpr linked_trie<Routes, Nodes> link_routes(std::array<route_shape, Routes> const& shapes,
                                                  trie<Routes, Nodes>& t) {
     linked_trie<Routes, Nodes> l;
     for (auto& x : l.first_child) x = no_node;
     for (auto& x : l.next_sibling) x = no_node;
-    for (std::size_t r = 0; r < Routes; ++r) {
-        std::size_t cur = 0;
-        std::size_t plain = 0;
-        for (std::size_t i = 0; i < shapes[r].size; ++i) {
-            auto const& seg = shapes[r].segments[i];
-            if (seg.kind != segment_kind::rest) ++plain;
-            std::int16_t found = no_node;
-            for (auto c = l.first_child[cur]; c != no_node; c = l.next_sibling[static_cast<std::size_t>(c)]) {
-                auto const& e = l.edge_of[static_cast<std::size_t>(c)];
-                if (e.kind == seg.kind && (seg.kind != segment_kind::literal || e.text == seg.text)) {
-                    found = c;
-                    break;
-                }
-            }
-            if (found == no_node) {
-                found = static_cast<std::int16_t>(t.node_count++);
-                auto f = static_cast<std::size_t>(found);
-                l.edge_of[f] = seg;
-                l.creator_route[f] = static_cast<std::uint16_t>(r);
-                l.creator_segment[f] = static_cast<std::uint16_t>(i);
-                l.next_sibling[f] = l.first_child[cur];
-                l.first_child[cur] = found;
-            }
-            cur = static_cast<std::size_t>(found);
+    std::array<std::uint16_t, Routes + 1> order{};
+    for (std::size_t r = 0; r < Routes; ++r) order[r] = static_cast<std::uint16_t>(r);
+    std::sort(order.begin(), order.begin() + Routes, [&](std::uint16_t a, std::uint16_t b) {
+        auto const& x = shapes[a];
+        auto const& y = shapes[b];
+        for (std::size_t i = 0; i < x.size && i < y.size; ++i)
+            if (int c = compare_segments(x.segments[i], y.segments[i])) return c < 0;
+        return x.size < y.size;
+    });
+    std::array<std::uint16_t, Nodes> path{};  // the previous route's nodes, segment by segment
+    for (std::size_t k = 0; k < Routes; ++k) {
+        auto const r = order[k];
+        auto const& shape = shapes[r];
+        std::size_t common = 0;
+        if (k > 0) {
+            auto const& before = shapes[order[k - 1]];
+            while (common < shape.size && common < before.size &&
+                   compare_segments(shape.segments[common], before.segments[common]) == 0)
+                ++common;
         }
+        std::size_t cur = common > 0 ? path[common - 1] : 0;
+        for (std::size_t i = common; i < shape.size; ++i) {
+            auto const made = t.node_count++;
+            l.edge_of[made] = shape.segments[i];
+            l.creator_route[made] = r;
+            l.creator_segment[made] = static_cast<std::uint16_t>(i);
+            l.next_sibling[made] = l.first_child[cur];
+            l.first_child[cur] = static_cast<std::int16_t>(made);
+            path[i] = static_cast<std::uint16_t>(made);
+            cur = made;
+        }
+        std::size_t plain = 0;
+        for (std::size_t i = 0; i < shape.size; ++i) plain += shape.segments[i].kind != segment_kind::rest;
         if (plain > t.depth) t.depth = plain;
         l.end_node[r] = static_cast<std::uint16_t>(cur);
     }
@@ -151,15 +171,9 @@ constexpr void sort_children(linked_trie<Routes, Nodes> const& l, trie<Routes, N
         for (auto c = l.first_child[n]; c != no_node; c = l.next_sibling[static_cast<std::size_t>(c)]) {
             auto const& e = l.edge_of[static_cast<std::size_t>(c)];
             switch (e.kind) {
-                case segment_kind::literal: {
-                    std::size_t k = edge_count++;  // insertion sort: runs are short
-                    while (k > node.literals_begin && literal_less(e.text, t.edges[k - 1].text)) {
-                        t.edges[k] = t.edges[k - 1];
-                        --k;
-                    }
-                    t.edges[k] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
+                case segment_kind::literal:
+                    t.edges[edge_count++] = {e.text, literal_key(e.text), static_cast<std::uint16_t>(c)};
                     break;
-                }
                 case segment_kind::integer: node.integer = c; break;
                 case segment_kind::unsigned_integer: node.unsigned_integer = c; break;
                 case segment_kind::string: node.string = c; break;
@@ -167,6 +181,9 @@ constexpr void sort_children(linked_trie<Routes, Nodes> const& l, trie<Routes, N
             }
         }
         node.literals_end = static_cast<std::uint16_t>(edge_count);
+        // Sorted in O(k log k): a node may have hundreds of literal children ("/users", "/orders"...).
+        std::sort(t.edges.begin() + node.literals_begin, t.edges.begin() + node.literals_end,
+                  [](literal_edge const& a, literal_edge const& b) { return literal_less(a.text, b.text); });
     }
 }
 
@@ -192,26 +209,31 @@ constexpr void hash_literals(trie<Routes, Nodes>& t) {
     }
 }
 
-// Routes grouped by the node they end at, in declaration order within a node; the first two
-// routes of one node that share a method are the conflict reported.
+// Routes grouped by the node they end at, in declaration order within a node (counted, then
+// placed: linear in routes and nodes); the first two routes of one node that share a method are
+// the conflict reported.
 template <std::size_t Routes, std::size_t Nodes>
 constexpr void group_routes(std::array<route_shape, Routes> const& shapes, linked_trie<Routes, Nodes> const& l,
                             trie<Routes, Nodes>& t) {
-    std::size_t k = 0;
+    std::array<std::uint16_t, Nodes + 1> next{};  // where node n's next route goes
+    for (std::size_t r = 0; r < Routes; ++r) ++next[l.end_node[r] + 1u];
+    for (std::size_t n = 0; n < t.node_count; ++n) {
+        next[n + 1] = static_cast<std::uint16_t>(next[n + 1] + next[n]);
+        t.nodes[n].routes_begin = next[n];
+        t.nodes[n].routes_end = next[n + 1];
+    }
+    for (std::size_t r = 0; r < Routes; ++r) t.routes[next[l.end_node[r]]++] = static_cast<std::uint16_t>(r);
     for (std::size_t n = 0; n < t.node_count; ++n) {
         auto& node = t.nodes[n];
-        node.routes_begin = static_cast<std::uint16_t>(k);
-        for (std::size_t r = 0; r < Routes; ++r) {
-            if (l.end_node[r] != n) continue;
+        for (std::size_t k = node.routes_begin; k < node.routes_end; ++k) {
+            auto methods = shapes[t.routes[k]].methods;
             for (std::size_t q = node.routes_begin; q < k; ++q)
-                if ((shapes[t.routes[q]].methods & shapes[r].methods) && t.conflict_first < 0) {
+                if ((shapes[t.routes[q]].methods & methods) && t.conflict_first < 0) {
                     t.conflict_first = t.routes[q];
-                    t.conflict_second = static_cast<int>(r);
+                    t.conflict_second = t.routes[k];
                 }
-            t.routes[k++] = static_cast<std::uint16_t>(r);
-            node.methods = static_cast<std::uint16_t>(node.methods | shapes[r].methods);
+            node.methods = static_cast<std::uint16_t>(node.methods | methods);
         }
-        node.routes_end = static_cast<std::uint16_t>(k);
     }
 }
 
