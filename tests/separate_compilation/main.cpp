@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
         argc, argv,
         {{"--template FILE", "the page /file serves"},
          {"--max-upload BYTES", "the largest upload (default 8 MiB)", {1, 1 << 30}}});
+    if (!cl.ok()) return cl.report();  // --help, or a mistake: before a value is read
     std::string file(porthole::command_line_value(argc, argv, "--template").value_or(""));
     auto max_upload =
         static_cast<std::uint64_t>(porthole::command_line_number(argc, argv, "--max-upload").value_or(8 << 20));

@@ -120,6 +120,11 @@ def run(program, routes_library, serve_library, extra_args, tls):
     if missing:
         failures.append("implementation.cpp did not compile: " + ", ".join(sorted(missing)))
 
+    # A refused value ends the program with its message and status 2, before the program reads it.
+    refused = subprocess.run([program, "--max-upload", "lots"], capture_output=True, text=True, timeout=30)
+    if refused.returncode != 2 or "--max-upload needs a number from 1 to 1073741824" not in refused.stderr:
+        failures.append("--max-upload lots: status %d, %r" % (refused.returncode, refused.stderr[-300:]))
+
     proc = subprocess.Popen([program, "--port", "0", "--threads", "2"] + extra_args, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
