@@ -108,8 +108,6 @@ namespace detail {
 
 // ---------------------------------------------------------------- matching
 
-// A request path on its way through the trie. Segment i is the same whichever branch reads
-// it, so the segments met are kept for the winning route to take its parameters from.
 // The routes a router holds, each in a base class named by its index: route I is found by the
 // base its index names, where a std::tuple of a few hundred routes costs the compiler seconds in
 // recursive instantiations.
@@ -121,7 +119,7 @@ template <class Indices, class... Routes>
 struct route_slots;
 template <std::size_t... I, class... Routes>
 struct route_slots<std::index_sequence<I...>, Routes...> : route_slot<I, Routes>... {
-    explicit route_slots(Routes... routes) : route_slot<I, Routes>{std::move(routes)}... {}
+    explicit route_slots(Routes&&... routes) : route_slot<I, Routes>{std::move(routes)}... {}
 };
 template <std::size_t I, class Route>
 Route& route_at(route_slot<I, Route>& slot) noexcept {
@@ -130,6 +128,8 @@ Route& route_at(route_slot<I, Route>& slot) noexcept {
 template <std::size_t I, class Slots>
 using route_type_at = std::remove_reference_t<decltype(route_at<I>(std::declval<Slots&>()))>;
 
+// A request path on its way through the trie. Segment i is the same whichever branch reads
+// it, so the segments met are kept for the winning route to take its parameters from.
 template <std::size_t Depth>
 struct path_walk {
     struct segment {  // left uninitialized until met: most of the array is never used

@@ -35,13 +35,6 @@ struct literal_edge {
     std::uint16_t segments = 1;
 };
 
-constexpr bool literal_less(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return a.size() < b.size();
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
-    return false;
-}
-
 // A hash of a literal from its length and first and last eight bytes, for the nodes that have
 // many literal children: one probe instead of a search whose branches the CPU cannot predict.
 constexpr std::uint64_t load_bytes(char const* p, std::size_t n) noexcept {  // n <= 8, little-endian
@@ -94,8 +87,8 @@ struct trie {
 };
 
 // build_trie's passes, in the order it calls them. The first links a trie with each node's
-// children unsorted, remembering which route and segment made each node; the others
-// lay it out in trie's arrays.
+// children in order, remembering which route and segment made each node; the others lay it out
+// in trie's arrays.
 template <std::size_t Routes, std::size_t Nodes>
 struct linked_trie {
     std::array<segment_spec, Nodes> edge_of{};
@@ -108,8 +101,12 @@ struct linked_trie {
 // (names do not matter). Negative, zero or positive, as for strcmp.
 constexpr int compare_segments(segment_spec const& a, segment_spec const& b) noexcept {
     if (a.kind != b.kind) return a.kind < b.kind ? -1 : 1;
-    if (a.kind != segment_kind::literal || a.text == b.text) return 0;
-    return literal_less(a.text, b.text) ? -1 : 1;
+    if (a.kind != segment_kind::literal) return 0;
+    if (a.text.size() != b.text.size()) return a.text.size() < b.text.size() ? -1 : 1;
+    for (std::size_t i = 0; i < a.text.size(); ++i)  // one pass: compilers bound constant evaluation's steps
+        if (a.text[i] != b.text[i])
+            return static_cast<unsigned char>(a.text[i]) < static_cast<unsigned char>(b.text[i]) ? -1 : 1;
+    return 0;
 }
 
 // First a linked trie. The routes are taken in the order of their segments, so that each
@@ -132,6 +129,7 @@ constexpr linked_trie<Routes, Nodes> link_routes(std::array<route_shape, Routes>
         return x.size < y.size;
     });
     std::array<std::uint16_t, Nodes> path{};  // the previous route's nodes, segment by segment
+    std::array<std::int16_t, Nodes> last_child{};
     for (std::size_t k = 0; k < Routes; ++k) {
         auto const r = order[k];
         auto const& shape = shapes[r];
@@ -148,8 +146,10 @@ constexpr linked_trie<Routes, Nodes> link_routes(std::array<route_shape, Routes>
             l.edge_of[made] = shape.segments[i];
             l.creator_route[made] = r;
             l.creator_segment[made] = static_cast<std::uint16_t>(i);
-            l.next_sibling[made] = l.first_child[cur];
-            l.first_child[cur] = static_cast<std::int16_t>(made);
+            // Appended: children are made in the routes' sorted order, so each node's list is sorted.
+            if (l.first_child[cur] == no_node) l.first_child[cur] = static_cast<std::int16_t>(made);
+            else l.next_sibling[static_cast<std::size_t>(last_child[cur])] = static_cast<std::int16_t>(made);
+            last_child[cur] = static_cast<std::int16_t>(made);
             path[i] = static_cast<std::uint16_t>(made);
             cur = made;
         }
@@ -161,7 +161,8 @@ constexpr linked_trie<Routes, Nodes> link_routes(std::array<route_shape, Routes>
     return l;
 }
 
-// ... then each node's literal children as a sorted run of edges, parameters by kind.
+// ... then each node's literal children as a run of edges (sorted, as link_routes made them),
+// parameters by kind.
 template <std::size_t Routes, std::size_t Nodes>
 constexpr void sort_children(linked_trie<Routes, Nodes> const& l, trie<Routes, Nodes>& t) {
     std::size_t edge_count = 0;
@@ -181,9 +182,6 @@ constexpr void sort_children(linked_trie<Routes, Nodes> const& l, trie<Routes, N
             }
         }
         node.literals_end = static_cast<std::uint16_t>(edge_count);
-        // Sorted in O(k log k): a node may have hundreds of literal children ("/users", "/orders"...).
-        std::sort(t.edges.begin() + node.literals_begin, t.edges.begin() + node.literals_end,
-                  [](literal_edge const& a, literal_edge const& b) { return literal_less(a.text, b.text); });
     }
 }
 
@@ -210,8 +208,9 @@ constexpr void hash_literals(trie<Routes, Nodes>& t) {
 }
 
 // Routes grouped by the node they end at, in declaration order within a node (counted, then
-// placed: linear in routes and nodes); the first two routes of one node that share a method are
-// the conflict reported.
+// placed: linear in routes and nodes). Two routes of one node that share a method conflict; the
+// one reported is the first route declared that conflicts with an earlier one, with the first of
+// those, whatever the order of the nodes.
 template <std::size_t Routes, std::size_t Nodes>
 constexpr void group_routes(std::array<route_shape, Routes> const& shapes, linked_trie<Routes, Nodes> const& l,
                             trie<Routes, Nodes>& t) {
@@ -228,7 +227,9 @@ constexpr void group_routes(std::array<route_shape, Routes> const& shapes, linke
         for (std::size_t k = node.routes_begin; k < node.routes_end; ++k) {
             auto methods = shapes[t.routes[k]].methods;
             for (std::size_t q = node.routes_begin; q < k; ++q)
-                if ((shapes[t.routes[q]].methods & methods) && t.conflict_first < 0) {
+                if ((shapes[t.routes[q]].methods & methods) &&
+                    (t.conflict_second < 0 || t.routes[k] < t.conflict_second ||
+                     (t.routes[k] == t.conflict_second && t.routes[q] < t.conflict_first))) {
                     t.conflict_first = t.routes[q];
                     t.conflict_second = t.routes[k];
                 }
