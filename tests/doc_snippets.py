@@ -79,7 +79,8 @@ def main(argv):
             if "int main" in block and "#include" in block:
                 snippets.append(("%s snippet %d" % (md.name, i + 1), block))
     with tempfile.TemporaryDirectory() as shared:
-        firsts = collections.Counter(first_include(block) for _, block in snippets)
+        first = [first_include(block) for _, block in snippets]
+        firsts = collections.Counter(first)
         gnu = "g++" in pathlib.Path(compiler[0]).name
         common = {h for h, n in firsts.items() if h and n >= 3} if gnu else set()
         pch = str(pathlib.Path(shared) / "pch")
@@ -88,13 +89,12 @@ def main(argv):
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             precompiling = pool.submit(precompile, sorted(common), include, compiler, shared)
             futures = {i: pool.submit(check, name, block, include, compiler)
-                       for i, (name, block) in enumerate(snippets) if first_include(block) not in common}
+                       for i, (name, block) in enumerate(snippets) if first[i] not in common}
             precompiled = set(precompiling.result())
             for i, (name, block) in enumerate(snippets):
                 if i not in futures:
-                    first = first_include(block)
                     futures[i] = pool.submit(check, name, block, include, compiler,
-                                             pch if first in precompiled else None)
+                                             pch if first[i] in precompiled else None)
             results = [futures[i].result() for i in range(len(snippets))]
     failures = 0
     for failed, report in results:

@@ -113,7 +113,7 @@ namespace detail {
 // recursive instantiations.
 template <std::size_t I, class Route>
 struct route_slot {
-    [[no_unique_address]] Route entry;
+    Route entry;
 };
 template <class Indices, class... Routes>
 struct route_slots;

@@ -106,7 +106,7 @@ int serve(App&& app, server_options opts = {}) {
 }
 
 // serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
-// malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
+// malformed value, the problem (and where the usage is) on stderr and 2; otherwise serve(app, options).
 // Taken by value: the options move on rather than being copied.
 template <class App>
 requires detail::fits_application<std::remove_reference_t<App>>

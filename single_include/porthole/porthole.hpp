@@ -13283,7 +13283,7 @@ struct command_line {
 
     porthole::server_options options;  // with outcome::serve: what to serve with
     outcome result = outcome::serve;
-    std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then the usage
+    std::string message;  // help: the usage; invalid: "PROGRAM: what is wrong", then a line naming --help
 
     bool ok() const noexcept { return result == outcome::serve; }
     // 0 for serve and help, 2 for a malformed, missing or mistyped one (the convention of
@@ -13457,10 +13457,13 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     o.announce = true;
     o.handle_signals = true;
     char const* program = argc > 0 ? argv[0] : "server";
-    auto refuse = [&](std::string_view problem) {  // moves cl out: only ever `return refuse(...)`
+    // One line to say what is wrong and one to say where the usage is (as GNU tools do), so the
+    // problem stays on the screen instead of scrolling away above the whole usage. A mistake in
+    // the program's own list gets no pointer: --help would meet the same mistake.
+    auto refuse = [&](std::string_view problem, bool point_to_help = true) {  // only `return refuse(...)`
         cl.result = command_line::outcome::invalid;
         cl.message.assign(program).append(": ").append(problem).append("\n");
-        cl.message += detail::command_line_usage(program, own);
+        if (point_to_help) cl.message.append("Try '").append(program).append(" --help' for more information.\n");
         return std::move(cl);
     };
     argc = detail::flags_end(argc, argv);  // what follows a lone `--` is the program's
@@ -13504,15 +13507,18 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
         bool again = std::any_of(own.begin(), f, [&](program_flag const& e) { return detail::flag_name(e) == name; });
         if (name.size() < 2 || name[0] != '-' || name.find('=') != std::string_view::npos || ours || again)
             return refuse("the program lists the flag \"" + std::string(f->usage) +
-                          "\": a flag is -NAME or --NAME, then a placeholder for its value if it takes one, "
-                          "listed once and not one of porthole's");
+                              "\": a flag is -NAME or --NAME, then a placeholder for its value if it takes one, "
+                              "listed once and not one of porthole's",
+                          /*point_to_help=*/false);
         if (f->numbers && !detail::flag_takes_value(*f))
             return refuse("the program lists the flag \"" + std::string(f->usage) +
-                          "\" with numbers but no placeholder for its value (\"" + std::string(name) + " N\")");
+                              "\" with numbers but no placeholder for its value (\"" + std::string(name) + " N\")",
+                          /*point_to_help=*/false);
         if (f->numbers && f->numbers->min > f->numbers->max)
             return refuse("the program lists the flag \"" + std::string(f->usage) + "\" with numbers from " +
-                          std::to_string(f->numbers->min) + " to " + std::to_string(f->numbers->max) +
-                          ": the smaller comes first");
+                              std::to_string(f->numbers->min) + " to " + std::to_string(f->numbers->max) +
+                              ": the smaller comes first",
+                          /*point_to_help=*/false);
     }
     // A value is its value, however it looks (`--root -h`): only the flags are looked at.
     auto value_follows = [&](std::string_view a) {
@@ -16074,7 +16080,7 @@ int serve(App&& app, server_options opts = {}) {
 }
 
 // serve() with what a command line asked for: after --help, the usage on stdout and 0; after a
-// malformed value, the problem and the usage on stderr and 2; otherwise serve(app, options).
+// malformed value, the problem (and where the usage is) on stderr and 2; otherwise serve(app, options).
 // Taken by value: the options move on rather than being copied.
 template <class App>
 requires detail::fits_application<std::remove_reference_t<App>>
@@ -16897,7 +16903,7 @@ namespace detail {
 // recursive instantiations.
 template <std::size_t I, class Route>
 struct route_slot {
-    [[no_unique_address]] Route entry;
+    Route entry;
 };
 template <class Indices, class... Routes>
 struct route_slots;
