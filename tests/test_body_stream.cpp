@@ -494,6 +494,115 @@ TEST_CASE("a sink that answers later through a responder; the body timeout, and 
     CHECK(slow.closed());
 }
 
+TEST_CASE("a sink that keeps its own resumer, as the docs suggest, is freed once its body is over") {
+    struct keeps_resumer {
+        std::shared_ptr<std::optional<body_resumer>> resumer;  // filled by the handler
+        std::shared_ptr<int> alive = std::make_shared<int>(0);
+        body_flow data(std::string_view) { return body_flow::more; }
+        response end() { return response::text("ok"); }
+    };
+    std::weak_ptr<int> sink_alive;
+    std::optional<body_resumer> kept_outside;
+    auto app = router{post<"/up">(streamed_body({.max_size = 1 << 20}, [&](request const& req) {
+        auto slot = std::make_shared<std::optional<body_resumer>>();
+        keeps_resumer sink{slot};
+        sink_alive = sink.alive;
+        auto taken = take_body(req, std::move(sink));
+        *slot = taken.resumer;
+        kept_outside = taken.resumer;
+        return taken;
+    }))};
+    testing::client c(app);
+    c.send(head("/up", 3) + "abc");
+    REQUIRE(c.responses().size() == 1);
+    CHECK(c.responses()[0].body == "ok");
+    CHECK(sink_alive.expired());  // no cycle through the resumer it holds
+    REQUIRE(kept_outside);
+    CHECK(!kept_outside->resume());  // nobody is there any more
+}
+
+TEST_CASE("a sink whose data() throws, a std::exception or anything else, is answered 500 and the connection closes") {
+    struct data_throws {
+        bool standard;
+        body_flow data(std::string_view) {
+            if (standard) throw std::runtime_error("the disk is gone");
+            throw 42;
+        }
+        response end() { return response::text("never"); }
+    };
+    for (bool standard : {true, false}) {
+        CAPTURE(standard);
+        auto app = router{post<"/up">(streamed_body(
+            {.max_size = 1 << 20}, [standard](request const& req) { return take_body(req, data_throws{standard}); }))};
+        std::vector<std::string> errors;
+        connection_config config;
+        config.error_log = [&](std::string_view m) { errors.emplace_back(m); };
+        testing::client c(app, config);
+        c.send(head("/up", 3) + "abc");
+        c.step();
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == 500);
+        CHECK(c.closed());
+        REQUIRE(!errors.empty());
+        CHECK(errors[0].find(standard ? "a body sink threw: the disk is gone" : "a body sink threw") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("a sink whose end() throws is answered 500, at once or behind an answer still to come") {
+    struct end_throws {  // takes the responder and drops it in throwing
+        void data(std::string_view) {}
+        void end(responder) { throw std::runtime_error("the disk is gone"); }
+    };
+    struct end_throws_keeping {  // leaves the responder where it was
+        void data(std::string_view) {}
+        void end(responder&&) { throw std::runtime_error("the disk is gone"); }
+    };
+    std::optional<responder> first;
+    auto app = router{
+        post<"/first">([&](request const& req) -> response {
+            first.emplace(answer_later(req));
+            return later;
+        }),
+        post<"/throws">(
+            streamed_body({.max_size = 1 << 20}, [](request const& req) { return take_body(req, end_throws{}); })),
+        post<"/throws-keeping">(streamed_body({.max_size = 1 << 20},
+                                              [](request const& req) { return take_body(req, end_throws_keeping{}); })),
+    };
+    for (std::string target : {"/throws", "/throws-keeping"}) {
+        CAPTURE(target);
+        std::vector<std::string> errors;
+        connection_config config;
+        config.error_log = [&](std::string_view m) { errors.emplace_back(m); };
+        // At once: the body is whole as it arrives.
+        testing::client now(app, config);
+        now.send(head(target, 3) + "abc");
+        now.step();
+        auto rs = now.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == 500);
+        // Pipelined behind an answer given later: the sink's end() runs where that answer is
+        // taken, which must not let the exception out to the loop's thread.
+        testing::client behind(app, config);
+        behind.send(head("/first", 0) + head(target, 3) + "abc");
+        REQUIRE(first);
+        CHECK(first->send(response::text("first")));
+        behind.step();
+        rs = behind.responses();
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].body == "first");
+        CHECK(rs[1].status == 500);
+        CHECK(!behind.closed());
+        // Logged once each, naming the request; where the sink kept the responder, with why.
+        std::string why = target == "/throws" ? "a responder was destroyed without answering (POST /throws)"
+                                              : "a body sink's end() threw: the disk is gone (POST /throws-keeping)";
+        REQUIRE(errors.size() == 2);
+        for (auto const& e : errors) CHECK(e.find(why) != std::string::npos);
+        first.reset();
+    }
+}
+
 TEST_CASE("take_body outside a streamed route is refused") {
     auto app = [](request const& req) -> response {
         try {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -199,6 +200,25 @@ TEST_CASE("answer_later twice for one request throws; so does a request built by
     };
     CHECK(porthole::testing::get(app, "/").body == "ok");
     CHECK_THROWS_AS(porthole::answer_later(request()), std::logic_error);
+}
+
+TEST_CASE("an access log that throws for an answer given later costs its connection only") {
+    held_answers app;
+    porthole::connection_config config;
+    config.access_log = [](porthole::access_entry const&) { throw std::runtime_error("the log's disk is full"); };
+    std::vector<std::string> errors;
+    config.error_log = [&](std::string_view m) { errors.emplace_back(m); };
+    porthole::testing::client c(app, config);
+    c.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /now HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(app.held.size() == 1);
+    CHECK(app.held[0].send(response::text("later")));
+    // Delivered from the mailbox, as a loop does: the exception must not leave it (on a loop's
+    // thread it would end the program). The connection ends, with nothing of it sent, and says so.
+    CHECK(c.step() == 1);
+    CHECK(c.closed());
+    CHECK(c.output().empty());
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("an exception escaped while an answer given later was taken") != std::string::npos);
 }
 
 TEST_CASE("the response timeout answers 503 with Connection: close, and the responder is told") {

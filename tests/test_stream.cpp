@@ -164,6 +164,71 @@ TEST_CASE("the client leaving ends a live stream: the writer reports it, nothing
     CHECK(w.write("x") == stream_writer::result::closed);
 }
 
+TEST_CASE("a live stream that no response carries any more is over, however the response went") {
+    // Dropped unsent: the writer and the resumer learn that nothing will read it.
+    auto [res, writer] = porthole::push_stream("text/plain");
+    std::optional<response> copy(res);
+    CHECK(!writer.closed());
+    { auto gone = std::move(res); }
+    CHECK(!writer.closed());  // a copy still carries it
+    copy.reset();
+    CHECK(writer.closed());
+    CHECK(writer.write("x") == stream_writer::result::closed);
+    auto live = porthole::resumable_stream([] { return stream_step::nothing_yet(); });
+    CHECK(live.resumer.active());
+    live.response = response::text("instead");  // replaced, as a layer may do
+    CHECK(!live.resumer.active());
+    CHECK(!live.resumer.resume());
+}
+
+TEST_CASE("HEAD, 204 and 304 on a push stream send no body, and its writer learns at once that nothing reads it") {
+    std::vector<stream_writer> writers;
+    auto app = [&](request const& req) {
+        auto st = req.path() == "/none"   ? status::no_content
+                  : req.path() == "/same" ? status::not_modified
+                                          : status::ok;
+        auto [res, writer] = porthole::push_stream("text/event-stream", 1024, st);
+        writers.push_back(writer);
+        return std::move(res);
+    };
+    porthole::testing::client c(app);
+    c.send(
+        "HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET /none HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /same HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto rs = c.responses({true, false, false});
+    REQUIRE(rs.size() == 3);
+    CHECK(rs[0].status == 200);
+    CHECK(rs[1].status == 204);
+    CHECK(rs[2].status == 304);
+    CHECK(!c.closed());
+    REQUIRE(writers.size() == 3);
+    for (auto const& w : writers) {
+        CHECK(w.closed());
+        CHECK(w.write("x") == stream_writer::result::closed);
+    }
+}
+
+TEST_CASE("a push stream sent through a responder after its client left, or after the response timeout, is over") {
+    std::vector<porthole::responder> held;
+    auto app = [&](request const& req) -> response {
+        held.push_back(porthole::answer_later(req));
+        return porthole::later;
+    };
+    porthole::testing::client left(app);
+    left.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    left.close_input();
+    porthole::testing::client slow(app);
+    slow.send("GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    slow.time_out();
+    REQUIRE(held.size() == 2);
+    for (auto& r : held) {
+        auto [res, writer] = porthole::push_stream();
+        CHECK(!r.send(std::move(res)));
+        CHECK(writer.closed());  // a thread writing until closed() stops
+        CHECK(writer.write("x") == stream_writer::result::closed);
+    }
+}
+
 TEST_CASE("the server stopping ends live streams cleanly after what is queued") {
     push_app app;
     porthole::testing::client c(app);

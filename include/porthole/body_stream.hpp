@@ -100,15 +100,19 @@ public:
             return sink_.data(piece);
         }
     }
+    // A sink whose end() throws gets the 500 (a responder it took by value and dropped in
+    // throwing has given it already, as any responder destroyed without answering does).
     void end() override {
-        if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
-            sink_.end(std::move(answer_));
-        } else {
-            try {
+        try {
+            if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
+                sink_.end(std::move(answer_));
+            } else {
                 answer_.send(to_response(sink_.end()));
-            } catch (std::exception const& e) {
-                answer_.fail(std::string("a body sink's end() threw: ") + e.what());
             }
+        } catch (std::exception const& e) {
+            answer_.fail(std::string("a body sink's end() threw: ") + e.what());
+        } catch (...) {
+            answer_.fail("a body sink's end() threw");
         }
     }
     void abort() noexcept override {
@@ -182,16 +186,19 @@ struct incoming_body {
 class body_resumer {
 public:
     body_resumer() = default;
-    explicit body_resumer(std::shared_ptr<detail::body_consumer> c) noexcept : consumer_(std::move(c)) {}
+    explicit body_resumer(std::shared_ptr<detail::body_consumer> const& c) noexcept : consumer_(c) {}
     // The connection takes the next piece soon, on its thread. False when nobody is there any more.
     bool resume() const {
-        if (!consumer_ || !consumer_->link) return false;
-        consumer_->resume_wanted.store(true, std::memory_order_release);
-        return consumer_->link->notify();
+        auto consumer = consumer_.lock();
+        if (!consumer || !consumer->link) return false;
+        consumer->resume_wanted.store(true, std::memory_order_release);
+        return consumer->link->notify();
     }
 
 private:
-    std::shared_ptr<detail::body_consumer> consumer_;
+    // Not an owner: a sink that keeps its own resumer (as the docs suggest) would otherwise hold
+    // itself, and never be freed.
+    std::weak_ptr<detail::body_consumer> consumer_;
 };
 
 // What a route handler that takes its body as a stream returns: porthole::later, and the

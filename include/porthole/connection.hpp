@@ -763,7 +763,11 @@ private:
     void let_go() noexcept;
 
     // From the driver's mailbox: an answer came, or a live stream was resumed.
-    static void on_notify(void* self);
+    static void on_notify(void* self) noexcept;
+    void notified();
+    // Something thrown where no answer can be given: the connection ends at once, nothing queued
+    // is sent, and the driver closes it.
+    void break_off() noexcept;
 
     // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
     // (defined in detail/connection_body_stream.hpp)

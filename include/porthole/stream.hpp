@@ -13,10 +13,10 @@
 //
 // A live stream ends when its producer says so (writer.close()), when the client leaves (the
 // writer reports closed()), or when the server stops: then what is buffered goes out, the body
-// ends cleanly, and the connection closes. The read and keep-alive timeouts do not apply while
-// it waits; the write timeout applies whenever bytes are waiting for a client that does not
-// read. Memory per push stream: at most twice its buffer limit (the buffer, and one piece in
-// flight).
+// ends cleanly, and the connection closes. It is over too once no response carries it (sent
+// too late through a responder, HEAD, 204, 304, replaced or dropped unsent). The read and keep-alive timeouts do not
+// apply while it waits; the write timeout applies whenever bytes are waiting for a client that does not read. Memory
+// per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
@@ -82,6 +82,10 @@ struct stream_channel {
             counted = false;
             metrics::stream_closed();
         }
+        end();
+    }
+    // Any thread: the stream is over, whoever held it (the connection counts what it started).
+    void end() {
         over.store(true, std::memory_order_release);
         std::lock_guard lock(mutex_);
         link_.reset();
@@ -164,9 +168,10 @@ public:
     explicit stream_resumer(std::shared_ptr<detail::stream_channel> c) noexcept : channel_(std::move(c)) {}
 
     // The producer is called again soon, on the connection's thread. False once the stream is
-    // over (ended, the client left, the connection closed).
+    // over (ended, the client left, the connection closed, no response carries it).
     bool resume() const { return channel_ && channel_->resume(); }
-    // Whether the stream still goes to a client. False once it is over or the server stops.
+    // Whether the stream still goes to a client. False once it is over (as for resume()) or the
+    // server stops.
     bool active() const noexcept {
         return channel_ && !channel_->over.load(std::memory_order_acquire) &&
                !channel_->stopping.load(std::memory_order_acquire);
@@ -182,13 +187,38 @@ struct live_stream {
     porthole::response response;
     stream_resumer resumer;
 };
+
+namespace detail {
+// The responses' hold on a live stream. When the last response that carries it is gone (its
+// body sent or cut off, or never sent: a responder whose request is gone or timed out, HEAD, 204
+// or 304, a response a layer replaced), the stream is over: its writers and resumers learn that
+// nothing will read it, however the response was dropped.
+struct stream_ownership {
+    std::shared_ptr<stream_channel> channel;
+    explicit stream_ownership(std::shared_ptr<stream_channel> c) noexcept : channel(std::move(c)) {}
+    stream_ownership(stream_ownership const&) = delete;
+    stream_ownership& operator=(stream_ownership const&) = delete;
+    ~stream_ownership() { channel->end(); }
+};
+struct live_response {
+    porthole::response response;
+    std::shared_ptr<stream_channel> channel;  // the writers' and resumers' hold: not ownership
+};
+inline live_response make_live_response(live_producer producer, std::string_view content_type, status s) {
+    auto channel = std::make_shared<stream_channel>();
+    channel->producer = std::move(producer);
+    auto owner = std::make_shared<stream_ownership>(channel);
+    live_response out{response::stream(body_producer{}, content_type, s), std::move(channel)};
+    // The response's pointer is the channel, its lifetime the ownership's (an aliasing pointer).
+    std::get<stream_body>(out.response.body()).live = std::shared_ptr<stream_channel>(owner, out.channel.get());
+    return out;
+}
+}  // namespace detail
+
 inline live_stream resumable_stream(live_producer producer, std::string_view content_type = "application/octet-stream",
                                     status s = status::ok) {
-    auto channel = std::make_shared<detail::stream_channel>();
-    channel->producer = std::move(producer);
-    live_stream out{response::stream(body_producer{}, content_type, s), stream_resumer(channel)};
-    std::get<stream_body>(out.response.body()).live = std::move(channel);
-    return out;
+    auto live = detail::make_live_response(std::move(producer), content_type, s);
+    return {std::move(live.response), stream_resumer(std::move(live.channel))};
 }
 
 struct push_stream_parts;
@@ -231,7 +261,9 @@ public:
         return channel_->resume();
     }
 
-    // True once writes can no longer reach the client: closed, the client left, the server stops.
+    // True once writes can no longer reach the client: closed, the client left, the server stops,
+    // or no response carries the stream any more (sent through a responder too late, HEAD, 204,
+    // 304, replaced or dropped unsent).
     bool closed() const noexcept {
         return !channel_ || channel_->over.load(std::memory_order_acquire) ||
                channel_->stopping.load(std::memory_order_acquire);
@@ -261,7 +293,7 @@ inline push_stream_parts push_stream(std::string_view content_type = "applicatio
                                      std::size_t buffer_limit = 64 * 1024, status s = status::ok) {
     auto buffer = std::make_shared<detail::push_buffer>();
     buffer->limit = buffer_limit;
-    auto live = resumable_stream(
+    auto live = detail::make_live_response(
         [buffer]() -> stream_step {
             std::lock_guard lock(buffer->mutex);
             if (!buffer->bytes.empty()) return stream_step::data(std::exchange(buffer->bytes, std::string()));
@@ -270,7 +302,7 @@ inline push_stream_parts push_stream(std::string_view content_type = "applicatio
         content_type, s);
     push_stream_parts out{std::move(live.response), stream_writer()};
     out.writer.buffer_ = std::move(buffer);
-    out.writer.channel_ = std::get<stream_body>(out.response.body()).live;
+    out.writer.channel_ = std::move(live.channel);
     return out;
 }
 

@@ -4124,10 +4124,10 @@ inline bool when_answered(request const& req, std::function<void(response&)> ste
 //
 // A live stream ends when its producer says so (writer.close()), when the client leaves (the
 // writer reports closed()), or when the server stops: then what is buffered goes out, the body
-// ends cleanly, and the connection closes. The read and keep-alive timeouts do not apply while
-// it waits; the write timeout applies whenever bytes are waiting for a client that does not
-// read. Memory per push stream: at most twice its buffer limit (the buffer, and one piece in
-// flight).
+// ends cleanly, and the connection closes. It is over too once no response carries it (sent
+// too late through a responder, HEAD, 204, 304, replaced or dropped unsent). The read and keep-alive timeouts do not
+// apply while it waits; the write timeout applies whenever bytes are waiting for a client that does not read. Memory
+// per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
 
 // #include <porthole/detail/cxx20.hpp>
 
@@ -4575,6 +4575,10 @@ struct stream_channel {
             counted = false;
             metrics::stream_closed();
         }
+        end();
+    }
+    // Any thread: the stream is over, whoever held it (the connection counts what it started).
+    void end() {
         over.store(true, std::memory_order_release);
         std::lock_guard lock(mutex_);
         link_.reset();
@@ -4657,9 +4661,10 @@ public:
     explicit stream_resumer(std::shared_ptr<detail::stream_channel> c) noexcept : channel_(std::move(c)) {}
 
     // The producer is called again soon, on the connection's thread. False once the stream is
-    // over (ended, the client left, the connection closed).
+    // over (ended, the client left, the connection closed, no response carries it).
     bool resume() const { return channel_ && channel_->resume(); }
-    // Whether the stream still goes to a client. False once it is over or the server stops.
+    // Whether the stream still goes to a client. False once it is over (as for resume()) or the
+    // server stops.
     bool active() const noexcept {
         return channel_ && !channel_->over.load(std::memory_order_acquire) &&
                !channel_->stopping.load(std::memory_order_acquire);
@@ -4675,13 +4680,38 @@ struct live_stream {
     porthole::response response;
     stream_resumer resumer;
 };
+
+namespace detail {
+// The responses' hold on a live stream. When the last response that carries it is gone (its
+// body sent or cut off, or never sent: a responder whose request is gone or timed out, HEAD, 204
+// or 304, a response a layer replaced), the stream is over: its writers and resumers learn that
+// nothing will read it, however the response was dropped.
+struct stream_ownership {
+    std::shared_ptr<stream_channel> channel;
+    explicit stream_ownership(std::shared_ptr<stream_channel> c) noexcept : channel(std::move(c)) {}
+    stream_ownership(stream_ownership const&) = delete;
+    stream_ownership& operator=(stream_ownership const&) = delete;
+    ~stream_ownership() { channel->end(); }
+};
+struct live_response {
+    porthole::response response;
+    std::shared_ptr<stream_channel> channel;  // the writers' and resumers' hold: not ownership
+};
+inline live_response make_live_response(live_producer producer, std::string_view content_type, status s) {
+    auto channel = std::make_shared<stream_channel>();
+    channel->producer = std::move(producer);
+    auto owner = std::make_shared<stream_ownership>(channel);
+    live_response out{response::stream(body_producer{}, content_type, s), std::move(channel)};
+    // The response's pointer is the channel, its lifetime the ownership's (an aliasing pointer).
+    std::get<stream_body>(out.response.body()).live = std::shared_ptr<stream_channel>(owner, out.channel.get());
+    return out;
+}
+}  // namespace detail
+
 inline live_stream resumable_stream(live_producer producer, std::string_view content_type = "application/octet-stream",
                                     status s = status::ok) {
-    auto channel = std::make_shared<detail::stream_channel>();
-    channel->producer = std::move(producer);
-    live_stream out{response::stream(body_producer{}, content_type, s), stream_resumer(channel)};
-    std::get<stream_body>(out.response.body()).live = std::move(channel);
-    return out;
+    auto live = detail::make_live_response(std::move(producer), content_type, s);
+    return {std::move(live.response), stream_resumer(std::move(live.channel))};
 }
 
 struct push_stream_parts;
@@ -4724,7 +4754,9 @@ public:
         return channel_->resume();
     }
 
-    // True once writes can no longer reach the client: closed, the client left, the server stops.
+    // True once writes can no longer reach the client: closed, the client left, the server stops,
+    // or no response carries the stream any more (sent through a responder too late, HEAD, 204,
+    // 304, replaced or dropped unsent).
     bool closed() const noexcept {
         return !channel_ || channel_->over.load(std::memory_order_acquire) ||
                channel_->stopping.load(std::memory_order_acquire);
@@ -4754,7 +4786,7 @@ inline push_stream_parts push_stream(std::string_view content_type = "applicatio
                                      std::size_t buffer_limit = 64 * 1024, status s = status::ok) {
     auto buffer = std::make_shared<detail::push_buffer>();
     buffer->limit = buffer_limit;
-    auto live = resumable_stream(
+    auto live = detail::make_live_response(
         [buffer]() -> stream_step {
             std::lock_guard lock(buffer->mutex);
             if (!buffer->bytes.empty()) return stream_step::data(std::exchange(buffer->bytes, std::string()));
@@ -4763,7 +4795,7 @@ inline push_stream_parts push_stream(std::string_view content_type = "applicatio
         content_type, s);
     push_stream_parts out{std::move(live.response), stream_writer()};
     out.writer.buffer_ = std::move(buffer);
-    out.writer.channel_ = std::get<stream_body>(out.response.body()).live;
+    out.writer.channel_ = std::move(live.channel);
     return out;
 }
 
@@ -5601,15 +5633,19 @@ public:
             return sink_.data(piece);
         }
     }
+    // A sink whose end() throws gets the 500 (a responder it took by value and dropped in
+    // throwing has given it already, as any responder destroyed without answering does).
     void end() override {
-        if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
-            sink_.end(std::move(answer_));
-        } else {
-            try {
+        try {
+            if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
+                sink_.end(std::move(answer_));
+            } else {
                 answer_.send(to_response(sink_.end()));
-            } catch (std::exception const& e) {
-                answer_.fail(std::string("a body sink's end() threw: ") + e.what());
             }
+        } catch (std::exception const& e) {
+            answer_.fail(std::string("a body sink's end() threw: ") + e.what());
+        } catch (...) {
+            answer_.fail("a body sink's end() threw");
         }
     }
     void abort() noexcept override {
@@ -5683,16 +5719,19 @@ struct incoming_body {
 class body_resumer {
 public:
     body_resumer() = default;
-    explicit body_resumer(std::shared_ptr<detail::body_consumer> c) noexcept : consumer_(std::move(c)) {}
+    explicit body_resumer(std::shared_ptr<detail::body_consumer> const& c) noexcept : consumer_(c) {}
     // The connection takes the next piece soon, on its thread. False when nobody is there any more.
     bool resume() const {
-        if (!consumer_ || !consumer_->link) return false;
-        consumer_->resume_wanted.store(true, std::memory_order_release);
-        return consumer_->link->notify();
+        auto consumer = consumer_.lock();
+        if (!consumer || !consumer->link) return false;
+        consumer->resume_wanted.store(true, std::memory_order_release);
+        return consumer->link->notify();
     }
 
 private:
-    std::shared_ptr<detail::body_consumer> consumer_;
+    // Not an owner: a sink that keeps its own resumer (as the docs suggest) would otherwise hold
+    // itself, and never be freed.
+    std::weak_ptr<detail::body_consumer> consumer_;
 };
 
 // What a route handler that takes its body as a stream returns: porthole::later, and the
@@ -10300,7 +10339,11 @@ private:
     void let_go() noexcept;
 
     // From the driver's mailbox: an answer came, or a live stream was resumed.
-    static void on_notify(void* self);
+    static void on_notify(void* self) noexcept;
+    void notified();
+    // Something thrown where no answer can be given: the connection ends at once, nothing queued
+    // is sent, and the driver closes it.
+    void break_off() noexcept;
 
     // ---- request bodies taken as streams (body_stream.hpp), for applications that plan them
     // (defined in detail/connection_body_stream.hpp)
@@ -10898,20 +10941,44 @@ inline void connection<App>::let_go() noexcept {
 }
 
 template <class App>
-inline void connection<App>::on_notify(void* self) {
+inline void connection<App>::on_notify(void* self) noexcept {
     auto& c = *static_cast<connection*>(self);
-    if (c.up_) return c.up_->on_notify();
-    if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+    try {
+        c.notified();
+    } catch (...) {
+        // What escapes here (an access log that throws, memory that runs out) costs this
+        // connection only, as in a driver's own read path; never the loop, whose thread would
+        // end the program.
+        try {
+            c.log_error("an exception escaped while an answer given later was taken: the connection is closed");
+        } catch (...) {  // a log that throws too: closed all the same
+        }
+        c.break_off();
+    }
+}
+
+template <class App>
+inline void connection<App>::break_off() noexcept {
+    let_go();
+    discard_output();
+    in_.clear();
+    closing_ = true;
+}
+
+template <class App>
+inline void connection<App>::notified() {
+    if (up_) return up_->on_notify();
+    if (pending_ && take_answer() && !in_.empty()) process_buffered();
     if constexpr (plans_bodies) {
-        auto* in = c.incoming_.get();
+        auto* in = incoming_.get();
         if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
             in->waiting = false;
-            c.paused_ = false;
-            c.process_buffered();
+            paused_ = false;
+            process_buffered();
         }
     }
-    for (std::size_t i = c.first_unsent_; i < c.segments_.size(); ++i) {
-        auto& s = c.segments_[i];
+    for (std::size_t i = first_unsent_; i < segments_.size(); ++i) {
+        auto& s = segments_[i];
         if (s.kind != segment::stream) continue;
         if (s.paused && s.live->take_resume()) s.paused = false;
         break;  // only the first stream can be waiting
@@ -11021,6 +11088,10 @@ std::size_t connection<App>::take_body(char* data, std::size_t size) {
             st = incoming_->take(data + off, size - off);
         } catch (std::exception const& e) {
             log_error(std::string("a body sink threw: ") + e.what());
+            fail_body(status::internal_server_error);
+            return size;
+        } catch (...) {
+            log_error("a body sink threw");
             fail_body(status::internal_server_error);
             return size;
         }

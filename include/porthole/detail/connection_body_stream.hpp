@@ -102,6 +102,10 @@ std::size_t connection<App>::take_body(char* data, std::size_t size) {
             log_error(std::string("a body sink threw: ") + e.what());
             fail_body(status::internal_server_error);
             return size;
+        } catch (...) {
+            log_error("a body sink threw");
+            fail_body(status::internal_server_error);
+            return size;
         }
         off += st.used;
         if (metric_) [[unlikely]]

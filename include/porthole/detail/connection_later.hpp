@@ -103,20 +103,44 @@ inline void connection<App>::let_go() noexcept {
 }
 
 template <class App>
-inline void connection<App>::on_notify(void* self) {
+inline void connection<App>::on_notify(void* self) noexcept {
     auto& c = *static_cast<connection*>(self);
-    if (c.up_) return c.up_->on_notify();
-    if (c.pending_ && c.take_answer() && !c.in_.empty()) c.process_buffered();
+    try {
+        c.notified();
+    } catch (...) {
+        // What escapes here (an access log that throws, memory that runs out) costs this
+        // connection only, as in a driver's own read path; never the loop, whose thread would
+        // end the program.
+        try {
+            c.log_error("an exception escaped while an answer given later was taken: the connection is closed");
+        } catch (...) {  // a log that throws too: closed all the same
+        }
+        c.break_off();
+    }
+}
+
+template <class App>
+inline void connection<App>::break_off() noexcept {
+    let_go();
+    discard_output();
+    in_.clear();
+    closing_ = true;
+}
+
+template <class App>
+inline void connection<App>::notified() {
+    if (up_) return up_->on_notify();
+    if (pending_ && take_answer() && !in_.empty()) process_buffered();
     if constexpr (plans_bodies) {
-        auto* in = c.incoming_.get();
+        auto* in = incoming_.get();
         if (in && in->waiting && in->consumer && in->consumer->resume_wanted.exchange(false)) {
             in->waiting = false;
-            c.paused_ = false;
-            c.process_buffered();
+            paused_ = false;
+            process_buffered();
         }
     }
-    for (std::size_t i = c.first_unsent_; i < c.segments_.size(); ++i) {
-        auto& s = c.segments_[i];
+    for (std::size_t i = first_unsent_; i < segments_.size(); ++i) {
+        auto& s = segments_[i];
         if (s.kind != segment::stream) continue;
         if (s.paused && s.live->take_resume()) s.paused = false;
         break;  // only the first stream can be waiting
