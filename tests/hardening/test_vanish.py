@@ -13,9 +13,14 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-ROUNDS = 500
+ROUNDS = 1000
 BIG = 900 * 1024  # under the default 1 MiB body limit
-RSS_SLACK_KIB = 2048
+# What the allocator may keep resident without a leak: each loop thread's malloc arena can hold
+# freed buffers of big bodies (glibc raises its mmap threshold once one is freed, so later ones
+# come from the heap, which it trims only from the top). Measured: up to 2.6 MiB above a
+# baseline taken when the warm-up's buffers had been trimmed, with the code of two releases
+# alike. A leak of 5 KiB per vanished client still fails over the rounds.
+RSS_SLACK_KIB = 4096
 GET = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
