@@ -6,7 +6,9 @@
 
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 using namespace porthole;
 using porthole::testing::simple_request;
@@ -102,6 +104,23 @@ TEST_CASE("basic_auth: a check function, a password with ':' and UTF-8, a realm 
     CHECK(seen_password == "123\xc2\xa3:x");
     r = testing::get(app, "/");
     CHECK(r.header("WWW-Authenticate") == "Basic realm=\"say \\\"hi\\\"\", charset=\"UTF-8\"");
+}
+
+TEST_CASE(
+    "basic_auth: one pair that no client can send is refused where it is made; a colon in the password "
+    "passes") {
+    for (auto const& pair : {std::pair<std::string, std::string>{"ad:min", "secret"},
+                             {"admin\t", "secret"},
+                             {"admin", "line\nbreak"},
+                             {"admin", std::string("nul\0", 4)}}) {
+        CAPTURE(pair.first);
+        CAPTURE(pair.second);
+        CHECK_THROWS_AS(basic_auth("r", pair.first, pair.second), std::invalid_argument);
+    }
+    auto app = layers{basic_auth("r", "admin", "pa:ss")}([](request const&) { return "in"; });
+    CHECK(testing::send(
+              app, simple_request{method::get, "/", {{"Authorization", "Basic " + base64::encode("admin:pa:ss")}}, {}})
+              .status == 200);
 }
 
 // ---------------------------------------------------------------- Bearer

@@ -39,7 +39,23 @@ bool step_until(Client& c, std::size_t n) {
     return true;
 }
 
+// A body parameter (app.hpp's body_reader), as json_body<T> is: empty is refused with 422.
+struct words {
+    std::string text;
+};
+
 }  // namespace
+
+template <>
+struct porthole::body_reader<words> {
+    static std::optional<words> read(request const& req, response& refusal) {
+        if (req.body().empty()) {
+            refusal = status::unprocessable_content;
+            return std::nullopt;
+        }
+        return words{std::string(req.body())};
+    }
+};
 
 TEST_CASE("without a pool a blocking handler runs inline") {
     auto app = porthole::blocking([](request const&) { return this_thread_name(); });
@@ -91,6 +107,38 @@ TEST_CASE("routes: blocking handlers with path parameters, with and without the 
     CHECK(rs[1].body.starts_with("x y x y "));
     CHECK(!rs[1].body.ends_with(this_thread_name()));
     CHECK(rs[2].body == "fast");
+}
+
+TEST_CASE(
+    "routes: blocking handlers that take the body as a parameter, after the path's, with or without the "
+    "request") {
+    porthole::worker_pool pool(2, 4);
+    porthole::connection_config config;
+    config.workers = &pool;
+    auto app = porthole::router(
+        porthole::post<"/b">(porthole::blocking([](words w) { return w.text + " " + this_thread_name(); })),
+        porthole::post<"/n/{id:int}/{name}">(
+            porthole::blocking([](std::int64_t id, std::string_view name, words const& w) {
+                std::this_thread::sleep_for(10ms);  // the connection has moved on: all three were kept
+                return std::to_string(id + 1) + " " + std::string(name) + " " + w.text + " " + this_thread_name();
+            })),
+        porthole::post<"/r/{name}">(porthole::blocking([](request const& req, std::string_view name, words w) {
+            return std::string(name) + " " + std::string(req.header("X-A").value_or("")) + " " + w.text + " " +
+                   this_thread_name();
+        })));
+    porthole::testing::client c(app, config);
+    c.send(
+        "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+        "POST /n/41/caf%C3%A9 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\ndef"
+        "POST /r/x%20y HTTP/1.1\r\nHost: t\r\nX-A: v\r\nContent-Length: 3\r\n\r\nghi"
+        "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(step_until(c, 4));
+    auto rs = c.responses();
+    CHECK(rs[0].body.starts_with("abc "));
+    CHECK(rs[1].body.starts_with("42 café def "));
+    CHECK(rs[2].body.starts_with("x y v ghi "));
+    for (int i = 0; i < 3; ++i) CHECK(!rs[i].body.ends_with(" " + this_thread_name()));  // on the pool
+    CHECK(rs[3].status == 422);  // refused by the reader, before any job
 }
 
 TEST_CASE("a full pool answers 503 with Retry-After at once") {
@@ -162,7 +210,7 @@ TEST_CASE("a blocking handler that throws gives 500, logged on the connection's 
     CHECK(c.responses()[1].status == 500);
     REQUIRE(log.size() == 2);
     CHECK(log[0].find("no database") != std::string::npos);
-    CHECK(log[1].find("non-standard") != std::string::npos);
+    CHECK(log[1].find("blocking handler threw: a non-standard exception") != std::string::npos);
 }
 
 TEST_CASE("the pool starts no thread until a job needs one") {

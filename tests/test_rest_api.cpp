@@ -90,7 +90,9 @@ TEST_CASE("rest_api: a body that is not {\"name\": string} is a 400, and nothing
         auto r = f.send(method::post, "/items", bad);
         CHECK(r.status == 400);
         CHECK(r.header("Content-Type") == "application/json");
-        CHECK(r.body.starts_with("{\"error\":\"[json.exception."));  // nlohmann's message, as a JSON string
+        auto message = nlohmann::json::parse(r.body).at("error").get<std::string>();  // nlohmann's message
+        CHECK(!message.empty());
+        CHECK(message.find("json.exception") == std::string::npos);  // not its code in the library
     }
     CHECK(f.send(method::get, "/items").body == "[]");
     f.send(method::post, "/items", R"({"name": "ok"})");

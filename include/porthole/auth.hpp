@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -99,12 +100,17 @@ inline std::optional<basic_credentials> basic_credentials_of(request const& req)
 // ask for a name and password. Compare secrets in `check` with constant_time_equals.
 //   porthole::basic_auth("status", [](std::string_view user, std::string_view password) { ... })
 //   porthole::basic_auth("status", "admin", secret)   // one user
+// The one-user form throws std::invalid_argument for credentials no client can send: a user-id
+// with a colon (RFC 7617 2: the first colon ends it), a control character in either.
 class basic_auth {
 public:
     using check_function = std::function<bool(std::string_view user_id, std::string_view password)>;
 
     basic_auth(std::string_view realm, check_function check) : check_(std::move(check)) { set_challenge(realm); }
     basic_auth(std::string_view realm, std::string user_id, std::string password) {
+        if (user_id.find(':') != std::string::npos || detail::has_control(user_id) || detail::has_control(password))
+            throw std::invalid_argument(
+                "porthole::basic_auth: a user-id cannot hold a colon, nor a user-id or password a control character");
         set_challenge(realm);
         check_ = [u = std::move(user_id), p = std::move(password)](std::string_view user, std::string_view pass) {
             bool user_ok = constant_time_equals(user, u);  // both compared, whichever is wrong

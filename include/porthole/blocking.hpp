@@ -13,6 +13,7 @@
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
+#include <porthole/detail/error_log.hpp>
 
 #include <porthole/app.hpp>
 #include <porthole/responder.hpp>
@@ -96,7 +97,8 @@ inline response busy_response() {
 template <class Handler>
 class blocking_handler {
 public:
-    using porthole_blocking = void;  // the router passes the request to run() for parameter-only handlers
+    using porthole_blocking = void;    // the router passes the request to run() for parameter-only handlers
+    using porthole_wrapped = Handler;  // the router reads its parameters (a body among them) from Handler
 
     explicit blocking_handler(Handler h) : handler_(std::make_shared<Handler>(std::move(h))) {}
 
@@ -136,10 +138,8 @@ public:
                         else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
                     },
                     args);
-            } catch (std::exception const& e) {
-                answer.fail(std::string("blocking handler threw: ") + e.what());
             } catch (...) {
-                answer.fail("blocking handler threw a non-standard exception");
+                answer.fail("blocking handler threw: " + detail::what_was_thrown());
             }
         };
         // std::function wants a copyable target, and a responder is not: the task is shared.

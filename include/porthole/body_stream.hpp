@@ -37,6 +37,7 @@
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
+#include <porthole/detail/error_log.hpp>
 
 #include <porthole/app.hpp>
 #include <porthole/mailbox.hpp>
@@ -100,19 +101,22 @@ public:
             return sink_.data(piece);
         }
     }
-    // A sink whose end() throws gets the 500 (a responder it took by value and dropped in
-    // throwing has given it already, as any responder destroyed without answering does).
+    // A sink whose end() throws gets the 500, and the error log the exception: a responder the
+    // sink took by value and dropped in throwing has asked for the 500 already, with a reason
+    // the exception replaces.
     void end() override {
+        std::shared_ptr<answer_state> handed;
         try {
             if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
+                handed = answer_.state_;
                 sink_.end(std::move(answer_));
             } else {
                 answer_.send(to_response(sink_.end()));
             }
-        } catch (std::exception const& e) {
-            answer_.fail(std::string("a body sink's end() threw: ") + e.what());
         } catch (...) {
-            answer_.fail("a body sink's end() threw");
+            std::string why = "a body sink's end() threw: " + what_was_thrown();
+            if (handed) handed->explain_abandonment(why);
+            answer_.fail(std::move(why));
         }
     }
     void abort() noexcept override {

@@ -34,6 +34,16 @@ inline response json_error(status s, std::string_view message) {
     return response::json(dump_json(body), s);
 }
 
+// nlohmann's message for a client: without the "[json.exception.parse_error.101] " that names
+// the exception's class and number in the library (nothing a client can act on).
+inline std::string_view client_message(nlohmann::json::exception const& e) noexcept {
+    std::string_view m = e.what();
+    if (m.starts_with("[json.exception.")) {
+        if (auto end = m.find("] "); end != std::string_view::npos) m.remove_prefix(end + 2);
+    }
+    return m;
+}
+
 // application/json, or any type with a +json suffix (RFC 6839), parameters aside.
 constexpr bool is_json_media_type(std::string_view type) noexcept {
     return iequals(media_type(type), "application/json") || media_type_ends_with(type, "+json");
@@ -104,7 +114,7 @@ std::optional<Json> read_json(request const& req, response& refusal, int max_dep
     try {
         return Json::parse(req.body());
     } catch (nlohmann::json::exception const& e) {
-        refusal = detail::json_error(status::bad_request, e.what());
+        refusal = detail::json_error(status::bad_request, detail::client_message(e));
         return std::nullopt;
     }
 }
@@ -142,7 +152,7 @@ struct body_reader<json_body<T>> {
                 if constexpr (std::is_same_v<T, std::remove_cvref_t<decltype(*j)>>) return json_body<T>{std::move(*j)};
                 else return json_body<T>{j->template get<T>()};
             } catch (nlohmann::json::exception const& e) {
-                refusal = detail::json_error(status::bad_request, e.what());
+                refusal = detail::json_error(status::bad_request, detail::client_message(e));
                 return std::nullopt;
             }
         } else {

@@ -107,6 +107,23 @@ struct layer_traits {
                 l.after(r);
             };
     }();
+    // An after() that takes a copy (or a const&) of the response, or returns one, would change
+    // nothing sent: it must take response& and return void.
+    static constexpr bool after_changes_in_place = [] {
+        if constexpr (!has_after) return true;
+        else if constexpr (keeps_state) return !requires(L & l, state & s) {
+                l.after(s, std::declval<response>());
+            }
+        &&requires(L & l, state & s, response & r) {
+            { l.after(s, r) } -> std::same_as<void>;
+        };
+        else return !requires(L & l) {
+            l.after(std::declval<response>());
+        }
+        &&requires(L & l, response & r) {
+            { l.after(r) } -> std::same_as<void>;
+        };
+    }();
     static constexpr bool has_rewrite = keeps_state && requires(L & l, state& s, request const& r) {
         { l.rewrite(s, r) } -> std::same_as<request>;
     };
@@ -151,7 +168,10 @@ constexpr bool check_layer() {
     static_assert(!traits::has_before || traits::valid,
                   "porthole layer: before() returns void, std::optional<porthole::response> or "
                   "porthole::layer_result<State>");
-    return traits::valid;
+    static_assert(traits::after_changes_in_place,
+                  "porthole layer: after() must take porthole::response& (not a copy, not const: it changes the "
+                  "answer in place) and return void");
+    return traits::valid && traits::after_changes_in_place;
 }
 }  // namespace detail
 

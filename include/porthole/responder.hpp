@@ -26,6 +26,7 @@
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
+#include <porthole/detail/error_log.hpp>
 
 #include <porthole/mailbox.hpp>
 #include <porthole/request.hpp>
@@ -73,6 +74,7 @@ struct answer_state {
     phase state = phase::waiting;  // guarded by mutex
     response answer;               // guarded by mutex
     std::string problem;           // guarded by mutex
+    bool abandoned = false;        // guarded by mutex: dropped by a responder's destructor
     std::shared_ptr<connection_link> link;
     // The connection's thread only: what middleware asked to do to the answer, in order, and
     // the request it answers (its names for the access log and the error log's lines).
@@ -115,11 +117,8 @@ struct answer_state {
         for (auto& step : steps) {
             try {
                 step(res);
-            } catch (std::exception const& e) {
-                log(std::string("an answer step threw: ") + e.what());
-                res = failed();
             } catch (...) {
-                log("an answer step threw a non-standard exception");
+                log("an answer step threw: " + what_was_thrown());
                 res = failed();
             }
         }
@@ -131,20 +130,30 @@ struct answer_state {
     }
 
     // Any thread: moves from waiting to `to`; false if it was no longer waiting.
-    bool settle(phase to, response* res, std::string why = {}) {
+    bool settle(phase to, response* res, std::string why = {}, bool by_destructor = false) {
         {
             std::lock_guard lock(mutex);
             if (state != phase::waiting) return false;
             state = to;
             if (res) answer = std::move(*res);
             problem = std::move(why);
+            abandoned = by_destructor;
         }
         link->notify();
         return true;
     }
+
+    // Any thread: the reason for a drop that a responder's destructor made, when a better one
+    // comes after it (the exception that destroyed the responder), until the connection takes it.
+    void explain_abandonment(std::string why) {
+        std::lock_guard lock(mutex);
+        if (state == phase::dropped && abandoned) problem = std::move(why);
+    }
 };
 
 struct body_consumer;  // body_stream.hpp
+template <class Sink>
+class body_consumer_of;
 
 // What a connection lends the requests it runs, so that a handler can answer later. The
 // connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
@@ -226,7 +235,14 @@ private:
     friend responder answer_later(request const& req);
     explicit responder(std::shared_ptr<detail::answer_state> s) noexcept : state_(std::move(s)) {}
 
-    void abandon() noexcept { fail("a responder was destroyed without answering"); }
+    template <class Sink>
+    friend class detail::body_consumer_of;
+
+    void abandon() noexcept {
+        if (auto state = std::move(state_))
+            state->settle(detail::answer_state::phase::dropped, nullptr, "a responder was destroyed without answering",
+                          /*by_destructor=*/true);
+    }
 
     std::shared_ptr<detail::answer_state> state_;
 };

@@ -258,6 +258,17 @@ template <class R, class C, class... A>
 struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A...)> {};
 template <class F>
 struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
+// A wrapper whose call operators are templates (porthole::blocking) declares what it wraps,
+// whose parameters it takes.
+template <class F>
+struct declared_by {
+    using type = F;
+};
+template <class F>
+requires requires { typename F::porthole_wrapped; }
+struct declared_by<F> {
+    using type = typename F::porthole_wrapped;
+};
 
 enum class handler_form : std::uint8_t {
     none,
@@ -296,7 +307,7 @@ template <class H, class Params>
 struct handler_traits;
 template <class H, class... P>
 struct handler_traits<H, type_list<P...>> {
-    using sig = signature_of<H>;
+    using sig = signature_of<typename declared_by<H>::type>;
     // A handler with a known signature must name the parameter types exactly (an int for an
     // {id:int} would truncate); a generic one must at least be callable with them.
     static constexpr bool exact(auto list) noexcept {

@@ -659,7 +659,15 @@ private:
         constexpr auto f = traits::form;
         // The handler with its parameters, then `tail` (a body, a responder), in its form.
         auto call = [&](auto&&... tail) -> decltype(auto) {
-            if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
+            constexpr bool without_request =
+                f == detail::handler_form::params || f == detail::handler_form::params_and_body;
+            if constexpr (without_request && requires { typename H::porthole_blocking; })
+                return h.template run<false>(  // blocking.hpp: it needs the request
+                    req,
+                    param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                               params[J].value)...,
+                    std::forward<decltype(tail)>(tail)...);
+            else if constexpr (without_request)
                 return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
                                                                                     params[J].value)...,
                          std::forward<decltype(tail)>(tail)...);

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
+#include <porthole/detail/error_log.hpp>
 
 #include <porthole/mailbox.hpp>
 #include <porthole/metrics.hpp>
@@ -129,13 +130,8 @@ pulled pull_piece(body_producer* producer, stream_channel* live, Log&& log) {
             } else {
                 end = true;
             }
-        } catch (std::exception const& e) {
-            log(std::string("body producer threw: ") + e.what());
-            out.bytes.clear();
-            out.kind = pulled::failed;
-            return out;
         } catch (...) {
-            log("body producer threw a non-standard exception");
+            log("body producer threw: " + what_was_thrown());
             out.bytes.clear();
             out.kind = pulled::failed;
             return out;

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
+#include <porthole/detail/error_log.hpp>
 
 #include <porthole/mailbox.hpp>
 #include <porthole/request.hpp>
@@ -458,11 +459,8 @@ private:
     void guarded(F&& f) {
         try {
             f();
-        } catch (std::exception const& e) {
-            detail::report_error(std::string("callback threw: ") + e.what());
-            session_.close(close_code::internal_error);
         } catch (...) {
-            detail::report_error("callback threw a non-standard exception");
+            detail::report_error("callback threw: " + porthole::detail::what_was_thrown());
             session_.close(close_code::internal_error);
         }
     }

@@ -3820,6 +3820,60 @@ inline bool connection_link::notify() {
 // handing the responder to another thread.
 
 // #include <porthole/detail/cxx20.hpp>
+// #include <porthole/detail/error_log.hpp>
+// porthole/detail/error_log.hpp: the lines of the error log (server_options::error_log) that
+// name a request, and where they go by default (stderr).
+
+// #include <porthole/detail/cxx20.hpp>
+
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+
+namespace porthole::detail {
+
+inline void default_error_log(std::string_view message) {
+    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+// An error-log line about one request: "what (GET /path)", the target cut at 200 bytes. The
+// parser let no control character into either.
+inline std::string about_request(std::string_view what, std::string_view method, std::string_view target) {
+    constexpr std::size_t target_shown = 200;
+    std::string line(what);
+    line.append(" (").append(method).append(" ").append(target.substr(0, target_shown));
+    if (target.size() > target_shown) line += "...";
+    line += ')';
+    return line;
+}
+
+// Inside a catch block: what the exception being handled says (a std::exception's what()), or
+// "a non-standard exception".
+inline std::string what_was_thrown() {
+    try {
+        throw;
+    } catch (std::exception const& e) {
+        return e.what();
+    } catch (...) {
+        return "a non-standard exception";
+    }
+}
+
+// The error-log line for the exception being handled (inside a catch block): "application
+// threw: what (GET /path)".
+inline std::string about_exception(std::string_view method, std::string_view target) {
+    try {
+        throw;
+    } catch (std::exception const& e) {
+        return about_request(std::string("application threw: ") + e.what(), method, target);
+    } catch (...) {
+        return about_request("application threw a non-standard exception", method, target);
+    }
+}
+
+}  // namespace porthole::detail
 
 // #include <porthole/mailbox.hpp>
 // #include <porthole/request.hpp>
@@ -3921,6 +3975,7 @@ struct answer_state {
     phase state = phase::waiting;  // guarded by mutex
     response answer;               // guarded by mutex
     std::string problem;           // guarded by mutex
+    bool abandoned = false;        // guarded by mutex: dropped by a responder's destructor
     std::shared_ptr<connection_link> link;
     // The connection's thread only: what middleware asked to do to the answer, in order, and
     // the request it answers (its names for the access log and the error log's lines).
@@ -3963,11 +4018,8 @@ struct answer_state {
         for (auto& step : steps) {
             try {
                 step(res);
-            } catch (std::exception const& e) {
-                log(std::string("an answer step threw: ") + e.what());
-                res = failed();
             } catch (...) {
-                log("an answer step threw a non-standard exception");
+                log("an answer step threw: " + what_was_thrown());
                 res = failed();
             }
         }
@@ -3979,20 +4031,30 @@ struct answer_state {
     }
 
     // Any thread: moves from waiting to `to`; false if it was no longer waiting.
-    bool settle(phase to, response* res, std::string why = {}) {
+    bool settle(phase to, response* res, std::string why = {}, bool by_destructor = false) {
         {
             std::lock_guard lock(mutex);
             if (state != phase::waiting) return false;
             state = to;
             if (res) answer = std::move(*res);
             problem = std::move(why);
+            abandoned = by_destructor;
         }
         link->notify();
         return true;
     }
+
+    // Any thread: the reason for a drop that a responder's destructor made, when a better one
+    // comes after it (the exception that destroyed the responder), until the connection takes it.
+    void explain_abandonment(std::string why) {
+        std::lock_guard lock(mutex);
+        if (state == phase::dropped && abandoned) problem = std::move(why);
+    }
 };
 
 struct body_consumer;  // body_stream.hpp
+template <class Sink>
+class body_consumer_of;
 
 // What a connection lends the requests it runs, so that a handler can answer later. The
 // connection owns it; a driver attaches its mailbox. Nothing here is allocated until a
@@ -4074,7 +4136,14 @@ private:
     friend responder answer_later(request const& req);
     explicit responder(std::shared_ptr<detail::answer_state> s) noexcept : state_(std::move(s)) {}
 
-    void abandon() noexcept { fail("a responder was destroyed without answering"); }
+    template <class Sink>
+    friend class detail::body_consumer_of;
+
+    void abandon() noexcept {
+        if (auto state = std::move(state_))
+            state->settle(detail::answer_state::phase::dropped, nullptr, "a responder was destroyed without answering",
+                          /*by_destructor=*/true);
+    }
 
     std::shared_ptr<detail::answer_state> state_;
 };
@@ -4130,6 +4199,7 @@ inline bool when_answered(request const& req, std::function<void(response&)> ste
 // per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
 
 // #include <porthole/detail/cxx20.hpp>
+// #include <porthole/detail/error_log.hpp>
 
 // #include <porthole/mailbox.hpp>
 // #include <porthole/metrics.hpp>
@@ -4622,13 +4692,8 @@ pulled pull_piece(body_producer* producer, stream_channel* live, Log&& log) {
             } else {
                 end = true;
             }
-        } catch (std::exception const& e) {
-            log(std::string("body producer threw: ") + e.what());
-            out.bytes.clear();
-            out.kind = pulled::failed;
-            return out;
         } catch (...) {
-            log("body producer threw a non-standard exception");
+            log("body producer threw: " + what_was_thrown());
             out.bytes.clear();
             out.kind = pulled::failed;
             return out;
@@ -5570,6 +5635,7 @@ response refuse_through(App& app, request const& head, status refusal) {
 // Content-Length over max_size, the connection closes after the answer instead).
 
 // #include <porthole/detail/cxx20.hpp>
+// #include <porthole/detail/error_log.hpp>
 
 // #include <porthole/app.hpp>
 // #include <porthole/mailbox.hpp>
@@ -5633,19 +5699,22 @@ public:
             return sink_.data(piece);
         }
     }
-    // A sink whose end() throws gets the 500 (a responder it took by value and dropped in
-    // throwing has given it already, as any responder destroyed without answering does).
+    // A sink whose end() throws gets the 500, and the error log the exception: a responder the
+    // sink took by value and dropped in throwing has asked for the 500 already, with a reason
+    // the exception replaces.
     void end() override {
+        std::shared_ptr<answer_state> handed;
         try {
             if constexpr (requires(Sink & s, responder r) { s.end(std::move(r)); }) {
+                handed = answer_.state_;
                 sink_.end(std::move(answer_));
             } else {
                 answer_.send(to_response(sink_.end()));
             }
-        } catch (std::exception const& e) {
-            answer_.fail(std::string("a body sink's end() threw: ") + e.what());
         } catch (...) {
-            answer_.fail("a body sink's end() threw");
+            std::string why = "a body sink's end() threw: " + what_was_thrown();
+            if (handed) handed->explain_abandonment(why);
+            answer_.fail(std::move(why));
         }
     }
     void abort() noexcept override {
@@ -5931,47 +6000,6 @@ class application_ref;  // application_ref.hpp: it tells at run time whether it 
 // #include <porthole/body_stream.hpp>
 // #include <porthole/detail/compiler.hpp>
 // #include <porthole/detail/error_log.hpp>
-// porthole/detail/error_log.hpp: the lines of the error log (server_options::error_log) that
-// name a request, and where they go by default (stderr).
-
-// #include <porthole/detail/cxx20.hpp>
-
-#include <cstddef>
-#include <cstdio>
-#include <exception>
-#include <string>
-#include <string_view>
-
-namespace porthole::detail {
-
-inline void default_error_log(std::string_view message) {
-    std::fprintf(stderr, "porthole: %.*s\n", static_cast<int>(message.size()), message.data());
-}
-
-// An error-log line about one request: "what (GET /path)", the target cut at 200 bytes. The
-// parser let no control character into either.
-inline std::string about_request(std::string_view what, std::string_view method, std::string_view target) {
-    constexpr std::size_t target_shown = 200;
-    std::string line(what);
-    line.append(" (").append(method).append(" ").append(target.substr(0, target_shown));
-    if (target.size() > target_shown) line += "...";
-    line += ')';
-    return line;
-}
-
-// The error-log line for the exception being handled (inside a catch block): "application
-// threw: what (GET /path)".
-inline std::string about_exception(std::string_view method, std::string_view target) {
-    try {
-        throw;
-    } catch (std::exception const& e) {
-        return about_request(std::string("application threw: ") + e.what(), method, target);
-    } catch (...) {
-        return about_request("application threw a non-standard exception", method, target);
-    }
-}
-
-}  // namespace porthole::detail
 // #include <porthole/responder.hpp>
 
 #include <concepts>
@@ -6066,6 +6094,23 @@ struct layer_traits {
                 l.after(r);
             };
     }();
+    // An after() that takes a copy (or a const&) of the response, or returns one, would change
+    // nothing sent: it must take response& and return void.
+    static constexpr bool after_changes_in_place = [] {
+        if constexpr (!has_after) return true;
+        else if constexpr (keeps_state) return !requires(L & l, state & s) {
+                l.after(s, std::declval<response>());
+            }
+        &&requires(L & l, state & s, response & r) {
+            { l.after(s, r) } -> std::same_as<void>;
+        };
+        else return !requires(L & l) {
+            l.after(std::declval<response>());
+        }
+        &&requires(L & l, response & r) {
+            { l.after(r) } -> std::same_as<void>;
+        };
+    }();
     static constexpr bool has_rewrite = keeps_state && requires(L & l, state& s, request const& r) {
         { l.rewrite(s, r) } -> std::same_as<request>;
     };
@@ -6110,7 +6155,10 @@ constexpr bool check_layer() {
     static_assert(!traits::has_before || traits::valid,
                   "porthole layer: before() returns void, std::optional<porthole::response> or "
                   "porthole::layer_result<State>");
-    return traits::valid;
+    static_assert(traits::after_changes_in_place,
+                  "porthole layer: after() must take porthole::response& (not a copy, not const: it changes the "
+                  "answer in place) and return void");
+    return traits::valid && traits::after_changes_in_place;
 }
 }  // namespace detail
 
@@ -6602,6 +6650,7 @@ PORTHOLE_DETAIL_INLINE std::string random_token(std::size_t bytes) {
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6684,12 +6733,17 @@ inline std::optional<basic_credentials> basic_credentials_of(request const& req)
 // ask for a name and password. Compare secrets in `check` with constant_time_equals.
 //   porthole::basic_auth("status", [](std::string_view user, std::string_view password) { ... })
 //   porthole::basic_auth("status", "admin", secret)   // one user
+// The one-user form throws std::invalid_argument for credentials no client can send: a user-id
+// with a colon (RFC 7617 2: the first colon ends it), a control character in either.
 class basic_auth {
 public:
     using check_function = std::function<bool(std::string_view user_id, std::string_view password)>;
 
     basic_auth(std::string_view realm, check_function check) : check_(std::move(check)) { set_challenge(realm); }
     basic_auth(std::string_view realm, std::string user_id, std::string password) {
+        if (user_id.find(':') != std::string::npos || detail::has_control(user_id) || detail::has_control(password))
+            throw std::invalid_argument(
+                "porthole::basic_auth: a user-id cannot hold a colon, nor a user-id or password a control character");
         set_challenge(realm);
         check_ = [u = std::move(user_id), p = std::move(password)](std::string_view user, std::string_view pass) {
             bool user_ok = constant_time_equals(user, u);  // both compared, whichever is wrong
@@ -9237,6 +9291,7 @@ private:
 // connection, porthole::testing) the handler runs inline.
 
 // #include <porthole/detail/cxx20.hpp>
+// #include <porthole/detail/error_log.hpp>
 
 // #include <porthole/app.hpp>
 // #include <porthole/responder.hpp>
@@ -9320,7 +9375,8 @@ inline response busy_response() {
 template <class Handler>
 class blocking_handler {
 public:
-    using porthole_blocking = void;  // the router passes the request to run() for parameter-only handlers
+    using porthole_blocking = void;    // the router passes the request to run() for parameter-only handlers
+    using porthole_wrapped = Handler;  // the router reads its parameters (a body among them) from Handler
 
     explicit blocking_handler(Handler h) : handler_(std::make_shared<Handler>(std::move(h))) {}
 
@@ -9360,10 +9416,8 @@ public:
                         else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
                     },
                     args);
-            } catch (std::exception const& e) {
-                answer.fail(std::string("blocking handler threw: ") + e.what());
             } catch (...) {
-                answer.fail("blocking handler threw a non-standard exception");
+                answer.fail("blocking handler threw: " + detail::what_was_thrown());
             }
         };
         // std::function wants a copyable target, and a responder is not: the task is shared.
@@ -11086,12 +11140,8 @@ std::size_t connection<App>::take_body(char* data, std::size_t size) {
         detail::incoming_body::step st;
         try {
             st = incoming_->take(data + off, size - off);
-        } catch (std::exception const& e) {
-            log_error(std::string("a body sink threw: ") + e.what());
-            fail_body(status::internal_server_error);
-            return size;
         } catch (...) {
-            log_error("a body sink threw");
+            log_error("a body sink threw: " + detail::what_was_thrown());
             fail_body(status::internal_server_error);
             return size;
         }
@@ -16428,6 +16478,17 @@ template <class R, class C, class... A>
 struct signature_of<R (C::*)(A...) const noexcept, void> : signature_of<R (*)(A...)> {};
 template <class F>
 struct signature_of<F, std::void_t<decltype(&F::operator())>> : signature_of<decltype(&F::operator())> {};
+// A wrapper whose call operators are templates (porthole::blocking) declares what it wraps,
+// whose parameters it takes.
+template <class F>
+struct declared_by {
+    using type = F;
+};
+template <class F>
+requires requires { typename F::porthole_wrapped; }
+struct declared_by<F> {
+    using type = typename F::porthole_wrapped;
+};
 
 enum class handler_form : std::uint8_t {
     none,
@@ -16466,7 +16527,7 @@ template <class H, class Params>
 struct handler_traits;
 template <class H, class... P>
 struct handler_traits<H, type_list<P...>> {
-    using sig = signature_of<H>;
+    using sig = signature_of<typename declared_by<H>::type>;
     // A handler with a known signature must name the parameter types exactly (an int for an
     // {id:int} would truncate); a generic one must at least be callable with them.
     static constexpr bool exact(auto list) noexcept {
@@ -17520,7 +17581,15 @@ private:
         constexpr auto f = traits::form;
         // The handler with its parameters, then `tail` (a body, a responder), in its form.
         auto call = [&](auto&&... tail) -> decltype(auto) {
-            if constexpr (f == detail::handler_form::params || f == detail::handler_form::params_and_body)
+            constexpr bool without_request =
+                f == detail::handler_form::params || f == detail::handler_form::params_and_body;
+            if constexpr (without_request && requires { typename H::porthole_blocking; })
+                return h.template run<false>(  // blocking.hpp: it needs the request
+                    req,
+                    param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
+                                                                               params[J].value)...,
+                    std::forward<decltype(tail)>(tail)...);
+            else if constexpr (without_request)
                 return h(param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
                                                                                     params[J].value)...,
                          std::forward<decltype(tail)>(tail)...);
@@ -19532,6 +19601,7 @@ private:
 // client it did something forbidden, which it did not.
 
 // #include <porthole/detail/cxx20.hpp>
+// #include <porthole/detail/error_log.hpp>
 
 // #include <porthole/mailbox.hpp>
 // #include <porthole/request.hpp>
@@ -19967,11 +20037,8 @@ private:
     void guarded(F&& f) {
         try {
             f();
-        } catch (std::exception const& e) {
-            detail::report_error(std::string("callback threw: ") + e.what());
-            session_.close(close_code::internal_error);
         } catch (...) {
-            detail::report_error("callback threw a non-standard exception");
+            detail::report_error("callback threw: " + porthole::detail::what_was_thrown());
             session_.close(close_code::internal_error);
         }
     }
@@ -21061,6 +21128,16 @@ inline response json_error(status s, std::string_view message) {
     return response::json(dump_json(body), s);
 }
 
+// nlohmann's message for a client: without the "[json.exception.parse_error.101] " that names
+// the exception's class and number in the library (nothing a client can act on).
+inline std::string_view client_message(nlohmann::json::exception const& e) noexcept {
+    std::string_view m = e.what();
+    if (m.starts_with("[json.exception.")) {
+        if (auto end = m.find("] "); end != std::string_view::npos) m.remove_prefix(end + 2);
+    }
+    return m;
+}
+
 // application/json, or any type with a +json suffix (RFC 6839), parameters aside.
 constexpr bool is_json_media_type(std::string_view type) noexcept {
     return iequals(media_type(type), "application/json") || media_type_ends_with(type, "+json");
@@ -21131,7 +21208,7 @@ std::optional<Json> read_json(request const& req, response& refusal, int max_dep
     try {
         return Json::parse(req.body());
     } catch (nlohmann::json::exception const& e) {
-        refusal = detail::json_error(status::bad_request, e.what());
+        refusal = detail::json_error(status::bad_request, detail::client_message(e));
         return std::nullopt;
     }
 }
@@ -21169,7 +21246,7 @@ struct body_reader<json_body<T>> {
                 if constexpr (std::is_same_v<T, std::remove_cvref_t<decltype(*j)>>) return json_body<T>{std::move(*j)};
                 else return json_body<T>{j->template get<T>()};
             } catch (nlohmann::json::exception const& e) {
-                refusal = detail::json_error(status::bad_request, e.what());
+                refusal = detail::json_error(status::bad_request, detail::client_message(e));
                 return std::nullopt;
             }
         } else {

@@ -98,12 +98,8 @@ std::size_t connection<App>::take_body(char* data, std::size_t size) {
         detail::incoming_body::step st;
         try {
             st = incoming_->take(data + off, size - off);
-        } catch (std::exception const& e) {
-            log_error(std::string("a body sink threw: ") + e.what());
-            fail_body(status::internal_server_error);
-            return size;
         } catch (...) {
-            log_error("a body sink threw");
+            log_error("a body sink threw: " + detail::what_was_thrown());
             fail_body(status::internal_server_error);
             return size;
         }

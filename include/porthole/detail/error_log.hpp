@@ -27,6 +27,18 @@ inline std::string about_request(std::string_view what, std::string_view method,
     return line;
 }
 
+// Inside a catch block: what the exception being handled says (a std::exception's what()), or
+// "a non-standard exception".
+inline std::string what_was_thrown() {
+    try {
+        throw;
+    } catch (std::exception const& e) {
+        return e.what();
+    } catch (...) {
+        return "a non-standard exception";
+    }
+}
+
 // The error-log line for the exception being handled (inside a catch block): "application
 // threw: what (GET /path)".
 inline std::string about_exception(std::string_view method, std::string_view target) {
