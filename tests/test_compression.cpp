@@ -302,6 +302,28 @@ TEST_CASE("request_decompression: a zip bomb is 413 without being decoded whole;
     CHECK(calls == 1);
 }
 
+TEST_CASE("request_decompression: a request with no content passes as it came, whatever coding it names") {
+    std::string seen;
+    auto app = layers{request_decompression{}}([&](request const& req) {
+        seen = std::string(req.method_name()) + " [" + std::string(req.body()) + "] " +
+               std::string(req.header("Content-Encoding").value_or("none"));
+        return "ok";
+    });
+    for (auto coding : {"gzip", "deflate", "br", "gzip, gzip"}) {
+        CAPTURE(coding);
+        for (auto m : {method::get, method::head, method::delete_, method::post}) {
+            simple_request req{m, "/", {{"Content-Encoding", coding}}, {}};
+            if (m == method::post) req.headers.emplace_back("Content-Length", "0");
+            auto r = testing::send(app, req);
+            CHECK(r.status == 200);
+            CHECK(seen == std::string(to_string(m)) + " [] " + coding);
+        }
+    }
+    // One byte is content: it must decode.
+    CHECK(testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "gzip"}}, "x"}).status == 400);
+    CHECK(testing::send(app, simple_request{method::post, "/", {{"Content-Encoding", "br"}}, "x"}).status == 415);
+}
+
 TEST_CASE("request_decompression: a chunked body decoded has one framing; a streamed route's encoded body is 415") {
     std::string seen_body;
     bool seen_chunked = true;

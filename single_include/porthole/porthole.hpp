@@ -8104,7 +8104,8 @@ struct decompression_options {
 // of the decoded size. Opt in by adding the layer: without it, bodies reach the application as
 // they came. A body that does not decode is 400; one that decodes beyond max_body is 413,
 // decided as the output grows, never after decoding it all; another coding, or several, 415
-// with Accept-Encoding naming what is taken (RFC 9110 15.5.16). Needs zlib.
+// with Accept-Encoding naming what is taken (RFC 9110 15.5.16). A request with no content
+// passes as it came, whatever coding it names. Needs zlib.
 class request_decompression {
 public:
     template <int Used = 1>
@@ -8134,6 +8135,9 @@ public:
         // A body refused for its size is not read: its 413 answers, nothing to decode.
         auto delivery = body_delivery_of(req);
         if (delivery == body_delivery::refused) return state{};
+        // No content, nothing encoded (RFC 9110 8.4 codes content): a GET from a client that
+        // names its coding on every request passes as it came.
+        if (delivery == body_delivery::whole && req.body().empty()) return state{};
         bool gzip = iequals(coding, "gzip") || iequals(coding, "x-gzip");
         // A streamed body (body_stream.hpp) goes to its sink as it arrives, undecoded: refused
         // like a coding not decoded here, rather than handed on still encoded.
