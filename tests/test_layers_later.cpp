@@ -10,8 +10,11 @@
 
 #include <chrono>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if PORTHOLE_WITH_ZLIB
@@ -219,20 +222,51 @@ TEST_CASE("compression: a live stream behind the layer is compressed piece by pi
 }
 #endif
 
-TEST_CASE("a later answer that never comes: the layers' steps do not run on the 503, and nothing leaks") {
+TEST_CASE("a later answer that never comes: the layers' steps run on the connection's 503 in its place, once") {
     std::vector<std::string> trace;
     deferred_app inner;
-    auto app = layers{tracer{"a", &trace}}(by_ref(inner));
+    std::vector<std::pair<status, std::string>> logged;  // an entry's views last as long as the call
+    auto app =
+        layers{access_log([&](access_entry const& e) { logged.emplace_back(e.status, e.target); }),
+               cors({.origins = {"https://app.example"}}), tracer{"a", &trace}, tracer{"b", &trace}}(by_ref(inner));
     {
         testing::client c(app);
-        c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        c.send("GET /slow HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n");
+        CHECK(trace == std::vector<std::string>{"a.before", "b.before"});
         c.time_out();
         auto rs = c.responses();
         REQUIRE(rs.size() == 1);
         CHECK(rs[0].status == 503);
+        CHECK(headers_of(rs[0], "X-Trace") == "b,a");  // innermost first, as on an answer
+        CHECK(rs[0].header("Access-Control-Allow-Origin") == "https://app.example");  // a page may read it
+        CHECK(c.closed());
         CHECK(!inner.held[0].send(response::text("too late")));
+        c.step();
+        CHECK(c.responses().size() == 1);
     }
-    CHECK(trace == std::vector<std::string>{"a.before"});
+    CHECK(trace == std::vector<std::string>{"a.before", "b.before", "b.after", "a.after"});  // once
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0] == std::pair<status, std::string>{status::service_unavailable, "/slow"});
+}
+
+TEST_CASE("a later answer that never comes, behind a step that throws: the 503 stands, logged") {
+    struct throws_after {
+        void after(response&) const { throw std::runtime_error("step broke"); }
+    };
+    deferred_app inner;
+    std::vector<std::string> errors;
+    connection_config config;
+    config.error_log = [&](std::string_view m) { errors.emplace_back(m); };
+    auto app = layers{throws_after{}}(by_ref(inner));
+    testing::client c(app, config);
+    c.send("HEAD /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.time_out();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 503);
+    CHECK(rs[0].body.empty());    // HEAD: no content, the connection's own answer too
+    REQUIRE(errors.size() == 2);  // the timeout, then the step
+    CHECK(errors[1] == "an answer step threw: step broke (HEAD /slow)");
 }
 
 TEST_CASE("blocking handlers behind layers: the steps run on the pool's answer") {

@@ -114,6 +114,15 @@ struct answer_state {
             log(why);
             res = failed();
         }
+        run_steps(res, log, failed);
+        return res;
+    }
+
+    // The connection's thread: the steps on `res`, the answer or what the connection gives in
+    // its place (a 503 when it did not come in time); one that throws, or an answer left that
+    // cannot be sent, gives `failed()`, and `log` says why.
+    template <class Log, class Failed>
+    void run_steps(response& res, Log&& log, Failed&& failed) {
         for (auto& step : steps) {
             try {
                 step(res);
@@ -126,7 +135,6 @@ struct answer_state {
             log("a later answer was not a response that can be sent");
             res = failed();
         }
-        return res;
     }
 
     // Any thread: moves from waiting to `to`; false if it was no longer waiting.

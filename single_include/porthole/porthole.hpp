@@ -4015,6 +4015,15 @@ struct answer_state {
             log(why);
             res = failed();
         }
+        run_steps(res, log, failed);
+        return res;
+    }
+
+    // The connection's thread: the steps on `res`, the answer or what the connection gives in
+    // its place (a 503 when it did not come in time); one that throws, or an answer left that
+    // cannot be sent, gives `failed()`, and `log` says why.
+    template <class Log, class Failed>
+    void run_steps(response& res, Log&& log, Failed&& failed) {
         for (auto& step : steps) {
             try {
                 step(res);
@@ -4027,7 +4036,6 @@ struct answer_state {
             log("a later answer was not a response that can be sent");
             res = failed();
         }
-        return res;
     }
 
     // Any thread: moves from waiting to `to`; false if it was no longer waiting.
@@ -10308,7 +10316,7 @@ private:
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = queue_error(s, held ? held->summary : unknown_request());
+        auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }
@@ -10380,6 +10388,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept;
+    std::uint64_t queue_error_instead(status s, detail::answer_state& held);
 
     // A live stream is queued: counted, told of a drain, and linked to the driver's mailbox.
     PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live);
@@ -10948,6 +10957,22 @@ inline void connection<App>::abandon_answer() noexcept {
     pending_->close();
     pending_.reset();
     waiting_ = false;
+}
+
+// The error page in place of an answer that did not come: the layers' after() steps run on it
+// as on the answer (CORS fields that let a page read it, the request id, an error page's form).
+template <class App>
+std::uint64_t connection<App>::queue_error_instead(status s, detail::answer_state& held) {
+    response res = response::error(s);
+    held.run_steps(
+        res,
+        [&](std::string_view why) {
+            log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
+        },
+        [s] { return response::error(s); });
+    auto bytes = queue_response(res, held.summary.head_only, http_1_1, false).bytes;
+    if (config_.access_log) log_own_answer(res.status(), bytes, held.summary);
+    return bytes;
 }
 
 template <class App>

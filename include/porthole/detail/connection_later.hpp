@@ -54,6 +54,22 @@ inline void connection<App>::abandon_answer() noexcept {
     waiting_ = false;
 }
 
+// The error page in place of an answer that did not come: the layers' after() steps run on it
+// as on the answer (CORS fields that let a page read it, the request id, an error page's form).
+template <class App>
+std::uint64_t connection<App>::queue_error_instead(status s, detail::answer_state& held) {
+    response res = response::error(s);
+    held.run_steps(
+        res,
+        [&](std::string_view why) {
+            log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
+        },
+        [s] { return response::error(s); });
+    auto bytes = queue_response(res, held.summary.head_only, http_1_1, false).bytes;
+    if (config_.access_log) log_own_answer(res.status(), bytes, held.summary);
+    return bytes;
+}
+
 template <class App>
 void connection<App>::start_live_stream(segment& s, detail::stream_channel& live) {
     s.live = &live;
