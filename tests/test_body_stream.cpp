@@ -559,6 +559,14 @@ TEST_CASE("a sink whose end() throws is answered 500, at once or behind an answe
         void data(std::string_view) {}
         void end(responder&&) { throw std::runtime_error("the disk is gone"); }
     };
+    struct end_throws_holding {  // keeps the responder, then throws
+        std::optional<responder> kept;
+        void data(std::string_view) {}
+        void end(responder r) {
+            kept.emplace(std::move(r));
+            throw std::runtime_error("the disk is gone");
+        }
+    };
     std::optional<responder> first;
     auto app = router{
         post<"/first">([&](request const& req) -> response {
@@ -569,8 +577,10 @@ TEST_CASE("a sink whose end() throws is answered 500, at once or behind an answe
             streamed_body({.max_size = 1 << 20}, [](request const& req) { return take_body(req, end_throws{}); })),
         post<"/throws-keeping">(streamed_body({.max_size = 1 << 20},
                                               [](request const& req) { return take_body(req, end_throws_keeping{}); })),
+        post<"/throws-holding">(streamed_body({.max_size = 1 << 20},
+                                              [](request const& req) { return take_body(req, end_throws_holding{}); })),
     };
-    for (std::string target : {"/throws", "/throws-keeping"}) {
+    for (std::string target : {"/throws", "/throws-keeping", "/throws-holding"}) {
         CAPTURE(target);
         std::vector<std::string> errors;
         connection_config config;

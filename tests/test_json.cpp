@@ -1,5 +1,6 @@
 // JSON through nlohmann/json: handlers returning it, bodies read as it with refusals that say
 // why, typed body parameters on routes.
+#include <porthole/blocking.hpp>
 #include <porthole/json.hpp>
 #include <porthole/router.hpp>
 #include <porthole/testing.hpp>
@@ -186,4 +187,30 @@ TEST_CASE("a typed body and a responder together: the body read first, the answe
     CHECK(post(app, "/jobs/7", R"({"x": 2})").status == 400);  // refused: the handler is not called
     CHECK(calls == 1);
     for (auto& w : workers) w.join();
+}
+
+TEST_CASE("a typed body to a blocking handler: read on the connection's thread, the handler on the pool") {
+    worker_pool pool(2, 4);
+    connection_config config;
+    config.workers = &pool;
+    auto const caller = std::this_thread::get_id();
+    std::thread::id ran_on;
+    auto app = router{
+        post<"/points/{id:int}">(blocking([&](std::int64_t id, json_body<point> p) {
+            ran_on = std::this_thread::get_id();
+            return json_response({{"id", id}, {"sum", p->x + p->y}});
+        })),
+    };
+    simple_request req{method::post, "/points/3", {{"Content-Type", "application/json"}}, R"({"x": 4, "y": 5})"};
+    auto r = testing::send(app, req, config);
+    CHECK(r.status == 200);
+    CHECK(r.body == R"({"id":3,"sum":9})");
+    CHECK(ran_on != caller);
+    CHECK(ran_on != std::thread::id{});
+    req.body = R"({"x": 4})";  // refused by the reader: no job
+    ran_on = {};
+    r = testing::send(app, req, config);
+    CHECK(r.status == 400);
+    CHECK(nlohmann::json::parse(r.body).at("error") == "key 'y' not found");
+    CHECK(ran_on == std::thread::id{});
 }

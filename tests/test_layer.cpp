@@ -96,6 +96,38 @@ TEST_CASE("a layer with after() alone changes every answer, early ones of inner 
     CHECK_FALSE(testing::get(some, "/b").header("X-Stamp").has_value());
 }
 
+namespace {
+// after() as a template (a local class cannot hold one): not judged by its parameter.
+struct generic_after {
+    void after(auto& res) const { res.add_header("X-A", "1"); }
+};
+struct forwarding_after {
+    void after(auto&& res) const { res.add_header("X-B", "1"); }
+};
+}  // namespace
+
+TEST_CASE("an after() of another shape that still changes the response in place is a layer") {
+    struct returning {  // returns what it changed, for chaining: the change is what counts
+        response& after(response& res) const {
+            res.add_header("X-C", "1");
+            return res;
+        }
+    };
+    struct keeping {  // state by const&, the response by reference
+        layer_result<int> before(request const&) const { return 4; }
+        bool after(int const& kept, response& res) const {
+            res.add_header("X-D", std::to_string(kept));
+            return true;
+        }
+    };
+    auto app = layers{generic_after{}, forwarding_after{}, returning{}, keeping{}}([](request const&) { return "x"; });
+    auto r = testing::get(app, "/");
+    CHECK(r.header("X-A") == "1");
+    CHECK(r.header("X-B") == "1");
+    CHECK(r.header("X-C") == "1");
+    CHECK(r.header("X-D") == "4");
+}
+
 TEST_CASE("when() applies a layer to the requests its predicate picks") {
     auto writes = [](request const& r) { return r.method() != method::get && r.method() != method::head; };
     auto app = layers{when(writes, gate{})}([](request const&) { return "ok"; });

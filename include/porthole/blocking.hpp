@@ -81,10 +81,14 @@ private:
     request req_;
 };
 
-// A path parameter kept for later: text is copied, numbers are values.
+// A path parameter's text, copied for later (a body parameter that is a std::string stays one).
+struct kept_text {
+    explicit kept_text(std::string_view v) : text(v) {}
+    std::string text;
+};
+// A handler's argument kept for later: text is copied, numbers and a body parameter are values.
 template <class T>
-using kept_argument =
-    std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
+using kept_argument = std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, kept_text, std::decay_t<T>>;
 
 inline response busy_response() {
     response res = response::error(status::service_unavailable);
@@ -159,10 +163,11 @@ public:
     }
 
 private:
+    // Each argument is used once: a body parameter is moved into the handler's call.
     template <class T>
     static decltype(auto) as_argument(T& kept) {
-        if constexpr (std::is_same_v<T, std::string>) return std::string_view(kept);
-        else return (kept);
+        if constexpr (std::is_same_v<T, detail::kept_text>) return std::string_view(kept.text);
+        else return std::move(kept);
     }
 
     std::shared_ptr<Handler> handler_;  // shared with jobs in flight

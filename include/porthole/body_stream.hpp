@@ -101,9 +101,9 @@ public:
             return sink_.data(piece);
         }
     }
-    // A sink whose end() throws gets the 500, and the error log the exception: a responder the
-    // sink took by value and dropped in throwing has asked for the 500 already, with a reason
-    // the exception replaces.
+    // A sink whose end() throws gets the 500, and the error log the exception, whether it kept
+    // the responder it took or dropped it in throwing (which asked for the 500 already, with a
+    // reason the exception replaces).
     void end() override {
         std::shared_ptr<answer_state> handed;
         try {
@@ -115,8 +115,8 @@ public:
             }
         } catch (...) {
             std::string why = "a body sink's end() threw: " + what_was_thrown();
-            if (handed) handed->explain_abandonment(why);
-            answer_.fail(std::move(why));
+            if (handed) handed->fail_with(std::move(why));
+            else answer_.fail(std::move(why));
         }
     }
     void abort() noexcept override {

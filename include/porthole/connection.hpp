@@ -674,7 +674,7 @@ private:
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());
+        auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());  // s: as sent
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }
@@ -746,7 +746,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept;
-    std::uint64_t queue_error_instead(status s, detail::answer_state& held);
+    std::uint64_t queue_error_instead(status& s, detail::answer_state& held);
 
     // A live stream is queued: counted, told of a drain, and linked to the driver's mailbox.
     PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live);

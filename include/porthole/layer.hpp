@@ -82,6 +82,29 @@ struct before_result_of<L> {
     using type = decltype(std::declval<L&>().before(std::declval<request const&>()));
 };
 
+// Whether a function's last parameter is a response by value or by const&.
+template <class... A>
+constexpr bool last_copies_response() noexcept {
+    if constexpr (sizeof...(A) == 0) return false;
+    else {
+        using last = std::tuple_element_t<sizeof...(A) - 1, std::tuple<A...>>;
+        return std::is_same_v<last, response> || std::is_same_v<last, response const&>;
+    }
+}
+template <class F>
+struct last_parameter_copies_response : std::false_type {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...)> : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...) const> : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...) noexcept> : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...) const noexcept>
+    : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class... A>
+struct last_parameter_copies_response<R (*)(A...)> : std::bool_constant<last_copies_response<A...>()> {};
+
 // What a layer L offers. Complete (and quiet) for a type that is no layer: layer_check says why.
 template <class L>
 struct layer_traits {
@@ -107,22 +130,12 @@ struct layer_traits {
                 l.after(r);
             };
     }();
-    // An after() that takes a copy (or a const&) of the response, or returns one, would change
-    // nothing sent: it must take response& and return void.
+    // An after() that takes a copy of the response, or a const&, would change nothing sent.
+    // Judged where after names one function (not overloads, not a template such as after(auto&)).
     static constexpr bool after_changes_in_place = [] {
-        if constexpr (!has_after) return true;
-        else if constexpr (keeps_state) return !requires(L & l, state & s) {
-                l.after(s, std::declval<response>());
-            }
-        &&requires(L & l, state & s, response & r) {
-            { l.after(s, r) } -> std::same_as<void>;
-        };
-        else return !requires(L & l) {
-            l.after(std::declval<response>());
-        }
-        &&requires(L & l, response & r) {
-            { l.after(r) } -> std::same_as<void>;
-        };
+        if constexpr (has_after && requires { &L::after; })
+            return !last_parameter_copies_response<decltype(&L::after)>::value;
+        else return true;
     }();
     static constexpr bool has_rewrite = keeps_state && requires(L & l, state& s, request const& r) {
         { l.rewrite(s, r) } -> std::same_as<request>;
@@ -169,8 +182,8 @@ constexpr bool check_layer() {
                   "porthole layer: before() returns void, std::optional<porthole::response> or "
                   "porthole::layer_result<State>");
     static_assert(traits::after_changes_in_place,
-                  "porthole layer: after() must take porthole::response& (not a copy, not const: it changes the "
-                  "answer in place) and return void");
+                  "porthole layer: after() must take porthole::response& (a copy, or a const&, cannot change the "
+                  "answer that is sent)");
     return traits::valid && traits::after_changes_in_place;
 }
 }  // namespace detail

@@ -151,11 +151,21 @@ struct answer_state {
         return true;
     }
 
-    // Any thread: the reason for a drop that a responder's destructor made, when a better one
-    // comes after it (the exception that destroyed the responder), until the connection takes it.
-    void explain_abandonment(std::string why) {
-        std::lock_guard lock(mutex);
-        if (state == phase::dropped && abandoned) problem = std::move(why);
+    // Any thread: a 500 with `why` (a body sink's end() threw), however the sink left its
+    // responder: kept (its send() is then refused) or dropped by its destructor in the unwinding
+    // (`why` replaces that reason), unless an answer came first.
+    void fail_with(std::string why) {
+        {
+            std::lock_guard lock(mutex);
+            if (state == phase::dropped && abandoned) {
+                problem = std::move(why);
+                return;
+            }
+            if (state != phase::waiting) return;
+            state = phase::dropped;
+            problem = std::move(why);
+        }
+        link->notify();
     }
 };
 

@@ -385,7 +385,8 @@ using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
 // A concept, so that a handler that fits a form is never probed further (a generic one must
 // not be instantiated with what it does not take).
 template <route_pattern P, class H>
-concept handler_unnamed = (route_handler_traits<P, H>::form == handler_form::none) && call_operator_unnamed<H>;
+concept handler_unnamed =
+    (route_handler_traits<P, H>::form == handler_form::none) && call_operator_unnamed<typename declared_by<H>::type>;
 template <route_pattern P, class H>
 inline constexpr bool handler_parameters_fit =
     pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none ||

@@ -4052,11 +4052,21 @@ struct answer_state {
         return true;
     }
 
-    // Any thread: the reason for a drop that a responder's destructor made, when a better one
-    // comes after it (the exception that destroyed the responder), until the connection takes it.
-    void explain_abandonment(std::string why) {
-        std::lock_guard lock(mutex);
-        if (state == phase::dropped && abandoned) problem = std::move(why);
+    // Any thread: a 500 with `why` (a body sink's end() threw), however the sink left its
+    // responder: kept (its send() is then refused) or dropped by its destructor in the unwinding
+    // (`why` replaces that reason), unless an answer came first.
+    void fail_with(std::string why) {
+        {
+            std::lock_guard lock(mutex);
+            if (state == phase::dropped && abandoned) {
+                problem = std::move(why);
+                return;
+            }
+            if (state != phase::waiting) return;
+            state = phase::dropped;
+            problem = std::move(why);
+        }
+        link->notify();
     }
 };
 
@@ -5707,9 +5717,9 @@ public:
             return sink_.data(piece);
         }
     }
-    // A sink whose end() throws gets the 500, and the error log the exception: a responder the
-    // sink took by value and dropped in throwing has asked for the 500 already, with a reason
-    // the exception replaces.
+    // A sink whose end() throws gets the 500, and the error log the exception, whether it kept
+    // the responder it took or dropped it in throwing (which asked for the 500 already, with a
+    // reason the exception replaces).
     void end() override {
         std::shared_ptr<answer_state> handed;
         try {
@@ -5721,8 +5731,8 @@ public:
             }
         } catch (...) {
             std::string why = "a body sink's end() threw: " + what_was_thrown();
-            if (handed) handed->explain_abandonment(why);
-            answer_.fail(std::move(why));
+            if (handed) handed->fail_with(std::move(why));
+            else answer_.fail(std::move(why));
         }
     }
     void abort() noexcept override {
@@ -6077,6 +6087,29 @@ struct before_result_of<L> {
     using type = decltype(std::declval<L&>().before(std::declval<request const&>()));
 };
 
+// Whether a function's last parameter is a response by value or by const&.
+template <class... A>
+constexpr bool last_copies_response() noexcept {
+    if constexpr (sizeof...(A) == 0) return false;
+    else {
+        using last = std::tuple_element_t<sizeof...(A) - 1, std::tuple<A...>>;
+        return std::is_same_v<last, response> || std::is_same_v<last, response const&>;
+    }
+}
+template <class F>
+struct last_parameter_copies_response : std::false_type {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...)> : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...) const> : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...) noexcept> : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class C, class... A>
+struct last_parameter_copies_response<R (C::*)(A...) const noexcept>
+    : std::bool_constant<last_copies_response<A...>()> {};
+template <class R, class... A>
+struct last_parameter_copies_response<R (*)(A...)> : std::bool_constant<last_copies_response<A...>()> {};
+
 // What a layer L offers. Complete (and quiet) for a type that is no layer: layer_check says why.
 template <class L>
 struct layer_traits {
@@ -6102,22 +6135,12 @@ struct layer_traits {
                 l.after(r);
             };
     }();
-    // An after() that takes a copy (or a const&) of the response, or returns one, would change
-    // nothing sent: it must take response& and return void.
+    // An after() that takes a copy of the response, or a const&, would change nothing sent.
+    // Judged where after names one function (not overloads, not a template such as after(auto&)).
     static constexpr bool after_changes_in_place = [] {
-        if constexpr (!has_after) return true;
-        else if constexpr (keeps_state) return !requires(L & l, state & s) {
-                l.after(s, std::declval<response>());
-            }
-        &&requires(L & l, state & s, response & r) {
-            { l.after(s, r) } -> std::same_as<void>;
-        };
-        else return !requires(L & l) {
-            l.after(std::declval<response>());
-        }
-        &&requires(L & l, response & r) {
-            { l.after(r) } -> std::same_as<void>;
-        };
+        if constexpr (has_after && requires { &L::after; })
+            return !last_parameter_copies_response<decltype(&L::after)>::value;
+        else return true;
     }();
     static constexpr bool has_rewrite = keeps_state && requires(L & l, state& s, request const& r) {
         { l.rewrite(s, r) } -> std::same_as<request>;
@@ -6164,8 +6187,8 @@ constexpr bool check_layer() {
                   "porthole layer: before() returns void, std::optional<porthole::response> or "
                   "porthole::layer_result<State>");
     static_assert(traits::after_changes_in_place,
-                  "porthole layer: after() must take porthole::response& (not a copy, not const: it changes the "
-                  "answer in place) and return void");
+                  "porthole layer: after() must take porthole::response& (a copy, or a const&, cannot change the "
+                  "answer that is sent)");
     return traits::valid && traits::after_changes_in_place;
 }
 }  // namespace detail
@@ -9371,10 +9394,14 @@ private:
     request req_;
 };
 
-// A path parameter kept for later: text is copied, numbers are values.
+// A path parameter's text, copied for later (a body parameter that is a std::string stays one).
+struct kept_text {
+    explicit kept_text(std::string_view v) : text(v) {}
+    std::string text;
+};
+// A handler's argument kept for later: text is copied, numbers and a body parameter are values.
 template <class T>
-using kept_argument =
-    std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, std::string, std::decay_t<T>>;
+using kept_argument = std::conditional_t<std::is_same_v<std::decay_t<T>, std::string_view>, kept_text, std::decay_t<T>>;
 
 inline response busy_response() {
     response res = response::error(status::service_unavailable);
@@ -9449,10 +9476,11 @@ public:
     }
 
 private:
+    // Each argument is used once: a body parameter is moved into the handler's call.
     template <class T>
     static decltype(auto) as_argument(T& kept) {
-        if constexpr (std::is_same_v<T, std::string>) return std::string_view(kept);
-        else return (kept);
+        if constexpr (std::is_same_v<T, detail::kept_text>) return std::string_view(kept.text);
+        else return std::move(kept);
     }
 
     std::shared_ptr<Handler> handler_;  // shared with jobs in flight
@@ -10316,7 +10344,7 @@ private:
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
         abandon_answer();
-        auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());
+        auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());  // s: as sent
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
     }
@@ -10388,7 +10416,7 @@ private:
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept;
-    std::uint64_t queue_error_instead(status s, detail::answer_state& held);
+    std::uint64_t queue_error_instead(status& s, detail::answer_state& held);
 
     // A live stream is queued: counted, told of a drain, and linked to the driver's mailbox.
     PORTHOLE_NOINLINE void start_live_stream(segment& s, detail::stream_channel& live);
@@ -10959,10 +10987,11 @@ inline void connection<App>::abandon_answer() noexcept {
     waiting_ = false;
 }
 
-// The error page in place of an answer that did not come: the layers' after() steps run on it
-// as on the answer (CORS fields that let a page read it, the request id, an error page's form).
+// The error page in place of an answer that did not come (or of one whose request's body broke
+// off): the layers' after() steps run on it as on the answer (CORS fields that let a page read
+// it, the request id, an error page's form). `s` becomes the status sent.
 template <class App>
-std::uint64_t connection<App>::queue_error_instead(status s, detail::answer_state& held) {
+std::uint64_t connection<App>::queue_error_instead(status& s, detail::answer_state& held) {
     response res = response::error(s);
     held.run_steps(
         res,
@@ -10970,8 +10999,9 @@ std::uint64_t connection<App>::queue_error_instead(status s, detail::answer_stat
             log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
         },
         [s] { return response::error(s); });
+    s = res.status();
     auto bytes = queue_response(res, held.summary.head_only, http_1_1, false).bytes;
-    if (config_.access_log) log_own_answer(res.status(), bytes, held.summary);
+    if (config_.access_log) log_own_answer(s, bytes, held.summary);
     return bytes;
 }
 
@@ -11099,8 +11129,8 @@ bool connection<App>::plan_body() {
     std::optional<body_plan> plan;
     try {
         plan = app_.plan_body(req);
-    } catch (std::exception const& e) {
-        log_error(std::string("plan_body threw: ") + e.what());
+    } catch (...) {
+        log_error("plan_body threw: " + detail::what_was_thrown());
     }
     if (!plan) return false;
     if (!plan->streamed) {
@@ -16634,7 +16664,8 @@ using route_handler_traits = handler_traits<H, param_types<pattern_info<P>>>;
 // A concept, so that a handler that fits a form is never probed further (a generic one must
 // not be instantiated with what it does not take).
 template <route_pattern P, class H>
-concept handler_unnamed = (route_handler_traits<P, H>::form == handler_form::none) && call_operator_unnamed<H>;
+concept handler_unnamed =
+    (route_handler_traits<P, H>::form == handler_form::none) && call_operator_unnamed<typename declared_by<H>::type>;
 template <route_pattern P, class H>
 inline constexpr bool handler_parameters_fit =
     pattern_info<P>::problem != pattern_problem::none || route_handler_traits<P, H>::form != handler_form::none ||

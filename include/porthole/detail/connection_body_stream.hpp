@@ -28,8 +28,8 @@ bool connection<App>::plan_body() {
     std::optional<body_plan> plan;
     try {
         plan = app_.plan_body(req);
-    } catch (std::exception const& e) {
-        log_error(std::string("plan_body threw: ") + e.what());
+    } catch (...) {
+        log_error("plan_body threw: " + detail::what_was_thrown());
     }
     if (!plan) return false;
     if (!plan->streamed) {

@@ -54,10 +54,11 @@ inline void connection<App>::abandon_answer() noexcept {
     waiting_ = false;
 }
 
-// The error page in place of an answer that did not come: the layers' after() steps run on it
-// as on the answer (CORS fields that let a page read it, the request id, an error page's form).
+// The error page in place of an answer that did not come (or of one whose request's body broke
+// off): the layers' after() steps run on it as on the answer (CORS fields that let a page read
+// it, the request id, an error page's form). `s` becomes the status sent.
 template <class App>
-std::uint64_t connection<App>::queue_error_instead(status s, detail::answer_state& held) {
+std::uint64_t connection<App>::queue_error_instead(status& s, detail::answer_state& held) {
     response res = response::error(s);
     held.run_steps(
         res,
@@ -65,8 +66,9 @@ std::uint64_t connection<App>::queue_error_instead(status s, detail::answer_stat
             log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
         },
         [s] { return response::error(s); });
+    s = res.status();
     auto bytes = queue_response(res, held.summary.head_only, http_1_1, false).bytes;
-    if (config_.access_log) log_own_answer(res.status(), bytes, held.summary);
+    if (config_.access_log) log_own_answer(s, bytes, held.summary);
     return bytes;
 }
 
