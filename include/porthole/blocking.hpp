@@ -151,10 +151,7 @@ public:
         if (!ex->workers->try_submit(job)) {
             // Answered at once after all: the job's responder is retired before it goes, so
             // that going unanswered is not taken for a fault.
-            {
-                std::lock_guard lock(ex->started->mutex);
-                ex->started->state = detail::answer_state::phase::closed;
-            }
+            ex->started->close();
             ex->started.reset();
             job = nullptr;
             return detail::busy_response();

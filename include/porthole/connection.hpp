@@ -657,9 +657,13 @@ private:
     // last_head_size_).
     std::uint64_t queue_error(status s, answered_request const& answered) {
         auto res = response::error(s);
+        return queue_own_answer(res, answered);
+    }
+    // The connection's own answer `res` to `answered`, logged; returns the body bytes queued.
+    std::uint64_t queue_own_answer(response& res, answered_request const& answered) {
         // An answer to HEAD has no content, the connection's own too (RFC 9110 section 9.3.2).
         auto bytes = queue_response(res, answered.head_only, http_1_1, false).bytes;
-        if (config_.access_log) log_own_answer(s, bytes, answered);
+        if (config_.access_log) log_own_answer(res.status(), bytes, answered);
         return bytes;
     }
 
@@ -743,6 +747,12 @@ private:
 
     // Sends the awaited answer if it has come; true if it had.
     bool take_answer();
+    // The error log's writer for what befell `held`'s answer, naming its request.
+    auto error_log_for(detail::answer_state const& held) {
+        return [this, &held](std::string_view why) {
+            log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
+        };
+    }
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept;

@@ -141,11 +141,7 @@ struct answer_state {
     bool settle(phase to, response* res, std::string why = {}, bool by_destructor = false) {
         {
             std::lock_guard lock(mutex);
-            if (state != phase::waiting) return false;
-            state = to;
-            if (res) answer = std::move(*res);
-            problem = std::move(why);
-            abandoned = by_destructor;
+            if (!leave_waiting(to, res, why, by_destructor)) return false;
         }
         link->notify();
         return true;
@@ -161,11 +157,19 @@ struct answer_state {
                 problem = std::move(why);
                 return;
             }
-            if (state != phase::waiting) return;
-            state = phase::dropped;
-            problem = std::move(why);
+            if (!leave_waiting(phase::dropped, nullptr, why, false)) return;
         }
         link->notify();
+    }
+
+private:
+    bool leave_waiting(phase to, response* res, std::string& why, bool by_destructor) {  // mutex held
+        if (state != phase::waiting) return false;
+        state = to;
+        if (res) answer = std::move(*res);
+        problem = std::move(why);
+        abandoned = by_destructor;
+        return true;
     }
 };
 

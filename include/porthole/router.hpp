@@ -579,11 +579,13 @@ private:
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
                              !detail::handler_traits<decltype(entry.handler),
-                                                     detail::param_types<typename E::info>>::later) {
+                                                     detail::param_types<typename E::info>>::later &&
+                             !requires { typename std::remove_cvref_t<decltype(entry.handler)>::porthole_blocking; }) {
             // The handler takes the parameters alone: no copy of the request to carry them.
+            // (A blocking one needs the request, to answer later through.)
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
-            return call_with_params<info>(entry.handler, req, arena, s, std::make_index_sequence<info::param_count>{});
+            return call_with_params<info>(entry.handler, arena, s, std::make_index_sequence<info::param_count>{});
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -618,20 +620,12 @@ private:
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_with_params(H& h, request const& req, detail::decode_arena& arena, walk const& s,
-                                     std::index_sequence<J...>) {
+    static response call_with_params(H& h, detail::decode_arena& arena, walk const& s, std::index_sequence<J...>) {
         (void)arena;
         (void)s;
-        (void)req;
-        if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
-            return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                                                  s, Info::param_positions[J],
-                                                  param_text<Info::segments[Info::param_positions[J]].kind>(
-                                                      arena, s, Info::param_positions[J]))...);
-        else
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J],
-                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
+        return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+            s, Info::param_positions[J],
+            param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
     // A handler that does not fit its pattern has already failed the build in route()'s check,
@@ -662,7 +656,7 @@ private:
             constexpr bool without_request =
                 f == detail::handler_form::params || f == detail::handler_form::params_and_body;
             if constexpr (without_request && requires { typename H::porthole_blocking; })
-                return h.template run<false>(  // blocking.hpp: it needs the request
+                return h.template run<false>(  // blocking.hpp: to answer later through
                     req,
                     param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
                                                                                params[J].value)...,

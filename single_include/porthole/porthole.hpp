@@ -4042,11 +4042,7 @@ struct answer_state {
     bool settle(phase to, response* res, std::string why = {}, bool by_destructor = false) {
         {
             std::lock_guard lock(mutex);
-            if (state != phase::waiting) return false;
-            state = to;
-            if (res) answer = std::move(*res);
-            problem = std::move(why);
-            abandoned = by_destructor;
+            if (!leave_waiting(to, res, why, by_destructor)) return false;
         }
         link->notify();
         return true;
@@ -4062,11 +4058,19 @@ struct answer_state {
                 problem = std::move(why);
                 return;
             }
-            if (state != phase::waiting) return;
-            state = phase::dropped;
-            problem = std::move(why);
+            if (!leave_waiting(phase::dropped, nullptr, why, false)) return;
         }
         link->notify();
+    }
+
+private:
+    bool leave_waiting(phase to, response* res, std::string& why, bool by_destructor) {  // mutex held
+        if (state != phase::waiting) return false;
+        state = to;
+        if (res) answer = std::move(*res);
+        problem = std::move(why);
+        abandoned = by_destructor;
+        return true;
     }
 };
 
@@ -9464,10 +9468,7 @@ public:
         if (!ex->workers->try_submit(job)) {
             // Answered at once after all: the job's responder is retired before it goes, so
             // that going unanswered is not taken for a fault.
-            {
-                std::lock_guard lock(ex->started->mutex);
-                ex->started->state = detail::answer_state::phase::closed;
-            }
+            ex->started->close();
             ex->started.reset();
             job = nullptr;
             return detail::busy_response();
@@ -10327,9 +10328,13 @@ private:
     // last_head_size_).
     std::uint64_t queue_error(status s, answered_request const& answered) {
         auto res = response::error(s);
+        return queue_own_answer(res, answered);
+    }
+    // The connection's own answer `res` to `answered`, logged; returns the body bytes queued.
+    std::uint64_t queue_own_answer(response& res, answered_request const& answered) {
         // An answer to HEAD has no content, the connection's own too (RFC 9110 section 9.3.2).
         auto bytes = queue_response(res, answered.head_only, http_1_1, false).bytes;
-        if (config_.access_log) log_own_answer(s, bytes, answered);
+        if (config_.access_log) log_own_answer(res.status(), bytes, answered);
         return bytes;
     }
 
@@ -10413,6 +10418,12 @@ private:
 
     // Sends the awaited answer if it has come; true if it had.
     bool take_answer();
+    // The error log's writer for what befell `held`'s answer, naming its request.
+    auto error_log_for(detail::answer_state const& held) {
+        return [this, &held](std::string_view why) {
+            log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
+        };
+    }
 
     // Nobody waits for the answer any more (the client left, or the connection gives up).
     void abandon_answer() noexcept;
@@ -10598,10 +10609,11 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
         s.kind = segment::stream;
         auto& sb = std::get<stream_body>(held_.back());
         s.producer = &sb.next;
-        if (sb.live) start_live_stream(s, *sb.live);
         s.chunked = chunked;
         s.last_of_held = true;
         segments_.push_back(s);
+        // Stored first: the segment that counts a live stream is the one that ends it.
+        if (sb.live) start_live_stream(segments_.back(), *sb.live);
         return {0, false};
     }
     return {};
@@ -10966,11 +10978,7 @@ auto connection<App>::await_answer(request const& req, bool returned_later) -> a
 
 template <class App>
 inline bool connection<App>::take_answer() {
-    auto res = pending_->take(
-        [this](std::string_view why) {
-            log_error(detail::about_request(why, pending_->summary.method_name, pending_->summary.target));
-        },
-        [] { return response::error(status::internal_server_error); });
+    auto res = pending_->take(error_log_for(*pending_), [] { return response::error(status::internal_server_error); });
     if (!res) return false;
     auto state = std::move(pending_);
     waiting_ = false;
@@ -10993,16 +11001,9 @@ inline void connection<App>::abandon_answer() noexcept {
 template <class App>
 std::uint64_t connection<App>::queue_error_instead(status& s, detail::answer_state& held) {
     response res = response::error(s);
-    held.run_steps(
-        res,
-        [&](std::string_view why) {
-            log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
-        },
-        [s] { return response::error(s); });
+    held.run_steps(res, error_log_for(held), [s] { return response::error(s); });
     s = res.status();
-    auto bytes = queue_response(res, held.summary.head_only, http_1_1, false).bytes;
-    if (config_.access_log) log_own_answer(s, bytes, held.summary);
-    return bytes;
+    return queue_own_answer(res, held.summary);
 }
 
 template <class App>
@@ -17561,11 +17562,13 @@ private:
             return call_application(entry.app, req.with_path(s.path.substr(s.rest_at - 1)));
         } else if constexpr (handler_form_of<E>() == detail::handler_form::params &&
                              !detail::handler_traits<decltype(entry.handler),
-                                                     detail::param_types<typename E::info>>::later) {
+                                                     detail::param_types<typename E::info>>::later &&
+                             !requires { typename std::remove_cvref_t<decltype(entry.handler)>::porthole_blocking; }) {
             // The handler takes the parameters alone: no copy of the request to carry them.
+            // (A blocking one needs the request, to answer later through.)
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
-            return call_with_params<info>(entry.handler, req, arena, s, std::make_index_sequence<info::param_count>{});
+            return call_with_params<info>(entry.handler, arena, s, std::make_index_sequence<info::param_count>{});
         } else {
             using info = typename E::info;
             detail::decode_arena arena(s.path.size());
@@ -17600,20 +17603,12 @@ private:
     }
 
     template <class Info, class H, std::size_t... J>
-    static response call_with_params(H& h, request const& req, detail::decode_arena& arena, walk const& s,
-                                     std::index_sequence<J...>) {
+    static response call_with_params(H& h, detail::decode_arena& arena, walk const& s, std::index_sequence<J...>) {
         (void)arena;
         (void)s;
-        (void)req;
-        if constexpr (requires { typename H::porthole_blocking; })  // blocking.hpp: it needs the request
-            return h.template run<false>(req, param_value<Info::segments[Info::param_positions[J]].kind>(
-                                                  s, Info::param_positions[J],
-                                                  param_text<Info::segments[Info::param_positions[J]].kind>(
-                                                      arena, s, Info::param_positions[J]))...);
-        else
-            return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
-                s, Info::param_positions[J],
-                param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
+        return to_response(h(param_value<Info::segments[Info::param_positions[J]].kind>(
+            s, Info::param_positions[J],
+            param_text<Info::segments[Info::param_positions[J]].kind>(arena, s, Info::param_positions[J]))...));
     }
 
     // A handler that does not fit its pattern has already failed the build in route()'s check,
@@ -17644,7 +17639,7 @@ private:
             constexpr bool without_request =
                 f == detail::handler_form::params || f == detail::handler_form::params_and_body;
             if constexpr (without_request && requires { typename H::porthole_blocking; })
-                return h.template run<false>(  // blocking.hpp: it needs the request
+                return h.template run<false>(  // blocking.hpp: to answer later through
                     req,
                     param_value<Info::segments[Info::param_positions[J]].kind>(s, Info::param_positions[J],
                                                                                params[J].value)...,

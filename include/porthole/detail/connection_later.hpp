@@ -33,11 +33,7 @@ auto connection<App>::await_answer(request const& req, bool returned_later) -> a
 
 template <class App>
 inline bool connection<App>::take_answer() {
-    auto res = pending_->take(
-        [this](std::string_view why) {
-            log_error(detail::about_request(why, pending_->summary.method_name, pending_->summary.target));
-        },
-        [] { return response::error(status::internal_server_error); });
+    auto res = pending_->take(error_log_for(*pending_), [] { return response::error(status::internal_server_error); });
     if (!res) return false;
     auto state = std::move(pending_);
     waiting_ = false;
@@ -60,16 +56,9 @@ inline void connection<App>::abandon_answer() noexcept {
 template <class App>
 std::uint64_t connection<App>::queue_error_instead(status& s, detail::answer_state& held) {
     response res = response::error(s);
-    held.run_steps(
-        res,
-        [&](std::string_view why) {
-            log_error(detail::about_request(why, held.summary.method_name, held.summary.target));
-        },
-        [s] { return response::error(s); });
+    held.run_steps(res, error_log_for(held), [s] { return response::error(s); });
     s = res.status();
-    auto bytes = queue_response(res, held.summary.head_only, http_1_1, false).bytes;
-    if (config_.access_log) log_own_answer(s, bytes, held.summary);
-    return bytes;
+    return queue_own_answer(res, held.summary);
 }
 
 template <class App>

@@ -57,10 +57,11 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
         s.kind = segment::stream;
         auto& sb = std::get<stream_body>(held_.back());
         s.producer = &sb.next;
-        if (sb.live) start_live_stream(s, *sb.live);
         s.chunked = chunked;
         s.last_of_held = true;
         segments_.push_back(s);
+        // Stored first: the segment that counts a live stream is the one that ends it.
+        if (sb.live) start_live_stream(segments_.back(), *sb.live);
         return {0, false};
     }
     return {};
