@@ -282,6 +282,41 @@ TEST_CASE("CR, LF or NUL in a response header never reach the wire: 500 and a lo
     CHECK(logged.size() == 5);
 }
 
+TEST_CASE("a status that does not end the exchange is never sent: 500, and the next request gets its own answer") {
+    // A 1xx is interim (RFC 9110 15.2): sent as the answer, the client (or a proxy) would take
+    // the next response for this request's and wait for its own. A number outside 100 to 599
+    // would be written as three digits that are no status.
+    std::vector<std::string> logged;
+    connection_config cfg;
+    cfg.error_log = [&](std::string_view m) { logged.emplace_back(m); };
+    auto app = [](request const& req) {
+        if (auto code = req.query("code"))
+            return response::text("body-for-" + *code, static_cast<status>(std::stoul(*code)));
+        return response::text("path=" + std::string(req.path()));
+    };
+    for (std::string code : {"100", "101", "103", "199", "99", "0", "600", "1000"}) {
+        for (std::string version : {"HTTP/1.1", "HTTP/1.0"}) {
+            CAPTURE(code);
+            CAPTURE(version);
+            logged.clear();
+            client c(app, cfg);
+            std::string keep = version == "HTTP/1.0" ? "Connection: keep-alive\r\n" : "";
+            c.send("GET /?code=" + code + " " + version + "\r\nHost: t\r\n" + keep + "\r\n" + "GET /next " + version +
+                   "\r\nHost: t\r\n" + keep + "\r\n");
+            auto rs = c.responses();
+            REQUIRE(rs.size() == 2);
+            CHECK(rs[0].status == 500);
+            CHECK(rs[1].status == 200);
+            CHECK(rs[1].body == "path=/next");
+            CHECK(c.output().find("body-for-") == std::string::npos);
+            CHECK(c.output().find("HTTP/1.1 1") == std::string::npos);  // no interim line at all
+            REQUIRE(logged.size() == 1);
+            CHECK(logged[0] == "response refused: status " + code +
+                                   " does not end the exchange (RFC 9110 15: 2xx to 5xx) (GET /?code=" + code + ")");
+        }
+    }
+}
+
 TEST_CASE("error pages never echo request data") {
     recorder app;
     client c(app);

@@ -154,6 +154,29 @@ TEST_CASE("a responder destroyed without an answer gives 500 and says so in the 
     CHECK(log.has("a responder was destroyed without answering (GET /a)"));  // names the request
 }
 
+TEST_CASE("a later answer with an interim status (1xx) or an invalid field gives 500, logged, and the next goes on") {
+    for (int which = 0; which < 2; ++which) {
+        CAPTURE(which);
+        held_answers app;
+        logged log;
+        porthole::testing::client c(app, log.config());
+        c.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /now HTTP/1.1\r\nHost: t\r\n\r\n");
+        REQUIRE(app.held.size() == 1);
+        response answer = response::text("interim?", static_cast<status>(103));
+        if (which == 1) answer = response::text("split?").set_header("X-Bad", "a\r\nb");
+        CHECK(app.held[0].send(std::move(answer)));
+        c.step();
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].status == 500);
+        CHECK(rs[1].body == "now");
+        CHECK(c.output().find("HTTP/1.1 103") == std::string::npos);
+        CHECK(log.has(which == 0 ? "response refused: status 103 does not end the exchange"
+                                 : "response refused: invalid header field X-Bad"));
+        CHECK(log.has("(GET /a)"));
+    }
+}
+
 TEST_CASE("a responder that answers twice is refused the second time, visibly") {
     held_answers app;
     porthole::testing::client c(app);

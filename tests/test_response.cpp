@@ -169,6 +169,31 @@ TEST_CASE("a header value with CR, LF, NUL or DEL marks the response invalid and
     CHECK(ok.header("X-Ok") == "a\tb c \xC3\xA9");
 }
 
+TEST_CASE("a status that does not end the exchange marks the response invalid (RFC 9110 15)") {
+    for (unsigned code : {0u, 99u, 100u, 101u, 103u, 199u, 600u, 999u, 1000u, 65535u}) {
+        CAPTURE(code);
+        auto s = static_cast<status>(code);
+        CHECK_FALSE(final_status(s));
+        CHECK_FALSE(response(s).valid());
+        response r = response::text("x");
+        r.set_status(s);
+        CHECK_FALSE(r.valid());
+        CHECK(r.invalid_field().empty());  // no field was refused
+        CHECK(detail::why_invalid(r).find("status " + std::to_string(code) + " ") != std::string::npos);
+        r.set_status(status::ok);
+        CHECK(r.valid());
+    }
+    for (unsigned code : {200u, 204u, 299u, 304u, 404u, 500u, 599u}) {
+        CAPTURE(code);
+        CHECK(final_status(static_cast<status>(code)));
+        CHECK(response(static_cast<status>(code)).valid());
+    }
+    // A field refused is named first, whatever the status.
+    response both(status::continue_);
+    both.set_header("X-Bad", "a\nb");
+    CHECK(detail::why_invalid(both) == "response refused: invalid header field X-Bad");
+}
+
 TEST_CASE("a name that is not a token marks the response invalid as '(invalid name)'") {
     for (std::string_view bad : {"", "X Bad", "X:Bad", "X\r\nY", "(x)"}) {
         CAPTURE(bad);

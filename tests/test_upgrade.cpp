@@ -209,3 +209,33 @@ TEST_CASE("an upgrade left with anything but a 101, or on HTTP/1.0, is a 500 and
     // The application still answers other requests as before.
     CHECK(testing::get(app, "/").body == "plain");
 }
+
+TEST_CASE("a 101 with a field refused, or with no upgrade under way, is a 500 and nothing is switched") {
+    std::string logged;
+    connection_config cfg;
+    cfg.error_log = [&](std::string_view m) { logged += m; };
+    record r;
+    upgrading_app split{&r, status::switching_protocols, "Upgrade\r\nX-Injected: yes"};
+    testing::client c(split, cfg);
+    c.send(std::string(upgrade_request) + "hello");
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 500);
+    CHECK_FALSE(r.started);
+    CHECK(c.output().find("X-Injected") == std::string::npos);
+    CHECK(c.output().find("HELLO") == std::string::npos);
+    CHECK(logged.find("invalid header field Connection") != std::string::npos);
+
+    // A 101 from an application that started no upgrade would leave the client switched to
+    // nothing, reading the next answer as the new protocol's.
+    logged.clear();
+    auto plain = [](request const&) { return response(status::switching_protocols).set_header("Upgrade", "shout"); };
+    testing::client d(plain, cfg);
+    d.send(std::string(upgrade_request) + "GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto ds = d.responses();
+    REQUIRE(ds.size() == 2);
+    CHECK(ds[0].status == 500);
+    CHECK(ds[1].status == 500);
+    CHECK(d.output().find("101") == std::string::npos);
+    CHECK(logged.find("status 101 does not end the exchange") != std::string::npos);
+}

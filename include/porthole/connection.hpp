@@ -579,11 +579,11 @@ private:
                                       h.headers, body, keep_alive, peer_, secure_, client_subject_, &ex_});
     }
 
-    // A response with an invalid header field (response.hpp) is not sent: logged, a 500 instead.
+    // A response that is not valid (response.hpp: an invalid header field, or a status that does
+    // not end the exchange, which would leave the client reading the next answer as this one's)
+    // is not sent: logged, a 500 instead.
     PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res) {
-        log_error(detail::about_request(
-            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
-            req.method_name(), req.target()));
+        log_error(detail::about_request(detail::why_invalid(res), req.method_name(), req.target()));
         res = response::error(status::internal_server_error);
     }
 

@@ -230,6 +230,10 @@ constexpr std::string_view reason_phrase(status s) noexcept {
     }
 }
 
+// A status that ends an exchange (RFC 9110 15): 2xx to 5xx. A 1xx is interim (15.2), and a
+// code outside 100 to 599 is no status at all.
+constexpr bool final_status(status s) noexcept { return to_int(s) >= 200 && to_int(s) <= 599; }
+
 // 1xx, 204 and 304 never carry content (RFC 9112 6.3).
 constexpr bool status_allows_body(status s) noexcept {
     auto c = to_int(s);

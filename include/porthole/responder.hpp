@@ -132,7 +132,7 @@ struct answer_state {
             }
         }
         if (res.answered_later() || !res.valid()) {
-            log("a later answer was not a response that can be sent");
+            log(res.answered_later() ? std::string("a later answer was porthole::later") : why_invalid(res));
             res = failed();
         }
     }

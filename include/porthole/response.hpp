@@ -192,7 +192,10 @@ public:
             if (iequals(f.name, name)) return std::string_view(f.value);
         return std::nullopt;
     }
-    bool valid() const noexcept { return invalid_field_.empty(); }
+    // Whether a connection sends it: every field was stored, and its status ends the exchange
+    // (final_status: 2xx to 5xx; a 101 goes out only for an upgrade, upgrade.hpp). The field
+    // refused first, or empty.
+    bool valid() const noexcept { return invalid_field_.empty() && final_status(status_); }
     std::string_view invalid_field() const noexcept { return invalid_field_; }
 
     // ---- body
@@ -245,4 +248,15 @@ private:
     std::string invalid_field_;
 };
 
+namespace detail {
+
+// Why `res` is not valid(), for the error log.
+inline std::string why_invalid(response const& res) {
+    if (!res.invalid_field().empty())
+        return "response refused: invalid header field " + std::string(res.invalid_field());
+    return "response refused: status " + std::to_string(to_int(res.status())) +
+           " does not end the exchange (RFC 9110 15: 2xx to 5xx)";
+}
+
+}  // namespace detail
 }  // namespace porthole

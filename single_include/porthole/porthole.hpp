@@ -246,6 +246,10 @@ constexpr std::string_view reason_phrase(status s) noexcept {
     }
 }
 
+// A status that ends an exchange (RFC 9110 15): 2xx to 5xx. A 1xx is interim (15.2), and a
+// code outside 100 to 599 is no status at all.
+constexpr bool final_status(status s) noexcept { return to_int(s) >= 200 && to_int(s) <= 599; }
+
 // 1xx, 204 and 304 never carry content (RFC 9112 6.3).
 constexpr bool status_allows_body(status s) noexcept {
     auto c = to_int(s);
@@ -3582,7 +3586,10 @@ public:
             if (iequals(f.name, name)) return std::string_view(f.value);
         return std::nullopt;
     }
-    bool valid() const noexcept { return invalid_field_.empty(); }
+    // Whether a connection sends it: every field was stored, and its status ends the exchange
+    // (final_status: 2xx to 5xx; a 101 goes out only for an upgrade, upgrade.hpp). The field
+    // refused first, or empty.
+    bool valid() const noexcept { return invalid_field_.empty() && final_status(status_); }
     std::string_view invalid_field() const noexcept { return invalid_field_; }
 
     // ---- body
@@ -3635,6 +3642,17 @@ private:
     std::string invalid_field_;
 };
 
+namespace detail {
+
+// Why `res` is not valid(), for the error log.
+inline std::string why_invalid(response const& res) {
+    if (!res.invalid_field().empty())
+        return "response refused: invalid header field " + std::string(res.invalid_field());
+    return "response refused: status " + std::to_string(to_int(res.status())) +
+           " does not end the exchange (RFC 9110 15: 2xx to 5xx)";
+}
+
+}  // namespace detail
 }  // namespace porthole
 // #include <porthole/mailbox.hpp>
 // porthole/mailbox.hpp: how another thread reaches a connection. Only the thread that drives a
@@ -4033,7 +4051,7 @@ struct answer_state {
             }
         }
         if (res.answered_later() || !res.valid()) {
-            log("a later answer was not a response that can be sent");
+            log(res.answered_later() ? std::string("a later answer was porthole::later") : why_invalid(res));
             res = failed();
         }
     }
@@ -10250,11 +10268,11 @@ private:
                                       h.headers, body, keep_alive, peer_, secure_, client_subject_, &ex_});
     }
 
-    // A response with an invalid header field (response.hpp) is not sent: logged, a 500 instead.
+    // A response that is not valid (response.hpp: an invalid header field, or a status that does
+    // not end the exchange, which would leave the client reading the next answer as this one's)
+    // is not sent: logged, a 500 instead.
     PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res) {
-        log_error(detail::about_request(
-            std::string("response refused: invalid header field ") + std::string(res.invalid_field()),
-            req.method_name(), req.target()));
+        log_error(detail::about_request(detail::why_invalid(res), req.method_name(), req.target()));
         res = response::error(status::internal_server_error);
     }
 
@@ -11326,6 +11344,10 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
     if (res.status() != status::switching_protocols || req.version() != http_1_1) {
         log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
         return finish(answered_request::of(req), response::error(status::internal_server_error));
+    }
+    if (!res.invalid_field().empty()) {  // a field refused: the 101 is not sent (response.hpp)
+        replace_invalid(req, res);
+        return finish(answered_request::of(req), std::move(res));
     }
     std::size_t before = out_.size();
     // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's

@@ -15,6 +15,10 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
         log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
+    if (!res.invalid_field().empty()) {  // a field refused: the 101 is not sent (response.hpp)
+        replace_invalid(req, res);
+        return finish(answered_request::of(req), std::move(res));
+    }
     std::size_t before = out_.size();
     // A 101 names the upgrade in Connection (RFC 9110 7.8); write_head keeps the application's
     // other options.
