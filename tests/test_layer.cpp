@@ -176,6 +176,31 @@ TEST_CASE("an application that throws behind layers is a 500 every after() runs 
     CHECK(trace == std::vector<std::string>{"a.before"});
 }
 
+TEST_CASE("a response that cannot be sent, behind layers, is a 500 every after() runs on, logged once") {
+    std::vector<std::string> trace;
+    connection_config cfg;
+    std::vector<std::string> logged;
+    cfg.error_log = [&](std::string_view m) { logged.emplace_back(m); };
+    auto app = layers{tracer{"a", &trace}, tracer{"b", &trace}}([](request const& req) {
+        if (req.path() == "/interim") return response::text("x", static_cast<status>(103));
+        return response::text("x").set_header("X-Bad", "a\rb");
+    });
+    for (std::string path : {"/interim", "/field"}) {
+        CAPTURE(path);
+        trace.clear();
+        logged.clear();
+        auto r = testing::send(app, simple_request{method::get, path, {}, {}}, cfg);
+        CHECK(r.status == 500);
+        CHECK(r.body == "Internal Server Error");
+        CHECK(headers_of(r, "X-Trace") == "b,a");  // the layers saw the 500, not what was refused
+        CHECK(trace == std::vector<std::string>{"a.before", "b.before", "b.after", "a.after"});
+        REQUIRE(logged.size() == 1);
+        CHECK(logged[0] == (path == "/interim" ? "response refused: status 103 does not end the exchange (RFC 9110 "
+                                                 "15: 2xx to 5xx) (GET /interim)"
+                                               : "response refused: invalid header field X-Bad (GET /field)"));
+    }
+}
+
 namespace {
 
 // Adds a field to the request the inner application sees; its storage lives in the state.

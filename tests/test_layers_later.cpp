@@ -105,6 +105,30 @@ TEST_CASE("the access log layer writes its line when the later answer comes, wit
     CHECK(lines == std::vector<std::string>{"POST /jobs?x=1 201 8"});
 }
 
+TEST_CASE("a later answer that cannot be sent: the layers' steps see the 500 in its place, logged once") {
+    std::vector<std::string> lines, logged;
+    deferred_app inner;
+    std::vector<std::string> trace;
+    auto app = layers{access_log([&](access_entry const& e) {
+                          lines.push_back(std::string(e.target) + " " + std::to_string(to_int(e.status)));
+                      }),
+                      tracer{"a", &trace}}(by_ref(inner));
+    connection_config cfg;
+    cfg.error_log = [&](std::string_view m) { logged.emplace_back(m); };
+    testing::client c(app, cfg);
+    c.send("GET /early-hints HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(inner.held.size() == 1);
+    std::thread([&] { inner.held[0].send(response::text("hints", static_cast<status>(103))); }).join();
+    c.step();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 500);
+    CHECK(rs[0].header("X-Trace") == "a");
+    CHECK(lines == std::vector<std::string>{"/early-hints 500"});  // what was sent, not the 103
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].starts_with("response refused: status 103 does not end the exchange"));
+}
+
 TEST_CASE("request_id: the later answer carries the id the application saw") {
     deferred_app inner;
     std::string seen;

@@ -198,6 +198,7 @@ TEST_CASE("an upgrade left with anything but a 101, or on HTTP/1.0, is a 500 and
     CHECK(res.status == 500);
     CHECK(logged.find("without a 101") != std::string::npos);
     CHECK_FALSE(r.started);
+    CHECK(r.ended);  // told it never starts
 
     upgrading_app app{&r};
     testing::client old(app, cfg);
@@ -206,6 +207,7 @@ TEST_CASE("an upgrade left with anything but a 101, or on HTTP/1.0, is a 500 and
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 500);
     CHECK_FALSE(r.started);
+    CHECK(r.ended);
     // The application still answers other requests as before.
     CHECK(testing::get(app, "/").body == "plain");
 }
@@ -222,6 +224,7 @@ TEST_CASE("a 101 with a field refused, or with no upgrade under way, is a 500 an
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 500);
     CHECK_FALSE(r.started);
+    CHECK(r.ended);
     CHECK(c.output().find("X-Injected") == std::string::npos);
     CHECK(c.output().find("HELLO") == std::string::npos);
     CHECK(logged.find("invalid header field Connection") != std::string::npos);

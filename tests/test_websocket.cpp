@@ -415,6 +415,29 @@ TEST_CASE("a client that leaves without a Close: on_close hears 1006, handles tu
     CHECK_FALSE(h.send_text("anyone?"));
 }
 
+TEST_CASE("a 101 refused after on_open (a layer set a field that cannot be sent): 500, on_close hears 1006") {
+    struct bad_field {
+        void after(response& res) const { res.set_header("X-Trace", "a\x01b"); }
+    };
+    echo_fixture f;
+    auto app = layers{bad_field{}}(make_app(f));
+    std::string logged;
+    connection_config cfg;
+    cfg.error_log = [&](std::string_view m) { logged += m; };
+    testing::client c(app, cfg);
+    c.send(upgrade_request());
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status == 500);
+    CHECK(c.output().find(" 101 ") == std::string::npos);
+    CHECK(logged.find("invalid header field X-Trace") != std::string::npos);
+    // The session opened during the handler call is closed, once, and its handles know.
+    CHECK(f.seen.get() == std::vector<std::string>{"open  ", "close 1006  "});
+    ws::handle h = f.handles.at(0);
+    CHECK_FALSE(h.connected());
+    CHECK_FALSE(h.send_text("anyone?"));
+}
+
 // ---------------------------------------------------------------- over sockets
 
 namespace {

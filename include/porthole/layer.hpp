@@ -186,6 +186,16 @@ constexpr bool check_layer() {
                   "answer that is sent)");
     return traits::valid && traits::after_changes_in_place;
 }
+// A response the connection would not send (response::valid()), replaced inside the layers so
+// that every after() runs on the 500 that goes out. Not a 101 for an upgrade (the connection
+// judges it), nor where no connection logs (a blocking job: its responder's answer is judged).
+PORTHOLE_NOINLINE inline void replace_unsendable(request const& req, response& res) {
+    auto* ex = exchange_of(req);
+    if (!ex || !ex->log_error || ex->upgrade) return;
+    ex->log_error(ex->owner, about_request(why_invalid(res), req.method_name(), req.target()));
+    res = response::error(status::internal_server_error);
+}
+
 }  // namespace detail
 
 // An application wrapped in layers: Layers[0] outermost, App innermost.
@@ -227,15 +237,20 @@ private:
             // A 500 here, not at the connection, so that every after() runs on it (CORS, the
             // request id, the access log layer); the line goes to the connection's error log.
             (void)refusal;
-            try {
-                if constexpr (Refusing) return refuse_through(app_, req, refusal);
-                else return call_application(app_, req);
-            } catch (...) {
-                auto* ex = detail::exchange_of(req);
-                if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
-                ex->log_error(ex->owner, detail::about_exception(req.method_name(), req.target()));
-                return response::error(status::internal_server_error);
-            }
+            response res = [&] {
+                try {
+                    if constexpr (Refusing) return refuse_through(app_, req, refusal);
+                    else return call_application(app_, req);
+                } catch (...) {
+                    auto* ex = detail::exchange_of(req);
+                    if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
+                    ex->log_error(ex->owner, detail::about_exception(req.method_name(), req.target()));
+                    return response::error(status::internal_server_error);
+                }
+            }();
+            if (!res.valid()) [[unlikely]]
+                detail::replace_unsendable(req, res);  // the same for a response that cannot be sent
+            return res;
         } else {
             using L = std::tuple_element_t<I, std::tuple<Layers...>>;
             (void)detail::check_layer<L>();  // its static_asserts explain

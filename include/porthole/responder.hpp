@@ -119,10 +119,18 @@ struct answer_state {
     }
 
     // The connection's thread: the steps on `res`, the answer or what the connection gives in
-    // its place (a 503 when it did not come in time); one that throws, or an answer left that
-    // cannot be sent, gives `failed()`, and `log` says why.
+    // its place (a 503 when it did not come in time); one that throws, or an answer that cannot
+    // be sent, gives `failed()`, and `log` says why. An answer that cannot be sent is replaced
+    // before the steps too, so that they see what goes out (the access log layer's status).
     template <class Log, class Failed>
     void run_steps(response& res, Log&& log, Failed&& failed) {
+        auto replace_unsendable = [&] {
+            if (res.answered_later() || !res.valid()) [[unlikely]] {
+                log(res.answered_later() ? std::string("a later answer was porthole::later") : why_invalid(res));
+                res = failed();
+            }
+        };
+        replace_unsendable();
         for (auto& step : steps) {
             try {
                 step(res);
@@ -131,10 +139,7 @@ struct answer_state {
                 res = failed();
             }
         }
-        if (res.answered_later() || !res.valid()) {
-            log(res.answered_later() ? std::string("a later answer was porthole::later") : why_invalid(res));
-            res = failed();
-        }
+        replace_unsendable();
     }
 
     // Any thread: moves from waiting to `to`; false if it was no longer waiting.

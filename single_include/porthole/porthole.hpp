@@ -4038,10 +4038,18 @@ struct answer_state {
     }
 
     // The connection's thread: the steps on `res`, the answer or what the connection gives in
-    // its place (a 503 when it did not come in time); one that throws, or an answer left that
-    // cannot be sent, gives `failed()`, and `log` says why.
+    // its place (a 503 when it did not come in time); one that throws, or an answer that cannot
+    // be sent, gives `failed()`, and `log` says why. An answer that cannot be sent is replaced
+    // before the steps too, so that they see what goes out (the access log layer's status).
     template <class Log, class Failed>
     void run_steps(response& res, Log&& log, Failed&& failed) {
+        auto replace_unsendable = [&] {
+            if (res.answered_later() || !res.valid()) [[unlikely]] {
+                log(res.answered_later() ? std::string("a later answer was porthole::later") : why_invalid(res));
+                res = failed();
+            }
+        };
+        replace_unsendable();
         for (auto& step : steps) {
             try {
                 step(res);
@@ -4050,10 +4058,7 @@ struct answer_state {
                 res = failed();
             }
         }
-        if (res.answered_later() || !res.valid()) {
-            log(res.answered_later() ? std::string("a later answer was porthole::later") : why_invalid(res));
-            res = failed();
-        }
+        replace_unsendable();
     }
 
     // Any thread: moves from waiting to `to`; false if it was no longer waiting.
@@ -6213,6 +6218,16 @@ constexpr bool check_layer() {
                   "answer that is sent)");
     return traits::valid && traits::after_changes_in_place;
 }
+// A response the connection would not send (response::valid()), replaced inside the layers so
+// that every after() runs on the 500 that goes out. Not a 101 for an upgrade (the connection
+// judges it), nor where no connection logs (a blocking job: its responder's answer is judged).
+PORTHOLE_NOINLINE inline void replace_unsendable(request const& req, response& res) {
+    auto* ex = exchange_of(req);
+    if (!ex || !ex->log_error || ex->upgrade) return;
+    ex->log_error(ex->owner, about_request(why_invalid(res), req.method_name(), req.target()));
+    res = response::error(status::internal_server_error);
+}
+
 }  // namespace detail
 
 // An application wrapped in layers: Layers[0] outermost, App innermost.
@@ -6254,15 +6269,20 @@ private:
             // A 500 here, not at the connection, so that every after() runs on it (CORS, the
             // request id, the access log layer); the line goes to the connection's error log.
             (void)refusal;
-            try {
-                if constexpr (Refusing) return refuse_through(app_, req, refusal);
-                else return call_application(app_, req);
-            } catch (...) {
-                auto* ex = detail::exchange_of(req);
-                if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
-                ex->log_error(ex->owner, detail::about_exception(req.method_name(), req.target()));
-                return response::error(status::internal_server_error);
-            }
+            response res = [&] {
+                try {
+                    if constexpr (Refusing) return refuse_through(app_, req, refusal);
+                    else return call_application(app_, req);
+                } catch (...) {
+                    auto* ex = detail::exchange_of(req);
+                    if (!ex || !ex->log_error) throw;  // no connection here (a blocking job): its driver logs it
+                    ex->log_error(ex->owner, detail::about_exception(req.method_name(), req.target()));
+                    return response::error(status::internal_server_error);
+                }
+            }();
+            if (!res.valid()) [[unlikely]]
+                detail::replace_unsendable(req, res);  // the same for a response that cannot be sent
+            return res;
         } else {
             using L = std::tuple_element_t<I, std::tuple<Layers...>>;
             (void)detail::check_layer<L>();  // its static_asserts explain
@@ -11341,12 +11361,16 @@ template <class App>
 void connection<App>::switch_protocols(request const& req, response&& res) {
     auto up = std::move(ex_.upgrade);
     ex_.started.reset();
+    // Refused, the protocol never starts, and hears so: a WebSocket opened during the handler
+    // call (on_open) is closed (on_close, 1006) and its handles turn unconnected.
     if (res.status() != status::switching_protocols || req.version() != http_1_1) {
         log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
+        up->end();
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
     if (!res.invalid_field().empty()) {  // a field refused: the 101 is not sent (response.hpp)
         replace_invalid(req, res);
+        up->end();
         return finish(answered_request::of(req), std::move(res));
     }
     std::size_t before = out_.size();

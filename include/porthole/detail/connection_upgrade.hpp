@@ -11,12 +11,16 @@ template <class App>
 void connection<App>::switch_protocols(request const& req, response&& res) {
     auto up = std::move(ex_.upgrade);
     ex_.started.reset();
+    // Refused, the protocol never starts, and hears so: a WebSocket opened during the handler
+    // call (on_open) is closed (on_close, 1006) and its handles turn unconnected.
     if (res.status() != status::switching_protocols || req.version() != http_1_1) {
         log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
+        up->end();
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
     if (!res.invalid_field().empty()) {  // a field refused: the 101 is not sent (response.hpp)
         replace_invalid(req, res);
+        up->end();
         return finish(answered_request::of(req), std::move(res));
     }
     std::size_t before = out_.size();
