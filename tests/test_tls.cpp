@@ -149,6 +149,32 @@ TEST_CASE("weak TLS 1.2 suites are not offered: static RSA, CBC, 3DES, NULL, ano
     }
 }
 
+TEST_CASE("key exchange: the curves every client has; finite-field groups, which cost the server dearly, are refused") {
+    // TLS 1.3, where a client names the group of its key share (in TLS 1.2 the groups a client
+    // lists also bound the curve of an ECDSA certificate).
+    tls::context server(server_config());
+    reporter app;
+    for (std::string groups : {"X25519", "P-256", "P-384", "ffdhe2048", "ffdhe8192", "P-521"}) {
+        CAPTURE(groups);
+        client_ctx client;
+        client.versions(TLS1_3_VERSION, TLS1_3_VERSION);
+        REQUIRE(SSL_CTX_set1_groups_list(client.ctx, groups.c_str()) == 1);
+        tls_client c(app, server, client.ctx);
+        bool offered = groups == "X25519" || groups == "P-256" || groups == "P-384";
+        CHECK(c.handshake() == offered);
+    }
+    // A list of the program's own; one that names nothing known fails the load.
+    auto cfg = server_config();
+    cfg.groups = "P-384";
+    tls::context p384(cfg);
+    client_ctx x25519;
+    REQUIRE(SSL_CTX_set1_groups_list(x25519.ctx, "X25519") == 1);
+    tls_client refused(app, p384, x25519.ctx);
+    CHECK_FALSE(refused.handshake());
+    cfg.groups = "NOSUCHGROUP";
+    CHECK_THROWS_WITH_AS(tls::context{cfg}, doctest::Contains("NOSUCHGROUP"), tls::error);
+}
+
 TEST_CASE("ALPN: http/1.1 is chosen; a client offering only h2 is refused") {
     tls::context server(server_config());
     reporter app;
@@ -444,6 +470,34 @@ TEST_CASE("close_notify from the client ends the input; a large response crosses
     c.close();
     CHECK(c.server_session().current_state() == tls::session::state::closed);
     CHECK(c.conn().should_close());
+}
+
+TEST_CASE("close_notify read with the requests before it: they are answered, and the session still writes") {
+    tls::context server(server_config());
+    reporter app;
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(v);
+        client_ctx client;
+        client.versions(v, v);
+        tls_client c(app, server, client.ctx);
+        REQUIRE(c.handshake());
+        // Written by the client before anything moves: the server reads both requests and the
+        // close_notify in one feed.
+        std::string const two = get_request + "GET /second HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        std::size_t n = 0;
+        REQUIRE(SSL_write_ex(c.client_ssl(), two.data(), two.size(), &n) == 1);
+        c.close();
+        CHECK(c.server_session().current_state() == tls::session::state::closed);
+        CHECK(c.server_session().established());
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].body == "secure /hello []");
+        CHECK(rs[1].body == "secure /second []");
+        CHECK(c.conn().should_close());
+        // This end's close_notify still goes out, once.
+        c.server_session().close();
+        CHECK_FALSE(c.server_session().output().empty());
+    }
 }
 
 TEST_CASE("the exchange gives the same answer however the client's bytes are split") {

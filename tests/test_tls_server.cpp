@@ -255,6 +255,41 @@ TEST_CASE("Connection: close: the last response, then close_notify (RFC 8446 sec
     s.stop();
 }
 
+TEST_CASE("a client's close_notify ends its input only: requests in the same read are answered, then close_notify") {
+    hello_app app;
+    https_server<hello_app&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        for (int requests : {0, 1, 5}) {
+            CAPTURE(v);
+            CAPTURE(requests);
+            SSL_CTX_set_max_proto_version(client.ctx, v);
+            tls_conn c(s.port(), client.ctx);
+            REQUIRE(c.ok());
+            if (requests > 0) REQUIRE(c.get("/warm").status == 200);  // the session is well under way
+            // The requests and close_notify in one segment, so that the server reads them at once.
+            int fd = SSL_get_fd(c.ssl());
+            int on = 1, off = 0;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+            for (int i = 0; i < requests; ++i)
+                REQUIRE(c.send("GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+            REQUIRE(SSL_shutdown(c.ssl()) == 0);  // sent; the server's not yet received
+            ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+            auto rs = c.read(static_cast<std::size_t>(requests));
+            REQUIRE(rs.size() == static_cast<std::size_t>(requests));
+            for (int i = 0; i < requests; ++i)
+                CHECK(rs[static_cast<std::size_t>(i)].body == "secure /r" + std::to_string(i) + " []");
+            char buf[64];
+            std::size_t n = 0;
+            int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
+            CHECK(r == 0);
+            CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // its close_notify, not a bare FIN
+        }
+    }
+    s.stop();
+}
+
 // Lingering close over TLS (RFC 9112 section 9.6): without it the server closes with the body
 // unread, the kernel resets the connection, and the client's writes fail before it reads the 413.
 TEST_CASE("lingering close over TLS: a refused upload still being sent gets its 413, close_notify, then a FIN") {

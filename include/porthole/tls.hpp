@@ -127,7 +127,7 @@ struct tls_transport {
         return t && t->current_state() == tls::session::state::failed;
     }
 
-    // The socket closes: close_notify if the session is open (best effort, once), and the one
+    // The socket closes: close_notify if the session is established (best effort, once), and the one
     // log line of a connection whose TLS went wrong (within failure_lines_per_second).
     template <class Peer, class Log>
     void close(connection_state& t, int fd, Peer const& peer, Log const& log) const noexcept {

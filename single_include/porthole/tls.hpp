@@ -84,6 +84,11 @@ struct identity {
 inline constexpr char const default_cipher_list[] =
     "DEFAULT:!aNULL:!eNULL:!kRSA:!PSK:!SRP:!DSS:!CAMELLIA:!ARIA:!SHA1:!SHA256:!SHA384:!3DES:!RC4:!DES:!EXP:!MD5";
 
+// Key exchange groups (RFC 8446 4.2.7; TLS 1.2's ECDHE curves, RFC 8422): the elliptic curves
+// every client has. OpenSSL's default list adds the finite-field groups up to ffdhe8192, which
+// let a client make each handshake cost the server some 50 times the CPU of X25519.
+inline constexpr char const default_groups[] = "X25519:P-256:P-384";
+
 struct config {
     identity server{};            // served when the client names no host, or one no other matches
     std::vector<identity> sni{};  // more, chosen by the host name the client sends (SNI, RFC 6066
@@ -94,6 +99,7 @@ struct config {
     version min_version = version::tls1_2;
     std::string cipher_list = default_cipher_list;  // TLS 1.2; OpenSSL syntax
     std::string ciphersuites{};                     // TLS 1.3; empty: OpenSSL's defaults
+    std::string groups = default_groups;            // key exchange; OpenSSL syntax, empty: OpenSSL's
     // Session resumption through tickets (RFC 8446 section 4.6.1, RFC 5077), encrypted with
     // keys made at random in memory and rotated: a ticket is accepted for two lifetimes.
     bool session_tickets = true;
@@ -318,6 +324,8 @@ inline ssl_ctx_ptr make_context(config const& c, identity const& id, generation&
         fail("TLS: cipher list \"" + c.cipher_list + "\" selects nothing");
     if (!c.ciphersuites.empty() && SSL_CTX_set_ciphersuites(x, c.ciphersuites.c_str()) != 1)
         fail("TLS: TLS 1.3 cipher suites \"" + c.ciphersuites + "\" select nothing");
+    if (!c.groups.empty() && SSL_CTX_set1_groups_list(x, c.groups.c_str()) != 1)
+        fail("TLS: groups \"" + c.groups + "\" select nothing");
     SSL_CTX_set_dh_auto(x, 1);
     if (SSL_CTX_use_certificate_chain_file(x, id.certificate_chain_file.c_str()) != 1)
         fail("TLS: cannot load the certificate chain " + id.certificate_chain_file);
@@ -553,7 +561,7 @@ public:
     enum class state : std::uint8_t {
         handshake,  // under way
         open,       // application data flows
-        closed,     // the peer sent close_notify: like the end of input
+        closed,     // the peer sent close_notify: the end of its input; output still goes (RFC 8446 6.1)
         failed,     // a handshake or record error: send output(), then close the socket
     };
 
@@ -613,9 +621,9 @@ public:
     // ---- output
 
     // Encrypts plaintext into records; returns how much was taken (all of it, unless the
-    // session is not open).
+    // session is not established).
     std::size_t write(std::string_view plain) {
-        if (state_ != state::open || plain.empty()) return 0;
+        if (!established() || plain.empty()) return 0;
         ERR_clear_error();
         std::size_t done = 0;
         while (done < plain.size()) {
@@ -640,8 +648,9 @@ public:
         }
     }
 
+    // This end's close_notify, once; after the peer's too, which it answers (RFC 8446 6.1).
     void close() {
-        if (state_ != state::open || close_sent_) return;
+        if (!established() || close_sent_) return;
         close_sent_ = true;
         ERR_clear_error();
         (void)SSL_shutdown(ssl_);
@@ -657,7 +666,9 @@ public:
     // ---- what was agreed
 
     state current_state() const noexcept { return state_; }
-    bool established() const noexcept { return state_ == state::open; }
+    // The handshake is done and nothing failed: output is encrypted, after the peer's
+    // close_notify too (it closes the peer's direction only; the answers queued still go).
+    bool established() const noexcept { return state_ == state::open || state_ == state::closed; }
     bool plain_http() const noexcept { return plain_http_; }
     bool input_seen() const noexcept { return seen_input_; }
     // Why the session failed: OpenSSL's reasons, never data.
@@ -840,7 +851,7 @@ struct tls_transport {
         return t && t->current_state() == tls::session::state::failed;
     }
 
-    // The socket closes: close_notify if the session is open (best effort, once), and the one
+    // The socket closes: close_notify if the session is established (best effort, once), and the one
     // log line of a connection whose TLS went wrong (within failure_lines_per_second).
     template <class Peer, class Log>
     void close(connection_state& t, int fd, Peer const& peer, Log const& log) const noexcept {

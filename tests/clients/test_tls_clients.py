@@ -122,6 +122,74 @@ class HttpsClients(unittest.TestCase):
         self.assertEqual(tls12.stdout.count("Reused, TLSv1.2"), 5, tls12.stdout[-3000:])
         self.assertIn("Secure Renegotiation IS supported", tls12.stdout)
 
+    def test_python_request_and_close_notify_in_one_write(self):
+        """A client's close_notify ends its input only (RFC 8446 6.1): the requests written with it
+        are answered, then the server sends its own close_notify (no truncation for a strict client)."""
+        import socket
+        for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+            with self.subTest(version=version):
+                ctx = self.context(minimum_version=version, maximum_version=version)
+                ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)  # a missing close_notify fails
+                incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+                tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+                def move():  # what the client wrote goes out; what came is given to it
+                    if outgoing.pending:
+                        sock.sendall(outgoing.read())
+
+                def receive():
+                    try:
+                        data = sock.recv(65536)
+                    except TimeoutError:  # nothing more came: what did is judged below
+                        return b""
+                    if data:
+                        incoming.write(data)
+                    else:
+                        incoming.write_eof()
+                    return data
+
+                while True:
+                    try:
+                        tls.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        move()
+                        receive()
+                move()
+                tls.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n" * 3)
+                try:
+                    tls.unwrap()  # close_notify, in the same send as the requests
+                except ssl.SSLWantReadError:
+                    pass
+                move()
+                got, closed = b"", False
+                deadline = time.monotonic() + 10
+                while not closed and time.monotonic() < deadline:
+                    try:
+                        while not closed:
+                            chunk = tls.read(65536)
+                            got += chunk
+                            closed = not chunk  # the server's close_notify
+                    except ssl.SSLWantReadError:
+                        pass
+                    except ssl.SSLZeroReturnError:
+                        closed = True
+                    if not closed and not receive():
+                        break
+                sock.close()
+                self.assertEqual(got.count(b"HTTP/1.1 200 OK"), 3, got)
+                self.assertTrue(closed, "no close_notify from the server")
+
+    def test_openssl_s_client_finite_field_groups_are_refused(self):
+        openssl = need("openssl")
+        for groups, ok in (("X25519", True), ("P-256", True), ("ffdhe2048", False), ("ffdhe8192", False)):
+            with self.subTest(groups=groups):
+                out = subprocess.run([openssl, "s_client", "-connect", "127.0.0.1:%d" % self.port, "-CAfile", self.ca,
+                                      "-servername", "localhost", "-tls1_3", "-groups", groups], input="",
+                                     capture_output=True, text=True, timeout=30)
+                self.assertEqual("New, TLSv1.3" in out.stdout, ok, out.stdout[-2000:] + out.stderr[-2000:])
+
     def test_chromium_trusts_the_certificate_by_its_pin(self):
         chromium = need("chromium")
         der = subprocess.run([need("openssl"), "x509", "-in", self.cert, "-pubkey", "-noout"], capture_output=True,

@@ -140,7 +140,7 @@ public:
     enum class state : std::uint8_t {
         handshake,  // under way
         open,       // application data flows
-        closed,     // the peer sent close_notify: like the end of input
+        closed,     // the peer sent close_notify: the end of its input; output still goes (RFC 8446 6.1)
         failed,     // a handshake or record error: send output(), then close the socket
     };
 
@@ -200,9 +200,9 @@ public:
     // ---- output
 
     // Encrypts plaintext into records; returns how much was taken (all of it, unless the
-    // session is not open).
+    // session is not established).
     std::size_t write(std::string_view plain) {
-        if (state_ != state::open || plain.empty()) return 0;
+        if (!established() || plain.empty()) return 0;
         ERR_clear_error();
         std::size_t done = 0;
         while (done < plain.size()) {
@@ -227,8 +227,9 @@ public:
         }
     }
 
+    // This end's close_notify, once; after the peer's too, which it answers (RFC 8446 6.1).
     void close() {
-        if (state_ != state::open || close_sent_) return;
+        if (!established() || close_sent_) return;
         close_sent_ = true;
         ERR_clear_error();
         (void)SSL_shutdown(ssl_);
@@ -244,7 +245,9 @@ public:
     // ---- what was agreed
 
     state current_state() const noexcept { return state_; }
-    bool established() const noexcept { return state_ == state::open; }
+    // The handshake is done and nothing failed: output is encrypted, after the peer's
+    // close_notify too (it closes the peer's direction only; the answers queued still go).
+    bool established() const noexcept { return state_ == state::open || state_ == state::closed; }
     bool plain_http() const noexcept { return plain_http_; }
     bool input_seen() const noexcept { return seen_input_; }
     // Why the session failed: OpenSSL's reasons, never data.
