@@ -258,15 +258,17 @@ TEST_CASE("loading errors name the file and OpenSSL's reason") {
 
 namespace {
 // One handshake and request; returns the session the client got, for resuming.
-SSL_SESSION* visit(tls::context& server, client_ctx& client, SSL_SESSION* resume, bool& resumed) {
+SSL_SESSION* visit(tls::context& server, client_ctx& client, SSL_SESSION* resume, bool& resumed,
+                   char const* server_name = nullptr, std::string* common_name = nullptr) {
     reporter app;
-    tls_client c(app, server, client.ctx);
+    tls_client c(app, server, client.ctx, {}, server_name);
     if (resume) SSL_set_session(c.client_ssl(), resume);
     REQUIRE(c.handshake());
     c.send(get_request);  // TLS 1.3 tickets arrive after the handshake
     REQUIRE(c.responses().size() == 1);
     resumed = c.server_session().resumed();
     CHECK(resumed == (SSL_session_reused(c.client_ssl()) == 1));
+    if (common_name) *common_name = peer_common_name(c.client_ssl());
     c.close();  // a client freed without close_notify marks its session not resumable
     return SSL_get1_session(c.client_ssl());
 }
@@ -287,6 +289,41 @@ TEST_CASE("sessions resume through tickets, across a reload, in TLS 1.3 and 1.2"
         SSL_SESSION* third = visit(server, client, second, resumed);
         CHECK(resumed);
         for (auto* s : {first, second, third}) SSL_SESSION_free(s);
+    }
+}
+
+TEST_CASE("a session resumes only under a host name its certificate serves (RFC 6066 section 3)") {
+    auto cfg = server_config();
+    cfg.sni.push_back({file("other.pem"), file("other.key")});
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(v);
+        tls::context server(cfg);
+        client_ctx client;
+        client.versions(v, v);
+        bool resumed = true;
+        std::string cn;
+        SSL_SESSION* other = visit(server, client, nullptr, resumed, "other.test", &cn);
+        CHECK_FALSE(resumed);
+        CHECK(cn == "other.test");
+        // Offered to another host, the session is refused: a full handshake with that host's
+        // certificate, not the other's session.
+        SSL_SESSION* local = visit(server, client, other, resumed, "localhost", &cn);
+        CHECK_FALSE(resumed);
+        CHECK(cn == "localhost");
+        SSL_SESSION* none = visit(server, client, other, resumed, nullptr, &cn);
+        CHECK_FALSE(resumed);
+        CHECK(cn == "localhost");
+        // The same certificate serves the name: the session resumes.
+        SSL_SESSION* again = visit(server, client, other, resumed, "a.wild.test", &cn);
+        CHECK(resumed);
+        CHECK(cn == "other.test");
+        SSL_SESSION* default_again = visit(server, client, local, resumed, "unknown.test", &cn);
+        CHECK(resumed);
+        CHECK(cn == "localhost");
+        SSL_SESSION* refused = visit(server, client, local, resumed, "other.test", &cn);
+        CHECK_FALSE(resumed);
+        CHECK(cn == "other.test");
+        for (auto* s : {other, local, none, again, default_again, refused}) SSL_SESSION_free(s);
     }
 }
 
@@ -354,7 +391,7 @@ TEST_CASE("TLS 1.3 sends tickets_per_handshake tickets after a full handshake, n
     CHECK(tickets_received(cfg) == 0);
 }
 
-TEST_CASE("reload: new sessions get the new certificate, a session already open goes on") {
+TEST_CASE("reload: new sessions get the new certificate, a session already open goes on, old tickets do not resume") {
     tls_test::files mine;  // files this test may overwrite
     auto copy = [&](char const* from, char const* to) {
         std::filesystem::copy_file(file(from), mine.path(to), std::filesystem::copy_options::overwrite_existing);
@@ -369,11 +406,19 @@ TEST_CASE("reload: new sessions get the new certificate, a session already open 
     tls_client before(app, server, client.ctx);
     REQUIRE(before.handshake());
     CHECK(peer_common_name(before.client_ssl()) == "localhost");
+    bool resumed = true;
+    SSL_SESSION* ticket = visit(server, client, nullptr, resumed);
 
     copy("other.pem", "live.pem");
     copy("other.key", "live.key");
     server.reload();
     CHECK(server.reloads() == 1);
+    // A session of the certificate replaced does not resume: a full handshake with the new one.
+    std::string cn;
+    SSL_SESSION_free(visit(server, client, ticket, resumed, nullptr, &cn));
+    SSL_SESSION_free(ticket);
+    CHECK_FALSE(resumed);
+    CHECK(cn == "other.test");
     tls_client after(app, server, client.ctx);
     REQUIRE(after.handshake());
     CHECK(peer_common_name(after.client_ssl()) == "other.test");

@@ -255,22 +255,37 @@ extern "C" inline int porthole_tls_ticket_key(SSL* ssl, unsigned char* name, uns
     return g && g->tickets ? g->tickets->setup(name, iv, cipher, mac, encrypt) : -1;
 }
 
-// SNI: the first identity whose certificate names the host; otherwise the default one.
-extern "C" inline int porthole_tls_server_name(SSL* ssl, int*, void*) {
-    char const* host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+// The host name a ClientHello's server_name extension carries (RFC 6066 section 3: a list whose
+// first entry is a host_name); empty when there is none or it is malformed, which OpenSSL's own
+// reading of the extension then refuses.
+inline std::string_view client_hello_server_name(SSL* ssl) noexcept {
+    unsigned char const* p = nullptr;
+    std::size_t len = 0;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) != 1 || len < 5) return {};
+    std::size_t list = std::size_t{p[0]} << 8 | p[1];
+    std::size_t name = std::size_t{p[3]} << 8 | p[4];
+    if (list != len - 2 || p[2] != TLSEXT_NAMETYPE_host_name || name == 0 || name > len - 5) return {};
+    return {reinterpret_cast<char const*>(p + 5), name};
+}
+
+// SNI: the first identity whose certificate names the host; otherwise the default one. Chosen
+// from the ClientHello before a session is resumed (a server-name callback runs after), and each
+// identity has its own session id context: a session is resumed only under a name its
+// certificate serves, others get a full handshake (RFC 6066 section 3).
+extern "C" inline int porthole_tls_client_hello(SSL* ssl, int*, void*) {
+    std::string_view host = client_hello_server_name(ssl);
     generation const* g = generation_of(ssl);
-    if (!host || !g) return SSL_TLSEXT_ERR_OK;
-    std::size_t len = std::strlen(host);
+    if (host.empty() || !g) return SSL_CLIENT_HELLO_SUCCESS;
     for (std::size_t i = 1; i < g->contexts.size(); ++i) {
         X509* cert = SSL_CTX_get0_certificate(g->contexts[i].get());
-        if (cert && X509_check_host(cert, host, len, 0, nullptr) == 1) {
-            SSL_set_SSL_CTX(ssl, g->contexts[i].get());
+        if (cert && X509_check_host(cert, host.data(), host.size(), 0, nullptr) == 1) {
+            SSL_set_SSL_CTX(ssl, g->contexts[i].get());  // its certificate and session id context
             // SSL_set_SSL_CTX keeps the first context's verification settings; set this one's.
             SSL_set_verify(ssl, SSL_CTX_get_verify_mode(g->contexts[i].get()), nullptr);
             break;
         }
     }
-    return SSL_TLSEXT_ERR_OK;
+    return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 // ALPN (RFC 7301): http/1.1 when offered. A client that offers protocols but not http/1.1
@@ -318,8 +333,6 @@ inline ssl_ctx_ptr make_context(config const& c, identity const& id, generation&
     SSL_CTX_set_mode(x, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     // Resumption is by tickets, which hold no per-client state here; no server-side cache.
     SSL_CTX_set_session_cache_mode(x, SSL_SESS_CACHE_OFF);
-    static constexpr unsigned char sid_context[] = "porthole";
-    SSL_CTX_set_session_id_context(x, sid_context, sizeof sid_context - 1);
     if (!c.cipher_list.empty() && SSL_CTX_set_cipher_list(x, c.cipher_list.c_str()) != 1)
         fail("TLS: cipher list \"" + c.cipher_list + "\" selects nothing");
     if (!c.ciphersuites.empty() && SSL_CTX_set_ciphersuites(x, c.ciphersuites.c_str()) != 1)
@@ -340,6 +353,15 @@ inline ssl_ctx_ptr make_context(config const& c, identity const& id, generation&
         EVP_PKEY_free(key);
         if (used != 1 || SSL_CTX_check_private_key(x) != 1)
             fail("TLS: the private key " + id.private_key_file + " does not match " + id.certificate_chain_file);
+    }
+    {
+        // The session id context is the certificate's digest: a session resumes only where the
+        // certificate that authenticated it serves (SNI above; across a reload, until renewed).
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        if (X509_digest(SSL_CTX_get0_certificate(x), EVP_sha256(), digest, &n) != 1 ||
+            SSL_CTX_set_session_id_context(x, digest, std::min(n, unsigned{SSL_MAX_SID_CTX_LENGTH})) != 1)
+            fail("TLS: cannot set the session id context of " + id.certificate_chain_file);
     }
     if (c.verify_clients != client_certificates::none) {
         if (c.client_ca_file.empty()) throw error("TLS: client certificates need client_ca_file");
@@ -369,7 +391,7 @@ inline std::shared_ptr<generation const> load(config const& c, std::shared_ptr<t
     g->verify_clients = c.verify_clients != client_certificates::none;
     g->contexts.push_back(make_context(c, c.server, *g));
     for (auto const& id : c.sni) g->contexts.push_back(make_context(c, id, *g));
-    if (!c.sni.empty()) SSL_CTX_set_tlsext_servername_callback(g->default_context(), porthole_tls_server_name);
+    if (!c.sni.empty()) SSL_CTX_set_client_hello_cb(g->default_context(), porthole_tls_client_hello, nullptr);
     return g;
 }
 
