@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <optional>
 #include <string>
@@ -279,4 +281,28 @@ TEST_CASE(
     CHECK(answers[0].header("Connection") != "close");
     CHECK(answers[1].header("Connection") == "close");
     CHECK(idle.closed());
+}
+
+TEST_CASE("a file that ended before its length closes the client's connection, as the event loop does") {
+    // A response promised 100 bytes; the file was cut to 10 before it went out. The driver had
+    // counted the 100 as written, so the next response was read as the rest of this one's body.
+    auto path = (std::filesystem::temp_directory_path() / "porthole_test_testing_cut.txt").string();
+    std::ofstream(path, std::ios::binary) << std::string(100, 'A');
+    auto app = [&](request const& req) -> response {
+        if (req.path() != "/file") return response::text("small");
+        auto res = response::file(path, "text/plain");
+        std::filesystem::resize_file(path, 10);
+        return std::move(*res);
+    };
+    testing::client c(app);
+    c.send("GET /file HTTP/1.1\r\nHost: t\r\n\r\nGET /small HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(c.closed());
+    auto const& rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].header("Content-Length") == "100");
+    CHECK_FALSE(rs[0].complete);
+    CHECK(rs[0].body == std::string(10, 'A'));
+    c.send("GET /small HTTP/1.1\r\nHost: t\r\n\r\n");  // closed: nothing more is read
+    CHECK(c.responses().size() == 1);
+    std::filesystem::remove(path);
 }

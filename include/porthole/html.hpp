@@ -62,7 +62,8 @@ inline std::size_t html_escaped_size(std::string_view text) noexcept {
 }  // namespace detail
 
 // Appends text to out with & < > " ' replaced by their entities; safe in element content and
-// in quoted attribute values.
+// in quoted attribute values that hold text. Not in URL attributes (href, src), event handlers
+// (on*), style, or inside <script> and <style>, where the browser reads it as more than text.
 inline void html_escape(std::string_view text, std::string& out) {
     char const* run = text.data();
     char const* const end = run + text.size();

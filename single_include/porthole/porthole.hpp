@@ -3307,7 +3307,8 @@ inline std::size_t html_escaped_size(std::string_view text) noexcept {
 }  // namespace detail
 
 // Appends text to out with & < > " ' replaced by their entities; safe in element content and
-// in quoted attribute values.
+// in quoted attribute values that hold text. Not in URL attributes (href, src), event handlers
+// (on*), style, or inside <script> and <style>, where the browser reads it as more than text.
 inline void html_escape(std::string_view text, std::string& out) {
     char const* run = text.data();
     char const* const end = run + text.size();
@@ -11584,6 +11585,7 @@ public:
 
     // Feeds bytes and collects everything the connection writes in response.
     client& send(std::string_view bytes) {
+        if (cut_) return *this;  // a closed connection reads nothing more
         conn_.feed(bytes);
         drain();
         return *this;
@@ -11611,12 +11613,12 @@ public:
         parsed_ = parse_responses(out_, head_requests);
         return parsed_;
     }
-    bool closed() const noexcept { return conn_.should_close() && !conn_.has_output(); }
+    bool closed() const noexcept { return cut_ || (conn_.should_close() && !conn_.has_output()); }
     connection<App>& conn() noexcept { return conn_; }
 
 private:
     void drain() {
-        for (;;) {
+        while (!cut_) {
             auto chunks = conn_.pending_output();
             if (chunks.empty()) return;
             std::size_t n = 0;
@@ -11626,8 +11628,13 @@ private:
                 } else {
                     std::string buf(static_cast<std::size_t>(c.file_length), '\0');
                     auto got = detail::read_file_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
-                    buf.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
-                    out_.append(buf);
+                    out_.append(buf.data(), got < 0 ? 0 : static_cast<std::size_t>(got));
+                    // A file that ended early (truncated since): the length promised cannot be
+                    // kept, so the connection is closed, as the event loop does.
+                    if (got < 0 || static_cast<std::size_t>(got) < buf.size()) {
+                        cut_ = true;
+                        return;
+                    }
                 }
                 n += static_cast<std::size_t>(c.size());
             }
@@ -11654,6 +11661,7 @@ private:
     connection_config config_;  // the connection refers to it
     connection<App> conn_;
     std::string out_;
+    bool cut_ = false;                             // closed by this driver: a file ended before its length
     mutable std::vector<parsed_response> parsed_;  // what responses() returned last
 };
 
