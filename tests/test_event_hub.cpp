@@ -322,3 +322,24 @@ TEST_CASE("a subscription counts until its response is dropped unsent") {
     CHECK(hub.subscribe(std::string_view{}).status() == porthole::status::no_content);
     CHECK(hub.subscribers() == 0);
 }
+
+TEST_CASE("subscribers gone leave no trace as others come, on a hub that never publishes or beats") {
+    // Their entries were dropped only by a publish, a heartbeat or close(): with no heartbeat and
+    // no event, every client that came and went kept its memory (about 160 bytes) for good.
+    auto state = std::make_shared<porthole::detail::hub_state>();
+    auto come = [&] {
+        state->count.fetch_add(1);
+        auto sub = std::make_shared<porthole::detail::hub_subscriber>(state);
+        state->add(sub);
+        return sub;
+    };
+    for (int i = 0; i < 10000; ++i) come();  // each gone at once
+    CHECK(state->subscribers.size() <= 16);
+    std::vector<std::shared_ptr<porthole::detail::hub_subscriber>> staying;
+    for (int i = 0; i < 100; ++i) staying.push_back(come());
+    for (int i = 0; i < 10000; ++i) come();
+    CHECK(state->subscribers.size() <= 2 * staying.size());
+    std::size_t live = 0;
+    state->each_subscriber([&](porthole::detail::hub_subscriber&) { ++live; });
+    CHECK(live == staying.size());
+}

@@ -94,6 +94,16 @@ TEST_CASE("a route's histogram in the text format: cumulative buckets with bound
     CHECK(contains(out, "porthole_http_received_bytes_total{" + set + "} 300\n"));
     CHECK(contains(out, "porthole_http_sent_bytes_total{" + set + "} 4000\n"));
     CHECK_FALSE(contains(out, "status_class=\"4xx\""));  // classes without requests are left out
+
+    // Read while requests go on, the counter and the buckets differ by the requests between the
+    // two reads; the histogram's count is its +Inf bucket's, as the format requires.
+    auto moving = one_route();
+    moving.routes[0].classes[1].requests = 5;
+    out.clear();
+    metrics::write_prometheus(out, moving, {});
+    CHECK(contains(out, bucket("+Inf", 3)));
+    CHECK(contains(out, "porthole_http_request_duration_seconds_count{" + set + "} 3\n"));
+    CHECK(contains(out, "porthole_http_requests_total{" + set + "} 5\n"));
 }
 
 TEST_CASE("the text format escapes label values and HELP text") {

@@ -76,6 +76,11 @@ TEST_CASE("deflate negotiation: parameters of the offer (RFC 7692 7.1)") {
     p = ws::choose_deflate("permessage-deflate; client_max_window_bits=9; server_max_window_bits=10", o);
     CHECK(p->client_max_window_bits == 9);
     CHECK(p->server_max_window_bits == 10);
+    // The answer is no more than the offer (RFC 7692 7.1.2.2): npm's ws refuses a 9 to its 8.
+    p = ws::choose_deflate("permessage-deflate; client_max_window_bits=8", o);
+    REQUIRE(p);
+    CHECK(p->client_max_window_bits == 8);
+    CHECK(ws::deflate_response(*p) == "permessage-deflate; server_max_window_bits=12; client_max_window_bits=8");
     p = ws::choose_deflate("permessage-deflate; server_max_window_bits=\"11\"", enabled());
     REQUIRE(p);
     CHECK(p->server_max_window_bits == 11);

@@ -189,6 +189,15 @@ TEST_CASE("handshake: Origin, same-origin by default") {
     CHECK(upgrade_request(v6).add("Origin", "http://[::2]:9000").status() == 403);
     CHECK(upgrade_request().add("Origin", "https://server.example.com:443").status() == 101);
     CHECK(upgrade_request().add("Origin", "http://server.example.com:").status() == 403);
+    // A Host without a port names the default one: a page on another port is another origin
+    // (a proxy that passes `$host` drops the port; the origin keeps it).
+    CHECK(upgrade_request().add("Origin", "http://server.example.com:3000").status() == 403);
+    CHECK(upgrade_request().add("Origin", "https://server.example.com:8443").status() == 403);
+    CHECK(upgrade_request().add("Origin", "http://server.example.com:443").status() == 403);
+    CHECK(upgrade_request().add("Origin", "https://server.example.com:80").status() == 403);
+    auto no_port = upgrade_request().set("Host", "127.0.0.1");
+    CHECK(upgrade_request(no_port).add("Origin", "http://127.0.0.1").status() == 101);
+    CHECK(upgrade_request(no_port).add("Origin", "http://127.0.0.1:6666").status() == 403);
     // Two Origin fields: which page asks is unknown, in either order.
     auto same = "http://server.example.com", evil = "http://evil.example";
     CHECK(upgrade_request().add("Origin", same).add("Origin", evil).status() == 403);

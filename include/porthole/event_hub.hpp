@@ -13,7 +13,9 @@
 //   one a loop holds while it writes to a socket, and never waits for a client.
 // - Ids are decimal numbers, consecutive, starting after the microseconds since the Unix epoch
 //   at the hub's construction: they increase, and a client reconnecting with an id from an
-//   earlier run of the program is seen as too old rather than mistaken for a recent one.
+//   earlier run of the program is seen as too old rather than mistaken for a recent one (while
+//   that run published less than one event a microsecond on average, and the clock did not
+//   step back).
 // - Each subscriber's queue is its place in the history: what it has not yet been sent. The
 //   history keeps the last `history` events and at most `history_bytes` bytes of them (always
 //   the newest event), shared by all subscribers, so a subscriber costs no memory for what it
@@ -43,6 +45,7 @@
 #include <porthole/sse.hpp>
 #include <porthole/stream.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -104,6 +107,7 @@ struct hub_state {
 
     std::mutex subscribers_mutex;  // taken after history_mutex when both are
     std::vector<std::weak_ptr<hub_subscriber>> subscribers;
+    std::size_t prune_at = 16;  // subscribers.size() at which add() drops the ones gone
     std::atomic<std::size_t> count{0};
 
     std::mutex beat_mutex;
@@ -129,6 +133,17 @@ struct hub_state {
                 subscribers.pop_back();
             }
         }
+    }
+    // A subscriber gone leaves its entry (and, through the weak_ptr, its memory) until a
+    // publish, a heartbeat or here: with no heartbeat and few events, clients that come and go
+    // would grow the list without bound. Dropped here when it has doubled: amortized O(1).
+    void add(std::weak_ptr<hub_subscriber> s) {
+        std::lock_guard lock(subscribers_mutex);
+        if (subscribers.size() >= prune_at) {
+            std::erase_if(subscribers, [](auto const& w) { return w.expired(); });
+            prune_at = std::max<std::size_t>(16, 2 * subscribers.size());
+        }
+        subscribers.push_back(std::move(s));
     }
     static void resume(hub_subscriber& s) {
         if (auto c = s.channel.lock()) c->resume();
@@ -303,10 +318,7 @@ PORTHOLE_DETAIL_INLINE response event_hub::subscribe(std::string_view last_event
     }
     auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
     sub->channel = std::get<stream_body>(live.response.body()).live;
-    {
-        std::lock_guard lock(s.subscribers_mutex);
-        s.subscribers.push_back(sub);
-    }
+    s.add(sub);
     return std::move(sse::mark_event_stream(live.response));
 }
 

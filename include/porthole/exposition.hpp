@@ -512,7 +512,9 @@ PORTHOLE_DETAIL_INLINE void write_prometheus(std::string& out, snapshot const& s
                      b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf"), cumulative);
             }
             line("porthole_http_request_duration_seconds_sum", set, {}, static_cast<double>(t.nanoseconds) / 1e9);
-            line("porthole_http_request_duration_seconds_count", set, {}, t.requests);
+            // The +Inf bucket's count (the format requires them equal): the request counter is
+            // read at another instant than the buckets while requests go on.
+            line("porthole_http_request_duration_seconds_count", set, {}, cumulative);
         }
     }
     w.family("porthole_http_received_bytes_total", "counter", "Request bytes (head and body as received), by route.");

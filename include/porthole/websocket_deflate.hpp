@@ -202,8 +202,9 @@ inline std::optional<deflate_params> choose_deflate(std::string_view value, defl
         p.client_max_window_bits = 15;
         if (client_bits_allowed) {
             p.client_max_window_bits = o.client_max_window_bits;
+            // An 8 offered is answered 8 (RFC 7692 7.1.2.2: no more than the offer); zlib reads
+            // such a window with a 9-bit one (deflate_codec).
             if (client_bits != 0 && client_bits < p.client_max_window_bits) p.client_max_window_bits = client_bits;
-            if (p.client_max_window_bits < 9) p.client_max_window_bits = 9;  // zlib inflates 8-bit windows with 9
         }
         return p;
     }

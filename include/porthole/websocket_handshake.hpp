@@ -75,8 +75,9 @@ public:
     }
 
     // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the
-    // authority in `host` (a Host header value). A Host without a port matches the origin's
-    // default port, whichever scheme the connection used.
+    // authority in `host` (a Host header value). A port left out is its scheme's default, on
+    // both sides (RFC 6454 4): a Host without one matches an origin on port 80 (http) or 443
+    // (https) only, whichever scheme the connection used (a proxy may have ended TLS).
     static bool is_same_origin(std::string_view origin, std::string_view host) noexcept {
         std::string_view default_port;
         auto sep = origin.find("://");
@@ -89,7 +90,7 @@ public:
         if (!split_authority(origin.substr(sep + 3), o_host, o_port) || !split_authority(host, h_host, h_port))
             return false;
         if (o_port.empty()) o_port = default_port;
-        if (h_port.empty()) h_port = o_port;
+        if (h_port.empty()) h_port = default_port;
         return !o_host.empty() && iequals(o_host, h_host) && o_port == h_port;
     }
 

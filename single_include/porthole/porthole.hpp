@@ -5096,7 +5096,9 @@ inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
 //   one a loop holds while it writes to a socket, and never waits for a client.
 // - Ids are decimal numbers, consecutive, starting after the microseconds since the Unix epoch
 //   at the hub's construction: they increase, and a client reconnecting with an id from an
-//   earlier run of the program is seen as too old rather than mistaken for a recent one.
+//   earlier run of the program is seen as too old rather than mistaken for a recent one (while
+//   that run published less than one event a microsecond on average, and the clock did not
+//   step back).
 // - Each subscriber's queue is its place in the history: what it has not yet been sent. The
 //   history keeps the last `history` events and at most `history_bytes` bytes of them (always
 //   the newest event), shared by all subscribers, so a subscriber costs no memory for what it
@@ -5153,6 +5155,7 @@ inline stream_parts open_stream(std::size_t buffer_limit = 64 * 1024) {
 // #include <porthole/sse.hpp>
 // #include <porthole/stream.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -5214,6 +5217,7 @@ struct hub_state {
 
     std::mutex subscribers_mutex;  // taken after history_mutex when both are
     std::vector<std::weak_ptr<hub_subscriber>> subscribers;
+    std::size_t prune_at = 16;  // subscribers.size() at which add() drops the ones gone
     std::atomic<std::size_t> count{0};
 
     std::mutex beat_mutex;
@@ -5239,6 +5243,17 @@ struct hub_state {
                 subscribers.pop_back();
             }
         }
+    }
+    // A subscriber gone leaves its entry (and, through the weak_ptr, its memory) until a
+    // publish, a heartbeat or here: with no heartbeat and few events, clients that come and go
+    // would grow the list without bound. Dropped here when it has doubled: amortized O(1).
+    void add(std::weak_ptr<hub_subscriber> s) {
+        std::lock_guard lock(subscribers_mutex);
+        if (subscribers.size() >= prune_at) {
+            std::erase_if(subscribers, [](auto const& w) { return w.expired(); });
+            prune_at = std::max<std::size_t>(16, 2 * subscribers.size());
+        }
+        subscribers.push_back(std::move(s));
     }
     static void resume(hub_subscriber& s) {
         if (auto c = s.channel.lock()) c->resume();
@@ -5413,10 +5428,7 @@ PORTHOLE_DETAIL_INLINE response event_hub::subscribe(std::string_view last_event
     }
     auto live = resumable_stream([sub] { return sub->next(); }, "text/event-stream");
     sub->channel = std::get<stream_body>(live.response.body()).live;
-    {
-        std::lock_guard lock(s.subscribers_mutex);
-        s.subscribers.push_back(sub);
-    }
+    s.add(sub);
     return std::move(sse::mark_event_stream(live.response));
 }
 
@@ -18358,8 +18370,9 @@ inline std::optional<deflate_params> choose_deflate(std::string_view value, defl
         p.client_max_window_bits = 15;
         if (client_bits_allowed) {
             p.client_max_window_bits = o.client_max_window_bits;
+            // An 8 offered is answered 8 (RFC 7692 7.1.2.2: no more than the offer); zlib reads
+            // such a window with a 9-bit one (deflate_codec).
             if (client_bits != 0 && client_bits < p.client_max_window_bits) p.client_max_window_bits = client_bits;
-            if (p.client_max_window_bits < 9) p.client_max_window_bits = 9;  // zlib inflates 8-bit windows with 9
         }
         return p;
     }
@@ -18713,8 +18726,9 @@ public:
     }
 
     // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the
-    // authority in `host` (a Host header value). A Host without a port matches the origin's
-    // default port, whichever scheme the connection used.
+    // authority in `host` (a Host header value). A port left out is its scheme's default, on
+    // both sides (RFC 6454 4): a Host without one matches an origin on port 80 (http) or 443
+    // (https) only, whichever scheme the connection used (a proxy may have ended TLS).
     static bool is_same_origin(std::string_view origin, std::string_view host) noexcept {
         std::string_view default_port;
         auto sep = origin.find("://");
@@ -18727,7 +18741,7 @@ public:
         if (!split_authority(origin.substr(sep + 3), o_host, o_port) || !split_authority(host, h_host, h_port))
             return false;
         if (o_port.empty()) o_port = default_port;
-        if (h_port.empty()) h_port = o_port;
+        if (h_port.empty()) h_port = default_port;
         return !o_host.empty() && iequals(o_host, h_host) && o_port == h_port;
     }
 
@@ -21013,7 +21027,9 @@ PORTHOLE_DETAIL_INLINE void write_prometheus(std::string& out, snapshot const& s
                      b < bounds.size() ? std::string_view(bounds[b]) : std::string_view("+Inf"), cumulative);
             }
             line("porthole_http_request_duration_seconds_sum", set, {}, static_cast<double>(t.nanoseconds) / 1e9);
-            line("porthole_http_request_duration_seconds_count", set, {}, t.requests);
+            // The +Inf bucket's count (the format requires them equal): the request counter is
+            // read at another instant than the buckets while requests go on.
+            line("porthole_http_request_duration_seconds_count", set, {}, cumulative);
         }
     }
     w.family("porthole_http_received_bytes_total", "counter", "Request bytes (head and body as received), by route.");
