@@ -219,6 +219,7 @@ TEST_CASE("close(): every stream ends after what it was sent; later subscribers 
     CHECK(rs[0].complete);
     CHECK(parse(rs[0].body).at(0).data == "last");
     CHECK(hub.subscribers() == 0);
+    CHECK_FALSE(s.client.closed());  // the stream ended, the connection goes on (docs/sse.md)
     auto late = porthole::testing::get(app, "/events");
     CHECK(late.status == 204);
 }

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <future>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -286,7 +287,9 @@ TEST_CASE(
 TEST_CASE("a file that ended before its length closes the client's connection, as the event loop does") {
     // A response promised 100 bytes; the file was cut to 10 before it went out. The driver had
     // counted the 100 as written, so the next response was read as the rest of this one's body.
-    auto path = (std::filesystem::temp_directory_path() / "porthole_test_testing_cut.txt").string();
+    auto path = (std::filesystem::temp_directory_path() /
+                 ("porthole_test_testing_cut_" + std::to_string(std::random_device{}()) + ".txt"))
+                    .string();
     std::ofstream(path, std::ios::binary) << std::string(100, 'A');
     auto app = [&](request const& req) -> response {
         if (req.path() != "/file") return response::text("small");

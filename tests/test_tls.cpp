@@ -7,8 +7,11 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -259,7 +262,8 @@ TEST_CASE("loading errors name the file and OpenSSL's reason") {
 namespace {
 // One handshake and request; returns the session the client got, for resuming.
 SSL_SESSION* visit(tls::context& server, client_ctx& client, SSL_SESSION* resume, bool& resumed,
-                   char const* server_name = nullptr, std::string* common_name = nullptr) {
+                   char const* server_name = nullptr, std::string* common_name = nullptr,
+                   std::string* served_name = nullptr) {
     reporter app;
     tls_client c(app, server, client.ctx, {}, server_name);
     if (resume) SSL_set_session(c.client_ssl(), resume);
@@ -269,6 +273,7 @@ SSL_SESSION* visit(tls::context& server, client_ctx& client, SSL_SESSION* resume
     resumed = c.server_session().resumed();
     CHECK(resumed == (SSL_session_reused(c.client_ssl()) == 1));
     if (common_name) *common_name = peer_common_name(c.client_ssl());
+    if (served_name) *served_name = c.server_session().server_name();
     c.close();  // a client freed without close_notify marks its session not resumable
     return SSL_get1_session(c.client_ssl());
 }
@@ -292,7 +297,7 @@ TEST_CASE("sessions resume through tickets, across a reload, in TLS 1.3 and 1.2"
     }
 }
 
-TEST_CASE("a session resumes only under a host name its certificate serves (RFC 6066 section 3)") {
+TEST_CASE("a session resumes only where the certificate that made it serves the name asked for") {
     auto cfg = server_config();
     cfg.sni.push_back({file("other.pem"), file("other.key")});
     for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
@@ -302,9 +307,17 @@ TEST_CASE("a session resumes only under a host name its certificate serves (RFC 
         client.versions(v, v);
         bool resumed = true;
         std::string cn;
-        SSL_SESSION* other = visit(server, client, nullptr, resumed, "other.test", &cn);
+        std::string served;
+        SSL_SESSION* other = visit(server, client, nullptr, resumed, "other.test", &cn, &served);
         CHECK_FALSE(resumed);
         CHECK(cn == "other.test");
+        CHECK(served == "other.test");
+        // The server acknowledged the name (RFC 6066 section 3), so the client's session keeps it.
+        char const* acknowledged = SSL_SESSION_get0_hostname(other);
+        CHECK(std::string(acknowledged ? acknowledged : "") == "other.test");
+        SSL_SESSION* same = visit(server, client, other, resumed, "other.test", &cn, &served);
+        CHECK(resumed);
+        CHECK(served == "other.test");  // in TLS 1.2, the session's name
         // Offered to another host, the session is refused: a full handshake with that host's
         // certificate, not the other's session.
         SSL_SESSION* local = visit(server, client, other, resumed, "localhost", &cn);
@@ -323,7 +336,7 @@ TEST_CASE("a session resumes only under a host name its certificate serves (RFC 
         SSL_SESSION* refused = visit(server, client, local, resumed, "other.test", &cn);
         CHECK_FALSE(resumed);
         CHECK(cn == "other.test");
-        for (auto* s : {other, local, none, again, default_again, refused}) SSL_SESSION_free(s);
+        for (auto* s : {other, same, local, none, again, default_again, refused}) SSL_SESSION_free(s);
     }
 }
 
@@ -586,4 +599,29 @@ TEST_CASE("tls::config and tls::identity take one designated member without a -W
     CHECK((c.server.certificate_chain_file.empty() && c.sni.empty() && !c.password && c.ciphersuites.empty()));
     CHECK(c.cipher_list == tls::default_cipher_list);
     CHECK((id.private_key_file == "key.pem" && id.certificate_chain_file.empty()));
+}
+
+TEST_CASE("the in-memory client stops where a file ended before its length, as testing::client does") {
+    // The file was cut to 10 of its 100 bytes after its response was made: the short read was
+    // counted as written whole, and the next response went out as the rest of this one's body.
+    auto path = (std::filesystem::temp_directory_path() /
+                 ("porthole_test_tls_cut_" + std::to_string(std::random_device{}()) + ".txt"))
+                    .string();
+    std::ofstream(path, std::ios::binary) << std::string(100, 'A');
+    auto app = [&](request const& req) -> response {
+        if (req.path() != "/file") return response::text("small");
+        auto res = response::file(path, "text/plain");
+        std::filesystem::resize_file(path, 10);
+        return std::move(*res);
+    };
+    tls::context server(server_config());
+    client_ctx client;
+    tls_client c(app, server, client.ctx);
+    REQUIRE(c.handshake());
+    c.send("GET /file HTTP/1.1\r\nHost: t\r\n\r\nGET /small HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto const& rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK_FALSE(rs[0].complete);
+    CHECK(rs[0].body == std::string(10, 'A'));
+    std::filesystem::remove(path);
 }

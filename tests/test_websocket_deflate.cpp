@@ -299,6 +299,36 @@ TEST_CASE("deflate: a broadcast frame goes out uncompressed to a connection that
     CHECK(server.pending_output()[0].data() == frame.bytes().data());
 }
 
+TEST_CASE("deflate: a client that agreed to an 8-bit window and compresses with 9 bits, as zlib does, is read") {
+    // zlib has no 8-bit raw window: a client told 8 (RFC 7692 7.1.2.2: the answer is no more
+    // than its offer) compresses with 9, as Node's zlib under npm's ws does. Its back-references
+    // reach up to 512 bytes, which an inflater opened with 8 bits would refuse (1007).
+    auto p = ws::choose_deflate("permessage-deflate; client_max_window_bits=8", enabled());
+    REQUIRE(p);
+    REQUIRE(p->client_max_window_bits == 8);
+    std::string block;
+    for (int i = 0; i < 400; ++i) block += static_cast<char>('a' + (i * 7919 % 26));
+    std::string message = block + block;  // the second copy refers 400 bytes back
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, -9, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string out(4096, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(message.data());
+    z.avail_in = static_cast<uInt>(message.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_SYNC_FLUSH) == Z_OK);
+    out.resize(out.size() - z.avail_out);
+    deflateEnd(&z);
+    REQUIRE(out.ends_with(std::string("\x00\x00\xff\xff", 4)));
+    out.resize(out.size() - 4);  // RFC 7692 7.2.1: the sender leaves the empty block off
+    REQUIRE(out.size() < 500);   // the repeat was found
+    ws::connection server({}, *p, enabled());
+    auto o = run(server, compressed_frame(ws::opcode::text, out));
+    REQUIRE(o.messages().size() == 1);
+    CHECK(o.messages()[0].data == message);
+    CHECK(o.phase == ws::phase::open);
+}
+
 #else
 
 TEST_CASE("deflate without zlib: offers are declined, RSV1 is a protocol error") {

@@ -190,6 +190,7 @@ public:
         return send(bytes.substr(from));
     }
     client& close_input() {
+        if (cut_) return *this;
         conn_.read_eof();
         drain();
         return *this;
@@ -203,6 +204,10 @@ public:
         parsed_ = parse_responses(out_, head_requests);
         return parsed_;
     }
+    // The connection ended: by its own choice, or by this driver where a file ended before its
+    // length, after which send() and close_input() are ignored (the event loop would also
+    // destroy the connection, telling a later answer's responder; here it stays until the
+    // client goes).
     bool closed() const noexcept { return cut_ || (conn_.should_close() && !conn_.has_output()); }
     connection<App>& conn() noexcept { return conn_; }
 
@@ -217,11 +222,11 @@ private:
                     out_.append(c.memory);
                 } else {
                     std::string buf(static_cast<std::size_t>(c.file_length), '\0');
-                    auto got = detail::read_file_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
-                    out_.append(buf.data(), got < 0 ? 0 : static_cast<std::size_t>(got));
+                    std::size_t got = detail::read_file_fully_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
+                    out_.append(buf.data(), got);
                     // A file that ended early (truncated since): the length promised cannot be
                     // kept, so the connection is closed, as the event loop does.
-                    if (got < 0 || static_cast<std::size_t>(got) < buf.size()) {
+                    if (got < buf.size()) {
                         cut_ = true;
                         return;
                     }

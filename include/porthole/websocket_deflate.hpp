@@ -242,6 +242,8 @@ public:
         inflate_reset_ = server ? p.client_no_context_takeover : p.server_no_context_takeover;
         deflate_reset_ = server ? p.server_no_context_takeover : p.client_no_context_takeover;
         if (inflate_bits_ < 9) inflate_bits_ = 9;  // zlib reads 8-bit windows with a 9-bit one
+        // A client told 8 cannot compress (zlib has no 8-bit raw window): its deflater fails to
+        // open and messages go out uncompressed, which RFC 7692 6.1 allows.
     }
     deflate_codec(deflate_codec const&) = delete;
     deflate_codec& operator=(deflate_codec const&) = delete;

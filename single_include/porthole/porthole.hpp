@@ -3242,6 +3242,18 @@ inline long read_file_at(int fd, char* buf, std::size_t n, std::uint64_t offset)
 
 #endif
 
+// n bytes at offset through as many reads as it takes (one stops short of 2 GiB with pread, of
+// 1 GiB here on Windows): the bytes read, fewer only where the file ends first or a read fails.
+inline std::size_t read_file_fully_at(int fd, char* buf, std::size_t n, std::uint64_t offset) noexcept {
+    std::size_t done = 0;
+    while (done < n) {
+        long got = read_file_at(fd, buf + done, n - done, offset + done);
+        if (got <= 0) break;
+        done += static_cast<std::size_t>(got);
+    }
+    return done;
+}
+
 }  // namespace porthole::detail
 // #include <porthole/html.hpp>
 // porthole/html.hpp: HTML text. The one escaper every writer of HTML uses (templates, directory
@@ -11612,6 +11624,7 @@ public:
         return send(bytes.substr(from));
     }
     client& close_input() {
+        if (cut_) return *this;
         conn_.read_eof();
         drain();
         return *this;
@@ -11625,6 +11638,10 @@ public:
         parsed_ = parse_responses(out_, head_requests);
         return parsed_;
     }
+    // The connection ended: by its own choice, or by this driver where a file ended before its
+    // length, after which send() and close_input() are ignored (the event loop would also
+    // destroy the connection, telling a later answer's responder; here it stays until the
+    // client goes).
     bool closed() const noexcept { return cut_ || (conn_.should_close() && !conn_.has_output()); }
     connection<App>& conn() noexcept { return conn_; }
 
@@ -11639,11 +11656,11 @@ private:
                     out_.append(c.memory);
                 } else {
                     std::string buf(static_cast<std::size_t>(c.file_length), '\0');
-                    auto got = detail::read_file_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
-                    out_.append(buf.data(), got < 0 ? 0 : static_cast<std::size_t>(got));
+                    std::size_t got = detail::read_file_fully_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
+                    out_.append(buf.data(), got);
                     // A file that ended early (truncated since): the length promised cannot be
                     // kept, so the connection is closed, as the event loop does.
-                    if (got < 0 || static_cast<std::size_t>(got) < buf.size()) {
+                    if (got < buf.size()) {
                         cut_ = true;
                         return;
                     }
@@ -18410,6 +18427,8 @@ public:
         inflate_reset_ = server ? p.client_no_context_takeover : p.server_no_context_takeover;
         deflate_reset_ = server ? p.server_no_context_takeover : p.client_no_context_takeover;
         if (inflate_bits_ < 9) inflate_bits_ = 9;  // zlib reads 8-bit windows with a 9-bit one
+        // A client told 8 cannot compress (zlib has no 8-bit raw window): its deflater fails to
+        // open and messages go out uncompressed, which RFC 7692 6.1 allows.
     }
     deflate_codec(deflate_codec const&) = delete;
     deflate_codec& operator=(deflate_codec const&) = delete;

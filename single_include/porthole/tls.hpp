@@ -45,6 +45,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -154,8 +155,8 @@ struct ssl_ctx_deleter {
 using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
 
 // Session ticket keys, kept across reloads so that a reload does not cost every client a full
-// handshake. Two keys: new tickets use the current one; the previous one still opens tickets
-// (which are then renewed) until it too is replaced.
+// handshake (but where the certificate changed: make_context). Two keys: new tickets use the current one; the previous
+// one still opens tickets (which are then renewed) until it too is replaced.
 class ticket_keys {
 public:
     explicit ticket_keys(std::chrono::seconds lifetime)
@@ -256,8 +257,8 @@ extern "C" inline int porthole_tls_ticket_key(SSL* ssl, unsigned char* name, uns
 }
 
 // The host name a ClientHello's server_name extension carries (RFC 6066 section 3: a list whose
-// first entry is a host_name); empty when there is none or it is malformed, which OpenSSL's own
-// reading of the extension then refuses.
+// first entry is a host_name); empty when there is none or it is malformed (OpenSSL's own
+// reading of the extension then decides: the default identity, or a refusal).
 inline std::string_view client_hello_server_name(SSL* ssl) noexcept {
     unsigned char const* p = nullptr;
     std::size_t len = 0;
@@ -270,8 +271,8 @@ inline std::string_view client_hello_server_name(SSL* ssl) noexcept {
 
 // SNI: the first identity whose certificate names the host; otherwise the default one. Chosen
 // from the ClientHello before a session is resumed (a server-name callback runs after), and each
-// identity has its own session id context: a session is resumed only under a name its
-// certificate serves, others get a full handshake (RFC 6066 section 3).
+// identity has its own session id context: a session resumes only where the certificate that
+// made it serves the name; under another certificate's name it gets a full handshake.
 extern "C" inline int porthole_tls_client_hello(SSL* ssl, int*, void*) {
     std::string_view host = client_hello_server_name(ssl);
     generation const* g = generation_of(ssl);
@@ -287,6 +288,10 @@ extern "C" inline int porthole_tls_client_hello(SSL* ssl, int*, void*) {
     }
     return SSL_CLIENT_HELLO_SUCCESS;
 }
+
+// The server-name callback accepts the name the ClientHello callback chose by: without one,
+// OpenSSL neither acknowledges SNI (RFC 6066 section 3) nor keeps the name in the session.
+extern "C" inline int porthole_tls_server_name(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
 
 // ALPN (RFC 7301): http/1.1 when offered. A client that offers protocols but not http/1.1
 // (h2 alone, say) gets the no_application_protocol alert rather than a protocol it did not ask
@@ -391,7 +396,10 @@ inline std::shared_ptr<generation const> load(config const& c, std::shared_ptr<t
     g->verify_clients = c.verify_clients != client_certificates::none;
     g->contexts.push_back(make_context(c, c.server, *g));
     for (auto const& id : c.sni) g->contexts.push_back(make_context(c, id, *g));
-    if (!c.sni.empty()) SSL_CTX_set_client_hello_cb(g->default_context(), porthole_tls_client_hello, nullptr);
+    if (!c.sni.empty()) {
+        SSL_CTX_set_client_hello_cb(g->default_context(), porthole_tls_client_hello, nullptr);
+        for (auto const& x : g->contexts) SSL_CTX_set_tlsext_servername_callback(x.get(), porthole_tls_server_name);
+    }
     return g;
 }
 
@@ -400,7 +408,7 @@ inline std::shared_ptr<generation const> load(config const& c, std::shared_ptr<t
 // The server's TLS state: the contexts made from a config, shared by every connection and
 // thread. reload() reads the files again (a renewed certificate, say): new connections use
 // them, connections already open keep what they started with, and session tickets issued
-// before still resume. All members are thread-safe.
+// before still resume (but for a certificate that changed). All members are thread-safe.
 class context {
 public:
     // Loads every file now. Throws tls::error.
@@ -1175,21 +1183,25 @@ private:
                 deliver(bytes);
             }
             // server: connection output -> session -> network
-            for (auto out = conn_.pending_output(); !out.empty() && session_.established();
+            for (auto out = conn_.pending_output(); !out.empty() && session_.established() && !cut_;
                  out = conn_.pending_output()) {
                 std::size_t total = 0;
                 for (auto const& c : out) {
                     if (c.file_fd >= 0) {
                         std::string file(static_cast<std::size_t>(c.file_length), '\0');
-                        auto got = ::pread(c.file_fd, file.data(), file.size(), static_cast<off_t>(c.file_offset));
-                        file.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
-                        session_.write(file);
+                        std::size_t got =
+                            detail::read_file_fully_at(c.file_fd, file.data(), file.size(), c.file_offset);
+                        session_.write(std::string_view(file).substr(0, got));
+                        if (got < file.size()) {  // the file ended early: closed, as testing::client
+                            cut_ = true;
+                            break;
+                        }
                     } else {
                         session_.write(c.memory);
                     }
                     total += static_cast<std::size_t>(c.size());
                 }
-                conn_.written(total);
+                if (!cut_) conn_.written(total);
             }
             std::string_view enc = session_.output();
             while (!enc.empty()) {
@@ -1243,6 +1255,7 @@ private:
     std::string wire_;
     std::string received_;
     mutable std::vector<parsed_response> parsed_;  // what responses() returned last
+    bool cut_ = false;                             // the server's output stopped: a file ended early
     std::size_t delivered_ = 0;
     bool described_ = false;
     char plain_[16 * 1024];

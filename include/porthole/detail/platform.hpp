@@ -214,4 +214,16 @@ inline long read_file_at(int fd, char* buf, std::size_t n, std::uint64_t offset)
 
 #endif
 
+// n bytes at offset through as many reads as it takes (one stops short of 2 GiB with pread, of
+// 1 GiB here on Windows): the bytes read, fewer only where the file ends first or a read fails.
+inline std::size_t read_file_fully_at(int fd, char* buf, std::size_t n, std::uint64_t offset) noexcept {
+    std::size_t done = 0;
+    while (done < n) {
+        long got = read_file_at(fd, buf + done, n - done, offset + done);
+        if (got <= 0) break;
+        done += static_cast<std::size_t>(got);
+    }
+    return done;
+}
+
 }  // namespace porthole::detail
