@@ -481,6 +481,43 @@ TEST_CASE("mutual TLS: the verified subject reaches the request; missing or fore
     CHECK_THROWS_AS(tls::context{cfg}, tls::error);
 }
 
+TEST_CASE("mutual TLS: a session resumes only while the CA that verified its client is trusted") {
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(v);
+        tls_test::files mine;  // a CA file this test may overwrite
+        auto trust = [&](char const* from) {
+            std::filesystem::copy_file(file(from), mine.path("clients.pem"),
+                                       std::filesystem::copy_options::overwrite_existing);
+        };
+        trust("ca.pem");
+        auto cfg = server_config();
+        cfg.verify_clients = tls::client_certificates::required;
+        cfg.client_ca_file = mine.path("clients.pem");
+        tls::context server(cfg);
+        client_ctx client;
+        client.versions(v, v).certificate("client.pem", "client.key");
+        bool resumed = true;
+        SSL_SESSION* first = visit(server, client, nullptr, resumed);
+        SSL_SESSION* second = visit(server, client, first, resumed);
+        CHECK(resumed);
+        server.reload();  // the same CA: sessions still resume
+        SSL_SESSION* third = visit(server, client, second, resumed);
+        CHECK(resumed);
+
+        trust("stranger.pem");  // alice's CA is no longer trusted
+        server.reload();
+        reporter app;
+        tls_client c(app, server, client.ctx);
+        SSL_set_session(c.client_ssl(), third);
+        c.handshake();
+        c.send(get_request);
+        CHECK(c.responses().empty());
+        CHECK_FALSE(c.server_session().resumed());
+        CHECK(c.server_session().current_state() == tls::session::state::failed);
+        for (auto* s : {first, second, third}) SSL_SESSION_free(s);
+    }
+}
+
 TEST_CASE("plain HTTP on the TLS port gets a plain-text 400") {
     tls::context server(server_config());
     tls::session s(server.current());

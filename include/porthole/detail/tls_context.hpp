@@ -292,6 +292,29 @@ extern "C" inline int porthole_tls_password(char* buf, int size, int, void* user
     }
 }
 
+// The session id context is a digest of the certificate and of every CA trusted for client
+// certificates: a session resumes only where the certificate that authenticated it serves (SNI;
+// across a reload, until renewed) and while the CA that verified its client is still trusted (a
+// reload that drops a CA ends its clients' sessions instead of resuming them unverified).
+inline void set_session_id_context(SSL_CTX* x, identity const& id) {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    auto add = [md](X509* cert) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        return cert && X509_digest(cert, EVP_sha256(), digest, &n) == 1 && EVP_DigestUpdate(md, digest, n) == 1;
+    };
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), nullptr) == 1 && add(SSL_CTX_get0_certificate(x));
+    STACK_OF(X509_OBJECT)* trusted = X509_STORE_get0_objects(SSL_CTX_get_cert_store(x));
+    for (int i = 0; ok && i < sk_X509_OBJECT_num(trusted); ++i)
+        if (X509* ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(trusted, i))) ok = add(ca);
+    unsigned char context[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    ok = ok && EVP_DigestFinal_ex(md, context, &n) == 1 &&
+         SSL_CTX_set_session_id_context(x, context, std::min(n, unsigned{SSL_MAX_SID_CTX_LENGTH})) == 1;
+    EVP_MD_CTX_free(md);
+    if (!ok) fail("TLS: cannot set the session id context of " + id.certificate_chain_file);
+}
+
 inline ssl_ctx_ptr make_context(config const& c, identity const& id, generation& g) {
     ERR_clear_error();
     ssl_ctx_ptr ctx(SSL_CTX_new(TLS_server_method()));
@@ -325,15 +348,6 @@ inline ssl_ctx_ptr make_context(config const& c, identity const& id, generation&
         if (used != 1 || SSL_CTX_check_private_key(x) != 1)
             fail("TLS: the private key " + id.private_key_file + " does not match " + id.certificate_chain_file);
     }
-    {
-        // The session id context is the certificate's digest: a session resumes only where the
-        // certificate that authenticated it serves (SNI above; across a reload, until renewed).
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-        if (X509_digest(SSL_CTX_get0_certificate(x), EVP_sha256(), digest, &n) != 1 ||
-            SSL_CTX_set_session_id_context(x, digest, std::min(n, unsigned{SSL_MAX_SID_CTX_LENGTH})) != 1)
-            fail("TLS: cannot set the session id context of " + id.certificate_chain_file);
-    }
     if (c.verify_clients != client_certificates::none) {
         if (c.client_ca_file.empty()) throw error("TLS: client certificates need client_ca_file");
         if (SSL_CTX_load_verify_locations(x, c.client_ca_file.c_str(), nullptr) != 1)
@@ -344,6 +358,7 @@ inline ssl_ctx_ptr make_context(config const& c, identity const& id, generation&
         if (c.verify_clients == client_certificates::required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
         SSL_CTX_set_verify(x, mode, nullptr);
     }
+    set_session_id_context(x, id);
     SSL_CTX_set_alpn_select_cb(x, porthole_tls_alpn, nullptr);
     if (c.session_tickets) {
         SSL_CTX_set_tlsext_ticket_key_evp_cb(x, porthole_tls_ticket_key);
