@@ -220,16 +220,10 @@ private:
             for (auto const& c : chunks) {
                 if (c.file_fd < 0) {
                     out_.append(c.memory);
-                } else {
-                    std::string buf(static_cast<std::size_t>(c.file_length), '\0');
-                    std::size_t got = detail::read_file_fully_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
-                    out_.append(buf.data(), got);
-                    // A file that ended early (truncated since): the length promised cannot be
-                    // kept, so the connection is closed, as the event loop does.
-                    if (got < buf.size()) {
-                        cut_ = true;
-                        return;
-                    }
+                } else if (!detail::pass_file_chunk(c.file_fd, c.file_offset, c.file_length,
+                                                    [&](std::string_view bytes) { out_.append(bytes); })) {
+                    cut_ = true;  // closed, as the event loop does
+                    return;
                 }
                 n += static_cast<std::size_t>(c.size());
             }

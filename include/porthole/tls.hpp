@@ -434,12 +434,9 @@ private:
                 std::size_t total = 0;
                 for (auto const& c : out) {
                     if (c.file_fd >= 0) {
-                        std::string file(static_cast<std::size_t>(c.file_length), '\0');
-                        std::size_t got =
-                            detail::read_file_fully_at(c.file_fd, file.data(), file.size(), c.file_offset);
-                        session_.write(std::string_view(file).substr(0, got));
-                        if (got < file.size()) {  // the file ended early: closed, as testing::client
-                            cut_ = true;
+                        if (!detail::pass_file_chunk(c.file_fd, c.file_offset, c.file_length,
+                                                     [&](std::string_view bytes) { session_.write(bytes); })) {
+                            cut_ = true;  // closed, as testing::client
                             break;
                         }
                     } else {

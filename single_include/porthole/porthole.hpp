@@ -3254,6 +3254,17 @@ inline std::size_t read_file_fully_at(int fd, char* buf, std::size_t n, std::uin
     return done;
 }
 
+// A file chunk of a response, read in whole and handed to pass(std::string_view): false where
+// the file ended before its length (truncated since the response was made), after handing on
+// what was there; the length promised cannot be kept, so the driver closes the connection.
+template <class Pass>
+bool pass_file_chunk(int fd, std::uint64_t offset, std::uint64_t length, Pass&& pass) {
+    std::string bytes(static_cast<std::size_t>(length), '\0');
+    std::size_t got = read_file_fully_at(fd, bytes.data(), bytes.size(), offset);
+    pass(std::string_view(bytes.data(), got));
+    return got == bytes.size();
+}
+
 }  // namespace porthole::detail
 // #include <porthole/html.hpp>
 // porthole/html.hpp: HTML text. The one escaper every writer of HTML uses (templates, directory
@@ -11654,16 +11665,10 @@ private:
             for (auto const& c : chunks) {
                 if (c.file_fd < 0) {
                     out_.append(c.memory);
-                } else {
-                    std::string buf(static_cast<std::size_t>(c.file_length), '\0');
-                    std::size_t got = detail::read_file_fully_at(c.file_fd, buf.data(), buf.size(), c.file_offset);
-                    out_.append(buf.data(), got);
-                    // A file that ended early (truncated since): the length promised cannot be
-                    // kept, so the connection is closed, as the event loop does.
-                    if (got < buf.size()) {
-                        cut_ = true;
-                        return;
-                    }
+                } else if (!detail::pass_file_chunk(c.file_fd, c.file_offset, c.file_length,
+                                                    [&](std::string_view bytes) { out_.append(bytes); })) {
+                    cut_ = true;  // closed, as the event loop does
+                    return;
                 }
                 n += static_cast<std::size_t>(c.size());
             }

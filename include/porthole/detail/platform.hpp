@@ -226,4 +226,15 @@ inline std::size_t read_file_fully_at(int fd, char* buf, std::size_t n, std::uin
     return done;
 }
 
+// A file chunk of a response, read in whole and handed to pass(std::string_view): false where
+// the file ended before its length (truncated since the response was made), after handing on
+// what was there; the length promised cannot be kept, so the driver closes the connection.
+template <class Pass>
+bool pass_file_chunk(int fd, std::uint64_t offset, std::uint64_t length, Pass&& pass) {
+    std::string bytes(static_cast<std::size_t>(length), '\0');
+    std::size_t got = read_file_fully_at(fd, bytes.data(), bytes.size(), offset);
+    pass(std::string_view(bytes.data(), got));
+    return got == bytes.size();
+}
+
 }  // namespace porthole::detail
