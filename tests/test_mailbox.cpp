@@ -7,13 +7,32 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <new>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using porthole::connection_link;
 using porthole::mailbox;
+
+// Counts allocations so that a test can prove posting makes none.
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+// g++ cannot see that this operator new is malloc's, and warns at the frees below.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -129,6 +148,42 @@ TEST_CASE("a closed mailbox takes nothing and wakes nobody; closing breaks the l
     waiting.reset();
     later.reset();
     CHECK(watch.expired());
+}
+
+TEST_CASE("posting allocates nothing, however many links wait: notify() can be called where memory ran out") {
+    static_assert(noexcept(std::declval<connection_link&>().notify()));
+    int wakes = 0;
+    auto box = std::make_shared<mailbox>([&] { ++wakes; });
+    std::vector<fake_connection> conns(1000);
+    std::vector<int> order;
+    std::vector<std::shared_ptr<connection_link>> links;
+    for (int i = 0; i < 1000; ++i) {
+        conns[i].id = i;
+        conns[i].order = &order;
+        links.push_back(connection_link::open(box, &conns[i]));
+        links.back()->set_owner(&conns[i], &fake_connection::on_notify);
+    }
+    order.reserve(2000);
+    for (int round = 0; round < 2; ++round) {
+        std::size_t before = allocations.load();
+        for (auto& l : links) CHECK(l->notify());
+        CHECK(allocations.load() == before);
+        CHECK(box->run([](void*) {}) == 1000);
+        CHECK(allocations.load() == before);
+    }
+    CHECK(wakes == 2);
+    REQUIRE(order.size() == 2000);
+    for (int i = 0; i < 2000; ++i) CHECK(order[i] == i % 1000);
+    // Links dropped by everyone else while they wait are freed by the run, or by close().
+    std::weak_ptr<connection_link> watch = links[0];
+    CHECK(links[0]->notify());
+    CHECK(links[1]->notify());
+    std::weak_ptr<connection_link> closed_watch = links[1];
+    links.clear();
+    CHECK_FALSE(watch.expired());
+    CHECK(box->run([](void*) {}) == 2);
+    CHECK(watch.expired());
+    CHECK(closed_watch.expired());
 }
 
 TEST_CASE("notifications from many threads reach the owner on the driver's thread, each link once per wake-up") {

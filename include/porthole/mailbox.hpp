@@ -39,8 +39,9 @@ class connection_link {
 public:
     // Any thread: the owner should look at what this link carries. Cheap when repeated: one
     // entry waits in the mailbox however often it is called before the owner runs. False once
-    // the connection is gone (the call did nothing).
-    bool notify();
+    // the connection is gone (the call did nothing). Allocates nothing, so it may be called
+    // from a destructor or where memory has run out.
+    bool notify() noexcept;
 
     // Any thread: whether the connection still exists (the client has not left, the server has
     // not closed it). Advisory: it can change right after the call.
@@ -78,6 +79,10 @@ private:
     void (*on_notify_)(void*) = nullptr;
     std::atomic<bool> connected_{true};
     std::atomic<bool> queued_{false};
+    // While queued (the mailbox's lock guards both): the next link in the queue, and this link
+    // itself, kept alive by the queue. The queue is made of the links, so posting never allocates.
+    connection_link* next_ = nullptr;
+    std::shared_ptr<connection_link> held_;
 };
 
 // One driver's queue of links to look at. Any thread posts; the driver runs it in its own step.
@@ -93,56 +98,73 @@ public:
     // runs, then ready(tag) for the connection that the driver should write for. Returns how many.
     template <class Ready>
     std::size_t run(Ready&& ready) {
+        connection_link* l = nullptr;
         {
             std::lock_guard lock(mutex_);
-            if (queue_.empty()) return 0;
-            running_.swap(queue_);
+            l = std::exchange(head_, nullptr);
+            tail_ = nullptr;
         }
-        std::size_t n = running_.size();
-        for (auto& l : running_) {
+        std::size_t n = 0;
+        for (; l; ++n) {
+            // Taken before queued_ is cleared: from then on another thread may post l again.
+            connection_link* next = std::exchange(l->next_, nullptr);
+            std::shared_ptr<connection_link> held = std::move(l->held_);
             l->queued_.store(false, std::memory_order_release);
             if (l->on_notify_) {
                 l->on_notify_(l->owner_);
                 ready(l->tag_);
             }
+            l = next;
         }
-        running_.clear();
         return n;
     }
 
     // Owner thread, when the driver ends: nothing posted afterwards is kept or wakes anyone.
     void close() noexcept {
-        std::vector<std::shared_ptr<connection_link>> dropped;
-        std::lock_guard lock(mutex_);
-        closed_ = true;
-        dropped.swap(queue_);  // links hold the mailbox: break the cycle now
+        connection_link* l = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+            l = std::exchange(head_, nullptr);
+            tail_ = nullptr;
+        }
+        // Links hold the mailbox: break the cycle now, outside the lock (the last link may take
+        // the mailbox with it). Nothing posts them again once closed.
+        while (l) {
+            connection_link* next = std::exchange(l->next_, nullptr);
+            std::shared_ptr<connection_link> held = std::move(l->held_);
+            l = next;
+        }
     }
 
     bool empty() const {
         std::lock_guard lock(mutex_);
-        return queue_.empty();
+        return head_ == nullptr;
     }
 
 private:
     friend class connection_link;
-    bool post(std::shared_ptr<connection_link> l) {
+    bool post(std::shared_ptr<connection_link> l) noexcept {
         std::lock_guard lock(mutex_);
         if (closed_) return false;
-        bool was_empty = queue_.empty();
-        queue_.push_back(std::move(l));
+        connection_link* link = l.get();
+        link->held_ = std::move(l);
+        (tail_ ? tail_->next_ : head_) = link;
+        bool was_empty = tail_ == nullptr;
+        tail_ = link;
         // Under the lock: once close() has run, the driver (and what wake touches) may be gone.
         if (was_empty && wake_) wake_();
         return true;
     }
 
     mutable std::mutex mutex_;
-    std::vector<std::shared_ptr<connection_link>> queue_;
-    std::vector<std::shared_ptr<connection_link>> running_;
+    connection_link* head_ = nullptr;  // the links posted, oldest first, through next_
+    connection_link* tail_ = nullptr;
     std::function<void()> wake_;
     bool closed_ = false;
 };
 
-inline bool connection_link::notify() {
+inline bool connection_link::notify() noexcept {
     if (!connected()) return false;
     if (queued_.exchange(true, std::memory_order_acq_rel)) return true;
     auto self = self_.lock();
