@@ -231,6 +231,16 @@ TEST_CASE("rule: HTTP/1.1 needs exactly one Host") {
     CHECK(only_request(req("GET / HTTP/1.0\r\n")).minor == 0);  // optional in 1.0
 }
 
+TEST_CASE("rule: at most one Content-Type, whatever the case of its name") {
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-type: text/plain\r\n")) ==
+          E::multiple_content_type);
+    CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Type: multipart/form-data; boundary=A\r\n"
+                       "X: y\r\ncontent-type: multipart/form-data; boundary=B\r\n")) == E::multiple_content_type);
+    CHECK(error_status(E::multiple_content_type) == status::bad_request);
+    auto r = only_request(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Types: x\r\n"));
+    CHECK(r.headers[1].second == "text/plain");
+}
+
 TEST_CASE("rule: an empty Host is 400 unless the target brings its own authority") {
     CHECK(error_of(req("GET / HTTP/1.1\r\nHost:\r\n")) == E::empty_host);
     CHECK(error_of(req("GET / HTTP/1.1\r\nHost: \t \r\n")) == E::empty_host);

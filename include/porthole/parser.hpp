@@ -219,7 +219,7 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        keep_alive_token_ = cl_seen_ = ct_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
         failed_in_ = state::request_line;
     }
 
@@ -421,6 +421,14 @@ private:
                     });
                 }
                 break;
+            case 12:
+                // A single value (RFC 9110 8.3): with two, a proxy and the application could
+                // read the body as different types, or a multipart body with different boundaries.
+                if (detail::token_is(n, "content-type")) {
+                    if (ct_seen_) return parse_error::multiple_content_type;
+                    ct_seen_ = true;
+                }
+                break;
             case 14:
                 if (detail::token_is(n, "content-length")) return on_content_length(f.value);
                 break;
@@ -573,6 +581,7 @@ private:
     parse_error error_ = parse_error::none;
     bool keep_alive_token_ = false;
     bool cl_seen_ = false;
+    bool ct_seen_ = false;  // a Content-Type line came
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;

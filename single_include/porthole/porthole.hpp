@@ -481,7 +481,8 @@ enum class parse_error : std::uint8_t {
     missing_host,
     multiple_host,
     invalid_host,
-    empty_host,  // on a target without an authority of its own (origin-form, '*')
+    empty_host,             // on a target without an authority of its own (origin-form, '*')
+    multiple_content_type,  // two readers could take different media types (RFC 9110 8.3)
     // body framing (RFC 9112 6)
     invalid_content_length,
     content_length_leading_zero,  // "005": read differently by some parsers
@@ -546,6 +547,7 @@ constexpr std::string_view to_string(parse_error e) noexcept {
                                           "more than one Host",
                                           "invalid Host",
                                           "empty Host",
+                                          "more than one Content-Type",
                                           "invalid Content-Length",
                                           "Content-Length with a leading zero",
                                           "conflicting Content-Length values",
@@ -1145,7 +1147,7 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        keep_alive_token_ = cl_seen_ = ct_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
         failed_in_ = state::request_line;
     }
 
@@ -1347,6 +1349,14 @@ private:
                     });
                 }
                 break;
+            case 12:
+                // A single value (RFC 9110 8.3): with two, a proxy and the application could
+                // read the body as different types, or a multipart body with different boundaries.
+                if (detail::token_is(n, "content-type")) {
+                    if (ct_seen_) return parse_error::multiple_content_type;
+                    ct_seen_ = true;
+                }
+                break;
             case 14:
                 if (detail::token_is(n, "content-length")) return on_content_length(f.value);
                 break;
@@ -1499,6 +1509,7 @@ private:
     parse_error error_ = parse_error::none;
     bool keep_alive_token_ = false;
     bool cl_seen_ = false;
+    bool ct_seen_ = false;  // a Content-Type line came
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;
