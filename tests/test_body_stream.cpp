@@ -367,6 +367,11 @@ TEST_CASE("backpressure: a sink that waits stops the reading until it is resumed
     std::thread([&] { CHECK(u.resumer->resume()); }).join();
     c.step();
     CHECK(u.seen->all() == "abcdef");
+    // It waits on the last piece too: end() comes once it is resumed, not before.
+    CHECK(c.responses().empty());
+    CHECK(c.conn().phase() == connection_phase::awaiting_answer);
+    std::thread([&] { CHECK(u.resumer->resume()); }).join();
+    c.step();
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].body == "got 6");
@@ -693,6 +698,53 @@ TEST_CASE("multipart::stream_parser gives what parse() gives, however the body i
     }
 }
 
+TEST_CASE("multipart::stream_parser: a handler's data() that returns false pauses it right there") {
+    // Pauses at every piece of data: what it gives, fed again with nothing each time, is what
+    // parse() gives, and nothing is called between a pause and the next feed.
+    struct pausing : collector {
+        int calls_since_pause = 0;
+        bool paused = false;
+        void part(multipart::part const& p) {
+            CHECK_FALSE(paused);
+            collector::part(p);
+        }
+        bool data(std::string_view piece) {
+            CHECK_FALSE(paused);
+            collector::data(piece);
+            paused = true;
+            return false;
+        }
+        void part_end() {
+            CHECK_FALSE(paused);
+            collector::part_end();
+        }
+    };
+    std::string file(5000, 'f');
+    auto body = form_body(file);
+    std::vector<multipart::part> whole;
+    REQUIRE(multipart::parse(body, "XyZ", whole));
+    for (std::size_t step : {std::size_t{7}, std::size_t{4096}, body.size()}) {
+        CAPTURE(step);
+        std::vector<collected_part> got;
+        pausing on{{&got}};
+        multipart::stream_parser sp("XyZ", 100, 128);  // a header block of 128 bytes at most, not what it holds paused
+        int pauses = 0;
+        for (std::size_t i = 0; i < body.size(); i += step) {
+            REQUIRE(sp.feed(std::string_view(body).substr(i, step), on));
+            while (sp.paused()) {  // what it held is parsed before any more is given
+                ++pauses;
+                on.paused = false;
+                REQUIRE(sp.feed({}, on));
+            }
+            on.paused = false;
+        }
+        CHECK(sp.done());
+        REQUIRE(got.size() == whole.size());
+        for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].data == whole[k].data);
+        CHECK(pauses > 0);
+    }
+}
+
 TEST_CASE("multipart::stream_parser: a delimiter inside a header block ends the part there, as for parse()") {
     // "a:" is a boundary whose delimiter line "--a:" also reads as a header field.
     std::string body = "--a:\r\nContent-Disposition: form-data; name=\"x\"\r\n--a:\r\n\r\ndata\r\n--a:--";
@@ -825,6 +877,123 @@ TEST_CASE("take_multipart streams a form's parts to the route; malformed: 400; n
     r = testing::send(
         app, {.method = method::post, .target = "/form", .headers = {{"Content-Type", "text/plain"}}, .body = "x"});
     CHECK(r.status == 415);
+}
+
+TEST_CASE(
+    "take_multipart: a form that says stop hears nothing more; its end() answers, even if the rest is malformed") {
+    // The `sizes` form of docs/bodies.md: stop once a field passes 1024 bytes.
+    struct sizes {
+        std::shared_ptr<std::string> out = std::make_shared<std::string>();
+        std::shared_ptr<int> after_stop = std::make_shared<int>(0);
+        std::size_t n = 0;
+        bool stopped = false;
+        void part(multipart::part const& p) {
+            *after_stop += stopped;
+            *out += std::string(p.has_filename ? p.filename : p.name) + "=";
+            n = 0;
+        }
+        body_flow data(std::string_view piece) {
+            *after_stop += stopped;
+            n += piece.size();
+            stopped = n > 1024;
+            return stopped ? body_flow::stop : body_flow::more;
+        }
+        void part_end() {
+            *after_stop += stopped;
+            *out += std::to_string(n) + ";";
+        }
+        response end() {
+            if (n > 1024) return response::text("field too large\n", status::content_too_large);
+            return response::text(*out);
+        }
+    };
+    auto after_stop = std::make_shared<int>(0);
+    auto app = router{post<"/upload">(streamed_body({.max_size = 1 << 20}, [&](request const& req) {
+        sizes form;
+        after_stop = form.after_stop;
+        return take_multipart(req, form);
+    }))};
+    for (std::string rest : {std::string("\r\n--XyZ\r\nContent-Disposition: form-data; name=\"a\"; "
+                                         "filename=\"a.txt\"\r\n\r\nabc\r\n--XyZ--\r\n"),
+                             std::string("\r\n--XyZ\r\nNo Colon\r\n\r\nabc\r\n--XyZ--\r\n")}) {
+        std::string body =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n" + std::string(5000, 't') + rest;
+        auto r = testing::send(app, {.method = method::post,
+                                     .target = "/upload",
+                                     .headers = {{"Content-Type", "multipart/form-data; boundary=XyZ"}},
+                                     .body = body});  // in one piece
+        CHECK(r.status == 413);
+        CHECK(r.body == "field too large\n");
+        CHECK(*after_stop == 0);
+    }
+}
+
+TEST_CASE("take_multipart: a form that waits hears nothing until resumed, end() included") {
+    struct shared_state {
+        std::vector<collected_part> parts;
+        body_resumer resumer;
+        bool waiting = false;
+        int calls_while_waiting = 0;
+        bool ended = false;
+    };
+    auto st = std::make_shared<shared_state>();
+    struct form {
+        std::shared_ptr<shared_state> st;
+        void part(multipart::part const& p) {
+            st->calls_while_waiting += st->waiting;
+            st->parts.push_back({std::string(p.name), {}, {}, {}, false});
+        }
+        body_flow data(std::string_view piece) {
+            st->calls_while_waiting += st->waiting;
+            st->parts.back().data += piece;
+            st->waiting = true;  // a worker writes the piece, then resumes
+            return body_flow::wait;
+        }
+        void part_end() {
+            st->calls_while_waiting += st->waiting;
+            st->parts.back().ended = true;
+        }
+        response end() {
+            st->calls_while_waiting += st->waiting;
+            st->ended = true;
+            return response::text("parts " + std::to_string(st->parts.size()));
+        }
+    };
+    auto app = router{post<"/form">(streamed_body({.max_size = 1 << 20},
+                                                  [st](request const& req) {
+                                                      body_taken taken = take_multipart(req, form{st});
+                                                      st->resumer = taken.resumer;
+                                                      return taken;
+                                                  })),
+                      get<"/after">([] { return "after"; })};
+    std::string const file = "file data";
+    std::string body = form_body(file);
+    std::string request =
+        "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body + "GET /after HTTP/1.1\r\nHost: t\r\n\r\n";
+    testing::client c(app);
+    c.send(request);  // all of it in one piece, and a request behind it
+    int resumes = 0;
+    while (!st->ended && resumes < 10) {
+        CHECK(c.responses().empty());
+        REQUIRE(st->waiting);
+        st->waiting = false;
+        std::thread([&] { CHECK(st->resumer.resume()); }).join();
+        ++resumes;
+        c.step();
+    }
+    CHECK(resumes == 2);  // once for each part with data (the last part has none)
+    CHECK(st->calls_while_waiting == 0);
+    REQUIRE(st->parts.size() == 3);
+    CHECK(st->parts[0].data == "a title");
+    CHECK(st->parts[1].data == file);
+    CHECK(st->parts[2].data == "");
+    for (auto const& p : st->parts) CHECK(p.ended);
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "parts 3");
+    CHECK(rs[1].body == "after");
 }
 
 TEST_CASE("a layer knows how the body reaches the application: whole, offered to a sink, or refused unread") {

@@ -82,6 +82,9 @@ namespace detail {
 struct body_consumer {
     virtual ~body_consumer() = default;
     virtual body_flow data(std::string_view piece) = 0;
+    // The sink kept part of a piece when it waited (a multipart form that waited inside it):
+    // it is given an empty piece, to go on with that, before any more of the body.
+    virtual bool has_backlog() const noexcept = 0;
     virtual void end() = 0;  // answers through the responder it holds
     virtual void abort() noexcept = 0;
     std::shared_ptr<connection_link> link;  // to wake the connection when a waiting sink resumes
@@ -100,6 +103,10 @@ public:
         } else {
             return sink_.data(piece);
         }
+    }
+    bool has_backlog() const noexcept override {
+        if constexpr (requires(Sink const& s) { s.has_backlog(); }) return sink_.has_backlog();
+        else return false;
     }
     // A sink whose end() throws gets the 500, and the error log the exception, whether it kept
     // the responder it took or dropped it in throwing (which asked for the 500 already, with a
@@ -142,6 +149,7 @@ struct incoming_body {
     std::uint64_t left = 0;  // Content-Length: bytes still to come
     chunked_decoder chunked;
     bool waiting = false;  // the sink said wait: nothing is taken until it resumes
+    bool whole = false;    // every byte of the body went to the sink: end() is next (once resumed)
 
     incoming_body(std::shared_ptr<body_consumer> c, request_head const& head, parser_limits limits, std::uint64_t max)
         : consumer(std::move(c)),
@@ -164,12 +172,24 @@ struct incoming_body {
     // are decoded in place.
     step take(char* data, std::size_t size) {
         step s;
+        if (consumer && consumer->has_backlog()) {  // what the sink kept when it waited comes first
+            s.flow = consumer->data({});
+            if (s.flow != body_flow::more || consumer->has_backlog()) {
+                s.status = whole ? parse_status::complete : parse_status::incomplete;
+                return s;
+            }
+        }
+        if (whole) {
+            s.status = parse_status::complete;
+            return s;
+        }
         if (framing == body_framing::content_length) {
             auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, size));
             left -= n;
             s.used = n;
             if (n != 0 && consumer) s.flow = consumer->data(std::string_view(data, n));
             s.status = left == 0 ? parse_status::complete : parse_status::incomplete;
+            whole = left == 0;
             return s;
         }
         auto r = chunked.decode(data, size, data);
@@ -179,6 +199,7 @@ struct incoming_body {
             s.error = chunked.error();
             return s;
         }
+        whole = r.status == parse_status::complete;
         if (r.produced != 0 && consumer) s.flow = consumer->data(std::string_view(data, r.produced));
         return s;
     }
@@ -206,8 +227,9 @@ private:
 };
 
 // What a route handler that takes its body as a stream returns: porthole::later, and the
-// resumer for a sink that waits; or, for a body that was refused before a byte of it was read
-// (its Content-Length over the route's max_size), that refusal: 413. Converts to a response.
+// resumer for a sink that waits; or, for a body that was refused before a byte of it was read,
+// that refusal: 413 (its Content-Length over the route's max_size), 415 (take_multipart(), not
+// multipart/form-data). Converts to a response.
 struct body_taken {
     body_resumer resumer;
     porthole::status refused{};  // none: taken
@@ -287,12 +309,16 @@ public:
     multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)
         : parser_(boundary, max_parts), form_(std::move(form)) {}
 
+    // The form's flow: wait or stop pauses the parser right after the form's data() (the rest
+    // of the piece is held, and the connection calls again with an empty piece to go on).
     body_flow data(std::string_view piece) {
         relay r{form_, body_flow::more};
-        if (!parser_.feed(piece, r)) return body_flow::stop;
+        bool well_formed = parser_.feed(piece, r);
         if (r.flow == body_flow::stop) stopped_ = true;
-        return r.flow;
+        return well_formed ? r.flow : body_flow::stop;
     }
+    // The form waited inside a piece: the rest is to be parsed before any more is taken.
+    bool has_backlog() const noexcept { return parser_.paused(); }
     response end() requires(!answers_later) {
         if (!parser_.done() && !stopped_) return malformed();
         return to_response(form_.end());
@@ -311,13 +337,10 @@ private:
         Form& form;
         body_flow flow;
         void part(multipart::part const& p) { form.part(p); }
-        void data(std::string_view piece) {
-            if constexpr (std::is_void_v<decltype(form.data(piece))>) {
-                form.data(piece);
-            } else {
-                auto f = form.data(piece);
-                if (f == body_flow::stop || flow == body_flow::more) flow = f;
-            }
+        bool data(std::string_view piece) {  // false: the parser pauses
+            if constexpr (!std::is_void_v<decltype(form.data(piece))>) flow = form.data(piece);
+            else form.data(piece);
+            return flow == body_flow::more;
         }
         void part_end() { form.part_end(); }
     };
@@ -334,14 +357,15 @@ private:
     bool stopped_ = false;  // the form's data() said stop: its end() answers
 };
 
-// take_body() with a multipart_sink for the request's boundary, or 415 when the request's
-// Content-Type is not multipart/form-data with a valid boundary.
+// take_body() with a multipart_sink for the request's boundary (its resumer for a form that
+// waits), or a 415 refusal when the request's Content-Type is not multipart/form-data with a
+// valid boundary.
 template <class Form>
-response take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
+body_taken take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
     auto type = req.header("Content-Type").value_or("");
     auto boundary = multipart::boundary_from_content_type(type);
     if (!boundary || !iequals(detail::media_type(type), "multipart/form-data"))
-        return response::text("expected multipart/form-data with a boundary\n", status::unsupported_media_type);
+        return body_taken{{}, status::unsupported_media_type};
     return take_body(req, multipart_sink<Form>(*boundary, std::move(form), max_parts));
 }
 

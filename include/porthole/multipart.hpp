@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace porthole::multipart {
@@ -281,8 +282,11 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
 // the handler in pieces, so a file of any size passes through a few KiB. feed() calls, on `on`:
 //   part(part const& p)          a part begins: its header fields (p.data is empty; the views
 //                                end with the call)
-//   data(std::string_view piece) its content, in order, in pieces (a part may have none)
+//   data(std::string_view piece) its content, in order, in pieces (a part may have none);
+//                                void, or bool: false pauses the parser right after the call
 //   part_end()                   it ended (the next delimiter came)
+// Paused, feed() returns with the rest of its bytes held, however many (paused() is true) and
+// calls nothing more: the caller feeds again, with no bytes or more, when it wants the rest.
 // Malformed, as for parse(), and also: a part's header block over max_head bytes, or a
 // delimiter line padded past max_head bytes (which parse() would hold whole).
 class stream_parser {
@@ -297,6 +301,7 @@ public:
     bool feed(std::string_view bytes, On& on) {
         if (phase_ == phase::failed) return false;
         if (phase_ == phase::done) return true;  // the epilogue is ignored
+        paused_ = false;
         bool owned = !held_.empty();
         if (owned) held_.append(bytes);
         std::string_view work = owned ? std::string_view(held_) : bytes;
@@ -305,7 +310,7 @@ public:
             held_.clear();
             return phase_ == phase::done;
         }
-        if (work.size() - at > max_head_ + boundary_.size() + 8) return fail();
+        if (!paused_ && work.size() - at > max_head_ + boundary_.size() + 8) return fail();
         if (owned) held_.erase(0, at);
         else held_.assign(work.substr(at));
         started_ = started_ || at != 0;
@@ -315,6 +320,8 @@ public:
     // The close delimiter has come: the body is whole.
     bool done() const noexcept { return phase_ == phase::done; }
     bool failed() const noexcept { return phase_ == phase::failed; }
+    // The handler's data() paused the last feed(): bytes given are held, not yet parsed.
+    bool paused() const noexcept { return paused_; }
 
 private:
     enum class phase : std::uint8_t { preamble, head, data, done, failed };
@@ -343,11 +350,15 @@ private:
                     if (rest.substr(0, 2) == "\r\n") {
                         block = 2;
                     } else {
-                        auto blank = rest.find("\r\n\r\n");
+                        // From where the last search of this block stopped: a block that
+                        // comes a byte at a time is searched once, not once per byte.
+                        auto blank = rest.find("\r\n\r\n", head_searched_);
                         if (blank == std::string_view::npos) {
                             if (rest.size() > max_head_) fail();
+                            head_searched_ = rest.size() < 3 ? 0 : rest.size() - 3;
                             return at;
                         }
+                        head_searched_ = 0;
                         block = blank + 4;
                         if (block > max_head_) {  // however the bytes came: whole, or in pieces above
                             fail();
@@ -376,10 +387,10 @@ private:
                     auto d = detail::find_delimiter(rest, boundary_, 0, false);
                     if (!d) {
                         auto keep = keep_from(rest, false);
-                        if (keep != 0) on.data(rest.substr(0, keep));
+                        if (keep != 0) deliver(on, rest.substr(0, keep));
                         return at + keep;
                     }
-                    if (d->begin != 0) on.data(rest.substr(0, d->begin));
+                    if (d->begin != 0 && !deliver(on, rest.substr(0, d->begin))) return at + d->begin;
                     on.part_end();
                     if (!pass(*d, at)) return work.size();
                     break;
@@ -388,6 +399,17 @@ private:
                 case phase::failed: return work.size();
             }
         }
+    }
+
+    // One piece of a part's content to the handler; false when it paused there.
+    template <class On>
+    bool deliver(On& on, std::string_view piece) {
+        if constexpr (std::is_same_v<decltype(on.data(piece)), bool>) {
+            if (!on.data(piece)) paused_ = true;
+        } else {
+            on.data(piece);
+        }
+        return !paused_;
     }
 
     // Steps past delimiter `d`, found in the work from `at` on: the close delimiter ends the body (false,
@@ -444,7 +466,9 @@ private:
     std::string held_;  // bytes not yet worked through: a header block, a possible delimiter
     std::size_t max_parts_, max_head_;
     std::size_t parts_ = 0;
+    std::size_t head_searched_ = 0;  // how far the held header block has no blank line
     phase phase_ = phase::preamble;
+    bool paused_ = false;   // the handler's data() paused the last feed()
     bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it
 };
 

@@ -2376,6 +2376,7 @@ private:
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace porthole::multipart {
@@ -2640,8 +2641,11 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
 // the handler in pieces, so a file of any size passes through a few KiB. feed() calls, on `on`:
 //   part(part const& p)          a part begins: its header fields (p.data is empty; the views
 //                                end with the call)
-//   data(std::string_view piece) its content, in order, in pieces (a part may have none)
+//   data(std::string_view piece) its content, in order, in pieces (a part may have none);
+//                                void, or bool: false pauses the parser right after the call
 //   part_end()                   it ended (the next delimiter came)
+// Paused, feed() returns with the rest of its bytes held, however many (paused() is true) and
+// calls nothing more: the caller feeds again, with no bytes or more, when it wants the rest.
 // Malformed, as for parse(), and also: a part's header block over max_head bytes, or a
 // delimiter line padded past max_head bytes (which parse() would hold whole).
 class stream_parser {
@@ -2656,6 +2660,7 @@ public:
     bool feed(std::string_view bytes, On& on) {
         if (phase_ == phase::failed) return false;
         if (phase_ == phase::done) return true;  // the epilogue is ignored
+        paused_ = false;
         bool owned = !held_.empty();
         if (owned) held_.append(bytes);
         std::string_view work = owned ? std::string_view(held_) : bytes;
@@ -2664,7 +2669,7 @@ public:
             held_.clear();
             return phase_ == phase::done;
         }
-        if (work.size() - at > max_head_ + boundary_.size() + 8) return fail();
+        if (!paused_ && work.size() - at > max_head_ + boundary_.size() + 8) return fail();
         if (owned) held_.erase(0, at);
         else held_.assign(work.substr(at));
         started_ = started_ || at != 0;
@@ -2674,6 +2679,8 @@ public:
     // The close delimiter has come: the body is whole.
     bool done() const noexcept { return phase_ == phase::done; }
     bool failed() const noexcept { return phase_ == phase::failed; }
+    // The handler's data() paused the last feed(): bytes given are held, not yet parsed.
+    bool paused() const noexcept { return paused_; }
 
 private:
     enum class phase : std::uint8_t { preamble, head, data, done, failed };
@@ -2702,11 +2709,15 @@ private:
                     if (rest.substr(0, 2) == "\r\n") {
                         block = 2;
                     } else {
-                        auto blank = rest.find("\r\n\r\n");
+                        // From where the last search of this block stopped: a block that
+                        // comes a byte at a time is searched once, not once per byte.
+                        auto blank = rest.find("\r\n\r\n", head_searched_);
                         if (blank == std::string_view::npos) {
                             if (rest.size() > max_head_) fail();
+                            head_searched_ = rest.size() < 3 ? 0 : rest.size() - 3;
                             return at;
                         }
+                        head_searched_ = 0;
                         block = blank + 4;
                         if (block > max_head_) {  // however the bytes came: whole, or in pieces above
                             fail();
@@ -2735,10 +2746,10 @@ private:
                     auto d = detail::find_delimiter(rest, boundary_, 0, false);
                     if (!d) {
                         auto keep = keep_from(rest, false);
-                        if (keep != 0) on.data(rest.substr(0, keep));
+                        if (keep != 0) deliver(on, rest.substr(0, keep));
                         return at + keep;
                     }
-                    if (d->begin != 0) on.data(rest.substr(0, d->begin));
+                    if (d->begin != 0 && !deliver(on, rest.substr(0, d->begin))) return at + d->begin;
                     on.part_end();
                     if (!pass(*d, at)) return work.size();
                     break;
@@ -2747,6 +2758,17 @@ private:
                 case phase::failed: return work.size();
             }
         }
+    }
+
+    // One piece of a part's content to the handler; false when it paused there.
+    template <class On>
+    bool deliver(On& on, std::string_view piece) {
+        if constexpr (std::is_same_v<decltype(on.data(piece)), bool>) {
+            if (!on.data(piece)) paused_ = true;
+        } else {
+            on.data(piece);
+        }
+        return !paused_;
     }
 
     // Steps past delimiter `d`, found in the work from `at` on: the close delimiter ends the body (false,
@@ -2803,7 +2825,9 @@ private:
     std::string held_;  // bytes not yet worked through: a header block, a possible delimiter
     std::size_t max_parts_, max_head_;
     std::size_t parts_ = 0;
+    std::size_t head_searched_ = 0;  // how far the held header block has no blank line
     phase phase_ = phase::preamble;
+    bool paused_ = false;   // the handler's data() paused the last feed()
     bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it
 };
 
@@ -5794,6 +5818,9 @@ namespace detail {
 struct body_consumer {
     virtual ~body_consumer() = default;
     virtual body_flow data(std::string_view piece) = 0;
+    // The sink kept part of a piece when it waited (a multipart form that waited inside it):
+    // it is given an empty piece, to go on with that, before any more of the body.
+    virtual bool has_backlog() const noexcept = 0;
     virtual void end() = 0;  // answers through the responder it holds
     virtual void abort() noexcept = 0;
     std::shared_ptr<connection_link> link;  // to wake the connection when a waiting sink resumes
@@ -5812,6 +5839,10 @@ public:
         } else {
             return sink_.data(piece);
         }
+    }
+    bool has_backlog() const noexcept override {
+        if constexpr (requires(Sink const& s) { s.has_backlog(); }) return sink_.has_backlog();
+        else return false;
     }
     // A sink whose end() throws gets the 500, and the error log the exception, whether it kept
     // the responder it took or dropped it in throwing (which asked for the 500 already, with a
@@ -5854,6 +5885,7 @@ struct incoming_body {
     std::uint64_t left = 0;  // Content-Length: bytes still to come
     chunked_decoder chunked;
     bool waiting = false;  // the sink said wait: nothing is taken until it resumes
+    bool whole = false;    // every byte of the body went to the sink: end() is next (once resumed)
 
     incoming_body(std::shared_ptr<body_consumer> c, request_head const& head, parser_limits limits, std::uint64_t max)
         : consumer(std::move(c)),
@@ -5876,12 +5908,24 @@ struct incoming_body {
     // are decoded in place.
     step take(char* data, std::size_t size) {
         step s;
+        if (consumer && consumer->has_backlog()) {  // what the sink kept when it waited comes first
+            s.flow = consumer->data({});
+            if (s.flow != body_flow::more || consumer->has_backlog()) {
+                s.status = whole ? parse_status::complete : parse_status::incomplete;
+                return s;
+            }
+        }
+        if (whole) {
+            s.status = parse_status::complete;
+            return s;
+        }
         if (framing == body_framing::content_length) {
             auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, size));
             left -= n;
             s.used = n;
             if (n != 0 && consumer) s.flow = consumer->data(std::string_view(data, n));
             s.status = left == 0 ? parse_status::complete : parse_status::incomplete;
+            whole = left == 0;
             return s;
         }
         auto r = chunked.decode(data, size, data);
@@ -5891,6 +5935,7 @@ struct incoming_body {
             s.error = chunked.error();
             return s;
         }
+        whole = r.status == parse_status::complete;
         if (r.produced != 0 && consumer) s.flow = consumer->data(std::string_view(data, r.produced));
         return s;
     }
@@ -5918,8 +5963,9 @@ private:
 };
 
 // What a route handler that takes its body as a stream returns: porthole::later, and the
-// resumer for a sink that waits; or, for a body that was refused before a byte of it was read
-// (its Content-Length over the route's max_size), that refusal: 413. Converts to a response.
+// resumer for a sink that waits; or, for a body that was refused before a byte of it was read,
+// that refusal: 413 (its Content-Length over the route's max_size), 415 (take_multipart(), not
+// multipart/form-data). Converts to a response.
 struct body_taken {
     body_resumer resumer;
     porthole::status refused{};  // none: taken
@@ -5999,12 +6045,16 @@ public:
     multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)
         : parser_(boundary, max_parts), form_(std::move(form)) {}
 
+    // The form's flow: wait or stop pauses the parser right after the form's data() (the rest
+    // of the piece is held, and the connection calls again with an empty piece to go on).
     body_flow data(std::string_view piece) {
         relay r{form_, body_flow::more};
-        if (!parser_.feed(piece, r)) return body_flow::stop;
+        bool well_formed = parser_.feed(piece, r);
         if (r.flow == body_flow::stop) stopped_ = true;
-        return r.flow;
+        return well_formed ? r.flow : body_flow::stop;
     }
+    // The form waited inside a piece: the rest is to be parsed before any more is taken.
+    bool has_backlog() const noexcept { return parser_.paused(); }
     response end() requires(!answers_later) {
         if (!parser_.done() && !stopped_) return malformed();
         return to_response(form_.end());
@@ -6023,13 +6073,10 @@ private:
         Form& form;
         body_flow flow;
         void part(multipart::part const& p) { form.part(p); }
-        void data(std::string_view piece) {
-            if constexpr (std::is_void_v<decltype(form.data(piece))>) {
-                form.data(piece);
-            } else {
-                auto f = form.data(piece);
-                if (f == body_flow::stop || flow == body_flow::more) flow = f;
-            }
+        bool data(std::string_view piece) {  // false: the parser pauses
+            if constexpr (!std::is_void_v<decltype(form.data(piece))>) flow = form.data(piece);
+            else form.data(piece);
+            return flow == body_flow::more;
         }
         void part_end() { form.part_end(); }
     };
@@ -6046,14 +6093,15 @@ private:
     bool stopped_ = false;  // the form's data() said stop: its end() answers
 };
 
-// take_body() with a multipart_sink for the request's boundary, or 415 when the request's
-// Content-Type is not multipart/form-data with a valid boundary.
+// take_body() with a multipart_sink for the request's boundary (its resumer for a form that
+// waits), or a 415 refusal when the request's Content-Type is not multipart/form-data with a
+// valid boundary.
 template <class Form>
-response take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
+body_taken take_multipart(request const& req, Form form, std::size_t max_parts = 100) {
     auto type = req.header("Content-Type").value_or("");
     auto boundary = multipart::boundary_from_content_type(type);
     if (!boundary || !iequals(detail::media_type(type), "multipart/form-data"))
-        return response::text("expected multipart/form-data with a boundary\n", status::unsupported_media_type);
+        return body_taken{{}, status::unsupported_media_type};
     return take_body(req, multipart_sink<Form>(*boundary, std::move(form), max_parts));
 }
 
@@ -11319,7 +11367,8 @@ std::size_t connection<App>::take_body(char* data, std::size_t size) {
             fail_body(error_status(st.error));
             return size;
         }
-        if (st.flow == body_flow::stop || st.status == parse_status::complete) {
+        // A sink that waits on the last piece hears end() once it is resumed, not before.
+        if (st.flow == body_flow::stop || (st.status == parse_status::complete && st.flow == body_flow::more)) {
             end_body(st.status != parse_status::complete);
             break;
         }

@@ -110,7 +110,8 @@ std::size_t connection<App>::take_body(char* data, std::size_t size) {
             fail_body(error_status(st.error));
             return size;
         }
-        if (st.flow == body_flow::stop || st.status == parse_status::complete) {
+        // A sink that waits on the last piece hears end() once it is resumed, not before.
+        if (st.flow == body_flow::stop || (st.status == parse_status::complete && st.flow == body_flow::more)) {
             end_body(st.status != parse_status::complete);
             break;
         }
