@@ -21422,13 +21422,19 @@ constexpr bool nests_deeper(std::string_view text, int max) noexcept {
 // The request's body as JSON, or nullopt with `refusal` set to the answer:
 //  - 415 Unsupported Media Type when the Content-Type is there and is not JSON (application/json
 //    or a +json type); a body without a Content-Type is read as JSON;
-//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON, or
-//    nests arrays and objects deeper than `max_depth` levels.
+//  - 400 Bad Request with {"error": "<the parser's message>"} when the body is not JSON (a NUL
+//    byte anywhere included, RFC 8259 2), or nests arrays and objects deeper than `max_depth` levels.
 template <class Json = nlohmann::json>
 std::optional<Json> read_json(request const& req, response& refusal, int max_depth = json_max_depth) {
     auto type = req.header("Content-Type").value_or("");  // an empty one says no more than none
     if (!type.empty() && !detail::is_json_media_type(type)) {
         refusal = detail::json_error(status::unsupported_media_type, "expected Content-Type: application/json");
+        return std::nullopt;
+    }
+    // nlohmann's lexer takes a NUL byte for the end of its input, and would read what comes
+    // before it alone: `{"a":1}\0{"admin":true}` as {"a":1}, where another reader may not.
+    if (req.body().find('\0') != std::string_view::npos) {
+        refusal = detail::json_error(status::bad_request, "a NUL byte in the body: not JSON text");
         return std::nullopt;
     }
     if (detail::nests_deeper(req.body(), max_depth)) {
