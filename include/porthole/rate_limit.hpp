@@ -24,6 +24,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #if !defined(_WIN32)
 #include <arpa/inet.h>  // on Windows, platform.hpp's ws2tcpip.h
@@ -90,8 +91,9 @@ public:
         std::lock_guard lock(s.mutex);
         auto it = s.buckets.find(key);
         if (it == s.buckets.end()) {
-            // Every tracked client busy (the sweep runs only once one may have refilled, so a
-            // full table costs no scan per request): the newcomers share the overflow bucket.
+            // Every tracked client busy (the sweep runs only once a sixteenth of them may have
+            // refilled, so a full table costs no scan per request): the newcomers share the
+            // overflow bucket.
             if (s.buckets.size() >= shared_->per_shard && (now < s.next_sweep || !forget_full(s, now)))
                 return take_from(s.overflow, now);
             it = s.buckets.emplace(key, bucket{o.burst, now}).first;
@@ -109,6 +111,18 @@ public:
         return n;
     }
 
+    // How often a full table was swept for clients whose buckets refilled: a sweep reads a
+    // sixteenth of the table, and the next waits until a sixteenth of that part may have
+    // refilled, so newcomers that keep coming cost a sweep for every 1/256 of the table.
+    std::size_t sweeps() const {
+        std::size_t n = 0;
+        for (auto& s : shared_->shards) {
+            std::lock_guard lock(s.mutex);
+            n += s.sweeps;
+        }
+        return n;
+    }
+
 private:
     static constexpr std::size_t shard_count = 16;
     struct bucket {
@@ -119,7 +133,9 @@ private:
         std::mutex mutex;
         std::unordered_map<std::string, bucket> buckets;
         bucket overflow{0, 0};  // the newcomers' while every tracked client is busy
-        double next_sweep = 0;  // no tracked bucket has refilled before this (seconds)
+        double next_sweep = 0;  // not worth a sweep before this (seconds): see forget_full
+        std::size_t sweeps = 0;
+        std::vector<double> soonest;  // forget_full's scratch: the earliest refill times
     };
     // Shared by copies (a layers list is copied into the application it wraps).
     struct shared {
@@ -145,18 +161,31 @@ private:
     }
 
     // A full shard drops the clients whose buckets have refilled (they are as good as new);
-    // false when none has, every client it holds busy, and next_sweep is when the first will
-    // have refilled (taking tokens only puts that later).
+    // false when none has, every client it holds busy. The next sweep waits until a sixteenth
+    // of the shard may have refilled (taking tokens only puts that later), not only the first
+    // bucket: with newcomers coming steadily, each sweep would free one and the next newcomer
+    // sweep again, the whole shard read for every request. Newcomers meanwhile share the
+    // overflow bucket.
     bool forget_full(shard& s, double now) const {
         auto const& o = shared_->opts;
-        double first_refill = std::numeric_limits<double>::infinity();
+        std::size_t const k = std::max<std::size_t>(1, shared_->per_shard / 16);
+        auto& soonest = s.soonest;  // a max-heap of the k earliest refill times
+        soonest.clear();
+        ++s.sweeps;
         std::erase_if(s.buckets, [&](auto const& kv) {
             double refilled_at = kv.second.updated + (o.burst - kv.second.tokens) / o.rate;
             if (refilled_at <= now) return true;
-            first_refill = std::min(first_refill, refilled_at);
+            if (soonest.size() < k) {
+                soonest.push_back(refilled_at);
+                std::push_heap(soonest.begin(), soonest.end());
+            } else if (refilled_at < soonest.front()) {
+                std::pop_heap(soonest.begin(), soonest.end());
+                soonest.back() = refilled_at;
+                std::push_heap(soonest.begin(), soonest.end());
+            }
             return false;
         });
-        s.next_sweep = first_refill;
+        s.next_sweep = soonest.empty() ? now : soonest.front();
         return s.buckets.size() < shared_->per_shard;
     }
 
