@@ -298,6 +298,24 @@ TEST_CASE("add_vary lists each name once, case-insensitively, and never beside '
     response bad;
     bad.add_vary("Origin\r\n");
     CHECK_FALSE(bad.valid());
+
+    // Two Vary lines are one list (RFC 9110 5.3): a name on the second is not added again,
+    // nor anything beside a '*' there.
+    response two;
+    two.add_header("Vary", "Origin");
+    two.add_header("Vary", "Accept-Encoding");
+    two.add_vary("accept-encoding");
+    CHECK(two.headers().size() == 2);
+    CHECK(two.headers()[0].value == "Origin");
+    two.add_vary("Cookie");
+    CHECK(two.headers()[0].value == "Origin, Cookie");
+    CHECK(two.lists("vary", "COOKIE"));
+    CHECK_FALSE(two.lists("Vary", "Accept"));
+    response second_star;
+    second_star.add_header("Vary", "Origin");
+    second_star.add_header("Vary", "*");
+    second_star.add_vary("Accept-Encoding");
+    CHECK(second_star.headers()[0].value == "Origin");
 }
 
 TEST_CASE("set_body replaces any body with an owned string") {

@@ -266,9 +266,13 @@ public:
                 res.set_header("ETag", "W/" + std::string(*etag));
             return;
         }
-        auto non_empty = [&res](std::string_view name) { return !res.header(name).value_or("").empty(); };
+        auto non_empty = [&res](std::string_view name) {
+            for (auto const& f : res.headers())
+                if (iequals(f.name, name) && !f.value.empty()) return true;
+            return false;
+        };
         if (!status_allows_body(st) || st == status::partial_content || non_empty("Content-Encoding") ||
-            non_empty("Content-Range") || list_contains(res.header("Cache-Control").value_or(""), "no-transform") ||
+            non_empty("Content-Range") || res.lists("Cache-Control", "no-transform") ||
             !compressible(res.content_type()))
             return;
         res.add_vary("Accept-Encoding");

@@ -170,15 +170,23 @@ public:
     }
     // Adds `name` to the Vary field (RFC 9110 12.5.5) unless it is listed already or Vary is "*".
     response& add_vary(std::string_view name) {
+        if (lists("Vary", name) || lists("Vary", "*")) return *this;
         for (auto& f : fields_)
             if (iequals(f.name, "Vary")) {
-                if (list_contains(f.value, name) || list_contains(f.value, "*")) return *this;
                 if (!check("Vary", name)) return *this;
                 if (!detail::trim_ows(f.value).empty()) f.value += ", ";
                 f.value.append(name);
                 return *this;
             }
         return add_header("Vary", name);
+    }
+    // Whether the list field `name` holds `token` (case-insensitive) on any of its lines: lines
+    // of one name are one list (RFC 9110 5.3), so `Cache-Control: public` then
+    // `Cache-Control: no-transform` lists no-transform.
+    bool lists(std::string_view name, std::string_view token) const noexcept {
+        for (auto const& f : fields_)
+            if (iequals(f.name, name) && list_contains(f.value, token)) return true;
+        return false;
     }
     std::vector<field> const& headers() const noexcept { return fields_; }
     // The value of the first field `name`, or nullopt when the response has none. An empty

@@ -3623,15 +3623,23 @@ public:
     }
     // Adds `name` to the Vary field (RFC 9110 12.5.5) unless it is listed already or Vary is "*".
     response& add_vary(std::string_view name) {
+        if (lists("Vary", name) || lists("Vary", "*")) return *this;
         for (auto& f : fields_)
             if (iequals(f.name, "Vary")) {
-                if (list_contains(f.value, name) || list_contains(f.value, "*")) return *this;
                 if (!check("Vary", name)) return *this;
                 if (!detail::trim_ows(f.value).empty()) f.value += ", ";
                 f.value.append(name);
                 return *this;
             }
         return add_header("Vary", name);
+    }
+    // Whether the list field `name` holds `token` (case-insensitive) on any of its lines: lines
+    // of one name are one list (RFC 9110 5.3), so `Cache-Control: public` then
+    // `Cache-Control: no-transform` lists no-transform.
+    bool lists(std::string_view name, std::string_view token) const noexcept {
+        for (auto const& f : fields_)
+            if (iequals(f.name, name) && list_contains(f.value, token)) return true;
+        return false;
     }
     std::vector<field> const& headers() const noexcept { return fields_; }
     // The value of the first field `name`, or nullopt when the response has none. An empty
@@ -8168,9 +8176,13 @@ public:
                 res.set_header("ETag", "W/" + std::string(*etag));
             return;
         }
-        auto non_empty = [&res](std::string_view name) { return !res.header(name).value_or("").empty(); };
+        auto non_empty = [&res](std::string_view name) {
+            for (auto const& f : res.headers())
+                if (iequals(f.name, name) && !f.value.empty()) return true;
+            return false;
+        };
         if (!status_allows_body(st) || st == status::partial_content || non_empty("Content-Encoding") ||
-            non_empty("Content-Range") || list_contains(res.header("Cache-Control").value_or(""), "no-transform") ||
+            non_empty("Content-Range") || res.lists("Cache-Control", "no-transform") ||
             !compressible(res.content_type()))
             return;
         res.add_vary("Accept-Encoding");
