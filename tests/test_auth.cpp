@@ -117,6 +117,12 @@ TEST_CASE(
         CAPTURE(pair.second);
         CHECK_THROWS_AS(basic_auth("r", pair.first, pair.second), std::invalid_argument);
     }
+    // So is a realm no WWW-Authenticate field can carry, for Basic and Bearer alike.
+    auto yes = [](std::string_view, std::string_view) { return true; };
+    CHECK_THROWS_WITH_AS(basic_auth("r\"\r\nX-Injected: 1", yes), doctest::Contains("realm"), std::invalid_argument);
+    CHECK_THROWS_AS(basic_auth("caf\x01", "admin", "secret"), std::invalid_argument);
+    CHECK_THROWS_AS(bearer_auth("caf\x01", [](std::string_view) { return true; }), std::invalid_argument);
+    CHECK_NOTHROW(basic_auth("caf\xc3\xa9 \"quoted\"\t", yes));  // UTF-8, quotes (escaped) and HTAB are fine
     auto app = layers{basic_auth("r", "admin", "pa:ss")}([](request const&) { return "in"; });
     CHECK(testing::send(
               app, simple_request{method::get, "/", {{"Authorization", "Basic " + base64::encode("admin:pa:ss")}}, {}})

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
 #include <string>
 
 using namespace porthole;
@@ -127,4 +129,20 @@ TEST_CASE("an OPTIONS request that is not a preflight reaches the application") 
     CHECK(r.status == 204);
     CHECK(r.header("Allow") == "GET, HEAD, PUT, DELETE, OPTIONS");
     CHECK(r.header("Access-Control-Allow-Origin") == "http://app.example");
+}
+
+TEST_CASE("cors: a method or field name no response can list is refused where the layer is made") {
+    for (auto opts : {cors_options{.origins = {"http://a.example"}, .methods = {"PUT", "BAD METHOD"}},
+                      cors_options{.origins = {"http://a.example"}, .allow_headers = {"X-Ok", "X-Bad\r\nInjected: 1"}},
+                      cors_options{.origins = {"http://a.example"}, .expose_headers = {""}}}) {
+        CHECK_THROWS_WITH_AS(cors{opts}, doctest::Contains("porthole::cors"), std::invalid_argument);
+    }
+    // No method allowed beyond the safelisted ones: a preflight for one of those passes, with no
+    // empty Access-Control-Allow-Methods.
+    auto app = layers{cors({.origins = {"http://a.example"}, .methods = {}})}([](request const&) { return "x"; });
+    auto r = testing::send(
+        app, simple_request{
+                 method::options, "/", {{"Origin", "http://a.example"}, {"Access-Control-Request-Method", "GET"}}, {}});
+    CHECK(r.status == 204);
+    CHECK_FALSE(r.header("Access-Control-Allow-Methods").has_value());
 }

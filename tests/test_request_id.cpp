@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
 #include <set>
 #include <string>
 #include <utility>
@@ -120,4 +122,11 @@ TEST_CASE("the field's name is an option; the response carries the id there, rep
     r = app(none.get());
     CHECK(seen.size() == 32);
     CHECK(r.header("X-Trace") == seen);
+}
+
+TEST_CASE("request_id: a header name that is not a token is refused where the layer is made") {
+    CHECK_THROWS_WITH_AS(request_id({.header = "X Request Id"}), doctest::Contains("porthole::request_id"),
+                         std::invalid_argument);
+    CHECK_THROWS_AS(request_id({.header = ""}), std::invalid_argument);
+    CHECK_NOTHROW(request_id({.header = "X-Trace"}));
 }

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -111,4 +113,13 @@ TEST_CASE("an inner layer's early answer and an error status get the fields too;
     auto own = app(for_path(p, "/own"));
     CHECK(own.header("X-Frame-Options") == "SAMEORIGIN");
     CHECK(count(own, "X-Frame-Options") == 1);
+}
+
+TEST_CASE("security_headers: a field no response can carry is refused where the layer is made") {
+    CHECK_THROWS_WITH_AS(security_headers({.extra = {{"Permissions Policy", "x"}}}),
+                         doctest::Contains("Permissions Policy"), std::invalid_argument);
+    CHECK_THROWS_AS(security_headers({.extra = {{"Permissions-Policy", "a\r\nSet-Cookie: x=1"}}}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(security_headers({.content_security_policy = "default-src 'self'\n"}), std::invalid_argument);
+    CHECK_NOTHROW(security_headers({.extra = {{"Permissions-Policy", "camera=()"}}}));
 }

@@ -129,6 +129,7 @@ private:
         challenge_ = "Basic realm=";
         detail::append_quoted(challenge_, realm);
         challenge_ += ", charset=\"UTF-8\"";
+        detail::require_sendable("porthole::basic_auth (its realm)", "WWW-Authenticate", challenge_);
     }
 
     check_function check_;
@@ -171,6 +172,7 @@ public:
     bearer_auth(std::string_view realm, check_function check) : check_(std::move(check)) {
         challenge_ = "Bearer realm=";
         detail::append_quoted(challenge_, realm);
+        detail::require_sendable("porthole::bearer_auth (its realm)", "WWW-Authenticate", challenge_);
     }
 
     std::optional<response> before(request const& req) const {

@@ -54,9 +54,13 @@ struct cors_options {
 //    serves one origin's answer to another.
 class cors {
 public:
+    // Throws std::invalid_argument for a method or a header field name that is not a token
+    // (no response could list it).
     explicit cors(cors_options o) : opts_(std::move(o)) {
         for (auto const& origin : opts_.origins)
             if (origin == "*") any_origin_ = true;
+        for (auto const* names : {&opts_.methods, &opts_.allow_headers, &opts_.expose_headers})
+            for (auto const& name : *names) detail::require_sendable("porthole::cors", name);
         join(opts_.methods, methods_);
         join(opts_.allow_headers, allow_headers_);
         join(opts_.expose_headers, expose_headers_);
@@ -123,7 +127,7 @@ private:
 
         response r(status::no_content);
         allow(r, origin);
-        r.set_header("Access-Control-Allow-Methods", methods_);
+        if (!methods_.empty()) r.set_header("Access-Control-Allow-Methods", methods_);
         auto headers = opts_.allow_headers.empty() ? detail::trim_ows(asked) : std::string_view(allow_headers_);
         if (!headers.empty()) r.set_header("Access-Control-Allow-Headers", headers);
         if (!max_age_.empty()) r.set_header("Access-Control-Max-Age", max_age_);

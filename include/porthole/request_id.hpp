@@ -27,7 +27,10 @@ struct request_id_options {
 
 class request_id {
 public:
-    explicit request_id(request_id_options o = {}) : opts_(std::move(o)) {}
+    // Throws std::invalid_argument for a header name that is not a token.
+    explicit request_id(request_id_options o = {}) : opts_(std::move(o)) {
+        detail::require_sendable("porthole::request_id", opts_.header);
+    }
 
     struct state {
         std::string id;

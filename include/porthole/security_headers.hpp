@@ -35,6 +35,8 @@ struct security_headers_options {
 
 class security_headers {
 public:
+    // Throws std::invalid_argument for a field no response can carry (a name not a token, a
+    // value with a control character).
     explicit security_headers(security_headers_options o = {});
 
     void before(request const&) const noexcept {}
@@ -65,6 +67,7 @@ PORTHOLE_DETAIL_INLINE security_headers::security_headers(security_headers_optio
     add("Strict-Transport-Security", o.strict_transport_security);
     for (auto& [name, value] : o.extra)
         if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
+    for (auto const& [name, value] : fields_) detail::require_sendable("porthole::security_headers", name, value);
 }
 
 }  // namespace porthole

@@ -6176,6 +6176,9 @@ class application_ref;  // application_ref.hpp: it tells at run time whether it 
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -6351,6 +6354,15 @@ PORTHOLE_NOINLINE inline void replace_unsendable(request const& req, response& r
     if (!ex || !ex->log_error || ex->upgrade) return;
     ex->log_error(ex->owner, about_request(why_invalid(res), req.method_name(), req.target()));
     res = response::error(status::internal_server_error);
+}
+
+// A header field a layer is configured to send, checked where it is configured: a name that is
+// not a token or a value with a control character would make every answer a 500 (the response
+// is refused), so the layer's constructor throws std::invalid_argument naming it instead.
+inline void require_sendable(std::string_view layer, std::string_view name, std::string_view value = {}) {
+    if (is_token(name) && valid_field_value(value)) return;
+    throw std::invalid_argument(std::string(layer) + ": no response can carry the header field \"" + std::string(name) +
+                                "\" with that value (a name must be a token, a value hold no control character)");
 }
 
 }  // namespace detail
@@ -6960,6 +6972,7 @@ private:
         challenge_ = "Basic realm=";
         detail::append_quoted(challenge_, realm);
         challenge_ += ", charset=\"UTF-8\"";
+        detail::require_sendable("porthole::basic_auth (its realm)", "WWW-Authenticate", challenge_);
     }
 
     check_function check_;
@@ -7002,6 +7015,7 @@ public:
     bearer_auth(std::string_view realm, check_function check) : check_(std::move(check)) {
         challenge_ = "Bearer realm=";
         detail::append_quoted(challenge_, realm);
+        detail::require_sendable("porthole::bearer_auth (its realm)", "WWW-Authenticate", challenge_);
     }
 
     std::optional<response> before(request const& req) const {
@@ -7184,9 +7198,13 @@ struct cors_options {
 //    serves one origin's answer to another.
 class cors {
 public:
+    // Throws std::invalid_argument for a method or a header field name that is not a token
+    // (no response could list it).
     explicit cors(cors_options o) : opts_(std::move(o)) {
         for (auto const& origin : opts_.origins)
             if (origin == "*") any_origin_ = true;
+        for (auto const* names : {&opts_.methods, &opts_.allow_headers, &opts_.expose_headers})
+            for (auto const& name : *names) detail::require_sendable("porthole::cors", name);
         join(opts_.methods, methods_);
         join(opts_.allow_headers, allow_headers_);
         join(opts_.expose_headers, expose_headers_);
@@ -7253,7 +7271,7 @@ private:
 
         response r(status::no_content);
         allow(r, origin);
-        r.set_header("Access-Control-Allow-Methods", methods_);
+        if (!methods_.empty()) r.set_header("Access-Control-Allow-Methods", methods_);
         auto headers = opts_.allow_headers.empty() ? detail::trim_ows(asked) : std::string_view(allow_headers_);
         if (!headers.empty()) r.set_header("Access-Control-Allow-Headers", headers);
         if (!max_age_.empty()) r.set_header("Access-Control-Max-Age", max_age_);
@@ -7324,6 +7342,8 @@ struct security_headers_options {
 
 class security_headers {
 public:
+    // Throws std::invalid_argument for a field no response can carry (a name not a token, a
+    // value with a control character).
     explicit security_headers(security_headers_options o = {});
 
     void before(request const&) const noexcept {}
@@ -7354,6 +7374,7 @@ PORTHOLE_DETAIL_INLINE security_headers::security_headers(security_headers_optio
     add("Strict-Transport-Security", o.strict_transport_security);
     for (auto& [name, value] : o.extra)
         if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
+    for (auto const& [name, value] : fields_) detail::require_sendable("porthole::security_headers", name, value);
 }
 
 }  // namespace porthole
@@ -7387,7 +7408,10 @@ struct request_id_options {
 
 class request_id {
 public:
-    explicit request_id(request_id_options o = {}) : opts_(std::move(o)) {}
+    // Throws std::invalid_argument for a header name that is not a token.
+    explicit request_id(request_id_options o = {}) : opts_(std::move(o)) {
+        detail::require_sendable("porthole::request_id", opts_.header);
+    }
 
     struct state {
         std::string id;
