@@ -124,7 +124,7 @@ TEST_CASE("--help and malformed values are reported, never acted on: the process
              bad_case{{"prog", "--max-connections", "0"},
                       "prog: --max-connections needs a number from 1 to 10000000\n"},
              bad_case{{"prog", "--body-timeout-ms", "soon"},
-                      "prog: --body-timeout-ms needs milliseconds from 0 to 86400000\n"},
+                      "prog: --body-timeout-ms needs milliseconds from 1 to 86400000\n"},
          }) {
         // Named copies: clang 14 cannot capture structured bindings in CAPTURE's lambda.
         auto const& argv = c.argv;
@@ -172,7 +172,7 @@ TEST_CASE("numbers are accepted up to each flag's bound and refused beyond it, w
              bound{"--worker-threads", "4096", "4097", "--worker-threads needs a number from 1 to 4096"},
              bound{"--worker-queue", "10000000", "10000001", "--worker-queue needs a number from 0 to 10000000"},
              bound{"--header-timeout-ms", "86400000", "86400001",
-                   "--header-timeout-ms needs milliseconds from 0 to 86400000"},
+                   "--header-timeout-ms needs milliseconds from 1 to 86400000"},
              bound{"--websocket-close-timeout-ms", "86400000", "86400001",
                    "--websocket-close-timeout-ms needs milliseconds from 0 to 86400000"},
          }) {
@@ -191,6 +191,20 @@ TEST_CASE("numbers are accepted up to each flag's bound and refused beyond it, w
           "prog: --max-connections needs a number from 1 to 10000000");
     CHECK(problem(read({"prog", "--worker-threads=0"})) == "prog: --worker-threads needs a number from 1 to 4096");
     CHECK(read({"prog", "--worker-queue=0"}).options.worker_queue == 0);
+    // A timeout of 0 where it would drop every client not served within one read is refused;
+    // where 0 means something (no keep-alive, stop at once, no pings, no wait), it is taken.
+    for (char const* flag :
+         {"--header-timeout-ms", "--body-timeout-ms", "--write-timeout-ms", "--response-timeout-ms"}) {
+        CAPTURE(std::string(flag));
+        CHECK(problem(read({"prog", flag, "0"})) ==
+              "prog: " + std::string(flag) + " needs milliseconds from 1 to 86400000");
+        CHECK(read({"prog", flag, "1"}).ok());
+    }
+    auto zero = read({"prog", "--keep-alive-timeout-ms=0", "--drain-timeout-ms=0", "--websocket-ping-ms=0",
+                      "--websocket-close-timeout-ms=0"});
+    REQUIRE(zero.ok());
+    CHECK(zero.options.keep_alive_timeout.count() == 0);
+    CHECK(zero.options.websocket_close_timeout.count() == 0);
 }
 
 TEST_CASE("every timeout flag sets its own field, and the worker pool's flags theirs") {

@@ -134,14 +134,14 @@ inline std::string command_line_usage(std::string_view program, std::initializer
         "  --            ends these flags: what follows is the program's, however it looks\n"
         "limits:\n"
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
-        "  --header-timeout-ms N      first byte to end of request head (default 10000)\n"
+        "  --header-timeout-ms N      first byte to end of request head, 1 at least (default 10000)\n"
         "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
-        "  --keep-alive-timeout-ms N  idle between requests (default 60000)\n"
+        "  --keep-alive-timeout-ms N  idle between requests; 0: close once answered (default 60000)\n"
         "  --write-timeout-ms N       without output leaving (default 30000)\n"
         "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
         "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
         "  --websocket-ping-ms N      WebSocket ping after this long without input; 0: none (default 30000)\n"
-        "  --websocket-close-timeout-ms N  wait for the peer's WebSocket Close (default 5000)\n"
+        "  --websocket-close-timeout-ms N  wait for the peer's WebSocket Close; 0: none (default 5000)\n"
         "  --worker-threads N         threads for blocking handlers (default 16)\n"
         "  --worker-queue N           blocking jobs waiting for a thread; beyond: 503 (default 256)\n";
     return usage;
@@ -226,16 +226,17 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     struct timeout_flag {
         char const* name;
         std::chrono::milliseconds server_options::*field;
+        bool zero_means_something;  // else 0 would drop every client that is not instant
     };
     static constexpr timeout_flag timeouts[] = {
-        {"--header-timeout-ms", &server_options::header_timeout},
-        {"--body-timeout-ms", &server_options::body_timeout},
-        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout},
-        {"--write-timeout-ms", &server_options::write_timeout},
-        {"--drain-timeout-ms", &server_options::drain_timeout},
-        {"--response-timeout-ms", &server_options::response_timeout},
-        {"--websocket-ping-ms", &server_options::websocket_ping_interval},
-        {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout},
+        {"--header-timeout-ms", &server_options::header_timeout, false},
+        {"--body-timeout-ms", &server_options::body_timeout, false},
+        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout, true},  // no keep-alive
+        {"--write-timeout-ms", &server_options::write_timeout, false},
+        {"--drain-timeout-ms", &server_options::drain_timeout, true},  // stop at once
+        {"--response-timeout-ms", &server_options::response_timeout, false},
+        {"--websocket-ping-ms", &server_options::websocket_ping_interval, true},           // no pings
+        {"--websocket-close-timeout-ms", &server_options::websocket_close_timeout, true},  // no wait
     };
     static constexpr std::string_view value_flags[] = {
         "--port",       "--threads",  "--address", "--socket-mode",     "--socket-owner",   "--socket-group",
@@ -381,8 +382,9 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     }
     for (auto const& t : timeouts) {
         if (auto ms = command_line_value(argc, argv, t.name)) {
-            if (!detail::parse_unsigned(*ms, 86400000, v))
-                return refuse(std::string(t.name) + " needs milliseconds from 0 to 86400000");
+            if (!detail::parse_unsigned(*ms, 86400000, v) || (v == 0 && !t.zero_means_something))
+                return refuse(std::string(t.name) + " needs milliseconds from " + (t.zero_means_something ? "0" : "1") +
+                              " to 86400000");
             o.*t.field = std::chrono::milliseconds(static_cast<long long>(v));
         }
     }
