@@ -182,6 +182,13 @@ TEST_CASE("access_token: the token in the URL is traded for a session cookie and
     CHECK(scripted.status == 200);
 }
 
+TEST_CASE("access_token: a realm or cookie name no response can carry is refused where it is made") {
+    CHECK_THROWS_WITH_AS(access_token({.realm = "tool\r\nX: 1"}), doctest::Contains("realm"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(access_token({.cookie_name = "my cookie"}), doctest::Contains("cookie name"),
+                         std::invalid_argument);
+    CHECK_NOTHROW(access_token({.cookie_name = "tool-session", .realm = "tool"}));
+}
+
 TEST_CASE("access_token: without the token or the cookie, or with wrong ones, 401") {
     access_token tok({.token = "fixed-token"});
     auto app = layers{tok}([](request const&) { return "secret page"; });

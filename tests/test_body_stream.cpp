@@ -759,6 +759,23 @@ TEST_CASE("multipart::stream_parser: a delimiter inside a header block ends the 
             ok = sp.feed(std::string_view(body).substr(i, step), on);
         CHECK((!ok || !sp.done()));
     }
+    // A header block whose blank line may begin a delimiter ("\r\n\r\n--XyZ" and padding): the
+    // parser waits for the line's end, and reads it as parse() does, whichever way it ends.
+    for (std::string end : {std::string("\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--XyZ--"),
+                            std::string("x\r\n--XyZ--")}) {
+        std::string head = "--XyZ\r\nContent-Disposition: form-data; name=\"h\"\r\nX: a" + std::string(300, '\r');
+        std::string padded = head + "\r\n\r\n--XyZ" + std::string(200, ' ') + end;
+        std::vector<multipart::part> expected;
+        bool parsed = multipart::parse(padded, "XyZ", expected);
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("XyZ");
+        bool ok = true;
+        for (std::size_t i = 0; i < padded.size() && ok; ++i) ok = sp.feed(std::string_view(padded).substr(i, 1), on);
+        CAPTURE(end);
+        CHECK((ok && sp.done()) == parsed);
+        if (parsed) CHECK(got.size() == expected.size());
+    }
 }
 
 TEST_CASE("multipart: a boundary that is not 1 to 70 bchars is refused by parse() and stream_parser alike") {

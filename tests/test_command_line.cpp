@@ -191,19 +191,18 @@ TEST_CASE("numbers are accepted up to each flag's bound and refused beyond it, w
           "prog: --max-connections needs a number from 1 to 10000000");
     CHECK(problem(read({"prog", "--worker-threads=0"})) == "prog: --worker-threads needs a number from 1 to 4096");
     CHECK(read({"prog", "--worker-queue=0"}).options.worker_queue == 0);
-    // A timeout of 0 where it would drop every client not served within one read is refused;
-    // where 0 means something (no keep-alive, stop at once, no pings, no wait), it is taken.
-    for (char const* flag :
-         {"--header-timeout-ms", "--body-timeout-ms", "--write-timeout-ms", "--response-timeout-ms"}) {
+    // A timeout of 0 where it would read as "none" but drop every client not served within one
+    // read (the loop takes it as 1 ms) is refused; where 0 means at once or none, it is taken.
+    for (char const* flag : {"--header-timeout-ms", "--body-timeout-ms", "--keep-alive-timeout-ms",
+                             "--write-timeout-ms", "--response-timeout-ms"}) {
         CAPTURE(std::string(flag));
         CHECK(problem(read({"prog", flag, "0"})) ==
               "prog: " + std::string(flag) + " needs milliseconds from 1 to 86400000");
         CHECK(read({"prog", flag, "1"}).ok());
     }
-    auto zero = read({"prog", "--keep-alive-timeout-ms=0", "--drain-timeout-ms=0", "--websocket-ping-ms=0",
-                      "--websocket-close-timeout-ms=0"});
+    auto zero = read({"prog", "--drain-timeout-ms=0", "--websocket-ping-ms=0", "--websocket-close-timeout-ms=0"});
     REQUIRE(zero.ok());
-    CHECK(zero.options.keep_alive_timeout.count() == 0);
+    CHECK(zero.options.drain_timeout.count() == 0);
     CHECK(zero.options.websocket_close_timeout.count() == 0);
 }
 

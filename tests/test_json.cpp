@@ -92,7 +92,7 @@ TEST_CASE("read_json: the body, or a 400 with the parser's message, or a 415 for
     CHECK(message.starts_with("parse error at line 1, column 7: syntax error while parsing value"));  // no "[json."
     // A NUL byte is not JSON text anywhere; nlohmann would stop at it and take what came before.
     for (std::string nul : {std::string("{\"a\":1}\0{\"admin\":true}", 22), std::string("[1]\0 ]]]", 8),
-                            std::string("\0", 1), std::string("{\"a\":\"x\0\"}", 11)}) {
+                            std::string("\0", 1), std::string("{\"a\":\"x\0\"}", 10)}) {
         CAPTURE(nul.size());
         auto r = post(app, "/", nul);
         CHECK(r.status == 400);

@@ -12,16 +12,29 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
 using porthole::connection_link;
 using porthole::mailbox;
 
-// Counts allocations so that a test can prove posting makes none.
+// Counts allocations so that a test can prove posting makes none; not under ThreadSanitizer,
+// whose runtime defines operator new itself.
+#if defined(__SANITIZE_THREAD__)
+#define COUNTS_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define COUNTS_ALLOCATIONS 0
+#endif
+#endif
+#ifndef COUNTS_ALLOCATIONS
+#define COUNTS_ALLOCATIONS 1
+#endif
 namespace {
 std::atomic<std::size_t> allocations{0};
 }
+#if COUNTS_ALLOCATIONS
 // g++ cannot see that this operator new is malloc's, and warns at the frees below.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -33,6 +46,7 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace {
 
@@ -167,23 +181,62 @@ TEST_CASE("posting allocates nothing, however many links wait: notify() can be c
     for (int round = 0; round < 2; ++round) {
         std::size_t before = allocations.load();
         for (auto& l : links) CHECK(l->notify());
-        CHECK(allocations.load() == before);
         CHECK(box->run([](void*) {}) == 1000);
-        CHECK(allocations.load() == before);
+        if (COUNTS_ALLOCATIONS) CHECK(allocations.load() == before);
     }
     CHECK(wakes == 2);
     REQUIRE(order.size() == 2000);
     for (int i = 0; i < 2000; ++i) CHECK(order[i] == i % 1000);
-    // Links dropped by everyone else while they wait are freed by the run, or by close().
-    std::weak_ptr<connection_link> watch = links[0];
+    // Links dropped by everyone else while they wait are freed by the run that takes them.
+    std::weak_ptr<connection_link> first = links[0], second = links[1];
     CHECK(links[0]->notify());
     CHECK(links[1]->notify());
-    std::weak_ptr<connection_link> closed_watch = links[1];
     links.clear();
-    CHECK_FALSE(watch.expired());
+    CHECK_FALSE(first.expired());
     CHECK(box->run([](void*) {}) == 2);
+    CHECK(first.expired());
+    CHECK(second.expired());
+}
+
+TEST_CASE("a run that throws leaves the links after it queued for the next run, and wakes the driver") {
+    int wakes = 0;
+    auto box = std::make_shared<mailbox>([&] { ++wakes; });
+    std::vector<int> order;
+    fake_connection conns[3];
+    std::vector<std::shared_ptr<connection_link>> links;
+    for (int i = 0; i < 3; ++i) {
+        conns[i].id = i;
+        conns[i].order = &order;
+        links.push_back(connection_link::open(box, &conns[i]));
+        links.back()->set_owner(&conns[i], &fake_connection::on_notify);
+        CHECK(links.back()->notify());
+    }
+    CHECK(wakes == 1);
+    CHECK_THROWS_AS(box->run([&](void* tag) {
+        if (tag == &conns[0]) throw std::runtime_error("a driver's step ran out of memory");
+    }),
+                    std::runtime_error);
+    CHECK(order == std::vector<int>{0});
+    CHECK(wakes == 2);  // the driver runs again for the two left
+    CHECK_FALSE(box->empty());
+    CHECK(links[2]->notify());  // still queued: not posted twice
+    CHECK(box->run([](void*) {}) == 2);
+    CHECK(order == std::vector<int>{0, 1, 2});
+    CHECK(links[0]->notify());  // the one that threw can be posted again
+    CHECK(box->run([](void*) {}) == 1);
+    // After close(), what would go back is dropped instead, so nothing keeps the mailbox alive.
+    std::weak_ptr<mailbox> watch = box;
+    for (auto& l : links) CHECK(l->notify());
+    CHECK_THROWS_AS(box->run([&](void* tag) {
+        if (tag == &conns[0]) {
+            box->close();
+            throw std::runtime_error("closed and thrown");
+        }
+    }),
+                    std::runtime_error);
+    box.reset();
+    links.clear();
     CHECK(watch.expired());
-    CHECK(closed_watch.expired());
 }
 
 TEST_CASE("notifications from many threads reach the owner on the driver's thread, each link once per wake-up") {

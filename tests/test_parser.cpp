@@ -231,6 +231,13 @@ TEST_CASE("rule: HTTP/1.1 needs exactly one Host") {
     CHECK(only_request(req("GET / HTTP/1.0\r\n")).minor == 0);  // optional in 1.0
 }
 
+TEST_CASE("rule: at most one Authorization, whatever the case of its name") {
+    CHECK(error_of(req("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic YTpi\r\nauthorization: Basic Yzpk\r\n")) ==
+          E::multiple_authorization);
+    CHECK(error_status(E::multiple_authorization) == status::bad_request);
+    CHECK(only_request(req("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\n")).headers.size() == 2);
+}
+
 TEST_CASE("rule: at most one Content-Type, whatever the case of its name") {
     CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-type: text/plain\r\n")) ==
           E::multiple_content_type);

@@ -386,6 +386,21 @@ TEST_CASE("a mount's 405 and OPTIONS list the methods of the routes before it th
     CHECK(r.header("Allow") == "PROPFIND, OPTIONS, DELETE");
     CHECK(send(app, method::options, "/dav/x").header("Allow") == "PROPFIND, OPTIONS, DELETE");
     CHECK(send(app, method::options, "/dav/x/y").header("Allow") == "PROPFIND, OPTIONS");
+    // A mount that lists its methods on two Allow lines: one list (RFC 9110 5.3), a method on
+    // the second not added again.
+    auto two_lines = [](request const&) {
+        return response::error(status::method_not_allowed)
+            .add_header("Allow", "PROPFIND")
+            .add_header("Allow", "DELETE");
+    };
+    auto app2 = router{delete_<"/dav/{name}">([](std::string_view) { return status::no_content; }),
+                       get<"/dav/{name}">([](std::string_view) { return "x"; }), mount<"/dav">(two_lines)};
+    r = send(app2, method::post, "/dav/x");
+    CHECK(r.status == 405);
+    CHECK(r.header("Allow") == "PROPFIND, DELETE, GET, HEAD, OPTIONS");
+    int allow_lines = 0;
+    for (auto const& [name, value] : r.headers) allow_lines += name == "Allow";
+    CHECK(allow_lines == 1);
 }
 
 TEST_CASE("handlers may return a response, a string, a literal, a status or an optional") {

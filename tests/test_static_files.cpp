@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -740,4 +741,13 @@ TEST_CASE("a range is served as a file body slice") {
     REQUIRE(f != nullptr);
     CHECK(f->offset == 3);
     CHECK(f->length == 3);
+}
+
+TEST_CASE("a Cache-Control or MIME type no response can carry is refused where static_files is made") {
+    auto root = shared_root().root.string();
+    CHECK_THROWS_WITH_AS(static_files(root, {.cache_control = "max-age=60\r\nSet-Cookie: a=b"}),
+                         doctest::Contains("Cache-Control"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(static_files(root, {.mime_types = {{".txt", "text/plain\n"}}}),
+                         doctest::Contains("mime_types"), std::invalid_argument);
+    CHECK_NOTHROW(static_files(root, {.cache_control = "public, max-age=60", .mime_types = {{".x", "text/x"}}}));
 }

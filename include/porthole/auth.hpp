@@ -214,6 +214,7 @@ struct access_token_options {
 // not kept apart by port: two tools on one host must not take each other's cookie.
 class access_token {
 public:
+    // Throws std::invalid_argument for a realm or cookie name no response can carry.
     explicit access_token(access_token_options o = {});
 
     std::string const& token() const noexcept { return opts_.token; }
@@ -270,10 +271,13 @@ PORTHOLE_DETAIL_INLINE access_token::access_token(access_token_options o) : opts
     if (opts_.token.empty()) opts_.token = random_token();
     if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
     session_ = random_token();
-    set_cookie_ =
-        set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+    auto cookie = set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict);
+    if (!cookie.valid())
+        throw std::invalid_argument(std::string("porthole::access_token: the cookie name: ").append(cookie.problem()));
+    set_cookie_ = cookie.to_string();
     challenge_ = "Bearer realm=";
     detail::append_quoted(challenge_, opts_.realm);
+    detail::require_sendable("porthole::access_token (its realm)", "WWW-Authenticate", challenge_);
     query_ = opts_.parameter + '=';
     url::encode_component(opts_.token, query_);
 }

@@ -304,6 +304,23 @@ body_taken take_body(request const& req, Sink sink) {
 template <class Form>
 class multipart_sink {
     static constexpr bool answers_later = requires(Form & f, responder r) { f.end(std::move(r)); };
+    static_assert(
+        requires(Form & f, multipart::part const& p) {
+            f.part(p);
+            f.part_end();
+        },
+        "porthole::take_multipart: a form needs part(porthole::multipart::part const&) and part_end()");
+    static constexpr bool data_fits() {
+        if constexpr (requires(Form & f, std::string_view piece) { f.data(piece); }) {
+            using result = decltype(std::declval<Form&>().data(std::string_view{}));
+            return std::is_void_v<result> || std::is_same_v<result, body_flow>;
+        } else {
+            return false;
+        }
+    }
+    static_assert(
+        data_fits(),
+        "porthole::take_multipart: a form needs data(std::string_view) returning void or porthole::body_flow");
 
 public:
     multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)

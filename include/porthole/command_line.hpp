@@ -136,7 +136,7 @@ inline std::string command_line_usage(std::string_view program, std::initializer
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
         "  --header-timeout-ms N      first byte to end of request head, 1 at least (default 10000)\n"
         "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
-        "  --keep-alive-timeout-ms N  idle between requests; 0: close once answered (default 60000)\n"
+        "  --keep-alive-timeout-ms N  idle between requests, 1 at least (default 60000)\n"
         "  --write-timeout-ms N       without output leaving (default 30000)\n"
         "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
         "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
@@ -226,12 +226,14 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     struct timeout_flag {
         char const* name;
         std::chrono::milliseconds server_options::*field;
-        bool zero_means_something;  // else 0 would drop every client that is not instant
+        // 0 is refused where it would read as "none" but drop every client that is not instant
+        // (the loop's timers take it as 1 ms); where it means "at once" or "none", it is taken.
+        bool zero_means_something;
     };
     static constexpr timeout_flag timeouts[] = {
         {"--header-timeout-ms", &server_options::header_timeout, false},
         {"--body-timeout-ms", &server_options::body_timeout, false},
-        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout, true},  // no keep-alive
+        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout, false},
         {"--write-timeout-ms", &server_options::write_timeout, false},
         {"--drain-timeout-ms", &server_options::drain_timeout, true},  // stop at once
         {"--response-timeout-ms", &server_options::response_timeout, false},

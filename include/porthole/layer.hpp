@@ -19,9 +19,6 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <stdexcept>
-#include <string>
-#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -197,15 +194,6 @@ PORTHOLE_NOINLINE inline void replace_unsendable(request const& req, response& r
     if (!ex || !ex->log_error || ex->upgrade) return;
     ex->log_error(ex->owner, about_request(why_invalid(res), req.method_name(), req.target()));
     res = response::error(status::internal_server_error);
-}
-
-// A header field a layer is configured to send, checked where it is configured: a name that is
-// not a token or a value with a control character would make every answer a 500 (the response
-// is refused), so the layer's constructor throws std::invalid_argument naming it instead.
-inline void require_sendable(std::string_view layer, std::string_view name, std::string_view value = {}) {
-    if (is_token(name) && valid_field_value(value)) return;
-    throw std::invalid_argument(std::string(layer) + ": no response can carry the header field \"" + std::string(name) +
-                                "\" with that value (a name must be a token, a value hold no control character)");
 }
 
 }  // namespace detail

@@ -88,14 +88,16 @@ private:
 // One driver's queue of links to look at. Any thread posts; the driver runs it in its own step.
 class mailbox : public std::enable_shared_from_this<mailbox> {
 public:
-    // `wake` interrupts the driver's wait (an eventfd write); it must be thread-safe and cheap.
-    // A driver that steps on its own (a test) may leave it empty.
+    // `wake` interrupts the driver's wait (an eventfd write); it must be thread-safe, cheap and
+    // not throw (it runs inside notify(), which is noexcept). A driver that steps on its own (a
+    // test) may leave it empty.
     explicit mailbox(std::function<void()> wake = {}) : wake_(std::move(wake)) {}
     mailbox(mailbox const&) = delete;
     mailbox& operator=(mailbox const&) = delete;
 
     // Owner thread: for each link posted since the last run, in order, its owner's on_notify
     // runs, then ready(tag) for the connection that the driver should write for. Returns how many.
+    // Should either throw, the exception goes on, and the links after it wait for the next run.
     template <class Ready>
     std::size_t run(Ready&& ready) {
         connection_link* l = nullptr;
@@ -111,8 +113,13 @@ public:
             std::shared_ptr<connection_link> held = std::move(l->held_);
             l->queued_.store(false, std::memory_order_release);
             if (l->on_notify_) {
-                l->on_notify_(l->owner_);
-                ready(l->tag_);
+                try {
+                    l->on_notify_(l->owner_);
+                    ready(l->tag_);
+                } catch (...) {
+                    put_back(next);  // the links after it are run next time, not lost
+                    throw;
+                }
             }
             l = next;
         }
@@ -128,13 +135,7 @@ public:
             l = std::exchange(head_, nullptr);
             tail_ = nullptr;
         }
-        // Links hold the mailbox: break the cycle now, outside the lock (the last link may take
-        // the mailbox with it). Nothing posts them again once closed.
-        while (l) {
-            connection_link* next = std::exchange(l->next_, nullptr);
-            std::shared_ptr<connection_link> held = std::move(l->held_);
-            l = next;
-        }
+        drop(l);  // links hold the mailbox: the cycle is broken now (nothing posts them again)
     }
 
     bool empty() const {
@@ -155,6 +156,35 @@ private:
         // Under the lock: once close() has run, the driver (and what wake touches) may be gone.
         if (was_empty && wake_) wake_();
         return true;
+    }
+
+    // Links taken by run() and not run (one before them threw) go back to the front, still
+    // queued, and the driver is woken to run them; dropped as close() drops them if it ran.
+    void put_back(connection_link* first) noexcept {
+        if (!first) return;
+        connection_link* last = first;
+        while (last->next_) last = last->next_;
+        {
+            std::lock_guard lock(mutex_);
+            if (!closed_) {
+                last->next_ = head_;
+                head_ = first;
+                if (!tail_) tail_ = last;
+                if (wake_) wake_();
+                return;
+            }
+        }
+        drop(first);
+    }
+
+    // Lets go of a chain of links taken from the queue: outside the lock, since the last link
+    // may take the mailbox with it.
+    static void drop(connection_link* l) noexcept {
+        while (l) {
+            connection_link* next = std::exchange(l->next_, nullptr);
+            std::shared_ptr<connection_link> held = std::move(l->held_);
+            l = next;
+        }
     }
 
     mutable std::mutex mutex_;

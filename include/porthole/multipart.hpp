@@ -278,8 +278,9 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
 }
 
 // Parses a multipart/form-data body as it arrives, with parse()'s grammar, holding no more than
-// one part's header block and the bytes that may begin a delimiter: the data of a part goes to
-// the handler in pieces, so a file of any size passes through a few KiB. feed() calls, on `on`:
+// one part's header block and the bytes that may begin a delimiter (and, paused, the rest of the
+// bytes last fed): the data of a part goes to the handler in pieces, so a file of any size
+// passes through a few KiB. feed() calls, on `on`:
 //   part(part const& p)          a part begins: its header fields (p.data is empty; the views
 //                                end with the call)
 //   data(std::string_view piece) its content, in order, in pieces (a part may have none);
@@ -358,7 +359,7 @@ private:
                             head_searched_ = rest.size() < 3 ? 0 : rest.size() - 3;
                             return at;
                         }
-                        head_searched_ = 0;
+                        head_searched_ = blank;
                         block = blank + 4;
                         if (block > max_head_) {  // however the bytes came: whole, or in pieces above
                             fail();
@@ -367,12 +368,20 @@ private:
                     }
                     // As parse() reads it, a part ends at the first delimiter: one that begins inside
                     // the header block (or may yet, once more bytes come) leaves no blank line.
-                    auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                    // Waiting for more of such a delimiter, only its candidates are looked at
+                    // again (a CR before them cannot begin one, however the bytes go on).
+                    auto d = detail::find_delimiter(rest, boundary_, head_delimiter_from_, false);
                     if (d && d->begin < block) {
                         fail();
                         return at;
                     }
-                    if (!d && keep_from(rest, false) < block) return at;
+                    if (!d) {
+                        auto keep = head_delimiter_from_ + keep_from(rest.substr(head_delimiter_from_), false);
+                        if (keep < block) {
+                            head_delimiter_from_ = keep;
+                            return at;
+                        }
+                    }
                     part p;
                     if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
                         fail();
@@ -380,6 +389,7 @@ private:
                     }
                     on.part(p);
                     at += block;
+                    head_searched_ = head_delimiter_from_ = 0;
                     phase_ = phase::data;
                     break;
                 }
@@ -466,7 +476,8 @@ private:
     std::string held_;  // bytes not yet worked through: a header block, a possible delimiter
     std::size_t max_parts_, max_head_;
     std::size_t parts_ = 0;
-    std::size_t head_searched_ = 0;  // how far the held header block has no blank line
+    std::size_t head_searched_ = 0;        // how far the held header block has no blank line
+    std::size_t head_delimiter_from_ = 0;  // where a delimiter may yet begin in it
     phase phase_ = phase::preamble;
     bool paused_ = false;   // the handler's data() paused the last feed()
     bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it

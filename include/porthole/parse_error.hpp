@@ -62,8 +62,9 @@ enum class parse_error : std::uint8_t {
     missing_host,
     multiple_host,
     invalid_host,
-    empty_host,             // on a target without an authority of its own (origin-form, '*')
-    multiple_content_type,  // two readers could take different media types (RFC 9110 8.3)
+    empty_host,              // on a target without an authority of its own (origin-form, '*')
+    multiple_content_type,   // two readers could take different media types (RFC 9110 8.3)
+    multiple_authorization,  // two readers could take different credentials (RFC 9110 11.6.2)
     // body framing (RFC 9112 6)
     invalid_content_length,
     content_length_leading_zero,  // "005": read differently by some parsers
@@ -129,6 +130,7 @@ constexpr std::string_view to_string(parse_error e) noexcept {
                                           "invalid Host",
                                           "empty Host",
                                           "more than one Content-Type",
+                                          "more than one Authorization",
                                           "invalid Content-Length",
                                           "Content-Length with a leading zero",
                                           "conflicting Content-Length values",

@@ -219,7 +219,8 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = ct_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        keep_alive_token_ = cl_seen_ = ct_seen_ = authorization_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ =
+            false;
         failed_in_ = state::request_line;
     }
 
@@ -429,6 +430,12 @@ private:
                     ct_seen_ = true;
                 }
                 break;
+            case 13:  // credentials: one set (RFC 9110 11.6.2), whichever line a proxy reads
+                if (detail::token_is(n, "authorization")) {
+                    if (authorization_seen_) return parse_error::multiple_authorization;
+                    authorization_seen_ = true;
+                }
+                break;
             case 14:
                 if (detail::token_is(n, "content-length")) return on_content_length(f.value);
                 break;
@@ -581,7 +588,8 @@ private:
     parse_error error_ = parse_error::none;
     bool keep_alive_token_ = false;
     bool cl_seen_ = false;
-    bool ct_seen_ = false;  // a Content-Type line came
+    bool ct_seen_ = false;             // a Content-Type line came
+    bool authorization_seen_ = false;  // an Authorization line came
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;

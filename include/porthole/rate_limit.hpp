@@ -97,7 +97,9 @@ public:
             if (s.buckets.size() >= shared_->per_shard && (now < s.next_sweep || !forget_full(s, now)))
                 return take_from(s.overflow, now);
             it = s.buckets.emplace(key, bucket{o.burst, now}).first;
-            s.next_sweep = std::min(s.next_sweep, now + 1 / o.rate);  // refilled by then, if not used again
+            // Refilled by then, if not used again: at a high rate, sooner than the sixteenth
+            // forget_full waits for (sweeps stay bounded by time: one per 1 / rate at most).
+            s.next_sweep = std::min(s.next_sweep, now + 1 / o.rate);
         }
         return take_from(it->second, now);
     }

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +56,16 @@ constexpr bool valid_field_value(std::string_view v) noexcept {
     for (char c : v)
         if (!is_field_char(c)) return false;
     return true;
+}
+
+// A header field something is configured to send (a layer, static_files), checked where it is
+// configured: a name that is not a token or a value with a control character would make every
+// answer that carries it a 500 (the response is refused), so the constructor throws
+// std::invalid_argument naming it instead.
+inline void require_sendable(std::string_view who, std::string_view name, std::string_view value = {}) {
+    if (is_token(name) && valid_field_value(value)) return;
+    throw std::invalid_argument(std::string(who) + ": no response can carry the header field \"" + std::string(name) +
+                                "\" with that value (a name must be a token, a value hold no control character)");
 }
 }  // namespace detail
 

@@ -525,14 +525,17 @@ private:
     // OPTIONS's Allow lists theirs as well (RFC 9110 10.2.1: the methods the target supports).
     // Names the mount lists that porthole does not know are kept.
     static response with_routes_allowed(response res, std::uint16_t allowed, method m) {
-        auto listed = res.header("Allow");
         auto code = static_cast<unsigned>(res.status());
-        if (!listed || !(code == 405 || (m == method::options && code / 100 == 2))) return res;
-        std::string merged(*listed);
+        if (!res.header("Allow") || !(code == 405 || (m == method::options && code / 100 == 2))) return res;
+        std::string merged;  // every Allow line the mount sent (one list, RFC 9110 5.3), then ours
+        for (auto const& f : res.headers())
+            if (iequals(f.name, "Allow") && !detail::trim_ows(f.value).empty())
+                merged.append(merged.empty() ? "" : ", ").append(detail::trim_ows(f.value));
         std::array<char, 64> buf;
         for_each_list_item(detail::format_allow(allowed, buf), [&](std::string_view name) {
-            if (!list_contains(*listed, name)) merged.append(merged.empty() ? "" : ", ").append(name);
+            if (!res.lists("Allow", name)) merged.append(merged.empty() ? "" : ", ").append(name);
         });
+        res.erase_header("Allow");
         res.set_header("Allow", merged);
         return res;
     }

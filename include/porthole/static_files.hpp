@@ -64,7 +64,8 @@ struct static_options {
 //   porthole::static_files files("www");
 //   porthole::static_files assets{"assets", {.cache_control = "public, max-age=86400"}};
 //
-// The root is opened once, here; throws std::system_error when it is not a directory.
+// The root is opened once, here; throws std::system_error when it is not a directory, and
+// std::invalid_argument for a cache_control or a MIME type no response can carry.
 class static_files {
 public:
     explicit static_files(std::string const& root, static_options options = {}) : state_(std::make_shared<state>()) {
@@ -77,7 +78,9 @@ public:
         for (auto& [ext, type] : state_->options.mime_types) {
             if (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
             if (type.find(';') == std::string::npos && detail::is_text_media_type(type)) type += "; charset=utf-8";
+            detail::require_sendable("porthole::static_files (mime_types)", "Content-Type", type);
         }
+        detail::require_sendable("porthole::static_files", "Cache-Control", state_->options.cache_control);
     }
 
     response operator()(request const& req) const {

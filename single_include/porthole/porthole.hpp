@@ -481,8 +481,9 @@ enum class parse_error : std::uint8_t {
     missing_host,
     multiple_host,
     invalid_host,
-    empty_host,             // on a target without an authority of its own (origin-form, '*')
-    multiple_content_type,  // two readers could take different media types (RFC 9110 8.3)
+    empty_host,              // on a target without an authority of its own (origin-form, '*')
+    multiple_content_type,   // two readers could take different media types (RFC 9110 8.3)
+    multiple_authorization,  // two readers could take different credentials (RFC 9110 11.6.2)
     // body framing (RFC 9112 6)
     invalid_content_length,
     content_length_leading_zero,  // "005": read differently by some parsers
@@ -548,6 +549,7 @@ constexpr std::string_view to_string(parse_error e) noexcept {
                                           "invalid Host",
                                           "empty Host",
                                           "more than one Content-Type",
+                                          "more than one Authorization",
                                           "invalid Content-Length",
                                           "Content-Length with a leading zero",
                                           "conflicting Content-Length values",
@@ -1147,7 +1149,8 @@ public:
         host_count_ = 0;
         state_ = state::request_line;
         error_ = parse_error::none;
-        keep_alive_token_ = cl_seen_ = ct_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ = false;
+        keep_alive_token_ = cl_seen_ = ct_seen_ = authorization_seen_ = te_seen_ = te_chunked_last_ = te_unknown_ =
+            false;
         failed_in_ = state::request_line;
     }
 
@@ -1357,6 +1360,12 @@ private:
                     ct_seen_ = true;
                 }
                 break;
+            case 13:  // credentials: one set (RFC 9110 11.6.2), whichever line a proxy reads
+                if (detail::token_is(n, "authorization")) {
+                    if (authorization_seen_) return parse_error::multiple_authorization;
+                    authorization_seen_ = true;
+                }
+                break;
             case 14:
                 if (detail::token_is(n, "content-length")) return on_content_length(f.value);
                 break;
@@ -1509,7 +1518,8 @@ private:
     parse_error error_ = parse_error::none;
     bool keep_alive_token_ = false;
     bool cl_seen_ = false;
-    bool ct_seen_ = false;  // a Content-Type line came
+    bool ct_seen_ = false;             // a Content-Type line came
+    bool authorization_seen_ = false;  // an Authorization line came
     bool te_seen_ = false;
     bool te_chunked_last_ = false;
     bool te_unknown_ = false;
@@ -2637,8 +2647,9 @@ inline bool parse(std::string_view body, std::string_view boundary, std::vector<
 }
 
 // Parses a multipart/form-data body as it arrives, with parse()'s grammar, holding no more than
-// one part's header block and the bytes that may begin a delimiter: the data of a part goes to
-// the handler in pieces, so a file of any size passes through a few KiB. feed() calls, on `on`:
+// one part's header block and the bytes that may begin a delimiter (and, paused, the rest of the
+// bytes last fed): the data of a part goes to the handler in pieces, so a file of any size
+// passes through a few KiB. feed() calls, on `on`:
 //   part(part const& p)          a part begins: its header fields (p.data is empty; the views
 //                                end with the call)
 //   data(std::string_view piece) its content, in order, in pieces (a part may have none);
@@ -2717,7 +2728,7 @@ private:
                             head_searched_ = rest.size() < 3 ? 0 : rest.size() - 3;
                             return at;
                         }
-                        head_searched_ = 0;
+                        head_searched_ = blank;
                         block = blank + 4;
                         if (block > max_head_) {  // however the bytes came: whole, or in pieces above
                             fail();
@@ -2726,12 +2737,20 @@ private:
                     }
                     // As parse() reads it, a part ends at the first delimiter: one that begins inside
                     // the header block (or may yet, once more bytes come) leaves no blank line.
-                    auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                    // Waiting for more of such a delimiter, only its candidates are looked at
+                    // again (a CR before them cannot begin one, however the bytes go on).
+                    auto d = detail::find_delimiter(rest, boundary_, head_delimiter_from_, false);
                     if (d && d->begin < block) {
                         fail();
                         return at;
                     }
-                    if (!d && keep_from(rest, false) < block) return at;
+                    if (!d) {
+                        auto keep = head_delimiter_from_ + keep_from(rest.substr(head_delimiter_from_), false);
+                        if (keep < block) {
+                            head_delimiter_from_ = keep;
+                            return at;
+                        }
+                    }
                     part p;
                     if (++parts_ > max_parts_ || !detail::parse_part(rest.substr(0, block), p)) {
                         fail();
@@ -2739,6 +2758,7 @@ private:
                     }
                     on.part(p);
                     at += block;
+                    head_searched_ = head_delimiter_from_ = 0;
                     phase_ = phase::data;
                     break;
                 }
@@ -2825,7 +2845,8 @@ private:
     std::string held_;  // bytes not yet worked through: a header block, a possible delimiter
     std::size_t max_parts_, max_head_;
     std::size_t parts_ = 0;
-    std::size_t head_searched_ = 0;  // how far the held header block has no blank line
+    std::size_t head_searched_ = 0;        // how far the held header block has no blank line
+    std::size_t head_delimiter_from_ = 0;  // where a delimiter may yet begin in it
     phase phase_ = phase::preamble;
     bool paused_ = false;   // the handler's data() paused the last feed()
     bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it
@@ -3466,6 +3487,7 @@ private:
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -3508,6 +3530,16 @@ constexpr bool valid_field_value(std::string_view v) noexcept {
     for (char c : v)
         if (!is_field_char(c)) return false;
     return true;
+}
+
+// A header field something is configured to send (a layer, static_files), checked where it is
+// configured: a name that is not a token or a value with a control character would make every
+// answer that carries it a 500 (the response is refused), so the constructor throws
+// std::invalid_argument naming it instead.
+inline void require_sendable(std::string_view who, std::string_view name, std::string_view value = {}) {
+    if (is_token(name) && valid_field_value(value)) return;
+    throw std::invalid_argument(std::string(who) + ": no response can carry the header field \"" + std::string(name) +
+                                "\" with that value (a name must be a token, a value hold no control character)");
 }
 }  // namespace detail
 
@@ -3811,14 +3843,16 @@ private:
 // One driver's queue of links to look at. Any thread posts; the driver runs it in its own step.
 class mailbox : public std::enable_shared_from_this<mailbox> {
 public:
-    // `wake` interrupts the driver's wait (an eventfd write); it must be thread-safe and cheap.
-    // A driver that steps on its own (a test) may leave it empty.
+    // `wake` interrupts the driver's wait (an eventfd write); it must be thread-safe, cheap and
+    // not throw (it runs inside notify(), which is noexcept). A driver that steps on its own (a
+    // test) may leave it empty.
     explicit mailbox(std::function<void()> wake = {}) : wake_(std::move(wake)) {}
     mailbox(mailbox const&) = delete;
     mailbox& operator=(mailbox const&) = delete;
 
     // Owner thread: for each link posted since the last run, in order, its owner's on_notify
     // runs, then ready(tag) for the connection that the driver should write for. Returns how many.
+    // Should either throw, the exception goes on, and the links after it wait for the next run.
     template <class Ready>
     std::size_t run(Ready&& ready) {
         connection_link* l = nullptr;
@@ -3834,8 +3868,13 @@ public:
             std::shared_ptr<connection_link> held = std::move(l->held_);
             l->queued_.store(false, std::memory_order_release);
             if (l->on_notify_) {
-                l->on_notify_(l->owner_);
-                ready(l->tag_);
+                try {
+                    l->on_notify_(l->owner_);
+                    ready(l->tag_);
+                } catch (...) {
+                    put_back(next);  // the links after it are run next time, not lost
+                    throw;
+                }
             }
             l = next;
         }
@@ -3851,13 +3890,7 @@ public:
             l = std::exchange(head_, nullptr);
             tail_ = nullptr;
         }
-        // Links hold the mailbox: break the cycle now, outside the lock (the last link may take
-        // the mailbox with it). Nothing posts them again once closed.
-        while (l) {
-            connection_link* next = std::exchange(l->next_, nullptr);
-            std::shared_ptr<connection_link> held = std::move(l->held_);
-            l = next;
-        }
+        drop(l);  // links hold the mailbox: the cycle is broken now (nothing posts them again)
     }
 
     bool empty() const {
@@ -3878,6 +3911,35 @@ private:
         // Under the lock: once close() has run, the driver (and what wake touches) may be gone.
         if (was_empty && wake_) wake_();
         return true;
+    }
+
+    // Links taken by run() and not run (one before them threw) go back to the front, still
+    // queued, and the driver is woken to run them; dropped as close() drops them if it ran.
+    void put_back(connection_link* first) noexcept {
+        if (!first) return;
+        connection_link* last = first;
+        while (last->next_) last = last->next_;
+        {
+            std::lock_guard lock(mutex_);
+            if (!closed_) {
+                last->next_ = head_;
+                head_ = first;
+                if (!tail_) tail_ = last;
+                if (wake_) wake_();
+                return;
+            }
+        }
+        drop(first);
+    }
+
+    // Lets go of a chain of links taken from the queue: outside the lock, since the last link
+    // may take the mailbox with it.
+    static void drop(connection_link* l) noexcept {
+        while (l) {
+            connection_link* next = std::exchange(l->next_, nullptr);
+            std::shared_ptr<connection_link> held = std::move(l->held_);
+            l = next;
+        }
     }
 
     mutable std::mutex mutex_;
@@ -6048,6 +6110,23 @@ body_taken take_body(request const& req, Sink sink) {
 template <class Form>
 class multipart_sink {
     static constexpr bool answers_later = requires(Form & f, responder r) { f.end(std::move(r)); };
+    static_assert(
+        requires(Form & f, multipart::part const& p) {
+            f.part(p);
+            f.part_end();
+        },
+        "porthole::take_multipart: a form needs part(porthole::multipart::part const&) and part_end()");
+    static constexpr bool data_fits() {
+        if constexpr (requires(Form & f, std::string_view piece) { f.data(piece); }) {
+            using result = decltype(std::declval<Form&>().data(std::string_view{}));
+            return std::is_void_v<result> || std::is_same_v<result, body_flow>;
+        } else {
+            return false;
+        }
+    }
+    static_assert(
+        data_fits(),
+        "porthole::take_multipart: a form needs data(std::string_view) returning void or porthole::body_flow");
 
 public:
     multipart_sink(std::string_view boundary, Form form, std::size_t max_parts = 100)
@@ -6176,9 +6255,6 @@ class application_ref;  // application_ref.hpp: it tells at run time whether it 
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <stdexcept>
-#include <string>
-#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -6354,15 +6430,6 @@ PORTHOLE_NOINLINE inline void replace_unsendable(request const& req, response& r
     if (!ex || !ex->log_error || ex->upgrade) return;
     ex->log_error(ex->owner, about_request(why_invalid(res), req.method_name(), req.target()));
     res = response::error(status::internal_server_error);
-}
-
-// A header field a layer is configured to send, checked where it is configured: a name that is
-// not a token or a value with a control character would make every answer a 500 (the response
-// is refused), so the layer's constructor throws std::invalid_argument naming it instead.
-inline void require_sendable(std::string_view layer, std::string_view name, std::string_view value = {}) {
-    if (is_token(name) && valid_field_value(value)) return;
-    throw std::invalid_argument(std::string(layer) + ": no response can carry the header field \"" + std::string(name) +
-                                "\" with that value (a name must be a token, a value hold no control character)");
 }
 
 }  // namespace detail
@@ -7057,6 +7124,7 @@ struct access_token_options {
 // not kept apart by port: two tools on one host must not take each other's cookie.
 class access_token {
 public:
+    // Throws std::invalid_argument for a realm or cookie name no response can carry.
     explicit access_token(access_token_options o = {});
 
     std::string const& token() const noexcept { return opts_.token; }
@@ -7113,10 +7181,13 @@ PORTHOLE_DETAIL_INLINE access_token::access_token(access_token_options o) : opts
     if (opts_.token.empty()) opts_.token = random_token();
     if (opts_.cookie_name.empty()) opts_.cookie_name = "porthole-" + random_token(6);
     session_ = random_token();
-    set_cookie_ =
-        set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict).to_string();
+    auto cookie = set_cookie(opts_.cookie_name, session_).path("/").http_only().same_site(same_site::strict);
+    if (!cookie.valid())
+        throw std::invalid_argument(std::string("porthole::access_token: the cookie name: ").append(cookie.problem()));
+    set_cookie_ = cookie.to_string();
     challenge_ = "Bearer realm=";
     detail::append_quoted(challenge_, opts_.realm);
+    detail::require_sendable("porthole::access_token (its realm)", "WWW-Authenticate", challenge_);
     query_ = opts_.parameter + '=';
     url::encode_component(opts_.token, query_);
 }
@@ -7576,7 +7647,9 @@ public:
             if (s.buckets.size() >= shared_->per_shard && (now < s.next_sweep || !forget_full(s, now)))
                 return take_from(s.overflow, now);
             it = s.buckets.emplace(key, bucket{o.burst, now}).first;
-            s.next_sweep = std::min(s.next_sweep, now + 1 / o.rate);  // refilled by then, if not used again
+            // Refilled by then, if not used again: at a high rate, sooner than the sixteenth
+            // forget_full waits for (sweeps stay bounded by time: one per 1 / rate at most).
+            s.next_sweep = std::min(s.next_sweep, now + 1 / o.rate);
         }
         return take_from(it->second, now);
     }
@@ -13211,7 +13284,8 @@ struct static_options {
 //   porthole::static_files files("www");
 //   porthole::static_files assets{"assets", {.cache_control = "public, max-age=86400"}};
 //
-// The root is opened once, here; throws std::system_error when it is not a directory.
+// The root is opened once, here; throws std::system_error when it is not a directory, and
+// std::invalid_argument for a cache_control or a MIME type no response can carry.
 class static_files {
 public:
     explicit static_files(std::string const& root, static_options options = {}) : state_(std::make_shared<state>()) {
@@ -13224,7 +13298,9 @@ public:
         for (auto& [ext, type] : state_->options.mime_types) {
             if (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
             if (type.find(';') == std::string::npos && detail::is_text_media_type(type)) type += "; charset=utf-8";
+            detail::require_sendable("porthole::static_files (mime_types)", "Content-Type", type);
         }
+        detail::require_sendable("porthole::static_files", "Cache-Control", state_->options.cache_control);
     }
 
     response operator()(request const& req) const {
@@ -13796,7 +13872,7 @@ inline std::string command_line_usage(std::string_view program, std::initializer
         "  --max-connections N        open connections; beyond: 503 and close (default 10000)\n"
         "  --header-timeout-ms N      first byte to end of request head, 1 at least (default 10000)\n"
         "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
-        "  --keep-alive-timeout-ms N  idle between requests; 0: close once answered (default 60000)\n"
+        "  --keep-alive-timeout-ms N  idle between requests, 1 at least (default 60000)\n"
         "  --write-timeout-ms N       without output leaving (default 30000)\n"
         "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
         "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
@@ -13886,12 +13962,14 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     struct timeout_flag {
         char const* name;
         std::chrono::milliseconds server_options::*field;
-        bool zero_means_something;  // else 0 would drop every client that is not instant
+        // 0 is refused where it would read as "none" but drop every client that is not instant
+        // (the loop's timers take it as 1 ms); where it means "at once" or "none", it is taken.
+        bool zero_means_something;
     };
     static constexpr timeout_flag timeouts[] = {
         {"--header-timeout-ms", &server_options::header_timeout, false},
         {"--body-timeout-ms", &server_options::body_timeout, false},
-        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout, true},  // no keep-alive
+        {"--keep-alive-timeout-ms", &server_options::keep_alive_timeout, false},
         {"--write-timeout-ms", &server_options::write_timeout, false},
         {"--drain-timeout-ms", &server_options::drain_timeout, true},  // stop at once
         {"--response-timeout-ms", &server_options::response_timeout, false},
@@ -17745,14 +17823,17 @@ private:
     // OPTIONS's Allow lists theirs as well (RFC 9110 10.2.1: the methods the target supports).
     // Names the mount lists that porthole does not know are kept.
     static response with_routes_allowed(response res, std::uint16_t allowed, method m) {
-        auto listed = res.header("Allow");
         auto code = static_cast<unsigned>(res.status());
-        if (!listed || !(code == 405 || (m == method::options && code / 100 == 2))) return res;
-        std::string merged(*listed);
+        if (!res.header("Allow") || !(code == 405 || (m == method::options && code / 100 == 2))) return res;
+        std::string merged;  // every Allow line the mount sent (one list, RFC 9110 5.3), then ours
+        for (auto const& f : res.headers())
+            if (iequals(f.name, "Allow") && !detail::trim_ows(f.value).empty())
+                merged.append(merged.empty() ? "" : ", ").append(detail::trim_ows(f.value));
         std::array<char, 64> buf;
         for_each_list_item(detail::format_allow(allowed, buf), [&](std::string_view name) {
-            if (!list_contains(*listed, name)) merged.append(merged.empty() ? "" : ", ").append(name);
+            if (!res.lists("Allow", name)) merged.append(merged.empty() ? "" : ", ").append(name);
         });
+        res.erase_header("Allow");
         res.set_header("Allow", merged);
         return res;
     }
