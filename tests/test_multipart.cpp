@@ -1,7 +1,11 @@
+// multipart/form-data (multipart.hpp): the boundary, parse() of a whole body, and stream_parser.
 #include <porthole/multipart.hpp>
+
+#include "multipart_support.hpp"
 
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -327,4 +331,268 @@ TEST_CASE("parse stays linear on bodies full of near-delimiters") {
     crs += "\r\n--b--";
     REQUIRE(mp::parse(crs, "b", parts));
     CHECK(parts[0].data.size() == 1 << 20);
+}
+
+// ---------------------------------------------------------------- streamed
+
+TEST_CASE("multipart::stream_parser gives what parse() gives, however the body is split") {
+    // Content that looks like delimiters but is not: a prefix, the boundary run on, a bare CR.
+    std::string file = "one\r\n--XyZa\r\n--Xy\r\r\n-\r\n--XyZ-x\r\n--XyZ \tz end";
+    auto body = form_body(file);
+    std::vector<multipart::part> whole;
+    REQUIRE(multipart::parse(body, "XyZ", whole));
+    std::vector<collected_part> expected;
+    for (auto const& p : whole)
+        expected.push_back(
+            {std::string(p.name), std::string(p.filename), std::string(p.content_type), std::string(p.data), true});
+    for (std::size_t step = 1; step <= body.size(); step += (step < 12 ? 1 : 7)) {
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("XyZ");
+        for (std::size_t i = 0; i < body.size(); i += step)
+            REQUIRE(sp.feed(std::string_view(body).substr(i, step), on));
+        CAPTURE(step);
+        CHECK(sp.done());
+        CHECK(got == expected);
+    }
+    // Malformed as parse() finds it: no close delimiter, a part without a name, a bad header.
+    for (std::string bad : {std::string("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--XyZ\r\n"),
+                            std::string("--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--"),
+                            std::string("--XyZ\r\nBad Header: x\r\n\r\nx\r\n--XyZ--")}) {
+        std::vector<multipart::part> none;
+        CHECK(!multipart::parse(bad, "XyZ", none));
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("XyZ");
+        bool ok = true;
+        for (char ch : bad) ok = ok && sp.feed(std::string_view(&ch, 1), on);
+        CHECK((!ok || !sp.done()));
+    }
+}
+
+TEST_CASE("multipart::stream_parser: a handler's data() that returns false pauses it right there") {
+    // Pauses at every piece of data: what it gives, fed again with nothing each time, is what
+    // parse() gives, and nothing is called between a pause and the next feed.
+    struct pausing : collector {
+        int calls_since_pause = 0;
+        bool paused = false;
+        void part(multipart::part const& p) {
+            CHECK_FALSE(paused);
+            collector::part(p);
+        }
+        bool data(std::string_view piece) {
+            CHECK_FALSE(paused);
+            collector::data(piece);
+            paused = true;
+            return false;
+        }
+        void part_end() {
+            CHECK_FALSE(paused);
+            collector::part_end();
+        }
+    };
+    std::string file(5000, 'f');
+    auto body = form_body(file);
+    std::vector<multipart::part> whole;
+    REQUIRE(multipart::parse(body, "XyZ", whole));
+    for (std::size_t step : {std::size_t{7}, std::size_t{4096}, body.size()}) {
+        CAPTURE(step);
+        std::vector<collected_part> got;
+        pausing on{{&got}};
+        multipart::stream_parser sp("XyZ", 100, 128);  // a header block of 128 bytes at most, not what it holds paused
+        int pauses = 0;
+        for (std::size_t i = 0; i < body.size(); i += step) {
+            REQUIRE(sp.feed(std::string_view(body).substr(i, step), on));
+            while (sp.paused()) {  // what it held is parsed before any more is given
+                ++pauses;
+                on.paused = false;
+                REQUIRE(sp.feed({}, on));
+            }
+            on.paused = false;
+        }
+        CHECK(sp.done());
+        REQUIRE(got.size() == whole.size());
+        for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].data == whole[k].data);
+        CHECK(pauses > 0);
+    }
+}
+
+TEST_CASE("multipart::stream_parser: a delimiter inside a header block ends the part there, as for parse()") {
+    // "a:" is a boundary whose delimiter line "--a:" also reads as a header field.
+    std::string body = "--a:\r\nContent-Disposition: form-data; name=\"x\"\r\n--a:\r\n\r\ndata\r\n--a:--";
+    std::vector<multipart::part> whole;
+    CHECK(!multipart::parse(body, "a:", whole));
+    for (std::size_t step : {std::size_t(1), std::size_t(5), body.size()}) {
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("a:");
+        bool ok = true;
+        for (std::size_t i = 0; i < body.size() && ok; i += step)
+            ok = sp.feed(std::string_view(body).substr(i, step), on);
+        CHECK((!ok || !sp.done()));
+    }
+    // A header block whose blank line may begin a delimiter ("\r\n\r\n--XyZ" and padding): the
+    // parser waits for the line's end, and reads it as parse() does, whichever way it ends.
+    for (std::string end : {std::string("\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--XyZ--"),
+                            std::string("x\r\n--XyZ--")}) {
+        std::string head = "--XyZ\r\nContent-Disposition: form-data; name=\"h\"\r\nX: a" + std::string(300, '\r');
+        std::string padded = head + "\r\n\r\n--XyZ" + std::string(200, ' ') + end;
+        std::vector<multipart::part> expected;
+        bool parsed = multipart::parse(padded, "XyZ", expected);
+        std::vector<collected_part> got;
+        collector on{&got};
+        multipart::stream_parser sp("XyZ");
+        bool ok = true;
+        for (std::size_t i = 0; i < padded.size() && ok; ++i) ok = sp.feed(std::string_view(padded).substr(i, 1), on);
+        CAPTURE(end);
+        CHECK((ok && sp.done()) == parsed);
+        if (parsed) CHECK(got.size() == expected.size());
+    }
+}
+
+TEST_CASE("multipart: a boundary that is not 1 to 70 bchars is refused by parse() and stream_parser alike") {
+    // "\r\n--" as a boundary lets one delimiter begin inside another: split byte by byte, this
+    // body once read as an empty form although parse() refused it.
+    std::string body = "\r\n--\r\n--\r\n--\r\n----";
+    std::string valid = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--";
+    struct refused {
+        std::string boundary, text;
+    };
+    for (auto const& refusal : {refused{"\r\n--", body}, refused{"b ", valid}, refused{std::string(71, 'b'), valid},
+                                refused{"b\r\n", valid}, refused{"b;", valid}}) {
+        auto const& [boundary, text] = refusal;
+        CAPTURE(refusal.boundary);
+        std::vector<multipart::part> none;
+        CHECK(!multipart::parse(text, boundary, none));
+        for (std::size_t step : {std::size_t(1), text.size()}) {
+            std::vector<collected_part> got;
+            collector on{&got};
+            multipart::stream_parser sp(boundary);
+            bool ok = true;
+            for (std::size_t i = 0; i < text.size() && ok; i += step)
+                ok = sp.feed(std::string_view(text).substr(i, step), on);
+            CHECK(!ok);
+            CHECK(!sp.done());
+            CHECK(got.empty());
+        }
+    }
+    std::vector<multipart::part> one;
+    CHECK(multipart::parse(valid, "b", one));
+    CHECK(one.size() == 1);
+}
+
+TEST_CASE("multipart::stream_parser holds a few KiB whatever the size of a part, and bounds a header block") {
+    std::vector<collected_part> got;
+    collector on{&got};
+    multipart::stream_parser sp("b");
+    REQUIRE(sp.feed("--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n", on));
+    std::string block(64 * 1024, '\r');  // CRs everywhere: each could start a delimiter
+    for (int i = 0; i < 64; ++i) REQUIRE(sp.feed(block, on));
+    REQUIRE(sp.feed("\r\n--b--", on));
+    CHECK(sp.done());
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].data.size() == 64u * block.size());
+
+    multipart::stream_parser huge("b");
+    REQUIRE(huge.feed("--b\r\nContent-Disposition: form-data; name=\"f\"\r\nX-Long: ", on));
+    bool ok = true;
+    for (int i = 0; i < 8 && ok; ++i) ok = huge.feed(std::string(4096, 'a'), on);
+    CHECK(!ok);
+    CHECK(huge.failed());
+
+    // The bound holds however the block arrives: whole in one piece, or its last bytes later;
+    // a block of max_head bytes passes either way, one more byte fails either way.
+    std::string const lead = "--b\r\nContent-Disposition: form-data; name=\"f\"\r\nX: ";
+    for (std::size_t size : {std::size_t{1024}, std::size_t{1025}}) {
+        std::string body = lead + std::string(size - lead.size() + 5 - 4, 'a') + "\r\n\r\nx\r\n--b--";
+        CHECK(body.find("\r\n\r\n") + 4 - 5 == size);  // the header block, after "--b\r\n"
+        for (std::size_t late : {std::size_t{0}, std::size_t{20}}) {
+            CAPTURE(size);
+            CAPTURE(late);
+            multipart::stream_parser sp("b", 100, 1024);
+            bool fed = sp.feed(std::string_view(body).substr(0, body.size() - late), on) &&
+                       sp.feed(std::string_view(body).substr(body.size() - late), on);
+            CHECK(fed == (size <= 1024));
+            CHECK(sp.done() == (size <= 1024));
+        }
+    }
+
+    // So does the bound on a delimiter line's padding: whole, or split anywhere in it.
+    for (std::size_t pad : {std::size_t{1000}, std::size_t{20000}}) {
+        std::string body =
+            "--b" + std::string(pad, ' ') + "\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n--b--";
+        for (std::size_t cut : {std::size_t{0}, std::size_t{17}, pad / 2, pad + 2}) {
+            CAPTURE(pad);
+            CAPTURE(cut);
+            multipart::stream_parser sp("b", 100, 1024);
+            bool fed =
+                sp.feed(std::string_view(body).substr(0, cut), on) && sp.feed(std::string_view(body).substr(cut), on);
+            CHECK(fed == (pad < 1024));
+            CHECK(sp.done() == (pad < 1024));
+        }
+    }
+}
+
+TEST_CASE("multipart::stream_parser reads padded delimiter lines as parse() does, however they arrive") {
+    // Bodies made of delimiter lines with padding, lines that begin as one and turn out content,
+    // and data beginning with the boundary right after a header block; fed whole, a byte at a
+    // time and at random cuts, by a handler that pauses at random.
+    std::mt19937 random(20261206);
+    auto pick = [&](std::size_t n) { return static_cast<std::size_t>(random() % n); };
+    auto padding = [&] {
+        std::string pad;
+        for (std::size_t n = pick(4) == 0 ? 0 : pick(40); n > 0; --n) pad += pick(2) ? ' ' : '\t';
+        return pad;
+    };
+    auto near_delimiter = [&]() -> std::string {
+        switch (pick(6)) {
+            case 0: return "\r\n--b" + padding() + "x";
+            case 1: return "\r\n--b" + padding() + "\rx";
+            case 2: return "\r\n--b-" + padding();
+            case 3: return "\r\n--bb" + padding() + "\r\n";
+            case 4: return "--b" + padding() + "y";
+            default: return "\r";
+        }
+    };
+    struct pausing : collector {
+        std::mt19937* random;
+        bool data(std::string_view piece) {
+            collector::data(piece);
+            return (*random)() % 3 != 0;
+        }
+    };
+    int parsed_bodies = 0;
+    for (int round = 0; round < 300; ++round) {
+        std::string body =
+            pick(2) ? "--b" + padding() + "\r\n" : "pre" + near_delimiter() + "\r\n--b" + padding() + "\r\n";
+        for (std::size_t part = 0, parts = 1 + pick(3); part < parts; ++part) {
+            body += "Content-Disposition: form-data; name=\"p" + std::to_string(part) + "\"\r\n\r\n";
+            if (pick(3) == 0) body += "--b" + padding() + "z";  // may begin a delimiter at the blank line
+            for (std::size_t k = pick(4); k > 0; --k) body += "data" + near_delimiter();
+            body += part + 1 < parts ? "\r\n--b" + padding() + "\r\n" : std::string("\r\n--b--");
+        }
+        if (pick(2)) body += "\r\nepilogue" + near_delimiter();
+        CAPTURE(body);
+        std::vector<multipart::part> whole;
+        bool const parsed = multipart::parse(body, "b", whole);
+        parsed_bodies += parsed;
+        std::vector<collected_part> expected;
+        for (auto const& p : whole) expected.push_back({std::string(p.name), "", "", std::string(p.data), true});
+        for (std::size_t cuts : {std::size_t{0}, std::size_t{1}, std::size_t{2}}) {
+            CAPTURE(cuts);
+            std::vector<collected_part> got;
+            pausing on{{&got}, &random};
+            multipart::stream_parser sp("b");
+            bool ok = true;
+            for (std::size_t i = 0; i < body.size() && ok;) {
+                std::size_t step = cuts == 0 ? body.size() : cuts == 1 ? 1 : 1 + pick(12);
+                ok = sp.feed(std::string_view(body).substr(i, step), on);
+                while (ok && sp.paused()) ok = sp.feed({}, on);
+                i += step;
+            }
+            CHECK((ok && sp.done()) == parsed);
+            if (parsed) CHECK(got == expected);
+        }
+    }
+    CHECK(parsed_bodies > 100);  // most bodies are forms: the comparison is not of refusals only
 }

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace porthole::multipart {
@@ -169,11 +170,20 @@ struct delimiter {
     bool close;         // "--boundary--"
 };
 
+// How far a delimiter line still arriving was read: from `begin`, up to `read`, it is the
+// delimiter and padding only (so padding that comes a byte at a time is looked at once).
+struct line_read {
+    std::size_t begin = std::string_view::npos;
+    std::size_t read = 0;
+};
+
 // The delimiter whose "--" boundary ends at `i` when what follows makes it one: "--" (the
-// close delimiter), or optional spaces and tabs (transport-padding) and CRLF.
-constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin, std::size_t i) noexcept {
+// close delimiter), or optional spaces and tabs (transport-padding) and CRLF. Padding is
+// looked for from `padded` on when that is further.
+constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size_t begin, std::size_t i,
+                                                std::size_t padded = 0) noexcept {
     if (body.substr(i, 2) == "--") return delimiter{begin, body.size(), true};
-    i = skip_ows(body, i);
+    i = skip_ows(body, std::max(i, padded));
     if (body.substr(i, 2) == "\r\n") return delimiter{begin, i + 2, false};
     return std::nullopt;
 }
@@ -182,14 +192,16 @@ constexpr std::optional<delimiter> delimiter_at(std::string_view body, std::size
 // then "--", or optional padding and CRLF. With at_start, "--" boundary at offset 0 counts as
 // well (a body without preamble). Lines that merely start with the boundary are content.
 // Candidates are found by their CR with memchr; a comparison from one CR cannot run past the
-// next (no bchar is a CR), so the scan is linear whatever the boundary.
+// next (no bchar is a CR), so the scan is linear whatever the boundary. `seen`: a line read
+// before, whose padding is not looked at again.
 constexpr std::optional<delimiter> find_delimiter(std::string_view body, std::string_view boundary, std::size_t from,
-                                                  bool at_start) noexcept {
+                                                  bool at_start, line_read seen = {}) noexcept {
+    auto padded = [&](std::size_t begin) { return begin == seen.begin ? seen.read : 0; };
     if (at_start && body.substr(0, 2) == "--" && body.substr(2, boundary.size()) == boundary)
-        if (auto d = delimiter_at(body, 0, 2 + boundary.size())) return d;
+        if (auto d = delimiter_at(body, 0, 2 + boundary.size(), padded(0))) return d;
     for (std::size_t cr = body.find('\r', from); cr != std::string_view::npos; cr = body.find('\r', cr + 1)) {
         if (body.substr(cr + 1, 3) == "\n--" && body.substr(cr + 4, boundary.size()) == boundary)
-            if (auto d = delimiter_at(body, cr, cr + 4 + boundary.size())) return d;
+            if (auto d = delimiter_at(body, cr, cr + 4 + boundary.size(), padded(cr))) return d;
     }
     return std::nullopt;
 }
@@ -336,13 +348,18 @@ private:
     // Works through `work`; returns how much of it is done with.
     template <class On>
     std::size_t run(std::string_view work, On& on) {
+        // How much of the delimiter line held first (in the head phase: at head_delimiter_from_)
+        // was read: it only holds for the first step.
+        std::size_t seen = std::exchange(line_read_, 0);
         std::size_t at = 0;
         for (;;) {
             auto rest = work.substr(at);
+            std::size_t const read = std::exchange(seen, 0);
             switch (phase_) {
                 case phase::preamble: {
-                    auto d = detail::find_delimiter(rest, boundary_, 0, !started_ && at == 0);
-                    if (!d) return at + keep_from(rest, !started_ && at == 0);
+                    bool const at_start = !started_ && at == 0;
+                    auto d = detail::find_delimiter(rest, boundary_, 0, at_start, {0, read});
+                    if (!d) return at + keep_from(rest, at_start, read);
                     if (!pass(*d, at)) return work.size();
                     break;
                 }
@@ -370,13 +387,14 @@ private:
                     // the header block (or may yet, once more bytes come) leaves no blank line.
                     // Waiting for more of such a delimiter, only its candidates are looked at
                     // again (a CR before them cannot begin one, however the bytes go on).
-                    auto d = detail::find_delimiter(rest, boundary_, head_delimiter_from_, false);
+                    auto d = detail::find_delimiter(rest, boundary_, head_delimiter_from_, false,
+                                                    {head_delimiter_from_, head_delimiter_from_ + read});
                     if (d && d->begin < block) {
                         fail();
                         return at;
                     }
                     if (!d) {
-                        auto keep = head_delimiter_from_ + keep_from(rest.substr(head_delimiter_from_), false);
+                        auto keep = head_delimiter_from_ + keep_from(rest.substr(head_delimiter_from_), false, read);
                         if (keep < block) {
                             head_delimiter_from_ = keep;
                             return at;
@@ -394,9 +412,9 @@ private:
                     break;
                 }
                 case phase::data: {
-                    auto d = detail::find_delimiter(rest, boundary_, 0, false);
+                    auto d = detail::find_delimiter(rest, boundary_, 0, false, {0, read});
                     if (!d) {
-                        auto keep = keep_from(rest, false);
+                        auto keep = keep_from(rest, false, read);
                         if (keep != 0) deliver(on, rest.substr(0, keep));
                         return at + keep;
                     }
@@ -442,21 +460,25 @@ private:
     // Where the bytes that may still begin a delimiter start in `rest`, which holds none whole:
     // at a CR (one of the last two: a padded delimiter line ends in one more) whose line could
     // yet become CRLF "--" boundary ("--" or padding CRLF), or, at the body's start, "--" boundary.
-    std::size_t keep_from(std::string_view rest, bool at_start) const noexcept {
-        auto could_begin = [&](std::string_view t, std::string_view lead) {
-            std::string_view head = lead;
-            std::size_t n = std::min(t.size(), head.size() + boundary_.size());
+    // The line at rest[0] was read up to `read` before; how far the kept one is read goes to
+    // line_read_ (0 when none is kept).
+    std::size_t keep_from(std::string_view rest, bool at_start, std::size_t read) noexcept {
+        auto could_begin = [&](std::size_t begin, std::string_view lead) {
+            auto t = rest.substr(begin);
+            std::size_t n = std::min(t.size(), lead.size() + boundary_.size());
             for (std::size_t i = 0; i < n; ++i) {
-                char want = i < head.size() ? head[i] : boundary_[i - head.size()];
+                char want = i < lead.size() ? lead[i] : boundary_[i - lead.size()];
                 if (t[i] != want) return false;
             }
-            if (t.size() <= head.size() + boundary_.size()) return true;
-            auto tail = t.substr(head.size() + boundary_.size());
-            if (tail == "-") return true;
-            std::size_t i = detail::skip_ows(tail, 0);
-            return i == tail.size() || (i + 1 == tail.size() && tail[i] == '\r');
+            line_read_ = 0;
+            std::size_t end = lead.size() + boundary_.size();
+            if (t.size() <= end || t.substr(end) == "-") return true;
+            std::size_t i = detail::skip_ows(t, std::max(end, begin == 0 ? read : 0));
+            line_read_ = i;
+            return i == t.size() || (i + 1 == t.size() && t[i] == '\r');
         };
-        if (at_start && could_begin(rest, "--")) return 0;
+        line_read_ = 0;
+        if (at_start && could_begin(0, "--")) return 0;
         // The last two CRs, found forward with memchr: the data of a large part passes here once
         // per piece, and a backward search goes byte by byte.
         std::size_t last = std::string_view::npos, before = std::string_view::npos;
@@ -467,8 +489,9 @@ private:
             last = static_cast<std::size_t>(p - rest.data());
         }
         if (last == std::string_view::npos) return rest.size();
-        if (before != std::string_view::npos && could_begin(rest.substr(before), "\r\n--")) return before;
-        if (could_begin(rest.substr(last), "\r\n--")) return last;
+        if (before != std::string_view::npos && could_begin(before, "\r\n--")) return before;
+        if (could_begin(last, "\r\n--")) return last;
+        line_read_ = 0;
         return rest.size();
     }
 
@@ -478,6 +501,7 @@ private:
     std::size_t parts_ = 0;
     std::size_t head_searched_ = 0;        // how far the held header block has no blank line
     std::size_t head_delimiter_from_ = 0;  // where a delimiter may yet begin in it
+    std::size_t line_read_ = 0;            // how far the delimiter line held first was read
     phase phase_ = phase::preamble;
     bool paused_ = false;   // the handler's data() paused the last feed()
     bool started_ = false;  // bytes of the body were done with: "--" boundary no longer starts it
