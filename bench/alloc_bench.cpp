@@ -7,28 +7,12 @@
 #include <porthole/connection.hpp>
 #include <porthole/router.hpp>
 
-#include <atomic>
+#include "../tests/allocation_count.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
 #include <string>
-
-namespace {
-std::atomic<std::size_t> g_allocations{0};
-}
-
-// g++ cannot see that this operator new is malloc's, and warns at the frees below.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 template <class App>
@@ -52,9 +36,9 @@ int run(App& app, long requests, bool check) {
         }
     };
     for (int i = 0; i < 100; ++i) one();  // warm-up: buffers reach their working size
-    auto before = g_allocations.load();
+    auto before = allocation_count::now();
     for (long i = 0; i < requests; ++i) one();
-    auto after = g_allocations.load();
+    auto after = allocation_count::now();
     double per_request = static_cast<double>(after - before) / static_cast<double>(requests);
     std::printf(
         "allocations per keep-alive request (static string handler, after warm-up): %.4f "

@@ -5,31 +5,16 @@
 // per render counted by a replaced global operator new.
 #include <porthole/template.hpp>
 
+#include "../tests/allocation_count.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
-#include <new>
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace {
-std::size_t allocations = 0;
-}
-
-void* operator new(std::size_t size) {
-    ++allocations;
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -114,10 +99,10 @@ void measure(std::vector<mode>& modes) {
     for (mode& m : modes) {
         sink += m.render();  // warm-up: sizes reused buffers
         while (time_per_call(m) * static_cast<double>(m.iterations) < 5e7) m.iterations *= 2;
-        const std::size_t before = allocations;
+        const std::size_t before = allocation_count::now();
         constexpr std::size_t counted = 1000;
         for (std::size_t i = 0; i < counted; ++i) sink += m.render();
-        m.allocations = static_cast<double>(allocations - before) / counted;
+        m.allocations = static_cast<double>(allocation_count::now() - before) / counted;
     }
     for (std::size_t round = 0; round < 5; ++round) {
         for (mode& m : modes) m.ns[round] = time_per_call(m);

@@ -2,13 +2,13 @@
 // once however often notified, run in order on the driver's thread, with one wake-up per batch.
 #include <porthole/mailbox.hpp>
 
+#include "allocation_count.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
-#include <new>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -18,35 +18,6 @@
 
 using porthole::connection_link;
 using porthole::mailbox;
-
-// Counts allocations so that a test can prove posting makes none; not under ThreadSanitizer,
-// whose runtime defines operator new itself.
-#if defined(__SANITIZE_THREAD__)
-#define COUNTS_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define COUNTS_ALLOCATIONS 0
-#endif
-#endif
-#ifndef COUNTS_ALLOCATIONS
-#define COUNTS_ALLOCATIONS 1
-#endif
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-#if COUNTS_ALLOCATIONS
-// g++ cannot see that this operator new is malloc's, and warns at the frees below.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace {
 
@@ -179,10 +150,10 @@ TEST_CASE("posting allocates nothing, however many links wait: notify() can be c
     }
     order.reserve(2000);
     for (int round = 0; round < 2; ++round) {
-        std::size_t before = allocations.load();
+        std::size_t before = allocation_count::now();
         for (auto& l : links) CHECK(l->notify());
         CHECK(box->run([](void*) {}) == 1000);
-        if (COUNTS_ALLOCATIONS) CHECK(allocations.load() == before);
+        if (allocation_count::counted) CHECK(allocation_count::now() == before);
     }
     CHECK(wakes == 2);
     REQUIRE(order.size() == 2000);

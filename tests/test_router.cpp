@@ -2,13 +2,12 @@
 #include <porthole/router.hpp>
 #include <porthole/testing.hpp>
 
+#include "allocation_count.hpp"
+
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <limits>
-#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,22 +16,6 @@
 
 using namespace porthole;
 using porthole::testing::simple_request;
-
-// Counts allocations so that a test can prove dispatch makes none.
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-// g++ cannot see that this operator new is malloc's, and warns at the frees below.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-    ++allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -482,13 +465,13 @@ TEST_CASE("dispatch to a matched route allocates nothing") {
         get<"/files/{p...}">([](std::string_view) { return status::ok; }),
         put<"/users/{id:int}">([](request const&, std::int64_t) { return status::no_content; }),
     };
-    auto before = allocations.load();
+    auto before = allocation_count::now();
     CHECK(app(make_request(method::get, "/users/12/posts/a%2Fb")).status() == status::ok);
     CHECK(app(make_request(method::get, "/files/x/y/z")).status() == status::ok);
     CHECK(app(make_request(method::head, "/")).status() == status::ok);
     CHECK(app(make_request(method::put, "/users/1")).status() == status::no_content);
     CHECK(app(make_request(method::get, "/nope")).status() == status::not_found);
-    CHECK(allocations.load() == before);
+    CHECK(allocation_count::now() == before);
 }
 
 TEST_CASE("a large table dispatches each route to its own handler") {
