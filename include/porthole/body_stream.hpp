@@ -78,6 +78,30 @@ enum class body_flow : std::uint8_t {
 
 namespace detail {
 
+// What a sink's or a form's data(piece) may return: void (every piece is taken) or a body_flow.
+template <class T>
+concept takes_pieces = requires(T& t, std::string_view piece) {
+    {t.data(piece)};
+}
+&&(std::is_void_v<decltype(std::declval<T&>().data(std::string_view{}))> ||
+   std::is_same_v<decltype(std::declval<T&>().data(std::string_view{})), body_flow>);
+
+// A sink take_body() takes: its pieces, and an end() that answers now or through a responder.
+template <class Sink>
+concept body_sink = takes_pieces<Sink> &&(
+    requires(Sink& s) { s.end(); } || requires(Sink & s, responder r) { s.end(std::move(r)); });
+
+// Gives `piece` to t.data(): its flow, or more for a data() that returns void.
+template <takes_pieces T>
+body_flow give_piece(T& t, std::string_view piece) {
+    if constexpr (std::is_void_v<decltype(t.data(piece))>) {
+        t.data(piece);
+        return body_flow::more;
+    } else {
+        return t.data(piece);
+    }
+}
+
 // The connection's side of a sink taken by take_body(), type-erased.
 struct body_consumer {
     virtual ~body_consumer() = default;
@@ -96,14 +120,7 @@ class body_consumer_of final : public body_consumer {
 public:
     body_consumer_of(Sink sink, responder answer) : sink_(std::move(sink)), answer_(std::move(answer)) {}
 
-    body_flow data(std::string_view piece) override {
-        if constexpr (std::is_void_v<decltype(sink_.data(piece))>) {
-            sink_.data(piece);
-            return body_flow::more;
-        } else {
-            return sink_.data(piece);
-        }
-    }
+    body_flow data(std::string_view piece) override { return give_piece(sink_, piece); }
     bool has_backlog() const noexcept override {
         if constexpr (requires(Sink const& s) { s.has_backlog(); }) return sink_.has_backlog();
         else return false;
@@ -256,20 +273,10 @@ inline body_delivery body_delivery_of(request const& req) noexcept {
     return ex->body_too_large ? body_delivery::refused : body_delivery::whole;
 }
 
-// From a handler of a streamed_body route, during its call, once: the request's body goes to
-// `sink` piece by piece as it arrives, and the sink's end() answers. A body whose Content-Length
-// is over the route's max_size is not taken: the sink's abort() is called, the result is 413
-// (RFC 9110 section 15.5.14), and the connection closes after it without reading the body. Throws std::logic_error for
-// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a request built by hand,
-// or asked twice).
-template <class Sink>
-body_taken take_body(request const& req, Sink sink) {
-    static_assert(
-        requires(Sink & s, std::string_view p) { s.data(p); },
-        "porthole take_body: a sink needs data(std::string_view piece)");
-    static_assert(
-        requires(Sink & s) { s.end(); } || requires(Sink & s, responder r) { s.end(std::move(r)); },
-        "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
+namespace detail {
+// take_body() for a sink of the right shape.
+template <body_sink Sink>
+body_taken hand_body(request const& req, Sink sink) {
     detail::exchange* ex = detail::exchange_of(req);
     if (!ex || !ex->body_offered || ex->body)
         throw std::logic_error("porthole: take_body() needs a request of a streamed_body route, asked once");
@@ -288,6 +295,25 @@ body_taken take_body(request const& req, Sink sink) {
     consumer->link = ex->link;
     ex->body = consumer;
     return body_taken{body_resumer(consumer)};
+}
+}  // namespace detail
+
+// From a handler of a streamed_body route, during its call, once: the request's body goes to
+// `sink` piece by piece as it arrives, and the sink's end() answers. A body whose Content-Length
+// is over the route's max_size is not taken: the sink's abort() is called, the result is 413
+// (RFC 9110 section 15.5.14), and the connection closes after it without reading the body. Throws std::logic_error for
+// a request whose body the connection is not streaming (a route not wrapped in streamed_body, a request built by hand,
+// or asked twice).
+template <class Sink>
+body_taken take_body(request const& req, Sink sink) {
+    static_assert(
+        detail::takes_pieces<Sink>,
+        "porthole take_body: a sink needs data(std::string_view piece) returning void or porthole::body_flow");
+    static_assert(
+        requires(Sink & s) { s.end(); } || requires(Sink & s, responder r) { s.end(std::move(r)); },
+        "porthole take_body: a sink needs end() returning a response, or end(porthole::responder)");
+    if constexpr (detail::body_sink<Sink>) return detail::hand_body(req, std::move(sink));
+    else return {};  // refused above: no second error after the one that says why
 }
 
 // A sink for a multipart/form-data body (RFC 7578), parsed as it streams with
@@ -310,16 +336,8 @@ class multipart_sink {
             f.part_end();
         },
         "porthole::take_multipart: a form needs part(porthole::multipart::part const&) and part_end()");
-    static constexpr bool data_fits() {
-        if constexpr (requires(Form & f, std::string_view piece) { f.data(piece); }) {
-            using result = decltype(std::declval<Form&>().data(std::string_view{}));
-            return std::is_void_v<result> || std::is_same_v<result, body_flow>;
-        } else {
-            return false;
-        }
-    }
     static_assert(
-        data_fits(),
+        detail::takes_pieces<Form>,
         "porthole::take_multipart: a form needs data(std::string_view) returning void or porthole::body_flow");
 
 public:
@@ -355,8 +373,7 @@ private:
         body_flow flow;
         void part(multipart::part const& p) { form.part(p); }
         bool data(std::string_view piece) {  // false: the parser pauses
-            if constexpr (!std::is_void_v<decltype(form.data(piece))>) flow = form.data(piece);
-            else form.data(piece);
+            flow = detail::give_piece(form, piece);
             return flow == body_flow::more;
         }
         void part_end() { form.part_end(); }
