@@ -244,6 +244,19 @@ TEST_CASE("HEAD is served by the GET route, unless a HEAD route exists") {
     CHECK(send(app, method::get, "/both").body == "from get");
 }
 
+TEST_CASE("HEAD goes to the most specific route with GET or HEAD, as docs/router.md says") {
+    auto app = router{
+        get<"/users/me">([] { return response::text("me").set_header("X-Route", "get me"); }),
+        head<"/users/{id}">([](std::string_view) { return response::text("id").set_header("X-Route", "head id"); }),
+        head<"/items/new">([] { return response::text("new").set_header("X-Route", "head new"); }),
+        get<"/items/{id}">([](std::string_view) { return response::text("id").set_header("X-Route", "get id"); }),
+    };
+    CHECK(send(app, method::head, "/users/me").header("X-Route") == "get me");
+    CHECK(send(app, method::head, "/users/5").header("X-Route") == "head id");
+    CHECK(send(app, method::head, "/items/new").header("X-Route") == "head new");
+    CHECK(send(app, method::head, "/items/5").header("X-Route") == "get id");
+}
+
 TEST_CASE("OPTIONS is answered with Allow, unless the application routes OPTIONS itself") {
     auto app = router{
         route<"/x", GET | POST>([] { return "x"; }),
