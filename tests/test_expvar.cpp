@@ -78,7 +78,15 @@ TEST_CASE("a number's Prometheus name: other characters as '_', no leading digit
     CHECK(prometheus_name("caf\xc3\xa9", kind::gauge) == "caf__");  // each byte of UTF-8
     // The same rule decides what collides.
     (void)porthole::expvar::publish_gauge("ev.collide-a");
-    CHECK_THROWS_AS(porthole::expvar::publish("ev.collide a", [] { return 1.0; }), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(
+        porthole::expvar::publish("ev.collide a", [] { return 1.0; }),
+        "porthole::expvar: \"ev.collide a\" would be, as \"ev.collide-a\" is, ev_collide_a in /metrics",
+        std::invalid_argument);
+    (void)porthole::expvar::publish_counter("ev.collide.b");  // ev_collide_b_total
+    CHECK_THROWS_AS(porthole::expvar::publish_gauge("ev.collide.b_total"), std::invalid_argument);
+    (void)porthole::expvar::publish_text("ev.collide/c");  // text is not in /metrics: nothing to collide with
+    (void)porthole::expvar::publish_gauge("ev.collide.c_total");
+    CHECK_THROWS_AS(porthole::expvar::publish_counter("ev.collide!c"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(porthole::expvar::publish_counter("porthole_x"),
                          "porthole::expvar: \"porthole_x\" would be the server's own porthole_x_total in /metrics",
                          std::invalid_argument);

@@ -53,6 +53,7 @@ struct variable {
 struct registry {
     std::mutex mutex;
     std::map<std::string, std::shared_ptr<variable>, std::less<>> variables;
+    std::map<std::string, std::string, std::less<>> numbers_exposed;  // name in /metrics -> the number's name
 };
 
 inline registry& variables() {
@@ -86,22 +87,23 @@ std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
             throw std::invalid_argument("porthole::expvar: \"" + std::string(name) + "\" is published as another kind");
         return it->second;
     }
+    std::string exposed;
     if (is_number(k)) {
-        auto exposed = prometheus_name(name, k);
+        exposed = prometheus_name(name, k);
         auto refuse = [&](std::string_view why) {
             std::string m("porthole::expvar: \"");
             m.append(name).append("\" ").append(why).append(exposed).append(" in /metrics");
             throw std::invalid_argument(m);
         };
         if (exposed.starts_with("porthole_")) refuse("would be the server's own ");
-        for (auto const& [other, v] : r.variables)
-            if (is_number(v->kind) && prometheus_name(other, v->kind) == exposed)
-                refuse("would be, as \"" + other + "\" is, ");
+        if (auto other = r.numbers_exposed.find(exposed); other != r.numbers_exposed.end())
+            refuse("would be, as \"" + other->second + "\" is, ");
     }
     auto v = std::make_shared<variable>();
     v->kind = k;
     init(*v);
     r.variables.emplace(std::string(name), v);
+    if (is_number(k)) r.numbers_exposed.emplace(std::move(exposed), std::string(name));
     return v;
 }
 }  // namespace detail
