@@ -193,6 +193,43 @@ TEST_CASE("a safe request's job whose client left while it waited for a thread i
     CHECK(posting.responses().empty());
 }
 
+TEST_CASE("a job whose client was told 503 while it waited for a thread is not run, whatever its method") {
+    // The response timeout (or the end of a drain) answers 503 in the job's place: the client
+    // takes the request as failed and may send it again, so a POST run after all would act twice.
+    porthole::worker_pool pool(1, 4);
+    porthole::connection_config config;
+    config.workers = &pool;
+    thread_gate g;
+    std::vector<std::string> ran;
+    std::mutex ran_mutex;
+    auto app = porthole::blocking([&](request const& req) {
+        {
+            std::lock_guard lock(ran_mutex);
+            ran.emplace_back(req.path());
+        }
+        if (req.path() == "/hold") g.pass();
+        return std::string(req.path());
+    });
+    porthole::testing::client holding(app, config), timed_out(app, config), drained(app, config), staying(app, config);
+    holding.send("GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(g.wait_for_waiting(1));  // the one thread is busy: the next jobs wait in the queue
+    timed_out.send("POST /order HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    drained.send("POST /drained HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    staying.send("POST /stayed HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    timed_out.time_out();
+    drained.stop().time_out();  // a drain that ends with the answer still to come
+    for (auto* c : {&timed_out, &drained}) {
+        REQUIRE(c->responses().size() == 1);
+        CHECK(c->responses()[0].status == 503);
+    }
+    g.release();
+    REQUIRE(step_until(holding, 1));
+    REQUIRE(step_until(staying, 1));  // jobs run in order: the other two came before
+    CHECK(staying.responses()[0].body == "/stayed");
+    std::lock_guard lock(ran_mutex);
+    CHECK(ran == std::vector<std::string>{"/hold", "/stayed"});
+}
+
 TEST_CASE("a blocking handler that throws gives 500, logged on the connection's thread") {
     porthole::worker_pool pool(1, 4);
     std::vector<std::string> log;
@@ -282,6 +319,35 @@ TEST_CASE("over sockets: 5 handlers blocking 2 s hold no fast request, on new or
                                     << " ms, worst "
                                     << std::chrono::duration_cast<std::chrono::microseconds>(worst).count() << " us");
     s.stop();
+}
+
+TEST_CASE("over sockets: stop() from a blocking handler only asks, and the handler's answer goes out") {
+    // The drain waits for that handler's answer: a stop() that waited for the drain from there
+    // took the whole drain timeout, and its own client got 503.
+    porthole::server_handle self;
+    std::atomic<std::int64_t> stop_took_ms{-1};
+    auto app = porthole::router(porthole::post<"/quit">(porthole::blocking([&] {
+        auto t0 = std::chrono::steady_clock::now();
+        self.stop();
+        stop_took_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        return "bye";
+    })));
+    porthole::server_options o;
+    o.port = 0;
+    o.drain_timeout = 3s;
+    porthole::server s(app, o);
+    self = s.handle();
+    s.start();
+    test_client::connection c(s.port());
+    REQUIRE(c.send("POST /quit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    REQUIRE(r->status == 200);  // else nothing asked the server to stop, and wait() below would not return
+    CHECK(r->body == "bye");
+    REQUIRE(stop_took_ms.load() >= 0);
+    CHECK(stop_took_ms.load() < 1000);
+    s.wait();  // stopped: the drain had nothing more to wait for
 }
 
 TEST_CASE("input behind a blocking handler still running is capped: reading stops and memory stays bounded") {

@@ -109,6 +109,36 @@ TEST_CASE("a queue limit of 0 still hands a job to an idle thread, or one still 
     g.release();
 }
 
+TEST_CASE("a job that says it is finishing frees its thread: the next job is taken, not refused") {
+    // A blocking handler says so before it answers: its client may send the next request
+    // before the job has returned, and found the one thread busy and no room to wait (503).
+    thread_gate finishing, tail;
+    worker_pool pool(1, 0);
+    open_at_exit open_finishing{finishing}, open_tail{tail};
+    std::atomic<bool> on_pool{false};
+    CHECK_FALSE(pool.runs_this_thread());
+    REQUIRE(submit(pool, [&] {
+        on_pool = pool.runs_this_thread();
+        finishing.pass();
+        worker_pool::job_finishing();
+        worker_pool::job_finishing();  // once a job: the second does nothing
+        tail.pass();                   // the job's tail: its thread is not back at the queue yet
+    }));
+    REQUIRE(finishing.wait_for_waiting(1));
+    CHECK_FALSE(submit(pool, [] {}));  // busy, nowhere to wait
+    worker_pool::job_finishing();      // not on a pool thread: nothing
+    CHECK_FALSE(submit(pool, [] {}));
+    finishing.release();
+    REQUIRE(tail.wait_for_waiting(1));
+    std::atomic<bool> ran{false};
+    CHECK(submit(pool, [&] { ran = true; }));  // taken by the finishing thread once it is back
+    CHECK_FALSE(submit(pool, [] {}));          // one thread finishing takes one job
+    tail.release();
+    CHECK(eventually([&] { return ran.load(); }));
+    CHECK(on_pool.load());
+    CHECK(pool.started_threads() == 1);
+}
+
 TEST_CASE("jobs submitted together each get a thread of their own while there are threads to start") {
     thread_gate g;
     worker_pool pool(4, 100);

@@ -131,18 +131,23 @@ public:
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
                      args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
                      answer = answer_later(req), safe = safe_methods.contains(req.method())]() mutable {
-            // The client left while the job waited: a safe request has no effect to keep and
-            // nobody to answer. Others run (their effect may be wanted unanswered).
-            if (safe && !answer.connected()) return;
+            // The client was told 503 while the job waited (the response timeout, the end of a
+            // drain): it takes the request as failed, and may send it again. The client left:
+            // a safe request has no effect to keep and nobody to answer; others run (their
+            // effect may be wanted unanswered).
+            if (answer.replaced() || (safe && !answer.connected())) return;
             try {
-                std::apply(
+                response res = std::apply(
                     [&](auto&... kept) {
                         if constexpr (PassRequest)
-                            answer.send(to_response(std::invoke(*h, copy->get(), as_argument(kept)...)));
-                        else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
+                            return to_response(std::invoke(*h, copy->get(), as_argument(kept)...));
+                        else return to_response(std::invoke(*h, as_argument(kept)...));
                     },
                     args);
+                worker_pool::job_finishing();  // the client may ask again as soon as it has the answer
+                answer.send(std::move(res));
             } catch (...) {
+                worker_pool::job_finishing();
                 answer.fail("blocking handler threw: " + detail::what_was_thrown());
             }
         };

@@ -677,7 +677,7 @@ private:
     void answer_instead(status s) {
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
-        abandon_answer();
+        abandon_answer(true);
         auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());  // s: as sent
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
@@ -754,8 +754,9 @@ private:
         };
     }
 
-    // Nobody waits for the answer any more (the client left, or the connection gives up).
-    void abandon_answer() noexcept;
+    // Nobody waits for the answer any more (the client left, or the connection gives up);
+    // `answered_instead`: the connection sent its own answer in its place (responder::replaced).
+    void abandon_answer(bool answered_instead = false) noexcept;
     std::uint64_t queue_error_instead(status& s, detail::answer_state& held);
 
     // A live stream is queued: counted, told of a drain, and linked to the driver's mailbox.

@@ -16,8 +16,10 @@
 // The connection keeps the request's place: answers to pipelined requests behind it wait and
 // keep their order. What can happen meanwhile, and what the responder then does:
 //   the client leaves        connected() turns false; send() returns false and does nothing
-//   the response timeout     the client gets 503 and the connection closes; send() returns false
-//   the server stops         the drain waits for the answer up to the drain timeout, then 503
+//   the response timeout     the client gets 503 and the connection closes; send() returns false,
+//                            replaced() turns true
+//   the server stops         the drain waits for the answer up to the drain timeout, then 503 (as
+//                            for the response timeout)
 //   destroyed unanswered     the client gets 500, and the error log says why
 //   sent twice               the second send() throws std::logic_error; the first answer stands
 //
@@ -75,6 +77,7 @@ struct answer_state {
     response answer;               // guarded by mutex
     std::string problem;           // guarded by mutex
     bool abandoned = false;        // guarded by mutex: dropped by a responder's destructor
+    bool replaced = false;         // guarded by mutex: the connection answered in its place
     std::shared_ptr<connection_link> link;
     // The connection's thread only: what middleware asked to do to the answer, in order, and
     // the request it answers (its names for the access log and the error log's lines).
@@ -90,10 +93,12 @@ struct answer_state {
         summary.target = target;
     }
 
-    // The connection's thread: nothing more is heard from the responder.
-    void close() noexcept {
+    // The connection's thread: nothing more is heard from the responder; `instead`: because the
+    // connection answered in its place.
+    void close(bool instead = false) noexcept {
         std::lock_guard lock(mutex);
         state = phase::closed;
+        replaced = replaced || instead;
     }
 
     // The connection's thread: the answer once it has come, with every step run on it; a
@@ -246,6 +251,15 @@ public:
         if (!state_) return false;
         std::lock_guard lock(state_->mutex);
         return state_->state == detail::answer_state::phase::waiting && state_->link->connected();
+    }
+
+    // Any thread: the connection answered in this answer's place (503: the response timeout, or
+    // the end of a drain). The client takes the request as failed and may send it again, so
+    // work for it not yet begun is better not begun (a POST would take effect twice).
+    bool replaced() const noexcept {
+        if (!state_) return false;
+        std::lock_guard lock(state_->mutex);
+        return state_->replaced;
     }
 
     // Holds a request not yet answered.

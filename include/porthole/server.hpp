@@ -61,6 +61,7 @@ private:
 //   start()   opens the listeners and runs options.threads event loops in the background
 //   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
 //             at most options.drain_timeout; waits for the loops unless called from a handler
+//             (a blocking one on the worker pool too)
 //   wait()    blocks until stopped
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
 //             everything); false once a stop has drained, also one that stop() drained on
@@ -101,8 +102,16 @@ public:
         engine_.start();
         announce();
     }
-    void stop() { engine_.stop(); }
-    void wait() { engine_.wait(); }
+    // From a blocking handler (a pool thread) as from a loop's: it only asks, since the drain
+    // waits for that handler's answer.
+    void stop() {
+        if (workers_.runs_this_thread()) engine_.request_stop();
+        else engine_.stop();
+    }
+    void wait() {
+        if (workers_.runs_this_thread()) throw std::logic_error("porthole: wait() called from a blocking handler");
+        engine_.wait();
+    }
 
     bool poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
         if (!engine_.running() && !engine_.stop_unreported()) {

@@ -37,20 +37,21 @@ public:
         // Jobs that a thread takes at once do not count as waiting: one per idle thread, per
         // thread started and not yet at the queue, and per thread still to start.
         std::size_t takers = idle_ + starting_;
-        if (stopping_ || queue_.size() >= queue_limit_ + takers + (max_threads_ - threads_.size())) {
+        if (stopping_ || queue_.size() >= queue_limit_ + takers + (startable_ - threads_.size())) {
             detail::count_worker_rejection();
             return false;
         }
         queue_.push_back(std::move(job));
         detail::count_worker_queue(1);
-        if (queue_.size() > takers && threads_.size() < max_threads_) {
+        if (queue_.size() > takers && threads_.size() < startable_) {
             try {
                 // Started with every asynchronous signal blocked (a thread inherits the mask),
                 // whatever the submitting thread lets through: signals are the program's.
                 detail::async_signals_blocked blocked;
                 threads_.emplace_back([this] { work(); });
                 ++starting_;
-            } catch (...) {  // no thread to be had: the job waits for a running one, if any
+            } catch (...) {                    // no thread to be had: the job waits for a running one, if any
+                startable_ = threads_.size();  // those not started do not count as takers
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
                     queue_.pop_back();
@@ -82,6 +83,20 @@ public:
         for (auto& t : threads) t.join();
     }
 
+    // From a job, on a pool thread: the job is as good as done (it is about to answer, or to
+    // resume what waits on it) though it has not returned, so its thread counts as free from
+    // now on, and a job submitted in answer to it is not refused for want of one. Once a job;
+    // elsewhere it does nothing.
+    static void job_finishing() noexcept {
+        auto& job = running_job();
+        if (!job.pool || job.finished) return;
+        job.finished = true;
+        std::lock_guard lock(job.pool->mutex_);
+        ++job.pool->idle_;
+    }
+    // Whether the calling thread is one of this pool's, running a job.
+    bool runs_this_thread() const noexcept { return running_job().pool == this; }
+
     std::size_t max_threads() const noexcept { return max_threads_; }
     std::size_t queue_limit() const noexcept { return queue_limit_; }
     std::size_t started_threads() const {
@@ -90,11 +105,21 @@ public:
     }
 
 private:
+    // The job a pool thread runs: its pool, and whether it said it is finishing.
+    struct job_on_thread {
+        worker_pool* pool = nullptr;
+        bool finished = false;
+    };
+    static job_on_thread& running_job() noexcept {
+        thread_local job_on_thread job;
+        return job;
+    }
+
     void work() {
         std::unique_lock lock(mutex_);
         --starting_;  // at the queue from now on: counted as idle or busy
+        ++idle_;
         for (;;) {
-            ++idle_;
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             --idle_;
             if (queue_.empty()) return;  // stopping
@@ -102,9 +127,12 @@ private:
             queue_.pop_front();
             detail::count_worker_queue(-1);
             lock.unlock();
+            running_job() = {this, false};
             job();  // jobs catch their own exceptions (blocking.hpp); a stray one ends the process
             job = nullptr;
+            bool finished = std::exchange(running_job(), {}).finished;
             lock.lock();
+            if (!finished) ++idle_;  // counted already by job_finishing()
         }
     }
 
@@ -113,8 +141,9 @@ private:
     std::deque<std::function<void()>> queue_;
     std::vector<std::thread> threads_;
     std::size_t max_threads_;
+    std::size_t startable_ = max_threads_;  // max_threads_ until a thread could not be started
     std::size_t queue_limit_;
-    std::size_t idle_ = 0;      // threads waiting for a job
+    std::size_t idle_ = 0;      // threads waiting for a job, or whose job is finishing
     std::size_t starting_ = 0;  // threads started that have not yet reached the queue
     bool stopping_ = false;
 };

@@ -4004,8 +4004,10 @@ inline bool connection_link::notify() noexcept {
 // The connection keeps the request's place: answers to pipelined requests behind it wait and
 // keep their order. What can happen meanwhile, and what the responder then does:
 //   the client leaves        connected() turns false; send() returns false and does nothing
-//   the response timeout     the client gets 503 and the connection closes; send() returns false
-//   the server stops         the drain waits for the answer up to the drain timeout, then 503
+//   the response timeout     the client gets 503 and the connection closes; send() returns false,
+//                            replaced() turns true
+//   the server stops         the drain waits for the answer up to the drain timeout, then 503 (as
+//                            for the response timeout)
 //   destroyed unanswered     the client gets 500, and the error log says why
 //   sent twice               the second send() throws std::logic_error; the first answer stands
 //
@@ -4169,6 +4171,7 @@ struct answer_state {
     response answer;               // guarded by mutex
     std::string problem;           // guarded by mutex
     bool abandoned = false;        // guarded by mutex: dropped by a responder's destructor
+    bool replaced = false;         // guarded by mutex: the connection answered in its place
     std::shared_ptr<connection_link> link;
     // The connection's thread only: what middleware asked to do to the answer, in order, and
     // the request it answers (its names for the access log and the error log's lines).
@@ -4184,10 +4187,12 @@ struct answer_state {
         summary.target = target;
     }
 
-    // The connection's thread: nothing more is heard from the responder.
-    void close() noexcept {
+    // The connection's thread: nothing more is heard from the responder; `instead`: because the
+    // connection answered in its place.
+    void close(bool instead = false) noexcept {
         std::lock_guard lock(mutex);
         state = phase::closed;
+        replaced = replaced || instead;
     }
 
     // The connection's thread: the answer once it has come, with every step run on it; a
@@ -4340,6 +4345,15 @@ public:
         if (!state_) return false;
         std::lock_guard lock(state_->mutex);
         return state_->state == detail::answer_state::phase::waiting && state_->link->connected();
+    }
+
+    // Any thread: the connection answered in this answer's place (503: the response timeout, or
+    // the end of a drain). The client takes the request as failed and may send it again, so
+    // work for it not yet begun is better not begun (a POST would take effect twice).
+    bool replaced() const noexcept {
+        if (!state_) return false;
+        std::lock_guard lock(state_->mutex);
+        return state_->replaced;
     }
 
     // Holds a request not yet answered.
@@ -9566,20 +9580,21 @@ public:
         // Jobs that a thread takes at once do not count as waiting: one per idle thread, per
         // thread started and not yet at the queue, and per thread still to start.
         std::size_t takers = idle_ + starting_;
-        if (stopping_ || queue_.size() >= queue_limit_ + takers + (max_threads_ - threads_.size())) {
+        if (stopping_ || queue_.size() >= queue_limit_ + takers + (startable_ - threads_.size())) {
             detail::count_worker_rejection();
             return false;
         }
         queue_.push_back(std::move(job));
         detail::count_worker_queue(1);
-        if (queue_.size() > takers && threads_.size() < max_threads_) {
+        if (queue_.size() > takers && threads_.size() < startable_) {
             try {
                 // Started with every asynchronous signal blocked (a thread inherits the mask),
                 // whatever the submitting thread lets through: signals are the program's.
                 detail::async_signals_blocked blocked;
                 threads_.emplace_back([this] { work(); });
                 ++starting_;
-            } catch (...) {  // no thread to be had: the job waits for a running one, if any
+            } catch (...) {                    // no thread to be had: the job waits for a running one, if any
+                startable_ = threads_.size();  // those not started do not count as takers
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
                     queue_.pop_back();
@@ -9611,6 +9626,20 @@ public:
         for (auto& t : threads) t.join();
     }
 
+    // From a job, on a pool thread: the job is as good as done (it is about to answer, or to
+    // resume what waits on it) though it has not returned, so its thread counts as free from
+    // now on, and a job submitted in answer to it is not refused for want of one. Once a job;
+    // elsewhere it does nothing.
+    static void job_finishing() noexcept {
+        auto& job = running_job();
+        if (!job.pool || job.finished) return;
+        job.finished = true;
+        std::lock_guard lock(job.pool->mutex_);
+        ++job.pool->idle_;
+    }
+    // Whether the calling thread is one of this pool's, running a job.
+    bool runs_this_thread() const noexcept { return running_job().pool == this; }
+
     std::size_t max_threads() const noexcept { return max_threads_; }
     std::size_t queue_limit() const noexcept { return queue_limit_; }
     std::size_t started_threads() const {
@@ -9619,11 +9648,21 @@ public:
     }
 
 private:
+    // The job a pool thread runs: its pool, and whether it said it is finishing.
+    struct job_on_thread {
+        worker_pool* pool = nullptr;
+        bool finished = false;
+    };
+    static job_on_thread& running_job() noexcept {
+        thread_local job_on_thread job;
+        return job;
+    }
+
     void work() {
         std::unique_lock lock(mutex_);
         --starting_;  // at the queue from now on: counted as idle or busy
+        ++idle_;
         for (;;) {
-            ++idle_;
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             --idle_;
             if (queue_.empty()) return;  // stopping
@@ -9631,9 +9670,12 @@ private:
             queue_.pop_front();
             detail::count_worker_queue(-1);
             lock.unlock();
+            running_job() = {this, false};
             job();  // jobs catch their own exceptions (blocking.hpp); a stray one ends the process
             job = nullptr;
+            bool finished = std::exchange(running_job(), {}).finished;
             lock.lock();
+            if (!finished) ++idle_;  // counted already by job_finishing()
         }
     }
 
@@ -9642,8 +9684,9 @@ private:
     std::deque<std::function<void()>> queue_;
     std::vector<std::thread> threads_;
     std::size_t max_threads_;
+    std::size_t startable_ = max_threads_;  // max_threads_ until a thread could not be started
     std::size_t queue_limit_;
-    std::size_t idle_ = 0;      // threads waiting for a job
+    std::size_t idle_ = 0;      // threads waiting for a job, or whose job is finishing
     std::size_t starting_ = 0;  // threads started that have not yet reached the queue
     bool stopping_ = false;
 };
@@ -9782,18 +9825,23 @@ public:
         auto task = [h = handler_, copy = std::shared_ptr<detail::request_copy>(std::move(copy)),
                      args = std::tuple<detail::kept_argument<Args>...>(std::forward<Args>(args)...),
                      answer = answer_later(req), safe = safe_methods.contains(req.method())]() mutable {
-            // The client left while the job waited: a safe request has no effect to keep and
-            // nobody to answer. Others run (their effect may be wanted unanswered).
-            if (safe && !answer.connected()) return;
+            // The client was told 503 while the job waited (the response timeout, the end of a
+            // drain): it takes the request as failed, and may send it again. The client left:
+            // a safe request has no effect to keep and nobody to answer; others run (their
+            // effect may be wanted unanswered).
+            if (answer.replaced() || (safe && !answer.connected())) return;
             try {
-                std::apply(
+                response res = std::apply(
                     [&](auto&... kept) {
                         if constexpr (PassRequest)
-                            answer.send(to_response(std::invoke(*h, copy->get(), as_argument(kept)...)));
-                        else answer.send(to_response(std::invoke(*h, as_argument(kept)...)));
+                            return to_response(std::invoke(*h, copy->get(), as_argument(kept)...));
+                        else return to_response(std::invoke(*h, as_argument(kept)...));
                     },
                     args);
+                worker_pool::job_finishing();  // the client may ask again as soon as it has the answer
+                answer.send(std::move(res));
             } catch (...) {
+                worker_pool::job_finishing();
                 answer.fail("blocking handler threw: " + detail::what_was_thrown());
             }
         };
@@ -10682,7 +10730,7 @@ private:
     void answer_instead(status s) {
         auto record = std::exchange(metric_, {});
         auto held = pending_;  // its summary names the request in the access log
-        abandon_answer();
+        abandon_answer(true);
         auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());  // s: as sent
         if (record) [[unlikely]]
             record.end(to_int(s), last_head_size_ + bytes);
@@ -10759,8 +10807,9 @@ private:
         };
     }
 
-    // Nobody waits for the answer any more (the client left, or the connection gives up).
-    void abandon_answer() noexcept;
+    // Nobody waits for the answer any more (the client left, or the connection gives up);
+    // `answered_instead`: the connection sent its own answer in its place (responder::replaced).
+    void abandon_answer(bool answered_instead = false) noexcept;
     std::uint64_t queue_error_instead(status& s, detail::answer_state& held);
 
     // A live stream is queued: counted, told of a drain, and linked to the driver's mailbox.
@@ -11321,10 +11370,10 @@ inline bool connection<App>::take_answer() {
 }
 
 template <class App>
-inline void connection<App>::abandon_answer() noexcept {
+inline void connection<App>::abandon_answer(bool answered_instead) noexcept {
     metric_.abandon();  // in flight no more, with no answer to count
     if (!pending_) return;
-    pending_->close();
+    pending_->close(answered_instead);
     pending_.reset();
     waiting_ = false;
 }
@@ -16284,6 +16333,7 @@ private:
 //   start()   opens the listeners and runs options.threads event loops in the background
 //   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
 //             at most options.drain_timeout; waits for the loops unless called from a handler
+//             (a blocking one on the worker pool too)
 //   wait()    blocks until stopped
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
 //             everything); false once a stop has drained, also one that stop() drained on
@@ -16324,8 +16374,16 @@ public:
         engine_.start();
         announce();
     }
-    void stop() { engine_.stop(); }
-    void wait() { engine_.wait(); }
+    // From a blocking handler (a pool thread) as from a loop's: it only asks, since the drain
+    // waits for that handler's answer.
+    void stop() {
+        if (workers_.runs_this_thread()) engine_.request_stop();
+        else engine_.stop();
+    }
+    void wait() {
+        if (workers_.runs_this_thread()) throw std::logic_error("porthole: wait() called from a blocking handler");
+        engine_.wait();
+    }
 
     bool poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
         if (!engine_.running() && !engine_.stop_unreported()) {

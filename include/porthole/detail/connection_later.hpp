@@ -42,10 +42,10 @@ inline bool connection<App>::take_answer() {
 }
 
 template <class App>
-inline void connection<App>::abandon_answer() noexcept {
+inline void connection<App>::abandon_answer(bool answered_instead) noexcept {
     metric_.abandon();  // in flight no more, with no answer to count
     if (!pending_) return;
-    pending_->close();
+    pending_->close(answered_instead);
     pending_.reset();
     waiting_ = false;
 }
