@@ -212,6 +212,26 @@ TEST_CASE("an upgrade left with anything but a 101, or on HTTP/1.0, is a 500 and
     CHECK(testing::get(app, "/").body == "plain");
 }
 
+TEST_CASE("a 4xx or 5xx in the 101's place is a refusal: it goes out as it is, and the protocol never starts") {
+    // As a layer's after() makes it when it refuses the upgrade: its answer, not a 500.
+    for (auto refusal : {status::forbidden, status::service_unavailable}) {
+        record r;
+        upgrading_app refusing{&r, refusal};
+        std::string logged;
+        connection_config cfg;
+        cfg.error_log = [&](std::string_view m) { logged += m; };
+        testing::client c(refusing, cfg);
+        c.send(std::string(upgrade_request) + "hello");
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == to_int(refusal));
+        CHECK(logged.empty());
+        CHECK_FALSE(r.started);
+        CHECK(r.ended);  // told it never starts
+        CHECK(c.output().find("HELLO") == std::string::npos);
+    }
+}
+
 TEST_CASE("a 101 with a field refused, or with no upgrade under way, is a 500 and nothing is switched") {
     std::string logged;
     connection_config cfg;

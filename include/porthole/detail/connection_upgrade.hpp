@@ -12,10 +12,14 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
     auto up = std::move(ex_.upgrade);
     ex_.started.reset();
     // Refused, the protocol never starts, and hears so: a WebSocket opened during the handler
-    // call (on_open) is closed (on_close, 1006) and its handles turn unconnected.
+    // call (on_open) is closed (on_close, 1006) and its handles turn unconnected. A 4xx or 5xx
+    // in the 101's place is a refusal (a layer's 403, say) and goes out as it is; anything else
+    // left there is a mistake: 500.
     if (res.status() != status::switching_protocols || req.version() != http_1_1) {
-        log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
         up->end();
+        if (auto code = to_int(res.status()); code >= 400 && code <= 599)
+            return finish(answered_request::of(req), std::move(res));
+        log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
     if (!res.invalid_field().empty()) {  // a field refused: the 101 is not sent (response.hpp)
