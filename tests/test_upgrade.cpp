@@ -230,6 +230,19 @@ TEST_CASE("a 4xx or 5xx in the 101's place is a refusal: it goes out as it is, a
         CHECK(r.ended);  // told it never starts
         CHECK(c.output().find("HELLO") == std::string::npos);
     }
+    // A refusal that cannot be sent is what any such answer is: a logged 500.
+    record r;
+    upgrading_app unsendable{&r, status::forbidden, "Upgrade\r\nX-Injected: yes"};
+    std::string logged;
+    connection_config cfg;
+    cfg.error_log = [&](std::string_view m) { logged += m; };
+    testing::client c(unsendable, cfg);
+    c.send(upgrade_request);
+    REQUIRE(c.responses().size() == 1);
+    CHECK(c.responses()[0].status == 500);
+    CHECK(c.output().find("X-Injected") == std::string::npos);
+    CHECK(logged.find("invalid header field Connection") != std::string::npos);
+    CHECK(r.ended);
 }
 
 TEST_CASE("a 101 with a field refused, or with no upgrade under way, is a 500 and nothing is switched") {

@@ -102,8 +102,15 @@ std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
     auto v = std::make_shared<variable>();
     v->kind = k;
     init(*v);
-    r.variables.emplace(std::string(name), v);
-    if (is_number(k)) r.numbers_exposed.emplace(std::move(exposed), std::string(name));
+    // Both maps or neither: a name left out of numbers_exposed would let a colliding one in.
+    auto exposed_at =
+        is_number(k) ? r.numbers_exposed.emplace(std::move(exposed), std::string(name)).first : r.numbers_exposed.end();
+    try {
+        r.variables.emplace(std::string(name), v);
+    } catch (...) {
+        if (exposed_at != r.numbers_exposed.end()) r.numbers_exposed.erase(exposed_at);
+        throw;
+    }
     return v;
 }
 }  // namespace detail

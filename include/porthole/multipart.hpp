@@ -474,8 +474,9 @@ private:
             std::size_t end = lead.size() + boundary_.size();
             if (t.size() <= end || t.substr(end) == "-") return true;
             std::size_t i = detail::skip_ows(t, std::max(end, begin == 0 ? read : 0));
-            line_read_ = i;
-            return i == t.size() || (i + 1 == t.size() && t[i] == '\r');
+            if (i != t.size() && (i + 1 != t.size() || t[i] != '\r')) return false;
+            line_read_ = i;  // only for the line kept: the next bytes start with it
+            return true;
         };
         line_read_ = 0;
         if (at_start && could_begin(0, "--")) return 0;

@@ -253,9 +253,10 @@ public:
         return state_->state == detail::answer_state::phase::waiting && state_->link->connected();
     }
 
-    // Any thread: the connection answered in this answer's place (503: the response timeout, or
-    // the end of a drain). The client takes the request as failed and may send it again, so
-    // work for it not yet begun is better not begun (a POST would take effect twice).
+    // Any thread: the connection sent an error in this answer's place (503: the response timeout,
+    // the end of a drain; or 400, 408 or 413 for a streamed body that broke off). The client
+    // takes the request as failed and may send it again, so work for it not yet begun is
+    // better not begun (a POST would take effect twice).
     bool replaced() const noexcept {
         if (!state_) return false;
         std::lock_guard lock(state_->mutex);

@@ -43,15 +43,16 @@ public:
         }
         queue_.push_back(std::move(job));
         detail::count_worker_queue(1);
-        if (queue_.size() > takers && threads_.size() < startable_) {
+        if (queue_.size() > takers && threads_.size() < max_threads_) {
             try {
                 // Started with every asynchronous signal blocked (a thread inherits the mask),
                 // whatever the submitting thread lets through: signals are the program's.
                 detail::async_signals_blocked blocked;
                 threads_.emplace_back([this] { work(); });
                 ++starting_;
+                startable_ = max_threads_;
             } catch (...) {                    // no thread to be had: the job waits for a running one, if any
-                startable_ = threads_.size();  // those not started do not count as takers
+                startable_ = threads_.size();  // till one starts, those not started make no room
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
                     queue_.pop_back();
@@ -86,7 +87,8 @@ public:
     // From a job, on a pool thread: the job is as good as done (it is about to answer, or to
     // resume what waits on it) though it has not returned, so its thread counts as free from
     // now on, and a job submitted in answer to it is not refused for want of one. Once a job;
-    // elsewhere it does nothing.
+    // elsewhere it does nothing. It speaks for the whole job, whatever code of it calls: a job
+    // that then submits to its own pool and waits for that job may wait for itself.
     static void job_finishing() noexcept {
         auto& job = running_job();
         if (!job.pool || job.finished) return;
@@ -141,7 +143,7 @@ private:
     std::deque<std::function<void()>> queue_;
     std::vector<std::thread> threads_;
     std::size_t max_threads_;
-    std::size_t startable_ = max_threads_;  // max_threads_ until a thread could not be started
+    std::size_t startable_ = max_threads_;  // threads_.size() from a failed start till one starts
     std::size_t queue_limit_;
     std::size_t idle_ = 0;      // threads waiting for a job, or whose job is finishing
     std::size_t starting_ = 0;  // threads started that have not yet reached the queue

@@ -2843,8 +2843,9 @@ private:
             std::size_t end = lead.size() + boundary_.size();
             if (t.size() <= end || t.substr(end) == "-") return true;
             std::size_t i = detail::skip_ows(t, std::max(end, begin == 0 ? read : 0));
-            line_read_ = i;
-            return i == t.size() || (i + 1 == t.size() && t[i] == '\r');
+            if (i != t.size() && (i + 1 != t.size() || t[i] != '\r')) return false;
+            line_read_ = i;  // only for the line kept: the next bytes start with it
+            return true;
         };
         line_read_ = 0;
         if (at_start && could_begin(0, "--")) return 0;
@@ -4347,9 +4348,10 @@ public:
         return state_->state == detail::answer_state::phase::waiting && state_->link->connected();
     }
 
-    // Any thread: the connection answered in this answer's place (503: the response timeout, or
-    // the end of a drain). The client takes the request as failed and may send it again, so
-    // work for it not yet begun is better not begun (a POST would take effect twice).
+    // Any thread: the connection sent an error in this answer's place (503: the response timeout,
+    // the end of a drain; or 400, 408 or 413 for a streamed body that broke off). The client
+    // takes the request as failed and may send it again, so work for it not yet begun is
+    // better not begun (a POST would take effect twice).
     bool replaced() const noexcept {
         if (!state_) return false;
         std::lock_guard lock(state_->mutex);
@@ -9586,15 +9588,16 @@ public:
         }
         queue_.push_back(std::move(job));
         detail::count_worker_queue(1);
-        if (queue_.size() > takers && threads_.size() < startable_) {
+        if (queue_.size() > takers && threads_.size() < max_threads_) {
             try {
                 // Started with every asynchronous signal blocked (a thread inherits the mask),
                 // whatever the submitting thread lets through: signals are the program's.
                 detail::async_signals_blocked blocked;
                 threads_.emplace_back([this] { work(); });
                 ++starting_;
+                startable_ = max_threads_;
             } catch (...) {                    // no thread to be had: the job waits for a running one, if any
-                startable_ = threads_.size();  // those not started do not count as takers
+                startable_ = threads_.size();  // till one starts, those not started make no room
                 if (threads_.empty()) {
                     job = std::move(queue_.back());
                     queue_.pop_back();
@@ -9629,7 +9632,8 @@ public:
     // From a job, on a pool thread: the job is as good as done (it is about to answer, or to
     // resume what waits on it) though it has not returned, so its thread counts as free from
     // now on, and a job submitted in answer to it is not refused for want of one. Once a job;
-    // elsewhere it does nothing.
+    // elsewhere it does nothing. It speaks for the whole job, whatever code of it calls: a job
+    // that then submits to its own pool and waits for that job may wait for itself.
     static void job_finishing() noexcept {
         auto& job = running_job();
         if (!job.pool || job.finished) return;
@@ -9684,7 +9688,7 @@ private:
     std::deque<std::function<void()>> queue_;
     std::vector<std::thread> threads_;
     std::size_t max_threads_;
-    std::size_t startable_ = max_threads_;  // max_threads_ until a thread could not be started
+    std::size_t startable_ = max_threads_;  // threads_.size() from a failed start till one starts
     std::size_t queue_limit_;
     std::size_t idle_ = 0;      // threads waiting for a job, or whose job is finishing
     std::size_t starting_ = 0;  // threads started that have not yet reached the queue
@@ -11713,8 +11717,10 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
     // left there is a mistake: 500.
     if (res.status() != status::switching_protocols || req.version() != http_1_1) {
         up->end();
-        if (auto code = to_int(res.status()); code >= 400 && code <= 599)
+        if (auto code = to_int(res.status()); code >= 400 && code <= 599) {
+            if (!res.valid()) replace_invalid(req, res);  // as any answer: a field refused is a logged 500
             return finish(answered_request::of(req), std::move(res));
+        }
         log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
@@ -16338,7 +16344,7 @@ private:
 //   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
 //             at most options.drain_timeout; waits for the loops unless called from a handler
 //             (a blocking one on the worker pool too)
-//   wait()    blocks until stopped
+//   wait()    blocks until stopped; from a handler (a blocking one too) throws std::logic_error
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
 //             everything); false once a stop has drained, also one that stop() drained on
 //             this thread (the call after that listens again). native_handle() is the descriptor to
@@ -20725,8 +20731,15 @@ std::shared_ptr<variable> publish(std::string_view name, kind k, Init&& init) {
     auto v = std::make_shared<variable>();
     v->kind = k;
     init(*v);
-    r.variables.emplace(std::string(name), v);
-    if (is_number(k)) r.numbers_exposed.emplace(std::move(exposed), std::string(name));
+    // Both maps or neither: a name left out of numbers_exposed would let a colliding one in.
+    auto exposed_at =
+        is_number(k) ? r.numbers_exposed.emplace(std::move(exposed), std::string(name)).first : r.numbers_exposed.end();
+    try {
+        r.variables.emplace(std::string(name), v);
+    } catch (...) {
+        if (exposed_at != r.numbers_exposed.end()) r.numbers_exposed.erase(exposed_at);
+        throw;
+    }
     return v;
 }
 }  // namespace detail

@@ -17,8 +17,10 @@ void connection<App>::switch_protocols(request const& req, response&& res) {
     // left there is a mistake: 500.
     if (res.status() != status::switching_protocols || req.version() != http_1_1) {
         up->end();
-        if (auto code = to_int(res.status()); code >= 400 && code <= 599)
+        if (auto code = to_int(res.status()); code >= 400 && code <= 599) {
+            if (!res.valid()) replace_invalid(req, res);  // as any answer: a field refused is a logged 500
             return finish(answered_request::of(req), std::move(res));
+        }
         log_error("an upgrade was left without a 101 in HTTP/1.1: 500");
         return finish(answered_request::of(req), response::error(status::internal_server_error));
     }
