@@ -198,7 +198,25 @@ TEST_CASE("an upgrade asked of a route that does not take WebSocket is plain HTT
     CHECK(r.header("Sec-WebSocket-Version") == "13");
     CHECK(r.header("Upgrade") == "websocket");
     CHECK(r.header("Connection") == "Upgrade");  // a sender of Upgrade lists it in Connection (RFC 9110 7.8)
-    CHECK(testing::send(app, {method::post, "/ws", {}, {}}).status == 405);
+    auto post = testing::send(app, {method::post, "/ws", {}, {}});
+    CHECK(post.status == 405);
+    CHECK(post.header("Allow") == "GET, HEAD, OPTIONS");
+    // HEAD, with the upgrade's fields or without, gets the head a plain GET gets: never 405,
+    // whose Allow would deny the HEAD that OPTIONS lists.
+    for (bool asks : {false, true}) {
+        CAPTURE(asks);
+        auto head = testing::client(app);
+        std::string request = asks ? upgrade_request() : std::string("GET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        head.send(request.replace(0, 3, "HEAD"));
+        auto hs = head.responses();
+        REQUIRE(hs.size() == 1);
+        CHECK(hs[0].status == 426);
+        CHECK(hs[0].header("Upgrade") == "websocket");
+        CHECK(hs[0].body.empty());
+        CHECK(head.conn().phase() == connection_phase::idle);
+    }
+    auto options = testing::send(app, {method::options, "/ws", {}, {}});
+    CHECK(options.header("Allow") == "GET, HEAD, OPTIONS");
     CHECK(f.seen.get().empty());
 }
 

@@ -128,6 +128,14 @@ TEST_CASE("handshake: not an upgrade to WebSocket, or another version: 426 namin
     upgrade_request old;
     old.version = http_1_0;  // Upgrade is ignored in HTTP/1.0 (RFC 9110 7.8)
     CHECK(old.status() == 426);
+    // HEAD gets what a GET without Upgrade gets (RFC 9110 9.3.2), not a 405 that would deny the
+    // method OPTIONS lists for the route.
+    upgrade_request head;
+    head.method = method::head;
+    auto h = head.answer();
+    CHECK(to_int(h.response.status()) == 426);
+    CHECK(h.response.header("Upgrade") == "websocket");
+    CHECK_FALSE(h.response.header("Allow").has_value());
 }
 
 TEST_CASE("handshake: each malformed part is refused with its status") {

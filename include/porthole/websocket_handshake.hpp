@@ -176,9 +176,11 @@ inline handshake refuse(status s) {
 }  // namespace detail
 
 // Checks an upgrade request against RFC 6455 4.2.1 and answers it (4.2.2):
-//   426 + Upgrade + Sec-WebSocket-Version: 13  not an upgrade to WebSocket in HTTP/1.1, or
+//   426 + Upgrade + Sec-WebSocket-Version: 13  not an upgrade to WebSocket in HTTP/1.1, a HEAD
+//                                              (answered as the GET it stands for, whose Upgrade
+//                                              it cannot carry: RFC 9110 9.3.2), or
 //                                              Sec-WebSocket-Version missing or other than 13
-//   405 + Allow: GET                           a method other than GET
+//   405 + Allow: GET                           a method other than GET and HEAD
 //   400                                        Connection without "upgrade", Sec-WebSocket-Key
 //                                              missing, repeated or not 16 bytes in base64, a
 //                                              request body, an invalid subprotocol list
@@ -187,7 +189,7 @@ inline handshake refuse(status s) {
 //                                              subprotocol and permessage-deflate if agreed
 inline handshake accept_handshake(request const& req, handshake_options const& options = {}) {
     using detail::refuse;
-    if (!is_upgrade_request(req)) return refuse(status::upgrade_required);
+    if (!is_upgrade_request(req) || req.method() == method::head) return refuse(status::upgrade_required);
     if (req.method() != method::get) return refuse(status::method_not_allowed);
 
     bool connection_upgrade = false;
