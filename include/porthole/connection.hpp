@@ -274,37 +274,7 @@ public:
     // server is going away, RFC 9110 15.6.4); 503 if the application's answer did not come in
     // time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
-    void timeout() {
-        if (up_) [[unlikely]]
-            return up_->timeout();
-        if constexpr (plans_bodies) {
-            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed), or a drain ended
-                fail_body(incoming_->waiting || draining_ ? status::service_unavailable : status::request_timeout);
-                in_.clear();
-                return;
-            }
-        }
-        if (waiting_) {
-            log_error(detail::about_request(
-                "the application did not answer in time (response timeout, or the end of a drain): 503",
-                pending_->summary.method_name, pending_->summary.target));
-            answer_instead(status::service_unavailable);
-            closing_ = true;
-            in_.clear();
-            return;
-        }
-        if (closing_) return;
-        auto p = phase();
-        if (p == connection_phase::reading_headers || p == connection_phase::reading_body) {
-            // The request line's views are in the buffer its bytes were parsed in, the driver's
-            // own or one since moved: the unfinished request's bytes, as much of its head as was
-            // parsed among them, are kept at the start of in_.
-            if (parser_.request_line_parsed()) parser_.follow(in_.data());
-            queue_error(draining_ ? status::service_unavailable : status::request_timeout, parsed_request());
-        }
-        closing_ = true;
-        in_.clear();
-    }
+    void timeout();
 
     // Bytes of memory the connection holds for its peer now: buffers and field storage, and
     // the bodies of responses it holds until they are written (which the application made).
@@ -405,6 +375,7 @@ private:
     std::span<header_field> shared_storage() { return detail::thread_header_storage(config_.limits.max_header_count); }
 
     // ---- request processing
+    // (the connection's own answers are defined in detail/connection_own_answers.hpp)
 
     void process_buffered() {
         std::size_t size = in_.size();
@@ -579,22 +550,10 @@ private:
                                       h.headers, body, keep_alive, peer_, secure_, client_subject_, &ex_});
     }
 
-    // A response that is not valid (response.hpp: an invalid header field, or a status that does
-    // not end the exchange, which would leave the client reading the next answer as this one's)
-    // is not sent: logged, a 500 instead.
-    PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res) {
-        log_error(detail::about_request(detail::why_invalid(res), req.method_name(), req.target()));
-        res = response::error(status::internal_server_error);
-    }
-
-    bool host_allowed(request_head const& h) const noexcept {
-        if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
-            auto authority = h.target.substr(h.target.find("://") + 3);
-            authority = authority.substr(0, authority.find_first_of("/?#"));
-            return detail::is_local_host(authority, config_.allowed_hosts);
-        }
-        return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
-    }
+    // A response that is not valid (response.hpp) is not sent: logged, a 500 instead.
+    PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res);
+    // The Host (or absolute-form authority) names this machine (set_host_check).
+    bool host_allowed(request_head const& h) const noexcept;
 
     // The application's response, built in place, or a 500 if it threw.
     response call_guarded(request const& req) {
@@ -607,13 +566,8 @@ private:
         return response::error(status::internal_server_error);
     }
 
-    // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
-    // is refused; TRACE is passed on but not advertised), and Content-Length: 0.
-    static response server_options_response() {
-        response res(status::ok);
-        res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
-        return res;
-    }
+    // The answer to OPTIONS * (RFC 9110 9.3.7).
+    static response server_options_response();
 
     // Whether any of the response's Connection fields lists `option` (RFC 9110 7.6.1: the options
     // may come in several fields).
@@ -644,44 +598,15 @@ private:
     }
     static answered_request unknown_request() noexcept { return {"-", "-", http_1_1, false, false}; }
 
-    // A head refused before any application sees it (a parse error, an Expect it cannot meet, a
-    // target that does not split): counted, answered, and the connection closed after the answer,
-    // since the peer may still be sending the request.
-    void refuse_head(status s) {
-        count_parse_error(s);
-        queue_error(s, parsed_request());
-        closing_ = input_cut_ = true;
-    }
-
-    // Answers `answered` with `s`'s error page; returns the body bytes queued (the head's are
-    // last_head_size_).
-    std::uint64_t queue_error(status s, answered_request const& answered) {
-        auto res = response::error(s);
-        return queue_own_answer(res, answered);
-    }
+    // A head refused before any application sees it: counted, answered, the connection closed.
+    void refuse_head(status s);
+    // Answers `answered` with `s`'s error page; returns the body bytes queued.
+    std::uint64_t queue_error(status s, answered_request const& answered);
     // The connection's own answer `res` to `answered`, logged; returns the body bytes queued.
-    std::uint64_t queue_own_answer(response& res, answered_request const& answered) {
-        // An answer to HEAD has no content, the connection's own too (RFC 9110 section 9.3.2).
-        auto bytes = queue_response(res, answered.head_only, http_1_1, false).bytes;
-        if (config_.access_log) log_own_answer(res.status(), bytes, answered);
-        return bytes;
-    }
-
-    // The access log's line for an answer of the connection's own (a malformed head or body, a
-    // body over its limit, a timeout).
-    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const& answered) {
-        config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
-    }
-
+    std::uint64_t queue_own_answer(response& res, answered_request const& answered);
+    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const& answered);
     // The request the application holds gets `s` instead of its answer, counted as its answer.
-    void answer_instead(status s) {
-        auto record = std::exchange(metric_, {});
-        auto held = pending_;  // its summary names the request in the access log
-        abandon_answer(true);
-        auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());  // s: as sent
-        if (record) [[unlikely]]
-            record.end(to_int(s), last_head_size_ + bytes);
-    }
+    void answer_instead(status s);
 
     // ---- serialization
     // (defined in detail/connection_serialization.hpp)
@@ -880,6 +805,7 @@ private:
 }  // namespace porthole
 
 // The members of connection defined out of the class, by concept.
+#include <porthole/detail/connection_own_answers.hpp>
 #include <porthole/detail/connection_serialization.hpp>
 #include <porthole/detail/connection_later.hpp>
 #include <porthole/detail/connection_body_stream.hpp>

@@ -10331,37 +10331,7 @@ public:
     // server is going away, RFC 9110 15.6.4); 503 if the application's answer did not come in
     // time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
-    void timeout() {
-        if (up_) [[unlikely]]
-            return up_->timeout();
-        if constexpr (plans_bodies) {
-            if (incoming_) {  // a streamed body stopped coming (or its sink never resumed), or a drain ended
-                fail_body(incoming_->waiting || draining_ ? status::service_unavailable : status::request_timeout);
-                in_.clear();
-                return;
-            }
-        }
-        if (waiting_) {
-            log_error(detail::about_request(
-                "the application did not answer in time (response timeout, or the end of a drain): 503",
-                pending_->summary.method_name, pending_->summary.target));
-            answer_instead(status::service_unavailable);
-            closing_ = true;
-            in_.clear();
-            return;
-        }
-        if (closing_) return;
-        auto p = phase();
-        if (p == connection_phase::reading_headers || p == connection_phase::reading_body) {
-            // The request line's views are in the buffer its bytes were parsed in, the driver's
-            // own or one since moved: the unfinished request's bytes, as much of its head as was
-            // parsed among them, are kept at the start of in_.
-            if (parser_.request_line_parsed()) parser_.follow(in_.data());
-            queue_error(draining_ ? status::service_unavailable : status::request_timeout, parsed_request());
-        }
-        closing_ = true;
-        in_.clear();
-    }
+    void timeout();
 
     // Bytes of memory the connection holds for its peer now: buffers and field storage, and
     // the bodies of responses it holds until they are written (which the application made).
@@ -10462,6 +10432,7 @@ private:
     std::span<header_field> shared_storage() { return detail::thread_header_storage(config_.limits.max_header_count); }
 
     // ---- request processing
+    // (the connection's own answers are defined in detail/connection_own_answers.hpp)
 
     void process_buffered() {
         std::size_t size = in_.size();
@@ -10636,22 +10607,10 @@ private:
                                       h.headers, body, keep_alive, peer_, secure_, client_subject_, &ex_});
     }
 
-    // A response that is not valid (response.hpp: an invalid header field, or a status that does
-    // not end the exchange, which would leave the client reading the next answer as this one's)
-    // is not sent: logged, a 500 instead.
-    PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res) {
-        log_error(detail::about_request(detail::why_invalid(res), req.method_name(), req.target()));
-        res = response::error(status::internal_server_error);
-    }
-
-    bool host_allowed(request_head const& h) const noexcept {
-        if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
-            auto authority = h.target.substr(h.target.find("://") + 3);
-            authority = authority.substr(0, authority.find_first_of("/?#"));
-            return detail::is_local_host(authority, config_.allowed_hosts);
-        }
-        return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
-    }
+    // A response that is not valid (response.hpp) is not sent: logged, a 500 instead.
+    PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res);
+    // The Host (or absolute-form authority) names this machine (set_host_check).
+    bool host_allowed(request_head const& h) const noexcept;
 
     // The application's response, built in place, or a 500 if it threw.
     response call_guarded(request const& req) {
@@ -10664,13 +10623,8 @@ private:
         return response::error(status::internal_server_error);
     }
 
-    // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
-    // is refused; TRACE is passed on but not advertised), and Content-Length: 0.
-    static response server_options_response() {
-        response res(status::ok);
-        res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
-        return res;
-    }
+    // The answer to OPTIONS * (RFC 9110 9.3.7).
+    static response server_options_response();
 
     // Whether any of the response's Connection fields lists `option` (RFC 9110 7.6.1: the options
     // may come in several fields).
@@ -10701,44 +10655,15 @@ private:
     }
     static answered_request unknown_request() noexcept { return {"-", "-", http_1_1, false, false}; }
 
-    // A head refused before any application sees it (a parse error, an Expect it cannot meet, a
-    // target that does not split): counted, answered, and the connection closed after the answer,
-    // since the peer may still be sending the request.
-    void refuse_head(status s) {
-        count_parse_error(s);
-        queue_error(s, parsed_request());
-        closing_ = input_cut_ = true;
-    }
-
-    // Answers `answered` with `s`'s error page; returns the body bytes queued (the head's are
-    // last_head_size_).
-    std::uint64_t queue_error(status s, answered_request const& answered) {
-        auto res = response::error(s);
-        return queue_own_answer(res, answered);
-    }
+    // A head refused before any application sees it: counted, answered, the connection closed.
+    void refuse_head(status s);
+    // Answers `answered` with `s`'s error page; returns the body bytes queued.
+    std::uint64_t queue_error(status s, answered_request const& answered);
     // The connection's own answer `res` to `answered`, logged; returns the body bytes queued.
-    std::uint64_t queue_own_answer(response& res, answered_request const& answered) {
-        // An answer to HEAD has no content, the connection's own too (RFC 9110 section 9.3.2).
-        auto bytes = queue_response(res, answered.head_only, http_1_1, false).bytes;
-        if (config_.access_log) log_own_answer(res.status(), bytes, answered);
-        return bytes;
-    }
-
-    // The access log's line for an answer of the connection's own (a malformed head or body, a
-    // body over its limit, a timeout).
-    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const& answered) {
-        config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
-    }
-
+    std::uint64_t queue_own_answer(response& res, answered_request const& answered);
+    PORTHOLE_NOINLINE void log_own_answer(status s, std::uint64_t bytes, answered_request const& answered);
     // The request the application holds gets `s` instead of its answer, counted as its answer.
-    void answer_instead(status s) {
-        auto record = std::exchange(metric_, {});
-        auto held = pending_;  // its summary names the request in the access log
-        abandon_answer(true);
-        auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());  // s: as sent
-        if (record) [[unlikely]]
-            record.end(to_int(s), last_head_size_ + bytes);
-    }
+    void answer_instead(status s);
 
     // ---- serialization
     // (defined in detail/connection_serialization.hpp)
@@ -10937,6 +10862,122 @@ private:
 }  // namespace porthole
 
 // The members of connection defined out of the class, by concept.
+// #include <porthole/detail/connection_own_answers.hpp>
+// porthole/detail/connection_own_answers.hpp: the answers a connection gives without the
+// application: a head refused (a parse error, an Expect it cannot meet), a timeout (408, or 503
+// for an answer that did not come), OPTIONS *, a Host that names another machine, and a 500 for
+// a response that cannot be sent. Each is counted and logged as an answer. Members of connection
+// (connection.hpp), defined here, out of the class.
+
+// #include <porthole/connection.hpp>
+
+namespace porthole {
+
+template <class App>
+inline void connection<App>::timeout() {
+    if (up_) [[unlikely]]
+        return up_->timeout();
+    if constexpr (plans_bodies) {
+        if (incoming_) {  // a streamed body stopped coming (or its sink never resumed), or a drain ended
+            fail_body(incoming_->waiting || draining_ ? status::service_unavailable : status::request_timeout);
+            in_.clear();
+            return;
+        }
+    }
+    if (waiting_) {
+        log_error(detail::about_request(
+            "the application did not answer in time (response timeout, or the end of a drain): 503",
+            pending_->summary.method_name, pending_->summary.target));
+        answer_instead(status::service_unavailable);
+        closing_ = true;
+        in_.clear();
+        return;
+    }
+    if (closing_) return;
+    auto p = phase();
+    if (p == connection_phase::reading_headers || p == connection_phase::reading_body) {
+        // The request line's views are in the buffer its bytes were parsed in, the driver's
+        // own or one since moved: the unfinished request's bytes, as much of its head as was
+        // parsed among them, are kept at the start of in_.
+        if (parser_.request_line_parsed()) parser_.follow(in_.data());
+        queue_error(draining_ ? status::service_unavailable : status::request_timeout, parsed_request());
+    }
+    closing_ = true;
+    in_.clear();
+}
+
+// A response that is not valid (response.hpp: an invalid header field, or a status that does
+// not end the exchange, which would leave the client reading the next answer as this one's)
+// is not sent: logged, a 500 instead.
+template <class App>
+PORTHOLE_NOINLINE void connection<App>::replace_invalid(request const& req, response& res) {
+    log_error(detail::about_request(detail::why_invalid(res), req.method_name(), req.target()));
+    res = response::error(status::internal_server_error);
+}
+
+template <class App>
+inline bool connection<App>::host_allowed(request_head const& h) const noexcept {
+    if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
+        auto authority = h.target.substr(h.target.find("://") + 3);
+        authority = authority.substr(0, authority.find_first_of("/?#"));
+        return detail::is_local_host(authority, config_.allowed_hosts);
+    }
+    return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
+}
+
+// RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
+// is refused; TRACE is passed on but not advertised), and Content-Length: 0.
+template <class App>
+inline response connection<App>::server_options_response() {
+    response res(status::ok);
+    res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
+    return res;
+}
+
+// A head refused before any application sees it (a parse error, an Expect it cannot meet, a
+// target that does not split): counted, answered, and the connection closed after the answer,
+// since the peer may still be sending the request.
+template <class App>
+inline void connection<App>::refuse_head(status s) {
+    count_parse_error(s);
+    queue_error(s, parsed_request());
+    closing_ = input_cut_ = true;
+}
+
+// Answers `answered` with `s`'s error page; returns the body bytes queued (the head's are
+// last_head_size_).
+template <class App>
+inline std::uint64_t connection<App>::queue_error(status s, answered_request const& answered) {
+    auto res = response::error(s);
+    return queue_own_answer(res, answered);
+}
+template <class App>
+inline std::uint64_t connection<App>::queue_own_answer(response& res, answered_request const& answered) {
+    // An answer to HEAD has no content, the connection's own too (RFC 9110 section 9.3.2).
+    auto bytes = queue_response(res, answered.head_only, http_1_1, false).bytes;
+    if (config_.access_log) log_own_answer(res.status(), bytes, answered);
+    return bytes;
+}
+
+// The access log's line for an answer of the connection's own (a malformed head or body, a
+// body over its limit, a timeout).
+template <class App>
+PORTHOLE_NOINLINE void connection<App>::log_own_answer(status s, std::uint64_t bytes,
+                                                       answered_request const& answered) {
+    config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
+}
+
+template <class App>
+inline void connection<App>::answer_instead(status s) {
+    auto record = std::exchange(metric_, {});
+    auto held = pending_;  // its summary names the request in the access log
+    abandon_answer(true);
+    auto bytes = held ? queue_error_instead(s, *held) : queue_error(s, unknown_request());  // s: as sent
+    if (record) [[unlikely]]
+        record.end(to_int(s), last_head_size_ + bytes);
+}
+
+}  // namespace porthole
 // #include <porthole/detail/connection_serialization.hpp>
 // porthole/detail/connection_serialization.hpp: how a connection writes its responses: the head in
 // one pass; the body copied next to it, referenced, held until written, or streamed; and the output
@@ -15530,104 +15571,15 @@ private:
     }
 
     // ------------------------------------------------------------ timers
+    // (defined in event_loop_timeouts.hpp)
 
-    void expire_timers() {
-        for (int k = 0; k < t_count; ++k) {
-            auto& l = timers_[k];
-            while (l.head && l.head->deadline <= now_) {
-                slot& s = *l.head;
-                if (k == t_upgraded || k == t_upgraded_close) {  // counted only when it closes
-                    if (!timed_out_upgraded(s)) continue;
-                    if (auto* m = metrics_recorder()) count_timeout(*m, k);
-                    continue;
-                }
-                if (k == t_linger) {  // not a timeout of the peer's: it had its answer
-                    close(s);
-                    continue;
-                }
-                if (auto* m = metrics_recorder()) count_timeout(*m, k);
-                if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
-                else close(s);
-            }
-        }
-    }
-
-    static void count_timeout(metrics_shard& m, int k) noexcept {
-        using metrics::timeout_kind;
-        timeout_kind kind = k == t_header                              ? timeout_kind::header
-                            : k == t_body                              ? timeout_kind::body
-                            : k == t_write                             ? timeout_kind::write
-                            : k == t_answer                            ? timeout_kind::response
-                            : k == t_upgraded || k == t_upgraded_close ? timeout_kind::websocket
-                                                                       : timeout_kind::keep_alive;
-        m.timeouts[static_cast<std::size_t>(kind)].add();
-    }
-
-    // Awake idle connections that saw no request for a while give their object back. Moving
-    // keeps the deadline, so the asleep list is sorted to within the sleep delay.
-    std::int64_t sleep_time(slot const& s) const noexcept {
-        auto const& l = timers_[t_idle];
-        return s.deadline - l.duration + 2 * l.refresh;
-    }
-
-    void put_idle_to_sleep() noexcept {
-        auto& l = timers_[t_idle];
-        while (l.head && sleep_time(*l.head) <= now_) {
-            slot& s = *l.head;
-            std::int64_t deadline = s.deadline;
-            timers_.unlink(s);
-            hibernate(s);
-            timers_.link(s, t_asleep, now_);
-            s.deadline = deadline;
-        }
-    }
-
-    // The connection answers 408 (or 503 for an answer that did not come) when it still can;
-    // that answer gets the write clock.
-    void timed_out_reading(slot& s) noexcept {
-        timers_.unlink(s);
-        try {
-            if (!s.conn) {  // nothing arrived at all: nobody to answer
-                close(s);
-                return;
-            }
-            if constexpr (encrypted) {  // a peer that leaves records unread would not read the 408 either
-                if (!s.writable && shared_.transport.has_output(s.tls)) {
-                    close(s);
-                    return;
-                }
-            }
-            s.conn->timeout();
-            bool progressed = false;
-            if (!flush(s, progressed)) return;
-            if (phase(s) != connection_phase_type::writing) {
-                close(s);
-                return;
-            }
-            timers_.link(s, t_write, now_);
-            if constexpr (!Poller::edge_triggered) poller_.set_interest(s.fd, s.handle, false, !s.writable);
-        } catch (...) {
-            close(s);
-        }
-    }
-
-    // The upgraded protocol's clock ran out: it pings, or gives up (then closes); the loop
-    // writes what it queued and files the connection again.
-    // True when the timeout ended the connection (a ping went unanswered, or a close); false
-    // when it only sent a ping.
-    bool timed_out_upgraded(slot& s) noexcept {
-        timers_.unlink(s);
-        try {
-            s.conn->timeout();
-        } catch (...) {
-            close(s);
-            return true;
-        }
-        bool ended = s.conn->phase() == connection_phase_type::closed;  // TLS may still say goodbye
-        drive(s);
-        if (!s.closed && s.timer == t_none) timers_.link(s, kind_for(s, phase(s)), now_);
-        return ended || s.closed;
-    }
+    void expire_timers();
+    static void count_timeout(metrics_shard& m, int k) noexcept;
+    // Awake idle connections that saw no request for a while give their object back.
+    std::int64_t sleep_time(slot const& s) const noexcept;
+    void put_idle_to_sleep() noexcept;
+    void timed_out_reading(slot& s) noexcept;
+    bool timed_out_upgraded(slot& s) noexcept;
 
     // The server's few connections, all on this loop and idle after each wake-up (every answer
     // left at once: no download, upload or slow handler), have this thread run on their client's
@@ -15832,6 +15784,122 @@ void event_loop<Shared, Poller>::drop_input(slot& s) noexcept {
     } catch (...) {
         close(s);  // no memory to come back to it
     }
+}
+
+}  // namespace porthole::detail
+// #include <porthole/detail/event_loop_timeouts.hpp>
+// porthole/detail/event_loop_timeouts.hpp: a connection's clock running out. Each wake-up the
+// loop expires the timer lists in order: a request that stopped coming is answered 408 (503 for
+// an answer that did not come), an upgraded protocol pings or gives up, a lingering close ends,
+// and idle keep-alive connections first give their object back, then close. Members of
+// event_loop (event_loop.hpp), defined here, out of the class.
+
+// #include <porthole/detail/event_loop.hpp>
+
+namespace porthole::detail {
+
+template <class Shared, class Poller>
+inline void event_loop<Shared, Poller>::expire_timers() {
+    for (int k = 0; k < t_count; ++k) {
+        auto& l = timers_[k];
+        while (l.head && l.head->deadline <= now_) {
+            slot& s = *l.head;
+            if (k == t_upgraded || k == t_upgraded_close) {  // counted only when it closes
+                if (!timed_out_upgraded(s)) continue;
+                if (auto* m = metrics_recorder()) count_timeout(*m, k);
+                continue;
+            }
+            if (k == t_linger) {  // not a timeout of the peer's: it had its answer
+                close(s);
+                continue;
+            }
+            if (auto* m = metrics_recorder()) count_timeout(*m, k);
+            if (k == t_header || k == t_body || k == t_answer) timed_out_reading(s);
+            else close(s);
+        }
+    }
+}
+
+template <class Shared, class Poller>
+inline void event_loop<Shared, Poller>::count_timeout(metrics_shard& m, int k) noexcept {
+    using metrics::timeout_kind;
+    timeout_kind kind = k == t_header                              ? timeout_kind::header
+                        : k == t_body                              ? timeout_kind::body
+                        : k == t_write                             ? timeout_kind::write
+                        : k == t_answer                            ? timeout_kind::response
+                        : k == t_upgraded || k == t_upgraded_close ? timeout_kind::websocket
+                                                                   : timeout_kind::keep_alive;
+    m.timeouts[static_cast<std::size_t>(kind)].add();
+}
+
+// Awake idle connections that saw no request for a while give their object back. Moving
+// keeps the deadline, so the asleep list is sorted to within the sleep delay.
+template <class Shared, class Poller>
+inline std::int64_t event_loop<Shared, Poller>::sleep_time(slot const& s) const noexcept {
+    auto const& l = timers_[t_idle];
+    return s.deadline - l.duration + 2 * l.refresh;
+}
+
+template <class Shared, class Poller>
+inline void event_loop<Shared, Poller>::put_idle_to_sleep() noexcept {
+    auto& l = timers_[t_idle];
+    while (l.head && sleep_time(*l.head) <= now_) {
+        slot& s = *l.head;
+        std::int64_t deadline = s.deadline;
+        timers_.unlink(s);
+        hibernate(s);
+        timers_.link(s, t_asleep, now_);
+        s.deadline = deadline;
+    }
+}
+
+// The connection answers 408 (or 503 for an answer that did not come) when it still can;
+// that answer gets the write clock.
+template <class Shared, class Poller>
+inline void event_loop<Shared, Poller>::timed_out_reading(slot& s) noexcept {
+    timers_.unlink(s);
+    try {
+        if (!s.conn) {  // nothing arrived at all: nobody to answer
+            close(s);
+            return;
+        }
+        if constexpr (encrypted) {  // a peer that leaves records unread would not read the 408 either
+            if (!s.writable && shared_.transport.has_output(s.tls)) {
+                close(s);
+                return;
+            }
+        }
+        s.conn->timeout();
+        bool progressed = false;
+        if (!flush(s, progressed)) return;
+        if (phase(s) != connection_phase_type::writing) {
+            close(s);
+            return;
+        }
+        timers_.link(s, t_write, now_);
+        if constexpr (!Poller::edge_triggered) poller_.set_interest(s.fd, s.handle, false, !s.writable);
+    } catch (...) {
+        close(s);
+    }
+}
+
+// The upgraded protocol's clock ran out: it pings, or gives up (then closes); the loop
+// writes what it queued and files the connection again.
+// True when the timeout ended the connection (a ping went unanswered, or a close); false
+// when it only sent a ping.
+template <class Shared, class Poller>
+inline bool event_loop<Shared, Poller>::timed_out_upgraded(slot& s) noexcept {
+    timers_.unlink(s);
+    try {
+        s.conn->timeout();
+    } catch (...) {
+        close(s);
+        return true;
+    }
+    bool ended = s.conn->phase() == connection_phase_type::closed;  // TLS may still say goodbye
+    drive(s);
+    if (!s.closed && s.timer == t_none) timers_.link(s, kind_for(s, phase(s)), now_);
+    return ended || s.closed;
 }
 
 }  // namespace porthole::detail
