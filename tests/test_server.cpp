@@ -228,6 +228,36 @@ TEST_CASE("a client that trickles its request head is closed at the header timeo
     REQUIRE(fine.read_reply());
 }
 
+TEST_CASE("each pipelined request has a header clock of its own") {
+    // Each head ends 150 ms after it begins, the next one's first bytes coming with the end of
+    // the one before, so the server is never without a head under way: no head takes the header
+    // timeout, though all of them together take twice as long.
+    auto o = test_options(1);
+    o.header_timeout = 1s;
+    porthole::server s(test_app, o);
+    s.start();
+    connection c(s.port());
+    std::string const request = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    constexpr int requests = 14;
+    REQUIRE(c.send(request.substr(0, 8)));
+    auto start = std::chrono::steady_clock::now();
+    bool sent = true;
+    for (int i = 1; i <= requests && sent; ++i) {
+        std::this_thread::sleep_for(150ms);
+        sent = c.send(request.substr(8) + (i < requests ? request.substr(0, 8) : std::string()));
+    }
+    CHECK(sent);
+    CHECK(std::chrono::steady_clock::now() - start > o.header_timeout * 2);
+    int answered = 0;
+    for (int i = 0; i < requests; ++i) {
+        auto r = c.read_reply();
+        if (!r) break;
+        CHECK(r->status == 200);  // a 408 here: the clock ran from the first request's first byte
+        answered += r->status == 200;
+    }
+    CHECK(answered == requests);
+}
+
 TEST_CASE("an idle keep-alive connection is closed at the keep-alive timeout") {
     auto o = test_options(1);
     o.keep_alive_timeout = 200ms;

@@ -437,6 +437,35 @@ TEST_CASE("a peer that floods KeyUpdates and reads nothing: the server stops rea
     ::close(fd);
 }
 
+TEST_CASE("each pipelined request has a header clock of its own, over TLS too") {
+    // As over plain sockets (test_server.cpp): every head ends 150 ms after it begins, the next
+    // one's first bytes in the same record; none takes the header timeout, all together do.
+    hello_app app;
+    auto o = test_options();
+    o.threads = 1;
+    o.header_timeout = 1s;
+    https_server<hello_app&> s(app, o, make_context());
+    s.start();
+    client_ctx client;
+    tls_conn c(s.port(), client.ctx);
+    REQUIRE(c.ok());
+    std::string const request = "GET /p HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    constexpr int requests = 14;
+    REQUIRE(c.send(request.substr(0, 8)));
+    auto start = std::chrono::steady_clock::now();
+    bool sent = true;
+    for (int i = 1; i <= requests && sent; ++i) {
+        std::this_thread::sleep_for(150ms);
+        sent = c.send(request.substr(8) + (i < requests ? request.substr(0, 8) : std::string()));
+    }
+    CHECK(sent);
+    CHECK(std::chrono::steady_clock::now() - start > o.header_timeout * 2);
+    auto rs = c.read(requests);
+    int answered = 0;
+    for (auto const& r : rs) answered += r.complete && r.status == 200 && r.body == "secure /p []";
+    CHECK(answered == requests);  // a 408 among them: the clock ran from the first request's first byte
+}
+
 TEST_CASE("over max_connections, an HTTPS port closes a newcomer without the plain-text 503") {
     hello_app app;
     auto o = test_options();

@@ -930,6 +930,7 @@ struct tls_transport {
     template <class Loop, class Slot>
     void drive(Loop& loop, Slot& s) const noexcept {
         bool progressed = false;
+        std::size_t served_before = Loop::served(s);
         try {
             tls::session& t = *s.tls;
             std::span<char> plain(loop.scratch_.get(), plain_piece);
@@ -975,7 +976,7 @@ struct tls_transport {
                     return;
                 }
             }
-            loop.settle(s, progressed);
+            loop.settle(s, progressed, served_before);
         } catch (...) {
             loop.close(s);
         }

@@ -406,6 +406,7 @@ private:
             return;
         }
         bool progressed = false;
+        std::size_t served_before = served(s);
         try {
             for (int budget = reads_per_wakeup;;) {
                 if (s.conn && !flush(s, progressed)) return;
@@ -439,7 +440,7 @@ private:
                     return;
                 }
             }
-            settle(s, progressed);
+            settle(s, progressed, served_before);
         } catch (...) {
             // The connection answers a throwing handler with 500 itself; anything that still
             // escapes costs this connection only, never the loop.
@@ -540,8 +541,12 @@ private:
         }
     }
 
+    // Requests the connection object in the slot has begun to answer.
+    static std::size_t served(slot const& s) noexcept { return s.conn ? s.conn->requests_served() : 0; }
+
     // After bytes moved: close, or file the connection under the timeout its phase calls for.
-    void settle(slot& s, bool progressed) {
+    // served_before: served(s) before they moved.
+    void settle(slot& s, bool progressed, std::size_t served_before) {
         auto ph = phase(s);
         if (s.conn && s.conn->requests_served() != 0) s.served = true;
         if (ph == connection_phase_type::closed || (draining_ && ph == connection_phase_type::idle)) {
@@ -557,9 +562,11 @@ private:
         if (k != s.timer) {
             timers_.unlink(s);
             timers_.link(s, k, now_);
-        } else if (progressed && k != t_header && s.deadline - timers_[k].duration + timers_[k].refresh <= now_) {
-            // Progress restarts idle, body and write clocks (coarsely, to keep this cheap);
-            // the header clock runs from the first byte of a request to the end of its head.
+        } else if (k == t_header ? served(s) != served_before
+                                 : progressed && s.deadline - timers_[k].duration + timers_[k].refresh <= now_) {
+            // Progress restarts idle, body and write clocks (coarsely, to keep this cheap).
+            // The header clock runs from a request's first byte to the end of its head: a head
+            // begun behind an answered one (pipelined) has a clock of its own.
             timers_.unlink(s);
             timers_.link(s, k, now_);
         }
