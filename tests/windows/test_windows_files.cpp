@@ -10,6 +10,10 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <fcntl.h>
+#include <io.h>
 
 using namespace porthole;
 using porthole::testing::parsed_response;
@@ -45,6 +49,7 @@ struct test_root {
         write_file(root / "sub" / "a.txt", "in sub");
         write_file(root / fs::path(u8"caf\u00e9.txt"), "utf-8 name");
         write_file(root / ".hidden", "hidden");
+        write_file(root / "a_long_file_name.txt", "long name");
         std::error_code in, out;
         fs::create_directory_symlink(root / "sub", root / "in_link", in);
         fs::create_directory_symlink(base, root / "out_link", out);
@@ -175,6 +180,51 @@ TEST_CASE("a link that leaves the root is refused; one that stays is served only
     // Out and back in: the final path is below the root, as the POSIX walk resolves it too.
     CHECK(get(lenient, "/out_link/www/sub/a.txt").body == "in sub");
     CHECK(get(strict, "/out_link/www/sub/a.txt").status == 404);
+}
+
+// The short (8.3) name the file system gives `p`, or "" when it gives none other than its own.
+static std::string short_name_of(fs::path const& p) {
+    std::wstring buffer(1024, L'\0');
+    DWORD n = ::GetShortPathNameW(p.c_str(), buffer.data(), static_cast<DWORD>(buffer.size()));
+    if (n == 0 || n >= buffer.size()) return {};
+    buffer.resize(n);
+    auto name = utf8(fs::path(buffer).filename());
+    return name == utf8(p.filename()) ? std::string() : name;
+}
+
+TEST_CASE("a short (8.3) alias of a name is refused, with follow_symlinks too: a dotfile stays hidden") {
+    auto const& root = shared_root().root;
+    std::string hidden = short_name_of(root / ".hidden"), long_name = short_name_of(root / "a_long_file_name.txt");
+    if (hidden.empty() || long_name.empty()) {
+        MESSAGE("no short names on this file system");
+        return;
+    }
+    static_options follow;
+    follow.follow_symlinks = true;
+    static_files strict(utf8(root)), lenient(utf8(root), follow);
+    for (auto* app : {&strict, &lenient}) {
+        for (auto const& alias : {hidden, long_name}) {
+            CAPTURE(alias);
+            auto r = get(*app, "/" + alias);
+            CHECK(r.status == 404);
+            CHECK(r.body.find("hidden") == std::string::npos);
+            CHECK(r.body.find("long name") == std::string::npos);
+        }
+        CHECK(get(*app, "/.hidden").status == 404);
+        CHECK(get(*app, "/a_long_file_name.txt").body == "long name");
+    }
+}
+
+TEST_CASE("out of C runtime descriptors, a file is 503, not 404") {
+    static_files app(utf8(shared_root().root));
+    std::vector<int> held;
+    auto file = utf8(shared_root().root / "hello.txt");
+    for (int fd; held.size() < 20000 && (fd = ::_open(file.c_str(), _O_RDONLY | _O_BINARY)) >= 0;) held.push_back(fd);
+    auto r = get(app, "/hello.txt");
+    for (int fd : held) ::_close(fd);
+    REQUIRE(held.size() < 20000);  // the runtime's table did fill
+    CHECK(r.status == 503);
+    CHECK(get(app, "/hello.txt").status == 200);
 }
 
 TEST_CASE("a directory listing gives UTF-8 names and hides dotfiles and unservable names") {

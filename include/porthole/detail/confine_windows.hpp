@@ -3,7 +3,8 @@
 // names, alternate data streams, trailing dots and spaces, reserved characters); the file is
 // then opened by handle below the root's final path, and its own final path
 // (GetFinalPathNameByHandleW) must still be below the root: a symbolic link or junction that
-// leaves the root is refused, and without follow_symlinks any reparse point at all.
+// leaves the root is refused, and without follow_symlinks any reparse point at all. A short
+// (8.3) alias of a name is refused either way: a file has one URL, and names are checked as asked.
 #pragma once
 
 #include <porthole/detail/platform.hpp>
@@ -79,6 +80,18 @@ inline bool is_beneath(std::wstring_view path, std::wstring_view root) noexcept 
     return path.size() == root.size() || path[root.size()] == L'\\';
 }
 
+// Whether the last name of `path` (below the root's final path) is the name its directory lists
+// for the file, `name` in any case, rather than a short (8.3) alias of another name ("GIT~1" for
+// ".git"): an alias would take a request past every check of the names it asks for (dotfiles).
+// FindFirstFile matches either name and reports the long one.
+inline bool is_listed_name(std::wstring const& path, std::wstring_view name) {
+    WIN32_FIND_DATAW found{};
+    HANDLE find = ::FindFirstFileExW(path.c_str(), FindExInfoBasic, &found, FindExSearchNameMatch, nullptr, 0);
+    if (find == INVALID_HANDLE_VALUE) return false;
+    ::FindClose(find);
+    return same_path(found.cFileName, name);
+}
+
 // Opens the root directory of a static_files; -1 with errno set.
 inline int open_root_directory(std::string const& utf8_path) {
     std::wstring path;
@@ -121,6 +134,12 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
         }
         if (path.back() != L'\\') path += L'\\';
         path += name16;
+        // Without follow_symlinks the final path below catches an alias; with it, a link's final
+        // path differs anyway, so each name is checked itself.
+        if (follow_symlinks && !is_listed_name(path, name16)) {
+            error = ENOENT;
+            return -1;
+        }
     }
     DWORD flags = FILE_FLAG_BACKUP_SEMANTICS | (follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
     HANDLE h = ::CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
@@ -143,7 +162,9 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
     // Without follow_symlinks the file must be where it was asked for: a reparse point on
     // the way, or a short (8.3) alias for another name, changes the final path.
     if (!follow_symlinks && !same_path(final_path, path)) return refuse(ELOOP);
-    return descriptor_for(h);
+    int fd = descriptor_for(h);
+    if (fd < 0) error = errno;  // out of C runtime descriptors (EMFILE): 503, not 404
+    return fd;
 }
 
 // The names in a directory opened by open_beneath, with whether each is a directory (a
