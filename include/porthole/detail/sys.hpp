@@ -51,9 +51,12 @@
 
 namespace porthole::detail {
 
-[[noreturn]] inline void throw_errno(char const* what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
+#if !defined(_WIN32)
+// The category of porthole's errno values (sys_windows.hpp has its own for Winsock's).
+inline std::error_category const& errno_category() noexcept { return std::generic_category(); }
+#endif
+
+[[noreturn]] inline void throw_errno(char const* what) { throw std::system_error(errno, errno_category(), what); }
 
 // "WHAT WHERE" as a std::system_error with error `e`: one cold copy for every listening error.
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_listen_error(int e, std::string_view what,
@@ -61,7 +64,7 @@ namespace porthole::detail {
     std::string message(what);
     message += ' ';
     message += where;
-    throw std::system_error(e, std::generic_category(), message);
+    throw std::system_error(e, errno_category(), message);
 }
 
 using porthole::unique_fd;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <ctime>
 #include <initializer_list>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -45,6 +46,31 @@ inline int errno_from_winsock(int e) noexcept {
     }
 }
 
+// The category of the errno values above. MinGW's C runtime has no text for the POSIX socket
+// errors Winsock's map to: generic_category() would say "Unknown error" for a port in use.
+// The same values, conditions of generic_category(), so they compare equal to std::errc.
+class errno_category_type final : public std::error_category {
+public:
+    char const* name() const noexcept override { return "porthole.errno"; }
+    std::error_condition default_error_condition(int e) const noexcept override { return {e, std::generic_category()}; }
+    std::string message(int e) const override {
+        switch (e) {  // the texts glibc gives
+            case EADDRINUSE: return "Address already in use";
+            case EADDRNOTAVAIL: return "Cannot assign requested address";
+            case ECONNRESET: return "Connection reset by peer";
+            case ECONNABORTED: return "Software caused connection abort";
+            case ENOBUFS: return "No buffer space available";
+            case EAFNOSUPPORT: return "Address family not supported by protocol";
+            case ENOTCONN: return "Transport endpoint is not connected";
+            default: return std::generic_category().message(e);
+        }
+    }
+};
+inline std::error_category const& errno_category() noexcept {
+    static errno_category_type const category;
+    return category;
+}
+
 // The last Winsock error as an errno value, which is also left in errno.
 inline int socket_errno() noexcept {
     int e = errno_from_winsock(::WSAGetLastError());
@@ -62,7 +88,7 @@ inline void winsock_start() {
         }
     };
     static started const once;
-    if (once.error != 0) throw std::system_error(errno_from_winsock(once.error), std::generic_category(), "WSAStartup");
+    if (once.error != 0) throw std::system_error(errno_from_winsock(once.error), errno_category(), "WSAStartup");
 }
 
 inline void close_socket(int fd) noexcept { ::closesocket(native_socket(fd)); }
@@ -188,7 +214,7 @@ class wake_channel {
 public:
     wake_channel() {
         unique_socket listener(open_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP));
-        if (!listener) throw std::system_error(errno, std::generic_category(), "socket");
+        if (!listener) throw std::system_error(errno, errno_category(), "socket");
         sockaddr_in address{};
         address.sin_family = AF_INET;
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -229,9 +255,7 @@ public:
     }
 
 private:
-    [[noreturn]] static void fail(char const* what) {
-        throw std::system_error(socket_errno(), std::generic_category(), what);
-    }
+    [[noreturn]] static void fail(char const* what) { throw std::system_error(socket_errno(), errno_category(), what); }
     unique_socket read_;
     unique_socket write_;
 };
@@ -279,12 +303,12 @@ public:
         unsigned wanted = 0;
         for (int sig : signals) wanted |= sig == SIGINT ? 1u : sig == SIGTERM ? 2u : 0u;
         console_events& e = console_control();
-        if (!e.stop || !e.done) throw std::system_error(EIO, std::generic_category(), "CreateEvent");
+        if (!e.stop || !e.done) throw std::system_error(EIO, errno_category(), "CreateEvent");
         ::ResetEvent(e.stop);
         ::ResetEvent(e.done);
         e.wanted.store(wanted);
         if (!::SetConsoleCtrlHandler(porthole_on_console_event, TRUE))
-            throw std::system_error(EIO, std::generic_category(), "SetConsoleCtrlHandler");
+            throw std::system_error(EIO, errno_category(), "SetConsoleCtrlHandler");
     }
     signal_pipe(signal_pipe const&) = delete;
     signal_pipe& operator=(signal_pipe const&) = delete;
