@@ -8692,8 +8692,8 @@ public:
     }
 };
 inline std::error_category const& errno_category() noexcept {
-    static errno_category_type const category;
-    return category;
+    static auto const* category = new errno_category_type;  // never destroyed, as the standard's own
+    return *category;
 }
 
 // The last Winsock error as an errno value, which is also left in errno.
@@ -10937,7 +10937,7 @@ inline void connection<App>::timeout() {
 // not end the exchange, which would leave the client reading the next answer as this one's)
 // is not sent: logged, a 500 instead.
 template <class App>
-PORTHOLE_NOINLINE void connection<App>::replace_invalid(request const& req, response& res) {
+void connection<App>::replace_invalid(request const& req, response& res) {
     log_error(detail::about_request(detail::why_invalid(res), req.method_name(), req.target()));
     res = response::error(status::internal_server_error);
 }
@@ -10989,8 +10989,7 @@ inline std::uint64_t connection<App>::queue_own_answer(response& res, answered_r
 // The access log's line for an answer of the connection's own (a malformed head or body, a
 // body over its limit, a timeout).
 template <class App>
-PORTHOLE_NOINLINE void connection<App>::log_own_answer(status s, std::uint64_t bytes,
-                                                       answered_request const& answered) {
+void connection<App>::log_own_answer(status s, std::uint64_t bytes, answered_request const& answered) {
     config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
 }
 
@@ -13145,16 +13144,29 @@ inline bool is_beneath(std::wstring_view path, std::wstring_view root) noexcept 
     return path.size() == root.size() || path[root.size()] == L'\\';
 }
 
-// Whether the last name of `path` (below the root's final path) is the name its directory lists
-// for the file, `name` in any case, rather than a short (8.3) alias of another name ("GIT~1" for
-// ".git"): an alias would take a request past every check of the names it asks for (dotfiles).
-// FindFirstFile matches either name and reports the long one.
-inline bool is_listed_name(std::wstring const& path, std::wstring_view name) {
+// Whether `name` has the shape of a short (8.3) name: at most 8 characters, a dot and at most 3,
+// not beginning with a dot. Only such a name can be an alias of another.
+inline bool could_be_short_name(std::wstring_view name) noexcept {
+    auto dot = name.find(L'.');
+    auto base = name.substr(0, dot);
+    if (base.empty() || base.size() > 8) return false;
+    if (dot == std::wstring_view::npos) return true;
+    auto extension = name.substr(dot + 1);
+    return extension.size() <= 3 && extension.find(L'.') == std::wstring_view::npos;
+}
+
+// 0 when the last name of `path` (below the root's final path) is the name its directory lists
+// for the file, `name` in any case, rather than a short (8.3) alias of another name ("GIT~1"
+// for ".git"), which would take a request past every check of the names it asks for
+// (dotfiles): ENOENT for an alias, else the errno-like error of the search. FindFirstFile
+// matches either name and reports the long one.
+inline int listed_name_error(std::wstring const& path, std::wstring_view name) {
+    if (!could_be_short_name(name)) return 0;
     WIN32_FIND_DATAW found{};
     HANDLE find = ::FindFirstFileExW(path.c_str(), FindExInfoBasic, &found, FindExSearchNameMatch, nullptr, 0);
-    if (find == INVALID_HANDLE_VALUE) return false;
+    if (find == INVALID_HANDLE_VALUE) return errno_from_windows(::GetLastError());
     ::FindClose(find);
-    return same_path(found.cFileName, name);
+    return same_path(found.cFileName, name) ? 0 : ENOENT;
 }
 
 // Opens the root directory of a static_files; -1 with errno set.
@@ -13201,9 +13213,11 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
         path += name16;
         // Without follow_symlinks the final path below catches an alias; with it, a link's final
         // path differs anyway, so each name is checked itself.
-        if (follow_symlinks && !is_listed_name(path, name16)) {
-            error = ENOENT;
-            return -1;
+        if (follow_symlinks) {
+            if (int e = listed_name_error(path, name16)) {
+                error = e;
+                return -1;
+            }
         }
     }
     DWORD flags = FILE_FLAG_BACKUP_SEMANTICS | (follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
@@ -14852,6 +14866,7 @@ private:
 
 // #include <porthole/detail/sys.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -14951,9 +14966,11 @@ private:
 class poll_poller {
 public:
     static constexpr bool edge_triggered = false;
-    // Where the descriptor sits in the pollfd array (moves when another one is removed).
+    // Where the descriptor sits in the pollfd array (moves when another one is removed), and
+    // whether it sits out the next wait (see wait()).
     struct handle {
         std::uint32_t index = ~std::uint32_t{0};
+        bool parked = false;
     };
 
     // poll(2) has no descriptor to expose: a caller's own loop calls poll() on a short timer.
@@ -14975,6 +14992,8 @@ public:
     }
 
     void remove(int, handle& h) noexcept {
+        if (h.parked) std::erase(parked_, &h);
+        h.parked = false;
         std::uint32_t i = h.index;
         std::uint32_t last = static_cast<std::uint32_t>(fds_.size() - 1);
         if (i != last) {
@@ -14991,15 +15010,39 @@ public:
 
     // Readiness is copied out before any callback runs, because callbacks add and remove
     // descriptors (which moves entries of the pollfd array).
+    //
+    // A socket that waits for output room alone and is told only of a hangup sits out the next
+    // wait, which lasts retry_ms at most, and is then reported writable: WSAPoll reports POLLHUP
+    // from the peer's FIN on, whatever `events` asks for, so a half-closed peer that does not
+    // read would have every wait return at once, and the loop spin until the write timeout.
+    // Elsewhere such a socket's next write fails, a retry_ms later.
     template <class W, class F>
     void wait(int timeout_ms, W&& on_wake, F&& on_ready) {
+        std::size_t parked = parked_.size();
+        if (parked) [[unlikely]] {
+            for (handle* h : parked_) {  // room reserved by park()
+                parked_fds_.push_back(fds_[h->index].fd);
+                fds_[h->index].fd = parked_socket;  // ignored by poll
+            }
+            if (timeout_ms < 0 || timeout_ms > retry_ms) timeout_ms = retry_ms;
+        }
         int n = poll_sockets(fds_.data(), fds_.size(), timeout_ms);
+        for (std::size_t k = 0; k < parked; ++k) fds_[parked_[k]->index].fd = parked_fds_[k];
         on_wake();
         ready_.clear();
+        for (std::size_t k = 0; k < parked; ++k) {
+            parked_[k]->parked = false;
+            ready_.emplace_back(tags_[parked_[k]->index], ready_write | ready_hangup);
+        }
+        parked_.erase(parked_.begin(), parked_.begin() + static_cast<std::ptrdiff_t>(parked));
+        parked_fds_.clear();
         for (std::size_t i = 0; n > 0 && i < fds_.size(); ++i) {
             short re = fds_[i].revents;
             if (!re) continue;
             --n;
+            if (re == (re & POLLHUP) && fds_[i].events == POLLOUT && !handles_[i]->parked) [[unlikely]] {
+                if (park(i)) continue;
+            }
             unsigned r = 0;
             if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ready_read;
             if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ready_write;
@@ -15010,6 +15053,22 @@ public:
     }
 
 private:
+    static constexpr int retry_ms = 20;
+    static constexpr decltype(pollfd::fd) parked_socket = static_cast<decltype(pollfd::fd)>(-1);
+
+    // Sets entry i aside for the next wait; false if there is no room to note it.
+    bool park(std::size_t i) noexcept {
+        try {
+            parked_.reserve(parked_.size() + 1);
+            parked_fds_.reserve(parked_.size() + 1);
+        } catch (...) {
+            return false;
+        }
+        handles_[i]->parked = true;
+        parked_.push_back(handles_[i]);
+        return true;
+    }
+
     void insert(int fd, short events, void* tag, handle& h) {
         fds_.push_back(pollfd{native_socket(fd), events, 0});
         try {
@@ -15027,6 +15086,8 @@ private:
     std::vector<void*> tags_;
     std::vector<handle*> handles_;
     std::vector<std::pair<void*, unsigned>> ready_;
+    std::vector<handle*> parked_;                   // sitting out the next wait
+    std::vector<decltype(pollfd::fd)> parked_fds_;  // their sockets, during it
 };
 
 #if defined(__linux__) && !defined(PORTHOLE_USE_POLL)

@@ -19,6 +19,7 @@
 #include <vector>
 
 using namespace porthole;
+using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -46,6 +47,7 @@ public:
         if (fd_ != INVALID_SOCKET) ::closesocket(fd_);
     }
     bool ok() const { return fd_ != INVALID_SOCKET; }
+    void half_close() { ::shutdown(fd_, SD_SEND); }
 
     bool send(std::string_view bytes) {
         while (!bytes.empty()) {
@@ -114,6 +116,14 @@ response hello_app(request const& req) {
     return status::not_found;
 }
 
+// CPU time this process has used (user and kernel).
+std::chrono::microseconds process_cpu_time() {
+    FILETIME created, exited, kernel, user;
+    ::GetProcessTimes(::GetCurrentProcess(), &created, &exited, &kernel, &user);
+    auto ticks = [](FILETIME const& t) { return (std::uint64_t{t.dwHighDateTime} << 32) | t.dwLowDateTime; };
+    return std::chrono::microseconds((ticks(kernel) + ticks(user)) / 10);  // 100 ns ticks
+}
+
 }  // namespace
 
 TEST_CASE("a started server answers on loopback; keep-alive and pipelined requests are answered in order") {
@@ -156,6 +166,27 @@ TEST_CASE("a port in use is refused, not shared (SO_EXCLUSIVEADDRUSE)") {
     }
     CHECK(refused);
     CHECK(get(first.port(), "/") == "200|Hello, World!");
+}
+
+TEST_CASE("a half-closed peer that reads nothing does not keep its loop busy (WSAPoll: POLLHUP from its FIN on)") {
+    std::string const big(8u << 20, 'b');
+    auto app = [&big](request const&) { return response::text(big); };
+    server s(app, loopback());
+    s.start();
+    client c(s.port());
+    REQUIRE(c.ok());
+    std::string const request = "GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    REQUIRE(c.send(request + request + request));
+    std::this_thread::sleep_for(500ms);  // the answers fill the sockets' buffers; the rest waits
+    c.half_close();
+    std::this_thread::sleep_for(300ms);
+    auto before = process_cpu_time();
+    std::this_thread::sleep_for(2s);
+    auto used = process_cpu_time() - before;
+    MESSAGE("CPU time over 2 s: " << used.count() / 1000 << " ms");
+    CHECK(used < 400ms);                        // a loop woken at once by every wait takes most of a core
+    CHECK(get(s.port(), "/") == "200|" + big);  // and the loop still serves
+    s.stop();
 }
 
 TEST_CASE("an answer from another thread wakes the loop through its loopback socket pair") {

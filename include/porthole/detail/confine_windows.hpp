@@ -80,16 +80,29 @@ inline bool is_beneath(std::wstring_view path, std::wstring_view root) noexcept 
     return path.size() == root.size() || path[root.size()] == L'\\';
 }
 
-// Whether the last name of `path` (below the root's final path) is the name its directory lists
-// for the file, `name` in any case, rather than a short (8.3) alias of another name ("GIT~1" for
-// ".git"): an alias would take a request past every check of the names it asks for (dotfiles).
-// FindFirstFile matches either name and reports the long one.
-inline bool is_listed_name(std::wstring const& path, std::wstring_view name) {
+// Whether `name` has the shape of a short (8.3) name: at most 8 characters, a dot and at most 3,
+// not beginning with a dot. Only such a name can be an alias of another.
+inline bool could_be_short_name(std::wstring_view name) noexcept {
+    auto dot = name.find(L'.');
+    auto base = name.substr(0, dot);
+    if (base.empty() || base.size() > 8) return false;
+    if (dot == std::wstring_view::npos) return true;
+    auto extension = name.substr(dot + 1);
+    return extension.size() <= 3 && extension.find(L'.') == std::wstring_view::npos;
+}
+
+// 0 when the last name of `path` (below the root's final path) is the name its directory lists
+// for the file, `name` in any case, rather than a short (8.3) alias of another name ("GIT~1"
+// for ".git"), which would take a request past every check of the names it asks for
+// (dotfiles): ENOENT for an alias, else the errno-like error of the search. FindFirstFile
+// matches either name and reports the long one.
+inline int listed_name_error(std::wstring const& path, std::wstring_view name) {
+    if (!could_be_short_name(name)) return 0;
     WIN32_FIND_DATAW found{};
     HANDLE find = ::FindFirstFileExW(path.c_str(), FindExInfoBasic, &found, FindExSearchNameMatch, nullptr, 0);
-    if (find == INVALID_HANDLE_VALUE) return false;
+    if (find == INVALID_HANDLE_VALUE) return errno_from_windows(::GetLastError());
     ::FindClose(find);
-    return same_path(found.cFileName, name);
+    return same_path(found.cFileName, name) ? 0 : ENOENT;
 }
 
 // Opens the root directory of a static_files; -1 with errno set.
@@ -136,9 +149,11 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
         path += name16;
         // Without follow_symlinks the final path below catches an alias; with it, a link's final
         // path differs anyway, so each name is checked itself.
-        if (follow_symlinks && !is_listed_name(path, name16)) {
-            error = ENOENT;
-            return -1;
+        if (follow_symlinks) {
+            if (int e = listed_name_error(path, name16)) {
+                error = e;
+                return -1;
+            }
         }
     }
     DWORD flags = FILE_FLAG_BACKUP_SEMANTICS | (follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);

@@ -46,7 +46,7 @@ inline void connection<App>::timeout() {
 // not end the exchange, which would leave the client reading the next answer as this one's)
 // is not sent: logged, a 500 instead.
 template <class App>
-PORTHOLE_NOINLINE void connection<App>::replace_invalid(request const& req, response& res) {
+void connection<App>::replace_invalid(request const& req, response& res) {
     log_error(detail::about_request(detail::why_invalid(res), req.method_name(), req.target()));
     res = response::error(status::internal_server_error);
 }
@@ -98,8 +98,7 @@ inline std::uint64_t connection<App>::queue_own_answer(response& res, answered_r
 // The access log's line for an answer of the connection's own (a malformed head or body, a
 // body over its limit, a timeout).
 template <class App>
-PORTHOLE_NOINLINE void connection<App>::log_own_answer(status s, std::uint64_t bytes,
-                                                       answered_request const& answered) {
+void connection<App>::log_own_answer(status s, std::uint64_t bytes, answered_request const& answered) {
     config_.access_log(access_entry{peer_, answered.method_name, answered.target, answered.version, s, bytes});
 }
 

@@ -7,6 +7,7 @@
 
 #include <porthole/detail/sys.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -106,9 +107,11 @@ private:
 class poll_poller {
 public:
     static constexpr bool edge_triggered = false;
-    // Where the descriptor sits in the pollfd array (moves when another one is removed).
+    // Where the descriptor sits in the pollfd array (moves when another one is removed), and
+    // whether it sits out the next wait (see wait()).
     struct handle {
         std::uint32_t index = ~std::uint32_t{0};
+        bool parked = false;
     };
 
     // poll(2) has no descriptor to expose: a caller's own loop calls poll() on a short timer.
@@ -130,6 +133,8 @@ public:
     }
 
     void remove(int, handle& h) noexcept {
+        if (h.parked) std::erase(parked_, &h);
+        h.parked = false;
         std::uint32_t i = h.index;
         std::uint32_t last = static_cast<std::uint32_t>(fds_.size() - 1);
         if (i != last) {
@@ -146,15 +151,39 @@ public:
 
     // Readiness is copied out before any callback runs, because callbacks add and remove
     // descriptors (which moves entries of the pollfd array).
+    //
+    // A socket that waits for output room alone and is told only of a hangup sits out the next
+    // wait, which lasts retry_ms at most, and is then reported writable: WSAPoll reports POLLHUP
+    // from the peer's FIN on, whatever `events` asks for, so a half-closed peer that does not
+    // read would have every wait return at once, and the loop spin until the write timeout.
+    // Elsewhere such a socket's next write fails, a retry_ms later.
     template <class W, class F>
     void wait(int timeout_ms, W&& on_wake, F&& on_ready) {
+        std::size_t parked = parked_.size();
+        if (parked) [[unlikely]] {
+            for (handle* h : parked_) {  // room reserved by park()
+                parked_fds_.push_back(fds_[h->index].fd);
+                fds_[h->index].fd = parked_socket;  // ignored by poll
+            }
+            if (timeout_ms < 0 || timeout_ms > retry_ms) timeout_ms = retry_ms;
+        }
         int n = poll_sockets(fds_.data(), fds_.size(), timeout_ms);
+        for (std::size_t k = 0; k < parked; ++k) fds_[parked_[k]->index].fd = parked_fds_[k];
         on_wake();
         ready_.clear();
+        for (std::size_t k = 0; k < parked; ++k) {
+            parked_[k]->parked = false;
+            ready_.emplace_back(tags_[parked_[k]->index], ready_write | ready_hangup);
+        }
+        parked_.erase(parked_.begin(), parked_.begin() + static_cast<std::ptrdiff_t>(parked));
+        parked_fds_.clear();
         for (std::size_t i = 0; n > 0 && i < fds_.size(); ++i) {
             short re = fds_[i].revents;
             if (!re) continue;
             --n;
+            if (re == (re & POLLHUP) && fds_[i].events == POLLOUT && !handles_[i]->parked) [[unlikely]] {
+                if (park(i)) continue;
+            }
             unsigned r = 0;
             if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ready_read;
             if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ready_write;
@@ -165,6 +194,22 @@ public:
     }
 
 private:
+    static constexpr int retry_ms = 20;
+    static constexpr decltype(pollfd::fd) parked_socket = static_cast<decltype(pollfd::fd)>(-1);
+
+    // Sets entry i aside for the next wait; false if there is no room to note it.
+    bool park(std::size_t i) noexcept {
+        try {
+            parked_.reserve(parked_.size() + 1);
+            parked_fds_.reserve(parked_.size() + 1);
+        } catch (...) {
+            return false;
+        }
+        handles_[i]->parked = true;
+        parked_.push_back(handles_[i]);
+        return true;
+    }
+
     void insert(int fd, short events, void* tag, handle& h) {
         fds_.push_back(pollfd{native_socket(fd), events, 0});
         try {
@@ -182,6 +227,8 @@ private:
     std::vector<void*> tags_;
     std::vector<handle*> handles_;
     std::vector<std::pair<void*, unsigned>> ready_;
+    std::vector<handle*> parked_;                   // sitting out the next wait
+    std::vector<decltype(pollfd::fd)> parked_fds_;  // their sockets, during it
 };
 
 #if defined(__linux__) && !defined(PORTHOLE_USE_POLL)

@@ -67,8 +67,8 @@ public:
     }
 };
 inline std::error_category const& errno_category() noexcept {
-    static errno_category_type const category;
-    return category;
+    static auto const* category = new errno_category_type;  // never destroyed, as the standard's own
+    return *category;
 }
 
 // The last Winsock error as an errno value, which is also left in errno.
