@@ -1280,9 +1280,10 @@ private:
         } else {
             return fail(parse_error::invalid_version);
         }
-        // HTTP/1.0 and HTTP/1.1 only; any other well-formed version (2.0, 0.9, 1.2) gets 505.
-        if (p[5] != '1' || p[7] > '1') return fail(parse_error::unsupported_version);
-        head_.version = version{1, static_cast<std::uint8_t>(p[7] - '0')};
+        // Major version 1 only (2.0 and 0.9 get 505). A higher minor (HTTP/1.2) is read as 1.1, the
+        // highest this server implements (RFC 9110 2.5).
+        if (p[5] != '1') return fail(parse_error::unsupported_version);
+        head_.version = p[7] == '0' ? http_1_0 : http_1_1;
         line_start_ = headers_start_ = static_cast<std::size_t>(eol - base_);
         return parse_status::complete;
     }
