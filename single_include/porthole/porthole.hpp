@@ -14993,7 +14993,7 @@ public:
     }
 
     void remove(int, handle& h) noexcept {
-        if (h.parked) std::erase(parked_, &h);
+        if (h.parked) std::erase_if(parked_, [&](parked_socket const& p) { return p.owner == &h; });
         h.parked = false;
         std::uint32_t i = h.index;
         std::uint32_t last = static_cast<std::uint32_t>(fds_.size() - 1);
@@ -15021,22 +15021,18 @@ public:
     void wait(int timeout_ms, W&& on_wake, F&& on_ready) {
         std::size_t parked = parked_.size();
         if (parked) [[unlikely]] {
-            for (handle* h : parked_) {  // room reserved by park()
-                parked_fds_.push_back(fds_[h->index].fd);
-                fds_[h->index].fd = parked_socket;  // ignored by poll
-            }
+            for (parked_socket const& p : parked_) fds_[p.owner->index].fd = ignored_socket;
             if (timeout_ms < 0 || timeout_ms > retry_ms) timeout_ms = retry_ms;
         }
         int n = poll_sockets(fds_.data(), fds_.size(), timeout_ms);
-        for (std::size_t k = 0; k < parked; ++k) fds_[parked_[k]->index].fd = parked_fds_[k];
+        for (std::size_t k = 0; k < parked; ++k) fds_[parked_[k].owner->index].fd = parked_[k].socket;
         on_wake();
         ready_.clear();
         for (std::size_t k = 0; k < parked; ++k) {
-            parked_[k]->parked = false;
-            ready_.emplace_back(tags_[parked_[k]->index], ready_write | ready_hangup);
+            parked_[k].owner->parked = false;
+            ready_.emplace_back(tags_[parked_[k].owner->index], ready_write | ready_hangup);
         }
         parked_.erase(parked_.begin(), parked_.begin() + static_cast<std::ptrdiff_t>(parked));
-        parked_fds_.clear();
         for (std::size_t i = 0; n > 0 && i < fds_.size(); ++i) {
             short re = fds_[i].revents;
             if (!re) continue;
@@ -15055,18 +15051,16 @@ public:
 
 private:
     static constexpr int retry_ms = 20;
-    static constexpr decltype(pollfd::fd) parked_socket = static_cast<decltype(pollfd::fd)>(-1);
+    static constexpr decltype(pollfd::fd) ignored_socket = static_cast<decltype(pollfd::fd)>(-1);  // by poll
 
     // Sets entry i aside for the next wait; false if there is no room to note it.
     bool park(std::size_t i) noexcept {
         try {
-            parked_.reserve(parked_.size() + 1);
-            parked_fds_.reserve(parked_.size() + 1);
+            parked_.push_back({handles_[i], fds_[i].fd});
         } catch (...) {
             return false;
         }
         handles_[i]->parked = true;
-        parked_.push_back(handles_[i]);
         return true;
     }
 
@@ -15087,8 +15081,11 @@ private:
     std::vector<void*> tags_;
     std::vector<handle*> handles_;
     std::vector<std::pair<void*, unsigned>> ready_;
-    std::vector<handle*> parked_;                   // sitting out the next wait
-    std::vector<decltype(pollfd::fd)> parked_fds_;  // their sockets, during it
+    struct parked_socket {
+        handle* owner;
+        decltype(pollfd::fd) socket;  // kept here while its entry holds ignored_socket
+    };
+    std::vector<parked_socket> parked_;  // sitting out the next wait
 };
 
 #if defined(__linux__) && !defined(PORTHOLE_USE_POLL)
