@@ -241,4 +241,21 @@ inline bool read_until(connection& c, std::string& got, std::string_view needle,
     return true;
 }
 
+// A slow pipeliner: sends `count` copies of `request`, each head ending `gap` after it began and
+// the next one's first bytes (8) going with that end, so that a head is always under way.
+// `send(bytes)` returns false once the connection is gone. How long the sending took, or
+// nullopt if a send failed.
+inline std::optional<std::chrono::steady_clock::duration> pipeline_heads_slowly(auto&& send, std::string const& request,
+                                                                                int count,
+                                                                                std::chrono::milliseconds gap) {
+    std::string const first = request.substr(0, 8), rest = request.substr(8);
+    if (!send(first)) return std::nullopt;
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 1; i <= count; ++i) {
+        std::this_thread::sleep_for(gap);
+        if (!send(rest + (i < count ? first : std::string()))) return std::nullopt;
+    }
+    return std::chrono::steady_clock::now() - start;
+}
+
 }  // namespace test_client
