@@ -192,3 +192,35 @@ TEST_CASE("a streamed body's size is not known when the entry is written: '-' in
     access_entry sized{"127.0.0.1:1", "GET", "/empty", http_1_1, status::ok, 0};
     CHECK(after_stamp(clf_line(sized)) == "\"GET /empty HTTP/1.1\" 200 0\n");
 }
+
+TEST_CASE("the layer's entry names the user-id of the request's Basic credentials, accepted or not") {
+    std::vector<std::string> users;
+    auto app = layers{access_log([&](access_entry const& e) {
+                          users.push_back(std::string(e.user) + " " + std::to_string(to_int(e.status)));
+                      }),
+                      basic_auth("t", "alice", "secret")}([](request const&) { return "hello"; });
+    testing::client c(app);
+    auto basic = [](std::string const& pair) { return "Authorization: Basic " + base64::encode(pair) + "\r\n"; };
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n" + basic("alice:secret") + "\r\n");
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n" + basic("mallory:guess") + "\r\n");
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nAuthorization: Basic !!\r\n\r\n");  // not base64: no user-id
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer abc\r\n\r\n");
+    REQUIRE(c.responses().size() == 5);
+    // As nginx's $remote_user: the user-id sent, whether or not it was let in.
+    CHECK(users == std::vector<std::string>{"alice 200", "mallory 401", " 401", " 401", " 401"});
+}
+
+TEST_CASE("common_log: the user-id between the dashes, '-' for none, escaped where it could split the line") {
+    access_entry e{"192.0.2.9:80", "GET", "/", version{1, 1}, status::ok, 2};
+    CHECK(clf_line(e).starts_with("192.0.2.9 - - ["));
+    e.user = "alice";
+    CHECK(clf_line(e).starts_with("192.0.2.9 - alice ["));
+    e.user = R"(a b"c\d)";
+    CHECK(clf_line(e).starts_with(R"(192.0.2.9 - a\x20b\x22c\x5Cd [)"));
+    std::string long_user(1000, 'u');
+    e.user = long_user;
+    auto line = clf_line(e);
+    CHECK(line.starts_with("192.0.2.9 - " + std::string(256, 'u') + " ["));
+    CHECK(after_stamp(line) == "\"GET / HTTP/1.1\" 200 2\n");
+}
