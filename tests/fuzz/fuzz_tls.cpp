@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                    conn.feed(bytes);
                    return conn.wants_read();
                });
-        if (fed == 0 && data[0] >= 'A' && data[0] <= 'Z') {
+        if (fed == 0 && tls::detail::starts_plain_http(data[0])) {
             FUZZ_CHECK(s.plain_http());
             FUZZ_CHECK(s.output() == tls::detail::plain_http_reply);
         }

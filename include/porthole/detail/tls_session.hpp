@@ -121,6 +121,14 @@ inline constexpr std::string_view plain_http_reply =
     "This port speaks HTTPS: use https:// to reach it.\n";
 static_assert(plain_http_reply.size() - plain_http_reply.find("\r\n\r\n") - 4 == 50);
 
+// Whether a connection's first byte begins plain HTTP rather than TLS, whose records begin with
+// 0x14 to 0x18 (a handshake, 0x16, first): a letter of a method, or the CR or LF of the empty
+// line a client may send before its request line (RFC 9112 2.2).
+constexpr bool starts_plain_http(unsigned char first) noexcept {
+    unsigned lower = first | 0x20u;
+    return (lower >= 'a' && lower <= 'z') || first == '\r' || first == '\n';
+}
+
 }  // namespace detail
 
 // The server side of one TLS connection.
@@ -169,10 +177,7 @@ public:
         if (state_ == state::failed || state_ == state::closed || encrypted.empty()) return;
         if (!seen_input_) {
             seen_input_ = true;
-            // A TLS connection starts with a handshake record (0x16); an upper-case letter is
-            // the first of an HTTP method: a plain request on the wrong port.
-            unsigned char first = static_cast<unsigned char>(encrypted[0]);
-            if (first >= 'A' && first <= 'Z') {
+            if (detail::starts_plain_http(static_cast<unsigned char>(encrypted[0]))) {  // the wrong port
                 plain_http_ = true;
                 fail_with("plain HTTP request on the TLS port");
                 io_.out.assign(detail::plain_http_reply);
