@@ -584,6 +584,43 @@ TEST_CASE("the connection's own answer to HEAD has the head of its page and no c
     }
 }
 
+// The same when the request line fails after its method: the log cannot name the request, but
+// a HEAD is read far enough to answer it without content.
+TEST_CASE("a HEAD whose request line fails after the method gets the head of the page and no content") {
+    connection_config cfg;
+    cfg.limits.max_request_line = 64;
+    std::vector<std::string> logged;
+    cfg.access_log = [&](access_entry const& e) { logged.emplace_back(e.method); };
+    std::vector<std::pair<std::string, status>> const cases{
+        {" /" + std::string(100, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", status::uri_too_long},
+        {" / HTTP/2.0\r\nHost: t\r\n\r\n", status::http_version_not_supported},
+        {" / HTTP/1.x\r\nHost: t\r\n\r\n", status::bad_request},
+        {" / HTTP/1.1\nHost: t\r\n\r\n", status::bad_request},
+        {" /a#b HTTP/1.1\r\nHost: t\r\n\r\n", status::bad_request},
+        {" /slow", status::request_timeout},
+    };
+    for (auto const& one : cases) {
+        auto const& rest = one.first;
+        auto const expected = one.second;
+        CAPTURE(rest);
+        auto page = std::string(response::error(expected).body_view());
+        for (std::string method : {"HEAD", "GET"}) {
+            recorder app;
+            client c(app, cfg);
+            c.send(method + rest);
+            if (expected == status::request_timeout) c.time_out();
+            bool head = method == "HEAD";
+            auto rs = c.responses({head});
+            REQUIRE(rs.size() == 1);
+            CHECK(rs[0].status == to_int(expected));
+            CHECK(rs[0].header("Content-Length") == std::to_string(page.size()));
+            CHECK(c.output().ends_with(head ? std::string("\r\n\r\n") : page));
+            REQUIRE(!logged.empty());
+            CHECK(logged.back() == "-");
+        }
+    }
+}
+
 // A 408 while the head's fields or the body come names the request from the bytes the
 // connection kept, wherever its request line was parsed: the driver's buffer (reused by the loop's
 // other connections, or freed), the connection's own before a pipelined request ahead of it was

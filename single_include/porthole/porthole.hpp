@@ -10687,10 +10687,11 @@ private:
 
     // The request an answer of the connection's own is for: the one whose request line the
     // parser read (its views are valid inside process(), or re-pointed by timeout()), else
-    // unknown ("-": a request line malformed or cut short names no method for certain).
+    // unknown ("-": a request line malformed or cut short names no method for certain), though a
+    // HEAD followed by its space is answered without content (RFC 9110 9.3.2) all the same.
     answered_request parsed_request() const noexcept {
-        if (!parser_.request_line_parsed()) return unknown_request();
         auto const& h = parser_.head();
+        if (!parser_.request_line_parsed()) return {"-", "-", http_1_1, false, h.method == method::head};
         return {h.method_name, h.target, h.version, false, h.method == method::head};
     }
     static answered_request unknown_request() noexcept { return {"-", "-", http_1_1, false, false}; }
