@@ -21,6 +21,7 @@ struct parsed_request {
     std::string body;
     bool keep_alive = false;
     bool expect_continue = false;
+    bool expect_unsupported = false;
     porthole::body_framing framing = porthole::body_framing::none;
     friend bool operator==(parsed_request const&, parsed_request const&) = default;
 };
@@ -78,6 +79,7 @@ inline outcome run(std::string_view input, std::vector<std::size_t> const& cuts,
             r.body = std::string(parser.body());
             r.keep_alive = h.keep_alive;
             r.expect_continue = h.expect_continue;
+            r.expect_unsupported = h.expect_unsupported;
             r.framing = h.framing;
             out.requests.push_back(std::move(r));
             buf.erase(0, parser.consumed());

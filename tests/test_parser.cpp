@@ -329,6 +329,17 @@ TEST_CASE("rule: repeated identical Content-Length values collapse, differing on
           E::conflicting_content_length);
 }
 
+TEST_CASE("rule: a Content-Length list with an empty member is 400, not a list of identical values") {
+    for (char const* v : {"3,", ",3", "3,,3", "3, ,3", "3 ,", ","}) {
+        INFO(v);
+        CHECK(error_of(req(std::string("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ") + v + "\r\n", "abc")) ==
+              E::invalid_content_length);
+    }
+    auto o = run(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3 , 3,3\r\n", "abc"));
+    REQUIRE(o.requests.size() == 1);
+    CHECK(o.requests[0].body == "abc");
+}
+
 TEST_CASE("rule: Transfer-Encoding with Content-Length is 400") {
     CHECK(error_of(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n",
                        "0\r\n\r\nG")) == E::content_length_with_transfer_encoding);
@@ -521,6 +532,22 @@ TEST_CASE("helper: Expect 100-continue is reported once the head is complete") {
     basic_request_parser<8> q;
     CHECK(q.parse(other) == parse_status::incomplete);
     CHECK(q.head().expect_unsupported);
+}
+
+TEST_CASE("rule: Expect is a list: each member 100-continue, or the request is 417; empty members are none") {
+    auto expectations = [](std::string const& fields) {
+        std::string raw = req("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n" + fields);
+        basic_request_parser<8> p;
+        CHECK(p.parse(raw) == parse_status::incomplete);
+        return std::pair{p.head().expect_continue, p.head().expect_unsupported};
+    };
+    CHECK(expectations("Expect: 100-continue, 100-continue\r\n") == std::pair{true, false});
+    CHECK(expectations("Expect: ,100-continue,\r\n") == std::pair{true, false});
+    CHECK(expectations("Expect: 100-continue\r\nExpect: 100-CONTINUE\r\n") == std::pair{true, false});
+    CHECK(expectations("Expect: \r\n") == std::pair{false, false});
+    CHECK(expectations("Expect: , \r\n") == std::pair{false, false});
+    CHECK(expectations("Expect: 100-continue, fancy\r\n").second);
+    CHECK(expectations("Expect: 100-continue;x=1\r\n").second);
 }
 
 TEST_CASE("helper: header lookup is case-insensitive") {

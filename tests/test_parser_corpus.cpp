@@ -39,9 +39,7 @@ simulated simulate(outcome const& o) {
             s.closed = true;
             return s;
         }
-        auto expect =
-            std::find_if(r.headers.begin(), r.headers.end(), [](auto const& f) { return iequals(f.first, "expect"); });
-        if (expect != r.headers.end() && !iequals(expect->second, "100-continue")) {
+        if (r.expect_unsupported) {
             s.finals.push_back("417");
             s.closed = true;
             return s;

@@ -409,9 +409,11 @@ private:
                 }
                 break;
             case 6:
-                if (detail::token_is(n, "expect")) {
-                    if (iequals(f.value, "100-continue")) head_.expect_continue = true;
-                    else head_.expect_unsupported = true;
+                if (detail::token_is(n, "expect")) {  // a list (RFC 9110 10.1.1): empty members are no expectation
+                    for_each_list_item(f.value, [&](std::string_view e) {
+                        if (iequals(e, "100-continue")) head_.expect_continue = true;
+                        else head_.expect_unsupported = true;
+                    });
                 }
                 break;
             case 10:
@@ -449,9 +451,12 @@ private:
     }
 
     parse_error on_content_length(std::string_view value) noexcept {
-        // 1*DIGIT; a list of identical values collapses to one (RFC 9110 8.6).
+        // 1*DIGIT; a list of identical values collapses to one (RFC 9110 8.6), a list with an
+        // empty member ("5,") is no such list.
         bool any = false, ok = true, conflict = false, leading_zero = false;
+        std::size_t members = 0;
         for_each_list_item(value, [&](std::string_view item) {
+            ++members;
             std::uint64_t v = 0;
             if (!detail::parse_decimal(item, v)) return ok = false;
             // "005" is 1*DIGIT, but parsers in front of us may read it as octal or refuse it:
@@ -463,7 +468,8 @@ private:
             return true;
         });
         if (leading_zero) return parse_error::content_length_leading_zero;
-        if (!ok || !any) return parse_error::invalid_content_length;
+        if (!ok || !any || members != 1 + static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')))
+            return parse_error::invalid_content_length;
         if (conflict) return parse_error::conflicting_content_length;
         cl_seen_ = true;
         return parse_error::none;
