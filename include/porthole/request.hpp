@@ -187,6 +187,13 @@ inline header_field const* only_field(request const& req, std::string_view name,
         }
     return found;
 }
+// The value of a field that holds one (a date, a range); nullopt when absent or on two lines.
+inline std::optional<std::string_view> single_value(request const& req, std::string_view name) noexcept {
+    bool twice = false;
+    auto const* f = only_field(req, name, twice);
+    if (!f || twice) return std::nullopt;
+    return f->value;
+}
 
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
 // asterisk-form yields "*"; authority-form yields an empty path.

@@ -3081,6 +3081,13 @@ inline header_field const* only_field(request const& req, std::string_view name,
         }
     return found;
 }
+// The value of a field that holds one (a date, a range); nullopt when absent or on two lines.
+inline std::optional<std::string_view> single_value(request const& req, std::string_view name) noexcept {
+    bool twice = false;
+    auto const* f = only_field(req, name, twice);
+    if (!f || twice) return std::nullopt;
+    return f->value;
+}
 
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
 // asterisk-form yields "*"; authority-form yields an empty path.
@@ -13705,18 +13712,18 @@ private:
         auto mtime = std::min(static_cast<std::time_t>(st.mtime_seconds), std::time(nullptr));
         char date_buf[http_date_size];
         auto last_modified = format_http_date(mtime, date_buf);
-        // RFC 9110 13.2.2, in its order.
+        // RFC 9110 13.2.2, in its order. A date on two lines is a list, which 13.1.3 and 13.1.4 ignore.
         if (req.header("If-Match")) {
             if (!detail::etag_fields_match(req.headers(), "If-Match", etag, true))
                 return response::error(status::precondition_failed);
-        } else if (auto field = req.header("If-Unmodified-Since")) {
+        } else if (auto field = detail::single_value(req, "If-Unmodified-Since")) {
             if (auto since = parse_http_date(*field); since && mtime > *since)
                 return response::error(status::precondition_failed);
         }
         bool not_modified = false;
         if (req.header("If-None-Match")) {
             not_modified = detail::etag_fields_match(req.headers(), "If-None-Match", etag, false);
-        } else if (auto field = req.header("If-Modified-Since")) {  // only GET and HEAD get here
+        } else if (auto field = detail::single_value(req, "If-Modified-Since")) {  // only GET and HEAD get here
             auto since = parse_http_date(*field);
             not_modified = since && mtime <= *since;
         }
@@ -13735,9 +13742,7 @@ private:
         std::uint64_t offset = 0, length = size;
         // Ranges are defined for GET only (RFC 9110 14.2); If-Range must match exactly.
         // A Range on two lines is not one range (RFC 9110 5.3): the whole representation.
-        bool twice = false;
-        auto const* range_line = req.method() == method::get ? detail::only_field(req, "Range", twice) : nullptr;
-        auto range_field = range_line && !twice ? std::optional<std::string_view>(range_line->value) : std::nullopt;
+        auto range_field = req.method() == method::get ? detail::single_value(req, "Range") : std::nullopt;
         if (range_field && if_range_holds(req, etag, mtime)) {
             auto range = detail::parse_byte_range(*range_field, size);
             if (range.kind == detail::byte_range::unsatisfiable) {
@@ -13758,10 +13763,12 @@ private:
         return r;
     }
 
-    // If-Range: an entity-tag must match strongly, a date must equal Last-Modified.
+    // If-Range: an entity-tag must match strongly, a date must equal Last-Modified; on two lines
+    // it is neither, and the whole representation is sent.
     static bool if_range_holds(request const& req, std::string_view etag, std::time_t mtime) {
-        auto field = req.header("If-Range");
-        if (!field) return true;
+        if (!req.header("If-Range")) return true;
+        auto field = detail::single_value(req, "If-Range");
+        if (!field) return false;
         auto v = detail::trim_ows(*field);
         if (!v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/")) return v == etag;
         auto date = parse_http_date(v);
