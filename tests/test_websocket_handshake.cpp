@@ -30,6 +30,7 @@ struct upgrade_request {
     porthole::method method = method::get;
     porthole::version version = http_1_1;
     std::string_view body;
+    std::string_view target = "/chat";
 
     upgrade_request& set(std::string_view name, std::string_view value) {
         for (auto& f : fields)
@@ -52,7 +53,8 @@ struct upgrade_request {
         p.method = method;
         p.method_name = to_string(method);
         p.version = version;
-        p.path = p.raw_path = p.target = "/chat";
+        p.target = target;
+        p.path = p.raw_path = "/chat";
         p.headers = fields;
         p.body = body;
         return request(p);
@@ -211,6 +213,29 @@ TEST_CASE("handshake: Origin, same-origin by default") {
     CHECK(upgrade_request().add("Origin", same).add("Origin", evil).status() == 403);
     CHECK(upgrade_request().add("Origin", evil).add("Origin", same).status() == 403);
     CHECK(upgrade_request().add("Origin", same).add("Origin", same).status() == 403);
+}
+
+TEST_CASE("handshake: with an absolute-form target, the same origin is the target's authority, not Host") {
+    // RFC 9112 3.2.2: an origin server ignores Host for an absolute-form target.
+    auto absolute = upgrade_request().set("Host", "evil.example");
+    absolute.target = "http://server.example.com:8080/chat";
+    CHECK(upgrade_request(absolute).add("Origin", "http://evil.example").status() == 403);
+    CHECK(upgrade_request(absolute).add("Origin", "http://server.example.com:8080").status() == 101);
+    CHECK(upgrade_request(absolute).add("Origin", "http://server.example.com").status() == 403);
+    absolute.target = "http://server.example.com?x=1";
+    CHECK(upgrade_request(absolute).add("Origin", "http://server.example.com").status() == 101);
+}
+
+TEST_CASE("absolute_form_authority: the authority of an absolute-form target, nothing for other forms") {
+    using porthole::detail::absolute_form_authority;
+    CHECK(absolute_form_authority("http://a.example:81/p?q") == "a.example:81");
+    CHECK(absolute_form_authority("https://[::1]:9/") == "[::1]:9");
+    CHECK(absolute_form_authority("http://h?q#f") == "h");
+    CHECK(absolute_form_authority("http://h") == "h");
+    CHECK(!absolute_form_authority("/p://x"));
+    CHECK(!absolute_form_authority("*"));
+    CHECK(!absolute_form_authority("h.example:443"));  // authority-form
+    CHECK(!absolute_form_authority(""));
 }
 
 TEST_CASE("handshake: Origin policies the application chooses") {

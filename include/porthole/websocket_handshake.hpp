@@ -38,7 +38,8 @@ inline std::string accept_key(std::string_view key) {
 // without Origin come from programs, not from pages, and are always let through.
 class origin_policy {
 public:
-    // The default: only pages served by this same host and port (Origin matches Host).
+    // The default: only pages served by this same host and port (Origin matches Host, or the
+    // authority of an absolute-form target).
     static origin_policy same_origin() { return origin_policy(kind::same_origin, {}, {}); }
     // Any page may connect: for public APIs meant to be used from other sites.
     static origin_policy any() { return origin_policy(kind::any, {}, {}); }
@@ -71,7 +72,9 @@ public:
                 [[fallthrough]];
             case kind::same_origin: break;
         }
-        return is_same_origin(origin, req.header("Host").value_or(""));
+        // The request's authority: an absolute-form target's, which overrides Host (RFC 9112 3.2.2).
+        auto authority = porthole::detail::absolute_form_authority(req.target());
+        return is_same_origin(origin, authority ? *authority : req.header("Host").value_or(""));
     }
 
     // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the

@@ -3089,6 +3089,16 @@ inline std::optional<std::string_view> single_value(request const& req, std::str
     return f->value;
 }
 
+// The authority of an absolute-form target ("http://host:port/p?q" gives "host:port"), which an
+// origin server takes in place of Host (RFC 9112 3.2.2); nullopt for any other form.
+constexpr std::optional<std::string_view> absolute_form_authority(std::string_view target) noexcept {
+    if (target.empty() || target.front() == '/') return std::nullopt;
+    auto scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos) return std::nullopt;
+    auto authority = target.substr(scheme_end + 3);
+    return authority.substr(0, authority.find_first_of("/?#"));
+}
+
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
 // asterisk-form yields "*"; authority-form yields an empty path.
 constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
@@ -10971,11 +10981,8 @@ void connection<App>::replace_invalid(request const& req, response& res) {
 
 template <class App>
 inline bool connection<App>::host_allowed(request_head const& h) const noexcept {
-    if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
-        auto authority = h.target.substr(h.target.find("://") + 3);
-        authority = authority.substr(0, authority.find_first_of("/?#"));
-        return detail::is_local_host(authority, config_.allowed_hosts);
-    }
+    if (auto authority = detail::absolute_form_authority(h.target))  // it overrides Host (RFC 9112 3.2.2)
+        return detail::is_local_host(*authority, config_.allowed_hosts);
     return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
 }
 
@@ -19260,7 +19267,8 @@ inline std::string accept_key(std::string_view key) {
 // without Origin come from programs, not from pages, and are always let through.
 class origin_policy {
 public:
-    // The default: only pages served by this same host and port (Origin matches Host).
+    // The default: only pages served by this same host and port (Origin matches Host, or the
+    // authority of an absolute-form target).
     static origin_policy same_origin() { return origin_policy(kind::same_origin, {}, {}); }
     // Any page may connect: for public APIs meant to be used from other sites.
     static origin_policy any() { return origin_policy(kind::any, {}, {}); }
@@ -19293,7 +19301,9 @@ public:
                 [[fallthrough]];
             case kind::same_origin: break;
         }
-        return is_same_origin(origin, req.header("Host").value_or(""));
+        // The request's authority: an absolute-form target's, which overrides Host (RFC 9112 3.2.2).
+        auto authority = porthole::detail::absolute_form_authority(req.target());
+        return is_same_origin(origin, authority ? *authority : req.header("Host").value_or(""));
     }
 
     // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the

@@ -53,11 +53,8 @@ void connection<App>::replace_invalid(request const& req, response& res) {
 
 template <class App>
 inline bool connection<App>::host_allowed(request_head const& h) const noexcept {
-    if (h.form == target_form::absolute) {  // its authority overrides Host (RFC 9112 3.2.2)
-        auto authority = h.target.substr(h.target.find("://") + 3);
-        authority = authority.substr(0, authority.find_first_of("/?#"));
-        return detail::is_local_host(authority, config_.allowed_hosts);
-    }
+    if (auto authority = detail::absolute_form_authority(h.target))  // it overrides Host (RFC 9112 3.2.2)
+        return detail::is_local_host(*authority, config_.allowed_hosts);
     return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
 }
 
