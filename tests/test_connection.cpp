@@ -343,6 +343,27 @@ TEST_CASE("the path is decoded once, segment-safe; a malformed escape is 400") {
     CHECK(seen.query == "q=1");
 }
 
+TEST_CASE("an https target on a connection that is not secured is 421; an http one is served") {
+    // RFC 9110 7.4: a request for an "https" resource MUST be rejected unless it came over a
+    // connection secured for it (test_tls_server.cpp serves one over TLS).
+    for (std::string target : {"https://t/p", "HTTPS://t/p?q", "https://t"}) {
+        CAPTURE(target);
+        recorder app;
+        client c(app);
+        c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\nGET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].status == 421);
+        CHECK(rs[1].status == 200);  // framing is sound: the connection goes on
+        CHECK(app.paths == std::vector<std::string>{"/next"});
+    }
+    recorder app;
+    client c(app);
+    c.send("GET http://t/p HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(c.responses().at(0).status == 200);
+    CHECK(app.paths == std::vector<std::string>{"/p"});
+}
+
 TEST_CASE("the request exposes headers, query, body and cookies") {
     std::string got;
     auto app = [&](request const& req) {

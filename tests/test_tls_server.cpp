@@ -221,6 +221,8 @@ TEST_CASE("HTTPS on loop threads: TLS 1.3 and 1.2, keep-alive and pipelining; th
         auto rs = c.read(10);
         REQUIRE(rs.size() == 10);
         CHECK(rs[9].body == "secure /p9 []");
+        // An "https" target is served over TLS (plain TCP answers it 421: test_connection.cpp).
+        CHECK(c.get("https://localhost/abs").body == "secure /abs []");
     }
     s.stop();
 }

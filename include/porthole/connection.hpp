@@ -501,7 +501,7 @@ private:
             finish(answered_request::of(req), response::error(status::not_implemented));
             return;
         }
-        if (host_check_ && !host_allowed(h)) {
+        if ((host_check_ || h.form == target_form::absolute) && misdirected(h)) {
             if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), response::error(status::misdirected_request));
             return;
@@ -553,7 +553,7 @@ private:
     // A response that is not valid (response.hpp) is not sent: logged, a 500 instead.
     PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res);
     // The Host (or absolute-form authority) names this machine (set_host_check).
-    bool host_allowed(request_head const& h) const noexcept;
+    bool misdirected(request_head const& h) const noexcept;
 
     // The application's response, built in place, or a 500 if it threw.
     response call_guarded(request const& req) {

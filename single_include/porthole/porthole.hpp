@@ -10621,7 +10621,7 @@ private:
             finish(answered_request::of(req), response::error(status::not_implemented));
             return;
         }
-        if (host_check_ && !host_allowed(h)) {
+        if ((host_check_ || h.form == target_form::absolute) && misdirected(h)) {
             if (recorder) metric_.routed(*recorder);
             finish(answered_request::of(req), response::error(status::misdirected_request));
             return;
@@ -10673,7 +10673,7 @@ private:
     // A response that is not valid (response.hpp) is not sent: logged, a 500 instead.
     PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res);
     // The Host (or absolute-form authority) names this machine (set_host_check).
-    bool host_allowed(request_head const& h) const noexcept;
+    bool misdirected(request_head const& h) const noexcept;
 
     // The application's response, built in place, or a 500 if it threw.
     response call_guarded(request const& req) {
@@ -10979,11 +10979,16 @@ void connection<App>::replace_invalid(request const& req, response& res) {
     res = response::error(status::internal_server_error);
 }
 
+// 421 (RFC 9110 7.4): an "https" target on a connection that is not secured, which an origin
+// server MUST reject; or, with the loopback check, a Host the check refuses, or the authority of
+// an absolute-form target, which overrides Host (RFC 9112 3.2.2).
 template <class App>
-inline bool connection<App>::host_allowed(request_head const& h) const noexcept {
-    if (auto authority = detail::absolute_form_authority(h.target))  // it overrides Host (RFC 9112 3.2.2)
-        return detail::is_local_host(*authority, config_.allowed_hosts);
-    return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
+inline bool connection<App>::misdirected(request_head const& h) const noexcept {
+    auto authority = detail::absolute_form_authority(h.target);
+    if (authority && !secure_ && iequals(h.target.substr(0, 8), "https://")) return true;
+    if (!host_check_) return false;
+    if (authority) return !detail::is_local_host(*authority, config_.allowed_hosts);
+    return !h.host.empty() && !detail::is_local_host(h.host, config_.allowed_hosts);
 }
 
 // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
@@ -11609,8 +11614,7 @@ bool connection<App>::plan_body() {
     }
     auto const& h = parser_.head();
     // Requests refused whatever the route are answered once whole, as always.
-    if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
-        (host_check_ && !host_allowed(h)))
+    if (h.expect_unsupported || h.method == method::other || h.method == method::connect || misdirected(h))
         return false;
     target_views t;
     if (!split_head_target(h, t)) return false;
@@ -11764,8 +11768,8 @@ bool connection<App>::answer_refusal(status refusal) {
         if (!app_.answers_refusals()) return false;
     }
     auto const& h = parser_.head();
-    if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
-        (host_check_ && !host_allowed(h)) || (h.form != target_form::origin && h.form != target_form::absolute))
+    if (h.expect_unsupported || h.method == method::other || h.method == method::connect || misdirected(h) ||
+        (h.form != target_form::origin && h.form != target_form::absolute))
         return false;
     target_views t;
     if (!split_head_target(h, t)) return false;

@@ -19,8 +19,7 @@ bool connection<App>::plan_body() {
     }
     auto const& h = parser_.head();
     // Requests refused whatever the route are answered once whole, as always.
-    if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
-        (host_check_ && !host_allowed(h)))
+    if (h.expect_unsupported || h.method == method::other || h.method == method::connect || misdirected(h))
         return false;
     target_views t;
     if (!split_head_target(h, t)) return false;
@@ -174,8 +173,8 @@ bool connection<App>::answer_refusal(status refusal) {
         if (!app_.answers_refusals()) return false;
     }
     auto const& h = parser_.head();
-    if (h.expect_unsupported || h.method == method::other || h.method == method::connect ||
-        (host_check_ && !host_allowed(h)) || (h.form != target_form::origin && h.form != target_form::absolute))
+    if (h.expect_unsupported || h.method == method::other || h.method == method::connect || misdirected(h) ||
+        (h.form != target_form::origin && h.form != target_form::absolute))
         return false;
     target_views t;
     if (!split_head_target(h, t)) return false;

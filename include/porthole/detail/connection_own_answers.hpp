@@ -51,11 +51,16 @@ void connection<App>::replace_invalid(request const& req, response& res) {
     res = response::error(status::internal_server_error);
 }
 
+// 421 (RFC 9110 7.4): an "https" target on a connection that is not secured, which an origin
+// server MUST reject; or, with the loopback check, a Host the check refuses, or the authority of
+// an absolute-form target, which overrides Host (RFC 9112 3.2.2).
 template <class App>
-inline bool connection<App>::host_allowed(request_head const& h) const noexcept {
-    if (auto authority = detail::absolute_form_authority(h.target))  // it overrides Host (RFC 9112 3.2.2)
-        return detail::is_local_host(*authority, config_.allowed_hosts);
-    return h.host.empty() || detail::is_local_host(h.host, config_.allowed_hosts);
+inline bool connection<App>::misdirected(request_head const& h) const noexcept {
+    auto authority = detail::absolute_form_authority(h.target);
+    if (authority && !secure_ && iequals(h.target.substr(0, 8), "https://")) return true;
+    if (!host_check_) return false;
+    if (authority) return !detail::is_local_host(*authority, config_.allowed_hosts);
+    return !h.host.empty() && !detail::is_local_host(h.host, config_.allowed_hosts);
 }
 
 // RFC 9110 9.3.7: 200, Allow with the methods the connection hands to applications (CONNECT
