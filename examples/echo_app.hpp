@@ -5,6 +5,7 @@
 //   POST /echo        200, the received header fields, one "Name: Value" per line
 //   GET /cookie       200, the received cookies, one "name=value" per line
 //   GET /count        200, how many requests the application has received
+// HEAD is answered as GET; another method gets 405 with the path's Allow.
 //   GET /header?value=V     200 with header X-Echo: V (decoded): a probe for response splitting
 //   GET /set-cookie?name=N&value=V   200 with Set-Cookie N=V; Path=/; HttpOnly
 // Every response carries X-Body-Length, the decoded body length it received.
@@ -31,39 +32,49 @@ struct echo_app {
         using porthole::method;
         auto path = req.path();
         auto m = req.method();
+        bool get = m == method::get || m == method::head;  // HEAD: GET's head (RFC 9110 9.3.2)
         if (path == "/") {
-            if (m == method::get || m == method::head) return porthole::response::text("OK");
+            if (get) return porthole::response::text("OK");
             if (m == method::options)
                 return porthole::response(porthole::status::ok).set_header("Allow", "GET, HEAD, OPTIONS, POST");
             if (m == method::post) return porthole::response::text(std::string(req.body()));
-        } else if (path == "/echo" && m == method::post) {
+            return not_allowed("GET, HEAD, OPTIONS, POST");
+        }
+        if (path == "/echo") {
+            if (m != method::post) return not_allowed("POST");
             std::string out;
             for (auto const& f : req.headers()) {
                 out.append(f.name).append(": ").append(f.value).push_back('\n');
             }
             return porthole::response::text(std::move(out));
-        } else if (path == "/cookie" && (m == method::get || m == method::head)) {
+        }
+        if (path != "/cookie" && path != "/header" && path != "/set-cookie" && path != "/count")
+            return porthole::response(porthole::status::not_found);
+        if (!get) return not_allowed("GET, HEAD");
+        if (path == "/cookie") {
             std::string out;
             for (auto const& f : req.headers())
                 if (porthole::iequals(f.name, "Cookie"))
                     for (auto const& c : porthole::cookies_view(f.value))
                         out.append(c.name).append("=").append(c.value).push_back('\n');
             return porthole::response::text(std::move(out));
-        } else if (path == "/header" && m == method::get) {
+        }
+        if (path == "/header") {
             auto res = porthole::response::text("header set\n");
             res.set_header("X-Echo", req.query("value").value_or(""));  // CR/LF here: refused, 500
             return res;
-        } else if (path == "/set-cookie" && m == method::get) {
+        }
+        if (path == "/set-cookie") {
             auto cookie = porthole::set_cookie(req.query("name").value_or("n"), req.query("value").value_or(""))
                               .path("/")
                               .http_only();
             if (!cookie.valid()) return porthole::response::text("invalid cookie\n", porthole::status::bad_request);
             return porthole::response::text("cookie set\n").add_header("Set-Cookie", cookie.to_string());
-        } else if (path == "/count" && m == method::get) {
-            return porthole::response::text(std::to_string(n - 1));
-        } else {
-            return porthole::response(porthole::status::not_found);
         }
-        return porthole::response(porthole::status::method_not_allowed).set_header("Allow", "GET, HEAD, OPTIONS, POST");
+        return porthole::response::text(std::to_string(n - 1));  // /count
+    }
+
+    static porthole::response not_allowed(char const* allow) {
+        return porthole::response(porthole::status::method_not_allowed).set_header("Allow", allow);
     }
 };

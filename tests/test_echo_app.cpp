@@ -61,3 +61,22 @@ TEST_CASE("echo: /count tells how many requests came before; unknown paths are 4
     CHECK(r.status == 405);
     CHECK(r.header("Allow") == "GET, HEAD, OPTIONS, POST");
 }
+
+TEST_CASE("echo: every path answers HEAD as GET, and another method 405 with that path's Allow") {
+    std::atomic<unsigned long> n{0};
+    echo_app app{&n};
+    for (char const* path : {"/count", "/cookie", "/header?value=v", "/set-cookie?name=a&value=b"}) {
+        CAPTURE(path);
+        auto get = testing::get(app, path);
+        auto head = testing::send(app, simple_request{method::head, path, {}, {}});
+        CHECK(head.status == get.status);
+        CHECK(head.body.empty());
+        CHECK(head.header("Content-Length") == get.header("Content-Length"));
+        auto post = testing::send(app, simple_request{method::post, path, {}, "x"});
+        CHECK(post.status == 405);
+        CHECK(post.header("Allow") == "GET, HEAD");
+    }
+    auto get_echo = testing::get(app, "/echo");
+    CHECK(get_echo.status == 405);
+    CHECK(get_echo.header("Allow") == "POST");
+}
