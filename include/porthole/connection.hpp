@@ -552,7 +552,8 @@ private:
 
     // A response that is not valid (response.hpp) is not sent: logged, a 500 instead.
     PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res);
-    // The Host (or absolute-form authority) names this machine (set_host_check).
+    // 421: an https target without TLS, or a Host (or absolute-form authority) that is not this
+    // machine's (set_host_check).
     bool misdirected(request_head const& h) const noexcept;
 
     // The application's response, built in place, or a 500 if it threw.

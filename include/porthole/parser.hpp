@@ -243,7 +243,11 @@ private:
             bool over = state_ == state::request_line ? size > limits_.max_request_line
                                                       : size - headers_start_ > limits_.max_header_bytes ||
                                                             size - line_start_ > limits_.max_header_line;
-            if (!over && std::memchr(data + scanned_, '\n', size - scanned_) == nullptr) {
+            // Still, the method is named once its space comes, so that the answer to a HEAD cut
+            // short has no content whatever the pieces (only the new bytes are looked at).
+            bool names_method = state_ == state::request_line && head_.method_name.empty() &&
+                                std::memchr(data + scanned_, ' ', size - scanned_) != nullptr;
+            if (!over && !names_method && std::memchr(data + scanned_, '\n', size - scanned_) == nullptr) {
                 scanned_ = size;
                 return parse_status::incomplete;
             }

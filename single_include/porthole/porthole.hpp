@@ -1173,7 +1173,11 @@ private:
             bool over = state_ == state::request_line ? size > limits_.max_request_line
                                                       : size - headers_start_ > limits_.max_header_bytes ||
                                                             size - line_start_ > limits_.max_header_line;
-            if (!over && std::memchr(data + scanned_, '\n', size - scanned_) == nullptr) {
+            // Still, the method is named once its space comes, so that the answer to a HEAD cut
+            // short has no content whatever the pieces (only the new bytes are looked at).
+            bool names_method = state_ == state::request_line && head_.method_name.empty() &&
+                                std::memchr(data + scanned_, ' ', size - scanned_) != nullptr;
+            if (!over && !names_method && std::memchr(data + scanned_, '\n', size - scanned_) == nullptr) {
                 scanned_ = size;
                 return parse_status::incomplete;
             }
@@ -10672,7 +10676,8 @@ private:
 
     // A response that is not valid (response.hpp) is not sent: logged, a 500 instead.
     PORTHOLE_NOINLINE void replace_invalid(request const& req, response& res);
-    // The Host (or absolute-form authority) names this machine (set_host_check).
+    // 421: an https target without TLS, or a Host (or absolute-form authority) that is not this
+    // machine's (set_host_check).
     bool misdirected(request_head const& h) const noexcept;
 
     // The application's response, built in place, or a 500 if it threw.
