@@ -224,6 +224,12 @@ TEST_CASE("handshake: with an absolute-form target, the same origin is the targe
     CHECK(upgrade_request(absolute).add("Origin", "http://server.example.com").status() == 403);
     absolute.target = "http://server.example.com?x=1";
     CHECK(upgrade_request(absolute).add("Origin", "http://server.example.com").status() == 101);
+    // The target's scheme is the origin's, its default port too: http://h is port 80, not 443.
+    CHECK(upgrade_request(absolute).add("Origin", "https://server.example.com").status() == 403);
+    CHECK(upgrade_request(absolute).add("Origin", "https://server.example.com:80").status() == 403);
+    absolute.target = "HTTPS://server.example.com/chat";
+    CHECK(upgrade_request(absolute).add("Origin", "https://server.example.com").status() == 101);
+    CHECK(upgrade_request(absolute).add("Origin", "http://server.example.com:443").status() == 403);
 }
 
 TEST_CASE("absolute_form_authority: the authority of an absolute-form target, nothing for other forms") {

@@ -72,20 +72,25 @@ public:
                 [[fallthrough]];
             case kind::same_origin: break;
         }
-        // The request's authority: an absolute-form target's, which overrides Host (RFC 9112 3.2.2).
-        auto authority = porthole::detail::absolute_form_authority(req.target());
-        return is_same_origin(origin, authority ? *authority : req.header("Host").value_or(""));
+        // An absolute-form target's scheme and authority override Host (RFC 9112 3.2.2).
+        auto target = req.target();
+        if (auto authority = porthole::detail::absolute_form_authority(target))
+            return is_same_origin(origin, *authority, target.substr(0, target.find("://")));
+        return is_same_origin(origin, req.header("Host").value_or(""));
     }
 
     // True when the serialized origin `origin` ("scheme://host[:port]", RFC 6454 6.2) names the
-    // authority in `host` (a Host header value). A port left out is its scheme's default, on
-    // both sides (RFC 6454 4): a Host without one matches an origin on port 80 (http) or 443
-    // (https) only, whichever scheme the connection used (a proxy may have ended TLS).
-    static bool is_same_origin(std::string_view origin, std::string_view host) noexcept {
+    // authority in `host` (a Host header value, or an absolute-form target's authority, whose
+    // `scheme` the origin's must then be). A port left out is its scheme's default, on both sides
+    // (RFC 6454 4): a Host without one matches an origin on port 80 (http) or 443 (https) only,
+    // whichever scheme the connection used (a proxy may have ended TLS).
+    static bool is_same_origin(std::string_view origin, std::string_view host,
+                               std::string_view scheme_of_host = {}) noexcept {
         std::string_view default_port;
         auto sep = origin.find("://");
         if (sep == std::string_view::npos) return false;  // "null" and other opaque origins
         auto scheme = origin.substr(0, sep);
+        if (!scheme_of_host.empty() && !iequals(scheme, scheme_of_host)) return false;
         if (iequals(scheme, "http")) default_port = "80";
         else if (iequals(scheme, "https")) default_port = "443";
         else return false;
