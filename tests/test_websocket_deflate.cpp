@@ -84,6 +84,11 @@ TEST_CASE("deflate negotiation: parameters of the offer (RFC 7692 7.1)") {
     p = ws::choose_deflate("permessage-deflate; server_max_window_bits=\"11\"", enabled());
     REQUIRE(p);
     CHECK(p->server_max_window_bits == 11);
+    // An offer naming server_max_window_bits is accepted only by naming it (RFC 7692 7.1.2.1),
+    // 15 too: python3-websockets fails a response without it.
+    p = ws::choose_deflate("permessage-deflate; server_max_window_bits=15", enabled());
+    REQUIRE(p);
+    CHECK(ws::deflate_response(*p) == "permessage-deflate; server_max_window_bits=15");
     p = ws::choose_deflate("PerMessage-Deflate ; server_no_context_takeover ; client_no_context_takeover", enabled());
     REQUIRE(p);
     CHECK(p->server_no_context_takeover);

@@ -18799,6 +18799,9 @@ struct deflate_params {
     bool client_no_context_takeover = false;
     int server_max_window_bits = 15;
     int client_max_window_bits = 15;
+    // The offer named server_max_window_bits: the response must name it too, 15 included
+    // (RFC 7692 7.1.2.1: accepted only so).
+    bool server_max_window_bits_offered = false;
 };
 
 // True when this build can compress (zlib was found).
@@ -18952,6 +18955,7 @@ inline std::optional<deflate_params> choose_deflate(std::string_view value, defl
         p.server_no_context_takeover = p.server_no_context_takeover || o.server_no_context_takeover;
         p.server_max_window_bits = o.server_max_window_bits;
         if (server_bits != 0 && server_bits < p.server_max_window_bits) p.server_max_window_bits = server_bits;
+        p.server_max_window_bits_offered = seen[2];
         p.client_max_window_bits = 15;
         if (client_bits_allowed) {
             p.client_max_window_bits = o.client_max_window_bits;
@@ -18966,12 +18970,14 @@ inline std::optional<deflate_params> choose_deflate(std::string_view value, defl
 
 // The Sec-WebSocket-Extensions value of the 101 response that accepts `p`. The window sizes are
 // stated whenever they are below 15, so the client knows them (client_max_window_bits only when
-// the offer allowed it, which is the only case where it can be below 15).
+// the offer allowed it, which is the only case where it can be below 15), and the server's
+// whenever the offer named it.
 inline std::string deflate_response(deflate_params const& p) {
     std::string s = "permessage-deflate";
     if (p.server_no_context_takeover) s += "; server_no_context_takeover";
     if (p.client_no_context_takeover) s += "; client_no_context_takeover";
-    if (p.server_max_window_bits < 15) s += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
+    if (p.server_max_window_bits < 15 || p.server_max_window_bits_offered)
+        s += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
     if (p.client_max_window_bits < 15) s += "; client_max_window_bits=" + std::to_string(p.client_max_window_bits);
     return s;
 }
