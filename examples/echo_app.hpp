@@ -5,9 +5,9 @@
 //   POST /echo        200, the received header fields, one "Name: Value" per line
 //   GET /cookie       200, the received cookies, one "name=value" per line
 //   GET /count        200, how many requests the application has received
-// HEAD is answered as GET; another method gets 405 with the path's Allow.
 //   GET /header?value=V     200 with header X-Echo: V (decoded): a probe for response splitting
 //   GET /set-cookie?name=N&value=V   200 with Set-Cookie N=V; Path=/; HttpOnly
+// HEAD is answered as GET; another method gets 405 with the path's Allow.
 // Every response carries X-Body-Length, the decoded body length it received.
 #pragma once
 

@@ -176,23 +176,17 @@ private:
 inline detail::exchange* detail::exchange_of(request const& req) noexcept { return req.exchange_; }
 
 namespace detail {
-// The one field named `name`; nullptr when absent, and `twice` set when it comes on more than one
-// line (for a field that is not a list, two lines are not one value: RFC 9110 section 5.3).
-inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
+// The value of a field that holds one (a date, a range, a key); nullopt when absent or on more
+// than one line (for a field that is not a list, two lines are not one value: RFC 9110 5.3).
+inline std::optional<std::string_view> single_value(request const& req, std::string_view name) noexcept {
     header_field const* found = nullptr;
     for (auto const& f : req.headers())
         if (iequals(f.name, name)) {
-            if (found) twice = true;
+            if (found) return std::nullopt;
             found = &f;
         }
-    return found;
-}
-// The value of a field that holds one (a date, a range); nullopt when absent or on two lines.
-inline std::optional<std::string_view> single_value(request const& req, std::string_view name) noexcept {
-    bool twice = false;
-    auto const* f = only_field(req, name, twice);
-    if (!f || twice) return std::nullopt;
-    return f->value;
+    if (!found) return std::nullopt;
+    return found->value;
 }
 
 // The authority of an absolute-form target ("http://host:port/p?q" gives "host:port"), which an

@@ -205,13 +205,12 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
         if (iequals(f.name, "Connection") && list_contains(f.value, "upgrade")) connection_upgrade = true;
     if (!connection_upgrade) return refuse(status::bad_request);
 
-    bool twice = false;
-    auto version = porthole::detail::only_field(req, "Sec-WebSocket-Version", twice);
-    if (!version || twice || version->value != "13") return refuse(status::upgrade_required);
+    // Each on one line: two are not one value (RFC 9110 5.3).
+    if (porthole::detail::single_value(req, "Sec-WebSocket-Version") != "13") return refuse(status::upgrade_required);
 
-    auto key = porthole::detail::only_field(req, "Sec-WebSocket-Key", twice);
+    auto key = porthole::detail::single_value(req, "Sec-WebSocket-Key");
     std::string nonce;
-    if (!key || twice || key->value.size() != 24 || !base64::decode(key->value, nonce) || nonce.size() != 16)
+    if (!key || key->size() != 24 || !base64::decode(*key, nonce) || nonce.size() != 16)
         return refuse(status::bad_request);
 
     // The bytes after the head belong to WebSocket: a body would blur where they begin.
@@ -243,7 +242,7 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
     h.response = response(status::switching_protocols);
     h.response.set_header("Upgrade", "websocket");
     h.response.set_header("Connection", "Upgrade");
-    h.response.set_header("Sec-WebSocket-Accept", accept_key(key->value));
+    h.response.set_header("Sec-WebSocket-Accept", accept_key(*key));
     if (!h.subprotocol.empty()) h.response.set_header("Sec-WebSocket-Protocol", h.subprotocol);
     if (h.deflate) h.response.set_header("Sec-WebSocket-Extensions", deflate_response(*h.deflate));
     return h;

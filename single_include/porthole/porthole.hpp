@@ -3074,23 +3074,17 @@ private:
 inline detail::exchange* detail::exchange_of(request const& req) noexcept { return req.exchange_; }
 
 namespace detail {
-// The one field named `name`; nullptr when absent, and `twice` set when it comes on more than one
-// line (for a field that is not a list, two lines are not one value: RFC 9110 section 5.3).
-inline header_field const* only_field(request const& req, std::string_view name, bool& twice) noexcept {
+// The value of a field that holds one (a date, a range, a key); nullopt when absent or on more
+// than one line (for a field that is not a list, two lines are not one value: RFC 9110 5.3).
+inline std::optional<std::string_view> single_value(request const& req, std::string_view name) noexcept {
     header_field const* found = nullptr;
     for (auto const& f : req.headers())
         if (iequals(f.name, name)) {
-            if (found) twice = true;
+            if (found) return std::nullopt;
             found = &f;
         }
-    return found;
-}
-// The value of a field that holds one (a date, a range); nullopt when absent or on two lines.
-inline std::optional<std::string_view> single_value(request const& req, std::string_view name) noexcept {
-    bool twice = false;
-    auto const* f = only_field(req, name, twice);
-    if (!f || twice) return std::nullopt;
-    return f->value;
+    if (!found) return std::nullopt;
+    return found->value;
 }
 
 // The authority of an absolute-form target ("http://host:port/p?q" gives "host:port"), which an
@@ -19449,13 +19443,12 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
         if (iequals(f.name, "Connection") && list_contains(f.value, "upgrade")) connection_upgrade = true;
     if (!connection_upgrade) return refuse(status::bad_request);
 
-    bool twice = false;
-    auto version = porthole::detail::only_field(req, "Sec-WebSocket-Version", twice);
-    if (!version || twice || version->value != "13") return refuse(status::upgrade_required);
+    // Each on one line: two are not one value (RFC 9110 5.3).
+    if (porthole::detail::single_value(req, "Sec-WebSocket-Version") != "13") return refuse(status::upgrade_required);
 
-    auto key = porthole::detail::only_field(req, "Sec-WebSocket-Key", twice);
+    auto key = porthole::detail::single_value(req, "Sec-WebSocket-Key");
     std::string nonce;
-    if (!key || twice || key->value.size() != 24 || !base64::decode(key->value, nonce) || nonce.size() != 16)
+    if (!key || key->size() != 24 || !base64::decode(*key, nonce) || nonce.size() != 16)
         return refuse(status::bad_request);
 
     // The bytes after the head belong to WebSocket: a body would blur where they begin.
@@ -19487,7 +19480,7 @@ inline handshake accept_handshake(request const& req, handshake_options const& o
     h.response = response(status::switching_protocols);
     h.response.set_header("Upgrade", "websocket");
     h.response.set_header("Connection", "Upgrade");
-    h.response.set_header("Sec-WebSocket-Accept", accept_key(key->value));
+    h.response.set_header("Sec-WebSocket-Accept", accept_key(*key));
     if (!h.subprotocol.empty()) h.response.set_header("Sec-WebSocket-Protocol", h.subprotocol);
     if (h.deflate) h.response.set_header("Sec-WebSocket-Extensions", deflate_response(*h.deflate));
     return h;
