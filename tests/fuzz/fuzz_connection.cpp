@@ -156,6 +156,7 @@ struct side {
     std::shared_ptr<mailbox> box = std::make_shared<mailbox>();
     std::vector<logged> log;
     std::string written;
+    std::string fed;               // every byte fed, in order
     std::size_t largest_read = 0;  // the largest piece fed: the driver's read size
     bool closed_seen = false;
     std::unique_ptr<connection<App>> conn;
@@ -234,6 +235,7 @@ void answer_all(Side& s) {
 template <class Side>
 void feed(Side& s, std::string_view piece, unsigned mode) {
     auto& c = *s.conn;
+    s.fed.append(piece);
     s.largest_read = std::max(s.largest_read, piece.size());
     if (mode == 1 || mode == 3) {
         fuzz_support::exact_buffer buf(piece);  // freed right after: nothing may point into it
@@ -307,7 +309,11 @@ void check_transcript(Side const& s, std::size_t served) {
         }
         FUZZ_CHECK(!(chunked && length));
         // No answer to HEAD has content, the connection's own included (RFC 9110 section 9.3.2).
-        bool bodiless = entry.method == "HEAD" || code == 204 || code == 304;
+        // One to a HEAD whose request line failed after its method logs "-": as the last answer,
+        // it may be bodiless when nothing follows its head and the input holds a HEAD.
+        bool failed_head_line =
+            entry.method == "-" && entry.error && out.empty() && s.fed.find("HEAD ") != std::string::npos;
+        bool bodiless = entry.method == "HEAD" || failed_head_line || code == 204 || code == 304;
         if (bodiless) {
             if (code == 204 || code == 304) FUZZ_CHECK(!length && !chunked);
         } else if (chunked) {
@@ -412,6 +418,7 @@ void one_input(std::uint8_t const* data, std::size_t size) {
     // still waited (and then answered the timeout or nothing).
     side<App> whole(config);
     whole.largest_read = bytes.size();
+    whole.fed = bytes;
     whole.conn->feed(bytes);
     check_state(whole);
     drain(whole, 63);
