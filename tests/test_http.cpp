@@ -93,3 +93,20 @@ TEST_CASE("character classes follow RFC 9110") {
     CHECK(!detail::is_field_char('\0'));
     CHECK(!detail::is_field_char('\r'));
 }
+
+TEST_CASE("split_absolute_form: the scheme and authority of an absolute-form target, nothing for other forms") {
+    using porthole::detail::split_absolute_form;
+    auto parts = split_absolute_form("http://a.example:81/p?q");
+    REQUIRE(parts);
+    CHECK(parts->scheme == "http");
+    CHECK(parts->authority == "a.example:81");
+    CHECK(split_absolute_form("HTTPS://[::1]:9/")->scheme == "HTTPS");
+    CHECK(split_absolute_form("https://[::1]:9/")->authority == "[::1]:9");
+    CHECK(split_absolute_form("http://h?q#f")->authority == "h");
+    CHECK(split_absolute_form("http://h")->authority == "h");
+    CHECK(split_absolute_form("http://")->authority.empty());
+    CHECK(!split_absolute_form("/p://x"));
+    CHECK(!split_absolute_form("*"));
+    CHECK(!split_absolute_form("h.example:443"));  // authority-form
+    CHECK(!split_absolute_form(""));
+}

@@ -102,6 +102,12 @@ TEST_CASE("rule: absolute-form is accepted for any method") {
     CHECK(p.head().target == "http://example.com/x?y");
     CHECK(error_of(req("GET 1http://x/ HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
     CHECK(error_of(req("GET http:/x HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 3.1)
+    CHECK(only_request(req("GET a1+b-c.d://h/ HTTP/1.1\r\nHost: a\r\n")).target == "a1+b-c.d://h/");
+    for (auto bad : {"h_p://h/", "x/y://h/", "://h/", "-a://h/"}) {
+        CAPTURE(bad);
+        CHECK(error_of(req(std::string("GET ") + bad + " HTTP/1.1\r\nHost: a\r\n")) == E::invalid_target);
+    }
     // the authority is a valid, non-empty host without userinfo
     for (auto bad : {"http:///x", "http://", "http://:80/x", "http://user@host/", "http://h<st/", "http://[]/"}) {
         CAPTURE(bad);

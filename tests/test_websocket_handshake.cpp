@@ -232,18 +232,6 @@ TEST_CASE("handshake: with an absolute-form target, the same origin is the targe
     CHECK(upgrade_request(absolute).add("Origin", "http://server.example.com:443").status() == 403);
 }
 
-TEST_CASE("absolute_form_authority: the authority of an absolute-form target, nothing for other forms") {
-    using porthole::detail::absolute_form_authority;
-    CHECK(absolute_form_authority("http://a.example:81/p?q") == "a.example:81");
-    CHECK(absolute_form_authority("https://[::1]:9/") == "[::1]:9");
-    CHECK(absolute_form_authority("http://h?q#f") == "h");
-    CHECK(absolute_form_authority("http://h") == "h");
-    CHECK(!absolute_form_authority("/p://x"));
-    CHECK(!absolute_form_authority("*"));
-    CHECK(!absolute_form_authority("h.example:443"));  // authority-form
-    CHECK(!absolute_form_authority(""));
-}
-
 TEST_CASE("handshake: Origin policies the application chooses") {
     ws::handshake_options any;
     any.origin = ws::origin_policy::any();

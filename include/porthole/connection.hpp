@@ -595,8 +595,10 @@ private:
     // HEAD followed by its space is answered without content (RFC 9110 9.3.2) all the same.
     answered_request parsed_request() const noexcept {
         auto const& h = parser_.head();
-        if (!parser_.request_line_parsed()) return {"-", "-", http_1_1, false, h.method == method::head};
-        return {h.method_name, h.target, h.version, false, h.method == method::head};
+        auto answered = parser_.request_line_parsed() ? answered_request{h.method_name, h.target, h.version, false}
+                                                      : unknown_request();
+        answered.head_only = h.method == method::head;
+        return answered;
     }
     static answered_request unknown_request() noexcept { return {"-", "-", http_1_1, false, false}; }
 

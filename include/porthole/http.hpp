@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <type_traits>
@@ -361,6 +362,22 @@ namespace detail {
 // Whether a Content-Type value names application/x-www-form-urlencoded, parameters aside.
 constexpr bool is_urlencoded(std::string_view content_type) noexcept {
     return iequals(media_type(content_type), "application/x-www-form-urlencoded");
+}
+}  // namespace detail
+
+namespace detail {
+// An absolute-form target split at its "://" (RFC 9112 3.2.2): "http://host:port/p?q" gives
+// scheme "http" and authority "host:port", which an origin server takes in place of Host;
+// nullopt for the other forms. Whether the scheme and host are well formed is the parser's check.
+struct absolute_form_parts {
+    std::string_view scheme, authority;
+};
+constexpr std::optional<absolute_form_parts> split_absolute_form(std::string_view target) noexcept {
+    if (target.empty() || target.front() == '/') return std::nullopt;
+    auto scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos) return std::nullopt;
+    auto authority = target.substr(scheme_end + 3);
+    return absolute_form_parts{target.substr(0, scheme_end), authority.substr(0, authority.find_first_of("/?#"))};
 }
 }  // namespace detail
 

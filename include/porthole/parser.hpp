@@ -107,6 +107,15 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
 // Whether the host of uri-host [":" port] is empty ("", ":80").
 constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
 
+// scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 3.1)
+constexpr bool is_scheme(std::string_view s) noexcept {
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (s.empty() || !alpha(s[0])) return false;
+    for (char c : s)
+        if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
+    return true;
+}
+
 // Case-insensitive match of a token against a lower-case literal of letters, digits and '-'.
 // OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
 // characters that would fold onto them; the first byte is checked first as a cheap reject.
@@ -376,19 +385,11 @@ private:
                 t.find(':') == std::string_view::npos)
                 return parse_error::invalid_target;
         } else {
-            // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]
-            std::size_t i = 0;
-            auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-            if (!alpha(t[0])) return parse_error::invalid_target;
-            while (i < t.size() &&
-                   (alpha(t[i]) || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' || t[i] == '-' || t[i] == '.'))
-                ++i;
-            if (t.substr(i, 3) != "://") return parse_error::invalid_target;
-            // The authority: a host that is not empty (RFC 9110 4.2.1) and no userinfo
-            // (RFC 9110 4.2.4), as for Host.
-            auto authority = t.substr(i + 3);
-            authority = authority.substr(0, authority.find_first_of("/?"));
-            if (detail::host_is_empty(authority) || !detail::is_valid_host(authority))
+            // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]; the authority a
+            // host that is not empty (RFC 9110 4.2.1) and no userinfo (RFC 9110 4.2.4), as for Host.
+            auto absolute = detail::split_absolute_form(t);
+            if (!absolute || !detail::is_scheme(absolute->scheme) || detail::host_is_empty(absolute->authority) ||
+                !detail::is_valid_host(absolute->authority))
                 return parse_error::invalid_target;
             head_.form = target_form::absolute;
         }
@@ -457,7 +458,7 @@ private:
     parse_error on_content_length(std::string_view value) noexcept {
         // 1*DIGIT; a list of identical values collapses to one (RFC 9110 8.6), a list with an
         // empty member ("5,") is no such list.
-        bool any = false, ok = true, conflict = false, leading_zero = false;
+        bool ok = true, conflict = false, leading_zero = false;
         std::size_t members = 0;
         for_each_list_item(value, [&](std::string_view item) {
             ++members;
@@ -466,13 +467,12 @@ private:
             // "005" is 1*DIGIT, but parsers in front of us may read it as octal or refuse it:
             // where two readings can differ, none is taken.
             if (item.size() > 1 && item[0] == '0') return leading_zero = true, ok = false;
-            if ((any || cl_seen_) && v != head_.content_length) conflict = true;
+            if ((members > 1 || cl_seen_) && v != head_.content_length) conflict = true;
             head_.content_length = v;
-            any = true;
             return true;
         });
         if (leading_zero) return parse_error::content_length_leading_zero;
-        if (!ok || !any || members != 1 + static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')))
+        if (!ok || members == 0 || members != 1 + static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')))
             return parse_error::invalid_content_length;
         if (conflict) return parse_error::conflicting_content_length;
         cl_seen_ = true;

@@ -189,16 +189,6 @@ inline std::optional<std::string_view> single_value(request const& req, std::str
     return found->value;
 }
 
-// The authority of an absolute-form target ("http://host:port/p?q" gives "host:port"), which an
-// origin server takes in place of Host (RFC 9112 3.2.2); nullopt for any other form.
-constexpr std::optional<std::string_view> absolute_form_authority(std::string_view target) noexcept {
-    if (target.empty() || target.front() == '/') return std::nullopt;
-    auto scheme_end = target.find("://");
-    if (scheme_end == std::string_view::npos) return std::nullopt;
-    auto authority = target.substr(scheme_end + 3);
-    return authority.substr(0, authority.find_first_of("/?#"));
-}
-
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
 // asterisk-form yields "*"; authority-form yields an empty path.
 constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
@@ -208,12 +198,12 @@ constexpr void split_target(std::string_view target, std::string_view& path, std
         return;
     }
     if (target[0] != '/') {
-        auto scheme_end = target.find("://");
-        if (scheme_end == std::string_view::npos) {  // authority-form
+        auto absolute = split_absolute_form(target);
+        if (!absolute) {  // authority-form
             path = {};
             return;
         }
-        auto rest = target.substr(scheme_end + 3);
+        auto rest = target.substr(absolute->scheme.size() + 3);  // past "://"
         auto slash = rest.find_first_of("/?");
         target = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
     }

@@ -73,9 +73,8 @@ public:
             case kind::same_origin: break;
         }
         // An absolute-form target's scheme and authority override Host (RFC 9112 3.2.2).
-        auto target = req.target();
-        if (auto authority = porthole::detail::absolute_form_authority(target))
-            return is_same_origin(origin, *authority, target.substr(0, target.find("://")));
+        if (auto absolute = porthole::detail::split_absolute_form(req.target()))
+            return is_same_origin(origin, absolute->authority, absolute->scheme);
         return is_same_origin(origin, req.header("Host").value_or(""));
     }
 

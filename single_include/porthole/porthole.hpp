@@ -24,6 +24,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <type_traits>
@@ -377,6 +378,22 @@ namespace detail {
 // Whether a Content-Type value names application/x-www-form-urlencoded, parameters aside.
 constexpr bool is_urlencoded(std::string_view content_type) noexcept {
     return iequals(media_type(content_type), "application/x-www-form-urlencoded");
+}
+}  // namespace detail
+
+namespace detail {
+// An absolute-form target split at its "://" (RFC 9112 3.2.2): "http://host:port/p?q" gives
+// scheme "http" and authority "host:port", which an origin server takes in place of Host;
+// nullopt for the other forms. Whether the scheme and host are well formed is the parser's check.
+struct absolute_form_parts {
+    std::string_view scheme, authority;
+};
+constexpr std::optional<absolute_form_parts> split_absolute_form(std::string_view target) noexcept {
+    if (target.empty() || target.front() == '/') return std::nullopt;
+    auto scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos) return std::nullopt;
+    auto authority = target.substr(scheme_end + 3);
+    return absolute_form_parts{target.substr(0, scheme_end), authority.substr(0, authority.find_first_of("/?#"))};
 }
 }  // namespace detail
 
@@ -1037,6 +1054,15 @@ constexpr bool is_valid_host(std::string_view h) noexcept {
 // Whether the host of uri-host [":" port] is empty ("", ":80").
 constexpr bool host_is_empty(std::string_view h) noexcept { return h.empty() || h[0] == ':'; }
 
+// scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 3.1)
+constexpr bool is_scheme(std::string_view s) noexcept {
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (s.empty() || !alpha(s[0])) return false;
+    for (char c : s)
+        if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
+    return true;
+}
+
 // Case-insensitive match of a token against a lower-case literal of letters, digits and '-'.
 // OR-ing 0x20 folds case exactly for such literals, since a token never holds the control
 // characters that would fold onto them; the first byte is checked first as a cheap reject.
@@ -1306,19 +1332,11 @@ private:
                 t.find(':') == std::string_view::npos)
                 return parse_error::invalid_target;
         } else {
-            // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]
-            std::size_t i = 0;
-            auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-            if (!alpha(t[0])) return parse_error::invalid_target;
-            while (i < t.size() &&
-                   (alpha(t[i]) || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' || t[i] == '-' || t[i] == '.'))
-                ++i;
-            if (t.substr(i, 3) != "://") return parse_error::invalid_target;
-            // The authority: a host that is not empty (RFC 9110 4.2.1) and no userinfo
-            // (RFC 9110 4.2.4), as for Host.
-            auto authority = t.substr(i + 3);
-            authority = authority.substr(0, authority.find_first_of("/?"));
-            if (detail::host_is_empty(authority) || !detail::is_valid_host(authority))
+            // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]; the authority a
+            // host that is not empty (RFC 9110 4.2.1) and no userinfo (RFC 9110 4.2.4), as for Host.
+            auto absolute = detail::split_absolute_form(t);
+            if (!absolute || !detail::is_scheme(absolute->scheme) || detail::host_is_empty(absolute->authority) ||
+                !detail::is_valid_host(absolute->authority))
                 return parse_error::invalid_target;
             head_.form = target_form::absolute;
         }
@@ -1387,7 +1405,7 @@ private:
     parse_error on_content_length(std::string_view value) noexcept {
         // 1*DIGIT; a list of identical values collapses to one (RFC 9110 8.6), a list with an
         // empty member ("5,") is no such list.
-        bool any = false, ok = true, conflict = false, leading_zero = false;
+        bool ok = true, conflict = false, leading_zero = false;
         std::size_t members = 0;
         for_each_list_item(value, [&](std::string_view item) {
             ++members;
@@ -1396,13 +1414,12 @@ private:
             // "005" is 1*DIGIT, but parsers in front of us may read it as octal or refuse it:
             // where two readings can differ, none is taken.
             if (item.size() > 1 && item[0] == '0') return leading_zero = true, ok = false;
-            if ((any || cl_seen_) && v != head_.content_length) conflict = true;
+            if ((members > 1 || cl_seen_) && v != head_.content_length) conflict = true;
             head_.content_length = v;
-            any = true;
             return true;
         });
         if (leading_zero) return parse_error::content_length_leading_zero;
-        if (!ok || !any || members != 1 + static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')))
+        if (!ok || members == 0 || members != 1 + static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')))
             return parse_error::invalid_content_length;
         if (conflict) return parse_error::conflicting_content_length;
         cl_seen_ = true;
@@ -3087,16 +3104,6 @@ inline std::optional<std::string_view> single_value(request const& req, std::str
     return found->value;
 }
 
-// The authority of an absolute-form target ("http://host:port/p?q" gives "host:port"), which an
-// origin server takes in place of Host (RFC 9112 3.2.2); nullopt for any other form.
-constexpr std::optional<std::string_view> absolute_form_authority(std::string_view target) noexcept {
-    if (target.empty() || target.front() == '/') return std::nullopt;
-    auto scheme_end = target.find("://");
-    if (scheme_end == std::string_view::npos) return std::nullopt;
-    auto authority = target.substr(scheme_end + 3);
-    return authority.substr(0, authority.find_first_of("/?#"));
-}
-
 // Splits a request target into raw path and query. absolute-form ("http://h/p?q") yields "/p";
 // asterisk-form yields "*"; authority-form yields an empty path.
 constexpr void split_target(std::string_view target, std::string_view& path, std::string_view& query) noexcept {
@@ -3106,12 +3113,12 @@ constexpr void split_target(std::string_view target, std::string_view& path, std
         return;
     }
     if (target[0] != '/') {
-        auto scheme_end = target.find("://");
-        if (scheme_end == std::string_view::npos) {  // authority-form
+        auto absolute = split_absolute_form(target);
+        if (!absolute) {  // authority-form
             path = {};
             return;
         }
-        auto rest = target.substr(scheme_end + 3);
+        auto rest = target.substr(absolute->scheme.size() + 3);  // past "://"
         auto slash = rest.find_first_of("/?");
         target = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
     }
@@ -10713,8 +10720,10 @@ private:
     // HEAD followed by its space is answered without content (RFC 9110 9.3.2) all the same.
     answered_request parsed_request() const noexcept {
         auto const& h = parser_.head();
-        if (!parser_.request_line_parsed()) return {"-", "-", http_1_1, false, h.method == method::head};
-        return {h.method_name, h.target, h.version, false, h.method == method::head};
+        auto answered = parser_.request_line_parsed() ? answered_request{h.method_name, h.target, h.version, false}
+                                                      : unknown_request();
+        answered.head_only = h.method == method::head;
+        return answered;
     }
     static answered_request unknown_request() noexcept { return {"-", "-", http_1_1, false, false}; }
 
@@ -10983,10 +10992,10 @@ void connection<App>::replace_invalid(request const& req, response& res) {
 // an absolute-form target, which overrides Host (RFC 9112 3.2.2).
 template <class App>
 inline bool connection<App>::misdirected(request_head const& h) const noexcept {
-    auto authority = detail::absolute_form_authority(h.target);
-    if (authority && !secure_ && iequals(h.target.substr(0, 8), "https://")) return true;
+    auto absolute = detail::split_absolute_form(h.target);
+    if (absolute && !secure_ && iequals(absolute->scheme, "https")) return true;
     if (!host_check_) return false;
-    if (authority) return !detail::is_local_host(*authority, config_.allowed_hosts);
+    if (absolute) return !detail::is_local_host(absolute->authority, config_.allowed_hosts);
     return !h.host.empty() && !detail::is_local_host(h.host, config_.allowed_hosts);
 }
 
@@ -19311,9 +19320,8 @@ public:
             case kind::same_origin: break;
         }
         // An absolute-form target's scheme and authority override Host (RFC 9112 3.2.2).
-        auto target = req.target();
-        if (auto authority = porthole::detail::absolute_form_authority(target))
-            return is_same_origin(origin, *authority, target.substr(0, target.find("://")));
+        if (auto absolute = porthole::detail::split_absolute_form(req.target()))
+            return is_same_origin(origin, absolute->authority, absolute->scheme);
         return is_same_origin(origin, req.header("Host").value_or(""));
     }
 

@@ -56,10 +56,10 @@ void connection<App>::replace_invalid(request const& req, response& res) {
 // an absolute-form target, which overrides Host (RFC 9112 3.2.2).
 template <class App>
 inline bool connection<App>::misdirected(request_head const& h) const noexcept {
-    auto authority = detail::absolute_form_authority(h.target);
-    if (authority && !secure_ && iequals(h.target.substr(0, 8), "https://")) return true;
+    auto absolute = detail::split_absolute_form(h.target);
+    if (absolute && !secure_ && iequals(absolute->scheme, "https")) return true;
     if (!host_check_) return false;
-    if (authority) return !detail::is_local_host(*authority, config_.allowed_hosts);
+    if (absolute) return !detail::is_local_host(absolute->authority, config_.allowed_hosts);
     return !h.host.empty() && !detail::is_local_host(h.host, config_.allowed_hosts);
 }
 
