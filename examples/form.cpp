@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
             int count = 0;
             for (auto const& p : porthole::form_fields(req)) {
                 name.clear(), value.clear();
-                if (!porthole::url::decode_form(p.name, name) || !porthole::url::decode_form(p.value, value)) continue;
+                porthole::url::decode_form(p.name, name), porthole::url::decode_form(p.value, value);
                 fields += "<dt>", porthole::html_escape(name, fields), fields += "</dt><dd>";
                 porthole::html_escape(value, fields), fields += "</dd>\n";
                 ++count;

@@ -225,10 +225,11 @@ public:
     std::optional<response> before(request const& req) const {
         bool in_query = false;
         for (auto const& p : url::query_params(req.query_string()))
-            if (url::detail::decoded_equals(p.name, opts_.parameter, true)) {
+            if (url::detail::form_decoded_equals(p.name, opts_.parameter)) {
                 in_query = true;
                 std::string value;
-                if (!url::decode_form(p.value, value) || !constant_time_equals(value, opts_.token)) return refusal();
+                url::decode_form(p.value, value);
+                if (!constant_time_equals(value, opts_.token)) return refusal();
             }
         if (in_query) {
             auto m = req.method();
@@ -289,7 +290,7 @@ PORTHOLE_DETAIL_INLINE response access_token::trade_for_cookie(request const& re
     location += raw;
     bool first = true;
     for (auto const& p : url::query_params(req.query_string())) {
-        if (url::detail::decoded_equals(p.name, opts_.parameter, true)) continue;
+        if (url::detail::form_decoded_equals(p.name, opts_.parameter)) continue;
         location += first ? '?' : '&';
         first = false;
         location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));

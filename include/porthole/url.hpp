@@ -63,45 +63,27 @@ private:
     bool committed_ = false;
 };
 
-// True when decoding `raw` (form-style when plus_as_space) gives exactly `plain`;
-// false when it differs or is malformed. Allocates nothing.
-constexpr bool decoded_equals(std::string_view raw, std::string_view plain, bool plus_as_space) noexcept {
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
-        if (j == plain.size()) return false;
-        char c = raw[i];
-        if (c == '%') {
-            int b = escaped_byte(raw, i);
-            if (b < 0) return false;
-            c = static_cast<char>(b);
-            i += 2;
-        } else if (c == '+' && plus_as_space) {
-            c = ' ';
-        }
-        if (c != plain[j]) return false;
-    }
-    return j == plain.size();
-}
-}  // namespace detail
-
-// Appends the percent-decoded `in` to `out`. Hex digits are case-insensitive; with
-// plus_as_space, '+' decodes to ' ' (HTML forms). Returns false on a malformed escape
-// ("%", "%4", "%zz"), leaving `out` unchanged. Decoded bytes are not checked: a %00 or
-// invalid UTF-8 comes through as is.
-inline bool decode_component(std::string_view in, std::string& out, bool plus_as_space = false) {
-    detail::append_guard guard(out);
+// The one percent-decoder (see decode_component and decode_form): appends `in` decoded to
+// `out`. Strict, a '%' not followed by two hex digits fails it, leaving `out` as it was;
+// form-style, '+' is a space and such a '%' is kept as it is.
+template <bool Form>
+bool percent_decode(std::string_view in, std::string& out) {
+    append_guard guard(out);
     out.reserve(out.size() + in.size());
     std::size_t run = 0;  // start of the bytes not yet copied
     for (std::size_t i = 0; i < in.size(); ++i) {
         char c = in[i];
         if (c == '%') {
-            int b = detail::escaped_byte(in, i);
-            if (b < 0) return false;
+            int b = escaped_byte(in, i);
+            if (b < 0) {
+                if constexpr (Form) continue;
+                else return false;
+            }
             out.append(in.data() + run, i - run);
             out.push_back(static_cast<char>(b));
             i += 2;
             run = i + 1;
-        } else if (c == '+' && plus_as_space) {
+        } else if (Form && c == '+') {
             out.append(in.data() + run, i - run);
             out.push_back(' ');
             run = i + 1;
@@ -111,8 +93,37 @@ inline bool decode_component(std::string_view in, std::string& out, bool plus_as
     return guard.commit();
 }
 
-// decode_component for application/x-www-form-urlencoded names and values: '+' is a space.
-inline bool decode_form(std::string_view raw, std::string& out) { return decode_component(raw, out, true); }
+// True when `raw` decoded as decode_form does gives exactly `plain`. Allocates nothing.
+constexpr bool form_decoded_equals(std::string_view raw, std::string_view plain) noexcept {
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i, ++j) {
+        if (j == plain.size()) return false;
+        char c = raw[i];
+        if (c == '%') {
+            if (int b = escaped_byte(raw, i); b >= 0) {
+                c = static_cast<char>(b);
+                i += 2;
+            }
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (c != plain[j]) return false;
+    }
+    return j == plain.size();
+}
+}  // namespace detail
+
+// Appends the percent-decoded `in` to `out` (RFC 3986 2.1). Hex digits are case-insensitive;
+// '+' is not special. Returns false on a malformed escape ("%", "%4", "%zz"), leaving `out`
+// unchanged. Decoded bytes are not checked: a %00 or invalid UTF-8 comes through as is.
+inline bool decode_component(std::string_view in, std::string& out) { return detail::percent_decode<false>(in, out); }
+
+// Appends an application/x-www-form-urlencoded name or value (a query's or a form body's)
+// decoded as the WHATWG URL Standard's urlencoded parser does: '+' is a space, %XX a byte, and a
+// '%' not followed by two hex digits is kept as it is ("100%" stays "100%"), so it never fails
+// and every pair has one reading, the one browsers, proxies and other servers take. Decoded
+// bytes are not checked, as for decode_component.
+inline void decode_form(std::string_view raw, std::string& out) { detail::percent_decode<true>(raw, out); }
 
 // Appends the request path `raw_path` (no query) decoded once, in a form that can be split
 // on '/' safely: every escape is decoded except %2F and %25, which stay encoded (written
@@ -329,13 +340,14 @@ private:
     std::string_view query_;
 };
 
-// The decoded value (form-style: '+' is a space) of the first pair whose decoded name is
-// `name`, or nullopt. Pairs whose name or value is malformed are skipped.
+// The value, decoded as decode_form does, of the first pair whose name so decoded is `name`, or
+// nullopt when there is none.
 inline std::optional<std::string> query_value(std::string_view query, std::string_view name) {
     for (auto const& p : query_params(query)) {
-        if (!detail::decoded_equals(p.name, name, true)) continue;
+        if (!detail::form_decoded_equals(p.name, name)) continue;
         std::string value;
-        if (decode_form(p.value, value)) return value;
+        decode_form(p.value, value);
+        return value;
     }
     return std::nullopt;
 }

@@ -1,7 +1,7 @@
 // The url helpers over arbitrary bytes: decoding never grows the input and leaves the output
-// untouched on failure; encoding then decoding gives the input back; decode_path agrees with
-// decode_component and its segments decode with decode_segment; segments() and query_params()
-// cover their input exactly; query_value() finds the first pair of each name.
+// untouched on failure; decode_form is decode_component with '+' and lone '%' spelled out; encoding then decoding gives
+// the input back; decode_path agrees with decode_component and its segments decode with decode_segment; segments() and
+// query_params() cover their input exactly; query_value() finds the first pair of each name.
 #include "fuzz_support.hpp"
 
 #include <porthole/url.hpp>
@@ -36,21 +36,32 @@ std::optional<std::string> decode_checked(std::string_view in, Decode decode) {
 
 inline void check_components(std::string_view in) {
     auto plain = decode_checked(in, [](std::string_view s, std::string& o) { return url::decode_component(s, o); });
-    auto form = decode_checked(in, [](std::string_view s, std::string& o) { return url::decode_form(s, o); });
-    auto plus =
-        decode_checked(in, [](std::string_view s, std::string& o) { return url::decode_component(s, o, true); });
-    FUZZ_CHECK(plain.has_value() == form.has_value());
-    FUZZ_CHECK(form == plus);
     if (plain) {
         FUZZ_CHECK(plain->size() <= in.size());
-        FUZZ_CHECK(form->size() == plain->size());
-        // A malformed escape is the only failure, so a '%' not followed by two hex digits fails.
-    } else {
+    } else {  // a malformed escape is the only failure
         bool bad_escape = false;
         for (std::size_t i = 0; i < in.size(); ++i)
             if (in[i] == '%' && url::detail::escaped_byte(in, i) < 0) bad_escape = true;
         FUZZ_CHECK(bad_escape);
     }
+    // decode_form never fails: it reads as decode_component does the input with each '+' written
+    // %20 and each '%' that begins no escape written %25.
+    std::string form = "prefix";
+    url::decode_form(in, form);
+    FUZZ_CHECK(form.starts_with("prefix"));
+    form.erase(0, 6);
+    FUZZ_CHECK(form.size() <= in.size());
+    std::string spelled_out, expected;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') spelled_out += "%20";
+        else if (in[i] == '%' && url::detail::escaped_byte(in, i) < 0) spelled_out += "%25";
+        else spelled_out += in[i];
+    }
+    FUZZ_CHECK(url::decode_component(spelled_out, expected));
+    FUZZ_CHECK(form == expected);
+    FUZZ_CHECK(url::detail::form_decoded_equals(in, form));
+    FUZZ_CHECK(!url::detail::form_decoded_equals(in, form + "x"));
+    if (!form.empty()) FUZZ_CHECK(!url::detail::form_decoded_equals(in, std::string_view(form).substr(1)));
 
     std::string enc;
     url::encode_component(in, enc);
@@ -67,7 +78,7 @@ inline void check_components(std::string_view in) {
     FUZZ_CHECK(url::decode_component(enc, back));
     FUZZ_CHECK(back == in);
     back.clear();
-    FUZZ_CHECK(url::decode_form(enc, back));  // no '+' survives encoding
+    url::decode_form(enc, back);  // no '+' survives encoding
     FUZZ_CHECK(back == in);
 
     std::string enc_path;
@@ -129,7 +140,7 @@ inline void check_segments(std::string_view path) {
 
 inline void check_query(std::string_view query) {
     std::size_t count = 0, covered = 0;
-    std::map<std::string, std::optional<std::string>> first;  // decoded name -> first decodable value
+    std::map<std::string, std::string> first;  // decoded name -> its first value
     for (auto const& p : url::query_params(query)) {
         FUZZ_CHECK(fuzz_support::within(p.name, query.data(), query.size()));
         FUZZ_CHECK(fuzz_support::within(p.value, query.data(), query.size()));
@@ -138,11 +149,11 @@ inline void check_query(std::string_view query) {
         covered += p.name.size() + p.value.size();
         if (++count > 64) continue;
         std::string name, value;
-        if (!url::decode_form(p.name, name) || first.count(name)) continue;
-        if (url::decode_form(p.value, value)) {
-            first[name] = value;
-            FUZZ_CHECK(url::query_value(query, name) == value);
-        }
+        url::decode_form(p.name, name);
+        if (first.count(name)) continue;
+        url::decode_form(p.value, value);
+        first[name] = value;
+        FUZZ_CHECK(url::query_value(query, name) == value);
     }
     FUZZ_CHECK(covered <= query.size());
     std::size_t amps = 0;
