@@ -110,6 +110,21 @@ TEST_CASE("an RFC 850 two-digit year is never more than 50 years in the future")
     REQUIRE(y1976);
     CHECK(format_http_date(*y2075).substr(12, 4) == "2075");
     CHECK(format_http_date(*y1976).substr(12, 4) == "1976");
+    // In 2075 itself, the instant 50 years from now decides, to the second (RFC 9110 5.6.7).
+    auto year_of = [](std::string_view date, std::time_t now) {
+        auto t = parse_http_date(date, now);
+        return t ? std::string(format_http_date(*t).substr(12, 4)) : std::string("none");
+    };
+    CHECK(year_of("Wednesday, 31-Dec-75 23:59:59 GMT", now_2025) == "1975");
+    CHECK(year_of("Saturday, 01-Jun-75 00:00:00 GMT", now_2025) == "2075");  // exactly 50 years
+    CHECK(year_of("Saturday, 01-Jun-75 00:00:01 GMT", now_2025) == "1975");  // a second more
+    CHECK(year_of("Friday, 31-May-75 23:59:59 GMT", now_2025) == "2075");
+    CHECK(year_of("Sunday, 02-Jun-75 00:00:00 GMT", now_2025) == "1975");
+    CHECK(year_of("Wednesday, 01-May-75 12:00:00 GMT", now_2025) == "2075");
+    CHECK(year_of("Sunday, 01-Jul-75 00:00:00 GMT", now_2025) == "1975");
+    std::time_t const noon_2025 = now_2025 + 12 * 3600;
+    CHECK(year_of("Saturday, 01-Jun-75 12:00:00 GMT", noon_2025) == "2075");
+    CHECK(year_of("Saturday, 01-Jun-75 12:00:01 GMT", noon_2025) == "1975");
 }
 
 TEST_CASE("parse_http_date ignores surrounding whitespace only") {

@@ -1738,8 +1738,8 @@ inline std::string format_http_date(std::time_t t) {
 //   asctime      "Sun Nov  6 08:49:37 1994"
 // Names are case-sensitive as the grammar says; the day name must be a valid one but is
 // not checked against the date. Surrounding spaces or tabs are ignored. An RFC 850
-// two-digit year is read as the year with those last digits among the 100 from 49 years
-// before `now` to 50 years after it, so never more than 50 years in the future.
+// two-digit year is read as the latest year with those last digits that puts the date no more
+// than 50 years after `now` (RFC 9110 5.6.7).
 // Returns nullopt for anything else, including impossible dates such as Feb 30.
 constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::time_t now) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -1771,9 +1771,15 @@ constexpr std::optional<std::time_t> parse_http_date(std::string_view s, std::ti
         if (now_secs < detail::http_date_min) now_secs = detail::http_date_min;
         if (now_secs > detail::http_date_max) now_secs = detail::http_date_max;
         std::int64_t now_days = detail::floor_div(now_secs, 86400);
-        std::int64_t base = detail::civil_from_days(now_days).year - 49;
+        auto today = detail::civil_from_days(now_days);
+        std::int64_t base = today.year - 49;
         std::int64_t offset = (static_cast<std::int64_t>(year) - base) % 100;
         full_year = base + (offset < 0 ? offset + 100 : offset);
+        // In the 50th year ahead, past the instant 50 years from now: a century earlier.
+        auto now_in_day = now_secs - now_days * 86400, in_day = std::int64_t{h} * 3600 + mi * 60 + sec;
+        if (full_year == today.year + 50 &&
+            (month != today.month ? month > today.month : (day != today.day ? day > today.day : in_day > now_in_day)))
+            full_year -= 100;
     } else if (short_name && r.literal(", ")) {  // IMF-fixdate
         if (!(r.digits(2, day) && r.literal(" ") && r.month(month) && r.literal(" ") && r.digits(4, year) &&
               r.literal(" ") && r.time_of_day(h, mi, sec) && r.literal(" GMT") && r.at_end()))
