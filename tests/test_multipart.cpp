@@ -207,6 +207,43 @@ TEST_CASE("name and filename keep their raw quoted contents; unquote undoes esca
     CHECK(name == "a\"b");
 }
 
+TEST_CASE(
+    "a browser's file name ending in a backslash: filename=\"dir\\\" is read as dir\\, by parse and stream_parser") {
+    // HTML's multipart/form-data encoding writes '"' as %22 and '\' as it is (Chromium, Firefox,
+    // Node's FormData), so the backslash before the closing quote is the name's own.
+    std::string body =
+        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"dir\\\"\r\n\r\n"
+        "x\r\n--b--";
+    std::vector<mp::part> parts;
+    REQUIRE(mp::parse(body, "b", parts));
+    REQUIRE(parts.size() == 1);
+    CHECK(parts[0].name == "file");
+    CHECK(parts[0].filename == "dir\\");
+    std::string unquoted;
+    mp::unquote(parts[0].filename, unquoted);
+    CHECK(unquoted == "dir\\");
+    std::vector<collected_part> got;
+    collector on{&got};
+    mp::stream_parser sp("b");
+    for (char ch : body) REQUIRE(sp.feed(std::string_view(&ch, 1), on));
+    CHECK(sp.done());
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].filename == "dir\\");
+    // The quoted-pair reading stands where it closes the string: the browser reading is for a
+    // string it leaves open, and what follows must still be parameters.
+    body.replace(body.find("filename=\"dir\\\""), 15, "filename=\"a\\\"b\"");
+    REQUIRE(mp::parse(body, "b", parts));
+    CHECK(parts[0].filename == "a\\\"b");
+    for (std::string_view bad : {"filename=\"dir\\\"; name=\"f\"", "filename=\"a\\\"b", "filename=\"a\\"}) {
+        CAPTURE(bad);
+        std::string disposition = "--b\r\nContent-Disposition: form-data; " + std::string(bad);
+        if (bad.find("name=") == std::string_view::npos) disposition += "; name=f";
+        CHECK_FALSE(mp::parse(disposition + "\r\n\r\nx\r\n--b--", "b", parts));
+    }
+    // A media type's parameters stay RFC 9110 quoted-strings.
+    CHECK_FALSE(mp::boundary_from_content_type("multipart/form-data; boundary=\"b\\\""));
+}
+
 TEST_CASE("an empty filename still marks a file field") {
     std::string_view body =
         "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\"\r\n"

@@ -2474,8 +2474,11 @@ constexpr std::size_t skip_token(std::string_view s, std::size_t i) noexcept {
 // Parses `s`, the parameters that follow a media type or disposition type:
 // *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ) (RFC 9110 5.6.6). Calls
 // f(name, value, quoted) for each, value being the raw contents of a quoted-string.
-// Returns false when the syntax is broken or f returns false.
-template <class F>
+// Returns false when the syntax is broken or f returns false. With html_quoting (a part's
+// Content-Disposition), a quoted-string that a quoted-pair reading leaves open ends at its
+// first '"': HTML's multipart/form-data encoding writes '"' as %22 and '\' as it is, so the
+// file name "dir\" of a browser's form arrives as filename="dir\" and is read as "dir\".
+template <bool html_quoting = false, class F>
 constexpr bool parse_parameters(std::string_view s, F&& f) {
     std::size_t i = 0;
     for (;;) {
@@ -2493,6 +2496,8 @@ constexpr bool parse_parameters(std::string_view s, F&& f) {
         bool quoted = i < s.size() && s[i] == '"';
         if (quoted) {
             auto q = porthole::detail::scan_quoted_string(s, i);
+            if (html_quoting && q.outcome == q.unterminated)
+                if (auto first = s.find('"', i + 1); first != std::string_view::npos) q = {q.ok, first + 1};
             if (q.outcome != q.ok) return false;
             value = s.substr(i + 1, q.end - i - 2);
             i = q.end;
@@ -2522,8 +2527,9 @@ constexpr void for_each_line(std::string_view block, F&& f) {
 struct part {
     // The Content-Disposition name and filename parameters, as the raw contents of their
     // quoted-strings. Browsers percent-encode '"', CR and LF in them and send '\' as is, so
-    // these are normally the names themselves; unquote() applies RFC 9110 quoted-pair
-    // escapes for senders that use them.
+    // these are normally the names themselves (one ending in '\' too: see
+    // detail::parse_parameters); unquote() applies RFC 9110 quoted-pair escapes for senders
+    // that use them.
     std::string_view name;
     std::string_view filename;
     bool has_filename = false;      // a file field, even when filename is empty
@@ -2660,7 +2666,7 @@ constexpr bool parse_part(std::string_view raw, part& p) noexcept {
     if (!iequals(d.substr(0, type_end), "form-data")) return false;
     bool has_name = false;
     p.has_filename = false;
-    ok = parse_parameters(d.substr(type_end), [&](std::string_view name, std::string_view value, bool) {
+    ok = parse_parameters<true>(d.substr(type_end), [&](std::string_view name, std::string_view value, bool) {
         if (iequals(name, "name")) {
             if (has_name) return false;
             has_name = true;
