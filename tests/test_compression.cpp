@@ -509,5 +509,52 @@ TEST_CASE("a 304 behind the compression layer carries the ETag the client's 200 
     r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", "*"}});
     CHECK(r.status == 304);
     CHECK(r.header("ETag") == strong);
+    // By date alone: the ETag of the 200 this request would get, the compressed one's.
+    auto last_modified = std::string(compressed.header("Last-Modified").value_or(""));
+    r = get({{"Accept-Encoding", "gzip"}, {"If-Modified-Since", last_modified}});
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == weak);
+    CHECK(r.header("Vary") == "Accept-Encoding");
+    CHECK(!r.header("Content-Type"));  // the type static_files gives its 304 is not sent
+    r = get({{"If-Modified-Since", last_modified}});
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == strong);
+    // A range: identity bytes, but about a representation the layer negotiates.
+    r = get({{"Accept-Encoding", "gzip"}, {"Range", "bytes=0-9"}});
+    CHECK(r.status == 206);
+    CHECK(!r.header("Content-Encoding"));
+    CHECK(r.header("ETag") == strong);
+    CHECK(r.header("Vary") == "Accept-Encoding");
+    std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+TEST_CASE(
+    "behind the compression layer, the 304 of a type it leaves alone says what its 200 says: no Vary, the strong ETag") {
+    char tmpl[] = "/tmp/porthole-revalidate-png-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    std::ofstream(dir + "/img.png", std::ios::binary) << "\x89PNG" + std::string(4000, 'x');
+    auto app = layers{compression{}}(static_files(dir));
+    auto get = [&](std::vector<std::pair<std::string, std::string>> headers) {
+        headers.emplace_back("Accept-Encoding", "gzip");
+        return testing::send(app, simple_request{method::get, "/img.png", std::move(headers), {}});
+    };
+    auto full = get({});
+    REQUIRE(full.status == 200);
+    CHECK(!full.header("Vary"));
+    CHECK(!full.header("Content-Encoding"));
+    std::string strong(full.header("ETag").value_or(""));
+    REQUIRE(strong.starts_with('"'));
+    for (auto const& condition : std::vector<std::pair<std::string, std::string>>{
+             {"If-None-Match", strong},
+             {"If-None-Match", "W/" + strong},
+             {"If-Modified-Since", std::string(full.header("Last-Modified").value_or(""))}}) {
+        CAPTURE(condition.second);
+        auto r = get({condition});
+        CHECK(r.status == 304);
+        CHECK(!r.header("Vary"));
+        CHECK(r.header("ETag") == strong);
+        CHECK(!r.header("Content-Type"));
+    }
     std::system(("rm -rf '" + dir + "'").c_str());
 }

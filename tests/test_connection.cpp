@@ -127,7 +127,7 @@ TEST_CASE("HEAD gets the GET headers, Content-Length included, and no body") {
     CHECK(c.output().find("twelve bytes") == c.output().rfind("twelve bytes"));  // once only
 }
 
-TEST_CASE("204 and 304 carry no body and no Content-Length") {
+TEST_CASE("204 and 304 carry no body, no Content-Length and no Content-Type") {
     for (auto s : {status::no_content, status::not_modified}) {
         auto app = [s](request const&) { return response::text("ignored", s); };
         client c(app);
@@ -136,8 +136,47 @@ TEST_CASE("204 and 304 carry no body and no Content-Length") {
         REQUIRE(rs.size() == 2);
         CHECK(rs[0].status == to_int(s));
         CHECK(!rs[0].header("Content-Length").has_value());
+        CHECK(!rs[0].header("Content-Type").has_value());  // no content to describe (RFC 9110 15.4.5)
         CHECK(c.output().find("ignored") == std::string::npos);
     }
+}
+
+// RFC 9110 15.3.6: a server MUST NOT generate content in a 205, which is framed as any other
+// response (RFC 9112 6.3 reads one without Content-Length to the close).
+TEST_CASE("205 goes out framed as empty, whatever content the application gave it") {
+    int produced = 0;
+    std::vector<std::function<response()>> const answers{
+        [] { return response::text("ignored", status::reset_content); },
+        [&produced] {
+            return response::stream(
+                [&produced]() -> std::optional<std::string> {
+                    ++produced;
+                    return std::nullopt;
+                },
+                "text/plain", status::reset_content);
+        },
+    };
+    for (auto const& answer : answers) {
+        for (auto v : {"HTTP/1.1", "HTTP/1.0"}) {
+            CAPTURE(v);
+            connection_config cfg;
+            std::vector<std::uint64_t> logged;
+            cfg.access_log = [&](access_entry const& e) { logged.push_back(e.body_bytes); };
+            auto app = [&](request const&) { return answer(); };
+            client c(app, cfg);
+            std::string one = std::string("GET / ") + v + "\r\nHost: t\r\nConnection: keep-alive\r\n\r\n";
+            c.send(one + one);
+            auto rs = c.responses();
+            REQUIRE(rs.size() == 2);
+            CHECK(rs[0].status == 205);
+            CHECK(rs[0].header("Content-Length") == "0");
+            CHECK(rs[0].body.empty());
+            CHECK(!rs[0].header("Transfer-Encoding"));
+            CHECK(c.output().find("ignored") == std::string::npos);
+            CHECK(logged == std::vector<std::uint64_t>{0, 0});
+        }
+    }
+    CHECK(produced == 0);
 }
 
 TEST_CASE("Expect: 100-continue gets 100 Continue before the body is read") {

@@ -277,11 +277,11 @@ TEST_CASE("methods other than GET and HEAD get 405 with Allow; OPTIONS gets 204 
     for (auto m : {method::post, method::put, method::delete_, method::patch, method::trace}) {
         auto r = testing::send(app, simple_request{m, "/hello.txt", {}, {}});
         CHECK(r.status == 405);
-        CHECK(r.header("Allow") == "GET, HEAD");
+        CHECK(r.header("Allow") == "GET, HEAD, OPTIONS");
     }
     auto r = testing::send(app, simple_request{method::options, "/hello.txt", {}, {}});
     CHECK(r.status == 204);
-    CHECK(r.header("Allow") == "GET, HEAD");
+    CHECK(r.header("Allow") == "GET, HEAD, OPTIONS");
 }
 
 TEST_CASE("Cache-Control is sent on 200, 206 and 304 when configured") {

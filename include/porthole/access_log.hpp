@@ -121,7 +121,7 @@ public:
     void after(state& s, response& res) const {
         if (!write_) return;
         std::string_view text = s.text;
-        bool no_body = s.head || !status_allows_body(res.status());
+        bool no_body = s.head || !status_allows_content(res.status());
         auto size = no_body ? std::optional<std::uint64_t>(0) : res.body_size();
         auto user_at = std::size_t{s.peer_size} + s.method_size + s.target_size;
         write_(access_entry{text.substr(0, s.peer_size), text.substr(s.peer_size, s.method_size),

@@ -222,10 +222,13 @@ struct compression_options {
 //    Cache-Control: no-transform; a HEAD answer is compressed as its GET would be, so that its
 //    head says what the GET's does (RFC 9110 9.3.2: no other Content-Length; a file large enough
 //    to be compressed as it goes is not read for it);
-//  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
+//  - responses it could have compressed get Vary: Accept-Encoding, compressed or not, and so do
+//    the 206 and 304 answers about them (a 304 of no content type too);
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
 //    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
-//    304 to a request that would be compressed carries the weak form when the client sent it;
+//    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
+//    the weak form, or, asking by date alone, when a coding was chosen for the 304's compressible
+//    content type (set on the 304 and not sent: static_files does);
 //  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
 //    not make them smaller (and identity is acceptable); larger files and streams are compressed
 //    as they go out, each streamed piece flushed so the client gets it without waiting for the next.
@@ -258,24 +261,34 @@ public:
 
     void after(state& s, response& res) const {
         auto st = res.status();
-        if (st == status::not_modified) {  // a 304 says what the 200 would have varied on
-            res.add_vary("Accept-Encoding");
-            // ... and carries the ETag the 200 had (RFC 9110 15.4.5): weak when the client holds
-            // the compressed one, the weak form being what it sent, so caches can freshen it.
-            if (auto etag = res.header("ETag"); etag && etag->starts_with('"') && weakly_listed(s.if_none_match, *etag))
-                res.set_header("ETag", "W/" + std::string(*etag));
-            return;
-        }
         auto non_empty = [&res](std::string_view name) {
             for (auto const& f : res.headers())
                 if (iequals(f.name, name) && !f.value.empty()) return true;
             return false;
         };
-        if (!status_allows_body(st) || st == status::partial_content || non_empty("Content-Encoding") ||
-            non_empty("Content-Range") || res.lists("Cache-Control", "no-transform") ||
-            !compressible(res.content_type()))
+        // Whether the layer negotiates the representation's coding: then every answer about it
+        // names Accept-Encoding in Vary, as its 200 does (RFC 9110 12.5.5, 15.4.5).
+        auto type = res.content_type();
+        bool negotiable =
+            compressible(type) && !non_empty("Content-Encoding") && !res.lists("Cache-Control", "no-transform");
+        if (st == status::not_modified) {
+            // A 304 carries the Vary and the ETag of the 200 it stands for (RFC 9110 15.4.5), so a
+            // cache can freshen what it holds. Its content type, which the connection does not
+            // send (static_files sets it), says whether the layer negotiates it; a 304 without
+            // one is taken to. The ETag is weak when the client holds the compressed body (it
+            // sent the weak form) or, asking by date alone, when a coding was chosen for it.
+            if (!type.empty() && !negotiable) return;
+            res.add_vary("Accept-Encoding");
+            if (auto etag = res.header("ETag"); etag && etag->starts_with('"')) {
+                bool weak = s.if_none_match.empty() ? negotiable && s.choice.coding != content_coding::identity
+                                                    : weakly_listed(s.if_none_match, *etag);
+                if (weak) res.set_header("ETag", "W/" + std::string(*etag));
+            }
             return;
+        }
+        if (!status_allows_content(st) || !negotiable) return;
         res.add_vary("Accept-Encoding");
+        if (st == status::partial_content || non_empty("Content-Range")) return;  // ranges stay identity
         auto coding = s.choice.coding;
         if (coding == content_coding::identity) return;
         auto size = res.body_size();

@@ -241,6 +241,10 @@ constexpr bool status_allows_body(status s) noexcept {
     return c >= 200 && c != 204 && c != 304;
 }
 
+// Whether a response with status `s` may carry content: not a 205 either (RFC 9110 15.3.6),
+// which, unlike those above, is framed as any other response is (Content-Length: 0).
+constexpr bool status_allows_content(status s) noexcept { return status_allows_body(s) && s != status::reset_content; }
+
 // ---------------------------------------------------------------- versions
 
 struct version {

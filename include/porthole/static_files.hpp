@@ -87,12 +87,12 @@ public:
         auto m = req.method();
         if (m == method::options) {
             response r(status::no_content);
-            r.set_header("Allow", "GET, HEAD");
+            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
             return r;
         }
         if (m != method::get && m != method::head) {
             auto r = response::error(status::method_not_allowed);
-            r.set_header("Allow", "GET, HEAD");
+            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
             return r;
         }
 
@@ -279,6 +279,7 @@ private:
         }
         if (not_modified) {
             response r(status::not_modified);
+            r.set_content_type(type);  // not sent: for a compression layer to say what the 200 would
             add_cache_headers(r, etag, last_modified);
             return r;
         }

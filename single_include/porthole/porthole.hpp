@@ -257,6 +257,10 @@ constexpr bool status_allows_body(status s) noexcept {
     return c >= 200 && c != 204 && c != 304;
 }
 
+// Whether a response with status `s` may carry content: not a 205 either (RFC 9110 15.3.6),
+// which, unlike those above, is framed as any other response is (Content-Length: 0).
+constexpr bool status_allows_content(status s) noexcept { return status_allows_body(s) && s != status::reset_content; }
+
 // ---------------------------------------------------------------- versions
 
 struct version {
@@ -7320,7 +7324,7 @@ public:
     void after(state& s, response& res) const {
         if (!write_) return;
         std::string_view text = s.text;
-        bool no_body = s.head || !status_allows_body(res.status());
+        bool no_body = s.head || !status_allows_content(res.status());
         auto size = no_body ? std::optional<std::uint64_t>(0) : res.body_size();
         auto user_at = std::size_t{s.peer_size} + s.method_size + s.target_size;
         write_(access_entry{text.substr(0, s.peer_size), text.substr(s.peer_size, s.method_size),
@@ -8352,10 +8356,13 @@ struct compression_options {
 //    Cache-Control: no-transform; a HEAD answer is compressed as its GET would be, so that its
 //    head says what the GET's does (RFC 9110 9.3.2: no other Content-Length; a file large enough
 //    to be compressed as it goes is not read for it);
-//  - responses it could have compressed get Vary: Accept-Encoding, compressed or not;
+//  - responses it could have compressed get Vary: Accept-Encoding, compressed or not, and so do
+//    the 206 and 304 answers about them (a 304 of no content type too);
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
 //    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
-//    304 to a request that would be compressed carries the weak form when the client sent it;
+//    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
+//    the weak form, or, asking by date alone, when a coding was chosen for the 304's compressible
+//    content type (set on the 304 and not sent: static_files does);
 //  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
 //    not make them smaller (and identity is acceptable); larger files and streams are compressed
 //    as they go out, each streamed piece flushed so the client gets it without waiting for the next.
@@ -8388,24 +8395,34 @@ public:
 
     void after(state& s, response& res) const {
         auto st = res.status();
-        if (st == status::not_modified) {  // a 304 says what the 200 would have varied on
-            res.add_vary("Accept-Encoding");
-            // ... and carries the ETag the 200 had (RFC 9110 15.4.5): weak when the client holds
-            // the compressed one, the weak form being what it sent, so caches can freshen it.
-            if (auto etag = res.header("ETag"); etag && etag->starts_with('"') && weakly_listed(s.if_none_match, *etag))
-                res.set_header("ETag", "W/" + std::string(*etag));
-            return;
-        }
         auto non_empty = [&res](std::string_view name) {
             for (auto const& f : res.headers())
                 if (iequals(f.name, name) && !f.value.empty()) return true;
             return false;
         };
-        if (!status_allows_body(st) || st == status::partial_content || non_empty("Content-Encoding") ||
-            non_empty("Content-Range") || res.lists("Cache-Control", "no-transform") ||
-            !compressible(res.content_type()))
+        // Whether the layer negotiates the representation's coding: then every answer about it
+        // names Accept-Encoding in Vary, as its 200 does (RFC 9110 12.5.5, 15.4.5).
+        auto type = res.content_type();
+        bool negotiable =
+            compressible(type) && !non_empty("Content-Encoding") && !res.lists("Cache-Control", "no-transform");
+        if (st == status::not_modified) {
+            // A 304 carries the Vary and the ETag of the 200 it stands for (RFC 9110 15.4.5), so a
+            // cache can freshen what it holds. Its content type, which the connection does not
+            // send (static_files sets it), says whether the layer negotiates it; a 304 without
+            // one is taken to. The ETag is weak when the client holds the compressed body (it
+            // sent the weak form) or, asking by date alone, when a coding was chosen for it.
+            if (!type.empty() && !negotiable) return;
+            res.add_vary("Accept-Encoding");
+            if (auto etag = res.header("ETag"); etag && etag->starts_with('"')) {
+                bool weak = s.if_none_match.empty() ? negotiable && s.choice.coding != content_coding::identity
+                                                    : weakly_listed(s.if_none_match, *etag);
+                if (weak) res.set_header("ETag", "W/" + std::string(*etag));
+            }
             return;
+        }
+        if (!status_allows_content(st) || !negotiable) return;
         res.add_vary("Accept-Encoding");
+        if (st == status::partial_content || non_empty("Content-Range")) return;  // ranges stay identity
         auto coding = s.choice.coding;
         if (coding == content_coding::identity) return;
         auto size = res.body_size();
@@ -11091,6 +11108,9 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
     auto st = res.status();
     bool body_allowed = status_allows_body(st);
     auto size = res.body_size();
+    bool content = status_allows_content(st);
+    if (body_allowed && !content) [[unlikely]]
+        size = 0;  // a 205: framed as empty, its content dropped
     bool streamed = body_allowed && !size.has_value();
     bool chunked = streamed && v.minor >= 1;
     if (streamed && !chunked && !head_only) {  // HTTP/1.0 stream: delimited by closing (HEAD: no body)
@@ -11098,7 +11118,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
         closing_ = true;
     }
     write_head(res, st, body_allowed, chunked, size, v, keep);
-    if (!body_allowed || head_only) return {};
+    if (!content || head_only) return {};
 
     auto& body = res.body();
     if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
@@ -11182,7 +11202,7 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     if (config_.server_header) put("Server: porthole\r\n");
-    if (!ct.empty()) {
+    if (!ct.empty() && body_allowed) {  // 1xx, 204, 304: no content to describe (RFC 9110 15.4.5)
         put("Content-Type: ");
         put(ct);
         put("\r\n");
@@ -13581,12 +13601,12 @@ public:
         auto m = req.method();
         if (m == method::options) {
             response r(status::no_content);
-            r.set_header("Allow", "GET, HEAD");
+            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
             return r;
         }
         if (m != method::get && m != method::head) {
             auto r = response::error(status::method_not_allowed);
-            r.set_header("Allow", "GET, HEAD");
+            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
             return r;
         }
 
@@ -13773,6 +13793,7 @@ private:
         }
         if (not_modified) {
             response r(status::not_modified);
+            r.set_content_type(type);  // not sent: for a compression layer to say what the 200 would
             add_cache_headers(r, etag, last_modified);
             return r;
         }

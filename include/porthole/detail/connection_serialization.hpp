@@ -13,6 +13,9 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
     auto st = res.status();
     bool body_allowed = status_allows_body(st);
     auto size = res.body_size();
+    bool content = status_allows_content(st);
+    if (body_allowed && !content) [[unlikely]]
+        size = 0;  // a 205: framed as empty, its content dropped
     bool streamed = body_allowed && !size.has_value();
     bool chunked = streamed && v.minor >= 1;
     if (streamed && !chunked && !head_only) {  // HTTP/1.0 stream: delimited by closing (HEAD: no body)
@@ -20,7 +23,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
         closing_ = true;
     }
     write_head(res, st, body_allowed, chunked, size, v, keep);
-    if (!body_allowed || head_only) return {};
+    if (!content || head_only) return {};
 
     auto& body = res.body();
     if (auto view = res.body_view(); size && !std::holds_alternative<file_body>(body)) {
@@ -104,7 +107,7 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     if (config_.server_header) put("Server: porthole\r\n");
-    if (!ct.empty()) {
+    if (!ct.empty() && body_allowed) {  // 1xx, 204, 304: no content to describe (RFC 9110 15.4.5)
         put("Content-Type: ");
         put(ct);
         put("\r\n");
