@@ -466,6 +466,15 @@ TEST_CASE("the compression layer over static files compresses those without a va
     CHECK(decode("gzip", r.body) == page(3000));
     CHECK(r.header("ETag").value_or("").starts_with("\""));  // the file's own, strong: it was not compressed here
     CHECK(r.header("Vary") == "Accept-Encoding");
+    // A precompressed variant's 304, asked by date alone: the variant's own strong ETag, as its 200.
+    std::string data_etag(r.header("ETag").value_or(""));
+    auto since = std::string(r.header("Last-Modified").value_or(""));
+    r = testing::send(
+        app,
+        simple_request{method::get, "/data.json", {{"Accept-Encoding", "gzip"}, {"If-Modified-Since", since}}, {}});
+    CHECK(r.status == 304);
+    CHECK(r.header("ETag") == data_etag);
+    CHECK(r.header("Vary") == "Accept-Encoding");
     std::system(("rm -rf '" + dir + "'").c_str());
 }
 

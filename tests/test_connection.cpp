@@ -170,6 +170,7 @@ TEST_CASE("205 goes out framed as empty, whatever content the application gave i
             REQUIRE(rs.size() == 2);
             CHECK(rs[0].status == 205);
             CHECK(rs[0].header("Content-Length") == "0");
+            CHECK(!rs[0].header("Content-Type"));
             CHECK(rs[0].body.empty());
             CHECK(!rs[0].header("Transfer-Encoding"));
             CHECK(c.output().find("ignored") == std::string::npos);

@@ -60,9 +60,9 @@ constexpr std::size_t skip_token(std::string_view s, std::size_t i) noexcept {
 // *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ) (RFC 9110 5.6.6). Calls
 // f(name, value, quoted) for each, value being the raw contents of a quoted-string.
 // Returns false when the syntax is broken or f returns false. With html_quoting (a part's
-// Content-Disposition), a quoted-string that a quoted-pair reading leaves open ends at its
-// first '"': HTML's multipart/form-data encoding writes '"' as %22 and '\' as it is, so the
-// file name "dir\" of a browser's form arrives as filename="dir\" and is read as "dir\".
+// Content-Disposition), a last parameter's quoted-string that a quoted-pair reading leaves open
+// ends at its first '"' when only spaces follow: HTML's multipart/form-data encoding writes '"' as %22 and '\' as it
+// is, so the file name "dir\" of a browser's form arrives as filename="dir\" and is read as "dir\".
 template <bool html_quoting = false, class F>
 constexpr bool parse_parameters(std::string_view s, F&& f) {
     std::size_t i = 0;
@@ -81,8 +81,12 @@ constexpr bool parse_parameters(std::string_view s, F&& f) {
         bool quoted = i < s.size() && s[i] == '"';
         if (quoted) {
             auto q = porthole::detail::scan_quoted_string(s, i);
+            // Only for the last parameter, as browsers put filename: a string that a quoted-pair
+            // reader holds open cannot hide parameters it would not see.
             if (html_quoting && q.outcome == q.unterminated)
-                if (auto first = s.find('"', i + 1); first != std::string_view::npos) q = {q.ok, first + 1};
+                if (auto first = s.find('"', i + 1);
+                    first != std::string_view::npos && skip_ows(s, first + 1) == s.size())
+                    q = {q.ok, first + 1};
             if (q.outcome != q.ok) return false;
             value = s.substr(i + 1, q.end - i - 2);
             i = q.end;

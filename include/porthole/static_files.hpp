@@ -279,7 +279,9 @@ private:
         }
         if (not_modified) {
             response r(status::not_modified);
-            r.set_content_type(type);  // not sent: for a compression layer to say what the 200 would
+            // Not sent: for a compression layer to say what the 200 would carry. A precompressed
+            // variant's 200 is the layer's to leave alone: its 304 names no type.
+            if (coding == content_coding::identity) r.set_content_type(type);
             add_cache_headers(r, etag, last_modified);
             return r;
         }

@@ -14,9 +14,9 @@
 // A live stream ends when its producer says so (writer.close()), when the client leaves (the
 // writer reports closed()), or when the server stops: then what is buffered goes out, the body
 // ends cleanly, and the connection closes. It is over too once no response carries it (sent
-// too late through a responder, HEAD, 204, 304, replaced or dropped unsent). The read and keep-alive timeouts do not
-// apply while it waits; the write timeout applies whenever bytes are waiting for a client that does not read. Memory
-// per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
+// too late through a responder, HEAD, 204, 205, 304, replaced or dropped unsent). The read and keep-alive timeouts do
+// not apply while it waits; the write timeout applies whenever bytes are waiting for a client that does not read.
+// Memory per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
@@ -186,8 +186,8 @@ struct live_stream {
 
 namespace detail {
 // The responses' hold on a live stream. When the last response that carries it is gone (its
-// body sent or cut off, or never sent: a responder whose request is gone or timed out, HEAD, 204
-// or 304, a response a layer replaced), the stream is over: its writers and resumers learn that
+// body sent or cut off, or never sent: a responder whose request is gone or timed out, HEAD, 204,
+// 205 or 304, a response a layer replaced), the stream is over: its writers and resumers learn that
 // nothing will read it, however the response was dropped.
 struct stream_ownership {
     std::shared_ptr<stream_channel> channel;
@@ -259,7 +259,7 @@ public:
 
     // True once writes can no longer reach the client: closed, the client left, the server stops,
     // or no response carries the stream any more (sent through a responder too late, HEAD, 204,
-    // 304, replaced or dropped unsent).
+    // 205, 304, replaced or dropped unsent).
     bool closed() const noexcept {
         return !channel_ || channel_->over.load(std::memory_order_acquire) ||
                channel_->stopping.load(std::memory_order_acquire);

@@ -2479,9 +2479,9 @@ constexpr std::size_t skip_token(std::string_view s, std::size_t i) noexcept {
 // *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ) (RFC 9110 5.6.6). Calls
 // f(name, value, quoted) for each, value being the raw contents of a quoted-string.
 // Returns false when the syntax is broken or f returns false. With html_quoting (a part's
-// Content-Disposition), a quoted-string that a quoted-pair reading leaves open ends at its
-// first '"': HTML's multipart/form-data encoding writes '"' as %22 and '\' as it is, so the
-// file name "dir\" of a browser's form arrives as filename="dir\" and is read as "dir\".
+// Content-Disposition), a last parameter's quoted-string that a quoted-pair reading leaves open
+// ends at its first '"' when only spaces follow: HTML's multipart/form-data encoding writes '"' as %22 and '\' as it
+// is, so the file name "dir\" of a browser's form arrives as filename="dir\" and is read as "dir\".
 template <bool html_quoting = false, class F>
 constexpr bool parse_parameters(std::string_view s, F&& f) {
     std::size_t i = 0;
@@ -2500,8 +2500,12 @@ constexpr bool parse_parameters(std::string_view s, F&& f) {
         bool quoted = i < s.size() && s[i] == '"';
         if (quoted) {
             auto q = porthole::detail::scan_quoted_string(s, i);
+            // Only for the last parameter, as browsers put filename: a string that a quoted-pair
+            // reader holds open cannot hide parameters it would not see.
             if (html_quoting && q.outcome == q.unterminated)
-                if (auto first = s.find('"', i + 1); first != std::string_view::npos) q = {q.ok, first + 1};
+                if (auto first = s.find('"', i + 1);
+                    first != std::string_view::npos && skip_ows(s, first + 1) == s.size())
+                    q = {q.ok, first + 1};
             if (q.outcome != q.ok) return false;
             value = s.substr(i + 1, q.end - i - 2);
             i = q.end;
@@ -4487,9 +4491,9 @@ inline bool when_answered(request const& req, std::function<void(response&)> ste
 // A live stream ends when its producer says so (writer.close()), when the client leaves (the
 // writer reports closed()), or when the server stops: then what is buffered goes out, the body
 // ends cleanly, and the connection closes. It is over too once no response carries it (sent
-// too late through a responder, HEAD, 204, 304, replaced or dropped unsent). The read and keep-alive timeouts do not
-// apply while it waits; the write timeout applies whenever bytes are waiting for a client that does not read. Memory
-// per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
+// too late through a responder, HEAD, 204, 205, 304, replaced or dropped unsent). The read and keep-alive timeouts do
+// not apply while it waits; the write timeout applies whenever bytes are waiting for a client that does not read.
+// Memory per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
 
 // #include <porthole/detail/cxx20.hpp>
 // #include <porthole/detail/error_log.hpp>
@@ -5041,8 +5045,8 @@ struct live_stream {
 
 namespace detail {
 // The responses' hold on a live stream. When the last response that carries it is gone (its
-// body sent or cut off, or never sent: a responder whose request is gone or timed out, HEAD, 204
-// or 304, a response a layer replaced), the stream is over: its writers and resumers learn that
+// body sent or cut off, or never sent: a responder whose request is gone or timed out, HEAD, 204,
+// 205 or 304, a response a layer replaced), the stream is over: its writers and resumers learn that
 // nothing will read it, however the response was dropped.
 struct stream_ownership {
     std::shared_ptr<stream_channel> channel;
@@ -5114,7 +5118,7 @@ public:
 
     // True once writes can no longer reach the client: closed, the client left, the server stops,
     // or no response carries the stream any more (sent through a responder too late, HEAD, 204,
-    // 304, replaced or dropped unsent).
+    // 205, 304, replaced or dropped unsent).
     bool closed() const noexcept {
         return !channel_ || channel_->over.load(std::memory_order_acquire) ||
                channel_->stopping.load(std::memory_order_acquire);
@@ -11202,7 +11206,7 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     if (config_.server_header) put("Server: porthole\r\n");
-    if (!ct.empty() && body_allowed) {  // 1xx, 204, 304: no content to describe (RFC 9110 15.4.5)
+    if (!ct.empty() && status_allows_content(st)) {  // 1xx, 204, 205, 304: no content to describe
         put("Content-Type: ");
         put(ct);
         put("\r\n");
@@ -13793,7 +13797,9 @@ private:
         }
         if (not_modified) {
             response r(status::not_modified);
-            r.set_content_type(type);  // not sent: for a compression layer to say what the 200 would
+            // Not sent: for a compression layer to say what the 200 would carry. A precompressed
+            // variant's 200 is the layer's to leave alone: its 304 names no type.
+            if (coding == content_coding::identity) r.set_content_type(type);
             add_cache_headers(r, etag, last_modified);
             return r;
         }

@@ -107,7 +107,7 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     if (config_.server_header) put("Server: porthole\r\n");
-    if (!ct.empty() && body_allowed) {  // 1xx, 204, 304: no content to describe (RFC 9110 15.4.5)
+    if (!ct.empty() && status_allows_content(st)) {  // 1xx, 204, 205, 304: no content to describe
         put("Content-Type: ");
         put(ct);
         put("\r\n");
