@@ -150,6 +150,31 @@ TEST_CASE("Content-Type is one value however it is set, never a second field") {
     CHECK(wire.header("Content-Type") == "application/xml");
 }
 
+TEST_CASE("spaces and tabs around a field value are dropped, however it is set (RFC 9110 5.5)") {
+    response r;
+    r.set_header("X-Set", " \tvalue with inner  spaces\t ");
+    r.add_header("X-Add", "  added ");
+    r.set_header("X-Set", "\treplaced ");
+    r.set_content_type(" text/plain; charset=utf-8 ");
+    r.add_header("X-Blank", " \t ");
+    CHECK(r.header("X-Set") == "replaced");
+    CHECK(r.header("X-Add") == "added");
+    CHECK(r.header("X-Blank") == "");
+    CHECK(r.content_type() == "text/plain; charset=utf-8");
+    CHECK(r.valid());
+    auto app = [&r](request const&) { return r; };
+    testing::client c(app);
+    c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto const& wire = c.output();
+    CHECK(wire.find("\r\nX-Set: replaced\r\n") != std::string::npos);
+    CHECK(wire.find("\r\nX-Add: added\r\n") != std::string::npos);
+    CHECK(wire.find("\r\nX-Blank: \r\n") != std::string::npos);
+    CHECK(wire.find("\r\nContent-Type: text/plain; charset=utf-8\r\n") != std::string::npos);
+    response cookie;
+    cookie.add_header("Set-Cookie", "  ");  // empty once trimmed: refused as an empty Set-Cookie is
+    CHECK(!cookie.valid());
+}
+
 TEST_CASE("a header value with CR, LF, NUL or DEL marks the response invalid and is not stored") {
     for (std::string_view bad : {std::string_view("a\rb"), std::string_view("a\nb"), std::string_view("a\0b", 3),
                                  std::string_view("a\x7f"

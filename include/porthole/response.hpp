@@ -149,8 +149,10 @@ public:
 
     // ---- header fields. Invalid names or values (CR, LF, NUL or another control; an empty
     // Set-Cookie) are not stored: the response is marked invalid, and a connection answers 500
-    // instead of sending it (docs/errors.md). Nothing here throws for a bad value.
+    // instead of sending it (docs/errors.md). Nothing here throws for a bad value. Spaces and
+    // tabs around a value are dropped: a field value has none (RFC 9110 5.5).
     response& set_header(std::string_view name, std::string_view value) {
+        value = detail::trim_ows(value);
         for (auto& f : fields_)
             if (iequals(f.name, name)) {
                 if (!check(name, value)) return *this;
@@ -160,12 +162,14 @@ public:
         return add_header(name, value);
     }
     response& add_header(std::string_view name, std::string_view value) {
+        value = detail::trim_ows(value);
         if (!check(name, value)) return *this;
         if (iequals(name, "Content-Type")) return set_content_type(value);
         fields_.push_back({std::string(name), std::string(value)});
         return *this;
     }
     response& set_content_type(std::string_view value) {
+        value = detail::trim_ows(value);
         if (!check("Content-Type", value)) return *this;
         owned_content_type_.assign(value);
         content_type_owned_ = true;
@@ -201,7 +205,8 @@ public:
     }
     std::vector<field> const& headers() const noexcept { return fields_; }
     // The value of the first field `name`, or nullopt when the response has none. An empty
-    // Content-Type counts as none, since it is not sent.
+    // Content-Type counts as none, since it is not sent (nor is any on 1xx, 204, 205 or 304: a
+    // static_files 304 names its file's type for the compression layer).
     std::optional<std::string_view> header(std::string_view name) const noexcept {
         if (iequals(name, "Content-Type")) {
             if (auto type = content_type(); !type.empty()) return type;
