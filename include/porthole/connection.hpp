@@ -624,9 +624,10 @@ private:
     // The response's head, and its body copied, referenced, held or streamed.
     queued_body queue_response(response& res, bool head_only, version v, bool keep);
 
-    // The status line and header fields, written in one pass into room made once.
-    void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
-                    version v, bool keep);
+    // The status line and header fields, written in one pass into room made once; `content`:
+    // the status carries content (status_allows_content), so a Content-Type is sent.
+    void write_head(response const& res, status st, bool body_allowed, bool content, bool chunked,
+                    std::optional<std::uint64_t> size, version v, bool keep);
     // An application's Connection field, less the options that are the connection's, at p.
     static void put_connection_options(char*& p, std::string_view value) noexcept;
 

@@ -159,22 +159,12 @@ public:
                 f.value.assign(value);
                 return *this;
             }
-        return add_header(name, value);
+        return add_trimmed(name, value);
     }
     response& add_header(std::string_view name, std::string_view value) {
-        value = detail::trim_ows(value);
-        if (!check(name, value)) return *this;
-        if (iequals(name, "Content-Type")) return set_content_type(value);
-        fields_.push_back({std::string(name), std::string(value)});
-        return *this;
+        return add_trimmed(name, detail::trim_ows(value));
     }
-    response& set_content_type(std::string_view value) {
-        value = detail::trim_ows(value);
-        if (!check("Content-Type", value)) return *this;
-        owned_content_type_.assign(value);
-        content_type_owned_ = true;
-        return *this;
-    }
+    response& set_content_type(std::string_view value) { return set_trimmed_content_type(detail::trim_ows(value)); }
     std::string_view content_type() const noexcept {
         return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
     }
@@ -252,6 +242,19 @@ private:
         r.content_type_ = type;  // a literal: no allocation
         r.body_ = std::move(body);
         return r;
+    }
+    // add_header and set_content_type for a value already trimmed.
+    response& add_trimmed(std::string_view name, std::string_view value) {
+        if (!check(name, value)) return *this;
+        if (iequals(name, "Content-Type")) return set_trimmed_content_type(value);
+        fields_.push_back({std::string(name), std::string(value)});
+        return *this;
+    }
+    response& set_trimmed_content_type(std::string_view value) {
+        if (!check("Content-Type", value)) return *this;
+        owned_content_type_.assign(value);
+        content_type_owned_ = true;
+        return *this;
     }
     bool check(std::string_view name, std::string_view value) {
         // A Set-Cookie value starts with cookie-name "=" (RFC 6265 4.1.1): never empty, which

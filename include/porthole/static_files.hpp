@@ -84,15 +84,11 @@ public:
     }
 
     response operator()(request const& req) const {
+        constexpr std::string_view allowed = "GET, HEAD, OPTIONS";  // as the router lists them
         auto m = req.method();
-        if (m == method::options) {
-            response r(status::no_content);
-            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
-            return r;
-        }
         if (m != method::get && m != method::head) {
-            auto r = response::error(status::method_not_allowed);
-            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
+            auto r = m == method::options ? response(status::no_content) : response::error(status::method_not_allowed);
+            r.set_header("Allow", allowed);
             return r;
         }
 

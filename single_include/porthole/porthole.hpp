@@ -3719,22 +3719,12 @@ public:
                 f.value.assign(value);
                 return *this;
             }
-        return add_header(name, value);
+        return add_trimmed(name, value);
     }
     response& add_header(std::string_view name, std::string_view value) {
-        value = detail::trim_ows(value);
-        if (!check(name, value)) return *this;
-        if (iequals(name, "Content-Type")) return set_content_type(value);
-        fields_.push_back({std::string(name), std::string(value)});
-        return *this;
+        return add_trimmed(name, detail::trim_ows(value));
     }
-    response& set_content_type(std::string_view value) {
-        value = detail::trim_ows(value);
-        if (!check("Content-Type", value)) return *this;
-        owned_content_type_.assign(value);
-        content_type_owned_ = true;
-        return *this;
-    }
+    response& set_content_type(std::string_view value) { return set_trimmed_content_type(detail::trim_ows(value)); }
     std::string_view content_type() const noexcept {
         return content_type_owned_ ? std::string_view(owned_content_type_) : content_type_;
     }
@@ -3812,6 +3802,19 @@ private:
         r.content_type_ = type;  // a literal: no allocation
         r.body_ = std::move(body);
         return r;
+    }
+    // add_header and set_content_type for a value already trimmed.
+    response& add_trimmed(std::string_view name, std::string_view value) {
+        if (!check(name, value)) return *this;
+        if (iequals(name, "Content-Type")) return set_trimmed_content_type(value);
+        fields_.push_back({std::string(name), std::string(value)});
+        return *this;
+    }
+    response& set_trimmed_content_type(std::string_view value) {
+        if (!check("Content-Type", value)) return *this;
+        owned_content_type_.assign(value);
+        content_type_owned_ = true;
+        return *this;
     }
     bool check(std::string_view name, std::string_view value) {
         // A Set-Cookie value starts with cookie-name "=" (RFC 6265 4.1.1): never empty, which
@@ -10800,9 +10803,10 @@ private:
     // The response's head, and its body copied, referenced, held or streamed.
     queued_body queue_response(response& res, bool head_only, version v, bool keep);
 
-    // The status line and header fields, written in one pass into room made once.
-    void write_head(response const& res, status st, bool body_allowed, bool chunked, std::optional<std::uint64_t> size,
-                    version v, bool keep);
+    // The status line and header fields, written in one pass into room made once; `content`:
+    // the status carries content (status_allows_content), so a Content-Type is sent.
+    void write_head(response const& res, status st, bool body_allowed, bool content, bool chunked,
+                    std::optional<std::uint64_t> size, version v, bool keep);
     // An application's Connection field, less the options that are the connection's, at p.
     static void put_connection_options(char*& p, std::string_view value) noexcept;
 
@@ -11126,7 +11130,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
         keep = false;
         closing_ = true;
     }
-    write_head(res, st, body_allowed, chunked, size, v, keep);
+    write_head(res, st, body_allowed, content, chunked, size, v, keep);
     if (!content || head_only) return {};
 
     auto& body = res.body();
@@ -11177,7 +11181,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
 // The status line and header fields, written in one pass into room made once: this runs
 // for every response, and a dozen appends that each check capacity cost more than the bytes.
 template <class App>
-inline void connection<App>::write_head(response const& res, status st, bool body_allowed, bool chunked,
+inline void connection<App>::write_head(response const& res, status st, bool body_allowed, bool content, bool chunked,
                                         std::optional<std::uint64_t> size, version v, bool keep) {
     auto reason = reason_phrase(st);
     bool date = date_ && !date_->value().empty();
@@ -11211,7 +11215,7 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     if (config_.server_header) put("Server: porthole\r\n");
-    if (!ct.empty() && status_allows_content(st)) {  // 1xx, 204, 205, 304: no content to describe
+    if (!ct.empty() && content) {  // 1xx, 204, 205, 304: no content to describe
         put("Content-Type: ");
         put(ct);
         put("\r\n");
@@ -13607,15 +13611,11 @@ public:
     }
 
     response operator()(request const& req) const {
+        constexpr std::string_view allowed = "GET, HEAD, OPTIONS";  // as the router lists them
         auto m = req.method();
-        if (m == method::options) {
-            response r(status::no_content);
-            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
-            return r;
-        }
         if (m != method::get && m != method::head) {
-            auto r = response::error(status::method_not_allowed);
-            r.set_header("Allow", "GET, HEAD, OPTIONS");  // as the router lists them
+            auto r = m == method::options ? response(status::no_content) : response::error(status::method_not_allowed);
+            r.set_header("Allow", allowed);
             return r;
         }
 

@@ -22,7 +22,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
         keep = false;
         closing_ = true;
     }
-    write_head(res, st, body_allowed, chunked, size, v, keep);
+    write_head(res, st, body_allowed, content, chunked, size, v, keep);
     if (!content || head_only) return {};
 
     auto& body = res.body();
@@ -73,7 +73,7 @@ inline auto connection<App>::queue_response(response& res, bool head_only, versi
 // The status line and header fields, written in one pass into room made once: this runs
 // for every response, and a dozen appends that each check capacity cost more than the bytes.
 template <class App>
-inline void connection<App>::write_head(response const& res, status st, bool body_allowed, bool chunked,
+inline void connection<App>::write_head(response const& res, status st, bool body_allowed, bool content, bool chunked,
                                         std::optional<std::uint64_t> size, version v, bool keep) {
     auto reason = reason_phrase(st);
     bool date = date_ && !date_->value().empty();
@@ -107,7 +107,7 @@ inline void connection<App>::write_head(response const& res, status st, bool bod
         put("\r\n");
     }
     if (config_.server_header) put("Server: porthole\r\n");
-    if (!ct.empty() && status_allows_content(st)) {  // 1xx, 204, 205, 304: no content to describe
+    if (!ct.empty() && content) {  // 1xx, 204, 205, 304: no content to describe
         put("Content-Type: ");
         put(ct);
         put("\r\n");
