@@ -224,3 +224,18 @@ TEST_CASE("common_log: the user-id between the dashes, '-' for none, escaped whe
     CHECK(line.starts_with("192.0.2.9 - " + std::string(256, 'u') + " ["));
     CHECK(after_stamp(line) == "\"GET / HTTP/1.1\" 200 2\n");
 }
+
+TEST_CASE("common_log: a control or a byte from 0x7F up is written as \\xHH, as nginx does") {
+    access_entry e{"192.0.2.9:80", "GET", "/", version{1, 1}, status::ok, 2};
+    e.user = "a\x9b[31mred";  // an 8-bit CSI: a control sequence on a terminal that reads it
+    CHECK(clf_line(e).starts_with(R"(192.0.2.9 - a\x9B[31mred [)"));
+    e.user = "x\xe2\x80\xaegnp.exe";  // U+202E, a right-to-left override
+    CHECK(clf_line(e).starts_with(R"(192.0.2.9 - x\xE2\x80\xAEgnp.exe [)"));
+    e.user = std::string_view("\x1b\x7f\0t", 4);
+    CHECK(clf_line(e).starts_with(R"(192.0.2.9 - \x1B\x7F\x00t [)"));
+    e.user = "\xc3\xa9";  // UTF-8 too: a log line is ASCII
+    CHECK(clf_line(e).starts_with(R"(192.0.2.9 - \xC3\xA9 [)"));
+    e.user = {};
+    e.target = "/a\x7f\x80";
+    CHECK(after_stamp(clf_line(e)) == "\"GET /a\\x7F\\x80 HTTP/1.1\" 200 2\n");
+}

@@ -62,14 +62,30 @@ TEST_CASE("a handler returns nlohmann::json: 200 application/json, compact") {
     CHECK(testing::get(app, "/maybe/0").status == 404);
     CHECK(testing::get(app, "/maybe/3").body == R"({"n":3})");
     CHECK(testing::get(app, "/created").status == 201);
-    // Invalid UTF-8 from the application is replaced, never a 500; quotes are escaped.
+    // Invalid UTF-8 from the application is replaced, never a 500; quotes are escaped, and '<' as
+    // every JSON porthole writes escapes it.
     r = testing::get(app, "/bytes");
     CHECK(r.status == 200);
-    CHECK(r.body == "{\"name\":\"job\xEF\xBF\xBD\\\"<\"}");
+    CHECK(r.body == "{\"name\":\"job\xEF\xBF\xBD\\\"\\u003c\"}");
     // Also as a plain application.
     auto lambda = [](request const&) { return nlohmann::json::array({1, 2, 3}); };
     static_assert(application<decltype(lambda)>);
     CHECK(testing::get(lambda, "/").body == "[1,2,3]");
+}
+
+TEST_CASE("JSON written through nlohmann is safe inside a <script>, as append_json_string's: '<', U+2028, U+2029") {
+    // A page that inlines an API's answer in <script> must not be closed by a value in it.
+    std::string value = "</script><!--\xe2\x80\xa8\xe2\x80\xa9 \xe2\x80\xa7 \xe2\x82\xac >";
+    auto app = [&value](request const&) { return nlohmann::json{{"echo", value}, {"<key>", 1}}; };
+    auto r = testing::get(app, "/");
+    CHECK(r.body == R"({"\u003ckey>":1,"echo":"\u003c/script>\u003c!--\u2028\u2029 )"
+                    "\xe2\x80\xa7 \xe2\x82\xac >\"}");
+    std::string direct;
+    append_json_string(direct, value);
+    CHECK(r.body.find(direct) != std::string::npos);  // the one escaping, whoever writes
+    auto back = nlohmann::json::parse(r.body);        // the same value read back
+    CHECK(back["echo"] == value);
+    CHECK(back["<key>"] == 1);
 }
 
 TEST_CASE("read_json: the body, or a 400 with the parser's message, or a 415 for another type") {
@@ -90,6 +106,12 @@ TEST_CASE("read_json: the body, or a 400 with the parser's message, or a 415 for
     CHECK(bad.header("Content-Type") == "application/json");
     auto message = nlohmann::json::parse(bad.body).at("error").get<std::string>();
     CHECK(message.starts_with("parse error at line 1, column 7: syntax error while parsing value"));  // no "[json."
+    // The message quotes what the parser read: written as every JSON porthole writes, no '<'.
+    auto quoting = post(app, "/", R"(["</script><img src=x onerror=alert(1)>)");
+    CHECK(quoting.status == 400);
+    CHECK(quoting.body.find('<') == std::string::npos);
+    CHECK(nlohmann::json::parse(quoting.body).at("error").get<std::string>().find("</script><img") !=
+          std::string::npos);
     // A NUL byte is not JSON text anywhere; nlohmann would stop at it and take what came before.
     for (std::string nul : {std::string("{\"a\":1}\0{\"admin\":true}", 22), std::string("[1]\0 ]]]", 8),
                             std::string("\0", 1), std::string("{\"a\":\"x\0\"}", 10)}) {

@@ -307,6 +307,28 @@ TEST_CASE("a connection answers an invalid response with 500 and sends none of i
     CHECK(errors.find("X-Split") != std::string::npos);  // the log names the field
 }
 
+TEST_CASE("static_text's media type is checked as set_content_type checks it: no way around the check") {
+    // A type looked up from request data, say: it must not split the response.
+    for (std::string_view bad : {std::string_view("text/plain\r\nSet-Cookie: evil=1"), std::string_view("a\nb"),
+                                 std::string_view("a\0b", 3)}) {
+        CAPTURE(bad);
+        auto r = response::static_text("x", bad);
+        CHECK_FALSE(r.valid());
+        CHECK(r.invalid_field() == "Content-Type");
+        CHECK(r.content_type().empty());
+        auto app = [&r](request const&) { return r; };
+        testing::client c(app);
+        c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].status == 500);
+        CHECK_FALSE(rs[0].header("Set-Cookie").has_value());
+    }
+    auto spaced = response::static_text("x", " text/css ");
+    CHECK(spaced.valid());
+    CHECK(spaced.content_type() == "text/css");
+}
+
 TEST_CASE("add_vary lists each name once, case-insensitively, and never beside '*' (RFC 9110 12.5.5)") {
     response r;
     r.add_vary("Accept-Encoding");

@@ -56,21 +56,31 @@ inline access_log_function common_log(std::FILE* out) {
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
-        // A '"' or '\' the parser let into the target, or a user-id holds, is written as nginx
-        // writes it (\x22, \x5C), and a space in a user-id as \x20, so that a log reader finds
-        // the line's fields. Only a field that needs it allocates.
+        // A byte nginx escapes in its log (a control, '"', '\\', or from 0x7F up: an 8-bit CSI,
+        // a bidi override's bytes) is written as it does, \xHH, and so is a space in a user-id,
+        // so that a log reader finds the line's fields and a terminal shows what was sent. Only a
+        // field that needs it allocates.
         std::string escaped_target, escaped_user;
-        auto escaped = [](std::string_view text, std::string_view specials, std::string& storage) {
-            if (text.find_first_of(specials) == std::string_view::npos) return text;
+        auto escaped = [](std::string_view text, bool space, std::string& storage) {
+            auto special = [space](char c) {
+                auto b = static_cast<unsigned char>(c);
+                return b < 0x20 || b >= 0x7f || c == '"' || c == '\\' || (space && c == ' ');
+            };
+            if (std::none_of(text.begin(), text.end(), special)) return text;
             for (char c : text) {
-                if (specials.find(c) == std::string_view::npos) storage += c;
-                else storage.append(c == '"' ? "\\x22" : c == '\\' ? "\\x5C" : "\\x20");
+                if (!special(c)) {
+                    storage += c;
+                    continue;
+                }
+                constexpr char hex[] = "0123456789ABCDEF";
+                auto b = static_cast<unsigned char>(c);
+                storage.append({'\\', 'x', hex[b >> 4], hex[b & 15]});
             }
             return std::string_view(storage);
         };
-        std::string_view target = escaped(e.target.substr(0, 1024), "\"\\", escaped_target);
+        std::string_view target = escaped(e.target.substr(0, 1024), false, escaped_target);
         std::string_view user =
-            e.user.empty() ? std::string_view("-") : escaped(e.user.substr(0, 256), "\"\\ ", escaped_user);
+            e.user.empty() ? std::string_view("-") : escaped(e.user.substr(0, 256), true, escaped_user);
         char size[24] = "-";
         if (e.body_size_known) std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(e.body_bytes));
         char line[2048];

@@ -8,6 +8,7 @@
 #include <porthole/detail/cxx20.hpp>
 
 #include <porthole/app.hpp>
+#include <porthole/json_string.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -21,11 +22,14 @@
 namespace porthole {
 
 namespace detail {
-// A JSON value as a body: compact, and invalid UTF-8 in strings replaced (U+FFFD) rather than
-// thrown about: an application's byte strings never turn a response into a 500.
+// A JSON value as a body: compact, invalid UTF-8 in strings replaced (U+FFFD) rather than
+// thrown about (an application's byte strings never turn a response into a 500), and safe
+// inside a <script> as every JSON porthole writes (make_script_safe).
 template <class Json>
 std::string dump_json(Json const& j) {
-    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+    auto text = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+    make_script_safe(text);
+    return text;
 }
 
 // {"error": message}, 400 or as given: the message escaped by the writer, never pasted.

@@ -4,10 +4,27 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace porthole {
+
+namespace detail {
+// What a JSON text needs beyond RFC 8259 to be safe inside a <script>: the escape of the '<' or
+// the U+2028 or U+2029 starting at text[i] (whose length in bytes goes to `length`), or
+// nullptr for anything else.
+inline char const* script_escape(std::string_view text, std::size_t i, std::size_t& length) noexcept {
+    length = 1;
+    if (text[i] == '<') return "\\u003c";
+    if (text[i] != '\xe2' || i + 2 >= text.size() || text[i + 1] != '\x80') return nullptr;
+    length = 3;
+    if (text[i + 2] == '\xa8') return "\\u2028";
+    if (text[i + 2] == '\xa9') return "\\u2029";
+    return nullptr;
+}
+}  // namespace detail
 
 // Appends `text` to `out` as a JSON string literal, quotes included: '"' and '\' escaped,
 // control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; '<' as \u003c (no
@@ -27,16 +44,14 @@ inline void append_json_string(std::string& out, std::string_view text) {
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
-            case '<': out += "\\u003c"; break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     out += "\\u00";
                     out += hex[(c >> 4) & 0xf];
                     out += hex[c & 0xf];
-                } else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
-                           (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
-                    out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
-                    i += 2;
+                } else if (std::size_t length = 0; auto escape = detail::script_escape(text, i, length)) {
+                    out += escape;
+                    i += length - 1;
                 } else {
                     out += c;
                 }
@@ -44,5 +59,27 @@ inline void append_json_string(std::string& out, std::string_view text) {
     }
     out += '"';
 }
+
+namespace detail {
+// Makes a JSON text another writer made (nlohmann/json's) as safe inside a <script> as
+// append_json_string's output: each '<', U+2028 and U+2029 escaped as it escapes them. Those
+// bytes occur in JSON text only inside strings, so the value read back is the same.
+inline void make_script_safe(std::string& json) {
+    auto first = json.find_first_of("<\xe2");
+    if (first == std::string::npos) return;
+    std::string out;
+    out.reserve(json.size() + 16);
+    out.append(json, 0, first);
+    for (std::size_t i = first; i < json.size(); ++i) {
+        if (std::size_t length = 0; auto escape = detail::script_escape(json, i, length)) {
+            out += escape;
+            i += length - 1;
+        } else {
+            out += json[i];
+        }
+    }
+    json = std::move(out);
+}
+}  // namespace detail
 
 }  // namespace porthole

@@ -99,10 +99,13 @@ public:
         return with_body(s, "application/json", std::move(body));
     }
     // A view of data that outlives the response (a literal, a static table): never copied.
+    // `content_type` is viewed too (it must outlive the response), trimmed and checked as
+    // set_content_type does.
     static response static_text(std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
                                 porthole::status s = status::ok) {
         response r(s);
-        r.content_type_ = content_type;
+        content_type = detail::trim_ows(content_type);
+        if (r.check("Content-Type", content_type)) r.content_type_ = content_type;
         r.body_ = body;
         return r;
     }

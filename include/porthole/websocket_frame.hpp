@@ -158,7 +158,9 @@ inline std::string encode_frame(opcode op, std::string_view payload, frame_flags
     return out;
 }
 
-// A Close frame's payload: the code in network order, then the reason (5.5.1).
+// A Close frame's payload: the code in network order, then the reason (5.5.1), as given: keeping it
+// UTF-8 and within 123 bytes (5.5, 5.5.1) is the caller's, as for any frame built here; the
+// connections' close() checks both and refuses otherwise.
 inline std::string close_payload(close_code code, std::string_view reason = {}) {
     std::string p;
     p += static_cast<char>(to_int(code) >> 8);

@@ -3659,10 +3659,13 @@ public:
         return with_body(s, "application/json", std::move(body));
     }
     // A view of data that outlives the response (a literal, a static table): never copied.
+    // `content_type` is viewed too (it must outlive the response), trimmed and checked as
+    // set_content_type does.
     static response static_text(std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
                                 porthole::status s = status::ok) {
         response r(s);
-        r.content_type_ = content_type;
+        content_type = detail::trim_ows(content_type);
+        if (r.check("Content-Type", content_type)) r.content_type_ = content_type;
         r.body_ = body;
         return r;
     }
@@ -7271,21 +7274,31 @@ inline access_log_function common_log(std::FILE* out) {
         if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
         if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
         if (host.empty()) host = "-";
-        // A '"' or '\' the parser let into the target, or a user-id holds, is written as nginx
-        // writes it (\x22, \x5C), and a space in a user-id as \x20, so that a log reader finds
-        // the line's fields. Only a field that needs it allocates.
+        // A byte nginx escapes in its log (a control, '"', '\\', or from 0x7F up: an 8-bit CSI,
+        // a bidi override's bytes) is written as it does, \xHH, and so is a space in a user-id,
+        // so that a log reader finds the line's fields and a terminal shows what was sent. Only a
+        // field that needs it allocates.
         std::string escaped_target, escaped_user;
-        auto escaped = [](std::string_view text, std::string_view specials, std::string& storage) {
-            if (text.find_first_of(specials) == std::string_view::npos) return text;
+        auto escaped = [](std::string_view text, bool space, std::string& storage) {
+            auto special = [space](char c) {
+                auto b = static_cast<unsigned char>(c);
+                return b < 0x20 || b >= 0x7f || c == '"' || c == '\\' || (space && c == ' ');
+            };
+            if (std::none_of(text.begin(), text.end(), special)) return text;
             for (char c : text) {
-                if (specials.find(c) == std::string_view::npos) storage += c;
-                else storage.append(c == '"' ? "\\x22" : c == '\\' ? "\\x5C" : "\\x20");
+                if (!special(c)) {
+                    storage += c;
+                    continue;
+                }
+                constexpr char hex[] = "0123456789ABCDEF";
+                auto b = static_cast<unsigned char>(c);
+                storage.append({'\\', 'x', hex[b >> 4], hex[b & 15]});
             }
             return std::string_view(storage);
         };
-        std::string_view target = escaped(e.target.substr(0, 1024), "\"\\", escaped_target);
+        std::string_view target = escaped(e.target.substr(0, 1024), false, escaped_target);
         std::string_view user =
-            e.user.empty() ? std::string_view("-") : escaped(e.user.substr(0, 256), "\"\\ ", escaped_user);
+            e.user.empty() ? std::string_view("-") : escaped(e.user.substr(0, 256), true, escaped_user);
         char size[24] = "-";
         if (e.body_size_known) std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(e.body_bytes));
         char line[2048];
@@ -18772,7 +18785,9 @@ inline std::string encode_frame(opcode op, std::string_view payload, frame_flags
     return out;
 }
 
-// A Close frame's payload: the code in network order, then the reason (5.5.1).
+// A Close frame's payload: the code in network order, then the reason (5.5.1), as given: keeping it
+// UTF-8 and within 123 bytes (5.5, 5.5.1) is the caller's, as for any frame built here; the
+// connections' close() checks both and refuses otherwise.
 inline std::string close_payload(close_code code, std::string_view reason = {}) {
     std::string p;
     p += static_cast<char>(to_int(code) >> 8);
@@ -20883,10 +20898,27 @@ auto websocket(ws::handlers handlers, ws::options options = {}) {
 
 // #include <porthole/detail/cxx20.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace porthole {
+
+namespace detail {
+// What a JSON text needs beyond RFC 8259 to be safe inside a <script>: the escape of the '<' or
+// the U+2028 or U+2029 starting at text[i] (whose length in bytes goes to `length`), or
+// nullptr for anything else.
+inline char const* script_escape(std::string_view text, std::size_t i, std::size_t& length) noexcept {
+    length = 1;
+    if (text[i] == '<') return "\\u003c";
+    if (text[i] != '\xe2' || i + 2 >= text.size() || text[i + 1] != '\x80') return nullptr;
+    length = 3;
+    if (text[i + 2] == '\xa8') return "\\u2028";
+    if (text[i + 2] == '\xa9') return "\\u2029";
+    return nullptr;
+}
+}  // namespace detail
 
 // Appends `text` to `out` as a JSON string literal, quotes included: '"' and '\' escaped,
 // control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; '<' as \u003c (no
@@ -20906,16 +20938,14 @@ inline void append_json_string(std::string& out, std::string_view text) {
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
-            case '<': out += "\\u003c"; break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     out += "\\u00";
                     out += hex[(c >> 4) & 0xf];
                     out += hex[c & 0xf];
-                } else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
-                           (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
-                    out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
-                    i += 2;
+                } else if (std::size_t length = 0; auto escape = detail::script_escape(text, i, length)) {
+                    out += escape;
+                    i += length - 1;
                 } else {
                     out += c;
                 }
@@ -20923,6 +20953,28 @@ inline void append_json_string(std::string& out, std::string_view text) {
     }
     out += '"';
 }
+
+namespace detail {
+// Makes a JSON text another writer made (nlohmann/json's) as safe inside a <script> as
+// append_json_string's output: each '<', U+2028 and U+2029 escaped as it escapes them. Those
+// bytes occur in JSON text only inside strings, so the value read back is the same.
+inline void make_script_safe(std::string& json) {
+    auto first = json.find_first_of("<\xe2");
+    if (first == std::string::npos) return;
+    std::string out;
+    out.reserve(json.size() + 16);
+    out.append(json, 0, first);
+    for (std::size_t i = first; i < json.size(); ++i) {
+        if (std::size_t length = 0; auto escape = detail::script_escape(json, i, length)) {
+            out += escape;
+            i += length - 1;
+        } else {
+            out += json[i];
+        }
+    }
+    json = std::move(out);
+}
+}  // namespace detail
 
 }  // namespace porthole
 // #include <porthole/expvar.hpp>
@@ -21897,6 +21949,7 @@ PORTHOLE_DETAIL_INLINE std::string debug_vars::render_page() const {
 // #include <porthole/detail/cxx20.hpp>
 
 // #include <porthole/app.hpp>
+// #include <porthole/json_string.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -21910,11 +21963,14 @@ PORTHOLE_DETAIL_INLINE std::string debug_vars::render_page() const {
 namespace porthole {
 
 namespace detail {
-// A JSON value as a body: compact, and invalid UTF-8 in strings replaced (U+FFFD) rather than
-// thrown about: an application's byte strings never turn a response into a 500.
+// A JSON value as a body: compact, invalid UTF-8 in strings replaced (U+FFFD) rather than
+// thrown about (an application's byte strings never turn a response into a 500), and safe
+// inside a <script> as every JSON porthole writes (make_script_safe).
 template <class Json>
 std::string dump_json(Json const& j) {
-    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+    auto text = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+    make_script_safe(text);
+    return text;
 }
 
 // {"error": message}, 400 or as given: the message escaped by the writer, never pasted.
