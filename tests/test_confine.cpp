@@ -122,19 +122,25 @@ TEST_CASE("openat2, where the kernel has it, agrees with the walk") {
 }
 #endif
 
-TEST_CASE("read_directory lists the names, without . and .., and which are directories") {
+TEST_CASE("read_directory lists the names that could be served, without . and .., and which are directories") {
     tree t;
+    REQUIRE(::mkfifo((t.top + "/root/pipe").c_str(), 0600) == 0);  // never served: never listed
     std::vector<std::pair<std::string, bool>> entries;
-    REQUIRE(detail::read_directory(t.root.get(), entries));
+    REQUIRE(detail::read_directory(t.root.get(), true, entries));
     std::sort(entries.begin(), entries.end());
     std::vector<std::pair<std::string, bool>> const expected{
         {"a.txt", false},  {"abs_link", false}, {"in_link", false}, {"loop_a", false},
         {"loop_b", false}, {"out_link", false}, {"sub", true},      {"up_link", false},
     };
     CHECK(entries == expected);  // a link to a directory is not one
+    // Without following links, a link is 404 as a FIFO is: not listed.
+    entries.clear();
+    REQUIRE(detail::read_directory(t.root.get(), false, entries));
+    std::sort(entries.begin(), entries.end());
+    CHECK(entries == std::vector<std::pair<std::string, bool>>{{"a.txt", false}, {"sub", true}});
     int error = 0;
     unique_fd file(detail::open_beneath(t.root.get(), {"a.txt"}, false, error));
     REQUIRE(file);
     std::vector<std::pair<std::string, bool>> none;
-    CHECK(!detail::read_directory(file.get(), none));
+    CHECK(!detail::read_directory(file.get(), true, none));
 }

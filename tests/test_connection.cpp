@@ -383,10 +383,12 @@ TEST_CASE("the path is decoded once, segment-safe; a malformed escape is 400") {
     CHECK(seen.query == "q=1");
 }
 
-TEST_CASE("an https target on a connection that is not secured is 421; an http one is served") {
+TEST_CASE("an https target on a connection that is not secured is 421, as is another scheme; an http one is served") {
     // RFC 9110 7.4: a request for an "https" resource MUST be rejected unless it came over a
-    // connection secured for it (test_tls_server.cpp serves one over TLS).
-    for (std::string target : {"https://t/p", "HTTPS://t/p?q", "https://t"}) {
+    // connection secured for it (test_tls_server.cpp serves one over TLS); nor is an HTTP server
+    // authoritative for "ftp" or "ws" URIs (4.3).
+    for (std::string target :
+         {"https://t/p", "HTTPS://t/p?q", "https://t", "ftp://t/p", "ws://t/p", "foo+bar://t/", "httpx://t/p"}) {
         CAPTURE(target);
         recorder app;
         client c(app);
@@ -399,9 +401,10 @@ TEST_CASE("an https target on a connection that is not secured is 421; an http o
     }
     recorder app;
     client c(app);
-    c.send("GET http://t/p HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.send("GET http://t/p HTTP/1.1\r\nHost: t\r\n\r\nGET HTTP://t/q HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(c.responses().at(0).status == 200);
-    CHECK(app.paths == std::vector<std::string>{"/p"});
+    CHECK(c.responses().at(1).status == 200);
+    CHECK(app.paths == std::vector<std::string>{"/p", "/q"});
 }
 
 TEST_CASE("the request exposes headers, query, body and cookies") {

@@ -310,6 +310,8 @@ TEST_CASE("redirect_trailing_slash answers 308 to the form of the path that exis
     CHECK(b.status == 308);  // 308 keeps the method and body
     CHECK(b.header("Location") == "/file?x=1&y");
     CHECK(testing::get(app, "/named/caf%C3%A9").header("Location") == "/named/caf%C3%A9/");
+    // What the parser lets into a target but a URI may not hold is encoded in it (RFC 9110 10.2.2).
+    CHECK(testing::get(app, "/named/a{b}^`?q=\"<x>|").header("Location") == "/named/a%7Bb%7D%5E%60/?q=%22%3Cx%3E%7C");
     CHECK(testing::get(app, "/static").header("Location") == "/static/");
     CHECK(testing::get(app, "/dir/").body == "dir");
     CHECK(testing::get(app, "/nowhere/else").status == 404);

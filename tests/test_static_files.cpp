@@ -63,8 +63,10 @@ struct test_root {
         write_file(root / "noext", "x");
         write_file(root / "a%b.txt", "percent");
         write_file(root / "sub" / "a.txt", "in sub");
+        fs::create_directories(root / "sub" / "100%");
         write_file(root / "sub" / "<b>&\"x\".txt", "odd name");
         write_file(root / "docs" / "index.html", "<h1>docs</h1>");
+        fs::create_directories(root / "docs" / "q{^}`");  // characters a target may hold, a URI not
         write_file(root / ".hidden", "hidden");
         write_file(root / ".git" / "config", "[core]");
         fs::create_symlink("hello.txt", root / "link_in");
@@ -344,6 +346,10 @@ TEST_CASE("a directory without a trailing slash redirects to the slash form, kee
     CHECK(get(app, "/docs?x=1&y=%20").header("Location") == "/docs/?x=1&y=%20");
     CHECK(get(app, "/sub").header("Location") == "/sub/");  // even without an index
     CHECK(get(app, "/d%6fcs").header("Location") == "/d%6fcs/");
+    // What the parser lets into a target but a URI may not hold is encoded (RFC 9112 3: "with
+    // the request-target properly encoded"), the target's own escapes kept.
+    CHECK(get(app, "/docs/q{^}`").header("Location") == "/docs/q%7B%5E%7D%60/");
+    CHECK(get(app, "/docs/q%7B^}`?a=\"<b>|&c=%20").header("Location") == "/docs/q%7B%5E%7D%60/?a=%22%3Cb%3E%7C&c=%20");
 }
 
 TEST_CASE("the redirect Location always starts with a single slash") {
@@ -393,6 +399,16 @@ TEST_CASE("directory listing, when enabled, escapes names and hides dotfiles") {
     CHECK(top.body.find(".hidden") == std::string::npos);
     CHECK(top.body.find(".git") == std::string::npos);
     CHECK(top.body.find("<title>Index of /</title>") != std::string::npos);
+    // Only what a request could get: no FIFO, and no link while links are not followed.
+    CHECK(top.body.find("hello.txt") != std::string::npos);
+    CHECK(top.body.find("pipe") == std::string::npos);
+    CHECK(top.body.find("link_in") == std::string::npos);
+    static_options follow = o;
+    follow.follow_symlinks = true;
+    static_files following(shared_root().root.string(), follow);
+    auto followed = get(following, "/");
+    CHECK(followed.body.find("href=\"./link_in\"") != std::string::npos);
+    CHECK(followed.body.find("pipe") == std::string::npos);
 
     // Mounted, the title names the path the client asked for, prefix and all, decoded.
     auto app2 = router{mount<"/files">(root_listing)};
@@ -400,6 +416,12 @@ TEST_CASE("directory listing, when enabled, escapes names and hides dotfiles") {
     CHECK(sub.status == 200);
     CHECK(sub.body.find("<title>Index of /files/sub/</title>") != std::string::npos);
     CHECK(sub.body.find("<h1>Index of /files/sub/</h1>") != std::string::npos);
+    // Every escape decoded for the title, '%' too, as nginx shows it; the title escaped for HTML.
+    auto percent = testing::get(app2, "/files/%73ub/");
+    CHECK(percent.body.find("<title>Index of /files/sub/</title>") != std::string::npos);
+    auto hundred = testing::get(app2, "/files/sub/100%25/");
+    CHECK(hundred.status == 200);
+    CHECK(hundred.body.find("<title>Index of /files/sub/100%/</title>") != std::string::npos);
 }
 
 TEST_CASE("a file requested with a trailing slash is 404") {

@@ -283,6 +283,27 @@ TEST_CASE("encode_path keeps slashes") {
     CHECK(out == "Location: /files/a%20b/100%25");
 }
 
+TEST_CASE("encode_as_target keeps what a URI's path and query may hold, '%' too, and encodes the rest") {
+    std::string out = "Location: ";
+    url::encode_as_target("/a\"b<c>{d}|^`?q=|&r=%20 \\\x7f\xc3\xa9#[]", out);
+    CHECK(out == "Location: /a%22b%3Cc%3E%7Bd%7D%7C%5E%60?q=%7C&r=%20%20%5C%7F%C3%A9%23%5B%5D");
+    // Byte by byte: kept exactly when RFC 3986 3.3/3.4 allow it (pchar, '/', '?') or it is '%'.
+    constexpr std::string_view allowed =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%";
+    for (int c = 0; c < 256; ++c) {
+        CAPTURE(c);
+        std::string one;
+        url::encode_as_target(std::string(1, static_cast<char>(c)), one);
+        if (allowed.find(static_cast<char>(c)) != std::string_view::npos) {
+            CHECK(one == std::string(1, static_cast<char>(c)));
+        } else {
+            std::string expected;
+            url::encode_component(std::string(1, static_cast<char>(c)), expected);
+            CHECK(one == expected);
+        }
+    }
+}
+
 TEST_CASE("encoding then decoding gives back every byte") {
     std::string all;
     for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));

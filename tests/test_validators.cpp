@@ -97,10 +97,17 @@ TEST_CASE("a byte range against a 10000-byte representation: RFC 9110 14.1.2's e
     CHECK(same(detail::parse_byte_range("bytes=0-", 0), k::unsatisfiable));
     // Answered whole: another unit, bad syntax, a range backwards, or several ranges.
     for (std::string_view whole :
-         {"items=0-1", "bytes=5-3", "bytes=abc", "bytes=1-2-3", "bytes=", "bytes=0-0,-1", "bytes=-", "bytes 0-1"}) {
+         {"items=0-1", "bytes=5-3", "bytes=abc", "bytes=1-2-3", "bytes=", "bytes=0-0,-1", "bytes=-", "bytes 0-1",
+          // backwards past 2^64 too, where both numbers saturate: compared as written
+          "bytes=99999999999999999999-99999999999999999998", "bytes=100000000000000000000-99999999999999999999",
+          "bytes=18446744073709551616-18446744073709551615", "bytes=0018-17"}) {
         CAPTURE(whole);
         CHECK(same(detail::parse_byte_range(whole, size), k::none));
     }
+    // Forwards past 2^64: from beyond the end, unsatisfiable.
+    CHECK(same(detail::parse_byte_range("bytes=99999999999999999998-99999999999999999999", size), k::unsatisfiable));
+    CHECK(same(detail::parse_byte_range("bytes=99999999999999999999-099999999999999999999", size), k::unsatisfiable));
+    CHECK(same(detail::parse_byte_range("bytes=0007-07", size), k::satisfiable, 7, 7));
 }
 
 TEST_CASE("append_hex writes lowercase hex without leading zeros") {

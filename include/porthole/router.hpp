@@ -558,14 +558,14 @@ private:
         q.wanted = detail::known_methods;
         if (!find(alt, q)) return response::error(status::not_found);
         auto raw = req.raw_path();
-        std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
+        std::string location;
+        url::encode_as_target(trailing ? raw.substr(0, raw.size() - 1) : raw, location);
         if (!trailing) location += '/';
-        // Never a Location a browser would read as another host ("//host", "/\host").
-        if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
-            return response::error(status::not_found);
+        // Never a Location a browser would read as another host ("//host"; a '\' is encoded).
+        if (location.size() >= 2 && location[0] == '/' && location[1] == '/') return response::error(status::not_found);
         if (!req.query_string().empty()) {
             location += '?';
-            location += req.query_string();
+            url::encode_as_target(req.query_string(), location);
         }
         return response::redirect(location, status::permanent_redirect);
     }

@@ -194,17 +194,17 @@ private:
     }
 
     // 301 to the same path with a slash, built from the path as it came (so a mount prefix
-    // stays) with any run of leading slashes or backslashes reduced to one '/': the Location
-    // is always a path on this host, never "//elsewhere".
+    // stays; url::encode_as_target) with any run of leading slashes or backslashes reduced to
+    // one '/': the Location is always a path on this host, never "//elsewhere".
     static response redirect_to_directory(request const& req) {
         auto raw = req.raw_path();
         while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
         std::string location = "/";
-        location += raw;
+        url::encode_as_target(raw, location);
         if (location.back() != '/') location += '/';
         if (!req.query_string().empty()) {
             location += '?';
-            location += req.query_string();
+            url::encode_as_target(req.query_string(), location);
         }
         auto r = response::error(status::moved_permanently);
         r.set_header("Location", location);
@@ -327,12 +327,13 @@ private:
     response listing(request const& req, int dir_fd) const {
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
         errno = 0;                                          // what the reading failed with, if it says
-        if (!detail::read_directory(dir_fd, entries)) return response::error(failure_for(errno));
+        if (!detail::read_directory(dir_fd, state_->options.follow_symlinks, entries))
+            return response::error(failure_for(errno));
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
-        std::string title, full;  // the path the client asked for, the mount's prefix included
-        html_escape(url::decode_path(req.raw_path(), full) ? std::string_view(full) : req.path(), title);
+        std::string title, full;  // the path the client asked for, the mount's prefix included, decoded
+        html_escape(url::decode_component(req.raw_path(), full) ? std::string_view(full) : req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {

@@ -375,4 +375,18 @@ inline void encode_path(std::string_view in, std::string& out) {
     }
 }
 
+// Appends a request's path or query as it came, with each byte that a URI may not hold (RFC
+// 3986 3.3 and 3.4: outside pchar, '/', '?'; '%' kept, as it begins the target's own escapes)
+// percent-encoded: the parser lets '"', '<', '>', '{', '}', '|', '^' and '`' into a target
+// (docs/parser.md), and a Location built from one must be a URI-reference (RFC 9110 10.2.2;
+// RFC 9112 3: a redirect "with the request-target properly encoded").
+inline void encode_as_target(std::string_view in, std::string& out) {
+    constexpr std::string_view kept = "!$&'()*+,;=:@/?%";
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (detail::is_unreserved(c) || kept.find(c) != std::string_view::npos) out.push_back(c);
+        else detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
 }  // namespace porthole::url

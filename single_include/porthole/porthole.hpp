@@ -2207,6 +2207,20 @@ inline void encode_path(std::string_view in, std::string& out) {
     }
 }
 
+// Appends a request's path or query as it came, with each byte that a URI may not hold (RFC
+// 3986 3.3 and 3.4: outside pchar, '/', '?'; '%' kept, as it begins the target's own escapes)
+// percent-encoded: the parser lets '"', '<', '>', '{', '}', '|', '^' and '`' into a target
+// (docs/parser.md), and a Location built from one must be a URI-reference (RFC 9110 10.2.2;
+// RFC 9112 3: a redirect "with the request-target properly encoded").
+inline void encode_as_target(std::string_view in, std::string& out) {
+    constexpr std::string_view kept = "!$&'()*+,;=:@/?%";
+    out.reserve(out.size() + in.size());
+    for (char c : in) {
+        if (detail::is_unreserved(c) || kept.find(c) != std::string_view::npos) out.push_back(c);
+        else detail::append_escaped(static_cast<unsigned char>(c), out);
+    }
+}
+
 }  // namespace porthole::url
 // #include <porthole/cookie.hpp>
 // porthole/cookie.hpp: reading the Cookie request header and building Set-Cookie
@@ -8118,6 +8132,14 @@ constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) no
     return UINT64_MAX;
 }
 
+// Whether the digits `a` are a smaller number than the digits `b`, at any length (the numbers
+// parse_range_number saturates compare as written).
+constexpr bool decimal_less(std::string_view a, std::string_view b) noexcept {
+    a.remove_prefix(std::min(a.find_first_not_of('0'), a.size()));
+    b.remove_prefix(std::min(b.find_first_not_of('0'), b.size()));
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 struct byte_range {
     enum kind_t { none, satisfiable, unsatisfiable } kind = none;
     std::uint64_t first = 0;
@@ -8154,7 +8176,7 @@ constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size
     std::uint64_t last = UINT64_MAX;
     if (!last_text.empty()) {
         auto l = parse_range_number(last_text);
-        if (!l || *l < *first) return {};
+        if (!l || decimal_less(last_text, first_text)) return {};
         last = *l;
     }
     if (*first >= size) return {byte_range::unsatisfiable};
@@ -11056,12 +11078,14 @@ void connection<App>::replace_invalid(request const& req, response& res) {
 }
 
 // 421 (RFC 9110 7.4): an "https" target on a connection that is not secured, which an origin
-// server MUST reject; or, with the loopback check, a Host the check refuses, or the authority of
-// an absolute-form target, which overrides Host (RFC 9112 3.2.2).
+// server MUST reject, or a target of another scheme than http and https ("ftp://", "ws://"),
+// for which an HTTP server is not authoritative (4.3); or, with the loopback check, a Host the
+// check refuses, or the authority of an absolute-form target, which overrides Host (RFC 9112
+// 3.2.2).
 template <class App>
 inline bool connection<App>::misdirected(request_head const& h) const noexcept {
     auto absolute = detail::split_absolute_form(h.target);
-    if (absolute && !secure_ && iequals(absolute->scheme, "https")) return true;
+    if (absolute && !iequals(absolute->scheme, "http") && !(secure_ && iequals(absolute->scheme, "https"))) return true;
     if (!host_check_) return false;
     if (absolute) return !detail::is_local_host(absolute->authority, config_.allowed_hosts);
     return !h.host.empty() && !detail::is_local_host(h.host, config_.allowed_hosts);
@@ -13363,9 +13387,10 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
     return fd;
 }
 
-// The names in a directory opened by open_beneath, with whether each is a directory (a
-// reparse point to one is not); false when it cannot be read.
-inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>& entries) {
+// The names in a directory opened by open_beneath that could be served, with whether each is a
+// directory (a reparse point to one is not): reparse points only when `follow_symlinks`. False
+// when the directory cannot be read.
+inline bool read_directory(int dir_fd, bool follow_symlinks, std::vector<std::pair<std::string, bool>>& entries) {
     std::wstring pattern = final_path_of(file_handle(dir_fd));
     if (pattern.empty()) return false;
     if (pattern.back() != L'\\') pattern += L'\\';
@@ -13378,8 +13403,9 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>
         std::wstring_view wide = found.cFileName;
         if (wide == L"." || wide == L"..") continue;
         if (!to_utf8(wide, name) || !is_plain_windows_name(name)) continue;  // could not be served anyway
-        bool is_dir = (found.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
-                      !(found.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT);
+        bool reparse = (found.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
+        if (reparse && !follow_symlinks) continue;  // 404 without it
+        bool is_dir = (found.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && !reparse;
         entries.emplace_back(name, is_dir);
     } while (::FindNextFileW(find, &found));
     ::FindClose(find);
@@ -13524,9 +13550,11 @@ inline int open_root_directory(std::string const& path) noexcept {
     return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-// The names in a directory opened by open_beneath, with whether each is a directory (a link
-// to one is not); false when it cannot be read.
-inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> >& entries) {
+// The names in a directory opened by open_beneath that could be served, with whether each is a
+// directory (a link to one is not): regular files and directories, and symbolic links when
+// `follow_symlinks` (a FIFO or a device is 404, as is a link without it). False when the
+// directory cannot be read.
+inline bool read_directory(int dir_fd, bool follow_symlinks, std::vector<std::pair<std::string, bool> >& entries) {
     int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return false;
     DIR* dir = ::fdopendir(fd);
@@ -13538,7 +13566,9 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> 
         std::string_view name = e->d_name;
         if (url::is_dot_segment(name)) continue;
         struct stat st {};
-        bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        if (::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        bool is_dir = S_ISDIR(st.st_mode);
+        if (!is_dir && !S_ISREG(st.st_mode) && !(follow_symlinks && S_ISLNK(st.st_mode))) continue;
         entries.emplace_back(std::string(name), is_dir);
     }
     ::closedir(dir);
@@ -13734,17 +13764,17 @@ private:
     }
 
     // 301 to the same path with a slash, built from the path as it came (so a mount prefix
-    // stays) with any run of leading slashes or backslashes reduced to one '/': the Location
-    // is always a path on this host, never "//elsewhere".
+    // stays; url::encode_as_target) with any run of leading slashes or backslashes reduced to
+    // one '/': the Location is always a path on this host, never "//elsewhere".
     static response redirect_to_directory(request const& req) {
         auto raw = req.raw_path();
         while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
         std::string location = "/";
-        location += raw;
+        url::encode_as_target(raw, location);
         if (location.back() != '/') location += '/';
         if (!req.query_string().empty()) {
             location += '?';
-            location += req.query_string();
+            url::encode_as_target(req.query_string(), location);
         }
         auto r = response::error(status::moved_permanently);
         r.set_header("Location", location);
@@ -13867,12 +13897,13 @@ private:
     response listing(request const& req, int dir_fd) const {
         std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
         errno = 0;                                          // what the reading failed with, if it says
-        if (!detail::read_directory(dir_fd, entries)) return response::error(failure_for(errno));
+        if (!detail::read_directory(dir_fd, state_->options.follow_symlinks, entries))
+            return response::error(failure_for(errno));
         if (!state_->options.allow_dotfiles)
             std::erase_if(entries, [](auto const& e) { return e.first.front() == '.'; });
         std::sort(entries.begin(), entries.end());
-        std::string title, full;  // the path the client asked for, the mount's prefix included
-        html_escape(url::decode_path(req.raw_path(), full) ? std::string_view(full) : req.path(), title);
+        std::string title, full;  // the path the client asked for, the mount's prefix included, decoded
+        html_escape(url::decode_component(req.raw_path(), full) ? std::string_view(full) : req.path(), title);
         std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                            "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
         for (auto const& [name, is_dir] : entries) {
@@ -18262,14 +18293,14 @@ private:
         q.wanted = detail::known_methods;
         if (!find(alt, q)) return response::error(status::not_found);
         auto raw = req.raw_path();
-        std::string location(trailing ? raw.substr(0, raw.size() - 1) : raw);
+        std::string location;
+        url::encode_as_target(trailing ? raw.substr(0, raw.size() - 1) : raw, location);
         if (!trailing) location += '/';
-        // Never a Location a browser would read as another host ("//host", "/\host").
-        if (location.size() >= 2 && location[0] == '/' && (location[1] == '/' || location[1] == '\\'))
-            return response::error(status::not_found);
+        // Never a Location a browser would read as another host ("//host"; a '\' is encoded).
+        if (location.size() >= 2 && location[0] == '/' && location[1] == '/') return response::error(status::not_found);
         if (!req.query_string().empty()) {
             location += '?';
-            location += req.query_string();
+            url::encode_as_target(req.query_string(), location);
         }
         return response::redirect(location, status::permanent_redirect);
     }

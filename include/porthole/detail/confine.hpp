@@ -143,9 +143,11 @@ inline int open_root_directory(std::string const& path) noexcept {
     return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-// The names in a directory opened by open_beneath, with whether each is a directory (a link
-// to one is not); false when it cannot be read.
-inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> >& entries) {
+// The names in a directory opened by open_beneath that could be served, with whether each is a
+// directory (a link to one is not): regular files and directories, and symbolic links when
+// `follow_symlinks` (a FIFO or a device is 404, as is a link without it). False when the
+// directory cannot be read.
+inline bool read_directory(int dir_fd, bool follow_symlinks, std::vector<std::pair<std::string, bool> >& entries) {
     int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return false;
     DIR* dir = ::fdopendir(fd);
@@ -157,7 +159,9 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool> 
         std::string_view name = e->d_name;
         if (url::is_dot_segment(name)) continue;
         struct stat st {};
-        bool is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        if (::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        bool is_dir = S_ISDIR(st.st_mode);
+        if (!is_dir && !S_ISREG(st.st_mode) && !(follow_symlinks && S_ISLNK(st.st_mode))) continue;
         entries.emplace_back(std::string(name), is_dir);
     }
     ::closedir(dir);

@@ -182,9 +182,10 @@ inline int open_beneath(int root, std::vector<std::string> const& names, bool fo
     return fd;
 }
 
-// The names in a directory opened by open_beneath, with whether each is a directory (a
-// reparse point to one is not); false when it cannot be read.
-inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>& entries) {
+// The names in a directory opened by open_beneath that could be served, with whether each is a
+// directory (a reparse point to one is not): reparse points only when `follow_symlinks`. False
+// when the directory cannot be read.
+inline bool read_directory(int dir_fd, bool follow_symlinks, std::vector<std::pair<std::string, bool>>& entries) {
     std::wstring pattern = final_path_of(file_handle(dir_fd));
     if (pattern.empty()) return false;
     if (pattern.back() != L'\\') pattern += L'\\';
@@ -197,8 +198,9 @@ inline bool read_directory(int dir_fd, std::vector<std::pair<std::string, bool>>
         std::wstring_view wide = found.cFileName;
         if (wide == L"." || wide == L"..") continue;
         if (!to_utf8(wide, name) || !is_plain_windows_name(name)) continue;  // could not be served anyway
-        bool is_dir = (found.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
-                      !(found.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT);
+        bool reparse = (found.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
+        if (reparse && !follow_symlinks) continue;  // 404 without it
+        bool is_dir = (found.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && !reparse;
         entries.emplace_back(name, is_dir);
     } while (::FindNextFileW(find, &found));
     ::FindClose(find);

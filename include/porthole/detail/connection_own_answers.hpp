@@ -52,12 +52,14 @@ void connection<App>::replace_invalid(request const& req, response& res) {
 }
 
 // 421 (RFC 9110 7.4): an "https" target on a connection that is not secured, which an origin
-// server MUST reject; or, with the loopback check, a Host the check refuses, or the authority of
-// an absolute-form target, which overrides Host (RFC 9112 3.2.2).
+// server MUST reject, or a target of another scheme than http and https ("ftp://", "ws://"),
+// for which an HTTP server is not authoritative (4.3); or, with the loopback check, a Host the
+// check refuses, or the authority of an absolute-form target, which overrides Host (RFC 9112
+// 3.2.2).
 template <class App>
 inline bool connection<App>::misdirected(request_head const& h) const noexcept {
     auto absolute = detail::split_absolute_form(h.target);
-    if (absolute && !secure_ && iequals(absolute->scheme, "https")) return true;
+    if (absolute && !iequals(absolute->scheme, "http") && !(secure_ && iequals(absolute->scheme, "https"))) return true;
     if (!host_check_) return false;
     if (absolute) return !detail::is_local_host(absolute->authority, config_.allowed_hosts);
     return !h.host.empty() && !detail::is_local_host(h.host, config_.allowed_hosts);

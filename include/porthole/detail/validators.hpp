@@ -70,6 +70,14 @@ constexpr std::optional<std::uint64_t> parse_range_number(std::string_view s) no
     return UINT64_MAX;
 }
 
+// Whether the digits `a` are a smaller number than the digits `b`, at any length (the numbers
+// parse_range_number saturates compare as written).
+constexpr bool decimal_less(std::string_view a, std::string_view b) noexcept {
+    a.remove_prefix(std::min(a.find_first_not_of('0'), a.size()));
+    b.remove_prefix(std::min(b.find_first_not_of('0'), b.size()));
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 struct byte_range {
     enum kind_t { none, satisfiable, unsatisfiable } kind = none;
     std::uint64_t first = 0;
@@ -106,7 +114,7 @@ constexpr byte_range parse_byte_range(std::string_view value, std::uint64_t size
     std::uint64_t last = UINT64_MAX;
     if (!last_text.empty()) {
         auto l = parse_range_number(last_text);
-        if (!l || *l < *first) return {};
+        if (!l || decimal_less(last_text, first_text)) return {};
         last = *l;
     }
     if (*first >= size) return {byte_range::unsatisfiable};
