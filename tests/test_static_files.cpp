@@ -350,6 +350,7 @@ TEST_CASE("a directory without a trailing slash redirects to the slash form, kee
     // the request-target properly encoded"), the target's own escapes kept.
     CHECK(get(app, "/docs/q{^}`").header("Location") == "/docs/q%7B%5E%7D%60/");
     CHECK(get(app, "/docs/q%7B^}`?a=\"<b>|&c=%20").header("Location") == "/docs/q%7B%5E%7D%60/?a=%22%3Cb%3E%7C&c=%20");
+    CHECK(get(app, "/docs?q=100%&r=%zz").header("Location") == "/docs/?q=100%25&r=%25zz");
 }
 
 TEST_CASE("the redirect Location always starts with a single slash") {

@@ -376,15 +376,19 @@ inline void encode_path(std::string_view in, std::string& out) {
 }
 
 // Appends a request's path or query as it came, with each byte that a URI may not hold (RFC
-// 3986 3.3 and 3.4: outside pchar, '/', '?'; '%' kept, as it begins the target's own escapes)
-// percent-encoded: the parser lets '"', '<', '>', '{', '}', '|', '^' and '`' into a target
-// (docs/parser.md), and a Location built from one must be a URI-reference (RFC 9110 10.2.2;
-// RFC 9112 3: a redirect "with the request-target properly encoded").
+// 3986 3.3 and 3.4: outside pchar, '/', '?') percent-encoded, and the target's own escapes
+// kept: the parser lets '"', '<', '>', '{', '}', '|', '^' and '`' into a target (docs/parser.md),
+// and a query may hold a '%' that begins no escape ("100%", read as itself by decode_form, as
+// is the "100%25" it becomes), while a Location built from one must be a URI-reference (RFC 9110
+// 10.2.2; RFC 9112 3: a redirect "with the request-target properly encoded").
 inline void encode_as_target(std::string_view in, std::string& out) {
-    constexpr std::string_view kept = "!$&'()*+,;=:@/?%";
+    constexpr std::string_view kept = "!$&'()*+,;=:@/?";
     out.reserve(out.size() + in.size());
-    for (char c : in) {
-        if (detail::is_unreserved(c) || kept.find(c) != std::string_view::npos) out.push_back(c);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (detail::is_unreserved(c) || kept.find(c) != std::string_view::npos ||
+            (c == '%' && detail::escaped_byte(in, i) >= 0))
+            out.push_back(c);
         else detail::append_escaped(static_cast<unsigned char>(c), out);
     }
 }

@@ -2208,15 +2208,19 @@ inline void encode_path(std::string_view in, std::string& out) {
 }
 
 // Appends a request's path or query as it came, with each byte that a URI may not hold (RFC
-// 3986 3.3 and 3.4: outside pchar, '/', '?'; '%' kept, as it begins the target's own escapes)
-// percent-encoded: the parser lets '"', '<', '>', '{', '}', '|', '^' and '`' into a target
-// (docs/parser.md), and a Location built from one must be a URI-reference (RFC 9110 10.2.2;
-// RFC 9112 3: a redirect "with the request-target properly encoded").
+// 3986 3.3 and 3.4: outside pchar, '/', '?') percent-encoded, and the target's own escapes
+// kept: the parser lets '"', '<', '>', '{', '}', '|', '^' and '`' into a target (docs/parser.md),
+// and a query may hold a '%' that begins no escape ("100%", read as itself by decode_form, as
+// is the "100%25" it becomes), while a Location built from one must be a URI-reference (RFC 9110
+// 10.2.2; RFC 9112 3: a redirect "with the request-target properly encoded").
 inline void encode_as_target(std::string_view in, std::string& out) {
-    constexpr std::string_view kept = "!$&'()*+,;=:@/?%";
+    constexpr std::string_view kept = "!$&'()*+,;=:@/?";
     out.reserve(out.size() + in.size());
-    for (char c : in) {
-        if (detail::is_unreserved(c) || kept.find(c) != std::string_view::npos) out.push_back(c);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (detail::is_unreserved(c) || kept.find(c) != std::string_view::npos ||
+            (c == '%' && detail::escaped_byte(in, i) >= 0))
+            out.push_back(c);
         else detail::append_escaped(static_cast<unsigned char>(c), out);
     }
 }
@@ -3625,11 +3629,16 @@ inline constexpr later_t later{};
 
 namespace detail {
 // Field names must be tokens; values must not contain CR, LF, NUL or other controls but HTAB,
-// so nothing an application sets can split a response.
+// so nothing an application sets can split a response. Every byte is looked at without a
+// branch (is_field_char's set, as the compiler can run it several bytes at a time): this runs
+// for each response's media type.
 constexpr bool valid_field_value(std::string_view v) noexcept {
-    for (char c : v)
-        if (!is_field_char(c)) return false;
-    return true;
+    bool bad = false;
+    for (char c : v) {
+        auto u = static_cast<unsigned char>(c);
+        bad |= (u < 0x20 && u != '\t') | (u == 0x7f);
+    }
+    return !bad;
 }
 
 // A header field something is configured to send (a layer, static_files), checked where it is
@@ -3678,9 +3687,11 @@ public:
     static response static_text(std::string_view body, std::string_view content_type = "text/plain; charset=utf-8",
                                 porthole::status s = status::ok) {
         response r(s);
-        content_type = detail::trim_ows(content_type);
-        if (r.check("Content-Type", content_type)) r.content_type_ = content_type;
         r.body_ = body;
+        content_type = detail::trim_ows(content_type);
+        if (detail::valid_field_value(content_type)) [[likely]]  // the name is known good: hello's path
+            r.content_type_ = content_type;
+        else r.invalid_field_.assign("Content-Type");
         return r;
     }
     // The error page every part of porthole answers with: the status and its reason phrase as
