@@ -36,6 +36,10 @@ TEST_CASE("Accept-Encoding: q-values, ties, '*', x-gzip, and what is on offer") 
     CHECK(chosen("gzip;q=0.5, identity") == content_coding::identity);  // identity preferred, and listed
     CHECK(chosen("br, gzip", {false, true, true}) == content_coding::gzip);
     CHECK(chosen("br", {false, true, true}) == content_coding::identity);
+    // Listed twice: the lower weight, so a "not acceptable" anywhere stands.
+    CHECK(chosen("gzip;q=0, gzip") == content_coding::identity);
+    CHECK(chosen("gzip;q=0.9, deflate;q=0.5, x-gzip;q=0.1") == content_coding::deflate);
+    CHECK(chosen("br;q=0, *") == content_coding::gzip);
     std::vector<header_field> none;
     CHECK(choose_encoding(none, {true, true, true}).coding == content_coding::identity);
     CHECK(choose_encoding(none, {true, true, true}).identity_acceptable);
@@ -91,8 +95,8 @@ TEST_CASE("Accept-Encoding: weights and ties decide, identity only when it is pr
     CHECK(chosen("deflate, gzip;q=0.999") == content_coding::deflate);
     CHECK(chosen("gzip;q=0.5, identity;q=0.5") == content_coding::gzip);  // identity must weigh more, not as much
     CHECK(chosen("gzip;q=0.5, identity;q=0.6") == content_coding::identity);
-    CHECK(chosen("gzip, gzip;q=0") == content_coding::gzip);  // the highest weight a coding is listed with counts
-    CHECK(chosen("gzip;q=0, *") == content_coding::br);       // "*" stands for codings not listed only
+    CHECK(chosen("gzip, gzip;q=0") == content_coding::identity);  // the lowest weight a coding is listed with counts
+    CHECK(chosen("gzip;q=0, *") == content_coding::br);           // "*" stands for codings not listed only
     CHECK(chosen("*", {.gzip = true}) == content_coding::gzip);
     CHECK(chosen("gzip;level=9;q=0.4, deflate;q=0.3") == content_coding::gzip);  // other parameters are ignored
     CHECK(chosen("gzip;q, deflate;q=0.1") == content_coding::deflate);  // a parameter without '=' spoils its element

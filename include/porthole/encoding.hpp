@@ -83,8 +83,11 @@ constexpr bool parse_coding_element(std::string_view item, std::string_view& cod
 
 // Chooses among `available` for the Accept-Encoding field lines in `fields` (every line named
 // Accept-Encoding counts). The highest weight wins; on a tie br, then gzip, then deflate. A
-// coding not listed is acceptable only through "*"; "x-gzip" is gzip. Identity wins when it is
-// listed with a weight above the best coding's. Without any Accept-Encoding: identity.
+// coding not listed is acceptable only through "*"; "x-gzip" is gzip. A coding listed twice
+// has the lower of its weights (RFC 9110 does not say; "gzip;q=0, gzip" refuses gzip, as the
+// cautious reading of a "not acceptable" and as nginx, which takes the first, reads this one).
+// Identity wins when it is listed with a weight above the best coding's. Without any
+// Accept-Encoding: identity.
 constexpr encoding_choice choose_encoding(std::span<header_field const> fields, coding_set available) noexcept {
     int q_br = -1, q_gzip = -1, q_deflate = -1, q_identity = -1, q_any = -1;
     bool present = false;
@@ -101,7 +104,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
                         : iequals(coding, "identity")                          ? &q_identity
                         : coding == "*"                                        ? &q_any
                                                                                : nullptr;
-            if (slot && q > *slot) *slot = q;
+            if (slot && (*slot < 0 || q < *slot)) *slot = q;  // listed again: the lower weight
         });
     }
     encoding_choice out;

@@ -8007,8 +8007,11 @@ constexpr bool parse_coding_element(std::string_view item, std::string_view& cod
 
 // Chooses among `available` for the Accept-Encoding field lines in `fields` (every line named
 // Accept-Encoding counts). The highest weight wins; on a tie br, then gzip, then deflate. A
-// coding not listed is acceptable only through "*"; "x-gzip" is gzip. Identity wins when it is
-// listed with a weight above the best coding's. Without any Accept-Encoding: identity.
+// coding not listed is acceptable only through "*"; "x-gzip" is gzip. A coding listed twice
+// has the lower of its weights (RFC 9110 does not say; "gzip;q=0, gzip" refuses gzip, as the
+// cautious reading of a "not acceptable" and as nginx, which takes the first, reads this one).
+// Identity wins when it is listed with a weight above the best coding's. Without any
+// Accept-Encoding: identity.
 constexpr encoding_choice choose_encoding(std::span<header_field const> fields, coding_set available) noexcept {
     int q_br = -1, q_gzip = -1, q_deflate = -1, q_identity = -1, q_any = -1;
     bool present = false;
@@ -8025,7 +8028,7 @@ constexpr encoding_choice choose_encoding(std::span<header_field const> fields, 
                         : iequals(coding, "identity")                          ? &q_identity
                         : coding == "*"                                        ? &q_any
                                                                                : nullptr;
-            if (slot && q > *slot) *slot = q;
+            if (slot && (*slot < 0 || q < *slot)) *slot = q;  // listed again: the lower weight
         });
     }
     encoding_choice out;
@@ -8468,12 +8471,14 @@ public:
             // cache can freshen what it holds. Its content type, which the connection does not
             // send (static_files sets it), says whether the layer negotiates it; a 304 without
             // one is taken to. The ETag is weak when the client holds the compressed body (it
-            // sent the weak form) or, asking by date alone, when a coding was chosen for it.
+            // sent the weak form) or, asking by date alone or by "*", when a coding was chosen.
             if (!type.empty() && !negotiable) return;
             res.add_vary("Accept-Encoding");
             if (auto etag = res.header("ETag"); etag && etag->starts_with('"')) {
-                bool weak = s.if_none_match.empty() ? negotiable && s.choice.coding != content_coding::identity
-                                                    : weakly_listed(s.if_none_match, *etag);
+                // "*" names no tag: the 304 stands for the 200 this request would get.
+                bool by_tag = !s.if_none_match.empty() && !lists_any(s.if_none_match);
+                bool weak = by_tag ? weakly_listed(s.if_none_match, *etag)
+                                   : negotiable && s.choice.coding != content_coding::identity;
                 if (weak) res.set_header("ETag", "W/" + std::string(*etag));
             }
             return;
@@ -8504,6 +8509,13 @@ private:
                 return found;
             });
         return found;
+    }
+
+    // Whether an If-None-Match line is "*" (RFC 9110 13.1.2: any current representation).
+    static bool lists_any(std::string_view lines) {
+        for (std::size_t at = 0, end; (end = lines.find('\n', at)) != std::string_view::npos; at = end + 1)
+            if (detail::trim_ows(lines.substr(at, end - at)) == "*") return true;
+        return false;
     }
 
     bool compressible(std::string_view type) const {
@@ -8650,12 +8662,15 @@ public:
     layer_result<state> before(request const& req) const {
         // The codings of every Content-Encoding line: one list (RFC 9110 section 5.3), of which
         // one coding is decoded; two lines are two codings, as "gzip, gzip" is.
+        // Empty elements ("gzip,") are not codings (5.6.1).
         std::string_view coding;
         bool several = false;
         for (auto const& f : req.headers()) {
-            if (!iequals(f.name, "Content-Encoding") || detail::trim_ows(f.value).empty()) continue;
-            several = several || !coding.empty();
-            coding = detail::trim_ows(f.value);
+            if (!iequals(f.name, "Content-Encoding")) continue;
+            for_each_list_item(f.value, [&](std::string_view item) {
+                several = several || !coding.empty();
+                coding = item;
+            });
         }
         if (!several && (coding.empty() || iequals(coding, "identity"))) return state{};
         // A body refused for its size is not read: its 413 answers, nothing to decode.
