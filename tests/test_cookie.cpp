@@ -174,6 +174,29 @@ TEST_CASE("set_cookie refuses Path and Domain with CTLs, ';' or non-ASCII") {
     check_refused(c, "name is not a token");
 }
 
+TEST_CASE("set_cookie refuses what browsers drop: __Secure- and __Host- without their attributes, over 4096 bytes") {
+    // RFC 6265bis 4.1.3: the prefixes, in any case, ask for Secure; __Host- for Path=/ and no Domain too.
+    check_refused(set_cookie("__Secure-id", "1"), "a __Secure- cookie needs Secure");
+    check_refused(set_cookie("__secure-id", "1").path("/"), "a __Secure- cookie needs Secure");
+    CHECK(set_cookie("__Secure-id", "1").secure().valid());
+    CHECK(set_cookie("__Secure-id", "1").same_site(same_site::none).valid());  // which adds Secure
+    CHECK(set_cookie("__Secure-id", "1").secure().domain("example.com").path("/a").valid());
+    for (auto const& bad : {set_cookie("__Host-sid", "x").path("/"), set_cookie("__HOST-sid", "x").secure(),
+                            set_cookie("__Host-sid", "x").secure().path("/x"),
+                            set_cookie("__Host-sid", "x").secure().path("/").domain("example.com")}) {
+        check_refused(bad, "a __Host- cookie needs Secure, Path=/ and no Domain");
+    }
+    auto host = set_cookie("__Host-sid", "x").secure().path("/").http_only();
+    CHECK(host.valid());
+    CHECK(host.to_string() == "__Host-sid=x; Path=/; Secure; HttpOnly");
+    CHECK(set_cookie("_Host-sid", "x").valid());  // not the prefix
+    // The first problem is the one told: a bad value before the prefix's.
+    check_refused(set_cookie("__Host-sid", "a b"), "value has a byte outside cookie-octet");
+    // RFC 6265bis 5.6: a name and value over 4096 bytes together are dropped.
+    CHECK(set_cookie("n", std::string(4095, 'v')).valid());
+    check_refused(set_cookie("n", std::string(4096, 'v')), "name and value are over 4096 bytes, which browsers drop");
+}
+
 TEST_CASE("a refused cookie and a refused header field end the same way: the response is invalid") {
     // One policy for values an application hands to a response (docs/errors.md): nothing
     // throws, the response is marked invalid and the connection answers 500 instead.

@@ -47,6 +47,13 @@ TEST_CASE("request_id passes a sensible incoming id through and replaces any oth
         CHECK(seen == r.header("X-Request-Id"));
         CHECK(count == 1);
     }
+    // A second line, after a sensible one, is not the id: the application sees the one line.
+    r = testing::send(
+        app, simple_request{
+                 method::get, "/", {{"X-Request-Id", "good"}, {"x-request-id", "<script>alert(1)</script>"}}, {}});
+    CHECK(r.header("X-Request-Id") == "good");
+    CHECK(seen == "good");
+    CHECK(count == 1);
     auto strict = layers{request_id{{.trust_incoming = false}}}([](request const&) { return "ok"; });
     r = testing::send(strict, simple_request{method::get, "/", {{"X-Request-Id", "abc"}}, {}});
     CHECK(r.header("X-Request-Id") != "abc");

@@ -115,12 +115,16 @@ constexpr bool is_cookie_attribute_value(std::string_view v) noexcept {
 // problem() says what was wrong first, and to_string() is empty, which a response refuses as
 // a Set-Cookie value (the connection then answers 500), as it refuses any unsafe field.
 // SameSite=None is only honoured by browsers on Secure cookies, so it adds Secure.
-// A negative Max-Age is written as 0 (delete the cookie now).
+// A negative Max-Age is written as 0 (delete the cookie now). What browsers drop without a
+// word is invalid too (RFC 6265bis): a name and value over 4096 bytes together (5.6), a
+// "__Secure-" cookie without Secure, a "__Host-" one without Secure, with a Domain or with a
+// Path other than "/" (4.1.3; the prefixes in any case), checked as the cookie is when used.
 class set_cookie {
 public:
     set_cookie(std::string_view name, std::string_view value) : name_(name), value_(value) {
         if (!detail::is_token(name)) refuse("name is not a token");
         else if (!detail::is_cookie_value(value)) refuse("value has a byte outside cookie-octet");
+        else if (name.size() + value.size() > 4096) refuse("name and value are over 4096 bytes, which browsers drop");
     }
 
     set_cookie& path(std::string_view p) {
@@ -157,9 +161,13 @@ public:
         return *this;
     }
 
-    bool valid() const noexcept { return problem_ == nullptr; }
+    bool valid() const noexcept { return problem_ == nullptr && prefix_problem() == nullptr; }
     // What made the cookie invalid first ("value has a byte outside cookie-octet"), or empty.
-    std::string_view problem() const noexcept { return problem_ ? problem_ : ""; }
+    std::string_view problem() const noexcept {
+        if (problem_) return problem_;
+        if (auto p = prefix_problem()) return p;
+        return "";
+    }
 
     // The header value, attributes in a fixed order: Path, Domain, Max-Age, Expires,
     // Secure, HttpOnly, SameSite. Empty for an invalid cookie.
@@ -190,6 +198,17 @@ public:
 private:
     void refuse(char const* what) noexcept {
         if (!problem_) problem_ = what;
+    }
+    // The name's prefix asks for attributes the cookie lacks (RFC 6265bis 4.1.3), or nullptr.
+    char const* prefix_problem() const noexcept {
+        auto prefixed = [this](std::string_view p) {
+            return name_.size() >= p.size() && iequals(std::string_view(name_).substr(0, p.size()), p);
+        };
+        bool secure = secure_ || same_site_ == porthole::same_site::none;
+        if (prefixed("__Host-") && (!secure || has_domain_ || !has_path_ || path_ != "/"))
+            return "a __Host- cookie needs Secure, Path=/ and no Domain";
+        if (prefixed("__Secure-") && !secure) return "a __Secure- cookie needs Secure";
+        return nullptr;
     }
 
     std::string name_;

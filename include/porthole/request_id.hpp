@@ -8,6 +8,7 @@
 #include <porthole/layer.hpp>
 #include <porthole/random.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -45,9 +46,14 @@ public:
         return s;
     }
 
-    // When the id was made here, the application sees it as a header field too.
+    // When the id was made here, the application sees it as a header field too; either way it
+    // sees that one line alone (a second, unchecked line is dropped).
     request rewrite(state& s, request const& req) const {
-        if (opts_.trust_incoming && req.header(opts_.header) == s.id) return req;
+        if (opts_.trust_incoming && req.header(opts_.header) == s.id) {
+            auto lines = std::count_if(req.headers().begin(), req.headers().end(),
+                                       [&](header_field const& f) { return iequals(f.name, opts_.header); });
+            if (lines == 1) return req;
+        }
         s.fields.reserve(req.headers().size() + 1);
         for (auto const& f : req.headers())
             if (!iequals(f.name, opts_.header)) s.fields.push_back(f);
