@@ -227,7 +227,7 @@ struct compression_options {
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
 //    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
 //    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
-//    the weak form, or, asking by date alone, when a coding was chosen for the 304's compressible
+//    the weak form, or, asking by date alone or by "*", when a coding was chosen for the 304's compressible
 //    content type (set on the 304 and not sent: static_files does);
 //  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
 //    not make them smaller (and identity is acceptable); larger files and streams are compressed

@@ -118,7 +118,12 @@ public:
     }
     // The error page every part of porthole answers with: the status and its reason phrase as
     // plain text ("Not Found"), a fixed text that never echoes request data.
-    static response error(porthole::status s) { return static_text(reason_phrase(s), "text/plain; charset=utf-8", s); }
+    static response error(porthole::status s) {
+        response r(s);
+        r.body_ = reason_phrase(s);
+        r.content_type_ = "text/plain; charset=utf-8";  // a literal known good: unchecked, for the many callers
+        return r;
+    }
     // A redirect to `location` (RFC 9110 15.4). The default, 302 Found, is what browsers and
     // curl -L follow for any method, turning a POST into a GET as every client does: the usual
     // meaning of "go there now". Pass 303 See Other after a form POST (always a GET there), 307

@@ -3715,7 +3715,12 @@ public:
     }
     // The error page every part of porthole answers with: the status and its reason phrase as
     // plain text ("Not Found"), a fixed text that never echoes request data.
-    static response error(porthole::status s) { return static_text(reason_phrase(s), "text/plain; charset=utf-8", s); }
+    static response error(porthole::status s) {
+        response r(s);
+        r.body_ = reason_phrase(s);
+        r.content_type_ = "text/plain; charset=utf-8";  // a literal known good: unchecked, for the many callers
+        return r;
+    }
     // A redirect to `location` (RFC 9110 15.4). The default, 302 Found, is what browsers and
     // curl -L follow for any method, turning a POST into a GET as every client does: the usual
     // meaning of "go there now". Pass 303 See Other after a form POST (always a GET there), 307
@@ -8447,7 +8452,7 @@ struct compression_options {
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
 //    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
 //    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
-//    the weak form, or, asking by date alone, when a coding was chosen for the 304's compressible
+//    the weak form, or, asking by date alone or by "*", when a coding was chosen for the 304's compressible
 //    content type (set on the 304 and not sent: static_files does);
 //  - strings and files up to 256 KiB are compressed at once, and kept as they are if that does
 //    not make them smaller (and identity is acceptable); larger files and streams are compressed
