@@ -183,8 +183,9 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     std::size_t next_made = 0;
     for (std::size_t i = 0; i < responses.size(); ++i) {
         auto const& r = responses[i];
-        if (!r.complete) break;              // cut short: the stream or the input ended
-        if (!error[i] && r.status != 501) {  // the connection answers those itself, before any layer
+        if (!r.complete) break;  // cut short: the stream or the input ended
+        // The connection answers a 501 and a 421 (a target of another scheme) itself, before any layer.
+        if (!error[i] && r.status != 501 && r.status != 421) {
             auto id = r.header("X-Request-Id").value_or("");
             FUZZ_CHECK(!id.empty() && id.size() <= 128);
             for (char ch : id) FUZZ_CHECK(ch > ' ' && ch < 127);
