@@ -547,6 +547,41 @@ TEST_CASE("a 304 behind the compression layer carries the ETag the client's 200 
     std::system(("rm -rf '" + dir + "'").c_str());
 }
 
+TEST_CASE("behind the compression layer, If-Match gets the identity body its strong tag names, or 412") {
+    char tmpl[] = "/tmp/porthole-if-match-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    std::ofstream(dir + "/index.html") << page(8000);
+    auto app = layers{compression{}}(static_files(dir));
+    auto get = [&](std::vector<std::pair<std::string, std::string>> headers) {
+        headers.emplace_back("Accept-Encoding", "gzip");
+        return testing::send(app, simple_request{method::get, "/index.html", std::move(headers), {}});
+    };
+    auto compressed = get({});
+    REQUIRE(compressed.header("Content-Encoding") == "gzip");
+    std::string weak(compressed.header("ETag").value_or(""));
+    REQUIRE(weak.starts_with("W/\""));
+    std::string strong = weak.substr(2);
+
+    // The strong tag matches the identity body only (RFC 9110 13.1.1): that body, whole.
+    auto r = get({{"If-Match", strong}});
+    CHECK(r.status == 200);
+    CHECK(!r.header("Content-Encoding"));
+    CHECK(r.header("ETag") == strong);
+    CHECK(r.body == page(8000));
+    CHECK(r.header("Vary") == "Accept-Encoding");
+    r = get({{"If-Match", "\"other\", " + strong}});
+    CHECK(r.status == 200);
+    CHECK(!r.header("Content-Encoding"));
+    // The weak tag matches nothing under strong comparison; "*" matches any body, the compressed one.
+    CHECK(get({{"If-Match", weak}}).status == 412);
+    r = get({{"If-Match", " * "}});
+    CHECK(r.status == 200);
+    CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(r.header("ETag") == weak);
+    std::system(("rm -rf '" + dir + "'").c_str());
+}
+
 TEST_CASE(
     "behind the compression layer, the 304 of a type it leaves alone says what its 200 says: no Vary, the strong ETag") {
     char tmpl[] = "/tmp/porthole-revalidate-png-XXXXXX";

@@ -8450,7 +8450,8 @@ struct compression_options {
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not, and so do
 //    the 206 and 304 answers about them (a 304 of no content type too);
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
-//    If-None-Match still matches (weak comparison) while If-Match and If-Range no longer do; a
+//    If-None-Match still matches (weak comparison) while If-Range no longer does; a request with
+//    If-Match (other than "*") gets the identity body, the one its strong tags name; a
 //    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
 //    the weak form, or, asking by date alone or by "*", when a coding was chosen for the 304's compressible
 //    content type (set on the 304 and not sent: static_files does);
@@ -8478,9 +8479,13 @@ public:
 
     layer_result<state> before(request const& req) const {
         state s{choose_encoding(req.headers(), opts_.codings)};
-        if (s.choice.coding != content_coding::identity)
-            for (auto const& f : req.headers())
-                if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
+        if (s.choice.coding == content_coding::identity) return s;
+        for (auto const& f : req.headers()) {
+            if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
+            // If-Match compares strongly (RFC 9110 13.1.1): the tags it names are the identity
+            // body's (a compressed one's is weak), so that body is the one it asks about.
+            if (iequals(f.name, "If-Match") && detail::trim_ows(f.value) != "*") return state{};
+        }
         return s;
     }
 
@@ -8528,24 +8533,31 @@ public:
     }
 
 private:
-    // Whether the If-None-Match lines (each ending in '\n', which no field value holds) list
-    // W/`etag`. Each line is a list of its own, as static_files reads them: a malformed one
+    // Whether `f` holds for one of the If-None-Match lines (each ending in '\n', which no field
+    // value holds). Each line is a list of its own, as static_files reads them: a malformed one
     // hides nothing on the next.
+    template <class F>
+    static bool any_line(std::string_view lines, F f) {
+        for (std::size_t at = 0, end; (end = lines.find('\n', at)) != std::string_view::npos; at = end + 1)
+            if (f(lines.substr(at, end - at))) return true;
+        return false;
+    }
+
+    // Whether the If-None-Match lines list W/`etag`.
     static bool weakly_listed(std::string_view lines, std::string_view etag) {
-        bool found = false;
-        for (std::size_t at = 0, end; !found && (end = lines.find('\n', at)) != std::string_view::npos; at = end + 1)
-            detail::for_each_entity_tag(lines.substr(at, end - at), [&](std::string_view tag, bool weak) {
+        return any_line(lines, [etag](std::string_view line) {
+            bool found = false;
+            detail::for_each_entity_tag(line, [&](std::string_view tag, bool weak) {
                 found = weak && tag == etag;
                 return found;
             });
-        return found;
+            return found;
+        });
     }
 
     // Whether an If-None-Match line is "*" (RFC 9110 13.1.2: any current representation).
     static bool lists_any(std::string_view lines) {
-        for (std::size_t at = 0, end; (end = lines.find('\n', at)) != std::string_view::npos; at = end + 1)
-            if (detail::trim_ows(lines.substr(at, end - at)) == "*") return true;
-        return false;
+        return any_line(lines, [](std::string_view line) { return detail::trim_ows(line) == "*"; });
     }
 
     bool compressible(std::string_view type) const {
