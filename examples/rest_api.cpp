@@ -19,6 +19,7 @@
 #include <porthole/request_id.hpp>
 #include <porthole/server.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
     for (auto origin : porthole::command_line_values(argc, argv, "--cors-origin")) cors.origins.emplace_back(origin);
     cors.allow_headers = {"Content-Type", "Authorization", "X-Request-Id"};
     cors.expose_headers = {"X-Request-Id", "Retry-After", "Location"};
-    cors.credentials = true;  // a page may send the Basic credentials along
+    // A listed page may send the Basic credentials along; "*" lets any page read, never with them.
+    cors.credentials = std::find(cors.origins.begin(), cors.origins.end(), "*") == cors.origins.end();
 
     std::string user, password;
     auto auth = porthole::command_line_value(argc, argv, "--basic-auth");

@@ -7428,6 +7428,7 @@ private:
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -7442,7 +7443,8 @@ struct cors_options {
     // Also allowed: the origins this returns true for (called when the list has no match).
     std::function<bool(std::string_view origin)> allow_origin{};
     // Responses may be read by requests with credentials (cookies, HTTP authentication):
-    // Access-Control-Allow-Credentials: true, and the origin named, never "*".
+    // Access-Control-Allow-Credentials: true, and the origin named, never "*". Not with "*" in
+    // `origins`: every page on the web could read what the user's cookies unlock.
     bool credentials = false;
     // Methods a preflight may ask for (CORS-safelisted GET, HEAD and POST never need one).
     std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
@@ -7471,10 +7473,15 @@ struct cors_options {
 class cors {
 public:
     // Throws std::invalid_argument for a method or a header field name that is not a token
-    // (no response could list it).
+    // (no response could list it), and for "*" with credentials (browsers refuse "*" with
+    // them; naming every origin instead would open the user's data to every page).
     explicit cors(cors_options o) : opts_(std::move(o)) {
         for (auto const& origin : opts_.origins)
             if (origin == "*") any_origin_ = true;
+        if (any_origin_ && opts_.credentials)
+            throw std::invalid_argument(
+                "porthole::cors: origins \"*\" with credentials would let any page read what the user's "
+                "credentials unlock; list the origins, or decide with allow_origin");
         for (auto const* names : {&opts_.methods, &opts_.allow_headers, &opts_.expose_headers})
             for (auto const& name : *names) detail::require_sendable("porthole::cors", name);
         join(opts_.methods, methods_);
@@ -7497,7 +7504,7 @@ public:
     }
 
     void after(state& s, response& res) const {
-        if (!wildcard()) res.add_vary("Origin");
+        if (!any_origin_) res.add_vary("Origin");
         if (s.origin.empty()) return;
         allow(res, s.origin);
         if (!expose_headers_.empty()) res.set_header("Access-Control-Expose-Headers", expose_headers_);
@@ -7512,18 +7519,15 @@ public:
     }
 
 private:
-    // "*" without credentials: the same headers whatever the origin, so no Vary is needed.
-    bool wildcard() const noexcept { return any_origin_ && !opts_.credentials; }
-
     void allow(response& res, std::string_view origin) const {
-        res.set_header("Access-Control-Allow-Origin", wildcard() ? std::string_view("*") : origin);
+        res.set_header("Access-Control-Allow-Origin", any_origin_ ? std::string_view("*") : origin);
         if (opts_.credentials) res.set_header("Access-Control-Allow-Credentials", "true");
     }
 
     response preflight(request const& req, std::string_view origin, bool allowed) const {
         auto refuse = [&] {
             auto r = response::static_text("CORS preflight refused", "text/plain; charset=utf-8", status::forbidden);
-            if (!wildcard()) r.add_vary("Origin");
+            if (!any_origin_) r.add_vary("Origin");
             return r;
         };
         if (!allowed) return refuse();
@@ -7550,7 +7554,7 @@ private:
         if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network").value_or(""), "true"))
             r.set_header("Access-Control-Allow-Private-Network", "true");
         // The answer depends on all three request fields.
-        if (!wildcard()) r.add_vary("Origin");
+        if (!any_origin_) r.add_vary("Origin");
         r.add_vary("Access-Control-Request-Method");
         r.add_vary("Access-Control-Request-Headers");
         return r;
@@ -7569,7 +7573,7 @@ private:
     }
 
     cors_options opts_;
-    bool any_origin_ = false;
+    bool any_origin_ = false;  // "*": the same fields whatever the origin, so no Vary is needed
     std::string methods_;
     std::string allow_headers_;
     std::string expose_headers_;
