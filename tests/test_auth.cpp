@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -180,6 +181,28 @@ TEST_CASE("access_token: the token in the URL is traded for a session cookie and
     auto scripted =
         testing::send(app, simple_request{method::get, "/x", {{"Authorization", "Bearer " + tok.token()}}, {}});
     CHECK(scripted.status == 200);
+}
+
+TEST_CASE("access_token: over TLS the session cookie is Secure; the redirect holds only what a URI may") {
+    access_token tok({.token = "t"});
+    std::array<header_field const, 1> fields{{{"Host", "127.0.0.1"}}};
+    request::parts p;
+    p.method = method::get;
+    p.method_name = "GET";
+    p.raw_path = "/a\"<b>";
+    p.query = "x={1}&token=t&y=100%";
+    p.target = "/a\"<b>?x={1}&token=t&y=100%";
+    p.path = p.raw_path;
+    p.headers = fields;
+    auto plain = tok.before(request(p));
+    REQUIRE(plain);
+    CHECK(plain->status() == status::see_other);
+    CHECK(plain->header("Location") == "/a%22%3Cb%3E?x=%7B1%7D&y=100%25");
+    CHECK(plain->header("Set-Cookie")->ends_with("; Path=/; HttpOnly; SameSite=Strict"));
+    p.secure = true;
+    auto tls = tok.before(request(p));
+    REQUIRE(tls);
+    CHECK(tls->header("Set-Cookie")->ends_with("; Path=/; HttpOnly; SameSite=Strict; Secure"));
 }
 
 TEST_CASE("access_token: a realm or cookie name no response can carry is refused where it is made") {

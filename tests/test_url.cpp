@@ -312,6 +312,20 @@ TEST_CASE("encode_as_target keeps what a URI's path and query may hold, escapes 
     }
 }
 
+TEST_CASE("append_local_path writes a path on this host: leading slashes and backslashes become one '/'") {
+    auto local = [](std::string_view raw) {
+        std::string out;
+        url::append_local_path(raw, out);
+        return out;
+    };
+    CHECK(local("/docs/a b<") == "/docs/a%20b%3C");
+    CHECK(local("//evil.example/x") == "/evil.example/x");
+    CHECK(local("/\\/\\evil.example") == "/evil.example");
+    CHECK(local("/a//b\\c") == "/a//b%5Cc");  // only the leading run
+    CHECK(local("") == "/");
+    CHECK(local("evil.example") == "/evil.example");
+}
+
 TEST_CASE("encoding then decoding gives back every byte") {
     std::string all;
     for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));

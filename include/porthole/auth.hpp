@@ -204,7 +204,8 @@ struct access_token_options {
 //  - at construction a random token is made; announce it in the start-up URL
 //    (server_options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
 //  - a GET or HEAD with `?token=TOKEN` gets a 303 to the same URL without the token, and a
-//    session cookie (`HttpOnly; SameSite=Strict; Path=/`) that lets the browser in from then on;
+//    session cookie (`HttpOnly; SameSite=Strict; Path=/`, and `Secure` over TLS) that lets the
+//    browser in from then on;
 //  - a request with the session cookie, or with `Authorization: Bearer TOKEN` (scripts), goes on;
 //  - everyone else gets 401: other local users, and web pages the user visits that try to
 //    reach the tool (cross-site requests carry no SameSite=Strict cookie).
@@ -284,19 +285,19 @@ PORTHOLE_DETAIL_INLINE access_token::access_token(access_token_options o) : opts
 }
 
 PORTHOLE_DETAIL_INLINE response access_token::trade_for_cookie(request const& req) const {
-    auto raw = req.raw_path();
-    while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
-    std::string location = "/";
-    location += raw;
+    std::string location;
+    url::append_local_path(req.raw_path(), location);
     bool first = true;
     for (auto const& p : url::query_params(req.query_string())) {
         if (url::detail::form_decoded_equals(p.name, opts_.parameter)) continue;
         location += first ? '?' : '&';
         first = false;
-        location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
+        url::encode_as_target(
+            {p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data())}, location);
     }
     auto r = response::redirect(location, status::see_other);
-    r.set_header("Set-Cookie", set_cookie_);
+    // Over TLS the session is Secure (RFC 6265bis 4.1.2.5): never sent over plain HTTP.
+    r.set_header("Set-Cookie", req.secure() ? set_cookie_ + "; Secure" : set_cookie_);
     r.set_header("Cache-Control", "no-store");
     r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
     return r;

@@ -194,13 +194,10 @@ private:
     }
 
     // 301 to the same path with a slash, built from the path as it came (so a mount prefix
-    // stays; url::encode_as_target) with any run of leading slashes or backslashes reduced to
-    // one '/': the Location is always a path on this host, never "//elsewhere".
+    // stays): always a path on this host, never "//elsewhere" (url::append_local_path).
     static response redirect_to_directory(request const& req) {
-        auto raw = req.raw_path();
-        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
-        std::string location = "/";
-        url::encode_as_target(raw, location);
+        std::string location;
+        url::append_local_path(req.raw_path(), location);
         if (location.back() != '/') location += '/';
         if (!req.query_string().empty()) {
             location += '?';

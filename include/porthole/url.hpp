@@ -393,4 +393,13 @@ inline void encode_as_target(std::string_view in, std::string& out) {
     }
 }
 
+// Appends `raw_path` as a path on this host, for a Location (RFC 9110 10.2.2): written as
+// encode_as_target writes it, with any run of leading '/' or '\' reduced to one '/', so that it
+// never names another host ("//elsewhere", and "/\elsewhere" as browsers read it).
+inline void append_local_path(std::string_view raw_path, std::string& out) {
+    while (!raw_path.empty() && (raw_path.front() == '/' || raw_path.front() == '\\')) raw_path.remove_prefix(1);
+    out.push_back('/');
+    encode_as_target(raw_path, out);
+}
+
 }  // namespace porthole::url

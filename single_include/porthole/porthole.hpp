@@ -2225,6 +2225,15 @@ inline void encode_as_target(std::string_view in, std::string& out) {
     }
 }
 
+// Appends `raw_path` as a path on this host, for a Location (RFC 9110 10.2.2): written as
+// encode_as_target writes it, with any run of leading '/' or '\' reduced to one '/', so that it
+// never names another host ("//elsewhere", and "/\elsewhere" as browsers read it).
+inline void append_local_path(std::string_view raw_path, std::string& out) {
+    while (!raw_path.empty() && (raw_path.front() == '/' || raw_path.front() == '\\')) raw_path.remove_prefix(1);
+    out.push_back('/');
+    encode_as_target(raw_path, out);
+}
+
 }  // namespace porthole::url
 // #include <porthole/cookie.hpp>
 // porthole/cookie.hpp: reading the Cookie request header and building Set-Cookie
@@ -7176,7 +7185,8 @@ struct access_token_options {
 //  - at construction a random token is made; announce it in the start-up URL
 //    (server_options::announce_query = tok.query() prints `listening on http://127.0.0.1:PORT/?token=...`);
 //  - a GET or HEAD with `?token=TOKEN` gets a 303 to the same URL without the token, and a
-//    session cookie (`HttpOnly; SameSite=Strict; Path=/`) that lets the browser in from then on;
+//    session cookie (`HttpOnly; SameSite=Strict; Path=/`, and `Secure` over TLS) that lets the
+//    browser in from then on;
 //  - a request with the session cookie, or with `Authorization: Bearer TOKEN` (scripts), goes on;
 //  - everyone else gets 401: other local users, and web pages the user visits that try to
 //    reach the tool (cross-site requests carry no SameSite=Strict cookie).
@@ -7256,19 +7266,19 @@ PORTHOLE_DETAIL_INLINE access_token::access_token(access_token_options o) : opts
 }
 
 PORTHOLE_DETAIL_INLINE response access_token::trade_for_cookie(request const& req) const {
-    auto raw = req.raw_path();
-    while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
-    std::string location = "/";
-    location += raw;
+    std::string location;
+    url::append_local_path(req.raw_path(), location);
     bool first = true;
     for (auto const& p : url::query_params(req.query_string())) {
         if (url::detail::form_decoded_equals(p.name, opts_.parameter)) continue;
         location += first ? '?' : '&';
         first = false;
-        location.append(p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data()));
+        url::encode_as_target(
+            {p.name.data(), static_cast<std::size_t>(p.value.data() + p.value.size() - p.name.data())}, location);
     }
     auto r = response::redirect(location, status::see_other);
-    r.set_header("Set-Cookie", set_cookie_);
+    // Over TLS the session is Secure (RFC 6265bis 4.1.2.5): never sent over plain HTTP.
+    r.set_header("Set-Cookie", req.secure() ? set_cookie_ + "; Secure" : set_cookie_);
     r.set_header("Cache-Control", "no-store");
     r.set_header("Referrer-Policy", "no-referrer");  // the token never leaves in a Referer
     return r;
@@ -13836,13 +13846,10 @@ private:
     }
 
     // 301 to the same path with a slash, built from the path as it came (so a mount prefix
-    // stays; url::encode_as_target) with any run of leading slashes or backslashes reduced to
-    // one '/': the Location is always a path on this host, never "//elsewhere".
+    // stays): always a path on this host, never "//elsewhere" (url::append_local_path).
     static response redirect_to_directory(request const& req) {
-        auto raw = req.raw_path();
-        while (!raw.empty() && (raw.front() == '/' || raw.front() == '\\')) raw.remove_prefix(1);
-        std::string location = "/";
-        url::encode_as_target(raw, location);
+        std::string location;
+        url::append_local_path(req.raw_path(), location);
         if (location.back() != '/') location += '/';
         if (!req.query_string().empty()) {
             location += '?';
