@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
         argc, argv,
         {{"--access-log", "a Common Log Format line per answer on standard error"},
          {"--rate-limit N", "requests a second per client address, 1 or more; beyond: 429"},
-         {"--cors-origin ORIGIN", "an origin whose pages may call the API (repeatable)"},
+         {"--cors-origin ORIGIN", "an origin whose pages may call the API (repeatable; '*': any, without credentials)"},
          {"--basic-auth USER:PASSWORD", "the credentials POST, PUT and DELETE ask for"}});
     if (!command_line.ok()) return command_line.report();  // --help, or a malformed value
     auto& opts = command_line.options;

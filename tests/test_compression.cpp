@@ -579,7 +579,24 @@ TEST_CASE("behind the compression layer, If-Match gets the identity body its str
     CHECK(r.status == 200);
     CHECK(r.header("Content-Encoding") == "gzip");
     CHECK(r.header("ETag") == weak);
+    // HEAD says what GET does; a range of the identity body as before.
+    r = testing::send(
+        app, simple_request{method::head, "/index.html", {{"Accept-Encoding", "gzip"}, {"If-Match", strong}}, {}});
+    CHECK(r.status == 200);
+    CHECK(!r.header("Content-Encoding"));
+    CHECK(r.header("Content-Length") == std::to_string(page(8000).size()));
+    r = get({{"If-Match", strong}, {"Range", "bytes=0-9"}});
+    CHECK(r.status == 206);
+    CHECK(r.body == page(8000).substr(0, 10));
     std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+TEST_CASE("behind the compression layer, If-Match on a PUT names the stored representation: the answer is compressed") {
+    auto app = layers{compression{}}([](request const&) { return response::json(std::string(5000, ' ') + "[]"); });
+    auto r = testing::send(
+        app, simple_request{method::put, "/doc", {{"Accept-Encoding", "gzip"}, {"If-Match", "\"v1\""}}, "{}"});
+    CHECK(r.status == 200);
+    CHECK(r.header("Content-Encoding") == "gzip");
 }
 
 TEST_CASE(

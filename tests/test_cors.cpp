@@ -88,12 +88,22 @@ TEST_CASE("any origin: '*', never with credentials") {
     CHECK(r.header("Access-Control-Allow-Origin") == "*");
     CHECK_FALSE(r.header("Access-Control-Allow-Credentials").has_value());
     CHECK_FALSE(r.header("Vary").has_value());
+    // Without Origin too, with no Vary: a cache may give this answer to a cross-origin request.
+    r = testing::get(open, "/items");
+    CHECK(r.header("Access-Control-Allow-Origin") == "*");
+    CHECK_FALSE(r.header("Vary").has_value());
     auto p = preflight(open, "http://x.example", "DELETE", "authorization");
     CHECK(p.status == 204);
     CHECK(p.header("Access-Control-Allow-Origin") == "*");
     CHECK_FALSE(p.header("Access-Control-Allow-Credentials").has_value());
     // Naming every origin with credentials would let any page read what the user's cookies unlock.
     CHECK_THROWS_AS(cors({.origins = {"https://app.example", "*"}, .credentials = true}), std::invalid_argument);
+    // So would "null", which any page can send from a sandboxed frame.
+    CHECK_THROWS_AS(cors({.origins = {"null"}, .credentials = true}), std::invalid_argument);
+    auto null_origin = layers{cors({.origins = {"null"}})}(make_api());
+    r = testing::send(null_origin, simple_request{method::get, "/items", {{"Origin", "null"}}, {}});
+    CHECK(r.header("Access-Control-Allow-Origin") == "null");
+    CHECK_FALSE(r.header("Access-Control-Allow-Credentials").has_value());
     // A predicate that says yes to every origin is the program's own, explicit choice.
     auto creds = layers{cors({.allow_origin = [](std::string_view) { return true; }, .credentials = true})}(make_api());
     r = testing::send(creds, simple_request{method::get, "/items", {{"Origin", "http://x.example"}}, {}});

@@ -225,8 +225,8 @@ struct compression_options {
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not, and so do
 //    the 206 and 304 answers about them (a 304 of no content type too);
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
-//    If-None-Match still matches (weak comparison) while If-Range no longer does; a request with
-//    If-Match (other than "*") gets the identity body, the one its strong tags name; a
+//    If-None-Match still matches (weak comparison) while If-Range no longer does; a GET or HEAD
+//    with If-Match (other than "*") gets the identity body, the one its strong tags name; a
 //    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
 //    the weak form, or, asking by date alone or by "*", when a coding was chosen for the 304's compressible
 //    content type (set on the 304 and not sent: static_files does);
@@ -255,11 +255,14 @@ public:
     layer_result<state> before(request const& req) const {
         state s{choose_encoding(req.headers(), opts_.codings)};
         if (s.choice.coding == content_coding::identity) return s;
+        // If-Match on a GET or HEAD compares with the body's tag strongly (RFC 9110 13.1.1): the
+        // tags it names are the identity body's (a compressed one's is weak), so that body is
+        // the one it asks about. (On other methods it names the stored representation, which
+        // the handler checked; the answer may be compressed.)
+        bool retrieves = req.method() == method::get || req.method() == method::head;
         for (auto const& f : req.headers()) {
             if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
-            // If-Match compares strongly (RFC 9110 13.1.1): the tags it names are the identity
-            // body's (a compressed one's is weak), so that body is the one it asks about.
-            if (iequals(f.name, "If-Match") && detail::trim_ows(f.value) != "*") return state{};
+            if (retrieves && iequals(f.name, "If-Match") && detail::trim_ows(f.value) != "*") return state{};
         }
         return s;
     }

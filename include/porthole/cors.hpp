@@ -27,8 +27,9 @@ struct cors_options {
     // Also allowed: the origins this returns true for (called when the list has no match).
     std::function<bool(std::string_view origin)> allow_origin{};
     // Responses may be read by requests with credentials (cookies, HTTP authentication):
-    // Access-Control-Allow-Credentials: true, and the origin named, never "*". Not with "*" in
-    // `origins`: every page on the web could read what the user's cookies unlock.
+    // Access-Control-Allow-Credentials: true, and the origin named, never "*". Not with "*" or
+    // "null" in `origins`: every page on the web could read what the user's cookies unlock
+    // (any page can send `Origin: null`, from a sandboxed frame).
     bool credentials = false;
     // Methods a preflight may ask for (CORS-safelisted GET, HEAD and POST never need one).
     std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
@@ -57,15 +58,17 @@ struct cors_options {
 class cors {
 public:
     // Throws std::invalid_argument for a method or a header field name that is not a token
-    // (no response could list it), and for "*" with credentials (browsers refuse "*" with
-    // them; naming every origin instead would open the user's data to every page).
+    // (no response could list it), and for "*" or "null" with credentials (browsers refuse "*"
+    // with them; naming every origin instead, or "null", which any page can send, would open
+    // the user's data to every page).
     explicit cors(cors_options o) : opts_(std::move(o)) {
-        for (auto const& origin : opts_.origins)
+        for (auto const& origin : opts_.origins) {
             if (origin == "*") any_origin_ = true;
-        if (any_origin_ && opts_.credentials)
-            throw std::invalid_argument(
-                "porthole::cors: origins \"*\" with credentials would let any page read what the user's "
-                "credentials unlock; list the origins, or decide with allow_origin");
+            if ((origin == "*" || origin == "null") && opts_.credentials)
+                throw std::invalid_argument("porthole::cors: origin \"" + origin +
+                                            "\" with credentials would let any page read what the user's "
+                                            "credentials unlock; list the origins, or decide with allow_origin");
+        }
         for (auto const* names : {&opts_.methods, &opts_.allow_headers, &opts_.expose_headers})
             for (auto const& name : *names) detail::require_sendable("porthole::cors", name);
         join(opts_.methods, methods_);
@@ -89,7 +92,9 @@ public:
 
     void after(state& s, response& res) const {
         if (!any_origin_) res.add_vary("Origin");
-        if (s.origin.empty()) return;
+        // With "*", every response says so, one without Origin too, so that a cache may give it
+        // to any request (Fetch, "CORS protocol and HTTP caches").
+        if (s.origin.empty() && !any_origin_) return;
         allow(res, s.origin);
         if (!expose_headers_.empty()) res.set_header("Access-Control-Expose-Headers", expose_headers_);
     }
@@ -157,7 +162,7 @@ private:
     }
 
     cors_options opts_;
-    bool any_origin_ = false;  // "*": the same fields whatever the origin, so no Vary is needed
+    bool any_origin_ = false;  // "*": the same fields on every response, so no Vary is needed
     std::string methods_;
     std::string allow_headers_;
     std::string expose_headers_;

@@ -7453,8 +7453,9 @@ struct cors_options {
     // Also allowed: the origins this returns true for (called when the list has no match).
     std::function<bool(std::string_view origin)> allow_origin{};
     // Responses may be read by requests with credentials (cookies, HTTP authentication):
-    // Access-Control-Allow-Credentials: true, and the origin named, never "*". Not with "*" in
-    // `origins`: every page on the web could read what the user's cookies unlock.
+    // Access-Control-Allow-Credentials: true, and the origin named, never "*". Not with "*" or
+    // "null" in `origins`: every page on the web could read what the user's cookies unlock
+    // (any page can send `Origin: null`, from a sandboxed frame).
     bool credentials = false;
     // Methods a preflight may ask for (CORS-safelisted GET, HEAD and POST never need one).
     std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
@@ -7483,15 +7484,17 @@ struct cors_options {
 class cors {
 public:
     // Throws std::invalid_argument for a method or a header field name that is not a token
-    // (no response could list it), and for "*" with credentials (browsers refuse "*" with
-    // them; naming every origin instead would open the user's data to every page).
+    // (no response could list it), and for "*" or "null" with credentials (browsers refuse "*"
+    // with them; naming every origin instead, or "null", which any page can send, would open
+    // the user's data to every page).
     explicit cors(cors_options o) : opts_(std::move(o)) {
-        for (auto const& origin : opts_.origins)
+        for (auto const& origin : opts_.origins) {
             if (origin == "*") any_origin_ = true;
-        if (any_origin_ && opts_.credentials)
-            throw std::invalid_argument(
-                "porthole::cors: origins \"*\" with credentials would let any page read what the user's "
-                "credentials unlock; list the origins, or decide with allow_origin");
+            if ((origin == "*" || origin == "null") && opts_.credentials)
+                throw std::invalid_argument("porthole::cors: origin \"" + origin +
+                                            "\" with credentials would let any page read what the user's "
+                                            "credentials unlock; list the origins, or decide with allow_origin");
+        }
         for (auto const* names : {&opts_.methods, &opts_.allow_headers, &opts_.expose_headers})
             for (auto const& name : *names) detail::require_sendable("porthole::cors", name);
         join(opts_.methods, methods_);
@@ -7515,7 +7518,9 @@ public:
 
     void after(state& s, response& res) const {
         if (!any_origin_) res.add_vary("Origin");
-        if (s.origin.empty()) return;
+        // With "*", every response says so, one without Origin too, so that a cache may give it
+        // to any request (Fetch, "CORS protocol and HTTP caches").
+        if (s.origin.empty() && !any_origin_) return;
         allow(res, s.origin);
         if (!expose_headers_.empty()) res.set_header("Access-Control-Expose-Headers", expose_headers_);
     }
@@ -7583,7 +7588,7 @@ private:
     }
 
     cors_options opts_;
-    bool any_origin_ = false;  // "*": the same fields whatever the origin, so no Vary is needed
+    bool any_origin_ = false;  // "*": the same fields on every response, so no Vary is needed
     std::string methods_;
     std::string allow_headers_;
     std::string expose_headers_;
@@ -8464,8 +8469,8 @@ struct compression_options {
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not, and so do
 //    the 206 and 304 answers about them (a 304 of no content type too);
 //  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
-//    If-None-Match still matches (weak comparison) while If-Range no longer does; a request with
-//    If-Match (other than "*") gets the identity body, the one its strong tags name; a
+//    If-None-Match still matches (weak comparison) while If-Range no longer does; a GET or HEAD
+//    with If-Match (other than "*") gets the identity body, the one its strong tags name; a
 //    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
 //    the weak form, or, asking by date alone or by "*", when a coding was chosen for the 304's compressible
 //    content type (set on the 304 and not sent: static_files does);
@@ -8494,11 +8499,14 @@ public:
     layer_result<state> before(request const& req) const {
         state s{choose_encoding(req.headers(), opts_.codings)};
         if (s.choice.coding == content_coding::identity) return s;
+        // If-Match on a GET or HEAD compares with the body's tag strongly (RFC 9110 13.1.1): the
+        // tags it names are the identity body's (a compressed one's is weak), so that body is
+        // the one it asks about. (On other methods it names the stored representation, which
+        // the handler checked; the answer may be compressed.)
+        bool retrieves = req.method() == method::get || req.method() == method::head;
         for (auto const& f : req.headers()) {
             if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
-            // If-Match compares strongly (RFC 9110 13.1.1): the tags it names are the identity
-            // body's (a compressed one's is weak), so that body is the one it asks about.
-            if (iequals(f.name, "If-Match") && detail::trim_ows(f.value) != "*") return state{};
+            if (retrieves && iequals(f.name, "If-Match") && detail::trim_ows(f.value) != "*") return state{};
         }
         return s;
     }

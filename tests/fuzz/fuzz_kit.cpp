@@ -138,7 +138,7 @@ inline void one_input(std::uint8_t const* data, std::size_t size) {
     if (control & 0x80) {
         cors_opts.origins = {"*"};  // never with credentials (the constructor refuses them)
     } else {
-        cors_opts.origins = {"http://a.example", "null"};
+        cors_opts.origins = {"http://a.example"};
         cors_opts.credentials = true;
     }
     auto app = layers{
