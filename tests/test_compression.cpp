@@ -591,12 +591,21 @@ TEST_CASE("behind the compression layer, If-Match gets the identity body its str
     std::system(("rm -rf '" + dir + "'").c_str());
 }
 
-TEST_CASE("behind the compression layer, If-Match on a PUT names the stored representation: the answer is compressed") {
-    auto app = layers{compression{}}([](request const&) { return response::json(std::string(5000, ' ') + "[]"); });
+TEST_CASE(
+    "behind the compression layer, a PUT's If-Match and ETag name the stored representation: kept, the answer compressed") {
+    auto app = layers{compression{}}([](request const&) {
+        auto r = response::json(std::string(5000, ' ') + "[]");
+        r.set_header("ETag", "\"v2\"");  // the representation stored (RFC 9110 8.8.3), not this content
+        return r;
+    });
     auto r = testing::send(
         app, simple_request{method::put, "/doc", {{"Accept-Encoding", "gzip"}, {"If-Match", "\"v1\""}}, "{}"});
     CHECK(r.status == 200);
     CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(r.header("ETag") == "\"v2\"");  // the client's next If-Match can use it
+    r = testing::send(app, simple_request{method::get, "/doc", {{"Accept-Encoding", "gzip"}}, {}});
+    CHECK(r.header("Content-Encoding") == "gzip");
+    CHECK(r.header("ETag") == "W/\"v2\"");
 }
 
 TEST_CASE(

@@ -224,7 +224,8 @@ struct compression_options {
 //    to be compressed as it goes is not read for it);
 //  - responses it could have compressed get Vary: Accept-Encoding, compressed or not, and so do
 //    the 206 and 304 answers about them (a 304 of no content type too);
-//  - a strong ETag becomes weak (W/"..."): the compressed bytes are another representation, and
+//  - a strong ETag on a GET's or HEAD's answer becomes weak (W/"..."): the compressed bytes are
+//    another representation (another method's ETag names what it stored, and stays), and
 //    If-None-Match still matches (weak comparison) while If-Range no longer does; a GET or HEAD
 //    with If-Match (other than "*") gets the identity body, the one its strong tags name; a
 //    304 carries the ETag of the 200 it stands for (RFC 9110 15.4.5): weak when the client sent
@@ -250,6 +251,9 @@ public:
     struct state {
         encoding_choice choice;
         std::string if_none_match{};  // kept only when a coding was chosen
+        // A GET's or HEAD's ETag names the body sent, and is weakened with it; another method's
+        // names the representation stored (RFC 9110 8.8.3, 9.3.4), not the answer's content.
+        bool etag_names_body = true;
     };
 
     layer_result<state> before(request const& req) const {
@@ -260,6 +264,7 @@ public:
         // the one it asks about. (On other methods it names the stored representation, which
         // the handler checked; the answer may be compressed.)
         bool retrieves = req.method() == method::get || req.method() == method::head;
+        s.etag_names_body = retrieves;
         for (auto const& f : req.headers()) {
             if (iequals(f.name, "If-None-Match")) s.if_none_match.append(f.value).append("\n");
             if (retrieves && iequals(f.name, "If-Match") && detail::trim_ows(f.value) != "*") return state{};
@@ -306,7 +311,7 @@ public:
         if (!compress(coding, res, s.choice.identity_acceptable)) return;
         res.set_header("Content-Encoding", to_string(coding));
         res.erase_header("Accept-Ranges");  // ranges of the compressed bytes are not offered
-        if (auto etag = res.header("ETag"); etag && etag->starts_with('"'))
+        if (auto etag = res.header("ETag"); etag && etag->starts_with('"') && s.etag_names_body)
             res.set_header("ETag", "W/" + std::string(*etag));
     }
 
