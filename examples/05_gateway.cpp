@@ -1,7 +1,8 @@
 // 05_gateway: the server and the application are separate; any driver can run the application.
 // The same `app` runs three ways:
 //   --way server   the built-in server                          (default)
-//   --way loop     a hand-written poll() loop feeding porthole::connection
+//   --way loop     a hand-written poll() loop feeding porthole::connection (a lesson: it keeps
+//                  no timeouts; docs/connection.md lists all a driver does)
 //   --way direct   called as a plain function, no socket at all
 #include <porthole/porthole.hpp>
 
@@ -48,8 +49,9 @@ int main(int argc, char** argv) {
     std::map<int, std::unique_ptr<porthole::connection<decltype(app)>>> clients;
     while (!stopping) {
         std::vector<pollfd> fds{{lfd, POLLIN, 0}};
-        for (auto& [fd, c] : clients)
-            fds.push_back({fd, static_cast<short>(POLLIN | (c->has_output() ? POLLOUT : 0)), 0});
+        for (auto& [fd, c] : clients)  // no input while output waits (wants_read): memory stays bounded
+            fds.push_back(
+                {fd, static_cast<short>((c->wants_read() ? POLLIN : 0) | (c->has_output() ? POLLOUT : 0)), 0});
         if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
         if (int fd = (fds[0].revents & POLLIN) ? ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK) : -1;
             fd >= 0)
@@ -58,19 +60,22 @@ int main(int argc, char** argv) {
             if (p.fd == lfd || !p.revents) continue;
             auto& conn = *clients[p.fd];
             char buf[16384];
-            if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (conn.wants_read() && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
                 ssize_t n = ::read(p.fd, buf, sizeof buf);
                 if (n > 0) conn.feed(std::span<char>(buf, static_cast<std::size_t>(n)));
                 else if (n == 0 || errno != EAGAIN) conn.read_eof();
             }
+            // A hangup or error while not reading: the connection is gone both ways.
+            bool gone = !conn.wants_read() && (p.revents & (POLLHUP | POLLERR));
             for (auto out = conn.pending_output(); !out.empty(); out = conn.pending_output()) {
-                ssize_t w = ::write(
-                    p.fd, out[0].memory.data(),
-                    out[0].memory.size());  // this app sends memory only; a full socket buffer waits for POLLOUT
+                // This app sends memory only; a full socket buffer waits for POLLOUT. MSG_NOSIGNAL:
+                // a peer that left is an error here (EPIPE), not a SIGPIPE that ends the program.
+                ssize_t w = ::send(p.fd, out[0].memory.data(), out[0].memory.size(), MSG_NOSIGNAL);
+                gone = gone || (w < 0 && errno != EAGAIN);
                 if (w <= 0) break;
                 conn.written(static_cast<std::size_t>(w));
             }
-            if (conn.should_close() && !conn.has_output()) ::close(p.fd), clients.erase(p.fd);
+            if (gone || (conn.should_close() && !conn.has_output())) ::close(p.fd), clients.erase(p.fd);
         }
     }
     for (auto& [fd, c] : clients) ::close(fd);

@@ -509,6 +509,37 @@ TEST_CASE("phase tells the driver which timeout applies; a read timeout answers 
     CHECK(conn.should_close());
 }
 
+TEST_CASE("a write timeout ends the connection: nothing more is written, the driver closes at once") {
+    recorder app;
+    connection conn(app);
+    conn.feed(std::string_view(get("/a")));
+    REQUIRE(conn.phase() == connection_phase::writing);
+    conn.written(5);  // a peer that read a little, then stopped
+    conn.timeout();
+    CHECK(conn.should_close());
+    CHECK_FALSE(conn.has_output());
+    CHECK(conn.pending_output().empty());
+    CHECK(conn.phase() == connection_phase::closed);
+    CHECK_FALSE(conn.wants_read());
+    // The 408 a read timeout queues gets the write clock; if that runs out too, the same.
+    connection slow(app);
+    slow.feed(std::string_view("GET / HT"));
+    slow.timeout();
+    REQUIRE(slow.phase() == connection_phase::writing);
+    slow.timeout();
+    CHECK(slow.should_close());
+    CHECK_FALSE(slow.has_output());
+}
+
+// A mailbox lives in a shared_ptr (the links other threads hold share it): a raw pointer to one
+// does not attach, where it compiled and then ended the program at the first later answer.
+template <class Box>
+concept attaches_with = requires(connection<recorder>& c, Box box) {
+    c.attach(box, nullptr);
+};
+static_assert(attaches_with<std::shared_ptr<mailbox>>);
+static_assert(!attaches_with<mailbox*>);
+
 TEST_CASE("the peer's end of input lets queued responses finish, then closes") {
     recorder app;
     client c(app);

@@ -81,9 +81,11 @@ public:
     // ---- things that happen later
 
     // The driver's mailbox, and how it knows this connection in mailbox::run()'s ready(tag).
-    // Without one, a handler cannot answer later and live streams are never resumed.
-    void attach(mailbox* box, void* tag) noexcept {
-        ex_.box = box;
+    // Without one, a handler cannot answer later and live streams are never resumed. A mailbox
+    // lives in a shared_ptr (std::make_shared<mailbox>(wake)): the links other threads hold
+    // share it. The driver keeps it while the connection lives.
+    void attach(std::shared_ptr<mailbox> const& box, void* tag) noexcept {
+        ex_.box = box.get();
         ex_.tag = tag;
     }
 
@@ -104,7 +106,9 @@ public:
 
     // ---- input
 
-    // Space to read into, then commit(n). Empty when the connection wants no input now.
+    // Space to read into; every call is followed by commit(n), commit(0) when the read gave
+    // nothing (EAGAIN, the end of input, an error): until then the space counts as input.
+    // Empty when the connection wants no input now (ask wants_read() to decide whether to read).
     std::span<char> read_buffer() {
         if (up_) [[unlikely]] {
             in_size_before_commit_ = npos;
@@ -274,6 +278,8 @@ public:
     // server is going away, RFC 9110 15.6.4); 503 if the application's answer did not come in
     // time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
+    // While writing (the write timeout: the peer stopped reading), the peer is taken to have
+    // left: nothing more is written, and the driver closes at once.
     void timeout();
 
     // Bytes of memory the connection holds for its peer now: buffers and field storage, and

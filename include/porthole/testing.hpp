@@ -128,7 +128,7 @@ class client {
 public:
     explicit client(App& app, connection_config config = {})
         : config_(std::move(config)), conn_(app, config_, test_date()) {
-        conn_.attach(box_.get(), this);
+        conn_.attach(box_, this);
     }
     ~client() { box_->close(); }
     client(client const&) = delete;

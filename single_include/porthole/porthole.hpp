@@ -10390,9 +10390,11 @@ public:
     // ---- things that happen later
 
     // The driver's mailbox, and how it knows this connection in mailbox::run()'s ready(tag).
-    // Without one, a handler cannot answer later and live streams are never resumed.
-    void attach(mailbox* box, void* tag) noexcept {
-        ex_.box = box;
+    // Without one, a handler cannot answer later and live streams are never resumed. A mailbox
+    // lives in a shared_ptr (std::make_shared<mailbox>(wake)): the links other threads hold
+    // share it. The driver keeps it while the connection lives.
+    void attach(std::shared_ptr<mailbox> const& box, void* tag) noexcept {
+        ex_.box = box.get();
         ex_.tag = tag;
     }
 
@@ -10413,7 +10415,9 @@ public:
 
     // ---- input
 
-    // Space to read into, then commit(n). Empty when the connection wants no input now.
+    // Space to read into; every call is followed by commit(n), commit(0) when the read gave
+    // nothing (EAGAIN, the end of input, an error): until then the space counts as input.
+    // Empty when the connection wants no input now (ask wants_read() to decide whether to read).
     std::span<char> read_buffer() {
         if (up_) [[unlikely]] {
             in_size_before_commit_ = npos;
@@ -10583,6 +10587,8 @@ public:
     // server is going away, RFC 9110 15.6.4); 503 if the application's answer did not come in
     // time (the response timeout, or the end of a drain); then close. 503
     // rather than 504: porthole is the origin server here, not a gateway (RFC 9110 15.6.5).
+    // While writing (the write timeout: the peer stopped reading), the peer is taken to have
+    // left: nothing more is written, and the driver closes at once.
     void timeout();
 
     // Bytes of memory the connection holds for its peer now: buffers and field storage, and
@@ -11134,6 +11140,10 @@ template <class App>
 inline void connection<App>::timeout() {
     if (up_) [[unlikely]]
         return up_->timeout();
+    if (phase() == connection_phase::writing) {  // no answer of ours would reach the peer either
+        break_off();
+        return;
+    }
     if constexpr (plans_bodies) {
         if (incoming_) {  // a streamed body stopped coming (or its sink never resumed), or a drain ended
             fail_body(incoming_->waiting || draining_ ? status::service_unavailable : status::request_timeout);
@@ -12196,7 +12206,7 @@ class client {
 public:
     explicit client(App& app, connection_config config = {})
         : config_(std::move(config)), conn_(app, config_, test_date()) {
-        conn_.attach(box_.get(), this);
+        conn_.attach(box_, this);
     }
     ~client() { box_->close(); }
     client(client const&) = delete;
@@ -15682,7 +15692,7 @@ private:
             s.conn->set_peer(std::string_view(name, n));
             if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
             if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
-            s.conn->attach(mailbox_.get(), &s);
+            s.conn->attach(mailbox_, &s);
             if (draining_) s.conn->drain();
         }
         return *s.conn;

@@ -146,7 +146,7 @@ struct side {
         logged_config.error_log = [](std::string_view) {};
         app.later = &later;
         conn = std::make_unique<connection<App>>(app, logged_config);
-        conn->attach(box.get(), this);
+        conn->attach(box, this);
     }
     ~side() { box->close(); }
     connection_config limits;

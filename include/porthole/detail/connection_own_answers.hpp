@@ -13,6 +13,10 @@ template <class App>
 inline void connection<App>::timeout() {
     if (up_) [[unlikely]]
         return up_->timeout();
+    if (phase() == connection_phase::writing) {  // no answer of ours would reach the peer either
+        break_off();
+        return;
+    }
     if constexpr (plans_bodies) {
         if (incoming_) {  // a streamed body stopped coming (or its sink never resumed), or a drain ended
             fail_body(incoming_->waiting || draining_ ? status::service_unavailable : status::request_timeout);

@@ -359,7 +359,7 @@ private:
             s.conn->set_peer(std::string_view(name, n));
             if constexpr (requires { s.conn->set_host_check(true); }) s.conn->set_host_check(s.check_host);
             if constexpr (encrypted) shared_.transport.describe(s.tls, *s.conn);
-            s.conn->attach(mailbox_.get(), &s);
+            s.conn->attach(mailbox_, &s);
             if (draining_) s.conn->drain();
         }
         return *s.conn;
