@@ -2,7 +2,8 @@
 // The same `app` runs three ways:
 //   --way server   the built-in server                          (default)
 //   --way loop     a hand-written poll() loop feeding porthole::connection (a lesson: it keeps
-//                  no timeouts; docs/connection.md lists all a driver does)
+//                  no timeouts and closes without lingering; docs/connection.md lists all a
+//                  driver does)
 //   --way direct   called as a plain function, no socket at all
 #include <porthole/porthole.hpp>
 
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
         std::vector<pollfd> fds{{lfd, POLLIN, 0}};
         for (auto& [fd, c] : clients)  // no input while output waits (wants_read): memory stays bounded
             fds.push_back(
-                {fd, static_cast<short>((c->wants_read() ? POLLIN : 0) | (c->has_output() ? POLLOUT : 0)), 0});
+                {fd, static_cast<short>((c->wants_read() ? POLLIN : 0) | (c->pending_output().empty() ? 0 : POLLOUT)),
+                 0});
         if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
         if (int fd = (fds[0].revents & POLLIN) ? ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK) : -1;
             fd >= 0)

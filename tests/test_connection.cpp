@@ -529,6 +529,14 @@ TEST_CASE("a write timeout ends the connection: nothing more is written, the dri
     slow.timeout();
     CHECK(slow.should_close());
     CHECK_FALSE(slow.has_output());
+    // A refused request's answer that is not read: nothing left to send, nothing to linger for.
+    connection refused(app);
+    refused.feed(std::string_view("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999\r\n\r\n"));
+    REQUIRE(refused.phase() == connection_phase::writing);
+    REQUIRE(refused.closes_before_input_ends());
+    refused.timeout();
+    CHECK_FALSE(refused.has_output());
+    CHECK_FALSE(refused.closes_before_input_ends());
 }
 
 // A mailbox lives in a shared_ptr (the links other threads hold share it): a raw pointer to one
@@ -539,6 +547,12 @@ concept attaches_with = requires(connection<recorder>& c, Box box) {
 };
 static_assert(attaches_with<std::shared_ptr<mailbox>>);
 static_assert(!attaches_with<mailbox*>);
+// Nor does a temporary one, which would be gone at once.
+template <class Box>
+concept attaches_a_temporary = requires(connection<recorder>& c) {
+    c.attach(Box{}, nullptr);
+};
+static_assert(!attaches_a_temporary<std::shared_ptr<mailbox>>);
 
 TEST_CASE("the peer's end of input lets queued responses finish, then closes") {
     recorder app;

@@ -127,6 +127,24 @@ TEST_CASE("pipelined requests behind an awaited answer wait for it and keep thei
     CHECK(rs[4].body == "now");
 }
 
+TEST_CASE("a driver's empty read while a held answer stops input, and its commit(0), lose nothing held") {
+    held_answers app;
+    porthole::testing::client c(app);
+    std::string pipelined;
+    while (pipelined.size() < 70 * 1024) pipelined += "GET /now HTTP/1.1\r\nHost: t\r\n\r\n";
+    c.send("GET /first HTTP/1.1\r\nHost: t\r\n\r\n" + pipelined);
+    REQUIRE_FALSE(c.conn().wants_read());  // 64 KiB held behind the awaited answer
+    auto room = c.conn().read_buffer();
+    CHECK(room.empty());
+    c.conn().commit(0);  // as a driver does after any read (docs/connection.md)
+    REQUIRE(app.held.size() == 1);
+    CHECK(app.held[0].send(response::text("first")));
+    c.step();
+    auto rs = c.responses();
+    CHECK(rs.size() == 1 + pipelined.size() / std::string("GET /now HTTP/1.1\r\nHost: t\r\n\r\n").size());
+    CHECK(rs.back().body == "now");
+}
+
 TEST_CASE("the client leaves first: the responder reports it and a late answer is a harmless no-op") {
     held_answers app;
     porthole::testing::client c(app);

@@ -10397,6 +10397,7 @@ public:
         ex_.box = box.get();
         ex_.tag = tag;
     }
+    void attach(std::shared_ptr<mailbox>&&, void*) = delete;  // a temporary would be gone at once
 
     // The server stops: every response from now on says Connection: close (RFC 9112 9.6), and
     // live streams end once what is queued for them has gone out.
@@ -10415,15 +10416,18 @@ public:
 
     // ---- input
 
-    // Space to read into; every call is followed by commit(n), commit(0) when the read gave
-    // nothing (EAGAIN, the end of input, an error): until then the space counts as input.
+    // Space to read into; every non-empty one is followed by commit(n), commit(0) when the read
+    // gave nothing (EAGAIN, the end of input, an error): until then the space counts as input.
     // Empty when the connection wants no input now (ask wants_read() to decide whether to read).
     std::span<char> read_buffer() {
         if (up_) [[unlikely]] {
             in_size_before_commit_ = npos;
             return up_->read_buffer();
         }
-        if (!wants_read()) return {};
+        if (!wants_read()) {
+            in_size_before_commit_ = in_.size();  // commit(0) then keeps what is held
+            return {};
+        }
         if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
         in_size_before_commit_ = in_.size();
         in_.resize(in_.capacity());
@@ -11778,6 +11782,7 @@ inline void connection<App>::break_off() noexcept {
     discard_output();
     in_.clear();
     closing_ = true;
+    input_cut_ = false;  // nothing is left to send, so nothing to linger for
 }
 
 template <class App>

@@ -132,6 +132,7 @@ inline void connection<App>::break_off() noexcept {
     discard_output();
     in_.clear();
     closing_ = true;
+    input_cut_ = false;  // nothing is left to send, so nothing to linger for
 }
 
 template <class App>
