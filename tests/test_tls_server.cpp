@@ -584,7 +584,9 @@ TEST_CASE("failed handshakes: at most failure_lines_per_second log lines a secon
     CHECK(written <= per_second * static_cast<std::size_t>(seconds + 2) + 1);  // each second started: at most 10
     if (seconds == 0) CHECK(left_out > 0);  // 60 in at most two seconds' budgets of 10
     CHECK(log.lines.back().find("TLS: 127.0.0.1:") != std::string::npos);
-    if (left_out > 0) CHECK(log.lines.back().find("more TLS failures not logged)") != std::string::npos);
+    // The count rides on the first line written after a second's budget ran out; which line that is depends on
+    // where the burst crossed a second, so it is looked for on any line.
+    if (left_out > 0) CHECK(log.count("more TLS failures not logged)") >= 1);
 }
 
 TEST_CASE("a reload under load: every request is answered, new handshakes get the new certificate") {

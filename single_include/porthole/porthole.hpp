@@ -10424,12 +10424,9 @@ public:
             in_size_before_commit_ = npos;
             return up_->read_buffer();
         }
-        if (!wants_read()) {
-            in_size_before_commit_ = in_.size();  // commit(0) then keeps what is held
-            return {};
-        }
+        in_size_before_commit_ = in_.size();  // with no room offered too: commit(0) then keeps what is held
+        if (!wants_read()) return {};
         if (in_.capacity() - in_.size() < min_read) in_.reserve(std::max(in_.size() + min_read, 2 * in_.capacity()));
-        in_size_before_commit_ = in_.size();
         in_.resize(in_.capacity());
         return {in_.data() + in_size_before_commit_, in_.size() - in_size_before_commit_};
     }
