@@ -19,6 +19,9 @@ HEAVY = ["<chrono>", "<functional>", "<thread>", "<filesystem>", "<sstream>", "<
          "<regex>", "<locale>", "<future>"]
 ANY_PORTHOLE = ["porthole/"]
 LANGUAGE_CHECK = "porthole/detail/cxx20.hpp"  # preprocessor lines alone, first in every public header
+# Helpers of the standard library's kind, which the small headers may share: they include nothing
+# of porthole's themselves (a rule below).
+STANDALONE = ["porthole/detail/utf8.hpp"]
 
 # header: what it must not pull in, directly or through another header
 RULES = {
@@ -39,6 +42,7 @@ RULES = {
     "porthole/html.hpp": HEAVY + ANY_PORTHOLE,
     "porthole/unique_fd.hpp": HEAVY + ANY_PORTHOLE,
     "porthole/json_string.hpp": HEAVY + ANY_PORTHOLE,
+    "porthole/detail/utf8.hpp": HEAVY + ANY_PORTHOLE,
     # What a server is told knows nothing of how the engine does it.
     "porthole/options.hpp": ["porthole/detail/sys.hpp", "porthole/detail/engine.hpp", "porthole/detail/event_loop.hpp"],
     "porthole/command_line.hpp": ["porthole/detail/sys.hpp", "porthole/detail/engine.hpp",
@@ -64,6 +68,8 @@ def offends(dep, banned, header):
     if banned.startswith("<"):
         return dep.endswith("/" + banned[1:-1])
     if dep.endswith("/" + header) or dep.endswith("/" + LANGUAGE_CHECK):
+        return False
+    if any(dep.endswith("/" + helper) for helper in STANDALONE):
         return False
     return ("/" + banned) in dep if banned.endswith("/") else dep.endswith("/" + banned)
 

@@ -1,5 +1,6 @@
 // The metrics and published variables shown (exposition.hpp): Prometheus' text format and the
 // JSON of /debug/vars, written from snapshots made here, and the two applications' answers.
+#include <porthole/detail/utf8.hpp>
 #include <porthole/exposition.hpp>
 
 #include <doctest/doctest.h>
@@ -116,6 +117,33 @@ TEST_CASE("the text format escapes label values and HELP text") {
     CHECK(detail::bound_text(0.0001) == "0.0001");
     CHECK(detail::bound_text(2.5) == "2.5");
     CHECK(detail::bound_text(10) == "10");
+}
+
+// Prometheus refuses a whole scrape whose text holds one byte that is not UTF-8 (every metric
+// lost, porthole's own too), and JSON readers refuse such a text: a name or a text that is not
+// UTF-8 is written with U+FFFD in place of each ill-formed subpart, in either format.
+TEST_CASE("names, label values and texts that are not UTF-8 are written with U+FFFD: both formats stay UTF-8") {
+    std::vector<reading> vars{
+        {"bad\xff\xfeutf8", kind::counter, 3, {}},
+        {"caf\xc3\xa9", kind::gauge, 1, {}},
+        {"agent", kind::text, 0, "curl\xc3"},
+    };
+    auto snapshot = one_route();
+    snapshot.routes[0].pattern = "/r\xe2\x82";  // a route pattern cut inside a character
+    std::string text;
+    metrics::write_prometheus(text, snapshot, vars);
+    CHECK(detail::valid_utf8(text));
+    CHECK(contains(text, "# HELP bad__utf8_total Published variable bad\xef\xbf\xbd\xef\xbf\xbdutf8.\n"));
+    CHECK(contains(text, "Published variable caf\xc3\xa9.\n"));  // UTF-8 kept as it is
+    CHECK(contains(text, "route=\"/r\xef\xbf\xbd\""));
+    std::string json;
+    metrics::write_json(json, snapshot, vars);
+    CHECK(detail::valid_utf8(json));
+    CHECK(contains(json, "\"bad\xef\xbf\xbd\xef\xbf\xbdutf8\":3,"));
+    CHECK(contains(json, "\"agent\":\"curl\xef\xbf\xbd\""));
+    std::string label;
+    detail::append_label_value(label, "\xc0\xaf\"");
+    CHECK(label == "\"\xef\xbf\xbd\xef\xbf\xbd\\\"\"");
 }
 
 TEST_CASE("the JSON: variables first, numbers as numbers, non-finite as null, text as strings, then the metrics") {

@@ -1,4 +1,5 @@
-// Text as a JSON string (json_string.hpp): what is escaped, how, and what is copied as it is.
+// Text as a JSON string (json_string.hpp): what is escaped, how, what is copied as it is and what
+// is replaced.
 #include <porthole/json_string.hpp>
 
 #include <doctest/doctest.h>
@@ -54,18 +55,41 @@ TEST_CASE("each of U+0000..U+001F has its short escape or \\u00XX in lower-case 
     CHECK(json(std::string_view("a\0b", 3)) == "\"a\\u0000b\"");  // NUL inside the text is kept as an escape
 }
 
-TEST_CASE("every other byte is copied: DEL, UTF-8, and invalid UTF-8 unrepaired") {
-    for (int c = 0x20; c < 0x100; ++c) {
+TEST_CASE("every other character is copied: DEL and UTF-8; bytes that are not UTF-8 become U+FFFD") {
+    for (int c = 0x20; c < 0x80; ++c) {
         if (c == '"' || c == '\\' || c == '<') continue;
         CAPTURE(c);
         std::string one(1, static_cast<char>(c));
         CHECK(json(one) == "\"" + one + "\"");
     }
+    std::string const fffd = "\xef\xbf\xbd";
+    for (int c = 0x80; c < 0x100; ++c) {  // no byte from 0x80 up is a character alone
+        CAPTURE(c);
+        CHECK(json(std::string(1, static_cast<char>(c))) == "\"" + fffd + "\"");
+    }
     CHECK(json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
-    CHECK(json("\xff\xfe\xc3") == "\"\xff\xfe\xc3\"");  // not UTF-8 at all; a truncated sequence
-    CHECK(json("\xe2\x80") == "\"\xe2\x80\"");          // U+2028 cut short at the end is copied
-    CHECK(json("\xe2\x80\xaa") == "\"\xe2\x80\xaa\"");  // U+202A, the next one, is not escaped
+    CHECK(json("\xe2\x80\xaa") == "\"\xe2\x80\xaa\"");  // U+202A, the next one after U+2029, is not escaped
     CHECK(json("\xe2\x80\xa8\xe2\x80\xa8") == "\"\\u2028\\u2028\"");
+    // One U+FFFD for each maximal ill-formed subpart, as the WHATWG decoder (and Python's
+    // bytes.decode("utf-8", "replace")) reads them.
+    auto replaced = [&](std::string_view text, std::string_view expected) {
+        CAPTURE(text);
+        std::string want = "\"";
+        for (char c : expected) want += c == '?' ? fffd : std::string(1, c);
+        CHECK(json(text) == want + "\"");
+    };
+    replaced("\xff\xfe\xc3", "???");  // not UTF-8 at all; a lead byte cut short by the end
+    replaced("\xe2\x80", "?");        // U+2028 cut short at the end: one subpart
+    replaced("\xe0\x80", "??");       // an overlong form: its second byte cannot follow E0
+    replaced(
+        "\xf0\x90\x80"
+        "A",
+        "?A");                             // three of four bytes, then ASCII
+    replaced("\xed\xa0\x80", "???");       // a surrogate
+    replaced("\xf4\x90\x80\x80", "????");  // above U+10FFFF
+    replaced("\xc0\xaf", "??");            // C0 never begins a character
+    replaced("a\xf0\x9f\x98", "a?");       // an emoji cut short at the end
+    replaced("\x80<\xe2\x80\xa8", "?\\u003c\\u2028");
 }
 
 TEST_CASE("the string is appended: what the output held stays") {

@@ -15,6 +15,7 @@
 #include <porthole/detail/cxx20.hpp>
 
 #include <porthole/detail/compiled_once.hpp>
+#include <porthole/detail/utf8.hpp>
 #include <porthole/event_hub.hpp>
 #include <porthole/expvar.hpp>
 #include <porthole/http.hpp>
@@ -104,15 +105,16 @@ inline void append_number(std::string& out, std::int64_t x) {
     out.append(buf, r.ptr);
 }
 
-// A label value in the text format: '\', '"' and line feed escaped.
+// A label value in the text format: '\', '"' and line feed escaped, and well-formed UTF-8 (the
+// format's rule: Prometheus refuses a whole scrape with one invalid byte in it).
 inline void append_label_value(std::string& out, std::string_view v) {
     out += '"';
-    for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
-    }
+    utf8::append_well_formed(out, v, [](std::string& o, char c) {
+        if (c == '\\') o += "\\\\";
+        else if (c == '"') o += "\\\"";
+        else if (c == '\n') o += "\\n";
+        else o += c;
+    });
     out += '"';
 }
 
@@ -123,11 +125,11 @@ public:
         out_ += "# HELP ";
         out_ += name;
         out_ += ' ';
-        for (char c : help) {  // HELP escapes '\' and line feed
-            if (c == '\\') out_ += "\\\\";
-            else if (c == '\n') out_ += "\\n";
-            else out_ += c;
-        }
+        utf8::append_well_formed(out_, help, [](std::string& o, char c) {  // HELP escapes '\' and line feed
+            if (c == '\\') o += "\\\\";
+            else if (c == '\n') o += "\\n";
+            else o += c;
+        });
         out_ += "\n# TYPE ";
         out_ += name;
         out_ += ' ';

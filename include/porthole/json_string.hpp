@@ -4,6 +4,8 @@
 
 #include <porthole/detail/cxx20.hpp>
 
+#include <porthole/detail/utf8.hpp>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -29,8 +31,10 @@ inline char const* script_escape(std::string_view text, std::size_t i, std::size
 // Appends `text` to `out` as a JSON string literal, quotes included: '"' and '\' escaped,
 // control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; '<' as \u003c (no
 // "</script>" or "<!--" can close or open anything), and U+2028 and U+2029 as \u2028 and \u2029,
-// so that the output is also safe inside a <script>. Other bytes are copied: UTF-8 stays UTF-8
-// (invalid UTF-8 is not repaired).
+// so that the output is also safe inside a <script>. Other characters are copied as they are;
+// bytes that are not UTF-8 become U+FFFD, one for each maximal ill-formed subpart (the WHATWG
+// Encoding Standard's decoder), since JSON is UTF-8 (RFC 8259 section 8.1) and readers refuse
+// a text with one invalid byte in it.
 inline void append_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
@@ -52,8 +56,14 @@ inline void append_json_string(std::string& out, std::string_view text) {
                 } else if (std::size_t length = 0; auto escape = detail::script_escape(text, i, length)) {
                     out += escape;
                     i += length - 1;
-                } else {
+                } else if (static_cast<unsigned char>(c) < 0x80) {
                     out += c;
+                } else if (std::size_t invalid = 1; (length = detail::utf8::character_length(text, i, invalid))) {
+                    out.append(text.substr(i, length));
+                    i += length - 1;
+                } else {
+                    out.append(detail::utf8::replacement);
+                    i += invalid - 1;
                 }
         }
     }

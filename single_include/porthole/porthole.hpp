@@ -18643,12 +18643,14 @@ inline bool multipart_parts(request const& req, std::vector<multipart::part>& ou
 // porthole/detail/utf8.hpp: UTF-8 validation (RFC 3629 section 4) that can be fed a text in
 // pieces, cut anywhere, and fails on the first byte that cannot continue a valid text: overlong
 // forms, surrogates (U+D800..U+DFFF), code points above U+10FFFF, stray continuation bytes, and
-// C0, C1, F5..FF. WebSocket text messages and close reasons are checked with it (RFC 6455 8.1).
+// C0, C1, F5..FF. WebSocket text messages and close reasons are checked with it (RFC 6455 8.1);
+// writers whose readers want UTF-8 replace what is not with U+FFFD.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace porthole::detail {
@@ -18721,6 +18723,49 @@ constexpr std::array<std::uint8_t, state_count * class_count> make_transitions()
 }
 inline constexpr std::array<std::uint8_t, 256> byte_classes = make_classes();
 inline constexpr std::array<std::uint8_t, state_count* class_count> transitions = make_transitions();
+
+// What takes the place of bytes that are no character: U+FFFD REPLACEMENT CHARACTER.
+inline constexpr std::string_view replacement = "\xef\xbf\xbd";
+
+// The length in bytes of the character that begins at text[i], or 0 when the bytes there begin
+// none; `invalid` then gets how many to replace with one U+FFFD: the maximal subpart (a lead
+// byte and the continuation bytes that could still have completed it, at least one), as the
+// WHATWG Encoding Standard's UTF-8 decoder reads them. Writers whose readers refuse invalid UTF-8
+// (RFC 8259 section 8.1, Prometheus' text format) repair their text with it.
+inline std::size_t character_length(std::string_view text, std::size_t i, std::size_t& invalid) noexcept {
+    std::uint8_t s = accept;
+    for (std::size_t j = i; j < text.size(); ++j) {
+        s = transitions[s * class_count + byte_classes[static_cast<unsigned char>(text[j])]];
+        if (s == accept) return j + 1 - i;
+        if (s == reject) {
+            invalid = j > i ? j - i : 1;
+            return 0;
+        }
+    }
+    invalid = text.size() - i;  // a character cut short by the end of the text
+    return 0;
+}
+
+// Appends `text` to `out` as well-formed UTF-8: each ASCII byte through `ascii(out, c)` (which
+// escapes what its format needs), each valid character as it is, each maximal ill-formed
+// subpart as one U+FFFD.
+template <class Ascii>
+void append_well_formed(std::string& out, std::string_view text, Ascii ascii) {
+    for (std::size_t i = 0; i < text.size();) {
+        if (static_cast<unsigned char>(text[i]) < 0x80) {
+            ascii(out, text[i++]);
+            continue;
+        }
+        std::size_t invalid = 1;
+        if (std::size_t length = character_length(text, i, invalid)) {
+            out.append(text.substr(i, length));
+            i += length;
+        } else {
+            out.append(replacement);
+            i += invalid;
+        }
+    }
+}
 }  // namespace utf8
 
 class utf8_validator {
@@ -21033,6 +21078,8 @@ auto websocket(ws::handlers handlers, ws::options options = {}) {
 
 // #include <porthole/detail/cxx20.hpp>
 
+// #include <porthole/detail/utf8.hpp>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -21058,8 +21105,10 @@ inline char const* script_escape(std::string_view text, std::size_t i, std::size
 // Appends `text` to `out` as a JSON string literal, quotes included: '"' and '\' escaped,
 // control characters (U+0000..U+001F) as \n, \r, \t, \b, \f or \u00XX; '<' as \u003c (no
 // "</script>" or "<!--" can close or open anything), and U+2028 and U+2029 as \u2028 and \u2029,
-// so that the output is also safe inside a <script>. Other bytes are copied: UTF-8 stays UTF-8
-// (invalid UTF-8 is not repaired).
+// so that the output is also safe inside a <script>. Other characters are copied as they are;
+// bytes that are not UTF-8 become U+FFFD, one for each maximal ill-formed subpart (the WHATWG
+// Encoding Standard's decoder), since JSON is UTF-8 (RFC 8259 section 8.1) and readers refuse
+// a text with one invalid byte in it.
 inline void append_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
@@ -21081,8 +21130,14 @@ inline void append_json_string(std::string& out, std::string_view text) {
                 } else if (std::size_t length = 0; auto escape = detail::script_escape(text, i, length)) {
                     out += escape;
                     i += length - 1;
-                } else {
+                } else if (static_cast<unsigned char>(c) < 0x80) {
                     out += c;
+                } else if (std::size_t invalid = 1; (length = detail::utf8::character_length(text, i, invalid))) {
+                    out.append(text.substr(i, length));
+                    i += length - 1;
+                } else {
+                    out.append(detail::utf8::replacement);
+                    i += invalid - 1;
                 }
         }
     }
@@ -21387,6 +21442,7 @@ PORTHOLE_DETAIL_INLINE std::vector<reading> read_all() {
 // #include <porthole/detail/cxx20.hpp>
 
 // #include <porthole/detail/compiled_once.hpp>
+// #include <porthole/detail/utf8.hpp>
 // #include <porthole/event_hub.hpp>
 // #include <porthole/expvar.hpp>
 // #include <porthole/http.hpp>
@@ -21476,15 +21532,16 @@ inline void append_number(std::string& out, std::int64_t x) {
     out.append(buf, r.ptr);
 }
 
-// A label value in the text format: '\', '"' and line feed escaped.
+// A label value in the text format: '\', '"' and line feed escaped, and well-formed UTF-8 (the
+// format's rule: Prometheus refuses a whole scrape with one invalid byte in it).
 inline void append_label_value(std::string& out, std::string_view v) {
     out += '"';
-    for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
-    }
+    utf8::append_well_formed(out, v, [](std::string& o, char c) {
+        if (c == '\\') o += "\\\\";
+        else if (c == '"') o += "\\\"";
+        else if (c == '\n') o += "\\n";
+        else o += c;
+    });
     out += '"';
 }
 
@@ -21495,11 +21552,11 @@ public:
         out_ += "# HELP ";
         out_ += name;
         out_ += ' ';
-        for (char c : help) {  // HELP escapes '\' and line feed
-            if (c == '\\') out_ += "\\\\";
-            else if (c == '\n') out_ += "\\n";
-            else out_ += c;
-        }
+        utf8::append_well_formed(out_, help, [](std::string& o, char c) {  // HELP escapes '\' and line feed
+            if (c == '\\') o += "\\\\";
+            else if (c == '\n') o += "\\n";
+            else o += c;
+        });
         out_ += "\n# TYPE ";
         out_ += name;
         out_ += ' ';

@@ -1,13 +1,15 @@
 // porthole/detail/utf8.hpp: UTF-8 validation (RFC 3629 section 4) that can be fed a text in
 // pieces, cut anywhere, and fails on the first byte that cannot continue a valid text: overlong
 // forms, surrogates (U+D800..U+DFFF), code points above U+10FFFF, stray continuation bytes, and
-// C0, C1, F5..FF. WebSocket text messages and close reasons are checked with it (RFC 6455 8.1).
+// C0, C1, F5..FF. WebSocket text messages and close reasons are checked with it (RFC 6455 8.1);
+// writers whose readers want UTF-8 replace what is not with U+FFFD.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace porthole::detail {
@@ -80,6 +82,49 @@ constexpr std::array<std::uint8_t, state_count * class_count> make_transitions()
 }
 inline constexpr std::array<std::uint8_t, 256> byte_classes = make_classes();
 inline constexpr std::array<std::uint8_t, state_count* class_count> transitions = make_transitions();
+
+// What takes the place of bytes that are no character: U+FFFD REPLACEMENT CHARACTER.
+inline constexpr std::string_view replacement = "\xef\xbf\xbd";
+
+// The length in bytes of the character that begins at text[i], or 0 when the bytes there begin
+// none; `invalid` then gets how many to replace with one U+FFFD: the maximal subpart (a lead
+// byte and the continuation bytes that could still have completed it, at least one), as the
+// WHATWG Encoding Standard's UTF-8 decoder reads them. Writers whose readers refuse invalid UTF-8
+// (RFC 8259 section 8.1, Prometheus' text format) repair their text with it.
+inline std::size_t character_length(std::string_view text, std::size_t i, std::size_t& invalid) noexcept {
+    std::uint8_t s = accept;
+    for (std::size_t j = i; j < text.size(); ++j) {
+        s = transitions[s * class_count + byte_classes[static_cast<unsigned char>(text[j])]];
+        if (s == accept) return j + 1 - i;
+        if (s == reject) {
+            invalid = j > i ? j - i : 1;
+            return 0;
+        }
+    }
+    invalid = text.size() - i;  // a character cut short by the end of the text
+    return 0;
+}
+
+// Appends `text` to `out` as well-formed UTF-8: each ASCII byte through `ascii(out, c)` (which
+// escapes what its format needs), each valid character as it is, each maximal ill-formed
+// subpart as one U+FFFD.
+template <class Ascii>
+void append_well_formed(std::string& out, std::string_view text, Ascii ascii) {
+    for (std::size_t i = 0; i < text.size();) {
+        if (static_cast<unsigned char>(text[i]) < 0x80) {
+            ascii(out, text[i++]);
+            continue;
+        }
+        std::size_t invalid = 1;
+        if (std::size_t length = character_length(text, i, invalid)) {
+            out.append(text.substr(i, length));
+            i += length;
+        } else {
+            out.append(replacement);
+            i += invalid;
+        }
+    }
+}
 }  // namespace utf8
 
 class utf8_validator {
