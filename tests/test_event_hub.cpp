@@ -159,6 +159,36 @@ TEST_CASE("a backlog goes out in pieces of a few KiB, in order, none lost") {
     CHECK(chunks <= 10);
 }
 
+// A client that stops reading costs its connection one piece, not one event: an event of
+// 100 KB to 1,000 stalled browsers would otherwise be 100 MB held until the write timeout.
+TEST_CASE("an event larger than a piece goes out in slices, whole even if the history lets it go meanwhile") {
+    event_hub hub({.history = 1, .heartbeat = 0ms});
+    auto res = hub.subscribe(std::string_view{});
+    auto& produce = std::get<porthole::stream_body>(res.body()).live->producer;
+    std::string big(100'000, 'x');
+    big[50'000] = '\n';  // two data lines
+    hub.publish("e", big);
+    std::string stream;
+    std::size_t pieces = 0;
+    auto take = [&] {
+        auto step = produce();
+        if (step.kind != porthole::stream_step::kind_t::data) return false;
+        CHECK(step.bytes.size() <= porthole::detail::hub_subscriber::piece_limit);
+        stream += step.bytes;
+        ++pieces;
+        return true;
+    };
+    REQUIRE(take());
+    auto const after = hub.publish("e", "next");  // a history of one lets the large event go
+    while (pieces < 100 && take()) {}
+    CHECK(pieces >= 100'000 / porthole::detail::hub_subscriber::piece_limit);
+    auto events = parse(stream);
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].data == big);
+    CHECK(events[1].data == "next");  // no resync: it was sent everything
+    CHECK(events[1].last_id == std::to_string(after));
+}
+
 TEST_CASE("the history is bounded in bytes too, keeping the newest event whatever its size") {
     event_hub hub({.history = 100, .history_bytes = 200, .heartbeat = 0ms});
     hub_app app{hub};

@@ -84,7 +84,8 @@ TEST_CASE("one client's event stream: headers, events as chunks, comments, close
     porthole::sse::sender const& events = senders[0];  // sends through a const one too
     CHECK(events.send({.type = "tick", .data = "1\n2", .id = "a"}) == porthole::sse::sender::result::written);
     CHECK(events.comment() == porthole::sse::sender::result::written);
-    CHECK(events.send({.data = std::string(300, 'x')}) == porthole::sse::sender::result::full);
+    CHECK(events.send({.data = std::string(230, 'x')}) == porthole::sse::sender::result::full);       // not now
+    CHECK(events.send({.data = std::string(300, 'x')}) == porthole::sse::sender::result::too_large);  // never
     c.step();
     auto rs = c.responses();
     REQUIRE(rs.size() == 1);

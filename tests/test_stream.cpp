@@ -124,6 +124,8 @@ TEST_CASE("a push stream: writes go out in order, a full buffer refuses at once,
     CHECK(w.write("!") == stream_writer::result::full);  // nothing taken
     c.step();
     CHECK(w.buffered() == 0);
+    CHECK(w.write("more than ten") == stream_writer::result::too_large);  // no wait makes it fit
+    CHECK(w.buffered() == 0);
     CHECK(w.write("again") == stream_writer::result::written);
     CHECK(w.close());
     CHECK(w.write("x") == stream_writer::result::closed);

@@ -81,8 +81,12 @@ struct hub_state;
 struct hub_subscriber {
     std::shared_ptr<hub_state> hub;
     std::weak_ptr<stream_channel> channel;
-    std::uint64_t cursor = 0;  // the last id sent
+    std::uint64_t cursor = 0;  // the last id sent whole
     std::string pending;       // sent before the history: retry, a resync
+    // An event larger than a piece goes out in slices: the one after `cursor`, held here (the
+    // history may let it go before its last slice), and how much of it was sent.
+    std::shared_ptr<std::string const> partial;
+    std::size_t partial_sent = 0;
     static constexpr std::size_t piece_limit = 4096;
     std::atomic<bool> idle{false};  // its producer said nothing yet: a publish resumes it
     std::atomic<bool> heartbeat_due{false};
@@ -94,13 +98,16 @@ struct hub_subscriber {
     ~hub_subscriber();
     // The connection's thread: the next piece of what the subscriber has not been sent yet.
     stream_step next();
+    // Appends `event` from byte `from` on to `out`, as much as the piece has room for; true when
+    // the event's end went out, false when its rest waits in `partial`.
+    bool take(std::string& out, std::shared_ptr<std::string const> const& event, std::size_t from);
 };
 
 struct hub_state {
     event_hub_options options;
 
-    std::mutex history_mutex;         // publishers, and subscribers' producers copying events
-    std::deque<std::string> history;  // encoded events, ids first_id...last_id
+    std::mutex history_mutex;                                // publishers, and subscribers' producers copying events
+    std::deque<std::shared_ptr<std::string const>> history;  // encoded events, ids first_id...last_id
     std::uint64_t first_id = 0, last_id = 0;
     std::size_t bytes = 0;
     bool closed = false;
@@ -223,22 +230,46 @@ private:
 #if PORTHOLE_DETAIL_DEFINE_HERE
 namespace porthole {
 
+PORTHOLE_DETAIL_INLINE bool detail::hub_subscriber::take(std::string& out,
+                                                         std::shared_ptr<std::string const> const& event,
+                                                         std::size_t from) {
+    std::size_t room = out.size() < piece_limit ? piece_limit - out.size() : 0;
+    std::size_t rest = event->size() - from;
+    if (rest <= room) {
+        out.append(*event, from, rest);
+        partial.reset();
+        partial_sent = 0;
+        return true;
+    }
+    out.append(*event, from, room);
+    if (partial != event) partial = event;
+    partial_sent = from + room;
+    return false;
+}
+
 PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     std::string out = std::move(pending);
     pending.clear();
-    bool closed;
-    {
+    bool closed = false;
+    // At most about piece_limit bytes at a time, a larger event in slices: what a client has
+    // still to read waits in the shared history, not in a copy for each connection.
+    bool room_left = true;
+    if (partial) {  // the rest of an event begun in an earlier piece, whatever the history let go since
+        room_left = take(out, partial, partial_sent);
+        if (room_left) ++cursor;
+    }
+    if (room_left) {
         std::lock_guard lock(hub->history_mutex);
         if (cursor < hub->last_id) {
             if (cursor + 1 < hub->first_id) {
                 out += hub_state::resync(hub->last_id, "behind");
                 cursor = hub->last_id;
             } else {
-                // At most about piece_limit bytes at a time: what a client has still to read waits
-                // in the shared history, not in a copy for each connection.
                 for (auto i = static_cast<std::size_t>(cursor + 1 - hub->first_id); i < hub->history.size(); ++i) {
-                    if (!out.empty() && out.size() + hub->history[i].size() > piece_limit) break;
-                    out += hub->history[i];
+                    auto const& event = hub->history[i];
+                    // An event that fits a piece waits for the next one rather than be cut.
+                    if (!out.empty() && out.size() + event->size() > piece_limit && event->size() <= piece_limit) break;
+                    if (!take(out, event, 0)) break;
                     ++cursor;
                 }
             }
@@ -285,11 +316,12 @@ PORTHOLE_DETAIL_INLINE std::uint64_t event_hub::publish(std::string_view type, s
         id = s.last_id + 1;
         char digits[24];
         auto r = std::to_chars(digits, digits + sizeof digits, id);
-        s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
-        s.bytes += s.history.back().size();
+        s.history.push_back(std::make_shared<std::string const>(
+            sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)})));
+        s.bytes += s.history.back()->size();
         s.last_id = id;
         while (s.history.size() > 1 && (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
-            s.bytes -= s.history.front().size();
+            s.bytes -= s.history.front()->size();
             s.history.pop_front();
             ++s.first_id;
         }

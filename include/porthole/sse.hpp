@@ -12,7 +12,8 @@
 //   };
 //
 // Encoding rules (9.2.5/9.2.6): `data` is split into one `data:` line per line, at CR LF, CR
-// or LF, so the client reassembles exactly what was sent; an empty `data` still dispatches an
+// or LF, so the client reassembles what was sent, with LF between its lines (a CR or CR LF
+// comes back as LF: the format has no way to tell them apart); an empty `data` still dispatches an
 // event (with empty data). An event type or id holding CR, LF or NUL cannot be written on one
 // field line (and a client ignores an id holding NUL): encoding refuses it with
 // std::invalid_argument. Comments are `:` lines, which clients ignore: heartbeats.
@@ -135,7 +136,8 @@ public:
     explicit sender(stream_writer w) noexcept : writer_(std::move(w)) {}
 
     // Queues `e` whole or not at all (full: the client reads slower than events come; the
-    // caller decides what to drop). Throws std::invalid_argument as append() does.
+    // caller decides what to drop; too_large: the event, encoded, is larger than the stream's
+    // whole buffer limit and never fits). Throws std::invalid_argument as append() does.
     result send(event const& e) const { return writer_.write(encode(e)); }
     // A comment line: a heartbeat when `text` is empty.
     result comment(std::string_view text = {}) const {

@@ -224,9 +224,10 @@ struct push_stream_parts;
 class stream_writer {
 public:
     enum class result : std::uint8_t {
-        written,  // queued whole
-        full,     // nothing taken: the buffer would exceed its limit (the client reads slowly)
-        closed,   // nothing taken: the stream is over (closed, the client left, the server stops)
+        written,    // queued whole
+        full,       // nothing taken: the buffer would exceed its limit (the client reads slowly)
+        closed,     // nothing taken: the stream is over (closed, the client left, the server stops)
+        too_large,  // nothing taken: more than the whole limit, which no wait makes room for
     };
 
     stream_writer() = default;
@@ -238,6 +239,7 @@ public:
         {
             std::lock_guard lock(buffer_->mutex);
             if (buffer_->closing) return result::closed;
+            if (bytes.size() > buffer_->limit) return result::too_large;
             if (bytes.size() > buffer_->limit - buffer_->bytes.size()) return result::full;
             was_empty = buffer_->bytes.empty();
             buffer_->bytes.append(bytes);

@@ -5152,9 +5152,10 @@ struct push_stream_parts;
 class stream_writer {
 public:
     enum class result : std::uint8_t {
-        written,  // queued whole
-        full,     // nothing taken: the buffer would exceed its limit (the client reads slowly)
-        closed,   // nothing taken: the stream is over (closed, the client left, the server stops)
+        written,    // queued whole
+        full,       // nothing taken: the buffer would exceed its limit (the client reads slowly)
+        closed,     // nothing taken: the stream is over (closed, the client left, the server stops)
+        too_large,  // nothing taken: more than the whole limit, which no wait makes room for
     };
 
     stream_writer() = default;
@@ -5166,6 +5167,7 @@ public:
         {
             std::lock_guard lock(buffer_->mutex);
             if (buffer_->closing) return result::closed;
+            if (bytes.size() > buffer_->limit) return result::too_large;
             if (bytes.size() > buffer_->limit - buffer_->bytes.size()) return result::full;
             was_empty = buffer_->bytes.empty();
             buffer_->bytes.append(bytes);
@@ -5246,7 +5248,8 @@ inline push_stream_parts push_stream(std::string_view content_type = "applicatio
 //   };
 //
 // Encoding rules (9.2.5/9.2.6): `data` is split into one `data:` line per line, at CR LF, CR
-// or LF, so the client reassembles exactly what was sent; an empty `data` still dispatches an
+// or LF, so the client reassembles what was sent, with LF between its lines (a CR or CR LF
+// comes back as LF: the format has no way to tell them apart); an empty `data` still dispatches an
 // event (with empty data). An event type or id holding CR, LF or NUL cannot be written on one
 // field line (and a client ignores an id holding NUL): encoding refuses it with
 // std::invalid_argument. Comments are `:` lines, which clients ignore: heartbeats.
@@ -5368,7 +5371,8 @@ public:
     explicit sender(stream_writer w) noexcept : writer_(std::move(w)) {}
 
     // Queues `e` whole or not at all (full: the client reads slower than events come; the
-    // caller decides what to drop). Throws std::invalid_argument as append() does.
+    // caller decides what to drop; too_large: the event, encoded, is larger than the stream's
+    // whole buffer limit and never fits). Throws std::invalid_argument as append() does.
     result send(event const& e) const { return writer_.write(encode(e)); }
     // A comment line: a heartbeat when `text` is empty.
     result comment(std::string_view text = {}) const {
@@ -5511,8 +5515,12 @@ struct hub_state;
 struct hub_subscriber {
     std::shared_ptr<hub_state> hub;
     std::weak_ptr<stream_channel> channel;
-    std::uint64_t cursor = 0;  // the last id sent
+    std::uint64_t cursor = 0;  // the last id sent whole
     std::string pending;       // sent before the history: retry, a resync
+    // An event larger than a piece goes out in slices: the one after `cursor`, held here (the
+    // history may let it go before its last slice), and how much of it was sent.
+    std::shared_ptr<std::string const> partial;
+    std::size_t partial_sent = 0;
     static constexpr std::size_t piece_limit = 4096;
     std::atomic<bool> idle{false};  // its producer said nothing yet: a publish resumes it
     std::atomic<bool> heartbeat_due{false};
@@ -5524,13 +5532,16 @@ struct hub_subscriber {
     ~hub_subscriber();
     // The connection's thread: the next piece of what the subscriber has not been sent yet.
     stream_step next();
+    // Appends `event` from byte `from` on to `out`, as much as the piece has room for; true when
+    // the event's end went out, false when its rest waits in `partial`.
+    bool take(std::string& out, std::shared_ptr<std::string const> const& event, std::size_t from);
 };
 
 struct hub_state {
     event_hub_options options;
 
-    std::mutex history_mutex;         // publishers, and subscribers' producers copying events
-    std::deque<std::string> history;  // encoded events, ids first_id...last_id
+    std::mutex history_mutex;                                // publishers, and subscribers' producers copying events
+    std::deque<std::shared_ptr<std::string const>> history;  // encoded events, ids first_id...last_id
     std::uint64_t first_id = 0, last_id = 0;
     std::size_t bytes = 0;
     bool closed = false;
@@ -5653,22 +5664,46 @@ private:
 #if PORTHOLE_DETAIL_DEFINE_HERE
 namespace porthole {
 
+PORTHOLE_DETAIL_INLINE bool detail::hub_subscriber::take(std::string& out,
+                                                         std::shared_ptr<std::string const> const& event,
+                                                         std::size_t from) {
+    std::size_t room = out.size() < piece_limit ? piece_limit - out.size() : 0;
+    std::size_t rest = event->size() - from;
+    if (rest <= room) {
+        out.append(*event, from, rest);
+        partial.reset();
+        partial_sent = 0;
+        return true;
+    }
+    out.append(*event, from, room);
+    if (partial != event) partial = event;
+    partial_sent = from + room;
+    return false;
+}
+
 PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     std::string out = std::move(pending);
     pending.clear();
-    bool closed;
-    {
+    bool closed = false;
+    // At most about piece_limit bytes at a time, a larger event in slices: what a client has
+    // still to read waits in the shared history, not in a copy for each connection.
+    bool room_left = true;
+    if (partial) {  // the rest of an event begun in an earlier piece, whatever the history let go since
+        room_left = take(out, partial, partial_sent);
+        if (room_left) ++cursor;
+    }
+    if (room_left) {
         std::lock_guard lock(hub->history_mutex);
         if (cursor < hub->last_id) {
             if (cursor + 1 < hub->first_id) {
                 out += hub_state::resync(hub->last_id, "behind");
                 cursor = hub->last_id;
             } else {
-                // At most about piece_limit bytes at a time: what a client has still to read waits
-                // in the shared history, not in a copy for each connection.
                 for (auto i = static_cast<std::size_t>(cursor + 1 - hub->first_id); i < hub->history.size(); ++i) {
-                    if (!out.empty() && out.size() + hub->history[i].size() > piece_limit) break;
-                    out += hub->history[i];
+                    auto const& event = hub->history[i];
+                    // An event that fits a piece waits for the next one rather than be cut.
+                    if (!out.empty() && out.size() + event->size() > piece_limit && event->size() <= piece_limit) break;
+                    if (!take(out, event, 0)) break;
                     ++cursor;
                 }
             }
@@ -5715,11 +5750,12 @@ PORTHOLE_DETAIL_INLINE std::uint64_t event_hub::publish(std::string_view type, s
         id = s.last_id + 1;
         char digits[24];
         auto r = std::to_chars(digits, digits + sizeof digits, id);
-        s.history.push_back(sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)}));
-        s.bytes += s.history.back().size();
+        s.history.push_back(std::make_shared<std::string const>(
+            sse::encode({.type = type, .data = data, .id = std::string_view(digits, r.ptr)})));
+        s.bytes += s.history.back()->size();
         s.last_id = id;
         while (s.history.size() > 1 && (s.history.size() > s.options.history || s.bytes > s.options.history_bytes)) {
-            s.bytes -= s.history.front().size();
+            s.bytes -= s.history.front()->size();
             s.history.pop_front();
             ++s.first_id;
         }
