@@ -1,5 +1,6 @@
 // Text as a JSON string (json_string.hpp): what is escaped, how, what is copied as it is and what
 // is replaced.
+#include <porthole/detail/utf8.hpp>
 #include <porthole/json_string.hpp>
 
 #include <doctest/doctest.h>
@@ -90,6 +91,33 @@ TEST_CASE("every other character is copied: DEL and UTF-8; bytes that are not UT
     replaced("\xc0\xaf", "??");            // C0 never begins a character
     replaced("a\xf0\x9f\x98", "a?");       // an emoji cut short at the end
     replaced("\x80<\xe2\x80\xa8", "?\\u003c\\u2028");
+}
+
+TEST_CASE("whatever the bytes, the output is UTF-8, and UTF-8 without characters to escape comes out as it was") {
+    auto check = [](std::string const& text) {
+        auto out = json(text);
+        if (!porthole::detail::valid_utf8(out)) FAIL_CHECK("not UTF-8 for bytes " << text.size());
+        bool plain = porthole::detail::valid_utf8(text) && text.find_first_of("\"\\<\xe2") == std::string::npos;
+        for (char c : text) plain = plain && static_cast<unsigned char>(c) >= 0x20;
+        if (plain && out != "\"" + text + "\"") FAIL_CHECK("changed");
+    };
+    std::string two(2, '\0');
+    for (int a = 0x80; a < 0x100; ++a)  // every pair with a byte from 0x80 up first
+        for (int b = 0; b < 0x100; ++b) {
+            two[0] = static_cast<char>(a);
+            two[1] = static_cast<char>(b);
+            check(two);
+        }
+    std::string three(3, '\0');
+    for (int a = 0xe0; a < 0xf8; ++a)  // three bytes behind every lead of three or four
+        for (int b = 0x70; b < 0xd0; ++b)
+            for (int c = 0x70; c < 0xd0; ++c) {
+                three[0] = static_cast<char>(a);
+                three[1] = static_cast<char>(b);
+                three[2] = static_cast<char>(c);
+                check(three);
+                check(three + "\x80z");
+            }
 }
 
 TEST_CASE("the string is appended: what the output held stays") {
