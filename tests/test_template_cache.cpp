@@ -6,8 +6,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <limits>
 #include <string>
 #include <string_view>
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 using namespace porthole;
 
@@ -21,6 +29,16 @@ std::filesystem::path scratch_dir() {
 
 void write_file(std::filesystem::path const& file, std::string_view text) {
     std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+}
+
+// What get() threw, or "loaded".
+std::string get_failure(template_cache& cache, std::filesystem::path const& file) {
+    try {
+        (void)cache.get(file);
+        return "loaded";
+    } catch (template_error const& e) {
+        return e.what();
+    }
 }
 
 }  // namespace
@@ -58,4 +76,61 @@ TEST_CASE("template_cache with reload_on_change reloads a file whose mtime chang
 
     std::filesystem::remove(file);
     CHECK_THROWS_AS(cache.get(file), template_error);
+}
+
+#if !defined(_WIN32)
+TEST_CASE("template_cache refuses a FIFO at once, without blocking other threads' get()") {
+    auto const fifo = scratch_dir() / "pipe.html";
+    std::filesystem::remove(fifo);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto const cached = scratch_dir() / "beside_pipe.html";
+    write_file(cached, "cached @@v@@");
+    for (bool reload : {false, true}) {
+        CAPTURE(reload);
+        template_cache cache{{.reload_on_change = reload}};
+        auto const page = cache.get(cached);
+        auto fifo_get = std::async(std::launch::async, [&] { return get_failure(cache, fifo); });
+        (void)fifo_get.wait_for(std::chrono::milliseconds(100));  // let it start first
+        auto cached_get = std::async(std::launch::async, [&] { return cache.get(cached); });
+        CHECK(fifo_get.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+        CHECK(cached_get.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+        // A reader still waiting for a writer (as get() did before) is let go, so the test ends.
+        int const writer = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+        if (writer >= 0) ::close(writer);
+        CHECK(fifo_get.get() == "cannot read template file \"" + fifo.string() + "\": not a regular file");
+        CHECK(cached_get.get() == page);
+    }
+}
+
+TEST_CASE("template_cache refuses a symlink to a device, as a regular file only is read") {
+    auto const link = scratch_dir() / "device.html";
+    std::filesystem::remove(link);
+    std::filesystem::create_symlink("/dev/null", link);
+    for (bool reload : {false, true}) {
+        CAPTURE(reload);
+        template_cache cache{{.reload_on_change = reload}};
+        CHECK(get_failure(cache, link) == "cannot read template file \"" + link.string() + "\": not a regular file");
+    }
+    CHECK_THROWS_WITH_AS(load_template(link),
+                         ("cannot read template file \"" + link.string() + "\": not a regular file").c_str(),
+                         template_error);
+}
+#endif
+
+TEST_CASE("template_cache refuses a file larger than max_file_size") {
+    auto const file = scratch_dir() / "large.html";
+    write_file(file, std::string(100, 'x'));
+    for (bool reload : {false, true}) {
+        CAPTURE(reload);
+        template_cache exact{{.reload_on_change = reload, .max_file_size = 100}};
+        CHECK(exact.get(file)->text().size() == 100);
+        template_cache smaller{{.reload_on_change = reload, .max_file_size = 99}};
+        CHECK(get_failure(smaller, file) ==
+              "cannot read template file \"" + file.string() + "\": larger than the limit of 99 bytes");
+    }
+    CHECK_THROWS_AS(load_template(file, 99), template_error);
+    CHECK(load_template(file, 100).text().size() == 100);
+    CHECK(load_template(file, std::numeric_limits<std::size_t>::max()).text().size() == 100);  // no limit
+    static_assert(default_max_template_file_size == 16 << 20);
+    static_assert(template_cache_options{}.max_file_size == default_max_template_file_size);
 }

@@ -11,20 +11,23 @@
 // a value for a marker it lacks, without a value for a marker it has, or with two values for one
 // marker does not compile.
 // Run-time templates (page_template, load_template; template_cache.hpp) are parsed once; a missing
-// value or an unreadable file throws porthole::template_error.
+// value, or a file that cannot be read, is not a regular file or is larger than its limit, throws
+// porthole::template_error.
 #pragma once
 
 #include <porthole/detail/cxx20.hpp>
 
 #include <porthole/detail/compiled_once.hpp>
+#include <porthole/detail/platform.hpp>
 #include <porthole/html.hpp>
+#include <porthole/unique_fd.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
@@ -35,6 +38,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -51,6 +55,10 @@ class template_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// The largest template file read unless told otherwise (load_template, template_cache_options):
+// 16 MiB, far above any page and far below what would exhaust memory.
+inline constexpr std::size_t default_max_template_file_size = std::size_t{16} << 20;
 
 class template_value;
 
@@ -487,7 +495,19 @@ inline template_error file_error(std::filesystem::path const& file, std::string 
     return template_error("cannot read template file \"" + file.string() + "\": " + reason);
 }
 
-PORTHOLE_DETAIL_INLINE std::string read_template_file(std::filesystem::path const& file);
+// A template file opened for reading: only a regular file (a FIFO, a device or a directory could
+// block the reader or never end), opened without waiting (O_NONBLOCK: opening a FIFO waits for a
+// writer). Throws template_error.
+struct template_file {
+    unique_fd fd;
+    file_status status;
+};
+PORTHOLE_DETAIL_INLINE template_file open_template_file(std::filesystem::path const& file);
+
+// The whole of an opened template file, measured as it is read (it may have grown since it was
+// opened): more than max_size bytes throws template_error.
+PORTHOLE_DETAIL_INLINE std::string read_template_file(std::filesystem::path const& file, template_file const& opened,
+                                                      std::size_t max_size);
 }  // namespace detail
 
 // A template whose text is known at compile time; parsed at compile time, checked against the
@@ -683,8 +703,10 @@ private:
     std::size_t literal_size_ = 0;
 };
 
-// Reads and parses a template file once. Throws template_error when it cannot be read.
-PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file);
+// Reads and parses a template file once. Throws template_error when it cannot be read, is not a
+// regular file (a FIFO, a device, a directory), or holds more than max_file_size bytes.
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file,
+                                                   std::size_t max_file_size = default_max_template_file_size);
 
 }  // namespace porthole
 
@@ -692,22 +714,42 @@ PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& 
 #if PORTHOLE_DETAIL_DEFINE_HERE
 namespace porthole {
 
-PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::path const& file) {
-    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
-    struct closer {
-        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-    };
+PORTHOLE_DETAIL_INLINE detail::template_file detail::open_template_file(std::filesystem::path const& file) {
+    template_file opened;
 #if defined(_WIN32)
-    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
+    opened.fd.reset(open_file_for_reading(reinterpret_cast<char const*>(file.u8string().c_str())));
 #else
-    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+    opened.fd.reset(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
 #endif
-    if (!stream) throw fail(errno);
-    std::string text;
-    char buffer[16384];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
-    if (std::ferror(stream.get())) throw fail(errno);
+    if (!opened.fd || !status_of(opened.fd.get(), opened.status)) {
+        throw file_error(file, std::generic_category().message(errno));
+    }
+    if (opened.status.directory) throw file_error(file, std::generic_category().message(EISDIR));
+    if (!opened.status.regular) throw file_error(file, "not a regular file");
+    return opened;
+}
+
+PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::path const& file,
+                                                              template_file const& opened, std::size_t max_size) {
+    auto too_large = [&] {
+        return file_error(file, "larger than the limit of " + std::to_string(max_size) + " bytes");
+    };
+    const std::size_t room_limit = max_size + (max_size < std::numeric_limits<std::size_t>::max());
+    // Room for the size fstat gave and one byte more, to see the end (or growth) in one read.
+    std::string text(static_cast<std::size_t>(std::min<std::uint64_t>(opened.status.size, room_limit - 1)) + 1, '\0');
+    std::size_t filled = 0;
+    for (;;) {
+        if (filled == text.size()) {
+            if (filled > max_size) throw too_large();
+            text.resize(std::min(filled * 2, room_limit));
+        }
+        long const got = read_file_at(opened.fd.get(), text.data() + filled, text.size() - filled, filled);
+        if (got == 0) break;
+        if (got > 0) filled += static_cast<std::size_t>(got);
+        else if (errno != EINTR) throw file_error(file, std::generic_category().message(errno));
+    }
+    if (filled > max_size) throw too_large();
+    text.resize(filled);
     return text;
 }
 
@@ -718,8 +760,8 @@ PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(st
     });
 }
 
-PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file) {
-    return page_template(detail::read_template_file(file));
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file, std::size_t max_file_size) {
+    return page_template(detail::read_template_file(file, detail::open_template_file(file), max_file_size));
 }
 
 }  // namespace porthole

@@ -9,11 +9,11 @@
 
 #include <porthole/template.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <system_error>
 #include <unordered_map>
 
 namespace porthole {
@@ -22,31 +22,43 @@ struct template_cache_options {
     // Check the file's modification time and size on every get() and reload it when they
     // change: for development, where templates are edited while the server runs.
     bool reload_on_change = false;
+    // A file holding more bytes than this is refused (template_error), counted as it is read.
+    std::size_t max_file_size = default_max_template_file_size;
 };
 
-// Template files loaded once and shared. get() is thread-safe; a template returned stays valid
-// while it is used, even if a reload replaces it in the cache.
+// Template files loaded once and shared. get() is thread-safe, and reads files outside its lock:
+// a slow file delays only the get() that reads it. A template returned stays valid while it is
+// used, even if a reload replaces it in the cache.
 class template_cache {
 public:
     template_cache() = default;
     explicit template_cache(template_cache_options options) noexcept : options_(options) {}
 
-    // Throws template_error when the file cannot be read (also on a reload).
+    // Throws template_error when the file cannot be read, is not a regular file (a FIFO, a
+    // device, a directory) or is larger than max_file_size; also on a reload. Two threads
+    // loading one new file at once may both read it; one result is kept and given to both.
     std::shared_ptr<const page_template> get(std::filesystem::path const& file) {
-        std::lock_guard lock(mutex_);
-        auto it = entries_.find(file.native());
-        if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
-        entry fresh{};
-        if (options_.reload_on_change) {
-            std::error_code error;
-            fresh.modified = std::filesystem::last_write_time(file, error);
-            if (!error) fresh.size = std::filesystem::file_size(file, error);
-            if (error) throw detail::file_error(file, error.message());
-            if (it != entries_.end() && it->second.modified == fresh.modified && it->second.size == fresh.size) {
-                return it->second.page;
+        if (!options_.reload_on_change) {
+            {
+                std::lock_guard lock(mutex_);
+                auto it = entries_.find(file.native());
+                if (it != entries_.end()) return it->second.page;
             }
+            entry fresh{std::make_shared<const page_template>(load_template(file, options_.max_file_size))};
+            std::lock_guard lock(mutex_);
+            return entries_.try_emplace(file.native(), std::move(fresh)).first->second.page;
         }
-        fresh.page = std::make_shared<const page_template>(load_template(file));
+        // The status of the open file, not of the name: what is compared is what is read.
+        detail::template_file opened = detail::open_template_file(file);
+        entry fresh{nullptr, opened.status.mtime_seconds, opened.status.mtime_nanoseconds, opened.status.size};
+        {
+            std::lock_guard lock(mutex_);
+            auto it = entries_.find(file.native());
+            if (it != entries_.end() && it->second.same_version(fresh)) return it->second.page;
+        }
+        fresh.page =
+            std::make_shared<const page_template>(detail::read_template_file(file, opened, options_.max_file_size));
+        std::lock_guard lock(mutex_);
         entries_.insert_or_assign(file.native(), fresh);
         return fresh.page;
     }
@@ -59,8 +71,12 @@ public:
 private:
     struct entry {
         std::shared_ptr<const page_template> page;
-        std::filesystem::file_time_type modified;
-        std::uintmax_t size;
+        std::int64_t mtime_seconds = 0;  // of the file read, with reload_on_change
+        std::uint32_t mtime_nanoseconds = 0;
+        std::uint64_t size = 0;
+        bool same_version(entry const& o) const noexcept {
+            return mtime_seconds == o.mtime_seconds && mtime_nanoseconds == o.mtime_nanoseconds && size == o.size;
+        }
     };
     template_cache_options options_;
     std::mutex mutex_;

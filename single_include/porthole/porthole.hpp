@@ -12438,19 +12438,22 @@ parsed_response get(App& app, std::string target) {
 // a value for a marker it lacks, without a value for a marker it has, or with two values for one
 // marker does not compile.
 // Run-time templates (page_template, load_template; template_cache.hpp) are parsed once; a missing
-// value or an unreadable file throws porthole::template_error.
+// value, or a file that cannot be read, is not a regular file or is larger than its limit, throws
+// porthole::template_error.
 
 // #include <porthole/detail/cxx20.hpp>
 
 // #include <porthole/detail/compiled_once.hpp>
+// #include <porthole/detail/platform.hpp>
 // #include <porthole/html.hpp>
+// #include <porthole/unique_fd.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
@@ -12461,6 +12464,7 @@ parsed_response get(App& app, std::string target) {
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -12477,6 +12481,10 @@ class template_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// The largest template file read unless told otherwise (load_template, template_cache_options):
+// 16 MiB, far above any page and far below what would exhaust memory.
+inline constexpr std::size_t default_max_template_file_size = std::size_t{16} << 20;
 
 class template_value;
 
@@ -12913,7 +12921,19 @@ inline template_error file_error(std::filesystem::path const& file, std::string 
     return template_error("cannot read template file \"" + file.string() + "\": " + reason);
 }
 
-PORTHOLE_DETAIL_INLINE std::string read_template_file(std::filesystem::path const& file);
+// A template file opened for reading: only a regular file (a FIFO, a device or a directory could
+// block the reader or never end), opened without waiting (O_NONBLOCK: opening a FIFO waits for a
+// writer). Throws template_error.
+struct template_file {
+    unique_fd fd;
+    file_status status;
+};
+PORTHOLE_DETAIL_INLINE template_file open_template_file(std::filesystem::path const& file);
+
+// The whole of an opened template file, measured as it is read (it may have grown since it was
+// opened): more than max_size bytes throws template_error.
+PORTHOLE_DETAIL_INLINE std::string read_template_file(std::filesystem::path const& file, template_file const& opened,
+                                                      std::size_t max_size);
 }  // namespace detail
 
 // A template whose text is known at compile time; parsed at compile time, checked against the
@@ -13109,8 +13129,10 @@ private:
     std::size_t literal_size_ = 0;
 };
 
-// Reads and parses a template file once. Throws template_error when it cannot be read.
-PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file);
+// Reads and parses a template file once. Throws template_error when it cannot be read, is not a
+// regular file (a FIFO, a device, a directory), or holds more than max_file_size bytes.
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file,
+                                                   std::size_t max_file_size = default_max_template_file_size);
 
 }  // namespace porthole
 
@@ -13118,22 +13140,42 @@ PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& 
 #if PORTHOLE_DETAIL_DEFINE_HERE
 namespace porthole {
 
-PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::path const& file) {
-    auto fail = [&file](int error) { return file_error(file, std::generic_category().message(error)); };
-    struct closer {
-        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-    };
+PORTHOLE_DETAIL_INLINE detail::template_file detail::open_template_file(std::filesystem::path const& file) {
+    template_file opened;
 #if defined(_WIN32)
-    std::unique_ptr<std::FILE, closer> stream(::_wfopen(file.c_str(), L"rb"));  // UTF-16 names
+    opened.fd.reset(open_file_for_reading(reinterpret_cast<char const*>(file.u8string().c_str())));
 #else
-    std::unique_ptr<std::FILE, closer> stream(std::fopen(file.c_str(), "rb"));
+    opened.fd.reset(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
 #endif
-    if (!stream) throw fail(errno);
-    std::string text;
-    char buffer[16384];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, stream.get())) > 0) text.append(buffer, n);
-    if (std::ferror(stream.get())) throw fail(errno);
+    if (!opened.fd || !status_of(opened.fd.get(), opened.status)) {
+        throw file_error(file, std::generic_category().message(errno));
+    }
+    if (opened.status.directory) throw file_error(file, std::generic_category().message(EISDIR));
+    if (!opened.status.regular) throw file_error(file, "not a regular file");
+    return opened;
+}
+
+PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::path const& file,
+                                                              template_file const& opened, std::size_t max_size) {
+    auto too_large = [&] {
+        return file_error(file, "larger than the limit of " + std::to_string(max_size) + " bytes");
+    };
+    const std::size_t room_limit = max_size + (max_size < std::numeric_limits<std::size_t>::max());
+    // Room for the size fstat gave and one byte more, to see the end (or growth) in one read.
+    std::string text(static_cast<std::size_t>(std::min<std::uint64_t>(opened.status.size, room_limit - 1)) + 1, '\0');
+    std::size_t filled = 0;
+    for (;;) {
+        if (filled == text.size()) {
+            if (filled > max_size) throw too_large();
+            text.resize(std::min(filled * 2, room_limit));
+        }
+        long const got = read_file_at(opened.fd.get(), text.data() + filled, text.size() - filled, filled);
+        if (got == 0) break;
+        if (got > 0) filled += static_cast<std::size_t>(got);
+        else if (errno != EINTR) throw file_error(file, std::generic_category().message(errno));
+    }
+    if (filled > max_size) throw too_large();
+    text.resize(filled);
     return text;
 }
 
@@ -13144,8 +13186,8 @@ PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(st
     });
 }
 
-PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file) {
-    return page_template(detail::read_template_file(file));
+PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file, std::size_t max_file_size) {
+    return page_template(detail::read_template_file(file, detail::open_template_file(file), max_file_size));
 }
 
 }  // namespace porthole
@@ -13161,11 +13203,11 @@ PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& 
 
 // #include <porthole/template.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <system_error>
 #include <unordered_map>
 
 namespace porthole {
@@ -13174,31 +13216,43 @@ struct template_cache_options {
     // Check the file's modification time and size on every get() and reload it when they
     // change: for development, where templates are edited while the server runs.
     bool reload_on_change = false;
+    // A file holding more bytes than this is refused (template_error), counted as it is read.
+    std::size_t max_file_size = default_max_template_file_size;
 };
 
-// Template files loaded once and shared. get() is thread-safe; a template returned stays valid
-// while it is used, even if a reload replaces it in the cache.
+// Template files loaded once and shared. get() is thread-safe, and reads files outside its lock:
+// a slow file delays only the get() that reads it. A template returned stays valid while it is
+// used, even if a reload replaces it in the cache.
 class template_cache {
 public:
     template_cache() = default;
     explicit template_cache(template_cache_options options) noexcept : options_(options) {}
 
-    // Throws template_error when the file cannot be read (also on a reload).
+    // Throws template_error when the file cannot be read, is not a regular file (a FIFO, a
+    // device, a directory) or is larger than max_file_size; also on a reload. Two threads
+    // loading one new file at once may both read it; one result is kept and given to both.
     std::shared_ptr<const page_template> get(std::filesystem::path const& file) {
-        std::lock_guard lock(mutex_);
-        auto it = entries_.find(file.native());
-        if (it != entries_.end() && !options_.reload_on_change) return it->second.page;
-        entry fresh{};
-        if (options_.reload_on_change) {
-            std::error_code error;
-            fresh.modified = std::filesystem::last_write_time(file, error);
-            if (!error) fresh.size = std::filesystem::file_size(file, error);
-            if (error) throw detail::file_error(file, error.message());
-            if (it != entries_.end() && it->second.modified == fresh.modified && it->second.size == fresh.size) {
-                return it->second.page;
+        if (!options_.reload_on_change) {
+            {
+                std::lock_guard lock(mutex_);
+                auto it = entries_.find(file.native());
+                if (it != entries_.end()) return it->second.page;
             }
+            entry fresh{std::make_shared<const page_template>(load_template(file, options_.max_file_size))};
+            std::lock_guard lock(mutex_);
+            return entries_.try_emplace(file.native(), std::move(fresh)).first->second.page;
         }
-        fresh.page = std::make_shared<const page_template>(load_template(file));
+        // The status of the open file, not of the name: what is compared is what is read.
+        detail::template_file opened = detail::open_template_file(file);
+        entry fresh{nullptr, opened.status.mtime_seconds, opened.status.mtime_nanoseconds, opened.status.size};
+        {
+            std::lock_guard lock(mutex_);
+            auto it = entries_.find(file.native());
+            if (it != entries_.end() && it->second.same_version(fresh)) return it->second.page;
+        }
+        fresh.page =
+            std::make_shared<const page_template>(detail::read_template_file(file, opened, options_.max_file_size));
+        std::lock_guard lock(mutex_);
         entries_.insert_or_assign(file.native(), fresh);
         return fresh.page;
     }
@@ -13211,8 +13265,12 @@ public:
 private:
     struct entry {
         std::shared_ptr<const page_template> page;
-        std::filesystem::file_time_type modified;
-        std::uintmax_t size;
+        std::int64_t mtime_seconds = 0;  // of the file read, with reload_on_change
+        std::uint32_t mtime_nanoseconds = 0;
+        std::uint64_t size = 0;
+        bool same_version(entry const& o) const noexcept {
+            return mtime_seconds == o.mtime_seconds && mtime_nanoseconds == o.mtime_nanoseconds && size == o.size;
+        }
     };
     template_cache_options options_;
     std::mutex mutex_;

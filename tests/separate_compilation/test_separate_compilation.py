@@ -52,8 +52,9 @@ ONCE = [
     "porthole::access_token::trade_for_cookie(porthole::request const&) const",
     "porthole::security_headers::security_headers(porthole::security_headers_options)",
     "porthole::random_token[abi:cxx11](unsigned long)",
-    "porthole::load_template(%s)" % PATH,
-    "porthole::detail::read_template_file(%s)" % PATH,
+    "porthole::load_template(%s, unsigned long)" % PATH,
+    "porthole::detail::open_template_file(%s)" % PATH,
+    "porthole::detail::read_template_file(%s, porthole::detail::template_file const&, unsigned long)" % PATH,
     "porthole::page_template::page_template(%s)" % STRING,
 ]
 
