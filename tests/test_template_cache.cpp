@@ -58,6 +58,15 @@ TEST_CASE("template_cache loads a file once and shares it") {
     CHECK_THROWS_AS(cache.get(scratch_dir() / "no-such-template.html"), template_error);
 }
 
+TEST_CASE("template_cache keeps one entry per name as given, as documented") {
+    auto const file = scratch_dir() / "named.html";
+    write_file(file, "x");
+    template_cache cache;
+    auto const plain = cache.get(file);
+    CHECK(cache.get(scratch_dir() / "." / "named.html") != plain);  // no normalisation: two entries
+    CHECK(cache.get(file) == plain);
+}
+
 TEST_CASE("template_cache with reload_on_change reloads a file whose mtime changed") {
     auto const file = scratch_dir() / "reload.html";
     write_file(file, "old @@v@@");

@@ -13223,6 +13223,10 @@ struct template_cache_options {
 // Template files loaded once and shared. get() is thread-safe, and reads files outside its lock:
 // a slow file delays only the get() that reads it. A template returned stays valid while it is
 // used, even if a reload replaces it in the cache.
+// It keeps one entry per name as given ("a.html" and "./a.html" are two), without a bound, for
+// the program's life (clear() frees them). Names must not come from a request: a route's {name}
+// may hold "/" and "..", and each new one would grow the cache; map the request's value to one
+// of the program's own file names (docs/template.md).
 class template_cache {
 public:
     template_cache() = default;
