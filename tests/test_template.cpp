@@ -198,6 +198,37 @@ TEST_CASE("render_to appends and reuses the output's capacity") {
     CHECK(out == "<b>&amp;</b><b>2</b>");
 }
 
+TEST_CASE("render_to copes with a value that views the output itself") {
+    static constexpr auto item = make_template<"<li>@@x@@ @@!x@@</li>">();
+    page_template tpl{"<li>@@x@@ @@!x@@</li>"};
+    // Short (kept inside the string object) and long (on the heap, moved by the reserve).
+    for (std::string const& start : {std::string("a&b"), std::string(300, '&') + "<z>"}) {
+        CAPTURE(start.size());
+        std::string const expected = start + "<li>" + html_escape(start) + " " + start + "</li>";
+        // A new string each time: its capacity is the text's, so rendering has to move it.
+        auto rendered_into_itself = [&start](auto render) {
+            std::string out = start;
+            render(out);
+            return out;
+        };
+        CHECK(rendered_into_itself([](std::string& out) { item.render_to(out, arg<"x">(out)); }) == expected);
+        CHECK(rendered_into_itself([](std::string& out) { item.render_to(out, "x"_v = std::string_view(out)); }) ==
+              expected);
+        CHECK(rendered_into_itself([](std::string& out) { item.render_to(out, arg<"x">(out.c_str())); }) == expected);
+        CHECK(rendered_into_itself([](std::string& out) { item.render_to(out, arg<"x">(html_view(out))); }) ==
+              start + "<li>" + start + " " + start + "</li>");
+        CHECK(rendered_into_itself([&tpl](std::string& out) { tpl.render_to(out, {{"x", out}}); }) == expected);
+        CHECK(rendered_into_itself([&tpl](std::string& out) {
+                  tpl.render_to(out, {{"x", std::string_view(out).substr(1)}});
+              }) == start + "<li>" + html_escape(start.substr(1)) + " " + start.substr(1) + "</li>");
+        // A lookup is asked as each marker is written: its value is the output so far.
+        std::string const before_raw = start + "<li>" + html_escape(start + "<li>") + " ";
+        CHECK(rendered_into_itself([&tpl](std::string& out) {
+                  tpl.render_to(out, [&out](std::string_view) -> std::optional<template_value> { return out; });
+              }) == before_raw + before_raw + "</li>");
+    }
+}
+
 TEST_CASE("run-time templates ignore values that have no marker") {
     page_template tpl{"Hello @@name@@"};
     CHECK(tpl.render({{"unused", 1}, {"name", "Ann"}}).view() == "Hello Ann");

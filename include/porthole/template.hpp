@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <memory>
@@ -140,6 +141,18 @@ void write_value(std::string& out, T const& value);
 
 template <bool Raw, class T>
 std::size_t value_size(T const& value) noexcept;
+
+// Whether p points into out's buffer, [data, data + capacity], which a reserve or a growing append
+// frees or (short strings kept inside the object) overwrites. std::less: a total order.
+inline bool points_into(std::string const& out, char const* p) noexcept {
+    std::less<char const*> before;
+    return !before(p, out.data()) && !before(out.data() + out.capacity(), p);
+}
+
+// Whether a value views bytes of out, so that rendering into out must not write there first.
+// Values formatted by fmt are not looked into.
+template <class T>
+bool value_views(std::string const& out, T const& value) noexcept;
 }  // namespace detail
 
 // One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
@@ -215,6 +228,8 @@ private:
     friend void detail::write_value(std::string& out, T const& value);
     template <bool Raw, class T>
     friend std::size_t detail::value_size(T const& value) noexcept;
+    template <class T>
+    friend bool detail::value_views(std::string const& out, T const& value) noexcept;
 
     kind kind_ = kind::text;
     payload payload_{};
@@ -263,6 +278,22 @@ std::size_t value_size(T const& value) noexcept {
         return Raw ? text_of(value).size() : html_escaped_size(text_of(value));
     } else {
         return 0;  // formatted by fmt: unknown until written
+    }
+}
+
+template <class T>
+bool value_views(std::string const& out, T const& value) noexcept {
+    if constexpr (is_html<T>) {
+        return points_into(out, value.view().data());
+    } else if constexpr (std::is_same_v<T, template_value>) {
+        return (value.kind_ == template_value::kind::text || value.kind_ == template_value::kind::markup) &&
+               points_into(out, value.payload_.text.data);
+    } else if constexpr (std::is_convertible_v<T const&, char const*>) {
+        return points_into(out, value);  // a C string or array: no strlen
+    } else if constexpr (string_like<T>) {
+        return points_into(out, std::string_view(value).data());
+    } else {
+        return false;
     }
 }
 
@@ -540,6 +571,9 @@ public:
             return;
         } else if constexpr (!detail::values_match_markers<Text, Args...>()) {
             detail::diagnose_mismatch<Text, Args...>();
+        } else if ((int{detail::value_views(out, values.value)} | ... | 0) != 0) [[unlikely]] {
+            // A value views out, which rendering into would move (`|`: no branch per value).
+            out.append(render(values...).view());
         } else {
             write_pieces(out, std::make_index_sequence<piece_count>{}, values...);
         }
@@ -652,13 +686,20 @@ public:
             return nullptr;
         };
         std::size_t size = literal_size_;
+        bool views_out = false;
         for (auto const& p : pieces_) {
             if (p.kind == detail::piece_kind::literal) continue;
             template_value const* v = find(name_of(p));
-            if (v) size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
+            if (!v) continue;
+            size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
+            views_out |= detail::value_views(out, *v);
+        }
+        if (views_out) [[unlikely]] {
+            out.append(render(values).view());  // rendering into out would free what a value views
+            return;
         }
         out.reserve(out.size() + size);
-        write(out, find);
+        write<false>(out, find);
     }
 
     // lookup(std::string_view name) -> std::optional<template_value>, called once per marker in
@@ -672,14 +713,20 @@ public:
     template <detail::value_lookup Lookup>
     void render_to(std::string& out, Lookup&& lookup) const {
         out.reserve(out.size() + literal_size_);
-        write(out, [&lookup](std::string_view name) -> std::optional<template_value> { return lookup(name); });
+        write<true>(out, [&lookup](std::string_view name) -> std::optional<template_value> { return lookup(name); });
     }
 
 private:
     std::string_view name_of(detail::piece const& p) const noexcept { return {text_.data() + p.begin, p.size}; }
     static bool is_raw(detail::piece const& p) noexcept { return p.kind == detail::piece_kind::raw_marker; }
+    static void write_value(std::string& out, detail::piece const& p, template_value const& value) {
+        if (is_raw(p)) detail::write_value<true>(out, value);
+        else detail::write_value<false>(out, value);
+    }
 
-    template <class Find>
+    // A value may view out itself when CheckViews (a lookup's values are known only here): it is
+    // written through a copy, as appending to out may move out's bytes before they are read.
+    template <bool CheckViews, class Find>
     void write(std::string& out, Find&& find) const {
         const std::size_t start = out.size();
         for (auto const& p : pieces_) {
@@ -693,8 +740,13 @@ private:
                 out.resize(start);
                 throw template_error("no value given for marker @@" + std::string(piece_text) + "@@");
             }
-            if (is_raw(p)) detail::write_value<true>(out, *value);
-            else detail::write_value<false>(out, *value);
+            if (CheckViews && detail::value_views(out, *value)) [[unlikely]] {
+                std::string written;
+                write_value(written, p, *value);
+                out.append(written);
+            } else {
+                write_value(out, p, *value);
+            }
         }
     }
 
