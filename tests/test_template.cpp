@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <cstdint>
@@ -247,6 +248,45 @@ TEST_CASE("a run-time marker without a value throws template_error and leaves th
         return std::nullopt;
     };
     CHECK_THROWS_WITH_AS(tpl.render(lookup), "no value given for marker @@user.name@@", template_error);
+}
+
+TEST_CASE("run-time templates use the first value given for a name, for every occurrence") {
+    page_template tpl{"@@a@@ @@a@@ @@a@@"};
+    CHECK(tpl.render({{"a", "1"}, {"a", "2"}}).view() == "1 1 1");
+    CHECK(tpl.render({{"a", "1"}, {"a", "2"}, {"a", "3"}}).view() == "1 1 1");
+    page_template mixed{"@@b@@ @@a@@ @@b@@ @@c@@ @@a@@"};
+    CHECK(mixed.render({{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"b", 5}}).view() == "2 1 2 4 1");
+    CHECK(mixed.render({{"b", 2}, {"a", 1}, {"c", 4}, {"a", 3}, {"b", 5}}).view() == "2 1 2 4 1");
+    CHECK(mixed.render({{"c", 4}, {"b", 2}, {"a", 1}, {"b", 5}, {"a", 3}}).view() == "2 1 2 4 1");
+    CHECK(mixed.render({{"x", 0}, {"a", 1}, {"b", 2}, {"c", 4}, {"b", 5}, {"a", 3}}).view() == "2 1 2 4 1");
+    // Any order, any repeats, against the rule written out: the first value with the name.
+    std::uint32_t seed = 12345;
+    auto next_random = [&seed](std::uint32_t n) { return ((seed = seed * 1664525u + 1013904223u) >> 16) % n; };
+    for (int round = 0; round < 500; ++round) {
+        std::string text;
+        std::vector<named_value> values;
+        static constexpr std::string_view names[] = {"a", "b", "c", "d"};
+        for (std::uint32_t n = next_random(6) + 1; n > 0; --n)
+            text += "@@" + std::string(names[next_random(4)]) + "@@,";
+        for (int i = 0; i < 8; ++i) values.push_back({names[next_random(4)], i});
+        std::string expected;
+        for (std::size_t at = 0; (at = text.find("@@", at)) != std::string::npos; at += 5) {
+            auto first = std::find_if(values.begin(), values.end(),
+                                      [&](named_value const& v) { return v.name == text.substr(at + 2, 1); });
+            expected += first == values.end() ? "?" : std::to_string(first - values.begin());
+            expected += ',';
+        }
+        CAPTURE(text);
+        if (expected.find('?') == std::string::npos) CHECK(page_template{text}.render(values).str() == expected);
+    }
+    std::string many_markers;  // more than the 32 values render_to keeps while sizing
+    for (int i = 0; i < 20; ++i) many_markers += "@@a@@@@b@@";
+    std::string twenty_times;
+    for (int i = 0; i < 20; ++i) twenty_times += "21";
+    CHECK(page_template{many_markers}.render({{"b", 1}, {"a", 2}, {"a", 3}, {"b", 4}}).str() == twenty_times);
+    std::string out = "kept:";  // sized and written with the same values
+    mixed.render_to(out, {{"a", "<<<<<<<<"}, {"b", "&"}, {"a", "x"}, {"c", ""}, {"b", "y"}});
+    CHECK(out == "kept:&amp; &lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt; &amp;  &lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;");
 }
 
 TEST_CASE("a lookup callback is asked once per marker, in order") {

@@ -304,6 +304,7 @@ enum class piece_kind : std::uint8_t { literal, escaped_marker, raw_marker };
 // A literal run of the template, or a marker; for a marker, begin/size locate its name.
 struct piece {
     piece_kind kind;
+    bool repeats_name = false;  // run-time templates: an earlier marker has the same name
     std::size_t begin;
     std::size_t size;
 };
@@ -352,13 +353,15 @@ constexpr void parse_template(std::string_view text, Emit&& emit) {
             at = find_marker_delimiter(text, at + 1);
             continue;
         }
-        if (at > literal_begin) emit(piece{piece_kind::literal, literal_begin, at - literal_begin});
-        emit(piece{raw ? piece_kind::raw_marker : piece_kind::escaped_marker, name, end - name});
+        if (at > literal_begin)
+            emit(piece{.kind = piece_kind::literal, .begin = literal_begin, .size = at - literal_begin});
+        emit(piece{
+            .kind = raw ? piece_kind::raw_marker : piece_kind::escaped_marker, .begin = name, .size = end - name});
         literal_begin = end + 2;
         at = find_marker_delimiter(text, literal_begin);
     }
     if (literal_begin < text.size()) {
-        emit(piece{piece_kind::literal, literal_begin, text.size() - literal_begin});
+        emit(piece{.kind = piece_kind::literal, .begin = literal_begin, .size = text.size() - literal_begin});
     }
 }
 
@@ -644,7 +647,8 @@ struct named_value {
 
 // A template parsed once from text known at run time. Rendering looks values up by name; a
 // marker without a value throws template_error, leaving the output as it was. Values with no
-// marker are ignored, so one set of values can serve several templates.
+// marker are ignored, so one set of values can serve several templates; of two values for one
+// name, the first given is used for every occurrence.
 class page_template {
 public:
     page_template() = default;
@@ -672,24 +676,43 @@ public:
         render_to(out, std::span<const named_value>(values.begin(), values.size()));
     }
     void render_to(std::string& out, std::span<const named_value> values) const {
-        // Values usually come in the order of their markers: each search starts after the
-        // previous match, so in-order values are found at the first compare.
+        // The first value given for a marker's name. Values usually come in the order of their
+        // markers: each search starts after the previous match, so in-order values are found at
+        // the first compare. Every value before `matched` has the name of an earlier marker, so
+        // none of them can be a new name's; values between it and the search's start are looked
+        // at only when values come out of order. A repeated name's first value may be anywhere.
         std::size_t next = 0;
-        auto find = [values, &next](std::string_view name) -> template_value const* {
-            for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
-                if (i == values.size()) i = 0;
-                if (detail::same_name(values[i].name, name)) {
-                    next = i + 1;
-                    return &values[i].value;
-                }
-            }
-            return nullptr;
+        std::size_t matched = 0;
+        auto first_from = [values](std::size_t from, std::size_t to, std::string_view name) noexcept {
+            while (from < to && !detail::same_name(values[from].name, name)) ++from;
+            return from;
         };
+        auto find = [&](detail::piece const& p) noexcept -> template_value const* {
+            const std::string_view name = name_of(p);
+            if (p.repeats_name) {
+                const std::size_t first = first_from(0, values.size(), name);
+                return first < values.size() ? &values[first].value : nullptr;
+            }
+            std::size_t found = first_from(next, values.size(), name);
+            if (matched < next) {
+                const std::size_t earlier = first_from(matched, next, name);
+                if (earlier < next) found = earlier;
+            }
+            if (found == values.size()) return nullptr;
+            if (found == matched) ++matched;
+            next = found + 1;
+            return &values[found].value;
+        };
+        // The values found while sizing, kept for writing (on the stack, for the first markers).
+        std::array<template_value const*, 32> found;
+        std::size_t marker = 0;
         std::size_t size = literal_size_;
         bool views_out = false;
         for (auto const& p : pieces_) {
             if (p.kind == detail::piece_kind::literal) continue;
-            template_value const* v = find(name_of(p));
+            template_value const* v = find(p);
+            if (marker < found.size()) found[marker] = v;
+            ++marker;
             if (!v) continue;
             size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
             views_out |= detail::value_views(out, *v);
@@ -699,7 +722,10 @@ public:
             return;
         }
         out.reserve(out.size() + size);
-        write<false>(out, find);
+        next = matched = 0;  // found again past the kept ones
+        marker = 0;
+        write<false>(
+            out, [&](detail::piece const& p) noexcept { return marker < found.size() ? found[marker++] : find(p); });
     }
 
     // lookup(std::string_view name) -> std::optional<template_value>, called once per marker in
@@ -713,7 +739,9 @@ public:
     template <detail::value_lookup Lookup>
     void render_to(std::string& out, Lookup&& lookup) const {
         out.reserve(out.size() + literal_size_);
-        write<true>(out, [&lookup](std::string_view name) -> std::optional<template_value> { return lookup(name); });
+        write<true>(out, [this, &lookup](detail::piece const& p) -> std::optional<template_value> {
+            return lookup(name_of(p));
+        });
     }
 
 private:
@@ -735,7 +763,7 @@ private:
                 out.append(piece_text);
                 continue;
             }
-            auto const value = find(piece_text);
+            auto const value = find(p);
             if (!value) {
                 out.resize(start);
                 throw template_error("no value given for marker @@" + std::string(piece_text) + "@@");
@@ -807,8 +835,9 @@ PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::p
 
 PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(std::move(text)) {
     detail::parse_template(text_, [this](detail::piece p) {
-        pieces_.push_back(p);
         if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
+        else p.repeats_name = has_marker(name_of(p));  // among the pieces so far
+        pieces_.push_back(p);
     });
 }
 
