@@ -177,6 +177,18 @@ TEST_CASE("string-like values are written directly") {
           "string view pointer array temp");
 }
 
+TEST_CASE("a null C string is empty text") {
+    char const* const null_text = nullptr;
+    char* const null_mutable_text = nullptr;
+    constexpr auto page = make_template<"[@@a@@][@@!a@@][@@b@@]">();
+    CHECK(page.render(arg<"a">(null_text), "b"_v = null_mutable_text).view() == "[][][]");
+    page_template tpl{"[@@a@@][@@!a@@][@@b@@]"};
+    CHECK(tpl.render({{"a", null_text}, {"b", null_mutable_text}}).view() == "[][][]");
+    CHECK(tpl.render({{"a", static_cast<char const*>(nullptr)}, {"b", ""}}).view() == "[][][]");
+    // nullptr itself does not compile (tests/compile_fail/template_null_value.cpp).
+    static_assert(!detail::writable<std::nullptr_t>);
+}
+
 TEST_CASE("literal templates take values by compile-time name, in any order, once per name") {
     constexpr auto page = make_template<"@@b@@-@@a@@-@@b@@">();
     CHECK(page.render(arg<"a">(1), arg<"b">(2)).view() == "2-1-2");

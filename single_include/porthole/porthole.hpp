@@ -12501,8 +12501,9 @@ inline constexpr bool is_number =
     std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
     !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
 
+// nullptr converts to string_view (until C++23) and would be read as a C string: it is refused.
 template <class T>
-concept string_like = std::is_convertible_v<T const&, std::string_view> && !is_html<T>;
+concept string_like = std::is_convertible_v<T const&, std::string_view> && !is_html<T> && !std::is_null_pointer_v<T>;
 
 #if defined(PORTHOLE_WITH_FMT)
 template <class T>
@@ -12513,8 +12514,9 @@ concept fmt_formattable = false;
 #endif
 
 template <class T>
-concept writable = is_html<T> || std::is_same_v<T, template_value> || std::is_same_v<T, bool> ||
-    std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>;
+concept writable =
+    !std::is_null_pointer_v<T> && (is_html<T> || std::is_same_v<T, template_value> || std::is_same_v<T, bool> ||
+                                   std::is_same_v<T, char> || is_number<T> || string_like<T> || fmt_formattable<T>);
 
 template <class>
 inline constexpr bool dependent_false = false;
@@ -12543,6 +12545,8 @@ template <class T>
 std::string_view text_of(T const& value) noexcept {
     if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
     else if constexpr (std::is_same_v<T, char>) return {&value, 1};
+    else if constexpr (std::is_pointer_v<T>)
+        return value ? std::string_view(value) : std::string_view();  // null: empty
     else return std::string_view(value);
 }
 
@@ -12583,9 +12587,17 @@ bool value_views(std::string const& out, T const& value) noexcept;
 
 // One value for a run-time template: text or html (viewed, not copied), a number, a bool, a
 // char, or (with fmt) anything fmt can format (viewed too). What it views must outlive the render.
+// A null C string is empty text; nullptr itself does not compile.
 class template_value {
 public:
     template_value() noexcept = default;  // empty text
+    template <class T>
+    requires std::is_null_pointer_v<T> template_value(T const&)
+    noexcept {  // NOLINT: for its message
+        static_assert(detail::dependent_false<T>,
+                      "porthole: nullptr cannot be a template value; pass \"\" (or a "
+                      "std::string_view) for empty text");
+    }
     template <class T>
     requires(detail::writable<T> && !std::is_same_v<T, template_value>) template_value(T const& value)
     noexcept {  // NOLINT: implicit on purpose
@@ -12672,6 +12684,10 @@ void write_value(std::string& out, T const& value) {
         out.append(format_number(value).view());
     } else if constexpr (has_text<T>) {
         append_text<Raw>(out, text_of(value));
+    } else if constexpr (std::is_null_pointer_v<T>) {  // before fmt, which would write it as 0x0
+        static_assert(dependent_false<T>,
+                      "porthole: nullptr cannot be a template value; pass \"\" (or a "
+                      "std::string_view) for empty text");
     } else if constexpr (fmt_formattable<T>) {
 #if defined(PORTHOLE_WITH_FMT)
         if constexpr (Raw) {
