@@ -46,10 +46,17 @@ void write_file(std::filesystem::path const& file, std::string_view text) {
 struct money {
     long cents;
 };
+struct refused {};  // its formatter throws
 
 }  // namespace
 
 #if defined(PORTHOLE_WITH_FMT)
+template <>
+struct fmt::formatter<refused> : fmt::formatter<std::string_view> {
+    auto format(refused const&, format_context& ctx) const -> decltype(ctx.out()) {
+        throw std::runtime_error("refused to format");
+    }
+};
 template <>
 struct fmt::formatter<money> : fmt::formatter<std::string_view> {
     auto format(money const& m, format_context& ctx) const {
@@ -301,6 +308,17 @@ TEST_CASE("run-time templates use the first value given for a name, for every oc
     CHECK(out == "kept:&amp; &lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt; &amp;  &lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;");
 }
 
+TEST_CASE("render_to leaves the output as it was when a lookup throws") {
+    page_template tpl{"<p>@@a@@ @@b@@</p>"};
+    std::string out = "before";
+    auto lookup = [](std::string_view name) -> std::optional<template_value> {
+        if (name == "b") throw std::runtime_error("no b today");
+        return template_value("A");
+    };
+    CHECK_THROWS_WITH_AS(tpl.render_to(out, lookup), "no b today", std::runtime_error);
+    CHECK(out == "before");
+}
+
 TEST_CASE("a lookup callback is asked once per marker, in order") {
     page_template tpl{"@@b@@ @@a@@ @@!b@@"};
     std::vector<std::string> asked;
@@ -342,6 +360,17 @@ TEST_CASE("with fmt, any type with a fmt::formatter is a value, escaped unless r
     page_template tpl{"@@m@@ @@!m@@"};
     const money m{5};
     CHECK(tpl.render({{"m", m}}).view() == "&lt;0.05&gt; <0.05>");
+}
+
+TEST_CASE("with fmt, a formatter that throws leaves render_to's output as it was") {
+    constexpr auto page = make_template<"<p>@@a@@ @@m@@</p>">();
+    page_template tpl{"<p>@@a@@ @@m@@</p>"};
+    const refused r;
+    std::string out = "before";
+    CHECK_THROWS_AS(page.render_to(out, arg<"a">("A"), arg<"m">(r)), std::runtime_error);
+    CHECK(out == "before");
+    CHECK_THROWS_AS(tpl.render_to(out, {{"a", "A"}, {"m", r}}), std::runtime_error);
+    CHECK(out == "before");
 }
 #endif
 

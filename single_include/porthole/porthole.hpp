@@ -13051,7 +13051,13 @@ private:
                 detail::write_value<is_raw(J)>(out, value_of<J>(values...));
             }
         };
-        (write(std::integral_constant<std::size_t, I>{}), ...);
+        const std::size_t start = out.size();
+        try {
+            (write(std::integral_constant<std::size_t, I>{}), ...);
+        } catch (...) {  // a value's formatter (fmt) threw
+            out.resize(start);
+            throw;
+        }
     }
 };
 
@@ -13088,9 +13094,10 @@ struct named_value {
 };
 
 // A template parsed once from text known at run time. Rendering looks values up by name; a
-// marker without a value throws template_error, leaving the output as it was. Values with no
-// marker are ignored, so one set of values can serve several templates; of two values for one
-// name, the first given is used for every occurrence.
+// marker without a value throws template_error; render_to leaves the output as it was whenever
+// it throws (a missing value, a lookup or a formatter that threw). Values with no marker are
+// ignored, so one set of values can serve several templates; of two values for one name, the
+// first given is used for every occurrence.
 class page_template {
 public:
     page_template() = default;
@@ -13199,24 +13206,26 @@ private:
     template <bool CheckViews, class Find>
     void write(std::string& out, Find&& find) const {
         const std::size_t start = out.size();
-        for (auto const& p : pieces_) {
-            const std::string_view piece_text = name_of(p);
-            if (p.kind == detail::piece_kind::literal) {
-                out.append(piece_text);
-                continue;
+        try {
+            for (auto const& p : pieces_) {
+                const std::string_view piece_text = name_of(p);
+                if (p.kind == detail::piece_kind::literal) {
+                    out.append(piece_text);
+                    continue;
+                }
+                auto const value = find(p);
+                if (!value) throw template_error("no value given for marker @@" + std::string(piece_text) + "@@");
+                if (CheckViews && detail::value_views(out, *value)) [[unlikely]] {
+                    std::string written;
+                    write_value(written, p, *value);
+                    out.append(written);
+                } else {
+                    write_value(out, p, *value);
+                }
             }
-            auto const value = find(p);
-            if (!value) {
-                out.resize(start);
-                throw template_error("no value given for marker @@" + std::string(piece_text) + "@@");
-            }
-            if (CheckViews && detail::value_views(out, *value)) [[unlikely]] {
-                std::string written;
-                write_value(written, p, *value);
-                out.append(written);
-            } else {
-                write_value(out, p, *value);
-            }
+        } catch (...) {  // a missing value, a lookup or a value's formatter that threw
+            out.resize(start);
+            throw;
         }
     }
 
