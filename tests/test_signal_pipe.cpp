@@ -8,6 +8,8 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using porthole::detail::signal_pipe;
 
@@ -83,4 +85,38 @@ TEST_CASE("its signals are unblocked in this thread while it lives, the mask res
     }
     CHECK(blocked(SIGUSR2));
     ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+}
+
+// serve() arms its stop pipe once the first stop signal came: a second one ends the process at
+// once, by the signal, rather than wait for the drain and the handlers still running.
+TEST_CASE("after next_ends_process() a signal takes its default action; a later pipe is a pipe again") {
+    auto child_status = [](auto in_child) {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            in_child();
+            ::_exit(0);  // still here: the signal did not end the process
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        return status;
+    };
+    int ended = child_status([] {
+        signal_pipe pipe({SIGUSR1});
+        pipe.next_ends_process();
+        std::raise(SIGUSR1);
+    });
+    CHECK(WIFSIGNALED(ended));
+    CHECK(WTERMSIG(ended) == SIGUSR1);
+    int kept = child_status([] {
+        {
+            signal_pipe armed({SIGUSR1});
+            armed.next_ends_process();
+        }
+        signal_pipe pipe({SIGUSR1});
+        std::raise(SIGUSR1);
+        if (!readable(pipe.fd())) ::_exit(3);
+    });
+    CHECK(WIFEXITED(kept));
+    CHECK(WEXITSTATUS(kept) == 0);
 }

@@ -67,17 +67,21 @@ int serve_https(Tag, App&, server_options&&) {
 template <class App>
 int serve_here(App& app, server_options&& opts) {
     if (opts.tls_cert_file) return serve_https(https_tag<App>{}, app, std::move(opts));
-    bool signals = opts.handle_signals;
     try {
-        server<App&> s(app, std::move(opts));
-        if (!signals) {
+        if (!opts.handle_signals) {
+            server<App&> s(app, std::move(opts));
             s.start();
             s.wait();
             return 0;
         }
-        signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
+        // Made before the server and gone after it: a signal arriving before start() is not
+        // lost, and one that comes while the server stops (its drain, then the blocking
+        // handlers still running, which nothing interrupts) ends the process at once.
+        signal_pipe stop({SIGINT, SIGTERM});
+        server<App&> s(app, std::move(opts));
         s.start();
         stop.wait();
+        stop.next_ends_process();
         s.stop();
         return 0;
     } catch (std::exception const& e) {

@@ -9207,6 +9207,8 @@ public:
     int fd() const noexcept { return -1; }  // an event, not a descriptor
     void wait() const { ::WaitForSingleObject(console_control().stop, INFINITE); }
     void clear() const noexcept { ::ResetEvent(console_control().stop); }
+    // From now on the next event is the system's: its default handler ends the process.
+    void next_ends_process() const noexcept { console_control().wanted.store(0); }
 };
 
 }  // namespace porthole::detail
@@ -14563,7 +14565,8 @@ inline std::string command_line_usage(std::string_view program, std::initializer
         "  --body-timeout-ms N        without body bytes arriving (default 30000)\n"
         "  --keep-alive-timeout-ms N  idle between requests, 1 at least (default 60000)\n"
         "  --write-timeout-ms N       without output leaving (default 30000)\n"
-        "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000)\n"
+        "  --drain-timeout-ms N       on SIGINT/SIGTERM, longest wait for requests in flight (default 5000);\n"
+        "                             0: stop at once. A second signal ends the process at once\n"
         "  --response-timeout-ms N    for an answer that comes later; beyond: 503 (default 60000)\n"
         "  --websocket-ping-ms N      WebSocket ping after this long without input; 0: none (default 30000)\n"
         "  --websocket-close-timeout-ms N  wait for the peer's WebSocket Close; 0: none (default 5000)\n"
@@ -16902,9 +16905,17 @@ namespace porthole::detail {
 // Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
 // previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
 // reloads its certificate on SIGHUP. A signal has one pipe at a time.
-inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
+inline std::atomic<int> signal_pipe_ends[NSIG]{};      // write end + 1; 0: none
+inline std::atomic<bool> signal_ends_process[NSIG]{};  // the next one takes its default action
 
 extern "C" inline void porthole_on_signal(int sig) {
+    if (sig > 0 && sig < NSIG && signal_ends_process[sig].load()) {
+        // Both async-signal-safe: the signal, blocked while its handler runs, is delivered again
+        // when the handler returns, and ends the process as if no handler had been set.
+        ::signal(sig, SIG_DFL);
+        ::raise(sig);
+        return;
+    }
     int saved = errno;
     char c = 1;
     int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
@@ -16936,6 +16947,7 @@ public:
         for (int i = 0; i < count_; ++i) {
             ::sigaction(signals_[i], &old_[i], nullptr);
             signal_pipe_ends[signals_[i]].store(0);
+            signal_ends_process[signals_[i]].store(false);
         }
         ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
     }
@@ -16947,6 +16959,11 @@ public:
     void clear() const noexcept {
         char buf[64];
         while (::read(read_.get(), buf, sizeof buf) > 0) {}
+    }
+    // From now on the next of its signals ends the process at once, by the signal's default
+    // action (an operator's second Ctrl-C while serve() stops gracefully).
+    void next_ends_process() const noexcept {
+        for (int i = 0; i < count_; ++i) signal_ends_process[signals_[i]].store(true);
     }
 
 private:
@@ -17313,17 +17330,21 @@ int serve_https(Tag, App&, server_options&&) {
 template <class App>
 int serve_here(App& app, server_options&& opts) {
     if (opts.tls_cert_file) return serve_https(https_tag<App>{}, app, std::move(opts));
-    bool signals = opts.handle_signals;
     try {
-        server<App&> s(app, std::move(opts));
-        if (!signals) {
+        if (!opts.handle_signals) {
+            server<App&> s(app, std::move(opts));
             s.start();
             s.wait();
             return 0;
         }
-        signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
+        // Made before the server and gone after it: a signal arriving before start() is not
+        // lost, and one that comes while the server stops (its drain, then the blocking
+        // handlers still running, which nothing interrupts) ends the process at once.
+        signal_pipe stop({SIGINT, SIGTERM});
+        server<App&> s(app, std::move(opts));
         s.start();
         stop.wait();
+        stop.next_ends_process();
         s.stop();
         return 0;
     } catch (std::exception const& e) {

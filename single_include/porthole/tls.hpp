@@ -1087,14 +1087,16 @@ int serve_https(https_tag<App>, App& app, server_options&& opts) {
         c.server = {opts.tls_cert_file, opts.tls_key_file ? opts.tls_key_file : ""};
         auto context = std::make_shared<tls::context>(std::move(c));
         error_log_function error_log = opts.error_log;
-        server<App&, default_poller, tls_transport> s(app, std::move(opts), context);
         if (!signals) {
+            server<App&, default_poller, tls_transport> s(app, std::move(opts), context);
             s.start();
             s.wait();
             return 0;
         }
-        signal_pipe stop({SIGINT, SIGTERM});  // before start(): a signal arriving early is not lost
+        // Made before the server and gone after it, as in serve_here (serve.hpp).
+        signal_pipe stop({SIGINT, SIGTERM});
         signal_pipe reload({SIGHUP});
+        server<App&, default_poller, tls_transport> s(app, std::move(opts), context);
         s.start();
         for (;;) {
             pollfd p[2] = {{stop.fd(), POLLIN, 0}, {reload.fd(), POLLIN, 0}};
@@ -1109,6 +1111,7 @@ int serve_https(https_tag<App>, App& app, server_options&& opts) {
                 else default_error_log(line);
             }
         }
+        stop.next_ends_process();
         s.stop();
         return 0;
     } catch (std::exception const& e) {

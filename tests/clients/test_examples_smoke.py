@@ -257,6 +257,44 @@ class Smoke(unittest.TestCase):
             with self.subTest(example=name, args=args):
                 self.run_case(name, args, check, signal.SIGINT)
 
+    def test_a_second_signal_while_stopping_ends_the_process_at_once(self):
+        # A blocking handler that sleeps 20 s: its client is told 503 when the drain ends, and
+        # serve() then waits for the handler, which nothing interrupts. A second signal, during
+        # the drain or during that wait, ends the process by the signal at once.
+        import threading
+        for second_after in (0.3, 1.2):  # within the 0.8 s drain; after it
+            with self.subTest(second_after=second_after):
+                proc = subprocess.Popen([example("blocking_work"), "--port", "0", "--threads", "1",
+                                         "--drain-timeout-ms", "800"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                try:
+                    port = int(LISTENING.fullmatch(proc.stdout.readline()).group(1))
+                    answers = []
+
+                    def slow():
+                        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                        c.request("GET", "/slow?ms=20000")
+                        answers.append(c.getresponse().status)
+                        c.close()
+                    client = threading.Thread(target=slow)
+                    client.start()
+                    time.sleep(0.3)
+                    proc.send_signal(signal.SIGTERM)
+                    time.sleep(second_after)
+                    self.assertIsNone(proc.poll(), "one signal: serve() still stopping")
+                    t0 = time.monotonic()
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(timeout=10)
+                    self.assertLess(time.monotonic() - t0, 3)
+                    self.assertEqual(proc.returncode, -signal.SIGTERM)
+                    client.join(timeout=10)
+                    if second_after > 0.8:
+                        self.assertEqual(answers, [503])  # the drain's end told the client
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                    proc.communicate()
+
     def test_gateway_direct_needs_no_socket(self):
         out = subprocess.run([example("05_gateway"), "--way", "direct"], capture_output=True, text=True, timeout=10)
         self.assertEqual((out.returncode, out.stdout, out.stderr), (0, "200 gateway answers /direct\n", ""))

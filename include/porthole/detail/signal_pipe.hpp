@@ -22,9 +22,17 @@ namespace porthole::detail {
 // Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
 // previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
 // reloads its certificate on SIGHUP. A signal has one pipe at a time.
-inline std::atomic<int> signal_pipe_ends[NSIG]{};  // write end + 1; 0: none
+inline std::atomic<int> signal_pipe_ends[NSIG]{};      // write end + 1; 0: none
+inline std::atomic<bool> signal_ends_process[NSIG]{};  // the next one takes its default action
 
 extern "C" inline void porthole_on_signal(int sig) {
+    if (sig > 0 && sig < NSIG && signal_ends_process[sig].load()) {
+        // Both async-signal-safe: the signal, blocked while its handler runs, is delivered again
+        // when the handler returns, and ends the process as if no handler had been set.
+        ::signal(sig, SIG_DFL);
+        ::raise(sig);
+        return;
+    }
     int saved = errno;
     char c = 1;
     int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
@@ -56,6 +64,7 @@ public:
         for (int i = 0; i < count_; ++i) {
             ::sigaction(signals_[i], &old_[i], nullptr);
             signal_pipe_ends[signals_[i]].store(0);
+            signal_ends_process[signals_[i]].store(false);
         }
         ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
     }
@@ -67,6 +76,11 @@ public:
     void clear() const noexcept {
         char buf[64];
         while (::read(read_.get(), buf, sizeof buf) > 0) {}
+    }
+    // From now on the next of its signals ends the process at once, by the signal's default
+    // action (an operator's second Ctrl-C while serve() stops gracefully).
+    void next_ends_process() const noexcept {
+        for (int i = 0; i < count_; ++i) signal_ends_process[signals_[i]].store(true);
     }
 
 private:

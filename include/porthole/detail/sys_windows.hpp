@@ -321,6 +321,8 @@ public:
     int fd() const noexcept { return -1; }  // an event, not a descriptor
     void wait() const { ::WaitForSingleObject(console_control().stop, INFINITE); }
     void clear() const noexcept { ::ResetEvent(console_control().stop); }
+    // From now on the next event is the system's: its default handler ends the process.
+    void next_ends_process() const noexcept { console_control().wanted.store(0); }
 };
 
 }  // namespace porthole::detail
