@@ -251,8 +251,9 @@ PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     std::string out = std::move(pending);
     pending.clear();
     bool closed = false;
-    // At most about piece_limit bytes at a time, a larger event in slices: what a client has
-    // still to read waits in the shared history, not in a copy for each connection.
+    // At most about piece_limit bytes at a time (a resync may follow the last slice of an
+    // event), a larger event in slices: what a client has still to read waits in the shared
+    // history, not in a copy for each connection.
     bool room_left = true;
     if (partial) {  // the rest of an event begun in an earlier piece, whatever the history let go since
         room_left = take(out, partial, partial_sent);

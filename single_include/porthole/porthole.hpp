@@ -5685,8 +5685,9 @@ PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     std::string out = std::move(pending);
     pending.clear();
     bool closed = false;
-    // At most about piece_limit bytes at a time, a larger event in slices: what a client has
-    // still to read waits in the shared history, not in a copy for each connection.
+    // At most about piece_limit bytes at a time (a resync may follow the last slice of an
+    // event), a larger event in slices: what a client has still to read waits in the shared
+    // history, not in a copy for each connection.
     bool room_left = true;
     if (partial) {  // the rest of an event begun in an earlier piece, whatever the history let go since
         room_left = take(out, partial, partial_sent);
@@ -12524,6 +12525,7 @@ PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::p
     auto too_large = [&] {
         return file_error(file, "larger than the limit of " + std::to_string(max_size) + " bytes");
     };
+    if (opened.status.size > max_size) throw too_large();  // without reading it: the size is known
     const std::size_t room_limit = max_size + (max_size < std::numeric_limits<std::size_t>::max());
     // Room for the size fstat gave and one byte more, to see the end (or growth) in one read.
     std::string text(static_cast<std::size_t>(std::min<std::uint64_t>(opened.status.size, room_limit - 1)) + 1, '\0');
@@ -12834,8 +12836,12 @@ enum class piece_kind : std::uint8_t { literal, escaped_marker, raw_marker };
 
 // A literal run of the template, or a marker; for a marker, begin/size locate its name.
 struct piece {
+    static constexpr std::uint32_t no_slot = 0xffffffff;
     piece_kind kind;
-    bool repeats_name = false;  // run-time templates: an earlier marker has the same name
+    // Run-time templates: a name that occurs more than once has a slot, where its first marker
+    // (`first_of_name`) puts the value found for it and the others take it from.
+    bool first_of_name = false;
+    std::uint32_t slot = no_slot;
     std::size_t begin;
     std::size_t size;
 };
@@ -13168,8 +13174,8 @@ struct named_value {
 // A template parsed once from text known at run time. Rendering looks values up by name; a
 // marker without a value throws template_error; render_to leaves the output as it was whenever
 // it throws (a missing value, a lookup or a formatter that threw). Values with no marker are
-// ignored, so one set of values can serve several templates; of two values for one name, the
-// first given is used for every occurrence.
+// ignored, so one set of values can serve several templates; of two values for one name, one is
+// used, the same at every occurrence.
 class page_template {
 public:
     page_template() = default;
@@ -13197,43 +13203,38 @@ public:
         render_to(out, std::span<const named_value>(values.begin(), values.size()));
     }
     void render_to(std::string& out, std::span<const named_value> values) const {
-        // The first value given for a marker's name. Values usually come in the order of their
-        // markers: each search starts after the previous match, so in-order values are found at
-        // the first compare. Every value before `matched` has the name of an earlier marker, so
-        // none of them can be a new name's; values between it and the search's start are looked
-        // at only when values come out of order. A repeated name's first value may be anywhere.
+        // Values usually come in the order of their markers: each search starts after the
+        // previous match, so in-order values are found at the first compare.
         std::size_t next = 0;
-        std::size_t matched = 0;
-        auto first_from = [values](std::size_t from, std::size_t to, std::string_view name) noexcept {
-            while (from < to && !detail::same_name(values[from].name, name)) ++from;
-            return from;
-        };
-        auto find = [&](detail::piece const& p) noexcept -> template_value const* {
-            const std::string_view name = name_of(p);
-            if (p.repeats_name) {
-                const std::size_t first = first_from(0, values.size(), name);
-                return first < values.size() ? &values[first].value : nullptr;
+        auto find = [values, &next](std::string_view name) -> template_value const* {
+            for (std::size_t tried = 0, i = next; tried < values.size(); ++tried, ++i) {
+                if (i == values.size()) i = 0;
+                if (detail::same_name(values[i].name, name)) {
+                    next = i + 1;
+                    return &values[i].value;
+                }
             }
-            std::size_t found = first_from(next, values.size(), name);
-            if (matched < next) {
-                const std::size_t earlier = first_from(matched, next, name);
-                if (earlier < next) found = earlier;
-            }
-            if (found == values.size()) return nullptr;
-            if (found == matched) ++matched;
-            next = found + 1;
-            return &values[found].value;
+            return nullptr;
         };
-        // The values found while sizing, kept for writing (on the stack, for the first markers).
-        std::array<template_value const*, 32> found;
-        std::size_t marker = 0;
+        // A name that occurs more than once is looked up at its first marker, and the value found
+        // there serves every occurrence (of two values given for it, one: the same one throughout).
+        std::array<template_value const*, 16> few_slots;
+        std::vector<template_value const*> many_slots;
+        template_value const** slots = few_slots.data();
+        if (slot_count_ > few_slots.size()) [[unlikely]] {
+            many_slots.resize(slot_count_);
+            slots = many_slots.data();
+        }
+        auto value_for = [&](detail::piece const& p) -> template_value const* {
+            if (p.slot == detail::piece::no_slot) return find(name_of(p));
+            if (!p.first_of_name) return slots[p.slot];
+            return slots[p.slot] = find(name_of(p));
+        };
         std::size_t size = literal_size_;
         bool views_out = false;
         for (auto const& p : pieces_) {
             if (p.kind == detail::piece_kind::literal) continue;
-            template_value const* v = find(p);
-            if (marker < found.size()) found[marker] = v;
-            ++marker;
+            template_value const* v = value_for(p);
             if (!v) continue;
             size += is_raw(p) ? detail::value_size<true>(*v) : detail::value_size<false>(*v);
             views_out |= detail::value_views(out, *v);
@@ -13243,10 +13244,8 @@ public:
             return;
         }
         out.reserve(out.size() + size);
-        next = matched = 0;  // found again past the kept ones
-        marker = 0;
-        write<false>(
-            out, [&](detail::piece const& p) noexcept { return marker < found.size() ? found[marker++] : find(p); });
+        next = 0;  // the same searches again, so the same values
+        write<false>(out, value_for);
     }
 
     // lookup(std::string_view name) -> std::optional<template_value>, called once per marker in
@@ -13304,6 +13303,7 @@ private:
     std::string text_;
     std::vector<detail::piece> pieces_;
     std::size_t literal_size_ = 0;
+    std::uint32_t slot_count_ = 0;  // names that occur more than once
 };
 
 // Reads and parses a template file once. Throws template_error when it cannot be read, is not a
@@ -13320,9 +13320,27 @@ namespace porthole {
 PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(std::move(text)) {
     detail::parse_template(text_, [this](detail::piece p) {
         if (p.kind == detail::piece_kind::literal) literal_size_ += p.size;
-        else p.repeats_name = has_marker(name_of(p));  // among the pieces so far
         pieces_.push_back(p);
     });
+    // The markers by name, then by place (a sort: O(n log n) however many names repeat); each
+    // name's later markers share a slot with its first.
+    std::vector<std::size_t> markers;
+    for (std::size_t i = 0; i < pieces_.size(); ++i)
+        if (pieces_[i].kind != detail::piece_kind::literal) markers.push_back(i);
+    std::sort(markers.begin(), markers.end(), [this](std::size_t a, std::size_t b) {
+        auto na = name_of(pieces_[a]), nb = name_of(pieces_[b]);
+        return na < nb || (na == nb && a < b);
+    });
+    for (std::size_t i = 1; i < markers.size(); ++i) {
+        detail::piece& first = pieces_[markers[i - 1]];
+        detail::piece& later = pieces_[markers[i]];
+        if (name_of(first) != name_of(later)) continue;
+        if (first.slot == detail::piece::no_slot) {  // the name's first marker
+            first.first_of_name = true;
+            first.slot = slot_count_++;
+        }
+        later.slot = first.slot;
+    }
 }
 
 PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& file, std::size_t max_file_size) {

@@ -76,6 +76,7 @@ PORTHOLE_DETAIL_INLINE std::string detail::read_template_file(std::filesystem::p
     auto too_large = [&] {
         return file_error(file, "larger than the limit of " + std::to_string(max_size) + " bytes");
     };
+    if (opened.status.size > max_size) throw too_large();  // without reading it: the size is known
     const std::size_t room_limit = max_size + (max_size < std::numeric_limits<std::size_t>::max());
     // Room for the size fstat gave and one byte more, to see the end (or growth) in one read.
     std::string text(static_cast<std::size_t>(std::min<std::uint64_t>(opened.status.size, room_limit - 1)) + 1, '\0');
