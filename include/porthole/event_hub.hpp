@@ -98,8 +98,9 @@ struct hub_subscriber {
     ~hub_subscriber();
     // The connection's thread: the next piece of what the subscriber has not been sent yet.
     stream_step next();
-    // Appends `event` from byte `from` on to `out`, as much as the piece has room for; true when
-    // the event's end went out, false when its rest waits in `partial`.
+    // Appends `event` (the one after `cursor`) from byte `from` on to `out`, as much as the piece
+    // has room for; true when the event's end went out (`cursor` moves past it), false when its
+    // rest waits in `partial`.
     bool take(std::string& out, std::shared_ptr<std::string const> const& event, std::size_t from);
 };
 
@@ -237,8 +238,9 @@ PORTHOLE_DETAIL_INLINE bool detail::hub_subscriber::take(std::string& out,
     std::size_t rest = event->size() - from;
     if (rest <= room) {
         out.append(*event, from, rest);
-        partial.reset();
+        partial.reset();  // may be what `event` refers to, not used after this
         partial_sent = 0;
+        ++cursor;
         return true;
     }
     out.append(*event, from, room);
@@ -257,7 +259,6 @@ PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     bool room_left = true;
     if (partial) {  // the rest of an event begun in an earlier piece, whatever the history let go since
         room_left = take(out, partial, partial_sent);
-        if (room_left) ++cursor;
     }
     if (room_left) {
         std::lock_guard lock(hub->history_mutex);
@@ -271,7 +272,6 @@ PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
                     // An event that fits a piece waits for the next one rather than be cut.
                     if (!out.empty() && out.size() + event->size() > piece_limit && event->size() <= piece_limit) break;
                     if (!take(out, event, 0)) break;
-                    ++cursor;
                 }
             }
         }

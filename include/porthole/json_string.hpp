@@ -38,35 +38,33 @@ inline char const* script_escape(std::string_view text, std::size_t i, std::size
 inline void append_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
+    auto ascii = [](std::string& o, char c) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"': o += "\\\""; break;
+            case '\\': o += "\\\\"; break;
+            case '\n': o += "\\n"; break;
+            case '\r': o += "\\r"; break;
+            case '\t': o += "\\t"; break;
+            case '\b': o += "\\b"; break;
+            case '\f': o += "\\f"; break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
-                    out += "\\u00";
-                    out += hex[(c >> 4) & 0xf];
-                    out += hex[c & 0xf];
-                } else if (std::size_t length = 0; auto escape = detail::script_escape(text, i, length)) {
-                    out += escape;
-                    i += length - 1;
-                } else if (static_cast<unsigned char>(c) < 0x80) {
-                    out += c;
-                } else if (std::size_t invalid = 1; (length = detail::utf8::character_length(text, i, invalid))) {
-                    out.append(text.substr(i, length));
-                    i += length - 1;
+                    o += "\\u00";
+                    o += hex[(c >> 4) & 0xf];
+                    o += hex[c & 0xf];
+                } else if (std::size_t length = 0; auto escape = detail::script_escape({&c, 1}, 0, length)) {
+                    o += escape;  // '<'
                 } else {
-                    out.append(detail::utf8::replacement);
-                    i += invalid - 1;
+                    o += c;
                 }
         }
-    }
+    };
+    auto character = [](std::string& o, std::string_view bytes) {
+        std::size_t length = 0;
+        if (auto escape = detail::script_escape(bytes, 0, length)) o += escape;
+        else o.append(bytes);
+    };
+    detail::utf8::append_well_formed(out, text, ascii, character);
     out += '"';
 }
 

@@ -84,6 +84,14 @@ concept writable =
 template <class>
 inline constexpr bool dependent_false = false;
 
+// The one refusal of nullptr as a value, for both kinds of template (a null C string is empty
+// text; nullptr itself is more likely a mistake than a wish for nothing).
+template <class T>
+constexpr void refuse_null_value() noexcept {
+    static_assert(dependent_false<T>,
+                  "porthole: nullptr cannot be a template value; pass \"\" (or a std::string_view) for empty text");
+}
+
 // Room for a number as text: any arithmetic type.
 struct short_text {
     char data[46];
@@ -157,9 +165,7 @@ public:
     template <class T>
     requires std::is_null_pointer_v<T> template_value(T const&)
     noexcept {  // NOLINT: for its message
-        static_assert(detail::dependent_false<T>,
-                      "porthole: nullptr cannot be a template value; pass \"\" (or a "
-                      "std::string_view) for empty text");
+        detail::refuse_null_value<T>();
     }
     template <class T>
     requires(detail::writable<T> && !std::is_same_v<T, template_value>) template_value(T const& value)
@@ -248,9 +254,7 @@ void write_value(std::string& out, T const& value) {
     } else if constexpr (has_text<T>) {
         append_text<Raw>(out, text_of(value));
     } else if constexpr (std::is_null_pointer_v<T>) {  // before fmt, which would write it as 0x0
-        static_assert(dependent_false<T>,
-                      "porthole: nullptr cannot be a template value; pass \"\" (or a "
-                      "std::string_view) for empty text");
+        refuse_null_value<T>();
     } else if constexpr (fmt_formattable<T>) {
 #if defined(PORTHOLE_WITH_FMT)
         if constexpr (Raw) {

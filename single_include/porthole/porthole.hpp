@@ -5532,8 +5532,9 @@ struct hub_subscriber {
     ~hub_subscriber();
     // The connection's thread: the next piece of what the subscriber has not been sent yet.
     stream_step next();
-    // Appends `event` from byte `from` on to `out`, as much as the piece has room for; true when
-    // the event's end went out, false when its rest waits in `partial`.
+    // Appends `event` (the one after `cursor`) from byte `from` on to `out`, as much as the piece
+    // has room for; true when the event's end went out (`cursor` moves past it), false when its
+    // rest waits in `partial`.
     bool take(std::string& out, std::shared_ptr<std::string const> const& event, std::size_t from);
 };
 
@@ -5671,8 +5672,9 @@ PORTHOLE_DETAIL_INLINE bool detail::hub_subscriber::take(std::string& out,
     std::size_t rest = event->size() - from;
     if (rest <= room) {
         out.append(*event, from, rest);
-        partial.reset();
+        partial.reset();  // may be what `event` refers to, not used after this
         partial_sent = 0;
+        ++cursor;
         return true;
     }
     out.append(*event, from, room);
@@ -5691,7 +5693,6 @@ PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
     bool room_left = true;
     if (partial) {  // the rest of an event begun in an earlier piece, whatever the history let go since
         room_left = take(out, partial, partial_sent);
-        if (room_left) ++cursor;
     }
     if (room_left) {
         std::lock_guard lock(hub->history_mutex);
@@ -5705,7 +5706,6 @@ PORTHOLE_DETAIL_INLINE stream_step detail::hub_subscriber::next() {
                     // An event that fits a piece waits for the next one rather than be cut.
                     if (!out.empty() && out.size() + event->size() > piece_limit && event->size() <= piece_limit) break;
                     if (!take(out, event, 0)) break;
-                    ++cursor;
                 }
             }
         }
@@ -12612,6 +12612,14 @@ concept writable =
 template <class>
 inline constexpr bool dependent_false = false;
 
+// The one refusal of nullptr as a value, for both kinds of template (a null C string is empty
+// text; nullptr itself is more likely a mistake than a wish for nothing).
+template <class T>
+constexpr void refuse_null_value() noexcept {
+    static_assert(dependent_false<T>,
+                  "porthole: nullptr cannot be a template value; pass \"\" (or a std::string_view) for empty text");
+}
+
 // Room for a number as text: any arithmetic type.
 struct short_text {
     char data[46];
@@ -12685,9 +12693,7 @@ public:
     template <class T>
     requires std::is_null_pointer_v<T> template_value(T const&)
     noexcept {  // NOLINT: for its message
-        static_assert(detail::dependent_false<T>,
-                      "porthole: nullptr cannot be a template value; pass \"\" (or a "
-                      "std::string_view) for empty text");
+        detail::refuse_null_value<T>();
     }
     template <class T>
     requires(detail::writable<T> && !std::is_same_v<T, template_value>) template_value(T const& value)
@@ -12776,9 +12782,7 @@ void write_value(std::string& out, T const& value) {
     } else if constexpr (has_text<T>) {
         append_text<Raw>(out, text_of(value));
     } else if constexpr (std::is_null_pointer_v<T>) {  // before fmt, which would write it as 0x0
-        static_assert(dependent_false<T>,
-                      "porthole: nullptr cannot be a template value; pass \"\" (or a "
-                      "std::string_view) for empty text");
+        refuse_null_value<T>();
     } else if constexpr (fmt_formattable<T>) {
 #if defined(PORTHOLE_WITH_FMT)
         if constexpr (Raw) {
@@ -19020,11 +19024,16 @@ inline std::size_t character_length(std::string_view text, std::size_t i, std::s
     return 0;
 }
 
-// Appends `text` to `out` as well-formed UTF-8: each ASCII byte through `ascii(out, c)` (which
-// escapes what its format needs), each valid character as it is, each maximal ill-formed
-// subpart as one U+FFFD.
-template <class Ascii>
-void append_well_formed(std::string& out, std::string_view text, Ascii ascii) {
+// What append_well_formed does with a valid character by default: copies it.
+struct copy_character {
+    void operator()(std::string& out, std::string_view character) const { out.append(character); }
+};
+
+// Appends `text` to `out` as well-formed UTF-8: each ASCII byte through `ascii(out, c)` and each
+// valid character of two to four bytes through `character(out, bytes)` (which escape what their
+// format needs), each maximal ill-formed subpart as one U+FFFD.
+template <class Ascii, class Character = copy_character>
+void append_well_formed(std::string& out, std::string_view text, Ascii ascii, Character character = {}) {
     for (std::size_t i = 0; i < text.size();) {
         if (static_cast<unsigned char>(text[i]) < 0x80) {
             ascii(out, text[i++]);
@@ -19032,7 +19041,7 @@ void append_well_formed(std::string& out, std::string_view text, Ascii ascii) {
         }
         std::size_t invalid = 1;
         if (std::size_t length = character_length(text, i, invalid)) {
-            out.append(text.substr(i, length));
+            character(out, text.substr(i, length));
             i += length;
         } else {
             out.append(replacement);
@@ -21386,35 +21395,33 @@ inline char const* script_escape(std::string_view text, std::size_t i, std::size
 inline void append_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
+    auto ascii = [](std::string& o, char c) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"': o += "\\\""; break;
+            case '\\': o += "\\\\"; break;
+            case '\n': o += "\\n"; break;
+            case '\r': o += "\\r"; break;
+            case '\t': o += "\\t"; break;
+            case '\b': o += "\\b"; break;
+            case '\f': o += "\\f"; break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
-                    out += "\\u00";
-                    out += hex[(c >> 4) & 0xf];
-                    out += hex[c & 0xf];
-                } else if (std::size_t length = 0; auto escape = detail::script_escape(text, i, length)) {
-                    out += escape;
-                    i += length - 1;
-                } else if (static_cast<unsigned char>(c) < 0x80) {
-                    out += c;
-                } else if (std::size_t invalid = 1; (length = detail::utf8::character_length(text, i, invalid))) {
-                    out.append(text.substr(i, length));
-                    i += length - 1;
+                    o += "\\u00";
+                    o += hex[(c >> 4) & 0xf];
+                    o += hex[c & 0xf];
+                } else if (std::size_t length = 0; auto escape = detail::script_escape({&c, 1}, 0, length)) {
+                    o += escape;  // '<'
                 } else {
-                    out.append(detail::utf8::replacement);
-                    i += invalid - 1;
+                    o += c;
                 }
         }
-    }
+    };
+    auto character = [](std::string& o, std::string_view bytes) {
+        std::size_t length = 0;
+        if (auto escape = detail::script_escape(bytes, 0, length)) o += escape;
+        else o.append(bytes);
+    };
+    detail::utf8::append_well_formed(out, text, ascii, character);
     out += '"';
 }
 

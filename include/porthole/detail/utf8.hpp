@@ -105,11 +105,16 @@ inline std::size_t character_length(std::string_view text, std::size_t i, std::s
     return 0;
 }
 
-// Appends `text` to `out` as well-formed UTF-8: each ASCII byte through `ascii(out, c)` (which
-// escapes what its format needs), each valid character as it is, each maximal ill-formed
-// subpart as one U+FFFD.
-template <class Ascii>
-void append_well_formed(std::string& out, std::string_view text, Ascii ascii) {
+// What append_well_formed does with a valid character by default: copies it.
+struct copy_character {
+    void operator()(std::string& out, std::string_view character) const { out.append(character); }
+};
+
+// Appends `text` to `out` as well-formed UTF-8: each ASCII byte through `ascii(out, c)` and each
+// valid character of two to four bytes through `character(out, bytes)` (which escape what their
+// format needs), each maximal ill-formed subpart as one U+FFFD.
+template <class Ascii, class Character = copy_character>
+void append_well_formed(std::string& out, std::string_view text, Ascii ascii, Character character = {}) {
     for (std::size_t i = 0; i < text.size();) {
         if (static_cast<unsigned char>(text[i]) < 0x80) {
             ascii(out, text[i++]);
@@ -117,7 +122,7 @@ void append_well_formed(std::string& out, std::string_view text, Ascii ascii) {
         }
         std::size_t invalid = 1;
         if (std::size_t length = character_length(text, i, invalid)) {
-            out.append(text.substr(i, length));
+            character(out, text.substr(i, length));
             i += length;
         } else {
             out.append(replacement);
