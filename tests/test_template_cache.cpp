@@ -87,6 +87,24 @@ TEST_CASE("template_cache with reload_on_change reloads a file whose mtime chang
     CHECK_THROWS_AS(cache.get(file), template_error);
 }
 
+TEST_CASE("template_cache with reload_on_change reloads when another file takes the name, however alike") {
+    auto const file = scratch_dir() / "swapped.html";
+    auto const other = scratch_dir() / "swapped.next";
+    write_file(file, "one @@v@@");
+    write_file(other, "two @@v@@");  // same size, and the same time below (as `cp -p` leaves it)
+    auto const time = std::filesystem::last_write_time(file);
+    std::filesystem::last_write_time(other, time);
+    template_cache cache{{.reload_on_change = true}};
+    auto before = cache.get(file);
+    CHECK(before->render({{"v", 1}}).view() == "one 1");
+    std::filesystem::rename(other, file);  // how editors and deploys replace a file
+    REQUIRE(std::filesystem::last_write_time(file) == time);
+    auto after = cache.get(file);  // the same template before the file's number was compared too
+    CHECK(after != before);
+    CHECK(after->render({{"v", 2}}).view() == "two 2");
+    CHECK(cache.get(file) == after);
+}
+
 #if !defined(_WIN32)
 TEST_CASE("template_cache refuses a FIFO at once, without blocking other threads' get()") {
     auto const fifo = scratch_dir() / "pipe.html";

@@ -19,8 +19,8 @@
 namespace porthole {
 
 struct template_cache_options {
-    // Check the file's modification time and size on every get() and reload it when they
-    // change: for development, where templates are edited while the server runs.
+    // Check the file's modification time, size and number (inode) on every get() and reload it
+    // when one changes: for development, where templates are edited while the server runs.
     bool reload_on_change = false;
     // A file holding more bytes than this is refused (template_error), counted as it is read.
     std::size_t max_file_size = default_max_template_file_size;
@@ -54,7 +54,7 @@ public:
         }
         // The status of the open file, not of the name: what is compared is what is read.
         detail::template_file opened = detail::open_template_file(file);
-        entry fresh{nullptr, opened.status.mtime_seconds, opened.status.mtime_nanoseconds, opened.status.size};
+        entry fresh{nullptr, opened.status};
         {
             std::lock_guard lock(mutex_);
             auto it = entries_.find(file.native());
@@ -75,11 +75,12 @@ public:
 private:
     struct entry {
         std::shared_ptr<const page_template> page;
-        std::int64_t mtime_seconds = 0;  // of the file read, with reload_on_change
-        std::uint32_t mtime_nanoseconds = 0;
-        std::uint64_t size = 0;
+        detail::file_status status{};  // of the file read, with reload_on_change
+        // Another file put in its place (a rename, a switched symlink) is another version
+        // however alike their times and sizes (`cp -p`).
         bool same_version(entry const& o) const noexcept {
-            return mtime_seconds == o.mtime_seconds && mtime_nanoseconds == o.mtime_nanoseconds && size == o.size;
+            return status.id == o.status.id && status.mtime_seconds == o.status.mtime_seconds &&
+                   status.mtime_nanoseconds == o.status.mtime_nanoseconds && status.size == o.status.size;
         }
     };
     template_cache_options options_;

@@ -13374,8 +13374,8 @@ PORTHOLE_DETAIL_INLINE page_template load_template(std::filesystem::path const& 
 namespace porthole {
 
 struct template_cache_options {
-    // Check the file's modification time and size on every get() and reload it when they
-    // change: for development, where templates are edited while the server runs.
+    // Check the file's modification time, size and number (inode) on every get() and reload it
+    // when one changes: for development, where templates are edited while the server runs.
     bool reload_on_change = false;
     // A file holding more bytes than this is refused (template_error), counted as it is read.
     std::size_t max_file_size = default_max_template_file_size;
@@ -13409,7 +13409,7 @@ public:
         }
         // The status of the open file, not of the name: what is compared is what is read.
         detail::template_file opened = detail::open_template_file(file);
-        entry fresh{nullptr, opened.status.mtime_seconds, opened.status.mtime_nanoseconds, opened.status.size};
+        entry fresh{nullptr, opened.status};
         {
             std::lock_guard lock(mutex_);
             auto it = entries_.find(file.native());
@@ -13430,11 +13430,12 @@ public:
 private:
     struct entry {
         std::shared_ptr<const page_template> page;
-        std::int64_t mtime_seconds = 0;  // of the file read, with reload_on_change
-        std::uint32_t mtime_nanoseconds = 0;
-        std::uint64_t size = 0;
+        detail::file_status status{};  // of the file read, with reload_on_change
+        // Another file put in its place (a rename, a switched symlink) is another version
+        // however alike their times and sizes (`cp -p`).
         bool same_version(entry const& o) const noexcept {
-            return mtime_seconds == o.mtime_seconds && mtime_nanoseconds == o.mtime_nanoseconds && size == o.size;
+            return status.id == o.status.id && status.mtime_seconds == o.status.mtime_seconds &&
+                   status.mtime_nanoseconds == o.status.mtime_nanoseconds && status.size == o.status.size;
         }
     };
     template_cache_options options_;
@@ -14812,7 +14813,20 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     }
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
-    for (auto h : command_line_values(argc, argv, "--allow-host")) o.allowed_hosts.emplace_back(h);
+    // The socket file's flags with no socket file to apply them to would be ignored in silence.
+    bool unix_address = std::any_of(addresses.begin(), addresses.end(), [](auto a) { return a.starts_with("unix:"); });
+    for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"}) {
+        auto value = command_line_value(argc, argv, flag);
+        if (value && value->empty()) return refuse(std::string(flag) + " needs a value");
+        if (value && !unix_address)
+            return refuse(std::string(flag) + " is for a Unix socket's file, and no --address unix:PATH is given");
+    }
+    for (auto h : command_line_values(argc, argv, "--allow-host")) {
+        // Neither an empty name nor one with a port can ever match a Host: a mistake to report.
+        if (h.empty() || h.find(':') != std::string_view::npos)
+            return refuse("--allow-host needs a host name, without a port");
+        o.allowed_hosts.emplace_back(h);
+    }
     // Values are views into argv that end where their argument ends: C strings.
     if (auto cert = command_line_value(argc, argv, "--tls-cert")) o.tls_cert_file = cert->data();
     if (auto key = command_line_value(argc, argv, "--tls-key")) o.tls_key_file = key->data();
