@@ -250,6 +250,48 @@ TEST_CASE("a bodiless request with Expect: 100-continue answered at once keeps t
     CHECK(c.output().find("100 Continue") == std::string::npos);
 }
 
+TEST_CASE("Expect: 100-continue with nothing to send, or with the body sent already: no 100, no wait, no close") {
+    upload_routes u;
+    auto app = u.make();
+    std::string const next = "GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
+    // Content-Length: 0 (a client waits for nothing): refused or taken, the connection goes on.
+    // Refused, it was closed and the request behind dropped; taken, a 100 went out first.
+    for (char const* refuse : {"X-Refuse: 1\r\n", ""}) {
+        CAPTURE(std::string(refuse));
+        testing::client c(app);
+        c.send(head("/upload", 0, std::string(refuse) + "Expect: 100-continue\r\n") + next);
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].status == (*refuse ? 403 : 200));
+        CHECK(rs[0].header("Connection") != "close");
+        CHECK(rs[1].body == "next");
+        CHECK_FALSE(c.closed());
+        CHECK(c.output().find("100 Continue") == std::string::npos);
+    }
+    // The whole body sent with the head: it is in hand, read and dropped on a refusal.
+    testing::client r(app);
+    r.send(head("/upload", 5, "X-Refuse: 1\r\nExpect: 100-continue\r\n") + "hello" + next);
+    auto rs = r.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].status == 403);
+    CHECK(rs[1].body == "next");
+    CHECK_FALSE(r.closed());
+    testing::client t(app);
+    t.send(head("/upload", 5, "Expect: 100-continue\r\n") + "hello" + next);
+    rs = t.responses();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].body == "got 5");
+    CHECK(rs[1].body == "next");
+    CHECK(t.output().find("100 Continue") == std::string::npos);
+    // Part of it sent: the client may be waiting for the rest's 100 all the same.
+    testing::client p(app);
+    p.send(head("/upload", 5, "X-Refuse: 1\r\nExpect: 100-continue\r\n") + "hel");
+    rs = p.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].header("Connection") == "close");
+    CHECK(p.closed());
+}
+
 TEST_CASE("a body refused for its size goes through the layers: authentication first, their after steps on the 413") {
     upload_routes u;
     struct gate {

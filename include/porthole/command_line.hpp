@@ -364,12 +364,15 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
     // The socket file's flags with no socket file to apply them to would be ignored in silence.
-    bool unix_address = std::any_of(addresses.begin(), addresses.end(), [](auto a) { return a.starts_with("unix:"); });
+    bool unix_address = false;
+    for (auto a : addresses) unix_address = unix_address || a.starts_with("unix:");
     for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"}) {
         auto value = command_line_value(argc, argv, flag);
-        if (value && value->empty()) return refuse(std::string(flag) + " needs a value");
-        if (value && !unix_address)
-            return refuse(std::string(flag) + " is for a Unix socket's file, and no --address unix:PATH is given");
+        if (value && (value->empty() || !unix_address))
+            return refuse(flag +
+                          std::string(value->empty()
+                                          ? " needs a value"
+                                          : " is for a Unix socket's file, and no --address unix:PATH is given"));
     }
     for (auto h : command_line_values(argc, argv, "--allow-host")) {
         // Neither an empty name nor one with a port can ever match a Host: a mistake to report.

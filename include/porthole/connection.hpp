@@ -421,7 +421,7 @@ private:
                     // The head first, so that the application can say how the body is taken.
                     auto head = parser_.parse_to_body(data + off, size - off);
                     if (head == parse_status::incomplete) break;
-                    if (head == parse_status::complete && may_have_body(parser_.head()) && plan_body()) {
+                    if (head == parse_status::complete && may_have_body(parser_.head()) && plan_body(size - off)) {
                         off += parser_.head_size();
                         parser_.reset();
                         continue_sent_ = false;
@@ -729,8 +729,9 @@ private:
         else return false;
     }
 
-    // The head is complete and a body follows: asks the application how it is taken.
-    PORTHOLE_NOINLINE bool plan_body();
+    // The head is complete and a body follows: asks the application how it is taken (`arrived`:
+    // the bytes in hand from the head on).
+    PORTHOLE_NOINLINE bool plan_body(std::size_t arrived);
 
     // Streams what it can of [data, data + size) into the body being taken; the bytes used.
     PORTHOLE_NOINLINE std::size_t take_body(char* data, std::size_t size);

@@ -10769,7 +10769,7 @@ private:
                     // The head first, so that the application can say how the body is taken.
                     auto head = parser_.parse_to_body(data + off, size - off);
                     if (head == parse_status::incomplete) break;
-                    if (head == parse_status::complete && may_have_body(parser_.head()) && plan_body()) {
+                    if (head == parse_status::complete && may_have_body(parser_.head()) && plan_body(size - off)) {
                         off += parser_.head_size();
                         parser_.reset();
                         continue_sent_ = false;
@@ -11077,8 +11077,9 @@ private:
         else return false;
     }
 
-    // The head is complete and a body follows: asks the application how it is taken.
-    PORTHOLE_NOINLINE bool plan_body();
+    // The head is complete and a body follows: asks the application how it is taken (`arrived`:
+    // the bytes in hand from the head on).
+    PORTHOLE_NOINLINE bool plan_body(std::size_t arrived);
 
     // Streams what it can of [data, data + size) into the body being taken; the bytes used.
     PORTHOLE_NOINLINE std::size_t take_body(char* data, std::size_t size);
@@ -11856,8 +11857,9 @@ namespace porthole {
 // The head is complete and a body follows: asks the application how it is taken. True when
 // the connection takes it from here (streamed to a sink, or dropped after an early answer),
 // or refused it; false when the parser reads it whole, under the plan's limit if any.
+// `arrived`: the bytes in hand from the head's first on.
 template <class App>
-bool connection<App>::plan_body() {
+bool connection<App>::plan_body(std::size_t arrived) {
     if constexpr (std::same_as<std::remove_cv_t<App>, application_ref>) {
         if (!app_.plans_bodies()) return false;  // it stands for an application that never plans
     }
@@ -11896,16 +11898,19 @@ bool connection<App>::plan_body() {
         metric_.routed(*recorder);
     auto consumer = std::move(ex_.body);
     incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
+    // A client that asked for a 100 sends no body before it (RFC 9110 10.1.1), unless there is
+    // none to send (Content-Length: 0) or it sent the body all the same: then there is no wait.
+    bool awaits_continue = h.expect_continue && (h.framing == body_framing::chunked ||
+                                                 (h.framing == body_framing::content_length && h.content_length != 0 &&
+                                                  arrived - parser_.head_size() < h.content_length));
     if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
         incoming_->consumer = std::move(consumer);
         await_answer(req, true);
-        if (h.expect_continue && h.version.minor >= 1 && h.framing != body_framing::none)
-            append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+        if (awaits_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
         return true;
     }
-    consumer.reset();  // the application answered without it: the body is dropped
-    if ((h.expect_continue && h.framing != body_framing::none) ||
-        too_large) {  // the client waits before sending it, or it is too large: close instead
+    consumer.reset();                    // the application answered without it: the body is dropped
+    if (awaits_continue || too_large) {  // the client waits before sending it, or it is too large: close instead
         incoming_.reset();
         closing_ = input_cut_ = true;
     }
@@ -14814,12 +14819,15 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     if (auto u = command_line_value(argc, argv, "--socket-owner")) o.unix_socket_owner = std::string(*u);
     if (auto g = command_line_value(argc, argv, "--socket-group")) o.unix_socket_group = std::string(*g);
     // The socket file's flags with no socket file to apply them to would be ignored in silence.
-    bool unix_address = std::any_of(addresses.begin(), addresses.end(), [](auto a) { return a.starts_with("unix:"); });
+    bool unix_address = false;
+    for (auto a : addresses) unix_address = unix_address || a.starts_with("unix:");
     for (char const* flag : {"--socket-mode", "--socket-owner", "--socket-group"}) {
         auto value = command_line_value(argc, argv, flag);
-        if (value && value->empty()) return refuse(std::string(flag) + " needs a value");
-        if (value && !unix_address)
-            return refuse(std::string(flag) + " is for a Unix socket's file, and no --address unix:PATH is given");
+        if (value && (value->empty() || !unix_address))
+            return refuse(flag +
+                          std::string(value->empty()
+                                          ? " needs a value"
+                                          : " is for a Unix socket's file, and no --address unix:PATH is given"));
     }
     for (auto h : command_line_values(argc, argv, "--allow-host")) {
         // Neither an empty name nor one with a port can ever match a Host: a mistake to report.

@@ -12,8 +12,9 @@ namespace porthole {
 // The head is complete and a body follows: asks the application how it is taken. True when
 // the connection takes it from here (streamed to a sink, or dropped after an early answer),
 // or refused it; false when the parser reads it whole, under the plan's limit if any.
+// `arrived`: the bytes in hand from the head's first on.
 template <class App>
-bool connection<App>::plan_body() {
+bool connection<App>::plan_body(std::size_t arrived) {
     if constexpr (std::same_as<std::remove_cv_t<App>, application_ref>) {
         if (!app_.plans_bodies()) return false;  // it stands for an application that never plans
     }
@@ -52,16 +53,19 @@ bool connection<App>::plan_body() {
         metric_.routed(*recorder);
     auto consumer = std::move(ex_.body);
     incoming_ = std::make_unique<detail::incoming_body>(nullptr, h, config_.limits, plan->max_size);
+    // A client that asked for a 100 sends no body before it (RFC 9110 10.1.1), unless there is
+    // none to send (Content-Length: 0) or it sent the body all the same: then there is no wait.
+    bool awaits_continue = h.expect_continue && (h.framing == body_framing::chunked ||
+                                                 (h.framing == body_framing::content_length && h.content_length != 0 &&
+                                                  arrived - parser_.head_size() < h.content_length));
     if (consumer && ex_.started && res.answered_later()) {  // taken: the sink answers at the end
         incoming_->consumer = std::move(consumer);
         await_answer(req, true);
-        if (h.expect_continue && h.version.minor >= 1 && h.framing != body_framing::none)
-            append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
+        if (awaits_continue && h.version.minor >= 1) append_buffered("HTTP/1.1 100 Continue\r\n\r\n");
         return true;
     }
-    consumer.reset();  // the application answered without it: the body is dropped
-    if ((h.expect_continue && h.framing != body_framing::none) ||
-        too_large) {  // the client waits before sending it, or it is too large: close instead
+    consumer.reset();                    // the application answered without it: the body is dropped
+    if (awaits_continue || too_large) {  // the client waits before sending it, or it is too large: close instead
         incoming_.reset();
         closing_ = input_cut_ = true;
     }
