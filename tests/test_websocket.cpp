@@ -293,7 +293,8 @@ TEST_CASE("a full outgoing queue closes the connection with 1013, what waited un
     std::string piece(400, 'a');
     CHECK(h.send_text(piece));
     CHECK(h.send_text(piece));
-    CHECK_FALSE(h.send_text(piece));  // 1200 > 1000
+    CHECK(h.send_text(piece));        // behind 800 bytes and two entries: under 1000
+    CHECK_FALSE(h.send_text(piece));  // behind 1200 and more
     CHECK_FALSE(h.connected());
     c.step();
     auto frames = frames_after_101(c.output());
@@ -306,6 +307,42 @@ TEST_CASE("a full outgoing queue closes the connection with 1013, what waited un
     REQUIRE_FALSE(seen.empty());
     CHECK(seen.back() == "close 1013 client too slow ");
     CHECK(c.closed());
+}
+
+TEST_CASE("one message larger than the whole limit goes through a handle, or a group, to a client that keeps up") {
+    // As through the session: the limit is checked before a send. A handle's message over
+    // max_queued_output closed an idle connection with 1013, and a group's emptied the room.
+    echo_fixture f;
+    f.opts.limits.max_queued_output = 1000;
+    auto app = make_app(f);
+    std::vector<std::unique_ptr<testing::client<decltype(app)>>> clients;
+    for (int i = 0; i < 2; ++i) {
+        clients.push_back(std::make_unique<testing::client<decltype(app)>>(app));
+        clients.back()->send(upgrade_request());
+    }
+    std::string const big(5000, 'b');
+    ws::handle h = f.handles.at(0);
+    CHECK(h.send_binary(big));
+    CHECK(h.connected());
+    clients[0]->step();
+    auto frames = frames_after_101(clients[0]->output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].type == ws::event_type::binary);
+    CHECK(frames[0].data == big);
+    ws::group g;
+    for (auto& m : f.handles) g.add(m);
+    CHECK(g.broadcast_binary(big) == 2);
+    CHECK(g.size() == 2);
+    for (auto& c : clients) c->step();
+    CHECK(frames_after_101(clients[0]->output()).size() == 2);
+    frames = frames_after_101(clients[1]->output());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].data == big);
+    // Behind it, nothing more is taken until it has gone out.
+    CHECK(h.send_binary(big));
+    CHECK_FALSE(h.send_text("x"));
+    clients[0]->step();
+    CHECK(frames_after_101(clients[0]->output()).back().code == 1013);
 }
 
 TEST_CASE("empty messages through a handle count against the outbox's limit too") {
@@ -520,6 +557,53 @@ TEST_CASE("over sockets: echo, a handle from another thread, then a stop sends 1
     for (auto& c : conns) CHECK(c.closed_by_peer());
     stopper.join();
     CHECK(f.seen.get().back().rfind("close 1001", 0) == 0);
+}
+
+TEST_CASE("over sockets: a client reading a large message slowly but steadily outlives unanswered pings") {
+    // Its ping waits behind the message, in the connection's queue and the socket's: an
+    // unanswered ping two intervals on gave it up (1006) while it read, before the socket's
+    // send queue counted as a sign of life.
+    std::size_t const size = 4u << 20;
+    std::string const message(size, 'm');
+    auto app = router{websocket<"/big">(ws::handlers{.on_open = [&](ws::session& s, request const&) {
+        (void)s.send_binary(message);  // one message of any size goes in
+    }})};
+    auto o = loopback();
+    o.websocket_ping_interval = 200ms;
+    porthole::server s(app, o);
+    s.start();
+    test_client::connection c(s.port());
+    REQUIRE(c.ok());
+    int small = 64 * 1024;
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    REQUIRE(c.send(upgrade_request("/big")));
+    std::string in;
+    char buf[16 * 1024];
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    // At most 16 KiB every 5 ms: 3.3 MB/s at best, more than a second for the message.
+    while (in.size() < size + 200 && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{c.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        auto n = ::recv(c.fd(), buf, sizeof buf, 0);
+        if (n <= 0) break;  // given up
+        in.append(buf, static_cast<std::size_t>(n));
+        std::this_thread::sleep_for(5ms);
+        auto head_end = in.find("\r\n\r\n");
+        if (head_end != std::string::npos && in.size() >= head_end + 4 + 10 + size + 2) break;  // the ping too
+    }
+    auto frames = frames_after_101(in);
+    REQUIRE(frames.size() >= 2);
+    CHECK(frames[0].type == ws::event_type::binary);
+    CHECK(frames[0].data.size() == size);
+    CHECK(frames[1].type == ws::event_type::ping);
+    REQUIRE(c.send(ws_support::client_frame(ws::opcode::pong, "")));
+    std::this_thread::sleep_for(500ms);  // two intervals: answered, the connection stays
+    pollfd p{c.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 0) == 1) {
+        auto n = ::recv(c.fd(), buf, sizeof buf, MSG_PEEK);
+        CHECK(n > 0);  // a ping, not the end
+    }
+    s.stop();
 }
 
 TEST_CASE("over sockets: clients that vanish mid-frame leak no descriptor") {

@@ -385,6 +385,54 @@ TEST_CASE("heartbeat: a ping per call, and an unanswered one ends the connection
     CHECK(e->code == ws::close_code::abnormal_closure);
 }
 
+TEST_CASE("heartbeat: a peer that took output since the last one is reading, however long its ping waits") {
+    ws::connection c;
+    REQUIRE(c.send_binary(std::string(100000, 'd')) == ws::send_result::queued);
+    CHECK(c.heartbeat());  // the ping waits behind the message
+    auto written = [&c](std::size_t n) {
+        while (n != 0) {
+            auto pieces = c.pending_output();
+            REQUIRE_FALSE(pieces.empty());
+            std::size_t k = std::min(n, pieces[0].size());
+            c.written(k);
+            n -= k;
+        }
+    };
+    written(60000);
+    c.transport_backlog(50000);  // of the 60,000 written, the peer took 10,000
+    CHECK(c.heartbeat());        // unanswered, but the peer reads: kept, no second ping
+    CHECK(c.phase() == ws::phase::open);
+    written(30000);
+    c.transport_backlog(79997);  // 80,000 would be nothing taken: three bytes were
+    CHECK(c.heartbeat());
+    c.transport_backlog(79997);  // nothing taken since, nothing written
+    CHECK_FALSE(c.heartbeat());  // given up, as without the backlog
+    CHECK(c.phase() == ws::phase::closed);
+    auto e = c.next();
+    REQUIRE(e);
+    CHECK(e->code == ws::close_code::abnormal_closure);
+
+    // Written but not taken, on the first count: no sign of life.
+    ws::connection d;
+    REQUIRE(d.send_binary(std::string(1000, 'd')) == ws::send_result::queued);
+    CHECK(d.heartbeat());
+    outcome o;
+    drain_output(d, o);
+    auto frames = read_server_output(o.output);
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[1].type == event_type::ping);
+    d.transport_backlog(o.output.size());
+    CHECK_FALSE(d.heartbeat());
+    // A peer that hangs while its system takes the ping (2 bytes) is given up as before.
+    ws::connection h;
+    CHECK(h.heartbeat());
+    outcome ho;
+    drain_output(h, ho);
+    REQUIRE(ho.output.size() == 2);
+    h.transport_backlog(0);
+    CHECK_FALSE(h.heartbeat());
+}
+
 TEST_CASE("sending: what may not be sent is refused and nothing is queued") {
     ws::connection c;
     CHECK(c.send_text("\xc3\x28") == ws::send_result::invalid);

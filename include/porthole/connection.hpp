@@ -282,6 +282,12 @@ public:
     // While writing (the write timeout: the peer stopped reading), the peer is taken to have
     // left: nothing more is written, and the driver closes at once.
     void timeout();
+    // Optional, before timeout() on an upgraded connection: the bytes written that the peer has
+    // not taken yet (the socket's send queue, where the system tells). A WebSocket peer whose
+    // backlog shrank is reading, so an unanswered ping waiting behind that data does not end it.
+    void transport_backlog(std::size_t bytes) noexcept {
+        if (up_) up_->transport_backlog(bytes);
+    }
 
     // Bytes of memory the connection holds for its peer now: buffers and field storage, and
     // the bodies of responses it holds until they are written (which the application made).

@@ -44,6 +44,9 @@ public:
     virtual bool wants_read() const noexcept = 0;
     virtual state phase() const noexcept = 0;
     virtual void timeout() = 0;
+    // Before timeout(), from a driver that can tell: the bytes written that the peer has not
+    // taken yet (connection::transport_backlog).
+    virtual void transport_backlog(std::size_t) noexcept {}
     virtual void drain() noexcept = 0;  // the server stops
     virtual void shrink() = 0;
     virtual void on_notify() = 0;  // another thread left word through the link

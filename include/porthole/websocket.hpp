@@ -69,15 +69,16 @@ struct outbox {
     bool overflowed = false;  // a send found it full: the connection closes with 1013
     std::shared_ptr<connection_link> link;
 
-    // Any thread: queues `it` and wakes the connection's thread. A full outbox takes nothing
-    // more, and the connection closes with 1013 when its thread sees it.
+    // Any thread: queues `it` and wakes the connection's thread. An outbox past its limit takes
+    // nothing more, and the connection closes with 1013 when its thread sees it. Checked before,
+    // as a session's send is: one message of any size goes in behind an outbox under the limit.
     bool put(item&& it, std::size_t size) {
         bool queued = false;
         {
             std::lock_guard lock(mutex);
             if (!open) return false;
             size += sizeof(item);  // each entry counts, so that empty messages are bounded too
-            if (bytes + size > limit) {
+            if (bytes > limit) {
                 overflowed = true;
                 open = false;
                 items.clear();
@@ -377,6 +378,7 @@ public:
         else conn().timeout();
         pump();
     }
+    void transport_backlog(std::size_t bytes) noexcept override { conn().transport_backlog(bytes); }
     void drain() noexcept override {
         quietly([&] {
             conn().going_away();

@@ -209,16 +209,31 @@ public:
     }
     // For the driver's keep-alive timer: sends a ping, after checking that the previous one
     // was answered. Returns false when it was not: the peer is gone, and the connection is
-    // abandoned (closed, nothing left to write, 1006 reported).
+    // abandoned (closed, nothing left to write, 1006 reported). A peer that took output since
+    // the last heartbeat (transport_backlog) is reading, and its ping may wait behind that
+    // data: it is not given up, and no second ping is sent.
     bool heartbeat() {
         if (phase_ != phase::open) return phase_ != phase::closed;
+        bool took_output = took_output_;
+        took_output_ = false;
+        written_since_beat_ = 0;
         if (awaiting_pong_) {
+            if (took_output) return true;
             abandon();
             return false;
         }
         awaiting_pong_ = true;
         queue_frame(opcode::ping, {});
         return true;
+    }
+    // For the driver, before heartbeat(), where it can tell: the bytes written that the peer
+    // has not taken yet (a socket's send queue). Fewer than the last count and what was written
+    // since, by more than the ping itself (which a peer's system takes while the peer hangs, as
+    // long as its buffer has room): the peer took some, a sign of life as input is.
+    void transport_backlog(std::size_t bytes) noexcept {
+        constexpr std::size_t ping_size = 2;  // heartbeat()'s: empty
+        if (bytes + ping_size < transport_backlog_ + written_since_beat_) took_output_ = true;
+        transport_backlog_ = bytes;
     }
     // The server is stopping (7.4.1: 1001, going away): starts the closing handshake.
     void going_away() { close(close_code::going_away); }
@@ -246,6 +261,7 @@ public:
     }
     // n bytes of pending_output() were written.
     void written(std::size_t n) noexcept {
+        written_since_beat_ += n;
         queued_ -= std::min(n, queued_);
         while (n > 0 && head_ < segments_.size()) {
             std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;
@@ -791,6 +807,9 @@ private:
     bool pending_close_ = false;
     bool close_clean_ = false;
     bool awaiting_pong_ = false;
+    bool took_output_ = false;            // since the last heartbeat (transport_backlog)
+    std::size_t transport_backlog_ = 0;   // at the last transport_backlog()
+    std::size_t written_since_beat_ = 0;  // since the last heartbeat
     close_code close_event_code_ = close_code::normal_closure;
     std::array<char, max_close_reason> close_reason_{};
     std::size_t close_reason_size_ = 0;

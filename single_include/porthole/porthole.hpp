@@ -4250,6 +4250,9 @@ public:
     virtual bool wants_read() const noexcept = 0;
     virtual state phase() const noexcept = 0;
     virtual void timeout() = 0;
+    // Before timeout(), from a driver that can tell: the bytes written that the peer has not
+    // taken yet (connection::transport_backlog).
+    virtual void transport_backlog(std::size_t) noexcept {}
     virtual void drain() noexcept = 0;  // the server stops
     virtual void shrink() = 0;
     virtual void on_notify() = 0;  // another thread left word through the link
@@ -9080,6 +9083,9 @@ inline void set_socket_flag(int fd, int level, int name) noexcept {
     ::setsockopt(native_socket(fd), level, name, reinterpret_cast<char const*>(&one), sizeof one);
 }
 
+// Windows does not tell how much of a socket's output its peer has yet to take.
+inline bool send_queue_bytes(int, std::size_t&) noexcept { return false; }
+
 // Accepts one connection as a non-blocking socket; -1 with errno set when there is none.
 inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
     len = sizeof peer;
@@ -9233,7 +9239,9 @@ public:
 #include <unistd.h>
 
 #if defined(__linux__)
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #endif
 #endif
@@ -9341,6 +9349,21 @@ inline void open_pipe(unique_fd& read_end, unique_fd& write_end) {
 inline void set_socket_flag(int fd, int level, int name) noexcept {
     int one = 1;
     ::setsockopt(fd, level, name, &one, sizeof one);
+}
+
+// Bytes written to a socket that its peer has not taken yet (its send queue: unsent and
+// unacknowledged), where the system tells (Linux: SIOCOUTQ); false where it does not.
+inline bool send_queue_bytes(int fd, std::size_t& bytes) noexcept {
+#if defined(__linux__)
+    int n = 0;
+    if (::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return false;
+    bytes = static_cast<std::size_t>(n);
+    return true;
+#else
+    (void)fd;
+    (void)bytes;
+    return false;
+#endif
 }
 #endif  // !_WIN32
 
@@ -10630,6 +10653,12 @@ public:
     // While writing (the write timeout: the peer stopped reading), the peer is taken to have
     // left: nothing more is written, and the driver closes at once.
     void timeout();
+    // Optional, before timeout() on an upgraded connection: the bytes written that the peer has
+    // not taken yet (the socket's send queue, where the system tells). A WebSocket peer whose
+    // backlog shrank is reading, so an unanswered ping waiting behind that data does not end it.
+    void transport_backlog(std::size_t bytes) noexcept {
+        if (up_) up_->transport_backlog(bytes);
+    }
 
     // Bytes of memory the connection holds for its peer now: buffers and field storage, and
     // the bodies of responses it holds until they are written (which the application made).
@@ -16537,6 +16566,11 @@ template <class Shared, class Poller>
 inline bool event_loop<Shared, Poller>::timed_out_upgraded(slot& s) noexcept {
     timers_.unlink(s);
     try {
+        // TLS keeps records of its own the socket did not take yet: the count would mislead.
+        if constexpr (!encrypted) {
+            std::size_t backlog = 0;
+            if (send_queue_bytes(s.fd, backlog)) s.conn->transport_backlog(backlog);
+        }
         s.conn->timeout();
     } catch (...) {
         close(s);
@@ -20263,16 +20297,31 @@ public:
     }
     // For the driver's keep-alive timer: sends a ping, after checking that the previous one
     // was answered. Returns false when it was not: the peer is gone, and the connection is
-    // abandoned (closed, nothing left to write, 1006 reported).
+    // abandoned (closed, nothing left to write, 1006 reported). A peer that took output since
+    // the last heartbeat (transport_backlog) is reading, and its ping may wait behind that
+    // data: it is not given up, and no second ping is sent.
     bool heartbeat() {
         if (phase_ != phase::open) return phase_ != phase::closed;
+        bool took_output = took_output_;
+        took_output_ = false;
+        written_since_beat_ = 0;
         if (awaiting_pong_) {
+            if (took_output) return true;
             abandon();
             return false;
         }
         awaiting_pong_ = true;
         queue_frame(opcode::ping, {});
         return true;
+    }
+    // For the driver, before heartbeat(), where it can tell: the bytes written that the peer
+    // has not taken yet (a socket's send queue). Fewer than the last count and what was written
+    // since, by more than the ping itself (which a peer's system takes while the peer hangs, as
+    // long as its buffer has room): the peer took some, a sign of life as input is.
+    void transport_backlog(std::size_t bytes) noexcept {
+        constexpr std::size_t ping_size = 2;  // heartbeat()'s: empty
+        if (bytes + ping_size < transport_backlog_ + written_since_beat_) took_output_ = true;
+        transport_backlog_ = bytes;
     }
     // The server is stopping (7.4.1: 1001, going away): starts the closing handshake.
     void going_away() { close(close_code::going_away); }
@@ -20300,6 +20349,7 @@ public:
     }
     // n bytes of pending_output() were written.
     void written(std::size_t n) noexcept {
+        written_since_beat_ += n;
         queued_ -= std::min(n, queued_);
         while (n > 0 && head_ < segments_.size()) {
             std::size_t left = segment_bytes(segments_[head_]).size() - front_done_;
@@ -20845,6 +20895,9 @@ private:
     bool pending_close_ = false;
     bool close_clean_ = false;
     bool awaiting_pong_ = false;
+    bool took_output_ = false;            // since the last heartbeat (transport_backlog)
+    std::size_t transport_backlog_ = 0;   // at the last transport_backlog()
+    std::size_t written_since_beat_ = 0;  // since the last heartbeat
     close_code close_event_code_ = close_code::normal_closure;
     std::array<char, max_close_reason> close_reason_{};
     std::size_t close_reason_size_ = 0;
@@ -20931,15 +20984,16 @@ struct outbox {
     bool overflowed = false;  // a send found it full: the connection closes with 1013
     std::shared_ptr<connection_link> link;
 
-    // Any thread: queues `it` and wakes the connection's thread. A full outbox takes nothing
-    // more, and the connection closes with 1013 when its thread sees it.
+    // Any thread: queues `it` and wakes the connection's thread. An outbox past its limit takes
+    // nothing more, and the connection closes with 1013 when its thread sees it. Checked before,
+    // as a session's send is: one message of any size goes in behind an outbox under the limit.
     bool put(item&& it, std::size_t size) {
         bool queued = false;
         {
             std::lock_guard lock(mutex);
             if (!open) return false;
             size += sizeof(item);  // each entry counts, so that empty messages are bounded too
-            if (bytes + size > limit) {
+            if (bytes > limit) {
                 overflowed = true;
                 open = false;
                 items.clear();
@@ -21239,6 +21293,7 @@ public:
         else conn().timeout();
         pump();
     }
+    void transport_backlog(std::size_t bytes) noexcept override { conn().transport_backlog(bytes); }
     void drain() noexcept override {
         quietly([&] {
             conn().going_away();

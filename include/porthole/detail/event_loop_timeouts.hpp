@@ -102,6 +102,11 @@ template <class Shared, class Poller>
 inline bool event_loop<Shared, Poller>::timed_out_upgraded(slot& s) noexcept {
     timers_.unlink(s);
     try {
+        // TLS keeps records of its own the socket did not take yet: the count would mislead.
+        if constexpr (!encrypted) {
+            std::size_t backlog = 0;
+            if (send_queue_bytes(s.fd, backlog)) s.conn->transport_backlog(backlog);
+        }
         s.conn->timeout();
     } catch (...) {
         close(s);

@@ -44,7 +44,9 @@
 #include <unistd.h>
 
 #if defined(__linux__)
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #endif
 #endif
@@ -152,6 +154,21 @@ inline void open_pipe(unique_fd& read_end, unique_fd& write_end) {
 inline void set_socket_flag(int fd, int level, int name) noexcept {
     int one = 1;
     ::setsockopt(fd, level, name, &one, sizeof one);
+}
+
+// Bytes written to a socket that its peer has not taken yet (its send queue: unsent and
+// unacknowledged), where the system tells (Linux: SIOCOUTQ); false where it does not.
+inline bool send_queue_bytes(int fd, std::size_t& bytes) noexcept {
+#if defined(__linux__)
+    int n = 0;
+    if (::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return false;
+    bytes = static_cast<std::size_t>(n);
+    return true;
+#else
+    (void)fd;
+    (void)bytes;
+    return false;
+#endif
 }
 #endif  // !_WIN32
 

@@ -193,6 +193,9 @@ inline void set_socket_flag(int fd, int level, int name) noexcept {
     ::setsockopt(native_socket(fd), level, name, reinterpret_cast<char const*>(&one), sizeof one);
 }
 
+// Windows does not tell how much of a socket's output its peer has yet to take.
+inline bool send_queue_bytes(int, std::size_t&) noexcept { return false; }
+
 // Accepts one connection as a non-blocking socket; -1 with errno set when there is none.
 inline int accept_connection(int listen_fd, sockaddr_storage& peer, socklen_t& len) noexcept {
     len = sizeof peer;
