@@ -83,8 +83,14 @@ TEST_CASE("HSTS and extra fields when asked; an extra field with an empty value 
                                         .strict_transport_security = "max-age=31536000",
                                         .extra = {{"Permissions-Policy", "camera=()"}, {"X-Empty", ""}}}}}(
         [](request const&) { return "ok"; });
-    auto r = app(request{});
+    request::parts over_tls;
+    over_tls.secure = true;
+    auto r = app(request{over_tls});
     CHECK(r.header("Strict-Transport-Security") == "max-age=31536000");
+    // Never over plain HTTP (RFC 6797 7.2): it went on every answer before.
+    auto plain = app(request{});
+    CHECK_FALSE(plain.header("Strict-Transport-Security").has_value());
+    CHECK(plain.header("Permissions-Policy") == "camera=()");
     CHECK(r.header("Permissions-Policy") == "camera=()");
     CHECK_FALSE(r.header("X-Empty").has_value());
     CHECK_FALSE(r.header("Content-Security-Policy").has_value());

@@ -292,6 +292,41 @@ TEST_CASE("a client's close_notify ends its input only: requests in the same rea
     s.stop();
 }
 
+TEST_CASE("a client's close_notify read behind an answer that fills the output is the end of input all the same") {
+    // The records after the large answer's request wait, read, until its output drains; the
+    // close_notify among them was not taken for the end of input when they were taken up: no
+    // close_notify back, the connection open until the keep-alive timeout (60 s).
+    std::string const big(4u << 20, 'b');
+    auto app = [&big](request const& req) { return response::text(req.path() == "/big" ? big : "small"); };
+    https_server<decltype(app)&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(v);
+        SSL_CTX_set_max_proto_version(client.ctx, v);
+        tls_conn c(s.port(), client.ctx);
+        REQUIRE(c.ok());
+        int fd = SSL_get_fd(c.ssl());
+        timeval wait{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        int on = 1, off = 0;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+        REQUIRE(c.send("GET /big HTTP/1.1\r\nHost: localhost\r\n\r\nGET /small HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+        REQUIRE(SSL_shutdown(c.ssl()) == 0);
+        ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        auto rs = c.read(2);
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].body.size() == big.size());
+        CHECK(rs[1].body == "small");
+        char buf[64];
+        std::size_t n = 0;
+        int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
+        CHECK(r == 0);
+        CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // its close_notify, within the 5 s
+    }
+    s.stop();
+}
+
 // Lingering close over TLS (RFC 9112 section 9.6): without it the server closes with the body
 // unread, the kernel resets the connection, and the client's writes fail before it reads the 413.
 TEST_CASE("lingering close over TLS: a refused upload still being sent gets its 413, close_notify, then a FIN") {

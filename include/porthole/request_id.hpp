@@ -63,7 +63,8 @@ public:
 
     void after(state& s, response& res) const { res.set_header(opts_.header, s.id); }
 
-    // 32 hexadecimal digits (128 bits) from a generator seeded once per thread from the system.
+    // 32 hexadecimal digits (128 bits) from a generator seeded once per thread from the system:
+    // unique in practice, not secret (splitmix64 can be run forward from one id).
     static std::string generate() {
         thread_local std::uint64_t seed = [] {
             unsigned char b[8];

@@ -8,6 +8,7 @@
 #include <porthole/detail/compiled_once.hpp>
 #include <porthole/layer.hpp>
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,7 +28,9 @@ struct security_headers_options {
     std::string frame_options = "DENY";
     // A page opened from this one cannot reach back through window.opener, and the reverse.
     std::string cross_origin_opener_policy = "same-origin";
-    // Over TLS only: "max-age=31536000" tells browsers to use https from now on. Off by default.
+    // "max-age=31536000" tells browsers to use https from now on. Sent on answers to requests
+    // that came over TLS only (RFC 6797 7.2: never over plain HTTP; behind a proxy that ends
+    // TLS, the proxy adds it). Off by default.
     std::string strict_transport_security{};
     // Any other fields, sent the same way.
     std::vector<std::pair<std::string, std::string>> extra{};
@@ -39,14 +42,19 @@ public:
     // value with a control character).
     explicit security_headers(security_headers_options o = {});
 
-    void before(request const&) const noexcept {}
-    void after(response& res) const {
-        for (auto const& [name, value] : fields_)
+    // Keeps whether the request came over TLS, for Strict-Transport-Security.
+    layer_result<bool> before(request const& req) const { return req.secure(); }
+    void after(bool& secure, response& res) const {
+        for (std::size_t i = 0; i < fields_.size(); ++i) {
+            if (i == hsts_at_ && !secure) continue;
+            auto const& [name, value] = fields_[i];
             if (!res.header(name)) res.add_header(name, value);  // the handler's own, even empty, wins
+        }
     }
 
 private:
     std::vector<std::pair<std::string, std::string>> fields_;
+    std::size_t hsts_at_ = static_cast<std::size_t>(-1);  // Strict-Transport-Security's place, if any
 };
 
 }  // namespace porthole
@@ -64,6 +72,7 @@ PORTHOLE_DETAIL_INLINE security_headers::security_headers(security_headers_optio
     add("Referrer-Policy", o.referrer_policy);
     add("X-Frame-Options", o.frame_options);
     add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
+    if (!o.strict_transport_security.empty()) hsts_at_ = fields_.size();
     add("Strict-Transport-Security", o.strict_transport_security);
     for (auto& [name, value] : o.extra)
         if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));

@@ -7376,16 +7376,20 @@ inline access_log_function common_log(std::FILE* out) {
         // A byte nginx escapes in its log (a control, '"', '\\', or from 0x7F up: an 8-bit CSI,
         // a bidi override's bytes) is written as it does, \xHH, and so is a space in a user-id,
         // so that a log reader finds the line's fields and a terminal shows what was sent. Only a
-        // field that needs it allocates.
+        // field that needs it allocates. Each field is cut to its share of the line as written,
+        // escapes counted, so that the status and the size always end it.
         std::string escaped_target, escaped_user;
-        auto escaped = [](std::string_view text, bool space, std::string& storage) {
+        auto escaped = [](std::string_view text, bool space, std::size_t most, std::string& storage) {
             auto special = [space](char c) {
                 auto b = static_cast<unsigned char>(c);
                 return b < 0x20 || b >= 0x7f || c == '"' || c == '\\' || (space && c == ' ');
             };
+            text = text.substr(0, most);
             if (std::none_of(text.begin(), text.end(), special)) return text;
             for (char c : text) {
-                if (!special(c)) {
+                bool plain = !special(c);
+                if (storage.size() + (plain ? 1 : 4) > most) break;
+                if (plain) {
                     storage += c;
                     continue;
                 }
@@ -7395,9 +7399,10 @@ inline access_log_function common_log(std::FILE* out) {
             }
             return std::string_view(storage);
         };
-        std::string_view target = escaped(e.target.substr(0, 1024), false, escaped_target);
-        std::string_view user =
-            e.user.empty() ? std::string_view("-") : escaped(e.user.substr(0, 256), true, escaped_user);
+        std::string_view target = escaped(e.target, false, 1024, escaped_target);
+        std::string_view user = e.user.empty() ? std::string_view("-") : escaped(e.user, true, 256, escaped_user);
+        host = host.substr(0, 256);                        // a Unix socket's path at most 108
+        std::string_view method = e.method.substr(0, 64);  // a token: nothing to escape
         char size[24] = "-";
         if (e.body_size_known) std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(e.body_bytes));
         char line[2048];
@@ -7405,12 +7410,10 @@ inline access_log_function common_log(std::FILE* out) {
             line, sizeof line, "%.*s - %.*s [%02u/%s/%04lld:%02u:%02u:%02u +0000] \"%.*s %.*s HTTP/%u.%u\" %u %s\n",
             static_cast<int>(host.size()), host.data(), static_cast<int>(user.size()), user.data(), date.day,
             detail::month_names[date.month - 1], static_cast<long long>(date.year), in_day / 3600, in_day / 60 % 60,
-            in_day % 60, static_cast<int>(e.method.size()), e.method.data(), static_cast<int>(target.size()),
-            target.data(), unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
-        if (n <= 0) return;
-        std::size_t len = std::min(static_cast<std::size_t>(n), sizeof line - 1);
-        if (line[len - 1] != '\n') line[len - 1] = '\n';
-        std::fwrite(line, 1, len, out);
+            in_day % 60, static_cast<int>(method.size()), method.data(), static_cast<int>(target.size()), target.data(),
+            unsigned{e.version.major}, unsigned{e.version.minor}, to_int(e.status), size);
+        if (n <= 0 || static_cast<std::size_t>(n) >= sizeof line) return;  // cannot be: the fields are cut
+        std::fwrite(line, 1, static_cast<std::size_t>(n), out);
     };
 }
 
@@ -7646,6 +7649,7 @@ private:
 // #include <porthole/detail/compiled_once.hpp>
 // #include <porthole/layer.hpp>
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -7665,7 +7669,9 @@ struct security_headers_options {
     std::string frame_options = "DENY";
     // A page opened from this one cannot reach back through window.opener, and the reverse.
     std::string cross_origin_opener_policy = "same-origin";
-    // Over TLS only: "max-age=31536000" tells browsers to use https from now on. Off by default.
+    // "max-age=31536000" tells browsers to use https from now on. Sent on answers to requests
+    // that came over TLS only (RFC 6797 7.2: never over plain HTTP; behind a proxy that ends
+    // TLS, the proxy adds it). Off by default.
     std::string strict_transport_security{};
     // Any other fields, sent the same way.
     std::vector<std::pair<std::string, std::string>> extra{};
@@ -7677,14 +7683,19 @@ public:
     // value with a control character).
     explicit security_headers(security_headers_options o = {});
 
-    void before(request const&) const noexcept {}
-    void after(response& res) const {
-        for (auto const& [name, value] : fields_)
+    // Keeps whether the request came over TLS, for Strict-Transport-Security.
+    layer_result<bool> before(request const& req) const { return req.secure(); }
+    void after(bool& secure, response& res) const {
+        for (std::size_t i = 0; i < fields_.size(); ++i) {
+            if (i == hsts_at_ && !secure) continue;
+            auto const& [name, value] = fields_[i];
             if (!res.header(name)) res.add_header(name, value);  // the handler's own, even empty, wins
+        }
     }
 
 private:
     std::vector<std::pair<std::string, std::string>> fields_;
+    std::size_t hsts_at_ = static_cast<std::size_t>(-1);  // Strict-Transport-Security's place, if any
 };
 
 }  // namespace porthole
@@ -7702,6 +7713,7 @@ PORTHOLE_DETAIL_INLINE security_headers::security_headers(security_headers_optio
     add("Referrer-Policy", o.referrer_policy);
     add("X-Frame-Options", o.frame_options);
     add("Cross-Origin-Opener-Policy", o.cross_origin_opener_policy);
+    if (!o.strict_transport_security.empty()) hsts_at_ = fields_.size();
     add("Strict-Transport-Security", o.strict_transport_security);
     for (auto& [name, value] : o.extra)
         if (!value.empty()) fields_.emplace_back(std::move(name), std::move(value));
@@ -7775,7 +7787,8 @@ public:
 
     void after(state& s, response& res) const { res.set_header(opts_.header, s.id); }
 
-    // 32 hexadecimal digits (128 bits) from a generator seeded once per thread from the system.
+    // 32 hexadecimal digits (128 bits) from a generator seeded once per thread from the system:
+    // unique in practice, not secret (splitmix64 can be run forward from one id).
     static std::string generate() {
         thread_local std::uint64_t seed = [] {
             unsigned char b[8];

@@ -955,16 +955,19 @@ struct tls_transport {
                     loop.defer(s);
                     break;
                 }
-                if (buffered) {
+                ssize_t n = 0;
+                if (buffered) {  // records a full connection declined earlier
                     t.resume(plain, sink);
-                    continue;
-                }
-                ssize_t n = ::recv(s.fd, loop.input_.data(), loop.input_.size(), 0);
-                if (n > 0) {
-                    if (static_cast<std::size_t>(n) < loop.input_.size() && !s.hangup) s.readable = false;
-                    t.feed(std::span<char const>(loop.input_.data(), static_cast<std::size_t>(n)), plain, sink);
                     if (t.current_state() != tls::session::state::closed) continue;
-                    // close_notify: the end of input, like a FIN
+                    // close_notify among them: the end of input, though the socket has nothing new
+                } else {
+                    n = ::recv(s.fd, loop.input_.data(), loop.input_.size(), 0);
+                    if (n > 0) {
+                        if (static_cast<std::size_t>(n) < loop.input_.size() && !s.hangup) s.readable = false;
+                        t.feed(std::span<char const>(loop.input_.data(), static_cast<std::size_t>(n)), plain, sink);
+                        if (t.current_state() != tls::session::state::closed) continue;
+                        // close_notify: the end of input, like a FIN
+                    }
                 }
                 if (n >= 0) {
                     s.readable = false;
