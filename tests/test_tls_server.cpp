@@ -743,3 +743,58 @@ TEST_CASE("WebSocket over TLS (wss): the upgrade, echo, and a stop's 1001 go thr
     CHECK(c.send(ws_support::close_frame(1001)));
     stopper.join();
 }
+
+TEST_CASE("wss: a client reading a large message slowly but steadily outlives unanswered pings") {
+    // As over plain TCP (test_websocket.cpp), with TLS's own records waiting beside the socket's.
+    std::size_t const size = 4u << 20;
+    std::string const message(size, 'm');
+    auto app =
+        router{websocket<"/big">({.on_open = [&](ws::session& s, request const&) { (void)s.send_binary(message); }})};
+    auto o = test_options();
+    o.websocket_ping_interval = 200ms;
+    https_server<decltype(app)&> s(app, o, make_context());
+    s.start();
+    client_ctx client;
+    tls_conn c(s.port(), client.ctx);
+    REQUIRE(c.ok());
+    int small = 64 * 1024;
+    ::setsockopt(SSL_get_fd(c.ssl()), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    REQUIRE(
+        c.send("GET /big HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+    auto frames_in = [](std::string_view raw) {
+        auto at = raw.find("\r\n\r\n");
+        return at == std::string_view::npos ? std::vector<ws_support::recorded_event>{}
+                                            : ws_support::read_server_output(raw.substr(at + 4));
+    };
+    std::string in;
+    char buf[16 * 1024];
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    // At most 16 KiB every 5 ms: more than a second for the message.
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::size_t n = 0;
+        if (SSL_read_ex(c.ssl(), buf, sizeof buf, &n) != 1) break;  // given up
+        in.append(buf, n);
+        std::this_thread::sleep_for(5ms);
+        auto at = in.find("\r\n\r\n");
+        if (at != std::string::npos && in.size() >= at + 4 + 10 + size + 2) break;  // the ping too
+    }
+    auto frames = frames_in(in);
+    REQUIRE(frames.size() >= 2);
+    CHECK(frames[0].data.size() == size);
+    CHECK(frames[1].type == ws::event_type::ping);
+    // Still open: a ping of the client's own is answered.
+    REQUIRE(c.send(ws_support::client_frame(ws::opcode::ping, "alive")));
+    std::string tail;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::size_t n = 0;
+        if (SSL_read_ex(c.ssl(), buf, sizeof buf, &n) != 1) break;
+        tail.append(buf, n);
+        auto got = ws_support::read_server_output(tail);
+        if (!got.empty() && got.back().type == ws::event_type::pong) break;
+    }
+    auto got = ws_support::read_server_output(tail);
+    REQUIRE_FALSE(got.empty());
+    CHECK(got.back() == ws_support::recorded_event{ws::event_type::pong, "alive"});
+    s.stop();
+}

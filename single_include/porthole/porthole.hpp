@@ -16579,10 +16579,12 @@ template <class Shared, class Poller>
 inline bool event_loop<Shared, Poller>::timed_out_upgraded(slot& s) noexcept {
     timers_.unlink(s);
     try {
-        // TLS keeps records of its own the socket did not take yet: the count would mislead.
-        if constexpr (!encrypted) {
-            std::size_t backlog = 0;
-            if (send_queue_bytes(s.fd, backlog)) s.conn->transport_backlog(backlog);
+        std::size_t backlog = 0;
+        if (send_queue_bytes(s.fd, backlog)) {
+            // TLS's records the socket did not take yet wait too (and are larger than what was
+            // written: a peer that took nothing never looks as if it took some).
+            if constexpr (encrypted) backlog += shared_.transport.unsent(s.tls);
+            s.conn->transport_backlog(backlog);
         }
         s.conn->timeout();
     } catch (...) {

@@ -897,6 +897,8 @@ struct tls_transport {
     }
 
     bool has_output(connection_state const& t) const noexcept { return t && !t->output().empty(); }
+    // Encrypted bytes the socket has not taken yet.
+    std::size_t unsent(connection_state const& t) const noexcept { return t ? t->output().size() : 0; }
     bool finished(connection_state const& t) const noexcept {
         return t && t->current_state() == tls::session::state::failed;
     }
