@@ -257,8 +257,8 @@ TEST_CASE("the socket file's flags need a unix: address, and values; --allow-hos
         CHECK(problem(read({"prog", "--allow-host", "ok.internal", "--allow-host", bad})) ==
               "prog: --allow-host needs a host name, without a port");
     }
-    CHECK(read({"prog", "--allow-host", "a.internal", "--allow-host=b.internal"}).options.allowed_hosts ==
-          std::vector<std::string>{"a.internal", "b.internal"});
+    CHECK(read({"prog", "--allow-host", "a.internal", "--allow-host=b.internal", "--allow-host", "[::1]"})
+              .options.allowed_hosts == std::vector<std::string>{"a.internal", "b.internal", "[::1]"});
 }
 
 TEST_CASE("--tls-cert and --tls-key come together, each naming a file, kept as pointers into argv") {

@@ -388,7 +388,8 @@ TEST_CASE("heartbeat: a ping per call, and an unanswered one ends the connection
 TEST_CASE("heartbeat: a peer that took output since the last one is reading, however long its ping waits") {
     ws::connection c;
     REQUIRE(c.send_binary(std::string(100000, 'd')) == ws::send_result::queued);
-    CHECK(c.heartbeat());  // the ping waits behind the message
+    c.transport_backlog(40000);  // what an earlier write left in the socket
+    CHECK(c.heartbeat());        // the ping waits behind the message
     auto written = [&c](std::size_t n) {
         while (n != 0) {
             auto pieces = c.pending_output();
@@ -399,7 +400,7 @@ TEST_CASE("heartbeat: a peer that took output since the last one is reading, how
         }
     };
     written(60000);
-    c.transport_backlog(50000);  // of the 60,000 written, the peer took 10,000
+    c.transport_backlog(50000);  // of the 40,000 held and 60,000 written, the peer took 50,000
     CHECK(c.heartbeat());        // unanswered, but the peer reads: kept, no second ping
     CHECK(c.phase() == ws::phase::open);
     written(30000);
@@ -431,6 +432,16 @@ TEST_CASE("heartbeat: a peer that took output since the last one is reading, how
     REQUIRE(ho.output.size() == 2);
     h.transport_backlog(0);
     CHECK_FALSE(h.heartbeat());
+    // So is one that hangs while messages keep coming, all taken into its system's buffer: no
+    // output was ever held back for it (it was kept until that buffer filled).
+    ws::connection m;
+    m.transport_backlog(0);
+    CHECK(m.heartbeat());
+    for (int i = 0; i < 3; ++i) REQUIRE(m.send_text(std::string(1000, 't')) == ws::send_result::queued);
+    outcome mo;
+    drain_output(m, mo);
+    m.transport_backlog(0);
+    CHECK_FALSE(m.heartbeat());
 }
 
 TEST_CASE("sending: what may not be sent is refused and nothing is queued") {

@@ -376,7 +376,8 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     }
     for (auto h : command_line_values(argc, argv, "--allow-host")) {
         // Neither an empty name nor one with a port can ever match a Host: a mistake to report.
-        if (h.empty() || h.find(':') != std::string_view::npos)
+        bool ip_literal = h.size() > 2 && h.front() == '[' && h.back() == ']';  // always accepted anyway
+        if (h.empty() || (h.find(':') != std::string_view::npos && !ip_literal))
             return refuse("--allow-host needs a host name, without a port");
         o.allowed_hosts.emplace_back(h);
     }

@@ -13,8 +13,8 @@
 // Threads. Callbacks run on the connection's thread (its event loop); the session is that
 // thread's alone. A ws::handle may be kept and used from any thread: it appends to the
 // connection's outbox under a short lock and wakes the loop through the connection's link
-// (mailbox.hpp); it never waits for the network. Each outbox holds at most
-// config::max_queued_output bytes, as does the connection's own queue behind it.
+// (mailbox.hpp); it never waits for the network. Each outbox takes a message while it holds
+// at most config::max_queued_output bytes, as does the connection's own queue behind it.
 //
 // A slow reader. When a send finds the queue full, nothing more is queued, what waits unsent is
 // dropped and the connection closes with 1013 (try again later): the server is healthy, this

@@ -14873,7 +14873,8 @@ PORTHOLE_DETAIL_INLINE command_line server_options::from_command_line(int argc, 
     }
     for (auto h : command_line_values(argc, argv, "--allow-host")) {
         // Neither an empty name nor one with a port can ever match a Host: a mistake to report.
-        if (h.empty() || h.find(':') != std::string_view::npos)
+        bool ip_literal = h.size() > 2 && h.front() == '[' && h.back() == ']';  // always accepted anyway
+        if (h.empty() || (h.find(':') != std::string_view::npos && !ip_literal))
             return refuse("--allow-host needs a host name, without a port");
         o.allowed_hosts.emplace_back(h);
     }
@@ -20312,9 +20313,9 @@ public:
     }
     // For the driver's keep-alive timer: sends a ping, after checking that the previous one
     // was answered. Returns false when it was not: the peer is gone, and the connection is
-    // abandoned (closed, nothing left to write, 1006 reported). A peer that took output since
-    // the last heartbeat (transport_backlog) is reading, and its ping may wait behind that
-    // data: it is not given up, and no second ping is sent.
+    // abandoned (closed, nothing left to write, 1006 reported). A peer that took output held
+    // back for it since the last heartbeat (transport_backlog) is reading, and its ping may wait
+    // behind that data: it is not given up, and no second ping is sent.
     bool heartbeat() {
         if (phase_ != phase::open) return phase_ != phase::closed;
         bool took_output = took_output_;
@@ -20330,12 +20331,14 @@ public:
         return true;
     }
     // For the driver, before heartbeat(), where it can tell: the bytes written that the peer
-    // has not taken yet (a socket's send queue). Fewer than the last count and what was written
-    // since, by more than the ping itself (which a peer's system takes while the peer hangs, as
-    // long as its buffer has room): the peer took some, a sign of life as input is.
+    // has not taken yet (a socket's send queue). A sign of life as input is: output held back
+    // at the last count (the peer's receive window was full: its system takes nothing more
+    // until the peer reads) and taken since, by more than the ping. A peer that hangs with room
+    // in its buffer has everything taken for it, no backlog, and is given up as before.
     void transport_backlog(std::size_t bytes) noexcept {
         constexpr std::size_t ping_size = 2;  // heartbeat()'s: empty
-        if (bytes + ping_size < transport_backlog_ + written_since_beat_) took_output_ = true;
+        if (transport_backlog_ != 0 && bytes + ping_size < transport_backlog_ + written_since_beat_)
+            took_output_ = true;
         transport_backlog_ = bytes;
     }
     // The server is stopping (7.4.1: 1001, going away): starts the closing handshake.
@@ -20944,8 +20947,8 @@ private:
 // Threads. Callbacks run on the connection's thread (its event loop); the session is that
 // thread's alone. A ws::handle may be kept and used from any thread: it appends to the
 // connection's outbox under a short lock and wakes the loop through the connection's link
-// (mailbox.hpp); it never waits for the network. Each outbox holds at most
-// config::max_queued_output bytes, as does the connection's own queue behind it.
+// (mailbox.hpp); it never waits for the network. Each outbox takes a message while it holds
+// at most config::max_queued_output bytes, as does the connection's own queue behind it.
 //
 // A slow reader. When a send finds the queue full, nothing more is queued, what waits unsent is
 // dropped and the connection closes with 1013 (try again later): the server is healthy, this

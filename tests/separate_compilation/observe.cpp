@@ -43,7 +43,9 @@ porthole::response token(porthole::request const& req) {
     porthole::access_token gate({.token = "s3cret"});
     auto answer = gate.before(req);
     auto res = answer ? std::move(*answer) : porthole::response::text("in\n");
-    porthole::security_headers{}.after(res);
+    porthole::security_headers headers;
+    auto over_tls = headers.before(req).state;
+    headers.after(over_tls, res);
     return res;
 }
 
