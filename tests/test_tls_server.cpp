@@ -141,6 +141,22 @@ public:
         in_.clear();
         return rs.empty() ? porthole::testing::parsed_response{} : rs.front();
     }
+    // Sends `requests` and then close_notify in one segment (corked), so that the server reads
+    // them at once.
+    bool send_then_close_notify(std::string_view requests) {
+        int on = 1, off = 0;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+        bool sent = (requests.empty() || send(requests)) && SSL_shutdown(ssl_) == 0;  // 0: ours sent
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        return sent;
+    }
+    // Whether the next read ends with the server's close_notify (not a bare FIN, not data).
+    bool reads_close_notify() {
+        char buf[64];
+        std::size_t n = 0;
+        int r = SSL_read_ex(ssl_, buf, sizeof buf, &n);
+        return r == 0 && SSL_get_error(ssl_, r) == SSL_ERROR_ZERO_RETURN;
+    }
 
 private:
     int fd_;
@@ -247,11 +263,7 @@ TEST_CASE("Connection: close: the last response, then close_notify (RFC 8446 sec
             REQUIRE(rs.size() == 1);
             CHECK(rs.front().complete);
             CHECK(rs.front().body.size() == (target == "/stream" ? 50000u : std::string("secure /short []").size()));
-            char buf[64];
-            std::size_t n = 0;
-            int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
-            CHECK(r == 0);
-            CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // close_notify, not a bare FIN
+            CHECK(c.reads_close_notify());
         }
     }
     s.stop();
@@ -270,23 +282,15 @@ TEST_CASE("a client's close_notify ends its input only: requests in the same rea
             tls_conn c(s.port(), client.ctx);
             REQUIRE(c.ok());
             if (requests > 0) REQUIRE(c.get("/warm").status == 200);  // the session is well under way
-            // The requests and close_notify in one segment, so that the server reads them at once.
-            int fd = SSL_get_fd(c.ssl());
-            int on = 1, off = 0;
-            ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+            std::string pipelined;
             for (int i = 0; i < requests; ++i)
-                REQUIRE(c.send("GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
-            REQUIRE(SSL_shutdown(c.ssl()) == 0);  // sent; the server's not yet received
-            ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+                pipelined += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+            REQUIRE(c.send_then_close_notify(pipelined));
             auto rs = c.read(static_cast<std::size_t>(requests));
             REQUIRE(rs.size() == static_cast<std::size_t>(requests));
             for (int i = 0; i < requests; ++i)
                 CHECK(rs[static_cast<std::size_t>(i)].body == "secure /r" + std::to_string(i) + " []");
-            char buf[64];
-            std::size_t n = 0;
-            int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
-            CHECK(r == 0);
-            CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // its close_notify, not a bare FIN
+            CHECK(c.reads_close_notify());
         }
     }
     s.stop();
@@ -306,23 +310,15 @@ TEST_CASE("a client's close_notify read behind an answer that fills the output i
         SSL_CTX_set_max_proto_version(client.ctx, v);
         tls_conn c(s.port(), client.ctx);
         REQUIRE(c.ok());
-        int fd = SSL_get_fd(c.ssl());
         timeval wait{5, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-        int on = 1, off = 0;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-        REQUIRE(c.send("GET /big HTTP/1.1\r\nHost: localhost\r\n\r\nGET /small HTTP/1.1\r\nHost: localhost\r\n\r\n"));
-        REQUIRE(SSL_shutdown(c.ssl()) == 0);
-        ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        ::setsockopt(SSL_get_fd(c.ssl()), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        REQUIRE(c.send_then_close_notify(
+            "GET /big HTTP/1.1\r\nHost: localhost\r\n\r\nGET /small HTTP/1.1\r\nHost: localhost\r\n\r\n"));
         auto rs = c.read(2);
         REQUIRE(rs.size() == 2);
         CHECK(rs[0].body.size() == big.size());
         CHECK(rs[1].body == "small");
-        char buf[64];
-        std::size_t n = 0;
-        int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
-        CHECK(r == 0);
-        CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // its close_notify, within the 5 s
+        CHECK(c.reads_close_notify());  // within the 5 s
     }
     s.stop();
 }
@@ -348,12 +344,9 @@ TEST_CASE("lingering close over TLS: a refused upload still being sent gets its 
         auto rs = c.read(1);
         REQUIRE(rs.size() == 1);
         CHECK(rs.front().status == 413);
-        char buf[64];
-        std::size_t n = 0;
-        int r = SSL_read_ex(c.ssl(), buf, sizeof buf, &n);
-        CHECK(r == 0);
-        CHECK(SSL_get_error(c.ssl(), r) == SSL_ERROR_ZERO_RETURN);  // close_notify
-        CHECK(::recv(SSL_get_fd(c.ssl()), buf, 1, 0) == 0);         // then a FIN, not a reset
+        CHECK(c.reads_close_notify());
+        char buf[1];
+        CHECK(::recv(SSL_get_fd(c.ssl()), buf, 1, 0) == 0);  // then a FIN, not a reset
     }
     s.stop();
 }

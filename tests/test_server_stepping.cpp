@@ -1,0 +1,246 @@
+// The server stepped from the caller's thread (poll()) and stopped from anywhere (stop(),
+// server_handle), over real loopback sockets. Built twice: with the default back end (epoll on
+// Linux) and with PORTHOLE_USE_POLL (the portable poll(2) back end).
+#include <porthole/server.hpp>
+
+#include "server/client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <poll.h>
+
+using namespace std::chrono_literals;
+using porthole::request;
+using porthole::response;
+using porthole::status;
+using test_client::connection;
+
+namespace {
+
+porthole::server_options test_options(unsigned threads = 2) {
+    porthole::server_options o;
+    o.port = 0;
+    o.threads = threads;
+    return o;
+}
+
+std::string thread_name() { return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())); }
+
+// Paths the tests use; every handler is safe to call from several threads.
+response test_app(request const& r) {
+    auto p = r.path();
+    if (p == "/") return response::text("Hello, World!");
+    if (p.starts_with("/echo/")) return response::text(std::string(p.substr(6)));
+    if (p == "/slow") {
+        std::this_thread::sleep_for(300ms);
+        return response::text("slow");
+    }
+    if (p == "/big") return response::text(std::string(8u << 20, 'b'));
+    if (p == "/throw") throw std::runtime_error("handler failed on purpose");
+    if (p == "/thread") return response::text(thread_name());
+    return response(status::not_found);
+}
+
+}  // namespace
+
+TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") {
+    porthole::server s(test_app, test_options(4));
+    int fd = s.native_handle();
+    auto port = s.port();
+    REQUIRE(port != 0);
+    std::atomic<bool> done{false};
+    std::vector<std::string> bodies;
+    std::thread client([&] {
+        connection c(port);
+        for (int i = 0; i < 20; ++i) {
+            c.get("/thread");
+            auto r = c.read_reply();
+            bodies.push_back(r ? r->body : "none");
+        }
+        done = true;
+    });
+    while (!done) {
+        if (fd >= 0) {  // epoll: the descriptor is readable when there is work
+            pollfd p{fd, POLLIN, 0};
+            ::poll(&p, 1, 100);
+        }
+        s.poll(fd >= 0 ? 0ms : 20ms);
+    }
+    client.join();
+    REQUIRE(bodies.size() == 20);
+    for (auto const& b : bodies) CHECK(b == thread_name());
+    s.stop();  // from the polling thread: drains here
+    CHECK(s.port() == 0);
+}
+
+TEST_CASE("stop() on the polling thread between steps: the next poll() says stopped, the one after listens again") {
+    porthole::server s(test_app, test_options(1));
+    auto step_until_answered = [&s](connection& c) {  // the answer waits for the steps
+        for (int i = 0; i < 1000; ++i) {
+            pollfd p{c.fd(), POLLIN, 0};
+            if (::poll(&p, 1, 0) == 1) return true;
+            s.poll(5ms);
+        }
+        return false;
+    };
+    (void)s.native_handle();
+    REQUIRE(s.port() != 0);
+    {
+        connection c(s.port());
+        REQUIRE(c.get("/x"));
+        REQUIRE(step_until_answered(c));
+        CHECK(c.read_reply());
+    }
+    s.stop();  // outside poll(), on the thread that polls: drains here
+    CHECK(s.port() == 0);
+    CHECK(s.native_handle() == -1);  // a loop that asks for it each pass opens nothing again
+    CHECK(s.port() == 0);
+    CHECK_FALSE(s.poll(0ms));  // the caller's loop learns of the stop, and nothing listens again
+    CHECK(s.port() == 0);
+    CHECK(s.poll(0ms));  // a server may be stepped again after a stop
+    auto port = s.port();
+    REQUIRE(port != 0);
+    connection again(port);
+    REQUIRE(again.get("/x"));
+    REQUIRE(step_until_answered(again));
+    CHECK(again.read_reply());
+}
+
+TEST_CASE("stop() from another thread ends a server stepped with poll(); wait() there returns") {
+    porthole::server s(test_app, test_options(1));
+    (void)s.native_handle();  // opens the listeners for stepping
+    auto port = s.port();
+    REQUIRE(port != 0);
+    std::atomic<int> steps{0};
+    std::thread stepper([&] {
+        while (s.poll(5ms)) ++steps;
+    });
+    connection c(port);
+    REQUIRE(c.get("/x"));
+    CHECK(c.read_reply());
+    while (steps.load() < 3) std::this_thread::sleep_for(1ms);
+    s.stop();  // not the polling thread: asks, and the next steps drain
+    s.wait();
+    stepper.join();
+    CHECK(s.port() == 0);
+}
+
+TEST_CASE("two servers with different limits stepped from one poll() loop keep their requests apart") {
+    // Both run their loops on this thread: nothing one connection holds may be sized by the
+    // other server's limits.
+    auto headers_app = [](request const& r) {
+        std::string all;
+        for (auto const& f : r.headers()) all += std::string(f.name) + "=" + std::string(f.value) + ";";
+        return response::text(all);
+    };
+    auto small_options = test_options(1), large_options = test_options(1);
+    small_options.limits.max_header_count = 4;
+    small_options.allowed_hosts = {"s"};  // the Host of the request sent in two pieces
+    large_options.limits.max_header_count = 2000;
+    large_options.limits.max_header_bytes = 64 * 1024;
+    porthole::server small(headers_app, small_options);
+    porthole::server large(headers_app, large_options);
+    int fds[2] = {small.native_handle(), large.native_handle()};
+    auto small_port = small.port(), large_port = large.port();
+    std::string many;
+    for (int i = 0; i < 1000; ++i) many += "X-L: " + std::to_string(i) + "\r\n";
+    std::atomic<bool> done{false};
+    std::vector<std::string> small_bodies, large_bodies;
+    std::thread clients([&] {
+        connection a(small_port), b(large_port);
+        auto a_get = [&](int i) {
+            a.get("/", "X-S: " + std::to_string(i) + "\r\n");
+            auto ra = a.read_reply();
+            small_bodies.push_back(ra ? ra->body : "none");
+        };
+        for (int i = 0; i < 10; ++i) {
+            // a's requests come back to back (its connection object stays), then around b's,
+            // once in two pieces
+            a_get(i);
+            a_get(i);
+            b.get("/", many);
+            auto rb = b.read_reply();
+            large_bodies.push_back(rb ? rb->body : "none");
+            a_get(i);
+            a.send("GET / HTTP/1.1\r\nHost: s\r\nX-S: " + std::to_string(i) + "\r\n");
+            std::this_thread::sleep_for(2ms);
+            b.get("/", many);
+            rb = b.read_reply();
+            large_bodies.push_back(rb ? rb->body : "none");
+            a.send("X-T: t\r\n\r\n");
+            auto ra = a.read_reply();
+            small_bodies.push_back(ra ? ra->body : "none");
+        }
+        done = true;
+    });
+    while (!done) {
+        if (fds[0] >= 0 && fds[1] >= 0) {
+            pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+            ::poll(p, 2, 20);
+        }
+        small.poll(fds[0] >= 0 ? 0ms : 5ms);
+        large.poll(fds[1] >= 0 ? 0ms : 5ms);
+    }
+    clients.join();
+    REQUIRE(small_bodies.size() == 40);
+    REQUIRE(large_bodies.size() == 20);
+    for (int i = 0; i < 10; ++i) {
+        for (int k = 0; k < 3; ++k) CHECK(small_bodies[4 * i + k] == "Host=127.0.0.1;X-S=" + std::to_string(i) + ";");
+        CHECK(small_bodies[4 * i + 3] == "Host=s;X-S=" + std::to_string(i) + ";X-T=t;");
+    }
+    for (auto const& body : large_bodies) {
+        CHECK(body.size() > 1000 * 6);
+        CHECK(body.find("X-L=999;") != std::string::npos);
+    }
+    small.stop();
+    large.stop();
+}
+
+TEST_CASE("stop() from a handler stops a started server; wait() returns") {
+    std::function<void()> quit;
+    auto app = [&](request const& r) {
+        if (r.path() == "/quit") quit();
+        return response::text("bye");
+    };
+    porthole::server s(app, test_options(2));
+    quit = [&] { s.stop(); };
+    s.start();
+    connection c(s.port());
+    REQUIRE(c.get("/quit"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->body == "bye");
+    s.wait();
+    CHECK(s.port() == 0);
+}
+
+TEST_CASE("a server_handle, declared before the server's type exists, stops it from a handler") {
+    porthole::server_handle self;  // the handler below is part of the server's type
+    CHECK_FALSE(self);
+    CHECK(self.port() == 0);
+    self.stop();  // empty: nothing to do
+    auto app = [&self](request const& r) {
+        if (r.path() == "/quit") self.stop();
+        return response::text("port " + std::to_string(self.port()));
+    };
+    porthole::server s(app, test_options(2));
+    self = s.handle();
+    REQUIRE(self);
+    s.start();
+    CHECK(self.port() == s.port());
+    connection c(s.port());
+    REQUIRE(c.get("/quit"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->body == "port " + std::to_string(s.port()));
+    s.wait();
+    CHECK(self.port() == 0);
+}
