@@ -1,9 +1,9 @@
-// WebSocket routes end to end: the upgrade through a real connection (porthole::testing), the
+// WebSocket routes end to end through a real connection (porthole::testing): the upgrade, the
 // callbacks, path parameters, handles used from other threads, broadcast, the outgoing bound,
-// heartbeats, the close timeout, a server stop; then over sockets on the built-in server.
+// heartbeats, the close timeout, a server stop. test_websocket_sockets.cpp: the built-in server.
 #include <porthole/porthole.hpp>
 
-#include "server/client.hpp"
+#include "websocket_app.hpp"
 #include "websocket_support.hpp"
 
 #include <doctest/doctest.h>
@@ -17,87 +17,8 @@
 
 using namespace porthole;
 using namespace std::chrono_literals;
+using namespace ws_app;
 using ws_support::recorded_event;
-
-namespace {
-
-constexpr char const* upgrade_head =
-    "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n";
-
-std::string upgrade_request(std::string_view path = "/ws", std::string_view extra = {}) {
-    std::string s = upgrade_head;
-    s.replace(s.find("{path}"), 6, path);
-    s.replace(s.find("{extra}"), 7, extra);
-    return s;
-}
-
-// What a test's callbacks saw, in order.
-struct journal {
-    std::mutex mutex;
-    std::vector<std::string> lines;
-    void add(std::string s) {
-        std::lock_guard lock(mutex);
-        lines.push_back(std::move(s));
-    }
-    std::vector<std::string> get() {
-        std::lock_guard lock(mutex);
-        return lines;
-    }
-};
-
-// Echo at /ws and /rooms/{room}, every event written down; handles kept for other threads.
-struct echo_fixture {
-    journal seen;
-    std::mutex handles_mutex;
-    std::vector<ws::handle> handles;
-    ws::options opts;
-
-    ws::handlers handlers() {
-        return {
-            .on_open =
-                [this](ws::session& s, request const& req) {
-                    seen.add("open " + std::string(req.param("room")) + " " + std::string(s.param("room")));
-                    std::lock_guard lock(handles_mutex);
-                    handles.push_back(s.handle());
-                },
-            .on_text =
-                [this](ws::session& s, std::string_view m) {
-                    seen.add("text " + std::string(m));
-                    if (m == "throw") throw std::runtime_error("asked to");
-                    if (m == "bye") s.close(ws::close_code::normal_closure, "bye");
-                    else s.send_text(m);
-                },
-            .on_binary =
-                [this](ws::session& s, std::string_view m) {
-                    seen.add("binary " + std::string(m));
-                    s.send_binary(m);
-                },
-            .on_close =
-                [this](ws::session& s, ws::close_code c, std::string_view reason) {
-                    seen.add("close " + std::to_string(ws::to_int(c)) + " " + std::string(reason) + " " +
-                             std::string(s.param("room")));
-                },
-        };
-    }
-};
-
-auto make_app(echo_fixture& f) {
-    return router{
-        websocket<"/ws">(f.handlers(), f.opts),
-        websocket<"/rooms/{room}">(f.handlers(), f.opts),
-        get<"/plain">([](request const&) { return response::text("plain\n"); }),
-    };
-}
-
-// The frames after the 101 in a client's output, as a WebSocket client reads them.
-std::vector<recorded_event> frames_after_101(std::string const& out) {
-    auto at = out.find("\r\n\r\n");
-    if (at == std::string::npos) return {};
-    return ws_support::read_server_output(std::string_view(out).substr(at + 4));
-}
-
-}  // namespace
 
 TEST_CASE("the upgrade: 101 with Sec-WebSocket-Accept, then messages echoed with their opcode") {
     echo_fixture f;
@@ -345,6 +266,47 @@ TEST_CASE("one message larger than the whole limit goes through a handle, or a g
     CHECK(frames_after_101(clients[0]->output()).back().code == 1013);
 }
 
+TEST_CASE("handle::queued_bytes counts what waits as the limit does, and a producer paced by it is not closed") {
+    echo_fixture f;
+    f.opts.limits.max_queued_output = 4096;
+    auto app = make_app(f);
+    testing::client c(app);
+    c.send(upgrade_request());
+    ws::handle h = f.handles.at(0);
+    CHECK(ws::handle{}.queued_bytes() == 0);
+    CHECK(h.queued_bytes() == 0);
+    REQUIRE(h.send_text("abc"));
+    CHECK(h.queued_bytes() == 3 + ws::detail::outbox::entry_cost);  // in the outbox: the loop has not run
+    c.step();
+    CHECK(h.queued_bytes() == 0);  // moved to the connection and written: this client takes everything
+    // Bursts of every size, each paced by queued_bytes() with no step between sends: the loop
+    // takes them in rounds, and nothing is closed, however small the messages (each entry counts).
+    std::size_t sent = 0, sizes[] = {0, 1, 100, 1000, 3000};
+    for (std::size_t size : sizes) {
+        std::string const m(size, 'm');
+        for (int round = 0; round < 3; ++round) {
+            int in_round = 0;
+            while (h.queued_bytes() + m.size() <= 4096) {
+                REQUIRE(h.send_binary(m));
+                ++in_round;
+                ++sent;
+            }
+            CHECK(in_round > 0);
+            CHECK(h.queued_bytes() <= 4096 + ws::detail::outbox::entry_cost);  // checked before each send
+            c.step();
+        }
+    }
+    CHECK(h.connected());
+    auto frames = frames_after_101(c.output());
+    CHECK(frames.size() == sent + 1);
+    CHECK(frames.back().type == ws::event_type::binary);
+    CHECK(h.queued_bytes() == 0);
+    CHECK(h.close());
+    c.step();
+    CHECK_FALSE(h.connected());
+    CHECK(h.queued_bytes() == 0);  // closing: nothing more goes out but the Close, sent
+}
+
 TEST_CASE("empty messages through a handle count against the outbox's limit too") {
     echo_fixture f;
     f.opts.limits.max_queued_output = 4096;
@@ -491,198 +453,6 @@ TEST_CASE("a 101 refused after on_open (a layer set a field that cannot be sent)
     ws::handle h = f.handles.at(0);
     CHECK_FALSE(h.connected());
     CHECK_FALSE(h.send_text("anyone?"));
-}
-
-// ---------------------------------------------------------------- over sockets
-
-namespace {
-
-porthole::server_options loopback() {
-    porthole::server_options o;
-    o.port = 0;
-    o.threads = 1;
-    o.drain_timeout = 2s;
-    return o;
-}
-
-// Reads until `count` frames have arrived (or the connection ends).
-std::vector<recorded_event> read_frames(test_client::connection& c, std::string& carry, std::size_t count) {
-    carry += c.read_raw_until([&](std::string_view got) {
-        return ws_support::read_server_output(std::string(carry) + std::string(got)).size() >= count;
-    });
-    return ws_support::read_server_output(carry);
-}
-
-}  // namespace
-
-TEST_CASE("over sockets: echo, a handle from another thread, then a stop sends 1001 to every connection") {
-    echo_fixture f;
-    auto app = make_app(f);
-    porthole::server s(app, loopback());
-    s.start();
-    std::vector<test_client::connection> conns;
-    for (int i = 0; i < 3; ++i) {
-        conns.emplace_back(s.port());
-        REQUIRE(conns.back().ok());
-        REQUIRE(conns.back().send(upgrade_request("/rooms/r" + std::to_string(i))));
-        auto r = conns.back().read_reply();
-        REQUIRE(r);
-        CHECK(r->status == 101);
-    }
-    std::vector<std::string> carry(3);
-    REQUIRE(conns[0].send(ws_support::text("over tcp")));
-    auto frames = read_frames(conns[0], carry[0], 1);
-    REQUIRE(frames.size() == 1);
-    CHECK(frames[0].data == "over tcp");
-
-    std::thread([&] {
-        std::lock_guard lock(f.handles_mutex);
-        for (auto& h : f.handles) CHECK(h.send_text("from a thread"));
-    }).join();
-    for (int i = 0; i < 3; ++i) {
-        auto got = read_frames(conns[i], carry[i], i == 0 ? 2 : 1);
-        REQUIRE(!got.empty());
-        CHECK(got.back().data == "from a thread");
-    }
-
-    std::thread stopper([&] { s.stop(); });
-    for (int i = 0; i < 3; ++i) {
-        std::size_t before = ws_support::read_server_output(carry[i]).size();
-        auto got = read_frames(conns[i], carry[i], before + 1);
-        REQUIRE(got.size() == before + 1);
-        CHECK(got.back().type == ws::event_type::close);
-        CHECK(got.back().code == 1001);
-        REQUIRE(conns[i].send(ws_support::close_frame(1001)));
-    }
-    for (auto& c : conns) CHECK(c.closed_by_peer());
-    stopper.join();
-    CHECK(f.seen.get().back().rfind("close 1001", 0) == 0);
-}
-
-TEST_CASE("over sockets: a client reading a large message slowly but steadily outlives unanswered pings") {
-    // Its ping waits behind the message, in the connection's queue and the socket's: an
-    // unanswered ping two intervals on gave it up (1006) while it read, before the socket's
-    // send queue counted as a sign of life.
-    std::size_t const size = 4u << 20;
-    std::string const message(size, 'm');
-    auto app = router{websocket<"/big">(ws::handlers{.on_open = [&](ws::session& s, request const&) {
-        (void)s.send_binary(message);  // one message of any size goes in
-    }})};
-    auto o = loopback();
-    o.websocket_ping_interval = 200ms;
-    porthole::server s(app, o);
-    s.start();
-    test_client::connection c(s.port());
-    REQUIRE(c.ok());
-    int small = 64 * 1024;
-    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    REQUIRE(c.send(upgrade_request("/big")));
-    std::string in;
-    char buf[16 * 1024];
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    // At most 16 KiB every 5 ms: 3.3 MB/s at best, more than a second for the message.
-    while (in.size() < size + 200 && std::chrono::steady_clock::now() < deadline) {
-        pollfd p{c.fd(), POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        auto n = ::recv(c.fd(), buf, sizeof buf, 0);
-        if (n <= 0) break;  // given up
-        in.append(buf, static_cast<std::size_t>(n));
-        std::this_thread::sleep_for(5ms);
-        auto head_end = in.find("\r\n\r\n");
-        if (head_end != std::string::npos && in.size() >= head_end + 4 + 10 + size + 2) break;  // the ping too
-    }
-    auto frames = frames_after_101(in);
-    REQUIRE(frames.size() >= 2);
-    CHECK(frames[0].type == ws::event_type::binary);
-    CHECK(frames[0].data.size() == size);
-    CHECK(frames[1].type == ws::event_type::ping);
-    // Still open: a ping of the client's own is answered (before, the server had left while
-    // the client read, and the socket ended after the ping).
-    REQUIRE(c.send(ws_support::client_frame(ws::opcode::ping, "alive")));
-    std::string tail;
-    while (std::chrono::steady_clock::now() < deadline) {
-        pollfd p{c.fd(), POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        auto n = ::recv(c.fd(), buf, sizeof buf, 0);
-        if (n <= 0) break;
-        tail.append(buf, static_cast<std::size_t>(n));
-        auto got = ws_support::read_server_output(tail);
-        if (!got.empty() && got.back().type == ws::event_type::pong) break;
-    }
-    auto got = ws_support::read_server_output(tail);
-    REQUIRE_FALSE(got.empty());
-    CHECK(got.back() == recorded_event{ws::event_type::pong, "alive"});
-    s.stop();
-}
-
-TEST_CASE("over sockets: clients that vanish mid-frame leak no descriptor") {
-    echo_fixture f;
-    auto app = make_app(f);
-    porthole::server s(app, loopback());
-    s.start();
-    auto before = test_client::open_descriptors();
-    for (int i = 0; i < 20; ++i) {
-        test_client::connection c(s.port());
-        REQUIRE(c.ok());
-        REQUIRE(c.send(upgrade_request()));
-        REQUIRE(c.read_reply());
-        auto frame = ws_support::text(std::string(5000, 'z'));
-        REQUIRE(c.send(std::string_view(frame).substr(0, 1000 + i * 100)));  // and gone
-    }
-    for (int i = 0; i < 200 && f.seen.get().size() < 40; ++i) std::this_thread::sleep_for(10ms);
-    auto seen = f.seen.get();
-    CHECK(std::count(seen.begin(), seen.end(), "close 1006  ") == 20);
-    for (int i = 0; i < 200 && test_client::open_descriptors() != before; ++i) std::this_thread::sleep_for(10ms);
-    CHECK(test_client::open_descriptors() == before);
-    s.stop();
-}
-
-TEST_CASE("over sockets, stepped from the caller's own poll() loop: the upgrade, echo, a handle, a stop's 1001") {
-    echo_fixture f;
-    auto app = make_app(f);
-    porthole::server s(app, loopback());
-    int fd = s.native_handle();
-    std::atomic<bool> done{false}, want_stop{false};
-    std::vector<recorded_event> got;
-    auto port = s.port();
-    std::thread client([&] {
-        test_client::connection c(port);
-        c.send(upgrade_request());
-        auto r = c.read_reply();
-        if (!r || r->status != 101) {
-            done = true;
-            return;
-        }
-        std::string carry;
-        c.send(ws_support::text("stepped"));
-        read_frames(c, carry, 1);
-        {
-            std::lock_guard lock(f.handles_mutex);
-            f.handles.at(0).send_binary("handed over");
-        }
-        read_frames(c, carry, 2);
-        want_stop = true;  // the stepping thread stops the server: poll() is that thread's
-        got = read_frames(c, carry, 3);
-        c.send(ws_support::close_frame(1001));
-        done = true;
-    });
-    bool running = true;  // until the stop has drained: poll() after that would start again
-    while (running && !done) {
-        if (fd >= 0) {  // epoll: the descriptor is readable when there is work
-            pollfd p{fd, POLLIN, 0};
-            ::poll(&p, 1, 100);
-        }
-        running = s.poll(fd >= 0 ? 0ms : 20ms);
-        if (running && want_stop) {
-            s.stop();  // steps until the stop has drained: the client answers the 1001 meanwhile
-            running = false;
-        }
-    }
-    client.join();
-    REQUIRE(got.size() == 3);
-    CHECK(got[0] == recorded_event{ws::event_type::text, "stepped"});
-    CHECK(got[1] == recorded_event{ws::event_type::binary, "handed over"});
-    CHECK(got[2].code == 1001);
 }
 
 // The options structs are written with designated initializers (the docs do so); a member

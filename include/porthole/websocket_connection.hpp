@@ -285,6 +285,8 @@ public:
     // flood of empty messages is bounded by the same limit as large ones.
     std::size_t queued_bytes() const noexcept { return queued_; }
     static constexpr std::size_t cost_per_frame = 64;
+    // What counts against max_queued_output: queued_bytes() and cost_per_frame for each frame.
+    std::size_t held_for_output() const noexcept { return queued_ + (segments_.size() - head_) * cost_per_frame; }
     // Bytes of memory the connection's buffers hold now (input, the message being reassembled,
     // the output queue; a compressor's state is not counted). What was written is given up from
     // the front of the queue even when the peer never lets it empty.
@@ -721,8 +723,6 @@ private:
         else if (!segments_.back().shared) out_.resize(segments_.back().end);
         (void)fail(close_code::try_again_later, "client too slow");
     }
-
-    std::size_t held_for_output() const noexcept { return queued_ + (segments_.size() - head_) * cost_per_frame; }
 
     // Drops what was written from the front of the queue while the rest waits, once it is at
     // least as large as the rest (each byte is moved at most once on average): a client that

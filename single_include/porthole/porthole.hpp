@@ -20389,6 +20389,8 @@ public:
     // flood of empty messages is bounded by the same limit as large ones.
     std::size_t queued_bytes() const noexcept { return queued_; }
     static constexpr std::size_t cost_per_frame = 64;
+    // What counts against max_queued_output: queued_bytes() and cost_per_frame for each frame.
+    std::size_t held_for_output() const noexcept { return queued_ + (segments_.size() - head_) * cost_per_frame; }
     // Bytes of memory the connection's buffers hold now (input, the message being reassembled,
     // the output queue; a compressor's state is not counted). What was written is given up from
     // the front of the queue even when the peer never lets it empty.
@@ -20826,8 +20828,6 @@ private:
         (void)fail(close_code::try_again_later, "client too slow");
     }
 
-    std::size_t held_for_output() const noexcept { return queued_ + (segments_.size() - head_) * cost_per_frame; }
-
     // Drops what was written from the front of the queue while the rest waits, once it is at
     // least as large as the rest (each byte is moved at most once on average): a client that
     // reads steadily but never lets the queue empty holds no more than what waits for it.
@@ -20966,6 +20966,7 @@ private:
 // #include <porthole/websocket_connection.hpp>
 // #include <porthole/websocket_handshake.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -21001,6 +21002,12 @@ struct outbox {
     bool open = true;         // false once the connection is closing or gone
     bool overflowed = false;  // a send found it full: the connection closes with 1013
     std::shared_ptr<connection_link> link;
+    // The connection's own queue (connection::held_for_output), as its thread last saw it:
+    // written by that thread alone, read by handle::queued_bytes.
+    std::atomic<std::size_t> held_by_connection{0};
+    // Each entry counts as the frame it becomes does in the connection's queue (its header at
+    // most, and cost_per_frame), so that the two counts agree and empty messages are bounded too.
+    static constexpr std::size_t entry_cost = connection::cost_per_frame + max_frame_header;
 
     // Any thread: queues `it` and wakes the connection's thread. An outbox past its limit takes
     // nothing more, and the connection closes with 1013 when its thread sees it. Checked before,
@@ -21010,7 +21017,7 @@ struct outbox {
         {
             std::lock_guard lock(mutex);
             if (!open) return false;
-            size += sizeof(item);  // each entry counts, so that empty messages are bounded too
+            size += entry_cost;
             if (bytes > limit) {
                 overflowed = true;
                 open = false;
@@ -21066,6 +21073,20 @@ public:
             !porthole::detail::valid_utf8(reason))
             return false;
         return put({detail::outbox::item::close, std::string(reason), {}, code}, reason.size());
+    }
+    // The bytes waiting to go to this client, as counted against config::max_queued_output
+    // (each message's entry too: connection::cost_per_frame and its frame header at most):
+    // messages sent through handles that the connection's thread has not taken yet, and that
+    // thread's own queue as of its last write to the socket. A producer paces itself with it: a
+    // send past the limit closes the connection with 1013; sending only while queued_bytes() and
+    // the message's size are within the limit does not, and this staying high says the client
+    // reads slowly. 0 once the connection is closing or gone, and for an empty handle.
+    // Advisory: it can change right after.
+    std::size_t queued_bytes() const {
+        if (!box_) return 0;
+        std::lock_guard lock(box_->mutex);
+        if (!box_->open) return 0;
+        return box_->bytes + box_->held_by_connection.load(std::memory_order_relaxed);
     }
     // Whether the connection is still open for sending. Advisory: it can change right after.
     bool connected() const {
@@ -21294,7 +21315,10 @@ public:
         quietly([&] { pump(); });
     }
     std::span<std::string_view const> pending_output() override { return conn().pending_output(); }
-    void written(std::size_t n) override { conn().written(n); }
+    void written(std::size_t n) override {
+        conn().written(n);
+        show_queued();
+    }
     bool has_output() const noexcept override { return session_.conn_.has_output(); }
     bool wants_read() const noexcept override { return session_.conn_.wants_read(); }
     state phase() const noexcept override {
@@ -21327,6 +21351,9 @@ public:
         {
             std::lock_guard lock(box.mutex);
             items.swap(box.items);
+            // Counted as the connection's until pump() says what they became: queued_bytes()
+            // never dips while they move.
+            box.held_by_connection.store(conn().held_for_output() + box.bytes, std::memory_order_relaxed);
             box.bytes = 0;
             overflowed = box.overflowed;
         }
@@ -21388,6 +21415,12 @@ private:
             }
         }
         session_.after(send_result::queued);
+        show_queued();
+    }
+
+    // For handle::queued_bytes: one relaxed store, on this thread.
+    void show_queued() noexcept {
+        session_.box_->held_by_connection.store(conn().held_for_output(), std::memory_order_relaxed);
     }
 
     template <class F>
