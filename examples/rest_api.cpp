@@ -4,7 +4,8 @@
 //                           [--cors-origin ORIGIN]... [--basic-auth USER:PASSWORD]
 //   curl -i --json '{"name": "chair"}' http://127.0.0.1:8080/items
 //   curl -i http://127.0.0.1:8080/items/1
-// Every response carries an X-Request-Id (the client's own, or a new one). --access-log writes
+// Every response the application or a layer makes carries an X-Request-Id (the client's own, or a
+// new one; the connection's own answers to requests it could not read, such as 400, do not). --access-log writes
 // one Common Log Format line per response to stderr. --rate-limit lets each client address make
 // N requests a second (and N at once); beyond, 429 with Retry-After. --cors-origin lets pages
 // from ORIGIN ("http://127.0.0.1:3000") read the API; repeatable. --basic-auth makes POST, PUT
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -74,12 +76,17 @@ int main(int argc, char** argv) {
         return with_auth &&
                (m == porthole::method::post || m == porthole::method::put || m == porthole::method::delete_);
     };
-    auto app = porthole::layers{
-        porthole::when(on(log), porthole::access_log(porthole::common_log(stderr))),
-        porthole::request_id{},
-        porthole::when(on(with_cors), porthole::cors(std::move(cors))),
-        porthole::when(on(limit.has_value()), porthole::rate_limit({.rate = rate, .burst = rate})),
-        porthole::when(writes, porthole::basic_auth("rest_api", user, password)),
-    }(rest_api::make_app(store));
-    return porthole::serve(app, std::move(opts));
+    try {
+        auto app = porthole::layers{
+            porthole::when(on(log), porthole::access_log(porthole::common_log(stderr))),
+            porthole::request_id{},
+            porthole::when(on(with_cors), porthole::cors(std::move(cors))),
+            porthole::when(on(limit.has_value()), porthole::rate_limit({.rate = rate, .burst = rate})),
+            porthole::when(writes, porthole::basic_auth("rest_api", user, password)),
+        }(rest_api::make_app(store));
+        return porthole::serve(app, std::move(opts));
+    } catch (std::invalid_argument const& e) {  // a layer refused its value: an origin, a user-id
+        std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+        return 2;
+    }
 }

@@ -61,6 +61,34 @@ TEST_CASE("a preflight is refused with 403 and no CORS fields for another origin
     CHECK(preflight(app, "http://app.example", "POST").status == 204);  // safelisted: always allowed
 }
 
+TEST_CASE("a preflight's Access-Control-Request-Headers on several lines is one list; two Origin lines name none") {
+    // Only the first line was read: a name on the second passed unchecked.
+    auto app =
+        layers{cors({.origins = {"http://app.example"}, .methods = {"PUT"}, .allow_headers = {"X-Foo"}})}(make_api());
+    simple_request split{method::options,
+                         "/items",
+                         {{"Origin", "http://app.example"},
+                          {"Access-Control-Request-Method", "PUT"},
+                          {"Access-Control-Request-Headers", "x-foo"},
+                          {"Access-Control-Request-Headers", "x-bar"}},
+                         {}};
+    CHECK(testing::send(app, split).status == 403);
+    split.headers.back().second = "X-FOO";
+    CHECK(testing::send(app, split).status == 204);
+    // A layer that allows any header names back every line's.
+    auto any = layers{cors({.origins = {"http://app.example"}})}(make_api());
+    split.headers.back().second = "x-bar, x-baz";
+    auto r = testing::send(any, split);
+    CHECK(r.status == 204);
+    CHECK(r.header("Access-Control-Allow-Headers") == "x-foo, x-bar, x-baz");
+    // Origin is one value: on two lines it names no origin, and nothing is allowed.
+    auto get = testing::send(
+        any, simple_request{
+                 method::get, "/items", {{"Origin", "http://app.example"}, {"Origin", "http://app.example"}}, {}});
+    CHECK(get.status == 200);
+    CHECK_FALSE(get.header("Access-Control-Allow-Origin").has_value());
+}
+
 TEST_CASE("simple requests: allowed origins get Access-Control-Allow-Origin, others nothing; all get Vary") {
     int calls = 0;
     auto app = layers{cors({.origins = {"http://app.example"}, .expose_headers = {"X-Total"}})}([&](request const&) {

@@ -7551,7 +7551,8 @@ public:
     };
 
     layer_result<state> before(request const& req) const {
-        auto origin = req.header("Origin").value_or("");  // an empty one names no origin
+        // An empty one names no origin; two lines name none either (a browser sends one).
+        auto origin = detail::single_value(req, "Origin").value_or("");
         if (origin.empty()) return state{};
         bool allowed = allows(origin);
         if (req.method() == method::options && req.header("Access-Control-Request-Method"))
@@ -7595,18 +7596,24 @@ private:
         // The CORS-safelisted methods need no permission (Fetch: "CORS-safelisted method").
         if (wanted == "GET" || wanted == "HEAD" || wanted == "POST") method_ok = true;
         if (!method_ok) return refuse();
-        auto asked = req.header("Access-Control-Request-Headers").value_or("");
+        // Every line of it: one list (RFC 9110 5.3), which a client may split.
         bool headers_ok = true;
-        for_each_list_item(asked, [&](std::string_view h) {
-            headers_ok = detail::is_token(h) && (opts_.allow_headers.empty() || listed(opts_.allow_headers, h));
-            return headers_ok;
-        });
+        std::string asked;  // the names, for a layer that allows any: it names them back
+        for (auto const& f : req.headers()) {
+            if (!headers_ok || !iequals(f.name, "Access-Control-Request-Headers")) continue;
+            for_each_list_item(f.value, [&](std::string_view h) {
+                headers_ok = detail::is_token(h) && (opts_.allow_headers.empty() || listed(opts_.allow_headers, h));
+                if (!asked.empty()) asked += ", ";
+                asked += h;
+                return headers_ok;
+            });
+        }
         if (!headers_ok) return refuse();
 
         response r(status::no_content);
         allow(r, origin);
         if (!methods_.empty()) r.set_header("Access-Control-Allow-Methods", methods_);
-        auto headers = opts_.allow_headers.empty() ? detail::trim_ows(asked) : std::string_view(allow_headers_);
+        auto headers = opts_.allow_headers.empty() ? std::string_view(asked) : std::string_view(allow_headers_);
         if (!headers.empty()) r.set_header("Access-Control-Allow-Headers", headers);
         if (!max_age_.empty()) r.set_header("Access-Control-Max-Age", max_age_);
         if (opts_.private_network && iequals(req.header("Access-Control-Request-Private-Network").value_or(""), "true"))

@@ -178,6 +178,19 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(out.returncode, 2)
         self.assertIn("--gzip-level needs a number from 1 to 9", out.stderr)
 
+    def test_rest_api_refuses_what_its_layers_refuse_with_2(self):
+        # The layers throw std::invalid_argument where they are made: the example ended by
+        # std::terminate (134) for these.
+        path = os.path.join(BUILD, "examples", "rest_api")
+        for flags, reason in ((["--cors-origin", "null"], "origin \"null\""),
+                              (["--basic-auth", "u\x01:p"], "control character")):
+            with self.subTest(flags=flags):
+                out = subprocess.run([path, "--port", "0"] + flags, capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertTrue(out.stderr.startswith(path + ": "), out.stderr)
+                self.assertIn(reason, out.stderr)
+                self.assertEqual(out.stdout, "")
+
     def test_taken_port_exits_1(self):
         proc, port = start("examples/hello")
         try:
