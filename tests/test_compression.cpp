@@ -510,9 +510,9 @@ TEST_CASE("a 304 behind the compression layer carries the ETag the client's 200 
     CHECK(r.header("ETag") == weak);
     r = get({{"Accept-Encoding", "gzip"},
              {"If-None-Match", "bogus"},
-             {"If-None-Match", weak}});  // a bad line hides nothing
-    CHECK(r.status == 304);
-    CHECK(r.header("ETag") == weak);
+             {"If-None-Match", weak}});  // the lines are one list: a bad one spoils it (RFC 9110 5.3)
+    CHECK(r.status == 200);
+    CHECK(r.header("ETag") == weak);  // the compressed body's
     r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", "\"unterminated"}, {"If-None-Match", weak}});
     CHECK(r.header("ETag") == weak);
     r = get({{"Accept-Encoding", "gzip"}, {"If-None-Match", strong}});  // it holds the identity body

@@ -491,6 +491,44 @@ TEST_CASE("a streamed body goes out chunk by chunk, produced only as the reader 
     CHECK(produced.load() == pieces);
 }
 
+TEST_CASE("a stream slower than its reader takes turns with the loop's other connections") {
+    // Its reader keeps up, so the socket never fills: the loop wrote on until the stream's end
+    // (a large file compressed as it goes held every other client of its loop for minutes).
+    constexpr int pieces = 2000;  // a millisecond each: two seconds in all
+    std::atomic<int> produced{0};
+    auto app = [&](request const& req) {
+        if (req.path() == "/small") return response::text("small");
+        auto n = std::make_shared<int>(0);
+        return response::stream([n, &produced]() -> std::optional<std::string> {
+            if (*n == pieces) return std::nullopt;
+            ++*n;
+            ++produced;
+            std::this_thread::sleep_for(1ms);  // slower than any reader
+            return std::string(100, 's');
+        });
+    };
+    porthole::server s(app, test_options(1));  // one loop: both clients on it
+    s.start();
+    connection slow(s.port());
+    REQUIRE(slow.get("/stream"));
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        auto r = slow.read_reply();
+        CHECK((r && r->body.size() == std::size_t{pieces} * 100));
+        done = true;
+    });
+    while (produced.load() < 10) std::this_thread::sleep_for(1ms);
+    connection other(s.port());
+    REQUIRE(other.get("/small"));
+    auto r = other.read_reply();
+    int when = produced.load();
+    REQUIRE(r);
+    CHECK(r->body == "small");
+    CHECK(when < pieces / 2);  // answered while the stream went on, not after its end
+    reader.join();
+    CHECK(done.load());
+}
+
 TEST_CASE("the Common Log Format writer logs one line per request") {
     std::FILE* log = std::tmpfile();
     REQUIRE(log);

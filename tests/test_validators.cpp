@@ -25,6 +25,12 @@ std::vector<std::pair<std::string, bool>> tags_of(std::string_view v, bool* well
     return out;
 }
 
+// One field line's list against `etag`.
+bool list_matches(std::string_view value, std::string_view etag, bool strong) {
+    header_field line[] = {{"If-Match", value}};
+    return detail::etag_fields_match(line, "If-Match", etag, strong);
+}
+
 bool same(byte_range r, byte_range::kind_t kind, std::uint64_t first = 0, std::uint64_t last = 0) {
     return r.kind == kind && (kind != byte_range::satisfiable || (r.first == first && r.last == last));
 }
@@ -32,14 +38,14 @@ bool same(byte_range r, byte_range::kind_t kind, std::uint64_t first = 0, std::u
 }  // namespace
 
 TEST_CASE("entity-tag lists parse quoted tags, W/ prefixes and commas inside tags") {
-    CHECK(detail::etag_list_matches("\"a,b\"", "\"a,b\"", true));
-    CHECK(detail::etag_list_matches(" \"x\" ,W/\"a\"", "\"a\"", false));
-    CHECK(!detail::etag_list_matches(" \"x\" ,W/\"a\"", "\"a\"", true));  // a weak tag never matches strongly
-    CHECK(!detail::etag_list_matches("\"a", "\"a\"", false));
-    CHECK(!detail::etag_list_matches("a", "a", false));
-    CHECK(detail::etag_list_matches(" * ", "\"q\"", true));
-    CHECK(!detail::etag_list_matches("\"A\"", "\"a\"", false));  // opaque: compared byte for byte
-    CHECK(!detail::etag_list_matches("", "\"a\"", false));
+    CHECK(list_matches("\"a,b\"", "\"a,b\"", true));
+    CHECK(list_matches(" \"x\" ,W/\"a\"", "\"a\"", false));
+    CHECK(!list_matches(" \"x\" ,W/\"a\"", "\"a\"", true));  // a weak tag never matches strongly
+    CHECK(!list_matches("\"a", "\"a\"", false));
+    CHECK(!list_matches("a", "a", false));
+    CHECK(list_matches(" * ", "\"q\"", true));
+    CHECK(!list_matches("\"A\"", "\"a\"", false));  // opaque: compared byte for byte
+    CHECK(!list_matches("", "\"a\"", false));
 }
 
 TEST_CASE("for_each_entity_tag: every tag in order, and whether the list is well formed") {
@@ -66,6 +72,20 @@ TEST_CASE("etag_fields_match looks at every field line of the name, whatever its
     CHECK(detail::etag_fields_match(fields, "If-None-Match", "\"y\"", false));
     CHECK(!detail::etag_fields_match(fields, "If-None-Match", "\"y\"", true));
     CHECK(!detail::etag_fields_match(fields, "If-Match", "\"a\"", false));
+}
+
+TEST_CASE("etag_fields_match: the lines are one list; a fault on any spoils it, and \"*\" stands alone") {
+    // Each line was judged alone: "nope" then "\"E\"" matched, where "nope, \"E\"" does not.
+    header_field split[] = {{"If-Match", "nope"}, {"If-Match", "\"E\""}};
+    CHECK(!detail::etag_fields_match(split, "If-Match", "\"E\"", true));
+    header_field after[] = {{"If-Match", "\"E\""}, {"If-Match", "W/"}};
+    CHECK(!detail::etag_fields_match(after, "If-Match", "\"E\"", true));
+    header_field star[] = {{"If-None-Match", " * "}};
+    CHECK(detail::etag_fields_match(star, "If-None-Match", "\"E\"", false));
+    header_field star_and_tag[] = {{"If-None-Match", "*"}, {"If-None-Match", "\"x\""}};
+    CHECK(!detail::etag_fields_match(star_and_tag, "If-None-Match", "\"E\"", false));
+    header_field empty_line[] = {{"If-None-Match", ""}, {"If-None-Match", "\"E\""}};
+    CHECK(detail::etag_fields_match(empty_line, "If-None-Match", "\"E\"", false));
 }
 
 TEST_CASE("range numbers: digits only, saturating past 2^64 - 1") {

@@ -52,12 +52,12 @@ tsan_suite() {  # the server and threading tests under ThreadSanitizer
       -Db_ndebug=false -Dcpp_args=-gline-tables-only -Dexamples=false >/dev/null || return 1
   fi
   ninja -C "$dir" tests/test_server tests/test_server_stepping tests/test_server_poll tests/test_connection tests/test_connection_storage tests/test_connection_own_answers tests/test_responder \
-    tests/test_stream tests/test_sse tests/test_event_hub tests/test_mailbox tests/test_worker_pool tests/test_blocking tests/test_tls_server tests/test_metrics tests/test_listeners \
+    tests/test_stream tests/test_sse tests/test_event_hub tests/test_mailbox tests/test_worker_pool tests/test_blocking tests/test_tls_server tests/test_tls_server_output tests/test_metrics tests/test_listeners \
     tests/test_layer tests/test_rate_limit tests/test_layers_later tests/test_body_stream tests/test_body_stream_multipart tests/test_websocket tests/test_websocket_sockets \
     tests/test_client_affinity >/dev/null || return 1
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     meson test -C "$dir" --no-rebuild --print-errorlogs server server_stepping server_poll connection connection_storage connection_own_answers responder stream sse event_hub mailbox worker_pool blocking \
-      tls_server metrics listeners layer rate_limit layers_later body_stream body_stream_multipart websocket websocket_sockets client_affinity
+      tls_server tls_server_output metrics listeners layer rate_limit layers_later body_stream body_stream_multipart websocket websocket_sockets client_affinity
 }
 
 windows_cross() {  # MinGW-w64 build for Windows (tools/mingw-w64.ini), run under Wine

@@ -317,8 +317,8 @@ public:
 
 private:
     // Whether `f` holds for one of the If-None-Match lines (each ending in '\n', which no field
-    // value holds). Each line is a list of its own, as static_files reads them: a malformed one
-    // hides nothing on the next.
+    // value holds). The lines are one list, but a 304 came only for one well formed on every
+    // line (static_files), so each line may be looked at alone.
     template <class F>
     static bool any_line(std::string_view lines, F f) {
         for (std::size_t at = 0, end; (end = lines.find('\n', at)) != std::string_view::npos; at = end + 1)

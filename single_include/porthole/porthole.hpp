@@ -8225,25 +8225,29 @@ constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
     }
 }
 
-// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong). A list that is
-// malformed anywhere, after a match too, matches nothing.
-constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
-    header = trim_ows(header);
-    if (header == "*") return true;
-    bool found = false;
-    bool well_formed = for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
-        found = found || (tag == etag && !(strong && weak));
-        return false;  // read on: the rest must be well formed too
-    });
-    return found && well_formed;
-}
-
-// The same over every field line named `name` (a list may be split across lines).
+// Whether the field lines named `name` ("*" or a list of entity-tags) match `etag` (ours,
+// strong; `strong`: a weak tag does not match). The lines are one list (RFC 9110 5.3): a list
+// malformed anywhere, after a match or on another line too, matches nothing, and "*" is the
+// whole value or malformed.
 inline bool etag_fields_match(std::span<header_field const> fields, std::string_view name, std::string_view etag,
                               bool strong) {
-    for (auto const& f : fields)
-        if (iequals(f.name, name) && etag_list_matches(f.value, etag, strong)) return true;
-    return false;
+    bool found = false, any = false;
+    int lines = 0;
+    for (auto const& f : fields) {
+        if (!iequals(f.name, name)) continue;
+        ++lines;
+        auto value = trim_ows(f.value);
+        if (value == "*") {
+            any = true;
+            continue;
+        }
+        bool well_formed = for_each_entity_tag(value, [&](std::string_view tag, bool weak) {
+            found = found || (tag == etag && !(strong && weak));
+            return false;  // read on: the rest must be well formed too
+        });
+        if (!well_formed) return false;
+    }
+    return any ? lines == 1 : found;
 }
 
 // A non-negative decimal number, saturating at UINT64_MAX (a last-byte-pos past any file means
@@ -8621,8 +8625,8 @@ public:
 
 private:
     // Whether `f` holds for one of the If-None-Match lines (each ending in '\n', which no field
-    // value holds). Each line is a list of its own, as static_files reads them: a malformed one
-    // hides nothing on the next.
+    // value holds). The lines are one list, but a 304 came only for one well formed on every
+    // line (static_files), so each line may be looked at alone.
     template <class F>
     static bool any_line(std::string_view lines, F f) {
         for (std::size_t at = 0, end; (end = lines.find('\n', at)) != std::string_view::npos; at = end + 1)
@@ -15764,6 +15768,10 @@ class event_loop {
     static constexpr int accepts_per_wakeup = 64;
     static constexpr std::size_t spare_limit = 64;
     static constexpr int reads_per_wakeup = 16;
+    // Sends (or, over TLS, records) per connection before the loop's others get a turn: a
+    // response whose producer is slower than its reader never fills the socket, and would
+    // otherwise hold the loop until its end (a large file compressed as it goes).
+    static constexpr int writes_per_wakeup = 16;
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
     // Lingering close: how long a connection closed before its peer was done sending reads and
@@ -16115,13 +16123,18 @@ private:
         }
     }
 
-    // Writes pending output until it is gone or the socket is full; false if s was closed.
+    // Writes pending output until it is gone, the socket is full, or the write budget is spent
+    // (then it goes on at the loop's next iteration); false if s was closed.
     bool flush(slot& s, bool& progressed) {
         if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed);
-        while (s.writable) {
+        for (int budget = writes_per_wakeup; s.writable;) {
             connection_type& c = *s.conn;
             std::span<output_chunk_type const> out = c.pending_output();
             if (out.empty()) return true;
+            if (budget-- == 0) {
+                defer(s);
+                return true;
+            }
             long n;
             std::size_t attempted;
             if (out[0].file_fd >= 0) {

@@ -997,17 +997,27 @@ struct tls_transport {
     template <class Loop, class Slot>
     bool flush(Loop& loop, Slot& s, bool& progressed) const {
         tls::session& t = *s.tls;
-        for (;;) {
+        for (int budget = Loop::writes_per_wakeup;;) {
             if (s.conn && t.established() && t.output().size() < encrypt_ahead) {
-                int r = encrypt(loop, s, t);
-                if (r < 0) {
-                    loop.close(s);
-                    return false;
+                if (budget == 0) {  // the loop's other connections' turn, once these records are sent
+                    if (t.output().empty() && s.writable) {
+                        loop.defer(s);
+                        return true;
+                    }
+                } else {
+                    int r = encrypt(loop, s, t);
+                    if (r < 0) {
+                        loop.close(s);
+                        return false;
+                    }
+                    if (r > 0) {
+                        --budget;
+                        continue;
+                    }
+                    // The last records of a connection that closes: close_notify goes in the same
+                    // send, not in one of its own from close().
+                    if (s.conn->phase() == Loop::connection_phase_type::closed) t.close();
                 }
-                if (r > 0) continue;
-                // The last records of a connection that closes: close_notify goes in the same
-                // send, not in one of its own from close().
-                if (s.conn->phase() == Loop::connection_phase_type::closed) t.close();
             }
             std::string_view out = t.output();
             if (out.empty() || !s.writable) return true;

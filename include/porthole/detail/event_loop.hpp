@@ -97,6 +97,10 @@ class event_loop {
     static constexpr int accepts_per_wakeup = 64;
     static constexpr std::size_t spare_limit = 64;
     static constexpr int reads_per_wakeup = 16;
+    // Sends (or, over TLS, records) per connection before the loop's others get a turn: a
+    // response whose producer is slower than its reader never fills the socket, and would
+    // otherwise hold the loop until its end (a large file compressed as it goes).
+    static constexpr int writes_per_wakeup = 16;
     static constexpr int max_iov = 64;
     static constexpr std::int64_t accept_pause_ms = 100;
     // Lingering close: how long a connection closed before its peer was done sending reads and
@@ -448,13 +452,18 @@ private:
         }
     }
 
-    // Writes pending output until it is gone or the socket is full; false if s was closed.
+    // Writes pending output until it is gone, the socket is full, or the write budget is spent
+    // (then it goes on at the loop's next iteration); false if s was closed.
     bool flush(slot& s, bool& progressed) {
         if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed);
-        while (s.writable) {
+        for (int budget = writes_per_wakeup; s.writable;) {
             connection_type& c = *s.conn;
             std::span<output_chunk_type const> out = c.pending_output();
             if (out.empty()) return true;
+            if (budget-- == 0) {
+                defer(s);
+                return true;
+            }
             long n;
             std::size_t attempted;
             if (out[0].file_fd >= 0) {

@@ -40,25 +40,29 @@ constexpr bool for_each_entity_tag(std::string_view v, F&& f) {
     }
 }
 
-// Whether `header` ("*" or a list of entity-tags) matches `etag` (ours, strong). A list that is
-// malformed anywhere, after a match too, matches nothing.
-constexpr bool etag_list_matches(std::string_view header, std::string_view etag, bool strong) {
-    header = trim_ows(header);
-    if (header == "*") return true;
-    bool found = false;
-    bool well_formed = for_each_entity_tag(header, [&](std::string_view tag, bool weak) {
-        found = found || (tag == etag && !(strong && weak));
-        return false;  // read on: the rest must be well formed too
-    });
-    return found && well_formed;
-}
-
-// The same over every field line named `name` (a list may be split across lines).
+// Whether the field lines named `name` ("*" or a list of entity-tags) match `etag` (ours,
+// strong; `strong`: a weak tag does not match). The lines are one list (RFC 9110 5.3): a list
+// malformed anywhere, after a match or on another line too, matches nothing, and "*" is the
+// whole value or malformed.
 inline bool etag_fields_match(std::span<header_field const> fields, std::string_view name, std::string_view etag,
                               bool strong) {
-    for (auto const& f : fields)
-        if (iequals(f.name, name) && etag_list_matches(f.value, etag, strong)) return true;
-    return false;
+    bool found = false, any = false;
+    int lines = 0;
+    for (auto const& f : fields) {
+        if (!iequals(f.name, name)) continue;
+        ++lines;
+        auto value = trim_ows(f.value);
+        if (value == "*") {
+            any = true;
+            continue;
+        }
+        bool well_formed = for_each_entity_tag(value, [&](std::string_view tag, bool weak) {
+            found = found || (tag == etag && !(strong && weak));
+            return false;  // read on: the rest must be well formed too
+        });
+        if (!well_formed) return false;
+    }
+    return any ? lines == 1 : found;
 }
 
 // A non-negative decimal number, saturating at UINT64_MAX (a last-byte-pos past any file means
