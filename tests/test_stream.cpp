@@ -285,6 +285,51 @@ TEST_CASE("a producer that throws anything cuts the body short, is logged, and t
     CHECK(log[1].find("body producer threw: a non-standard exception") != std::string::npos);
 }
 
+TEST_CASE("a push stream whose last writer goes without close(): what was written, then the body cut short") {
+    // Nothing could end it: the connection waited for a write that could never come, its
+    // client with it, until the server stopped.
+    std::vector<std::string> log;
+    porthole::connection_config config;
+    config.error_log = [&](std::string_view m) { log.emplace_back(m); };
+    std::vector<stream_writer> kept;
+    auto app = [&](request const& req) {
+        auto [res, writer] = porthole::push_stream("text/plain");
+        CHECK(writer.write("partial") == stream_writer::result::written);
+        if (req.path() == "/kept") kept.push_back(writer);  // a copy outlives the handler
+        return std::move(res);                              // the handler's writer goes here
+    };
+    {
+        porthole::testing::client c(app, config);
+        c.send("GET /dropped HTTP/1.1\r\nHost: t\r\n\r\n");
+        c.step();
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].body == "partial");
+        CHECK(!rs[0].complete);  // no terminator: the truncation shows
+        CHECK(c.closed());
+        REQUIRE(log.size() == 1);
+        CHECK(log[0].find("last writer went without close()") != std::string::npos);
+    }
+    porthole::testing::client c(app, config);
+    c.send("GET /kept HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.step();
+    CHECK(!c.closed());  // a writer is left: the stream waits for it
+    REQUIRE(kept.size() == 1);
+    stream_writer copy = kept[0];
+    kept.clear();
+    c.step();
+    CHECK(!c.closed());  // one copy is enough
+    CHECK(copy.write(" and the rest") == stream_writer::result::written);
+    CHECK(copy.close());
+    copy = {};  // gone after close(): a clean end
+    c.step();
+    auto rs = c.responses();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].complete);
+    CHECK(rs[0].body == "partial and the rest");
+    CHECK(log.size() == 1);
+}
+
 // ---------------------------------------------------------------- over sockets
 
 namespace {

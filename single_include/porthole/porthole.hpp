@@ -4562,7 +4562,8 @@ inline bool when_answered(request const& req, std::function<void(response&)> ste
 //
 // A live stream ends when its producer says so (writer.close()), when the client leaves (the
 // writer reports closed()), or when the server stops: then what is buffered goes out, the body
-// ends cleanly, and the connection closes. It is over too once no response carries it (sent
+// ends cleanly, and the connection closes. A push stream whose last writer is gone without
+// close() is cut short after what was written (logged). It is over too once no response carries it (sent
 // too late through a responder, HEAD, 204, 205, 304, replaced or dropped unsent). The read and keep-alive timeouts do
 // not apply while it waits; the write timeout applies whenever bytes are waiting for a client that does not read.
 // Memory per push stream: at most twice its buffer limit (the buffer, and one piece in flight).
@@ -4963,6 +4964,7 @@ inline void subscriber_removed() noexcept {
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -5035,6 +5037,31 @@ struct push_buffer {
     std::string bytes;
     std::size_t limit = 0;
     bool closing = false;
+    bool abandoned = false;  // the last writer went without close()
+};
+
+// The writers' hold on a push stream (each stream_writer's buffer pointer aliases it). When the
+// last writer is gone without close(), nothing can end the body cleanly: what was written goes
+// out, then the body is cut short (the client sees the connection end) and the error log says
+// so, as for a responder dropped without an answer; before, the connection waited forever.
+struct push_writers {
+    std::shared_ptr<push_buffer> buffer;
+    std::shared_ptr<stream_channel> channel;
+    push_writers(std::shared_ptr<push_buffer> b, std::shared_ptr<stream_channel> c) noexcept
+        : buffer(std::move(b)), channel(std::move(c)) {}
+    push_writers(push_writers const&) = delete;
+    push_writers& operator=(push_writers const&) = delete;
+    ~push_writers() {
+        {
+            std::lock_guard lock(buffer->mutex);
+            if (buffer->closing) return;
+            buffer->abandoned = true;
+        }
+        try {
+            channel->resume();
+        } catch (...) {  // a lock that failed: the stream then waits, as before; never throw here
+        }
+    }
 };
 
 // The next piece of a stream body, for a connection: the producer is asked again after an
@@ -5151,7 +5178,7 @@ inline live_stream resumable_stream(live_producer producer, std::string_view con
 struct push_stream_parts;
 
 // The sending end of a push stream. Copyable (copies write to the same stream), usable const;
-// any thread.
+// any thread. The last copy gone without close() cuts the body short after what was written.
 class stream_writer {
 public:
     enum class result : std::uint8_t {
@@ -5226,11 +5253,14 @@ inline push_stream_parts push_stream(std::string_view content_type = "applicatio
         [buffer]() -> stream_step {
             std::lock_guard lock(buffer->mutex);
             if (!buffer->bytes.empty()) return stream_step::data(std::exchange(buffer->bytes, std::string()));
+            if (buffer->abandoned)
+                throw std::runtime_error("a push stream's last writer went without close(): the body is cut short");
             return buffer->closing ? stream_step::end() : stream_step::nothing_yet();
         },
         content_type, s);
+    auto writers = std::make_shared<detail::push_writers>(buffer, live.channel);
     push_stream_parts out{std::move(live.response), stream_writer()};
-    out.writer.buffer_ = std::move(buffer);
+    out.writer.buffer_ = std::shared_ptr<detail::push_buffer>(writers, buffer.get());
     out.writer.channel_ = std::move(live.channel);
     return out;
 }
