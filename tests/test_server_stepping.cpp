@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -79,6 +81,41 @@ TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") 
     for (auto const& b : bodies) CHECK(b == thread_name());
     s.stop();  // from the polling thread: drains here
     CHECK(s.port() == 0);
+}
+
+TEST_CASE("poll() with a download whose write budget runs out: native_handle() stays readable until it is out") {
+    // The connection goes on at the next step; the handle showed no work meanwhile, so a caller
+    // waiting on it slept its whole timeout between each 16 writes (a 5 MiB stream: 19 s).
+    constexpr int pieces = 128;  // 2 MiB in 16 KiB pieces: eight budgets
+    auto app = [](request const&) {
+        auto n = std::make_shared<int>(0);
+        return response::stream([n]() -> std::optional<std::string> {
+            if ((*n)++ == pieces) return std::nullopt;
+            return std::string(16384, 'd');
+        });
+    };
+    porthole::server s(app, test_options(1));
+    int fd = s.native_handle();
+    if (fd < 0) return;  // the poll(2) back end has no descriptor to wait on
+    std::atomic<bool> done{false};
+    std::size_t got = 0;
+    std::thread client([&] {
+        connection c(s.port());
+        c.get("/");
+        auto r = c.read_reply();
+        got = r ? r->body.size() : 0;
+        done = true;
+    });
+    int idle_waits = 0;  // waits that ended with the descriptor still not readable
+    while (!done) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 1000) == 0) ++idle_waits;
+        s.poll(0ms);
+    }
+    client.join();
+    CHECK(got == std::size_t{pieces} * 16384);
+    CHECK(idle_waits == 0);
+    s.stop();
 }
 
 TEST_CASE("stop() on the polling thread between steps: the next poll() says stopped, the one after listens again") {

@@ -415,6 +415,45 @@ TEST_CASE(
     CHECK(app.publish("data: after\n\n") == 0);
 }
 
+TEST_CASE("over sockets: a writer that leaves when the server stops, without close(), still ends the body cleanly") {
+    // `while (!w.closed())` ends when the server stops; the writer then goes without close().
+    // The body was cut short and logged as abandoned when the socket was full at the stop.
+    std::mutex m;
+    std::vector<std::string> log;
+    std::vector<std::thread> threads;
+    auto app = [&](request const&) {
+        auto [res, writer] = porthole::push_stream("text/plain");
+        std::lock_guard lock(m);
+        threads.emplace_back([w = writer] {
+            std::string const piece(4096, 'x');
+            while (!w.closed())
+                if (w.write(piece) != stream_writer::result::written) std::this_thread::sleep_for(1ms);
+        });
+        return std::move(res);
+    };
+    porthole::server_options o;
+    o.port = 0;
+    o.threads = 1;
+    o.drain_timeout = 5s;
+    o.error_log = [&](std::string_view line) {
+        std::lock_guard lock(m);
+        log.emplace_back(line);
+    };
+    porthole::server s(app, o);
+    s.start();
+    test_client::connection c(s.port());
+    REQUIRE(c.get("/s"));
+    std::this_thread::sleep_for(300ms);  // the socket and the buffer fill: the client reads nothing yet
+    std::thread stopper([&] { s.stop(); });
+    std::this_thread::sleep_for(300ms);  // the writer sees closed() and goes
+    auto r = c.read_reply();
+    stopper.join();
+    std::lock_guard lock(m);
+    for (auto& t : threads) t.join();
+    CHECK(r.has_value());  // the terminator came (a body cut short reads as none)
+    CHECK(log.empty());
+}
+
 TEST_CASE("over sockets: the write timeout still closes a stream whose client does not read") {
     hub_app app;
     auto o = loopback();

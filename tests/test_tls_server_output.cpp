@@ -174,6 +174,33 @@ TEST_CASE("a client's close_notify read behind an answer that fills the output i
     s.stop();
 }
 
+TEST_CASE("close_notify still ends a lingering close when the write budget runs out on the last record") {
+    // The budget spent on the answer's last piece deferred the connection before close_notify,
+    // and the lingering close that followed freed the session without it (a bare FIN).
+    std::size_t size = 0;
+    auto app = [&](request const&) { return response::text(std::string(size, 'a')); };
+    https_server<decltype(app)&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    for (std::size_t k : {14, 15, 30, 31}) {
+        for (std::size_t d : {0, 1, 199, 200}) {
+            size = k * 65536 + 1 - d;
+            CAPTURE(size);
+            tls_conn c(s.port(), client.ctx);
+            REQUIRE(c.ok());
+            // A request behind the closing one: the connection closes with input unread (lingers).
+            REQUIRE(
+                c.send("GET /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                       "GET /b HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+            auto rs = c.read(1);
+            REQUIRE(rs.size() == 1);
+            CHECK(rs[0].body.size() == size);
+            CHECK(c.reads_close_notify());
+        }
+    }
+    s.stop();
+}
+
 // Lingering close over TLS (RFC 9112 section 9.6): without it the server closes with the body
 // unread, the kernel resets the connection, and the client's writes fail before it reads the 413.
 TEST_CASE("lingering close over TLS: a refused upload still being sent gets its 413, close_notify, then a FIN") {

@@ -124,7 +124,9 @@ struct push_writers {
         {
             std::lock_guard lock(buffer->mutex);
             if (buffer->closing) return;
-            buffer->abandoned = true;
+            // While the server stops a writer is expected to go (closed() said so): a clean end.
+            if (channel->stopping.load(std::memory_order_acquire)) buffer->closing = true;
+            else buffer->abandoned = true;
         }
         try {
             channel->resume();

@@ -72,9 +72,13 @@ struct outbox {
     // The connection's own queue (connection::held_for_output), as its thread last saw it:
     // written by that thread alone, read by handle::queued_bytes.
     std::atomic<std::size_t> held_by_connection{0};
-    // Each entry counts as the frame it becomes does in the connection's queue (its header at
-    // most, and cost_per_frame), so that the two counts agree and empty messages are bounded too.
-    static constexpr std::size_t entry_cost = connection::cost_per_frame + max_frame_header;
+    // Each entry counts at least as much as the frame it becomes in the connection's queue: its
+    // header at most, cost_per_frame, and what permessage-deflate can add to bytes that do not
+    // compress (zlib's deflateBound: under 1/2048 of them and a few bytes). So a producer pacing
+    // itself by handle::queued_bytes never finds the connection's queue fuller than it counted,
+    // and empty messages are bounded too.
+    static constexpr std::size_t entry_cost = connection::cost_per_frame + max_frame_header + 16;
+    static constexpr std::size_t counted(std::size_t size) noexcept { return size + (size >> 11) + entry_cost; }
 
     // Any thread: queues `it` and wakes the connection's thread. An outbox past its limit takes
     // nothing more, and the connection closes with 1013 when its thread sees it. Checked before,
@@ -84,7 +88,7 @@ struct outbox {
         {
             std::lock_guard lock(mutex);
             if (!open) return false;
-            size += entry_cost;
+            size = counted(size);
             if (bytes > limit) {
                 overflowed = true;
                 open = false;
@@ -142,7 +146,8 @@ public:
         return put({detail::outbox::item::close, std::string(reason), {}, code}, reason.size());
     }
     // The bytes waiting to go to this client, as counted against config::max_queued_output
-    // (each message's entry too: connection::cost_per_frame and its frame header at most):
+    // (each message's entry too: its frame's header and connection::cost_per_frame at most,
+    // and what compression may add):
     // messages sent through handles that the connection's thread has not taken yet, and that
     // thread's own queue as of its last write to the socket. A producer paces itself with it: a
     // send past the limit closes the connection with 1013; sending only while queued_bytes() and

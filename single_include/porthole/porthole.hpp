@@ -5055,7 +5055,9 @@ struct push_writers {
         {
             std::lock_guard lock(buffer->mutex);
             if (buffer->closing) return;
-            buffer->abandoned = true;
+            // While the server stops a writer is expected to go (closed() said so): a clean end.
+            if (channel->stopping.load(std::memory_order_acquire)) buffer->closing = true;
+            else buffer->abandoned = true;
         }
         try {
             channel->resume();
@@ -15865,6 +15867,11 @@ public:
 
     // Thread-safe: interrupts the loop's wait so it notices a stop request.
     void wake() const noexcept { wake_.notify(); }
+    // For a caller that steps the loop and waits on native_handle(): connections whose budget
+    // ran out go on at the next step, so the handle must be readable now, as it is for work.
+    void keep_handle_ready() const noexcept {
+        if (!again_.empty()) wake_.notify();
+    }
 
     // One step: wait up to timeout_ms (-1: until something happens or a timer is due), handle
     // what is ready, expire timers. Returns false once a requested stop has drained.
@@ -16112,9 +16119,10 @@ private:
         }
         bool progressed = false;
         std::size_t served_before = served(s);
+        int writes = writes_per_wakeup;  // for this wake-up, between the reads too
         try {
             for (int budget = reads_per_wakeup;;) {
-                if (s.conn && !flush(s, progressed)) return;
+                if (s.conn && !flush(s, progressed, writes)) return;
                 if (!s.readable) break;
                 if (s.conn && !s.conn->wants_read()) break;  // backpressure or closing: wait for output
                 if (budget-- == 0) {
@@ -16155,16 +16163,17 @@ private:
 
     // Writes pending output until it is gone, the socket is full, or the write budget is spent
     // (then it goes on at the loop's next iteration); false if s was closed.
-    bool flush(slot& s, bool& progressed) {
-        if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed);
-        for (int budget = writes_per_wakeup; s.writable;) {
+    bool flush(slot& s, bool& progressed, int& budget) {
+        if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed, budget);
+        while (s.writable) {
             connection_type& c = *s.conn;
             std::span<output_chunk_type const> out = c.pending_output();
             if (out.empty()) return true;
-            if (budget-- == 0) {
+            if (budget == 0) {
                 defer(s);
                 return true;
             }
+            --budget;
             long n;
             std::size_t attempted;
             if (out[0].file_fd >= 0) {
@@ -16610,7 +16619,8 @@ inline void event_loop<Shared, Poller>::timed_out_reading(slot& s) noexcept {
         }
         s.conn->timeout();
         bool progressed = false;
-        if (!flush(s, progressed)) return;
+        int writes = writes_per_wakeup;
+        if (!flush(s, progressed, writes)) return;
         if (phase(s) != connection_phase_type::writing) {
             close(s);
             return;
@@ -16897,6 +16907,8 @@ public:
         if (!more) {
             std::lock_guard lock(control_);
             finalize_locked();
+        } else {
+            loops_.front()->keep_handle_ready();
         }
         return more;
     }
@@ -21055,9 +21067,13 @@ struct outbox {
     // The connection's own queue (connection::held_for_output), as its thread last saw it:
     // written by that thread alone, read by handle::queued_bytes.
     std::atomic<std::size_t> held_by_connection{0};
-    // Each entry counts as the frame it becomes does in the connection's queue (its header at
-    // most, and cost_per_frame), so that the two counts agree and empty messages are bounded too.
-    static constexpr std::size_t entry_cost = connection::cost_per_frame + max_frame_header;
+    // Each entry counts at least as much as the frame it becomes in the connection's queue: its
+    // header at most, cost_per_frame, and what permessage-deflate can add to bytes that do not
+    // compress (zlib's deflateBound: under 1/2048 of them and a few bytes). So a producer pacing
+    // itself by handle::queued_bytes never finds the connection's queue fuller than it counted,
+    // and empty messages are bounded too.
+    static constexpr std::size_t entry_cost = connection::cost_per_frame + max_frame_header + 16;
+    static constexpr std::size_t counted(std::size_t size) noexcept { return size + (size >> 11) + entry_cost; }
 
     // Any thread: queues `it` and wakes the connection's thread. An outbox past its limit takes
     // nothing more, and the connection closes with 1013 when its thread sees it. Checked before,
@@ -21067,7 +21083,7 @@ struct outbox {
         {
             std::lock_guard lock(mutex);
             if (!open) return false;
-            size += entry_cost;
+            size = counted(size);
             if (bytes > limit) {
                 overflowed = true;
                 open = false;
@@ -21125,7 +21141,8 @@ public:
         return put({detail::outbox::item::close, std::string(reason), {}, code}, reason.size());
     }
     // The bytes waiting to go to this client, as counted against config::max_queued_output
-    // (each message's entry too: connection::cost_per_frame and its frame header at most):
+    // (each message's entry too: its frame's header and connection::cost_per_frame at most,
+    // and what compression may add):
     // messages sent through handles that the connection's thread has not taken yet, and that
     // thread's own queue as of its last write to the socket. A producer paces itself with it: a
     // send past the limit closes the connection with 1013; sending only while queued_bytes() and

@@ -946,8 +946,9 @@ struct tls_transport {
                 loop.feed(s, bytes);
                 return s.conn->wants_read();
             };
+            int writes = Loop::writes_per_wakeup;  // for this wake-up, between the reads too
             for (int budget = Loop::reads_per_wakeup;;) {
-                if (!flush(loop, s, progressed)) return;
+                if (!flush(loop, s, progressed, writes)) return;
                 if (t.current_state() == tls::session::state::failed) break;
                 bool buffered = t.has_buffered_input();
                 if (!s.readable && !buffered) break;
@@ -995,11 +996,13 @@ struct tls_transport {
     // Encrypts what the connection has to send and writes the records until both are done or
     // the socket is full; false if s was closed.
     template <class Loop, class Slot>
-    bool flush(Loop& loop, Slot& s, bool& progressed) const {
+    bool flush(Loop& loop, Slot& s, bool& progressed, int& budget) const {
         tls::session& t = *s.tls;
-        for (int budget = Loop::writes_per_wakeup;;) {
+        for (;;) {
             if (s.conn && t.established() && t.output().size() < encrypt_ahead) {
-                if (budget == 0) {  // the loop's other connections' turn, once these records are sent
+                // Spent, with more to encrypt: the loop's other connections' turn, once these
+                // records are sent. With nothing more, on to close_notify below.
+                if (budget == 0 && !s.conn->pending_output().empty()) {
                     if (t.output().empty() && s.writable) {
                         loop.defer(s);
                         return true;
@@ -1011,7 +1014,7 @@ struct tls_transport {
                         return false;
                     }
                     if (r > 0) {
-                        --budget;
+                        if (budget > 0) --budget;
                         continue;
                     }
                     // The last records of a connection that closes: close_notify goes in the same

@@ -194,6 +194,8 @@ public:
         if (!more) {
             std::lock_guard lock(control_);
             finalize_locked();
+        } else {
+            loops_.front()->keep_handle_ready();
         }
         return more;
     }

@@ -164,6 +164,11 @@ public:
 
     // Thread-safe: interrupts the loop's wait so it notices a stop request.
     void wake() const noexcept { wake_.notify(); }
+    // For a caller that steps the loop and waits on native_handle(): connections whose budget
+    // ran out go on at the next step, so the handle must be readable now, as it is for work.
+    void keep_handle_ready() const noexcept {
+        if (!again_.empty()) wake_.notify();
+    }
 
     // One step: wait up to timeout_ms (-1: until something happens or a timer is due), handle
     // what is ready, expire timers. Returns false once a requested stop has drained.
@@ -411,9 +416,10 @@ private:
         }
         bool progressed = false;
         std::size_t served_before = served(s);
+        int writes = writes_per_wakeup;  // for this wake-up, between the reads too
         try {
             for (int budget = reads_per_wakeup;;) {
-                if (s.conn && !flush(s, progressed)) return;
+                if (s.conn && !flush(s, progressed, writes)) return;
                 if (!s.readable) break;
                 if (s.conn && !s.conn->wants_read()) break;  // backpressure or closing: wait for output
                 if (budget-- == 0) {
@@ -454,16 +460,17 @@ private:
 
     // Writes pending output until it is gone, the socket is full, or the write budget is spent
     // (then it goes on at the loop's next iteration); false if s was closed.
-    bool flush(slot& s, bool& progressed) {
-        if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed);
-        for (int budget = writes_per_wakeup; s.writable;) {
+    bool flush(slot& s, bool& progressed, int& budget) {
+        if constexpr (encrypted) return shared_.transport.flush(*this, s, progressed, budget);
+        while (s.writable) {
             connection_type& c = *s.conn;
             std::span<output_chunk_type const> out = c.pending_output();
             if (out.empty()) return true;
-            if (budget-- == 0) {
+            if (budget == 0) {
                 defer(s);
                 return true;
             }
+            --budget;
             long n;
             std::size_t attempted;
             if (out[0].file_fd >= 0) {

@@ -82,7 +82,8 @@ inline void event_loop<Shared, Poller>::timed_out_reading(slot& s) noexcept {
         }
         s.conn->timeout();
         bool progressed = false;
-        if (!flush(s, progressed)) return;
+        int writes = writes_per_wakeup;
+        if (!flush(s, progressed, writes)) return;
         if (phase(s) != connection_phase_type::writing) {
             close(s);
             return;
