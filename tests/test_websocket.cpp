@@ -293,7 +293,7 @@ TEST_CASE("handle::queued_bytes counts what waits as the limit does, and a produ
                 ++sent;
             }
             CHECK(in_round > 0);
-            CHECK(h.queued_bytes() <= 4096 + ws::detail::outbox::counted(m.size()));  // checked before each send
+            CHECK(h.queued_bytes() <= 4096 + ws::detail::outbox{}.counted(m.size()));  // checked before each send
             c.step();
         }
     }
@@ -309,32 +309,52 @@ TEST_CASE("handle::queued_bytes counts what waits as the limit does, and a produ
 }
 
 TEST_CASE("handle::queued_bytes leaves room for what permessage-deflate adds to bytes that do not compress") {
-    // Stored blocks make such a message a few bytes larger than itself: counted at its size, a
-    // paced producer's next message found the connection's queue over the limit (1013).
+    // Stored blocks make such a message larger than itself (by more with a small window, which a
+    // client may ask for, or little memory): counted at its size, a paced producer's next message
+    // found the connection's queue over the limit (1013).
     if (!ws::deflate_available()) return;
-    std::string noise(120000, '\0');
+    std::string noise(1u << 20, '\0');
     std::uint32_t x = 12345;
     for (auto& ch : noise) {
         x = x * 1664525u + 1013904223u;
         ch = static_cast<char>(x >> 24);
     }
     std::size_t const limit = 100000;
-    for (std::size_t size = limit - 400; size <= limit; size += 9) {
-        CAPTURE(size);
-        echo_fixture f;
-        f.opts.limits.max_queued_output = limit;
-        f.opts.handshake.deflate.enabled = true;
-        auto app = make_app(f);
-        testing::client c(app);
-        c.send(upgrade_request("/ws", "Sec-WebSocket-Extensions: permessage-deflate\r\n"));
-        REQUIRE(c.output().find("permessage-deflate") != std::string::npos);
-        ws::handle h = f.handles.at(0);
-        REQUIRE(h.queued_bytes() + size <= limit);
-        REQUIRE(h.send_binary(std::string_view(noise).substr(0, size)));
-        while (h.queued_bytes() <= limit) REQUIRE(h.send_text(""));  // paced: each fits when sent
-        c.step();
-        CHECK(h.connected());
-        CHECK(!c.closed());
+    struct setting {
+        char const* offer;
+        int mem_level;
+    };
+    for (auto [offer, mem_level] :
+         {setting{"permessage-deflate", 8}, setting{"permessage-deflate; server_max_window_bits=9", 8},
+          setting{"permessage-deflate; server_max_window_bits=12", 8}, setting{"permessage-deflate", 1}}) {
+        std::vector<std::size_t> sizes{1000, 16384, 65536};
+        for (std::size_t size = limit - 400; size <= limit; size += 37) sizes.push_back(size);
+        for (std::size_t size : sizes) {
+            CAPTURE(offer);
+            CAPTURE(mem_level);
+            CAPTURE(size);
+            echo_fixture f;
+            f.opts.limits.max_queued_output = limit;
+            f.opts.handshake.deflate.enabled = true;
+            f.opts.handshake.deflate.mem_level = mem_level;
+            auto app = make_app(f);
+            testing::client c(app);
+            c.send(upgrade_request("/ws", "Sec-WebSocket-Extensions: " + std::string(offer) + "\r\n"));
+            REQUIRE(c.output().find("permessage-deflate") != std::string::npos);
+            ws::handle h = f.handles.at(0);
+            std::size_t at = 0;
+            for (int round = 0; round < 3; ++round) {
+                // Paced: each message fits when it is sent, noise never sent twice.
+                while (h.queued_bytes() + size <= limit && at + size <= noise.size()) {
+                    REQUIRE(h.send_binary(std::string_view(noise).substr(at, size)));
+                    at += size;
+                }
+                while (h.queued_bytes() <= limit) REQUIRE(h.send_text(""));
+                c.step();
+                CHECK(h.connected());
+                CHECK(!c.closed());
+            }
+        }
     }
 }
 

@@ -124,7 +124,7 @@ struct push_writers {
         {
             std::lock_guard lock(buffer->mutex);
             if (buffer->closing) return;
-            // While the server stops a writer is expected to go (closed() said so): a clean end.
+            // After the server began stopping a writer is expected to go (closed() says so): a clean end.
             if (channel->stopping.load(std::memory_order_acquire)) buffer->closing = true;
             else buffer->abandoned = true;
         }

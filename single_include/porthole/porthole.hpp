@@ -5055,7 +5055,7 @@ struct push_writers {
         {
             std::lock_guard lock(buffer->mutex);
             if (buffer->closing) return;
-            // While the server stops a writer is expected to go (closed() said so): a clean end.
+            // After the server began stopping a writer is expected to go (closed() says so): a clean end.
             if (channel->stopping.load(std::memory_order_acquire)) buffer->closing = true;
             else buffer->abandoned = true;
         }
@@ -21069,11 +21069,16 @@ struct outbox {
     std::atomic<std::size_t> held_by_connection{0};
     // Each entry counts at least as much as the frame it becomes in the connection's queue: its
     // header at most, cost_per_frame, and what permessage-deflate can add to bytes that do not
-    // compress (zlib's deflateBound: under 1/2048 of them and a few bytes). So a producer pacing
-    // itself by handle::queued_bytes never finds the connection's queue fuller than it counted,
-    // and empty messages are bounded too.
+    // compress (zlib's deflateBound: with a 15-bit window and memLevel 8 or 9, under 1/2048 of
+    // them and a few bytes; with a smaller window, which a client may ask for, or less memory,
+    // its bound for any settings, under 1/8 + 1/64). So a producer pacing itself by
+    // handle::queued_bytes never finds the connection's queue fuller than it counted, and empty
+    // messages are bounded too.
     static constexpr std::size_t entry_cost = connection::cost_per_frame + max_frame_header + 16;
-    static constexpr std::size_t counted(std::size_t size) noexcept { return size + (size >> 11) + entry_cost; }
+    bool narrow_deflate = false;  // set once, before any handle exists
+    std::size_t counted(std::size_t size) const noexcept {
+        return size + (narrow_deflate ? (size >> 3) + (size >> 6) + 8 : size >> 11) + entry_cost;
+    }
 
     // Any thread: queues `it` and wakes the connection's thread. An outbox past its limit takes
     // nothing more, and the connection closes with 1013 when its thread sees it. Checked before,
@@ -21354,6 +21359,8 @@ public:
         session_.peer_.assign(req.peer());
         auto box = std::make_shared<detail::outbox>();
         box->limit = route_->options.limits.max_queued_output;
+        box->narrow_deflate =
+            h.deflate && (h.deflate->server_max_window_bits < 15 || route_->options.handshake.deflate.mem_level < 8);
         box->link = std::move(link);
         session_.box_ = std::move(box);
     }
