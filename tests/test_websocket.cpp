@@ -321,25 +321,25 @@ TEST_CASE("handle::queued_bytes leaves room for what permessage-deflate adds to 
     }
     std::size_t const limit = 100000;
     struct setting {
-        char const* offer;
+        std::string offer;
         int mem_level;
     };
-    for (auto [offer, mem_level] :
+    for (auto const& set :
          {setting{"permessage-deflate", 8}, setting{"permessage-deflate; server_max_window_bits=9", 8},
           setting{"permessage-deflate; server_max_window_bits=12", 8}, setting{"permessage-deflate", 1}}) {
         std::vector<std::size_t> sizes{1000, 16384, 65536};
         for (std::size_t size = limit - 400; size <= limit; size += 37) sizes.push_back(size);
         for (std::size_t size : sizes) {
-            CAPTURE(offer);
-            CAPTURE(mem_level);
+            CAPTURE(set.offer);
+            CAPTURE(set.mem_level);
             CAPTURE(size);
             echo_fixture f;
             f.opts.limits.max_queued_output = limit;
             f.opts.handshake.deflate.enabled = true;
-            f.opts.handshake.deflate.mem_level = mem_level;
+            f.opts.handshake.deflate.mem_level = set.mem_level;
             auto app = make_app(f);
             testing::client c(app);
-            c.send(upgrade_request("/ws", "Sec-WebSocket-Extensions: " + std::string(offer) + "\r\n"));
+            c.send(upgrade_request("/ws", "Sec-WebSocket-Extensions: " + set.offer + "\r\n"));
             REQUIRE(c.output().find("permessage-deflate") != std::string::npos);
             ws::handle h = f.handles.at(0);
             std::size_t at = 0;
