@@ -3,6 +3,7 @@
 #include <porthole/server.hpp>
 
 #include "server/client.hpp"
+#include "server/test_app.hpp"
 
 #include <doctest/doctest.h>
 
@@ -29,34 +30,9 @@ using porthole::request;
 using porthole::response;
 using porthole::status;
 using test_client::connection;
-
-namespace {
-
-porthole::server_options test_options(unsigned threads = 2) {
-    porthole::server_options o;
-    o.port = 0;
-    o.threads = threads;
-    return o;
-}
-
-std::string thread_name() { return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())); }
-
-// Paths the tests use; every handler is safe to call from several threads.
-response test_app(request const& r) {
-    auto p = r.path();
-    if (p == "/") return response::text("Hello, World!");
-    if (p.starts_with("/echo/")) return response::text(std::string(p.substr(6)));
-    if (p == "/slow") {
-        std::this_thread::sleep_for(300ms);
-        return response::text("slow");
-    }
-    if (p == "/big") return response::text(std::string(8u << 20, 'b'));
-    if (p == "/throw") throw std::runtime_error("handler failed on purpose");
-    if (p == "/thread") return response::text(thread_name());
-    return response(status::not_found);
-}
-
-}  // namespace
+using test_server::test_app;
+using test_server::test_options;
+using test_server::thread_name;
 
 TEST_CASE("port 0 picks a free port, port() tells it, and the server answers there") {
     porthole::server s(test_app, test_options());
@@ -494,20 +470,10 @@ TEST_CASE("a streamed body goes out chunk by chunk, produced only as the reader 
 TEST_CASE("a stream slower than its reader takes turns with the loop's other connections") {
     // Its reader keeps up, so the socket never fills: the loop wrote on until the stream's end
     // (a large file compressed as it goes held every other client of its loop for minutes).
-    constexpr int pieces = 2000;  // a millisecond each: two seconds in all
-    std::atomic<int> produced{0};
-    auto app = [&](request const& req) {
-        if (req.path() == "/small") return response::text("small");
-        auto n = std::make_shared<int>(0);
-        return response::stream([n, &produced]() -> std::optional<std::string> {
-            if (*n == pieces) return std::nullopt;
-            ++*n;
-            ++produced;
-            std::this_thread::sleep_for(1ms);  // slower than any reader
-            return std::string(100, 's');
-        });
-    };
-    porthole::server s(app, test_options(1));  // one loop: both clients on it
+    test_server::slow_stream_app app;
+    constexpr int pieces = test_server::slow_stream_app::pieces;
+    auto& produced = app.produced;
+    porthole::server<test_server::slow_stream_app&> s(app, test_options(1));  // one loop: both clients on it
     s.start();
     connection slow(s.port());
     REQUIRE(slow.get("/stream"));

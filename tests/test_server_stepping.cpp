@@ -4,6 +4,7 @@
 #include <porthole/server.hpp>
 
 #include "server/client.hpp"
+#include "server/test_app.hpp"
 
 #include <doctest/doctest.h>
 
@@ -24,34 +25,9 @@ using porthole::request;
 using porthole::response;
 using porthole::status;
 using test_client::connection;
-
-namespace {
-
-porthole::server_options test_options(unsigned threads = 2) {
-    porthole::server_options o;
-    o.port = 0;
-    o.threads = threads;
-    return o;
-}
-
-std::string thread_name() { return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())); }
-
-// Paths the tests use; every handler is safe to call from several threads.
-response test_app(request const& r) {
-    auto p = r.path();
-    if (p == "/") return response::text("Hello, World!");
-    if (p.starts_with("/echo/")) return response::text(std::string(p.substr(6)));
-    if (p == "/slow") {
-        std::this_thread::sleep_for(300ms);
-        return response::text("slow");
-    }
-    if (p == "/big") return response::text(std::string(8u << 20, 'b'));
-    if (p == "/throw") throw std::runtime_error("handler failed on purpose");
-    if (p == "/thread") return response::text(thread_name());
-    return response(status::not_found);
-}
-
-}  // namespace
+using test_server::test_app;
+using test_server::test_options;
+using test_server::thread_name;
 
 TEST_CASE("poll() serves from the caller's thread, waiting on native_handle()") {
     porthole::server s(test_app, test_options(4));

@@ -2,6 +2,7 @@
 // epoll and (built again with PORTHOLE_USE_POLL) on poll(2): files and streams encrypted whole,
 // turns between connections, the last records then close_notify, lingering close.
 #include "server/client.hpp"
+#include "server/test_app.hpp"
 #include "tls_server_support.hpp"
 
 #include <porthole/static_files.hpp>
@@ -58,22 +59,12 @@ TEST_CASE("files and streams go out encrypted, whole, in bounded pieces") {
 TEST_CASE("a stream slower than its reader takes turns with the loop's other connections, over TLS too") {
     // Its reader keeps up, so the socket never fills: the loop encrypted and wrote on until the
     // stream's end, every other client of its loop waiting.
-    constexpr int pieces = 2000;  // a millisecond each: two seconds in all
-    std::atomic<int> produced{0};
-    auto app = [&](request const& req) {
-        if (req.path() == "/small") return response::text("small");
-        auto n = std::make_shared<int>(0);
-        return response::stream([n, &produced]() -> std::optional<std::string> {
-            if (*n == pieces) return std::nullopt;
-            ++*n;
-            ++produced;
-            std::this_thread::sleep_for(1ms);  // slower than any reader
-            return std::string(100, 's');
-        });
-    };
+    test_server::slow_stream_app app;
+    constexpr int pieces = test_server::slow_stream_app::pieces;
+    auto& produced = app.produced;
     auto o = test_options();
     o.threads = 1;  // one loop: both clients on it
-    https_server<decltype(app)&> s(app, o, make_context());
+    https_server<test_server::slow_stream_app&> s(app, o, make_context());
     s.start();
     client_ctx client;
     tls_conn slow(s.port(), client.ctx);
