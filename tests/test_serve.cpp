@@ -6,10 +6,13 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -58,7 +61,58 @@ int quietly(F f) {
     return status;
 }
 
+// Serves on a port the system picked a moment ago, with handle_signals, until it answers there.
+std::future<int> serving(std::uint16_t& port) {
+    port = bound_socket(false).port;  // free a moment ago
+    porthole::server_options o;
+    o.port = port;
+    o.threads = 1;
+    o.handle_signals = true;
+    o.announce = false;
+    auto served = std::async(std::launch::async, [o] { return porthole::serve(hello_app, o); });
+    std::optional<test_client::reply> r;
+    for (int i = 0; i < 200 && !r; ++i) {  // until it listens
+        test_client::connection c(port, 1000);
+        if (c.ok() && c.get("/x")) r = c.read_reply();
+        if (!r) std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(r);
+    return served;
+}
+
+std::atomic<int> program_handler_calls{0};
+extern "C" void program_handler(int) { ++program_handler_calls; }
+
 }  // namespace
+
+TEST_CASE("two serve() calls with handle_signals both stop on SIGTERM; the program's handler comes back") {
+    // A signal had one pipe: the second serve() took it, and when it ended, the first one's
+    // signals went nowhere (the first never returned, and the program's handler never ran).
+    struct sigaction mine {
+    }, before{};
+    mine.sa_handler = program_handler;
+    sigemptyset(&mine.sa_mask);
+    REQUIRE(::sigaction(SIGTERM, &mine, &before) == 0);
+    std::uint16_t port_a = 0, port_b = 0;
+    auto a = serving(port_a);
+    auto b = serving(port_b);
+    ::kill(::getpid(), SIGTERM);
+    bool both = b.wait_for(10s) == std::future_status::ready && a.wait_for(10s) == std::future_status::ready;
+    if (!both) {  // the other waits for a signal that no longer reaches it: do not wait for it
+        std::fprintf(stderr, "one serve() did not stop on SIGTERM\n");
+        std::fflush(stderr);
+        std::_Exit(1);
+    }
+    CHECK(a.get() == 0);
+    CHECK(b.get() == 0);
+    struct sigaction now {};
+    ::sigaction(SIGTERM, nullptr, &now);
+    CHECK((now.sa_handler == program_handler));  // parenthesized: doctest cannot print a function pointer
+    ::kill(::getpid(), SIGTERM);
+    for (int i = 0; i < 100 && program_handler_calls.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+    CHECK(program_handler_calls.load() == 1);
+    ::sigaction(SIGTERM, &before, nullptr);
+}
 
 TEST_CASE("serve() with handle_signals serves until SIGTERM, then stops gracefully and returns 0") {
     std::uint16_t port = bound_socket(false).port;  // free a moment ago

@@ -5,6 +5,7 @@
 
 #include "server/client.hpp"
 #include "server/test_app.hpp"
+#include "thread_gate.hpp"
 
 #include <doctest/doctest.h>
 
@@ -256,4 +257,113 @@ TEST_CASE("a server_handle, declared before the server's type exists, stops it f
     CHECK(r->body == "port " + std::to_string(s.port()));
     s.wait();
     CHECK(self.port() == 0);
+}
+
+TEST_CASE("stop() racing start() on other threads waits only for the run it asked to stop") {
+    // A stop() that came between a start()'s opening and its caller's return waited for loops
+    // that were never asked to stop: it hung, and every later stop() and wait() with it.
+    porthole::server s(test_app, test_options(1));
+    test_server::within(60s, "stop() racing start()", [&] {
+        std::atomic<bool> done{false};
+        std::atomic<int> starts{0};
+        std::thread starter([&] {
+            while (!done.load()) {
+                try {
+                    s.start();
+                    ++starts;
+                } catch (std::logic_error const&) {  // already started: a stop has not ended it yet
+                }
+            }
+        });
+        std::vector<std::thread> stoppers;
+        for (int i = 0; i < 2; ++i)
+            stoppers.emplace_back([&] {
+                while (!done.load()) s.stop();
+            });
+        std::this_thread::sleep_for(1500ms);
+        done = true;
+        starter.join();
+        for (auto& t : stoppers) t.join();
+        s.stop();
+        CHECK(starts.load() > 0);
+        CHECK(s.port() == 0);
+    });
+}
+
+TEST_CASE("two servers whose handlers stop each other both answer and stop") {
+    // A stop() from another server's handler waited for that server's loops, whose handler
+    // waited for this one's: each loop thread held in the other's stop() for good.
+    test_server::within(60s, "two servers stopping each other", [&] {
+        thread_gate both;
+        porthole::server_handle a_handle, b_handle;
+        auto app_a = [&](request const&) {
+            both.pass();
+            b_handle.stop();
+            return response::text("a");
+        };
+        auto app_b = [&](request const&) {
+            both.pass();
+            a_handle.stop();
+            return response::text("b");
+        };
+        porthole::server a(app_a, test_options(1));
+        porthole::server b(app_b, test_options(1));
+        a_handle = a.handle();
+        b_handle = b.handle();
+        a.start();
+        b.start();
+        std::optional<test_client::reply> ra, rb;
+        std::thread client_a([&] {
+            connection c(a.port());
+            if (c.get("/")) ra = c.read_reply();
+        });
+        std::thread client_b([&] {
+            connection c(b.port());
+            if (c.get("/")) rb = c.read_reply();
+        });
+        REQUIRE(both.wait_for_waiting(2));
+        both.release();
+        client_a.join();
+        client_b.join();
+        REQUIRE(ra);
+        REQUIRE(rb);
+        CHECK(ra->body == "a");
+        CHECK(rb->body == "b");
+        a.wait();
+        b.wait();
+        CHECK(a.port() == 0);
+        CHECK(b.port() == 0);
+    });
+}
+
+TEST_CASE("wait() from a handler of a server stepped with poll() throws, as on a started one") {
+    // It drained by stepping the server it was called from: each poll() came back at once, a
+    // spinning loop that never returned.
+    std::function<void()> wait_here;
+    auto app = [&](request const&) {
+        try {
+            wait_here();
+            return response::text("waited");
+        } catch (std::logic_error const&) {
+            return response::text("refused");
+        }
+    };
+    porthole::server s(app, test_options(1));
+    wait_here = [&] { s.wait(); };
+    REQUIRE(s.poll(0ms));
+    auto port = s.port();
+    std::optional<test_client::reply> r;
+    std::atomic<bool> answered{false};
+    std::thread client([&] {
+        connection c(port);
+        if (c.get("/")) r = c.read_reply();
+        answered = true;
+    });
+    test_server::within(30s, "wait() from a polled server's handler", [&] {
+        while (!answered.load()) s.poll(5ms);
+    });
+    client.join();
+    REQUIRE(r);
+    CHECK(r->body == "refused");
+    s.stop();
 }

@@ -285,8 +285,8 @@ private:
 // Making one turns recording on. Copies share one stream.
 class debug_vars {
 public:
-    explicit debug_vars(debug_vars_options options = {})
-        : options_(std::move(options)), live_(std::make_shared<detail::vars_stream>(options_.refresh_interval)) {
+    explicit debug_vars(debug_vars_options opts = {})
+        : options_(std::move(opts)), live_(std::make_shared<detail::vars_stream>(options_.refresh_interval)) {
         metrics::enable();
     }
 

@@ -61,8 +61,9 @@ private:
 //   start()   opens the listeners and runs options.threads event loops in the background
 //   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
 //             at most options.drain_timeout; waits for the loops unless called from a handler
-//             (a blocking one on the worker pool too)
-//   wait()    blocks until stopped; from a handler (a blocking one too) throws std::logic_error
+//             (a blocking one on the worker pool too, or any server's); not async-signal-safe
+//   wait()    blocks until stopped; from a handler (a blocking one too, or in a poll() step)
+//             throws std::logic_error
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
 //             everything); false once a stop has drained, also one that stop() drained on
 //             this thread (the call after that listens again). native_handle() is the descriptor to

@@ -809,13 +809,13 @@ PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(st
     });
     for (std::size_t i = 1; i < markers.size(); ++i) {
         detail::piece& first = pieces_[markers[i - 1]];
-        detail::piece& later = pieces_[markers[i]];
-        if (name_of(first) != name_of(later)) continue;
+        detail::piece& next = pieces_[markers[i]];
+        if (name_of(first) != name_of(next)) continue;
         if (first.slot == detail::piece::no_slot) {  // the name's first marker
             first.first_of_name = true;
             first.slot = slot_count_++;
         }
-        later.slot = first.slot;
+        next.slot = first.slot;
     }
 }
 

@@ -554,9 +554,9 @@ namespace porthole {
 // not ask to upgrade, 400, 403 for another origin: websocket_handshake.hpp). Path parameters
 // reach the callbacks through request::param in on_open and session::param afterwards.
 template <route_pattern Pattern>
-auto websocket(ws::handlers handlers, ws::options options = {}) {
-    auto state = std::make_shared<ws::detail::route_state const>(
-        ws::detail::route_state{std::move(handlers), std::move(options)});
+auto websocket(ws::handlers handlers, ws::options opts = {}) {
+    auto state =
+        std::make_shared<ws::detail::route_state const>(ws::detail::route_state{std::move(handlers), std::move(opts)});
     return route<Pattern, GET>([state = std::move(state)](request const& req) { return ws::accept(state, req); });
 }
 

@@ -13427,13 +13427,13 @@ PORTHOLE_DETAIL_INLINE page_template::page_template(std::string text) : text_(st
     });
     for (std::size_t i = 1; i < markers.size(); ++i) {
         detail::piece& first = pieces_[markers[i - 1]];
-        detail::piece& later = pieces_[markers[i]];
-        if (name_of(first) != name_of(later)) continue;
+        detail::piece& next = pieces_[markers[i]];
+        if (name_of(first) != name_of(next)) continue;
         if (first.slot == detail::piece::no_slot) {  // the name's first marker
             first.first_of_name = true;
             first.slot = slot_count_++;
         }
-        later.slot = first.slot;
+        next.slot = first.slot;
     }
 }
 
@@ -16183,12 +16183,12 @@ private:
                 iovec iov[max_iov];
                 int count = 0;
                 attempted = 0;
-                for (auto const& c : out) {
-                    if (c.file_fd >= 0 || count == max_iov) break;
-                    if (c.memory.empty()) continue;
-                    iov[count].iov_base = const_cast<char*>(c.memory.data());
-                    iov[count].iov_len = c.memory.size();
-                    attempted += c.memory.size();
+                for (auto const& piece : out) {
+                    if (piece.file_fd >= 0 || count == max_iov) break;
+                    if (piece.memory.empty()) continue;
+                    iov[count].iov_base = const_cast<char*>(piece.memory.data());
+                    iov[count].iov_len = piece.memory.size();
+                    attempted += piece.memory.size();
                     ++count;
                 }
                 if (count == 0) {
@@ -16805,6 +16805,14 @@ struct listener_set {
     }
 };
 
+// How many steps of any server's loops run on this thread (a handler runs inside one): a stop
+// asked from there cannot wait for loops to drain, since one of them, or one waiting for this
+// thread, may be the caller's (two servers whose handlers stop each other).
+inline int& loop_steps_on_this_thread() noexcept {
+    thread_local int steps = 0;
+    return steps;
+}
+
 template <class Shared, class Poller>
 class engine {
     using loop_type = event_loop<Shared, Poller>;
@@ -16815,8 +16823,7 @@ public:
     engine(engine const&) = delete;
     engine& operator=(engine const&) = delete;
     ~engine() {
-        request_stop();
-        if (mode_ == mode::threaded) join();
+        if (auto generation = request_stop_of_generation(); mode_ == mode::threaded) join(generation);
         std::lock_guard lock(control_);
         finalize_locked();
     }
@@ -16829,6 +16836,7 @@ public:
         drained_unreported_ = false;
         open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
         mode_ = mode::threaded;
+        ++generation_;
         async_signals_blocked blocked;  // inherited by the loop threads
         try {
             for (auto& l : loops_) {
@@ -16837,7 +16845,9 @@ public:
                                            shared_.settings.measure_single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
+                    ++loop_steps_on_this_thread();
                     while (loop->run_once(-1)) {}
+                    --loop_steps_on_this_thread();
                     current() = nullptr;
                 });
             }
@@ -16853,19 +16863,16 @@ public:
 
     // Thread-safe and signal-free: every loop stops accepting, closes idle connections,
     // finishes the requests in flight, and ends (at the latest after the drain timeout).
-    void request_stop() noexcept {
-        std::lock_guard lock(control_);
-        shared_.stop_requested.store(true, std::memory_order_release);
-        for (auto& l : loops_) l->wake();
-    }
+    void request_stop() noexcept { (void)request_stop_of_generation(); }
 
-    // Stops and waits for the loops to end, unless called from a loop's own thread (a handler),
-    // where it only asks: the loop cannot wait for itself.
+    // Stops and waits for the loops to end, unless called from a handler (of any server: a step
+    // of a loop runs on this thread), where it only asks: a loop cannot wait for itself. It waits
+    // for the loops it asked only: a start() on another thread meanwhile begins a new run.
     void stop() {
-        request_stop();
-        if (current() == this) return;
+        auto generation = request_stop_of_generation();
+        if (current() == this || loop_steps_on_this_thread() > 0) return;
         if (mode_ == mode::threaded) {
-            join();
+            join(generation);
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
                    poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
             drain_here();
@@ -16876,7 +16883,7 @@ public:
     void wait() {
         if (current() == this) throw std::logic_error("porthole: wait() called from a handler");
         if (mode_ == mode::threaded) {
-            join();
+            join(running_generation());
         } else if (mode_ == mode::polling) {
             if (poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
                 drain_here();
@@ -16897,12 +16904,19 @@ public:
         poll_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         in_poll_.store(true, std::memory_order_relaxed);
         bool more;
+        // A handler in this step is this server's, as on a loop thread: wait() refuses it.
+        auto* outer = std::exchange(current(), this);
+        ++loop_steps_on_this_thread();
         try {
             more = loops_.front()->run_once(timeout_ms);
         } catch (...) {
+            --loop_steps_on_this_thread();
+            current() = outer;
             in_poll_.store(false, std::memory_order_relaxed);
             throw;
         }
+        --loop_steps_on_this_thread();
+        current() = outer;
         in_poll_.store(false, std::memory_order_relaxed);
         if (!more) {
             std::lock_guard lock(control_);
@@ -16997,17 +17011,33 @@ private:
         port_.store(0, std::memory_order_release);
     }
 
-    // Joining happens without control_ held: a handler may be calling request_stop().
-    void join() {
+    // Asks the loops to stop; the run (counted by start()) that it asked, 0 when none ran.
+    std::uint64_t request_stop_of_generation() noexcept {
+        std::lock_guard lock(control_);
+        shared_.stop_requested.store(true, std::memory_order_release);
+        for (auto& l : loops_) l->wake();
+        return mode_ == mode::threaded ? generation_ : 0;
+    }
+
+    std::uint64_t running_generation() {
+        std::lock_guard lock(control_);
+        return mode_ == mode::threaded ? generation_ : 0;
+    }
+
+    // Waits for the loops of run `generation` to end; returns at once when that run is over
+    // (a later run, started meanwhile, was not asked to stop). Joining happens without control_
+    // held: a handler may be calling request_stop().
+    void join(std::uint64_t generation) {
         std::lock_guard lock(join_);
         std::vector<std::thread> threads;
         {
             std::lock_guard c(control_);
+            if (generation == 0 || generation != generation_ || mode_ != mode::threaded) return;
             threads.swap(threads_);
         }
         for (auto& t : threads) t.join();
         std::lock_guard c(control_);
-        if (mode_ == mode::threaded) finalize_locked();
+        if (mode_ == mode::threaded && generation_ == generation) finalize_locked();
     }
 
     void finalize_locked() noexcept {
@@ -17027,6 +17057,7 @@ private:
     std::mutex control_;
     std::mutex join_;
     std::atomic<mode> mode_{mode::closed};
+    std::uint64_t generation_ = 0;  // runs begun by start(), under control_
     // Atomic because stop() and wait() may ask from another thread whether they run on the
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};
@@ -17047,6 +17078,7 @@ private:
 #include <cerrno>
 #include <csignal>
 #include <initializer_list>
+#include <mutex>
 
 #if !defined(_WIN32)
 #include <poll.h>
@@ -17060,12 +17092,16 @@ namespace porthole::detail {
 #if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
 // Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
 // previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
-// reloads its certificate on SIGHUP. A signal has one pipe at a time.
-inline std::atomic<int> signal_pipe_ends[NSIG]{};      // write end + 1; 0: none
-inline std::atomic<bool> signal_ends_process[NSIG]{};  // the next one takes its default action
+// reloads its certificate on SIGHUP. Several pipes may want one signal (two serve() calls on
+// two threads, a public port and an admin one): each gets the byte, and the program's own
+// handler comes back when the last pipe is gone.
+inline constexpr int signal_pipes_per_signal = 8;
+inline std::atomic<int> signal_pipe_ends[NSIG][signal_pipes_per_signal]{};  // write end + 1; 0: none
+inline std::atomic<bool> signal_ends_process[NSIG]{};                       // the next one takes its default action
 
 extern "C" inline void porthole_on_signal(int sig) {
-    if (sig > 0 && sig < NSIG && signal_ends_process[sig].load()) {
+    if (sig <= 0 || sig >= NSIG) return;
+    if (signal_ends_process[sig].load()) {
         // Both async-signal-safe: the signal, blocked while its handler runs, is delivered again
         // when the handler returns, and ends the process as if no handler had been set.
         ::signal(sig, SIG_DFL);
@@ -17074,10 +17110,22 @@ extern "C" inline void porthole_on_signal(int sig) {
     }
     int saved = errno;
     char c = 1;
-    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
-    if (fd >= 0) (void)!::write(fd, &c, 1);
+    for (auto& end : signal_pipe_ends[sig])
+        if (int fd = end.load() - 1; fd >= 0) (void)!::write(fd, &c, 1);
     errno = saved;
 }
+
+// Who wants each signal, and the program's own handler to give back after the last of them.
+struct signal_users {
+    std::mutex m;
+    int count[NSIG]{};
+    struct sigaction program_handler[NSIG] {};
+
+    static signal_users& get() noexcept {
+        static signal_users users;
+        return users;
+    }
+};
 
 class signal_pipe {
 public:
@@ -17088,10 +17136,14 @@ public:
         struct sigaction sa {};
         sa.sa_handler = porthole_on_signal;
         sigemptyset(&sa.sa_mask);
+        auto& users = signal_users::get();
+        std::lock_guard lock(users.m);
         for (int sig : signals) {
             if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
-            signal_pipe_ends[sig].store(write_.get() + 1);
-            ::sigaction(sig, &sa, &old_[count_]);
+            auto* slot = free_slot(sig);
+            if (!slot) continue;  // more pipes than slots: this one is not told
+            slot->store(write_.get() + 1);
+            if (users.count[sig]++ == 0) ::sigaction(sig, &sa, &users.program_handler[sig]);
             signals_[count_++] = sig;
             sigaddset(&set, sig);
         }
@@ -17100,10 +17152,18 @@ public:
     signal_pipe(signal_pipe const&) = delete;
     signal_pipe& operator=(signal_pipe const&) = delete;
     ~signal_pipe() {
-        for (int i = 0; i < count_; ++i) {
-            ::sigaction(signals_[i], &old_[i], nullptr);
-            signal_pipe_ends[signals_[i]].store(0);
-            signal_ends_process[signals_[i]].store(false);
+        auto& users = signal_users::get();
+        {
+            std::lock_guard lock(users.m);
+            for (int i = 0; i < count_; ++i) {
+                int sig = signals_[i];
+                for (auto& end : signal_pipe_ends[sig])
+                    if (end.load() == write_.get() + 1) end.store(0);
+                if (--users.count[sig] == 0) {
+                    ::sigaction(sig, &users.program_handler[sig], nullptr);
+                    signal_ends_process[sig].store(false);
+                }
+            }
         }
         ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
     }
@@ -17123,12 +17183,17 @@ public:
     }
 
 private:
+    static std::atomic<int>* free_slot(int sig) noexcept {
+        for (auto& end : signal_pipe_ends[sig])
+            if (end.load() == 0) return &end;
+        return nullptr;
+    }
+
     static constexpr int max_signals = 4;
     unique_fd read_;
     unique_fd write_;
     int signals_[max_signals]{};
     int count_ = 0;
-    struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
 #endif
@@ -17183,8 +17248,9 @@ private:
 //   start()   opens the listeners and runs options.threads event loops in the background
 //   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
 //             at most options.drain_timeout; waits for the loops unless called from a handler
-//             (a blocking one on the worker pool too)
-//   wait()    blocks until stopped; from a handler (a blocking one too) throws std::logic_error
+//             (a blocking one on the worker pool too, or any server's); not async-signal-safe
+//   wait()    blocks until stopped; from a handler (a blocking one too, or in a poll() step)
+//             throws std::logic_error
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves
 //             everything); false once a stop has drained, also one that stop() drained on
 //             this thread (the call after that listens again). native_handle() is the descriptor to
@@ -21549,9 +21615,9 @@ namespace porthole {
 // not ask to upgrade, 400, 403 for another origin: websocket_handshake.hpp). Path parameters
 // reach the callbacks through request::param in on_open and session::param afterwards.
 template <route_pattern Pattern>
-auto websocket(ws::handlers handlers, ws::options options = {}) {
-    auto state = std::make_shared<ws::detail::route_state const>(
-        ws::detail::route_state{std::move(handlers), std::move(options)});
+auto websocket(ws::handlers handlers, ws::options opts = {}) {
+    auto state =
+        std::make_shared<ws::detail::route_state const>(ws::detail::route_state{std::move(handlers), std::move(opts)});
     return route<Pattern, GET>([state = std::move(state)](request const& req) { return ws::accept(state, req); });
 }
 
@@ -22195,8 +22261,8 @@ private:
 // Making one turns recording on. Copies share one stream.
 class debug_vars {
 public:
-    explicit debug_vars(debug_vars_options options = {})
-        : options_(std::move(options)), live_(std::make_shared<detail::vars_stream>(options_.refresh_interval)) {
+    explicit debug_vars(debug_vars_options opts = {})
+        : options_(std::move(opts)), live_(std::make_shared<detail::vars_stream>(options_.refresh_interval)) {
         metrics::enable();
     }
 

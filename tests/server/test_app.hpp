@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <functional>
@@ -38,6 +40,31 @@ inline porthole::response test_app(porthole::request const& r) {
     if (p == "/throw") throw std::runtime_error("handler failed on purpose");
     if (p == "/thread") return response::text(thread_name());
     return response(porthole::status::not_found);
+}
+
+// Runs f(); a hang is the failure: when f has not returned within `limit`, the test program
+// ends (status 1, saying which) rather than waiting for the test runner's timeout.
+template <class F>
+void within(std::chrono::seconds limit, char const* what, F f) {
+    std::atomic<bool> done{false};
+    std::thread watchdog([&] {
+        auto until = std::chrono::steady_clock::now() + limit;
+        while (!done.load() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (done.load()) return;
+        std::fprintf(stderr, "hung for %lld s: %s\n", static_cast<long long>(limit.count()), what);
+        std::fflush(stderr);
+        std::_Exit(1);
+    });
+    struct finish {  // also when f throws (a failed REQUIRE)
+        std::atomic<bool>& done;
+        std::thread& watchdog;
+        ~finish() {
+            done = true;
+            watchdog.join();
+        }
+    } finishing{done, watchdog};
+    f();
 }
 
 // "/stream": `pieces` pieces of 100 bytes, a millisecond each (slower than any reader, who keeps

@@ -92,6 +92,14 @@ struct listener_set {
     }
 };
 
+// How many steps of any server's loops run on this thread (a handler runs inside one): a stop
+// asked from there cannot wait for loops to drain, since one of them, or one waiting for this
+// thread, may be the caller's (two servers whose handlers stop each other).
+inline int& loop_steps_on_this_thread() noexcept {
+    thread_local int steps = 0;
+    return steps;
+}
+
 template <class Shared, class Poller>
 class engine {
     using loop_type = event_loop<Shared, Poller>;
@@ -102,8 +110,7 @@ public:
     engine(engine const&) = delete;
     engine& operator=(engine const&) = delete;
     ~engine() {
-        request_stop();
-        if (mode_ == mode::threaded) join();
+        if (auto generation = request_stop_of_generation(); mode_ == mode::threaded) join(generation);
         std::lock_guard lock(control_);
         finalize_locked();
     }
@@ -116,6 +123,7 @@ public:
         drained_unreported_ = false;
         open(shared_.settings.threads == 0 ? 1u : shared_.settings.threads);
         mode_ = mode::threaded;
+        ++generation_;
         async_signals_blocked blocked;  // inherited by the loop threads
         try {
             for (auto& l : loops_) {
@@ -124,7 +132,9 @@ public:
                                            shared_.settings.measure_single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
+                    ++loop_steps_on_this_thread();
                     while (loop->run_once(-1)) {}
+                    --loop_steps_on_this_thread();
                     current() = nullptr;
                 });
             }
@@ -140,19 +150,16 @@ public:
 
     // Thread-safe and signal-free: every loop stops accepting, closes idle connections,
     // finishes the requests in flight, and ends (at the latest after the drain timeout).
-    void request_stop() noexcept {
-        std::lock_guard lock(control_);
-        shared_.stop_requested.store(true, std::memory_order_release);
-        for (auto& l : loops_) l->wake();
-    }
+    void request_stop() noexcept { (void)request_stop_of_generation(); }
 
-    // Stops and waits for the loops to end, unless called from a loop's own thread (a handler),
-    // where it only asks: the loop cannot wait for itself.
+    // Stops and waits for the loops to end, unless called from a handler (of any server: a step
+    // of a loop runs on this thread), where it only asks: a loop cannot wait for itself. It waits
+    // for the loops it asked only: a start() on another thread meanwhile begins a new run.
     void stop() {
-        request_stop();
-        if (current() == this) return;
+        auto generation = request_stop_of_generation();
+        if (current() == this || loop_steps_on_this_thread() > 0) return;
         if (mode_ == mode::threaded) {
-            join();
+            join(generation);
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
                    poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
             drain_here();
@@ -163,7 +170,7 @@ public:
     void wait() {
         if (current() == this) throw std::logic_error("porthole: wait() called from a handler");
         if (mode_ == mode::threaded) {
-            join();
+            join(running_generation());
         } else if (mode_ == mode::polling) {
             if (poll_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
                 drain_here();
@@ -184,12 +191,19 @@ public:
         poll_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         in_poll_.store(true, std::memory_order_relaxed);
         bool more;
+        // A handler in this step is this server's, as on a loop thread: wait() refuses it.
+        auto* outer = std::exchange(current(), this);
+        ++loop_steps_on_this_thread();
         try {
             more = loops_.front()->run_once(timeout_ms);
         } catch (...) {
+            --loop_steps_on_this_thread();
+            current() = outer;
             in_poll_.store(false, std::memory_order_relaxed);
             throw;
         }
+        --loop_steps_on_this_thread();
+        current() = outer;
         in_poll_.store(false, std::memory_order_relaxed);
         if (!more) {
             std::lock_guard lock(control_);
@@ -284,17 +298,33 @@ private:
         port_.store(0, std::memory_order_release);
     }
 
-    // Joining happens without control_ held: a handler may be calling request_stop().
-    void join() {
+    // Asks the loops to stop; the run (counted by start()) that it asked, 0 when none ran.
+    std::uint64_t request_stop_of_generation() noexcept {
+        std::lock_guard lock(control_);
+        shared_.stop_requested.store(true, std::memory_order_release);
+        for (auto& l : loops_) l->wake();
+        return mode_ == mode::threaded ? generation_ : 0;
+    }
+
+    std::uint64_t running_generation() {
+        std::lock_guard lock(control_);
+        return mode_ == mode::threaded ? generation_ : 0;
+    }
+
+    // Waits for the loops of run `generation` to end; returns at once when that run is over
+    // (a later run, started meanwhile, was not asked to stop). Joining happens without control_
+    // held: a handler may be calling request_stop().
+    void join(std::uint64_t generation) {
         std::lock_guard lock(join_);
         std::vector<std::thread> threads;
         {
             std::lock_guard c(control_);
+            if (generation == 0 || generation != generation_ || mode_ != mode::threaded) return;
             threads.swap(threads_);
         }
         for (auto& t : threads) t.join();
         std::lock_guard c(control_);
-        if (mode_ == mode::threaded) finalize_locked();
+        if (mode_ == mode::threaded && generation_ == generation) finalize_locked();
     }
 
     void finalize_locked() noexcept {
@@ -314,6 +344,7 @@ private:
     std::mutex control_;
     std::mutex join_;
     std::atomic<mode> mode_{mode::closed};
+    std::uint64_t generation_ = 0;  // runs begun by start(), under control_
     // Atomic because stop() and wait() may ask from another thread whether they run on the
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};

@@ -480,12 +480,12 @@ private:
                 iovec iov[max_iov];
                 int count = 0;
                 attempted = 0;
-                for (auto const& c : out) {
-                    if (c.file_fd >= 0 || count == max_iov) break;
-                    if (c.memory.empty()) continue;
-                    iov[count].iov_base = const_cast<char*>(c.memory.data());
-                    iov[count].iov_len = c.memory.size();
-                    attempted += c.memory.size();
+                for (auto const& piece : out) {
+                    if (piece.file_fd >= 0 || count == max_iov) break;
+                    if (piece.memory.empty()) continue;
+                    iov[count].iov_base = const_cast<char*>(piece.memory.data());
+                    iov[count].iov_len = piece.memory.size();
+                    attempted += piece.memory.size();
                     ++count;
                 }
                 if (count == 0) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <initializer_list>
+#include <mutex>
 
 #if !defined(_WIN32)
 #include <poll.h>
@@ -21,12 +22,16 @@ namespace porthole::detail {
 #if !defined(_WIN32)  // Windows: console control events (sys_windows.hpp)
 // Signals become a byte on a pipe (the only async-signal-safe way to act on one), and the
 // previous handlers come back afterwards: serve() stops on SIGINT and SIGTERM, and with HTTPS
-// reloads its certificate on SIGHUP. A signal has one pipe at a time.
-inline std::atomic<int> signal_pipe_ends[NSIG]{};      // write end + 1; 0: none
-inline std::atomic<bool> signal_ends_process[NSIG]{};  // the next one takes its default action
+// reloads its certificate on SIGHUP. Several pipes may want one signal (two serve() calls on
+// two threads, a public port and an admin one): each gets the byte, and the program's own
+// handler comes back when the last pipe is gone.
+inline constexpr int signal_pipes_per_signal = 8;
+inline std::atomic<int> signal_pipe_ends[NSIG][signal_pipes_per_signal]{};  // write end + 1; 0: none
+inline std::atomic<bool> signal_ends_process[NSIG]{};                       // the next one takes its default action
 
 extern "C" inline void porthole_on_signal(int sig) {
-    if (sig > 0 && sig < NSIG && signal_ends_process[sig].load()) {
+    if (sig <= 0 || sig >= NSIG) return;
+    if (signal_ends_process[sig].load()) {
         // Both async-signal-safe: the signal, blocked while its handler runs, is delivered again
         // when the handler returns, and ends the process as if no handler had been set.
         ::signal(sig, SIG_DFL);
@@ -35,10 +40,22 @@ extern "C" inline void porthole_on_signal(int sig) {
     }
     int saved = errno;
     char c = 1;
-    int fd = sig > 0 && sig < NSIG ? signal_pipe_ends[sig].load() - 1 : -1;
-    if (fd >= 0) (void)!::write(fd, &c, 1);
+    for (auto& end : signal_pipe_ends[sig])
+        if (int fd = end.load() - 1; fd >= 0) (void)!::write(fd, &c, 1);
     errno = saved;
 }
+
+// Who wants each signal, and the program's own handler to give back after the last of them.
+struct signal_users {
+    std::mutex m;
+    int count[NSIG]{};
+    struct sigaction program_handler[NSIG] {};
+
+    static signal_users& get() noexcept {
+        static signal_users users;
+        return users;
+    }
+};
 
 class signal_pipe {
 public:
@@ -49,10 +66,14 @@ public:
         struct sigaction sa {};
         sa.sa_handler = porthole_on_signal;
         sigemptyset(&sa.sa_mask);
+        auto& users = signal_users::get();
+        std::lock_guard lock(users.m);
         for (int sig : signals) {
             if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
-            signal_pipe_ends[sig].store(write_.get() + 1);
-            ::sigaction(sig, &sa, &old_[count_]);
+            auto* slot = free_slot(sig);
+            if (!slot) continue;  // more pipes than slots: this one is not told
+            slot->store(write_.get() + 1);
+            if (users.count[sig]++ == 0) ::sigaction(sig, &sa, &users.program_handler[sig]);
             signals_[count_++] = sig;
             sigaddset(&set, sig);
         }
@@ -61,10 +82,18 @@ public:
     signal_pipe(signal_pipe const&) = delete;
     signal_pipe& operator=(signal_pipe const&) = delete;
     ~signal_pipe() {
-        for (int i = 0; i < count_; ++i) {
-            ::sigaction(signals_[i], &old_[i], nullptr);
-            signal_pipe_ends[signals_[i]].store(0);
-            signal_ends_process[signals_[i]].store(false);
+        auto& users = signal_users::get();
+        {
+            std::lock_guard lock(users.m);
+            for (int i = 0; i < count_; ++i) {
+                int sig = signals_[i];
+                for (auto& end : signal_pipe_ends[sig])
+                    if (end.load() == write_.get() + 1) end.store(0);
+                if (--users.count[sig] == 0) {
+                    ::sigaction(sig, &users.program_handler[sig], nullptr);
+                    signal_ends_process[sig].store(false);
+                }
+            }
         }
         ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
     }
@@ -84,12 +113,17 @@ public:
     }
 
 private:
+    static std::atomic<int>* free_slot(int sig) noexcept {
+        for (auto& end : signal_pipe_ends[sig])
+            if (end.load() == 0) return &end;
+        return nullptr;
+    }
+
     static constexpr int max_signals = 4;
     unique_fd read_;
     unique_fd write_;
     int signals_[max_signals]{};
     int count_ = 0;
-    struct sigaction old_[max_signals] {};
     sigset_t old_mask_{};
 };
 #endif
