@@ -226,6 +226,42 @@ TEST_CASE("a streamed body is compressed as it streams: each piece decodes once 
     }
 }
 
+TEST_CASE("a compressed live stream ended by the server stopping ends its coding too (gzip's trailer)") {
+    // The connection ended the stream itself when its producer had nothing more: the terminator
+    // came after a gzip member with no end, a cut-off body that looked whole.
+    for (auto coding : {"gzip", "deflate"}) {
+        CAPTURE(coding);
+        std::vector<stream_writer> writers;
+        auto app = layers{compression({.min_size = 1})}([&](request const&) {
+            auto [res, writer] = push_stream("text/plain");
+            writers.push_back(writer);
+            return std::move(res);
+        });
+        testing::client c(app);
+        c.send(std::string("GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: ") + coding + "\r\n\r\n");
+        REQUIRE(writers.size() == 1);
+        REQUIRE(writers[0].write("last words before the stop\n") == stream_writer::result::written);
+        c.stop();
+        auto rs = c.responses();
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].complete);
+        CHECK(rs[0].header("Content-Encoding").value_or("") == coding);
+        // The whole coded stream, to its end: zlib's inflate says Z_STREAM_END.
+        z_stream zs{};
+        REQUIRE(inflateInit2(&zs, std::string_view(coding) == "gzip" ? 15 + 16 : 15) == Z_OK);
+        std::string const& body = rs[0].body;
+        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+        zs.avail_in = static_cast<uInt>(body.size());
+        char out[256];
+        zs.next_out = reinterpret_cast<Bytef*>(out);
+        zs.avail_out = sizeof out;
+        int rc = inflate(&zs, Z_FINISH);
+        CHECK(rc == Z_STREAM_END);
+        CHECK(std::string(out, sizeof out - zs.avail_out) == "last words before the stop\n");
+        inflateEnd(&zs);
+    }
+}
+
 TEST_CASE("a large file body is compressed block by block, a small one at once") {
     char tmpl[] = "/tmp/porthole-compress-XXXXXX";
     int fd = ::mkstemp(tmpl);

@@ -477,3 +477,40 @@ TEST_CASE("over sockets: the write timeout still closes a stream whose client do
     CHECK(app.subscribers() == 0);  // closed at the write timeout
     s.stop();
 }
+
+TEST_CASE("over sockets: a client that resets while its input waits behind a quiet stream ends it") {
+    // The stream never writes, and over 64 KiB of requests pipelined behind it pause reading: the
+    // reset went unseen (the writer never closed, the descriptor held; poll(2) spun meanwhile).
+    std::mutex m;
+    std::vector<stream_writer> writers;
+    auto app = [&](request const&) {
+        auto [res, writer] = porthole::push_stream("text/plain");
+        std::lock_guard lock(m);
+        writers.push_back(writer);
+        return std::move(res);
+    };
+    porthole::server s(app, loopback());
+    s.start();
+    test_client::connection c(s.port());
+    std::string behind;
+    while (behind.size() < 100 * 1024) behind += "GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
+    REQUIRE(c.send("GET /live HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(wait_until(
+        [&] {
+            std::lock_guard lock(m);
+            return writers.size() == 1;
+        },
+        3s));
+    c.send(behind);  // the server stops reading past its input limit: the rest waits in the socket
+    std::this_thread::sleep_for(200ms);
+    linger reset{1, 0};
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    c.close();
+    CHECK(wait_until(
+        [&] {
+            std::lock_guard lock(m);
+            return writers[0].closed();
+        },
+        5s));
+    s.stop();
+}

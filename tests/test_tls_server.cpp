@@ -414,6 +414,38 @@ TEST_CASE("WebSocket over TLS (wss): the upgrade, echo, and a stop's 1001 go thr
     stopper.join();
 }
 
+TEST_CASE("wss: a message followed at once by the client's close_notify is answered, as before a FIN") {
+    // The end of input was told to the WebSocket connection before what the message's callback
+    // queued was encrypted: no echo, only the server's close_notify (over TCP, the echo came).
+    auto app = router{websocket<"/ws">({
+        .on_open = [](ws::session& s, request const&) { s.send_text("open"); },
+        .on_text = [](ws::session& s, std::string_view m) { s.send_text(m); },
+    })};
+    https_server<decltype(app)&> s(app, test_options(), make_context());
+    s.start();
+    client_ctx client;
+    for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(v);
+        SSL_CTX_set_max_proto_version(client.ctx, v);
+        tls_conn c(s.port(), client.ctx);
+        REQUIRE(c.ok());
+        REQUIRE(
+            c.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        auto frames_in = [](std::string_view raw) {
+            auto at = raw.find("\r\n\r\n");
+            return at == std::string_view::npos ? std::vector<ws_support::recorded_event>{}
+                                                : ws_support::read_server_output(raw.substr(at + 4));
+        };
+        c.read_until([&](std::string_view r) { return !frames_in(r).empty(); });
+        REQUIRE(c.send_then_close_notify(ws_support::text("echo me")));
+        auto frames = frames_in(c.read_until([&](std::string_view r) { return frames_in(r).size() >= 2; }));
+        REQUIRE(frames.size() >= 2);
+        CHECK(frames[1].data == "echo me");
+    }
+    s.stop();
+}
+
 TEST_CASE("wss: a client reading a large message slowly but steadily outlives unanswered pings") {
     // As over plain TCP (test_websocket.cpp), with TLS's own records waiting beside the socket's.
     std::size_t const size = 4u << 20;

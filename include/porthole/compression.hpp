@@ -366,7 +366,7 @@ private:
         }
         if (auto st = std::get_if<stream_body>(&body)) {
             if (st->live) {  // a live stream (stream.hpp): its producer is the one to wrap
-                st->live->producer = live_stream_producer(coding, std::move(st->live->producer));
+                st->live->producer = live_stream_producer(coding, std::move(st->live->producer), *st->live);
                 return true;
             }
             res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
@@ -404,16 +404,24 @@ private:
     }
 
     // A live stream's pieces, each compressed and flushed as it comes; "nothing yet" passes
-    // through, so the stream still waits without a timeout.
-    live_producer live_stream_producer(content_coding coding, live_producer next) const {
+    // through, so the stream still waits without a timeout. When the server stops, the
+    // connection ends a stream whose producer has nothing more: the coding ends first (a gzip
+    // member's trailer), or the client would take a cut-off body for a whole one. `channel` owns
+    // the producer made here.
+    live_producer live_stream_producer(content_coding coding, live_producer next,
+                                       detail::stream_channel const& channel) const {
         auto e = std::make_shared<detail::encoder>(coding, opts_.level, opts_.brotli_quality);
         auto done = std::make_shared<bool>(false);
-        return [e, done, next = std::move(next)]() mutable -> stream_step {
+        return [e, done, next = std::move(next), stopping = &channel.stopping]() mutable -> stream_step {
             if (*done) return stream_step::end();
             auto step = next();
             std::string out;
             switch (step.kind) {
-                case stream_step::kind_t::nothing_yet: return step;
+                case stream_step::kind_t::nothing_yet:
+                    if (!stopping->load(std::memory_order_acquire)) return step;
+                    e->finish(out);  // the connection ends the stream after this
+                    *done = true;
+                    break;
                 case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
                 case stream_step::kind_t::end:
                     e->finish(out);

@@ -8706,7 +8706,7 @@ private:
         }
         if (auto st = std::get_if<stream_body>(&body)) {
             if (st->live) {  // a live stream (stream.hpp): its producer is the one to wrap
-                st->live->producer = live_stream_producer(coding, std::move(st->live->producer));
+                st->live->producer = live_stream_producer(coding, std::move(st->live->producer), *st->live);
                 return true;
             }
             res.body() = stream_body{stream_producer(coding, std::move(st->next)), nullptr};
@@ -8744,16 +8744,24 @@ private:
     }
 
     // A live stream's pieces, each compressed and flushed as it comes; "nothing yet" passes
-    // through, so the stream still waits without a timeout.
-    live_producer live_stream_producer(content_coding coding, live_producer next) const {
+    // through, so the stream still waits without a timeout. When the server stops, the
+    // connection ends a stream whose producer has nothing more: the coding ends first (a gzip
+    // member's trailer), or the client would take a cut-off body for a whole one. `channel` owns
+    // the producer made here.
+    live_producer live_stream_producer(content_coding coding, live_producer next,
+                                       detail::stream_channel const& channel) const {
         auto e = std::make_shared<detail::encoder>(coding, opts_.level, opts_.brotli_quality);
         auto done = std::make_shared<bool>(false);
-        return [e, done, next = std::move(next)]() mutable -> stream_step {
+        return [e, done, next = std::move(next), stopping = &channel.stopping]() mutable -> stream_step {
             if (*done) return stream_step::end();
             auto step = next();
             std::string out;
             switch (step.kind) {
-                case stream_step::kind_t::nothing_yet: return step;
+                case stream_step::kind_t::nothing_yet:
+                    if (!stopping->load(std::memory_order_acquire)) return step;
+                    e->finish(out);  // the connection ends the stream after this
+                    *done = true;
+                    break;
                 case stream_step::kind_t::data: e->write(step.bytes, true, out); break;
                 case stream_step::kind_t::end:
                     e->finish(out);
@@ -9083,6 +9091,14 @@ inline long socket_receive(int fd, char* buf, std::size_t n, int flags = 0) noex
     return got;
 }
 
+// Whether the socket has failed (the peer reset it, say): its pending error, which this clears.
+inline bool socket_failed(int fd) noexcept {
+    int error = 0;
+    int length = sizeof error;
+    return ::getsockopt(native_socket(fd), SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&error), &length) == 0 &&
+           error != 0;
+}
+
 inline long socket_send(int fd, char const* buf, std::size_t n, int flags = 0) noexcept {
     int sent = ::send(native_socket(fd), buf, n > 0x7fffffff ? 0x7fffffff : static_cast<int>(n), flags);
     if (sent == SOCKET_ERROR) socket_errno();
@@ -9341,6 +9357,12 @@ inline void shutdown_output(int fd) noexcept { ::shutdown(fd, SHUT_WR); }
 inline constexpr int dont_wait = MSG_DONTWAIT;
 inline long socket_receive(int fd, char* buf, std::size_t n, int flags = 0) noexcept {
     return static_cast<long>(::recv(fd, buf, n, flags));
+}
+// Whether the socket has failed (the peer reset it, say): its pending error, which this clears.
+inline bool socket_failed(int fd) noexcept {
+    int error = 0;
+    socklen_t length = sizeof error;
+    return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0;
 }
 inline long socket_send(int fd, char const* buf, std::size_t n, int flags = send_flags) noexcept {
     return static_cast<long>(::send(fd, buf, n, flags));
@@ -15945,7 +15967,17 @@ private:
         slot& s = *static_cast<slot*>(tag);
         if (s.closed) return;  // closed earlier in this batch
         if ((ready & ready_read) && !s.eof) s.readable = true;
-        if (ready & ready_hangup) s.hangup = true;
+        if (ready & ready_hangup) {
+            s.hangup = true;
+            // A connection that reads nothing now (its answer comes later, a live stream, output
+            // backed up) would not learn of a reset until it next writes, which a quiet stream
+            // may never do; and poll(2) reports the hang-up at every wait meanwhile (a spinning
+            // loop). A failed socket is gone both ways: close. A FIN alone is a half-close.
+            if (s.conn && !s.conn->wants_read() && socket_failed(s.fd)) [[unlikely]] {
+                close(s);
+                return;
+            }
+        }
         if (ready & ready_write) s.writable = true;
         drive(s);
     }

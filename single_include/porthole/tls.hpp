@@ -973,6 +973,9 @@ struct tls_transport {
                     }
                 }
                 if (n >= 0) {
+                    // What the last records' messages answered goes out before the end of input
+                    // is told (a WebSocket message then close_notify: its echo, as over TCP).
+                    if (s.conn && !flush(loop, s, progressed, writes)) return;
                     s.readable = false;
                     s.eof = true;
                     if (!s.conn) {

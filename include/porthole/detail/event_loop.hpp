@@ -242,7 +242,17 @@ private:
         slot& s = *static_cast<slot*>(tag);
         if (s.closed) return;  // closed earlier in this batch
         if ((ready & ready_read) && !s.eof) s.readable = true;
-        if (ready & ready_hangup) s.hangup = true;
+        if (ready & ready_hangup) {
+            s.hangup = true;
+            // A connection that reads nothing now (its answer comes later, a live stream, output
+            // backed up) would not learn of a reset until it next writes, which a quiet stream
+            // may never do; and poll(2) reports the hang-up at every wait meanwhile (a spinning
+            // loop). A failed socket is gone both ways: close. A FIN alone is a half-close.
+            if (s.conn && !s.conn->wants_read() && socket_failed(s.fd)) [[unlikely]] {
+                close(s);
+                return;
+            }
+        }
         if (ready & ready_write) s.writable = true;
         drive(s);
     }

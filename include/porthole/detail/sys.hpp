@@ -91,6 +91,12 @@ inline constexpr int dont_wait = MSG_DONTWAIT;
 inline long socket_receive(int fd, char* buf, std::size_t n, int flags = 0) noexcept {
     return static_cast<long>(::recv(fd, buf, n, flags));
 }
+// Whether the socket has failed (the peer reset it, say): its pending error, which this clears.
+inline bool socket_failed(int fd) noexcept {
+    int error = 0;
+    socklen_t length = sizeof error;
+    return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0;
+}
 inline long socket_send(int fd, char const* buf, std::size_t n, int flags = send_flags) noexcept {
     return static_cast<long>(::send(fd, buf, n, flags));
 }

@@ -137,6 +137,14 @@ inline long socket_receive(int fd, char* buf, std::size_t n, int flags = 0) noex
     return got;
 }
 
+// Whether the socket has failed (the peer reset it, say): its pending error, which this clears.
+inline bool socket_failed(int fd) noexcept {
+    int error = 0;
+    int length = sizeof error;
+    return ::getsockopt(native_socket(fd), SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&error), &length) == 0 &&
+           error != 0;
+}
+
 inline long socket_send(int fd, char const* buf, std::size_t n, int flags = 0) noexcept {
     int sent = ::send(native_socket(fd), buf, n > 0x7fffffff ? 0x7fffffff : static_cast<int>(n), flags);
     if (sent == SOCKET_ERROR) socket_errno();
