@@ -259,7 +259,7 @@ TEST_CASE("a server_handle, declared before the server's type exists, stops it f
     CHECK(self.port() == 0);
 }
 
-TEST_CASE("stop() racing start() on other threads waits only for the run it asked to stop") {
+TEST_CASE("stop() racing start() and wait() on other threads waits only for the run it asked to stop") {
     // A stop() that came between a start()'s opening and its caller's return waited for loops
     // that were never asked to stop: it hung, and every later stop() and wait() with it.
     porthole::server s(test_app, test_options(1));
@@ -280,11 +280,15 @@ TEST_CASE("stop() racing start() on other threads waits only for the run it aske
             stoppers.emplace_back([&] {
                 while (!done.load()) s.stop();
             });
+        std::thread waiter([&] {  // holds the run it waits for, not the stops
+            while (!done.load()) s.wait();
+        });
         std::this_thread::sleep_for(1500ms);
         done = true;
         starter.join();
         for (auto& t : stoppers) t.join();
-        s.stop();
+        s.stop();  // the last start's run: the waiter's wait() returns
+        waiter.join();
         CHECK(starts.load() > 0);
         CHECK(s.port() == 0);
     });
@@ -334,6 +338,37 @@ TEST_CASE("two servers whose handlers stop each other both answer and stop") {
         CHECK(a.port() == 0);
         CHECK(b.port() == 0);
     });
+}
+
+TEST_CASE("stop() from another server's handler waits, so that the handler may start it again") {
+    porthole::server_handle public_handle;
+    std::function<void()> restart;
+    auto admin_app = [&](request const&) {
+        restart();
+        return response::text("port " + std::to_string(public_handle.port()));
+    };
+    porthole::server pub(test_app, test_options(1));
+    porthole::server admin(admin_app, test_options(1));
+    public_handle = pub.handle();
+    restart = [&] {
+        pub.stop();
+        pub.start();  // threw "already started" when the stop only asked
+    };
+    pub.start();
+    admin.start();
+    connection c(admin.port());
+    REQUIRE(c.get("/restart"));
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->body == "port " + std::to_string(pub.port()));
+    REQUIRE(pub.port() != 0);
+    connection again(pub.port());
+    REQUIRE(again.get("/"));
+    auto answer = again.read_reply();
+    REQUIRE(answer);
+    CHECK(answer->body == "Hello, World!");
+    admin.stop();
+    pub.stop();
 }
 
 TEST_CASE("wait() from a handler of a server stepped with poll() throws, as on a started one") {

@@ -514,3 +514,55 @@ TEST_CASE("over sockets: a client that resets while its input waits behind a qui
         5s));
     s.stop();
 }
+
+TEST_CASE("over sockets: a reset that comes with the read that pauses input still ends a quiet stream") {
+    // Edge-triggered epoll reports the reset once; when that wake-up's reads took the connection
+    // past its input limit, reading paused with the error unread, and no edge came again.
+    std::mutex m;
+    std::vector<stream_writer> writers;
+    auto app = [&](request const& req) {
+        if (req.path() == "/busy") {  // holds the one loop while the other client resets
+            std::this_thread::sleep_for(400ms);
+            return response::text("done");
+        }
+        auto [res, writer] = porthole::push_stream("text/plain");
+        std::lock_guard lock(m);
+        writers.push_back(writer);
+        return std::move(res);
+    };
+    auto o = loopback();
+    o.threads = 1;
+    porthole::server s(app, o);
+    s.start();
+    test_client::connection c(s.port());
+    auto requests = [](std::size_t bytes) {
+        std::string out;
+        while (out.size() < bytes) out += "GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
+        return out;
+    };
+    REQUIRE(c.send("GET /live HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(wait_until(
+        [&] {
+            std::lock_guard lock(m);
+            return writers.size() == 1;
+        },
+        3s));
+    c.send(requests(60 * 1024));  // under the input limit: still reading
+    std::this_thread::sleep_for(200ms);
+    test_client::connection busy(s.port());
+    REQUIRE(busy.send("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n"));
+    std::this_thread::sleep_for(100ms);  // the loop is in the handler now
+    auto more = requests(100 * 1024);
+    (void)!::send(c.fd(), more.data(), more.size(), MSG_DONTWAIT);  // what the socket takes
+    linger reset{1, 0};
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    c.close();
+    CHECK(busy.read_reply());
+    CHECK(wait_until(
+        [&] {
+            std::lock_guard lock(m);
+            return writers[0].closed();
+        },
+        5s));
+    s.stop();
+}

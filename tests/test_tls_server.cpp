@@ -417,31 +417,38 @@ TEST_CASE("WebSocket over TLS (wss): the upgrade, echo, and a stop's 1001 go thr
 TEST_CASE("wss: a message followed at once by the client's close_notify is answered, as before a FIN") {
     // The end of input was told to the WebSocket connection before what the message's callback
     // queued was encrypted: no echo, only the server's close_notify (over TCP, the echo came).
-    auto app = router{websocket<"/ws">({
-        .on_open = [](ws::session& s, request const&) { s.send_text("open"); },
-        .on_text = [](ws::session& s, std::string_view m) { s.send_text(m); },
-    })};
+    // An echo longer than one wake-up's writes (1 MiB) was cut there, then close_notify.
+    auto app = router{websocket<"/ws">({.on_open = [](ws::session& s, request const&) { s.send_text("open"); },
+                                        .on_text = [](ws::session& s, std::string_view m) { s.send_text(m); }},
+                                       {.limits = {.max_message_size = 8u << 20, .max_queued_output = 8u << 20}})};
     https_server<decltype(app)&> s(app, test_options(), make_context());
     s.start();
     client_ctx client;
     for (int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
-        CAPTURE(v);
-        SSL_CTX_set_max_proto_version(client.ctx, v);
-        tls_conn c(s.port(), client.ctx);
-        REQUIRE(c.ok());
-        REQUIRE(
-            c.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
-        auto frames_in = [](std::string_view raw) {
-            auto at = raw.find("\r\n\r\n");
-            return at == std::string_view::npos ? std::vector<ws_support::recorded_event>{}
-                                                : ws_support::read_server_output(raw.substr(at + 4));
-        };
-        c.read_until([&](std::string_view r) { return !frames_in(r).empty(); });
-        REQUIRE(c.send_then_close_notify(ws_support::text("echo me")));
-        auto frames = frames_in(c.read_until([&](std::string_view r) { return frames_in(r).size() >= 2; }));
-        REQUIRE(frames.size() >= 2);
-        CHECK(frames[1].data == "echo me");
+        for (std::size_t size : {std::size_t{7}, std::size_t{1536} * 1024}) {
+            CAPTURE(v);
+            CAPTURE(size);
+            SSL_CTX_set_max_proto_version(client.ctx, v);
+            tls_conn c(s.port(), client.ctx);
+            REQUIRE(c.ok());
+            REQUIRE(
+                c.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            auto frames_in = [](std::string_view raw) {
+                auto at = raw.find("\r\n\r\n");
+                return at == std::string_view::npos ? std::vector<ws_support::recorded_event>{}
+                                                    : ws_support::read_server_output(raw.substr(at + 4));
+            };
+            c.read_until([&](std::string_view r) { return !frames_in(r).empty(); });
+            std::string message(size, 'e');
+            REQUIRE(c.send_then_close_notify(ws_support::text(message)));
+            auto raw = c.read_until([&](std::string_view r) { return frames_in(r).size() >= 2; });
+            CAPTURE(raw.size());
+            auto frames = frames_in(raw);
+            REQUIRE(frames.size() >= 2);
+            CHECK(frames[1].data.size() == size);
+            CHECK(frames[1].data == message);
+        }
     }
     s.stop();
 }

@@ -248,6 +248,9 @@ public:
             return up_->wants_read();
         return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
     }
+    // Whether another protocol (WebSocket) took over after a 101: its end of input drops what it
+    // has queued, where an HTTP connection's keeps the responses.
+    bool upgraded() const noexcept { return up_ != nullptr; }
     bool should_close() const noexcept {
         return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
     }

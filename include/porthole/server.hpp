@@ -60,8 +60,9 @@ private:
 //
 //   start()   opens the listeners and runs options.threads event loops in the background
 //   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
-//             at most options.drain_timeout; waits for the loops unless called from a handler
-//             (a blocking one on the worker pool too, or any server's); not async-signal-safe
+//             at most options.drain_timeout; waits for the loops unless called from its own
+//             handler (a blocking one on the worker pool too), or from another server's while a
+//             loop of this one waits in that server's stop(); not async-signal-safe
 //   wait()    blocks until stopped; from a handler (a blocking one too, or in a poll() step)
 //             throws std::logic_error
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves

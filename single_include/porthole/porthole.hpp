@@ -10697,6 +10697,9 @@ public:
             return up_->wants_read();
         return !closing_ && !paused_ && (!waiting_ || in_.size() < waiting_input_limit);
     }
+    // Whether another protocol (WebSocket) took over after a 101: its end of input drops what it
+    // has queued, where an HTTP connection's keeps the responses.
+    bool upgraded() const noexcept { return up_ != nullptr; }
     bool should_close() const noexcept {
         return closing_ || (up_ && up_->phase() == detail::upgraded_protocol::state::closed);
     }
@@ -15807,6 +15810,7 @@ class event_loop {
         bool output_watched : 1 = false;  // edge-triggered: the poller reports output room too
         bool check_host : 1 = false;      // came through a loopback listener
         bool lingering : 1 = false;       // answered and shut down for sending: input is read and dropped
+        bool end_untold : 1 = false;      // TLS: close_notify came; told once an upgrade's output is out
         std::uint32_t requests = 0;       // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
@@ -15973,7 +15977,7 @@ private:
             // backed up) would not learn of a reset until it next writes, which a quiet stream
             // may never do; and poll(2) reports the hang-up at every wait meanwhile (a spinning
             // loop). A failed socket is gone both ways: close. A FIN alone is a half-close.
-            if (s.conn && !s.conn->wants_read() && socket_failed(s.fd)) [[unlikely]] {
+            if (s.conn && !s.conn->wants_read() && gone_while_paused(s)) [[unlikely]] {
                 close(s);
                 return;
             }
@@ -16156,7 +16160,13 @@ private:
             for (int budget = reads_per_wakeup;;) {
                 if (s.conn && !flush(s, progressed, writes)) return;
                 if (!s.readable) break;
-                if (s.conn && !s.conn->wants_read()) break;  // backpressure or closing: wait for output
+                if (s.conn && !s.conn->wants_read()) {  // backpressure or closing: wait for output
+                    if (gone_while_paused(s)) [[unlikely]] {
+                        close(s);
+                        return;
+                    }
+                    break;
+                }
                 if (budget-- == 0) {
                     defer(s);
                     break;
@@ -16192,6 +16202,11 @@ private:
             close(s);
         }
     }
+
+    // Whether a connection that reads nothing now lost its client: a hang-up seen and the socket
+    // failed (a reset). Asked where reading stops (the read that paused it may have come with
+    // the hang-up's only edge) and when a hang-up comes while paused.
+    static bool gone_while_paused(slot const& s) noexcept { return s.hangup && socket_failed(s.fd); }
 
     // Writes pending output until it is gone, the socket is full, or the write budget is spent
     // (then it goes on at the loop's next iteration); false if s was closed.
@@ -16753,6 +16768,7 @@ bool event_loop<Shared, Poller>::shed_one(listener& from) noexcept {
 // #include <porthole/detail/sys.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16837,16 +16853,21 @@ struct listener_set {
     }
 };
 
-// How many steps of any server's loops run on this thread (a handler runs inside one): a stop
-// asked from there cannot wait for loops to drain, since one of them, or one waiting for this
-// thread, may be the caller's (two servers whose handlers stop each other).
-inline int& loop_steps_on_this_thread() noexcept {
-    thread_local int steps = 0;
-    return steps;
+// What every engine shows the others, whatever its type: how many of its loop threads (or
+// poll() steps) wait in another server's stop() now. A stop() from a handler waits for the
+// other server's loops unless one of them waits in turn (two servers whose handlers stop each
+// other would wait for each other forever): then it only asks.
+struct loop_owner {
+    std::atomic<int> waiting_elsewhere{0};
+};
+// The engine whose loop step runs on this thread (a handler runs inside one), or null.
+inline loop_owner*& loop_owner_on_this_thread() noexcept {
+    thread_local loop_owner* owner = nullptr;
+    return owner;
 }
 
 template <class Shared, class Poller>
-class engine {
+class engine : loop_owner {
     using loop_type = event_loop<Shared, Poller>;
     enum class mode : std::uint8_t { closed, polling, threaded };
 
@@ -16877,9 +16898,9 @@ public:
                                            shared_.settings.measure_single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
-                    ++loop_steps_on_this_thread();
+                    loop_owner_on_this_thread() = this;
                     while (loop->run_once(-1)) {}
-                    --loop_steps_on_this_thread();
+                    loop_owner_on_this_thread() = nullptr;
                     current() = nullptr;
                 });
             }
@@ -16897,12 +16918,29 @@ public:
     // finishes the requests in flight, and ends (at the latest after the drain timeout).
     void request_stop() noexcept { (void)request_stop_of_generation(); }
 
-    // Stops and waits for the loops to end, unless called from a handler (of any server: a step
-    // of a loop runs on this thread), where it only asks: a loop cannot wait for itself. It waits
-    // for the loops it asked only: a start() on another thread meanwhile begins a new run.
+    // Stops and waits for the loops to end, unless called from its own handler, where it only
+    // asks (a loop cannot wait for itself), or from another server's handler while a loop of
+    // this one waits in turn (in that server's stop(), say). It waits for the loops it asked
+    // only: a start() on another thread meanwhile begins a new run.
     void stop() {
         auto generation = request_stop_of_generation();
-        if (current() == this || loop_steps_on_this_thread() > 0) return;
+        if (current() == this) return;
+        loop_owner* caller = loop_owner_on_this_thread();
+        if (caller) {
+            // Counted before looking: of two servers stopping each other at once, at least one
+            // sees the other waiting, and only asks.
+            caller->waiting_elsewhere.fetch_add(1);
+            if (waiting_elsewhere.load() > 0) {
+                caller->waiting_elsewhere.fetch_sub(1);
+                return;
+            }
+        }
+        struct waited {
+            loop_owner* caller;
+            ~waited() {
+                if (caller) caller->waiting_elsewhere.fetch_sub(1);
+            }
+        } counted{caller};
         if (mode_ == mode::threaded) {
             join(generation);
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
@@ -16938,16 +16976,16 @@ public:
         bool more;
         // A handler in this step is this server's, as on a loop thread: wait() refuses it.
         auto* outer = std::exchange(current(), this);
-        ++loop_steps_on_this_thread();
+        auto* outer_owner = std::exchange(loop_owner_on_this_thread(), static_cast<loop_owner*>(this));
         try {
             more = loops_.front()->run_once(timeout_ms);
         } catch (...) {
-            --loop_steps_on_this_thread();
+            loop_owner_on_this_thread() = outer_owner;
             current() = outer;
             in_poll_.store(false, std::memory_order_relaxed);
             throw;
         }
-        --loop_steps_on_this_thread();
+        loop_owner_on_this_thread() = outer_owner;
         current() = outer;
         in_poll_.store(false, std::memory_order_relaxed);
         if (!more) {
@@ -17056,15 +17094,19 @@ private:
         return mode_ == mode::threaded ? generation_ : 0;
     }
 
-    // Waits for the loops of run `generation` to end; returns at once when that run is over
-    // (a later run, started meanwhile, was not asked to stop). Joining happens without control_
-    // held: a handler may be calling request_stop().
+    // Waits for the loops of run `generation` to end; returns at once when that run is over (a
+    // later run, started meanwhile, was not asked to stop). One caller joins the threads, others
+    // wait for it. Joining happens without control_ held: a handler may be calling request_stop().
     void join(std::uint64_t generation) {
-        std::lock_guard lock(join_);
         std::vector<std::thread> threads;
         {
-            std::lock_guard c(control_);
-            if (generation == 0 || generation != generation_ || mode_ != mode::threaded) return;
+            std::unique_lock c(control_);
+            if (generation == 0 || ended_ >= generation) return;
+            if (joining_ == generation) {
+                ended_changed_.wait(c, [&] { return ended_ >= generation; });
+                return;
+            }
+            joining_ = generation;
             threads.swap(threads_);
         }
         for (auto& t : threads) t.join();
@@ -17076,6 +17118,8 @@ private:
         loops_.clear();
         close_listeners();
         mode_ = mode::closed;
+        ended_ = generation_;
+        ended_changed_.notify_all();
         finished_.store(true);
         finished_.notify_all();
     }
@@ -17087,9 +17131,11 @@ private:
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;
-    std::mutex join_;
+    std::condition_variable ended_changed_;  // with control_
     std::atomic<mode> mode_{mode::closed};
     std::uint64_t generation_ = 0;  // runs begun by start(), under control_
+    std::uint64_t ended_ = 0;       // the last run over, under control_
+    std::uint64_t joining_ = 0;     // the run whose threads a join() took, under control_
     // Atomic because stop() and wait() may ask from another thread whether they run on the
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};
@@ -17111,6 +17157,8 @@ private:
 #include <csignal>
 #include <initializer_list>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
 #if !defined(_WIN32)
 #include <poll.h>
@@ -17170,11 +17218,13 @@ public:
         sigemptyset(&sa.sa_mask);
         auto& users = signal_users::get();
         std::lock_guard lock(users.m);
+        for (int sig : signals)
+            if (sig > 0 && sig < NSIG && !free_slot(sig))  // a pipe that would never be told
+                throw std::runtime_error("more than " + std::to_string(signal_pipes_per_signal) +
+                                         " serve() calls handle signals at once");
         for (int sig : signals) {
             if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
-            auto* slot = free_slot(sig);
-            if (!slot) continue;  // more pipes than slots: this one is not told
-            slot->store(write_.get() + 1);
+            free_slot(sig)->store(write_.get() + 1);
             if (users.count[sig]++ == 0) ::sigaction(sig, &sa, &users.program_handler[sig]);
             signals_[count_++] = sig;
             sigaddset(&set, sig);
@@ -17279,8 +17329,9 @@ private:
 //
 //   start()   opens the listeners and runs options.threads event loops in the background
 //   stop()    graceful: stop accepting, close idle connections, finish requests in flight,
-//             at most options.drain_timeout; waits for the loops unless called from a handler
-//             (a blocking one on the worker pool too, or any server's); not async-signal-safe
+//             at most options.drain_timeout; waits for the loops unless called from its own
+//             handler (a blocking one on the worker pool too), or from another server's while a
+//             loop of this one waits in that server's stop(); not async-signal-safe
 //   wait()    blocks until stopped; from a handler (a blocking one too, or in a poll() step)
 //             throws std::logic_error
 //   poll(t)   instead of start(): one step of work on the caller's thread (one loop serves

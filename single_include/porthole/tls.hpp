@@ -949,10 +949,21 @@ struct tls_transport {
             int writes = Loop::writes_per_wakeup;  // for this wake-up, between the reads too
             for (int budget = Loop::reads_per_wakeup;;) {
                 if (!flush(loop, s, progressed, writes)) return;
+                if (s.end_untold && s.conn->pending_output().empty()) {
+                    s.end_untold = false;
+                    s.conn->read_eof();
+                    continue;  // on to close_notify
+                }
                 if (t.current_state() == tls::session::state::failed) break;
                 bool buffered = t.has_buffered_input();
                 if (!s.readable && !buffered) break;
-                if (s.conn && !s.conn->wants_read()) break;
+                if (s.conn && !s.conn->wants_read()) {
+                    if (Loop::gone_while_paused(s)) [[unlikely]] {
+                        loop.close(s);
+                        return;
+                    }
+                    break;
+                }
                 if (t.output().size() >= max_waiting_records) break;
                 if (budget-- == 0) {
                     loop.defer(s);
@@ -981,6 +992,13 @@ struct tls_transport {
                     if (!s.conn) {
                         loop.close(s);
                         return;
+                    }
+                    // An upgrade (WebSocket) drops what it has queued when its input ends. Over
+                    // TCP it reads no more while output waits, so the FIN comes after; here the
+                    // close_notify came with the last records: it is told once the output is out.
+                    if (s.conn->upgraded() && !s.conn->pending_output().empty()) {
+                        s.end_untold = true;
+                        break;
                     }
                     s.conn->read_eof();
                 } else if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -8,6 +8,7 @@
 #include <porthole/detail/sys.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -92,16 +93,21 @@ struct listener_set {
     }
 };
 
-// How many steps of any server's loops run on this thread (a handler runs inside one): a stop
-// asked from there cannot wait for loops to drain, since one of them, or one waiting for this
-// thread, may be the caller's (two servers whose handlers stop each other).
-inline int& loop_steps_on_this_thread() noexcept {
-    thread_local int steps = 0;
-    return steps;
+// What every engine shows the others, whatever its type: how many of its loop threads (or
+// poll() steps) wait in another server's stop() now. A stop() from a handler waits for the
+// other server's loops unless one of them waits in turn (two servers whose handlers stop each
+// other would wait for each other forever): then it only asks.
+struct loop_owner {
+    std::atomic<int> waiting_elsewhere{0};
+};
+// The engine whose loop step runs on this thread (a handler runs inside one), or null.
+inline loop_owner*& loop_owner_on_this_thread() noexcept {
+    thread_local loop_owner* owner = nullptr;
+    return owner;
 }
 
 template <class Shared, class Poller>
-class engine {
+class engine : loop_owner {
     using loop_type = event_loop<Shared, Poller>;
     enum class mode : std::uint8_t { closed, polling, threaded };
 
@@ -132,9 +138,9 @@ public:
                                            shared_.settings.measure_single_client_affinity);
                 threads_.emplace_back([this, loop] {
                     current() = this;
-                    ++loop_steps_on_this_thread();
+                    loop_owner_on_this_thread() = this;
                     while (loop->run_once(-1)) {}
-                    --loop_steps_on_this_thread();
+                    loop_owner_on_this_thread() = nullptr;
                     current() = nullptr;
                 });
             }
@@ -152,12 +158,29 @@ public:
     // finishes the requests in flight, and ends (at the latest after the drain timeout).
     void request_stop() noexcept { (void)request_stop_of_generation(); }
 
-    // Stops and waits for the loops to end, unless called from a handler (of any server: a step
-    // of a loop runs on this thread), where it only asks: a loop cannot wait for itself. It waits
-    // for the loops it asked only: a start() on another thread meanwhile begins a new run.
+    // Stops and waits for the loops to end, unless called from its own handler, where it only
+    // asks (a loop cannot wait for itself), or from another server's handler while a loop of
+    // this one waits in turn (in that server's stop(), say). It waits for the loops it asked
+    // only: a start() on another thread meanwhile begins a new run.
     void stop() {
         auto generation = request_stop_of_generation();
-        if (current() == this || loop_steps_on_this_thread() > 0) return;
+        if (current() == this) return;
+        loop_owner* caller = loop_owner_on_this_thread();
+        if (caller) {
+            // Counted before looking: of two servers stopping each other at once, at least one
+            // sees the other waiting, and only asks.
+            caller->waiting_elsewhere.fetch_add(1);
+            if (waiting_elsewhere.load() > 0) {
+                caller->waiting_elsewhere.fetch_sub(1);
+                return;
+            }
+        }
+        struct waited {
+            loop_owner* caller;
+            ~waited() {
+                if (caller) caller->waiting_elsewhere.fetch_sub(1);
+            }
+        } counted{caller};
         if (mode_ == mode::threaded) {
             join(generation);
         } else if (mode_ == mode::polling && !in_poll_.load(std::memory_order_relaxed) &&
@@ -193,16 +216,16 @@ public:
         bool more;
         // A handler in this step is this server's, as on a loop thread: wait() refuses it.
         auto* outer = std::exchange(current(), this);
-        ++loop_steps_on_this_thread();
+        auto* outer_owner = std::exchange(loop_owner_on_this_thread(), static_cast<loop_owner*>(this));
         try {
             more = loops_.front()->run_once(timeout_ms);
         } catch (...) {
-            --loop_steps_on_this_thread();
+            loop_owner_on_this_thread() = outer_owner;
             current() = outer;
             in_poll_.store(false, std::memory_order_relaxed);
             throw;
         }
-        --loop_steps_on_this_thread();
+        loop_owner_on_this_thread() = outer_owner;
         current() = outer;
         in_poll_.store(false, std::memory_order_relaxed);
         if (!more) {
@@ -311,15 +334,19 @@ private:
         return mode_ == mode::threaded ? generation_ : 0;
     }
 
-    // Waits for the loops of run `generation` to end; returns at once when that run is over
-    // (a later run, started meanwhile, was not asked to stop). Joining happens without control_
-    // held: a handler may be calling request_stop().
+    // Waits for the loops of run `generation` to end; returns at once when that run is over (a
+    // later run, started meanwhile, was not asked to stop). One caller joins the threads, others
+    // wait for it. Joining happens without control_ held: a handler may be calling request_stop().
     void join(std::uint64_t generation) {
-        std::lock_guard lock(join_);
         std::vector<std::thread> threads;
         {
-            std::lock_guard c(control_);
-            if (generation == 0 || generation != generation_ || mode_ != mode::threaded) return;
+            std::unique_lock c(control_);
+            if (generation == 0 || ended_ >= generation) return;
+            if (joining_ == generation) {
+                ended_changed_.wait(c, [&] { return ended_ >= generation; });
+                return;
+            }
+            joining_ = generation;
             threads.swap(threads_);
         }
         for (auto& t : threads) t.join();
@@ -331,6 +358,8 @@ private:
         loops_.clear();
         close_listeners();
         mode_ = mode::closed;
+        ended_ = generation_;
+        ended_changed_.notify_all();
         finished_.store(true);
         finished_.notify_all();
     }
@@ -342,9 +371,11 @@ private:
     std::atomic<std::uint16_t> port_{0};
     std::atomic<bool> finished_{true};
     std::mutex control_;
-    std::mutex join_;
+    std::condition_variable ended_changed_;  // with control_
     std::atomic<mode> mode_{mode::closed};
     std::uint64_t generation_ = 0;  // runs begun by start(), under control_
+    std::uint64_t ended_ = 0;       // the last run over, under control_
+    std::uint64_t joining_ = 0;     // the run whose threads a join() took, under control_
     // Atomic because stop() and wait() may ask from another thread whether they run on the
     // polling one; only the polling thread writes them.
     std::atomic<bool> in_poll_{false};

@@ -82,6 +82,7 @@ class event_loop {
         bool output_watched : 1 = false;  // edge-triggered: the poller reports output room too
         bool check_host : 1 = false;      // came through a loopback listener
         bool lingering : 1 = false;       // answered and shut down for sending: input is read and dropped
+        bool end_untold : 1 = false;      // TLS: close_notify came; told once an upgrade's output is out
         std::uint32_t requests = 0;       // answered by connection objects given back (for metrics)
         [[no_unique_address]] typename transport_type::connection_state tls{};  // plain: nothing
     };
@@ -248,7 +249,7 @@ private:
             // backed up) would not learn of a reset until it next writes, which a quiet stream
             // may never do; and poll(2) reports the hang-up at every wait meanwhile (a spinning
             // loop). A failed socket is gone both ways: close. A FIN alone is a half-close.
-            if (s.conn && !s.conn->wants_read() && socket_failed(s.fd)) [[unlikely]] {
+            if (s.conn && !s.conn->wants_read() && gone_while_paused(s)) [[unlikely]] {
                 close(s);
                 return;
             }
@@ -431,7 +432,13 @@ private:
             for (int budget = reads_per_wakeup;;) {
                 if (s.conn && !flush(s, progressed, writes)) return;
                 if (!s.readable) break;
-                if (s.conn && !s.conn->wants_read()) break;  // backpressure or closing: wait for output
+                if (s.conn && !s.conn->wants_read()) {  // backpressure or closing: wait for output
+                    if (gone_while_paused(s)) [[unlikely]] {
+                        close(s);
+                        return;
+                    }
+                    break;
+                }
                 if (budget-- == 0) {
                     defer(s);
                     break;
@@ -467,6 +474,11 @@ private:
             close(s);
         }
     }
+
+    // Whether a connection that reads nothing now lost its client: a hang-up seen and the socket
+    // failed (a reset). Asked where reading stops (the read that paused it may have come with
+    // the hang-up's only edge) and when a hang-up comes while paused.
+    static bool gone_while_paused(slot const& s) noexcept { return s.hangup && socket_failed(s.fd); }
 
     // Writes pending output until it is gone, the socket is full, or the write budget is spent
     // (then it goes on at the loop's next iteration); false if s was closed.

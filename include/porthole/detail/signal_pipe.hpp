@@ -9,6 +9,8 @@
 #include <csignal>
 #include <initializer_list>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
 #if !defined(_WIN32)
 #include <poll.h>
@@ -68,11 +70,13 @@ public:
         sigemptyset(&sa.sa_mask);
         auto& users = signal_users::get();
         std::lock_guard lock(users.m);
+        for (int sig : signals)
+            if (sig > 0 && sig < NSIG && !free_slot(sig))  // a pipe that would never be told
+                throw std::runtime_error("more than " + std::to_string(signal_pipes_per_signal) +
+                                         " serve() calls handle signals at once");
         for (int sig : signals) {
             if (count_ == max_signals || sig <= 0 || sig >= NSIG) continue;
-            auto* slot = free_slot(sig);
-            if (!slot) continue;  // more pipes than slots: this one is not told
-            slot->store(write_.get() + 1);
+            free_slot(sig)->store(write_.get() + 1);
             if (users.count[sig]++ == 0) ::sigaction(sig, &sa, &users.program_handler[sig]);
             signals_[count_++] = sig;
             sigaddset(&set, sig);
